@@ -1,0 +1,14 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // isolatedModules: type-checking is its own step (`tsc --noEmit` in `npm test`).
+    '^.+\\.[tj]s$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, verbatimModuleSyntax: false } }],
+  },
+  // @middy/core is ESM-only: let ts-jest transform it to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
+  testTimeout: 30000,
+};

@@ -1,0 +1,141 @@
+/**
+ * The contracts every part of the product shares: the outcome vocabulary (design.md), the
+ * normalised incident request that Intake produces, the per-key task that flows through the
+ * Map iteration, and the per-key result that notifications, the ledger and the CLI report.
+ */
+
+export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const SKIP_REASONS = [
+  'NOT_FOUND',
+  'AWS_MANAGED',
+  'UNSUPPORTED_KEY_SPEC',
+  'CUSTOM_KEY_STORE',
+  'IMPORTED_MATERIAL_NOT_STAGED',
+  'KEY_NOT_ENABLED',
+  'FOREIGN_ACCOUNT',
+  'OPTED_OUT',
+  'RECENTLY_ROTATED',
+  'DUPLICATE_FINDING',
+  'BUDGET_RESERVE',
+  'BUDGET_EXHAUSTED',
+  'APPROVAL_DENIED',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+export const FAIL_REASONS = ['ROTATION_TIMEOUT', 'ACCESS_DENIED', 'THROTTLED', 'KMS_ERROR', 'INTERNAL'] as const;
+export type FailReason = (typeof FAIL_REASONS)[number];
+
+export type Reason = SkipReason | FailReason;
+
+/** Where a request came from. `manual` is an on-call engineer (CLI or console). */
+export const SOURCES = ['guardduty', 'securityhub', 'access-analyzer', 'manual'] as const;
+export type RequestSource = (typeof SOURCES)[number];
+
+/** What Intake makes of a finding event or a manual request. */
+export interface IncidentRequest {
+  /** Stable id of this request: a hash of the finding id, or a random id for manual requests. */
+  requestId: string;
+  source: RequestSource;
+  /** GuardDuty `detail.id`, ASFF `Id`, Access Analyzer `detail.id`; null for manual requests. */
+  findingId: string | null;
+  /** e.g. `UnauthorizedAccess:IAMUser/...`; null for manual requests. */
+  findingType: string | null;
+  /** Numeric severity (GuardDuty 1.0-10.0), when the source has one. */
+  severity: number | null;
+  /** LOW | MEDIUM | HIGH | CRITICAL (| INFORMATIONAL), when known. */
+  severityLabel: string | null;
+  /** Why: the finding title or the on-call engineer's reason. */
+  reason: string;
+  /** Key references, de-duplicated and sorted: key ARNs, alias ARNs, or (manual) ids/aliases. */
+  keys: string[];
+  dryRun: boolean;
+  force: boolean;
+  /** IAM principal that asked, for manual requests when known. */
+  requestedBy: string | null;
+  /** Account and Region the finding arose in (the envelope's), when known. */
+  account: string | null;
+  region: string | null;
+}
+
+/** The step the per-key iteration takes next (Choice states route on it). */
+export type NextStep = 'ROTATE' | 'WAIT_THEN_ROTATE' | 'POLL' | 'DONE';
+
+/**
+ * One key's state as it flows through the Map iteration. Every per-key Lambda takes it and
+ * returns it (updated); every field is always present (null until known) so that JSONPath
+ * references never miss.
+ */
+export interface KeyTask {
+  /** The reference as the finding or request named it. */
+  ref: string;
+  request: IncidentRequest;
+  next: NextStep;
+  /** The key that is (or would be) rotated: for a replica, its primary. */
+  keyArn: string | null;
+  /** The replica named by the finding when `keyArn` is its primary; else null. */
+  via: string | null;
+  aliases: string[];
+  outcome: Outcome | null;
+  reason: Reason | null;
+  /** One sentence for people: why this outcome. */
+  detail: string | null;
+  onDemandRotationsUsed: number | null;
+  onDemandRotationsRemaining: number | null;
+  /** Newest ON_DEMAND rotation date seen before we rotated (ISO), to recognise the new one. */
+  previousRotationDate: string | null;
+  previousKeyMaterialId: string | null;
+  currentKeyMaterialId: string | null;
+  /** True when we joined an on-demand rotation that was already running. */
+  joined: boolean;
+  rotationStartedAt: string | null;
+  /** ISO time after which the rotation counts as timed out. */
+  deadline: string | null;
+  confirmedAt: string | null;
+  /** Polls made so far, and the wait before the next one (whole seconds, for SecondsPath). */
+  pollAttempt: number;
+  waitSeconds: number;
+}
+
+/** What a key's iteration ends with after a Catch: see lib/workflow.ts. */
+export interface CaughtFailure {
+  failure?: { outcome: 'FAILED'; reason: FailReason };
+  error?: { Error: string; Cause?: string };
+}
+
+/** One key's line in the summary: the workflow output, the notification and `--json` output. */
+export interface KeyResult {
+  ref: string;
+  keyArn: string | null;
+  via: string | null;
+  aliases: string[];
+  outcome: Outcome;
+  reason: Reason | null;
+  detail: string | null;
+  onDemandRotationsUsed: number | null;
+  onDemandRotationsRemaining: number | null;
+  previousKeyMaterialId: string | null;
+  currentKeyMaterialId: string | null;
+  joined: boolean;
+  rotationStartedAt: string | null;
+  confirmedAt: string | null;
+}
+
+/** The whole execution's summary, produced by Notify. */
+export interface RunSummary {
+  requestId: string;
+  source: RequestSource;
+  findingId: string | null;
+  findingType: string | null;
+  severity: number | null;
+  severityLabel: string | null;
+  reason: string;
+  dryRun: boolean;
+  executionArn: string | null;
+  startedAt: string | null;
+  /** Worst outcome across keys: FAILED > ROTATED > DRY_RUN > SKIPPED (NONE when no key). */
+  outcome: Outcome | 'NONE';
+  anyFailed: boolean;
+  keys: KeyResult[];
+}

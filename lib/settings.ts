@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Stack settings, read from cdk.json context (or `-c name=value`) and validated at synth.
+ * The same names are used by the world file's `settings` block for local runs.
+ */
+const settingsObject = z
+  .object({
+    minGuardDutySeverity: z.number().min(1).max(10).default(7),
+    notificationEmails: z.array(z.string().email()).default([]),
+    dryRun: z.boolean().default(false),
+    rotationBudget: z.number().int().min(1).max(1000).default(25),
+    automaticReserve: z.number().int().min(0).default(3),
+    cooldownMinutes: z.number().min(0).default(60),
+    pollInitialSeconds: z.number().int().min(1).max(3600).default(5),
+    pollMaxSeconds: z.number().int().min(1).max(3600).default(60),
+    rotationTimeoutMinutes: z.number().min(1).max(24 * 60).default(60),
+    optOutTag: z
+      .string()
+      .regex(/^[\w.:/=+\-@ ]{1,128}$/, 'a KMS tag key: 1-128 letters, digits, spaces or _.:/=+-@')
+      .default('kms-incident-rotation'),
+  })
+  .strict();
+
+export const settingsSchema = settingsObject
+  .refine((s) => s.pollMaxSeconds >= s.pollInitialSeconds, {
+    message: 'pollMaxSeconds must be >= pollInitialSeconds',
+    path: ['pollMaxSeconds'],
+  })
+  .refine((s) => s.automaticReserve < s.rotationBudget, {
+    message: 'automaticReserve must be smaller than rotationBudget',
+    path: ['automaticReserve'],
+  });
+
+export type Settings = z.infer<typeof settingsSchema>;
+export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
+
+/** A settings problem, with every bad field named. */
+export class SettingsError extends Error {
+  constructor(
+    readonly where: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid settings in ${where}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Turn zod issues into "name: expected ..., got ..." lines. */
+export function describeIssues(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const names = issue.keys.map((k) => [prefix, ...issue.path.map(String), k].filter(Boolean).join('.'));
+      return `${names.join(', ')}: unknown setting (known: ${SETTING_NAMES.join(', ')})`;
+    }
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+/** Validate raw settings (already parsed JSON values). Throws SettingsError naming each bad key. */
+export function parseSettings(raw: unknown, where = 'cdk.json context'): Settings {
+  const result = settingsSchema.safeParse(raw ?? {});
+  if (!result.success) throw new SettingsError(where, describeIssues(result.error));
+  return result.data;
+}
+
+/**
+ * Read settings from CDK context. Values given with `-c name=value` arrive as strings, so a
+ * string that parses as JSON (numbers, booleans, arrays) is parsed first.
+ */
+export function settingsFromContext(tryGetContext: (key: string) => unknown): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) {
+    const value = tryGetContext(name);
+    if (value === undefined) continue;
+    raw[name] = typeof value === 'string' && name !== 'optOutTag' ? parseMaybeJson(value) : value;
+  }
+  return parseSettings(raw);
+}
+
+function parseMaybeJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
