@@ -4,7 +4,8 @@ import { z } from 'zod';
  * Stack settings, read from cdk.json context (or `-c name=value`) and validated at synth.
  * The same names are used by the world file's `settings` block for local runs.
  */
-const settingsObject = z
+/** The settings object without cross-field checks (its `.partial()` validates overrides). */
+export const settingsObject = z
   .object({
     minGuardDutySeverity: z.number().min(1).max(10).default(7),
     notificationEmails: z.array(z.string().email()).default([]),

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { KmsIncidentRotationStack } from '../lib/stack';
+import { SettingsError, settingsFromContext } from '../lib/settings';
+
+const app = new App();
+try {
+  const settings = settingsFromContext((key) => app.node.tryGetContext(key));
+  new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+    settings,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    description: 'kms-incident-rotation: rotates KMS keys on demand when security findings implicate them',
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+} catch (error) {
+  if (error instanceof SettingsError) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}

@@ -1,0 +1,61 @@
+import type { KeyTask } from '../shared/contracts';
+import { loadConfig, type RuntimeConfig } from '../shared/config';
+import { taskHandler } from '../shared/handler';
+import { assessKey } from './eligibility';
+import { inspectKey } from './inspect';
+
+/**
+ * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
+ * SKIPPED with a reason. Spends nothing.
+ */
+export async function assess(task: KeyTask, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+  const inspection = await inspectKey(task.ref, config);
+  if (!inspection.found) {
+    return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
+  }
+  const { facts } = inspection;
+  const decision = assessKey(facts, {
+    accountId: config.accountId,
+    source: task.request.source,
+    dryRun: task.request.dryRun || config.dryRun,
+    force: task.request.force,
+    rotationBudget: config.rotationBudget,
+    automaticReserve: config.automaticReserve,
+    cooldownSeconds: config.cooldownSeconds,
+    optOutTag: config.optOutTag,
+    now,
+  });
+  const used = facts.onDemandRotationsUsed;
+  const known: KeyTask = {
+    ...task,
+    keyArn: inspection.keyArn,
+    via: inspection.via,
+    aliases: inspection.aliases,
+    detail: decision.detail,
+    onDemandRotationsUsed: used,
+    onDemandRotationsRemaining: Math.max(0, config.rotationBudget - used),
+    previousRotationDate: facts.lastOnDemandRotation?.toISOString() ?? null,
+    previousKeyMaterialId: facts.currentKeyMaterialId,
+    currentKeyMaterialId: facts.currentKeyMaterialId,
+  };
+  switch (decision.action) {
+    case 'SKIP':
+      return { ...known, next: 'DONE', outcome: 'SKIPPED', reason: decision.reason };
+    case 'DRY_RUN':
+      return { ...known, next: 'DONE', outcome: 'DRY_RUN', reason: null };
+    case 'JOIN':
+      return {
+        ...known,
+        next: 'POLL',
+        joined: true,
+        rotationStartedAt: facts.onDemandRotationStartDate!.toISOString(),
+        deadline: new Date(now.getTime() + config.rotationTimeoutSeconds * 1000).toISOString(),
+        pollAttempt: 0,
+        waitSeconds: config.pollInitialSeconds,
+      };
+    case 'ROTATE':
+      return { ...known, next: 'ROTATE' };
+  }
+}
+
+export const handler = taskHandler('assess', (task: KeyTask) => assess(task, loadConfig()));

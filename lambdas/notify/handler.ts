@@ -1,0 +1,33 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../shared/contracts';
+import { loadConfig, type RuntimeConfig } from '../shared/config';
+import { snsClient } from '../shared/clients';
+import { taskHandler, logger } from '../shared/handler';
+import { summarise } from './summary';
+import { formatNotification } from './message';
+
+export interface NotifyInput {
+  request: IncidentRequest;
+  results: (KeyTask & CaughtFailure)[];
+  executionArn?: string | null;
+  startedAt?: string | null;
+}
+
+export interface NotifyOutput {
+  summary: RunSummary;
+  messageId: string;
+  anyFailed: boolean;
+}
+
+/** Notify: one SNS message summarising every key. A publish failure throws (and is retried). */
+export async function notify(input: NotifyInput, config: RuntimeConfig): Promise<NotifyOutput> {
+  const summary = summarise(input);
+  const { subject, message, attributes } = formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget });
+  const out = await snsClient(config.region).send(
+    new PublishCommand({ TopicArn: config.topicArn, Subject: subject, Message: message, MessageAttributes: attributes }),
+  );
+  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId: out.MessageId });
+  return { summary, messageId: out.MessageId ?? '', anyFailed: summary.anyFailed };
+}
+
+export const handler = taskHandler('notify', (input: NotifyInput) => notify(input, loadConfig()));

@@ -1,0 +1,101 @@
+import { KMSClient, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import type { KeyTask } from '../shared/contracts';
+import { loadConfig, type RuntimeConfig } from '../shared/config';
+import { taskHandler, logger } from '../shared/handler';
+import { rotationHistory } from '../shared/kms';
+import { parseKmsArn } from '../shared/arn';
+import { pollDelaySeconds } from '../shared/backoff';
+
+/**
+ * RotateKeyOnDemand gets its own client with SDK retries OFF: an SDK retry after a lost response
+ * could start a second rotation. Step Functions retries the whole task instead, and this handler
+ * first checks whether a rotation has started or completed since Assess looked (the guard).
+ */
+const rotateClients = new Map<string, KMSClient>();
+function rotateClient(region: string): KMSClient {
+  const key = `${region}|${process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
+  let client = rotateClients.get(key);
+  if (!client) {
+    client = new KMSClient({ region, maxAttempts: 1 });
+    rotateClients.set(key, client);
+  }
+  return client;
+}
+
+/** Errors after which the key is skipped rather than failed: its state changed since Assess. */
+const SKIP_ON: Record<string, { reason: 'BUDGET_EXHAUSTED' | 'KEY_NOT_ENABLED' | 'NOT_FOUND'; detail: string }> = {
+  LimitExceededException: { reason: 'BUDGET_EXHAUSTED', detail: 'KMS refused the rotation: the lifetime on-demand rotation limit is reached.' },
+  DisabledException: { reason: 'KEY_NOT_ENABLED', detail: 'The key was disabled after it was assessed.' },
+  NotFoundException: { reason: 'NOT_FOUND', detail: 'The key disappeared after it was assessed.' },
+};
+
+export async function rotate(task: KeyTask, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+  const keyArn = task.keyArn;
+  if (!keyArn) throw new Error('Rotate called without a key ARN');
+  const region = parseKmsArn(keyArn)?.region ?? config.region;
+  const deadline = task.deadline ?? new Date(now.getTime() + config.rotationTimeoutSeconds * 1000).toISOString();
+  const secondsLeft = (Date.parse(deadline) - now.getTime()) / 1000;
+
+  // Guard: never spend a second rotation. A rotation running now, or one completed since Assess
+  // (possibly ours, if an earlier attempt's response was lost), is joined, not repeated.
+  const history = await rotationHistory(keyArn, region, false);
+  const previous = task.previousRotationDate ? Date.parse(task.previousRotationDate) : -Infinity;
+  const newer = history.lastOnDemandRotation && history.lastOnDemandRotation.getTime() > previous;
+  if (history.onDemandRotationStartDate || newer) {
+    logger.info('rotation already running or completed since assessment; joining', { keyArn });
+    return {
+      ...task,
+      next: 'POLL',
+      joined: true,
+      deadline,
+      rotationStartedAt: (history.onDemandRotationStartDate ?? history.lastOnDemandRotation)!.toISOString(),
+      pollAttempt: 0,
+      waitSeconds: 1,
+    };
+  }
+
+  if (secondsLeft <= 0) {
+    return {
+      ...task,
+      next: 'DONE',
+      deadline,
+      outcome: 'FAILED',
+      reason: 'ROTATION_TIMEOUT',
+      detail: `KMS kept refusing with ConflictException (an automatic rotation running or due) until the ${Math.round(config.rotationTimeoutSeconds / 60)} min timeout; no rotation was started.`,
+    };
+  }
+
+  try {
+    await rotateClient(region).send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'ConflictException') {
+      // An automatic rotation is running or due within 20 minutes: wait and try again.
+      const attempt = task.pollAttempt;
+      return {
+        ...task,
+        next: 'WAIT_THEN_ROTATE',
+        deadline,
+        detail: `Waiting: KMS reports a conflicting automatic rotation (${(error as Error).message}).`,
+        pollAttempt: attempt + 1,
+        waitSeconds: pollDelaySeconds(attempt, config.pollInitialSeconds, config.pollMaxSeconds, secondsLeft),
+      };
+    }
+    const skip = SKIP_ON[name];
+    if (skip) return { ...task, next: 'DONE', deadline, outcome: 'SKIPPED', reason: skip.reason, detail: skip.detail };
+    throw error;
+  }
+
+  logger.info('rotation started', { keyArn });
+  return {
+    ...task,
+    next: 'POLL',
+    deadline,
+    rotationStartedAt: now.toISOString(),
+    detail: 'Rotation started.',
+    pollAttempt: 0,
+    waitSeconds: pollDelaySeconds(0, config.pollInitialSeconds, config.pollMaxSeconds, secondsLeft),
+  };
+}
+
+export const handler = taskHandler('rotate', (task: KeyTask) => rotate(task, loadConfig()));

@@ -1,0 +1,70 @@
+/**
+ * Runtime settings of the Lambdas, read from the environment the stack sets (lib/workflow.ts
+ * writes these names from the validated cdk.json settings). Read on every invocation: cheap, and
+ * lets local runs change settings between executions in one process.
+ */
+export interface RuntimeConfig {
+  /** The account this stack runs in; keys of any other account are FOREIGN_ACCOUNT. */
+  accountId: string;
+  region: string;
+  rotationBudget: number;
+  automaticReserve: number;
+  cooldownSeconds: number;
+  pollInitialSeconds: number;
+  pollMaxSeconds: number;
+  rotationTimeoutSeconds: number;
+  optOutTag: string;
+  dryRun: boolean;
+  topicArn: string;
+}
+
+/** The environment variable names the stack writes (one place, shared with lib/). */
+export const ENV = {
+  accountId: 'ACCOUNT_ID',
+  rotationBudget: 'ROTATION_BUDGET',
+  automaticReserve: 'AUTOMATIC_RESERVE',
+  cooldownSeconds: 'COOLDOWN_SECONDS',
+  pollInitialSeconds: 'POLL_INITIAL_SECONDS',
+  pollMaxSeconds: 'POLL_MAX_SECONDS',
+  rotationTimeoutSeconds: 'ROTATION_TIMEOUT_SECONDS',
+  optOutTag: 'OPT_OUT_TAG',
+  dryRun: 'DRY_RUN',
+  topicArn: 'TOPIC_ARN',
+} as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
+
+/** Raised when the function's environment is incomplete: a deployment bug, never retried. */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new ConfigurationError(`environment variable ${name} is not set`);
+  return value;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string): number {
+  const raw = required(env, name);
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigurationError(`environment variable ${name} must be a non-negative number, got '${raw}'`);
+  }
+  return value;
+}
+
+/** Read the config. `needs` limits the check to what the calling function uses. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  return {
+    accountId: required(env, ENV.accountId),
+    region: required(env, 'AWS_REGION'),
+    rotationBudget: number(env, ENV.rotationBudget),
+    automaticReserve: number(env, ENV.automaticReserve),
+    cooldownSeconds: number(env, ENV.cooldownSeconds),
+    pollInitialSeconds: number(env, ENV.pollInitialSeconds),
+    pollMaxSeconds: number(env, ENV.pollMaxSeconds),
+    rotationTimeoutSeconds: number(env, ENV.rotationTimeoutSeconds),
+    optOutTag: required(env, ENV.optOutTag),
+    dryRun: env[ENV.dryRun] === 'true',
+    topicArn: env[ENV.topicArn] ?? '',
+  };
+}

@@ -1,0 +1,85 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { ENV } from '../lambdas/shared/config';
+import type { Settings } from './settings';
+
+/** The task handlers, by the name of their folder under lambdas/. */
+export const HANDLERS = ['intake', 'assess', 'rotate', 'check-rotation', 'notify'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+/** Template metadata naming the handler of each function (the local runner routes by it). */
+export const HANDLER_METADATA_KEY = 'kms-incident-rotation:handler';
+
+/** The environment every task function gets: the settings it needs, in the units it uses. */
+export function functionEnvironment(settings: Settings, accountId: string, topicArn: string): Record<string, string> {
+  return {
+    [ENV.accountId]: accountId,
+    [ENV.rotationBudget]: String(settings.rotationBudget),
+    [ENV.automaticReserve]: String(settings.automaticReserve),
+    [ENV.cooldownSeconds]: String(settings.cooldownMinutes * 60),
+    [ENV.pollInitialSeconds]: String(settings.pollInitialSeconds),
+    [ENV.pollMaxSeconds]: String(settings.pollMaxSeconds),
+    [ENV.rotationTimeoutSeconds]: String(settings.rotationTimeoutMinutes * 60),
+    [ENV.optOutTag]: settings.optOutTag,
+    [ENV.dryRun]: String(settings.dryRun),
+    [ENV.topicArn]: topicArn,
+  };
+}
+
+export interface TaskFunctionsProps {
+  settings: Settings;
+  topicArn: string;
+  logRetention: logs.RetentionDays;
+}
+
+/** One NodejsFunction per task handler: Node 24 on arm64, bundled locally by esbuild. */
+export class TaskFunctions extends Construct {
+  readonly byName: Record<HandlerName, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
+    super(scope, id);
+    const environment = {
+      ...functionEnvironment(props.settings, Stack.of(this).account, props.topicArn),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    };
+    const entries = {} as Record<HandlerName, NodejsFunction>;
+    for (const name of HANDLERS) {
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+        retention: props.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const fn = new NodejsFunction(this, pascal(name), {
+        entry: path.join(__dirname, '..', 'lambdas', name, 'handler.ts'),
+        handler: 'handler',
+        description: `kms-incident-rotation ${name} task`,
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        environment,
+        bundling: {
+          minify: true,
+          sourceMap: true,
+          target: 'node24',
+          format: OutputFormat.CJS,
+          forceDockerBundling: false,
+        },
+      });
+      (fn.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
+      entries[name] = fn;
+    }
+    this.byName = entries;
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,136 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { TaskFunctions } from './functions';
+import type { Settings } from './settings';
+import { RotationWorkflow } from './workflow';
+
+export interface KmsIncidentRotationStackProps extends StackProps {
+  settings: Settings;
+}
+
+/** KMS read actions the workflow needs on the account's keys. */
+const KMS_READ = ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations'];
+
+/**
+ * Everything one account needs: the workflow and its functions, the GuardDuty trigger with a
+ * dead-letter queue, the encrypted notification topic, and alarms that page through it.
+ */
+export class KmsIncidentRotationStack extends Stack {
+  readonly workflow: RotationWorkflow;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: KmsIncidentRotationStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const logRetention = logs.RetentionDays.THREE_MONTHS;
+
+    // Customer managed key for the topic and the dead-letter queue.
+    const productKey = new kms.Key(this, 'ProductKey', {
+      description: 'kms-incident-rotation: encrypts the notification topic and the trigger dead-letter queue',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+      productKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `Allow${service.split('.')[0]}ToUseTheKey`,
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+        }),
+      );
+    }
+
+    this.topic = new sns.Topic(this, 'Notifications', {
+      displayName: 'KMS incident rotation',
+      masterKey: productKey,
+      enforceSSL: true,
+    });
+    for (const email of settings.notificationEmails) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, logRetention });
+    const fns = functions.byName;
+    const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
+    fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
+    fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:ListAliases'], resources: ['*'] }));
+    // The only KMS write action anywhere in the product.
+    fns.rotate.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:RotateKeyOnDemand', ...KMS_READ], resources: [accountKeys] }));
+    fns['check-rotation'].addToRolePolicy(new iam.PolicyStatement({ actions: KMS_READ, resources: [accountKeys] }));
+    this.topic.grantPublish(fns.notify);
+    productKey.grant(fns.notify, 'kms:Decrypt', 'kms:GenerateDataKey*');
+
+    this.workflow = new RotationWorkflow(this, 'Workflow', {
+      functions: fns,
+      logRetention,
+      timeout: Duration.hours(24),
+    });
+    const stateMachine = this.workflow.stateMachine;
+
+    // Trigger: GuardDuty findings at or above the configured severity.
+    const deadLetters = new sqs.Queue(this, 'TriggerDeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: productKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    new events.Rule(this, 'GuardDutyFindings', {
+      description: `GuardDuty findings with severity >= ${settings.minGuardDutySeverity} start the KMS incident rotation workflow`,
+      eventPattern: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        detail: { severity: events.Match.greaterThanOrEqual(settings.minGuardDutySeverity) },
+      },
+      targets: [
+        new targets.SfnStateMachine(stateMachine, {
+          deadLetterQueue: deadLetters,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
+    });
+
+    // Page through the same topic when executions fail or events cannot be delivered.
+    const page = new cwActions.SnsAction(this.topic);
+    new cloudwatch.Alarm(this, 'ExecutionsFailed', {
+      alarmDescription: 'A KMS incident rotation execution failed: a key was not rotated or nobody was told.',
+      metric: stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(page);
+    new cloudwatch.Alarm(this, 'TriggerDeadLettersNotEmpty', {
+      alarmDescription: 'A finding could not start the workflow (see the dead-letter queue).',
+      metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(page);
+
+    new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
+    new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
+
+    this.acknowledgeNagFindings(deadLetters);
+  }
+
+  /** Every cdk-nag finding we accept, each with its reason. */
+  private acknowledgeNagFindings(deadLetters: sqs.Queue): void {
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
+    });
+  }
+}

@@ -1,0 +1,244 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { HandlerName } from './functions';
+
+/** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+/** KMS errors that say "try again later" (aws-facts.md). */
+export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
+
+/** The FAILED reason each kind of caught error maps to, checked in this order. */
+const FAILURE_CLASSES: { reason: string; errors: string[] }[] = [
+  { reason: 'THROTTLED', errors: ['ThrottlingException', 'Lambda.TooManyRequestsException', '*Throttl*'] },
+  { reason: 'ACCESS_DENIED', errors: ['AccessDeniedException', '*AccessDenied*'] },
+  {
+    reason: 'KMS_ERROR',
+    errors: [
+      'KMSInternalException',
+      'DependencyTimeoutException',
+      'KMSInvalidStateException',
+      'DisabledException',
+      'InvalidArnException',
+      'NotFoundException',
+      'UnsupportedOperationException',
+      'LimitExceededException',
+      'ConflictException',
+      'KMS.*',
+    ],
+  },
+];
+
+/** Names of the states tests and the local runner refer to. */
+export const STATE = {
+  intake: 'Intake',
+  invalidRequest: 'InvalidRequest',
+  forEachKey: 'ForEachKey',
+  assess: 'Assess',
+  rotate: 'Rotate',
+  waitForRotation: 'WaitForRotation',
+  waitBeforeRetryingRotation: 'WaitBeforeRetryingRotation',
+  checkRotation: 'CheckRotation',
+  notify: 'Notify',
+  notificationFailed: 'NotificationFailed',
+  keysFailed: 'KeysFailed',
+  done: 'Done',
+} as const;
+
+/** Which handler each Task state invokes. */
+export const TASK_HANDLERS: Record<string, HandlerName> = {
+  [STATE.intake]: 'intake',
+  [STATE.assess]: 'assess',
+  [STATE.rotate]: 'rotate',
+  [STATE.checkRotation]: 'check-rotation',
+  [STATE.notify]: 'notify',
+};
+
+export interface RotationWorkflowProps {
+  functions: Record<HandlerName, lambda.IFunction>;
+  logRetention: logs.RetentionDays;
+  /** Upper bound for one execution. */
+  timeout: Duration;
+}
+
+/**
+ * The incident workflow (Standard, JSONPath): Intake -> Map over keys (Assess -> Rotate ->
+ * Wait/CheckRotation loop) -> Notify -> fail the execution if any key FAILED.
+ */
+export class RotationWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: RotationWorkflowProps) {
+    super(scope, id);
+    const fns = props.functions;
+
+    const invoke = (name: string, fn: lambda.IFunction, extra: Partial<tasks.LambdaInvokeProps> = {}) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        stateName: name,
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+        ...extra,
+      });
+      task.addRetry({
+        errors: LAMBDA_TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    const withKmsRetry = (task: tasks.LambdaInvoke) =>
+      task.addRetry({
+        errors: KMS_TRANSIENT_ERRORS,
+        interval: Duration.seconds(1),
+        maxAttempts: 5,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(30),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+
+    // 1. Intake. Bad input ends the execution with the field named in the cause.
+    const intake = invoke(STATE.intake, fns.intake);
+    const invalid = new sfn.Fail(this, STATE.invalidRequest, {
+      stateName: STATE.invalidRequest,
+      comment: 'The input is neither a supported finding event nor a manual request; the cause names the field.',
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    intake.addCatch(invalid, { errors: ['InvalidRequest'], resultPath: '$.error' });
+
+    // 2-5. Per key: assess, rotate, poll. Any error ends that key as FAILED, never the others.
+    const keyDone = new sfn.Succeed(this, 'KeyDone', { stateName: 'KeyDone' });
+    const classify = new sfn.Choice(this, 'ClassifyFailure', { stateName: 'ClassifyFailure' });
+    for (const { reason, errors } of FAILURE_CLASSES) {
+      const mark = new sfn.Pass(this, `Failed${reason}`, {
+        stateName: `Failed_${reason}`,
+        result: sfn.Result.fromObject({ outcome: 'FAILED', reason }),
+        resultPath: '$.failure',
+      }).next(keyDone);
+      const conditions = errors.map((e) =>
+        e.includes('*') ? sfn.Condition.stringMatches('$.error.Error', e) : sfn.Condition.stringEquals('$.error.Error', e),
+      );
+      classify.when(sfn.Condition.or(...conditions), mark);
+    }
+    classify.otherwise(
+      new sfn.Pass(this, 'FailedINTERNAL', {
+        stateName: 'Failed_INTERNAL',
+        result: sfn.Result.fromObject({ outcome: 'FAILED', reason: 'INTERNAL' }),
+        resultPath: '$.failure',
+      }).next(keyDone),
+    );
+    const perKey = (task: tasks.LambdaInvoke) => withKmsRetry(task).addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const assess = perKey(invoke(STATE.assess, fns.assess));
+    const rotate = perKey(invoke(STATE.rotate, fns.rotate));
+    const check = perKey(invoke(STATE.checkRotation, fns['check-rotation']));
+    const waitForRotation = new sfn.Wait(this, STATE.waitForRotation, {
+      stateName: STATE.waitForRotation,
+      time: sfn.WaitTime.secondsPath('$.waitSeconds'),
+    });
+    const waitBeforeRetry = new sfn.Wait(this, STATE.waitBeforeRetryingRotation, {
+      stateName: STATE.waitBeforeRetryingRotation,
+      comment: 'KMS answered ConflictException (automatic rotation running or due): wait, then try again.',
+      time: sfn.WaitTime.secondsPath('$.waitSeconds'),
+    });
+
+    assess.next(
+      new sfn.Choice(this, 'AfterAssess', { stateName: 'AfterAssess' })
+        .when(sfn.Condition.stringEquals('$.next', 'ROTATE'), rotate)
+        .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
+        .otherwise(keyDone),
+    );
+    rotate.next(
+      new sfn.Choice(this, 'AfterRotate', { stateName: 'AfterRotate' })
+        .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
+        .when(sfn.Condition.stringEquals('$.next', 'WAIT_THEN_ROTATE'), waitBeforeRetry)
+        .otherwise(keyDone),
+    );
+    waitBeforeRetry.next(rotate);
+    waitForRotation.next(check);
+    check.next(
+      new sfn.Choice(this, 'AfterCheck', { stateName: 'AfterCheck' })
+        .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
+        .otherwise(keyDone),
+    );
+
+    const forEachKey = new sfn.Map(this, STATE.forEachKey, {
+      stateName: STATE.forEachKey,
+      itemsPath: '$.request.keys',
+      itemSelector: { 'ref.$': '$$.Map.Item.Value', 'request.$': '$.request' },
+      // RotateKeyOnDemand allows 5 requests per second per account and Region.
+      maxConcurrency: 3,
+      resultPath: '$.results',
+    });
+    forEachKey.itemProcessor(assess);
+
+    // 6-7. One notification for the whole execution; then fail loudly if any key failed.
+    const notify = invoke(STATE.notify, fns.notify, {
+      payload: sfn.TaskInput.fromObject({
+        'request.$': '$.request',
+        'results.$': '$.results',
+        'executionArn.$': '$$.Execution.Id',
+        'startedAt.$': '$$.Execution.StartTime',
+      }),
+      resultPath: '$.notification',
+    });
+    notify.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(2),
+      maxAttempts: 4,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const notificationFailed = new sfn.Fail(this, STATE.notificationFailed, {
+      stateName: STATE.notificationFailed,
+      comment: 'The keys were handled but nobody could be told: never a silent success.',
+      errorPath: '$.notificationError.Error',
+      causePath: '$.notificationError.Cause',
+    });
+    notify.addCatch(notificationFailed, { errors: ['States.ALL'], resultPath: '$.notificationError' });
+
+    const done = new sfn.Succeed(this, STATE.done, { stateName: STATE.done, outputPath: '$.notification.summary' });
+    const keysFailed = new sfn.Fail(this, STATE.keysFailed, {
+      stateName: STATE.keysFailed,
+      error: 'KeyRotationFailed',
+      cause: 'At least one key ended FAILED; the notification and the Notify state output say which and why.',
+    });
+
+    const definition = intake
+      .next(forEachKey)
+      .next(notify)
+      .next(new sfn.Choice(this, 'AnyKeyFailed', { stateName: 'AnyKeyFailed' }).when(sfn.Condition.booleanEquals('$.notification.anyFailed', true), keysFailed).otherwise(done));
+
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: props.timeout,
+      tracingEnabled: true,
+      comment: 'kms-incident-rotation: assess, rotate on demand, confirm, notify',
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+
+  /** Let a principal start executions (the EventBridge rule's role, on-call roles). */
+  grantStart(grantee: iam.IGrantable): iam.Grant {
+    return this.stateMachine.grantStartExecution(grantee);
+  }
+}
