@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -54,7 +55,19 @@ export class TaskFunctions extends Construct {
         retention: props.logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.
+      const role = new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `kms-incident-rotation ${name} task`,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
       const fn = new NodejsFunction(this, pascal(name), {
+        role,
         entry: path.join(__dirname, '..', 'lambdas', name, 'handler.ts'),
         handler: 'handler',
         description: `kms-incident-rotation ${name} task`,

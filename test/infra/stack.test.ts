@@ -1,0 +1,166 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { KmsIncidentRotationStack } from '../../lib/stack';
+import { parseSettings, settingsFromContext, SettingsError } from '../../lib/settings';
+import { extractWorkflow } from '../../local/template';
+
+const env = { account: '111122223333', region: 'us-east-1' };
+
+function build(settings: Record<string, unknown> = {}) {
+  // Skip asset bundling in unit tests: about a second per stack.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env });
+  return { app, stack };
+}
+
+describe('KmsIncidentRotation stack', () => {
+  const template = Template.fromStack(build({ notificationEmails: ['oncall@example.com'], minGuardDutySeverity: 8 }).stack);
+
+  test('GuardDuty rule: source, detail-type, numeric severity filter, state machine target with a DLQ', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.guardduty'],
+        'detail-type': ['GuardDuty Finding'],
+        detail: { severity: [{ numeric: ['>=', 8] }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TriggerDeadLetters'), 'Arn'] } },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 10 }),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  test('state machine: Standard, logging ALL without execution data, X-Ray tracing', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  test('definition: JSONPath only, bounded key concurrency, retries with jitter, a Catch on every per-key task', () => {
+    const { definition } = extractWorkflow(template.toJSON() as any, env);
+    expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"/);
+    const map = definition.States.ForEachKey;
+    expect(map.Type).toBe('Map');
+    expect(map.MaxConcurrency).toBeGreaterThan(0);
+    expect(map.MaxConcurrency).toBeLessThanOrEqual(5);
+    const inner = map.ItemProcessor.States;
+    for (const name of ['Assess', 'Rotate', 'CheckRotation']) {
+      const state = inner[name];
+      expect(state.Type).toBe('Task');
+      expect(state.Retry).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ ErrorEquals: expect.arrayContaining(['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException']), JitterStrategy: 'FULL' }),
+          expect.objectContaining({ ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']), JitterStrategy: 'FULL' }),
+        ]),
+      );
+      expect(state.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'ClassifyFailure' })]);
+    }
+    expect(inner.WaitForRotation).toMatchObject({ Type: 'Wait', SecondsPath: '$.waitSeconds' });
+    expect(definition.States.Intake.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['InvalidRequest'], Next: 'InvalidRequest' })]);
+    expect(definition.States.Notify.Catch).toEqual([expect.objectContaining({ Next: 'NotificationFailed' })]);
+    expect(definition.States.KeysFailed.Type).toBe('Fail');
+  });
+
+  test('notification topic: customer managed key with rotation, SSL enforced, email subscriptions', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ProductKey'), 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  test('functions: nodejs24.x on arm64, tracing, log groups with retention', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(5);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  test('least privilege: the only KMS write action is kms:RotateKeyOnDemand, on this account\'s keys', () => {
+    const reads = new Set(['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:ListAliases']);
+    const kmsStatements: { actions: string[]; resource: unknown }[] = [];
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [].concat(st.Action);
+        if (actions.some((a) => a.startsWith('kms:'))) kmsStatements.push({ actions, resource: st.Resource });
+      }
+    }
+    const writes = kmsStatements.flatMap((s) => s.actions.filter((a) => !reads.has(a)).map((a) => ({ a, resource: s.resource })));
+    // Publishing to the encrypted topic needs GenerateDataKey/Decrypt on the product's own key only.
+    const topicKeyUse = writes.filter((w) => w.a === 'kms:GenerateDataKey' || w.a === 'kms:Decrypt');
+    for (const w of topicKeyUse) expect(w.resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
+    const others = writes.filter((w) => !topicKeyUse.includes(w));
+    expect(others.map((w) => w.a)).toEqual(['kms:RotateKeyOnDemand']);
+    expect(JSON.stringify(others[0].resource)).toContain(':key/*');
+    expect(JSON.stringify(others[0].resource)).toContain('AWS::AccountId');
+    // No managed policies (AWSLambdaBasicExecutionRole would allow logs on every group).
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+    }
+  });
+
+  test('outputs the state machine ARN for the CLI', () => {
+    template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  test('no unacknowledged finding in the stack', () => {
+    const { app } = build();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('the check does fail on a non-compliant resource (a topic without SSL enforcement)', () => {
+    const { app, stack } = build();
+    new sns.Topic(stack as Stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const out = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => app.synth()).toThrow(/AwsSolutions-SNS3/);
+    } finally {
+      log.mockRestore();
+      out.mockRestore();
+    }
+  });
+});
+
+describe('settings', () => {
+  test('defaults', () => {
+    expect(parseSettings({})).toMatchObject({ minGuardDutySeverity: 7, rotationBudget: 25, automaticReserve: 3, optOutTag: 'kms-incident-rotation' });
+  });
+
+  test('a bad value names the key and the expected shape', () => {
+    expect(() => parseSettings({ rotationBudget: 'lots' })).toThrow(SettingsError);
+    expect(() => parseSettings({ rotationBudget: 'lots' })).toThrow(/rotationBudget: .*expected number/);
+    expect(() => parseSettings({ notificationEmails: ['not-an-email'] })).toThrow(/notificationEmails\.0/);
+    expect(() => parseSettings({ rotationBudgt: 25 })).toThrow(/rotationBudgt: unknown setting/);
+    expect(() => parseSettings({ pollInitialSeconds: 30, pollMaxSeconds: 10 })).toThrow(/pollMaxSeconds/);
+  });
+
+  test('-c values arrive as strings and are parsed', () => {
+    const context: Record<string, string> = { notificationEmails: '["a@example.com"]', dryRun: 'true', minGuardDutySeverity: '5' };
+    expect(settingsFromContext((k) => context[k])).toMatchObject({ notificationEmails: ['a@example.com'], dryRun: true, minGuardDutySeverity: 5 });
+  });
+});
