@@ -2,22 +2,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
-import { handler as intake } from '../lambdas/intake/handler';
-import { handler as assess } from '../lambdas/assess/handler';
-import { handler as rotate } from '../lambdas/rotate/handler';
-import { handler as checkRotation } from '../lambdas/check-rotation/handler';
-import { handler as notify } from '../lambdas/notify/handler';
 import { ENV } from '../lambdas/shared/config';
 import { extractWorkflow, type CfnTemplate } from './template';
 
-/** The real, unchanged Lambda handlers, by the name the template's metadata gives them. */
-const HANDLERS: Record<HandlerName, (event: any, context: Context) => Promise<unknown>> = {
-  intake,
-  assess,
-  rotate,
-  'check-rotation': checkRotation,
-  notify,
-};
+type Handler = (event: any, context: Context) => Promise<unknown>;
+let handlers: Record<HandlerName, Handler> | undefined;
+
+/**
+ * The real, unchanged Lambda handlers, by the name the template's metadata gives them. Loaded on
+ * first use so that the handlers' logger is created with the local log level (default SILENT:
+ * the trace is the runner's job; set KMS_ROTATE_HANDLER_LOG_LEVEL=INFO to see handler logs).
+ */
+function loadHandlers(): Record<HandlerName, Handler> {
+  if (!handlers) {
+    process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    handlers = {
+      intake: require('../lambdas/intake/handler').handler,
+      assess: require('../lambdas/assess/handler').handler,
+      rotate: require('../lambdas/rotate/handler').handler,
+      'check-rotation': require('../lambdas/check-rotation/handler').handler,
+      notify: require('../lambdas/notify/handler').handler,
+    };
+  }
+  return handlers;
+}
 
 /** One event of a local execution (aws-local-stepfunctions' event log, re-exported loosely). */
 export interface RunEvent {
@@ -155,7 +164,8 @@ function scaledEnvironment(env: Record<string, string>, speed: number): Record<s
 }
 
 async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions): Promise<unknown> {
-  Object.assign(process.env, environment, {
+  const { POWERTOOLS_LOG_LEVEL: _ignored, ...functionEnv } = environment;
+  Object.assign(process.env, functionEnv, {
     AWS_REGION: opts.region,
     AWS_ENDPOINT_URL: opts.endpoint,
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
@@ -177,7 +187,7 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
   } as Context;
   try {
     // A JSON round trip, as Lambda does: Dates become strings, undefined disappears.
-    return JSON.parse(JSON.stringify((await HANDLERS[name](structuredClone(input), context)) ?? null));
+    return JSON.parse(JSON.stringify((await loadHandlers()[name](structuredClone(input), context)) ?? null));
   } catch (error) {
     // What Step Functions sees from a Lambda function error: the error type as the error
     // name and a JSON cause with the type and message.

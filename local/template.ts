@@ -12,7 +12,9 @@ export type CfnTemplate = { Resources: Record<string, { Type: string; Properties
  * TypeScript directly) and return its template.
  */
 export function synthTemplate(settings: Settings, env: { account: string; region: string }): CfnTemplate {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  // No bundling and no built-in CloudFormation validation (a WASM engine, ~4 s): `cdk synth`
+  // and the infra tests run both; a local run only needs the definition and the environment.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings, env });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }

@@ -3,12 +3,14 @@ import { loadConfig, type RuntimeConfig } from '../shared/config';
 import { taskHandler } from '../shared/handler';
 import { assessKey } from './eligibility';
 import { inspectKey } from './inspect';
+import { newKeyTask } from '../shared/key-task';
 
 /**
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
  * SKIPPED with a reason. Spends nothing.
  */
-export async function assess(task: KeyTask, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+export async function assess(item: Pick<KeyTask, 'ref' | 'request'>, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+  const task = newKeyTask(item);
   const inspection = await inspectKey(task.ref, config);
   if (!inspection.found) {
     return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
@@ -26,14 +28,16 @@ export async function assess(task: KeyTask, config: RuntimeConfig, now = new Dat
     now,
   });
   const used = facts.onDemandRotationsUsed;
+  // Another account's key is never looked up: its rotation counts are unknown, not 0 used.
+  const counted = facts.account === config.accountId;
   const known: KeyTask = {
     ...task,
     keyArn: inspection.keyArn,
     via: inspection.via,
     aliases: inspection.aliases,
     detail: decision.detail,
-    onDemandRotationsUsed: used,
-    onDemandRotationsRemaining: Math.max(0, config.rotationBudget - used),
+    onDemandRotationsUsed: counted ? used : null,
+    onDemandRotationsRemaining: counted ? Math.max(0, config.rotationBudget - used) : null,
     previousRotationDate: facts.lastOnDemandRotation?.toISOString() ?? null,
     previousKeyMaterialId: facts.currentKeyMaterialId,
     currentKeyMaterialId: facts.currentKeyMaterialId,
@@ -58,4 +62,4 @@ export async function assess(task: KeyTask, config: RuntimeConfig, now = new Dat
   }
 }
 
-export const handler = taskHandler('assess', (task: KeyTask) => assess(task, loadConfig()));
+export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request'>) => assess(item, loadConfig()));

@@ -22,7 +22,11 @@ export interface NotifyOutput {
 /** Notify: one SNS message summarising every key. A publish failure throws (and is retried). */
 export async function notify(input: NotifyInput, config: RuntimeConfig): Promise<NotifyOutput> {
   const summary = summarise(input);
-  const { subject, message, attributes } = formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget });
+  const { subject, message, attributes } = formatNotification(summary, {
+    region: config.region,
+    rotationBudget: config.rotationBudget,
+    requestedBy: input.request.requestedBy,
+  });
   const out = await snsClient(config.region).send(
     new PublishCommand({ TopicArn: config.topicArn, Subject: subject, Message: message, MessageAttributes: attributes }),
   );
