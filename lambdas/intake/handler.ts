@@ -2,13 +2,14 @@ import type { IncidentRequest } from '../shared/contracts';
 import { loadConfig, type RuntimeConfig } from '../shared/config';
 import { taskHandler, logger } from '../shared/handler';
 import { parseIncident } from './intake';
+import { partitionOf } from '../shared/arn';
 
 /**
  * Intake: a finding event or a manual request in, a normalised IncidentRequest out. Bad input
  * throws InvalidRequest (the state machine ends in a Fail state naming the field).
  */
 export function intake(input: unknown, config: RuntimeConfig): { request: IncidentRequest } {
-  const request = parseIncident(input, { account: config.accountId, region: config.region });
+  const request = parseIncident(input, { account: config.accountId, region: config.region, partition: partitionOf(config.region) });
   // The stack-wide dry-run setting wins over a request that asks for a real rotation.
   if (config.dryRun) request.dryRun = true;
   logger.info('intake', { requestId: request.requestId, source: request.source, findingId: request.findingId, keys: request.keys.length });

@@ -1,0 +1,202 @@
+import type { FailReason, Outcome, Reason } from './contracts';
+
+/**
+ * The outcome vocabulary in words: what each reason code means and what a person should do about
+ * it. Written for an on-call engineer reading a notification at 3 a.m.: plain sentences, the exact
+ * command to run, and never a reason to spend a second rotation by accident. Notifications, the
+ * CLI and the ledger all use these texts, so one change updates every place people read them.
+ */
+
+/** Each reason code in words: what happened to the key and why. */
+export const REASON_TEXT: Record<Reason, string> = {
+  NOT_FOUND:
+    'KMS has no key with this id, ARN or alias in this account and Region (the key may have been deleted, or the reference is wrong).',
+  AWS_MANAGED:
+    'This is an AWS managed key (alias/aws/...): AWS rotates it every year and it cannot be rotated on demand.',
+  UNSUPPORTED_KEY_SPEC:
+    'The key is not a symmetric encryption key (it is asymmetric, HMAC or another special key spec); KMS rotates only SYMMETRIC_DEFAULT encryption keys on demand.',
+  CUSTOM_KEY_STORE:
+    'The key lives in a custom key store (AWS CloudHSM or an external key store); KMS cannot rotate such keys on demand.',
+  IMPORTED_MATERIAL_NOT_STAGED:
+    'The key uses imported key material; on-demand rotation needs new material imported first (ImportType NEW_KEY_MATERIAL, state PENDING_ROTATION), and none is staged.',
+  KEY_NOT_ENABLED:
+    'The key is not enabled (disabled, pending deletion, pending import or unavailable); KMS rotates only enabled keys.',
+  FOREIGN_ACCOUNT:
+    'The key belongs to another AWS account; only the owning account can rotate a key.',
+  OPTED_OUT:
+    'The key carries the opt-out tag (the optOutTag setting, "kms-incident-rotation" by default, with the value "disabled"), so automation leaves it alone.',
+  RECENTLY_ROTATED:
+    'The key got new key material on demand within the cooldown window; rotating again would spend a rotation for nothing.',
+  DUPLICATE_FINDING:
+    'This finding was already handled for this key (findings are re-published and can arrive twice); no second rotation was spent.',
+  BUDGET_RESERVE:
+    'Few on-demand rotations are left in the key\'s lifetime budget; the last ones are kept for manual use, so automation did not spend one.',
+  BUDGET_EXHAUSTED:
+    'The key has used every on-demand rotation of its lifetime budget; KMS will never rotate it on demand again.',
+  APPROVAL_DENIED:
+    'The key needs approval before it is rotated, and the approval was denied or not given in time.',
+  ROTATION_TIMEOUT:
+    'The rotation was not confirmed before the deadline: either KMS accepted it and has not finished, or KMS kept refusing because an automatic rotation was running.',
+  ACCESS_DENIED:
+    'AWS refused a call for lack of permission (IAM policy, key policy, grant or SCP).',
+  THROTTLED:
+    'AWS rate-limited the calls (throttling) and the retries ran out.',
+  KMS_ERROR:
+    'KMS returned an error for this key (for example its state changed, a conflicting rotation, or a quota).',
+  INTERNAL:
+    'The workflow itself failed (a Lambda error, a bug or a step timeout); this is not a problem with the key.',
+};
+
+/** What to do about each reason: one or two sentences, with the command to run where there is one. */
+export const NEXT_STEP: Record<Reason, string> = {
+  NOT_FOUND:
+    'Check the key reference in the finding or request. If the key was deleted there is nothing to rotate; if it lives in another Region, run `kms-rotate start --key <key ARN>` against that Region.',
+  AWS_MANAGED:
+    'Nothing can be rotated on demand. If the data it protects may be exposed, move that data to a customer managed key and re-encrypt it.',
+  UNSUPPORTED_KEY_SPEC:
+    'To replace the key: create a new key, move the alias and its users to it, re-encrypt or re-sign with the new key, and schedule the old key for deletion once nothing uses it.',
+  CUSTOM_KEY_STORE:
+    'Rotate by hand: for CloudHSM create a new KMS key in the key store, move the alias and applications to it and re-encrypt the data; for an external key store rotate in the external key manager.',
+  IMPORTED_MATERIAL_NOT_STAGED:
+    'Import new key material with ImportType NEW_KEY_MATERIAL (multi-Region: then import the same material into every replica with EXISTING_KEY_MATERIAL), then rerun: `kms-rotate start --key <key ARN>`.',
+  KEY_NOT_ENABLED:
+    'If the key will be used again, enable it and rotate it before anything encrypts with it: `kms-rotate start --key <key ARN>`. If it is pending deletion, nothing needs rotating.',
+  FOREIGN_ACCOUNT:
+    'Rotate it from the owning account: tell that account\'s owners, or run `kms-rotate start --key <key ARN>` with credentials for that account.',
+  OPTED_OUT:
+    'The opt-out tag was set on purpose. If this key should be rotated now, rotate it by hand with `kms-rotate start --key <key ARN>`, or remove the opt-out tag.',
+  RECENTLY_ROTATED:
+    'Nothing, unless the exposure happened after that rotation; then rerun by hand with --force: `kms-rotate start --key <key ARN> --force`.',
+  DUPLICATE_FINDING:
+    'Nothing: the earlier run for this finding already dealt with the key. Check its notification or `kms-rotate check --key <key ARN>`.',
+  BUDGET_RESERVE:
+    'Decide whether this incident is worth one of the key\'s last rotations; if so, rerun by hand with --force: `kms-rotate start --key <key ARN> --force`.',
+  BUDGET_EXHAUSTED:
+    'Replace the key: create a new key, move aliases and applications to it, re-encrypt the data under it, and schedule this key for deletion once nothing uses it.',
+  APPROVAL_DENIED:
+    'If the key should be rotated after all, get an approval and rerun: `kms-rotate start --key <key ARN>`.',
+  ROTATION_TIMEOUT:
+    'The rotation may still complete; check `kms-rotate check --key <key ARN>` before starting another one, so that a second rotation is not spent.',
+  ACCESS_DENIED:
+    'Check the key policy and the workflow roles\' permissions (kms:DescribeKey, kms:GetKeyRotationStatus, kms:ListKeyRotations, kms:RotateKeyOnDemand) and any SCP, then rerun.',
+  THROTTLED:
+    'Rerun in a few minutes; first check `kms-rotate check --key <key ARN>` in case a rotation already started.',
+  KMS_ERROR:
+    'Read the detail and the key\'s state in the KMS console; check `kms-rotate check --key <key ARN>` and rerun only if no rotation is in progress or done.',
+  INTERNAL:
+    'Open the execution in the Step Functions console to see which step failed; check `kms-rotate check --key <key ARN>` before rerunning, so that a rotation is not spent twice.',
+};
+
+/** Each outcome in words. */
+export const OUTCOME_TEXT: Record<Outcome, string> = {
+  ROTATED: 'rotated: new key material is confirmed and used for all new encryption',
+  DRY_RUN: 'dry run: nothing was changed; the line says what a real run would do',
+  SKIPPED: 'skipped: the key was not rotated',
+  FAILED: 'failed: the rotation did not complete or could not be confirmed',
+};
+
+/**
+ * SKIPPED reasons a person must act on: automation could not protect the key and there is a
+ * specific thing a person can do (import material, rotate elsewhere, spend the reserve, replace the
+ * key, decide on a disabled key, revisit a denied or unanswered approval). Not in the set: keys
+ * already handled (DUPLICATE_FINDING, RECENTLY_ROTATED), deliberate opt-outs (OPTED_OUT), and
+ * keys nobody can rotate on demand and that need no decision (AWS_MANAGED, NOT_FOUND).
+ * APPROVAL_DENIED is in because the code does not tell an explicit denial from an approval that
+ * timed out unanswered.
+ */
+export const ACTION_REQUIRED_SKIP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  'IMPORTED_MATERIAL_NOT_STAGED',
+  'FOREIGN_ACCOUNT',
+  'BUDGET_RESERVE',
+  'BUDGET_EXHAUSTED',
+  'KEY_NOT_ENABLED',
+  'APPROVAL_DENIED',
+  'UNSUPPORTED_KEY_SPEC',
+  'CUSTOM_KEY_STORE',
+]);
+
+/** True when a key's result needs a person: any FAILED key, or a SKIPPED key with an action-required reason. */
+export function needsAction(outcome: Outcome, reason: Reason | null): boolean {
+  if (outcome === 'FAILED') return true;
+  return outcome === 'SKIPPED' && reason !== null && ACTION_REQUIRED_SKIP_REASONS.has(reason);
+}
+
+/** Every error name the KMS API defines (client-kms models/errors), except the generic ones classified first. */
+const KMS_ERROR_NAMES: ReadonlySet<string> = new Set(
+  [
+    'AlreadyExistsException',
+    'CloudHsmClusterInUseException',
+    'CloudHsmClusterInvalidConfigurationException',
+    'CloudHsmClusterNotActiveException',
+    'CloudHsmClusterNotFoundException',
+    'CloudHsmClusterNotRelatedException',
+    'ConflictException',
+    'CustomKeyStoreHasCMKsException',
+    'CustomKeyStoreInvalidStateException',
+    'CustomKeyStoreNameInUseException',
+    'CustomKeyStoreNotFoundException',
+    'DependencyTimeoutException',
+    'DisabledException',
+    'DryRunOperationException',
+    'ExpiredImportTokenException',
+    'IncorrectKeyException',
+    'IncorrectKeyMaterialException',
+    'IncorrectTrustAnchorException',
+    'InvalidAliasNameException',
+    'InvalidArnException',
+    'InvalidCiphertextException',
+    'InvalidGrantIdException',
+    'InvalidGrantTokenException',
+    'InvalidImportTokenException',
+    'InvalidKeyUsageException',
+    'InvalidMarkerException',
+    'KMSInternalException',
+    'KMSInvalidMacException',
+    'KMSInvalidSignatureException',
+    'KMSInvalidStateException',
+    'KMSServiceException',
+    'KeyUnavailableException',
+    'LimitExceededException',
+    'MalformedPolicyDocumentException',
+    'NotFoundException',
+    'TagException',
+    'UnsupportedOperationException',
+    'XksKeyAlreadyInUseException',
+    'XksKeyInvalidConfigurationException',
+    'XksKeyNotFoundException',
+    'XksProxyIncorrectAuthenticationCredentialException',
+    'XksProxyInvalidConfigurationException',
+    'XksProxyInvalidResponseException',
+    'XksProxyUriEndpointInUseException',
+    'XksProxyUriInUseException',
+    'XksProxyUriUnreachableException',
+    'XksProxyVpcEndpointServiceInUseException',
+    'XksProxyVpcEndpointServiceInvalidConfigurationException',
+    'XksProxyVpcEndpointServiceNotFoundException',
+  ].map((name) => name.toLowerCase()),
+);
+
+/** `ThrottlingException`, `KMS.ThrottlingException`, `Lambda.TooManyRequestsException`, ... */
+const THROTTLE = /(^|\.)(throttling|throttlingexception|throttledexception|toomanyrequests|toomanyrequestsexception|requestlimitexceeded)$/;
+/** `AccessDenied`, `AccessDeniedException`, `KMS.AccessDeniedException`, `KMSAccessDeniedException`, ... */
+const ACCESS_DENIED = /(^|\.)accessdenied|accessdeniedexception$/;
+/** Step Functions AWS SDK integrations prefix the service (`KMS.` or `Kms.`). */
+const KMS_PREFIX = /^kms\./;
+
+/**
+ * Map a Step Functions error name (a Lambda error's `name`, an SDK integration's
+ * `<Service>.<Exception>`, or a `States.*` error) to the FAILED reason it stands for.
+ * Throttling is checked first (`KMS.ThrottlingException` is THROTTLED, not KMS_ERROR), then
+ * permission errors (in any service, since a role that may not invoke a Lambda is still a
+ * permission problem), then KMS's own errors; everything else — `States.Timeout`,
+ * `States.TaskFailed`, `Lambda.*`, plain `Error`, unknown names — is INTERNAL.
+ */
+export function classifyError(errorName: string): FailReason {
+  if (typeof errorName !== 'string') return 'INTERNAL';
+  const name = errorName.trim().toLowerCase();
+  if (name === '') return 'INTERNAL';
+  if (THROTTLE.test(name)) return 'THROTTLED';
+  if (ACCESS_DENIED.test(name)) return 'ACCESS_DENIED';
+  if (KMS_PREFIX.test(name) || KMS_ERROR_NAMES.has(name)) return 'KMS_ERROR';
+  return 'INTERNAL';
+}

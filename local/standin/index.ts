@@ -1,0 +1,264 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { World, WorldFault } from '../world';
+import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors';
+import { Kms, KMS_OPERATIONS } from './kms';
+import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
+import { Scheduler } from './scheduler';
+import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
+
+/**
+ * A local stand-in for KMS, SNS and S3 on 127.0.0.1, speaking the real wire protocols so the real
+ * AWS SDK v3 clients work against it (`endpoint: standIn.endpoint`, any credentials, and
+ * `forcePathStyle: true` for S3). Routing:
+ *   - header `X-Amz-Target: TrentService.<Op>`            -> KMS (JSON 1.1)
+ *   - form body (application/x-www-form-urlencoded) with `Action=` -> SNS (AWS query protocol, XML)
+ *   - anything else                                       -> S3 (REST-XML, path-style)
+ * The Region of a request is the one in its SigV4 credential scope (signatures are not checked;
+ * an unsigned request uses the world's Region). It is a stand-in, not a product: only the listed
+ * operations exist, anything else fails with `NotImplementedByStandIn` naming the operation.
+ */
+
+export { DEFAULT_ROTATION_BUDGET, AUTOMATIC_ROTATION_CONFLICT_MINUTES } from './kms';
+export type { S3ObjectInfo } from './s3';
+export type { Published, MessageAttribute } from './sns';
+/** Name of the pre-created SNS topic. */
+export const TOPIC_NAME = 'kms-incident-rotation';
+
+export interface StandInCall {
+  service: Service;
+  operation: string;
+  region: string;
+  input: unknown;
+  error?: string;
+  at: number;
+}
+
+export interface StandInFault {
+  service: Service;
+  operation: string;
+  error: string;
+  times: number;
+}
+
+export interface StandIn {
+  /** 'http://127.0.0.1:<port>' */
+  endpoint: string;
+  /** Pre-created topic arn:aws:sns:<world.region>:<account>:kms-incident-rotation */
+  topicArn: string;
+  /** Every request, in arrival order (`error` set when it failed). */
+  calls: StandInCall[];
+  published: Published[];
+  /** The next `times` calls of service/operation fail with `error`. */
+  addFault(f: StandInFault): void;
+  /** ARN of a key given its id, alias name or ARN (default Region: the world's). */
+  keyArn(idOrAlias: string, region?: string): string;
+  /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
+  s3Object(bucket: string, key: string): S3ObjectInfo | undefined;
+  /** Which key and key material made a KMS ciphertext blob. */
+  inspectCiphertext(blob: Uint8Array): { account: string; keyId: string; keyMaterialId: string };
+  /** Stops the server AND all pending timers. */
+  close(): Promise<void>;
+}
+
+const SERVICE_LABEL: Record<Service, string> = { kms: 'KMS', sns: 'SNS', s3: 'S3' };
+const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns: SNS_OPERATIONS, s3: S3_OPERATIONS };
+
+function regionOf(authorization: string | undefined): { region?: string; service?: string } {
+  const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization ?? '');
+  return m ? { region: m[1], service: m[2] } : {};
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metadata-directive|storage-class|meta-.*|website-redirect-location)|content-type)$/;
+
+export async function startStandIn(world: World, opts: { speed?: number } = {}): Promise<StandIn> {
+  const speed = opts.speed ?? 1;
+  if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
+  const scheduler = new Scheduler();
+  const kms = new Kms(world, speed, scheduler);
+  let s3: S3;
+  try {
+    s3 = new S3(world, kms);
+  } catch (e) {
+    scheduler.clear();
+    throw e;
+  }
+  const sns = new Sns(world.account);
+  const topicArn = sns.createTopic(TOPIC_NAME, world.region);
+  const calls: StandInCall[] = [];
+  const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
+
+  function takeFault(service: Service, operation: string): ServiceError | undefined {
+    const f = faults.find((x) => x.service === service && x.operation === operation && x.times > 0);
+    if (!f) return undefined;
+    f.times -= 1;
+    return new ServiceError(f.error, `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`);
+  }
+
+  function notImplemented(service: Service, op: string): ServiceError {
+    return new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} operation ${op} (it implements: ${SUPPORTED[service].join(', ')})`);
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = Date.now();
+    const body = await readBody(req);
+    const requestId = randomUUID();
+    const scope = regionOf(req.headers.authorization);
+    const region = scope.region ?? world.region;
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const target = req.headers['x-amz-target'];
+    const contentType = req.headers['content-type'] ?? '';
+    const form = req.method === 'POST' && url.pathname === '/' && contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : undefined;
+
+    if (typeof target === 'string') {
+      // JSON protocols. Only KMS (TrentService) is simulated.
+      const isKms = target.startsWith('TrentService.');
+      const op = isKms ? target.slice('TrentService.'.length) : target;
+      const service: Service = isKms ? 'kms' : scope.service === 'sns' || scope.service === 's3' ? scope.service : 'kms';
+      let input: Record<string, unknown> = {};
+      const call: StandInCall = { service, operation: op, region, input, at };
+      calls.push(call);
+      const reply = (status: number, payload: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
+        res.end(JSON.stringify(payload));
+      };
+      try {
+        try {
+          input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+          call.input = input;
+        } catch {
+          throw new ServiceError('SerializationException', 'The request body is not valid JSON');
+        }
+        const fault = takeFault(service, op);
+        if (fault) throw fault;
+        if (!isKms) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`);
+        if (!(KMS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('kms', op);
+        reply(200, kms.handle(op, input, region));
+      } catch (e) {
+        const err = asServiceError(e);
+        call.error = err.code;
+        reply(err.status, { __type: err.code, message: err.message });
+      }
+      return;
+    }
+
+    if (form?.has('Action')) {
+      const op = form.get('Action')!;
+      const input = parseQuery(form);
+      delete input.Action;
+      delete input.Version;
+      const call: StandInCall = { service: 'sns', operation: op, region, input, at };
+      calls.push(call);
+      try {
+        const fault = takeFault('sns', op);
+        if (fault) throw fault;
+        if (!(SNS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('sns', op);
+        const xml = sns.handle(op, input, region, requestId);
+        res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(xml);
+      } catch (e) {
+        const err = asServiceError(e);
+        call.error = err.code;
+        const type = err.status >= 500 ? 'Receiver' : 'Sender';
+        res.writeHead(err.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
+        res.end(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+      }
+      return;
+    }
+
+    // S3, path-style: /bucket/key
+    const method = req.method ?? 'GET';
+    const path = url.pathname.slice(1);
+    const slash = path.indexOf('/');
+    let bucket = slash < 0 ? path : path.slice(0, slash);
+    let key = slash < 0 ? '' : path.slice(slash + 1);
+    let badUri = false;
+    try {
+      bucket = decodeURIComponent(bucket);
+      key = decodeURIComponent(key);
+    } catch {
+      badUri = true;
+    }
+    const op = s3Operation(method, bucket, key, url.searchParams, req.headers);
+    const query = Object.fromEntries([...url.searchParams].filter(([k]) => k !== 'x-id'));
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => S3_LOGGED_HEADERS.test(k)));
+    const call: StandInCall = { service: 's3', operation: op, region, input: { Bucket: bucket, Key: key || undefined, query, headers, bodyBytes: body.length }, at };
+    calls.push(call);
+    const s3Headers = { 'x-amz-request-id': requestId.replace(/-/g, '').slice(0, 16).toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') };
+    try {
+      if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
+      const fault = takeFault('s3', op);
+      if (fault) throw fault;
+      if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
+      const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
+      res.writeHead(out.status, { ...s3Headers, ...out.headers });
+      res.end(method === 'HEAD' ? undefined : out.body);
+    } catch (e) {
+      const err = asServiceError(e);
+      call.error = err.code;
+      const extraHeaders: Record<string, string> = err.code === 'PermanentRedirect' && err.extra.Region ? { 'x-amz-bucket-region': err.extra.Region } : {};
+      if (method === 'HEAD') {
+        res.writeHead(err.status, { ...s3Headers, ...extraHeaders });
+        res.end();
+        return;
+      }
+      const extra = Object.entries(err.extra).map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`).join('');
+      res.writeHead(err.status, { ...s3Headers, ...extraHeaders, 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message>${extra}<RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    onRequest(req, res).catch((e: unknown) => {
+      // Only reached when writing the response itself failed.
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`stand-in failure: ${(e as Error).message}`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    topicArn,
+    calls,
+    published: sns.published,
+    addFault(f) {
+      if (!['kms', 'sns', 's3'].includes(f.service) || !f.operation || !f.error || !Number.isInteger(f.times) || f.times < 1) {
+        throw new Error(`stand-in: invalid fault ${JSON.stringify(f)}`);
+      }
+      faults.push({ ...f });
+    },
+    keyArn: (idOrAlias, region) => kms.keyArn(idOrAlias, region ?? world.region),
+    s3Object: (b, k) => s3.objectInfo(b, k),
+    inspectCiphertext: (blob) => kms.inspect(Buffer.from(blob)),
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        scheduler.clear();
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
+
+/** Unexpected exceptions become InternalFailure (500) with the message, so bugs are visible. */
+function asServiceError(e: unknown): ServiceError {
+  if (e instanceof ServiceError) return e;
+  return new ServiceError('InternalFailure', `stand-in bug: ${(e as Error)?.stack ?? String(e)}`, 500);
+}

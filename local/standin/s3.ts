@@ -1,0 +1,668 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { World } from '../world';
+import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
+import type { Kms } from './kms';
+
+/**
+ * S3 stand-in: REST-XML, path-style (`/bucket/key`). SSE-KMS really calls the stand-in's KMS
+ * (in process): each object stores the KMS-encrypted data key and its body is AES-256-GCM
+ * encrypted under the data key. Request shapes were checked against the installed client-s3
+ * (it sends `?x-id=<Operation>` on most object operations, `?uploads` for CreateMultipartUpload,
+ * `?uploadId=` for CompleteMultipartUpload, and aws-chunked bodies for stream uploads).
+ */
+
+export const S3_OPERATIONS = [
+  'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
+  'CompleteMultipartUpload', 'AbortMultipartUpload',
+] as const;
+
+const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+/** Largest copy source for CopyObject, and largest part: 5 GiB. */
+export const MAX_COPY_BYTES = 5 * 1024 ** 3;
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+
+type Encryption =
+  | { type: 'AES256' }
+  | {
+      type: 'aws:kms';
+      keyArn: string;
+      /** KMS ciphertext of the object's data key, or of the bucket key when bucketKey is true. */
+      encryptedKey: Buffer;
+      /** Salt deriving the object key from the bucket key (bucketKey only). */
+      salt?: Buffer;
+      bucketKey: boolean;
+      context: Record<string, string>;
+      /** Whether the caller gave the context (it is returned on HEAD/GET). */
+      customContext: boolean;
+      dataKeyFingerprint: string;
+      keyMaterialId: string;
+    };
+
+interface StoredObject {
+  key: string;
+  versionId: string; // 'null' when the bucket is not versioned
+  size: number;
+  /** Encrypted (or for AES256, plain) body; undefined for synthetic objects. */
+  body?: Buffer;
+  etag: string; // quoted
+  lastModified: Date;
+  contentType: string;
+  metadata: Record<string, string>;
+  storageClass: string;
+  enc: Encryption;
+}
+
+interface Part {
+  etag: string;
+  size: number;
+  plaintext?: Buffer;
+}
+interface Upload {
+  id: string;
+  key: string;
+  enc: Encryption;
+  dataKey?: Buffer;
+  contentType: string;
+  metadata: Record<string, string>;
+  storageClass: string;
+  parts: Map<number, Part>;
+}
+interface Bucket {
+  name: string;
+  region: string;
+  defaultKmsKeyId?: string;
+  bucketKeyEnabled: boolean;
+  versioning: boolean;
+  objects: Map<string, StoredObject[]>; // versions, latest last
+  uploads: Map<string, Upload>;
+  bucketKeys: Map<string, { encrypted: Buffer; plaintext: Buffer; keyMaterialId: string }>;
+}
+
+/** What a test can inspect about a stored object. */
+export interface S3ObjectInfo {
+  bucket: string;
+  key: string;
+  versionId: string;
+  versions: number;
+  size: number;
+  synthetic: boolean;
+  etag: string;
+  serverSideEncryption: 'aws:kms' | 'AES256';
+  kmsKeyArn?: string;
+  bucketKeyEnabled: boolean;
+  /** sha256 (first 16 hex) of the plaintext key that encrypts the body: changes iff a new data key was made. */
+  dataKeyFingerprint?: string;
+  /** The KMS key material that wrapped the data key (or bucket key). */
+  keyMaterialId?: string;
+  encryptionContext?: Record<string, string>;
+  metadata: Record<string, string>;
+  lastModified: Date;
+}
+
+export interface S3Request {
+  method: string;
+  bucket: string;
+  key: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  region: string;
+  requestId: string;
+}
+export interface S3Response {
+  status: number;
+  headers: Record<string, string>;
+  body?: Buffer | string;
+}
+
+/** Name the S3 operation a request is (the SDK's `x-id` when present, else inferred). */
+export function s3Operation(method: string, bucket: string, key: string, q: URLSearchParams, headers: IncomingHttpHeaders): string {
+  const xid = q.get('x-id');
+  if (xid) return xid;
+  if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
+  if (!key) {
+    if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.has('versions') ? 'ListObjectVersions' : q.size ? `GetBucket${[...q.keys()][0]}` : 'ListObjects';
+    if (method === 'PUT') return q.size ? `PutBucket${[...q.keys()][0]}` : 'CreateBucket';
+    if (method === 'HEAD') return 'HeadBucket';
+    if (method === 'DELETE') return 'DeleteBucket';
+    return `${method} bucket`;
+  }
+  if (method === 'HEAD') return 'HeadObject';
+  if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
+  if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
+  if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+  if (method === 'PUT' && q.has('uploadId')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
+  if (method === 'PUT') return headers['x-amz-copy-source'] ? 'CopyObject' : q.size ? `PutObject${[...q.keys()][0]}` : 'PutObject';
+  if (method === 'GET') return q.has('uploadId') ? 'ListParts' : q.size && !q.has('versionId') ? `GetObject${[...q.keys()][0]}` : 'GetObject';
+  if (method === 'DELETE') return 'DeleteObject';
+  return `${method} object`;
+}
+
+const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+const fingerprint = (k: Buffer) => createHash('sha256').update(k).digest('hex').slice(0, 16);
+
+function aesSeal(key: Buffer, plain: Buffer): Buffer {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  return Buffer.concat([iv, c.getAuthTag(), ct]);
+}
+function aesOpen(key: Buffer, sealed: Buffer): Buffer {
+  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  d.setAuthTag(sealed.subarray(12, 28));
+  return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
+}
+
+/** Decode an `aws-chunked` body (`<hex size>[;chunk-signature=..]\r\n<data>\r\n ... 0\r\n<trailers>\r\n`). */
+export function decodeAwsChunked(raw: Buffer): { data: Buffer; trailers: Record<string, string> } {
+  const chunks: Buffer[] = [];
+  let pos = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', pos);
+    if (eol < 0) throw new ServiceError('IncompleteBody', 'The request body ended before the final aws-chunked chunk.');
+    const size = parseInt(raw.subarray(pos, eol).toString('latin1').split(';')[0], 16);
+    if (!Number.isFinite(size)) throw new ServiceError('InvalidRequest', 'Malformed aws-chunked body.');
+    pos = eol + 2;
+    if (size === 0) break;
+    chunks.push(raw.subarray(pos, pos + size));
+    pos += size + 2;
+  }
+  const trailers: Record<string, string> = {};
+  for (const line of raw.subarray(pos).toString('latin1').split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) trailers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { data: Buffer.concat(chunks), trailers };
+}
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function metadataFrom(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') out[k.slice(11)] = v;
+  return out;
+}
+
+function xmlDoc(body: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}
+
+/** A KMS failure inside an S3 request, as S3 reports it. */
+function kmsToS3(e: unknown): unknown {
+  if (!(e instanceof ServiceError)) return e;
+  if (e.code === 'AccessDeniedException') return new ServiceError('AccessDenied', `KMS: ${e.message}`, 403);
+  return new ServiceError(`KMS.${e.code}`, e.message, e.status);
+}
+
+export class S3 {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    world: World,
+    private readonly kms: Kms,
+  ) {
+    world.buckets.forEach((b, i) => {
+      const bucket: Bucket = { name: b.name, region: b.region, defaultKmsKeyId: b.defaultKmsKeyId, bucketKeyEnabled: b.bucketKeyEnabled, versioning: b.versioning, objects: new Map(), uploads: new Map(), bucketKeys: new Map() };
+      this.buckets.set(b.name, bucket);
+      b.objects.forEach((o, j) => {
+        const where = `buckets[${i}].objects[${j}]`;
+        try {
+          const sse = o.kmsKeyId ? { type: 'aws:kms' as const, keyId: o.kmsKeyId } : undefined;
+          const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
+          const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
+          this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
+            contentType: plain ? 'text/plain' : 'application/octet-stream',
+            metadata: {},
+            storageClass: 'STANDARD',
+            etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
+          });
+        } catch (e) {
+          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`);
+        }
+      });
+    });
+  }
+
+  // ---------- encryption ----------
+  /**
+   * Decide the encryption of a new object and make its data key. `sse` is what the request asked
+   * for; without it the bucket default applies (never the source object's encryption).
+   */
+  private encryptionFor(
+    bucket: Bucket,
+    key: string,
+    sse: { type: 'aws:kms'; keyId?: string } | { type: 'AES256' } | undefined,
+    bucketKeyHeader: boolean | undefined,
+    customContext: Record<string, string> | undefined,
+  ): { enc: Encryption; dataKey?: Buffer } {
+    let keyId: string | undefined;
+    if (sse?.type === 'AES256') return { enc: { type: 'AES256' } };
+    if (sse?.type === 'aws:kms') keyId = sse.keyId ?? this.kms.awsManagedKey('alias/aws/s3', bucket.region);
+    else if (bucket.defaultKmsKeyId) keyId = bucket.defaultKmsKeyId;
+    else return { enc: { type: 'AES256' } };
+    const bucketKey = bucketKeyHeader ?? bucket.bucketKeyEnabled;
+    try {
+      if (bucketKey) {
+        // S3 Bucket Key: a bucket-level data key from KMS, object keys derived from it.
+        // Simplification: the bucket key is reused until the KMS key's current material changes
+        // (real S3 reuses it for an undocumented "limited time").
+        const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
+        const probe = this.kms.generateDataKey(keyId, bucket.region, context);
+        const cacheId = `${probe.keyArn}|${JSON.stringify(context)}`;
+        let bk = bucket.bucketKeys.get(cacheId);
+        if (!bk || bk.keyMaterialId !== probe.keyMaterialId) {
+          bk = { encrypted: probe.blob, plaintext: probe.plaintext, keyMaterialId: probe.keyMaterialId };
+          bucket.bucketKeys.set(cacheId, bk);
+        }
+        const salt = randomBytes(16);
+        const objectKey = Buffer.from(hkdfSync('sha256', bk.plaintext, salt, key, 32));
+        return {
+          enc: { type: 'aws:kms', keyArn: probe.keyArn, encryptedKey: bk.encrypted, salt, bucketKey: true, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(objectKey), keyMaterialId: bk.keyMaterialId },
+          dataKey: objectKey,
+        };
+      }
+      const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}/${key}`, ...customContext };
+      const dk = this.kms.generateDataKey(keyId, bucket.region, context);
+      return {
+        enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
+        dataKey: dk.plaintext,
+      };
+    } catch (e) {
+      throw kmsToS3(e);
+    }
+  }
+
+  private dataKeyOf(bucket: Bucket, enc: Encryption & { type: 'aws:kms' }, objectKey: string): Buffer {
+    try {
+      const dk = this.kms.decrypt(enc.encryptedKey, bucket.region, enc.context);
+      return enc.bucketKey ? Buffer.from(hkdfSync('sha256', dk.plaintext, enc.salt!, objectKey, 32)) : dk.plaintext;
+    } catch (e) {
+      throw kmsToS3(e);
+    }
+  }
+
+  private plaintextOf(bucket: Bucket, o: StoredObject): Buffer {
+    if (!o.body) throw new ServiceError(NOT_IMPLEMENTED, `s3://${bucket.name}/${o.key} is a synthetic object of ${o.size} bytes with no body; the stand-in cannot read it`);
+    return o.enc.type === 'aws:kms' ? aesOpen(this.dataKeyOf(bucket, o.enc, o.key), o.body) : o.body;
+  }
+
+  private store(
+    bucket: Bucket,
+    key: string,
+    enc: Encryption,
+    dataKey: Buffer | undefined,
+    plain: Buffer | undefined,
+    size: number,
+    meta: { contentType: string; metadata: Record<string, string>; storageClass: string; etag: string },
+  ): StoredObject {
+    const o: StoredObject = {
+      key,
+      versionId: bucket.versioning ? randomBytes(16).toString('base64url') : 'null',
+      size,
+      body: plain && (enc.type === 'aws:kms' ? aesSeal(dataKey!, plain) : Buffer.from(plain)),
+      lastModified: new Date(Math.floor(Date.now() / 1000) * 1000),
+      enc,
+      ...meta,
+    };
+    const versions = bucket.objects.get(key) ?? [];
+    if (bucket.versioning) versions.push(o);
+    else versions.splice(0, versions.length, o);
+    bucket.objects.set(key, versions);
+    return o;
+  }
+
+  // ---------- test inspection ----------
+  objectInfo(bucketName: string, key: string): S3ObjectInfo | undefined {
+    const bucket = this.buckets.get(bucketName);
+    const versions = bucket?.objects.get(key);
+    if (!versions?.length) return undefined;
+    const o = versions[versions.length - 1];
+    const kms = o.enc.type === 'aws:kms' ? o.enc : undefined;
+    return {
+      bucket: bucketName,
+      key,
+      versionId: o.versionId,
+      versions: versions.length,
+      size: o.size,
+      synthetic: !o.body,
+      etag: o.etag,
+      serverSideEncryption: o.enc.type,
+      kmsKeyArn: kms?.keyArn,
+      bucketKeyEnabled: kms?.bucketKey ?? false,
+      dataKeyFingerprint: kms?.dataKeyFingerprint,
+      keyMaterialId: kms?.keyMaterialId,
+      encryptionContext: kms ? { ...kms.context } : undefined,
+      metadata: { ...o.metadata },
+      lastModified: o.lastModified,
+    };
+  }
+
+  // ---------- request handling ----------
+  handle(op: string, req: S3Request): S3Response {
+    const bucket = this.buckets.get(req.bucket);
+    if (!bucket) throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: req.bucket });
+    if (bucket.region !== req.region) {
+      const e = new ServiceError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', 301, { Bucket: bucket.name, Region: bucket.region });
+      throw e;
+    }
+    switch (op) {
+      case 'ListObjectsV2': return this.list(bucket, req);
+      case 'HeadObject': return this.get(bucket, req, true);
+      case 'GetObject': return this.get(bucket, req, false);
+      case 'PutObject': return this.put(bucket, req);
+      case 'CopyObject': return this.copy(bucket, req);
+      case 'CreateMultipartUpload': return this.createUpload(bucket, req);
+      case 'UploadPartCopy': return this.uploadPartCopy(bucket, req);
+      case 'CompleteMultipartUpload': return this.completeUpload(bucket, req);
+      case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
+      default: throw new Error(`unrouted S3 operation ${op}`);
+    }
+  }
+
+  private find(bucket: Bucket, key: string, versionId: string | null): StoredObject {
+    const versions = bucket.objects.get(key);
+    if (!versions?.length) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
+    if (versionId === null) return versions[versions.length - 1];
+    const o = versions.find((v) => v.versionId === versionId);
+    if (!o) throw new ServiceError('NoSuchVersion', 'The specified version does not exist.', 404, { Key: key, VersionId: versionId });
+    return o;
+  }
+
+  private encHeaders(enc: Encryption): Record<string, string> {
+    if (enc.type === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
+    const h: Record<string, string> = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
+    if (enc.bucketKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
+    if (enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
+    return h;
+  }
+
+  private objectHeaders(bucket: Bucket, o: StoredObject): Record<string, string> {
+    const h: Record<string, string> = {
+      'content-type': o.contentType,
+      etag: o.etag,
+      'last-modified': o.lastModified.toUTCString(),
+      'accept-ranges': 'bytes',
+      ...this.encHeaders(o.enc),
+    };
+    if (bucket.versioning) h['x-amz-version-id'] = o.versionId;
+    if (o.storageClass !== 'STANDARD') h['x-amz-storage-class'] = o.storageClass;
+    for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
+    return h;
+  }
+
+  private list(bucket: Bucket, req: S3Request): S3Response {
+    const q = req.query;
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const maxKeysRaw = q.get('max-keys');
+    const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysRaw) });
+    const limit = Math.min(maxKeys, 1000);
+    const token = q.get('continuation-token');
+    let after = q.get('start-after') ?? '';
+    if (token !== null) {
+      const decoded = Buffer.from(token, 'base64url').toString('utf8');
+      if (!decoded.startsWith('k:')) throw new ServiceError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' });
+      after = decoded.slice(2);
+    }
+    const keys = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+    const contents: StoredObject[] = [];
+    const prefixes: string[] = [];
+    let last = '';
+    let truncated = false;
+    for (const k of keys) {
+      let entry = k;
+      if (delimiter) {
+        const i = k.indexOf(delimiter, prefix.length);
+        if (i >= 0) entry = k.slice(0, i + delimiter.length);
+      }
+      if (entry !== k && prefixes[prefixes.length - 1] === entry) {
+        last = k;
+        continue;
+      }
+      if (contents.length + prefixes.length >= limit) {
+        truncated = true;
+        break;
+      }
+      if (entry !== k) prefixes.push(entry);
+      else contents.push(this.find(bucket, k, null));
+      last = k;
+    }
+    // A common prefix consumes every key under it: continue after the last of them.
+    if (truncated && prefixes.length && last.startsWith(prefixes[prefixes.length - 1])) last = prefixes[prefixes.length - 1] + '\uffff';
+    const parts = [
+      `<Name>${xmlEscape(bucket.name)}</Name>`,
+      `<Prefix>${xmlEscape(prefix)}</Prefix>`,
+      delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : '',
+      `<MaxKeys>${maxKeys}</MaxKeys>`,
+      `<KeyCount>${contents.length + prefixes.length}</KeyCount>`,
+      `<IsTruncated>${truncated}</IsTruncated>`,
+      token !== null ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : '',
+      truncated ? `<NextContinuationToken>${Buffer.from(`k:${last}`).toString('base64url')}</NextContinuationToken>` : '',
+      q.get('start-after') ? `<StartAfter>${xmlEscape(q.get('start-after')!)}</StartAfter>` : '',
+      ...contents.map((o) => `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>${o.storageClass}</StorageClass></Contents>`),
+      ...prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
+    ];
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`) };
+  }
+
+  private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {
+    if (req.headers.range) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ranged GetObject (Range header).');
+    const o = this.find(bucket, req.key, req.query.get('versionId'));
+    const headers = { ...this.objectHeaders(bucket, o), 'content-length': String(o.size) };
+    if (head) return { status: 200, headers };
+    return { status: 200, headers, body: this.plaintextOf(bucket, o) };
+  }
+
+  /** SSE parameters of a request (PutObject, CopyObject, CreateMultipartUpload). */
+  private sseOf(h: IncomingHttpHeaders): { sse?: { type: 'aws:kms'; keyId?: string } | { type: 'AES256' }; bucketKey?: boolean; context?: Record<string, string>; given: boolean } {
+    const type = header(h, 'x-amz-server-side-encryption');
+    const keyId = header(h, 'x-amz-server-side-encryption-aws-kms-key-id');
+    const bk = header(h, 'x-amz-server-side-encryption-bucket-key-enabled');
+    const ctxHeader = header(h, 'x-amz-server-side-encryption-context');
+    if (type !== undefined && type !== 'aws:kms' && type !== 'AES256') {
+      throw new ServiceError(type === 'aws:kms:dsse' ? NOT_IMPLEMENTED : 'InvalidArgument', `Server Side Encryption with ${type} is not supported by the stand-in`, 400);
+    }
+    if (keyId && type !== 'aws:kms') {
+      throw new ServiceError('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', 400, { ArgumentName: 'x-amz-server-side-encryption' });
+    }
+    let context: Record<string, string> | undefined;
+    if (ctxHeader) {
+      try {
+        context = JSON.parse(Buffer.from(ctxHeader, 'base64').toString('utf8')) as Record<string, string>;
+        if (typeof context !== 'object' || context === null || Object.values(context).some((v) => typeof v !== 'string')) throw new Error('not a map');
+      } catch {
+        throw new ServiceError('InvalidArgument', 'The header x-amz-server-side-encryption-context must be base64-encoded UTF-8 JSON of string pairs', 400);
+      }
+    }
+    return {
+      sse: type === 'aws:kms' ? { type, keyId } : type === 'AES256' ? { type } : undefined,
+      bucketKey: bk === undefined ? undefined : bk === 'true',
+      context,
+      given: type !== undefined || bk !== undefined || ctxHeader !== undefined,
+    };
+  }
+
+  private put(bucket: Bucket, req: S3Request): S3Response {
+    const h = req.headers;
+    let body = req.body;
+    let trailers: Record<string, string> = {};
+    const chunked = (header(h, 'content-encoding') ?? '').includes('aws-chunked') || (header(h, 'x-amz-content-sha256') ?? '').startsWith('STREAMING-');
+    if (chunked) ({ data: body, trailers } = decodeAwsChunked(body));
+    const declared = header(h, 'x-amz-decoded-content-length');
+    if (declared !== undefined && Number(declared) !== body.length) throw new ServiceError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400);
+    const crc = header(h, 'x-amz-checksum-crc32') ?? trailers['x-amz-checksum-crc32'];
+    if (crc !== undefined) {
+      const actual = Buffer.alloc(4);
+      actual.writeUInt32BE(crc32(body));
+      if (actual.toString('base64') !== crc) throw new ServiceError('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
+    }
+    const s = this.sseOf(h);
+    const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
+    const o = this.store(bucket, req.key, enc, dataKey, body, body.length, {
+      contentType: header(h, 'content-type') ?? 'binary/octet-stream',
+      metadata: metadataFrom(h),
+      storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
+      etag: `"${md5(body)}"`,
+    });
+    const headers: Record<string, string> = { etag: o.etag, ...this.encHeaders(enc) };
+    if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
+    return { status: 200, headers };
+  }
+
+  private copySource(req: S3Request): { bucket: Bucket; object: StoredObject } {
+    const raw = header(req.headers, 'x-amz-copy-source')!;
+    let decoded = raw;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      /* keep raw (the SDK sends CopySource as given) */
+    }
+    const [path, query] = decoded.replace(/^\//, '').split('?versionId=');
+    const slash = path.indexOf('/');
+    if (slash <= 0) throw new ServiceError('InvalidArgument', 'Invalid copy source object key', 400, { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw });
+    const bucket = this.buckets.get(path.slice(0, slash));
+    if (!bucket) throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: path.slice(0, slash) });
+    return { bucket, object: this.find(bucket, path.slice(slash + 1), query ?? null) };
+  }
+
+  private copy(bucket: Bucket, req: S3Request): S3Response {
+    const h = req.headers;
+    const src = this.copySource(req);
+    const directive = header(h, 'x-amz-metadata-directive') ?? 'COPY';
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new ServiceError('InvalidArgument', 'Unknown metadata directive.', 400, { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+    const s = this.sseOf(h);
+    const storageClass = header(h, 'x-amz-storage-class');
+    const versions = bucket.objects.get(req.key);
+    const sameObject = src.bucket === bucket && src.object.key === req.key && versions?.[versions.length - 1] === src.object;
+    if (sameObject && directive === 'COPY' && !s.given && !storageClass && !header(h, 'x-amz-website-redirect-location')) {
+      throw new ServiceError('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", 400);
+    }
+    if (src.object.size > MAX_COPY_BYTES) {
+      throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
+    }
+    const plain = this.plaintextOf(src.bucket, src.object);
+    // Without explicit SSE the copy takes the BUCKET default (the source's encryption and its
+    // encryption context are not copied).
+    const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
+    const replace = directive === 'REPLACE';
+    const o = this.store(bucket, req.key, enc, dataKey, plain, plain.length, {
+      contentType: replace ? (header(h, 'content-type') ?? 'binary/octet-stream') : src.object.contentType,
+      metadata: replace ? metadataFrom(h) : { ...src.object.metadata },
+      storageClass: storageClass ?? 'STANDARD',
+      etag: `"${md5(plain)}"`,
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(enc) };
+    if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
+    if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
+    return { status: 200, headers, body: xmlDoc(`<CopyObjectResult xmlns="${XMLNS}"><ETag>${xmlEscape(o.etag)}</ETag><LastModified>${o.lastModified.toISOString()}</LastModified></CopyObjectResult>`) };
+  }
+
+  private createUpload(bucket: Bucket, req: S3Request): S3Response {
+    const h = req.headers;
+    const s = this.sseOf(h);
+    // Real S3 asks KMS for the data key when the upload starts.
+    const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
+    const id = randomUUID().replace(/-/g, '') + randomBytes(24).toString('base64url');
+    bucket.uploads.set(id, { id, key: req.key, enc, dataKey, contentType: header(h, 'content-type') ?? 'binary/octet-stream', metadata: metadataFrom(h), storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD', parts: new Map() });
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml', ...this.encHeaders(enc) },
+      body: xmlDoc(`<InitiateMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(req.key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`),
+    };
+  }
+
+  private upload(bucket: Bucket, req: S3Request): Upload {
+    const id = req.query.get('uploadId') ?? '';
+    const u = bucket.uploads.get(id);
+    if (!u || u.key !== req.key) {
+      throw new ServiceError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404, { UploadId: id });
+    }
+    return u;
+  }
+
+  private uploadPartCopy(bucket: Bucket, req: S3Request): S3Response {
+    const u = this.upload(bucket, req);
+    const partNumber = Number(req.query.get('partNumber'));
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+      throw new ServiceError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400, { ArgumentName: 'partNumber', ArgumentValue: String(req.query.get('partNumber')) });
+    }
+    const src = this.copySource(req);
+    const size = src.object.size;
+    const rangeHeader = header(req.headers, 'x-amz-copy-source-range');
+    let start = 0;
+    let end = size - 1;
+    if (rangeHeader !== undefined) {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader);
+      if (!m) throw new ServiceError('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', 400, { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader });
+      start = Number(m[1]);
+      end = Number(m[2]);
+      if (start > end || end >= size) throw new ServiceError('InvalidRequest', `The specified copy range is invalid for the source object size: ${size}`, 400);
+    } else if (size > MAX_COPY_BYTES) {
+      throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
+    }
+    const partSize = end - start + 1;
+    if (partSize > MAX_COPY_BYTES) throw new ServiceError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(partSize), MaxSizeAllowed: String(MAX_COPY_BYTES) });
+    let part: Part;
+    if (src.object.body) {
+      const plaintext = this.plaintextOf(src.bucket, src.object).subarray(start, end + 1);
+      part = { etag: `"${md5(plaintext)}"`, size: partSize, plaintext };
+    } else {
+      part = { etag: `"${md5(`${src.bucket.name}/${src.object.key}@${src.object.versionId}:${start}-${end}`)}"`, size: partSize };
+    }
+    u.parts.set(partNumber, part);
+    const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+    const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
+    if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
+    return { status: 200, headers, body: xmlDoc(`<CopyPartResult xmlns="${XMLNS}"><ETag>${xmlEscape(part.etag)}</ETag><LastModified>${lastModified}</LastModified></CopyPartResult>`) };
+  }
+
+  private completeUpload(bucket: Bucket, req: S3Request): S3Response {
+    const u = this.upload(bucket, req);
+    const xml = req.body.toString('utf8');
+    if (!/<CompleteMultipartUpload[\s>]/.test(xml)) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
+      number: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1])?.[1]),
+      etag: xmlUnescape(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? '').trim(),
+    }));
+    if (!listed.length) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    const parts: Part[] = [];
+    listed.forEach((p, i) => {
+      if (i > 0 && p.number <= listed[i - 1].number) throw new ServiceError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
+      const part = u.parts.get(p.number);
+      const norm = (e: string) => e.replace(/^"|"$/g, '');
+      if (!part || norm(part.etag) !== norm(p.etag)) {
+        throw new ServiceError('InvalidPart', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', 400, { UploadId: u.id, PartNumber: String(p.number), ETag: p.etag });
+      }
+      parts.push(part);
+    });
+    parts.forEach((p, i) => {
+      if (i < parts.length - 1 && p.size < MIN_PART_BYTES) throw new ServiceError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400, { ProposedSize: String(p.size), MinSizeAllowed: String(MIN_PART_BYTES) });
+    });
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    const plain = parts.every((p) => p.plaintext) ? Buffer.concat(parts.map((p) => p.plaintext!)) : undefined;
+    const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex'))))}-${parts.length}"`;
+    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, storageClass: u.storageClass, etag });
+    bucket.uploads.delete(u.id);
+    const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
+    if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
+    const location = `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeURI(u.key)}`;
+    return {
+      status: 200,
+      headers,
+      body: xmlDoc(`<CompleteMultipartUploadResult xmlns="${XMLNS}"><Location>${xmlEscape(location)}</Location><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(u.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`),
+    };
+  }
+
+  private abortUpload(bucket: Bucket, req: S3Request): S3Response {
+    const u = this.upload(bucket, req);
+    bucket.uploads.delete(u.id);
+    return { status: 204, headers: {} };
+  }
+}

@@ -1,0 +1,236 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { settingsObject } from '../lib/settings';
+
+/**
+ * The simulated AWS account that the local stand-in (local/standin) serves: KMS keys, S3
+ * buckets, injected faults, and the settings / approvals used by local runs.
+ *
+ * Every field but a key's `id` and a bucket's `name` / an object's `key` has a default. Unknown
+ * fields are an error. Errors are a WorldError naming the file, the JSON path and what was expected.
+ */
+
+const KEY_SPECS = [
+  'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
+  'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
+  'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024',
+] as const;
+const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] as const;
+const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
+const KEY_STATES = [
+  'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable', 'Updating',
+] as const;
+
+const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
+const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region name such as us-east-1');
+const aliasName = z.string().regex(/^alias\/[a-zA-Z0-9/_-]{1,250}$/, 'an alias name such as alias/orders');
+const keyArnPattern = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
+
+const keySchema = z
+  .object({
+    id: z.string().min(1),
+    /** Default: the world's account. A different account makes a key the caller cannot use. */
+    account: accountId.optional(),
+    aliases: z.array(aliasName).default([]),
+    keySpec: z.enum(KEY_SPECS).default('SYMMETRIC_DEFAULT'),
+    keyUsage: z.enum(KEY_USAGES).default('ENCRYPT_DECRYPT'),
+    keyManager: z.enum(['CUSTOMER', 'AWS']).default('CUSTOMER'),
+    origin: z.enum(ORIGINS).default('AWS_KMS'),
+    keyState: z.enum(KEY_STATES).default('Enabled'),
+    /** Default: the world's Region. */
+    region: regionName.optional(),
+    multiRegion: z.boolean().default(false),
+    multiRegionKeyType: z.enum(['PRIMARY', 'REPLICA']).default('PRIMARY'),
+    primaryArn: z.string().regex(keyArnPattern, 'a KMS key ARN').nullable().default(null),
+    onDemandRotationsUsed: z.number().int().min(0).default(0),
+    lastOnDemandRotationMinutesAgo: z.number().min(0).nullable().default(null),
+    rotationInProgress: z.boolean().default(false),
+    automaticRotationDueWithinMinutes: z.number().min(0).nullable().default(null),
+    pendingImportedMaterial: z.boolean().default(false),
+    rotationSeconds: z.number().min(0).default(20),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+const objectSchema = z
+  .object({
+    key: z.string().min(1).max(1024),
+    /** UTF-8 body. Default "hello" unless sizeBytes is given. */
+    body: z.string().optional(),
+    /** A synthetic size (no body), for objects too large to hold, e.g. > 5 GB multipart tests. */
+    sizeBytes: z.number().int().min(0).optional(),
+    /** Key id, key ARN, alias name or alias ARN. Default: the bucket's defaultKmsKeyId, else SSE-S3. */
+    kmsKeyId: z.string().min(1).optional(),
+  })
+  .strict();
+
+const bucketSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, . and -)'),
+    /** Default: the world's Region. */
+    region: regionName.optional(),
+    /** Default SSE-KMS key (key id, key ARN, alias name or alias ARN). Absent: SSE-S3 (AES256). */
+    defaultKmsKeyId: z.string().min(1).optional(),
+    bucketKeyEnabled: z.boolean().default(false),
+    versioning: z.boolean().default(false),
+    objects: z.array(objectSchema).default([]),
+  })
+  .strict();
+
+const faultSchema = z
+  .object({
+    service: z.enum(['kms', 'sns', 's3']),
+    operation: z.string().min(1),
+    error: z.string().min(1),
+    times: z.number().int().min(1),
+  })
+  .strict();
+
+const worldSchema = z
+  .object({
+    account: accountId.default('111122223333'),
+    region: regionName.default('us-east-1'),
+    keys: z.array(keySchema).default([]),
+    buckets: z.array(bucketSchema).default([]),
+    faults: z.array(faultSchema).default([]),
+    settings: settingsObject.partial().strict().default({}),
+    approvals: z.record(z.string(), z.enum(['approve', 'deny', 'timeout'])).default({}),
+  })
+  .strict();
+
+type RawWorld = z.infer<typeof worldSchema>;
+export type WorldKey = Omit<z.infer<typeof keySchema>, 'account' | 'region'> & { account: string; region: string };
+export type WorldObject = z.infer<typeof objectSchema>;
+export type WorldBucket = Omit<z.infer<typeof bucketSchema>, 'region'> & { region: string };
+export type WorldFault = z.infer<typeof faultSchema>;
+/** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */
+export type WorldSettings = RawWorld['settings'];
+export type World = Omit<RawWorld, 'keys' | 'buckets'> & { keys: WorldKey[]; buckets: WorldBucket[] };
+
+/** A world-file problem: names the file, the JSON path of each bad field and what was expected. */
+export class WorldError extends Error {
+  constructor(
+    readonly where: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid world ${where}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'WorldError';
+  }
+}
+
+export function keyArnOf(k: { region: string; account: string; id: string }): string {
+  return `arn:aws:kms:${k.region}:${k.account}:key/${k.id}`;
+}
+
+/** A key with every default applied (used by the stand-in's CreateKey, so defaults live in one place). */
+export function defaultWorldKey(id: string, account: string, region: string): WorldKey {
+  return { ...keySchema.parse({ id }), account, region };
+}
+
+/** JSON path as written in a world file: keys[0].keySpec */
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || '(root)';
+}
+
+function describe(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => `${jsonPath([...issue.path, k])}: unknown field`)
+      : [`${jsonPath(issue.path)}: ${issue.message}`],
+  );
+}
+
+/** Validate a parsed world document. `where` names its origin (a file path) in errors. */
+export function parseWorld(raw: unknown, where: string): World {
+  const result = worldSchema.safeParse(raw ?? {});
+  if (!result.success) throw new WorldError(where, describe(result.error));
+  const w = result.data;
+  // settings: keep only the names the file gives (partial() still fills defaults in zod 4).
+  const given = ((raw ?? {}) as { settings?: Record<string, unknown> }).settings ?? {};
+  const settings = Object.fromEntries(Object.entries(w.settings).filter(([k]) => k in given)) as WorldSettings;
+  const keys: WorldKey[] = w.keys.map((k) => ({ ...k, account: k.account ?? w.account, region: k.region ?? w.region }));
+  const buckets: WorldBucket[] = w.buckets.map((b) => ({ ...b, region: b.region ?? w.region }));
+  const problems = crossChecks(keys, buckets);
+  if (problems.length) throw new WorldError(where, problems);
+  return { ...w, settings, keys, buckets };
+}
+
+function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
+  const problems: string[] = [];
+  const arns = new Map<string, number>();
+  const aliases = new Map<string, number>();
+  keys.forEach((k, i) => {
+    const at = `keys[${i}]`;
+    const arn = keyArnOf(k);
+    if (arns.has(arn)) problems.push(`${at}.id: duplicate key ${arn} (same as keys[${arns.get(arn)}])`);
+    arns.set(arn, i);
+    k.aliases.forEach((a, j) => {
+      const scoped = `${k.account}/${k.region}/${a}`;
+      if (aliases.has(scoped)) problems.push(`${at}.aliases[${j}]: alias ${a} already used in ${k.region} by keys[${aliases.get(scoped)}]`);
+      aliases.set(scoped, i);
+      if (a.startsWith('alias/aws/') && k.keyManager !== 'AWS') problems.push(`${at}.aliases[${j}]: alias/aws/ is reserved for AWS managed keys`);
+    });
+    if (k.multiRegionKeyType === 'REPLICA') {
+      if (!k.multiRegion) problems.push(`${at}.multiRegion: expected true for a REPLICA key`);
+      const m = k.primaryArn ? keyArnPattern.exec(k.primaryArn) : null;
+      if (!m) problems.push(`${at}.primaryArn: expected the primary key's ARN for a REPLICA key`);
+      else {
+        if (m[3] !== k.id) problems.push(`${at}.primaryArn: a replica has the same key id as its primary (expected key/${k.id})`);
+        if (m[2] !== k.account) problems.push(`${at}.primaryArn: a replica is in the same account as its primary (${k.account})`);
+        if (m[1] === k.region) problems.push(`${at}.primaryArn: a replica is in a different Region from its primary`);
+      }
+    } else if (k.primaryArn !== null) {
+      problems.push(`${at}.primaryArn: only a REPLICA key has primaryArn (expected null)`);
+    }
+    if (k.onDemandRotationsUsed === 0 && k.lastOnDemandRotationMinutesAgo !== null) {
+      problems.push(`${at}.lastOnDemandRotationMinutesAgo: expected null when onDemandRotationsUsed is 0`);
+    }
+    if (k.pendingImportedMaterial && k.origin !== 'EXTERNAL') {
+      problems.push(`${at}.pendingImportedMaterial: only keys with origin EXTERNAL have imported key material`);
+    }
+    if (k.automaticRotationDueWithinMinutes !== null && (k.origin !== 'AWS_KMS' || k.keySpec !== 'SYMMETRIC_DEFAULT')) {
+      problems.push(`${at}.automaticRotationDueWithinMinutes: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS`);
+    }
+  });
+  // A replica whose primary is in the world shares the primary's rotation history.
+  keys.forEach((k, i) => {
+    if (k.multiRegionKeyType !== 'REPLICA' || !k.primaryArn || !arns.has(k.primaryArn)) return;
+    const primary = keys[arns.get(k.primaryArn)!];
+    if (!primary.multiRegion) problems.push(`keys[${i}].primaryArn: keys[${arns.get(k.primaryArn)}] is not a multi-Region key`);
+    for (const f of ['onDemandRotationsUsed', 'lastOnDemandRotationMinutesAgo', 'rotationInProgress', 'automaticRotationDueWithinMinutes', 'pendingImportedMaterial'] as const) {
+      const dflt = { onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, rotationInProgress: false, automaticRotationDueWithinMinutes: null, pendingImportedMaterial: false }[f];
+      if (k[f] !== dflt) problems.push(`keys[${i}].${f}: a replica shares its primary's key material and rotations; set it on the primary (${k.primaryArn})`);
+    }
+  });
+  const names = new Map<string, number>();
+  buckets.forEach((b, i) => {
+    if (names.has(b.name)) problems.push(`buckets[${i}].name: duplicate bucket ${b.name} (same as buckets[${names.get(b.name)}])`);
+    names.set(b.name, i);
+    const seen = new Set<string>();
+    b.objects.forEach((o, j) => {
+      if (seen.has(o.key)) problems.push(`buckets[${i}].objects[${j}].key: duplicate object key ${o.key}`);
+      seen.add(o.key);
+      if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
+    });
+  });
+  return problems;
+}
+
+/** Read and validate a world file. A missing/unreadable file or invalid JSON is a WorldError naming the path. */
+export function loadWorldFile(path: string): World {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new WorldError(path, [`cannot read the file: ${(e as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new WorldError(path, [`invalid JSON: ${(e as Error).message}`]);
+  }
+  return parseWorld(raw, path);
+}
