@@ -11,14 +11,25 @@ import { ENV } from '../lambdas/shared/config';
 import type { Settings } from './settings';
 
 /** The task handlers, by the name of their folder under lambdas/. */
-export const HANDLERS = ['intake', 'assess', 'rotate', 'check-rotation', 'notify'] as const;
+export const HANDLERS = [
+  'intake',
+  'claim-request',
+  'assess',
+  'request-approval',
+  'lock-key',
+  'rotate',
+  'check-rotation',
+  'record',
+  'notify',
+  'close-request',
+] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
 /** Template metadata naming the handler of each function (the local runner routes by it). */
 export const HANDLER_METADATA_KEY = 'kms-incident-rotation:handler';
 
 /** The environment every task function gets: the settings it needs, in the units it uses. */
-export function functionEnvironment(settings: Settings, accountId: string, topicArn: string): Record<string, string> {
+export function functionEnvironment(settings: Settings, accountId: string, topicArn: string, ledgerTable: string): Record<string, string> {
   return {
     [ENV.accountId]: accountId,
     [ENV.rotationBudget]: String(settings.rotationBudget),
@@ -30,12 +41,16 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.optOutTag]: settings.optOutTag,
     [ENV.dryRun]: String(settings.dryRun),
     [ENV.topicArn]: topicArn,
+    [ENV.ledgerTable]: ledgerTable,
+    [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
+    APPROVAL_TIMEOUT_ACTION: settings.approvalTimeoutAction,
   };
 }
 
 export interface TaskFunctionsProps {
   settings: Settings;
   topicArn: string;
+  ledgerTable: string;
   logRetention: logs.RetentionDays;
 }
 
@@ -46,7 +61,7 @@ export class TaskFunctions extends Construct {
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
     const environment = {
-      ...functionEnvironment(props.settings, Stack.of(this).account, props.topicArn),
+      ...functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable),
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
       POWERTOOLS_LOG_LEVEL: 'INFO',

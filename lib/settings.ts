@@ -20,6 +20,18 @@ export const settingsObject = z
       .string()
       .regex(/^[\w.:/=+\-@ ]{1,128}$/, 'a KMS tag key: 1-128 letters, digits, spaces or _.:/=+-@')
       .default('kms-incident-rotation'),
+    enableGuardDuty: z.boolean().default(true),
+    enableSecurityHub: z.boolean().default(true),
+    enableAccessAnalyzer: z.boolean().default(true),
+    securityHubSeverityLabels: z
+      .array(z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']))
+      .min(1)
+      .default(['HIGH', 'CRITICAL']),
+    /** Findings forwarded from these accounts are handled too; this account's always are. */
+    acceptFindingsFromAccounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id')).default([]),
+    approvalTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(240),
+    approvalTimeoutAction: z.enum(['SKIP', 'ROTATE']).default('SKIP'),
+    ledgerDeletionProtection: z.boolean().default(true),
   })
   .strict();
 
@@ -75,7 +87,7 @@ export function settingsFromContext(tryGetContext: (key: string) => unknown): Se
   for (const name of SETTING_NAMES) {
     const value = tryGetContext(name);
     if (value === undefined) continue;
-    raw[name] = typeof value === 'string' && name !== 'optOutTag' ? parseMaybeJson(value) : value;
+    raw[name] = typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction' ? parseMaybeJson(value) : value;
   }
   return parseSettings(raw);
 }

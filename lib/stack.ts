@@ -11,6 +11,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TaskFunctions } from './functions';
+import { LedgerTable } from './ledger';
 import type { Settings } from './settings';
 import { RotationWorkflow } from './workflow';
 
@@ -61,7 +62,9 @@ export class KmsIncidentRotationStack extends Stack {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
-    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, logRetention });
+    const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: productKey, deletionProtection: settings.ledgerDeletionProtection });
+    const table = ledger.table;
+    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention });
     const fns = functions.byName;
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
@@ -70,13 +73,30 @@ export class KmsIncidentRotationStack extends Stack {
     fns.rotate.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:RotateKeyOnDemand', ...KMS_READ], resources: [accountKeys] }));
     fns['check-rotation'].addToRolePolicy(new iam.PolicyStatement({ actions: KMS_READ, resources: [accountKeys] }));
     // Publish to an encrypted topic: sns:Publish plus the two KMS actions SNS performs for the publisher.
-    fns.notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
-    fns.notify.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [productKey.keyArn] }));
+    for (const publisher of [fns.notify, fns['request-approval']]) {
+      publisher.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    }
+    // The ledger: each function gets exactly the item operations it performs, on this table only;
+    // the table's key (the product key) for its encryption. Publishers need the same key for SNS.
+    const ledgerAccess: [keyof typeof fns, string[]][] = [
+      ['claim-request', ['dynamodb:PutItem', 'dynamodb:GetItem']],
+      ['close-request', ['dynamodb:UpdateItem']],
+      ['lock-key', ['dynamodb:PutItem', 'dynamodb:GetItem']],
+      ['record', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+    ];
+    for (const [name, actions] of ledgerAccess) {
+      fns[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
+    }
+    for (const name of ['claim-request', 'close-request', 'lock-key', 'record', 'notify', 'request-approval'] as const) {
+      fns[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [productKey.keyArn] }));
+    }
 
     this.workflow = new RotationWorkflow(this, 'Workflow', {
       functions: fns,
       logRetention,
       timeout: Duration.hours(24),
+      approvalTimeout: Duration.minutes(settings.approvalTimeoutMinutes),
+      approvalTimeoutAction: settings.approvalTimeoutAction,
     });
     const stateMachine = this.workflow.stateMachine;
 
@@ -87,21 +107,14 @@ export class KmsIncidentRotationStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    new events.Rule(this, 'GuardDutyFindings', {
-      description: `GuardDuty findings with severity >= ${settings.minGuardDutySeverity} start the KMS incident rotation workflow`,
-      eventPattern: {
-        source: ['aws.guardduty'],
-        detailType: ['GuardDuty Finding'],
-        detail: { severity: events.Match.greaterThanOrEqual(settings.minGuardDutySeverity) },
-      },
-      targets: [
-        new targets.SfnStateMachine(stateMachine, {
-          deadLetterQueue: deadLetters,
-          retryAttempts: 10,
-          maxEventAge: Duration.hours(6),
-        }),
-      ],
+    const target = new targets.SfnStateMachine(stateMachine, {
+      deadLetterQueue: deadLetters,
+      retryAttempts: 10,
+      maxEventAge: Duration.hours(6),
     });
+    for (const [id, rule] of Object.entries(findingRules(settings, Aws.ACCOUNT_ID))) {
+      new events.Rule(this, id, { ...rule, targets: [target] });
+    }
 
     // Page through the same topic when executions fail or events cannot be delivered.
     const page = new cwActions.SnsAction(this.topic);
@@ -123,6 +136,7 @@ export class KmsIncidentRotationStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
+    new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
     this.acknowledgeNagFindings(deadLetters, functions);
   }
@@ -157,4 +171,54 @@ export class KmsIncidentRotationStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * One EventBridge rule per enabled finding source. Findings from other accounts are filtered by
+ * the pattern (`account`), never by code: only this account and `acceptFindingsFromAccounts`.
+ */
+export function findingRules(settings: Settings, thisAccount: string): Record<string, Pick<events.RuleProps, 'description' | 'eventPattern'>> {
+  const account = [thisAccount, ...settings.acceptFindingsFromAccounts];
+  const rules: Record<string, Pick<events.RuleProps, 'description' | 'eventPattern'>> = {};
+  if (settings.enableGuardDuty) {
+    rules.GuardDutyFindings = {
+      description: `GuardDuty findings with severity >= ${settings.minGuardDutySeverity} start the KMS incident rotation workflow`,
+      eventPattern: {
+        source: ['aws.guardduty'],
+        detailType: ['GuardDuty Finding'],
+        account,
+        detail: { severity: events.Match.greaterThanOrEqual(settings.minGuardDutySeverity) },
+      },
+    };
+  }
+  if (settings.enableSecurityHub) {
+    rules.SecurityHubFindings = {
+      description: `Active Security Hub findings (${settings.securityHubSeverityLabels.join(', ')}) on KMS keys or SSE-KMS buckets start the workflow`,
+      eventPattern: {
+        source: ['aws.securityhub'],
+        detailType: ['Security Hub Findings - Imported'],
+        account,
+        detail: {
+          findings: {
+            RecordState: ['ACTIVE'],
+            Workflow: { Status: ['NEW', 'NOTIFIED'] },
+            Severity: { Label: settings.securityHubSeverityLabels },
+            Resources: { Type: ['AwsKmsKey', 'AwsS3Bucket'] },
+          },
+        },
+      },
+    };
+  }
+  if (settings.enableAccessAnalyzer) {
+    rules.AccessAnalyzerFindings = {
+      description: 'Active IAM Access Analyzer findings on KMS keys (shared outside the zone of trust) start the workflow',
+      eventPattern: {
+        source: ['aws.access-analyzer'],
+        detailType: ['Access Analyzer Finding'],
+        account,
+        detail: { resourceType: ['AWS::KMS::Key'], status: ['ACTIVE'] },
+      },
+    };
+  }
+  return rules;
 }

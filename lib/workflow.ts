@@ -43,13 +43,18 @@ const FAILURE_CLASSES: { reason: string; errors: string[] }[] = [
 export const STATE = {
   intake: 'Intake',
   invalidRequest: 'InvalidRequest',
+  claimRequest: 'ClaimRequest',
   forEachKey: 'ForEachKey',
   assess: 'Assess',
+  requestApproval: 'RequestApproval',
+  lockKey: 'LockKey',
   rotate: 'Rotate',
   waitForRotation: 'WaitForRotation',
   waitBeforeRetryingRotation: 'WaitBeforeRetryingRotation',
   checkRotation: 'CheckRotation',
+  record: 'Record',
   notify: 'Notify',
+  closeRequest: 'CloseRequest',
   notificationFailed: 'NotificationFailed',
   keysFailed: 'KeysFailed',
   done: 'Done',
@@ -58,17 +63,28 @@ export const STATE = {
 /** Which handler each Task state invokes. */
 export const TASK_HANDLERS: Record<string, HandlerName> = {
   [STATE.intake]: 'intake',
+  [STATE.claimRequest]: 'claim-request',
   [STATE.assess]: 'assess',
+  [STATE.requestApproval]: 'request-approval',
+  [STATE.lockKey]: 'lock-key',
   [STATE.rotate]: 'rotate',
   [STATE.checkRotation]: 'check-rotation',
+  [STATE.record]: 'record',
   [STATE.notify]: 'notify',
+  [STATE.closeRequest]: 'close-request',
 };
+
+/** DynamoDB errors worth retrying (ledger steps). */
+export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
 
 export interface RotationWorkflowProps {
   functions: Record<HandlerName, lambda.IFunction>;
   logRetention: logs.RetentionDays;
   /** Upper bound for one execution. */
   timeout: Duration;
+  /** How long a key tagged for approval waits for a decision, and what silence means. */
+  approvalTimeout: Duration;
+  approvalTimeoutAction: 'SKIP' | 'ROTATE';
 }
 
 /**
@@ -100,9 +116,9 @@ export class RotationWorkflow extends Construct {
       });
       return task;
     };
-    const withKmsRetry = (task: tasks.LambdaInvoke) =>
+    const withRetry = (task: sfn.TaskStateBase, errors: string[]) =>
       task.addRetry({
-        errors: KMS_TRANSIENT_ERRORS,
+        errors,
         interval: Duration.seconds(1),
         maxAttempts: 5,
         backoffRate: 2,
@@ -120,15 +136,28 @@ export class RotationWorkflow extends Construct {
     });
     intake.addCatch(invalid, { errors: ['InvalidRequest'], resultPath: '$.error' });
 
-    // 2-5. Per key: assess, rotate, poll. Any error ends that key as FAILED, never the others.
+    // Exactly-once per finding: a re-delivered finding is marked as a duplicate.
+    const claim = invoke(STATE.claimRequest, fns['claim-request'], {
+      payload: sfn.TaskInput.fromObject({ 'request.$': '$.request', 'executionArn.$': '$$.Execution.Id' }),
+    });
+    withRetry(claim, DYNAMODB_TRANSIENT_ERRORS);
+
+    // 2-5. Per key: assess, [approval], lock, rotate, poll, record. Any error ends that key as
+    // FAILED (classified, recorded), never the others.
     const keyDone = new sfn.Succeed(this, 'KeyDone', { stateName: 'KeyDone' });
+    const record = invoke(STATE.record, fns.record);
+    withRetry(record, DYNAMODB_TRANSIENT_ERRORS);
+    // The outcome stands even if the audit entry cannot be written; the notification says so.
+    record.addCatch(keyDone, { errors: ['States.ALL'], resultPath: '$.recordError' });
+    record.next(keyDone);
+
     const classify = new sfn.Choice(this, 'ClassifyFailure', { stateName: 'ClassifyFailure' });
     for (const { reason, errors } of FAILURE_CLASSES) {
       const mark = new sfn.Pass(this, `Failed${reason}`, {
         stateName: `Failed_${reason}`,
         result: sfn.Result.fromObject({ outcome: 'FAILED', reason }),
         resultPath: '$.failure',
-      }).next(keyDone);
+      }).next(record);
       const conditions = errors.map((e) =>
         e.includes('*') ? sfn.Condition.stringMatches('$.error.Error', e) : sfn.Condition.stringEquals('$.error.Error', e),
       );
@@ -139,11 +168,16 @@ export class RotationWorkflow extends Construct {
         stateName: 'Failed_INTERNAL',
         result: sfn.Result.fromObject({ outcome: 'FAILED', reason: 'INTERNAL' }),
         resultPath: '$.failure',
-      }).next(keyDone),
+      }).next(record),
     );
-    const perKey = (task: tasks.LambdaInvoke) => withKmsRetry(task).addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
+    const perKey = <T extends sfn.TaskStateBase>(task: T, transient: string[] = KMS_TRANSIENT_ERRORS): T => {
+      withRetry(task, transient);
+      task.addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
+      return task;
+    };
 
     const assess = perKey(invoke(STATE.assess, fns.assess));
+    const lock = perKey(invoke(STATE.lockKey, fns['lock-key']), DYNAMODB_TRANSIENT_ERRORS);
     const rotate = perKey(invoke(STATE.rotate, fns.rotate));
     const check = perKey(invoke(STATE.checkRotation, fns['check-rotation']));
     const waitForRotation = new sfn.Wait(this, STATE.waitForRotation, {
@@ -156,37 +190,64 @@ export class RotationWorkflow extends Construct {
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
     });
 
+    // Approval gate for keys tagged `<optOutTag>=approval`: wait for a task token.
+    const approval = new tasks.LambdaInvoke(this, STATE.requestApproval, {
+      stateName: STATE.requestApproval,
+      lambdaFunction: fns['request-approval'],
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({ 'task.$': '$', token: sfn.JsonPath.taskToken }),
+      resultPath: '$.approval',
+      taskTimeout: sfn.Timeout.duration(props.approvalTimeout),
+      comment: 'Publishes an approval request, then waits for `kms-rotate approve|deny <token>`.',
+    });
+    approval.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    approval.addCatch(record, { errors: ['APPROVAL_DENIED'], resultPath: '$.approvalError' });
+    if (props.approvalTimeoutAction === 'ROTATE') {
+      approval.addCatch(lock, { errors: ['States.Timeout'], resultPath: '$.approvalTimedOut' });
+    } else {
+      approval.addCatch(record, { errors: ['States.Timeout'], resultPath: '$.approvalError' });
+    }
+    approval.addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
+    approval.next(lock);
+
     assess.next(
       new sfn.Choice(this, 'AfterAssess', { stateName: 'AfterAssess' })
-        .when(sfn.Condition.stringEquals('$.next', 'ROTATE'), rotate)
+        .when(sfn.Condition.stringEquals('$.next', 'APPROVAL'), approval)
+        .when(sfn.Condition.stringEquals('$.next', 'ROTATE'), lock)
         .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
-        .otherwise(keyDone),
+        .otherwise(record),
+    );
+    lock.next(
+      new sfn.Choice(this, 'AfterLock', { stateName: 'AfterLock' })
+        .when(sfn.Condition.stringEquals('$.next', 'ROTATE'), rotate)
+        .otherwise(record),
     );
     rotate.next(
       new sfn.Choice(this, 'AfterRotate', { stateName: 'AfterRotate' })
         .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
         .when(sfn.Condition.stringEquals('$.next', 'WAIT_THEN_ROTATE'), waitBeforeRetry)
-        .otherwise(keyDone),
+        .otherwise(record),
     );
     waitBeforeRetry.next(rotate);
     waitForRotation.next(check);
     check.next(
       new sfn.Choice(this, 'AfterCheck', { stateName: 'AfterCheck' })
         .when(sfn.Condition.stringEquals('$.next', 'POLL'), waitForRotation)
-        .otherwise(keyDone),
+        .otherwise(record),
     );
 
     const forEachKey = new sfn.Map(this, STATE.forEachKey, {
       stateName: STATE.forEachKey,
       itemsPath: '$.request.keys',
-      itemSelector: { 'ref.$': '$$.Map.Item.Value', 'request.$': '$.request' },
+      itemSelector: { 'ref.$': '$$.Map.Item.Value', 'request.$': '$.request', 'executionArn.$': '$$.Execution.Id' },
       // RotateKeyOnDemand allows 5 requests per second per account and Region.
       maxConcurrency: 3,
       resultPath: '$.results',
     });
     forEachKey.itemProcessor(assess);
 
-    // 6-7. One notification for the whole execution; then fail loudly if any key failed.
+    // 6-7. One notification for the whole execution; close the finding's claim; then fail
+    // loudly if any key failed.
     const notify = invoke(STATE.notify, fns.notify, {
       payload: sfn.TaskInput.fromObject({
         'request.$': '$.request',
@@ -211,17 +272,29 @@ export class RotationWorkflow extends Construct {
     });
     notify.addCatch(notificationFailed, { errors: ['States.ALL'], resultPath: '$.notificationError' });
 
+    const close = invoke(STATE.closeRequest, fns['close-request'], {
+      payload: sfn.TaskInput.fromObject({
+        'request.$': '$.request',
+        'executionArn.$': '$$.Execution.Id',
+        'anyFailed.$': '$.notification.anyFailed',
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    withRetry(close, DYNAMODB_TRANSIENT_ERRORS);
+
     const done = new sfn.Succeed(this, STATE.done, { stateName: STATE.done, outputPath: '$.notification.summary' });
     const keysFailed = new sfn.Fail(this, STATE.keysFailed, {
       stateName: STATE.keysFailed,
       error: 'KeyRotationFailed',
       cause: 'At least one key ended FAILED; the notification and the Notify state output say which and why.',
     });
+    const anyKeyFailed = new sfn.Choice(this, 'AnyKeyFailed', { stateName: 'AnyKeyFailed' })
+      .when(sfn.Condition.booleanEquals('$.notification.anyFailed', true), keysFailed)
+      .otherwise(done);
+    // A claim left open expires with its lease; it must not turn a handled incident into a failure.
+    close.addCatch(anyKeyFailed, { errors: ['States.ALL'], resultPath: '$.closeError' });
 
-    const definition = intake
-      .next(forEachKey)
-      .next(notify)
-      .next(new sfn.Choice(this, 'AnyKeyFailed', { stateName: 'AnyKeyFailed' }).when(sfn.Condition.booleanEquals('$.notification.anyFailed', true), keysFailed).otherwise(done));
+    const definition = intake.next(claim).next(forEachKey).next(notify).next(close).next(anyKeyFailed);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetention,

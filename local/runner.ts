@@ -19,10 +19,15 @@ function loadHandlers(): Record<HandlerName, Handler> {
     /* eslint-disable @typescript-eslint/no-require-imports */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,
+      'claim-request': require('../lambdas/claim-request/handler').handler,
       assess: require('../lambdas/assess/handler').handler,
+      'request-approval': require('../lambdas/request-approval/handler').handler,
+      'lock-key': require('../lambdas/lock-key/handler').handler,
       rotate: require('../lambdas/rotate/handler').handler,
       'check-rotation': require('../lambdas/check-rotation/handler').handler,
+      record: require('../lambdas/record/handler').handler,
       notify: require('../lambdas/notify/handler').handler,
+      'close-request': require('../lambdas/close-request/handler').handler,
     };
   }
   return handlers;
@@ -48,6 +53,13 @@ export interface LocalRunOptions {
   region: string;
   /** The stand-in's endpoint (http://127.0.0.1:port); every AWS SDK call of the handlers goes there. */
   endpoint: string;
+  /** Per-service endpoints that differ (e.g. { DYNAMODB: dynalite's endpoint }). */
+  serviceEndpoints?: Record<string, string>;
+  /**
+   * The approval gate's decision for a key (a task-token task cannot be answered locally by a
+   * person): approve, deny, or let it time out. Default: timeout.
+   */
+  decideApproval?: (task: { ref: string; keyArn: string | null }) => 'approve' | 'deny' | 'timeout';
   /** Physical ids for template resources, e.g. { [topicLogicalId]: topicArn }. */
   resources?: Record<string, string>;
   /** Divides every wait, retry interval and the rotation timeout. */
@@ -110,6 +122,21 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
       };
     }
     if (state.Type !== 'Task' || state.Resource === WAIT_PLACEHOLDER) return;
+    if (typeof state.Resource === 'string' && state.Resource.endsWith(':lambda:invoke.waitForTaskToken')) {
+      const callbackFn = functions.get(state.Parameters?.FunctionName);
+      if (!callbackFn) throw new Error(`Task state ${name} invokes ${state.Parameters?.FunctionName}, which is not a function of the template`);
+      const environment = scaledEnvironment(callbackFn.environment, speed);
+      taskHandlers[name] = async (input: { Payload: { task: any; token: string } }) => {
+        await invokeHandler(callbackFn.handler, input.Payload, environment, opts);
+        const decision = opts.decideApproval?.(input.Payload.task) ?? 'timeout';
+        emit({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name, type: 'Task' }, Cause: decision });
+        if (decision === 'approve') return { decision: 'approve', by: 'local-approver (world file)' };
+        const error = new Error(decision === 'deny' ? JSON.stringify({ by: 'local-approver (world file)', reason: 'denied in the world file' }) : 'No decision before the approval timeout');
+        error.name = decision === 'deny' ? 'APPROVAL_DENIED' : 'States.Timeout';
+        throw error;
+      };
+      return;
+    }
     const fn = functions.get(state.Resource);
     if (!fn) throw new Error(`Task state ${name} invokes ${state.Resource}, which is not a function of the template`);
     if (state.Retry) retryIntervals[name] = Math.max(1, Math.round(1000 / speed));
@@ -120,7 +147,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
   const execution = machine.run(opts.input as any, {
     overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryIntervals },
-    context: { Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString(), Input: opts.input as any } },
+    context: {
+      Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString(), Input: opts.input as any },
+      Task: { Token: `local-task-token-${executionName}` },
+    },
   });
   const draining = (async () => {
     for await (const event of execution.eventLogs) emit(event as RunEvent);
@@ -168,6 +198,7 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
   Object.assign(process.env, functionEnv, {
     AWS_REGION: opts.region,
     AWS_ENDPOINT_URL: opts.endpoint,
+    ...Object.fromEntries(Object.entries(opts.serviceEndpoints ?? {}).map(([service, url]) => [`AWS_ENDPOINT_URL_${service}`, url])),
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
   });

@@ -4,6 +4,7 @@ import type { KeyResult, RunSummary } from '../lambdas/shared/contracts';
 import { runLocally, lastOutputOf, type RunEvent } from './runner';
 import { startStandIn, type StandIn } from './standin';
 import { synthTemplate, type CfnTemplate } from './template';
+import { startLocalLedger, type LocalLedger } from './ledger-local';
 import type { World } from './world';
 
 /** One key in the simulation's summary (`kms-rotate simulate --json`). */
@@ -36,6 +37,7 @@ export interface SimulationRun {
   /** Every call the stand-in served, in order (tests count RotateKeyOnDemand here). */
   calls: StandIn['calls'];
   settings: Settings;
+  executionArn: string;
 }
 
 export interface SimulateOptions {
@@ -56,13 +58,23 @@ export function worldSettings(world: World): Settings {
   return parseSettings({ ...(world.settings ?? {}) }, 'the world file\'s "settings"');
 }
 
+/** A simulated account kept up between executions (several findings against one world). */
+export interface Simulation {
+  standIn: StandIn;
+  ledgerEndpoint: string;
+  settings: Settings;
+  run(input: unknown, opts?: { executionName?: string; onEvent?: (event: RunEvent) => void }): Promise<SimulationRun>;
+  close(): Promise<void>;
+}
+
 /**
- * Run the real workflow offline: synthesize the stack with the world's settings, start the
- * stand-in seeded with the world, and execute the synthesized state machine with the real
- * handlers talking to it.
+ * Open a simulated account: synthesize the stack with the world's settings, start the stand-in
+ * seeded with the world and a local ledger (dynalite), ready to run executions of the
+ * synthesized state machine with the real handlers.
  */
-export async function simulate(opts: SimulateOptions): Promise<SimulationRun> {
+export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEvent'>): Promise<Simulation> {
   const { world } = opts;
+  const speed = opts.speed ?? 1;
   const settings = worldSettings(world);
   const env = { account: world.account, region: world.region };
   const cacheKey = JSON.stringify([settings, env]);
@@ -73,42 +85,80 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationRun> {
   }
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
 
-  const standIn = await startStandIn(world, { speed: opts.speed ?? 1 });
+  const standIn = await startStandIn(world, { speed });
+  let ledger: LocalLedger;
   try {
-    opts.onStandIn?.(standIn);
-    const run = await runLocally({
-      template,
-      input: opts.input,
-      account: world.account,
-      region: world.region,
-      endpoint: standIn.endpoint,
-      resources: topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {},
-      speed: opts.speed ?? 1,
-      onEvent: opts.onEvent,
-    });
-    const notify = lastOutputOf(run.events, 'Notify') as { notification?: { summary?: RunSummary } } | undefined;
-    const summary = notify?.notification?.summary ?? null;
-    return {
-      result: {
-        executionStatus: run.status,
-        error: run.error,
-        cause: run.cause,
-        keys: (summary?.keys ?? []).map(toSimulatedKey),
-        notifications: standIn.published.map((p) => ({
-          subject: p.subject ?? null,
-          message: p.message,
-          attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
-        })),
-        reencryption: null,
-      },
-      summary,
-      events: run.events,
-      calls: standIn.calls,
-      settings,
-    };
-  } finally {
+    ledger = await startLocalLedger(template, world.region);
+  } catch (error) {
     await standIn.close();
+    throw error;
   }
+  opts.onStandIn?.(standIn);
+  const approvals = world.approvals ?? {};
+  let executions = 0;
+
+  return {
+    standIn,
+    ledgerEndpoint: ledger.endpoint,
+    settings,
+    async run(input, runOpts = {}) {
+      const firstCall = standIn.calls.length;
+      const firstPublish = standIn.published.length;
+      executions += 1;
+      const run = await runLocally({
+        template: template!,
+        input,
+        account: world.account,
+        region: world.region,
+        endpoint: standIn.endpoint,
+        serviceEndpoints: { DYNAMODB: ledger.endpoint },
+        resources: { ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}), [ledger.logicalId]: ledger.tableName },
+        speed,
+        executionName: runOpts.executionName ?? `local-${Date.now()}-${executions}`,
+        onEvent: runOpts.onEvent,
+        decideApproval: (task) => approvals[keyIdOf(task.keyArn ?? task.ref)] ?? approvals[task.ref] ?? 'timeout',
+      });
+      const notify = lastOutputOf(run.events, 'Notify') as { notification?: { summary?: RunSummary } } | undefined;
+      const summary = notify?.notification?.summary ?? null;
+      const published = standIn.published.slice(firstPublish);
+      return {
+        result: {
+          executionStatus: run.status,
+          error: run.error,
+          cause: run.cause,
+          keys: (summary?.keys ?? []).map(toSimulatedKey),
+          notifications: published.map((p) => ({
+            subject: p.subject ?? null,
+            message: p.message,
+            attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
+          })),
+          reencryption: null,
+        },
+        summary,
+        events: run.events,
+        calls: standIn.calls.slice(firstCall),
+        settings,
+        executionArn: run.executionArn,
+      };
+    },
+    async close() {
+      await Promise.all([standIn.close(), ledger.close()]);
+    },
+  };
+}
+
+/** Run one execution in a fresh simulated account (what `kms-rotate simulate` does). */
+export async function simulate(opts: SimulateOptions): Promise<SimulationRun> {
+  const simulation = await openSimulation(opts);
+  try {
+    return await simulation.run(opts.input, { onEvent: opts.onEvent });
+  } finally {
+    await simulation.close();
+  }
+}
+
+function keyIdOf(ref: string): string {
+  return ref.includes(':key/') ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
 }
 
 function toSimulatedKey(k: KeyResult): SimulatedKey {

@@ -40,7 +40,8 @@ export type Decision =
   | { action: 'SKIP'; reason: Reason; detail: string }
   | { action: 'DRY_RUN'; detail: string; wouldJoin: boolean }
   | { action: 'JOIN'; detail: string }
-  | { action: 'ROTATE'; detail: string };
+  | { action: 'ROTATE'; detail: string }
+  | { action: 'APPROVAL'; detail: string };
 
 /** A named eligibility rule: a reason when the key fails it, nothing when it passes. */
 export type Check = (facts: KeyFacts, ctx: AssessContext) => { reason: Reason; detail: string } | undefined;
@@ -80,6 +81,11 @@ export const optedOut: Check = (f, c) =>
   f.tags[c.optOutTag]?.toLowerCase() === 'disabled'
     ? { reason: 'OPTED_OUT', detail: `The key is tagged ${c.optOutTag}=disabled.` }
     : undefined;
+
+/** A key tagged `<optOutTag>=approval` is rotated only after an on-call engineer approves. */
+export function requiresApproval(f: KeyFacts, c: AssessContext): boolean {
+  return f.tags[c.optOutTag]?.toLowerCase() === 'approval';
+}
 
 export const budgetExhausted: Check = (f, c) =>
   f.onDemandRotationsUsed >= c.rotationBudget
@@ -151,6 +157,9 @@ export function assessKey(facts: KeyFacts, ctx: AssessContext): Decision {
   const after = ctx.rotationBudget - facts.onDemandRotationsUsed - 1;
   if (ctx.dryRun) {
     return { action: 'DRY_RUN', detail: `Dry run: the key is eligible and would be rotated (${after} rotations would be left).`, wouldJoin: false };
+  }
+  if (requiresApproval(facts, ctx)) {
+    return { action: 'APPROVAL', detail: `Eligible; the key is tagged ${ctx.optOutTag}=approval, so an on-call decision is needed before rotating.` };
   }
   return { action: 'ROTATE', detail: `Eligible; rotating leaves ${after} of ${ctx.rotationBudget} on-demand rotations.` };
 }

@@ -4,13 +4,25 @@ import { taskHandler } from '../shared/handler';
 import { assessKey } from './eligibility';
 import { inspectKey } from './inspect';
 import { newKeyTask } from '../shared/key-task';
+import { parseKmsArn } from '../shared/arn';
 
 /**
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
  * SKIPPED with a reason. Spends nothing.
  */
-export async function assess(item: Pick<KeyTask, 'ref' | 'request'>, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
   const task = newKeyTask(item);
+  if (task.request.duplicateOf) {
+    // Exactly-once per finding: not even looked up again.
+    return {
+      ...task,
+      keyArn: parseKmsArn(task.ref)?.resourceType === 'key' ? task.ref : null,
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'DUPLICATE_FINDING',
+      detail: `This finding was already handled by execution ${task.request.duplicateOf}.`,
+    };
+  }
   const inspection = await inspectKey(task.ref, config);
   if (!inspection.found) {
     return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
@@ -59,7 +71,9 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request'>, config: Run
       };
     case 'ROTATE':
       return { ...known, next: 'ROTATE' };
+    case 'APPROVAL':
+      return { ...known, next: 'APPROVAL' };
   }
 }
 
-export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request'>) => assess(item, loadConfig()));
+export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig()));

@@ -27,6 +27,7 @@ const SKIP_ON: Record<string, { reason: 'BUDGET_EXHAUSTED' | 'KEY_NOT_ENABLED' |
   LimitExceededException: { reason: 'BUDGET_EXHAUSTED', detail: 'KMS refused the rotation: the lifetime on-demand rotation limit is reached.' },
   DisabledException: { reason: 'KEY_NOT_ENABLED', detail: 'The key was disabled after it was assessed.' },
   NotFoundException: { reason: 'NOT_FOUND', detail: 'The key disappeared after it was assessed.' },
+  KMSInvalidStateException: { reason: 'KEY_NOT_ENABLED', detail: 'The key changed state after it was assessed (e.g. scheduled for deletion).' },
 };
 
 export async function rotate(task: KeyTask, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
@@ -49,8 +50,9 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, now = new Dat
       joined: true,
       deadline,
       rotationStartedAt: (history.onDemandRotationStartDate ?? history.lastOnDemandRotation)!.toISOString(),
+      detail: 'A rotation started or completed after the key was assessed; joining it instead of rotating again.',
       pollAttempt: 0,
-      waitSeconds: 1,
+      waitSeconds: pollDelaySeconds(0, config.pollInitialSeconds, config.pollMaxSeconds, secondsLeft),
     };
   }
 

@@ -8,7 +8,8 @@ export interface KmsArn {
   resource: string;
 }
 
-const KMS_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):kms:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):(key|alias)\/([A-Za-z0-9/_+=.@-]{1,256})$/;
+// Region: `us-east-1`, `us-gov-west-1`, `eu-isoe-west-1`, `eusc-de-east-1` (4-letter prefix), ...
+const KMS_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):kms:([a-z]{2,4}(?:-[a-z]+)+-\d{1,2}):(\d{12}):(key|alias)\/([A-Za-z0-9/_+=.@-]{1,256})$/;
 
 export function parseKmsArn(value: string): KmsArn | null {
   const m = KMS_ARN.exec(value);
@@ -24,5 +25,10 @@ export function keyArn(partition: string, region: string, account: string, keyId
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  if (region.startsWith('eusc-')) return 'aws-eusc';
   return 'aws';
 }

@@ -16,6 +16,9 @@ export interface RuntimeConfig {
   optOutTag: string;
   dryRun: boolean;
   topicArn: string;
+  /** The ledger table (empty where a function does not use it). */
+  ledgerTable: string;
+  approvalTimeoutSeconds: number;
 }
 
 /** The environment variable names the stack writes (one place, shared with lib/). */
@@ -30,6 +33,8 @@ export const ENV = {
   optOutTag: 'OPT_OUT_TAG',
   dryRun: 'DRY_RUN',
   topicArn: 'TOPIC_ARN',
+  ledgerTable: 'LEDGER_TABLE',
+  approvalTimeoutSeconds: 'APPROVAL_TIMEOUT_SECONDS',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
@@ -66,5 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     optOutTag: required(env, ENV.optOutTag),
     dryRun: env[ENV.dryRun] === 'true',
     topicArn: env[ENV.topicArn] ?? '',
+    ledgerTable: env[ENV.ledgerTable] ?? '',
+    approvalTimeoutSeconds: Number(env[ENV.approvalTimeoutSeconds] ?? 0),
   };
 }

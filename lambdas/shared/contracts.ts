@@ -57,10 +57,15 @@ export interface IncidentRequest {
   /** Account and Region the finding arose in (the envelope's), when known. */
   account: string | null;
   region: string | null;
+  /**
+   * Set by ClaimRequest when this finding was already handled (or is being handled) by another
+   * execution: its ARN. Every key then ends SKIPPED DUPLICATE_FINDING.
+   */
+  duplicateOf?: string | null;
 }
 
 /** The step the per-key iteration takes next (Choice states route on it). */
-export type NextStep = 'ROTATE' | 'WAIT_THEN_ROTATE' | 'POLL' | 'DONE';
+export type NextStep = 'APPROVAL' | 'ROTATE' | 'WAIT_THEN_ROTATE' | 'POLL' | 'DONE';
 
 /**
  * One key's state as it flows through the Map iteration. Every per-key Lambda takes it and
@@ -71,6 +76,8 @@ export interface KeyTask {
   /** The reference as the finding or request named it. */
   ref: string;
   request: IncidentRequest;
+  /** The execution handling this key (owner of its lock, author of its audit entry). */
+  executionArn?: string | null;
   next: NextStep;
   /** The key that is (or would be) rotated: for a replica, its primary. */
   keyArn: string | null;
@@ -96,6 +103,14 @@ export interface KeyTask {
   /** Polls made so far, and the wait before the next one (whole seconds, for SecondsPath). */
   pollAttempt: number;
   waitSeconds: number;
+  /** The execution that holds this key's rotation lock while we rotate (LockKey), else null. */
+  lockOwner?: string | null;
+  /** Set by the approval gate: who approved. */
+  approval?: { decision: 'approve'; by: string | null } | null;
+  /** Set when the approval gate ended without an approval (denied or timed out). */
+  approvalError?: { Error: string; Cause?: string } | null;
+  /** Set when the audit entry could not be written (Record failed after its retries). */
+  recordError?: { Error: string; Cause?: string } | null;
 }
 
 /** What a key's iteration ends with after a Catch: see lib/workflow.ts. */

@@ -89,13 +89,13 @@ export async function rotationHistoryIfSupported(meta: KeyMetadata, region: stri
     meta.KeySpec === 'SYMMETRIC_DEFAULT' &&
     !meta.CustomKeyStoreId &&
     (meta.Origin === 'AWS_KMS' || meta.Origin === 'EXTERNAL') &&
-    meta.KeyState !== 'PendingDeletion' &&
-    meta.KeyState !== 'PendingImport';
+    (meta.KeyState === 'Enabled' || meta.KeyState === 'Disabled');
   if (!supportsRotation || !meta.Arn) return empty;
   try {
     return await rotationHistory(meta.Arn, region, meta.Origin === 'EXTERNAL');
   } catch (error) {
-    if (error instanceof UnsupportedOperationException || (error as Error).name === 'UnsupportedOperationException') return empty;
+    const name = (error as Error).name;
+    if (error instanceof UnsupportedOperationException || name === 'UnsupportedOperationException' || name === 'KMSInvalidStateException') return empty;
     throw error;
   }
 }

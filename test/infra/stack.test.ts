@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings, settingsFromContext, SettingsError } from '../../lib/settings';
 import { extractWorkflow } from '../../local/template';
+import { HANDLERS } from '../../lib/functions';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 
@@ -84,7 +85,7 @@ describe('KmsIncidentRotation stack', () => {
 
   test('functions: nodejs24.x on arm64, tracing, log groups with retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(5);
+    expect(Object.keys(functions)).toHaveLength(HANDLERS.length);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);

@@ -1,0 +1,32 @@
+import type { IncidentRequest } from '../shared/contracts';
+import { loadConfig } from '../shared/config';
+import { taskHandler, logger } from '../shared/handler';
+import { Ledger } from '../shared/ledger';
+
+export interface ClaimInput {
+  request: IncidentRequest;
+  executionArn: string;
+}
+
+/** How long a claim protects a finding if its execution never closes it: the execution's own limit. */
+export const REQUEST_LEASE_SECONDS = 24 * 3600;
+
+/**
+ * ClaimRequest: exactly-once per finding. GuardDuty re-publishes a finding every 15 min to 6 h
+ * and Security Hub on every update; the first execution claims the finding id and later ones
+ * see `duplicateOf` (every key then ends SKIPPED DUPLICATE_FINDING). Manual requests are not
+ * claimed: an engineer asking twice means it.
+ */
+export async function claimRequest(input: ClaimInput, ledger: Ledger, now = new Date()): Promise<{ request: IncidentRequest }> {
+  const { request, executionArn } = input;
+  if (request.source === 'manual' || !request.findingId) return { request: { ...request, duplicateOf: null } };
+  const claim = await ledger.claimRequest(request.requestId, executionArn, now, REQUEST_LEASE_SECONDS);
+  if (claim.claimed) return { request: { ...request, duplicateOf: null } };
+  logger.info('duplicate finding', { requestId: request.requestId, handledBy: claim.by });
+  return { request: { ...request, duplicateOf: claim.by } };
+}
+
+export const handler = taskHandler('claim-request', (input: ClaimInput) => {
+  const config = loadConfig();
+  return claimRequest(input, Ledger.fromEnvironment(config.region, config.ledgerTable));
+});

@@ -1,0 +1,32 @@
+import type { KeyTask } from '../shared/contracts';
+import { loadConfig, type RuntimeConfig } from '../shared/config';
+import { taskHandler, logger } from '../shared/handler';
+import { Ledger } from '../shared/ledger';
+
+/** Extra lease beyond the rotation timeout, so a slow poll never outlives its lock. */
+const LEASE_MARGIN_SECONDS = 600;
+
+/**
+ * LockKey: one rotation per key at a time, across executions. The lock is a conditional write
+ * with a lease (released by Record on every path; an expired lease can be taken over). A key
+ * already locked by another execution is being rotated right now: SKIPPED RECENTLY_ROTATED.
+ */
+export async function lockKey(task: KeyTask, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
+  if (!task.keyArn) throw new Error('LockKey called without a key ARN');
+  const owner = task.executionArn ?? task.request.requestId;
+  const lock = await ledger.acquireKeyLock(task.keyArn, owner, now, config.rotationTimeoutSeconds + LEASE_MARGIN_SECONDS);
+  if (lock.acquired) return { ...task, lockOwner: owner, next: 'ROTATE' };
+  logger.info('key locked by another execution', { keyArn: task.keyArn, owner: lock.owner });
+  return {
+    ...task,
+    next: 'DONE',
+    outcome: 'SKIPPED',
+    reason: 'RECENTLY_ROTATED',
+    detail: `Another execution is rotating this key right now (${lock.owner}, lock held until ${lock.leaseUntil}); not rotating it twice.`,
+  };
+}
+
+export const handler = taskHandler('lock-key', (task: KeyTask) => {
+  const config = loadConfig();
+  return lockKey(task, config, Ledger.fromEnvironment(config.region, config.ledgerTable));
+});

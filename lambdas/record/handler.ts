@@ -1,0 +1,74 @@
+import type { CaughtFailure, KeyTask } from '../shared/contracts';
+import { loadConfig, type RuntimeConfig } from '../shared/config';
+import { taskHandler } from '../shared/handler';
+import { Ledger } from '../shared/ledger';
+import { toKeyResult, parseCause } from '../notify/summary';
+
+export type RecordInput = KeyTask & CaughtFailure;
+
+/**
+ * Turn the approval gate's ending into an outcome: a denial (APPROVAL_DENIED, with who and why)
+ * or silence past the approval timeout. Pure.
+ */
+export function approvalOutcome(task: RecordInput, config: Pick<RuntimeConfig, 'approvalTimeoutSeconds'>): Partial<KeyTask> | null {
+  const error = task.approvalError;
+  if (!error) return null;
+  if (error.Error === 'APPROVAL_DENIED') {
+    let by: string | null = null;
+    let why: string | null = null;
+    try {
+      const cause = JSON.parse(error.Cause ?? '{}');
+      by = typeof cause.by === 'string' ? cause.by : null;
+      why = typeof cause.reason === 'string' ? cause.reason : null;
+    } catch {
+      why = parseCause(error.Cause).message;
+    }
+    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `Denied by ${by ?? 'an approver'}${why ? `: ${why}` : ''}.` };
+  }
+  if (error.Error === 'States.Timeout' || error.Error === 'States.HeartbeatTimeout') {
+    const minutes = Math.round(config.approvalTimeoutSeconds / 60);
+    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `No approval decision within ${minutes} min; the key was not rotated.` };
+  }
+  return null;
+}
+
+/**
+ * Record: the last step of every key's iteration, on every path. Settles the key's outcome
+ * (errors caught by the state machine become FAILED with a reason), writes the audit entry,
+ * and releases the key's rotation lock if this execution holds it.
+ */
+export async function record(input: RecordInput, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
+  const settled: RecordInput = { ...input, ...(approvalOutcome(input, config) ?? {}) };
+  const result = toKeyResult(settled);
+  const { error: _error, failure: _failure, ...task } = settled;
+  const final: KeyTask = { ...task, next: 'DONE', outcome: result.outcome, reason: result.reason, detail: result.detail };
+  const executionArn = input.executionArn ?? 'unknown';
+  if (final.keyArn) {
+    await ledger.recordOutcome({
+      keyArn: final.keyArn,
+      at: now.toISOString(),
+      outcome: result.outcome,
+      reason: result.reason,
+      detail: result.detail,
+      source: input.request.source,
+      requestId: input.request.requestId,
+      findingId: input.request.findingId,
+      findingType: input.request.findingType,
+      requestedBy: input.request.requestedBy,
+      executionArn,
+      via: result.via,
+      previousKeyMaterialId: result.previousKeyMaterialId,
+      currentKeyMaterialId: result.currentKeyMaterialId,
+      onDemandRotationsUsed: result.onDemandRotationsUsed,
+      rotationStartedAt: result.rotationStartedAt,
+      confirmedAt: result.confirmedAt,
+    });
+    if (input.lockOwner) await ledger.releaseKeyLock(final.keyArn, input.lockOwner);
+  }
+  return { ...final, lockOwner: null };
+}
+
+export const handler = taskHandler('record', (input: RecordInput) => {
+  const config = loadConfig();
+  return record(input, config, Ledger.fromEnvironment(config.region, config.ledgerTable));
+});

@@ -1,0 +1,238 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import type { Outcome, Reason, RequestSource } from './contracts';
+
+/**
+ * The ledger: one DynamoDB table holding
+ * - `REQUEST#<requestId>` claims: which execution handles a finding (exactly-once per finding);
+ * - `LOCK#<keyArn>` leases: which execution may rotate a key right now (one rotation at a time);
+ * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key.
+ * All writes that guard the rotation budget are conditional writes.
+ */
+
+const clients = new Map<string, DynamoDBClient>();
+function dynamo(region: string): DynamoDBClient {
+  const key = `${region}|${process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new DynamoDBClient({ region });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+export interface AuditEntry {
+  keyArn: string;
+  at: string;
+  outcome: Outcome;
+  reason: Reason | null;
+  detail: string | null;
+  source: RequestSource;
+  requestId: string;
+  findingId: string | null;
+  findingType: string | null;
+  requestedBy: string | null;
+  executionArn: string;
+  via: string | null;
+  previousKeyMaterialId: string | null;
+  currentKeyMaterialId: string | null;
+  onDemandRotationsUsed: number | null;
+  rotationStartedAt: string | null;
+  confirmedAt: string | null;
+}
+
+export type ClaimResult = { claimed: true } | { claimed: false; by: string; at: string };
+export type LockResult = { acquired: true } | { acquired: false; owner: string; leaseUntil: string };
+
+const s = (v: string): AttributeValue => ({ S: v });
+const n = (v: number): AttributeValue => ({ N: String(v) });
+const optional = (v: string | number | null | undefined): AttributeValue => (v === null || v === undefined ? { NULL: true } : typeof v === 'number' ? n(v) : s(v));
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+export class Ledger {
+  constructor(
+    readonly tableName: string,
+    private readonly client: DynamoDBClient,
+  ) {}
+
+  static fromEnvironment(region: string, tableName = process.env.LEDGER_TABLE ?? ''): Ledger {
+    if (!tableName) throw new Error('environment variable LEDGER_TABLE is not set');
+    return new Ledger(tableName, dynamo(region));
+  }
+
+  /**
+   * Claim a finding for an execution. A claim can be taken over only when the execution that
+   * holds it failed (CloseRequest marked it FAILED) or its lease ran out (it never closed).
+   */
+  async claimRequest(requestId: string, executionArn: string, now: Date, leaseSeconds: number): Promise<ClaimResult> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: s(`REQUEST#${requestId}`),
+            sk: s('CLAIM'),
+            executionArn: s(executionArn),
+            claimedAt: s(now.toISOString()),
+            status: s('IN_PROGRESS'),
+            leaseUntil: s(new Date(now.getTime() + leaseSeconds * 1000).toISOString()),
+            // Claims expire (DynamoDB TTL) after the 90 days Step Functions keeps execution names.
+            expiresAt: n(Math.floor(now.getTime() / 1000) + 90 * 86400),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :me OR #status = :failed OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':me': s(executionArn), ':failed': s('FAILED'), ':now': s(now.toISOString()) },
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`REQUEST#${requestId}`), sk: s('CLAIM') }, ConsistentRead: true }),
+      );
+      return { claimed: false, by: existing.Item?.executionArn?.S ?? 'unknown', at: existing.Item?.claimedAt?.S ?? 'unknown' };
+    }
+  }
+
+  /** Close a claim: DONE keeps later deliveries of the finding out; FAILED lets one retry. */
+  async closeRequest(requestId: string, executionArn: string, status: 'DONE' | 'FAILED'): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`REQUEST#${requestId}`), sk: s('CLAIM') },
+          UpdateExpression: 'SET #status = :status',
+          ConditionExpression: 'executionArn = :me',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': s(status), ':me': s(executionArn) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // someone else's claim now: leave it alone
+    }
+  }
+
+  /** Take a key's rotation lock for `leaseSeconds`; an expired lease can be taken over. */
+  async acquireKeyLock(keyArn: string, owner: string, now: Date, leaseSeconds: number): Promise<LockResult> {
+    const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { pk: s(`LOCK#${keyArn}`), sk: s('LOCK'), owner: s(owner), leaseUntil: s(leaseUntil), takenAt: s(now.toISOString()) },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': s(now.toISOString()), ':me': s(owner) },
+        }),
+      );
+      return { acquired: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`LOCK#${keyArn}`), sk: s('LOCK') }, ConsistentRead: true }),
+      );
+      return { acquired: false, owner: existing.Item?.owner?.S ?? 'unknown', leaseUntil: existing.Item?.leaseUntil?.S ?? 'unknown' };
+    }
+  }
+
+  /** Release the lock if we still hold it. */
+  async releaseKeyLock(keyArn: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`LOCK#${keyArn}`), sk: s('LOCK') },
+          ConditionExpression: '#owner = :me',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':me': s(owner) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Append an audit entry (idempotent per execution and key: a retried write overwrites itself). */
+  async recordOutcome(entry: AuditEntry): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: s(`KEY#${entry.keyArn}`),
+          sk: s(`${entry.at}#${entry.executionArn}`),
+          keyArn: s(entry.keyArn),
+          at: s(entry.at),
+          outcome: s(entry.outcome),
+          reason: optional(entry.reason),
+          detail: optional(entry.detail),
+          source: s(entry.source),
+          requestId: s(entry.requestId),
+          findingId: optional(entry.findingId),
+          findingType: optional(entry.findingType),
+          requestedBy: optional(entry.requestedBy),
+          executionArn: s(entry.executionArn),
+          via: optional(entry.via),
+          previousKeyMaterialId: optional(entry.previousKeyMaterialId),
+          currentKeyMaterialId: optional(entry.currentKeyMaterialId),
+          onDemandRotationsUsed: optional(entry.onDemandRotationsUsed),
+          rotationStartedAt: optional(entry.rotationStartedAt),
+          confirmedAt: optional(entry.confirmedAt),
+        },
+      }),
+    );
+  }
+
+  /** A key's audit trail, oldest first. */
+  async history(keyArn: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': s(`KEY#${keyArn}`) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) entries.push(fromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return entries;
+  }
+}
+
+function fromItem(item: Record<string, AttributeValue>): AuditEntry {
+  const str = (k: string) => item[k]?.S ?? null;
+  const num = (k: string) => (item[k]?.N === undefined ? null : Number(item[k].N));
+  return {
+    keyArn: str('keyArn')!,
+    at: str('at')!,
+    outcome: str('outcome') as Outcome,
+    reason: str('reason') as Reason | null,
+    detail: str('detail'),
+    source: str('source') as RequestSource,
+    requestId: str('requestId')!,
+    findingId: str('findingId'),
+    findingType: str('findingType'),
+    requestedBy: str('requestedBy'),
+    executionArn: str('executionArn')!,
+    via: str('via'),
+    previousKeyMaterialId: str('previousKeyMaterialId'),
+    currentKeyMaterialId: str('currentKeyMaterialId'),
+    onDemandRotationsUsed: num('onDemandRotationsUsed'),
+    rotationStartedAt: str('rotationStartedAt'),
+    confirmedAt: str('confirmedAt'),
+  };
+}

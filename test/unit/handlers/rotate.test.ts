@@ -1,0 +1,273 @@
+import {
+  ConflictException,
+  DisabledException,
+  GetKeyRotationStatusCommand,
+  KMSClient,
+  KMSInvalidStateException,
+  KMSInternalException,
+  LimitExceededException,
+  ListKeyRotationsCommand,
+  NotFoundException,
+  RotateKeyOnDemandCommand,
+  type RotationsListEntry,
+} from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { rotate } from '../../../lambdas/rotate/handler';
+import { logger } from '../../../lambdas/shared/handler';
+import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, onDemand, throttling } from './fixtures';
+
+const kms = mockClient(KMSClient);
+
+/** The rotation status and history the guard reads before rotating. */
+function givenHistory({ running, rotations = [onDemand('2025-01-10T08:00:00.000Z', 'material-1')] }: { running?: Date; rotations?: RotationsListEntry[] } = {}) {
+  kms.on(GetKeyRotationStatusCommand).resolves({ KeyId: KEY_ARN, KeyRotationEnabled: false, ...(running ? { OnDemandRotationStartDate: running } : {}) });
+  kms.on(ListKeyRotationsCommand).resolves({ Rotations: rotations, Truncated: false });
+}
+
+const DEADLINE = '2025-06-01T12:30:00.000Z'; // NOW + rotationTimeoutSeconds
+
+beforeAll(() => {
+  logger.setLogLevel('SILENT');
+});
+
+beforeEach(() => {
+  kms.reset();
+});
+
+describe('rotate: success', () => {
+  it('calls RotateKeyOnDemand once, on the key ARN, and hands over to the poll loop', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+    const task = assessedTask();
+
+    // Act
+    const result = await rotate(task, config(), NOW);
+
+    // Assess
+    expect(result).toEqual({
+      ...task,
+      next: 'POLL',
+      deadline: DEADLINE,
+      rotationStartedAt: NOW.toISOString(),
+      detail: 'Rotation started.',
+      pollAttempt: 0,
+      waitSeconds: 5,
+    });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+    expect(kms).toHaveReceivedCommandWith(RotateKeyOnDemandCommand, { KeyId: KEY_ARN });
+    // The guard looked first.
+    expect(commandNames(kms)).toEqual(['GetKeyRotationStatusCommand', 'ListKeyRotationsCommand', 'RotateKeyOnDemandCommand']);
+    expect(kms).toHaveReceivedCommandWith(GetKeyRotationStatusCommand, { KeyId: KEY_ARN });
+  });
+
+  it('sends RotateKeyOnDemand through a client with SDK retries off (a retry could spend a second rotation)', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+
+    // Act
+    await rotate(assessedTask(), config(), NOW);
+
+    // Assess
+    const [call] = kms.commandCalls(RotateKeyOnDemandCommand);
+    expect(await clientSetting(call, 'maxAttempts')).toBe(1);
+  });
+
+  it('rotates a key in the Region of its ARN (a replica\'s primary), not the home Region', async () => {
+    // Prepare
+    const primary = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`;
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: primary });
+
+    // Act
+    await rotate(assessedTask({ keyArn: primary, via: KEY_ARN }), config(), NOW);
+
+    // Assess
+    expect(kms).toHaveReceivedCommandWith(RotateKeyOnDemandCommand, { KeyId: primary });
+    for (const call of kms.calls()) expect(await clientSetting(call, 'region')).toBe('eu-west-1');
+  });
+
+  it('keeps the deadline set by an earlier attempt and resets the attempt count', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+    const deadline = '2025-06-01T12:01:00.000Z';
+
+    // Act
+    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline, pollAttempt: 3, waitSeconds: 40 }), config(), NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'POLL', deadline, pollAttempt: 0, waitSeconds: 5 });
+  });
+
+  it('rotates when the newest ON_DEMAND rotation is the one Assess saw (the guard does not over-trigger)', async () => {
+    // Prepare: same date as task.previousRotationDate, plus a newer AUTOMATIC one
+    givenHistory({ rotations: [onDemand('2025-01-10T08:00:00.000Z'), automatic('2025-05-01T00:00:00.000Z')] });
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), NOW);
+
+    // Assess
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+    expect(result).toMatchObject({ next: 'POLL', joined: false });
+  });
+
+  it('throws without a key ARN, before any call', async () => {
+    // Act / Assess
+    await expect(rotate(assessedTask({ keyArn: null }), config(), NOW)).rejects.toThrow(/key ARN/);
+    expect(kms.calls()).toHaveLength(0);
+  });
+});
+
+describe('rotate: the guard never spends a second rotation', () => {
+  it('joins an on-demand rotation that is already running', async () => {
+    // Prepare
+    const running = new Date('2025-06-01T11:59:58.000Z');
+    givenHistory({ running });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: running.toISOString(), deadline: DEADLINE, pollAttempt: 0, outcome: null });
+    expect(result.waitSeconds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('joins when a newer ON_DEMAND rotation completed since Assess (e.g. ours, with the response lost)', async () => {
+    // Prepare
+    const newer = '2025-06-01T11:59:00.000Z';
+    givenHistory({ rotations: [onDemand('2025-01-10T08:00:00.000Z'), onDemand(newer, 'material-2')] });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: newer, previousRotationDate: '2025-01-10T08:00:00.000Z' });
+  });
+
+  it('joins the first ON_DEMAND rotation of a key that had none at Assess', async () => {
+    // Prepare
+    givenHistory({ rotations: [onDemand('2025-06-01T11:59:30.000Z')] });
+
+    // Act
+    const result = await rotate(assessedTask({ previousRotationDate: null, onDemandRotationsUsed: 0 }), config(), NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true });
+  });
+
+  it('joins a running rotation even past the deadline (it may still complete)', async () => {
+    // Prepare
+    givenHistory({ running: new Date('2025-06-01T11:59:00.000Z') });
+
+    // Act
+    const result = await rotate(assessedTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true });
+  });
+});
+
+describe('rotate: ConflictException (an automatic rotation running or due)', () => {
+  it('waits and tries again: WAIT_THEN_ROTATE with a growing wait, deadline kept', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'automatic rotation in progress', $metadata: {} }));
+
+    // Act
+    const first = await rotate(assessedTask(), config(), NOW);
+    const second = await rotate(first, config(), new Date(NOW.getTime() + first.waitSeconds * 1000));
+
+    // Assess
+    expect(first).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 1, waitSeconds: 5, outcome: null, detail: expect.stringContaining('automatic rotation in progress') });
+    expect(second).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 2, waitSeconds: 10 });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 2);
+  });
+
+  it('never waits past the deadline', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'conflict', $metadata: {} }));
+
+    // Act
+    const result = await rotate(assessedTask({ deadline: '2025-06-01T12:00:07.000Z', pollAttempt: 6 }), config(), NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'WAIT_THEN_ROTATE', pollAttempt: 7 });
+    expect(result.waitSeconds).toBeLessThanOrEqual(8);
+  });
+
+  it('gives up at the deadline: FAILED ROTATION_TIMEOUT without calling RotateKeyOnDemand', async () => {
+    // Prepare
+    givenHistory();
+
+    // Act
+    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline: '2025-06-01T11:59:59.000Z', pollAttempt: 9 }), config(), NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'DONE', outcome: 'FAILED', reason: 'ROTATION_TIMEOUT', deadline: '2025-06-01T11:59:59.000Z', detail: expect.stringContaining('no rotation was started') });
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    // It still looked (a rotation running now would be joined, not failed).
+    expect(kms).toHaveReceivedCommandTimes(GetKeyRotationStatusCommand, 1);
+  });
+
+  it('gives up exactly at the deadline too', async () => {
+    // Prepare
+    givenHistory();
+
+    // Act
+    const result = await rotate(assessedTask({ deadline: NOW.toISOString() }), config(), NOW);
+
+    // Assess
+    expect(result).toMatchObject({ outcome: 'FAILED', reason: 'ROTATION_TIMEOUT' });
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+});
+
+describe('rotate: KMS refusals', () => {
+  it.each([
+    ['LimitExceededException', new LimitExceededException({ message: 'on-demand rotation limit', $metadata: {} }), 'BUDGET_EXHAUSTED'],
+    ['DisabledException', new DisabledException({ message: 'key is disabled', $metadata: {} }), 'KEY_NOT_ENABLED'],
+    ['NotFoundException', new NotFoundException({ message: 'no such key', $metadata: {} }), 'NOT_FOUND'],
+    ['KMSInvalidStateException', new KMSInvalidStateException({ message: 'pending deletion', $metadata: {} }), 'KEY_NOT_ENABLED'],
+  ])('%s -> SKIPPED %s', async (_name, error, reason) => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(error);
+
+    // Act
+    const result = await rotate(assessedTask(), config(), NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason, deadline: DEADLINE });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+  });
+
+  it.each([
+    ['ThrottlingException', throttling('Rate exceeded')],
+    ['KMSInternalException', new KMSInternalException({ message: 'internal', $metadata: {} })],
+  ])('%s propagates with its name, after exactly one attempt (Step Functions retries or catches it)', async (name, error) => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(error);
+
+    // Act / Assess
+    await expect(rotate(assessedTask(), config(), NOW)).rejects.toMatchObject({ name });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+  });
+
+  it('a throttled guard read propagates before any rotation', async () => {
+    // Prepare
+    kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
+
+    // Act / Assess
+    await expect(rotate(assessedTask(), config(), NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+});
