@@ -90,33 +90,34 @@ export function formatSubject(summary: RunSummary): string {
     n === 0
       ? `no KMS key implicated${dryRunNote}`
       : `${n} key${n === 1 ? '' : 's'}${failed > 0 && n > 1 ? ` (${failed} failed)` : ''}${dryRunNote}`;
-  const prefix = `[${oneLine(summary.outcome, 20)}] ${count}`;
-  const context = subjectContext(summary);
-  return context ? fitBytes(`${prefix} - `, context, SUBJECT_MAX_BYTES) : fitBytes('', prefix, SUBJECT_MAX_BYTES);
+  const prefix = toAscii(`[${oneLine(summary.outcome, 20)}] ${count}`);
+  const context = toAscii(subjectContext(summary));
+  return context ? fitAscii(`${prefix} - `, context, SUBJECT_MAX_BYTES) : fitAscii('', prefix, SUBJECT_MAX_BYTES);
+}
+
+/**
+ * SNS subjects "must be ASCII text that begins with a letter, number, or punctuation mark"
+ * (Publish API reference): accents are dropped (é -> e), anything else non-ASCII becomes '?'.
+ */
+export function toAscii(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/…/g, '...')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** `prefix + text` (both ASCII), with text cut and marked `...` so that the whole fits in max characters. */
+function fitAscii(prefix: string, text: string, max: number): string {
+  const whole = prefix + text;
+  if (whole.length <= max) return whole;
+  return `${prefix}${text.slice(0, Math.max(0, max - prefix.length - 3)).trimEnd()}...`.slice(0, max);
 }
 
 function subjectContext(summary: RunSummary): string {
   const source = sourceOf(summary);
   const what = oneLine(summary.source === 'manual' ? summary.reason : summary.findingType || summary.reason, 500);
   return oneLine(`${SOURCE_SHORT[source]} ${what}`, 500);
-}
-
-/** `prefix + text`, with text cut (ellipsis) so that the whole fits in maxBytes of UTF-8. */
-function fitBytes(prefix: string, text: string, maxBytes: number): string {
-  const whole = prefix + text;
-  if (utf8Bytes(whole) <= maxBytes) return whole;
-  const budget = maxBytes - utf8Bytes(prefix) - utf8Bytes('…');
-  let used = 0;
-  let kept = '';
-  for (const ch of text) {
-    const size = utf8Bytes(ch);
-    if (used + size > budget) break;
-    used += size;
-    kept += ch;
-  }
-  const result = `${prefix}${kept.trimEnd()}…`;
-  // A prefix that alone is too long (cannot happen with our own prefixes) is cut as well.
-  return utf8Bytes(result) <= maxBytes ? result : fitBytes('', cut(prefix, maxBytes), maxBytes);
 }
 
 function utf8Bytes(text: string): number {

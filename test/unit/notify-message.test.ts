@@ -112,7 +112,7 @@ describe('formatSubject', () => {
 
     // Assess
     expect(subject.startsWith('[ROTATED] 1 key - GuardDuty Evil Bcc: someone@example.com AAAA')).toBe(true);
-    expect(subject.endsWith('A…')).toBe(true);
+    expect(subject.endsWith('A...')).toBe(true);
     expect(bytes(subject)).toBeLessThan(100);
   });
 
@@ -131,6 +131,7 @@ describe('formatSubject', () => {
           expect(bytes(subject)).toBeLessThan(100);
           expect(subject).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
           expect(subject).not.toMatch(/[\r\n]/);
+          expect(subject).toMatch(/^[\x20-\x7e]+$/); // SNS: ASCII only
           expect(subject).toMatch(/^\[(ROTATED|DRY_RUN|SKIPPED|FAILED|NONE)\] /);
         },
       ),
@@ -140,7 +141,7 @@ describe('formatSubject', () => {
   it('cuts multi-byte text on a character boundary', () => {
     const subject = formatSubject(summary([rotatedKey()], { findingType: '漢字'.repeat(100) }));
     expect(bytes(subject)).toBeLessThan(100);
-    expect(subject).toMatch(/^\[ROTATED\] 1 key - GuardDuty (漢字)+漢?…$/);
+    expect(subject).toMatch(/^\[ROTATED\] 1 key - GuardDuty \?+\.\.\.$/);
   });
 });
 

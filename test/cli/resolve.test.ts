@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli/main';
+import { captureIo } from './helpers';
+
+const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
+const K1 = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const K2_FOREIGN = 'arn:aws:kms:us-east-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321';
+const K4 = 'arn:aws:kms:us-east-1:111122223333:key/11112222-3333-4444-5555-666677778888';
+const K3 = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+
+const dir = mkdtempSync(join(tmpdir(), 'kms-rotate-resolve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function resolve(file: string) {
+  const { io, stdout, stderr } = captureIo();
+  const code = await main(['resolve', '--event', file], io);
+  return { code, out: stdout(), err: stderr() };
+}
+
+describe('kms-rotate resolve', () => {
+  it.each([
+    ['guardduty/s3-bucket-kms.json', 'guardduty', [K1], 8, 'HIGH'],
+    ['guardduty/several-keys.json', 'guardduty', [K4, K1, K2_FOREIGN], 8, 'HIGH'],
+    ['guardduty/no-key.json', 'guardduty', [], 8, 'HIGH'],
+    ['securityhub/multiple-findings.json', 'securityhub', [K1, K3], 9, 'CRITICAL'],
+    ['securityhub/aggregated-key-id.json', 'securityhub', ['arn:aws:kms:us-east-1:444455556666:key/11112222-3333-4444-5555-666677778888'], 4, 'MEDIUM'],
+    ['access-analyzer/kms-key-public.json', 'access-analyzer', [K3], null, null],
+    ['access-analyzer/kms-key-archived.json', 'access-analyzer', [], null, null],
+  ])('%s -> exit 0 with the finding and its keys', async (file, source, keys, severity, severityLabel) => {
+    const { code, out } = await resolve(fixture(file));
+
+    expect(code).toBe(0);
+    const printed = JSON.parse(out);
+    expect(printed).toEqual({ source, findingId: expect.any(String), severity, severityLabel, keys });
+    // Stable output: object keys sorted.
+    expect(Object.keys(printed)).toEqual(['findingId', 'keys', 'severity', 'severityLabel', 'source']);
+  });
+
+  it('exits 2 naming the path for a missing file', async () => {
+    const { code, err, out } = await resolve('/nonexistent/finding.json');
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toBe('kms-rotate: --event /nonexistent/finding.json: cannot read the file (no such file)\n');
+  });
+
+  it('exits 2 for a file that is not JSON', async () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{"source": "aws.guardduty",');
+    const { code, err } = await resolve(file);
+    expect(code).toBe(2);
+    expect(err).toContain(`--event ${file}: not valid JSON`);
+  });
+
+  it('exits 2 for an event of an unknown source', async () => {
+    const file = join(dir, 'ec2.json');
+    writeFileSync(file, JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: {} }));
+    const { code, err } = await resolve(file);
+    expect(code).toBe(2);
+    expect(err).toMatch(/not a finding of a known source: source: expected aws\.guardduty, aws\.securityhub or aws\.access-analyzer/);
+  });
+
+  it('exits 2 for a manual request (not a finding)', async () => {
+    const { code, err } = await resolve(fixture('manual/valid.json'));
+    expect(code).toBe(2);
+    expect(err).toContain('this is a manual request (keyId, reason), not a finding event');
+  });
+});

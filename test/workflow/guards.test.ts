@@ -1,0 +1,182 @@
+/**
+ * Finding intake and guards, end to end offline (issue 4): every finding source, exactly-once
+ * per finding, one rotation per key at a time, the approval gate and the audit ledger. The
+ * synthesized state machine runs against the stand-in and a local ledger (dynalite).
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';
+import { parseWorld } from '../../local/world';
+import { Ledger } from '../../lambdas/shared/ledger';
+import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
+
+const ACCOUNT = '111122223333';
+const REGION = 'us-east-1';
+const K1_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const K1 = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${K1_ID}`;
+const SPEED = 100;
+
+const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8'));
+const guardDuty = (id: string) => {
+  const event = fixture('guardduty/s3-bucket-kms.json');
+  event.detail.id = id;
+  return event;
+};
+
+function world(key: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  return parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...key }], ...extra }, 'test world');
+}
+
+const rotations = (calls: SimulationRun['calls']) => calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
+
+function ledgerOf(sim: Simulation): Ledger {
+  const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new Ledger(LOCAL_LEDGER_TABLE, client);
+}
+
+describe('every finding source reaches the workflow', () => {
+  test.each([
+    ['guardduty', 'guardduty/s3-bucket-kms.json'],
+    ['securityhub', 'securityhub/kms-key-resource.json'],
+    ['access-analyzer', 'access-analyzer/kms-key-active.json'],
+  ])('%s finding rotates K1', async (source, file) => {
+    const run = await simulate({ world: world(), input: fixture(file), speed: SPEED });
+    expect(run.result.executionStatus).toBe('SUCCEEDED');
+    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: K1, outcome: 'ROTATED' })]);
+    expect(run.summary?.source).toBe(source);
+    expect(run.result.notifications[0].attributes.source).toBe(source);
+  });
+});
+
+describe('exactly once per finding', () => {
+  let sim: Simulation;
+  afterEach(() => sim?.close());
+
+  test('the same GuardDuty finding delivered 5 times at once: one RotateKeyOnDemand, four DUPLICATE_FINDING', async () => {
+    sim = await openSimulation({ world: world(), speed: SPEED });
+    const runs = await Promise.all([1, 2, 3, 4, 5].map((i) => sim.run(guardDuty('repeated-finding'), { executionName: `delivery-${i}` })));
+    expect(rotations(sim.standIn.calls)).toHaveLength(1);
+    const outcomes = runs.map((r) => `${r.result.keys[0].outcome}/${r.result.keys[0].reason}`).sort();
+    expect(outcomes).toEqual(['ROTATED/null', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING']);
+    const winner = runs.find((r) => r.result.keys[0].outcome === 'ROTATED')!;
+    for (const dup of runs.filter((r) => r !== winner)) {
+      expect(dup.result.keys[0].detail).toContain(winner.executionArn);
+    }
+    // A duplicate is not even looked up: only the winner described the key.
+    expect(sim.standIn.calls.filter((c) => c.operation === 'DescribeKey')).toHaveLength(2); // Assess + CheckRotation
+  });
+
+  test('a re-publication after the first handling finished is a duplicate too', async () => {
+    sim = await openSimulation({ world: world(), speed: SPEED });
+    const first = await sim.run(guardDuty('finding-a'));
+    const again = await sim.run(guardDuty('finding-a'));
+    expect(first.result.keys[0].outcome).toBe('ROTATED');
+    expect(again.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'DUPLICATE_FINDING' });
+    expect(rotations(sim.standIn.calls)).toHaveLength(1);
+  });
+
+  test('a finding whose handling FAILED gets another try on its next delivery', async () => {
+    sim = await openSimulation({
+      world: world({}, { faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 10 }] }),
+      speed: SPEED,
+    });
+    const first = await sim.run(guardDuty('finding-b'));
+    expect(first.result.keys[0]).toMatchObject({ outcome: 'FAILED', reason: 'KMS_ERROR' });
+    const second = await sim.run(guardDuty('finding-b'));
+    expect(second.result.keys[0].outcome).toBe('ROTATED');
+    expect(rotations(sim.standIn.calls)).toHaveLength(1);
+  });
+
+  test('two different findings naming one key, started together: exactly one RotateKeyOnDemand', async () => {
+    sim = await openSimulation({ world: world(), speed: SPEED });
+    const [a, b] = await Promise.all([sim.run(guardDuty('finding-x')), sim.run(guardDuty('finding-y'))]);
+    expect(rotations(sim.standIn.calls)).toHaveLength(1);
+    const outcomes = [a, b].map((r) => r.result.keys[0]);
+    expect(outcomes.filter((k) => k.outcome === 'ROTATED').length).toBeGreaterThanOrEqual(1);
+    for (const k of outcomes) {
+      expect(k.outcome === 'ROTATED' || (k.outcome === 'SKIPPED' && k.reason === 'RECENTLY_ROTATED')).toBe(true);
+    }
+  });
+
+  test('a manual request with force during the cooldown rotates; without force it is RECENTLY_ROTATED', async () => {
+    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 5 }), speed: SPEED });
+    const plain = await sim.run({ keyId: K1, reason: 'on-call: leaked key suspected' });
+    expect(plain.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
+    const forced = await sim.run({ keyId: K1, reason: 'on-call: leaked key confirmed', force: true });
+    expect(forced.result.keys[0]).toMatchObject({ outcome: 'ROTATED', onDemandRotationsUsed: 2 });
+  });
+});
+
+describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
+  const tagged = { tags: { 'kms-incident-rotation': 'approval' } };
+
+  test('approve: the request is published, then the key rotates', async () => {
+    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'approve' } }), input: guardDuty('approve-1'), speed: SPEED });
+    expect(run.result.keys[0].outcome).toBe('ROTATED');
+    const [request, summary] = run.result.notifications;
+    expect(request.subject).toMatch(/^\[APPROVAL NEEDED\]/);
+    expect(request.message).toMatch(/kms-rotate approve '.+'/);
+    expect(request.message).toMatch(/kms-rotate deny '.+' --reason/);
+    expect(summary.subject).toMatch(/^\[ROTATED\]/);
+  });
+
+  test('deny: SKIPPED APPROVAL_DENIED with who denied, no rotation', async () => {
+    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'deny' } }), input: guardDuty('deny-1'), speed: SPEED });
+    expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
+    expect(run.result.keys[0].detail).toMatch(/Denied by local-approver/);
+    expect(rotations(run.calls)).toHaveLength(0);
+  });
+
+  test('silence with approvalTimeoutAction SKIP: not rotated', async () => {
+    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'timeout' } }), input: guardDuty('timeout-1'), speed: SPEED });
+    expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
+    expect(run.result.keys[0].detail).toMatch(/No approval decision within 240 min/);
+    expect(rotations(run.calls)).toHaveLength(0);
+  });
+
+  test('silence with approvalTimeoutAction ROTATE: rotated', async () => {
+    const w = world(tagged, { approvals: { [K1_ID]: 'timeout' }, settings: { approvalTimeoutAction: 'ROTATE' } });
+    const run = await simulate({ world: w, input: guardDuty('timeout-2'), speed: SPEED });
+    expect(run.result.keys[0].outcome).toBe('ROTATED');
+    expect(rotations(run.calls)).toHaveLength(1);
+  });
+
+  test('a dry run needs no approval', async () => {
+    const run = await simulate({ world: world(tagged), input: { keyId: K1, reason: 'rehearsal', dryRun: true }, speed: SPEED });
+    expect(run.result.keys[0].outcome).toBe('DRY_RUN');
+    expect(run.result.notifications).toHaveLength(1);
+  });
+});
+
+describe('audit ledger', () => {
+  let sim: Simulation;
+  afterEach(() => sim?.close());
+
+  test('one audit entry per decision, with who, why and the key material before and after; the lock is released', async () => {
+    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }), speed: SPEED });
+    const rotated = await sim.run(guardDuty('audit-1'));
+    const duplicate = await sim.run(guardDuty('audit-1'));
+    const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
+
+    const entries = await ledgerOf(sim).history(K1);
+    expect(entries).toHaveLength(3);
+    expect(entries.map((e) => [e.outcome, e.reason, e.executionArn])).toEqual([
+      ['ROTATED', null, rotated.executionArn],
+      ['SKIPPED', 'DUPLICATE_FINDING', duplicate.executionArn],
+      ['DRY_RUN', null, manual.executionArn],
+    ]);
+    expect(entries[0]).toMatchObject({
+      source: 'guardduty',
+      findingId: 'audit-1',
+      findingType: 'Exfiltration:S3/AnomalousBehavior',
+      previousKeyMaterialId: rotated.result.keys[0].previousKeyMaterialId,
+      currentKeyMaterialId: rotated.result.keys[0].currentKeyMaterialId,
+      onDemandRotationsUsed: 2,
+    });
+    expect(entries[2]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
+    // The lock was released: a forced manual rotation right after takes it again.
+    const forced = await sim.run({ keyId: K1, reason: 'again', force: true });
+    expect(forced.result.keys[0].outcome).toBe('ROTATED');
+  });
+});
