@@ -125,6 +125,82 @@ describe('KmsIncidentRotation stack', () => {
   });
 });
 
+describe('finding sources and the ledger (issue 4)', () => {
+  const template = Template.fromStack(
+    build({ acceptFindingsFromAccounts: ['999988887777'], securityHubSeverityLabels: ['CRITICAL'], ledgerDeletionProtection: true }).stack,
+  );
+  const rules = () => Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern);
+
+  test('one rule per enabled source, each limited to this account and the accepted ones', () => {
+    const patterns = rules();
+    expect(patterns.map((p) => p.source[0]).sort()).toEqual(['aws.access-analyzer', 'aws.guardduty', 'aws.securityhub']);
+    for (const p of patterns) expect(p.account).toEqual([{ Ref: 'AWS::AccountId' }, '999988887777']);
+    const securityHub = patterns.find((p) => p.source[0] === 'aws.securityhub');
+    expect(securityHub).toMatchObject({
+      'detail-type': ['Security Hub Findings - Imported'],
+      detail: { findings: { RecordState: ['ACTIVE'], Workflow: { Status: ['NEW', 'NOTIFIED'] }, Severity: { Label: ['CRITICAL'] } } },
+    });
+    const analyzer = patterns.find((p) => p.source[0] === 'aws.access-analyzer');
+    expect(analyzer).toMatchObject({ 'detail-type': ['Access Analyzer Finding'], detail: { resourceType: ['AWS::KMS::Key'], status: ['ACTIVE'] } });
+  });
+
+  test('a source switched off has no rule', () => {
+    const t = Template.fromStack(build({ enableSecurityHub: false, enableAccessAnalyzer: false }).stack);
+    const patterns = Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.source[0]);
+    expect(patterns).toEqual(['aws.guardduty']);
+  });
+
+  test('ledger table: on-demand, encrypted with the product key, point-in-time recovery, deletion protection, TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      Replicas: [
+        Match.objectLike({
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { KMSMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ProductKey'), 'Arn'] } },
+        }),
+      ],
+    });
+    const off = Template.fromStack(build({ ledgerDeletionProtection: false }).stack);
+    off.hasResourceProperties('AWS::DynamoDB::GlobalTable', { Replicas: [Match.objectLike({ DeletionProtectionEnabled: false })] });
+  });
+
+  test('IAM for the table: item actions only, on this table only, and only for the ledger functions', () => {
+    const byRole: Record<string, string[]> = {};
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        const actions: string[] = [].concat(st.Action);
+        const dynamo = actions.filter((a) => a.startsWith('dynamodb:'));
+        if (!dynamo.length) continue;
+        expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LedgerTable/), 'Arn'] });
+        const role = policy.Properties.Roles[0].Ref as string;
+        byRole[role.replace(/Role[0-9A-F]{8}$/, '')] = dynamo.sort();
+      }
+    }
+    expect(byRole).toEqual({
+      TasksClaimRequest: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      TasksCloseRequest: ['dynamodb:UpdateItem'],
+      TasksLockKey: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      TasksRecord: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+    });
+  });
+
+  test('the approval gate waits for a task token with the configured timeout', () => {
+    const { definition } = extractWorkflow(template.toJSON() as any, env);
+    const gate = definition.States.ForEachKey.ItemProcessor.States.RequestApproval;
+    expect(gate.Resource).toMatch(/lambda:invoke\.waitForTaskToken$/);
+    expect(gate.TimeoutSeconds).toBe(240 * 60);
+    expect(gate.Parameters.Payload['token.$']).toBe('$$.Task.Token');
+    expect(gate.Catch.map((c: { ErrorEquals: string[] }) => c.ErrorEquals[0])).toEqual(['APPROVAL_DENIED', 'States.Timeout', 'States.ALL']);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   test('no unacknowledged finding in the stack', () => {
     const { app } = build();
