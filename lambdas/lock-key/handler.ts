@@ -9,11 +9,14 @@ const LEASE_MARGIN_SECONDS = 600;
 /**
  * LockKey: one rotation per key at a time, across executions. The lock is a conditional write
  * with a lease (released by Record on every path; an expired lease can be taken over). A key
- * already locked by another execution is being rotated right now: SKIPPED RECENTLY_ROTATED.
+ * already locked by another execution (or another iteration of this one) is being rotated
+ * right now: SKIPPED RECENTLY_ROTATED.
  */
 export async function lockKey(task: KeyTask, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
   if (!task.keyArn) throw new Error('LockKey called without a key ARN');
-  const owner = task.executionArn ?? task.request.requestId;
+  // One owner per key iteration, not per execution: a finding that names the same key twice
+  // (say by alias and by ARN) must not rotate it twice within one execution either.
+  const owner = `${task.executionArn ?? task.request.requestId}#${task.ref}`;
   const lock = await ledger.acquireKeyLock(task.keyArn, owner, now, config.rotationTimeoutSeconds + LEASE_MARGIN_SECONDS);
   if (lock.acquired) return { ...task, lockOwner: owner, next: 'ROTATE' };
   logger.info('key locked by another execution', { keyArn: task.keyArn, owner: lock.owner });
@@ -22,7 +25,7 @@ export async function lockKey(task: KeyTask, config: RuntimeConfig, ledger: Ledg
     next: 'DONE',
     outcome: 'SKIPPED',
     reason: 'RECENTLY_ROTATED',
-    detail: `Another execution is rotating this key right now (${lock.owner}, lock held until ${lock.leaseUntil}); not rotating it twice.`,
+    detail: `This key is being rotated right now by ${lock.owner.split('#')[0]} (lock held until ${lock.leaseUntil}); not rotating it twice.`,
   };
 }
 

@@ -5,6 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { ACCOUNT, CALLER, captureIo } from './helpers';
 
+
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAe1+example+token==';

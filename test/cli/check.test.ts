@@ -5,6 +5,7 @@ import { startStandIn, type StandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';
 import { ACCOUNT, CALLER, captureIo, REGION } from './helpers';
 
+
 // KMS is the local stand-in (real SDK calls over HTTP); only STS is mocked (the stand-in has none).
 const sts = mockClient(STSClient);
 
@@ -29,6 +30,7 @@ const world = parseWorld(
       { id: MRK, region: 'eu-west-1', multiRegion: true, multiRegionKeyType: 'REPLICA', primaryArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${MRK}` },
       { id: id(9), onDemandRotationsUsed: 23, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(10), rotationInProgress: true, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
+      { id: id(11), tags: { 'kms-incident-rotation': 'approval' } },
     ],
   },
   'check test world',
@@ -111,6 +113,13 @@ describe('kms-rotate check (against the local stand-in)', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/^Eligible now +yes \(a rotation is already running/m);
     expect(out).toMatch(/^In progress +an on-demand rotation is running, started \d{4}-/m);
+  });
+
+  it('a key that needs approval: eligible, after approval', async () => {
+    const { code, out } = await check('--key', arn(11));
+
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Eligible now +yes \(after approval/m);
   });
 
   it('--force lifts the reserve; --budget changes the budget; --json is machine-readable', async () => {

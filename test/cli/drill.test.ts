@@ -6,6 +6,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { ACCOUNT, CALLER, captureIo, keyResult, rotationHistory, runSummary, STATE_MACHINE } from './helpers';
 
+
 const kms = mockClient(KMSClient);
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { captureIo } from './helpers';
 
+
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
 const K1 = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const K2_FOREIGN = 'arn:aws:kms:us-east-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321';

@@ -12,6 +12,7 @@ import { main } from '../../cli/main';
 import { executionName } from '../../cli/commands/start';
 import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE } from './helpers';
 
+
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);
 const cfn = mockClient(CloudFormationClient);

@@ -4,6 +4,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { ACCOUNT, captureIo, History, K1, K1_ARN, keyResult, runSummary, STATE_MACHINE } from './helpers';
 
+
 const sfn = mockClient(SFNClient);
 const K2_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`;
 const arnOf = (name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:${name}`;

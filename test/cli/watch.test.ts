@@ -4,6 +4,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { ACCOUNT, captureIo, History, K1_ARN, keyResult, keyTask, runSummary, STATE_MACHINE } from './helpers';
 
+
 const sfn = mockClient(SFNClient);
 const NAME = 'manual-1234abcd-20250302T101542-9f3a';
 const EXECUTION = `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:${NAME}`;

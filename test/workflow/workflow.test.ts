@@ -194,6 +194,14 @@ describe('rotation workflow (local)', () => {
     expect(run.result.notifications[0].subject).toMatch(/2 keys/);
   });
 
+  test('one key named twice in a finding (by alias and by ARN) is rotated once', async () => {
+    const w = world([{ aliases: ['alias/orders'] }]);
+    const run = await simulate({ world: w, input: guardDutyFinding([KEY, `arn:aws:kms:${REGION}:${ACCOUNT}:alias/orders`]), speed: SPEED });
+    expect(successfulRotateCalls(run)).toHaveLength(1);
+    expect(run.result.keys.map((k) => k.keyArn)).toEqual([KEY, KEY]);
+    expect(run.result.keys.map((k) => k.outcome).sort()).toEqual(['ROTATED', 'SKIPPED']);
+  });
+
   test('input that is neither a finding nor a manual request ends in a Fail naming the field', async () => {
     const run = await simulate({ world: world([{}]), input: { keyId: KEY }, speed: SPEED });
     expect(run.result.executionStatus).toBe('FAILED');

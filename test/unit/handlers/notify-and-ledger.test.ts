@@ -110,7 +110,7 @@ describe('lock-key', () => {
   test('acquires the lease for the rotation timeout plus a margin', async () => {
     dynamo.on(PutItemCommand).resolves({});
     const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config({ rotationTimeoutSeconds: 1800 }), ledger(), NOW);
-    expect(out).toMatchObject({ next: 'ROTATE', lockOwner: EXECUTION });
+    expect(out).toMatchObject({ next: 'ROTATE', lockOwner: `${EXECUTION}#${KEY_ARN}` });
     const item = dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item!;
     expect(item.pk).toEqual({ S: `LOCK#${KEY_ARN}` });
     expect(item.leaseUntil).toEqual({ S: new Date(NOW.getTime() + 2400 * 1000).toISOString() });

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/intake/intake';
+import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { CliError, usageError } from '../errors';
+import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
+import { followExecution, printOutcome, type ExecutionResult } from '../follow';
+import { lineWriter, nowOf, type Io } from '../io';
+import { homeOfArn } from '../keys';
+import { intervalMs } from '../options';
+
+export interface StartOptions extends AwsFlags {
+  key: string;
+  reason: string;
+  dryRun?: boolean;
+  force?: boolean;
+  wait: boolean;
+  json?: boolean;
+  stateMachine?: string;
+  interval?: number;
+}
+
+/** The manual request the workflow's Intake accepts (lambdas/intake parseManual). */
+export interface ManualRequest {
+  keyId: string;
+  reason: string;
+  dryRun: boolean;
+  force: boolean;
+  requestedBy: string;
+}
+
+const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force' };
+
+/**
+ * Validates --key and --reason exactly as the workflow's Intake will (parseIncident's manual
+ * request rules), before anything is sent; the error names the option.
+ */
+export function validateManualRequest(key: string, reason: string): { keyId: string; reason: string } {
+  try {
+    // Placeholder account/Region: only the shape of the request is checked here.
+    const req = parseIncident({ keyId: key, reason }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
+    return { keyId: key.trim(), reason: req.reason };
+  } catch (error) {
+    if (error instanceof InvalidRequestError) {
+      const message = error.message
+        .split('; ')
+        .map((part) => part.replace(/^(keyId|reason|dryRun|force):/, (_, f: string) => `${FIELD_NAMES[f]}:`))
+        .join('; ');
+      throw usageError(message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * `manual-<key, short>-<UTC yyyymmddThhmmss>-<4 hex>`: at most 80 characters of [A-Za-z0-9-_],
+ * readable in the console's execution list, unique enough that two on-call engineers never clash.
+ */
+export function executionName(key: string, now: Date, random: string = randomBytes(2).toString('hex')): string {
+  const info = classifyKeyRef(key.trim());
+  let short: string;
+  if (info?.id) short = info.id.startsWith('mrk-') ? info.id.slice(0, 12) : info.id.slice(0, 8);
+  else if (info?.alias) short = info.alias.replace(/^alias\//, 'alias-');
+  else short = key;
+  short = short.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'key';
+  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '');
+  const suffix = random.replace(/[^A-Za-z0-9]/g, '').slice(0, 4);
+  return `manual-${short}-${stamp}-${suffix}`.slice(0, 80);
+}
+
+export function consoleUrl(executionArn: string): string {
+  const region = homeOfArn(executionArn)?.region ?? 'us-east-1';
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** What `--json` prints for a followed execution. */
+export function resultJson(result: ExecutionResult, exitCode: ExitCode): string {
+  return `${JSON.stringify({ ...result, exitCode }, null, 2)}\n`;
+}
+
+export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
+  const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
+  const err = lineWriter(io.stderr);
+  return withAwsEnvironment(io, opts, async () => {
+    const aws = new Aws(opts);
+    const identity = await aws.callerIdentity();
+    const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
+    const input: ManualRequest = { keyId, reason, dryRun: opts.dryRun === true, force: opts.force === true, requestedBy: identity.arn };
+    const name = executionName(keyId, nowOf(io)());
+    const sfn = aws.sfn(homeOfArn(stateMachineArn)?.region);
+    const started = await aws.call(
+      'states:StartExecution',
+      () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+      (e) =>
+        e.name === 'StateMachineDoesNotExist' || e.name === 'InvalidArn'
+          ? usageError(`The state machine ${stateMachineArn} does not exist (${e.name}). Check --state-machine / KMS_ROTATE_STATE_MACHINE, --region and --profile.`)
+          : undefined,
+    );
+    const executionArn = started.executionArn;
+    if (!executionArn) throw new CliError('Step Functions StartExecution returned no execution ARN.', EXIT.AWS);
+    err(`Started ${name}${input.dryRun ? ' (dry run)' : ''}${input.force ? ' (force)' : ''} as ${identity.arn}`);
+    err(`  ${consoleUrl(executionArn)}`);
+
+    if (!opts.wait) {
+      if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: started.startDate?.toISOString() ?? null, input }, null, 2)}\n`);
+      else io.stdout.write(`${executionArn}\n`);
+      err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
+      return EXIT.OK;
+    }
+    const result = await followExecution(aws, io, executionArn, {
+      traceTo: opts.json ? io.stderr : io.stdout,
+      traceStream: opts.json ? 'stderr' : 'stdout',
+      intervalMs: intervalMs(io, opts.interval),
+    });
+    if (opts.json) {
+      const code = exitCodeForRun(result.status, result.summary);
+      io.stdout.write(resultJson(result, code));
+      return code;
+    }
+    return printOutcome(io, result);
+  });
+}

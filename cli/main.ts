@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { approve, deny } from './commands/approve';
+import { check } from './commands/check';
+import { drill } from './commands/drill';
+import { resolve } from './commands/resolve';
+import { DEFAULT_SPEED, simulateCommand } from './commands/simulate';
+import { start } from './commands/start';
+import { status } from './commands/status';
+import { watch } from './commands/watch';
+import { CliError, fromAwsError } from './errors';
+import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
+import type { Io } from './io';
+import { nonNegativeInteger, positiveInteger, positiveNumber, withAwsOptions, withIntervalOption, withStateMachineOption } from './options';
+
+export type { Io } from './io';
+
+const ENVIRONMENT_HELP = `Environment:
+  AWS_PROFILE, AWS_REGION      credentials profile and Region (or --profile / --region)
+  KMS_ROTATE_STATE_MACHINE     the workflow's state machine ARN (or --state-machine)
+  NO_COLOR                     no colour even on a terminal
+  KMS_ROTATE_DEBUG=1           print stack traces of unexpected errors`;
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
+/**
+ * kms-rotate: the on-call command line of kms-incident-rotation.
+ *
+ * `main` never exits the process: it returns the exit code (see exit-codes.ts), writes results to
+ * io.stdout and progress and errors to io.stderr, and prints no stack trace for expected errors.
+ */
+export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let code: ExitCode = EXIT.OK;
+  const run = (fn: () => Promise<ExitCode>) => async () => {
+    code = await fn();
+  };
+  const program = buildProgram(io, (fn) => run(fn)());
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    return handleError(error, io);
+  }
+}
+
+function handleError(error: unknown, io: Io): ExitCode {
+  if (error instanceof CommanderError) {
+    // Help and --version are successes; every parse error is bad input (already printed).
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.OK;
+    if (error.code === 'commander.help' && error.exitCode === 0) return EXIT.OK;
+    return EXIT.USAGE;
+  }
+  const known = error instanceof CliError ? error : fromAwsError(error);
+  if (known) {
+    io.stderr.write(`kms-rotate: ${known.message}\n`);
+    return known.exitCode;
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+  io.stderr.write(`kms-rotate: unexpected error: ${message}\n`);
+  if (io.env.KMS_ROTATE_DEBUG && io.env.KMS_ROTATE_DEBUG !== '0') {
+    io.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  } else {
+    io.stderr.write('rerun with KMS_ROTATE_DEBUG=1 for details\n');
+  }
+  return EXIT.FAILED;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void>): Command {
+  const program = new Command('kms-rotate');
+  program
+    .version(packageVersion(), '-V, --version')
+    .description('On-call command line for kms-incident-rotation: rotate a customer managed KMS key on demand through the incident workflow, follow it, and see what happened.')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .helpCommand(true)
+    .addHelpText('after', `\n${EXIT_CODE_HELP}\n\n${ENVIRONMENT_HELP}\n${examples(
+      "kms-rotate start --key alias/orders --reason 'GuardDuty finding 5ec4b7b1 on the orders bucket'",
+      'kms-rotate check --key alias/orders',
+      'kms-rotate status --limit 5',
+      'kms-rotate simulate',
+    )}`);
+
+  withStateMachineOption(
+    withIntervalOption(
+      withAwsOptions(
+        program
+          .command('start')
+          .description('Start the workflow for one key (a manual request) and follow it to the end.')
+          .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
+          .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
+          .option('--dry-run', 'assess only: say what would happen, change nothing')
+          .option('--force', 'rotate even if rotated recently, and allow the reserved last rotations')
+          .option('--no-wait', 'print the execution ARN and return without following it')
+          .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
+      ),
+    ),
+  )
+    .addHelpText('after', `\nExit codes: 0 ROTATED or DRY_RUN, 3 SKIPPED, 1 FAILED, 2 bad input or configuration, 4 AWS refused or unreachable.\n${examples(
+      "kms-rotate start --key alias/orders --reason 'INC-1234: credentials leaked'",
+      "kms-rotate start --key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --reason 'drill' --dry-run",
+      "kms-rotate start --key 1234abcd-12ab-34cd-56ef-1234567890ab --reason 'INC-1234' --force --no-wait --profile oncall",
+    )}`)
+    .action((opts) => run(() => start(io, opts)));
+
+  withStateMachineOption(
+    withIntervalOption(
+      withAwsOptions(
+        program
+          .command('watch')
+          .description('Follow an execution live until it ends, then print its summary.')
+          .argument('<execution>', 'execution ARN, or execution name (of the workflow\'s state machine)')
+          .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
+      ),
+    ),
+  )
+    .addHelpText('after', `\nExit codes: 0 ROTATED or DRY_RUN, 3 every key SKIPPED, 1 FAILED, 2 unknown execution, 4 AWS refused or unreachable.\n${examples(
+      'kms-rotate watch arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:manual-1234abcd-20250302T101542-9f3a',
+      'kms-rotate watch manual-1234abcd-20250302T101542-9f3a --interval 2',
+    )}`)
+    .action((execution: string, opts) => run(() => watch(io, execution, opts)));
+
+  withStateMachineOption(
+    withAwsOptions(
+      program
+        .command('status')
+        .description('Recent executions, newest first: when, status, outcome, keys.')
+        .option('--key <text>', 'only executions naming a key whose ARN, id or alias contains this')
+        .addOption(new Option('--limit <n>', 'how many executions').default(10).argParser(positiveInteger))
+        .option('--json', 'print an array of executions as JSON'),
+    ),
+  )
+    .addHelpText('after', examples('kms-rotate status', 'kms-rotate status --key 1234abcd --limit 3', 'kms-rotate status --json | jq \'.[0].summary.keys\''))
+    .action((opts) => run(() => status(io, opts)));
+
+  withAwsOptions(
+    program
+      .command('check')
+      .description('Read-only: is this key eligible for on-demand rotation now, and why not? Its rotation budget and history.')
+      .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
+      .option('--json', 'print the report as JSON')
+      .option('--force', 'assess as `start --force` would (reserved rotations, no cooldown)')
+      .addOption(new Option('--budget <n>', 'lifetime on-demand rotations per key (the rotationBudget setting)').argParser(positiveInteger))
+      .addOption(new Option('--reserve <n>', 'rotations kept for manual use with --force (the automaticReserve setting)').argParser(nonNegativeInteger)),
+  )
+    .addHelpText('after', `\nExit codes: 0 answered (eligible or not), 2 bad key reference or option, 4 AWS refused or unreachable.\n${examples('kms-rotate check --key alias/orders', 'kms-rotate check --key arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab --json')}`)
+    .action((opts) => run(() => check(io, opts)));
+
+  withAwsOptions(
+    program
+      .command('approve')
+      .description('Approve a key waiting in the approval gate (sends the task token\'s success).')
+      .argument('<token>', 'the task token from the approval notification'),
+  )
+    .addHelpText('after', `\nExit codes: 0 sent, 2 invalid or expired token, 4 AWS refused or unreachable.\n${examples("kms-rotate approve 'AQCEAAAAKgAAAAMAAAAA...'")}`)
+    .action((token: string, opts) => run(() => approve(io, token, opts)));
+
+  withAwsOptions(
+    program
+      .command('deny')
+      .description('Deny a key waiting in the approval gate: it ends SKIPPED with APPROVAL_DENIED.')
+      .argument('<token>', 'the task token from the approval notification')
+      .requiredOption('--reason <text>', 'why (at most 512 characters)'),
+  )
+    .addHelpText('after', `\nExit codes: 0 sent, 2 invalid or expired token or empty reason, 4 AWS refused or unreachable.\n${examples("kms-rotate deny 'AQCEAAAAKgAAAAMAAAAA...' --reason 'key is being retired next week'")}`)
+    .action((token: string, opts) => run(() => deny(io, token, opts)));
+
+  withStateMachineOption(
+    withIntervalOption(
+      withAwsOptions(
+        program
+          .command('drill')
+          .description('End-to-end drill in a real account: create a throwaway key, rotate it through the workflow, verify, schedule its deletion.'),
+      ),
+    ),
+  )
+    .addHelpText('after', `\nCosts: one KMS key for the 7-day deletion window (prorated) and a few state transitions.\nExit codes: 0 PASS, 1 FAIL, 2 configuration, 4 AWS refused or unreachable before the key was created.\n${examples('kms-rotate drill --region us-east-1', 'kms-rotate drill --profile sandbox --state-machine arn:aws:states:us-east-1:111122223333:stateMachine:KmsIncidentRotation')}`)
+    .action((opts) => run(() => drill(io, opts)));
+
+  program
+    .command('resolve')
+    .description('Offline: which keys would a finding event implicate? Prints the finding id, severity and key ARNs as JSON.')
+    .requiredOption('--event <file>', 'an EventBridge finding event (GuardDuty, Security Hub, IAM Access Analyzer), JSON')
+    .addHelpText('after', `\nExit codes: 0 resolved (even with "keys": []), 2 missing file, bad JSON, or not a finding of a known source.\n${examples('kms-rotate resolve --event test/fixtures/guardduty/s3-bucket-kms.json', "kms-rotate resolve --event finding.json | jq -r '.keys[]'")}`)
+    .action((opts: { event: string }) => run(() => resolve(io, opts)));
+
+  program
+    .command('simulate')
+    .description('Offline: run the real workflow locally against a simulated account (the stand-in), with a live trace.')
+    .option('--world <file>', 'the simulated account (keys, faults, settings); default: local/samples/world.json')
+    .addOption(new Option('--event <file>', 'a finding event to feed in; default: local/samples/guardduty-finding.json').conflicts('request'))
+    .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force"}) instead of a finding').conflicts('event'))
+    .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr)')
+    .addOption(new Option('--speed <n>', 'divide every wait and rotation time by this').default(DEFAULT_SPEED).argParser(positiveNumber))
+    .addHelpText('after', `\nExit codes: 0 the execution SUCCEEDED (skipped keys included), 1 it FAILED, 2 bad world, event or request file.\n${examples(
+      'kms-rotate simulate',
+      'kms-rotate simulate --world my-world.json --event test/fixtures/guardduty/several-keys.json --speed 50',
+      'kms-rotate simulate --request test/fixtures/manual/alias.json --json | jq .executionStatus',
+    )}`)
+    .action((opts) => run(() => simulateCommand(io, opts)));
+
+  return program;
+}

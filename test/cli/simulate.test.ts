@@ -1,0 +1,98 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli/main';
+import { captureIo } from './helpers';
+
+
+// The real workflow, synthesized from the stack and run locally against the stand-in.
+jest.setTimeout(60_000);
+
+const dir = mkdtempSync(join(tmpdir(), 'kms-rotate-simulate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, content: unknown) => {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+
+describe('kms-rotate simulate', () => {
+  it('runs the built-in world and finding end to end: a live trace, the notification and a verdict (exit 0)', async () => {
+    const { io, stdout, stderr } = captureIo();
+
+    const code = await main(['simulate', '--speed', '100'], io);
+
+    expect(code).toBe(0);
+    const out = stdout();
+    expect(out).toContain('Simulating a GuardDuty finding Exfiltration:S3/AnomalousBehavior (severity 8) in the built-in world');
+    expect(out).toMatch(/Assess +key\/1234abcd-12ab-34cd-56ef-1234567890ab {2}-> ROTATE/);
+    expect(out).toMatch(/Rotate +key\/1234abcd\S+ {2}started/);
+    expect(out).toMatch(/Rotate +key\/1234abcd\S+ {2}-> rotation started/);
+    expect(out).toMatch(/WaitForRotation +key\/1234abcd\S+ {2}waiting 0\.05s \(scaled from 5s\)/);
+    expect(out).toMatch(/CheckRotation +key\/1234abcd\S+ {2}-> ROTATED/);
+    expect(out).toMatch(/^Subject: \[ROTATED\] 1 key - GuardDuty Exfiltration:S3\/AnomalousBehavior$/m);
+    expect(out).toContain('KMS incident rotation: ROTATED - 1 key: 1 rotated.');
+    expect(out).toMatch(/Verdict: execution SUCCEEDED; 1 ROTATED; exit 0\n$/);
+    expect(stderr()).toContain('Synthesizing the stack');
+  });
+
+  it('--json: stdout is only the simulation result; a retried throttle shows in the trace on stderr', async () => {
+    const world = file('throttled.json', {
+      keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', rotationSeconds: 5 }],
+      faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 1 }],
+    });
+    const request = file('request.json', { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', reason: 'INC-1' });
+    const { io, stdout, stderr } = captureIo();
+
+    const code = await main(['simulate', '--world', world, '--request', request, '--json', '--speed', '100'], io);
+
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout());
+    expect(result.executionStatus).toBe('SUCCEEDED');
+    expect(result.keys[0]).toMatchObject({ outcome: 'ROTATED' });
+    expect(result.notifications[0].subject).toMatch(/^\[ROTATED\] 1 key - manual: INC-1$/);
+    expect(stderr()).toMatch(/Rotate +key\/1234abcd\S+ {2}retried after ThrottlingException/);
+  });
+
+  it('a skipped key still SUCCEEDED (exit 0); a failed key FAILED (exit 1)', async () => {
+    const skipped = file('skipped.json', { keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }] });
+    const request = file('request2.json', { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', reason: 'INC-2' });
+    const run1 = captureIo();
+    expect(await main(['simulate', '--world', skipped, '--request', request, '--speed', '100'], run1.io)).toBe(0);
+    expect(run1.stdout()).toMatch(/Assess +key\/1234abcd\S+ {2}-> SKIPPED UNSUPPORTED_KEY_SPEC/);
+    expect(run1.stdout()).toMatch(/^Subject: \[SKIPPED\]/m);
+
+    const denied = file('denied.json', {
+      keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab' }],
+      faults: [{ service: 'kms', operation: 'DescribeKey', error: 'AccessDeniedException', times: 10 }],
+    });
+    const run2 = captureIo();
+    expect(await main(['simulate', '--world', denied, '--request', request, '--speed', '100'], run2.io)).toBe(1);
+    expect(run2.stdout()).toMatch(/FAILED ACCESS_DENIED/);
+    expect(run2.stdout()).toMatch(/Verdict: execution FAILED \(KeyRotationFailed\); 1 FAILED; exit 1/);
+  });
+
+  it.each([
+    ['a missing world file', ['--world', '/nonexistent/world.json'], /Invalid world \/nonexistent\/world\.json:\n {2}- cannot read the file/],
+    ['a bad field in the world', ['--world', 'BAD_WORLD'], /keys\[0\]\.keySpec: /],
+    ['an unreadable --event file', ['--event', '/nonexistent/event.json'], /--event \/nonexistent\/event\.json: cannot read the file \(no such file\)/],
+    ['an --event that is not JSON', ['--event', 'NOT_JSON'], /not valid JSON/],
+    ['a --request with a bad key', ['--request', 'BAD_REQUEST'], /keyId: expected a KMS key id, key ARN, alias name or alias ARN, got "not a key"/],
+    ['both --event and --request', ['--event', 'a.json', '--request', 'b.json'], /option '--event <file>' cannot be used with option '--request <file>'/],
+    ['a zero --speed', ['--speed', '0'], /expected a positive number/],
+  ])('%s -> exit 2 naming the path and the problem, no stack trace', async (_what, args, message) => {
+    const paths: Record<string, string> = {
+      BAD_WORLD: file('bad-world.json', { keys: [{ id: 'k', keySpec: 'RSA_1024' }] }),
+      NOT_JSON: file('not-json.json', '{ nope'),
+      BAD_REQUEST: file('bad-request.json', { keyId: 'not a key', reason: 'x' }),
+    };
+    const { io, stderr, stdout } = captureIo();
+
+    const code = await main(['simulate', ...args.map((a) => paths[a] ?? a)], io);
+
+    expect(code).toBe(2);
+    expect(stderr()).toMatch(message);
+    expect(stderr()).not.toMatch(/\n\s+at /);
+    expect(stdout()).toBe('');
+  });
+});
