@@ -175,3 +175,26 @@ export function printOutcome(io: Io, result: ExecutionResult, out: Writer = io.s
   if (result.status !== 'SUCCEEDED' && result.cause && !result.summary) line(`Cause: ${result.cause}`);
   return code;
 }
+
+/** The execution result as JSON (`--json`), with the exit code it maps to. */
+export function resultJson(result: ExecutionResult, exitCode: ExitCode): string {
+  return `${JSON.stringify({ ...result, exitCode }, null, 2)}\n`;
+}
+
+/**
+ * Follow an execution to its end and report it: the live trace (stdout, or stderr with --json),
+ * then the summary text or the JSON result. Shared by `start` and `watch`.
+ */
+export async function followAndReport(aws: Aws, io: Io, executionArn: string, opts: { json?: boolean; intervalMs: number }): Promise<ExitCode> {
+  const result = await followExecution(aws, io, executionArn, {
+    traceTo: opts.json ? io.stderr : io.stdout,
+    traceStream: opts.json ? 'stderr' : 'stdout',
+    intervalMs: opts.intervalMs,
+  });
+  if (opts.json) {
+    const code = exitCodeForRun(result.status, result.summary);
+    io.stdout.write(resultJson(result, code));
+    return code;
+  }
+  return printOutcome(io, result);
+}

@@ -3,8 +3,8 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/intake/intake';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
-import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
-import { followExecution, printOutcome, type ExecutionResult } from '../follow';
+import { EXIT, type ExitCode } from '../exit-codes';
+import { followAndReport } from '../follow';
 import { lineWriter, nowOf, type Io } from '../io';
 import { homeOfArn } from '../keys';
 import { intervalMs } from '../options';
@@ -74,10 +74,6 @@ export function consoleUrl(executionArn: string): string {
 }
 
 /** What `--json` prints for a followed execution. */
-export function resultJson(result: ExecutionResult, exitCode: ExitCode): string {
-  return `${JSON.stringify({ ...result, exitCode }, null, 2)}\n`;
-}
-
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
   const err = lineWriter(io.stderr);
@@ -107,16 +103,6 @@ export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
       err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
       return EXIT.OK;
     }
-    const result = await followExecution(aws, io, executionArn, {
-      traceTo: opts.json ? io.stderr : io.stdout,
-      traceStream: opts.json ? 'stderr' : 'stdout',
-      intervalMs: intervalMs(io, opts.interval),
-    });
-    if (opts.json) {
-      const code = exitCodeForRun(result.status, result.summary);
-      io.stdout.write(resultJson(result, code));
-      return code;
-    }
-    return printOutcome(io, result);
+    return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
   });
 }

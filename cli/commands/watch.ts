@@ -1,9 +1,8 @@
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
-import { exitCodeForRun, type ExitCode } from '../exit-codes';
-import { executionArnOf, followExecution, printOutcome } from '../follow';
+import type { ExitCode } from '../exit-codes';
+import { executionArnOf, followAndReport } from '../follow';
 import type { Io } from '../io';
 import { intervalMs } from '../options';
-import { resultJson } from './start';
 
 export interface WatchOptions extends AwsFlags {
   stateMachine?: string;
@@ -17,16 +16,6 @@ export async function watch(io: Io, execution: string, opts: WatchOptions): Prom
     const aws = new Aws(opts);
     const executionArn = await executionArnOf(execution, () => aws.stateMachineArn(opts.stateMachine, io.env));
     io.stderr.write(`Following ${executionArn}\n`);
-    const result = await followExecution(aws, io, executionArn, {
-      traceTo: opts.json ? io.stderr : io.stdout,
-      traceStream: opts.json ? 'stderr' : 'stdout',
-      intervalMs: intervalMs(io, opts.interval),
-    });
-    if (opts.json) {
-      const code = exitCodeForRun(result.status, result.summary);
-      io.stdout.write(resultJson(result, code));
-      return code;
-    }
-    return printOutcome(io, result);
+    return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
   });
 }

@@ -1,6 +1,6 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { parseKmsArn } from '../shared/arn';
-import { describeKey, listAliases, listTags, rotationHistoryIfSupported, type RotationHistory } from '../shared/kms';
+import { describeKey, emptyHistory, listAliases, listTags, rotationHistoryIfSupported, type RotationHistory } from '../shared/kms';
 import type { KeyFacts } from './eligibility';
 
 /** What we learn about a key reference before deciding. */
@@ -103,15 +103,7 @@ function foreign(keyArn: string, account: string, region: string): Inspection {
     via: null,
     aliases: [],
     facts,
-    history: {
-      onDemandRotationStartDate: null,
-      automaticRotationEnabled: false,
-      nextAutomaticRotation: null,
-      onDemandRotationsUsed: 0,
-      lastOnDemandRotation: null,
-      importedMaterialStaged: false,
-      rotations: [],
-    },
+    history: emptyHistory(),
     metadata: {} as KeyMetadata,
   };
 }

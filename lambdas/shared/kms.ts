@@ -73,9 +73,9 @@ export async function rotationHistory(keyArn: string, region: string, imported: 
   };
 }
 
-/** Rotation history for keys whose kind supports rotation; an empty history for the rest. */
-export async function rotationHistoryIfSupported(meta: KeyMetadata, region: string): Promise<RotationHistory> {
-  const empty: RotationHistory = {
+/** The history of a key that was not (or could not be) read: nothing known to be running or used. */
+export function emptyHistory(): RotationHistory {
+  return {
     onDemandRotationStartDate: null,
     automaticRotationEnabled: false,
     nextAutomaticRotation: null,
@@ -84,6 +84,11 @@ export async function rotationHistoryIfSupported(meta: KeyMetadata, region: stri
     importedMaterialStaged: false,
     rotations: [],
   };
+}
+
+/** Rotation history for keys whose kind supports rotation; an empty history for the rest. */
+export async function rotationHistoryIfSupported(meta: KeyMetadata, region: string): Promise<RotationHistory> {
+  const empty = emptyHistory();
   const supportsRotation =
     meta.KeyManager === 'CUSTOMER' &&
     meta.KeySpec === 'SYMMETRIC_DEFAULT' &&
