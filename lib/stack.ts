@@ -12,6 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TaskFunctions } from './functions';
 import { LedgerTable } from './ledger';
+import { OnCallPolicy } from './oncall';
 import type { Settings } from './settings';
 import { RotationWorkflow } from './workflow';
 
@@ -132,6 +133,9 @@ export class KmsIncidentRotationStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(page);
+
+    const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
+    new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });

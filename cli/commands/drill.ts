@@ -1,3 +1,4 @@
+import { DRILL_TAG_KEY } from '../../lib/oncall';
 import { CreateKeyCommand, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, type RotationsListEntry } from '@aws-sdk/client-kms';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
@@ -14,7 +15,7 @@ export interface DrillOptions extends AwsFlags {
   interval?: number;
 }
 
-export const DRILL_TAG = { TagKey: 'kms-incident-rotation:drill', TagValue: 'true' };
+export const DRILL_TAG = { TagKey: DRILL_TAG_KEY, TagValue: 'true' };
 /** The shortest deletion window KMS allows. */
 const DELETION_DAYS = 7;
 

@@ -120,6 +120,23 @@ describe('KmsIncidentRotation stack', () => {
     }
   });
 
+  test('on-call policy: drills may only create and delete drill-tagged keys', () => {
+    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const statements: { Sid: string; Action: string | string[]; Condition?: unknown }[] = policy.Properties.PolicyDocument.Statement;
+    const bySid = Object.fromEntries(statements.map((st) => [st.Sid, st]));
+    expect(bySid.DrillCreatesTaggedKeysOnly).toMatchObject({
+      Action: ['kms:CreateKey', 'kms:TagResource'],
+      Condition: { StringEquals: { 'aws:RequestTag/kms-incident-rotation:drill': 'true' } },
+    });
+    expect(bySid.DrillDeletesDrillKeysOnly).toMatchObject({
+      Action: 'kms:ScheduleKeyDeletion',
+      Condition: { StringEquals: { 'aws:ResourceTag/kms-incident-rotation:drill': 'true' } },
+    });
+    const actions = statements.flatMap((st) => [].concat(st.Action as never));
+    expect(actions).not.toContain('kms:RotateKeyOnDemand'); // people rotate through the workflow only
+    template.hasOutput('OnCallPolicyArn', {});
+  });
+
   test('outputs the state machine ARN for the CLI', () => {
     template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } });
   });
