@@ -2,12 +2,13 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../lib/stack';
+import { STACK_NAME } from '../lib/names';
 import { SettingsError, settingsFromContext } from '../lib/settings';
 
 const app = new App();
 try {
   const settings = settingsFromContext((key) => app.node.tryGetContext(key));
-  new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+  new KmsIncidentRotationStack(app, STACK_NAME, {
     settings,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'kms-incident-rotation: rotates KMS keys on demand when security findings implicate them',

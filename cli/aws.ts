@@ -12,7 +12,9 @@ export interface AwsFlags {
 }
 
 /** The stack `cdk deploy` creates; its `StateMachineArn` output is the workflow. */
-export const STACK_NAME = 'KmsIncidentRotation';
+import { STACK_NAME } from '../lib/names';
+
+export { STACK_NAME };
 export const STATE_MACHINE_ENV = 'KMS_ROTATE_STATE_MACHINE';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;

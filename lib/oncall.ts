@@ -3,8 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
-/** The tag `kms-rotate drill` puts on its throwaway keys (cli/commands/drill.ts). */
-export const DRILL_TAG_KEY = 'kms-incident-rotation:drill';
+import { DRILL_TAG_KEY } from './names';
 
 /**
  * A managed policy with exactly what `kms-rotate` needs, for teams to attach to their on-call

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../lib/stack';
+import { STACK_NAME } from '../lib/names';
 import type { Settings } from '../lib/settings';
 import { HANDLER_METADATA_KEY, type HandlerName } from '../lib/functions';
 
@@ -15,7 +16,7 @@ export function synthTemplate(settings: Settings, env: { account: string; region
   // No bundling and no built-in CloudFormation validation (a WASM engine, ~4 s): `cdk synth`
   // and the infra tests run both; a local run only needs the definition and the environment.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings, env });
+  const stack = new KmsIncidentRotationStack(app, STACK_NAME, { settings, env });
   return Template.fromStack(stack).toJSON() as CfnTemplate;
 }
 

@@ -1,4 +1,4 @@
-import { DRILL_TAG_KEY } from '../../lib/oncall';
+import { DRILL_TAG_KEY } from '../../lib/names';
 import { CreateKeyCommand, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, type RotationsListEntry } from '@aws-sdk/client-kms';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
