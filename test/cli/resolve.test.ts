@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
 import { captureIo } from './helpers';
-
+import { FINDING_CASES } from '../fixtures/expected';
 
 const fixture = (name: string) => join(__dirname, '..', 'fixtures', name);
-const K1 = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const K2_FOREIGN = 'arn:aws:kms:us-east-1:444455556666:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const K4 = 'arn:aws:kms:us-east-1:111122223333:key/11112222-3333-4444-5555-666677778888';
-const K3 = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
 
 const dir = mkdtempSync(join(tmpdir(), 'kms-rotate-resolve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,20 +17,12 @@ async function resolve(file: string) {
 }
 
 describe('kms-rotate resolve', () => {
-  it.each([
-    ['guardduty/s3-bucket-kms.json', 'guardduty', [K1], 8, 'HIGH'],
-    ['guardduty/several-keys.json', 'guardduty', [K4, K1, K2_FOREIGN], 8, 'HIGH'],
-    ['guardduty/no-key.json', 'guardduty', [], 8, 'HIGH'],
-    ['securityhub/multiple-findings.json', 'securityhub', [K1, K3], 9, 'CRITICAL'],
-    ['securityhub/aggregated-key-id.json', 'securityhub', ['arn:aws:kms:us-east-1:444455556666:key/11112222-3333-4444-5555-666677778888'], 4, 'MEDIUM'],
-    ['access-analyzer/kms-key-public.json', 'access-analyzer', [K3], null, null],
-    ['access-analyzer/kms-key-archived.json', 'access-analyzer', [], null, null],
-  ])('%s -> exit 0 with the finding and its keys', async (file, source, keys, severity, severityLabel) => {
+  it.each(FINDING_CASES)('$fixture -> exit 0 with the finding and its keys', async ({ fixture: file, source, keys, findingId, severity, severityLabel }) => {
     const { code, out } = await resolve(fixture(file));
 
     expect(code).toBe(0);
     const printed = JSON.parse(out);
-    expect(printed).toEqual({ source, findingId: expect.any(String), severity, severityLabel, keys });
+    expect(printed).toEqual({ source, findingId, severity, severityLabel, keys });
     // Stable output: object keys sorted.
     expect(Object.keys(printed)).toEqual(['findingId', 'keys', 'severity', 'severityLabel', 'source']);
   });
