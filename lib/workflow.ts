@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
+import type { IncidentRequest } from '../lambdas/shared/contracts';
 
 /** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
 export const LAMBDA_TRANSIENT_ERRORS = [
@@ -73,6 +74,26 @@ export const TASK_HANDLERS: Record<string, HandlerName> = {
   [STATE.notify]: 'notify',
   [STATE.closeRequest]: 'close-request',
 };
+
+/** The request fields every key's iteration gets (all but `keys`); Intake and ClaimRequest set each. */
+const REQUEST_FIELDS = [
+  'requestId',
+  'source',
+  'findingId',
+  'findingType',
+  'severity',
+  'severityLabel',
+  'reason',
+  'dryRun',
+  'force',
+  'requestedBy',
+  'account',
+  'region',
+  'duplicateOf',
+] as const satisfies readonly (keyof IncidentRequest)[];
+/** Fails to compile when IncidentRequest gains a field that REQUEST_FIELDS does not pass on. */
+type AllFieldsPassed<T extends never> = T;
+export type RequestFieldsComplete = AllFieldsPassed<Exclude<keyof IncidentRequest, 'keys' | (typeof REQUEST_FIELDS)[number]>>;
 
 /** DynamoDB errors worth retrying (ledger steps). */
 export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
@@ -239,7 +260,16 @@ export class RotationWorkflow extends Construct {
     const forEachKey = new sfn.Map(this, STATE.forEachKey, {
       stateName: STATE.forEachKey,
       itemsPath: '$.request.keys',
-      itemSelector: { 'ref.$': '$$.Map.Item.Value', 'request.$': '$.request', 'executionArn.$': '$$.Execution.Id' },
+      // Each key gets the request without its key list: 50 keys x 50 copies of the list would
+      // approach Step Functions' 256 KB payload limit.
+      itemSelector: {
+        'ref.$': '$$.Map.Item.Value',
+        'executionArn.$': '$$.Execution.Id',
+        request: {
+          ...Object.fromEntries(REQUEST_FIELDS.map((field) => [`${field}.$`, `$.request.${field}`])),
+          keys: [],
+        },
+      },
       // RotateKeyOnDemand allows 5 requests per second per account and Region.
       maxConcurrency: 3,
       resultPath: '$.results',

@@ -210,3 +210,19 @@ describe('rotation workflow (local)', () => {
     expect(run.calls.filter((c) => c.service === 'kms')).toHaveLength(0);
   });
 });
+
+describe('the largest request', () => {
+  test('50 keys in one finding: every key reported, no state payload near the 256 KB limit', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd`);
+    const w = parseWorld({ account: ACCOUNT, region: REGION, keys: ids.map((id) => ({ id, rotationSeconds: 5, aliases: [`alias/${'a'.repeat(200)}-${id}`] })) }, 'big world');
+    const run = await simulate({ world: w, input: guardDutyFinding(ids.map((id) => arn(id))), speed: 200 });
+    expect(run.result.executionStatus).toBe('SUCCEEDED');
+    expect(run.result.keys).toHaveLength(50);
+    expect(run.result.keys.every((k) => k.outcome === 'ROTATED')).toBe(true);
+    const largest = Math.max(
+      ...run.events.flatMap((e) => [e.state?.input, e.state?.output].filter((v) => v !== undefined).map((v) => Buffer.byteLength(JSON.stringify(v)))),
+    );
+    // Step Functions fails a state whose input or output exceeds 256 KB (States.DataLimitExceeded).
+    expect(largest).toBeLessThan(128 * 1024);
+  }, 60_000);
+});
