@@ -14,15 +14,17 @@ export interface LedgerTableProps {
  * recovery, TTL on expired claims, retained when the stack goes away.
  */
 export class LedgerTable extends Construct {
-  readonly table: dynamodb.TableV2;
+  readonly table: dynamodb.Table;
 
   constructor(scope: Construct, id: string, props: LedgerTableProps) {
     super(scope, id);
-    this.table = new dynamodb.TableV2(this, 'Table', {
+    // Table, not TableV2: TableV2's customer managed key cannot render in a Region-agnostic stack.
+    this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billing: dynamodb.Billing.onDemand(),
-      encryption: dynamodb.TableEncryptionV2.customerManagedKey(props.encryptionKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection,
       timeToLiveAttribute: 'expiresAt',

@@ -23,7 +23,7 @@ export const LOCAL_LEDGER_TABLE = 'kms-incident-rotation-ledger';
  * schema the synthesized template declares.
  */
 export async function startLocalLedger(template: CfnTemplate, region: string): Promise<LocalLedger> {
-  const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable' || r.Type === 'AWS::DynamoDB::Table');
+  const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
   if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
   const [logicalId, table] = tables[0];
 

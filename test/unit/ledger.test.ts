@@ -6,7 +6,7 @@ import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 const template = {
   Resources: {
     LedgerTable: {
-      Type: 'AWS::DynamoDB::GlobalTable',
+      Type: 'AWS::DynamoDB::Table',
       Properties: {
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
