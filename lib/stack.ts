@@ -59,8 +59,14 @@ export class KmsIncidentRotationStack extends Stack {
       masterKey: productKey,
       enforceSSL: true,
     });
+    // People are not mailed the re-publications of a finding already handled (GuardDuty repeats
+    // a finding every 15 min to 6 h); other subscribers can filter on the same attributes.
     for (const email of settings.notificationEmails) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.topic.addSubscription(
+        new subscriptions.EmailSubscription(email, {
+          filterPolicy: { duplicate: sns.SubscriptionFilter.stringFilter({ allowlist: ['false'] }) },
+        }),
+      );
     }
 
     const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: productKey, deletionProtection: settings.ledgerDeletionProtection });

@@ -120,7 +120,10 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       });
       const notify = lastOutputOf(run.events, 'Notify') as { notification?: { summary?: RunSummary } } | undefined;
       const summary = notify?.notification?.summary ?? null;
-      const published = standIn.published.slice(firstPublish);
+      // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
+      // <arn>" in an approval request); with executions side by side, keep this one's.
+      const ownLine = (line: string) => line.trim() === run.executionArn || line.trim() === `Execution: ${run.executionArn}`;
+      const published = standIn.published.slice(firstPublish).filter((p) => p.message.split('\n').some(ownLine));
       return {
         result: {
           executionStatus: run.status,

@@ -22,7 +22,7 @@ export interface NotificationOptions {
   maxBytes?: number;
 }
 
-export type MessageAttributes = Record<'outcome' | 'source' | 'severity' | 'actionRequired', { DataType: 'String'; StringValue: string }>;
+export type MessageAttributes = Record<'outcome' | 'source' | 'severity' | 'actionRequired' | 'duplicate', { DataType: 'String'; StringValue: string }>;
 
 export interface Notification {
   subject: string;
@@ -136,7 +136,16 @@ export function messageAttributes(summary: RunSummary): MessageAttributes {
     source: attr(sourceOf(summary)),
     severity: attr(severityLabel(summary) ?? 'NONE'),
     actionRequired: attr(String(actionRequired(summary))),
+    duplicate: attr(String(isDuplicateOnly(summary))),
   };
+}
+
+/**
+ * True when every key is a DUPLICATE_FINDING: a re-publication of a finding already handled
+ * (GuardDuty re-publishes every 15 min to 6 h). The stack's e-mail subscriptions filter these out.
+ */
+export function isDuplicateOnly(summary: RunSummary): boolean {
+  return summary.keys.length > 0 && summary.keys.every((k) => k.outcome === 'SKIPPED' && k.reason === 'DUPLICATE_FINDING');
 }
 
 /** True when a person must act: any key FAILED, or SKIPPED for an action-required reason. */

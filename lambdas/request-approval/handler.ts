@@ -42,6 +42,7 @@ export function formatApprovalRequest(input: ApprovalRequestInput, config: Pick<
       source: { DataType: 'String' as const, StringValue: task.request.source },
       severity: { DataType: 'String' as const, StringValue: task.request.severityLabel ?? 'NONE' },
       actionRequired: { DataType: 'String' as const, StringValue: 'true' },
+      duplicate: { DataType: 'String' as const, StringValue: 'false' },
     },
   };
 }

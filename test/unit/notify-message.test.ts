@@ -358,6 +358,14 @@ describe('severityLabel', () => {
   });
 });
 
+describe('duplicate attribute', () => {
+  it('is true only when every key is a DUPLICATE_FINDING', () => {
+    expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), key('2', 'SKIPPED', 'DUPLICATE_FINDING')]), OPTS).attributes.duplicate.StringValue).toBe('true');
+    expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), rotatedKey()]), OPTS).attributes.duplicate.StringValue).toBe('false');
+    expect(formatNotification(summary([]), OPTS).attributes.duplicate.StringValue).toBe('false');
+  });
+});
+
 describe('formatNotification attributes', () => {
   const attr = (value: string) => ({ DataType: 'String', StringValue: value });
 
@@ -376,7 +384,7 @@ describe('formatNotification attributes', () => {
     [
       'Access Analyzer, duplicate finding',
       summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING')], { source: 'access-analyzer', severity: null, severityLabel: null }),
-      { outcome: 'SKIPPED', source: 'access-analyzer', severity: 'NONE', actionRequired: 'false' },
+      { outcome: 'SKIPPED', source: 'access-analyzer', severity: 'NONE', actionRequired: 'false', duplicate: 'true' },
     ],
     ['dry run', summary([key('1', 'DRY_RUN')], { dryRun: true }), { outcome: 'DRY_RUN', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
     ['no keys', summary([]), { outcome: 'NONE', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
@@ -398,6 +406,7 @@ describe('formatNotification attributes', () => {
       source: attr(expected.source!),
       severity: attr(expected.severity!),
       actionRequired: attr(expected.actionRequired!),
+      duplicate: attr(expected.duplicate ?? 'false'),
     });
   });
 
@@ -424,6 +433,6 @@ describe('formatNotification attributes', () => {
     const n = formatNotification(summary([rotatedKey()]), OPTS);
     expect(n.subject).toBe(formatSubject(summary([rotatedKey()])));
     expect(n.message).toBe(formatSummaryText(summary([rotatedKey()]), OPTS));
-    expect(Object.keys(n.attributes).sort()).toEqual(['actionRequired', 'outcome', 'severity', 'source']);
+    expect(Object.keys(n.attributes).sort()).toEqual(['actionRequired', 'duplicate', 'outcome', 'severity', 'source']);
   });
 });

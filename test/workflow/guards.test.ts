@@ -62,7 +62,9 @@ describe('exactly once per finding', () => {
     const winner = runs.find((r) => r.result.keys[0].outcome === 'ROTATED')!;
     for (const dup of runs.filter((r) => r !== winner)) {
       expect(dup.result.keys[0].detail).toContain(winner.executionArn);
+      expect(dup.result.notifications[0].attributes.duplicate).toBe('true');
     }
+    expect(winner.result.notifications[0].attributes.duplicate).toBe('false');
     // A duplicate is not even looked up: only the winner described the key.
     expect(sim.standIn.calls.filter((c) => c.operation === 'DescribeKey')).toHaveLength(2); // Assess + CheckRotation
   });

@@ -67,7 +67,7 @@ describe('rotation workflow (local)', () => {
     expect(note.subject).toMatch(/^\[ROTATED\] 1 key - GuardDuty/);
     expect(note.message).toContain('alias/orders');
     expect(note.message).toMatch(/data keys? already issued|does NOT change data keys/i);
-    expect(note.attributes).toEqual({ outcome: 'ROTATED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' });
+    expect(note.attributes).toEqual({ outcome: 'ROTATED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false', duplicate: 'false' });
   });
 
   const skipCases: [string, Record<string, unknown>[], unknown, Record<string, unknown>?][] = [

@@ -61,6 +61,7 @@ describe('notify', () => {
         source: { DataType: 'String', StringValue: 'guardduty' },
         severity: { DataType: 'String', StringValue: 'HIGH' },
         actionRequired: { DataType: 'String', StringValue: 'false' },
+        duplicate: { DataType: 'String', StringValue: 'false' },
       },
     });
     expect(out).toMatchObject({ messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED' } });
