@@ -57,7 +57,7 @@ function number(env: NodeJS.ProcessEnv, name: string): number {
   return value;
 }
 
-/** Read the config. `needs` limits the check to what the calling function uses. */
+/** Read the config; every function gets the same environment, so every name is required. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   return {
     accountId: required(env, ENV.accountId),
