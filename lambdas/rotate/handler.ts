@@ -1,4 +1,5 @@
-import { KMSClient, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { kmsClientWithoutRetries } from '../shared/clients';
 import type { KeyTask } from '../shared/contracts';
 import { loadConfig, type RuntimeConfig } from '../shared/config';
 import { taskHandler, logger } from '../shared/handler';
@@ -6,21 +7,9 @@ import { rotationHistory } from '../shared/kms';
 import { parseKmsArn } from '../shared/arn';
 import { pollDelaySeconds } from '../shared/backoff';
 
-/**
- * RotateKeyOnDemand gets its own client with SDK retries OFF: an SDK retry after a lost response
- * could start a second rotation. Step Functions retries the whole task instead, and this handler
- * first checks whether a rotation has started or completed since Assess looked (the guard).
- */
-const rotateClients = new Map<string, KMSClient>();
-function rotateClient(region: string): KMSClient {
-  const key = `${region}|${process.env.AWS_ENDPOINT_URL_KMS ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
-  let client = rotateClients.get(key);
-  if (!client) {
-    client = new KMSClient({ region, maxAttempts: 1 });
-    rotateClients.set(key, client);
-  }
-  return client;
-}
+// RotateKeyOnDemand goes through a client with SDK retries off (see kmsClientWithoutRetries):
+// Step Functions retries the whole task, and this handler first checks whether a rotation has
+// started or completed since Assess looked (the guard).
 
 /** Errors after which the key is skipped rather than failed: its state changed since Assess. */
 const SKIP_ON: Record<string, { reason: 'BUDGET_EXHAUSTED' | 'KEY_NOT_ENABLED' | 'NOT_FOUND'; detail: string }> = {
@@ -68,7 +57,7 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, now = new Dat
   }
 
   try {
-    await rotateClient(region).send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+    await kmsClientWithoutRetries(region).send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'ConflictException') {

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SNSClient } from '@aws-sdk/client-sns';
 
@@ -7,30 +8,35 @@ import { SNSClient } from '@aws-sdk/client-sns';
  * standard environment (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_KMS, ...), which is how local runs
  * reach the stand-in; the cache key includes them so a changed endpoint gets a new client.
  */
-const kmsClients = new Map<string, KMSClient>();
-const snsClients = new Map<string, SNSClient>();
+const clients = new Map<string, unknown>();
 
-function cacheKey(region: string, service: string): string {
+function cached<T>(service: string, region: string, variant: string, create: () => T): T {
   const endpoint = process.env[`AWS_ENDPOINT_URL_${service}`] ?? process.env.AWS_ENDPOINT_URL ?? '';
-  return `${region}|${endpoint}`;
+  const key = `${service}|${variant}|${region}|${endpoint}`;
+  let client = clients.get(key) as T | undefined;
+  if (!client) {
+    client = create();
+    clients.set(key, client);
+  }
+  return client;
 }
 
 export function kmsClient(region: string): KMSClient {
-  const key = cacheKey(region, 'KMS');
-  let client = kmsClients.get(key);
-  if (!client) {
-    client = new KMSClient({ region });
-    kmsClients.set(key, client);
-  }
-  return client;
+  return cached('KMS', region, 'default', () => new KMSClient({ region }));
+}
+
+/**
+ * KMS with SDK retries OFF, for RotateKeyOnDemand only: an SDK retry after a lost response could
+ * start a second rotation. Step Functions retries the whole Rotate task instead, behind its guard.
+ */
+export function kmsClientWithoutRetries(region: string): KMSClient {
+  return cached('KMS', region, 'no-retries', () => new KMSClient({ region, maxAttempts: 1 }));
 }
 
 export function snsClient(region: string): SNSClient {
-  const key = cacheKey(region, 'SNS');
-  let client = snsClients.get(key);
-  if (!client) {
-    client = new SNSClient({ region });
-    snsClients.set(key, client);
-  }
-  return client;
+  return cached('SNS', region, 'default', () => new SNSClient({ region }));
+}
+
+export function dynamoClient(region: string): DynamoDBClient {
+  return cached('DYNAMODB', region, 'default', () => new DynamoDBClient({ region }));
 }

@@ -9,6 +9,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { Outcome, Reason, RequestSource } from './contracts';
+import { dynamoClient } from './clients';
 
 /**
  * The ledger: one DynamoDB table holding
@@ -17,17 +18,6 @@ import type { Outcome, Reason, RequestSource } from './contracts';
  * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key.
  * All writes that guard the rotation budget are conditional writes.
  */
-
-const clients = new Map<string, DynamoDBClient>();
-function dynamo(region: string): DynamoDBClient {
-  const key = `${region}|${process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = new DynamoDBClient({ region });
-    clients.set(key, client);
-  }
-  return client;
-}
 
 export interface AuditEntry {
   keyArn: string;
@@ -68,7 +58,7 @@ export class Ledger {
 
   static fromEnvironment(region: string, tableName = process.env.LEDGER_TABLE ?? ''): Ledger {
     if (!tableName) throw new Error('environment variable LEDGER_TABLE is not set');
-    return new Ledger(tableName, dynamo(region));
+    return new Ledger(tableName, dynamoClient(region));
   }
 
   /**
