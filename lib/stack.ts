@@ -1,4 +1,4 @@
-import { Aws, type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -145,6 +145,10 @@ export class KmsIncidentRotationStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
+    new CfnOutput(this, 'KeyPolicyPrincipals', {
+      value: Fn.join(',', [fns.assess.role!.roleArn, fns.rotate.role!.roleArn, fns['check-rotation'].role!.roleArn]),
+      description: 'roles to name in the key policy of keys whose policy does not delegate to IAM (see README "Key policies")',
+    });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
