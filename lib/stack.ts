@@ -125,20 +125,24 @@ export class KmsIncidentRotationStack extends Stack {
 
     // Page through the same topic when executions fail or events cannot be delivered.
     const page = new cwActions.SnsAction(this.topic);
-    new cloudwatch.Alarm(this, 'ExecutionsFailed', {
-      alarmDescription: 'A KMS incident rotation execution failed: a key was not rotated or nobody was told.',
-      metric: stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(page);
-    new cloudwatch.Alarm(this, 'TriggerDeadLettersNotEmpty', {
-      alarmDescription: 'A finding could not start the workflow (see the dead-letter queue).',
-      metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(page);
+    const pageWhenAny = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }).addAlarmAction(page);
+    pageWhenAny(
+      'ExecutionsFailed',
+      'A KMS incident rotation execution failed: a key was not rotated or nobody was told.',
+      stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
+    pageWhenAny(
+      'TriggerDeadLettersNotEmpty',
+      'A finding could not start the workflow (see the dead-letter queue).',
+      deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+    );
 
     const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
     new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
