@@ -138,6 +138,15 @@ describe('KmsIncidentRotation stack', () => {
     template.hasOutput('OnCallPolicyArn', {});
   });
 
+  test('alarms page through the topic: failed executions and findings stuck in the DLQ', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed']);
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Notifications/) }]);
+    }
+  });
+
   test('outputs the state machine ARN for the CLI', () => {
     template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } });
   });
