@@ -73,7 +73,7 @@ export function consoleUrl(executionArn: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
-/** What `--json` prints for a followed execution. */
+/** `kms-rotate start`: validate locally, start a manual request, then follow it (unless --no-wait). */
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
   const err = lineWriter(io.stderr);
