@@ -66,33 +66,22 @@ export class Ledger {
    * holds it failed (CloseRequest marked it FAILED) or its lease ran out (it never closed).
    */
   async claimRequest(requestId: string, executionArn: string, now: Date, leaseSeconds: number): Promise<ClaimResult> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: s(`REQUEST#${requestId}`),
-            sk: s('CLAIM'),
-            executionArn: s(executionArn),
-            claimedAt: s(now.toISOString()),
-            status: s('IN_PROGRESS'),
-            leaseUntil: s(new Date(now.getTime() + leaseSeconds * 1000).toISOString()),
-            // Claims expire (DynamoDB TTL) after the 90 days Step Functions keeps execution names.
-            expiresAt: n(Math.floor(now.getTime() / 1000) + 90 * 86400),
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :me OR #status = :failed OR leaseUntil < :now',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':me': s(executionArn), ':failed': s('FAILED'), ':now': s(now.toISOString()) },
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`REQUEST#${requestId}`), sk: s('CLAIM') }, ConsistentRead: true }),
-      );
-      return { claimed: false, by: existing.Item?.executionArn?.S ?? 'unknown', at: existing.Item?.claimedAt?.S ?? 'unknown' };
-    }
+    const holder = await this.putUnlessHeld(
+      {
+        pk: s(`REQUEST#${requestId}`),
+        sk: s('CLAIM'),
+        executionArn: s(executionArn),
+        claimedAt: s(now.toISOString()),
+        status: s('IN_PROGRESS'),
+        leaseUntil: s(new Date(now.getTime() + leaseSeconds * 1000).toISOString()),
+        // Claims expire (DynamoDB TTL) after the 90 days Step Functions keeps execution names.
+        expiresAt: n(Math.floor(now.getTime() / 1000) + 90 * 86400),
+      },
+      'attribute_not_exists(pk) OR executionArn = :me OR #status = :failed OR leaseUntil < :now',
+      { '#status': 'status' },
+      { ':me': s(executionArn), ':failed': s('FAILED'), ':now': s(now.toISOString()) },
+    );
+    return holder ? { claimed: false, by: holder.executionArn?.S ?? 'unknown', at: holder.claimedAt?.S ?? 'unknown' } : { claimed: true };
   }
 
   /** Close a claim: DONE keeps later deliveries of the finding out; FAILED lets one retry. */
@@ -116,23 +105,36 @@ export class Ledger {
   /** Take a key's rotation lock for `leaseSeconds`; an expired lease can be taken over. */
   async acquireKeyLock(keyArn: string, owner: string, now: Date, leaseSeconds: number): Promise<LockResult> {
     const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
+    const holder = await this.putUnlessHeld(
+      { pk: s(`LOCK#${keyArn}`), sk: s('LOCK'), owner: s(owner), leaseUntil: s(leaseUntil), takenAt: s(now.toISOString()) },
+      'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :me',
+      { '#owner': 'owner' },
+      { ':now': s(now.toISOString()), ':me': s(owner) },
+    );
+    return holder ? { acquired: false, owner: holder.owner?.S ?? 'unknown', leaseUntil: holder.leaseUntil?.S ?? 'unknown' } : { acquired: true };
+  }
+
+  /**
+   * The guard behind claims and locks: put `item` if `condition` holds; otherwise read (strongly
+   * consistent) and return the item that holds the place, so callers can say who has it.
+   */
+  private async putUnlessHeld(
+    item: Record<string, AttributeValue>,
+    condition: string,
+    names: Record<string, string>,
+    values: Record<string, AttributeValue>,
+  ): Promise<Record<string, AttributeValue> | null> {
     try {
       await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { pk: s(`LOCK#${keyArn}`), sk: s('LOCK'), owner: s(owner), leaseUntil: s(leaseUntil), takenAt: s(now.toISOString()) },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :me',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': s(now.toISOString()), ':me': s(owner) },
-        }),
+        new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
       );
-      return { acquired: true };
+      return null;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const existing = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`LOCK#${keyArn}`), sk: s('LOCK') }, ConsistentRead: true }),
+        new GetItemCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
       );
-      return { acquired: false, owner: existing.Item?.owner?.S ?? 'unknown', leaseUntil: existing.Item?.leaseUntil?.S ?? 'unknown' };
+      return existing.Item ?? {};
     }
   }
 

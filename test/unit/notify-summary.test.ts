@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { newKeyTask } from '../../lambdas/shared/key-task';
 import type { IncidentRequest, KeyTask, Outcome, Reason } from '../../lambdas/shared/contracts';
 import { OUTCOMES } from '../../lambdas/shared/contracts';
 import { cut, oneLine, parseCause, summarise, worstOutcome, type IterationResult } from '../../lambdas/notify/summary';
@@ -26,29 +27,7 @@ function request(overrides: Partial<IncidentRequest> = {}): IncidentRequest {
 }
 
 function task(id: string, overrides: Partial<IterationResult> = {}): IterationResult {
-  return {
-    ref: arn(id),
-    request: request(),
-    next: 'DONE',
-    keyArn: arn(id),
-    via: null,
-    aliases: [],
-    outcome: null,
-    reason: null,
-    detail: null,
-    onDemandRotationsUsed: null,
-    onDemandRotationsRemaining: null,
-    previousRotationDate: null,
-    previousKeyMaterialId: null,
-    currentKeyMaterialId: null,
-    joined: false,
-    rotationStartedAt: null,
-    deadline: null,
-    confirmedAt: null,
-    pollAttempt: 0,
-    waitSeconds: 0,
-    ...overrides,
-  };
+  return { ...newKeyTask({ ref: arn(id), request: request() }), keyArn: arn(id), ...overrides };
 }
 
 const done = (id: string, outcome: Outcome, reason: Reason | null = null, extra: Partial<KeyTask> = {}) =>
