@@ -9,6 +9,7 @@ module.exports = {
   },
   // @middy/core is ESM-only: let ts-jest transform it to CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  setupFiles: ['<rootDir>/test/setup-env.js'],
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
   testTimeout: 30000,
 };
