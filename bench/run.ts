@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseIncident } from '../lambdas/intake/intake';
-import { assessKey, type KeyFacts } from '../lambdas/assess/eligibility';
-import { formatNotification } from '../lambdas/notify/message';
-import type { KeyResult, RunSummary } from '../lambdas/shared/contracts';
+import { parseIncident } from '../lambdas/domain/intake/intake';
+import { assessKey, type KeyFacts } from '../lambdas/domain/eligibility';
+import { formatNotification } from '../lambdas/domain/message';
+import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { simulate } from '../local/simulate';
 import { parseWorld } from '../local/world';
 

@@ -1,4 +1,4 @@
-import type { RunSummary } from '../lambdas/shared/contracts';
+import type { RunSummary } from '../lambdas/domain/contracts';
 
 /**
  * kms-rotate's exit codes, one table for every command. `simulate` and `resolve` use only 0, 1

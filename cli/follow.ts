@@ -4,8 +4,8 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import type { RunSummary } from '../lambdas/shared/contracts';
-import { formatSummaryText } from '../lambdas/notify/message';
+import type { RunSummary } from '../lambdas/domain/contracts';
+import { formatSummaryText } from '../lambdas/domain/message';
 import type { Aws } from './aws';
 import { usageError } from './errors';
 import { exitCodeForRun, type ExitCode } from './exit-codes';

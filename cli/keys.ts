@@ -1,6 +1,6 @@
-import { classifyKeyRef } from '../lambdas/intake/key-refs';
-import { parseKmsArn } from '../lambdas/shared/arn';
-import type { RunSummary } from '../lambdas/shared/contracts';
+import { classifyKeyRef } from '../lambdas/domain/intake/key-refs';
+import { parseKmsArn } from '../lambdas/domain/arn';
+import type { RunSummary } from '../lambdas/domain/contracts';
 import { parseSettings } from '../lib/settings';
 
 /** The account and Region a display is relative to (the execution's). */

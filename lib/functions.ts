@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/shared/config';
+import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
 
 /** The task handlers, by the name of their folder under lambdas/. */

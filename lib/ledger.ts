@@ -9,7 +9,7 @@ export interface LedgerTableProps {
 }
 
 /**
- * The ledger table (see lambdas/shared/ledger.ts for the item layout): finding claims, key
+ * The ledger table (see lambdas/adapters/ledger.ts for the item layout): finding claims, key
  * locks and the audit trail. On-demand billing, encrypted with the product's key, point-in-time
  * recovery, TTL on expired claims, retained when the stack goes away.
  */

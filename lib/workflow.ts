@@ -6,7 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
-import type { IncidentRequest } from '../lambdas/shared/contracts';
+import type { IncidentRequest } from '../lambdas/domain/contracts';
 
 /** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
 export const LAMBDA_TRANSIENT_ERRORS = [

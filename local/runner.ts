@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
-import { ENV } from '../lambdas/shared/config';
+import { ENV } from '../lambdas/adapters/config';
 import { extractWorkflow, type CfnTemplate } from './template';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;

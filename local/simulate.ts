@@ -1,6 +1,6 @@
 import type { Settings } from '../lib/settings';
 import { parseSettings } from '../lib/settings';
-import type { KeyResult, RunSummary } from '../lambdas/shared/contracts';
+import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { runLocally, lastOutputOf, type RunEvent } from './runner';
 import { startStandIn, type StandIn } from './standin';
 import { synthTemplate, type CfnTemplate } from './template';

@@ -1,5 +1,5 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { MAX_REASON_LENGTH } from '../../lambdas/intake/intake';
+import { MAX_REASON_LENGTH } from '../../lambdas/domain/intake/intake';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';

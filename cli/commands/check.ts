@@ -1,8 +1,8 @@
-import { assessKey, type Decision } from '../../lambdas/assess/eligibility';
-import { inspectKey, type Inspection } from '../../lambdas/assess/inspect';
-import { classifyKeyRef } from '../../lambdas/intake/intake';
-import type { Reason } from '../../lambdas/shared/contracts';
-import { NEXT_STEP, REASON_TEXT } from '../../lambdas/shared/reasons';
+import { assessKey, type Decision } from '../../lambdas/domain/eligibility';
+import { inspectKey, type Inspection } from '../../lambdas/adapters/inspect';
+import { classifyKeyRef } from '../../lambdas/domain/intake/intake';
+import type { Reason } from '../../lambdas/domain/contracts';
+import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
 import { parseSettings, SettingsError, type Settings } from '../../lib/settings';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { usageError } from '../errors';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidRequestError, parseIncident, summariseForResolve } from '../../lambdas/intake/intake';
+import { InvalidRequestError, parseIncident, summariseForResolve } from '../../lambdas/domain/intake/intake';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { Io } from '../io';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { InvalidRequestError, parseIncident } from '../../lambdas/intake/intake';
-import type { IncidentRequest } from '../../lambdas/shared/contracts';
+import { InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
+import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import { SettingsError } from '../../lib/settings';
 import { loadWorldFile, WorldError, type World } from '../../local/world';
 import { usageError } from '../errors';

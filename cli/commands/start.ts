@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/intake/intake';
+import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';

@@ -1,5 +1,5 @@
 import { GetExecutionHistoryCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
-import type { RunSummary } from '../../lambdas/shared/contracts';
+import type { RunSummary } from '../../lambdas/domain/contracts';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';

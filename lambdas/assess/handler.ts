@@ -1,10 +1,10 @@
-import type { KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler } from '../shared/handler';
-import { assessKey } from './eligibility';
-import { inspectKey } from './inspect';
-import { newKeyTask } from '../shared/key-task';
-import { parseKmsArn } from '../shared/arn';
+import type { KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler } from '../adapters/lambda-handler';
+import { assessKey } from '../domain/eligibility';
+import { inspectKey } from '../adapters/inspect';
+import { newKeyTask } from '../domain/key-task';
+import { parseKmsArn } from '../domain/arn';
 
 /**
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or

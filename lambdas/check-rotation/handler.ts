@@ -1,9 +1,9 @@
-import type { KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler } from '../shared/handler';
-import { describeKey, rotationHistory } from '../shared/kms';
-import { parseKmsArn } from '../shared/arn';
-import { pollDelaySeconds } from '../shared/backoff';
+import type { KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler } from '../adapters/lambda-handler';
+import { describeKey, rotationHistory } from '../adapters/kms';
+import { parseKmsArn } from '../domain/arn';
+import { pollDelaySeconds } from '../domain/backoff';
 
 export interface RotationObservation {
   onDemandRotationStartDate: Date | null;

@@ -1,7 +1,7 @@
-import type { IncidentRequest } from '../shared/contracts';
-import { loadConfig } from '../shared/config';
-import { taskHandler, logger } from '../shared/handler';
-import { Ledger } from '../shared/ledger';
+import type { IncidentRequest } from '../domain/contracts';
+import { loadConfig } from '../adapters/config';
+import { taskHandler, logger } from '../adapters/lambda-handler';
+import { Ledger } from '../adapters/ledger';
 
 export interface ClaimInput {
   request: IncidentRequest;

@@ -1,8 +1,8 @@
-import type { IncidentRequest } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler, logger } from '../shared/handler';
-import { parseIncident } from './intake';
-import { partitionOf } from '../shared/arn';
+import type { IncidentRequest } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler, logger } from '../adapters/lambda-handler';
+import { parseIncident } from '../domain/intake/intake';
+import { partitionOf } from '../domain/arn';
 
 /**
  * Intake: a finding event or a manual request in, a normalised IncidentRequest out. Bad input

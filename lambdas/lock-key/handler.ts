@@ -1,7 +1,7 @@
-import type { KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler, logger } from '../shared/handler';
-import { Ledger } from '../shared/ledger';
+import type { KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler, logger } from '../adapters/lambda-handler';
+import { Ledger } from '../adapters/ledger';
 
 /** Extra lease beyond the rotation timeout, so a slow poll never outlives its lock. */
 const LEASE_MARGIN_SECONDS = 600;

@@ -1,10 +1,10 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { snsClient } from '../shared/clients';
-import { taskHandler, logger } from '../shared/handler';
-import { summarise } from './summary';
-import { formatNotification } from './message';
+import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { snsClient } from '../adapters/clients';
+import { taskHandler, logger } from '../adapters/lambda-handler';
+import { summarise } from '../domain/summary';
+import { formatNotification } from '../domain/message';
 
 export interface NotifyInput {
   request: IncidentRequest;

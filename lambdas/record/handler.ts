@@ -1,8 +1,8 @@
-import type { CaughtFailure, KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler } from '../shared/handler';
-import { Ledger } from '../shared/ledger';
-import { toKeyResult, parseCause } from '../notify/summary';
+import type { CaughtFailure, KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler } from '../adapters/lambda-handler';
+import { Ledger } from '../adapters/ledger';
+import { toKeyResult, parseCause } from '../domain/summary';
 
 export type RecordInput = KeyTask & CaughtFailure;
 

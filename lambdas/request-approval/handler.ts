@@ -1,9 +1,9 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { snsClient } from '../shared/clients';
-import { taskHandler } from '../shared/handler';
-import { oneLine } from '../notify/summary';
+import type { KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { snsClient } from '../adapters/clients';
+import { taskHandler } from '../adapters/lambda-handler';
+import { oneLine } from '../domain/summary';
 
 export interface ApprovalRequestInput {
   task: KeyTask;

@@ -1,11 +1,11 @@
 import { RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
-import { kmsClientWithoutRetries } from '../shared/clients';
-import type { KeyTask } from '../shared/contracts';
-import { loadConfig, type RuntimeConfig } from '../shared/config';
-import { taskHandler, logger } from '../shared/handler';
-import { rotationHistory } from '../shared/kms';
-import { parseKmsArn } from '../shared/arn';
-import { pollDelaySeconds } from '../shared/backoff';
+import { kmsClientWithoutRetries } from '../adapters/clients';
+import type { KeyTask } from '../domain/contracts';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
+import { taskHandler, logger } from '../adapters/lambda-handler';
+import { rotationHistory } from '../adapters/kms';
+import { parseKmsArn } from '../domain/arn';
+import { pollDelaySeconds } from '../domain/backoff';
 
 // RotateKeyOnDemand goes through a client with SDK retries off (see kmsClientWithoutRetries):
 // Step Functions retries the whole task, and this handler first checks whether a rotation has

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { KeyResult, RunSummary } from '../../lambdas/shared/contracts';
+import type { KeyResult, RunSummary } from '../../lambdas/domain/contracts';
 import type { Io } from '../../cli/io';
 
 export const ACCOUNT = '111122223333';

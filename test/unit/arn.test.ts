@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { keyArn, parseKmsArn, partitionOf, type KmsArn } from '../../lambdas/shared/arn';
+import { keyArn, parseKmsArn, partitionOf, type KmsArn } from '../../lambdas/domain/arn';
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const MRK_ID = 'mrk-1234abcd12ab34cd56ef1234567890ab';

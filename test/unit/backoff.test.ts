@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { pollDelaySeconds, pollSchedule } from '../../lambdas/shared/backoff';
+import { pollDelaySeconds, pollSchedule } from '../../lambdas/domain/backoff';
 
 describe('pollDelaySeconds', () => {
   it('doubles from the initial wait up to the maximum', () => {

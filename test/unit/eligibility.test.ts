@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { assessKey, formatAge, type AssessContext, type Decision, type KeyFacts } from '../../lambdas/assess/eligibility';
-import { SKIP_REASONS } from '../../lambdas/shared/contracts';
+import { assessKey, formatAge, type AssessContext, type Decision, type KeyFacts } from '../../lambdas/domain/eligibility';
+import { SKIP_REASONS } from '../../lambdas/domain/contracts';
 
 const ACCOUNT = '111122223333';
 const NOW = new Date('2025-06-01T12:00:00.000Z');

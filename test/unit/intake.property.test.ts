@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { IncidentRequest } from '../../lambdas/shared/contracts';
+import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import {
   classifyKeyRef,
   extractKeyRefs,
@@ -16,7 +16,7 @@ import {
   MAX_KEYS,
   MAX_REASON_LENGTH,
   parseIncident,
-} from '../../lambdas/intake/intake';
+} from '../../lambdas/domain/intake/intake';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const fixtures: { name: string; value: unknown }[] = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })

@@ -13,7 +13,7 @@ import {
   MAX_REASON_LENGTH,
   parseIncident,
   summariseForResolve,
-} from '../../lambdas/intake/intake';
+} from '../../lambdas/domain/intake/intake';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const load = (rel: string): Record<string, any> => JSON.parse(readFileSync(join(FIXTURES, rel), 'utf8'));

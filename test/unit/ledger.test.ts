@@ -1,6 +1,6 @@
 /** The ledger adapter against dynalite: the conditional writes that guard the rotation budget. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Ledger } from '../../lambdas/shared/ledger';
+import { Ledger } from '../../lambdas/adapters/ledger';
 import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 
 const template = {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from '../../lambdas/shared/contracts';
-import { FAIL_REASONS, SKIP_REASONS, SOURCES } from '../../lambdas/shared/contracts';
-import { NEXT_STEP, REASON_TEXT } from '../../lambdas/shared/reasons';
+import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from '../../lambdas/domain/contracts';
+import { FAIL_REASONS, SKIP_REASONS, SOURCES } from '../../lambdas/domain/contracts';
+import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
 import {
   MESSAGE_MAX_BYTES,
   formatNotification,
@@ -9,7 +9,7 @@ import {
   formatSummaryText,
   rotationsText,
   severityLabel,
-} from '../../lambdas/notify/message';
+} from '../../lambdas/domain/message';
 
 const OPTS = { region: 'eu-central-1', rotationBudget: 25 };
 const EXECUTION = 'arn:aws:states:eu-central-1:111122223333:execution:KmsIncidentRotation:gd-1a2b3c';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { FAIL_REASONS, OUTCOMES, SKIP_REASONS, type FailReason, type Outcome, type Reason } from '../../lambdas/shared/contracts';
+import { FAIL_REASONS, OUTCOMES, SKIP_REASONS, type FailReason, type Outcome, type Reason } from '../../lambdas/domain/contracts';
 import {
   ACTION_REQUIRED_SKIP_REASONS,
   NEXT_STEP,
@@ -7,7 +7,7 @@ import {
   REASON_TEXT,
   classifyError,
   needsAction,
-} from '../../lambdas/shared/reasons';
+} from '../../lambdas/domain/reasons';
 
 const ALL_REASONS: Reason[] = [...SKIP_REASONS, ...FAIL_REASONS];
 

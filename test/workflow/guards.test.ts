@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { Ledger } from '../../lambdas/shared/ledger';
+import { Ledger } from '../../lambdas/adapters/ledger';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 
 const ACCOUNT = '111122223333';

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assess } from '../../../lambdas/assess/handler';
-import { newKeyTask } from '../../../lambdas/shared/key-task';
-import type { IncidentRequest } from '../../../lambdas/shared/contracts';
+import { newKeyTask } from '../../../lambdas/domain/key-task';
+import type { IncidentRequest } from '../../../lambdas/domain/contracts';
 import {
   ACCOUNT,
   KEY_ARN,

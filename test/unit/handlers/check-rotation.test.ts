@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkRotation } from '../../../lambdas/check-rotation/handler';
-import type { KeyTask } from '../../../lambdas/shared/contracts';
+import type { KeyTask } from '../../../lambdas/domain/contracts';
 import { KEY_ARN, NOW, automatic, commandNames, config, metadata, onDemand, pollingTask, throttling } from './fixtures';
 
 const kms = mockClient(KMSClient);

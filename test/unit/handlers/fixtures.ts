@@ -2,9 +2,9 @@
 import type {} from 'aws-sdk-client-mock-jest';
 import { KMSServiceException, type KeyMetadata, type RotationsListEntry } from '@aws-sdk/client-kms';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import type { RuntimeConfig } from '../../../lambdas/shared/config';
-import type { IncidentRequest, KeyTask } from '../../../lambdas/shared/contracts';
-import { newKeyTask } from '../../../lambdas/shared/key-task';
+import type { RuntimeConfig } from '../../../lambdas/adapters/config';
+import type { IncidentRequest, KeyTask } from '../../../lambdas/domain/contracts';
+import { newKeyTask } from '../../../lambdas/domain/key-task';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';

@@ -12,9 +12,9 @@ import { closeRequest } from '../../../lambdas/close-request/handler';
 import { lockKey } from '../../../lambdas/lock-key/handler';
 import { record } from '../../../lambdas/record/handler';
 import { requestApproval } from '../../../lambdas/request-approval/handler';
-import { Ledger } from '../../../lambdas/shared/ledger';
-import { newKeyTask } from '../../../lambdas/shared/key-task';
-import type { KeyTask } from '../../../lambdas/shared/contracts';
+import { Ledger } from '../../../lambdas/adapters/ledger';
+import { newKeyTask } from '../../../lambdas/domain/key-task';
+import type { KeyTask } from '../../../lambdas/domain/contracts';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './fixtures';
 
 const sns = mockClient(SNSClient);

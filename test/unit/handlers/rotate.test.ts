@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rotate } from '../../../lambdas/rotate/handler';
-import { logger } from '../../../lambdas/shared/handler';
+import { logger } from '../../../lambdas/adapters/lambda-handler';
 import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, onDemand, throttling } from './fixtures';
 
 const kms = mockClient(KMSClient);

@@ -10,7 +10,7 @@ import {
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
 import { kmsClient } from './clients';
-import { parseKmsArn } from './arn';
+import { parseKmsArn } from '../domain/arn';
 
 /**
  * Every KMS read the product makes, in one adapter. Handlers and the CLI's `check` depend on

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
-import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from '../shared/contracts';
-import { SOURCES } from '../shared/contracts';
-import { NEXT_STEP, OUTCOME_TEXT, REASON_TEXT, needsAction } from '../shared/reasons';
+import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from './contracts';
+import { SOURCES } from './contracts';
+import { NEXT_STEP, OUTCOME_TEXT, REASON_TEXT, needsAction } from './reasons';
 import { cut, oneLine } from './summary';
 
 /**

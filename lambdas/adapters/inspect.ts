@@ -1,7 +1,7 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
-import { parseKmsArn } from '../shared/arn';
-import { describeKey, emptyHistory, listAliases, listTags, rotationHistoryIfSupported, type RotationHistory } from '../shared/kms';
-import type { KeyFacts } from './eligibility';
+import { parseKmsArn } from '../domain/arn';
+import { describeKey, emptyHistory, listAliases, listTags, rotationHistoryIfSupported, type RotationHistory } from './kms';
+import type { KeyFacts } from '../domain/eligibility';
 
 /** What we learn about a key reference before deciding. */
 export type Inspection =

@@ -1,4 +1,4 @@
-import type { Reason, RequestSource } from '../shared/contracts';
+import type { Reason, RequestSource } from './contracts';
 
 /**
  * Everything the decision needs about one key, gathered by the adapter (kms-facts.ts) from

@@ -8,7 +8,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import type { Outcome, Reason, RequestSource } from './contracts';
+import type { Outcome, Reason, RequestSource } from '../domain/contracts';
 import { dynamoClient } from './clients';
 
 /**

@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { IncidentRequest, RequestSource } from '../shared/contracts';
+import type { IncidentRequest, RequestSource } from '../contracts';
 import { classifyKeyRef, isAccount, isRegion, KeyLocation, resolveLocation, toKmsArn } from './key-refs';
 
 export { classifyKeyRef, isKmsArn, MAX_KEY_REF_LENGTH, toKmsArn } from './key-refs';
