@@ -7,6 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
 import type { IncidentRequest } from '../lambdas/domain/contracts';
+import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 
 /** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
 export const LAMBDA_TRANSIENT_ERRORS = [
@@ -18,27 +19,6 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 ];
 /** KMS errors that say "try again later" (aws-facts.md). */
 export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
-
-/** The FAILED reason each kind of caught error maps to, checked in this order. */
-const FAILURE_CLASSES: { reason: string; errors: string[] }[] = [
-  { reason: 'THROTTLED', errors: ['ThrottlingException', 'Lambda.TooManyRequestsException', '*Throttl*'] },
-  { reason: 'ACCESS_DENIED', errors: ['AccessDeniedException', '*AccessDenied*'] },
-  {
-    reason: 'KMS_ERROR',
-    errors: [
-      'KMSInternalException',
-      'DependencyTimeoutException',
-      'KMSInvalidStateException',
-      'DisabledException',
-      'InvalidArnException',
-      'NotFoundException',
-      'UnsupportedOperationException',
-      'LimitExceededException',
-      'ConflictException',
-      'KMS.*',
-    ],
-  },
-];
 
 /** Names of the states tests and the local runner refer to. */
 export const STATE = {
@@ -172,25 +152,22 @@ export class RotationWorkflow extends Construct {
     record.addCatch(keyDone, { errors: ['States.ALL'], resultPath: '$.recordError' });
     record.next(keyDone);
 
-    const classify = new sfn.Choice(this, 'ClassifyFailure', { stateName: 'ClassifyFailure' });
-    for (const { reason, errors } of FAILURE_CLASSES) {
-      const mark = new sfn.Pass(this, `Failed${reason}`, {
+    // Generated from the failure table (lambdas/domain/failures.ts), which classifyError also
+    // evaluates: one declaration, so the deployed outcome and the TypeScript answer agree.
+    const markFailed = (reason: string) =>
+      new sfn.Pass(this, `Failed${reason}`, {
         stateName: `Failed_${reason}`,
         result: sfn.Result.fromObject({ outcome: 'FAILED', reason }),
         resultPath: '$.failure',
       }).next(record);
+    const classify = new sfn.Choice(this, 'ClassifyFailure', { stateName: 'ClassifyFailure' });
+    for (const { reason, errors } of FAILURE_CLASSES) {
       const conditions = errors.map((e) =>
-        e.includes('*') ? sfn.Condition.stringMatches('$.error.Error', e) : sfn.Condition.stringEquals('$.error.Error', e),
+        isErrorGlob(e) ? sfn.Condition.stringMatches('$.error.Error', e) : sfn.Condition.stringEquals('$.error.Error', e),
       );
-      classify.when(sfn.Condition.or(...conditions), mark);
+      classify.when(sfn.Condition.or(...conditions), markFailed(reason));
     }
-    classify.otherwise(
-      new sfn.Pass(this, 'FailedINTERNAL', {
-        stateName: 'Failed_INTERNAL',
-        result: sfn.Result.fromObject({ outcome: 'FAILED', reason: 'INTERNAL' }),
-        resultPath: '$.failure',
-      }).next(record),
-    );
+    classify.otherwise(markFailed(UNCLASSIFIED));
     const perKey = <T extends sfn.TaskStateBase>(task: T, transient: string[] = KMS_TRANSIENT_ERRORS): T => {
       withRetry(task, transient);
       task.addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });

@@ -1,4 +1,4 @@
-import type { FailReason, Outcome, Reason } from './contracts';
+import type { Outcome, Reason } from './contracts';
 
 /**
  * The outcome vocabulary in words: what each reason code means and what a person should do about
@@ -119,84 +119,4 @@ export const ACTION_REQUIRED_SKIP_REASONS: ReadonlySet<Reason> = new Set<Reason>
 export function needsAction(outcome: Outcome, reason: Reason | null): boolean {
   if (outcome === 'FAILED') return true;
   return outcome === 'SKIPPED' && reason !== null && ACTION_REQUIRED_SKIP_REASONS.has(reason);
-}
-
-/** Every error name the KMS API defines (client-kms models/errors), except the generic ones classified first. */
-const KMS_ERROR_NAMES: ReadonlySet<string> = new Set(
-  [
-    'AlreadyExistsException',
-    'CloudHsmClusterInUseException',
-    'CloudHsmClusterInvalidConfigurationException',
-    'CloudHsmClusterNotActiveException',
-    'CloudHsmClusterNotFoundException',
-    'CloudHsmClusterNotRelatedException',
-    'ConflictException',
-    'CustomKeyStoreHasCMKsException',
-    'CustomKeyStoreInvalidStateException',
-    'CustomKeyStoreNameInUseException',
-    'CustomKeyStoreNotFoundException',
-    'DependencyTimeoutException',
-    'DisabledException',
-    'DryRunOperationException',
-    'ExpiredImportTokenException',
-    'IncorrectKeyException',
-    'IncorrectKeyMaterialException',
-    'IncorrectTrustAnchorException',
-    'InvalidAliasNameException',
-    'InvalidArnException',
-    'InvalidCiphertextException',
-    'InvalidGrantIdException',
-    'InvalidGrantTokenException',
-    'InvalidImportTokenException',
-    'InvalidKeyUsageException',
-    'InvalidMarkerException',
-    'KMSInternalException',
-    'KMSInvalidMacException',
-    'KMSInvalidSignatureException',
-    'KMSInvalidStateException',
-    'KMSServiceException',
-    'KeyUnavailableException',
-    'LimitExceededException',
-    'MalformedPolicyDocumentException',
-    'NotFoundException',
-    'TagException',
-    'UnsupportedOperationException',
-    'XksKeyAlreadyInUseException',
-    'XksKeyInvalidConfigurationException',
-    'XksKeyNotFoundException',
-    'XksProxyIncorrectAuthenticationCredentialException',
-    'XksProxyInvalidConfigurationException',
-    'XksProxyInvalidResponseException',
-    'XksProxyUriEndpointInUseException',
-    'XksProxyUriInUseException',
-    'XksProxyUriUnreachableException',
-    'XksProxyVpcEndpointServiceInUseException',
-    'XksProxyVpcEndpointServiceInvalidConfigurationException',
-    'XksProxyVpcEndpointServiceNotFoundException',
-  ].map((name) => name.toLowerCase()),
-);
-
-/** `ThrottlingException`, `KMS.ThrottlingException`, `Lambda.TooManyRequestsException`, ... */
-const THROTTLE = /(^|\.)(throttling|throttlingexception|throttledexception|toomanyrequests|toomanyrequestsexception|requestlimitexceeded)$/;
-/** `AccessDenied`, `AccessDeniedException`, `KMS.AccessDeniedException`, `KMSAccessDeniedException`, ... */
-const ACCESS_DENIED = /(^|\.)accessdenied|accessdeniedexception$/;
-/** Step Functions AWS SDK integrations prefix the service (`KMS.` or `Kms.`). */
-const KMS_PREFIX = /^kms\./;
-
-/**
- * Map a Step Functions error name (a Lambda error's `name`, an SDK integration's
- * `<Service>.<Exception>`, or a `States.*` error) to the FAILED reason it stands for.
- * Throttling is checked first (`KMS.ThrottlingException` is THROTTLED, not KMS_ERROR), then
- * permission errors (in any service, since a role that may not invoke a Lambda is still a
- * permission problem), then KMS's own errors; everything else — `States.Timeout`,
- * `States.TaskFailed`, `Lambda.*`, plain `Error`, unknown names — is INTERNAL.
- */
-export function classifyError(errorName: string): FailReason {
-  if (typeof errorName !== 'string') return 'INTERNAL';
-  const name = errorName.trim().toLowerCase();
-  if (name === '') return 'INTERNAL';
-  if (THROTTLE.test(name)) return 'THROTTLED';
-  if (ACCESS_DENIED.test(name)) return 'ACCESS_DENIED';
-  if (KMS_PREFIX.test(name) || KMS_ERROR_NAMES.has(name)) return 'KMS_ERROR';
-  return 'INTERNAL';
 }

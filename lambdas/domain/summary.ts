@@ -1,5 +1,5 @@
 import type { CaughtFailure, IncidentRequest, KeyResult, KeyTask, Outcome, RunSummary } from './contracts';
-import { classifyError } from './reasons';
+import { classifyError } from './failures';
 
 /** Longest error detail kept for people; longer messages are cut with an ellipsis. */
 export const MAX_ERROR_DETAIL = 300;

@@ -5,9 +5,9 @@ import {
   NEXT_STEP,
   OUTCOME_TEXT,
   REASON_TEXT,
-  classifyError,
   needsAction,
 } from '../../lambdas/domain/reasons';
+import { classifyError } from '../../lambdas/domain/failures';
 
 const ALL_REASONS: Reason[] = [...SKIP_REASONS, ...FAIL_REASONS];
 
@@ -63,6 +63,8 @@ describe('REASON_TEXT and NEXT_STEP', () => {
   });
 });
 
+// The failure table's TypeScript output; test/unit/failures.test.ts checks it agrees with the
+// state machine's ClassifyFailure for every known error name.
 describe('classifyError', () => {
   it.each<[string, FailReason]>([
     ['ThrottlingException', 'THROTTLED'],
@@ -73,6 +75,10 @@ describe('classifyError', () => {
     ['Lambda.TooManyRequestsException', 'THROTTLED'],
     ['TooManyRequests', 'THROTTLED'],
     ['Throttling', 'THROTTLED'],
+    ['RequestLimitExceeded', 'THROTTLED'],
+    ['DynamoDB.RequestLimitExceeded', 'THROTTLED'],
+    ['ProvisionedThroughputExceededException', 'THROTTLED'],
+    ['DynamoDB.ProvisionedThroughputExceededException', 'THROTTLED'],
     ['AccessDenied', 'ACCESS_DENIED'],
     ['AccessDeniedException', 'ACCESS_DENIED'],
     ['KMS.AccessDeniedException', 'ACCESS_DENIED'],
@@ -90,10 +96,18 @@ describe('classifyError', () => {
     ['LimitExceededException', 'KMS_ERROR'],
     ['ConflictException', 'KMS_ERROR'],
     ['KeyUnavailableException', 'KMS_ERROR'],
+    ['IncorrectKeyException', 'KMS_ERROR'],
+    ['DryRunOperationException', 'KMS_ERROR'],
+    ['KMS.KeyUnavailableException', 'KMS_ERROR'],
     ['KMS.KMSInternalException', 'KMS_ERROR'],
     ['Kms.KmsInvalidStateException', 'KMS_ERROR'],
     ['KMS.SomethingNewException', 'KMS_ERROR'],
-    ['kmsinternalexception', 'KMS_ERROR'],
+    // Case-sensitive, as Step Functions compares error names.
+    ['kmsinternalexception', 'INTERNAL'],
+    ['KMSINTERNALEXCEPTION', 'INTERNAL'],
+    ['accessdeniedexception', 'INTERNAL'],
+    ['kms.ThrottlingException', 'THROTTLED'],
+    ['kms.NotFoundException', 'INTERNAL'],
     ['States.Timeout', 'INTERNAL'],
     ['States.TaskFailed', 'INTERNAL'],
     ['States.HeartbeatTimeout', 'INTERNAL'],
