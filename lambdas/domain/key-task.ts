@@ -1,3 +1,4 @@
+import { parseKmsArn } from './arn';
 import type { IncidentRequest, KeyTask } from './contracts';
 
 /**
@@ -32,4 +33,13 @@ export function newKeyTask(item: { ref: string; request: IncidentRequest; execut
     approvalError: null,
     recordError: null,
   };
+}
+
+/**
+ * The key ARN a reference names, when the reference is a key ARN (not an alias, id or alias
+ * name): what a key's result and audit entry carry when the iteration ended before Assess
+ * looked the key up.
+ */
+export function keyArnOfRef(ref: string): string | null {
+  return typeof ref === 'string' && parseKmsArn(ref)?.resourceType === 'key' ? ref : null;
 }

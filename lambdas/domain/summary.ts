@@ -1,5 +1,6 @@
 import type { CaughtFailure, IncidentRequest, KeyResult, KeyTask, Outcome, RunSummary } from './contracts';
 import { classifyError } from './failures';
+import { keyArnOfRef } from './key-task';
 
 /** Longest error detail kept for people; longer messages are cut with an ellipsis. */
 export const MAX_ERROR_DETAIL = 300;
@@ -57,7 +58,8 @@ export function worstOutcome(outcomes: readonly Outcome[]): Outcome | 'NONE' {
 export function toKeyResult(task: IterationResult): KeyResult {
   const base = {
     ref: task.ref,
-    keyArn: task.keyArn ?? null,
+    // A step can fail before Assess sets keyArn; a reference that is a key ARN still names the key.
+    keyArn: task.keyArn ?? keyArnOfRef(task.ref),
     via: task.via ?? null,
     aliases: Array.isArray(task.aliases) ? task.aliases : [],
     onDemandRotationsUsed: task.onDemandRotationsUsed ?? null,

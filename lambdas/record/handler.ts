@@ -41,7 +41,7 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
   const settled: RecordInput = { ...input, ...(approvalOutcome(input, config) ?? {}) };
   const result = toKeyResult(settled);
   const { error: _error, failure: _failure, ...task } = settled;
-  const final: KeyTask = { ...task, next: 'DONE', outcome: result.outcome, reason: result.reason, detail: result.detail };
+  const final: KeyTask = { ...task, keyArn: result.keyArn, next: 'DONE', outcome: result.outcome, reason: result.reason, detail: result.detail };
   const executionArn = input.executionArn ?? 'unknown';
   if (final.keyArn) {
     await ledger.recordOutcome({
