@@ -2,6 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { KmsKeys } from '../lambdas/adapters/kms';
 import { CliError, fromAwsError, usageError } from './errors';
 import type { Io } from './io';
 
@@ -18,53 +19,48 @@ export { STACK_NAME };
 export const STATE_MACHINE_ENV = 'KMS_ROTATE_STATE_MACHINE';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
-const STATIC_CREDENTIALS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
-
-/**
- * Runs `fn` with the AWS part of the process environment taken from `io.env` (so tests can point
- * every SDK client, including the shared Lambda adapters `check` reuses, at a stand-in) and with
- * `--profile` / `--region` applied as AWS_PROFILE / AWS_REGION. Restores the environment after.
- * A `--profile` wins over static keys in the environment.
- */
-export async function withAwsEnvironment<T>(io: Io, flags: AwsFlags, fn: () => Promise<T>): Promise<T> {
-  const saved = new Map<string, string | undefined>();
-  const set = (name: string, value: string | undefined) => {
-    if (!saved.has(name)) saved.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  };
-  if (io.env !== process.env) {
-    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) set(name, undefined);
-    for (const [name, value] of Object.entries(io.env)) if (name.startsWith('AWS_')) set(name, value);
-  }
-  if (flags.profile) {
-    set('AWS_PROFILE', flags.profile);
-    for (const name of STATIC_CREDENTIALS) set(name, undefined);
-  }
-  if (flags.region) set('AWS_REGION', flags.region);
-  try {
-    return await fn();
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  }
+/** What every SDK client of a command is built with; anything absent is left to the SDK's defaults. */
+interface ClientSettings {
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /**
- * The AWS side of a command: SDK clients configured from the flags (region, profile), the
- * caller's identity once known, and `call`, which turns SDK errors into CliErrors.
+ * The AWS side of a command: SDK clients configured from the flags (region, profile) and from the
+ * command's environment `env` (endpoints, region, profile, static keys: what the SDK would read
+ * from the process environment, taken from `io.env` instead so tests and embedders can point a
+ * command at a stand-in without touching `process.env`), the caller's identity once known, and
+ * `call`, which turns SDK errors into CliErrors. A `--profile` wins over static keys in `env`.
+ * The shared Lambda adapters get these clients (see `kmsKeys`), never a rewritten environment.
  */
 export class Aws {
   private readonly clients = new Map<string, unknown>();
   identity: { account: string; arn: string } | undefined;
 
-  constructor(readonly flags: AwsFlags) {}
+  constructor(
+    readonly flags: AwsFlags,
+    private readonly env: Io['env'],
+  ) {}
 
-  private config(region?: string): { region?: string; profile?: string } {
-    const r = region ?? this.flags.region;
-    return { ...(r ? { region: r } : {}), ...(this.flags.profile ? { profile: this.flags.profile } : {}) };
+  /** Settings for one service's client (`service` as in AWS_ENDPOINT_URL_<SERVICE>). */
+  private config(service: string, region?: string): ClientSettings {
+    const env = this.env;
+    const r = region ?? this.flags.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+    const profile = this.flags.profile ?? nonEmpty(env.AWS_PROFILE);
+    const endpoint = nonEmpty(env[`AWS_ENDPOINT_URL_${service}`]) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+    const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+    const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+    const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+    // As the SDK does: a named profile wins over static keys in the environment.
+    const credentials = !profile && accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+    return {
+      ...(r ? { region: r } : {}),
+      ...(profile ? { profile } : {}),
+      ...(endpoint ? { endpoint } : {}),
+      ...(credentials ? { credentials } : {}),
+    };
   }
 
   private client<C>(key: string, make: () => C): C {
@@ -77,19 +73,24 @@ export class Aws {
   }
 
   sfn(region?: string): SFNClient {
-    return this.client(`sfn|${region ?? ''}`, () => new SFNClient(this.config(region)));
+    return this.client(`sfn|${region ?? ''}`, () => new SFNClient(this.config('SFN', region)));
   }
 
   sts(): STSClient {
-    return this.client('sts', () => new STSClient(this.config()));
+    return this.client('sts', () => new STSClient(this.config('STS')));
   }
 
   cfn(): CloudFormationClient {
-    return this.client('cfn', () => new CloudFormationClient(this.config()));
+    return this.client('cfn', () => new CloudFormationClient(this.config('CLOUDFORMATION')));
   }
 
   kms(region?: string): KMSClient {
-    return this.client(`kms|${region ?? ''}`, () => new KMSClient(this.config(region)));
+    return this.client(`kms|${region ?? ''}`, () => new KMSClient(this.config('KMS', region)));
+  }
+
+  /** The shared KMS adapter (the one the workflow's Lambdas use), on this command's clients. */
+  kmsKeys(): KmsKeys {
+    return new KmsKeys((region) => this.kms(region));
   }
 
   /**
@@ -149,4 +150,8 @@ export class Aws {
     if (!arn) throw usageError(`No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`);
     return arn;
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -43,7 +43,7 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.topicArn]: topicArn,
     [ENV.ledgerTable]: ledgerTable,
     [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
-    APPROVAL_TIMEOUT_ACTION: settings.approvalTimeoutAction,
+    [ENV.approvalTimeoutAction]: settings.approvalTimeoutAction,
   };
 }
 

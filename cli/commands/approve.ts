@@ -1,6 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { MAX_REASON_LENGTH } from '../../lambdas/domain/intake/intake';
-import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { Aws, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { lineWriter, type Io } from '../io';
@@ -35,13 +35,11 @@ function tokenProblem(e: Error): ReturnType<typeof usageError> | undefined {
 /** Sends "approve" for a key waiting in the approval gate. */
 export async function approve(io: Io, token: string, opts: AwsFlags): Promise<ExitCode> {
   const taskToken = checkToken(token);
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const by = (await aws.callerIdentity()).arn;
-    await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify({ decision: 'approve', by }) })), tokenProblem);
-    lineWriter(io.stdout)(`Approved by ${by}. The workflow continues with the rotation.`);
-    return EXIT.OK;
-  });
+  const aws = new Aws(opts, io.env);
+  const by = (await aws.callerIdentity()).arn;
+  await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify({ decision: 'approve', by }) })), tokenProblem);
+  lineWriter(io.stdout)(`Approved by ${by}. The workflow continues with the rotation.`);
+  return EXIT.OK;
 }
 
 /** Sends "deny" (error APPROVAL_DENIED) for a key waiting in the approval gate. */
@@ -50,15 +48,13 @@ export async function deny(io: Io, token: string, opts: DecisionOptions): Promis
   const reason = (opts.reason ?? '').trim();
   if (reason === '') throw usageError('--reason: expected a non-empty string saying why, got an empty one');
   if (reason.length > MAX_REASON_LENGTH) throw usageError(`--reason: expected at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const by = (await aws.callerIdentity()).arn;
-    await aws.call(
-      'states:SendTaskFailure',
-      () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: 'APPROVAL_DENIED', cause: JSON.stringify({ by, reason }) })),
-      tokenProblem,
-    );
-    lineWriter(io.stdout)(`Denied by ${by}: ${reason}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`);
-    return EXIT.OK;
-  });
+  const aws = new Aws(opts, io.env);
+  const by = (await aws.callerIdentity()).arn;
+  await aws.call(
+    'states:SendTaskFailure',
+    () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: 'APPROVAL_DENIED', cause: JSON.stringify({ by, reason }) })),
+    tokenProblem,
+  );
+  lineWriter(io.stdout)(`Denied by ${by}: ${reason}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`);
+  return EXIT.OK;
 }

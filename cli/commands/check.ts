@@ -4,7 +4,7 @@ import { classifyKeyRef } from '../../lambdas/domain/intake/intake';
 import type { Reason } from '../../lambdas/domain/contracts';
 import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
 import { parseSettings, SettingsError, type Settings } from '../../lib/settings';
-import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { Aws, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { colourFor, nowOf, type Io } from '../io';
@@ -70,16 +70,14 @@ export async function check(io: Io, opts: CheckOptions): Promise<ExitCode> {
   const ref = opts.key.trim();
   if (!classifyKeyRef(ref)) throw usageError(`--key: ${KEY_EXPECTED}, got ${JSON.stringify(opts.key.slice(0, 80))}`);
   const settings = settingsFor(opts);
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const identity = await aws.callerIdentity();
-    const region = await aws.region();
-    const inspection = await aws.call('KMS reads (DescribeKey, ListAliases, ListResourceTags, GetKeyRotationStatus, ListKeyRotations)', () => inspectKey(ref, { accountId: identity.account, region }));
-    const report = buildReport(ref, region, inspection, settings, identity.account, opts.force === true, nowOf(io)());
-    if (opts.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else io.stdout.write(formatCheck(report, io));
-    return EXIT.OK;
-  });
+  const aws = new Aws(opts, io.env);
+  const identity = await aws.callerIdentity();
+  const region = await aws.region();
+  const inspection = await aws.call('KMS reads (DescribeKey, ListAliases, ListResourceTags, GetKeyRotationStatus, ListKeyRotations)', () => inspectKey(aws.kmsKeys(), ref, { accountId: identity.account, region }));
+  const report = buildReport(ref, region, inspection, settings, identity.account, opts.force === true, nowOf(io)());
+  if (opts.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else io.stdout.write(formatCheck(report, io));
+  return EXIT.OK;
 }
 
 export function buildReport(ref: string, region: string, inspection: Inspection, settings: Settings, accountId: string, force: boolean, now: Date): CheckReport {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
-import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { Aws, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followAndReport } from '../follow';
@@ -77,32 +77,30 @@ export function consoleUrl(executionArn: string): string {
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
   const err = lineWriter(io.stderr);
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const identity = await aws.callerIdentity();
-    const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
-    const input: ManualRequest = { keyId, reason, dryRun: opts.dryRun === true, force: opts.force === true, requestedBy: identity.arn };
-    const name = executionName(keyId, nowOf(io)());
-    const sfn = aws.sfn(homeOfArn(stateMachineArn)?.region);
-    const started = await aws.call(
-      'states:StartExecution',
-      () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
-      (e) =>
-        e.name === 'StateMachineDoesNotExist' || e.name === 'InvalidArn'
-          ? usageError(`The state machine ${stateMachineArn} does not exist (${e.name}). Check --state-machine / KMS_ROTATE_STATE_MACHINE, --region and --profile.`)
-          : undefined,
-    );
-    const executionArn = started.executionArn;
-    if (!executionArn) throw new CliError('Step Functions StartExecution returned no execution ARN.', EXIT.AWS);
-    err(`Started ${name}${input.dryRun ? ' (dry run)' : ''}${input.force ? ' (force)' : ''} as ${identity.arn}`);
-    err(`  ${consoleUrl(executionArn)}`);
+  const aws = new Aws(opts, io.env);
+  const identity = await aws.callerIdentity();
+  const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
+  const input: ManualRequest = { keyId, reason, dryRun: opts.dryRun === true, force: opts.force === true, requestedBy: identity.arn };
+  const name = executionName(keyId, nowOf(io)());
+  const sfn = aws.sfn(homeOfArn(stateMachineArn)?.region);
+  const started = await aws.call(
+    'states:StartExecution',
+    () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+    (e) =>
+      e.name === 'StateMachineDoesNotExist' || e.name === 'InvalidArn'
+        ? usageError(`The state machine ${stateMachineArn} does not exist (${e.name}). Check --state-machine / KMS_ROTATE_STATE_MACHINE, --region and --profile.`)
+        : undefined,
+  );
+  const executionArn = started.executionArn;
+  if (!executionArn) throw new CliError('Step Functions StartExecution returned no execution ARN.', EXIT.AWS);
+  err(`Started ${name}${input.dryRun ? ' (dry run)' : ''}${input.force ? ' (force)' : ''} as ${identity.arn}`);
+  err(`  ${consoleUrl(executionArn)}`);
 
-    if (!opts.wait) {
-      if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: started.startDate?.toISOString() ?? null, input }, null, 2)}\n`);
-      else io.stdout.write(`${executionArn}\n`);
-      err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
-      return EXIT.OK;
-    }
-    return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
-  });
+  if (!opts.wait) {
+    if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: started.startDate?.toISOString() ?? null, input }, null, 2)}\n`);
+    else io.stdout.write(`${executionArn}\n`);
+    err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
+    return EXIT.OK;
+  }
+  return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
 }

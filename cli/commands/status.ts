@@ -1,6 +1,6 @@
 import { GetExecutionHistoryCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import type { RunSummary } from '../../lambdas/domain/contracts';
-import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { Aws, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { describeExecution, notifyOutputIn, resultOf } from '../follow';
@@ -34,22 +34,20 @@ const MAX_SCANNED_WITH_FILTER = 200;
 
 export async function status(io: Io, opts: StatusOptions): Promise<ExitCode> {
   if (opts.key !== undefined && opts.key.trim() === '') throw usageError('--key: expected part of a key ARN, key id or alias, got an empty string');
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
-    const rows = await listRows(aws, stateMachineArn, opts);
-    if (opts.json) {
-      io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      return EXIT.OK;
-    }
-    const line = lineWriter(io.stdout);
-    if (rows.length === 0) {
-      line(opts.key ? `No recent execution of ${stateMachineArn} names a key matching "${opts.key}".` : `No executions of ${stateMachineArn} yet.`);
-      return EXIT.OK;
-    }
-    io.stdout.write(formatStatusTable(rows, homeOfArn(stateMachineArn), colourFor(io, 'stdout')));
+  const aws = new Aws(opts, io.env);
+  const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
+  const rows = await listRows(aws, stateMachineArn, opts);
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return EXIT.OK;
-  });
+  }
+  const line = lineWriter(io.stdout);
+  if (rows.length === 0) {
+    line(opts.key ? `No recent execution of ${stateMachineArn} names a key matching "${opts.key}".` : `No executions of ${stateMachineArn} yet.`);
+    return EXIT.OK;
+  }
+  io.stdout.write(formatStatusTable(rows, homeOfArn(stateMachineArn), colourFor(io, 'stdout')));
+  return EXIT.OK;
 }
 
 async function listRows(aws: Aws, stateMachineArn: string, opts: StatusOptions): Promise<StatusRow[]> {

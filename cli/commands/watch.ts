@@ -1,4 +1,4 @@
-import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
+import { Aws, type AwsFlags } from '../aws';
 import type { ExitCode } from '../exit-codes';
 import { executionArnOf, followAndReport } from '../follow';
 import type { Io } from '../io';
@@ -12,10 +12,8 @@ export interface WatchOptions extends AwsFlags {
 
 /** Follows an execution (ARN, or a name of the workflow's state machine) until it ends. */
 export async function watch(io: Io, execution: string, opts: WatchOptions): Promise<ExitCode> {
-  return withAwsEnvironment(io, opts, async () => {
-    const aws = new Aws(opts);
-    const executionArn = await executionArnOf(execution, () => aws.stateMachineArn(opts.stateMachine, io.env));
-    io.stderr.write(`Following ${executionArn}\n`);
-    return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
-  });
+  const aws = new Aws(opts, io.env);
+  const executionArn = await executionArnOf(execution, () => aws.stateMachineArn(opts.stateMachine, io.env));
+  io.stderr.write(`Following ${executionArn}\n`);
+  return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
 }

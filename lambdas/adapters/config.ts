@@ -1,5 +1,7 @@
+import type { ApprovalTimeoutAction } from '../domain/approval-request';
+
 /**
- * Runtime settings of the Lambdas, read from the environment the stack sets (lib/workflow.ts
+ * Runtime settings of the Lambdas, read from the environment the stack sets (lib/functions.ts
  * writes these names from the validated cdk.json settings). Read on every invocation: cheap, and
  * lets local runs change settings between executions in one process.
  */
@@ -19,7 +21,11 @@ export interface RuntimeConfig {
   /** The ledger table (empty where a function does not use it). */
   ledgerTable: string;
   approvalTimeoutSeconds: number;
+  /** What the approval gate does when nobody decides in time. */
+  approvalTimeoutAction: ApprovalTimeoutAction;
 }
+
+const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
 
 /** The environment variable names the stack writes (one place, shared with lib/). */
 export const ENV = {
@@ -35,6 +41,7 @@ export const ENV = {
   topicArn: 'TOPIC_ARN',
   ledgerTable: 'LEDGER_TABLE',
   approvalTimeoutSeconds: 'APPROVAL_TIMEOUT_SECONDS',
+  approvalTimeoutAction: 'APPROVAL_TIMEOUT_ACTION',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
@@ -57,6 +64,14 @@ function number(env: NodeJS.ProcessEnv, name: string): number {
   return value;
 }
 
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T {
+  const raw = required(env, name);
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigurationError(`environment variable ${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
+  }
+  return raw as T;
+}
+
 /** Read the config; every function gets the same environment, so every name is required. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   return {
@@ -72,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     dryRun: env[ENV.dryRun] === 'true',
     topicArn: env[ENV.topicArn] ?? '',
     ledgerTable: env[ENV.ledgerTable] ?? '',
-    approvalTimeoutSeconds: Number(env[ENV.approvalTimeoutSeconds] ?? 0),
+    approvalTimeoutSeconds: number(env, ENV.approvalTimeoutSeconds),
+    approvalTimeoutAction: oneOf(env, ENV.approvalTimeoutAction, APPROVAL_TIMEOUT_ACTIONS),
   };
 }

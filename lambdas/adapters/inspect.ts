@@ -1,6 +1,6 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { parseKmsArn } from '../domain/arn';
-import { describeKey, emptyHistory, listAliases, listTags, rotationHistoryIfSupported, type RotationHistory } from './kms';
+import { emptyHistory, type KmsKeys, type RotationHistory } from './kms';
 import type { KeyFacts } from '../domain/eligibility';
 
 /** What we learn about a key reference before deciding. */
@@ -22,16 +22,17 @@ export type Inspection =
 /**
  * Resolve a key reference (id, key ARN, alias name or alias ARN) and gather the facts the
  * eligibility rules need. A multi-Region replica is inspected as its primary, in the
- * primary's Region. Keys of another account are not looked up at all.
+ * primary's Region. Keys of another account are not looked up at all. Every KMS read goes through
+ * `kms`, so the caller decides whose credentials are used (a handler's role, the CLI's profile).
  */
-export async function inspectKey(ref: string, home: { accountId: string; region: string }): Promise<Inspection> {
+export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: string; region: string }): Promise<Inspection> {
   const arn = parseKmsArn(ref);
   const region = arn?.region ?? home.region;
   if (arn && arn.account !== home.accountId) {
     return foreign(ref, arn.account, arn.region);
   }
 
-  let meta = await describeKey(ref, region);
+  let meta = await kms.describeKey(ref, region);
   if (!meta?.Arn) return { found: false, keyArn: arn?.resourceType === 'key' ? ref : null, detail: `No KMS key ${ref} in ${region}.` };
 
   let via: string | null = null;
@@ -40,7 +41,7 @@ export async function inspectKey(ref: string, home: { accountId: string; region:
   if (meta.MultiRegionConfiguration?.MultiRegionKeyType === 'REPLICA' && primary?.Arn) {
     via = meta.Arn;
     keyRegion = primary.Region ?? parseKmsArn(primary.Arn)?.region ?? region;
-    const primaryMeta = await describeKey(primary.Arn, keyRegion);
+    const primaryMeta = await kms.describeKey(primary.Arn, keyRegion);
     if (!primaryMeta?.Arn) {
       return { found: false, keyArn: primary.Arn, detail: `Replica ${via} names primary ${primary.Arn}, which was not found in ${keyRegion}.` };
     }
@@ -52,9 +53,9 @@ export async function inspectKey(ref: string, home: { accountId: string; region:
   if (keyAccount !== home.accountId) return foreign(keyArn, keyAccount, keyRegion);
 
   const [aliases, tags, history] = await Promise.all([
-    listAliases(keyArn, keyRegion),
-    meta.KeyManager === 'CUSTOMER' ? listTags(keyArn, keyRegion) : Promise.resolve({}),
-    rotationHistoryIfSupported(meta, keyRegion),
+    kms.listAliases(keyArn, keyRegion),
+    meta.KeyManager === 'CUSTOMER' ? kms.listTags(keyArn, keyRegion) : Promise.resolve({}),
+    kms.rotationHistoryIfSupported(meta, keyRegion),
   ]);
 
   const facts: KeyFacts = {

@@ -9,7 +9,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { Outcome, Reason, RequestSource } from '../domain/contracts';
-import { dynamoClient } from './clients';
+import { ConfigurationError } from './config';
 
 /**
  * The ledger: one DynamoDB table holding
@@ -50,15 +50,17 @@ function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * The ledger adapter. Takes its table name (from the runtime config) and its client: a handler
+ * passes its per-Region client, tests and local runs a client for dynalite.
+ */
 export class Ledger {
   constructor(
     readonly tableName: string,
     private readonly client: DynamoDBClient,
-  ) {}
-
-  static fromEnvironment(region: string, tableName = process.env.LEDGER_TABLE ?? ''): Ledger {
-    if (!tableName) throw new Error('environment variable LEDGER_TABLE is not set');
-    return new Ledger(tableName, dynamoClient(region));
+  ) {
+    // A function without its table is a deployment bug: say so by name, never retry it.
+    if (!tableName) throw new ConfigurationError('the ledger table name is not set (LEDGER_TABLE)');
   }
 
   /**
@@ -115,8 +117,11 @@ export class Ledger {
   }
 
   /**
-   * The guard behind claims and locks: put `item` if `condition` holds; otherwise read (strongly
-   * consistent) and return the item that holds the place, so callers can say who has it.
+   * The guard behind claims and locks: put `item` if `condition` holds; otherwise return the item
+   * that holds the place, so callers can say who has it. DynamoDB hands the holder back with the
+   * refusal (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), so no second read is needed; where
+   * the refusal carries no item (dynalite, the local ledger, ignores the parameter) the holder is
+   * read back with a strongly consistent GetItem instead.
    */
   private async putUnlessHeld(
     item: Record<string, AttributeValue>,
@@ -126,11 +131,20 @@ export class Ledger {
   ): Promise<Record<string, AttributeValue> | null> {
     try {
       await this.client.send(
-        new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
       );
       return null;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      const holder = (error as ConditionalCheckFailedException).Item;
+      if (holder) return holder;
       const existing = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
       );

@@ -3,6 +3,8 @@ import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { assessKey } from '../domain/eligibility';
 import { inspectKey } from '../adapters/inspect';
+import { kmsClient } from '../adapters/clients';
+import { KmsKeys } from '../adapters/kms';
 import { newKeyTask } from '../domain/key-task';
 import { parseKmsArn } from '../domain/arn';
 
@@ -10,7 +12,7 @@ import { parseKmsArn } from '../domain/arn';
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
  * SKIPPED with a reason. Spends nothing.
  */
-export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>, config: RuntimeConfig, now = new Date()): Promise<KeyTask> {
+export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>, config: RuntimeConfig, kms: KmsKeys, now = new Date()): Promise<KeyTask> {
   const task = newKeyTask(item);
   if (task.request.duplicateOf) {
     // Exactly-once per finding: not even looked up again.
@@ -23,7 +25,7 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
       detail: `This finding was already handled by execution ${task.request.duplicateOf}.`,
     };
   }
-  const inspection = await inspectKey(task.ref, config);
+  const inspection = await inspectKey(kms, task.ref, config);
   if (!inspection.found) {
     return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
   }
@@ -76,4 +78,6 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
   }
 }
 
-export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig()));
+const kms = new KmsKeys(kmsClient);
+
+export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms));

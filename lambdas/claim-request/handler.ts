@@ -2,6 +2,7 @@ import type { IncidentRequest } from '../domain/contracts';
 import { loadConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
+import { dynamoClient } from '../adapters/clients';
 
 export interface ClaimInput {
   request: IncidentRequest;
@@ -28,5 +29,5 @@ export async function claimRequest(input: ClaimInput, ledger: Ledger, now = new 
 
 export const handler = taskHandler('claim-request', (input: ClaimInput) => {
   const config = loadConfig();
-  return claimRequest(input, Ledger.fromEnvironment(config.region, config.ledgerTable));
+  return claimRequest(input, new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

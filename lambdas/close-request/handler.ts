@@ -2,6 +2,7 @@ import type { IncidentRequest } from '../domain/contracts';
 import { loadConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
+import { dynamoClient } from '../adapters/clients';
 
 export interface CloseInput {
   request: IncidentRequest;
@@ -22,5 +23,5 @@ export async function closeRequest(input: CloseInput, ledger: Ledger): Promise<{
 
 export const handler = taskHandler('close-request', (input: CloseInput) => {
   const config = loadConfig();
-  return closeRequest(input, Ledger.fromEnvironment(config.region, config.ledgerTable));
+  return closeRequest(input, new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

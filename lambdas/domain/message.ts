@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from './contracts';
 import { SOURCES } from './contracts';
 import { NEXT_STEP, OUTCOME_TEXT, REASON_TEXT, needsAction } from './reasons';
-import { cut, oneLine } from './summary';
+import { cut, oneLine } from './text';
 
 /**
  * The SNS notification for one execution: a subject that fits SNS's rules, a plain-text body an

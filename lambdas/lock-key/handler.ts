@@ -1,7 +1,9 @@
 import type { KeyTask } from '../domain/contracts';
+import { requireKeyArn } from '../domain/task-errors';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
+import { dynamoClient } from '../adapters/clients';
 
 /** Extra lease beyond the rotation timeout, so a slow poll never outlives its lock. */
 const LEASE_MARGIN_SECONDS = 600;
@@ -13,13 +15,13 @@ const LEASE_MARGIN_SECONDS = 600;
  * right now: SKIPPED RECENTLY_ROTATED.
  */
 export async function lockKey(task: KeyTask, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
-  if (!task.keyArn) throw new Error('LockKey called without a key ARN');
+  const keyArn = requireKeyArn(task, 'LockKey');
   // One owner per key iteration, not per execution: a finding that names the same key twice
   // (say by alias and by ARN) must not rotate it twice within one execution either.
   const owner = `${task.executionArn ?? task.request.requestId}#${task.ref}`;
-  const lock = await ledger.acquireKeyLock(task.keyArn, owner, now, config.rotationTimeoutSeconds + LEASE_MARGIN_SECONDS);
+  const lock = await ledger.acquireKeyLock(keyArn, owner, now, config.rotationTimeoutSeconds + LEASE_MARGIN_SECONDS);
   if (lock.acquired) return { ...task, lockOwner: owner, next: 'ROTATE' };
-  logger.info('key locked by another execution', { keyArn: task.keyArn, owner: lock.owner });
+  logger.info('key locked by another execution', { keyArn, owner: lock.owner });
   return {
     ...task,
     next: 'DONE',
@@ -31,5 +33,5 @@ export async function lockKey(task: KeyTask, config: RuntimeConfig, ledger: Ledg
 
 export const handler = taskHandler('lock-key', (task: KeyTask) => {
   const config = loadConfig();
-  return lockKey(task, config, Ledger.fromEnvironment(config.region, config.ledgerTable));
+  return lockKey(task, config, new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

@@ -1,8 +1,8 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
 import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { snsClient } from '../adapters/clients';
 import { taskHandler, logger } from '../adapters/lambda-handler';
+import { NotificationTopic } from '../adapters/sns';
 import { summarise } from '../domain/summary';
 import { formatNotification } from '../domain/message';
 
@@ -20,18 +20,16 @@ export interface NotifyOutput {
 }
 
 /** Notify: one SNS message summarising every key. A publish failure throws (and is retried). */
-export async function notify(input: NotifyInput, config: RuntimeConfig): Promise<NotifyOutput> {
+export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic): Promise<NotifyOutput> {
   const summary = summarise(input);
-  const { subject, message, attributes } = formatNotification(summary, {
-    region: config.region,
-    rotationBudget: config.rotationBudget,
-    requestedBy: input.request.requestedBy,
-  });
-  const out = await snsClient(config.region).send(
-    new PublishCommand({ TopicArn: config.topicArn, Subject: subject, Message: message, MessageAttributes: attributes }),
+  const messageId = await topic.publish(
+    formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
   );
-  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId: out.MessageId });
-  return { summary, messageId: out.MessageId ?? '', anyFailed: summary.anyFailed };
+  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId });
+  return { summary, messageId, anyFailed: summary.anyFailed };
 }
 
-export const handler = taskHandler('notify', (input: NotifyInput) => notify(input, loadConfig()));
+export const handler = taskHandler('notify', (input: NotifyInput) => {
+  const config = loadConfig();
+  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn));
+});

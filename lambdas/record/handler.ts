@@ -2,7 +2,9 @@ import type { CaughtFailure, KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { toKeyResult, parseCause } from '../domain/summary';
+import { dynamoClient } from '../adapters/clients';
+import { toKeyResult } from '../domain/summary';
+import { parseCause } from '../domain/text';
 
 export type RecordInput = KeyTask & CaughtFailure;
 
@@ -70,5 +72,5 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
 
 export const handler = taskHandler('record', (input: RecordInput) => {
   const config = loadConfig();
-  return record(input, config, Ledger.fromEnvironment(config.region, config.ledgerTable));
+  return record(input, config, new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

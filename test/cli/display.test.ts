@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { withAwsEnvironment } from '../../cli/aws';
+import { Aws } from '../../cli/aws';
 import { fromAwsError } from '../../cli/errors';
 import { EXIT, exitCodeForRun } from '../../cli/exit-codes';
 import { paint } from '../../cli/io';
@@ -140,15 +140,25 @@ describe('--profile and --region', () => {
     expect(await sfnClient.config.region()).toBe('eu-west-1');
   });
 
-  it('the AWS environment comes from io.env during the command and is restored after', async () => {
+  it('clients take the AWS settings from io.env, never from a rewritten process.env', async () => {
+    // Prepare
     const before = { ...process.env };
-    const seen = await withAwsEnvironment(captureIo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ACCESS_KEY_ID: 'k' }).io, { profile: 'p' }, async () => ({
-      endpoint: process.env.AWS_ENDPOINT_URL,
-      profile: process.env.AWS_PROFILE,
-      key: process.env.AWS_ACCESS_KEY_ID,
-      region: process.env.AWS_REGION,
-    }));
-    expect(seen).toEqual({ endpoint: 'http://127.0.0.1:1', profile: 'p', key: undefined, region: REGION });
+    const io = captureIo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:2', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' }).io;
+
+    // Act
+    const withProfile = new Aws({ profile: 'p' }, io.env);
+    const withKeys = new Aws({}, io.env);
+
+    // Assess
+    const sfnClient = withProfile.sfn();
+    expect((await sfnClient.config.endpoint!()).hostname).toBe('127.0.0.1');
+    expect((await sfnClient.config.endpoint!()).port).toBe(1);
+    expect((await withProfile.kms().config.endpoint!()).port).toBe(2);
+    expect(await sfnClient.config.region()).toBe(REGION);
+    expect((sfnClient.config as { profile?: string }).profile).toBe('p');
+    // --profile wins over the static keys in io.env; without it, the keys are the credentials.
+    expect(await withKeys.sts().config.credentials()).toMatchObject({ accessKeyId: 'k', secretAccessKey: 's' });
+    expect((withKeys.sts().config as { profile?: string }).profile).toBeUndefined();
     expect(process.env).toEqual(before);
   });
 });

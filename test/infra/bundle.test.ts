@@ -56,6 +56,8 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     POLL_MAX_SECONDS: '60',
     ROTATION_TIMEOUT_SECONDS: '3600',
     OPT_OUT_TAG: 'kms-incident-rotation',
+    APPROVAL_TIMEOUT_SECONDS: '14400',
+    APPROVAL_TIMEOUT_ACTION: 'SKIP',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {

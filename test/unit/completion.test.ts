@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { rotationConfirmed, type RotationObservation } from '../../lambdas/check-rotation/handler';
+import { newerOnDemandRotation, rotationConfirmed, type RotationObservation } from '../../lambdas/domain/rotation';
 
 const BEFORE_DATE = '2025-05-01T10:00:00.000Z';
 
@@ -52,5 +52,18 @@ describe('rotationConfirmed', () => {
         },
       ),
     );
+  });
+});
+
+describe('newerOnDemandRotation (the one test Rotate\'s guard and completion share)', () => {
+  it.each<[string, Date | null, string | null, boolean]>([
+    ['later than the one seen before', new Date('2025-05-01T10:00:00.001Z'), BEFORE_DATE, true],
+    ['the same rotation', new Date(BEFORE_DATE), BEFORE_DATE, false],
+    ['an older one', new Date('2025-04-01T00:00:00Z'), BEFORE_DATE, false],
+    ['none listed', null, BEFORE_DATE, false],
+    ['none seen before, one listed', new Date('2020-01-01T00:00:00Z'), null, true],
+    ['none seen before, none listed', null, null, false],
+  ])('%s -> %s', (_name, last, previous, expected) => {
+    expect(newerOnDemandRotation(last, previous)).toBe(expected);
   });
 });

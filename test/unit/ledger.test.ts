@@ -1,5 +1,5 @@
 /** The ledger adapter against dynalite: the conditional writes that guard the rotation budget. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Ledger } from '../../lambdas/adapters/ledger';
 import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 
@@ -68,6 +68,25 @@ describe('finding claims', () => {
     await ledger.claimRequest('req-other', 'exec-A', T0, 3600);
     await ledger.closeRequest('req-other', 'exec-B', 'FAILED');
     expect((await ledger.claimRequest('req-other', 'exec-C', later(1), 3600)).claimed).toBe(false);
+  });
+});
+
+describe('the holder read after a refused conditional write', () => {
+  test('dynalite ignores ReturnValuesOnConditionCheckFailure, so these tests run the GetItem fallback', async () => {
+    // If this starts failing, dynalite returns the holder itself and the fallback needs its own test here.
+    const put = () =>
+      client.send(
+        new PutItemCommand({
+          TableName: local.tableName,
+          Item: { pk: { S: 'PROBE' }, sk: { S: 'PROBE' } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    await put();
+    await expect(put()).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', Item: undefined });
+    expect(await ledger.acquireKeyLock(`${KEY}-probe`, 'exec-A', T0, 60)).toEqual({ acquired: true });
+    expect(await ledger.acquireKeyLock(`${KEY}-probe`, 'exec-B', T0, 60)).toEqual({ acquired: false, owner: 'exec-A', leaseUntil: later(60).toISOString() });
   });
 });
 

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { newKeyTask } from '../../lambdas/domain/key-task';
 import type { IncidentRequest, KeyTask, Outcome, Reason } from '../../lambdas/domain/contracts';
 import { OUTCOMES } from '../../lambdas/domain/contracts';
-import { cut, oneLine, parseCause, summarise, worstOutcome, type IterationResult } from '../../lambdas/domain/summary';
+import { summarise, worstOutcome, type IterationResult } from '../../lambdas/domain/summary';
+import { cut, oneLine, parseCause } from '../../lambdas/domain/text';
 
 const ACCOUNT = '111122223333';
 const arn = (id: string) => `arn:aws:kms:us-east-1:${ACCOUNT}:key/${id}`;

@@ -29,6 +29,7 @@ import {
   onDemand,
   request,
   throttling,
+  kmsKeys,
 } from './fixtures';
 
 const kms = mockClient(KMSClient);
@@ -75,7 +76,7 @@ describe('assess: an eligible key', () => {
     });
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toEqual({
@@ -104,7 +105,7 @@ describe('assess: an eligible key', () => {
     givenKey();
 
     // Act
-    await assess(item(), config(), NOW);
+    await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     const input = kms.commandCalls(ListKeyRotationsCommand)[0].args[0].input;
@@ -116,7 +117,7 @@ describe('assess: an eligible key', () => {
     givenKey({ aliases: ['alias/payments'] });
 
     // Act
-    const task = await assess(item('alias/payments'), config(), NOW);
+    const task = await assess(item('alias/payments'), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ ref: 'alias/payments', keyArn: KEY_ARN, next: 'ROTATE' });
@@ -130,7 +131,7 @@ describe('assess: an eligible key', () => {
     givenKey({ meta: metadata({ Arn: arn }) });
 
     // Act
-    const task = await assess(item(arn), config(), NOW);
+    const task = await assess(item(arn), config(), kmsKeys, NOW);
 
     // Assess
     expect(task.keyArn).toBe(arn);
@@ -142,8 +143,8 @@ describe('assess: an eligible key', () => {
     givenKey({ rotations: onDemandRotations(24) });
 
     // Act
-    const automaticTask = await assess(item(), config(), NOW);
-    const manualTask = await assess(item(KEY_ARN, { source: 'manual', findingId: null, force: true }), config(), NOW);
+    const automaticTask = await assess(item(), config(), kmsKeys, NOW);
+    const manualTask = await assess(item(KEY_ARN, { source: 'manual', findingId: null, force: true }), config(), kmsKeys, NOW);
 
     // Assess
     expect(automaticTask).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'BUDGET_RESERVE', onDemandRotationsRemaining: 1 });
@@ -157,7 +158,7 @@ describe('assess: NOT_FOUND', () => {
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: `Key '${KEY_ARN}' does not exist`, $metadata: {} }));
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: KEY_ARN, detail: expect.stringContaining(KEY_ARN) });
@@ -170,7 +171,7 @@ describe('assess: NOT_FOUND', () => {
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias not found', $metadata: {} }));
 
     // Act
-    const task = await assess(item('alias/gone'), config(), NOW);
+    const task = await assess(item('alias/gone'), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: null });
@@ -181,7 +182,7 @@ describe('assess: NOT_FOUND', () => {
     kms.on(DescribeKeyCommand).rejects(throttling('Rate exceeded'));
 
     // Act / Assess
-    await expect(assess(item(), config(), NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(assess(item(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 });
 
@@ -192,7 +193,7 @@ describe('assess: FOREIGN_ACCOUNT', () => {
     ['key ARN in the European Sovereign Cloud', `arn:aws-eusc:kms:eusc-de-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`],
   ])('skips a %s of another account without any KMS call', async (_name, ref) => {
     // Act
-    const task = await assess(item(ref), config(), NOW);
+    const task = await assess(item(ref), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ ref, keyArn: ref, next: 'DONE', outcome: 'SKIPPED', reason: 'FOREIGN_ACCOUNT', detail: expect.stringContaining(OTHER_ACCOUNT) });
@@ -201,7 +202,7 @@ describe('assess: FOREIGN_ACCOUNT', () => {
 
   it('does not claim to know the rotation counts of a key it never looked up', async () => {
     // Act
-    const task = await assess(item(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`), config(), NOW);
+    const task = await assess(item(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ onDemandRotationsUsed: null, onDemandRotationsRemaining: null, previousRotationDate: null, previousKeyMaterialId: null });
@@ -213,7 +214,7 @@ describe('assess: FOREIGN_ACCOUNT', () => {
     givenKey({ meta: metadata({ Arn: arn, AWSAccountId: OTHER_ACCOUNT }) });
 
     // Act
-    const task = await assess(item(KEY_ID), config(), NOW);
+    const task = await assess(item(KEY_ID), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ keyArn: arn, outcome: 'SKIPPED', reason: 'FOREIGN_ACCOUNT' });
@@ -261,7 +262,7 @@ describe('assess: multi-Region replica', () => {
     );
 
     // Act
-    const task = await assess(item(REPLICA_ARN), config(), NOW);
+    const task = await assess(item(REPLICA_ARN), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({
@@ -288,7 +289,7 @@ describe('assess: multi-Region replica', () => {
     givenReplicaOf(null);
 
     // Act
-    const task = await assess(item(REPLICA_ARN), config(), NOW);
+    const task = await assess(item(REPLICA_ARN), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: PRIMARY_ARN, detail: expect.stringContaining(REPLICA_ARN) });
@@ -322,7 +323,7 @@ describe('assess: rotation history', () => {
     });
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(markers).toEqual([undefined, 'page-2']);
@@ -342,7 +343,7 @@ describe('assess: rotation history', () => {
     });
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'BUDGET_EXHAUSTED', onDemandRotationsUsed: 25, onDemandRotationsRemaining: 0 });
@@ -359,7 +360,7 @@ describe('assess: rotation history', () => {
     });
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
@@ -375,7 +376,7 @@ describe('assess: JOIN', () => {
     givenKey({ onDemandRotationStartDate: started, rotations: onDemandRotations(25) });
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({
@@ -398,7 +399,7 @@ describe('assess: JOIN', () => {
     givenKey({ onDemandRotationStartDate: new Date('2025-06-01T11:58:30.000Z') });
 
     // Act
-    const task = await assess(item(KEY_ARN, { dryRun: true }), config(), NOW);
+    const task = await assess(item(KEY_ARN, { dryRun: true }), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', joined: false, deadline: null, detail: expect.stringContaining('would join') });
@@ -414,7 +415,7 @@ describe('assess: DRY_RUN', () => {
     givenKey();
 
     // Act
-    const task = await assess(item(KEY_ARN, req), config(conf), NOW);
+    const task = await assess(item(KEY_ARN, req), config(conf), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', reason: null, keyArn: KEY_ARN, onDemandRotationsRemaining: 25 });
@@ -438,7 +439,7 @@ describe('assess: SKIPPED keys never reach Rotate', () => {
     givenKey(setup);
 
     // Act
-    const task = await assess(item(), config(), NOW);
+    const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Assess
     expect(task).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason, joined: false, deadline: null });

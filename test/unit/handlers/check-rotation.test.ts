@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkRotation } from '../../../lambdas/check-rotation/handler';
 import type { KeyTask } from '../../../lambdas/domain/contracts';
-import { KEY_ARN, NOW, automatic, commandNames, config, metadata, onDemand, pollingTask, throttling } from './fixtures';
+import { KEY_ARN, NOW, automatic, commandNames, config, metadata, onDemand, pollingTask, throttling, kmsKeys } from './fixtures';
 
 const kms = mockClient(KMSClient);
 
@@ -34,7 +34,7 @@ describe('checkRotation: confirmed', () => {
     const task = pollingTask();
 
     // Act
-    const result = await checkRotation(task, config(), NOW);
+    const result = await checkRotation(task, config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toEqual({
@@ -60,7 +60,7 @@ describe('checkRotation: confirmed', () => {
     givenKms({ rotations: [BEFORE], material: 'material-2' });
 
     // Act
-    const result = await checkRotation(pollingTask(), config(), NOW);
+    const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ outcome: 'ROTATED', currentKeyMaterialId: 'material-2', onDemandRotationsUsed: 1 });
@@ -71,7 +71,7 @@ describe('checkRotation: confirmed', () => {
     givenKms({ rotations: [OURS, BEFORE], material: 'material-2' });
 
     // Act
-    const result = await checkRotation(pollingTask({ joined: true }), config(), NOW);
+    const result = await checkRotation(pollingTask({ joined: true }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ outcome: 'ROTATED', joined: true, detail: expect.stringMatching(/^Joined/) });
@@ -82,7 +82,7 @@ describe('checkRotation: confirmed', () => {
     givenKms({ rotations: [OURS, BEFORE], material: 'material-2' });
 
     // Act
-    const result = await checkRotation(pollingTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), NOW);
+    const result = await checkRotation(pollingTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', reason: null });
@@ -99,7 +99,7 @@ describe('checkRotation: pending', () => {
 
     // Act
     for (let i = 0; i < 6; i++) {
-      task = await checkRotation(task, config(), now);
+      task = await checkRotation(task, config(), kmsKeys, now);
       waits.push(task.waitSeconds);
       now = new Date(now.getTime() + task.waitSeconds * 1000);
     }
@@ -117,7 +117,7 @@ describe('checkRotation: pending', () => {
     givenKms({ rotations: [BEFORE], material: 'material-1' });
 
     // Act
-    const result = await checkRotation(pollingTask({ pollAttempt: 2, waitSeconds: 20 }), config(), NOW);
+    const result = await checkRotation(pollingTask({ pollAttempt: 2, waitSeconds: 20 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 3, waitSeconds: 40, confirmedAt: null });
@@ -129,7 +129,7 @@ describe('checkRotation: pending', () => {
     givenKms({ running: new Date('2025-06-01T11:59:50.000Z'), rotations: [BEFORE], material: 'material-1' });
 
     // Act
-    const result = await checkRotation(pollingTask({ deadline: '2025-06-01T12:00:03.000Z', pollAttempt: 5, waitSeconds: 60 }), config(), NOW);
+    const result = await checkRotation(pollingTask({ deadline: '2025-06-01T12:00:03.000Z', pollAttempt: 5, waitSeconds: 60 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'POLL', pollAttempt: 6 });
@@ -145,7 +145,7 @@ describe('checkRotation: timeout', () => {
     const task = pollingTask({ deadline: '2025-06-01T11:59:59.000Z', rotationStartedAt: '2025-06-01T11:29:59.000Z', pollAttempt: 40 });
 
     // Act
-    const result = await checkRotation(task, config(), NOW);
+    const result = await checkRotation(task, config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({
@@ -161,7 +161,7 @@ describe('checkRotation: timeout', () => {
   });
 
   it('throws without a key ARN', async () => {
-    await expect(checkRotation(pollingTask({ keyArn: null }), config(), NOW)).rejects.toThrow(/key ARN/);
+    await expect(checkRotation(pollingTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toThrow(/key ARN/);
   });
 
   it('propagates a throttled read with its name', async () => {
@@ -169,6 +169,14 @@ describe('checkRotation: timeout', () => {
     kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
 
     // Act / Assess
-    await expect(checkRotation(pollingTask(), config(), NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 });
+
+describe('check-rotation: a task without a key ARN', () => {
+  it('fails with a named error before any KMS call', async () => {
+    await expect(checkRotation(pollingTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'MissingKeyArnError' });
+    expect(kms.calls()).toHaveLength(0);
+  });
+});
+

@@ -3,6 +3,8 @@ import type {} from 'aws-sdk-client-mock-jest';
 import { KMSServiceException, type KeyMetadata, type RotationsListEntry } from '@aws-sdk/client-kms';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { RuntimeConfig } from '../../../lambdas/adapters/config';
+import { kmsClient, kmsClientWithoutRetries } from '../../../lambdas/adapters/clients';
+import { KmsKeys } from '../../../lambdas/adapters/kms';
 import type { IncidentRequest, KeyTask } from '../../../lambdas/domain/contracts';
 import { newKeyTask } from '../../../lambdas/domain/key-task';
 
@@ -29,9 +31,13 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     topicArn: '',
     ledgerTable: '',
     approvalTimeoutSeconds: 0,
+    approvalTimeoutAction: 'SKIP',
     ...overrides,
   };
 }
+
+/** The KMS adapter wired as the handlers wire it (aws-sdk-client-mock intercepts every KMSClient). */
+export const kmsKeys = new KmsKeys(kmsClient, kmsClientWithoutRetries);
 
 /** A GuardDuty-triggered request (an automatic trigger: no force, no dry run). */
 export function request(overrides: Partial<IncidentRequest> = {}): IncidentRequest {

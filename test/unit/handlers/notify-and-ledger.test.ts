@@ -13,6 +13,7 @@ import { lockKey } from '../../../lambdas/lock-key/handler';
 import { record } from '../../../lambdas/record/handler';
 import { requestApproval } from '../../../lambdas/request-approval/handler';
 import { Ledger } from '../../../lambdas/adapters/ledger';
+import { NotificationTopic } from '../../../lambdas/adapters/sns';
 import { newKeyTask } from '../../../lambdas/domain/key-task';
 import type { KeyTask } from '../../../lambdas/domain/contracts';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './fixtures';
@@ -22,6 +23,7 @@ const dynamo = mockClient(DynamoDBClient);
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:kms-incident-rotation`;
 const EXECUTION = `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:exec-1`;
 const ledger = () => new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' }));
+const topic = () => new NotificationTopic(new SNSClient({ region: 'us-east-1' }), TOPIC);
 const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
 function rotatedTask(overrides: Partial<KeyTask> = {}): KeyTask {
@@ -49,7 +51,7 @@ describe('notify', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
 
     // Act
-    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }));
+    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }), topic());
 
     // Assess
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -69,7 +71,7 @@ describe('notify', () => {
 
   test('a publish error propagates (Step Functions retries, then fails the execution)', async () => {
     sns.on(PublishCommand).rejects(Object.assign(new Error('Invalid parameter: Subject'), { name: 'InvalidParameterException' }));
-    await expect(notify({ request: request(), results: [rotatedTask()] }, config({ topicArn: TOPIC }))).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(notify({ request: request(), results: [rotatedTask()] }, config({ topicArn: TOPIC }), topic())).rejects.toMatchObject({ name: 'InvalidParameterException' });
   });
 });
 
@@ -88,6 +90,8 @@ describe('claim-request', () => {
       ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :me OR #status = :failed OR leaseUntil < :now',
     });
     expect(dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item?.pk).toEqual({ S: 'REQUEST#req-0001' });
+    // The refusal carried no holder (as from dynalite): read back, strongly consistent.
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
     expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true });
   });
 
@@ -123,6 +127,37 @@ describe('lock-key', () => {
     const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config(), ledger(), NOW);
     expect(out).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     expect(out.detail).toContain('exec-other');
+  });
+
+  test('reads the holder from the refusal itself (ALL_OLD), without a second read', async () => {
+    // Prepare
+    const refusal = conditionFailed();
+    refusal.Item = { owner: { S: 'exec-holder' }, leaseUntil: { S: '2025-06-01T13:00:00.000Z' } };
+    dynamo.on(PutItemCommand).rejects(refusal);
+
+    // Act
+    const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config(), ledger(), NOW);
+
+    // Assess
+    expect(out).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
+    expect(out.detail).toContain('exec-holder');
+    expect(out.detail).toContain('2025-06-01T13:00:00.000Z');
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+    expect(dynamo).not.toHaveReceivedCommand(GetItemCommand);
+  });
+
+  test('a task without a key ARN fails with a named error (INTERNAL), touching nothing', async () => {
+    await expect(lockKey(rotatedTask({ keyArn: null, outcome: null, next: 'ROTATE' }), config(), ledger(), NOW)).rejects.toMatchObject({
+      name: 'MissingKeyArnError',
+      message: 'LockKey called without a key ARN',
+    });
+    expect(dynamo).not.toHaveReceivedCommand(PutItemCommand);
+  });
+});
+
+describe('ledger configuration', () => {
+  test('a missing table name is a ConfigurationError', () => {
+    expect(() => new Ledger('', new DynamoDBClient({ region: 'us-east-1' }))).toThrow(expect.objectContaining({ name: 'ConfigurationError' }));
   });
 });
 
@@ -164,12 +199,19 @@ describe('record', () => {
 describe('request-approval', () => {
   test('publishes the approval request with the commands to approve or deny', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), 'SKIP');
+    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), topic());
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe('[APPROVAL NEEDED] rotate alias/orders');
     expect(input.Message).toContain("kms-rotate approve 'TOKEN-123'");
     expect(input.Message).toContain("kms-rotate deny 'TOKEN-123' --reason");
     expect(input.Message).toContain('With no decision within 240 min the workflow will NOT rotate the key');
     expect(input.MessageAttributes?.actionRequired).toEqual({ DataType: 'String', StringValue: 'true' });
+  });
+
+  test('says what silence does as the approvalTimeoutAction setting in the config says', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm' });
+    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'T' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 600, approvalTimeoutAction: 'ROTATE' }), topic());
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('With no decision within 10 min the workflow will ROTATE the key anyway.');
   });
 });

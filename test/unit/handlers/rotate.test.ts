@@ -13,8 +13,10 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rotate } from '../../../lambdas/rotate/handler';
+import { KmsKeys } from '../../../lambdas/adapters/kms';
+import { classifyError } from '../../../lambdas/domain/failures';
 import { logger } from '../../../lambdas/adapters/lambda-handler';
-import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, onDemand, throttling } from './fixtures';
+import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, onDemand, throttling, kmsKeys } from './fixtures';
 
 const kms = mockClient(KMSClient);
 
@@ -42,7 +44,7 @@ describe('rotate: success', () => {
     const task = assessedTask();
 
     // Act
-    const result = await rotate(task, config(), NOW);
+    const result = await rotate(task, config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toEqual({
@@ -67,7 +69,7 @@ describe('rotate: success', () => {
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
     // Act
-    await rotate(assessedTask(), config(), NOW);
+    await rotate(assessedTask(), config(), kmsKeys, NOW);
 
     // Assess
     const [call] = kms.commandCalls(RotateKeyOnDemandCommand);
@@ -81,7 +83,7 @@ describe('rotate: success', () => {
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: primary });
 
     // Act
-    await rotate(assessedTask({ keyArn: primary, via: KEY_ARN }), config(), NOW);
+    await rotate(assessedTask({ keyArn: primary, via: KEY_ARN }), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).toHaveReceivedCommandWith(RotateKeyOnDemandCommand, { KeyId: primary });
@@ -95,7 +97,7 @@ describe('rotate: success', () => {
     const deadline = '2025-06-01T12:01:00.000Z';
 
     // Act
-    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline, pollAttempt: 3, waitSeconds: 40 }), config(), NOW);
+    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline, pollAttempt: 3, waitSeconds: 40 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'POLL', deadline, pollAttempt: 0, waitSeconds: 5 });
@@ -107,7 +109,7 @@ describe('rotate: success', () => {
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
     // Act
-    const result = await rotate(assessedTask(), config(), NOW);
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
@@ -116,7 +118,7 @@ describe('rotate: success', () => {
 
   it('throws without a key ARN, before any call', async () => {
     // Act / Assess
-    await expect(rotate(assessedTask({ keyArn: null }), config(), NOW)).rejects.toThrow(/key ARN/);
+    await expect(rotate(assessedTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toThrow(/key ARN/);
     expect(kms.calls()).toHaveLength(0);
   });
 });
@@ -128,7 +130,7 @@ describe('rotate: the guard never spends a second rotation', () => {
     givenHistory({ running });
 
     // Act
-    const result = await rotate(assessedTask(), config(), NOW);
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
@@ -142,7 +144,7 @@ describe('rotate: the guard never spends a second rotation', () => {
     givenHistory({ rotations: [onDemand('2025-01-10T08:00:00.000Z'), onDemand(newer, 'material-2')] });
 
     // Act
-    const result = await rotate(assessedTask(), config(), NOW);
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
@@ -154,7 +156,7 @@ describe('rotate: the guard never spends a second rotation', () => {
     givenHistory({ rotations: [onDemand('2025-06-01T11:59:30.000Z')] });
 
     // Act
-    const result = await rotate(assessedTask({ previousRotationDate: null, onDemandRotationsUsed: 0 }), config(), NOW);
+    const result = await rotate(assessedTask({ previousRotationDate: null, onDemandRotationsUsed: 0 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
@@ -166,7 +168,7 @@ describe('rotate: the guard never spends a second rotation', () => {
     givenHistory({ running: new Date('2025-06-01T11:59:00.000Z') });
 
     // Act
-    const result = await rotate(assessedTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), NOW);
+    const result = await rotate(assessedTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), kmsKeys, NOW);
 
     // Assess
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
@@ -181,8 +183,8 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
     kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'automatic rotation in progress', $metadata: {} }));
 
     // Act
-    const first = await rotate(assessedTask(), config(), NOW);
-    const second = await rotate(first, config(), new Date(NOW.getTime() + first.waitSeconds * 1000));
+    const first = await rotate(assessedTask(), config(), kmsKeys, NOW);
+    const second = await rotate(first, config(), kmsKeys, new Date(NOW.getTime() + first.waitSeconds * 1000));
 
     // Assess
     expect(first).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 1, waitSeconds: 5, outcome: null, detail: expect.stringContaining('automatic rotation in progress') });
@@ -196,7 +198,7 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
     kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'conflict', $metadata: {} }));
 
     // Act
-    const result = await rotate(assessedTask({ deadline: '2025-06-01T12:00:07.000Z', pollAttempt: 6 }), config(), NOW);
+    const result = await rotate(assessedTask({ deadline: '2025-06-01T12:00:07.000Z', pollAttempt: 6 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'WAIT_THEN_ROTATE', pollAttempt: 7 });
@@ -208,7 +210,7 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
     givenHistory();
 
     // Act
-    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline: '2025-06-01T11:59:59.000Z', pollAttempt: 9 }), config(), NOW);
+    const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline: '2025-06-01T11:59:59.000Z', pollAttempt: 9 }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'DONE', outcome: 'FAILED', reason: 'ROTATION_TIMEOUT', deadline: '2025-06-01T11:59:59.000Z', detail: expect.stringContaining('no rotation was started') });
@@ -222,7 +224,7 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
     givenHistory();
 
     // Act
-    const result = await rotate(assessedTask({ deadline: NOW.toISOString() }), config(), NOW);
+    const result = await rotate(assessedTask({ deadline: NOW.toISOString() }), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ outcome: 'FAILED', reason: 'ROTATION_TIMEOUT' });
@@ -242,7 +244,7 @@ describe('rotate: KMS refusals', () => {
     kms.on(RotateKeyOnDemandCommand).rejects(error);
 
     // Act
-    const result = await rotate(assessedTask(), config(), NOW);
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
     // Assess
     expect(result).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason, deadline: DEADLINE });
@@ -258,7 +260,7 @@ describe('rotate: KMS refusals', () => {
     kms.on(RotateKeyOnDemandCommand).rejects(error);
 
     // Act / Assess
-    await expect(rotate(assessedTask(), config(), NOW)).rejects.toMatchObject({ name });
+    await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name });
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
   });
 
@@ -267,7 +269,27 @@ describe('rotate: KMS refusals', () => {
     kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
 
     // Act / Assess
-    await expect(rotate(assessedTask(), config(), NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
   });
 });
+
+describe('rotate: wiring that must never spend a second rotation', () => {
+  it('refuses to send RotateKeyOnDemand through a client with SDK retries on', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+    const retrying = new KmsKeys((region) => new KMSClient({ region }), (region) => new KMSClient({ region, maxAttempts: 3 }));
+
+    // Act / Assess
+    await expect(rotate(assessedTask(), config(), retrying, NOW)).rejects.toMatchObject({ name: 'RetryingRotateClientError' });
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+  });
+
+  it('a task without a key ARN fails with a named error (INTERNAL) before any KMS call', async () => {
+    await expect(rotate(assessedTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'MissingKeyArnError', message: 'Rotate called without a key ARN' });
+    expect(kms.calls()).toHaveLength(0);
+    expect(classifyError('MissingKeyArnError')).toBe('INTERNAL');
+  });
+});
+
