@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
 import { extractWorkflow, type CfnTemplate } from './template';
+import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
 let handlers: Record<HandlerName, Handler> | undefined;
@@ -57,36 +59,89 @@ export interface LocalRunOptions {
   serviceEndpoints?: Record<string, string>;
   /**
    * The approval gate's decision for a key (a task-token task cannot be answered locally by a
-   * person): approve, deny, or let it time out. Default: timeout.
+   * person): approve, deny, or let it time out. Default: timeout. Ignored when onTaskToken is set.
    */
   decideApproval?: (task: { ref: string; keyArn: string | null }) => 'approve' | 'deny' | 'timeout';
+  /** Answers callback tasks (e.g. through the local front door); replaces decideApproval. */
+  onTaskToken?: DefinitionRunOptions['onTaskToken'];
   /** Physical ids for template resources, e.g. { [topicLogicalId]: topicArn }. */
   resources?: Record<string, string>;
-  /** Divides every wait, retry interval and the rotation timeout. */
+  /** Divides simulated time: waits, retry intervals, callback and execution timeouts, the rotation timeout. */
   speed?: number;
   executionName?: string;
   onEvent?: (event: RunEvent) => void;
 }
 
-export interface LocalRunResult {
+export interface LocalRunResult extends DefinitionRunResult {
+  executionArn: string;
+}
+
+const WAIT_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-scaled-wait';
+/** Stands for `$$.Task.Token` until a callback task gets its own token (see TaskTokens). */
+const TOKEN_PLACEHOLDER = '__local_task_token__';
+/** AWS's default TimeoutSeconds for a Task state (none in practice); the library's is 60 s. */
+const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+/** Node timers overflow past 2^31 ms; a longer local timeout is simply "never". */
+const MAX_TIMER_SECONDS = 2_000_000;
+
+/** Counts a run produces, as Step Functions would count them for the same execution. */
+export interface RunMetrics {
+  /** Events in the execution's history (limit 25,000). */
+  historyEvents: number;
+  /** Billed state transitions (each state entered, and each retry). */
+  stateTransitions: number;
+  /** The largest state input, output, task parameters or result seen (UTF-8 bytes of JSON). */
+  largestPayloadBytes: number;
+}
+
+/**
+ * The callback side of `.waitForTaskToken` tasks, as the Step Functions API offers it: each task
+ * gets its own token, usable once; unknown or used tokens are refused as AWS refuses them.
+ */
+export interface TaskTokens {
+  sendTaskSuccess(token: string, output: unknown): void;
+  sendTaskFailure(token: string, error?: string, cause?: string): void;
+  sendTaskHeartbeat(token: string): void;
+}
+
+/** What a callback task was given: its state, its token and the payload sent with it. */
+export interface CallbackTask {
+  stateName: string;
+  token: string;
+  payload: unknown;
+}
+
+export interface DefinitionRunOptions {
+  /** The ASL definition; not modified. */
+  definition: any;
+  input: unknown;
+  /** Request-response Task states by name: the function that runs for them (real time). */
+  tasks: Record<string, (input: unknown) => Promise<unknown>>;
+  /** `.waitForTaskToken` Task states by name: what runs when the task starts (the token is in `input`). */
+  callbacks?: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Told about each callback task once it started; answer through `tokens`. */
+  onTaskToken?: (task: CallbackTask, tokens: TaskTokens) => void;
+  /** Divides simulated time: waits, retry intervals, callback timeouts and the execution timeout. */
+  speed?: number;
+  executionArn: string;
+  executionName: string;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface DefinitionRunResult {
   status: 'SUCCEEDED' | 'FAILED';
   output: unknown;
   error: string | null;
   cause: string | null;
   events: RunEvent[];
-  executionArn: string;
+  metrics: RunMetrics;
 }
-
-const WAIT_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-scaled-wait';
 
 /**
  * Run the state machine definition taken from the synthesized template with
  * aws-local-stepfunctions. Task states call the real handlers in-process with the environment
  * the template gives each function; the handlers' AWS SDK clients talk to the stand-in.
- *
- * One deliberate change to the definition: Wait states with SecondsPath become local tasks that
- * sleep seconds/speed (the library can only override a Wait with a fixed time), so the poll
- * back-off keeps its shape at any speed.
+ * See runDefinition for what the runner adds to the library so that it fails where AWS fails.
  */
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
@@ -98,83 +153,349 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   const executionName = opts.executionName ?? `local-${Date.now()}`;
   const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:KmsIncidentRotation:${executionName}`;
 
-  const taskHandlers: Record<string, (input: any) => Promise<any>> = {};
-  const retryIntervals: Record<string, number> = {};
-  const waitSeconds = new Map<string, string>();
-  const events: RunEvent[] = [];
-  const emit = (event: RunEvent) => {
-    events.push(event);
-    opts.onEvent?.(event);
-  };
-
+  const tasks: DefinitionRunOptions['tasks'] = {};
+  const callbacks: NonNullable<DefinitionRunOptions['callbacks']> = {};
   visitStates(definition, (name, state) => {
-    if (state.Type === 'Wait' && typeof state.SecondsPath === 'string') {
-      waitSeconds.set(name, state.SecondsPath);
-      const path = state.SecondsPath;
-      delete state.SecondsPath;
-      state.Type = 'Task';
-      state.Resource = WAIT_PLACEHOLDER;
-      taskHandlers[name] = async (input: any) => {
-        const seconds = Number(readPath(input, path));
-        emit({ type: 'WaitStarted', timestamp: Date.now(), state: { name, type: 'Wait', input }, waitSeconds: seconds });
-        await sleep((seconds * 1000) / speed);
-        return input;
-      };
-    }
-    if (state.Type !== 'Task' || state.Resource === WAIT_PLACEHOLDER) return;
+    if (state.Type !== 'Task') return;
     if (typeof state.Resource === 'string' && state.Resource.endsWith(':lambda:invoke.waitForTaskToken')) {
       const callbackFn = functions.get(state.Parameters?.FunctionName);
       if (!callbackFn) throw new Error(`Task state ${name} invokes ${state.Parameters?.FunctionName}, which is not a function of the template`);
       const environment = scaledEnvironment(callbackFn.environment, speed);
-      taskHandlers[name] = async (input: { Payload: { task: any; token: string } }) => {
-        await invokeHandler(callbackFn.handler, input.Payload, environment, opts);
-        const decision = opts.decideApproval?.(input.Payload.task) ?? 'timeout';
-        emit({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name, type: 'Task' }, Cause: decision });
-        if (decision === 'approve') return { decision: 'approve', by: 'local-approver (world file)' };
-        const error = new Error(decision === 'deny' ? JSON.stringify({ by: 'local-approver (world file)', reason: 'denied in the world file' }) : 'No decision before the approval timeout');
-        error.name = decision === 'deny' ? 'APPROVAL_DENIED' : 'States.Timeout';
-        throw error;
-      };
+      callbacks[name] = (input: any) => invokeHandler(callbackFn.handler, input.Payload, environment, opts);
       return;
     }
     const fn = functions.get(state.Resource);
     if (!fn) throw new Error(`Task state ${name} invokes ${state.Resource}, which is not a function of the template`);
-    if (state.Retry) retryIntervals[name] = Math.max(1, Math.round(1000 / speed));
     const environment = scaledEnvironment(fn.environment, speed);
-    taskHandlers[name] = (input: unknown) => invokeHandler(fn.handler, input, environment, opts);
+    tasks[name] = (input: unknown) => invokeHandler(fn.handler, input, environment, opts);
   });
 
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const run = await runDefinition({
+    definition,
+    input: opts.input,
+    tasks,
+    callbacks,
+    speed,
+    executionArn,
+    executionName,
+    onEvent: opts.onEvent,
+    onTaskToken:
+      opts.onTaskToken ??
+      ((task, tokens) => {
+        const payload = task.payload as { task?: { ref: string; keyArn: string | null } };
+        const decision = payload.task ? (opts.decideApproval?.(payload.task) ?? 'timeout') : 'timeout';
+        opts.onEvent?.({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name: task.stateName, type: 'Task' }, Cause: decision });
+        // Answered asynchronously, as a person would (never inside the task's own start).
+        setImmediate(() => {
+          try {
+            if (decision === 'approve') tokens.sendTaskSuccess(task.token, { decision: 'approve', by: 'local-approver (world file)' });
+            else if (decision === 'deny') tokens.sendTaskFailure(task.token, 'APPROVAL_DENIED', JSON.stringify({ by: 'local-approver (world file)', reason: 'denied in the world file' }));
+            // 'timeout': nobody answers; the task's TimeoutSeconds (scaled) ends it with States.Timeout.
+          } catch {
+            // The execution ended before the answer (e.g. it failed elsewhere): nothing to answer.
+          }
+        });
+      }),
+  });
+  return { ...run, executionArn };
+}
+
+/**
+ * Run an ASL definition with aws-local-stepfunctions, adding what the library leaves out so that
+ * an execution fails offline where it would fail in AWS (each rule in local/README.md):
+ * - the definition is validated as written; the run then uses a copy with simulated time scaled;
+ * - Wait `SecondsPath` becomes a local task that sleeps seconds/speed, after checking the value is a
+ *   non-negative integer (else `States.Runtime`, uncatchable); `Seconds` waits are scaled;
+ * - Retry: IntervalSeconds and MaxDelaySeconds divided by speed; BackoffRate and JitterStrategy
+ *   as written (the library applies them);
+ * - Task TimeoutSeconds: request-response tasks keep theirs (their handlers run in real time);
+ *   callback tasks get theirs, and HeartbeatSeconds, divided by speed; a task without one gets
+ *   AWS's default (none in practice), not the library's 60 s;
+ * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
+ * - 256 KiB on every state's input and output and every task's parameters and result
+ *   (`States.DataLimitExceeded`, uncatchable), and 25,000 history events per execution.
+ */
+export async function runDefinition(opts: DefinitionRunOptions): Promise<DefinitionRunResult> {
+  const speed = opts.speed ?? 1;
+  // Validate the definition exactly as written (ARNs excepted: local functions have none).
+  new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  // A JSON copy, not structuredClone: the library treats only objects of this realm's
+  // Object.prototype as payload templates (structuredClone's belong to Node's main realm under jest).
+  const definition = JSON.parse(JSON.stringify(opts.definition));
+
+  const events: RunEvent[] = [];
+  const metrics: RunMetrics = { historyEvents: 0, stateTransitions: 0, largestPayloadBytes: 0 };
+  let fatal: FatalStatesError | null = null;
+  let abort: (() => void) | undefined;
+  const failFatally = (error: FatalStatesError): never => {
+    fatal ??= error;
+    setImmediate(() => abort?.());
+    throw fatal;
+  };
+  const measure = (value: unknown, what: string) => {
+    const bytes = payloadBytes(value);
+    if (bytes > metrics.largestPayloadBytes) metrics.largestPayloadBytes = bytes;
+    if (bytes > PAYLOAD_LIMIT_BYTES) {
+      failFatally(new FatalStatesError('States.DataLimitExceeded', `The ${what} has ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte limit (256 KiB).`));
+    }
+  };
+  const count = (historyEvents: number) => {
+    metrics.historyEvents += historyEvents;
+    // Event 25,000 may only be ExecutionSucceeded: anything that would need more ends the run.
+    if (metrics.historyEvents >= HISTORY_EVENT_LIMIT) {
+      failFatally(new FatalStatesError('States.Runtime', `The execution exceeded the history limit of ${HISTORY_EVENT_LIMIT} events.`));
+    }
+  };
+  const emit = (event: RunEvent) => {
+    events.push(event);
+    opts.onEvent?.(event);
+  };
+  const guarded = (fn: () => void) => {
+    try {
+      fn();
+    } catch (error) {
+      if (!(error instanceof FatalStatesError)) throw error;
+    }
+  };
+
+  const handlers: Record<string, (input: any) => Promise<any>> = {};
+  const waitOverrides: Record<string, number> = {};
+  const tokens = new LocalTaskTokens();
+  visitStates(definition, (name, state) => {
+    for (const retrier of state.Retry ?? []) {
+      retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) / speed;
+      if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds /= speed;
+    }
+    if (state.Type === 'Wait' && typeof state.Seconds === 'number') waitOverrides[name] = (state.Seconds * 1000) / speed;
+    if (state.Type === 'Wait' && typeof state.SecondsPath === 'string') {
+      const path = state.SecondsPath;
+      delete state.SecondsPath;
+      state.Type = 'Task';
+      state.Resource = WAIT_PLACEHOLDER;
+      state.TimeoutSeconds = MAX_TIMER_SECONDS; // a Wait has no timeout
+      handlers[name] = async (input: any) => {
+        const seconds = waitSecondsOrThrow(readPath(input, path), name, path);
+        emit({ type: 'WaitStarted', timestamp: Date.now(), state: { name, type: 'Wait', input }, waitSeconds: seconds });
+        await sleep((seconds * 1000) / speed);
+        return input;
+      };
+      return;
+    }
+    if (state.Type !== 'Task') return;
+    const callback = opts.callbacks?.[name];
+    const task = opts.tasks[name];
+    if (callback) {
+      const timeout = state.TimeoutSeconds ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS;
+      state.TimeoutSeconds = Math.min(timeout / speed, MAX_TIMER_SECONDS);
+      const heartbeatMs = state.HeartbeatSeconds === undefined ? null : (state.HeartbeatSeconds * 1000) / speed;
+      delete state.HeartbeatSeconds;
+      handlers[name] = async (input: unknown) => {
+        if (fatal) throw fatal;
+        measure(input, `parameters of task ${name}`);
+        count(4); // TaskScheduled, TaskStarted, TaskSubmitted, TaskSucceeded|Failed|TimedOut
+        const token = tokens.issue(name, heartbeatMs, state.TimeoutSeconds * 1000);
+        const payload = replaceToken(input, token);
+        try {
+          await callback(payload);
+        } catch (error) {
+          tokens.forget(token);
+          throw error;
+        }
+        opts.onTaskToken?.({ stateName: name, token, payload: (payload as { Payload?: unknown }).Payload ?? payload }, tokens);
+        const result = await tokens.outcome(token);
+        measure(result, `result of task ${name}`);
+        return result;
+      };
+    } else if (task) {
+      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = MAX_TIMER_SECONDS;
+      handlers[name] = async (input: unknown) => {
+        if (fatal) throw fatal;
+        measure(input, `parameters of task ${name}`);
+        count(3); // LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded|Failed
+        const result = await task(input);
+        measure(result, `result of task ${name}`);
+        return result;
+      };
+    } else {
+      throw new Error(`Task state ${name} has no local handler`);
+    }
+  });
+  if (typeof definition.TimeoutSeconds === 'number') definition.TimeoutSeconds /= speed;
+
+  const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
   const execution = machine.run(opts.input as any, {
-    overrides: { taskResourceLocalHandlers: taskHandlers, retryIntervalOverrides: retryIntervals },
+    overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides },
+    noThrowOnAbort: true,
     context: {
-      Execution: { Id: executionArn, Name: executionName, StartTime: new Date().toISOString(), Input: opts.input as any },
-      Task: { Token: `local-task-token-${executionName}` },
+      Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: new Date().toISOString(), Input: opts.input as any },
+      Task: { Token: TOKEN_PLACEHOLDER },
     },
   });
+  abort = () => execution.abort();
+  guarded(() => {
+    measure(opts.input, 'execution input');
+    count(1); // ExecutionStarted
+  });
+
   const draining = (async () => {
-    for await (const event of execution.eventLogs) emit(event as RunEvent);
+    for await (const event of execution.eventLogs) {
+      const e = event as RunEvent;
+      guarded(() => {
+        switch (e.type) {
+          case 'StateEntered':
+            metrics.stateTransitions += 1;
+            count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateEntered (+ MapStateStarted)
+            measure(e.state?.input, `input of state ${e.state?.name}`);
+            break;
+          case 'StateExited':
+            count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateExited (+ MapStateSucceeded)
+            measure(e.state?.output, `output of state ${e.state?.name}`);
+            break;
+          case 'StateRetried':
+            metrics.stateTransitions += 1;
+            break;
+          case 'MapIterationStarted':
+          case 'MapIterationSucceeded':
+          case 'MapIterationFailed':
+            count(1);
+            break;
+        }
+      });
+      emit(e);
+    }
   })();
 
-  let result: LocalRunResult;
+  let result: DefinitionRunResult;
   try {
     const output = await execution.result;
-    result = { status: 'SUCCEEDED', output, error: null, cause: null, events, executionArn };
-  } catch (error) {
-    if (!(error instanceof ExecutionError)) throw error;
     await draining;
-    const failed = [...events].reverse().find((e) => e.type === 'ExecutionFailed');
-    result = {
-      status: 'FAILED',
-      output: null,
-      error: failed?.Error ?? (error as Error).name,
-      cause: failed?.Cause === undefined ? (error as Error).message : String(failed.Cause),
-      events,
-      executionArn,
-    };
+    if (fatal) throw fatal;
+    metrics.historyEvents += 1; // ExecutionSucceeded (event 25,000 may be this one)
+    result = { status: 'SUCCEEDED', output, error: null, cause: null, events, metrics };
+  } catch (error) {
+    if (!(error instanceof ExecutionError) && !(error instanceof FatalStatesError)) throw error;
+    await draining;
+    metrics.historyEvents += 1; // ExecutionFailed
+    const failure = fatal as FatalStatesError | null;
+    if (failure) {
+      emit({ type: 'ExecutionFailed', timestamp: Date.now(), Error: failure.name, Cause: failure.message });
+      result = { status: 'FAILED', output: null, error: failure.name, cause: failure.message, events, metrics };
+    } else {
+      const failed = [...events].reverse().find((e) => e.type === 'ExecutionFailed');
+      result = {
+        status: 'FAILED',
+        output: null,
+        error: failed?.Error ?? (error as Error).name,
+        cause: failed?.Cause === undefined ? (error as Error).message : String(failed.Cause),
+        events,
+        metrics,
+      };
+    }
+  } finally {
+    tokens.closeAll();
   }
-  await draining;
   return result;
+}
+
+/** The task tokens of one local execution (see TaskTokens). */
+class LocalTaskTokens implements TaskTokens {
+  private readonly open = new Map<
+    string,
+    { state: string; settle: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: Error) => void; heartbeatMs: number | null; timer?: NodeJS.Timeout; deadline?: NodeJS.Timeout }
+  >();
+
+  private readonly timedOut = new Set<string>();
+
+  /** A new token for a task of `state`; it times out (the library fails the task) after `timeoutMs`. */
+  issue(state: string, heartbeatMs: number | null, timeoutMs: number): string {
+    const token = `local-${state}-${randomUUID()}`;
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<unknown>((ok, fail) => {
+      resolve = ok;
+      reject = fail;
+    });
+    promise.catch(() => undefined); // observed by outcome(); never an unhandled rejection
+    const deadline = setTimeout(() => {
+      this.forget(token);
+      this.timedOut.add(token);
+    }, timeoutMs);
+    deadline.unref();
+    this.open.set(token, { state, settle: promise, resolve, reject, heartbeatMs, deadline });
+    this.armHeartbeat(token);
+    return token;
+  }
+
+  outcome(token: string): Promise<unknown> {
+    const entry = this.open.get(token);
+    if (!entry) return Promise.reject(new Error(`no open task for token ${token}`));
+    return entry.settle;
+  }
+
+  forget(token: string): void {
+    const entry = this.open.get(token);
+    if (entry?.timer) clearTimeout(entry.timer);
+    if (entry?.deadline) clearTimeout(entry.deadline);
+    this.open.delete(token);
+  }
+
+  sendTaskSuccess(token: string, output: unknown): void {
+    const bytes = payloadBytes(output);
+    if (bytes > PAYLOAD_LIMIT_BYTES) throw named('InvalidOutput', `output has ${bytes} bytes, over ${PAYLOAD_LIMIT_BYTES}`);
+    const entry = this.take(token);
+    entry.resolve(JSON.parse(JSON.stringify(output ?? null)));
+  }
+
+  sendTaskFailure(token: string, error = '', cause = ''): void {
+    const entry = this.take(token);
+    entry.reject(named(error || 'States.TaskFailed', cause));
+  }
+
+  sendTaskHeartbeat(token: string): void {
+    if (!this.open.has(token)) throw this.unknown(token);
+    this.armHeartbeat(token);
+  }
+
+  closeAll(): void {
+    for (const token of [...this.open.keys()]) this.forget(token);
+  }
+
+  private take(token: string) {
+    const entry = this.open.get(token);
+    if (!entry) throw this.unknown(token);
+    this.forget(token);
+    return entry;
+  }
+
+  private unknown(token: string): Error {
+    // Step Functions: a token that is not a token is InvalidToken; one whose task ended is
+    // TaskDoesNotExist, or TaskTimedOut when it timed out.
+    if (this.timedOut.has(token)) return named('TaskTimedOut', 'Task Timed Out');
+    return token.startsWith('local-') ? named('TaskDoesNotExist', 'Task does not exist anymore') : named('InvalidToken', 'Invalid token');
+  }
+
+  private armHeartbeat(token: string): void {
+    const entry = this.open.get(token);
+    if (!entry || entry.heartbeatMs === null) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      this.forget(token);
+      entry.reject(named('States.HeartbeatTimeout', `no heartbeat within ${entry.heartbeatMs} ms (scaled)`));
+    }, entry.heartbeatMs);
+  }
+}
+
+function named(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+function replaceToken(value: unknown, token: string): unknown {
+  if (value === TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  return value;
 }
 
 /** The output a state produced, the last time it exited (e.g. Notify's summary). */

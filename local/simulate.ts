@@ -28,6 +28,12 @@ export interface SimulationResult {
   keys: SimulatedKey[];
   notifications: { subject: string | null; message: string; attributes: Record<string, string> }[];
   reencryption: null;
+  /** Events in the execution's history, as Step Functions counts them (limit 25,000). */
+  historyEvents: number;
+  /** Billed state transitions (states entered and retries). */
+  stateTransitions: number;
+  /** The largest state input/output, task parameters or result (limit 262,144 bytes). */
+  largestPayloadBytes: number;
 }
 
 export interface SimulationRun {
@@ -136,6 +142,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
             attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
           })),
           reencryption: null,
+          ...run.metrics,
         },
         summary,
         events: run.events,

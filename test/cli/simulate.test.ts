@@ -52,6 +52,13 @@ describe('kms-rotate simulate', () => {
     expect(result.keys[0]).toMatchObject({ outcome: 'ROTATED' });
     expect(result.notifications[0].subject).toMatch(/^\[ROTATED\] 1 key - manual: INC-1$/);
     expect(stderr()).toMatch(/Rotate +key\/1234abcd\S+ {2}retried after ThrottlingException/);
+    // The run's counts against Step Functions' limits.
+    expect(result.historyEvents).toBeGreaterThan(30);
+    expect(result.historyEvents).toBeLessThan(25_000);
+    expect(result.stateTransitions).toBeGreaterThan(10);
+    expect(result.stateTransitions).toBeLessThan(result.historyEvents);
+    expect(result.largestPayloadBytes).toBeGreaterThan(500);
+    expect(result.largestPayloadBytes).toBeLessThan(262_144);
   });
 
   it('a skipped key still SUCCEEDED (exit 0); a failed key FAILED (exit 1)', async () => {

@@ -16,6 +16,8 @@ const REGION = 'us-east-1';
 const K1_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const K1 = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${K1_ID}`;
 const SPEED = 100;
+/** For approvals left unanswered: 240 min of silence in about 3 s. */
+const SILENCE_SPEED = 5000;
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8'));
 const guardDuty = (id: string) => {
@@ -131,7 +133,8 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
   });
 
   test('silence with approvalTimeoutAction SKIP: not rotated', async () => {
-    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'timeout' } }), input: guardDuty('timeout-1'), speed: SPEED });
+    // Silence lasts the task's whole TimeoutSeconds (240 min, scaled): a faster clock for this one.
+    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'timeout' } }), input: guardDuty('timeout-1'), speed: SILENCE_SPEED });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
     expect(run.result.keys[0].detail).toMatch(/No approval decision within 240 min/);
     expect(rotations(run.calls)).toHaveLength(0);
@@ -139,7 +142,7 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
 
   test('silence with approvalTimeoutAction ROTATE: rotated', async () => {
     const w = world(tagged, { approvals: { [K1_ID]: 'timeout' }, settings: { approvalTimeoutAction: 'ROTATE' } });
-    const run = await simulate({ world: w, input: guardDuty('timeout-2'), speed: SPEED });
+    const run = await simulate({ world: w, input: guardDuty('timeout-2'), speed: SILENCE_SPEED });
     expect(run.result.keys[0].outcome).toBe('ROTATED');
     expect(rotations(run.calls)).toHaveLength(1);
   });
