@@ -3,9 +3,12 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
+import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
+/** Who approves or denies in a local run (the world file decides). */
+const LOCAL_APPROVER = 'local-approver (world file)';
 let handlers: Record<HandlerName, Handler> | undefined;
 
 /**
@@ -130,9 +133,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         await invokeHandler(callbackFn.handler, input.Payload, environment, opts);
         const decision = opts.decideApproval?.(input.Payload.task) ?? 'timeout';
         emit({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name, type: 'Task' }, Cause: decision });
-        if (decision === 'approve') return { decision: 'approve', by: 'local-approver (world file)' };
-        const error = new Error(decision === 'deny' ? JSON.stringify({ by: 'local-approver (world file)', reason: 'denied in the world file' }) : 'No decision before the approval timeout');
-        error.name = decision === 'deny' ? 'APPROVAL_DENIED' : 'States.Timeout';
+        // The same encoding `kms-rotate approve|deny` sends (SendTaskSuccess output / SendTaskFailure cause).
+        if (decision === 'approve') return JSON.parse(encodeApproval(LOCAL_APPROVER));
+        const error = new Error(decision === 'deny' ? encodeDenial(LOCAL_APPROVER, 'denied in the world file') : 'No decision before the approval timeout');
+        error.name = decision === 'deny' ? APPROVAL_DENIED : 'States.Timeout';
         throw error;
       };
       return;

@@ -1,4 +1,5 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../../lambdas/domain/approval';
 import { MAX_REASON_LENGTH } from '../../lambdas/domain/intake/intake';
 import { Aws, withAwsEnvironment, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
@@ -38,7 +39,7 @@ export async function approve(io: Io, token: string, opts: AwsFlags): Promise<Ex
   return withAwsEnvironment(io, opts, async () => {
     const aws = new Aws(opts);
     const by = (await aws.callerIdentity()).arn;
-    await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify({ decision: 'approve', by }) })), tokenProblem);
+    await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: encodeApproval(by) })), tokenProblem);
     lineWriter(io.stdout)(`Approved by ${by}. The workflow continues with the rotation.`);
     return EXIT.OK;
   });
@@ -55,7 +56,7 @@ export async function deny(io: Io, token: string, opts: DecisionOptions): Promis
     const by = (await aws.callerIdentity()).arn;
     await aws.call(
       'states:SendTaskFailure',
-      () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: 'APPROVAL_DENIED', cause: JSON.stringify({ by, reason }) })),
+      () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: APPROVAL_DENIED, cause: encodeDenial(by, reason) })),
       tokenProblem,
     );
     lineWriter(io.stdout)(`Denied by ${by}: ${reason}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`);
