@@ -5,13 +5,16 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import type { RunSummary } from '../lambdas/domain/contracts';
+import { STATE } from '../lambdas/domain/workflow-states';
 import { formatSummaryText } from '../lambdas/domain/message';
 import type { Aws } from './aws';
 import { usageError } from './errors';
 import { exitCodeForRun, type ExitCode } from './exit-codes';
 import { colourFor, lineWriter, sleepOf, type Io, type Writer } from './io';
 import { budgetOf, homeOfArn, isRunSummary, parseJson } from './keys';
-import { clockTime, HistoryTranslator, LiveTrace } from './live';
+import { clockTime } from './live/describe';
+import { HistoryTranslator } from './live/history-events';
+import { LiveTrace } from './live/trace';
 
 /** How an execution ended, with the summary people read. */
 export interface ExecutionResult {
@@ -76,7 +79,7 @@ export async function describeExecution(aws: Aws, executionArn: string): Promise
 export function notifyOutputIn(events: readonly HistoryEvent[]): Record<string, unknown> | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Notify') {
+    if (e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === STATE.notify) {
       const out = parseJson(e.stateExitedEventDetails.output);
       if (typeof out === 'object' && out !== null) return out as Record<string, unknown>;
     }
