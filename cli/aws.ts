@@ -124,6 +124,24 @@ export class Aws {
   }
 
   /**
+   * The outputs of stack `stackName` in this Region (DescribeStacks), by key; null when the
+   * stack does not exist there.
+   */
+  async stackOutputs(stackName: string): Promise<Record<string, string> | null> {
+    const out = await this.call('cloudformation:DescribeStacks', async () => {
+      try {
+        return await this.cfn().send(new DescribeStacksCommand({ StackName: stackName }));
+      } catch (error) {
+        // CloudFormation says "Stack with id X does not exist" as a ValidationError.
+        if (error instanceof Error && (error.name === 'ValidationError' || /does not exist/i.test(error.message))) return null;
+        throw error;
+      }
+    });
+    if (!out) return null;
+    return Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [])));
+  }
+
+  /**
    * The workflow's state machine: `--state-machine`, else $KMS_ROTATE_STATE_MACHINE, else the
    * `StateMachineArn` output of the KmsIncidentRotation stack in this Region.
    */

@@ -4,14 +4,18 @@ import {
   type DescribeExecutionCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
+import { executionArn as buildExecutionArn, isAccount, isPartition, isRegion, parseArn } from '../lambdas/domain/arn';
 import type { RunSummary } from '../lambdas/domain/contracts';
+import { STATE } from '../lambdas/domain/workflow-states';
 import { formatSummaryText } from '../lambdas/domain/message';
 import type { Aws } from './aws';
 import { usageError } from './errors';
 import { exitCodeForRun, type ExitCode } from './exit-codes';
 import { colourFor, lineWriter, sleepOf, type Io, type Writer } from './io';
 import { budgetOf, homeOfArn, isRunSummary, parseJson } from './keys';
-import { clockTime, HistoryTranslator, LiveTrace } from './live';
+import { clockTime } from './live/describe';
+import { HistoryTranslator } from './live/history-events';
+import { LiveTrace } from './live/trace';
 
 /** How an execution ended, with the summary people read. */
 export interface ExecutionResult {
@@ -29,18 +33,28 @@ export interface ExecutionResult {
 const RUNNING = new Set(['RUNNING', 'PENDING_REDRIVE']);
 export const DEFAULT_POLL_SECONDS = 5;
 
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/;
+/** State machine and execution names: letters, digits, - and _, at most 80. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** True for a Step Functions execution ARN (`...:states:<region>:<account>:execution:<machine>:<name>`). */
+function isExecutionArn(ref: string): boolean {
+  const arn = parseArn(ref);
+  if (!arn || arn.service !== 'states' || !isPartition(arn.partition) || !isRegion(arn.region) || !isAccount(arn.account)) return false;
+  const [kind, machine, name, ...rest] = arn.resource.split(':');
+  return kind === 'execution' && rest.length === 0 && EXECUTION_NAME.test(machine ?? '') && EXECUTION_NAME.test(name ?? '');
+}
 
 /** An execution ARN from an ARN or a bare name (which needs the state machine). */
 export async function executionArnOf(ref: string, stateMachine: () => Promise<string>): Promise<string> {
   if (ref.startsWith('arn:')) {
-    if (!EXECUTION_ARN.test(ref)) throw usageError(`execution: expected an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>) or a name, got ${JSON.stringify(ref.slice(0, 200))}`);
+    if (!isExecutionArn(ref)) throw usageError(`execution: expected an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>) or a name, got ${JSON.stringify(ref.slice(0, 200))}`);
     return ref;
   }
   if (!EXECUTION_NAME.test(ref)) throw usageError(`execution: expected an execution name (letters, digits, - and _, at most 80) or ARN, got ${JSON.stringify(ref.slice(0, 200))}`);
   const machine = await stateMachine();
-  return `${machine.replace(':stateMachine:', ':execution:')}:${ref}`;
+  const arn = buildExecutionArn(machine, ref);
+  if (!arn) throw usageError(`state machine: expected a state machine ARN, got ${JSON.stringify(machine.slice(0, 200))}`);
+  return arn;
 }
 
 function notFound(executionArn: string) {
@@ -76,7 +90,7 @@ export async function describeExecution(aws: Aws, executionArn: string): Promise
 export function notifyOutputIn(events: readonly HistoryEvent[]): Record<string, unknown> | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Notify') {
+    if (e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === STATE.notify) {
       const out = parseJson(e.stateExitedEventDetails.output);
       if (typeof out === 'object' && out !== null) return out as Record<string, unknown>;
     }

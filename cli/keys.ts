@@ -1,5 +1,5 @@
 import { classifyKeyRef } from '../lambdas/domain/intake/key-refs';
-import { parseKmsArn } from '../lambdas/domain/arn';
+import { isAccount, isRegion, parseArn, parseKmsArn } from '../lambdas/domain/arn';
 import type { RunSummary } from '../lambdas/domain/contracts';
 import { parseSettings } from '../lib/settings';
 
@@ -25,8 +25,8 @@ export function shortKey(ref: string, home?: Home | null): string {
 
 /** Account and Region of any ARN (`arn:aws:states:us-east-1:111122223333:execution:...`). */
 export function homeOfArn(arn: string): Home | null {
-  const m = /^arn:[^:]+:[^:]+:([a-z0-9-]+):(\d{12}):/.exec(arn);
-  return m ? { region: m[1]!, account: m[2]! } : null;
+  const parsed = parseArn(arn);
+  return parsed && isRegion(parsed.region) && isAccount(parsed.account) ? { region: parsed.region, account: parsed.account } : null;
 }
 
 /** The lifetime budget a summary was computed with (used + remaining), else the settings default. */

@@ -12,6 +12,7 @@ import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
 import type { Io } from './io';
+import { STACK_NAME } from '../lib/names';
 import { nonNegativeInteger, positiveInteger, positiveNumber, withAwsOptions, withIntervalOption, withStateMachineOption } from './options';
 
 export type { Io } from './io';
@@ -155,9 +156,11 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
       .option('--json', 'print the report as JSON')
       .option('--force', 'assess as `start --force` would (reserved rotations, no cooldown)')
       .addOption(new Option('--budget <n>', 'lifetime on-demand rotations per key (the rotationBudget setting)').argParser(positiveInteger))
-      .addOption(new Option('--reserve <n>', 'rotations kept for manual use with --force (the automaticReserve setting)').argParser(nonNegativeInteger)),
+      .addOption(new Option('--reserve <n>', 'rotations kept for manual use with --force (the automaticReserve setting)').argParser(nonNegativeInteger))
+      .option('--stack <name>', `read the settings from this stack's Settings output (default ${STACK_NAME}, in --region)`)
+      .option('--default-settings', 'assess with the default settings, reading no stack'),
   )
-    .addHelpText('after', `\nExit codes: 0 answered (eligible or not), 2 bad key reference or option, 4 AWS refused or unreachable.\n${examples('kms-rotate check --key alias/orders', 'kms-rotate check --key arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab --json')}`)
+    .addHelpText('after', `\nSettings: those of the deployed stack (its Settings output), else the defaults; --budget/--reserve override single values.\nExit codes: 0 answered (eligible or not), 2 bad key reference or option, 4 AWS refused or unreachable.\n${examples('kms-rotate check --key alias/orders', 'kms-rotate check --key alias/orders --default-settings', 'kms-rotate check --key arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab --json')}`)
     .action((opts) => run(() => check(io, opts)));
 
   withAwsOptions(

@@ -14,6 +14,7 @@ import { TaskFunctions } from './functions';
 import { LedgerTable } from './ledger';
 import { OnCallPolicy } from './oncall';
 import type { Settings } from './settings';
+import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { RotationWorkflow } from './workflow';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
@@ -148,6 +149,7 @@ export class KmsIncidentRotationStack extends Stack {
     new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
 
     new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
+    new CfnOutput(this, SETTINGS_OUTPUT, { value: encodePublishedSettings(settings), description: 'kms-rotate check assesses keys with these settings' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'KeyPolicyPrincipals', {
       value: Fn.join(',', [fns.assess.role!.roleArn, fns.rotate.role!.roleArn, fns['check-rotation'].role!.roleArn]),

@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
+import { STATE } from '../lambdas/domain/workflow-states';
 import type { IncidentRequest } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 
@@ -20,26 +21,9 @@ export const LAMBDA_TRANSIENT_ERRORS = [
 /** KMS errors that say "try again later" (aws-facts.md). */
 export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
 
-/** Names of the states tests and the local runner refer to. */
-export const STATE = {
-  intake: 'Intake',
-  invalidRequest: 'InvalidRequest',
-  claimRequest: 'ClaimRequest',
-  forEachKey: 'ForEachKey',
-  assess: 'Assess',
-  requestApproval: 'RequestApproval',
-  lockKey: 'LockKey',
-  rotate: 'Rotate',
-  waitForRotation: 'WaitForRotation',
-  waitBeforeRetryingRotation: 'WaitBeforeRetryingRotation',
-  checkRotation: 'CheckRotation',
-  record: 'Record',
-  notify: 'Notify',
-  closeRequest: 'CloseRequest',
-  notificationFailed: 'NotificationFailed',
-  keysFailed: 'KeysFailed',
-  done: 'Done',
-} as const;
+
+/** Names of the states tests and the local runner refer to (declared import-free for the CLI). */
+export { STATE };
 
 /** Which handler each Task state invokes. */
 export const TASK_HANDLERS: Record<string, HandlerName> = {

@@ -4,10 +4,13 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
+import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
+/** Who approves or denies in a local run (the world file decides). */
+const LOCAL_APPROVER = 'local-approver (world file)';
 let handlers: Record<HandlerName, Handler> | undefined;
 
 /**
@@ -188,8 +191,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         // Answered asynchronously, as a person would (never inside the task's own start).
         setImmediate(() => {
           try {
-            if (decision === 'approve') tokens.sendTaskSuccess(task.token, { decision: 'approve', by: 'local-approver (world file)' });
-            else if (decision === 'deny') tokens.sendTaskFailure(task.token, 'APPROVAL_DENIED', JSON.stringify({ by: 'local-approver (world file)', reason: 'denied in the world file' }));
+            // The same encoding `kms-rotate approve|deny` sends (SendTaskSuccess output / SendTaskFailure cause).
+            if (decision === 'approve') tokens.sendTaskSuccess(task.token, JSON.parse(encodeApproval(LOCAL_APPROVER)));
+            else if (decision === 'deny') tokens.sendTaskFailure(task.token, APPROVAL_DENIED, encodeDenial(LOCAL_APPROVER, 'denied in the world file'));
             // 'timeout': nobody answers; the task's TimeoutSeconds (scaled) ends it with States.Timeout.
           } catch {
             // The execution ended before the answer (e.g. it failed elsewhere): nothing to answer.

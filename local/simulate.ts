@@ -1,6 +1,8 @@
 import type { Settings } from '../lib/settings';
 import { parseSettings } from '../lib/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
+import { parseKmsArn } from '../lambdas/domain/arn';
+import { STATE } from '../lambdas/domain/workflow-states';
 import { runLocally, lastOutputOf, type RunEvent } from './runner';
 import { startStandIn, type StandIn } from './standin';
 import { synthTemplate, type CfnTemplate } from './template';
@@ -124,7 +126,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         onEvent: runOpts.onEvent,
         decideApproval: (task) => approvals[keyIdOf(task.keyArn ?? task.ref)] ?? approvals[task.ref] ?? 'timeout',
       });
-      const notify = lastOutputOf(run.events, 'Notify') as { notification?: { summary?: RunSummary } } | undefined;
+      const notify = lastOutputOf(run.events, STATE.notify) as { notification?: { summary?: RunSummary } } | undefined;
       const summary = notify?.notification?.summary ?? null;
       // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
       // <arn>" in an approval request); with executions side by side, keep this one's.
@@ -167,8 +169,10 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationRun> {
   }
 }
 
+/** The key id of a key ARN (how the world file names keys), else the reference as it is. */
 function keyIdOf(ref: string): string {
-  return ref.includes(':key/') ? ref.slice(ref.lastIndexOf('/') + 1) : ref;
+  const arn = parseKmsArn(ref);
+  return arn?.resourceType === 'key' ? arn.resource : ref;
 }
 
 function toSimulatedKey(k: KeyResult): SimulatedKey {

@@ -1,4 +1,5 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../../lambdas/domain/approval';
 import { MAX_REASON_LENGTH } from '../../lambdas/domain/intake/intake';
 import { Aws, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
@@ -37,7 +38,7 @@ export async function approve(io: Io, token: string, opts: AwsFlags): Promise<Ex
   const taskToken = checkToken(token);
   const aws = new Aws(opts, io.env);
   const by = (await aws.callerIdentity()).arn;
-  await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify({ decision: 'approve', by }) })), tokenProblem);
+  await aws.call('states:SendTaskSuccess', () => aws.sfn().send(new SendTaskSuccessCommand({ taskToken, output: encodeApproval(by) })), tokenProblem);
   lineWriter(io.stdout)(`Approved by ${by}. The workflow continues with the rotation.`);
   return EXIT.OK;
 }
@@ -52,7 +53,7 @@ export async function deny(io: Io, token: string, opts: DecisionOptions): Promis
   const by = (await aws.callerIdentity()).arn;
   await aws.call(
     'states:SendTaskFailure',
-    () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: 'APPROVAL_DENIED', cause: JSON.stringify({ by, reason }) })),
+    () => aws.sfn().send(new SendTaskFailureCommand({ taskToken, error: APPROVAL_DENIED, cause: encodeDenial(by, reason) })),
     tokenProblem,
   );
   lineWriter(io.stdout)(`Denied by ${by}: ${reason}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`);

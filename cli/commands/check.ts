@@ -4,7 +4,8 @@ import { classifyKeyRef } from '../../lambdas/domain/intake/intake';
 import type { Reason } from '../../lambdas/domain/contracts';
 import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
 import { parseSettings, SettingsError, type Settings } from '../../lib/settings';
-import { Aws, type AwsFlags } from '../aws';
+import { decodePublishedSettings, PUBLISHED_SETTINGS, SETTINGS_OUTPUT, type PublishedSettings } from '../../lib/published-settings';
+import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { colourFor, nowOf, type Io } from '../io';
@@ -15,6 +16,21 @@ export interface CheckOptions extends AwsFlags {
   budget?: number;
   reserve?: number;
   force?: boolean;
+  /** The stack whose `Settings` output to read (default KmsIncidentRotation). */
+  stack?: string;
+  /** Assess with the default settings, reading no stack. */
+  defaultSettings?: boolean;
+}
+
+/** Where the settings `check` assessed with came from. */
+export interface SettingsOrigin {
+  /** `stack`: the stack's Settings output; `defaults`: the built-in defaults. */
+  source: 'stack' | 'defaults';
+  /** The stack read (or looked for), and its Region; null with --default-settings. */
+  stack: string | null;
+  region: string | null;
+  /** Why the defaults were used, or which values the flags overrode; null when nothing to say. */
+  note: string | null;
 }
 
 /** What `check --json` prints. */
@@ -43,16 +59,24 @@ export interface CheckReport {
   automaticRotation: { enabled: boolean; nextRotationDate: string | null };
   onDemandRotationInProgressSince: string | null;
   rotations: { date: string | null; type: string | null; keyMaterialId: string | null; keyMaterialState: string | null }[];
+  /** The settings assessed with (as the deployed workflow has them), and where they came from. */
+  settings: SettingsOrigin & { values: PublishedSettings };
 }
 
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
-function settingsFor(opts: CheckOptions): Settings {
+/** CloudFormation stack names: a letter, then letters, digits and hyphens, 128 at most. */
+const STACK_NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** The --budget/--reserve overrides, given or not. */
+function overridesOf(opts: CheckOptions): Partial<Settings> {
+  return { ...(opts.budget !== undefined ? { rotationBudget: opts.budget } : {}), ...(opts.reserve !== undefined ? { automaticReserve: opts.reserve } : {}) };
+}
+
+/** Settings with the --budget/--reserve overrides applied; a bad combination is exit 2 naming the flags. */
+function withOverrides(base: Partial<Settings>, opts: CheckOptions, where: string): Settings {
   try {
-    return parseSettings(
-      { ...(opts.budget !== undefined ? { rotationBudget: opts.budget } : {}), ...(opts.reserve !== undefined ? { automaticReserve: opts.reserve } : {}) },
-      '--budget/--reserve',
-    );
+    return parseSettings({ ...base, ...overridesOf(opts) }, where);
   } catch (error) {
     if (error instanceof SettingsError) {
       const names: Record<string, string> = { rotationBudget: '--budget', automaticReserve: '--reserve' };
@@ -62,27 +86,78 @@ function settingsFor(opts: CheckOptions): Settings {
   }
 }
 
+/** Checks the settings flags before any AWS call. */
+function checkSettingsFlags(opts: CheckOptions): void {
+  if (opts.stack !== undefined && opts.defaultSettings) throw usageError('--stack and --default-settings: give one or the other');
+  if (opts.stack !== undefined && !STACK_NAME_RE.test(opts.stack)) {
+    throw usageError(`--stack: expected a CloudFormation stack name (a letter, then letters, digits and -, at most 128), got ${JSON.stringify(opts.stack.slice(0, 80))}`);
+  }
+  // The flags on their own must make sense whatever the stack says (exit 2 before any AWS call).
+  withOverrides({}, opts, '--budget/--reserve');
+}
+
+/**
+ * The settings to assess with: the `Settings` output of the deployed stack in this Region (as
+ * the workflow has them), or the defaults when the stack is absent, predates the output, or
+ * --default-settings says so; --budget/--reserve override single values on top.
+ */
+export async function resolveCheckSettings(aws: Aws, opts: CheckOptions, region: string): Promise<{ settings: Settings; origin: SettingsOrigin }> {
+  const overridden = Object.keys(overridesOf(opts)).length ? `; ${[opts.budget !== undefined ? '--budget' : '', opts.reserve !== undefined ? '--reserve' : ''].filter(Boolean).join(' and ')} override` : '';
+  if (opts.defaultSettings) {
+    return { settings: withOverrides({}, opts, '--budget/--reserve'), origin: { source: 'defaults', stack: null, region: null, note: `defaults (--default-settings)${overridden}` } };
+  }
+  const stack = opts.stack ?? STACK_NAME;
+  const outputs = await aws.stackOutputs(stack);
+  const published = outputs?.[SETTINGS_OUTPUT];
+  if (published === undefined) {
+    const why = outputs ? `the stack ${stack} in ${region} has no ${SETTINGS_OUTPUT} output (deployed by an older version)` : `no stack ${stack} in ${region}`;
+    const hint = opts.stack === undefined ? ' (--stack NAME reads another stack)' : '';
+    return { settings: withOverrides({}, opts, '--budget/--reserve'), origin: { source: 'defaults', stack, region, note: `defaults: ${why}${hint}${overridden}` } };
+  }
+  let deployed: Settings;
+  try {
+    deployed = decodePublishedSettings(published, `the ${SETTINGS_OUTPUT} output of stack ${stack} in ${region}`);
+  } catch (error) {
+    if (error instanceof SettingsError) throw usageError(`${error.message}\nUse --default-settings to assess with the defaults.`);
+    throw error;
+  }
+  const values = Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, deployed[name]]));
+  return { settings: withOverrides(values, opts, '--budget/--reserve'), origin: { source: 'stack', stack, region, note: overridden ? overridden.slice(2) : null } };
+}
+
 /**
  * Read-only: what the workflow's Assess step would decide for this key right now, and why, with
- * the rotation history. Uses the workflow's own inspectKey/assessKey with the default settings.
+ * the rotation history. Uses the workflow's own inspectKey/assessKey with the deployed stack's
+ * settings (its `Settings` output), or the defaults when there is no stack.
  */
 export async function check(io: Io, opts: CheckOptions): Promise<ExitCode> {
   const ref = opts.key.trim();
   if (!classifyKeyRef(ref)) throw usageError(`--key: ${KEY_EXPECTED}, got ${JSON.stringify(opts.key.slice(0, 80))}`);
-  const settings = settingsFor(opts);
+  checkSettingsFlags(opts);
   const aws = new Aws(opts, io.env);
   const identity = await aws.callerIdentity();
   const region = await aws.region();
+  const { settings, origin } = await resolveCheckSettings(aws, opts, region);
   const inspection = await aws.call('KMS reads (DescribeKey, ListAliases, ListResourceTags, GetKeyRotationStatus, ListKeyRotations)', () => inspectKey(aws.kmsKeys(), ref, { accountId: identity.account, region }));
-  const report = buildReport(ref, region, inspection, settings, identity.account, opts.force === true, nowOf(io)());
+  const report = buildReport(ref, region, inspection, settings, identity.account, opts.force === true, nowOf(io)(), origin);
   if (opts.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else io.stdout.write(formatCheck(report, io));
   return EXIT.OK;
 }
 
-export function buildReport(ref: string, region: string, inspection: Inspection, settings: Settings, accountId: string, force: boolean, now: Date): CheckReport {
+export function buildReport(
+  ref: string,
+  region: string,
+  inspection: Inspection,
+  settings: Settings,
+  accountId: string,
+  force: boolean,
+  now: Date,
+  origin: SettingsOrigin = { source: 'defaults', stack: null, region: null, note: null },
+): CheckReport {
   const budget = settings.rotationBudget;
   const reserve = settings.automaticReserve;
+  const settingsUsed = { ...origin, values: Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, settings[name]])) as PublishedSettings };
   if (!inspection.found) {
     return {
       keyRef: ref,
@@ -107,6 +182,7 @@ export function buildReport(ref: string, region: string, inspection: Inspection,
       automaticRotation: { enabled: false, nextRotationDate: null },
       onDemandRotationInProgressSince: null,
       rotations: [],
+      settings: settingsUsed,
     };
   }
   const { facts, history } = inspection;
@@ -156,6 +232,7 @@ export function buildReport(ref: string, region: string, inspection: Inspection,
       keyMaterialId: r.KeyMaterialId ?? null,
       keyMaterialState: r.KeyMaterialState ?? null,
     })),
+    settings: settingsUsed,
   };
 }
 
@@ -221,5 +298,13 @@ export function formatCheck(r: CheckReport, io: Io): string {
       if (r.rotations.length > shown.length) more(`... ${r.rotations.length - shown.length} older`);
     }
   }
+  row('Settings', settingsLine(r.settings));
   return `${out.join('\n')}\n`;
+}
+
+/** Which settings the answer rests on: `from stack X (Region): ...` or `defaults (why): ...`. */
+function settingsLine(s: CheckReport['settings']): string {
+  const v = s.values;
+  const from = s.source === 'stack' ? `from stack ${s.stack} (${s.region})${s.note ? `, ${s.note}` : ''}` : `${s.note ?? 'defaults'}`;
+  return `${from}: opt-out tag ${v.optOutTag}, cooldown ${v.cooldownMinutes} min, budget ${v.rotationBudget}, reserve ${v.automaticReserve}${v.dryRun ? ', dry run' : ''}`;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InvalidRequestError, parseIncident, summariseForResolve } from '../../lambdas/domain/intake/intake';
+import { inputKind, InvalidRequestError, parseIncident, summariseForResolve } from '../../lambdas/domain/intake/intake';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import type { Io } from '../io';
@@ -36,20 +36,14 @@ function envelope(event: unknown, field: 'account' | 'region'): string {
   return typeof v === 'string' ? v : '';
 }
 
-/** Shaped like a manual request and not like an EventBridge event (intake's own test). */
-function isManualRequest(v: unknown): boolean {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(v, k);
-  return (has('keyId') || has('reason')) && !has('detail') && !has('detail-type');
-}
-
 /**
  * Which finding, how severe, which keys: what Intake makes of a finding event, offline. Bare key
  * ids become ARNs in the event's own account and Region (the envelope's), as in the workflow.
  */
 export async function resolve(io: Io, opts: { event: string }): Promise<ExitCode> {
   const event = readJsonFile(opts.event, '--event');
-  if (isManualRequest(event)) {
+  // Intake's own dispatch: resolve reads what Intake would read as a finding event, nothing else.
+  if (inputKind(event) === 'manual') {
     throw usageError(`--event ${opts.event}: this is a manual request (keyId, reason), not a finding event; resolve reads GuardDuty, Security Hub and IAM Access Analyzer findings (EventBridge events)`);
   }
   let summary;

@@ -6,7 +6,8 @@ import { loadWorldFile, WorldError, type World } from '../../local/world';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { colourFor, lineWriter, type Io } from '../io';
-import { LiveTrace, LocalEventTranslator } from '../live';
+import { LocalEventTranslator } from '../live/local-events';
+import { LiveTrace } from '../live/trace';
 import { readJsonFile } from './resolve';
 
 export interface SimulateOptions {

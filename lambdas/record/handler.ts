@@ -4,35 +4,9 @@ import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/clients';
 import { toKeyResult } from '../domain/summary';
-import { parseCause } from '../domain/text';
+import { approvalOutcome } from '../domain/approval';
 
 export type RecordInput = KeyTask & CaughtFailure;
-
-/**
- * Turn the approval gate's ending into an outcome: a denial (APPROVAL_DENIED, with who and why)
- * or silence past the approval timeout. Pure.
- */
-export function approvalOutcome(task: RecordInput, config: Pick<RuntimeConfig, 'approvalTimeoutSeconds'>): Partial<KeyTask> | null {
-  const error = task.approvalError;
-  if (!error) return null;
-  if (error.Error === 'APPROVAL_DENIED') {
-    let by: string | null = null;
-    let why: string | null = null;
-    try {
-      const cause = JSON.parse(error.Cause ?? '{}');
-      by = typeof cause.by === 'string' ? cause.by : null;
-      why = typeof cause.reason === 'string' ? cause.reason : null;
-    } catch {
-      why = parseCause(error.Cause).message;
-    }
-    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `Denied by ${by ?? 'an approver'}${why ? `: ${why}` : ''}.` };
-  }
-  if (error.Error === 'States.Timeout' || error.Error === 'States.HeartbeatTimeout') {
-    const minutes = Math.round(config.approvalTimeoutSeconds / 60);
-    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `No approval decision within ${minutes} min; the key was not rotated.` };
-  }
-  return null;
-}
 
 /**
  * Record: the last step of every key's iteration, on every path. Settles the key's outcome

@@ -1,13 +1,36 @@
+import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { encodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
+import { parseSettings } from '../../lib/settings';
 import { main } from '../../cli/main';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';
 import { ACCOUNT, CALLER, captureIo, REGION } from './helpers';
 
 
-// KMS is the local stand-in (real SDK calls over HTTP); only STS is mocked (the stand-in has none).
+// KMS is the local stand-in (real SDK calls over HTTP); STS and CloudFormation are mocked (the
+// stand-in has neither). Unless a test deploys one, there is no stack: check uses the defaults.
 const sts = mockClient(STSClient);
+const cfn = mockClient(CloudFormationClient);
+const noStack = new CloudFormationServiceException({ name: 'ValidationError', message: 'Stack with id KmsIncidentRotation does not exist', $fault: 'client', $metadata: {} });
+
+/** A deployed stack whose Settings output holds `settings` (the rest default). */
+function deployStack(settings: Record<string, unknown>, stackName = 'KmsIncidentRotation') {
+  cfn.on(DescribeStacksCommand, { StackName: stackName }).resolves({
+    Stacks: [
+      {
+        StackName: stackName,
+        CreationTime: new Date(),
+        StackStatus: 'UPDATE_COMPLETE',
+        Outputs: [
+          { OutputKey: 'StateMachineArn', OutputValue: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:KmsIncidentRotation` },
+          { OutputKey: SETTINGS_OUTPUT, OutputValue: encodePublishedSettings(parseSettings(settings)) },
+        ],
+      },
+    ],
+  });
+}
 
 const id = (n: number) => `${String(n).padStart(8, '0')}-1111-2222-3333-444455556666`;
 const arn = (n: number, region = REGION) => `arn:aws:kms:${region}:${ACCOUNT}:key/${id(n)}`;
@@ -31,6 +54,7 @@ const world = parseWorld(
       { id: id(9), onDemandRotationsUsed: 23, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(10), rotationInProgress: true, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(11), tags: { 'kms-incident-rotation': 'approval' } },
+      { id: id(12), tags: { 'team:rotation': 'disabled' } },
     ],
   },
   'check test world',
@@ -47,6 +71,8 @@ afterAll(() => standIn.close());
 beforeEach(() => {
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: CALLER });
+  cfn.reset();
+  cfn.on(DescribeStacksCommand).rejects(noStack);
 });
 
 async function check(...args: string[]) {
@@ -151,10 +177,107 @@ describe('kms-rotate check (against the local stand-in)', () => {
   });
 
   it('AWS errors exit 4 with the action named', async () => {
-    standIn.addFault({ service: 'kms', operation: 'DescribeKey', error: 'AccessDeniedException', times: 5 });
+    // One fault: AccessDenied is not retried, and a leftover fault would fail the tests after this one.
+    standIn.addFault({ service: 'kms', operation: 'DescribeKey', error: 'AccessDeniedException', times: 1 });
     const { code, err } = await check('--key', arn(1));
 
     expect(code).toBe(4);
     expect(err).toMatch(/AWS denied KMS reads \(DescribeKey.*\) to arn:aws:sts::111122223333:assumed-role\/OnCall\/alice/);
+  });
+
+  it('without a stack: the defaults, and says so', async () => {
+    const { code, out } = await check('--key', arn(12));
+
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Eligible now +yes$/m);
+    expect(out).toMatch(/^Settings +defaults: no stack KmsIncidentRotation in us-east-1 \(--stack NAME reads another stack\): opt-out tag kms-incident-rotation, cooldown 60 min/m);
+  });
+});
+
+describe('kms-rotate check with the deployed settings', () => {
+  it.each([
+    ['a custom opt-out tag', { optOutTag: 'team:rotation' }, arn(12), 'OPTED_OUT', /tagged team:rotation=disabled/],
+    // id(1) was rotated on demand 30 days ago: inside a 60-day cooldown.
+    ['a long cooldown', { cooldownMinutes: 60 * 24 * 60 }, arn(1), 'RECENTLY_ROTATED', /the cooldown is/],
+  ])('%s from the stack output: not eligible where the defaults say eligible', async (_what, deployed, key, reason, detail) => {
+    // Prepare
+    const withDefaults = await check('--key', key, '--default-settings');
+    deployStack(deployed);
+
+    // Act
+    const { code, out } = await check('--key', key);
+
+    // Assess
+    expect(withDefaults.out).toMatch(/^Eligible now +yes$/m);
+    expect(withDefaults.out).toMatch(/^Settings +defaults \(--default-settings\): /m);
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^Eligible now +no - ${reason}: `, 'm'));
+    expect(out).toMatch(detail);
+    expect(out).toMatch(/^Settings +from stack KmsIncidentRotation \(us-east-1\): /m);
+  });
+
+  it('--json names the stack and Region the settings came from', async () => {
+    // Prepare
+    deployStack({ optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true }, 'KmsRotationProd');
+
+    // Act
+    const { code, out } = await check('--key', arn(12), '--stack', 'KmsRotationProd', '--json');
+
+    // Assess
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({
+      eligible: false,
+      reason: 'OPTED_OUT',
+      onDemandRotations: { budget: 10, reserve: 1 },
+      settings: { source: 'stack', stack: 'KmsRotationProd', region: REGION, note: null, values: { optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true } },
+    });
+    expect(cfn.commandCalls(DescribeStacksCommand)[0]!.args[0].input).toEqual({ StackName: 'KmsRotationProd' });
+  });
+
+  it('--budget/--reserve still override single values of the stack\'s settings', async () => {
+    // Prepare
+    deployStack({ rotationBudget: 10, automaticReserve: 1 });
+
+    // Act
+    const { out } = await check('--key', arn(1), '--reserve', '8', '--json');
+
+    // Assess: 2 of 10 used leaves 8, all in the reserve.
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({ reason: 'BUDGET_RESERVE', onDemandRotations: { budget: 10, reserve: 8 }, settings: { source: 'stack', note: '--reserve override' } });
+  });
+
+  it('--default-settings reads no stack', async () => {
+    // Prepare
+    deployStack({ optOutTag: 'team:rotation' });
+
+    // Act
+    const { out } = await check('--key', arn(12), '--default-settings', '--json');
+
+    // Assess
+    expect(JSON.parse(out)).toMatchObject({ eligible: true, settings: { source: 'defaults', stack: null } });
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  it('a stack without the Settings output (an older deployment): the defaults, with a note', async () => {
+    // Prepare
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
+
+    // Act
+    const { code, out } = await check('--key', arn(12));
+
+    // Assess
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Settings +defaults: the stack KmsIncidentRotation in us-east-1 has no Settings output/m);
+  });
+
+  it('rejects a bad Settings output, a bad --stack, and --stack with --default-settings (exit 2)', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'Settings', OutputValue: '{"rotationBudget":"lots"}' }] }] });
+    const bad = await check('--key', arn(1));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/Settings output of stack KmsIncidentRotation in us-east-1[\s\S]*rotationBudget[\s\S]*--default-settings/);
+
+    expect((await check('--key', arn(1), '--stack', 'no spaces please')).err).toContain('--stack: expected a CloudFormation stack name');
+    expect((await check('--key', arn(1), '--stack', 'S', '--default-settings')).code).toBe(2);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
+import { inputKind } from '../../lambdas/domain/intake/intake';
 import { captureIo } from './helpers';
 import { FINDING_CASES } from '../fixtures/expected';
 
@@ -54,5 +55,22 @@ describe('kms-rotate resolve', () => {
     const { code, err } = await resolve(fixture('manual/valid.json'));
     expect(code).toBe(2);
     expect(err).toContain('this is a manual request (keyId, reason), not a finding event');
+  });
+
+  it.each([
+    ['a manual request that also names a source', { source: 'aws.guardduty', keyId: 'alias/app', reason: 'r' }, 'manual', /this is a manual request/],
+    ['a finding event that carries a reason field', { source: 'aws.ec2', detail: {}, reason: 'r' }, 'finding', /not a finding of a known source/],
+  ])('reads %s as Intake does (%s)', async (_name, event, kind, message) => {
+    // Prepare
+    const file = join(dir, `dispatch-${kind}.json`);
+    writeFileSync(file, JSON.stringify(event));
+
+    // Act
+    const { code, err } = await resolve(file);
+
+    // Assess: the CLI's refusal follows Intake's own dispatch.
+    expect(inputKind(event)).toBe(kind);
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
   });
 });

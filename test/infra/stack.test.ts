@@ -6,6 +6,8 @@ import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings, settingsFromContext, SettingsError } from '../../lib/settings';
 import { extractWorkflow } from '../../local/template';
 import { HANDLERS } from '../../lib/functions';
+import { decodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
+import { FAILED_STATE_PREFIX, STATE, WAIT_STATES } from '../../lambdas/domain/workflow-states';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 
@@ -149,6 +151,46 @@ describe('KmsIncidentRotation stack', () => {
 
   test('outputs the state machine ARN for the CLI', () => {
     template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } });
+  });
+
+  test('the state names the CLI and local runner import are the states of the machine', () => {
+    // Prepare
+    const { definition } = extractWorkflow(template.toJSON() as any, env);
+    const states = new Map<string, string>();
+    const visit = (d: { States: Record<string, { Type: string; ItemProcessor?: unknown }> }) => {
+      for (const [name, state] of Object.entries(d.States)) {
+        states.set(name, state.Type);
+        if (state.ItemProcessor) visit(state.ItemProcessor as typeof d);
+      }
+    };
+
+    // Act
+    visit(definition);
+
+    // Assess
+    for (const name of Object.values(STATE)) expect(states.has(name)).toBe(true);
+    for (const name of WAIT_STATES) expect(states.get(name)).toBe('Wait');
+    const failed = [...states.keys()].filter((n) => n.startsWith(FAILED_STATE_PREFIX));
+    expect(failed).toContain(`${FAILED_STATE_PREFIX}INTERNAL`);
+    for (const name of failed) expect(states.get(name)).toBe('Pass');
+  });
+});
+
+describe('settings published for the CLI', () => {
+  test('the Settings output carries the deployed settings that check assesses with', () => {
+    // Prepare
+    const custom = { optOutTag: 'team:rotation', cooldownMinutes: 1440, rotationBudget: 10, automaticReserve: 2, dryRun: true };
+    const template = Template.fromStack(build(custom).stack);
+
+    // Act
+    const outputs = template.findOutputs(SETTINGS_OUTPUT);
+    const value = outputs[SETTINGS_OUTPUT]?.Value as string;
+
+    // Assess
+    expect(typeof value).toBe('string');
+    expect(decodePublishedSettings(value, 'the Settings output')).toMatchObject(custom);
+    // Compact: nothing the CLI does not need (no e-mail addresses in a stack output).
+    expect(Object.keys(JSON.parse(value)).sort()).toEqual(['approvalTimeoutAction', 'approvalTimeoutMinutes', 'automaticReserve', 'cooldownMinutes', 'dryRun', 'optOutTag', 'rotationBudget']);
   });
 });
 

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import { keyArn, parseKmsArn, partitionOf, type KmsArn } from '../../lambdas/domain/arn';
+import { aliasArn, executionArn, isPartition, keyArn, parseArn, parseKmsArn, partitionOf, PARTITIONS, type Arn, type KmsArn } from '../../lambdas/domain/arn';
+import { classifyKeyRef } from '../../lambdas/domain/intake/key-refs';
+import { homeOfArn } from '../../cli/keys';
 
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const MRK_ID = 'mrk-1234abcd12ab34cd56ef1234567890ab';
@@ -85,5 +87,91 @@ describe('partitionOf', () => {
 describe('keyArn', () => {
   it('builds a key ARN', () => {
     expect(keyArn('aws', 'us-east-1', '111122223333', KEY_ID)).toBe(`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`);
+  });
+});
+
+describe('aliasArn', () => {
+  it('builds an alias ARN that parses back', () => {
+    // Act
+    const arn = aliasArn('aws', 'eu-west-1', '111122223333', 'alias/payments/prod');
+
+    // Assess
+    expect(arn).toBe('arn:aws:kms:eu-west-1:111122223333:alias/payments/prod');
+    expect(parseKmsArn(arn)).toEqual({ partition: 'aws', region: 'eu-west-1', account: '111122223333', resourceType: 'alias', resource: 'payments/prod' });
+  });
+});
+
+describe('parseArn (any service)', () => {
+  it.each<[string, Arn]>([
+    [
+      'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:manual-1',
+      { partition: 'aws', service: 'states', region: 'us-east-1', account: '111122223333', resource: 'execution:KmsIncidentRotation:manual-1' },
+    ],
+    ['arn:aws:s3:::my-bucket', { partition: 'aws', service: 's3', region: '', account: '', resource: 'my-bucket' }],
+    ['arn:aws-cn:iam::111122223333:role/admin', { partition: 'aws-cn', service: 'iam', region: '', account: '111122223333', resource: 'role/admin' }],
+    [`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws', service: 'kms', region: 'us-east-1', account: '111122223333', resource: `key/${KEY_ID}` }],
+  ])('%s', (arn, expected) => {
+    expect(parseArn(arn)).toEqual(expected);
+  });
+
+  it.each([['empty', ''], ['not an ARN', 'hello'], ['too few parts', 'arn:aws:s3:my-bucket'], ['no resource', 'arn:aws:sns:us-east-1:111122223333:'], ['too long', `arn:aws:s3:::${'b'.repeat(3000)}`]])(
+    'rejects %s',
+    (_name, value) => {
+      expect(parseArn(value)).toBeNull();
+    },
+  );
+
+  it('property: never throws, and agrees with parseKmsArn on KMS ARNs', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (value) => {
+        const kms = parseKmsArn(value);
+        const any = parseArn(value);
+        if (kms) expect(any).toEqual({ partition: kms.partition, service: 'kms', region: kms.region, account: kms.account, resource: `${kms.resourceType}/${kms.resource}` });
+      }),
+    );
+  });
+});
+
+describe('executionArn', () => {
+  it('names an execution of a state machine', () => {
+    expect(executionArn('arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:KmsIncidentRotation', 'manual-1')).toBe(
+      'arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:KmsIncidentRotation:manual-1',
+    );
+  });
+
+  it.each(['arn:aws:lambda:us-east-1:111122223333:function:f', 'KmsIncidentRotation'])('is null for %s', (notMachine) => {
+    expect(executionArn(notMachine, 'x')).toBeNull();
+  });
+});
+
+describe('one ARN grammar for every side', () => {
+  it('every partition a Region maps to is one the parsers accept', () => {
+    for (const region of ['us-east-1', 'cn-north-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1', 'eusc-de-east-1']) {
+      expect(PARTITIONS).toContain(partitionOf(region));
+      expect(isPartition(partitionOf(region))).toBe(true);
+    }
+  });
+
+  it('a strict key reference is always a KMS ARN the lenient parser reads the same way', () => {
+    // Prepare
+    const ref = `arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${MRK_ID}`;
+
+    // Act
+    const strict = classifyKeyRef(ref);
+    const lenient = parseKmsArn(ref);
+
+    // Assess
+    expect(strict).toEqual({ kind: 'keyArn', partition: 'aws-eusc', region: 'eusc-de-east-1', account: '111122223333', id: MRK_ID });
+    expect(lenient).toMatchObject({ partition: strict?.partition, region: strict?.region, account: strict?.account, resource: strict?.id });
+  });
+
+  it('a KMS ARN with a resource no key id or alias may have is no key reference', () => {
+    expect(parseKmsArn('arn:aws:kms:us-east-1:111122223333:key/not-a-uuid')).not.toBeNull();
+    expect(classifyKeyRef('arn:aws:kms:us-east-1:111122223333:key/not-a-uuid')).toBeNull();
+  });
+
+  it('the CLI reads the account and Region of any ARN with the same parser', () => {
+    expect(homeOfArn('arn:aws:states:eu-west-1:111122223333:execution:M:n')).toEqual({ region: 'eu-west-1', account: '111122223333' });
+    expect(homeOfArn('arn:aws:s3:::my-bucket')).toBeNull();
   });
 });

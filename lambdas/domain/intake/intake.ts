@@ -503,12 +503,22 @@ export function parseIncident(input: unknown, ctx: IntakeContext): IncidentReque
       `request: expected an object (a finding event or a manual request with keyId and reason), got ${shown(input)}`,
     );
   }
-  const manualShaped = has(input, 'keyId') || has(input, 'reason');
-  if (has(input, 'detail') || has(input, 'detail-type') || (has(input, 'source') && !manualShaped)) {
-    return parseFindingEvent(input, ctx);
-  }
-  if (manualShaped) return parseManual(input, ctx);
+  const kind = inputKind(input);
+  if (kind === 'finding') return parseFindingEvent(input, ctx);
+  if (kind === 'manual') return parseManual(input, ctx);
   throw new InvalidRequestError(`source: ${EXPECTED_SOURCE}, got nothing`);
+}
+
+/**
+ * How Intake reads an input (the dispatch of `parseIncident`, shared with `kms-rotate resolve`):
+ * an object with `detail` or `detail-type` (or a `source` and no `keyId`/`reason`) is a finding
+ * event, one with `keyId` or `reason` a manual request; anything else is neither (null).
+ */
+export function inputKind(input: unknown): 'finding' | 'manual' | null {
+  if (!isObj(input)) return null;
+  const manualShaped = has(input, 'keyId') || has(input, 'reason');
+  if (has(input, 'detail') || has(input, 'detail-type') || (has(input, 'source') && !manualShaped)) return 'finding';
+  return manualShaped ? 'manual' : null;
 }
 
 /** What `kms-rotate resolve --event FILE` prints: which finding, how severe, which keys. */

@@ -5,26 +5,14 @@
  * a well-formed reference or `null`, never an exception.
  */
 
-/** `aws`, `aws-cn`, `aws-us-gov`, `aws-iso-b`, `aws-eusc`, ... */
-const PARTITION = 'aws(?:-[a-z]+)*';
-/** `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eu-isoe-west-1`, `eusc-de-east-1`, ... */
-const REGION = '[a-z]+(?:-[a-z]+)+-\\d{1,2}';
-const ACCOUNT = '\\d{12}';
-/** KMS key ids are lowercase: a UUID, or `mrk-` + 32 hex digits for a multi-Region key. */
-const KEY_ID = '(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})';
-/**
- * KMS alias names: `alias/` + letters, digits, `/`, `_`, `-`; 256 characters in all. (The API
- * pattern also admits `:`, but KMS rejects it in practice and it would make ARNs ambiguous.)
- */
-const ALIAS = 'alias/[a-zA-Z0-9/_-]{1,250}';
+import { ALIAS_NAME_PATTERN, aliasArn as buildAliasArn, isAccount, isPartition, isRegion, KEY_ID_PATTERN, keyArn as buildKeyArn, parseKmsArn } from '../arn';
 
-const KEY_ARN_RE = new RegExp(`^arn:(${PARTITION}):kms:(${REGION}):(${ACCOUNT}):key/(${KEY_ID})$`);
-const ALIAS_ARN_RE = new RegExp(`^arn:(${PARTITION}):kms:(${REGION}):(${ACCOUNT}):(${ALIAS})$`);
-const KEY_ID_RE = new RegExp(`^${KEY_ID}$`);
-const ALIAS_NAME_RE = new RegExp(`^${ALIAS}$`);
-const PARTITION_RE = new RegExp(`^${PARTITION}$`);
-const REGION_RE = new RegExp(`^${REGION}$`);
-const ACCOUNT_RE = new RegExp(`^${ACCOUNT}$`);
+export { isAccount, isPartition, isRegion };
+
+const KEY_ID_RE = new RegExp(`^${KEY_ID_PATTERN}$`);
+/** The part of an alias name after `alias/`. */
+const ALIAS_RESOURCE_RE = new RegExp(`^${ALIAS_NAME_PATTERN.slice('alias/'.length)}$`);
+const ALIAS_NAME_RE = new RegExp(`^${ALIAS_NAME_PATTERN}$`);
 
 /**
  * No valid reference is longer than this (an alias ARN with a 256-character alias name and a long
@@ -58,11 +46,6 @@ export interface ResolvedLocation {
   account: string;
 }
 
-export const isPartition = (v: unknown): v is string =>
-  typeof v === 'string' && v.length <= 32 && PARTITION_RE.test(v);
-export const isRegion = (v: unknown): v is string => typeof v === 'string' && v.length <= 32 && REGION_RE.test(v);
-export const isAccount = (v: unknown): v is string => typeof v === 'string' && ACCOUNT_RE.test(v);
-
 /**
  * Says what kind of KMS key reference `ref` is, or `null` when it is none: a key ARN, an alias
  * ARN, a bare key id, or an alias name. Exact match only: no trimming, no case folding (KMS ids
@@ -70,10 +53,14 @@ export const isAccount = (v: unknown): v is string => typeof v === 'string' && A
  */
 export function classifyKeyRef(ref: string): KeyRefInfo | null {
   if (typeof ref !== 'string' || ref.length === 0 || ref.length > MAX_KEY_REF_LENGTH) return null;
-  let m = KEY_ARN_RE.exec(ref);
-  if (m) return { kind: 'keyArn', partition: m[1], region: m[2], account: m[3], id: m[4] };
-  m = ALIAS_ARN_RE.exec(ref);
-  if (m) return { kind: 'aliasArn', partition: m[1], region: m[2], account: m[3], alias: m[4] };
+  // An ARN must also name its key or alias strictly (KMS ARNs as such admit more resource names).
+  const arn = parseKmsArn(ref);
+  if (arn) {
+    const { partition, region, account, resource } = arn;
+    if (arn.resourceType === 'key' && KEY_ID_RE.test(resource)) return { kind: 'keyArn', partition, region, account, id: resource };
+    if (arn.resourceType === 'alias' && ALIAS_RESOURCE_RE.test(resource)) return { kind: 'aliasArn', partition, region, account, alias: `alias/${resource}` };
+    return null;
+  }
   if (KEY_ID_RE.test(ref)) return { kind: 'keyId', id: ref };
   if (ALIAS_NAME_RE.test(ref)) return { kind: 'aliasName', alias: ref };
   return null;
@@ -103,10 +90,10 @@ export function resolveLocation(...layers: (KeyLocation | undefined)[]): Resolve
   return partition && region && account ? { partition, region, account } : null;
 }
 
-export const keyArn = (loc: ResolvedLocation, id: string): string =>
-  `arn:${loc.partition}:kms:${loc.region}:${loc.account}:key/${id}`;
-export const aliasArn = (loc: ResolvedLocation, alias: string): string =>
-  `arn:${loc.partition}:kms:${loc.region}:${loc.account}:${alias}`;
+/** The key ARN of key id `id` in `loc`. */
+export const keyArn = (loc: ResolvedLocation, id: string): string => buildKeyArn(loc.partition, loc.region, loc.account, id);
+/** The alias ARN of alias name `alias` (`alias/...`) in `loc`. */
+export const aliasArn = (loc: ResolvedLocation, alias: string): string => buildAliasArn(loc.partition, loc.region, loc.account, alias);
 
 /**
  * Turns any value into a KMS key ARN or alias ARN, or `null`. ARNs are kept exactly as given
