@@ -3,6 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { KmsKeys } from '../lambdas/adapters/kms';
+import { isStateMachineArn } from '../lambdas/domain/arn';
 import { CliError, fromAwsError, usageError } from './errors';
 import type { Io } from './io';
 
@@ -18,7 +19,6 @@ import { STACK_NAME } from '../lib/names';
 export { STACK_NAME };
 export const STATE_MACHINE_ENV = 'KMS_ROTATE_STATE_MACHINE';
 
-const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 /** What every SDK client of a command is built with; anything absent is left to the SDK's defaults. */
 interface ClientSettings {
   region?: string;
@@ -148,7 +148,7 @@ export class Aws {
   async stateMachineArn(flag: string | undefined, env: Io['env']): Promise<string> {
     const given = flag ?? env[STATE_MACHINE_ENV];
     if (given !== undefined && given !== '') {
-      if (!STATE_MACHINE_ARN.test(given)) {
+      if (!isStateMachineArn(given)) {
         const from = flag !== undefined ? '--state-machine' : STATE_MACHINE_ENV;
         throw usageError(`${from}: expected a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got ${JSON.stringify(given.slice(0, 120))}`);
       }

@@ -91,6 +91,19 @@ export function executionArn(stateMachineArn: string, name: string): string | nu
   return `arn:${arn.partition}:states:${arn.region}:${arn.account}:execution:${machine}:${name}`;
 }
 
+/** True for a Step Functions state machine ARN (`arn:<partition>:states:<region>:<account>:stateMachine:<name>`). */
+export function isStateMachineArn(value: string): boolean {
+  const arn = parseArn(value);
+  return (
+    arn !== null &&
+    arn.service === 'states' &&
+    isPartition(arn.partition) &&
+    isRegion(arn.region) &&
+    isAccount(arn.account) &&
+    /^stateMachine:[A-Za-z0-9_-]{1,80}$/.test(arn.resource)
+  );
+}
+
 /** True for a partition KMS runs in. */
 export const isPartition = (v: unknown): v is string => typeof v === 'string' && v.length <= 32 && PARTITION_RE.test(v);
 /** True for a well-formed Region name. */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { aliasArn, executionArn, isPartition, keyArn, parseArn, parseKmsArn, partitionOf, PARTITIONS, type Arn, type KmsArn } from '../../lambdas/domain/arn';
+import { aliasArn, executionArn, isPartition, isStateMachineArn, keyArn, parseArn, parseKmsArn, partitionOf, PARTITIONS, type Arn, type KmsArn } from '../../lambdas/domain/arn';
 import { classifyKeyRef } from '../../lambdas/domain/intake/key-refs';
 import { homeOfArn } from '../../cli/keys';
 
@@ -173,5 +173,19 @@ describe('one ARN grammar for every side', () => {
   it('the CLI reads the account and Region of any ARN with the same parser', () => {
     expect(homeOfArn('arn:aws:states:eu-west-1:111122223333:execution:M:n')).toEqual({ region: 'eu-west-1', account: '111122223333' });
     expect(homeOfArn('arn:aws:s3:::my-bucket')).toBeNull();
+  });
+});
+
+describe('isStateMachineArn', () => {
+  test.each([
+    ['arn:aws:states:us-east-1:111122223333:stateMachine:KmsIncidentRotation', true],
+    ['arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:a_b-c', true],
+    ['arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:x', false],
+    ['arn:aws:lambda:us-east-1:111122223333:function:f', false],
+    ['arn:aws:states:us-east-1:11112222333:stateMachine:M', false],
+    ['arn:aws:states:us-east-1:111122223333:stateMachine:' + 'm'.repeat(81), false],
+    ['arn:aws-moon:states:us-east-1:111122223333:stateMachine:M', false],
+  ])('%s -> %s', (arn, expected) => {
+    expect(isStateMachineArn(arn)).toBe(expected);
   });
 });
