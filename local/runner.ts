@@ -16,7 +16,7 @@ let handlers: Record<HandlerName, Handler> | undefined;
 function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
     process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
-    /* eslint-disable @typescript-eslint/no-require-imports */
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,
       'claim-request': require('../lambdas/claim-request/handler').handler,
@@ -29,6 +29,7 @@ function loadHandlers(): Record<HandlerName, Handler> {
       notify: require('../lambdas/notify/handler').handler,
       'close-request': require('../lambdas/close-request/handler').handler,
     };
+    /* eslint-enable @typescript-eslint/no-require-imports */
   }
   return handlers;
 }

@@ -15,7 +15,7 @@ export function approvalOutcome(task: RecordInput, config: Pick<RuntimeConfig, '
   if (!error) return null;
   if (error.Error === 'APPROVAL_DENIED') {
     let by: string | null = null;
-    let why: string | null = null;
+    let why: string | null;
     try {
       const cause = JSON.parse(error.Cause ?? '{}');
       by = typeof cause.by === 'string' ? cause.by : null;

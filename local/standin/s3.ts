@@ -223,7 +223,7 @@ export class S3 {
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
           });
         } catch (e) {
-          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`);
+          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`, { cause: e });
         }
       });
     });

@@ -71,7 +71,7 @@ function text(v: unknown, max = MAX_FINDING_ID_LENGTH): string | undefined {
 export function boundedReason(v: string, max = MAX_REASON_LENGTH): string {
   const flat = v
     .slice(0, max * 4)
-    .replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ')
+    .replace(/[\p{Cc}\s]+/gu, ' ') // \p{Cc} is U+0000-001F and U+007F-009F
     .trim();
   const chars = Array.from(flat); // by code point, so a surrogate pair is never split
   return chars.length <= max ? flat : `${chars.slice(0, max - 1).join('')}…`;
