@@ -1,5 +1,4 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -338,10 +337,5 @@ export class RotationWorkflow extends Construct {
       comment: 'kms-incident-rotation: assess, rotate on demand, confirm, notify',
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
-  }
-
-  /** Let a principal start executions (the EventBridge rule's role, on-call roles). */
-  grantStart(grantee: iam.IGrantable): iam.Grant {
-    return this.stateMachine.grantStartExecution(grantee);
   }
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { Ledger } from '../../lambdas/adapters/ledger';
+import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 
 const ACCOUNT = '111122223333';
@@ -30,9 +30,8 @@ function world(key: Record<string, unknown> = {}, extra: Record<string, unknown>
 
 const rotations = (calls: SimulationRun['calls']) => calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
 
-function ledgerOf(sim: Simulation): Ledger {
-  const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  return new Ledger(LOCAL_LEDGER_TABLE, client);
+function ledgerClientOf(sim: Simulation): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
 describe('every finding source reaches the workflow', () => {
@@ -161,7 +160,7 @@ describe('audit ledger', () => {
     const duplicate = await sim.run(guardDuty('audit-1'));
     const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
 
-    const entries = await ledgerOf(sim).history(K1);
+    const entries = await auditTrail(ledgerClientOf(sim), LOCAL_LEDGER_TABLE, K1);
     expect(entries).toHaveLength(3);
     expect(entries.map((e) => [e.outcome, e.reason, e.executionArn])).toEqual([
       ['ROTATED', null, rotated.executionArn],
