@@ -15,7 +15,7 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
-/** KMS errors that say "try again later" (aws-facts.md). */
+/** KMS errors that say "try again later" (the KMS API reference says each may be retried). */
 export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
 
 /** The FAILED reason each kind of caught error maps to, checked in this order. */

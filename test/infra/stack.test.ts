@@ -152,7 +152,7 @@ describe('KmsIncidentRotation stack', () => {
   });
 });
 
-describe('finding sources and the ledger (issue 4)', () => {
+describe('finding sources and the ledger', () => {
   const template = Template.fromStack(
     build({ acceptFindingsFromAccounts: ['999988887777'], securityHubSeverityLabels: ['CRITICAL'], ledgerDeletionProtection: true }).stack,
   );

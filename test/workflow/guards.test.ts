@@ -1,5 +1,5 @@
 /**
- * Finding intake and guards, end to end offline (issue 4): every finding source, exactly-once
+ * Finding intake and guards, end to end offline: every finding source, exactly-once
  * per finding, one rotation per key at a time, the approval gate and the audit ledger. The
  * synthesized state machine runs against the stand-in and a local ledger (dynalite).
  */
