@@ -14,7 +14,6 @@ import {
   MAX_REASON_LENGTH,
   parseIncident,
 } from '../../lambdas/domain/intake/intake';
-import { isKmsArn } from '../../lambdas/domain/intake/key-refs';
 import { MAX_KEYS } from '../../lambdas/domain/intake/read';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -24,6 +23,12 @@ const fixtures: { name: string; value: unknown }[] = readdirSync(FIXTURES, { rec
   .map((f) => ({ name: f, value: JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) }));
 
 const ctx: IntakeContext = { account: '111122223333', region: 'us-east-1', newRequestId: () => 'req-0001' };
+
+/** A well-formed KMS key ARN or alias ARN: what Intake may emit for a finding. */
+function isKmsArn(ref: string): boolean {
+  const kind = classifyKeyRef(ref)?.kind;
+  return kind === 'keyArn' || kind === 'aliasArn';
+}
 
 /**
  * The keys Intake hands on for a finding event; [] for a manual request or anything Intake
