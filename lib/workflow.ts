@@ -92,6 +92,7 @@ const REQUEST_FIELDS = [
 ] as const satisfies readonly (keyof IncidentRequest)[];
 /** Fails to compile when IncidentRequest gains a field that REQUEST_FIELDS does not pass on. */
 type AllFieldsPassed<T extends never> = T;
+/** @public exported only so that the compiler checks it (nothing imports it). */
 export type RequestFieldsComplete = AllFieldsPassed<Exclude<keyof IncidentRequest, 'keys' | (typeof REQUEST_FIELDS)[number]>>;
 
 /** DynamoDB errors worth retrying (ledger steps). */
