@@ -25,8 +25,8 @@ export interface KmsIncidentRotationStackProps extends StackProps {
 const KMS_READ = ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations'];
 
 /**
- * Everything one account needs: the workflow and its functions, the GuardDuty trigger with a
- * dead-letter queue, the encrypted notification topic, and alarms that page through it.
+ * Everything one account needs: the workflow and its functions, the finding triggers (GuardDuty,
+ * Security Hub, IAM Access Analyzer) with a dead-letter queue, the encrypted notification topic, and alarms that page through it.
  */
 export class KmsIncidentRotationStack extends Stack {
   readonly workflow: RotationWorkflow;
@@ -61,7 +61,7 @@ export class KmsIncidentRotationStack extends Stack {
       enforceSSL: true,
     });
     // People are not mailed the re-publications of a finding already handled (GuardDuty repeats
-    // a finding every 15 min to 6 h); other subscribers can filter on the same attributes.
+    // a finding every 15 min to 6 h, Security Hub on every update); other subscribers can filter on the same attributes.
     for (const email of settings.notificationEmails) {
       this.topic.addSubscription(
         new subscriptions.EmailSubscription(email, {
@@ -108,7 +108,8 @@ export class KmsIncidentRotationStack extends Stack {
     });
     const stateMachine = this.workflow.stateMachine;
 
-    // Trigger: GuardDuty findings at or above the configured severity.
+    // Triggers: the finding rules of findingRules() (GuardDuty, Security Hub, IAM Access Analyzer,
+    // each as configured) share one target and its dead-letter queue.
     const deadLetters = new sqs.Queue(this, 'TriggerDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: productKey,

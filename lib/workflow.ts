@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
-import { STATE } from '../lambdas/domain/workflow-states';
+import { failedStateName, STATE } from '../lambdas/domain/workflow-states';
+import { APPROVAL_DENIED } from '../lambdas/domain/approval';
 import type { IncidentRequest } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 
@@ -18,26 +18,12 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
-/** KMS errors that say "try again later" (aws-facts.md). */
+/** KMS errors that say "try again later" (the KMS API reference says each may be retried). */
 export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
 
 
 /** Names of the states tests and the local runner refer to (declared import-free for the CLI). */
 export { STATE };
-
-/** Which handler each Task state invokes. */
-export const TASK_HANDLERS: Record<string, HandlerName> = {
-  [STATE.intake]: 'intake',
-  [STATE.claimRequest]: 'claim-request',
-  [STATE.assess]: 'assess',
-  [STATE.requestApproval]: 'request-approval',
-  [STATE.lockKey]: 'lock-key',
-  [STATE.rotate]: 'rotate',
-  [STATE.checkRotation]: 'check-rotation',
-  [STATE.record]: 'record',
-  [STATE.notify]: 'notify',
-  [STATE.closeRequest]: 'close-request',
-};
 
 /** The request fields every key's iteration gets (all but `keys`); Intake and ClaimRequest set each. */
 const REQUEST_FIELDS = [
@@ -57,6 +43,7 @@ const REQUEST_FIELDS = [
 ] as const satisfies readonly (keyof IncidentRequest)[];
 /** Fails to compile when IncidentRequest gains a field that REQUEST_FIELDS does not pass on. */
 type AllFieldsPassed<T extends never> = T;
+/** @public exported only so that the compiler checks it (nothing imports it). */
 export type RequestFieldsComplete = AllFieldsPassed<Exclude<keyof IncidentRequest, 'keys' | (typeof REQUEST_FIELDS)[number]>>;
 
 /** DynamoDB errors worth retrying (ledger steps). */
@@ -140,7 +127,7 @@ export class RotationWorkflow extends Construct {
     // evaluates: one declaration, so the deployed outcome and the TypeScript answer agree.
     const markFailed = (reason: string) =>
       new sfn.Pass(this, `Failed${reason}`, {
-        stateName: `Failed_${reason}`,
+        stateName: failedStateName(reason),
         result: sfn.Result.fromObject({ outcome: 'FAILED', reason }),
         resultPath: '$.failure',
       }).next(record);
@@ -183,7 +170,7 @@ export class RotationWorkflow extends Construct {
       comment: 'Publishes an approval request, then waits for `kms-rotate approve|deny <token>`.',
     });
     approval.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-    approval.addCatch(record, { errors: ['APPROVAL_DENIED'], resultPath: '$.approvalError' });
+    approval.addCatch(record, { errors: [APPROVAL_DENIED], resultPath: '$.approvalError' });
     if (props.approvalTimeoutAction === 'ROTATE') {
       approval.addCatch(lock, { errors: ['States.Timeout'], resultPath: '$.approvalTimedOut' });
     } else {
@@ -299,10 +286,5 @@ export class RotationWorkflow extends Construct {
       comment: 'kms-incident-rotation: assess, rotate on demand, confirm, notify',
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
-  }
-
-  /** Let a principal start executions (the EventBridge rule's role, on-call roles). */
-  grantStart(grantee: iam.IGrantable): iam.Grant {
-    return this.stateMachine.grantStartExecution(grantee);
   }
 }

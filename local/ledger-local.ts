@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { CfnTemplate } from './template';
 
 // dynalite: a DynamoDB implementation on LevelDB (in memory here), from npm. No types published.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- dynalite publishes no types or ES module
 const dynalite: (opts: Record<string, unknown>) => Server = require('dynalite');
 
 export interface LocalLedger {

@@ -21,7 +21,7 @@ let handlers: Record<HandlerName, Handler> | undefined;
 function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
     process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
-    /* eslint-disable @typescript-eslint/no-require-imports */
+    /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,
       'claim-request': require('../lambdas/claim-request/handler').handler,
@@ -34,6 +34,7 @@ function loadHandlers(): Record<HandlerName, Handler> {
       notify: require('../lambdas/notify/handler').handler,
       'close-request': require('../lambdas/close-request/handler').handler,
     };
+    /* eslint-enable @typescript-eslint/no-require-imports */
   }
   return handlers;
 }
@@ -230,10 +231,11 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const events: RunEvent[] = [];
   const metrics: RunMetrics = { historyEvents: 0, stateTransitions: 0, largestPayloadBytes: 0 };
   let fatal: FatalStatesError | null = null;
-  let abort: (() => void) | undefined;
+  /** Set once the execution exists: failFatally may run before (on the execution input). */
+  const control: { abort?: () => void } = {};
   const failFatally = (error: FatalStatesError): never => {
     fatal ??= error;
-    setImmediate(() => abort?.());
+    setImmediate(() => control.abort?.());
     throw fatal;
   };
   const measure = (value: unknown, what: string) => {
@@ -335,7 +337,7 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       Task: { Token: TOKEN_PLACEHOLDER },
     },
   });
-  abort = () => execution.abort();
+  control.abort = () => execution.abort();
   guarded(() => {
     measure(opts.input, 'execution input');
     count(1); // ExecutionStarted

@@ -100,7 +100,6 @@ const worldSchema = z
 
 type RawWorld = z.infer<typeof worldSchema>;
 export type WorldKey = Omit<z.infer<typeof keySchema>, 'account' | 'region'> & { account: string; region: string };
-export type WorldObject = z.infer<typeof objectSchema>;
 export type WorldBucket = Omit<z.infer<typeof bucketSchema>, 'region'> & { region: string };
 export type WorldFault = z.infer<typeof faultSchema>;
 /** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */

@@ -34,7 +34,7 @@ type SimulateModule = typeof import('../../local/simulate');
  */
 function loadSimulator(io: Io): SimulateModule {
   process.env.POWERTOOLS_LOG_LEVEL = io.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above)
   return require('../../local/simulate') as SimulateModule;
 }
 

@@ -4,7 +4,6 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
@@ -198,47 +197,4 @@ export class Ledger {
       }),
     );
   }
-
-  /** A key's audit trail, oldest first. */
-  async history(keyArn: string): Promise<AuditEntry[]> {
-    const entries: AuditEntry[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': s(`KEY#${keyArn}`) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) entries.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return entries;
-  }
-}
-
-function fromItem(item: Record<string, AttributeValue>): AuditEntry {
-  const str = (k: string) => item[k]?.S ?? null;
-  const num = (k: string) => (item[k]?.N === undefined ? null : Number(item[k].N));
-  return {
-    keyArn: str('keyArn')!,
-    at: str('at')!,
-    outcome: str('outcome') as Outcome,
-    reason: str('reason') as Reason | null,
-    detail: str('detail'),
-    source: str('source') as RequestSource,
-    requestId: str('requestId')!,
-    findingId: str('findingId'),
-    findingType: str('findingType'),
-    requestedBy: str('requestedBy'),
-    executionArn: str('executionArn')!,
-    via: str('via'),
-    previousKeyMaterialId: str('previousKeyMaterialId'),
-    currentKeyMaterialId: str('currentKeyMaterialId'),
-    onDemandRotationsUsed: num('onDemandRotationsUsed'),
-    rotationStartedAt: str('rotationStartedAt'),
-    confirmedAt: str('confirmedAt'),
-  };
 }

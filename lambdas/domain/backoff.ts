@@ -9,15 +9,3 @@ export function pollDelaySeconds(attempt: number, initialSeconds: number, maxSec
   const bounded = Math.min(delay, Math.max(1, Math.ceil(secondsToDeadline) + 1));
   return Math.max(1, Math.round(bounded));
 }
-
-/** The full schedule until `totalSeconds` have elapsed (for docs, the CLI and tests). */
-export function pollSchedule(initialSeconds: number, maxSeconds: number, totalSeconds: number): number[] {
-  const waits: number[] = [];
-  let elapsed = 0;
-  for (let attempt = 0; elapsed < totalSeconds && attempt < 10_000; attempt++) {
-    const wait = pollDelaySeconds(attempt, initialSeconds, maxSeconds, totalSeconds - elapsed);
-    waits.push(wait);
-    elapsed += wait;
-  }
-  return waits;
-}

@@ -1,5 +1,5 @@
 /**
- * The contracts every part of the product shares: the outcome vocabulary (design.md), the
+ * The contracts every part of the product shares: the outcome vocabulary and its reasons, the
  * normalised incident request that Intake produces, the per-key task that flows through the
  * Map iteration, and the per-key result that notifications, the ledger and the CLI report.
  */

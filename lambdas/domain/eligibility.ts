@@ -1,7 +1,7 @@
 import type { Reason, RequestSource } from './contracts';
 
 /**
- * Everything the decision needs about one key, gathered by the adapter (kms-facts.ts) from
+ * Everything the decision needs about one key, gathered by the KMS adapter (lambdas/adapters/) from
  * DescribeKey, GetKeyRotationStatus, ListKeyRotations and ListResourceTags.
  */
 export interface KeyFacts {

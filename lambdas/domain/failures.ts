@@ -116,13 +116,6 @@ export function isErrorGlob(pattern: string): boolean {
   return pattern.includes('*');
 }
 
-/**
- * What a pattern may contain so that Step Functions and `classifyError` read it the same way:
- * no `\` (Step Functions' escape) and no `?` (a wildcard to some local evaluators, a letter to
- * Step Functions).
- */
-export const PORTABLE_PATTERN = /^[A-Za-z0-9._:*-]+$/;
-
 /** A Step Functions StringMatches glob as a regular expression: `*` is any run of characters, all else literal. */
 function globRegExp(pattern: string): RegExp {
   const literal = (part: string) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

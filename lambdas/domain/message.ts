@@ -142,7 +142,7 @@ export function messageAttributes(summary: RunSummary): MessageAttributes {
 
 /**
  * True when every key is a DUPLICATE_FINDING: a re-publication of a finding already handled
- * (GuardDuty re-publishes every 15 min to 6 h). The stack's e-mail subscriptions filter these out.
+ * (GuardDuty re-publishes every 15 min to 6 h, Security Hub on every update). The stack's e-mail subscriptions filter these out.
  */
 export function isDuplicateOnly(summary: RunSummary): boolean {
   return summary.keys.length > 0 && summary.keys.every((k) => k.outcome === 'SKIPPED' && k.reason === 'DUPLICATE_FINDING');

@@ -50,6 +50,7 @@ function cleanMessage(message: string): string {
 /** Collapse a string to one clean line (no control or format characters), at most `max` characters. */
 export function oneLine(text: string, max: number): string {
   const clean = String(text)
+    // eslint-disable-next-line no-control-regex -- ESC (U+001B) starts the ANSI sequences removed here
     .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '') // ANSI escape sequences
     .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, ' ') // control, format, separators, lone surrogates
     .replace(/\s+/gu, ' ')

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { World, WorldFault } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors';
 import { Kms, KMS_OPERATIONS } from './kms';
+import { KmsKeys } from './kms-keys';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
@@ -20,9 +21,8 @@ import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
  * operations exist, anything else fails with `NotImplementedByStandIn` naming the operation.
  */
 
-export { DEFAULT_ROTATION_BUDGET, AUTOMATIC_ROTATION_CONFLICT_MINUTES } from './kms';
 export type { S3ObjectInfo } from './s3';
-export type { Published, MessageAttribute } from './sns';
+export type { Published } from './sns';
 /** Name of the pre-created SNS topic. */
 export const TOPIC_NAME = 'kms-incident-rotation';
 
@@ -85,10 +85,11 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
   const scheduler = new Scheduler();
-  const kms = new Kms(world, speed, scheduler);
+  const keys = new KmsKeys(world, speed, scheduler);
+  const kms = new Kms(keys);
   let s3: S3;
   try {
-    s3 = new S3(world, kms);
+    s3 = new S3(world, keys);
   } catch (e) {
     scheduler.clear();
     throw e;
@@ -243,9 +244,9 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       }
       faults.push({ ...f });
     },
-    keyArn: (idOrAlias, region) => kms.keyArn(idOrAlias, region ?? world.region),
+    keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
     s3Object: (b, k) => s3.objectInfo(b, k),
-    inspectCiphertext: (blob) => kms.inspect(Buffer.from(blob)),
+    inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         scheduler.clear();

@@ -3,7 +3,7 @@ import { crc32 } from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { World } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
-import type { Kms } from './kms';
+import type { KmsKeys } from './kms-keys';
 
 /**
  * S3 stand-in: REST-XML, path-style (`/bucket/key`). SSE-KMS really calls the stand-in's KMS
@@ -205,7 +205,7 @@ export class S3 {
 
   constructor(
     world: World,
-    private readonly kms: Kms,
+    private readonly kms: KmsKeys,
   ) {
     world.buckets.forEach((b, i) => {
       const bucket: Bucket = { name: b.name, region: b.region, defaultKmsKeyId: b.defaultKmsKeyId, bucketKeyEnabled: b.bucketKeyEnabled, versioning: b.versioning, objects: new Map(), uploads: new Map(), bucketKeys: new Map() };
@@ -223,7 +223,7 @@ export class S3 {
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
           });
         } catch (e) {
-          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`);
+          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`, { cause: e });
         }
       });
     });

@@ -133,7 +133,7 @@ function validateAttribute(name: string, a: MessageAttribute): void {
   if (a.StringValue === undefined || a.StringValue === '') throw bad(`must contain non-empty message attribute value for message attribute type ${a.DataType}`);
   if (base === 'Number' && !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(a.StringValue)) throw bad(`with type 'Number' must have a valid numeric value`);
   if (isArray) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = Array.isArray(JSON.parse(a.StringValue));
     } catch {

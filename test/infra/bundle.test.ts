@@ -36,7 +36,7 @@ function bundle(name: string): string {
 
 test.each([...HANDLERS])('%s bundles and exports a handler', (name) => {
   const file = bundle(name);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle path is known only at run time
   expect(typeof require(file).handler).toBe('function');
 });
 
@@ -61,7 +61,7 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle path is known only at run time
     const { handler } = require(bundle('assess'));
     const request = { requestId: 'r', source: 'manual', findingId: null, findingType: null, severity: null, severityLabel: null, reason: 'x', keys: [], dryRun: false, force: false, requestedBy: null, account: null, region: null };
     const out = await handler(

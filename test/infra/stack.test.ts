@@ -194,7 +194,7 @@ describe('settings published for the CLI', () => {
   });
 });
 
-describe('finding sources and the ledger (issue 4)', () => {
+describe('finding sources and the ledger', () => {
   const template = Template.fromStack(
     build({ acceptFindingsFromAccounts: ['999988887777'], securityHubSeverityLabels: ['CRITICAL'], ledgerDeletionProtection: true }).stack,
   );

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWorldFile, parseWorld, WorldError } from '../../local/world';
-import { DEFAULT_ROTATION_BUDGET, startStandIn } from '../../local/standin';
+import { startStandIn } from '../../local/standin';
+import { DEFAULT_ROTATION_BUDGET } from '../../local/standin/kms-keys';
 import { KEY_ID } from './helpers';
 
 let dir: string;

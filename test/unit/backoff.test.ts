@@ -1,5 +1,17 @@
 import fc from 'fast-check';
-import { pollDelaySeconds, pollSchedule } from '../../lambdas/domain/backoff';
+import { pollDelaySeconds } from '../../lambdas/domain/backoff';
+
+/** The waits pollDelaySeconds gives until `totalSeconds` have elapsed, as the workflow's poll loop takes them. */
+function pollSchedule(initialSeconds: number, maxSeconds: number, totalSeconds: number): number[] {
+  const waits: number[] = [];
+  let elapsed = 0;
+  for (let attempt = 0; elapsed < totalSeconds && attempt < 10_000; attempt++) {
+    const wait = pollDelaySeconds(attempt, initialSeconds, maxSeconds, totalSeconds - elapsed);
+    waits.push(wait);
+    elapsed += wait;
+  }
+  return waits;
+}
 
 describe('pollDelaySeconds', () => {
   it('doubles from the initial wait up to the maximum', () => {

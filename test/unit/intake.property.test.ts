@@ -9,14 +9,12 @@ import fc from 'fast-check';
 import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import {
   classifyKeyRef,
-  extractKeyRefs,
   IntakeContext,
   InvalidRequestError,
-  isKmsArn,
-  MAX_KEYS,
   MAX_REASON_LENGTH,
   parseIncident,
 } from '../../lambdas/domain/intake/intake';
+import { MAX_KEYS } from '../../lambdas/domain/intake/read';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const fixtures: { name: string; value: unknown }[] = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
@@ -26,9 +24,28 @@ const fixtures: { name: string; value: unknown }[] = readdirSync(FIXTURES, { rec
 
 const ctx: IntakeContext = { account: '111122223333', region: 'us-east-1', newRequestId: () => 'req-0001' };
 
+/** A well-formed KMS key ARN or alias ARN: what Intake may emit for a finding. */
+function isKmsArn(ref: string): boolean {
+  const kind = classifyKeyRef(ref)?.kind;
+  return kind === 'keyArn' || kind === 'aliasArn';
+}
+
+/**
+ * The keys Intake hands on for a finding event; [] for a manual request or anything Intake
+ * rejects (Intake never rejects an event of a known source and detail-type).
+ */
+function extractKeyRefs(event: unknown, context: IntakeContext): string[] {
+  try {
+    const req = parseIncident(event, context);
+    return req.source === 'manual' ? [] : req.keys;
+  } catch {
+    return [];
+  }
+}
+
 const KNOWN: Record<string, string[]> = {
   'aws.guardduty': ['GuardDuty Finding'],
-  'aws.securityhub': ['Security Hub Findings - Imported', 'Security Hub Findings - Custom Action'],
+  'aws.securityhub': ['Security Hub Findings - Imported'],
   'aws.access-analyzer': ['Access Analyzer Finding'],
 };
 

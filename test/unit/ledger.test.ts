@@ -1,6 +1,7 @@
 /** The ledger adapter against dynalite: the conditional writes that guard the rotation budget. */
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Ledger } from '../../lambdas/adapters/ledger';
+import { auditTrail } from '../audit-trail';
 import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 
 const template = {
@@ -124,7 +125,7 @@ describe('audit entries', () => {
     };
     await ledger.recordOutcome({ ...entry, at: later(40).toISOString(), executionArn: 'exec-B', outcome: 'SKIPPED', reason: 'DUPLICATE_FINDING' });
     await ledger.recordOutcome({ ...entry, at: later(31).toISOString() });
-    const history = await ledger.history(entry.keyArn);
+    const history = await auditTrail(client, local.tableName, entry.keyArn);
     expect(history.map((e) => [e.executionArn, e.outcome, e.reason])).toEqual([
       ['exec-A', 'ROTATED', null],
       ['exec-B', 'SKIPPED', 'DUPLICATE_FINDING'],

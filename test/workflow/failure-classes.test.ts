@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, type Simulation } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { Ledger } from '../../lambdas/adapters/ledger';
+import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 
 const ACCOUNT = '111122223333';
@@ -36,9 +36,9 @@ function worldWithDescribeKeyFailing(error: string) {
   );
 }
 
-function ledgerOf(sim: Simulation): Ledger {
+function auditTrailOf(sim: Simulation, keyArn: string) {
   const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  return new Ledger(LOCAL_LEDGER_TABLE, client);
+  return auditTrail(client, LOCAL_LEDGER_TABLE, keyArn);
 }
 
 describe('a key whose Assess step fails', () => {
@@ -57,7 +57,7 @@ describe('a key whose Assess step fails', () => {
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'KMS_ERROR' })]);
     expect(run.result.keys[0].detail).toMatch(/KeyUnavailableException/);
     expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
-    const entries = await ledgerOf(sim).history(KEY);
+    const entries = await auditTrailOf(sim, KEY);
     expect(entries).toEqual([
       expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'KMS_ERROR', executionArn: run.executionArn, findingId: 'key-unavailable-1' }),
     ]);
@@ -72,6 +72,6 @@ describe('a key whose Assess step fails', () => {
 
     // Assess
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: null, outcome: 'FAILED', reason: 'KMS_ERROR' })]);
-    expect(await ledgerOf(sim).history(KEY)).toEqual([]);
+    expect(await auditTrailOf(sim, KEY)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Finding intake and guards, end to end offline (issue 4): every finding source, exactly-once
+ * Finding intake and guards, end to end offline: every finding source, exactly-once
  * per finding, one rotation per key at a time, the approval gate and the audit ledger. The
  * synthesized state machine runs against the stand-in and a local ledger (dynalite).
  */
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { Ledger } from '../../lambdas/adapters/ledger';
+import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 
 const ACCOUNT = '111122223333';
@@ -32,9 +32,8 @@ function world(key: Record<string, unknown> = {}, extra: Record<string, unknown>
 
 const rotations = (calls: SimulationRun['calls']) => calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
 
-function ledgerOf(sim: Simulation): Ledger {
-  const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  return new Ledger(LOCAL_LEDGER_TABLE, client);
+function ledgerClientOf(sim: Simulation): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
 describe('every finding source reaches the workflow', () => {
@@ -164,7 +163,7 @@ describe('audit ledger', () => {
     const duplicate = await sim.run(guardDuty('audit-1'));
     const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
 
-    const entries = await ledgerOf(sim).history(K1);
+    const entries = await auditTrail(ledgerClientOf(sim), LOCAL_LEDGER_TABLE, K1);
     expect(entries).toHaveLength(3);
     expect(entries.map((e) => [e.outcome, e.reason, e.executionArn])).toEqual([
       ['ROTATED', null, rotated.executionArn],

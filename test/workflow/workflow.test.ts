@@ -1,7 +1,8 @@
 /**
  * The workflow end to end, offline: the state machine definition from the synthesized
  * template, run by aws-local-stepfunctions, with the real handlers talking through the AWS SDK
- * to the local stand-in (local/standin). Every path of issues 2 and 3.
+ * to the local stand-in (local/standin). Every path a key can take (rotated, joined, as a
+ * replica's primary, dry run, skipped, timed out, throttled) and a notification that cannot be sent.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';

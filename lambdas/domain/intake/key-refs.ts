@@ -66,12 +66,6 @@ export function classifyKeyRef(ref: string): KeyRefInfo | null {
   return null;
 }
 
-/** True for a well-formed KMS key ARN or alias ARN: what Intake may emit for a finding. */
-export function isKmsArn(ref: string): boolean {
-  const info = classifyKeyRef(ref);
-  return info !== null && (info.kind === 'keyArn' || info.kind === 'aliasArn');
-}
-
 /**
  * Picks, field by field, the first well-formed value among `layers` (most specific first).
  * Returns null when some field has no well-formed value anywhere.

@@ -1,0 +1,71 @@
+/** Manual requests: `{ keyId, reason, dryRun?, force?, requestedBy? }` from an on-call engineer. */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { IncidentRequest } from '../contracts';
+import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
+import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
+
+
+const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'requestedBy'] as const;
+const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
+
+const ManualRequest = z.strictObject({
+  keyId: z.string({ error: (i) => `${KEY_EXPECTED}, got ${shown(i.input)}` }).trim(),
+  reason: z
+    .string({ error: (i) => `expected a non-empty string saying why, got ${shown(i.input)}` })
+    .trim()
+    .min(1, { error: 'expected a non-empty string saying why, got an empty one' })
+    .max(MAX_REASON_LENGTH, { error: `expected at most ${MAX_REASON_LENGTH} characters` }),
+  dryRun: z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` }).optional(),
+  force: z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` }).optional(),
+  requestedBy: z
+    .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
+    .trim()
+    .min(1, { error: 'expected a non-empty string (an IAM principal)' })
+    .max(2048, { error: 'expected at most 2048 characters' })
+    .optional(),
+});
+
+/** A manual request as an `IncidentRequest`; throws `InvalidRequestError` naming the field and what was expected. */
+export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
+  const parsed = ManualRequest.safeParse(input);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.join(', ')}: unknown field; a manual request has ${MANUAL_FIELDS.join(', ')}`
+        : `${issue.path.join('.') || 'request'}: ${issue.message}`,
+    );
+    throw new InvalidRequestError(messages.join('; '));
+  }
+  const req = parsed.data;
+  const info = classifyKeyRef(req.keyId);
+  if (!info) throw new InvalidRequestError(`keyId: ${KEY_EXPECTED}, got ${shown(req.keyId)}`);
+  let key = req.keyId;
+  if (info.kind === 'keyId') {
+    const arn = toKmsArn(req.keyId, { account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' });
+    if (!arn) {
+      throw new InvalidRequestError(
+        `keyId: a bare key id needs this deployment's account and Region to become a key ARN, and they ` +
+          `are not valid (account ${shown(ctx.account)}, region ${shown(ctx.region)}); give the key ARN`,
+      );
+    }
+    key = arn;
+  }
+  const loc = resolveLocation({ account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' });
+  return {
+    requestId: ctx.newRequestId?.() ?? randomUUID(),
+    source: 'manual',
+    findingId: null,
+    findingType: null,
+    severity: null,
+    severityLabel: null,
+    reason: req.reason,
+    keys: [key],
+    dryRun: req.dryRun ?? false,
+    force: req.force ?? false,
+    requestedBy: req.requestedBy ?? null,
+    account: loc?.account ?? null,
+    region: loc?.region ?? null,
+  };
+}
+

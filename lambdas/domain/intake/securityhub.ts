@@ -1,0 +1,64 @@
+/** Security Hub CSPM findings (`aws.securityhub`, ASFF, detail-type `Security Hub Findings - Imported`). */
+import type { KeyLocation } from './key-refs';
+import { at, FindingFacts, items, KeyCollector, namesKmsEncryption, own, text } from './read';
+
+const ASFF_LABELS = new Set(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
+const ASFF_OPEN_WORKFLOW = new Set(['NEW', 'NOTIFIED']);
+
+/** An ASFF finding is acted on only while ACTIVE and NEW or NOTIFIED (not SUPPRESSED/RESOLVED). */
+function isOpenAsff(finding: unknown): boolean {
+  const workflow = at(finding, 'Workflow', 'Status');
+  return (
+    own(finding, 'RecordState') === 'ACTIVE' && typeof workflow === 'string' && ASFF_OPEN_WORKFLOW.has(workflow)
+  );
+}
+
+function asffFacts(finding: unknown): FindingFacts {
+  const label = at(finding, 'Severity', 'Label');
+  const normalized = at(finding, 'Severity', 'Normalized');
+  return {
+    findingId: text(own(finding, 'Id')),
+    findingType: text(items(own(finding, 'Types'))[0]),
+    severity:
+      typeof normalized === 'number' && Number.isFinite(normalized) && normalized >= 0 && normalized <= 100
+        ? normalized / 10
+        : undefined,
+    severityLabel: typeof label === 'string' && ASFF_LABELS.has(label) ? label : undefined,
+    title: text(own(finding, 'Title'), Infinity),
+  };
+}
+
+/**
+ * Security Hub CSPM (ASFF): keys of `AwsKmsKey` resources and of S3 buckets' default encryption,
+ * from every open finding in `detail.findings`. The facts (id, type, severity, title) are the
+ * first open finding's, or the first finding's when none is open (then there are no keys).
+ */
+export function readSecurityHub(detail: unknown, keys: KeyCollector): FindingFacts {
+  const findings = items(own(detail, 'findings'));
+  const open = findings.filter(isOpenAsff);
+  for (const finding of open) {
+    const inFinding: KeyLocation = { account: own(finding, 'AwsAccountId'), region: own(finding, 'Region') };
+    for (const resource of items(own(finding, 'Resources'))) {
+      const inResource: KeyLocation = { region: own(resource, 'Region'), partition: own(resource, 'Partition') };
+      const details = own(resource, 'Details');
+      if (own(resource, 'Type') === 'AwsKmsKey') {
+        // Id is the key ARN; KeyId only when Id is unusable (building an ARN from a bare id in
+        // the wrong account would name a key that does not exist).
+        const kmsKey = own(details, 'AwsKmsKey');
+        if (!keys.add(own(resource, 'Id'), inResource, inFinding)) {
+          keys.add(own(kmsKey, 'KeyId'), { account: own(kmsKey, 'AWSAccountId') }, inResource, inFinding);
+        }
+      }
+      const bucket = own(details, 'AwsS3Bucket');
+      const owner: KeyLocation = { account: own(bucket, 'OwnerAccountId') };
+      for (const rule of items(at(bucket, 'ServerSideEncryptionConfiguration', 'Rules'))) {
+        const byDefault = own(rule, 'ApplyServerSideEncryptionByDefault');
+        if (namesKmsEncryption(own(byDefault, 'SSEAlgorithm'))) {
+          keys.add(own(byDefault, 'KMSMasterKeyID'), owner, inResource, inFinding);
+        }
+      }
+    }
+  }
+  const first = open[0] ?? findings[0];
+  return first === undefined ? {} : asffFacts(first);
+}
