@@ -2,7 +2,8 @@
  * Benchmarks: `npm run bench`. Speed and memory targets live here, not in unit tests. Each line
  * prints the measurement, its target and PASS/FAIL; the exit code is 1 if any target is missed.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseIncident } from '../lambdas/domain/intake/intake';
@@ -11,6 +12,8 @@ import { formatNotification } from '../lambdas/domain/message';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { simulate } from '../local/simulate';
 import { parseWorld } from '../local/world';
+import { buildSync } from 'esbuild';
+import { esbuildOptionsFor, HANDLERS } from '../lib/functions';
 
 interface Result {
   name: string;
@@ -95,6 +98,37 @@ let bytes = 0;
 record('notify: format 50 keys', timePerOp(500, () => (bytes = Buffer.byteLength(formatNotification(summary, { region: 'us-east-1', rotationBudget: 25 }).message))) / 1000, 'ms', 20);
 record('notify: message size for 50 keys', bytes / 1024, 'KiB', 256);
 
+/** Median wall time (ms) of `runs` fresh node processes running `code`. */
+function nodeStartMs(code: string, runs = 7): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    execFileSync(process.execPath, ['-e', code], { stdio: 'ignore' });
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+}
+
+function benchBundles(): void {
+  // Inside the project, so that the external @aws-sdk/* resolve from node_modules as the Lambda
+  // runtime provides them.
+  const cache = path.join(__dirname, '..', 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const outdir = mkdtempSync(path.join(cache, 'bench-bundles-'));
+  try {
+    const bare = nodeStartMs('');
+    for (const name of HANDLERS) {
+      const outfile = path.join(outdir, name, 'index.js');
+      buildSync({ ...esbuildOptionsFor(name, outfile), logLevel: 'silent' });
+      record(`bundle: ${name} minified size`, statSync(outfile).size / 1000, 'KB', 400);
+      const load = nodeStartMs(`require(${JSON.stringify(outfile)})`);
+      record(`bundle: ${name} cold module load vs bare node start (${load.toFixed(0)} ms vs ${bare.toFixed(0)} ms)`, load / bare, 'x', 2);
+    }
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   // 5. The whole workflow offline (synth + stand-in + ledger + state machine), 1 and 10 keys.
   const ids = Array.from({ length: 10 }, (_, i) => `${String(i).padStart(8, '0')}-1234-1234-1234-123456789012`);
@@ -113,6 +147,10 @@ async function main() {
     record(`workflow: ${n} key(s) end to end at speed 100 (simulated waits ~${Math.round(35 / 100 * 1000)} ms)`, ms, 'ms', n === 1 ? 2000 : 6000);
   }
   record('memory: peak resident set after the runs', process.memoryUsage().rss / 1024 / 1024, 'MiB', 512);
+
+  // 6. Lean functions: each Lambda bundle built with the stack's own esbuild options, its size
+  // and its cold module load (a fresh node process requiring it) against a bare node start.
+  benchBundles();
 
   let failed = 0;
   for (const r of results) {

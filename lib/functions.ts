@@ -54,6 +54,37 @@ export interface TaskFunctionsProps {
   logRetention: logs.RetentionDays;
 }
 
+/**
+ * How every task function is bundled (NodejsFunction options). The AWS SDK v3 stays external:
+ * the Node 24 runtime provides it. The bundle test and the bench build with exactly these.
+ */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node24',
+  format: OutputFormat.CJS,
+  externalModules: ['@aws-sdk/*'],
+} as const;
+
+function handlerEntry(name: HandlerName): string {
+  return path.join(__dirname, '..', 'lambdas', name, 'handler.ts');
+}
+
+/** BUNDLING as esbuild's own build options (what NodejsFunction passes to esbuild for them). */
+export function esbuildOptionsFor(name: HandlerName, outfile: string) {
+  return {
+    entryPoints: [handlerEntry(name)],
+    bundle: true,
+    platform: 'node' as const,
+    target: BUNDLING.target,
+    format: 'cjs' as const,
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourceMap,
+    external: [...BUNDLING.externalModules],
+    outfile,
+  };
+}
+
 /** One NodejsFunction per task handler: Node 24 on arm64, bundled locally by esbuild. */
 export class TaskFunctions extends Construct {
   readonly byName: Record<HandlerName, NodejsFunction>;
@@ -85,7 +116,7 @@ export class TaskFunctions extends Construct {
       );
       const fn = new NodejsFunction(this, pascal(name), {
         role,
-        entry: path.join(__dirname, '..', 'lambdas', name, 'handler.ts'),
+        entry: handlerEntry(name),
         handler: 'handler',
         description: `kms-incident-rotation ${name} task`,
         runtime: lambda.Runtime.NODEJS_24_X,
@@ -100,10 +131,8 @@ export class TaskFunctions extends Construct {
           // (node_modules included): synth drops from ~9 s to ~1 s, and the hash still changes
           // whenever the handlers, their dependencies or the bundling options change.
           assetHash: lambdaSourceHash(name),
-          minify: true,
-          sourceMap: true,
-          target: 'node24',
-          format: OutputFormat.CJS,
+          ...BUNDLING,
+          externalModules: [...BUNDLING.externalModules],
           forceDockerBundling: false,
         },
       });

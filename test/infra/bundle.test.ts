@@ -1,12 +1,12 @@
 /**
- * The Lambda bundles as NodejsFunction builds them (esbuild: node24, CommonJS, minified,
- * @aws-sdk/* left to the runtime) load and run: an ESM-only dependency or a missing module
+ * The Lambda bundles, built with the stack's own bundling options (lib/functions.ts BUNDLING:
+ * node24, CommonJS, minified, @aws-sdk/* left to the runtime), load and run: an ESM-only dependency or a missing module
  * would only show up here, not in tests that import the TypeScript sources.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
-import { HANDLERS } from '../../lib/functions';
+import { esbuildOptionsFor, HANDLERS, type HandlerName } from '../../lib/functions';
 import { startStandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';
 
@@ -19,18 +19,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 function bundle(name: string): string {
   const outfile = path.join(outdir, name, 'index.js');
-  buildSync({
-    entryPoints: [path.join(__dirname, '..', '..', 'lambdas', name, 'handler.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    minify: true,
-    sourcemap: true,
-    external: ['@aws-sdk/*'],
-    outfile,
-    logLevel: 'silent',
-  });
+  buildSync({ ...esbuildOptionsFor(name as HandlerName, outfile), logLevel: 'silent' });
   return outfile;
 }
 
