@@ -97,7 +97,13 @@ describe('each notification is sent once per execution', () => {
 
   test('Notify retried after a successful publish (the function timed out after its work): exactly one message', async () => {
     // Prepare: the first Notify attempt does all its work (publish, remember), then fails as a
-    // Lambda whose response was lost does; Step Functions retries it (States.ALL).
+    // Lambda whose response was lost does; Step Functions retries it (States.ALL). The runner
+    // keeps the handlers it loaded at its first run, so this test takes a fresh copy of it,
+    // which loads the (spied) handler on its first run.
+    let simulateIsolated!: typeof simulate;
+    jest.isolateModules(() => {
+      simulateIsolated = require('../../local/simulate').simulate;
+    });
     const original = notifyModule.handler;
     jest.spyOn(notifyModule, 'handler').mockImplementationOnce(async (event: unknown, context: unknown) => {
       await (original as (e: unknown, c: unknown) => Promise<unknown>)(event, context);
@@ -106,7 +112,7 @@ describe('each notification is sent once per execution', () => {
     const world = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 20 }] }, 'one key');
 
     // Act
-    const run = await simulate({ world, input: guardDutyFinding([arn(PLAIN_ID)], 'notify-once-1'), speed: 100 });
+    const run = await simulateIsolated({ world, input: guardDutyFinding([arn(PLAIN_ID)], 'notify-once-1'), speed: 100 });
 
     // Assess
     expect(run.result.executionStatus).toBe('SUCCEEDED');
