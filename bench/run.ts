@@ -10,7 +10,10 @@ import { parseIncident } from '../lambdas/domain/intake/intake';
 import { assessKey, type KeyFacts } from '../lambdas/domain/eligibility';
 import { formatNotification } from '../lambdas/domain/message';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
-import { simulate } from '../local/simulate';
+import { openSimulation, simulate } from '../local/simulate';
+import { KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
+import { confirmation, confirmationBoundSeconds } from '../lambdas/domain/backoff';
+import { parseSettings } from '../lib/settings';
 import { parseWorld } from '../local/world';
 import { buildSync } from 'esbuild';
 import { esbuildOptionsFor, HANDLERS } from '../lib/functions';
@@ -129,6 +132,41 @@ function benchBundles(): void {
   }
 }
 
+/**
+ * The poll schedule at the default settings: for rotations of 5 s to 10 min, the delay between
+ * the rotation's end and the look that confirms it (target: max(10 s, 15 % of the duration)).
+ * Then one-key incidents offline against the stand-in: the delay between the stand-in's own
+ * completion time (ListKeyRotations RotationDate) and CheckRotation's confirmation, and the state
+ * transitions of the whole execution for a 60 s rotation (target <= 40).
+ */
+async function benchConfirmation(): Promise<void> {
+  const defaults = parseSettings({});
+  const poll = { shortestSeconds: defaults.pollInitialSeconds, maxSeconds: defaults.pollMaxSeconds };
+  for (const duration of [5, 20, 60, 120, 300, 600]) {
+    const c = confirmation(duration, poll);
+    record(`poll schedule: a ${duration} s rotation confirmed after ${c.polls} look(s)`, c.delaySeconds, 's late', confirmationBoundSeconds(duration));
+  }
+  const speed = 20;
+  for (const duration of [20, 60]) {
+    const id = '0f0f0f0f-1234-1234-1234-123456789012';
+    const world = parseWorld({ keys: [{ id, rotationSeconds: duration }], settings: { pollInitialSeconds: defaults.pollInitialSeconds, pollMaxSeconds: defaults.pollMaxSeconds } }, 'bench');
+    const sim = await openSimulation({ world, speed });
+    try {
+      const run = await sim.run({ keyId: id, reason: 'bench' });
+      const key = run.summary?.keys[0];
+      if (key?.outcome !== 'ROTATED' || !key.confirmedAt) throw new Error(`bench: the ${duration} s rotation was not confirmed`);
+      const kms = new KMSClient({ endpoint: sim.standIn.endpoint, region: world.region, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+      const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: key.keyArn! }));
+      const ended = Math.max(...(rotations.Rotations ?? []).map((r) => r.RotationDate?.getTime() ?? 0));
+      const lateSimulated = ((Date.parse(key.confirmedAt) - ended) / 1000) * speed;
+      record(`offline: a ${duration} s rotation confirmed after the stand-in completed it (simulated)`, lateSimulated, 's late', confirmationBoundSeconds(duration));
+      if (duration === 60) record('offline: state transitions of a one-key incident with a 60 s rotation', run.result.stateTransitions, 'transitions', 40);
+    } finally {
+      await sim.close();
+    }
+  }
+}
+
 async function main() {
   // 5. The whole workflow offline (synth + stand-in + ledger + state machine), 1 and 10 keys.
   const ids = Array.from({ length: 10 }, (_, i) => `${String(i).padStart(8, '0')}-1234-1234-1234-123456789012`);
@@ -147,6 +185,9 @@ async function main() {
     record(`workflow: ${n} key(s) end to end at speed 100 (simulated waits ~${Math.round(35 / 100 * 1000)} ms)`, ms, 'ms', n === 1 ? 2000 : 6000);
   }
   record('memory: peak resident set after the runs', process.memoryUsage().rss / 1024 / 1024, 'MiB', 512);
+
+  // 5b. Confirmation: how soon after a rotation really ends the workflow confirms it.
+  await benchConfirmation();
 
   // 6. Lean functions: each Lambda bundle built with the stack's own esbuild options, its size
   // and its cold module load (a fresh node process requiring it) against a bare node start.

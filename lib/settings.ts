@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitProblems } from './limits';
 
 /**
  * Stack settings, read from cdk.json context (or `-c name=value`) and validated at synth.
@@ -13,8 +14,10 @@ export const settingsObject = z
     rotationBudget: z.number().int().min(1).max(1000).default(25),
     automaticReserve: z.number().int().min(0).default(3),
     cooldownMinutes: z.number().min(0).default(60),
-    pollInitialSeconds: z.number().int().min(1).max(3600).default(5),
-    pollMaxSeconds: z.number().int().min(1).max(3600).default(60),
+    /** The shortest wait between looks at a rotation; <= 10 keeps the max(10 s, 15 %) confirmation promise. */
+    pollInitialSeconds: z.number().int().min(1).max(3600).default(10),
+    /** The longest wait between looks; waits grow with 15 % of the rotation's elapsed time up to it. */
+    pollMaxSeconds: z.number().int().min(1).max(3600).default(300),
     rotationTimeoutMinutes: z.number().min(1).max(24 * 60).default(60),
     optOutTag: z
       .string()
@@ -43,6 +46,13 @@ export const settingsSchema = settingsObject
   .refine((s) => s.automaticReserve < s.rotationBudget, {
     message: 'automaticReserve must be smaller than rotationBudget',
     path: ['automaticReserve'],
+  })
+  // The worst case of one execution must fit Step Functions (lib/limits.ts): 25,000 history
+  // events, and the derived execution timeout within a year.
+  .superRefine((s, ctx) => {
+    for (const problem of limitProblems(s)) {
+      ctx.addIssue({ code: 'custom', message: problem.message, path: [problem.settings.join(' + ')] });
+    }
   });
 
 export type Settings = z.infer<typeof settingsSchema>;

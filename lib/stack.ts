@@ -15,6 +15,7 @@ import { LedgerTable } from './ledger';
 import { OnCallPolicy } from './oncall';
 import type { Settings } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
+import { executionTimeoutSeconds } from './limits';
 import { RotationWorkflow } from './workflow';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
@@ -91,6 +92,8 @@ export class KmsIncidentRotationStack extends Stack {
       ['close-request', ['dynamodb:UpdateItem']],
       ['lock-key', ['dynamodb:PutItem', 'dynamodb:GetItem']],
       ['record', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+      // NOTIFY#<execution>: read before publishing, written after, so a retry never re-publishes.
+      ['notify', ['dynamodb:GetItem', 'dynamodb:PutItem']],
     ];
     for (const [name, actions] of ledgerAccess) {
       fns[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
@@ -102,7 +105,9 @@ export class KmsIncidentRotationStack extends Stack {
     this.workflow = new RotationWorkflow(this, 'Workflow', {
       functions: fns,
       logRetention,
-      timeout: Duration.hours(24),
+      // Derived from the settings (approval + rotation timeouts + every step at its longest), so
+      // a silent approval or a stalled rotation ends with Record and Notify, not a timeout.
+      timeout: Duration.seconds(executionTimeoutSeconds(settings)),
       approvalTimeout: Duration.minutes(settings.approvalTimeoutMinutes),
       approvalTimeoutAction: settings.approvalTimeoutAction,
     });

@@ -7,47 +7,58 @@ import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
 import { failedStateName, STATE } from '../lambdas/domain/workflow-states';
 import { APPROVAL_DENIED } from '../lambdas/domain/approval';
-import type { IncidentRequest } from '../lambdas/domain/contracts';
+import { KEY_REQUEST_FIELDS, type KeyResult } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
+import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
+import { TASK_TIMEOUT_SECONDS } from './limits';
 
-/** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
-export const LAMBDA_TRANSIENT_ERRORS = [
-  'Lambda.ClientExecutionTimeoutException',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-/** KMS errors that say "try again later" (the KMS API reference says each may be retried). */
-export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
 
 
 /** Names of the states tests and the local runner refer to (declared import-free for the CLI). */
 export { STATE };
 
-/** The request fields every key's iteration gets (all but `keys`); Intake and ClaimRequest set each. */
-const REQUEST_FIELDS = [
-  'requestId',
-  'source',
-  'findingId',
-  'findingType',
-  'severity',
-  'severityLabel',
+/**
+ * What one key's Map result holds: the KeyResult fields only (Record's ResultSelector), not the
+ * key's whole state, so 50 results stay small.
+ */
+export const KEY_RESULT_FIELDS = [
+  'ref',
+  'keyArn',
+  'via',
+  'aliases',
+  'moreAliases',
+  'outcome',
   'reason',
-  'dryRun',
-  'force',
-  'requestedBy',
-  'account',
-  'region',
-  'duplicateOf',
-] as const satisfies readonly (keyof IncidentRequest)[];
-/** Fails to compile when IncidentRequest gains a field that REQUEST_FIELDS does not pass on. */
-type AllFieldsPassed<T extends never> = T;
+  'detail',
+  'onDemandRotationsUsed',
+  'onDemandRotationsRemaining',
+  'previousKeyMaterialId',
+  'currentKeyMaterialId',
+  'joined',
+  'rotationStartedAt',
+  'confirmedAt',
+] as const satisfies readonly (keyof KeyResult)[];
+/** Fails to compile when KeyResult gains a field that KEY_RESULT_FIELDS does not keep. */
+type AllFieldsKept<T extends never> = T;
 /** @public exported only so that the compiler checks it (nothing imports it). */
-export type RequestFieldsComplete = AllFieldsPassed<Exclude<keyof IncidentRequest, 'keys' | (typeof REQUEST_FIELDS)[number]>>;
+export type KeyResultFieldsComplete = AllFieldsKept<Exclude<keyof KeyResult, (typeof KEY_RESULT_FIELDS)[number]>>;
 
-/** DynamoDB errors worth retrying (ledger steps). */
-export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
+/** A retrier of the table (lib/retriers.ts) in CDK's terms. */
+function retryProps(spec: RetrierSpec): sfn.RetryProps {
+  return {
+    errors: [...spec.errors],
+    interval: Duration.seconds(spec.intervalSeconds),
+    maxAttempts: spec.maxAttempts,
+    backoffRate: spec.backoffRate,
+    ...(spec.maxDelaySeconds === undefined ? {} : { maxDelay: Duration.seconds(spec.maxDelaySeconds) }),
+    jitterStrategy: spec.jitter === 'FULL' ? sfn.JitterType.FULL : sfn.JitterType.NONE,
+  };
+}
+
+/** Give a Task exactly the retriers the table names for it, in order. */
+function addRetriers(task: sfn.TaskStateBase, name: RetriedTask): void {
+  for (const retrier of TASK_RETRIERS[name]) task.addRetry(retryProps(RETRIERS[retrier]));
+}
 
 export interface RotationWorkflowProps {
   functions: Record<HandlerName, lambda.IFunction>;
@@ -70,33 +81,21 @@ export class RotationWorkflow extends Construct {
     super(scope, id);
     const fns = props.functions;
 
-    const invoke = (name: string, fn: lambda.IFunction, extra: Partial<tasks.LambdaInvokeProps> = {}) => {
+    // Every Lambda Task: no CDK default retrier (retryOnServiceExceptions: false), only the
+    // retriers lib/retriers.ts names for it, listed in its comment.
+    const invoke = (name: RetriedTask, fn: lambda.IFunction, extra: Partial<tasks.LambdaInvokeProps> = {}) => {
       const task = new tasks.LambdaInvoke(this, name, {
         stateName: name,
         lambdaFunction: fn,
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
-        taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(TASK_TIMEOUT_SECONDS)),
         ...extra,
+        comment: [extra.comment, retryComment(name)].filter(Boolean).join(' '),
       });
-      task.addRetry({
-        errors: LAMBDA_TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 6,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      addRetriers(task, name);
       return task;
     };
-    const withRetry = (task: sfn.TaskStateBase, errors: string[]) =>
-      task.addRetry({
-        errors,
-        interval: Duration.seconds(1),
-        maxAttempts: 5,
-        backoffRate: 2,
-        maxDelay: Duration.seconds(30),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
 
     // 1. Intake. Bad input ends the execution with the field named in the cause.
     const intake = invoke(STATE.intake, fns.intake);
@@ -112,14 +111,16 @@ export class RotationWorkflow extends Construct {
     const claim = invoke(STATE.claimRequest, fns['claim-request'], {
       payload: sfn.TaskInput.fromObject({ 'request.$': '$.request', 'executionArn.$': '$$.Execution.Id' }),
     });
-    withRetry(claim, DYNAMODB_TRANSIENT_ERRORS);
 
     // 2-5. Per key: assess, [approval], lock, rotate, poll, record. Any error ends that key as
     // FAILED (classified, recorded), never the others.
     const keyDone = new sfn.Succeed(this, 'KeyDone', { stateName: 'KeyDone' });
-    const record = invoke(STATE.record, fns.record);
-    withRetry(record, DYNAMODB_TRANSIENT_ERRORS);
+    // Each key's Map result is its KeyResult only (Record returns every KeyResult field).
+    const record = invoke(STATE.record, fns.record, {
+      resultSelector: Object.fromEntries(KEY_RESULT_FIELDS.map((field) => [`${field}.$`, `$.${field}`])),
+    });
     // The outcome stands even if the audit entry cannot be written; the notification says so.
+    // (That path keeps the key's whole state as its result: still bounded, aliases and texts are capped.)
     record.addCatch(keyDone, { errors: ['States.ALL'], resultPath: '$.recordError' });
     record.next(keyDone);
 
@@ -139,14 +140,13 @@ export class RotationWorkflow extends Construct {
       classify.when(sfn.Condition.or(...conditions), markFailed(reason));
     }
     classify.otherwise(markFailed(UNCLASSIFIED));
-    const perKey = <T extends sfn.TaskStateBase>(task: T, transient: string[] = KMS_TRANSIENT_ERRORS): T => {
-      withRetry(task, transient);
+    const perKey = <T extends sfn.TaskStateBase>(task: T): T => {
       task.addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
       return task;
     };
 
     const assess = perKey(invoke(STATE.assess, fns.assess));
-    const lock = perKey(invoke(STATE.lockKey, fns['lock-key']), DYNAMODB_TRANSIENT_ERRORS);
+    const lock = perKey(invoke(STATE.lockKey, fns['lock-key']));
     const rotate = perKey(invoke(STATE.rotate, fns.rotate));
     const check = perKey(invoke(STATE.checkRotation, fns['check-rotation']));
     const waitForRotation = new sfn.Wait(this, STATE.waitForRotation, {
@@ -160,6 +160,7 @@ export class RotationWorkflow extends Construct {
     });
 
     // Approval gate for keys tagged `<optOutTag>=approval`: wait for a task token.
+    // The Map is not bounded (below), so a key waiting here holds no other key back.
     const approval = new tasks.LambdaInvoke(this, STATE.requestApproval, {
       stateName: STATE.requestApproval,
       lambdaFunction: fns['request-approval'],
@@ -167,9 +168,11 @@ export class RotationWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({ 'task.$': '$', token: sfn.JsonPath.taskToken }),
       resultPath: '$.approval',
       taskTimeout: sfn.Timeout.duration(props.approvalTimeout),
-      comment: 'Publishes an approval request, then waits for `kms-rotate approve|deny <token>`.',
+      // CDK would otherwise put its own Lambda retrier (no jitter) before ours.
+      retryOnServiceExceptions: false,
+      comment: `Publishes an approval request, then waits for \`kms-rotate approve|deny <token>\`. ${retryComment(STATE.requestApproval)}`,
     });
-    approval.addRetry({ errors: LAMBDA_TRANSIENT_ERRORS, interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    addRetriers(approval, STATE.requestApproval);
     approval.addCatch(record, { errors: [APPROVAL_DENIED], resultPath: '$.approvalError' });
     if (props.approvalTimeoutAction === 'ROTATE') {
       approval.addCatch(lock, { errors: ['States.Timeout'], resultPath: '$.approvalTimedOut' });
@@ -208,24 +211,25 @@ export class RotationWorkflow extends Construct {
     const forEachKey = new sfn.Map(this, STATE.forEachKey, {
       stateName: STATE.forEachKey,
       itemsPath: '$.request.keys',
-      // Each key gets the request without its key list: 50 keys x 50 copies of the list would
-      // approach Step Functions' 256 KB payload limit.
+      // Each key gets only the request fields it needs (KEY_REQUEST_FIELDS): no key list.
       itemSelector: {
         'ref.$': '$$.Map.Item.Value',
         'executionArn.$': '$$.Execution.Id',
-        request: {
-          ...Object.fromEntries(REQUEST_FIELDS.map((field) => [`${field}.$`, `$.request.${field}`])),
-          keys: [],
-        },
+        request: Object.fromEntries(KEY_REQUEST_FIELDS.map((field) => [`${field}.$`, `$.request.${field}`])),
       },
-      // RotateKeyOnDemand allows 5 requests per second per account and Region.
-      maxConcurrency: 3,
+      // Not bounded (Step Functions runs up to 40 inline iterations at once): a key waiting for
+      // an approval must not hold a slot another key's rotation needs. RotateKeyOnDemand's
+      // 5/s is absorbed by Rotate's own throttling retrier (full jitter, 10 attempts), which is
+      // safe because Rotate re-reads the rotation state before it calls KMS (SDK retries off).
       resultPath: '$.results',
     });
     forEachKey.itemProcessor(assess);
 
     // 6-7. One notification for the whole execution; close the finding's claim; then fail
     // loudly if any key failed.
+    // Notify replaces the state with { request, notification }: the per-key results live on in
+    // notification.summary only (once, not twice). A retry after a successful publish does not
+    // publish again (Notify remembers it in the ledger).
     const notify = invoke(STATE.notify, fns.notify, {
       payload: sfn.TaskInput.fromObject({
         'request.$': '$.request',
@@ -233,14 +237,11 @@ export class RotationWorkflow extends Construct {
         'executionArn.$': '$$.Execution.Id',
         'startedAt.$': '$$.Execution.StartTime',
       }),
-      resultPath: '$.notification',
-    });
-    notify.addRetry({
-      errors: ['States.ALL'],
-      interval: Duration.seconds(2),
-      maxAttempts: 4,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
+      resultSelector: {
+        'request.$': '$.request',
+        notification: { 'summary.$': '$.summary', 'messageId.$': '$.messageId', 'anyFailed.$': '$.anyFailed' },
+      },
+      // No ResultPath: the selected result replaces the state.
     });
     const notificationFailed = new sfn.Fail(this, STATE.notificationFailed, {
       stateName: STATE.notificationFailed,
@@ -258,7 +259,6 @@ export class RotationWorkflow extends Construct {
       }),
       resultPath: sfn.JsonPath.DISCARD,
     });
-    withRetry(close, DYNAMODB_TRANSIENT_ERRORS);
 
     const done = new sfn.Succeed(this, STATE.done, { stateName: STATE.done, outputPath: '$.notification.summary' });
     const keysFailed = new sfn.Fail(this, STATE.keysFailed, {

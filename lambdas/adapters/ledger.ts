@@ -14,7 +14,9 @@ import { ConfigurationError } from './config';
  * The ledger: one DynamoDB table holding
  * - `REQUEST#<requestId>` claims: which execution handles a finding (exactly-once per finding);
  * - `LOCK#<keyArn>` leases: which execution may rotate a key right now (one rotation at a time);
- * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key.
+ * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key;
+ * - `NOTIFY#<executionArn>` markers: the execution's notification was published (its message id),
+ *   so a retried Notify does not publish it again.
  * All writes that guard the rotation budget are conditional writes.
  */
 
@@ -36,6 +38,12 @@ export interface AuditEntry {
   onDemandRotationsUsed: number | null;
   rotationStartedAt: string | null;
   confirmedAt: string | null;
+}
+
+/** A notification already published for an execution. */
+export interface SentNotification {
+  messageId: string;
+  at: string;
 }
 
 export type ClaimResult = { claimed: true } | { claimed: false; by: string; at: string };
@@ -149,6 +157,32 @@ export class Ledger {
       );
       return existing.Item ?? {};
     }
+  }
+
+  /** The notification this execution already published, if any (consistent read). */
+  async sentNotification(executionArn: string): Promise<SentNotification | null> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`NOTIFY#${executionArn}`), sk: s('NOTIFY') }, ConsistentRead: true }),
+    );
+    const item = out.Item;
+    if (!item) return null;
+    return { messageId: item.messageId?.S ?? '', at: item.at?.S ?? '' };
+  }
+
+  /** Remember that this execution's notification was published (expires after 90 days, like claims). */
+  async rememberNotification(executionArn: string, messageId: string, now: Date): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: s(`NOTIFY#${executionArn}`),
+          sk: s('NOTIFY'),
+          messageId: s(messageId),
+          at: s(now.toISOString()),
+          expiresAt: n(Math.floor(now.getTime() / 1000) + 90 * 86400),
+        },
+      }),
+    );
   }
 
   /** Release the lock if we still hold it. */

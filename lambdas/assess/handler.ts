@@ -5,7 +5,7 @@ import { assessKey } from '../domain/eligibility';
 import { inspectKey } from '../adapters/inspect';
 import { kmsClient } from '../adapters/clients';
 import { KmsKeys } from '../adapters/kms';
-import { newKeyTask } from '../domain/key-task';
+import { capAliases, newKeyTask } from '../domain/key-task';
 import { parseKmsArn } from '../domain/arn';
 
 /**
@@ -48,7 +48,7 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     ...task,
     keyArn: inspection.keyArn,
     via: inspection.via,
-    aliases: inspection.aliases,
+    ...capAliases(inspection.aliases),
     detail: decision.detail,
     onDemandRotationsUsed: counted ? used : null,
     onDemandRotationsRemaining: counted ? Math.max(0, config.rotationBudget - used) : null,

@@ -1,4 +1,5 @@
 import type { KeyTask } from './contracts';
+import { subjectLine } from './message';
 import { oneLine } from './text';
 
 /** What the approval gate hands RequestApproval: the key's task and the token to answer with. */
@@ -21,11 +22,12 @@ export function formatApprovalRequest(input: ApprovalRequestInput, settings: App
   const { task, token } = input;
   const key = task.keyArn ?? task.ref;
   const minutes = Math.round(settings.approvalTimeoutSeconds / 60);
-  const subject = oneLine(`[APPROVAL NEEDED] rotate ${task.aliases[0] ?? key.split('/').pop() ?? 'key'}`, 99);
+  // The same subject rule as every notification (domain/message.ts).
+  const subject = subjectLine('[APPROVAL NEEDED] rotate', task.aliases[0] ?? key.split('/').pop() ?? 'key', ' ');
   const source = task.request.source === 'manual' ? `manual request: ${oneLine(task.request.reason, 200)}` : `${task.request.source} finding ${oneLine(task.request.findingId ?? '', 120)} (${oneLine(task.request.findingType ?? '', 120)})`;
   const message = [
     `Approval needed: rotate KMS key ${key} on demand.`,
-    task.aliases.length ? `Aliases: ${task.aliases.join(', ')}` : null,
+    task.aliases.length ? `Aliases: ${task.aliases.map((a) => oneLine(a, 256)).join(', ')}${task.moreAliases > 0 ? ` and ${task.moreAliases} more` : ''}` : null,
     `Why: ${source}`,
     `Rotations: ${task.onDemandRotationsUsed ?? '?'} used, ${task.onDemandRotationsRemaining ?? '?'} left of the lifetime budget (a rotation can never be had back).`,
     `The key is tagged for approval, so the workflow waits for a decision.`,

@@ -64,6 +64,25 @@ export interface IncidentRequest {
   duplicateOf?: string | null;
 }
 
+/**
+ * The request fields one key's iteration needs (Assess, the approval request, LockKey, Record):
+ * each key's state carries these, not the whole request (no key list, no envelope details).
+ */
+export const KEY_REQUEST_FIELDS = [
+  'requestId',
+  'source',
+  'findingId',
+  'findingType',
+  'severityLabel',
+  'reason',
+  'dryRun',
+  'force',
+  'requestedBy',
+  'duplicateOf',
+] as const satisfies readonly (keyof IncidentRequest)[];
+/** What one key's iteration knows of its request. */
+export type KeyRequest = Pick<IncidentRequest, (typeof KEY_REQUEST_FIELDS)[number]>;
+
 /** The step the per-key iteration takes next (Choice states route on it). */
 export type NextStep = 'APPROVAL' | 'ROTATE' | 'WAIT_THEN_ROTATE' | 'POLL' | 'DONE';
 
@@ -75,7 +94,7 @@ export type NextStep = 'APPROVAL' | 'ROTATE' | 'WAIT_THEN_ROTATE' | 'POLL' | 'DO
 export interface KeyTask {
   /** The reference as the finding or request named it. */
   ref: string;
-  request: IncidentRequest;
+  request: KeyRequest;
   /** The execution handling this key (owner of its lock, author of its audit entry). */
   executionArn?: string | null;
   next: NextStep;
@@ -83,7 +102,9 @@ export interface KeyTask {
   keyArn: string | null;
   /** The replica named by the finding when `keyArn` is its primary; else null. */
   via: string | null;
+  /** The key's first MAX_ALIASES aliases (domain/key-task.ts); `moreAliases` counts the rest. */
   aliases: string[];
+  moreAliases: number;
   outcome: Outcome | null;
   reason: Reason | null;
   /** One sentence for people: why this outcome. */
@@ -125,6 +146,8 @@ export interface KeyResult {
   keyArn: string | null;
   via: string | null;
   aliases: string[];
+  /** Aliases beyond those listed ("and N more"); absent counts as 0. */
+  moreAliases?: number;
   outcome: Outcome;
   reason: Reason | null;
   detail: string | null;

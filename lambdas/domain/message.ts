@@ -90,9 +90,18 @@ export function formatSubject(summary: RunSummary): string {
     n === 0
       ? `no KMS key implicated${dryRunNote}`
       : `${n} key${n === 1 ? '' : 's'}${failed > 0 && n > 1 ? ` (${failed} failed)` : ''}${dryRunNote}`;
-  const prefix = toAscii(`[${oneLine(summary.outcome, 20)}] ${count}`);
-  const context = toAscii(subjectContext(summary));
-  return context ? fitAscii(`${prefix} - `, context, SUBJECT_MAX_BYTES) : fitAscii('', prefix, SUBJECT_MAX_BYTES);
+  return subjectLine(`[${oneLine(summary.outcome, 20)}] ${count}`, subjectContext(summary));
+}
+
+/**
+ * The one subject rule for every message the product publishes (notifications and approval
+ * requests): `head<separator>context`, one line, within SUBJECT_MAX_BYTES, the context cut
+ * with `...` to fit. Untrusted text belongs in `context`.
+ */
+export function subjectLine(head: string, context: string, separator = ' - '): string {
+  const prefix = toAscii(oneLine(head, SUBJECT_MAX_BYTES));
+  const rest = toAscii(oneLine(context, 500));
+  return rest ? fitAscii(`${prefix}${separator}`, rest, SUBJECT_MAX_BYTES) : fitAscii('', prefix, SUBJECT_MAX_BYTES);
 }
 
 /**
@@ -296,7 +305,8 @@ function keyBlock(key: KeyResult, n: number, budget: number | null, s: Shortenin
   if (!key.keyArn) lines.push('   (the reference did not resolve to a key ARN)');
   if (key.aliases.length > 0) {
     const shown = key.aliases.slice(0, MAX_ALIASES_SHOWN).map((a) => oneLine(String(a), 256));
-    const more = key.aliases.length - shown.length;
+    // Results carry the first aliases only (domain/key-task.ts capAliases) and count the rest.
+    const more = key.aliases.length - shown.length + (key.moreAliases ?? 0);
     if (more > 0) s.cut = true;
     lines.push(`   Aliases:     ${field(shown.join(', '), MAX_ALIASES_TEXT, s)}${more > 0 ? ` (+${more} more)` : ''}`);
   }

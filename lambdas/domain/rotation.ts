@@ -51,6 +51,17 @@ export function rotationConfirmed(seen: RotationObservation, before: { previousR
   return newerOnDemandRotation(seen.lastOnDemandRotation, before.previousRotationDate) || materialChanged;
 }
 
+/**
+ * The wait before the next look, from the key's rotation clock: it started one rotation timeout
+ * before the deadline (the first Rotate attempt, or joining a running rotation), so
+ * ConflictException back-off and polls share one schedule and a stalled key costs the same
+ * number of looks however the time was split between them (see lib/limits.ts).
+ */
+export function nextWaitSeconds(timing: RotationTiming, clock: Pick<RotationClock, 'secondsLeft'>): number {
+  const elapsed = timing.rotationTimeoutSeconds - clock.secondsLeft;
+  return pollDelaySeconds(elapsed, { shortestSeconds: timing.pollInitialSeconds, maxSeconds: timing.pollMaxSeconds }, clock.secondsLeft);
+}
+
 /** The task's deadline, or one rotation timeout from `now` when no step has set it yet. */
 export function rotationClock(task: Pick<KeyTask, 'deadline'>, timing: Pick<RotationTiming, 'rotationTimeoutSeconds'>, now: Date): RotationClock {
   const deadline = task.deadline ?? new Date(now.getTime() + timing.rotationTimeoutSeconds * 1000).toISOString();
@@ -79,7 +90,7 @@ export function planRotation(task: KeyTask, seen: RotationState, timing: Rotatio
         rotationStartedAt: (seen.onDemandRotationStartDate ?? seen.lastOnDemandRotation)!.toISOString(),
         detail: 'A rotation started or completed after the key was assessed; joining it instead of rotating again.',
         pollAttempt: 0,
-        waitSeconds: pollDelaySeconds(0, timing.pollInitialSeconds, timing.pollMaxSeconds, secondsLeft),
+        waitSeconds: nextWaitSeconds(timing, clock),
       },
     };
   }
@@ -108,7 +119,7 @@ export function rotationStarted(task: KeyTask, timing: RotationTiming, clock: Ro
     rotationStartedAt: now.toISOString(),
     detail: 'Rotation started.',
     pollAttempt: 0,
-    waitSeconds: pollDelaySeconds(0, timing.pollInitialSeconds, timing.pollMaxSeconds, clock.secondsLeft),
+    waitSeconds: nextWaitSeconds(timing, clock),
   };
 }
 
@@ -135,7 +146,7 @@ export function afterRotateRefusal(task: KeyTask, error: { name: string; message
       deadline: clock.deadline,
       detail: `Waiting: KMS reports a conflicting automatic rotation (${error.message}).`,
       pollAttempt: attempt + 1,
-      waitSeconds: pollDelaySeconds(attempt, timing.pollInitialSeconds, timing.pollMaxSeconds, clock.secondsLeft),
+      waitSeconds: nextWaitSeconds(timing, clock),
     };
   }
   const skip = Object.hasOwn(SKIP_AFTER_ROTATE_REFUSAL, error.name) ? SKIP_AFTER_ROTATE_REFUSAL[error.name] : undefined;
@@ -167,8 +178,8 @@ export function afterRotationCheck(
       detail: task.joined ? 'Joined a rotation that was already running; it completed.' : 'Rotated on demand; new key material is in use.',
     };
   }
-  const { secondsLeft } = rotationClock(task, timing, now);
-  if (secondsLeft <= 0) {
+  const clock = rotationClock(task, timing, now);
+  if (clock.secondsLeft <= 0) {
     return {
       ...task,
       ...counts,
@@ -184,6 +195,6 @@ export function afterRotationCheck(
     ...counts,
     next: 'POLL',
     pollAttempt: attempt,
-    waitSeconds: pollDelaySeconds(attempt, timing.pollInitialSeconds, timing.pollMaxSeconds, secondsLeft),
+    waitSeconds: nextWaitSeconds(timing, clock),
   };
 }

@@ -13,6 +13,9 @@ export interface SummariseInput {
   startedAt?: string | null;
 }
 
+/** Longest detail a key's result keeps (the notification shows at most 600 characters of it). */
+export const MAX_RESULT_DETAIL = 1000;
+
 /** Worst first: a failure outranks a rotation, which outranks a dry run, which outranks a skip. */
 const SEVERITY: Record<Outcome, number> = { FAILED: 3, ROTATED: 2, DRY_RUN: 1, SKIPPED: 0 };
 
@@ -60,6 +63,7 @@ export function toKeyResult(task: IterationResult): KeyResult {
     keyArn: task.keyArn ?? keyArnOfRef(task.ref),
     via: task.via ?? null,
     aliases: Array.isArray(task.aliases) ? task.aliases : [],
+    moreAliases: typeof task.moreAliases === 'number' && task.moreAliases > 0 ? task.moreAliases : 0,
     onDemandRotationsUsed: task.onDemandRotationsUsed ?? null,
     onDemandRotationsRemaining: task.onDemandRotationsRemaining ?? null,
     previousKeyMaterialId: task.previousKeyMaterialId ?? null,
@@ -80,7 +84,8 @@ export function toKeyResult(task: IterationResult): KeyResult {
 
   if (task.outcome) {
     const reason = task.outcome === 'FAILED' ? (task.reason ?? 'INTERNAL') : task.outcome === 'SKIPPED' ? task.reason : null;
-    return { ...base, outcome: task.outcome, reason, detail: task.detail ?? null };
+    // Details can quote people (a denial's reason): bounded, like every free text in a result.
+    return { ...base, outcome: task.outcome, reason, detail: task.detail == null ? null : cut(String(task.detail), MAX_RESULT_DETAIL) };
   }
 
   return {

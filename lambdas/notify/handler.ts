@@ -3,6 +3,8 @@ import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { snsClient } from '../adapters/clients';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { NotificationTopic } from '../adapters/sns';
+import { Ledger } from '../adapters/ledger';
+import { dynamoClient } from '../adapters/clients';
 import { summarise } from '../domain/summary';
 import { formatNotification } from '../domain/message';
 
@@ -14,22 +16,44 @@ export interface NotifyInput {
 }
 
 export interface NotifyOutput {
+  /** The request, passed on (the state keeps it and the summary, not the per-key results). */
+  request: IncidentRequest;
   summary: RunSummary;
   messageId: string;
   anyFailed: boolean;
 }
 
-/** Notify: one SNS message summarising every key. A publish failure throws (and is retried). */
-export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic): Promise<NotifyOutput> {
+/**
+ * Notify: one SNS message summarising every key, once per execution. Step Functions retries
+ * Notify on any error, including after a publish whose response was lost (the function timed
+ * out): the ledger's NOTIFY#<execution> marker, written after a successful publish and read
+ * first, makes such a retry return the message already sent instead of publishing again. A
+ * publish that fails throws (and is retried); one that never succeeds fails the execution.
+ */
+export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic, ledger: Ledger, now = new Date()): Promise<NotifyOutput> {
   const summary = summarise(input);
+  const executionArn = input.executionArn ?? null;
+  const sent = executionArn ? await ledger.sentNotification(executionArn) : null;
+  if (sent) {
+    logger.info('already notified; not publishing again', { executionArn, messageId: sent.messageId });
+    return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed };
+  }
   const messageId = await topic.publish(
     formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
   );
   logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId });
-  return { summary, messageId, anyFailed: summary.anyFailed };
+  if (executionArn) {
+    try {
+      await ledger.rememberNotification(executionArn, messageId, now);
+    } catch (error) {
+      // The message is out: failing now would make Step Functions publish it again.
+      logger.warn('notification sent but not remembered; a retry of this step would publish again', { executionArn, error: (error as Error).name });
+    }
+  }
+  return { request: input.request, summary, messageId, anyFailed: summary.anyFailed };
 }
 
 export const handler = taskHandler('notify', (input: NotifyInput) => {
   const config = loadConfig();
-  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn));
+  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn), new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

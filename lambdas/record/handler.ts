@@ -17,7 +17,8 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
   const settled: RecordInput = { ...input, ...(approvalOutcome(input, config) ?? {}) };
   const result = toKeyResult(settled);
   const { error: _error, failure: _failure, ...task } = settled;
-  const final: KeyTask = { ...task, keyArn: result.keyArn, next: 'DONE', outcome: result.outcome, reason: result.reason, detail: result.detail };
+  // Every KeyResult field is set: the state machine keeps exactly those as the key's result.
+  const final: KeyTask = { ...task, ...result, moreAliases: result.moreAliases ?? 0, next: 'DONE' };
   const executionArn = input.executionArn ?? 'unknown';
   if (final.keyArn) {
     await ledger.recordOutcome({

@@ -47,13 +47,17 @@ describe('KmsIncidentRotation stack', () => {
     });
   });
 
-  test('definition: JSONPath only, bounded key concurrency, retries with jitter, a Catch on every per-key task', () => {
+  test('definition: JSONPath only, unbounded key Map (approvals hold no slot), retries with jitter, a Catch on every per-key task', () => {
     const { definition } = extractWorkflow(template.toJSON() as any, env);
     expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"/);
     const map = definition.States.ForEachKey;
     expect(map.Type).toBe('Map');
-    expect(map.MaxConcurrency).toBeGreaterThan(0);
-    expect(map.MaxConcurrency).toBeLessThanOrEqual(5);
+    // Issue 10: a bounded Map let three unanswered approvals hold every other key's rotation;
+    // RotateKeyOnDemand's 5/s is absorbed by Rotate's own throttling retrier instead.
+    expect(map.MaxConcurrency ?? 0).toBe(0);
+    expect(map.ItemProcessor.States.Rotate.Retry).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['ThrottlingException'], MaxAttempts: 10, JitterStrategy: 'FULL' })]),
+    );
     const inner = map.ItemProcessor.States;
     for (const name of ['Assess', 'Rotate', 'CheckRotation']) {
       const state = inner[name];
@@ -252,6 +256,8 @@ describe('finding sources and the ledger', () => {
       TasksClaimRequest: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       TasksCloseRequest: ['dynamodb:UpdateItem'],
       TasksLockKey: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      // NOTIFY#<execution>: read before publishing, written after (one message per execution).
+      TasksNotify: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       TasksRecord: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
     });
   });

@@ -16,7 +16,7 @@ import { DRILL_TAG_KEY } from '../../lib/names';
 
 export function buildIntegApp(app = new App()) {
   const product = new KmsIncidentRotationStack(app, 'KmsIncidentRotationInteg', {
-    settings: parseSettings({ ledgerDeletionProtection: false, pollInitialSeconds: 5, pollMaxSeconds: 30, rotationTimeoutMinutes: 30 }),
+    settings: parseSettings({ ledgerDeletionProtection: false, pollInitialSeconds: 5, pollMaxSeconds: 120, rotationTimeoutMinutes: 30 }),
   });
   const fixture = new Stack(app, 'KmsIncidentRotationIntegKey');
   const key = new kms.Key(fixture, 'ThrowawayKey', {

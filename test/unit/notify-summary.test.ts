@@ -106,6 +106,7 @@ describe('summarise', () => {
       keyArn: arn('k1'),
       via: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1',
       aliases: ['alias/payments'],
+      moreAliases: 0,
       outcome: 'ROTATED',
       reason: null,
       detail: 'Rotated on demand; new key material is in use.',

@@ -90,10 +90,10 @@ describe('checkRotation: confirmed', () => {
 });
 
 describe('checkRotation: pending', () => {
-  it('polls again, with a growing wait, while the on-demand rotation is in progress', async () => {
+  it('polls again, waiting 15 % of the time the rotation has run, while the on-demand rotation is in progress', async () => {
     // Prepare
-    givenKms({ running: new Date('2025-06-01T11:59:50.000Z'), rotations: [BEFORE], material: 'material-1' });
-    let task: KeyTask = pollingTask();
+    givenKms({ running: new Date('2025-06-01T11:58:20.000Z'), rotations: [BEFORE], material: 'material-1' });
+    let task: KeyTask = pollingTask({}, 100);
     const waits: number[] = [];
     let now = NOW;
 
@@ -106,7 +106,8 @@ describe('checkRotation: pending', () => {
 
     // Assess
     expect(task).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 6, onDemandRotationsUsed: 1, onDemandRotationsRemaining: 24 });
-    expect(waits).toEqual([10, 20, 40, 60, 60, 60]);
+    // 15 % of 100, 115, 132, 151, 173 and 198 s, rounded down.
+    expect(waits).toEqual([15, 17, 19, 22, 25, 29]);
     // No DescribeKey while the rotation is visibly running; never a rotation.
     expect(kms).not.toHaveReceivedCommand(DescribeKeyCommand);
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
@@ -117,10 +118,10 @@ describe('checkRotation: pending', () => {
     givenKms({ rotations: [BEFORE], material: 'material-1' });
 
     // Act
-    const result = await checkRotation(pollingTask({ pollAttempt: 2, waitSeconds: 20 }), config(), kmsKeys, NOW);
+    const result = await checkRotation(pollingTask({ pollAttempt: 2, waitSeconds: 20 }, 200), config(), kmsKeys, NOW);
 
     // Assess
-    expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 3, waitSeconds: 40, confirmedAt: null });
+    expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 3, waitSeconds: 30, confirmedAt: null });
     expect(commandNames(kms)).toEqual(['GetKeyRotationStatusCommand', 'ListKeyRotationsCommand', 'DescribeKeyCommand']);
   });
 

@@ -46,12 +46,16 @@ beforeEach(() => {
 });
 
 describe('notify', () => {
-  test('publishes one message with the subject and the filterable attributes', async () => {
+  const NOTIFY_KEY = { pk: { S: `NOTIFY#${EXECUTION}` }, sk: { S: 'NOTIFY' } };
+
+  test('publishes one message with the subject and the filterable attributes, then remembers it', async () => {
     // Prepare
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
+    dynamo.on(GetItemCommand).resolves({});
+    dynamo.on(PutItemCommand).resolves({});
 
     // Act
-    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }), topic());
+    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
 
     // Assess
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -66,12 +70,51 @@ describe('notify', () => {
         duplicate: { DataType: 'String', StringValue: 'false' },
       },
     });
-    expect(out).toMatchObject({ messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED' } });
+    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'ledger', Key: NOTIFY_KEY, ConsistentRead: true });
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'ledger',
+      Item: expect.objectContaining({ ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } }),
+    });
+    expect(out).toMatchObject({ request: request(), messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED' } });
   });
 
-  test('a publish error propagates (Step Functions retries, then fails the execution)', async () => {
+  test('a retry after a successful publish (e.g. the function timed out after the call) does not publish again', async () => {
+    // Prepare
+    dynamo.on(GetItemCommand).resolves({ Item: { ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } } });
+
+    // Act
+    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
+
+    // Assess
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+    expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 0);
+    expect(out).toMatchObject({ messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED', keys: [expect.objectContaining({ outcome: 'ROTATED' })] } });
+  });
+
+  test('a publish error propagates (Step Functions retries, then fails the execution) and nothing is remembered', async () => {
     sns.on(PublishCommand).rejects(Object.assign(new Error('Invalid parameter: Subject'), { name: 'InvalidParameterException' }));
-    await expect(notify({ request: request(), results: [rotatedTask()] }, config({ topicArn: TOPIC }), topic())).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    dynamo.on(GetItemCommand).resolves({});
+    await expect(notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger())).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
+    expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 0);
+  });
+
+  test('a ledger that cannot be read fails the step before anything is published (the retry publishes once)', async () => {
+    dynamo.on(GetItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    await expect(notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger())).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+  });
+
+  test('a marker that cannot be written after a publish does not fail the step (failing would publish again)', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'msg-2' });
+    dynamo.on(GetItemCommand).resolves({});
+    dynamo.on(PutItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger());
+    expect(out.messageId).toBe('msg-2');
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
 });
 

@@ -90,7 +90,7 @@ describe('rotate: success', () => {
     for (const call of kms.calls()) expect(await clientSetting(call, 'region')).toBe('eu-west-1');
   });
 
-  it('keeps the deadline set by an earlier attempt and resets the attempt count', async () => {
+  it('keeps the deadline set by an earlier attempt, resets the attempt count, and waits by the rotation clock that attempt started', async () => {
     // Prepare
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
@@ -100,7 +100,8 @@ describe('rotate: success', () => {
     const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline, pollAttempt: 3, waitSeconds: 40 }), config(), kmsKeys, NOW);
 
     // Assess
-    expect(result).toMatchObject({ next: 'POLL', deadline, pollAttempt: 0, waitSeconds: 5 });
+    // The clock started one timeout (1800 s) before the deadline: 1740 s ago, so the longest wait (60 s).
+    expect(result).toMatchObject({ next: 'POLL', deadline, pollAttempt: 0, waitSeconds: 60 });
   });
 
   it('rotates when the newest ON_DEMAND rotation is the one Assess saw (the guard does not over-trigger)', async () => {
@@ -177,7 +178,7 @@ describe('rotate: the guard never spends a second rotation', () => {
 });
 
 describe('rotate: ConflictException (an automatic rotation running or due)', () => {
-  it('waits and tries again: WAIT_THEN_ROTATE with a growing wait, deadline kept', async () => {
+  it('waits and tries again: WAIT_THEN_ROTATE with the poll schedule\'s wait, deadline kept', async () => {
     // Prepare
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'automatic rotation in progress', $metadata: {} }));
@@ -188,8 +189,11 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
 
     // Assess
     expect(first).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 1, waitSeconds: 5, outcome: null, detail: expect.stringContaining('automatic rotation in progress') });
-    expect(second).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 2, waitSeconds: 10 });
-    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 2);
+    expect(second).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 2, waitSeconds: 5 });
+    // Later in the back-off the wait has grown with the clock: 600 s in, 15 % is 90 s, capped at 60 s.
+    const later = await rotate(first, config(), kmsKeys, new Date(NOW.getTime() + 600 * 1000));
+    expect(later.waitSeconds).toBe(60);
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 3);
   });
 
   it('never waits past the deadline', async () => {

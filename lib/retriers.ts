@@ -1,0 +1,93 @@
+/**
+ * Every Task state's retriers, declared once: lib/workflow.ts builds each Task's Retry array
+ * from this table (and names the retriers in the Task's Comment), lib/limits.ts counts their
+ * attempts for the worst-case history and the execution timeout, and test/infra reads the
+ * synthesized template's Retry arrays back and compares them with it. No CDK import, so the
+ * settings schema can use it.
+ */
+
+/** Errors a Lambda invoke can raise that are worth retrying (Step Functions' own list). */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+/** KMS errors that say "try again later" (aws-facts.md). */
+export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
+/** DynamoDB errors worth retrying (ledger steps). */
+export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
+
+/** One retrier, in Step Functions' terms (seconds). */
+export interface RetrierSpec {
+  errors: readonly string[];
+  intervalSeconds: number;
+  maxAttempts: number;
+  backoffRate: number;
+  maxDelaySeconds?: number;
+  jitter: 'FULL' | 'NONE';
+}
+
+/** The retriers by name (the names Task comments list). */
+export const RETRIERS = {
+  /** Lambda service hiccups (Step Functions' recommended list), for every Lambda task. */
+  lambdaTransient: { errors: LAMBDA_TRANSIENT_ERRORS, intervalSeconds: 2, maxAttempts: 6, backoffRate: 2, jitter: 'FULL' },
+  /**
+   * RotateKeyOnDemand allows 5 requests per second per account and Region, and every key's
+   * Rotate may run at once (the Map is not bounded: approvals must not hold rotation slots).
+   * Full jitter over up to 8 s spreads 50 keys' calls; 10 attempts make 50 simultaneous keys
+   * all get through. Retrying Rotate is safe: it reads the rotation state first and never
+   * starts a second rotation (SDK retries are off for the call itself).
+   */
+  rotateThrottling: { errors: ['ThrottlingException'], intervalSeconds: 1, maxAttempts: 10, backoffRate: 2, maxDelaySeconds: 8, jitter: 'FULL' },
+  kmsTransient: { errors: KMS_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
+  dynamodbTransient: { errors: DYNAMODB_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
+  /**
+   * Notify: anything, a few times. Safe since Notify remembers a successful publish (ledger
+   * NOTIFY#<execution>), so a retry after a lost response does not publish again.
+   */
+  notifyAnything: { errors: ['States.ALL'], intervalSeconds: 2, maxAttempts: 4, backoffRate: 2, jitter: 'FULL' },
+} as const satisfies Record<string, RetrierSpec>;
+export type RetrierName = keyof typeof RETRIERS;
+
+/**
+ * Each Task state's retriers, in the order Step Functions tries them (the first whose errors
+ * match applies). RequestApproval gets no CDK default retrier: only the ones named here.
+ */
+export const TASK_RETRIERS = {
+  Intake: ['lambdaTransient'],
+  ClaimRequest: ['lambdaTransient', 'dynamodbTransient'],
+  Assess: ['lambdaTransient', 'kmsTransient'],
+  RequestApproval: ['lambdaTransient'],
+  LockKey: ['lambdaTransient', 'dynamodbTransient'],
+  Rotate: ['lambdaTransient', 'rotateThrottling', 'kmsTransient'],
+  CheckRotation: ['lambdaTransient', 'kmsTransient'],
+  Record: ['lambdaTransient', 'dynamodbTransient'],
+  Notify: ['lambdaTransient', 'notifyAnything'],
+  CloseRequest: ['lambdaTransient', 'dynamodbTransient'],
+} as const satisfies Record<string, readonly RetrierName[]>;
+export type RetriedTask = keyof typeof TASK_RETRIERS;
+
+/** The comment naming a Task's retriers, e.g. "Retry: lambdaTransient, kmsTransient." */
+export function retryComment(task: RetriedTask): string {
+  return `Retry: ${TASK_RETRIERS[task].join(', ')}.`;
+}
+
+/** Most failed attempts a Task can make before it succeeds or its error is caught. */
+export function maxRetries(task: RetriedTask): number {
+  // Retriers match different errors, so in the worst case each one's budget is spent.
+  return TASK_RETRIERS[task].reduce((n, name) => n + (RETRIERS[name].maxAttempts as number), 0);
+}
+
+/** Longest total wait between attempts a Task's retriers can add (every delay at its cap). */
+export function maxRetryDelaySeconds(task: RetriedTask): number {
+  let total = 0;
+  for (const name of TASK_RETRIERS[task]) {
+    const r: RetrierSpec = RETRIERS[name];
+    for (let attempt = 0; attempt < r.maxAttempts; attempt++) {
+      total += Math.min(r.maxDelaySeconds ?? Infinity, r.intervalSeconds * r.backoffRate ** attempt);
+    }
+  }
+  return total;
+}
