@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
+import { executionTimeoutSeconds } from './limits';
 
 /** The task handlers, by the name of their folder under lambdas/. */
 export const HANDLERS = [
@@ -44,6 +45,7 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.ledgerTable]: ledgerTable,
     [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
     [ENV.approvalTimeoutAction]: settings.approvalTimeoutAction,
+    [ENV.executionTimeoutSeconds]: String(executionTimeoutSeconds(settings)),
   };
 }
 

@@ -515,8 +515,11 @@ export function lastOutputOf(events: RunEvent[], stateName: string): unknown {
 
 function scaledEnvironment(env: Record<string, string>, speed: number): Record<string, string> {
   const scaled = { ...env };
-  const timeout = Number(env[ENV.rotationTimeoutSeconds]);
-  if (Number.isFinite(timeout)) scaled[ENV.rotationTimeoutSeconds] = String(timeout / speed);
+  // Simulated durations the handlers compute with: divided by speed like every other wait.
+  for (const name of [ENV.rotationTimeoutSeconds, ENV.executionTimeoutSeconds]) {
+    const seconds = Number(env[name]);
+    if (Number.isFinite(seconds)) scaled[name] = String(seconds / speed);
+  }
   return scaled;
 }
 

@@ -23,6 +23,8 @@ export interface RuntimeConfig {
   approvalTimeoutSeconds: number;
   /** What the approval gate does when nobody decides in time. */
   approvalTimeoutAction: ApprovalTimeoutAction;
+  /** The state machine's execution timeout (derived from the settings): how long a claim protects a finding. */
+  executionTimeoutSeconds: number;
 }
 
 const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
@@ -42,6 +44,7 @@ export const ENV = {
   ledgerTable: 'LEDGER_TABLE',
   approvalTimeoutSeconds: 'APPROVAL_TIMEOUT_SECONDS',
   approvalTimeoutAction: 'APPROVAL_TIMEOUT_ACTION',
+  executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
@@ -89,5 +92,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     ledgerTable: env[ENV.ledgerTable] ?? '',
     approvalTimeoutSeconds: number(env, ENV.approvalTimeoutSeconds),
     approvalTimeoutAction: oneOf(env, ENV.approvalTimeoutAction, APPROVAL_TIMEOUT_ACTIONS),
+    executionTimeoutSeconds: number(env, ENV.executionTimeoutSeconds),
   };
 }

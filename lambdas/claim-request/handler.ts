@@ -1,5 +1,5 @@
 import type { IncidentRequest } from '../domain/contracts';
-import { loadConfig } from '../adapters/config';
+import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/clients';
@@ -9,19 +9,23 @@ export interface ClaimInput {
   executionArn: string;
 }
 
-/** How long a claim protects a finding if its execution never closes it: the execution's own limit. */
-export const REQUEST_LEASE_SECONDS = 24 * 3600;
-
 /**
  * ClaimRequest: exactly-once per finding. GuardDuty re-publishes a finding every 15 min to 6 h
  * and Security Hub on every update; the first execution claims the finding id and later ones
  * see `duplicateOf` (every key then ends SKIPPED DUPLICATE_FINDING). Manual requests are not
  * claimed: an engineer asking twice means it.
  */
-export async function claimRequest(input: ClaimInput, ledger: Ledger, now = new Date()): Promise<{ request: IncidentRequest }> {
+export async function claimRequest(
+  input: ClaimInput,
+  config: Pick<RuntimeConfig, 'executionTimeoutSeconds'>,
+  ledger: Ledger,
+  now = new Date(),
+): Promise<{ request: IncidentRequest }> {
   const { request, executionArn } = input;
   if (request.source === 'manual' || !request.findingId) return { request: { ...request, duplicateOf: null } };
-  const claim = await ledger.claimRequest(request.requestId, executionArn, now, REQUEST_LEASE_SECONDS);
+  // A claim protects the finding as long as its execution can run (the derived execution timeout):
+  // an execution that never closes its claim cannot hold it longer than that.
+  const claim = await ledger.claimRequest(request.requestId, executionArn, now, config.executionTimeoutSeconds);
   if (claim.claimed) return { request: { ...request, duplicateOf: null } };
   logger.info('duplicate finding', { requestId: request.requestId, handledBy: claim.by });
   return { request: { ...request, duplicateOf: claim.by } };
@@ -29,5 +33,5 @@ export async function claimRequest(input: ClaimInput, ledger: Ledger, now = new 
 
 export const handler = taskHandler('claim-request', (input: ClaimInput) => {
   const config = loadConfig();
-  return claimRequest(input, new Ledger(config.ledgerTable, dynamoClient(config.region)));
+  return claimRequest(input, config, new Ledger(config.ledgerTable, dynamoClient(config.region)));
 });

@@ -47,6 +47,7 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     OPT_OUT_TAG: 'kms-incident-rotation',
     APPROVAL_TIMEOUT_SECONDS: '14400',
     APPROVAL_TIMEOUT_ACTION: 'SKIP',
+    EXECUTION_TIMEOUT_SECONDS: '50400',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {

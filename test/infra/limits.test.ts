@@ -94,4 +94,20 @@ describe('the execution timeout is derived from the settings', () => {
     expect(longApproval).toBeGreaterThan(2 * 7 * 24 * 3600);
     expect(longApproval).toBeLessThan(MAX_EXECUTION_SECONDS);
   });
+
+  test('a finding claim lasts as long as its execution can: the functions get the same timeout', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutMinutes: 7 * 24 * 60 }), env });
+    const template = Template.fromStack(stack).toJSON() as any;
+
+    // Act
+    const { definition } = extractWorkflow(template, env);
+    const claimEnv = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('claim-request'))
+      .Properties.Environment.Variables;
+
+    // Assess
+    expect(Number(claimEnv.EXECUTION_TIMEOUT_SECONDS)).toBe(definition.TimeoutSeconds);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(24 * 3600);
+  });
 });

@@ -32,6 +32,7 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     ledgerTable: '',
     approvalTimeoutSeconds: 0,
     approvalTimeoutAction: 'SKIP',
+    executionTimeoutSeconds: 50_400,
     ...overrides,
   };
 }

@@ -123,8 +123,8 @@ describe('claim-request', () => {
     dynamo.on(PutItemCommand).resolvesOnce({}).rejects(conditionFailed());
     dynamo.on(GetItemCommand).resolves({ Item: { executionArn: { S: EXECUTION }, claimedAt: { S: NOW.toISOString() } } });
 
-    const first = await claimRequest({ request: request(), executionArn: EXECUTION }, ledger(), NOW);
-    const second = await claimRequest({ request: request(), executionArn: `${EXECUTION}-2` }, ledger(), NOW);
+    const first = await claimRequest({ request: request(), executionArn: EXECUTION }, config(), ledger(), NOW);
+    const second = await claimRequest({ request: request(), executionArn: `${EXECUTION}-2` }, config(), ledger(), NOW);
 
     expect(first.request.duplicateOf).toBeNull();
     expect(second.request.duplicateOf).toBe(EXECUTION);
@@ -133,13 +133,16 @@ describe('claim-request', () => {
       ConditionExpression: 'attribute_not_exists(pk) OR executionArn = :me OR #status = :failed OR leaseUntil < :now',
     });
     expect(dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item?.pk).toEqual({ S: 'REQUEST#req-0001' });
+    // The claim's lease is the execution timeout the stack derived from its settings.
+    const leaseUntil = dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item?.leaseUntil?.S;
+    expect(Date.parse(leaseUntil!) - NOW.getTime()).toBe(config().executionTimeoutSeconds * 1000);
     // The refusal carried no holder (as from dynalite): read back, strongly consistent.
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
     expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { ConsistentRead: true });
   });
 
   test('manual requests are not claimed', async () => {
-    const out = await claimRequest({ request: request({ source: 'manual', findingId: null }), executionArn: EXECUTION }, ledger(), NOW);
+    const out = await claimRequest({ request: request({ source: 'manual', findingId: null }), executionArn: EXECUTION }, config(), ledger(), NOW);
     expect(out.request.duplicateOf).toBeNull();
     expect(dynamo).not.toHaveReceivedCommand(PutItemCommand);
   });
