@@ -13,10 +13,11 @@
 export const PAYLOAD_LIMIT_BYTES = 262_144;
 
 /**
- * 25,000 events in one execution's history. When event 25,000 is not `ExecutionSucceeded`, the
- * execution fails. https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html
+ * 25,000 events in one execution's history (declared once, in lib/limits.ts, which the settings
+ * validation also uses). When event 25,000 is not `ExecutionSucceeded`, the execution fails.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html
  */
-export const HISTORY_EVENT_LIMIT = 25_000;
+export { HISTORY_EVENT_LIMIT } from '../lib/limits';
 
 /** UTF-8 size of a value as Step Functions serialises it (JSON). */
 export function payloadBytes(value: unknown): number {
