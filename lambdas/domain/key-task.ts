@@ -24,6 +24,8 @@ export function newKeyTask(item: { ref: string; request: IncidentRequest; execut
     currentKeyMaterialId: null,
     joined: false,
     rotationStartedAt: null,
+    rotateAttemptedAt: null,
+    rotateTimedOut: null,
     deadline: null,
     confirmedAt: null,
     pollAttempt: 0,
