@@ -11,6 +11,7 @@ import { KEY_REQUEST_FIELDS, type KeyResult } from '../lambdas/domain/contracts'
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
 import { TASK_TIMEOUT_SECONDS } from './limits';
+import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
 
 
 
@@ -147,7 +148,19 @@ export class RotationWorkflow extends Construct {
 
     const assess = perKey(invoke(STATE.assess, fns.assess));
     const lock = perKey(invoke(STATE.lockKey, fns['lock-key']));
-    const rotate = perKey(invoke(STATE.rotate, fns.rotate));
+    // Rotate timed out (Lambda.Unknown, States.Timeout): its RotateKeyOnDemand may have been
+    // performed. Not retried at once (the retry's reads may not show the rotation yet): the task
+    // records it and waits the consistency delay; the next Rotate then confirms from every read
+    // before calling KMS again. Lost answers inside the function take the same wait (rotate handler).
+    const rotate = invoke(STATE.rotate, fns.rotate);
+    const rotateTimedOut = new sfn.Pass(this, 'RotateTimedOut', {
+      stateName: 'RotateTimedOut',
+      comment: `Rotate timed out after perhaps calling RotateKeyOnDemand: wait ${ROTATE_CONSISTENCY_DELAY_SECONDS} s, then Rotate confirms before calling again.`,
+      result: sfn.Result.fromNumber(ROTATE_CONSISTENCY_DELAY_SECONDS),
+      resultPath: '$.waitSeconds',
+    });
+    rotate.addCatch(rotateTimedOut, { errors: [...ROTATE_FUNCTION_TIMED_OUT_ERRORS], resultPath: '$.rotateTimedOut' });
+    perKey(rotate);
     const check = perKey(invoke(STATE.checkRotation, fns['check-rotation']));
     const waitForRotation = new sfn.Wait(this, STATE.waitForRotation, {
       stateName: STATE.waitForRotation,
@@ -155,7 +168,7 @@ export class RotationWorkflow extends Construct {
     });
     const waitBeforeRetry = new sfn.Wait(this, STATE.waitBeforeRetryingRotation, {
       stateName: STATE.waitBeforeRetryingRotation,
-      comment: 'KMS answered ConflictException (automatic rotation running or due): wait, then try again.',
+      comment: 'KMS answered ConflictException (automatic rotation running or due), or its answer was lost: wait, then try again.',
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
     });
 
@@ -201,6 +214,7 @@ export class RotationWorkflow extends Construct {
         .otherwise(record),
     );
     waitBeforeRetry.next(rotate);
+    rotateTimedOut.next(waitBeforeRetry);
     waitForRotation.next(check);
     check.next(
       new sfn.Choice(this, 'AfterCheck', { stateName: 'AfterCheck' })

@@ -48,6 +48,12 @@ const keySchema = z
     automaticRotationDueWithinMinutes: z.number().min(0).nullable().default(null),
     pendingImportedMaterial: z.boolean().default(false),
     rotationSeconds: z.number().min(0).default(20),
+    /**
+     * EXTERNAL keys with pendingImportedMaterial: the staged material disappears just before the
+     * first RotateKeyOnDemand on the key is served (as if someone deleted it between Assess and
+     * Rotate); KMS then answers `kmsBehaviour.stagedMaterialGoneError`.
+     */
+    stagedMaterialLostBeforeRotate: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
   })
   .strict();
@@ -83,6 +89,32 @@ const faultSchema = z
     operation: z.string().min(1),
     error: z.string().min(1),
     times: z.number().int().min(1),
+    /**
+     * Perform the operation, then answer `error` instead of its result (a lost answer: the caller
+     * cannot tell that it happened). `error: "NoResponse"` closes the connection without any answer.
+     */
+    afterPerforming: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * KMS behaviours AWS does not document: one switch each, so that tests run the product against
+ * both plausible answers (local/standin/README.md).
+ */
+const kmsBehaviourSchema = z
+  .object({
+    /** GetKeyRotationStatus on an EXTERNAL-origin key: answers as for any key, or refuses. */
+    getKeyRotationStatusOnImported: z.enum(['answers', 'UnsupportedOperationException']).default('answers'),
+    /** RotateKeyOnDemand while an on-demand rotation runs: refused, or accepted and a second rotation spent. */
+    rotateWhileOnDemandRunning: z.enum(['ConflictException', 'accepted']).default('ConflictException'),
+    /**
+     * Eventual consistency: for this many seconds (divided by speed) after an accepted
+     * RotateKeyOnDemand, GetKeyRotationStatus, ListKeyRotations and DescribeKey show the key as
+     * it was before the call.
+     */
+    readAfterRotateDelaySeconds: z.number().min(0).default(0),
+    /** RotateKeyOnDemand on an EXTERNAL key without staged (PENDING_ROTATION) material. */
+    stagedMaterialGoneError: z.enum(['KMSInvalidStateException', 'UnsupportedOperationException']).default('KMSInvalidStateException'),
   })
   .strict();
 
@@ -93,6 +125,7 @@ const worldSchema = z
     keys: z.array(keySchema).default([]),
     buckets: z.array(bucketSchema).default([]),
     faults: z.array(faultSchema).default([]),
+    kmsBehaviour: kmsBehaviourSchema.default(kmsBehaviourSchema.parse({})),
     settings: settingsObject.partial().strict().default({}),
     approvals: z.record(z.string(), z.enum(['approve', 'deny', 'timeout'])).default({}),
   })
@@ -102,6 +135,7 @@ type RawWorld = z.infer<typeof worldSchema>;
 export type WorldKey = Omit<z.infer<typeof keySchema>, 'account' | 'region'> & { account: string; region: string };
 export type WorldBucket = Omit<z.infer<typeof bucketSchema>, 'region'> & { region: string };
 export type WorldFault = z.infer<typeof faultSchema>;
+export type KmsBehaviour = z.infer<typeof kmsBehaviourSchema>;
 /** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */
 export type WorldSettings = RawWorld['settings'];
 export type World = Omit<RawWorld, 'keys' | 'buckets'> & { keys: WorldKey[]; buckets: WorldBucket[] };
@@ -152,6 +186,9 @@ export function parseWorld(raw: unknown, where: string): World {
   const keys: WorldKey[] = w.keys.map((k) => ({ ...k, account: k.account ?? w.account, region: k.region ?? w.region }));
   const buckets: WorldBucket[] = w.buckets.map((b) => ({ ...b, region: b.region ?? w.region }));
   const problems = crossChecks(keys, buckets);
+  w.faults.forEach((f, i) => {
+    if (f.afterPerforming && f.service !== 'kms') problems.push(`faults[${i}].afterPerforming: only KMS faults can answer after performing`);
+  });
   if (problems.length) throw new WorldError(where, problems);
   return { ...w, settings, keys, buckets };
 }
@@ -188,6 +225,9 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
     }
     if (k.pendingImportedMaterial && k.origin !== 'EXTERNAL') {
       problems.push(`${at}.pendingImportedMaterial: only keys with origin EXTERNAL have imported key material`);
+    }
+    if (k.stagedMaterialLostBeforeRotate && !k.pendingImportedMaterial) {
+      problems.push(`${at}.stagedMaterialLostBeforeRotate: only a key with pendingImportedMaterial has staged material to lose`);
     }
     if (k.automaticRotationDueWithinMinutes !== null && (k.origin !== 'AWS_KMS' || k.keySpec !== 'SYMMETRIC_DEFAULT')) {
       problems.push(`${at}.automaticRotationDueWithinMinutes: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS`);

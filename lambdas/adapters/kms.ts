@@ -14,6 +14,12 @@ import {
 import { parseKmsArn } from '../domain/arn';
 
 export interface RotationHistory {
+  /**
+   * False when GetKeyRotationStatus refused an imported-material (EXTERNAL) key, as KMS did before
+   * such keys could rotate (today's answer is not documented): a running rotation is then
+   * invisible and `onDemandRotationStartDate` is null; ListKeyRotations still answers.
+   */
+  rotationStatusKnown: boolean;
   onDemandRotationStartDate: Date | null;
   automaticRotationEnabled: boolean;
   nextAutomaticRotation: Date | null;
@@ -27,6 +33,14 @@ export interface RotationHistory {
 
 /** A KMS client for a Region; the caller decides how clients are built and kept. */
 export type KmsClientFor = (region: string) => KMSClient;
+
+/**
+ * RotateKeyOnDemand got no answer from KMS (SDK TimeoutError, a reset or closed socket): the
+ * rotation may or may not have started. Its name is what the Rotate decisions match on.
+ */
+export class RotateResponseLostError extends Error {
+  override name = 'RotateResponseLost';
+}
 
 /** Raised instead of calling RotateKeyOnDemand through a client that would retry it. */
 export class RetryingRotateClientError extends Error {
@@ -74,10 +88,23 @@ export class KmsKeys {
     return Object.fromEntries((out.Tags ?? []).map((t) => [t.TagKey ?? '', t.TagValue ?? '']));
   }
 
-  /** GetKeyRotationStatus + ListKeyRotations (all pages). */
+  /**
+   * GetKeyRotationStatus + ListKeyRotations (all pages; with `imported`, every key material).
+   * When GetKeyRotationStatus refuses with UnsupportedOperationException and the key is an
+   * imported-material key (known from `imported`, else asked with DescribeKey), the history is
+   * read from ListKeyRotations alone (`rotationStatusKnown: false`) instead of failing.
+   */
   async rotationHistory(keyArn: string, region: string, imported: boolean): Promise<RotationHistory> {
     const client = this.clientFor(region);
-    const status = await client.send(new GetKeyRotationStatusCommand({ KeyId: keyArn }));
+    let status: { OnDemandRotationStartDate?: Date; KeyRotationEnabled?: boolean; NextRotationDate?: Date } | null;
+    try {
+      status = await client.send(new GetKeyRotationStatusCommand({ KeyId: keyArn }));
+    } catch (error) {
+      if (!isUnsupported(error)) throw error;
+      if (!imported && (await this.describeKey(keyArn, region))?.Origin !== 'EXTERNAL') throw error;
+      status = null;
+      imported = true;
+    }
     const rotations: RotationsListEntry[] = [];
     const pages = paginateListKeyRotations(
       { client, pageSize: 1000 },
@@ -87,9 +114,10 @@ export class KmsKeys {
     rotations.sort((a, b) => (b.RotationDate?.getTime() ?? 0) - (a.RotationDate?.getTime() ?? 0));
     const onDemand = rotations.filter((r) => r.RotationType === 'ON_DEMAND');
     return {
-      onDemandRotationStartDate: status.OnDemandRotationStartDate ?? null,
-      automaticRotationEnabled: status.KeyRotationEnabled ?? false,
-      nextAutomaticRotation: status.NextRotationDate ?? null,
+      rotationStatusKnown: status !== null,
+      onDemandRotationStartDate: status?.OnDemandRotationStartDate ?? null,
+      automaticRotationEnabled: status?.KeyRotationEnabled ?? false,
+      nextAutomaticRotation: status?.NextRotationDate ?? null,
       onDemandRotationsUsed: onDemand.length,
       lastOnDemandRotation: onDemand[0]?.RotationDate ?? null,
       importedMaterialStaged: rotations.some((r) => r.KeyMaterialState === 'PENDING_ROTATION'),
@@ -110,15 +138,16 @@ export class KmsKeys {
     try {
       return await this.rotationHistory(meta.Arn, region, meta.Origin === 'EXTERNAL');
     } catch (error) {
-      const name = (error as Error).name;
-      if (error instanceof UnsupportedOperationException || name === 'UnsupportedOperationException' || name === 'KMSInvalidStateException') return empty;
+      if (isUnsupported(error) || (error as Error).name === 'KMSInvalidStateException') return empty;
       throw error;
     }
   }
 
   /**
-   * RotateKeyOnDemand, exactly one attempt. Errors propagate with their SDK name; the caller
-   * maps them (rotation.ts decides which ones skip the key).
+   * RotateKeyOnDemand, exactly one attempt. KMS's answers (service exceptions) propagate with
+   * their SDK name; the caller maps them (rotation.ts decides which ones skip the key). An error
+   * that is no answer from KMS (TimeoutError, a socket error) becomes RotateResponseLostError: the
+   * rotation may have started.
    */
   async rotateOnDemand(keyArn: string, region: string): Promise<void> {
     if (!this.rotateClientFor) throw new RetryingRotateClientError('This KmsKeys adapter was built without a client for RotateKeyOnDemand.');
@@ -127,13 +156,22 @@ export class KmsKeys {
     if (attempts !== 1) {
       throw new RetryingRotateClientError(`RotateKeyOnDemand needs a client with SDK retries off (maxAttempts 1), got maxAttempts ${attempts}.`);
     }
-    await client.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+    try {
+      await client.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
+    } catch (error) {
+      // Service exceptions carry $fault ('client' | 'server'): KMS answered. Anything else did not reach us.
+      if (error instanceof Error && !('$fault' in error)) {
+        throw new RotateResponseLostError(`No answer to RotateKeyOnDemand (${error.name}: ${error.message}); the rotation may have started.`, { cause: error });
+      }
+      throw error;
+    }
   }
 }
 
 /** The history of a key that was not (or could not be) read: nothing known to be running or used. */
 export function emptyHistory(): RotationHistory {
   return {
+    rotationStatusKnown: false,
     onDemandRotationStartDate: null,
     automaticRotationEnabled: false,
     nextAutomaticRotation: null,
@@ -142,4 +180,8 @@ export function emptyHistory(): RotationHistory {
     importedMaterialStaged: false,
     rotations: [],
   };
+}
+
+function isUnsupported(error: unknown): boolean {
+  return error instanceof UnsupportedOperationException || (error as Error)?.name === 'UnsupportedOperationException';
 }

@@ -118,6 +118,14 @@ export interface KeyTask {
   /** True when we joined an on-demand rotation that was already running. */
   joined: boolean;
   rotationStartedAt: string | null;
+  /**
+   * When Rotate last sent RotateKeyOnDemand without learning whether KMS performed it (the answer
+   * was lost): the next Rotate confirms, after a consistency delay, that no rotation started
+   * before it calls KMS again. Null once an answer was heard.
+   */
+  rotateAttemptedAt: string | null;
+  /** Set by the workflow when the Rotate function itself timed out (its call may have reached KMS). */
+  rotateTimedOut?: { Error: string; Cause?: string } | null;
   /** ISO time after which the rotation counts as timed out. */
   deadline: string | null;
   confirmedAt: string | null;

@@ -40,6 +40,8 @@ export function newKeyTask(item: { ref: string; request: KeyRequest; executionAr
     currentKeyMaterialId: null,
     joined: false,
     rotationStartedAt: null,
+    rotateAttemptedAt: null,
+    rotateTimedOut: null,
     deadline: null,
     confirmedAt: null,
     pollAttempt: 0,

@@ -7,6 +7,29 @@ import type { KeyTask } from './contracts';
  * the key, and the completion rule. The handlers only read KMS and call these.
  */
 
+/**
+ * Seconds a Rotate waits, after RotateKeyOnDemand's answer was lost, before it reads the key again
+ * to decide whether to call KMS again. KMS is eventually consistent and documents no bound (its
+ * own example: NotFoundException right after CreateKey); a rotation started by the lost call must
+ * show up in GetKeyRotationStatus, ListKeyRotations or DescribeKey within this delay. Used by the
+ * workflow's wait too (lib/workflow.ts), so both sides agree.
+ */
+export const ROTATE_CONSISTENCY_DELAY_SECONDS = 60;
+
+/**
+ * Errors with which the Rotate FUNCTION itself ends when it timed out: whatever it sent to KMS
+ * may have been performed. The workflow catches them on Rotate and waits the consistency delay
+ * before Rotate runs again (with `rotateTimedOut` set), instead of retrying at once.
+ */
+export const ROTATE_FUNCTION_TIMED_OUT_ERRORS = ['Lambda.Unknown', 'States.Timeout'] as const;
+
+/**
+ * RotateKeyOnDemand errors after which nobody knows whether KMS performed the rotation: the
+ * answer was lost (`RotateResponseLost`: SDK TimeoutError or a socket error, see
+ * adapters/kms.ts) or KMS failed internally (5xx) after possibly starting it.
+ */
+export const ROTATE_ANSWER_UNKNOWN_ERRORS: readonly string[] = ['RotateResponseLost', 'KMSInternalException', 'DependencyTimeoutException'];
+
 /** The settings the rotation decisions use (a subset of the runtime config). */
 export interface RotationTiming {
   rotationTimeoutSeconds: number;
@@ -14,10 +37,23 @@ export interface RotationTiming {
   pollMaxSeconds: number;
 }
 
-/** The rotation state KMS shows now (GetKeyRotationStatus + ListKeyRotations). */
+/**
+ * The rotation state KMS shows now (GetKeyRotationStatus + ListKeyRotations), and DescribeKey's
+ * current key material when Rotate read it (after a lost answer, or when GetKeyRotationStatus
+ * cannot see a running rotation): a changed material counts as a rotation too.
+ */
 export interface RotationState {
   onDemandRotationStartDate: Date | null;
   lastOnDemandRotation: Date | null;
+  currentKeyMaterialId?: string | null;
+}
+
+/**
+ * True when an earlier RotateKeyOnDemand of this task may have reached KMS without the task
+ * hearing the answer: Rotate then confirms from every read before calling KMS again.
+ */
+export function rotateAttemptUnconfirmed(task: Pick<KeyTask, 'rotateAttemptedAt' | 'rotateTimedOut'>): boolean {
+  return Boolean(task.rotateAttemptedAt || task.rotateTimedOut);
 }
 
 /** What CheckRotation sees: the rotation state plus DescribeKey's current key material. */
@@ -73,13 +109,19 @@ export type RotatePlan = { action: 'DONE'; task: KeyTask } | { action: 'ROTATE';
 
 /**
  * The Rotate guard, then the deadline. A rotation running now, or one completed since Assess
- * (possibly ours, if an earlier attempt's response was lost), is joined, never repeated. Past the
- * deadline (ConflictException kept us waiting) no rotation is started.
+ * (a newer ON_DEMAND rotation listed, or — when DescribeKey was read — a different current key
+ * material), is joined, never repeated: it may be ours, from an attempt whose answer was lost.
+ * Past the deadline (ConflictException kept us waiting) no rotation is started.
  */
 export function planRotation(task: KeyTask, seen: RotationState, timing: RotationTiming, now: Date): RotatePlan {
   const clock = rotationClock(task, timing, now);
   const { deadline, secondsLeft } = clock;
-  if (seen.onDemandRotationStartDate || newerOnDemandRotation(seen.lastOnDemandRotation, task.previousRotationDate)) {
+  const newer = newerOnDemandRotation(seen.lastOnDemandRotation, task.previousRotationDate);
+  const materialChanged =
+    seen.currentKeyMaterialId != null && task.previousKeyMaterialId !== null && seen.currentKeyMaterialId !== task.previousKeyMaterialId;
+  const unconfirmed = rotateAttemptUnconfirmed(task);
+  if (seen.onDemandRotationStartDate || newer || materialChanged) {
+    const startedAt = seen.onDemandRotationStartDate ?? (newer ? seen.lastOnDemandRotation : null) ?? (task.rotateAttemptedAt ? new Date(task.rotateAttemptedAt) : now);
     return {
       action: 'DONE',
       task: {
@@ -87,14 +129,17 @@ export function planRotation(task: KeyTask, seen: RotationState, timing: Rotatio
         next: 'POLL',
         joined: true,
         deadline,
-        rotationStartedAt: (seen.onDemandRotationStartDate ?? seen.lastOnDemandRotation)!.toISOString(),
-        detail: 'A rotation started or completed after the key was assessed; joining it instead of rotating again.',
+        rotationStartedAt: startedAt.toISOString(),
+        detail: unconfirmed
+          ? 'The answer to RotateKeyOnDemand was lost and KMS shows a rotation since the key was assessed (probably that one); joining it instead of rotating again.'
+          : 'A rotation started or completed after the key was assessed; joining it instead of rotating again.',
         pollAttempt: 0,
         waitSeconds: nextWaitSeconds(timing, clock),
       },
     };
   }
   if (secondsLeft <= 0) {
+    const minutes = Math.round(timing.rotationTimeoutSeconds / 60);
     return {
       action: 'DONE',
       task: {
@@ -103,11 +148,30 @@ export function planRotation(task: KeyTask, seen: RotationState, timing: Rotatio
         deadline,
         outcome: 'FAILED',
         reason: 'ROTATION_TIMEOUT',
-        detail: `KMS kept refusing with ConflictException (an automatic rotation running or due) until the ${Math.round(timing.rotationTimeoutSeconds / 60)} min timeout; no rotation was started.`,
+        detail: unconfirmed
+          ? `The answer to RotateKeyOnDemand was lost and KMS showed no rotation by the ${minutes} min timeout; it was not called again.`
+          : `KMS kept refusing with ConflictException (an automatic rotation running or due) until the ${minutes} min timeout; no rotation was started.`,
       },
     };
   }
   return { action: 'ROTATE', clock };
+}
+
+/**
+ * RotateKeyOnDemand's answer was lost (ROTATE_ANSWER_UNKNOWN_ERRORS): KMS may have started the
+ * rotation. Record the attempt and wait the consistency delay (the workflow's Wait, never a
+ * sleeping Lambda); the next Rotate confirms from every read that no rotation started before it
+ * calls KMS again, and joins the rotation when one did.
+ */
+export function afterLostRotateAnswer(task: KeyTask, error: { name: string }, clock: RotationClock, now: Date): KeyTask {
+  return {
+    ...task,
+    next: 'WAIT_THEN_ROTATE',
+    deadline: clock.deadline,
+    rotateAttemptedAt: now.toISOString(),
+    detail: `RotateKeyOnDemand's answer was lost (${error.name}); confirming after ${ROTATE_CONSISTENCY_DELAY_SECONDS} s whether it started a rotation before calling KMS again.`,
+    waitSeconds: ROTATE_CONSISTENCY_DELAY_SECONDS,
+  };
 }
 
 /** RotateKeyOnDemand was accepted: hand over to the poll loop. */
@@ -117,6 +181,8 @@ export function rotationStarted(task: KeyTask, timing: RotationTiming, clock: Ro
     next: 'POLL',
     deadline: clock.deadline,
     rotationStartedAt: now.toISOString(),
+    rotateAttemptedAt: null,
+    rotateTimedOut: null,
     detail: 'Rotation started.',
     pollAttempt: 0,
     waitSeconds: nextWaitSeconds(timing, clock),
@@ -132,12 +198,48 @@ export const SKIP_AFTER_ROTATE_REFUSAL: Readonly<Record<string, { reason: 'BUDGE
 };
 
 /**
+ * The refusals KMS may give (which one is not documented) for an imported-material key whose
+ * staged PENDING_ROTATION material disappeared after Assess.
+ */
+export const STAGED_MATERIAL_GONE_ERRORS: readonly string[] = ['KMSInvalidStateException', 'UnsupportedOperationException'];
+
+/**
  * What follows a RotateKeyOnDemand refusal: ConflictException (an automatic rotation running or
- * due within 20 minutes) waits with back-off and tries again; the refusals in
+ * due within 20 minutes) waits with back-off and tries again; an enabled imported-material key
+ * refused with a STAGED_MATERIAL_GONE_ERRORS error is SKIPPED IMPORTED_MATERIAL_NOT_STAGED (or,
+ * after a lost answer, joined: the lost call may have taken the staged material); the refusals in
  * SKIP_AFTER_ROTATE_REFUSAL skip the key; anything else is null (the caller rethrows it, so Step
  * Functions retries or catches it by name).
  */
-export function afterRotateRefusal(task: KeyTask, error: { name: string; message: string }, timing: RotationTiming, clock: RotationClock): KeyTask | null {
+export function afterRotateRefusal(
+  task: KeyTask,
+  error: { name: string; message: string },
+  timing: RotationTiming,
+  clock: RotationClock,
+  key: { importedAndEnabled: boolean } = { importedAndEnabled: false },
+): KeyTask | null {
+  if (key.importedAndEnabled && STAGED_MATERIAL_GONE_ERRORS.includes(error.name)) {
+    if (rotateAttemptUnconfirmed(task)) {
+      return {
+        ...task,
+        next: 'POLL',
+        joined: true,
+        deadline: clock.deadline,
+        rotationStartedAt: task.rotateAttemptedAt ?? task.rotationStartedAt,
+        detail: `KMS refused with ${error.name}: the staged key material is taken, probably by the rotation whose answer was lost; confirming it.`,
+        pollAttempt: 0,
+        waitSeconds: nextWaitSeconds(timing, clock),
+      };
+    }
+    return {
+      ...task,
+      next: 'DONE',
+      deadline: clock.deadline,
+      outcome: 'SKIPPED',
+      reason: 'IMPORTED_MATERIAL_NOT_STAGED',
+      detail: `The staged key material disappeared after the key was assessed (KMS answered ${error.name}); import new material with ImportType NEW_KEY_MATERIAL to rotate.`,
+    };
+  }
   if (error.name === 'ConflictException') {
     const attempt = task.pollAttempt;
     return {

@@ -4,18 +4,36 @@ import { kmsClient, kmsClientWithoutRetries } from '../adapters/clients';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
-import { afterRotateRefusal, planRotation, rotationStarted } from '../domain/rotation';
+import {
+  afterLostRotateAnswer,
+  afterRotateRefusal,
+  planRotation,
+  ROTATE_ANSWER_UNKNOWN_ERRORS,
+  rotateAttemptUnconfirmed,
+  rotationStarted,
+  STAGED_MATERIAL_GONE_ERRORS,
+} from '../domain/rotation';
 import { requireKeyArn } from '../domain/task-errors';
 
 /**
  * Rotate: the step that spends the budget. Reads the rotation state, lets the guard decide
- * (join, give up, or rotate), and sends RotateKeyOnDemand once (SDK retries off: Step Functions
- * retries the whole task, behind the guard). The decisions live in domain/rotation.ts.
+ * (join, give up, or rotate), and sends RotateKeyOnDemand once (SDK retries off). The decisions
+ * live in domain/rotation.ts.
+ *
+ * Lost answers: when KMS's answer to RotateKeyOnDemand is lost (RotateResponseLost, or a 5xx),
+ * the task records `rotateAttemptedAt` and goes round the workflow's WaitBeforeRetryingRotation
+ * for the consistency delay; when the function itself timed out, the workflow's Catch sets
+ * `rotateTimedOut` and does the same. Either way the next Rotate also reads DescribeKey and
+ * joins the rotation if the status, the rotation list or the current key material shows one.
  */
 export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys, now = new Date()): Promise<KeyTask> {
   const keyArn = requireKeyArn(task, 'Rotate');
   const region = parseKmsArn(keyArn)?.region ?? config.region;
-  const plan = planRotation(task, await kms.rotationHistory(keyArn, region, false), config, now);
+  const history = await kms.rotationHistory(keyArn, region, false);
+  // The key material tells what the status cannot: after a lost answer, or when the status is unknown.
+  const readMaterial = rotateAttemptUnconfirmed(task) || !history.rotationStatusKnown;
+  const currentKeyMaterialId = readMaterial ? ((await kms.describeKey(keyArn, region))?.CurrentKeyMaterialId ?? null) : undefined;
+  const plan = planRotation(task, { ...history, currentKeyMaterialId }, config, now);
   if (plan.action === 'DONE') {
     if (plan.task.joined) logger.info('rotation already running or completed since assessment; joining', { keyArn });
     return plan.task;
@@ -23,7 +41,15 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys,
   try {
     await kms.rotateOnDemand(keyArn, region);
   } catch (error) {
-    const next = afterRotateRefusal(task, error as Error, config, plan.clock);
+    const refusal = error as Error;
+    if (ROTATE_ANSWER_UNKNOWN_ERRORS.includes(refusal.name)) {
+      logger.warn('RotateKeyOnDemand answer lost; confirming after the consistency delay', { keyArn, error: refusal.name });
+      return afterLostRotateAnswer(task, refusal, plan.clock, now);
+    }
+    // Which refusal an imported key whose staged material disappeared gets is not documented: look at the key.
+    const meta = STAGED_MATERIAL_GONE_ERRORS.includes(refusal.name) ? await kms.describeKey(keyArn, region) : null;
+    const importedAndEnabled = meta?.Origin === 'EXTERNAL' && meta.KeyState === 'Enabled';
+    const next = afterRotateRefusal(task, refusal, config, plan.clock, { importedAndEnabled });
     if (next) return next;
     throw error;
   }

@@ -32,6 +32,8 @@ export interface StandInCall {
   region: string;
   input: unknown;
   error?: string;
+  /** An `afterPerforming` fault: the operation took effect although `error` was answered. */
+  performed?: boolean;
   at: number;
 }
 
@@ -40,6 +42,8 @@ export interface StandInFault {
   operation: string;
   error: string;
   times: number;
+  /** Perform the operation, then answer `error` (`NoResponse`: close the connection unanswered). */
+  afterPerforming?: boolean;
 }
 
 export interface StandIn {
@@ -61,6 +65,9 @@ export interface StandIn {
   /** Stops the server AND all pending timers. */
   close(): Promise<void>;
 }
+
+/** The fault error that closes the connection without an answer (KMS `afterPerforming` faults). */
+const NO_RESPONSE = 'NoResponse';
 
 const SERVICE_LABEL: Record<Service, string> = { kms: 'KMS', sns: 'SNS', s3: 'S3' };
 const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns: SNS_OPERATIONS, s3: S3_OPERATIONS };
@@ -99,11 +106,12 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   const calls: StandInCall[] = [];
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
 
-  function takeFault(service: Service, operation: string): ServiceError | undefined {
+  function takeFault(service: Service, operation: string): (ServiceError & { afterPerforming: boolean }) | undefined {
     const f = faults.find((x) => x.service === service && x.operation === operation && x.times > 0);
     if (!f) return undefined;
     f.times -= 1;
-    return new ServiceError(f.error, `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`);
+    const error = new ServiceError(f.error, `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`);
+    return Object.assign(error, { afterPerforming: f.afterPerforming });
   }
 
   function notImplemented(service: Service, op: string): ServiceError {
@@ -141,10 +149,21 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
           throw new ServiceError('SerializationException', 'The request body is not valid JSON');
         }
         const fault = takeFault(service, op);
-        if (fault) throw fault;
+        if (fault && !fault.afterPerforming) throw fault;
         if (!isKms) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`);
         if (!(KMS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('kms', op);
-        reply(200, kms.handle(op, input, region));
+        const output = kms.handle(op, input, region);
+        if (fault) {
+          // A lost answer: the operation took effect, the caller hears an error or nothing at all.
+          call.performed = true;
+          if (fault.code === NO_RESPONSE) {
+            call.error = NO_RESPONSE;
+            res.destroy();
+            return;
+          }
+          throw fault;
+        }
+        reply(200, output);
       } catch (e) {
         const err = asServiceError(e);
         call.error = err.code;
@@ -242,7 +261,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       if (!['kms', 'sns', 's3'].includes(f.service) || !f.operation || !f.error || !Number.isInteger(f.times) || f.times < 1) {
         throw new Error(`stand-in: invalid fault ${JSON.stringify(f)}`);
       }
-      faults.push({ ...f });
+      faults.push({ afterPerforming: false, ...f });
     },
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
     s3Object: (b, k) => s3.objectInfo(b, k),

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { settingsObject } from '../../lib/settings';
-import { defaultWorldKey, keyArnOf, type World, type WorldKey } from '../world';
+import { defaultWorldKey, keyArnOf, type KmsBehaviour, type World, type WorldKey } from '../world';
 import { ServiceError } from './errors';
 import { Scheduler } from './scheduler';
 
@@ -33,12 +33,25 @@ export interface Rotation {
 export interface Lineage {
   materials: Material[]; // creation order; exactly one CURRENT once the key has material
   rotations: Rotation[];
-  onDemand?: { start: number; completeAt: number };
+  /** The running on-demand rotation; `extra`: further rotations accepted while it ran (kmsBehaviour). */
+  onDemand?: { start: number; completeAt: number; extra: number };
+  /**
+   * What reads show until `until` (kmsBehaviour.readAfterRotateDelaySeconds): the key as it was
+   * before the last accepted RotateKeyOnDemand.
+   */
+  staleView?: LineageView & { until: number };
   automaticDueAt?: number;
   nextAutomaticAt?: number;
   automaticEnabled: boolean;
   rotationMs: number;
 }
+/** What KMS reads show of a lineage: rotations, the state of each key material, the running rotation. */
+export interface LineageView {
+  rotations: Rotation[];
+  materialStates: Map<string, MaterialState>;
+  onDemand?: { start: number };
+}
+
 export interface KeyRec {
   w: WorldKey;
   arn: string;
@@ -48,6 +61,8 @@ export interface KeyRec {
   tags: Map<string, string>;
   lineage: Lineage;
   customKeyStoreId?: string;
+  /** Set once the world's stagedMaterialLostBeforeRotate took the staged material away. */
+  stagedMaterialLost?: boolean;
   deletionDate?: number;
   pendingWindowInDays?: number;
 }
@@ -121,6 +136,8 @@ export class KmsKeys {
   readonly all: KeyRec[] = [];
   readonly account: string;
   readonly budget: number;
+  /** The switches for behaviours AWS does not document. */
+  readonly behaviour: KmsBehaviour;
 
   constructor(
     world: World,
@@ -129,6 +146,7 @@ export class KmsKeys {
   ) {
     this.account = world.account;
     this.budget = world.settings.rotationBudget ?? DEFAULT_ROTATION_BUDGET;
+    this.behaviour = world.kmsBehaviour;
     const now = Date.now();
     // Primaries (and non-replicas) first, so replicas can share their primary's lineage.
     const order = [...world.keys].sort((a, b) => Number(a.multiRegionKeyType === 'REPLICA') - Number(b.multiRegionKeyType === 'REPLICA'));
@@ -182,8 +200,27 @@ export class KmsKeys {
   }
 
   startOnDemand(l: Lineage, start: number, completeAt: number): void {
-    l.onDemand = { start, completeAt };
+    l.onDemand = { start, completeAt, extra: 0 };
     this.scheduler.at(completeAt, () => this.settle());
+  }
+
+  /** What reads show of `l` now: the stale view while it lasts, else the lineage itself. */
+  view(l: Lineage, now = Date.now()): LineageView {
+    if (l.staleView && now < l.staleView.until) return l.staleView;
+    return { rotations: l.rotations, materialStates: new Map(l.materials.map((m) => [m.id, m.state])), onDemand: l.onDemand };
+  }
+
+  /** Freeze what reads show of `l` for `seconds` (scaled by speed); an earlier view still showing is kept. */
+  hideChangesFor(l: Lineage, seconds: number, now = Date.now()): void {
+    if (seconds <= 0) return;
+    const until = now + (seconds * 1000) / this.speed;
+    const view = l.staleView && now < l.staleView.until ? l.staleView : this.view(l, now);
+    l.staleView = {
+      rotations: [...view.rotations],
+      materialStates: new Map(view.materialStates),
+      ...(view.onDemand ? { onDemand: { start: view.onDemand.start } } : {}),
+      until,
+    };
   }
 
   /** Apply every rotation that is due by now, in time order. */
@@ -199,7 +236,8 @@ export class KmsKeys {
           l.automaticDueAt = undefined;
           l.nextAutomaticAt = auto + AUTOMATIC_ROTATION_PERIOD_DAYS * DAY_MS;
         } else {
-          this.rotate(l, 'ON_DEMAND', onDemand);
+          // Rotations accepted while this one ran (kmsBehaviour "accepted") are spent too.
+          for (let i = 0; i <= l.onDemand!.extra; i++) this.rotate(l, 'ON_DEMAND', onDemand);
           l.onDemand = undefined;
         }
       }

@@ -25,6 +25,17 @@ export const KMS_OPERATIONS = [
 
 type Input = Record<string, unknown>;
 
+interface ListLimits {
+  default: number;
+  max: number;
+}
+/** Each list operation's documented `Limit` range (1..max) and default (@aws-sdk/client-kms doc comments). */
+const LIST_LIMITS = {
+  ListAliases: { default: 50, max: 100 },
+  ListResourceTags: { default: 50, max: 50 },
+  ListKeyRotations: { default: 100, max: 1000 },
+} as const satisfies Record<string, ListLimits>;
+
 // ---------- input helpers ----------
 function str(input: Input, name: string): string | undefined;
 function str(input: Input, name: string, required: true): string;
@@ -118,8 +129,8 @@ export class Kms {
         ReplicaKeys: this.keys.all.filter((k) => k.w.multiRegionKeyType === 'REPLICA' && k.w.primaryArn === primaryArn).map((k) => ({ Arn: k.arn, Region: k.w.region })),
       };
     }
-    const current = rec.lineage.materials.find((m) => m.state === 'CURRENT');
-    if (w.keySpec === 'SYMMETRIC_DEFAULT' && current && rec.state !== 'PendingImport') md.CurrentKeyMaterialId = current.id;
+    const current = [...this.keys.view(rec.lineage).materialStates].find(([, state]) => state === 'CURRENT')?.[0];
+    if (w.keySpec === 'SYMMETRIC_DEFAULT' && current && rec.state !== 'PendingImport') md.CurrentKeyMaterialId = current;
     return md;
   }
 
@@ -160,10 +171,11 @@ export class Kms {
     return { KeyMetadata: this.metadata(rec) };
   }
 
-  private paginate<T>(items: T[], input: Input, scope: string): { page: T[]; NextMarker?: string; Truncated: boolean } {
-    const limit = num(input, 'Limit') ?? 100;
-    if (limit < 1 || limit > 1000) {
-      throw new ServiceError('ValidationException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000`);
+  /** One page of `items`; `Limit` is checked against the operation's documented range (`limits`). */
+  private paginate<T>(items: T[], input: Input, scope: string, limits: ListLimits): { page: T[]; NextMarker?: string; Truncated: boolean } {
+    const limit = num(input, 'Limit') ?? limits.default;
+    if (limit < 1 || limit > limits.max) {
+      throw new ServiceError('ValidationException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${limits.max}`);
     }
     let offset = 0;
     const marker = str(input, 'Marker');
@@ -195,14 +207,14 @@ export class Kms {
         LastUpdatedDate: secs(k.creationDate),
       })))
       .sort((a, b) => a.AliasName.localeCompare(b.AliasName));
-    const { page, ...rest } = this.paginate(entries, input, `aliases:${region}:${target?.arn ?? ''}`);
+    const { page, ...rest } = this.paginate(entries, input, `aliases:${region}:${target?.arn ?? ''}`, LIST_LIMITS.ListAliases);
     return { Aliases: page, ...rest };
   }
 
   private listResourceTags(input: Input, region: string): unknown {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'ListResourceTags');
     const tags = [...rec.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
-    const { page, ...rest } = this.paginate(tags, input, `tags:${rec.arn}`);
+    const { page, ...rest } = this.paginate(tags, input, `tags:${rec.arn}`, LIST_LIMITS.ListResourceTags);
     return { Tags: page, ...rest };
   }
 
@@ -215,14 +227,19 @@ export class Kms {
   private getKeyRotationStatus(input: Input, region: string): unknown {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'GetKeyRotationStatus');
     this.checkRotatable(rec, 'GetKeyRotationStatus');
+    if (rec.w.origin === 'EXTERNAL' && this.keys.behaviour.getKeyRotationStatusOnImported === 'UnsupportedOperationException') {
+      // kmsBehaviour: the answer KMS gave before imported key material could be rotated.
+      throw new ServiceError('UnsupportedOperationException', `${rec.arn} has imported key material (Origin EXTERNAL): GetKeyRotationStatus does not support it.`);
+    }
     const l = rec.lineage;
+    const seen = this.keys.view(l);
     const out: Record<string, unknown> = { KeyId: rec.arn, KeyRotationEnabled: l.automaticEnabled };
     if (l.automaticEnabled) {
       out.RotationPeriodInDays = AUTOMATIC_ROTATION_PERIOD_DAYS;
       if (l.nextAutomaticAt !== undefined) out.NextRotationDate = secs(l.nextAutomaticAt);
     }
     // Present ONLY while an on-demand rotation is in progress.
-    if (l.onDemand) out.OnDemandRotationStartDate = secs(l.onDemand.start);
+    if (seen.onDemand) out.OnDemandRotationStartDate = secs(seen.onDemand.start);
     return out;
   }
 
@@ -243,16 +260,24 @@ export class Kms {
     }
     this.keys.checkUsable(rec);
     const l = rec.lineage;
-    if (w.origin === 'EXTERNAL' && !l.materials.some((m) => m.state === 'PENDING_ROTATION')) {
-      // Choice: KMSInvalidStateException. The API reference says the imported key material "should be
-      // in PENDING_ROTATION" state before on-demand rotation; the key type itself IS supported (so not
-      // UnsupportedOperationException), it is the state of its key material that is wrong.
-      throw new ServiceError('KMSInvalidStateException', `${rec.arn} has imported key material (Origin EXTERNAL) and no new key material in PENDING_ROTATION state: import new key material with ImportType NEW_KEY_MATERIAL before rotating on demand.`);
+    const behaviour = this.keys.behaviour;
+    if (w.stagedMaterialLostBeforeRotate && !rec.stagedMaterialLost) {
+      // World hook: the staged material disappears between Assess and Rotate.
+      rec.stagedMaterialLost = true;
+      l.materials = l.materials.filter((m) => m.state !== 'PENDING_ROTATION');
+    }
+    // Staged material already taken by a running rotation (and those accepted while it ran) is not available.
+    const inUse = l.onDemand && behaviour.rotateWhileOnDemandRunning === 'accepted' ? 1 + l.onDemand.extra : 0;
+    if (w.origin === 'EXTERNAL' && l.materials.filter((m) => m.state === 'PENDING_ROTATION').length <= inUse) {
+      // Undocumented in AWS (kmsBehaviour.stagedMaterialGoneError). KMSInvalidStateException by
+      // default: the API reference says the imported key material "should be in PENDING_ROTATION"
+      // state before on-demand rotation; the key type itself IS supported, its material state is not.
+      throw new ServiceError(behaviour.stagedMaterialGoneError, `${rec.arn} has imported key material (Origin EXTERNAL) and no new key material in PENDING_ROTATION state: import new key material with ImportType NEW_KEY_MATERIAL before rotating on demand.`);
     }
     const now = Date.now();
-    if (l.onDemand) {
-      // Undocumented in AWS: what KMS does while an on-demand rotation is already running. The
-      // stand-in answers ConflictException (callers should check OnDemandRotationStartDate first).
+    if (l.onDemand && behaviour.rotateWhileOnDemandRunning === 'ConflictException') {
+      // Undocumented in AWS (kmsBehaviour.rotateWhileOnDemandRunning): what KMS does while an
+      // on-demand rotation is already running. Default: ConflictException.
       throw new ServiceError('ConflictException', `An on-demand rotation of ${rec.arn} is already in progress (started ${new Date(l.onDemand.start).toISOString()}).`);
     }
     const window = (AUTOMATIC_ROTATION_CONFLICT_MINUTES * 60_000) / this.keys.speed;
@@ -263,7 +288,13 @@ export class Kms {
     if (used >= this.keys.budget) {
       throw new ServiceError('LimitExceededException', `${rec.arn} has used all ${this.keys.budget} on-demand rotations allowed for the life of the key.`);
     }
-    this.keys.startOnDemand(l, now, now + l.rotationMs);
+    this.keys.hideChangesFor(l, behaviour.readAfterRotateDelaySeconds, now);
+    if (l.onDemand) {
+      // kmsBehaviour "accepted": the dangerous guess, a second rotation is spent.
+      l.onDemand.extra += 1;
+    } else {
+      this.keys.startOnDemand(l, now, now + l.rotationMs);
+    }
     return { KeyId: w.id };
   }
 
@@ -278,18 +309,19 @@ export class Kms {
       throw new ServiceError('ValidationException', `Value '${include}' at 'includeKeyMaterial' failed to satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, ROTATIONS_ONLY]`);
     }
     const l = rec.lineage;
-    const stateOf = (id: string) => l.materials.find((m) => m.id === id)!.state;
+    const seen = this.keys.view(l);
+    const stateOf = (id: string) => seen.materialStates.get(id)!;
     const imported = rec.w.origin === 'EXTERNAL' ? { ImportState: 'IMPORTED', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {};
     // Order: oldest first (initial material, rotations by date, then pending material).
     const entries: Record<string, unknown>[] = [];
-    if (include === 'ALL_KEY_MATERIAL') entries.push({ KeyId: rec.w.id, KeyMaterialId: l.materials[0].id, KeyMaterialState: l.materials[0].state, ...imported });
-    for (const r of l.rotations) {
+    if (include === 'ALL_KEY_MATERIAL') entries.push({ KeyId: rec.w.id, KeyMaterialId: l.materials[0].id, KeyMaterialState: stateOf(l.materials[0].id), ...imported });
+    for (const r of seen.rotations) {
       entries.push({ KeyId: rec.w.id, KeyMaterialId: r.materialId, KeyMaterialState: stateOf(r.materialId), ...imported, RotationDate: secs(r.date), RotationType: r.type });
     }
     if (include === 'ALL_KEY_MATERIAL') {
-      for (const m of l.materials.filter((x) => x.state === 'PENDING_ROTATION')) entries.push({ KeyId: rec.w.id, KeyMaterialId: m.id, KeyMaterialState: m.state, ...imported });
+      for (const m of l.materials.filter((x) => seen.materialStates.get(x.id) === 'PENDING_ROTATION')) entries.push({ KeyId: rec.w.id, KeyMaterialId: m.id, KeyMaterialState: m.state, ...imported });
     }
-    const { page, ...rest } = this.paginate(entries, input, `rotations:${rec.arn}:${include}`);
+    const { page, ...rest } = this.paginate(entries, input, `rotations:${rec.arn}:${include}`, LIST_LIMITS.ListKeyRotations);
     return { Rotations: page, ...rest };
   }
 

@@ -94,13 +94,7 @@ export class Sns {
     const message = input.Message;
     if (typeof message !== 'string' || message.length === 0) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
     const subject = input.Subject as string | undefined;
-    if (subject !== undefined) {
-      // "Subjects must be ASCII text that begins with a letter, number, or punctuation mark; must
-      // not include line breaks or control characters; and must be less than 100 characters long."
-      if (subject.length === 0 || subject.length >= 100 || !/^[\x20-\x7e]+$/.test(subject) || subject[0] === ' ') {
-        throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
-      }
-    }
+    if (subject !== undefined && !validSubject(subject)) throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
     const attributes = (input.MessageAttributes ?? {}) as Record<string, MessageAttribute>;
     const names = Object.keys(attributes);
     if (names.length > MAX_ATTRIBUTES) {
@@ -116,6 +110,18 @@ export class Sns {
     this.published.push({ topicArn, ...(subject !== undefined ? { subject } : {}), message, attributes, at: Date.now() });
     return id;
   }
+}
+
+/**
+ * The current Publish rule (@aws-sdk/client-sns PublishInput.Subject): "Subjects must be UTF-8 text
+ * with no line breaks or control characters, and less than 100 characters long." The older rule
+ * (ASCII only, beginning with a letter, number or punctuation mark) no longer applies. Characters
+ * are counted as code points; an empty subject is refused.
+ */
+function validSubject(subject: string): boolean {
+  const length = [...subject].length;
+  // \p{Cc}: C0/C1 control characters (line breaks included); U+2028/U+2029 are line breaks too.
+  return length > 0 && length < 100 && !/[\p{Cc}\u2028\u2029]/u.test(subject);
 }
 
 function validateAttribute(name: string, a: MessageAttribute): void {

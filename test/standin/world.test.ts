@@ -37,10 +37,13 @@ describe('world files', () => {
       id: KEY_ID, account: '111122223333', aliases: [], keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', keyManager: 'CUSTOMER',
       origin: 'AWS_KMS', keyState: 'Enabled', region: 'us-east-1', multiRegion: false, multiRegionKeyType: 'PRIMARY', primaryArn: null,
       onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, rotationInProgress: false, automaticRotationDueWithinMinutes: null,
-      pendingImportedMaterial: false, rotationSeconds: 20, tags: {},
+      pendingImportedMaterial: false, rotationSeconds: 20, stagedMaterialLostBeforeRotate: false, tags: {},
     });
     expect(w.buckets[0]).toEqual({ name: 'my-bucket', region: 'us-east-1', bucketKeyEnabled: false, versioning: false, objects: [{ key: 'a' }] });
     expect(w.faults).toEqual([]);
+    expect(w.kmsBehaviour).toEqual({
+      getKeyRotationStatusOnImported: 'answers', rotateWhileOnDemandRunning: 'ConflictException', readAfterRotateDelaySeconds: 0, stagedMaterialGoneError: 'KMSInvalidStateException',
+    });
     expect(w.settings).toEqual({});
     expect(w.approvals).toEqual({});
     expect(DEFAULT_ROTATION_BUDGET).toBe(25);

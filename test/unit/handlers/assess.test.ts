@@ -7,6 +7,7 @@ import {
   ListResourceTagsCommand,
   NotFoundException,
   RotateKeyOnDemandCommand,
+  UnsupportedOperationException,
   type KeyMetadata,
   type ListKeyRotationsCommandOutput,
   type RotationsListEntry,
@@ -366,6 +367,25 @@ describe('assess: rotation history', () => {
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
     // Key material entries without a rotation are not rotations.
     expect(task).toMatchObject({ next: 'ROTATE', onDemandRotationsUsed: 0, previousRotationDate: null });
+  });
+
+  it('an imported key whose GetKeyRotationStatus is refused (UnsupportedOperationException) is still decided from ListKeyRotations', async () => {
+    // Prepare
+    givenKey({
+      meta: metadata({ Origin: 'EXTERNAL' }),
+      rotations: [
+        { KeyId: KEY_ID, KeyMaterialId: 'imported-2', KeyMaterialState: 'PENDING_ROTATION', ImportState: 'IMPORTED' },
+        { KeyId: KEY_ID, KeyMaterialId: 'imported-1', KeyMaterialState: 'CURRENT', ImportState: 'IMPORTED' },
+      ],
+    });
+    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+
+    // Act
+    const task = await assess(item(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+    expect(task).toMatchObject({ next: 'ROTATE', outcome: null, onDemandRotationsUsed: 0 });
   });
 });
 

@@ -4,6 +4,7 @@ import {
   KMSClient,
   ListKeyRotationsCommand,
   RotateKeyOnDemandCommand,
+  UnsupportedOperationException,
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -86,6 +87,45 @@ describe('checkRotation: confirmed', () => {
 
     // Assess
     expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', reason: null });
+  });
+});
+
+describe('checkRotation: an imported key whose GetKeyRotationStatus is refused', () => {
+  beforeEach(() => {
+    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+  });
+
+  it('confirms from ListKeyRotations (all key material) and DescribeKey instead of failing KMS_ERROR', async () => {
+    // Prepare
+    kms.on(ListKeyRotationsCommand).resolves({ Rotations: [OURS, BEFORE], Truncated: false });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-2' }) });
+
+    // Act
+    const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', currentKeyMaterialId: 'material-2' });
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+  });
+
+  it('polls again while neither the list nor the key material shows the rotation', async () => {
+    // Prepare
+    kms.on(ListKeyRotationsCommand).resolves({ Rotations: [BEFORE], Truncated: false });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-1' }) });
+
+    // Act
+    const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 1 });
+  });
+
+  it('a key that is not imported still fails with the refusal (a real KMS error)', async () => {
+    // Prepare
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+
+    // Act / Assess
+    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'UnsupportedOperationException' });
   });
 });
 

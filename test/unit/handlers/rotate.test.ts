@@ -1,5 +1,7 @@
 import {
   ConflictException,
+  DescribeKeyCommand,
+  DependencyTimeoutException,
   DisabledException,
   GetKeyRotationStatusCommand,
   KMSClient,
@@ -9,6 +11,7 @@ import {
   ListKeyRotationsCommand,
   NotFoundException,
   RotateKeyOnDemandCommand,
+  UnsupportedOperationException,
   type RotationsListEntry,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,7 +19,8 @@ import { rotate } from '../../../lambdas/rotate/handler';
 import { KmsKeys } from '../../../lambdas/adapters/kms';
 import { classifyError } from '../../../lambdas/domain/failures';
 import { logger } from '../../../lambdas/adapters/lambda-handler';
-import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, onDemand, throttling, kmsKeys } from './fixtures';
+import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../../lambdas/domain/rotation';
+import { ACCOUNT, KEY_ARN, KEY_ID, NOW, assessedTask, automatic, clientSetting, commandNames, config, metadata, onDemand, throttling, kmsKeys } from './fixtures';
 
 const kms = mockClient(KMSClient);
 
@@ -246,6 +250,7 @@ describe('rotate: KMS refusals', () => {
     // Prepare
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ KeyState: 'PendingDeletion', Enabled: false }) });
 
     // Act
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
@@ -257,14 +262,15 @@ describe('rotate: KMS refusals', () => {
 
   it.each([
     ['ThrottlingException', throttling('Rate exceeded')],
-    ['KMSInternalException', new KMSInternalException({ message: 'internal', $metadata: {} })],
-  ])('%s propagates with its name, after exactly one attempt (Step Functions retries or catches it)', async (name, error) => {
+    ['UnsupportedOperationException on a key that is not imported', new UnsupportedOperationException({ message: 'not supported', $metadata: {} })],
+  ])('%s propagates with its name, after exactly one attempt (Step Functions retries or catches it)', async (_what, error) => {
     // Prepare
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
 
     // Act / Assess
-    await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+    await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: error.name });
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
   });
 
@@ -297,3 +303,180 @@ describe('rotate: wiring that must never spend a second rotation', () => {
   });
 });
 
+
+/** A network error as Node raises it: no answer from KMS at all (no $fault). */
+function socketError(message: string, name = 'Error'): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+describe('rotate: the answer to RotateKeyOnDemand was lost', () => {
+  it.each([
+    ['a socket error', socketError('socket hang up'), 'RotateResponseLost'],
+    ['an SDK TimeoutError', socketError('Connection timed out after 10000 ms', 'TimeoutError'), 'RotateResponseLost'],
+    ['KMSInternalException (5xx: it may have started)', new KMSInternalException({ message: 'internal', $metadata: {} }), 'KMSInternalException'],
+    ['DependencyTimeoutException', new DependencyTimeoutException({ message: 'timeout', $metadata: {} }), 'DependencyTimeoutException'],
+  ])('%s: records the attempt and waits the consistency delay through the workflow, never calling again', async (_what, error, name) => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(error);
+
+    // Act
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({
+      next: 'WAIT_THEN_ROTATE',
+      rotateAttemptedAt: NOW.toISOString(),
+      waitSeconds: ROTATE_CONSISTENCY_DELAY_SECONDS,
+      deadline: DEADLINE,
+      outcome: null,
+      detail: expect.stringContaining(name),
+    });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+  });
+
+  const attempted = { rotateAttemptedAt: '2025-06-01T11:59:00.000Z', next: 'WAIT_THEN_ROTATE' as const, deadline: DEADLINE };
+
+  it('the next Rotate joins when only DescribeKey shows the rotation (new key material)', async () => {
+    // Prepare: status and list still show nothing new
+    givenHistory();
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ CurrentKeyMaterialId: 'material-2' }) });
+
+    // Act
+    const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: attempted.rotateAttemptedAt, detail: expect.stringContaining('answer to RotateKeyOnDemand was lost') });
+  });
+
+  it('the next Rotate joins a rotation the status shows as running', async () => {
+    // Prepare
+    givenHistory({ running: new Date('2025-06-01T11:59:01.000Z') });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+
+    // Act
+    const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: '2025-06-01T11:59:01.000Z' });
+  });
+
+  it('the next Rotate calls KMS again when every read confirms no rotation started, and forgets the attempt', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+
+    // Act
+    const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(commandNames(kms)).toEqual(['GetKeyRotationStatusCommand', 'ListKeyRotationsCommand', 'DescribeKeyCommand', 'RotateKeyOnDemandCommand']);
+    expect(result).toMatchObject({ next: 'POLL', joined: false, rotateAttemptedAt: null, rotateTimedOut: null, rotationStartedAt: NOW.toISOString() });
+  });
+
+  it('after the Rotate function timed out (the workflow set rotateTimedOut), the key material is read too', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ CurrentKeyMaterialId: 'material-2' }) });
+
+    // Act
+    const result = await rotate(assessedTask({ rotateTimedOut: { Error: 'Lambda.Unknown' } }), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true });
+  });
+
+  it('past the deadline with nothing seen: FAILED ROTATION_TIMEOUT, saying the answer was lost', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
+
+    // Act
+    const result = await rotate(assessedTask({ ...attempted, deadline: '2025-06-01T11:59:30.000Z' }), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ outcome: 'FAILED', reason: 'ROTATION_TIMEOUT', detail: expect.stringContaining('answer to RotateKeyOnDemand was lost') });
+  });
+
+  it('a first Rotate (no attempt recorded) does not read DescribeKey', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+
+    // Act
+    await rotate(assessedTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(DescribeKeyCommand);
+  });
+});
+
+describe('rotate: imported key material (EXTERNAL)', () => {
+  const importedKey = metadata({ Origin: 'EXTERNAL' });
+
+  it('GetKeyRotationStatus refused (UnsupportedOperationException): the guard uses ListKeyRotations and DescribeKey, then rotates', async () => {
+    // Prepare
+    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+    kms.on(ListKeyRotationsCommand).resolves({ Rotations: [onDemand('2025-01-10T08:00:00.000Z', 'material-1')], Truncated: false });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
+    kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'POLL', joined: false });
+    expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+  });
+
+  it('GetKeyRotationStatus refused: a changed key material is joined, not rotated again', async () => {
+    // Prepare
+    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+    kms.on(ListKeyRotationsCommand).resolves({ Rotations: [], Truncated: false });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { ...importedKey, CurrentKeyMaterialId: 'material-2' } });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
+    expect(result).toMatchObject({ next: 'POLL', joined: true });
+  });
+
+  it.each([
+    ['KMSInvalidStateException', new KMSInvalidStateException({ message: 'no PENDING_ROTATION material', $metadata: {} })],
+    ['UnsupportedOperationException', new UnsupportedOperationException({ message: 'no PENDING_ROTATION material', $metadata: {} })],
+  ])('staged material gone, KMS answers %s: SKIPPED IMPORTED_MATERIAL_NOT_STAGED', async (_name, error) => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(error);
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
+
+    // Act
+    const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'IMPORTED_MATERIAL_NOT_STAGED', detail: expect.stringContaining(error.name) });
+  });
+
+  it('staged material gone after a lost answer: joined (the lost call may have taken it), CheckRotation decides', async () => {
+    // Prepare
+    givenHistory();
+    kms.on(RotateKeyOnDemandCommand).rejects(new KMSInvalidStateException({ message: 'no PENDING_ROTATION material', $metadata: {} }));
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
+
+    // Act
+    const result = await rotate(assessedTask({ rotateAttemptedAt: '2025-06-01T11:59:00.000Z' }), config(), kmsKeys, NOW);
+
+    // Assess
+    expect(result).toMatchObject({ next: 'POLL', joined: true, outcome: null, rotationStartedAt: '2025-06-01T11:59:00.000Z' });
+  });
+});
