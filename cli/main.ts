@@ -205,14 +205,21 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
     .command('simulate')
     .description('Offline: run the real workflow locally against a simulated account (the stand-in), with a live trace.')
     .option('--world <file>', 'the simulated account (keys, faults, settings); default: local/samples/world.json')
-    .addOption(new Option('--event <file>', 'a finding event to feed in; default: local/samples/guardduty-finding.json').conflicts('request'))
-    .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force"}) instead of a finding').conflicts('event'))
-    .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr)')
-    .addOption(new Option('--speed <n>', 'divide every wait and rotation time by this').default(DEFAULT_SPEED).argParser(positiveNumber))
-    .addHelpText('after', `\nExit codes: 0 the execution SUCCEEDED (skipped keys included), 1 it FAILED, 2 bad world, event or request file.\n${examples(
+    .addOption(
+      new Option('--event <file>', 'a finding event to feed in; repeat it for a storm (one execution each, all at once); default: local/samples/guardduty-finding.json')
+        .argParser((file: string, previous: string[] | undefined) => [...(previous ?? []), file])
+        .conflicts('request'),
+    )
+    .addOption(new Option('--events <dir>', 'every *.json finding event in this folder, in file-name order (after any --event): a storm').conflicts('request'))
+    .addOption(new Option('--stagger-ms <n>', 'simulated milliseconds between the starts of a storm\'s executions').default(0).argParser(nonNegativeInteger))
+    .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force"}) instead of a finding').conflicts(['event', 'events']))
+    .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr); a storm prints {"executions": [...], "calls": {...}, "throttles": n}')
+    .addOption(new Option('--speed <n>', 'divide every wait, rotation time and KMS request-quota second by this').default(DEFAULT_SPEED).argParser(positiveNumber))
+    .addHelpText('after', `\nStorm: with several triggers every execution runs at once against one stand-in (KMS request quotas per simulated second; a world file's "quotas" overrides them) and one ledger; trace lines start with the execution's label (e01, e02, ...).\nExit codes: 0 the execution SUCCEEDED (skipped keys included; a storm: every execution), 1 it FAILED, 2 bad world, event or request file.\n${examples(
       'kms-rotate simulate',
       'kms-rotate simulate --world my-world.json --event test/fixtures/guardduty/several-keys.json --speed 50',
       'kms-rotate simulate --request test/fixtures/manual/alias.json --json | jq .executionStatus',
+      'kms-rotate simulate --world storm-world.json --events findings/ --stagger-ms 50 --speed 5 --json | jq .throttles',
     )}`)
     .action((opts) => run(() => simulateCommand(io, opts)));
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { settingsObject } from '../lib/settings';
+import { QUOTA_OPERATIONS } from './standin/quotas';
 
 /**
  * The simulated AWS account that the local stand-in (local/standin) serves: KMS keys, S3
@@ -128,6 +129,11 @@ const worldSchema = z
     kmsBehaviour: kmsBehaviourSchema.default(kmsBehaviourSchema.parse({})),
     settings: settingsObject.partial().strict().default({}),
     approvals: z.record(z.string(), z.enum(['approve', 'deny', 'timeout'])).default({}),
+    /**
+     * KMS request quotas (requests per simulated second, per account and Region) that replace the
+     * documented ones, e.g. {"RotateKeyOnDemand": 5}; see local/standin/quotas.ts.
+     */
+    quotas: z.partialRecord(z.enum(QUOTA_OPERATIONS), z.number().positive().finite()).default({}),
   })
   .strict();
 

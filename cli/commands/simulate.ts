@@ -1,21 +1,27 @@
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import { SettingsError } from '../../lib/settings';
 import { loadWorldFile, WorldError, type World } from '../../local/world';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
-import { colourFor, lineWriter, type Io } from '../io';
+import { colourFor, lineWriter, type Io, type Paint, type Writer } from '../io';
 import { LocalEventTranslator } from '../live/local-events';
 import { LiveTrace } from '../live/trace';
 import { readJsonFile } from './resolve';
 
 export interface SimulateOptions {
   world?: string;
-  event?: string;
+  /** --event, repeatable: finding events, started in this order. */
+  event?: string[];
+  /** --events: a folder whose `*.json` finding events are started in file-name order, after --event's. */
+  events?: string;
   request?: string;
   json?: boolean;
   speed: number;
+  /** --stagger-ms: simulated milliseconds between two starts (several triggers only). */
+  staggerMs?: number;
 }
 
 /** The built-in world and finding (local/samples, see its README). */
@@ -71,21 +77,48 @@ async function isolated<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs the real workflow offline against the local stand-in, with a live trace. */
-export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<ExitCode> {
-  const world = loadWorld(opts.world);
-  const flag = opts.request !== undefined ? '--request' : '--event';
-  const inputPath = opts.request ?? opts.event ?? BUILT_IN_EVENT;
-  const input = readJsonFile(inputPath, flag);
+/** The trigger files of a run: every --event, then the folder's `*.json` in file-name order. */
+function triggerFiles(opts: SimulateOptions): { flag: string; path: string }[] {
+  const files = (opts.event ?? []).map((path) => ({ flag: '--event', path }));
+  if (opts.events !== undefined) {
+    let names: string[];
+    try {
+      names = readdirSync(opts.events).filter((n) => n.endsWith('.json')).sort();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw usageError(`--events ${opts.events}: cannot read the folder (${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message})`);
+    }
+    if (names.length === 0) throw usageError(`--events ${opts.events}: no *.json files in the folder`);
+    files.push(...names.map((n) => ({ flag: '--event', path: join(opts.events!, n) })));
+  }
+  return files;
+}
+
+/** A trigger file read and checked as Intake would take it (exit 2 naming the file otherwise). */
+function readTrigger(world: World, flag: string, path: string): { input: unknown; request: IncidentRequest } {
+  const input = readJsonFile(path, flag);
   let request: IncidentRequest;
   try {
     request = parseIncident(input, { account: world.account, region: world.region, newRequestId: () => 'simulation' });
   } catch (error) {
-    if (error instanceof InvalidRequestError) throw usageError(`${flag} ${inputPath}: ${error.message}`);
+    if (error instanceof InvalidRequestError) throw usageError(`${flag} ${path}: ${error.message}`);
     throw error;
   }
-  if (opts.request !== undefined && request.source !== 'manual') throw usageError(`--request ${inputPath}: this is a finding event, not a manual request; pass it with --event`);
-  if (opts.event !== undefined && request.source === 'manual') throw usageError(`--event ${inputPath}: this is a manual request, not a finding event; pass it with --request`);
+  if (flag === '--request' && request.source !== 'manual') throw usageError(`--request ${path}: this is a finding event, not a manual request; pass it with --event`);
+  if (flag === '--event' && request.source === 'manual') throw usageError(`--event ${path}: this is a manual request, not a finding event; pass it with --request`);
+  return { input, request };
+}
+
+/**
+ * Runs the real workflow offline against the local stand-in, with a live trace: one execution,
+ * or with several triggers (--event repeated, --events) a storm of executions at once.
+ */
+export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<ExitCode> {
+  const world = loadWorld(opts.world);
+  const triggers = opts.request !== undefined ? [{ flag: '--request', path: opts.request }] : triggerFiles(opts);
+  if (triggers.length > 1) return simulateStormCommand(io, opts, world, triggers);
+  const { flag, path: inputPath } = triggers[0] ?? { flag: '--event', path: BUILT_IN_EVENT };
+  const { input, request } = readTrigger(world, flag, inputPath);
 
   const traceOut = opts.json ? io.stderr : io.stdout;
   const p = colourFor(io, opts.json ? 'stderr' : 'stdout');
@@ -139,4 +172,114 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
   const failure = result.executionStatus === 'SUCCEEDED' ? '' : ` (${result.error ?? 'error'}${result.cause && counts.length === 0 ? `: ${result.cause}` : ''})`;
   out(`Verdict: execution ${p.outcome(result.executionStatus)}${failure}; ${counts.length ? counts.join(', ') : 'no keys'}; exit ${code}`);
   return code;
+}
+
+/** Prefixes every line written through it (a storm's trace: one label per execution). */
+function prefixedWriter(out: Writer, prefix: string): Writer {
+  let atLineStart = true;
+  return {
+    write(chunk: string) {
+      const text = chunk.replace(/\n(?!$)/g, `\n${prefix}`);
+      out.write(`${atLineStart ? prefix : ''}${text}`);
+      atLineStart = chunk.endsWith('\n');
+    },
+  };
+}
+
+/** `e01`, `e02`, ...: wide enough for every execution of the storm. */
+function labelOf(index: number, count: number): string {
+  return `e${String(index + 1).padStart(Math.max(2, String(count).length), '0')}`;
+}
+
+/**
+ * A storm: every trigger starts an execution against ONE stand-in (one set of KMS request quotas)
+ * and ONE ledger, `--stagger-ms` simulated milliseconds apart; the trace labels each line with
+ * its execution. `--json` prints `{"executions": [...], "calls": {...}, "throttles": n}`.
+ */
+async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World, triggers: { flag: string; path: string }[]): Promise<ExitCode> {
+  const read = triggers.map((t) => ({ ...t, ...readTrigger(world, t.flag, t.path) }));
+  const staggerMs = opts.staggerMs ?? 0;
+  const traceOut = opts.json ? io.stderr : io.stdout;
+  const p = colourFor(io, opts.json ? 'stderr' : 'stdout');
+  const line = lineWriter(traceOut);
+  io.stderr.write('Synthesizing the stack and starting the local stand-in...\n');
+  const simulator = loadSimulator(io);
+
+  line(`Simulating a storm of ${read.length} triggers, ${staggerMs} ms apart, in ${opts.world ? `the world ${opts.world}` : 'the built-in world'} (${world.keys.length} key${world.keys.length === 1 ? '' : 's'}, account ${world.account}, ${world.region}); one stand-in and one ledger for all`);
+  line(`Speed x${opts.speed}: waits, retry intervals and KMS request quotas are scaled; times below are simulated.`);
+  read.forEach((t, i) => line(`  ${labelOf(i, read.length)}  ${what(t.request)}  (${basename(t.path)})`));
+  line();
+  let firstEventAt: number | null = null;
+  const traces = read.map((_, i) => new LiveTrace({
+    out: prefixedWriter(traceOut, `${p.dim(labelOf(i, read.length))} `),
+    paint: p,
+    status: null,
+    home: { account: world.account, region: world.region },
+    speed: opts.speed,
+  }));
+  const translators = read.map(() => new LocalEventTranslator(opts.speed));
+  let storm;
+  try {
+    storm = await isolated(() =>
+      simulator.simulateStorm({
+        world,
+        inputs: read.map((t) => t.input),
+        speed: opts.speed,
+        staggerMs,
+        onEvent: (i, e) => {
+          // Elapsed times count from the storm's first event, so the executions' lines line up.
+          firstEventAt ??= e.timestamp;
+          traces[i].setStart(firstEventAt);
+          traces[i].push(translators[i].translate(e));
+        },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof SettingsError) throw usageError(error.message);
+    throw error;
+  } finally {
+    traces.forEach((t) => t.close());
+  }
+  const results = storm.runs.map((r) => r.result);
+  const code = results.every((r) => r.executionStatus === 'SUCCEEDED') ? EXIT.OK : EXIT.FAILED;
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify({ executions: results, calls: storm.counters.served, throttles: storm.counters.throttles }, null, 2)}\n`);
+    return code;
+  }
+  printStormReport(io, p, read.length, storm, code);
+  return code;
+}
+
+type StormRunOf = Awaited<ReturnType<SimulateModule['simulateStorm']>>;
+
+/** After a storm: one line per execution, then what the account saw (rotations, throttles, mail). */
+function printStormReport(io: Io, p: Paint, count: number, storm: StormRunOf, code: ExitCode): void {
+  const out = lineWriter(io.stdout);
+  const tally = (keys: { outcome: string; reason: string | null }[]) => {
+    const counts = new Map<string, number>();
+    for (const k of keys) {
+      const name = k.reason ? `${k.outcome} ${k.reason}` : k.outcome;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    return [...counts].map(([o, n]) => `${n} ${o}`).join(', ') || 'no keys';
+  };
+  out();
+  out(p.bold('Executions'));
+  storm.runs.forEach((r, i) => {
+    // The summary is published last (after any approval request).
+    const note = r.result.notifications.at(-1);
+    const mail = !note ? 'no notification' : note.attributes.duplicate === 'false' ? `mailed: ${note.subject ?? '(no subject)'}` : 'notification filtered (handled by another execution)';
+    out(`  ${labelOf(i, count)}  ${p.outcome(r.result.executionStatus)}  ${tally(r.result.keys)}; ${mail}`);
+  });
+  const rotations = storm.counters.served.RotateKeyOnDemand ?? {};
+  const calls = Object.values(rotations).reduce((a, b) => a + b, 0);
+  const throttledBy = Object.entries(storm.counters.throttled).map(([op, perKey]) => `${Object.values(perKey).reduce((a, b) => a + b, 0)} ${op}`);
+  const notes = storm.runs.flatMap((r) => r.result.notifications);
+  const mailed = notes.filter((n) => n.attributes.duplicate === 'false').length;
+  const failed = storm.runs.filter((r) => r.result.executionStatus !== 'SUCCEEDED').length;
+  out();
+  out(`Keys: ${tally(storm.runs.flatMap((r) => r.result.keys))}`);
+  out(`KMS: ${calls} RotateKeyOnDemand on ${Object.keys(rotations).length} key${Object.keys(rotations).length === 1 ? '' : 's'} (at most ${Math.max(0, ...Object.values(rotations))} per key); ${storm.counters.throttles} throttled${throttledBy.length ? ` (${throttledBy.join(', ')})` : ''}`);
+  out(`Notifications: ${notes.length} published, ${mailed} past the e-mail filter (duplicate=false)`);
+  out(`Verdict: ${count} executions, ${count - failed} SUCCEEDED${failed ? `, ${p.outcome('FAILED')} ${failed}` : ''}; exit ${code}`);
 }

@@ -150,11 +150,17 @@ export function messageAttributes(summary: RunSummary): MessageAttributes {
 }
 
 /**
- * True when every key is a DUPLICATE_FINDING: a re-publication of a finding already handled
- * (GuardDuty re-publishes every 15 min to 6 h, Security Hub on every update). The stack's e-mail subscriptions filter these out.
+ * True when every key was handled, and reported, by another execution: a re-publication of a
+ * finding already handled (DUPLICATE_FINDING; GuardDuty re-publishes every 15 min to 6 h,
+ * Security Hub on every update), a key another execution rotated within the cooldown or is
+ * rotating now (RECENTLY_ROTATED), or a rotation already running that this execution only joined
+ * (ROTATED, joined). In an incident storm each key's rotation is then mailed once, by the execution
+ * that spent it. The stack's e-mail subscriptions filter these out.
  */
 export function isDuplicateOnly(summary: RunSummary): boolean {
-  return summary.keys.length > 0 && summary.keys.every((k) => k.outcome === 'SKIPPED' && k.reason === 'DUPLICATE_FINDING');
+  const handledElsewhere = (k: RunSummary['keys'][number]) =>
+    (k.outcome === 'SKIPPED' && (k.reason === 'DUPLICATE_FINDING' || k.reason === 'RECENTLY_ROTATED')) || (k.outcome === 'ROTATED' && k.joined);
+  return summary.keys.length > 0 && summary.keys.every(handledElsewhere);
 }
 
 /** True when a person must act: any key FAILED, or SKIPPED for an action-required reason. */

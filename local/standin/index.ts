@@ -5,6 +5,7 @@ import type { World, WorldFault } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors';
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
+import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
@@ -23,6 +24,7 @@ import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
 
 export type { S3ObjectInfo } from './s3';
 export type { Published } from './sns';
+export type { KmsCallCounters } from './quotas';
 /** Name of the pre-created SNS topic. */
 export const TOPIC_NAME = 'kms-incident-rotation';
 
@@ -56,6 +58,11 @@ export interface StandIn {
   published: Published[];
   /** The next `times` calls of service/operation fail with `error`. */
   addFault(f: StandInFault): void;
+  /**
+   * KMS calls per operation and key so far: those served and those refused by the request
+   * quotas (local/standin/quotas.ts), with the number of throttles.
+   */
+  counters(): KmsCallCounters;
   /** ARN of a key given its id, alias name or ARN (default Region: the world's). */
   keyArn(idOrAlias: string, region?: string): string;
   /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
@@ -88,6 +95,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metadata-directive|storage-class|meta-.*|website-redirect-location)|content-type)$/;
 
+/**
+ * Start the stand-in for a world. `speed` divides simulated time: rotations, and the refill of
+ * the KMS request quotas (whose rates are per simulated second; see quotas.ts).
+ */
 export async function startStandIn(world: World, opts: { speed?: number } = {}): Promise<StandIn> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
@@ -105,6 +116,30 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   const topicArn = sns.createTopic(TOPIC_NAME, world.region);
   const calls: StandInCall[] = [];
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
+  const quotas = new RequestQuotas(world.quotas, speed);
+  const counter = new CallCounter();
+
+  /** The key a KMS call names: its ARN when the KeyId resolves, else the KeyId as sent, `-` for none. */
+  function keyOfCall(input: Record<string, unknown>, region: string): string {
+    const keyId = input.KeyId;
+    if (typeof keyId !== 'string' || keyId === '') return '-';
+    try {
+      return keys.keyArn(keyId, region);
+    } catch {
+      return keyId;
+    }
+  }
+
+  /**
+   * The request quota comes first, as in KMS: a throttled request reaches nothing else (no fault,
+   * no key). Every KMS call is counted, served or throttled. Callers are all in the world's
+   * account, which is the account KMS throttles (also for keys of other accounts).
+   */
+  function admitKms(op: string, input: Record<string, unknown>, region: string): void {
+    const admitted = quotas.admit(world.account, region, op);
+    counter.count(op, keyOfCall(input, region), !admitted);
+    if (!admitted) throw new ServiceError('ThrottlingException', THROTTLING_MESSAGE);
+  }
 
   function takeFault(service: Service, operation: string): (ServiceError & { afterPerforming: boolean }) | undefined {
     const f = faults.find((x) => x.service === service && x.operation === operation && x.times > 0);
@@ -148,6 +183,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
         } catch {
           throw new ServiceError('SerializationException', 'The request body is not valid JSON');
         }
+        if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) admitKms(op, input, region);
         const fault = takeFault(service, op);
         if (fault && !fault.afterPerforming) throw fault;
         if (!isKms) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`);
@@ -263,6 +299,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       }
       faults.push({ afterPerforming: false, ...f });
     },
+    counters: () => counter.snapshot(),
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
     s3Object: (b, k) => s3.objectInfo(b, k),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),

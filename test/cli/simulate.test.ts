@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli/main';
@@ -77,6 +77,83 @@ describe('kms-rotate simulate', () => {
     expect(await main(['simulate', '--world', denied, '--request', request, '--speed', '100'], run2.io)).toBe(1);
     expect(run2.stdout()).toMatch(/FAILED ACCESS_DENIED/);
     expect(run2.stdout()).toMatch(/Verdict: execution FAILED \(KeyRotationFailed\); 1 FAILED; exit 1/);
+  });
+
+  describe('a storm: several triggers at once against one stand-in and one ledger', () => {
+    const FIXTURE_KEY = '1234abcd-12ab-34cd-56ef-1234567890ab';
+    const keys = ['00000000-aaaa-bbbb-cccc-123456789012', '00000001-aaaa-bbbb-cccc-123456789012'];
+    const arn = (id: string) => `arn:aws:kms:us-east-1:111122223333:key/${id}`;
+    const stormDir = join(dir, 'storm');
+    const fixtureText = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', name), 'utf8');
+    mkdirSync(stormDir);
+    // File names sort as: key 0 GuardDuty, key 0 Security Hub, key 1 GuardDuty, key 1 Security Hub.
+    keys.forEach((id, i) => {
+      const guardDuty = JSON.parse(fixtureText('guardduty/s3-bucket-kms.json').replaceAll(FIXTURE_KEY, id));
+      guardDuty.detail.id = `storm-${i}`;
+      writeFileSync(join(stormDir, `${i}-a-guardduty.json`), JSON.stringify(guardDuty));
+      writeFileSync(join(stormDir, `${i}-b-securityhub.json`), fixtureText('securityhub/kms-key-resource.json').replaceAll(FIXTURE_KEY, id));
+    });
+    writeFileSync(join(stormDir, 'notes.txt'), 'not a trigger');
+    const stormWorld = () => file('storm-world.json', { keys: keys.map((id) => ({ id, rotationSeconds: 5 })), quotas: { RotateKeyOnDemand: 1 } });
+
+    it('--events DIR --json: one summary per execution in file-name order, KMS calls per key, throttles; a labelled trace on stderr', async () => {
+      const { io, stdout, stderr } = captureIo();
+
+      const code = await main(['simulate', '--world', stormWorld(), '--events', stormDir, '--stagger-ms', '50', '--speed', '20', '--json'], io);
+
+      expect(code).toBe(0);
+      const out = JSON.parse(stdout());
+      expect(Object.keys(out)).toEqual(['executions', 'calls', 'throttles']);
+      expect(out.executions.map((e: { keys: { keyArn: string }[] }) => e.keys[0].keyArn)).toEqual([arn(keys[0]), arn(keys[0]), arn(keys[1]), arn(keys[1])]);
+      expect(out.executions.map((e: { executionStatus: string }) => e.executionStatus)).toEqual(Array(4).fill('SUCCEEDED'));
+      expect(out.calls.RotateKeyOnDemand).toEqual({ [arn(keys[0])]: 1, [arn(keys[1])]: 1 });
+      // Every throttle the stand-in answered is a Rotate retry in the trace.
+      const retried = stderr().match(/^e0\d .*Rotate +key\/\S+ {2}retried after ThrottlingException/gm) ?? [];
+      expect(out.throttles).toBe(retried.length);
+      for (const label of ['e01', 'e02', 'e03', 'e04']) expect(stderr()).toMatch(new RegExp(`^${label} +\\d\\d:\\d\\d  Intake `, 'm'));
+      expect(stderr()).toMatch(/^ {2}e03 {2}a GuardDuty finding .*\(1-a-guardduty\.json\)$/m);
+    });
+
+    it('--event repeated: a report per execution, one RotateKeyOnDemand per key, mail only from the execution that rotated', async () => {
+      const { io, stdout } = captureIo();
+      const events = readdirSync(stormDir).filter((n) => n.startsWith('0-')).flatMap((n) => ['--event', join(stormDir, n)]);
+
+      const code = await main(['simulate', '--world', stormWorld(), ...events, '--speed', '20'], io);
+
+      expect(code).toBe(0);
+      const out = stdout();
+      expect(out).toMatch(/^Simulating a storm of 2 triggers, 0 ms apart/m);
+      expect(out).toMatch(/^ {2}e0[12] {2}SUCCEEDED {2}1 ROTATED; mailed: \[ROTATED\] 1 key - /m);
+      expect(out).toMatch(/^ {2}e0[12] {2}SUCCEEDED {2}1 SKIPPED RECENTLY_ROTATED; notification filtered \(handled by another execution\)$/m);
+      expect(out).toMatch(/^KMS: 1 RotateKeyOnDemand on 1 key \(at most 1 per key\); \d+ throttled/m);
+      expect(out).toMatch(/^Notifications: 2 published, 1 past the e-mail filter \(duplicate=false\)$/m);
+      expect(out).toMatch(/Verdict: 2 executions, 2 SUCCEEDED; exit 0\n$/);
+    });
+
+    it('one trigger in --events runs as a single simulation (output unchanged)', async () => {
+      const single = join(dir, 'single');
+      mkdirSync(single);
+      writeFileSync(join(single, 'only.json'), fixtureText('guardduty/s3-bucket-kms.json'));
+      const { io, stdout } = captureIo();
+
+      expect(await main(['simulate', '--events', single, '--speed', '100', '--json'], io)).toBe(0);
+      expect(JSON.parse(stdout())).toMatchObject({ executionStatus: 'SUCCEEDED', keys: [{ outcome: 'ROTATED' }] });
+    });
+
+    it.each([
+      ['a missing folder', ['--events', '/nonexistent/findings'], /--events \/nonexistent\/findings: cannot read the folder \(no such folder\)/],
+      ['a folder without *.json', ['--events', 'EMPTY'], /--events .*: no \*\.json files in the folder/],
+      ['--events with --request', ['--events', 'EMPTY', '--request', 'b.json'], /cannot be used with option '--request <file>'|option '--request <file>' cannot be used with/],
+      ['a negative --stagger-ms', ['--stagger-ms', '-5'], /--stagger-ms/],
+      ['a manual request among the events', ['--event', 'MANUAL', '--event', 'MANUAL'], /--event .*manual\.json: this is a manual request, not a finding event/],
+    ])('%s -> exit 2', async (_what, args, message) => {
+      const empty = join(dir, 'empty');
+      mkdirSync(empty, { recursive: true });
+      const paths: Record<string, string> = { EMPTY: empty, MANUAL: file('manual.json', { keyId: keys[0], reason: 'x' }) };
+      const { io, stderr } = captureIo();
+      expect(await main(['simulate', ...args.map((a) => paths[a] ?? a)], io)).toBe(2);
+      expect(stderr()).toMatch(message);
+    });
   });
 
   it.each([

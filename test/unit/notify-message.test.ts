@@ -359,10 +359,21 @@ describe('severityLabel', () => {
 });
 
 describe('duplicate attribute', () => {
-  it('is true only when every key is a DUPLICATE_FINDING', () => {
+  it('is true when every key is a DUPLICATE_FINDING, false when any key was rotated here', () => {
     expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), key('2', 'SKIPPED', 'DUPLICATE_FINDING')]), OPTS).attributes.duplicate.StringValue).toBe('true');
     expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), rotatedKey()]), OPTS).attributes.duplicate.StringValue).toBe('false');
     expect(formatNotification(summary([]), OPTS).attributes.duplicate.StringValue).toBe('false');
+  });
+
+  it('is true when every key was handled by another execution: a storm mails each rotation once', () => {
+    const duplicate = (keys: KeyResult[]) => formatNotification(summary(keys), OPTS).attributes.duplicate.StringValue;
+    const joined = key('3', 'ROTATED', null, { joined: true });
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), key('2', 'SKIPPED', 'DUPLICATE_FINDING'), joined])).toBe('true');
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED')])).toBe('true');
+    // Anything this execution did or could not do itself is mailed.
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), rotatedKey()])).toBe('false');
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), key('2', 'FAILED', 'THROTTLED')])).toBe('false');
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), key('2', 'SKIPPED', 'OPTED_OUT')])).toBe('false');
   });
 });
 

@@ -1,0 +1,118 @@
+import { DescribeKeyCommand, GetKeyRotationStatusCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { startStandIn, type StandIn } from '../../local/standin';
+import { KMS_OPERATIONS } from '../../local/standin/kms';
+import { KMS_REQUEST_QUOTAS, QUOTA_OPERATIONS, RequestQuotas } from '../../local/standin/quotas';
+import { WorldError } from '../../local/world';
+import { clients, errorName, world } from './helpers';
+
+let s: StandIn | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `${String(i).padStart(8, '0')}-1234-1234-1234-123456789012`);
+const arnOf = (id: string, region = 'us-east-1') => `arn:aws:kms:${region}:111122223333:key/${id}`;
+
+/** A KMS request as the SDK sends it, to see the status and body KMS answers with. */
+async function rawKms(endpoint: string, op: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'x-amz-target': `TrentService.${op}`, 'content-type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('request quotas (token buckets, per simulated second)', () => {
+  test('a burst of one second\'s requests passes, the next is refused; tokens come back at rate x speed per real second', () => {
+    let now = 0;
+    const quotas = new RequestQuotas({}, 1, () => now);
+    const burst = Array.from({ length: 6 }, () => quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand'));
+    expect(burst).toEqual([true, true, true, true, true, false]);
+    now = 199; // 0.995 of a token
+    expect(quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).toBe(false);
+    now = 400;
+    expect(quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).toBe(true);
+
+    // At speed 100 one simulated second is 10 real ms: 5 tokens.
+    now = 0;
+    const fast = new RequestQuotas({}, 100, () => now);
+    for (let i = 0; i < 5; i++) expect(fast.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).toBe(true);
+    expect(fast.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).toBe(false);
+    now = 10;
+    expect(Array.from({ length: 6 }, () => fast.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).filter(Boolean)).toHaveLength(5);
+  });
+
+  test('each operation, account and Region has its own bucket; overrides replace the documented rate', () => {
+    const now = 0;
+    const quotas = new RequestQuotas({ RotateKeyOnDemand: 2, Encrypt: 1 }, 1, () => now);
+    expect([1, 2, 3].map(() => quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand'))).toEqual([true, true, false]);
+    expect(quotas.admit('111122223333', 'eu-west-1', 'RotateKeyOnDemand')).toBe(true);
+    expect(quotas.admit('444455556666', 'us-east-1', 'RotateKeyOnDemand')).toBe(true);
+    expect(quotas.admit('111122223333', 'us-east-1', 'ListKeyRotations')).toBe(true);
+    // Encrypt has no default quota, but the override sets one.
+    expect([1, 2].map(() => quotas.admit('111122223333', 'us-east-1', 'Encrypt'))).toEqual([true, false]);
+    expect(Array.from({ length: 1000 }, () => quotas.admit('111122223333', 'us-east-1', 'Decrypt')).every(Boolean)).toBe(true);
+  });
+
+  test('a fractional rate still lets one request through, then one per 1/rate seconds', () => {
+    let now = 0;
+    const quotas = new RequestQuotas({ RotateKeyOnDemand: 0.5 }, 1, () => now);
+    expect([1, 2].map(() => quotas.admit('a', 'r', 'RotateKeyOnDemand'))).toEqual([true, false]);
+    now = 1500;
+    expect(quotas.admit('a', 'r', 'RotateKeyOnDemand')).toBe(false);
+    now = 2000;
+    expect(quotas.admit('a', 'r', 'RotateKeyOnDemand')).toBe(true);
+  });
+
+  test('the quota table names every KMS operation the stand-in serves, with the documented rates', () => {
+    expect([...QUOTA_OPERATIONS].sort()).toEqual([...KMS_OPERATIONS].sort());
+    expect(KMS_REQUEST_QUOTAS).toMatchObject({ RotateKeyOnDemand: 5, ListKeyRotations: 100, GetKeyRotationStatus: 1000, DescribeKey: 2000 });
+  });
+});
+
+describe('the stand-in throttles as KMS does', () => {
+  test('the sixth RotateKeyOnDemand within a second: ThrottlingException (HTTP 400); counters per operation and key', async () => {
+    const keyIds = ids(7);
+    s = await startStandIn(world({ keys: keyIds.map((id) => ({ id })) }));
+    const { kms } = clients(s);
+    for (const KeyId of keyIds.slice(0, 5)) await kms.send(new RotateKeyOnDemandCommand({ KeyId }));
+    const refused = await rawKms(s.endpoint, 'RotateKeyOnDemand', { KeyId: keyIds[5] });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({ __type: 'ThrottlingException', message: expect.stringMatching(/exceeded the rate at which you may call KMS/) });
+    expect(await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: keyIds[6] })))).toBe('ThrottlingException');
+
+    const counters = s.counters();
+    expect(counters.served.RotateKeyOnDemand).toEqual(Object.fromEntries(keyIds.slice(0, 5).map((id) => [arnOf(id), 1])));
+    expect(counters.throttled.RotateKeyOnDemand).toEqual({ [arnOf(keyIds[5])]: 1, [arnOf(keyIds[6])]: 1 });
+    expect(counters.throttles).toBe(2);
+    expect(s.calls.filter((c) => c.error === 'ThrottlingException')).toHaveLength(2);
+    // A throttled request reaches no key: the sixth key is not rotating, the fifth is.
+    const rotating = async (KeyId: string) => (await kms.send(new GetKeyRotationStatusCommand({ KeyId }))).OnDemandRotationStartDate !== undefined;
+    expect(await rotating(keyIds[5])).toBe(false);
+    expect(await rotating(keyIds[4])).toBe(true);
+  });
+
+  test('a world quota replaces the documented one; aliases and unknown keys are counted under what they name', async () => {
+    const [id] = ids(1);
+    s = await startStandIn(world({ keys: [{ id, aliases: ['alias/orders'] }], quotas: { DescribeKey: 2 } }));
+    const { kms } = clients(s);
+    await kms.send(new DescribeKeyCommand({ KeyId: 'alias/orders' }));
+    expect(await errorName(kms.send(new DescribeKeyCommand({ KeyId: 'no-such-key' })))).toBe('NotFoundException');
+    expect(await errorName(kms.send(new DescribeKeyCommand({ KeyId: id })))).toBe('ThrottlingException');
+    expect(s.counters()).toEqual({
+      served: { DescribeKey: { [arnOf(id)]: 1, 'no-such-key': 1 } },
+      throttled: { DescribeKey: { [arnOf(id)]: 1 } },
+      throttles: 1,
+    });
+  });
+
+  test('a world file names only known operations and positive rates', () => {
+    expect(() => world({ quotas: { RotateKeyOnDemand: 1, TagResource: 5 } })).toThrow(WorldError);
+    expect(() => world({ quotas: { TagResource: 5 } })).toThrow(/quotas\.TagResource: unknown field/);
+    expect(() => world({ quotas: { RotateKeyOnDemand: 0 } })).toThrow(/quotas\.RotateKeyOnDemand: /);
+    expect(world({ quotas: { RotateKeyOnDemand: 0.5 } }).quotas).toEqual({ RotateKeyOnDemand: 0.5 });
+    expect(world({}).quotas).toEqual({});
+  });
+});
