@@ -61,8 +61,10 @@ export class KmsIncidentRotationStack extends Stack {
       masterKey: productKey,
       enforceSSL: true,
     });
-    // People are not mailed the re-publications of a finding already handled (GuardDuty repeats
-    // a finding every 15 min to 6 h, Security Hub on every update); other subscribers can filter on the same attributes.
+    // People are not mailed runs that changed nothing: every key a duplicate finding (GuardDuty
+    // repeats a finding every 15 min to 6 h, Security Hub on every update), rotated recently or by
+    // another execution, or joined (domain/message.ts isDuplicateOnly). Other subscribers can
+    // filter on the same attributes.
     for (const email of settings.notificationEmails) {
       this.topic.addSubscription(
         new subscriptions.EmailSubscription(email, {
