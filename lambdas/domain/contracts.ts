@@ -169,15 +169,8 @@ export interface KeyResult {
 }
 
 /** The whole execution's summary, produced by Notify. */
-export interface RunSummary {
-  requestId: string;
-  source: RequestSource;
-  findingId: string | null;
-  findingType: string | null;
-  severity: number | null;
-  severityLabel: string | null;
-  reason: string;
-  dryRun: boolean;
+export interface RunSummary
+  extends Pick<IncidentRequest, 'requestId' | 'source' | 'findingId' | 'findingType' | 'severity' | 'severityLabel' | 'reason' | 'dryRun'> {
   executionArn: string | null;
   startedAt: string | null;
   /** Worst outcome across keys: FAILED > ROTATED > DRY_RUN > SKIPPED (NONE when no key). */
