@@ -80,4 +80,4 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms));
+export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms), { callsKms: true });

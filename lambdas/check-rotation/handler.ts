@@ -32,4 +32,4 @@ export async function checkRotation(task: KeyTask, config: RuntimeConfig, kms: K
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms));
+export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms), { callsKms: true });

@@ -6,6 +6,7 @@ import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
 import { afterRotateRefusal, planRotation, rotationStarted } from '../domain/rotation';
 import { requireKeyArn } from '../domain/task-errors';
+import { emitRotationStarted } from '../adapters/metrics';
 
 /**
  * Rotate: the step that spends the budget. Reads the rotation state, lets the guard decide
@@ -28,10 +29,11 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys,
     throw error;
   }
   logger.info('rotation started', { keyArn });
+  emitRotationStarted();
   return rotationStarted(task, config, plan.clock, now);
 }
 
 // Kept across invocations; RotateKeyOnDemand gets the client without SDK retries.
 const kms = new KmsKeys(kmsClient, kmsClientWithoutRetries);
 
-export const handler = taskHandler('rotate', (task: KeyTask) => rotate(task, loadConfig(), kms));
+export const handler = taskHandler('rotate', (task: KeyTask) => rotate(task, loadConfig(), kms), { callsKms: true });
