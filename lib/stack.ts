@@ -1,6 +1,4 @@
 import { Aws, type CfnElement, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +15,7 @@ import type { Settings } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds } from './limits';
 import { RotationWorkflow } from './workflow';
+import { Observability } from './observability';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
   settings: Settings;
@@ -130,26 +129,9 @@ export class KmsIncidentRotationStack extends Stack {
       new events.Rule(this, id, { ...rule, targets: [target] });
     }
 
-    // Page through the same topic when executions fail or events cannot be delivered.
-    const page = new cwActions.SnsAction(this.topic);
-    const pageWhenAny = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(page);
-    pageWhenAny(
-      'ExecutionsFailed',
-      'A KMS incident rotation execution failed: a key was not rotated or nobody was told.',
-      stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-    );
-    pageWhenAny(
-      'TriggerDeadLettersNotEmpty',
-      'A finding could not start the workflow (see the dead-letter queue).',
-      deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-    );
+    // Alarms through the same topic, and the dashboard (lib/observability.ts).
+    const observability = new Observability(this, 'Observability', { stateMachine, deadLetters, topic: this.topic, automaticReserve: settings.automaticReserve });
+    new CfnOutput(this, 'DashboardUrl', { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
     const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
     new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
