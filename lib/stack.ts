@@ -16,6 +16,7 @@ import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds } from './limits';
 import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
+import { DASHBOARD_URL_OUTPUT } from './names';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
   settings: Settings;
@@ -131,7 +132,7 @@ export class KmsIncidentRotationStack extends Stack {
 
     // Alarms through the same topic, and the dashboard (lib/observability.ts).
     const observability = new Observability(this, 'Observability', { stateMachine, deadLetters, topic: this.topic, automaticReserve: settings.automaticReserve });
-    new CfnOutput(this, 'DashboardUrl', { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
+    new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
     const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
     new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
