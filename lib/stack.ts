@@ -16,6 +16,7 @@ import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds } from './limits';
 import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
+import { allowLogsToUseKey, Compliance } from './compliance';
 import { DASHBOARD_URL_OUTPUT } from './names';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
@@ -40,7 +41,7 @@ export class KmsIncidentRotationStack extends Stack {
 
     // Customer managed key for the topic and the dead-letter queue.
     const productKey = new kms.Key(this, 'ProductKey', {
-      description: 'kms-incident-rotation: encrypts the notification topic and the trigger dead-letter queue',
+      description: 'kms-incident-rotation: encrypts the notification topic, the trigger dead-letter queue, the ledger, its backup vault and the log groups',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -55,6 +56,9 @@ export class KmsIncidentRotationStack extends Stack {
         }),
       );
     }
+
+    // Log groups are encrypted with it too (NIST CloudWatchLogGroupEncrypted).
+    allowLogsToUseKey(productKey);
 
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: 'KMS incident rotation',
@@ -73,7 +77,7 @@ export class KmsIncidentRotationStack extends Stack {
 
     const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: productKey, deletionProtection: settings.ledgerDeletionProtection });
     const table = ledger.table;
-    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention });
+    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey });
     const fns = functions.byName;
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
@@ -105,6 +109,7 @@ export class KmsIncidentRotationStack extends Stack {
     this.workflow = new RotationWorkflow(this, 'Workflow', {
       functions: fns,
       logRetention,
+      logEncryptionKey: productKey,
       // Derived from the settings (approval + rotation timeouts + every step at its longest), so
       // a silent approval or a stalled rotation ends with Record and Notify, not a timeout.
       timeout: Duration.seconds(executionTimeoutSeconds(settings)),
@@ -148,6 +153,8 @@ export class KmsIncidentRotationStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
     this.acknowledgeNagFindings(deadLetters, functions);
+    // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
+    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, stateMachine });
   }
 
   /** Every cdk-nag finding we accept, each with its reason. */

@@ -121,9 +121,12 @@ describe('KmsIncidentRotation stack', () => {
     expect(others.map((w) => w.a)).toEqual(['kms:RotateKeyOnDemand']);
     expect(JSON.stringify(others[0].resource)).toContain(':key/*');
     expect(JSON.stringify(others[0].resource)).toContain('AWS::AccountId');
-    // No managed policies (AWSLambdaBasicExecutionRole would allow logs on every group).
+    // No managed policies (AWSLambdaBasicExecutionRole would allow logs on every group), except
+    // AWS Backup's own service role policy on the role only backup.amazonaws.com assumes.
     for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
-      expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+      const backupOnly = role.Properties.AssumeRolePolicyDocument.Statement.every((st: { Principal: { Service?: string } }) => st.Principal.Service === 'backup.amazonaws.com');
+      const expected = backupOnly ? [expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([':iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup'])] })] : [];
+      expect(role.Properties.ManagedPolicyArns ?? []).toEqual(expected);
     }
   });
 
