@@ -1,10 +1,10 @@
 import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { snsClient } from '../adapters/clients';
+import { snsClient } from '../adapters/sns-client';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { NotificationTopic } from '../adapters/sns';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 import { summarise } from '../domain/summary';
 import { formatNotification } from '../domain/message';
 import { emitNotification } from '../adapters/metrics';

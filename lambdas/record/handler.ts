@@ -2,7 +2,7 @@ import type { CaughtFailure, KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 import { toKeyResult } from '../domain/summary';
 import { approvalOutcome } from '../domain/approval';
 import { emitKeyResult } from '../adapters/metrics';

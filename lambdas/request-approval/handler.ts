@@ -1,5 +1,5 @@
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { snsClient } from '../adapters/clients';
+import { snsClient } from '../adapters/sns-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { NotificationTopic } from '../adapters/sns';
 import { emitApprovalRequested } from '../adapters/metrics';

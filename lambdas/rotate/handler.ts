@@ -1,6 +1,6 @@
 import type { KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { kmsClient, kmsClientWithoutRetries } from '../adapters/clients';
+import { kmsClient, kmsClientWithoutRetries } from '../adapters/kms-client';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
