@@ -14,7 +14,7 @@ export interface AwsFlags {
 }
 
 /** The stack `cdk deploy` creates; its `StateMachineArn` output is the workflow. */
-import { STACK_NAME } from '../lib/names';
+import { DASHBOARD_URL_OUTPUT, STACK_NAME } from '../lib/names';
 
 export { STACK_NAME };
 export const STATE_MACHINE_ENV = 'KMS_ROTATE_STATE_MACHINE';
@@ -141,6 +141,9 @@ export class Aws {
     return Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [])));
   }
 
+  /** The stack's DashboardUrl output, once stateMachineArn read the stack's outputs; else null. */
+  dashboardUrlOutput: string | null = null;
+
   /**
    * The workflow's state machine: `--state-machine`, else $KMS_ROTATE_STATE_MACHINE, else the
    * `StateMachineArn` output of the KmsIncidentRotation stack in this Region.
@@ -164,7 +167,10 @@ export class Aws {
           ? usageError(`No state machine found: the stack ${STACK_NAME} does not exist in ${region}${this.flags.profile ? ` (profile ${this.flags.profile})` : ''}. ${howTo}`)
           : undefined,
     );
-    const arn = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
+    const outputs = out.Stacks?.[0]?.Outputs ?? [];
+    // Kept for `status`, which prints the dashboard's URL from the same stack (no second call).
+    this.dashboardUrlOutput = outputs.find((o) => o.OutputKey === DASHBOARD_URL_OUTPUT)?.OutputValue ?? null;
+    const arn = outputs.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
     if (!arn) throw usageError(`No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`);
     return arn;
   }

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -54,6 +55,8 @@ export interface TaskFunctionsProps {
   topicArn: string;
   ledgerTable: string;
   logRetention: logs.RetentionDays;
+  /** Encrypts the functions' log groups (the key policy must allow CloudWatch Logs: lib/compliance.ts). */
+  logEncryptionKey?: kms.IKey;
 }
 
 /**
@@ -103,6 +106,7 @@ export class TaskFunctions extends Construct {
     for (const name of HANDLERS) {
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: props.logRetention,
+        encryptionKey: props.logEncryptionKey,
         removalPolicy: RemovalPolicy.DESTROY,
       });
       // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.

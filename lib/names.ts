@@ -5,3 +5,6 @@ export const DRILL_TAG_KEY = 'kms-incident-rotation:drill';
 
 /** The stack's name: `kms-rotate` finds the state machine in its outputs. */
 export const STACK_NAME = 'KmsIncidentRotation';
+
+/** The stack output with the CloudWatch dashboard's console URL; `kms-rotate status` prints it. */
+export const DASHBOARD_URL_OUTPUT = 'DashboardUrl';

@@ -1,6 +1,4 @@
 import { Aws, type CfnElement, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +15,9 @@ import type { Settings } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds } from './limits';
 import { RotationWorkflow } from './workflow';
+import { Observability } from './observability';
+import { allowLogsToUseKey, Compliance } from './compliance';
+import { DASHBOARD_URL_OUTPUT } from './names';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
   settings: Settings;
@@ -40,7 +41,7 @@ export class KmsIncidentRotationStack extends Stack {
 
     // Customer managed key for the topic and the dead-letter queue.
     const productKey = new kms.Key(this, 'ProductKey', {
-      description: 'kms-incident-rotation: encrypts the notification topic and the trigger dead-letter queue',
+      description: 'kms-incident-rotation: encrypts the notification topic, the trigger dead-letter queue, the ledger, its backup vault and the log groups',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -55,6 +56,9 @@ export class KmsIncidentRotationStack extends Stack {
         }),
       );
     }
+
+    // Log groups are encrypted with it too (NIST CloudWatchLogGroupEncrypted).
+    allowLogsToUseKey(productKey);
 
     this.topic = new sns.Topic(this, 'Notifications', {
       displayName: 'KMS incident rotation',
@@ -75,7 +79,7 @@ export class KmsIncidentRotationStack extends Stack {
 
     const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: productKey, deletionProtection: settings.ledgerDeletionProtection });
     const table = ledger.table;
-    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention });
+    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey });
     const fns = functions.byName;
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
@@ -107,6 +111,7 @@ export class KmsIncidentRotationStack extends Stack {
     this.workflow = new RotationWorkflow(this, 'Workflow', {
       functions: fns,
       logRetention,
+      logEncryptionKey: productKey,
       // Derived from the settings (approval + rotation timeouts + every step at its longest), so
       // a silent approval or a stalled rotation ends with Record and Notify, not a timeout.
       timeout: Duration.seconds(executionTimeoutSeconds(settings)),
@@ -132,26 +137,9 @@ export class KmsIncidentRotationStack extends Stack {
       new events.Rule(this, id, { ...rule, targets: [target] });
     }
 
-    // Page through the same topic when executions fail or events cannot be delivered.
-    const page = new cwActions.SnsAction(this.topic);
-    const pageWhenAny = (id: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
-      new cloudwatch.Alarm(this, id, {
-        alarmDescription,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }).addAlarmAction(page);
-    pageWhenAny(
-      'ExecutionsFailed',
-      'A KMS incident rotation execution failed: a key was not rotated or nobody was told.',
-      stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
-    );
-    pageWhenAny(
-      'TriggerDeadLettersNotEmpty',
-      'A finding could not start the workflow (see the dead-letter queue).',
-      deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-    );
+    // Alarms through the same topic, and the dashboard (lib/observability.ts).
+    const observability = new Observability(this, 'Observability', { stateMachine, deadLetters, topic: this.topic, automaticReserve: settings.automaticReserve });
+    new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
     const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
     new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
@@ -167,6 +155,8 @@ export class KmsIncidentRotationStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
     this.acknowledgeNagFindings(deadLetters, functions);
+    // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
+    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, stateMachine });
   }
 
   /** Every cdk-nag finding we accept, each with its reason. */

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -64,6 +65,8 @@ function addRetriers(task: sfn.TaskStateBase, name: RetriedTask): void {
 export interface RotationWorkflowProps {
   functions: Record<HandlerName, lambda.IFunction>;
   logRetention: logs.RetentionDays;
+  /** Encrypts the execution log group (the key policy must allow CloudWatch Logs: lib/compliance.ts). */
+  logEncryptionKey?: kms.IKey;
   /** Upper bound for one execution. */
   timeout: Duration;
   /** How long a key tagged for approval waits for a decision, and what silence means. */
@@ -290,6 +293,7 @@ export class RotationWorkflow extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

@@ -16,11 +16,14 @@ let handlers: Record<HandlerName, Handler> | undefined;
 /**
  * The real, unchanged Lambda handlers, by the name the template's metadata gives them. Loaded on
  * first use so that the handlers' logger is created with the local log level (default SILENT:
- * the trace is the runner's job; set KMS_ROTATE_HANDLER_LOG_LEVEL=INFO to see handler logs).
+ * the trace is the runner's job; set KMS_ROTATE_HANDLER_LOG_LEVEL=INFO to see handler logs) and
+ * their metrics off (KMS_ROTATE_HANDLER_METRICS=print prints the EMF lines on stdout).
  */
 function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
     process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
+    // The handlers' EMF metric lines (stdout) likewise: KMS_ROTATE_HANDLER_METRICS=print shows them.
+    process.env.POWERTOOLS_METRICS_DISABLED = process.env.KMS_ROTATE_HANDLER_METRICS === 'print' ? 'false' : 'true';
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,

@@ -44,9 +44,12 @@ export async function status(io: Io, opts: StatusOptions): Promise<ExitCode> {
   const line = lineWriter(io.stdout);
   if (rows.length === 0) {
     line(opts.key ? `No recent execution of ${stateMachineArn} names a key matching "${opts.key}".` : `No executions of ${stateMachineArn} yet.`);
+    if (aws.dashboardUrlOutput) line(`Dashboard: ${aws.dashboardUrlOutput}`);
     return EXIT.OK;
   }
   io.stdout.write(formatStatusTable(rows, homeOfArn(stateMachineArn), colourFor(io, 'stdout')));
+  // Known when the state machine came from the stack's outputs (not with --state-machine).
+  if (aws.dashboardUrlOutput) line(`Dashboard: ${aws.dashboardUrlOutput}`);
   return EXIT.OK;
 }
 

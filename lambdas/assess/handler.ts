@@ -3,7 +3,7 @@ import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { assessKey } from '../domain/eligibility';
 import { inspectKey } from '../adapters/inspect';
-import { kmsClient } from '../adapters/clients';
+import { kmsClient } from '../adapters/kms-client';
 import { KmsKeys } from '../adapters/kms';
 import { capAliases, newKeyTask } from '../domain/key-task';
 import { parseKmsArn } from '../domain/arn';
@@ -80,4 +80,4 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms));
+export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms), { callsKms: true });

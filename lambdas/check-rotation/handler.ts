@@ -1,6 +1,6 @@
 import type { KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { kmsClient } from '../adapters/clients';
+import { kmsClient } from '../adapters/kms-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
@@ -32,4 +32,4 @@ export async function checkRotation(task: KeyTask, config: RuntimeConfig, kms: K
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms));
+export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms), { callsKms: true });

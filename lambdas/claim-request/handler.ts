@@ -2,7 +2,7 @@ import type { IncidentRequest } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 
 export interface ClaimInput {
   request: IncidentRequest;

@@ -2,7 +2,7 @@ import type { IncidentRequest } from '../domain/contracts';
 import { loadConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 
 export interface CloseInput {
   request: IncidentRequest;

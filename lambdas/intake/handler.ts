@@ -12,6 +12,8 @@ export function intake(input: unknown, config: RuntimeConfig): { request: Incide
   const request = parseIncident(input, { account: config.accountId, region: config.region, partition: partitionOf(config.region) });
   // The stack-wide dry-run setting wins over a request that asks for a real rotation.
   if (config.dryRun) request.dryRun = true;
+  // Every later line of this invocation carries the request id (the raw finding had none).
+  logger.appendKeys({ requestId: request.requestId });
   logger.info('intake', { requestId: request.requestId, source: request.source, findingId: request.findingId, keys: request.keys.length });
   return { request };
 }

@@ -3,7 +3,7 @@ import { requireKeyArn } from '../domain/task-errors';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 
 /** Extra lease beyond the rotation timeout, so a slow poll never outlives its lock. */
 const LEASE_MARGIN_SECONDS = 600;

@@ -1,12 +1,13 @@
 import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { snsClient } from '../adapters/clients';
+import { snsClient } from '../adapters/sns-client';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { NotificationTopic } from '../adapters/sns';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 import { summarise } from '../domain/summary';
 import { formatNotification } from '../domain/message';
+import { emitNotification } from '../adapters/metrics';
 
 export interface NotifyInput {
   request: IncidentRequest;
@@ -42,6 +43,8 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
     formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
   );
   logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId });
+  // Only for a message really sent: a retry that finds the marker above counts nothing again.
+  emitNotification(summary);
   if (executionArn) {
     try {
       await ledger.rememberNotification(executionArn, messageId, now);

@@ -2,9 +2,10 @@ import type { CaughtFailure, KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { dynamoClient } from '../adapters/clients';
+import { dynamoClient } from '../adapters/dynamodb-client';
 import { toKeyResult } from '../domain/summary';
 import { approvalOutcome } from '../domain/approval';
+import { emitKeyResult } from '../adapters/metrics';
 
 export type RecordInput = KeyTask & CaughtFailure;
 
@@ -42,6 +43,8 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
     });
     if (input.lockOwner) await ledger.releaseKeyLock(final.keyArn, input.lockOwner);
   }
+  // After the audit entry: a retried Record counts the key again only if the entry was written twice.
+  emitKeyResult(result);
   return { ...final, lockOwner: null };
 }
 

@@ -1,6 +1,6 @@
 import type { KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
-import { kmsClient, kmsClientWithoutRetries } from '../adapters/clients';
+import { kmsClient, kmsClientWithoutRetries } from '../adapters/kms-client';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
@@ -14,6 +14,7 @@ import {
   STAGED_MATERIAL_GONE_ERRORS,
 } from '../domain/rotation';
 import { requireKeyArn } from '../domain/task-errors';
+import { emitRotationStarted } from '../adapters/metrics';
 
 /**
  * Rotate: the step that spends the budget. Reads the rotation state, lets the guard decide
@@ -54,10 +55,11 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys,
     throw error;
   }
   logger.info('rotation started', { keyArn });
+  emitRotationStarted();
   return rotationStarted(task, config, plan.clock, now);
 }
 
 // Kept across invocations; RotateKeyOnDemand gets the client without SDK retries.
 const kms = new KmsKeys(kmsClient, kmsClientWithoutRetries);
 
-export const handler = taskHandler('rotate', (task: KeyTask) => rotate(task, loadConfig(), kms));
+export const handler = taskHandler('rotate', (task: KeyTask) => rotate(task, loadConfig(), kms), { callsKms: true });

@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -6,6 +7,7 @@ import { ACCOUNT, captureIo, History, K1, K1_ARN, keyResult, runSummary, STATE_M
 
 
 const sfn = mockClient(SFNClient);
+const cfn = mockClient(CloudFormationClient);
 const K2_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`;
 const arnOf = (name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:${name}`;
 
@@ -22,6 +24,7 @@ const executions = [
 
 beforeEach(() => {
   sfn.reset();
+  cfn.reset();
   sfn.on(ListExecutionsCommand).resolves({
     executions: executions.map((e) => ({ executionArn: arnOf(e.name), stateMachineArn: STATE_MACHINE, name: e.name, status: e.status, startDate: new Date(e.start) })),
   });
@@ -103,5 +106,23 @@ describe('kms-rotate status', () => {
     const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
     expect(await main(['status', '--key', K1_ARN.replace('1234abcd', 'ffffffff')], io)).toBe(0);
     expect(stdout()).toContain('No recent execution of');
+  });
+
+  it('prints the dashboard URL from the stack outputs it read the state machine from (not with --state-machine)', async () => {
+    // Prepare
+    const url = 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ObservabilityDashboard-abc';
+    cfn.on(DescribeStacksCommand, { StackName: 'KmsIncidentRotation' }).resolves({
+      Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE }, { OutputKey: 'DashboardUrl', OutputValue: url }] }],
+    });
+    const fromStack = captureIo();
+    const given = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+
+    // Act
+    const codes = [await main(['status'], fromStack.io), await main(['status'], given.io)];
+
+    // Assess
+    expect(codes).toEqual([0, 0]);
+    expect(fromStack.stdout().trimEnd().split('\n').pop()).toBe(`Dashboard: ${url}`);
+    expect(given.stdout()).not.toContain('Dashboard:');
   });
 });

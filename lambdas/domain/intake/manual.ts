@@ -1,6 +1,6 @@
 /** Manual requests: `{ keyId, reason, dryRun?, force?, requestedBy? }` from an on-call engineer. */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { IncidentRequest } from '../contracts';
 import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
 import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
@@ -9,21 +9,24 @@ import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } fro
 const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'requestedBy'] as const;
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
+// zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
+// ~500 KB to well under 400 KB (README "Lean functions").
 const ManualRequest = z.strictObject({
-  keyId: z.string({ error: (i) => `${KEY_EXPECTED}, got ${shown(i.input)}` }).trim(),
+  keyId: z.string({ error: (i) => `${KEY_EXPECTED}, got ${shown(i.input)}` }).check(z.trim()),
   reason: z
     .string({ error: (i) => `expected a non-empty string saying why, got ${shown(i.input)}` })
-    .trim()
-    .min(1, { error: 'expected a non-empty string saying why, got an empty one' })
-    .max(MAX_REASON_LENGTH, { error: `expected at most ${MAX_REASON_LENGTH} characters` }),
-  dryRun: z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` }).optional(),
-  force: z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` }).optional(),
-  requestedBy: z
-    .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
-    .trim()
-    .min(1, { error: 'expected a non-empty string (an IAM principal)' })
-    .max(2048, { error: 'expected at most 2048 characters' })
-    .optional(),
+    .check(
+      z.trim(),
+      z.minLength(1, { error: 'expected a non-empty string saying why, got an empty one' }),
+      z.maxLength(MAX_REASON_LENGTH, { error: `expected at most ${MAX_REASON_LENGTH} characters` }),
+    ),
+  dryRun: z.optional(z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` })),
+  force: z.optional(z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` })),
+  requestedBy: z.optional(
+    z
+      .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
+      .check(z.trim(), z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }), z.maxLength(2048, { error: 'expected at most 2048 characters' })),
+  ),
 });
 
 /** A manual request as an `IncidentRequest`; throws `InvalidRequestError` naming the field and what was expected. */

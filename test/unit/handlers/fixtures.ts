@@ -3,7 +3,7 @@ import type {} from 'aws-sdk-client-mock-jest';
 import { KMSServiceException, type KeyMetadata, type RotationsListEntry } from '@aws-sdk/client-kms';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { RuntimeConfig } from '../../../lambdas/adapters/config';
-import { kmsClient, kmsClientWithoutRetries } from '../../../lambdas/adapters/clients';
+import { kmsClient, kmsClientWithoutRetries } from '../../../lambdas/adapters/kms-client';
 import { KmsKeys } from '../../../lambdas/adapters/kms';
 import type { IncidentRequest, KeyTask } from '../../../lambdas/domain/contracts';
 import { newKeyTask } from '../../../lambdas/domain/key-task';

@@ -1,0 +1,127 @@
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { HandlerName } from './functions';
+
+/**
+ * Reserved concurrency per task function (NIST 800-53 R5 LambdaConcurrency): capacity guaranteed
+ * to the responder during an incident, whatever else the account runs, and a cap on what one
+ * storm can take from the rest. Step Functions runs at most 40 inline Map iterations at once per
+ * execution and each key's iteration runs one task at a time, so 40 lets one incident's keys all
+ * assess, lock, rotate, poll and record at once; a second simultaneous incident past that is
+ * throttled (Lambda.TooManyRequestsException) and retried by every task's lambdaTransient
+ * retrier (lib/retriers.ts), never failed. The once-per-execution tasks get 10: ten incidents
+ * starting in the same second. Total 280: the account's concurrency quota must be at least 380
+ * (Lambda keeps 100 unreserved); the default quota is 1,000 (README "Operating").
+ */
+export const RESERVED_CONCURRENCY: Record<HandlerName, number> = {
+  intake: 10,
+  'claim-request': 10,
+  assess: 40,
+  'request-approval': 40,
+  'lock-key': 40,
+  rotate: 40,
+  'check-rotation': 40,
+  record: 40,
+  notify: 10,
+  'close-request': 10,
+};
+
+/**
+ * Backups of the audit ledger (NIST DynamoDBInBackupPlan): AWS Backup, daily kept 35 days and
+ * monthly kept a year, in a vault encrypted with the product key that outlives the stack. Point
+ * in time recovery (35 days) stays on the table; the vault adds copies a table deletion or a bad
+ * write cannot reach.
+ */
+export const LEDGER_BACKUP = { dailyRetentionDays: 35, monthlyRetentionDays: 365 } as const;
+
+/**
+ * Let CloudWatch Logs in this Region encrypt log groups of this account with `key` (the service
+ * requires the key policy to allow it, bound by the encryption context to this account's groups).
+ */
+export function allowLogsToUseKey(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchLogsToEncryptThisAccountsLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
+    }),
+  );
+}
+
+export interface ComplianceProps {
+  productKey: kms.IKey;
+  ledger: dynamodb.ITable;
+  functions: Record<HandlerName, lambda.Function>;
+  stateMachine: sfn.StateMachine;
+}
+
+/**
+ * What the NIST 800-53 R5 pack asks beyond AwsSolutions: the ledger's backups, the functions'
+ * reserved concurrency, and an acknowledgement with its reason for each rule that does not fit
+ * (log group encryption is done where the log groups are made: lib/functions.ts, lib/workflow.ts).
+ */
+export class Compliance extends Construct {
+  readonly vault: backup.BackupVault;
+  readonly plan: backup.BackupPlan;
+
+  constructor(scope: Construct, id: string, props: ComplianceProps) {
+    super(scope, id);
+    this.vault = new backup.BackupVault(this, 'LedgerVault', {
+      encryptionKey: props.productKey,
+      // The backups are the audit trail's copies: they outlive the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.plan = new backup.BackupPlan(this, 'LedgerBackups', {
+      backupVault: this.vault,
+      backupPlanRules: [
+        new backup.BackupPlanRule({
+          ruleName: 'Daily',
+          scheduleExpression: events.Schedule.cron({ hour: '5', minute: '0' }),
+          deleteAfter: Duration.days(LEDGER_BACKUP.dailyRetentionDays),
+        }),
+        new backup.BackupPlanRule({
+          ruleName: 'Monthly',
+          scheduleExpression: events.Schedule.cron({ day: '1', hour: '5', minute: '0' }),
+          deleteAfter: Duration.days(LEDGER_BACKUP.monthlyRetentionDays),
+        }),
+      ],
+    });
+    const selection = this.plan.addSelection('Ledger', { resources: [backup.BackupResource.fromDynamoDbTable(props.ledger)] });
+    const backupRole = selection.node.findChild('Role') as iam.Role;
+    Validations.of(backupRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+      reason: 'AWS Backup\'s own service role policy: AWS keeps its actions (DynamoDB backup, KMS grants for the vault key) current; assumable by backup.amazonaws.com only.',
+    });
+
+    for (const [name, fn] of Object.entries(props.functions) as [HandlerName, lambda.Function][]) {
+      (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = RESERVED_CONCURRENCY[name];
+      Validations.of(fn).acknowledge({
+        id: 'NIST.800.53.R5-LambdaDLQ',
+        reason: 'Step Functions invokes the task functions synchronously (RequestResponse); a function DLQ only receives failed asynchronous invocations. Failures are caught, classified and recorded by the state machine, and executions that fail page (ExecutionsFailed alarm).',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: 'The functions reach only AWS APIs (KMS, DynamoDB, SNS) over TLS with SigV4 and hold no network-reachable resources; a VPC would add NAT or interface endpoints in every account and Region without narrowing what they can call (IAM does).',
+      });
+    }
+    const inlineReason =
+      'Each role has exactly one inline policy, written for that role alone (least privilege per task, see lib/stack.ts) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.';
+    for (const fn of Object.values(props.functions)) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    Validations.of(props.stateMachine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    // The EventBridge rules' target role (CDK makes one per state machine target, in the stack).
+    for (const child of Stack.of(this).node.findAll()) {
+      if (child instanceof iam.Role && child.node.path.includes('EventsRole')) {
+        Validations.of(child).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: `${inlineReason} (CDK's EventBridge target role: states:StartExecution on this state machine only.)` });
+      }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Issue 12, compliance packs and data retention: cdk-nag NIST 800-53 R5 together with
+ * AwsSolutions, zero unacknowledged findings; the ledger in an AWS Backup plan; reserved
+ * concurrency; log groups encrypted with the product key.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { KmsIncidentRotationStack } from '../../lib/stack';
+import { parseSettings } from '../../lib/settings';
+import { LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance';
+import { HANDLERS } from '../../lib/functions';
+
+const env = { account: '111122223333', region: 'us-east-1' };
+
+function build() {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({}), env });
+  return { app, stack };
+}
+
+describe('cdk-nag NIST 800-53 R5 and AwsSolutions', () => {
+  test('no unacknowledged finding in the stack', () => {
+    const { app } = build();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test('a new finding fails the check (a log group without encryption)', () => {
+    const { app, stack } = build();
+    new logs.LogGroup(stack as Stack, 'Plain', { retention: logs.RetentionDays.ONE_WEEK });
+    Validations.of(app).addPlugins(new NIST80053R5Checks(app));
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const out = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => app.synth()).toThrow(/NIST\.800\.53\.R5-CloudWatchLogGroupEncrypted/);
+    } finally {
+      log.mockRestore();
+      out.mockRestore();
+    }
+  });
+});
+
+describe('data retention and limits', () => {
+  const template = Template.fromStack(build().stack);
+  const productKey = { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProductKey'), 'Arn'] };
+
+  test('the ledger is in an AWS Backup plan: a vault encrypted with the product key, retained, daily and monthly rules', () => {
+    template.hasResource('AWS::Backup::BackupVault', { DeletionPolicy: 'Retain', Properties: { EncryptionKeyArn: productKey } });
+    const [plan] = Object.values(template.findResources('AWS::Backup::BackupPlan'));
+    const rules = plan!.Properties.BackupPlan.BackupPlanRule as { RuleName: string; Lifecycle: { DeleteAfterDays: number }; TargetBackupVault: unknown }[];
+    expect(rules.map((r) => [r.RuleName, r.Lifecycle.DeleteAfterDays])).toEqual([
+      ['Daily', LEDGER_BACKUP.dailyRetentionDays],
+      ['Monthly', LEDGER_BACKUP.monthlyRetentionDays],
+    ]);
+    template.hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LedgerTable'), 'Arn'] }] }),
+    });
+  });
+
+  test('reserved concurrency on every task function, as declared', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(HANDLERS.length);
+    const byHandler = Object.fromEntries(functions.map((f) => [f.Metadata['kms-incident-rotation:handler'], f.Properties.ReservedConcurrentExecutions]));
+    expect(byHandler).toEqual(RESERVED_CONCURRENCY);
+    // Lambda keeps 100 unreserved; the default account quota is 1,000.
+    expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
+  });
+
+  test('every log group is encrypted with the product key, which CloudWatch Logs may use for this account\'s groups only', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(HANDLERS.length + 1);
+    for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+            Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+});
