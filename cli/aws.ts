@@ -108,6 +108,13 @@ export class Aws {
     }
   }
 
+  /** The credentials this command's clients use (profile, environment, SSO...), to sign front-door requests. */
+  async credentials(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
+    const provider = this.sts().config.credentials;
+    const c = await provider();
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+  }
+
   /** The Region commands run in: --region, else the SDK's (AWS_REGION, the profile's region). */
   async region(): Promise<string> {
     if (this.flags.region) return this.flags.region;

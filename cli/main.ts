@@ -12,6 +12,7 @@ import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
 import type { Io } from './io';
+import { guardOutput } from './sanitise';
 import { STACK_NAME } from '../lib/names';
 import { nonNegativeInteger, positiveInteger, positiveNumber, withAwsOptions, withIntervalOption, withStateMachineOption } from './options';
 
@@ -33,7 +34,9 @@ function examples(...lines: string[]): string {
  * `main` never exits the process: it returns the exit code (see exit-codes.ts), writes results to
  * io.stdout and progress and errors to io.stderr, and prints no stack trace for expected errors.
  */
-export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
+export async function main(argv: readonly string[], given: Io): Promise<ExitCode> {
+  // Whatever a command writes passes the sanitiser's last check (see sanitise.ts).
+  const io: Io = { ...given, stdout: { write: (s: string) => given.stdout.write(guardOutput(s)) }, stderr: { write: (s: string) => given.stderr.write(guardOutput(s)) } };
   let code: ExitCode = EXIT.OK;
   const run = (fn: () => Promise<ExitCode>) => async () => {
     code = await fn();

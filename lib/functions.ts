@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
+import { securityHubProductArnPrefixes } from './security-hub-products';
 
 /** The task handlers, by the name of their folder under lambdas/. */
 export const HANDLERS = [
@@ -44,6 +45,10 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.ledgerTable]: ledgerTable,
     [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
     [ENV.approvalTimeoutAction]: settings.approvalTimeoutAction,
+    [ENV.forceMinIntervalSeconds]: String(settings.forceMinIntervalMinutes * 60),
+    [ENV.forceDailyCap]: String(settings.forceDailyCap),
+    [ENV.securityHubSeverityLabels]: settings.securityHubSeverityLabels.join(','),
+    [ENV.securityHubProductArnPrefixes]: securityHubProductArnPrefixes(settings).join(','),
   };
 }
 

@@ -6,6 +6,7 @@ import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
 import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
+import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
@@ -54,6 +55,8 @@ export interface RunEvent {
 
 export interface LocalRunOptions {
   template: CfnTemplate;
+  /** Which of the template's two machines runs (default automatic). */
+  mode?: IntakeMode;
   input: unknown;
   account: string;
   region: string;
@@ -149,13 +152,11 @@ export interface DefinitionRunResult {
  */
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
-  const { definition, functions } = extractWorkflow(opts.template, {
-    account: opts.account,
-    region: opts.region,
-    resources: opts.resources,
-  });
+  const mode = opts.mode ?? 'automatic';
+  const { definition, functions } = extractWorkflow(opts.template, { account: opts.account, region: opts.region, resources: opts.resources }, mode);
   const executionName = opts.executionName ?? `local-${Date.now()}`;
-  const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:KmsIncidentRotation:${executionName}`;
+  const machineName = mode === 'manual' ? 'KmsIncidentRotationManual' : 'KmsIncidentRotation';
+  const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:${machineName}:${executionName}`;
 
   const tasks: DefinitionRunOptions['tasks'] = {};
   const callbacks: NonNullable<DefinitionRunOptions['callbacks']> = {};

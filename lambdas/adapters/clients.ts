@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 
 /**
@@ -39,4 +40,8 @@ export function snsClient(region: string): SNSClient {
 
 export function dynamoClient(region: string): DynamoDBClient {
   return cached('DYNAMODB', region, 'default', () => new DynamoDBClient({ region }));
+}
+
+export function sfnClient(region: string): SFNClient {
+  return cached('SFN', region, 'default', () => new SFNClient({ region }));
 }

@@ -1,4 +1,5 @@
 import type { CaughtFailure, IncidentRequest, KeyResult, KeyTask, Outcome, RunSummary } from './contracts';
+import { isExplicitApproval } from './approval';
 import { classifyError } from './failures';
 import { keyArnOfRef } from './key-task';
 import { cut, MAX_ERROR_DETAIL, oneLine, parseCause, type ParsedCause } from './text';
@@ -35,6 +36,7 @@ export function summarise(input: SummariseInput): RunSummary {
     severityLabel: request.severityLabel,
     reason: request.reason,
     dryRun: request.dryRun,
+    breakGlass: request.breakGlass === true,
     executionArn: input.executionArn ?? null,
     startedAt: input.startedAt ?? null,
     outcome: worstOutcome(keys.map((k) => k.outcome)),
@@ -67,6 +69,8 @@ export function toKeyResult(task: IterationResult): KeyResult {
     joined: task.joined === true,
     rotationStartedAt: task.rotationStartedAt ?? null,
     confirmedAt: task.confirmedAt ?? null,
+    // Only keys that went through the approval gate carry who approved.
+    ...(isExplicitApproval(task.approval) ? { approvedBy: task.approval.by ?? null, approvalReason: task.approval.reason ?? null } : {}),
   };
 
   if (task.error || task.failure) {

@@ -4,7 +4,7 @@ import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/clients';
 import { toKeyResult } from '../domain/summary';
-import { approvalOutcome } from '../domain/approval';
+import { approvalOutcome, isExplicitApproval } from '../domain/approval';
 
 export type RecordInput = KeyTask & CaughtFailure;
 
@@ -19,6 +19,7 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
   const { error: _error, failure: _failure, ...task } = settled;
   const final: KeyTask = { ...task, keyArn: result.keyArn, next: 'DONE', outcome: result.outcome, reason: result.reason, detail: result.detail };
   const executionArn = input.executionArn ?? 'unknown';
+  const approved = isExplicitApproval(input.approval) ? input.approval : null;
   if (final.keyArn) {
     await ledger.recordOutcome({
       keyArn: final.keyArn,
@@ -31,6 +32,9 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
       findingId: input.request.findingId,
       findingType: input.request.findingType,
       requestedBy: input.request.requestedBy,
+      breakGlass: input.request.breakGlass === true,
+      approvedBy: approved?.by ?? null,
+      approvalReason: approved?.reason ?? null,
       executionArn,
       via: result.via,
       previousKeyMaterialId: result.previousKeyMaterialId,

@@ -20,6 +20,7 @@ function request(overrides: Partial<IncidentRequest> = {}): IncidentRequest {
     keys: [],
     dryRun: false,
     force: false,
+    breakGlass: false,
     requestedBy: null,
     account: ACCOUNT,
     region: 'us-east-1',

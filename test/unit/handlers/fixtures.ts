@@ -32,6 +32,10 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     ledgerTable: '',
     approvalTimeoutSeconds: 0,
     approvalTimeoutAction: 'SKIP',
+    forceMinIntervalSeconds: 600,
+    forceDailyCap: 2,
+    securityHubSeverityLabels: ['HIGH', 'CRITICAL'],
+    securityHubProductArnPrefixes: [`arn:aws:securityhub:${REGION}::product/aws/`],
     ...overrides,
   };
 }
@@ -52,6 +56,7 @@ export function request(overrides: Partial<IncidentRequest> = {}): IncidentReque
     keys: [KEY_ARN],
     dryRun: false,
     force: false,
+    breakGlass: false,
     requestedBy: null,
     account: ACCOUNT,
     region: REGION,
