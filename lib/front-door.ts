@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DRILL_ENV } from '../lambdas/domain/drill';
 import { FRONT_DOOR_ENV, ROUTES, type RouteName } from '../lambdas/domain/front-door';
 import { lambdaSourceHash } from './functions';
 
@@ -29,36 +30,24 @@ export interface FrontDoorProps {
  */
 export class FrontDoor extends Construct {
   readonly api: apigateway.RestApi;
+  /** Manual runs and approval answers. */
   readonly function: NodejsFunction;
+  /** The drill component: creates throwaway drill keys and schedules their deletion. */
+  readonly drillFunction: NodejsFunction;
 
   constructor(scope: Construct, id: string, props: FrontDoorProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'kms-incident-rotation front door' });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-    this.function = new NodejsFunction(this, 'Function', {
-      role,
-      entry: path.join(__dirname, '..', 'lambdas', 'front-door', 'handler.ts'),
-      handler: 'handler',
-      description: 'kms-incident-rotation front door: verified caller -> manual run, approval answer, drill',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(29),
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup,
-      environment: {
-        ...props.environment,
-        [FRONT_DOOR_ENV.accountId]: Stack.of(this).account,
-        [FRONT_DOOR_ENV.ledgerTable]: props.ledgerTable,
-        [FRONT_DOOR_ENV.manualStateMachineArn]: props.manualStateMachine.stateMachineArn,
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
-      bundling: { assetHash: lambdaSourceHash('front-door'), minify: true, sourceMap: true, target: 'node24', format: OutputFormat.CJS, forceDockerBundling: false },
+    const account = Stack.of(this).account;
+    this.function = this.component('front-door', 'Function', 'front door: verified caller -> manual run or approval answer', props, {
+      [FRONT_DOOR_ENV.accountId]: account,
+      [FRONT_DOOR_ENV.ledgerTable]: props.ledgerTable,
+      [FRONT_DOOR_ENV.manualStateMachineArn]: props.manualStateMachine.stateMachineArn,
     });
-    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, 'front-door');
+    this.drillFunction = this.component('drill', 'Drill', 'drill component: creates drill-tagged throwaway keys and schedules their deletion', props, {
+      [DRILL_ENV.accountId]: account,
+      [DRILL_ENV.partition]: Aws.PARTITION,
+      [DRILL_ENV.ledgerTable]: props.ledgerTable,
+    });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.api = new apigateway.RestApi(this, 'Api', {
@@ -74,6 +63,7 @@ export class FrontDoor extends Construct {
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
     const integration = new apigateway.LambdaIntegration(this.function, { proxy: true });
+    const drillIntegration = new apigateway.LambdaIntegration(this.drillFunction, { proxy: true });
     const validator = this.api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: false });
     const resources = new Map<string, apigateway.IResource>([['', this.api.root]]);
     const resourceFor = (resourcePath: string): apigateway.IResource => {
@@ -86,7 +76,37 @@ export class FrontDoor extends Construct {
     };
     for (const name of Object.keys(ROUTES) as RouteName[]) {
       const route = ROUTES[name];
-      resourceFor(route.resource).addMethod(route.method, integration, { authorizationType: apigateway.AuthorizationType.IAM, requestValidator: validator });
+      const target = name === 'drill' || name === 'drillCleanup' ? drillIntegration : integration;
+      resourceFor(route.resource).addMethod(route.method, target, { authorizationType: apigateway.AuthorizationType.IAM, requestValidator: validator });
     }
+  }
+
+  /** One function of the front door, with its own role (logs to its own group only). */
+  private component(handlerFolder: string, id: string, what: string, props: FrontDoorProps, environment: Record<string, string>): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `kms-incident-rotation ${handlerFolder}` });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    const fn = new NodejsFunction(this, id, {
+      role,
+      entry: path.join(__dirname, '..', 'lambdas', handlerFolder, 'handler.ts'),
+      handler: 'handler',
+      description: `kms-incident-rotation ${what}`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(29),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        ...props.environment,
+        ...environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      bundling: { assetHash: lambdaSourceHash(handlerFolder), minify: true, sourceMap: true, target: 'node24', format: OutputFormat.CJS, forceDockerBundling: false },
+    });
+    (fn.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, handlerFolder);
+    return fn;
   }
 }

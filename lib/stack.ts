@@ -15,6 +15,7 @@ import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
 import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import { HumanPolicies } from './oncall';
+import { DRILL_TAG_KEY } from './names';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 import type { Settings } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
@@ -190,6 +191,36 @@ export class KmsIncidentRotationStack extends Stack {
     );
     grantLedgerItems(frontDoor.function, table, [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' }]);
     grantProductKeyVia(frontDoor.function, productKey, ['dynamodb']);
+    // The drill component: the only role with KMS key creation and deletion, and only for keys
+    // tagged as drills at creation (it also refuses keys it has no DRILL# record of).
+    const drillTag = { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' };
+    const drill = frontDoor.drillFunction;
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateDrillTaggedKeysOnly',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
+      }),
+    );
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOnlyAtCreationWithTheDrillTag',
+        actions: ['kms:TagResource'],
+        resources: [accountKeys],
+        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
+      }),
+    );
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteDrillTaggedKeysOnly',
+        actions: ['kms:ScheduleKeyDeletion'],
+        resources: [accountKeys],
+        conditions: { StringEquals: { [`aws:ResourceTag/${DRILL_TAG_KEY}`]: 'true' } },
+      }),
+    );
+    grantLedgerItems(drill, table, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'DRILL#' }]);
+    grantProductKeyVia(drill, productKey, ['dynamodb']);
 
     const people = new HumanPolicies(this, 'OnCall', { stateMachines: [stateMachine, manualMachine], api: frontDoor.api });
     new CfnOutput(this, 'OnCallPolicyArn', { value: people.onCall.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs (no force)' });
@@ -218,15 +249,27 @@ export class KmsIncidentRotationStack extends Stack {
       reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
     });
     const xray = 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
-    const rolesWithStar: [string, iam.IRole][] = [...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]), ['front-door', frontDoor.function.role!]];
+    const rolesWithStar: [string, iam.IRole][] = [
+      ...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]),
+      ['front-door', frontDoor.function.role!],
+      ['drill', frontDoor.drillFunction.role!],
+    ];
     for (const [name, role] of rolesWithStar) {
       const why =
         name === 'assess'
           ? `${xray} kms:ListAliases does not support resource-level permissions either.`
           : name === 'rotate'
             ? `${xray} The Resource * statement is the explicit DENY of kms:RotateKeyOnDemand on opted-out keys (a Deny on every key is the point).`
-            : xray;
+            : name === 'drill'
+              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is conditioned on the drill tag (aws:RequestTag, aws:TagKeys).`
+              : xray;
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
+      if (name === 'drill') {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
+          reason: 'Drill keys are created at run time; TagResource and ScheduleKeyDeletion are conditioned on the drill tag, and the code refuses keys without a DRILL# record.',
+        });
+      }
       if (name === 'assess' || name === 'rotate' || name === 'check-rotation') {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
@@ -252,6 +295,14 @@ export class KmsIncidentRotationStack extends Stack {
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG3',
       reason: 'Every route needs a SigV4 signature of an IAM principal of this account (AWS_IAM authorization); the callers are a handful of on-call engineers, so a WAF web ACL adds cost and nothing the IAM check does not already refuse.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason: 'The front-door Lambda validates every body strictly (unknown fields refused, identity fields ignored, force only by route) and answers 400 naming the field; an API Gateway model would be a second copy of that contract.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG6',
+      reason: 'Access logs (JSON, every request with the caller) go to a log group with retention; execution logging needs an account-wide API Gateway CloudWatch role that this product does not own.',
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-COG4',
@@ -289,7 +340,7 @@ export function findingRules(settings: Settings, thisAccount: string): Record<st
           findings: {
             // Only the products in securityHubProductArns (default AWS's own integrations):
             // anyone with securityhub:BatchImportFindings can import findings of their own.
-            ProductArn: securityHubProductArnPrefixes(settings).map((prefix) => events.Match.prefix(prefix)),
+            ProductArn: securityHubProductArnPrefixes(settings).flatMap((prefix) => events.Match.prefix(prefix)),
             RecordState: ['ACTIVE'],
             Workflow: { Status: ['NEW', 'NOTIFIED'] },
             Severity: { Label: settings.securityHubSeverityLabels },

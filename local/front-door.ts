@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleFrontDoor, type FrontDoorDeps } from '../lambdas/front-door/handler';
+import { handleDrill, type DrillKeys } from '../lambdas/drill/handler';
 import { ROUTES, type FrontDoorEvent, type FrontDoorResponse, type RouteName } from '../lambdas/domain/front-door';
 import { verifySignature } from '../cli/sigv4';
 import type { WorldPerson } from './world';
@@ -13,6 +14,8 @@ export interface LocalFrontDoorOptions {
   account: string;
   people: Record<string, WorldPerson>;
   deps: FrontDoorDeps;
+  /** The drill component behind the drill routes (absent: 404). */
+  drills?: Pick<DrillKeys, 'create' | 'cleanup'>;
   /** Told about every answer (tests and the trace read them). */
   onResponse?: (entry: FrontDoorExchange) => void;
 }
@@ -93,7 +96,12 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
             isBase64Encoded: false,
             requestContext: { identity: { userArn: person.arn, accountId: opts.account, caller: person.accessKeyId } },
           };
-          response = await handleFrontDoor(event, opts.deps);
+          const drillRoute = route === 'drill' || route === 'drillCleanup';
+          response = !drillRoute
+            ? await handleFrontDoor(event, opts.deps)
+            : opts.drills
+              ? await handleDrill(event, opts.drills, opts.account)
+              : answer(404, { error: 'NotFound', message: 'no drill component in this simulation' });
         }
       }
       opts.onResponse?.({ route, caller, statusCode: response.statusCode, body: JSON.parse(response.body) as unknown });

@@ -1,4 +1,5 @@
 import { DRILL_TAG_KEY } from '../../lib/names';
+import { DRILL_DELETION_DAYS } from '../../lambdas/domain/drill';
 import { ListKeyRotationsCommand, type RotationsListEntry } from '@aws-sdk/client-kms';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { CliError, fromAwsError } from '../errors';
@@ -16,8 +17,7 @@ export interface DrillOptions extends AwsFlags {
 }
 
 export const DRILL_TAG = { TagKey: DRILL_TAG_KEY, TagValue: 'true' };
-/** The deletion window the drill component asks for (the shortest KMS allows). */
-export const DELETION_DAYS = 7;
+const DELETION_DAYS = DRILL_DELETION_DAYS;
 
 interface Step {
   name: string;

@@ -82,6 +82,10 @@ export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
   const err = lineWriter(io.stderr);
   const aws = new Aws(opts, io.env);
+  // Who you are and which stack: checked before anything is sent (the front door reads who you
+  // are again from the signature; that is what is recorded).
+  await aws.callerIdentity();
+  await aws.stateMachineArn(opts.stateMachine, io.env);
   const force = opts.force === true;
   const body: StartBody = { keyId, reason, dryRun: opts.dryRun === true, name: executionName(keyId, nowOf(io)()) };
   const out = await callFrontDoor(aws, io, STACK_NAME, force ? 'breakGlass' : 'request', {}, body, force ? 'start a forced (break-glass) run' : 'start the run');

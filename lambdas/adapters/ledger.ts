@@ -304,4 +304,35 @@ export class Ledger {
       return { answered: false, status: current?.status ?? 'MISSING', by: current?.answeredBy ?? null };
     }
   }
+
+  /** Record a drill key this stack created (`DRILL#<keyArn>`): the drill component deletes only these. */
+  async putDrill(keyArn: string, createdBy: string, now: Date): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL'), keyArn: s(keyArn), createdBy: s(createdBy), createdAt: s(now.toISOString()), status: s('CREATED') },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** The drill key's record: who created it and whether it was scheduled for deletion; null when this stack did not create it. */
+  async getDrill(keyArn: string): Promise<{ createdBy: string; status: string } | null> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') }, ConsistentRead: true }));
+    return out.Item ? { createdBy: out.Item.createdBy?.S ?? 'unknown', status: out.Item.status?.S ?? 'CREATED' } : null;
+  }
+
+  /** Mark a drill key scheduled for deletion (by whom, when). */
+  async markDrillDeleted(keyArn: string, by: string, now: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') },
+        UpdateExpression: 'SET #status = :deleted, deletedBy = :by, deletedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':deleted': s('SCHEDULED_FOR_DELETION'), ':by': s(by), ':now': s(now.toISOString()) },
+      }),
+    );
+  }
 }

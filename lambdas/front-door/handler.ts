@@ -28,15 +28,7 @@ export interface FrontDoorDeps {
   accountId: string;
   workflow: WorkflowControl;
   approvals: Pick<Ledger, 'getApproval' | 'answerApproval'>;
-  /** The drill component (POST /drills...); absent: the routes answer 404. */
-  drills?: DrillControl;
   now?: () => Date;
-}
-
-/** The drill component as the front door calls it (lambdas/drill). */
-export interface DrillControl {
-  create(caller: Caller): Promise<{ keyArn: string }>;
-  cleanup(keyId: string, caller: Caller): Promise<{ keyArn: string; deletionDate: string | null }>;
 }
 
 /** Step Functions answers for a token that no longer waits. */
@@ -45,8 +37,8 @@ const TOKEN_GONE = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'])
 /**
  * The front door: people's one way into the workflow. Reads the caller ONLY from the request
  * context (API Gateway fills it in after IAM verified the SigV4 signature), starts the manual
- * machine (`/requests`, or `/break-glass` with force), answers approval gates by approval id
- * (two-person rule, answered once), and runs drills through the drill component.
+ * machine (`/requests`, or `/break-glass` with force) and answers approval gates by approval id
+ * (two-person rule, answered once). The drill routes go to the drill component (lambdas/drill).
  */
 export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps): Promise<FrontDoorResponse> {
   try {
@@ -67,15 +59,8 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
       }
       case 'approval':
         return await answerApproval(event, caller, deps, now);
-      case 'drill':
-      case 'drillCleanup': {
-        if (!deps.drills) throw new FrontDoorError(404, 'NotFound', 'drills are not set up in this stack');
-        if (route === 'drill') return respond(200, await deps.drills.create(caller));
-        const keyId = event.pathParameters?.keyId;
-        if (typeof keyId !== 'string' || keyId === '') throw new FrontDoorError(400, 'BadRequest', 'key id: expected the drill key in the path');
-        return respond(200, await deps.drills.cleanup(keyId, caller));
-      }
       default:
+        // The drill routes are served by the drill component (lambdas/drill) behind the same API.
         throw new FrontDoorError(404, 'NotFound', `no such route: ${String(event.httpMethod)} ${String(event.resource)}`);
     }
   } catch (error) {
