@@ -175,6 +175,18 @@ export class Aws {
     if (!arn) throw usageError(`No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`);
     return arn;
   }
+
+  /**
+   * The workflow's state machines: `--state-machine` / $KMS_ROTATE_STATE_MACHINE (that one only),
+   * else both of the stack: the manual machine (front-door runs) and the automatic one (findings).
+   */
+  async stateMachineArns(flag: string | undefined, env: Io['env']): Promise<{ manual: string; automatic: string | null }> {
+    const first = await this.stateMachineArn(flag, env);
+    const given = flag ?? env[STATE_MACHINE_ENV];
+    if (given !== undefined && given !== '') return { manual: first, automatic: null };
+    const outputs = (await this.stackOutputs(STACK_NAME)) ?? {};
+    return { manual: outputs.ManualStateMachineArn ?? first, automatic: outputs.AutomaticStateMachineArn ?? null };
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -9,8 +9,6 @@
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex -- as above, but newlines and tabs are kept (multi-line text)
-const UNSAFE_IN_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 const escaped = (c: string): string => {
   const code = c.charCodeAt(0);
@@ -20,11 +18,6 @@ const escaped = (c: string): string => {
 /** One field for a terminal line: every control, escape and bidi override shown escaped (newlines too). */
 export function clean(text: string): string {
   return String(text).replace(UNSAFE_IN_LINE, escaped);
-}
-
-/** Multi-line text for a terminal: as `clean`, but newlines and tabs stay. */
-export function cleanText(text: string): string {
-  return String(text).replace(UNSAFE_IN_TEXT, escaped);
 }
 
 /** A parsed JSON value with every string and every field name cleaned (execution data as the CLI reads it). */

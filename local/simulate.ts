@@ -5,7 +5,7 @@ import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner';
-import { startLocalFrontDoor, type FrontDoorExchange, type LocalFrontDoor } from './front-door';
+import { startLocalFrontDoor, type FrontDoorExchange } from './front-door';
 import { signedPost } from '../cli/front-door';
 import { Ledger } from '../lambdas/adapters/ledger';
 import { approvalIdOf } from '../lambdas/domain/approval';
@@ -154,7 +154,6 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
   const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
   const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
-  let frontDoor: LocalFrontDoor;
 
   /** A person answers an approval gate through the front door, as `kms-rotate approve|deny` would. */
   const answerApproval = (task: { stateName: string; token: string; payload: unknown }, tokenSet: TaskTokens, onEvent?: (e: RunEvent) => void) => {
@@ -190,7 +189,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   };
 
   let pendingOnEvent: ((e: RunEvent) => void) | undefined;
-  frontDoor = await startLocalFrontDoor({
+  const frontDoor = await startLocalFrontDoor({
     region: world.region,
     account: world.account,
     people,

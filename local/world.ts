@@ -130,7 +130,6 @@ const worldSchema = z
   .strict();
 
 export type WorldPerson = z.infer<typeof personSchema>;
-export type WorldApproval = z.infer<typeof approvalSchema>;
 
 /** The default people of an account: two on-call engineers and one with break-glass as well. */
 export function defaultPeople(account: string): Record<string, WorldPerson> {
