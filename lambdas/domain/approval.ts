@@ -30,9 +30,6 @@ export interface ApprovalGranted {
   reason?: string | null;
 }
 
-/** The ledger item kind of pending approvals: `APPROVAL#<approval id>`. */
-export const APPROVAL_ITEM_PREFIX = 'APPROVAL#';
-
 /** Approval ids: `ap-` and 20 hex characters (what `kms-rotate approve|deny` takes). */
 export const APPROVAL_ID_PATTERN = /^ap-[0-9a-f]{20}$/;
 
