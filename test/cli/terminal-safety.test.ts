@@ -20,6 +20,7 @@ const MANUAL = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:KmsIncidentRota
 const arnOf = (machine: string, name: string) => `${machine.replace(':stateMachine:', ':execution:')}:${name}`;
 
 /** True when `text` holds nothing a terminal would act on (the CLI's own colours aside: none here). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const harmless = (text: string) => !/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text);
 
 beforeEach(() => {
