@@ -75,7 +75,7 @@ const facts: KeyFacts = {
   onDemandRotationsUsed: 3,
   lastOnDemandRotation: new Date(Date.now() - 86400_000),
 };
-const assessCtx = { accountId: '111122223333', source: 'guardduty' as const, dryRun: false, force: false, rotationBudget: 25, automaticReserve: 3, cooldownSeconds: 3600, optOutTag: 'kms-incident-rotation', now: new Date() };
+const assessCtx = { accountId: '111122223333', source: 'guardduty' as const, dryRun: false, force: false, rotationBudget: 25, automaticReserve: 3, cooldownSeconds: 3600, optOutTag: 'kms-incident-rotation', forceMinIntervalSeconds: 600, forceDailyCap: 2, now: new Date() };
 record('assess: one eligibility decision', timePerOp(100_000, () => assessKey(facts, assessCtx)), 'µs', 20);
 
 // 4. The notification for the largest request (50 keys, long values).
@@ -83,6 +83,8 @@ const key = (i: number): KeyResult => ({
   ref: `arn:aws:kms:us-east-1:111122223333:key/${i}`,
   keyArn: `arn:aws:kms:us-east-1:111122223333:key/${i}`,
   via: null,
+  approvedBy: null,
+  approvalReason: null,
   aliases: [`alias/${'a'.repeat(200)}`],
   outcome: i % 2 ? 'ROTATED' : 'SKIPPED',
   reason: i % 2 ? null : 'BUDGET_RESERVE',

@@ -108,6 +108,13 @@ export class Aws {
     }
   }
 
+  /** The credentials this command's clients use (profile, environment, SSO...), to sign front-door requests. */
+  async credentials(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
+    const provider = this.sts().config.credentials;
+    const c = await provider();
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+  }
+
   /** The Region commands run in: --region, else the SDK's (AWS_REGION, the profile's region). */
   async region(): Promise<string> {
     if (this.flags.region) return this.flags.region;
@@ -173,6 +180,18 @@ export class Aws {
     const arn = outputs.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
     if (!arn) throw usageError(`No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`);
     return arn;
+  }
+
+  /**
+   * The workflow's state machines: `--state-machine` / $KMS_ROTATE_STATE_MACHINE (that one only),
+   * else both of the stack: the manual machine (front-door runs) and the automatic one (findings).
+   */
+  async stateMachineArns(flag: string | undefined, env: Io['env']): Promise<{ manual: string; automatic: string | null }> {
+    const first = await this.stateMachineArn(flag, env);
+    const given = flag ?? env[STATE_MACHINE_ENV];
+    if (given !== undefined && given !== '') return { manual: first, automatic: null };
+    const outputs = (await this.stackOutputs(STACK_NAME)) ?? {};
+    return { manual: outputs.ManualStateMachineArn ?? first, automatic: outputs.AutomaticStateMachineArn ?? null };
   }
 }
 

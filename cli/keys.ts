@@ -1,3 +1,4 @@
+import { cleanJson } from './sanitise';
 import { classifyKeyRef } from '../lambdas/domain/intake/key-refs';
 import { isAccount, isRegion, parseArn, parseKmsArn } from '../lambdas/domain/arn';
 import type { RunSummary } from '../lambdas/domain/contracts';
@@ -49,7 +50,8 @@ export function isRunSummary(v: unknown): v is RunSummary {
 export function parseJson(text: string | undefined | null): unknown {
   if (typeof text !== 'string' || text === '') return undefined;
   try {
-    return JSON.parse(text);
+    // Execution data is untrusted text: cleaned once here, where the CLI reads it.
+    return cleanJson(JSON.parse(text));
   } catch {
     return undefined;
   }

@@ -12,6 +12,7 @@ import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
 import { EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
 import type { Io } from './io';
+import { guardOutput } from './sanitise';
 import { STACK_NAME } from '../lib/names';
 import { nonNegativeInteger, positiveInteger, positiveNumber, withAwsOptions, withIntervalOption, withStateMachineOption } from './options';
 
@@ -33,7 +34,9 @@ function examples(...lines: string[]): string {
  * `main` never exits the process: it returns the exit code (see exit-codes.ts), writes results to
  * io.stdout and progress and errors to io.stderr, and prints no stack trace for expected errors.
  */
-export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
+export async function main(argv: readonly string[], given: Io): Promise<ExitCode> {
+  // Whatever a command writes passes the sanitiser's last check (see sanitise.ts).
+  const io: Io = { ...given, stdout: { write: (s: string) => given.stdout.write(guardOutput(s)) }, stderr: { write: (s: string) => given.stderr.write(guardOutput(s)) } };
   let code: ExitCode = EXIT.OK;
   const run = (fn: () => Promise<ExitCode>) => async () => {
     code = await fn();
@@ -105,7 +108,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
           .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
           .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
           .option('--dry-run', 'assess only: say what would happen, change nothing')
-          .option('--force', 'rotate even if rotated recently, and allow the reserved last rotations')
+          .option('--force', 'break-glass (needs the break-glass policy): rotate even if rotated recently and allow the reserved last rotations, within forceMinIntervalMinutes and forceDailyCap')
           .option('--no-wait', 'print the execution ARN and return without following it')
           .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
       ),
@@ -166,21 +169,22 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
   withAwsOptions(
     program
       .command('approve')
-      .description('Approve a key waiting in the approval gate (sends the task token\'s success).')
-      .argument('<token>', 'the task token from the approval notification'),
+      .description('Approve a key waiting in the approval gate, through the front door (someone other than the requester of a manual run).')
+      .argument('<approval-id>', 'the approval id from the approval notification (ap-...)')
+      .option('--reason <text>', 'why (optional; goes into the audit entry and the notification)'),
   )
-    .addHelpText('after', `\nExit codes: 0 sent, 2 invalid or expired token, 4 AWS refused or unreachable.\n${examples("kms-rotate approve 'AQCEAAAAKgAAAAMAAAAA...'")}`)
-    .action((token: string, opts) => run(() => approve(io, token, opts)));
+    .addHelpText('after', `\nExit codes: 0 sent, 2 unknown, already answered or expired approval, 4 refused (you asked for this rotation yourself: the two-person rule; or no on-call right) or AWS unreachable.\n${examples('kms-rotate approve ap-0123456789abcdef0123', "kms-rotate approve ap-0123456789abcdef0123 --reason 'confirmed with the data owner'")}`)
+    .action((approvalId: string, opts) => run(() => approve(io, approvalId, opts)));
 
   withAwsOptions(
     program
       .command('deny')
       .description('Deny a key waiting in the approval gate: it ends SKIPPED with APPROVAL_DENIED.')
-      .argument('<token>', 'the task token from the approval notification')
+      .argument('<approval-id>', 'the approval id from the approval notification (ap-...)')
       .requiredOption('--reason <text>', 'why (at most 512 characters)'),
   )
-    .addHelpText('after', `\nExit codes: 0 sent, 2 invalid or expired token or empty reason, 4 AWS refused or unreachable.\n${examples("kms-rotate deny 'AQCEAAAAKgAAAAMAAAAA...' --reason 'key is being retired next week'")}`)
-    .action((token: string, opts) => run(() => deny(io, token, opts)));
+    .addHelpText('after', `\nExit codes: 0 sent, 2 unknown, already answered or expired approval, or empty reason, 4 refused or AWS unreachable.\n${examples("kms-rotate deny ap-0123456789abcdef0123 --reason 'key is being retired next week'")}`)
+    .action((approvalId: string, opts) => run(() => deny(io, approvalId, opts)));
 
   withStateMachineOption(
     withIntervalOption(

@@ -8,6 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
+import type { FrontDoor } from './front-door';
 
 /**
  * Reserved concurrency per task function (NIST 800-53 R5 LambdaConcurrency): capacity guaranteed
@@ -61,8 +62,13 @@ export interface ComplianceProps {
   productKey: kms.IKey;
   ledger: dynamodb.ITable;
   functions: Record<HandlerName, lambda.Function>;
-  stateMachine: sfn.StateMachine;
+  stateMachines: sfn.StateMachine[];
+  /** People's API and its two functions (front door, drill). */
+  frontDoor: FrontDoor;
 }
+
+/** Reserved concurrency of the front door's functions: people, not incidents, call them. */
+export const FRONT_DOOR_CONCURRENCY = { frontDoor: 10, drill: 2 } as const;
 
 /**
  * What the NIST 800-53 R5 pack asks beyond AwsSolutions: the ledger's backups, the functions'
@@ -113,10 +119,42 @@ export class Compliance extends Construct {
         reason: 'The functions reach only AWS APIs (KMS, DynamoDB, SNS) over TLS with SigV4 and hold no network-reachable resources; a VPC would add NAT or interface endpoints in every account and Region without narrowing what they can call (IAM does).',
       });
     }
+    // The front door: API Gateway invokes its functions synchronously, like Step Functions the tasks.
+    const { frontDoor } = props;
+    (frontDoor.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = FRONT_DOOR_CONCURRENCY.frontDoor;
+    (frontDoor.drillFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = FRONT_DOOR_CONCURRENCY.drill;
+    for (const fn of [frontDoor.function, frontDoor.drillFunction]) {
+      Validations.of(fn).acknowledge({
+        id: 'NIST.800.53.R5-LambdaDLQ',
+        reason: 'API Gateway invokes the front door synchronously (Lambda proxy integration); the caller gets the error in the HTTP answer and the CLI reports it. A function DLQ only receives failed asynchronous invocations.',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'NIST.800.53.R5-LambdaInsideVPC',
+        reason: 'The front door reaches only AWS APIs (Step Functions, DynamoDB, KMS for drills) over TLS with SigV4 and holds no network-reachable resources; a VPC would add endpoints without narrowing what it can call (IAM does).',
+      });
+    }
+    const stage = frontDoor.api.deploymentStage;
+    Validations.of(stage).acknowledge({
+      id: 'NIST.800.53.R5-APIGWSSLEnabled',
+      reason: 'The check is for a client certificate towards an HTTP backend; the only backends are Lambda proxy integrations inside AWS. Callers reach the API over TLS only (API Gateway serves HTTPS only).',
+    });
+    Validations.of(stage).acknowledge({
+      id: 'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
+      reason: 'Every route is a POST that starts a run or answers an approval: nothing may be served from a cache.',
+    });
+    Validations.of(stage).acknowledge({
+      id: 'NIST.800.53.R5-APIGWExecutionLoggingEnabled',
+      reason: 'Execution logging needs an account-wide API Gateway CloudWatch role, which a stack deployed into every account must not own (AwsSolutions-APIG6 has the same reason). Access logs (encrypted, with the IAM caller) and the functions\' own logs record every request.',
+    });
+    Validations.of(stage).acknowledge({
+      id: 'NIST.800.53.R5-APIGWAssociatedWithWAF',
+      reason: 'Every route requires SigV4 (AWS_IAM): unsigned requests are refused by API Gateway before any code runs, and callers are a few on-call principals. A WAF web ACL per account and Region adds cost without a rule that IAM does not already enforce (AwsSolutions-APIG3 has the same reason).',
+    });
     const inlineReason =
       'Each role has exactly one inline policy, written for that role alone (least privilege per task, see lib/stack.ts) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.';
     for (const fn of Object.values(props.functions)) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
-    Validations.of(props.stateMachine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const machine of props.stateMachines) Validations.of(machine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const fn of [frontDoor.function, frontDoor.drillFunction]) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
     // The EventBridge rules' target role (CDK makes one per state machine target, in the stack).
     for (const child of Stack.of(this).node.findAll()) {
       if (child instanceof iam.Role && child.node.path.includes('EventsRole')) {

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
 import { executionTimeoutSeconds } from './limits';
+import { securityHubProductArnPrefixes } from './security-hub-products';
 
 /** The task handlers, by the name of their folder under lambdas/. */
 export const HANDLERS = [
@@ -47,6 +48,10 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
     [ENV.approvalTimeoutAction]: settings.approvalTimeoutAction,
     [ENV.executionTimeoutSeconds]: String(executionTimeoutSeconds(settings)),
+    [ENV.forceMinIntervalSeconds]: String(settings.forceMinIntervalMinutes * 60),
+    [ENV.forceDailyCap]: String(settings.forceDailyCap),
+    [ENV.securityHubSeverityLabels]: settings.securityHubSeverityLabels.join(','),
+    [ENV.securityHubProductArnPrefixes]: securityHubProductArnPrefixes(settings).join(','),
   };
 }
 

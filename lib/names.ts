@@ -1,7 +1,7 @@
-/** Names shared by the stack and the CLI, in a module with no imports (the CLI loads it cheaply). */
+/** Names shared by the stack and the CLI, in a module that loads nothing heavy (the CLI loads it cheaply). */
 
-/** The tag `kms-rotate drill` puts on its throwaway keys; the on-call policy keys its conditions on it. */
-export const DRILL_TAG_KEY = 'kms-incident-rotation:drill';
+/** The tag the drill component puts on its throwaway keys (declared with the drill's contract). */
+export { DRILL_TAG_KEY } from '../lambdas/domain/drill';
 
 /** The stack's name: `kms-rotate` finds the state machine in its outputs. */
 export const STACK_NAME = 'KmsIncidentRotation';

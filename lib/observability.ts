@@ -8,7 +8,8 @@ import { Construct } from 'constructs';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../lambdas/domain/metrics';
 
 export interface ObservabilityProps {
-  stateMachine: sfn.IStateMachine;
+  /** The workflow's state machines (automatic and manual): their execution metrics are summed. */
+  stateMachines: sfn.IStateMachine[];
   /** The trigger dead-letter queue (findings that could not start an execution). */
   deadLetters: sqs.IQueue;
   /** Alarms page through it. */
@@ -51,7 +52,15 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const { stateMachine, deadLetters } = props;
+    const { stateMachines, deadLetters } = props;
+    // One series over every machine: the same alarm pages for an automatic or a manual run.
+    const acrossMachines = (label: string, metricOf: (m: sfn.IStateMachine) => cloudwatch.IMetric): cloudwatch.IMetric => {
+      if (stateMachines.length === 1) return metricOf(stateMachines[0]!);
+      // Ids unique per expression: a graph may hold several of them.
+      const prefix = label.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+      const usingMetrics = Object.fromEntries(stateMachines.map((m, i) => [`${prefix}${i}`, metricOf(m)]));
+      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label, period: PERIOD });
+    };
     const page = new cwActions.SnsAction(props.topic);
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
       const created = new cloudwatch.Alarm(this, alarmId, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...alarmProps });
@@ -63,9 +72,9 @@ export class Observability extends Construct {
       alarm(alarmId, { alarmDescription, metric, threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD });
 
     const executions = {
-      failed: stateMachine.metricFailed({ period: PERIOD, statistic: 'Sum' }),
-      timedOut: stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum' }),
-      aborted: stateMachine.metricAborted({ period: PERIOD, statistic: 'Sum' }),
+      failed: acrossMachines('ExecutionsFailed', (m) => m.metricFailed({ period: PERIOD, statistic: 'Sum' })),
+      timedOut: acrossMachines('ExecutionsTimedOut', (m) => m.metricTimedOut({ period: PERIOD, statistic: 'Sum' })),
+      aborted: acrossMachines('ExecutionsAborted', (m) => m.metricAborted({ period: PERIOD, statistic: 'Sum' })),
     };
     anyIn('ExecutionsFailed', 'A KMS incident rotation execution failed: a key was not rotated or nobody was told. Read the notification (or `kms-rotate status`) for the key and reason.', executions.failed);
     anyIn('ExecutionsTimedOut', 'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.', executions.timedOut);
@@ -96,7 +105,13 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Executions and their outcomes',
         width: 12,
-        left: [stateMachine.metricStarted({ period: PERIOD, statistic: 'Sum' }), stateMachine.metricSucceeded({ period: PERIOD, statistic: 'Sum' }), executions.failed, executions.timedOut, executions.aborted],
+        left: [
+          acrossMachines('ExecutionsStarted', (m) => m.metricStarted({ period: PERIOD, statistic: 'Sum' })),
+          acrossMachines('ExecutionsSucceeded', (m) => m.metricSucceeded({ period: PERIOD, statistic: 'Sum' })),
+          executions.failed,
+          executions.timedOut,
+          executions.aborted,
+        ],
       }),
       new cloudwatch.GraphWidget({
         title: 'Keys by outcome and reason',

@@ -1,38 +1,52 @@
-import { Aws, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { ROUTES, type RouteName } from '../lambdas/domain/front-door';
 
-import { DRILL_TAG_KEY } from './names';
+export interface HumanPoliciesProps {
+  /** Both state machines (automatic and manual): people follow their executions, never start or answer them. */
+  stateMachines: sfn.StateMachine[];
+  /** The front door: people's only way to start runs, answer approvals and run drills. */
+  api: apigateway.RestApi;
+}
+
+/** The on-call routes (everything but break-glass). */
+const ON_CALL_ROUTES: readonly RouteName[] = ['request', 'approval', 'drill', 'drillCleanup'];
 
 /**
- * A managed policy with exactly what `kms-rotate` needs, for teams to attach to their on-call
- * roles: start and follow this workflow's executions, answer its approval gate, read keys for
- * `check`, and run drills on throwaway keys only (created with the drill tag; only keys with that
- * tag may be scheduled for deletion).
+ * The two human-facing managed policies, for teams to attach to roles:
+ * - on-call: `kms-rotate start` (no force), `approve|deny` (a second person), `drill`, and read
+ *   access for `watch`, `status` and `check`. No KMS write, no key creation, tagging or deletion,
+ *   no states:StartExecution/SendTaskSuccess/SendTaskFailure: the front door does those;
+ * - break-glass: only the front door's `/break-glass` route (`start --force`), attached with the
+ *   on-call policy to the few roles that may force a rotation.
  */
-export class OnCallPolicy extends Construct {
-  readonly policy: iam.ManagedPolicy;
+export class HumanPolicies extends Construct {
+  readonly onCall: iam.ManagedPolicy;
+  readonly breakGlass: iam.ManagedPolicy;
 
-  constructor(scope: Construct, id: string, props: { stateMachine: sfn.StateMachine }) {
+  constructor(scope: Construct, id: string, props: HumanPoliciesProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const machine = props.stateMachine;
-    const executions = `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${machine.stateMachineName}:*`;
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
-    this.policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: 'kms-incident-rotation: what the kms-rotate CLI needs (start, watch, status, check, approve/deny, drill)',
+    const invoke = (routes: readonly RouteName[]) =>
+      routes.map((r) => props.api.arnForExecuteApi(ROUTES[r].method, ROUTES[r].resource.replace(/\{\w+\}/g, '*'), props.api.deploymentStage.stageName));
+    const executions = props.stateMachines.map(
+      (m) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${m.stateMachineName}:*`,
+    );
+
+    this.onCall = new iam.ManagedPolicy(this, 'Policy', {
+      description: 'kms-incident-rotation on-call: kms-rotate start (no force), approve/deny, drill, watch, status, check; no KMS writes, no direct Step Functions start or answers',
       statements: [
+        new iam.PolicyStatement({ sid: 'FrontDoorOnCallRoutes', actions: ['execute-api:Invoke'], resources: invoke(ON_CALL_ROUTES) }),
         new iam.PolicyStatement({
-          sid: 'StartAndAnswer',
-          actions: ['states:StartExecution', 'states:ListExecutions', 'states:DescribeStateMachine', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
-          resources: [machine.stateMachineArn],
+          sid: 'ListExecutions',
+          actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
+          resources: props.stateMachines.map((m) => m.stateMachineArn),
         }),
-        new iam.PolicyStatement({
-          sid: 'FollowExecutions',
-          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-          resources: [executions],
-        }),
+        new iam.PolicyStatement({ sid: 'FollowExecutions', actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: executions }),
         new iam.PolicyStatement({ sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
         new iam.PolicyStatement({
           sid: 'CheckKeys',
@@ -40,32 +54,35 @@ export class OnCallPolicy extends Construct {
           resources: [accountKeys],
         }),
         new iam.PolicyStatement({ sid: 'ListAliases', actions: ['kms:ListAliases'], resources: ['*'] }),
-        new iam.PolicyStatement({
-          sid: 'DrillCreatesTaggedKeysOnly',
-          actions: ['kms:CreateKey', 'kms:TagResource'],
-          resources: ['*'],
-          conditions: { StringEquals: { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
-        }),
-        new iam.PolicyStatement({
-          sid: 'DrillDeletesDrillKeysOnly',
-          actions: ['kms:ScheduleKeyDeletion'],
-          resources: [accountKeys],
-          conditions: { StringEquals: { [`aws:ResourceTag/${DRILL_TAG_KEY}`]: 'true' } },
-        }),
       ],
     });
-    Validations.of(this.policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'kms:ListAliases has no resource-level permissions; kms:CreateKey/TagResource (drill) are limited by the aws:RequestTag and aws:TagKeys conditions to drill-tagged keys.',
+    this.breakGlass = new iam.ManagedPolicy(this, 'BreakGlassPolicy', {
+      description: 'kms-incident-rotation break-glass: kms-rotate start --force (the front door\'s /break-glass route only; bounded by forceMinIntervalMinutes and forceDailyCap). Attach together with the on-call policy.',
+      statements: [new iam.PolicyStatement({ sid: 'FrontDoorBreakGlassRoute', actions: ['execute-api:Invoke'], resources: invoke(['breakGlass']) })],
     });
-    Validations.of(this.policy).acknowledge({
+
+    Validations.of(this.onCall).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'kms:ListAliases has no resource-level permissions (read-only).' });
+    Validations.of(this.onCall).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-      reason: 'check reads any key of this account named by the engineer; ScheduleKeyDeletion is limited by aws:ResourceTag to drill-tagged keys.',
+      reason: 'check reads any key of this account named by the engineer: read actions only.',
     });
-    const machineId = stack.getLogicalId(machine.node.defaultChild as CfnElement);
-    Validations.of(this.policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
-      reason: 'Executions of this state machine only: their names are not known in advance.',
-    });
+    for (const machine of props.stateMachines) {
+      const machineId = stack.getLogicalId(machine.node.defaultChild as CfnElement);
+      Validations.of(this.onCall).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
+        reason: 'Executions of this product\'s state machines only (read): their names are not known in advance.',
+      });
+    }
+    // cdk-nag names the route ARNs as they render: this stack's Region and account when known.
+    const apiId = stack.getLogicalId(props.api.node.defaultChild as CfnElement);
+    const stageId = stack.getLogicalId(props.api.deploymentStage.node.defaultChild as CfnElement);
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    for (const route of ['approvals/*', 'drills/*/cleanup']) {
+      Validations.of(this.onCall).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:<${apiId}>/<${stageId}>/POST/${route}]`,
+        reason: 'Per-route rights of the front door: the wildcard stands for the path parameter (an approval id or a drill key id) only.',
+      });
+    }
   }
 }

@@ -30,11 +30,24 @@ export const settingsObject = z
       .array(z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']))
       .min(1)
       .default(['HIGH', 'CRITICAL']),
+    /**
+     * Security Hub findings are acted on only from these products (ProductArn prefixes; a
+     * trailing `*` is allowed; `<partition>`, `<region>`, `<account>` stand for the stack's own).
+     * Default: AWS's own integrations. Custom imports carry `product/<account>/default`.
+     */
+    securityHubProductArns: z
+      .array(z.string().regex(/^arn:(<partition>|aws[a-z-]*):securityhub:(<region>|[a-z0-9-]+):(<account>|\d{12})?:product\/[\w./<>-]+\*?$/, 'a Security Hub product ARN or prefix such as arn:<partition>:securityhub:<region>::product/aws/*'))
+      .min(1)
+      .default(['arn:<partition>:securityhub:<region>::product/aws/*']),
     /** Findings forwarded from these accounts are handled too; this account's always are. */
     acceptFindingsFromAccounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id')).default([]),
     approvalTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(240),
     approvalTimeoutAction: z.enum(['SKIP', 'ROTATE']).default('SKIP'),
     ledgerDeletionProtection: z.boolean().default(true),
+    /** Break-glass (forced) rotation: none within this many minutes of the key's last on-demand rotation. */
+    forceMinIntervalMinutes: z.number().min(0).max(24 * 60).default(10),
+    /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
+    forceDailyCap: z.number().int().min(1).max(25).default(2),
   })
   .strict();
 

@@ -10,7 +10,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TaskFunctions } from './functions';
 import { LedgerTable } from './ledger';
-import { OnCallPolicy } from './oncall';
+import { FrontDoor } from './front-door';
+import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
+import { HumanPolicies } from './oncall';
+import { DRILL_TAG_KEY } from './names';
+import { securityHubProductArnPrefixes } from './security-hub-products';
 import type { Settings } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds } from './limits';
@@ -31,7 +35,10 @@ const KMS_READ = ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRot
  * Security Hub, IAM Access Analyzer) with a dead-letter queue, the encrypted notification topic, and alarms that page through it.
  */
 export class KmsIncidentRotationStack extends Stack {
+  /** The automatic machine: finding events, started only by the EventBridge rules. */
   readonly workflow: RotationWorkflow;
+  /** The manual machine: the front door's requests, started only by the front door. */
+  readonly manualWorkflow: RotationWorkflow;
   readonly topic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: KmsIncidentRotationStackProps) {
@@ -84,31 +91,54 @@ export class KmsIncidentRotationStack extends Stack {
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:ListAliases'], resources: ['*'] }));
-    // The only KMS write action anywhere in the product.
-    fns.rotate.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:RotateKeyOnDemand', ...KMS_READ], resources: [accountKeys] }));
+    // The only KMS write action anywhere in the product, plus what Rotate reads right before it.
+    fns.rotate.addToRolePolicy(
+      // DescribeKey: after a lost answer, Rotate compares the current key material before calling again.
+      new iam.PolicyStatement({ actions: ['kms:RotateKeyOnDemand', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:DescribeKey'], resources: [accountKeys] }),
+    );
+    // Opt-out enforced by IAM too: a key tagged <optOutTag>=disabled (any case) is never rotated,
+    // even if the tag was set after Assess read it (e.g. during an approval wait).
+    fns.rotate.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'NeverRotateOptedOutKeys',
+        effect: iam.Effect.DENY,
+        actions: ['kms:RotateKeyOnDemand'],
+        resources: ['*'],
+        conditions: { StringEqualsIgnoreCase: { [`aws:ResourceTag/${settings.optOutTag}`]: 'disabled' } },
+      }),
+    );
     fns['check-rotation'].addToRolePolicy(new iam.PolicyStatement({ actions: KMS_READ, resources: [accountKeys] }));
-    // Publish to an encrypted topic: sns:Publish plus the two KMS actions SNS performs for the publisher.
     for (const publisher of [fns.notify, fns['request-approval']]) {
       publisher.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
     }
-    // The ledger: each function gets exactly the item operations it performs, on this table only;
-    // the table's key (the product key) for its encryption. Publishers need the same key for SNS.
-    const ledgerAccess: [keyof typeof fns, string[]][] = [
-      ['claim-request', ['dynamodb:PutItem', 'dynamodb:GetItem']],
-      ['close-request', ['dynamodb:UpdateItem']],
-      ['lock-key', ['dynamodb:PutItem', 'dynamodb:GetItem']],
-      ['record', ['dynamodb:PutItem', 'dynamodb:DeleteItem']],
+    // The ledger: each function gets exactly the item operations it performs, each on its own
+    // item kinds only (dynamodb:LeadingKeys). KEY# audit entries are append-only: Record may put
+    // them (a conditional put on a new sort key), nobody may update or delete them.
+    const ledgerAccess: [keyof typeof fns, LedgerItemAccess[]][] = [
+      ['claim-request', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'REQUEST#' }]],
+      ['close-request', [{ actions: ['dynamodb:UpdateItem'], prefix: 'REQUEST#' }]],
+      ['lock-key', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' }]],
+      ['record', [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }, { actions: ['dynamodb:DeleteItem'], prefix: 'LOCK#' }]],
+      ['request-approval', [{ actions: ['dynamodb:PutItem'], prefix: 'APPROVAL#' }]],
       // NOTIFY#<execution>: read before publishing, written after, so a retry never re-publishes.
-      ['notify', ['dynamodb:GetItem', 'dynamodb:PutItem']],
+      ['notify', [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], prefix: 'NOTIFY#' }]],
     ];
-    for (const [name, actions] of ledgerAccess) {
-      fns[name].addToRolePolicy(new iam.PolicyStatement({ actions, resources: [table.tableArn] }));
-    }
-    for (const name of ['claim-request', 'close-request', 'lock-key', 'record', 'notify', 'request-approval'] as const) {
-      fns[name].addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [productKey.keyArn] }));
-    }
+    for (const [name, access] of ledgerAccess) grantLedgerItems(fns[name], table, access);
+    // The product key encrypts the ledger, the topic and the DLQ: each role may use it only
+    // through the services it calls.
+    const keyUsers: [keyof typeof fns, ProductKeyUser[]][] = [
+      ['claim-request', ['dynamodb']],
+      ['close-request', ['dynamodb']],
+      ['lock-key', ['dynamodb']],
+      ['record', ['dynamodb']],
+      ['notify', ['sns']],
+      ['request-approval', ['dynamodb', 'sns']],
+    ];
+    for (const [name, services] of keyUsers) grantProductKeyVia(fns[name], productKey, services);
 
-    this.workflow = new RotationWorkflow(this, 'Workflow', {
+    // Two machines from one definition: people cannot start the automatic one (finding events
+    // only, from the EventBridge rules), and only the front door starts the manual one.
+    const workflowProps = {
       functions: fns,
       logRetention,
       logEncryptionKey: productKey,
@@ -117,8 +147,11 @@ export class KmsIncidentRotationStack extends Stack {
       timeout: Duration.seconds(executionTimeoutSeconds(settings)),
       approvalTimeout: Duration.minutes(settings.approvalTimeoutMinutes),
       approvalTimeoutAction: settings.approvalTimeoutAction,
-    });
+    };
+    this.workflow = new RotationWorkflow(this, 'Workflow', { ...workflowProps, mode: 'automatic' });
+    this.manualWorkflow = new RotationWorkflow(this, 'ManualWorkflow', { ...workflowProps, mode: 'manual' });
     const stateMachine = this.workflow.stateMachine;
+    const manualMachine = this.manualWorkflow.stateMachine;
 
     // Triggers: the finding rules of findingRules() (GuardDuty, Security Hub, IAM Access Analyzer,
     // each as configured) share one target and its dead-letter queue.
@@ -138,13 +171,61 @@ export class KmsIncidentRotationStack extends Stack {
     }
 
     // Alarms through the same topic, and the dashboard (lib/observability.ts).
-    const observability = new Observability(this, 'Observability', { stateMachine, deadLetters, topic: this.topic, automaticReserve: settings.automaticReserve });
+    const observability = new Observability(this, 'Observability', {
+      stateMachines: [stateMachine, manualMachine],
+      deadLetters,
+      topic: this.topic,
+      automaticReserve: settings.automaticReserve,
+    });
     new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
-    const onCall = new OnCallPolicy(this, 'OnCall', { stateMachine });
-    new CfnOutput(this, 'OnCallPolicyArn', { value: onCall.policy.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs' });
+    // People's one way in: the front door starts the manual machine and answers approvals.
+    const frontDoor = new FrontDoor(this, 'FrontDoor', { manualStateMachine: manualMachine, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey });
+    manualMachine.grantStartExecution(frontDoor.function);
+    frontDoor.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.stateMachineArn, manualMachine.stateMachineArn] }),
+    );
+    grantLedgerItems(frontDoor.function, table, [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' }]);
+    grantProductKeyVia(frontDoor.function, productKey, ['dynamodb']);
+    // The drill component: the only role with KMS key creation and deletion, and only for keys
+    // tagged as drills at creation (it also refuses keys it has no DRILL# record of).
+    const drillTag = { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' };
+    const drill = frontDoor.drillFunction;
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateDrillTaggedKeysOnly',
+        actions: ['kms:CreateKey'],
+        resources: ['*'],
+        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
+      }),
+    );
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOnlyAtCreationWithTheDrillTag',
+        actions: ['kms:TagResource'],
+        resources: [accountKeys],
+        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
+      }),
+    );
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteDrillTaggedKeysOnly',
+        actions: ['kms:ScheduleKeyDeletion'],
+        resources: [accountKeys],
+        conditions: { StringEquals: { [`aws:ResourceTag/${DRILL_TAG_KEY}`]: 'true' } },
+      }),
+    );
+    grantLedgerItems(drill, table, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'DRILL#' }]);
+    grantProductKeyVia(drill, productKey, ['dynamodb']);
 
-    new CfnOutput(this, 'StateMachineArn', { value: stateMachine.stateMachineArn, description: 'kms-rotate start uses this' });
+    const people = new HumanPolicies(this, 'OnCall', { stateMachines: [stateMachine, manualMachine], api: frontDoor.api });
+    new CfnOutput(this, 'OnCallPolicyArn', { value: people.onCall.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs (no force)' });
+    new CfnOutput(this, 'BreakGlassPolicyArn', { value: people.breakGlass.managedPolicyArn, description: 'attach (with the on-call policy) to the few roles that may force a rotation' });
+    new CfnOutput(this, 'FrontDoorUrl', { value: frontDoor.api.url, description: 'kms-rotate sends its signed requests here' });
+
+    new CfnOutput(this, 'StateMachineArn', { value: manualMachine.stateMachineArn, description: 'the manual machine (kms-rotate start runs go here, through the front door)' });
+    new CfnOutput(this, 'ManualStateMachineArn', { value: manualMachine.stateMachineArn, description: 'manual runs (front door only)' });
+    new CfnOutput(this, 'AutomaticStateMachineArn', { value: stateMachine.stateMachineArn, description: 'finding-triggered runs (EventBridge only)' });
     new CfnOutput(this, SETTINGS_OUTPUT, { value: encodePublishedSettings(settings), description: 'kms-rotate check assesses keys with these settings' });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'KeyPolicyPrincipals', {
@@ -154,21 +235,39 @@ export class KmsIncidentRotationStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
-    this.acknowledgeNagFindings(deadLetters, functions);
+    this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
-    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, stateMachine });
+    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, stateMachines: [stateMachine, manualMachine], frontDoor });
   }
 
   /** Every cdk-nag finding we accept, each with its reason. */
-  private acknowledgeNagFindings(deadLetters: sqs.Queue, functions: TaskFunctions): void {
+  private acknowledgeNagFindings(deadLetters: sqs.Queue, functions: TaskFunctions, frontDoor: FrontDoor): void {
     Validations.of(deadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
     });
     const xray = 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
-    for (const [name, fn] of Object.entries(functions.byName)) {
-      const role = fn.role!;
-      Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: name === 'assess' ? `${xray} kms:ListAliases does not support resource-level permissions either.` : xray });
+    const rolesWithStar: [string, iam.IRole][] = [
+      ...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]),
+      ['front-door', frontDoor.function.role!],
+      ['drill', frontDoor.drillFunction.role!],
+    ];
+    for (const [name, role] of rolesWithStar) {
+      const why =
+        name === 'assess'
+          ? `${xray} kms:ListAliases does not support resource-level permissions either.`
+          : name === 'rotate'
+            ? `${xray} The Resource * statement is the explicit DENY of kms:RotateKeyOnDemand on opted-out keys (a Deny on every key is the point).`
+            : name === 'drill'
+              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is conditioned on the drill tag (aws:RequestTag, aws:TagKeys).`
+              : xray;
+      Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
+      if (name === 'drill') {
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
+          reason: 'Drill keys are created at run time; TagResource and ScheduleKeyDeletion are conditioned on the drill tag, and the code refuses keys without a DRILL# record.',
+        });
+      }
       if (name === 'assess' || name === 'rotate' || name === 'check-rotation') {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
@@ -176,18 +275,37 @@ export class KmsIncidentRotationStack extends Stack {
         });
       }
     }
-    const machineRole = this.workflow.stateMachine.role;
-    Validations.of(machineRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) do not support resource-level permissions.',
-    });
-    for (const fn of Object.values(functions.byName)) {
-      const logicalId = this.getLogicalId(fn.node.defaultChild as CfnElement);
+    for (const machine of [this.workflow.stateMachine, this.manualWorkflow.stateMachine]) {
+      const machineRole = machine.role;
       Validations.of(machineRole).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: 'CDK grants invoke on the task function and its versions/aliases (ARN:*); only this stack\'s task functions.',
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) do not support resource-level permissions.',
       });
+      for (const fn of Object.values(functions.byName)) {
+        const logicalId = this.getLogicalId(fn.node.defaultChild as CfnElement);
+        Validations.of(machineRole).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+          reason: 'CDK grants invoke on the task function and its versions/aliases (ARN:*); only this stack\'s task functions.',
+        });
+      }
     }
+    const api = frontDoor.api;
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason: 'Every route needs a SigV4 signature of an IAM principal of this account (AWS_IAM authorization); the callers are a handful of on-call engineers, so a WAF web ACL adds cost and nothing the IAM check does not already refuse.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason: 'The front-door Lambda validates every body strictly (unknown fields refused, identity fields ignored, force only by route) and answers 400 naming the field; an API Gateway model would be a second copy of that contract.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG6',
+      reason: 'Access logs (JSON, every request with the caller) go to a log group with retention; execution logging needs an account-wide API Gateway CloudWatch role that this product does not own.',
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason: 'The front door authorizes with IAM (AWS_IAM, SigV4), by design: the caller\'s IAM identity is what the audit trail and the two-person rule use; a Cognito user pool would be a second identity system.',
+    });
   }
 }
 
@@ -211,13 +329,16 @@ export function findingRules(settings: Settings, thisAccount: string): Record<st
   }
   if (settings.enableSecurityHub) {
     rules.SecurityHubFindings = {
-      description: `Active Security Hub findings (${settings.securityHubSeverityLabels.join(', ')}) on KMS keys or SSE-KMS buckets start the workflow`,
+      description: `Active Security Hub findings (${settings.securityHubSeverityLabels.join(', ')}) of the accepted products on KMS keys or SSE-KMS buckets start the workflow`,
       eventPattern: {
         source: ['aws.securityhub'],
         detailType: ['Security Hub Findings - Imported'],
         account,
         detail: {
           findings: {
+            // Only the products in securityHubProductArns (default AWS's own integrations):
+            // anyone with securityhub:BatchImportFindings can import findings of their own.
+            ProductArn: securityHubProductArnPrefixes(settings).flatMap((prefix) => events.Match.prefix(prefix)),
             RecordState: ['ACTIVE'],
             Workflow: { Status: ['NEW', 'NOTIFIED'] },
             Severity: { Label: settings.securityHubSeverityLabels },

@@ -7,9 +7,10 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
 import { failedStateName, STATE } from '../lambdas/domain/workflow-states';
-import { APPROVAL_DENIED } from '../lambdas/domain/approval';
+import { APPROVAL_DENIED, APPROVE } from '../lambdas/domain/approval';
 import { KEY_REQUEST_FIELDS, type KeyResult } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
+import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
 import { TASK_TIMEOUT_SECONDS } from './limits';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
@@ -39,6 +40,8 @@ export const KEY_RESULT_FIELDS = [
   'joined',
   'rotationStartedAt',
   'confirmedAt',
+  'approvedBy',
+  'approvalReason',
 ] as const satisfies readonly (keyof KeyResult)[];
 /** Fails to compile when KeyResult gains a field that KEY_RESULT_FIELDS does not keep. */
 type AllFieldsKept<T extends never> = T;
@@ -72,7 +75,15 @@ export interface RotationWorkflowProps {
   /** How long a key tagged for approval waits for a decision, and what silence means. */
   approvalTimeout: Duration;
   approvalTimeoutAction: 'SKIP' | 'ROTATE';
+  /**
+   * Which requests this machine takes (two machines, one definition): `automatic` (finding events;
+   * only the EventBridge rules may start it) or `manual` (the front door's requests only).
+   */
+  mode: IntakeMode;
 }
+
+/** Template metadata naming each state machine's mode (the local runner picks a machine by it). */
+export const WORKFLOW_MODE_METADATA_KEY = 'kms-incident-rotation:mode';
 
 /**
  * The incident workflow (Standard, JSONPath): Intake -> Map over keys (Assess -> Rotate ->
@@ -102,7 +113,8 @@ export class RotationWorkflow extends Construct {
     };
 
     // 1. Intake. Bad input ends the execution with the field named in the cause.
-    const intake = invoke(STATE.intake, fns.intake);
+    // The mode is a constant of this machine's definition: no input can choose it.
+    const intake = invoke(STATE.intake, fns.intake, { payload: sfn.TaskInput.fromObject({ mode: props.mode, 'input.$': '$' }) });
     const invalid = new sfn.Fail(this, STATE.invalidRequest, {
       stateName: STATE.invalidRequest,
       comment: 'The input is neither a supported finding event nor a manual request; the cause names the field.',
@@ -186,7 +198,7 @@ export class RotationWorkflow extends Construct {
       taskTimeout: sfn.Timeout.duration(props.approvalTimeout),
       // CDK would otherwise put its own Lambda retrier (no jitter) before ours.
       retryOnServiceExceptions: false,
-      comment: `Publishes an approval request, then waits for \`kms-rotate approve|deny <token>\`. ${retryComment(STATE.requestApproval)}`,
+      comment: `Stores the token under an approval id, publishes the request, then waits for the front door (\`kms-rotate approve|deny <approval-id>\`). ${retryComment(STATE.requestApproval)}`,
     });
     addRetriers(approval, STATE.requestApproval);
     approval.addCatch(record, { errors: [APPROVAL_DENIED], resultPath: '$.approvalError' });
@@ -196,7 +208,13 @@ export class RotationWorkflow extends Construct {
       approval.addCatch(record, { errors: ['States.Timeout'], resultPath: '$.approvalError' });
     }
     approval.addCatch(classify, { errors: ['States.ALL'], resultPath: '$.error' });
-    approval.next(lock);
+    // Only an explicit approve goes on to rotate; any other success (e.g. {"decision":"deny"})
+    // goes to Record, which settles it as SKIPPED APPROVAL_DENIED.
+    approval.next(
+      new sfn.Choice(this, 'AfterApproval', { stateName: 'AfterApproval' })
+        .when(sfn.Condition.and(sfn.Condition.isPresent('$.approval.decision'), sfn.Condition.stringEquals('$.approval.decision', APPROVE)), lock)
+        .otherwise(record),
+    );
 
     assess.next(
       new sfn.Choice(this, 'AfterAssess', { stateName: 'AfterAssess' })
@@ -301,8 +319,9 @@ export class RotationWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: props.timeout,
       tracingEnabled: true,
-      comment: 'kms-incident-rotation: assess, rotate on demand, confirm, notify',
+      comment: `kms-incident-rotation (${props.mode} requests): assess, rotate on demand, confirm, notify`,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    (this.stateMachine.node.defaultChild as sfn.CfnStateMachine).addMetadata(WORKFLOW_MODE_METADATA_KEY, props.mode);
   }
 }

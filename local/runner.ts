@@ -6,6 +6,7 @@ import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
 import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
+import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
@@ -19,11 +20,20 @@ let handlers: Record<HandlerName, Handler> | undefined;
  * the trace is the runner's job; set KMS_ROTATE_HANDLER_LOG_LEVEL=INFO to see handler logs) and
  * their metrics off (KMS_ROTATE_HANDLER_METRICS=print prints the EMF lines on stdout).
  */
+/**
+ * The Powertools settings of handlers run locally, set before any handler module loads (their
+ * Logger and Metrics read them once, when created): logs silent unless
+ * KMS_ROTATE_HANDLER_LOG_LEVEL says otherwise, EMF lines only with KMS_ROTATE_HANDLER_METRICS=print.
+ * Everything local that loads handler code (this runner, the local front door) calls it first.
+ */
+export function prepareLocalHandlerEnvironment(): void {
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = process.env.KMS_ROTATE_HANDLER_METRICS === 'print' ? 'false' : 'true';
+}
+
 function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
-    process.env.POWERTOOLS_LOG_LEVEL = process.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
-    // The handlers' EMF metric lines (stdout) likewise: KMS_ROTATE_HANDLER_METRICS=print shows them.
-    process.env.POWERTOOLS_METRICS_DISABLED = process.env.KMS_ROTATE_HANDLER_METRICS === 'print' ? 'false' : 'true';
+    prepareLocalHandlerEnvironment();
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,
@@ -57,6 +67,8 @@ export interface RunEvent {
 
 export interface LocalRunOptions {
   template: CfnTemplate;
+  /** Which of the template's two machines runs (default automatic). */
+  mode?: IntakeMode;
   input: unknown;
   account: string;
   region: string;
@@ -152,13 +164,11 @@ export interface DefinitionRunResult {
  */
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
-  const { definition, functions } = extractWorkflow(opts.template, {
-    account: opts.account,
-    region: opts.region,
-    resources: opts.resources,
-  });
+  const mode = opts.mode ?? 'automatic';
+  const { definition, functions } = extractWorkflow(opts.template, { account: opts.account, region: opts.region, resources: opts.resources }, mode);
   const executionName = opts.executionName ?? `local-${Date.now()}`;
-  const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:KmsIncidentRotation:${executionName}`;
+  const machineName = mode === 'manual' ? 'KmsIncidentRotationManual' : 'KmsIncidentRotation';
+  const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:${machineName}:${executionName}`;
 
   const tasks: DefinitionRunOptions['tasks'] = {};
   const callbacks: NonNullable<DefinitionRunOptions['callbacks']> = {};

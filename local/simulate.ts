@@ -3,8 +3,17 @@ import { parseSettings } from '../lib/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
-import { runLocally, lastOutputOf, type RunEvent } from './runner';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner';
+import { startLocalFrontDoor, type FrontDoorExchange } from './front-door';
+import { signedPost } from '../cli/front-door';
+import { Ledger } from '../lambdas/adapters/ledger';
+import { approvalIdOf } from '../lambdas/domain/approval';
+import type { KeyTask } from '../lambdas/domain/contracts';
+import { inputKind } from '../lambdas/domain/intake/intake';
+import type { RouteName } from '../lambdas/domain/front-door';
+import type { WorldPerson } from './world';
 import { startStandIn, type KmsCallCounters, type StandIn } from './standin';
 import { synthTemplate, type CfnTemplate } from './template';
 import { startLocalLedger, type LocalLedger } from './ledger-local';
@@ -47,6 +56,29 @@ export interface SimulationRun {
   calls: StandIn['calls'];
   settings: Settings;
   executionArn: string;
+  /** Every request of this run through the local front door (the start, approval answers). */
+  frontDoor: FrontDoorExchange[];
+}
+
+/** The local front door refused a request (HTTP status and its message), as it would a CLI's. */
+export class FrontDoorRefusal extends Error {
+  override name = 'FrontDoorRefusal';
+  constructor(
+    readonly statusCode: number,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(`front door answered ${statusCode}: ${String(body.message ?? body.error ?? '')}`);
+  }
+}
+
+/** How a manual request reaches the front door in a simulation. */
+export interface ManualRunOptions {
+  /** The person (a name of the world's people) who signs the request; default: the world's requester. */
+  as?: string;
+  /** The route; default `/break-glass` for a request with force, else `/requests`. */
+  route?: Extract<RouteName, 'request' | 'breakGlass'>;
+  executionName?: string;
+  onEvent?: (event: RunEvent) => void;
 }
 
 export interface SimulateOptions {
@@ -72,7 +104,14 @@ export interface Simulation {
   standIn: StandIn;
   ledgerEndpoint: string;
   settings: Settings;
-  run(input: unknown, opts?: { executionName?: string; onEvent?: (event: RunEvent) => void }): Promise<SimulationRun>;
+  /** The local front door's URL (what FrontDoorUrl is in a deployed stack). */
+  frontDoorUrl: string;
+  /**
+   * Runs one execution: a finding event on the automatic machine, as EventBridge would start it;
+   * a manual request (`{ keyId, reason, dryRun?, force? }`) through the local front door, signed
+   * as a person of the world, on the manual machine.
+   */
+  run(input: unknown, opts?: ManualRunOptions): Promise<SimulationRun>;
   close(): Promise<void>;
 }
 
@@ -104,29 +143,106 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   }
   opts.onStandIn?.(standIn);
   const approvals = world.approvals ?? {};
+  const people = world.people;
+  const names = Object.keys(people);
   let executions = 0;
+  const resources = { ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}), [ledger.logicalId]: ledger.tableName };
+
+  // The open task tokens of every running execution, for the front door to answer.
+  const tokens = new Map<string, TaskTokens>();
+  const running = new Map<string, Promise<LocalRunResult>>();
+  const exchanges: FrontDoorExchange[] = [];
+  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
+  const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
+
+  /** A person answers an approval gate through the front door, as `kms-rotate approve|deny` would. */
+  const answerApproval = (task: { stateName: string; token: string; payload: unknown }, tokenSet: TaskTokens, onEvent?: (e: RunEvent) => void) => {
+    tokens.set(task.token, tokenSet);
+    const key = (task.payload as { task?: KeyTask }).task;
+    if (!key) return;
+    const given = approvals[keyIdOf(key.keyArn ?? key.ref)] ?? approvals[key.ref] ?? 'timeout';
+    const choice = typeof given === 'string' ? { decision: given } : given;
+    onEvent?.({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name: task.stateName, type: 'Task' }, Cause: choice.decision });
+    if (choice.decision === 'timeout') return; // nobody answers: the task's TimeoutSeconds (scaled) ends it
+    const requester = personOfArn(key.request.requestedBy);
+    const approver = choice.by ?? names.find((n) => n !== requester) ?? names[0];
+    const reason = choice.reason ?? (choice.decision === 'deny' ? 'denied in the world file' : undefined);
+    void signedPost(frontDoor.url, 'approval', { approvalId: approvalIdOf(task.token) }, { decision: choice.decision, ...(reason ? { reason } : {}) }, credentialsOf(people[approver]), world.region).catch(() => undefined);
+  };
+
+  const start = (mode: 'automatic' | 'manual', input: unknown, executionName: string, onEvent?: (e: RunEvent) => void) => {
+    const run = runLocally({
+      template: template!,
+      mode,
+      input,
+      account: world.account,
+      region: world.region,
+      endpoint: standIn.endpoint,
+      serviceEndpoints: { DYNAMODB: ledger.endpoint },
+      resources,
+      speed,
+      executionName,
+      onEvent,
+      onTaskToken: (task, tokenSet) => answerApproval(task, tokenSet, onEvent),
+    });
+    return run;
+  };
+
+  let pendingOnEvent: ((e: RunEvent) => void) | undefined;
+  const frontDoor = await startLocalFrontDoor({
+    region: world.region,
+    account: world.account,
+    people,
+    onResponse: (e) => exchanges.push(e),
+    deps: {
+      accountId: world.account,
+      approvals: localLedger,
+      workflow: {
+        startManual: (name, input) => {
+          const run = start('manual', input, name, pendingOnEvent);
+          const executionArn = `arn:aws:states:${world.region}:${world.account}:execution:KmsIncidentRotationManual:${name}`;
+          running.set(executionArn, run);
+          return Promise.resolve({ executionArn, startDate: new Date().toISOString() });
+        },
+        sendTaskSuccess: (token, output) => Promise.resolve(taskTokens(token).sendTaskSuccess(token, JSON.parse(output))),
+        sendTaskFailure: (token, error, cause) => Promise.resolve(taskTokens(token).sendTaskFailure(token, error, cause)),
+      },
+    },
+  });
+  const taskTokens = (token: string): TaskTokens => {
+    const set = tokens.get(token);
+    if (!set) throw Object.assign(new Error('Task does not exist anymore'), { name: 'TaskDoesNotExist' });
+    return set;
+  };
 
   return {
     standIn,
     ledgerEndpoint: ledger.endpoint,
     settings,
+    frontDoorUrl: frontDoor.url,
     async run(input, runOpts = {}) {
       const firstCall = standIn.calls.length;
       const firstPublish = standIn.published.length;
+      const firstExchange = exchanges.length;
       executions += 1;
-      const run = await runLocally({
-        template: template!,
-        input,
-        account: world.account,
-        region: world.region,
-        endpoint: standIn.endpoint,
-        serviceEndpoints: { DYNAMODB: ledger.endpoint },
-        resources: { ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}), [ledger.logicalId]: ledger.tableName },
-        speed,
-        executionName: runOpts.executionName ?? `local-${Date.now()}-${executions}`,
-        onEvent: runOpts.onEvent,
-        decideApproval: (task) => approvals[keyIdOf(task.keyArn ?? task.ref)] ?? approvals[task.ref] ?? 'timeout',
-      });
+      const executionName = runOpts.executionName ?? `local-${Date.now()}-${executions}`;
+      let run: LocalRunResult;
+      if (inputKind(input) === 'manual') {
+        const request = input as Record<string, unknown>;
+        const forced = request.force === true;
+        const as = runOpts.as ?? world.requester ?? (forced ? names.find((n) => people[n].breakGlass) : undefined) ?? names[0];
+        const route = runOpts.route ?? (forced ? 'breakGlass' : 'request');
+        // The route carries force; a forced request sent to /requests keeps it (the front door refuses it).
+        const { force: _force, ...rest } = request;
+        const body = forced && route === 'request' ? request : rest;
+        pendingOnEvent = runOpts.onEvent;
+        const answer = await signedPost(frontDoor.url, route, {}, { ...body, name: `manual-${executionName}`.slice(0, 80) }, credentialsOf(people[as]), world.region);
+        if (answer.status !== 200) throw new FrontDoorRefusal(answer.status, answer.body);
+        run = await running.get(String(answer.body.executionArn))!;
+      } else {
+        run = await start('automatic', input, executionName, runOpts.onEvent);
+      }
       const notify = lastOutputOf(run.events, STATE.notify) as { notification?: { summary?: RunSummary } } | undefined;
       const summary = notify?.notification?.summary ?? null;
       // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
@@ -152,10 +268,11 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         calls: standIn.calls.slice(firstCall),
         settings,
         executionArn: run.executionArn,
+        frontDoor: exchanges.slice(firstExchange),
       };
     },
     async close() {
-      await Promise.all([standIn.close(), ledger.close()]);
+      await Promise.all([standIn.close(), ledger.close(), frontDoor.close()]);
     },
   };
 }

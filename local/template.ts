@@ -4,6 +4,8 @@ import { KmsIncidentRotationStack } from '../lib/stack';
 import { STACK_NAME } from '../lib/names';
 import type { Settings } from '../lib/settings';
 import { HANDLER_METADATA_KEY, type HandlerName } from '../lib/functions';
+import { WORKFLOW_MODE_METADATA_KEY } from '../lib/workflow';
+import type { IntakeMode } from '../lambdas/domain/intake/intake';
 
 /** A synthesized CloudFormation template (JSON). */
 export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: any; Metadata?: Record<string, unknown> }> };
@@ -65,10 +67,15 @@ function resolveRef(name: string, ctx: ResolveContext): string {
   }
 }
 
-/** The state machine definition (ASL, parsed) and each Lambda-backed function of the template. */
-export function extractWorkflow(template: CfnTemplate, ctx: ResolveContext) {
-  const machines = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1) throw new Error(`expected one state machine in the template, found ${machines.length}`);
+/**
+ * The definition (ASL, parsed) of the state machine for `mode` (automatic: finding events;
+ * manual: the front door's requests) and each Lambda-backed task function of the template.
+ */
+export function extractWorkflow(template: CfnTemplate, ctx: ResolveContext, mode: IntakeMode = 'automatic') {
+  const machines = Object.entries(template.Resources).filter(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[WORKFLOW_MODE_METADATA_KEY] === mode,
+  );
+  if (machines.length !== 1) throw new Error(`expected one ${mode} state machine in the template, found ${machines.length}`);
   const [, machine] = machines[0];
   const definition = JSON.parse(String(resolveIntrinsics(machine.Properties.DefinitionString, ctx)));
 

@@ -119,6 +119,33 @@ const kmsBehaviourSchema = z
   })
   .strict();
 
+/**
+ * A person of the simulated account: the access key the CLI signs with (the local front door
+ * verifies SigV4 with it), the IAM principal it stands for, and whether the break-glass policy is
+ * attached (everyone has the on-call policy).
+ */
+const personSchema = z
+  .object({
+    arn: z.string().regex(/^arn:aws[a-z-]*:(sts|iam)::\d{12}:.+$/, 'an IAM principal ARN such as arn:aws:sts::111122223333:assumed-role/OnCall/alice'),
+    accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'an access key id (16-128 upper-case letters and digits)'),
+    secretAccessKey: z.string().min(16),
+    breakGlass: z.boolean().default(false),
+  })
+  .strict();
+
+/** What happens at a key's approval gate: a decision, or one given by a named person with a reason. */
+const approvalSchema = z.union([
+  z.enum(['approve', 'deny', 'timeout']),
+  z
+    .object({
+      decision: z.enum(['approve', 'deny', 'timeout']),
+      /** A person of `people`: who answers (default: the first person who did not ask). */
+      by: z.string().min(1).optional(),
+      reason: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
 const worldSchema = z
   .object({
     account: accountId.default('111122223333'),
@@ -128,14 +155,31 @@ const worldSchema = z
     faults: z.array(faultSchema).default([]),
     kmsBehaviour: kmsBehaviourSchema.default(kmsBehaviourSchema.parse({})),
     settings: settingsObject.partial().strict().default({}),
-    approvals: z.record(z.string(), z.enum(['approve', 'deny', 'timeout'])).default({}),
+    approvals: z.record(z.string(), approvalSchema).default({}),
     /**
      * KMS request quotas (requests per simulated second, per account and Region) that replace the
      * documented ones, e.g. {"RotateKeyOnDemand": 5}; see local/standin/quotas.ts.
      */
     quotas: z.partialRecord(z.enum(QUOTA_OPERATIONS), z.number().positive().finite()).default({}),
+    /** Who may use the local front door (default: alice and bob on call, carol also break-glass). */
+    people: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a short lower-case name'), personSchema).optional(),
+    /** The person manual requests come from (default: the first person; a forced one: the first with break-glass). */
+    requester: z.string().min(1).optional(),
   })
   .strict();
+
+export type WorldPerson = z.infer<typeof personSchema>;
+
+/** The default people of an account: two on-call engineers and one with break-glass as well. */
+export function defaultPeople(account: string): Record<string, WorldPerson> {
+  const person = (name: string, role: string, n: number, breakGlass: boolean): WorldPerson => ({
+    arn: `arn:aws:sts::${account}:assumed-role/${role}/${name}`,
+    accessKeyId: `AKIALOCAL${name.toUpperCase().padEnd(11, 'X')}${n}`,
+    secretAccessKey: `local-secret-of-${name}-not-a-real-key`,
+    breakGlass,
+  });
+  return { alice: person('alice', 'OnCall', 1, false), bob: person('bob', 'OnCall', 2, false), carol: person('carol', 'BreakGlass', 3, true) };
+}
 
 type RawWorld = z.infer<typeof worldSchema>;
 export type WorldKey = Omit<z.infer<typeof keySchema>, 'account' | 'region'> & { account: string; region: string };
@@ -144,7 +188,7 @@ export type WorldFault = z.infer<typeof faultSchema>;
 export type KmsBehaviour = z.infer<typeof kmsBehaviourSchema>;
 /** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */
 export type WorldSettings = RawWorld['settings'];
-export type World = Omit<RawWorld, 'keys' | 'buckets'> & { keys: WorldKey[]; buckets: WorldBucket[] };
+export type World = Omit<RawWorld, 'keys' | 'buckets' | 'people'> & { keys: WorldKey[]; buckets: WorldBucket[]; people: Record<string, WorldPerson> };
 
 /** A world-file problem: names the file, the JSON path of each bad field and what was expected. */
 export class WorldError extends Error {
@@ -195,8 +239,13 @@ export function parseWorld(raw: unknown, where: string): World {
   w.faults.forEach((f, i) => {
     if (f.afterPerforming && f.service !== 'kms') problems.push(`faults[${i}].afterPerforming: only KMS faults can answer after performing`);
   });
+  const people = w.people ?? defaultPeople(w.account);
+  if (w.requester !== undefined && !people[w.requester]) problems.push(`requester: ${JSON.stringify(w.requester)} is not one of people`);
+  for (const [key, approval] of Object.entries(w.approvals)) {
+    if (typeof approval === 'object' && approval.by !== undefined && !people[approval.by]) problems.push(`approvals.${key}.by: ${JSON.stringify(approval.by)} is not one of people`);
+  }
   if (problems.length) throw new WorldError(where, problems);
-  return { ...w, settings, keys, buckets };
+  return { ...w, settings, keys, buckets, people };
 }
 
 function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {

@@ -195,6 +195,8 @@ export function buildReport(
     automaticReserve: reserve,
     cooldownSeconds: settings.cooldownMinutes * 60,
     optOutTag: settings.optOutTag,
+    forceMinIntervalSeconds: settings.forceMinIntervalMinutes * 60,
+    forceDailyCap: settings.forceDailyCap,
     now,
   });
   const foreign = facts.account !== accountId;

@@ -1,14 +1,15 @@
 import { DRILL_TAG_KEY } from '../../lib/names';
-import { CreateKeyCommand, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, type RotationsListEntry } from '@aws-sdk/client-kms';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { Aws, type AwsFlags } from '../aws';
+import { DRILL_DELETION_DAYS } from '../../lambdas/domain/drill';
+import { ListKeyRotationsCommand, type RotationsListEntry } from '@aws-sdk/client-kms';
+import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { CliError, fromAwsError } from '../errors';
 import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
 import { followExecution, printOutcome, type ExecutionResult } from '../follow';
 import { colourFor, lineWriter, nowOf, type Io } from '../io';
-import { homeOfArn } from '../keys';
+import { callFrontDoor } from '../front-door';
 import { intervalMs } from '../options';
-import { consoleUrl, executionName, type ManualRequest } from './start';
+import { clean } from '../sanitise';
+import { consoleUrl, executionName } from './start';
 
 export interface DrillOptions extends AwsFlags {
   stateMachine?: string;
@@ -16,8 +17,7 @@ export interface DrillOptions extends AwsFlags {
 }
 
 export const DRILL_TAG = { TagKey: DRILL_TAG_KEY, TagValue: 'true' };
-/** The shortest deletion window KMS allows. */
-const DELETION_DAYS = 7;
+const DELETION_DAYS = DRILL_DELETION_DAYS;
 
 interface Step {
   name: string;
@@ -26,47 +26,36 @@ interface Step {
 }
 
 /**
- * End-to-end drill in a real account: a throwaway key, the real workflow on it (reason "drill",
- * force), confirmation in ListKeyRotations, and the key scheduled for deletion whatever happens.
+ * End-to-end drill in a real account, through the front door: the stack's drill component creates
+ * a throwaway key, the real workflow rotates it (reason "drill"), ListKeyRotations confirms it, and
+ * the drill component schedules the key for deletion whatever happens.
  */
 export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
   const err = lineWriter(io.stderr);
   const aws = new Aws(opts, io.env);
   const identity = await aws.callerIdentity();
-  const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
-  const region = homeOfArn(stateMachineArn)?.region ?? (await aws.region());
+  const region = await aws.region();
   const kms = aws.kms(region);
   const steps: Step[] = [];
-  const now = nowOf(io)();
 
-  // Failing before a key exists is an ordinary error (exit 2/4): there is nothing to clean up.
-  const created = await aws.call('kms:CreateKey', () =>
-    kms.send(
-      new CreateKeyCommand({
-        Description: `kms-incident-rotation drill ${now.toISOString().slice(0, 10)} by ${identity.arn} (throwaway; scheduled for deletion by kms-rotate drill)`,
-        KeySpec: 'SYMMETRIC_DEFAULT',
-        KeyUsage: 'ENCRYPT_DECRYPT',
-        Tags: [DRILL_TAG],
-      }),
-    ),
-  );
-  const keyArn = created.KeyMetadata?.Arn;
-  if (!keyArn) throw new CliError('KMS CreateKey returned no key ARN.', EXIT.AWS);
-  steps.push({ name: 'create a throwaway key', pass: true, detail: keyArn });
-  err(`Drill key ${keyArn} (tagged ${DRILL_TAG.TagKey}=${DRILL_TAG.TagValue})`);
+  // The stack's drill component creates the key (tagged as a drill) and is the only one that can
+  // delete it: people hold no kms:CreateKey, TagResource or ScheduleKeyDeletion.
+  const created = await callFrontDoor(aws, io, STACK_NAME, 'drill', {}, {}, 'create a drill key');
+  const keyArn = typeof created.keyArn === 'string' ? created.keyArn : '';
+  if (!keyArn) throw new CliError('The front door returned no drill key ARN.', EXIT.AWS);
+  steps.push({ name: 'create a throwaway key', pass: true, detail: clean(keyArn) });
+  err(`Drill key ${clean(keyArn)} (tagged ${DRILL_TAG.TagKey}=${DRILL_TAG.TagValue})`);
 
   let result: ExecutionResult | null = null;
   try {
-    const input: ManualRequest = { keyId: keyArn, reason: 'drill', dryRun: false, force: true, requestedBy: identity.arn };
     const name = executionName(keyArn, nowOf(io)()).replace(/^manual-/, 'drill-');
-    const started = await aws.call('states:StartExecution', () =>
-      aws.sfn(region).send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
-    );
-    if (!started.executionArn) throw new CliError('Step Functions StartExecution returned no execution ARN.', EXIT.AWS);
-    steps.push({ name: 'start the workflow (reason "drill", force)', pass: true, detail: started.executionArn });
-    err(`Started ${name}\n  ${consoleUrl(started.executionArn)}`);
+    const started = await callFrontDoor(aws, io, STACK_NAME, 'request', {}, { keyId: keyArn, reason: 'drill', dryRun: false, name }, 'start the drill run');
+    const executionArn = typeof started.executionArn === 'string' ? started.executionArn : '';
+    if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
+    steps.push({ name: 'start the workflow (reason "drill")', pass: true, detail: clean(executionArn) });
+    err(`Started ${clean(name)}\n  ${clean(consoleUrl(executionArn))}`);
 
-    result = await followExecution(aws, io, started.executionArn, { traceTo: io.stderr, traceStream: 'stderr', intervalMs: intervalMs(io, opts.interval) });
+    result = await followExecution(aws, io, executionArn, { traceTo: io.stderr, traceStream: 'stderr', intervalMs: intervalMs(io, opts.interval) });
     const outcome = result.summary?.keys[0];
     const rotated = result.status === 'SUCCEEDED' && outcome?.outcome === 'ROTATED';
     steps.push({
@@ -88,11 +77,12 @@ export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
     steps.push({ name: 'drill step', pass: false, detail: (known ?? (error as CliError)).message });
   } finally {
     try {
-      await aws.call('kms:ScheduleKeyDeletion', () => kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: DELETION_DAYS })));
-      steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: true, detail: keyArn });
+      const keyId = keyArn.split('/').pop() ?? keyArn;
+      await callFrontDoor(aws, io, STACK_NAME, 'drillCleanup', { keyId }, {}, 'schedule the drill key for deletion');
+      steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: true, detail: clean(keyArn) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: false, detail: `${message} - delete it by hand: aws kms schedule-key-deletion --key-id ${keyArn} --pending-window-in-days ${DELETION_DAYS}` });
+      steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: false, detail: `${clean(message)} - ask an administrator to schedule ${clean(keyArn)} for deletion` });
     }
   }
 
@@ -100,7 +90,7 @@ export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
   const p = colourFor(io, 'stdout');
   const out = lineWriter(io.stdout);
   const pass = steps.every((s) => s.pass);
-  out(`Drill report (${region}, ${identity.arn})`);
+  out(`Drill report (${region}, ${clean(identity.arn)})`);
   for (const s of steps) out(`  ${p.outcome(s.pass ? 'PASS' : 'FAIL')}  ${s.name}: ${s.detail}`);
   out(`Drill ${p.outcome(pass ? 'PASS' : 'FAIL')}`);
   return pass ? EXIT.OK : EXIT.FAILED;

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
-import { Aws, type AwsFlags } from '../aws';
+import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { followAndReport } from '../follow';
+import { callFrontDoor } from '../front-door';
+import { clean } from '../sanitise';
 import { lineWriter, nowOf, type Io } from '../io';
 import { homeOfArn } from '../keys';
 import { intervalMs } from '../options';
@@ -20,13 +21,12 @@ export interface StartOptions extends AwsFlags {
   interval?: number;
 }
 
-/** The manual request the workflow's Intake accepts (lambdas/intake parseManual). */
-export interface ManualRequest {
+/** What `start` sends to the front door (POST /requests, or /break-glass with --force). */
+interface StartBody {
   keyId: string;
   reason: string;
   dryRun: boolean;
-  force: boolean;
-  requestedBy: string;
+  name: string;
 }
 
 const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force' };
@@ -73,31 +73,31 @@ export function consoleUrl(executionArn: string): string {
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
-/** `kms-rotate start`: validate locally, start a manual request, then follow it (unless --no-wait). */
+/**
+ * `kms-rotate start`: validate locally, send the request to the front door (signed with your
+ * credentials; `--force` goes to the break-glass route, which needs the break-glass policy), then
+ * follow the execution it started (unless --no-wait). The front door records who you are.
+ */
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
   const err = lineWriter(io.stderr);
   const aws = new Aws(opts, io.env);
-  const identity = await aws.callerIdentity();
-  const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
-  const input: ManualRequest = { keyId, reason, dryRun: opts.dryRun === true, force: opts.force === true, requestedBy: identity.arn };
-  const name = executionName(keyId, nowOf(io)());
-  const sfn = aws.sfn(homeOfArn(stateMachineArn)?.region);
-  const started = await aws.call(
-    'states:StartExecution',
-    () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
-    (e) =>
-      e.name === 'StateMachineDoesNotExist' || e.name === 'InvalidArn'
-        ? usageError(`The state machine ${stateMachineArn} does not exist (${e.name}). Check --state-machine / KMS_ROTATE_STATE_MACHINE, --region and --profile.`)
-        : undefined,
-  );
-  const executionArn = started.executionArn;
-  if (!executionArn) throw new CliError('Step Functions StartExecution returned no execution ARN.', EXIT.AWS);
-  err(`Started ${name}${input.dryRun ? ' (dry run)' : ''}${input.force ? ' (force)' : ''} as ${identity.arn}`);
-  err(`  ${consoleUrl(executionArn)}`);
+  // Who you are and which stack: checked before anything is sent (the front door reads who you
+  // are again from the signature; that is what is recorded).
+  await aws.callerIdentity();
+  await aws.stateMachineArn(opts.stateMachine, io.env);
+  const force = opts.force === true;
+  const body: StartBody = { keyId, reason, dryRun: opts.dryRun === true, name: executionName(keyId, nowOf(io)()) };
+  const out = await callFrontDoor(aws, io, STACK_NAME, force ? 'breakGlass' : 'request', {}, body, force ? 'start a forced (break-glass) run' : 'start the run');
+  const executionArn = typeof out.executionArn === 'string' ? out.executionArn : '';
+  if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
+  const name = typeof out.name === 'string' ? out.name : body.name;
+  const input = { ...body, force, requestedBy: typeof (out.input as { requestedBy?: unknown })?.requestedBy === 'string' ? (out.input as { requestedBy: string }).requestedBy : null };
+  err(`Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`);
+  err(`  ${clean(consoleUrl(executionArn))}`);
 
   if (!opts.wait) {
-    if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: started.startDate?.toISOString() ?? null, input }, null, 2)}\n`);
+    if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: typeof out.startDate === 'string' ? out.startDate : null, input }, null, 2)}\n`);
     else io.stdout.write(`${executionArn}\n`);
     err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
     return EXIT.OK;

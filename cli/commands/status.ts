@@ -35,8 +35,13 @@ const MAX_SCANNED_WITH_FILTER = 200;
 export async function status(io: Io, opts: StatusOptions): Promise<ExitCode> {
   if (opts.key !== undefined && opts.key.trim() === '') throw usageError('--key: expected part of a key ARN, key id or alias, got an empty string');
   const aws = new Aws(opts, io.env);
-  const stateMachineArn = await aws.stateMachineArn(opts.stateMachine, io.env);
-  const rows = await listRows(aws, stateMachineArn, opts);
+  // Both machines: manual runs (front door) and finding-triggered runs, newest first.
+  const machines = await aws.stateMachineArns(opts.stateMachine, io.env);
+  const stateMachineArn = machines.manual;
+  const rows = (await Promise.all([machines.manual, machines.automatic].filter((m): m is string => m !== null).map((m) => listRows(aws, m, opts))))
+    .flat()
+    .sort((a, b) => (b.startDate ?? '').localeCompare(a.startDate ?? ''))
+    .slice(0, opts.limit);
   if (opts.json) {
     io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return EXIT.OK;

@@ -13,7 +13,11 @@ export interface WatchOptions extends AwsFlags {
 /** Follows an execution (ARN, or a name of the workflow's state machine) until it ends. */
 export async function watch(io: Io, execution: string, opts: WatchOptions): Promise<ExitCode> {
   const aws = new Aws(opts, io.env);
-  const executionArn = await executionArnOf(execution, () => aws.stateMachineArn(opts.stateMachine, io.env));
+  // A name: manual runs (manual-..., drill-...) are the manual machine's, the rest the automatic one's.
+  const executionArn = await executionArnOf(execution, async () => {
+    const machines = await aws.stateMachineArns(opts.stateMachine, io.env);
+    return /^(manual|drill)-/.test(execution) || !machines.automatic ? machines.manual : machines.automatic;
+  });
   io.stderr.write(`Following ${executionArn}\n`);
   return followAndReport(aws, io, executionArn, { json: opts.json, intervalMs: intervalMs(io, opts.interval) });
 }

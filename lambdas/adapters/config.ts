@@ -25,6 +25,13 @@ export interface RuntimeConfig {
   approvalTimeoutAction: ApprovalTimeoutAction;
   /** The state machine's execution timeout (derived from the settings): how long a claim protects a finding. */
   executionTimeoutSeconds: number;
+  /** Break-glass bounds: no forced rotation within this long of the key's last on-demand rotation... */
+  forceMinIntervalSeconds: number;
+  /** ...nor past this many on-demand rotations of the key in the last 24 h. */
+  forceDailyCap: number;
+  /** Security Hub findings acted on: these severity labels, from products whose ARN starts with one of the prefixes. */
+  securityHubSeverityLabels: string[];
+  securityHubProductArnPrefixes: string[];
 }
 
 const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
@@ -45,6 +52,10 @@ export const ENV = {
   approvalTimeoutSeconds: 'APPROVAL_TIMEOUT_SECONDS',
   approvalTimeoutAction: 'APPROVAL_TIMEOUT_ACTION',
   executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
+  forceMinIntervalSeconds: 'FORCE_MIN_INTERVAL_SECONDS',
+  forceDailyCap: 'FORCE_DAILY_CAP',
+  securityHubSeverityLabels: 'SECURITY_HUB_SEVERITY_LABELS',
+  securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
@@ -93,5 +104,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     approvalTimeoutSeconds: number(env, ENV.approvalTimeoutSeconds),
     approvalTimeoutAction: oneOf(env, ENV.approvalTimeoutAction, APPROVAL_TIMEOUT_ACTIONS),
     executionTimeoutSeconds: number(env, ENV.executionTimeoutSeconds),
+    forceMinIntervalSeconds: number(env, ENV.forceMinIntervalSeconds),
+    forceDailyCap: number(env, ENV.forceDailyCap),
+    securityHubSeverityLabels: list(env, ENV.securityHubSeverityLabels),
+    securityHubProductArnPrefixes: list(env, ENV.securityHubProductArnPrefixes),
   };
+}
+
+/** A comma-separated list (the stack writes one; none of its values contains a comma). */
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  return required(env, name)
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

@@ -74,6 +74,7 @@ export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: s
     onDemandRotationStartDate: history.onDemandRotationStartDate,
     onDemandRotationsUsed: history.onDemandRotationsUsed,
     lastOnDemandRotation: history.lastOnDemandRotation,
+    onDemandRotationDates: history.rotations.filter((r) => r.RotationType === 'ON_DEMAND' && r.RotationDate).map((r) => r.RotationDate!),
   };
   return { found: true, keyArn, region: keyRegion, via, aliases, facts, history, metadata: meta };
 }

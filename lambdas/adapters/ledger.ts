@@ -17,6 +17,11 @@ import { ConfigurationError } from './config';
  * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key;
  * - `NOTIFY#<executionArn>` markers: the execution's notification was published (its message id),
  *   so a retried Notify does not publish it again.
+ * - `KEY#<keyArn>` audit entries, sorted by time: every decision about a key. Append-only: each
+ *   is a conditional put on a new sort key; nothing overwrites or deletes one (IAM also says so:
+ *   each role's `dynamodb:LeadingKeys` names only its own item kinds, see lib/ledger-access.ts);
+ * - `APPROVAL#<approval id>` pending approvals: the task token people never see, who asked, for
+ *   which key and execution, until when; answered once (conditional update).
  * All writes that guard the rotation budget are conditional writes.
  */
 
@@ -31,6 +36,11 @@ export interface AuditEntry {
   findingId: string | null;
   findingType: string | null;
   requestedBy: string | null;
+  /** Break-glass request (forced through its own IAM right). */
+  breakGlass: boolean;
+  /** The verified approver and their reason, when the key went through the approval gate. */
+  approvedBy: string | null;
+  approvalReason: string | null;
   executionArn: string;
   via: string | null;
   previousKeyMaterialId: string | null;
@@ -45,6 +55,24 @@ export interface SentNotification {
   messageId: string;
   at: string;
 }
+
+/** A pending approval as RequestApproval writes it (`APPROVAL#<approvalId>`). */
+export interface ApprovalRecord {
+  approvalId: string;
+  /** The task token: stays in the stack (ledger and front door), never in a message. */
+  token: string;
+  /** Who asked (manual runs: the verified front-door caller), null for finding-triggered runs. */
+  requestedBy: string | null;
+  keyArn: string;
+  executionArn: string;
+  /** ISO time after which the approval gate has timed out. */
+  expiresAt: string;
+  status: 'PENDING' | 'APPROVED' | 'DENIED';
+  answeredBy?: string | null;
+}
+
+/** Why an answer was not recorded: someone answered first, or there is no such approval. */
+export type AnswerResult = { answered: true } | { answered: false; status: string; by: string | null };
 
 export type ClaimResult = { claimed: true } | { claimed: false; by: string; at: string };
 export type LockResult = { acquired: true } | { acquired: false; owner: string; leaseUntil: string };
@@ -202,12 +230,17 @@ export class Ledger {
     }
   }
 
-  /** Append an audit entry (idempotent per execution and key: a retried write overwrites itself). */
+  /**
+   * Append an audit entry: a conditional put on a new sort key (time + execution), so an entry is
+   * never overwritten. A retried write of the same entry finds it already there: that is success.
+   */
   async recordOutcome(entry: AuditEntry): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          Item: {
           pk: s(`KEY#${entry.keyArn}`),
           sk: s(`${entry.at}#${entry.executionArn}`),
           keyArn: s(entry.keyArn),
@@ -219,15 +252,121 @@ export class Ledger {
           requestId: s(entry.requestId),
           findingId: optional(entry.findingId),
           findingType: optional(entry.findingType),
-          requestedBy: optional(entry.requestedBy),
-          executionArn: s(entry.executionArn),
-          via: optional(entry.via),
-          previousKeyMaterialId: optional(entry.previousKeyMaterialId),
-          currentKeyMaterialId: optional(entry.currentKeyMaterialId),
-          onDemandRotationsUsed: optional(entry.onDemandRotationsUsed),
-          rotationStartedAt: optional(entry.rotationStartedAt),
-          confirmedAt: optional(entry.confirmedAt),
-        },
+            requestedBy: optional(entry.requestedBy),
+            breakGlass: { BOOL: entry.breakGlass },
+            approvedBy: optional(entry.approvedBy),
+            approvalReason: optional(entry.approvalReason),
+            executionArn: s(entry.executionArn),
+            via: optional(entry.via),
+            previousKeyMaterialId: optional(entry.previousKeyMaterialId),
+            currentKeyMaterialId: optional(entry.currentKeyMaterialId),
+            onDemandRotationsUsed: optional(entry.onDemandRotationsUsed),
+            rotationStartedAt: optional(entry.rotationStartedAt),
+            confirmedAt: optional(entry.confirmedAt),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // written by an earlier attempt of this Record
+    }
+  }
+
+  /** Store a pending approval; a retried RequestApproval (same token, same id) writes the same item. */
+  async putApproval(approval: ApprovalRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: s(`APPROVAL#${approval.approvalId}`),
+            sk: s('APPROVAL'),
+            token: s(approval.token),
+            requestedBy: optional(approval.requestedBy),
+            keyArn: s(approval.keyArn),
+            executionArn: s(approval.executionArn),
+            answerBy: s(approval.expiresAt),
+            status: s('PENDING'),
+            // The table's TTL attribute: the item goes a day after the approval window closed.
+            expiresAt: n(Math.floor(Date.parse(approval.expiresAt) / 1000) + 86400),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': s(approval.token) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // another token under the same id: never overwrite it
+    }
+  }
+
+  /** A pending (or answered) approval by id; null when there is none. */
+  async getApproval(approvalId: string): Promise<ApprovalRecord | null> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') }, ConsistentRead: true }),
+    );
+    const item = out.Item;
+    if (!item) return null;
+    const str = (name: string) => item[name]?.S ?? null;
+    return {
+      approvalId,
+      token: str('token') ?? '',
+      requestedBy: str('requestedBy'),
+      keyArn: str('keyArn') ?? '',
+      executionArn: str('executionArn') ?? '',
+      expiresAt: str('answerBy') ?? '',
+      status: (str('status') ?? 'PENDING') as ApprovalRecord['status'],
+      answeredBy: str('answeredBy'),
+    };
+  }
+
+  /** Answer an approval once: PENDING -> APPROVED | DENIED, with who and when (conditional update). */
+  async answerApproval(approvalId: string, status: 'APPROVED' | 'DENIED', by: string, now: Date): Promise<AnswerResult> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
+          UpdateExpression: 'SET #status = :status, answeredBy = :by, answeredAt = :now',
+          ConditionExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': s(status), ':by': s(by), ':now': s(now.toISOString()), ':pending': s('PENDING') },
+        }),
+      );
+      return { answered: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.getApproval(approvalId);
+      return { answered: false, status: current?.status ?? 'MISSING', by: current?.answeredBy ?? null };
+    }
+  }
+
+  /** Record a drill key this stack created (`DRILL#<keyArn>`): the drill component deletes only these. */
+  async putDrill(keyArn: string, createdBy: string, now: Date): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL'), keyArn: s(keyArn), createdBy: s(createdBy), createdAt: s(now.toISOString()), status: s('CREATED') },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** The drill key's record: who created it and whether it was scheduled for deletion; null when this stack did not create it. */
+  async getDrill(keyArn: string): Promise<{ createdBy: string; status: string } | null> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') }, ConsistentRead: true }));
+    return out.Item ? { createdBy: out.Item.createdBy?.S ?? 'unknown', status: out.Item.status?.S ?? 'CREATED' } : null;
+  }
+
+  /** Mark a drill key scheduled for deletion (by whom, when). */
+  async markDrillDeleted(keyArn: string, by: string, now: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') },
+        UpdateExpression: 'SET #status = :deleted, deletedBy = :by, deletedAt = :now',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':deleted': s('SCHEDULED_FOR_DELETION'), ':by': s(by), ':now': s(now.toISOString()) },
       }),
     );
   }

@@ -39,6 +39,8 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     automaticReserve: config.automaticReserve,
     cooldownSeconds: config.cooldownSeconds,
     optOutTag: config.optOutTag,
+    forceMinIntervalSeconds: config.forceMinIntervalSeconds,
+    forceDailyCap: config.forceDailyCap,
     now,
   });
   const used = facts.onDemandRotationsUsed;

@@ -8,6 +8,12 @@ export interface ApprovalRequestInput {
   token: string;
 }
 
+/** What the notification names instead of the token (tokens never leave the stack). */
+export interface ApprovalNotice {
+  task: KeyTask;
+  approvalId: string;
+}
+
 /** The approval gate's choice on silence: skip the key (APPROVAL_DENIED) or rotate it anyway. */
 export type ApprovalTimeoutAction = 'SKIP' | 'ROTATE';
 
@@ -18,8 +24,8 @@ export interface ApprovalRequestSettings {
 }
 
 /** The approval request a person reads: what, why, how to approve or deny, and what silence does. Pure. */
-export function formatApprovalRequest(input: ApprovalRequestInput, settings: ApprovalRequestSettings) {
-  const { task, token } = input;
+export function formatApprovalRequest(input: ApprovalNotice, settings: ApprovalRequestSettings) {
+  const { task, approvalId } = input;
   const key = task.keyArn ?? task.ref;
   const minutes = Math.round(settings.approvalTimeoutSeconds / 60);
   // The same subject rule as every notification (domain/message.ts).
@@ -30,12 +36,14 @@ export function formatApprovalRequest(input: ApprovalRequestInput, settings: App
     task.aliases.length ? `Aliases: ${task.aliases.map((a) => oneLine(a, 256)).join(', ')}${task.moreAliases > 0 ? ` and ${task.moreAliases} more` : ''}` : null,
     `Why: ${source}`,
     `Rotations: ${task.onDemandRotationsUsed ?? '?'} used, ${task.onDemandRotationsRemaining ?? '?'} left of the lifetime budget (a rotation can never be had back).`,
+    task.request.requestedBy ? `Requested by: ${oneLine(task.request.requestedBy, 300)} (the approver must be someone else)` : null,
+    task.request.breakGlass ? 'BREAK-GLASS request (forced).' : null,
     `The key is tagged for approval, so the workflow waits for a decision.`,
     '',
     'Approve:',
-    `  kms-rotate approve '${token}'`,
+    `  kms-rotate approve ${approvalId}`,
     'Deny:',
-    `  kms-rotate deny '${token}' --reason "why"`,
+    `  kms-rotate deny ${approvalId} --reason "why"`,
     '',
     `With no decision within ${minutes} min the workflow will ${settings.approvalTimeoutAction === 'ROTATE' ? 'ROTATE the key anyway' : 'NOT rotate the key (SKIPPED APPROVAL_DENIED)'}.`,
     `Execution: ${task.executionArn ?? 'unknown'}`,

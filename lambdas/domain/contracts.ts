@@ -51,8 +51,14 @@ export interface IncidentRequest {
   /** Key references, de-duplicated and sorted: key ARNs, alias ARNs, or (manual) ids/aliases. */
   keys: string[];
   dryRun: boolean;
+  /** Skip the cooldown and allow the reserve: only ever true for a break-glass request. */
   force: boolean;
-  /** IAM principal that asked, for manual requests when known. */
+  /**
+   * Came through the front door's break-glass route (its own IAM right): marked in the ledger and
+   * the notification, and bounded by forceMinIntervalMinutes / forceDailyCap.
+   */
+  breakGlass: boolean;
+  /** IAM principal that asked (manual requests: verified by the front door from the request context). */
   requestedBy: string | null;
   /** Account and Region the finding arose in (the envelope's), when known. */
   account: string | null;
@@ -77,6 +83,7 @@ export const KEY_REQUEST_FIELDS = [
   'reason',
   'dryRun',
   'force',
+  'breakGlass',
   'requestedBy',
   'duplicateOf',
 ] as const satisfies readonly (keyof IncidentRequest)[];
@@ -134,8 +141,11 @@ export interface KeyTask {
   waitSeconds: number;
   /** The execution that holds this key's rotation lock while we rotate (LockKey), else null. */
   lockOwner?: string | null;
-  /** Set by the approval gate: who approved. */
-  approval?: { decision: 'approve'; by: string | null } | null;
+  /**
+   * Set by the approval gate: what the front door sent with SendTaskSuccess (only an explicit
+   * `decision: 'approve'` lets the key go on; see lambdas/domain/approval.ts).
+   */
+  approval?: { decision: 'approve'; by: string | null; reason?: string | null } | null;
   /** Set when the approval gate ended without an approval (denied or timed out). */
   approvalError?: { Error: string; Cause?: string } | null;
   /** Set when the audit entry could not be written (Record failed after its retries). */
@@ -166,11 +176,16 @@ export interface KeyResult {
   joined: boolean;
   rotationStartedAt: string | null;
   confirmedAt: string | null;
+  /** Who approved (verified identity) and why, for keys that went through the approval gate. */
+  approvedBy: string | null;
+  approvalReason: string | null;
 }
 
 /** The whole execution's summary, produced by Notify. */
 export interface RunSummary
   extends Pick<IncidentRequest, 'requestId' | 'source' | 'findingId' | 'findingType' | 'severity' | 'severityLabel' | 'reason' | 'dryRun'> {
+  /** A forced run through the break-glass route (absent in summaries written before it existed). */
+  breakGlass?: boolean;
   executionArn: string | null;
   startedAt: string | null;
   /** Worst outcome across keys: FAILED > ROTATED > DRY_RUN > SKIPPED (NONE when no key). */

@@ -22,6 +22,8 @@ export interface KeyFacts {
   onDemandRotationStartDate: Date | null;
   onDemandRotationsUsed: number;
   lastOnDemandRotation: Date | null;
+  /** Dates of the ON_DEMAND rotations (ListKeyRotations), for the break-glass daily cap; absent: none known. */
+  onDemandRotationDates?: Date[];
 }
 
 export interface AssessContext {
@@ -33,6 +35,9 @@ export interface AssessContext {
   automaticReserve: number;
   cooldownSeconds: number;
   optOutTag: string;
+  /** Break-glass bounds (settings forceMinIntervalMinutes, forceDailyCap): what `force` can never lift. */
+  forceMinIntervalSeconds: number;
+  forceDailyCap: number;
   now: Date;
 }
 
@@ -82,6 +87,11 @@ export const optedOut: Check = (f, c) =>
     ? { reason: 'OPTED_OUT', detail: `The key is tagged ${c.optOutTag}=disabled.` }
     : undefined;
 
+/** The opt-out verdict for tags read again (Rotate, after an approval wait): its detail, or null. */
+export function optedOutNow(tags: Record<string, string>, optOutTag: string): string | null {
+  return tags[optOutTag]?.toLowerCase() === 'disabled' ? `The key is tagged ${optOutTag}=disabled` : null;
+}
+
 /** A key tagged `<optOutTag>=approval` is rotated only after an on-call engineer approves. */
 export function requiresApproval(f: KeyFacts, c: AssessContext): boolean {
   return f.tags[c.optOutTag]?.toLowerCase() === 'approval';
@@ -99,6 +109,32 @@ export const recentlyRotated: Check = (f, c) => {
     ? {
         reason: 'RECENTLY_ROTATED',
         detail: `Rotated on demand ${formatAge(ageSeconds)} ago (${f.lastOnDemandRotation.toISOString()}); the cooldown is ${formatAge(c.cooldownSeconds)}.`,
+      }
+    : undefined;
+};
+
+/**
+ * Break-glass is bounded too: a forced rotation needs `forceMinIntervalSeconds` since the key's
+ * last on-demand rotation, and fewer than `forceDailyCap` on-demand rotations of the key in the
+ * last 24 h, so that repeated forcing cannot drain the lifetime budget.
+ */
+export const breakGlassBounds: Check = (f, c) => {
+  if (!c.force) return undefined;
+  if (f.lastOnDemandRotation) {
+    const ageSeconds = (c.now.getTime() - f.lastOnDemandRotation.getTime()) / 1000;
+    if (ageSeconds < c.forceMinIntervalSeconds) {
+      return {
+        reason: 'RECENTLY_ROTATED',
+        detail: `Break-glass refused: rotated on demand ${formatAge(Math.max(0, ageSeconds))} ago (${f.lastOnDemandRotation.toISOString()}); forced rotations of one key need ${formatAge(c.forceMinIntervalSeconds)} between them (forceMinIntervalMinutes).`,
+      };
+    }
+  }
+  const dayAgo = c.now.getTime() - 86_400_000;
+  const lastDay = (f.onDemandRotationDates ?? (f.lastOnDemandRotation ? [f.lastOnDemandRotation] : [])).filter((d) => d.getTime() > dayAgo).length;
+  return lastDay >= c.forceDailyCap
+    ? {
+        reason: 'RECENTLY_ROTATED',
+        detail: `Break-glass refused: ${lastDay} on-demand rotations of this key in the last 24 h; forced rotations stop at ${c.forceDailyCap} per key per 24 h (forceDailyCap).`,
       }
     : undefined;
 };
@@ -130,7 +166,7 @@ export const KEY_CHECKS: readonly Check[] = [
 ];
 
 /** Rules on the rotation history, applied only when no rotation is running (joining spends nothing). */
-export const BUDGET_CHECKS: readonly Check[] = [budgetExhausted, recentlyRotated, budgetReserve];
+export const BUDGET_CHECKS: readonly Check[] = [budgetExhausted, recentlyRotated, breakGlassBounds, budgetReserve];
 
 /** First failing check, if any. */
 export function firstFailure(checks: readonly Check[], facts: KeyFacts, ctx: AssessContext) {

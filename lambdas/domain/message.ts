@@ -85,7 +85,7 @@ export function formatNotification(summary: RunSummary, opts: NotificationOption
 export function formatSubject(summary: RunSummary): string {
   const n = summary.keys.length;
   const failed = summary.keys.filter((k) => k.outcome === 'FAILED').length;
-  const dryRunNote = summary.dryRun && summary.outcome !== 'DRY_RUN' ? ' (dry run)' : '';
+  const dryRunNote = (summary.dryRun && summary.outcome !== 'DRY_RUN' ? ' (dry run)' : '') + (summary.breakGlass ? ' (break-glass)' : '');
   const count =
     n === 0
       ? `no KMS key implicated${dryRunNote}`
@@ -214,6 +214,7 @@ function headline(summary: RunSummary): string[] {
     lines.push(`KMS incident rotation: ${summary.outcome} - ${n} key${n === 1 ? '' : 's'}: ${counts.join(', ')}.`);
   }
   if (summary.dryRun) lines.push('DRY RUN: nothing was changed.');
+  if (summary.breakGlass) lines.push('BREAK-GLASS: a forced request through the break-glass route (cooldown and reserve lifted, within the break-glass bounds).');
   lines.push(actionRequired(summary) ? 'ACTION REQUIRED: see "What to do next" below.' : 'No action required on the keys; read "What to do next" about data keys.');
   return lines;
 }
@@ -322,6 +323,9 @@ function keyBlock(key: KeyResult, n: number, budget: number | null, s: Shortenin
   lines.push(`   Outcome:     ${key.outcome} - ${OUTCOME_TEXT[key.outcome] ?? 'unknown outcome'}`);
   if (key.reason) lines.push(`   Reason:      ${key.reason} - ${REASON_TEXT[key.reason] ?? 'unknown reason'}`);
   if (key.detail) lines.push(`   Detail:      ${field(key.detail, MAX_DETAIL, s)}`);
+  if (key.approvedBy) {
+    lines.push(`   Approved by: ${field(key.approvedBy, MAX_FIELD, s)}${key.approvalReason ? ` (${field(key.approvalReason, MAX_DETAIL, s)})` : ''}`);
+  }
   const rotations = rotationsText(key, budget);
   if (rotations) lines.push(`   On-demand rotations: ${rotations}`);
   if (key.previousKeyMaterialId || key.currentKeyMaterialId) {

@@ -1,4 +1,5 @@
 import type { CaughtFailure, IncidentRequest, KeyResult, KeyTask, Outcome, RunSummary } from './contracts';
+import { isExplicitApproval } from './approval';
 import { classifyError } from './failures';
 import { keyArnOfRef } from './key-task';
 import { cut, MAX_ERROR_DETAIL, oneLine, parseCause, type ParsedCause } from './text';
@@ -38,6 +39,7 @@ export function summarise(input: SummariseInput): RunSummary {
     severityLabel: request.severityLabel,
     reason: request.reason,
     dryRun: request.dryRun,
+    breakGlass: request.breakGlass === true,
     executionArn: input.executionArn ?? null,
     startedAt: input.startedAt ?? null,
     outcome: worstOutcome(keys.map((k) => k.outcome)),
@@ -56,6 +58,9 @@ export function worstOutcome(outcomes: readonly Outcome[]): Outcome | 'NONE' {
 }
 
 /** One iteration's end state as a key result. */
+/** The KeyResult fields a result already settled by Record may carry. */
+const settled = (task: IterationResult): Partial<KeyResult> => task as Partial<KeyResult>;
+
 export function toKeyResult(task: IterationResult): KeyResult {
   const base = {
     ref: task.ref,
@@ -71,6 +76,11 @@ export function toKeyResult(task: IterationResult): KeyResult {
     joined: task.joined === true,
     rotationStartedAt: task.rotationStartedAt ?? null,
     confirmedAt: task.confirmedAt ?? null,
+    // Who approved, for keys approved at the gate; null otherwise (always present: the state
+    // machine's ResultSelector reads every KeyResult field, and a missing path fails in AWS).
+    // (A result Record already settled carries them as fields; its approval is gone by then.)
+    approvedBy: isExplicitApproval(task.approval) ? (task.approval.by ?? null) : (settled(task).approvedBy ?? null),
+    approvalReason: isExplicitApproval(task.approval) ? (task.approval.reason ?? null) : (settled(task).approvalReason ?? null),
   };
 
   if (task.error || task.failure) {

@@ -4,7 +4,7 @@ import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { toKeyResult } from '../domain/summary';
-import { approvalOutcome } from '../domain/approval';
+import { approvalOutcome, isExplicitApproval } from '../domain/approval';
 import { emitKeyResult } from '../adapters/metrics';
 
 export type RecordInput = KeyTask & CaughtFailure;
@@ -21,6 +21,7 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
   // Every KeyResult field is set: the state machine keeps exactly those as the key's result.
   const final: KeyTask = { ...task, ...result, moreAliases: result.moreAliases ?? 0, next: 'DONE' };
   const executionArn = input.executionArn ?? 'unknown';
+  const approved = isExplicitApproval(input.approval) ? input.approval : null;
   if (final.keyArn) {
     await ledger.recordOutcome({
       keyArn: final.keyArn,
@@ -33,6 +34,9 @@ export async function record(input: RecordInput, config: RuntimeConfig, ledger: 
       findingId: input.request.findingId,
       findingType: input.request.findingType,
       requestedBy: input.request.requestedBy,
+      breakGlass: input.request.breakGlass === true,
+      approvedBy: approved?.by ?? null,
+      approvalReason: approved?.reason ?? null,
       executionArn,
       via: result.via,
       previousKeyMaterialId: result.previousKeyMaterialId,

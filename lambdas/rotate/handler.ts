@@ -15,6 +15,7 @@ import {
 } from '../domain/rotation';
 import { requireKeyArn } from '../domain/task-errors';
 import { emitRotationStarted } from '../adapters/metrics';
+import { optedOutNow } from '../domain/eligibility';
 
 /**
  * Rotate: the step that spends the budget. Reads the rotation state, lets the guard decide
@@ -30,6 +31,12 @@ import { emitRotationStarted } from '../adapters/metrics';
 export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys, now = new Date()): Promise<KeyTask> {
   const keyArn = requireKeyArn(task, 'Rotate');
   const region = parseKmsArn(keyArn)?.region ?? config.region;
+  if (task.approval) {
+    // The key waited for a person (up to hours): its opt-out tag is read again before rotating.
+    // (IAM denies RotateKeyOnDemand on opted-out keys too; this makes it a clear SKIPPED.)
+    const optedOut = optedOutNow(await kms.listTags(keyArn, region), config.optOutTag);
+    if (optedOut) return { ...task, next: 'DONE', outcome: 'SKIPPED', reason: 'OPTED_OUT', detail: `${optedOut} (tagged during the approval wait; not rotated).` };
+  }
   const history = await kms.rotationHistory(keyArn, region, false);
   // The key material tells what the status cannot: after a lost answer, or when the status is unknown.
   const readMaterial = rotateAttemptUnconfirmed(task) || !history.rotationStatusKnown;

@@ -65,6 +65,8 @@ export interface StandIn {
   counters(): KmsCallCounters;
   /** ARN of a key given its id, alias name or ARN (default Region: the world's). */
   keyArn(idOrAlias: string, region?: string): string;
+  /** Sets a key's tag as someone with kms:TagResource would (tests: a key opted out mid-run). */
+  setKeyTag(idOrAlias: string, tagKey: string, value: string): void;
   /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
   s3Object(bucket: string, key: string): S3ObjectInfo | undefined;
   /** Which key and key material made a KMS ciphertext blob. */
@@ -301,6 +303,9 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
     },
     counters: () => counter.snapshot(),
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
+    setKeyTag: (idOrAlias, tagKey, value) => {
+      keys.resolve(idOrAlias, world.region, true, 'TagResource').tags.set(tagKey, value);
+    },
     s3Object: (b, k) => s3.objectInfo(b, k),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
     close() {

@@ -3,34 +3,69 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
-import { ACCOUNT, CALLER, captureIo } from './helpers';
-
+import type { ApprovalRecord } from '../../lambdas/adapters/ledger';
+import { ACCOUNT, CALLER, captureIo, testFrontDoor } from './helpers';
 
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);
+const ID = 'ap-0123456789abcdef0123';
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAe1+example+token==';
+const BOB = `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/bob`;
+
+/** The front door's approvals (the ledger's APPROVAL# items), in memory. */
+const approvals = new Map<string, ApprovalRecord>();
+const pending = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
+  approvalId: ID,
+  token: TOKEN,
+  requestedBy: BOB,
+  keyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+  executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotationManual:manual-x`,
+  expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  status: 'PENDING',
+  ...over,
+});
+
+let door: Awaited<ReturnType<typeof testFrontDoor>>;
+beforeAll(async () => {
+  door = await testFrontDoor({
+    approvals: {
+      getApproval: async (id) => approvals.get(id) ?? null,
+      answerApproval: async (id, status, by) => {
+        const a = approvals.get(id);
+        if (!a || a.status !== 'PENDING') return { answered: false, status: a?.status ?? 'MISSING', by: a?.answeredBy ?? null };
+        approvals.set(id, { ...a, status, answeredBy: by });
+        return { answered: true };
+      },
+    },
+  });
+});
+afterAll(() => door.close());
 
 beforeEach(() => {
   sfn.reset();
   sts.reset();
+  approvals.clear();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: CALLER });
 });
 
-describe('kms-rotate approve / deny', () => {
-  it('approve sends the decision and who made it', async () => {
+describe('kms-rotate approve / deny (through the front door, by approval id)', () => {
+  it('approve: the front door sends the decision with the verified caller; the token never leaves the stack', async () => {
+    approvals.set(ID, pending());
     sfn.on(SendTaskSuccessCommand).resolves({});
-    const { io, stdout } = captureIo();
+    const { io, stdout } = captureIo(door.env);
 
-    expect(await main(['approve', TOKEN], io)).toBe(0);
-    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ decision: 'approve', by: CALLER }) });
+    expect(await main(['approve', ID, '--reason', 'owner agreed'], io)).toBe(0);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ decision: 'approve', by: CALLER, reason: 'owner agreed' }) });
     expect(stdout()).toContain(`Approved by ${CALLER}`);
+    expect(approvals.get(ID)).toMatchObject({ status: 'APPROVED', answeredBy: CALLER });
   });
 
   it('deny sends APPROVAL_DENIED with who and why', async () => {
+    approvals.set(ID, pending());
     sfn.on(SendTaskFailureCommand).resolves({});
-    const { io } = captureIo();
+    const { io } = captureIo(door.env);
 
-    expect(await main(['deny', TOKEN, '--reason', 'key is being retired'], io)).toBe(0);
+    expect(await main(['deny', ID, '--reason', 'key is being retired'], io)).toBe(0);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
       taskToken: TOKEN,
       error: 'APPROVAL_DENIED',
@@ -38,26 +73,44 @@ describe('kms-rotate approve / deny', () => {
     });
   });
 
-  it.each([
-    ['TaskDoesNotExist', /not \(or no longer\) waiting for a decision/],
-    ['InvalidToken', /not valid \(InvalidToken\)/],
-    ['TaskTimedOut', /has expired \(TaskTimedOut\)/],
-  ])('%s -> exit 2 with a clear message', async (name, message) => {
-    sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error(name), { name, $metadata: {} }));
-    const { io, stderr } = captureIo();
+  it('two-person rule: the requester cannot approve their own manual run (exit 4, nothing sent)', async () => {
+    approvals.set(ID, pending({ requestedBy: CALLER }));
+    const { io, stderr } = captureIo(door.env);
 
-    expect(await main(['approve', TOKEN], io)).toBe(2);
+    expect(await main(['approve', ID], io)).toBe(4);
+    expect(stderr()).toContain('(TwoPersonRule): two-person rule:');
+    expect(stderr()).toContain('cannot also approve it; another on-call engineer must');
+    expect(sfn.calls()).toHaveLength(0);
+    expect(approvals.get(ID)?.status).toBe('PENDING');
+  });
+
+  it.each([
+    ['an unknown id', () => undefined, /no approval ap-0123456789abcdef0123/],
+    ['an answered approval', () => approvals.set(ID, pending({ status: 'DENIED', answeredBy: BOB })), /already answered \(DENIED by .*bob\)/],
+    ['an expired approval', () => approvals.set(ID, pending({ expiresAt: new Date(Date.now() - 1000).toISOString() })), /expired at .*the approval window closed/],
+    ['a task that no longer waits', () => { approvals.set(ID, pending()); sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('gone'), { name: 'TaskDoesNotExist', $metadata: {} })); }, /no longer waiting \(TaskDoesNotExist\)/],
+  ])('%s -> exit 2 with a clear message', async (_name, prepare, message) => {
+    prepare();
+    const { io, stderr } = captureIo(door.env);
+
+    expect(await main(['approve', ID], io)).toBe(2);
     expect(stderr()).toMatch(message);
   });
 
-  it('deny needs a reason; a token is required (exit 2, nothing sent)', async () => {
-    const blank = captureIo();
-    expect(await main(['deny', TOKEN, '--reason', ' '], blank.io)).toBe(2);
+  it('deny needs a reason; an approval id is required (exit 2, nothing sent)', async () => {
+    const before = door.exchanges.length;
+    const blank = captureIo(door.env);
+    expect(await main(['deny', ID, '--reason', ' '], blank.io)).toBe(2);
     expect(blank.stderr()).toContain('--reason: expected a non-empty string');
 
-    const missing = captureIo();
+    const missing = captureIo(door.env);
     expect(await main(['approve'], missing.io)).toBe(2);
-    expect(missing.stderr()).toContain("missing required argument 'token'");
+    expect(missing.stderr()).toContain("missing required argument 'approval-id'");
+
+    const token = captureIo(door.env);
+    expect(await main(['approve', TOKEN], token.io)).toBe(2);
+    expect(token.stderr()).toContain('<approval-id>: expected the approval id from the notification');
     expect(sfn.calls()).toHaveLength(0);
+    expect(door.exchanges.slice(before)).toHaveLength(0);
   });
 });

@@ -4,7 +4,23 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
-import { ACCOUNT, CALLER, captureIo, keyResult, rotationHistory, runSummary, STATE_MACHINE } from './helpers';
+import { DrillKeys } from '../../lambdas/drill/handler';
+import { signedPost } from '../../cli/front-door';
+import { ACCOUNT, CALLER, captureIo, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
+
+/** The drill component's DRILL# records, in memory. */
+const drills = new Map<string, { createdBy: string; status: string }>();
+let door: Awaited<ReturnType<typeof testFrontDoor>>;
+beforeAll(async () => {
+  // The drill component as deployed (its KMS calls go to the mocked KMSClient), behind the front door.
+  const component = new DrillKeys(new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), {
+    putDrill: async (keyArn, createdBy) => void drills.set(keyArn, { createdBy, status: 'CREATED' }),
+    getDrill: async (keyArn) => drills.get(keyArn) ?? null,
+    markDrillDeleted: async (keyArn) => void drills.set(keyArn, { ...drills.get(keyArn)!, status: 'SCHEDULED_FOR_DELETION' }),
+  }, { partition: 'aws', region: 'us-east-1', account: ACCOUNT });
+  door = await testFrontDoor({ drills: component });
+});
+afterAll(() => door.close());
 
 
 const kms = mockClient(KMSClient);
@@ -23,6 +39,7 @@ function workflowEndsWith(outcome: 'ROTATED' | 'SKIPPED') {
 beforeEach(() => {
   kms.reset();
   sfn.reset();
+  drills.clear();
   sts.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: CALLER });
   kms.on(CreateKeyCommand).resolves({ KeyMetadata: { KeyId: '0f0f0f0f-1111-2222-3333-444455556666', Arn: DRILL_KEY } });
@@ -30,20 +47,22 @@ beforeEach(() => {
 });
 
 describe('kms-rotate drill', () => {
-  it('PASS: a tagged throwaway key is rotated by the workflow (force), verified, and scheduled for deletion', async () => {
+  it('PASS: the drill component creates a tagged throwaway key, the workflow rotates it, it is verified and scheduled for deletion', async () => {
     workflowEndsWith('ROTATED');
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [{ KeyId: DRILL_KEY, RotationType: 'ON_DEMAND', RotationDate: new Date() }], Truncated: false });
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['drill'], io);
 
     expect(code).toBe(0);
     expect(kms).toHaveReceivedCommandWith(CreateKeyCommand, { KeySpec: 'SYMMETRIC_DEFAULT', Tags: [{ TagKey: 'kms-incident-rotation:drill', TagValue: 'true' }] });
-    expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Description).toMatch(/^kms-incident-rotation drill \d{4}-\d\d-\d\d/);
+    expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Description).toMatch(/^kms-incident-rotation drill \d{4}-\d\d-\d\d for arn:aws:sts::/);
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
-    expect(JSON.parse(started.input!)).toEqual({ keyId: DRILL_KEY, reason: 'drill', dryRun: false, force: true, requestedBy: CALLER });
+    // A fresh key needs no force: the drill goes through the on-call route.
+    expect(JSON.parse(started.input!)).toEqual({ keyId: DRILL_KEY, reason: 'drill', dryRun: false, breakGlass: false, requestedBy: CALLER });
     expect(started.name).toMatch(/^drill-0f0f0f0f-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: DRILL_KEY, PendingWindowInDays: 7 });
+    expect(drills.get(DRILL_KEY)).toEqual({ createdBy: CALLER, status: 'SCHEDULED_FOR_DELETION' });
     expect(stdout()).toMatch(/PASS {2}ListKeyRotations shows an ON_DEMAND rotation/);
     expect(stdout()).toMatch(/Drill PASS\n$/);
   });
@@ -51,7 +70,7 @@ describe('kms-rotate drill', () => {
   it('FAIL (exit 1) when the key was not rotated, and the key is still scheduled for deletion', async () => {
     workflowEndsWith('SKIPPED');
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [], Truncated: false });
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['drill'], io)).toBe(1);
     expect(stdout()).toMatch(/FAIL {2}the workflow rotated the key: execution SUCCEEDED, key SKIPPED OPTED_OUT/);
@@ -62,19 +81,28 @@ describe('kms-rotate drill', () => {
 
   it('FAIL (exit 1) when the workflow cannot be started, still deleting the key', async () => {
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }));
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['drill'], io)).toBe(1);
-    expect(stdout()).toMatch(/FAIL {2}drill step: AWS denied states:StartExecution/);
+    expect(stdout()).toMatch(/FAIL {2}drill step: The front door failed to start the drill run \(HTTP 500\)/);
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: DRILL_KEY });
   });
 
-  it('exit 4 when AWS refuses to create the key (nothing to clean up)', async () => {
-    kms.on(CreateKeyCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+  it('exit 4 when the drill component cannot create the key (nothing to clean up)', async () => {
+    kms.on(CreateKeyCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }));
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['drill'], io)).toBe(4);
-    expect(stderr()).toContain('No AWS credentials found');
+    expect(stderr()).toContain('The front door failed to create a drill key (HTTP 500)');
+    expect(kms).toHaveReceivedCommandTimes(ScheduleKeyDeletionCommand, 0);
+  });
+
+  it('the drill component never deletes a key it did not create, even one tagged as a drill', async () => {
+    kms.on(ScheduleKeyDeletionCommand).resolves({});
+
+    const answer = await signedPost(door.env.KMS_ROTATE_FRONT_DOOR_URL, 'drillCleanup', { keyId: '0f0f0f0f-1111-2222-3333-444455556666' }, {}, { accessKeyId: door.env.AWS_ACCESS_KEY_ID, secretAccessKey: door.env.AWS_SECRET_ACCESS_KEY }, 'us-east-1');
+
+    expect(answer).toMatchObject({ status: 403, body: { error: 'NotADrillKey' } });
     expect(kms).toHaveReceivedCommandTimes(ScheduleKeyDeletionCommand, 0);
   });
 });

@@ -1,6 +1,11 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import type { KeyResult, RunSummary } from '../../lambdas/domain/contracts';
 import type { Io } from '../../cli/io';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { startLocalFrontDoor, type FrontDoorExchange, type LocalFrontDoorOptions } from '../../local/front-door';
+import type { FrontDoorDeps } from '../../lambdas/front-door/handler';
+import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
+import type { WorldPerson } from '../../local/world';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
@@ -31,6 +36,8 @@ export function keyResult(over: Partial<KeyResult> = {}): KeyResult {
     ref: K1_ARN,
     keyArn: K1_ARN,
     via: null,
+    approvedBy: null,
+    approvalReason: null,
     aliases: ['alias/orders'],
     outcome: 'ROTATED',
     reason: null,
@@ -146,4 +153,30 @@ export function rotationHistory(summary: RunSummary, final: 'succeeded' | 'faile
     .exited('Map', 'ForEachKey', { request, results: [{}] }, 10)
     .task('Notify', { request }, { request, notification: { summary, anyFailed: summary.anyFailed } }, 10, 11);
   return final === 'succeeded' ? h.succeeded(summary, 11) : h.failed('KeyRotationFailed', 'At least one key ended FAILED.', 11);
+}
+
+/** The test caller's static keys: the CLI signs front-door requests with them. */
+export const CALLER_KEYS = { AWS_ACCESS_KEY_ID: 'AKIATESTALICE0000001', AWS_SECRET_ACCESS_KEY: 'test-secret-of-alice-0000' };
+
+/**
+ * A front door for CLI tests: the local front door (it verifies the CLI's SigV4 signature and
+ * puts the caller in the request context) in front of the real front-door handler, whose Step
+ * Functions calls go to an SFNClient (aws-sdk-client-mock intercepts it in the test) and whose
+ * approvals are `approvals`. `env` points the CLI at it with the caller's keys.
+ */
+export async function testFrontDoor(opts: { approvals?: FrontDoorDeps['approvals']; people?: Record<string, WorldPerson>; drills?: LocalFrontDoorOptions['drills'] } = {}) {
+  const exchanges: FrontDoorExchange[] = [];
+  const door = await startLocalFrontDoor({
+    region: REGION,
+    account: ACCOUNT,
+    people: opts.people ?? { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: true } },
+    onResponse: (e) => exchanges.push(e),
+    deps: {
+      accountId: ACCOUNT,
+      workflow: new StepFunctionsControl(new SFNClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), STATE_MACHINE),
+      approvals: opts.approvals ?? { getApproval: async () => null, answerApproval: async () => ({ answered: true }) },
+    },
+    drills: opts.drills,
+  });
+  return { env: { KMS_ROTATE_FRONT_DOOR_URL: door.url, ...CALLER_KEYS }, exchanges, close: () => door.close() };
 }

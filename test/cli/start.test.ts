@@ -10,7 +10,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { executionName } from '../../cli/commands/start';
-import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE } from './helpers';
+import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
+
+// start reaches the workflow only through the front door (signed); the front door's
+// StartExecution goes to the mocked SFNClient below.
+let door: Awaited<ReturnType<typeof testFrontDoor>>;
+beforeAll(async () => {
+  door = await testFrontDoor();
+});
+afterAll(() => door.close());
 
 
 const sfn = mockClient(SFNClient);
@@ -53,7 +61,7 @@ describe('kms-rotate start', () => {
   it('starts a manual request, follows it live and exits 0 when the key is ROTATED', async () => {
     // Prepare
     execution(runSummary([keyResult()]));
-    const { io, stdout, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     // Act
     const code = await main(['start', '--key', K1, '--reason', 'INC-1234 leaked credentials'], io);
@@ -63,7 +71,8 @@ describe('kms-rotate start', () => {
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const sent = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     expect(sent.stateMachineArn).toBe(STATE_MACHINE);
-    expect(JSON.parse(sent.input!)).toEqual({ keyId: K1, reason: 'INC-1234 leaked credentials', dryRun: false, force: false, requestedBy: CALLER });
+    // requestedBy is what the front door read from the signed request, not what the CLI wrote.
+    expect(JSON.parse(sent.input!)).toEqual({ keyId: K1, reason: 'INC-1234 leaked credentials', dryRun: false, breakGlass: false, requestedBy: CALLER });
     expect(sent.name).toMatch(/^manual-1234abcd-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(sent.name!.length).toBeLessThanOrEqual(80);
     // The live trace: states as they start and end, per key, with elapsed times.
@@ -85,20 +94,22 @@ describe('kms-rotate start', () => {
 
   it('passes --dry-run and --force through and exits 0 for DRY_RUN', async () => {
     execution(runSummary([keyResult({ outcome: 'DRY_RUN', detail: 'Dry run: the key is eligible and would be rotated.' })], { dryRun: true }));
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', 'alias/orders', '--reason', 'check', '--dry-run', '--force'], io);
 
     expect(code).toBe(0);
     const sent = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!);
-    expect(sent).toMatchObject({ keyId: 'alias/orders', dryRun: true, force: true });
+    // --force goes to the break-glass route, which marks the request.
+    expect(sent).toMatchObject({ keyId: 'alias/orders', dryRun: true, breakGlass: true });
+    expect(door.exchanges.at(-1)).toMatchObject({ route: 'breakGlass', statusCode: 200 });
     expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.name).toMatch(/^manual-alias-orders-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(stdout()).toContain('DRY RUN: nothing was changed.');
   });
 
   it('exits 3 when the key is SKIPPED', async () => {
     execution(runSummary([keyResult({ outcome: 'SKIPPED', reason: 'UNSUPPORTED_KEY_SPEC', detail: 'The key is RSA_2048/SIGN_VERIFY.' })]));
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1_ARN, '--reason', 'x'], io);
 
@@ -109,7 +120,7 @@ describe('kms-rotate start', () => {
 
   it('exits 1 when the execution FAILED, reading the summary from the Notify state output', async () => {
     execution(runSummary([keyResult({ outcome: 'FAILED', reason: 'ACCESS_DENIED', detail: null, onDemandRotationsUsed: null, onDemandRotationsRemaining: null })]), 'FAILED');
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
 
@@ -122,7 +133,7 @@ describe('kms-rotate start', () => {
 
   it('with --no-wait prints the execution ARN and does not poll', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
-    const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x', '--no-wait'], io);
 
@@ -133,7 +144,7 @@ describe('kms-rotate start', () => {
 
   it('with --json prints only the result JSON on stdout and the trace on stderr', async () => {
     execution(runSummary([keyResult()]));
-    const { io, stdout, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x', '--json'], io);
 
@@ -148,7 +159,7 @@ describe('kms-rotate start', () => {
       Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: startDate, StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE }] }],
     });
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
-    const { io } = captureIo();
+    const { io } = captureIo(door.env);
 
     const code = await main(['start', '--key', K1, '--reason', 'x', '--no-wait'], io);
 
@@ -158,7 +169,7 @@ describe('kms-rotate start', () => {
 
   it('exits 2 with a how-to when the stack is not deployed', async () => {
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id KmsIncidentRotation does not exist'), { name: 'ValidationError', $metadata: {} }));
-    const { io, stderr } = captureIo();
+    const { io, stderr } = captureIo(door.env);
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
 
@@ -181,7 +192,7 @@ describe('kms-rotate start: bad input never reaches AWS (exit 2, the problem nam
     ['bad --region', ['start', '--key', K1, '--reason', 'x', '--region', 'Mars'], /expected an AWS Region such as us-east-1/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
   ])('%s', async (_label, argv, message) => {
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(argv, io);
 
@@ -192,7 +203,7 @@ describe('kms-rotate start: bad input never reaches AWS (exit 2, the problem nam
   });
 
   it('--help shows examples and exits 0', async () => {
-    const { io, stdout } = captureIo();
+    const { io, stdout } = captureIo(door.env);
     expect(await main(['start', '--help'], io)).toBe(0);
     expect(stdout()).toContain('Examples:');
     expect(stdout()).toContain('kms-rotate start --key alias/orders');
@@ -203,7 +214,7 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   it('no credentials', async () => {
     sts.reset();
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
 
@@ -215,45 +226,46 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   it('an expired session', async () => {
     sts.reset();
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredToken', $metadata: { httpStatusCode: 403 } }));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x', '--profile', 'oncall'], io)).toBe(4);
     expect(stderr()).toContain('Your AWS session has expired calling sts:GetCallerIdentity (ExpiredToken). Run `aws sso login --profile oncall`');
   });
 
-  it('AccessDenied names the action and the identity', async () => {
-    sfn.on(StartExecutionCommand).rejects(
-      Object.assign(new Error(`User: ${CALLER} is not authorized to perform: states:StartExecution on resource: ${STATE_MACHINE} because no identity-based policy allows the states:StartExecution action`), {
-        name: 'AccessDeniedException',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+  it('the front door refusing (403) names the refusal: --force without the break-glass right', async () => {
+    const onCallOnly = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: 'AKIATESTALICE0000001', secretAccessKey: 'test-secret-of-alice-0000', breakGlass: false } } });
+    try {
+      const { io, stderr } = captureIo({ ...onCallOnly.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
-    expect(stderr()).toContain(`AWS denied states:StartExecution on ${STATE_MACHINE} to ${CALLER}`);
+      expect(await main(['start', '--key', K1, '--reason', 'x', '--force'], io)).toBe(4);
+      expect(stderr()).toContain(`The front door refused start a forced (break-glass) run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`);
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    } finally {
+      await onCallOnly.close();
+    }
   });
 
-  it('AccessDenied without details still says which call and who', async () => {
+  it('the front door failing to start the execution is exit 4', async () => {
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException', $metadata: {} }));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
-    expect(stderr()).toContain(`AWS denied states:StartExecution to ${CALLER}`);
+    expect(stderr()).toContain('The front door failed to start the run (HTTP 500) (InternalError)');
   });
 
   it('an unreachable endpoint', async () => {
     sts.reset();
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
     expect(stderr()).toContain('Cannot reach AWS calling sts:GetCallerIdentity: ENOTFOUND');
   });
 
   it('an unexpected error is one line and a hint, without a stack trace', async () => {
-    sfn.on(StartExecutionCommand).rejects(new TypeError('boom'));
-    const { io, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    sts.reset();
+    sts.on(GetCallerIdentityCommand).rejects(new TypeError('boom'));
+    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(1);
     expect(stderr()).toBe('kms-rotate: unexpected error: TypeError: boom\nrerun with KMS_ROTATE_DEBUG=1 for details\n');

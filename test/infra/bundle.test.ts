@@ -23,7 +23,7 @@ function bundle(name: string): string {
   return outfile;
 }
 
-test.each([...HANDLERS])('%s bundles and exports a handler', (name) => {
+test.each([...HANDLERS, 'front-door', 'drill'])('%s bundles and exports a handler', (name) => {
   const file = bundle(name);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle path is known only at run time
   expect(typeof require(file).handler).toBe('function');
@@ -48,6 +48,10 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     APPROVAL_TIMEOUT_SECONDS: '14400',
     APPROVAL_TIMEOUT_ACTION: 'SKIP',
     EXECUTION_TIMEOUT_SECONDS: '50400',
+    FORCE_MIN_INTERVAL_SECONDS: '600',
+    FORCE_DAILY_CAP: '2',
+    SECURITY_HUB_SEVERITY_LABELS: 'HIGH,CRITICAL',
+    SECURITY_HUB_PRODUCT_ARN_PREFIXES: 'arn:aws:securityhub:us-east-1::product/aws/',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings } from '../../lib/settings';
-import { LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance';
+import { FRONT_DOOR_CONCURRENCY, LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance';
 import { HANDLERS } from '../../lib/functions';
 
 const env = { account: '111122223333', region: 'us-east-1' };
@@ -59,18 +59,23 @@ describe('data retention and limits', () => {
     });
   });
 
-  test('reserved concurrency on every task function, as declared', () => {
+  test('reserved concurrency on every function, as declared', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(HANDLERS.length);
-    const byHandler = Object.fromEntries(functions.map((f) => [f.Metadata['kms-incident-rotation:handler'], f.Properties.ReservedConcurrentExecutions]));
+    // The task functions, plus the front door's two (front door, drill).
+    expect(functions).toHaveLength(HANDLERS.length + 2);
+    const tasks = functions.filter((f) => f.Metadata['kms-incident-rotation:handler']);
+    const byHandler = Object.fromEntries(tasks.map((f) => [f.Metadata['kms-incident-rotation:handler'], f.Properties.ReservedConcurrentExecutions]));
     expect(byHandler).toEqual(RESERVED_CONCURRENCY);
+    const others = functions.filter((f) => !f.Metadata['kms-incident-rotation:handler']).map((f) => f.Properties.ReservedConcurrentExecutions);
+    expect(others.sort()).toEqual([FRONT_DOOR_CONCURRENCY.frontDoor, FRONT_DOOR_CONCURRENCY.drill].sort());
     // Lambda keeps 100 unreserved; the default account quota is 1,000.
-    expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
+    expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0) + FRONT_DOOR_CONCURRENCY.frontDoor + FRONT_DOOR_CONCURRENCY.drill).toBeLessThanOrEqual(900);
   });
 
   test('every log group is encrypted with the product key, which CloudWatch Logs may use for this account\'s groups only', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(HANDLERS.length + 1);
+    // One per task function, one per state machine (automatic, manual), the front door's three.
+    expect(groups).toHaveLength(HANDLERS.length + 2 + 3);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {

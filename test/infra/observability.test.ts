@@ -40,17 +40,24 @@ describe('alarms', () => {
     ['ExecutionsFailed', 'ExecutionsFailed'],
     ['ExecutionsTimedOut', 'ExecutionsTimedOut'],
     ['ExecutionsAborted', 'ExecutionsAborted'],
-  ])('%s: any in 5 minutes, on this state machine', (id, metricName) => {
-    expect(byId(id)).toMatchObject({
-      Namespace: 'AWS/States',
-      MetricName: metricName,
-      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: expect.stringMatching(/^WorkflowStateMachine/) } }],
-      Statistic: 'Sum',
-      Period: 300,
-      Threshold: 1,
-      EvaluationPeriods: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
+  ])('%s: any in 5 minutes, summed over both state machines (automatic and manual)', (id, metricName) => {
+    const alarm = byId(id);
+    expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const metrics: Props[] = alarm.Metrics;
+    const sum = metrics.find((m) => m.Expression);
+    const inputs = metrics.filter((m) => m.MetricStat);
+    expect(sum!.Expression).toBe(inputs.map((m) => m.Id).join(' + '));
+    expect(inputs).toHaveLength(2);
+    for (const input of inputs) {
+      expect(input).toMatchObject({
+        ReturnData: false,
+        MetricStat: { Metric: { Namespace: 'AWS/States', MetricName: metricName }, Period: 300, Stat: 'Sum' },
+      });
+    }
+    expect(inputs.map((m) => m.MetricStat.Metric.Dimensions[0].Value.Ref).sort()).toEqual([
+      expect.stringMatching(/^ManualWorkflowStateMachine/),
+      expect.stringMatching(/^WorkflowStateMachine/),
+    ]);
   });
 
   test('dead-letter queue not empty', () => {
@@ -108,9 +115,12 @@ describe('dashboard', () => {
   };
 
   test('executions and their outcomes over time', () => {
-    const metrics: string[][] = titled('Executions and their outcomes').metrics;
-    expect(metrics.map((m) => m[1])).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
-    expect(metrics.every((m) => m[0] === 'AWS/States')).toBe(true);
+    // Each line is the sum over both state machines: an expression and its two hidden inputs.
+    const metrics: unknown[][] = titled('Executions and their outcomes').metrics;
+    const inputs = metrics.filter((m) => m[0] === 'AWS/States');
+    const sums = metrics.filter((m) => typeof (m[0] as { expression?: string }).expression === 'string');
+    expect(sums.map((m) => (m[0] as { label: string }).label)).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
+    expect(inputs.map((m) => m[1])).toEqual(['ExecutionsStarted', 'ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionsAborted']);
   });
 
   test('keys by outcome and reason (Metrics Insights)', () => {

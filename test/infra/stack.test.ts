@@ -104,7 +104,8 @@ describe('KmsIncidentRotation stack', () => {
 
   test('functions: nodejs24.x on arm64, tracing, log groups with retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(HANDLERS.length);
+    // One function per task handler, plus the front door and the drill component.
+    expect(Object.keys(functions)).toHaveLength(HANDLERS.length + 2);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -122,14 +123,16 @@ describe('KmsIncidentRotation stack', () => {
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       for (const st of policy.Properties.PolicyDocument.Statement) {
         const actions: string[] = [].concat(st.Action);
-        if (actions.some((a) => a.startsWith('kms:'))) kmsStatements.push({ actions, resource: st.Resource });
+        if (st.Effect === 'Allow' && actions.some((a) => a.startsWith('kms:'))) kmsStatements.push({ actions, resource: st.Resource });
       }
     }
     const writes = kmsStatements.flatMap((s) => s.actions.filter((a) => !reads.has(a)).map((a) => ({ a, resource: s.resource })));
     // Publishing to the encrypted topic needs GenerateDataKey/Decrypt on the product's own key only.
     const topicKeyUse = writes.filter((w) => w.a === 'kms:GenerateDataKey' || w.a === 'kms:Decrypt');
     for (const w of topicKeyUse) expect(w.resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
-    const others = writes.filter((w) => !topicKeyUse.includes(w));
+    // Key creation, tagging and deletion belong to the drill component alone (tested below).
+    const drillOnly = new Set(['kms:CreateKey', 'kms:TagResource', 'kms:ScheduleKeyDeletion']);
+    const others = writes.filter((w) => !topicKeyUse.includes(w) && !drillOnly.has(w.a));
     expect(others.map((w) => w.a)).toEqual(['kms:RotateKeyOnDemand']);
     expect(JSON.stringify(others[0].resource)).toContain(':key/*');
     expect(JSON.stringify(others[0].resource)).toContain('AWS::AccountId');
@@ -142,29 +145,90 @@ describe('KmsIncidentRotation stack', () => {
     }
   });
 
-  test('on-call policy: drills may only create and delete drill-tagged keys', () => {
-    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
-    const statements: { Sid: string; Action: string | string[]; Condition?: unknown }[] = policy.Properties.PolicyDocument.Statement;
-    const bySid = Object.fromEntries(statements.map((st) => [st.Sid, st]));
-    expect(bySid.DrillCreatesTaggedKeysOnly).toMatchObject({
-      Action: ['kms:CreateKey', 'kms:TagResource'],
-      Condition: { StringEquals: { 'aws:RequestTag/kms-incident-rotation:drill': 'true' } },
-    });
-    expect(bySid.DrillDeletesDrillKeysOnly).toMatchObject({
-      Action: 'kms:ScheduleKeyDeletion',
-      Condition: { StringEquals: { 'aws:ResourceTag/kms-incident-rotation:drill': 'true' } },
-    });
-    const actions = statements.flatMap((st) => [].concat(st.Action as never));
-    expect(actions).not.toContain('kms:RotateKeyOnDemand'); // people rotate through the workflow only
+  test('human policies: no KMS writes, no key creation/tagging/deletion, no direct start or answers; per-route front-door rights', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(policies).toHaveLength(2);
+    const statementsOf = (p: (typeof policies)[number]) => p.Properties.PolicyDocument.Statement as { Sid: string; Action: string | string[]; Resource: unknown }[];
+    for (const policy of policies) {
+      const actions = statementsOf(policy).flatMap((st) => [].concat(st.Action as never) as string[]);
+      for (const forbidden of ['kms:CreateKey', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:RotateKeyOnDemand', 'states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure']) {
+        expect(actions).not.toContain(forbidden);
+      }
+      expect(actions.filter((a) => a.startsWith('kms:')).every((a) => /^kms:(Describe|Get|List)/.test(a))).toBe(true);
+    }
+    const [onCall, breakGlass] = ['FrontDoorOnCallRoutes', 'FrontDoorBreakGlassRoute'].map((sid) => policies.map(statementsOf).flat().find((st) => st.Sid === sid)!);
+    const routes = (st: { Resource: unknown }) => ([] as unknown[]).concat(st.Resource).map((r) => JSON.stringify(r).match(/\/POST\/[^"]*/)![0]);
+    expect(routes(onCall).sort()).toEqual(['/POST/approvals/*', '/POST/drills', '/POST/drills/*/cleanup', '/POST/requests']);
+    expect(routes(breakGlass)).toEqual(['/POST/break-glass']);
     template.hasOutput('OnCallPolicyArn', {});
+    template.hasOutput('BreakGlassPolicyArn', {});
+    template.hasOutput('FrontDoorUrl', {});
+  });
+
+  test('front door: every route POST with AWS_IAM authorization, proxied to the front-door function', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).map((m) => m.Properties);
+    expect(methods).toHaveLength(5);
+    for (const m of methods) expect(m).toMatchObject({ HttpMethod: 'POST', AuthorizationType: 'AWS_IAM', Integration: { Type: 'AWS_PROXY' } });
+  });
+
+  test('two state machines: only the EventBridge rules start the automatic one, only the front door the manual one', () => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    expect(Object.values(machines).map((m) => m.Metadata?.['kms-incident-rotation:mode']).sort()).toEqual(['automatic', 'manual']);
+    const starters: Record<string, string[]> = {};
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        if (![].concat(st.Action).includes('states:StartExecution' as never)) continue;
+        const machine = JSON.stringify(st.Resource).match(/"Ref":"((?:Manual)?Workflow)StateMachine/)![1];
+        (starters[machine] ??= []).push(policy.Properties.Roles[0].Ref as string);
+      }
+    }
+    expect(starters.Workflow).toEqual([expect.stringMatching(/^WorkflowStateMachineEventsRole/)]);
+    expect(starters.ManualWorkflow).toEqual([expect.stringMatching(/^FrontDoorFunctionRole/)]);
+  });
+
+  test('drill component: the only key creation and deletion, each conditioned on the drill tag', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement.map((st: object) => ({ ...st, role: p.Properties.Roles[0].Ref as string })));
+    const keyWrites = statements.filter((st) => ([] as string[]).concat(st.Action).some((a) => /^kms:(CreateKey|TagResource|ScheduleKeyDeletion)$/.test(a)));
+    expect(new Set(keyWrites.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(new Set(['FrontDoorDrillRole']));
+    const bySid = Object.fromEntries(keyWrites.map((st) => [st.Sid, st]));
+    const drillTag = { 'aws:RequestTag/kms-incident-rotation:drill': 'true' };
+    expect(bySid.CreateDrillTaggedKeysOnly).toMatchObject({ Action: 'kms:CreateKey', Condition: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['kms-incident-rotation:drill'] } } });
+    expect(bySid.TagOnlyAtCreationWithTheDrillTag).toMatchObject({ Action: 'kms:TagResource', Condition: { StringEquals: drillTag } });
+    expect(bySid.DeleteDrillTaggedKeysOnly).toMatchObject({ Action: 'kms:ScheduleKeyDeletion', Condition: { StringEquals: { 'aws:ResourceTag/kms-incident-rotation:drill': 'true' } } });
+  });
+
+  test('opt-out enforced by IAM: Rotate\'s role denies RotateKeyOnDemand on keys tagged disabled, in any case', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'kms:RotateKeyOnDemand',
+        Resource: '*',
+        Condition: { StringEqualsIgnoreCase: { 'aws:ResourceTag/kms-incident-rotation': 'disabled' } },
+      }),
+    );
+  });
+
+  test('the product key is used by the Lambda roles only through DynamoDB and SNS (kms:ViaService)', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const productKeyUse = statements.filter((st) => JSON.stringify(st.Resource).includes('ProductKey'));
+    expect(productKeyUse.length).toBeGreaterThan(0);
+    for (const st of productKeyUse) {
+      const via: unknown[] = st.Condition.StringEquals['kms:ViaService'];
+      expect(via.length).toBeGreaterThan(0);
+      for (const v of via) expect(JSON.stringify(v)).toMatch(/(dynamodb|sns)\./);
+    }
   });
 
   test('alarms page through the topic: failed executions and findings stuck in the DLQ', () => {
     // The rest of the alarms (issue 12): test/infra/observability.test.ts.
+    // (ExecutionsFailed sums both state machines, so its metric is an expression: a Metrics array.)
+    const metricNames = (a: Record<string, any>): string[] =>
+      a.MetricName ? [a.MetricName] : (a.Metrics ?? []).filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
       .map((a) => a.Properties)
-      .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' || a.MetricName === 'ExecutionsFailed');
-    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed']);
+      .filter((a) => ['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed'].includes(metricNames(a)[0]!));
+    expect(alarms.map((a) => metricNames(a)).sort()).toEqual([['ApproximateNumberOfMessagesVisible'], ['ExecutionsFailed', 'ExecutionsFailed']]);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
       expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Notifications/) }]);
@@ -212,7 +276,7 @@ describe('settings published for the CLI', () => {
     expect(typeof value).toBe('string');
     expect(decodePublishedSettings(value, 'the Settings output')).toMatchObject(custom);
     // Compact: nothing the CLI does not need (no e-mail addresses in a stack output).
-    expect(Object.keys(JSON.parse(value)).sort()).toEqual(['approvalTimeoutAction', 'approvalTimeoutMinutes', 'automaticReserve', 'cooldownMinutes', 'dryRun', 'optOutTag', 'rotationBudget']);
+    expect(Object.keys(JSON.parse(value)).sort()).toEqual(['approvalTimeoutAction', 'approvalTimeoutMinutes', 'automaticReserve', 'cooldownMinutes', 'dryRun', 'forceDailyCap', 'forceMinIntervalMinutes', 'optOutTag', 'rotationBudget']);
   });
 });
 
@@ -231,6 +295,10 @@ describe('finding sources and the ledger', () => {
       'detail-type': ['Security Hub Findings - Imported'],
       detail: { findings: { RecordState: ['ACTIVE'], Workflow: { Status: ['NEW', 'NOTIFIED'] }, Severity: { Label: ['CRITICAL'] } } },
     });
+    // Only AWS's own integrations by default (securityHubProductArns): a prefix per entry.
+    expect(securityHub.detail.findings.ProductArn).toEqual([
+      { prefix: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':securityhub:', { Ref: 'AWS::Region' }, '::product/aws/']] } },
+    ]);
     const analyzer = patterns.find((p) => p.source[0] === 'aws.access-analyzer');
     expect(analyzer).toMatchObject({ 'detail-type': ['Access Analyzer Finding'], detail: { resourceType: ['AWS::KMS::Key'], status: ['ACTIVE'] } });
   });
@@ -258,7 +326,7 @@ describe('finding sources and the ledger', () => {
     off.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
   });
 
-  test('IAM for the table: item actions only, on this table only, and only for the ledger functions', () => {
+  test('IAM for the table: item actions only, on this table only, each role on its own item kinds (dynamodb:LeadingKeys)', () => {
     const byRole: Record<string, string[]> = {};
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       for (const st of policy.Properties.PolicyDocument.Statement) {
@@ -266,17 +334,23 @@ describe('finding sources and the ledger', () => {
         const dynamo = actions.filter((a) => a.startsWith('dynamodb:'));
         if (!dynamo.length) continue;
         expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LedgerTable/), 'Arn'] });
-        const role = policy.Properties.Roles[0].Ref as string;
-        byRole[role.replace(/Role[0-9A-F]{8}$/, '')] = dynamo.sort();
+        const kinds: string[] = st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
+        const role = (policy.Properties.Roles[0].Ref as string).replace(/Role[0-9A-F]{8}$/, '');
+        for (const kind of kinds) for (const a of dynamo) (byRole[role] ??= []).push(`${a} ${kind}`);
       }
     }
+    for (const list of Object.values(byRole)) list.sort();
     expect(byRole).toEqual({
-      TasksClaimRequest: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      TasksCloseRequest: ['dynamodb:UpdateItem'],
-      TasksLockKey: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      TasksClaimRequest: ['dynamodb:GetItem REQUEST#*', 'dynamodb:PutItem REQUEST#*'],
+      TasksCloseRequest: ['dynamodb:UpdateItem REQUEST#*'],
+      TasksLockKey: ['dynamodb:GetItem LOCK#*', 'dynamodb:PutItem LOCK#*'],
       // NOTIFY#<execution>: read before publishing, written after (one message per execution).
-      TasksNotify: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-      TasksRecord: ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+      TasksNotify: ['dynamodb:GetItem NOTIFY#*', 'dynamodb:PutItem NOTIFY#*'],
+      // Append-only audit: Record puts KEY# entries (conditional put) and deletes only its LOCK#.
+      TasksRecord: ['dynamodb:DeleteItem LOCK#*', 'dynamodb:PutItem KEY#*'],
+      TasksRequestApproval: ['dynamodb:PutItem APPROVAL#*'],
+      FrontDoorFunction: ['dynamodb:GetItem APPROVAL#*', 'dynamodb:UpdateItem APPROVAL#*'],
+      FrontDoorDrill: ['dynamodb:GetItem DRILL#*', 'dynamodb:PutItem DRILL#*', 'dynamodb:UpdateItem DRILL#*'],
     });
   });
 

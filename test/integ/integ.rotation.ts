@@ -1,7 +1,7 @@
 /**
  * Integration test in a real (sandbox) account, with @aws-cdk/integ-tests-alpha. Deploys the
- * product stack and a throwaway key, starts the workflow by hand (as `kms-rotate start --force`
- * does), waits until the execution SUCCEEDED and checks that KMS lists an ON_DEMAND rotation.
+ * product stack and a throwaway key, starts the manual machine by hand (as the front door does
+ * for `kms-rotate start`), waits until the execution SUCCEEDED and checks that KMS lists an ON_DEMAND rotation.
  * It spends one rotation of the throwaway key only; the key is scheduled for deletion on destroy.
  *
  * Offline, test/infra/integ.test.ts synthesizes it. To run it for real:
@@ -28,9 +28,11 @@ export function buildIntegApp(app = new App()) {
   fixture.tags.setTag(DRILL_TAG_KEY, 'true');
 
   const integ = new IntegTest(app, 'RotationWorkflow', { testCases: [product, fixture] });
+  // The manual machine, with the front door's request shape (the test's assertion provider
+  // stands in for the front door; a fresh key needs no force).
   const started = integ.assertions.awsApiCall('SFN', 'startExecution', {
-    stateMachineArn: product.workflow.stateMachine.stateMachineArn,
-    input: JSON.stringify({ keyId: key.keyArn, reason: 'integration test', force: true }),
+    stateMachineArn: product.manualWorkflow.stateMachine.stateMachineArn,
+    input: JSON.stringify({ keyId: key.keyArn, reason: 'integration test', dryRun: false, breakGlass: false, requestedBy: 'integ-tests-alpha assertion provider' }),
   });
   const finished = integ.assertions
     .awsApiCall('SFN', 'describeExecution', { executionArn: started.getAttString('executionArn') })

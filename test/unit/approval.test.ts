@@ -10,7 +10,8 @@ function gateEndedWith(approvalError: { Error: string; Cause?: string }) {
 
 describe('approval codec', () => {
   it('encodes an approval as the state machine stores it in $.approval', () => {
-    expect(JSON.parse(encodeApproval(APPROVER))).toEqual({ decision: 'approve', by: APPROVER });
+    expect(JSON.parse(encodeApproval(APPROVER))).toEqual({ decision: 'approve', by: APPROVER, reason: null });
+    expect(JSON.parse(encodeApproval(APPROVER, 'owner agreed'))).toEqual({ decision: 'approve', by: APPROVER, reason: 'owner agreed' });
   });
 
   it('decodes the denial it encodes', () => {

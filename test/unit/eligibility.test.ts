@@ -39,6 +39,8 @@ function baseCtx(overrides: Partial<AssessContext> = {}): AssessContext {
     automaticReserve: 2,
     cooldownSeconds: 24 * HOUR,
     optOutTag: 'kms-incident-rotation',
+    forceMinIntervalSeconds: 600,
+    forceDailyCap: 2,
     now: NOW,
     ...overrides,
   };
@@ -135,7 +137,8 @@ describe('assessKey: keys that are not skipped', () => {
     ['opt-out tag with another value', { tags: { 'kms-incident-rotation': 'enabled' } }, {}, 'ROTATE'],
     ['opt-out value under a different tag key', { tags: { 'other-tag': 'disabled' } }, {}, 'ROTATE'],
     ['opt-out tag whose value only contains "disabled"', { tags: { 'kms-incident-rotation': 'not-disabled' } }, {}, 'ROTATE'],
-    ['inside the cooldown but forced', { onDemandRotationsUsed: 1, lastOnDemandRotation: secondsAgo(60) }, { source: 'manual', force: true }, 'ROTATE'],
+    // Past the break-glass minimum interval (10 min), inside the cooldown.
+    ['inside the cooldown but forced', { onDemandRotationsUsed: 1, lastOnDemandRotation: secondsAgo(20 * 60) }, { source: 'manual', force: true }, 'ROTATE'],
     ['exactly at the end of the cooldown', { onDemandRotationsUsed: 1, lastOnDemandRotation: secondsAgo(24 * HOUR) }, {}, 'ROTATE'],
     ['just after the cooldown', { onDemandRotationsUsed: 1, lastOnDemandRotation: secondsAgo(24 * HOUR + 1) }, {}, 'ROTATE'],
     ['automatic trigger, one above the reserve', { onDemandRotationsUsed: 22 }, {}, 'ROTATE'],
@@ -261,6 +264,8 @@ describe('assessKey: properties', () => {
     automaticReserve: fc.integer({ min: 0, max: 5 }),
     cooldownSeconds: fc.integer({ min: 0, max: 30 * 24 * HOUR }),
     optOutTag: fc.constant('kms-incident-rotation'),
+    forceMinIntervalSeconds: fc.integer({ min: 0, max: 3600 }),
+    forceDailyCap: fc.integer({ min: 1, max: 25 }),
     now: fc.constant(NOW),
   });
 

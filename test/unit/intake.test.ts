@@ -92,6 +92,7 @@ describe('fixtures', () => {
       keys: c.keys,
       dryRun: false,
       force: false,
+      breakGlass: false,
       requestedBy: null,
       account: event.account,
       region: event.region,
@@ -124,6 +125,7 @@ describe('manual requests', () => {
       keys: [arn(K1)],
       dryRun: true,
       force: false,
+      breakGlass: false,
       requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice',
       account: ACCOUNT,
       region: 'us-east-1',
@@ -167,7 +169,7 @@ describe('manual requests', () => {
     ['string dryRun', { keyId: K1, reason: 'r', dryRun: 'yes' }, /^dryRun: expected true or false, got "yes"$/],
     ['numeric force', { keyId: K1, reason: 'r', force: 1 }, /^force: expected true or false, got number 1$/],
     ['empty requestedBy', { keyId: K1, reason: 'r', requestedBy: '' }, /^requestedBy: expected a non-empty string/],
-    ['unknown fields', { keyId: K1, reason: 'r', dry_run: true, ttl: 3 }, /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, requestedBy$/],
+    ['unknown fields', { keyId: K1, reason: 'r', dry_run: true, ttl: 3 }, /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, breakGlass, requestedBy$/],
     ['a stray source field', { keyId: K1, reason: 'r', source: 'cli' }, /^source: unknown field/],
   ])('rejects %s, naming the field', (_, input, message) => {
     expect(rejection(input).message).toMatch(message);

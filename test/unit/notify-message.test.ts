@@ -21,6 +21,8 @@ function key(id: string, outcome: Outcome, reason: Reason | null = null, overrid
     ref: arn(id),
     keyArn: arn(id),
     via: null,
+    approvedBy: null,
+    approvalReason: null,
     aliases: [],
     outcome,
     reason,

@@ -20,6 +20,7 @@ function request(overrides: Partial<IncidentRequest> = {}): IncidentRequest {
     keys: [],
     dryRun: false,
     force: false,
+    breakGlass: false,
     requestedBy: null,
     account: ACCOUNT,
     region: 'us-east-1',
@@ -117,6 +118,9 @@ describe('summarise', () => {
       joined: true,
       rotationStartedAt: '2025-06-01T00:00:01.000Z',
       confirmedAt: '2025-06-01T00:01:00.000Z',
+      // Not approved at the gate: present, null (the state machine reads every field).
+      approvedBy: null,
+      approvalReason: null,
     });
   });
 

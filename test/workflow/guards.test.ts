@@ -105,7 +105,8 @@ describe('exactly once per finding', () => {
   });
 
   test('a manual request with force during the cooldown rotates; without force it is RECENTLY_ROTATED', async () => {
-    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 5 }), speed: SPEED });
+    // 30 min ago: inside the 60-min cooldown, past the 10-min break-glass interval.
+    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30 }), speed: SPEED });
     const plain = await sim.run({ keyId: K1, reason: 'on-call: leaked key suspected' });
     expect(plain.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     const forced = await sim.run({ keyId: K1, reason: 'on-call: leaked key confirmed', force: true });
@@ -121,15 +122,18 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
     expect(run.result.keys[0].outcome).toBe('ROTATED');
     const [request, summary] = run.result.notifications;
     expect(request.subject).toMatch(/^\[APPROVAL NEEDED\]/);
-    expect(request.message).toMatch(/kms-rotate approve '.+'/);
-    expect(request.message).toMatch(/kms-rotate deny '.+' --reason/);
+    // An approval id, never the task token.
+    expect(request.message).toMatch(/kms-rotate approve ap-[0-9a-f]{20}$/m);
+    expect(request.message).toMatch(/kms-rotate deny ap-[0-9a-f]{20} --reason/);
+    expect(request.message).not.toMatch(/local-RequestApproval-/);
     expect(summary.subject).toMatch(/^\[ROTATED\]/);
   });
 
   test('deny: SKIPPED APPROVAL_DENIED with who denied, no rotation', async () => {
     const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'deny' } }), input: guardDuty('deny-1'), speed: SPEED });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
-    expect(run.result.keys[0].detail).toMatch(/Denied by local-approver/);
+    // Who denied is the verified identity the front door read from the signed request.
+    expect(run.result.keys[0].detail).toMatch(/^Denied by arn:aws:sts::111122223333:assumed-role\/OnCall\/alice: denied in the world file\.$/);
     expect(rotations(run.calls)).toHaveLength(0);
   });
 
@@ -160,9 +164,11 @@ describe('audit ledger', () => {
   afterEach(() => sim?.close());
 
   test('one audit entry per decision, with who, why and the key material before and after; the lock is released', async () => {
-    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }), speed: SPEED });
+    // No break-glass interval here: the forced runs follow the rotation within the same second.
+    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }, { settings: { forceMinIntervalMinutes: 0, forceDailyCap: 25 } }), speed: SPEED });
     const rotated = await sim.run(guardDuty('audit-1'));
     const duplicate = await sim.run(guardDuty('audit-1'));
+    // The body's requestedBy is ignored: the front door records the signed caller (carol, break-glass).
     const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
 
     const entries = await auditTrail(ledgerClientOf(sim), LOCAL_LEDGER_TABLE, K1);
@@ -180,7 +186,7 @@ describe('audit ledger', () => {
       currentKeyMaterialId: rotated.result.keys[0].currentKeyMaterialId,
       onDemandRotationsUsed: 2,
     });
-    expect(entries[2]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
+    expect(entries[2]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/BreakGlass/carol', breakGlass: true });
     // The lock was released: a forced manual rotation right after takes it again.
     const forced = await sim.run({ keyId: K1, reason: 'again', force: true });
     expect(forced.result.keys[0].outcome).toBe('ROTATED');

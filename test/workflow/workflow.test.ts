@@ -204,11 +204,18 @@ describe('rotation workflow (local)', () => {
   });
 
   test('input that is neither a finding nor a manual request ends in a Fail naming the field', async () => {
-    const run = await simulate({ world: world([{}]), input: { keyId: KEY }, speed: SPEED });
+    const run = await simulate({ world: world([{}]), input: { id: 'not-a-finding', version: '0' }, speed: SPEED });
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('InvalidRequest');
-    expect(run.result.cause).toMatch(/reason/);
+    expect(run.result.cause).toMatch(/"errorMessage":"request: the automatic workflow takes finding events/);
     expect(run.calls.filter((c) => c.service === 'kms')).toHaveLength(0);
+  });
+
+  test('a manual request without a reason is refused at the front door, naming the field', async () => {
+    await expect(simulate({ world: world([{}]), input: { keyId: KEY }, speed: SPEED })).rejects.toMatchObject({
+      statusCode: 400,
+      body: { message: expect.stringMatching(/^reason: /) },
+    });
   });
 });
 

@@ -40,7 +40,7 @@ interface SourceSpec {
   source: FindingSource;
   detailTypes: readonly string[];
   name: string;
-  read: (detail: unknown, keys: KeyCollector) => FindingFacts;
+  read: (detail: unknown, keys: KeyCollector, ctx: IntakeContext) => FindingFacts;
 }
 
 const SOURCES: Record<string, SourceSpec> = {
@@ -102,7 +102,7 @@ function readFinding(
     envelopeLocation(event),
     { account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' },
   ]);
-  const facts = spec.read(own(event, 'detail'), collector);
+  const facts = spec.read(own(event, 'detail'), collector, ctx);
   return { facts, ...capKeys(collector.values(), ctx) };
 }
 
@@ -130,6 +130,7 @@ function parseFindingEvent(event: Obj, ctx: IntakeContext): IncidentRequest {
     keys,
     dryRun: false,
     force: false,
+    breakGlass: false,
     requestedBy: null,
     account,
     region,
@@ -159,6 +160,36 @@ export function parseIncident(input: unknown, ctx: IntakeContext): IncidentReque
   if (kind === 'finding') return parseFindingEvent(input, ctx);
   if (kind === 'manual') return parseManual(input, ctx);
   throw new InvalidRequestError(`source: ${EXPECTED_SOURCE}, got nothing`);
+}
+
+/**
+ * Which state machine an Intake serves (a constant in its task parameters):
+ * - `automatic`: only the EventBridge rules may start it; it accepts finding events only;
+ * - `manual`: only the front door may start it; it accepts only the front door's request shape,
+ *   with the caller (`requestedBy`) the front door read from AWS authentication.
+ */
+export type IntakeMode = 'automatic' | 'manual';
+
+/**
+ * Intake for one state machine: `parseIncident`, refusing any input that is not its own shape, so
+ * a person cannot submit a finding (or claim a finding id, or appear as a finding source) through
+ * the manual machine, nor a manual request through the automatic one.
+ */
+export function parseForMode(input: unknown, ctx: IntakeContext, mode: IntakeMode): IncidentRequest {
+  const kind = inputKind(input);
+  if (mode === 'automatic') {
+    if (kind !== 'finding') {
+      throw new InvalidRequestError('request: the automatic workflow takes finding events from EventBridge only; manual requests go through the front door (kms-rotate start)');
+    }
+    return parseIncident(input, ctx);
+  }
+  if (kind !== 'manual') {
+    throw new InvalidRequestError('request: the manual workflow takes the front door\'s requests only (keyId, reason, requestedBy); findings arrive through EventBridge');
+  }
+  const request = parseIncident(input, ctx);
+  if (!request.requestedBy) throw new InvalidRequestError('requestedBy: the front door sets the verified caller; a request without one is refused');
+  if (request.force && !request.breakGlass) throw new InvalidRequestError('force: only the break-glass route forces a rotation');
+  return { ...request, force: request.breakGlass };
 }
 
 /**

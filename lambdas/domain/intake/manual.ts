@@ -1,4 +1,8 @@
-/** Manual requests: `{ keyId, reason, dryRun?, force?, requestedBy? }` from an on-call engineer. */
+/**
+ * Manual requests: `{ keyId, reason, dryRun?, force?, breakGlass?, requestedBy? }` from an on-call
+ * engineer. The manual state machine takes them only from the front door, which sets requestedBy
+ * (the verified caller) and breakGlass (its break-glass route); see parseForMode.
+ */
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { IncidentRequest } from '../contracts';
@@ -6,7 +10,7 @@ import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
 import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
 
 
-const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'requestedBy'] as const;
+const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy'] as const;
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
@@ -22,6 +26,7 @@ const ManualRequest = z.strictObject({
     ),
   dryRun: z.optional(z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` })),
   force: z.optional(z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` })),
+  breakGlass: z.optional(z.boolean({ error: (i) => `expected true or false, got ${shown(i.input)}` })),
   requestedBy: z.optional(
     z
       .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
@@ -65,7 +70,8 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     reason: req.reason,
     keys: [key],
     dryRun: req.dryRun ?? false,
-    force: req.force ?? false,
+    force: req.force ?? req.breakGlass ?? false,
+    breakGlass: req.breakGlass ?? false,
     requestedBy: req.requestedBy ?? null,
     account: loc?.account ?? null,
     region: loc?.region ?? null,

@@ -29,6 +29,11 @@ export interface IntakeContext {
   partition?: string;
   /** Id for manual requests; default `crypto.randomUUID()`. */
   newRequestId?: () => string;
+  /**
+   * Security Hub re-checks (the rule filters too; intake checks every finding of a multi-finding
+   * event): the severity labels acted on and the ProductArn prefixes accepted. Absent: not checked.
+   */
+  securityHub?: { severityLabels: readonly string[]; productArnPrefixes: readonly string[] };
 }
 
 export type FindingSource = Exclude<RequestSource, 'manual'>;

@@ -1,6 +1,6 @@
 /** Security Hub CSPM findings (`aws.securityhub`, ASFF, detail-type `Security Hub Findings - Imported`). */
 import type { KeyLocation } from './key-refs';
-import { at, FindingFacts, items, KeyCollector, namesKmsEncryption, own, text } from './read';
+import { at, FindingFacts, IntakeContext, items, KeyCollector, namesKmsEncryption, own, text } from './read';
 
 const ASFF_LABELS = new Set(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
 const ASFF_OPEN_WORKFLOW = new Set(['NEW', 'NOTIFIED']);
@@ -29,13 +29,32 @@ function asffFacts(finding: unknown): FindingFacts {
 }
 
 /**
- * Security Hub CSPM (ASFF): keys of `AwsKmsKey` resources and of S3 buckets' default encryption,
- * from every open finding in `detail.findings`. The facts (id, type, severity, title) are the
- * first open finding's, or the first finding's when none is open (then there are no keys).
+ * The rule matches an event when ANY of its findings matches, so each finding of a
+ * multi-finding event is checked again here: its severity label is one acted on and its
+ * ProductArn starts with an accepted prefix (anyone with securityhub:BatchImportFindings can
+ * import findings under their own product ARN).
  */
-export function readSecurityHub(detail: unknown, keys: KeyCollector): FindingFacts {
+function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): boolean {
+  if (!checks) return true;
+  const label = at(finding, 'Severity', 'Label');
+  const product = own(finding, 'ProductArn');
+  return (
+    typeof label === 'string' &&
+    checks.severityLabels.includes(label) &&
+    typeof product === 'string' &&
+    checks.productArnPrefixes.some((prefix) => product.startsWith(prefix))
+  );
+}
+
+/**
+ * Security Hub CSPM (ASFF): keys of `AwsKmsKey` resources and of S3 buckets' default encryption,
+ * from every open finding in `detail.findings` that is acted on (severity label and product, see
+ * isActedOn). The facts (id, type, severity, title) are the first such finding's, or the first
+ * finding's when none is (then there are no keys).
+ */
+export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: IntakeContext): FindingFacts {
   const findings = items(own(detail, 'findings'));
-  const open = findings.filter(isOpenAsff);
+  const open = findings.filter((finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub));
   for (const finding of open) {
     const inFinding: KeyLocation = { account: own(finding, 'AwsAccountId'), region: own(finding, 'Region') };
     for (const resource of items(own(finding, 'Resources'))) {

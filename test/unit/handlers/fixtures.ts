@@ -33,6 +33,10 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     approvalTimeoutSeconds: 0,
     approvalTimeoutAction: 'SKIP',
     executionTimeoutSeconds: 50_400,
+    forceMinIntervalSeconds: 600,
+    forceDailyCap: 2,
+    securityHubSeverityLabels: ['HIGH', 'CRITICAL'],
+    securityHubProductArnPrefixes: [`arn:aws:securityhub:${REGION}::product/aws/`],
     ...overrides,
   };
 }
@@ -53,6 +57,7 @@ export function request(overrides: Partial<IncidentRequest> = {}): IncidentReque
     keys: [KEY_ARN],
     dryRun: false,
     force: false,
+    breakGlass: false,
     requestedBy: null,
     account: ACCOUNT,
     region: REGION,

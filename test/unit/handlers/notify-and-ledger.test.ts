@@ -16,6 +16,7 @@ import { Ledger } from '../../../lambdas/adapters/ledger';
 import { NotificationTopic } from '../../../lambdas/adapters/sns';
 import { newKeyTask } from '../../../lambdas/domain/key-task';
 import type { KeyTask } from '../../../lambdas/domain/contracts';
+import { approvalIdOf } from '../../../lambdas/domain/approval';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './fixtures';
 
 const sns = mockClient(SNSClient);
@@ -243,21 +244,40 @@ describe('record', () => {
 });
 
 describe('request-approval', () => {
-  test('publishes the approval request with the commands to approve or deny', async () => {
+  test('stores the token under an approval id and publishes the id, never the token', async () => {
+    // Prepare
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), topic());
+    dynamo.on(PutItemCommand).resolves({});
+
+    // Act
+    const out = await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), ledger(), topic(), NOW);
+
+    // Assess
+    expect(out.approvalId).toBe(approvalIdOf('TOKEN-123'));
+    expect(out.approvalId).toMatch(/^ap-[0-9a-f]{20}$/);
+    expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
+      Item: expect.objectContaining({
+        pk: { S: `APPROVAL#${out.approvalId}` },
+        token: { S: 'TOKEN-123' },
+        keyArn: { S: KEY_ARN },
+        status: { S: 'PENDING' },
+        answerBy: { S: new Date(NOW.getTime() + 14400_000).toISOString() },
+      }),
+    });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: TOPIC });
     const input = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(input.Subject).toBe('[APPROVAL NEEDED] rotate alias/orders');
-    expect(input.Message).toContain("kms-rotate approve 'TOKEN-123'");
-    expect(input.Message).toContain("kms-rotate deny 'TOKEN-123' --reason");
+    expect(input.Message).not.toContain('TOKEN-123');
+    expect(input.Message).toContain(`kms-rotate approve ${out.approvalId}`);
+    expect(input.Message).toContain(`kms-rotate deny ${out.approvalId} --reason`);
     expect(input.Message).toContain('With no decision within 240 min the workflow will NOT rotate the key');
     expect(input.MessageAttributes?.actionRequired).toEqual({ DataType: 'String', StringValue: 'true' });
   });
 
   test('says what silence does as the approvalTimeoutAction setting in the config says', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
-    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'T' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 600, approvalTimeoutAction: 'ROTATE' }), topic());
+    dynamo.on(PutItemCommand).resolves({});
+    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'T' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 600, approvalTimeoutAction: 'ROTATE' }), ledger(), topic());
     expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('With no decision within 10 min the workflow will ROTATE the key anyway.');
   });
 });

@@ -1,0 +1,76 @@
+import { routePath, type RouteName } from '../lambdas/domain/front-door';
+import type { Aws } from './aws';
+import { CliError, usageError } from './errors';
+import { EXIT } from './exit-codes';
+import type { Io } from './io';
+import { signRequest, type Credentials } from './sigv4';
+
+/** Where the front door is when not read from the stack (tests, local runs, other stacks). */
+export const FRONT_DOOR_ENV = 'KMS_ROTATE_FRONT_DOOR_URL';
+
+/** An answer of the front door: its HTTP status and JSON body. */
+export interface FrontDoorAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * POST a JSON body to a front-door route, signed with SigV4 (execute-api) with `credentials`.
+ * Shared by the CLI and the offline simulation (which signs as the world's people).
+ */
+export async function signedPost(
+  baseUrl: string,
+  route: RouteName,
+  params: Record<string, string>,
+  body: unknown,
+  credentials: Credentials,
+  region: string,
+): Promise<FrontDoorAnswer> {
+  const url = new URL(routePath(route, params).replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+  const text = JSON.stringify(body);
+  const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: text }, credentials, region);
+  // fetch sets Host itself (the signed value is the URL's host, the same).
+  const { host: _host, ...sent } = headers;
+  const response = await fetch(url, { method: 'POST', headers: sent, body: text });
+  const raw = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = { message: raw.slice(0, 400) };
+  }
+  return { status: response.status, body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { message: String(parsed) } };
+}
+
+/**
+ * The front door's answer as the CLI's exit codes say: 2 for what the person can fix (bad input,
+ * unknown, answered or expired approval), 4 for a refusal (403: IAM, the two-person rule,
+ * break-glass) or a failure on the AWS side.
+ */
+export function frontDoorError(answer: FrontDoorAnswer, what: string): CliError {
+  const message = typeof answer.body.message === 'string' ? answer.body.message : `HTTP ${answer.status}`;
+  const code = typeof answer.body.error === 'string' ? ` (${answer.body.error})` : '';
+  if (answer.status === 403) return new CliError(`The front door refused ${what}${code}: ${message}`, EXIT.AWS);
+  if (answer.status >= 400 && answer.status < 500) return usageError(`The front door could not ${what}${code}: ${message}`);
+  return new CliError(`The front door failed to ${what} (HTTP ${answer.status})${code}: ${message}`, EXIT.AWS);
+}
+
+/** The front door's URL: $KMS_ROTATE_FRONT_DOOR_URL, else the stack's FrontDoorUrl output. */
+export async function frontDoorUrl(aws: Aws, io: Io, stackName: string): Promise<string> {
+  const given = io.env[FRONT_DOOR_ENV];
+  if (given) return given;
+  const outputs = await aws.stackOutputs(stackName);
+  const url = outputs?.FrontDoorUrl;
+  if (!url) throw usageError(`No front door found: the stack ${stackName} has no FrontDoorUrl output (deploy the current stack, or set ${FRONT_DOOR_ENV}).`);
+  return url;
+}
+
+/** POST to the front door with the credentials and Region this command uses; a CliError for anything but 200. */
+export async function callFrontDoor(aws: Aws, io: Io, stackName: string, route: RouteName, params: Record<string, string>, body: unknown, what: string): Promise<Record<string, unknown>> {
+  const url = await frontDoorUrl(aws, io, stackName);
+  const region = await aws.region();
+  const credentials = await aws.call('loading AWS credentials', () => aws.credentials());
+  const answer = await aws.call(`the front door (${routePath(route, params)})`, () => signedPost(url, route, params, body, credentials, region));
+  if (answer.status !== 200) throw frontDoorError(answer, what);
+  return answer.body;
+}

@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FrontDoorDeps } from '../lambdas/front-door/handler';
+import type { DrillKeys } from '../lambdas/drill/handler';
+import { prepareLocalHandlerEnvironment } from './runner';
+
+/**
+ * The front door's and the drill's code, loaded on first use after the local Powertools settings
+ * (as the runner loads the task handlers): loading it at import time would create the shared
+ * Logger and Metrics before a test or `simulate` chose their settings.
+ */
+function frontDoorCode(): { handleFrontDoor: typeof import('../lambdas/front-door/handler').handleFrontDoor; handleDrill: typeof import('../lambdas/drill/handler').handleDrill } {
+  prepareLocalHandlerEnvironment();
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the Powertools settings (see above) */
+  return { handleFrontDoor: require('../lambdas/front-door/handler').handleFrontDoor, handleDrill: require('../lambdas/drill/handler').handleDrill };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+import { ROUTES, type FrontDoorEvent, type FrontDoorResponse, type RouteName } from '../lambdas/domain/front-door';
+import { verifySignature } from '../cli/sigv4';
+import type { WorldPerson } from './world';
+
+/** The stage the deployed API uses (its FrontDoorUrl ends with it). */
+const STAGE = 'v1';
+
+export interface LocalFrontDoorOptions {
+  region: string;
+  account: string;
+  people: Record<string, WorldPerson>;
+  deps: FrontDoorDeps;
+  /** The drill component behind the drill routes (absent: 404). */
+  drills?: Pick<DrillKeys, 'create' | 'cleanup'>;
+  /** Told about every answer (tests and the trace read them). */
+  onResponse?: (entry: FrontDoorExchange) => void;
+}
+
+/** One request through the local front door and its answer. */
+export interface FrontDoorExchange {
+  route: RouteName | null;
+  caller: string | null;
+  statusCode: number;
+  body: unknown;
+}
+
+/** A local front door on 127.0.0.1: `url` is what FrontDoorUrl is in a deployed stack. */
+export interface LocalFrontDoor {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The route and path parameters of a path below the stage, as API Gateway matches them. */
+function matchRoute(method: string, path: string): { route: RouteName; resource: string; params: Record<string, string> } | null {
+  for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
+    if (route.method !== method) continue;
+    const names: string[] = [];
+    const pattern = new RegExp(`^${route.resource.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`);
+    const m = pattern.exec(path);
+    if (m) return { route: name, resource: route.resource, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+  }
+  return null;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/**
+ * Starts the local front door: verifies each request's SigV4 signature against the world's
+ * people (access key -> IAM principal), applies the IAM rights the stack's policies give (every
+ * person has the on-call routes; `/break-glass` only those with `breakGlass`), builds the API
+ * Gateway event with `requestContext.identity` and calls the real front-door handler.
+ */
+export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<LocalFrontDoor> {
+  const byAccessKey = new Map(Object.values(opts.people).map((p) => [p.accessKeyId, p]));
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+      const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
+      let response: FrontDoorResponse;
+      let route: RouteName | null = null;
+      let caller: string | null = null;
+      const verified = await verifySignature({ method: req.method ?? 'GET', url, headers, body }, (id) => byAccessKey.get(id)?.secretAccessKey ?? null, opts.region);
+      const stagePrefix = `/${STAGE}`;
+      const matched = url.pathname.startsWith(`${stagePrefix}/`) ? matchRoute(req.method ?? '', url.pathname.slice(stagePrefix.length)) : null;
+      if ('refused' in verified) {
+        response = answer(403, { error: 'InvalidSignature', message: verified.refused });
+      } else if (!matched) {
+        response = answer(404, { error: 'NotFound', message: `no such route: ${req.method} ${url.pathname}` });
+      } else {
+        const person = byAccessKey.get(verified.accessKeyId)!;
+        route = matched.route;
+        caller = person.arn;
+        if (route === 'breakGlass' && !person.breakGlass) {
+          // What API Gateway answers when the caller's policies lack execute-api:Invoke on the route.
+          response = answer(403, { error: 'AccessDenied', message: `User: ${person.arn} is not authorized to perform: execute-api:Invoke on resource: POST /break-glass (the break-glass policy is not attached)` });
+        } else {
+          const event: FrontDoorEvent = {
+            resource: matched.resource,
+            httpMethod: req.method,
+            pathParameters: Object.keys(matched.params).length ? matched.params : null,
+            body,
+            isBase64Encoded: false,
+            requestContext: { identity: { userArn: person.arn, accountId: opts.account, caller: person.accessKeyId } },
+          };
+          const drillRoute = route === 'drill' || route === 'drillCleanup';
+          response = !drillRoute
+            ? await frontDoorCode().handleFrontDoor(event, opts.deps)
+            : opts.drills
+              ? await frontDoorCode().handleDrill(event, opts.drills, opts.account)
+              : answer(404, { error: 'NotFound', message: 'no drill component in this simulation' });
+        }
+      }
+      opts.onResponse?.({ route, caller, statusCode: response.statusCode, body: JSON.parse(response.body) as unknown });
+      res.writeHead(response.statusCode, response.headers).end(response.body);
+    })().catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'InternalError', message: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/${STAGE}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

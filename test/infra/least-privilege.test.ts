@@ -1,0 +1,119 @@
+/**
+ * No role holds an action its handler never calls: each function's AWS actions are derived from
+ * its code (the TypeScript call graph from lambdas/<name>/handler.ts: every project function or
+ * method it can reach, every method of a class it hands over as an interface, and each
+ * `new <Name>Command` / `paginate<Name>` of @aws-sdk/client-<svc> in them) and compared with the
+ * Allow statements of its role in the synthesized template.
+ */
+import * as path from 'node:path';
+import * as ts from 'typescript';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { KmsIncidentRotationStack } from '../../lib/stack';
+import { parseSettings } from '../../lib/settings';
+import { HANDLER_METADATA_KEY } from '../../lib/functions';
+import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
+
+const ROOT = path.join(__dirname, '..', '..');
+/** The IAM service prefix of each SDK client package. */
+const SERVICE: Record<string, string> = { kms: 'kms', dynamodb: 'dynamodb', sns: 'sns', sfn: 'states', lambda: 'lambda', s3: 's3' };
+/** Actions IAM requires beyond the call itself (CreateKey with Tags also needs kms:TagResource). */
+const IMPLIED: Record<string, string[]> = { 'kms:CreateKey': ['kms:TagResource'] };
+
+function sdkServiceOf(decl: ts.Declaration): string | null {
+  const file = decl.getSourceFile().fileName;
+  const m = /@aws-sdk\/client-([a-z0-9-]+)\//.exec(file);
+  return m ? (SERVICE[m[1]] ?? m[1]) : null;
+}
+
+/** The AWS actions the code reachable from `entry` can send. */
+function actionsOf(program: ts.Program, entry: string): Set<string> {
+  const checker = program.getTypeChecker();
+  const actions = new Set<string>();
+  const seen = new Set<ts.Node>();
+  const queue: ts.Node[] = [program.getSourceFile(entry)!];
+  const resolve = (node: ts.Node): ts.Symbol | undefined => {
+    const symbol = checker.getSymbolAtLocation(node);
+    return symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node)) {
+      const symbol = resolve(node);
+      for (const decl of symbol?.declarations ?? []) {
+        const service = sdkServiceOf(decl);
+        const name = symbol!.getName();
+        if (service) {
+          const command = /^(\w+)Command$/.exec(name);
+          const paginator = /^paginate(\w+)$/.exec(name);
+          // Only a command that is constructed (new X) or a paginator that is called counts.
+          if (command && ts.isNewExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${command[1]}`);
+          if (paginator && ts.isCallExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${paginator[1]}`);
+          continue;
+        }
+        const file = decl.getSourceFile().fileName;
+        if (file.includes('node_modules') || !file.startsWith(path.join(ROOT, 'lambdas')) || seen.has(decl)) continue;
+        // A reachable function, method, constructor or initialised variable: scan its body.
+        if (ts.isFunctionLike(decl) || ts.isVariableDeclaration(decl) || ts.isPropertyDeclaration(decl)) {
+          seen.add(decl);
+          queue.push(decl);
+        } else if (ts.isClassDeclaration(decl) && ts.isNewExpression(node.parent)) {
+          seen.add(decl);
+          // An instance handed over as an interface (`implements`) is called through it: all its
+          // methods count. Other classes count method by method, as they are called.
+          const viaInterface = decl.heritageClauses?.some((h) => h.token === ts.SyntaxKind.ImplementsKeyword) === true;
+          for (const member of decl.members) {
+            if (ts.isConstructorDeclaration(member) || ts.isPropertyDeclaration(member) || (viaInterface && ts.isMethodDeclaration(member))) queue.push(member);
+          }
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  while (queue.length) visit(queue.shift()!);
+  for (const action of [...actions]) for (const more of IMPLIED[action] ?? []) actions.add(more);
+  return actions;
+}
+
+describe('least privilege, derived from the handlers\' code', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({}), env: { account: '111122223333', region: 'us-east-1' } });
+  const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }> };
+  const resources = Object.entries(template.Resources);
+
+  const functions = resources.flatMap(([, r]) => {
+    const handler = r.Metadata?.[HANDLER_METADATA_KEY] ?? r.Metadata?.[COMPONENT_METADATA_KEY];
+    return r.Type === 'AWS::Lambda::Function' && handler ? [{ handler, role: r.Properties.Role['Fn::GetAtt'][0] as string }] : [];
+  });
+  const entries = functions.map((f) => path.join(ROOT, 'lambdas', f.handler, 'handler.ts'));
+  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true, noEmit: true });
+
+  /** The role's Allow actions, except logging/tracing and the product key used through a service (kms:ViaService). */
+  const heldBy = (role: string): Set<string> => {
+    const held = new Set<string>();
+    for (const [, r] of resources) {
+      if (r.Type !== 'AWS::IAM::Policy' || !r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role)) continue;
+      for (const st of r.Properties.PolicyDocument.Statement) {
+        if (st.Effect !== 'Allow' || st.Condition?.StringEquals?.['kms:ViaService']) continue;
+        for (const a of ([] as string[]).concat(st.Action)) if (!/^(logs|xray):/.test(a)) held.add(a);
+      }
+    }
+    return held;
+  };
+
+  test('every function is covered (task handlers, the front door, the drill component)', () => {
+    expect(functions.map((f) => f.handler).sort()).toEqual(
+      ['assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate'].sort(),
+    );
+  });
+
+  test.each(functions.map((f) => [f.handler, f.role]))('%s: its role holds exactly the actions its code sends', (handler, role) => {
+    const sent = actionsOf(program, path.join(ROOT, 'lambdas', handler, 'handler.ts'));
+    expect([...heldBy(role)].sort()).toEqual([...sent].sort());
+  });
+
+  test('the derivation sees what a handler sends (a known case, so the comparison above cannot pass vacuously)', () => {
+    const rotate = actionsOf(program, path.join(ROOT, 'lambdas', 'rotate', 'handler.ts'));
+    expect(rotate.has('kms:RotateKeyOnDemand')).toBe(true);
+    expect(actionsOf(program, path.join(ROOT, 'lambdas', 'intake', 'handler.ts')).size).toBe(0);
+  });
+});

@@ -1,0 +1,99 @@
+/** The front-door handler: who asks comes only from the request context; the body cannot set identity, force or finding fields. */
+import { handleFrontDoor, type FrontDoorDeps } from '../../lambdas/front-door/handler';
+import type { FrontDoorEvent } from '../../lambdas/domain/front-door';
+import type { ApprovalRecord } from '../../lambdas/adapters/ledger';
+
+const ACCOUNT = '111122223333';
+const ALICE = `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/alice`;
+const BOB = `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/bob`;
+const MALLORY = 'arn:aws:iam::999999999999:user/mallory';
+const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const ID = 'ap-0123456789abcdef0123';
+
+function deps(approval: ApprovalRecord | null = null) {
+  const started: { name: string; input: unknown }[] = [];
+  const sent: unknown[][] = [];
+  const d: FrontDoorDeps = {
+    accountId: ACCOUNT,
+    now: () => new Date('2025-06-01T12:00:00Z'),
+    workflow: {
+      startManual: async (name, input) => (started.push({ name, input }), { executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:M:${name}`, startDate: null }),
+      sendTaskSuccess: async (...a) => void sent.push(['success', ...a]),
+      sendTaskFailure: async (...a) => void sent.push(['failure', ...a]),
+    },
+    approvals: { getApproval: async () => approval, answerApproval: async () => ({ answered: true }) },
+  };
+  return { d, started, sent };
+}
+
+const event = (resource: string, body: unknown, userArn: string | null = ALICE, extra: Partial<FrontDoorEvent> = {}): FrontDoorEvent => ({
+  resource,
+  httpMethod: 'POST',
+  body: JSON.stringify(body),
+  requestContext: { identity: userArn ? { userArn, accountId: userArn.split(':')[4] } : null },
+  ...extra,
+});
+const bodyOf = (r: { body: string }) => JSON.parse(r.body) as Record<string, unknown>;
+
+describe('front door: identity from the request context only', () => {
+  it('starts the manual machine as the signed caller; a body claiming another identity is ignored', async () => {
+    // Prepare
+    const { d, started } = deps();
+
+    // Act
+    const res = await handleFrontDoor(event('/requests', { keyId: KEY, reason: 'INC-1', requestedBy: MALLORY, by: MALLORY }), d);
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(started).toEqual([{ name: expect.stringMatching(/^manual-\d{8}T\d{6}-[0-9a-f]{8}$/), input: { keyId: KEY, reason: 'INC-1', dryRun: false, breakGlass: false, requestedBy: ALICE } }]);
+  });
+
+  it.each([
+    ['no identity in the request context', event('/requests', { keyId: KEY, reason: 'r' }, null), 403, 'NoIdentity'],
+    ['a caller of another account', event('/requests', { keyId: KEY, reason: 'r' }, MALLORY), 403, 'ForeignAccount'],
+    ['force on the on-call route', event('/requests', { keyId: KEY, reason: 'r', force: true }), 403, 'BreakGlassRequired'],
+    ['a finding-shaped body', event('/requests', { keyId: KEY, reason: 'r', source: 'aws.guardduty', detail: {} }), 400, 'BadRequest'],
+    ['no reason', event('/requests', { keyId: KEY }), 400, 'BadRequest'],
+    ['not JSON', { ...event('/requests', {}), body: '{' }, 400, 'BadRequest'],
+    ['an unknown route', event('/admin', {}), 404, 'NotFound'],
+  ])('refuses %s', async (_name, e, status, code) => {
+    const { d, started } = deps();
+    const res = await handleFrontDoor(e, d);
+    expect(res.statusCode).toBe(status);
+    expect(bodyOf(res).error).toBe(code);
+    expect(started).toHaveLength(0);
+  });
+
+  it('the break-glass route alone sets force (breakGlass), with the caller from the context', async () => {
+    const { d, started } = deps();
+    const res = await handleFrontDoor(event('/break-glass', { keyId: KEY, reason: 'confirmed leak', name: 'manual-x-1' }), d);
+    expect(res.statusCode).toBe(200);
+    expect(started).toEqual([{ name: 'manual-x-1', input: { keyId: KEY, reason: 'confirmed leak', dryRun: false, breakGlass: true, requestedBy: ALICE } }]);
+  });
+});
+
+describe('front door: approvals', () => {
+  const pending = (requestedBy: string | null): ApprovalRecord => ({ approvalId: ID, token: 'T', requestedBy, keyArn: KEY, executionArn: 'e', expiresAt: '2025-06-01T13:00:00Z', status: 'PENDING' });
+  const approve = (by: string, body: unknown = { decision: 'approve' }) => event('/approvals/{approvalId}', body, by, { pathParameters: { approvalId: ID } });
+
+  it('sends an explicit approve with the verified approver and the reason', async () => {
+    const { d, sent } = deps(pending(ALICE));
+    const res = await handleFrontDoor(approve(BOB, { decision: 'approve', reason: 'ok', by: MALLORY }), d);
+    expect(res.statusCode).toBe(200);
+    expect(sent).toEqual([['success', 'T', JSON.stringify({ decision: 'approve', by: BOB, reason: 'ok' })]]);
+  });
+
+  it('two-person rule: the requester cannot approve (403); a finding run can be approved by anyone on call', async () => {
+    const own = deps(pending(ALICE));
+    expect(bodyOf(await handleFrontDoor(approve(ALICE), own.d))).toMatchObject({ error: 'TwoPersonRule' });
+    expect(own.sent).toHaveLength(0);
+    const finding = deps(pending(null));
+    expect((await handleFrontDoor(approve(ALICE), finding.d)).statusCode).toBe(200);
+  });
+
+  it.each([[{ decision: 'yes' }], [{ decision: 'APPROVE' }], [{ decision: 'deny' }], [{}]])('anything but approve, or deny with a reason, is refused: %j', async (body) => {
+    const { d, sent } = deps(pending(ALICE));
+    expect((await handleFrontDoor(approve(BOB, body), d)).statusCode).toBe(400);
+    expect(sent).toHaveLength(0);
+  });
+});
