@@ -22,6 +22,7 @@ import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
 import { allowLogsToUseKey, Compliance } from './compliance';
 import { DASHBOARD_URL_OUTPUT } from './names';
+import { ApprovalWatch } from './approval-watch';
 
 export interface KmsIncidentRotationStackProps extends StackProps {
   settings: Settings;
@@ -217,6 +218,9 @@ export class KmsIncidentRotationStack extends Stack {
     );
     grantLedgerItems(drill, table, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'DRILL#' }]);
     grantProductKeyVia(drill, productKey, ['dynamodb']);
+
+    // Counts approvals waiting past half their window, for the ApprovalsOverdue alarm.
+    new ApprovalWatch(this, 'ApprovalWatch', { ledger: table, productKey, logRetention });
 
     const people = new HumanPolicies(this, 'OnCall', { stateMachines: [stateMachine, manualMachine], api: frontDoor.api });
     new CfnOutput(this, 'OnCallPolicyArn', { value: people.onCall.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs (no force)' });
