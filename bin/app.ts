@@ -3,13 +3,13 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../lib/stack';
 import { STACK_NAME } from '../lib/names';
-import { SettingsError, settingsFromContext } from '../lib/settings';
+import { SettingsError } from '../lib/settings';
 
 const app = new App();
 try {
-  const settings = settingsFromContext((key) => app.node.tryGetContext(key));
+  // Settings from the context (cdk.json, -c), or per environment with -c env=<name> (settings/<name>.json)
+  // or -c settingsFile=<path>: the stack reads them (lib/settings.ts settingsFromContext).
   new KmsIncidentRotationStack(app, STACK_NAME, {
-    settings,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     description: 'kms-incident-rotation: rotates KMS keys on demand when security findings implicate them',
   });
