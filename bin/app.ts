@@ -1,19 +1,15 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
-import { KmsIncidentRotationStack } from '../lib/stack';
-import { STACK_NAME } from '../lib/names';
-import { SettingsError, settingsFromContext } from '../lib/settings';
+import { productStack } from '../lib/app';
+import { SettingsError } from '../lib/settings';
 
 const app = new App();
 try {
-  const settings = settingsFromContext((key) => app.node.tryGetContext(key));
-  new KmsIncidentRotationStack(app, STACK_NAME, {
-    settings,
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    description: 'kms-incident-rotation: rotates KMS keys on demand when security findings implicate them',
-  });
-  // Both packs, zero unacknowledged findings (each acknowledgement carries its reason: lib/stack.ts, lib/compliance.ts).
+  // Settings from the context (cdk.json, -c), or per environment with -c env=<name> (settings/<name>.json)
+  // or -c settingsFile=<path>; the StackSet form with -c stackSetAssetsBucket=<bucket-${AWS::Region}>.
+  productStack(app);
+  // Both packs, zero unacknowledged findings (each acknowledgement carries its reason: lib/kms-incident-rotation.ts, lib/compliance.ts).
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
 } catch (error) {
   if (error instanceof SettingsError) {

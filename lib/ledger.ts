@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approval';
 
 export interface LedgerTableProps {
   encryptionKey: kms.IKey;
@@ -29,6 +30,16 @@ export class LedgerTable extends Construct {
       deletionProtection: props.deletionProtection,
       timeToLiveAttribute: 'expiresAt',
       removalPolicy: props.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    // Sparse: only unanswered approvals carry its partition key. The approval watch Queries it
+    // (a Scan would read the whole audit trail, and IAM's LeadingKeys cannot bound a Scan). The
+    // token is not projected: the watch counts, it never sees one.
+    this.table.addGlobalSecondaryIndex({
+      indexName: PENDING_APPROVALS_INDEX.name,
+      partitionKey: { name: PENDING_APPROVALS_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: PENDING_APPROVALS_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [PENDING_APPROVALS_INDEX.overdueAttribute],
     });
   }
 }

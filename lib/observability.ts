@@ -100,6 +100,14 @@ export class Observability extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
+    // The approval watch (lib/approval-watch.ts) counts every 5 minutes; Maximum, so one approval
+    // seen overdue in the period pages, and an answer clears it at the next count.
+    anyIn(
+      'ApprovalsOverdue',
+      'An approval request has waited longer than half its timeout with no answer: the key will be handled by the approvalTimeoutAction when it runs out. Find it with `kms-rotate status`, then a second on-call person answers with `kms-rotate approve|deny <approval-id>`.',
+      productMetric(METRIC.approvalsOverdue, 'Maximum'),
+    );
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(7) });
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
@@ -140,6 +148,7 @@ export class Observability extends Construct {
         title: 'Rotations started, notifications, approvals, KMS throttles',
         width: 8,
         left: [METRIC.rotationsStarted, METRIC.notificationsSent, METRIC.approvalsRequested, METRIC.kmsThrottled].map((name) => productMetric(name, 'Sum')),
+        right: [productMetric(METRIC.approvalsOverdue, 'Maximum')],
       }),
     );
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;

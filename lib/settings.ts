@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { z } from 'zod';
 import { limitProblems } from './limits';
 
@@ -69,6 +71,8 @@ export const settingsSchema = settingsObject
   });
 
 export type Settings = z.infer<typeof settingsSchema>;
+/** Settings as given (cdk.json context, a settings file, the construct's props): every field optional, defaults applied by parseSettings. */
+export type SettingsInput = z.input<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
 
 /** A settings problem, with every bad field named. */
@@ -101,18 +105,73 @@ export function parseSettings(raw: unknown, where = 'cdk.json context'): Setting
   return result.data;
 }
 
+/** Context keys that choose a settings file per environment (account and Region). */
+export const ENVIRONMENT_CONTEXT = {
+  /** `-c env=prod-eu` reads `settings/prod-eu.json` (relative to the working directory, the project root under `cdk`). */
+  env: 'env',
+  /** `-c settingsFile=envs/prod-eu.json`: any path. */
+  settingsFile: 'settingsFile',
+} as const;
+
 /**
  * Read settings from CDK context. Values given with `-c name=value` arrive as strings, so a
  * string that parses as JSON (numbers, booleans, arrays) is parsed first.
+ *
+ * Per environment: with `-c env=<name>` or `-c settingsFile=<path>`, that file's settings (a JSON
+ * object of setting names, validated on its own and named in every error) override the context
+ * values for this synthesis; settings the file does not give come from the context or default.
  */
-export function settingsFromContext(tryGetContext: (key: string) => unknown): Settings {
+export function settingsFromContext(tryGetContext: (key: string) => unknown, readFile: (file: string) => string = (f) => readFileSync(f, 'utf8')): Settings {
   const raw: Record<string, unknown> = {};
   for (const name of SETTING_NAMES) {
     const value = tryGetContext(name);
     if (value === undefined) continue;
     raw[name] = typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction' ? parseMaybeJson(value) : value;
   }
-  return parseSettings(raw);
+  const file = environmentFile(tryGetContext);
+  if (!file) return parseSettings(raw);
+  const fromFile = readEnvironmentFile(file, readFile);
+  return parseSettings({ ...raw, ...fromFile }, `${file} (over cdk.json context)`);
+}
+
+/** The settings file the context names, if any. */
+function environmentFile(tryGetContext: (key: string) => unknown): string | undefined {
+  const envName = tryGetContext(ENVIRONMENT_CONTEXT.env);
+  const file = tryGetContext(ENVIRONMENT_CONTEXT.settingsFile);
+  if (envName !== undefined && file !== undefined) {
+    throw new SettingsError('cdk.json context', ['env, settingsFile: give one of them (env=<name> reads settings/<name>.json)']);
+  }
+  if (file !== undefined) {
+    if (typeof file !== 'string' || file === '') throw new SettingsError('cdk.json context', ['settingsFile: a path to a JSON file']);
+    return file;
+  }
+  if (envName === undefined) return undefined;
+  // A name, not a path: it becomes a file name under settings/.
+  if (typeof envName !== 'string' || !/^[A-Za-z0-9][\w.-]*$/.test(envName)) {
+    throw new SettingsError('cdk.json context', [`env: an environment name such as prod-eu (letters, digits, . _ -), got ${JSON.stringify(envName)}`]);
+  }
+  return path.join('settings', `${envName}.json`);
+}
+
+/** A settings file's own settings, validated on their own (the file and each bad field named). */
+function readEnvironmentFile(file: string, readFile: (file: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (error) {
+    throw new SettingsError(file, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new SettingsError(file, [`not JSON: ${(error as Error).message}`]);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SettingsError(file, ['(root): a JSON object of settings, e.g. {"rotationBudget": 20}']);
+  const checked = settingsObject.partial().strict().safeParse(raw);
+  if (!checked.success) throw new SettingsError(file, describeIssues(checked.error));
+  // Only the names the file gives (partial() still fills defaults in zod 4): the rest stay the context's.
+  return Object.fromEntries(Object.keys(raw).map((k) => [k, (checked.data as Record<string, unknown>)[k]]));
 }
 
 function parseMaybeJson(value: string): unknown {

@@ -40,6 +40,8 @@ export async function startLocalLedger(template: CfnTemplate, region: string): P
         TableName: LOCAL_LEDGER_TABLE,
         KeySchema: table.Properties.KeySchema,
         AttributeDefinitions: table.Properties.AttributeDefinitions,
+        // The sparse PendingApprovals index (the approval watch's Query).
+        GlobalSecondaryIndexes: table.Properties.GlobalSecondaryIndexes,
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

@@ -61,6 +61,39 @@ export interface CheckReport {
   rotations: { date: string | null; type: string | null; keyMaterialId: string | null; keyMaterialState: string | null }[];
   /** The settings assessed with (as the deployed workflow has them), and where they came from. */
   settings: SettingsOrigin & { values: PublishedSettings };
+  /**
+   * When the key that rotates is in another Region than the CLI's (a replica named, or a primary
+   * elsewhere): where it rotates and which Region's stack acts on what. Null otherwise.
+   */
+  crossRegion: CrossRegion | null;
+}
+
+/** A key rotated outside the CLI's Region (see crossRegionOf). */
+export interface CrossRegion {
+  /** The Region of the key that rotates (a multi-Region key's primary). */
+  keyRegion: string;
+  /** The CLI's Region: its stack's runs (findings arriving here, `kms-rotate start` here) rotate the key in keyRegion. */
+  cliRegion: string;
+  /** The same in words. */
+  note: string;
+}
+
+/**
+ * What holds for a key outside the CLI's Region. GuardDuty and Security Hub findings are Regional
+ * events: the stack of the Region where a finding arrives runs it, and its Assess, Rotate and
+ * CheckRotation follow a replica to its primary and call KMS in the primary's Region (RotateKeyOnDemand
+ * works on the primary only). So the stack in the CLI's Region rotates the primary cross-Region, and
+ * a finding on the primary itself is run by the stack in the primary's Region. Locks and claims
+ * are per stack (each Region has its own ledger).
+ */
+export function crossRegionOf(keyRegion: string, cliRegion: string, viaReplica: string | null): CrossRegion | null {
+  if (keyRegion === cliRegion && !viaReplica) return null;
+  const what = viaReplica ? `the primary of replica ${viaReplica}` : 'the key';
+  const note =
+    keyRegion === cliRegion
+      ? `${what} is in this Region: the stack in ${cliRegion} rotates it.`
+      : `${what} rotates in ${keyRegion}. A finding arriving in ${cliRegion} (and \`kms-rotate start\` here) is run by the stack in ${cliRegion}, which rotates it in ${keyRegion}; a finding on the primary itself is run by the stack in ${keyRegion}. Each stack locks the key in its own ledger only, so runs from the two Regions are not locked against each other.`;
+  return { keyRegion, cliRegion, note };
 }
 
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
@@ -183,6 +216,7 @@ export function buildReport(
       onDemandRotationInProgressSince: null,
       rotations: [],
       settings: settingsUsed,
+      crossRegion: null,
     };
   }
   const { facts, history } = inspection;
@@ -235,6 +269,8 @@ export function buildReport(
       keyMaterialState: r.KeyMaterialState ?? null,
     })),
     settings: settingsUsed,
+    // Another account's key is never rotated: nothing to say about Regions.
+    crossRegion: foreign ? null : crossRegionOf(inspection.region, region, inspection.via),
   };
 }
 
@@ -264,6 +300,7 @@ export function formatCheck(r: CheckReport, io: Io): string {
       row('Manager', r.keyManager ?? '-');
       if (r.multiRegionKeyType) row('Multi-Region', `${r.multiRegionKeyType}${r.via ? ' (the primary of the replica named)' : ''}`);
     }
+    if (r.crossRegion) row('Acting stack', r.crossRegion.note);
   }
 
   if (r.eligible) {

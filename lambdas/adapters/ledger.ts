@@ -4,10 +4,12 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { Outcome, Reason, RequestSource } from '../domain/contracts';
+import { PENDING_APPROVALS_INDEX } from '../domain/approval';
 import { ConfigurationError } from './config';
 
 /**
@@ -271,8 +273,12 @@ export class Ledger {
     }
   }
 
-  /** Store a pending approval; a retried RequestApproval (same token, same id) writes the same item. */
-  async putApproval(approval: ApprovalRecord): Promise<void> {
+  /**
+   * Store a pending approval; a retried RequestApproval (same token, same id) writes the same item.
+   * It is also put in the sparse PendingApprovals index (with the time it becomes overdue) until
+   * the front door answers it.
+   */
+  async putApproval(approval: ApprovalRecord & { overdueAt: string }): Promise<void> {
     try {
       await this.client.send(
         new PutItemCommand({
@@ -286,6 +292,8 @@ export class Ledger {
             executionArn: s(approval.executionArn),
             answerBy: s(approval.expiresAt),
             status: s('PENDING'),
+            [PENDING_APPROVALS_INDEX.partitionKey]: s(PENDING_APPROVALS_INDEX.partitionValue),
+            [PENDING_APPROVALS_INDEX.overdueAttribute]: s(approval.overdueAt),
             // The table's TTL attribute: the item goes a day after the approval window closed.
             expiresAt: n(Math.floor(Date.parse(approval.expiresAt) / 1000) + 86400),
           },
@@ -326,9 +334,10 @@ export class Ledger {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
-          UpdateExpression: 'SET #status = :status, answeredBy = :by, answeredAt = :now',
+          // Answered: out of the PendingApprovals index (the overdue count no longer sees it).
+          UpdateExpression: 'SET #status = :status, answeredBy = :by, answeredAt = :now REMOVE #pending',
           ConditionExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#pending': PENDING_APPROVALS_INDEX.partitionKey },
           ExpressionAttributeValues: { ':status': s(status), ':by': s(by), ':now': s(now.toISOString()), ':pending': s('PENDING') },
         }),
       );
@@ -338,6 +347,37 @@ export class Ledger {
       const current = await this.getApproval(approvalId);
       return { answered: false, status: current?.status ?? 'MISSING', by: current?.answeredBy ?? null };
     }
+  }
+
+  /**
+   * How many unanswered approvals are past half their window but not yet at its end (a Query of the
+   * sparse PendingApprovals index: only open windows are read, never the whole table).
+   */
+  async countOverdueApprovals(now: Date): Promise<number> {
+    const at = now.toISOString();
+    let count = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: PENDING_APPROVALS_INDEX.name,
+          KeyConditionExpression: '#pending = :pending AND #answerBy > :now',
+          FilterExpression: '#overdueAt <= :now',
+          ExpressionAttributeNames: {
+            '#pending': PENDING_APPROVALS_INDEX.partitionKey,
+            '#answerBy': PENDING_APPROVALS_INDEX.sortKey,
+            '#overdueAt': PENDING_APPROVALS_INDEX.overdueAttribute,
+          },
+          ExpressionAttributeValues: { ':pending': s(PENDING_APPROVALS_INDEX.partitionValue), ':now': s(at) },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return count;
   }
 
   /** Record a drill key this stack created (`DRILL#<keyArn>`): the drill component deletes only these. */

@@ -56,6 +56,11 @@ export function emitApprovalRequested(): void {
   metrics.addMetric(METRIC.approvalsRequested, MetricUnit.Count, 1);
 }
 
+/** ApprovalWatch: how many approvals are waiting past half their window right now. */
+export function emitApprovalsOverdue(count: number): void {
+  metrics.addMetric(METRIC.approvalsOverdue, MetricUnit.Count, count);
+}
+
 /** A KMS task saw ThrottlingException (counted before it propagates to Step Functions' retrier). */
 export function emitKmsThrottled(): void {
   metrics.addMetric(METRIC.kmsThrottled, MetricUnit.Count, 1);

@@ -108,3 +108,27 @@ export function approvalOutcome(task: KeyTask & CaughtFailure, config: { approva
   }
   return null;
 }
+
+/**
+ * The ledger's sparse index of approvals nobody has answered yet: RequestApproval writes
+ * `partitionKey` = `partitionValue` on the `APPROVAL#` item, the front door removes it when it
+ * records an answer. `answerBy` (the end of the approval window) is its sort key, so a Query
+ * reads only approvals whose window is still open; `overdueAt` (half the window) is projected.
+ * The partition value starts with `APPROVAL#` so IAM's dynamodb:LeadingKeys can name it.
+ */
+export const PENDING_APPROVALS_INDEX = {
+  name: 'PendingApprovals',
+  partitionKey: 'pendingApproval',
+  partitionValue: 'APPROVAL#PENDING',
+  sortKey: 'answerBy',
+  overdueAttribute: 'overdueAt',
+} as const;
+
+/**
+ * When an approval requested at `requestedAt` with a window of `timeoutSeconds` becomes overdue:
+ * half its window gone with no answer (the ApprovalsOverdue alarm pages then, while there is still
+ * half the window left to decide).
+ */
+export function approvalOverdueAt(requestedAt: Date, timeoutSeconds: number): string {
+  return new Date(requestedAt.getTime() + (timeoutSeconds * 1000) / 2).toISOString();
+}

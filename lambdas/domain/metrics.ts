@@ -31,6 +31,8 @@ export const NO_REASON = 'NONE';
  *   confirmation, one value per ROTATED key.
  * - NotificationsSent (Notify, Count): summary messages published (not re-publications).
  * - ApprovalsRequested (RequestApproval, Count): approval requests published.
+ * - ApprovalsOverdue (ApprovalWatch, every 5 min, Count): unanswered approvals past half their
+ *   window and not yet timed out (a gauge: 0 is emitted too, so the alarm sees it clear).
  * - KmsThrottled (Assess, Rotate, CheckRotation, Count): a KMS ThrottlingException that reached
  *   the task (Rotate's client has no SDK retries, so every one; the others after the SDK's own).
  */
@@ -41,6 +43,7 @@ export const METRIC = {
   timeToConfirmedRotation: 'TimeToConfirmedRotation',
   notificationsSent: 'NotificationsSent',
   approvalsRequested: 'ApprovalsRequested',
+  approvalsOverdue: 'ApprovalsOverdue',
   kmsThrottled: 'KmsThrottled',
 } as const;
 

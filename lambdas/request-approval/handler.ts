@@ -5,7 +5,7 @@ import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { NotificationTopic } from '../adapters/sns';
 import { emitApprovalRequested } from '../adapters/metrics';
-import { approvalIdOf } from '../domain/approval';
+import { approvalIdOf, approvalOverdueAt } from '../domain/approval';
 import { formatApprovalRequest, type ApprovalRequestInput } from '../domain/approval-request';
 import { requireKeyArn } from '../domain/task-errors';
 
@@ -29,6 +29,7 @@ export async function requestApproval(
     keyArn: requireKeyArn(input.task, 'RequestApproval'),
     executionArn: input.task.executionArn ?? 'unknown',
     expiresAt: new Date(now.getTime() + config.approvalTimeoutSeconds * 1000).toISOString(),
+    overdueAt: approvalOverdueAt(now, config.approvalTimeoutSeconds),
     status: 'PENDING',
   });
   await topic.publish(formatApprovalRequest({ task: input.task, approvalId }, config));

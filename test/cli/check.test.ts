@@ -133,6 +133,27 @@ describe('kms-rotate check (against the local stand-in)', () => {
     expect(out).toMatch(/^Eligible now +yes$/m);
   });
 
+  it('a replica named in another Region: says the primary rotates in its Region and which Region\'s stack acts', async () => {
+    const replica = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK}`;
+    const { code, out } = await check('--key', replica, '--region', 'eu-west-1');
+
+    expect(code).toBe(0);
+    expect(out).toMatch(new RegExp(`^Acting stack +the primary of replica ${replica} rotates in ${REGION}\\. A finding arriving in eu-west-1 .* is run by the stack in eu-west-1, which rotates it in ${REGION}; a finding on the primary itself is run by the stack in ${REGION}\\.`, 'm'));
+    const json = JSON.parse((await check('--key', replica, '--region', 'eu-west-1', '--json')).out);
+    expect(json.crossRegion).toMatchObject({ keyRegion: REGION, cliRegion: 'eu-west-1' });
+  });
+
+  it('a primary named by its ARN from another Region: the same, without a replica', async () => {
+    const { out } = await check('--key', `arn:aws:kms:${REGION}:${ACCOUNT}:key/${MRK}`, '--region', 'eu-west-1');
+    expect(out).toMatch(new RegExp(`^Acting stack +the key rotates in ${REGION}\\. A finding arriving in eu-west-1`, 'm'));
+  });
+
+  it('a key in the CLI\'s Region: no Acting stack line', async () => {
+    const { out } = await check('--key', arn(1));
+    expect(out).not.toMatch(/^Acting stack/m);
+    expect(JSON.parse((await check('--key', arn(1), '--json')).out).crossRegion).toBeNull();
+  });
+
   it('a rotation in progress: eligible to join, and shown as running', async () => {
     const { code, out } = await check('--key', arn(10));
 

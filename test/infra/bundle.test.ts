@@ -23,7 +23,7 @@ function bundle(name: string): string {
   return outfile;
 }
 
-test.each([...HANDLERS, 'front-door', 'drill'])('%s bundles and exports a handler', (name) => {
+test.each([...HANDLERS, 'front-door', 'drill', 'approval-watch'])('%s bundles and exports a handler', (name) => {
   const file = bundle(name);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle path is known only at run time
   expect(typeof require(file).handler).toBe('function');

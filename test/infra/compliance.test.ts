@@ -61,21 +61,22 @@ describe('data retention and limits', () => {
 
   test('reserved concurrency on every function, as declared', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    // The task functions, plus the front door's two (front door, drill).
-    expect(functions).toHaveLength(HANDLERS.length + 2);
+    // The task functions, plus the front door's two (front door, drill) and the approval watch.
+    expect(functions).toHaveLength(HANDLERS.length + 3);
     const tasks = functions.filter((f) => f.Metadata['kms-incident-rotation:handler']);
     const byHandler = Object.fromEntries(tasks.map((f) => [f.Metadata['kms-incident-rotation:handler'], f.Properties.ReservedConcurrentExecutions]));
     expect(byHandler).toEqual(RESERVED_CONCURRENCY);
     const others = functions.filter((f) => !f.Metadata['kms-incident-rotation:handler']).map((f) => f.Properties.ReservedConcurrentExecutions);
-    expect(others.sort()).toEqual([FRONT_DOOR_CONCURRENCY.frontDoor, FRONT_DOOR_CONCURRENCY.drill].sort());
+    // The approval watch: one run at a time (a 5-minute schedule).
+    expect(others.sort()).toEqual([FRONT_DOOR_CONCURRENCY.frontDoor, FRONT_DOOR_CONCURRENCY.drill, 1].sort());
     // Lambda keeps 100 unreserved; the default account quota is 1,000.
-    expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0) + FRONT_DOOR_CONCURRENCY.frontDoor + FRONT_DOOR_CONCURRENCY.drill).toBeLessThanOrEqual(900);
+    expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0) + FRONT_DOOR_CONCURRENCY.frontDoor + FRONT_DOOR_CONCURRENCY.drill + 1).toBeLessThanOrEqual(900);
   });
 
   test('every log group is encrypted with the product key, which CloudWatch Logs may use for this account\'s groups only', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    // One per task function, one per state machine (automatic, manual), the front door's three.
-    expect(groups).toHaveLength(HANDLERS.length + 2 + 3);
+    // One per task function, one per state machine (automatic, manual), the front door's three, the approval watch's.
+    expect(groups).toHaveLength(HANDLERS.length + 2 + 3 + 1);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {

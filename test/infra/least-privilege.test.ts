@@ -100,15 +100,26 @@ describe('least privilege, derived from the handlers\' code', () => {
     return held;
   };
 
-  test('every function is covered (task handlers, the front door, the drill component)', () => {
+  test('every function is covered (task handlers, the front door, the drill component, the approval watch)', () => {
     expect(functions.map((f) => f.handler).sort()).toEqual(
-      ['assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate'].sort(),
+      ['approval-watch', 'assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate'].sort(),
     );
   });
 
   test.each(functions.map((f) => [f.handler, f.role]))('%s: its role holds exactly the actions its code sends', (handler, role) => {
     const sent = actionsOf(program, path.join(ROOT, 'lambdas', handler, 'handler.ts'));
     expect([...heldBy(role)].sort()).toEqual([...sent].sort());
+  });
+
+  test('the approval watch may only Query the PendingApprovals index, for APPROVAL# partition values', () => {
+    const role = functions.find((f) => f.handler === 'approval-watch')!.role;
+    const statements = resources
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role))
+      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement)
+      .filter((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).includes('dynamodb:Query'));
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0].Resource)).toContain('/index/PendingApprovals');
+    expect(statements[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*'] } });
   });
 
   test('the derivation sees what a handler sends (a known case, so the comparison above cannot pass vacuously)', () => {

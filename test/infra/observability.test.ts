@@ -28,7 +28,7 @@ describe('alarms', () => {
   };
 
   test('every alarm pages through the notification topic and says what to do', () => {
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(7);
     for (const a of alarms) {
       expect(a.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Notifications/) }]);
       expect(a.TreatMissingData).toBe('notBreaching');
@@ -99,6 +99,35 @@ describe('alarms', () => {
     const other = Object.entries(template({ automaticReserve: 1 }).findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.startsWith('ObservabilityRotationsRemainingLow'));
     expect(other?.[1].Properties.Threshold).toBe(1);
   });
+
+  test('approval requests waiting longer than half their timeout: the approval watch\'s ApprovalsOverdue at >= 1', () => {
+    expect(byId('ApprovalsOverdue')).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.approvalsOverdue,
+      Dimensions: [{ Name: 'service', Value: METRICS_SERVICE }],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    // What emits it: a function on a 5-minute schedule, querying the sparse index of unanswered approvals.
+    const rules = Object.values(t.findResources('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression);
+    expect(rules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+    expect(JSON.stringify(rules[0]!.Properties.Targets)).toMatch(/ApprovalWatchFunction/);
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'PendingApprovals',
+          KeySchema: [
+            { AttributeName: 'pendingApproval', KeyType: 'HASH' },
+            { AttributeName: 'answerBy', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['overdueAt'] },
+        },
+      ],
+    });
+  });
 });
 
 describe('dashboard', () => {
@@ -144,7 +173,7 @@ describe('dashboard', () => {
 
   test('alarm status of every alarm, and the DLQ depth', () => {
     const alarms = body.widgets.find((w) => w.type === 'alarm');
-    expect(alarms?.properties.alarms).toHaveLength(6);
+    expect(alarms?.properties.alarms).toHaveLength(7);
     expect(titled('Trigger dead-letter queue depth').metrics[0]).toEqual(expect.arrayContaining(['AWS/SQS', 'ApproximateNumberOfMessagesVisible']));
   });
 

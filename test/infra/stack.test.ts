@@ -104,8 +104,8 @@ describe('KmsIncidentRotation stack', () => {
 
   test('functions: nodejs24.x on arm64, tracing, log groups with retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    // One function per task handler, plus the front door and the drill component.
-    expect(Object.keys(functions)).toHaveLength(HANDLERS.length + 2);
+    // One function per task handler, plus the front door, the drill component and the approval watch.
+    expect(Object.keys(functions)).toHaveLength(HANDLERS.length + 3);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -284,7 +284,8 @@ describe('finding sources and the ledger', () => {
   const template = Template.fromStack(
     build({ acceptFindingsFromAccounts: ['999988887777'], securityHubSeverityLabels: ['CRITICAL'], ledgerDeletionProtection: true }).stack,
   );
-  const rules = () => Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern);
+  // The finding rules (the approval watch's schedule has no pattern).
+  const rules = () => Object.values(template.findResources('AWS::Events::Rule')).flatMap((r) => (r.Properties.EventPattern ? [r.Properties.EventPattern] : []));
 
   test('one rule per enabled source, each limited to this account and the accepted ones', () => {
     const patterns = rules();
@@ -305,7 +306,7 @@ describe('finding sources and the ledger', () => {
 
   test('a source switched off has no rule', () => {
     const t = Template.fromStack(build({ enableSecurityHub: false, enableAccessAnalyzer: false }).stack);
-    const patterns = Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.EventPattern.source[0]);
+    const patterns = Object.values(t.findResources('AWS::Events::Rule')).flatMap((r) => (r.Properties.EventPattern ? [r.Properties.EventPattern.source[0]] : []));
     expect(patterns).toEqual(['aws.guardduty']);
   });
 
@@ -326,14 +327,16 @@ describe('finding sources and the ledger', () => {
     off.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
   });
 
-  test('IAM for the table: item actions only, on this table only, each role on its own item kinds (dynamodb:LeadingKeys)', () => {
+  test('IAM for the table: item actions only, on this table only (the approval watch: its index only), each role on its own item kinds (dynamodb:LeadingKeys)', () => {
     const byRole: Record<string, string[]> = {};
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       for (const st of policy.Properties.PolicyDocument.Statement) {
         const actions: string[] = [].concat(st.Action);
         const dynamo = actions.filter((a) => a.startsWith('dynamodb:'));
         if (!dynamo.length) continue;
-        expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^LedgerTable/), 'Arn'] });
+        const tableArn = { 'Fn::GetAtt': [expect.stringMatching(/^LedgerTable/), 'Arn'] };
+        if (dynamo.includes('dynamodb:Query')) expect(st.Resource).toEqual({ 'Fn::Join': ['', [tableArn, '/index/PendingApprovals']] });
+        else expect(st.Resource).toEqual(tableArn);
         const kinds: string[] = st.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'];
         const role = (policy.Properties.Roles[0].Ref as string).replace(/Role[0-9A-F]{8}$/, '');
         for (const kind of kinds) for (const a of dynamo) (byRole[role] ??= []).push(`${a} ${kind}`);
@@ -351,6 +354,8 @@ describe('finding sources and the ledger', () => {
       TasksRequestApproval: ['dynamodb:PutItem APPROVAL#*'],
       FrontDoorFunction: ['dynamodb:GetItem APPROVAL#*', 'dynamodb:UpdateItem APPROVAL#*'],
       FrontDoorDrill: ['dynamodb:GetItem DRILL#*', 'dynamodb:PutItem DRILL#*', 'dynamodb:UpdateItem DRILL#*'],
+      // Counts unanswered approvals: a Query of the PendingApprovals index (partition APPROVAL#PENDING).
+      ApprovalWatch: ['dynamodb:Query APPROVAL#*'],
     });
   });
 
