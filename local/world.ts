@@ -68,6 +68,13 @@ const objectSchema = z
     sizeBytes: z.number().int().min(0).optional(),
     /** Key id, key ARN, alias name or alias ARN. Default: the bucket's defaultKmsKeyId, else SSE-S3. */
     kmsKeyId: z.string().min(1).optional(),
+    /** Storage class (GLACIER / DEEP_ARCHIVE objects need a restore before CopyObject reads them). */
+    storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY']).default('STANDARD'),
+    /**
+     * Key id, key ARN or alias: the object is an AWS Encryption SDK message of `body` under this
+     * key (stored with the bucket's server-side encryption, like any object).
+     */
+    envelopeKeyId: z.string().min(1).optional(),
   })
   .strict();
 
@@ -307,6 +314,7 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       if (seen.has(o.key)) problems.push(`buckets[${i}].objects[${j}].key: duplicate object key ${o.key}`);
       seen.add(o.key);
       if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
+      if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
     });
   });
   return problems;

@@ -110,6 +110,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   let s3: S3;
   try {
     s3 = new S3(world, keys);
+    await s3.seedEnvelopes();
   } catch (e) {
     scheduler.clear();
     throw e;

@@ -4,6 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { World } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
 import type { KmsKeys } from './kms-keys';
+import { buildClient, CommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
+import { deserializeFactory } from '@aws-crypto/serialize';
 
 /**
  * S3 stand-in: REST-XML, path-style (`/bucket/key`). SSE-KMS really calls the stand-in's KMS
@@ -98,8 +100,17 @@ export interface S3ObjectInfo {
   keyMaterialId?: string;
   encryptionContext?: Record<string, string>;
   metadata: Record<string, string>;
+  storageClass: string;
   lastModified: Date;
+  /** dataKeyFingerprint of each older version (versioned bucket), oldest first. */
+  previousDataKeyFingerprints: (string | undefined)[];
+  /** When the body is an AWS Encryption SDK message: the KMS keys of its data keys and the data key's fingerprint. */
+  envelope?: { kmsKeyArns: string[]; dataKeyFingerprint: string; encryptionContext: Record<string, string> };
 }
+
+/** Encryption SDK message header reader (no KMS call). */
+const esdkHeader = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
+const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
 
 export interface S3Request {
   method: string;
@@ -139,6 +150,12 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
   if (method === 'GET') return q.has('uploadId') ? 'ListParts' : q.size && !q.has('versionId') ? `GetObject${[...q.keys()][0]}` : 'GetObject';
   if (method === 'DELETE') return 'DeleteObject';
   return `${method} object`;
+}
+
+/** Whether an If-Match style header (one or more ETags, or `*`) names `etag`. */
+function etagMatches(condition: string, etag: string): boolean {
+  const bare = (e: string) => e.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return condition.split(',').some((c) => c.trim() === '*' || bare(c) === bare(etag));
 }
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -202,6 +219,7 @@ function kmsToS3(e: unknown): unknown {
 
 export class S3 {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly pendingEnvelopes: { bucket: Bucket; key: string; keyId: string; body: string; sse: { type: 'aws:kms'; keyId: string } | undefined; storageClass: string; where: string }[] = [];
 
   constructor(
     world: World,
@@ -214,12 +232,17 @@ export class S3 {
         const where = `buckets[${i}].objects[${j}]`;
         try {
           const sse = o.kmsKeyId ? { type: 'aws:kms' as const, keyId: o.kmsKeyId } : undefined;
+          if (o.envelopeKeyId) {
+            // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
+            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass, where });
+            return;
+          }
           const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
             contentType: plain ? 'text/plain' : 'application/octet-stream',
             metadata: {},
-            storageClass: 'STANDARD',
+            storageClass: o.storageClass,
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
           });
         } catch (e) {
@@ -227,6 +250,58 @@ export class S3 {
         }
       });
     });
+  }
+
+  /**
+   * Store the world's `envelopeKeyId` objects as real Encryption SDK messages. The SDK's KMS
+   * keyring talks to the in-process KMS (not over HTTP, so these calls are not in `calls`).
+   */
+  async seedEnvelopes(): Promise<void> {
+    for (const p of this.pendingEnvelopes.splice(0)) {
+      try {
+        const message = await this.envelopeMessage(p.keyId, p.bucket.region, Buffer.from(p.body, 'utf8'));
+        const enc = this.encryptionFor(p.bucket, p.key, p.sse, undefined, undefined);
+        this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, { contentType: 'application/octet-stream', metadata: {}, storageClass: p.storageClass, etag: `"${md5(message)}"` });
+      } catch (e) {
+        throw new Error(`world ${p.where}: cannot create the envelope object s3://${p.bucket.name}/${p.key}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+  }
+
+  private async envelopeMessage(keyId: string, region: string, plain: Buffer): Promise<Buffer> {
+    const kms = this.kms;
+    const client = {
+      generateDataKey: async (i: { KeyId: string; EncryptionContext?: Record<string, string>; NumberOfBytes?: number }) => {
+        const dk = kms.generateDataKey(i.KeyId, region, i.EncryptionContext ?? {}, i.NumberOfBytes ?? 32);
+        return { Plaintext: dk.plaintext, CiphertextBlob: dk.blob, KeyId: dk.keyArn };
+      },
+    };
+    const keyring = new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: (() => client) as never });
+    const { result } = await esdk.encrypt(keyring, plain, { encryptionContext: { purpose: 'stand-in seed' } });
+    return result;
+  }
+
+  /** Key ARNs and data-key fingerprint of an Encryption SDK message, or undefined for other bytes. */
+  private envelopeInfo(region: string, plain: Buffer): S3ObjectInfo['envelope'] {
+    let header;
+    try {
+      header = esdkHeader.deserializeMessageHeader(plain);
+    } catch {
+      return undefined;
+    }
+    if (!header) return undefined;
+    const edks = header.messageHeader.encryptedDataKeys.filter((k) => k.providerId === 'aws-kms');
+    const context = { ...header.messageHeader.encryptionContext };
+    let dataKeyFingerprint = '';
+    for (const edk of edks) {
+      try {
+        dataKeyFingerprint = fingerprint(this.kms.decrypt(Buffer.from(edk.encryptedDataKey), region, context).plaintext);
+        break;
+      } catch {
+        /* another key's data key: try the next */
+      }
+    }
+    return { kmsKeyArns: edks.map((k) => k.providerInfo), dataKeyFingerprint, encryptionContext: context };
   }
 
   // ---------- encryption ----------
@@ -339,8 +414,29 @@ export class S3 {
       keyMaterialId: kms?.keyMaterialId,
       encryptionContext: kms ? { ...kms.context } : undefined,
       metadata: { ...o.metadata },
+      storageClass: o.storageClass,
       lastModified: o.lastModified,
+      previousDataKeyFingerprints: versions.slice(0, -1).map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
+      envelope: o.body ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
     };
+  }
+
+  /**
+   * Conditional writes: `If-Match` (the current object's ETag) and `If-None-Match: *` (no object
+   * yet) on PutObject; a mismatch is 412 PreconditionFailed.
+   */
+  private checkWriteConditions(bucket: Bucket, key: string, h: IncomingHttpHeaders): void {
+    const versions = bucket.objects.get(key);
+    const current = versions?.[versions.length - 1];
+    const ifMatch = header(h, 'if-match');
+    const ifNoneMatch = header(h, 'if-none-match');
+    if (ifMatch !== undefined && (!current || !etagMatches(ifMatch, current.etag))) {
+      if (!current) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
+      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-Match' });
+    }
+    if (ifNoneMatch !== undefined && current && (ifNoneMatch.trim() === '*' || etagMatches(ifNoneMatch, current.etag))) {
+      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-None-Match' });
+    }
   }
 
   // ---------- request handling ----------
@@ -503,6 +599,7 @@ export class S3 {
       actual.writeUInt32BE(crc32(body));
       if (actual.toString('base64') !== crc) throw new ServiceError('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
     }
+    this.checkWriteConditions(bucket, req.key, h);
     const s = this.sseOf(h);
     const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
     const o = this.store(bucket, req.key, enc, dataKey, body, body.length, {
@@ -532,6 +629,22 @@ export class S3 {
     return { bucket, object: this.find(bucket, path.slice(slash + 1), query ?? null) };
   }
 
+  /**
+   * Copy-source conditions (`x-amz-copy-source-if-match` / `-if-none-match`; 412 on mismatch) and
+   * archived sources: GLACIER / DEEP_ARCHIVE objects cannot be read before a restore (403
+   * InvalidObjectState; the stand-in has no RestoreObject).
+   */
+  private checkCopySource(h: IncomingHttpHeaders, src: StoredObject): void {
+    const ifMatch = header(h, 'x-amz-copy-source-if-match');
+    const ifNoneMatch = header(h, 'x-amz-copy-source-if-none-match');
+    if ((ifMatch !== undefined && !etagMatches(ifMatch, src.etag)) || (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, src.etag))) {
+      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: ifMatch !== undefined ? 'x-amz-copy-source-If-Match' : 'x-amz-copy-source-If-None-Match' });
+    }
+    if (src.storageClass === 'GLACIER' || src.storageClass === 'DEEP_ARCHIVE') {
+      throw new ServiceError('InvalidObjectState', 'The operation is not valid for the object\'s storage class', 403, { StorageClass: src.storageClass });
+    }
+  }
+
   private copy(bucket: Bucket, req: S3Request): S3Response {
     const h = req.headers;
     const src = this.copySource(req);
@@ -544,6 +657,7 @@ export class S3 {
     if (sameObject && directive === 'COPY' && !s.given && !storageClass && !header(h, 'x-amz-website-redirect-location')) {
       throw new ServiceError('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", 400);
     }
+    this.checkCopySource(h, src.object);
     if (src.object.size > MAX_COPY_BYTES) {
       throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
     }
@@ -594,6 +708,7 @@ export class S3 {
       throw new ServiceError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400, { ArgumentName: 'partNumber', ArgumentValue: String(req.query.get('partNumber')) });
     }
     const src = this.copySource(req);
+    this.checkCopySource(req.headers, src.object);
     const size = src.object.size;
     const rangeHeader = header(req.headers, 'x-amz-copy-source-range');
     let start = 0;
