@@ -68,8 +68,8 @@ const objectSchema = z
     sizeBytes: z.number().int().min(0).optional(),
     /** Key id, key ARN, alias name or alias ARN. Default: the bucket's defaultKmsKeyId, else SSE-S3. */
     kmsKeyId: z.string().min(1).optional(),
-    /** Storage class (GLACIER / DEEP_ARCHIVE objects need a restore before CopyObject reads them). */
-    storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY']).default('STANDARD'),
+    /** Storage class, default STANDARD (GLACIER / DEEP_ARCHIVE objects need a restore before CopyObject reads them). */
+    storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY']).optional(),
     /**
      * Key id, key ARN or alias: the object is an AWS Encryption SDK message of `body` under this
      * key (stored with the bucket's server-side encryption, like any object).

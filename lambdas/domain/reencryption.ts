@@ -141,24 +141,3 @@ export function recordOutcome(report: TargetReport, o: ObjectOutcome): TargetRep
   }
   return r;
 }
-
-/** The run-level `reencryption` block (`simulate --json`, notification, ledger). */
-export interface ReencryptionReport {
-  objectsScanned: number;
-  objectsReencrypted: number;
-  objectsSkipped: number;
-  objectsFailed: number;
-  targets: TargetReport[];
-}
-
-/** Sum target reports into the run-level block. */
-export function summarizeReencryption(targets: TargetReport[]): ReencryptionReport {
-  const sum = (f: (t: TargetReport) => number) => targets.reduce((n, t) => n + f(t), 0);
-  return {
-    objectsScanned: sum((t) => t.objectsScanned),
-    objectsReencrypted: sum((t) => t.objectsReencrypted),
-    objectsSkipped: sum((t) => t.objectsSkipped),
-    objectsFailed: sum((t) => t.objectsFailed),
-    targets,
-  };
-}

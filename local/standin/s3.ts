@@ -234,7 +234,7 @@ export class S3 {
           const sse = o.kmsKeyId ? { type: 'aws:kms' as const, keyId: o.kmsKeyId } : undefined;
           if (o.envelopeKeyId) {
             // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
-            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass, where });
+            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', where });
             return;
           }
           const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
@@ -242,7 +242,7 @@ export class S3 {
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
             contentType: plain ? 'text/plain' : 'application/octet-stream',
             metadata: {},
-            storageClass: o.storageClass,
+            storageClass: o.storageClass ?? 'STANDARD',
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
           });
         } catch (e) {

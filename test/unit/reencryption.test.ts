@@ -6,7 +6,6 @@ import {
   MAX_LISTED_FAILURES,
   MAX_SINGLE_COPY_BYTES,
   recordOutcome,
-  summarizeReencryption,
   type ObjectOutcome,
   type S3ObjectFacts,
 } from '../../lambdas/domain/reencryption';
@@ -107,14 +106,5 @@ describe('report', () => {
         expect(r.failures.map((f) => f.key)).toEqual(failed.slice(0, MAX_LISTED_FAILURES).map((o) => o.key));
       }),
     );
-  });
-
-  test('summary sums the targets in the issue\'s JSON shape', () => {
-    const a = recordOutcome(emptyTargetReport('s3-sse-kms', 'a', ''), { key: 'x', result: 'REENCRYPTED', bytes: 1, oldVersionLeft: false, bucketKey: false });
-    const b = [
-      { key: 'y', result: 'SKIPPED', reason: 'NOT_ENVELOPE' } as const,
-      { key: 'z', result: 'FAILED', error: 'e' } as const,
-    ].reduce(recordOutcome, emptyTargetReport('envelope', 'b', 'p'));
-    expect(summarizeReencryption([a, b])).toEqual({ objectsScanned: 3, objectsReencrypted: 1, objectsSkipped: 1, objectsFailed: 1, targets: [a, b] });
   });
 });
