@@ -251,6 +251,9 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     setImmediate(() => control.abort?.());
     throw fatal;
   };
+  const failFatallyOn = (error: FatalStatesError | null) => {
+    if (error) failFatally(error);
+  };
   const measure = (value: unknown, what: string) => {
     const bytes = payloadBytes(value);
     if (bytes > metrics.largestPayloadBytes) metrics.largestPayloadBytes = bytes;
@@ -323,6 +326,7 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
         opts.onTaskToken?.({ stateName: name, token, payload: (payload as { Payload?: unknown }).Payload ?? payload }, tokens);
         const result = await tokens.outcome(token);
         measure(result, `result of task ${name}`);
+        if (state.ResultSelector) failFatallyOn(selectorPathsMissing(state.ResultSelector, result, name));
         return result;
       };
     } else if (task) {
@@ -333,6 +337,7 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
         count(3); // LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded|Failed
         const result = await task(input);
         measure(result, `result of task ${name}`);
+        if (state.ResultSelector) failFatallyOn(selectorPathsMissing(state.ResultSelector, result, name));
         return result;
       };
     } else {
@@ -414,6 +419,37 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     tokens.closeAll();
   }
   return result;
+}
+
+/**
+ * Step Functions fails a state (States.Runtime, which no Catch handles) when a ResultSelector path
+ * matches nothing in the task's result; aws-local-stepfunctions would drop the field silently.
+ * Simple paths (`$.a.b`) are checked; a value that is present but null matches.
+ */
+function selectorPathsMissing(selector: unknown, result: unknown, stateName: string): FatalStatesError | null {
+  if (!selector || typeof selector !== 'object') return null;
+  for (const [field, value] of Object.entries(selector)) {
+    if (field.endsWith('.$') && typeof value === 'string' && /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value) && !hasPath(result, value)) {
+      return new FatalStatesError(
+        'States.Runtime',
+        `An error occurred while executing the state '${stateName}'. The JSONPath '${value}' specified for the field '${field}' could not be found in the input '${JSON.stringify(result ?? null).slice(0, 200)}'`,
+      );
+    }
+    if (!field.endsWith('.$')) {
+      const nested = selectorPathsMissing(value, result, stateName);
+      if (nested) return nested;
+    }
+  }
+  return null;
+}
+
+function hasPath(value: unknown, path: string): boolean {
+  let current: unknown = value;
+  for (const key of path.slice(2).split('.')) {
+    if (current === null || typeof current !== 'object' || !(key in current)) return false;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return true;
 }
 
 /** The task tokens of one local execution (see TaskTokens). */

@@ -220,3 +220,25 @@ describe('Retry follows IntervalSeconds, BackoffRate, MaxDelaySeconds and Jitter
     expect(stamps).toHaveLength(3);
   });
 });
+
+describe('a ResultSelector path that matches nothing fails the state, as Step Functions does', () => {
+  const definition = {
+    StartAt: 'T',
+    States: {
+      T: task({ ResultSelector: { 'kept.$': '$.present', 'nested': { 'deep.$': '$.a.b' } }, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }),
+      Caught: { Type: 'Succeed' },
+    },
+  };
+
+  test('a missing field: States.Runtime, not caught by States.ALL', async () => {
+    const result = await run(definition, { tasks: { T: async () => ({ present: 1, a: {} }) } });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(result.cause).toMatch(/'\$\.a\.b' specified for the field 'deep\.\$' could not be found/);
+    expect(result.events.some((e) => e.state?.name === 'Caught')).toBe(false);
+  });
+
+  test('present fields, null included, pass', async () => {
+    const result = await run(definition, { tasks: { T: async () => ({ present: null, a: { b: 2 } }) } });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { kept: null, nested: { deep: 2 } } });
+  });
+});
