@@ -4,14 +4,10 @@
  * and Notify; Notify retried after a successful publish sends one message; a one-key incident
  * with a 60 s rotation stays within 40 state transitions.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, simulate, type Simulation } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { auditTrail } from '../audit-trail';
-import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import * as notifyModule from '../../lambdas/notify/handler';
+import { auditTrailOf, guardDutyFinding } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -20,25 +16,6 @@ const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 // old design) would have given them every slot.
 const APPROVAL_IDS = ['11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222', '33333333-3333-3333-3333-333333333333'];
 const PLAIN_ID = '99999999-9999-9999-9999-999999999999';
-
-const sampleFinding = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
-function guardDutyFinding(keyArns: string[], id: string) {
-  const finding = structuredClone(sampleFinding);
-  finding.detail.id = id;
-  const bucket = finding.detail.resource.s3BucketDetails[0];
-  finding.detail.resource.s3BucketDetails = keyArns.map((k, i) => ({
-    ...bucket,
-    name: `bucket-${i}`,
-    arn: `arn:aws:s3:::bucket-${i}`,
-    defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: k },
-  }));
-  return finding;
-}
-
-function auditTrailOf(sim: Simulation, keyArn: string) {
-  const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  return auditTrail(client, LOCAL_LEDGER_TABLE, keyArn);
-}
 
 describe('approvals do not hold other keys', () => {
   let sim: Simulation;

@@ -5,11 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, type Simulation } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { auditTrail } from '../audit-trail';
-import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
+import { auditTrailOf } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -34,11 +32,6 @@ function worldWithDescribeKeyFailing(error: string) {
     },
     'test world',
   );
-}
-
-function auditTrailOf(sim: Simulation, keyArn: string) {
-  const client = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  return auditTrail(client, LOCAL_LEDGER_TABLE, keyArn);
 }
 
 describe('a key whose Assess step fails', () => {

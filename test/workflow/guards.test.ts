@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
 import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
+import { ledgerClientOf } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -31,10 +31,6 @@ function world(key: Record<string, unknown> = {}, extra: Record<string, unknown>
 }
 
 const rotations = (calls: SimulationRun['calls']) => calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
-
-function ledgerClientOf(sim: Simulation): DynamoDBClient {
-  return new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-}
 
 describe('every finding source reaches the workflow', () => {
   test.each([

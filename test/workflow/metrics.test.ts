@@ -4,11 +4,10 @@
  * carry the metrics the stack alarms on and draws (lambdas/domain/metrics.ts), with their
  * dimensions and values.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { simulate } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE, NO_REASON } from '../../lambdas/domain/metrics';
+import { guardDutyFinding } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -16,15 +15,6 @@ const ROTATING = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const OPTED_OUT = '5678abcd-12ab-34cd-56ef-1234567890ab';
 const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 
-const sampleFinding = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
-
-function guardDutyFinding(keyArns: string[]) {
-  const finding = structuredClone(sampleFinding);
-  finding.detail.id = 'metrics-finding';
-  const bucket = finding.detail.resource.s3BucketDetails[0];
-  finding.detail.resource.s3BucketDetails = keyArns.map((k, i) => ({ ...bucket, name: `b-${i}`, arn: `arn:aws:s3:::b-${i}`, defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: k } }));
-  return finding;
-}
 
 let printed: string[] = [];
 
@@ -93,7 +83,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
     let run;
     try {
       printed = [];
-      run = await simulate({ world, input: guardDutyFinding([arn(ROTATING), arn(OPTED_OUT)]), speed: 100 });
+      run = await simulate({ world, input: guardDutyFinding([arn(ROTATING), arn(OPTED_OUT)], 'metrics-finding'), speed: 100 });
     } finally {
       spy.mockRestore();
     }
@@ -138,7 +128,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
     // Act
     try {
       printed = [];
-      await simulate({ world, input: guardDutyFinding([arn(ROTATING)]), speed: 100 });
+      await simulate({ world, input: guardDutyFinding([arn(ROTATING)], 'metrics-finding'), speed: 100 });
     } finally {
       spy.mockRestore();
     }

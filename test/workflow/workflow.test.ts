@@ -4,10 +4,9 @@
  * to the local stand-in (local/standin). Every path a key can take (rotated, joined, as a
  * replica's primary, dry run, skipped, timed out, throttled) and a notification that cannot be sent.
  */
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { simulate, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
+import { guardDutyFinding } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -17,21 +16,6 @@ const KEY = arn(KEY_ID);
 /** Fast enough for tests; the order of events stays real. */
 const SPEED = 100;
 
-const sampleFinding = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
-
-/** A GuardDuty S3 finding whose buckets are encrypted with the given keys. */
-function guardDutyFinding(keyArns: string[], id = 'finding-1') {
-  const finding = structuredClone(sampleFinding);
-  finding.detail.id = id;
-  const bucket = finding.detail.resource.s3BucketDetails[0];
-  finding.detail.resource.s3BucketDetails = keyArns.map((k, i) => ({
-    ...bucket,
-    name: `bucket-${i}`,
-    arn: `arn:aws:s3:::bucket-${i}`,
-    defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: k },
-  }));
-  return finding;
-}
 
 function manual(keyId: string, extra: Record<string, unknown> = {}) {
   return { keyId, reason: 'suspected leak of the orders data key', ...extra };
