@@ -1,5 +1,4 @@
-import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -12,7 +11,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approval';
 import { COMPONENT_METADATA_KEY } from './front-door';
-import { BUNDLING, lambdaSourceHash } from './functions';
+import { productFunction } from './functions';
 import { grantProductKeyVia } from './ledger-access';
 
 export interface ApprovalWatchProps {
@@ -35,30 +34,18 @@ export class ApprovalWatch extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalWatchProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, encryptionKey: props.productKey, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: 'kms-incident-rotation approval-watch' });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-    this.function = new NodejsFunction(this, 'Function', {
-      role,
-      entry: path.join(__dirname, '..', 'lambdas', 'approval-watch', 'handler.ts'),
-      handler: 'handler',
+    this.function = productFunction(this, { logs: 'Logs', role: 'Role', fn: 'Function' }, {
+      folder: 'approval-watch',
       description: 'kms-incident-rotation approval watch: counts approvals waiting past half their window',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      roleDescription: 'kms-incident-rotation approval-watch',
+      environment: { [ENV.ledgerTable]: props.ledger.tableName },
+      logRetention: props.logRetention,
+      logEncryptionKey: props.productKey,
       memorySize: 128,
-      timeout: Duration.seconds(30),
       // One run at a time is all a 5-minute schedule needs (NIST LambdaConcurrency).
       reservedConcurrentExecutions: 1,
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup,
-      environment: {
-        [ENV.ledgerTable]: props.ledger.tableName,
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
-      bundling: { assetHash: lambdaSourceHash('approval-watch'), ...BUNDLING, externalModules: [...BUNDLING.externalModules], forceDockerBundling: false },
     });
+    const role = this.function.role as iam.Role;
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, 'approval-watch');
 
     // Query on the index only, and only for APPROVAL# partition values (the index's partition key

@@ -1,7 +1,5 @@
-import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,7 +8,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_ENV } from '../lambdas/domain/drill';
 import { FRONT_DOOR_ENV, ROUTES, type RouteName } from '../lambdas/domain/front-door';
-import { BUNDLING, lambdaSourceHash } from './functions';
+import { productFunction } from './functions';
 
 /** Template metadata naming a function that is not a workflow task (the local runner skips it). */
 export const COMPONENT_METADATA_KEY = 'kms-incident-rotation:component';
@@ -86,28 +84,14 @@ export class FrontDoor extends Construct {
 
   /** One function of the front door, with its own role (logs to its own group only). */
   private component(handlerFolder: string, id: string, what: string, props: FrontDoorProps, environment: Record<string, string>): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: props.logRetention, encryptionKey: props.logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY });
-    const role = new iam.Role(this, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: `kms-incident-rotation ${handlerFolder}` });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-    const fn = new NodejsFunction(this, id, {
-      role,
-      entry: path.join(__dirname, '..', 'lambdas', handlerFolder, 'handler.ts'),
-      handler: 'handler',
+    const fn = productFunction(this, { logs: `${id}Logs`, role: `${id}Role`, fn: id }, {
+      folder: handlerFolder,
       description: `kms-incident-rotation ${what}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+      roleDescription: `kms-incident-rotation ${handlerFolder}`,
+      environment: { ...props.environment, ...environment },
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
       timeout: Duration.seconds(29),
-      tracing: lambda.Tracing.ACTIVE,
-      logGroup,
-      environment: {
-        ...props.environment,
-        ...environment,
-        NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-      },
-      bundling: { assetHash: lambdaSourceHash(handlerFolder), ...BUNDLING, externalModules: [...BUNDLING.externalModules], forceDockerBundling: false },
     });
     (fn.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, handlerFolder);
     return fn;

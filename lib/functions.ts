@@ -95,57 +95,75 @@ export function esbuildOptionsFor(name: HandlerName, outfile: string) {
   };
 }
 
-/** One NodejsFunction per task handler: Node 24 on arm64, bundled locally by esbuild. */
+/** What differs between the product's functions (see productFunction). */
+export interface ProductFunctionProps {
+  /** Its folder under lambdas/ (the handler is `<folder>/handler.ts`). */
+  folder: string;
+  description: string;
+  roleDescription: string;
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  logEncryptionKey?: kms.IKey;
+  memorySize?: number;
+  timeout?: Duration;
+  reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One Lambda of the product: its own log group (encrypted with the product key when given) and its
+ * own role that may log only there (instead of AWSLambdaBasicExecutionRole), Node 24 on arm64,
+ * bundled locally by esbuild with BUNDLING. `ids` keep each caller's construct ids (logical ids).
+ */
+export function productFunction(scope: Construct, ids: { logs: string; role: string; fn: string }, props: ProductFunctionProps): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, ids.logs, { retention: props.logRetention, encryptionKey: props.logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, ids.role, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  return new NodejsFunction(scope, ids.fn, {
+    role,
+    entry: path.join(__dirname, '..', 'lambdas', props.folder, 'handler.ts'),
+    handler: 'handler',
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize ?? 256,
+    timeout: props.timeout ?? Duration.seconds(30),
+    ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    environment: {
+      ...props.environment,
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    },
+    bundling: {
+      // Hash our own sources instead of letting CDK fingerprint the whole project root
+      // (node_modules included): synth drops from ~9 s to ~1 s, and the hash still changes
+      // whenever the handlers, their dependencies or the bundling options change.
+      assetHash: lambdaSourceHash(props.folder),
+      ...BUNDLING,
+      externalModules: [...BUNDLING.externalModules],
+      forceDockerBundling: false,
+    },
+  });
+}
+
+/** One NodejsFunction per task handler (productFunction). */
 export class TaskFunctions extends Construct {
   readonly byName: Record<HandlerName, NodejsFunction>;
 
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
-    const environment = {
-      ...functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable),
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    };
+    const environment = functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable);
     const entries = {} as Record<HandlerName, NodejsFunction>;
     for (const name of HANDLERS) {
-      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
-        retention: props.logRetention,
-        encryptionKey: props.logEncryptionKey,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      // Own role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.
-      const role = new iam.Role(this, `${pascal(name)}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      const fn = productFunction(this, { logs: `${pascal(name)}Logs`, role: `${pascal(name)}Role`, fn: pascal(name) }, {
+        folder: name,
         description: `kms-incident-rotation ${name} task`,
-      });
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      const fn = new NodejsFunction(this, pascal(name), {
-        role,
-        entry: handlerEntry(name),
-        handler: 'handler',
-        description: `kms-incident-rotation ${name} task`,
-        runtime: lambda.Runtime.NODEJS_24_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
-        timeout: Duration.seconds(30),
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup,
+        roleDescription: `kms-incident-rotation ${name} task`,
         environment,
-        bundling: {
-          // Hash our own sources instead of letting CDK fingerprint the whole project root
-          // (node_modules included): synth drops from ~9 s to ~1 s, and the hash still changes
-          // whenever the handlers, their dependencies or the bundling options change.
-          assetHash: lambdaSourceHash(name),
-          ...BUNDLING,
-          externalModules: [...BUNDLING.externalModules],
-          forceDockerBundling: false,
-        },
+        logRetention: props.logRetention,
+        logEncryptionKey: props.logEncryptionKey,
       });
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
       entries[name] = fn;
