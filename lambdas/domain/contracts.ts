@@ -4,6 +4,8 @@
  * Map iteration, and the per-key result that notifications, the ledger and the CLI report.
  */
 
+import type { ReencryptionSummary, ReencryptTargetSpec } from './reencryption';
+
 export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -68,6 +70,13 @@ export interface IncidentRequest {
    * execution: its ARN. Every key then ends SKIPPED DUPLICATE_FINDING.
    */
   duplicateOf?: string | null;
+  /**
+   * Data to re-encrypt after the rotation (issue 11): a manual request's `reEncrypt.targets`
+   * (origin `request`) or the buckets a finding names (origin `finding`, type `s3-sse-kms`, the
+   * whole bucket). Absent when there are none; setting `reEncryptTargets` is added by
+   * PlanReencryption, not here.
+   */
+  reEncryptTargets?: (ReencryptTargetSpec & { origin: 'request' | 'finding' })[];
 }
 
 /**
@@ -192,4 +201,6 @@ export interface RunSummary
   outcome: Outcome | 'NONE';
   anyFailed: boolean;
   keys: KeyResult[];
+  /** What the re-encryption branch did (or would do); null when it had nothing to consider. */
+  reencryption?: ReencryptionSummary | null;
 }

@@ -8,7 +8,136 @@
  */
 
 /** Which kind of data a target holds. */
-export type ReencryptionKind = 's3-sse-kms' | 'envelope';
+export const REENCRYPTION_KINDS = ['s3-sse-kms', 'envelope'] as const;
+export type ReencryptionKind = (typeof REENCRYPTION_KINDS)[number];
+
+/** A bucket/prefix to re-encrypt and how its objects are encrypted (prefix '' = the whole bucket). */
+export interface ReencryptTargetSpec {
+  type: ReencryptionKind;
+  bucket: string;
+  prefix: string;
+}
+
+/** Where a target came from: the manual request, the finding (buckets it names), or setting `reEncryptTargets`. */
+export type TargetOrigin = 'request' | 'finding' | 'setting';
+
+/** One unit of work: one target for one rotated key (an `s3-sse-kms` target on a shared bucket is scanned once per key). */
+export interface ReencryptionUnit extends ReencryptTargetSpec {
+  keyArn: string;
+  origin: TargetOrigin;
+}
+
+/** Why a target was refused before any work (the rotation itself is never held back by it). */
+export type RefusalReason =
+  /** The bucket is not in setting `reEncryptBuckets` (IAM names only those). */
+  | 'BUCKET_NOT_ALLOWED'
+  /** The key was not rotated by this execution (skipped, failed, dry run): re-encrypting gives no new key material. */
+  | 'KEY_NOT_ROTATED'
+  /** More than MAX_REENCRYPTION_UNITS units in one execution. */
+  | 'TOO_MANY_TARGETS';
+
+export interface RefusedTarget extends ReencryptTargetSpec {
+  keyArn: string | null;
+  origin: TargetOrigin;
+  reason: RefusalReason;
+  /** One sentence for people. */
+  detail: string;
+}
+
+/** The re-encryption settings (lib/settings.ts), as the workflow hands them to PlanReencryption (in its payload, not the environment: 4 KB). */
+export interface ReencryptionSettings {
+  /** `reEncryptBuckets`: the only buckets the stack may touch. */
+  buckets: string[];
+  /** `reEncryptTargets`: per key ARN or alias name (`alias/x`), the targets of every rotation of that key. */
+  targets: Record<string, ReencryptTargetSpec[]>;
+  /** `autoReEncrypt`: finding-triggered runs re-encrypt (true) or only report what they would do (false). */
+  auto: boolean;
+  /** `reEncryptKmsRequestsPerSecond`: the branch's KMS request rate bound. */
+  kmsRequestsPerSecond: number;
+}
+
+/**
+ * NONE: nothing to re-encrypt (no target, or every target refused). RUN: the Distributed Map runs
+ * `units` one after the other. REPORT_ONLY: a finding-triggered run with `autoReEncrypt` false, or
+ * a dry run: `units` are what would run; nothing is touched.
+ */
+export type ReencryptionMode = 'NONE' | 'RUN' | 'REPORT_ONLY';
+
+/** Most units one execution runs (the per-target reports travel in the state: 256 KiB). */
+export const MAX_REENCRYPTION_UNITS = 20;
+
+/**
+ * What the workflow carries at `$.reencryption` from PlanReencryption to Notify. The loop:
+ * Choice MoreToReencrypt (`remaining > 0`) -> Distributed Map ReencryptTarget on `current`
+ * (ResultPath `$.reencryption.mapRun`, Catch -> `$.reencryption.mapRunError`) ->
+ * SummarizeReencryption (reads the ResultWriter files, appends `current`'s report, advances
+ * index/remaining/current, clears mapRun/mapRunError) -> MoreToReencrypt.
+ * Every field is always present (null until known) so that JSONPath never misses.
+ */
+export interface ReencryptionState {
+  mode: ReencryptionMode;
+  units: ReencryptionUnit[];
+  refused: RefusedTarget[];
+  index: number;
+  /** Units still to run (RUN only; 0 otherwise): the Choice compares it. */
+  remaining: number;
+  /** units[index] while remaining > 0, else null: the Distributed Map reads bucket and prefix from it. */
+  current: ReencryptionUnit | null;
+  /** Pacing for the batches (BatchInput): KMS requests per second each child may spend. */
+  childKmsRequestsPerSecond: number;
+  reports: TargetReport[];
+  mapRun: { MapRunArn?: string; ResultWriterDetails?: { Bucket: string; Key: string } } | null;
+  mapRunError: { Error: string; Cause?: string } | null;
+}
+
+/** Each Distributed Map item after ItemSelector (from the S3 ListObjectsV2 reader's Key/Size/Etag). */
+export interface ReencryptItem {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** What one child execution's ReencryptObjects task receives (ItemBatcher's shape). */
+export interface ReencryptBatchInput {
+  BatchInput: { unit: ReencryptionUnit; kmsRequestsPerSecond: number };
+  Items: ReencryptItem[];
+}
+
+/** The run's re-encryption, as the notification, `simulate --json` and the CLI report it. */
+export interface ReencryptionSummary {
+  mode: Exclude<ReencryptionMode, 'NONE'> | 'NONE';
+  objectsScanned: number;
+  objectsReencrypted: number;
+  objectsSkipped: number;
+  objectsFailed: number;
+  /** Any object failed, any target's map run failed, or any target was refused. */
+  actionRequired: boolean;
+  targets: TargetReport[];
+  refused: RefusedTarget[];
+  /** REPORT_ONLY: what would have run. */
+  planned: ReencryptionUnit[];
+}
+
+/** KMS requests one object costs: S3 Decrypt + GenerateDataKey for a copy; Decrypt + GenerateDataKey + the verifying Decrypt for an envelope. */
+export const KMS_REQUESTS_PER_OBJECT: Record<ReencryptionKind, number> = { 's3-sse-kms': 2, envelope: 3 };
+/** The KMS rate one child execution is paced to at most (it works objects a few at a time). */
+export const CHILD_KMS_REQUESTS_PER_SECOND = 10;
+/** How long one batch should take at its pace (the child is Express: 5 minutes at most). */
+export const BATCH_TARGET_SECONDS = 120;
+/** Step Functions' Distributed Map allows up to 10,000 concurrent children; we stay far below. */
+const MAX_CHILD_CONCURRENCY = 1000;
+
+/**
+ * How the Distributed Map is paced from `reEncryptKmsRequestsPerSecond`: concurrency x per-child
+ * rate = the bound; a batch is as many objects as a child does in BATCH_TARGET_SECONDS at its
+ * rate for the costliest kind (envelope).
+ */
+export function reencryptionPacing(kmsRequestsPerSecond: number): { maxConcurrency: number; childKmsRequestsPerSecond: number; maxItemsPerBatch: number } {
+  const maxConcurrency = Math.min(MAX_CHILD_CONCURRENCY, Math.max(1, Math.ceil(kmsRequestsPerSecond / CHILD_KMS_REQUESTS_PER_SECOND)));
+  const childKmsRequestsPerSecond = kmsRequestsPerSecond / maxConcurrency;
+  const maxItemsPerBatch = Math.max(1, Math.min(1000, Math.floor((childKmsRequestsPerSecond * BATCH_TARGET_SECONDS) / KMS_REQUESTS_PER_OBJECT.envelope)));
+  return { maxConcurrency, childKmsRequestsPerSecond, maxItemsPerBatch };
+}
 
 /** Why an object was not re-encrypted (counted in the report, never a failure). */
 export type SkipReason = 'OTHER_KEY' | 'NOT_SSE_KMS' | 'ARCHIVED_NEEDS_RESTORE' | 'NOT_ENVELOPE';
@@ -73,11 +202,22 @@ export function decideEnvelopeObject(facts: EnvelopeFacts, keyArn: string): { ac
 /** How many failed keys a target report lists (the counts stay exact). */
 export const MAX_LISTED_FAILURES = 20;
 
-/** One target's part of the `reencryption` report (issue 11 "Report"). */
+/** One target's part of the `reencryption` report (issue 11 "Report"); also one batch's (summed per target). */
 export interface TargetReport {
   type: ReencryptionKind;
   bucket: string;
   prefix: string;
+  /** The rotated key whose objects this target re-encrypts ('' in a batch report before it is known). */
+  keyArn: string;
+  origin: TargetOrigin;
+  /** COMPLETED: the map run finished (objects may still have failed: objectsFailed). FAILED: the map run itself failed (`error`). */
+  status: 'COMPLETED' | 'FAILED';
+  error: string | null;
+  /** Throttled S3/KMS requests retried with back-off (never a failure on their own). */
+  throttlesRetried: number;
+  /** Child executions (batches) run, and those that failed (their objects count as failed). */
+  batches: number;
+  batchesFailed: number;
   objectsScanned: number;
   objectsReencrypted: number;
   objectsSkipped: number;
@@ -103,9 +243,9 @@ export type ObjectOutcome =
   | { key: string; result: 'FAILED'; error: string };
 
 /** An empty report for one target. */
-export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix: string): TargetReport {
+export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix: string, keyArn = '', origin: TargetOrigin = 'request'): TargetReport {
   return {
-    type, bucket, prefix,
+    type, bucket, prefix, keyArn, origin, status: 'COMPLETED', error: null, throttlesRetried: 0, batches: 0, batchesFailed: 0,
     objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, skippedByReason: {}, objectsFailed: 0, failures: [],
     objectsChangedDuringRun: 0, bytesReencrypted: 0, oldVersionsLeft: 0, bucketKeys: false, durationMs: 0,
   };
