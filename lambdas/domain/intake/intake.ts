@@ -30,6 +30,7 @@ import {
   text,
 } from './read';
 import { readSecurityHub } from './securityhub';
+import { BucketCollector, type RequestTarget } from './targets';
 
 // The module is the one entry (Lambda handler, CLI, bench); one module per source does the reading.
 export { classifyKeyRef } from './key-refs';
@@ -40,7 +41,8 @@ interface SourceSpec {
   source: FindingSource;
   detailTypes: readonly string[];
   name: string;
-  read: (detail: unknown, keys: KeyCollector, ctx: IntakeContext) => FindingFacts;
+  /** Keys go to `keys`; the buckets whose objects a named key may protect to `buckets`. */
+  read: (detail: unknown, keys: KeyCollector, ctx: IntakeContext, buckets: BucketCollector) => FindingFacts;
 }
 
 const SOURCES: Record<string, SourceSpec> = {
@@ -92,31 +94,37 @@ function envelopeLocation(event: Obj): { account: string | null; region: string 
   return { account: isAccount(account) ? account : null, region: isRegion(region) ? region : null };
 }
 
-/** Reads a known finding event: its facts and its (capped, sorted) keys. Never throws. */
+/** Reads a known finding event: its facts, its (capped, sorted) keys and bucket targets. Never throws. */
 function readFinding(
   event: Obj,
   spec: SourceSpec,
   ctx: IntakeContext,
-): { facts: FindingFacts; keys: string[]; dropped: number } {
+): { facts: FindingFacts; keys: string[]; dropped: number; targets: RequestTarget[]; targetsDropped: number } {
   const collector = new KeyCollector([
     envelopeLocation(event),
     { account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' },
   ]);
-  const facts = spec.read(own(event, 'detail'), collector, ctx);
-  return { facts, ...capKeys(collector.values(), ctx) };
+  const buckets = new BucketCollector();
+  const facts = spec.read(own(event, 'detail'), collector, ctx, buckets);
+  const { targets, dropped: targetsDropped } = buckets.targets();
+  return { facts, ...capKeys(collector.values(), ctx), targets, targetsDropped };
 }
 
 function parseFindingEvent(event: Obj, ctx: IntakeContext): IncidentRequest {
   const spec = knownSource(event);
   // From here on the event is of a known kind: nothing in it may make Intake throw.
   const { account, region } = envelopeLocation(event);
-  const { facts, keys, dropped } = readFinding(event, spec, ctx);
+  const { facts, keys, dropped, targets, targetsDropped } = readFinding(event, spec, ctx);
 
   const findingId = facts.findingId ?? null;
   const dedupeOn = findingId ?? text(own(event, 'id')) ?? '';
   let reason = boundedReason(facts.title ?? '') || `${spec.name} finding ${facts.findingType ?? findingId ?? '(untitled)'}`;
   if (dropped > 0) {
     const note = ` [${keys.length + dropped} keys named; ${MAX_KEYS} handled, ${dropped} not]`;
+    reason = boundedReason(reason, MAX_REASON_LENGTH - note.length) + note;
+  }
+  if (targetsDropped > 0) {
+    const note = ` [${targets.length + targetsDropped} buckets named; ${targets.length} re-encryption targets kept]`;
     reason = boundedReason(reason, MAX_REASON_LENGTH - note.length) + note;
   }
   return {
@@ -134,6 +142,8 @@ function parseFindingEvent(event: Obj, ctx: IntakeContext): IncidentRequest {
     requestedBy: null,
     account,
     region,
+    // No bucket target without a key: a bucket is a target only because a named key protects it.
+    ...(targets.length > 0 && keys.length > 0 ? { reEncryptTargets: targets } : {}),
   };
 }
 

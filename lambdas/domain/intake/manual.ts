@@ -1,5 +1,5 @@
 /**
- * Manual requests: `{ keyId, reason, dryRun?, force?, breakGlass?, requestedBy? }` from an on-call
+ * Manual requests: `{ keyId, reason, dryRun?, force?, breakGlass?, requestedBy?, reEncrypt? }` from an on-call
  * engineer. The manual state machine takes them only from the front door, which sets requestedBy
  * (the verified caller) and breakGlass (its break-glass route); see parseForMode.
  */
@@ -8,9 +8,10 @@ import * as z from 'zod/mini';
 import type { IncidentRequest } from '../contracts';
 import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
 import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
+import { fieldPath, knownFieldsAt, ReEncryptSchema, requestTargets } from './targets';
 
 
-const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy'] as const;
+const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy', 'reEncrypt'] as const;
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
@@ -32,20 +33,22 @@ const ManualRequest = z.strictObject({
       .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
       .check(z.trim(), z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }), z.maxLength(2048, { error: 'expected at most 2048 characters' })),
   ),
+  /** Data to re-encrypt under new data keys after the rotation (issue 11). */
+  reEncrypt: z.optional(z.unknown()),
 });
 
 /** A manual request as an `IncidentRequest`; throws `InvalidRequestError` naming the field and what was expected. */
 export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
   const parsed = ManualRequest.safeParse(input);
   if (!parsed.success) {
-    const messages = parsed.error.issues.map((issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `${issue.keys.join(', ')}: unknown field; a manual request has ${MANUAL_FIELDS.join(', ')}`
-        : `${issue.path.join('.') || 'request'}: ${issue.message}`,
-    );
-    throw new InvalidRequestError(messages.join('; '));
+    throw new InvalidRequestError(issueMessages(parsed.error.issues).join('; '));
   }
   const req = parsed.data;
+  // Checked after the rest so that a bad key or reason is reported first, as before.
+  const reEncrypt = req.reEncrypt === undefined ? undefined : ReEncryptSchema.safeParse(req.reEncrypt);
+  if (reEncrypt && !reEncrypt.success) {
+    throw new InvalidRequestError(issueMessages(reEncrypt.error.issues, ['reEncrypt']).join('; '));
+  }
   const info = classifyKeyRef(req.keyId);
   if (!info) throw new InvalidRequestError(`keyId: ${KEY_EXPECTED}, got ${shown(req.keyId)}`);
   let key = req.keyId;
@@ -75,6 +78,25 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     requestedBy: req.requestedBy ?? null,
     account: loc?.account ?? null,
     region: loc?.region ?? null,
+    ...withTargets(requestTargets(reEncrypt?.data)),
   };
+}
+
+/** `reEncryptTargets` only when there are some (the field is absent otherwise). */
+function withTargets(targets: IncidentRequest['reEncryptTargets']): Pick<IncidentRequest, 'reEncryptTargets'> {
+  return targets ? { reEncryptTargets: targets } : {};
+}
+
+/** One message per issue, naming the field (`reEncrypt.targets[2].bucket: ...`). */
+function issueMessages(issues: readonly z.core.$ZodIssue[], under: PropertyKey[] = []): string[] {
+  return issues.map((issue) => {
+    const path = [...under, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const where = fieldPath(path);
+      const known = knownFieldsAt(path) ?? `a manual request has ${MANUAL_FIELDS.join(', ')}`;
+      return `${issue.keys.map((k) => (where ? `${where}.${k}` : k)).join(', ')}: unknown field; ${known}`;
+    }
+    return `${fieldPath(path) || 'request'}: ${issue.message}`;
+  });
 }
 

@@ -1,6 +1,7 @@
 /** Security Hub CSPM findings (`aws.securityhub`, ASFF, detail-type `Security Hub Findings - Imported`). */
 import type { KeyLocation } from './key-refs';
 import { at, FindingFacts, IntakeContext, items, KeyCollector, namesKmsEncryption, own, text } from './read';
+import { bucketOfArn, type BucketCollector } from './targets';
 
 const ASFF_LABELS = new Set(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
 const ASFF_OPEN_WORKFLOW = new Set(['NEW', 'NOTIFIED']);
@@ -48,11 +49,12 @@ function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): bool
 
 /**
  * Security Hub CSPM (ASFF): keys of `AwsKmsKey` resources and of S3 buckets' default encryption,
- * from every open finding in `detail.findings` that is acted on (severity label and product, see
+ * and the buckets whose default encryption named a key (re-encryption targets: the name from the
+ * resource Id `arn:aws:s3:::name`, else `Details.AwsS3Bucket.Name`), from every open finding in `detail.findings` that is acted on (severity label and product, see
  * isActedOn). The facts (id, type, severity, title) are the first such finding's, or the first
  * finding's when none is (then there are no keys).
  */
-export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: IntakeContext): FindingFacts {
+export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: IntakeContext, buckets?: BucketCollector): FindingFacts {
   const findings = items(own(detail, 'findings'));
   const open = findings.filter((finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub));
   for (const finding of open) {
@@ -70,12 +72,14 @@ export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: Intak
       }
       const bucket = own(details, 'AwsS3Bucket');
       const owner: KeyLocation = { account: own(bucket, 'OwnerAccountId') };
+      let namesKey = false;
       for (const rule of items(at(bucket, 'ServerSideEncryptionConfiguration', 'Rules'))) {
         const byDefault = own(rule, 'ApplyServerSideEncryptionByDefault');
         if (namesKmsEncryption(own(byDefault, 'SSEAlgorithm'))) {
-          keys.add(own(byDefault, 'KMSMasterKeyID'), owner, inResource, inFinding);
+          namesKey = keys.add(own(byDefault, 'KMSMasterKeyID'), owner, inResource, inFinding) || namesKey;
         }
       }
+      if (namesKey && own(resource, 'Type') === 'AwsS3Bucket') buckets?.add(bucketOfArn(own(resource, 'Id')) ?? own(bucket, 'Name'));
     }
   }
   const first = open[0] ?? findings[0];
