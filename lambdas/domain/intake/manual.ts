@@ -34,7 +34,7 @@ const ManualRequest = z.strictObject({
       .check(z.trim(), z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }), z.maxLength(2048, { error: 'expected at most 2048 characters' })),
   ),
   /** Data to re-encrypt under new data keys after the rotation (issue 11). */
-  reEncrypt: z.optional(z.unknown()),
+  reEncrypt: z.optional(ReEncryptSchema),
 });
 
 /** A manual request as an `IncidentRequest`; throws `InvalidRequestError` naming the field and what was expected. */
@@ -44,11 +44,6 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     throw new InvalidRequestError(issueMessages(parsed.error.issues).join('; '));
   }
   const req = parsed.data;
-  // Checked after the rest so that a bad key or reason is reported first, as before.
-  const reEncrypt = req.reEncrypt === undefined ? undefined : ReEncryptSchema.safeParse(req.reEncrypt);
-  if (reEncrypt && !reEncrypt.success) {
-    throw new InvalidRequestError(issueMessages(reEncrypt.error.issues, ['reEncrypt']).join('; '));
-  }
   const info = classifyKeyRef(req.keyId);
   if (!info) throw new InvalidRequestError(`keyId: ${KEY_EXPECTED}, got ${shown(req.keyId)}`);
   let key = req.keyId;
@@ -78,7 +73,7 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     requestedBy: req.requestedBy ?? null,
     account: loc?.account ?? null,
     region: loc?.region ?? null,
-    ...withTargets(requestTargets(reEncrypt?.data)),
+    ...withTargets(requestTargets(req.reEncrypt)),
   };
 }
 
@@ -88,9 +83,9 @@ function withTargets(targets: IncidentRequest['reEncryptTargets']): Pick<Inciden
 }
 
 /** One message per issue, naming the field (`reEncrypt.targets[2].bucket: ...`). */
-function issueMessages(issues: readonly z.core.$ZodIssue[], under: PropertyKey[] = []): string[] {
+function issueMessages(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const path = [...under, ...issue.path];
+    const path = issue.path;
     if (issue.code === 'unrecognized_keys') {
       const where = fieldPath(path);
       const known = knownFieldsAt(path) ?? `a manual request has ${MANUAL_FIELDS.join(', ')}`;
