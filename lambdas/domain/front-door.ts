@@ -10,6 +10,8 @@
  */
 import { APPROVAL_ID_PATTERN } from './approval';
 import { MAX_REASON_LENGTH } from './intake/read';
+import { fieldPath, knownFieldsAt, ReEncryptSchema } from './intake/targets';
+import type { ReencryptTargetSpec } from './reencryption';
 import { oneLine } from './text';
 
 /** The routes, as API Gateway names them (`resource`), with their method. */
@@ -109,9 +111,16 @@ export interface RunRequestBody {
   dryRun: boolean;
   /** The execution name the CLI chose (it prints it); else the front door makes one. */
   name: string | null;
+  /** Data to re-encrypt after the rotation (`kms-rotate start --reencrypt`); absent when none. */
+  reEncrypt?: ReEncryptRequest;
 }
 
-const RUN_FIELDS = ['keyId', 'reason', 'dryRun', 'name'];
+/** What a person may ask to re-encrypt: targets as given (Intake fills in the prefix and de-duplicates). */
+export interface ReEncryptRequest {
+  targets: (Omit<ReencryptTargetSpec, 'prefix'> & { prefix?: string })[];
+}
+
+const RUN_FIELDS = ['keyId', 'reason', 'dryRun', 'name', 'reEncrypt'];
 /** Step Functions execution names: at most 80 characters; ours are `manual-...` or `drill-...`. */
 const EXECUTION_NAME = /^(manual|drill)-[A-Za-z0-9_-]{1,73}$/;
 
@@ -130,7 +139,7 @@ export function readRunRequest(body: Record<string, unknown>, route: 'request' |
   if (unknown.length > 0) {
     throw new FrontDoorError(400, 'BadRequest', `${unknown.slice(0, 5).map((k) => oneLine(k, 40)).join(', ')}: unknown field; a request has ${RUN_FIELDS.join(', ')}`);
   }
-  const { keyId, reason, dryRun, name } = body;
+  const { keyId, reason, dryRun, name, reEncrypt } = body;
   if (typeof keyId !== 'string' || keyId.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'keyId: expected a KMS key id, key ARN, alias name or alias ARN');
   if (typeof reason !== 'string' || reason.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why');
   if (reason.trim().length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
@@ -138,7 +147,27 @@ export function readRunRequest(body: Record<string, unknown>, route: 'request' |
   if (name !== undefined && (typeof name !== 'string' || !EXECUTION_NAME.test(name))) {
     throw new FrontDoorError(400, 'BadRequest', 'name: expected manual-... or drill-... (letters, digits, - and _, at most 80 characters)');
   }
-  return { keyId: keyId.trim(), reason: reason.trim(), dryRun: dryRun === true, name: typeof name === 'string' ? name : null };
+  const targets = reEncrypt === undefined ? undefined : readReEncrypt(reEncrypt);
+  return { keyId: keyId.trim(), reason: reason.trim(), dryRun: dryRun === true, name: typeof name === 'string' ? name : null, ...(targets ? { reEncrypt: targets } : {}) };
+}
+
+/**
+ * A body's `reEncrypt`, checked by the same rules as Intake's (a 400 naming the field now, rather
+ * than a failed execution later); undefined when it lists no target.
+ */
+function readReEncrypt(value: unknown): ReEncryptRequest | undefined {
+  const parsed = ReEncryptSchema.safeParse(value);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.slice(0, 5).map((issue) => {
+      const path = ['reEncrypt', ...issue.path];
+      if (issue.code === 'unrecognized_keys') {
+        return `${issue.keys.slice(0, 5).map((k) => `${fieldPath(path)}.${oneLine(k, 40)}`).join(', ')}: unknown field; ${knownFieldsAt(path) ?? ''}`;
+      }
+      return `${fieldPath(path)}: ${issue.message}`;
+    });
+    throw new FrontDoorError(400, 'BadRequest', messages.join('; '));
+  }
+  return parsed.data.targets.length > 0 ? { targets: parsed.data.targets } : undefined;
 }
 
 /** The manual state machine's input: what the front door alone may start it with. */
@@ -150,6 +179,8 @@ export interface ManualRunInput {
   breakGlass: boolean;
   /** The verified caller. */
   requestedBy: string;
+  /** Passed on from the body (Intake validates it again and makes it `reEncryptTargets`). */
+  reEncrypt?: ReEncryptRequest;
 }
 
 /** An approval decision as the body of `POST /approvals/{approvalId}`. */

@@ -52,10 +52,17 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
       case 'request':
       case 'breakGlass': {
         const body = readRunRequest(bodyObject(event), route);
-        const input: ManualRunInput = { keyId: body.keyId, reason: body.reason, dryRun: body.dryRun, breakGlass: route === 'breakGlass', requestedBy: caller.arn };
+        const input: ManualRunInput = {
+          keyId: body.keyId,
+          reason: body.reason,
+          dryRun: body.dryRun,
+          breakGlass: route === 'breakGlass',
+          requestedBy: caller.arn,
+          ...(body.reEncrypt ? { reEncrypt: body.reEncrypt } : {}),
+        };
         const name = body.name ?? `manual-${now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '')}-${randomBytes(4).toString('hex')}`;
         const started = await deps.workflow.startManual(name, input);
-        logger.info('manual run started', { caller: caller.arn, breakGlass: input.breakGlass, executionArn: started.executionArn });
+        logger.info('manual run started', { caller: caller.arn, breakGlass: input.breakGlass, reEncryptTargets: input.reEncrypt?.targets.length ?? 0, executionArn: started.executionArn });
         return respond(200, { executionArn: started.executionArn, name, startDate: started.startDate, input });
       }
       case 'approval':
