@@ -2,6 +2,8 @@ import type { CaughtFailure, IncidentRequest, KeyResult, KeyTask, Outcome, RunSu
 import { isExplicitApproval } from './approval';
 import { classifyError } from './failures';
 import { keyArnOfRef } from './key-task';
+import type { ReencryptionState } from './reencryption';
+import { summarizeReencryption } from './reencryption-report';
 import { cut, MAX_ERROR_DETAIL, oneLine, parseCause, type ParsedCause } from './text';
 
 /** One Map iteration's end state: a finished task, or the task as it was when a step threw. */
@@ -12,6 +14,8 @@ export interface SummariseInput {
   results: IterationResult[];
   executionArn?: string | null;
   startedAt?: string | null;
+  /** The workflow's `$.reencryption` after the re-encryption branch (null or absent: none). */
+  reencryption?: ReencryptionState | null;
 }
 
 /** Longest detail a key's result keeps (the notification shows at most 600 characters of it). */
@@ -22,7 +26,8 @@ const SEVERITY: Record<Outcome, number> = { FAILED: 3, ROTATED: 2, DRY_RUN: 1, S
 
 /**
  * Summarise one execution: every key's result in input order, the worst outcome across keys
- * (FAILED > ROTATED > DRY_RUN > SKIPPED; NONE when no key was implicated) and whether any failed.
+ * (FAILED > ROTATED > DRY_RUN > SKIPPED; NONE when no key was implicated), whether any failed,
+ * and what the re-encryption branch did (`reencryption`, null when it had nothing to consider).
  * A key whose iteration was caught after a step threw becomes FAILED, with the state machine's
  * reason when it set one, else the reason its error name stands for, and a one-line detail taken
  * from the error message (never a stack trace).
@@ -45,6 +50,7 @@ export function summarise(input: SummariseInput): RunSummary {
     outcome: worstOutcome(keys.map((k) => k.outcome)),
     anyFailed: keys.some((k) => k.outcome === 'FAILED'),
     keys,
+    reencryption: summarizeReencryption(input.reencryption),
   };
 }
 

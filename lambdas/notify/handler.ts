@@ -6,6 +6,8 @@ import { NotificationTopic } from '../adapters/sns';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { summarise } from '../domain/summary';
+import type { ReencryptionState } from '../domain/reencryption';
+import { reencryptionFailed } from '../domain/reencryption-report';
 import { formatNotification } from '../domain/message';
 import { emitNotification } from '../adapters/metrics';
 
@@ -14,6 +16,8 @@ export interface NotifyInput {
   results: (KeyTask & CaughtFailure)[];
   executionArn?: string | null;
   startedAt?: string | null;
+  /** The workflow's `$.reencryption` (issue 11); absent or null when the branch had nothing to do. */
+  reencryption?: ReencryptionState | null;
 }
 
 export interface NotifyOutput {
@@ -22,6 +26,11 @@ export interface NotifyOutput {
   summary: RunSummary;
   messageId: string;
   anyFailed: boolean;
+  /**
+   * The re-encryption ran and an object or a target failed: the workflow ends in
+   * ReencryptionFailed (the rotation stands; the alarm fires). Kept by Notify's ResultSelector.
+   */
+  reencryptionFailed: boolean;
 }
 
 /**
@@ -37,12 +46,12 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
   const sent = executionArn ? await ledger.sentNotification(executionArn) : null;
   if (sent) {
     logger.info('already notified; not publishing again', { executionArn, messageId: sent.messageId });
-    return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed };
+    return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
   }
   const messageId = await topic.publish(
     formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
   );
-  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, messageId });
+  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, reencryption: summary.reencryption?.mode ?? 'NONE', messageId });
   // Only for a message really sent: a retry that finds the marker above counts nothing again.
   emitNotification(summary);
   if (executionArn) {
@@ -53,7 +62,7 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
       logger.warn('notification sent but not remembered; a retry of this step would publish again', { executionArn, error: (error as Error).name });
     }
   }
-  return { request: input.request, summary, messageId, anyFailed: summary.anyFailed };
+  return { request: input.request, summary, messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
 }
 
 export const handler = taskHandler('notify', (input: NotifyInput) => {
