@@ -6,7 +6,7 @@ import { check } from './commands/check';
 import { drill } from './commands/drill';
 import { resolve } from './commands/resolve';
 import { DEFAULT_SPEED, simulateCommand } from './commands/simulate';
-import { start } from './commands/start';
+import { parseReencryptOption, start } from './commands/start';
 import { status } from './commands/status';
 import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
@@ -23,6 +23,19 @@ const ENVIRONMENT_HELP = `Environment:
   KMS_ROTATE_STATE_MACHINE     the workflow's state machine ARN (or --state-machine)
   NO_COLOR                     no colour even on a terminal
   KMS_ROTATE_DEBUG=1           print stack traces of unexpected errors`;
+
+const REENCRYPT_HELP = `Re-encryption (--reencrypt):
+  Rotating gives the key new material but does not change the data keys already issued. With
+  --reencrypt, once the rotation is confirmed, the workflow re-encrypts the objects under the key in
+  s3://<bucket>/<prefix> with NEW data keys (<bucket> alone, or <bucket>/, is the whole bucket):
+    s3-sse-kms:<bucket>[/<prefix>]  SSE-KMS objects, copied onto themselves (S3 makes a new data key)
+    envelope:<bucket>[/<prefix>]    AWS Encryption SDK messages, decrypted and encrypted again
+  Only buckets listed in the stack's reEncryptBuckets setting can be touched (IAM names only those):
+  any other target is refused and reported, and the rotation goes on. With --dry-run nothing is
+  re-encrypted; the summary says what would be. The summary reports per target the objects scanned,
+  re-encrypted, skipped and failed and the old versions left; a failed re-encryption fails the
+  execution (exit 1) but never undoes the rotation.
+`;
 
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
@@ -109,13 +122,18 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
           .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
           .option('--dry-run', 'assess only: say what would happen, change nothing')
           .option('--force', 'break-glass (needs the break-glass policy): rotate even if rotated recently and allow the reserved last rotations, within forceMinIntervalMinutes and forceDailyCap')
+          .addOption(
+            new Option('--reencrypt <type:bucket/prefix>', 'after the rotation, re-encrypt these objects under NEW data keys: s3-sse-kms:<bucket>[/<prefix>] (SSE-KMS objects under the key, copied onto themselves) or envelope:<bucket>[/<prefix>] (AWS Encryption SDK messages); repeatable, at most 20; the bucket must be in the stack\'s reEncryptBuckets setting')
+              .argParser(parseReencryptOption),
+          )
           .option('--no-wait', 'print the execution ARN and return without following it')
           .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
       ),
     ),
   )
-    .addHelpText('after', `\nExit codes: 0 ROTATED or DRY_RUN, 3 SKIPPED, 1 FAILED, 2 bad input or configuration, 4 AWS refused or unreachable.\n${examples(
+    .addHelpText('after', `\n${REENCRYPT_HELP}\nExit codes: 0 ROTATED or DRY_RUN, 3 SKIPPED, 1 FAILED (a key, or the re-encryption), 2 bad input or configuration, 4 AWS refused or unreachable.\n${examples(
       "kms-rotate start --key alias/orders --reason 'INC-1234: credentials leaked'",
+      "kms-rotate start --key alias/orders --reason 'INC-1234' --reencrypt s3-sse-kms:orders-data/exports/ --reencrypt envelope:orders-archive",
       "kms-rotate start --key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --reason 'drill' --dry-run",
       "kms-rotate start --key 1234abcd-12ab-34cd-56ef-1234567890ab --reason 'INC-1234' --force --no-wait --profile oncall",
     )}`)

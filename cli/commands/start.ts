@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from 'commander';
 import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
+import { BUCKET_NAME_EXPECTED, isBucketName, MAX_PREFIX_LENGTH } from '../../lambdas/domain/intake/targets';
+import { REENCRYPTION_KINDS, type ReencryptTargetSpec } from '../../lambdas/domain/reencryption';
+import { reencryptArgument } from '../../lambdas/domain/message';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -19,6 +23,8 @@ export interface StartOptions extends AwsFlags {
   json?: boolean;
   stateMachine?: string;
   interval?: number;
+  /** `--reencrypt`, repeatable (parsed by parseReencryptOption). */
+  reencrypt?: ReencryptTargetSpec[];
 }
 
 /** What `start` sends to the front door (POST /requests, or /break-glass with --force). */
@@ -27,24 +33,54 @@ interface StartBody {
   reason: string;
   dryRun: boolean;
   name: string;
+  /** Only when --reencrypt was given. */
+  reEncrypt?: { targets: ReencryptTargetSpec[] };
 }
 
 const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force' };
 
+const REENCRYPT_EXPECTED = `expected ${REENCRYPTION_KINDS.map((k) => `${k}:<bucket>[/<prefix>]`).join(' or ')}`;
+
 /**
- * Validates --key and --reason exactly as the workflow's Intake will (parseIncident's manual
- * request rules), before anything is sent; the error names the option.
+ * One `--reencrypt` value: `s3-sse-kms:bucket/prefix` or `envelope:bucket/prefix` (`bucket` alone,
+ * or `bucket/`, is the whole bucket), added to the ones before. Commander prints the message and
+ * exits 2 before anything is sent.
  */
-export function validateManualRequest(key: string, reason: string): { keyId: string; reason: string } {
+export function parseReencryptOption(value: string, previous: ReencryptTargetSpec[] | undefined): ReencryptTargetSpec[] {
+  const colon = value.indexOf(':');
+  const type = colon < 0 ? '' : value.slice(0, colon);
+  const kind = REENCRYPTION_KINDS.find((k) => k === type);
+  if (!kind) throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}, got ${JSON.stringify(value.slice(0, 200))}`);
+  const rest = value.slice(colon + 1);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1);
+  const given = JSON.stringify(bucket.slice(0, 200));
+  if (!isBucketName(bucket)) throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}: ${BUCKET_NAME_EXPECTED}, got ${given}`);
+  if (prefix.length > MAX_PREFIX_LENGTH) throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}: the prefix is at most ${MAX_PREFIX_LENGTH} characters (an S3 key prefix), got ${prefix.length}`);
+  return [...(previous ?? []), { type: kind, bucket, prefix }];
+}
+
+/**
+ * Validates --key, --reason and --reencrypt exactly as the workflow's Intake will
+ * (parseIncident's manual request rules), before anything is sent; the error names the option.
+ */
+export function validateManualRequest(key: string, reason: string, reencrypt: ReencryptTargetSpec[] = []): { keyId: string; reason: string } {
   try {
     // Placeholder account/Region: only the shape of the request is checked here.
-    const req = parseIncident({ keyId: key, reason }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
+    const reEncrypt = reencrypt.length > 0 ? { reEncrypt: { targets: reencrypt } } : {};
+    const req = parseIncident({ keyId: key, reason, ...reEncrypt }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
     return { keyId: key.trim(), reason: req.reason };
   } catch (error) {
     if (error instanceof InvalidRequestError) {
       const message = error.message
         .split('; ')
-        .map((part) => part.replace(/^(keyId|reason|dryRun|force):/, (_, f: string) => `${FIELD_NAMES[f]}:`))
+        .map((part) =>
+          part
+            .replace(/^(keyId|reason|dryRun|force):/, (_, f: string) => `${FIELD_NAMES[f]}:`)
+            .replace(/^reEncrypt\.targets\[(\d+)\][^:]*:/, (_, i: string) => `--reencrypt ${reencryptArgument(reencrypt[Number(i)] ?? { type: 's3-sse-kms', bucket: '?', prefix: '' })}:`)
+            .replace(/^reEncrypt(\.targets)?:/, '--reencrypt:'),
+        )
         .join('; ');
       throw usageError(message);
     }
@@ -79,7 +115,8 @@ export function consoleUrl(executionArn: string): string {
  * follow the execution it started (unless --no-wait). The front door records who you are.
  */
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
-  const { keyId, reason } = validateManualRequest(opts.key, opts.reason);
+  const targets = opts.reencrypt ?? [];
+  const { keyId, reason } = validateManualRequest(opts.key, opts.reason, targets);
   const err = lineWriter(io.stderr);
   const aws = new Aws(opts, io.env);
   // Who you are and which stack: checked before anything is sent (the front door reads who you
@@ -87,13 +124,14 @@ export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   await aws.callerIdentity();
   await aws.stateMachineArn(opts.stateMachine, io.env);
   const force = opts.force === true;
-  const body: StartBody = { keyId, reason, dryRun: opts.dryRun === true, name: executionName(keyId, nowOf(io)()) };
+  const body: StartBody = { keyId, reason, dryRun: opts.dryRun === true, name: executionName(keyId, nowOf(io)()), ...(targets.length > 0 ? { reEncrypt: { targets } } : {}) };
   const out = await callFrontDoor(aws, io, STACK_NAME, force ? 'breakGlass' : 'request', {}, body, force ? 'start a forced (break-glass) run' : 'start the run');
   const executionArn = typeof out.executionArn === 'string' ? out.executionArn : '';
   if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
   const name = typeof out.name === 'string' ? out.name : body.name;
   const input = { ...body, force, requestedBy: typeof (out.input as { requestedBy?: unknown })?.requestedBy === 'string' ? (out.input as { requestedBy: string }).requestedBy : null };
   err(`Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`);
+  if (targets.length > 0) err(`  then re-encrypts: ${targets.map((t) => clean(reencryptArgument(t))).join(', ')}`);
   err(`  ${clean(consoleUrl(executionArn))}`);
 
   if (!opts.wait) {

@@ -1,5 +1,6 @@
 import { GetExecutionHistoryCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import type { RunSummary } from '../../lambdas/domain/contracts';
+import type { ReencryptionSummary } from '../../lambdas/domain/reencryption';
 import { Aws, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -129,8 +130,9 @@ function utc(iso: string | null): string {
 export function formatStatusTable(rows: StatusRow[], home: Home | null, p: Paint): string {
   const keyCells = rows.map((r) => {
     if (r.summary) {
-      if (r.summary.keys.length === 0) return ['(no key)'];
-      return r.summary.keys.map((k) => `${shortKey(k.keyArn ?? k.ref, home)} ${k.outcome}${k.reason ? ` ${k.reason}` : ''}`);
+      const keys = r.summary.keys.length === 0 ? ['(no key)'] : r.summary.keys.map((k) => `${shortKey(k.keyArn ?? k.ref, home)} ${k.outcome}${k.reason ? ` ${k.reason}` : ''}`);
+      const reencryption = r.summary.reencryption ? reencryptionCell(r.summary.reencryption) : null;
+      return reencryption ? [...keys, reencryption] : keys;
     }
     return [r.requestedKey ? `${shortKey(r.requestedKey, home)}${r.status === 'RUNNING' ? ' ...' : ''}` : '-'];
   });
@@ -167,6 +169,20 @@ export function formatStatusTable(rows: StatusRow[], home: Home | null, p: Paint
     });
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One line for a run's re-encryption: `re-encryption: 120 re-encrypted, 3 skipped, 2 failed, 1 refused (action required)`. */
+export function reencryptionCell(r: ReencryptionSummary): string {
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const refused = Array.isArray(r.refused) ? r.refused.length : 0;
+  const planned = Array.isArray(r.planned) ? r.planned.length : 0;
+  const what =
+    r.mode === 'REPORT_ONLY'
+      ? `report only, ${planned} target(s) planned`
+      : r.mode === 'RUN'
+        ? `${n(r.objectsReencrypted)} re-encrypted, ${n(r.objectsSkipped)} skipped, ${n(r.objectsFailed)} failed`
+        : 'nothing run';
+  return `re-encryption: ${what}${refused > 0 ? `, ${refused} refused` : ''}${r.actionRequired ? ' (action required)' : ''}`;
 }
 
 function colourKey(cell: string, p: Paint): string {
