@@ -234,7 +234,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
     )
     .addOption(new Option('--events <dir>', 'every *.json finding event in this folder, in file-name order (after any --event): a storm').conflicts('request'))
     .addOption(new Option('--stagger-ms <n>', 'simulated milliseconds between the starts of a storm\'s executions').default(0).argParser(nonNegativeInteger))
-    .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force"}) instead of a finding').conflicts(['event', 'events']))
+    .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force", "reEncrypt": {"targets": [...]}}) instead of a finding').conflicts(['event', 'events']))
     .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr); a storm prints {"executions": [...], "calls": {...}, "throttles": n}')
     .addOption(new Option('--speed <n>', 'divide every wait, rotation time and KMS request-quota second by this').default(DEFAULT_SPEED).argParser(positiveNumber))
     .addHelpText('after', `\nStorm: with several triggers every execution runs at once against one stand-in (KMS request quotas per simulated second; a world file's "quotas" overrides them) and one ledger; trace lines start with the execution's label (e01, e02, ...).\nExit codes: 0 the execution SUCCEEDED (skipped keys included; a storm: every execution), 1 it FAILED, 2 bad world, event or request file.\n${examples(

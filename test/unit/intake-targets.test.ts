@@ -82,6 +82,13 @@ describe('manual request reEncrypt.targets', () => {
     expect(req.reEncryptTargets?.map((t) => `${t.type}:${t.bucket}/${t.prefix}`)).toEqual(['envelope:bbb/', 's3-sse-kms:aaa/', 's3-sse-kms:bbb/']);
   });
 
+  it('the manual/reencrypt.json fixture', () => {
+    expect(parseIncident(load('manual/reencrypt.json'), ctx).reEncryptTargets).toEqual([
+      { type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/', origin: 'request' },
+      { type: 'envelope', bucket: 'orders-data', prefix: '', origin: 'request' },
+    ]);
+  });
+
   it('has no reEncryptTargets field without targets', () => {
     expect(Object.hasOwn(parseIncident({ keyId: K1, reason: 'r' }, ctx), 'reEncryptTargets')).toBe(false);
     expect(Object.hasOwn(parseIncident(manual({ targets: [] }), ctx), 'reEncryptTargets')).toBe(false);

@@ -56,6 +56,7 @@ const MANUAL_CASES: { fixture: string; error: RegExp | null }[] = [
     error: /^keyId: expected a KMS key id, key ARN, alias name or alias ARN, got "not a key"$/,
   },
   { fixture: 'manual/unknown-field.json', error: /^dryrun: unknown field/ },
+  { fixture: 'manual/reencrypt.json', error: null },
 ];
 
 describe('fixtures', () => {
