@@ -76,7 +76,7 @@ const objectSchema = z
      */
     envelopeKeyId: z.string().min(1).optional(),
     /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 
