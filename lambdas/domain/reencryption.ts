@@ -335,7 +335,9 @@ export function planReencryption(
   const refusedIds = new Set<string>();
   const refuse = (r: RefusedTarget) => {
     const id = JSON.stringify([r.reason, unitId(r)]);
-    if (!refusedIds.has(id)) refused.push(r), refusedIds.add(id);
+    if (refusedIds.has(id)) return;
+    refusedIds.add(id);
+    refused.push(r);
   };
   const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
 
