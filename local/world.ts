@@ -75,6 +75,8 @@ const objectSchema = z
      * key (stored with the bucket's server-side encryption, like any object).
      */
     envelopeKeyId: z.string().min(1).optional(),
+    /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
+    tags: z.record(z.string(), z.string()).optional(),
   })
   .strict();
 
@@ -102,6 +104,11 @@ const faultSchema = z
      * cannot tell that it happened). `error: "NoResponse"` closes the connection without any answer.
      */
     afterPerforming: z.boolean().default(false),
+    /**
+     * S3 only: answer HTTP 200 with the `<Error>` in the body, as S3 can for CopyObject,
+     * UploadPartCopy and CompleteMultipartUpload once it has started answering.
+     */
+    okWithErrorBody: z.boolean().default(false),
   })
   .strict();
 

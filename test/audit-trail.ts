@@ -18,7 +18,8 @@ export async function auditTrail(client: DynamoDBClient, tableName: string, keyA
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of page.Items ?? []) entries.push(fromItem(item));
+    // Re-encryption entries (`kind: REENCRYPTION`) share the partition; this reader is for rotation entries.
+    for (const item of page.Items ?? []) if (item.kind === undefined) entries.push(fromItem(item));
     start = page.LastEvaluatedKey;
   } while (start);
   return entries;

@@ -9,6 +9,7 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { Outcome, Reason, RequestSource } from '../domain/contracts';
+import type { TargetReport } from '../domain/reencryption';
 import { PENDING_APPROVALS_INDEX } from '../domain/approval';
 import { ConfigurationError } from './config';
 
@@ -51,6 +52,23 @@ export interface AuditEntry {
   rotationStartedAt: string | null;
   confirmedAt: string | null;
 }
+
+/**
+ * A re-encryption audit entry: one target's report for a rotated key, in the key's `KEY#`
+ * partition next to its rotation entries (attribute `kind: REENCRYPTION` tells them apart; the
+ * rotation entries have no `kind`).
+ */
+export interface ReencryptionAuditEntry {
+  keyArn: string;
+  at: string;
+  executionArn: string;
+  /** The unit's index in the execution's plan (one execution may re-encrypt several targets per key). */
+  index: number;
+  report: TargetReport;
+}
+
+/** The `kind` attribute of re-encryption audit entries. */
+export const REENCRYPTION_ENTRY_KIND = 'REENCRYPTION';
 
 /** A notification already published for an execution. */
 export interface SentNotification {
@@ -270,6 +288,53 @@ export class Ledger {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error; // written by an earlier attempt of this Record
+    }
+  }
+
+  /**
+   * Append a re-encryption audit entry for a key (SummarizeReencryption): a conditional put on a
+   * new sort key `<at>#<executionArn>#REENCRYPT#<index>`, never overwriting; a retried write of the
+   * same entry finds it there. Texts are the report's, already bounded (errors 300, keys 256 chars).
+   */
+  async recordReencryption(entry: ReencryptionAuditEntry): Promise<void> {
+    const r = entry.report;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          ConditionExpression: 'attribute_not_exists(pk)',
+          Item: {
+            pk: s(`KEY#${entry.keyArn}`),
+            sk: s(`${entry.at}#${entry.executionArn}#REENCRYPT#${entry.index}`),
+            kind: s(REENCRYPTION_ENTRY_KIND),
+            keyArn: s(entry.keyArn),
+            at: s(entry.at),
+            executionArn: s(entry.executionArn),
+            targetType: s(r.type),
+            bucket: s(r.bucket),
+            prefix: s(r.prefix),
+            origin: s(r.origin),
+            status: s(r.status),
+            error: optional(r.error),
+            objectsScanned: n(r.objectsScanned),
+            objectsReencrypted: n(r.objectsReencrypted),
+            objectsSkipped: n(r.objectsSkipped),
+            skippedByReason: s(JSON.stringify(r.skippedByReason)),
+            objectsFailed: n(r.objectsFailed),
+            failures: s(JSON.stringify(r.failures)),
+            objectsChangedDuringRun: n(r.objectsChangedDuringRun),
+            bytesReencrypted: n(r.bytesReencrypted),
+            oldVersionsLeft: n(r.oldVersionsLeft),
+            bucketKeys: { BOOL: r.bucketKeys },
+            throttlesRetried: n(r.throttlesRetried),
+            batches: n(r.batches),
+            batchesFailed: n(r.batchesFailed),
+            durationMs: n(r.durationMs),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // written by an earlier attempt of this Summarize
     }
   }
 

@@ -7,6 +7,10 @@
  * S3 on its behalf) issue NEW data keys for the affected objects.
  */
 
+import { parseKmsArn } from './arn';
+import type { IncidentRequest } from './contracts';
+import { cut, oneLine, parseCause } from './text';
+
 /** Which kind of data a target holds. */
 export const REENCRYPTION_KINDS = ['s3-sse-kms', 'envelope'] as const;
 export type ReencryptionKind = (typeof REENCRYPTION_KINDS)[number];
@@ -280,4 +284,149 @@ export function recordOutcome(report: TargetReport, o: ObjectOutcome): TargetRep
       break;
   }
   return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning (PlanReencryption) and summing (SummarizeReencryption). Below the fixed contracts.
+// ---------------------------------------------------------------------------------------------
+
+/** Longest error text and object key a report lists (20 reports must fit the 256 KiB state). */
+export const MAX_REPORT_ERROR_CHARS = 300;
+export const MAX_REPORT_KEY_CHARS = 256;
+
+/** What PlanReencryption needs of each key's result (a KeyResult has these fields). */
+export interface RotatedKeyFacts {
+  keyArn: string | null;
+  outcome: string;
+  /** Alias names (`alias/orders`). */
+  aliases: string[];
+}
+
+/** Whether setting `reEncryptTargets`' map key names this key: its ARN, its id, one of its alias names or alias ARNs. */
+function settingNamesKey(settingKey: string, key: { keyArn: string; aliases: string[] }): boolean {
+  if (settingKey === key.keyArn) return true;
+  if (settingKey.startsWith('alias/')) return key.aliases.includes(settingKey);
+  const keyArn = parseKmsArn(key.keyArn);
+  const named = parseKmsArn(settingKey);
+  if (!keyArn) return false;
+  if (!named) return settingKey === keyArn.resource; // a bare key id
+  if (named.partition !== keyArn.partition || named.region !== keyArn.region || named.account !== keyArn.account) return false;
+  return named.resourceType === 'alias' ? key.aliases.includes(`alias/${named.resource}`) : named.resource === keyArn.resource;
+}
+
+const unitId = (u: ReencryptTargetSpec & { keyArn: string | null }) => JSON.stringify([u.type, u.bucket, u.prefix, u.keyArn]);
+const where = (t: ReencryptTargetSpec) => `${t.type} s3://${t.bucket}/${t.prefix}`;
+
+/**
+ * PlanReencryption: the units to run (each ROTATED key x each target of the request or finding,
+ * and each of setting `reEncryptTargets` that names the key by ARN or alias), de-duplicated by
+ * (type, bucket, prefix, key); the targets refused before any work, each with its reason; and the
+ * mode. Pure: the handler passes the workflow's request, key results and settings.
+ */
+export function planReencryption(
+  request: Pick<IncidentRequest, 'source' | 'dryRun' | 'reEncryptTargets'>,
+  results: RotatedKeyFacts[],
+  settings: ReencryptionSettings,
+  pacing: { childKmsRequestsPerSecond: number } = reencryptionPacing(settings.kmsRequestsPerSecond),
+): ReencryptionState {
+  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => r.outcome === 'ROTATED' && typeof r.keyArn === 'string' && r.keyArn !== '');
+  const requested = request.reEncryptTargets ?? [];
+  const refused: RefusedTarget[] = [];
+  const refusedIds = new Set<string>();
+  const refuse = (r: RefusedTarget) => {
+    const id = JSON.stringify([r.reason, unitId(r)]);
+    if (refusedIds.has(id)) return;
+    refusedIds.add(id);
+    refused.push(r);
+  };
+  const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
+
+  if (!rotated.length) {
+    for (const t of requested) {
+      refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+    }
+  }
+  const candidates: ReencryptionUnit[] = [];
+  for (const key of rotated) {
+    for (const t of requested) candidates.push({ ...spec(t), keyArn: key.keyArn, origin: t.origin });
+    for (const [settingKey, targets] of Object.entries(settings.targets)) {
+      if (settingNamesKey(settingKey, key)) for (const t of targets) candidates.push({ ...spec(t), keyArn: key.keyArn, origin: 'setting' });
+    }
+  }
+  const seen = new Set<string>();
+  const units: ReencryptionUnit[] = [];
+  for (const c of candidates) {
+    if (seen.has(unitId(c))) continue;
+    seen.add(unitId(c));
+    if (!settings.buckets.includes(c.bucket)) {
+      refuse({ ...c, reason: 'BUCKET_NOT_ALLOWED', detail: `${where(c)} was refused: bucket ${c.bucket} is not in setting reEncryptBuckets, so the stack may not touch it.` });
+    } else if (units.length >= MAX_REENCRYPTION_UNITS) {
+      refuse({ ...c, reason: 'TOO_MANY_TARGETS', detail: `${where(c)} was refused: one execution re-encrypts at most ${MAX_REENCRYPTION_UNITS} targets; start another run for the rest.` });
+    } else {
+      units.push(c);
+    }
+  }
+  const mode: ReencryptionMode = !units.length ? 'NONE' : request.dryRun || (request.source !== 'manual' && !settings.auto) ? 'REPORT_ONLY' : 'RUN';
+  const run = mode === 'RUN';
+  return {
+    mode, units, refused, index: 0, remaining: run ? units.length : 0, current: run ? units[0]! : null,
+    childKmsRequestsPerSecond: pacing.childKmsRequestsPerSecond, reports: [], mapRun: null, mapRunError: null,
+  };
+}
+
+/** One failure as a report lists it: the key and the error cut to their bounds. */
+export function boundedFailure(key: string, error: string): { key: string; error: string } {
+  return { key: cut(key, MAX_REPORT_KEY_CHARS), error: oneLine(error, MAX_REPORT_ERROR_CHARS) };
+}
+
+/**
+ * Sum batch reports into one target report: counts add, skips add per reason, failures are
+ * concatenated up to MAX_LISTED_FAILURES (the counts stay exact), Bucket Keys if any batch saw
+ * them. `into` gives the target's identity, status and error; durationMs stays `into`'s (the
+ * caller sets the map run's).
+ */
+export function mergeReports(into: TargetReport, ...batches: TargetReport[]): TargetReport {
+  const r: TargetReport = { ...into, skippedByReason: { ...into.skippedByReason }, failures: [...into.failures] };
+  for (const b of batches) {
+    r.throttlesRetried += b.throttlesRetried;
+    r.batches += b.batches;
+    r.batchesFailed += b.batchesFailed;
+    r.objectsScanned += b.objectsScanned;
+    r.objectsReencrypted += b.objectsReencrypted;
+    r.objectsSkipped += b.objectsSkipped;
+    r.objectsFailed += b.objectsFailed;
+    r.objectsChangedDuringRun += b.objectsChangedDuringRun;
+    r.bytesReencrypted += b.bytesReencrypted;
+    r.oldVersionsLeft += b.oldVersionsLeft;
+    r.bucketKeys ||= b.bucketKeys;
+    for (const [reason, n] of Object.entries(b.skippedByReason) as [SkipReason, number][]) r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + n;
+    for (const f of b.failures) if (r.failures.length < MAX_LISTED_FAILURES) r.failures.push(boundedFailure(f.key, f.error));
+  }
+  return r;
+}
+
+/**
+ * A child execution (batch) that failed or never ran: each of its items is scanned and failed
+ * with the child's error (a re-run picks them up).
+ */
+export function failedBatchReport(unit: ReencryptionUnit, itemKeys: string[], error: string): TargetReport {
+  let r: TargetReport = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), batches: 1, batchesFailed: 1 };
+  for (const key of itemKeys) r = recordOutcome(r, { result: 'FAILED', ...boundedFailure(key, error) });
+  return r;
+}
+
+/** `Error: Cause` of a caught Step Functions error, on one line and bounded. */
+export function stepFunctionsError(e: { Error: string; Cause?: string }): string {
+  const cause = parseCause(e.Cause ?? null).message;
+  return oneLine(cause ? `${e.Error}: ${cause}` : e.Error, MAX_REPORT_ERROR_CHARS);
+}
+
+/**
+ * The state after one unit's report: the report appended, index/remaining/current advanced,
+ * mapRun/mapRunError cleared for the next unit.
+ */
+export function advanceReencryption(state: ReencryptionState, report: TargetReport): ReencryptionState {
+  const index = state.index + 1;
+  const remaining = Math.max(0, state.remaining - 1);
+  return { ...state, reports: [...state.reports, report], index, remaining, current: remaining > 0 ? (state.units[index] ?? null) : null, mapRun: null, mapRunError: null };
 }

@@ -1,31 +1,55 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { KmsKeyringNode } from '@aws-crypto/client-node';
+import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import type { Context } from 'aws-lambda';
+import { cachedClient } from '../adapters/clients';
 import { taskHandler } from '../adapters/lambda-handler';
-import { reencryptObjects, type ReencryptTarget } from '../adapters/s3-reencrypt';
+import { reencryptObjects, type ReencryptDeps } from '../adapters/s3-reencrypt';
 import { parseKmsArn } from '../domain/arn';
-import type { TargetReport } from '../domain/reencryption';
+import type { ReencryptBatchInput, TargetReport } from '../domain/reencryption';
 
 /**
- * ReencryptObjects (issue 11, not yet in the state machine): re-encrypt one batch of a target's
- * objects under new data keys of the rotated key and return the target's report. A later change
- * runs it as the Distributed Map's item processor.
+ * ReencryptObjects (issue 11): the Distributed Map child's task. Re-encrypts one batch of a
+ * target's objects under new data keys of the rotated key, paced to the batch's KMS rate, and
+ * returns the batch's TargetReport (SummarizeReencryption sums them from the ResultWriter files).
  */
-interface ReencryptObjectsInput {
-  target: ReencryptTarget;
-  keyArn: string;
-  objects: string[];
-}
 
-const s3Clients = new Map<string, S3Client>();
+/** Stop starting objects with less than this left: an object in flight (a 5 GiB copy) must finish before the function times out. */
+export const STOP_STARTING_MS = 30_000;
+
+/**
+ * S3 in the key's Region. maxAttempts 1: the adapter is the only retry loop for throttles (it
+ * paces, backs off with jitter and counts them; the SDK would retry them unseen). Path-style only
+ * where a custom endpoint is set (the local stand-in).
+ */
 function s3Client(region: string): S3Client {
-  let c = s3Clients.get(region);
-  if (!c) s3Clients.set(region, (c = new S3Client({ region })));
-  return c;
+  return cachedClient('S3', region, 'reencrypt', () => {
+    const custom = !!(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+    return new S3Client({ region, maxAttempts: 1, forcePathStyle: custom });
+  });
 }
 
-export const handler = taskHandler('reencrypt-objects', async (input: ReencryptObjectsInput): Promise<TargetReport> => {
-  const region = parseKmsArn(input.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
+/** KMS clients for the Encryption SDK's keyring, without SDK retries for the same reason. */
+const kmsClients = cacheClients(getClient(KMS, { maxAttempts: 1 }));
+
+/** Re-encrypt a batch; `deps` lets tests pass stand-in clients and a fake clock. */
+export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<Context, 'getRemainingTimeInMillis'>, deps?: Partial<ReencryptDeps>): Promise<TargetReport> {
+  const { unit, kmsRequestsPerSecond } = input.BatchInput;
+  const region = parseKmsArn(unit.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
   // The keyring names only the rotated key: it neither decrypts nor encrypts under any other.
-  const keyring = input.target.type === 'envelope' ? new KmsKeyringNode({ generatorKeyId: input.keyArn }) : undefined;
-  return reencryptObjects({ s3: s3Client(region), keyring }, input.target, input.keyArn, input.objects);
-});
+  const keyring = unit.type === 'envelope' ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients }) : undefined;
+  const report = await reencryptObjects(
+    {
+      s3: s3Client(region),
+      keyring,
+      kmsRequestsPerSecond,
+      canStart: () => context.getRemainingTimeInMillis() >= STOP_STARTING_MS,
+      ...deps,
+    },
+    { type: unit.type, bucket: unit.bucket, prefix: unit.prefix },
+    unit.keyArn,
+    input.Items.map((i) => i.key),
+  );
+  return { ...report, type: unit.type, bucket: unit.bucket, prefix: unit.prefix, keyArn: unit.keyArn, origin: unit.origin, batches: 1 };
+}
+
+export const handler = taskHandler('reencrypt-objects', (input: ReencryptBatchInput, context: Context) => reencryptBatch(input, context), { callsKms: true });

@@ -46,6 +46,8 @@ export interface StandInFault {
   times: number;
   /** Perform the operation, then answer `error` (`NoResponse`: close the connection unanswered). */
   afterPerforming?: boolean;
+  /** S3: answer HTTP 200 with the error in an `<Error>` body (CopyObject, UploadPartCopy, CompleteMultipartUpload). */
+  okWithErrorBody?: boolean;
 }
 
 export interface StandIn {
@@ -121,6 +123,12 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
   const quotas = new RequestQuotas(world.quotas, speed);
   const counter = new CallCounter();
+  // The KMS requests S3 makes for SSE-KMS objects share the account's quotas (after seeding).
+  s3.kmsGate = (op, keyId, region) => {
+    const admitted = quotas.admit(world.account, region, op);
+    counter.count(op, keyOfCall({ KeyId: keyId }, region), !admitted);
+    if (!admitted) throw new ServiceError('ThrottlingException', THROTTLING_MESSAGE);
+  };
 
   /** The key a KMS call names: its ARN when the KeyId resolves, else the KeyId as sent, `-` for none. */
   function keyOfCall(input: Record<string, unknown>, region: string): string {
@@ -144,12 +152,12 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
     if (!admitted) throw new ServiceError('ThrottlingException', THROTTLING_MESSAGE);
   }
 
-  function takeFault(service: Service, operation: string): (ServiceError & { afterPerforming: boolean }) | undefined {
+  function takeFault(service: Service, operation: string): (ServiceError & { afterPerforming: boolean; okWithErrorBody: boolean }) | undefined {
     const f = faults.find((x) => x.service === service && x.operation === operation && x.times > 0);
     if (!f) return undefined;
     f.times -= 1;
     const error = new ServiceError(f.error, `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`);
-    return Object.assign(error, { afterPerforming: f.afterPerforming });
+    return Object.assign(error, { afterPerforming: f.afterPerforming, okWithErrorBody: f.okWithErrorBody });
   }
 
   function notImplemented(service: Service, op: string): ServiceError {
@@ -257,6 +265,13 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
     try {
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
       const fault = takeFault('s3', op);
+      if (fault?.okWithErrorBody) {
+        // S3 sends 200 and its headers before the copy is done; a failure then arrives as the body.
+        call.error = fault.code;
+        res.writeHead(200, { ...s3Headers, 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(fault.code)}</Code><Message>${xmlEscape(fault.message)}</Message><RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`);
+        return;
+      }
       if (fault) throw fault;
       if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
       const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
@@ -300,7 +315,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       if (!['kms', 'sns', 's3'].includes(f.service) || !f.operation || !f.error || !Number.isInteger(f.times) || f.times < 1) {
         throw new Error(`stand-in: invalid fault ${JSON.stringify(f)}`);
       }
-      faults.push({ afterPerforming: false, ...f });
+      faults.push({ afterPerforming: false, okWithErrorBody: false, ...f });
     },
     counters: () => counter.snapshot(),
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),

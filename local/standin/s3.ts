@@ -17,8 +17,18 @@ import { deserializeFactory } from '@aws-crypto/serialize';
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging',
 ] as const;
+
+/**
+ * What S3 answers when KMS throttles the data-key request it makes for an SSE-KMS object: 503
+ * SlowDown, "Please reduce your request rate for operations involving AWS KMS." (as reported by
+ * S3 clients, e.g. aws-samples/cql-replicator#92), not KMS's own ThrottlingException.
+ */
+export const KMS_SLOW_DOWN_MESSAGE = 'Please reduce your request rate for operations involving AWS KMS.';
+
+/** Admits (or throttles by throwing ThrottlingException) a KMS request S3 makes on a caller's behalf. */
+export type KmsGate = (operation: 'GenerateDataKey' | 'Decrypt', keyId: string, region: string) => void;
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 /** Largest copy source for CopyObject, and largest part: 5 GiB. */
@@ -53,6 +63,7 @@ interface StoredObject {
   contentType: string;
   metadata: Record<string, string>;
   storageClass: string;
+  tags: Record<string, string>;
   enc: Encryption;
 }
 
@@ -69,6 +80,7 @@ interface Upload {
   contentType: string;
   metadata: Record<string, string>;
   storageClass: string;
+  tags: Record<string, string>;
   parts: Map<number, Part>;
 }
 interface Bucket {
@@ -101,6 +113,7 @@ export interface S3ObjectInfo {
   encryptionContext?: Record<string, string>;
   metadata: Record<string, string>;
   storageClass: string;
+  tags: Record<string, string>;
   lastModified: Date;
   /** dataKeyFingerprint of each older version (versioned bucket), oldest first. */
   previousDataKeyFingerprints: (string | undefined)[];
@@ -142,6 +155,7 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
     return `${method} bucket`;
   }
   if (method === 'HEAD') return 'HeadObject';
+  if (q.has('tagging')) return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
   if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
   if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
@@ -206,6 +220,12 @@ function metadataFrom(h: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+/** Tags of `x-amz-tagging` (URL query encoded: `k1=v1&k2=v2`). */
+function tagsFrom(h: IncomingHttpHeaders): Record<string, string> {
+  const raw = header(h, 'x-amz-tagging');
+  return raw ? Object.fromEntries(new URLSearchParams(raw)) : {};
+}
+
 function xmlDoc(body: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
 }
@@ -214,12 +234,15 @@ function xmlDoc(body: string): string {
 function kmsToS3(e: unknown): unknown {
   if (!(e instanceof ServiceError)) return e;
   if (e.code === 'AccessDeniedException') return new ServiceError('AccessDenied', `KMS: ${e.message}`, 403);
+  if (e.code === 'ThrottlingException') return new ServiceError('SlowDown', KMS_SLOW_DOWN_MESSAGE, 503);
   return new ServiceError(`KMS.${e.code}`, e.message, e.status);
 }
 
 export class S3 {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly pendingEnvelopes: { bucket: Bucket; key: string; keyId: string; body: string; sse: { type: 'aws:kms'; keyId: string } | undefined; storageClass: string; where: string }[] = [];
+  /** Set by the server once the world is seeded: KMS request quotas for the calls S3 makes. */
+  kmsGate: KmsGate | undefined;
+  private readonly pendingEnvelopes: { bucket: Bucket; key: string; keyId: string; body: string; sse: { type: 'aws:kms'; keyId: string } | undefined; storageClass: string; tags: Record<string, string>; where: string }[] = [];
 
   constructor(
     world: World,
@@ -234,7 +257,7 @@ export class S3 {
           const sse = o.kmsKeyId ? { type: 'aws:kms' as const, keyId: o.kmsKeyId } : undefined;
           if (o.envelopeKeyId) {
             // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
-            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', where });
+            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where });
             return;
           }
           const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
@@ -242,6 +265,7 @@ export class S3 {
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
             contentType: plain ? 'text/plain' : 'application/octet-stream',
             metadata: {},
+            tags: { ...o.tags },
             storageClass: o.storageClass ?? 'STANDARD',
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
           });
@@ -261,7 +285,7 @@ export class S3 {
       try {
         const message = await this.envelopeMessage(p.keyId, p.bucket.region, Buffer.from(p.body, 'utf8'));
         const enc = this.encryptionFor(p.bucket, p.key, p.sse, undefined, undefined);
-        this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, { contentType: 'application/octet-stream', metadata: {}, storageClass: p.storageClass, etag: `"${md5(message)}"` });
+        this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, { contentType: 'application/octet-stream', metadata: {}, tags: p.tags, storageClass: p.storageClass, etag: `"${md5(message)}"` });
       } catch (e) {
         throw new Error(`world ${p.where}: cannot create the envelope object s3://${p.bucket.name}/${p.key}: ${(e as Error).message}`, { cause: e });
       }
@@ -328,6 +352,7 @@ export class S3 {
         // Simplification: the bucket key is reused until the KMS key's current material changes
         // (real S3 reuses it for an undocumented "limited time").
         const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
+        this.kmsGate?.('GenerateDataKey', keyId, bucket.region);
         const probe = this.kms.generateDataKey(keyId, bucket.region, context);
         const cacheId = `${probe.keyArn}|${JSON.stringify(context)}`;
         let bk = bucket.bucketKeys.get(cacheId);
@@ -343,6 +368,7 @@ export class S3 {
         };
       }
       const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}/${key}`, ...customContext };
+      this.kmsGate?.('GenerateDataKey', keyId, bucket.region);
       const dk = this.kms.generateDataKey(keyId, bucket.region, context);
       return {
         enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
@@ -355,6 +381,7 @@ export class S3 {
 
   private dataKeyOf(bucket: Bucket, enc: Encryption & { type: 'aws:kms' }, objectKey: string): Buffer {
     try {
+      this.kmsGate?.('Decrypt', enc.keyArn, bucket.region);
       const dk = this.kms.decrypt(enc.encryptedKey, bucket.region, enc.context);
       return enc.bucketKey ? Buffer.from(hkdfSync('sha256', dk.plaintext, enc.salt!, objectKey, 32)) : dk.plaintext;
     } catch (e) {
@@ -374,7 +401,7 @@ export class S3 {
     dataKey: Buffer | undefined,
     plain: Buffer | undefined,
     size: number,
-    meta: { contentType: string; metadata: Record<string, string>; storageClass: string; etag: string },
+    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string },
   ): StoredObject {
     const o: StoredObject = {
       key,
@@ -415,6 +442,7 @@ export class S3 {
       encryptionContext: kms ? { ...kms.context } : undefined,
       metadata: { ...o.metadata },
       storageClass: o.storageClass,
+      tags: { ...o.tags },
       lastModified: o.lastModified,
       previousDataKeyFingerprints: versions.slice(0, -1).map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
       envelope: o.body ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
@@ -457,6 +485,8 @@ export class S3 {
       case 'UploadPartCopy': return this.uploadPartCopy(bucket, req);
       case 'CompleteMultipartUpload': return this.completeUpload(bucket, req);
       case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
+      case 'GetObjectTagging': return this.getTagging(bucket, req);
+      case 'PutObjectTagging': return this.putTagging(bucket, req);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
   }
@@ -488,6 +518,7 @@ export class S3 {
     };
     if (bucket.versioning) h['x-amz-version-id'] = o.versionId;
     if (o.storageClass !== 'STANDARD') h['x-amz-storage-class'] = o.storageClass;
+    if (Object.keys(o.tags).length) h['x-amz-tagging-count'] = String(Object.keys(o.tags).length);
     for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
     return h;
   }
@@ -605,6 +636,7 @@ export class S3 {
     const o = this.store(bucket, req.key, enc, dataKey, body, body.length, {
       contentType: header(h, 'content-type') ?? 'binary/octet-stream',
       metadata: metadataFrom(h),
+      tags: tagsFrom(h),
       storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
       etag: `"${md5(body)}"`,
     });
@@ -669,6 +701,8 @@ export class S3 {
     const o = this.store(bucket, req.key, enc, dataKey, plain, plain.length, {
       contentType: replace ? (header(h, 'content-type') ?? 'binary/octet-stream') : src.object.contentType,
       metadata: replace ? metadataFrom(h) : { ...src.object.metadata },
+      // x-amz-tagging-directive: COPY (the default) keeps the source's tags, REPLACE takes x-amz-tagging.
+      tags: (header(h, 'x-amz-tagging-directive') ?? 'COPY') === 'REPLACE' ? tagsFrom(h) : { ...src.object.tags },
       storageClass: storageClass ?? 'STANDARD',
       etag: `"${md5(plain)}"`,
     });
@@ -684,7 +718,7 @@ export class S3 {
     // Real S3 asks KMS for the data key when the upload starts.
     const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
     const id = randomUUID().replace(/-/g, '') + randomBytes(24).toString('base64url');
-    bucket.uploads.set(id, { id, key: req.key, enc, dataKey, contentType: header(h, 'content-type') ?? 'binary/octet-stream', metadata: metadataFrom(h), storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD', parts: new Map() });
+    bucket.uploads.set(id, { id, key: req.key, enc, dataKey, contentType: header(h, 'content-type') ?? 'binary/octet-stream', metadata: metadataFrom(h), tags: tagsFrom(h), storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD', parts: new Map() });
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...this.encHeaders(enc) },
@@ -763,7 +797,7 @@ export class S3 {
     const size = parts.reduce((n, p) => n + p.size, 0);
     const plain = parts.every((p) => p.plaintext) ? Buffer.concat(parts.map((p) => p.plaintext!)) : undefined;
     const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex'))))}-${parts.length}"`;
-    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, storageClass: u.storageClass, etag });
+    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, tags: u.tags, storageClass: u.storageClass, etag });
     bucket.uploads.delete(u.id);
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
@@ -773,6 +807,26 @@ export class S3 {
       headers,
       body: xmlDoc(`<CompleteMultipartUploadResult xmlns="${XMLNS}"><Location>${xmlEscape(location)}</Location><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(u.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`),
     };
+  }
+
+  private getTagging(bucket: Bucket, req: S3Request): S3Response {
+    const o = this.find(bucket, req.key, req.query.get('versionId'));
+    const tags = Object.entries(o.tags).map(([k, v]) => `<Tag><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></Tag>`).join('');
+    const headers: Record<string, string> = { 'content-type': 'application/xml' };
+    if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
+    return { status: 200, headers, body: xmlDoc(`<Tagging xmlns="${XMLNS}"><TagSet>${tags}</TagSet></Tagging>`) };
+  }
+
+  private putTagging(bucket: Bucket, req: S3Request): S3Response {
+    const o = this.find(bucket, req.key, req.query.get('versionId'));
+    const xml = req.body.toString('utf8');
+    if (!/<Tagging[\s>]/.test(xml)) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    o.tags = Object.fromEntries(
+      [...xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)].map((m) => [xmlUnescape(/<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? ''), xmlUnescape(/<Value>([\s\S]*?)<\/Value>/.exec(m[1])?.[1] ?? '')]),
+    );
+    const headers: Record<string, string> = {};
+    if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
+    return { status: 200, headers };
   }
 
   private abortUpload(bucket: Bucket, req: S3Request): S3Response {

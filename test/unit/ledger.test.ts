@@ -1,5 +1,5 @@
 /** The ledger adapter against dynalite: the conditional writes that guard the rotation budget. */
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { Ledger } from '../../lambdas/adapters/ledger';
 import { auditTrail } from '../audit-trail';
 import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
@@ -136,3 +136,29 @@ describe('audit entries', () => {
     expect(history[0]).toEqual({ ...entry, at: later(31).toISOString() });
   });
 });
+
+describe('re-encryption audit entries', () => {
+  test('appended under KEY#<arn> next to the rotation entries, never overwritten; the rotation trail reader skips them', async () => {
+    // Prepare
+    const keyArn = KEY.replace('1234abcd', '9999abcd');
+    const report = {
+      type: 's3-sse-kms' as const, bucket: 'orders', prefix: 'p/', keyArn, origin: 'request' as const, status: 'FAILED' as const, error: 'States.Timeout: x',
+      throttlesRetried: 2, batches: 3, batchesFailed: 1, objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 1, skippedByReason: { OTHER_KEY: 1 },
+      objectsFailed: 2, failures: [{ key: 'a', error: 'E' }], objectsChangedDuringRun: 0, bytesReencrypted: 70, oldVersionsLeft: 0, bucketKeys: false, durationMs: 1000,
+    };
+    const entry = { keyArn, at: T0.toISOString(), executionArn: 'exec-R', index: 0, report };
+    // Act: written twice (a retried Summarize), then a different report under the same sort key.
+    await ledger.recordReencryption(entry);
+    await ledger.recordReencryption(entry);
+    await ledger.recordReencryption({ ...entry, report: { ...report, objectsFailed: 0 } });
+    // Assess
+    const out = await client.send(new QueryCommand({ TableName: local.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `KEY#${keyArn}` } } }));
+    expect(out.Items).toHaveLength(1);
+    expect(out.Items![0]).toMatchObject({
+      sk: { S: `${T0.toISOString()}#exec-R#REENCRYPT#0` }, kind: { S: 'REENCRYPTION' }, status: { S: 'FAILED' }, error: { S: 'States.Timeout: x' },
+      objectsScanned: { N: '10' }, objectsReencrypted: { N: '7' }, objectsFailed: { N: '2' }, failures: { S: JSON.stringify([{ key: 'a', error: 'E' }]) },
+    });
+    expect(await auditTrail(client, local.tableName, keyArn)).toEqual([]);
+  });
+});
+
