@@ -329,7 +329,10 @@ export function planReencryption(
   settings: ReencryptionSettings,
   pacing: { childKmsRequestsPerSecond: number } = reencryptionPacing(settings.kmsRequestsPerSecond),
 ): ReencryptionState {
-  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => r.outcome === 'ROTATED' && typeof r.keyArn === 'string' && r.keyArn !== '');
+  // A dry run rotates nothing: its DRY_RUN keys are the ones that would rotate, so their targets
+  // are what would run (REPORT_ONLY below); a real run re-encrypts only under keys it rotated.
+  const wouldRotate = request.dryRun ? 'DRY_RUN' : 'ROTATED';
+  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => r.outcome === wouldRotate && typeof r.keyArn === 'string' && r.keyArn !== '');
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();

@@ -84,11 +84,20 @@ describe('planReencryption', () => {
     ['finding, autoReEncrypt off', { source: 'guardduty' }, false, 'REPORT_ONLY'],
     ['finding, autoReEncrypt on', { source: 'securityhub' }, true, 'RUN'],
   ])('mode: %s', (_, r, auto, mode) => {
-    const plan = planReencryption(manual([orders], r), [rotated()], settings({ auto }));
+    // A dry run's keys end DRY_RUN (they would have rotated): their targets are what would run.
+    const key: RotatedKeyFacts = r.dryRun ? { ...rotated(), outcome: 'DRY_RUN' } : rotated();
+    const plan = planReencryption(manual([orders], r), [key], settings({ auto }));
     expect(plan.mode).toBe(mode);
     expect(plan.remaining).toBe(mode === 'RUN' ? 1 : 0);
     expect(plan.current).toEqual(mode === 'RUN' ? plan.units[0] : null);
     expect(plan.units).toHaveLength(1);
+  });
+
+  test('a dry run whose key would not rotate (SKIPPED) plans nothing; a real run never re-encrypts under a DRY_RUN key', () => {
+    const skipped: RotatedKeyFacts = { ...rotated(), outcome: 'SKIPPED' };
+    expect(planReencryption(manual([orders], { dryRun: true }), [skipped], settings()).refused.map((r) => r.reason)).toEqual(['KEY_NOT_ROTATED']);
+    const dry: RotatedKeyFacts = { ...rotated(), outcome: 'DRY_RUN' };
+    expect(planReencryption(manual([orders]), [dry], settings()).mode).toBe('NONE');
   });
 
   test('no targets at all: NONE', () => {
