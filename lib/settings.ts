@@ -72,7 +72,13 @@ export const settingsObject = z
     reEncryptBuckets: z.array(bucketName).max(100).default([]),
     /** Per key ARN or alias name (`alias/x`): the targets every rotation of that key re-encrypts. */
     reEncryptTargets: z
-      .record(z.string().regex(KEY_OR_ALIAS, 'a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or an alias name (alias/<name>)'), z.array(reencryptTarget).min(1))
+      .record(z.string(), z.array(reencryptTarget).min(1))
+      // Checked here, not as the record's key schema: zod names a bad key only "Invalid key in record".
+      .superRefine((targets, ctx) => {
+        for (const key of Object.keys(targets)) {
+          if (!KEY_OR_ALIAS.test(key)) ctx.addIssue({ code: 'custom', message: 'a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or an alias name (alias/<name>)', path: [key] });
+        }
+      })
       .default({}),
     /** Finding-triggered runs re-encrypt (true) or only report what they would do (false). Manual runs always re-encrypt their targets. */
     autoReEncrypt: z.boolean().default(false),
