@@ -206,7 +206,7 @@ class ListedBucketsReader implements sfn.IItemReader {
     return this.reader.bucket;
   }
 
-  render(queryLanguage?: sfn.QueryLanguage): any {
+  render(queryLanguage?: sfn.QueryLanguage): unknown {
     return this.reader.render(queryLanguage);
   }
 
