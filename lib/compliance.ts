@@ -9,6 +9,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
 import type { FrontDoor } from './front-door';
+import type { TaskFunctionMap } from './functions';
+import { reencryptionPacing } from '../lambdas/domain/reencryption';
 
 /**
  * Reserved concurrency per task function (NIST 800-53 R5 LambdaConcurrency): capacity guaranteed
@@ -21,7 +23,7 @@ import type { FrontDoor } from './front-door';
  * starting in the same second. Total 280: the account's concurrency quota must be at least 380
  * (Lambda keeps 100 unreserved); the default quota is 1,000 (README "Operating").
  */
-export const RESERVED_CONCURRENCY: Record<HandlerName, number> = {
+export const RESERVED_CONCURRENCY: Record<Exclude<HandlerName, 'reencrypt-objects'>, number> = {
   intake: 10,
   'claim-request': 10,
   assess: 40,
@@ -32,7 +34,20 @@ export const RESERVED_CONCURRENCY: Record<HandlerName, number> = {
   record: 40,
   notify: 10,
   'close-request': 10,
+  // Once per execution (plan), once per re-encryption unit (summarize).
+  'plan-reencryption': 10,
+  'summarize-reencryption': 10,
 };
+
+/**
+ * ReencryptObjects (the Distributed Map's children): exactly the map run's MaxConcurrency
+ * (reencryptionPacing). Reserved concurrency is also a ceiling, so two executions re-encrypting
+ * at once share the one KMS request-rate bound instead of doubling it: their extra children are
+ * throttled (Lambda.TooManyRequestsException) and retried by lambdaTransient.
+ */
+export function reencryptObjectsConcurrency(kmsRequestsPerSecond: number): number {
+  return reencryptionPacing(kmsRequestsPerSecond).maxConcurrency;
+}
 
 /**
  * Backups of the audit ledger (NIST DynamoDBInBackupPlan): AWS Backup, daily kept 35 days and
@@ -61,7 +76,9 @@ export function allowLogsToUseKey(key: kms.Key): void {
 export interface ComplianceProps {
   productKey: kms.IKey;
   ledger: dynamodb.ITable;
-  functions: Record<HandlerName, lambda.Function>;
+  functions: TaskFunctionMap<lambda.Function>;
+  /** `reEncryptKmsRequestsPerSecond`: sizes ReencryptObjects' reserved concurrency. */
+  reEncryptKmsRequestsPerSecond: number;
   stateMachines: sfn.StateMachine[];
   /** People's API and its two functions (front door, drill). */
   frontDoor: FrontDoor;
@@ -109,7 +126,8 @@ export class Compliance extends Construct {
     });
 
     for (const [name, fn] of Object.entries(props.functions) as [HandlerName, lambda.Function][]) {
-      (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = RESERVED_CONCURRENCY[name];
+      (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
+        name === 'reencrypt-objects' ? reencryptObjectsConcurrency(props.reEncryptKmsRequestsPerSecond) : RESERVED_CONCURRENCY[name];
       Validations.of(fn).acknowledge({
         id: 'NIST.800.53.R5-LambdaDLQ',
         reason: 'Step Functions invokes the task functions synchronously (RequestResponse); a function DLQ only receives failed asynchronous invocations. Failures are caught, classified and recorded by the state machine, and executions that fail page (ExecutionsFailed alarm).',
@@ -152,7 +170,7 @@ export class Compliance extends Construct {
     });
     const inlineReason =
       'Each role has exactly one inline policy, written for that role alone (least privilege per task, see lib/stack.ts) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.';
-    for (const fn of Object.values(props.functions)) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const fn of Object.values(props.functions) as lambda.Function[]) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
     for (const machine of props.stateMachines) Validations.of(machine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
     for (const fn of [frontDoor.function, frontDoor.drillFunction]) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
     // The EventBridge rules' target role (CDK makes one per state machine target, in the stack).

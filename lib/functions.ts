@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
-import { executionTimeoutSeconds } from './limits';
+import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 
 /** The task handlers, by the name of their folder under lambdas/. */
@@ -25,8 +25,26 @@ export const HANDLERS = [
   'record',
   'notify',
   'close-request',
+  'plan-reencryption',
+  'reencrypt-objects',
+  'summarize-reencryption',
 ] as const;
 export type HandlerName = (typeof HANDLERS)[number];
+/** Deployed only with the re-encryption branch (setting `reEncryptBuckets` non-empty). */
+export const BRANCH_HANDLERS = ['reencrypt-objects', 'summarize-reencryption'] as const satisfies readonly HandlerName[];
+export type BranchHandlerName = (typeof BRANCH_HANDLERS)[number];
+/** The task functions of a stack: every handler, the branch's only when it is deployed. */
+export type TaskFunctionMap<F> = Record<Exclude<HandlerName, BranchHandlerName>, F> & Partial<Record<BranchHandlerName, F>>;
+
+/**
+ * ReencryptObjects runs inside an Express child (5 minutes at most): its timeout stays below
+ * that, and its memory holds a few 1 MiB envelope messages in flight (plaintext, ciphertext and
+ * the Encryption SDK's buffers) with room; more memory also means more CPU for AES-GCM.
+ */
+const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; timeout: Duration }>> = {
+  'reencrypt-objects': { memorySize: 1024, timeout: Duration.seconds(280) },
+  'summarize-reencryption': { memorySize: 512, timeout: Duration.seconds(60) },
+};
 
 /** Template metadata naming the handler of each function (the local runner routes by it). */
 export const HANDLER_METADATA_KEY = 'kms-incident-rotation:handler';
@@ -148,22 +166,26 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
   });
 }
 
-/** One NodejsFunction per task handler (productFunction). */
+/** One NodejsFunction per task handler (productFunction); the branch's only with the branch. */
 export class TaskFunctions extends Construct {
-  readonly byName: Record<HandlerName, NodejsFunction>;
+  readonly byName: TaskFunctionMap<NodejsFunction>;
 
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
     const environment = functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable);
+    const branch = hasReencryptionBranch(props.settings);
     const entries = {} as Record<HandlerName, NodejsFunction>;
     for (const name of HANDLERS) {
+      if (!branch && (BRANCH_HANDLERS as readonly HandlerName[]).includes(name)) continue;
       const fn = productFunction(this, { logs: `${pascal(name)}Logs`, role: `${pascal(name)}Role`, fn: pascal(name) }, {
         folder: name,
         description: `kms-incident-rotation ${name} task`,
         roleDescription: `kms-incident-rotation ${name} task`,
-        environment,
+        // ReencryptObjects reads nothing from the environment (its batch input says everything).
+        environment: name === 'reencrypt-objects' ? {} : environment,
         logRetention: props.logRetention,
         logEncryptionKey: props.logEncryptionKey,
+        ...FUNCTION_SIZES[name],
       });
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
       entries[name] = fn;

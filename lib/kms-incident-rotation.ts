@@ -8,16 +8,17 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TaskFunctions } from './functions';
+import { TaskFunctions, type BranchHandlerName, type HandlerName } from './functions';
 import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
 import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import { HumanPolicies } from './oncall';
 import { DRILL_TAG_KEY } from './names';
 import { securityHubProductArnPrefixes } from './security-hub-products';
-import { parseSettings, type Settings, type SettingsInput } from './settings';
+import { parseSettings, reencryptionSettings, type Settings, type SettingsInput } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
-import { executionTimeoutSeconds } from './limits';
+import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
+import { ReencryptionResources } from './reencryption';
 import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
 import { allowLogsToUseKey, Compliance } from './compliance';
@@ -29,6 +30,8 @@ import { ApprovalWatch } from './approval-watch';
  * validated when the construct is created (a SettingsError naming each bad prop).
  */
 export type KmsIncidentRotationProps = SettingsInput;
+
+type CoreHandlerName = Exclude<HandlerName, BranchHandlerName>;
 
 /** KMS read actions the workflow needs on the account's keys. */
 const KMS_READ = ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations'];
@@ -137,7 +140,7 @@ export class KmsIncidentRotation extends Construct {
     // The ledger: each function gets exactly the item operations it performs, each on its own
     // item kinds only (dynamodb:LeadingKeys). KEY# audit entries are append-only: Record may put
     // them (a conditional put on a new sort key), nobody may update or delete them.
-    const ledgerAccess: [keyof typeof fns, LedgerItemAccess[]][] = [
+    const ledgerAccess: [CoreHandlerName, LedgerItemAccess[]][] = [
       ['claim-request', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'REQUEST#' }]],
       ['close-request', [{ actions: ['dynamodb:UpdateItem'], prefix: 'REQUEST#' }]],
       ['lock-key', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' }]],
@@ -149,7 +152,7 @@ export class KmsIncidentRotation extends Construct {
     for (const [name, access] of ledgerAccess) grantLedgerItems(fns[name], table, access);
     // The product key encrypts the ledger, the topic and the DLQ: each role may use it only
     // through the services it calls.
-    const keyUsers: [keyof typeof fns, ProductKeyUser[]][] = [
+    const keyUsers: [CoreHandlerName, ProductKeyUser[]][] = [
       ['claim-request', ['dynamodb']],
       ['close-request', ['dynamodb']],
       ['lock-key', ['dynamodb']],
@@ -158,6 +161,24 @@ export class KmsIncidentRotation extends Construct {
       ['request-approval', ['dynamodb', 'sns']],
     ];
     for (const [name, services] of keyUsers) grantProductKeyVia(fns[name], productKey, services);
+
+    // Re-encryption (issue 11): the Distributed Map branch, its results bucket and every right it
+    // needs exist only when reEncryptBuckets names buckets (lib/reencryption.ts).
+    let reencryption: ReencryptionResources | undefined;
+    if (hasReencryptionBranch(settings)) {
+      const reencryptObjects = fns['reencrypt-objects']!;
+      const summarize = fns['summarize-reencryption']!;
+      reencryption = new ReencryptionResources(this, 'Reencryption', {
+        buckets: settings.reEncryptBuckets,
+        productKey,
+        reencryptObjects,
+        summarizeReencryption: summarize,
+        // The summary appends the key's audit entry (append-only KEY#, as Record does).
+        grantLedgerKeyEntries: (grantee) => grantLedgerItems(grantee, table, [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }]),
+      });
+      // The result files (SSE-KMS with the product key) are read through S3; the ledger through DynamoDB.
+      grantProductKeyVia(summarize, productKey, ['dynamodb', 's3']);
+    }
 
     // Two machines from one definition: people cannot start the automatic one (finding events
     // only, from the EventBridge rules), and only the front door starts the manual one.
@@ -170,11 +191,14 @@ export class KmsIncidentRotation extends Construct {
       timeout: Duration.seconds(executionTimeoutSeconds(settings)),
       approvalTimeout: Duration.minutes(settings.approvalTimeoutMinutes),
       approvalTimeoutAction: settings.approvalTimeoutAction,
+      reencryptionSettings: reencryptionSettings(settings),
+      reencryption,
     };
     this.workflow = new RotationWorkflow(this, 'Workflow', { ...workflowProps, mode: 'automatic' });
     this.manualWorkflow = new RotationWorkflow(this, 'ManualWorkflow', { ...workflowProps, mode: 'manual' });
     const stateMachine = this.workflow.stateMachine;
     const manualMachine = this.manualWorkflow.stateMachine;
+    for (const machine of [stateMachine, manualMachine]) reencryption?.grantToStateMachine(machine);
 
     // Triggers: the finding rules of findingRules() (GuardDuty, Security Hub, IAM Access Analyzer,
     // each as configured) share one target and its dead-letter queue.
@@ -263,7 +287,7 @@ export class KmsIncidentRotation extends Construct {
 
     this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
-    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, stateMachines: [stateMachine, manualMachine], frontDoor });
+    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, reEncryptKmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond, stateMachines: [stateMachine, manualMachine], frontDoor });
   }
 
   /** Every cdk-nag finding we accept, each with its reason. */

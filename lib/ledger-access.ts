@@ -27,11 +27,11 @@ export function grantLedgerItems(grantee: iam.IGrantable, table: dynamodb.ITable
 }
 
 /** The AWS services that use the product key on a function's behalf. */
-export type ProductKeyUser = 'dynamodb' | 'sns' | 'sqs';
+export type ProductKeyUser = 'dynamodb' | 'sns' | 'sqs' | 's3';
 
 /**
  * Lets `grantee` use the product key only through the named services (`kms:ViaService`): the
- * ledger (DynamoDB) and the topic (SNS) encrypt with it for the caller; a direct kms:Decrypt
+ * ledger (DynamoDB), the topic (SNS) and the re-encryption results bucket (S3) encrypt with it for the caller; a direct kms:Decrypt
  * with the role's credentials is refused.
  */
 export function grantProductKeyVia(grantee: iam.IGrantable, key: kms.IKey, services: ProductKeyUser[]): void {

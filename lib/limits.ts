@@ -11,6 +11,7 @@
  */
 import { pollTimes } from '../lambdas/domain/backoff';
 import { MAX_KEYS } from '../lambdas/domain/intake/read';
+import { KMS_REQUESTS_PER_OBJECT, MAX_REENCRYPTION_UNITS } from '../lambdas/domain/reencryption';
 import { maxRetries, maxRetryDelaySeconds, RETRIERS, type RetriedTask } from './retriers';
 
 /** Step Functions (Standard): events in one execution's history. */
@@ -19,8 +20,19 @@ export const HISTORY_EVENT_LIMIT = 25_000;
 export const MAX_EXECUTION_SECONDS = 365 * 24 * 3600;
 /** Inline Map: at most 40 iterations run at once, whatever MaxConcurrency says. */
 export const INLINE_MAP_CONCURRENCY = 40;
-/** Every Lambda Task's TimeoutSeconds (lib/workflow.ts). */
+/** Every Lambda Task's TimeoutSeconds (lib/workflow.ts), except ReencryptObjects'. */
 export const TASK_TIMEOUT_SECONDS = 60;
+/** The re-encryption child is an Express execution: 5 minutes at most. */
+export const EXPRESS_CHILD_SECONDS = 300;
+/** ReencryptObjects' TimeoutSeconds: below the Express child's 5 minutes (the function's own timeout is 10 s shorter). */
+export const REENCRYPT_TASK_TIMEOUT_SECONDS = 290;
+/**
+ * The largest target (objects) the execution timeout is sized for: the issue's "normal day" of
+ * a million objects, at every one of the MAX_REENCRYPTION_UNITS units. A larger target still
+ * runs, but a run of many such targets at a low reEncryptKmsRequestsPerSecond may meet the
+ * execution timeout (the keys stay rotated and recorded; README "Re-encrypting affected data").
+ */
+export const OBJECTS_PER_TARGET_BUDGET = 1_000_000;
 
 const LAMBDA_TASK = 5;
 const CALLBACK_TASK = 6;
@@ -33,6 +45,14 @@ export interface LimitSettings {
   pollMaxSeconds: number;
   rotationTimeoutMinutes: number;
   approvalTimeoutMinutes: number;
+  /** Non-empty: the Distributed Map branch exists (lib/reencryption.ts). */
+  reEncryptBuckets?: readonly string[];
+  reEncryptKmsRequestsPerSecond?: number;
+}
+
+/** Whether these settings deploy the re-encryption branch (the Distributed Map and what it needs). */
+export function hasReencryptionBranch(settings: Pick<LimitSettings, 'reEncryptBuckets'>): boolean {
+  return (settings.reEncryptBuckets?.length ?? 0) > 0;
 }
 
 export interface WorstCase {
@@ -76,14 +96,47 @@ export function worstCase(settings: LimitSettings, keys = MAX_KEYS): WorstCase {
     4 + // ForEachKey
     fullyRetried('Notify') +
     fullyRetried('CloseRequest') +
-    FLOW_STATE + FLOW_STATE; // AnyKeyFailed, Done|KeysFailed
-  const executionTransitions = 7 + maxRetries('Intake') + maxRetries('ClaimRequest') + maxRetries('Notify') + maxRetries('CloseRequest');
+    FLOW_STATE + FLOW_STATE + // AnyKeyFailed, Done|KeysFailed|ReencryptionFailed
+    fullyRetried('PlanReencryption'); // always present (without the branch it only plans and refuses)
+  const executionTransitions = 8 + maxRetries('Intake') + maxRetries('ClaimRequest') + maxRetries('PlanReencryption') + maxRetries('Notify') + maxRetries('CloseRequest');
+  const branch = reencryptionWorstCase(settings);
   return {
     loopsPerKey,
     eventsPerKey: perKeyEvents,
-    historyEvents: executionEvents + keys * perKeyEvents,
-    stateTransitions: executionTransitions + keys * perKeyTransitions,
+    historyEvents: executionEvents + keys * perKeyEvents + branch.historyEvents,
+    stateTransitions: executionTransitions + keys * perKeyTransitions + branch.stateTransitions,
   };
+}
+
+/** Events of a Distributed Map state in the parent's history: entered, MapRunStarted, MapRunSucceeded|Failed, exited (the children have their own histories). */
+const DISTRIBUTED_MAP = 4;
+
+/**
+ * What the re-encryption loop adds to the parent's history (none without the branch): per unit
+ * (at most MAX_REENCRYPTION_UNITS) the MoreToReencrypt Choice, the Distributed Map's own events
+ * and SummarizeReencryption with every retry spent; plus the last MoreToReencrypt. The child
+ * executions' events are in their own (Express) histories, not the parent's.
+ */
+export function reencryptionWorstCase(settings: LimitSettings, units = MAX_REENCRYPTION_UNITS): { historyEvents: number; stateTransitions: number } {
+  if (!hasReencryptionBranch(settings)) return { historyEvents: 0, stateTransitions: 0 };
+  const summarize = LAMBDA_TASK + maxRetries('SummarizeReencryption') * FAILED_ATTEMPT;
+  return {
+    historyEvents: units * (FLOW_STATE + DISTRIBUTED_MAP + summarize) + FLOW_STATE,
+    stateTransitions: units * (3 + maxRetries('SummarizeReencryption')) + 1,
+  };
+}
+
+/**
+ * Longest wall-clock time of one unit's map run, sized for OBJECTS_PER_TARGET_BUDGET objects of
+ * the costliest kind (envelope, KMS_REQUESTS_PER_OBJECT.envelope requests each) at
+ * reEncryptKmsRequestsPerSecond (concurrency x per-child pace = the bound: reencryptionPacing),
+ * plus the tail of the last batches (an Express child's 5 minutes) and SummarizeReencryption at
+ * its longest. At the default 100 requests/s: 30,000 s (8.3 h) of KMS time for a million
+ * envelope objects (5.6 h for SSE-KMS copies), about 8.4 h per unit in all.
+ */
+export function reencryptionUnitSeconds(kmsRequestsPerSecond: number): number {
+  const kmsSeconds = Math.ceil((OBJECTS_PER_TARGET_BUDGET * KMS_REQUESTS_PER_OBJECT.envelope) / kmsRequestsPerSecond);
+  return kmsSeconds + EXPRESS_CHILD_SECONDS + longestTaskSeconds('SummarizeReencryption');
 }
 
 /** Longest wall-clock time a Task can take: every attempt timing out, every retry delay at its cap. */
@@ -102,13 +155,15 @@ export function executionTimeoutSeconds(settings: LimitSettings, keys = MAX_KEYS
   const perKeySteps = (['Assess', 'RequestApproval', 'LockKey', 'Rotate', 'Record'] as const).reduce((s, t) => s + longestTaskSeconds(t), 0);
   // The last wait may end up to a second past the deadline, and the look after it takes a task.
   const perWave = settings.approvalTimeoutMinutes * 60 + settings.rotationTimeoutMinutes * 60 + 1 + longestTaskSeconds('CheckRotation') + perKeySteps;
-  const executionSteps = (['Intake', 'ClaimRequest', 'Notify', 'CloseRequest'] as const).reduce((s, t) => s + longestTaskSeconds(t), 0);
-  return Math.ceil((waves * perWave + executionSteps) / 60) * 60;
+  const executionSteps = (['Intake', 'ClaimRequest', 'PlanReencryption', 'Notify', 'CloseRequest'] as const).reduce((s, t) => s + longestTaskSeconds(t), 0);
+  // The re-encryption units run one after the other, after every key is done.
+  const branch = hasReencryptionBranch(settings) ? MAX_REENCRYPTION_UNITS * reencryptionUnitSeconds(settings.reEncryptKmsRequestsPerSecond ?? 100) : 0;
+  return Math.ceil((waves * perWave + executionSteps + branch) / 60) * 60;
 }
 
 /** A settings combination that cannot fit, with the settings it names. */
 export interface LimitProblem {
-  settings: (keyof LimitSettings)[];
+  settings: Exclude<keyof LimitSettings, 'reEncryptBuckets'>[];
   message: string;
 }
 
@@ -126,7 +181,14 @@ export function limitProblems(settings: LimitSettings): LimitProblem[] {
     });
   }
   const timeout = executionTimeoutSeconds(settings);
-  if (timeout > MAX_EXECUTION_SECONDS) {
+  if (timeout > MAX_EXECUTION_SECONDS && hasReencryptionBranch(settings)) {
+    problems.push({
+      settings: ['reEncryptKmsRequestsPerSecond'],
+      message:
+        `reEncryptKmsRequestsPerSecond ${settings.reEncryptKmsRequestsPerSecond} re-encrypts ${MAX_REENCRYPTION_UNITS} targets of ${OBJECTS_PER_TARGET_BUDGET} objects in ` +
+        `${Math.ceil(timeout / 86400)} days (with the approval and rotation timeouts), over Step Functions' 1-year maximum. Raise reEncryptKmsRequestsPerSecond.`,
+    });
+  } else if (timeout > MAX_EXECUTION_SECONDS) {
     problems.push({
       settings: ['approvalTimeoutMinutes', 'rotationTimeoutMinutes'],
       message:

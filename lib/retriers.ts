@@ -66,6 +66,13 @@ export const TASK_RETRIERS = {
   Record: ['lambdaTransient', 'dynamodbTransient'],
   Notify: ['lambdaTransient', 'notifyAnything'],
   CloseRequest: ['lambdaTransient', 'dynamodbTransient'],
+  // Re-encryption (issue 11). PlanReencryption calls no AWS API. ReencryptObjects (the Distributed
+  // Map child's task) retries S3/KMS throttling itself, with back-off, and counts it: only Lambda's
+  // own hiccups are retried here. SummarizeReencryption reads the ResultWriter files and appends
+  // the ledger's audit entry.
+  PlanReencryption: ['lambdaTransient'],
+  ReencryptObjects: ['lambdaTransient'],
+  SummarizeReencryption: ['lambdaTransient', 'dynamodbTransient'],
 } as const satisfies Record<string, readonly RetrierName[]>;
 export type RetriedTask = keyof typeof TASK_RETRIERS;
 

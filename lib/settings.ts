@@ -2,6 +2,20 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { limitProblems } from './limits';
+import { REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
+
+/** An S3 bucket name (general purpose buckets: 3-63 lower-case letters, digits, dots, hyphens). */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
+/** A key ARN or an alias name: the keys of setting `reEncryptTargets`. */
+const KEY_OR_ALIAS = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+|alias\/[\w/+=,.@-]+)$/;
+const reencryptTarget = z
+  .object({
+    type: z.enum(REENCRYPTION_KINDS),
+    bucket: bucketName,
+    /** '' = the whole bucket. */
+    prefix: z.string().max(1024).default(''),
+  })
+  .strict();
 
 /**
  * Stack settings, read from cdk.json context (or `-c name=value`) and validated at synth.
@@ -50,6 +64,29 @@ export const settingsObject = z
     forceMinIntervalMinutes: z.number().min(0).max(24 * 60).default(10),
     /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
     forceDailyCap: z.number().int().min(1).max(25).default(2),
+    /**
+     * Re-encryption (issue 11): the only buckets the stack may touch (IAM names them). Empty (the
+     * default): no Distributed Map, no results bucket and no S3 or data-key rights at all; every
+     * target is refused with BUCKET_NOT_ALLOWED.
+     */
+    reEncryptBuckets: z.array(bucketName).max(100).default([]),
+    /** Per key ARN or alias name (`alias/x`): the targets every rotation of that key re-encrypts. */
+    reEncryptTargets: z
+      .record(z.string(), z.array(reencryptTarget).min(1))
+      // Checked here, not as the record's key schema: zod names a bad key only "Invalid key in record".
+      .superRefine((targets, ctx) => {
+        for (const key of Object.keys(targets)) {
+          if (!KEY_OR_ALIAS.test(key)) ctx.addIssue({ code: 'custom', message: 'a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or an alias name (alias/<name>)', path: [key] });
+        }
+      })
+      .default({}),
+    /** Finding-triggered runs re-encrypt (true) or only report what they would do (false). Manual runs always re-encrypt their targets. */
+    autoReEncrypt: z.boolean().default(false),
+    /**
+     * The branch's KMS request rate bound (requests per second), shared with production traffic in
+     * the account's per-Region quota (at least 5,500/s for the cryptographic operations by default).
+     */
+    reEncryptKmsRequestsPerSecond: z.number().min(1).max(5000).default(100),
   })
   .strict();
 
@@ -61,6 +98,21 @@ export const settingsSchema = settingsObject
   .refine((s) => s.automaticReserve < s.rotationBudget, {
     message: 'automaticReserve must be smaller than rotationBudget',
     path: ['automaticReserve'],
+  })
+  // Targets only in the listed buckets: IAM names only those, so any other would fail at run time.
+  .superRefine((s, ctx) => {
+    const allowed = new Set(s.reEncryptBuckets);
+    for (const [key, targets] of Object.entries(s.reEncryptTargets)) {
+      targets.forEach((t, i) => {
+        if (!allowed.has(t.bucket)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `bucket '${t.bucket}' is not in reEncryptBuckets (${s.reEncryptBuckets.join(', ') || 'empty'}): add it there or remove the target`,
+            path: ['reEncryptTargets', key, i, 'bucket'],
+          });
+        }
+      });
+    }
   })
   // The worst case of one execution must fit Step Functions (lib/limits.ts): 25,000 history
   // events, and the derived execution timeout within a year.
@@ -74,6 +126,16 @@ export type Settings = z.infer<typeof settingsSchema>;
 /** Settings as given (cdk.json context, a settings file, the construct's props): every field optional, defaults applied by parseSettings. */
 export type SettingsInput = z.input<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
+
+/** The re-encryption settings as the workflow hands them to PlanReencryption (a constant of the definition). */
+export function reencryptionSettings(settings: Settings): ReencryptionSettings {
+  return {
+    buckets: [...settings.reEncryptBuckets],
+    targets: Object.fromEntries(Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))])),
+    auto: settings.autoReEncrypt,
+    kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
+  };
+}
 
 /** A settings problem, with every bad field named. */
 export class SettingsError extends Error {

@@ -4,15 +4,18 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import type { HandlerName } from './functions';
+import type { TaskFunctionMap } from './functions';
 import { failedStateName, STATE } from '../lambdas/domain/workflow-states';
 import { APPROVAL_DENIED, APPROVE } from '../lambdas/domain/approval';
 import { KEY_REQUEST_FIELDS, type KeyResult } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
-import { TASK_TIMEOUT_SECONDS } from './limits';
+import { REENCRYPT_TASK_TIMEOUT_SECONDS, TASK_TIMEOUT_SECONDS } from './limits';
+import { reencryptTargetMap, type ReencryptionResources } from './reencryption';
+import type { ReencryptionSettings } from '../lambdas/domain/reencryption';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
 
 
@@ -66,7 +69,12 @@ function addRetriers(task: sfn.TaskStateBase, name: RetriedTask): void {
 }
 
 export interface RotationWorkflowProps {
-  functions: Record<HandlerName, lambda.IFunction>;
+  /** The task functions; the branch's two are present exactly when `reencryption` is given. */
+  functions: TaskFunctionMap<lambda.IFunction>;
+  /** The re-encryption settings PlanReencryption gets in its payload (a constant of the definition). */
+  reencryptionSettings: ReencryptionSettings;
+  /** The Distributed Map branch's resources (results bucket, listed buckets); absent: no branch. */
+  reencryption?: ReencryptionResources;
   logRetention: logs.RetentionDays;
   /** Encrypts the execution log group (the key policy must allow CloudWatch Logs: lib/compliance.ts). */
   logEncryptionKey?: kms.IKey;
@@ -94,6 +102,8 @@ export class RotationWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: RotationWorkflowProps) {
     super(scope, id);
+    // The Distributed Map renders its ResultWriterV2 (Bucket, Prefix.$) whatever the app's flags.
+    this.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
     const fns = props.functions;
 
     // Every Lambda Task: no CDK default retrier (retryOnServiceExceptions: false), only the
@@ -260,7 +270,14 @@ export class RotationWorkflow extends Construct {
     });
     forEachKey.itemProcessor(assess);
 
-    // 6-7. One notification for the whole execution; close the finding's claim; then fail
+    // 6. Re-encryption (issue 11): PlanReencryption always runs (it refuses every target when the
+    // stack has no branch, or reports what would run); the loop runs its units one at a time.
+    const plan = invoke(STATE.planReencryption, fns['plan-reencryption'], {
+      payload: sfn.TaskInput.fromObject({ 'request.$': '$.request', 'results.$': '$.results', settings: props.reencryptionSettings }),
+      resultPath: '$.reencryption',
+    });
+
+    // 7-8. One notification for the whole execution; close the finding's claim; then fail
     // loudly if any key failed.
     // Notify replaces the state with { request, notification }: the per-key results live on in
     // notification.summary only (once, not twice). A retry after a successful publish does not
@@ -271,10 +288,11 @@ export class RotationWorkflow extends Construct {
         'results.$': '$.results',
         'executionArn.$': '$$.Execution.Id',
         'startedAt.$': '$$.Execution.StartTime',
+        'reencryption.$': '$.reencryption',
       }),
       resultSelector: {
         'request.$': '$.request',
-        notification: { 'summary.$': '$.summary', 'messageId.$': '$.messageId', 'anyFailed.$': '$.anyFailed' },
+        notification: { 'summary.$': '$.summary', 'messageId.$': '$.messageId', 'anyFailed.$': '$.anyFailed', 'reencryptionFailed.$': '$.reencryptionFailed' },
       },
       // No ResultPath: the selected result replaces the state.
     });
@@ -301,13 +319,44 @@ export class RotationWorkflow extends Construct {
       error: 'KeyRotationFailed',
       cause: 'At least one key ended FAILED; the notification and the Notify state output say which and why.',
     });
+    // A failed re-encryption does not undo a rotation: the keys stay ROTATED and the notification
+    // says what failed; the execution fails so that the alarm fires.
+    const reencryptionFailed = new sfn.Fail(this, STATE.reencryptionFailed, {
+      stateName: STATE.reencryptionFailed,
+      error: 'ReencryptionFailed',
+      cause: 'The keys stayed rotated, but re-encrypting the affected data did not fully succeed (objects failed, a map run failed or a target was refused); the notification lists what failed.',
+    });
     const anyKeyFailed = new sfn.Choice(this, 'AnyKeyFailed', { stateName: 'AnyKeyFailed' })
       .when(sfn.Condition.booleanEquals('$.notification.anyFailed', true), keysFailed)
+      .when(sfn.Condition.booleanEquals('$.notification.reencryptionFailed', true), reencryptionFailed)
       .otherwise(done);
     // A claim left open expires with its lease; it must not turn a handled incident into a failure.
     close.addCatch(anyKeyFailed, { errors: ['States.ALL'], resultPath: '$.closeError' });
 
-    const definition = intake.next(claim).next(forEachKey).next(notify).next(close).next(anyKeyFailed);
+    if (props.reencryption) {
+      const reencryptObjects = fns['reencrypt-objects'];
+      const summarizeFn = fns['summarize-reencryption'];
+      if (!reencryptObjects || !summarizeFn) throw new Error('RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions');
+      // The child's only task: one batch (ReencryptBatchInput) -> its TargetReport.
+      const child = invoke(STATE.reencryptObjects, reencryptObjects, { taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)) });
+      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond });
+      const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
+        payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),
+        resultPath: '$.reencryption',
+      });
+      // A map run that fails (listing refused, too many failed children) is reported, not fatal.
+      map.addCatch(summarize, { errors: ['States.ALL'], resultPath: '$.reencryption.mapRunError' });
+      const more = new sfn.Choice(this, STATE.moreToReencrypt, { stateName: STATE.moreToReencrypt })
+        .when(sfn.Condition.numberGreaterThan('$.reencryption.remaining', 0), map)
+        .otherwise(notify);
+      map.next(summarize);
+      summarize.next(more);
+      plan.next(more);
+    } else {
+      plan.next(notify);
+    }
+    notify.next(close).next(anyKeyFailed);
+    const definition = intake.next(claim).next(forEachKey).next(plan);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetention,

@@ -10,19 +10,31 @@ import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings } from '../../lib/settings';
 import { FRONT_DOOR_CONCURRENCY, LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance';
-import { HANDLERS } from '../../lib/functions';
+import { BRANCH_HANDLERS, HANDLERS } from '../../lib/functions';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 
-function build() {
+function build(settings: Record<string, unknown> = {}, stackEnv: typeof env | undefined = env) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({}), env });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env: stackEnv });
   return { app, stack };
 }
+
+/** The re-encryption branch on (issue 11): the Distributed Map, its results bucket and functions. */
+const WITH_BRANCH = { reEncryptBuckets: ['orders-data', 'invoices.example'], reEncryptTargets: { 'alias/orders': [{ type: 's3-sse-kms', bucket: 'orders-data' }] } };
 
 describe('cdk-nag NIST 800-53 R5 and AwsSolutions', () => {
   test('no unacknowledged finding in the stack', () => {
     const { app } = build();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  test.each([
+    ['in an account and Region', env],
+    ['Region- and account-agnostic', undefined],
+  ])('no unacknowledged finding with the re-encryption branch on (%s)', (_name, stackEnv) => {
+    const { app } = build(WITH_BRANCH, stackEnv);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
     expect(() => app.synth()).not.toThrow();
   });
@@ -61,11 +73,14 @@ describe('data retention and limits', () => {
 
   test('reserved concurrency on every function, as declared', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    // The task functions, plus the front door's two (front door, drill) and the approval watch.
-    expect(functions).toHaveLength(HANDLERS.length + 3);
+    // The task functions (the branch's two only with the branch), plus the front door's two (front door, drill) and the approval watch.
+    expect(functions).toHaveLength(HANDLERS.length - BRANCH_HANDLERS.length + 3);
     const tasks = functions.filter((f) => f.Metadata['kms-incident-rotation:handler']);
     const byHandler = Object.fromEntries(tasks.map((f) => [f.Metadata['kms-incident-rotation:handler'], f.Properties.ReservedConcurrentExecutions]));
-    expect(byHandler).toEqual(RESERVED_CONCURRENCY);
+    // Without the branch: no summarize-reencryption (and no reencrypt-objects: test/infra/reencryption.test.ts).
+    const { 'summarize-reencryption': summarize, ...withoutBranch } = RESERVED_CONCURRENCY;
+    expect(summarize).toBeGreaterThan(0);
+    expect(byHandler).toEqual(withoutBranch);
     const others = functions.filter((f) => !f.Metadata['kms-incident-rotation:handler']).map((f) => f.Properties.ReservedConcurrentExecutions);
     // The approval watch: one run at a time (a 5-minute schedule).
     expect(others.sort()).toEqual([FRONT_DOOR_CONCURRENCY.frontDoor, FRONT_DOOR_CONCURRENCY.drill, 1].sort());
@@ -76,7 +91,7 @@ describe('data retention and limits', () => {
   test('every log group is encrypted with the product key, which CloudWatch Logs may use for this account\'s groups only', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     // One per task function, one per state machine (automatic, manual), the front door's three, the approval watch's.
-    expect(groups).toHaveLength(HANDLERS.length + 2 + 3 + 1);
+    expect(groups).toHaveLength(HANDLERS.length - BRANCH_HANDLERS.length + 2 + 3 + 1);
     for (const g of groups) expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
     template.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {

@@ -53,8 +53,8 @@ test('two environments\' templates differ only where their settings differ', () 
   ];
   expect(diff.filter((d) => !allowed.some((re) => re.test(d)))).toEqual([]);
   for (const re of allowed) expect(diff.some((d) => re.test(d))).toBe(true);
-  // One per task function.
-  expect(diff.filter((d) => d.endsWith('COOLDOWN_SECONDS'))).toHaveLength(10);
+  // One per task function (PlanReencryption included; the re-encryption branch is off).
+  expect(diff.filter((d) => d.endsWith('COOLDOWN_SECONDS'))).toHaveLength(11);
 });
 
 test('-c env=<name> reads settings/<name>.json; the file overrides the context, the rest stays', () => {

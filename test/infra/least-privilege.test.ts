@@ -19,6 +19,32 @@ const ROOT = path.join(__dirname, '..', '..');
 const SERVICE: Record<string, string> = { kms: 'kms', dynamodb: 'dynamodb', sns: 'sns', sfn: 'states', lambda: 'lambda', s3: 's3' };
 /** Actions IAM requires beyond the call itself (CreateKey with Tags also needs kms:TagResource). */
 const IMPLIED: Record<string, string[]> = { 'kms:CreateKey': ['kms:TagResource'] };
+/**
+ * S3 API calls authorized by other IAM actions (the S3 authorization reference): HeadObject is
+ * s3:GetObject, a copy reads the source and writes the target, multipart uploads are s3:PutObject,
+ * ListObjectsV2 is s3:ListBucket.
+ */
+const S3_ACTIONS: Record<string, string[]> = {
+  HeadObject: ['s3:GetObject'],
+  GetObject: ['s3:GetObject'],
+  PutObject: ['s3:PutObject'],
+  CopyObject: ['s3:GetObject', 's3:PutObject'],
+  CreateMultipartUpload: ['s3:PutObject'],
+  UploadPartCopy: ['s3:GetObject', 's3:PutObject'],
+  CompleteMultipartUpload: ['s3:PutObject'],
+  AbortMultipartUpload: ['s3:AbortMultipartUpload'],
+  ListObjectsV2: ['s3:ListBucket'],
+};
+/** What the arguments of an S3 call add: a version read, copied tags. */
+const S3_ARGUMENT_ACTIONS: [RegExp, string[]][] = [
+  [/\bVersionId\b/, ['s3:GetObjectVersion']],
+  [/\bTaggingDirective\b/, ['s3:GetObjectTagging', 's3:PutObjectTagging']],
+];
+/**
+ * The Encryption SDK's KMS keyring calls KMS from inside node_modules (not followed): encrypting
+ * makes a data key, decrypting decrypts one. S3's SSE-KMS copies need the same two on the key.
+ */
+const KEYRING_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 
 function sdkServiceOf(decl: ts.Declaration): string | null {
   const file = decl.getSourceFile().fileName;
@@ -42,10 +68,20 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
       for (const decl of symbol?.declarations ?? []) {
         const service = sdkServiceOf(decl);
         const name = symbol!.getName();
+        if (name === 'KmsKeyringNode' && decl.getSourceFile().fileName.includes('@aws-crypto') && ts.isNewExpression(node.parent)) {
+          for (const a of KEYRING_ACTIONS) actions.add(a);
+          continue;
+        }
         if (service) {
           const command = /^(\w+)Command$/.exec(name);
           const paginator = /^paginate(\w+)$/.exec(name);
           // Only a command that is constructed (new X) or a paginator that is called counts.
+          if (command && service === 's3' && ts.isNewExpression(node.parent) && node.parent.expression === node) {
+            const args = node.parent.arguments?.map((a) => a.getText()).join(' ') ?? '';
+            for (const a of S3_ACTIONS[command[1]!] ?? [`s3:${command[1]}`]) actions.add(a);
+            for (const [pattern, more] of S3_ARGUMENT_ACTIONS) if (pattern.test(args)) for (const a of more) actions.add(a);
+            continue;
+          }
           if (command && ts.isNewExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${command[1]}`);
           if (paginator && ts.isCallExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${paginator[1]}`);
           continue;
@@ -76,7 +112,8 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
 
 describe('least privilege, derived from the handlers\' code', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({}), env: { account: '111122223333', region: 'us-east-1' } });
+  // With the re-encryption branch (issue 11), so that its two functions are covered too.
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ reEncryptBuckets: ['orders-data'] }), env: { account: '111122223333', region: 'us-east-1' } });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }> };
   const resources = Object.entries(template.Resources);
 
@@ -102,7 +139,10 @@ describe('least privilege, derived from the handlers\' code', () => {
 
   test('every function is covered (task handlers, the front door, the drill component, the approval watch)', () => {
     expect(functions.map((f) => f.handler).sort()).toEqual(
-      ['approval-watch', 'assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate'].sort(),
+      [
+        'approval-watch', 'assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate',
+        'plan-reencryption', 'reencrypt-objects', 'summarize-reencryption',
+      ].sort(),
     );
   });
 
@@ -126,5 +166,9 @@ describe('least privilege, derived from the handlers\' code', () => {
     const rotate = actionsOf(program, path.join(ROOT, 'lambdas', 'rotate', 'handler.ts'));
     expect(rotate.has('kms:RotateKeyOnDemand')).toBe(true);
     expect(actionsOf(program, path.join(ROOT, 'lambdas', 'intake', 'handler.ts')).size).toBe(0);
+    // The S3 calls of the re-encrypting adapter map to their IAM actions (a copy with its tags).
+    const reencrypt = actionsOf(program, path.join(ROOT, 'lambdas', 'reencrypt-objects', 'handler.ts'));
+    for (const a of ['s3:GetObject', 's3:PutObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 'kms:GenerateDataKey']) expect(reencrypt.has(a)).toBe(true);
+    expect(reencrypt.has('s3:HeadObject')).toBe(false);
   });
 });

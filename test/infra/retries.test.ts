@@ -46,7 +46,8 @@ function taskStates(definition: any): [string, any][] {
 
 describe.each(['SKIP', 'ROTATE'])('retriers in the template (approvalTimeoutAction %s)', (approvalTimeoutAction) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutAction }), env });
+  // With the re-encryption branch, so that every Task of the table is in the template.
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutAction, reEncryptBuckets: ['orders-data'] }), env });
   const { definition } = extractWorkflow(Template.fromStack(stack).toJSON() as any, env);
   const tasks = taskStates(definition);
 

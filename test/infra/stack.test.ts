@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings, settingsFromContext, SettingsError } from '../../lib/settings';
 import { extractWorkflow } from '../../local/template';
-import { HANDLERS } from '../../lib/functions';
+import { BRANCH_HANDLERS, HANDLERS } from '../../lib/functions';
 import { decodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
 import { FAILED_STATE_PREFIX, STATE, WAIT_STATES } from '../../lambdas/domain/workflow-states';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../lambdas/domain/rotation';
@@ -104,8 +104,9 @@ describe('KmsIncidentRotation stack', () => {
 
   test('functions: nodejs24.x on arm64, tracing, log groups with retention', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    // One function per task handler, plus the front door, the drill component and the approval watch.
-    expect(Object.keys(functions)).toHaveLength(HANDLERS.length + 3);
+    // One function per task handler (the re-encryption branch's only with it: off here), plus the
+    // front door, the drill component and the approval watch.
+    expect(Object.keys(functions)).toHaveLength(HANDLERS.length - BRANCH_HANDLERS.length + 3);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -239,9 +240,9 @@ describe('KmsIncidentRotation stack', () => {
     template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('WorkflowStateMachine') } });
   });
 
-  test('the state names the CLI and local runner import are the states of the machine', () => {
+  test('the state names the CLI and local runner import are the states of the machine (with the re-encryption branch)', () => {
     // Prepare
-    const { definition } = extractWorkflow(template.toJSON() as any, env);
+    const { definition } = extractWorkflow(Template.fromStack(build({ reEncryptBuckets: ['orders-data'] }).stack).toJSON() as any, env);
     const states = new Map<string, string>();
     const visit = (d: { States: Record<string, { Type: string; ItemProcessor?: unknown }> }) => {
       for (const [name, state] of Object.entries(d.States)) {
