@@ -24,6 +24,7 @@ import { Observability } from './observability';
 import { allowLogsToUseKey, Compliance } from './compliance';
 import { DASHBOARD_URL_OUTPUT } from './names';
 import { ApprovalWatch } from './approval-watch';
+import { RESULTS_BUCKET_ENV } from '../lambdas/adapters/config';
 
 /**
  * The construct's props: the product's settings (lib/settings.ts), each optional with its default,
@@ -178,6 +179,8 @@ export class KmsIncidentRotation extends Construct {
       });
       // The result files (SSE-KMS with the product key) are read through S3; the ledger through DynamoDB.
       grantProductKeyVia(summarize, productKey, ['dynamodb', 's3']);
+      // Where a failed map run's files are looked for (it left no ResultWriterDetails).
+      summarize.addEnvironment(RESULTS_BUCKET_ENV, reencryption.resultsBucket.bucketName);
     }
 
     // Two machines from one definition: people cannot start the automatic one (finding events

@@ -58,6 +58,9 @@ export const ENV = {
   securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
+/** SummarizeReencryption only (not in RuntimeConfig): the results bucket, where a failed map run's files are looked for. */
+export const RESULTS_BUCKET_ENV = 'RESULTS_BUCKET';
+
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';

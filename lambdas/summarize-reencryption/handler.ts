@@ -1,6 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { cachedClient } from '../adapters/clients';
-import { loadConfig } from '../adapters/config';
+import { loadConfig, RESULTS_BUCKET_ENV } from '../adapters/config';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
@@ -31,8 +31,6 @@ interface SummarizeInput {
   executionArn: string;
 }
 
-/** The stack's results bucket, read only when the map run failed and left no ResultWriterDetails. */
-export const RESULTS_BUCKET_ENV = 'RESULTS_BUCKET';
 
 interface ChildExecution {
   Status?: string;
