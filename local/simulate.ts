@@ -3,6 +3,7 @@ import { parseSettings } from '../lib/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
+import type { ReencryptionSummary } from '../lambdas/domain/reencryption';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner';
@@ -39,7 +40,11 @@ export interface SimulationResult {
   cause: string | null;
   keys: SimulatedKey[];
   notifications: { subject: string | null; message: string; attributes: Record<string, string> }[];
-  reencryption: null;
+  /**
+   * What the re-encryption branch did or would do (objects scanned / re-encrypted / skipped /
+   * failed in total and per target, refused targets); null when it had nothing to consider.
+   */
+  reencryption: ReencryptionSummary | null;
   /** Events in the execution's history, as Step Functions counts them (limit 25,000). */
   historyEvents: number;
   /** Billed state transitions (states entered and retries). */
@@ -133,7 +138,14 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   }
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
 
-  const standIn = await startStandIn(world, { speed });
+  // The stack's re-encryption results bucket (only with the branch): a bucket of the stand-in,
+  // where the runner's ResultWriter writes and SummarizeReencryption reads.
+  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
+  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
+  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
+    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
+    : world;
+  const standIn = await startStandIn(standInWorld, { speed });
   let ledger: LocalLedger;
   try {
     ledger = await startLocalLedger(template, world.region);
@@ -146,7 +158,11 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const people = world.people;
   const names = Object.keys(people);
   let executions = 0;
-  const resources = { ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}), [ledger.logicalId]: ledger.tableName };
+  const resources = {
+    ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}),
+    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+    [ledger.logicalId]: ledger.tableName,
+  };
 
   // The open task tokens of every running execution, for the front door to answer.
   const tokens = new Map<string, TaskTokens>();
@@ -260,7 +276,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
             message: p.message,
             attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
           })),
-          reencryption: null,
+          reencryption: summary?.reencryption ?? null,
           ...run.metrics,
         },
         summary,

@@ -8,8 +8,10 @@ import type { ReencryptionState, ReencryptionSummary } from './reencryption';
 /**
  * Summarise the re-encryption branch of one execution. Null when there is nothing to say (no
  * state, or mode NONE with no refused target). Totals are summed over the target reports;
- * `actionRequired` when any object failed, any target's map run FAILED, or any target was
- * refused; `planned` lists what would run (REPORT_ONLY only).
+ * `actionRequired` when any object failed, any target's map run FAILED, a target someone asked
+ * for (origin `request`) was refused, or targets were left over (TOO_MANY_TARGETS). A finding's
+ * bucket outside `reEncryptBuckets` is reported, not an action: the stack was set up not to touch
+ * it. `planned` lists what would run (REPORT_ONLY only).
  */
 export function summarizeReencryption(state: ReencryptionState | null | undefined): ReencryptionSummary | null {
   if (!state || typeof state !== 'object') return null;
@@ -25,7 +27,7 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
     objectsReencrypted: sum('objectsReencrypted'),
     objectsSkipped: sum('objectsSkipped'),
     objectsFailed,
-    actionRequired: objectsFailed > 0 || targets.some((t) => t.status === 'FAILED') || refused.length > 0,
+    actionRequired: objectsFailed > 0 || targets.some((t) => t.status === 'FAILED') || refused.some((r) => r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS'),
     targets,
     refused,
     planned: state.mode === 'REPORT_ONLY' && Array.isArray(state.units) ? state.units : [],

@@ -66,15 +66,21 @@ describe('summarizeReencryption', () => {
     expect(reencryptionFailed(s)).toBe(true);
   });
 
-  it('needs action but does not fail the execution when a target was refused', () => {
-    const s = summarizeReencryption(state({ reports: [report('aaa', { reencrypted: 1 })], refused: [refusal('zzz')] }));
-    expect(s).toMatchObject({ actionRequired: true, refused: [refusal('zzz')] });
+  it('needs action but does not fail the execution when a target someone asked for was refused', () => {
+    const asked: RefusedTarget = { ...refusal('zzz'), origin: 'request' };
+    const s = summarizeReencryption(state({ reports: [report('aaa', { reencrypted: 1 })], refused: [asked] }));
+    expect(s).toMatchObject({ actionRequired: true, refused: [asked] });
     expect(reencryptionFailed(s)).toBe(false);
+  });
+
+  it('a finding\'s bucket outside reEncryptBuckets is reported, not an action; targets left over (TOO_MANY_TARGETS) are', () => {
+    expect(summarizeReencryption(state({ refused: [refusal('zzz')] }))?.actionRequired).toBe(false);
+    expect(summarizeReencryption(state({ refused: [{ ...refusal('zzz'), reason: 'TOO_MANY_TARGETS' }] }))?.actionRequired).toBe(true);
   });
 
   it('reports mode NONE when every target was refused', () => {
     const s = summarizeReencryption(state({ mode: 'NONE', refused: [refusal('zzz')] }));
-    expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: true, targets: [], refused: [refusal('zzz')], planned: [] });
+    expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: false, targets: [], refused: [refusal('zzz')], planned: [] });
     expect(reencryptionFailed(s)).toBe(false);
   });
 
@@ -213,11 +219,11 @@ describe('the notification: Re-encryption', () => {
     expect(section(n.message)).not.toContain('ACTION REQUIRED');
   });
 
-  it('refused targets with their reason; actionRequired true', () => {
-    const n = formatNotification(runSummary(state({ mode: 'NONE', refused: [refusal('not-listed')] })), OPTS);
+  it('refused targets with their reason; actionRequired true when someone asked for them', () => {
+    const n = formatNotification(runSummary(state({ mode: 'NONE', refused: [{ ...refusal('not-listed'), origin: 'request' }, refusal('not-listed')] })), OPTS);
     expect(section(n.message)).toMatch(/- s3-sse-kms s3:\/\/not-listed\/ for arn:aws:kms:\S+ \(named by the finding\): REFUSED BUCKET_NOT_ALLOWED - the bucket is not in the reEncryptBuckets setting/);
     expect(n.attributes.actionRequired.StringValue).toBe('true');
-    expect(n.message).toMatch(/No data was re-encrypted: every target \(1\) was refused/);
+    expect(n.message).toMatch(/No data was re-encrypted: every target \(2\) was refused/);
   });
 
   it('REPORT_ONLY: what would run and the command that runs it, one per key', () => {
