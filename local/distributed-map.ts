@@ -5,6 +5,7 @@
  * ResultSelector, ResultPath, OutputPath, Retry, Catch, Next/End, which the library applies), whose
  * handler is the map run below. Each rule names the AWS page it follows; local/README.md lists them.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- ASL states are JSON of any shape, as in runner.ts (whose rule eslint.config.mjs turns off) */
 import { randomUUID } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine } from 'aws-local-stepfunctions';
