@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
@@ -8,11 +9,15 @@ import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
+import { checkSupported, isDistributedMap, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
+/** The re-encryption branch's handlers (issue 11); HandlerName gains them when lib/functions.ts does. */
+type ReencryptionHandlerName = 'plan-reencryption' | 'reencrypt-objects' | 'summarize-reencryption';
+type LocalHandlerName = HandlerName | ReencryptionHandlerName;
 /** Who approves or denies in a local run (the world file decides). */
 const LOCAL_APPROVER = 'local-approver (world file)';
-let handlers: Record<HandlerName, Handler> | undefined;
+let handlers: Record<LocalHandlerName, Handler> | undefined;
 
 /**
  * The real, unchanged Lambda handlers, by the name the template's metadata gives them. Loaded on
@@ -31,7 +36,7 @@ export function prepareLocalHandlerEnvironment(): void {
   process.env.POWERTOOLS_METRICS_DISABLED = process.env.KMS_ROTATE_HANDLER_METRICS === 'print' ? 'false' : 'true';
 }
 
-function loadHandlers(): Record<HandlerName, Handler> {
+function loadHandlers(): Record<LocalHandlerName, Handler> {
   if (!handlers) {
     prepareLocalHandlerEnvironment();
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
@@ -46,6 +51,10 @@ function loadHandlers(): Record<HandlerName, Handler> {
       record: require('../lambdas/record/handler').handler,
       notify: require('../lambdas/notify/handler').handler,
       'close-request': require('../lambdas/close-request/handler').handler,
+      // Required on first call: the folders arrive with the re-encryption branch (issue 11).
+      'plan-reencryption': (event, context) => require('../lambdas/plan-reencryption/handler').handler(event, context),
+      'reencrypt-objects': (event, context) => require('../lambdas/reencrypt-objects/handler').handler(event, context),
+      'summarize-reencryption': (event, context) => require('../lambdas/summarize-reencryption/handler').handler(event, context),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
   }
@@ -63,6 +72,8 @@ export interface RunEvent {
   retry?: { attempt: number };
   /** Set on the Wait states the runner scales: the seconds the definition asked for. */
   waitSeconds?: number;
+  /** Set on a Distributed Map's MapRunStarted / MapRunSucceeded / MapRunFailed: its items, batches and children. */
+  mapRun?: MapRunSummary;
 }
 
 export interface LocalRunOptions {
@@ -144,6 +155,12 @@ export interface DefinitionRunOptions {
   speed?: number;
   executionArn: string;
   executionName: string;
+  /** STANDARD (default): 25,000 history events at most. EXPRESS (a Distributed Map's children): no history limit. */
+  executionType?: 'STANDARD' | 'EXPRESS';
+  /** S3 for a Distributed Map's ItemReader / ResultWriter; required only when the definition has one. */
+  s3?: S3Client;
+  /** Set for a Distributed Map's children: their processor was validated with the parent's definition (validation costs ~0.2 s). */
+  alreadyValidated?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -187,6 +204,12 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     tasks[name] = (input: unknown) => invokeHandler(fn.handler, input, environment, opts);
   });
 
+  const s3 = new S3Client({
+    endpoint: opts.serviceEndpoints?.S3 ?? opts.endpoint,
+    region: opts.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+  });
   const run = await runDefinition({
     definition,
     input: opts.input,
@@ -195,6 +218,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     speed,
     executionArn,
     executionName,
+    s3,
     onEvent: opts.onEvent,
     onTaskToken:
       opts.onTaskToken ??
@@ -215,6 +239,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         });
       }),
   });
+  s3.destroy();
   return { ...run, executionArn };
 }
 
@@ -231,12 +256,16 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  *   AWS's default (none in practice), not the library's 60 s;
  * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
  * - 256 KiB on every state's input and output and every task's parameters and result
- *   (`States.DataLimitExceeded`, uncatchable), and 25,000 history events per execution.
+ *   (`States.DataLimitExceeded`, uncatchable), and 25,000 history events per execution;
+ * - a Distributed Map becomes a local task that runs the map run (local/distributed-map.ts):
+ *   ItemReader listing, ItemSelector, ItemBatcher, child executions (each through runDefinition)
+ *   at most MaxConcurrency at once, the failure threshold and ResultWriter;
+ * - an execution that outlives the definition's TimeoutSeconds fails with `States.Timeout`.
  */
 export async function runDefinition(opts: DefinitionRunOptions): Promise<DefinitionRunResult> {
   const speed = opts.speed ?? 1;
   // Validate the definition exactly as written (ARNs excepted: local functions have none).
-  new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  if (!opts.alreadyValidated) new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
   // A JSON copy, not structuredClone: the library treats only objects of this realm's
   // Object.prototype as payload templates (structuredClone's belong to Node's main realm under jest).
   const definition = JSON.parse(JSON.stringify(opts.definition));
@@ -264,7 +293,8 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const count = (historyEvents: number) => {
     metrics.historyEvents += historyEvents;
     // Event 25,000 may only be ExecutionSucceeded: anything that would need more ends the run.
-    if (metrics.historyEvents >= HISTORY_EVENT_LIMIT) {
+    // Express executions keep no such history (a Distributed Map's Express children).
+    if (opts.executionType !== 'EXPRESS' && metrics.historyEvents >= HISTORY_EVENT_LIMIT) {
       failFatally(new FatalStatesError('States.Runtime', `The execution exceeded the history limit of ${HISTORY_EVENT_LIMIT} events.`));
     }
   };
@@ -283,10 +313,52 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const handlers: Record<string, (input: any) => Promise<any>> = {};
   const waitOverrides: Record<string, number> = {};
   const tokens = new LocalTaskTokens();
+  const startTime = new Date().toISOString();
+  /** States that are Distributed Maps as written (the working copy has local tasks in their place). */
+  const distributedMaps = new Set<string>();
   visitStates(definition, (name, state) => {
     for (const retrier of state.Retry ?? []) {
       retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) / speed;
       if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds /= speed;
+    }
+    if (isDistributedMap(state)) {
+      checkSupported(name, state, Boolean(opts.s3));
+      // The visitor meets the Map before its ItemProcessor, so the processor is still as written:
+      // runDefinition scales it for each child. The local task has no ItemProcessor to visit.
+      const map = replaceByLocalTask(state);
+      state.TimeoutSeconds = MAX_TIMER_SECONDS; // a Map has no timeout
+      distributedMaps.add(name);
+      handlers[name] = async (input: unknown) => {
+        if (fatal) throw fatal;
+        const result = await runMapRun(name, map, input, {
+          context: { Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input } },
+          s3: usesS3(map) ? opts.s3 : undefined,
+          runChild: (child) =>
+            runDefinition({
+              definition: child.definition,
+              input: child.input,
+              tasks: opts.tasks,
+              callbacks: opts.callbacks,
+              onTaskToken: opts.onTaskToken,
+              speed,
+              executionArn: child.executionArn,
+              executionName: child.executionName,
+              executionType: child.executionType,
+              s3: opts.s3,
+              alreadyValidated: true,
+            }),
+          countHistory: (n) => guarded(() => count(n)),
+          addChildMetrics: (child) => {
+            metrics.stateTransitions += child.stateTransitions; // billed like the parent's
+            metrics.largestPayloadBytes = Math.max(metrics.largestPayloadBytes, child.largestPayloadBytes);
+          },
+          emit,
+        });
+        if (fatal) throw fatal;
+        measure(result, `result of Map ${name}`);
+        return result;
+      };
+      return;
     }
     if (state.Type === 'Wait' && typeof state.Seconds === 'number') waitOverrides[name] = (state.Seconds * 1000) / speed;
     if (state.Type === 'Wait' && typeof state.SecondsPath === 'string') {
@@ -351,7 +423,7 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     overrides: { taskResourceLocalHandlers: handlers, waitTimeOverrides: waitOverrides },
     noThrowOnAbort: true,
     context: {
-      Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: new Date().toISOString(), Input: opts.input as any },
+      Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input as any },
       Task: { Token: TOKEN_PLACEHOLDER },
     },
   });
@@ -367,11 +439,13 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       guarded(() => {
         switch (e.type) {
           case 'StateEntered':
+            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map'; // as written, not the local task
             metrics.stateTransitions += 1;
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateEntered (+ MapStateStarted)
             measure(e.state?.input, `input of state ${e.state?.name}`);
             break;
           case 'StateExited':
+            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map';
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateExited (+ MapStateSucceeded)
             measure(e.state?.output, `output of state ${e.state?.name}`);
             break;
@@ -397,11 +471,15 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     metrics.historyEvents += 1; // ExecutionSucceeded (event 25,000 may be this one)
     result = { status: 'SUCCEEDED', output, error: null, cause: null, events, metrics };
   } catch (error) {
-    if (!(error instanceof ExecutionError) && !(error instanceof FatalStatesError)) throw error;
+    if (!(error instanceof ExecutionError) && !(error instanceof FatalStatesError) && !(error instanceof ExecutionTimeoutError)) throw error;
     await draining;
     metrics.historyEvents += 1; // ExecutionFailed
     const failure = fatal as FatalStatesError | null;
-    if (failure) {
+    if (!failure && error instanceof ExecutionTimeoutError) {
+      // The definition's TimeoutSeconds (scaled): States.Timeout, as Step Functions ends the execution.
+      emit({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'States.Timeout', Cause: 'The execution timed out.' });
+      result = { status: 'FAILED', output: null, error: 'States.Timeout', cause: 'The execution timed out.', events, metrics };
+    } else if (failure) {
       emit({ type: 'ExecutionFailed', timestamp: Date.now(), Error: failure.name, Cause: failure.message });
       result = { status: 'FAILED', output: null, error: failure.name, cause: failure.message, events, metrics };
     } else {
