@@ -12,12 +12,9 @@ import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadByte
 import { checkSupported, isDistributedMap, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
-/** The re-encryption branch's handlers (issue 11); HandlerName gains them when lib/functions.ts does. */
-type ReencryptionHandlerName = 'plan-reencryption' | 'reencrypt-objects' | 'summarize-reencryption';
-type LocalHandlerName = HandlerName | ReencryptionHandlerName;
 /** Who approves or denies in a local run (the world file decides). */
 const LOCAL_APPROVER = 'local-approver (world file)';
-let handlers: Record<LocalHandlerName, Handler> | undefined;
+let handlers: Record<HandlerName, Handler> | undefined;
 
 /**
  * The real, unchanged Lambda handlers, by the name the template's metadata gives them. Loaded on
@@ -36,7 +33,7 @@ export function prepareLocalHandlerEnvironment(): void {
   process.env.POWERTOOLS_METRICS_DISABLED = process.env.KMS_ROTATE_HANDLER_METRICS === 'print' ? 'false' : 'true';
 }
 
-function loadHandlers(): Record<LocalHandlerName, Handler> {
+function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
     prepareLocalHandlerEnvironment();
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
@@ -51,10 +48,9 @@ function loadHandlers(): Record<LocalHandlerName, Handler> {
       record: require('../lambdas/record/handler').handler,
       notify: require('../lambdas/notify/handler').handler,
       'close-request': require('../lambdas/close-request/handler').handler,
-      // Required on first call: the folders arrive with the re-encryption branch (issue 11).
-      'plan-reencryption': (event, context) => require('../lambdas/plan-reencryption/handler').handler(event, context),
-      'reencrypt-objects': (event, context) => require('../lambdas/reencrypt-objects/handler').handler(event, context),
-      'summarize-reencryption': (event, context) => require('../lambdas/summarize-reencryption/handler').handler(event, context),
+      'plan-reencryption': require('../lambdas/plan-reencryption/handler').handler,
+      'reencrypt-objects': require('../lambdas/reencrypt-objects/handler').handler,
+      'summarize-reencryption': require('../lambdas/summarize-reencryption/handler').handler,
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
   }
