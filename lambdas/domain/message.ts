@@ -566,7 +566,8 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     const refusedLine = (x: ReencryptionSummary['refused'][number]) =>
       `- ${oneLine(where(x), 300)}${x.keyArn ? ` for ${oneLine(x.keyArn, MAX_FIELD)}` : ''} (${ORIGIN_TEXT[x.origin] ?? 'origin unknown'}): REFUSED ${x.reason} - ${REFUSAL_TEXT[x.reason] ?? 'unknown reason'}${x.detail ? `. ${oneLine(x.detail, MAX_DETAIL)}` : ''}`;
     const t = bounded(r.refused, refusedLine, refusedLine, left * 0.5, targetNotice);
-    parts.push(`Refused before any work (${r.refused.length}; a refusal never holds back a rotation):`, ...t.lines);
+    const more = r.refusedMore ? `; ${r.refusedMore} more not listed` : '';
+    parts.push(`Refused before any work (${r.refused.length}${more}; a refusal never holds back a rotation):`, ...t.lines);
     left -= t.bytes;
   }
   if (r.mode === 'REPORT_ONLY' && r.planned.length > 0) {

@@ -17,6 +17,7 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
   if (!state || typeof state !== 'object') return null;
   const targets = Array.isArray(state.reports) ? state.reports : [];
   const refused = Array.isArray(state.refused) ? state.refused : [];
+  const refusedMore = Number.isFinite(state.refusedMore) && state.refusedMore > 0 ? state.refusedMore : 0;
   if (state.mode === 'NONE' && refused.length === 0) return null;
   const sum = (field: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') =>
     targets.reduce((total, t) => total + (Number.isFinite(t[field]) ? t[field] : 0), 0);
@@ -30,6 +31,7 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
     actionRequired: objectsFailed > 0 || targets.some((t) => t.status === 'FAILED') || refused.some((r) => r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS'),
     targets,
     refused,
+    ...(refusedMore ? { refusedMore } : {}),
     planned: state.mode === 'REPORT_ONLY' && Array.isArray(state.units) ? state.units : [],
   };
 }

@@ -69,6 +69,8 @@ export type ReencryptionMode = 'NONE' | 'RUN' | 'REPORT_ONLY';
 
 /** Most units one execution runs (the per-target reports travel in the state: 256 KiB). */
 export const MAX_REENCRYPTION_UNITS = 20;
+/** Most refusals listed in the state and the report (the rest are counted in `refusedMore`). */
+export const MAX_LISTED_REFUSALS = 20;
 
 /**
  * What the workflow carries at `$.reencryption` from PlanReencryption to Notify. The loop:
@@ -81,7 +83,10 @@ export const MAX_REENCRYPTION_UNITS = 20;
 export interface ReencryptionState {
   mode: ReencryptionMode;
   units: ReencryptionUnit[];
+  /** The first MAX_LISTED_REFUSALS refusals (a bucket refusal once per target, keyArn null). */
   refused: RefusedTarget[];
+  /** Refusals beyond those listed. */
+  refusedMore: number;
   index: number;
   /** Units still to run (RUN only; 0 otherwise): the Choice compares it. */
   remaining: number;
@@ -118,6 +123,8 @@ export interface ReencryptionSummary {
   actionRequired: boolean;
   targets: TargetReport[];
   refused: RefusedTarget[];
+  /** Refusals beyond those listed (absent: none). */
+  refusedMore?: number;
   /** REPORT_ONLY: what would have run. */
   planned: ReencryptionUnit[];
 }
@@ -336,11 +343,16 @@ export function planReencryption(
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();
+  let refusedMore = 0;
+  // A bucket refusal does not depend on the key: one per target, not one per key x target. The
+  // list is bounded (the state and the notification carry it); the rest are counted.
   const refuse = (r: RefusedTarget) => {
-    const id = JSON.stringify([r.reason, unitId(r)]);
+    const keyed = r.reason === 'BUCKET_NOT_ALLOWED' ? { ...r, keyArn: null } : r;
+    const id = JSON.stringify([keyed.reason, keyed.origin, unitId(keyed)]);
     if (refusedIds.has(id)) return;
     refusedIds.add(id);
-    refused.push(r);
+    if (refused.length < MAX_LISTED_REFUSALS) refused.push(keyed);
+    else refusedMore++;
   };
   const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
 
@@ -372,7 +384,7 @@ export function planReencryption(
   const mode: ReencryptionMode = !units.length ? 'NONE' : request.dryRun || (request.source !== 'manual' && !settings.auto) ? 'REPORT_ONLY' : 'RUN';
   const run = mode === 'RUN';
   return {
-    mode, units, refused, index: 0, remaining: run ? units.length : 0, current: run ? units[0]! : null,
+    mode, units, refused, refusedMore, index: 0, remaining: run ? units.length : 0, current: run ? units[0]! : null,
     childKmsRequestsPerSecond: pacing.childKmsRequestsPerSecond, reports: [], mapRun: null, mapRunError: null,
   };
 }

@@ -4,6 +4,7 @@ import {
   failedBatchReport,
   MAX_LISTED_FAILURES,
   MAX_REENCRYPTION_UNITS,
+  MAX_LISTED_REFUSALS,
   mergeReports,
   planReencryption,
   reencryptionPacing,
@@ -61,7 +62,7 @@ describe('planReencryption', () => {
   test('a bucket outside reEncryptBuckets is refused with its reason; the rest still runs', () => {
     const plan = planReencryption(manual([orders, { type: 's3-sse-kms', bucket: 'payroll', prefix: 'x/' }]), [rotated()], settings());
     expect(plan.units.map((u) => u.bucket)).toEqual(['orders']);
-    expect(plan.refused).toEqual([{ type: 's3-sse-kms', bucket: 'payroll', prefix: 'x/', keyArn: KEY, origin: 'request', reason: 'BUCKET_NOT_ALLOWED', detail: expect.stringMatching(/payroll.*reEncryptBuckets/) }]);
+    expect(plan.refused).toEqual([{ type: 's3-sse-kms', bucket: 'payroll', prefix: 'x/', keyArn: null, origin: 'request', reason: 'BUCKET_NOT_ALLOWED', detail: expect.stringMatching(/payroll.*reEncryptBuckets/) }]);
   });
 
   test('no key rotated: each request/finding target is refused once, KEY_NOT_ROTATED with no key; mode NONE', () => {
@@ -98,6 +99,21 @@ describe('planReencryption', () => {
     expect(planReencryption(manual([orders], { dryRun: true }), [skipped], settings()).refused.map((r) => r.reason)).toEqual(['KEY_NOT_ROTATED']);
     const dry: RotatedKeyFacts = { ...rotated(), outcome: 'DRY_RUN' };
     expect(planReencryption(manual([orders]), [dry], settings()).mode).toBe('NONE');
+  });
+
+  test('50 rotated keys x 20 finding buckets: a bucket refusal once per bucket (no key), at most MAX_LISTED_REFUSALS listed, the rest counted', () => {
+    const keys = Array.from({ length: 50 }, (_, i) => rotated(`${KEY}-${i}`));
+    const buckets = Array.from({ length: 20 }, (_, i): ReencryptTargetSpec => ({ type: 's3-sse-kms', bucket: `finding-${i}`, prefix: '' }));
+    const finding = { source: 'guardduty' as const, dryRun: false, reEncryptTargets: buckets.map((t) => ({ ...t, origin: 'finding' as const })) };
+    const refusedOnly = planReencryption(finding, keys, settings());
+    expect(refusedOnly.refused.map((r) => [r.bucket, r.keyArn, r.reason])).toEqual(buckets.map((b) => [b.bucket, null, 'BUCKET_NOT_ALLOWED']));
+    expect(refusedOnly.refusedMore).toBe(0);
+    // Allowed: 1,000 candidate units, 20 run, 980 refused TOO_MANY_TARGETS of which 20 are listed.
+    const allowed = planReencryption(finding, keys, settings({ buckets: buckets.map((b) => b.bucket), auto: true }));
+    expect(allowed.units).toHaveLength(MAX_REENCRYPTION_UNITS);
+    expect(allowed.refused).toHaveLength(MAX_LISTED_REFUSALS);
+    expect(allowed.refusedMore).toBe(50 * 20 - MAX_REENCRYPTION_UNITS - MAX_LISTED_REFUSALS);
+    expect(Buffer.byteLength(JSON.stringify(allowed))).toBeLessThan(32 * 1024);
   });
 
   test('no targets at all: NONE', () => {

@@ -19,7 +19,7 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const K2 = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`;
 
 function state(overrides: Partial<ReencryptionState> = {}): ReencryptionState {
-  return { mode: 'RUN', units: [], refused: [], index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 10, reports: [], mapRun: null, mapRunError: null, ...overrides };
+  return { mode: 'RUN', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 10, reports: [], mapRun: null, mapRunError: null, ...overrides };
 }
 
 function report(bucket: string, counts: { reencrypted?: number; skipped?: number; failed?: number; bytes?: number }, overrides: Partial<TargetReport> = {}): TargetReport {
