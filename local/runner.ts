@@ -191,13 +191,13 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
       const callbackFn = functions.get(state.Parameters?.FunctionName);
       if (!callbackFn) throw new Error(`Task state ${name} invokes ${state.Parameters?.FunctionName}, which is not a function of the template`);
       const environment = scaledEnvironment(callbackFn.environment, speed);
-      callbacks[name] = (input: any) => invokeHandler(callbackFn.handler, input.Payload, environment, opts);
+      callbacks[name] = (input: any) => invokeHandler(callbackFn.handler, input.Payload, environment, opts, callbackFn.timeoutSeconds);
       return;
     }
     const fn = functions.get(state.Resource);
     if (!fn) throw new Error(`Task state ${name} invokes ${state.Resource}, which is not a function of the template`);
     const environment = scaledEnvironment(fn.environment, speed);
-    tasks[name] = (input: unknown) => invokeHandler(fn.handler, input, environment, opts);
+    tasks[name] = (input: unknown) => invokeHandler(fn.handler, scaledInput(fn.handler, input, speed), environment, opts, fn.timeoutSeconds);
   });
 
   const s3 = new S3Client({
@@ -646,7 +646,22 @@ function scaledEnvironment(env: Record<string, string>, speed: number): Record<s
   return scaled;
 }
 
-async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions): Promise<unknown> {
+/**
+ * A batch's KMS pace is per simulated second, like the stand-in's KMS quotas: at speed N a child
+ * may spend N times the requests per real second (the re-encryption of 5,000 objects then takes
+ * seconds offline, and still meets the quotas as they are scaled).
+ */
+function scaledInput(handler: HandlerName, input: unknown, speed: number): unknown {
+  if (handler !== 'reencrypt-objects' || speed === 1) return input;
+  const batch = input as { BatchInput?: { kmsRequestsPerSecond?: unknown } };
+  const rate = batch?.BatchInput?.kmsRequestsPerSecond;
+  if (typeof rate !== 'number') return input;
+  return { ...batch, BatchInput: { ...batch.BatchInput, kmsRequestsPerSecond: rate * speed } };
+}
+
+async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions, timeoutSeconds = 3): Promise<unknown> {
+  // The function's own timeout (handlers run in real time): what getRemainingTimeInMillis counts down.
+  const deadline = Date.now() + timeoutSeconds * 1000;
   const { POWERTOOLS_LOG_LEVEL: _ignored, ...functionEnv } = environment;
   Object.assign(process.env, functionEnv, {
     AWS_REGION: opts.region,
@@ -664,7 +679,7 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
     logGroupName: `/aws/lambda/kms-incident-rotation-${name}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

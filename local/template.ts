@@ -79,12 +79,12 @@ export function extractWorkflow(template: CfnTemplate, ctx: ResolveContext, mode
   const [, machine] = machines[0];
   const definition = JSON.parse(String(resolveIntrinsics(machine.Properties.DefinitionString, ctx)));
 
-  const functions = new Map<string, { handler: HandlerName; environment: Record<string, string> }>();
+  const functions = new Map<string, { handler: HandlerName; environment: Record<string, string>; timeoutSeconds: number }>();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     const handler = resource.Metadata?.[HANDLER_METADATA_KEY];
     if (resource.Type !== 'AWS::Lambda::Function' || typeof handler !== 'string') continue;
     const environment = resolveIntrinsics(resource.Properties?.Environment?.Variables ?? {}, ctx) as Record<string, string>;
-    functions.set(String(resolveIntrinsics({ 'Fn::GetAtt': [logicalId, 'Arn'] }, ctx)), { handler: handler as HandlerName, environment });
+    functions.set(String(resolveIntrinsics({ 'Fn::GetAtt': [logicalId, 'Arn'] }, ctx)), { handler: handler as HandlerName, environment, timeoutSeconds: Number(resource.Properties?.Timeout ?? 3) });
   }
   return { definition, functions };
 }

@@ -45,6 +45,12 @@ export function describeExit(state: string, type: string, output: unknown, home:
     const reason = str(obj(o?.failure)?.reason) ?? state.slice(FAILED_STATE_PREFIX.length);
     return p.outcome(`FAILED ${reason}`);
   }
+  const reencryption = obj(o?.reencryption);
+  if (state === STATE.reencryptTarget) {
+    const caught = obj(reencryption?.mapRunError);
+    return caught ? p.red(`-> map run failed: ${str(caught.Error) ?? 'error'}`) : '-> map run done';
+  }
+  if (state === STATE.planReencryption || state === STATE.summarizeReencryption) return describeReencryption(state, reencryption ?? null, p);
   if (type === 'Map') {
     const n = arrayLength(o?.results);
     return n === null ? '-> done' : `-> ${n} key${n === 1 ? '' : 's'} done`;
@@ -83,4 +89,30 @@ export function describeExit(state: string, type: string, output: unknown, home:
     }
   }
   return '-> done';
+}
+
+/** PlanReencryption's plan, or SummarizeReencryption's report of the target it just finished. */
+function describeReencryption(state: string, r: Record<string, unknown> | null, p: Paint): string {
+  if (!r) return '-> done';
+  const refused = arrayLength(r.refused) ?? 0;
+  const refusedText = refused ? `, ${refused} refused` : '';
+  if (state === STATE.planReencryption) {
+    const units = arrayLength(r.units) ?? 0;
+    switch (str(r.mode)) {
+      case 'RUN':
+        return `-> ${units} target${units === 1 ? '' : 's'} to re-encrypt${refusedText}`;
+      case 'REPORT_ONLY':
+        return `-> report only: ${units} target${units === 1 ? '' : 's'} would be re-encrypted${refusedText}`;
+      default:
+        return `-> nothing to re-encrypt${refusedText}`;
+    }
+  }
+  const reports = Array.isArray(r.reports) ? r.reports : [];
+  const last = obj(reports[reports.length - 1]);
+  if (!last) return '-> done';
+  const where = `${str(last.type) ?? ''} s3://${str(last.bucket) ?? ''}/${str(last.prefix) ?? ''}`;
+  const failed = num(last.objectsFailed) ?? 0;
+  const counts = `${num(last.objectsReencrypted) ?? 0} re-encrypted, ${num(last.objectsSkipped) ?? 0} skipped, ${failed} failed of ${num(last.objectsScanned) ?? 0}`;
+  if (str(last.status) === 'FAILED') return p.red(`-> ${where}: map run FAILED (${counts})`);
+  return `-> ${where}: ${failed ? p.red(counts) : counts}`;
 }

@@ -2,6 +2,7 @@ import type { Paint, Writer } from '../io';
 import { shortKey, type Home } from '../keys';
 import { causeSuffix, clockTime, describeExit, duration, type ExitMemo } from './describe';
 import { arrayLength, causeText, obj, str, type TraceEvent } from './events';
+import { STATE } from '../../lambdas/domain/workflow-states';
 
 /** States whose entering and leaving say nothing a person needs (routing only). */
 const QUIET_TYPES = new Set(['Choice', 'Succeed']);
@@ -77,6 +78,10 @@ export class LiveTrace {
       case 'entered': {
         if (QUIET_TYPES.has(e.type) || e.type === 'Wait' || e.type === 'Pass') return;
         if (e.type === 'Fail') return this.line(e.at, e.state, e.key, p.red('failing the execution'));
+        if (e.type === 'Map' && e.state === STATE.reencryptTarget) {
+          const unit = obj(obj(obj(e.input)?.reencryption)?.current);
+          return this.line(e.at, e.state, str(unit?.keyArn) ?? null, `started: listing ${str(unit?.type) ?? ''} s3://${str(unit?.bucket) ?? ''}/${str(unit?.prefix) ?? ''}`);
+        }
         if (e.type === 'Map') {
           const n = arrayLength(obj(obj(e.input)?.request)?.keys);
           return this.line(e.at, e.state, null, n === null ? 'started' : `started: ${n} key${n === 1 ? '' : 's'}`);

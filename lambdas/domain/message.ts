@@ -564,7 +564,7 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
   }
   if (r.refused.length > 0) {
     const refusedLine = (x: ReencryptionSummary['refused'][number]) =>
-      `- ${oneLine(where(x), 300)}${x.keyArn ? ` for ${oneLine(x.keyArn, MAX_FIELD)}` : ''} (${ORIGIN_TEXT[x.origin] ?? 'origin unknown'}): REFUSED ${x.reason} - ${REFUSAL_TEXT[x.reason] ?? 'unknown reason'}${x.detail ? `. ${oneLine(x.detail, MAX_DETAIL)}` : ''}`;
+      `- ${oneLine(where(x), 300)}${x.keyArn ? ` for ${oneLine(x.keyArn, MAX_FIELD)}` : ''} (${ORIGIN_TEXT[x.origin] ?? 'origin unknown'}): REFUSED ${x.reason} - ${x.detail ? oneLine(x.detail, MAX_DETAIL) : `${REFUSAL_TEXT[x.reason] ?? 'unknown reason'}.`}`;
     const t = bounded(r.refused, refusedLine, refusedLine, left * 0.5, targetNotice);
     const more = r.refusedMore ? `; ${r.refusedMore} more not listed` : '';
     parts.push(`Refused before any work (${r.refused.length}${more}; a refusal never holds back a rotation):`, ...t.lines);

@@ -69,6 +69,14 @@ export interface StandIn {
   keyArn(idOrAlias: string, region?: string): string;
   /** Sets a key's tag as someone with kms:TagResource would (tests: a key opted out mid-run). */
   setKeyTag(idOrAlias: string, tagKey: string, value: string): void;
+  /**
+   * Runs `fn` once, right after the stand-in has performed the next S3 call of `operation` on
+   * `bucket`/`key` and before it answers: someone else acting in between (tests: an object
+   * changed while the workflow re-encrypts it).
+   */
+  onceAfterS3(operation: string, bucket: string, key: string, fn: () => void): void;
+  /** Writes an object as another S3 client would (PutObject, the bucket's default encryption). */
+  putS3Object(bucket: string, key: string, body: string): void;
   /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
   s3Object(bucket: string, key: string): S3ObjectInfo | undefined;
   /** Which key and key material made a KMS ciphertext blob. */
@@ -120,6 +128,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   const sns = new Sns(world.account);
   const topicArn = sns.createTopic(TOPIC_NAME, world.region);
   const calls: StandInCall[] = [];
+  const s3Hooks: { operation: string; bucket: string; key: string; fn: () => void }[] = [];
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
   const quotas = new RequestQuotas(world.quotas, speed);
   const counter = new CallCounter();
@@ -275,6 +284,8 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       if (fault) throw fault;
       if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
       const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
+      const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
+      if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
       res.writeHead(out.status, { ...s3Headers, ...out.headers });
       res.end(method === 'HEAD' ? undefined : out.body);
     } catch (e) {
@@ -318,6 +329,12 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       faults.push({ afterPerforming: false, okWithErrorBody: false, ...f });
     },
     counters: () => counter.snapshot(),
+    onceAfterS3(operation, bucket, key, fn) {
+      s3Hooks.push({ operation, bucket, key, fn });
+    },
+    putS3Object(bucket, key, body) {
+      s3.handle('PutObject', { method: 'PUT', bucket, key, query: new URLSearchParams(), headers: {}, body: Buffer.from(body), region: world.region, requestId: randomUUID() });
+    },
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
     setKeyTag: (idOrAlias, tagKey, value) => {
       keys.resolve(idOrAlias, world.region, true, 'TagResource').tags.set(tagKey, value);

@@ -221,9 +221,12 @@ describe('the notification: Re-encryption', () => {
 
   it('refused targets with their reason; actionRequired true when someone asked for them', () => {
     const n = formatNotification(runSummary(state({ mode: 'NONE', refused: [{ ...refusal('not-listed'), origin: 'request' }, refusal('not-listed')] })), OPTS);
-    expect(section(n.message)).toMatch(/- s3-sse-kms s3:\/\/not-listed\/ for arn:aws:kms:\S+ \(named by the finding\): REFUSED BUCKET_NOT_ALLOWED - the bucket is not in the reEncryptBuckets setting/);
+    expect(section(n.message)).toMatch(/- s3-sse-kms s3:\/\/not-listed\/ for arn:aws:kms:\S+ \(named by the finding\): REFUSED BUCKET_NOT_ALLOWED - not-listed is not in reEncryptBuckets/);
     expect(n.attributes.actionRequired.StringValue).toBe('true');
     expect(n.message).toMatch(/No data was re-encrypted: every target \(2\) was refused/);
+    // Without a detail sentence, the reason in words.
+    const bare = formatNotification(runSummary(state({ mode: 'NONE', refused: [{ ...refusal('bare'), detail: '' }] })), OPTS);
+    expect(section(bare.message)).toMatch(/REFUSED BUCKET_NOT_ALLOWED - the bucket is not in the reEncryptBuckets setting/);
   });
 
   it('REPORT_ONLY: what would run and the command that runs it, one per key', () => {
