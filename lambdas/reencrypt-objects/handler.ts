@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { cacheClients, getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
+import { getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import type { Context } from 'aws-lambda';
 import { cachedClient } from '../adapters/clients';
 import { taskHandler } from '../adapters/lambda-handler';
@@ -28,8 +28,13 @@ function s3Client(region: string): S3Client {
   });
 }
 
-/** KMS clients for the Encryption SDK's keyring, without SDK retries for the same reason. */
-const kmsClients = cacheClients(getClient(KMS, { maxAttempts: 1 }));
+/**
+ * KMS clients for the Encryption SDK's keyring, without SDK retries for the same reason; one per
+ * Region and endpoint (cachedClient), not the SDK's cacheClients (per Region only), so that local
+ * runs against a new stand-in get a new client.
+ */
+const newKmsClient = getClient(KMS, { maxAttempts: 1 });
+const kmsClients = (region: string) => cachedClient('KMS', region, 'encryption-sdk', () => newKmsClient(region));
 
 /** Re-encrypt a batch; `deps` lets tests pass stand-in clients and a fake clock. */
 export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<Context, 'getRemainingTimeInMillis'>, deps?: Partial<ReencryptDeps>): Promise<TargetReport> {
