@@ -293,7 +293,7 @@ describe('a 5,000-object bucket offline', () => {
       { account: ACCOUNT, region: REGION, keys: [{ id: K1, rotationSeconds: 5 }, { id: K2 }], buckets: [{ name: 'big-data', objects }], settings: { reEncryptBuckets: ['big-data'], reEncryptKmsRequestsPerSecond: 1000 } },
       'big bucket',
     );
-    let changed = 0;
+    let changed: number;
     const sim = await openSimulation({ world, speed: 10 });
     try {
       const before = new Map(objects.map((o) => [o.key, sim.standIn.s3Object('big-data', o.key)!.dataKeyFingerprint]));
