@@ -503,7 +503,7 @@ function targetLine(t: TargetReport, n: number): string {
   return `${n}. ${oneLine(where(t), 300)} - ${t.status}: ${count(t.objectsReencrypted)} re-encrypted, ${count(t.objectsSkipped)} skipped, ${count(t.objectsFailed)} failed`;
 }
 
-/** The command that runs the planned re-encryption of one key (it rotates that key again). */
+/** The command that runs the planned re-encryption of one key (inside the cooldown it re-encrypts without rotating again). */
 export function reencryptCommand(keyArn: string, units: readonly Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>[], requestId: string): string {
   const targets = units.map((u) => `--reencrypt ${shellWord(reencryptArgument(u))}`).join(' ');
   return `kms-rotate start --key ${shellWord(keyArn)} --reason ${shellWord(`re-encrypt after ${requestId}`)} ${targets}`;
@@ -580,7 +580,7 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     const commands = [...byKey].map(([keyArn, units]) => `  ${oneLine(reencryptCommand(keyArn, units, summary.requestId), 20_000)}`);
     const run = bounded(commands, (c) => c, (c) => c, left, (n) => `  ... ${n} more command(s) not listed.`);
     parts.push(
-      'To run it (this rotates the key once more, spending one on-demand rotation, then re-encrypts; each bucket must be in the reEncryptBuckets setting):',
+      'To run it (within the cooldown after this rotation the key is not rotated again and no on-demand rotation is spent; after it, the key is rotated once more first; each bucket must be in the reEncryptBuckets setting):',
       ...run.lines,
     );
   }

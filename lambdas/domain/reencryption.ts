@@ -305,6 +305,8 @@ export const MAX_REPORT_KEY_CHARS = 256;
 export interface RotatedKeyFacts {
   keyArn: string | null;
   outcome: string;
+  /** The skip reason, when SKIPPED (a manual re-run inside the cooldown: RECENTLY_ROTATED). */
+  reason?: string | null;
   /** Alias names (`alias/orders`). */
   aliases: string[];
 }
@@ -338,8 +340,13 @@ export function planReencryption(
 ): ReencryptionState {
   // A dry run rotates nothing: its DRY_RUN keys are the ones that would rotate, so their targets
   // are what would run (REPORT_ONLY below); a real run re-encrypts only under keys it rotated.
+  // A manual request may also name a key rotated on demand within the cooldown (SKIPPED
+  // RECENTLY_ROTATED): its current material is already new, so re-encrypting makes new data keys
+  // without spending a rotation. That is how on-call re-runs a re-encryption that failed. A
+  // finding's repeat never does (GuardDuty repeats findings; each would re-encrypt again).
   const wouldRotate = request.dryRun ? 'DRY_RUN' : 'ROTATED';
-  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => r.outcome === wouldRotate && typeof r.keyArn === 'string' && r.keyArn !== '');
+  const reRun = (r: RotatedKeyFacts) => !request.dryRun && request.source === 'manual' && r.outcome === 'SKIPPED' && r.reason === 'RECENTLY_ROTATED';
+  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => (r.outcome === wouldRotate || reRun(r)) && typeof r.keyArn === 'string' && r.keyArn !== '');
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();

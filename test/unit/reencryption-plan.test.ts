@@ -116,6 +116,15 @@ describe('planReencryption', () => {
     expect(Buffer.byteLength(JSON.stringify(allowed))).toBeLessThan(32 * 1024);
   });
 
+  test('a manual re-run inside the cooldown (SKIPPED RECENTLY_ROTATED) re-encrypts without a rotation; a finding\'s repeat does not', () => {
+    const recent: RotatedKeyFacts = { ...rotated(), outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' };
+    expect(planReencryption(manual([orders]), [recent], settings())).toMatchObject({ mode: 'RUN', units: [expect.objectContaining({ keyArn: KEY })] });
+    const otherSkip: RotatedKeyFacts = { ...rotated(), outcome: 'SKIPPED', reason: 'OPTED_OUT' };
+    expect(planReencryption(manual([orders]), [otherSkip], settings()).mode).toBe('NONE');
+    const finding = { source: 'guardduty' as const, dryRun: false, reEncryptTargets: [{ ...orders, origin: 'finding' as const }] };
+    expect(planReencryption(finding, [recent], settings({ auto: true })).mode).toBe('NONE');
+  });
+
   test('no targets at all: NONE', () => {
     expect(planReencryption({ source: 'guardduty', dryRun: false }, [rotated()], settings()).mode).toBe('NONE');
   });

@@ -237,7 +237,7 @@ describe('the notification: Re-encryption', () => {
     expect(text).toContain(`- envelope s3://orders-archive/exports/it's for ${KEY_ARN} (named by the finding)`);
     expect(text).toContain(`kms-rotate start --key ${KEY_ARN} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data --reencrypt 'envelope:orders-archive/exports/it'\\''s'`);
     expect(text).toContain(`kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`);
-    expect(text).toMatch(/this rotates the key once more/);
+    expect(text).toMatch(/within the cooldown after this rotation the key is not rotated again/);
     expect(n.attributes.actionRequired.StringValue).toBe('false');
     expect(n.message).toMatch(/Re-encryption was only planned \(3 target\(s\)\), nothing was re-encrypted/);
   });

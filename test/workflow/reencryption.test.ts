@@ -210,6 +210,22 @@ describe('failures are reported, never swallowed; the rotation stands', () => {
     expect(run.result.notifications.at(-1)!.attributes.actionRequired).toBe('true');
   });
 
+  test('on-call re-runs the failed re-encryption inside the cooldown: no second rotation, every object done', async () => {
+    const sim = await openSimulation({ world: worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }), speed: SPEED });
+    try {
+      const request = manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]);
+      const first = await sim.run(request);
+      expect(first.result.error).toBe('ReencryptionFailed');
+      const again = await sim.run(request);
+      expect(again.result.keys.map((k) => [k.outcome, k.reason])).toEqual([['SKIPPED', 'RECENTLY_ROTATED']]);
+      expect(rotateCalls(again)).toBe(0);
+      expect(again.result.executionStatus).toBe('SUCCEEDED');
+      expect(target(again.result.reencryption, 's3-sse-kms', 'orders-data')).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
+    } finally {
+      await sim.close();
+    }
+  });
+
   test('an injected KMS failure on the envelope path is reported the same way', async () => {
     const run = await runAndLook(worldWith({}, { faults: [{ service: 'kms', operation: 'Decrypt', error: 'KMSInternalException', times: 1 }] }), manual([{ type: 'envelope', bucket: 'orders-data', prefix: 'env/' }]));
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
