@@ -78,6 +78,13 @@ const DEFAULT_PART_BYTES = 512 * 1024 ** 2;
 // New messages are written with key commitment; older non-committing messages can still be read.
 const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
 const esdkHeader = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
+/**
+ * Frame length of the messages we write: 1 MiB, not the SDK's 4 KiB default. The whole object is
+ * in memory anyway, and per-frame work dominates the SDK's cost (measured here: 4 KiB frames
+ * decrypt at ~40-75 MB/s, 1 MiB frames at ~120-440 MB/s, signing and non-signing suites). Every
+ * Encryption SDK reads any frame length up to 2^32 - 1; the suite stays the original's.
+ */
+const REENCRYPT_FRAME_BYTES = 1024 * 1024;
 /** Encryption context key the SDK adds itself for signing suites; it must not be passed back in. */
 const SDK_RESERVED_CONTEXT_PREFIX = 'aws-crypto-';
 
@@ -239,7 +246,7 @@ async function reencryptEnvelope(run: Run, bucket: string, key: string, keyArn: 
   const { plaintext, messageHeader } = await run.retrying(() => esdk.decrypt(keyring, body));
   // Same encryption context (minus what the SDK adds itself) and the same algorithm suite; a fresh data key.
   const encryptionContext = Object.fromEntries(Object.entries(messageHeader.encryptionContext).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
-  const { result } = await run.retrying(() => esdk.encrypt(keyring, plaintext, { encryptionContext, suiteId: messageHeader.suiteId }));
+  const { result } = await run.retrying(() => esdk.encrypt(keyring, plaintext, { encryptionContext, suiteId: messageHeader.suiteId, frameLength: REENCRYPT_FRAME_BYTES }));
   const put = await run.send(
     new PutObjectCommand({
       Bucket: bucket,
