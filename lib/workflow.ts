@@ -333,6 +333,21 @@ export class RotationWorkflow extends Construct {
     // A claim left open expires with its lease; it must not turn a handled incident into a failure.
     close.addCatch(anyKeyFailed, { errors: ['States.ALL'], resultPath: '$.closeError' });
 
+    // The re-encryption's own bookkeeping failing (Plan or Summarize, after their retries) must
+    // not keep the notification from going out: the keys are settled. Notify reports the error
+    // (`branchError`), and the execution then fails with ReencryptionFailed.
+    const notPlanned = new sfn.Pass(this, 'ReencryptionNotPlanned', {
+      stateName: 'ReencryptionNotPlanned',
+      comment: 'PlanReencryption failed: nothing re-encrypted; Notify reports the error.',
+      parameters: {
+        mode: 'NONE', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 0,
+        reports: [], mapRun: null, mapRunError: null, 'branchError.$': '$.reencryptionPlanError',
+      },
+      resultPath: '$.reencryption',
+    });
+    plan.addCatch(notPlanned, { errors: ['States.ALL'], resultPath: '$.reencryptionPlanError' });
+    notPlanned.next(notify);
+
     if (props.reencryption) {
       const reencryptObjects = fns['reencrypt-objects'];
       const summarizeFn = fns['summarize-reencryption'];
@@ -346,6 +361,8 @@ export class RotationWorkflow extends Construct {
       });
       // A map run that fails (listing refused, too many failed children) is reported, not fatal.
       map.addCatch(summarize, { errors: ['States.ALL'], resultPath: '$.reencryption.mapRunError' });
+      // Summarize failed: the targets not yet summarised are not reported as done; stop the loop.
+      summarize.addCatch(notify, { errors: ['States.ALL'], resultPath: '$.reencryption.branchError' });
       const more = new sfn.Choice(this, STATE.moreToReencrypt, { stateName: STATE.moreToReencrypt })
         .when(sfn.Condition.numberGreaterThan('$.reencryption.remaining', 0), map)
         .otherwise(notify);

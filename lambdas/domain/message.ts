@@ -552,6 +552,9 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     head.push(`  ${count(r.objectsScanned)} objects scanned, ${count(r.objectsReencrypted)} re-encrypted under new data keys, ${count(r.objectsSkipped)} skipped, ${count(r.objectsFailed)} failed.`);
     if (r.actionRequired) head.push('  ACTION REQUIRED: some data was not re-encrypted (see the failures and refusals below).');
   }
+  if (r.error) {
+    head.push(`  ACTION REQUIRED: the re-encryption stopped: ${oneLine(r.error, MAX_DETAIL)}. Targets not listed below were not re-encrypted; the keys stay rotated. Run the same kms-rotate start ... --reencrypt again inside the cooldown.`);
+  }
   const s: Shortening = { cut: false };
   const parts: string[] = [head.join('\n')];
   let left = maxBytes - utf8Bytes(parts[0]!) - 200;

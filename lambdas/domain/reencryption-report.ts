@@ -18,7 +18,9 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
   const targets = Array.isArray(state.reports) ? state.reports : [];
   const refused = Array.isArray(state.refused) ? state.refused : [];
   const refusedMore = Number.isFinite(state.refusedMore) && state.refusedMore > 0 ? state.refusedMore : 0;
-  if (state.mode === 'NONE' && refused.length === 0) return null;
+  const branch = state.branchError && typeof state.branchError === 'object' ? state.branchError : null;
+  const error = branch ? oneLineBounded(`${String(branch.Error ?? 'Error')}: ${String(branch.Cause ?? '')}`) : undefined;
+  if (state.mode === 'NONE' && refused.length === 0 && !error) return null;
   const sum = (field: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') =>
     targets.reduce((total, t) => total + (Number.isFinite(t[field]) ? t[field] : 0), 0);
   const objectsFailed = sum('objectsFailed');
@@ -28,10 +30,11 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
     objectsReencrypted: sum('objectsReencrypted'),
     objectsSkipped: sum('objectsSkipped'),
     objectsFailed,
-    actionRequired: objectsFailed > 0 || targets.some((t) => t.status === 'FAILED') || refused.some((r) => r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS'),
+    actionRequired: !!error || objectsFailed > 0 || targets.some((t) => t.status === 'FAILED') || refused.some((r) => r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS'),
     targets,
     refused,
     ...(refusedMore ? { refusedMore } : {}),
+    ...(error ? { error } : {}),
     planned: state.mode === 'REPORT_ONLY' && Array.isArray(state.units) ? state.units : [],
   };
 }
@@ -39,9 +42,17 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
 /**
  * True when the re-encryption that ran did not fully succeed (RUN mode, and an object or a
  * target's map run failed): the execution then fails so the alarm fires (the rotation stands).
- * A refused target or a REPORT_ONLY plan is reported (actionRequired) but fails nothing.
+ * A refused target or a REPORT_ONLY plan is reported (actionRequired) but fails nothing; the
+ * branch's own failure (`error`) fails the execution too.
  */
 export function reencryptionFailed(summary: ReencryptionSummary | null | undefined): boolean {
+  if (summary?.error) return true; // the branch itself failed (planning or summarising)
   if (!summary || summary.mode !== 'RUN') return false;
   return summary.objectsFailed > 0 || summary.targets.some((t) => t.status === 'FAILED');
+}
+
+/** The branch error as one bounded line (a Lambda error's Cause is JSON with a stack trace). */
+function oneLineBounded(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 500 ? `${line.slice(0, 499)}…` : line;
 }

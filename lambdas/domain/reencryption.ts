@@ -97,6 +97,11 @@ export interface ReencryptionState {
   reports: TargetReport[];
   mapRun: { MapRunArn?: string; ResultWriterDetails?: { Bucket: string; Key: string } } | null;
   mapRunError: { Error: string; Cause?: string } | null;
+  /**
+   * Set by the workflow when PlanReencryption or SummarizeReencryption itself failed after its
+   * retries: the branch stopped there and Notify reports it (the execution then fails).
+   */
+  branchError?: { Error: string; Cause?: string } | null;
 }
 
 /** Each Distributed Map item after ItemSelector (from the S3 ListObjectsV2 reader's Key/Size/Etag). */
@@ -125,6 +130,8 @@ export interface ReencryptionSummary {
   refused: RefusedTarget[];
   /** Refusals beyond those listed (absent: none). */
   refusedMore?: number;
+  /** The branch itself failed (planning or summarising): `Error: Cause`, bounded. Absent: it did not. */
+  error?: string;
   /** REPORT_ONLY: what would have run. */
   planned: ReencryptionUnit[];
 }

@@ -67,6 +67,12 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     });
   });
 
+  test('the branch\'s bookkeeping failing still notifies: Plan -> ReencryptionNotPlanned -> Notify, Summarize -> Notify (branchError)', () => {
+    expect(definition.States[STATE.planReencryption].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.reencryptionPlanError', Next: 'ReencryptionNotPlanned' }]);
+    expect(definition.States.ReencryptionNotPlanned).toMatchObject({ Type: 'Pass', ResultPath: '$.reencryption', Next: STATE.notify, Parameters: { mode: 'NONE', remaining: 0, 'branchError.$': '$.reencryptionPlanError' } });
+    expect(definition.States[STATE.summarizeReencryption].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.branchError', Next: STATE.notify }]);
+  });
+
   test('reader: s3:listObjectsV2 on the current unit\'s bucket and prefix', () => {
     expect(map.Type).toBe('Map');
     expect(map.ItemReader).toEqual({ Resource: 'arn:aws:states:::s3:listObjectsV2', Parameters: { 'Bucket.$': '$.reencryption.current.bucket', 'Prefix.$': '$.reencryption.current.prefix' } });

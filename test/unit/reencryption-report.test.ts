@@ -78,6 +78,16 @@ describe('summarizeReencryption', () => {
     expect(summarizeReencryption(state({ refused: [{ ...refusal('zzz'), reason: 'TOO_MANY_TARGETS' }] }))?.actionRequired).toBe(true);
   });
 
+  it('the branch\'s own failure (Plan or Summarize) is reported, needs action and fails the execution, even with nothing run', () => {
+    const s = summarizeReencryption(state({ mode: 'NONE', branchError: { Error: 'Lambda.ServiceException', Cause: `{"errorMessage":"boom\n at x"}${'y'.repeat(2000)}` } }));
+    expect(s).toMatchObject({ mode: 'NONE', actionRequired: true, error: expect.stringMatching(/^Lambda\.ServiceException: \{"errorMessage":"boom at x"\}y+…$/) });
+    expect(s!.error!.length).toBeLessThanOrEqual(500);
+    expect(reencryptionFailed(s)).toBe(true);
+    const n = formatNotification(runSummary(state({ mode: 'RUN', reports: [report('aaa', { reencrypted: 1 })], branchError: { Error: 'AccessDenied', Cause: 'results unreadable' } })), OPTS);
+    expect(section(n.message)).toMatch(/the re-encryption stopped: AccessDenied: results unreadable/);
+    expect(n.attributes.actionRequired.StringValue).toBe('true');
+  });
+
   it('reports mode NONE when every target was refused', () => {
     const s = summarizeReencryption(state({ mode: 'NONE', refused: [refusal('zzz')] }));
     expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: false, targets: [], refused: [refusal('zzz')], planned: [] });

@@ -226,6 +226,17 @@ describe('failures are reported, never swallowed; the rotation stands', () => {
     }
   });
 
+  test('SummarizeReencryption failing (results unreadable) still notifies: the key stays ROTATED, the error is reported, the execution FAILS', async () => {
+    // The s3-sse-kms path reads objects with HeadObject/CopyObject; only Summarize uses GetObject.
+    const run = await runAndLook(worldWith({}, { faults: [{ service: 's3', operation: 'GetObject', error: 'AccessDenied', times: 20 }] }), manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]));
+    expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
+    expect(run.result.executionStatus).toBe('FAILED');
+    expect(run.result.error).toBe('ReencryptionFailed');
+    expect(run.result.reencryption).toMatchObject({ actionRequired: true, error: expect.stringMatching(/AccessDenied/) });
+    expect(run.result.notifications).toHaveLength(1);
+    expect(run.result.notifications[0].message).toMatch(/the re-encryption stopped: AccessDenied/);
+  });
+
   test('an injected KMS failure on the envelope path is reported the same way', async () => {
     const run = await runAndLook(worldWith({}, { faults: [{ service: 'kms', operation: 'Decrypt', error: 'KMSInternalException', times: 1 }] }), manual([{ type: 'envelope', bucket: 'orders-data', prefix: 'env/' }]));
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
