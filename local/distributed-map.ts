@@ -415,8 +415,8 @@ function positiveIntegerOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
-function readPath(input: unknown, path: string): unknown {
-  // The simple `$.a.b` paths these fields take.
+/** The value at a simple `$.a.b` path (the paths Wait `SecondsPath` and these Map fields take). */
+export function readPath(input: unknown, path: string): unknown {
   return path
     .replace(/^\$\.?/, '')
     .split('.')

@@ -9,7 +9,7 @@ import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
-import { checkSupported, isDistributedMap, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
+import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
 /** Who approves or denies in a local run (the world file decides). */
@@ -705,13 +705,4 @@ function visitStates(definition: any, fn: (name: string, state: any) => void): v
     if (state.Iterator) visitStates(state.Iterator, fn);
     for (const branch of state.Branches ?? []) visitStates(branch, fn);
   }
-}
-
-function readPath(input: unknown, path: string): unknown {
-  // Only the simple `$.a.b` paths the product's Wait states use.
-  return path
-    .replace(/^\$\.?/, '')
-    .split('.')
-    .filter(Boolean)
-    .reduce<any>((v, k) => (v == null ? undefined : v[k]), input);
 }

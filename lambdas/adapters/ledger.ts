@@ -255,40 +255,31 @@ export class Ledger {
    * never overwritten. A retried write of the same entry finds it already there: that is success.
    */
   async recordOutcome(entry: AuditEntry): Promise<void> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          Item: {
-          pk: s(`KEY#${entry.keyArn}`),
-          sk: s(`${entry.at}#${entry.executionArn}`),
-          keyArn: s(entry.keyArn),
-          at: s(entry.at),
-          outcome: s(entry.outcome),
-          reason: optional(entry.reason),
-          detail: optional(entry.detail),
-          source: s(entry.source),
-          requestId: s(entry.requestId),
-          findingId: optional(entry.findingId),
-          findingType: optional(entry.findingType),
-            requestedBy: optional(entry.requestedBy),
-            breakGlass: { BOOL: entry.breakGlass },
-            approvedBy: optional(entry.approvedBy),
-            approvalReason: optional(entry.approvalReason),
-            executionArn: s(entry.executionArn),
-            via: optional(entry.via),
-            previousKeyMaterialId: optional(entry.previousKeyMaterialId),
-            currentKeyMaterialId: optional(entry.currentKeyMaterialId),
-            onDemandRotationsUsed: optional(entry.onDemandRotationsUsed),
-            rotationStartedAt: optional(entry.rotationStartedAt),
-            confirmedAt: optional(entry.confirmedAt),
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error; // written by an earlier attempt of this Record
-    }
+    // A retried write of the same entry (an earlier attempt of this Record) finds it there.
+    await this.putNewItem({
+      pk: s(`KEY#${entry.keyArn}`),
+      sk: s(`${entry.at}#${entry.executionArn}`),
+      keyArn: s(entry.keyArn),
+      at: s(entry.at),
+      outcome: s(entry.outcome),
+      reason: optional(entry.reason),
+      detail: optional(entry.detail),
+      source: s(entry.source),
+      requestId: s(entry.requestId),
+      findingId: optional(entry.findingId),
+      findingType: optional(entry.findingType),
+      requestedBy: optional(entry.requestedBy),
+      breakGlass: { BOOL: entry.breakGlass },
+      approvedBy: optional(entry.approvedBy),
+      approvalReason: optional(entry.approvalReason),
+      executionArn: s(entry.executionArn),
+      via: optional(entry.via),
+      previousKeyMaterialId: optional(entry.previousKeyMaterialId),
+      currentKeyMaterialId: optional(entry.currentKeyMaterialId),
+      onDemandRotationsUsed: optional(entry.onDemandRotationsUsed),
+      rotationStartedAt: optional(entry.rotationStartedAt),
+      confirmedAt: optional(entry.confirmedAt),
+    });
   }
 
   /**
@@ -298,43 +289,43 @@ export class Ledger {
    */
   async recordReencryption(entry: ReencryptionAuditEntry): Promise<void> {
     const r = entry.report;
+    // A retried write of the same entry (an earlier attempt of this Summarize) finds it there.
+    await this.putNewItem({
+      pk: s(`KEY#${entry.keyArn}`),
+      sk: s(`${entry.at}#${entry.executionArn}#REENCRYPT#${entry.index}`),
+      kind: s(REENCRYPTION_ENTRY_KIND),
+      keyArn: s(entry.keyArn),
+      at: s(entry.at),
+      executionArn: s(entry.executionArn),
+      targetType: s(r.type),
+      bucket: s(r.bucket),
+      prefix: s(r.prefix),
+      origin: s(r.origin),
+      status: s(r.status),
+      error: optional(r.error),
+      objectsScanned: n(r.objectsScanned),
+      objectsReencrypted: n(r.objectsReencrypted),
+      objectsSkipped: n(r.objectsSkipped),
+      skippedByReason: s(JSON.stringify(r.skippedByReason)),
+      objectsFailed: n(r.objectsFailed),
+      failures: s(JSON.stringify(r.failures)),
+      objectsChangedDuringRun: n(r.objectsChangedDuringRun),
+      bytesReencrypted: n(r.bytesReencrypted),
+      oldVersionsLeft: n(r.oldVersionsLeft),
+      bucketKeys: { BOOL: r.bucketKeys },
+      throttlesRetried: n(r.throttlesRetried),
+      batches: n(r.batches),
+      batchesFailed: n(r.batchesFailed),
+      durationMs: n(r.durationMs),
+    });
+  }
+
+  /** Put an item that must not exist yet; finding it there already (an earlier attempt's write) is success. */
+  private async putNewItem(Item: Record<string, AttributeValue>): Promise<void> {
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          ConditionExpression: 'attribute_not_exists(pk)',
-          Item: {
-            pk: s(`KEY#${entry.keyArn}`),
-            sk: s(`${entry.at}#${entry.executionArn}#REENCRYPT#${entry.index}`),
-            kind: s(REENCRYPTION_ENTRY_KIND),
-            keyArn: s(entry.keyArn),
-            at: s(entry.at),
-            executionArn: s(entry.executionArn),
-            targetType: s(r.type),
-            bucket: s(r.bucket),
-            prefix: s(r.prefix),
-            origin: s(r.origin),
-            status: s(r.status),
-            error: optional(r.error),
-            objectsScanned: n(r.objectsScanned),
-            objectsReencrypted: n(r.objectsReencrypted),
-            objectsSkipped: n(r.objectsSkipped),
-            skippedByReason: s(JSON.stringify(r.skippedByReason)),
-            objectsFailed: n(r.objectsFailed),
-            failures: s(JSON.stringify(r.failures)),
-            objectsChangedDuringRun: n(r.objectsChangedDuringRun),
-            bytesReencrypted: n(r.bytesReencrypted),
-            oldVersionsLeft: n(r.oldVersionsLeft),
-            bucketKeys: { BOOL: r.bucketKeys },
-            throttlesRetried: n(r.throttlesRetried),
-            batches: n(r.batches),
-            batchesFailed: n(r.batchesFailed),
-            durationMs: n(r.durationMs),
-          },
-        }),
-      );
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, ConditionExpression: 'attribute_not_exists(pk)', Item }));
     } catch (error) {
-      if (!isConditionFailure(error)) throw error; // written by an earlier attempt of this Summarize
+      if (!isConditionFailure(error)) throw error;
     }
   }
 
