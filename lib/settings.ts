@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { limitProblems } from './limits';
-import { REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
+import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
 
 /** An S3 bucket name (general purpose buckets: 3-63 lower-case letters, digits, dots, hyphens). */
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
@@ -13,7 +13,7 @@ const reencryptTarget = z
     type: z.enum(REENCRYPTION_KINDS),
     bucket: bucketName,
     /** '' = the whole bucket. */
-    prefix: z.string().max(1024).default(''),
+    prefix: z.string().max(MAX_PREFIX_LENGTH).default(''),
   })
   .strict();
 

@@ -71,6 +71,18 @@ export type ReencryptionMode = 'NONE' | 'RUN' | 'REPORT_ONLY';
 export const MAX_REENCRYPTION_UNITS = 20;
 /** Most refusals listed in the state and the report (the rest are counted in `refusedMore`). */
 export const MAX_LISTED_REFUSALS = 20;
+/**
+ * Longest target prefix. S3 keys reach 1,024 bytes, but a prefix travels in the state several
+ * times per target (unit, report, refusal): 256 keeps the worst case of 20 targets well inside
+ * 256 KiB (test/unit/reencryption-limits.test.ts).
+ */
+export const MAX_PREFIX_LENGTH = 256;
+/**
+ * UTF-8 bytes the listed failures of all target reports may take in the state together: a
+ * target's first 20 failures are listed while this lasts; the counts stay exact and the ledger
+ * entry of each target keeps its 20.
+ */
+export const LISTED_FAILURES_BUDGET_BYTES = 32 * 1024;
 
 /**
  * What the workflow carries at `$.reencryption` from PlanReencryption to Notify. The loop:
@@ -457,5 +469,19 @@ export function stepFunctionsError(e: { Error: string; Cause?: string }): string
 export function advanceReencryption(state: ReencryptionState, report: TargetReport): ReencryptionState {
   const index = state.index + 1;
   const remaining = Math.max(0, state.remaining - 1);
-  return { ...state, reports: [...state.reports, report], index, remaining, current: remaining > 0 ? (state.units[index] ?? null) : null, mapRun: null, mapRunError: null };
+  // The failures listed across all reports share one budget (the state is limited to 256 KiB).
+  let left = LISTED_FAILURES_BUDGET_BYTES - state.reports.reduce((n, r) => n + failuresBytes(r.failures), 0);
+  const failures: TargetReport['failures'] = [];
+  for (const f of report.failures) {
+    const bytes = failuresBytes([f]);
+    if (bytes > left) break;
+    failures.push(f);
+    left -= bytes;
+  }
+  const kept = failures.length === report.failures.length ? report : { ...report, failures };
+  return { ...state, reports: [...state.reports, kept], index, remaining, current: remaining > 0 ? (state.units[index] ?? null) : null, mapRun: null, mapRunError: null };
+}
+
+function failuresBytes(failures: TargetReport['failures']): number {
+  return failures.reduce((n, f) => n + Buffer.byteLength(f.key) + Buffer.byteLength(f.error) + 20, 0);
 }

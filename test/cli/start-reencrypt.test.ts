@@ -59,7 +59,7 @@ describe('--reencrypt values', () => {
     ['s3-sse-kms:', /expected an S3 bucket name .*got ""/],
     ['s3-sse-kms:Orders_Data/x', /expected an S3 bucket name .*got "Orders_Data"/],
     ['envelope:s3://orders-data', /expected an S3 bucket name .*got "s3:"/],
-    [`envelope:orders-data/${'p'.repeat(1025)}`, /the prefix is at most 1024 characters/],
+    [`envelope:orders-data/${'p'.repeat(257)}`, /the prefix is at most 256 characters/],
   ])('rejects %s', (value, message) => {
     expect(() => parseReencryptOption(value, undefined)).toThrow(InvalidArgumentError);
     expect(() => parseReencryptOption(value, undefined)).toThrow(message);

@@ -103,7 +103,7 @@ describe('manual request reEncrypt.targets', () => {
     ['a bad bucket, by index', { targets: [{ type: 's3-sse-kms', bucket: 'ok-bucket' }, { type: 's3-sse-kms', bucket: 'ok-2' }, { type: 'envelope', bucket: 'Bad_Bucket' }] }, /^reEncrypt\.targets\[2\]\.bucket: expected an S3 bucket name \(3-63 lowercase .*got "Bad_Bucket"$/],
     ['a missing bucket', { targets: [{ type: 'envelope' }] }, /^reEncrypt\.targets\[0\]\.bucket: expected an S3 bucket name .*got nothing$/],
     ['an unknown type', { targets: [{ type: 'sse-s3', bucket: 'orders-data' }] }, /^reEncrypt\.targets\[0\]\.type: expected "s3-sse-kms" or "envelope", got "sse-s3"$/],
-    ['a prefix too long', { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 'p'.repeat(1025) }] }, /^reEncrypt\.targets\[0\]\.prefix: expected at most 1024 characters/],
+    ['a prefix too long', { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 'p'.repeat(257) }] }, /^reEncrypt\.targets\[0\]\.prefix: expected at most 256 characters/],
     ['a prefix that is no string', { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 7 }] }, /^reEncrypt\.targets\[0\]\.prefix: expected a key prefix .*got number 7$/],
     ['too many targets', { targets: Array.from({ length: MAX_REENCRYPTION_UNITS + 1 }, (_, i) => ({ type: 'envelope', bucket: `bucket-${i}` })) }, new RegExp(`^reEncrypt\\.targets: expected at most ${MAX_REENCRYPTION_UNITS} targets`)],
     ['targets not an array', { targets: 'orders-data' }, /^reEncrypt\.targets: expected an array of targets/],

@@ -5,14 +5,14 @@
  */
 import * as z from 'zod/mini';
 import type { IncidentRequest } from '../contracts';
-import { MAX_REENCRYPTION_UNITS, REENCRYPTION_KINDS, type ReencryptTargetSpec } from '../reencryption';
+import { MAX_PREFIX_LENGTH, MAX_REENCRYPTION_UNITS, REENCRYPTION_KINDS, type ReencryptTargetSpec } from '../reencryption';
 import { MAX_SCAN, shown } from './read';
 
 /** A target as the request carries it (contracts.ts IncidentRequest.reEncryptTargets). */
 export type RequestTarget = NonNullable<IncidentRequest['reEncryptTargets']>[number];
 
-/** S3 keys (and so prefixes) are at most 1024 characters here (S3: 1024 bytes of UTF-8). */
-export const MAX_PREFIX_LENGTH = 1024;
+/** A target's prefix: at most MAX_PREFIX_LENGTH characters (see lambdas/domain/reencryption.ts for why). */
+export { MAX_PREFIX_LENGTH };
 
 const BUCKET_NAME_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IP_ADDRESS_RE = /^\d{1,3}(\.\d{1,3}){3}$/;
