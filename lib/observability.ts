@@ -150,6 +150,12 @@ export class Observability extends Construct {
         left: [METRIC.rotationsStarted, METRIC.notificationsSent, METRIC.approvalsRequested, METRIC.kmsThrottled].map((name) => productMetric(name, 'Sum')),
         right: [productMetric(METRIC.approvalsOverdue, 'Maximum')],
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Re-encryption: objects re-encrypted, failed; throttles retried',
+        width: 8,
+        left: [METRIC.objectsReencrypted, METRIC.objectsReencryptionFailed].map((name) => productMetric(name, 'Sum')),
+        right: [productMetric(METRIC.reencryptionThrottlesRetried, 'Sum')],
+      }),
     );
     this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
   }

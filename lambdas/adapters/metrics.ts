@@ -1,6 +1,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
 import type { KeyResult, RunSummary } from '../domain/contracts';
+import type { TargetReport } from '../domain/reencryption';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE, outcomeDimensions, secondsToConfirmedRotation } from '../domain/metrics';
 
 /**
@@ -64,4 +65,11 @@ export function emitApprovalsOverdue(count: number): void {
 /** A KMS task saw ThrottlingException (counted before it propagates to Step Functions' retrier). */
 export function emitKmsThrottled(): void {
   metrics.addMetric(METRIC.kmsThrottled, MetricUnit.Count, 1);
+}
+
+/** SummarizeReencryption: one target's objects re-encrypted and failed, and the throttles its batches absorbed. */
+export function emitReencryption(report: Pick<TargetReport, 'objectsReencrypted' | 'objectsFailed' | 'throttlesRetried'>): void {
+  metrics.addMetric(METRIC.objectsReencrypted, MetricUnit.Count, report.objectsReencrypted);
+  metrics.addMetric(METRIC.objectsReencryptionFailed, MetricUnit.Count, report.objectsFailed);
+  metrics.addMetric(METRIC.reencryptionThrottlesRetried, MetricUnit.Count, report.throttlesRetried);
 }

@@ -35,6 +35,9 @@ export const NO_REASON = 'NONE';
  *   window and not yet timed out (a gauge: 0 is emitted too, so the alarm sees it clear).
  * - KmsThrottled (Assess, Rotate, CheckRotation, Count): a KMS ThrottlingException that reached
  *   the task (Rotate's client has no SDK retries, so every one; the others after the SDK's own).
+ * - ObjectsReencrypted / ObjectsReencryptionFailed / ReencryptionThrottlesRetried
+ *   (SummarizeReencryption, Count): per target run, the objects given new data keys, those that
+ *   failed (changed during the run included), and the throttled S3/KMS requests retried.
  */
 export const METRIC = {
   keysHandled: 'KeysHandled',
@@ -45,6 +48,9 @@ export const METRIC = {
   approvalsRequested: 'ApprovalsRequested',
   approvalsOverdue: 'ApprovalsOverdue',
   kmsThrottled: 'KmsThrottled',
+  objectsReencrypted: 'ObjectsReencrypted',
+  objectsReencryptionFailed: 'ObjectsReencryptionFailed',
+  reencryptionThrottlesRetried: 'ReencryptionThrottlesRetried',
 } as const;
 
 /** The dimensions KeysHandled carries for one key's result. */

@@ -4,6 +4,7 @@ import { loadConfig, RESULTS_BUCKET_ENV } from '../adapters/config';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
+import { emitReencryption } from '../adapters/metrics';
 import {
   advanceReencryption,
   emptyTargetReport,
@@ -109,6 +110,8 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
   const target: TargetReport = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), status: error ? 'FAILED' : 'COMPLETED', error };
   const report = { ...mergeReports(target, ...batches), durationMs: Number.isFinite(started) && stopped >= started ? stopped - started : 0 };
   await deps.ledger.recordReencryption({ keyArn: unit.keyArn, at: (deps.now ?? new Date()).toISOString(), executionArn: input.executionArn, index: state.index, report });
+  // After the audit entry, as Record does: a retry counts the target again only if it wrote twice.
+  emitReencryption(report);
   return advanceReencryption(state, report);
 }
 

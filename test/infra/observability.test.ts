@@ -171,6 +171,11 @@ describe('dashboard', () => {
     expect(w.annotations.horizontal).toEqual([expect.objectContaining({ value: 4, label: 'automaticReserve' })]);
   });
 
+  test('re-encryption: objects re-encrypted and failed, throttles retried', () => {
+    const text = JSON.stringify(titled('Re-encryption: objects re-encrypted, failed; throttles retried').metrics);
+    for (const name of [METRIC.objectsReencrypted, METRIC.objectsReencryptionFailed, METRIC.reencryptionThrottlesRetried]) expect(text).toContain(name);
+  });
+
   test('alarm status of every alarm, and the DLQ depth', () => {
     const alarms = body.widgets.find((w) => w.type === 'alarm');
     expect(alarms?.properties.alarms).toHaveLength(7);

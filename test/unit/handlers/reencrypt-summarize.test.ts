@@ -1,6 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startStandIn, type StandIn } from '../../../local/standin';
 import { summarizeReencryption } from '../../../lambdas/summarize-reencryption/handler';
+import * as productMetrics from '../../../lambdas/adapters/metrics';
 import type { ReencryptionAuditEntry } from '../../../lambdas/adapters/ledger';
 import { emptyTargetReport, planReencryption, type ReencryptionState, type TargetReport } from '../../../lambdas/domain/reencryption';
 import { clients, world } from '../../standin/helpers';
@@ -48,8 +49,12 @@ describe('SummarizeReencryption', () => {
     await put(`${dir}/manifest.json`, { DestinationBucket: 'results', MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:x/ReencryptTarget:8b2c', ResultFiles: { FAILED: [{ Key: `${dir}/FAILED_0.json`, Size: 1 }], PENDING: [], SUCCEEDED: [{ Key: `${dir}/SUCCEEDED_0.json`, Size: 1 }] } });
     const ledger = fakeLedger();
     const state = { ...plan(), mapRun: { MapRunArn: 'arn:x', ResultWriterDetails: { Bucket: 'results', Key: `${dir}/manifest.json` } } };
+    const emitted = jest.spyOn(productMetrics, 'emitReencryption');
     // Act
     const next = await summarizeReencryption({ reencryption: state, executionArn: EXEC }, { s3: c.s3, ledger, now: NOW });
+    // The target's counts as metrics (ObjectsReencrypted, ObjectsReencryptionFailed, ReencryptionThrottlesRetried).
+    expect(emitted).toHaveBeenCalledWith(expect.objectContaining({ objectsReencrypted: 2, objectsFailed: 3, throttlesRetried: 4 }));
+    emitted.mockRestore();
     // Assess
     const report = next.reports[0];
     expect(report).toMatchObject({
