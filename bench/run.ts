@@ -389,7 +389,6 @@ async function benchReencryption(): Promise<void> {
       // Pacing far above what the run can reach: the work, not the pace, sets the time.
       const report: TargetReport = await reencryptBatch({ BatchInput: { unit, kmsRequestsPerSecond: 100_000 }, Items: keys.map((key) => ({ key, size: 1, etag: '"x"' })) }, plenty, { s3, keyring });
       const seconds = (performance.now() - start) / 1000;
-      // Before inspecting: the stand-in's s3Object() of an SSE-KMS object counts a Decrypt of its own.
       const requests = requestsSince(standIn, from);
       const after = keys.map((k) => (type === 'envelope' ? standIn.s3Object(bucket, k)?.envelope?.dataKeyFingerprint : standIn.s3Object(bucket, k)?.dataKeyFingerprint));
       const renewed = after.filter((f, i) => f && f !== before[i]).length;

@@ -45,6 +45,13 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
+test('inspecting objects (s3Object) is not a KMS request: the counters do not move', () => {
+  const before = JSON.stringify(s.counters());
+  expect(s.s3Object('orders', 'b.json')?.dataKeyFingerprint).toMatch(/^[0-9a-f]{16}$/);
+  expect(s.s3Object('sealed', 'e1.bin')?.envelope?.dataKeyFingerprint).toMatch(/^[0-9a-f]{16}$/);
+  expect(JSON.stringify(s.counters())).toBe(before);
+});
+
 const unit = (u: Partial<ReencryptionUnit> = {}): ReencryptionUnit => ({ type: 's3-sse-kms', bucket: 'orders', prefix: '', keyArn: ARN, origin: 'request', ...u });
 const batchOf = (u: ReencryptionUnit, keys: string[], kmsRequestsPerSecond = 1000): ReencryptBatchInput => ({ BatchInput: { unit: u, kmsRequestsPerSecond }, Items: keys.map((key) => ({ key, size: 1, etag: '"x"' })) });
 const keyring = () => new KmsKeyringNode({ generatorKeyId: ARN, clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never });
