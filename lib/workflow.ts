@@ -15,7 +15,7 @@ import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
 import { REENCRYPT_TASK_TIMEOUT_SECONDS, TASK_TIMEOUT_SECONDS } from './limits';
 import { reencryptTargetMap, type ReencryptionResources } from './reencryption';
-import type { ReencryptionSettings } from '../lambdas/domain/reencryption';
+import { NOTHING_PLANNED, type ReencryptionSettings } from '../lambdas/domain/reencryption';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
 
 
@@ -339,10 +339,7 @@ export class RotationWorkflow extends Construct {
     const notPlanned = new sfn.Pass(this, 'ReencryptionNotPlanned', {
       stateName: 'ReencryptionNotPlanned',
       comment: 'PlanReencryption failed: nothing re-encrypted; Notify reports the error.',
-      parameters: {
-        mode: 'NONE', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 0,
-        reports: [], mapRun: null, mapRunError: null, 'branchError.$': '$.reencryptionPlanError',
-      },
+      parameters: { ...NOTHING_PLANNED, 'branchError.$': '$.reencryptionPlanError' },
       resultPath: '$.reencryption',
     });
     plan.addCatch(notPlanned, { errors: ['States.ALL'], resultPath: '$.reencryptionPlanError' });

@@ -116,6 +116,15 @@ export interface ReencryptionState {
   branchError?: { Error: string; Cause?: string } | null;
 }
 
+/**
+ * The state with nothing planned: what the workflow puts at `$.reencryption` when
+ * PlanReencryption itself failed (with `branchError` added), so Notify reads the same shape.
+ */
+export const NOTHING_PLANNED: Readonly<ReencryptionState> = Object.freeze({
+  mode: 'NONE', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null,
+  childKmsRequestsPerSecond: 0, reports: [], mapRun: null, mapRunError: null,
+});
+
 /** Each Distributed Map item after ItemSelector (from the S3 ListObjectsV2 reader's Key/Size/Etag). */
 export interface ReencryptItem {
   key: string;
@@ -131,7 +140,7 @@ export interface ReencryptBatchInput {
 
 /** The run's re-encryption, as the notification, `simulate --json` and the CLI report it. */
 export interface ReencryptionSummary {
-  mode: Exclude<ReencryptionMode, 'NONE'> | 'NONE';
+  mode: ReencryptionMode;
   objectsScanned: number;
   objectsReencrypted: number;
   objectsSkipped: number;

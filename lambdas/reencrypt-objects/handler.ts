@@ -1,7 +1,7 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import type { Context } from 'aws-lambda';
 import { cachedClient } from '../adapters/clients';
+import { s3ClientWithoutRetries } from '../adapters/s3-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { reencryptObjects, type ReencryptDeps } from '../adapters/s3-reencrypt';
 import { parseKmsArn } from '../domain/arn';
@@ -15,18 +15,6 @@ import type { ReencryptBatchInput, TargetReport } from '../domain/reencryption';
 
 /** Stop starting objects with less than this left: an object in flight (a 5 GiB copy) must finish before the function times out. */
 export const STOP_STARTING_MS = 30_000;
-
-/**
- * S3 in the key's Region. maxAttempts 1: the adapter is the only retry loop for throttles (it
- * paces, backs off with jitter and counts them; the SDK would retry them unseen). Path-style only
- * where a custom endpoint is set (the local stand-in).
- */
-function s3Client(region: string): S3Client {
-  return cachedClient('S3', region, 'reencrypt', () => {
-    const custom = !!(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
-    return new S3Client({ region, maxAttempts: 1, forcePathStyle: custom });
-  });
-}
 
 /**
  * KMS clients for the Encryption SDK's keyring, without SDK retries for the same reason; one per
@@ -44,7 +32,8 @@ export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<C
   const keyring = unit.type === 'envelope' ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients }) : undefined;
   const report = await reencryptObjects(
     {
-      s3: s3Client(region),
+      // S3 in the key's Region, SDK retries off (s3-client.ts).
+      s3: s3ClientWithoutRetries(region),
       keyring,
       kmsRequestsPerSecond,
       canStart: () => context.getRemainingTimeInMillis() >= STOP_STARTING_MS,

@@ -1,5 +1,5 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { cachedClient } from '../adapters/clients';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { s3Client } from '../adapters/s3-client';
 import { loadConfig, RESULTS_BUCKET_ENV } from '../adapters/config';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
@@ -117,6 +117,5 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
 
 export const handler = taskHandler('summarize-reencryption', (input: SummarizeInput) => {
   const config = loadConfig();
-  const s3 = cachedClient('S3', config.region, 'default', () => new S3Client({ region: config.region, forcePathStyle: !!(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) }));
-  return summarizeReencryption(input, { s3, ledger: new Ledger(config.ledgerTable, dynamoClient(config.region)), resultsBucket: process.env[RESULTS_BUCKET_ENV] || undefined });
+  return summarizeReencryption(input, { s3: s3Client(config.region), ledger: new Ledger(config.ledgerTable, dynamoClient(config.region)), resultsBucket: process.env[RESULTS_BUCKET_ENV] || undefined });
 });
