@@ -43,7 +43,7 @@ export function formatApprovalRequest(input: ApprovalNotice, settings: ApprovalR
     'Approve:',
     `  kms-rotate approve ${approvalId}`,
     'Deny:',
-    `  kms-rotate deny ${approvalId} --reason "why"`,
+    `  kms-rotate deny ${approvalId} --reason "<why>"`,
     '',
     `With no decision within ${minutes} min the workflow will ${settings.approvalTimeoutAction === 'ROTATE' ? 'ROTATE the key anyway' : 'NOT rotate the key (SKIPPED APPROVAL_DENIED)'}.`,
     `Execution: ${task.executionArn ?? 'unknown'}`,

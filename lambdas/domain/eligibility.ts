@@ -125,18 +125,21 @@ export const breakGlassBounds: Check = (f, c) => {
     if (ageSeconds < c.forceMinIntervalSeconds) {
       return {
         reason: 'RECENTLY_ROTATED',
-        detail: `Break-glass refused: rotated on demand ${formatAge(Math.max(0, ageSeconds))} ago (${f.lastOnDemandRotation.toISOString()}); forced rotations of one key need ${formatAge(c.forceMinIntervalSeconds)} between them (forceMinIntervalMinutes).`,
+        detail: `Break-glass refused: rotated on demand ${formatAge(Math.max(0, ageSeconds))} ago (${f.lastOnDemandRotation.toISOString()}); forced rotations of one key need ${formatAge(c.forceMinIntervalSeconds)} between them (forceMinIntervalMinutes); next forced rotation allowed from ${new Date(f.lastOnDemandRotation.getTime() + c.forceMinIntervalSeconds * 1000).toISOString()}.`,
       };
     }
   }
   const dayAgo = c.now.getTime() - 86_400_000;
-  const lastDay = (f.onDemandRotationDates ?? (f.lastOnDemandRotation ? [f.lastOnDemandRotation] : [])).filter((d) => d.getTime() > dayAgo).length;
-  return lastDay >= c.forceDailyCap
-    ? {
-        reason: 'RECENTLY_ROTATED',
-        detail: `Break-glass refused: ${lastDay} on-demand rotations of this key in the last 24 h; forced rotations stop at ${c.forceDailyCap} per key per 24 h (forceDailyCap).`,
-      }
-    : undefined;
+  const inLastDay = (f.onDemandRotationDates ?? (f.lastOnDemandRotation ? [f.lastOnDemandRotation] : [])).filter((d) => d.getTime() > dayAgo);
+  const lastDay = inLastDay.length;
+  if (lastDay < c.forceDailyCap) return undefined;
+  // The cap frees a slot when the (lastDay - cap + 1)-th oldest rotation of the window is 24 h old.
+  const oldestFirst = inLastDay.map((d) => d.getTime()).sort((x, y) => x - y);
+  const freedAt = new Date(oldestFirst[lastDay - c.forceDailyCap]! + 86_400_000).toISOString();
+  return {
+    reason: 'RECENTLY_ROTATED',
+    detail: `Break-glass refused: ${lastDay} on-demand rotations of this key in the last 24 h; forced rotations stop at ${c.forceDailyCap} per key per 24 h (forceDailyCap); next forced rotation allowed from ${freedAt}.`,
+  };
 };
 
 /**

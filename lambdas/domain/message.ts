@@ -373,12 +373,16 @@ function execution(summary: RunSummary, opts: NotificationOptions): string[] {
   return lines;
 }
 
+/** What to do when break-glass itself was refused (forceMinIntervalMinutes / forceDailyCap): the key's line says until when. */
+const BREAK_GLASS_REFUSED_STEP =
+  'Break-glass cannot lift these bounds. Wait until the time the key\'s line gives ("next forced rotation allowed from"), then, if the key still needs it: `kms-rotate start --key <key ARN> --reason "<why>" --force`.';
+
 function whatNext(summary: RunSummary): string[] {
   const lines = ['What to do next', `- ${DATA_KEY_WARNING}`];
   const reencryption = reencryptionNextStep(summary.reencryption ?? null, summary.keys.some((k) => k.outcome === 'ROTATED'));
   if (reencryption) lines.push(`- ${reencryption}`);
   if (summary.keys.length === 0) {
-    lines.push('- No key was rotated. If the finding does involve a KMS key, rotate it by hand: `kms-rotate start --key <key ARN>`.');
+    lines.push('- No key was rotated. If the finding does involve a KMS key, rotate it by hand: `kms-rotate start --key <key ARN> --reason "<why>"`.');
   }
   if (summary.keys.some((k) => k.outcome === 'DRY_RUN')) {
     lines.push('- This was a dry run: to rotate for real, rerun without --dry-run (or turn off the dryRun setting).');
@@ -392,7 +396,8 @@ function whatNext(summary: RunSummary): string[] {
     byReason.set(k.reason, list);
   });
   for (const [reason, numbers] of byReason) {
-    let step = NEXT_STEP[reason];
+    // A forced run refused by the break-glass bounds: forcing again is refused the same way until then.
+    let step = reason === 'RECENTLY_ROTATED' && summary.breakGlass ? BREAK_GLASS_REFUSED_STEP : NEXT_STEP[reason];
     if (numbers.length === 1) {
       const key = summary.keys[numbers[0]! - 1]!;
       step = step.replaceAll('<key ARN>', keyName(key));

@@ -50,7 +50,7 @@ export const REASON_TEXT: Record<Reason, string> = {
 /** What to do about each reason: one or two sentences, with the command to run where there is one. */
 export const NEXT_STEP: Record<Reason, string> = {
   NOT_FOUND:
-    'Check the key reference in the finding or request. If the key was deleted there is nothing to rotate; if it lives in another Region, run `kms-rotate start --key <key ARN>` against that Region.',
+    'Check the key reference in the finding or request. If the key was deleted there is nothing to rotate; if it lives in another Region, run `kms-rotate start --key <key ARN> --reason "<why>" --region <key Region>`.',
   AWS_MANAGED:
     'Nothing can be rotated on demand. If the data it protects may be exposed, move that data to a customer managed key and re-encrypt it.',
   UNSUPPORTED_KEY_SPEC:
@@ -58,23 +58,23 @@ export const NEXT_STEP: Record<Reason, string> = {
   CUSTOM_KEY_STORE:
     'Rotate by hand: for CloudHSM create a new KMS key in the key store, move the alias and applications to it and re-encrypt the data; for an external key store rotate in the external key manager.',
   IMPORTED_MATERIAL_NOT_STAGED:
-    'Import new key material with ImportType NEW_KEY_MATERIAL (multi-Region: then import the same material into every replica with EXISTING_KEY_MATERIAL), then rerun: `kms-rotate start --key <key ARN>`.',
+    'Import new key material with ImportType NEW_KEY_MATERIAL (multi-Region: then import the same material into every replica with EXISTING_KEY_MATERIAL), then rerun: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   KEY_NOT_ENABLED:
-    'If the key will be used again, enable it and rotate it before anything encrypts with it: `kms-rotate start --key <key ARN>`. If it is pending deletion, nothing needs rotating.',
+    'If the key will be used again, enable it and rotate it before anything encrypts with it: `kms-rotate start --key <key ARN> --reason "<why>"`. If it is pending deletion, nothing needs rotating.',
   FOREIGN_ACCOUNT:
-    'Rotate it from the owning account: tell that account\'s owners, or run `kms-rotate start --key <key ARN>` with credentials for that account.',
+    'Rotate it from the owning account: tell that account\'s owners, or run `kms-rotate start --key <key ARN> --reason "<why>"` with credentials for that account.',
   OPTED_OUT:
-    'The opt-out tag was set on purpose. If this key should be rotated now, rotate it by hand with `kms-rotate start --key <key ARN>`, or remove the opt-out tag.',
+    'The key\'s owner opted it out on purpose with the opt-out tag (the stack\'s optOutTag setting, value `disabled`): no request rotates it, manual or forced, while the tag is there. If it should be rotated, someone the key\'s owners allow to change its tags (kms:UntagResource; the on-call policy does not grant it) removes the tag, then: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   RECENTLY_ROTATED:
-    'Nothing, unless the exposure happened after that rotation; then rerun by hand with --force: `kms-rotate start --key <key ARN> --force`.',
+    'Nothing, unless the exposure happened after that rotation; then rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`.',
   DUPLICATE_FINDING:
     'Nothing: the earlier run for this finding already dealt with the key. Check its notification or `kms-rotate check --key <key ARN>`.',
   BUDGET_RESERVE:
-    'Decide whether this incident is worth one of the key\'s last rotations; if so, rerun by hand with --force: `kms-rotate start --key <key ARN> --force`.',
+    'Decide whether this incident is worth one of the key\'s last rotations; if so, rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`.',
   BUDGET_EXHAUSTED:
     'Replace the key: create a new key, move aliases and applications to it, re-encrypt the data under it, and schedule this key for deletion once nothing uses it.',
   APPROVAL_DENIED:
-    'If the key should be rotated after all, get an approval and rerun: `kms-rotate start --key <key ARN>`.',
+    'If the key should be rotated after all, rerun and get a second person\'s approval: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   ROTATION_TIMEOUT:
     'The rotation may still complete; check `kms-rotate check --key <key ARN>` before starting another one, so that a second rotation is not spent.',
   ACCESS_DENIED:
