@@ -5,7 +5,7 @@ import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import { SettingsError } from '../../lib/settings';
 import { loadWorldFile, WorldError, type World } from '../../local/world';
 import { usageError } from '../errors';
-import { EXIT, type ExitCode } from '../exit-codes';
+import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
 import { colourFor, lineWriter, type Io, type Paint, type Writer } from '../io';
 import { LocalEventTranslator } from '../live/local-events';
 import { LiveTrace } from '../live/trace';
@@ -147,7 +147,8 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
     trace.close();
   }
   const { result } = run;
-  const code = result.executionStatus === 'SUCCEEDED' ? EXIT.OK : EXIT.FAILED;
+  // The same exit codes as `start`: 3 when every key was skipped, 1 when a key or the execution failed.
+  const code = exitCodeForRun(result.executionStatus, run.summary);
 
   if (opts.json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -241,7 +242,7 @@ async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World,
     traces.forEach((t) => t.close());
   }
   const results = storm.runs.map((r) => r.result);
-  const code = results.every((r) => r.executionStatus === 'SUCCEEDED') ? EXIT.OK : EXIT.FAILED;
+  const code = stormExitCode(storm.runs.map((r) => exitCodeForRun(r.result.executionStatus, r.summary)));
   if (opts.json) {
     io.stdout.write(`${JSON.stringify({ executions: results, calls: storm.counters.served, throttles: storm.counters.throttles }, null, 2)}\n`);
     return code;
@@ -282,4 +283,11 @@ function printStormReport(io: Io, p: Paint, count: number, storm: StormRunOf, co
   out(`KMS: ${calls} RotateKeyOnDemand on ${Object.keys(rotations).length} key${Object.keys(rotations).length === 1 ? '' : 's'} (at most ${Math.max(0, ...Object.values(rotations))} per key); ${storm.counters.throttles} throttled${throttledBy.length ? ` (${throttledBy.join(', ')})` : ''}`);
   out(`Notifications: ${notes.length} published, ${mailed} past the e-mail filter (duplicate=false)`);
   out(`Verdict: ${count} executions, ${count - failed} SUCCEEDED${failed ? `, ${p.outcome('FAILED')} ${failed}` : ''}; exit ${code}`);
+}
+
+/** A storm's exit code: 1 if any execution failed, 3 if every one skipped all its keys, else 0. */
+function stormExitCode(codes: ExitCode[]): ExitCode {
+  if (codes.some((c) => c === EXIT.FAILED)) return EXIT.FAILED;
+  if (codes.length > 0 && codes.every((c) => c === EXIT.SKIPPED)) return EXIT.SKIPPED;
+  return EXIT.OK;
 }

@@ -61,11 +61,12 @@ describe('kms-rotate simulate', () => {
     expect(result.largestPayloadBytes).toBeLessThan(262_144);
   });
 
-  it('a skipped key still SUCCEEDED (exit 0); a failed key FAILED (exit 1)', async () => {
+  it('every key skipped: exit 3, as start; a failed key FAILED (exit 1)', async () => {
     const skipped = file('skipped.json', { keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }] });
     const request = file('request2.json', { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', reason: 'INC-2' });
     const run1 = captureIo();
-    expect(await main(['simulate', '--world', skipped, '--request', request, '--speed', '100'], run1.io)).toBe(0);
+    expect(await main(['simulate', '--world', skipped, '--request', request, '--speed', '100'], run1.io)).toBe(3);
+    expect(run1.stdout()).toMatch(/Verdict: execution SUCCEEDED; 1 SKIPPED; exit 3/);
     expect(run1.stdout()).toMatch(/Assess +key\/1234abcd\S+ {2}-> SKIPPED UNSUPPORTED_KEY_SPEC/);
     expect(run1.stdout()).toMatch(/^Subject: \[SKIPPED\]/m);
 
