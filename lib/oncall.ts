@@ -78,9 +78,11 @@ export class HumanPolicies extends Construct {
     const stageId = stack.getLogicalId(props.api.deploymentStage.node.defaultChild as CfnElement);
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    // A literal partition where the Region is known and @aws-cdk/core:enablePartitionLiterals is on.
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
     for (const route of ['approvals/*', 'drills/*/cleanup']) {
       Validations.of(this.onCall).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${region}:${account}:<${apiId}>/<${stageId}>/POST/${route}]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${region}:${account}:<${apiId}>/<${stageId}>/POST/${route}]`,
         reason: 'Per-route rights of the front door: the wildcard stands for the path parameter (an approval id or a drill key id) only.',
       });
     }
