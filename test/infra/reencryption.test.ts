@@ -12,7 +12,6 @@ import { extractWorkflow } from '../../local/template';
 import { reencryptObjectsConcurrency, RESERVED_CONCURRENCY } from '../../lib/compliance';
 import { RESULTS_EXPIRATION_DAYS, TOLERATED_FAILURE_PERCENTAGE } from '../../lib/reencryption';
 import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, MAX_EXECUTION_SECONDS, worstCase } from '../../lib/limits';
-import { reencryptionPacing } from '../../lambdas/domain/reencryption';
 import { STATE } from '../../lambdas/domain/workflow-states';
 
 const env = { account: '111122223333', region: 'us-east-1' };
@@ -37,7 +36,8 @@ const actionsOf = (st: { Action: string | string[] }) => ([] as string[]).concat
 describe('with reEncryptBuckets: the Distributed Map branch', () => {
   const { template, json, definition } = synth({ reEncryptBuckets: BUCKETS, reEncryptKmsRequestsPerSecond: 200, reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] } });
   const map = definition.States[STATE.reencryptTarget];
-  const pacing = reencryptionPacing(200);
+  // 200 KMS requests/s: 20 children of 10 requests/s; a batch is what a child does in 120 s at 3 requests an object.
+  const pacing = { maxConcurrency: 20, maxItemsPerBatch: 400 };
 
   test('PlanReencryption after ForEachKey, with the settings as a constant of its payload, then the loop', () => {
     expect(definition.States[STATE.forEachKey].Next).toBe(STATE.planReencryption);

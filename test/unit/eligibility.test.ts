@@ -293,12 +293,32 @@ describe('assessKey: properties', () => {
     );
   });
 
-  it('is deterministic: the same facts give the same decision', () => {
+  it('decides from its inputs alone: the clock it reads is ctx.now, and it changes neither input', () => {
     fc.assert(
-      fc.property(arbFacts, arbCtx, (facts, ctx) => {
-        expect(assessKey(facts, ctx)).toEqual(assessKey(facts, ctx));
-      }),
-      { numRuns: 100 },
+      fc.property(
+        // Eligible keys with rotations around ctx.now, so that the clock-dependent checks decide.
+        fc.oneof(
+          arbFacts,
+          fc.record({ ago: fc.integer({ min: 0, max: 3 * 24 * 3600 }), used: fc.nat({ max: 25 }) }).map(({ ago, used }) => baseFacts({ lastOnDemandRotation: secondsAgo(ago), onDemandRotationDates: [secondsAgo(ago)], onDemandRotationsUsed: used })),
+        ),
+        fc.oneof(arbCtx, fc.record({ force: fc.boolean(), source: fc.constantFrom('guardduty' as const, 'manual' as const) }).map((o) => baseCtx(o))),
+        fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
+        (facts, ctx, wallClock) => {
+        const [factsBefore, ctxBefore] = [structuredClone(facts), structuredClone(ctx)];
+        // Once with the wall clock at ctx.now, once elsewhere: a check that read Date.now() would differ.
+        const at = (clock: Date) => {
+          jest.useFakeTimers({ now: clock });
+          try {
+            return assessKey(facts, ctx);
+          } finally {
+            jest.useRealTimers();
+          }
+        };
+        expect(at(wallClock)).toEqual(at(ctx.now));
+        expect([facts, ctx]).toEqual([factsBefore, ctxBefore]);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
