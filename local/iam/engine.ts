@@ -1,4 +1,4 @@
-import { getDenialReasons, runSimulation, type RequestDenial } from '@cloud-copilot/iam-simulate';
+import { getDenialReasons, runSimulation, runUnsafeSimulation, type RequestDenial, type Simulation } from '@cloud-copilot/iam-simulate';
 
 /**
  * IAM policy evaluation for the offline account, delegated to @cloud-copilot/iam-simulate: it
@@ -43,25 +43,64 @@ export class IamEvaluationError extends Error {
 }
 
 /**
- * Evaluates one request. Strict mode: a condition on a context key the request does not carry
+ * iam-simulate's unchecked path loads a resource policy without a name and then reads it; a
+ * policy handed over in its "already validated" wrapper carries the name (validation itself is
+ * done by `evaluate` in the tests).
+ */
+function named(resourcePolicy: unknown, wrap: boolean): unknown {
+  if (resourcePolicy === undefined || !wrap) return resourcePolicy;
+  return { __validated: true, policyDocument: resourcePolicy, metadata: { name: 'resource-policy' }, errors: [] };
+}
+
+function simulation(req: AuthorizationRequest, resourcePolicy: unknown, wrap = false): Simulation {
+  return {
+    request: {
+      principal: req.principalArn,
+      action: req.action,
+      resource: { resource: req.resource, accountId: req.resourceAccount ?? req.principalAccount },
+      contextVariables: req.context ?? {},
+    },
+    identityPolicies: req.policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: named(resourcePolicy, wrap),
+  };
+}
+
+/**
+ * Evaluates one request synchronously (the stand-in evaluates the KMS calls S3 makes for an
+ * object in the middle of serving the S3 request). The same evaluation core as `evaluate`, without
+ * its input validation: the policies and actions the offline account uses are validated by
+ * `evaluate` in test/iam (every action the stand-in maps, every policy of the template).
+ * Which policy denied (for the message) is found by evaluating again: an explicit deny that
+ * remains without the resource policy is the identity policies'; an implicit deny that disappears
+ * when the resource policy is replaced by one that trusts the caller's account is the resource
+ * policy's.
+ */
+export function evaluateNow(req: AuthorizationRequest): Decision {
+  const result = runUnsafeSimulation(simulation(req, req.resourcePolicy, true), { simulationMode: 'Strict' });
+  if (result === 'Allowed') return { allowed: true };
+  const explicit = result === 'ExplicitlyDenied';
+  let policyType: 'identity' | 'resource' = 'identity';
+  if (req.resourcePolicy !== undefined) {
+    const trusting = accountTrustPolicy(req.principalAccount);
+    const withoutResourcePolicy = runUnsafeSimulation(simulation(req, trusting, true), { simulationMode: 'Strict' });
+    if (explicit ? withoutResourcePolicy !== 'ExplicitlyDenied' : withoutResourcePolicy === 'Allowed') policyType = 'resource';
+  }
+  return { allowed: false, explicit, policyType, message: denialMessage(req.principalArn, req.action, req.resource, explicit, policyType) };
+}
+
+/** A resource policy that only delegates to the account's IAM (what KMS's default key policy does). */
+function accountTrustPolicy(account: string): unknown {
+  return { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: '*', Resource: '*' }] };
+}
+
+/**
+ * Evaluates one request with iam-simulate's validation. Strict mode: a condition on a context key the request does not carry
  * does not match (as in AWS), so a missing context value can only deny.
  */
 export async function evaluate(req: AuthorizationRequest): Promise<Decision> {
-  const result = await runSimulation(
-    {
-      request: {
-        principal: req.principalArn,
-        action: req.action,
-        resource: { resource: req.resource, accountId: req.resourceAccount ?? req.principalAccount },
-        contextVariables: req.context ?? {},
-      },
-      identityPolicies: req.policies.map((policy, i) => ({ name: `policy-${i}`, policy })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      resourcePolicy: req.resourcePolicy,
-    },
-    { simulationMode: 'Strict' },
-  );
+  const result = await runSimulation(simulation(req, req.resourcePolicy), { simulationMode: 'Strict' });
   if (result.resultType === 'error') {
     throw new IamEvaluationError(`IAM cannot evaluate ${req.action} on ${req.resource}: ${result.errors.message} ${JSON.stringify(result.errors)}`);
   }

@@ -1,11 +1,11 @@
 import type { CfnTemplate } from '../template';
 import type { World } from '../world';
-import { evaluate, type Decision } from './engine';
+import { evaluateNow, type Decision } from './engine';
 import { buildPrincipals, type Principal } from './principals';
 import { physicalResources } from './resources';
 import { verifySigV4, SignatureRefused } from './sigv4';
 
-export { denialMessage, evaluate, IamEvaluationError, type Decision } from './engine';
+export { denialMessage, evaluate, evaluateNow, IamEvaluationError, type Decision } from './engine';
 export { TEST_CREDENTIALS, principalArnOf, type Principal } from './principals';
 export { physicalResources } from './resources';
 export { SignatureRefused, uriEncode } from './sigv4';
@@ -45,8 +45,8 @@ export interface AccountIam {
   };
   /** Verifies the request's SigV4 signature for `service`; throws SignatureRefused. */
   verify(request: SignedRequest, service: string): Promise<Principal>;
-  /** Evaluates `action` on `resource` by `principal` with the request context AWS would set. */
-  authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Promise<Decision>;
+  /** Evaluates `action` on `resource` by `principal` with the request context AWS would set (synchronous: see evaluateNow). */
+  authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Decision;
 }
 
 /**
@@ -105,7 +105,7 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     },
     authorize(principal, action, resource, context = {}, resourcePolicy) {
       const resourceAccount = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? opts.account;
-      return evaluate({
+      return evaluateNow({
         principalArn: principal.arn,
         principalAccount: principal.account,
         policies: principal.policies,
