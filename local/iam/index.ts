@@ -1,4 +1,4 @@
-import type { CfnTemplate } from '../template';
+import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
 import { evaluateNow, type Decision } from './engine';
 import { buildPrincipals, type Principal } from './principals';
@@ -8,7 +8,7 @@ import { verifySigV4, SignatureRefused } from './sigv4';
 export { denialMessage, evaluate, evaluateNow, IamEvaluationError, type Decision } from './engine';
 export { TEST_CREDENTIALS, principalArnOf, type Principal } from './principals';
 export { physicalResources } from './resources';
-export { SignatureRefused, uriEncode } from './sigv4';
+export { SignatureRefused, signSigV4, uriEncode } from './sigv4';
 
 /** A request as a server received it. */
 export interface SignedRequest {
@@ -33,6 +33,8 @@ export interface AccountIam {
   region: string;
   /** Physical names/ARNs of the template's resources, as the policies were resolved with. */
   resources: Record<string, string>;
+  /** The template's resource policies by resource ARN (SNS topic policies). */
+  resourcePolicies: Map<string, unknown>;
   principals: {
     all(): Principal[];
     byAccessKey(id: string): Principal | undefined;
@@ -78,6 +80,12 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
   const resources = physicalResources(opts.template, opts.account, opts.region, opts.resources);
   const all = buildPrincipals(opts.template, opts.world, opts.account, opts.region, resources);
   const byKey = new Map(all.map((p) => [p.accessKeyId, p]));
+  const resourcePolicies = new Map<string, unknown>();
+  for (const r of Object.values(opts.template.Resources)) {
+    if (r.Type !== 'AWS::SNS::TopicPolicy') continue;
+    const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as { PolicyDocument: unknown; Topics: string[] };
+    for (const topic of resolved.Topics) resourcePolicies.set(topic, resolved.PolicyDocument);
+  }
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
     if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
@@ -87,6 +95,7 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     account: opts.account,
     region: opts.region,
     resources,
+    resourcePolicies,
     principals: {
       all: () => [...all],
       byAccessKey: (id) => byKey.get(id),

@@ -3,8 +3,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { parseWorld, type World } from '../../local/world';
 import type { StandIn } from '../../local/standin';
+import { signSigV4, TEST_CREDENTIALS } from '../../local/iam';
 
-export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The stand-in's test administrator (local/iam): these tests inspect the stand-in itself. */
+export const credentials = { ...TEST_CREDENTIALS };
 
 /** Real SDK clients pointed at the stand-in. maxAttempts 1 so every error is seen as sent. */
 export function clients(s: StandIn, region = 'us-east-1', maxAttempts = 1) {
@@ -40,4 +42,9 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
     return (e as Error).name;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+/** `headers` plus a valid SigV4 signature of the test administrator, for hand-made wire requests. */
+export function signed(endpoint: string, service: string, headers: Record<string, string>, body: string, method = 'POST', region = 'us-east-1'): Record<string, string> {
+  return signSigV4({ method, url: new URL(endpoint), headers, body }, service, credentials, region);
 }
