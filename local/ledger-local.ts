@@ -18,6 +18,13 @@ export interface LocalLedger {
 /** The local table's name: what `Ref` of the ledger resolves to in local runs. */
 export const LOCAL_LEDGER_TABLE = 'kms-incident-rotation-ledger';
 
+/** The ledger table's logical id in the template (exactly one DynamoDB table). */
+export function ledgerLogicalId(template: CfnTemplate): string {
+  const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+  if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
+  return tables[0][0];
+}
+
 /**
  * Start dynalite on 127.0.0.1 (a free port, in memory) and create the ledger table with the key
  * schema the synthesized template declares.

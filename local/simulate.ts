@@ -15,9 +15,10 @@ import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
-import { startStandIn, type KmsCallCounters, type StandIn } from './standin';
+import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
+import { createAccountIam, type AccountIam } from './iam';
 import { synthTemplate, type CfnTemplate } from './template';
-import { startLocalLedger, type LocalLedger } from './ledger-local';
+import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
 import type { World } from './world';
 
 /** One key in the simulation's summary (`kms-rotate simulate --json`). */
@@ -107,6 +108,8 @@ export function worldSettings(world: World): Settings {
 /** A simulated account kept up between executions (several findings against one world). */
 export interface Simulation {
   standIn: StandIn;
+  /** The account's IAM: principals (functions, state machines, people, the test administrator) and their policies. */
+  iam: AccountIam;
   ledgerEndpoint: string;
   settings: Settings;
   /** The local front door's URL (what FrontDoorUrl is in a deployed stack). */
@@ -145,7 +148,21 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
     ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
     : world;
-  const standIn = await startStandIn(standInWorld, { speed });
+  // The account's IAM from the template: the functions' and state machines' roles, the people;
+  // shared by the stand-in, the ledger, the front door and the runner (local/iam).
+  const topicArn = `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}`;
+  const iam = createAccountIam({
+    template,
+    world: standInWorld,
+    account: world.account,
+    region: world.region,
+    resources: {
+      ...(topicLogicalId ? { [topicLogicalId]: topicArn } : {}),
+      ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+      [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
+    },
+  });
+  const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
     ledger = await startLocalLedger(template, world.region);
@@ -197,6 +214,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       endpoint: standIn.endpoint,
       serviceEndpoints: { DYNAMODB: ledger.endpoint },
       resources,
+      iam,
       speed,
       executionName,
       onEvent,
@@ -234,6 +252,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   return {
     standIn,
+    iam,
     ledgerEndpoint: ledger.endpoint,
     settings,
     frontDoorUrl: frontDoor.url,

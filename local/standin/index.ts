@@ -40,6 +40,8 @@ export interface StandInCall {
   /** An `afterPerforming` fault: the operation took effect although `error` was answered. */
   performed?: boolean;
   at: number;
+  /** Who signed the request (the principal's ARN), once its signature is verified. */
+  caller?: string;
 }
 
 export interface StandInFault {
@@ -212,6 +214,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
           throw new ServiceError('SerializationException', 'The request body is not valid JSON');
         }
         const caller = await authz.authenticate(service, req, body);
+        call.caller = caller.arn;
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) admitKms(op, input, region);
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) authz.kms(caller, op, input, region);
         const fault = takeFault(service, op);
@@ -247,6 +250,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       calls.push(call);
       try {
         const caller = await authz.authenticate('sns', req, body);
+        call.caller = caller.arn;
         if ((SNS_OPERATIONS as readonly string[]).includes(op)) authz.sns(caller, op, input);
         const fault = takeFault('sns', op);
         if (fault) throw fault;
@@ -286,6 +290,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     try {
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
       const caller = await authz.authenticate('s3', req, body);
+      call.caller = caller.arn;
       authz.s3Request(caller, { operation: op, bucket, key, query: url.searchParams, headers: req.headers, body });
       const fault = takeFault('s3', op);
       if (fault?.okWithErrorBody) {
