@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { HANDLER_METADATA_KEY } from '../../lib/functions';
 import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
@@ -64,13 +64,22 @@ function accessKeyIdFor(seed: string): string {
   return `ASIA${createHash('sha256').update(seed).digest('hex').slice(0, 16).toUpperCase()}`;
 }
 
+/**
+ * A role session's secret, derived from the session so that every AccountIam built from the same
+ * template agrees (the runner and a stand-in started apart, as tests do). Offline only: nothing
+ * here is a credential of a real account.
+ */
+function secretFor(seed: string): string {
+  return createHmac('sha256', 'kms-incident-rotation offline account').update(seed).digest('base64').slice(0, 40);
+}
+
 function roleSession(kind: Principal['kind'], name: string, roleName: string, sessionName: string, account: string, policies: unknown[]): Principal {
   return {
     arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
     principalArn: `arn:aws:iam::${account}:role/${roleName}`,
     account,
     accessKeyId: accessKeyIdFor(`${account}/${roleName}/${sessionName}`),
-    secretAccessKey: randomBytes(30).toString('base64'),
+    secretAccessKey: secretFor(`${account}/${roleName}/${sessionName}`),
     kind,
     policies,
     name,
