@@ -96,6 +96,8 @@ export interface SimulateOptions {
   onEvent?: (event: RunEvent) => void;
   /** Called once the stand-in is up (e.g. to add faults mid-run in tests). */
   onStandIn?: (standIn: StandIn) => void;
+  /** Changes a copy of the synthesized template before anything runs (tests: a permission removed from a role). */
+  editTemplate?: (template: CfnTemplate) => CfnTemplate;
 }
 
 const templates = new Map<string, CfnTemplate>();
@@ -139,6 +141,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     template = synthTemplate(settings, env);
     templates.set(cacheKey, template);
   }
+  if (opts.editTemplate) template = opts.editTemplate(structuredClone(template));
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
 
   // The stack's re-encryption results bucket (only with the branch): a bucket of the stand-in,
