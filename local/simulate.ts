@@ -168,7 +168,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
-    ledger = await startLocalLedger(template, world.region);
+    ledger = await startLocalLedger(template, world.region, { iam });
   } catch (error) {
     await standIn.close();
     throw error;
@@ -188,7 +188,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const tokens = new Map<string, TaskTokens>();
   const running = new Map<string, Promise<LocalRunResult>>();
   const exchanges: FrontDoorExchange[] = [];
-  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  // The front door's own function role reads and writes approvals.
+  const frontDoorRole = iam.principals.functionRole('front-door');
+  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: frontDoorRole.accessKeyId, secretAccessKey: frontDoorRole.secretAccessKey } }));
   const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
   const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
 
