@@ -132,7 +132,7 @@ async function startIamProxy(backend: string, iam: AccountIam, region: string, s
       const target = String(req.headers['x-amz-target'] ?? '');
       const op = target.startsWith('DynamoDB_20120810.') ? target.slice('DynamoDB_20120810.'.length) : '';
       if (op) {
-        let input: Record<string, unknown> = {};
+        let input: Record<string, unknown>;
         try {
           input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
         } catch {
