@@ -233,6 +233,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     region: world.region,
     account: world.account,
     people,
+    iam,
     onResponse: (e) => exchanges.push(e),
     deps: {
       accountId: world.account,

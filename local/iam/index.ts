@@ -35,6 +35,8 @@ export interface AccountIam {
   resources: Record<string, string>;
   /** The template's resource policies by resource ARN (SNS topic policies). */
   resourcePolicies: Map<string, unknown>;
+  /** The front door's REST API id as the template's policies name it (execute-api ARNs). */
+  restApiId: string | undefined;
   principals: {
     all(): Principal[];
     byAccessKey(id: string): Principal | undefined;
@@ -45,8 +47,8 @@ export interface AccountIam {
     /** The administrator the stand-in's own tests sign with. */
     test(): Principal;
   };
-  /** Verifies the request's SigV4 signature for `service`; throws SignatureRefused. */
-  verify(request: SignedRequest, service: string): Promise<Principal>;
+  /** Verifies the request's SigV4 signature for `service` (and `region`, when one endpoint serves one Region); throws SignatureRefused. */
+  verify(request: SignedRequest, service: string, opts?: { region?: string }): Promise<Principal>;
   /** Evaluates `action` on `resource` by `principal` with the request context AWS would set (synchronous: see evaluateNow). */
   authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Decision;
 }
@@ -96,6 +98,7 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     region: opts.region,
     resources,
     resourcePolicies,
+    restApiId: Object.entries(opts.template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi').map(([id]) => resources[id])[0],
     principals: {
       all: () => [...all],
       byAccessKey: (id) => byKey.get(id),
@@ -104,12 +107,15 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
       stateMachineRole: (mode) => find('service', `states:${mode}`),
       test: () => find('test', 'test'),
     },
-    verify(request, service) {
-      const { accessKeyId } = verifySigV4(
+    verify(request, service, verifyOpts = {}) {
+      const { accessKeyId, region } = verifySigV4(
         { method: request.method, rawPath: `${request.url.pathname}${request.url.search}`, headers: request.headers, body: request.body },
         service,
         (id) => byKey.get(id)?.secretAccessKey ?? null,
       );
+      if (verifyOpts.region !== undefined && region !== verifyOpts.region) {
+        throw new SignatureRefused('scope', `Credential should be scoped to a valid region. (scope ${region}, expected ${verifyOpts.region})`);
+      }
       return Promise.resolve(byKey.get(accessKeyId)!);
     },
     authorize(principal, action, resource, context = {}, resourcePolicy) {

@@ -204,7 +204,7 @@ describe('who asks comes from AWS authentication', () => {
       const unknown = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope-nope-nope-nope' }, REGION);
       const wrongSecret = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'not-alices-secret-at-all' }, REGION);
       expect(unknown).toMatchObject({ status: 403, body: { error: 'InvalidSignature' } });
-      expect(wrongSecret).toMatchObject({ status: 403, body: { message: expect.stringMatching(/signature does not match/) } });
+      expect(wrongSecret).toMatchObject({ status: 403, body: { message: expect.stringMatching(/The request signature we calculated does not match the signature you provided/) } });
     } finally {
       await sim.close();
     }
