@@ -1,14 +1,13 @@
 import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
-import { evaluateNow, type Decision } from './engine';
+import { evaluate, evaluateNow, type Decision } from './engine';
 import { buildPrincipals, type Principal } from './principals';
 import { physicalResources } from './resources';
 import { verifySigV4, SignatureRefused } from './sigv4';
 
-export { denialMessage, evaluate, evaluateNow, IamEvaluationError, type Decision } from './engine';
-export { TEST_CREDENTIALS, principalArnOf, type Principal } from './principals';
-export { physicalResources } from './resources';
-export { SignatureRefused, signSigV4, uriEncode } from './sigv4';
+export { type Decision } from './engine';
+export { TEST_CREDENTIALS, type Principal } from './principals';
+export { SignatureRefused } from './sigv4';
 
 /** A request as a server received it. */
 export interface SignedRequest {
@@ -49,6 +48,12 @@ export interface AccountIam {
   };
   /** Verifies the request's SigV4 signature for `service` (and `region`, when one endpoint serves one Region); throws SignatureRefused. */
   verify(request: SignedRequest, service: string, opts?: { region?: string }): Promise<Principal>;
+  /**
+   * Validates every identity policy of every principal and every given resource policy with
+   * iam-simulate's checks (authorize() skips them: see evaluateNow), once per AccountIam; a
+   * malformed policy is an IamEvaluationError naming it.
+   */
+  validate(resourcePolicies?: unknown[]): Promise<void>;
   /** Evaluates `action` on `resource` by `principal` with the request context AWS would set (synchronous: see evaluateNow). */
   authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Decision;
 }
@@ -83,6 +88,8 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
   const all = buildPrincipals(opts.template, opts.world, opts.account, opts.region, resources);
   const byKey = new Map(all.map((p) => [p.accessKeyId, p]));
   const resourcePolicies = new Map<string, unknown>();
+  const validated = new WeakSet<Principal>();
+  const validatedPolicies = new Set<unknown>();
   for (const r of Object.values(opts.template.Resources)) {
     if (r.Type !== 'AWS::SNS::TopicPolicy') continue;
     const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as { PolicyDocument: unknown; Topics: string[] };
@@ -118,6 +125,17 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
       }
       return Promise.resolve(byKey.get(accessKeyId)!);
     },
+    async validate(extra = []) {
+      const probe = (p: Principal, resourcePolicy?: unknown) =>
+        evaluate({ principalArn: p.arn, principalAccount: p.account, policies: p.policies, action: 'sts:GetCallerIdentity', resource: '*', resourcePolicy });
+      const pending = [...all.filter((p) => !validated.has(p)).map((p) => probe(p).then(() => validated.add(p)))];
+      const test = all.find((p) => p.kind === 'test')!;
+      for (const policy of [...resourcePolicies.values(), ...extra]) {
+        if (validatedPolicies.has(policy)) continue;
+        pending.push(evaluate({ principalArn: test.arn, principalAccount: test.account, policies: [], action: 'sns:Publish', resource: `arn:aws:sns:${opts.region}:${opts.account}:probe`, resourcePolicy: policy }).then(() => validatedPolicies.add(policy)));
+      }
+      await Promise.all(pending);
+    },
     authorize(principal, action, resource, context = {}, resourcePolicy) {
       const resourceAccount = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? opts.account;
       return evaluateNow({
@@ -132,9 +150,4 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
       });
     },
   };
-}
-
-/** True for the error verify() throws. */
-export function isSignatureRefused(e: unknown): e is SignatureRefused {
-  return e instanceof SignatureRefused;
 }

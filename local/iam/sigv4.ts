@@ -107,26 +107,6 @@ function signature(r: {
   return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
 }
 
-/**
- * Signs a hand-made request (tests that send raw wire requests): the headers to add, i.e.
- * `host`, `x-amz-date` and `authorization`, every given header signed.
- */
-export function signSigV4(
-  req: { method: string; url: URL; headers: Record<string, string>; body: string | Buffer },
-  service: string,
-  credentials: { accessKeyId: string; secretAccessKey: string },
-  region: string,
-  now = new Date(),
-): Record<string, string> {
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const headers: Record<string, string> = { ...Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v])), host: req.url.host, 'x-amz-date': amzDate };
-  const signedHeaders = Object.keys(headers).sort();
-  const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
-  const sig = signature({ method: req.method, path: req.url.pathname, query: req.url.search.slice(1), headers, signedHeaders, payloadHash: headers['x-amz-content-sha256'] ?? hex(body), amzDate, region, service, secret: credentials.secretAccessKey });
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${amzDate.slice(0, 8)}/${region}/${service}/aws4_request, SignedHeaders=${signedHeaders.join(';')}, Signature=${sig}`;
-  return headers;
-}
-
 /** The signed request's access key and scope, or a refusal (no Authorization header, malformed). */
 export function credentialOf(headers: ReceivedRequest['headers']): { accessKeyId: string; day: string; region: string; service: string; signedHeaders: string[]; signature: string } {
   const authorization = headerValue(headers.authorization);

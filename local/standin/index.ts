@@ -136,6 +136,12 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
   // (without the stack's policies) and the test administrator (local/iam).
   const iam = opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
   const authz = new StandInAuthz(iam, world, keys, s3, iam.resourcePolicies);
+  try {
+    await iam.validate([...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined));
+  } catch (e) {
+    scheduler.clear();
+    throw e;
+  }
   const calls: StandInCall[] = [];
   const s3Hooks: { operation: string; bucket: string; key: string; fn: () => void }[] = [];
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));

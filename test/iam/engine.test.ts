@@ -1,4 +1,6 @@
-import { createAccountIam, defaultKeyPolicy, evaluate } from '../../local/iam';
+import { createAccountIam, defaultKeyPolicy } from '../../local/iam';
+import { evaluate } from '../../local/iam/engine';
+import { startStandIn } from '../../local/standin';
 import { synthTemplate } from '../../local/template';
 import { parseSettings } from '../../lib/settings';
 import { parseWorld } from '../../local/world';
@@ -58,5 +60,32 @@ describe('IAM evaluation (iam-simulate) with the synthesized roles', () => {
 
   it('an action IAM does not know is an evaluation error, never an allow', async () => {
     await expect(evaluate({ principalArn: 'arn:aws:iam::111122223333:user/x', principalAccount: ACCOUNT, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], action: 'kms:NoSuchAction', resource: KEY })).rejects.toThrow(/cannot evaluate/);
+  });
+});
+
+describe('policy validation before anything is evaluated', () => {
+  it('every policy of the synthesized template is valid IAM (iam-simulate validates what authorize() skips)', async () => {
+    await expect(iam.validate()).resolves.toBeUndefined();
+  });
+
+  it('a malformed key policy in the world stops the stand-in from starting', async () => {
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Permit', Principal: '*', Action: 'kms:*', Resource: '*' }] };
+    const bad = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: 'k1', policy }] }, 'bad key policy');
+    await expect(startStandIn(bad)).rejects.toThrow(/cannot evaluate/);
+  });
+
+  it('synchronous and validated evaluation agree on the template\'s roles', async () => {
+    const cases: [string, string, string][] = [
+      ['rotate', 'kms:RotateKeyOnDemand', KEY],
+      ['assess', 'kms:RotateKeyOnDemand', KEY],
+      ['assess', 'kms:ListAliases', '*'],
+      ['notify', 'kms:DescribeKey', KEY],
+    ];
+    for (const [name, action, resource] of cases) {
+      const p = iam.principals.functionRole(name);
+      const now = iam.authorize(p, action, resource, {}, defaultKeyPolicy(ACCOUNT));
+      const checked = await evaluate({ principalArn: p.arn, principalAccount: p.account, policies: p.policies, action, resource, resourcePolicy: defaultKeyPolicy(ACCOUNT), context: { 'aws:PrincipalArn': p.principalArn } });
+      expect([name, action, now.allowed]).toEqual([name, action, checked.allowed]);
+    }
   });
 });

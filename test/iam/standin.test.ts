@@ -2,7 +2,8 @@ import { request } from 'node:http';
 import { DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { createAccountIam, signSigV4, TEST_CREDENTIALS, type AccountIam } from '../../local/iam';
+import { createAccountIam, TEST_CREDENTIALS, type AccountIam } from '../../local/iam';
+import { signed } from '../standin/helpers';
 import { startStandIn, TOPIC_NAME, type StandIn } from '../../local/standin';
 import { synthTemplate } from '../../local/template';
 import { parseSettings } from '../../lib/settings';
@@ -91,7 +92,7 @@ describe('authentication: every request is signed by a known principal', () => {
 
   it('a body changed after signing does not match its signature; no signature at all is refused', async () => {
     const body = JSON.stringify({ KeyId: KEY_ID });
-    const headers = signSigV4({ method: 'POST', url: new URL(s.endpoint), headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, body }, 'kms', TEST_CREDENTIALS, REGION);
+    const headers = await signed(s.endpoint, 'kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, body);
     const tampered = await post(headers, JSON.stringify({ KeyId: LOCKED_KEY }));
     expect(tampered.status).toBe(400);
     expect(JSON.parse(tampered.body).__type).toBe('InvalidSignatureException');

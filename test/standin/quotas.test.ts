@@ -19,7 +19,7 @@ async function rawKms(endpoint: string, op: string, body: unknown): Promise<{ st
   const text = JSON.stringify(body);
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: signed(endpoint, 'kms', { 'x-amz-target': `TrentService.${op}`, 'content-type': 'application/x-amz-json-1.1' }, text),
+    headers: await signed(endpoint, 'kms', { 'x-amz-target': `TrentService.${op}`, 'content-type': 'application/x-amz-json-1.1' }, text),
     body: text,
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };

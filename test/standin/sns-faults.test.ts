@@ -137,12 +137,12 @@ describe('faults and protocol', () => {
 
   test('wire shapes: KMS JSON error body, SNS query error XML', async () => {
     s = await startStandIn(world({}));
-    const k = await raw(s.endpoint, signed(s.endpoint, 'kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, '{"KeyId":"nope"}'), '{"KeyId":"nope"}');
+    const k = await raw(s.endpoint, await signed(s.endpoint, 'kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, '{"KeyId":"nope"}'), '{"KeyId":"nope"}');
     expect(k.status).toBe(400);
     expect(k.headers['content-type']).toBe('application/x-amz-json-1.1');
     expect(JSON.parse(k.body)).toEqual({ __type: 'NotFoundException', message: "Key 'arn:aws:kms:us-east-1:111122223333:key/nope' does not exist" });
     const publish = 'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3Amissing&Message=m';
-    const n = await raw(s.endpoint, signed(s.endpoint, 'sns', { 'content-type': 'application/x-www-form-urlencoded' }, publish), publish);
+    const n = await raw(s.endpoint, await signed(s.endpoint, 'sns', { 'content-type': 'application/x-www-form-urlencoded' }, publish), publish);
     expect(n.status).toBe(404);
     expect(n.body).toMatch(/^<ErrorResponse xmlns="http:\/\/sns.amazonaws.com\/doc\/2010-03-31\/"><Error><Type>Sender<\/Type><Code>NotFound<\/Code><Message>Topic does not exist<\/Message><\/Error><RequestId>[0-9a-f-]+<\/RequestId><\/ErrorResponse>$/);
   });
