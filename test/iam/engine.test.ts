@@ -58,6 +58,13 @@ describe('IAM evaluation (iam-simulate) with the synthesized roles', () => {
     expect(iam.authorize(alice, 'kms:DescribeKey', KEY, {}, defaultKeyPolicy(ACCOUNT))).toEqual({ allowed: true });
   });
 
+  it('kms:EncryptionContext:<key> conditions see the request\'s encryption context, keys with colons too (S3\'s aws:s3:arn)', () => {
+    const p = { ...iam.principals.test(), policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*', Condition: { StringEquals: { 'kms:EncryptionContext:aws:s3:arn': 'arn:aws:s3:::orders/a' } } }] }] };
+    const context = (arn: string) => ({ 'kms:EncryptionContext:aws:s3:arn': arn, 'kms:EncryptionContextKeys': ['aws:s3:arn'] });
+    expect(iam.authorize(p, 'kms:Decrypt', KEY, context('arn:aws:s3:::orders/a'), defaultKeyPolicy(ACCOUNT))).toEqual({ allowed: true });
+    expect(iam.authorize(p, 'kms:Decrypt', KEY, context('arn:aws:s3:::orders/b'), defaultKeyPolicy(ACCOUNT)).allowed).toBe(false);
+  });
+
   it('an action IAM does not know is an evaluation error, never an allow', async () => {
     await expect(evaluate({ principalArn: 'arn:aws:iam::111122223333:user/x', principalAccount: ACCOUNT, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], action: 'kms:NoSuchAction', resource: KEY })).rejects.toThrow(/cannot evaluate/);
   });
