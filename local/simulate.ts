@@ -15,9 +15,10 @@ import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
-import { startStandIn, type KmsCallCounters, type StandIn } from './standin';
+import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
+import { createAccountIam, type AccountIam } from './iam';
 import { synthTemplate, type CfnTemplate } from './template';
-import { startLocalLedger, type LocalLedger } from './ledger-local';
+import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
 import type { World } from './world';
 
 /** One key in the simulation's summary (`kms-rotate simulate --json`). */
@@ -95,6 +96,8 @@ export interface SimulateOptions {
   onEvent?: (event: RunEvent) => void;
   /** Called once the stand-in is up (e.g. to add faults mid-run in tests). */
   onStandIn?: (standIn: StandIn) => void;
+  /** Changes a copy of the synthesized template before anything runs (tests: a permission removed from a role). */
+  editTemplate?: (template: CfnTemplate) => CfnTemplate;
 }
 
 const templates = new Map<string, CfnTemplate>();
@@ -107,6 +110,8 @@ export function worldSettings(world: World): Settings {
 /** A simulated account kept up between executions (several findings against one world). */
 export interface Simulation {
   standIn: StandIn;
+  /** The account's IAM: principals (functions, state machines, people, the test administrator) and their policies. */
+  iam: AccountIam;
   ledgerEndpoint: string;
   settings: Settings;
   /** The local front door's URL (what FrontDoorUrl is in a deployed stack). */
@@ -136,6 +141,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     template = synthTemplate(settings, env);
     templates.set(cacheKey, template);
   }
+  if (opts.editTemplate) template = opts.editTemplate(structuredClone(template));
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
 
   // The stack's re-encryption results bucket (only with the branch): a bucket of the stand-in,
@@ -145,10 +151,24 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
     ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
     : world;
-  const standIn = await startStandIn(standInWorld, { speed });
+  // The account's IAM from the template: the functions' and state machines' roles, the people;
+  // shared by the stand-in, the ledger, the front door and the runner (local/iam).
+  const topicArn = `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}`;
+  const iam = createAccountIam({
+    template,
+    world: standInWorld,
+    account: world.account,
+    region: world.region,
+    resources: {
+      ...(topicLogicalId ? { [topicLogicalId]: topicArn } : {}),
+      ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+      [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
+    },
+  });
+  const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
-    ledger = await startLocalLedger(template, world.region);
+    ledger = await startLocalLedger(template, world.region, { iam });
   } catch (error) {
     await standIn.close();
     throw error;
@@ -168,7 +188,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const tokens = new Map<string, TaskTokens>();
   const running = new Map<string, Promise<LocalRunResult>>();
   const exchanges: FrontDoorExchange[] = [];
-  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  // The front door's own function role reads and writes approvals.
+  const frontDoorRole = iam.principals.functionRole('front-door');
+  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: frontDoorRole.accessKeyId, secretAccessKey: frontDoorRole.secretAccessKey } }));
   const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
   const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
 
@@ -197,6 +219,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       endpoint: standIn.endpoint,
       serviceEndpoints: { DYNAMODB: ledger.endpoint },
       resources,
+      iam,
       speed,
       executionName,
       onEvent,
@@ -210,6 +233,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     region: world.region,
     account: world.account,
     people,
+    iam,
     onResponse: (e) => exchanges.push(e),
     deps: {
       accountId: world.account,
@@ -234,6 +258,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   return {
     standIn,
+    iam,
     ledgerEndpoint: ledger.endpoint,
     settings,
     frontDoorUrl: frontDoor.url,
