@@ -8,7 +8,16 @@ import { ENV } from '../lambdas/adapters/config';
 import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
-import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
+import {
+  DefinitionRefusedError,
+  FatalStatesError,
+  HISTORY_EVENT_LIMIT,
+  PAYLOAD_LIMIT_BYTES,
+  payloadBytes,
+  resultPathConflict,
+  waitSecondsOrThrow,
+} from './limits';
+import { definitionProblems } from '../lib/definition-check';
 import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
@@ -103,6 +112,8 @@ export interface LocalRunResult extends DefinitionRunResult {
 }
 
 const WAIT_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-scaled-wait';
+/** The local task a Pass state with Parameters becomes, so that its effective parameters are measured. */
+const PASS_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-measured-pass';
 /** Stands for `$$.Task.Token` until a callback task gets its own token (see TaskTokens). */
 const TOKEN_PLACEHOLDER = '__local_task_token__';
 /** AWS's default TimeoutSeconds for a Task state (none in practice); the library's is 60 s. */
@@ -260,8 +271,13 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  */
 export async function runDefinition(opts: DefinitionRunOptions): Promise<DefinitionRunResult> {
   const speed = opts.speed ?? 1;
-  // Validate the definition exactly as written (ARNs excepted: local functions have none).
-  if (!opts.alreadyValidated) new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  if (!opts.alreadyValidated) {
+    // What CreateStateMachine refuses (lib/definition-check.ts), then the library's own validation,
+    // both on the definition exactly as written (ARNs excepted: local functions have none).
+    const problems = definitionProblems(opts.definition, opts.executionType ?? 'STANDARD');
+    if (problems.length > 0) throw new DefinitionRefusedError(problems);
+    new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  }
   // A JSON copy, not structuredClone: the library treats only objects of this realm's
   // Object.prototype as payload templates (structuredClone's belong to Node's main realm under jest).
   const definition = JSON.parse(JSON.stringify(opts.definition));
@@ -312,10 +328,36 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const startTime = new Date().toISOString();
   /** States that are Distributed Maps as written (the working copy has local tasks in their place). */
   const distributedMaps = new Set<string>();
+  /** Pass states with Parameters, which the working copy runs as local tasks (see below). */
+  const measuredPasses = new Set<string>();
+  /** Each state as written, by name: its ResultPath and catchers are checked against its input. */
+  const asWritten = new Map<string, any>();
+  visitStates(opts.definition, (name, state) => asWritten.set(name, state));
+  /** States whose error a catcher just handled: their exit applies the catcher's ResultPath, not theirs. */
+  const caught = new Map<string, number>();
   visitStates(definition, (name, state) => {
     for (const retrier of state.Retry ?? []) {
       retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) / speed;
       if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds /= speed;
+    }
+    for (const handler of [...(state.Retry ?? []), ...(state.Catch ?? [])]) matchHeartbeatAsTimeout(handler);
+    if (state.Type === 'Pass' && state.Parameters !== undefined) {
+      // The library builds a Pass state's Parameters and never measures them; with ResultPath null
+      // they are not even in the output. Step Functions limits the effective input after
+      // Parameters to 256 KiB like any payload (States.DataLimitExceeded), so the working copy
+      // runs the Pass as a local task that measures them; Result, if any, still replaces them.
+      const result = state.Result;
+      delete state.Result;
+      state.Type = 'Task';
+      state.Resource = PASS_PLACEHOLDER;
+      state.TimeoutSeconds = MAX_TIMER_SECONDS; // a Pass has no timeout
+      measuredPasses.add(name);
+      handlers[name] = async (input: unknown) => {
+        if (fatal) throw fatal;
+        measure(input, `parameters of Pass state ${name}`);
+        return result === undefined ? input : result;
+      };
+      return;
     }
     if (isDistributedMap(state)) {
       checkSupported(name, state, Boolean(opts.s3));
@@ -435,15 +477,29 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       guarded(() => {
         switch (e.type) {
           case 'StateEntered':
-            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map'; // as written, not the local task
+            if (e.state) e.state.type = writtenType(e.state.name, e.state.type); // as written, not the local task
             metrics.stateTransitions += 1;
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateEntered (+ MapStateStarted)
             measure(e.state?.input, `input of state ${e.state?.name}`);
             break;
           case 'StateExited':
-            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map';
+            if (e.state) e.state.type = writtenType(e.state.name, e.state.type);
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateExited (+ MapStateSucceeded)
+            if (e.state && !takeCaught(e.state.name)) failFatallyOn(resultPathConflict(e.state.input, asWritten.get(e.state.name)?.ResultPath, e.state.name));
             measure(e.state?.output, `output of state ${e.state?.name}`);
+            break;
+          case 'StateCaught': {
+            // The catcher's ResultPath places the error output into the state's raw input.
+            const name = e.state?.name ?? '';
+            caught.set(name, (caught.get(name) ?? 0) + 1);
+            failFatallyOn(resultPathConflict(e.state?.input, (e as { catch?: { catcher?: { ResultPath?: unknown } } }).catch?.catcher?.ResultPath, name));
+            break;
+          }
+          case 'StateFailed':
+            // The library's own (catchable) error for a ResultPath on an input that is not an object.
+            if (e.Error === 'States.ResultPathMatchFailure') {
+              failFatallyOn(resultPathConflict(e.state?.input, asWritten.get(e.state?.name ?? '')?.ResultPath, e.state?.name ?? ''));
+            }
             break;
           case 'StateRetried':
             metrics.stateTransitions += 1;
@@ -458,6 +514,17 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       emit(e);
     }
   })();
+
+  /** The type a trace shows: a Distributed Map or a measured Pass as written, not their local task. */
+  function writtenType(name: string, type: string): string {
+    if (distributedMaps.has(name)) return 'Map';
+    return measuredPasses.has(name) ? 'Pass' : type;
+  }
+  function takeCaught(name: string): boolean {
+    const n = caught.get(name) ?? 0;
+    if (n > 0) caught.set(name, n - 1);
+    return n > 0;
+  }
 
   let result: DefinitionRunResult;
   try {
@@ -524,6 +591,18 @@ function hasPath(value: unknown, path: string): boolean {
     current = (current as Record<string, unknown>)[key];
   }
   return true;
+}
+
+/**
+ * A missed heartbeat fails the task with `States.HeartbeatTimeout`, and a retrier or catcher naming
+ * `States.Timeout` matches it too: the guide's error names say States.Timeout is "a Task state
+ * either ran longer than the TimeoutSeconds value, or failed to send a heartbeat for a period
+ * longer than the HeartbeatSeconds value". The library matches names exactly, so the working copy's
+ * handler (validated as written before) names both.
+ */
+function matchHeartbeatAsTimeout(handler: { ErrorEquals?: unknown }): void {
+  const errors = handler.ErrorEquals;
+  if (Array.isArray(errors) && errors.includes('States.Timeout') && !errors.includes('States.HeartbeatTimeout')) errors.push('States.HeartbeatTimeout');
 }
 
 /** The task tokens of one local execution (see TaskTokens). */
