@@ -7,6 +7,7 @@
  */
 import { runDefinition, type DefinitionRunOptions } from '../../local/runner';
 import { DefinitionRefusedError, PAYLOAD_LIMIT_BYTES } from '../../local/limits';
+import { DISTRIBUTED_MAP_EVENTS } from '../../lib/limits';
 
 const run = (definition: unknown, extra: Partial<DefinitionRunOptions> = {}) =>
   runDefinition({ definition, input: {}, tasks: {}, executionArn: 'arn:aws:states:us-east-1:111122223333:execution:T:t', executionName: 't', ...extra });
@@ -210,5 +211,33 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
   test('a catcher naming another error does not catch it', async () => {
     const result = await run(withCatch([['Boom']]), silent);
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+  });
+});
+
+describe("a Distributed Map's events in the parent's history: the runner counts what lib/limits.ts budgets", () => {
+  const distributed = (extra: Record<string, unknown> = {}, others: Record<string, unknown> = {}) => ({
+    StartAt: 'M',
+    States: {
+      M: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' }, StartAt: 'T', States: { T: task() } }, End: true, ...extra },
+      ...others,
+    },
+  });
+
+  test('succeeded: ExecutionStarted + 6 + ExecutionSucceeded, whatever the number of children', async () => {
+    expect(DISTRIBUTED_MAP_EVENTS).toBe(6);
+    const result = await run(distributed(), { input: { items: [1, 2, 3] }, tasks: { T: async () => 'ok' } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.metrics.historyEvents).toBe(8);
+    expect(result.metrics.historyEvents).toBe(2 + DISTRIBUTED_MAP_EVENTS);
+  });
+
+  test("failed and caught: the same 6, then the catcher's state", async () => {
+    const definition = distributed({ Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }, { Caught: { Type: 'Succeed' } });
+    const result = await run(definition, { input: { items: [1, 2] }, tasks: { T: fails('Boom') } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.events.some((e) => e.type === 'MapRunFailed')).toBe(true);
+    // ExecutionStarted + 6 + Caught (entered, exited) + ExecutionSucceeded
+    expect(result.metrics.historyEvents).toBe(10);
+    expect(result.metrics.historyEvents).toBe(2 + DISTRIBUTED_MAP_EVENTS + 2);
   });
 });
