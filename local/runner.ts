@@ -253,7 +253,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
 /**
  * Run an ASL definition with aws-local-stepfunctions, adding what the library leaves out so that
  * an execution fails offline where it would fail in AWS (each rule in local/README.md):
- * - the definition is validated as written; the run then uses a copy with simulated time scaled;
+ * - the definition is validated as written, first against what CreateStateMachine refuses
+ *   (lib/definition-check.ts: DefinitionRefusedError before any state runs), then by the library;
+ *   the run then uses a copy with simulated time scaled;
  * - Wait `SecondsPath` becomes a local task that sleeps seconds/speed, after checking the value is a
  *   non-negative integer (else `States.Runtime`, uncatchable); `Seconds` waits are scaled;
  * - Retry: IntervalSeconds and MaxDelaySeconds divided by speed; BackoffRate and JitterStrategy
@@ -262,8 +264,13 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  *   callback tasks get theirs, and HeartbeatSeconds, divided by speed; a task without one gets
  *   AWS's default (none in practice), not the library's 60 s;
  * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
- * - 256 KiB on every state's input and output and every task's parameters and result
- *   (`States.DataLimitExceeded`, uncatchable), and 25,000 history events per execution;
+ * - 256 KiB on every state's input and output and every task's and Pass state's effective
+ *   parameters (even when ResultPath null discards them) and result (`States.DataLimitExceeded`,
+ *   uncatchable), and 25,000 history events per execution;
+ * - a state's or catcher's ResultPath that would have to replace a value that is not an object
+ *   fails with `States.Runtime` (uncatchable), where the library would overwrite it;
+ * - a missed heartbeat (`States.HeartbeatTimeout`) also matches retriers and catchers naming
+ *   `States.Timeout`;
  * - a Distributed Map becomes a local task that runs the map run (local/distributed-map.ts):
  *   ItemReader listing, ItemSelector, ItemBatcher, child executions (each through runDefinition)
  *   at most MaxConcurrency at once, the failure threshold and ResultWriter;
