@@ -17,12 +17,17 @@ const STATES_ALL = 'States.ALL';
 const MAX_SECONDS_FIELD = 99_999_999;
 /** A retrier's MaxDelaySeconds must be below 31,622,401 seconds (Retry field table). */
 const MAX_DELAY_SECONDS_LIMIT = 31_622_401;
-/** A Distributed Map's Label: at most 40 characters (state-map-distributed; CDK's DistributedMap checks the same). */
+/**
+ * A Distributed Map's Label: at most 40 characters (state-map-distributed; AWS's own CDK
+ * DistributedMap refuses a longer one at synth too).
+ */
 export const MAP_LABEL_MAX_LENGTH = 40;
 /**
- * Characters the guide forbids in names (state machines, executions, labels): whitespace, brackets
- * `< > { } [ ]`, wildcards `? *`, special characters `" # % \ ^ | ~ ` $ & , ; : /` and control
- * characters (U+0000-001F, U+007F-009F). The Label rule names the same set.
+ * Characters the guide forbids in names (state machines, executions, activities, labels):
+ * whitespace, brackets `< > { } [ ]`, wildcards `? *`, special characters `" # % \ ^ | ~ ` $ & , ; : /`
+ * and control characters (U+0000-001F, U+007F-009F). CDK's DistributedMap check of the Label
+ * omits `/`; the label becomes part of the Map Run and child execution ARNs (`<machine>/<label>`),
+ * so the strict set of the naming rule applies.
  */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what the rule forbids
 const FORBIDDEN_NAME_CHARACTERS = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
