@@ -278,6 +278,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  */
 export async function runDefinition(opts: DefinitionRunOptions): Promise<DefinitionRunResult> {
   const speed = opts.speed ?? 1;
+  timeoutPrototype ??= await libraryTimeoutPrototype();
   if (!opts.alreadyValidated) {
     // What CreateStateMachine refuses (lib/definition-check.ts), then the library's own validation,
     // both on the definition exactly as written (ARNs excepted: local functions have none).
@@ -612,6 +613,36 @@ function matchHeartbeatAsTimeout(handler: { ErrorEquals?: unknown }): void {
   if (Array.isArray(errors) && errors.includes('States.Timeout') && !errors.includes('States.HeartbeatTimeout')) errors.push('States.HeartbeatTimeout');
 }
 
+/**
+ * The prototype of the library's own `States.Timeout` error (not exported), which its
+ * `States.TaskFailed` wildcard skips. The guide: States.TaskFailed "matches any known error name
+ * except for States.Timeout", and States.Timeout covers a missed heartbeat; so a heartbeat timeout
+ * must not be matched by States.TaskFailed either (whether AWS matches it is not documented
+ * further: the strict answer). Found once by timing out a one-state machine.
+ */
+let timeoutPrototype: object | undefined;
+
+async function libraryTimeoutPrototype(): Promise<object> {
+  const probe = new StateMachine(
+    { StartAt: 'Probe', States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } } },
+    { validationOptions: { noValidate: true } },
+  );
+  const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => sleep(20) } } });
+  try {
+    await execution.result;
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof Error && cause.name === 'States.Timeout') return Object.getPrototypeOf(cause) as object;
+  }
+  throw new Error('aws-local-stepfunctions did not time out a task as expected: the runner cannot tell timeouts from task failures');
+}
+
+/** A Step Functions timeout error for the library: caught by States.Timeout, never by States.TaskFailed. */
+function asTimeout(error: Error): Error {
+  if (timeoutPrototype) Object.setPrototypeOf(error, timeoutPrototype);
+  return error;
+}
+
 /** The task tokens of one local execution (see TaskTokens). */
 class LocalTaskTokens implements TaskTokens {
   private readonly open = new Map<
@@ -695,7 +726,7 @@ class LocalTaskTokens implements TaskTokens {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       this.forget(token);
-      entry.reject(named('States.HeartbeatTimeout', `no heartbeat within ${entry.heartbeatMs} ms (scaled)`));
+      entry.reject(asTimeout(named('States.HeartbeatTimeout', `no heartbeat within ${entry.heartbeatMs} ms (scaled)`)));
     }, entry.heartbeatMs);
   }
 }

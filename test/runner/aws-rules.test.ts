@@ -208,9 +208,15 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
     expect(attempts).toBe(3);
   });
 
-  test('a catcher naming another error does not catch it', async () => {
-    const result = await run(withCatch([['Boom']]), silent);
-    expect(result).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+  test('a catcher naming another error does not catch it, nor States.TaskFailed (every error but a timeout); States.ALL does', async () => {
+    expect(await run(withCatch([['Boom']]), silent)).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+    expect(await run(withCatch([['States.TaskFailed']]), silent)).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+    expect(await run(withCatch([['States.ALL']]), silent)).toMatchObject({ status: 'SUCCEEDED', output: { error: { Error: 'States.HeartbeatTimeout' } } });
+  });
+
+  test('a task failure is still matched by States.TaskFailed', async () => {
+    const definition = { StartAt: 'T', States: { T: task({ Catch: [{ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'Caught' }] }), Caught: { Type: 'Succeed' } } };
+    expect(await run(definition, { tasks: { T: fails('Boom') } })).toMatchObject({ status: 'SUCCEEDED', output: { error: { Error: 'Boom' } } });
   });
 });
 
