@@ -270,7 +270,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  * - a state's or catcher's ResultPath that would have to replace a value that is not an object
  *   fails with `States.Runtime` (uncatchable), where the library would overwrite it;
  * - a missed heartbeat (`States.HeartbeatTimeout`) also matches retriers and catchers naming
- *   `States.Timeout`;
+ *   `States.Timeout`, and not those naming `States.TaskFailed`;
  * - a Distributed Map becomes a local task that runs the map run (local/distributed-map.ts):
  *   ItemReader listing, ItemSelector, ItemBatcher, child executions (each through runDefinition)
  *   at most MaxConcurrency at once, the failure threshold and ResultWriter;
