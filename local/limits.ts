@@ -83,7 +83,8 @@ export function resultPathConflict(rawInput: unknown, path: unknown, stateName: 
       const at = i === 0 ? '$' : `$.${fields.slice(0, i).join('.')}`;
       return new FatalStatesError(
         'States.Runtime',
-        `An error occurred while executing the state '${stateName}'. Unable to apply ResultPath '${path}': '${at}' is ${JSON.stringify(current ?? null).slice(0, 100)}, not an object.`,
+        `An error occurred while executing the state '${stateName}'. Unable to apply ResultPath '${path}': ` +
+          `'${at}' is ${JSON.stringify(current ?? null).slice(0, 100)}, not an object.`,
       );
     }
     current = (current as Record<string, unknown>)[fields[i]!];

@@ -624,7 +624,10 @@ let timeoutPrototype: object | undefined;
 
 async function libraryTimeoutPrototype(): Promise<object> {
   const probe = new StateMachine(
-    { StartAt: 'Probe', States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } } },
+    {
+      StartAt: 'Probe',
+      States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } },
+    },
     { validationOptions: { noValidate: true } },
   );
   const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => sleep(20) } } });

@@ -58,7 +58,14 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
     ['Retry', [{ ErrorEquals: ['States.ALL', 'A'] }], ['State S: Retry[0]: States.ALL must appear alone in the ErrorEquals array.']],
     ['Retry', [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['A'] }], ['State S: Retry[0]: States.ALL must appear in the last retrier of the Retry array.']],
     ['Catch', [{ ErrorEquals: ['A', 'States.ALL'], Next: 'X' }], ['State S: Catch[0]: States.ALL must appear alone in the ErrorEquals array.']],
-    ['Catch', [{ ErrorEquals: ['States.ALL'], Next: 'X' }, { ErrorEquals: ['A'], Next: 'X' }], ['State S: Catch[0]: States.ALL must appear in the last catcher of the Catch array.']],
+    [
+      'Catch',
+      [
+        { ErrorEquals: ['States.ALL'], Next: 'X' },
+        { ErrorEquals: ['A'], Next: 'X' },
+      ],
+      ['State S: Catch[0]: States.ALL must appear in the last catcher of the Catch array.'],
+    ],
     ['Retry', [{ ErrorEquals: [] }], ['State S: Retry[0].ErrorEquals must be a non-empty array of error names.']],
   ])('%s %j', (field, handlers, messages) => {
     expect(definitionProblems(machine(task({ [field]: handlers }), { X: { Type: 'Succeed' } }))).toEqual(messages);
@@ -80,7 +87,8 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
     'an Express machine cannot use %s',
     (resource) => {
       const definition = machine(task({ Resource: resource }));
-      expect(definitionProblems(definition, 'EXPRESS')).toEqual([expect.stringMatching(/^State S: Express workflows do not support the \.(waitForTaskToken|sync) integration pattern/)]);
+      const refusal = /^State S: Express workflows do not support the \.(waitForTaskToken|sync) integration pattern/;
+      expect(definitionProblems(definition, 'EXPRESS')).toEqual([expect.stringMatching(refusal)]);
       expect(definitionProblems(definition, 'STANDARD')).toEqual([]);
     },
   );
@@ -91,7 +99,8 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
     expect(definitionProblems(machine(distributedMap({}, callback, 'STANDARD')))).toEqual([]);
   });
 
-  test.each([['x'.repeat(MAP_LABEL_MAX_LENGTH + 1)], ['two words'], ['tab\there'], ['a/b'], ['a:b'], ['star*'], ['br[ack]et'], ['ctrl\u0001']])('Map Label %j', (label) => {
+  const badLabels = ['x'.repeat(MAP_LABEL_MAX_LENGTH + 1), 'two words', 'tab\there', 'a/b', 'a:b', 'star*', 'br[ack]et', 'ctrl\u0001'];
+  test.each(badLabels.map((label) => [label]))('Map Label %j', (label) => {
     expect(definitionProblems(machine(distributedMap({ Label: label })))).toEqual([expect.stringMatching(/^State S: the Map Label/)]);
   });
 
@@ -152,7 +161,11 @@ describe('the synthesized definition (with the re-encryption branch)', () => {
 
   test("Rotate's first catcher takes every way a function timeout surfaces to the consistency wait", () => {
     const [, rotate] = states.find(([n]) => n === 'Rotate')!;
-    expect(rotate.Catch[0]).toEqual({ ErrorEquals: ['Sandbox.Timedout', 'Lambda.Unknown', 'States.Timeout'], Next: 'RotateTimedOut', ResultPath: '$.rotateTimedOut' });
+    expect(rotate.Catch[0]).toEqual({
+      ErrorEquals: ['Sandbox.Timedout', 'Lambda.Unknown', 'States.Timeout'],
+      Next: 'RotateTimedOut',
+      ResultPath: '$.rotateTimedOut',
+    });
   });
 
   test('every Lambda Task waits longer than its function may run (the function timeout surfaces first)', () => {

@@ -21,6 +21,16 @@ const callbackTask = (extra: Record<string, unknown> = {}) => ({
   End: true,
   ...extra,
 });
+/** A Map state in Distributed mode whose children run `states` (first one first). */
+const distributedMap = (executionType: 'STANDARD' | 'EXPRESS', states: Record<string, unknown>, fields: Record<string, unknown> = {}) => ({
+  Type: 'Map',
+  ItemsPath: '$.items',
+  ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType }, StartAt: Object.keys(states)[0], States: states },
+  End: true,
+  ...fields,
+});
+/** A state that goes on to its Next instead of ending. */
+const withoutEnd = ({ End: _end, ...state }: Record<string, unknown>) => state;
 const fails = (name: string) => async () => {
   throw Object.assign(new Error('failed'), { name });
 };
@@ -48,7 +58,10 @@ describe('the effective Parameters are a payload: over 256 KiB is States.DataLim
   });
 
   test('under the limit the Pass runs as written: ResultPath null keeps the input, the trace shows a Pass', async () => {
-    const definition = { StartAt: 'P', States: { P: { Type: 'Pass', Parameters: doubling, ResultPath: null, Next: 'Q' }, Q: { Type: 'Pass', Parameters: doubling, End: true } } };
+    const definition = {
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Parameters: doubling, ResultPath: null, Next: 'Q' }, Q: { Type: 'Pass', Parameters: doubling, End: true } },
+    };
     const result = await run(definition, { input: { s: 'x' } });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { a: 'x', b: 'x' } });
     expect(result.events.filter((e) => e.type === 'StateEntered').map((e) => e.state?.type)).toEqual(['Pass', 'Pass']);
@@ -81,7 +94,8 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
     [10, 10],
     [20, 10],
   ])('HeartbeatSeconds %p with TimeoutSeconds %p', async (heartbeat, timeout) => {
-    await refused({ StartAt: 'C', States: { C: callbackTask({ HeartbeatSeconds: heartbeat, TimeoutSeconds: timeout }) } }, /State C: HeartbeatSeconds .* smaller than TimeoutSeconds/);
+    const definition = { StartAt: 'C', States: { C: callbackTask({ HeartbeatSeconds: heartbeat, TimeoutSeconds: timeout }) } };
+    await refused(definition, /State C: HeartbeatSeconds .* smaller than TimeoutSeconds/);
   });
 
   test('States.ALL with another error in one retrier', async () => {
@@ -94,18 +108,20 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
       { ErrorEquals: ['States.ALL'], Next: 'A' },
       { ErrorEquals: ['Boom'], Next: 'A' },
     ];
-    await refused({ StartAt: 'T', States: { T: task({ Catch: catchers }), A: { Type: 'Succeed' } } }, /State T: Catch\[0\]: States.ALL must appear in the last catcher/);
+    const definition = { StartAt: 'T', States: { T: task({ Catch: catchers }), A: { Type: 'Succeed' } } };
+    await refused(definition, /State T: Catch\[0\]: States.ALL must appear in the last catcher/);
   });
 
   test('a .waitForTaskToken task in an Express execution', async () => {
-    await refused({ StartAt: 'C', States: { C: callbackTask() } }, /State C: Express workflows do not support the .waitForTaskToken/, { executionType: 'EXPRESS' });
+    const definition = { StartAt: 'C', States: { C: callbackTask() } };
+    await refused(definition, /State C: Express workflows do not support the .waitForTaskToken/, { executionType: 'EXPRESS' });
   });
 
   test('a .waitForTaskToken task in the EXPRESS children of a Distributed Map', async () => {
     const definition = {
       StartAt: 'M',
       States: {
-        M: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' }, StartAt: 'C', States: { C: callbackTask() } }, End: true },
+        M: distributedMap('EXPRESS', { C: callbackTask() }),
       },
     };
     await refused(definition, /State C: Express workflows do not support/, { input: { items: [1] } });
@@ -114,7 +130,7 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
   test.each([['x'.repeat(41)], ['has space'], ['a/b'], ['semi;colon']])('a Map Label %p', async (label) => {
     const definition = {
       StartAt: 'M',
-      States: { M: { Type: 'Map', Label: label, ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'T', States: { T: task() } }, End: true } },
+      States: { M: distributedMap('STANDARD', { T: task() }, { Label: label }) },
     };
     await refused(definition, /State M: the Map Label/, { input: { items: [1] } });
   });
@@ -123,7 +139,7 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
     const definition = {
       StartAt: 'M',
       States: {
-        M: { Type: 'Map', Label: 'L'.repeat(40), ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'T', States: { T: task() } }, Next: 'C' },
+        M: withoutEnd(distributedMap('STANDARD', { T: task() }, { Label: 'L'.repeat(40), Next: 'C' })),
         C: callbackTask({ HeartbeatSeconds: 9, TimeoutSeconds: 10 }),
       },
     };
@@ -167,14 +183,16 @@ describe('a ResultPath that cannot be applied to the input fails the state with 
   });
 
   test("a state's own ResultPath into a number", async () => {
-    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.n.r', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Other' }] }), Other: { Type: 'Succeed' } } };
+    const catchAll = [{ ErrorEquals: ['States.ALL'], Next: 'Other' }];
+    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.n.r', Catch: catchAll }), Other: { Type: 'Succeed' } } };
     const result = await run(definition, { input: { n: 3 }, tasks: { T: async () => 'result' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(result.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'Other')).toBe(false);
   });
 
   test("a state's ResultPath on an input that is not an object (the library's catchable error is not enough)", async () => {
-    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.r', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Other' }] }), Other: { Type: 'Succeed' } } };
+    const catchAll = [{ ErrorEquals: ['States.ALL'], Next: 'Other' }];
+    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.r', Catch: catchAll }), Other: { Type: 'Succeed' } } };
     const result = await run(definition, { input: 'just a string', tasks: { T: async () => 'result' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
   });
@@ -185,7 +203,11 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
   const withCatch = (errors: string[][]) => ({
     StartAt: 'C',
     States: {
-      C: callbackTask({ TimeoutSeconds: 10_000, HeartbeatSeconds: 20, Catch: errors.map((e, i) => ({ ErrorEquals: e, ResultPath: '$.error', Next: `Caught${i}` })) }),
+      C: callbackTask({
+        TimeoutSeconds: 10_000,
+        HeartbeatSeconds: 20,
+        Catch: errors.map((e, i) => ({ ErrorEquals: e, ResultPath: '$.error', Next: `Caught${i}` })),
+      }),
       ...Object.fromEntries(errors.map((_, i) => [`Caught${i}`, { Type: 'Succeed' }])),
     },
   });
@@ -202,7 +224,8 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
 
   test('a retrier naming States.Timeout retries it', async () => {
     let attempts = 0;
-    const definition = { StartAt: 'C', States: { C: callbackTask({ TimeoutSeconds: 10_000, HeartbeatSeconds: 20, Retry: [{ ErrorEquals: ['States.Timeout'], MaxAttempts: 2 }] }) } };
+    const retry = [{ ErrorEquals: ['States.Timeout'], MaxAttempts: 2 }];
+    const definition = { StartAt: 'C', States: { C: callbackTask({ TimeoutSeconds: 10_000, HeartbeatSeconds: 20, Retry: retry }) } };
     const result = await run(definition, { ...silent, callbacks: { C: async () => void attempts++ } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
     expect(attempts).toBe(3);
@@ -215,7 +238,8 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
   });
 
   test('a task failure is still matched by States.TaskFailed', async () => {
-    const definition = { StartAt: 'T', States: { T: task({ Catch: [{ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'Caught' }] }), Caught: { Type: 'Succeed' } } };
+    const catchers = [{ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'Caught' }];
+    const definition = { StartAt: 'T', States: { T: task({ Catch: catchers }), Caught: { Type: 'Succeed' } } };
     expect(await run(definition, { tasks: { T: fails('Boom') } })).toMatchObject({ status: 'SUCCEEDED', output: { error: { Error: 'Boom' } } });
   });
 });
@@ -224,7 +248,7 @@ describe("a Distributed Map's events in the parent's history: the runner counts 
   const distributed = (extra: Record<string, unknown> = {}, others: Record<string, unknown> = {}) => ({
     StartAt: 'M',
     States: {
-      M: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' }, StartAt: 'T', States: { T: task() } }, End: true, ...extra },
+      M: distributedMap('EXPRESS', { T: task() }, extra),
       ...others,
     },
   });
