@@ -10,7 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
-import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
+import { executionTimeoutSeconds, hasReencryptionBranch, SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 
 /** The task handlers, by the name of their folder under lambdas/. */
@@ -43,7 +43,7 @@ export type TaskFunctionMap<F> = Record<Exclude<HandlerName, BranchHandlerName>,
  */
 const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; timeout: Duration }>> = {
   'reencrypt-objects': { memorySize: 1024, timeout: Duration.seconds(280) },
-  'summarize-reencryption': { memorySize: 512, timeout: Duration.seconds(60) },
+  'summarize-reencryption': { memorySize: 512, timeout: Duration.seconds(SUMMARIZE_FUNCTION_TIMEOUT_SECONDS) },
 };
 
 /** Template metadata naming the handler of each function (the local runner routes by it). */

@@ -7,7 +7,8 @@
  * Event counts follow the execution history Step Functions writes (and local/runner.ts counts):
  * a Lambda Task state is 5 events (entered, scheduled, started, succeeded, exited) and each
  * failed attempt before a retry 3 more; a callback Task is 6; a Wait, Choice, Pass or Succeed
- * state 2; a Map state 4 plus 2 per iteration; the execution itself 2.
+ * state 2; an inline Map state 4 plus 2 per iteration; a Distributed Map 6 (DISTRIBUTED_MAP_EVENTS); the
+ * execution itself 2.
  */
 import { pollTimes } from '../lambdas/domain/backoff';
 import { MAX_KEYS } from '../lambdas/domain/intake/read';
@@ -26,6 +27,14 @@ export const TASK_TIMEOUT_SECONDS = 60;
 export const EXPRESS_CHILD_SECONDS = 300;
 /** ReencryptObjects' TimeoutSeconds: below the Express child's 5 minutes (the function's own timeout is 10 s shorter). */
 export const REENCRYPT_TASK_TIMEOUT_SECONDS = 290;
+/**
+ * How much longer a Task waits than its function may run: the function's own timeout error
+ * (Sandbox.Timedout, with its request id and log stream) must surface before the state's
+ * States.Timeout, which says nothing about what the function did.
+ */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 10;
+/** SummarizeReencryption's function timeout: its Task's TimeoutSeconds less the margin. */
+export const SUMMARIZE_FUNCTION_TIMEOUT_SECONDS = TASK_TIMEOUT_SECONDS - TASK_TIMEOUT_MARGIN_SECONDS;
 /**
  * The largest target (objects) the execution timeout is sized for: the issue's "normal day" of
  * a million objects, at every one of the MAX_REENCRYPTION_UNITS units. A larger target still
@@ -108,8 +117,13 @@ export function worstCase(settings: LimitSettings, keys = MAX_KEYS): WorstCase {
   };
 }
 
-/** Events of a Distributed Map state in the parent's history: entered, MapRunStarted, MapRunSucceeded|Failed, exited (the children have their own histories). */
-const DISTRIBUTED_MAP = 4;
+/**
+ * Events of a Distributed Map state in the parent's history (the children have their own):
+ * MapStateEntered, MapStateStarted, MapRunStarted, MapRunSucceeded|MapRunFailed,
+ * MapStateSucceeded|MapStateFailed, MapStateExited (the guide's history event types). The local
+ * runner counts the same six (test/runner/aws-rules.test.ts compares them).
+ */
+export const DISTRIBUTED_MAP_EVENTS = 6;
 
 /**
  * What the re-encryption loop adds to the parent's history (none without the branch): per unit
@@ -121,7 +135,7 @@ export function reencryptionWorstCase(settings: LimitSettings, units = MAX_REENC
   if (!hasReencryptionBranch(settings)) return { historyEvents: 0, stateTransitions: 0 };
   const summarize = LAMBDA_TASK + maxRetries('SummarizeReencryption') * FAILED_ATTEMPT;
   return {
-    historyEvents: units * (FLOW_STATE + DISTRIBUTED_MAP + summarize) + FLOW_STATE,
+    historyEvents: units * (FLOW_STATE + DISTRIBUTED_MAP_EVENTS + summarize) + FLOW_STATE,
     stateTransitions: units * (3 + maxRetries('SummarizeReencryption')) + 1,
   };
 }

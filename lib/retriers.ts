@@ -14,8 +14,10 @@ export const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
-/** KMS errors that say "try again later" (aws-facts.md). */
-export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException'];
+/** KMS errors on KMS's side that say "try again later" (aws-facts.md). */
+const KMS_SERVER_ERRORS = ['KMSInternalException', 'DependencyTimeoutException'];
+/** KMS errors that say "try again later", throttling included (aws-facts.md). */
+export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', ...KMS_SERVER_ERRORS];
 /** DynamoDB errors worth retrying (ledger steps). */
 export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
 
@@ -42,6 +44,12 @@ export const RETRIERS = {
    */
   rotateThrottling: { errors: ['ThrottlingException'], intervalSeconds: 1, maxAttempts: 10, backoffRate: 2, maxDelaySeconds: 8, jitter: 'FULL' },
   kmsTransient: { errors: KMS_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
+  /**
+   * kmsTransient without throttling, for Rotate: Step Functions applies the FIRST retrier whose
+   * ErrorEquals names the error, so a ThrottlingException listed again after rotateThrottling
+   * would never be retried by it. One retrier per error name (test/infra/definition-check.test.ts).
+   */
+  kmsServerErrors: { errors: KMS_SERVER_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
   dynamodbTransient: { errors: DYNAMODB_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
   /**
    * Notify: anything, a few times. Safe since Notify remembers a successful publish (ledger
@@ -61,12 +69,12 @@ export const TASK_RETRIERS = {
   Assess: ['lambdaTransient', 'kmsTransient'],
   RequestApproval: ['lambdaTransient'],
   LockKey: ['lambdaTransient', 'dynamodbTransient'],
-  Rotate: ['lambdaTransient', 'rotateThrottling', 'kmsTransient'],
+  Rotate: ['lambdaTransient', 'rotateThrottling', 'kmsServerErrors'],
   CheckRotation: ['lambdaTransient', 'kmsTransient'],
   Record: ['lambdaTransient', 'dynamodbTransient'],
   Notify: ['lambdaTransient', 'notifyAnything'],
   CloseRequest: ['lambdaTransient', 'dynamodbTransient'],
-  // Re-encryption (issue 11). PlanReencryption calls no AWS API. ReencryptObjects (the Distributed
+  // Re-encryption. PlanReencryption calls no AWS API. ReencryptObjects (the Distributed
   // Map child's task) retries S3/KMS throttling itself, with back-off, and counts it: only Lambda's
   // own hiccups are retried here. SummarizeReencryption reads the ResultWriter files and appends
   // the ledger's audit entry.

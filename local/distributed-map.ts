@@ -201,14 +201,14 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
   try {
     if (map.ResultWriter?.Resource) written = await writeResults(map, input, host, { mapRunArn, mapRunId, parent, label }, records);
   } catch (error) {
-    host.countHistory(2); // MapRunFailed, MapStateFailed
+    host.countHistory(1); // MapRunFailed (MapStateFailed is counted with the state's end, as MapStateSucceeded is)
     const cause = `Writing the map run's results failed: ${(error as Error).name}: ${(error as Error).message}`;
     host.emit({ type: 'MapRunFailed', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, Error: 'States.ResultWriterFailed', Cause: cause, mapRun: summary });
     throw statesError('States.ResultWriterFailed', cause);
   }
 
   if (exceeded) {
-    host.countHistory(2); // MapRunFailed, MapStateFailed
+    host.countHistory(1); // MapRunFailed (MapStateFailed is counted with the state's end, as MapStateSucceeded is)
     const cause = 'The specified tolerated failure threshold was exceeded';
     host.emit({ type: 'MapRunFailed', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, Error: 'States.ExceedToleratedFailureThreshold', Cause: cause, mapRun: summary });
     throw statesError('States.ExceedToleratedFailureThreshold', cause);

@@ -51,3 +51,50 @@ export function waitSecondsOrThrow(value: unknown, stateName: string, path: stri
     `An error occurred while executing the state '${stateName}'. The SecondsPath parameter does not reference a valid non-negative integer: '${path}' resolved to ${shown}.`,
   );
 }
+
+/**
+ * A definition Step Functions would refuse (CreateStateMachine / ValidateStateMachineDefinition),
+ * refused by the runner before any state runs; `problems` are lib/definition-check.ts's messages.
+ */
+export class DefinitionRefusedError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Step Functions would refuse this definition:\n${problems.map((p) => `- ${p}`).join('\n')}`);
+    this.name = 'DefinitionRefusedError';
+  }
+}
+
+/**
+ * Where a ResultPath (a reference path such as `$.a.b`) cannot place a result into the state's raw
+ * input: the input, or a field on the way, exists and is not a JSON object. The specification
+ * creates missing intervening fields but never replaces an existing value to make room, and the
+ * guide lists the failure to apply a path to a state's input among the `States.Runtime` errors,
+ * which no Retry or Catch handles. The exact cause text AWS gives is not documented; the message
+ * below names the state, the path and what is in the way. (aws-local-stepfunctions would silently
+ * replace the value, or raise a catchable States.ResultPathMatchFailure.) Null: the path applies.
+ */
+export function resultPathConflict(rawInput: unknown, path: unknown, stateName: string): FatalStatesError | null {
+  if (typeof path !== 'string' || path === '$') return null;
+  const fields = referencePathFields(path);
+  if (!fields) return null; // not a simple dotted path: left to the library
+  let current: unknown = rawInput;
+  for (let i = 0; i < fields.length; i++) {
+    const isObject = typeof current === 'object' && current !== null && !Array.isArray(current);
+    if (!isObject) {
+      const at = i === 0 ? '$' : `$.${fields.slice(0, i).join('.')}`;
+      return new FatalStatesError(
+        'States.Runtime',
+        `An error occurred while executing the state '${stateName}'. Unable to apply ResultPath '${path}': ` +
+          `'${at}' is ${JSON.stringify(current ?? null).slice(0, 100)}, not an object.`,
+      );
+    }
+    current = (current as Record<string, unknown>)[fields[i]!];
+    if (current === undefined) return null; // the rest is created
+  }
+  return null;
+}
+
+/** `$.a.b` -> ['a', 'b']; anything else (brackets, wildcards) -> null. */
+function referencePathFields(path: string): string[] | null {
+  if (!/^\$(\.[A-Za-z_][A-Za-z0-9_-]*)+$/.test(path)) return null;
+  return path.slice(2).split('.');
+}

@@ -8,7 +8,16 @@ import { ENV } from '../lambdas/adapters/config';
 import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
-import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
+import {
+  DefinitionRefusedError,
+  FatalStatesError,
+  HISTORY_EVENT_LIMIT,
+  PAYLOAD_LIMIT_BYTES,
+  payloadBytes,
+  resultPathConflict,
+  waitSecondsOrThrow,
+} from './limits';
+import { definitionProblems } from '../lib/definition-check';
 import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { withInvocationEnvironment } from './iam/invocation-env';
@@ -113,6 +122,8 @@ export interface LocalRunResult extends DefinitionRunResult {
 }
 
 const WAIT_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-scaled-wait';
+/** The local task a Pass state with Parameters becomes, so that its effective parameters are measured. */
+const PASS_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-measured-pass';
 /** Stands for `$$.Task.Token` until a callback task gets its own token (see TaskTokens). */
 const TOKEN_PLACEHOLDER = '__local_task_token__';
 /** AWS's default TimeoutSeconds for a Task state (none in practice); the library's is 60 s. */
@@ -264,7 +275,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
 /**
  * Run an ASL definition with aws-local-stepfunctions, adding what the library leaves out so that
  * an execution fails offline where it would fail in AWS (each rule in local/README.md):
- * - the definition is validated as written; the run then uses a copy with simulated time scaled;
+ * - the definition is validated as written, first against what CreateStateMachine refuses
+ *   (lib/definition-check.ts: DefinitionRefusedError before any state runs), then by the library;
+ *   the run then uses a copy with simulated time scaled;
  * - Wait `SecondsPath` becomes a local task that sleeps seconds/speed, after checking the value is a
  *   non-negative integer (else `States.Runtime`, uncatchable); `Seconds` waits are scaled;
  * - Retry: IntervalSeconds and MaxDelaySeconds divided by speed; BackoffRate and JitterStrategy
@@ -273,8 +286,13 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  *   callback tasks get theirs, and HeartbeatSeconds, divided by speed; a task without one gets
  *   AWS's default (none in practice), not the library's 60 s;
  * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
- * - 256 KiB on every state's input and output and every task's parameters and result
- *   (`States.DataLimitExceeded`, uncatchable), and 25,000 history events per execution;
+ * - 256 KiB on every state's input and output and every task's and Pass state's effective
+ *   parameters (even when ResultPath null discards them) and result (`States.DataLimitExceeded`,
+ *   uncatchable), and 25,000 history events per execution;
+ * - a state's or catcher's ResultPath that would have to replace a value that is not an object
+ *   fails with `States.Runtime` (uncatchable), where the library would overwrite it;
+ * - a missed heartbeat (`States.HeartbeatTimeout`) also matches retriers and catchers naming
+ *   `States.Timeout`, and not those naming `States.TaskFailed`;
  * - a Distributed Map becomes a local task that runs the map run (local/distributed-map.ts):
  *   ItemReader listing, ItemSelector, ItemBatcher, child executions (each through runDefinition)
  *   at most MaxConcurrency at once, the failure threshold and ResultWriter;
@@ -282,8 +300,14 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  */
 export async function runDefinition(opts: DefinitionRunOptions): Promise<DefinitionRunResult> {
   const speed = opts.speed ?? 1;
-  // Validate the definition exactly as written (ARNs excepted: local functions have none).
-  if (!opts.alreadyValidated) new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  timeoutPrototype ??= await libraryTimeoutPrototype();
+  if (!opts.alreadyValidated) {
+    // What CreateStateMachine refuses (lib/definition-check.ts), then the library's own validation,
+    // both on the definition exactly as written (ARNs excepted: local functions have none).
+    const problems = definitionProblems(opts.definition, opts.executionType ?? 'STANDARD');
+    if (problems.length > 0) throw new DefinitionRefusedError(problems);
+    new StateMachine(opts.definition, { validationOptions: { checkArn: false } });
+  }
   // A JSON copy, not structuredClone: the library treats only objects of this realm's
   // Object.prototype as payload templates (structuredClone's belong to Node's main realm under jest).
   const definition = JSON.parse(JSON.stringify(opts.definition));
@@ -334,10 +358,36 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const startTime = new Date().toISOString();
   /** States that are Distributed Maps as written (the working copy has local tasks in their place). */
   const distributedMaps = new Set<string>();
+  /** Pass states with Parameters, which the working copy runs as local tasks (see below). */
+  const measuredPasses = new Set<string>();
+  /** Each state as written, by name: its ResultPath and catchers are checked against its input. */
+  const asWritten = new Map<string, any>();
+  visitStates(opts.definition, (name, state) => asWritten.set(name, state));
+  /** States whose error a catcher just handled: their exit applies the catcher's ResultPath, not theirs. */
+  const caught = new Map<string, number>();
   visitStates(definition, (name, state) => {
     for (const retrier of state.Retry ?? []) {
       retrier.IntervalSeconds = (retrier.IntervalSeconds ?? 1) / speed;
       if (retrier.MaxDelaySeconds !== undefined) retrier.MaxDelaySeconds /= speed;
+    }
+    for (const handler of [...(state.Retry ?? []), ...(state.Catch ?? [])]) matchHeartbeatAsTimeout(handler);
+    if (state.Type === 'Pass' && state.Parameters !== undefined) {
+      // The library builds a Pass state's Parameters and never measures them; with ResultPath null
+      // they are not even in the output. Step Functions limits the effective input after
+      // Parameters to 256 KiB like any payload (States.DataLimitExceeded), so the working copy
+      // runs the Pass as a local task that measures them; Result, if any, still replaces them.
+      const result = state.Result;
+      delete state.Result;
+      state.Type = 'Task';
+      state.Resource = PASS_PLACEHOLDER;
+      state.TimeoutSeconds = MAX_TIMER_SECONDS; // a Pass has no timeout
+      measuredPasses.add(name);
+      handlers[name] = async (input: unknown) => {
+        if (fatal) throw fatal;
+        measure(input, `parameters of Pass state ${name}`);
+        return result === undefined ? input : result;
+      };
+      return;
     }
     if (isDistributedMap(state)) {
       checkSupported(name, state, Boolean(opts.s3));
@@ -457,15 +507,29 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       guarded(() => {
         switch (e.type) {
           case 'StateEntered':
-            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map'; // as written, not the local task
+            if (e.state) e.state.type = writtenType(e.state.name, e.state.type); // as written, not the local task
             metrics.stateTransitions += 1;
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateEntered (+ MapStateStarted)
             measure(e.state?.input, `input of state ${e.state?.name}`);
             break;
           case 'StateExited':
-            if (e.state && distributedMaps.has(e.state.name)) e.state.type = 'Map';
+            if (e.state) e.state.type = writtenType(e.state.name, e.state.type);
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateExited (+ MapStateSucceeded)
+            if (e.state && !takeCaught(e.state.name)) failFatallyOn(resultPathConflict(e.state.input, asWritten.get(e.state.name)?.ResultPath, e.state.name));
             measure(e.state?.output, `output of state ${e.state?.name}`);
+            break;
+          case 'StateCaught': {
+            // The catcher's ResultPath places the error output into the state's raw input.
+            const name = e.state?.name ?? '';
+            caught.set(name, (caught.get(name) ?? 0) + 1);
+            failFatallyOn(resultPathConflict(e.state?.input, (e as { catch?: { catcher?: { ResultPath?: unknown } } }).catch?.catcher?.ResultPath, name));
+            break;
+          }
+          case 'StateFailed':
+            // The library's own (catchable) error for a ResultPath on an input that is not an object.
+            if (e.Error === 'States.ResultPathMatchFailure') {
+              failFatallyOn(resultPathConflict(e.state?.input, asWritten.get(e.state?.name ?? '')?.ResultPath, e.state?.name ?? ''));
+            }
             break;
           case 'StateRetried':
             metrics.stateTransitions += 1;
@@ -480,6 +544,17 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       emit(e);
     }
   })();
+
+  /** The type a trace shows: a Distributed Map or a measured Pass as written, not their local task. */
+  function writtenType(name: string, type: string): string {
+    if (distributedMaps.has(name)) return 'Map';
+    return measuredPasses.has(name) ? 'Pass' : type;
+  }
+  function takeCaught(name: string): boolean {
+    const n = caught.get(name) ?? 0;
+    if (n > 0) caught.set(name, n - 1);
+    return n > 0;
+  }
 
   let result: DefinitionRunResult;
   try {
@@ -546,6 +621,51 @@ function hasPath(value: unknown, path: string): boolean {
     current = (current as Record<string, unknown>)[key];
   }
   return true;
+}
+
+/**
+ * A missed heartbeat fails the task with `States.HeartbeatTimeout`, and a retrier or catcher naming
+ * `States.Timeout` matches it too: the guide's error names say States.Timeout is "a Task state
+ * either ran longer than the TimeoutSeconds value, or failed to send a heartbeat for a period
+ * longer than the HeartbeatSeconds value". The library matches names exactly, so the working copy's
+ * handler (validated as written before) names both.
+ */
+function matchHeartbeatAsTimeout(handler: { ErrorEquals?: unknown }): void {
+  const errors = handler.ErrorEquals;
+  if (Array.isArray(errors) && errors.includes('States.Timeout') && !errors.includes('States.HeartbeatTimeout')) errors.push('States.HeartbeatTimeout');
+}
+
+/**
+ * The prototype of the library's own `States.Timeout` error (not exported), which its
+ * `States.TaskFailed` wildcard skips. The guide: States.TaskFailed "matches any known error name
+ * except for States.Timeout", and States.Timeout covers a missed heartbeat; so a heartbeat timeout
+ * must not be matched by States.TaskFailed either (whether AWS matches it is not documented
+ * further: the strict answer). Found once by timing out a one-state machine.
+ */
+let timeoutPrototype: object | undefined;
+
+async function libraryTimeoutPrototype(): Promise<object> {
+  const probe = new StateMachine(
+    {
+      StartAt: 'Probe',
+      States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } },
+    },
+    { validationOptions: { noValidate: true } },
+  );
+  const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => sleep(20) } } });
+  try {
+    await execution.result;
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof Error && cause.name === 'States.Timeout') return Object.getPrototypeOf(cause) as object;
+  }
+  throw new Error('aws-local-stepfunctions did not time out a task as expected: the runner cannot tell timeouts from task failures');
+}
+
+/** A Step Functions timeout error for the library: caught by States.Timeout, never by States.TaskFailed. */
+function asTimeout(error: Error): Error {
+  if (timeoutPrototype) Object.setPrototypeOf(error, timeoutPrototype);
+  return error;
 }
 
 /** The task tokens of one local execution (see TaskTokens). */
@@ -631,7 +751,7 @@ class LocalTaskTokens implements TaskTokens {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       this.forget(token);
-      entry.reject(named('States.HeartbeatTimeout', `no heartbeat within ${entry.heartbeatMs} ms (scaled)`));
+      entry.reject(asTimeout(named('States.HeartbeatTimeout', `no heartbeat within ${entry.heartbeatMs} ms (scaled)`)));
     }, entry.heartbeatMs);
   }
 }

@@ -20,8 +20,12 @@ export const ROTATE_CONSISTENCY_DELAY_SECONDS = 60;
  * Errors with which the Rotate FUNCTION itself ends when it timed out: whatever it sent to KMS
  * may have been performed. The workflow catches them on Rotate and waits the consistency delay
  * before Rotate runs again (with `rotateTimedOut` set), instead of retrying at once.
+ * A function timeout reaches Step Functions as the error type Lambda gives it, `Sandbox.Timedout`
+ * (Lambda guide, "Troubleshoot invocation issues": timeouts), while the Step Functions guide says
+ * unhandled Lambda errors, timeouts included, show as `Lambda.Unknown`; which one a given
+ * invocation shows is not documented, so both are caught. `States.Timeout`: the Task's own timeout.
  */
-export const ROTATE_FUNCTION_TIMED_OUT_ERRORS = ['Lambda.Unknown', 'States.Timeout'] as const;
+export const ROTATE_FUNCTION_TIMED_OUT_ERRORS = ['Sandbox.Timedout', 'Lambda.Unknown', 'States.Timeout'] as const;
 
 /**
  * RotateKeyOnDemand errors after which nobody knows whether KMS performed the rotation: the

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { extractWorkflow } from '../../local/template';
 import { parseSettings, SettingsError } from '../../lib/settings';
-import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, limitProblems, MAX_EXECUTION_SECONDS, worstCase } from '../../lib/limits';
+import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, limitProblems, MAX_EXECUTION_SECONDS, reencryptionWorstCase, worstCase } from '../../lib/limits';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 const defaults = parseSettings({});
@@ -23,6 +23,19 @@ describe('worst case of one execution', () => {
     // (20,744 before issue 11, plus PlanReencryption with every Lambda retry: 5 + 6 x 3 events).
     expect(worst.loopsPerKey).toBe(37);
     expect(worst.historyEvents).toBe(20_767);
+    expect(worst.historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
+  });
+
+  test('with the re-encryption branch: 20 units of MoreToReencrypt, the Distributed Map and a fully retried Summarize', () => {
+    // Act
+    const branch = reencryptionWorstCase(parseSettings({ reEncryptBuckets: ['orders-data'] }));
+    const worst = worstCase(parseSettings({ reEncryptBuckets: ['orders-data'] }));
+
+    // Assess: per unit 2 (Choice) + 6 (Distributed Map: entered, started, MapRunStarted,
+    // MapRunSucceeded|Failed, succeeded|failed, exited) + 38 (Summarize: 5 + 11 retries x 3) = 46;
+    // 20 units and the last Choice: 922. With the keys' 20,767: 21,689.
+    expect(branch.historyEvents).toBe(922);
+    expect(worst.historyEvents).toBe(21_689);
     expect(worst.historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
   });
 

@@ -18,7 +18,7 @@ const REGION = 'us-east-1';
 const PAYLOAD_LIMIT = 262_144;
 const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 
-/** The worst case at the default settings, from the settings alone (lib/limits.ts): 20,744 events. */
+/** The worst case at the default settings, from the settings alone (lib/limits.ts): 20,767 events (test/infra/limits.test.ts). */
 const DEFAULT_WORST = worstCase(parseSettings({}));
 
 describe('the worst-case incident', () => {
