@@ -6,6 +6,7 @@ import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
+import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsRequest } from '../models/check';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
@@ -203,6 +204,8 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
         } catch {
           throw new ServiceError('SerializationException', 'The request body is not valid JSON');
         }
+        // The published model's constraints (local/models), before quotas and faults.
+        if (isKms) checkKmsRequest(op, input);
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) admitKms(op, input, region);
         const fault = takeFault(service, op);
         if (fault && !fault.afterPerforming) throw fault;
@@ -219,6 +222,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
           }
           throw fault;
         }
+        checkKmsAnswer(op, output);
         reply(200, output);
       } catch (e) {
         const err = asServiceError(e);
@@ -236,6 +240,8 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       const call: StandInCall = { service: 'sns', operation: op, region, input, at };
       calls.push(call);
       try {
+        // The published model's constraints (local/models), before faults.
+        checkSnsRequest(op, form);
         const fault = takeFault('sns', op);
         if (fault) throw fault;
         if (!(SNS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('sns', op);
@@ -273,6 +279,8 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
     const s3Headers = { 'x-amz-request-id': requestId.replace(/-/g, '').slice(0, 16).toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') };
     try {
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
+      // The published model's constraints (local/models), before faults.
+      checkS3Request(op, { bucket, key, query: url.searchParams, headers: req.headers, body });
       const fault = takeFault('s3', op);
       if (fault?.okWithErrorBody) {
         // S3 sends 200 and its headers before the copy is done; a failure then arrives as the body.
@@ -286,6 +294,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
+      checkS3Answer(op, out.headers);
       res.writeHead(out.status, { ...s3Headers, ...out.headers });
       res.end(method === 'HEAD' ? undefined : out.body);
     } catch (e) {
