@@ -121,7 +121,7 @@ function scalar(type: string, value: unknown, text: boolean): { value: unknown }
       return bad('a Boolean');
     case 'byte': case 'short': case 'integer': case 'long': case 'bigInteger': {
       const n = text && typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isInteger(n)) return bad(`a ${type === 'long' ? 'Long' : 'Integer'}`);
+      if (typeof n !== 'number' || !Number.isInteger(n)) return bad(type === 'long' ? 'a Long' : 'an Integer');
       const r = INTEGER_RANGES[type];
       if (r && (n < r[0] || n > r[1])) return bad(`a ${type}: out of range`);
       return { value: n };
