@@ -342,11 +342,31 @@ export function checkS3Request(op: string, req: S3RawRequest): void {
 const S3_ENVELOPE_HEADERS = new Set(['x-amz-request-id', 'x-amz-id-2']);
 
 /**
- * Checks the `x-amz-*` headers of an S3 answer: each must bind to a member of the output shape
- * (httpHeader or httpPrefixHeaders) and hold a value the member's shape allows. The XML bodies are
- * checked by test/standin/model-answers.test.ts through the real client.
+ * The XML body of an S3 answer as the output shape's members: the payload member's structure when
+ * one is bound (CopyObject's CopyObjectResult), else the members bound to no header or status
+ * under the output's root element (ListObjectsV2's ListBucketResult).
  */
-export function checkS3Answer(op: string, headers: Record<string, string>): void {
+function s3AnswerBody(model: ModelExtract, shape: Shape, body: string, issues: ValidationIssue[]): Record<string, unknown> {
+  let root: XmlNode;
+  try {
+    root = parseXml(body);
+  } catch (e) {
+    issues.push({ kind: 'type', path: '(body)', shown: '', constraint: `the answer body is not well-formed XML: ${(e as Error).message}` });
+    return {};
+  }
+  const members = Object.entries(shape.members ?? {});
+  const payload = members.find(([, m]) => m.traits?.['smithy.api#httpPayload'] !== undefined);
+  if (payload) return { [payload[0]]: decodeXml(model, shapeOf(model, payload[1].target), root) };
+  const unbound = members.filter(([, m]) => !['smithy.api#httpHeader', 'smithy.api#httpPrefixHeaders', 'smithy.api#httpResponseCode'].some((t) => m.traits?.[t] !== undefined));
+  return decodeXml(model, { type: 'structure', members: Object.fromEntries(unbound) }, root) as Record<string, unknown>;
+}
+
+/**
+ * Checks an S3 answer: each `x-amz-*` header must bind to a member of the output shape
+ * (httpHeader or httpPrefixHeaders), and the XML body must decode to the output shape's members;
+ * every value must be one the member's shape allows. A blob payload (GetObject's data) is not read.
+ */
+export function checkS3Answer(op: string, headers: Record<string, string>, body?: Buffer | string): void {
   const model = loadModel('s3');
   if (!model.operations[op]) return;
   const shape = shapeOf(model, model.operations[op].output);
@@ -369,6 +389,27 @@ export function checkS3Answer(op: string, headers: Record<string, string>): void
     }
     issues.push({ kind: 'unknown', path: name, shown: `'${v}'`, constraint: `header ${name} binds to no member of ${model.operations[op].output}` });
   }
+  const blobPayload = members.some(([, m]) => m.traits?.['smithy.api#httpPayload'] !== undefined && shapeOf(model, m.target).type === 'blob');
+  const text = body === undefined ? '' : body.toString();
+  if (text.length && !blobPayload) Object.assign(output, s3AnswerBody(model, shape, text, issues));
+  // Required members are not checked: a header-bound output member is legitimately absent at times.
   issues.push(...validateOutput(model, op, output, { text: true, skipRequired: true }));
   if (issues.length) throw standInBug('S3', op, issues);
+}
+
+/** Checks an SNS answer (the `<Op>Result` element of the XML the stand-in is about to send). */
+export function checkSnsAnswer(op: string, xml: string): void {
+  const model = loadModel('sns');
+  if (!model.operations[op]) return;
+  const issues: ValidationIssue[] = [];
+  let output: unknown = {};
+  try {
+    const result = parseXml(xml).children.find((c) => c.name === `${op}Result`);
+    if (!result) throw new Error(`no <${op}Result> element`);
+    output = decodeXml(model, shapeOf(model, model.operations[op].output), result);
+  } catch (e) {
+    issues.push({ kind: 'type', path: '(body)', shown: '', constraint: (e as Error).message });
+  }
+  issues.push(...validateOutput(model, op, output, { text: true }));
+  if (issues.length) throw standInBug('SNS', op, issues);
 }

@@ -6,7 +6,7 @@ import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
-import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsRequest } from '../models/check';
+import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsAnswer, checkSnsRequest } from '../models/check';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
@@ -246,6 +246,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
         if (fault) throw fault;
         if (!(SNS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('sns', op);
         const xml = sns.handle(op, input, region, requestId);
+        checkSnsAnswer(op, xml);
         res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
         res.end(xml);
       } catch (e) {
@@ -294,7 +295,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
-      checkS3Answer(op, out.headers);
+      checkS3Answer(op, out.headers, method === 'HEAD' ? undefined : out.body);
       res.writeHead(out.status, { ...s3Headers, ...out.headers });
       res.end(method === 'HEAD' ? undefined : out.body);
     } catch (e) {

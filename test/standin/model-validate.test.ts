@@ -1,4 +1,4 @@
-import { loadModel, s3Input, snsInput } from '../../local/models/check';
+import { checkS3Answer, checkSnsAnswer, loadModel, s3Input, snsInput } from '../../local/models/check';
 import { EXTRACT_OPERATIONS } from '../../local/models/extract';
 import { validateInput, validateOutput, validationMessage } from '../../local/models/validate';
 import { KMS_OPERATIONS } from '../../local/standin/kms';
@@ -168,5 +168,33 @@ describe('protocol bindings', () => {
     const { input } = s3Input('CompleteMultipartUpload', { bucket: 'b', key: 'k', query: new URLSearchParams('uploadId=u'), headers: {}, body });
     expect(input.MultipartUpload).toEqual({ Parts: [{ PartNumber: '1', ETag: '"e"' }], Bogus: '1' });
     expect(validateInput(loadModel('s3'), 'CompleteMultipartUpload', input, { text: true })).toEqual([expect.objectContaining({ kind: 'unknown', path: 'multipartUpload.bogus' })]);
+  });
+});
+
+describe('answer checks on the wire forms (S3 headers and XML, SNS XML)', () => {
+  const list = (inner: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</ListBucketResult>`;
+
+  test('S3: a valid ListObjectsV2 body passes; an element or a value the model does not have is a stand-in bug', () => {
+    const ok = '<Name>b</Name><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents>';
+    expect(() => checkS3Answer('ListObjectsV2', {}, list(ok))).not.toThrow();
+    expect(() => checkS3Answer('ListObjectsV2', {}, list(`${ok}<Colour>red</Colour>`))).toThrow(/stand-in bug: answer does not match the model: S3 ListObjectsV2: colour: Unknown member/);
+    expect(() => checkS3Answer('ListObjectsV2', {}, list(ok.replace('<StorageClass>STANDARD', '<StorageClass>COLD')))).toThrow(/contents\.1\.member\.storageClass: Member must satisfy enum value set/);
+    expect(() => checkS3Answer('ListObjectsV2', {}, list(ok.replace('<KeyCount>1', '<KeyCount>one')))).toThrow(/keyCount/);
+  });
+
+  test('S3: HeadObject headers bind to HeadObjectOutput; the encryption-context header does not', () => {
+    const headers = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-bucket-key-enabled': 'true', 'x-amz-meta-a': '1', 'x-amz-request-id': 'r' };
+    expect(() => checkS3Answer('HeadObject', headers)).not.toThrow();
+    expect(() => checkS3Answer('HeadObject', { ...headers, 'x-amz-server-side-encryption-context': 'e30=' })).toThrow(/x-amz-server-side-encryption-context binds to no member of HeadObjectOutput/);
+    expect(() => checkS3Answer('PutObject', { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-context': 'e30=' })).not.toThrow();
+    expect(() => checkS3Answer('PutObject', headers)).toThrow(/x-amz-meta-a binds to no member of PutObjectOutput/);
+    expect(() => checkS3Answer('HeadObject', { ...headers, 'x-amz-server-side-encryption': 'aws:kms:dsse:x' })).toThrow(/serverSideEncryption: Member must satisfy enum value set/);
+  });
+
+  test('SNS: the Result element is checked against the output shape', () => {
+    const answer = (inner: string) => `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>${inner}</PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>`;
+    expect(() => checkSnsAnswer('Publish', answer('<MessageId>m</MessageId>'))).not.toThrow();
+    expect(() => checkSnsAnswer('Publish', answer('<MessageId>m</MessageId><Queued>true</Queued>'))).toThrow(/SNS Publish: queued: Unknown member/);
+    expect(() => checkSnsAnswer('Publish', '<PublishResponse></PublishResponse>')).toThrow(/no <PublishResult> element/);
   });
 });
