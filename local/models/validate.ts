@@ -78,13 +78,17 @@ export function awsMemberName(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
+const enumCache = new WeakMap<Shape, (string | number)[] | undefined>();
+
 /** Enum values of an enum shape (Smithy 2 members or the 1.0 @enum trait), undefined for others. */
 export function enumValues(shape: Shape): (string | number)[] | undefined {
+  if (enumCache.has(shape)) return enumCache.get(shape);
+  let values: (string | number)[] | undefined;
   if (shape.type === 'enum' || shape.type === 'intEnum') {
-    return Object.entries(shape.members ?? {}).map(([name, m]) => (m.traits?.['smithy.api#enumValue'] as string | number | undefined) ?? name);
-  }
-  const legacy = shape.traits?.['smithy.api#enum'] as { value: string }[] | undefined;
-  return legacy?.map((e) => e.value);
+    values = Object.entries(shape.members ?? {}).map(([name, m]) => (m.traits?.['smithy.api#enumValue'] as string | number | undefined) ?? name);
+  } else values = (shape.traits?.['smithy.api#enum'] as { value: string }[] | undefined)?.map((e) => e.value);
+  enumCache.set(shape, values);
+  return values;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -160,39 +164,41 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function checkLength(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, length: number, shown: string): void {
+function checkLength(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, length: number, shown: () => string): void {
   const len = (ref?.traits?.['smithy.api#length'] ?? shape.traits?.['smithy.api#length']) as { min?: number; max?: number } | undefined;
   if (!len) return;
-  if (len.min !== undefined && length < len.min) w.issues.push({ kind: 'length', path, shown, constraint: `Member must have length greater than or equal to ${len.min}` });
-  if (len.max !== undefined && length > len.max) w.issues.push({ kind: 'length', path, shown, constraint: `Member must have length less than or equal to ${len.max}` });
+  if (len.min !== undefined && length < len.min) w.issues.push({ kind: 'length', path, shown: shown(), constraint: `Member must have length greater than or equal to ${len.min}` });
+  if (len.max !== undefined && length > len.max) w.issues.push({ kind: 'length', path, shown: shown(), constraint: `Member must have length less than or equal to ${len.max}` });
 }
 
-function checkScalar(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, typed: unknown, shown: string): void {
+function checkScalar(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, typed: unknown, shown: () => string): void {
   const values = enumValues(shape);
   if (values && !values.includes(typed as string | number)) {
-    w.issues.push({ kind: 'enum', path, shown, constraint: `Member must satisfy enum value set: [${values.join(', ')}]` });
+    w.issues.push({ kind: 'enum', path, shown: shown(), constraint: `Member must satisfy enum value set: [${values.join(', ')}]` });
   }
   if (typeof typed === 'string') checkLength(w, shape, ref, path, [...typed].length, shown);
   if (typed instanceof Uint8Array) checkLength(w, shape, ref, path, typed.length, shown);
   const pattern = (ref?.traits?.['smithy.api#pattern'] ?? shape.traits?.['smithy.api#pattern']) as string | undefined;
   if (pattern && typeof typed === 'string' && !compiled(pattern).test(typed)) {
-    w.issues.push({ kind: 'pattern', path, shown, constraint: `Member must satisfy regular expression pattern: ${pattern}` });
+    w.issues.push({ kind: 'pattern', path, shown: shown(), constraint: `Member must satisfy regular expression pattern: ${pattern}` });
   }
   const range = (ref?.traits?.['smithy.api#range'] ?? shape.traits?.['smithy.api#range']) as { min?: number; max?: number } | undefined;
   if (range && typeof typed === 'number') {
-    if (range.min !== undefined && typed < range.min) w.issues.push({ kind: 'range', path, shown, constraint: `Member must have value greater than or equal to ${range.min}` });
-    if (range.max !== undefined && typed > range.max) w.issues.push({ kind: 'range', path, shown, constraint: `Member must have value less than or equal to ${range.max}` });
+    if (range.min !== undefined && typed < range.min) w.issues.push({ kind: 'range', path, shown: shown(), constraint: `Member must have value greater than or equal to ${range.min}` });
+    if (range.max !== undefined && typed > range.max) w.issues.push({ kind: 'range', path, shown: shown(), constraint: `Member must have value less than or equal to ${range.max}` });
   }
 }
 
 function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string, value: unknown): void {
   const shape = shapeOf(w.model, shapeId);
   const sensitive = ref?.traits?.['smithy.api#sensitive'] !== undefined || shape.traits?.['smithy.api#sensitive'] !== undefined;
-  const shown = show(value, sensitive);
+  // Rendering a value is costly (whole structures); only an issue needs it.
+  let rendered: string | undefined;
+  const shown = () => (rendered ??= show(value, sensitive));
   const type = shape.type === 'enum' ? 'string' : shape.type === 'intEnum' ? 'integer' : shape.type;
   if (type === 'structure' || type === 'union') {
     if (!isPlainObject(value)) {
-      w.issues.push({ kind: 'type', path, shown, constraint: `${describe(value)} can not be converted to a structure` });
+      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a structure` });
       return;
     }
     walkStructure(w, shape, type === 'union', path, value);
@@ -200,7 +206,7 @@ function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string
   }
   if (type === 'list' || type === 'set') {
     if (!Array.isArray(value)) {
-      w.issues.push({ kind: 'type', path, shown, constraint: `${describe(value)} can not be converted to a list` });
+      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a list` });
       return;
     }
     checkLength(w, shape, ref, path, value.length, shown);
@@ -209,7 +215,7 @@ function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string
   }
   if (type === 'map') {
     if (!isPlainObject(value)) {
-      w.issues.push({ kind: 'type', path, shown, constraint: `${describe(value)} can not be converted to a map` });
+      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a map` });
       return;
     }
     const entries = Object.entries(value);
@@ -224,7 +230,7 @@ function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string
   }
   const typed = scalar(type, value, !!w.opts.text);
   if ('mismatch' in typed) {
-    w.issues.push({ kind: 'type', path, shown, constraint: typed.mismatch });
+    w.issues.push({ kind: 'type', path, shown: shown(), constraint: typed.mismatch });
     return;
   }
   checkScalar(w, shape, ref, path, typed.value, shown);
