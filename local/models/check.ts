@@ -294,17 +294,35 @@ function s3MemberValue(model: ModelExtract, b: Binding, ref: MemberRef, req: S3R
   }
 }
 
+interface BoundMember {
+  name: string;
+  ref: MemberRef;
+  binding: Binding;
+}
+const inputBindings = new Map<string, BoundMember[]>();
+
+/** The members of an operation's input that bind to the HTTP request (computed once per operation). */
+function boundMembers(model: ModelExtract, op: string): BoundMember[] {
+  let list = inputBindings.get(op);
+  if (!list) {
+    const shape = shapeOf(model, model.operations[op].input);
+    list = Object.entries(shape.members ?? {}).flatMap(([name, ref]) => {
+      const binding = bindingOf(ref, name);
+      return binding ? [{ name, ref, binding }] : [];
+    });
+    inputBindings.set(op, list);
+  }
+  return list;
+}
+
 /** The input an S3 REST request binds to (labels, headers, prefix headers, query, XML payload). */
 export function s3Input(op: string, req: S3RawRequest): { input: Record<string, unknown>; bindings: Map<string, Binding> } {
   const model = loadModel('s3');
-  const shape = shapeOf(model, model.operations[op].input);
   const input: Record<string, unknown> = {};
   const bindings = new Map<string, Binding>();
-  for (const [name, ref] of Object.entries(shape.members ?? {})) {
-    const b = bindingOf(ref, name);
-    if (!b) continue;
-    bindings.set(name, b);
-    const v = s3MemberValue(model, b, ref, req);
+  for (const { name, ref, binding } of boundMembers(model, op)) {
+    bindings.set(name, binding);
+    const v = s3MemberValue(model, binding, ref, req);
     if (v !== undefined) input[name] = v;
   }
   return { input, bindings };
@@ -361,6 +379,30 @@ function s3AnswerBody(model: ModelExtract, shape: Shape, body: string, issues: V
   return decodeXml(model, { type: 'structure', members: Object.fromEntries(unbound) }, root) as Record<string, unknown>;
 }
 
+interface AnswerBindings {
+  headers: Map<string, string>;
+  prefixes: [string, string][];
+  blobPayload: boolean;
+}
+const answerBindings = new Map<string, AnswerBindings>();
+
+/** Header name (lower case) -> output member, prefix headers, and whether the payload is a blob; once per operation. */
+function answerBindingsOf(model: ModelExtract, op: string, shape: Shape): AnswerBindings {
+  let b = answerBindings.get(op);
+  if (!b) {
+    b = { headers: new Map(), prefixes: [], blobPayload: false };
+    for (const [name, m] of Object.entries(shape.members ?? {})) {
+      const header = m.traits?.['smithy.api#httpHeader'] as string | undefined;
+      const prefix = m.traits?.['smithy.api#httpPrefixHeaders'] as string | undefined;
+      if (header) b.headers.set(header.toLowerCase(), name);
+      if (prefix) b.prefixes.push([prefix.toLowerCase(), name]);
+      if (m.traits?.['smithy.api#httpPayload'] !== undefined && shapeOf(model, m.target).type === 'blob') b.blobPayload = true;
+    }
+    answerBindings.set(op, b);
+  }
+  return b;
+}
+
 /**
  * Checks an S3 answer: each `x-amz-*` header must bind to a member of the output shape
  * (httpHeader or httpPrefixHeaders), and the XML body must decode to the output shape's members;
@@ -370,28 +412,26 @@ export function checkS3Answer(op: string, headers: Record<string, string>, body?
   const model = loadModel('s3');
   if (!model.operations[op]) return;
   const shape = shapeOf(model, model.operations[op].output);
+  const bound = answerBindingsOf(model, op, shape);
   const output: Record<string, unknown> = {};
   const issues: ValidationIssue[] = [];
-  const members = Object.entries(shape.members ?? {});
   for (const [h, v] of Object.entries(headers)) {
     const name = h.toLowerCase();
     if (!name.startsWith('x-amz-') || S3_ENVELOPE_HEADERS.has(name)) continue;
-    const direct = members.find(([, m]) => (m.traits?.['smithy.api#httpHeader'] as string | undefined)?.toLowerCase() === name);
+    const direct = bound.headers.get(name);
     if (direct) {
-      output[direct[0]] = v;
+      output[direct] = v;
       continue;
     }
-    const prefixed = members.find(([, m]) => name.startsWith(((m.traits?.['smithy.api#httpPrefixHeaders'] as string | undefined) ?? '\0').toLowerCase()));
+    const prefixed = bound.prefixes.find(([p]) => name.startsWith(p));
     if (prefixed) {
-      const p = (prefixed[1].traits!['smithy.api#httpPrefixHeaders'] as string).toLowerCase();
-      ((output[prefixed[0]] ??= {}) as Record<string, string>)[name.slice(p.length)] = v;
+      ((output[prefixed[1]] ??= {}) as Record<string, string>)[name.slice(prefixed[0].length)] = v;
       continue;
     }
     issues.push({ kind: 'unknown', path: name, shown: `'${v}'`, constraint: `header ${name} binds to no member of ${model.operations[op].output}` });
   }
-  const blobPayload = members.some(([, m]) => m.traits?.['smithy.api#httpPayload'] !== undefined && shapeOf(model, m.target).type === 'blob');
   const text = body === undefined ? '' : body.toString();
-  if (text.length && !blobPayload) Object.assign(output, s3AnswerBody(model, shape, text, issues));
+  if (text.length && !bound.blobPayload) Object.assign(output, s3AnswerBody(model, shape, text, issues));
   // Required members are not checked: a header-bound output member is legitimately absent at times.
   issues.push(...validateOutput(model, op, output, { text: true, skipRequired: true }));
   if (issues.length) throw standInBug('S3', op, issues);
