@@ -4,6 +4,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { Kms } from '../../local/standin/kms';
 import { S3 } from '../../local/standin/s3';
+import { Sns } from '../../local/standin/sns';
 import { clients, KEY_ID, world } from './helpers';
 
 let s: StandIn;
@@ -151,6 +152,13 @@ describe("the stand-in's answers are checked against the output shapes", () => {
     const e = await failure(c.s3.send(new ListObjectsV2Command({ Bucket: 'data-bucket' })));
     expect(e.$metadata?.httpStatusCode).toBe(500);
     expect(s.calls.at(-1)?.error).toBe('InternalFailure');
+  });
+
+  test('an SNS answer with an element the output shape does not have becomes InternalFailure "stand-in bug"', async () => {
+    jest.spyOn(Sns.prototype, 'handle').mockReturnValue('<PublishResponse><PublishResult><MessageId>m</MessageId><Queued>true</Queued></PublishResult></PublishResponse>');
+    const e = await failure(c.sns.send(new PublishCommand({ TopicArn: s.topicArn, Message: 'm' })));
+    expect(e.$metadata?.httpStatusCode).toBe(500);
+    expect(e.message).toContain('stand-in bug: answer does not match the model: SNS Publish: queued: Unknown member');
   });
 
   test('HEAD of an object written with an encryption context does not return the context header (HeadObjectOutput has no such member)', async () => {

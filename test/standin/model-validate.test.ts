@@ -1,5 +1,5 @@
 import { checkS3Answer, checkSnsAnswer, loadModel, s3Input, snsInput } from '../../local/models/check';
-import { EXTRACT_OPERATIONS } from '../../local/models/extract';
+import { extract, EXTRACT_OPERATIONS } from '../../local/models/extract';
 import { validateInput, validateOutput, validationMessage } from '../../local/models/validate';
 import { KMS_OPERATIONS } from '../../local/standin/kms';
 import { S3_OPERATIONS } from '../../local/standin/s3';
@@ -25,6 +25,44 @@ describe('pinned model extracts', () => {
     expect(KMS_OPERATIONS.filter((op) => !loadModel('kms').operations[op])).toEqual([]);
     expect(S3_OPERATIONS.filter((op) => !loadModel('s3').operations[op])).toEqual([]);
     expect(SNS_OPERATIONS.filter((op) => !loadModel('sns').operations[op])).toEqual([]);
+  });
+});
+
+describe('extract', () => {
+  const src = { repository: 'o/r', commit: 'a'.repeat(40), file: 'm.json', service: '' };
+  const model = {
+    shapes: {
+      'com.amazonaws.sts#AWSSecurityTokenServiceV20110615': { type: 'service', traits: { 'aws.protocols#awsQuery': {} } },
+      'com.amazonaws.sts#GetCallerIdentity': { type: 'operation', input: { target: 'com.amazonaws.sts#In' }, output: { target: 'com.amazonaws.sts#Out' } },
+      'com.amazonaws.sts#In': { type: 'structure', members: {} },
+      'com.amazonaws.sts#Out': {
+        type: 'structure',
+        traits: { 'smithy.api#documentation': 'dropped' },
+        members: { Account: { target: 'com.amazonaws.sts#Acct', traits: { 'smithy.api#documentation': 'dropped', 'smithy.api#required': {} } }, N: { target: 'smithy.api#Integer' } },
+      },
+      'com.amazonaws.sts#Acct': { type: 'string', traits: { 'smithy.api#length': { min: 12, max: 12 }, 'smithy.api#pattern': '^\\d+$' } },
+      'com.amazonaws.sts#Unreached': { type: 'string' },
+    },
+  };
+
+  test('keeps the listed operations, the shapes they reach and the validation traits; drops documentation and unreached shapes', () => {
+    const out = extract('sts', model, src);
+    expect(out).toEqual({
+      source: { ...src, service: 'com.amazonaws.sts#AWSSecurityTokenServiceV20110615' },
+      protocol: 'awsQuery',
+      operations: { GetCallerIdentity: { input: 'In', output: 'Out' } },
+      shapes: {
+        Acct: { type: 'string', traits: { 'smithy.api#length': { min: 12, max: 12 }, 'smithy.api#pattern': '^\\d+$' } },
+        In: { type: 'structure', members: {} },
+        Out: { type: 'structure', members: { Account: { target: 'Acct', traits: { 'smithy.api#required': {} } }, N: { target: 'smithy.api#Integer' } } },
+      },
+    });
+  });
+
+  test('an operation missing from the model is an error, not a silently smaller extract', () => {
+    const shapes = { ...model.shapes } as Record<string, unknown>;
+    delete shapes['com.amazonaws.sts#GetCallerIdentity'];
+    expect(() => extract('sts', { shapes } as typeof model, src)).toThrow(/operation GetCallerIdentity is not in the model/);
   });
 });
 
