@@ -124,6 +124,16 @@ describe('S3 requests are checked against the S3 model', () => {
     await expect(c.s3.send(new ListObjectsV2Command({ Bucket: 'data-bucket', MaxKeys: 10 }))).resolves.toMatchObject({ KeyCount: 1 });
   });
 
+  test('a missing required member bound to the query (UploadPartCopy without partNumber): InvalidArgument naming it', async () => {
+    const res = await fetch(`${s.endpoint}/data-bucket/copy.txt?uploadId=u1`, { method: 'PUT', headers: { 'x-amz-copy-source': 'data-bucket/a.txt' } });
+    expect(res.status).toBe(400);
+    const xml = await res.text();
+    expect(xml).toContain('<Code>InvalidArgument</Code>');
+    expect(xml).toContain('<Message>Invalid value for query parameter partNumber: Member must not be null</Message>');
+    expect(xml).toContain('<ArgumentName>partNumber</ArgumentName>');
+    expect(s.calls.at(-1)).toMatchObject({ operation: 'UploadPartCopy', error: 'InvalidArgument' });
+  });
+
   test('an XML payload with an element the model does not have: MalformedXML; a missing payload: MissingRequestBodyError', async () => {
     const url = `${s.endpoint}/data-bucket/a.txt?tagging`;
     const bad = await fetch(url, { method: 'PUT', body: '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value><Colour>red</Colour></Tag></TagSet></Tagging>' });
