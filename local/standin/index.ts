@@ -6,6 +6,7 @@ import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
+import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsAnswer, checkSnsRequest } from '../models/check';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
@@ -221,6 +222,8 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
         }
         const caller = await authz.authenticate(service, req, body);
         call.caller = caller.arn;
+        // The published model's constraints (local/models), before quotas and faults.
+        if (isKms) checkKmsRequest(op, input);
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) admitKms(op, input, region);
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) authz.kms(caller, op, input, region);
         const fault = takeFault(service, op);
@@ -238,6 +241,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
           }
           throw fault;
         }
+        checkKmsAnswer(op, output);
         reply(200, output);
       } catch (e) {
         const err = asServiceError(e);
@@ -257,11 +261,14 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       try {
         const caller = await authz.authenticate('sns', req, body);
         call.caller = caller.arn;
+        // The published model's constraints (local/models), before faults.
+        checkSnsRequest(op, form);
         if ((SNS_OPERATIONS as readonly string[]).includes(op)) authz.sns(caller, op, input);
         const fault = takeFault('sns', op);
         if (fault) throw fault;
         if (!(SNS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('sns', op);
         const xml = sns.handle(op, input, region, requestId);
+        checkSnsAnswer(op, xml);
         res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
         res.end(xml);
       } catch (e) {
@@ -297,6 +304,8 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
       const caller = await authz.authenticate('s3', req, body);
       call.caller = caller.arn;
+      // The published model's constraints (local/models), before faults.
+      checkS3Request(op, { bucket, key, query: url.searchParams, headers: req.headers, body });
       authz.s3Request(caller, { operation: op, bucket, key, query: url.searchParams, headers: req.headers, body });
       const fault = takeFault('s3', op);
       if (fault?.okWithErrorBody) {
@@ -311,6 +320,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       const out = authz.asS3Caller(caller, () => s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId }));
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
+      checkS3Answer(op, out.headers, method === 'HEAD' ? undefined : out.body);
       res.writeHead(out.status, { ...s3Headers, ...out.headers });
       res.end(method === 'HEAD' ? undefined : out.body);
     } catch (e) {

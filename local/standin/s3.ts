@@ -522,11 +522,16 @@ export class S3 {
     return o;
   }
 
-  private encHeaders(enc: Encryption): Record<string, string> {
+  /**
+   * The SSE answer headers. The encryption context is answered only by the operations whose output
+   * shape binds `x-amz-server-side-encryption-context` (S3 model: PutObject, CopyObject,
+   * CreateMultipartUpload); HEAD/GET, UploadPartCopy and CompleteMultipartUpload do not return it.
+   */
+  private encHeaders(enc: Encryption, withContext = false): Record<string, string> {
     if (enc.type === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
     const h: Record<string, string> = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
     if (enc.bucketKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
-    if (enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
+    if (withContext && enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
     return h;
   }
 
@@ -662,7 +667,7 @@ export class S3 {
       storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
       etag: `"${md5(body)}"`,
     });
-    const headers: Record<string, string> = { etag: o.etag, ...this.encHeaders(enc) };
+    const headers: Record<string, string> = { etag: o.etag, ...this.encHeaders(enc, true) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     return { status: 200, headers };
   }
@@ -728,7 +733,7 @@ export class S3 {
       storageClass: storageClass ?? 'STANDARD',
       etag: `"${md5(plain)}"`,
     });
-    const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(enc) };
+    const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(enc, true) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
     return { status: 200, headers, body: xmlDoc(`<CopyObjectResult xmlns="${XMLNS}"><ETag>${xmlEscape(o.etag)}</ETag><LastModified>${o.lastModified.toISOString()}</LastModified></CopyObjectResult>`) };
@@ -743,7 +748,7 @@ export class S3 {
     bucket.uploads.set(id, { id, key: req.key, enc, dataKey, contentType: header(h, 'content-type') ?? 'binary/octet-stream', metadata: metadataFrom(h), tags: tagsFrom(h), storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD', parts: new Map() });
     return {
       status: 200,
-      headers: { 'content-type': 'application/xml', ...this.encHeaders(enc) },
+      headers: { 'content-type': 'application/xml', ...this.encHeaders(enc, true) },
       body: xmlDoc(`<InitiateMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(req.key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`),
     };
   }
