@@ -80,3 +80,20 @@ export async function signed(endpoint: string, service: string, headers: Record<
   const out = (await sig.sign(request as never)) as unknown as { headers: Record<string, string> };
   return out.headers;
 }
+
+/**
+ * `fetch` of a hand-made wire request, signed (SigV4) as the test administrator for `service`:
+ * the stand-in authenticates every request, so raw requests must be signed like the SDK's.
+ */
+export async function signedFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, service = 's3', region = 'us-east-1'): Promise<Response> {
+  const u = new URL(url);
+  const method = init.method ?? 'GET';
+  const body = init.body ?? '';
+  const sig = new SignatureV4({ credentials, region, service, sha256: Sha256, uriEscapePath: service !== 's3' });
+  const query: Record<string, string> = {};
+  u.searchParams.forEach((v, k) => (query[k] = v));
+  const request = { method, protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: decodeURIComponent(u.pathname), query, headers: { ...(init.headers ?? {}), host: u.host }, body };
+  const out = (await sig.sign(request as never)) as unknown as { headers: Record<string, string> };
+  const { host: _host, ...headers } = out.headers;
+  return fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+}

@@ -5,7 +5,7 @@ import { startStandIn, type StandIn } from '../../local/standin';
 import { Kms } from '../../local/standin/kms';
 import { S3 } from '../../local/standin/s3';
 import { Sns } from '../../local/standin/sns';
-import { clients, KEY_ID, world } from './helpers';
+import { clients, KEY_ID, signedFetch, world } from './helpers';
 
 let s: StandIn;
 let c: ReturnType<typeof clients>;
@@ -30,11 +30,7 @@ async function failure(p: Promise<unknown>): Promise<SdkError> {
 
 /** A raw KMS JSON request (the SDK would not send unknown members or wrong types). */
 async function kmsRaw(op: string, body: unknown): Promise<{ status: number; json: { __type: string; message: string } }> {
-  const res = await fetch(s.endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${op}` },
-    body: JSON.stringify(body),
-  });
+  const res = await signedFetch(s.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${op}` }, body: JSON.stringify(body) }, 'kms');
   return { status: res.status, json: (await res.json()) as { __type: string; message: string } };
 }
 
@@ -116,7 +112,7 @@ describe('S3 requests are checked against the S3 model', () => {
   });
 
   test('a query parameter of the wrong type (max-keys): InvalidArgument', async () => {
-    const res = await fetch(`${s.endpoint}/data-bucket?list-type=2&max-keys=ten`);
+    const res = await signedFetch(`${s.endpoint}/data-bucket?list-type=2&max-keys=ten`);
     expect(res.status).toBe(400);
     const xml = await res.text();
     expect(xml).toContain('<Code>InvalidArgument</Code>');
@@ -125,7 +121,7 @@ describe('S3 requests are checked against the S3 model', () => {
   });
 
   test('a missing required member bound to the query (UploadPartCopy without partNumber): InvalidArgument naming it', async () => {
-    const res = await fetch(`${s.endpoint}/data-bucket/copy.txt?uploadId=u1`, { method: 'PUT', headers: { 'x-amz-copy-source': 'data-bucket/a.txt' } });
+    const res = await signedFetch(`${s.endpoint}/data-bucket/copy.txt?uploadId=u1`, { method: 'PUT', headers: { 'x-amz-copy-source': 'data-bucket/a.txt' } });
     expect(res.status).toBe(400);
     const xml = await res.text();
     expect(xml).toContain('<Code>InvalidArgument</Code>');
@@ -136,10 +132,10 @@ describe('S3 requests are checked against the S3 model', () => {
 
   test('an XML payload with an element the model does not have: MalformedXML; a missing payload: MissingRequestBodyError', async () => {
     const url = `${s.endpoint}/data-bucket/a.txt?tagging`;
-    const bad = await fetch(url, { method: 'PUT', body: '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value><Colour>red</Colour></Tag></TagSet></Tagging>' });
+    const bad = await signedFetch(url, { method: 'PUT', body: '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value><Colour>red</Colour></Tag></TagSet></Tagging>' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('<Code>MalformedXML</Code>');
-    const empty = await fetch(url, { method: 'PUT' });
+    const empty = await signedFetch(url, { method: 'PUT' });
     expect(await empty.text()).toContain('<Code>MissingRequestBodyError</Code>');
     await expect(c.s3.send(new PutObjectTaggingCommand({ Bucket: 'data-bucket', Key: 'a.txt', Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }))).resolves.toBeDefined();
   });
@@ -176,7 +172,7 @@ describe("the stand-in's answers are checked against the output shapes", () => {
     const put = await c.s3.send(new PutObjectCommand({ Bucket: 'data-bucket', Key: 'ctx.txt', Body: 'c', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: context }));
     // PutObjectOutput does bind the header.
     expect(JSON.parse(Buffer.from(put.SSEKMSEncryptionContext!, 'base64').toString('utf8'))).toMatchObject({ purpose: 'test' });
-    const head = await fetch(`${s.endpoint}/data-bucket/ctx.txt`, { method: 'HEAD' });
+    const head = await signedFetch(`${s.endpoint}/data-bucket/ctx.txt`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('x-amz-server-side-encryption')).toBe('aws:kms');
     expect(head.headers.get('x-amz-server-side-encryption-context')).toBeNull();
