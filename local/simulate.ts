@@ -104,6 +104,52 @@ export function worldSettings(world: World): Settings {
   return parseSettings({ ...(world.settings ?? {}) }, 'the world file\'s "settings"');
 }
 
+/** Where a stack's resources live in a simulated account (see accountLayout). */
+export interface AccountLayout {
+  /** The world the stand-in serves: the world file's, plus the stack's results bucket when it has one. */
+  standInWorld: World;
+  topicLogicalId: string | undefined;
+  resultsLogicalId: string | undefined;
+  resultsBucket: string;
+}
+
+/**
+ * The stack's SNS topic and re-encryption results bucket (only with the branch) in the stand-in:
+ * a bucket of the stand-in, where the runner's ResultWriter writes and SummarizeReencryption reads.
+ */
+export function accountLayout(template: CfnTemplate, world: World): AccountLayout {
+  const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
+  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
+  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
+  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
+    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
+    : world;
+  return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket };
+}
+
+/** The physical ids the runner resolves the template's Refs to: topic, results bucket, ledger table. */
+export function runnerResources(layout: AccountLayout, standIn: Pick<StandIn, 'topicArn'>, ledger: Pick<LocalLedger, 'logicalId' | 'tableName'>): Record<string, string> {
+  const { topicLogicalId, resultsLogicalId, resultsBucket } = layout;
+  return {
+    ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}),
+    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+    [ledger.logicalId]: ledger.tableName,
+  };
+}
+
+/** The synthesized stack for a world's settings (cached: synthesis takes seconds). */
+export function worldTemplate(world: World): CfnTemplate {
+  const settings = worldSettings(world);
+  const env = { account: world.account, region: world.region };
+  const cacheKey = JSON.stringify([settings, env]);
+  let template = templates.get(cacheKey);
+  if (!template) {
+    template = synthTemplate(settings, env);
+    templates.set(cacheKey, template);
+  }
+  return template;
+}
+
 /** A simulated account kept up between executions (several findings against one world). */
 export interface Simulation {
   standIn: StandIn;
@@ -129,22 +175,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const { world } = opts;
   const speed = opts.speed ?? 1;
   const settings = worldSettings(world);
-  const env = { account: world.account, region: world.region };
-  const cacheKey = JSON.stringify([settings, env]);
-  let template = templates.get(cacheKey);
-  if (!template) {
-    template = synthTemplate(settings, env);
-    templates.set(cacheKey, template);
-  }
-  const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
-
-  // The stack's re-encryption results bucket (only with the branch): a bucket of the stand-in,
-  // where the runner's ResultWriter writes and SummarizeReencryption reads.
-  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
-  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
-  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
-    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
-    : world;
+  const template = worldTemplate(world);
+  const layout = accountLayout(template, world);
+  const { standInWorld } = layout;
   const standIn = await startStandIn(standInWorld, { speed });
   let ledger: LocalLedger;
   try {
@@ -158,11 +191,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const people = world.people;
   const names = Object.keys(people);
   let executions = 0;
-  const resources = {
-    ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}),
-    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
-    [ledger.logicalId]: ledger.tableName,
-  };
+  const resources = runnerResources(layout, standIn, ledger);
+
 
   // The open task tokens of every running execution, for the front door to answer.
   const tokens = new Map<string, TaskTokens>();
@@ -189,7 +219,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   const start = (mode: 'automatic' | 'manual', input: unknown, executionName: string, onEvent?: (e: RunEvent) => void) => {
     const run = runLocally({
-      template: template!,
+      template,
       mode,
       input,
       account: world.account,

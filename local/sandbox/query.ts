@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { SandboxAccess, SandboxPrincipal } from './access';
+
+/**
+ * STS and CloudFormation as the AWS query protocol serves them: a form body with `Action=` and
+ * `Version=`, an XML answer `<{Action}Response xmlns=...><{Action}Result>...` and errors as
+ * `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>` (the shapes
+ * of aws-sdk-js-v3's sts.json and cloudformation.json models).
+ */
+
+/** One answer: HTTP status and XML body. */
+export interface QueryAnswer {
+  status: number;
+  body: string;
+}
+
+const NAMESPACES = {
+  sts: { version: '2011-06-15', xmlns: 'https://sts.amazonaws.com/doc/2011-06-15/' },
+  cloudformation: { version: '2010-05-15', xmlns: 'http://cloudformation.amazonaws.com/doc/2010-05-15/' },
+} as const;
+
+export function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+export function queryError(status: number, code: string, message: string, type: 'Sender' | 'Receiver' = 'Sender'): QueryAnswer {
+  return {
+    status,
+    body: `<ErrorResponse><Error><Type>${type}</Type><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  };
+}
+
+function response(service: keyof typeof NAMESPACES, action: string, result: string): QueryAnswer {
+  const ns = NAMESPACES[service].xmlns;
+  return {
+    status: 200,
+    body: `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+  };
+}
+
+/** The form's Action and Version, or the error the service answers when either is wrong. */
+function actionOf(service: keyof typeof NAMESPACES, params: URLSearchParams): { action: string } | QueryAnswer {
+  const action = params.get('Action');
+  if (!action) return queryError(400, 'MissingAction', 'Missing Action');
+  if (params.get('Version') !== NAMESPACES[service].version) return queryError(400, 'InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+  return { action };
+}
+
+/** STS GetCallerIdentity: who signed (no permission needed, as in AWS). */
+export function stsAnswer(body: string, principal: SandboxPrincipal): QueryAnswer {
+  const a = actionOf('sts', new URLSearchParams(body));
+  if (!('action' in a)) return a;
+  if (a.action !== 'GetCallerIdentity') return queryError(400, 'InvalidAction', `The sandbox's STS does not implement ${a.action}.`);
+  return response('sts', 'GetCallerIdentity', `<Arn>${xmlEscape(principal.arn)}</Arn><UserId>${xmlEscape(principal.userId)}</UserId><Account>${principal.account}</Account>`);
+}
+
+/** The stack as DescribeStacks shows it. */
+export interface SandboxStack {
+  name: string;
+  stackId: string;
+  createdAt: Date;
+  description?: string;
+  outputs: { key: string; value: string; description?: string; exportName?: string }[];
+}
+
+/** CloudFormation DescribeStacks (one stack: the sandbox's), authorized on the stack's id. */
+export function cloudFormationAnswer(body: string, principal: SandboxPrincipal, access: SandboxAccess, stack: SandboxStack): QueryAnswer {
+  const params = new URLSearchParams(body);
+  const a = actionOf('cloudformation', params);
+  if (!('action' in a)) return a;
+  if (a.action !== 'DescribeStacks') return queryError(400, 'InvalidAction', `The sandbox's CloudFormation does not implement ${a.action}.`);
+  const asked = params.get('StackName');
+  // Without StackName, DescribeStacks lists every stack: the resource is then "*".
+  const resource = asked === null || asked === stack.name || asked === stack.stackId ? (asked === null ? '*' : stack.stackId) : asked;
+  const decision = access.authorize(principal, 'cloudformation:DescribeStacks', resource);
+  if (!decision.allowed) return queryError(403, 'AccessDenied', decision.message);
+  if (asked !== null && asked !== stack.name && asked !== stack.stackId) return queryError(400, 'ValidationError', `Stack with id ${asked} does not exist`);
+  const outputs = stack.outputs
+    .map(
+      (o) =>
+        `<member><OutputKey>${xmlEscape(o.key)}</OutputKey><OutputValue>${xmlEscape(o.value)}</OutputValue>${o.description ? `<Description>${xmlEscape(o.description)}</Description>` : ''}${
+          o.exportName ? `<ExportName>${xmlEscape(o.exportName)}</ExportName>` : ''
+        }</member>`,
+    )
+    .join('');
+  const member = [
+    `<StackId>${xmlEscape(stack.stackId)}</StackId>`,
+    `<StackName>${xmlEscape(stack.name)}</StackName>`,
+    stack.description ? `<Description>${xmlEscape(stack.description)}</Description>` : '',
+    `<CreationTime>${stack.createdAt.toISOString()}</CreationTime>`,
+    '<StackStatus>CREATE_COMPLETE</StackStatus>',
+    '<DisableRollback>false</DisableRollback>',
+    '<Capabilities><member>CAPABILITY_IAM</member></Capabilities>',
+    `<Outputs>${outputs}</Outputs>`,
+    '<Tags/>',
+    '<EnableTerminationProtection>false</EnableTerminationProtection>',
+    '<DriftInformation><StackDriftStatus>NOT_CHECKED</StackDriftStatus></DriftInformation>',
+  ].join('');
+  return response('cloudformation', 'DescribeStacks', `<Stacks><member>${member}</member></Stacks>`);
+}
