@@ -37,7 +37,7 @@ interface StateInfo {
 export function statesOf(definition: unknown): Map<string, StateInfo> {
   const out = new Map<string, StateInfo>();
   const visit = (machine: unknown) => {
-    const states = (machine as { States?: Record<string, Record<string, any>> } | undefined)?.States ?? {};
+    const states = (machine as { States?: Record<string, AslState> } | undefined)?.States ?? {};
     for (const [name, state] of Object.entries(states)) {
       out.set(name, { type: String(state.Type), ...taskOf(state), ...(state.Type === 'Map' ? { itemsPath: state.ItemsPath ?? '$' } : {}) });
       if (state.Type === 'Map') visit(state.ItemProcessor ?? state.Iterator);
@@ -48,7 +48,19 @@ export function statesOf(definition: unknown): Map<string, StateInfo> {
   return out;
 }
 
-function taskOf(state: Record<string, any>): Pick<StateInfo, 'task'> {
+/** The fields of an ASL state the history needs. */
+interface AslState {
+  Type?: string;
+  Resource?: unknown;
+  TimeoutSeconds?: unknown;
+  HeartbeatSeconds?: unknown;
+  ItemsPath?: string;
+  ItemProcessor?: unknown;
+  Iterator?: unknown;
+  Branches?: unknown[];
+}
+
+function taskOf(state: AslState): Pick<StateInfo, 'task'> {
   if (state.Type !== 'Task' || typeof state.Resource !== 'string') return {};
   const resource: string = state.Resource;
   const timeouts = { ...(typeof state.TimeoutSeconds === 'number' ? { timeoutSeconds: state.TimeoutSeconds } : {}) };

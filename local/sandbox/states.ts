@@ -59,8 +59,9 @@ export class SfnError extends Error {
   }
 }
 
-/** Names: 1-80 characters, no whitespace, wildcards, brackets or control characters (StartExecution's `name`). */
-const NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+/** Names: 1-80 characters, no whitespace, wildcards, brackets, punctuation listed or control characters (StartExecution's `name`). */
+const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
+const isName = (name: string) => name.length >= 1 && name.length <= 80 && !NAME_FORBIDDEN.test(name) && ![...name].some((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f));
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 /** PageSize in the model: 0-1000; 0 (or absent) means the default page, 100. */
@@ -128,7 +129,7 @@ export class LocalStepFunctions {
   /** Starts an execution of `machine` (StartExecution, after authorization). */
   start(machine: SandboxMachine, input: Record<string, unknown>): { executionArn: string; startDate: number } {
     const name = optionalString(input, 'name', 80) ?? crypto.randomUUID();
-    if (!NAME.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
+    if (!isName(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
     const text = optionalString(input, 'input', PAYLOAD_LIMIT_BYTES) ?? '{}';
     let parsed: unknown;
     try {
