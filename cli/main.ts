@@ -249,7 +249,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
   program
     .command('sandbox')
     .description('Offline: a local account on 127.0.0.1 (KMS, S3, SNS, DynamoDB, STS, CloudFormation, Step Functions and the front door on ONE endpoint) that the unchanged kms-rotate commands and plain AWS SDK calls talk to.')
-    .option('--world <file>', 'the simulated account (keys, people, settings); default: local/samples/world.json')
+    .option('--world <file>', 'the simulated account (keys, people, settings); default: local/sandbox/world.json (alias/orders needs an approval, alias/billing does not)')
     .requiredOption('--env-dir <dir>', 'where to write <person>.env for each person of the world (and inbox.txt, the notifications)')
     .addOption(new Option('--speed <n>', 'divide every wait, rotation time, approval and execution timeout of the executions by this').default(DEFAULT_SPEED).argParser(positiveNumber))
     .addHelpText('after', `

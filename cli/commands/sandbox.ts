@@ -1,11 +1,14 @@
-import { resolve as resolvePath } from 'node:path';
 import { loadWorldFile, WorldError, type World } from '../../local/world';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { lineWriter, type Io } from '../io';
-import { BUILT_IN_WORLD, DEFAULT_SPEED } from './simulate';
+import { join, resolve as resolvePath } from 'node:path';
+import { DEFAULT_SPEED } from './simulate';
 
 export { DEFAULT_SPEED };
+
+/** The practice world: alias/orders needs an approval (a second person), alias/billing does not. */
+export const SANDBOX_WORLD = join(__dirname, '..', '..', 'local', 'sandbox', 'world.json');
 
 export interface SandboxOptions {
   world?: string;
@@ -24,7 +27,7 @@ function loadSandbox(io: Io): SandboxModule {
 
 function loadWorld(path: string | undefined): World {
   try {
-    return loadWorldFile(path ?? BUILT_IN_WORLD);
+    return loadWorldFile(path ?? SANDBOX_WORLD);
   } catch (error) {
     if (error instanceof WorldError) throw usageError(error.message);
     throw error;
@@ -83,9 +86,9 @@ function guide(endpoint: string, ports: number[], envFiles: Record<string, strin
     ...people,
     `Notifications (approval ids) are printed here and appended to ${envDir}/inbox.txt.`,
     '',
-    `Terminal 1 (requester):  . ${envFiles[ex.requester]} && kms-rotate start --key ${ex.key} --reason 'practice'`,
-    `Terminal 2 (approver):   . ${envFiles[ex.approver]} && kms-rotate approve <ap-... from the notification>`,
-    '                         kms-rotate status; kms-rotate watch <execution name>',
+    `Terminal 1 (requester):  . ${envFiles[ex.requester]} && npx kms-rotate start --key ${ex.key} --reason 'practice'`,
+    `Terminal 2 (approver):   . ${envFiles[ex.approver]} && npx kms-rotate approve <ap-... from the notification>`,
+    '                         npx kms-rotate status; npx kms-rotate watch <execution name>',
     'Stop with Ctrl-C (or SIGTERM): every server closes.',
     '',
   ].join('\n');

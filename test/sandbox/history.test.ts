@@ -60,7 +60,7 @@ async function run(): Promise<RunEvent[]> {
 }
 
 const essentials = (t: TraceEvent[]) =>
-  t.filter((e) => e.kind === 'error' || e.kind === 'retried' || e.kind === 'entered').map((e) => ('state' in e ? `${e.kind} ${e.state} ${e.key ?? '-'}` : e.kind));
+  t.flatMap((e) => (e.kind === 'error' || e.kind === 'retried' || e.kind === 'entered' ? [`${e.kind} ${e.state} ${e.key ?? '-'}`] : []));
 
 describe('sandbox history (RunEvents as Step Functions history)', () => {
   it('failures and retries stay on their state and key, as the local trace shows them', async () => {
