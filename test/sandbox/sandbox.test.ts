@@ -33,9 +33,20 @@ function sourced(file: string): Record<string, string> {
   return env;
 }
 
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // A command that hangs fails the test instead of holding it (its group: tsx and the node it runs).
+    const timer = setTimeout(() => killGroup(child), 30_000);
+    child.on('exit', () => clearTimeout(timer));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -76,13 +87,14 @@ describe('kms-rotate sandbox', () => {
     dir = mkdtempSync(join(tmpdir(), 'kms-sandbox-'));
   });
   afterAll(() => {
-    if (sandbox && sandbox.exitCode === null) sandbox.kill('SIGKILL');
+    // A failed test leaves the sandbox up: end its whole process group (tsx and the node it runs).
+    if (sandbox) killGroup(sandbox);
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('requester and approver with the real CLI, then SIGTERM closes every port and exits 0', async () => {
     const envDir = join(dir, 'env');
-    sandbox = spawn(TSX, [CLI, 'sandbox', '--world', WORLD, '--env-dir', envDir, '--speed', '50'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    sandbox = spawn(TSX, [CLI, 'sandbox', '--world', WORLD, '--env-dir', envDir, '--speed', '50'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     sandbox.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     sandbox.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => sandbox!.on('exit', (code) => resolve(code)));
