@@ -77,9 +77,12 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const template = worldTemplate(world);
   const layout = accountLayout(template, world);
   const closers: (() => Promise<void>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-  };
+  let closing: Promise<void> | undefined;
+  // Newest first (the front door and router before the services they call); once, however often asked.
+  const closeAll = () =>
+    (closing ??= (async () => {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+    })());
   try {
     const standIn = await startStandIn(layout.standInWorld, { speed });
     closers.push(() => standIn.close());

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -161,5 +162,17 @@ describe('sandbox routes, with the real SDK clients', () => {
   it('a request without a signature is refused', async () => {
     const res = await fetch(box.endpoint, { method: 'POST', body: 'Action=GetCallerIdentity&Version=2011-06-15' });
     expect(res.status).toBe(403);
+  });
+
+  it('close() closes every port it announced', async () => {
+    await box.close();
+    const refused = (port: number) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => (socket.destroy(), resolve('open')));
+        socket.once('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+      });
+    expect(box.ports).toHaveLength(4);
+    for (const port of box.ports) expect(await refused(port)).toBe('ECONNREFUSED');
   });
 });
