@@ -24,6 +24,7 @@ import { parseSettings } from '../lib/settings';
 import { parseWorld } from '../local/world';
 import { buildSync } from 'esbuild';
 import { esbuildOptionsFor, HANDLERS } from '../lib/functions';
+import { TEST_CREDENTIALS } from '../local/iam';
 
 interface Result {
   name: string;
@@ -168,7 +169,7 @@ async function benchConfirmation(): Promise<void> {
       const run = await sim.run({ keyId: id, reason: 'bench' });
       const key = run.summary?.keys[0];
       if (key?.outcome !== 'ROTATED' || !key.confirmedAt) throw new Error(`bench: the ${duration} s rotation was not confirmed`);
-      const kms = new KMSClient({ endpoint: sim.standIn.endpoint, region: world.region, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+      const kms = new KMSClient({ endpoint: sim.standIn.endpoint, region: world.region, credentials: TEST_CREDENTIALS });
       const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: key.keyArn! }));
       const ended = Math.max(...(rotations.Rotations ?? []).map((r) => r.RotationDate?.getTime() ?? 0));
       const lateSimulated = ((Date.parse(key.confirmedAt) - ended) / 1000) * speed;
@@ -374,7 +375,7 @@ async function benchReencryption(): Promise<void> {
   );
   const standIn = await startStandIn(world);
   try {
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const credentials = TEST_CREDENTIALS;
     const keyArn = standIn.keyArn(REENCRYPT_KEY_ID);
     const s3 = new S3Client({ endpoint: standIn.endpoint, region: world.region, credentials, forcePathStyle: true, maxAttempts: 1 });
     const kms = new KMS({ endpoint: standIn.endpoint, region: world.region, credentials, maxAttempts: 1 });

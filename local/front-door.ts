@@ -16,8 +16,11 @@ function frontDoorCode(): { handleFrontDoor: typeof import('../lambdas/front-doo
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 import { ROUTES, type FrontDoorEvent, type FrontDoorResponse, type RouteName } from '../lambdas/domain/front-door';
-import { verifySignature } from '../cli/sigv4';
 import type { WorldPerson } from './world';
+import { parseWorld } from './world';
+import { createAccountIam, SignatureRefused, type AccountIam } from './iam';
+import { synthTemplate, type CfnTemplate } from './template';
+import { parseSettings } from '../lib/settings';
 
 /** The stage the deployed API uses (its FrontDoorUrl ends with it). */
 const STAGE = 'v1';
@@ -31,6 +34,25 @@ export interface LocalFrontDoorOptions {
   drills?: Pick<DrillKeys, 'create' | 'cleanup'>;
   /** Told about every answer (tests and the trace read them). */
   onResponse?: (entry: FrontDoorExchange) => void;
+  /**
+   * The account's IAM: who may call (any principal with a valid signature) and the policies that
+   * decide execute-api:Invoke. Default: the stack synthesized with default settings, with `people`.
+   */
+  iam?: AccountIam;
+}
+
+const defaultTemplates = new Map<string, CfnTemplate>();
+
+/** The account's IAM for a front door started without one: the default stack's policies, the given people. */
+function defaultIam(opts: LocalFrontDoorOptions): AccountIam {
+  const key = `${opts.account}/${opts.region}`;
+  let template = defaultTemplates.get(key);
+  if (!template) {
+    template = synthTemplate(parseSettings({}, 'the local front door'), { account: opts.account, region: opts.region });
+    defaultTemplates.set(key, template);
+  }
+  const world = { ...parseWorld({ account: opts.account, region: opts.region }, 'the local front door'), people: opts.people };
+  return createAccountIam({ template, world, account: opts.account, region: opts.region });
 }
 
 /** One request through the local front door and its answer. */
@@ -59,11 +81,11 @@ function matchRoute(method: string, path: string): { route: RouteName; resource:
   return null;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -71,43 +93,51 @@ function readBody(req: IncomingMessage): Promise<string> {
 const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 /**
- * Starts the local front door: verifies each request's SigV4 signature against the world's
- * people (access key -> IAM principal), applies the IAM rights the stack's policies give (every
- * person has the on-call routes; `/break-glass` only those with `breakGlass`), builds the API
- * Gateway event with `requestContext.identity` and calls the real front-door handler.
+ * Starts the local front door: verifies each request's SigV4 signature against the account's
+ * principals (local/iam), authorizes `execute-api:Invoke` on the route's ARN
+ * (`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>`) with the caller's
+ * identity policies (people: the stack's on-call policy, break-glass when attached), builds the
+ * API Gateway event with `requestContext.identity` and calls the real front-door handler.
  */
 export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<LocalFrontDoor> {
-  const byAccessKey = new Map(Object.values(opts.people).map((p) => [p.accessKeyId, p]));
+  const iam = opts.iam ?? defaultIam(opts);
+  const apiId = iam.restApiId ?? 'front-door';
   const server: Server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-      const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
       let response: FrontDoorResponse;
       let route: RouteName | null = null;
       let caller: string | null = null;
-      const verified = await verifySignature({ method: req.method ?? 'GET', url, headers, body }, (id) => byAccessKey.get(id)?.secretAccessKey ?? null, opts.region);
       const stagePrefix = `/${STAGE}`;
       const matched = url.pathname.startsWith(`${stagePrefix}/`) ? matchRoute(req.method ?? '', url.pathname.slice(stagePrefix.length)) : null;
-      if ('refused' in verified) {
-        response = answer(403, { error: 'InvalidSignature', message: verified.refused });
+      let principal;
+      try {
+        principal = await iam.verify({ method: req.method ?? 'GET', url, headers: req.headers, body }, 'execute-api', { region: opts.region });
+      } catch (e) {
+        if (!(e instanceof SignatureRefused)) throw e;
+        principal = e;
+      }
+      if (principal instanceof SignatureRefused) {
+        response = answer(403, { error: 'InvalidSignature', message: principal.message });
       } else if (!matched) {
         response = answer(404, { error: 'NotFound', message: `no such route: ${req.method} ${url.pathname}` });
       } else {
-        const person = byAccessKey.get(verified.accessKeyId)!;
         route = matched.route;
-        caller = person.arn;
-        if (route === 'breakGlass' && !person.breakGlass) {
-          // What API Gateway answers when the caller's policies lack execute-api:Invoke on the route.
-          response = answer(403, { error: 'AccessDenied', message: `User: ${person.arn} is not authorized to perform: execute-api:Invoke on resource: POST /break-glass (the break-glass policy is not attached)` });
+        caller = principal.arn;
+        const routeArn = `arn:aws:execute-api:${opts.region}:${opts.account}:${apiId}/${STAGE}/${req.method}${url.pathname.slice(stagePrefix.length)}`;
+        const decision = iam.authorize(principal, 'execute-api:Invoke', routeArn);
+        if (!decision.allowed) {
+          // What API Gateway answers when the caller's policies do not allow execute-api:Invoke on the route.
+          response = answer(403, { error: 'AccessDenied', message: decision.message });
         } else {
           const event: FrontDoorEvent = {
             resource: matched.resource,
             httpMethod: req.method,
             pathParameters: Object.keys(matched.params).length ? matched.params : null,
-            body,
+            body: body.toString('utf8'),
             isBase64Encoded: false,
-            requestContext: { identity: { userArn: person.arn, accountId: opts.account, caller: person.accessKeyId } },
+            requestContext: { identity: { userArn: principal.arn, accountId: opts.account, caller: principal.accessKeyId } },
           };
           const drillRoute = route === 'drill' || route === 'drillCleanup';
           response = !drillRoute

@@ -10,6 +10,9 @@ import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { FatalStatesError, HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES, payloadBytes, waitSecondsOrThrow } from './limits';
 import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
+import { createAccountIam, type AccountIam, type Principal } from './iam';
+import { withInvocationEnvironment } from './iam/invocation-env';
+import { parseWorld } from './world';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
 /** Who approves or denies in a local run (the world file decides). */
@@ -92,6 +95,13 @@ export interface LocalRunOptions {
   onTaskToken?: DefinitionRunOptions['onTaskToken'];
   /** Physical ids for template resources, e.g. { [topicLogicalId]: topicArn }. */
   resources?: Record<string, string>;
+  /**
+   * The account's IAM (local/iam), shared with the stand-in the handlers call: each handler runs
+   * with its function role's credentials, and the state machine's role must be allowed to invoke
+   * each function. Default: the template's IAM for this account (the stand-in must then have been
+   * given the same template, or it will not know the roles' access keys).
+   */
+  iam?: AccountIam;
   /** Divides simulated time: waits, retry intervals, callback and execution timeouts, the rotation timeout. */
   speed?: number;
   executionName?: string;
@@ -183,28 +193,40 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
   const machineName = mode === 'manual' ? 'KmsIncidentRotationManual' : 'KmsIncidentRotation';
   const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:${machineName}:${executionName}`;
 
+  const iam = opts.iam ?? createAccountIam({ template: opts.template, world: parseWorld({ account: opts.account, region: opts.region }, 'the runner'), account: opts.account, region: opts.region, resources: opts.resources });
+  const machineRole = iam.principals.stateMachineRole(mode);
   const tasks: DefinitionRunOptions['tasks'] = {};
   const callbacks: NonNullable<DefinitionRunOptions['callbacks']> = {};
   visitStates(definition, (name, state) => {
     if (state.Type !== 'Task') return;
     if (typeof state.Resource === 'string' && state.Resource.endsWith(':lambda:invoke.waitForTaskToken')) {
-      const callbackFn = functions.get(state.Parameters?.FunctionName);
-      if (!callbackFn) throw new Error(`Task state ${name} invokes ${state.Parameters?.FunctionName}, which is not a function of the template`);
+      const functionArn = state.Parameters?.FunctionName;
+      const callbackFn = functions.get(functionArn);
+      if (!callbackFn) throw new Error(`Task state ${name} invokes ${functionArn}, which is not a function of the template`);
       const environment = scaledEnvironment(callbackFn.environment, speed);
-      callbacks[name] = (input: any) => invokeHandler(callbackFn.handler, input.Payload, environment, opts, callbackFn.timeoutSeconds);
+      const role = iam.principals.functionRole(callbackFn.handler);
+      callbacks[name] = (input: any) => {
+        mayInvoke(iam, machineRole, functionArn);
+        return invokeHandler(callbackFn.handler, input.Payload, environment, opts, callbackFn.timeoutSeconds, role);
+      };
       return;
     }
     const fn = functions.get(state.Resource);
     if (!fn) throw new Error(`Task state ${name} invokes ${state.Resource}, which is not a function of the template`);
     const environment = scaledEnvironment(fn.environment, speed);
-    tasks[name] = (input: unknown) => invokeHandler(fn.handler, scaledInput(fn.handler, input, speed), environment, opts, fn.timeoutSeconds);
+    const role = iam.principals.functionRole(fn.handler);
+    tasks[name] = (input: unknown) => {
+      mayInvoke(iam, machineRole, state.Resource);
+      return invokeHandler(fn.handler, scaledInput(fn.handler, input, speed), environment, opts, fn.timeoutSeconds, role);
+    };
   });
 
+  // A Distributed Map's ItemReader and ResultWriter read and write S3 as the state machine's role.
   const s3 = new S3Client({
     endpoint: opts.serviceEndpoints?.S3 ?? opts.endpoint,
     region: opts.region,
     forcePathStyle: true,
-    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+    credentials: { accessKeyId: machineRole.accessKeyId, secretAccessKey: machineRole.secretAccessKey },
   });
   const run = await runDefinition({
     definition,
@@ -659,17 +681,37 @@ function scaledInput(handler: HandlerName, input: unknown, speed: number): unkno
   return { ...batch, BatchInput: { ...batch.BatchInput, kmsRequestsPerSecond: rate * speed } };
 }
 
-async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions, timeoutSeconds = 3): Promise<unknown> {
+/**
+ * Step Functions invokes a task's function with the state machine's role: without
+ * lambda:InvokeFunction on it the task fails. The error name is the one Step Functions gives
+ * Lambda service exceptions (Lambda.AWSLambdaException; the exact name for a 403 from Lambda is
+ * not documented, so the strict answer: an error the workflow's Retry/Catch on Lambda errors sees).
+ */
+function mayInvoke(iam: AccountIam, machineRole: Principal, functionArn: string): void {
+  const decision = iam.authorize(machineRole, 'lambda:InvokeFunction', functionArn);
+  if (decision.allowed) return;
+  const error = new Error(JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: `${decision.message} (Service: Lambda, Status Code: 403)` }));
+  error.name = 'Lambda.AWSLambdaException';
+  throw error;
+}
+
+async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions, timeoutSeconds: number, role: Principal): Promise<unknown> {
   // The function's own timeout (handlers run in real time): what getRemainingTimeInMillis counts down.
   const deadline = Date.now() + timeoutSeconds * 1000;
   const { POWERTOOLS_LOG_LEVEL: _ignored, ...functionEnv } = environment;
-  Object.assign(process.env, functionEnv, {
+  // This invocation's environment only (local/iam/invocation-env.ts): Lambda's variables, the
+  // endpoints of the stand-in, and the credentials of the function's role.
+  const invocationEnv: Record<string, string> = {
+    ...functionEnv,
     AWS_REGION: opts.region,
     AWS_ENDPOINT_URL: opts.endpoint,
     ...Object.fromEntries(Object.entries(opts.serviceEndpoints ?? {}).map(([service, url]) => [`AWS_ENDPOINT_URL_${service}`, url])),
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-  });
+    AWS_ACCESS_KEY_ID: role.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
+  };
+  // No session token: a local role session signs with its key alone (a stale one from the shell would be sent and signed).
+  invocationEnv.AWS_SESSION_TOKEN = '';
+  const handler = loadHandlers()[name];
   const context = {
     functionName: `kms-incident-rotation-${name}`,
     functionVersion: '$LATEST',
@@ -686,7 +728,8 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
   } as Context;
   try {
     // A JSON round trip, as Lambda does: Dates become strings, undefined disappears.
-    return JSON.parse(JSON.stringify((await loadHandlers()[name](structuredClone(input), context)) ?? null));
+    const result = await withInvocationEnvironment(invocationEnv, () => handler(structuredClone(input), context));
+    return JSON.parse(JSON.stringify(result ?? null));
   } catch (error) {
     // What Step Functions sees from a Lambda function error: the error type as the error
     // name and a JSON cause with the type and message.

@@ -15,9 +15,10 @@ import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
-import { startStandIn, type KmsCallCounters, type StandIn } from './standin';
+import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
+import { createAccountIam, type AccountIam } from './iam';
 import { synthTemplate, type CfnTemplate } from './template';
-import { startLocalLedger, type LocalLedger } from './ledger-local';
+import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
 import type { World } from './world';
 
 /** One key in the simulation's summary (`kms-rotate simulate --json`). */
@@ -95,6 +96,8 @@ export interface SimulateOptions {
   onEvent?: (event: RunEvent) => void;
   /** Called once the stand-in is up (e.g. to add faults mid-run in tests). */
   onStandIn?: (standIn: StandIn) => void;
+  /** Changes a copy of the synthesized template before anything runs (tests: a permission removed from a role). */
+  editTemplate?: (template: CfnTemplate) => CfnTemplate;
 }
 
 const templates = new Map<string, CfnTemplate>();
@@ -127,13 +130,16 @@ export function accountLayout(template: CfnTemplate, world: World): AccountLayou
   return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket };
 }
 
-/** The physical ids the runner resolves the template's Refs to: topic, results bucket, ledger table. */
-export function runnerResources(layout: AccountLayout, standIn: Pick<StandIn, 'topicArn'>, ledger: Pick<LocalLedger, 'logicalId' | 'tableName'>): Record<string, string> {
+/**
+ * The physical ids the runner and the account's IAM resolve the template's Refs to: the topic
+ * (the stand-in's, named TOPIC_NAME), the results bucket, the ledger table (LOCAL_LEDGER_TABLE).
+ */
+export function runnerResources(template: CfnTemplate, world: Pick<World, 'account' | 'region'>, layout: AccountLayout): Record<string, string> {
   const { topicLogicalId, resultsLogicalId, resultsBucket } = layout;
   return {
-    ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}),
+    ...(topicLogicalId ? { [topicLogicalId]: `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}` } : {}),
     ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
-    [ledger.logicalId]: ledger.tableName,
+    [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
   };
 }
 
@@ -153,6 +159,8 @@ export function worldTemplate(world: World): CfnTemplate {
 /** A simulated account kept up between executions (several findings against one world). */
 export interface Simulation {
   standIn: StandIn;
+  /** The account's IAM: principals (functions, state machines, people, the test administrator) and their policies. */
+  iam: AccountIam;
   ledgerEndpoint: string;
   settings: Settings;
   /** The local front door's URL (what FrontDoorUrl is in a deployed stack). */
@@ -175,13 +183,18 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const { world } = opts;
   const speed = opts.speed ?? 1;
   const settings = worldSettings(world);
-  const template = worldTemplate(world);
+  let template = worldTemplate(world);
+  if (opts.editTemplate) template = opts.editTemplate(structuredClone(template));
   const layout = accountLayout(template, world);
   const { standInWorld } = layout;
-  const standIn = await startStandIn(standInWorld, { speed });
+  // The account's IAM from the template: the functions' and state machines' roles, the people;
+  // shared by the stand-in, the ledger, the front door and the runner (local/iam).
+  const resources = runnerResources(template, world, layout);
+  const iam = createAccountIam({ template, world: standInWorld, account: world.account, region: world.region, resources });
+  const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
-    ledger = await startLocalLedger(template, world.region);
+    ledger = await startLocalLedger(template, world.region, { iam });
   } catch (error) {
     await standIn.close();
     throw error;
@@ -191,14 +204,14 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const people = world.people;
   const names = Object.keys(people);
   let executions = 0;
-  const resources = runnerResources(layout, standIn, ledger);
-
 
   // The open task tokens of every running execution, for the front door to answer.
   const tokens = new Map<string, TaskTokens>();
   const running = new Map<string, Promise<LocalRunResult>>();
   const exchanges: FrontDoorExchange[] = [];
-  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+  // The front door's own function role reads and writes approvals.
+  const frontDoorRole = iam.principals.functionRole('front-door');
+  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: frontDoorRole.accessKeyId, secretAccessKey: frontDoorRole.secretAccessKey } }));
   const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
   const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
 
@@ -227,6 +240,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       endpoint: standIn.endpoint,
       serviceEndpoints: { DYNAMODB: ledger.endpoint },
       resources,
+      iam,
       speed,
       executionName,
       onEvent,
@@ -240,6 +254,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     region: world.region,
     account: world.account,
     people,
+    iam,
     onResponse: (e) => exchanges.push(e),
     deps: {
       accountId: world.account,
@@ -264,6 +279,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   return {
     standIn,
+    iam,
     ledgerEndpoint: ledger.endpoint,
     settings,
     frontDoorUrl: frontDoor.url,

@@ -56,6 +56,11 @@ const keySchema = z
      */
     stagedMaterialLostBeforeRotate: z.boolean().default(false),
     tags: z.record(z.string(), z.string()).default({}),
+    /**
+     * The key policy (a JSON policy document). Default: the policy KMS gives a key created
+     * without one, which lets the account's IAM policies grant access (local/iam).
+     */
+    policy: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -90,6 +95,8 @@ const bucketSchema = z
     bucketKeyEnabled: z.boolean().default(false),
     versioning: z.boolean().default(false),
     objects: z.array(objectSchema).default([]),
+    /** The bucket policy (a JSON policy document). Default: none (only identity policies grant). */
+    policy: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -144,6 +151,11 @@ const personSchema = z
     accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'an access key id (16-128 upper-case letters and digits)'),
     secretAccessKey: z.string().min(16),
     breakGlass: z.boolean().default(false),
+    /**
+     * More identity policies of this person, besides the stack's on-call policy (and break-glass):
+     * names of the template's managed policies (logical id, with or without its hash) or policy documents.
+     */
+    policies: z.array(z.union([z.string().min(1), z.record(z.string(), z.unknown())])).optional(),
   })
   .strict();
 

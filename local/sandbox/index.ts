@@ -11,10 +11,11 @@ import { STACK_NAME } from '../../lib/names';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../front-door';
 import { startLocalLedger, type LocalLedger } from '../ledger-local';
 import { accountLayout, runnerResources, worldTemplate } from '../simulate';
+import { createAccountIam, type AccountIam, type Principal } from '../iam';
 import { startStandIn, type StandIn } from '../standin';
 import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
-import { localAccess, peopleHolders, type KeyHolder, type SandboxAccess } from './access';
+import { accountAccess, type SandboxAccess } from './access';
 import type { SandboxStack } from './query';
 import { startRouter, type Router } from './router';
 import { LocalStepFunctions, type ExecutionRecord, type SandboxMachine } from './states';
@@ -30,11 +31,8 @@ export interface SandboxOptions {
   speed: number;
   /** Where `<person>.env` files (and the inbox of notifications) go; none written when absent. */
   envDir?: string;
-  /**
-   * The account's IAM for the sandbox's own services; default: signatures checked against the
-   * world's people and the stack's roles, the on-call rights described at `denyPeople`.
-   */
-  access?: (ctx: { template: CfnTemplate; holders: KeyHolder[]; resources: Record<string, string> }) => SandboxAccess;
+  /** Who may call the sandbox's own services and do what; default: the account's IAM (accountAccess). */
+  access?: (iam: AccountIam) => SandboxAccess;
   /** Told about what happens (approval requests, notifications, executions ending), one line each. */
   log?: (line: string) => void;
 }
@@ -47,6 +45,8 @@ export interface Sandbox {
   /** person -> the env file written for them (empty without envDir). */
   envFiles: Record<string, string>;
   stack: SandboxStack;
+  /** The account's IAM (local/iam), shared by every service of the sandbox. */
+  iam: AccountIam;
   standIn: StandIn;
   states: LocalStepFunctions;
   /** The environment of a person (what their env file exports), for tests and embedders. */
@@ -84,19 +84,19 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       for (const close of closers.reverse()) await close().catch(() => undefined);
     })());
   try {
-    const standIn = await startStandIn(layout.standInWorld, { speed });
+    const stackId = `arn:aws:cloudformation:${world.region}:${world.account}:stack/${STACK_NAME}/${randomUUID()}`;
+    const resources = { ...runnerResources(template, world, layout), ...machineResources(template, world), 'AWS::StackId': stackId };
+    const iam = createAccountIam({ template, world: layout.standInWorld, account: world.account, region: world.region, resources });
+    await iam.validate();
+    const standIn = await startStandIn(layout.standInWorld, { speed, iam });
     closers.push(() => standIn.close());
-    const ledger = await startLocalLedger(template, world.region);
+    const ledger = await startLocalLedger(template, world.region, { iam });
     closers.push(() => ledger.close());
-    const runResources = runnerResources(layout, standIn, ledger);
-    const physical = physicalIds(template, world, runResources);
-    const roles = stackRoles(template, world, physical);
-    const holders = [...peopleHolders(world.people), ...Object.values(roles)];
-    const access = opts.access?.({ template, holders, resources: physical }) ?? localAccess(holders, world.account, world.region, denyPeople(world));
+    const access = opts.access?.(iam) ?? accountAccess(iam);
     const machines: SandboxMachine[] = (['manual', 'automatic'] as const).map((mode) => ({
       mode,
-      arn: physical[machineLogicalId(template, mode)],
-      roleArn: physical[`${roleOfMachine(template, mode)}.Arn`] ?? '',
+      arn: iam.resources[machineLogicalId(template, mode)],
+      roleArn: iam.principals.stateMachineRole(mode).principalArn,
     }));
     const states = new LocalStepFunctions({
       template,
@@ -104,19 +104,19 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       region: world.region,
       machines,
       speed,
-      run: { endpoint: standIn.endpoint, serviceEndpoints: { DYNAMODB: ledger.endpoint }, resources: runResources },
+      run: { endpoint: standIn.endpoint, serviceEndpoints: { DYNAMODB: ledger.endpoint }, resources, iam },
       onTaskToken: (executionArn, state) => log(`${state} waits for an answer in ${executionArn.split(':').pop()} (see the notification for its approval id)`),
       onEnded: (r: ExecutionRecord) => log(`execution ${r.name} ended: ${r.status}${r.error ? ` (${r.error})` : ''}`),
     });
     // The router starts first: the front door talks to Step Functions and DynamoDB through it.
     const proxies: Record<string, string> = { kms: standIn.endpoint, s3: standIn.endpoint, sns: standIn.endpoint, dynamodb: ledger.endpoint };
-    const stack: SandboxStack = { name: STACK_NAME, stackId: physical['AWS::StackId'], createdAt: new Date(), outputs: [] };
+    const stack: SandboxStack = { name: STACK_NAME, stackId, createdAt: new Date(), outputs: [] };
     const router: Router = await startRouter({ proxies, access, stack, states, frontDoorPrefix: STAGE_PREFIX });
     closers.push(() => router.close());
-    const frontDoor = await startFrontDoor(world, router.endpoint, ledger, machines[0].arn, roles);
+    const frontDoor = await startFrontDoor(world, router.endpoint, ledger, machines[0].arn, iam);
     closers.push(() => frontDoor.close());
     proxies['execute-api'] = frontDoor.url.replace(/\/v1\/$/, '');
-    stack.outputs = stackOutputs(template, world, physical, `${router.endpoint}${STAGE_PREFIX}`);
+    stack.outputs = stackOutputs(template, world, iam.resources, `${router.endpoint}${STAGE_PREFIX}`);
     const inbox = opts.envDir ? join(opts.envDir, 'inbox.txt') : null;
     const stopInbox = watchNotifications(standIn, (text) => {
       log(text);
@@ -133,6 +133,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       ports: [router.port, port(standIn.endpoint), port(ledger.endpoint), frontDoorPort],
       envFiles,
       stack,
+      iam,
       standIn,
       states,
       envOf,
@@ -196,23 +197,24 @@ function watchNotifications(standIn: StandIn, tell: (text: string) => void): () 
   return () => clearInterval(timer);
 }
 
-async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedger, manualArn: string, roles: Record<string, KeyHolder>): Promise<LocalFrontDoor> {
-  const credentialsOf = (h: KeyHolder | undefined) => ({ accessKeyId: h?.accessKeyId ?? 'none', secretAccessKey: h?.secretAccessKey ?? 'none' });
+async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedger, manualArn: string, iam: AccountIam): Promise<LocalFrontDoor> {
   const region = world.region;
-  // The front door and the drill act with their own roles' keys, through the one endpoint, as the deployed Lambdas call AWS.
-  const frontDoorCreds = credentialsOf(roles.frontDoor);
-  const drillCreds = credentialsOf(roles.drill);
+  const keys = (p: Principal) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
+  // The front door and the drill call AWS with their own function roles, through the one endpoint, as the deployed Lambdas do.
+  const frontDoorRole = keys(iam.principals.functionRole('front-door'));
+  const drillRole = keys(iam.principals.functionRole('drill'));
   const ledgerFor = (credentials: { accessKeyId: string; secretAccessKey: string }) => new Ledger(ledger.tableName, new DynamoDBClient({ endpoint, region, credentials }));
   return startLocalFrontDoor({
     region,
     account: world.account,
     people: world.people,
+    iam,
     deps: {
       accountId: world.account,
-      workflow: new StepFunctionsControl(new SFNClient({ endpoint, region, credentials: frontDoorCreds }), manualArn),
-      approvals: ledgerFor(frontDoorCreds),
+      workflow: new StepFunctionsControl(new SFNClient({ endpoint, region, credentials: frontDoorRole }), manualArn),
+      approvals: ledgerFor(frontDoorRole),
     },
-    drills: new DrillKeys(new KMSClient({ endpoint, region, credentials: drillCreds }), ledgerFor(drillCreds), { partition: 'aws', region, account: world.account }),
+    drills: new DrillKeys(new KMSClient({ endpoint, region, credentials: drillRole }), ledgerFor(drillRole), { partition: 'aws', region, account: world.account }),
   });
 }
 
@@ -222,62 +224,19 @@ function machineLogicalId(template: CfnTemplate, mode: 'manual' | 'automatic'): 
   return id;
 }
 
-function roleOfMachine(template: CfnTemplate, mode: 'manual' | 'automatic'): string {
-  const role = template.Resources[machineLogicalId(template, mode)].Properties?.RoleArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
-  return role?.['Fn::GetAtt']?.[0] ?? '';
-}
-
 /**
- * Physical ids for the template's resources, as CloudFormation would name them: roles and
- * managed policies `<stack>-<logical id>` (CloudFormation appends a random suffix; the sandbox
- * does not), the state machines under the runner's names, the rest from the running services.
+ * The state machines under the runner's names (it names executions after them); CloudFormation
+ * would name them `<logical id>-<suffix>`. Given to the account's IAM so that the on-call
+ * policy's execution ARNs (`execution:<name>:*`) are the ones the runner's executions have.
  */
-function physicalIds(template: CfnTemplate, world: World, runResources: Record<string, string>): Record<string, string> {
-  const { account, region } = world;
-  const out: Record<string, string> = { 'AWS::StackId': `arn:aws:cloudformation:${region}:${account}:stack/${STACK_NAME}/${randomUUID()}` };
-  for (const [id, r] of Object.entries(template.Resources)) {
-    const name = `${STACK_NAME}-${id}`.slice(0, 64);
-    switch (r.Type) {
-      case 'AWS::IAM::Role':
-        out[id] = name;
-        out[`${id}.Arn`] = `arn:aws:iam::${account}:role/${name}`;
-        break;
-      case 'AWS::IAM::ManagedPolicy':
-        out[id] = `arn:aws:iam::${account}:policy/${name}`;
-        break;
-      case 'AWS::StepFunctions::StateMachine': {
-        const mode = r.Metadata?.['kms-incident-rotation:mode'] === 'manual' ? 'manual' : 'automatic';
-        out[id] = `arn:aws:states:${region}:${account}:stateMachine:${MACHINE_NAMES[mode]}`;
-        out[`${id}.Name`] = MACHINE_NAMES[mode];
-        break;
-      }
-      case 'AWS::SQS::Queue':
-        out[id] = `https://sqs.${region}.amazonaws.com/${account}/${name}`;
-        out[`${id}.Arn`] = `arn:aws:sqs:${region}:${account}:${name}`;
-        break;
-      case 'AWS::Lambda::Function':
-        out[id] = name;
-        out[`${id}.Arn`] = `arn:aws:lambda:${region}:${account}:function:${name}`;
-        break;
-      default:
-        out[id] = name;
-    }
+function machineResources(template: CfnTemplate, world: World): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const mode of ['manual', 'automatic'] as const) {
+    const id = machineLogicalId(template, mode);
+    out[id] = `arn:aws:states:${world.region}:${world.account}:stateMachine:${MACHINE_NAMES[mode]}`;
+    out[`${id}.Name`] = MACHINE_NAMES[mode];
   }
-  return { ...out, ...runResources };
-}
-
-/** The roles the sandbox acts as (keys of its own): the front door's and the drill's functions. */
-function stackRoles(template: CfnTemplate, world: World, physical: Record<string, string>): Record<'frontDoor' | 'drill', KeyHolder> {
-  const roleOf = (component: string): KeyHolder => {
-    const fn = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['kms-incident-rotation:component'] === component);
-    const roleId = (fn?.[1].Properties?.Role as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-    if (!fn || !roleId) throw new Error(`the template has no ${component} function with a role`);
-    // A Lambda function's calls are signed by its role's session, named after the function.
-    const arn = `arn:aws:sts::${world.account}:assumed-role/${physical[roleId]}/${physical[fn[0]]}`;
-    const key = `ASIASANDBOX${component.replace(/[^a-z]/g, '').toUpperCase()}`.padEnd(20, 'X').slice(0, 20);
-    return { arn, accessKeyId: key, secretAccessKey: randomUUID() };
-  };
-  return { frontDoor: roleOf('front-door'), drill: roleOf('drill') };
+  return out;
 }
 
 /** The stack's outputs, resolved as CloudFormation would; FrontDoorUrl (and the API's endpoint) is the sandbox's. */
@@ -293,15 +252,4 @@ function stackOutputs(template: CfnTemplate, world: World, physical: Record<stri
       ...(o.Export ? { exportName: String(resolveIntrinsics(o.Export.Name, ctx)) } : {}),
     };
   });
-}
-
-/**
- * Until the account's IAM evaluates the stack's policies: the on-call policy grants people no
- * states:StartExecution or SendTask* (lib/oncall.ts: the front door does those), so people are
- * refused them; everything else is allowed.
- */
-function denyPeople(world: World): (principal: { arn: string }, action: string) => boolean {
-  const people = new Set(Object.values(world.people).map((p) => p.arn));
-  const frontDoorOnly = new Set(['states:StartExecution', 'states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat']);
-  return (principal, action) => people.has(principal.arn) && frontDoorOnly.has(action);
 }

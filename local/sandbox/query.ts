@@ -70,11 +70,14 @@ export function cloudFormationAnswer(body: string, principal: SandboxPrincipal, 
   if (!('action' in a)) return a;
   if (a.action !== 'DescribeStacks') return queryError(400, 'InvalidAction', `The sandbox's CloudFormation does not implement ${a.action}.`);
   const asked = params.get('StackName');
-  // Without StackName, DescribeStacks lists every stack: the resource is then "*".
-  const resource = asked === null || asked === stack.name || asked === stack.stackId ? (asked === null ? '*' : stack.stackId) : asked;
+  // IAM sees the stack's ARN: this stack's id, or for a name of no stack `stack/<name>/*`
+  // (so a caller allowed only this stack is refused, not told whether another exists); without
+  // StackName, DescribeStacks lists every stack and the resource is "*".
+  const ours = asked === stack.name || asked === stack.stackId;
+  const resource = asked === null ? '*' : ours ? stack.stackId : asked.startsWith('arn:') ? asked : `${stack.stackId.replace(/:stack\/.*$/, '')}:stack/${asked}/*`;
   const decision = access.authorize(principal, 'cloudformation:DescribeStacks', resource);
   if (!decision.allowed) return queryError(403, 'AccessDenied', decision.message);
-  if (asked !== null && asked !== stack.name && asked !== stack.stackId) return queryError(400, 'ValidationError', `Stack with id ${asked} does not exist`);
+  if (asked !== null && !ours) return queryError(400, 'ValidationError', `Stack with id ${asked} does not exist`);
   const outputs = stack.outputs
     .map(
       (o) =>

@@ -1,6 +1,7 @@
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { credentialScope, type SandboxAccess, type SandboxPrincipal } from './access';
+import { credentialOf } from '../iam/sigv4';
+import type { SandboxAccess, SandboxPrincipal } from './access';
 import { cloudFormationAnswer, queryError, stsAnswer, type QueryAnswer, type SandboxStack } from './query';
 import { SfnError, type LocalStepFunctions } from './states';
 
@@ -72,9 +73,18 @@ export async function startRouter(targets: RouterTargets): Promise<Router> {
   };
 }
 
+/** The request's SigV4 credential scope, or null without a (well-formed) Authorization header. */
+function credentialScopeOf(req: IncomingMessage): { service: string } | null {
+  try {
+    return credentialOf(req.headers);
+  } catch {
+    return null;
+  }
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, t: RouterTargets): Promise<void> {
   const body = await readBody(req);
-  const scope = credentialScope(req.headers.authorization);
+  const scope = credentialScopeOf(req);
   const service = scope?.service ?? ((req.url ?? '').startsWith(t.frontDoorPrefix) ? 'execute-api' : null);
   if (service === null) {
     res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Missing Authentication Token: the sandbox routes requests by their SigV4 credential scope' }));

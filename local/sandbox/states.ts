@@ -27,7 +27,7 @@ export interface StatesOptions {
   machines: SandboxMachine[];
   speed: number;
   /** What runLocally needs besides the machine and input (endpoints, resources). */
-  run: Pick<LocalRunOptions, 'endpoint' | 'serviceEndpoints' | 'resources'>;
+  run: Pick<LocalRunOptions, 'endpoint' | 'serviceEndpoints' | 'resources' | 'iam'>;
   /** Told when a callback task waits for its token (the sandbox prints approval requests). */
   onTaskToken?: (executionArn: string, stateName: string) => void;
   /** Told when an execution ends. */
@@ -91,31 +91,34 @@ export class LocalStepFunctions {
       const decision = access.authorize(principal, `states:${operation}`, resource);
       if (!decision.allowed) throw new SfnError('AccessDeniedException', decision.message);
     };
+    // The ARN's shape first (InvalidArn), then IAM on it, then whether it exists: AWS does not
+    // tell a caller who may not see a resource whether it exists (the order of the first two is
+    // undocumented; an ARN that is not one has nothing to authorize).
     switch (operation) {
       case 'StartExecution': {
-        const machine = this.machine(requiredString(input, 'stateMachineArn', 256));
-        authorize(machine.arn);
-        return this.start(machine, input);
+        const arn = arnOf(input, 'stateMachineArn', MACHINE_ARN);
+        authorize(arn);
+        return this.start(this.machine(arn), input);
       }
       case 'DescribeExecution': {
-        const arn = requiredString(input, 'executionArn', 256);
+        const arn = arnOf(input, 'executionArn', EXECUTION_ARN);
         authorize(arn);
         return describe(this.execution(arn));
       }
       case 'GetExecutionHistory': {
-        const arn = requiredString(input, 'executionArn', 256);
+        const arn = arnOf(input, 'executionArn', EXECUTION_ARN);
         authorize(arn);
         return this.history(this.execution(arn), input);
       }
       case 'ListExecutions': {
-        const machine = this.machine(requiredString(input, 'stateMachineArn', 256));
-        authorize(machine.arn);
-        return this.listExecutions(machine, input);
+        const arn = arnOf(input, 'stateMachineArn', MACHINE_ARN);
+        authorize(arn);
+        return this.listExecutions(this.machine(arn), input);
       }
       case 'DescribeStateMachine': {
-        const machine = this.machine(requiredString(input, 'stateMachineArn', 256));
-        authorize(machine.arn);
-        return this.describeMachine(machine);
+        const arn = arnOf(input, 'stateMachineArn', MACHINE_ARN);
+        authorize(arn);
+        return this.describeMachine(this.machine(arn));
       }
       case 'SendTaskSuccess':
       case 'SendTaskFailure':
@@ -193,14 +196,12 @@ export class LocalStepFunctions {
   }
 
   private machine(arn: string): SandboxMachine {
-    if (!MACHINE_ARN.test(arn)) throw new SfnError('InvalidArn', `Invalid Arn: '${arn}'`);
     const machine = this.opts.machines.find((m) => m.arn === arn);
     if (!machine) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return machine;
   }
 
   private execution(arn: string): ExecutionRecord {
-    if (!EXECUTION_ARN.test(arn)) throw new SfnError('InvalidArn', `Invalid Arn: '${arn}'`);
     const record = this.executions.get(arn);
     if (!record) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     return record;
@@ -304,6 +305,13 @@ function describe(r: ExecutionRecord) {
     redriveCount: 0,
     redriveStatus: 'NOT_REDRIVABLE',
   };
+}
+
+/** A required ARN field of the shape `pattern` (else InvalidArn, as Step Functions names it). */
+function arnOf(input: Record<string, unknown>, field: string, pattern: RegExp): string {
+  const arn = requiredString(input, field, 256);
+  if (!pattern.test(arn)) throw new SfnError('InvalidArn', `Invalid Arn: '${arn}'`);
+  return arn;
 }
 
 function validation(message: string): SfnError {

@@ -9,16 +9,19 @@ import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } 
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
+import { createAccountIam, type AccountIam } from '../iam';
+import { StandInAuthz } from './authz';
 
 /**
  * A local stand-in for KMS, SNS and S3 on 127.0.0.1, speaking the real wire protocols so the real
- * AWS SDK v3 clients work against it (`endpoint: standIn.endpoint`, any credentials, and
- * `forcePathStyle: true` for S3). Routing:
+ * AWS SDK v3 clients work against it (`endpoint: standIn.endpoint`, the credentials of a
+ * principal of the account (local/iam: a function's role, a person, or TEST_CREDENTIALS), and
+ * `forcePathStyle: true` for S3). Every request's SigV4 signature is verified and every action it
+ * needs is authorized by IAM (local/standin/authz.ts). Routing:
  *   - header `X-Amz-Target: TrentService.<Op>`            -> KMS (JSON 1.1)
  *   - form body (application/x-www-form-urlencoded) with `Action=` -> SNS (AWS query protocol, XML)
  *   - anything else                                       -> S3 (REST-XML, path-style)
- * The Region of a request is the one in its SigV4 credential scope (signatures are not checked;
- * an unsigned request uses the world's Region). It is a stand-in, not a product: only the listed
+ * The Region of a request is the one in its SigV4 credential scope. It is a stand-in, not a product: only the listed
  * operations exist, anything else fails with `NotImplementedByStandIn` naming the operation.
  */
 
@@ -37,6 +40,8 @@ export interface StandInCall {
   /** An `afterPerforming` fault: the operation took effect although `error` was answered. */
   performed?: boolean;
   at: number;
+  /** Who signed the request (the principal's ARN), once its signature is verified. */
+  caller?: string;
 }
 
 export interface StandInFault {
@@ -111,7 +116,7 @@ const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metad
  * Start the stand-in for a world. `speed` divides simulated time: rotations, and the refill of
  * the KMS request quotas (whose rates are per simulated second; see quotas.ts).
  */
-export async function startStandIn(world: World, opts: { speed?: number } = {}): Promise<StandIn> {
+export async function startStandIn(world: World, opts: { speed?: number; iam?: AccountIam } = {}): Promise<StandIn> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
   const scheduler = new Scheduler();
@@ -127,16 +132,27 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
   }
   const sns = new Sns(world.account);
   const topicArn = sns.createTopic(TOPIC_NAME, world.region);
+  // IAM is always on: without the stack's template the account still has the world's people
+  // (without the stack's policies) and the test administrator (local/iam).
+  const iam = opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
+  const authz = new StandInAuthz(iam, world, keys, s3, iam.resourcePolicies);
+  try {
+    await iam.validate([...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined));
+  } catch (e) {
+    scheduler.clear();
+    throw e;
+  }
   const calls: StandInCall[] = [];
   const s3Hooks: { operation: string; bucket: string; key: string; fn: () => void }[] = [];
   const faults: WorldFault[] = world.faults.map((f) => ({ ...f }));
   const quotas = new RequestQuotas(world.quotas, speed);
   const counter = new CallCounter();
   // The KMS requests S3 makes for SSE-KMS objects share the account's quotas (after seeding).
-  s3.kmsGate = (op, keyId, region) => {
+  s3.kmsGate = (op, keyId, region, encryptionContext) => {
     const admitted = quotas.admit(world.account, region, op);
     counter.count(op, keyOfCall({ KeyId: keyId }, region), !admitted);
     if (!admitted) throw new ServiceError('ThrottlingException', THROTTLING_MESSAGE);
+    authz.viaS3(op, keyId, region, encryptionContext);
   };
 
   /** The key a KMS call names: its ARN when the KeyId resolves, else the KeyId as sent, `-` for none. */
@@ -203,7 +219,10 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
         } catch {
           throw new ServiceError('SerializationException', 'The request body is not valid JSON');
         }
+        const caller = await authz.authenticate(service, req, body);
+        call.caller = caller.arn;
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) admitKms(op, input, region);
+        if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) authz.kms(caller, op, input, region);
         const fault = takeFault(service, op);
         if (fault && !fault.afterPerforming) throw fault;
         if (!isKms) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`);
@@ -236,6 +255,9 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       const call: StandInCall = { service: 'sns', operation: op, region, input, at };
       calls.push(call);
       try {
+        const caller = await authz.authenticate('sns', req, body);
+        call.caller = caller.arn;
+        if ((SNS_OPERATIONS as readonly string[]).includes(op)) authz.sns(caller, op, input);
         const fault = takeFault('sns', op);
         if (fault) throw fault;
         if (!(SNS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('sns', op);
@@ -273,6 +295,9 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
     const s3Headers = { 'x-amz-request-id': requestId.replace(/-/g, '').slice(0, 16).toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') };
     try {
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
+      const caller = await authz.authenticate('s3', req, body);
+      call.caller = caller.arn;
+      authz.s3Request(caller, { operation: op, bucket, key, query: url.searchParams, headers: req.headers, body });
       const fault = takeFault('s3', op);
       if (fault?.okWithErrorBody) {
         // S3 sends 200 and its headers before the copy is done; a failure then arrives as the body.
@@ -283,7 +308,7 @@ export async function startStandIn(world: World, opts: { speed?: number } = {}):
       }
       if (fault) throw fault;
       if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
-      const out = s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId });
+      const out = authz.asS3Caller(caller, () => s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId }));
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
       res.writeHead(out.status, { ...s3Headers, ...out.headers });

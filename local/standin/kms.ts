@@ -72,6 +72,18 @@ function lower(name: string): string {
 const secs = (ms: number) => ms / 1000;
 const b64 = (b: Buffer) => b.toString('base64');
 
+/** CreateKey's `Policy` (a JSON string): its document, or undefined for KMS's default key policy. */
+function keyPolicyOf(policy: unknown): Record<string, unknown> | undefined {
+  if (policy === undefined) return undefined;
+  try {
+    const doc: unknown = JSON.parse(String(policy));
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) return doc as Record<string, unknown>;
+  } catch {
+    /* refused below */
+  }
+  throw new ServiceError('MalformedPolicyDocumentException', 'The policy is not a valid JSON policy document.');
+}
+
 /** Answers KMS requests (see KMS_OPERATIONS) against the key model. */
 export class Kms {
   constructor(readonly keys: KmsKeys) {}
@@ -152,6 +164,8 @@ export class Kms {
       origin: check('Origin', origin, ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const),
       keyState: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       multiRegion,
+      // The key policy authorization evaluates (local/iam); without one KMS sets the default policy.
+      policy: keyPolicyOf(input.Policy),
     };
     if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
       throw new ServiceError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec SYMMETRIC_DEFAULT`);

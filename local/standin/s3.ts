@@ -28,7 +28,7 @@ export const S3_OPERATIONS = [
 export const KMS_SLOW_DOWN_MESSAGE = 'Please reduce your request rate for operations involving AWS KMS.';
 
 /** Admits (or throttles by throwing ThrottlingException) a KMS request S3 makes on a caller's behalf. */
-export type KmsGate = (operation: 'GenerateDataKey' | 'Decrypt', keyId: string, region: string) => void;
+export type KmsGate = (operation: 'GenerateDataKey' | 'Decrypt', keyId: string, region: string, encryptionContext: Record<string, string>) => void;
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 /** Largest copy source for CopyObject, and largest part: 5 GiB. */
@@ -352,7 +352,7 @@ export class S3 {
         // Simplification: the bucket key is reused until the KMS key's current material changes
         // (real S3 reuses it for an undocumented "limited time").
         const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
-        this.kmsGate?.('GenerateDataKey', keyId, bucket.region);
+        this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
         const probe = this.kms.generateDataKey(keyId, bucket.region, context);
         const cacheId = `${probe.keyArn}|${JSON.stringify(context)}`;
         let bk = bucket.bucketKeys.get(cacheId);
@@ -368,7 +368,7 @@ export class S3 {
         };
       }
       const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}/${key}`, ...customContext };
-      this.kmsGate?.('GenerateDataKey', keyId, bucket.region);
+      this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
       const dk = this.kms.generateDataKey(keyId, bucket.region, context);
       return {
         enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
@@ -381,7 +381,7 @@ export class S3 {
 
   private dataKeyOf(bucket: Bucket, enc: Encryption & { type: 'aws:kms' }, objectKey: string): Buffer {
     try {
-      this.kmsGate?.('Decrypt', enc.keyArn, bucket.region);
+      this.kmsGate?.('Decrypt', enc.keyArn, bucket.region, enc.context);
       const dk = this.kms.decrypt(enc.encryptedKey, bucket.region, enc.context);
       return enc.bucketKey ? Buffer.from(hkdfSync('sha256', dk.plaintext, enc.salt!, objectKey, 32)) : dk.plaintext;
     } catch (e) {
@@ -420,6 +420,17 @@ export class S3 {
   }
 
   // ---------- test inspection ----------
+  /** An existing object's tags (IAM's s3:ExistingObjectTag/<k>); undefined when there is no such object. */
+  objectTags(bucketName: string, key: string, versionId: string | null): Record<string, string> | undefined {
+    const bucket = this.buckets.get(bucketName);
+    if (!bucket) return undefined;
+    try {
+      return { ...this.find(bucket, key, versionId).tags };
+    } catch {
+      return undefined;
+    }
+  }
+
   objectInfo(bucketName: string, key: string): S3ObjectInfo | undefined {
     // A test looking is not a KMS request anyone made: past the quotas and the counters.
     const gate = this.kmsGate;

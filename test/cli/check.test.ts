@@ -7,6 +7,7 @@ import { main } from '../../cli/main';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';
 import { ACCOUNT, CALLER, captureIo, REGION } from './helpers';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 
 // KMS is the local stand-in (real SDK calls over HTTP); STS and CloudFormation are mocked (the
@@ -65,7 +66,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   standIn = await startStandIn(world);
-  env = { AWS_ENDPOINT_URL: standIn.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: REGION };
+  env = { AWS_ENDPOINT_URL: standIn.endpoint, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: REGION };
 });
 afterAll(() => standIn.close());
 beforeEach(() => {

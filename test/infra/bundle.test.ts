@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild';
 import { esbuildOptionsFor, HANDLERS, type HandlerName } from '../../lib/functions';
 import { startStandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 // Inside the project, so that the external @aws-sdk/* resolve from node_modules as the Lambda
 // runtime provides them.
@@ -35,8 +36,9 @@ test('the bundled Assess handler runs against the stand-in', async () => {
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: standIn.endpoint,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    // The stand-in's test administrator (no template here, so no function roles).
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
     ACCOUNT_ID: '111122223333',
     ROTATION_BUDGET: '25',
     AUTOMATIC_RESERVE: '3',

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -15,6 +15,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { signedPost } from '../../cli/front-door';
 import { HistoryTranslator } from '../../cli/live/history-events';
+import { TEST_CREDENTIALS } from '../../local/iam';
 import { startSandbox, type Sandbox } from '../../local/sandbox';
 import { loadWorldFile } from '../../local/world';
 
@@ -79,7 +80,13 @@ describe('sandbox routes, with the real SDK clients', () => {
     expect(o.FrontDoorUrl).toBe(`${box.endpoint}/v1/`);
     expect(JSON.parse(o.Settings)).toMatchObject({ rotationBudget: 25, optOutTag: 'kms-incident-rotation' });
     expect(o.LedgerTableName).toBe('kms-incident-rotation-ledger');
+    // alice's on-call policy names this stack only: another name is refused, not looked up.
     await expect(new CloudFormationClient(as('alice')).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      message: expect.stringContaining('cloudformation:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/NoSuchStack/*'),
+    });
+    const admin = { ...as('alice'), credentials: TEST_CREDENTIALS };
+    await expect(new CloudFormationClient(admin).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' }))).rejects.toMatchObject({
       name: 'ValidationError',
       message: 'Stack with id NoSuchStack does not exist',
     });
@@ -88,6 +95,12 @@ describe('sandbox routes, with the real SDK clients', () => {
   it('KMS goes to the stand-in through the same endpoint', async () => {
     const out = await new KMSClient(as('bob')).send(new DescribeKeyCommand({ KeyId: BILLING }));
     expect(out.KeyMetadata?.KeyId).toBe('0987dcba-09fe-87dc-65ba-ab0987654321');
+  });
+
+  it('KMS writes are refused to people: ScheduleKeyDeletion is AccessDeniedException (the on-call policy reads only)', async () => {
+    await expect(new KMSClient(as('carol')).send(new ScheduleKeyDeletionCommand({ KeyId: '0987dcba-09fe-87dc-65ba-ab0987654321', PendingWindowInDays: 7 }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
   });
 
   it('an on-call person cannot StartExecution directly (only through the front door)', async () => {

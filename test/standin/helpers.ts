@@ -3,8 +3,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { parseWorld, type World } from '../../local/world';
 import type { StandIn } from '../../local/standin';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
-export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The stand-in's test administrator (local/iam): these tests inspect the stand-in itself. */
+export const credentials = { ...TEST_CREDENTIALS };
 
 /** Real SDK clients pointed at the stand-in. maxAttempts 1 so every error is seen as sent. */
 export function clients(s: StandIn, region = 'us-east-1', maxAttempts = 1) {
@@ -40,4 +44,39 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
     return (e as Error).name;
   }
   throw new Error('expected the call to fail, but it succeeded');
+}
+
+type Data = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: Data) => (typeof d === 'string' ? Buffer.from(d) : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+
+/** SHA-256 / HMAC-SHA-256 in the shape the SDK's signer takes. */
+class Sha256 {
+  private h: Hash | Hmac;
+  constructor(private readonly secret?: Data) {
+    this.h = this.fresh();
+  }
+  update(d: Data): void {
+    this.h.update(bytes(d));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.h.digest()));
+  }
+  reset(): void {
+    this.h = this.fresh();
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
+  }
+}
+
+/**
+ * `headers` signed (SigV4, the SDK's own signer) as `signer` (default the test administrator),
+ * for hand-made wire requests to `endpoint` (path `/`).
+ */
+export async function signed(endpoint: string, service: string, headers: Record<string, string>, body: string, signer: { accessKeyId: string; secretAccessKey: string } = credentials, region = 'us-east-1'): Promise<Record<string, string>> {
+  const url = new URL(endpoint);
+  const sig = new SignatureV4({ credentials: signer, region, service, sha256: Sha256, uriEscapePath: service !== 's3' });
+  const request = { method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers: { ...headers, host: url.host }, body };
+  const out = (await sig.sign(request as never)) as unknown as { headers: Record<string, string> };
+  return out.headers;
 }

@@ -3,7 +3,7 @@ import { startStandIn, type StandIn } from '../../local/standin';
 import { KMS_OPERATIONS } from '../../local/standin/kms';
 import { KMS_REQUEST_QUOTAS, QUOTA_OPERATIONS, RequestQuotas } from '../../local/standin/quotas';
 import { WorldError } from '../../local/world';
-import { clients, errorName, world } from './helpers';
+import { clients, errorName, signed, world } from './helpers';
 
 let s: StandIn | undefined;
 afterEach(async () => {
@@ -16,10 +16,11 @@ const arnOf = (id: string, region = 'us-east-1') => `arn:aws:kms:${region}:11112
 
 /** A KMS request as the SDK sends it, to see the status and body KMS answers with. */
 async function rawKms(endpoint: string, op: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const text = JSON.stringify(body);
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'x-amz-target': `TrentService.${op}`, 'content-type': 'application/x-amz-json-1.1' },
-    body: JSON.stringify(body),
+    headers: await signed(endpoint, 'kms', { 'x-amz-target': `TrentService.${op}`, 'content-type': 'application/x-amz-json-1.1' }, text),
+    body: text,
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { DescribeKeyCommand, KMSClient, ListKeysCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { CreateTopicCommand, ListTopicsCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { clients, credentials, errorName, KEY_ID, world } from './helpers';
+import { clients, credentials, errorName, KEY_ID, signed, world } from './helpers';
 
 let s: StandIn | undefined;
 afterEach(async () => {
@@ -137,12 +137,12 @@ describe('faults and protocol', () => {
 
   test('wire shapes: KMS JSON error body, SNS query error XML', async () => {
     s = await startStandIn(world({}));
-    const auth = (svc: string) => `AWS4-HMAC-SHA256 Credential=test/20261128/us-east-1/${svc}/aws4_request, SignedHeaders=host, Signature=0`;
-    const k = await raw(s.endpoint, { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey', authorization: auth('kms') }, '{"KeyId":"nope"}');
+    const k = await raw(s.endpoint, await signed(s.endpoint, 'kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, '{"KeyId":"nope"}'), '{"KeyId":"nope"}');
     expect(k.status).toBe(400);
     expect(k.headers['content-type']).toBe('application/x-amz-json-1.1');
     expect(JSON.parse(k.body)).toEqual({ __type: 'NotFoundException', message: "Key 'arn:aws:kms:us-east-1:111122223333:key/nope' does not exist" });
-    const n = await raw(s.endpoint, { 'content-type': 'application/x-www-form-urlencoded', authorization: auth('sns') }, 'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3Amissing&Message=m');
+    const publish = 'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3Amissing&Message=m';
+    const n = await raw(s.endpoint, await signed(s.endpoint, 'sns', { 'content-type': 'application/x-www-form-urlencoded' }, publish), publish);
     expect(n.status).toBe(404);
     expect(n.body).toMatch(/^<ErrorResponse xmlns="http:\/\/sns.amazonaws.com\/doc\/2010-03-31\/"><Error><Type>Sender<\/Type><Code>NotFound<\/Code><Message>Topic does not exist<\/Message><\/Error><RequestId>[0-9a-f-]+<\/RequestId><\/ErrorResponse>$/);
   });

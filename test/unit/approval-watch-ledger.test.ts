@@ -10,6 +10,7 @@ import { Ledger } from '../../lambdas/adapters/ledger';
 import { approvalOverdueAt } from '../../lambdas/domain/approval';
 import { LedgerTable } from '../../lib/ledger';
 import { startLocalLedger } from '../../local/ledger-local';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 const NOW = new Date('2025-06-01T12:00:00.000Z');
 
@@ -19,7 +20,7 @@ describe('against dynalite, with the table and index the stack declares', () => 
     const stack = new Stack(new App(), 'Ledger');
     new LedgerTable(stack, 'Ledger', { encryptionKey: new kms.Key(stack, 'Key'), deletionProtection: false });
     const local = await startLocalLedger(Template.fromStack(stack).toJSON() as Parameters<typeof startLocalLedger>[0], 'us-east-1');
-    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS } });
     try {
       const real = new Ledger(local.tableName, client);
       const request = (id: string, minutesAgo: number, windowMinutes: number) => {

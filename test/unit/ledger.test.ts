@@ -3,6 +3,7 @@ import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { Ledger } from '../../lambdas/adapters/ledger';
 import { auditTrail } from '../audit-trail';
 import { startLocalLedger, type LocalLedger } from '../../local/ledger-local';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 const template = {
   Resources: {
@@ -31,7 +32,7 @@ let ledger: Ledger;
 
 beforeAll(async () => {
   local = await startLocalLedger(template, 'us-east-1');
-  client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS } });
   ledger = new Ledger(local.tableName, client);
 });
 afterAll(async () => {

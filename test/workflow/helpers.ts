@@ -5,6 +5,7 @@ import type { AuditEntry } from '../../lambdas/adapters/ledger';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import type { Simulation } from '../../local/simulate';
 import { auditTrail } from '../audit-trail';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 // Shared by the workflow tests: a finding naming given keys, and a key's audit trail.
 
@@ -26,7 +27,7 @@ export function guardDutyFinding(keyArns: string[], id = 'finding-1') {
 
 /** A DynamoDB client on the simulation's local ledger. */
 export function ledgerClientOf(sim: Simulation, region = 'us-east-1'): DynamoDBClient {
-  return new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region, credentials: { ...TEST_CREDENTIALS } }); // the test administrator inspects the ledger
 }
 
 /** A key's audit trail in the simulation's ledger, oldest first. */

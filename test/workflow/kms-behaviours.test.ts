@@ -8,6 +8,7 @@
 import { KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { openSimulation, type Simulation } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -41,7 +42,7 @@ async function rotationsSpent(s: Simulation): Promise<{ calls: number; listed: n
   const calls = s.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && (!c.error || c.performed)).length;
   // Long enough for any rotation started last (and the reads' lag) to show.
   await new Promise((r) => setTimeout(r, ((ROTATION_SECONDS + 60) * 1000) / SPEED + 200));
-  const kms = new KMSClient({ endpoint: s.standIn.endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const kms = new KMSClient({ endpoint: s.standIn.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
   const out = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ARN }));
   return { calls, listed: (out.Rotations ?? []).filter((r) => r.RotationType === 'ON_DEMAND').length };
 }

@@ -15,6 +15,7 @@ import { parseWorld } from '../../local/world';
 import type { ReencryptionSummary, TargetReport } from '../../lambdas/domain/reencryption';
 import { reencryptionPacing } from '../../lambdas/domain/reencryption';
 import { guardDutyFinding, ledgerClientOf } from './helpers';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 jest.setTimeout(120_000);
 
@@ -23,7 +24,8 @@ const REGION = 'us-east-1';
 const K1 = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const K2 = '2234abcd-12ab-34cd-56ef-1234567890ab';
 const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** The stand-in's test administrator: these tests inspect the stand-in's buckets and keys directly. */
+const credentials = { ...TEST_CREDENTIALS };
 const SPEED = 20;
 
 /** The objects of the main bucket, with their original bodies. */

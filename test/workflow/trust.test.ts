@@ -16,6 +16,7 @@ import { parseSettings } from '../../lib/settings';
 import { signedPost } from '../../cli/front-door';
 import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
+import { TEST_CREDENTIALS } from '../../local/iam';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -65,7 +66,7 @@ describe('approval gate through the front door', () => {
       // Assess
       expect(run.result.keys[0].outcome).toBe('ROTATED');
       expect(rotations(run)).toHaveLength(1);
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
       expect(entry).toMatchObject({ outcome: 'ROTATED', requestedBy: ALICE, approvedBy: BOB, approvalReason: 'confirmed with the data owner', breakGlass: false });
       const summary = run.result.notifications.find((n) => /^\[ROTATED\]/.test(n.subject ?? ''));
@@ -189,7 +190,7 @@ describe('who asks comes from AWS authentication', () => {
     try {
       const run = await sim.run(manual({ dryRun: true, requestedBy: 'arn:aws:iam::999999999999:user/mallory' }), { as: 'bob' });
       expect(run.frontDoor[0]).toMatchObject({ statusCode: 200, caller: BOB });
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
       expect(entry).toMatchObject({ outcome: 'DRY_RUN', source: 'manual', requestedBy: BOB });
     } finally {
@@ -203,7 +204,7 @@ describe('who asks comes from AWS authentication', () => {
       const unknown = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope-nope-nope-nope' }, REGION);
       const wrongSecret = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'not-alices-secret-at-all' }, REGION);
       expect(unknown).toMatchObject({ status: 403, body: { error: 'InvalidSignature' } });
-      expect(wrongSecret).toMatchObject({ status: 403, body: { message: expect.stringMatching(/signature does not match/) } });
+      expect(wrongSecret).toMatchObject({ status: 403, body: { message: expect.stringMatching(/The request signature we calculated does not match the signature you provided/) } });
     } finally {
       await sim.close();
     }

@@ -1,0 +1,153 @@
+import { resolveIntrinsics, type CfnTemplate } from '../template';
+import type { World } from '../world';
+import { evaluate, evaluateNow, type Decision } from './engine';
+import { buildPrincipals, type Principal } from './principals';
+import { physicalResources } from './resources';
+import { verifySigV4, SignatureRefused } from './sigv4';
+
+export { type Decision } from './engine';
+export { TEST_CREDENTIALS, type Principal } from './principals';
+export { SignatureRefused } from './sigv4';
+
+/** A request as a server received it. */
+export interface SignedRequest {
+  method: string;
+  /** The URL as received; its path and query are what was signed. */
+  url: URL;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | string;
+}
+
+/** The default key policy KMS gives a key created without one: the account may delegate with IAM policies. */
+export function defaultKeyPolicy(account: string): unknown {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
+}
+
+/** The IAM of one offline account: who may sign requests, and what each may do. */
+export interface AccountIam {
+  account: string;
+  region: string;
+  /** Physical names/ARNs of the template's resources, as the policies were resolved with. */
+  resources: Record<string, string>;
+  /** The template's resource policies by resource ARN (SNS topic policies). */
+  resourcePolicies: Map<string, unknown>;
+  /** The front door's REST API id as the template's policies name it (execute-api ARNs). */
+  restApiId: string | undefined;
+  principals: {
+    all(): Principal[];
+    byAccessKey(id: string): Principal | undefined;
+    person(name: string): Principal;
+    functionRole(handlerName: string): Principal;
+    /** The role a state machine runs with (`automatic` or `manual`). */
+    stateMachineRole(mode: string): Principal;
+    /** The administrator the stand-in's own tests sign with. */
+    test(): Principal;
+  };
+  /** Verifies the request's SigV4 signature for `service` (and `region`, when one endpoint serves one Region); throws SignatureRefused. */
+  verify(request: SignedRequest, service: string, opts?: { region?: string }): Promise<Principal>;
+  /**
+   * Validates every identity policy of every principal and every given resource policy with
+   * iam-simulate's checks (authorize() skips them: see evaluateNow), once per AccountIam; a
+   * malformed policy is an IamEvaluationError naming it.
+   */
+  validate(resourcePolicies?: unknown[]): Promise<void>;
+  /** Evaluates `action` on `resource` by `principal` with the request context AWS would set (synchronous: see evaluateNow). */
+  authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Decision;
+}
+
+/**
+ * The request context every authenticated request carries (IAM condition keys reference): who
+ * calls, from which account, when, and over TLS (the SDK in Lambda always uses HTTPS; offline
+ * the transport is plain HTTP only because the stand-in listens on 127.0.0.1).
+ */
+function globalContext(p: Principal, region: string): Record<string, string> {
+  const now = new Date();
+  const isRole = p.arn.includes(':assumed-role/');
+  return {
+    'aws:PrincipalArn': p.principalArn,
+    'aws:PrincipalAccount': p.account,
+    'aws:PrincipalType': isRole ? 'AssumedRole' : 'User',
+    'aws:userid': isRole ? `AROA${p.accessKeyId.slice(4)}:${p.arn.split('/').pop()}` : p.accessKeyId,
+    'aws:SecureTransport': 'true',
+    'aws:RequestedRegion': region,
+    'aws:CurrentTime': now.toISOString(),
+    'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
+  };
+}
+
+/**
+ * The offline account's IAM from the synthesized template: each function's and state machine's
+ * role (with every policy attached to it), the world's people (on-call, break-glass, their own
+ * policies) and the stand-in's test administrator, each with credentials.
+ */
+export function createAccountIam(opts: { template: CfnTemplate; world: World; account: string; region: string; resources?: Record<string, string> }): AccountIam {
+  const resources = physicalResources(opts.template, opts.account, opts.region, opts.resources);
+  const all = buildPrincipals(opts.template, opts.world, opts.account, opts.region, resources);
+  const byKey = new Map(all.map((p) => [p.accessKeyId, p]));
+  const resourcePolicies = new Map<string, unknown>();
+  const validated = new WeakSet<Principal>();
+  const validatedPolicies = new Set<unknown>();
+  for (const r of Object.values(opts.template.Resources)) {
+    if (r.Type !== 'AWS::SNS::TopicPolicy') continue;
+    const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as { PolicyDocument: unknown; Topics: string[] };
+    for (const topic of resolved.Topics) resourcePolicies.set(topic, resolved.PolicyDocument);
+  }
+  const find = (kind: Principal['kind'], name: string): Principal => {
+    const p = all.find((x) => x.kind === kind && x.name === name);
+    if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
+    return p;
+  };
+  return {
+    account: opts.account,
+    region: opts.region,
+    resources,
+    resourcePolicies,
+    restApiId: Object.entries(opts.template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi').map(([id]) => resources[id])[0],
+    principals: {
+      all: () => [...all],
+      byAccessKey: (id) => byKey.get(id),
+      person: (name) => find('person', name),
+      functionRole: (name) => find('function', name),
+      stateMachineRole: (mode) => find('service', `states:${mode}`),
+      test: () => find('test', 'test'),
+    },
+    verify(request, service, verifyOpts = {}) {
+      const { accessKeyId, region } = verifySigV4(
+        { method: request.method, rawPath: `${request.url.pathname}${request.url.search}`, headers: request.headers, body: request.body },
+        service,
+        (id) => byKey.get(id)?.secretAccessKey ?? null,
+      );
+      if (verifyOpts.region !== undefined && region !== verifyOpts.region) {
+        throw new SignatureRefused('scope', `Credential should be scoped to a valid region. (scope ${region}, expected ${verifyOpts.region})`);
+      }
+      return Promise.resolve(byKey.get(accessKeyId)!);
+    },
+    async validate(extra = []) {
+      const probe = (p: Principal, resourcePolicy?: unknown) =>
+        evaluate({ principalArn: p.arn, principalAccount: p.account, policies: p.policies, action: 'sts:GetCallerIdentity', resource: '*', resourcePolicy });
+      const pending = [...all.filter((p) => !validated.has(p)).map((p) => probe(p).then(() => validated.add(p)))];
+      const test = all.find((p) => p.kind === 'test')!;
+      for (const policy of [...resourcePolicies.values(), ...extra]) {
+        if (validatedPolicies.has(policy)) continue;
+        pending.push(evaluate({ principalArn: test.arn, principalAccount: test.account, policies: [], action: 'sns:Publish', resource: `arn:aws:sns:${opts.region}:${opts.account}:probe`, resourcePolicy: policy }).then(() => validatedPolicies.add(policy)));
+      }
+      await Promise.all(pending);
+    },
+    authorize(principal, action, resource, context = {}, resourcePolicy) {
+      const resourceAccount = /^arn:[^:]+:[^:]+:[^:]*:(\d{12}):/.exec(resource)?.[1] ?? opts.account;
+      return evaluateNow({
+        principalArn: principal.arn,
+        principalAccount: principal.account,
+        policies: principal.policies,
+        action,
+        resource,
+        resourceAccount,
+        context: { ...globalContext(principal, opts.region), ...context },
+        resourcePolicy,
+      });
+    },
+  };
+}

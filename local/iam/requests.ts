@@ -1,0 +1,203 @@
+/**
+ * The IAM questions an AWS request asks, per operation, as the Service Authorization Reference
+ * lists them: the action(s), the resource ARN(s) and the request context the service adds. The
+ * stand-in asks them of local/iam before serving a request. Keys that AWS documents for an action
+ * but that no request of the stand-in carries are not set (a condition on them then never matches,
+ * the strict answer).
+ */
+
+/** One authorization a request needs. */
+export interface AuthorizationCheck {
+  action: string;
+  resource: string;
+  context: Record<string, string | string[]>;
+  resourcePolicy?: unknown;
+}
+
+/** What the stand-in knows about a KMS key, for authorization. */
+export interface KeyFacts {
+  arn: string;
+  account: string;
+  tags: Record<string, string>;
+  aliases: string[];
+  policy: unknown;
+}
+
+type Input = Record<string, unknown>;
+
+/** `aws:RequestTag/<k>` and `aws:TagKeys` of KMS `Tags: [{ TagKey, TagValue }]`. */
+function requestTags(tags: unknown): Record<string, string | string[]> {
+  if (!Array.isArray(tags) || tags.length === 0) return {};
+  const out: Record<string, string | string[]> = {};
+  for (const t of tags as { TagKey?: unknown; TagValue?: unknown }[]) {
+    if (typeof t?.TagKey === 'string') out[`aws:RequestTag/${t.TagKey}`] = String(t.TagValue ?? '');
+  }
+  out['aws:TagKeys'] = (tags as { TagKey?: unknown }[]).map((t) => String(t?.TagKey));
+  return out;
+}
+
+/** `kms:EncryptionContext:<k>` and `kms:EncryptionContextKeys` (KMS condition keys reference). */
+export function encryptionContextKeys(ctx: unknown): Record<string, string | string[]> {
+  if (!ctx || typeof ctx !== 'object') return {};
+  const entries = Object.entries(ctx as Record<string, unknown>);
+  if (entries.length === 0) return {};
+  const out: Record<string, string | string[]> = Object.fromEntries(entries.map(([k, v]) => [`kms:EncryptionContext:${k}`, String(v)]));
+  out['kms:EncryptionContextKeys'] = entries.map(([k]) => k);
+  return out;
+}
+
+/** The context of a request on a key: its tags, aliases, the caller's account, the alias used. */
+export function keyContext(key: KeyFacts, callerAccount: string, keyIdParam?: unknown): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = { 'kms:CallerAccount': callerAccount };
+  for (const [k, v] of Object.entries(key.tags)) out[`aws:ResourceTag/${k}`] = v;
+  if (key.aliases.length) out['kms:ResourceAliases'] = key.aliases;
+  if (typeof keyIdParam === 'string' && /(^|:)alias\//.test(keyIdParam)) out['kms:RequestAlias'] = keyIdParam.replace(/^arn:[^:]+:kms:[^:]+:\d{12}:/, '');
+  return out;
+}
+
+/** The operations whose resource is the key named by `KeyId`. */
+const KEY_OPERATIONS = new Set(['DescribeKey', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations', 'ScheduleKeyDeletion', 'Encrypt', 'GenerateDataKey', 'Decrypt']);
+const CRYPTO_OPERATIONS = new Set(['Encrypt', 'GenerateDataKey', 'Decrypt']);
+
+/**
+ * KMS: `kms:<Op>` on the key's ARN (an alias resolved to its key) with the key policy, or on `*`
+ * for CreateKey and ListAliases; ReEncrypt needs kms:ReEncryptFrom on the source key and
+ * kms:ReEncryptTo on the destination key. A key that does not resolve asks nothing here: KMS then
+ * answers NotFoundException (the stand-in's handler does).
+ */
+export function kmsChecks(op: string, input: Input, callerAccount: string, keyOf: (keyId: unknown) => KeyFacts | undefined, keyOfCiphertext: (blob: unknown) => KeyFacts | undefined): AuthorizationCheck[] {
+  const base = { 'kms:CallerAccount': callerAccount };
+  if (op === 'CreateKey') return [{ action: 'kms:CreateKey', resource: '*', context: { ...base, ...requestTags(input.Tags) } }];
+  if (op === 'ListAliases') return [{ action: 'kms:ListAliases', resource: '*', context: base }];
+  if (op === 'ReEncrypt') {
+    const source = input.SourceKeyId !== undefined ? keyOf(input.SourceKeyId) : keyOfCiphertext(input.CiphertextBlob);
+    const destination = keyOf(input.DestinationKeyId);
+    const checks: AuthorizationCheck[] = [];
+    if (source) checks.push({ action: 'kms:ReEncryptFrom', resource: source.arn, context: { ...keyContext(source, callerAccount, input.SourceKeyId), ...encryptionContextKeys(input.SourceEncryptionContext) }, resourcePolicy: source.policy });
+    if (destination) checks.push({ action: 'kms:ReEncryptTo', resource: destination.arn, context: { ...keyContext(destination, callerAccount, input.DestinationKeyId), ...encryptionContextKeys(input.DestinationEncryptionContext) }, resourcePolicy: destination.policy });
+    return checks;
+  }
+  if (!KEY_OPERATIONS.has(op)) throw new Error(`local/iam: no authorization mapping for KMS ${op}`);
+  const key = op === 'Decrypt' && input.KeyId === undefined ? keyOfCiphertext(input.CiphertextBlob) : keyOf(input.KeyId);
+  if (!key) return [];
+  const context = { ...keyContext(key, callerAccount, input.KeyId), ...(CRYPTO_OPERATIONS.has(op) ? encryptionContextKeys(input.EncryptionContext) : {}) };
+  return [{ action: `kms:${op}`, resource: key.arn, context, resourcePolicy: key.policy }];
+}
+
+/** What the stand-in knows about an S3 request, for authorization. */
+export interface S3RequestFacts {
+  operation: string;
+  bucket: string;
+  key: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  /** The tags of an existing object (`s3:ExistingObjectTag/<k>`), by bucket/key/version. */
+  tagsOf(bucket: string, key: string, versionId: string | null): Record<string, string> | undefined;
+  /** A bucket's policy, if it has one. */
+  policyOf(bucket: string): unknown;
+}
+
+const header = (h: S3RequestFacts['headers'], name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** `s3:RequestObjectTag/<k>` and `s3:RequestObjectTagKeys` of an `x-amz-tagging` header or a Tagging body. */
+function requestObjectTags(tags: Record<string, string> | undefined): Record<string, string | string[]> {
+  if (!tags || Object.keys(tags).length === 0) return {};
+  const out: Record<string, string | string[]> = Object.fromEntries(Object.entries(tags).map(([k, v]) => [`s3:RequestObjectTag/${k}`, v]));
+  out['s3:RequestObjectTagKeys'] = Object.keys(tags);
+  return out;
+}
+
+function existingTags(tags: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`s3:ExistingObjectTag/${k}`, v]));
+}
+
+/** The object a CopyObject / UploadPartCopy reads: `x-amz-copy-source` as S3 parses it. */
+export function copySourceOf(raw: string | undefined): { bucket: string; key: string; versionId: string | null } | undefined {
+  if (!raw) return undefined;
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    /* as sent */
+  }
+  const [path, versionId] = decoded.replace(/^\//, '').split('?versionId=');
+  const slash = path.indexOf('/');
+  if (slash <= 0) return undefined;
+  return { bucket: path.slice(0, slash), key: path.slice(slash + 1), versionId: versionId ?? null };
+}
+
+/**
+ * S3 (Service Authorization Reference, "Actions defined by Amazon S3", and the operations'
+ * permission sections): HeadObject/GetObject -> s3:GetObject (s3:GetObjectVersion with a
+ * versionId); PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload -> s3:PutObject
+ * (and s3:PutObjectTagging when the request sets tags); CopyObject / UploadPartCopy -> read of the
+ * source + s3:PutObject on the destination; AbortMultipartUpload -> s3:AbortMultipartUpload;
+ * Get/PutObjectTagging -> s3:Get/PutObject(Version)Tagging; ListObjectsV2 -> s3:ListBucket on the
+ * bucket. Object ARNs are arn:aws:s3:::bucket/key; the bucket's policy is the resource policy.
+ */
+export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, string>): AuthorizationCheck[] {
+  const { bucket, key, query, headers } = req;
+  const objectArn = (b: string, k: string) => `arn:aws:s3:::${b}/${k}`;
+  const versionId = query.get('versionId');
+  const on = (action: string, b: string, k: string | null, context: Record<string, string | string[]> = {}): AuthorizationCheck => ({
+    action,
+    resource: k === null ? `arn:aws:s3:::${b}` : objectArn(b, k),
+    context,
+    resourcePolicy: req.policyOf(b),
+  });
+  const sse = (): Record<string, string> => {
+    const out: Record<string, string> = {};
+    const alg = header(headers, 'x-amz-server-side-encryption');
+    const kmsKey = header(headers, 'x-amz-server-side-encryption-aws-kms-key-id');
+    if (alg) out['s3:x-amz-server-side-encryption'] = alg;
+    if (kmsKey) out['s3:x-amz-server-side-encryption-aws-kms-key-id'] = kmsKey;
+    return out;
+  };
+  const taggingHeader = header(headers, 'x-amz-tagging');
+  const headerTags = taggingHeader ? Object.fromEntries(new URLSearchParams(taggingHeader)) : undefined;
+  const putTags = (tags: Record<string, string> | undefined) => (tags && Object.keys(tags).length ? [on('s3:PutObjectTagging', bucket, key, requestObjectTags(tags))] : []);
+  const readSource = (): AuthorizationCheck[] => {
+    const src = copySourceOf(header(headers, 'x-amz-copy-source'));
+    if (!src) return [];
+    return [on(src.versionId ? 's3:GetObjectVersion' : 's3:GetObject', src.bucket, src.key, existingTags(req.tagsOf(src.bucket, src.key, src.versionId)))];
+  };
+  switch (req.operation) {
+    case 'ListObjectsV2': {
+      const context: Record<string, string> = {};
+      for (const [param, name] of [['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys']] as const) {
+        const v = query.get(param);
+        if (v !== null) context[name] = v;
+      }
+      return [on('s3:ListBucket', bucket, null, context)];
+    }
+    case 'ListObjectVersions':
+      return [on('s3:ListBucketVersions', bucket, null)];
+    case 'HeadObject':
+    case 'GetObject':
+      return [on(versionId ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
+    case 'PutObject':
+    case 'CreateMultipartUpload':
+      return [on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }), ...putTags(headerTags)];
+    case 'UploadPart':
+    case 'CompleteMultipartUpload':
+      return [on('s3:PutObject', bucket, key)];
+    case 'CopyObject': {
+      const replaceTags = header(headers, 'x-amz-tagging-directive') === 'REPLACE' ? headerTags : undefined;
+      return [...readSource(), on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }), ...putTags(replaceTags)];
+    }
+    case 'UploadPartCopy':
+      return [...readSource(), on('s3:PutObject', bucket, key)];
+    case 'AbortMultipartUpload':
+      return [on('s3:AbortMultipartUpload', bucket, key)];
+    case 'GetObjectTagging':
+      return [on(versionId ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
+    case 'PutObjectTagging':
+      return [on(versionId ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging', bucket, key, { ...existingTags(req.tagsOf(bucket, key, versionId)), ...requestObjectTags(requestTagging) })];
+    default:
+      // Operations the stand-in does not implement answer NotImplementedByStandIn; nothing to ask.
+      return [];
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * IAM offline, end to end: the workflow runs with each function's role from the synthesized
+ * template, so a permission missing from a role (or a key policy that does not delegate to the
+ * account) fails the run as it would in AWS.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { openSimulation, type Simulation } from '../../local/simulate';
+import type { CfnTemplate } from '../../local/template';
+import { parseWorld } from '../../local/world';
+
+const ACCOUNT = '111122223333';
+const REGION = 'us-east-1';
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
+const SPEED = 100;
+
+const guardDuty = (id: string) => {
+  const event = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
+  event.detail.id = id;
+  return event;
+};
+const world = (key: Record<string, unknown> = {}) => parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: KEY_ID, aliases: ['alias/orders'], rotationSeconds: 20, ...key }] }, 'iam world');
+
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown };
+
+/** The template with `action` taken out of every Allow of the policies attached to the role whose logical id starts with `rolePrefix`. */
+function withoutPermission(rolePrefix: string, action: string) {
+  return (template: CfnTemplate): CfnTemplate => {
+    let removed = 0;
+    for (const r of Object.values(template.Resources)) {
+      const roles = (r.Properties?.Roles ?? []) as { Ref?: string }[];
+      if (r.Type !== 'AWS::IAM::Policy' || !roles.some((x) => x.Ref?.startsWith(rolePrefix))) continue;
+      const statements = r.Properties.PolicyDocument.Statement as Statement[];
+      for (const st of statements) {
+        if (st.Effect !== 'Allow') continue;
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        if (actions.includes(action)) removed += 1;
+        st.Action = actions.filter((a) => a !== action);
+      }
+      r.Properties.PolicyDocument.Statement = statements.filter((st) => (st.Action as string[]).length > 0);
+    }
+    if (removed === 0) throw new Error(`test setup: ${action} is not granted to ${rolePrefix}`);
+    return template;
+  };
+}
+
+describe('IAM in the offline workflow', () => {
+  let sim: Simulation | undefined;
+  afterEach(async () => {
+    await sim?.close();
+    sim = undefined;
+  });
+
+  test('every request is signed by the role of the function that made it', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED });
+    const roleOf = (handler: string) => sim!.iam.principals.functionRole(handler).arn;
+
+    // Act
+    const run = await sim.run(guardDuty('iam-attribution-1'));
+
+    // Assess
+    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'ROTATED' })]);
+    const callers = new Set(run.calls.map((c) => c.caller));
+    const functionRoles = new Set(sim.iam.principals.all().filter((p) => p.kind === 'function').map((p) => p.arn));
+    expect([...callers].every((c) => c !== undefined && functionRoles.has(c))).toBe(true);
+    expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand').map((c) => c.caller)).toEqual([roleOf('rotate')]);
+    expect(new Set(run.calls.filter((c) => c.operation === 'Publish').map((c) => c.caller))).toEqual(new Set([roleOf('notify')]));
+  });
+
+  test('kms:RotateKeyOnDemand removed from the Rotate role: FAILED ACCESS_DENIED naming the action, no rotation', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('TasksRotateRole', 'kms:RotateKeyOnDemand') });
+
+    // Act
+    const run = await sim.run(guardDuty('iam-no-rotate-1'));
+
+    // Assess
+    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'ACCESS_DENIED' })]);
+    expect(run.result.keys[0].detail).toContain('kms:RotateKeyOnDemand');
+    const refused = run.calls.filter((c) => c.operation === 'RotateKeyOnDemand');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((c) => c.error === 'AccessDeniedException')).toBe(true);
+  });
+
+  test('a key policy that does not delegate to the account: Assess fails ACCESS_DENIED', async () => {
+    // Prepare
+    const keyPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/KeyAdmins` }, Action: 'kms:*', Resource: '*' }] };
+    sim = await openSimulation({ world: world({ policy: keyPolicy }), speed: SPEED });
+
+    // Act
+    const run = await sim.run(guardDuty('iam-key-policy-1'));
+
+    // Assess
+    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'ACCESS_DENIED' })]);
+    expect(run.result.keys[0].detail).toMatch(/kms:DescribeKey|kms:ListResourceTags|kms:GetKeyRotationStatus|kms:ListKeyRotations/);
+    expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
+  });
+
+  test('the state machine role without lambda:InvokeFunction on Rotate: the task fails, nothing rotates', async () => {
+    // Prepare
+    sim = await openSimulation({
+      world: world(),
+      speed: SPEED,
+      editTemplate: (template) => {
+        const rotateArn = Object.keys(template.Resources).find((id) => /^TasksRotate[0-9A-F]{8}$/.test(id))!;
+        for (const r of Object.values(template.Resources)) {
+          const roles = (r.Properties?.Roles ?? []) as { Ref?: string }[];
+          if (r.Type !== 'AWS::IAM::Policy' || !roles.some((x) => x.Ref?.startsWith('WorkflowStateMachineRole'))) continue;
+          r.Properties.PolicyDocument.Statement = (r.Properties.PolicyDocument.Statement as { Resource?: unknown }[]).filter((st) => !JSON.stringify(st.Resource ?? '').includes(rotateArn));
+        }
+        return template;
+      },
+    });
+
+    // Act
+    const run = await sim.run(guardDuty('iam-no-invoke-1'));
+
+    // Assess
+    expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
+    expect(run.events.some((e) => e.Error === 'Lambda.AWSLambdaException' && String(e.Cause).includes('lambda:InvokeFunction'))).toBe(true);
+    expect(run.result.keys[0]).toMatchObject({ keyArn: KEY });
+    expect(run.result.keys[0].outcome).not.toBe('ROTATED');
+  });
+});
