@@ -65,6 +65,18 @@ describe('IAM evaluation (iam-simulate) with the synthesized roles', () => {
     expect(iam.authorize(p, 'kms:Decrypt', KEY, context('arn:aws:s3:::orders/b'), defaultKeyPolicy(ACCOUNT)).allowed).toBe(false);
   });
 
+  it('people carry the on-call policy, break-glass when attached, and the world\'s own policies by managed-policy name', () => {
+    const people = {
+      alice: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/alice`, accessKeyId: 'AKIATESTALICE0000001', secretAccessKey: 'secret-of-alice-000', breakGlass: false },
+      dave: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/dave`, accessKeyId: 'AKIATESTDAVE00000001', secretAccessKey: 'secret-of-dave-0000', breakGlass: false, policies: ['OnCallBreakGlassPolicy'] },
+    };
+    const withPeople = createAccountIam({ template, world: { ...world, people }, account: ACCOUNT, region: REGION });
+    const route = (path: string) => `arn:aws:execute-api:${REGION}:${ACCOUNT}:${withPeople.restApiId}/v1/POST${path}`;
+    expect(withPeople.authorize(withPeople.principals.person('alice'), 'execute-api:Invoke', route('/requests'))).toEqual({ allowed: true });
+    expect(withPeople.authorize(withPeople.principals.person('alice'), 'execute-api:Invoke', route('/break-glass')).allowed).toBe(false);
+    expect(withPeople.authorize(withPeople.principals.person('dave'), 'execute-api:Invoke', route('/break-glass'))).toEqual({ allowed: true });
+  });
+
   it('an action IAM does not know is an evaluation error, never an allow', async () => {
     await expect(evaluate({ principalArn: 'arn:aws:iam::111122223333:user/x', principalAccount: ACCOUNT, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }], action: 'kms:NoSuchAction', resource: KEY })).rejects.toThrow(/cannot evaluate/);
   });
