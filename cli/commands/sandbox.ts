@@ -74,7 +74,7 @@ export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<
   // Executions cut short may still hold timers (their Wait states, up to pollMaxSeconds / speed)
   // though nothing serves them any more: the kms-rotate process ends without waiting for them.
   // Only there: `main` embedded elsewhere (tests) never ends its process.
-  if (/[/\\]bin[/\\]kms-rotate(\.[jt]s)?$/.test(process.argv[1] ?? '')) setTimeout(() => process.exit(process.exitCode ?? EXIT.OK), 500).unref();
+  if (/[/\\]kms-rotate(\.[jt]s)?$/.test(process.argv[1] ?? '')) setTimeout(() => process.exit(process.exitCode ?? EXIT.OK), 500).unref();
   return EXIT.OK;
 }
 
