@@ -3,9 +3,6 @@ import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { lineWriter, type Io } from '../io';
 import { join, resolve as resolvePath } from 'node:path';
-import { DEFAULT_SPEED } from './simulate';
-
-export { DEFAULT_SPEED };
 
 /** The practice world: alias/orders needs an approval (a second person), alias/billing does not. */
 export const SANDBOX_WORLD = join(__dirname, '..', '..', 'local', 'sandbox', 'world.json');
@@ -19,10 +16,11 @@ export interface SandboxOptions {
 type SandboxModule = typeof import('../../local/sandbox');
 
 /** The sandbox loads the CDK stack and the handlers: only when asked, after the handlers' log level is set. */
-function loadSandbox(io: Io): SandboxModule {
+function loadSandbox(io: Io): SandboxModule['startSandbox'] {
   process.env.POWERTOOLS_LOG_LEVEL = io.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above)
-  return require('../../local/sandbox') as SandboxModule;
+  const { startSandbox } = require('../../local/sandbox') as SandboxModule;
+  return startSandbox;
 }
 
 function loadWorld(path: string | undefined): World {
@@ -59,7 +57,7 @@ export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<
   const err = lineWriter(io.stderr);
   // Listen for the signal before starting: a stop during start-up still closes everything.
   const stopped = stop();
-  const box = await loadSandbox(io).startSandbox({ world, speed: opts.speed, envDir, log: (line) => err(line) });
+  const box = await loadSandbox(io)({ world, speed: opts.speed, envDir, log: (line) => err(line) });
   try {
     const names = Object.keys(box.envFiles);
     const [requester, approver] = [names[0], names.find((n, i) => i > 0 && !world.people[n]?.breakGlass) ?? names[1] ?? names[0]];

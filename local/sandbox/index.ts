@@ -67,6 +67,8 @@ const NEUTRALISED = [
 ] as const;
 
 /**
+ * @public loaded lazily by `kms-rotate sandbox` (cli/commands/sandbox.ts), which knip cannot follow.
+ *
  * Starts a local account on 127.0.0.1: the stand-in (KMS, S3, SNS) seeded with the world, the
  * ledger (dynalite), the front door (the real handler) and both state machines on the runner,
  * all behind one endpoint (see router.ts), with the stack's outputs served by DescribeStacks.
