@@ -4,6 +4,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import {
   DescribeExecutionCommand,
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SendTaskHeartbeatCommand,
@@ -123,6 +124,10 @@ describe('sandbox routes, with the real SDK clients', () => {
     expect(d.stopDate!.getTime()).toBeGreaterThanOrEqual(d.startDate!.getTime());
     expect(JSON.parse(d.input!)).toMatchObject({ keyId: BILLING, requestedBy: ALICE.arn });
     expect(JSON.parse(d.output!)).toMatchObject({ outcome: 'ROTATED' });
+
+    const machine = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: d.stateMachineArn }));
+    expect(machine).toMatchObject({ name: 'KmsIncidentRotationManual', status: 'ACTIVE', type: 'STANDARD', roleArn: expect.stringMatching(/^arn:aws:iam::111122223333:role\//) });
+    expect(JSON.parse(machine.definition!)).toMatchObject({ StartAt: 'Intake' });
 
     const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: d.stateMachineArn }));
     expect(list.executions?.find((e) => e.executionArn === executionArn)).toMatchObject({ name, status: 'SUCCEEDED' });
