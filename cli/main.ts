@@ -248,10 +248,15 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
 
   program
     .command('sandbox')
-    .description('Offline: a local account on 127.0.0.1 (KMS, S3, SNS, DynamoDB, STS, CloudFormation, Step Functions and the front door on ONE endpoint) that the unchanged kms-rotate commands and plain AWS SDK calls talk to.')
-    .option('--world <file>', 'the simulated account (keys, people, settings); default: local/sandbox/world.json (alias/orders needs an approval, alias/billing does not)')
+    .description(
+      'Offline: a local account on 127.0.0.1 (KMS, S3, SNS, DynamoDB, STS, CloudFormation, Step Functions and the front door on ONE endpoint) ' +
+        'that the unchanged kms-rotate commands and plain AWS SDK calls talk to.',
+    )
+    .option('--world <file>', 'the simulated account (keys, people, settings); default: local/sandbox/world.json (alias/orders needs an approval)')
     .requiredOption('--env-dir <dir>', 'where to write <person>.env for each person of the world (and inbox.txt, the notifications)')
-    .addOption(new Option('--speed <n>', 'divide every wait, rotation time, approval and execution timeout of the executions by this').default(DEFAULT_SPEED).argParser(positiveNumber))
+    .addOption(
+      new Option('--speed <n>', 'divide every wait, rotation time, approval and execution timeout by this').default(DEFAULT_SPEED).argParser(positiveNumber),
+    )
     .addHelpText('after', `
 What it starts: the stand-in (KMS, S3, SNS) seeded with the world, the ledger (dynalite), the front
 door (the real handler) and both state machines of the synthesized stack on the local runner, with

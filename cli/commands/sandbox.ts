@@ -76,7 +76,14 @@ export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<
   return EXIT.OK;
 }
 
-function guide(endpoint: string, ports: number[], envFiles: Record<string, string>, envDir: string, ex: { requester: string; approver: string; key: string; speed: number }): string {
+interface GuideExample {
+  requester: string;
+  approver: string;
+  key: string;
+  speed: number;
+}
+
+function guide(endpoint: string, ports: number[], envFiles: Record<string, string>, envDir: string, ex: GuideExample): string {
   const people = Object.entries(envFiles).map(([name, file]) => `  ${name.padEnd(8)} ${file}`);
   return [
     `kms-rotate sandbox: one local account on ${endpoint} (every service; ports ${ports.join(', ')} on 127.0.0.1), executions at speed ${ex.speed}.`,

@@ -34,7 +34,7 @@ export interface SignedRequest {
  */
 export function userIdOf(arn: string, account: string): string {
   const assumed = /^arn:[^:]+:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
-  const id = (prefix: string, seed: string) => `${prefix}${createHash('sha256').update(seed).digest('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 17)}`;
+  const id = (prefix: string, seed: string) => `${prefix}${createHash('sha256').update(seed).digest('hex').toUpperCase().slice(0, 17)}`;
   if (assumed) return `${id('AROA', `${account}/${assumed[1]}`)}:${assumed[2]}`;
   if (/:user\//.test(arn)) return id('AIDA', arn);
   return id('AROA', arn);

@@ -29,7 +29,9 @@ interface StateInfo {
   /** The ASL Type as written (the runner runs some Wait states as Tasks). */
   type: string;
   /** Task states: a Lambda function ARN (LambdaFunction* events), or an integration (Task* events). */
-  task?: { kind: 'lambda'; resource: string; timeoutSeconds?: number } | { kind: 'integration'; resourceType: string; resource: string; timeoutSeconds?: number; heartbeatSeconds?: number };
+  task?:
+    | { kind: 'lambda'; resource: string; timeoutSeconds?: number }
+    | { kind: 'integration'; resourceType: string; resource: string; timeoutSeconds?: number; heartbeatSeconds?: number };
   itemsPath?: string;
 }
 
@@ -107,7 +109,8 @@ export class HistoryRecorder {
   submitted(stateName: string, lane: number | undefined): void {
     const task = this.states.get(stateName)?.task;
     if (task?.kind !== 'integration') return;
-    this.add(laneOf(lane), Date.now(), 'TaskSubmitted', 'taskSubmittedEventDetails', { resourceType: task.resourceType, resource: task.resource, output: '{}', outputDetails: notTruncated });
+    const details = { resourceType: task.resourceType, resource: task.resource, output: '{}', outputDetails: notTruncated };
+    this.add(laneOf(lane), Date.now(), 'TaskSubmitted', 'taskSubmittedEventDetails', details);
   }
 
   push(e: RunEvent): void {
@@ -119,7 +122,11 @@ export class HistoryRecorder {
     const type = info?.type ?? e.state?.type ?? 'Task';
     switch (e.type) {
       case 'ExecutionStarted':
-        this.add('root', at, 'ExecutionStarted', 'executionStartedEventDetails', { input: json(loose.input), inputDetails: notTruncated, roleArn: this.context.roleArn });
+        this.add('root', at, 'ExecutionStarted', 'executionStartedEventDetails', {
+          input: json(loose.input),
+          inputDetails: notTruncated,
+          roleArn: this.context.roleArn,
+        });
         return;
       case 'StateEntered':
         this.add(lane, at, `${type}StateEntered`, 'stateEnteredEventDetails', { name, input: json(e.state?.input), inputDetails: notTruncated });
@@ -137,10 +144,7 @@ export class HistoryRecorder {
         this.failTask(lane, at, info, e.Error ?? 'States.TaskFailed', e.Cause);
         return;
       case 'StateExited':
-        if (info?.task?.kind === 'lambda') this.add(lane, at, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails', { output: json(e.state?.output), outputDetails: notTruncated });
-        if (info?.task?.kind === 'integration') {
-          this.add(lane, at, 'TaskSucceeded', 'taskSucceededEventDetails', { resourceType: info.task.resourceType, resource: info.task.resource, output: json(e.state?.output), outputDetails: notTruncated });
-        }
+        this.succeedTask(lane, at, info, e.state?.output);
         if (type === 'Map') this.add(lane, at, 'MapStateSucceeded', null, {});
         this.add(lane, at, `${type}StateExited`, 'stateExitedEventDetails', { name, output: json(e.state?.output), outputDetails: notTruncated });
         if (type === 'Map') this.openMap = null;
@@ -151,10 +155,12 @@ export class HistoryRecorder {
         this.add(lane, at, 'MapIterationStarted', 'mapIterationStartedEventDetails', { name: this.openMap ?? '', index: e.index ?? 0 });
         return;
       case 'MapIterationSucceeded':
-      case 'MapIterationFailed':
-        this.add(lane, at, e.type, e.type === 'MapIterationSucceeded' ? 'mapIterationSucceededEventDetails' : 'mapIterationFailedEventDetails', { name: this.openMap ?? '', index: e.index ?? 0 });
+      case 'MapIterationFailed': {
+        const detailsName = e.type === 'MapIterationSucceeded' ? 'mapIterationSucceededEventDetails' : 'mapIterationFailedEventDetails';
+        this.add(lane, at, e.type, detailsName, { name: this.openMap ?? '', index: e.index ?? 0 });
         this.lanes.set('root', this.lastId);
         return;
+      }
       case 'MapRunStarted':
         this.add(lane, at, 'MapRunStarted', 'mapRunStartedEventDetails', { mapRunArn: e.mapRun?.mapRunArn ?? '' });
         return;
@@ -170,8 +176,11 @@ export class HistoryRecorder {
       case 'ExecutionFailed':
         // The runner ends an execution that outlived its TimeoutSeconds with States.Timeout: Step
         // Functions records that as ExecutionTimedOut.
-        if (e.Error === 'States.Timeout') this.add('root', at, 'ExecutionTimedOut', 'executionTimedOutEventDetails', { error: e.Error, cause: causeOf(e.Cause) });
-        else this.add('root', at, 'ExecutionFailed', 'executionFailedEventDetails', { error: e.Error ?? '', cause: causeOf(e.Cause) });
+        if (e.Error === 'States.Timeout') {
+          this.add('root', at, 'ExecutionTimedOut', 'executionTimedOutEventDetails', { error: e.Error, cause: causeOf(e.Cause) });
+          return;
+        }
+        this.add('root', at, 'ExecutionFailed', 'executionFailedEventDetails', { error: e.Error ?? '', cause: causeOf(e.Cause) });
         return;
       case 'ExecutionTerminated':
         this.add('root', at, 'ExecutionAborted', 'executionAbortedEventDetails', {});
@@ -193,7 +202,8 @@ export class HistoryRecorder {
     const task = info?.task;
     if (task?.kind === 'lambda') {
       const timeout = task.timeoutSeconds !== undefined ? { timeoutInSeconds: task.timeoutSeconds } : {};
-      this.add(lane, at, 'LambdaFunctionScheduled', 'lambdaFunctionScheduledEventDetails', { resource: task.resource, input: json(input), inputDetails: notTruncated, ...timeout });
+      const details = { resource: task.resource, input: json(input), inputDetails: notTruncated, ...timeout };
+      this.add(lane, at, 'LambdaFunctionScheduled', 'lambdaFunctionScheduledEventDetails', details);
       this.add(lane, at, 'LambdaFunctionStarted', null, {});
     } else if (task?.kind === 'integration') {
       this.add(lane, at, 'TaskScheduled', 'taskScheduledEventDetails', {
@@ -205,6 +215,17 @@ export class HistoryRecorder {
         ...(task.heartbeatSeconds !== undefined ? { heartbeatInSeconds: task.heartbeatSeconds } : {}),
       });
       this.add(lane, at, 'TaskStarted', 'taskStartedEventDetails', { resourceType: task.resourceType, resource: task.resource });
+    }
+  }
+
+  private succeedTask(lane: string, at: number, info: StateInfo | undefined, output: unknown): void {
+    const task = info?.task;
+    if (task?.kind === 'lambda') {
+      this.add(lane, at, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails', { output: json(output), outputDetails: notTruncated });
+    }
+    if (task?.kind === 'integration') {
+      const details = { resourceType: task.resourceType, resource: task.resource, output: json(output), outputDetails: notTruncated };
+      this.add(lane, at, 'TaskSucceeded', 'taskSucceededEventDetails', details);
     }
   }
 

@@ -18,7 +18,7 @@ import type { World } from '../world';
 import { accountAccess, type SandboxAccess } from './access';
 import type { SandboxStack } from './query';
 import { startRouter, type Router } from './router';
-import { LocalStepFunctions, type ExecutionRecord, type SandboxMachine } from './states';
+import { isMachineOf, LocalStepFunctions, type ExecutionRecord, type SandboxMachine } from './states';
 
 /** The runner's machine names (local/runner.ts names executions after them). */
 const MACHINE_NAMES = { manual: 'KmsIncidentRotationManual', automatic: 'KmsIncidentRotation' } as const;
@@ -63,7 +63,8 @@ const NEUTRALISED = [
   'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_DEFAULT_REGION', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME',
   'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
   'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL_KMS',
-  'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_API_GATEWAY', 'KMS_ROTATE_STATE_MACHINE', 'KMS_ROTATE_FRONT_DOOR_URL',
+  'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_API_GATEWAY',
+  'KMS_ROTATE_STATE_MACHINE', 'KMS_ROTATE_FRONT_DOOR_URL',
 ] as const;
 
 /**
@@ -205,7 +206,8 @@ async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedge
   // The front door and the drill call AWS with their own function roles, through the one endpoint, as the deployed Lambdas do.
   const frontDoorRole = keys(iam.principals.functionRole('front-door'));
   const drillRole = keys(iam.principals.functionRole('drill'));
-  const ledgerFor = (credentials: { accessKeyId: string; secretAccessKey: string }) => new Ledger(ledger.tableName, new DynamoDBClient({ endpoint, region, credentials }));
+  const ledgerFor = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new Ledger(ledger.tableName, new DynamoDBClient({ endpoint, region, credentials }));
   return startLocalFrontDoor({
     region,
     account: world.account,
@@ -216,12 +218,16 @@ async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedge
       workflow: new StepFunctionsControl(new SFNClient({ endpoint, region, credentials: frontDoorRole }), manualArn),
       approvals: ledgerFor(frontDoorRole),
     },
-    drills: new DrillKeys(new KMSClient({ endpoint, region, credentials: drillRole }), ledgerFor(drillRole), { partition: 'aws', region, account: world.account }),
+    drills: new DrillKeys(new KMSClient({ endpoint, region, credentials: drillRole }), ledgerFor(drillRole), {
+      partition: 'aws',
+      region,
+      account: world.account,
+    }),
   });
 }
 
 function machineLogicalId(template: CfnTemplate, mode: 'manual' | 'automatic'): string {
-  const id = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.['kms-incident-rotation:mode'] === mode)?.[0];
+  const id = Object.entries(template.Resources).find(([, r]) => isMachineOf(r, mode))?.[0];
   if (!id) throw new Error(`the template has no ${mode} state machine`);
   return id;
 }

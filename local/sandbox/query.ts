@@ -26,7 +26,9 @@ export function xmlEscape(s: string): string {
 export function queryError(status: number, code: string, message: string, type: 'Sender' | 'Receiver' = 'Sender'): QueryAnswer {
   return {
     status,
-    body: `<ErrorResponse><Error><Type>${type}</Type><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+    body:
+      `<ErrorResponse><Error><Type>${type}</Type><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message></Error>` +
+      `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
   };
 }
 
@@ -34,7 +36,9 @@ function response(service: keyof typeof NAMESPACES, action: string, result: stri
   const ns = NAMESPACES[service].xmlns;
   return {
     status: 200,
-    body: `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+    body:
+      `<${action}Response xmlns="${ns}"><${action}Result>${result}</${action}Result>` +
+      `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
   };
 }
 
@@ -42,7 +46,10 @@ function response(service: keyof typeof NAMESPACES, action: string, result: stri
 function actionOf(service: keyof typeof NAMESPACES, params: URLSearchParams): { action: string } | QueryAnswer {
   const action = params.get('Action');
   if (!action) return queryError(400, 'MissingAction', 'Missing Action');
-  if (params.get('Version') !== NAMESPACES[service].version) return queryError(400, 'InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+  const version = params.get('Version');
+  if (version !== NAMESPACES[service].version) {
+    return queryError(400, 'InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+  }
   return { action };
 }
 
@@ -51,7 +58,8 @@ export function stsAnswer(body: string, principal: SandboxPrincipal): QueryAnswe
   const a = actionOf('sts', new URLSearchParams(body));
   if (!('action' in a)) return a;
   if (a.action !== 'GetCallerIdentity') return queryError(400, 'InvalidAction', `The sandbox's STS does not implement ${a.action}.`);
-  return response('sts', 'GetCallerIdentity', `<Arn>${xmlEscape(principal.arn)}</Arn><UserId>${xmlEscape(principal.userId)}</UserId><Account>${principal.account}</Account>`);
+  const result = `<Arn>${xmlEscape(principal.arn)}</Arn><UserId>${xmlEscape(principal.userId)}</UserId><Account>${principal.account}</Account>`;
+  return response('sts', 'GetCallerIdentity', result);
 }
 
 /** The stack as DescribeStacks shows it. */
@@ -74,18 +82,12 @@ export function cloudFormationAnswer(body: string, principal: SandboxPrincipal, 
   // (so a caller allowed only this stack is refused, not told whether another exists); without
   // StackName, DescribeStacks lists every stack and the resource is "*".
   const ours = asked === stack.name || asked === stack.stackId;
-  const resource = asked === null ? '*' : ours ? stack.stackId : asked.startsWith('arn:') ? asked : `${stack.stackId.replace(/:stack\/.*$/, '')}:stack/${asked}/*`;
+  const otherStack = (name: string) => (name.startsWith('arn:') ? name : `${stack.stackId.replace(/:stack\/.*$/, '')}:stack/${name}/*`);
+  const resource = asked === null ? '*' : ours ? stack.stackId : otherStack(asked);
   const decision = access.authorize(principal, 'cloudformation:DescribeStacks', resource);
   if (!decision.allowed) return queryError(403, 'AccessDenied', decision.message);
   if (asked !== null && !ours) return queryError(400, 'ValidationError', `Stack with id ${asked} does not exist`);
-  const outputs = stack.outputs
-    .map(
-      (o) =>
-        `<member><OutputKey>${xmlEscape(o.key)}</OutputKey><OutputValue>${xmlEscape(o.value)}</OutputValue>${o.description ? `<Description>${xmlEscape(o.description)}</Description>` : ''}${
-          o.exportName ? `<ExportName>${xmlEscape(o.exportName)}</ExportName>` : ''
-        }</member>`,
-    )
-    .join('');
+  const outputs = stack.outputs.map(outputMember).join('');
   const member = [
     `<StackId>${xmlEscape(stack.stackId)}</StackId>`,
     `<StackName>${xmlEscape(stack.name)}</StackName>`,
@@ -100,4 +102,10 @@ export function cloudFormationAnswer(body: string, principal: SandboxPrincipal, 
     '<DriftInformation><StackDriftStatus>NOT_CHECKED</StackDriftStatus></DriftInformation>',
   ].join('');
   return response('cloudformation', 'DescribeStacks', `<Stacks><member>${member}</member></Stacks>`);
+}
+
+function outputMember(o: SandboxStack['outputs'][number]): string {
+  const description = o.description ? `<Description>${xmlEscape(o.description)}</Description>` : '';
+  const exportName = o.exportName ? `<ExportName>${xmlEscape(o.exportName)}</ExportName>` : '';
+  return `<member><OutputKey>${xmlEscape(o.key)}</OutputKey><OutputValue>${xmlEscape(o.value)}</OutputValue>${description}${exportName}</member>`;
 }

@@ -50,14 +50,16 @@ function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerRe
 }
 
 const xml = (res: ServerResponse, a: QueryAnswer): void => void res.writeHead(a.status, { 'content-type': 'text/xml' }).end(a.body);
-const sfnJson = (res: ServerResponse, status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
+const sfnJson = (res: ServerResponse, status: number, body: unknown): void =>
+  void res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
 const sfnError = (res: ServerResponse, e: SfnError): void => sfnJson(res, e.status, { __type: e.code, message: e.message });
 
 /** Starts the router on 127.0.0.1 (a free port). */
 export async function startRouter(targets: RouterTargets): Promise<Router> {
   const server: Server = createServer((req, res) => {
     void route(req, res, targets).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
+      if (res.headersSent) return;
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -87,7 +89,8 @@ async function route(req: IncomingMessage, res: ServerResponse, t: RouterTargets
   const scope = credentialScopeOf(req);
   const service = scope?.service ?? ((req.url ?? '').startsWith(t.frontDoorPrefix) ? 'execute-api' : null);
   if (service === null) {
-    res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Missing Authentication Token: the sandbox routes requests by their SigV4 credential scope' }));
+    const message = 'Missing Authentication Token: the sandbox routes requests by their SigV4 credential scope';
+    res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ message }));
     return;
   }
   const target = t.proxies[service];
@@ -124,7 +127,9 @@ async function answerStates(req: IncomingMessage, res: ServerResponse, text: str
   } catch {
     return sfnError(res, new SfnError('SerializationException', 'The request body is not JSON'));
   }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return sfnError(res, new SfnError('SerializationException', 'The request body is not a JSON object'));
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return sfnError(res, new SfnError('SerializationException', 'The request body is not a JSON object'));
+  }
   try {
     sfnJson(res, 200, await t.states.handle(m[1], input as Record<string, unknown>, principal, t.access));
   } catch (error) {

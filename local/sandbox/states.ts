@@ -13,6 +13,11 @@ import { PAYLOAD_LIMIT_BYTES } from '../limits';
  * codegen/sdk-codegen/aws-models/sfn.json).
  */
 
+/** True for the template's state machine of `mode` (the stack tags each with its mode). */
+export function isMachineOf(r: CfnTemplate['Resources'][string], mode: IntakeMode): boolean {
+  return r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.['kms-incident-rotation:mode'] === mode;
+}
+
 /** A machine of the stack: its ARN (the stack's output) and which of the template's it is. */
 export interface SandboxMachine {
   arn: string;
@@ -61,7 +66,8 @@ export class SfnError extends Error {
 
 /** Names: 1-80 characters, no whitespace, wildcards, brackets, punctuation listed or control characters (StartExecution's `name`). */
 const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
-const isName = (name: string) => name.length >= 1 && name.length <= 80 && !NAME_FORBIDDEN.test(name) && ![...name].some((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f));
+const isControl = (c: string) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f);
+const isName = (name: string) => name.length >= 1 && name.length <= 80 && !NAME_FORBIDDEN.test(name) && ![...name].some(isControl);
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 /** PageSize in the model: 0-1000; 0 (or absent) means the default page, 100. */
@@ -75,9 +81,7 @@ export class LocalStepFunctions {
   private readonly machineStates;
 
   constructor(private readonly opts: StatesOptions) {
-    this.machineStates = new Map(
-      opts.machines.map((m) => [m.arn, statesOf(extractWorkflow(opts.template, { account: opts.account, region: opts.region, resources: opts.run.resources }, m.mode).definition)]),
-    );
+    this.machineStates = new Map(opts.machines.map((m) => [m.arn, statesOf(this.definitionOf(m))]));
   }
 
   /** Every execution, newest first. */
@@ -179,7 +183,9 @@ export class LocalStepFunctions {
           Object.assign(record, {
             status: timedOut ? 'TIMED_OUT' : result.status,
             stopDate: Date.now(),
-            ...(result.status === 'SUCCEEDED' ? { output: JSON.stringify(result.output ?? null) } : { error: result.error ?? undefined, cause: result.cause ?? undefined }),
+            ...(result.status === 'SUCCEEDED'
+              ? { output: JSON.stringify(result.output ?? null) }
+              : { error: result.error ?? undefined, cause: result.cause ?? undefined }),
           });
           this.opts.onEnded?.(record);
         });
@@ -237,8 +243,8 @@ export class LocalStepFunctions {
   }
 
   private describeMachine(machine: SandboxMachine) {
-    const resource = Object.values(this.opts.template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.['kms-incident-rotation:mode'] === machine.mode);
-    const definition = extractWorkflow(this.opts.template, { account: this.opts.account, region: this.opts.region, resources: this.opts.run.resources }, machine.mode).definition;
+    const resource = Object.values(this.opts.template.Resources).find((r) => isMachineOf(r, machine.mode));
+    const definition = this.definitionOf(machine);
     return {
       stateMachineArn: machine.arn,
       name: machine.arn.split(':').pop(),
@@ -251,6 +257,12 @@ export class LocalStepFunctions {
   }
 
   private readonly createdAt = Date.now();
+
+  /** The machine's definition as deployed (intrinsics resolved with the sandbox's resources). */
+  private definitionOf(machine: SandboxMachine): unknown {
+    const ctx = { account: this.opts.account, region: this.opts.region, resources: this.opts.run.resources };
+    return extractWorkflow(this.opts.template, ctx, machine.mode).definition;
+  }
 
   private answerTask(operation: string, input: Record<string, unknown>, authorize: (resource: string) => void): Record<string, never> {
     const token = requiredString(input, 'taskToken', 2048);
@@ -328,7 +340,9 @@ function optionalString(input: Record<string, unknown>, field: string, max: numb
   const v = input[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new SfnError('SerializationException', `Unexpected value type for '${field}': expected a string`);
-  if (v.length < 1 && field !== 'output' && field !== 'cause' && field !== 'error') throw validation(`Value '' at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+  if (v.length < 1 && field !== 'output' && field !== 'cause' && field !== 'error') {
+    throw validation(`Value '' at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+  }
   if (Buffer.byteLength(v) > max) throw validation(`Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
   return v;
 }
@@ -347,7 +361,8 @@ function optionalBoolean(input: Record<string, unknown>, field: string): boolean
 function paginate<T>(items: readonly T[], input: Record<string, unknown>, listing: string): { items: T[]; nextToken?: string } {
   const max = input.maxResults;
   if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1000)) {
-    throw validation(`Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value ${Number(max) < 0 ? 'greater than or equal to 0' : 'less than or equal to 1000'}`);
+    const bound = Number(max) < 0 ? 'greater than or equal to 0' : 'less than or equal to 1000';
+    throw validation(`Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value ${bound}`);
   }
   const size = typeof max === 'number' && max > 0 ? max : DEFAULT_PAGE;
   const token = optionalString(input, 'nextToken', 3096);
