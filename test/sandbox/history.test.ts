@@ -80,7 +80,11 @@ describe('sandbox history (RunEvents as Step Functions history)', () => {
 
     // Lambda task events as Step Functions records them for a function ARN resource.
     const types = history.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionFailed', 'LambdaFunctionSucceeded', 'MapStateStarted', 'MapIterationStarted']));
+    const expected = [
+      'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionFailed',
+      'LambdaFunctionSucceeded', 'MapStateStarted', 'MapIterationStarted',
+    ];
+    expect(types).toEqual(expect.arrayContaining(expected));
     expect(history.find((e) => e.type === 'MapStateStarted')).toMatchObject({ mapStateStartedEventDetails: { length: 2 } });
     expect(history.find((e) => e.type === 'LambdaFunctionFailed')).toMatchObject({ lambdaFunctionFailedEventDetails: { error: 'Boom' } });
     expect(history.at(-1)).toMatchObject({ type: 'ExecutionSucceeded' });

@@ -28,7 +28,8 @@ let box: Sandbox;
 /** SDK client settings for a person: exactly what their env file gives the SDK. */
 function as(person: string) {
   const env = box.envOf(person);
-  return { endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }, maxAttempts: 1 };
+  const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
+  return { endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION, credentials, maxAttempts: 1 };
 }
 
 async function outputs(): Promise<Record<string, string>> {
@@ -38,7 +39,8 @@ async function outputs(): Promise<Record<string, string>> {
 
 /** A manual run through the front door (the only way people start one), as `kms-rotate start` sends it. */
 async function startThroughFrontDoor(key: string, name: string): Promise<string> {
-  const answer = await signedPost((await outputs()).FrontDoorUrl, 'request', {}, { keyId: key, reason: 'route test', name }, as('alice').credentials, world.region);
+  const body = { keyId: key, reason: 'route test', name };
+  const answer = await signedPost((await outputs()).FrontDoorUrl, 'request', {}, body, as('alice').credentials, world.region);
   if (answer.status !== 200) throw new Error(`front door answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return String(answer.body.executionArn);
 }
@@ -99,14 +101,16 @@ describe('sandbox routes, with the real SDK clients', () => {
   });
 
   it('KMS writes are refused to people: ScheduleKeyDeletion is AccessDeniedException (the on-call policy reads only)', async () => {
-    await expect(new KMSClient(as('carol')).send(new ScheduleKeyDeletionCommand({ KeyId: '0987dcba-09fe-87dc-65ba-ab0987654321', PendingWindowInDays: 7 }))).rejects.toMatchObject({
+    const deletion = new ScheduleKeyDeletionCommand({ KeyId: '0987dcba-09fe-87dc-65ba-ab0987654321', PendingWindowInDays: 7 });
+    await expect(new KMSClient(as('carol')).send(deletion)).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
   });
 
   it('an on-call person cannot StartExecution directly (only through the front door)', async () => {
     const sfn = new SFNClient(as('alice'));
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: (await outputs()).StateMachineArn, input: JSON.stringify({ keyId: BILLING, reason: 'x' }) }))).rejects.toMatchObject({
+    const direct = new StartExecutionCommand({ stateMachineArn: (await outputs()).StateMachineArn, input: JSON.stringify({ keyId: BILLING, reason: 'x' }) });
+    await expect(sfn.send(direct)).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
   });
@@ -126,7 +130,8 @@ describe('sandbox routes, with the real SDK clients', () => {
     expect(JSON.parse(d.output!)).toMatchObject({ outcome: 'ROTATED' });
 
     const machine = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: d.stateMachineArn }));
-    expect(machine).toMatchObject({ name: 'KmsIncidentRotationManual', status: 'ACTIVE', type: 'STANDARD', roleArn: expect.stringMatching(/^arn:aws:iam::111122223333:role\//) });
+    const roleArn = expect.stringMatching(/^arn:aws:iam::111122223333:role\//);
+    expect(machine).toMatchObject({ name: 'KmsIncidentRotationManual', status: 'ACTIVE', type: 'STANDARD', roleArn });
     expect(JSON.parse(machine.definition!)).toMatchObject({ StartAt: 'Intake' });
 
     const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: d.stateMachineArn }));
@@ -147,7 +152,11 @@ describe('sandbox routes, with the real SDK clients', () => {
     for (const e of events.slice(1)) expect(e.previousEventId).toBeLessThan(e.id!);
     expect(events[0].timestamp).toBeInstanceOf(Date);
     const types = events.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionSucceeded', 'MapStateEntered', 'MapIterationStarted', 'WaitStateEntered', 'ChoiceStateExited']));
+    const expected = [
+      'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionSucceeded',
+      'MapStateEntered', 'MapIterationStarted', 'WaitStateEntered', 'ChoiceStateExited',
+    ];
+    expect(types).toEqual(expect.arrayContaining(expected));
     const assess = events.find((e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'Assess');
     const scheduled = events.find((e) => e.type === 'LambdaFunctionScheduled' && e.previousEventId === assess?.id);
     expect(scheduled?.lambdaFunctionScheduledEventDetails?.resource).toMatch(/^arn:aws:lambda:us-east-1:111122223333:function:/);
@@ -155,7 +164,8 @@ describe('sandbox routes, with the real SDK clients', () => {
     // What the CLI's history reader makes of it: every state entered, the wait, the end.
     const translator = new HistoryTranslator();
     const trace = events.flatMap((e) => translator.translate(e));
-    expect(trace.filter((t) => t.kind === 'entered').map((t) => (t as { state: string }).state)).toEqual(expect.arrayContaining(['Intake', 'Assess', 'Rotate', 'CheckRotation', 'Notify']));
+    const entered = trace.flatMap((t) => (t.kind === 'entered' ? [t.state] : []));
+    expect(entered).toEqual(expect.arrayContaining(['Intake', 'Assess', 'Rotate', 'CheckRotation', 'Notify']));
     expect(trace.some((t) => t.kind === 'wait' && t.state === 'WaitForRotation' && t.key === BILLING)).toBe(true);
     expect(trace.at(-1)).toMatchObject({ kind: 'succeeded' });
 
@@ -169,12 +179,20 @@ describe('sandbox routes, with the real SDK clients', () => {
     const { StateMachineArn } = await outputs();
     const executionArn = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn }))).executions![0].executionArn!;
     const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1 }));
-    await expect(sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn, nextToken: page.nextToken }))).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(
+      sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn, nextToken: page.nextToken })),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
     await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1001 }))).rejects.toMatchObject({ name: 'ValidationException' });
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: `${StateMachineArn.replace(':stateMachine:', ':execution:')}:nope` }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+    await expect(
+      sfn.send(new DescribeExecutionCommand({ executionArn: `${StateMachineArn.replace(':stateMachine:', ':execution:')}:nope` })),
+    ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
     await expect(sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' }))).rejects.toMatchObject({ name: 'InvalidArn' });
-    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: 'AAAA-not-a-token-of-this-account', output: '{}' }))).rejects.toMatchObject({ name: 'InvalidToken' });
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'local-RequestApproval-00000000-0000-0000-0000-000000000000' }))).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(
+      sfn.send(new SendTaskSuccessCommand({ taskToken: 'AAAA-not-a-token-of-this-account', output: '{}' })),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+    await expect(
+      sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'local-RequestApproval-00000000-0000-0000-0000-000000000000' })),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
   });
 
   it('a request without a signature is refused', async () => {

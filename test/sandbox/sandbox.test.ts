@@ -94,7 +94,8 @@ describe('kms-rotate sandbox', () => {
 
   it('requester and approver with the real CLI, then SIGTERM closes every port and exits 0', async () => {
     const envDir = join(dir, 'env');
-    sandbox = spawn(TSX, [CLI, 'sandbox', '--world', WORLD, '--env-dir', envDir, '--speed', '50'], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const args = [CLI, 'sandbox', '--world', WORLD, '--env-dir', envDir, '--speed', '50'];
+    sandbox = spawn(TSX, args, { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     sandbox.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     sandbox.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => sandbox!.on('exit', (code) => resolve(code)));
@@ -127,7 +128,8 @@ describe('kms-rotate sandbox', () => {
 
     const watched = await runCli(['watch', executionArn, '--json'], bob);
     expect(watched.code).toBe(0);
-    const result = JSON.parse(watched.stdout) as { status: string; summary: { outcome: string; keys: { outcome: string; approvedBy?: string }[] }; requestedBy: string };
+    type Result = { status: string; summary: { outcome: string; keys: { outcome: string; approvedBy?: string }[] }; requestedBy: string };
+    const result = JSON.parse(watched.stdout) as Result;
     expect(result).toMatchObject({ status: 'SUCCEEDED', requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice', summary: { outcome: 'ROTATED' } });
     expect(result.summary.keys[0]).toMatchObject({ outcome: 'ROTATED', approvedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/bob' });
 
