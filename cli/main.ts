@@ -5,6 +5,7 @@ import { approve, deny } from './commands/approve';
 import { check } from './commands/check';
 import { drill } from './commands/drill';
 import { resolve } from './commands/resolve';
+import { sandbox } from './commands/sandbox';
 import { DEFAULT_SPEED, simulateCommand } from './commands/simulate';
 import { parseReencryptOption, start } from './commands/start';
 import { status } from './commands/status';
@@ -244,6 +245,39 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
       'kms-rotate simulate --world storm-world.json --events findings/ --stagger-ms 50 --speed 5 --json | jq .throttles',
     )}`)
     .action((opts) => run(() => simulateCommand(io, opts)));
+
+  program
+    .command('sandbox')
+    .description(
+      'Offline: a local account on 127.0.0.1 (KMS, S3, SNS, DynamoDB, STS, CloudFormation, Step Functions and the front door on ONE endpoint) ' +
+        'that the unchanged kms-rotate commands and plain AWS SDK calls talk to.',
+    )
+    .option('--world <file>', 'the simulated account (keys, people, settings); default: local/sandbox/world.json (alias/orders needs an approval)')
+    .requiredOption('--env-dir <dir>', 'where to write <person>.env for each person of the world (and inbox.txt, the notifications)')
+    .addOption(
+      new Option('--speed <n>', 'divide every wait, rotation time, approval and execution timeout by this').default(DEFAULT_SPEED).argParser(positiveNumber),
+    )
+    .addHelpText('after', `
+What it starts: the stand-in (KMS, S3, SNS) seeded with the world, the ledger (dynalite), the front
+door (the real handler) and both state machines of the synthesized stack on the local runner, with
+STS GetCallerIdentity, CloudFormation DescribeStacks (the stack's outputs; FrontDoorUrl is local)
+and the Step Functions API, all behind one endpoint that routes by the SigV4 credential scope.
+Every request to it is signed; people may start runs only through the front door, as deployed.
+
+Env files: <env-dir>/<person>.env sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and
+AWS_ENDPOINT_URL and unsets AWS_PROFILE, session tokens and per-service endpoints. Source one in
+each terminal; then kms-rotate check/start/approve/deny/watch/status/drill work against the sandbox.
+Approval ids arrive as notifications: printed here and appended to <env-dir>/inbox.txt.
+
+It prints "sandbox ready <endpoint>" on stdout when every server listens, and runs until Ctrl-C
+(SIGINT) or SIGTERM, then closes every server and exits 0.
+Exit codes: 0 stopped by a signal, 2 bad world file or option.
+${examples(
+      'kms-rotate sandbox --env-dir /tmp/sandbox',
+      '. /tmp/sandbox/alice.env && kms-rotate start --key alias/orders --reason practice   # terminal 1',
+      '. /tmp/sandbox/bob.env && kms-rotate approve ap-...                                 # terminal 2',
+    )}`)
+    .action((opts: { world?: string; envDir: string; speed: number }) => run(() => sandbox(io, opts)));
 
   return program;
 }

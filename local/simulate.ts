@@ -107,6 +107,55 @@ export function worldSettings(world: World): Settings {
   return parseSettings({ ...(world.settings ?? {}) }, 'the world file\'s "settings"');
 }
 
+/** Where a stack's resources live in a simulated account (see accountLayout). */
+export interface AccountLayout {
+  /** The world the stand-in serves: the world file's, plus the stack's results bucket when it has one. */
+  standInWorld: World;
+  topicLogicalId: string | undefined;
+  resultsLogicalId: string | undefined;
+  resultsBucket: string;
+}
+
+/**
+ * The stack's SNS topic and re-encryption results bucket (only with the branch) in the stand-in:
+ * a bucket of the stand-in, where the runner's ResultWriter writes and SummarizeReencryption reads.
+ */
+export function accountLayout(template: CfnTemplate, world: World): AccountLayout {
+  const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
+  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
+  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
+  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
+    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
+    : world;
+  return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket };
+}
+
+/**
+ * The physical ids the runner and the account's IAM resolve the template's Refs to: the topic
+ * (the stand-in's, named TOPIC_NAME), the results bucket, the ledger table (LOCAL_LEDGER_TABLE).
+ */
+export function runnerResources(template: CfnTemplate, world: Pick<World, 'account' | 'region'>, layout: AccountLayout): Record<string, string> {
+  const { topicLogicalId, resultsLogicalId, resultsBucket } = layout;
+  return {
+    ...(topicLogicalId ? { [topicLogicalId]: `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}` } : {}),
+    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+    [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
+  };
+}
+
+/** The synthesized stack for a world's settings (cached: synthesis takes seconds). */
+export function worldTemplate(world: World): CfnTemplate {
+  const settings = worldSettings(world);
+  const env = { account: world.account, region: world.region };
+  const cacheKey = JSON.stringify([settings, env]);
+  let template = templates.get(cacheKey);
+  if (!template) {
+    template = synthTemplate(settings, env);
+    templates.set(cacheKey, template);
+  }
+  return template;
+}
+
 /** A simulated account kept up between executions (several findings against one world). */
 export interface Simulation {
   standIn: StandIn;
@@ -134,37 +183,14 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const { world } = opts;
   const speed = opts.speed ?? 1;
   const settings = worldSettings(world);
-  const env = { account: world.account, region: world.region };
-  const cacheKey = JSON.stringify([settings, env]);
-  let template = templates.get(cacheKey);
-  if (!template) {
-    template = synthTemplate(settings, env);
-    templates.set(cacheKey, template);
-  }
+  let template = worldTemplate(world);
   if (opts.editTemplate) template = opts.editTemplate(structuredClone(template));
-  const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
-
-  // The stack's re-encryption results bucket (only with the branch): a bucket of the stand-in,
-  // where the runner's ResultWriter writes and SummarizeReencryption reads.
-  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
-  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
-  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
-    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
-    : world;
+  const layout = accountLayout(template, world);
+  const { standInWorld } = layout;
   // The account's IAM from the template: the functions' and state machines' roles, the people;
   // shared by the stand-in, the ledger, the front door and the runner (local/iam).
-  const topicArn = `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}`;
-  const iam = createAccountIam({
-    template,
-    world: standInWorld,
-    account: world.account,
-    region: world.region,
-    resources: {
-      ...(topicLogicalId ? { [topicLogicalId]: topicArn } : {}),
-      ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
-      [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
-    },
-  });
+  const resources = runnerResources(template, world, layout);
+  const iam = createAccountIam({ template, world: standInWorld, account: world.account, region: world.region, resources });
   const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
@@ -178,11 +204,6 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const people = world.people;
   const names = Object.keys(people);
   let executions = 0;
-  const resources = {
-    ...(topicLogicalId ? { [topicLogicalId]: standIn.topicArn } : {}),
-    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
-    [ledger.logicalId]: ledger.tableName,
-  };
 
   // The open task tokens of every running execution, for the front door to answer.
   const tokens = new Map<string, TaskTokens>();
@@ -211,7 +232,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   const start = (mode: 'automatic' | 'manual', input: unknown, executionName: string, onEvent?: (e: RunEvent) => void) => {
     const run = runLocally({
-      template: template!,
+      template,
       mode,
       input,
       account: world.account,
