@@ -16,7 +16,7 @@ import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
 import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
-import { createAccountIam, type AccountIam } from './iam';
+import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { synthTemplate, type CfnTemplate } from './template';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
 import type { World } from './world';
@@ -79,7 +79,11 @@ export class FrontDoorRefusal extends Error {
 
 /** How a manual request reaches the front door in a simulation. */
 export interface ManualRunOptions {
-  /** The person (a name of the world's people) who signs the request; default: the world's requester. */
+  /**
+   * The person (a name of the world's people) who signs the request; default: the world's
+   * requester. For a finding: a person who calls StartExecution on the automatic machine directly
+   * (authorized with their policies) instead of EventBridge's rule.
+   */
   as?: string;
   /** The route; default `/break-glass` for a request with force, else `/requests`. */
   route?: Extract<RouteName, 'request' | 'breakGlass'>;
@@ -207,6 +211,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
 
   // The open task tokens of every running execution, for the front door to answer.
   const tokens = new Map<string, TaskTokens>();
+  /** Which machine each open task token belongs to (SendTaskSuccess/Failure are authorized on it). */
+  const tokenModes = new Map<string, 'automatic' | 'manual'>();
   const running = new Map<string, Promise<LocalRunResult>>();
   const exchanges: FrontDoorExchange[] = [];
   // The front door's own function role reads and writes approvals.
@@ -244,7 +250,10 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       speed,
       executionName,
       onEvent,
-      onTaskToken: (task, tokenSet) => answerApproval(task, tokenSet, onEvent),
+      onTaskToken: (task, tokenSet) => {
+        tokenModes.set(task.token, mode);
+        answerApproval(task, tokenSet, onEvent);
+      },
     });
     return run;
   };
@@ -261,16 +270,35 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       approvals: localLedger,
       workflow: {
         startManual: (name, input) => {
+          authorizeStart(frontDoorRole, 'manual');
           const run = start('manual', input, name, pendingOnEvent);
           const executionArn = `arn:aws:states:${world.region}:${world.account}:execution:KmsIncidentRotationManual:${name}`;
           running.set(executionArn, run);
           return Promise.resolve({ executionArn, startDate: new Date().toISOString() });
         },
-        sendTaskSuccess: (token, output) => Promise.resolve(taskTokens(token).sendTaskSuccess(token, JSON.parse(output))),
-        sendTaskFailure: (token, error, cause) => Promise.resolve(taskTokens(token).sendTaskFailure(token, error, cause)),
+        sendTaskSuccess: (token, output) => {
+          authorizeAnswer(frontDoorRole, 'states:SendTaskSuccess', token);
+          return Promise.resolve(taskTokens(token).sendTaskSuccess(token, JSON.parse(output)));
+        },
+        sendTaskFailure: (token, error, cause) => {
+          authorizeAnswer(frontDoorRole, 'states:SendTaskFailure', token);
+          return Promise.resolve(taskTokens(token).sendTaskFailure(token, error, cause));
+        },
       },
     },
   });
+  /** states:StartExecution on the machine of `mode`, by `principal` (AccessDeniedException as Step Functions answers). */
+  const authorizeStart = (principal: Principal, mode: 'automatic' | 'manual') => {
+    const decision = iam.authorize(principal, 'states:StartExecution', iam.stateMachineArns[mode]);
+    if (!decision.allowed) throw Object.assign(new Error(decision.message), { name: 'AccessDeniedException' });
+  };
+  /** SendTaskSuccess/Failure are authorized on the state machine whose task holds the token. */
+  const authorizeAnswer = (principal: Principal, action: string, token: string) => {
+    const mode = tokenModes.get(token);
+    if (!mode) return; // an unknown token: Step Functions answers TaskDoesNotExist / InvalidToken (taskTokens)
+    const decision = iam.authorize(principal, action, iam.stateMachineArns[mode]);
+    if (!decision.allowed) throw Object.assign(new Error(decision.message), { name: 'AccessDeniedException' });
+  };
   const taskTokens = (token: string): TaskTokens => {
     const set = tokens.get(token);
     if (!set) throw Object.assign(new Error('Task does not exist anymore'), { name: 'TaskDoesNotExist' });
@@ -303,6 +331,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         if (answer.status !== 200) throw new FrontDoorRefusal(answer.status, answer.body);
         run = await running.get(String(answer.body.executionArn))!;
       } else {
+        // EventBridge starts the automatic machine with the rule's target role: that role must be
+        // allowed states:StartExecution on it, as in the account.
+        authorizeStart(runOpts.as ? iam.principals.person(runOpts.as) : iam.principals.eventRuleRole(eventSource(input)), 'automatic');
         run = await start('automatic', input, executionName, runOpts.onEvent);
       }
       const notify = lastOutputOf(run.events, STATE.notify) as { notification?: { summary?: RunSummary } } | undefined;
@@ -421,4 +452,11 @@ function toSimulatedKey(k: KeyResult): SimulatedKey {
     previousKeyMaterialId: k.previousKeyMaterialId,
     currentKeyMaterialId: k.currentKeyMaterialId,
   };
+}
+
+/** The `source` of an EventBridge event (`aws.guardduty`, ...): which rule of the stack takes it. */
+function eventSource(input: unknown): string {
+  const source = (input as { source?: unknown } | null)?.source;
+  if (typeof source !== 'string') throw new Error('simulate: a finding event needs its EventBridge "source" (e.g. "aws.guardduty"): no rule of the stack would take it otherwise');
+  return source;
 }

@@ -34,6 +34,8 @@ export interface AccountIam {
   resources: Record<string, string>;
   /** The template's resource policies by resource ARN (SNS topic policies). */
   resourcePolicies: Map<string, unknown>;
+  /** Each state machine's ARN by mode (`automatic`, `manual`), as the template's policies name it. */
+  stateMachineArns: Record<string, string>;
   /** The front door's REST API id as the template's policies name it (execute-api ARNs). */
   restApiId: string | undefined;
   principals: {
@@ -43,6 +45,8 @@ export interface AccountIam {
     functionRole(handlerName: string): Principal;
     /** The role a state machine runs with (`automatic` or `manual`). */
     stateMachineRole(mode: string): Principal;
+    /** The role the EventBridge rule that takes events of `source` (e.g. `aws.guardduty`) starts its target with. */
+    eventRuleRole(source: string): Principal;
     /** The administrator the stand-in's own tests sign with. */
     test(): Principal;
   };
@@ -105,6 +109,11 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     region: opts.region,
     resources,
     resourcePolicies,
+    stateMachineArns: Object.fromEntries(
+      Object.entries(opts.template.Resources)
+        .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
+        .map(([id, r]) => [String(r.Metadata?.['kms-incident-rotation:mode'] ?? id), resources[id]]),
+    ),
     restApiId: Object.entries(opts.template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi').map(([id]) => resources[id])[0],
     principals: {
       all: () => [...all],
@@ -112,6 +121,13 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
       person: (name) => find('person', name),
       functionRole: (name) => find('function', name),
       stateMachineRole: (mode) => find('service', `states:${mode}`),
+      eventRuleRole: (source) => {
+        const rule = Object.entries(opts.template.Resources).find(
+          ([, r]) => r.Type === 'AWS::Events::Rule' && ((r.Properties?.EventPattern?.source ?? []) as string[]).includes(source),
+        );
+        if (!rule) throw new Error(`IAM: no EventBridge rule takes events of source ${JSON.stringify(source)}`);
+        return find('service', `events:${rule[0]}`);
+      },
       test: () => find('test', 'test'),
     },
     verify(request, service, verifyOpts = {}) {

@@ -131,6 +131,15 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
     const mode = String(r.Metadata?.['kms-incident-rotation:mode'] ?? id);
     out.push(roleSession('service', `states:${mode}`, resources[roleId], 'states-execution', account, rolePolicies(res, roleId, account, region, resources)));
   }
+  // EventBridge rules start executions with their target's role (one principal per rule).
+  for (const [id, r] of Object.entries(res)) {
+    if (r.Type !== 'AWS::Events::Rule') continue;
+    for (const target of (r.Properties?.Targets ?? []) as { RoleArn?: { 'Fn::GetAtt'?: [string, string] } }[]) {
+      const roleId = target.RoleArn?.['Fn::GetAtt']?.[0];
+      if (!roleId || !res[roleId]) continue;
+      out.push(roleSession('service', `events:${id}`, resources[roleId], 'events-target', account, rolePolicies(res, roleId, account, region, resources)));
+    }
+  }
   for (const [name, person] of Object.entries(world.people)) {
     out.push({
       arn: person.arn,

@@ -123,4 +123,37 @@ describe('IAM in the offline workflow', () => {
     expect(run.result.keys[0]).toMatchObject({ keyArn: KEY });
     expect(run.result.keys[0].outcome).not.toBe('ROTATED');
   });
+
+  test('a finding starts the workflow only through the EventBridge rule\'s role: without states:StartExecution nothing runs', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('WorkflowStateMachineEventsRole', 'states:StartExecution') });
+
+    // Act / Assess
+    await expect(sim.run(guardDuty('iam-no-events-start-1'))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(/assumed-role\/WorkflowStateMachineEventsRole\w*\/events-target is not authorized to perform: states:StartExecution/),
+    });
+    expect(sim.standIn.calls.filter((c) => c.service === 'kms')).toHaveLength(0);
+  });
+
+  test('an on-call person cannot start the automatic workflow directly (a hand-made finding)', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED });
+
+    // Act / Assess
+    await expect(sim.run(guardDuty('iam-direct-start-1'), { as: 'alice' })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(/alice is not authorized to perform: states:StartExecution/),
+    });
+    expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
+  });
+
+  test('the front door without states:StartExecution on the manual machine: a manual request starts nothing', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('FrontDoorFunctionRole', 'states:StartExecution') });
+
+    // Act / Assess
+    await expect(sim.run({ keyId: KEY, reason: 'INC-iam' })).rejects.toMatchObject({ name: 'FrontDoorRefusal' });
+    expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
+  });
 });

@@ -4,7 +4,7 @@
  * to the local stand-in (local/standin). Every path a key can take (rotated, joined, as a
  * replica's primary, dry run, skipped, timed out, throttled) and a notification that cannot be sent.
  */
-import { simulate, type SimulationRun } from '../../local/simulate';
+import { openSimulation, simulate, type SimulationRun } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
 import { guardDutyFinding } from './helpers';
 
@@ -188,7 +188,17 @@ describe('rotation workflow (local)', () => {
   });
 
   test('input that is neither a finding nor a manual request ends in a Fail naming the field', async () => {
-    const run = await simulate({ world: world([{}]), input: { id: 'not-a-finding', version: '0' }, speed: SPEED });
+    // No EventBridge rule delivers it: someone allowed states:StartExecution starts the machine directly.
+    const direct = {
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Operator/ops`,
+      accessKeyId: 'AKIALOCALOPSXXXXXXX1',
+      secretAccessKey: 'ops-secret',
+      breakGlass: false,
+      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: '*' }] }],
+    };
+    const w = { ...world([{}]), people: { ...world([{}]).people, ops: direct } };
+    const sim = await openSimulation({ world: w, speed: SPEED });
+    const run = await sim.run({ id: 'not-a-finding', version: '0' }, { as: 'ops' }).finally(() => sim.close());
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('InvalidRequest');
     expect(run.result.cause).toMatch(/"errorMessage":"request: the automatic workflow takes finding events/);
