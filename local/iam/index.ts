@@ -34,6 +34,8 @@ export interface AccountIam {
   resources: Record<string, string>;
   /** The template's resource policies by resource ARN (SNS topic policies). */
   resourcePolicies: Map<string, unknown>;
+  /** The KMS key (ARN and key policy) each of the template's encrypted SNS topics uses, by topic ARN. */
+  topicKeys: Map<string, { keyArn: string; policy: unknown }>;
   /** Each state machine's ARN by mode (`automatic`, `manual`), as the template's policies name it. */
   stateMachineArns: Record<string, string>;
   /** The front door's REST API id as the template's policies name it (execute-api ARNs). */
@@ -99,6 +101,15 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as { PolicyDocument: unknown; Topics: string[] };
     for (const topic of resolved.Topics) resourcePolicies.set(topic, resolved.PolicyDocument);
   }
+  // SNS encrypts a topic's messages under its KmsMasterKeyId (the product key): the publisher must
+  // be allowed the key's GenerateDataKey and Decrypt through SNS.
+  const topicKeys = new Map<string, { keyArn: string; policy: unknown }>();
+  for (const [id, r] of Object.entries(opts.template.Resources)) {
+    const keyId = (r.Properties?.KmsMasterKeyId?.['Fn::GetAtt'] ?? [])[0] as string | undefined;
+    if (r.Type !== 'AWS::SNS::Topic' || !keyId || opts.template.Resources[keyId]?.Type !== 'AWS::KMS::Key') continue;
+    const policy = resolveIntrinsics(opts.template.Resources[keyId].Properties?.KeyPolicy, { account: opts.account, region: opts.region, resources });
+    topicKeys.set(resources[id], { keyArn: resources[`${keyId}.Arn`], policy });
+  }
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
     if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
@@ -109,6 +120,7 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     region: opts.region,
     resources,
     resourcePolicies,
+    topicKeys,
     stateMachineArns: Object.fromEntries(
       Object.entries(opts.template.Resources)
         .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')

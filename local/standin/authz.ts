@@ -127,6 +127,15 @@ export class StandInAuthz {
     const topicArn = String(input.TopicArn ?? input.TargetArn ?? '');
     if (!topicArn) return;
     this.enforce(caller, { action: 'sns:Publish', resource: topicArn, context: {}, resourcePolicy: this.topicPolicies.get(topicArn) }, (m) => new ServiceError('AuthorizationError', m, 403));
+    // An encrypted topic: SNS generates and decrypts a data key under the topic's KMS key as the
+    // publisher (kms:ViaService sns), so the publisher needs both rights on the key, and the key
+    // policy must allow them; SNS answers a refusal as KMSAccessDenied.
+    const topicKey = this.iam.topicKeys.get(topicArn);
+    if (!topicKey) return;
+    const context = { 'kms:CallerAccount': caller.account, 'kms:ViaService': `sns.${this.iam.region}.amazonaws.com` };
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      this.enforce(caller, { action, resource: topicKey.keyArn, context, resourcePolicy: topicKey.policy }, (m) => new ServiceError('KMSAccessDenied', m, 400));
+    }
   }
 
   private enforce(caller: Principal, check: AuthorizationCheck, refuse: (message: string) => ServiceError): void {

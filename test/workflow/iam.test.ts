@@ -156,4 +156,20 @@ describe('IAM in the offline workflow', () => {
     await expect(sim.run({ keyId: KEY, reason: 'INC-iam' })).rejects.toMatchObject({ name: 'FrontDoorRefusal' });
     expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
   });
+
+  test('the topic is encrypted with the product key: Notify without kms:GenerateDataKey on it cannot publish (KMSAccessDenied)', async () => {
+    // Prepare
+    sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('TasksNotifyRole', 'kms:GenerateDataKey') });
+
+    // Act
+    const run = await sim.run(guardDuty('iam-no-topic-key-1'));
+
+    // Assess: the key rotated, but no message went out, and SNS said why.
+    expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(1);
+    const publishes = run.calls.filter((c) => c.operation === 'Publish');
+    expect(publishes.length).toBeGreaterThan(0);
+    expect(publishes.every((c) => c.error === 'KMSAccessDenied')).toBe(true);
+    expect(run.result.notifications).toEqual([]);
+  });
 });
+
