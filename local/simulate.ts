@@ -17,9 +17,9 @@ import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
 import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
-import { synthTemplate, type CfnTemplate } from './template';
+import { resolveIntrinsics, synthTemplate, type CfnTemplate } from './template';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
-import type { World } from './world';
+import { defaultWorldKey, type World } from './world';
 
 /** One key in the simulation's summary (`kms-rotate simulate --json`). */
 export interface SimulatedKey {
@@ -118,6 +118,9 @@ export interface AccountLayout {
   topicLogicalId: string | undefined;
   resultsLogicalId: string | undefined;
   resultsBucket: string;
+  /** The template's product key and the stand-in key id it is served as. */
+  productKeyLogicalId: string | undefined;
+  productKeyId: string;
 }
 
 /**
@@ -128,10 +131,24 @@ export function accountLayout(template: CfnTemplate, world: World): AccountLayou
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
   const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
   const resultsBucket = `kms-incident-rotation-results-${world.account}`;
-  const standInWorld: World = resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)
-    ? { ...world, buckets: [...world.buckets, { name: resultsBucket, region: world.region, bucketKeyEnabled: false, versioning: false, objects: [] }] }
-    : world;
-  return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket };
+  // The product key, a key of the stand-in with the template's key policy: the results bucket's
+  // default encryption, so that S3's KMS calls for the result files are authorized as in AWS.
+  const [productKeyLogicalId, productKey] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key') ?? [];
+  const productKeyId = `00000000-0000-4000-8000-${world.account}`;
+  let standInWorld = world;
+  if (productKeyLogicalId && !world.keys.some((k) => k.id === productKeyId)) {
+    const policy = resolveIntrinsics(productKey?.Properties?.KeyPolicy, { account: world.account, region: world.region }) as Record<string, unknown>;
+    standInWorld = { ...standInWorld, keys: [...standInWorld.keys, { ...defaultWorldKey(productKeyId, world.account, world.region), policy }] };
+  }
+  if (resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)) {
+    const encryption = template.Resources[resultsLogicalId].Properties?.BucketEncryption?.ServerSideEncryptionConfiguration?.[0] as
+      | { BucketKeyEnabled?: boolean; ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }
+      | undefined;
+    const underProductKey = encryption?.ServerSideEncryptionByDefault?.SSEAlgorithm === 'aws:kms' && productKeyLogicalId !== undefined;
+    const bucket = { name: resultsBucket, region: world.region, bucketKeyEnabled: encryption?.BucketKeyEnabled === true, versioning: false, objects: [] };
+    standInWorld = { ...standInWorld, buckets: [...standInWorld.buckets, underProductKey ? { ...bucket, defaultKmsKeyId: productKeyId } : bucket] };
+  }
+  return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId };
 }
 
 /**
@@ -139,8 +156,9 @@ export function accountLayout(template: CfnTemplate, world: World): AccountLayou
  * (the stand-in's, named TOPIC_NAME), the results bucket, the ledger table (LOCAL_LEDGER_TABLE).
  */
 export function runnerResources(template: CfnTemplate, world: Pick<World, 'account' | 'region'>, layout: AccountLayout): Record<string, string> {
-  const { topicLogicalId, resultsLogicalId, resultsBucket } = layout;
+  const { topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId } = layout;
   return {
+    ...(productKeyLogicalId ? { [productKeyLogicalId]: productKeyId } : {}),
     ...(topicLogicalId ? { [topicLogicalId]: `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}` } : {}),
     ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
     [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,

@@ -171,5 +171,33 @@ describe('IAM in the offline workflow', () => {
     expect(publishes.every((c) => c.error === 'KMSAccessDenied')).toBe(true);
     expect(run.result.notifications).toEqual([]);
   });
+
+  test('the results bucket is under the product key: result files are written with it, and the state machine role needs its data keys through S3', async () => {
+    // Prepare: a bucket to re-encrypt, the branch on.
+    const w = parseWorld(
+      { account: ACCOUNT, region: REGION, keys: [{ id: KEY_ID, rotationSeconds: 5 }], buckets: [{ name: 'orders-data', objects: [{ key: 'a.json', body: '{}', kmsKeyId: KEY_ID }] }], settings: { reEncryptBuckets: ['orders-data'] } },
+      'results world',
+    );
+    const request = { keyId: KEY, reason: 'INC-results', reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'orders-data' }] } };
+    const productKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-${ACCOUNT}`;
+    sim = await openSimulation({ world: w, speed: SPEED });
+
+    // Act
+    const run = await sim.run(request);
+
+    // Assess: the run's result files are SSE-KMS under the product key, and S3 asked KMS for it.
+    expect(run.result.executionStatus).toBe('SUCCEEDED');
+    const writes = run.calls.filter((c) => c.service === 's3' && c.operation === 'PutObject' && (c.input as { Bucket: string }).Bucket.startsWith('kms-incident-rotation-results-'));
+    expect(writes.length).toBeGreaterThan(0);
+    const written = writes.map((c) => sim!.standIn.s3Object((c.input as { Bucket: string }).Bucket, String((c.input as { Key: string }).Key)));
+    expect(written.every((o) => o?.kmsKeyArn === productKey)).toBe(true);
+    await sim.close();
+
+    // Without kms:GenerateDataKey on the product key, the state machine's ResultWriter cannot write.
+    sim = await openSimulation({ world: w, speed: SPEED, editTemplate: withoutPermission('ManualWorkflowStateMachineRole', 'kms:GenerateDataKey') });
+    const denied = await sim.run(request);
+    expect(denied.calls.some((c) => c.service === 's3' && c.operation === 'PutObject' && c.error === 'AccessDenied')).toBe(true);
+    expect(denied.result.executionStatus).toBe('FAILED');
+  });
 });
 
