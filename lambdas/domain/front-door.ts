@@ -143,12 +143,14 @@ export function readRunRequest(body: Record<string, unknown>, route: 'request' |
   if (typeof keyId !== 'string' || keyId.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'keyId: expected a KMS key id, key ARN, alias name or alias ARN');
   if (typeof reason !== 'string' || reason.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why');
   if (reason.trim().length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
+  const cleanReason = cleanText(reason);
+  if (cleanReason === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why (it had only control characters)');
   if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new FrontDoorError(400, 'BadRequest', 'dryRun: expected true or false');
   if (name !== undefined && (typeof name !== 'string' || !EXECUTION_NAME.test(name))) {
     throw new FrontDoorError(400, 'BadRequest', 'name: expected manual-... or drill-... (letters, digits, - and _, at most 80 characters)');
   }
   const targets = reEncrypt === undefined ? undefined : readReEncrypt(reEncrypt);
-  return { keyId: keyId.trim(), reason: reason.trim(), dryRun: dryRun === true, name: typeof name === 'string' ? name : null, ...(targets ? { reEncrypt: targets } : {}) };
+  return { keyId: keyId.trim(), reason: cleanReason, dryRun: dryRun === true, name: typeof name === 'string' ? name : null, ...(targets ? { reEncrypt: targets } : {}) };
 }
 
 /**
@@ -194,8 +196,9 @@ export function readDecision(body: Record<string, unknown>): DecisionBody {
   const { decision, reason } = body;
   if (decision !== 'approve' && decision !== 'deny') throw new FrontDoorError(400, 'BadRequest', 'decision: expected "approve" or "deny"');
   if (reason !== undefined && reason !== null && typeof reason !== 'string') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a string');
-  const text = typeof reason === 'string' ? reason.trim() : '';
-  if (text.length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
+  const raw = typeof reason === 'string' ? reason.trim() : '';
+  if (raw.length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
+  const text = cleanText(raw);
   if (decision === 'deny' && text === '') throw new FrontDoorError(400, 'BadRequest', 'reason: a denial needs a reason');
   return { decision, reason: text === '' ? null : text };
 }
@@ -224,3 +227,12 @@ export const FRONT_DOOR_ENV = {
   ledgerTable: 'LEDGER_TABLE',
   manualStateMachineArn: 'MANUAL_STATE_MACHINE_ARN',
 } as const;
+
+/**
+ * A person's text as the workflow stores and shows it: one line without control or format
+ * characters (escape sequences, line breaks, bidirectional overrides), so the execution input, its
+ * history, the ledger and every notification carry only what a reader sees.
+ */
+function cleanText(text: string): string {
+  return oneLine(text, MAX_REASON_LENGTH);
+}

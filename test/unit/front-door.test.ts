@@ -72,6 +72,28 @@ describe('front door: identity from the request context only', () => {
   });
 });
 
+describe('front door: a person\'s text is stored and started clean', () => {
+  it('a reason with escape sequences, line breaks and bidi overrides reaches the execution input as one clean line', async () => {
+    // Prepare
+    const { d, started } = deps();
+
+    // Act
+    const res = await handleFrontDoor(event('/requests', { keyId: KEY, reason: 'INC-7\u001b[31m RED\r\nFake: approved\u202e\u0000 end' }), d);
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(started).toEqual([expect.objectContaining({ input: expect.objectContaining({ reason: 'INC-7 RED Fake: approved end' }) })]);
+  });
+
+  it('a reason of control characters only is refused, naming the field', async () => {
+    const { d, started } = deps();
+    const res = await handleFrontDoor(event('/requests', { keyId: KEY, reason: '\u0007\u0008\u001b' }), d);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(String(res.body)).message).toMatch(/^reason: /);
+    expect(started).toHaveLength(0);
+  });
+});
+
 describe('front door: approvals', () => {
   const pending = (requestedBy: string | null): ApprovalRecord => ({ approvalId: ID, token: 'T', requestedBy, keyArn: KEY, executionArn: 'e', expiresAt: '2025-06-01T13:00:00Z', status: 'PENDING' });
   const approve = (by: string, body: unknown = { decision: 'approve' }) => event('/approvals/{approvalId}', body, by, { pathParameters: { approvalId: ID } });
@@ -89,6 +111,12 @@ describe('front door: approvals', () => {
     expect(own.sent).toHaveLength(0);
     const finding = deps(pending(null));
     expect((await handleFrontDoor(approve(ALICE), finding.d)).statusCode).toBe(200);
+  });
+
+  it('an approval reason is sent clean', async () => {
+    const { d, sent } = deps(pending(ALICE));
+    await handleFrontDoor(approve(BOB, { decision: 'approve', reason: 'ok\u001b]0;title\u0007\nnext' }), d);
+    expect(sent).toEqual([['success', 'T', JSON.stringify({ decision: 'approve', by: BOB, reason: 'ok ]0;title next' })]]); // the OSC's ESC and BEL are gone: nothing a terminal acts on
   });
 
   it.each([[{ decision: 'yes' }], [{ decision: 'APPROVE' }], [{ decision: 'deny' }], [{}]])('anything but approve, or deny with a reason, is refused: %j', async (body) => {
