@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { buffer as readBody } from 'node:stream/consumers';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FrontDoorDeps } from '../lambdas/front-door/handler';
 import type { DrillKeys } from '../lambdas/drill/handler';
@@ -79,15 +80,6 @@ function matchRoute(method: string, path: string): { route: RouteName; resource:
     if (m) return { route: name, resource: route.resource, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
   }
   return null;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

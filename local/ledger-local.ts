@@ -1,6 +1,7 @@
+import { buffer as readBody } from 'node:stream/consumers';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { CfnTemplate } from './template';
 import { createAccountIam, SignatureRefused, type AccountIam } from './iam';
 import { dynamodbChecks, type KeySchemas } from './iam/dynamodb';
@@ -85,15 +86,6 @@ export async function startLocalLedger(template: CfnTemplate, region: string, op
 
 function hashKey(schema: unknown): string {
   return ((schema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ?? '';
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 /** DynamoDB's JSON error answer (awsJson1_0). */

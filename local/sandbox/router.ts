@@ -1,3 +1,4 @@
+import { buffer as readBody } from 'node:stream/consumers';
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { credentialOf } from '../iam/sigv4';
@@ -25,15 +26,6 @@ export interface Router {
   endpoint: string;
   port: number;
   close(): Promise<void>;
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): void {

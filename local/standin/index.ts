@@ -1,3 +1,4 @@
+import { buffer as readBody } from 'node:stream/consumers';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -100,15 +101,6 @@ const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns
 function regionOf(authorization: string | undefined): { region?: string; service?: string } {
   const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization ?? '');
   return m ? { region: m[1], service: m[2] } : {};
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metadata-directive|storage-class|meta-.*|website-redirect-location)|content-type)$/;
