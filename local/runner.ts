@@ -82,6 +82,8 @@ export interface RunEvent {
   waitSeconds?: number;
   /** Set on a Distributed Map's MapRunStarted / MapRunSucceeded / MapRunFailed: its items, batches and children. */
   mapRun?: MapRunSummary;
+  /** Set on ApprovalAnswered (simulations): who answered the gate, how, and what the front door said. */
+  approval?: { decision: string; by: string | null; reason: string | null; statusCode: number | null; message: string | null };
 }
 
 export interface LocalRunOptions {

@@ -245,13 +245,29 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     const key = (task.payload as { task?: KeyTask }).task;
     if (!key) return;
     const given = approvals[keyIdOf(key.keyArn ?? key.ref)] ?? approvals[key.ref] ?? 'timeout';
-    const choice = typeof given === 'string' ? { decision: given } : given;
-    onEvent?.({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name: task.stateName, type: 'Task' }, Cause: choice.decision });
-    if (choice.decision === 'timeout') return; // nobody answers: the task's TimeoutSeconds (scaled) ends it
-    const requester = personOfArn(key.request.requestedBy);
-    const approver = choice.by ?? names.find((n) => n !== requester) ?? names[0];
-    const reason = choice.reason ?? (choice.decision === 'deny' ? 'denied in the world file' : undefined);
-    void signedPost(frontDoor.url, 'approval', { approvalId: approvalIdOf(task.token) }, { decision: choice.decision, ...(reason ? { reason } : {}) }, credentialsOf(people[approver]), world.region).catch(() => undefined);
+    // The answers are tried in order, each after the front door refused the one before, as people would.
+    const answers = (Array.isArray(given) ? given : [given]).map((a) => (typeof a === 'string' ? { decision: a } : a));
+    const state = { name: task.stateName, type: 'Task', input: key };
+    const told = (approval: NonNullable<RunEvent['approval']>) => onEvent?.({ type: 'ApprovalAnswered', timestamp: Date.now(), state, approval });
+    void (async () => {
+      for (const choice of answers) {
+        if (choice.decision === 'timeout') {
+          // Nobody answers: the task's TimeoutSeconds (scaled) ends it.
+          told({ decision: 'timeout', by: null, reason: null, statusCode: null, message: null });
+          return;
+        }
+        const requester = personOfArn(key.request.requestedBy);
+        const approver = choice.by ?? names.find((n) => n !== requester) ?? names[0];
+        const reason = choice.reason ?? (choice.decision === 'deny' ? 'denied in the world file' : undefined);
+        const body = { decision: choice.decision, ...(reason ? { reason } : {}) };
+        const answer = await signedPost(frontDoor.url, 'approval', { approvalId: approvalIdOf(task.token) }, body, credentialsOf(people[approver]), world.region).catch(
+          (e: unknown) => ({ status: 0, body: { message: String((e as Error)?.message ?? e) } as Record<string, unknown> }),
+        );
+        const message = answer.status === 200 ? null : String(answer.body.message ?? answer.body.error ?? '');
+        told({ decision: choice.decision, by: approver, reason: reason ?? null, statusCode: answer.status || null, message });
+        if (answer.status === 200) return;
+      }
+    })();
   };
 
   const start = (mode: 'automatic' | 'manual', input: unknown, executionName: string, onEvent?: (e: RunEvent) => void) => {

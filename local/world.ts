@@ -160,7 +160,7 @@ const personSchema = z
   .strict();
 
 /** What happens at a key's approval gate: a decision, or one given by a named person with a reason. */
-const approvalSchema = z.union([
+const approvalAnswerSchema = z.union([
   z.enum(['approve', 'deny', 'timeout']),
   z
     .object({
@@ -171,6 +171,8 @@ const approvalSchema = z.union([
     })
     .strict(),
 ]);
+/** One answer, or answers tried in order: the next is sent when the front door refused the one before. */
+const approvalSchema = z.union([approvalAnswerSchema, z.array(approvalAnswerSchema).min(1).max(5)]);
 
 const worldSchema = z
   .object({
@@ -267,8 +269,11 @@ export function parseWorld(raw: unknown, where: string): World {
   });
   const people = w.people ?? defaultPeople(w.account);
   if (w.requester !== undefined && !people[w.requester]) problems.push(`requester: ${JSON.stringify(w.requester)} is not one of people`);
-  for (const [key, approval] of Object.entries(w.approvals)) {
-    if (typeof approval === 'object' && approval.by !== undefined && !people[approval.by]) problems.push(`approvals.${key}.by: ${JSON.stringify(approval.by)} is not one of people`);
+  for (const [key, given] of Object.entries(w.approvals)) {
+    (Array.isArray(given) ? given : [given]).forEach((approval, i) => {
+      const at = Array.isArray(given) ? `approvals.${key}[${i}]` : `approvals.${key}`;
+      if (typeof approval === 'object' && approval.by !== undefined && !people[approval.by]) problems.push(`${at}.by: ${JSON.stringify(approval.by)} is not one of people`);
+    });
   }
   if (problems.length) throw new WorldError(where, problems);
   return { ...w, settings, keys, buckets, people };

@@ -155,10 +155,17 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
     return code;
   }
   const out = lineWriter(io.stdout);
-  const note = result.notifications[0];
+  // The run's summary is the last message; approval requests came before it (listed by subject).
+  const note = result.notifications.at(-1);
+  const earlier = result.notifications.slice(0, -1);
   out();
+  if (earlier.length > 0) {
+    out(p.bold(`Earlier notifications (${earlier.length})`));
+    for (const e of earlier) out(`  Subject: ${e.subject ?? '(no subject)'}`);
+    out();
+  }
   if (note) {
-    out(p.bold('Notification (SNS)'));
+    out(p.bold(earlier.length > 0 ? 'Final notification (SNS)' : 'Notification (SNS)'));
     out(`Subject: ${p.bold(note.subject ?? '(no subject)')}`);
     out();
     io.stdout.write(note.message.endsWith('\n') ? note.message : `${note.message}\n`);

@@ -19,6 +19,8 @@ export type TraceEvent =
   | { kind: 'wait'; at: number; state: string; key: string | null; seconds: number | null; realSeconds: number | null }
   | { kind: 'error'; at: number; state: string; key: string | null; error: string; cause: string | null }
   | { kind: 'retried'; at: number; state: string; key: string | null; attempt: number | null }
+  /** An approval answer a person gave (offline: the world's `approvals`) and the front door's answer to it. */
+  | { kind: 'approval'; at: number; state: string; key: string | null; decision: string; by: string | null; reason: string | null; statusCode: number | null; message: string | null }
   | { kind: 'succeeded'; at: number }
   | { kind: 'failed'; at: number; status: string; error: string | null; cause: string | null };
 

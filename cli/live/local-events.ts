@@ -57,6 +57,11 @@ export class LocalEventTranslator {
         this.pendingWaits.set(id, wait);
         return [];
       }
+      case 'ApprovalAnswered': {
+        const a = e.approval;
+        if (!a) return [];
+        return [{ kind: 'approval', at, state: name, key: keyOf(e.state?.input) ?? indexKey, decision: a.decision, by: a.by, reason: a.reason, statusCode: a.statusCode, message: a.message }];
+      }
       case 'StateFailed':
         return [{ kind: 'error', at, state: name, key: keyOf(e.state?.input) ?? indexKey, error: e.Error ?? 'Error', cause: causeText(e.Cause) }];
       case 'StateRetried':

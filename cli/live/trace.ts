@@ -1,5 +1,6 @@
 import type { Paint, Writer } from '../io';
 import { shortKey, type Home } from '../keys';
+import { clean } from '../sanitise';
 import { causeSuffix, clockTime, describeExit, duration, type ExitMemo } from './describe';
 import { arrayLength, causeText, obj, str, type TraceEvent } from './events';
 import { STATE } from '../../lambdas/domain/workflow-states';
@@ -120,6 +121,13 @@ export class LiveTrace {
         const error = this.errors.get(contextKey);
         this.errors.delete(contextKey);
         return this.line(e.at, e.state, e.key, p.yellow(`retried after ${error ?? 'an error'}${e.attempt ? ` (retry ${e.attempt})` : ''}`));
+      }
+      case 'approval': {
+        const reason = e.reason ? ` (${clean(e.reason)})` : '';
+        if (e.decision === 'timeout') return this.line(e.at, e.state, e.key, p.dim('nobody answers: the gate waits for its timeout'));
+        const who = e.by ? clean(e.by) : 'someone';
+        if (e.statusCode === 200) return this.line(e.at, e.state, e.key, `${e.decision === 'approve' ? p.green('approved') : p.yellow('denied')} by ${who}${reason}`);
+        return this.line(e.at, e.state, e.key, p.red(`${e.decision} by ${who} refused by the front door (${e.statusCode ?? 'no answer'}${e.message ? `: ${clean(e.message)}` : ''}); the gate keeps waiting`));
       }
       case 'succeeded':
         return this.line(e.at, 'Execution', null, p.outcome('SUCCEEDED'));

@@ -61,6 +61,31 @@ describe('kms-rotate simulate', () => {
     expect(result.largestPayloadBytes).toBeLessThan(262_144);
   });
 
+  it('an approval refused by the two-person rule shows at once with the front door\'s answer; the next answer approves; the output ends with the final notification', async () => {
+    // Prepare: alice asks, then tries to approve her own request; bob approves.
+    const key = '1234abcd-12ab-34cd-56ef-1234567890ab';
+    const w = file('approval-world.json', {
+      keys: [{ id: key, tags: { 'kms-incident-rotation': 'approval' }, rotationSeconds: 5 }],
+      requester: 'alice',
+      approvals: { [key]: [{ decision: 'approve', by: 'alice' }, { decision: 'approve', by: 'bob', reason: 'owner agreed' }] },
+    });
+    const request = file('approval-request.json', { keyId: key, reason: 'INC-9' });
+    const { io, stdout } = captureIo();
+
+    // Act
+    const code = await main(['simulate', '--world', w, '--request', request, '--speed', '100'], io);
+
+    // Assess
+    const out = stdout();
+    expect(code).toBe(0);
+    expect(out).toMatch(/RequestApproval +key\/1234abcd\S* +approve by alice refused by the front door \(403: [^)]*\); the gate keeps waiting/);
+    expect(out).toMatch(/RequestApproval +key\/1234abcd\S* +approved by bob \(owner agreed\)/);
+    expect(out.indexOf('refused by the front door')).toBeLessThan(out.indexOf('approved by bob'));
+    expect(out).toMatch(/Earlier notifications \(1\)\n  Subject: \[APPROVAL NEEDED\]/);
+    expect(out).toMatch(/Final notification \(SNS\)\nSubject: \[ROTATED\]/);
+    expect(out).toMatch(/Approved by: \S*\/bob \(owner agreed\)/);
+  });
+
   it('every key skipped: exit 3, as start; a failed key FAILED (exit 1)', async () => {
     const skipped = file('skipped.json', { keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' }] });
     const request = file('request2.json', { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', reason: 'INC-2' });

@@ -125,7 +125,8 @@ describe('approval gate through the front door', () => {
       // Act: someone opts the key out while it waits for the approver.
       const run = await sim.run(fixture('guardduty/s3-bucket-kms.json'), {
         onEvent: (e) => {
-          if (e.type === 'ApprovalDecided') sim!.standIn.setKeyTag(K1, 'kms-incident-rotation', 'Disabled');
+          // While the gate waits: after Assess read the tags, before the approver answers.
+          if (e.type === 'StateEntered' && e.state?.name === 'RequestApproval') sim!.standIn.setKeyTag(K1, 'kms-incident-rotation', 'Disabled');
         },
       });
 
