@@ -166,7 +166,7 @@ describe('the daily cap', () => {
 
     // Assess: the slot frees 24 h after the oldest of the three (330 min ago), about 18.5 h from now.
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
-    const detail = run.result.keys[0].detail;
+    const detail = run.result.keys[0].detail ?? '';
     expect(detail).toMatch(/^3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from (\S+)\.$/);
     const freedAt = Date.parse(/allowed from (\S+)\.$/.exec(detail)![1]!);
     expect(Math.abs(freedAt - (Date.now() + (24 * 60 - 330) * 60_000))).toBeLessThan(60_000);
