@@ -84,7 +84,7 @@ const facts: KeyFacts = {
   onDemandRotationsUsed: 3,
   lastOnDemandRotation: new Date(Date.now() - 86400_000),
 };
-const assessCtx = { accountId: '111122223333', source: 'guardduty' as const, dryRun: false, force: false, rotationBudget: 25, automaticReserve: 3, cooldownSeconds: 3600, optOutTag: 'kms-incident-rotation', forceMinIntervalSeconds: 600, forceDailyCap: 2, now: new Date() };
+const assessCtx = { accountId: '111122223333', source: 'guardduty' as const, dryRun: false, force: false, rotationBudget: 25, automaticReserve: 3, cooldownSeconds: 3600, optOutTag: 'kms-incident-rotation', forceMinIntervalSeconds: 600, forceDailyCap: 2, dailyRotationCap: 3, now: new Date() };
 record('assess: one eligibility decision', timePerOp(100_000, () => assessKey(facts, assessCtx)), 'µs', 20);
 
 // 4. The notification for the largest request (50 keys, long values).

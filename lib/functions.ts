@@ -68,6 +68,7 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.executionTimeoutSeconds]: String(executionTimeoutSeconds(settings)),
     [ENV.forceMinIntervalSeconds]: String(settings.forceMinIntervalMinutes * 60),
     [ENV.forceDailyCap]: String(settings.forceDailyCap),
+    [ENV.dailyRotationCap]: String(settings.dailyRotationCap),
     [ENV.securityHubSeverityLabels]: settings.securityHubSeverityLabels.join(','),
     [ENV.securityHubProductArnPrefixes]: securityHubProductArnPrefixes(settings).join(','),
   };

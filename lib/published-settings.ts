@@ -11,7 +11,7 @@ import { parseSettings, settingsObject, type Settings } from './settings';
 export const SETTINGS_OUTPUT = 'Settings';
 
 /** What assessKey needs from the settings (and what `check` shows), nothing else. */
-export const PUBLISHED_SETTINGS = ['rotationBudget', 'automaticReserve', 'cooldownMinutes', 'optOutTag', 'dryRun', 'approvalTimeoutMinutes', 'approvalTimeoutAction', 'forceMinIntervalMinutes', 'forceDailyCap'] as const;
+export const PUBLISHED_SETTINGS = ['rotationBudget', 'automaticReserve', 'cooldownMinutes', 'optOutTag', 'dryRun', 'approvalTimeoutMinutes', 'approvalTimeoutAction', 'forceMinIntervalMinutes', 'forceDailyCap', 'dailyRotationCap'] as const;
 
 export type PublishedSettings = Pick<Settings, (typeof PUBLISHED_SETTINGS)[number]>;
 

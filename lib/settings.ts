@@ -29,7 +29,17 @@ export const settingsObject = z
     dryRun: z.boolean().default(false),
     rotationBudget: z.number().int().min(1).max(1000).default(25),
     automaticReserve: z.number().int().min(0).default(3),
-    cooldownMinutes: z.number().min(0).default(60),
+    /**
+     * No second rotation of a key within this long (unless forced). The floor keeps a retried or
+     * duplicated finding from spending the lifetime budget in quick succession.
+     */
+    cooldownMinutes: z.number().min(15, 'at least 15 (minutes): a shorter cooldown lets repeated findings drain the lifetime budget').default(60),
+    /**
+     * Every source (automatic findings and manual requests, forced or not): no rotation once the key
+     * has this many on-demand rotations in the last 24 h (ListKeyRotations). A forced rotation is
+     * bounded by forceDailyCap, which may not exceed this.
+     */
+    dailyRotationCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(3),
     /** The shortest wait between looks at a rotation; <= 10 keeps the max(10 s, 15 %) confirmation promise. */
     pollInitialSeconds: z.number().int().min(1).max(3600).default(10),
     /** The longest wait between looks; waits grow with 15 % of the rotation's elapsed time up to it. */
@@ -61,9 +71,9 @@ export const settingsObject = z
     approvalTimeoutAction: z.enum(['SKIP', 'ROTATE']).default('SKIP'),
     ledgerDeletionProtection: z.boolean().default(true),
     /** Break-glass (forced) rotation: none within this many minutes of the key's last on-demand rotation. */
-    forceMinIntervalMinutes: z.number().min(0).max(24 * 60).default(10),
+    forceMinIntervalMinutes: z.number().min(5, 'at least 5 (minutes) between forced rotations of one key').max(24 * 60).default(10),
     /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
-    forceDailyCap: z.number().int().min(1).max(25).default(2),
+    forceDailyCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(2),
     /**
      * Re-encryption (issue 11): the only buckets the stack may touch (IAM names them). Empty (the
      * default): no Distributed Map, no results bucket and no S3 or data-key rights at all; every
@@ -94,6 +104,11 @@ export const settingsSchema = settingsObject
   .refine((s) => s.pollMaxSeconds >= s.pollInitialSeconds, {
     message: 'pollMaxSeconds must be >= pollInitialSeconds',
     path: ['pollMaxSeconds'],
+  })
+  // A forced rotation counts against the daily cap too: a larger forceDailyCap would promise what the cap refuses.
+  .refine((s) => s.forceDailyCap <= s.dailyRotationCap, {
+    message: 'forceDailyCap must be <= dailyRotationCap',
+    path: ['forceDailyCap'],
   })
   .refine((s) => s.automaticReserve < s.rotationBudget, {
     message: 'automaticReserve must be smaller than rotationBudget',

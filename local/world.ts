@@ -45,6 +45,8 @@ const keySchema = z
     primaryArn: z.string().regex(keyArnPattern, 'a KMS key ARN').nullable().default(null),
     onDemandRotationsUsed: z.number().int().min(0).default(0),
     lastOnDemandRotationMinutesAgo: z.number().min(0).nullable().default(null),
+    /** Minutes between the seeded on-demand rotations (the newest at lastOnDemandRotationMinutesAgo): less than a day seeds several in 24 h. */
+    onDemandRotationSpacingMinutes: z.number().min(1).max(365 * 24 * 60).default(24 * 60),
     rotationInProgress: z.boolean().default(false),
     automaticRotationDueWithinMinutes: z.number().min(0).nullable().default(null),
     pendingImportedMaterial: z.boolean().default(false),
@@ -309,6 +311,9 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
     if (k.onDemandRotationsUsed === 0 && k.lastOnDemandRotationMinutesAgo !== null) {
       problems.push(`${at}.lastOnDemandRotationMinutesAgo: expected null when onDemandRotationsUsed is 0`);
     }
+    if (k.onDemandRotationsUsed < 2 && k.onDemandRotationSpacingMinutes !== 24 * 60) {
+      problems.push(`${at}.onDemandRotationSpacingMinutes: spaces two or more seeded rotations (onDemandRotationsUsed >= 2)`);
+    }
     if (k.pendingImportedMaterial && k.origin !== 'EXTERNAL') {
       problems.push(`${at}.pendingImportedMaterial: only keys with origin EXTERNAL have imported key material`);
     }
@@ -324,8 +329,8 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
     if (k.multiRegionKeyType !== 'REPLICA' || !k.primaryArn || !arns.has(k.primaryArn)) return;
     const primary = keys[arns.get(k.primaryArn)!];
     if (!primary.multiRegion) problems.push(`keys[${i}].primaryArn: keys[${arns.get(k.primaryArn)}] is not a multi-Region key`);
-    for (const f of ['onDemandRotationsUsed', 'lastOnDemandRotationMinutesAgo', 'rotationInProgress', 'automaticRotationDueWithinMinutes', 'pendingImportedMaterial'] as const) {
-      const dflt = { onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, rotationInProgress: false, automaticRotationDueWithinMinutes: null, pendingImportedMaterial: false }[f];
+    for (const f of ['onDemandRotationsUsed', 'lastOnDemandRotationMinutesAgo', 'onDemandRotationSpacingMinutes', 'rotationInProgress', 'automaticRotationDueWithinMinutes', 'pendingImportedMaterial'] as const) {
+      const dflt = { onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, onDemandRotationSpacingMinutes: 24 * 60, rotationInProgress: false, automaticRotationDueWithinMinutes: null, pendingImportedMaterial: false }[f];
       if (k[f] !== dflt) problems.push(`keys[${i}].${f}: a replica shares its primary's key material and rotations; set it on the primary (${k.primaryArn})`);
     }
   });

@@ -231,6 +231,7 @@ export function buildReport(
     optOutTag: settings.optOutTag,
     forceMinIntervalSeconds: settings.forceMinIntervalMinutes * 60,
     forceDailyCap: settings.forceDailyCap,
+    dailyRotationCap: settings.dailyRotationCap,
     now,
   });
   const foreign = facts.account !== accountId;

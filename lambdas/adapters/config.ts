@@ -29,6 +29,8 @@ export interface RuntimeConfig {
   forceMinIntervalSeconds: number;
   /** ...nor past this many on-demand rotations of the key in the last 24 h. */
   forceDailyCap: number;
+  /** Every source: no rotation once the key has this many on-demand rotations in the last 24 h. */
+  dailyRotationCap: number;
   /** Security Hub findings acted on: these severity labels, from products whose ARN starts with one of the prefixes. */
   securityHubSeverityLabels: string[];
   securityHubProductArnPrefixes: string[];
@@ -54,6 +56,7 @@ export const ENV = {
   executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
   forceMinIntervalSeconds: 'FORCE_MIN_INTERVAL_SECONDS',
   forceDailyCap: 'FORCE_DAILY_CAP',
+  dailyRotationCap: 'DAILY_ROTATION_CAP',
   securityHubSeverityLabels: 'SECURITY_HUB_SEVERITY_LABELS',
   securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     executionTimeoutSeconds: number(env, ENV.executionTimeoutSeconds),
     forceMinIntervalSeconds: number(env, ENV.forceMinIntervalSeconds),
     forceDailyCap: number(env, ENV.forceDailyCap),
+    dailyRotationCap: number(env, ENV.dailyRotationCap),
     securityHubSeverityLabels: list(env, ENV.securityHubSeverityLabels),
     securityHubProductArnPrefixes: list(env, ENV.securityHubProductArnPrefixes),
   };

@@ -41,6 +41,7 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     optOutTag: config.optOutTag,
     forceMinIntervalSeconds: config.forceMinIntervalSeconds,
     forceDailyCap: config.forceDailyCap,
+    dailyRotationCap: config.dailyRotationCap,
     now,
   });
   const used = facts.onDemandRotationsUsed;

@@ -22,7 +22,7 @@ export interface KeyFacts {
   onDemandRotationStartDate: Date | null;
   onDemandRotationsUsed: number;
   lastOnDemandRotation: Date | null;
-  /** Dates of the ON_DEMAND rotations (ListKeyRotations), for the break-glass daily cap; absent: none known. */
+  /** Dates of the ON_DEMAND rotations (ListKeyRotations' RotationDate), for the daily caps; absent: only lastOnDemandRotation is known. */
   onDemandRotationDates?: Date[];
 }
 
@@ -38,6 +38,8 @@ export interface AssessContext {
   /** Break-glass bounds (settings forceMinIntervalMinutes, forceDailyCap): what `force` can never lift. */
   forceMinIntervalSeconds: number;
   forceDailyCap: number;
+  /** Setting dailyRotationCap: every source, forced or not, stops at this many on-demand rotations of a key in 24 h. */
+  dailyRotationCap: number;
   now: Date;
 }
 
@@ -116,7 +118,7 @@ export const recentlyRotated: Check = (f, c) => {
 /**
  * Break-glass is bounded too: a forced rotation needs `forceMinIntervalSeconds` since the key's
  * last on-demand rotation, and fewer than `forceDailyCap` on-demand rotations of the key in the
- * last 24 h, so that repeated forcing cannot drain the lifetime budget.
+ * last 24 h, so that repeated forcing cannot drain the lifetime budget (dailyCapReached applies too).
  */
 export const breakGlassBounds: Check = (f, c) => {
   if (!c.force) return undefined;
@@ -129,18 +131,45 @@ export const breakGlassBounds: Check = (f, c) => {
       };
     }
   }
-  const dayAgo = c.now.getTime() - 86_400_000;
-  const inLastDay = (f.onDemandRotationDates ?? (f.lastOnDemandRotation ? [f.lastOnDemandRotation] : [])).filter((d) => d.getTime() > dayAgo);
-  const lastDay = inLastDay.length;
-  if (lastDay < c.forceDailyCap) return undefined;
-  // The cap frees a slot when the (lastDay - cap + 1)-th oldest rotation of the window is 24 h old.
-  const oldestFirst = inLastDay.map((d) => d.getTime()).sort((x, y) => x - y);
-  const freedAt = new Date(oldestFirst[lastDay - c.forceDailyCap]! + 86_400_000).toISOString();
-  return {
-    reason: 'RECENTLY_ROTATED',
-    detail: `Break-glass refused: ${lastDay} on-demand rotations of this key in the last 24 h; forced rotations stop at ${c.forceDailyCap} per key per 24 h (forceDailyCap); next forced rotation allowed from ${freedAt}.`,
-  };
+  const window = capWindow(f, c.now, c.forceDailyCap);
+  return window
+    ? {
+        reason: 'RECENTLY_ROTATED',
+        detail: `Break-glass refused: ${window.count} on-demand rotations of this key in the last 24 h; forced rotations stop at ${c.forceDailyCap} per key per 24 h (forceDailyCap); next forced rotation allowed from ${window.freedAt}.`,
+      }
+    : undefined;
 };
+
+/**
+ * Every source (automatic findings, manual requests, forced or not) stops at `dailyRotationCap`
+ * on-demand rotations of one key in the last 24 h. A forced rotation meets breakGlassBounds' smaller
+ * forceDailyCap first; this still holds should a context carry a larger one.
+ */
+export const dailyCapReached: Check = (f, c) => {
+  const window = capWindow(f, c.now, c.dailyRotationCap);
+  return window
+    ? {
+        reason: 'RECENTLY_ROTATED',
+        detail: `${window.count} on-demand rotations of this key in the last 24 h; every rotation stops at ${c.dailyRotationCap} per key per 24 h (dailyRotationCap); next rotation allowed from ${window.freedAt}.`,
+      }
+    : undefined;
+};
+
+const DAY_MS = 86_400_000;
+
+/** The key's on-demand rotations in the 24 h before `now` when they reach `cap`, and when the cap frees a slot; undefined below the cap. */
+function capWindow(f: KeyFacts, now: Date, cap: number): { count: number; freedAt: string } | undefined {
+  const dayAgo = now.getTime() - DAY_MS;
+  // Without the full history (not from ListKeyRotations), the last rotation is the one known.
+  const known = f.onDemandRotationDates ?? (f.lastOnDemandRotation ? [f.lastOnDemandRotation] : []);
+  const oldestFirst = known
+    .map((d) => d.getTime())
+    .filter((t) => t > dayAgo)
+    .sort((x, y) => x - y);
+  if (oldestFirst.length < cap) return undefined;
+  // The cap frees a slot when the (count - cap + 1)-th oldest rotation of the window is 24 h old.
+  return { count: oldestFirst.length, freedAt: new Date(oldestFirst[oldestFirst.length - cap]! + DAY_MS).toISOString() };
+}
 
 /**
  * The last `automaticReserve` rotations are kept for people: an automatic trigger never spends
@@ -169,7 +198,7 @@ export const KEY_CHECKS: readonly Check[] = [
 ];
 
 /** Rules on the rotation history, applied only when no rotation is running (joining spends nothing). */
-export const BUDGET_CHECKS: readonly Check[] = [budgetExhausted, recentlyRotated, breakGlassBounds, budgetReserve];
+export const BUDGET_CHECKS: readonly Check[] = [budgetExhausted, recentlyRotated, breakGlassBounds, dailyCapReached, budgetReserve];
 
 /** First failing check, if any. */
 export function firstFailure(checks: readonly Check[], facts: KeyFacts, ctx: AssessContext) {

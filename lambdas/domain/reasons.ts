@@ -26,7 +26,7 @@ export const REASON_TEXT: Record<Reason, string> = {
   OPTED_OUT:
     'The key carries the opt-out tag (the optOutTag setting, "kms-incident-rotation" by default, with the value "disabled"), so automation leaves it alone.',
   RECENTLY_ROTATED:
-    'The key got new key material on demand within the cooldown window; rotating again would spend a rotation for nothing.',
+    'The key got new key material on demand within the cooldown window, or already had the daily cap (dailyRotationCap) of on-demand rotations in the last 24 h; rotating again would spend a rotation for nothing.',
   DUPLICATE_FINDING:
     'This finding was already handled for this key (findings are re-published and can arrive twice); no second rotation was spent.',
   BUDGET_RESERVE:
@@ -66,7 +66,7 @@ export const NEXT_STEP: Record<Reason, string> = {
   OPTED_OUT:
     'The key\'s owner opted it out on purpose with the opt-out tag (the stack\'s optOutTag setting, value `disabled`): no request rotates it, manual or forced, while the tag is there. If it should be rotated, someone the key\'s owners allow to change its tags (kms:UntagResource; the on-call policy does not grant it) removes the tag, then: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   RECENTLY_ROTATED:
-    'Nothing, unless the exposure happened after that rotation; then rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`.',
+    'Nothing, unless the exposure happened after that rotation; then rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`. Forcing lifts the cooldown, not the daily cap: past it, wait until the time the key\'s line gives ("next rotation allowed from").',
   DUPLICATE_FINDING:
     'Nothing: the earlier run for this finding already dealt with the key. Check its notification or `kms-rotate check --key <key ARN>`.',
   BUDGET_RESERVE:

@@ -180,7 +180,7 @@ export class KmsKeys {
     for (let i = w.onDemandRotationsUsed - 1; i >= 0; i--) {
       const m = newMaterial('NON_CURRENT');
       materials.push(m);
-      rotations.push({ materialId: m.id, date: newest - i * DAY_MS, type: 'ON_DEMAND' });
+      rotations.push({ materialId: m.id, date: newest - i * w.onDemandRotationSpacingMinutes * 60_000, type: 'ON_DEMAND' });
     }
     materials[materials.length - 1].state = 'CURRENT';
     if (w.pendingImportedMaterial) materials.push(newMaterial('PENDING_ROTATION'));

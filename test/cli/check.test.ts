@@ -56,6 +56,8 @@ const world = parseWorld(
       { id: id(10), rotationInProgress: true, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(11), tags: { 'kms-incident-rotation': 'approval' } },
       { id: id(12), tags: { 'team:rotation': 'disabled' } },
+      // Two on-demand rotations in the last day (2 h and 4 h ago): under the default daily cap (3).
+      { id: id(13), onDemandRotationsUsed: 2, lastOnDemandRotationMinutesAgo: 120, onDemandRotationSpacingMinutes: 120 },
     ],
   },
   'check test world',
@@ -221,6 +223,7 @@ describe('kms-rotate check with the deployed settings', () => {
     ['a custom opt-out tag', { optOutTag: 'team:rotation' }, arn(12), 'OPTED_OUT', /tagged team:rotation=disabled/],
     // id(1) was rotated on demand 30 days ago: inside a 60-day cooldown.
     ['a long cooldown', { cooldownMinutes: 60 * 24 * 60 }, arn(1), 'RECENTLY_ROTATED', /the cooldown is/],
+    ['a daily cap of 2', { dailyRotationCap: 2 }, arn(13), 'RECENTLY_ROTATED', /2 on-demand rotations of this key in the last 24 h; every rotation stops at 2 per key per 24 h \(dailyRotationCap\); next rotation allowed from /],
   ])('%s from the stack output: not eligible where the defaults say eligible', async (_what, deployed, key, reason, detail) => {
     // Prepare
     const withDefaults = await check('--key', key, '--default-settings');

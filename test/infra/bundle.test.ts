@@ -52,6 +52,7 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     EXECUTION_TIMEOUT_SECONDS: '50400',
     FORCE_MIN_INTERVAL_SECONDS: '600',
     FORCE_DAILY_CAP: '2',
+    DAILY_ROTATION_CAP: '3',
     SECURITY_HUB_SEVERITY_LABELS: 'HIGH,CRITICAL',
     SECURITY_HUB_PRODUCT_ARN_PREFIXES: 'arn:aws:securityhub:us-east-1::product/aws/',
     POWERTOOLS_LOG_LEVEL: 'SILENT',

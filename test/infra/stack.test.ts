@@ -269,7 +269,7 @@ describe('KmsIncidentRotation stack', () => {
 describe('settings published for the CLI', () => {
   test('the Settings output carries the deployed settings that check assesses with', () => {
     // Prepare
-    const custom = { optOutTag: 'team:rotation', cooldownMinutes: 1440, rotationBudget: 10, automaticReserve: 2, dryRun: true };
+    const custom = { optOutTag: 'team:rotation', cooldownMinutes: 1440, rotationBudget: 10, automaticReserve: 2, dryRun: true, dailyRotationCap: 4 };
     const template = Template.fromStack(build(custom).stack);
 
     // Act
@@ -280,7 +280,7 @@ describe('settings published for the CLI', () => {
     expect(typeof value).toBe('string');
     expect(decodePublishedSettings(value, 'the Settings output')).toMatchObject(custom);
     // Compact: nothing the CLI does not need (no e-mail addresses in a stack output).
-    expect(Object.keys(JSON.parse(value)).sort()).toEqual(['approvalTimeoutAction', 'approvalTimeoutMinutes', 'automaticReserve', 'cooldownMinutes', 'dryRun', 'forceDailyCap', 'forceMinIntervalMinutes', 'optOutTag', 'rotationBudget']);
+    expect(Object.keys(JSON.parse(value)).sort()).toEqual(['approvalTimeoutAction', 'approvalTimeoutMinutes', 'automaticReserve', 'cooldownMinutes', 'dailyRotationCap', 'dryRun', 'forceDailyCap', 'forceMinIntervalMinutes', 'optOutTag', 'rotationBudget']);
   });
 });
 
@@ -415,6 +415,45 @@ describe('settings', () => {
     expect(() => parseSettings({ notificationEmails: ['not-an-email'] })).toThrow(/notificationEmails\.0/);
     expect(() => parseSettings({ rotationBudgt: 25 })).toThrow(/rotationBudgt: unknown setting/);
     expect(() => parseSettings({ pollInitialSeconds: 30, pollMaxSeconds: 10 })).toThrow(/pollMaxSeconds/);
+  });
+
+  /** A stack that reads its settings from the app's context, as `cdk synth -c name=value` does. */
+  const synthFromContext = (context: Record<string, unknown>) => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+    return new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { env });
+  };
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['cooldownMinutes below 15', { cooldownMinutes: 14 }, /cooldownMinutes: at least 15 \(minutes\)/],
+    ['forceMinIntervalMinutes below 5', { forceMinIntervalMinutes: 4 }, /forceMinIntervalMinutes: at least 5 \(minutes\)/],
+    ['forceDailyCap above 5', { forceDailyCap: 6, dailyRotationCap: 5 }, /forceDailyCap: at most 5 on-demand rotations per key per 24 h/],
+    ['forceDailyCap below 1', { forceDailyCap: 0 }, /forceDailyCap: .*expected number to be >=1/],
+    ['dailyRotationCap above 5', { dailyRotationCap: 6 }, /dailyRotationCap: at most 5 on-demand rotations per key per 24 h/],
+    ['dailyRotationCap below 1', { dailyRotationCap: 0 }, /dailyRotationCap: .*expected number to be >=1/],
+    ['dailyRotationCap not an integer', { dailyRotationCap: 2.5 }, /dailyRotationCap: .*expected int/],
+    ['forceDailyCap above dailyRotationCap', { forceDailyCap: 3, dailyRotationCap: 2 }, /forceDailyCap: forceDailyCap must be <= dailyRotationCap/],
+  ])('refused at synth with the field named: %s', (_name, context, message) => {
+    expect(() => synthFromContext(context)).toThrow(SettingsError);
+    expect(() => synthFromContext(context)).toThrow(message);
+  });
+
+  test('the floors themselves are accepted, and the daily cap reaches every function', () => {
+    // Prepare
+    const floors = { cooldownMinutes: 15, forceMinIntervalMinutes: 5, forceDailyCap: 5, dailyRotationCap: 5 };
+
+    // Act
+    const template = Template.fromStack(synthFromContext(Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, String(v)]))));
+
+    // Assess
+    expect(parseSettings({ forceDailyCap: 1, dailyRotationCap: 1 })).toMatchObject({ forceDailyCap: 1, dailyRotationCap: 1 });
+    expect(parseSettings({})).toMatchObject({ dailyRotationCap: 3, forceDailyCap: 2, cooldownMinutes: 60, forceMinIntervalMinutes: 10 });
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const withConfig = functions.filter((fn) => fn.Properties.Environment?.Variables?.FORCE_DAILY_CAP !== undefined);
+    expect(withConfig.length).toBeGreaterThan(0);
+    for (const fn of withConfig) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({ DAILY_ROTATION_CAP: '5', FORCE_DAILY_CAP: '5', COOLDOWN_SECONDS: '900', FORCE_MIN_INTERVAL_SECONDS: '300' });
+    }
+    expect(decodePublishedSettings(template.findOutputs(SETTINGS_OUTPUT)[SETTINGS_OUTPUT]?.Value as string, 'the Settings output')).toMatchObject(floors);
   });
 
   test('-c values arrive as strings and are parsed', () => {

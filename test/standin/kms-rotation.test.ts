@@ -92,6 +92,14 @@ describe('KMS stand-in: rotations', () => {
     expect(await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: 'full' })))).toBe('LimitExceededException');
   });
 
+  test('onDemandRotationSpacingMinutes seeds several rotations within a day', async () => {
+    const { kms } = await start({ keys: [{ id: KEY_ID, onDemandRotationsUsed: 3, lastOnDemandRotationMinutesAgo: 30, onDemandRotationSpacingMinutes: 120 }] });
+    const { rotations } = await allRotations(kms, KEY_ID);
+    const minutesAgo = rotations.map((r) => Math.round((Date.now() - r.RotationDate!.getTime()) / 60_000));
+    expect(rotations.map((r) => r.RotationType)).toEqual(['ON_DEMAND', 'ON_DEMAND', 'ON_DEMAND']);
+    expect(minutesAgo).toEqual([270, 150, 30]);
+  });
+
   test('OnDemandRotationStartDate is present during a rotation and absent after; ListKeyRotations then shows it', async () => {
     // speed 10: rotationSeconds 2 -> 200 ms, long enough to observe the in-progress state.
     const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 2 }] }, 10);

@@ -36,7 +36,7 @@ describe('world files', () => {
     expect(w.keys[0]).toEqual({
       id: KEY_ID, account: '111122223333', aliases: [], keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', keyManager: 'CUSTOMER',
       origin: 'AWS_KMS', keyState: 'Enabled', region: 'us-east-1', multiRegion: false, multiRegionKeyType: 'PRIMARY', primaryArn: null,
-      onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, rotationInProgress: false, automaticRotationDueWithinMinutes: null,
+      onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, onDemandRotationSpacingMinutes: 1440, rotationInProgress: false, automaticRotationDueWithinMinutes: null,
       pendingImportedMaterial: false, rotationSeconds: 20, stagedMaterialLostBeforeRotate: false, tags: {},
     });
     expect(w.buckets[0]).toEqual({ name: 'my-bucket', region: 'us-east-1', bucketKeyEnabled: false, versioning: false, objects: [{ key: 'a' }] });
@@ -76,6 +76,13 @@ describe('world files', () => {
     expect(e.problems[1]).toMatch(/^keys\[0\]\.onDemandRotationsUsed: .*expected number, received string/);
     expect(e.problems[2]).toMatch(/^buckets\[0\]\.objects\[0\]\.sizeBytes: /);
     expect(problem(() => parseWorld({ keys: [{ aliases: [] }] }, 'w.json')).problems[0]).toMatch(/^keys\[0\]\.id: .*expected string/);
+  });
+
+  test('onDemandRotationSpacingMinutes spaces two or more seeded rotations only', () => {
+    expect(problem(() => parseWorld({ keys: [{ id: 'a', onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30, onDemandRotationSpacingMinutes: 60 }] }, 'w.json')).problems).toEqual([
+      'keys[0].onDemandRotationSpacingMinutes: spaces two or more seeded rotations (onDemandRotationsUsed >= 2)',
+    ]);
+    expect(parseWorld({ keys: [{ id: 'a', onDemandRotationsUsed: 2, onDemandRotationSpacingMinutes: 60 }] }, 'w.json').keys[0]!.onDemandRotationSpacingMinutes).toBe(60);
   });
 
   test('cross-field checks: replicas, duplicates, imported material', () => {

@@ -41,6 +41,7 @@ function baseCtx(overrides: Partial<AssessContext> = {}): AssessContext {
     optOutTag: 'kms-incident-rotation',
     forceMinIntervalSeconds: 600,
     forceDailyCap: 2,
+    dailyRotationCap: 3,
     now: NOW,
     ...overrides,
   };
@@ -216,6 +217,37 @@ describe('assessKey: keys that are not skipped', () => {
   });
 });
 
+describe('assessKey: the daily cap (every source)', () => {
+  // Rotations 2 h, 5 h and 20 h before NOW (2025-06-01T12:00Z); the cooldown (15 min) is not what decides.
+  const threeInADay = [secondsAgo(2 * HOUR), secondsAgo(5 * HOUR), secondsAgo(20 * HOUR)];
+  const history = (dates: Date[]): Partial<KeyFacts> => ({ onDemandRotationsUsed: dates.length, lastOnDemandRotation: dates[0]!, onDemandRotationDates: dates });
+  const short = { cooldownSeconds: 15 * 60 };
+
+  it.each<[string, Partial<KeyFacts>, Partial<AssessContext>, string, string | RegExp]>([
+    ['an automatic finding, cap reached', history(threeInADay), short, 'SKIP:RECENTLY_ROTATED',
+      '3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h (dailyRotationCap); next rotation allowed from 2025-06-01T16:00:00.000Z.'],
+    ['a manual request, cap reached', history(threeInADay), { ...short, source: 'manual' }, 'SKIP:RECENTLY_ROTATED', /\(dailyRotationCap\); next rotation allowed from 2025-06-01T16:00:00\.000Z\.$/],
+    ['four in the window: the slot frees when the second oldest is a day old', history([secondsAgo(HOUR), ...threeInADay]), short, 'SKIP:RECENTLY_ROTATED',
+      '4 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h (dailyRotationCap); next rotation allowed from 2025-06-02T07:00:00.000Z.'],
+    ['a forced request within forceDailyCap', history([secondsAgo(2 * HOUR)]), { ...short, source: 'manual', force: true }, 'ROTATE', /^Eligible/],
+    ['a forced request at forceDailyCap: the break-glass cap is named', history(threeInADay.slice(0, 2)), { ...short, source: 'manual', force: true }, 'SKIP:RECENTLY_ROTATED',
+      'Break-glass refused: 2 on-demand rotations of this key in the last 24 h; forced rotations stop at 2 per key per 24 h (forceDailyCap); next forced rotation allowed from 2025-06-02T07:00:00.000Z.'],
+    ['a forced request with a larger forceDailyCap still stops at dailyRotationCap', history(threeInADay), { ...short, source: 'manual', force: true, forceDailyCap: 5 }, 'SKIP:RECENTLY_ROTATED',
+      /every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from 2025-06-01T16:00:00\.000Z\.$/],
+    ['the oldest exactly 24 h ago is out of the window', history([secondsAgo(2 * HOUR), secondsAgo(5 * HOUR), secondsAgo(24 * HOUR)]), short, 'ROTATE', /^Eligible/],
+    ['no ListKeyRotations dates: the last rotation counts, cap 1', { onDemandRotationsUsed: 4, lastOnDemandRotation: secondsAgo(2 * HOUR) }, { ...short, dailyRotationCap: 1 }, 'SKIP:RECENTLY_ROTATED',
+      /^1 on-demand rotations .* next rotation allowed from 2025-06-02T10:00:00\.000Z\.$/],
+  ])('%s', (_name, facts, ctx, expected, detail) => {
+    // Act
+    const decision = assessKey(baseFacts(facts), baseCtx(ctx));
+
+    // Assess
+    expect(verdict(decision)).toBe(expected);
+    if (typeof detail === 'string') expect(decision.detail).toBe(detail);
+    else expect(decision.detail).toMatch(detail);
+  });
+});
+
 describe('assessKey: precedence', () => {
   it.each(cases([
     ['foreign + AWS managed', { account: '444455556666', keyManager: 'AWS' }, {}, 'SKIP:FOREIGN_ACCOUNT'],
@@ -265,7 +297,8 @@ describe('assessKey: properties', () => {
     cooldownSeconds: fc.integer({ min: 0, max: 30 * 24 * HOUR }),
     optOutTag: fc.constant('kms-incident-rotation'),
     forceMinIntervalSeconds: fc.integer({ min: 0, max: 3600 }),
-    forceDailyCap: fc.integer({ min: 1, max: 25 }),
+    forceDailyCap: fc.integer({ min: 1, max: 5 }),
+    dailyRotationCap: fc.integer({ min: 1, max: 5 }),
     now: fc.constant(NOW),
   });
 
@@ -282,6 +315,8 @@ describe('assessKey: properties', () => {
         if (facts.onDemandRotationsUsed >= ctx.rotationBudget || ctx.dryRun) expect(decision.action).not.toBe('ROTATE');
         if (ctx.dryRun) expect(decision.action).not.toBe('JOIN');
         if (decision.action === 'ROTATE') {
+          const inLastDay = (facts.lastOnDemandRotation && facts.lastOnDemandRotation.getTime() > NOW.getTime() - 24 * HOUR * 1000 ? 1 : 0);
+          expect(inLastDay).toBeLessThan(Math.min(ctx.dailyRotationCap, ctx.force ? ctx.forceDailyCap : 5));
           expect(facts.account).toBe(ctx.accountId);
           expect(facts.keyManager).toBe('CUSTOMER');
           expect(facts.keyState).toBe('Enabled');

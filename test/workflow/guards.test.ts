@@ -10,6 +10,7 @@ import { parseWorld } from '../../local/world';
 import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import { ledgerClientOf } from './helpers';
+import { Ledger } from '../../lambdas/adapters/ledger';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -155,26 +156,44 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
   });
 });
 
+describe('the daily cap', () => {
+  test('a key rotated 3 times in the last day is SKIPPED RECENTLY_ROTATED by a new finding, spending nothing', async () => {
+    // Prepare: rotations 90, 210 and 330 min ago (the cooldown, 60 min, has passed); dailyRotationCap is 3 by default.
+    const capped = world({ onDemandRotationsUsed: 3, lastOnDemandRotationMinutesAgo: 90, onDemandRotationSpacingMinutes: 120 });
+
+    // Act
+    const run = await simulate({ world: capped, input: guardDuty('cap-1'), speed: SPEED });
+
+    // Assess: the slot frees 24 h after the oldest of the three (330 min ago), about 18.5 h from now.
+    expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
+    const detail = run.result.keys[0].detail ?? '';
+    expect(detail).toMatch(/^3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from (\S+)\.$/);
+    const freedAt = Date.parse(/allowed from (\S+)\.$/.exec(detail)![1]!);
+    expect(Math.abs(freedAt - (Date.now() + (24 * 60 - 330) * 60_000))).toBeLessThan(60_000);
+    expect(rotations(run.calls)).toHaveLength(0);
+  });
+});
+
 describe('audit ledger', () => {
   let sim: Simulation;
   afterEach(() => sim?.close());
 
   test('one audit entry per decision, with who, why and the key material before and after; the lock is released', async () => {
-    // No break-glass interval here: the forced runs follow the rotation within the same second.
-    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }, { settings: { forceMinIntervalMinutes: 0, forceDailyCap: 25 } }), speed: SPEED });
-    const rotated = await sim.run(guardDuty('audit-1'));
-    const duplicate = await sim.run(guardDuty('audit-1'));
+    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }), speed: SPEED });
+    // The forced run comes first: after a rotation, break-glass waits forceMinIntervalMinutes (at least 5).
     // The body's requestedBy is ignored: the front door records the signed caller (carol, break-glass).
     const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
+    const rotated = await sim.run(guardDuty('audit-1'));
+    const duplicate = await sim.run(guardDuty('audit-1'));
 
     const entries = await auditTrail(ledgerClientOf(sim), LOCAL_LEDGER_TABLE, K1);
     expect(entries).toHaveLength(3);
     expect(entries.map((e) => [e.outcome, e.reason, e.executionArn])).toEqual([
+      ['DRY_RUN', null, manual.executionArn],
       ['ROTATED', null, rotated.executionArn],
       ['SKIPPED', 'DUPLICATE_FINDING', duplicate.executionArn],
-      ['DRY_RUN', null, manual.executionArn],
     ]);
-    expect(entries[0]).toMatchObject({
+    expect(entries[1]).toMatchObject({
       source: 'guardduty',
       findingId: 'audit-1',
       findingType: 'Exfiltration:S3/AnomalousBehavior',
@@ -182,9 +201,9 @@ describe('audit ledger', () => {
       currentKeyMaterialId: rotated.result.keys[0].currentKeyMaterialId,
       onDemandRotationsUsed: 2,
     });
-    expect(entries[2]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/BreakGlass/carol', breakGlass: true });
-    // The lock was released: a forced manual rotation right after takes it again.
-    const forced = await sim.run({ keyId: K1, reason: 'again', force: true });
-    expect(forced.result.keys[0].outcome).toBe('ROTATED');
+    expect(entries[0]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/BreakGlass/carol', breakGlass: true });
+    // The lock was released: another owner takes it at once (a held lease would refuse it).
+    const lock = await new Ledger(LOCAL_LEDGER_TABLE, ledgerClientOf(sim)).acquireKeyLock(K1, 'test-owner', new Date(), 60);
+    expect(lock).toEqual({ acquired: true });
   });
 });

@@ -158,21 +158,26 @@ describe('break-glass', () => {
   });
 
   test('break-glass rotates within the caps (reserve lifted) and is refused past them', async () => {
-    // Prepare: 23 of 25 used (inside the reserve of 3); interval 0 so the cap is what stops it.
-    const sim = await openSimulation({ world: world([{ onDemandRotationsUsed: 23 }], { settings: { forceMinIntervalMinutes: 0, forceDailyCap: 1 } }), speed: SPEED });
+    // Prepare: 23 of 25 used (inside the reserve of 3), the last rotation 20 min ago: past the cooldown (15 min)
+    // and the break-glass interval (10 min). K1: one rotation in the last day; K2: two (20 and 1020 min ago; 2020 is past the day), so
+    // forceDailyCap (2) is what stops it.
+    const history = { onDemandRotationsUsed: 23, lastOnDemandRotationMinutesAgo: 20 };
+    const keys = [history, { ...history, id: K2_ID, onDemandRotationSpacingMinutes: 1000 }];
+    const sim = await openSimulation({ world: world(keys, { settings: { cooldownMinutes: 15 } }), speed: SPEED });
     try {
       // Act
       const plain = await sim.run(manual(), { as: 'alice' });
       const forced = await sim.run(manual({ force: true }), { as: 'carol' });
-      const again = await sim.run(manual({ force: true }), { as: 'carol' });
+      const capped = await sim.run(manual({ keyId: K2, force: true }), { as: 'carol' });
 
       // Assess
       expect(plain.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'BUDGET_RESERVE' });
       expect(forced.result.keys[0]).toMatchObject({ outcome: 'ROTATED', onDemandRotationsUsed: 24 });
       expect(forced.result.notifications[0].subject).toMatch(/break-glass/);
       expect(forced.result.notifications[0].message).toMatch(/^BREAK-GLASS:/m);
-      expect(again.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
-      expect(again.result.keys[0].detail).toMatch(/Break-glass refused: 1 on-demand rotations of this key in the last 24 h/);
+      expect(capped.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
+      expect(capped.result.keys[0].detail).toMatch(/Break-glass refused: 2 on-demand rotations of this key in the last 24 h; forced rotations stop at 2 per key per 24 h \(forceDailyCap\)/);
+      expect(rotations(capped)).toHaveLength(0);
     } finally {
       await sim.close();
     }

@@ -35,6 +35,7 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     executionTimeoutSeconds: 50_400,
     forceMinIntervalSeconds: 600,
     forceDailyCap: 2,
+    dailyRotationCap: 3,
     securityHubSeverityLabels: ['HIGH', 'CRITICAL'],
     securityHubProductArnPrefixes: [`arn:aws:securityhub:${REGION}::product/aws/`],
     ...overrides,
