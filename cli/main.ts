@@ -122,7 +122,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
           .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
           .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
           .option('--dry-run', 'assess only: say what would happen, change nothing')
-          .option('--force', 'break-glass (needs the break-glass policy): rotate even if rotated recently and allow the reserved last rotations, within forceMinIntervalMinutes and forceDailyCap')
+          .option('--force', 'break-glass (needs the break-glass policy): rotate even if rotated recently and allow the reserved last rotations, within forceMinIntervalMinutes and forceDailyCap (never past dailyRotationCap rotations of a key in 24 h)')
           .addOption(
             new Option('--reencrypt <type:bucket/prefix>', 'after the rotation, re-encrypt these objects under NEW data keys: s3-sse-kms:<bucket>[/<prefix>] (SSE-KMS objects under the key, copied onto themselves) or envelope:<bucket>[/<prefix>] (AWS Encryption SDK messages); repeatable, at most 20; the bucket must be in the stack\'s reEncryptBuckets setting')
               .argParser(parseReencryptOption),
