@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_POLL_SECONDS } from './follow';
 import type { Io } from './io';
+import { usageError } from './errors';
+import { loadWorldFile, WorldError, type World } from '../local/world';
 
 /** `--profile` and `--region`, on every command that calls AWS. */
 export function withAwsOptions(cmd: Command): Command {
@@ -43,4 +45,14 @@ export function nonNegativeInteger(value: string): number {
 /** The poll interval in ms: the test override, else --interval. */
 export function intervalMs(io: Io, seconds: number | undefined): number {
   return io.pollIntervalMs ?? Math.round((seconds ?? DEFAULT_POLL_SECONDS) * 1000);
+}
+
+/** A world file for `simulate` and `sandbox`: a bad file is bad input (exit 2), naming the file and the field. */
+export function loadWorld(path: string): World {
+  try {
+    return loadWorldFile(path);
+  } catch (error) {
+    if (error instanceof WorldError) throw usageError(error.message);
+    throw error;
+  }
 }

@@ -1,5 +1,4 @@
-import { loadWorldFile, WorldError, type World } from '../../local/world';
-import { usageError } from '../errors';
+import { loadWorld } from '../options';
 import { EXIT, type ExitCode } from '../exit-codes';
 import { lineWriter, type Io } from '../io';
 import { join, resolve as resolvePath } from 'node:path';
@@ -23,15 +22,6 @@ function loadSandbox(io: Io): SandboxModule['startSandbox'] {
   return startSandbox;
 }
 
-function loadWorld(path: string | undefined): World {
-  try {
-    return loadWorldFile(path ?? SANDBOX_WORLD);
-  } catch (error) {
-    if (error instanceof WorldError) throw usageError(error.message);
-    throw error;
-  }
-}
-
 /** Resolves on the first SIGINT or SIGTERM (and stops listening for them). */
 export function untilStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -52,7 +42,7 @@ export function untilStopSignal(): Promise<NodeJS.Signals> {
  * runs until `stop` resolves (SIGINT or SIGTERM), then closes every server.
  */
 export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<unknown> = untilStopSignal): Promise<ExitCode> {
-  const world = loadWorld(opts.world);
+  const world = loadWorld(opts.world ?? SANDBOX_WORLD);
   const envDir = resolvePath(opts.envDir);
   const err = lineWriter(io.stderr);
   // Listen for the signal before starting: a stop during start-up still closes everything.

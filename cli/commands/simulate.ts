@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import { SettingsError } from '../../lib/settings';
-import { loadWorldFile, WorldError, type World } from '../../local/world';
+import type { World } from '../../local/world';
+import { loadWorld } from '../options';
 import { usageError } from '../errors';
 import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
 import { colourFor, lineWriter, type Io, type Paint, type Writer } from '../io';
@@ -42,15 +43,6 @@ function loadSimulator(io: Io): SimulateModule {
   process.env.POWERTOOLS_LOG_LEVEL = io.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above)
   return require('../../local/simulate') as SimulateModule;
-}
-
-function loadWorld(path: string | undefined): World {
-  try {
-    return loadWorldFile(path ?? BUILT_IN_WORLD);
-  } catch (error) {
-    if (error instanceof WorldError) throw usageError(error.message);
-    throw error;
-  }
 }
 
 function what(req: IncidentRequest): string {
@@ -114,7 +106,7 @@ function readTrigger(world: World, flag: string, path: string): { input: unknown
  * or with several triggers (--event repeated, --events) a storm of executions at once.
  */
 export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<ExitCode> {
-  const world = loadWorld(opts.world);
+  const world = loadWorld(opts.world ?? BUILT_IN_WORLD);
   const triggers = opts.request !== undefined ? [{ flag: '--request', path: opts.request }] : triggerFiles(opts);
   if (triggers.length > 1) return simulateStormCommand(io, opts, world, triggers);
   const { flag, path: inputPath } = triggers[0] ?? { flag: '--event', path: BUILT_IN_EVENT };
