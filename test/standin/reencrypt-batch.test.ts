@@ -125,8 +125,8 @@ describe('ReencryptObjects (one Distributed Map batch) against the stand-in', ()
 
   test('time budget: objects are not started with under 30 s left; they fail NotAttempted and are listed', async () => {
     let calls = 0;
-    // 40 s left for the first two looks (one object started), then 20 s.
-    const context = { getRemainingTimeInMillis: () => (calls++ < 2 ? 40_000 : 20_000) };
+    // 40 s left at the first look (one object started), then 20 s.
+    const context = { getRemainingTimeInMillis: () => (calls++ < 1 ? 40_000 : 20_000) };
     const report = await reencryptBatch(batchOf(unit(), ['a.json', 'b.json', 'c.json']), context, { ...deps(), concurrency: 1 });
     expect(report).toMatchObject({ objectsScanned: 3, objectsReencrypted: 1, objectsFailed: 2 });
     expect(report.failures.map((f) => f.key)).toEqual(['b.json', 'c.json']);
