@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { contextSource, misspelledContextKeys } from './context-keys';
 import { z } from 'zod';
 import { limitProblems } from './limits';
 import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
@@ -198,17 +199,48 @@ export const ENVIRONMENT_CONTEXT = {
  * object of setting names, validated on its own and named in every error) override the context
  * values for this synthesis; settings the file does not give come from the context or default.
  */
-export function settingsFromContext(tryGetContext: (key: string) => unknown, readFile: (file: string) => string = (f) => readFileSync(f, 'utf8')): Settings {
+export function settingsFromContext(
+  tryGetContext: (key: string) => unknown,
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+  origin: ContextOrigin = {},
+): Settings {
   const raw: Record<string, unknown> = {};
+  const sources: Record<string, string> = {};
   for (const name of SETTING_NAMES) {
     const value = tryGetContext(name);
     if (value === undefined) continue;
     raw[name] = typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction' ? parseMaybeJson(value) : value;
+    if (origin.keys) sources[name] = contextSource(origin.cdkJson, name, value);
+  }
+  if (origin.keys) {
+    const typos = misspelledContextKeys(origin.keys, SETTING_NAMES, (key) => contextSource(origin.cdkJson, key, tryGetContext(key)));
+    if (typos.length) throw new SettingsError('the CDK context', typos);
   }
   const file = environmentFile(tryGetContext);
-  if (!file) return parseSettings(raw);
+  if (!file) return origin.keys ? parseContextSettings(raw, sources) : parseSettings(raw);
   const fromFile = readEnvironmentFile(file, readFile);
   return parseSettings({ ...raw, ...fromFile }, `${file} (over cdk.json context)`);
+}
+
+/**
+ * What the app knows about its context beyond the values: every key (so that a mistyped setting
+ * is refused with "did you mean") and cdk.json's own context (so that errors say whether a value
+ * came from cdk.json or from `-c`). Absent: neither check (tests that pass a bare lookup).
+ */
+export interface ContextOrigin {
+  keys?: readonly string[];
+  cdkJson?: Record<string, unknown>;
+}
+
+/** parseSettings for context values, each problem naming where its setting came from. */
+function parseContextSettings(raw: Record<string, unknown>, sources: Record<string, string>): Settings {
+  const result = settingsSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = describeIssues(result.error).map((p) => {
+    const name = /^[A-Za-z]+/.exec(p)?.[0];
+    return name && sources[name] ? `${p} (from ${sources[name]})` : p;
+  });
+  throw new SettingsError('the CDK context', problems);
 }
 
 /** The settings file the context names, if any. */

@@ -1,6 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { KmsIncidentRotation } from './kms-incident-rotation';
+import { readCdkJsonContext } from './context-keys';
 import { settingsFromContext, type Settings } from './settings';
 import type { RotationWorkflow } from './workflow';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -26,7 +27,12 @@ export class KmsIncidentRotationStack extends Stack {
 
   constructor(scope: Construct, id: string, props: KmsIncidentRotationStackProps = {}) {
     super(scope, id, props);
-    const settings = props.settings ?? settingsFromContext((key) => this.node.tryGetContext(key));
+    const settings =
+      props.settings ??
+      settingsFromContext((key) => this.node.tryGetContext(key), undefined, {
+        keys: Object.keys(this.node.getAllContext() as Record<string, unknown>),
+        cdkJson: readCdkJsonContext(),
+      });
     this.rotation = new KmsIncidentRotation(this, 'Default', settings);
     this.workflow = this.rotation.workflow;
     this.manualWorkflow = this.rotation.manualWorkflow;
