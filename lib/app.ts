@@ -3,7 +3,7 @@ import { STACK_NAME } from './names';
 import { SettingsError } from './settings';
 import { KmsIncidentRotationStack } from './stack';
 
-/** Context keys of the StackSet form (README "Deploy across an Organization"). */
+/** Context keys of the StackSet form (docs/deploy.md "Deploy across an Organization"). */
 export const STACK_SET_CONTEXT = {
   /** `-c stackSetAssetsBucket=my-org-assets-${AWS::Region}`: the Lambda code's bucket in every member Region. */
   assetsBucket: 'stackSetAssetsBucket',

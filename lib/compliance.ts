@@ -21,7 +21,7 @@ import { reencryptionPacing } from '../lambdas/domain/reencryption';
  * throttled (Lambda.TooManyRequestsException) and retried by every task's lambdaTransient
  * retrier (lib/retriers.ts), never failed. The once-per-execution tasks get 10: ten incidents
  * starting in the same second. Total 280: the account's concurrency quota must be at least 380
- * (Lambda keeps 100 unreserved); the default quota is 1,000 (README "Operating").
+ * (Lambda keeps 100 unreserved); the default quota is 1,000 (docs/operating.md).
  */
 export const RESERVED_CONCURRENCY: Record<Exclude<HandlerName, 'reencrypt-objects'>, number> = {
   intake: 10,

@@ -283,10 +283,10 @@ export class KmsIncidentRotation extends Construct {
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'KeyPolicyPrincipals', {
       value: Fn.join(',', [fns.assess.role!.roleArn, fns.rotate.role!.roleArn, fns['check-rotation'].role!.roleArn]),
-      description: 'roles to name in the key policy of keys whose policy does not delegate to IAM (see README "Key policies")',
+      description: 'roles to name in the key policy of keys whose policy does not delegate to IAM (see docs/deploy.md, "Key policies")',
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
-    new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
+    new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see docs/architecture.md, "Audit ledger"' });
 
     this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).

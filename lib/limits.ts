@@ -39,7 +39,7 @@ export const SUMMARIZE_FUNCTION_TIMEOUT_SECONDS = TASK_TIMEOUT_SECONDS - TASK_TI
  * The largest target (objects) the execution timeout is sized for: the issue's "normal day" of
  * a million objects, at every one of the MAX_REENCRYPTION_UNITS units. A larger target still
  * runs, but a run of many such targets at a low reEncryptKmsRequestsPerSecond may meet the
- * execution timeout (the keys stay rotated and recorded; README "Re-encrypting affected data").
+ * execution timeout (the keys stay rotated and recorded; docs/reencryption.md).
  */
 export const OBJECTS_PER_TARGET_BUDGET = 1_000_000;
 

@@ -41,7 +41,7 @@ const lowestRotationsRemaining = `SELECT MIN(${METRIC.rotationsRemaining}) FROM 
 const keysByOutcome = `SELECT SUM(${METRIC.keysHandled}) FROM SCHEMA("${METRICS_NAMESPACE}", ${DIMENSION.outcome}, ${DIMENSION.reason}, service) GROUP BY ${DIMENSION.outcome}, ${DIMENSION.reason}`;
 
 /**
- * The operator's view (README "Operating"): alarms that page through the notification topic, and
+ * The operator's view (docs/operating.md): alarms that page through the notification topic, and
  * one CloudWatch dashboard. Every alarm's description says what to do.
  */
 export class Observability extends Construct {

@@ -1,7 +1,7 @@
 /**
  * AWS client factories, one module per service (kms-client.ts, sns-client.ts,
  * dynamodb-client.ts) so that a function's bundle requires only the SDK clients it uses: each
- * client package costs ~90 ms of cold module load (README "Lean functions"), and this module
+ * client package costs ~90 ms of cold module load (docs/operating.md "Lean functions"), and this module
  * once loaded all three into every function.
  *
  * One client per Region (a multi-Region replica is rotated through its primary, in the primary's

@@ -8,7 +8,7 @@ import { emitKmsThrottled, metrics } from './metrics';
 /** One structured logger per function; POWERTOOLS_SERVICE_NAME / POWERTOOLS_LOG_LEVEL apply. */
 export const logger = new Logger({ serviceName: 'kms-incident-rotation' });
 
-/** The keys that tie a log line to its incident (README "Operating": one incident's lines in order). */
+/** The keys that tie a log line to its incident (docs/operating.md: one incident's lines in order). */
 export interface CorrelationKeys {
   executionArn?: string;
   requestId?: string;

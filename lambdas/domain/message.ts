@@ -441,7 +441,7 @@ const ORIGIN_TEXT: Record<ReencryptionUnit['origin'], string> = {
 const BUCKET_KEYS_TEXT =
   'the bucket uses S3 Bucket Keys: S3 derives the new data keys from a bucket-level key it reuses for a time, ' +
   'so objects re-encrypted close together may share it; the guarantee is new key material for every object, ' +
-  'not one unique data key per object (see README "Re-encrypting affected data").';
+  'not one unique data key per object (see docs/reencryption.md).';
 
 /** `s3-sse-kms:bucket/prefix` (the `--reencrypt` value; `bucket` alone for the whole bucket). */
 export function reencryptArgument(target: Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>): string {

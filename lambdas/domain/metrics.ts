@@ -25,7 +25,7 @@ export const NO_REASON = 'NONE';
  * Every metric, with the handler that emits it and its extra dimensions. `service` is on all.
  * - KeysHandled (Record, Count, Outcome + Reason): one per key and execution.
  * - OnDemandRotationsRemaining (Record, Count, KeyArn): the key's remaining lifetime budget,
- *   whenever Record knows it. One time series per key ever touched (see README "Operating").
+ *   whenever Record knows it. One time series per key ever touched (see docs/operating.md).
  * - RotationsStarted (Rotate, Count): RotateKeyOnDemand accepted, i.e. budget spent.
  * - TimeToConfirmedRotation (Notify, Seconds): execution start (the finding's arrival) to the
  *   confirmation, one value per ROTATED key.

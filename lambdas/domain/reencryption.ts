@@ -269,7 +269,7 @@ export interface TargetReport {
   bytesReencrypted: number;
   /** Previous versions (versioned bucket) that keep their old data keys: never deleted. */
   oldVersionsLeft: number;
-  /** The bucket derives object keys from an S3 Bucket Key (see README for what that means). */
+  /** The bucket derives object keys from an S3 Bucket Key (see docs/reencryption.md for what that means). */
   bucketKeys: boolean;
   durationMs: number;
 }

@@ -164,8 +164,8 @@ describe('commands suggested to people work when pasted', () => {
     }
   });
 
-  it('README: every kms-rotate command line in a console example', async () => {
-    const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  it('README and the runbook: every kms-rotate command line in a console example', async () => {
+    const readme = ['../../README.md', '../../docs/on-call.md'].map((f) => readFileSync(path.join(__dirname, f), 'utf8')).join('\n');
     const lines = readme
       .split('\n')
       .map((l) => /^\$ (kms-rotate (?:start|approve|deny|check|watch|status)\b.*)$/.exec(l)?.[1])

@@ -15,7 +15,7 @@ const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requ
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
-// ~500 KB to well under 400 KB (README "Lean functions").
+// ~500 KB to well under 400 KB (docs/operating.md "Lean functions").
 const ManualRequest = z.strictObject({
   keyId: z.string({ error: (i) => `${KEY_EXPECTED}, got ${shown(i.input)}` }).check(z.trim()),
   reason: z
