@@ -76,7 +76,19 @@ export class Observability extends Construct {
       timedOut: acrossMachines('ExecutionsTimedOut', (m) => m.metricTimedOut({ period: PERIOD, statistic: 'Sum' })),
       aborted: acrossMachines('ExecutionsAborted', (m) => m.metricAborted({ period: PERIOD, statistic: 'Sum' })),
     };
-    anyIn('ExecutionsFailed', 'A KMS incident rotation execution failed: a key was not rotated or nobody was told. Read the notification (or `kms-rotate status`) for the key and reason.', executions.failed);
+    // An approval gate answered by anyone but the front door (a SendTaskSuccess with a token read
+    // from the execution history) ends the key SKIPPED, not FAILED: it pages the same way.
+    const failedOrForged = new cloudwatch.MathExpression({
+      expression: 'failed + FILL(unverified, 0)',
+      usingMetrics: { failed: executions.failed, unverified: productMetric(METRIC.approvalsUnverified, 'Sum') },
+      label: 'ExecutionsFailed + ApprovalsUnverified',
+      period: PERIOD,
+    });
+    anyIn(
+      'ExecutionsFailed',
+      'A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door\'s answer (ApprovalsUnverified: someone sent SendTaskSuccess with a token; find who in CloudTrail). Read the notification (or `kms-rotate status`) for the key and reason.',
+      failedOrForged,
+    );
     anyIn('ExecutionsTimedOut', 'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.', executions.timedOut);
     anyIn('ExecutionsAborted', 'A KMS incident rotation execution was stopped by someone: its keys may not be settled. Find who in CloudTrail (StopExecution) and check the keys.', executions.aborted);
     const dlqDepth = deadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });

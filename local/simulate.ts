@@ -1,5 +1,5 @@
 import type { Settings } from '../lib/settings';
-import { parseSettings } from '../lib/settings';
+import { accessRoles, parseSettings } from '../lib/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
@@ -302,6 +302,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     deps: {
       accountId: world.account,
       approvals: localLedger,
+      roles: accessRoles(settings),
       workflow: {
         startManual: (name, input) => {
           authorizeStart(frontDoorRole, 'manual');

@@ -4,6 +4,8 @@ import type { Io } from '../../cli/io';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startLocalFrontDoor, type FrontDoorExchange, type LocalFrontDoorOptions } from '../../local/front-door';
 import type { FrontDoorDeps } from '../../lambdas/front-door/handler';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { MemoryApprovals } from '../memory-approvals';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import type { WorldPerson } from '../../local/world';
 
@@ -174,7 +176,8 @@ export async function testFrontDoor(opts: { approvals?: FrontDoorDeps['approvals
     deps: {
       accountId: ACCOUNT,
       workflow: new StepFunctionsControl(new SFNClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), STATE_MACHINE),
-      approvals: opts.approvals ?? { getApproval: async () => null, answerApproval: async () => ({ answered: true }) },
+      approvals: opts.approvals ?? new MemoryApprovals(),
+      roles: DEFAULT_ACCESS_ROLES,
     },
     drills: opts.drills,
   });
