@@ -22,10 +22,14 @@ export const FRONT_DOOR_STAGE = 'v1';
  */
 export const FRONT_DOOR_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
 
-/** The route's ARN pattern in this account and Region, any API id (the policy is this API's own). */
+/**
+ * The route in the resource policy's abbreviated form, which API Gateway expands to this API's full
+ * ARN when it saves the policy (`arn:<partition>:execute-api:<region>:<account>:<api id>/...`); the
+ * API's own id cannot be referenced in its own policy (a circular dependency).
+ */
 function routeArn(route: RouteName): string {
   const { method, resource } = ROUTES[route];
-  return `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:*/${FRONT_DOOR_STAGE}/${method}${resource.replace(/\{\w+\}/g, '*')}`;
+  return `execute-api:/${FRONT_DOOR_STAGE}/${method}${resource.replace(/\{\w+\}/g, '*')}`;
 }
 
 /** `aws:PrincipalArn` patterns of a role-name pattern: Identity Center roles under their reserved path, other roles with or without a path. */

@@ -89,6 +89,21 @@ function globalContext(p: Principal, region: string): Record<string, string> {
 }
 
 /**
+ * An API Gateway resource policy as API Gateway saves it: each abbreviated resource
+ * (`execute-api:/<stage>/<METHOD>/<path>`) expanded to the API's full ARN ("Access policy language
+ * overview for Amazon API Gateway": abbreviated syntax is expanded when the policy is saved).
+ */
+export function expandApiPolicy(policy: unknown, apiArn: string): unknown {
+  const expand = (r: unknown) => (typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r);
+  const doc = policy as { Statement?: unknown };
+  const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, unknown>[];
+  return {
+    ...doc,
+    Statement: statements.map((st) => ({ ...st, ...(st.Resource !== undefined ? { Resource: Array.isArray(st.Resource) ? st.Resource.map(expand) : expand(st.Resource) } : {}) })),
+  };
+}
+
+/**
  * The offline account's IAM from the synthesized template: each function's and state machine's
  * role (with every policy attached to it), the world's people (on-call, break-glass, their own
  * policies) and the stand-in's test administrator, each with credentials.
@@ -114,9 +129,11 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     const policy = resolveIntrinsics(opts.template.Resources[keyId].Properties?.KeyPolicy, { account: opts.account, region: opts.region, resources });
     topicKeys.set(resources[id], { keyArn: resources[`${keyId}.Arn`], policy });
   }
-  const restApiPolicy: unknown = Object.values(opts.template.Resources)
-    .filter((r) => r.Type === 'AWS::ApiGateway::RestApi' && r.Properties?.Policy !== undefined)
-    .map((r) => resolveIntrinsics(r.Properties.Policy, { account: opts.account, region: opts.region, resources }))[0];
+  const restApi = Object.entries(opts.template.Resources).find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi');
+  const restApiPolicy: unknown =
+    restApi?.[1].Properties?.Policy === undefined
+      ? undefined
+      : expandApiPolicy(resolveIntrinsics(restApi[1].Properties.Policy, { account: opts.account, region: opts.region, resources }), `arn:aws:execute-api:${opts.region}:${opts.account}:${resources[restApi[0]]}`);
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
     if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
