@@ -59,7 +59,9 @@ export class Observability extends Construct {
       // Ids unique per expression: a graph may hold several of them.
       const prefix = label.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
       const usingMetrics = Object.fromEntries(stateMachines.map((m, i) => [`${prefix}${i}`, metricOf(m)]));
-      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label, period: PERIOD });
+      // FILL: Step Functions emits a machine's execution metrics only while it runs executions, and
+      // a sum with one series missing is missing (one machine's failure alone would never alarm).
+      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics, label, period: PERIOD });
     };
     const page = new cwActions.SnsAction(props.topic);
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
@@ -79,7 +81,7 @@ export class Observability extends Construct {
     // An approval gate answered by anyone but the front door (a SendTaskSuccess with a token read
     // from the execution history) ends the key SKIPPED, not FAILED: it pages the same way.
     const failedOrForged = new cloudwatch.MathExpression({
-      expression: 'failed + FILL(unverified, 0)',
+      expression: 'FILL(failed, 0) + FILL(unverified, 0)',
       usingMetrics: { failed: executions.failed, unverified: productMetric(METRIC.approvalsUnverified, 'Sum') },
       label: 'ExecutionsFailed + ApprovalsUnverified',
       period: PERIOD,
