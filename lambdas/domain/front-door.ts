@@ -224,7 +224,7 @@ export function twoPersonRefusal(requestedBy: string | null, caller: Caller, dec
     return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: the requester ${oneLine(requestedBy, 300)} is no person, so nobody can be shown to be someone else; rerun kms-rotate start as a person`);
   }
   if (requester === approver.key) {
-    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: ${oneLine(caller.arn, 300)} is ${approver.name}, who requested this rotation (as ${oneLine(requestedBy, 300)}) and cannot also approve it; another on-call engineer must`);
+    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: ${oneLine(caller.arn, 300)} is ${approver.name}, who requested this rotation as ${oneLine(requestedBy, 300)} and cannot also approve it; another on-call engineer must`);
   }
   return null;
 }
