@@ -1,5 +1,6 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,8 +8,93 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_ENV } from '../lambdas/domain/drill';
-import { FRONT_DOOR_ENV, ROUTES, type RouteName } from '../lambdas/domain/front-door';
+import { FRONT_DOOR_ENV, rolesFor, ROUTES, type RouteName } from '../lambdas/domain/front-door';
+import { IDENTITY_CENTER_ROLE_PATH, isIdentityCenterPattern, type AccessRoles } from '../lambdas/domain/people';
 import { productFunction } from './functions';
+
+/** The stage the API is deployed to (FrontDoorUrl ends with it; IAM and the resource policy name it). */
+export const FRONT_DOOR_STAGE = 'v1';
+
+/**
+ * The stage's throttling (every method): people type a handful of commands per incident, so a
+ * steady 5 requests per second with bursts of 10 serves an incident room while a runaway script
+ * gets 429s long before it could start executions faster than the daily caps refuse them.
+ */
+export const FRONT_DOOR_THROTTLE = { rateLimit: 5, burstLimit: 10 } as const;
+
+/**
+ * The route in the resource policy's abbreviated form, which API Gateway expands to this API's full
+ * ARN when it saves the policy (`arn:<partition>:execute-api:<region>:<account>:<api id>/...`); the
+ * API's own id cannot be referenced in its own policy (a circular dependency).
+ */
+function routeArn(route: RouteName): string {
+  const { method, resource } = ROUTES[route];
+  return `execute-api:/${FRONT_DOOR_STAGE}/${method}${resource.replace(/\{\w+\}/g, '*')}`;
+}
+
+/** `aws:PrincipalArn` patterns of a role-name pattern: Identity Center roles under their reserved path, other roles with or without a path. */
+function principalArnPatterns(pattern: string): string[] {
+  const role = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role`;
+  if (isIdentityCenterPattern(pattern)) return [`${role}${IDENTITY_CENTER_ROLE_PATH}*${pattern}`];
+  return [`${role}/${pattern}`, `${role}/*/${pattern}`];
+}
+
+/**
+ * The API's resource policy: who may call each route, beside the identity policies. Deny-only:
+ * API Gateway with IAM authorization in one account allows a call that the caller's identity
+ * policy OR the resource policy allows, and an explicit deny in either wins ("How API Gateway
+ * resource policies affect authorization workflow", table A), so only denies can narrow what an
+ * identity policy such as PowerUserAccess (execute-api:Invoke on *) grants. A call needs the
+ * on-call (or break-glass) policy AND must pass every statement here:
+ * - the route's roles (settings requestRoles / approveRoles / breakGlassRoles) only: IAM users,
+ *   federated users, the root user and every other role are denied;
+ * - outside Identity Center's reserved path, the session must carry `aws:SourceIdentity` and its
+ *   session name must equal it (`aws:userid` = `<role id>:<session name>`), so the name the front
+ *   door reads is one the caller could not choose (domain/people.ts).
+ */
+export function frontDoorResourcePolicy(roles: AccessRoles): iam.PolicyDocument {
+  const routes = Object.keys(ROUTES) as RouteName[];
+  const statements: iam.PolicyStatement[] = [];
+  const groups = new Map<string, RouteName[]>();
+  for (const route of routes) {
+    const key = JSON.stringify(rolesFor(route, roles));
+    groups.set(key, [...(groups.get(key) ?? []), route]);
+  }
+  for (const [key, members] of groups) {
+    const patterns = (JSON.parse(key) as string[]).flatMap(principalArnPatterns);
+    statements.push(
+      new iam.PolicyStatement({
+        sid: `OnlyTheirPeople${members.map((r) => r[0].toUpperCase() + r.slice(1)).join('')}`,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: members.map(routeArn),
+        conditions: { ArnNotLike: { 'aws:PrincipalArn': patterns } },
+      }),
+    );
+  }
+  const identityCenterRoles = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role${IDENTITY_CENTER_ROLE_PATH}*`;
+  const outsideIdentityCenter = { ArnNotLike: { 'aws:PrincipalArn': identityCenterRoles } };
+  statements.push(
+    new iam.PolicyStatement({
+      sid: 'PeopleCarryASourceIdentity',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: routes.map(routeArn),
+      conditions: { ...outsideIdentityCenter, Null: { 'aws:SourceIdentity': 'true' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'SessionNameIsTheSourceIdentity',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['execute-api:Invoke'],
+      resources: routes.map(routeArn),
+      conditions: { ...outsideIdentityCenter, StringNotLike: { 'aws:userid': '*:${aws:SourceIdentity}' } },
+    }),
+  );
+  return new iam.PolicyDocument({ statements });
+}
 
 /** Template metadata naming a function that is not a workflow task (the local runner skips it). */
 export const COMPONENT_METADATA_KEY = 'kms-incident-rotation:component';
@@ -20,6 +106,8 @@ export interface FrontDoorProps {
   /** Encrypts the front door's log groups (the product key). */
   logEncryptionKey?: kms.IKey;
   environment?: Record<string, string>;
+  /** Which roles' people may use which route (settings requestRoles, approveRoles, breakGlassRoles). */
+  roles: AccessRoles;
 }
 
 /**
@@ -43,6 +131,7 @@ export class FrontDoor extends Construct {
       [FRONT_DOOR_ENV.accountId]: account,
       [FRONT_DOOR_ENV.ledgerTable]: props.ledgerTable,
       [FRONT_DOOR_ENV.manualStateMachineArn]: props.manualStateMachine.stateMachineArn,
+      [FRONT_DOOR_ENV.accessRoles]: JSON.stringify(props.roles),
     });
     this.drillFunction = this.component('drill', 'Drill', 'drill component: creates drill-tagged throwaway keys and schedules their deletion', props, {
       [DRILL_ENV.accountId]: account,
@@ -55,16 +144,21 @@ export class FrontDoor extends Construct {
       description: 'kms-incident-rotation front door (IAM-authenticated)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       cloudWatchRole: false,
+      policy: frontDoorResourcePolicy(props.roles),
       deployOptions: {
-        stageName: 'v1',
+        stageName: FRONT_DOOR_STAGE,
+        throttlingRateLimit: FRONT_DOOR_THROTTLE.rateLimit,
+        throttlingBurstLimit: FRONT_DOOR_THROTTLE.burstLimit,
         accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
         tracingEnabled: true,
       },
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
     });
-    const integration = new apigateway.LambdaIntegration(this.function, { proxy: true });
-    const drillIntegration = new apigateway.LambdaIntegration(this.drillFunction, { proxy: true });
+    // No test-invoke-stage permission: a console test invocation skips IAM authorization and the
+    // resource policy, so the functions accept calls from the deployed stage only.
+    const integration = new apigateway.LambdaIntegration(this.function, { proxy: true, allowTestInvoke: false });
+    const drillIntegration = new apigateway.LambdaIntegration(this.drillFunction, { proxy: true, allowTestInvoke: false });
     const validator = this.api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: false });
     const resources = new Map<string, apigateway.IResource>([['', this.api.root]]);
     const resourceFor = (resourcePath: string): apigateway.IResource => {

@@ -15,7 +15,7 @@ import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type Produ
 import { HumanPolicies } from './oncall';
 import { DRILL_TAG_KEY } from './names';
 import { securityHubProductArnPrefixes } from './security-hub-products';
-import { parseSettings, reencryptionSettings, type Settings, type SettingsInput } from './settings';
+import { accessRoles, parseSettings, reencryptionSettings, type Settings, type SettingsInput } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
 import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
 import { ReencryptionResources } from './reencryption';
@@ -144,7 +144,8 @@ export class KmsIncidentRotation extends Construct {
     const ledgerAccess: [CoreHandlerName, LedgerItemAccess[]][] = [
       ['claim-request', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'REQUEST#' }]],
       ['close-request', [{ actions: ['dynamodb:UpdateItem'], prefix: 'REQUEST#' }]],
-      ['lock-key', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' }]],
+      // APPROVAL#: LockKey checks an approval against the front door's answer (read only).
+      ['lock-key', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' }, { actions: ['dynamodb:GetItem'], prefix: 'APPROVAL#' }]],
       ['record', [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }, { actions: ['dynamodb:DeleteItem'], prefix: 'LOCK#' }]],
       ['request-approval', [{ actions: ['dynamodb:PutItem'], prefix: 'APPROVAL#' }]],
       // NOTIFY#<execution>: read before publishing, written after, so a retry never re-publishes.
@@ -230,7 +231,7 @@ export class KmsIncidentRotation extends Construct {
     new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
     // People's one way in: the front door starts the manual machine and answers approvals.
-    const frontDoor = new FrontDoor(this, 'FrontDoor', { manualStateMachine: manualMachine, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey });
+    const frontDoor = new FrontDoor(this, 'FrontDoor', { manualStateMachine: manualMachine, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey, roles: accessRoles(settings) });
     manualMachine.grantStartExecution(frontDoor.function);
     frontDoor.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.stateMachineArn, manualMachine.stateMachineArn] }),

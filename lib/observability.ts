@@ -59,7 +59,9 @@ export class Observability extends Construct {
       // Ids unique per expression: a graph may hold several of them.
       const prefix = label.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
       const usingMetrics = Object.fromEntries(stateMachines.map((m, i) => [`${prefix}${i}`, metricOf(m)]));
-      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).join(' + '), usingMetrics, label, period: PERIOD });
+      // FILL: Step Functions emits a machine's execution metrics only while it runs executions, and
+      // a sum with one series missing is missing (one machine's failure alone would never alarm).
+      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics, label, period: PERIOD });
     };
     const page = new cwActions.SnsAction(props.topic);
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
@@ -76,7 +78,19 @@ export class Observability extends Construct {
       timedOut: acrossMachines('ExecutionsTimedOut', (m) => m.metricTimedOut({ period: PERIOD, statistic: 'Sum' })),
       aborted: acrossMachines('ExecutionsAborted', (m) => m.metricAborted({ period: PERIOD, statistic: 'Sum' })),
     };
-    anyIn('ExecutionsFailed', 'A KMS incident rotation execution failed: a key was not rotated or nobody was told. Read the notification (or `kms-rotate status`) for the key and reason.', executions.failed);
+    // An approval gate answered by anyone but the front door (a SendTaskSuccess with a token read
+    // from the execution history) ends the key SKIPPED, not FAILED: it pages the same way.
+    const failedOrForged = new cloudwatch.MathExpression({
+      expression: 'FILL(failed, 0) + FILL(unverified, 0)',
+      usingMetrics: { failed: executions.failed, unverified: productMetric(METRIC.approvalsUnverified, 'Sum') },
+      label: 'ExecutionsFailed + ApprovalsUnverified',
+      period: PERIOD,
+    });
+    anyIn(
+      'ExecutionsFailed',
+      'A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door\'s answer (ApprovalsUnverified: someone sent SendTaskSuccess with a token; find who in CloudTrail). Read the notification (or `kms-rotate status`) for the key and reason.',
+      failedOrForged,
+    );
     anyIn('ExecutionsTimedOut', 'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.', executions.timedOut);
     anyIn('ExecutionsAborted', 'A KMS incident rotation execution was stopped by someone: its keys may not be settled. Find who in CloudTrail (StopExecution) and check the keys.', executions.aborted);
     const dlqDepth = deadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });

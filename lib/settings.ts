@@ -4,11 +4,15 @@ import { contextSource, misspelledContextKeys } from './context-keys';
 import { z } from 'zod';
 import { limitProblems } from './limits';
 import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
+import { DEFAULT_ACCESS_ROLES, ROLE_PATTERN, type AccessRoles } from '../lambdas/domain/people';
 
 /** An S3 bucket name (general purpose buckets: 3-63 lower-case letters, digits, dots, hyphens). */
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
 /** A key ARN or an alias name: the keys of setting `reEncryptTargets`. */
 const KEY_OR_ALIAS = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+|alias\/[\w/+=,.@-]+)$/;
+/** Role-name patterns of people allowed on a front-door route (README "Permissions"). */
+const rolePatterns = (defaults: string[]) =>
+  z.array(z.string().regex(ROLE_PATTERN, 'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*')).min(1).max(20).default(defaults);
 const reencryptTarget = z
   .object({
     type: z.enum(REENCRYPTION_KINDS),
@@ -98,6 +102,14 @@ export const settingsObject = z
      * the account's per-Region quota (at least 5,500/s for the cryptographic operations by default).
      */
     reEncryptKmsRequestsPerSecond: z.number().min(1).max(5000).default(100),
+    /**
+     * People, by role-name pattern: who may request (`/requests`, drills), approve and break glass.
+     * A pattern starting AWSReservedSSO_ names an IAM Identity Center permission set's roles; any
+     * other role must carry a source identity equal to its session name (the API's resource policy).
+     */
+    requestRoles: rolePatterns(DEFAULT_ACCESS_ROLES.request),
+    approveRoles: rolePatterns(DEFAULT_ACCESS_ROLES.approve),
+    breakGlassRoles: rolePatterns(DEFAULT_ACCESS_ROLES.breakGlass),
   })
   .strict();
 
@@ -151,6 +163,11 @@ export function reencryptionSettings(settings: Settings): ReencryptionSettings {
     auto: settings.autoReEncrypt,
     kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
   };
+}
+
+/** The front door's people by route, from the settings. */
+export function accessRoles(settings: Settings): AccessRoles {
+  return { request: [...settings.requestRoles], approve: [...settings.approveRoles], breakGlass: [...settings.breakGlassRoles] };
 }
 
 /** A settings problem, with every bad field named. */

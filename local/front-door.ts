@@ -88,7 +88,8 @@ const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({ stat
  * Starts the local front door: verifies each request's SigV4 signature against the account's
  * principals (local/iam), authorizes `execute-api:Invoke` on the route's ARN
  * (`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>`) with the caller's
- * identity policies (people: the stack's on-call policy, break-glass when attached), builds the
+ * identity policies (people: the stack's on-call policy, break-glass when attached) and the API's
+ * resource policy (who is a person, per route; lib/front-door.ts), builds the
  * API Gateway event with `requestContext.identity` and calls the real front-door handler.
  */
 export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<LocalFrontDoor> {
@@ -118,9 +119,12 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
         route = matched.route;
         caller = principal.arn;
         const routeArn = `arn:aws:execute-api:${opts.region}:${opts.account}:${apiId}/${STAGE}/${req.method}${url.pathname.slice(stagePrefix.length)}`;
-        const decision = iam.authorize(principal, 'execute-api:Invoke', routeArn);
+        // API Gateway with IAM authorization and a resource policy, caller in the API's account: the
+        // identity policies OR the resource policy allow, an explicit deny in either wins ("How API
+        // Gateway resource policies affect authorization workflow", table A) — IAM's same-account rule.
+        const decision = iam.authorize(principal, 'execute-api:Invoke', routeArn, {}, iam.restApiPolicy);
         if (!decision.allowed) {
-          // What API Gateway answers when the caller's policies do not allow execute-api:Invoke on the route.
+          // What API Gateway answers when the caller's policies or the API's resource policy do not allow execute-api:Invoke on the route.
           response = answer(403, { error: 'AccessDenied', message: decision.message });
         } else {
           const event: FrontDoorEvent = {

@@ -5,7 +5,7 @@ import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-s
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
 import { ENV } from '../lambdas/adapters/config';
-import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../lambdas/domain/approval';
+import { APPROVAL_DENIED, APPROVE, encodeDenial } from '../lambdas/domain/approval';
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import {
@@ -100,6 +100,7 @@ export interface LocalRunOptions {
   /**
    * The approval gate's decision for a key (a task-token task cannot be answered locally by a
    * person): approve, deny, or let it time out. Default: timeout. Ignored when onTaskToken is set.
+   * An approve sent here is a token alone (no front door, no ledger answer): LockKey refuses it.
    */
   decideApproval?: (task: { ref: string; keyArn: string | null }) => 'approve' | 'deny' | 'timeout';
   /** Answers callback tasks (e.g. through the local front door); replaces decideApproval. */
@@ -260,8 +261,9 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         // Answered asynchronously, as a person would (never inside the task's own start).
         setImmediate(() => {
           try {
-            // The same encoding `kms-rotate approve|deny` sends (SendTaskSuccess output / SendTaskFailure cause).
-            if (decision === 'approve') tokens.sendTaskSuccess(task.token, JSON.parse(encodeApproval(LOCAL_APPROVER)));
+            // A token alone, without the front door: LockKey finds no answer in the ledger and refuses it
+            // (SKIPPED APPROVAL_DENIED); approvals that count go through the local front door (local/simulate.ts).
+            if (decision === 'approve') tokens.sendTaskSuccess(task.token, { decision: APPROVE, by: LOCAL_APPROVER });
             else if (decision === 'deny') tokens.sendTaskFailure(task.token, APPROVAL_DENIED, encodeDenial(LOCAL_APPROVER, 'denied in the world file'));
             // 'timeout': nobody answers; the task's TimeoutSeconds (scaled) ends it with States.Timeout.
           } catch {

@@ -1,5 +1,5 @@
 import type { Settings } from '../lib/settings';
-import { parseSettings } from '../lib/settings';
+import { accessRoles, parseSettings } from '../lib/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
@@ -193,6 +193,16 @@ export interface Simulation {
    * as a person of the world, on the manual machine.
    */
   run(input: unknown, opts?: ManualRunOptions): Promise<SimulationRun>;
+  /**
+   * The task tokens the approval gates were given so far: what anyone allowed
+   * states:GetExecutionHistory reads in RequestApproval's TaskScheduled parameters.
+   */
+  approvalTokens(): string[];
+  /**
+   * SendTaskSuccess signed as a person of the world, straight to Step Functions (not through the
+   * front door): authorized with that person's policies on the token's state machine.
+   */
+  sendTaskSuccess(as: string, token: string, output: unknown): void;
   close(): Promise<void>;
 }
 
@@ -302,6 +312,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     deps: {
       accountId: world.account,
       approvals: localLedger,
+      roles: accessRoles(settings),
       workflow: {
         startManual: (name, input) => {
           authorizeStart(frontDoorRole, 'manual');
@@ -345,6 +356,11 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     ledgerEndpoint: ledger.endpoint,
     settings,
     frontDoorUrl: frontDoor.url,
+    approvalTokens: () => [...tokens.keys()],
+    sendTaskSuccess(as, token, output) {
+      authorizeAnswer(iam.principals.person(as), 'states:SendTaskSuccess', token);
+      taskTokens(token).sendTaskSuccess(token, output);
+    },
     async run(input, runOpts = {}) {
       const firstCall = standIn.calls.length;
       const firstPublish = standIn.published.length;

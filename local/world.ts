@@ -154,6 +154,17 @@ const personSchema = z
     secretAccessKey: z.string().min(16),
     breakGlass: z.boolean().default(false),
     /**
+     * The session's `sts:SourceIdentity` (role sessions only), as the identity provider or the role's
+     * trust policy set it; the front door's resource policy requires it equal to the session name
+     * outside IAM Identity Center. Absent: a plain role session (or an Identity Center one).
+     */
+    sourceIdentity: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'a source identity: 2-64 letters, digits or _+=,.@-').optional(),
+    /**
+     * The role's IAM path (`aws:PrincipalArn` includes it). Default: `/aws-reserved/sso.amazonaws.com/`
+     * for an `AWSReservedSSO_*` role (IAM Identity Center's), `/` for any other.
+     */
+    rolePath: z.string().regex(/^\/([\w+=,.@-]+\/)*$/, 'an IAM path such as / or /teams/security/').optional(),
+    /**
      * More identity policies of this person, besides the stack's on-call policy (and break-glass):
      * names of the template's managed policies (logical id, with or without its hash) or policy documents.
      */
@@ -207,6 +218,8 @@ export function defaultPeople(account: string): Record<string, WorldPerson> {
     accessKeyId: `AKIALOCAL${name.toUpperCase().padEnd(11, 'X')}${n}`,
     secretAccessKey: `local-secret-of-${name}-not-a-real-key`,
     breakGlass,
+    // Each signs in through the identity provider, which sets the source identity to the user name.
+    sourceIdentity: name,
   });
   return { alice: person('alice', 'OnCall', 1, false), bob: person('bob', 'OnCall', 2, false), carol: person('carol', 'BreakGlass', 3, true) };
 }
@@ -271,6 +284,13 @@ export function parseWorld(raw: unknown, where: string): World {
   });
   const people = w.people ?? defaultPeople(w.account);
   if (w.requester !== undefined && !people[w.requester]) problems.push(`requester: ${JSON.stringify(w.requester)} is not one of people`);
+  for (const [name, person] of Object.entries(people)) {
+    // STS sets a source identity and a path only on role sessions (AssumeRole*); IAM users and
+    // GetFederationToken sessions have neither.
+    const isRoleSession = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/[^/]+\/[^/]+$/.test(person.arn);
+    if (person.sourceIdentity !== undefined && !isRoleSession) problems.push(`people.${name}.sourceIdentity: only a role session (arn:aws:sts::<account>:assumed-role/<role>/<session>) carries a source identity`);
+    if (person.rolePath !== undefined && !isRoleSession) problems.push(`people.${name}.rolePath: only a role session has a role path`);
+  }
   for (const [key, given] of Object.entries(w.approvals)) {
     (Array.isArray(given) ? given : [given]).forEach((approval, i) => {
       const at = Array.isArray(given) ? `approvals.${key}[${i}]` : `approvals.${key}`;

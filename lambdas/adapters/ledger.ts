@@ -87,8 +87,27 @@ export interface ApprovalRecord {
   executionArn: string;
   /** ISO time after which the approval gate has timed out. */
   expiresAt: string;
-  status: 'PENDING' | 'APPROVED' | 'DENIED';
+  /**
+   * PENDING until the front door's answer reached the workflow (SendTaskSuccess/Failure succeeded),
+   * then APPROVED or DENIED; EXPIRED when the answer came after the execution stopped waiting.
+   */
+  status: 'PENDING' | 'APPROVED' | 'DENIED' | 'EXPIRED';
   answeredBy?: string | null;
+  /** The front door's answer in progress or given: its id (also in the SendTaskSuccess output), decision, person and time. */
+  answer?: ApprovalAnswer | null;
+}
+
+/** An answer the front door writes before it calls Step Functions (LockKey checks the approval against it). */
+export interface ApprovalAnswer {
+  /** Random per answer: the SendTaskSuccess output carries it, so a token sent by anyone else matches no answer. */
+  answerId: string;
+  decision: 'approve' | 'deny';
+  /** The verified caller ARN. */
+  by: string;
+  /** The two-person rule's key of the caller (domain/people.ts). */
+  person: string;
+  at: string;
+  reason: string | null;
 }
 
 /** Why an answer was not recorded: someone answered first, or there is no such approval. */
@@ -380,7 +399,91 @@ export class Ledger {
       expiresAt: str('answerBy') ?? '',
       status: (str('status') ?? 'PENDING') as ApprovalRecord['status'],
       answeredBy: str('answeredBy'),
+      answer: str('answerId')
+        ? {
+            answerId: str('answerId')!,
+            decision: str('decision') === 'approve' ? 'approve' : 'deny',
+            by: str('answeredBy') ?? '',
+            person: str('answeredPerson') ?? '',
+            at: str('answeredAt') ?? '',
+            reason: str('answerReason'),
+          }
+        : null,
     };
+  }
+
+  /**
+   * The front door's first step: write its answer on a PENDING approval nobody is answering
+   * (conditional), before it tells Step Functions. The status stays PENDING until confirmAnswer.
+   */
+  async claimAnswer(approvalId: string, answer: ApprovalAnswer): Promise<AnswerResult> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
+          UpdateExpression: 'SET answerId = :id, decision = :decision, answeredBy = :by, answeredPerson = :person, answeredAt = :at, answerReason = :reason',
+          ConditionExpression: '#status = :pending AND attribute_not_exists(answerId)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':id': s(answer.answerId),
+            ':decision': s(answer.decision),
+            ':by': s(answer.by),
+            ':person': s(answer.person),
+            ':at': s(answer.at),
+            ':reason': optional(answer.reason),
+            ':pending': s('PENDING'),
+          },
+        }),
+      );
+      return { answered: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const current = await this.getApproval(approvalId);
+      return { answered: false, status: current?.answer && current.status === 'PENDING' ? 'BEING_ANSWERED' : (current?.status ?? 'MISSING'), by: current?.answeredBy ?? null };
+    }
+  }
+
+  /**
+   * After Step Functions took the answer: PENDING -> APPROVED | DENIED (only the answer this
+   * front door claimed), and out of the PendingApprovals index. False when it no longer applies.
+   */
+  async confirmAnswer(approvalId: string, answerId: string, status: 'APPROVED' | 'DENIED'): Promise<boolean> {
+    return this.settleAnswer(approvalId, answerId, 'SET #status = :status REMOVE #pending', { ':status': s(status) });
+  }
+
+  /**
+   * Step Functions no longer waits for the token (the execution ended or the window closed): the
+   * approval becomes EXPIRED, with who answered too late; it never says APPROVED or DENIED.
+   */
+  async expireAnswer(approvalId: string, answerId: string): Promise<boolean> {
+    return this.settleAnswer(approvalId, answerId, 'SET #status = :status, lateAnswerBy = answeredBy, lateAnswerAt = answeredAt REMOVE #pending, answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason', {
+      ':status': s('EXPIRED'),
+    });
+  }
+
+  /** Step Functions failed otherwise (throttled, unavailable): the claim is withdrawn so the person can answer again. */
+  async withdrawAnswer(approvalId: string, answerId: string): Promise<boolean> {
+    return this.settleAnswer(approvalId, answerId, 'REMOVE answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason', {});
+  }
+
+  private async settleAnswer(approvalId: string, answerId: string, update: string, values: Record<string, AttributeValue>): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
+          UpdateExpression: update,
+          ConditionExpression: '#status = :pending AND answerId = :id',
+          ExpressionAttributeNames: { '#status': 'status', ...(update.includes('#pending') ? { '#pending': PENDING_APPROVALS_INDEX.partitionKey } : {}) },
+          ExpressionAttributeValues: { ':pending': s('PENDING'), ':id': s(answerId), ...values },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
   }
 
   /** Answer an approval once: PENDING -> APPROVED | DENIED, with who and when (conditional update). */

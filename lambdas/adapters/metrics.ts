@@ -52,6 +52,11 @@ export function emitRotationStarted(): void {
   metrics.addMetric(METRIC.rotationsStarted, MetricUnit.Count, 1);
 }
 
+/** LockKey: an approval that was not the front door's answer was refused (pages like a failed execution). */
+export function emitApprovalUnverified(): void {
+  metrics.addMetric(METRIC.approvalsUnverified, MetricUnit.Count, 1);
+}
+
 /** RequestApproval: an approval request was published. */
 export function emitApprovalRequested(): void {
   metrics.addMetric(METRIC.approvalsRequested, MetricUnit.Count, 1);

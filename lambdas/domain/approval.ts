@@ -28,6 +28,10 @@ export interface ApprovalGranted {
   decision: typeof APPROVE;
   by: string | null;
   reason?: string | null;
+  /** The approval answered (LockKey reads the ledger's record of it). */
+  approvalId?: string;
+  /** The front door's answer id, as the ledger holds it: proves the output is the front door's. */
+  answerId?: string;
 }
 
 /** Approval ids: `ap-` and 20 hex characters (what `kms-rotate approve|deny` takes). */
@@ -53,9 +57,64 @@ export interface ApprovalDenial {
   reason: string | null;
 }
 
-/** The SendTaskSuccess `output` for an approval by `by` (the verified caller ARN), with an optional reason. */
-export function encodeApproval(by: string, reason: string | null = null): string {
-  return JSON.stringify({ decision: APPROVE, by, reason } satisfies ApprovalGranted);
+/**
+ * The SendTaskSuccess `output` for an approval by `by` (the verified caller ARN), with an optional
+ * reason, naming the approval and the front door's answer id (LockKey checks both in the ledger).
+ */
+export function encodeApproval(by: string, reason: string | null, approvalId: string, answerId: string): string {
+  return JSON.stringify({ decision: APPROVE, by, reason, approvalId, answerId } satisfies ApprovalGranted);
+}
+
+/** What LockKey compares: the ledger's APPROVAL# record as the front door left it. */
+export interface LedgerApproval {
+  requestedBy: string | null;
+  keyArn: string;
+  executionArn: string;
+  expiresAt: string;
+  status: string;
+  answer?: { answerId: string; decision: string; by: string; person: string; at: string; reason: string | null } | null;
+}
+
+/** A verified approval: who approved (from the ledger, not from the token's output) and why. */
+export interface VerifiedApproval {
+  by: string;
+  reason: string | null;
+}
+
+/**
+ * A token alone approves nothing: the approval the gate received must be the front door's answer
+ * as the ledger holds it — the same approval id, key and execution, decision approve, by a person
+ * other than the requester, answered within the approval's lifetime. Returns the verified approver,
+ * or why the approval does not count (the key is then SKIPPED APPROVAL_DENIED).
+ * `personKeyOf` maps an ARN to the two-person rule's key (domain/people.ts).
+ */
+export function verifyApproval(
+  received: ApprovalGranted,
+  ledger: LedgerApproval | null,
+  task: { keyArn: string; executionArn: string },
+  personKeyOf: (arn: string | null) => string | null,
+): VerifiedApproval | { refused: string } {
+  const id = received.approvalId;
+  if (typeof id !== 'string' || !APPROVAL_ID_PATTERN.test(id) || typeof received.answerId !== 'string') {
+    return { refused: 'the approval did not come from the front door (no approval id and answer id): a SendTaskSuccess by someone else' };
+  }
+  if (!ledger) return { refused: `approval ${id} is not in the ledger` };
+  if (ledger.executionArn !== task.executionArn || ledger.keyArn !== task.keyArn) return { refused: `approval ${id} belongs to another key or execution` };
+  const answer = ledger.answer;
+  if (!answer || answer.answerId !== received.answerId) {
+    return { refused: `approval ${id} was not answered through the front door with this answer (the ledger holds ${answer ? 'another answer' : 'no answer'})` };
+  }
+  if (answer.decision !== APPROVE) return { refused: `approval ${id} was answered ${oneLine(answer.decision, 20)} in the ledger` };
+  if (ledger.status !== 'PENDING' && ledger.status !== 'APPROVED') return { refused: `approval ${id} is ${oneLine(ledger.status, 20)} in the ledger` };
+  if (!(Date.parse(answer.at) <= Date.parse(ledger.expiresAt))) return { refused: `approval ${id} was answered at ${answer.at}, after its window closed (${ledger.expiresAt})` };
+  const approver = personKeyOf(answer.by);
+  if (!approver || approver !== answer.person) return { refused: `approval ${id} was answered by ${oneLine(answer.by, 300)}, who is not a person` };
+  if (ledger.requestedBy !== null) {
+    const requester = personKeyOf(ledger.requestedBy);
+    if (!requester) return { refused: `approval ${id}: the requester ${oneLine(ledger.requestedBy, 300)} is not a person, so the two-person rule cannot hold` };
+    if (requester === approver) return { refused: `approval ${id} was answered by the requester (${approver}) under another session: two-person rule` };
+  }
+  return { by: answer.by, reason: answer.reason };
 }
 
 /** The SendTaskFailure `cause` for a denial by `by`, saying why. */

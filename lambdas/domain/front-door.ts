@@ -13,6 +13,7 @@ import { MAX_REASON_LENGTH } from './intake/read';
 import { fieldPath, knownFieldsAt, ReEncryptSchema } from './intake/targets';
 import type { ReencryptTargetSpec } from './reencryption';
 import { oneLine } from './text';
+import { isRefusal, personKeyOf, personOf, type AccessRoles, type Person } from './people';
 
 /** The routes, as API Gateway names them (`resource`), with their method. */
 export const ROUTES = {
@@ -211,14 +212,36 @@ export function approvalIdParam(event: FrontDoorEvent): string {
 }
 
 /**
- * The two-person rule: whoever asked for a manual run cannot approve it (a finding-triggered run
- * has no requester: any on-call approver). Denying one's own request is allowed: it spends nothing.
+ * The two-person rule, by person (domain/people.ts), not by ARN: whoever asked for a manual run
+ * cannot approve it under any session or role (a finding-triggered run has no requester: any
+ * on-call approver). Denying one's own request is allowed: it spends nothing. A requester that is
+ * no person (an approval stored before people were required) cannot be told apart: refused.
  */
-export function twoPersonRefusal(requestedBy: string | null, caller: Caller, decision: DecisionBody['decision']): FrontDoorError | null {
-  if (decision === 'approve' && requestedBy !== null && requestedBy === caller.arn) {
-    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: ${oneLine(caller.arn, 300)} requested this rotation and cannot also approve it; another on-call engineer must`);
+export function twoPersonRefusal(requestedBy: string | null, caller: Caller, decision: DecisionBody['decision'], approver: Person): FrontDoorError | null {
+  if (decision !== 'approve' || requestedBy === null) return null;
+  const requester = personKeyOf(requestedBy);
+  if (requester === null) {
+    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: the requester ${oneLine(requestedBy, 300)} is no person, so nobody can be shown to be someone else; rerun kms-rotate start as a person`);
+  }
+  if (requester === approver.key) {
+    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: ${oneLine(caller.arn, 300)} is ${approver.name}, who requested this rotation as ${oneLine(requestedBy, 300)} and cannot also approve it; another on-call engineer must`);
   }
   return null;
+}
+
+/** The routes' role lists, by route name. */
+export function rolesFor(route: RouteName, roles: AccessRoles): readonly string[] {
+  if (route === 'breakGlass') return roles.breakGlass;
+  if (route === 'approval') return roles.approve;
+  return roles.request;
+}
+
+/** The person calling `route`, or a FrontDoorError(403) naming why not and what to configure. */
+export function requirePerson(caller: Caller, route: RouteName, roles: AccessRoles): Person {
+  const { method, resource } = ROUTES[route];
+  const person = personOf(caller.arn, rolesFor(route, roles), `${method} ${resource}`);
+  if (isRefusal(person)) throw new FrontDoorError(403, person.code, person.message);
+  return person;
 }
 
 /** The front door function's own environment (lib/front-door.ts writes it). */
@@ -226,6 +249,8 @@ export const FRONT_DOOR_ENV = {
   accountId: 'ACCOUNT_ID',
   ledgerTable: 'LEDGER_TABLE',
   manualStateMachineArn: 'MANUAL_STATE_MACHINE_ARN',
+  /** JSON of AccessRoles: who may use which route (settings requestRoles, approveRoles, breakGlassRoles). */
+  accessRoles: 'ACCESS_ROLES',
 } as const;
 
 /**

@@ -33,6 +33,8 @@ export const NO_REASON = 'NONE';
  * - ApprovalsRequested (RequestApproval, Count): approval requests published.
  * - ApprovalsOverdue (ApprovalWatch, every 5 min, Count): unanswered approvals past half their
  *   window and not yet timed out (a gauge: 0 is emitted too, so the alarm sees it clear).
+ * - ApprovalsUnverified (LockKey, Count): an approval gate answered by someone other than the
+ *   front door (no matching answer in the ledger); the ExecutionsFailed alarm counts it.
  * - KmsThrottled (Assess, Rotate, CheckRotation, Count): a KMS ThrottlingException that reached
  *   the task (Rotate's client has no SDK retries, so every one; the others after the SDK's own).
  * - ObjectsReencrypted / ObjectsReencryptionFailed / ReencryptionThrottlesRetried
@@ -47,6 +49,7 @@ export const METRIC = {
   notificationsSent: 'NotificationsSent',
   approvalsRequested: 'ApprovalsRequested',
   approvalsOverdue: 'ApprovalsOverdue',
+  approvalsUnverified: 'ApprovalsUnverified',
   kmsThrottled: 'KmsThrottled',
   objectsReencrypted: 'ObjectsReencrypted',
   objectsReencryptionFailed: 'ObjectsReencryptionFailed',

@@ -13,6 +13,7 @@ import {
   FrontDoorError,
   readDecision,
   readRunRequest,
+  requirePerson,
   respond,
   routeOf,
   twoPersonRefusal,
@@ -22,14 +23,19 @@ import {
   type ManualRunInput,
 } from '../domain/front-door';
 import { ConfigurationError } from '../adapters/config';
+import { parseAccessRoles, type AccessRoles, type Person } from '../domain/people';
 
 /** What the front door needs; the Lambda wires the AWS adapters, the local front door its own. */
 export interface FrontDoorDeps {
   /** The account the stack runs in: callers of other accounts are refused. */
   accountId: string;
   workflow: WorkflowControl;
-  approvals: Pick<Ledger, 'getApproval' | 'answerApproval'>;
+  approvals: Pick<Ledger, 'getApproval' | 'claimAnswer' | 'confirmAnswer' | 'expireAnswer' | 'withdrawAnswer'>;
+  /** Which roles' people may use which route (settings requestRoles, approveRoles, breakGlassRoles). */
+  roles: AccessRoles;
   now?: () => Date;
+  /** The answer id of an approval answer (random; tests fix it). */
+  answerId?: () => string;
 }
 
 /** Step Functions answers for a token that no longer waits. */
@@ -48,6 +54,9 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
     if (caller.account !== deps.accountId) throw new FrontDoorError(403, 'ForeignAccount', `callers of account ${caller.account} cannot use this front door`);
     const route = routeOf(event);
     const now = deps.now?.() ?? new Date();
+    // Only people (domain/people.ts), each route only for its roles: the API's resource policy
+    // enforces the same, this names why and what to configure.
+    const person = route ? requirePerson(caller, route, deps.roles) : null;
     switch (route) {
       case 'request':
       case 'breakGlass': {
@@ -66,7 +75,7 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
         return respond(200, { executionArn: started.executionArn, name, startDate: started.startDate, input });
       }
       case 'approval':
-        return await answerApproval(event, caller, deps, now);
+        return await answerApproval(event, caller, person!, deps, now);
       default:
         // The drill routes are served by the drill component (lambdas/drill) behind the same API.
         throw new FrontDoorError(404, 'NotFound', `no such route: ${String(event.httpMethod)} ${String(event.resource)}`);
@@ -78,34 +87,41 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
   }
 }
 
-async function answerApproval(event: FrontDoorEvent, caller: Caller, deps: FrontDoorDeps, now: Date): Promise<FrontDoorResponse> {
+async function answerApproval(event: FrontDoorEvent, caller: Caller, person: Person, deps: FrontDoorDeps, now: Date): Promise<FrontDoorResponse> {
   const approvalId = approvalIdParam(event);
   const decision = readDecision(bodyObject(event));
   const approval = await deps.approvals.getApproval(approvalId);
   if (!approval) throw new FrontDoorError(404, 'UnknownApproval', `no approval ${approvalId} in this account and Region`);
-  if (approval.status !== 'PENDING') {
-    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${approval.status}${approval.answeredBy ? ` by ${approval.answeredBy}` : ''})`);
+  if (approval.status !== 'PENDING' || approval.answer) {
+    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${approval.answer && approval.status === 'PENDING' ? 'being answered' : approval.status}${approval.answeredBy ? ` by ${approval.answeredBy}` : ''})`);
   }
   if (Date.parse(approval.expiresAt) <= now.getTime()) {
     throw new FrontDoorError(410, 'Expired', `approval ${approvalId} expired at ${approval.expiresAt}: the approval window closed; rerun kms-rotate start if the key should still be rotated`);
   }
-  const refusal = twoPersonRefusal(approval.requestedBy, caller, decision.decision);
+  const refusal = twoPersonRefusal(approval.requestedBy, caller, decision.decision, person);
   if (refusal) throw refusal;
-  // Answer once: the conditional update decides between two people answering at the same time.
-  const answered = await deps.approvals.answerApproval(approvalId, decision.decision === 'approve' ? 'APPROVED' : 'DENIED', caller.arn, now);
-  if (!answered.answered) {
-    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${answered.status}${answered.by ? ` by ${answered.by}` : ''})`);
+  // Answer once: the conditional write decides between two people answering at the same time. The
+  // approval stays PENDING until Step Functions took the answer (LockKey checks it against this).
+  const answerId = deps.answerId?.() ?? randomBytes(16).toString('hex');
+  const claim = { answerId, decision: decision.decision, by: caller.arn, person: person.key, at: now.toISOString(), reason: decision.reason };
+  const claimed = await deps.approvals.claimAnswer(approvalId, claim);
+  if (!claimed.answered) {
+    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${claimed.status}${claimed.by ? ` by ${claimed.by}` : ''})`);
   }
   try {
-    if (decision.decision === 'approve') await deps.workflow.sendTaskSuccess(approval.token, encodeApproval(caller.arn, decision.reason));
+    if (decision.decision === 'approve') await deps.workflow.sendTaskSuccess(approval.token, encodeApproval(caller.arn, decision.reason, approvalId, answerId));
     else await deps.workflow.sendTaskFailure(approval.token, APPROVAL_DENIED, encodeDenial(caller.arn, decision.reason ?? ''));
   } catch (error) {
     if (error instanceof Error && TOKEN_GONE.has(error.name)) {
+      // Never "APPROVED by ..." for an execution that did not take the answer.
+      await deps.approvals.expireAnswer(approvalId, answerId);
       throw new FrontDoorError(410, 'Expired', `approval ${approvalId} is no longer waiting (${error.name}): the execution ended or the window closed`);
     }
+    await deps.approvals.withdrawAnswer(approvalId, answerId);
     throw error;
   }
-  logger.info('approval answered', { approvalId, decision: decision.decision, by: caller.arn, executionArn: approval.executionArn });
+  await deps.approvals.confirmAnswer(approvalId, answerId, decision.decision === 'approve' ? 'APPROVED' : 'DENIED');
+  logger.info('approval answered', { approvalId, decision: decision.decision, by: caller.arn, person: person.key, executionArn: approval.executionArn });
   return respond(200, { approvalId, decision: decision.decision, by: caller.arn, reason: decision.reason, keyArn: approval.keyArn, executionArn: approval.executionArn });
 }
 
@@ -121,5 +137,6 @@ export const handler = async (event: FrontDoorEvent): Promise<FrontDoorResponse>
     accountId: required(FRONT_DOOR_ENV.accountId),
     workflow: new StepFunctionsControl(sfnClient(region), required(FRONT_DOOR_ENV.manualStateMachineArn)),
     approvals: new Ledger(required(FRONT_DOOR_ENV.ledgerTable), dynamoClient(region)),
+    roles: parseAccessRoles(required(FRONT_DOOR_ENV.accessRoles)),
   });
 };

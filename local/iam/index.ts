@@ -40,6 +40,8 @@ export interface AccountIam {
   stateMachineArns: Record<string, string>;
   /** The front door's REST API id as the template's policies name it (execute-api ARNs). */
   restApiId: string | undefined;
+  /** The front door's REST API resource policy (intrinsics resolved); undefined when the API has none. */
+  restApiPolicy: unknown;
   principals: {
     all(): Principal[];
     byAccessKey(id: string): Principal | undefined;
@@ -81,6 +83,23 @@ function globalContext(p: Principal, region: string): Record<string, string> {
     'aws:RequestedRegion': region,
     'aws:CurrentTime': now.toISOString(),
     'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
+    // Present only when the session has one (STS: set once, kept through role chaining).
+    ...(p.sourceIdentity !== undefined ? { 'aws:SourceIdentity': p.sourceIdentity } : {}),
+  };
+}
+
+/**
+ * An API Gateway resource policy as API Gateway saves it: each abbreviated resource
+ * (`execute-api:/<stage>/<METHOD>/<path>`) expanded to the API's full ARN ("Access policy language
+ * overview for Amazon API Gateway": abbreviated syntax is expanded when the policy is saved).
+ */
+export function expandApiPolicy(policy: unknown, apiArn: string): unknown {
+  const expand = (r: unknown) => (typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r);
+  const doc = policy as { Statement?: unknown };
+  const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, unknown>[];
+  return {
+    ...doc,
+    Statement: statements.map((st) => ({ ...st, ...(st.Resource !== undefined ? { Resource: Array.isArray(st.Resource) ? st.Resource.map(expand) : expand(st.Resource) } : {}) })),
   };
 }
 
@@ -110,6 +129,11 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     const policy = resolveIntrinsics(opts.template.Resources[keyId].Properties?.KeyPolicy, { account: opts.account, region: opts.region, resources });
     topicKeys.set(resources[id], { keyArn: resources[`${keyId}.Arn`], policy });
   }
+  const restApi = Object.entries(opts.template.Resources).find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi');
+  const restApiPolicy: unknown =
+    restApi?.[1].Properties?.Policy === undefined
+      ? undefined
+      : expandApiPolicy(resolveIntrinsics(restApi[1].Properties.Policy, { account: opts.account, region: opts.region, resources }), `arn:aws:execute-api:${opts.region}:${opts.account}:${resources[restApi[0]]}`);
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
     if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
@@ -127,6 +151,7 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
         .map(([id, r]) => [String(r.Metadata?.['kms-incident-rotation:mode'] ?? id), resources[id]]),
     ),
     restApiId: Object.entries(opts.template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi').map(([id]) => resources[id])[0],
+    restApiPolicy,
     principals: {
       all: () => [...all],
       byAccessKey: (id) => byKey.get(id),
@@ -158,7 +183,8 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
         evaluate({ principalArn: p.arn, principalAccount: p.account, policies: p.policies, action: 'sts:GetCallerIdentity', resource: '*', resourcePolicy });
       const pending = [...all.filter((p) => !validated.has(p)).map((p) => probe(p).then(() => validated.add(p)))];
       const test = all.find((p) => p.kind === 'test')!;
-      for (const policy of [...resourcePolicies.values(), ...extra]) {
+      const apiPolicy = restApiPolicy === undefined ? [] : [restApiPolicy];
+      for (const policy of [...resourcePolicies.values(), ...apiPolicy, ...extra]) {
         if (validatedPolicies.has(policy)) continue;
         pending.push(evaluate({ principalArn: test.arn, principalAccount: test.account, policies: [], action: 'sns:Publish', resource: `arn:aws:sns:${opts.region}:${opts.account}:probe`, resourcePolicy: policy }).then(() => validatedPolicies.add(policy)));
       }

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { HANDLER_METADATA_KEY } from '../../lib/functions';
 import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
+import { IDENTITY_CENTER_ROLE_PATH, IDENTITY_CENTER_ROLE_PREFIX } from '../../lambdas/domain/people';
 
 /** Someone or something that signs requests in the offline account. */
 export interface Principal {
@@ -17,6 +18,8 @@ export interface Principal {
   policies: unknown[];
   /** Handler name (functions), person name, state machine mode (services), `test`. */
   name: string;
+  /** The session's source identity (`aws:SourceIdentity`), for people whose session carries one. */
+  sourceIdentity?: string;
 }
 
 /** The stand-in's own test principal: administrator of the account, for tests that inspect the stand-in directly. */
@@ -143,7 +146,8 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
   for (const [name, person] of Object.entries(world.people)) {
     out.push({
       arn: person.arn,
-      principalArn: principalArnOf(person.arn),
+      principalArn: principalArnOf(person.arn, person.rolePath),
+      ...(person.sourceIdentity !== undefined ? { sourceIdentity: person.sourceIdentity } : {}),
       account,
       accessKeyId: person.accessKeyId,
       secretAccessKey: person.secretAccessKey,
@@ -156,8 +160,14 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
   return out;
 }
 
-/** `aws:PrincipalArn` of a caller: the role's ARN for an assumed-role session (IAM condition keys reference). */
-export function principalArnOf(arn: string): string {
+/**
+ * `aws:PrincipalArn` of a caller: the role's ARN, with its path, for an assumed-role session (IAM
+ * condition keys reference). IAM Identity Center's `AWSReservedSSO_*` roles live under
+ * `/aws-reserved/sso.amazonaws.com/` unless `rolePath` says otherwise.
+ */
+export function principalArnOf(arn: string, rolePath?: string): string {
   const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
-  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : arn;
+  if (!m) return arn;
+  const path = rolePath ?? (m[3].startsWith(IDENTITY_CENTER_ROLE_PREFIX) ? IDENTITY_CENTER_ROLE_PATH : '/');
+  return `arn:${m[1]}:iam::${m[2]}:role${path}${m[3]}`;
 }

@@ -8,9 +8,10 @@ import { Ledger } from '../../lambdas/adapters/ledger';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { DrillKeys } from '../../lambdas/drill/handler';
 import { STACK_NAME } from '../../lib/names';
+import { accessRoles } from '../../lib/settings';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../front-door';
 import { startLocalLedger, type LocalLedger } from '../ledger-local';
-import { accountLayout, runnerResources, worldTemplate } from '../simulate';
+import { accountLayout, runnerResources, worldSettings, worldTemplate } from '../simulate';
 import { createAccountIam, type AccountIam, type Principal } from '../iam';
 import { startStandIn, type StandIn } from '../standin';
 import { resolveIntrinsics, type CfnTemplate } from '../template';
@@ -217,6 +218,7 @@ async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedge
       accountId: world.account,
       workflow: new StepFunctionsControl(new SFNClient({ endpoint, region, credentials: frontDoorRole }), manualArn),
       approvals: ledgerFor(frontDoorRole),
+      roles: accessRoles(worldSettings(world)),
     },
     drills: new DrillKeys(new KMSClient({ endpoint, region, credentials: drillRole }), ledgerFor(drillRole), {
       partition: 'aws',

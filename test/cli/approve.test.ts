@@ -5,6 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import type { ApprovalRecord } from '../../lambdas/adapters/ledger';
 import { ACCOUNT, CALLER, captureIo, testFrontDoor } from './helpers';
+import { MemoryApprovals } from '../memory-approvals';
 
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);
@@ -13,7 +14,8 @@ const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAe1+example+token==';
 const BOB = `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/bob`;
 
 /** The front door's approvals (the ledger's APPROVAL# items), in memory. */
-const approvals = new Map<string, ApprovalRecord>();
+const memory = new MemoryApprovals();
+const approvals = memory.items;
 const pending = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
   approvalId: ID,
   token: TOKEN,
@@ -28,15 +30,7 @@ const pending = (over: Partial<ApprovalRecord> = {}): ApprovalRecord => ({
 let door: Awaited<ReturnType<typeof testFrontDoor>>;
 beforeAll(async () => {
   door = await testFrontDoor({
-    approvals: {
-      getApproval: async (id) => approvals.get(id) ?? null,
-      answerApproval: async (id, status, by) => {
-        const a = approvals.get(id);
-        if (!a || a.status !== 'PENDING') return { answered: false, status: a?.status ?? 'MISSING', by: a?.answeredBy ?? null };
-        approvals.set(id, { ...a, status, answeredBy: by });
-        return { answered: true };
-      },
-    },
+    approvals: memory,
   });
 });
 afterAll(() => door.close());
@@ -55,7 +49,8 @@ describe('kms-rotate approve / deny (through the front door, by approval id)', (
     const { io, stdout } = captureIo(door.env);
 
     expect(await main(['approve', ID, '--reason', 'owner agreed'], io)).toBe(0);
-    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: JSON.stringify({ decision: 'approve', by: CALLER, reason: 'owner agreed' }) });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: expect.stringMatching(/^\{"decision":"approve","by":"[^"]+","reason":"owner agreed","approvalId":"ap-0123456789abcdef0123","answerId":"[0-9a-f]{32}"\}$/) });
+    expect(JSON.parse(String(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output)).by).toBe(CALLER);
     expect(stdout()).toContain(`Approved by ${CALLER}`);
     expect(approvals.get(ID)).toMatchObject({ status: 'APPROVED', answeredBy: CALLER });
   });

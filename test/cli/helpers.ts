@@ -4,8 +4,13 @@ import type { Io } from '../../cli/io';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startLocalFrontDoor, type FrontDoorExchange, type LocalFrontDoorOptions } from '../../local/front-door';
 import type { FrontDoorDeps } from '../../lambdas/front-door/handler';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { MemoryApprovals } from '../memory-approvals';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
-import type { WorldPerson } from '../../local/world';
+import { parseWorld, type WorldPerson } from '../../local/world';
+import { accessRoles, parseSettings } from '../../lib/settings';
+import { synthTemplate } from '../../local/template';
+import { createAccountIam } from '../../local/iam';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
@@ -166,15 +171,23 @@ export const CALLER_KEYS = { AWS_ACCESS_KEY_ID: 'AKIATESTALICE0000001', AWS_SECR
  */
 export async function testFrontDoor(opts: { approvals?: FrontDoorDeps['approvals']; people?: Record<string, WorldPerson>; drills?: LocalFrontDoorOptions['drills'] } = {}) {
   const exchanges: FrontDoorExchange[] = [];
+  const people = opts.people ?? { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: true, sourceIdentity: 'alice' } };
+  // The CLI's caller is on call and may break glass: this account's settings let the OnCall role
+  // use /break-glass too (the API's resource policy and the front door both read them).
+  const settings = parseSettings({ breakGlassRoles: ['OnCall', ...DEFAULT_ACCESS_ROLES.breakGlass] }, 'CLI tests');
+  const template = synthTemplate(settings, { account: ACCOUNT, region: REGION });
+  const world = { ...parseWorld({ account: ACCOUNT, region: REGION }, 'CLI tests'), people };
   const door = await startLocalFrontDoor({
     region: REGION,
     account: ACCOUNT,
-    people: opts.people ?? { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: true } },
+    people,
+    iam: createAccountIam({ template, world, account: ACCOUNT, region: REGION }),
     onResponse: (e) => exchanges.push(e),
     deps: {
       accountId: ACCOUNT,
       workflow: new StepFunctionsControl(new SFNClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), STATE_MACHINE),
-      approvals: opts.approvals ?? { getApproval: async () => null, answerApproval: async () => ({ answered: true }) },
+      approvals: opts.approvals ?? new MemoryApprovals(),
+      roles: accessRoles(settings),
     },
     drills: opts.drills,
   });

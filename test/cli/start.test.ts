@@ -233,7 +233,7 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   });
 
   it('the front door refusing (403) names the refusal: --force without the break-glass right', async () => {
-    const onCallOnly = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: 'AKIATESTALICE0000001', secretAccessKey: 'test-secret-of-alice-0000', breakGlass: false } } });
+    const onCallOnly = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: 'AKIATESTALICE0000001', secretAccessKey: 'test-secret-of-alice-0000', breakGlass: false, sourceIdentity: 'alice' } } });
     try {
       const { io, stderr } = captureIo({ ...onCallOnly.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 

@@ -37,7 +37,6 @@ describe('alarms', () => {
   });
 
   test.each([
-    ['ExecutionsFailed', 'ExecutionsFailed'],
     ['ExecutionsTimedOut', 'ExecutionsTimedOut'],
     ['ExecutionsAborted', 'ExecutionsAborted'],
   ])('%s: any in 5 minutes, summed over both state machines (automatic and manual)', (id, metricName) => {
@@ -46,7 +45,8 @@ describe('alarms', () => {
     const metrics: Props[] = alarm.Metrics;
     const sum = metrics.find((m) => m.Expression);
     const inputs = metrics.filter((m) => m.MetricStat);
-    expect(sum!.Expression).toBe(inputs.map((m) => m.Id).join(' + '));
+    // Filled: a machine without executions in the period has no data, and a sum with a missing term is missing.
+    expect(sum!.Expression).toBe(inputs.map((m) => `FILL(${m.Id}, 0)`).join(' + '));
     expect(inputs).toHaveLength(2);
     for (const input of inputs) {
       expect(input).toMatchObject({
@@ -58,6 +58,22 @@ describe('alarms', () => {
       expect.stringMatching(/^ManualWorkflowStateMachine/),
       expect.stringMatching(/^WorkflowStateMachine/),
     ]);
+  });
+
+  test('ExecutionsFailed: failed executions of either machine, plus approvals that were not the front door\'s answer', () => {
+    const alarm = byId('ExecutionsFailed');
+    expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const metrics: Props[] = alarm.Metrics;
+    const returned = metrics.filter((m) => m.ReturnData !== false);
+    expect(returned).toEqual([expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(unverified, 0)' })]);
+    expect(metrics.find((m) => m.Id === 'failed')?.Expression).toBe('FILL(executionsfailed0, 0) + FILL(executionsfailed1, 0)');
+    const inputs = metrics.filter((m) => m.MetricStat);
+    expect(inputs.map((m) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Stat])).toEqual([
+      ['AWS/States', 'ExecutionsFailed', 'Sum'],
+      ['AWS/States', 'ExecutionsFailed', 'Sum'],
+      [METRICS_NAMESPACE, METRIC.approvalsUnverified, 'Sum'],
+    ]);
+    expect(metrics.find((m) => m.Id === 'unverified')?.MetricStat.Metric.Dimensions).toEqual([{ Name: 'service', Value: METRICS_SERVICE }]);
   });
 
   test('dead-letter queue not empty', () => {

@@ -232,7 +232,7 @@ describe('KmsIncidentRotation stack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
       .map((a) => a.Properties)
       .filter((a) => ['ApproximateNumberOfMessagesVisible', 'ExecutionsFailed'].includes(metricNames(a)[0]!));
-    expect(alarms.map((a) => metricNames(a)).sort()).toEqual([['ApproximateNumberOfMessagesVisible'], ['ExecutionsFailed', 'ExecutionsFailed']]);
+    expect(alarms.map((a) => metricNames(a)).sort()).toEqual([['ApproximateNumberOfMessagesVisible'], ['ExecutionsFailed', 'ExecutionsFailed', 'ApprovalsUnverified']]);
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
       expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Notifications/) }]);
@@ -350,7 +350,8 @@ describe('finding sources and the ledger', () => {
     expect(byRole).toEqual({
       TasksClaimRequest: ['dynamodb:GetItem REQUEST#*', 'dynamodb:PutItem REQUEST#*'],
       TasksCloseRequest: ['dynamodb:UpdateItem REQUEST#*'],
-      TasksLockKey: ['dynamodb:GetItem LOCK#*', 'dynamodb:PutItem LOCK#*'],
+      // APPROVAL#: read only, to check an approval against the front door's answer.
+      TasksLockKey: ['dynamodb:GetItem APPROVAL#*', 'dynamodb:GetItem LOCK#*', 'dynamodb:PutItem LOCK#*'],
       // NOTIFY#<execution>: read before publishing, written after (one message per execution).
       TasksNotify: ['dynamodb:GetItem NOTIFY#*', 'dynamodb:PutItem NOTIFY#*'],
       // Append-only audit: Record puts KEY# entries (conditional put) and deletes only its LOCK#.

@@ -1,10 +1,13 @@
 /** The front door passes a request's re-encryption targets to the manual machine, checked first (issue 11). */
 import { handleFrontDoor, type FrontDoorDeps } from '../../lambdas/front-door/handler';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { MemoryApprovals } from '../memory-approvals';
 import type { FrontDoorEvent } from '../../lambdas/domain/front-door';
 import { parseForMode } from '../../lambdas/domain/intake/intake';
 
 const ACCOUNT = '111122223333';
-const ALICE = `arn:aws:sts::${ACCOUNT}:assumed-role/OnCall/alice`;
+/** On call and break-glass (the default breakGlassRoles name the BreakGlass role). */
+const ALICE = `arn:aws:sts::${ACCOUNT}:assumed-role/BreakGlass/alice`;
 const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 function deps() {
@@ -17,7 +20,8 @@ function deps() {
       sendTaskSuccess: async () => undefined,
       sendTaskFailure: async () => undefined,
     },
-    approvals: { getApproval: async () => null, answerApproval: async () => ({ answered: true }) },
+    approvals: new MemoryApprovals(),
+    roles: DEFAULT_ACCESS_ROLES,
   };
   return { d, started };
 }
