@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
   const folders = await buildBundles(path.join(DIST, 'bundles'));
-  process.stdout.write(`dist/: the construct library and ${folders.length} Lambda bundles\n`);
+  // stderr: `npm pack --json` prints its JSON on stdout, and prepack runs this build.
+  process.stderr.write(`dist/: the construct library and ${folders.length} Lambda bundles\n`);
 }
 
 if (require.main === module) {

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
@@ -200,6 +200,8 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
       ...BUNDLING,
       externalModules: [...BUNDLING.externalModules],
       forceDockerBundling: false,
+      // `cdk synth` shows esbuild's warnings and errors, not a size table per function.
+      logLevel: LogLevel.WARNING,
     },
   });
 }
