@@ -196,7 +196,7 @@ test('a plain JavaScript app requires it with CommonJS and synthesizes the repos
 test('a TypeScript app type-checks against the shipped declarations, runs compiled, and synthesizes the same resources with the construct', () => {
   writeFileSync(
     path.join(app, 'tsconfig.json'),
-    // A `cdk init app --language typescript` tsconfig (skipLibCheck only to keep the test fast).
+    // The compiler options of `cdk init app --language typescript` (aws-cdk's init template), emitting JavaScript.
     JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['es2022'], strict: true, noImplicitAny: true, skipLibCheck: true, typeRoots: ['./node_modules/@types'], outDir: 'build' }, include: ['app.ts'] }),
   );
   writeFileSync(
@@ -208,8 +208,11 @@ test('a TypeScript app type-checks against the shipped declarations, runs compil
       'const app = new App();',
       `const stack = new Stack(app, '${STACK}', { env: ${JSON.stringify(ENV)} });`,
       "const rotation = new KmsIncidentRotation(stack, 'Default', props);",
-      // The declarations carry the construct's members (a broken .d.ts fails here, at tsc).
+      // The declarations carry the construct's members and the props' types: were they unresolved
+      // (`any`, e.g. a declaration importing a package the tarball does not declare), tsc fails here.
       'export const topicArn: string = rotation.topic.topicArn;',
+      '// @ts-expect-error a prop of the wrong type does not compile',
+      "export const wrong: KmsIncidentRotationProps = { rotationBudget: 'many' };",
       'app.synth();',
     ].join('\n'),
   );
