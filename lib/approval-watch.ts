@@ -6,7 +6,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approval';
@@ -30,7 +29,7 @@ const APPROVAL_WATCH_RATE = Duration.minutes(5);
  * index for `APPROVAL#` partition values: no item reads, no writes, no other item kinds.
  */
 export class ApprovalWatch extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
 
   constructor(scope: Construct, id: string, props: ApprovalWatchProps) {
     super(scope, id);

@@ -2,7 +2,6 @@ import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -120,9 +119,9 @@ export interface FrontDoorProps {
 export class FrontDoor extends Construct {
   readonly api: apigateway.RestApi;
   /** Manual runs and approval answers. */
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   /** The drill component: creates throwaway drill keys and schedules their deletion. */
-  readonly drillFunction: NodejsFunction;
+  readonly drillFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: FrontDoorProps) {
     super(scope, id);
@@ -177,7 +176,7 @@ export class FrontDoor extends Construct {
   }
 
   /** One function of the front door, with its own role (logs to its own group only). */
-  private component(handlerFolder: string, id: string, what: string, props: FrontDoorProps, environment: Record<string, string>): NodejsFunction {
+  private component(handlerFolder: string, id: string, what: string, props: FrontDoorProps, environment: Record<string, string>): lambda.Function {
     const fn = productFunction(this, { logs: `${id}Logs`, role: `${id}Role`, fn: id }, {
       folder: handlerFolder,
       description: `kms-incident-rotation ${what}`,

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/adapters/config';
 import type { Settings } from './settings';
@@ -95,12 +95,13 @@ export const BUNDLING = {
   externalModules: ['@aws-sdk/*'],
 } as const;
 
-function handlerEntry(name: HandlerName): string {
-  return path.join(__dirname, '..', 'lambdas', name, 'handler.ts');
+/** The TypeScript entry of the function in lambdas/<folder>/ (every product function's folder has one). */
+function handlerEntry(folder: string): string {
+  return path.join(__dirname, '..', 'lambdas', folder, 'handler.ts');
 }
 
 /** BUNDLING as esbuild's own build options (what NodejsFunction passes to esbuild for them). */
-export function esbuildOptionsFor(name: HandlerName, outfile: string) {
+export function esbuildOptionsFor(name: string, outfile: string) {
   return {
     entryPoints: [handlerEntry(name)],
     bundle: true,
@@ -129,18 +130,45 @@ export interface ProductFunctionProps {
 }
 
 /**
+ * True when this module runs as the package's compiled JavaScript (dist/lib/functions.js, what an
+ * app that installed the package loads); false from the TypeScript sources (the repository's
+ * stack, the tests, `simulate`).
+ */
+const COMPILED = __filename.endsWith('.js');
+
+/**
+ * The package's prebuilt bundles: `npm run build` (bin/build.ts, run by `prepack`) bundles every
+ * lambdas/<folder>/handler.ts with BUNDLING into dist/bundles/<folder>/, next to dist/lib. An app
+ * that installed the package therefore needs no esbuild, no TypeScript loader and none of our
+ * sources. test/package/bundles.test.ts proves these bundles equal NodejsFunction's output.
+ */
+export const PREBUILT_BUNDLES_DIR = path.join(__dirname, '..', 'bundles');
+
+/**
+ * The compiled package's bundle folder for `folder`. Missing bundles are an error, never a silent
+ * fallback to bundling from sources the package does not ship.
+ */
+function prebuiltBundle(folder: string): string {
+  const dir = path.join(PREBUILT_BUNDLES_DIR, folder);
+  if (!existsSync(path.join(dir, 'index.js'))) {
+    throw new Error(`kms-incident-rotation: the prebuilt Lambda bundle ${path.join(dir, 'index.js')} is missing; the package was packed without its build (npm run build).`);
+  }
+  return dir;
+}
+
+/**
  * One Lambda of the product: its own log group (encrypted with the product key when given) and its
  * own role that may log only there (instead of AWSLambdaBasicExecutionRole), Node 24 on arm64,
- * bundled locally by esbuild with BUNDLING. `ids` keep each caller's construct ids (logical ids).
+ * bundled with BUNDLING: from the TypeScript sources by NodejsFunction (local esbuild) in the
+ * repository, from the prebuilt bundle in the compiled package. `ids` keep each caller's
+ * construct ids (logical ids).
  */
-export function productFunction(scope: Construct, ids: { logs: string; role: string; fn: string }, props: ProductFunctionProps): NodejsFunction {
+export function productFunction(scope: Construct, ids: { logs: string; role: string; fn: string }, props: ProductFunctionProps): lambda.Function {
   const logGroup = new logs.LogGroup(scope, ids.logs, { retention: props.logRetention, encryptionKey: props.logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY });
   const role = new iam.Role(scope, ids.role, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
   role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-  return new NodejsFunction(scope, ids.fn, {
+  const common = {
     role,
-    entry: path.join(__dirname, '..', 'lambdas', props.folder, 'handler.ts'),
-    handler: 'handler',
     description: props.description,
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
@@ -155,6 +183,15 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
       POWERTOOLS_SERVICE_NAME: 'kms-incident-rotation',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     },
+  };
+  if (COMPILED) {
+    // NodejsFunction's `handler: 'handler'` becomes `index.handler` (its bundle is index.js).
+    return new lambda.Function(scope, ids.fn, { ...common, code: lambda.Code.fromAsset(prebuiltBundle(props.folder)), handler: 'index.handler' });
+  }
+  return new NodejsFunction(scope, ids.fn, {
+    ...common,
+    entry: handlerEntry(props.folder),
+    handler: 'handler',
     bundling: {
       // Hash our own sources instead of letting CDK fingerprint the whole project root
       // (node_modules included): synth drops from ~9 s to ~1 s, and the hash still changes
@@ -163,19 +200,21 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
       ...BUNDLING,
       externalModules: [...BUNDLING.externalModules],
       forceDockerBundling: false,
+      // `cdk synth` shows esbuild's warnings and errors, not a size table per function.
+      logLevel: LogLevel.WARNING,
     },
   });
 }
 
-/** One NodejsFunction per task handler (productFunction); the branch's only with the branch. */
+/** One function per task handler (productFunction); the branch's only with the branch. */
 export class TaskFunctions extends Construct {
-  readonly byName: TaskFunctionMap<NodejsFunction>;
+  readonly byName: TaskFunctionMap<lambda.Function>;
 
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
     const environment = functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable);
     const branch = hasReencryptionBranch(props.settings);
-    const entries = {} as Record<HandlerName, NodejsFunction>;
+    const entries = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
       if (!branch && (BRANCH_HANDLERS as readonly HandlerName[]).includes(name)) continue;
       const fn = productFunction(this, { logs: `${pascal(name)}Logs`, role: `${pascal(name)}Role`, fn: pascal(name) }, {

@@ -41,7 +41,7 @@ const KMS_READ = ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRot
  * Everything one account and Region needs: the workflow and its functions, the finding triggers
  * (GuardDuty, Security Hub, IAM Access Analyzer) with a dead-letter queue, the encrypted
  * notification topic, and alarms that page through it. Add it to any stack of a CDK app:
- * `new KmsIncidentRotation(this, 'Rotation', { notificationEmails: ['oncall@example.com'] })`.
+ * `new KmsIncidentRotation(this, 'Default', { notificationEmails: ['oncall@example.com'] })`.
  *
  * One per stack: two in one stack would both act on every finding, each with its own ledger and
  * locks, so a key would be rotated twice per finding. It sets no physical names (state machines,
