@@ -13,7 +13,7 @@ import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
 import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import { HumanPolicies } from './oncall';
-import { DRILL_TAG_KEY } from './names';
+import { DrillRights } from './drill';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 import { parseSettings, reencryptionSettings, type Settings, type SettingsInput } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
@@ -237,36 +237,9 @@ export class KmsIncidentRotation extends Construct {
     );
     grantLedgerItems(frontDoor.function, table, [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' }]);
     grantProductKeyVia(frontDoor.function, productKey, ['dynamodb']);
-    // The drill component: the only role with KMS key creation and deletion, and only for keys
-    // tagged as drills at creation (it also refuses keys it has no DRILL# record of).
-    const drillTag = { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' };
-    const drill = frontDoor.drillFunction;
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CreateDrillTaggedKeysOnly',
-        actions: ['kms:CreateKey'],
-        resources: ['*'],
-        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
-      }),
-    );
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'TagOnlyAtCreationWithTheDrillTag',
-        actions: ['kms:TagResource'],
-        resources: [accountKeys],
-        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
-      }),
-    );
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DeleteDrillTaggedKeysOnly',
-        actions: ['kms:ScheduleKeyDeletion'],
-        resources: [accountKeys],
-        conditions: { StringEquals: { [`aws:ResourceTag/${DRILL_TAG_KEY}`]: 'true' } },
-      }),
-    );
-    grantLedgerItems(drill, table, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'DRILL#' }]);
-    grantProductKeyVia(drill, productKey, ['dynamodb']);
+    // The drill component: the only role with KMS key creation; it tags and deletes only keys
+    // whose own policy lets it (lib/drill.ts).
+    new DrillRights(this, 'Drills', { drill: frontDoor.drillFunction, ledger: table, productKey, dailyCap: settings.drillDailyCapPerPerson });
 
     // Counts approvals waiting past half their window, for the ApprovalsOverdue alarm.
     new ApprovalWatch(this, 'ApprovalWatch', { ledger: table, productKey, logRetention });
@@ -312,15 +285,9 @@ export class KmsIncidentRotation extends Construct {
           : name === 'rotate'
             ? `${xray} The Resource * statement is the explicit DENY of kms:RotateKeyOnDemand on opted-out keys (a Deny on every key is the point).`
             : name === 'drill'
-              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is conditioned on the drill tag (aws:RequestTag, aws:TagKeys).`
+              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is limited to plain symmetric keys without tags (lib/drill.ts).`
               : xray;
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
-      if (name === 'drill') {
-        Validations.of(role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-          reason: 'Drill keys are created at run time; TagResource and ScheduleKeyDeletion are conditioned on the drill tag, and the code refuses keys without a DRILL# record.',
-        });
-      }
       if (name === 'assess' || name === 'rotate' || name === 'check-rotation') {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
