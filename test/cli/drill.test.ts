@@ -71,7 +71,7 @@ describe('kms-rotate drill', () => {
     expect(JSON.parse(started.input!)).toEqual({ keyId: DRILL_KEY, reason: 'drill', dryRun: false, breakGlass: false, requestedBy: CALLER });
     expect(started.name).toMatch(/^drill-0f0f0f0f-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: DRILL_KEY, PendingWindowInDays: 7 });
-    expect(drills.get(DRILL_KEY)).toEqual({ createdBy: CALLER, status: 'SCHEDULED_FOR_DELETION' });
+    expect(drills.get(DRILL_KEY)).toMatchObject({ createdBy: CALLER, status: 'SCHEDULED_FOR_DELETION' });
     expect(stdout()).toMatch(/PASS {2}ListKeyRotations shows an ON_DEMAND rotation/);
     expect(stdout()).toMatch(/Drill PASS\n$/);
   });
