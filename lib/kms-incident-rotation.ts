@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -11,7 +12,7 @@ import { Construct } from 'constructs';
 import { TaskFunctions, type BranchHandlerName, type HandlerName } from './functions';
 import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
-import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
+import { denyAuditEntryChanges, grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import { HumanPolicies } from './oncall';
 import { DrillRights } from './drill';
 import { securityHubProductArnPrefixes } from './security-hub-products';
@@ -21,7 +22,7 @@ import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
 import { ReencryptionResources } from './reencryption';
 import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
-import { allowLogsToUseKey, Compliance } from './compliance';
+import { allowLogsToUseKey, Compliance, nameLogGroups } from './compliance';
 import { DASHBOARD_URL_OUTPUT } from './names';
 import { ApprovalWatch } from './approval-watch';
 import { RESULTS_BUCKET_ENV } from '../lambdas/adapters/config';
@@ -79,14 +80,22 @@ export class KmsIncidentRotation extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+    // EventBridge (the rules' dead-letter queue) and CloudWatch (alarms to the topic), each only
+    // for this account's rules / alarms in this Region (aws:SourceArn). Not the exact ARNs: the
+    // rules target the state machines, whose log groups this key encrypts, so naming a rule here
+    // would be a dependency cycle; alarms have no name before CloudFormation creates them.
+    const serviceSources: [string, string][] = [
+      ['events.amazonaws.com', `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/*`],
+      ['cloudwatch.amazonaws.com', `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`],
+    ];
+    for (const [service, sourceArn] of serviceSources) {
       productKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `Allow${service.split('.')[0]}ToUseTheKey`,
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': sourceArn } },
         }),
       );
     }
@@ -261,6 +270,11 @@ export class KmsIncidentRotation extends Construct {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see README "Audit ledger"' });
 
+    // KEY# audit entries: no role of the stack may update or delete one, whatever it is granted.
+    for (const child of this.node.findAll()) if (child instanceof lambda.Function) denyAuditEntryChanges(child, table);
+    // Named so that the product key's policy names this stack's log groups only.
+    nameLogGroups(this);
+
     this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
     new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, reEncryptKmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond, stateMachines: [stateMachine, manualMachine], frontDoor });
@@ -268,10 +282,9 @@ export class KmsIncidentRotation extends Construct {
 
   /** Every cdk-nag finding we accept, each with its reason. */
   private acknowledgeNagFindings(deadLetters: sqs.Queue, functions: TaskFunctions, frontDoor: FrontDoor): void {
-    Validations.of(deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
-    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(deadLetters).acknowledge({ id, reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.' });
+    }
     const xray = 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
     const rolesWithStar: [string, iam.IRole][] = [
       ...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]),
