@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -11,9 +12,9 @@ import { Construct } from 'constructs';
 import { TaskFunctions, type BranchHandlerName, type HandlerName } from './functions';
 import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
-import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
+import { denyAuditEntryChanges, grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import { HumanPolicies } from './oncall';
-import { DRILL_TAG_KEY } from './names';
+import { DrillRights } from './drill';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 import { accessRoles, parseSettings, reencryptionSettings, type Settings, type SettingsInput } from './settings';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
@@ -21,7 +22,7 @@ import { executionTimeoutSeconds, hasReencryptionBranch } from './limits';
 import { ReencryptionResources } from './reencryption';
 import { RotationWorkflow } from './workflow';
 import { Observability } from './observability';
-import { allowLogsToUseKey, Compliance } from './compliance';
+import { allowLogsToUseKey, Compliance, nameLogGroups } from './compliance';
 import { DASHBOARD_URL_OUTPUT } from './names';
 import { ApprovalWatch } from './approval-watch';
 import { RESULTS_BUCKET_ENV } from '../lambdas/adapters/config';
@@ -79,14 +80,22 @@ export class KmsIncidentRotation extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    for (const service of ['events.amazonaws.com', 'cloudwatch.amazonaws.com']) {
+    // EventBridge (the rules' dead-letter queue) and CloudWatch (alarms to the topic), each only
+    // for this account's rules / alarms in this Region (aws:SourceArn). Not the exact ARNs: the
+    // rules target the state machines, whose log groups this key encrypts, so naming a rule here
+    // would be a dependency cycle; alarms have no name before CloudFormation creates them.
+    const serviceSources: [string, string][] = [
+      ['events.amazonaws.com', `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:rule/*`],
+      ['cloudwatch.amazonaws.com', `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`],
+    ];
+    for (const [service, sourceArn] of serviceSources) {
       productKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `Allow${service.split('.')[0]}ToUseTheKey`,
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': sourceArn } },
         }),
       );
     }
@@ -238,36 +247,9 @@ export class KmsIncidentRotation extends Construct {
     );
     grantLedgerItems(frontDoor.function, table, [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' }]);
     grantProductKeyVia(frontDoor.function, productKey, ['dynamodb']);
-    // The drill component: the only role with KMS key creation and deletion, and only for keys
-    // tagged as drills at creation (it also refuses keys it has no DRILL# record of).
-    const drillTag = { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' };
-    const drill = frontDoor.drillFunction;
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CreateDrillTaggedKeysOnly',
-        actions: ['kms:CreateKey'],
-        resources: ['*'],
-        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
-      }),
-    );
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'TagOnlyAtCreationWithTheDrillTag',
-        actions: ['kms:TagResource'],
-        resources: [accountKeys],
-        conditions: { StringEquals: drillTag, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
-      }),
-    );
-    drill.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'DeleteDrillTaggedKeysOnly',
-        actions: ['kms:ScheduleKeyDeletion'],
-        resources: [accountKeys],
-        conditions: { StringEquals: { [`aws:ResourceTag/${DRILL_TAG_KEY}`]: 'true' } },
-      }),
-    );
-    grantLedgerItems(drill, table, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'DRILL#' }]);
-    grantProductKeyVia(drill, productKey, ['dynamodb']);
+    // The drill component: the only role with KMS key creation; it tags and deletes only keys
+    // whose own policy lets it (lib/drill.ts).
+    new DrillRights(this, 'Drills', { drill: frontDoor.drillFunction, ledger: table, productKey, dailyCap: settings.drillDailyCapPerPerson });
 
     // Counts approvals waiting past half their window, for the ApprovalsOverdue alarm.
     new ApprovalWatch(this, 'ApprovalWatch', { ledger: table, productKey, logRetention });
@@ -289,6 +271,11 @@ export class KmsIncidentRotation extends Construct {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
     new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see docs/architecture.md, "Audit ledger"' });
 
+    // KEY# audit entries: no role of the stack may update or delete one, whatever it is granted.
+    for (const child of this.node.findAll()) if (child instanceof lambda.Function) denyAuditEntryChanges(child, table);
+    // Named so that the product key's policy names this stack's log groups only.
+    nameLogGroups(this);
+
     this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
     new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, reEncryptKmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond, stateMachines: [stateMachine, manualMachine], frontDoor });
@@ -296,10 +283,9 @@ export class KmsIncidentRotation extends Construct {
 
   /** Every cdk-nag finding we accept, each with its reason. */
   private acknowledgeNagFindings(deadLetters: sqs.Queue, functions: TaskFunctions, frontDoor: FrontDoor): void {
-    Validations.of(deadLetters).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
-    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(deadLetters).acknowledge({ id, reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.' });
+    }
     const xray = 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
     const rolesWithStar: [string, iam.IRole][] = [
       ...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]),
@@ -313,15 +299,9 @@ export class KmsIncidentRotation extends Construct {
           : name === 'rotate'
             ? `${xray} The Resource * statement is the explicit DENY of kms:RotateKeyOnDemand on opted-out keys (a Deny on every key is the point).`
             : name === 'drill'
-              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is conditioned on the drill tag (aws:RequestTag, aws:TagKeys).`
+              ? `${xray} kms:CreateKey has no resource to name before the key exists; it is limited to plain symmetric keys without tags (lib/drill.ts).`
               : xray;
       Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: why });
-      if (name === 'drill') {
-        Validations.of(role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-          reason: 'Drill keys are created at run time; TagResource and ScheduleKeyDeletion are conditioned on the drill tag, and the code refuses keys without a DRILL# record.',
-        });
-      }
       if (name === 'assess' || name === 'rotate' || name === 'check-rotation') {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',

@@ -26,6 +26,28 @@ export function grantLedgerItems(grantee: iam.IGrantable, table: dynamodb.ITable
   }
 }
 
+/**
+ * Item-changing actions that could alter or remove an existing `KEY#` audit entry. PutItem is
+ * not among them: IAM cannot see a ConditionExpression, so the entries' writers (Record, the
+ * re-encryption summary) keep PutItem on KEY#, and "append-only" rests for PutItem on their
+ * code (a put conditional on attribute_not_exists, with a sort key per event) and is enforced
+ * by IAM for everything else. TransactWriteItems is authorized per item as these actions.
+ */
+export const AUDIT_ENTRY_CHANGES = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+
+/** Denies `grantee` every change to an existing `KEY#` entry (AUDIT_ENTRY_CHANGES), whatever else it is granted. */
+export function denyAuditEntryChanges(grantee: iam.IGrantable, table: dynamodb.ITable): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'AuditEntriesAreNeverChangedOrDeleted',
+      effect: iam.Effect.DENY,
+      actions: AUDIT_ENTRY_CHANGES,
+      resources: [table.tableArn],
+      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['KEY#*'] } },
+    }),
+  );
+}
+
 /** The AWS services that use the product key on a function's behalf. */
 export type ProductKeyUser = 'dynamodb' | 'sns' | 'sqs' | 's3';
 

@@ -88,9 +88,25 @@ export class ReencryptionResources extends Construct {
     // ReencryptObjects: the listed buckets' objects, and data keys of this account's keys here.
     const listed = listedBucketArns(props.buckets);
     props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsObjectsOnly', actions: REENCRYPT_OBJECT_ACTIONS, resources: listed.objects }));
+    const regionKeys = `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`;
+    // SSE-KMS copies: S3 decrypts and makes data keys as the caller, so the rights hold only
+    // through S3 in this Region and for the listed buckets' objects: S3's encryption context is
+    // the object ARN, or the bucket ARN when the object uses an S3 Bucket Key.
     props.reencryptObjects.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'DataKeysOfThisAccountsKeys', actions: REENCRYPT_KMS_ACTIONS, resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`] }),
+      new iam.PolicyStatement({
+        sid: 'SseKmsThroughS3ForListedBucketsOnly',
+        actions: REENCRYPT_KMS_ACTIONS,
+        resources: [regionKeys],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
+          ArnLike: { 'kms:EncryptionContext:aws:s3:arn': [...listed.buckets, ...listed.objects] },
+        },
+      }),
     );
+    // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name). Still every
+    // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
+    // (created for the rotated key, retired at the end of the run), which is not built yet.
+    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'EnvelopeKeyringDirectUse', actions: REENCRYPT_KMS_ACTIONS, resources: [regionKeys] }));
 
     // SummarizeReencryption: reads the map run's result files (ListObjectsV2 + GetObject), and
     // appends the audit entry.

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { limitProblems } from './limits';
 import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
 import { DEFAULT_ACCESS_ROLES, ROLE_PATTERN, type AccessRoles } from '../lambdas/domain/people';
+import { DEFAULT_DRILL_DAILY_CAP } from '../lambdas/domain/drill';
 
 /** An S3 bucket name (general purpose buckets: 3-63 lower-case letters, digits, dots, hyphens). */
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
@@ -79,6 +80,8 @@ export const settingsObject = z
     forceMinIntervalMinutes: z.number().min(5, 'at least 5 (minutes) between forced rotations of one key').max(24 * 60).default(10),
     /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
     forceDailyCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(2),
+    /** Drills (`kms-rotate drill`) one caller may start per UTC day: each leaves a billed key for at least 7 days. */
+    drillDailyCapPerPerson: z.number().int().min(1).max(20).default(DEFAULT_DRILL_DAILY_CAP),
     /**
      * Re-encryption (issue 11): the only buckets the stack may touch (IAM names them). Empty (the
      * default): no Distributed Map, no results bucket and no S3 or data-key rights at all; every

@@ -1,10 +1,10 @@
-import { CreateKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMSClient, ScheduleKeyDeletionCommand, TagResourceCommand } from '@aws-sdk/client-kms';
 import { kmsClient } from '../adapters/kms-client';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { ConfigurationError } from '../adapters/config';
 import { logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_TAG_KEY } from '../domain/drill';
+import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_MAX_AGE_HOURS, DRILL_TAG_KEY, drillKeyPolicy } from '../domain/drill';
 import { callerOf, FrontDoorError, respond, routeOf, type FrontDoorEvent, type FrontDoorResponse } from '../domain/front-door';
 import { keyArn as keyArnOf } from '../domain/arn';
 
@@ -13,30 +13,62 @@ export class NotADrillKeyError extends Error {
   override name = 'NotADrillKey';
 }
 
+/** Raised when a caller has started `drillDailyCapPerPerson` drills today (UTC). */
+export class DrillCapReachedError extends Error {
+  override name = 'DrillCapReached';
+}
+
+/** Where the drill component runs, and what bounds it. */
+export interface DrillPlace {
+  partition: string;
+  region: string;
+  account: string;
+  /** The drill function's role: named in each drill key's policy, the only grant to tag and delete it. */
+  roleArn: string;
+  /** `drillDailyCapPerPerson`. */
+  dailyCap: number;
+}
+
+/** Who the sweep names as having scheduled an uncleaned drill key's deletion. */
+export const SWEEPER = 'kms-incident-rotation: drill key left over for more than 24 h';
+
+type DrillLedger = Pick<Ledger, 'putDrill' | 'getDrill' | 'markDrillDeleted' | 'countDrill' | 'openDrillsBefore' | 'closeOpenDrill'>;
+
 /**
- * The drill component: creates throwaway keys tagged as drills (recording each as `DRILL#<arn>`)
- * and schedules their deletion. Its role may schedule deletion only of drill-tagged keys, and it
- * also refuses any key it has no record of: tagging a key by hand does not make it deletable.
+ * The drill component: creates throwaway keys with a key policy that alone lets its role tag and
+ * delete them (recording each as `DRILL#<arn>` and in the open-drills list), and schedules their
+ * deletion. No identity policy grants it kms:TagResource or kms:ScheduleKeyDeletion, so it cannot
+ * delete a key created any other way; the code also refuses any key it has no record of.
  */
 export class DrillKeys {
   constructor(
     private readonly kms: KMSClient,
-    private readonly ledger: Pick<Ledger, 'putDrill' | 'getDrill' | 'markDrillDeleted'>,
-    private readonly where: { partition: string; region: string; account: string },
+    private readonly ledger: DrillLedger,
+    private readonly where: DrillPlace,
   ) {}
 
   async create(caller: string, now = new Date()): Promise<{ keyArn: string }> {
+    // Counted before the key exists: a failed CreateKey still spends one (the strict side).
+    if (!(await this.ledger.countDrill(caller, now, this.where.dailyCap))) {
+      throw new DrillCapReachedError(`${caller} has started ${this.where.dailyCap} drills today (UTC): setting drillDailyCapPerPerson; each drill leaves a billed key for 7 days`);
+    }
+    // No Tags here: tag-on-create needs kms:TagResource in an IAM policy covering every key of
+    // the account (KMS developer guide, "Controlling access to tags"). The key policy grants it instead.
     const out = await this.kms.send(
       new CreateKeyCommand({
         Description: `kms-incident-rotation drill ${now.toISOString().slice(0, 10)} for ${caller} (throwaway; scheduled for deletion by the drill)`,
         KeySpec: 'SYMMETRIC_DEFAULT',
         KeyUsage: 'ENCRYPT_DECRYPT',
-        Tags: [{ TagKey: DRILL_TAG_KEY, TagValue: 'true' }],
+        Origin: 'AWS_KMS',
+        MultiRegion: false,
+        BypassPolicyLockoutSafetyCheck: false,
+        Policy: JSON.stringify(drillKeyPolicy(this.where.partition, this.where.account, this.where.roleArn)),
       }),
     );
     const keyArn = out.KeyMetadata?.Arn;
     if (!keyArn) throw new Error('KMS CreateKey returned no key ARN');
     await this.ledger.putDrill(keyArn, caller, now);
+    await this.kms.send(new TagResourceCommand({ KeyId: keyArn, Tags: [{ TagKey: DRILL_TAG_KEY, TagValue: 'true' }] }));
     return { keyArn };
   }
 
@@ -47,7 +79,30 @@ export class DrillKeys {
     if (!drill) throw new NotADrillKeyError(`${keyArn} was not created by this stack's drill: it is not deleted`);
     const out = await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }));
     await this.ledger.markDrillDeleted(keyArn, caller, now);
+    await this.ledger.closeOpenDrill(keyArn, drill.createdAt);
     return { keyArn, deletionDate: out.DeletionDate?.toISOString() ?? null };
+  }
+
+  /**
+   * The hourly sweep (an EventBridge schedule): every drill key older than DRILL_MAX_AGE_HOURS
+   * that nobody cleaned up is scheduled for deletion. A key already pending deletion (or gone)
+   * counts as done. Returns the keys scheduled now.
+   */
+  async sweep(now = new Date()): Promise<{ scheduled: string[] }> {
+    const cutoff = new Date(now.getTime() - DRILL_MAX_AGE_HOURS * 3600_000);
+    const scheduled: string[] = [];
+    for (const open of await this.ledger.openDrillsBefore(cutoff)) {
+      try {
+        await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: open.keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }));
+        scheduled.push(open.keyArn);
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name !== 'KMSInvalidStateException' && name !== 'NotFoundException') throw error;
+      }
+      if (await this.ledger.getDrill(open.keyArn)) await this.ledger.markDrillDeleted(open.keyArn, SWEEPER, now);
+      await this.ledger.closeOpenDrill(open.keyArn, open.createdAt);
+    }
+    return { scheduled };
   }
 }
 
@@ -73,17 +128,38 @@ export async function handleDrill(event: FrontDoorEvent, drills: Pick<DrillKeys,
   } catch (error) {
     if (error instanceof FrontDoorError) return respond(error.statusCode, { error: error.code, message: error.message });
     if (error instanceof NotADrillKeyError) return respond(403, { error: error.name, message: error.message });
+    if (error instanceof DrillCapReachedError) return respond(429, { error: error.name, message: error.message });
     logger.error('drill failed', { error: error as Error });
     return respond(500, { error: 'InternalError', message: 'the drill failed; see its logs' });
   }
 }
 
-export const handler = async (event: FrontDoorEvent): Promise<FrontDoorResponse> => {
+/** The EventBridge schedule's event (source `aws.events` can only be sent by EventBridge itself). */
+interface ScheduledEvent {
+  source: 'aws.events';
+  'detail-type': 'Scheduled Event';
+}
+
+function isScheduled(event: unknown): event is ScheduledEvent {
+  const e = event as Partial<ScheduledEvent> | null;
+  return e?.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
+}
+
+function dailyCap(): number {
+  const cap = Number(required(DRILL_ENV.dailyCap));
+  if (!Number.isInteger(cap) || cap < 1) throw new ConfigurationError(`environment variable ${DRILL_ENV.dailyCap} must be a positive integer`);
+  return cap;
+}
+
+export const handler = async (event: FrontDoorEvent | ScheduledEvent): Promise<FrontDoorResponse | { scheduled: string[] }> => {
   const region = required('AWS_REGION');
   const drills = new DrillKeys(kmsClient(region), new Ledger(required(DRILL_ENV.ledgerTable), dynamoClient(region)), {
     partition: required(DRILL_ENV.partition),
     region,
     account: required(DRILL_ENV.accountId),
+    roleArn: required(DRILL_ENV.roleArn),
+    dailyCap: dailyCap(),
   });
+  if (isScheduled(event)) return drills.sweep();
   return handleDrill(event, drills, required(DRILL_ENV.accountId));
 };

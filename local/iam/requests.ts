@@ -56,7 +56,7 @@ export function keyContext(key: KeyFacts, callerAccount: string, keyIdParam?: un
 }
 
 /** The operations whose resource is the key named by `KeyId`. */
-const KEY_OPERATIONS = new Set(['DescribeKey', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations', 'ScheduleKeyDeletion', 'Encrypt', 'GenerateDataKey', 'Decrypt']);
+const KEY_OPERATIONS = new Set(['DescribeKey', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations', 'ScheduleKeyDeletion', 'TagResource', 'Encrypt', 'GenerateDataKey', 'Decrypt']);
 const CRYPTO_OPERATIONS = new Set(['Encrypt', 'GenerateDataKey', 'Decrypt']);
 
 /**
@@ -65,9 +65,16 @@ const CRYPTO_OPERATIONS = new Set(['Encrypt', 'GenerateDataKey', 'Decrypt']);
  * kms:ReEncryptTo on the destination key. A key that does not resolve asks nothing here: KMS then
  * answers NotFoundException (the stand-in's handler does).
  */
-export function kmsChecks(op: string, input: Input, callerAccount: string, keyOf: (keyId: unknown) => KeyFacts | undefined, keyOfCiphertext: (blob: unknown) => KeyFacts | undefined): AuthorizationCheck[] {
+export function kmsChecks(
+  op: string,
+  input: Input,
+  callerAccount: string,
+  keyOf: (keyId: unknown) => KeyFacts | undefined,
+  keyOfCiphertext: (blob: unknown) => KeyFacts | undefined,
+  region = '*',
+): AuthorizationCheck[] {
   const base = { 'kms:CallerAccount': callerAccount };
-  if (op === 'CreateKey') return [{ action: 'kms:CreateKey', resource: '*', context: { ...base, ...requestTags(input.Tags) } }];
+  if (op === 'CreateKey') return createKeyChecks(input, base, callerAccount, region);
   if (op === 'ListAliases') return [{ action: 'kms:ListAliases', resource: '*', context: base }];
   if (op === 'ReEncrypt') {
     const source = input.SourceKeyId !== undefined ? keyOf(input.SourceKeyId) : keyOfCiphertext(input.CiphertextBlob);
@@ -80,8 +87,32 @@ export function kmsChecks(op: string, input: Input, callerAccount: string, keyOf
   if (!KEY_OPERATIONS.has(op)) throw new Error(`local/iam: no authorization mapping for KMS ${op}`);
   const key = op === 'Decrypt' && input.KeyId === undefined ? keyOfCiphertext(input.CiphertextBlob) : keyOf(input.KeyId);
   if (!key) return [];
-  const context = { ...keyContext(key, callerAccount, input.KeyId), ...(CRYPTO_OPERATIONS.has(op) ? encryptionContextKeys(input.EncryptionContext) : {}) };
+  const context = {
+    ...keyContext(key, callerAccount, input.KeyId),
+    ...(CRYPTO_OPERATIONS.has(op) ? encryptionContextKeys(input.EncryptionContext) : {}),
+    ...(op === 'TagResource' ? requestTags(input.Tags) : {}),
+  };
   return [{ action: `kms:${op}`, resource: key.arn, context, resourcePolicy: key.policy }];
+}
+
+/**
+ * CreateKey: kms:CreateKey on `*` with the request's kms:KeySpec, kms:KeyUsage, kms:KeyOrigin,
+ * kms:MultiRegion and kms:BypassPolicyLockoutSafetyCheck (KMS condition keys reference), each
+ * set only when the request names it (a condition on a member the request leaves out then does
+ * not match: the strict reading, as AWS does not document whether defaults fill them), and the
+ * request tags. With Tags, also kms:TagResource in an identity policy covering every key of the
+ * account and Region (KMS developer guide, "Controlling access to tags"): checked on `key/*`,
+ * which a statement naming particular keys does not match, and with no key policy.
+ */
+function createKeyChecks(input: Input, base: Record<string, string>, callerAccount: string, region: string): AuthorizationCheck[] {
+  const members: [string, string][] = [['KeySpec', 'kms:KeySpec'], ['KeyUsage', 'kms:KeyUsage'], ['Origin', 'kms:KeyOrigin'], ['MultiRegion', 'kms:MultiRegion'], ['BypassPolicyLockoutSafetyCheck', 'kms:BypassPolicyLockoutSafetyCheck']];
+  const context: Record<string, string | string[]> = { ...base, ...requestTags(input.Tags) };
+  for (const [member, key] of members) if (input[member] !== undefined) context[key] = String(input[member]);
+  const checks: AuthorizationCheck[] = [{ action: 'kms:CreateKey', resource: '*', context }];
+  if (Array.isArray(input.Tags) && input.Tags.length) {
+    checks.push({ action: 'kms:TagResource', resource: `arn:aws:kms:${region}:${callerAccount}:key/*`, context: { ...base, ...requestTags(input.Tags) } });
+  }
+  return checks;
 }
 
 /** What the stand-in knows about an S3 request, for authorization. */

@@ -9,6 +9,8 @@ import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { DrillKeys } from '../../lambdas/drill/handler';
 import { STACK_NAME } from '../../lib/names';
 import { accessRoles } from '../../lib/settings';
+import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
+import { DRILL_ENV } from '../../lambdas/domain/drill';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../front-door';
 import { startLocalLedger, type LocalLedger } from '../ledger-local';
 import { accountLayout, runnerResources, worldSettings, worldTemplate } from '../simulate';
@@ -117,7 +119,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const stack: SandboxStack = { name: STACK_NAME, stackId, createdAt: new Date(), outputs: [] };
     const router: Router = await startRouter({ proxies, access, stack, states, frontDoorPrefix: STAGE_PREFIX });
     closers.push(() => router.close());
-    const frontDoor = await startFrontDoor(world, router.endpoint, ledger, machines[0].arn, iam);
+    const frontDoor = await startFrontDoor(world, router.endpoint, ledger, machines[0].arn, iam, drillDailyCap(template));
     closers.push(() => frontDoor.close());
     proxies['execute-api'] = frontDoor.url.replace(/\/v1\/$/, '');
     stack.outputs = stackOutputs(template, world, iam.resources, `${router.endpoint}${STAGE_PREFIX}`);
@@ -201,12 +203,21 @@ function watchNotifications(standIn: StandIn, tell: (text: string) => void): () 
   return () => clearInterval(timer);
 }
 
-async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedger, manualArn: string, iam: AccountIam): Promise<LocalFrontDoor> {
+/** The drill function's `drillDailyCapPerPerson`, as the template sets it in its environment. */
+function drillDailyCap(template: CfnTemplate): number {
+  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[COMPONENT_METADATA_KEY] === 'drill');
+  const cap = Number((fn?.Properties?.Environment?.Variables as Record<string, unknown> | undefined)?.[DRILL_ENV.dailyCap]);
+  if (!Number.isInteger(cap) || cap < 1) throw new Error(`the template's drill function has no ${DRILL_ENV.dailyCap}`);
+  return cap;
+}
+
+async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedger, manualArn: string, iam: AccountIam, dailyCap: number): Promise<LocalFrontDoor> {
   const region = world.region;
   const keys = (p: Principal) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
   // The front door and the drill call AWS with their own function roles, through the one endpoint, as the deployed Lambdas do.
   const frontDoorRole = keys(iam.principals.functionRole('front-door'));
-  const drillRole = keys(iam.principals.functionRole('drill'));
+  const drillPrincipal = iam.principals.functionRole('drill');
+  const drillRole = keys(drillPrincipal);
   const ledgerFor = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
     new Ledger(ledger.tableName, new DynamoDBClient({ endpoint, region, credentials }));
   return startLocalFrontDoor({
@@ -224,6 +235,8 @@ async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedge
       partition: 'aws',
       region,
       account: world.account,
+      roleArn: drillPrincipal.principalArn,
+      dailyCap,
     }),
   });
 }

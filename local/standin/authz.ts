@@ -77,7 +77,7 @@ export class StandInAuthz {
 
   /** KMS: every action the operation needs, with the key's policy. */
   kms(caller: Principal, op: string, input: Record<string, unknown>, region: string): void {
-    const checks = kmsChecks(op, input, caller.account, (id) => this.keyFacts(id, region, op), (blob) => this.keyOfCiphertext(blob, region));
+    const checks = kmsChecks(op, input, caller.account, (id) => this.keyFacts(id, region, op), (blob) => this.keyOfCiphertext(blob, region), region);
     for (const check of checks) this.enforce(caller, check, (message) => new ServiceError('AccessDeniedException', message, 400));
   }
 

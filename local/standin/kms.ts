@@ -20,7 +20,7 @@ import {
 
 export const KMS_OPERATIONS = [
   'CreateKey', 'DescribeKey', 'ListAliases', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand',
-  'ListKeyRotations', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'ScheduleKeyDeletion',
+  'ListKeyRotations', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'ScheduleKeyDeletion', 'TagResource',
 ] as const;
 
 type Input = Record<string, unknown>;
@@ -104,6 +104,7 @@ export class Kms {
       case 'GenerateDataKey': return this.generateDataKeyOp(input, region);
       case 'ReEncrypt': return this.reEncrypt(input, region);
       case 'ScheduleKeyDeletion': return this.scheduleKeyDeletion(input, region);
+      case 'TagResource': return this.tagResource(input, region);
       default: throw new Error(`unrouted KMS operation ${op}`);
     }
   }
@@ -414,5 +415,20 @@ export class Kms {
     rec.deletionDate = Date.now() + days * DAY_MS;
     rec.pendingWindowInDays = days;
     return { KeyId: rec.arn, DeletionDate: secs(rec.deletionDate), KeyState: rec.state, PendingWindowInDays: days };
+  }
+
+  /**
+   * TagResource: customer managed keys only (AWS managed keys cannot be tagged). Key states: the
+   * API reference's key-state table is not in the stand-in's sources, so only Enabled, Disabled
+   * and PendingImport keys are tagged (the strict side); others get KMSInvalidStateException.
+   */
+  private tagResource(input: Input, region: string): unknown {
+    const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'TagResource');
+    if (rec.w.keyManager === 'AWS') throw new ServiceError('UnsupportedOperationException', `${rec.arn} is an AWS managed key and cannot be tagged.`);
+    if (!['Enabled', 'Disabled', 'PendingImport'].includes(rec.state)) throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
+    const tags = input.Tags;
+    if (!Array.isArray(tags)) throw new ServiceError('SerializationException', 'Tags must be a list');
+    for (const t of tags as Input[]) rec.tags.set(str(t, 'TagKey', true), str(t, 'TagValue', true));
+    return {};
   }
 }

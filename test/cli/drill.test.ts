@@ -1,23 +1,28 @@
-import { CreateKeyCommand, KMSClient, ListKeyRotationsCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMSClient, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, TagResourceCommand } from '@aws-sdk/client-kms';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { DrillKeys } from '../../lambdas/drill/handler';
+import { drillKeyPolicy } from '../../lambdas/domain/drill';
 import { signedPost } from '../../cli/front-door';
 import { ACCOUNT, CALLER, captureIo, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
 
+const DRILL_ROLE = `arn:aws:iam::${ACCOUNT}:role/FrontDoorDrillRole`;
 /** The drill component's DRILL# records, in memory. */
-const drills = new Map<string, { createdBy: string; status: string }>();
+const drills = new Map<string, { createdBy: string; createdAt: string; status: string }>();
 let door: Awaited<ReturnType<typeof testFrontDoor>>;
 beforeAll(async () => {
   // The drill component as deployed (its KMS calls go to the mocked KMSClient), behind the front door.
   const component = new DrillKeys(new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), {
-    putDrill: async (keyArn, createdBy) => void drills.set(keyArn, { createdBy, status: 'CREATED' }),
+    putDrill: async (keyArn, createdBy, now) => void drills.set(keyArn, { createdBy, createdAt: now.toISOString(), status: 'CREATED' }),
     getDrill: async (keyArn) => drills.get(keyArn) ?? null,
     markDrillDeleted: async (keyArn) => void drills.set(keyArn, { ...drills.get(keyArn)!, status: 'SCHEDULED_FOR_DELETION' }),
-  }, { partition: 'aws', region: 'us-east-1', account: ACCOUNT });
+    countDrill: async () => true,
+    openDrillsBefore: async () => [],
+    closeOpenDrill: async () => undefined,
+  }, { partition: 'aws', region: 'us-east-1', account: ACCOUNT, roleArn: DRILL_ROLE, dailyCap: 3 });
   door = await testFrontDoor({ drills: component });
 });
 afterAll(() => door.close());
@@ -55,14 +60,18 @@ describe('kms-rotate drill', () => {
     const code = await main(['drill'], io);
 
     expect(code).toBe(0);
-    expect(kms).toHaveReceivedCommandWith(CreateKeyCommand, { KeySpec: 'SYMMETRIC_DEFAULT', Tags: [{ TagKey: 'kms-incident-rotation:drill', TagValue: 'true' }] });
+    // Tagged after creation, through the key policy: tag-on-create would need kms:TagResource on every key.
+    expect(kms).toHaveReceivedCommandWith(CreateKeyCommand, { KeySpec: 'SYMMETRIC_DEFAULT' });
+    expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Tags).toBeUndefined();
+    expect(JSON.parse(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Policy!)).toEqual(drillKeyPolicy('aws', ACCOUNT, DRILL_ROLE));
+    expect(kms).toHaveReceivedCommandWith(TagResourceCommand, { KeyId: DRILL_KEY, Tags: [{ TagKey: 'kms-incident-rotation:drill', TagValue: 'true' }] });
     expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Description).toMatch(/^kms-incident-rotation drill \d{4}-\d\d-\d\d for arn:aws:sts::/);
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     // A fresh key needs no force: the drill goes through the on-call route.
     expect(JSON.parse(started.input!)).toEqual({ keyId: DRILL_KEY, reason: 'drill', dryRun: false, breakGlass: false, requestedBy: CALLER });
     expect(started.name).toMatch(/^drill-0f0f0f0f-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(kms).toHaveReceivedCommandWith(ScheduleKeyDeletionCommand, { KeyId: DRILL_KEY, PendingWindowInDays: 7 });
-    expect(drills.get(DRILL_KEY)).toEqual({ createdBy: CALLER, status: 'SCHEDULED_FOR_DELETION' });
+    expect(drills.get(DRILL_KEY)).toMatchObject({ createdBy: CALLER, status: 'SCHEDULED_FOR_DELETION' });
     expect(stdout()).toMatch(/PASS {2}ListKeyRotations shows an ON_DEMAND rotation/);
     expect(stdout()).toMatch(/Drill PASS\n$/);
   });

@@ -6,6 +6,7 @@
  * Allow statements of its role in the synthesized template.
  */
 import * as path from 'node:path';
+import { drillKeyPolicy } from '../../lambdas/domain/drill';
 import * as ts from 'typescript';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -146,9 +147,18 @@ describe('least privilege, derived from the handlers\' code', () => {
     );
   });
 
+  /** Actions granted by the key policy of the keys the function creates itself, never by its role (lambdas/domain/drill.ts). */
+  const byOwnKeysPolicy: Record<string, string[]> = { drill: ['kms:ScheduleKeyDeletion', 'kms:TagResource'] };
+
   test.each(functions.map((f) => [f.handler, f.role]))('%s: its role holds exactly the actions its code sends', (handler, role) => {
     const sent = actionsOf(program, path.join(ROOT, 'lambdas', handler, 'handler.ts'));
-    expect([...heldBy(role)].sort()).toEqual([...sent].sort());
+    expect([...heldBy(role), ...(byOwnKeysPolicy[handler] ?? [])].sort()).toEqual([...sent].sort());
+  });
+
+  test('the drill keys\' policy grants the drill role exactly what its role lacks', () => {
+    const roleArn = 'arn:aws:iam::111122223333:role/Drill';
+    const granted = (drillKeyPolicy('aws', '111122223333', roleArn).Statement as { Principal: { AWS: string }; Action: string }[]).filter((st) => st.Principal.AWS === roleArn).map((st) => st.Action);
+    expect(granted.sort()).toEqual(byOwnKeysPolicy.drill);
   });
 
   test('the approval watch may only Query the PendingApprovals index, for APPROVAL# partition values', () => {

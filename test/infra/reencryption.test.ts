@@ -26,7 +26,7 @@ function synth(settings: Record<string, unknown>) {
 }
 
 /** Every Allow statement of the template's policies, with the logical id of its role. */
-function statements(json: any): { role: string; Action: string | string[]; Resource: unknown; Condition?: any }[] {
+function statements(json: any): { role: string; Sid?: string; Action: string | string[]; Resource: unknown; Condition?: any }[] {
   return Object.values<any>(json.Resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .flatMap((p) => p.Properties.PolicyDocument.Statement.filter((st: any) => st.Effect === 'Allow').map((st: any) => ({ ...st, role: p.Properties.Roles[0].Ref as string })));
@@ -173,16 +173,23 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect([objects[0]!.Resource].flat().map((r) => JSON.stringify(r)).sort()).toEqual([...listedObjects].sort());
   });
 
-  test('IAM: data keys only of this account\'s keys in this Region, only for ReencryptObjects', () => {
+  test('IAM: data keys only of this account\'s keys in this Region, only for ReencryptObjects; the SSE-KMS path only through S3 for the listed buckets', () => {
     const dataKeys = all.filter((st) => actionsOf(st).includes('kms:GenerateDataKey') && !JSON.stringify(st.Resource).includes('ProductKey'));
-    expect(dataKeys).toHaveLength(1);
-    expect(dataKeys[0]!.role).toMatch(/^TasksReencryptObjectsRole/);
-    expect(actionsOf(dataKeys[0]!).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-    expect(dataKeys[0]!.Resource).toEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']] });
+    expect(dataKeys.map((st) => st.Sid).sort()).toEqual(['EnvelopeKeyringDirectUse', 'SseKmsThroughS3ForListedBucketsOnly']);
+    const regionKeys = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']] };
+    for (const st of dataKeys) {
+      expect(st.role).toMatch(/^TasksReencryptObjectsRole/);
+      expect(actionsOf(st).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(st.Resource).toEqual(regionKeys);
+    }
+    const sseKms = dataKeys.find((st) => st.Sid === 'SseKmsThroughS3ForListedBucketsOnly')!;
+    expect(sseKms.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } });
+    // S3's encryption context: the object ARN, or the bucket ARN with an S3 Bucket Key.
+    expect(sseKms.Condition.ArnLike['kms:EncryptionContext:aws:s3:arn'].map((r: unknown) => JSON.stringify(r)).sort()).toEqual([...listed, ...listedObjects].sort());
   });
 
   test('IAM: the product key for the results bucket only through S3; the summary appends KEY# entries only', () => {
-    const viaS3 = all.filter((st) => JSON.stringify(st.Condition ?? {}).includes('"s3.'));
+    const viaS3 = all.filter((st) => JSON.stringify(st.Condition ?? {}).includes('"s3.') && st.Sid !== 'SseKmsThroughS3ForListedBucketsOnly');
     expect(new Set(viaS3.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole', 'TasksSummarizeReencryptionRole']));
     for (const st of viaS3) expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
     const summaryLedger = all.filter((st) => st.role.startsWith('TasksSummarizeReencryptionRole') && actionsOf(st).some((a) => a.startsWith('dynamodb:')));
