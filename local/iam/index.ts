@@ -93,7 +93,7 @@ function globalContext(p: Principal, region: string): Record<string, string> {
  * (`execute-api:/<stage>/<METHOD>/<path>`) expanded to the API's full ARN ("Access policy language
  * overview for Amazon API Gateway": abbreviated syntax is expanded when the policy is saved).
  */
-export function expandApiPolicy(policy: unknown, apiArn: string): unknown {
+function expandApiPolicy(policy: unknown, apiArn: string): unknown {
   const expand = (r: unknown) => (typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r);
   const doc = policy as { Statement?: unknown };
   const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, unknown>[];
