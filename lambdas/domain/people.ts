@@ -55,7 +55,8 @@ interface PersonRefusal {
 }
 
 const HOW_TO =
-  'sign in through IAM Identity Center (permission set KmsRotateOnCall or KmsRotateBreakGlass), or assume an allowed role with a source identity equal to the session name (see README, "Permissions")';
+  'sign in through IAM Identity Center (permission set KmsRotateOnCall or KmsRotateBreakGlass), ' +
+  'or assume an allowed role with a source identity equal to the session name (see README, "Permissions")';
 
 /** True when `name` matches the IAM-style pattern (`*` any run of characters, `?` one character), case-sensitively as IAM role ARNs compare. */
 function matchesRolePattern(name: string, pattern: string): boolean {
@@ -125,6 +126,8 @@ export function parseAccessRoles(text: string | undefined): AccessRoles {
   const parsed: unknown = JSON.parse(text ?? 'null');
   const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && ROLE_PATTERN.test(p));
   const o = parsed as Record<string, unknown> | null;
-  if (!o || !list(o.request) || !list(o.approve) || !list(o.breakGlass)) throw new Error('access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns');
+  if (!o || !list(o.request) || !list(o.approve) || !list(o.breakGlass)) {
+    throw new Error('access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns');
+  }
   return { request: o.request as string[], approve: o.approve as string[], breakGlass: o.breakGlass as string[] };
 }
