@@ -50,9 +50,21 @@ export async function signedPost(
 export function frontDoorError(answer: FrontDoorAnswer, what: string): CliError {
   const message = typeof answer.body.message === 'string' ? answer.body.message : `HTTP ${answer.status}`;
   const code = typeof answer.body.error === 'string' ? ` (${answer.body.error})` : '';
-  if (answer.status === 403) return new CliError(`The front door refused ${what}${code}: ${message}`, EXIT.AWS);
+  if (answer.status === 403) return new CliError(`The front door refused ${what}${code}: ${message}${resourcePolicyHint(message)}`, EXIT.AWS);
   if (answer.status >= 400 && answer.status < 500) return usageError(`The front door could not ${what}${code}: ${message}`);
   return new CliError(`The front door failed to ${what} (HTTP ${answer.status})${code}: ${message}`, EXIT.AWS);
+}
+
+/**
+ * API Gateway's refusal by the API's resource policy names no reason: say what it admits (the
+ * front door's own refusals name theirs).
+ */
+function resourcePolicyHint(message: string): string {
+  if (!/explicit deny in a resource-based policy/.test(message)) return '';
+  return (
+    '. The front door admits only people, each route only from the roles the stack\'s settings name (requestRoles, approveRoles, breakGlassRoles):' +
+    ' sign in through IAM Identity Center, or use a role session whose source identity equals its session name (docs/permissions.md)'
+  );
 }
 
 /** The front door's URL: $KMS_ROTATE_FRONT_DOOR_URL, else the stack's FrontDoorUrl output. */

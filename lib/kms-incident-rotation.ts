@@ -240,7 +240,13 @@ export class KmsIncidentRotation extends Construct {
     new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
 
     // People's one way in: the front door starts the manual machine and answers approvals.
-    const frontDoor = new FrontDoor(this, 'FrontDoor', { manualStateMachine: manualMachine, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey, roles: accessRoles(settings) });
+    const frontDoor = new FrontDoor(this, 'FrontDoor', {
+      manualStateMachine: manualMachine,
+      ledgerTable: table.tableName,
+      logRetention,
+      logEncryptionKey: productKey,
+      roles: accessRoles(settings),
+    });
     manualMachine.grantStartExecution(frontDoor.function);
     frontDoor.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.stateMachineArn, manualMachine.stateMachineArn] }),

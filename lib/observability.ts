@@ -61,7 +61,8 @@ export class Observability extends Construct {
       const usingMetrics = Object.fromEntries(stateMachines.map((m, i) => [`${prefix}${i}`, metricOf(m)]));
       // FILL: Step Functions emits a machine's execution metrics only while it runs executions, and
       // a sum with one series missing is missing (one machine's failure alone would never alarm).
-      return new cloudwatch.MathExpression({ expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '), usingMetrics, label, period: PERIOD });
+      const expression = Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + ');
+      return new cloudwatch.MathExpression({ expression, usingMetrics, label, period: PERIOD });
     };
     const page = new cwActions.SnsAction(props.topic);
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
@@ -88,7 +89,9 @@ export class Observability extends Construct {
     });
     anyIn(
       'ExecutionsFailed',
-      'A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door\'s answer (ApprovalsUnverified: someone sent SendTaskSuccess with a token; find who in CloudTrail). Read the notification (or `kms-rotate status`) for the key and reason.',
+      'A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door\'s answer ' +
+        '(ApprovalsUnverified: someone sent SendTaskSuccess with a token; find who in CloudTrail). ' +
+        'Read the notification (or `kms-rotate status`) for the key and reason.',
       failedOrForged,
     );
     anyIn('ExecutionsTimedOut', 'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.', executions.timedOut);

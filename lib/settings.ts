@@ -11,9 +11,14 @@ import { DEFAULT_DRILL_DAILY_CAP } from '../lambdas/domain/drill';
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
 /** A key ARN or an alias name: the keys of setting `reEncryptTargets`. */
 const KEY_OR_ALIAS = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+|alias\/[\w/+=,.@-]+)$/;
+const ROLE_PATTERN_MESSAGE = 'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*';
 /** Role-name patterns of people allowed on a front-door route (README "Permissions"). */
 const rolePatterns = (defaults: string[]) =>
-  z.array(z.string().regex(ROLE_PATTERN, 'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*')).min(1).max(20).default(defaults);
+  z
+    .array(z.string().regex(ROLE_PATTERN, ROLE_PATTERN_MESSAGE))
+    .min(1)
+    .max(20)
+    .default(defaults);
 const reencryptTarget = z
   .object({
     type: z.enum(REENCRYPTION_KINDS),

@@ -288,7 +288,9 @@ export function parseWorld(raw: unknown, where: string): World {
     // STS sets a source identity and a path only on role sessions (AssumeRole*); IAM users and
     // GetFederationToken sessions have neither.
     const isRoleSession = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/[^/]+\/[^/]+$/.test(person.arn);
-    if (person.sourceIdentity !== undefined && !isRoleSession) problems.push(`people.${name}.sourceIdentity: only a role session (arn:aws:sts::<account>:assumed-role/<role>/<session>) carries a source identity`);
+    if (person.sourceIdentity !== undefined && !isRoleSession) {
+      problems.push(`people.${name}.sourceIdentity: only a role session (arn:aws:sts::<account>:assumed-role/<role>/<session>) carries a source identity`);
+    }
     if (person.rolePath !== undefined && !isRoleSession) problems.push(`people.${name}.rolePath: only a role session has a role path`);
   }
   for (const [key, given] of Object.entries(w.approvals)) {

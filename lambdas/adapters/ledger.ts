@@ -442,7 +442,8 @@ export class Ledger {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const current = await this.getApproval(approvalId);
-      return { answered: false, status: current?.answer && current.status === 'PENDING' ? 'BEING_ANSWERED' : (current?.status ?? 'MISSING'), by: current?.answeredBy ?? null };
+      const status = current?.answer && current.status === 'PENDING' ? 'BEING_ANSWERED' : (current?.status ?? 'MISSING');
+      return { answered: false, status, by: current?.answeredBy ?? null };
     }
   }
 
@@ -459,9 +460,11 @@ export class Ledger {
    * approval becomes EXPIRED, with who answered too late; it never says APPROVED or DENIED.
    */
   async expireAnswer(approvalId: string, answerId: string): Promise<boolean> {
-    return this.settleAnswer(approvalId, answerId, 'SET #status = :status, lateAnswerBy = answeredBy, lateAnswerAt = answeredAt REMOVE #pending, answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason', {
-      ':status': s('EXPIRED'),
-    });
+    const update = [
+      'SET #status = :status, lateAnswerBy = answeredBy, lateAnswerAt = answeredAt',
+      'REMOVE #pending, answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason',
+    ].join(' ');
+    return this.settleAnswer(approvalId, answerId, update, { ':status': s('EXPIRED') });
   }
 
   /** Step Functions failed otherwise (throttled, unavailable): the claim is withdrawn so the person can answer again. */

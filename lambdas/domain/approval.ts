@@ -106,7 +106,9 @@ export function verifyApproval(
   }
   if (answer.decision !== APPROVE) return { refused: `approval ${id} was answered ${oneLine(answer.decision, 20)} in the ledger` };
   if (ledger.status !== 'PENDING' && ledger.status !== 'APPROVED') return { refused: `approval ${id} is ${oneLine(ledger.status, 20)} in the ledger` };
-  if (!(Date.parse(answer.at) <= Date.parse(ledger.expiresAt))) return { refused: `approval ${id} was answered at ${answer.at}, after its window closed (${ledger.expiresAt})` };
+  if (!(Date.parse(answer.at) <= Date.parse(ledger.expiresAt))) {
+    return { refused: `approval ${id} was answered at ${answer.at}, after its window closed (${ledger.expiresAt})` };
+  }
   const approver = personKeyOf(answer.by);
   if (!approver || approver !== answer.person) return { refused: `approval ${id} was answered by ${oneLine(answer.by, 300)}, who is not a person` };
   if (ledger.requestedBy !== null) {

@@ -221,10 +221,14 @@ export function twoPersonRefusal(requestedBy: string | null, caller: Caller, dec
   if (decision !== 'approve' || requestedBy === null) return null;
   const requester = personKeyOf(requestedBy);
   if (requester === null) {
-    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: the requester ${oneLine(requestedBy, 300)} is no person, so nobody can be shown to be someone else; rerun kms-rotate start as a person`);
+    const who = oneLine(requestedBy, 300);
+    const why = 'so nobody can be shown to be someone else; rerun kms-rotate start as a person';
+    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: the requester ${who} is no person, ${why}`);
   }
   if (requester === approver.key) {
-    return new FrontDoorError(403, 'TwoPersonRule', `two-person rule: ${oneLine(caller.arn, 300)} is ${approver.name}, who requested this rotation as ${oneLine(requestedBy, 300)} and cannot also approve it; another on-call engineer must`);
+    const asked = `${approver.name}, who requested this rotation as ${oneLine(requestedBy, 300)}`;
+    const message = `two-person rule: ${oneLine(caller.arn, 300)} is ${asked} and cannot also approve it; another on-call engineer must`;
+    return new FrontDoorError(403, 'TwoPersonRule', message);
   }
   return null;
 }

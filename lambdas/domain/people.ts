@@ -49,16 +49,17 @@ export interface Person {
 }
 
 /** Why a caller is not a person allowed on a route: a code and a sentence saying what to configure. */
-export interface PersonRefusal {
+interface PersonRefusal {
   code: 'NotAPerson' | 'RoleNotAllowed';
   message: string;
 }
 
 const HOW_TO =
-  'sign in through IAM Identity Center (permission set KmsRotateOnCall or KmsRotateBreakGlass), or assume an allowed role with a source identity equal to the session name (see README, "Permissions")';
+  'sign in through IAM Identity Center (permission set KmsRotateOnCall or KmsRotateBreakGlass), ' +
+  'or assume an allowed role with a source identity equal to the session name (see README, "Permissions")';
 
 /** True when `name` matches the IAM-style pattern (`*` any run of characters, `?` one character), case-sensitively as IAM role ARNs compare. */
-export function matchesRolePattern(name: string, pattern: string): boolean {
+function matchesRolePattern(name: string, pattern: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
   return regex.test(name);
 }
@@ -69,7 +70,7 @@ export function isIdentityCenterPattern(pattern: string): boolean {
 }
 
 /** The role name and session name of an assumed-role session ARN; null for anything else. */
-export function roleSessionOf(arn: string): { account: string; roleName: string; session: string } | null {
+function roleSessionOf(arn: string): { account: string; roleName: string; session: string } | null {
   const m = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/([^/]+)$/.exec(arn);
   return m ? { account: m[1], roleName: m[2], session: m[3] } : null;
 }
@@ -125,6 +126,8 @@ export function parseAccessRoles(text: string | undefined): AccessRoles {
   const parsed: unknown = JSON.parse(text ?? 'null');
   const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && ROLE_PATTERN.test(p));
   const o = parsed as Record<string, unknown> | null;
-  if (!o || !list(o.request) || !list(o.approve) || !list(o.breakGlass)) throw new Error('access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns');
+  if (!o || !list(o.request) || !list(o.approve) || !list(o.breakGlass)) {
+    throw new Error('access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns');
+  }
   return { request: o.request as string[], approve: o.approve as string[], breakGlass: o.breakGlass as string[] };
 }

@@ -93,7 +93,9 @@ async function answerApproval(event: FrontDoorEvent, caller: Caller, person: Per
   const approval = await deps.approvals.getApproval(approvalId);
   if (!approval) throw new FrontDoorError(404, 'UnknownApproval', `no approval ${approvalId} in this account and Region`);
   if (approval.status !== 'PENDING' || approval.answer) {
-    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${approval.answer && approval.status === 'PENDING' ? 'being answered' : approval.status}${approval.answeredBy ? ` by ${approval.answeredBy}` : ''})`);
+    const state = approval.answer && approval.status === 'PENDING' ? 'being answered' : approval.status;
+    const by = approval.answeredBy ? ` by ${approval.answeredBy}` : '';
+    throw new FrontDoorError(409, 'AlreadyAnswered', `approval ${approvalId} was already answered (${state}${by})`);
   }
   if (Date.parse(approval.expiresAt) <= now.getTime()) {
     throw new FrontDoorError(410, 'Expired', `approval ${approvalId} expired at ${approval.expiresAt}: the approval window closed; rerun kms-rotate start if the key should still be rotated`);

@@ -26,7 +26,8 @@ async function checkApproval(task: KeyTask, keyArn: string, ledger: Pick<Ledger,
   if ('refused' in verdict) {
     logger.warn('approval refused: not the front door\'s answer', { keyArn, refused: verdict.refused });
     emitApprovalUnverified();
-    return { ...task, approval: null, next: 'DONE', outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail: `The approval does not count: ${verdict.refused}; the key was not rotated.` };
+    const detail = `The approval does not count: ${verdict.refused}; the key was not rotated.`;
+    return { ...task, approval: null, next: 'DONE', outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail };
   }
   return { ...task, approval: { ...received, by: verdict.by, reason: verdict.reason } };
 }

@@ -93,13 +93,16 @@ function globalContext(p: Principal, region: string): Record<string, string> {
  * (`execute-api:/<stage>/<METHOD>/<path>`) expanded to the API's full ARN ("Access policy language
  * overview for Amazon API Gateway": abbreviated syntax is expanded when the policy is saved).
  */
-export function expandApiPolicy(policy: unknown, apiArn: string): unknown {
+function expandApiPolicy(policy: unknown, apiArn: string): unknown {
   const expand = (r: unknown) => (typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r);
   const doc = policy as { Statement?: unknown };
   const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, unknown>[];
   return {
     ...doc,
-    Statement: statements.map((st) => ({ ...st, ...(st.Resource !== undefined ? { Resource: Array.isArray(st.Resource) ? st.Resource.map(expand) : expand(st.Resource) } : {}) })),
+    Statement: statements.map((st) => {
+      if (st.Resource === undefined) return st;
+      return { ...st, Resource: Array.isArray(st.Resource) ? st.Resource.map(expand) : expand(st.Resource) };
+    }),
   };
 }
 
@@ -133,7 +136,10 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
   const restApiPolicy: unknown =
     restApi?.[1].Properties?.Policy === undefined
       ? undefined
-      : expandApiPolicy(resolveIntrinsics(restApi[1].Properties.Policy, { account: opts.account, region: opts.region, resources }), `arn:aws:execute-api:${opts.region}:${opts.account}:${resources[restApi[0]]}`);
+      : expandApiPolicy(
+          resolveIntrinsics(restApi[1].Properties.Policy, { account: opts.account, region: opts.region, resources }),
+          `arn:aws:execute-api:${opts.region}:${opts.account}:${resources[restApi[0]]}`,
+        );
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
     if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { executionName } from '../../cli/commands/start';
-import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
+import { ACCOUNT, CALLER, CALLER_KEYS, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
 
 // start reaches the workflow only through the front door (signed); the front door's
 // StartExecution goes to the mocked SFNClient below.
@@ -242,6 +242,21 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
       expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
     } finally {
       await onCallOnly.close();
+    }
+  });
+
+  it('a role session without a source identity is no person: refused by the API (exit 4), the CLI says what to configure', async () => {
+    const plain = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: false } } });
+    try {
+      const { io, stderr } = captureIo({ ...plain.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+
+      expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
+      expect(stderr()).toContain(`The front door refused start the run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`);
+      expect(stderr()).toContain('with an explicit deny in a resource-based policy. The front door admits only people');
+      expect(stderr()).toContain('use a role session whose source identity equals its session name (docs/permissions.md)');
+      expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    } finally {
+      await plain.close();
     }
   });
 

@@ -133,4 +133,29 @@ describe('world files', () => {
     const w = parseWorld({ buckets: [{ name: 'my-bucket', objects: [{ key: 'a', kmsKeyId: 'alias/missing' }] }] }, 'w.json');
     await expect(startStandIn(w)).rejects.toThrow(/buckets\[0\]\.objects\[0\].*alias\/missing/);
   });
+
+  test('people: a source identity and a role path only on role sessions, in the shapes STS and IAM allow', () => {
+    const person = (arn: string, extra: Record<string, unknown>) => ({ arn, accessKeyId: 'AKIAWORLDTEST0000001', secretAccessKey: 'world-test-secret-000', ...extra });
+    const shapes = problem(() =>
+      parseWorld(
+        {
+          people: {
+            spaces: person('arn:aws:sts::111122223333:assumed-role/OnCall/carol', { sourceIdentity: 'carol smith' }),
+            path: person('arn:aws:sts::111122223333:assumed-role/OnCall/dave', { rolePath: 'teams' }),
+          },
+        },
+        'w.json',
+      ),
+    );
+    expect(shapes.problems).toEqual([expect.stringMatching(/^people\.spaces\.sourceIdentity: a source identity/), expect.stringMatching(/^people\.path\.rolePath: an IAM path/)]);
+    const kinds = problem(() =>
+      parseWorld(
+        { people: { user: person('arn:aws:iam::111122223333:user/alice', { sourceIdentity: 'alice' }), fed: person('arn:aws:sts::111122223333:federated-user/bob', { rolePath: '/' }) } },
+        'w.json',
+      ),
+    );
+    expect(kinds.problems).toEqual([expect.stringMatching(/^people\.user\.sourceIdentity: only a role session/), expect.stringMatching(/^people\.fed\.rolePath: only a role session has a role path/)]);
+    const ok = parseWorld({ people: { erin: person('arn:aws:sts::111122223333:assumed-role/OnCall/erin', { sourceIdentity: 'erin', rolePath: '/teams/sec/' }) } }, 'w.json');
+    expect(ok.people.erin).toMatchObject({ sourceIdentity: 'erin', rolePath: '/teams/sec/' });
+  });
 });
