@@ -84,6 +84,19 @@ const objectSchema = z
     envelopeKeyId: z.string().min(1).optional(),
     /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
     tags: z.record(z.string(), z.string()).optional(),
+    /**
+     * User metadata (`x-amz-meta-<name>`). S3 stores names lower-case; names and values travel as
+     * HTTP headers, so printable US-ASCII only (S3 User Guide, "Working with object metadata").
+     */
+    metadata: z.record(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case metadata name (HTTP header token characters)'), z.string().regex(/^[\x20-\x7e]*$/, 'printable US-ASCII')).optional(),
+    /** Content-Type. Default text/plain for a body, application/octet-stream otherwise. */
+    contentType: z.string().regex(/^[\x21-\x7e]+\/[\x20-\x7e]+$/, 'a media type such as text/csv').optional(),
+    /** Cache-Control. */
+    cacheControl: z.string().regex(/^[\x20-\x7e]+$/, 'printable US-ASCII').optional(),
+    /** The checksum algorithm the object was stored with (HeadObject with ChecksumMode ENABLED answers it). */
+    checksumAlgorithm: z.enum(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME']).optional(),
+    /** DSSE-KMS (`aws:kms:dsse`) under `kmsKeyId` instead of SSE-KMS. */
+    dsse: z.boolean().optional(),
   })
   .strict();
 
@@ -344,6 +357,7 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       seen.add(o.key);
       if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
       if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
+      if (o.dsse && o.kmsKeyId === undefined) problems.push(`buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`);
     });
   });
   return problems;
