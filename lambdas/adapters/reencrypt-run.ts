@@ -19,7 +19,7 @@ export interface ReencryptDeps {
   s3: S3Client;
   /** Envelope targets: a KMS keyring limited to the rotated key (it decrypts and re-encrypts). */
   keyring?: KeyringNode;
-  /** Multipart copy part size (default 512 MiB: a 5 TiB object stays under 10,000 parts). Tests lower it. */
+  /** Preferred multipart copy part size (default 512 MiB; raised so an object fits 10,000 parts). Tests lower it. */
   partSizeBytes?: number;
   /** KMS requests per second the batch may spend (each request charged as it is sent, retries too); absent: unpaced. */
   kmsRequestsPerSecond?: number;

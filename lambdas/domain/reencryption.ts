@@ -217,8 +217,8 @@ export type S3Decision =
  * or skip it with its reason. `keyArn` is the rotated key's ARN (S3 reports SSEKMSKeyId as an ARN).
  */
 export function decideS3Object(facts: S3ObjectFacts, keyArn: string): S3Decision {
-  // Only SSE-KMS (single layer). DSSE-KMS objects are also under KMS but are left to a person.
-  if (facts.serverSideEncryption !== 'aws:kms') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
+  // SSE-KMS and DSSE-KMS (two layers, the KMS one the same): both hold a data key under the KMS key.
+  if (facts.serverSideEncryption !== 'aws:kms' && facts.serverSideEncryption !== 'aws:kms:dsse') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
   if (facts.sseKmsKeyId !== keyArn) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
   const archived = ARCHIVE_CLASSES.has(facts.storageClass ?? 'STANDARD') || facts.archiveStatus !== undefined;
   if (archived && !facts.restored) return { action: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' };
