@@ -43,9 +43,10 @@ export interface Run {
   retrying<T>(fn: () => Promise<T>, kmsRequests: number): Promise<T>;
 }
 
-/** CopySource as S3 expects it: bucket/key with the key URL-encoded (slashes kept). */
-export function copySource(bucket: string, key: string): string {
-  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+/** CopySource as S3 expects it: bucket/key with the key URL-encoded (slashes kept), `?versionId=` for one version. */
+export function copySource(bucket: string, key: string, versionId?: string): string {
+  const source = `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  return isVersioned(versionId) ? `${source}?versionId=${encodeURIComponent(versionId!)}` : source;
 }
 
 export const isVersioned = (versionId: string | undefined) => versionId !== undefined && versionId !== 'null';

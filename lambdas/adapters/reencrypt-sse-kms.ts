@@ -96,7 +96,8 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
         Key: key,
         ...writeAttributes(keptFromRead(head)),
         ...encryption,
-        CopySource: copySource(bucket, key),
+        // The version read (versioned bucket): a newer version written meanwhile is caught by IfMatch, not copied.
+        CopySource: copySource(bucket, key, head.VersionId),
         CopySourceIfMatch: head.ETag,
         IfMatch: head.ETag,
         MetadataDirective: 'REPLACE',
@@ -109,16 +110,17 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
     // Only a read with ChecksumMode answers the checksum algorithm, which the upload must name.
     const full = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: isVersioned(head.VersionId) ? head.VersionId : undefined, IfMatch: head.ETag, ChecksumMode: 'ENABLED' }), KMS.headChecksum);
     const kept = { ...keptFromRead(full), tagging: await readTagging(run, bucket, key, full) };
-    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, size }, kept, encryption);
+    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, encryption);
   }
   return { key, result: 'REENCRYPTED', bytes: size, oldVersionLeft: isVersioned(head.VersionId), bucketKey };
 }
 
-/** The object a multipart copy copies onto itself: the ETag read and its size. */
+/** The object a multipart copy copies onto itself: the ETag and version read, and its size. */
 interface Source {
   bucket: string;
   key: string;
   etag: string;
+  versionId: string | undefined;
   size: number;
 }
 
@@ -177,7 +179,7 @@ async function copyParts(run: Run, src: Source, UploadId: string, partSize: numb
       const end = Math.min(start + partSize, src.size) - 1;
       try {
         const out = await run.send<UploadPartCopyCommandOutput>(
-          new UploadPartCopyCommand({ Bucket: src.bucket, Key: src.key, UploadId, PartNumber: i + 1, CopySource: copySource(src.bucket, src.key), CopySourceIfMatch: src.etag, CopySourceRange: `bytes=${start}-${end}` }),
+          new UploadPartCopyCommand({ Bucket: src.bucket, Key: src.key, UploadId, PartNumber: i + 1, CopySource: copySource(src.bucket, src.key, src.versionId), CopySourceIfMatch: src.etag, CopySourceRange: `bytes=${start}-${end}` }),
           KMS.partCopy,
         );
         parts[i] = { PartNumber: i + 1, ETag: out.CopyPartResult?.ETag, ...partChecksum(out, algorithm) };
