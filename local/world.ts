@@ -97,6 +97,8 @@ const objectSchema = z
     checksumAlgorithm: z.enum(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME']).optional(),
     /** DSSE-KMS (`aws:kms:dsse`) under `kmsKeyId` instead of SSE-KMS. */
     dsse: z.boolean().optional(),
+    /** SSE-C: encrypted with a customer-provided key nobody here holds (reads without it are refused, as S3 does). */
+    sseC: z.boolean().optional(),
   })
   .strict();
 
@@ -357,6 +359,7 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       seen.add(o.key);
       if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
       if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
+      if (o.sseC && (o.kmsKeyId !== undefined || o.envelopeKeyId !== undefined)) problems.push(`buckets[${i}].objects[${j}].sseC: an SSE-C object has no KMS key (drop kmsKeyId / envelopeKeyId)`);
       if (o.dsse && o.kmsKeyId === undefined) problems.push(`buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`);
     });
   });

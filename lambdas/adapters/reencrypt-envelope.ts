@@ -3,6 +3,7 @@ import { buildClient, CommitmentPolicy, NodeAlgorithmSuite } from '@aws-crypto/c
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
 import { keptFromRead, readTagging, writeAttributes } from './object-attributes';
+import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
 
 /**
@@ -38,7 +39,13 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   const keyring = run.deps.keyring;
   if (!keyring) throw new Error('envelope re-encryption needs a KMS keyring for the rotated key');
   // ChecksumMode ENABLED: the checksum algorithm is part of what the rewrite keeps (object-attributes.ts).
-  const got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), 0);
+  let got: GetObjectCommandOutput;
+  try {
+    got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), 0);
+  } catch (e) {
+    if (isSseCRefusal(e, false)) return { key, result: 'SKIPPED', reason: 'SSE_C' };
+    throw e;
+  }
   const body = await got.Body!.transformToByteArray();
   const arns = envelopeKeyArns(body);
   const decision = decideEnvelopeObject({ isMessage: arns !== undefined, kmsKeyArns: arns ?? [] }, keyArn);

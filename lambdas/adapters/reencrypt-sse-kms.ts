@@ -69,9 +69,27 @@ export function partSizeFor(size: number, preferred = DEFAULT_PART_BYTES): numbe
   return part > MAX_PART_BYTES ? undefined : part;
 }
 
+/**
+ * Whether a read failed because the object is SSE-C: S3 answers a GET or copy of one without its
+ * customer key 400 InvalidRequest "The object was stored using a form of Server Side Encryption",
+ * and a HEAD the same 400 without a body (HeadObject / GetObject API reference, SSE-C headers).
+ * A HEAD of a listed key has no other 400 to give (its request carries no parameters to refuse).
+ */
+export function isSseCRefusal(e: unknown, head: boolean): boolean {
+  const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+  if (err.$metadata?.httpStatusCode !== 400) return false;
+  return head || /form of Server Side Encryption/i.test(err.message ?? '');
+}
+
 /** Re-encrypt one SSE-KMS (or DSSE-KMS) object by copying it onto itself. */
 export async function reencryptSseKms(run: Run, bucket: string, key: string, keyArn: string): Promise<ObjectOutcome> {
-  const head = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key }), KMS.head);
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key }), KMS.head);
+  } catch (e) {
+    if (isSseCRefusal(e, true)) return { key, result: 'SKIPPED', reason: 'SSE_C' };
+    throw e;
+  }
   const decision = decideS3Object(
     {
       serverSideEncryption: head.ServerSideEncryption,

@@ -179,7 +179,13 @@ export function reencryptionPacing(kmsRequestsPerSecond: number): { maxConcurren
 }
 
 /** Why an object was not re-encrypted (counted in the report, never a failure). */
-export type SkipReason = 'OTHER_KEY' | 'NOT_SSE_KMS' | 'ARCHIVED_NEEDS_RESTORE' | 'NOT_ENVELOPE';
+export type SkipReason =
+  | 'OTHER_KEY'
+  | 'NOT_SSE_KMS'
+  | 'ARCHIVED_NEEDS_RESTORE'
+  | 'NOT_ENVELOPE'
+  /** SSE-C: encrypted with a customer-provided key; S3 reads it only with that key, which we never hold. Left untouched. */
+  | 'SSE_C';
 
 /** Largest object CopyObject copies in one request (5 GiB); larger ones need a multipart copy. */
 export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;

@@ -37,6 +37,8 @@ const MIN_PART_BYTES = 5 * 1024 ** 2;
 
 type Encryption =
   | { type: 'AES256' }
+  /** SSE-C with a customer key the stand-in keeps to itself: every read without it is refused. */
+  | { type: 'SSE-C' }
   | {
       type: 'aws:kms';
       keyArn: string;
@@ -125,7 +127,9 @@ export interface S3ObjectInfo {
   size: number;
   synthetic: boolean;
   etag: string;
-  serverSideEncryption: 'aws:kms' | 'aws:kms:dsse' | 'AES256';
+  serverSideEncryption: 'aws:kms' | 'aws:kms:dsse' | 'AES256' | 'SSE-C';
+  /** SSE-C (customer-provided key): nothing here can read it. */
+  sseC?: true;
   kmsKeyArn?: string;
   bucketKeyEnabled: boolean;
   /** sha256 (first 16 hex) of the plaintext key that encrypts the body: changes iff a new data key was made. */
@@ -282,6 +286,15 @@ function xmlDoc(body: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
 }
 
+/**
+ * A read of an SSE-C object without its customer key (GetObject, a copy source): "The object was
+ * stored using a form of Server Side Encryption. The correct parameters must be provided to
+ * retrieve the object." (400 InvalidRequest; HeadObject answers the same 400 without a body).
+ */
+function sseCRefused(): ServiceError {
+  return new ServiceError('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.', 400);
+}
+
 /** A KMS failure inside an S3 request, as S3 reports it. */
 function kmsToS3(e: unknown): unknown {
   if (!(e instanceof ServiceError)) return e;
@@ -327,7 +340,7 @@ export class S3 {
             this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where, contentType: o.contentType, checksumAlgorithm: o.checksumAlgorithm, ...attributes });
             return;
           }
-          const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
+          const enc = o.sseC ? { enc: { type: 'SSE-C' as const } } : this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
           const seededParts = Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES));
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
@@ -476,6 +489,7 @@ export class S3 {
   }
 
   private plaintextOf(bucket: Bucket, o: StoredObject): Buffer {
+    if (o.enc.type === 'SSE-C') throw sseCRefused();
     if (!o.body) throw new ServiceError(NOT_IMPLEMENTED, `s3://${bucket.name}/${o.key} is a synthetic object of ${o.size} bytes with no body; the stand-in cannot read it`);
     return o.enc.type === 'aws:kms' ? aesOpen(this.dataKeyOf(bucket, o.enc, o.key), o.body) : o.body;
   }
@@ -544,6 +558,7 @@ export class S3 {
       synthetic: !o.body,
       etag: o.etag,
       serverSideEncryption: kms?.dsse ? 'aws:kms:dsse' : o.enc.type,
+      sseC: o.enc.type === 'SSE-C' || undefined,
       kmsKeyArn: kms?.keyArn,
       bucketKeyEnabled: kms?.bucketKey ?? false,
       dataKeyFingerprint: kms?.dataKeyFingerprint,
@@ -559,7 +574,7 @@ export class S3 {
       tags: { ...o.tags },
       lastModified: o.lastModified,
       previousDataKeyFingerprints: versions.slice(0, -1).map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
-      envelope: o.body ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
+      envelope: o.body && o.enc.type !== 'SSE-C' ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
     };
   }
 
@@ -621,6 +636,7 @@ export class S3 {
    */
   private encHeaders(enc: Encryption, withContext = false): Record<string, string> {
     if (enc.type === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
+    if (enc.type === 'SSE-C') return { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
     const h: Record<string, string> = { 'x-amz-server-side-encryption': enc.dsse ? 'aws:kms:dsse' : 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
     if (enc.bucketKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
     if (withContext && enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
@@ -702,6 +718,7 @@ export class S3 {
   private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {
     if (req.headers.range) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ranged GetObject (Range header).');
     const o = this.find(bucket, req.key, req.query.get('versionId'));
+    if (o.enc.type === 'SSE-C') throw sseCRefused();
     const headers: Record<string, string> = { ...this.objectHeaders(bucket, o), 'content-length': String(o.size) };
     this.checkReadConditions(o, req.headers);
     if (header(req.headers, 'x-amz-checksum-mode') === 'ENABLED' && o.checksum) {

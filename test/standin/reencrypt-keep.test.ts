@@ -37,6 +37,7 @@ beforeAll(async () => {
         { name: 'bucket-keys', defaultKmsKeyId: KEY_ID, bucketKeyEnabled: true, objects: [{ key: 'x.txt', body: 'x' }, { key: 'y.txt', body: 'y' }] },
         { name: 'versions', versioning: true, objects: [{ key: 'r.txt', body: 'ours', kmsKeyId: KEY_ID }] },
         { name: 'uploads', objects: [{ key: 'r.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID }] },
+        { name: 'sse-c', objects: [{ key: 'c.bin', body: 'customer key', sseC: true }] },
       ],
     }),
     // Slow enough that the Bucket Key made when the world was seeded is still in use after the rotation.
@@ -211,5 +212,39 @@ describe('part sizes', () => {
     expect(Math.ceil(fiftyTB / part)).toBeLessThanOrEqual(10_000);
     expect(partSizeFor(10_000 * 5 * GiB + 1)).toBeUndefined();
     expect(partSizeFor(100, 1)).toBe(5 * MiB);
+  });
+});
+
+describe('SSE-C', () => {
+  test('an SSE-C object is left untouched and counted with its reason, on both paths', async () => {
+    const before = s.s3Object('sse-c', 'c.bin')!;
+    expect(before.sseC).toBe(true);
+    const sse = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'sse-c' }, ARN, ['c.bin']);
+    expect(sse).toMatchObject({ objectsSkipped: 1, skippedByReason: { SSE_C: 1 }, objectsFailed: 0 });
+    const keyring = new KmsKeyringNode({ generatorKeyId: ARN, clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never });
+    const env = await reencryptObjects({ s3: c.s3, keyring }, { type: 'envelope', bucket: 'sse-c' }, ARN, ['c.bin']);
+    expect(env).toMatchObject({ objectsSkipped: 1, skippedByReason: { SSE_C: 1 }, objectsFailed: 0 });
+    expect(s.s3Object('sse-c', 'c.bin')).toEqual(before);
+    expect(await errorName(c.s3.send(new GetObjectCommand({ Bucket: 'sse-c', Key: 'c.bin' })))).toBe('InvalidRequest');
+  });
+});
+
+describe('world object fields', () => {
+  test('each new field is validated with an error naming it', () => {
+    const bad = (o: Record<string, unknown>) => {
+      try {
+        world({ keys: [{ id: KEY_ID }], buckets: [{ name: 'b-b', objects: [{ key: 'k', ...o }] }] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('expected the world to be refused');
+    };
+    expect(bad({ dsse: true })).toMatch(/buckets\[0\]\.objects\[0\]\.dsse: a DSSE-KMS object needs kmsKeyId/);
+    expect(bad({ sseC: true, kmsKeyId: KEY_ID })).toMatch(/objects\[0\]\.sseC/);
+    expect(bad({ checksumAlgorithm: 'MD5' })).toMatch(/objects\[0\]\.checksumAlgorithm/);
+    expect(bad({ metadata: { Owner: 'x' } })).toMatch(/objects\[0\]\.metadata/);
+    expect(bad({ metadata: { owner: 'é' } })).toMatch(/objects\[0\]\.metadata\.owner/);
+    expect(bad({ contentType: 'csv' })).toMatch(/objects\[0\]\.contentType/);
+    expect(bad({ cacheControl: '' })).toMatch(/objects\[0\]\.cacheControl/);
   });
 });
