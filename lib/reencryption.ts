@@ -38,6 +38,10 @@ export const REENCRYPT_OBJECT_ACTIONS = [
   's3:GetObjectLegalHold',
   's3:PutObjectRetention',
   's3:PutObjectLegalHold',
+  // The object ACL: read (of the version read) and written back with the rewrite (x-amz-grant-*).
+  's3:GetObjectAcl',
+  's3:GetObjectVersionAcl',
+  's3:PutObjectAcl',
   // A multipart copy that fails is aborted (no orphaned parts).
   's3:AbortMultipartUpload',
 ];

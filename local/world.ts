@@ -97,6 +97,13 @@ const objectSchema = z
     checksumAlgorithm: z.enum(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME']).optional(),
     /** DSSE-KMS (`aws:kms:dsse`) under `kmsKeyId` instead of SSE-KMS. */
     dsse: z.boolean().optional(),
+    /**
+     * Object ACL grants besides the owner's FULL_CONTROL, by permission, each grantee as S3's
+     * x-amz-grant-* headers write it: `id="<canonical id>"`, `uri="<group URI>"` or `emailAddress="<address>"`.
+     */
+    grants: z
+      .partialRecord(z.enum(['READ', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']), z.array(z.string().regex(/^(id|uri|emailAddress)="[^"]+"$/, 'id="...", uri="..." or emailAddress="..."')).min(1))
+      .optional(),
     /** SSE-C: encrypted with a customer-provided key nobody here holds (reads without it are refused, as S3 does). */
     sseC: z.boolean().optional(),
   })

@@ -1,5 +1,8 @@
 import {
+  GetObjectAclCommand,
   GetObjectTaggingCommand,
+  type GetObjectAclCommandOutput,
+  type Grant,
   type ChecksumAlgorithm,
   type GetObjectCommandOutput,
   type GetObjectTaggingCommandOutput,
@@ -22,7 +25,10 @@ import { isVersioned, type Run } from './reencrypt-run';
  * s3:GetObjectRetention / s3:GetObjectLegalHold; writing them needs s3:PutObjectRetention /
  * s3:PutObjectLegalHold (S3 User Guide, "Object Lock considerations").
  *
- * Not kept here: object ACLs (see README "### What a rewrite keeps").
+ * The object ACL is read with GetObjectAcl and written back as x-amz-grant-* headers (a REPLACE
+ * copy or a new upload is private otherwise). With Object Ownership "bucket owner enforced" ACLs
+ * are disabled: GetObjectAcl still answers, with the owner's FULL_CONTROL only, so nothing is
+ * written (a grant would be refused, AccessControlListNotSupported).
  */
 
 /** An object's attributes as read before a rewrite. */
@@ -102,6 +108,49 @@ export async function readTagging(run: Run, bucket: string, key: string, read: O
   const out = await run.send<GetObjectTaggingCommandOutput>(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }), 0);
   const tags = new URLSearchParams((out.TagSet ?? []).map((t): [string, string] => [t.Key ?? '', t.Value ?? ''])).toString();
   return tags || undefined;
+}
+
+/** The ACL of a write, as x-amz-grant-* header values (`id="..", uri=".."`); empty: the default (owner only). */
+export interface GrantParameters {
+  GrantFullControl?: string;
+  GrantRead?: string;
+  GrantReadACP?: string;
+  GrantWriteACP?: string;
+}
+
+/** One grantee as the x-amz-grant-* headers name it, or undefined for a grantee they cannot name. */
+function granteeOf(g: Grant): string | undefined {
+  const who = g.Grantee;
+  if (who?.Type === 'CanonicalUser' && who.ID) return `id="${who.ID}"`;
+  if (who?.Type === 'Group' && who.URI) return `uri="${who.URI}"`;
+  if (who?.Type === 'AmazonCustomerByEmail' && who.EmailAddress) return `emailAddress="${who.EmailAddress}"`;
+  return undefined;
+}
+
+const GRANT_PARAMETER = { FULL_CONTROL: 'GrantFullControl', READ: 'GrantRead', READ_ACP: 'GrantReadACP', WRITE_ACP: 'GrantWriteACP' } as const;
+
+/**
+ * The grants an ACL answer holds besides the owner's own FULL_CONTROL (which every new object
+ * gets), as write parameters. A grant the headers cannot express (WRITE on an object is not a
+ * thing; an unknown grantee type) makes this throw: the object is left as it was, not written
+ * with less access than it had.
+ */
+export function grantParameters(acl: Pick<GetObjectAclCommandOutput, 'Owner' | 'Grants'>): GrantParameters {
+  const out: Record<string, string[]> = {};
+  for (const g of acl.Grants ?? []) {
+    if (g.Permission === 'FULL_CONTROL' && g.Grantee?.Type === 'CanonicalUser' && g.Grantee.ID === acl.Owner?.ID) continue;
+    const grantee = granteeOf(g);
+    const parameter = g.Permission && g.Permission in GRANT_PARAMETER ? GRANT_PARAMETER[g.Permission as keyof typeof GRANT_PARAMETER] : undefined;
+    if (!grantee || !parameter) throw new Error(`UnsupportedGrant: ${g.Permission} for ${JSON.stringify(g.Grantee)} cannot be written back`);
+    (out[parameter] ??= []).push(grantee);
+  }
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.join(', ')]));
+}
+
+/** The ACL of the version read, as write parameters (GetObjectAcl; s3:GetObjectVersionAcl for a version; no KMS request). */
+export async function readGrants(run: Run, bucket: string, key: string, read: Pick<ObjectRead, 'VersionId'>): Promise<GrantParameters> {
+  const versionId = isVersioned(read.VersionId) ? read.VersionId : undefined;
+  return grantParameters(await run.send<GetObjectAclCommandOutput>(new GetObjectAclCommand({ Bucket: bucket, Key: key, VersionId: versionId }), 0));
 }
 
 /** Parameters every write takes (PutObject, CopyObject, CreateMultipartUpload) to keep the attributes. */

@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand, type GetObjectCommandOutput, type P
 import { buildClient, CommitmentPolicy, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
-import { keptFromRead, readTagging, writeAttributes } from './object-attributes';
+import { keptFromRead, readGrants, readTagging, writeAttributes } from './object-attributes';
 import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
 
@@ -55,6 +55,7 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   const encryptionContext = Object.fromEntries(Object.entries(messageHeader.encryptionContext).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
   const { result } = await run.retrying(() => esdk.encrypt(keyring, plaintext, { encryptionContext, suiteId: messageHeader.suiteId, frameLength: REENCRYPT_FRAME_BYTES }), 1);
   const tagging = await readTagging(run, bucket, key, got);
+  const grantParameters = await readGrants(run, bucket, key, got);
   const put = await run.send<PutObjectCommandOutput>(
     new PutObjectCommand({
       Bucket: bucket,
@@ -63,6 +64,7 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
       IfMatch: got.ETag,
       ...writeAttributes(keptFromRead(got)),
       Tagging: tagging,
+      ...grantParameters,
       ServerSideEncryption: got.ServerSideEncryption,
       SSEKMSKeyId: got.SSEKMSKeyId,
       BucketKeyEnabled: got.BucketKeyEnabled,

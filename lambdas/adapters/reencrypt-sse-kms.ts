@@ -14,7 +14,7 @@ import {
   type UploadPartCopyCommandOutput,
 } from '@aws-sdk/client-s3';
 import { decideS3Object, type ObjectOutcome } from '../domain/reencryption';
-import { keptFromRead, readTagging, writeAttributes, type KeptAttributes } from './object-attributes';
+import { keptFromRead, readGrants, readTagging, writeAttributes, type GrantParameters, type KeptAttributes } from './object-attributes';
 import { copySource, isVersioned, type Run } from './reencrypt-run';
 
 /**
@@ -105,6 +105,8 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
   // DSSE-KMS stays DSSE-KMS; Bucket Keys are never used (see above; DSSE-KMS has none anyway).
   const encryption = { ServerSideEncryption: head.ServerSideEncryption === 'aws:kms:dsse' ? ('aws:kms:dsse' as const) : ('aws:kms' as const), SSEKMSKeyId: keyArn, BucketKeyEnabled: false };
   const size = head.ContentLength ?? 0;
+  // A copy or a new upload does not inherit the ACL: it is written back (object-attributes.ts).
+  const grantParameters = await readGrants(run, bucket, key, head);
   let bucketKey: boolean;
   if (decision.method === 'COPY') {
     // Without ChecksumAlgorithm the copy keeps the source's checksum algorithm (CopyObject API reference).
@@ -113,6 +115,7 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
         Bucket: bucket,
         Key: key,
         ...writeAttributes(keptFromRead(head)),
+        ...grantParameters,
         ...encryption,
         // The version read (versioned bucket): a newer version written meanwhile is caught by IfMatch, not copied.
         CopySource: copySource(bucket, key, head.VersionId),
@@ -128,7 +131,7 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
     // Only a read with ChecksumMode answers the checksum algorithm, which the upload must name.
     const full = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: isVersioned(head.VersionId) ? head.VersionId : undefined, IfMatch: head.ETag, ChecksumMode: 'ENABLED' }), KMS.headChecksum);
     const kept = { ...keptFromRead(full), tagging: await readTagging(run, bucket, key, full) };
-    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, encryption);
+    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, { ...grantParameters, ...encryption });
   }
   return { key, result: 'REENCRYPTED', bytes: size, oldVersionLeft: isVersioned(head.VersionId), bucketKey };
 }
@@ -149,7 +152,7 @@ interface Source {
  * cannot abort, hence the lifecycle rule README recommends. A 200 answer with an `<Error>` body
  * (UploadPartCopy, Complete) is an error: the S3 client turns it into one (middleware-sdk-s3).
  */
-async function multipartCopy(run: Run, src: Source, kept: KeptAttributes, encryption: Record<string, unknown>): Promise<boolean> {
+async function multipartCopy(run: Run, src: Source, kept: KeptAttributes, encryption: GrantParameters & Record<string, unknown>): Promise<boolean> {
   const { bucket: Bucket, key: Key } = src;
   const partSize = partSizeFor(src.size, run.deps.partSizeBytes);
   if (partSize === undefined) throw new Error(`ObjectTooLarge: ${src.size} bytes do not fit ${MAX_PARTS} parts of at most ${MAX_PART_BYTES} bytes`);

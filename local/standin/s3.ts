@@ -17,7 +17,7 @@ import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksu
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl',
 ] as const;
 
 /**
@@ -70,6 +70,8 @@ interface StoredObject {
   tags: Record<string, string>;
   /** System headers kept with the object besides Content-Type (SYSTEM_HEADERS), by lower-case header name. */
   system: Record<string, string>;
+  /** ACL grants besides the owner's FULL_CONTROL: `<PERMISSION> <grantee as x-amz-grant-* writes it>`. */
+  grants?: string[];
   checksum?: StoredChecksum;
   enc: Encryption;
 }
@@ -94,6 +96,7 @@ interface Upload {
   storageClass: string;
   tags: Record<string, string>;
   system: Record<string, string>;
+  grants?: string[];
   /** The algorithm the upload was created with (x-amz-checksum-algorithm): each part's checksum must come back on Complete. */
   checksumAlgorithm?: ChecksumAlgorithm;
   /** The object the key held when the upload was created: a conditional Complete after someone wrote the key meanwhile is a 409. */
@@ -142,6 +145,8 @@ export interface S3ObjectInfo {
   cacheControl?: string;
   /** System headers as stored (cache-control, content-encoding, ...), by lower-case header name. */
   systemHeaders: Record<string, string>;
+  /** ACL grants besides the owner's FULL_CONTROL, as `<PERMISSION> <grantee>`. */
+  grants: string[];
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   storageClass: string;
@@ -187,6 +192,7 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
     return `${method} bucket`;
   }
   if (method === 'HEAD') return 'HeadObject';
+  if (q.has('acl')) return method === 'GET' ? 'GetObjectAcl' : method === 'PUT' ? 'PutObjectAcl' : `${method} acl`;
   if (q.has('tagging')) return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
   if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
@@ -258,6 +264,31 @@ function metadataFrom(h: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+/** A stand-in canonical user id for an account (64 hex characters, as S3's). */
+export function canonicalIdOf(account: string): string {
+  return createHash('sha256').update(`canonical:${account}`).digest('hex');
+}
+
+const GRANT_HEADERS = { 'x-amz-grant-read': 'READ', 'x-amz-grant-read-acp': 'READ_ACP', 'x-amz-grant-write-acp': 'WRITE_ACP', 'x-amz-grant-full-control': 'FULL_CONTROL' } as const;
+
+/**
+ * The ACL grants of a write's x-amz-grant-* headers (`id="..", uri=".."` lists), as
+ * `<PERMISSION> <grantee>`; undefined when none. x-amz-acl (canned ACLs) is not modelled.
+ */
+function grantsFrom(h: IncomingHttpHeaders): string[] | undefined {
+  if (header(h, 'x-amz-acl') !== undefined) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement canned ACLs (x-amz-acl).');
+  const out: string[] = [];
+  for (const [name, permission] of Object.entries(GRANT_HEADERS)) {
+    const v = header(h, name);
+    if (v === undefined) continue;
+    for (const g of v.split(',').map((x) => x.trim())) {
+      if (!/^(id|uri|emailAddress)="[^"]+"$/.test(g)) throw new ServiceError('InvalidArgument', `Invalid ${name} grantee: ${g}`, 400, { ArgumentName: name, ArgumentValue: v });
+      out.push(`${permission} ${g}`);
+    }
+  }
+  return out.length ? out : undefined;
+}
+
 /** The system headers of a write request that S3 stores with the object (SYSTEM_HEADERS). */
 function systemFrom(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
@@ -318,6 +349,7 @@ export class S3 {
     where: string;
     metadata: Record<string, string>;
     system: Record<string, string>;
+    grants?: string[];
     contentType?: string;
     checksumAlgorithm?: ChecksumAlgorithm;
   }[] = [];
@@ -334,7 +366,8 @@ export class S3 {
         try {
           const sse = o.kmsKeyId ? { type: o.dsse ? ('aws:kms:dsse' as const) : ('aws:kms' as const), keyId: o.kmsKeyId } : undefined;
           const system: Record<string, string> = o.cacheControl !== undefined ? { 'cache-control': o.cacheControl } : {};
-          const attributes = { metadata: { ...o.metadata }, system };
+          const grants = o.grants && Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
+          const attributes = { metadata: { ...o.metadata }, system, grants };
           if (o.envelopeKeyId) {
             // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
             this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where, contentType: o.contentType, checksumAlgorithm: o.checksumAlgorithm, ...attributes });
@@ -371,6 +404,7 @@ export class S3 {
           contentType: p.contentType ?? 'application/octet-stream',
           metadata: p.metadata,
           system: p.system,
+          grants: p.grants,
           tags: p.tags,
           storageClass: p.storageClass,
           etag: `"${md5(message)}"`,
@@ -501,7 +535,7 @@ export class S3 {
     dataKey: Buffer | undefined,
     plain: Buffer | undefined,
     size: number,
-    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string; system?: Record<string, string>; checksum?: StoredChecksum },
+    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string; system?: Record<string, string>; checksum?: StoredChecksum; grants?: string[] },
   ): StoredObject {
     const o: StoredObject = {
       system: {},
@@ -568,6 +602,7 @@ export class S3 {
       contentType: o.contentType,
       cacheControl: o.system['cache-control'],
       systemHeaders: { ...o.system },
+      grants: [...(o.grants ?? [])],
       checksumAlgorithm: o.checksum?.algorithm,
       checksumType: o.checksum?.type,
       storageClass: o.storageClass,
@@ -615,6 +650,7 @@ export class S3 {
       case 'CompleteMultipartUpload': return this.completeUpload(bucket, req);
       case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
       case 'GetObjectTagging': return this.getTagging(bucket, req);
+      case 'GetObjectAcl': return this.getAcl(bucket, req);
       case 'PutObjectTagging': return this.putTagging(bucket, req);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
@@ -786,6 +822,7 @@ export class S3 {
       contentType: header(h, 'content-type') ?? 'binary/octet-stream',
       metadata: metadataFrom(h),
       system: systemFrom(h),
+      grants: grantsFrom(h),
       tags: tagsFrom(h),
       storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
       etag: `"${md5(body)}"`,
@@ -876,6 +913,8 @@ export class S3 {
       metadata: replace ? metadataFrom(h) : { ...src.object.metadata },
       // REPLACE takes the request's system headers; COPY keeps the source's (CopyObject API reference, x-amz-metadata-directive).
       system: replace ? systemFrom(h) : { ...src.object.system },
+      // The source's ACL is never copied: the copy is private unless the request grants (CopyObject API reference).
+      grants: grantsFrom(h),
       checksum: { algorithm: kept, value: checksumOf(kept, plain), type: 'FULL_OBJECT' },
       // x-amz-tagging-directive: COPY (the default) keeps the source's tags, REPLACE takes x-amz-tagging.
       tags: (header(h, 'x-amz-tagging-directive') ?? 'COPY') === 'REPLACE' ? tagsFrom(h) : { ...src.object.tags },
@@ -903,6 +942,7 @@ export class S3 {
       contentType: header(h, 'content-type') ?? 'binary/octet-stream',
       metadata: metadataFrom(h),
       system: systemFrom(h),
+      grants: grantsFrom(h),
       tags: tagsFrom(h),
       storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
       checksumAlgorithm: requestedChecksumAlgorithm(h),
@@ -1041,7 +1081,7 @@ export class S3 {
     const plain = parts.every((p) => p.plaintext) ? Buffer.concat(parts.map((p) => p.plaintext!)) : undefined;
     const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex'))))}-${parts.length}"`;
     const checksum = this.completedChecksum(u, parts, plain);
-    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, system: u.system, tags: u.tags, storageClass: u.storageClass, etag, checksum });
+    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, system: u.system, grants: u.grants, tags: u.tags, storageClass: u.storageClass, etag, checksum });
     bucket.uploads.delete(u.id);
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
@@ -1059,6 +1099,28 @@ export class S3 {
     const headers: Record<string, string> = { 'content-type': 'application/xml' };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     return { status: 200, headers, body: xmlDoc(`<Tagging xmlns="${XMLNS}"><TagSet>${tags}</TagSet></Tagging>`) };
+  }
+
+  /**
+   * The object's ACL: the owner's FULL_CONTROL and the grants the object was written with. The
+   * stand-in's owner is one canonical user per account. A copy or a new upload does not inherit
+   * the source's ACL (CopyObject API reference: "the ACL is not preserved and is set to private").
+   */
+  private getAcl(bucket: Bucket, req: S3Request): S3Response {
+    const o = this.find(bucket, req.key, req.query.get('versionId'));
+    const owner = canonicalIdOf(this.kms.account);
+    const grant = (grantee: string, permission: string) => `<Grant>${grantee}<Permission>${permission}</Permission></Grant>`;
+    const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+    const granteeXml = (g: string) => {
+      const [, kind, value] = /^(id|uri|emailAddress)="([^"]+)"$/.exec(g)!;
+      if (kind === 'id') return `<Grantee ${XSI} xsi:type="CanonicalUser"><ID>${xmlEscape(value)}</ID></Grantee>`;
+      if (kind === 'uri') return `<Grantee ${XSI} xsi:type="Group"><URI>${xmlEscape(value)}</URI></Grantee>`;
+      return `<Grantee ${XSI} xsi:type="AmazonCustomerByEmail"><EmailAddress>${xmlEscape(value)}</EmailAddress></Grantee>`;
+    };
+    const grants = [grant(granteeXml(`id="${owner}"`), 'FULL_CONTROL'), ...(o.grants ?? []).map((g) => grant(granteeXml(g.slice(g.indexOf(' ') + 1)), g.slice(0, g.indexOf(' '))))];
+    // GetObjectAclOutput binds no x-amz-version-id (S3 model), unlike the tagging answers.
+    const headers: Record<string, string> = { 'content-type': 'application/xml' };
+    return { status: 200, headers, body: xmlDoc(`<AccessControlPolicy xmlns="${XMLNS}"><Owner><ID>${owner}</ID></Owner><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`) };
   }
 
   private putTagging(bucket: Bucket, req: S3Request): S3Response {

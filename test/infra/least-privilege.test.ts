@@ -47,6 +47,8 @@ const S3_ARGUMENT_ACTIONS: [RegExp, string[]][] = [
   [/^GetObjectTagging\b[\s\S]*\bVersionId\b/, ['s3:GetObjectVersionTagging']],
   [/\bkeptFromRead\b/, ['s3:GetObjectRetention', 's3:GetObjectLegalHold']],
   [/\bwriteAttributes\b/, ['s3:PutObjectRetention', 's3:PutObjectLegalHold']],
+  [/^GetObjectAcl\b[\s\S]*\bVersionId\b/, ['s3:GetObjectVersionAcl']],
+  [/\bgrantParameters\b/, ['s3:PutObjectAcl']],
 ];
 /**
  * The Encryption SDK's KMS keyring calls KMS from inside node_modules (not followed): encrypting

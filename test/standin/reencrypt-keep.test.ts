@@ -16,6 +16,8 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 const ATTRIBUTES = { metadata: { owner: 'team-a', 'retention-class': 'gold' }, contentType: 'text/csv', cacheControl: 'max-age=60', tags: { class: 'secret', 'cost-centre': '42' } };
+/** Object ACL grants besides the owner's (world `grants`; the stand-in answers them on GetObjectAcl). */
+const GRANTS = { grants: { READ: ['uri="http://acs.amazonaws.com/groups/global/AllUsers"'], READ_ACP: ['id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"'] } };
 let s: StandIn;
 let c: ReturnType<typeof clients>;
 
@@ -27,13 +29,13 @@ beforeAll(async () => {
         {
           name: 'keep',
           objects: [
-            { key: 'meta.csv', body: 'a,b\n1,2\n', kmsKeyId: KEY_ID, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', ...ATTRIBUTES },
-            { key: 'big.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID, checksumAlgorithm: 'SHA256', ...ATTRIBUTES },
+            { key: 'meta.csv', body: 'a,b\n1,2\n', kmsKeyId: KEY_ID, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS },
+            { key: 'big.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID, checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS },
             { key: 'big-crc.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID, checksumAlgorithm: 'CRC32C' },
             { key: 'dsse.txt', body: 'two layers', kmsKeyId: KEY_ID, dsse: true },
           ],
         },
-        { name: 'sealed', objects: [{ key: 'env.bin', envelopeKeyId: KEY_ID, body: 'enveloped', checksumAlgorithm: 'SHA256', ...ATTRIBUTES }] },
+        { name: 'sealed', objects: [{ key: 'env.bin', envelopeKeyId: KEY_ID, body: 'enveloped', checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS }] },
         { name: 'bucket-keys', defaultKmsKeyId: KEY_ID, bucketKeyEnabled: true, objects: [{ key: 'x.txt', body: 'x' }, { key: 'y.txt', body: 'y' }] },
         { name: 'versions', versioning: true, objects: [{ key: 'r.txt', body: 'ours', kmsKeyId: KEY_ID }] },
         { name: 'uploads', objects: [{ key: 'r.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID }] },
@@ -64,7 +66,7 @@ async function rotate(): Promise<string> {
 const body = async (bucket: string, key: string) => (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 const kept = (bucket: string, key: string) => {
   const o = s.s3Object(bucket, key)!;
-  return { metadata: o.metadata, contentType: o.contentType, cacheControl: o.cacheControl, systemHeaders: o.systemHeaders, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm };
+  return { metadata: o.metadata, contentType: o.contentType, cacheControl: o.cacheControl, systemHeaders: o.systemHeaders, grants: o.grants, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm };
 };
 
 /** An S3 client whose `after(command)` runs once the command answered, before the adapter's next request. */
@@ -103,6 +105,7 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
         WebsiteRedirectLocation: '/elsewhere.html',
         Metadata: { owner: 'team-b' },
         Tagging: 'class=internal',
+        GrantRead: 'emailAddress="reader@example.com", uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"',
         ChecksumAlgorithm: 'SHA1',
       }),
     );
@@ -112,7 +115,8 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
     expect(report).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
     expect(kept('keep', 'meta.csv')).toEqual(before.meta);
     expect(kept('keep', 'headers.txt')).toEqual(before.headers);
-    expect(before.meta).toMatchObject({ ...ATTRIBUTES, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', systemHeaders: { 'cache-control': 'max-age=60' } });
+    expect(before.meta).toMatchObject({ ...ATTRIBUTES, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', systemHeaders: { 'cache-control': 'max-age=60' }, grants: expect.arrayContaining([expect.stringMatching(/^READ uri=/)]) });
+    expect(before.headers.grants).toHaveLength(2);
     expect(s.s3Object('keep', 'meta.csv')!.keyMaterialId).toBe(material);
     expect(await body('keep', 'meta.csv')).toBe('a,b\n1,2\n');
     expect(await body('keep', 'headers.txt')).toBe('all the headers');
@@ -125,6 +129,7 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
     const after = s.s3Object('keep', 'big.bin')!;
     expect(kept('keep', 'big.bin')).toEqual(before);
     expect(before).toMatchObject({ ...ATTRIBUTES, checksumAlgorithm: 'SHA256' });
+    expect(before.grants).toHaveLength(2);
     expect(after).toMatchObject({ checksumType: 'COMPOSITE', keyMaterialId: material, bucketKeyEnabled: false });
     expect(s.s3Object('keep', 'big-crc.bin')!.checksumAlgorithm).toBe('CRC32C');
     const completes = s.calls.filter((x) => x.operation === 'CompleteMultipartUpload' && !x.error);
@@ -137,6 +142,7 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
     const report = await reencryptObjects({ s3: c.s3, keyring }, { type: 'envelope', bucket: 'sealed' }, ARN, ['env.bin']);
     expect(report).toMatchObject({ objectsReencrypted: 1, objectsFailed: 0 });
     expect(before).toMatchObject({ ...ATTRIBUTES, checksumAlgorithm: 'SHA256', systemHeaders: { 'cache-control': 'max-age=60' } });
+    expect(before.grants).toHaveLength(2);
     expect(kept('sealed', 'env.bin')).toEqual(before);
   });
 });

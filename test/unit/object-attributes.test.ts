@@ -1,5 +1,5 @@
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { keptFromRead, readTagging, writeAttributes } from '../../lambdas/adapters/object-attributes';
+import { grantParameters, keptFromRead, readTagging, writeAttributes } from '../../lambdas/adapters/object-attributes';
 import type { Run } from '../../lambdas/adapters/reencrypt-run';
 
 /**
@@ -47,7 +47,7 @@ test('every attribute a HEAD answers is written back with the same meaning', () 
 });
 
 test('absent attributes stay absent; an unparseable Expires is not invented', () => {
-  expect(writeAttributes(keptFromRead({ $metadata: {}, ExpiresString: 'never' }))).toEqual({});
+  expect(writeAttributes(keptFromRead({ ExpiresString: 'never' }))).toEqual({});
 });
 
 test('tags: the version read, URL-encoded; no request when the read says there are none', async () => {
@@ -62,4 +62,24 @@ test('tags: the version read, URL-encoded; no request when the read says there a
   expect(sent).toEqual([{ Bucket: 'b', Key: 'k', VersionId: 'v1' }]);
   expect(await readTagging(run, 'b', 'k', { TagCount: 0 })).toBeUndefined();
   expect(sent).toHaveLength(1);
+});
+
+test('ACL: every grant but the owner\'s own FULL_CONTROL is written back; a grant headers cannot express stops the rewrite', () => {
+  const owner = { ID: 'owner-id' };
+  const user = (ID: string) => ({ Type: 'CanonicalUser' as const, ID });
+  // Object Ownership "bucket owner enforced": the owner only, so nothing to write (a grant would be refused).
+  expect(grantParameters({ Owner: owner, Grants: [{ Grantee: user('owner-id'), Permission: 'FULL_CONTROL' }] })).toEqual({});
+  expect(
+    grantParameters({
+      Owner: owner,
+      Grants: [
+        { Grantee: user('owner-id'), Permission: 'FULL_CONTROL' },
+        { Grantee: { Type: 'Group', URI: 'http://acs.amazonaws.com/groups/global/AllUsers' }, Permission: 'READ' },
+        { Grantee: user('writer-id'), Permission: 'FULL_CONTROL' },
+        { Grantee: { Type: 'AmazonCustomerByEmail', EmailAddress: 'a@example.com' }, Permission: 'READ' },
+        { Grantee: user('auditor'), Permission: 'READ_ACP' },
+      ],
+    }),
+  ).toEqual({ GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers", emailAddress="a@example.com"', GrantFullControl: 'id="writer-id"', GrantReadACP: 'id="auditor"' });
+  expect(() => grantParameters({ Owner: owner, Grants: [{ Grantee: user('x'), Permission: 'WRITE' }] })).toThrow(/UnsupportedGrant/);
 });

@@ -22,7 +22,13 @@ const credentials = { ...TEST_CREDENTIALS };
 const GiB = 1024 ** 3;
 /** Slow enough that the Bucket Key the stand-in made when seeding is still reused after the rotation (an hour / 20). */
 const SPEED = 20;
-const ATTRIBUTES = { metadata: { owner: 'team-a' }, contentType: 'text/csv', cacheControl: 'max-age=60', tags: { class: 'secret', lifecycle: 'keep-7y' } };
+const ATTRIBUTES = {
+  metadata: { owner: 'team-a' },
+  contentType: 'text/csv',
+  cacheControl: 'max-age=60',
+  tags: { class: 'secret', lifecycle: 'keep-7y' },
+  grants: { READ: ['uri="http://acs.amazonaws.com/groups/global/AllUsers"'] },
+};
 
 const world = parseWorld(
   {
@@ -75,7 +81,7 @@ beforeAll(async () => {
   }
 });
 
-const kept = (o: S3ObjectInfo) => ({ metadata: o.metadata, contentType: o.contentType, systemHeaders: o.systemHeaders, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm });
+const kept = (o: S3ObjectInfo) => ({ grants: o.grants, metadata: o.metadata, contentType: o.contentType, systemHeaders: o.systemHeaders, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm });
 const target = (type: string, bucket: string): TargetReport => run.result.reencryption!.targets.find((t) => t.type === type && t.bucket === bucket)!;
 
 test('the run SUCCEEDS with every targeted object re-encrypted and none failed', () => {
@@ -89,7 +95,7 @@ test('the run SUCCEEDS with every targeted object re-encrypted and none failed',
 test('tags, metadata, system headers, storage class and checksum algorithm are kept on the copy, multipart and envelope paths', () => {
   for (const key of ['meta.csv', 'big.bin', 'env/e.bin']) {
     const was = before.get(id('keep-data', key))!;
-    expect(was).toMatchObject({ ...ATTRIBUTES });
+    expect(was).toMatchObject({ ...ATTRIBUTES, grants: ['READ uri="http://acs.amazonaws.com/groups/global/AllUsers"'] });
     expect(kept(after.get(id('keep-data', key))!)).toEqual(kept(was));
   }
   expect(after.get(id('keep-data', 'meta.csv'))).toMatchObject({ storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256' });
