@@ -30,7 +30,18 @@ export const REENCRYPT_OBJECT_ACTIONS = [
   's3:PutObject',
   // CopyObject with TaggingDirective COPY reads the source's tags and writes them on the copy.
   's3:GetObjectTagging',
+  // A rewrite that is not a CopyObject (multipart, envelope) reads the tags of the version it read.
+  's3:GetObjectVersionTagging',
   's3:PutObjectTagging',
+  // Object Lock retention and legal hold: HEAD answers them only with the Get rights; a rewrite writes them back.
+  's3:GetObjectRetention',
+  's3:GetObjectLegalHold',
+  's3:PutObjectRetention',
+  's3:PutObjectLegalHold',
+  // The object ACL: read (of the version read) and written back with the rewrite (x-amz-grant-*).
+  's3:GetObjectAcl',
+  's3:GetObjectVersionAcl',
+  's3:PutObjectAcl',
   // A multipart copy that fails is aborted (no orphaned parts).
   's3:AbortMultipartUpload',
 ];

@@ -84,6 +84,28 @@ const objectSchema = z
     envelopeKeyId: z.string().min(1).optional(),
     /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
     tags: z.record(z.string(), z.string()).optional(),
+    /**
+     * User metadata (`x-amz-meta-<name>`). S3 stores names lower-case; names and values travel as
+     * HTTP headers, so printable US-ASCII only (S3 User Guide, "Working with object metadata").
+     */
+    metadata: z.record(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case metadata name (HTTP header token characters)'), z.string().regex(/^[\x20-\x7e]*$/, 'printable US-ASCII')).optional(),
+    /** Content-Type. Default text/plain for a body, application/octet-stream otherwise. */
+    contentType: z.string().regex(/^[\x21-\x7e]+\/[\x20-\x7e]+$/, 'a media type such as text/csv').optional(),
+    /** Cache-Control. */
+    cacheControl: z.string().regex(/^[\x20-\x7e]+$/, 'printable US-ASCII').optional(),
+    /** The checksum algorithm the object was stored with (HeadObject with ChecksumMode ENABLED answers it). */
+    checksumAlgorithm: z.enum(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME']).optional(),
+    /** DSSE-KMS (`aws:kms:dsse`) under `kmsKeyId` instead of SSE-KMS. */
+    dsse: z.boolean().optional(),
+    /**
+     * Object ACL grants besides the owner's FULL_CONTROL, by permission, each grantee as S3's
+     * x-amz-grant-* headers write it: `id="<canonical id>"`, `uri="<group URI>"` or `emailAddress="<address>"`.
+     */
+    grants: z
+      .partialRecord(z.enum(['READ', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']), z.array(z.string().regex(/^(id|uri|emailAddress)="[^"]+"$/, 'id="...", uri="..." or emailAddress="..."')).min(1))
+      .optional(),
+    /** SSE-C: encrypted with a customer-provided key nobody here holds (reads without it are refused, as S3 does). */
+    sseC: z.boolean().optional(),
   })
   .strict();
 
@@ -366,6 +388,8 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       seen.add(o.key);
       if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
       if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
+      if (o.sseC && (o.kmsKeyId !== undefined || o.envelopeKeyId !== undefined)) problems.push(`buckets[${i}].objects[${j}].sseC: an SSE-C object has no KMS key (drop kmsKeyId / envelopeKeyId)`);
+      if (o.dsse && o.kmsKeyId === undefined) problems.push(`buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`);
     });
   });
   return problems;

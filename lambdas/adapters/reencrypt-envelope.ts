@@ -2,6 +2,8 @@ import { GetObjectCommand, PutObjectCommand, type GetObjectCommandOutput, type P
 import { buildClient, CommitmentPolicy, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
+import { keptFromRead, readGrants, readTagging, writeAttributes } from './object-attributes';
+import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
 
 /**
@@ -36,7 +38,14 @@ function envelopeKeyArns(body: Uint8Array): string[] | undefined {
 export async function reencryptEnvelope(run: Run, bucket: string, key: string, keyArn: string): Promise<ObjectOutcome> {
   const keyring = run.deps.keyring;
   if (!keyring) throw new Error('envelope re-encryption needs a KMS keyring for the rotated key');
-  const got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key }), 0);
+  // ChecksumMode ENABLED: the checksum algorithm is part of what the rewrite keeps (object-attributes.ts).
+  let got: GetObjectCommandOutput;
+  try {
+    got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), 0);
+  } catch (e) {
+    if (isSseCRefusal(e, false)) return { key, result: 'SKIPPED', reason: 'SSE_C' };
+    throw e;
+  }
   const body = await got.Body!.transformToByteArray();
   const arns = envelopeKeyArns(body);
   const decision = decideEnvelopeObject({ isMessage: arns !== undefined, kmsKeyArns: arns ?? [] }, keyArn);
@@ -45,15 +54,17 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   // Same encryption context (minus what the SDK adds itself) and the same algorithm suite; a fresh data key.
   const encryptionContext = Object.fromEntries(Object.entries(messageHeader.encryptionContext).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
   const { result } = await run.retrying(() => esdk.encrypt(keyring, plaintext, { encryptionContext, suiteId: messageHeader.suiteId, frameLength: REENCRYPT_FRAME_BYTES }), 1);
+  const tagging = await readTagging(run, bucket, key, got);
+  const grantParameters = await readGrants(run, bucket, key, got);
   const put = await run.send<PutObjectCommandOutput>(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
       Body: result,
       IfMatch: got.ETag,
-      ContentType: got.ContentType,
-      Metadata: got.Metadata,
-      StorageClass: got.StorageClass,
+      ...writeAttributes(keptFromRead(got)),
+      Tagging: tagging,
+      ...grantParameters,
       ServerSideEncryption: got.ServerSideEncryption,
       SSEKMSKeyId: got.SSEKMSKeyId,
       BucketKeyEnabled: got.BucketKeyEnabled,

@@ -19,7 +19,7 @@ export interface ReencryptDeps {
   s3: S3Client;
   /** Envelope targets: a KMS keyring limited to the rotated key (it decrypts and re-encrypts). */
   keyring?: KeyringNode;
-  /** Multipart copy part size (default 512 MiB: a 5 TiB object stays under 10,000 parts). Tests lower it. */
+  /** Preferred multipart copy part size (default 512 MiB; raised so an object fits 10,000 parts). Tests lower it. */
   partSizeBytes?: number;
   /** KMS requests per second the batch may spend (each request charged as it is sent, retries too); absent: unpaced. */
   kmsRequestsPerSecond?: number;
@@ -43,9 +43,10 @@ export interface Run {
   retrying<T>(fn: () => Promise<T>, kmsRequests: number): Promise<T>;
 }
 
-/** CopySource as S3 expects it: bucket/key with the key URL-encoded (slashes kept). */
-export function copySource(bucket: string, key: string): string {
-  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+/** CopySource as S3 expects it: bucket/key with the key URL-encoded (slashes kept), `?versionId=` for one version. */
+export function copySource(bucket: string, key: string, versionId?: string): string {
+  const source = `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+  return isVersioned(versionId) ? `${source}?versionId=${encodeURIComponent(versionId!)}` : source;
 }
 
 export const isVersioned = (versionId: string | undefined) => versionId !== undefined && versionId !== 'null';

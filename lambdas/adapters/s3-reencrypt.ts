@@ -74,7 +74,9 @@ export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTar
 
 function failed(key: string, e: unknown): ObjectOutcome {
   const err = e as Error & { $metadata?: { httpStatusCode?: number } };
-  if (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412) {
+  // 412: a condition did not hold; 409 ConditionalRequestConflict: a conflicting write during the
+  // conditional write or upload (S3 "conditional writes"). Either way someone else wrote the object.
+  if (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412 || err.name === 'ConditionalRequestConflict' || err.$metadata?.httpStatusCode === 409) {
     return { key, result: 'CHANGED_DURING_RUN', error: `${err.name}: the object changed during the run and was not overwritten` };
   }
   return { key, result: 'FAILED', error: boundedFailure(key, `${err.name}: ${err.message}`).error };

@@ -424,6 +424,7 @@ const SKIP_TEXT: Record<SkipReason, string> = {
   NOT_SSE_KMS: 'not SSE-KMS',
   ARCHIVED_NEEDS_RESTORE: 'archived, needs a restore first',
   NOT_ENVELOPE: 'not an Encryption SDK message',
+  SSE_C: 'SSE-C (customer-provided key), left untouched: whoever holds the key must copy it',
 };
 
 const REFUSAL_TEXT: Record<RefusalReason, string> = {

@@ -179,7 +179,13 @@ export function reencryptionPacing(kmsRequestsPerSecond: number): { maxConcurren
 }
 
 /** Why an object was not re-encrypted (counted in the report, never a failure). */
-export type SkipReason = 'OTHER_KEY' | 'NOT_SSE_KMS' | 'ARCHIVED_NEEDS_RESTORE' | 'NOT_ENVELOPE';
+export type SkipReason =
+  | 'OTHER_KEY'
+  | 'NOT_SSE_KMS'
+  | 'ARCHIVED_NEEDS_RESTORE'
+  | 'NOT_ENVELOPE'
+  /** SSE-C: encrypted with a customer-provided key; S3 reads it only with that key, which we never hold. Left untouched. */
+  | 'SSE_C';
 
 /** Largest object CopyObject copies in one request (5 GiB); larger ones need a multipart copy. */
 export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
@@ -217,8 +223,8 @@ export type S3Decision =
  * or skip it with its reason. `keyArn` is the rotated key's ARN (S3 reports SSEKMSKeyId as an ARN).
  */
 export function decideS3Object(facts: S3ObjectFacts, keyArn: string): S3Decision {
-  // Only SSE-KMS (single layer). DSSE-KMS objects are also under KMS but are left to a person.
-  if (facts.serverSideEncryption !== 'aws:kms') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
+  // SSE-KMS and DSSE-KMS (two layers, the KMS one the same): both hold a data key under the KMS key.
+  if (facts.serverSideEncryption !== 'aws:kms' && facts.serverSideEncryption !== 'aws:kms:dsse') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
   if (facts.sseKmsKeyId !== keyArn) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
   const archived = ARCHIVE_CLASSES.has(facts.storageClass ?? 'STANDARD') || facts.archiveStatus !== undefined;
   if (archived && !facts.restored) return { action: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' };

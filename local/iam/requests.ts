@@ -189,6 +189,8 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
   };
   const taggingHeader = header(headers, 'x-amz-tagging');
   const headerTags = taggingHeader ? Object.fromEntries(new URLSearchParams(taggingHeader)) : undefined;
+  // A write that sets an ACL (x-amz-acl / x-amz-grant-*) also needs s3:PutObjectAcl (S3 actions reference, PutObject).
+  const putAcl = () => (Object.keys(headers).some((h) => h === 'x-amz-acl' || h.startsWith('x-amz-grant-')) ? [on('s3:PutObjectAcl', bucket, key)] : []);
   const putTags = (tags: Record<string, string> | undefined) => (tags && Object.keys(tags).length ? [on('s3:PutObjectTagging', bucket, key, requestObjectTags(tags))] : []);
   const readSource = (): AuthorizationCheck[] => {
     const src = copySourceOf(header(headers, 'x-amz-copy-source'));
@@ -211,18 +213,20 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
       return [on(versionId ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
     case 'PutObject':
     case 'CreateMultipartUpload':
-      return [on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }), ...putTags(headerTags)];
+      return [on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }), ...putTags(headerTags), ...putAcl()];
     case 'UploadPart':
     case 'CompleteMultipartUpload':
       return [on('s3:PutObject', bucket, key)];
     case 'CopyObject': {
       const replaceTags = header(headers, 'x-amz-tagging-directive') === 'REPLACE' ? headerTags : undefined;
-      return [...readSource(), on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }), ...putTags(replaceTags)];
+      return [...readSource(), on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }), ...putTags(replaceTags), ...putAcl()];
     }
     case 'UploadPartCopy':
       return [...readSource(), on('s3:PutObject', bucket, key)];
     case 'AbortMultipartUpload':
       return [on('s3:AbortMultipartUpload', bucket, key)];
+    case 'GetObjectAcl':
+      return [on(versionId ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
     case 'GetObjectTagging':
       return [on(versionId ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
     case 'PutObjectTagging':

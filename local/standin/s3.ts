@@ -1,11 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { World } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
 import type { KmsKeys } from './kms-keys';
 import { buildClient, CommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
+import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksum, type ChecksumAlgorithm, type StoredChecksum } from './s3-checksums';
 
 /**
  * S3 stand-in: REST-XML, path-style (`/bucket/key`). SSE-KMS really calls the stand-in's KMS
@@ -17,7 +17,7 @@ import { deserializeFactory } from '@aws-crypto/serialize';
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl',
 ] as const;
 
 /**
@@ -37,6 +37,8 @@ const MIN_PART_BYTES = 5 * 1024 ** 2;
 
 type Encryption =
   | { type: 'AES256' }
+  /** SSE-C with a customer key the stand-in keeps to itself: every read without it is refused. */
+  | { type: 'SSE-C' }
   | {
       type: 'aws:kms';
       keyArn: string;
@@ -45,6 +47,8 @@ type Encryption =
       /** Salt deriving the object key from the bucket key (bucketKey only). */
       salt?: Buffer;
       bucketKey: boolean;
+      /** DSSE-KMS (`aws:kms:dsse`): a second layer S3 adds; the KMS part is the same as SSE-KMS (no Bucket Key). */
+      dsse: boolean;
       context: Record<string, string>;
       /** Whether the caller gave the context (it is returned on HEAD/GET). */
       customContext: boolean;
@@ -64,13 +68,23 @@ interface StoredObject {
   metadata: Record<string, string>;
   storageClass: string;
   tags: Record<string, string>;
+  /** System headers kept with the object besides Content-Type (SYSTEM_HEADERS), by lower-case header name. */
+  system: Record<string, string>;
+  /** ACL grants besides the owner's FULL_CONTROL: `<PERMISSION> <grantee as x-amz-grant-* writes it>`. */
+  grants?: string[];
+  checksum?: StoredChecksum;
   enc: Encryption;
 }
+
+/** System-defined object headers S3 stores from a write and answers on HEAD/GET (besides Content-Type). */
+const SYSTEM_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location'] as const;
 
 interface Part {
   etag: string;
   size: number;
   plaintext?: Buffer;
+  /** The part's checksum under the upload's algorithm (uploads created with one). */
+  checksum?: string;
 }
 interface Upload {
   id: string;
@@ -81,6 +95,12 @@ interface Upload {
   metadata: Record<string, string>;
   storageClass: string;
   tags: Record<string, string>;
+  system: Record<string, string>;
+  grants?: string[];
+  /** The algorithm the upload was created with (x-amz-checksum-algorithm): each part's checksum must come back on Complete. */
+  checksumAlgorithm?: ChecksumAlgorithm;
+  /** The object the key held when the upload was created: a conditional Complete after someone wrote the key meanwhile is a 409. */
+  currentAtStart: StoredObject | undefined;
   parts: Map<number, Part>;
 }
 interface Bucket {
@@ -91,8 +111,15 @@ interface Bucket {
   versioning: boolean;
   objects: Map<string, StoredObject[]>; // versions, latest last
   uploads: Map<string, Upload>;
-  bucketKeys: Map<string, { encrypted: Buffer; plaintext: Buffer; keyMaterialId: string }>;
+  bucketKeys: Map<string, { encrypted: Buffer; plaintext: Buffer; keyMaterialId: string; madeAt: number }>;
 }
+
+/**
+ * How long a Bucket Key is reused (stand-in time, divided by speed). S3 documents only that it is
+ * used "for a limited time"; the strict answer is a long period: a Bucket Key made before a rotation
+ * keeps serving writes after it, from the material current when it was made.
+ */
+export const BUCKET_KEY_REUSE_MS = 60 * 60_000;
 
 /** What a test can inspect about a stored object. */
 export interface S3ObjectInfo {
@@ -103,7 +130,9 @@ export interface S3ObjectInfo {
   size: number;
   synthetic: boolean;
   etag: string;
-  serverSideEncryption: 'aws:kms' | 'AES256';
+  serverSideEncryption: 'aws:kms' | 'aws:kms:dsse' | 'AES256' | 'SSE-C';
+  /** SSE-C (customer-provided key): nothing here can read it. */
+  sseC?: true;
   kmsKeyArn?: string;
   bucketKeyEnabled: boolean;
   /** sha256 (first 16 hex) of the plaintext key that encrypts the body: changes iff a new data key was made. */
@@ -112,6 +141,14 @@ export interface S3ObjectInfo {
   keyMaterialId?: string;
   encryptionContext?: Record<string, string>;
   metadata: Record<string, string>;
+  contentType: string;
+  cacheControl?: string;
+  /** System headers as stored (cache-control, content-encoding, ...), by lower-case header name. */
+  systemHeaders: Record<string, string>;
+  /** ACL grants besides the owner's FULL_CONTROL, as `<PERMISSION> <grantee>`. */
+  grants: string[];
+  checksumAlgorithm?: ChecksumAlgorithm;
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   storageClass: string;
   tags: Record<string, string>;
   lastModified: Date;
@@ -155,6 +192,7 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
     return `${method} bucket`;
   }
   if (method === 'HEAD') return 'HeadObject';
+  if (q.has('acl')) return method === 'GET' ? 'GetObjectAcl' : method === 'PUT' ? 'PutObjectAcl' : `${method} acl`;
   if (q.has('tagging')) return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
   if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
@@ -174,6 +212,12 @@ function etagMatches(condition: string, etag: string): boolean {
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 const fingerprint = (k: Buffer) => createHash('sha256').update(k).digest('hex').slice(0, 16);
+
+/** A world object's checksum: of its body, or for a synthetic (multipart-sized) object a COMPOSITE stand-in value. */
+function seededChecksum(algorithm: ChecksumAlgorithm, plain: Buffer | undefined, seed: string, parts: number): StoredChecksum {
+  if (plain) return { algorithm, value: checksumOf(algorithm, plain), type: 'FULL_OBJECT' };
+  return { algorithm, value: `${syntheticChecksum(algorithm, seed)}-${parts}`, type: 'COMPOSITE' };
+}
 
 function aesSeal(key: Buffer, plain: Buffer): Buffer {
   const iv = randomBytes(12);
@@ -220,6 +264,49 @@ function metadataFrom(h: IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+/** A stand-in canonical user id for an account (64 hex characters, as S3's). */
+export function canonicalIdOf(account: string): string {
+  return createHash('sha256').update(`canonical:${account}`).digest('hex');
+}
+
+const GRANT_HEADERS = { 'x-amz-grant-read': 'READ', 'x-amz-grant-read-acp': 'READ_ACP', 'x-amz-grant-write-acp': 'WRITE_ACP', 'x-amz-grant-full-control': 'FULL_CONTROL' } as const;
+
+/**
+ * The ACL grants of a write's x-amz-grant-* headers (`id="..", uri=".."` lists), as
+ * `<PERMISSION> <grantee>`; undefined when none. x-amz-acl (canned ACLs) is not modelled.
+ */
+function grantsFrom(h: IncomingHttpHeaders): string[] | undefined {
+  if (header(h, 'x-amz-acl') !== undefined) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement canned ACLs (x-amz-acl).');
+  const out: string[] = [];
+  for (const [name, permission] of Object.entries(GRANT_HEADERS)) {
+    const v = header(h, name);
+    if (v === undefined) continue;
+    for (const g of v.split(',').map((x) => x.trim())) {
+      if (!/^(id|uri|emailAddress)="[^"]+"$/.test(g)) throw new ServiceError('InvalidArgument', `Invalid ${name} grantee: ${g}`, 400, { ArgumentName: name, ArgumentValue: v });
+      out.push(`${permission} ${g}`);
+    }
+  }
+  return out.length ? out : undefined;
+}
+
+/** The system headers of a write request that S3 stores with the object (SYSTEM_HEADERS). */
+function systemFrom(h: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of SYSTEM_HEADERS) {
+    const v = header(h, name);
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/** `x-amz-checksum-algorithm` of a CopyObject / CreateMultipartUpload request (400 for an unknown algorithm, as S3). */
+function requestedChecksumAlgorithm(h: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
+  const raw = header(h, 'x-amz-checksum-algorithm');
+  const algorithm = checksumAlgorithmNamed(raw);
+  if (raw !== undefined && !algorithm) throw new ServiceError('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]', 400);
+  return algorithm;
+}
+
 /** Tags of `x-amz-tagging` (URL query encoded: `k1=v1&k2=v2`). */
 function tagsFrom(h: IncomingHttpHeaders): Record<string, string> {
   const raw = header(h, 'x-amz-tagging');
@@ -228,6 +315,15 @@ function tagsFrom(h: IncomingHttpHeaders): Record<string, string> {
 
 function xmlDoc(body: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
+}
+
+/**
+ * A read of an SSE-C object without its customer key (GetObject, a copy source): "The object was
+ * stored using a form of Server Side Encryption. The correct parameters must be provided to
+ * retrieve the object." (400 InvalidRequest; HeadObject answers the same 400 without a body).
+ */
+function sseCRefused(): ServiceError {
+  return new ServiceError('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.', 400);
 }
 
 /** A KMS failure inside an S3 request, as S3 reports it. */
@@ -242,7 +338,21 @@ export class S3 {
   private readonly buckets = new Map<string, Bucket>();
   /** Set by the server once the world is seeded: KMS request quotas for the calls S3 makes. */
   kmsGate: KmsGate | undefined;
-  private readonly pendingEnvelopes: { bucket: Bucket; key: string; keyId: string; body: string; sse: { type: 'aws:kms'; keyId: string } | undefined; storageClass: string; tags: Record<string, string>; where: string }[] = [];
+  private readonly pendingEnvelopes: {
+    bucket: Bucket;
+    key: string;
+    keyId: string;
+    body: string;
+    sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId: string } | undefined;
+    storageClass: string;
+    tags: Record<string, string>;
+    where: string;
+    metadata: Record<string, string>;
+    system: Record<string, string>;
+    grants?: string[];
+    contentType?: string;
+    checksumAlgorithm?: ChecksumAlgorithm;
+  }[] = [];
 
   constructor(
     world: World,
@@ -254,20 +364,25 @@ export class S3 {
       b.objects.forEach((o, j) => {
         const where = `buckets[${i}].objects[${j}]`;
         try {
-          const sse = o.kmsKeyId ? { type: 'aws:kms' as const, keyId: o.kmsKeyId } : undefined;
+          const sse = o.kmsKeyId ? { type: o.dsse ? ('aws:kms:dsse' as const) : ('aws:kms' as const), keyId: o.kmsKeyId } : undefined;
+          const system: Record<string, string> = o.cacheControl !== undefined ? { 'cache-control': o.cacheControl } : {};
+          const grants = o.grants && Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
+          const attributes = { metadata: { ...o.metadata }, system, grants };
           if (o.envelopeKeyId) {
             // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
-            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where });
+            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where, contentType: o.contentType, checksumAlgorithm: o.checksumAlgorithm, ...attributes });
             return;
           }
-          const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
+          const enc = o.sseC ? { enc: { type: 'SSE-C' as const } } : this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
+          const seededParts = Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES));
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
-            contentType: plain ? 'text/plain' : 'application/octet-stream',
-            metadata: {},
+            contentType: o.contentType ?? (plain ? 'text/plain' : 'application/octet-stream'),
             tags: { ...o.tags },
             storageClass: o.storageClass ?? 'STANDARD',
-            etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES))}"`,
+            etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${seededParts}"`,
+            checksum: o.checksumAlgorithm ? seededChecksum(o.checksumAlgorithm, plain, `${b.name}/${o.key}`, seededParts) : undefined,
+            ...attributes,
           });
         } catch (e) {
           throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`, { cause: e });
@@ -285,7 +400,16 @@ export class S3 {
       try {
         const message = await this.envelopeMessage(p.keyId, p.bucket.region, Buffer.from(p.body, 'utf8'));
         const enc = this.encryptionFor(p.bucket, p.key, p.sse, undefined, undefined);
-        this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, { contentType: 'application/octet-stream', metadata: {}, tags: p.tags, storageClass: p.storageClass, etag: `"${md5(message)}"` });
+        this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, {
+          contentType: p.contentType ?? 'application/octet-stream',
+          metadata: p.metadata,
+          system: p.system,
+          grants: p.grants,
+          tags: p.tags,
+          storageClass: p.storageClass,
+          etag: `"${md5(message)}"`,
+          checksum: p.checksumAlgorithm ? { algorithm: p.checksumAlgorithm, value: checksumOf(p.checksumAlgorithm, message), type: 'FULL_OBJECT' } : undefined,
+        });
       } catch (e) {
         throw new Error(`world ${p.where}: cannot create the envelope object s3://${p.bucket.name}/${p.key}: ${(e as Error).message}`, { cause: e });
       }
@@ -336,47 +460,56 @@ export class S3 {
   private encryptionFor(
     bucket: Bucket,
     key: string,
-    sse: { type: 'aws:kms'; keyId?: string } | { type: 'AES256' } | undefined,
+    sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string } | { type: 'AES256' } | undefined,
     bucketKeyHeader: boolean | undefined,
     customContext: Record<string, string> | undefined,
   ): { enc: Encryption; dataKey?: Buffer } {
     let keyId: string | undefined;
     if (sse?.type === 'AES256') return { enc: { type: 'AES256' } };
-    if (sse?.type === 'aws:kms') keyId = sse.keyId ?? this.kms.awsManagedKey('alias/aws/s3', bucket.region);
+    if (sse?.type === 'aws:kms' || sse?.type === 'aws:kms:dsse') keyId = sse.keyId ?? this.kms.awsManagedKey('alias/aws/s3', bucket.region);
     else if (bucket.defaultKmsKeyId) keyId = bucket.defaultKmsKeyId;
     else return { enc: { type: 'AES256' } };
-    const bucketKey = bucketKeyHeader ?? bucket.bucketKeyEnabled;
+    const dsse = sse?.type === 'aws:kms:dsse';
+    // "S3 Bucket Keys aren't supported for DSSE-KMS" (S3 User Guide, DSSE-KMS): every DSSE object gets its own data key.
+    const bucketKey = !dsse && (bucketKeyHeader ?? bucket.bucketKeyEnabled);
     try {
-      if (bucketKey) {
-        // S3 Bucket Key: a bucket-level data key from KMS, object keys derived from it.
-        // Simplification: the bucket key is reused until the KMS key's current material changes
-        // (real S3 reuses it for an undocumented "limited time").
-        const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
-        this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
-        const probe = this.kms.generateDataKey(keyId, bucket.region, context);
-        const cacheId = `${probe.keyArn}|${JSON.stringify(context)}`;
-        let bk = bucket.bucketKeys.get(cacheId);
-        if (!bk || bk.keyMaterialId !== probe.keyMaterialId) {
-          bk = { encrypted: probe.blob, plaintext: probe.plaintext, keyMaterialId: probe.keyMaterialId };
-          bucket.bucketKeys.set(cacheId, bk);
-        }
-        const salt = randomBytes(16);
-        const objectKey = Buffer.from(hkdfSync('sha256', bk.plaintext, salt, key, 32));
-        return {
-          enc: { type: 'aws:kms', keyArn: probe.keyArn, encryptedKey: bk.encrypted, salt, bucketKey: true, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(objectKey), keyMaterialId: bk.keyMaterialId },
-          dataKey: objectKey,
-        };
-      }
+      if (bucketKey) return this.bucketKeyEncryption(bucket, key, keyId, customContext);
       const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}/${key}`, ...customContext };
       this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
       const dk = this.kms.generateDataKey(keyId, bucket.region, context);
       return {
-        enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
+        enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, dsse, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
         dataKey: dk.plaintext,
       };
     } catch (e) {
       throw kmsToS3(e);
     }
+  }
+
+  /**
+   * S3 Bucket Key: a bucket-level data key from KMS, object keys derived from it. S3 reuses a
+   * Bucket Key "for a limited time" (undocumented length): here for BUCKET_KEY_REUSE_MS of
+   * stand-in time, with the key material current when it was MADE, even if the KMS key was
+   * rotated since; KMS is asked again only when it is due.
+   */
+  private bucketKeyEncryption(bucket: Bucket, key: string, keyId: string, customContext: Record<string, string> | undefined): { enc: Encryption; dataKey: Buffer } {
+    const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
+    const keyArn = this.kms.resolve(keyId, bucket.region, true, 'GenerateDataKey').arn;
+    const cacheId = `${keyArn}|${JSON.stringify(context)}`;
+    const now = Date.now();
+    let bk = bucket.bucketKeys.get(cacheId);
+    if (!bk || now - bk.madeAt >= BUCKET_KEY_REUSE_MS / this.kms.speed) {
+      this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
+      const made = this.kms.generateDataKey(keyId, bucket.region, context);
+      bk = { encrypted: made.blob, plaintext: made.plaintext, keyMaterialId: made.keyMaterialId, madeAt: now };
+      bucket.bucketKeys.set(cacheId, bk);
+    }
+    const salt = randomBytes(16);
+    const objectKey = Buffer.from(hkdfSync('sha256', bk.plaintext, salt, key, 32));
+    return {
+      enc: { type: 'aws:kms', keyArn, encryptedKey: bk.encrypted, salt, bucketKey: true, dsse: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(objectKey), keyMaterialId: bk.keyMaterialId },
+      dataKey: objectKey,
+    };
   }
 
   private dataKeyOf(bucket: Bucket, enc: Encryption & { type: 'aws:kms' }, objectKey: string): Buffer {
@@ -390,6 +523,7 @@ export class S3 {
   }
 
   private plaintextOf(bucket: Bucket, o: StoredObject): Buffer {
+    if (o.enc.type === 'SSE-C') throw sseCRefused();
     if (!o.body) throw new ServiceError(NOT_IMPLEMENTED, `s3://${bucket.name}/${o.key} is a synthetic object of ${o.size} bytes with no body; the stand-in cannot read it`);
     return o.enc.type === 'aws:kms' ? aesOpen(this.dataKeyOf(bucket, o.enc, o.key), o.body) : o.body;
   }
@@ -401,9 +535,10 @@ export class S3 {
     dataKey: Buffer | undefined,
     plain: Buffer | undefined,
     size: number,
-    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string },
+    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string; system?: Record<string, string>; checksum?: StoredChecksum; grants?: string[] },
   ): StoredObject {
     const o: StoredObject = {
+      system: {},
       key,
       versionId: bucket.versioning ? randomBytes(16).toString('base64url') : 'null',
       size,
@@ -456,18 +591,25 @@ export class S3 {
       size: o.size,
       synthetic: !o.body,
       etag: o.etag,
-      serverSideEncryption: o.enc.type,
+      serverSideEncryption: kms?.dsse ? 'aws:kms:dsse' : o.enc.type,
+      sseC: o.enc.type === 'SSE-C' || undefined,
       kmsKeyArn: kms?.keyArn,
       bucketKeyEnabled: kms?.bucketKey ?? false,
       dataKeyFingerprint: kms?.dataKeyFingerprint,
       keyMaterialId: kms?.keyMaterialId,
       encryptionContext: kms ? { ...kms.context } : undefined,
       metadata: { ...o.metadata },
+      contentType: o.contentType,
+      cacheControl: o.system['cache-control'],
+      systemHeaders: { ...o.system },
+      grants: [...(o.grants ?? [])],
+      checksumAlgorithm: o.checksum?.algorithm,
+      checksumType: o.checksum?.type,
       storageClass: o.storageClass,
       tags: { ...o.tags },
       lastModified: o.lastModified,
       previousDataKeyFingerprints: versions.slice(0, -1).map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
-      envelope: o.body ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
+      envelope: o.body && o.enc.type !== 'SSE-C' ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
     };
   }
 
@@ -508,6 +650,7 @@ export class S3 {
       case 'CompleteMultipartUpload': return this.completeUpload(bucket, req);
       case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
       case 'GetObjectTagging': return this.getTagging(bucket, req);
+      case 'GetObjectAcl': return this.getAcl(bucket, req);
       case 'PutObjectTagging': return this.putTagging(bucket, req);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
@@ -529,7 +672,8 @@ export class S3 {
    */
   private encHeaders(enc: Encryption, withContext = false): Record<string, string> {
     if (enc.type === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
-    const h: Record<string, string> = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
+    if (enc.type === 'SSE-C') return { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
+    const h: Record<string, string> = { 'x-amz-server-side-encryption': enc.dsse ? 'aws:kms:dsse' : 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
     if (enc.bucketKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
     if (withContext && enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
     return h;
@@ -547,6 +691,7 @@ export class S3 {
     if (o.storageClass !== 'STANDARD') h['x-amz-storage-class'] = o.storageClass;
     if (Object.keys(o.tags).length) h['x-amz-tagging-count'] = String(Object.keys(o.tags).length);
     for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
+    Object.assign(h, o.system);
     return h;
   }
 
@@ -609,21 +754,39 @@ export class S3 {
   private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {
     if (req.headers.range) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ranged GetObject (Range header).');
     const o = this.find(bucket, req.key, req.query.get('versionId'));
-    const headers = { ...this.objectHeaders(bucket, o), 'content-length': String(o.size) };
+    if (o.enc.type === 'SSE-C') throw sseCRefused();
+    const headers: Record<string, string> = { ...this.objectHeaders(bucket, o), 'content-length': String(o.size) };
+    this.checkReadConditions(o, req.headers);
+    if (header(req.headers, 'x-amz-checksum-mode') === 'ENABLED' && o.checksum) {
+      // "If you enable checksum mode and the object is encrypted with AWS KMS, you must have
+      // permission to use the kms:Decrypt action" (HeadObject / GetObject API reference): a HEAD
+      // makes that Decrypt; a GET decrypts the data key for the body anyway.
+      if (head && o.enc.type === 'aws:kms') this.dataKeyOf(bucket, o.enc, o.key);
+      headers[`x-amz-checksum-${o.checksum.algorithm.toLowerCase()}`] = o.checksum.value;
+      headers['x-amz-checksum-type'] = o.checksum.type;
+    }
     if (head) return { status: 200, headers };
     return { status: 200, headers, body: this.plaintextOf(bucket, o) };
   }
 
+  /** If-Match on HEAD/GET: 412 PreconditionFailed when the object's ETag is not named (GetObject API reference). */
+  private checkReadConditions(o: StoredObject, h: IncomingHttpHeaders): void {
+    const ifMatch = header(h, 'if-match');
+    if (ifMatch !== undefined && !etagMatches(ifMatch, o.etag)) {
+      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-Match' });
+    }
+  }
+
   /** SSE parameters of a request (PutObject, CopyObject, CreateMultipartUpload). */
-  private sseOf(h: IncomingHttpHeaders): { sse?: { type: 'aws:kms'; keyId?: string } | { type: 'AES256' }; bucketKey?: boolean; context?: Record<string, string>; given: boolean } {
+  private sseOf(h: IncomingHttpHeaders): { sse?: { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string } | { type: 'AES256' }; bucketKey?: boolean; context?: Record<string, string>; given: boolean } {
     const type = header(h, 'x-amz-server-side-encryption');
     const keyId = header(h, 'x-amz-server-side-encryption-aws-kms-key-id');
     const bk = header(h, 'x-amz-server-side-encryption-bucket-key-enabled');
     const ctxHeader = header(h, 'x-amz-server-side-encryption-context');
-    if (type !== undefined && type !== 'aws:kms' && type !== 'AES256') {
-      throw new ServiceError(type === 'aws:kms:dsse' ? NOT_IMPLEMENTED : 'InvalidArgument', `Server Side Encryption with ${type} is not supported by the stand-in`, 400);
+    if (type !== undefined && type !== 'aws:kms' && type !== 'aws:kms:dsse' && type !== 'AES256') {
+      throw new ServiceError('InvalidArgument', `The encryption method specified is not supported`, 400, { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: type });
     }
-    if (keyId && type !== 'aws:kms') {
+    if (keyId && type !== 'aws:kms' && type !== 'aws:kms:dsse') {
       throw new ServiceError('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', 400, { ArgumentName: 'x-amz-server-side-encryption' });
     }
     let context: Record<string, string> | undefined;
@@ -636,7 +799,7 @@ export class S3 {
       }
     }
     return {
-      sse: type === 'aws:kms' ? { type, keyId } : type === 'AES256' ? { type } : undefined,
+      sse: type === 'aws:kms' || type === 'aws:kms:dsse' ? { type, keyId } : type === 'AES256' ? { type } : undefined,
       bucketKey: bk === undefined ? undefined : bk === 'true',
       context,
       given: type !== undefined || bk !== undefined || ctxHeader !== undefined,
@@ -651,25 +814,40 @@ export class S3 {
     if (chunked) ({ data: body, trailers } = decodeAwsChunked(body));
     const declared = header(h, 'x-amz-decoded-content-length');
     if (declared !== undefined && Number(declared) !== body.length) throw new ServiceError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400);
-    const crc = header(h, 'x-amz-checksum-crc32') ?? trailers['x-amz-checksum-crc32'];
-    if (crc !== undefined) {
-      const actual = Buffer.alloc(4);
-      actual.writeUInt32BE(crc32(body));
-      if (actual.toString('base64') !== crc) throw new ServiceError('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
-    }
+    const checksum = this.uploadedChecksum(h, trailers, body);
     this.checkWriteConditions(bucket, req.key, h);
     const s = this.sseOf(h);
     const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
     const o = this.store(bucket, req.key, enc, dataKey, body, body.length, {
       contentType: header(h, 'content-type') ?? 'binary/octet-stream',
       metadata: metadataFrom(h),
+      system: systemFrom(h),
+      grants: grantsFrom(h),
       tags: tagsFrom(h),
       storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
       etag: `"${md5(body)}"`,
+      checksum,
     });
     const headers: Record<string, string> = { etag: o.etag, ...this.encHeaders(enc, true) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     return { status: 200, headers };
+  }
+
+  /**
+   * The checksum a PutObject stores: the one sent (header or aws-chunked trailer), verified against
+   * the body (400 BadDigest), else CRC64NVME, which S3 adds to objects uploaded without one
+   * (S3 User Guide, "Checking object integrity").
+   */
+  private uploadedChecksum(h: IncomingHttpHeaders, trailers: Record<string, string>, body: Buffer): StoredChecksum {
+    for (const algorithm of ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const) {
+      const name = `x-amz-checksum-${algorithm.toLowerCase()}`;
+      const sent = header(h, name) ?? trailers[name];
+      if (sent === undefined) continue;
+      const value = checksumOf(algorithm, body);
+      if (value !== sent) throw new ServiceError('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`, 400);
+      return { algorithm, value, type: 'FULL_OBJECT' };
+    }
+    return { algorithm: 'CRC64NVME', value: checksumOf('CRC64NVME', body), type: 'FULL_OBJECT' };
   }
 
   private copySource(req: S3Request): { bucket: Bucket; object: StoredObject } {
@@ -721,13 +899,23 @@ export class S3 {
       throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
     }
     const plain = this.plaintextOf(src.bucket, src.object);
+    const algorithm = requestedChecksumAlgorithm(h);
+    // Conditions on the DESTINATION (If-Match / If-None-Match), checked when the copy is written.
+    this.checkWriteConditions(bucket, req.key, h);
     // Without explicit SSE the copy takes the BUCKET default (the source's encryption and its
     // encryption context are not copied).
     const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
     const replace = directive === 'REPLACE';
+    // Without x-amz-checksum-algorithm the source's checksum algorithm is copied (CopyObject API reference).
+    const kept = algorithm ?? src.object.checksum?.algorithm ?? 'CRC64NVME';
     const o = this.store(bucket, req.key, enc, dataKey, plain, plain.length, {
       contentType: replace ? (header(h, 'content-type') ?? 'binary/octet-stream') : src.object.contentType,
       metadata: replace ? metadataFrom(h) : { ...src.object.metadata },
+      // REPLACE takes the request's system headers; COPY keeps the source's (CopyObject API reference, x-amz-metadata-directive).
+      system: replace ? systemFrom(h) : { ...src.object.system },
+      // The source's ACL is never copied: the copy is private unless the request grants (CopyObject API reference).
+      grants: grantsFrom(h),
+      checksum: { algorithm: kept, value: checksumOf(kept, plain), type: 'FULL_OBJECT' },
       // x-amz-tagging-directive: COPY (the default) keeps the source's tags, REPLACE takes x-amz-tagging.
       tags: (header(h, 'x-amz-tagging-directive') ?? 'COPY') === 'REPLACE' ? tagsFrom(h) : { ...src.object.tags },
       storageClass: storageClass ?? 'STANDARD',
@@ -745,7 +933,22 @@ export class S3 {
     // Real S3 asks KMS for the data key when the upload starts.
     const { enc, dataKey } = this.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
     const id = randomUUID().replace(/-/g, '') + randomBytes(24).toString('base64url');
-    bucket.uploads.set(id, { id, key: req.key, enc, dataKey, contentType: header(h, 'content-type') ?? 'binary/octet-stream', metadata: metadataFrom(h), tags: tagsFrom(h), storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD', parts: new Map() });
+    const versions = bucket.objects.get(req.key);
+    bucket.uploads.set(id, {
+      id,
+      key: req.key,
+      enc,
+      dataKey,
+      contentType: header(h, 'content-type') ?? 'binary/octet-stream',
+      metadata: metadataFrom(h),
+      system: systemFrom(h),
+      grants: grantsFrom(h),
+      tags: tagsFrom(h),
+      storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
+      checksumAlgorithm: requestedChecksumAlgorithm(h),
+      currentAtStart: versions?.[versions.length - 1],
+      parts: new Map(),
+    });
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...this.encHeaders(enc, true) },
@@ -786,24 +989,76 @@ export class S3 {
     const partSize = end - start + 1;
     if (partSize > MAX_COPY_BYTES) throw new ServiceError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(partSize), MaxSizeAllowed: String(MAX_COPY_BYTES) });
     let part: Part;
+    const seed = `${src.bucket.name}/${src.object.key}@${src.object.versionId}:${start}-${end}`;
     if (src.object.body) {
       const plaintext = this.plaintextOf(src.bucket, src.object).subarray(start, end + 1);
-      part = { etag: `"${md5(plaintext)}"`, size: partSize, plaintext };
+      part = { etag: `"${md5(plaintext)}"`, size: partSize, plaintext, checksum: u.checksumAlgorithm && checksumOf(u.checksumAlgorithm, plaintext) };
     } else {
-      part = { etag: `"${md5(`${src.bucket.name}/${src.object.key}@${src.object.versionId}:${start}-${end}`)}"`, size: partSize };
+      // A synthetic source has no bytes to read, but S3 still decrypts its data key to read them.
+      if (src.object.enc.type === 'aws:kms') this.dataKeyOf(src.bucket, src.object.enc, src.object.key);
+      part = { etag: `"${md5(seed)}"`, size: partSize, checksum: u.checksumAlgorithm && syntheticChecksum(u.checksumAlgorithm, seed) };
     }
+    // The part is encrypted under the upload's data key, which S3 holds encrypted: one more Decrypt
+    // per part. S3 documents only that uploading parts needs kms:Decrypt (User Guide, "Multipart
+    // upload API and permissions"), not how often it calls KMS; the strict answer is every part.
+    if (u.enc.type === 'aws:kms') this.gateUploadKey(bucket, u.enc);
     u.parts.set(partNumber, part);
     const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
-    return { status: 200, headers, body: xmlDoc(`<CopyPartResult xmlns="${XMLNS}"><ETag>${xmlEscape(part.etag)}</ETag><LastModified>${lastModified}</LastModified></CopyPartResult>`) };
+    const checksum = u.checksumAlgorithm ? `<Checksum${u.checksumAlgorithm}>${part.checksum}</Checksum${u.checksumAlgorithm}>` : '';
+    return { status: 200, headers, body: xmlDoc(`<CopyPartResult xmlns="${XMLNS}"><ETag>${xmlEscape(part.etag)}</ETag><LastModified>${lastModified}</LastModified>${checksum}</CopyPartResult>`) };
+  }
+
+  /** S3's KMS request for an upload's data key (admitted or throttled like any other). */
+  private gateUploadKey(bucket: Bucket, enc: Encryption & { type: 'aws:kms' }): void {
+    try {
+      this.kmsGate?.('Decrypt', enc.keyArn, bucket.region, enc.context);
+    } catch (e) {
+      throw kmsToS3(e);
+    }
+  }
+
+  /**
+   * A conditional CompleteMultipartUpload (If-Match / If-None-Match) after someone else wrote the
+   * key during the upload: 409 ConditionalRequestConflict ("If a conflicting operation occurs
+   * during the upload S3 returns a 409", CompleteMultipartUpload API reference); otherwise the
+   * conditions are checked against the current object (412 on a mismatch).
+   */
+  private checkCompleteConditions(bucket: Bucket, u: Upload, h: IncomingHttpHeaders): void {
+    if (header(h, 'if-match') === undefined && header(h, 'if-none-match') === undefined) return;
+    const versions = bucket.objects.get(u.key);
+    if (versions?.[versions.length - 1] !== u.currentAtStart) {
+      throw new ServiceError('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+    }
+    this.checkWriteConditions(bucket, u.key, h);
+  }
+
+  /** A part's checksum as listed in CompleteMultipartUpload: required when the upload was created with an algorithm. */
+  private listedPartChecksum(u: Upload, partXml: string, number: number, part: Part): void {
+    if (!u.checksumAlgorithm) return;
+    const tag = `Checksum${u.checksumAlgorithm}`;
+    const listed = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(partXml)?.[1]?.trim();
+    if (listed === undefined) {
+      throw new ServiceError('InvalidRequest', `The upload was created using a ${u.checksumAlgorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${number} in the request.`, 400);
+    }
+    if (listed !== part.checksum) throw new ServiceError('InvalidPart', `One or more of the specified parts could not be found. The ${u.checksumAlgorithm} checksum of part ${number} does not match.`, 400, { UploadId: u.id, PartNumber: String(number) });
+  }
+
+  /** The checksum a completed upload stores: COMPOSITE of the parts' (CRC64NVME: FULL_OBJECT), or S3's default CRC64NVME. */
+  private completedChecksum(u: Upload, parts: Part[], plain: Buffer | undefined): StoredChecksum {
+    const algorithm = u.checksumAlgorithm ?? 'CRC64NVME';
+    if (algorithm === 'CRC64NVME') return { algorithm, value: plain ? checksumOf(algorithm, plain) : syntheticChecksum(algorithm, `${u.id}`), type: 'FULL_OBJECT' };
+    return { algorithm, value: compositeChecksum(algorithm, parts.map((p) => p.checksum!)), type: 'COMPOSITE' };
   }
 
   private completeUpload(bucket: Bucket, req: S3Request): S3Response {
     const u = this.upload(bucket, req);
+    this.checkCompleteConditions(bucket, u, req.headers);
     const xml = req.body.toString('utf8');
     if (!/<CompleteMultipartUpload[\s>]/.test(xml)) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
     const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
+      xml: m[1],
       number: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1])?.[1]),
       etag: xmlUnescape(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? '').trim(),
     }));
@@ -816,6 +1071,7 @@ export class S3 {
       if (!part || norm(part.etag) !== norm(p.etag)) {
         throw new ServiceError('InvalidPart', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', 400, { UploadId: u.id, PartNumber: String(p.number), ETag: p.etag });
       }
+      this.listedPartChecksum(u, p.xml, p.number, part);
       parts.push(part);
     });
     parts.forEach((p, i) => {
@@ -824,7 +1080,8 @@ export class S3 {
     const size = parts.reduce((n, p) => n + p.size, 0);
     const plain = parts.every((p) => p.plaintext) ? Buffer.concat(parts.map((p) => p.plaintext!)) : undefined;
     const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex'))))}-${parts.length}"`;
-    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, tags: u.tags, storageClass: u.storageClass, etag });
+    const checksum = this.completedChecksum(u, parts, plain);
+    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, system: u.system, grants: u.grants, tags: u.tags, storageClass: u.storageClass, etag, checksum });
     bucket.uploads.delete(u.id);
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
@@ -842,6 +1099,28 @@ export class S3 {
     const headers: Record<string, string> = { 'content-type': 'application/xml' };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     return { status: 200, headers, body: xmlDoc(`<Tagging xmlns="${XMLNS}"><TagSet>${tags}</TagSet></Tagging>`) };
+  }
+
+  /**
+   * The object's ACL: the owner's FULL_CONTROL and the grants the object was written with. The
+   * stand-in's owner is one canonical user per account. A copy or a new upload does not inherit
+   * the source's ACL (CopyObject API reference: "the ACL is not preserved and is set to private").
+   */
+  private getAcl(bucket: Bucket, req: S3Request): S3Response {
+    const o = this.find(bucket, req.key, req.query.get('versionId'));
+    const owner = canonicalIdOf(this.kms.account);
+    const grant = (grantee: string, permission: string) => `<Grant>${grantee}<Permission>${permission}</Permission></Grant>`;
+    const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+    const granteeXml = (g: string) => {
+      const [, kind, value] = /^(id|uri|emailAddress)="([^"]+)"$/.exec(g)!;
+      if (kind === 'id') return `<Grantee ${XSI} xsi:type="CanonicalUser"><ID>${xmlEscape(value)}</ID></Grantee>`;
+      if (kind === 'uri') return `<Grantee ${XSI} xsi:type="Group"><URI>${xmlEscape(value)}</URI></Grantee>`;
+      return `<Grantee ${XSI} xsi:type="AmazonCustomerByEmail"><EmailAddress>${xmlEscape(value)}</EmailAddress></Grantee>`;
+    };
+    const grants = [grant(granteeXml(`id="${owner}"`), 'FULL_CONTROL'), ...(o.grants ?? []).map((g) => grant(granteeXml(g.slice(g.indexOf(' ') + 1)), g.slice(0, g.indexOf(' '))))];
+    // GetObjectAclOutput binds no x-amz-version-id (S3 model), unlike the tagging answers.
+    const headers: Record<string, string> = { 'content-type': 'application/xml' };
+    return { status: 200, headers, body: xmlDoc(`<AccessControlPolicy xmlns="${XMLNS}"><Owner><ID>${owner}</ID></Owner><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`) };
   }
 
   private putTagging(bucket: Bucket, req: S3Request): S3Response {

@@ -36,10 +36,20 @@ const S3_ACTIONS: Record<string, string[]> = {
   AbortMultipartUpload: ['s3:AbortMultipartUpload'],
   ListObjectsV2: ['s3:ListBucket'],
 };
-/** What the arguments of an S3 call add: a version read, copied tags. */
+/**
+ * What the arguments of an S3 call (matched as `<Command> <arguments>`) add: a version read, copied
+ * tags, a version's tags; attributes kept from a read (object-attributes.ts) include Object Lock
+ * retention and legal hold, which HEAD/GET answer only with the Get rights and a write sets only
+ * with the Put rights (S3 User Guide, "Object Lock considerations").
+ */
 const S3_ARGUMENT_ACTIONS: [RegExp, string[]][] = [
   [/\bVersionId\b/, ['s3:GetObjectVersion']],
   [/\bTaggingDirective\b/, ['s3:GetObjectTagging', 's3:PutObjectTagging']],
+  [/^GetObjectTagging\b[\s\S]*\bVersionId\b/, ['s3:GetObjectVersionTagging']],
+  [/\bkeptFromRead\b/, ['s3:GetObjectRetention', 's3:GetObjectLegalHold']],
+  [/\bwriteAttributes\b/, ['s3:PutObjectRetention', 's3:PutObjectLegalHold']],
+  [/^GetObjectAcl\b[\s\S]*\bVersionId\b/, ['s3:GetObjectVersionAcl']],
+  [/\bgrantParameters\b/, ['s3:PutObjectAcl']],
 ];
 /**
  * The Encryption SDK's KMS keyring calls KMS from inside node_modules (not followed): encrypting
@@ -80,7 +90,7 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
           if (command && service === 's3' && ts.isNewExpression(node.parent) && node.parent.expression === node) {
             const args = node.parent.arguments?.map((a) => a.getText()).join(' ') ?? '';
             for (const a of S3_ACTIONS[command[1]!] ?? [`s3:${command[1]}`]) actions.add(a);
-            for (const [pattern, more] of S3_ARGUMENT_ACTIONS) if (pattern.test(args)) for (const a of more) actions.add(a);
+            for (const [pattern, more] of S3_ARGUMENT_ACTIONS) if (pattern.test(`${command[1]} ${args}`)) for (const a of more) actions.add(a);
             continue;
           }
           if (command && ts.isNewExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${command[1]}`);

@@ -169,7 +169,10 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     for (const st of listing) expect([st.Resource].flat().map((r) => JSON.stringify(r)).sort()).toEqual([...listed].sort());
     const objects = s3Statements.filter((st) => listedObjects.includes(JSON.stringify([st.Resource].flat()[0])));
     expect(objects.map((st) => st.role.replace(/[0-9A-F]{8}$/, ''))).toEqual(['TasksReencryptObjectsRole']);
-    expect(actionsOf(objects[0]!).sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectTagging', 's3:GetObjectVersion', 's3:PutObject', 's3:PutObjectTagging']);
+    expect(actionsOf(objects[0]!).sort()).toEqual([
+      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectAcl', 's3:GetObjectLegalHold', 's3:GetObjectRetention', 's3:GetObjectTagging', 's3:GetObjectVersion',
+      's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging', 's3:PutObject', 's3:PutObjectAcl', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging',
+    ]);
     expect([objects[0]!.Resource].flat().map((r) => JSON.stringify(r)).sort()).toEqual([...listedObjects].sort());
   });
 

@@ -18,6 +18,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  GetObjectAclCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -92,6 +93,7 @@ test('S3 answers fit the S3 output shapes', async () => {
   fits('s3', 'CopyObject', await c.s3.send(new CopyObjectCommand({ Bucket, Key: 'a.txt', CopySource: `${Bucket}/a.txt`, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ID })));
   fits('s3', 'PutObjectTagging', await c.s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'a.txt', Tagging: { TagSet: [{ Key: 't', Value: 'v' }] } })));
   fits('s3', 'GetObjectTagging', await c.s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'a.txt' })));
+  fits('s3', 'GetObjectAcl', await c.s3.send(new GetObjectAclCommand({ Bucket, Key: 'b.txt' })));
   const upload = await c.s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'c.txt', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ID }));
   fits('s3', 'CreateMultipartUpload', upload);
   const part = await c.s3.send(new UploadPartCopyCommand({ Bucket, Key: 'c.txt', UploadId: upload.UploadId, PartNumber: 1, CopySource: `${Bucket}/a.txt` }));

@@ -96,11 +96,13 @@ describe('reencryptObjects against the stand-in', () => {
     expect(s.calls.filter((x) => x.operation === 'UploadPartCopy')).toHaveLength(6);
   });
 
-  test('versioned bucket with Bucket Keys: the old version keeps its old data key and is counted', async () => {
+  test('versioned bucket with Bucket Keys: the old version keeps its old data key and is counted; the copy has its own data key', async () => {
     const before = s.s3Object('versioned', 'v.json')!;
     const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'versioned' }, ARN, ['v.json']);
-    expect(report).toMatchObject({ objectsReencrypted: 1, oldVersionsLeft: 1, bucketKeys: true });
+    expect(report).toMatchObject({ objectsReencrypted: 1, oldVersionsLeft: 1, bucketKeys: false });
     const after = s.s3Object('versioned', 'v.json')!;
+    expect(before.bucketKeyEnabled).toBe(true);
+    expect(after.bucketKeyEnabled).toBe(false);
     expect(after.versions).toBe(2);
     expect(after.previousDataKeyFingerprints).toEqual([before.dataKeyFingerprint]);
     expect(after.dataKeyFingerprint).not.toBe(before.dataKeyFingerprint);

@@ -29,13 +29,14 @@ describe('decideS3Object', () => {
     ['another key', { sseKmsKeyId: OTHER }, { action: 'SKIPPED', reason: 'OTHER_KEY' }],
     ['another key, archived: the key decides first', { sseKmsKeyId: OTHER, storageClass: 'GLACIER' }, { action: 'SKIPPED', reason: 'OTHER_KEY' }],
     ['SSE-S3', { serverSideEncryption: 'AES256', sseKmsKeyId: undefined }, { action: 'SKIPPED', reason: 'NOT_SSE_KMS' }],
-    ['DSSE-KMS', { serverSideEncryption: 'aws:kms:dsse' }, { action: 'SKIPPED', reason: 'NOT_SSE_KMS' }],
+    ['DSSE-KMS under the key: re-encrypted (stays DSSE-KMS)', { serverSideEncryption: 'aws:kms:dsse' }, { action: 'RE_ENCRYPT', method: 'COPY' }],
+    ['DSSE-KMS under another key', { serverSideEncryption: 'aws:kms:dsse', sseKmsKeyId: OTHER }, { action: 'SKIPPED', reason: 'OTHER_KEY' }],
     ['no encryption reported', { serverSideEncryption: undefined }, { action: 'SKIPPED', reason: 'NOT_SSE_KMS' }],
   ])('%s', (_name, facts, expected) => {
     expect(decideS3Object(kmsObject(facts), KEY)).toEqual(expected);
   });
 
-  test('property: only aws:kms objects under exactly the rotated key are ever re-encrypted', () => {
+  test('property: only aws:kms / aws:kms:dsse objects under exactly the rotated key are ever re-encrypted', () => {
     fc.assert(
       fc.property(
         fc.record({
@@ -47,7 +48,7 @@ describe('decideS3Object', () => {
         (facts) => {
           const d = decideS3Object(facts, KEY);
           if (d.action === 'RE_ENCRYPT') {
-            expect(facts.serverSideEncryption).toBe('aws:kms');
+            expect(['aws:kms', 'aws:kms:dsse']).toContain(facts.serverSideEncryption);
             expect(facts.sseKmsKeyId).toBe(KEY);
             expect(['GLACIER', 'DEEP_ARCHIVE']).not.toContain(facts.storageClass);
             expect(d.method).toBe(facts.sizeBytes > MAX_SINGLE_COPY_BYTES ? 'MULTIPART_COPY' : 'COPY');
