@@ -74,16 +74,12 @@ function serverlessFindings(app: App): string[] {
 }
 
 describe('cdk-nag Serverless pack (bin/app.ts runs it with the two above)', () => {
-  // The stage's throttling is issue 19's front-door work (lib/front-door.ts, stage throttling):
-  // until it is on this branch the pack reports that rule and nothing else.
-  const pending = ['Serverless-APIGWDefaultThrottling'];
-
   test.each([
     ['without the re-encryption branch', {}],
     ['with the re-encryption branch', WITH_BRANCH],
   ])('no unacknowledged finding %s (each acknowledgement names its rule and reason)', (_name, settings) => {
     const findings = serverlessFindings(build(settings).app);
-    expect(findings.filter((f) => !pending.includes(f))).toEqual([]);
+    expect(findings).toEqual([]);
   });
 
   test('a new finding fails the check (a scheduled rule without a dead-letter queue)', () => {
