@@ -84,6 +84,11 @@ const objectSchema = z
     envelopeKeyId: z.string().min(1).optional(),
     /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
     tags: z.record(z.string(), z.string()).optional(),
+    /**
+     * Older versions of this key, oldest first, written before the object itself (the bucket must
+     * be versioned). Each is SSE-KMS under its `kmsKeyId` (default: as for the object), body default "hello".
+     */
+    previousVersions: z.array(z.object({ kmsKeyId: z.string().min(1).optional(), body: z.string().optional() }).strict()).optional(),
   })
   .strict();
 
@@ -344,6 +349,9 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       seen.add(o.key);
       if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
       if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
+      if (o.previousVersions?.length && !b.versioning) {
+        problems.push(`buckets[${i}].objects[${j}].previousVersions: only a versioned bucket keeps older versions (set buckets[${i}].versioning to true)`);
+      }
     });
   });
   return problems;

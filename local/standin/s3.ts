@@ -17,7 +17,7 @@ import { deserializeFactory } from '@aws-crypto/serialize';
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'ListObjectVersions',
 ] as const;
 
 /**
@@ -260,6 +260,7 @@ export class S3 {
             this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where });
             return;
           }
+          this.seedPreviousVersions(bucket, o.key, o.previousVersions ?? [], sse, o.storageClass ?? 'STANDARD');
           const enc = this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
@@ -274,6 +275,15 @@ export class S3 {
         }
       });
     });
+  }
+
+  /** The world's `previousVersions` of one object, oldest first, stored before the object itself. */
+  private seedPreviousVersions(bucket: Bucket, key: string, previous: { kmsKeyId?: string; body?: string }[], sse: { type: 'aws:kms'; keyId: string } | undefined, storageClass: string): void {
+    for (const v of previous) {
+      const enc = this.encryptionFor(bucket, key, v.kmsKeyId ? { type: 'aws:kms', keyId: v.kmsKeyId } : sse, undefined, undefined);
+      const plain = Buffer.from(v.body ?? 'hello', 'utf8');
+      this.store(bucket, key, enc.enc, enc.dataKey, plain, plain.length, { contentType: 'text/plain', metadata: {}, tags: {}, storageClass, etag: `"${md5(plain)}"` });
+    }
   }
 
   /**
@@ -509,6 +519,7 @@ export class S3 {
       case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
       case 'GetObjectTagging': return this.getTagging(bucket, req);
       case 'PutObjectTagging': return this.putTagging(bucket, req);
+      case 'ListObjectVersions': return this.listVersions(bucket, req);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
   }
@@ -604,6 +615,50 @@ export class S3 {
       ...prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
     ];
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`) };
+  }
+
+  /**
+   * ListObjectVersions: every version of the keys under `prefix`, keys in UTF-8 order and each
+   * key's versions newest first, paged by key-marker / version-id-marker (S3 API reference,
+   * ListObjectVersions). The stand-in has no delete markers (it implements no DeleteObject) and
+   * does not implement `delimiter`. StorageClass is left out: the model's ObjectVersionStorageClass
+   * admits only STANDARD, while S3 reports an archived version's class, so nobody may rely on it.
+   */
+  private listVersions(bucket: Bucket, req: S3Request): S3Response {
+    const q = req.query;
+    if (q.get('delimiter')) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ListObjectVersions with a delimiter.');
+    const prefix = q.get('prefix') ?? '';
+    const maxKeysRaw = q.get('max-keys');
+    const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysRaw) });
+    const keyMarker = q.get('key-marker') ?? '';
+    const versionMarker = q.get('version-id-marker') ?? '';
+    if (versionMarker && !keyMarker) throw new ServiceError('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', 400, { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker });
+    const all = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort().flatMap((k) => [...bucket.objects.get(k)!].reverse().map((o, i) => ({ o, latest: i === 0 })));
+    let start = 0;
+    if (keyMarker) {
+      const markerAt = versionMarker ? all.findIndex((e) => e.o.key === keyMarker && e.o.versionId === versionMarker) : -1;
+      start = markerAt >= 0 ? markerAt + 1 : all.findIndex((e) => e.o.key > keyMarker);
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + Math.min(maxKeys, 1000));
+    const truncated = start + page.length < all.length;
+    const last = page[page.length - 1];
+    const parts = [
+      `<Name>${xmlEscape(bucket.name)}</Name>`,
+      `<Prefix>${xmlEscape(prefix)}</Prefix>`,
+      `<KeyMarker>${xmlEscape(keyMarker)}</KeyMarker>`,
+      `<VersionIdMarker>${xmlEscape(versionMarker)}</VersionIdMarker>`,
+      `<MaxKeys>${maxKeys}</MaxKeys>`,
+      `<IsTruncated>${truncated}</IsTruncated>`,
+      truncated && last ? `<NextKeyMarker>${xmlEscape(last.o.key)}</NextKeyMarker><NextVersionIdMarker>${xmlEscape(last.o.versionId)}</NextVersionIdMarker>` : '',
+      ...page.map(
+        ({ o, latest }) =>
+          `<Version><Key>${xmlEscape(o.key)}</Key><VersionId>${xmlEscape(o.versionId)}</VersionId><IsLatest>${latest}</IsLatest>` +
+          `<LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size></Version>`,
+      ),
+    ];
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListVersionsResult xmlns="${XMLNS}">${parts.join('')}</ListVersionsResult>`) };
   }
 
   private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {
