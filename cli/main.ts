@@ -238,6 +238,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
     .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force", "reEncrypt": {"targets": [...]}}) instead of a finding').conflicts(['event', 'events']))
     .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr); a storm prints {"executions": [...], "calls": {...}, "throttles": n}')
     .addOption(new Option('--speed <n>', 'divide every wait, rotation time and KMS request-quota second by this').default(DEFAULT_SPEED).argParser(positiveNumber))
+    .option('--s3-report <file>', 'after the run, write {"objects": [...]}: the current version of every object in the world\'s buckets (encryption, key material, attributes, plaintext SHA-256)')
     .addHelpText('after', `\nStorm: with several triggers every execution runs at once against one stand-in (KMS request quotas per simulated second; a world file's "quotas" overrides them) and one ledger; trace lines start with the execution's label (e01, e02, ...).\nExit codes (as start's): 0 ROTATED or DRY_RUN, 3 every key SKIPPED, 1 a key or the execution FAILED, 2 bad world, event or request file. A storm: 1 if any execution failed, 3 if every one skipped all its keys, else 0.\n${examples(
       'kms-rotate simulate',
       'kms-rotate simulate --world my-world.json --event test/fixtures/guardduty/several-keys.json --speed 50',

@@ -121,9 +121,32 @@ export interface S3ObjectInfo {
   envelope?: { kmsKeyArns: string[]; dataKeyFingerprint: string; encryptionContext: Record<string, string> };
 }
 
+/** One object of `simulate --s3-report` (the current version; see S3.report). */
+export interface S3ReportObject {
+  bucket: string;
+  key: string;
+  versionCount: number;
+  sse: 'aws:kms' | 'aws:kms:dsse' | 'AES256';
+  kmsKeyArn: string | null;
+  /** The key material that encrypted the current version's data key, or its Bucket Key's. */
+  keyMaterialId: string | null;
+  bucketKeyEnabled: boolean;
+  storageClass: string;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+  contentType: string | null;
+  cacheControl: string | null;
+  checksumAlgorithm: string | null;
+  /** SHA-256 (hex) of what a reader gets, after decrypting an envelope; null for a synthetic object (no body). */
+  plaintextSha256: string | null;
+  envelope: { algorithmSuiteId: number; wrappedBy: { keyArn: string; keyMaterialId: string }[] } | null;
+}
+
 /** Encryption SDK message header reader (no KMS call). */
 const esdkHeader = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
 const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+/** Reads any message, legacy non-committing suites included (the report shows what is stored). */
+const esdkReader = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
 
 export interface S3Request {
   method: string;
@@ -170,6 +193,14 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
 function etagMatches(condition: string, etag: string): boolean {
   const bare = (e: string) => e.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
   return condition.split(',').some((c) => c.trim() === '*' || bare(c) === bare(etag));
+}
+
+function attempt<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -450,6 +481,80 @@ export class S3 {
     } finally {
       this.kmsGate = gate;
     }
+  }
+
+  /**
+   * `simulate --s3-report`: the current version of every object in `bucketNames` (all buckets
+   * when absent), as a reader and an auditor see it. An inspection: its KMS use is not a request
+   * anyone made, so it passes no quota and no counter.
+   */
+  async report(bucketNames?: readonly string[]): Promise<S3ReportObject[]> {
+    const gate = this.kmsGate;
+    this.kmsGate = undefined;
+    try {
+      const out: S3ReportObject[] = [];
+      for (const bucket of this.buckets.values()) {
+        if (bucketNames && !bucketNames.includes(bucket.name)) continue;
+        for (const key of [...bucket.objects.keys()].sort()) out.push(await this.reportObject(bucket, key));
+      }
+      return out;
+    } finally {
+      this.kmsGate = gate;
+    }
+  }
+
+  private async reportObject(bucket: Bucket, key: string): Promise<S3ReportObject> {
+    const versions = bucket.objects.get(key)!;
+    const o = versions[versions.length - 1];
+    // Fields other parts of the stand-in may add to a stored object (DSSE, cache control, checksum).
+    const extra = o as StoredObject & { dsse?: boolean; cacheControl?: string; checksumAlgorithm?: string };
+    const kms = o.enc.type === 'aws:kms' ? o.enc : undefined;
+    // A body the stand-in cannot open (its key disabled or deleted) reports no plaintext hash.
+    const plain = o.body ? attempt(() => this.plaintextOf(bucket, o)) : undefined;
+    const envelope = plain ? await this.envelopeReport(bucket.region, plain).catch(() => null) : null;
+    const readable = envelope ? envelope.plaintext : plain;
+    return {
+      bucket: bucket.name,
+      key,
+      versionCount: versions.length,
+      sse: kms ? (extra.dsse ? 'aws:kms:dsse' : 'aws:kms') : 'AES256',
+      kmsKeyArn: kms?.keyArn ?? null,
+      keyMaterialId: kms?.keyMaterialId ?? null,
+      bucketKeyEnabled: kms?.bucketKey ?? false,
+      storageClass: o.storageClass,
+      tags: { ...o.tags },
+      metadata: { ...o.metadata },
+      contentType: o.contentType ?? null,
+      cacheControl: extra.cacheControl ?? null,
+      checksumAlgorithm: extra.checksumAlgorithm ?? null,
+      plaintextSha256: readable ? createHash('sha256').update(readable).digest('hex') : null,
+      envelope: envelope ? { algorithmSuiteId: envelope.algorithmSuiteId, wrappedBy: envelope.wrappedBy } : null,
+    };
+  }
+
+  /** An Encryption SDK message's suite, wrapping keys (with the material of each) and plaintext; null for other bytes. */
+  private async envelopeReport(region: string, body: Buffer): Promise<{ algorithmSuiteId: number; wrappedBy: { keyArn: string; keyMaterialId: string }[]; plaintext: Buffer } | null> {
+    let header;
+    try {
+      header = esdkHeader.deserializeMessageHeader(body);
+    } catch {
+      return null;
+    }
+    if (!header) return null;
+    const kms = this.kms;
+    const client = {
+      decrypt: async (i: { CiphertextBlob: Uint8Array; EncryptionContext?: Record<string, string> }) => {
+        const dk = kms.decrypt(Buffer.from(i.CiphertextBlob), region, i.EncryptionContext ?? {});
+        return { Plaintext: dk.plaintext, KeyId: dk.keyArn };
+      },
+    };
+    // Discovery: whichever wrapping key the stand-in's KMS can open; legacy (non-committing) suites are read too.
+    const keyring = new KmsKeyringNode({ discovery: true, clientProvider: (() => client) as never });
+    const { plaintext } = await esdkReader.decrypt(keyring, body);
+    const wrappedBy = header.messageHeader.encryptedDataKeys
+      .filter((k) => k.providerId === 'aws-kms')
+      .map((k) => ({ keyArn: k.providerInfo, keyMaterialId: kms.inspect(Buffer.from(k.encryptedDataKey)).keyMaterialId }));
+    return { algorithmSuiteId: header.messageHeader.suiteId, wrappedBy, plaintext: Buffer.from(plaintext) };
   }
 
   private inspect(bucketName: string, key: string): S3ObjectInfo | undefined {
