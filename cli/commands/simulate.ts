@@ -180,7 +180,7 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
     out('No notification was published.');
   }
   out();
-  const counts = (['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
+  const counts = (['ROTATED', 'REENCRYPT_ONLY', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
     .map((o) => [o, result.keys.filter((k) => k.outcome === o).length] as const)
     .filter(([, n]) => n > 0)
     .map(([o, n]) => `${n} ${o}`);

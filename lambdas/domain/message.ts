@@ -64,6 +64,7 @@ const OUTCOME_COUNT_WORD: Record<Outcome, string> = {
   DRY_RUN: 'dry run',
   SKIPPED: 'skipped',
   FAILED: 'failed',
+  REENCRYPT_ONLY: 're-encrypt only',
 };
 
 const DATA_KEY_WARNING =
@@ -216,7 +217,7 @@ function headline(summary: RunSummary): string[] {
   if (n === 0) {
     lines.push('KMS incident rotation: NONE - no KMS key was implicated, so nothing was rotated.');
   } else {
-    const counts = (['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
+    const counts = (['ROTATED', 'REENCRYPT_ONLY', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
       .map((o) => [o, summary.keys.filter((k) => k.outcome === o).length] as const)
       .filter(([, c]) => c > 0)
       .map(([o, c]) => `${c} ${OUTCOME_COUNT_WORD[o]}`);

@@ -420,7 +420,10 @@ export function planReencryption(
   // finding's repeat never does (GuardDuty repeats findings; each would re-encrypt again).
   const wouldRotate = request.dryRun ? 'DRY_RUN' : 'ROTATED';
   const reRun = (r: RotatedKeyFacts) => !request.dryRun && request.source === 'manual' && r.outcome === 'SKIPPED' && r.reason === 'RECENTLY_ROTATED';
-  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => (r.outcome === wouldRotate || reRun(r)) && typeof r.keyArn === 'string' && r.keyArn !== '');
+  // REENCRYPT_ONLY: a re-encrypt-only request whose key's current material post-dates the
+  // exposure (Assess checked it): planned as a rotated key, without a rotation.
+  const current = (r: RotatedKeyFacts) => r.outcome === wouldRotate || (!request.dryRun && r.outcome === 'REENCRYPT_ONLY') || reRun(r);
+  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => current(r) && typeof r.keyArn === 'string' && r.keyArn !== '');
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();
@@ -438,8 +441,13 @@ export function planReencryption(
   const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
 
   if (!rotated.length) {
+    const predates = results.some((r) => r.outcome === 'SKIPPED' && r.reason === 'MATERIAL_PREDATES_EXPOSURE');
     for (const t of requested) {
-      refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+      if (predates) {
+        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'MATERIAL_PREDATES_EXPOSURE', detail: `${where(spec(t))} was not re-encrypted: the key's newest key material predates the exposure; rotate the key first (kms-rotate start --reencrypt ...).` });
+      } else {
+        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+      }
     }
   }
   const candidates: ReencryptionUnit[] = [];
