@@ -88,8 +88,9 @@ export class ReencryptionResources extends Construct {
     // ReencryptObjects: the listed buckets' objects, and data keys of this account's keys here.
     const listed = listedBucketArns(props.buckets);
     props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsObjectsOnly', actions: REENCRYPT_OBJECT_ACTIONS, resources: listed.objects }));
-    // ListObjectVersions counts each object's older versions still under the rotated key (never deletes them).
-    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsVersions', actions: ['s3:ListBucketVersions'], resources: listed.buckets }));
+    // GetBucketVersioning (once per batch) and ListObjectVersions count each object's older versions
+    // still under the rotated key (never deleting them).
+    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsVersions', actions: ['s3:GetBucketVersioning', 's3:ListBucketVersions'], resources: listed.buckets }));
     props.reencryptObjects.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'DataKeysOfThisAccountsKeys', actions: REENCRYPT_KMS_ACTIONS, resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`] }),
     );

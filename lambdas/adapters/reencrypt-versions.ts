@@ -1,4 +1,11 @@
-import { HeadObjectCommand, ListObjectVersionsCommand, type HeadObjectCommandOutput, type ListObjectVersionsCommandOutput } from '@aws-sdk/client-s3';
+import {
+  GetBucketVersioningCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  type GetBucketVersioningCommandOutput,
+  type HeadObjectCommandOutput,
+  type ListObjectVersionsCommandOutput,
+} from '@aws-sdk/client-s3';
 import { isReplicaOf, type ObjectOutcome } from '../domain/reencryption';
 import type { ReencryptTarget, Run } from './reencrypt-run';
 
@@ -6,9 +13,25 @@ import type { ReencryptTarget, Run } from './reencrypt-run';
  * Older versions still under the rotated key. Re-encryption writes a NEW current version; every
  * older version keeps the data key it was written with, and the workflow never deletes versions.
  * So each scanned object's older versions are counted (ListObjectVersions, s3:ListBucketVersions)
- * and reported with action required. Also done for an unversioned bucket: a bucket whose
- * versioning was suspended keeps the versions written before, and its new writes are "null".
+ * and reported with action required. A bucket whose versioning was ever enabled (Status Enabled
+ * or Suspended: a suspended bucket keeps the versions written before) is listed per object; one
+ * that never had it (no Status, GetBucketVersioning) holds one "null" version per key: nothing
+ * older, so no listing. Asked once per batch.
  */
+
+/** Per batch (one Run, one bucket): whether the bucket may hold older versions. */
+const mayHoldVersions = new WeakMap<Run, Promise<boolean>>();
+
+function bucketMayHoldVersions(run: Run, bucket: string): Promise<boolean> {
+  let known = mayHoldVersions.get(run);
+  if (!known) {
+    known = run.send<GetBucketVersioningCommandOutput>(new GetBucketVersioningCommand({ Bucket: bucket }), 0).then((v) => v.Status !== undefined);
+    // A failed answer is not remembered: the next object asks again (and fails the same way if it must).
+    known.catch(() => mayHoldVersions.delete(run));
+    mayHoldVersions.set(run, known);
+  }
+  return known;
+}
 
 /** Older versions of one object whose encryption is read (HeadObject each); the rest count as under the key. */
 export const MAX_VERSION_HEADS = 100;
@@ -40,6 +63,7 @@ async function olderVersionIds(run: Run, bucket: string, key: string): Promise<s
  * SSE-KMS bucket), so every older version counts as possibly under the key (strict).
  */
 export async function countOlderVersionsUnderKey(run: Run, target: ReencryptTarget, key: string, keyArn: string): Promise<number> {
+  if (!(await bucketMayHoldVersions(run, target.bucket))) return 0;
   const ids = await olderVersionIds(run, target.bucket, key);
   if (target.type === 'envelope') return ids.length;
   let under = Math.max(0, ids.length - MAX_VERSION_HEADS);

@@ -17,7 +17,7 @@ import { deserializeFactory } from '@aws-crypto/serialize';
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'ListObjectVersions',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'ListObjectVersions', 'GetBucketVersioning',
 ] as const;
 
 /**
@@ -171,6 +171,7 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
   if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
   if (!key) {
     if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && q.has('versioning')) return 'GetBucketVersioning';
     if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.has('versions') ? 'ListObjectVersions' : q.size ? `GetBucket${[...q.keys()][0]}` : 'ListObjects';
     if (method === 'PUT') return q.size ? `PutBucket${[...q.keys()][0]}` : 'CreateBucket';
     if (method === 'HEAD') return 'HeadBucket';
@@ -625,6 +626,7 @@ export class S3 {
       case 'GetObjectTagging': return this.getTagging(bucket, req);
       case 'PutObjectTagging': return this.putTagging(bucket, req);
       case 'ListObjectVersions': return this.listVersions(bucket, req);
+      case 'GetBucketVersioning': return this.getVersioning(bucket);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
   }
@@ -720,6 +722,15 @@ export class S3 {
       ...prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
     ];
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`) };
+  }
+
+  /**
+   * GetBucketVersioning: `Status` Enabled, or no Status for a bucket that never had versioning
+   * enabled (S3 API reference, GetBucketVersioning). The stand-in does not model Suspended.
+   */
+  private getVersioning(bucket: Bucket): S3Response {
+    const status = bucket.versioning ? '<Status>Enabled</Status>' : '';
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<VersioningConfiguration xmlns="${XMLNS}">${status}</VersioningConfiguration>`) };
   }
 
   /**

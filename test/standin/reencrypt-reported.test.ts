@@ -54,6 +54,9 @@ function state(reports: TargetReport[]): ReencryptionState {
 test('archived objects under the key: left untouched, action required (ARCHIVED_NEEDS_RESTORE)', async () => {
   const report = await reencryptObjects({ s3: clients(s).s3 }, { type: 's3-sse-kms', bucket: 'cold' }, ARN, ['glacier.json', 'deep.json', 'warm.json']);
   expect(report).toMatchObject({ objectsReencrypted: 1, objectsSkipped: 2, skippedByReason: { ARCHIVED_NEEDS_RESTORE: 2 } });
+  // A bucket that never had versioning holds no older versions: asked once per batch, never listed.
+  const calls = (op: string) => s.calls.filter((c) => c.service === 's3' && c.operation === op && (c.input as { Bucket?: string }).Bucket === 'cold').length;
+  expect([calls('GetBucketVersioning'), calls('ListObjectVersions')]).toEqual([1, 0]);
   const summary = summarizeReencryption(state([report]))!;
   expect(summary.actionRequired).toBe(true);
   expect(summary.actionRequiredByReason).toEqual({ ARCHIVED_NEEDS_RESTORE: 2 });
