@@ -8,6 +8,7 @@ import { resolve } from './commands/resolve';
 import { sandbox } from './commands/sandbox';
 import { DEFAULT_SPEED, simulateCommand } from './commands/simulate';
 import { parseReencryptOption, start } from './commands/start';
+import { reencrypt } from './commands/reencrypt';
 import { status } from './commands/status';
 import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
@@ -139,6 +140,31 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
       "kms-rotate start --key 1234abcd-12ab-34cd-56ef-1234567890ab --reason 'INC-1234' --force --no-wait --profile oncall",
     )}`)
     .action((opts) => run(() => start(io, opts)));
+
+  withStateMachineOption(
+    withIntervalOption(
+      withAwsOptions(
+        program
+          .command('reencrypt')
+          .description('Re-encrypt data under NEW data keys from the key\'s current material, without a rotation (none is spent); runs only if that material was made after --exposed-at.')
+          .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
+          .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
+          .requiredOption('--exposed-at <time>', 'ISO 8601 time, with its offset, from which the key material may have been exposed (e.g. 2026-12-04T09:30:00Z)')
+          .addOption(
+            new Option('--target <type:bucket/prefix>', 're-encrypt these objects: s3-sse-kms:<bucket>[/<prefix>] or envelope:<bucket>[/<prefix>]; repeatable, at most 20; the bucket must be in the stack\'s reEncryptBuckets setting')
+              .argParser(parseReencryptOption)
+              .makeOptionMandatory(),
+          )
+          .option('--dry-run', 'assess and plan only: say what would be re-encrypted, change nothing')
+          .option('--no-wait', 'print the execution ARN and return without following it')
+          .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
+      ),
+    ),
+  )
+    .addHelpText('after', `\nRefused (the key SKIPPED MATERIAL_PREDATES_EXPOSURE, nothing written) when the key's newest key material is not newer than --exposed-at: rotate first with kms-rotate start --reencrypt.\nExit codes: as start's.\n${examples(
+      "kms-rotate reencrypt --key alias/orders --reason 'INC-1234: re-run after restores' --exposed-at 2026-12-04T09:30:00Z --target s3-sse-kms:orders-data/exports/",
+    )}`)
+    .action((opts) => run(() => reencrypt(io, opts)));
 
   withStateMachineOption(
     withIntervalOption(
