@@ -78,7 +78,7 @@ export const NEXT_STEP: Record<Reason, string> = {
   APPROVAL_DENIED:
     'If the key should be rotated after all, rerun and get a second person\'s approval: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   MATERIAL_PREDATES_EXPOSURE:
-    'Rotate the key first; the rotation re-encrypts the targets too: `kms-rotate start --key <key ARN> --reason "<why>" --reencrypt <type>:<bucket>/<prefix>`.',
+    'Rotate the key first; the rotation re-encrypts the targets too: `kms-rotate start --key <key ARN> --reason "<why>" --reencrypt s3-sse-kms:<bucket>/<prefix>` (or envelope:<bucket>/<prefix>).',
   ROTATION_TIMEOUT:
     'The rotation may still complete; check `kms-rotate check --key <key ARN>` before starting another one, so that a second rotation is not spent.',
   ACCESS_DENIED:

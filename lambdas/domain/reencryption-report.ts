@@ -12,23 +12,23 @@ import { skipNeedsAction, type ReencryptionState, type ReencryptionSummary, type
 export const ACTION_ADVICE: Readonly<Record<string, string>> = {
   ARCHIVED_NEEDS_RESTORE:
     'archived objects (GLACIER, DEEP_ARCHIVE, Intelligent-Tiering archive tiers) are still under the exposed key material: restore them (RestoreObject), ' +
-    'then re-encrypt them with `kms-rotate reencrypt` once the restore is done (no rotation is spent).',
+    'then re-encrypt them with kms-rotate reencrypt once the restore is done (no rotation is spent).',
   MULTI_REGION_REPLICA:
     'objects under a multi-Region replica of the key (same mrk- id, another Region) were left untouched: the replica shares the rotated material, ' +
-    'so re-encrypt them from the replica\'s Region with `kms-rotate reencrypt --key <replica ARN>`.',
+    'so re-encrypt them from the replica\'s Region with kms-rotate reencrypt using the replica key ARN.',
   OLDER_VERSIONS:
     'older versions in a versioned bucket keep their old data keys under the exposed material (the workflow never deletes versions): ' +
     'delete them (a NoncurrentVersionExpiration lifecycle rule, or by hand) once nobody needs them, or accept the exposure.',
-  OBJECT_FAILED: 'objects failed and keep their old data keys: fix the cause named in the failures, then re-encrypt them with `kms-rotate reencrypt`.',
+  OBJECT_FAILED: 'objects failed and keep their old data keys: fix the cause named in the failures, then re-encrypt them with kms-rotate reencrypt.',
   CHANGED_DURING_RUN:
     'objects were changed by someone else during the run and were not overwritten: check which key their new contents use, and re-encrypt them if it is the rotated one.',
-  TARGET_FAILED: 'a target\'s map run failed: its objects may be partly re-encrypted; re-run it with `kms-rotate reencrypt`.',
-  BUCKET_NOT_ALLOWED: 'a requested bucket is not in the reEncryptBuckets setting: add it (a deployment) and re-encrypt it with `kms-rotate reencrypt`.',
+  TARGET_FAILED: 'a target\'s map run failed: its objects may be partly re-encrypted; re-run it with kms-rotate reencrypt.',
+  BUCKET_NOT_ALLOWED: 'a requested bucket is not in the reEncryptBuckets setting: add it (a deployment) and re-encrypt it with kms-rotate reencrypt.',
   KEY_NOT_ROTATED: 'the key was not rotated, so nothing was re-encrypted: rotate it, then re-encrypt.',
-  TOO_MANY_TARGETS: 'more targets than one execution runs: re-encrypt the rest with another `kms-rotate reencrypt`.',
-  MATERIAL_PREDATES_EXPOSURE: 'the key\'s newest key material is older than the exposure: rotate the key first (`kms-rotate start`), which re-encrypts as well.',
+  TOO_MANY_TARGETS: 'more targets than one execution runs: re-encrypt the rest with another kms-rotate reencrypt.',
+  MATERIAL_PREDATES_EXPOSURE: 'the key\'s newest key material is older than the exposure: rotate the key first (kms-rotate start), which re-encrypts as well.',
   REFUSED_NOT_LISTED: 'more targets were refused than the report lists: read the execution output and the ledger, and re-encrypt what was refused.',
-  BRANCH_FAILED: 'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with `kms-rotate reencrypt`.',
+  BRANCH_FAILED: 'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with kms-rotate reencrypt.',
 };
 /** Advice for a reason ACTION_ADVICE does not know. */
 export const ACTION_ADVICE_DEFAULT = 'objects were left untouched under the exposed key material: see the README section "Re-encrypting affected data" for this reason, fix it, then re-encrypt them.';
