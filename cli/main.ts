@@ -8,6 +8,7 @@ import { resolve } from './commands/resolve';
 import { sandbox } from './commands/sandbox';
 import { DEFAULT_SPEED, simulateCommand } from './commands/simulate';
 import { parseReencryptOption, start } from './commands/start';
+import { reencrypt } from './commands/reencrypt';
 import { status } from './commands/status';
 import { watch } from './commands/watch';
 import { CliError, fromAwsError } from './errors';
@@ -144,6 +145,31 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
     withIntervalOption(
       withAwsOptions(
         program
+          .command('reencrypt')
+          .description('Re-encrypt data under NEW data keys from the key\'s current material, without a rotation (none is spent); runs only if that material was made after --exposed-at.')
+          .requiredOption('--key <ref>', 'key id, key ARN, alias name (alias/...) or alias ARN')
+          .requiredOption('--reason <text>', 'why (at most 512 characters); goes into the notification')
+          .requiredOption('--exposed-at <time>', 'ISO 8601 time, with its offset, from which the key material may have been exposed (e.g. 2026-12-04T09:30:00Z)')
+          .addOption(
+            new Option('--target <type:bucket/prefix>', 're-encrypt these objects: s3-sse-kms:<bucket>[/<prefix>] or envelope:<bucket>[/<prefix>]; repeatable, at most 20; the bucket must be in the stack\'s reEncryptBuckets setting')
+              .argParser(parseReencryptOption)
+              .makeOptionMandatory(),
+          )
+          .option('--dry-run', 'assess and plan only: say what would be re-encrypted, change nothing')
+          .option('--no-wait', 'print the execution ARN and return without following it')
+          .option('--json', 'print the execution result as JSON on stdout (the live trace goes to stderr)'),
+      ),
+    ),
+  )
+    .addHelpText('after', `\nRefused (the key SKIPPED MATERIAL_PREDATES_EXPOSURE, nothing written) when the key's newest key material is not newer than --exposed-at: rotate first with kms-rotate start --reencrypt.\nExit codes: as start's.\n${examples(
+      "kms-rotate reencrypt --key alias/orders --reason 'INC-1234: re-run after restores' --exposed-at 2026-12-04T09:30:00Z --target s3-sse-kms:orders-data/exports/",
+    )}`)
+    .action((opts) => run(() => reencrypt(io, opts)));
+
+  withStateMachineOption(
+    withIntervalOption(
+      withAwsOptions(
+        program
           .command('watch')
           .description('Follow an execution live until it ends, then print its summary.')
           .argument('<execution>', 'execution ARN, or execution name (of the workflow\'s state machine)')
@@ -238,6 +264,7 @@ function buildProgram(io: Io, run: (fn: () => Promise<ExitCode>) => Promise<void
     .addOption(new Option('--request <file>', 'a manual request ({"keyId", "reason", "dryRun", "force", "reEncrypt": {"targets": [...]}}) instead of a finding').conflicts(['event', 'events']))
     .option('--json', 'print only the simulation result as JSON on stdout (the trace goes to stderr); a storm prints {"executions": [...], "calls": {...}, "throttles": n}')
     .addOption(new Option('--speed <n>', 'divide every wait, rotation time and KMS request-quota second by this').default(DEFAULT_SPEED).argParser(positiveNumber))
+    .option('--s3-report <file>', 'after the run, write {"objects": [...]}: the current version of every object in the world\'s buckets (encryption, key material, attributes, plaintext SHA-256)')
     .addHelpText('after', `\nStorm: with several triggers every execution runs at once against one stand-in (KMS request quotas per simulated second; a world file's "quotas" overrides them) and one ledger; trace lines start with the execution's label (e01, e02, ...).\nExit codes (as start's): 0 ROTATED or DRY_RUN, 3 every key SKIPPED, 1 a key or the execution FAILED, 2 bad world, event or request file. A storm: 1 if any execution failed, 3 if every one skipped all its keys, else 0.\n${examples(
       'kms-rotate simulate',
       'kms-rotate simulate --world my-world.json --event test/fixtures/guardduty/several-keys.json --speed 50',

@@ -99,6 +99,9 @@ export class ReencryptionResources extends Construct {
     // ReencryptObjects: the listed buckets' objects, and data keys of this account's keys here.
     const listed = listedBucketArns(props.buckets);
     props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsObjectsOnly', actions: REENCRYPT_OBJECT_ACTIONS, resources: listed.objects }));
+    // GetBucketVersioning (once per batch) and ListObjectVersions count each object's older versions
+    // still under the rotated key (never deleting them).
+    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsVersions', actions: ['s3:GetBucketVersioning', 's3:ListBucketVersions'], resources: listed.buckets }));
     const regionKeys = `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`;
     // SSE-KMS copies: S3 decrypts and makes data keys as the caller, so the rights hold only
     // through S3 in this Region and for the listed buckets' objects: S3's encryption context is

@@ -106,6 +106,11 @@ const objectSchema = z
       .optional(),
     /** SSE-C: encrypted with a customer-provided key nobody here holds (reads without it are refused, as S3 does). */
     sseC: z.boolean().optional(),
+    /**
+     * Older versions of this key, oldest first, written before the object itself (the bucket must
+     * be versioned). Each is SSE-KMS under its `kmsKeyId` (default: as for the object), body default "hello".
+     */
+    previousVersions: z.array(z.object({ kmsKeyId: z.string().min(1).optional(), body: z.string().optional() }).strict()).optional(),
   })
   .strict();
 
@@ -390,6 +395,9 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
       if (o.sseC && (o.kmsKeyId !== undefined || o.envelopeKeyId !== undefined)) problems.push(`buckets[${i}].objects[${j}].sseC: an SSE-C object has no KMS key (drop kmsKeyId / envelopeKeyId)`);
       if (o.dsse && o.kmsKeyId === undefined) problems.push(`buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`);
+      if (o.previousVersions?.length && !b.versioning) {
+        problems.push(`buckets[${i}].objects[${j}].previousVersions: only a versioned bucket keeps older versions (set buckets[${i}].versioning to true)`);
+      }
     });
   });
   return problems;

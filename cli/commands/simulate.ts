@@ -1,9 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import type { IncidentRequest } from '../../lambdas/domain/contracts';
 import { SettingsError } from '../../lib/settings';
 import type { World } from '../../local/world';
+import type { StandIn } from '../../local/standin';
 import { loadWorld } from '../options';
 import { usageError } from '../errors';
 import { EXIT, exitCodeForRun, type ExitCode } from '../exit-codes';
@@ -23,6 +24,18 @@ export interface SimulateOptions {
   speed: number;
   /** --stagger-ms: simulated milliseconds between two starts (several triggers only). */
   staggerMs?: number;
+  /** --s3-report: after the run, write the current version of every object of the world's buckets here. */
+  s3Report?: string;
+}
+
+/**
+ * `--s3-report FILE`: `{"objects": [...]}`, the current version of every object in the world's
+ * buckets after the run (stand-in inspection, not counted as requests; local/standin/s3.ts S3ReportObject).
+ */
+async function writeS3Report(path: string, standIn: StandIn | undefined, world: World): Promise<void> {
+  if (!standIn) throw new Error('--s3-report: the simulation did not start a stand-in');
+  const objects = await standIn.s3Report(world.buckets.map((b) => b.name));
+  writeFileSync(path, `${JSON.stringify({ objects }, null, 2)}\n`);
 }
 
 /** The built-in world and finding (local/samples, see its README). */
@@ -130,8 +143,9 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
   });
   const translator = new LocalEventTranslator(opts.speed);
   let run;
+  let standIn: StandIn | undefined;
   try {
-    run = await isolated(() => simulator.simulate({ world, input, speed: opts.speed, onEvent: (e) => trace.push(translator.translate(e)) }));
+    run = await isolated(() => simulator.simulate({ world, input, speed: opts.speed, onEvent: (e) => trace.push(translator.translate(e)), onStandIn: (s) => (standIn = s) }));
   } catch (error) {
     if (error instanceof SettingsError) throw usageError(error.message);
     throw error;
@@ -141,6 +155,7 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
   const { result } = run;
   // The same exit codes as `start`: 3 when every key was skipped, 1 when a key or the execution failed.
   const code = exitCodeForRun(result.executionStatus, run.summary);
+  if (opts.s3Report) await writeS3Report(opts.s3Report, standIn, world);
 
   if (opts.json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -165,7 +180,7 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
     out('No notification was published.');
   }
   out();
-  const counts = (['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
+  const counts = (['ROTATED', 'REENCRYPT_ONLY', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
     .map((o) => [o, result.keys.filter((k) => k.outcome === o).length] as const)
     .filter(([, n]) => n > 0)
     .map(([o, n]) => `${n} ${o}`);
@@ -219,9 +234,11 @@ async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World,
   }));
   const translators = read.map(() => new LocalEventTranslator(opts.speed));
   let storm;
+  let standIn: StandIn | undefined;
   try {
     storm = await isolated(() =>
       simulator.simulateStorm({
+        onStandIn: (s) => (standIn = s),
         world,
         inputs: read.map((t) => t.input),
         speed: opts.speed,
@@ -242,6 +259,7 @@ async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World,
   }
   const results = storm.runs.map((r) => r.result);
   const code = stormExitCode(storm.runs.map((r) => exitCodeForRun(r.result.executionStatus, r.summary)));
+  if (opts.s3Report) await writeS3Report(opts.s3Report, standIn, world);
   if (opts.json) {
     io.stdout.write(`${JSON.stringify({ executions: results, calls: storm.counters.served, throttles: storm.counters.throttles }, null, 2)}\n`);
     return code;

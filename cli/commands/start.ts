@@ -25,6 +25,8 @@ export interface StartOptions extends AwsFlags {
   interval?: number;
   /** `--reencrypt`, repeatable (parsed by parseReencryptOption). */
   reencrypt?: ReencryptTargetSpec[];
+  /** `kms-rotate reencrypt`: re-encrypt only, no rotation, from this exposure time (ISO 8601). */
+  reencryptOnly?: { exposedAt: string };
 }
 
 /** What `start` sends to the front door (POST /requests, or /break-glass with --force). */
@@ -35,9 +37,12 @@ interface StartBody {
   name: string;
   /** Only when --reencrypt was given. */
   reEncrypt?: { targets: ReencryptTargetSpec[] };
+  /** Only for `kms-rotate reencrypt`. */
+  reEncryptOnly?: true;
+  exposedAt?: string;
 }
 
-const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force' };
+const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force', exposedAt: '--exposed-at', reEncryptOnly: '--exposed-at' };
 
 const REENCRYPT_EXPECTED = `expected ${REENCRYPTION_KINDS.map((k) => `${k}:<bucket>[/<prefix>]`).join(' or ')}`;
 
@@ -65,11 +70,12 @@ export function parseReencryptOption(value: string, previous: ReencryptTargetSpe
  * Validates --key, --reason and --reencrypt exactly as the workflow's Intake will
  * (parseIncident's manual request rules), before anything is sent; the error names the option.
  */
-export function validateManualRequest(key: string, reason: string, reencrypt: ReencryptTargetSpec[] = []): { keyId: string; reason: string } {
+export function validateManualRequest(key: string, reason: string, reencrypt: ReencryptTargetSpec[] = [], only?: { exposedAt: string }): { keyId: string; reason: string } {
   try {
     // Placeholder account/Region: only the shape of the request is checked here.
     const reEncrypt = reencrypt.length > 0 ? { reEncrypt: { targets: reencrypt } } : {};
-    const req = parseIncident({ keyId: key, reason, ...reEncrypt }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
+    const reEncryptOnly = only ? { reEncryptOnly: true, exposedAt: only.exposedAt } : {};
+    const req = parseIncident({ keyId: key, reason, ...reEncrypt, ...reEncryptOnly }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
     return { keyId: key.trim(), reason: req.reason };
   } catch (error) {
     if (error instanceof InvalidRequestError) {
@@ -77,7 +83,7 @@ export function validateManualRequest(key: string, reason: string, reencrypt: Re
         .split('; ')
         .map((part) =>
           part
-            .replace(/^(keyId|reason|dryRun|force):/, (_, f: string) => `${FIELD_NAMES[f]}:`)
+            .replace(/^(keyId|reason|dryRun|force|exposedAt|reEncryptOnly):/, (_, f: string) => `${FIELD_NAMES[f]}:`)
             .replace(/^reEncrypt\.targets\[(\d+)\][^:]*:/, (_, i: string) => `--reencrypt ${reencryptArgument(reencrypt[Number(i)] ?? { type: 's3-sse-kms', bucket: '?', prefix: '' })}:`)
             .replace(/^reEncrypt(\.targets)?:/, '--reencrypt:'),
         )
@@ -116,7 +122,7 @@ export function consoleUrl(executionArn: string): string {
  */
 export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   const targets = opts.reencrypt ?? [];
-  const { keyId, reason } = validateManualRequest(opts.key, opts.reason, targets);
+  const { keyId, reason } = validateManualRequest(opts.key, opts.reason, targets, opts.reencryptOnly);
   const err = lineWriter(io.stderr);
   const aws = new Aws(opts, io.env);
   // Who you are and which stack: checked before anything is sent (the front door reads who you
@@ -124,13 +130,20 @@ export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
   await aws.callerIdentity();
   await aws.stateMachineArn(opts.stateMachine, io.env);
   const force = opts.force === true;
-  const body: StartBody = { keyId, reason, dryRun: opts.dryRun === true, name: executionName(keyId, nowOf(io)()), ...(targets.length > 0 ? { reEncrypt: { targets } } : {}) };
+  const body: StartBody = {
+    keyId,
+    reason,
+    dryRun: opts.dryRun === true,
+    name: executionName(keyId, nowOf(io)()),
+    ...(targets.length > 0 ? { reEncrypt: { targets } } : {}),
+    ...(opts.reencryptOnly ? { reEncryptOnly: true as const, exposedAt: opts.reencryptOnly.exposedAt } : {}),
+  };
   const out = await callFrontDoor(aws, io, STACK_NAME, force ? 'breakGlass' : 'request', {}, body, force ? 'start a forced (break-glass) run' : 'start the run');
   const executionArn = typeof out.executionArn === 'string' ? out.executionArn : '';
   if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
   const name = typeof out.name === 'string' ? out.name : body.name;
   const input = { ...body, force, requestedBy: typeof (out.input as { requestedBy?: unknown })?.requestedBy === 'string' ? (out.input as { requestedBy: string }).requestedBy : null };
-  err(`Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`);
+  err(`Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}${opts.reencryptOnly ? ' (re-encrypt only, no rotation)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`);
   if (targets.length > 0) err(`  then re-encrypts: ${targets.map((t) => clean(reencryptArgument(t))).join(', ')}`);
   err(`  ${clean(consoleUrl(executionArn))}`);
 

@@ -2,6 +2,7 @@ import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { parseKmsArn } from '../domain/arn';
 import { emptyHistory, type KmsKeys, type RotationHistory } from './kms';
 import type { KeyFacts } from '../domain/eligibility';
+import { newestMaterialDate } from '../domain/reencrypt-only';
 
 /** What we learn about a key reference before deciding. */
 export type Inspection =
@@ -75,6 +76,7 @@ export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: s
     onDemandRotationsUsed: history.onDemandRotationsUsed,
     lastOnDemandRotation: history.lastOnDemandRotation,
     onDemandRotationDates: history.rotations.filter((r) => r.RotationType === 'ON_DEMAND' && r.RotationDate).map((r) => r.RotationDate!),
+    newestMaterialDate: newestMaterialDate(history.rotations, meta.CreationDate),
   };
   return { found: true, keyArn, region: keyRegion, via, aliases, facts, history, metadata: meta };
 }

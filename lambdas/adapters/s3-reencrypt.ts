@@ -4,6 +4,7 @@ import { DEFAULT_RETRY, KmsPacer, realClock, retryThrottled } from './pacing';
 import { reencryptEnvelope } from './reencrypt-envelope';
 import type { ReencryptDeps, ReencryptTarget, Run } from './reencrypt-run';
 import { reencryptSseKms } from './reencrypt-sse-kms';
+import { withOlderVersions } from './reencrypt-versions';
 
 export type { ReencryptDeps, ReencryptTarget } from './reencrypt-run';
 
@@ -56,7 +57,8 @@ export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTar
       const i = next++;
       const key = keys[i]!;
       try {
-        outcomes[i] = target.type === 's3-sse-kms' ? await reencryptSseKms(run, target.bucket, key, keyArn) : await reencryptEnvelope(run, target.bucket, key, keyArn);
+        const outcome = target.type === 's3-sse-kms' ? await reencryptSseKms(run, target.bucket, key, keyArn) : await reencryptEnvelope(run, target.bucket, key, keyArn);
+        outcomes[i] = await withOlderVersions(run, target, keyArn, outcome);
       } catch (e) {
         outcomes[i] = failed(key, e);
       }

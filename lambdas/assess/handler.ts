@@ -7,6 +7,7 @@ import { kmsClient } from '../adapters/kms-client';
 import { KmsKeys } from '../adapters/kms';
 import { capAliases, newKeyTask } from '../domain/key-task';
 import { parseKmsArn } from '../domain/arn';
+import { assessReencryptOnly, type ReencryptOnlyDecision } from '../domain/reencrypt-only';
 
 /**
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
@@ -30,7 +31,7 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
   }
   const { facts } = inspection;
-  const decision = assessKey(facts, {
+  const ctx = {
     accountId: config.accountId,
     source: task.request.source,
     dryRun: task.request.dryRun || config.dryRun,
@@ -43,7 +44,9 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     forceDailyCap: config.forceDailyCap,
     dailyRotationCap: config.dailyRotationCap,
     now,
-  });
+  };
+  const only = task.request.reEncryptOnly;
+  const decision = only ? reencryptOnlyAsDecision(assessReencryptOnly({ ...facts, newestMaterialDate: facts.newestMaterialDate ?? null }, ctx, only)) : assessKey(facts, ctx);
   const used = facts.onDemandRotationsUsed;
   // Another account's key is never looked up: its rotation counts are unknown, not 0 used.
   const counted = facts.account === config.accountId;
@@ -78,7 +81,15 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
       return { ...known, next: 'ROTATE' };
     case 'APPROVAL':
       return { ...known, next: 'APPROVAL' };
+    case 'REENCRYPT_ONLY':
+      // No Lock, no Rotate: the re-encryption branch plans this key as it would a rotated one.
+      return { ...known, next: 'DONE', outcome: 'REENCRYPT_ONLY', reason: null };
   }
+}
+
+/** A re-encrypt-only decision in assessKey's shape (DRY_RUN never joins a rotation). */
+function reencryptOnlyAsDecision(d: ReencryptOnlyDecision): ReturnType<typeof assessKey> | Extract<ReencryptOnlyDecision, { action: 'REENCRYPT_ONLY' }> {
+  return d.action === 'DRY_RUN' ? { ...d, wouldJoin: false } : d;
 }
 
 const kms = new KmsKeys(kmsClient);

@@ -21,7 +21,9 @@ export async function claimRequest(
   ledger: Ledger,
   now = new Date(),
 ): Promise<{ request: IncidentRequest }> {
-  const { request, executionArn } = input;
+  const { executionArn } = input;
+  // Every field the per-key iteration reads is present (JSONPath never misses): null when not re-encrypt-only.
+  const request = { ...input.request, reEncryptOnly: input.request.reEncryptOnly ?? null };
   if (request.source === 'manual' || !request.findingId) return { request: { ...request, duplicateOf: null } };
   // A claim protects the finding as long as its execution can run (the derived execution timeout):
   // an execution that never closes its claim cannot hold it longer than that.

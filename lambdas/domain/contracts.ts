@@ -5,8 +5,10 @@
  */
 
 import type { ReencryptionSummary, ReencryptTargetSpec } from './reencryption';
+import type { ReencryptOnly } from './reencrypt-only';
 
-export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const;
+/** REENCRYPT_ONLY: a re-encrypt-only request went ahead without a rotation (the key's material already post-dates the exposure). */
+export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED', 'REENCRYPT_ONLY'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export const SKIP_REASONS = [
@@ -23,6 +25,8 @@ export const SKIP_REASONS = [
   'BUDGET_RESERVE',
   'BUDGET_EXHAUSTED',
   'APPROVAL_DENIED',
+  // A re-encrypt-only request, and the key's newest material was created before the exposure: rotate first.
+  'MATERIAL_PREDATES_EXPOSURE',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -77,6 +81,11 @@ export interface IncidentRequest {
    * PlanReencryption, not here.
    */
   reEncryptTargets?: (ReencryptTargetSpec & { origin: 'request' | 'finding' })[];
+  /**
+   * A manual re-encrypt-only request (never rotates; domain/reencrypt-only.ts): the exposure time.
+   * Set to null by ClaimRequest when absent, so the per-key iteration always has it.
+   */
+  reEncryptOnly?: ReencryptOnly | null;
 }
 
 /**
@@ -95,6 +104,7 @@ export const KEY_REQUEST_FIELDS = [
   'breakGlass',
   'requestedBy',
   'duplicateOf',
+  'reEncryptOnly',
 ] as const satisfies readonly (keyof IncidentRequest)[];
 /** What one key's iteration knows of its request. */
 export type KeyRequest = Pick<IncidentRequest, (typeof KEY_REQUEST_FIELDS)[number]>;

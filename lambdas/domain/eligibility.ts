@@ -24,6 +24,8 @@ export interface KeyFacts {
   lastOnDemandRotation: Date | null;
   /** Dates of the ON_DEMAND rotations (ListKeyRotations' RotationDate), for the daily caps; absent: only lastOnDemandRotation is known. */
   onDemandRotationDates?: Date[];
+  /** When the key's newest key material was made (latest completed rotation of any type, else CreationDate); absent: unknown. */
+  newestMaterialDate?: Date | null;
 }
 
 export interface AssessContext {

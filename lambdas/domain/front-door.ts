@@ -12,6 +12,7 @@ import { APPROVAL_ID_PATTERN } from './approval';
 import { MAX_REASON_LENGTH } from './intake/read';
 import { fieldPath, knownFieldsAt, ReEncryptSchema } from './intake/targets';
 import type { ReencryptTargetSpec } from './reencryption';
+import { readReencryptOnly, type ReencryptOnly } from './reencrypt-only';
 import { oneLine } from './text';
 import { isRefusal, personKeyOf, personOf, type AccessRoles, type Person } from './people';
 
@@ -114,6 +115,8 @@ export interface RunRequestBody {
   name: string | null;
   /** Data to re-encrypt after the rotation (`kms-rotate start --reencrypt`); absent when none. */
   reEncrypt?: ReEncryptRequest;
+  /** Re-encrypt only, without a rotation (`kms-rotate reencrypt`): the exposure time; absent for a rotation. */
+  reEncryptOnly?: ReencryptOnly;
 }
 
 /** What a person may ask to re-encrypt: targets as given (Intake fills in the prefix and de-duplicates). */
@@ -121,7 +124,7 @@ export interface ReEncryptRequest {
   targets: (Omit<ReencryptTargetSpec, 'prefix'> & { prefix?: string })[];
 }
 
-const RUN_FIELDS = ['keyId', 'reason', 'dryRun', 'name', 'reEncrypt'];
+const RUN_FIELDS = ['keyId', 'reason', 'dryRun', 'name', 'reEncrypt', 'reEncryptOnly', 'exposedAt'];
 /** Step Functions execution names: at most 80 characters; ours are `manual-...` or `drill-...`. */
 const EXECUTION_NAME = /^(manual|drill)-[A-Za-z0-9_-]{1,73}$/;
 
@@ -140,7 +143,7 @@ export function readRunRequest(body: Record<string, unknown>, route: 'request' |
   if (unknown.length > 0) {
     throw new FrontDoorError(400, 'BadRequest', `${unknown.slice(0, 5).map((k) => oneLine(k, 40)).join(', ')}: unknown field; a request has ${RUN_FIELDS.join(', ')}`);
   }
-  const { keyId, reason, dryRun, name, reEncrypt } = body;
+  const { keyId, reason, dryRun, name, reEncrypt, reEncryptOnly, exposedAt } = body;
   if (typeof keyId !== 'string' || keyId.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'keyId: expected a KMS key id, key ARN, alias name or alias ARN');
   if (typeof reason !== 'string' || reason.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why');
   if (reason.trim().length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
@@ -151,7 +154,16 @@ export function readRunRequest(body: Record<string, unknown>, route: 'request' |
     throw new FrontDoorError(400, 'BadRequest', 'name: expected manual-... or drill-... (letters, digits, - and _, at most 80 characters)');
   }
   const targets = reEncrypt === undefined ? undefined : readReEncrypt(reEncrypt);
-  return { keyId: keyId.trim(), reason: cleanReason, dryRun: dryRun === true, name: typeof name === 'string' ? name : null, ...(targets ? { reEncrypt: targets } : {}) };
+  const only = readReencryptOnly({ reEncryptOnly, exposedAt, hasTargets: !!targets, forced: route === 'breakGlass' }, new Date());
+  if ('error' in only) throw new FrontDoorError(400, 'BadRequest', only.error);
+  return {
+    keyId: keyId.trim(),
+    reason: cleanReason,
+    dryRun: dryRun === true,
+    name: typeof name === 'string' ? name : null,
+    ...(targets ? { reEncrypt: targets } : {}),
+    ...(only.value ? { reEncryptOnly: only.value } : {}),
+  };
 }
 
 /**
@@ -184,6 +196,9 @@ export interface ManualRunInput {
   requestedBy: string;
   /** Passed on from the body (Intake validates it again and makes it `reEncryptTargets`). */
   reEncrypt?: ReEncryptRequest;
+  /** Re-encrypt only: passed on as the manual request's `reEncryptOnly: true, exposedAt` (Intake checks them again). */
+  reEncryptOnly?: boolean;
+  exposedAt?: string;
 }
 
 /** An approval decision as the body of `POST /approvals/{approvalId}`. */

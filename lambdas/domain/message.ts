@@ -3,6 +3,7 @@ import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from './co
 import { SOURCES } from './contracts';
 import { NEXT_STEP, OUTCOME_TEXT, REASON_TEXT, needsAction } from './reasons';
 import type { RefusalReason, ReencryptionSummary, ReencryptionUnit, ReencryptTargetSpec, SkipReason, TargetReport } from './reencryption';
+import { actionAdvice } from './reencryption-report';
 import { cut, oneLine } from './text';
 
 /**
@@ -63,6 +64,7 @@ const OUTCOME_COUNT_WORD: Record<Outcome, string> = {
   DRY_RUN: 'dry run',
   SKIPPED: 'skipped',
   FAILED: 'failed',
+  REENCRYPT_ONLY: 're-encrypt only',
 };
 
 const DATA_KEY_WARNING =
@@ -215,7 +217,7 @@ function headline(summary: RunSummary): string[] {
   if (n === 0) {
     lines.push('KMS incident rotation: NONE - no KMS key was implicated, so nothing was rotated.');
   } else {
-    const counts = (['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
+    const counts = (['ROTATED', 'REENCRYPT_ONLY', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const)
       .map((o) => [o, summary.keys.filter((k) => k.outcome === o).length] as const)
       .filter(([, c]) => c > 0)
       .map(([o, c]) => `${c} ${OUTCOME_COUNT_WORD[o]}`);
@@ -419,18 +421,21 @@ const MAX_FAILURES_SHOWN = 5;
 const MAX_OBJECT_KEY = 200;
 const MAX_ERROR = 200;
 
-const SKIP_TEXT: Record<SkipReason, string> = {
+/** Skip reasons in words; a reason not listed (added later) is shown by its name. */
+const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
   OTHER_KEY: 'under another key',
   NOT_SSE_KMS: 'not SSE-KMS',
   ARCHIVED_NEEDS_RESTORE: 'archived, needs a restore first',
   NOT_ENVELOPE: 'not an Encryption SDK message',
   SSE_C: 'SSE-C (customer-provided key), left untouched: whoever holds the key must copy it',
+  MULTI_REGION_REPLICA: 'under a multi-Region replica of the key',
 };
 
-const REFUSAL_TEXT: Record<RefusalReason, string> = {
+const REFUSAL_TEXT: Partial<Record<RefusalReason, string>> = {
   BUCKET_NOT_ALLOWED: 'the bucket is not in the reEncryptBuckets setting, so the stack may not touch it',
   KEY_NOT_ROTATED: 'the key was not rotated by this execution, so re-encrypting would give no new key material',
   TOO_MANY_TARGETS: 'more targets than one execution re-encrypts',
+  MATERIAL_PREDATES_EXPOSURE: 'the key\'s newest key material was created before the exposure; rotate the key first',
 };
 
 const ORIGIN_TEXT: Record<ReencryptionUnit['origin'], string> = {
@@ -493,6 +498,9 @@ function targetBlock(t: TargetReport, n: number, s: Shortening): string {
   }
   if (count(t.objectsChangedDuringRun) > 0) {
     lines.push(`   Changed:     ${count(t.objectsChangedDuringRun)} object(s) changed by someone else during the run were not overwritten (counted as failed): check their new contents' data keys.`);
+  }
+  if (count(t.olderVersionsUnderKey) > 0) {
+    lines.push(`   Older:       ${count(t.olderVersionsUnderKey)} older version(s) are still under this key (counted with ListObjectVersions, never deleted).`);
   }
   if (count(t.oldVersionsLeft) > 0) {
     lines.push(`   Versions:    ${count(t.oldVersionsLeft)} previous version(s) keep their OLD data keys; the workflow never deletes versions: delete them yourself if the exposure requires it.`);
@@ -558,6 +566,7 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     head.push(`  ${count(r.objectsScanned)} objects scanned, ${count(r.objectsReencrypted)} re-encrypted under new data keys, ${count(r.objectsSkipped)} skipped, ${count(r.objectsFailed)} failed.`);
     if (r.actionRequired) head.push('  ACTION REQUIRED: some data was not re-encrypted (see the failures and refusals below).');
   }
+  head.push(...actionLines(r));
   if (r.error) {
     head.push(`  ACTION REQUIRED: the re-encryption stopped: ${oneLine(r.error, MAX_DETAIL)}. Targets not listed below were not re-encrypted; the keys stay rotated. Run the same kms-rotate start ... --reencrypt again inside the cooldown.`);
   }
@@ -595,6 +604,13 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
   }
   if (s.cut) parts.push('Some long values above were shortened (marked …); the execution output has them in full.');
   return parts.join('\n');
+}
+
+/** One line per action-required reason: how many, and what to do (any reason, known or not, gets advice). */
+function actionLines(r: ReencryptionSummary): string[] {
+  const reasons = Object.entries(r.actionRequiredByReason ?? {}).filter(([, c]) => count(c) > 0);
+  if (!reasons.length) return [];
+  return ['  Action required, by reason:', ...reasons.map(([reason, c]) => `  - ${oneLine(reason, 60)} (${count(c)}): ${actionAdvice(reason)}`)];
 }
 
 /** The "What to do next" line about data keys: what was re-encrypted and what was not (null: nothing to say). */

@@ -35,6 +35,8 @@ export const REASON_TEXT: Record<Reason, string> = {
     'The key has used every on-demand rotation of its lifetime budget; KMS will never rotate it on demand again.',
   APPROVAL_DENIED:
     'The key needs approval before it is rotated, and the approval was denied or not given in time.',
+  MATERIAL_PREDATES_EXPOSURE:
+    'A re-encrypt-only request: the key\'s newest key material was created before the exposure time given, so new data keys from it would still come from exposed material; nothing was re-encrypted.',
   ROTATION_TIMEOUT:
     'The rotation was not confirmed before the deadline: either KMS accepted it and has not finished, or KMS kept refusing because an automatic rotation was running.',
   ACCESS_DENIED:
@@ -75,6 +77,8 @@ export const NEXT_STEP: Record<Reason, string> = {
     'Replace the key: create a new key, move aliases and applications to it, re-encrypt the data under it, and schedule this key for deletion once nothing uses it.',
   APPROVAL_DENIED:
     'If the key should be rotated after all, rerun and get a second person\'s approval: `kms-rotate start --key <key ARN> --reason "<why>"`.',
+  MATERIAL_PREDATES_EXPOSURE:
+    'Rotate the key first; the rotation re-encrypts the targets too: `kms-rotate start --key <key ARN> --reason "<why>" --reencrypt s3-sse-kms:<bucket>/<prefix>` (or envelope:<bucket>/<prefix>).',
   ROTATION_TIMEOUT:
     'The rotation may still complete; check `kms-rotate check --key <key ARN>` before starting another one, so that a second rotation is not spent.',
   ACCESS_DENIED:
@@ -93,6 +97,7 @@ export const OUTCOME_TEXT: Record<Outcome, string> = {
   DRY_RUN: 'dry run: nothing was changed; the line says what a real run would do',
   SKIPPED: 'skipped: the key was not rotated',
   FAILED: 'failed: the rotation did not complete or could not be confirmed',
+  REENCRYPT_ONLY: 're-encrypt only: no rotation was spent; the key\'s current material post-dates the exposure, and its data was re-encrypted under new data keys',
 };
 
 /**
@@ -113,6 +118,7 @@ export const ACTION_REQUIRED_SKIP_REASONS: ReadonlySet<Reason> = new Set<Reason>
   'APPROVAL_DENIED',
   'UNSUPPORTED_KEY_SPEC',
   'CUSTOM_KEY_STORE',
+  'MATERIAL_PREDATES_EXPOSURE',
 ]);
 
 /** True when a key's result needs a person: any FAILED key, or a SKIPPED key with an action-required reason. */

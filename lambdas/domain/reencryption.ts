@@ -38,7 +38,9 @@ export type RefusalReason =
   /** The key was not rotated by this execution (skipped, failed, dry run): re-encrypting gives no new key material. */
   | 'KEY_NOT_ROTATED'
   /** More than MAX_REENCRYPTION_UNITS units in one execution. */
-  | 'TOO_MANY_TARGETS';
+  | 'TOO_MANY_TARGETS'
+  /** A re-encrypt-only request, and the key's newest key material was created before `exposedAt`: rotate first. */
+  | 'MATERIAL_PREDATES_EXPOSURE';
 
 export interface RefusedTarget extends ReencryptTargetSpec {
   keyArn: string | null;
@@ -147,6 +149,13 @@ export interface ReencryptionSummary {
   objectsFailed: number;
   /** Any object failed, any target's map run failed, or any target was refused. */
   actionRequired: boolean;
+  /**
+   * What set `actionRequired`, counted by reason (objects, versions, targets): a skip reason that
+   * left data under the exposed key, OLDER_VERSIONS, OBJECT_FAILED, CHANGED_DURING_RUN,
+   * TARGET_FAILED, a refusal reason, BRANCH_FAILED. Empty when no action is required; always
+   * set by summarizeReencryption (optional only for summaries written before it existed).
+   */
+  actionRequiredByReason?: Record<string, number>;
   targets: TargetReport[];
   refused: RefusedTarget[];
   /** Refusals beyond those listed (absent: none). */
@@ -185,7 +194,34 @@ export type SkipReason =
   | 'ARCHIVED_NEEDS_RESTORE'
   | 'NOT_ENVELOPE'
   /** SSE-C: encrypted with a customer-provided key; S3 reads it only with that key, which we never hold. Left untouched. */
-  | 'SSE_C';
+  | 'SSE_C'
+  /** Under a multi-Region replica of the rotated key (same `mrk-` id, another Region): left untouched, action required. */
+  | 'MULTI_REGION_REPLICA';
+
+/**
+ * The skip reasons that leave NO data under the rotated key (another key, no KMS at all, not an
+ * Encryption SDK message). Every other reason, including any added later, means the object was
+ * left untouched under the exposed key material: strict by default, it sets action required.
+ */
+export const SKIPS_WITHOUT_ACTION: ReadonlySet<string> = new Set<SkipReason>(['OTHER_KEY', 'NOT_SSE_KMS', 'NOT_ENVELOPE']);
+
+/** Whether a skipped object still has data under the exposed key material (a person must act). */
+export function skipNeedsAction(reason: string): boolean {
+  return !SKIPS_WITHOUT_ACTION.has(reason);
+}
+
+/**
+ * Whether `objectKeyArn` is a multi-Region replica of `keyArn`: the same `mrk-` key id, partition
+ * and account, another Region (KMS: related multi-Region keys share key id and key material, and
+ * rotating the primary rotates the material of its replicas; S3 reports the replica's own ARN for
+ * a bucket in the replica's Region).
+ */
+export function isReplicaOf(objectKeyArn: string | undefined, keyArn: string): boolean {
+  const o = objectKeyArn ? parseKmsArn(objectKeyArn) : null;
+  const k = parseKmsArn(keyArn);
+  if (!o || !k || o.resourceType !== 'key' || k.resourceType !== 'key' || !k.resource.startsWith('mrk-')) return false;
+  return o.resource === k.resource && o.partition === k.partition && o.account === k.account && o.region !== k.region;
+}
 
 /** Largest object CopyObject copies in one request (5 GiB); larger ones need a multipart copy. */
 export const MAX_SINGLE_COPY_BYTES = 5 * 1024 ** 3;
@@ -225,6 +261,8 @@ export type S3Decision =
 export function decideS3Object(facts: S3ObjectFacts, keyArn: string): S3Decision {
   // SSE-KMS and DSSE-KMS (two layers, the KMS one the same): both hold a data key under the KMS key.
   if (facts.serverSideEncryption !== 'aws:kms' && facts.serverSideEncryption !== 'aws:kms:dsse') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
+  // An object under a replica of the rotated multi-Region key is under the same exposed material.
+  if (isReplicaOf(facts.sseKmsKeyId, keyArn)) return { action: 'SKIPPED', reason: 'MULTI_REGION_REPLICA' };
   if (facts.sseKmsKeyId !== keyArn) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
   const archived = ARCHIVE_CLASSES.has(facts.storageClass ?? 'STANDARD') || facts.archiveStatus !== undefined;
   if (archived && !facts.restored) return { action: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' };
@@ -275,24 +313,31 @@ export interface TargetReport {
   bytesReencrypted: number;
   /** Previous versions (versioned bucket) that keep their old data keys: never deleted. */
   oldVersionsLeft: number;
+  /**
+   * Older (noncurrent) versions still under the rotated key after the run, counted with
+   * ListObjectVersions for every scanned object (those this run made noncurrent included): never
+   * deleted, action required. Absent in reports made before it was counted.
+   */
+  olderVersionsUnderKey?: number;
   /** The bucket derives object keys from an S3 Bucket Key (see docs/reencryption.md for what that means). */
   bucketKeys: boolean;
   durationMs: number;
 }
 
-/** One object's outcome, as the adapter reports it. */
-export type ObjectOutcome =
+/** One object's outcome, as the adapter reports it; `olderVersionsUnderKey`: its noncurrent versions under the rotated key. */
+export type ObjectOutcome = (
   | { key: string; result: 'REENCRYPTED'; bytes: number; oldVersionLeft: boolean; bucketKey: boolean }
   | { key: string; result: 'SKIPPED'; reason: SkipReason }
   | { key: string; result: 'CHANGED_DURING_RUN'; error: string }
-  | { key: string; result: 'FAILED'; error: string };
+  | { key: string; result: 'FAILED'; error: string }
+) & { olderVersionsUnderKey?: number };
 
 /** An empty report for one target. */
 export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix: string, keyArn = '', origin: TargetOrigin = 'request'): TargetReport {
   return {
     type, bucket, prefix, keyArn, origin, status: 'COMPLETED', error: null, throttlesRetried: 0, batches: 0, batchesFailed: 0,
     objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, skippedByReason: {}, objectsFailed: 0, failures: [],
-    objectsChangedDuringRun: 0, bytesReencrypted: 0, oldVersionsLeft: 0, bucketKeys: false, durationMs: 0,
+    objectsChangedDuringRun: 0, bytesReencrypted: 0, oldVersionsLeft: 0, olderVersionsUnderKey: 0, bucketKeys: false, durationMs: 0,
   };
 }
 
@@ -303,6 +348,7 @@ export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix
  */
 export function recordOutcome(report: TargetReport, o: ObjectOutcome): TargetReport {
   const r: TargetReport = { ...report, skippedByReason: { ...report.skippedByReason }, failures: [...report.failures], objectsScanned: report.objectsScanned + 1 };
+  if (o.olderVersionsUnderKey) r.olderVersionsUnderKey = (r.olderVersionsUnderKey ?? 0) + o.olderVersionsUnderKey;
   switch (o.result) {
     case 'REENCRYPTED':
       r.objectsReencrypted++;
@@ -380,7 +426,10 @@ export function planReencryption(
   // finding's repeat never does (GuardDuty repeats findings; each would re-encrypt again).
   const wouldRotate = request.dryRun ? 'DRY_RUN' : 'ROTATED';
   const reRun = (r: RotatedKeyFacts) => !request.dryRun && request.source === 'manual' && r.outcome === 'SKIPPED' && r.reason === 'RECENTLY_ROTATED';
-  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => (r.outcome === wouldRotate || reRun(r)) && typeof r.keyArn === 'string' && r.keyArn !== '');
+  // REENCRYPT_ONLY: a re-encrypt-only request whose key's current material post-dates the
+  // exposure (Assess checked it): planned as a rotated key, without a rotation.
+  const current = (r: RotatedKeyFacts) => r.outcome === wouldRotate || (!request.dryRun && r.outcome === 'REENCRYPT_ONLY') || reRun(r);
+  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => current(r) && typeof r.keyArn === 'string' && r.keyArn !== '');
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();
@@ -398,8 +447,13 @@ export function planReencryption(
   const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
 
   if (!rotated.length) {
+    const predates = results.some((r) => r.outcome === 'SKIPPED' && r.reason === 'MATERIAL_PREDATES_EXPOSURE');
     for (const t of requested) {
-      refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+      if (predates) {
+        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'MATERIAL_PREDATES_EXPOSURE', detail: `${where(spec(t))} was not re-encrypted: the key's newest key material predates the exposure; rotate the key first (kms-rotate start --reencrypt ...).` });
+      } else {
+        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+      }
     }
   }
   const candidates: ReencryptionUnit[] = [];
@@ -454,6 +508,7 @@ export function mergeReports(into: TargetReport, ...batches: TargetReport[]): Ta
     r.objectsChangedDuringRun += b.objectsChangedDuringRun;
     r.bytesReencrypted += b.bytesReencrypted;
     r.oldVersionsLeft += b.oldVersionsLeft;
+    if (b.olderVersionsUnderKey) r.olderVersionsUnderKey = (r.olderVersionsUnderKey ?? 0) + b.olderVersionsUnderKey;
     r.bucketKeys ||= b.bucketKeys;
     for (const [reason, n] of Object.entries(b.skippedByReason) as [SkipReason, number][]) r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + n;
     for (const f of b.failures) if (r.failures.length < MAX_LISTED_FAILURES) r.failures.push(boundedFailure(f.key, f.error));

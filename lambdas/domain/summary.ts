@@ -22,7 +22,7 @@ export interface SummariseInput {
 export const MAX_RESULT_DETAIL = 1000;
 
 /** Worst first: a failure outranks a rotation, which outranks a dry run, which outranks a skip. */
-const SEVERITY: Record<Outcome, number> = { FAILED: 3, ROTATED: 2, DRY_RUN: 1, SKIPPED: 0 };
+const SEVERITY: Record<Outcome, number> = { FAILED: 3, ROTATED: 2, REENCRYPT_ONLY: 1.5, DRY_RUN: 1, SKIPPED: 0 };
 
 /**
  * Summarise one execution: every key's result in input order, the worst outcome across keys

@@ -68,6 +68,7 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
           breakGlass: route === 'breakGlass',
           requestedBy: caller.arn,
           ...(body.reEncrypt ? { reEncrypt: body.reEncrypt } : {}),
+          ...(body.reEncryptOnly ? { reEncryptOnly: true, exposedAt: body.reEncryptOnly.exposedAt } : {}),
         };
         const name = body.name ?? `manual-${now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '')}-${randomBytes(4).toString('hex')}`;
         const started = await deps.workflow.startManual(name, input);

@@ -43,6 +43,11 @@ export async function lockKey(given: KeyTask, config: RuntimeConfig, ledger: Led
   const checked = await checkApproval(given, keyArn, ledger);
   if (checked?.next === 'DONE') return checked;
   const task = checked ?? given;
+  // Re-encrypt only (approved, or the approval timed out with approvalTimeoutAction ROTATE): no
+  // rotation, so no lock and never Rotate; the re-encryption branch runs on the current material.
+  if (task.request.reEncryptOnly) {
+    return { ...task, next: 'DONE', outcome: 'REENCRYPT_ONLY', reason: null, detail: `Approved: re-encrypt only, no rotation spent (exposure ${task.request.reEncryptOnly.exposedAt}).` };
+  }
   // One owner per key iteration, not per execution: a finding that names the same key twice
   // (say by alias and by ARN) must not rotate it twice within one execution either.
   const owner = `${task.executionArn ?? task.request.requestId}#${task.ref}`;

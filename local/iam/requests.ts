@@ -208,6 +208,8 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
     }
     case 'ListObjectVersions':
       return [on('s3:ListBucketVersions', bucket, null)];
+    case 'GetBucketVersioning':
+      return [on('s3:GetBucketVersioning', bucket, null)];
     case 'HeadObject':
     case 'GetObject':
       return [on(versionId ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];

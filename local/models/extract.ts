@@ -20,7 +20,7 @@ export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
   ],
   s3: [
     'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-    'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl',
+    'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl', 'ListObjectVersions', 'GetBucketVersioning',
   ],
   sns: ['CreateTopic', 'Publish'],
   sts: ['GetCallerIdentity'],

@@ -8,7 +8,7 @@ import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
 import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsAnswer, checkSnsRequest } from '../models/check';
-import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo } from './s3';
+import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo, type S3ReportObject } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
 import { createAccountIam, type AccountIam } from '../iam';
@@ -27,7 +27,7 @@ import { StandInAuthz } from './authz';
  * operations exist, anything else fails with `NotImplementedByStandIn` naming the operation.
  */
 
-export type { S3ObjectInfo } from './s3';
+export type { S3ObjectInfo, S3ReportObject } from './s3';
 export type { Published } from './sns';
 export type { KmsCallCounters } from './quotas';
 /** Name of the pre-created SNS topic. */
@@ -86,6 +86,8 @@ export interface StandIn {
   putS3Object(bucket: string, key: string, body: string): void;
   /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
   s3Object(bucket: string, key: string): S3ObjectInfo | undefined;
+  /** `simulate --s3-report`: the current version of every object in these buckets (all when absent); not counted as requests. */
+  s3Report(buckets?: readonly string[]): Promise<S3ReportObject[]>;
   /** Which key and key material made a KMS ciphertext blob. */
   inspectCiphertext(blob: Uint8Array): { account: string; keyId: string; keyMaterialId: string };
   /** Stops the server AND all pending timers. */
@@ -367,6 +369,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       keys.resolve(idOrAlias, world.region, true, 'TagResource').tags.set(tagKey, value);
     },
     s3Object: (b, k) => s3.objectInfo(b, k),
+    s3Report: (buckets) => s3.report(buckets),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {

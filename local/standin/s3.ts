@@ -17,7 +17,7 @@ import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksu
 
 export const S3_OPERATIONS = [
   'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl',
+  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl', 'ListObjectVersions', 'GetBucketVersioning',
 ] as const;
 
 /**
@@ -158,9 +158,32 @@ export interface S3ObjectInfo {
   envelope?: { kmsKeyArns: string[]; dataKeyFingerprint: string; encryptionContext: Record<string, string> };
 }
 
+/** One object of `simulate --s3-report` (the current version; see S3.report). */
+export interface S3ReportObject {
+  bucket: string;
+  key: string;
+  versionCount: number;
+  sse: 'aws:kms' | 'aws:kms:dsse' | 'AES256';
+  kmsKeyArn: string | null;
+  /** The key material that encrypted the current version's data key, or its Bucket Key's. */
+  keyMaterialId: string | null;
+  bucketKeyEnabled: boolean;
+  storageClass: string;
+  tags: Record<string, string>;
+  metadata: Record<string, string>;
+  contentType: string | null;
+  cacheControl: string | null;
+  checksumAlgorithm: string | null;
+  /** SHA-256 (hex) of what a reader gets, after decrypting an envelope; null for a synthetic object (no body). */
+  plaintextSha256: string | null;
+  envelope: { algorithmSuiteId: number; wrappedBy: { keyArn: string; keyMaterialId: string }[] } | null;
+}
+
 /** Encryption SDK message header reader (no KMS call). */
 const esdkHeader = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
 const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+/** Reads any message, legacy non-committing suites included (the report shows what is stored). */
+const esdkReader = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
 
 export interface S3Request {
   method: string;
@@ -185,6 +208,7 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
   if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
   if (!key) {
     if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && q.has('versioning')) return 'GetBucketVersioning';
     if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.has('versions') ? 'ListObjectVersions' : q.size ? `GetBucket${[...q.keys()][0]}` : 'ListObjects';
     if (method === 'PUT') return q.size ? `PutBucket${[...q.keys()][0]}` : 'CreateBucket';
     if (method === 'HEAD') return 'HeadBucket';
@@ -208,6 +232,14 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
 function etagMatches(condition: string, etag: string): boolean {
   const bare = (e: string) => e.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
   return condition.split(',').some((c) => c.trim() === '*' || bare(c) === bare(etag));
+}
+
+function attempt<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
 }
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -373,6 +405,7 @@ export class S3 {
             this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where, contentType: o.contentType, checksumAlgorithm: o.checksumAlgorithm, ...attributes });
             return;
           }
+          this.seedPreviousVersions(bucket, o.key, o.previousVersions ?? [], sse, o.storageClass ?? 'STANDARD');
           const enc = o.sseC ? { enc: { type: 'SSE-C' as const } } : this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
           const seededParts = Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES));
@@ -389,6 +422,15 @@ export class S3 {
         }
       });
     });
+  }
+
+  /** The world's `previousVersions` of one object, oldest first, stored before the object itself. */
+  private seedPreviousVersions(bucket: Bucket, key: string, previous: { kmsKeyId?: string; body?: string }[], sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId: string } | undefined, storageClass: string): void {
+    for (const v of previous) {
+      const enc = this.encryptionFor(bucket, key, v.kmsKeyId ? { type: 'aws:kms', keyId: v.kmsKeyId } : sse, undefined, undefined);
+      const plain = Buffer.from(v.body ?? 'hello', 'utf8');
+      this.store(bucket, key, enc.enc, enc.dataKey, plain, plain.length, { contentType: 'text/plain', metadata: {}, tags: {}, storageClass, etag: `"${md5(plain)}"` });
+    }
   }
 
   /**
@@ -577,6 +619,80 @@ export class S3 {
     }
   }
 
+  /**
+   * `simulate --s3-report`: the current version of every object in `bucketNames` (all buckets
+   * when absent), as a reader and an auditor see it. An inspection: its KMS use is not a request
+   * anyone made, so it passes no quota and no counter.
+   */
+  async report(bucketNames?: readonly string[]): Promise<S3ReportObject[]> {
+    const gate = this.kmsGate;
+    this.kmsGate = undefined;
+    try {
+      const out: S3ReportObject[] = [];
+      for (const bucket of this.buckets.values()) {
+        if (bucketNames && !bucketNames.includes(bucket.name)) continue;
+        for (const key of [...bucket.objects.keys()].sort()) out.push(await this.reportObject(bucket, key));
+      }
+      return out;
+    } finally {
+      this.kmsGate = gate;
+    }
+  }
+
+  private async reportObject(bucket: Bucket, key: string): Promise<S3ReportObject> {
+    const versions = bucket.objects.get(key)!;
+    const o = versions[versions.length - 1];
+    // Fields other parts of the stand-in may add to a stored object (DSSE, cache control, checksum).
+    const extra = o as StoredObject & { dsse?: boolean; cacheControl?: string; checksumAlgorithm?: string };
+    const kms = o.enc.type === 'aws:kms' ? o.enc : undefined;
+    // A body the stand-in cannot open (its key disabled or deleted) reports no plaintext hash.
+    const plain = o.body ? attempt(() => this.plaintextOf(bucket, o)) : undefined;
+    const envelope = plain ? await this.envelopeReport(bucket.region, plain).catch(() => null) : null;
+    const readable = envelope ? envelope.plaintext : plain;
+    return {
+      bucket: bucket.name,
+      key,
+      versionCount: versions.length,
+      sse: kms ? (extra.dsse ? 'aws:kms:dsse' : 'aws:kms') : 'AES256',
+      kmsKeyArn: kms?.keyArn ?? null,
+      keyMaterialId: kms?.keyMaterialId ?? null,
+      bucketKeyEnabled: kms?.bucketKey ?? false,
+      storageClass: o.storageClass,
+      tags: { ...o.tags },
+      metadata: { ...o.metadata },
+      contentType: o.contentType ?? null,
+      cacheControl: extra.cacheControl ?? null,
+      checksumAlgorithm: extra.checksumAlgorithm ?? null,
+      plaintextSha256: readable ? createHash('sha256').update(readable).digest('hex') : null,
+      envelope: envelope ? { algorithmSuiteId: envelope.algorithmSuiteId, wrappedBy: envelope.wrappedBy } : null,
+    };
+  }
+
+  /** An Encryption SDK message's suite, wrapping keys (with the material of each) and plaintext; null for other bytes. */
+  private async envelopeReport(region: string, body: Buffer): Promise<{ algorithmSuiteId: number; wrappedBy: { keyArn: string; keyMaterialId: string }[]; plaintext: Buffer } | null> {
+    let header;
+    try {
+      header = esdkHeader.deserializeMessageHeader(body);
+    } catch {
+      return null;
+    }
+    if (!header) return null;
+    const kms = this.kms;
+    const client = {
+      decrypt: async (i: { CiphertextBlob: Uint8Array; EncryptionContext?: Record<string, string> }) => {
+        const dk = kms.decrypt(Buffer.from(i.CiphertextBlob), region, i.EncryptionContext ?? {});
+        return { Plaintext: dk.plaintext, KeyId: dk.keyArn };
+      },
+    };
+    // Discovery: whichever wrapping key the stand-in's KMS can open; legacy (non-committing) suites are read too.
+    const keyring = new KmsKeyringNode({ discovery: true, clientProvider: (() => client) as never });
+    const { plaintext } = await esdkReader.decrypt(keyring, body);
+    const wrappedBy = header.messageHeader.encryptedDataKeys
+      .filter((k) => k.providerId === 'aws-kms')
+      .map((k) => ({ keyArn: k.providerInfo, keyMaterialId: kms.inspect(Buffer.from(k.encryptedDataKey)).keyMaterialId }));
+    return { algorithmSuiteId: header.messageHeader.suiteId, wrappedBy, plaintext: Buffer.from(plaintext) };
+  }
+
   private inspect(bucketName: string, key: string): S3ObjectInfo | undefined {
     const bucket = this.buckets.get(bucketName);
     const versions = bucket?.objects.get(key);
@@ -652,6 +768,8 @@ export class S3 {
       case 'GetObjectTagging': return this.getTagging(bucket, req);
       case 'GetObjectAcl': return this.getAcl(bucket, req);
       case 'PutObjectTagging': return this.putTagging(bucket, req);
+      case 'ListObjectVersions': return this.listVersions(bucket, req);
+      case 'GetBucketVersioning': return this.getVersioning(bucket);
       default: throw new Error(`unrouted S3 operation ${op}`);
     }
   }
@@ -749,6 +867,59 @@ export class S3 {
       ...prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
     ];
     return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`) };
+  }
+
+  /**
+   * GetBucketVersioning: `Status` Enabled, or no Status for a bucket that never had versioning
+   * enabled (S3 API reference, GetBucketVersioning). The stand-in does not model Suspended.
+   */
+  private getVersioning(bucket: Bucket): S3Response {
+    const status = bucket.versioning ? '<Status>Enabled</Status>' : '';
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<VersioningConfiguration xmlns="${XMLNS}">${status}</VersioningConfiguration>`) };
+  }
+
+  /**
+   * ListObjectVersions: every version of the keys under `prefix`, keys in UTF-8 order and each
+   * key's versions newest first, paged by key-marker / version-id-marker (S3 API reference,
+   * ListObjectVersions). The stand-in has no delete markers (it implements no DeleteObject) and
+   * does not implement `delimiter`. StorageClass is left out: the model's ObjectVersionStorageClass
+   * admits only STANDARD, while S3 reports an archived version's class, so nobody may rely on it.
+   */
+  private listVersions(bucket: Bucket, req: S3Request): S3Response {
+    const q = req.query;
+    if (q.get('delimiter')) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ListObjectVersions with a delimiter.');
+    const prefix = q.get('prefix') ?? '';
+    const maxKeysRaw = q.get('max-keys');
+    const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysRaw) });
+    const keyMarker = q.get('key-marker') ?? '';
+    const versionMarker = q.get('version-id-marker') ?? '';
+    if (versionMarker && !keyMarker) throw new ServiceError('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', 400, { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker });
+    const all = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort().flatMap((k) => [...bucket.objects.get(k)!].reverse().map((o, i) => ({ o, latest: i === 0 })));
+    let start = 0;
+    if (keyMarker) {
+      const markerAt = versionMarker ? all.findIndex((e) => e.o.key === keyMarker && e.o.versionId === versionMarker) : -1;
+      start = markerAt >= 0 ? markerAt + 1 : all.findIndex((e) => e.o.key > keyMarker);
+      if (start < 0) start = all.length;
+    }
+    const page = all.slice(start, start + Math.min(maxKeys, 1000));
+    const truncated = start + page.length < all.length;
+    const last = page[page.length - 1];
+    const parts = [
+      `<Name>${xmlEscape(bucket.name)}</Name>`,
+      `<Prefix>${xmlEscape(prefix)}</Prefix>`,
+      `<KeyMarker>${xmlEscape(keyMarker)}</KeyMarker>`,
+      `<VersionIdMarker>${xmlEscape(versionMarker)}</VersionIdMarker>`,
+      `<MaxKeys>${maxKeys}</MaxKeys>`,
+      `<IsTruncated>${truncated}</IsTruncated>`,
+      truncated && last ? `<NextKeyMarker>${xmlEscape(last.o.key)}</NextKeyMarker><NextVersionIdMarker>${xmlEscape(last.o.versionId)}</NextVersionIdMarker>` : '',
+      ...page.map(
+        ({ o, latest }) =>
+          `<Version><Key>${xmlEscape(o.key)}</Key><VersionId>${xmlEscape(o.versionId)}</VersionId><IsLatest>${latest}</IsLatest>` +
+          `<LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size></Version>`,
+      ),
+    ];
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListVersionsResult xmlns="${XMLNS}">${parts.join('')}</ListVersionsResult>`) };
   }
 
   private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {

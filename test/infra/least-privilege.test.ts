@@ -23,7 +23,7 @@ const IMPLIED: Record<string, string[]> = { 'kms:CreateKey': ['kms:TagResource']
 /**
  * S3 API calls authorized by other IAM actions (the S3 authorization reference): HeadObject is
  * s3:GetObject, a copy reads the source and writes the target, multipart uploads are s3:PutObject,
- * ListObjectsV2 is s3:ListBucket.
+ * ListObjectsV2 is s3:ListBucket, ListObjectVersions is s3:ListBucketVersions.
  */
 const S3_ACTIONS: Record<string, string[]> = {
   HeadObject: ['s3:GetObject'],
@@ -35,6 +35,7 @@ const S3_ACTIONS: Record<string, string[]> = {
   CompleteMultipartUpload: ['s3:PutObject'],
   AbortMultipartUpload: ['s3:AbortMultipartUpload'],
   ListObjectsV2: ['s3:ListBucket'],
+  ListObjectVersions: ['s3:ListBucketVersions'],
 };
 /**
  * What the arguments of an S3 call (matched as `<Command> <arguments>`) add: a version read, copied

@@ -27,6 +27,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
+import { GetBucketVersioningCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { loadModel } from '../../local/models/check';
 import { validateOutput } from '../../local/models/validate';
 import { startStandIn, type StandIn } from '../../local/standin';
@@ -103,6 +104,8 @@ test('S3 answers fit the S3 output shapes', async () => {
   })));
   const other = await c.s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'd.txt' }));
   fits('s3', 'AbortMultipartUpload', await c.s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'd.txt', UploadId: other.UploadId })));
+  fits('s3', 'ListObjectVersions', await c.s3.send(new ListObjectVersionsCommand({ Bucket, MaxKeys: 2 })));
+  fits('s3', 'GetBucketVersioning', await c.s3.send(new GetBucketVersioningCommand({ Bucket })));
   expect([...checked.s3].sort()).toEqual([...S3_OPERATIONS].sort());
 });
 

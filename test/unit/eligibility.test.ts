@@ -97,7 +97,8 @@ describe('assessKey: SKIPPED reasons', () => {
 
   it('produces every SKIPPED reason assessKey owns (the rest come from other steps)', () => {
     // Prepare: the reasons assessKey is not responsible for
-    const elsewhere = new Set(['NOT_FOUND', 'DUPLICATE_FINDING', 'APPROVAL_DENIED']);
+    // MATERIAL_PREDATES_EXPOSURE: re-encrypt-only requests (domain/reencrypt-only.ts, its own tests).
+    const elsewhere = new Set(['NOT_FOUND', 'DUPLICATE_FINDING', 'APPROVAL_DENIED', 'MATERIAL_PREDATES_EXPOSURE']);
 
     // Act
     const produced = new Set(

@@ -172,7 +172,7 @@ describe('manual requests', () => {
     ['string dryRun', { keyId: K1, reason: 'r', dryRun: 'yes' }, /^dryRun: expected true or false, got "yes"$/],
     ['numeric force', { keyId: K1, reason: 'r', force: 1 }, /^force: expected true or false, got number 1$/],
     ['empty requestedBy', { keyId: K1, reason: 'r', requestedBy: '' }, /^requestedBy: expected a non-empty string/],
-    ['unknown fields', { keyId: K1, reason: 'r', dry_run: true, ttl: 3 }, /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, breakGlass, requestedBy, reEncrypt$/],
+    ['unknown fields', { keyId: K1, reason: 'r', dry_run: true, ttl: 3 }, /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, breakGlass, requestedBy, reEncrypt, reEncryptOnly, exposedAt$/],
     ['a stray source field', { keyId: K1, reason: 'r', source: 'cli' }, /^source: unknown field/],
   ])('rejects %s, naming the field', (_, input, message) => {
     expect(rejection(input).message).toMatch(message);

@@ -40,7 +40,7 @@ function key(id: string, outcome: Outcome, reason: Reason | null = null, overrid
 
 function summary(keys: KeyResult[], overrides: Partial<RunSummary> = {}): RunSummary {
   const rank = ['SKIPPED', 'DRY_RUN', 'ROTATED', 'FAILED'] as const;
-  const worst = keys.length === 0 ? 'NONE' : rank[Math.max(...keys.map((k) => rank.indexOf(k.outcome)))]!;
+  const worst = keys.length === 0 ? 'NONE' : rank[Math.max(...keys.map((k) => rank.indexOf(k.outcome as (typeof rank)[number])))]!;
   return {
     requestId: 'req-0001',
     source: 'guardduty',

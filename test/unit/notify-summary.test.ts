@@ -300,7 +300,7 @@ describe('summarise', () => {
   it('worst outcome does not depend on order, and anyFailed matches FAILED (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...OUTCOMES), { maxLength: 20 }), (outcomes) => {
-        const rank = ['SKIPPED', 'DRY_RUN', 'ROTATED', 'FAILED'];
+        const rank = ['SKIPPED', 'DRY_RUN', 'REENCRYPT_ONLY', 'ROTATED', 'FAILED'];
         const expected = outcomes.length === 0 ? 'NONE' : rank[Math.max(...outcomes.map((o) => rank.indexOf(o)))];
         expect(worstOutcome(outcomes)).toBe(expected);
         expect(worstOutcome([...outcomes].reverse())).toBe(expected);

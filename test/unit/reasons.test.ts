@@ -59,7 +59,7 @@ describe('REASON_TEXT and NEXT_STEP', () => {
   });
 
   it.each(OUTCOMES)('OUTCOME_TEXT[%s] starts with the outcome in words', (outcome) => {
-    expect(OUTCOME_TEXT[outcome]).toMatch(/^(rotated|dry run|skipped|failed): /);
+    expect(OUTCOME_TEXT[outcome]).toMatch(/^(rotated|dry run|skipped|failed|re-encrypt only): /);
   });
 });
 

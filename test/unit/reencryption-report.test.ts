@@ -50,7 +50,7 @@ describe('summarizeReencryption', () => {
     const s = summarizeReencryption(state({ reports }));
 
     // Assess
-    expect(s).toEqual({ mode: 'RUN', objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 3, objectsFailed: 0, actionRequired: false, targets: reports, refused: [], planned: [] });
+    expect(s).toEqual({ mode: 'RUN', objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 3, objectsFailed: 0, actionRequired: false, actionRequiredByReason: {}, targets: reports, refused: [], planned: [] });
     expect(reencryptionFailed(s)).toBe(false);
   });
 
@@ -90,7 +90,7 @@ describe('summarizeReencryption', () => {
 
   it('reports mode NONE when every target was refused', () => {
     const s = summarizeReencryption(state({ mode: 'NONE', refused: [refusal('zzz')] }));
-    expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: false, targets: [], refused: [refusal('zzz')], planned: [] });
+    expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: false, actionRequiredByReason: {}, targets: [], refused: [refusal('zzz')], planned: [] });
     expect(reencryptionFailed(s)).toBe(false);
   });
 

@@ -9,9 +9,10 @@ import type { IncidentRequest } from '../contracts';
 import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
 import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
 import { fieldPath, knownFieldsAt, ReEncryptSchema, requestTargets } from './targets';
+import { readReencryptOnly } from '../reencrypt-only';
 
 
-const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy', 'reEncrypt'] as const;
+const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy', 'reEncrypt', 'reEncryptOnly', 'exposedAt'] as const;
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
@@ -35,6 +36,9 @@ const ManualRequest = z.strictObject({
   ),
   /** Data to re-encrypt under new data keys after the rotation (issue 11). */
   reEncrypt: z.optional(ReEncryptSchema),
+  /** Re-encrypt only, without a rotation (domain/reencrypt-only.ts checks these two together). */
+  reEncryptOnly: z.optional(z.unknown()),
+  exposedAt: z.optional(z.unknown()),
 });
 
 /** A manual request as an `IncidentRequest`; throws `InvalidRequestError` naming the field and what was expected. */
@@ -58,6 +62,12 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     key = arn;
   }
   const loc = resolveLocation({ account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' });
+  const targets = requestTargets(req.reEncrypt);
+  const only = readReencryptOnly(
+    { reEncryptOnly: req.reEncryptOnly, exposedAt: req.exposedAt, hasTargets: !!targets?.length, forced: req.force === true || req.breakGlass === true },
+    new Date(),
+  );
+  if ('error' in only) throw new InvalidRequestError(only.error);
   return {
     requestId: ctx.newRequestId?.() ?? randomUUID(),
     source: 'manual',
@@ -73,7 +83,8 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
     requestedBy: req.requestedBy ?? null,
     account: loc?.account ?? null,
     region: loc?.region ?? null,
-    ...withTargets(requestTargets(req.reEncrypt)),
+    ...withTargets(targets),
+    ...(only.value ? { reEncryptOnly: only.value } : {}),
   };
 }
 
