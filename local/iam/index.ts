@@ -3,6 +3,7 @@ import type { World } from '../world';
 import { evaluate, evaluateNow, type Decision } from './engine';
 import { buildPrincipals, type Principal } from './principals';
 import { physicalResources } from './resources';
+export { defaultKeyPolicy } from './requests';
 import { verifySigV4, SignatureRefused } from './sigv4';
 
 export { type Decision } from './engine';
@@ -16,14 +17,6 @@ export interface SignedRequest {
   url: URL;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | string;
-}
-
-/** The default key policy KMS gives a key created without one: the account may delegate with IAM policies. */
-export function defaultKeyPolicy(account: string): unknown {
-  return {
-    Version: '2012-10-17',
-    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
-  };
 }
 
 /** The IAM of one offline account: who may sign requests, and what each may do. */

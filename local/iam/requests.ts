@@ -6,6 +6,25 @@
  * the strict answer).
  */
 
+import { randomUUID } from 'node:crypto';
+
+/** The default key policy KMS gives a key created without one: the account may delegate with IAM policies. */
+export function defaultKeyPolicy(account: string): unknown {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+  };
+}
+
+/** A request's key policy; a malformed one is refused by KMS itself later (MalformedPolicyDocumentException), so the default stands in here. */
+function policyOrDefault(policy: string, account: string): unknown {
+  try {
+    return JSON.parse(policy);
+  } catch {
+    return defaultKeyPolicy(account);
+  }
+}
+
 /** One authorization a request needs. */
 export interface AuthorizationCheck {
   action: string;
@@ -101,8 +120,8 @@ export function kmsChecks(
  * set only when the request names it (a condition on a member the request leaves out then does
  * not match: the strict reading, as AWS does not document whether defaults fill them), and the
  * request tags. With Tags, also kms:TagResource in an identity policy covering every key of the
- * account and Region (KMS developer guide, "Controlling access to tags"): checked on `key/*`,
- * which a statement naming particular keys does not match, and with no key policy.
+ * account and Region (KMS developer guide, "Controlling access to tags"): checked on a key id
+ * nobody holds, which a statement naming particular keys does not match.
  */
 function createKeyChecks(input: Input, base: Record<string, string>, callerAccount: string, region: string): AuthorizationCheck[] {
   const members: [string, string][] = [['KeySpec', 'kms:KeySpec'], ['KeyUsage', 'kms:KeyUsage'], ['Origin', 'kms:KeyOrigin'], ['MultiRegion', 'kms:MultiRegion'], ['BypassPolicyLockoutSafetyCheck', 'kms:BypassPolicyLockoutSafetyCheck']];
@@ -110,7 +129,13 @@ function createKeyChecks(input: Input, base: Record<string, string>, callerAccou
   for (const [member, key] of members) if (input[member] !== undefined) context[key] = String(input[member]);
   const checks: AuthorizationCheck[] = [{ action: 'kms:CreateKey', resource: '*', context }];
   if (Array.isArray(input.Tags) && input.Tags.length) {
-    checks.push({ action: 'kms:TagResource', resource: `arn:aws:kms:${region}:${callerAccount}:key/*`, context: { ...base, ...requestTags(input.Tags) } });
+    // A key id nobody holds stands for "any key": iam-simulate matches a wildcard in the REQUEST's
+    // resource against a statement naming one key (key/* would pass such a statement). KMS checks
+    // the new key's own policy too, which at creation is the request's Policy or the default
+    // (root of the account): identity policies count only when it delegates to IAM.
+    const anyKey = `arn:aws:kms:${region}:${callerAccount}:key/${randomUUID()}`;
+    const resourcePolicy = typeof input.Policy === 'string' ? policyOrDefault(input.Policy, callerAccount) : defaultKeyPolicy(callerAccount);
+    checks.push({ action: 'kms:TagResource', resource: anyKey, context: { ...base, ...requestTags(input.Tags) }, resourcePolicy });
   }
   return checks;
 }
