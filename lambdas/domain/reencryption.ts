@@ -132,11 +132,16 @@ export interface ReencryptItem {
   etag: string;
 }
 
-/** What one child execution's ReencryptObjects task receives (ItemBatcher's shape). */
+/** What one child execution's ReencryptObjects task receives (ItemBatcher's shape, and the child's start). */
 export interface ReencryptBatchInput {
   BatchInput: { unit: ReencryptionUnit; kmsRequestsPerSecond: number };
   Items: ReencryptItem[];
+  /** The child execution's `$$.Execution.StartTime` (ISO): its Express deadline counts from here, not from the function's start. */
+  childStartedAt?: string;
 }
+
+/** An Express execution (each Distributed Map child) runs at most 5 minutes from its own start (Step Functions, "Standard vs Express"). */
+export const EXPRESS_CHILD_MS = 300_000;
 
 /** The run's re-encryption, as the notification, `simulate --json` and the CLI report it. */
 export interface ReencryptionSummary {
