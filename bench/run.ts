@@ -25,6 +25,7 @@ import { parseWorld } from '../local/world';
 import { buildSync } from 'esbuild';
 import { esbuildOptionsFor, HANDLERS } from '../lib/functions';
 import { TEST_CREDENTIALS } from '../local/iam';
+import { benchKmsRate, benchSummarizeMemory } from './reencryption-scale';
 
 interface Result {
   name: string;
@@ -211,6 +212,8 @@ async function main() {
   // S3 and KMS requests per object of each path.
   await benchReencryption();
   await benchReencryptionWorkflow();
+  // 5d. Re-encryption at scale (issue 18): the real rate limit over 20,000 objects, the summary at 1 M.
+  results.push(...(await benchSummarizeMemory()), ...(await benchKmsRate()));
 
   // 6. Lean functions: each Lambda bundle built with the stack's own esbuild options, its size
   // and its cold module load (a fresh node process requiring it) against a bare node start.
