@@ -427,9 +427,9 @@ async function benchReencryption(): Promise<void> {
 
 /**
  * A 5,000-object s3-sse-kms bucket through the whole workflow offline (the Distributed Map in the
- * local runner: listing, batches, child executions, result files): its wall time, as a note. At
- * speed 10, not 100: the runner counts a task's own local time x speed against its timeout, and
- * at speed 100 a 400-object batch's few real seconds exceed the Express child's 5 minutes.
+ * local runner: listing, batches, child executions, result files): its wall time, as a note. The
+ * children count their handlers' work 1:1 in simulated time (local/sim-clock.ts), so any speed the
+ * machine keeps up with gives the same outcome.
  */
 async function benchReencryptionWorkflow(): Promise<void> {
   const OBJECTS = 5000;

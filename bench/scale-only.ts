@@ -1,7 +1,9 @@
 /** Only the re-encryption scale cases of the bench (`npx tsx bench/scale-only.ts [summary|rate]`): see bench/reencryption-scale.ts. */
+import { prepareLocalHandlerEnvironment } from '../local/runner';
 import { benchKmsRate, benchSummarizeMemory, type BenchResult } from './reencryption-scale';
 
 async function main(): Promise<void> {
+  prepareLocalHandlerEnvironment(); // handler logs silent, as in bench/run.ts
   const which = process.argv[2];
   const results: BenchResult[] = [];
   if (which !== 'rate') results.push(...(await benchSummarizeMemory()));

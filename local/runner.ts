@@ -293,7 +293,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  *   non-negative integer (else `States.Runtime`, uncatchable); `Seconds` waits are scaled;
  * - Retry: IntervalSeconds and MaxDelaySeconds divided by speed; BackoffRate and JitterStrategy
  *   as written (the library applies them);
- * - Task TimeoutSeconds: request-response tasks keep theirs (their handlers run in real time);
+ * - a Distributed Map's children run on their own simulated clock (local/sim-clock.ts): their
+ *   TimeoutSeconds (the Express cap), their Tasks' TimeoutSeconds and the functions' remaining
+ *   time count handlers' work 1:1 and waits at speed;
+ * - Task TimeoutSeconds elsewhere: request-response tasks keep theirs (their handlers run in real time);
  *   callback tasks get theirs, and HeartbeatSeconds, divided by speed; a task without one gets
  *   AWS's default (none in practice), not the library's 60 s;
  * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
