@@ -1,4 +1,4 @@
-/** Only the re-encryption scale cases of the bench (`npx tsx bench/scale-only.ts [summary|rate]`): see bench/reencryption-scale.ts. */
+/** Only the re-encryption scale cases of the bench (`npm run bench:scale -- [summary|rate]`): see bench/reencryption-scale.ts. */
 import { prepareLocalHandlerEnvironment } from '../local/runner';
 import { benchKmsRate, benchSummarizeMemory, type BenchResult } from './reencryption-scale';
 

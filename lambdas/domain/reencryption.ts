@@ -200,10 +200,6 @@ export const KMS_REQUESTS_PER_OBJECT: Record<ReencryptionKind, number> = {
   envelope: KMS_REQUESTS.sseKmsRead + KMS_REQUESTS.esdkDecrypt + KMS_REQUESTS.esdkEncrypt + KMS_REQUESTS.sseKmsWrite + KMS_REQUESTS.sseKmsRead + KMS_REQUESTS.esdkDecrypt,
 };
 
-/** KMS requests of a multipart copy of `parts` parts (checksum HEAD, CreateMultipartUpload, one Decrypt per part). */
-export function multipartCopyKmsRequests(parts: number): number {
-  return KMS_REQUESTS.checksumHead + KMS_REQUESTS.multipartCreate + parts * KMS_REQUESTS.partCopy;
-}
 /** The KMS rate one child execution is paced to at most (it works objects a few at a time). */
 export const CHILD_KMS_REQUESTS_PER_SECOND = 10;
 /** How long one batch should take at its pace (the child is Express: 5 minutes at most). */
