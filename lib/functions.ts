@@ -41,7 +41,7 @@ export type TaskFunctionMap<F> = Record<Exclude<HandlerName, BranchHandlerName>,
  * that, and its memory holds a few 1 MiB envelope messages in flight (plaintext, ciphertext and
  * the Encryption SDK's buffers) with room; more memory also means more CPU for AES-GCM.
  */
-const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; timeout: Duration }>> = {
+export const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; timeout: Duration }>> = {
   'reencrypt-objects': { memorySize: 1024, timeout: Duration.seconds(280) },
   'summarize-reencryption': { memorySize: 512, timeout: Duration.seconds(SUMMARIZE_FUNCTION_TIMEOUT_SECONDS) },
 };

@@ -145,8 +145,8 @@ export function reencryptionWorstCase(settings: LimitSettings, units = MAX_REENC
  * the costliest kind (envelope, KMS_REQUESTS_PER_OBJECT.envelope requests each) at
  * reEncryptKmsRequestsPerSecond (concurrency x per-child pace = the bound: reencryptionPacing),
  * plus the tail of the last batches (an Express child's 5 minutes) and SummarizeReencryption at
- * its longest. At the default 100 requests/s: 30,000 s (8.3 h) of KMS time for a million
- * envelope objects (5.6 h for SSE-KMS copies), about 8.4 h per unit in all.
+ * its longest. At the default 100 requests/s: 60,000 s (16.7 h) of KMS time for a million
+ * envelope objects in an SSE-KMS bucket (8.3 h for SSE-KMS copies), about 16.8 h per unit in all.
  */
 export function reencryptionUnitSeconds(kmsRequestsPerSecond: number): number {
   const kmsSeconds = Math.ceil((OBJECTS_PER_TARGET_BUDGET * KMS_REQUESTS_PER_OBJECT.envelope) / kmsRequestsPerSecond);

@@ -351,7 +351,11 @@ export class RotationWorkflow extends Construct {
       const summarizeFn = fns['summarize-reencryption'];
       if (!reencryptObjects || !summarizeFn) throw new Error('RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions');
       // The child's only task: one batch (ReencryptBatchInput) -> its TargetReport.
-      const child = invoke(STATE.reencryptObjects, reencryptObjects, { taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)) });
+      // `childStartedAt`: the CHILD execution's own start (its `$$`), where its 5-minute deadline counts from.
+      const child = invoke(STATE.reencryptObjects, reencryptObjects, {
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)),
+        payload: sfn.TaskInput.fromObject({ 'BatchInput.$': '$.BatchInput', 'Items.$': '$.Items', 'childStartedAt.$': '$$.Execution.StartTime' }),
+      });
       const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond });
       const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),

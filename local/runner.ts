@@ -21,6 +21,7 @@ import { definitionProblems } from '../lib/definition-check';
 import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { withInvocationEnvironment } from './iam/invocation-env';
+import { currentSimClock, installSimulatedClock, SimClock } from './sim-clock';
 import { parseWorld } from './world';
 
 type Handler = (event: any, context: Context) => Promise<unknown>;
@@ -48,6 +49,7 @@ export function prepareLocalHandlerEnvironment(): void {
 function loadHandlers(): Record<HandlerName, Handler> {
   if (!handlers) {
     prepareLocalHandlerEnvironment();
+    installSimulatedClock();
     /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above) */
     handlers = {
       intake: require('../lambdas/intake/handler').handler,
@@ -181,6 +183,13 @@ export interface DefinitionRunOptions {
   s3?: S3Client;
   /** Set for a Distributed Map's children: their processor was validated with the parent's definition (validation costs ~0.2 s). */
   alreadyValidated?: boolean;
+  /**
+   * The execution's simulated clock (local/sim-clock.ts; a Distributed Map's children get one each):
+   * the execution's TimeoutSeconds (the Express cap), its Tasks' TimeoutSeconds and its handlers'
+   * remaining time count simulated time, handlers' running time 1:1. Absent: waits are divided by
+   * speed and request-response tasks time out in real time.
+   */
+  clock?: SimClock;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -231,7 +240,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     const role = iam.principals.functionRole(fn.handler);
     tasks[name] = (input: unknown) => {
       mayInvoke(iam, machineRole, state.Resource);
-      return invokeHandler(fn.handler, scaledInput(fn.handler, input, speed), environment, opts, fn.timeoutSeconds, role);
+      return invokeHandler(fn.handler, input, environment, opts, fn.timeoutSeconds, role);
     };
   });
 
@@ -286,7 +295,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
  *   non-negative integer (else `States.Runtime`, uncatchable); `Seconds` waits are scaled;
  * - Retry: IntervalSeconds and MaxDelaySeconds divided by speed; BackoffRate and JitterStrategy
  *   as written (the library applies them);
- * - Task TimeoutSeconds: request-response tasks keep theirs (their handlers run in real time);
+ * - a Distributed Map's children run on their own simulated clock (local/sim-clock.ts): their
+ *   TimeoutSeconds (the Express cap), their Tasks' TimeoutSeconds and the functions' remaining
+ *   time count handlers' work 1:1 and waits at speed;
+ * - Task TimeoutSeconds elsewhere: request-response tasks keep theirs (their handlers run in real time);
  *   callback tasks get theirs, and HeartbeatSeconds, divided by speed; a task without one gets
  *   AWS's default (none in practice), not the library's 60 s;
  * - `.waitForTaskToken` tasks get a unique token each, answered through TaskTokens;
@@ -359,7 +371,9 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   const handlers: Record<string, (input: any) => Promise<any>> = {};
   const waitOverrides: Record<string, number> = {};
   const tokens = new LocalTaskTokens();
-  const startTime = new Date().toISOString();
+  const clock = opts.clock;
+  const startMs = clock ? clock.now() : Date.now();
+  const startTime = new Date(startMs).toISOString();
   /** States that are Distributed Maps as written (the working copy has local tasks in their place). */
   const distributedMaps = new Set<string>();
   /** Pass states with Parameters, which the working copy runs as local tasks (see below). */
@@ -418,6 +432,8 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
               executionType: child.executionType,
               s3: opts.s3,
               alreadyValidated: true,
+              // Each child counts its own simulated time: its 5-minute cap starts with it.
+              clock: new SimClock(speed),
             }),
           countHistory: (n) => guarded(() => count(n)),
           addChildMetrics: (child) => {
@@ -474,12 +490,15 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
         return result;
       };
     } else if (task) {
+      // With a simulated clock the Task's TimeoutSeconds counts simulated time (below), not the library's real timer.
+      const simTimeoutSeconds = clock && typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
+      if (clock && typeof state.TimeoutSeconds === 'number') state.TimeoutSeconds = MAX_TIMER_SECONDS;
       if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = MAX_TIMER_SECONDS;
       handlers[name] = async (input: unknown) => {
         if (fatal) throw fatal;
         measure(input, `parameters of task ${name}`);
         count(3); // LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded|Failed
-        const result = await task(input);
+        const result = clock ? await simulatedTask(clock, () => task(input), simTimeoutSeconds, name) : await task(input);
         measure(result, `result of task ${name}`);
         if (state.ResultSelector) failFatallyOn(selectorPathsMissing(state.ResultSelector, result, name));
         return result;
@@ -488,7 +507,10 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       throw new Error(`Task state ${name} has no local handler`);
     }
   });
-  if (typeof definition.TimeoutSeconds === 'number') definition.TimeoutSeconds /= speed;
+  // The execution's TimeoutSeconds: on the simulated clock when there is one (watched below), else scaled for the library.
+  const executionTimeoutSeconds = clock && typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
+  if (executionTimeoutSeconds !== undefined) delete definition.TimeoutSeconds;
+  else if (typeof definition.TimeoutSeconds === 'number') definition.TimeoutSeconds /= speed;
 
   const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
   const execution = machine.run(opts.input as any, {
@@ -500,6 +522,15 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     },
   });
   control.abort = () => execution.abort();
+  let ended = false;
+  let simTimedOut = false;
+  if (clock && executionTimeoutSeconds !== undefined) {
+    void clock.until(startMs + executionTimeoutSeconds * 1000, () => ended).then((reached) => {
+      if (!reached || ended) return;
+      simTimedOut = true;
+      execution.abort();
+    });
+  }
   guarded(() => {
     measure(opts.input, 'execution input');
     count(1); // ExecutionStarted
@@ -565,6 +596,8 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     const output = await execution.result;
     await draining;
     if (fatal) throw fatal;
+    // Past the execution's TimeoutSeconds in simulated time (the run was aborted): States.Timeout, as below.
+    if (simTimedOut) throw new ExecutionTimeoutError();
     metrics.historyEvents += 1; // ExecutionSucceeded (event 25,000 may be this one)
     result = { status: 'SUCCEEDED', output, error: null, cause: null, events, metrics };
   } catch (error) {
@@ -591,9 +624,32 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       };
     }
   } finally {
+    ended = true;
     tokens.closeAll();
   }
   return result;
+}
+
+/**
+ * A request-response task on a simulated clock: the handler's running time counts 1:1 and its
+ * sleeps at speed (SimClock.work); past the Task's TimeoutSeconds in simulated time the task fails
+ * with States.Timeout, as Step Functions stops waiting (the handler's late answer is dropped).
+ */
+async function simulatedTask(clock: SimClock, run: () => Promise<unknown>, timeoutSeconds: number | undefined, stateName: string): Promise<unknown> {
+  const work = clock.work(run);
+  if (timeoutSeconds === undefined) return work;
+  let settled = false;
+  const deadline = clock.now() + timeoutSeconds * 1000;
+  const timedOut = clock.until(deadline, () => settled).then((reached) => {
+    if (reached) throw asTimeout(named('States.Timeout', `Task ${stateName} ran longer than its TimeoutSeconds (${timeoutSeconds} simulated seconds)`));
+    return new Promise<never>(() => undefined);
+  });
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    settled = true;
+    work.catch(() => undefined); // a late failure after the timeout is nobody's to observe
+  }
 }
 
 /**
@@ -793,19 +849,6 @@ function scaledEnvironment(env: Record<string, string>, speed: number): Record<s
 }
 
 /**
- * A batch's KMS pace is per simulated second, like the stand-in's KMS quotas: at speed N a child
- * may spend N times the requests per real second (the re-encryption of 5,000 objects then takes
- * seconds offline, and still meets the quotas as they are scaled).
- */
-function scaledInput(handler: HandlerName, input: unknown, speed: number): unknown {
-  if (handler !== 'reencrypt-objects' || speed === 1) return input;
-  const batch = input as { BatchInput?: { kmsRequestsPerSecond?: unknown } };
-  const rate = batch?.BatchInput?.kmsRequestsPerSecond;
-  if (typeof rate !== 'number') return input;
-  return { ...batch, BatchInput: { ...batch.BatchInput, kmsRequestsPerSecond: rate * speed } };
-}
-
-/**
  * Step Functions invokes a task's function with the state machine's role: without
  * lambda:InvokeFunction on it the task fails. The error name is the one Step Functions gives
  * Lambda service exceptions (Lambda.AWSLambdaException; the exact name for a 403 from Lambda is
@@ -820,8 +863,11 @@ function mayInvoke(iam: AccountIam, machineRole: Principal, functionArn: string)
 }
 
 async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions, timeoutSeconds: number, role: Principal): Promise<unknown> {
-  // The function's own timeout (handlers run in real time): what getRemainingTimeInMillis counts down.
-  const deadline = Date.now() + timeoutSeconds * 1000;
+  // The function's own timeout, on the execution's simulated clock when it has one (else real time):
+  // what getRemainingTimeInMillis counts down.
+  const clock = currentSimClock();
+  const now = () => (clock ? clock.now() : Date.now());
+  const deadline = now() + timeoutSeconds * 1000;
   const { POWERTOOLS_LOG_LEVEL: _ignored, ...functionEnv } = environment;
   // This invocation's environment only (local/iam/invocation-env.ts): Lambda's variables, the
   // endpoints of the stand-in, and the credentials of the function's role.
@@ -845,7 +891,7 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
     logGroupName: `/aws/lambda/kms-incident-rotation-${name}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

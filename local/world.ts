@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { settingsObject } from '../lib/settings';
-import { QUOTA_OPERATIONS } from './standin/quotas';
+import { QUOTA_NAMES, SHARED_SYMMETRIC_OPERATIONS, SHARED_SYMMETRIC_QUOTA } from './standin/quotas';
 
 /**
  * The simulated AWS account that the local stand-in (local/standin) serves: KMS keys, S3
@@ -214,6 +214,17 @@ const approvalAnswerSchema = z.union([
 /** One answer, or answers tried in order: the next is sent when the front door refused the one before. */
 const approvalSchema = z.union([approvalAnswerSchema, z.array(approvalAnswerSchema).min(1).max(5)]);
 
+/** Quota names a world may set: a symmetric cryptographic operation is refused with the quota it really draws on. */
+function checkQuotaNames(quotas: Record<string, number>, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(quotas)) {
+    if (QUOTA_NAMES.includes(name)) continue;
+    const message = SHARED_SYMMETRIC_OPERATIONS.includes(name)
+      ? `KMS has no quota of its own for ${name}: it shares "${SHARED_SYMMETRIC_QUOTA}" with the other symmetric cryptographic operations; set that`
+      : `unknown field (quotas: ${QUOTA_NAMES.join(', ')})`;
+    ctx.addIssue({ code: 'custom', path: [name], message });
+  }
+}
+
 const worldSchema = z
   .object({
     account: accountId.default('111122223333'),
@@ -226,9 +237,10 @@ const worldSchema = z
     approvals: z.record(z.string(), approvalSchema).default({}),
     /**
      * KMS request quotas (requests per simulated second, per account and Region) that replace the
-     * documented ones, e.g. {"RotateKeyOnDemand": 5}; see local/standin/quotas.ts.
+     * documented ones, e.g. {"RotateKeyOnDemand": 5, "CryptographicOperationsSymmetric": 100}; see
+     * local/standin/quotas.ts. Decrypt, GenerateDataKey, ... have no quota of their own in KMS.
      */
-    quotas: z.partialRecord(z.enum(QUOTA_OPERATIONS), z.number().positive().finite()).default({}),
+    quotas: z.record(z.string(), z.number().positive().finite()).superRefine(checkQuotaNames).default({}),
     /** Who may use the local front door (default: alice and bob on call, carol also break-glass). */
     people: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a short lower-case name'), personSchema).optional(),
     /** The person manual requests come from (default: the first person; a forced one: the first with break-glass). */

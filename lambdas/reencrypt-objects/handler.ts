@@ -3,9 +3,10 @@ import type { Context } from 'aws-lambda';
 import { cachedClient } from '../adapters/clients';
 import { s3ClientWithoutRetries } from '../adapters/s3-client';
 import { taskHandler } from '../adapters/lambda-handler';
+import { realClock } from '../adapters/pacing';
 import { reencryptObjects, type ReencryptDeps } from '../adapters/s3-reencrypt';
 import { parseKmsArn } from '../domain/arn';
-import type { ReencryptBatchInput, TargetReport } from '../domain/reencryption';
+import { EXPRESS_CHILD_MS, type ReencryptBatchInput, type TargetReport } from '../domain/reencryption';
 
 /**
  * ReencryptObjects (issue 11): the Distributed Map child's task. Re-encrypts one batch of a
@@ -15,6 +16,19 @@ import type { ReencryptBatchInput, TargetReport } from '../domain/reencryption';
 
 /** Stop starting objects with less than this left: an object in flight (a 5 GiB copy) must finish before the function times out. */
 export const STOP_STARTING_MS = 30_000;
+
+/**
+ * Time left to this batch: the function's own remaining time, or the Express child's deadline (5
+ * minutes from the CHILD's start, which precedes the function's start by the child's earlier
+ * attempts and retry waits), whichever comes first. A child past its deadline fails with
+ * States.Timeout and all its items count as failed, so no object may start that cannot end before it.
+ */
+export function batchRemainingMs(context: Pick<Context, 'getRemainingTimeInMillis'>, childStartedAt: string | undefined, now: number): number {
+  const lambdaLeft = context.getRemainingTimeInMillis();
+  const started = childStartedAt === undefined ? NaN : Date.parse(childStartedAt);
+  // Without a readable start the function's own deadline is all there is (the definition always passes it).
+  return Number.isFinite(started) ? Math.min(lambdaLeft, started + EXPRESS_CHILD_MS - now) : lambdaLeft;
+}
 
 /**
  * KMS clients for the Encryption SDK's keyring, without SDK retries for the same reason; one per
@@ -36,7 +50,7 @@ export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<C
       s3: s3ClientWithoutRetries(region),
       keyring,
       kmsRequestsPerSecond,
-      canStart: () => context.getRemainingTimeInMillis() >= STOP_STARTING_MS,
+      canStart: () => batchRemainingMs(context, input.childStartedAt, (deps?.clock ?? realClock).now()) >= STOP_STARTING_MS,
       ...deps,
     },
     { type: unit.type, bucket: unit.bucket, prefix: unit.prefix },

@@ -5,6 +5,7 @@ import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { emitReencryption } from '../adapters/metrics';
+import { jsonArrayElements } from '../adapters/json-array-stream';
 import {
   advanceReencryption,
   emptyTargetReport,
@@ -62,6 +63,16 @@ async function readJson<T>(s3: SummarizeDeps['s3'], bucket: string, key: string)
   return JSON.parse(await out.Body!.transformToString()) as T;
 }
 
+/**
+ * The child executions of one result file, one at a time: the file is read as a stream and never
+ * whole (about 143 MB at a million objects, in a 512 MB function), so memory holds one child's
+ * entry (its Input and Output are at most 256 KiB each) whatever the file's size.
+ */
+async function* childExecutions(s3: SummarizeDeps['s3'], bucket: string, key: string): AsyncGenerator<ChildExecution> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  for await (const child of jsonArrayElements(out.Body as unknown as AsyncIterable<Uint8Array>)) yield child as ChildExecution;
+}
+
 /** The manifest's location: the map run's ResultWriterDetails, else the first manifest.json under this unit's prefix. */
 async function manifestLocation(state: ReencryptionState, executionArn: string, deps: SummarizeDeps): Promise<{ Bucket: string; Key: string } | null> {
   if (state.mapRun?.ResultWriterDetails) return state.mapRun.ResultWriterDetails;
@@ -82,7 +93,8 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
   const state = input.reencryption;
   const unit = state.current;
   if (!unit) return { ...state, mapRun: null, mapRunError: null };
-  const batches: TargetReport[] = [];
+  // The children's reports are summed as they are read: nothing grows with the number of children.
+  let summed = emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin);
   let started = Infinity;
   let stopped = -Infinity;
   const location = await manifestLocation(state, input.executionArn, deps);
@@ -91,24 +103,23 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
     const bucket = manifest.DestinationBucket ?? location.Bucket;
     for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as const) {
       for (const file of manifest.ResultFiles?.[status] ?? []) {
-        for (const child of await readJson<ChildExecution[]>(deps.s3, bucket, file.Key)) {
+        for await (const child of childExecutions(deps.s3, bucket, file.Key)) {
           if (child.StartDate) started = Math.min(started, Date.parse(child.StartDate));
           if (child.StopDate) stopped = Math.max(stopped, Date.parse(child.StopDate));
           if (status === 'SUCCEEDED' && child.Output) {
-            batches.push(JSON.parse(child.Output) as TargetReport);
+            summed = mergeReports(summed, JSON.parse(child.Output) as TargetReport);
             continue;
           }
           // A failed or never-run child: its items count as scanned and failed with its error.
           const items = child.Input ? ((JSON.parse(child.Input) as Partial<ReencryptBatchInput>).Items ?? []) : [];
           const error = status === 'PENDING' ? 'Pending: the child execution never ran (the map run stopped first)' : stepFunctionsError({ Error: child.Error ?? 'States.TaskFailed', Cause: child.Cause });
-          batches.push(failedBatchReport(unit, items.map((i) => i.key), error));
+          summed = mergeReports(summed, failedBatchReport(unit, items.map((i) => i.key), error));
         }
       }
     }
   }
   const error = state.mapRunError ? stepFunctionsError(state.mapRunError) : location ? null : 'ResultsNotFound: the map run left no ResultWriter manifest';
-  const target: TargetReport = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), status: error ? 'FAILED' : 'COMPLETED', error };
-  const report = { ...mergeReports(target, ...batches), durationMs: Number.isFinite(started) && stopped >= started ? stopped - started : 0 };
+  const report: TargetReport = { ...summed, status: error ? 'FAILED' : 'COMPLETED', error, durationMs: Number.isFinite(started) && stopped >= started ? stopped - started : 0 };
   await deps.ledger.recordReencryption({ keyArn: unit.keyArn, at: (deps.now ?? new Date()).toISOString(), executionArn: input.executionArn, index: state.index, report });
   // After the audit entry, as Record does: a retry counts the target again only if it wrote twice.
   emitReencryption(report);

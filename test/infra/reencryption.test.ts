@@ -36,8 +36,8 @@ const actionsOf = (st: { Action: string | string[] }) => ([] as string[]).concat
 describe('with reEncryptBuckets: the Distributed Map branch', () => {
   const { template, json, definition } = synth({ reEncryptBuckets: BUCKETS, reEncryptKmsRequestsPerSecond: 200, reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] } });
   const map = definition.States[STATE.reencryptTarget];
-  // 200 KMS requests/s: 20 children of 10 requests/s; a batch is what a child does in 120 s at 3 requests an object.
-  const pacing = { maxConcurrency: 20, maxItemsPerBatch: 400 };
+  // 200 KMS requests/s: 20 children of 10 requests/s; a batch is what a child does in 120 s at 6 requests an object (envelope).
+  const pacing = { maxConcurrency: 20, maxItemsPerBatch: 200 };
 
   test('PlanReencryption after ForEachKey, with the settings as a constant of its payload, then the loop', () => {
     expect(definition.States[STATE.forEachKey].Next).toBe(STATE.planReencryption);

@@ -1,7 +1,8 @@
-import { DescribeKeyCommand, GetKeyRotationStatusCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GetKeyRotationStatusCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { KMS_OPERATIONS } from '../../local/standin/kms';
-import { KMS_REQUEST_QUOTAS, QUOTA_OPERATIONS, RequestQuotas } from '../../local/standin/quotas';
+import { defaultSymmetricQuota, KMS_REQUEST_QUOTAS, QUOTA_OPERATIONS, RequestQuotas } from '../../local/standin/quotas';
 import { WorldError } from '../../local/world';
 import { clients, errorName, signed, world } from './helpers';
 
@@ -47,14 +48,35 @@ describe('request quotas (token buckets, per simulated second)', () => {
 
   test('each operation, account and Region has its own bucket; overrides replace the documented rate', () => {
     const now = 0;
-    const quotas = new RequestQuotas({ RotateKeyOnDemand: 2, Encrypt: 1 }, 1, () => now);
+    const quotas = new RequestQuotas({ RotateKeyOnDemand: 2, CryptographicOperationsSymmetric: 1 }, 1, () => now);
     expect([1, 2, 3].map(() => quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand'))).toEqual([true, true, false]);
     expect(quotas.admit('111122223333', 'eu-west-1', 'RotateKeyOnDemand')).toBe(true);
     expect(quotas.admit('444455556666', 'us-east-1', 'RotateKeyOnDemand')).toBe(true);
     expect(quotas.admit('111122223333', 'us-east-1', 'ListKeyRotations')).toBe(true);
-    // Encrypt has no default quota, but the override sets one.
+    // The symmetric cryptographic operations share one bucket: Encrypt takes the only token, Decrypt finds none.
     expect([1, 2].map(() => quotas.admit('111122223333', 'us-east-1', 'Encrypt'))).toEqual([true, false]);
-    expect(Array.from({ length: 1000 }, () => quotas.admit('111122223333', 'us-east-1', 'Decrypt')).every(Boolean)).toBe(true);
+    expect(quotas.admit('111122223333', 'us-east-1', 'Decrypt')).toBe(false);
+  });
+
+  test('the symmetric cryptographic operations share ONE quota (Decrypt, Encrypt, GenerateDataKey, ReEncrypt), per account and Region', () => {
+    let now = 0;
+    const quotas = new RequestQuotas({ CryptographicOperationsSymmetric: 4 }, 1, () => now);
+    const ops = ['Decrypt', 'GenerateDataKey', 'Encrypt', 'ReEncrypt', 'Decrypt', 'GenerateDataKey'];
+    // Each operation alone is far under 4/s; together they are over it.
+    expect(ops.map((op) => quotas.admit('111122223333', 'us-east-1', op))).toEqual([true, true, true, true, false, false]);
+    expect(quotas.admit('111122223333', 'eu-west-1', 'Decrypt')).toBe(true);
+    // RotateKeyOnDemand keeps its own quota.
+    expect(quotas.admit('111122223333', 'us-east-1', 'RotateKeyOnDemand')).toBe(true);
+    now = 500;
+    expect([1, 2, 3].map(() => quotas.admit('111122223333', 'us-east-1', 'GenerateDataKey'))).toEqual([true, true, false]);
+  });
+
+  test("the shared quota's default is the documented per-Region rate (the lower figure where copies of the page differ)", () => {
+    expect([defaultSymmetricQuota('ap-south-1'), defaultSymmetricQuota('eu-central-1'), defaultSymmetricQuota('us-east-1')]).toEqual([5_500, 10_000, 30_000]);
+    const now = 0;
+    const quotas = new RequestQuotas({}, 1, () => now);
+    const admitted = Array.from({ length: 5_501 }, (_, i) => quotas.admit('a', 'ap-south-1', i % 2 ? 'Decrypt' : 'GenerateDataKey'));
+    expect(admitted.filter(Boolean)).toHaveLength(5_500);
   });
 
   test('a fractional rate still lets one request through, then one per 1/rate seconds', () => {
@@ -76,7 +98,8 @@ describe('request quotas (token buckets, per simulated second)', () => {
 describe('the stand-in throttles as KMS does', () => {
   test('the sixth RotateKeyOnDemand within a second: ThrottlingException (HTTP 400); counters per operation and key', async () => {
     const keyIds = ids(7);
-    s = await startStandIn(world({ keys: keyIds.map((id) => ({ id })) }));
+    // Slow simulated time: no token comes back while the test runs, however busy the machine.
+    s = await startStandIn(world({ keys: keyIds.map((id) => ({ id })) }), { speed: 0.01 });
     const { kms } = clients(s);
     for (const KeyId of keyIds.slice(0, 5)) await kms.send(new RotateKeyOnDemandCommand({ KeyId }));
     const refused = await rawKms(s.endpoint, 'RotateKeyOnDemand', { KeyId: keyIds[5] });
@@ -93,6 +116,26 @@ describe('the stand-in throttles as KMS does', () => {
     const rotating = async (KeyId: string) => (await kms.send(new GetKeyRotationStatusCommand({ KeyId }))).OnDemandRotationStartDate !== undefined;
     expect(await rotating(keyIds[5])).toBe(false);
     expect(await rotating(keyIds[4])).toBe(true);
+  });
+
+  test("mixed operations, S3's own KMS requests included, draw on the one shared symmetric quota; RotateKeyOnDemand does not", async () => {
+    const [id] = ids(1);
+    s = await startStandIn(
+      world({ keys: [{ id }], quotas: { CryptographicOperationsSymmetric: 4 }, buckets: [{ name: 'orders', objects: [{ key: 'a', body: 'a', kmsKeyId: id }] }] }),
+      // Slow simulated time: no token comes back while the test runs, however slow the machine.
+      { speed: 0.001 },
+    );
+    const { kms, s3 } = clients(s);
+    const blob = (await kms.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('x') }))).CiphertextBlob;
+    // S3 decrypts the source's data key and generates the new one: 2 requests on the account's behalf.
+    await s3.send(new CopyObjectCommand({ Bucket: 'orders', Key: 'a', CopySource: 'orders/a', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: arnOf(id), MetadataDirective: 'REPLACE' }));
+    await kms.send(new GenerateDataKeyCommand({ KeyId: id, KeySpec: 'AES_256' }));
+    // Four requests of three different operations within the second: the fifth is throttled, whichever it is.
+    expect(await errorName(kms.send(new DecryptCommand({ CiphertextBlob: blob })))).toBe('ThrottlingException');
+    await expect(kms.send(new RotateKeyOnDemandCommand({ KeyId: id }))).resolves.toBeDefined();
+    const { served, throttled } = s.counters();
+    expect(served).toMatchObject({ Encrypt: { [arnOf(id)]: 1 }, Decrypt: { [arnOf(id)]: 1 }, GenerateDataKey: { [arnOf(id)]: 2 }, RotateKeyOnDemand: { [arnOf(id)]: 1 } });
+    expect(throttled).toEqual({ Decrypt: { '-': 1 } }); // a Decrypt names no KeyId: counted under '-'
   });
 
   test('a world quota replaces the documented one; aliases and unknown keys are counted under what they name', async () => {
@@ -115,5 +158,8 @@ describe('the stand-in throttles as KMS does', () => {
     expect(() => world({ quotas: { RotateKeyOnDemand: 0 } })).toThrow(/quotas\.RotateKeyOnDemand: /);
     expect(world({ quotas: { RotateKeyOnDemand: 0.5 } }).quotas).toEqual({ RotateKeyOnDemand: 0.5 });
     expect(world({}).quotas).toEqual({});
+    // KMS has no Decrypt or GenerateDataKey quota of its own: the world must name the shared one.
+    expect(() => world({ quotas: { GenerateDataKey: 5 } })).toThrow(/quotas\.GenerateDataKey: KMS has no quota of its own for GenerateDataKey: it shares "CryptographicOperationsSymmetric"/);
+    expect(world({ quotas: { CryptographicOperationsSymmetric: 50 } }).quotas).toEqual({ CryptographicOperationsSymmetric: 50 });
   });
 });
