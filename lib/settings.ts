@@ -97,6 +97,12 @@ export const settingsObject = z
      * the account's per-Region quota (at least 5,500/s for the cryptographic operations by default).
      */
     reEncryptKmsRequestsPerSecond: z.number().min(1).max(5000).default(100),
+    /**
+     * Envelope (Encryption SDK) objects in a non-committing algorithm suite (the 1.x default 0x0378)
+     * are rewritten in the same suite (false, the default: every reader of the 1.x SDKs still reads
+     * them) or in the committing suite of the same signing kind (true: readers need SDK 1.7+ / 2.x).
+     */
+    reEncryptUpgradeEnvelopeSuite: z.boolean().default(false),
   })
   .strict();
 
@@ -149,6 +155,7 @@ export function reencryptionSettings(settings: Settings): ReencryptionSettings {
     targets: Object.fromEntries(Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))])),
     auto: settings.autoReEncrypt,
     kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
+    upgradeEnvelopeSuite: settings.reEncryptUpgradeEnvelopeSuite,
   };
 }
 

@@ -352,7 +352,7 @@ export class RotationWorkflow extends Construct {
       if (!reencryptObjects || !summarizeFn) throw new Error('RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions');
       // The child's only task: one batch (ReencryptBatchInput) -> its TargetReport.
       const child = invoke(STATE.reencryptObjects, reencryptObjects, { taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)) });
-      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond });
+      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond, upgradeEnvelopeSuite: props.reencryptionSettings.upgradeEnvelopeSuite });
       const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),
         resultPath: '$.reencryption',

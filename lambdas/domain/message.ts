@@ -424,6 +424,9 @@ const SKIP_TEXT: Record<SkipReason, string> = {
   NOT_SSE_KMS: 'not SSE-KMS',
   ARCHIVED_NEEDS_RESTORE: 'archived, needs a restore first',
   NOT_ENVELOPE: 'not an Encryption SDK message',
+  WRAPPING_KEY_UNUSABLE: 'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
+  NON_KMS_WRAPPING_KEY: 'left untouched: also wrapped by a non-KMS (raw) key; re-encrypt it where that key is held',
+  ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
 };
 
 const REFUSAL_TEXT: Record<RefusalReason, string> = {
