@@ -173,3 +173,26 @@ test('KMS requests charged equal those KMS served: a two-key envelope in an SSE-
   expect(served() - before).toBe(7);
   expect(charged).toBe(7);
 });
+
+test('world envelope fields are validated, each problem naming its field', () => {
+  const objects = [
+    { key: 'both.bin', envelopeKeyId: KEY_ID, envelopeKeyIds: [ARN] },
+    { key: 'twice.bin', envelopeKeyIds: [ARN, ARN] },
+    { key: 'suite.bin', envelopeKeyId: KEY_ID, envelopeSuite: 999 },
+    { key: 'plain.bin', envelopeSuite: LEGACY_SIGNING },
+  ];
+  const problems = (() => {
+    try {
+      world({ keys: [{ id: KEY_ID }], buckets: [{ name: 'bad', objects }] });
+    } catch (e) {
+      return (e as { problems: string[] }).problems;
+    }
+    throw new Error('the world was accepted');
+  })();
+  expect(problems).toEqual([
+    expect.stringMatching(/^buckets\[0\]\.objects\[0\]\.envelopeKeyIds: give envelopeKeyId .* not both$/),
+    expect.stringMatching(/^buckets\[0\]\.objects\[1\]\.envelopeKeyIds: a key is listed twice$/),
+    expect.stringMatching(/^buckets\[0\]\.objects\[2\]\.envelopeSuite: 999 is not an Encryption SDK algorithm suite id/),
+    expect.stringMatching(/^buckets\[0\]\.objects\[3\]\.envelopeSuite: only an envelope object/),
+  ]);
+});
