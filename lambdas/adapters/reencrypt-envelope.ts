@@ -39,15 +39,16 @@ const SDK_RESERVED_CONTEXT_PREFIX = 'aws-crypto-';
 const KMS_PROVIDER_ID = 'aws-kms';
 
 /**
- * Largest envelope object re-encrypted: 32 MiB. The object is held in memory: the message read,
- * the plaintext, the new message, the message read back and its plaintext, plus the Encryption
- * SDK's frame buffers, and ReencryptObjects works 4 objects at once in 1,024 MB (lib/functions.ts).
- * Measured (bench/run.ts, "envelope memory"): about 6 object sizes of peak memory per object in
- * flight, so 4 x 6 x 32 MiB = 768 MiB leaves room for the runtime and clients. Larger objects are
- * left untouched, ENVELOPE_TOO_LARGE, action required (streaming a signed message would release
- * unverified plaintext before its signature is checked).
+ * Largest envelope object re-encrypted: 16 MiB. The object is held in memory (the message read,
+ * the plaintext, the new message, the message read back and its plaintext, plus the SDK clients'
+ * and the Encryption SDK's buffers), and ReencryptObjects works 4 objects at once in 1,024 MB
+ * (lib/functions.ts). Measured (bench/envelope-memory.ts, a fresh process's peak resident set):
+ * about 125 MiB base plus 7-7.5 object sizes per object in flight; 4 objects of 30 MiB peaked at
+ * 1,044 MiB, 4 of 15 MiB at 545 MiB. So 16 MiB: about 125 + 4 x 7.5 x 16 = 605 MiB, within 1,024
+ * with room for GC timing. Larger objects are left untouched, ENVELOPE_TOO_LARGE, action required
+ * (streaming a signed message would release unverified plaintext before its signature is checked).
  */
-export const MAX_ENVELOPE_BYTES = 32 * 1024 * 1024;
+export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024;
 /** What is read of an object above the limit to tell whether it is ours (the message header). */
 const HEADER_PROBE_BYTES = 1024 * 1024;
 
@@ -148,15 +149,28 @@ function verificationProblem(written: Uint8Array, verified: { plaintext: Uint8Ar
   return undefined;
 }
 
+/**
+ * The object's bytes at each step. Each copy is dropped (set undefined) as soon as the next one
+ * exists, and closures read them through this holder, so a copy is not kept alive by a closure or
+ * a variable until the function returns: at most about three object sizes are alive at once.
+ */
+interface Held {
+  message?: Uint8Array;
+  plaintext?: Buffer;
+  rewritten?: Buffer;
+  readBack?: Uint8Array;
+}
+
 /** Re-encrypt one Encryption SDK message object. */
 export async function reencryptEnvelope(run: Run, bucket: string, key: string, keyArn: string): Promise<ObjectOutcome> {
   const keyring = run.deps.keyring;
   if (!keyring) throw new Error('envelope re-encryption needs a KMS keyring for the rotated key');
+  const held: Held = {};
   // The bucket's encryption is known only from the answer: the GET is charged as SSE-KMS (strict).
   const got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key }), S3_SSE_KMS_REQUESTS);
   const tooLarge = (got.ContentLength ?? 0) > (run.deps.envelopeMaxBytes ?? MAX_ENVELOPE_BYTES);
-  const body = tooLarge ? await readPrefix(got.Body, HEADER_PROBE_BYTES) : await got.Body!.transformToByteArray();
-  const header = envelopeHeader(body);
+  held.message = tooLarge ? await readPrefix(got.Body, HEADER_PROBE_BYTES) : await got.Body!.transformToByteArray();
+  const header = envelopeHeader(held.message);
   if (header === 'INCOMPLETE') return { key, result: 'SKIPPED', reason: tooLarge ? 'ENVELOPE_TOO_LARGE' : 'NOT_ENVELOPE' };
   const decision = decideEnvelopeObject({ isMessage: header !== undefined, kmsKeyArns: header?.kmsKeyArns ?? [], otherProviderIds: header?.otherProviderIds ?? [], tooLarge }, keyArn);
   if (decision.action === 'SKIPPED') return { key, result: 'SKIPPED', reason: decision.reason };
@@ -164,25 +178,27 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
 
   // The keyring tries the rotated key's data keys only, one Decrypt each until one works.
   const ownDataKeys = header!.kmsKeyArns.filter((arn) => arn === keyArn).length;
-  const original = await run.retrying(() => reader.decrypt(keyring, body), ownDataKeys);
+  const { plaintext, messageHeader } = await run.retrying(() => reader.decrypt(keyring, held.message!), ownDataKeys);
+  held.message = undefined;
+  held.plaintext = plaintext;
   const others = [...new Set(header!.kmsKeyArns.filter((arn) => arn !== keyArn))];
-  const suiteId = rewriteSuite(original.messageHeader.suiteId, run.deps.upgradeEnvelopeSuite ?? false);
-  const expected: Expected = { plaintextSha256: sha256(original.plaintext), suiteId, kmsKeyArns: [keyArn, ...others], encryptionContext: withoutReserved(original.messageHeader.encryptionContext) };
+  const suiteId = rewriteSuite(messageHeader.suiteId, run.deps.upgradeEnvelopeSuite ?? false);
+  const expected: Expected = { plaintextSha256: sha256(plaintext), suiteId, kmsKeyArns: [keyArn, ...others], encryptionContext: withoutReserved(messageHeader.encryptionContext) };
   // The rotated key generates the new data key (GenerateDataKey); each other key wraps it too (Encrypt).
   const rewrap = new KmsKeyringNode({ generatorKeyId: keyArn, keyIds: others, clientProvider: namingRefusals(keyring.clientProvider), grantTokens: keyring.grantTokens });
   const writer = writers[getCompatibleCommitmentPolicy(suiteId)];
-  let result: Buffer;
   try {
-    ({ result } = await run.retrying(() => writer.encrypt(rewrap, original.plaintext, { encryptionContext: expected.encryptionContext, suiteId, frameLength: REENCRYPT_FRAME_BYTES }), 1 + others.length));
+    held.rewritten = (await run.retrying(() => writer.encrypt(rewrap, held.plaintext!, { encryptionContext: expected.encryptionContext, suiteId, frameLength: REENCRYPT_FRAME_BYTES }), 1 + others.length)).result;
   } catch (e) {
     if (e instanceof WrappingKeyRefused) return { key, result: 'SKIPPED', reason: 'WRAPPING_KEY_UNUSABLE' };
     throw e;
   }
+  held.plaintext = undefined;
   const put = await run.send<PutObjectCommandOutput>(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
-      Body: result,
+      Body: held.rewritten,
       IfMatch: got.ETag,
       ContentType: got.ContentType,
       Metadata: got.Metadata,
@@ -193,12 +209,13 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
     }),
     s3Kms,
   );
+  held.rewritten = undefined;
   // Verify what S3 holds now (the version just written) before counting it done.
   const check = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: isVersioned(put.VersionId) ? put.VersionId : undefined, IfMatch: put.ETag }), s3Kms);
-  const written = await check.Body!.transformToByteArray();
+  held.readBack = await check.Body!.transformToByteArray();
   // The new message's first data key is the rotated key's: one Decrypt.
-  const verified = await run.retrying(() => reader.decrypt(keyring, written), 1);
-  const problem = verificationProblem(written, verified, expected);
+  const verified = await run.retrying(() => reader.decrypt(keyring, held.readBack!), 1);
+  const problem = verificationProblem(held.readBack, verified, expected);
   if (problem) return { key, result: 'FAILED', error: `VerificationFailed: ${problem}` };
   return { key, result: 'REENCRYPTED', bytes: verified.plaintext.length, oldVersionLeft: isVersioned(put.VersionId), bucketKey: false };
 }
