@@ -129,7 +129,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const withoutReserved = (context: Record<string, string>) => Object.fromEntries(Object.entries(context).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
 
 /** What the rewrite must show when read back, checked before the object counts as re-encrypted. */
-interface Expected {
+export interface Expected {
   plaintextSha256: string;
   suiteId: AlgorithmSuiteIdentifier;
   kmsKeyArns: string[];
@@ -137,7 +137,7 @@ interface Expected {
 }
 
 /** Why the message read back is not what was meant to be written; undefined when it is. */
-function verificationProblem(written: Uint8Array, verified: { plaintext: Uint8Array; messageHeader: { suiteId: AlgorithmSuiteIdentifier; encryptionContext: Record<string, string> } }, expected: Expected): string | undefined {
+export function verificationProblem(written: Uint8Array, verified: { plaintext: Uint8Array; messageHeader: { suiteId: AlgorithmSuiteIdentifier; encryptionContext: Record<string, string> } }, expected: Expected): string | undefined {
   if (sha256(verified.plaintext) !== expected.plaintextSha256) return 'the written object does not decrypt to the original bytes';
   if (verified.messageHeader.suiteId !== expected.suiteId) return `the written message is in suite ${verified.messageHeader.suiteId}, not ${expected.suiteId}`;
   const header = envelopeHeader(written);

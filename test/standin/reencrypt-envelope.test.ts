@@ -5,7 +5,7 @@ import { deserializeFactory } from '@aws-crypto/serialize';
 import { randomBytes } from 'node:crypto';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
-import { reencryptEnvelope } from '../../lambdas/adapters/reencrypt-envelope';
+import { reencryptEnvelope, verificationProblem } from '../../lambdas/adapters/reencrypt-envelope';
 import type { Run } from '../../lambdas/adapters/reencrypt-run';
 import { reencryptBatch } from '../../lambdas/reencrypt-objects/handler';
 import { clients, credentials, KEY_ID, world } from './helpers';
@@ -195,4 +195,17 @@ test('world envelope fields are validated, each problem naming its field', () =>
     expect.stringMatching(/^buckets\[0\]\.objects\[2\]\.envelopeSuite: 999 is not an Encryption SDK algorithm suite id/),
     expect.stringMatching(/^buckets\[0\]\.objects\[3\]\.envelopeSuite: only an envelope object/),
   ]);
+});
+
+test('verification refuses a written message that lost a wrapping key, changed suite or context, or decrypts to other bytes', async () => {
+  const writer = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const { result } = await writer.encrypt(keyringOf(ARN), Buffer.from('bytes'), { encryptionContext: { purpose: 'p' } });
+  const read = await reader.decrypt(keyringOf(ARN), result);
+  const { createHash } = await import('node:crypto');
+  const expected = { plaintextSha256: createHash('sha256').update('bytes').digest('hex'), suiteId: read.messageHeader.suiteId, kmsKeyArns: [ARN], encryptionContext: { purpose: 'p' } };
+  expect(verificationProblem(result, read, expected)).toBeUndefined();
+  expect(verificationProblem(result, read, { ...expected, kmsKeyArns: [ARN, DR_ARN] })).toMatch(/not wrapped for .*key\/dr$/);
+  expect(verificationProblem(result, read, { ...expected, suiteId: LEGACY_SIGNING })).toMatch(/suite/);
+  expect(verificationProblem(result, read, { ...expected, encryptionContext: { purpose: 'q' } })).toMatch(/encryption context/);
+  expect(verificationProblem(result, read, { ...expected, plaintextSha256: '0'.repeat(64) })).toMatch(/original bytes/);
 });
