@@ -48,6 +48,13 @@ export const REENCRYPT_OBJECT_ACTIONS = [
 
 /** KMS actions on the rotated keys: S3 decrypts the source and makes the new data key (SSE-KMS copy); the Encryption SDK's keyring does the same for envelopes. */
 export const REENCRYPT_KMS_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
+/**
+ * KMS action on an envelope's other wrapping keys (a DR key, often in another Region): the rewrite
+ * wraps the new data key for each with Encrypt, which cannot decrypt anything. This account's keys
+ * in any Region; another account's key needs its owner's grant, else the object is left untouched
+ * (WRAPPING_KEY_UNUSABLE).
+ */
+export const REENCRYPT_WRAPPING_KMS_ACTIONS = ['kms:Encrypt'];
 
 export interface ReencryptionResourcesProps {
   /** `reEncryptBuckets` (non-empty). */
@@ -121,6 +128,9 @@ export class ReencryptionResources extends Construct {
     // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
     // (created for the rotated key, retired at the end of the run), which is not built yet.
     props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'EnvelopeKeyringDirectUse', actions: REENCRYPT_KMS_ACTIONS, resources: [regionKeys] }));
+    props.reencryptObjects.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'EnvelopeWrappingKeys', actions: REENCRYPT_WRAPPING_KMS_ACTIONS, resources: [`arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`] }),
+    );
 
     // SummarizeReencryption: reads the map run's result files (ListObjectsV2 + GetObject), and
     // appends the audit entry.
@@ -155,6 +165,10 @@ export class ReencryptionResources extends Construct {
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
       reason: 'The rotated keys are named by findings at run time; limited to this account\'s keys in this Region and to kms:Decrypt + kms:GenerateDataKey (S3 SSE-KMS copies and the Encryption SDK\'s keyring).',
+    });
+    Validations.of(reencryptRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
+      reason: 'An envelope\'s other wrapping keys (DR keys, often in another Region) are named by each message at run time; kms:Encrypt only, which wraps a data key and decrypts nothing.',
     });
     Validations.of(props.summarizeReencryption.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
@@ -254,6 +268,8 @@ export interface ReencryptTargetMapProps {
   /** The child's work: the ReencryptObjects task. */
   processor: sfn.IChainable;
   kmsRequestsPerSecond: number;
+  /** Setting `reEncryptUpgradeEnvelopeSuite` (default false), handed to each batch. */
+  upgradeEnvelopeSuite?: boolean;
 }
 
 /**
@@ -280,7 +296,7 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
     },
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatch: pacing.maxItemsPerBatch,
-      batchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond' },
+      batchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond', upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false },
     }),
     maxConcurrency: pacing.maxConcurrency,
     toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE,

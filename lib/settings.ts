@@ -118,6 +118,12 @@ export const settingsObject = z
     requestRoles: rolePatterns(DEFAULT_ACCESS_ROLES.request),
     approveRoles: rolePatterns(DEFAULT_ACCESS_ROLES.approve),
     breakGlassRoles: rolePatterns(DEFAULT_ACCESS_ROLES.breakGlass),
+    /**
+     * Envelope (Encryption SDK) objects in a non-committing algorithm suite (the 1.x default 0x0378)
+     * are rewritten in the same suite (false, the default: every reader of the 1.x SDKs still reads
+     * them) or in the committing suite of the same signing kind (true: readers need SDK 1.7+ / 2.x).
+     */
+    reEncryptUpgradeEnvelopeSuite: z.boolean().default(false),
   })
   .strict();
 
@@ -170,6 +176,7 @@ export function reencryptionSettings(settings: Settings): ReencryptionSettings {
     targets: Object.fromEntries(Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))])),
     auto: settings.autoReEncrypt,
     kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
+    upgradeEnvelopeSuite: settings.reEncryptUpgradeEnvelopeSuite,
   };
 }
 

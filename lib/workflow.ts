@@ -356,7 +356,7 @@ export class RotationWorkflow extends Construct {
         taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)),
         payload: sfn.TaskInput.fromObject({ 'BatchInput.$': '$.BatchInput', 'Items.$': '$.Items', 'childStartedAt.$': '$$.Execution.StartTime' }),
       });
-      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond });
+      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond, upgradeEnvelopeSuite: props.reencryptionSettings.upgradeEnvelopeSuite });
       const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),
         resultPath: '$.reencryption',

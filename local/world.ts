@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
 import { settingsObject } from '../lib/settings';
 import { QUOTA_NAMES, SHARED_SYMMETRIC_OPERATIONS, SHARED_SYMMETRIC_QUOTA } from './standin/quotas';
 
@@ -21,6 +22,9 @@ const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as
 const KEY_STATES = [
   'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable', 'Updating',
 ] as const;
+
+/** The Encryption SDK's algorithm suite ids (its message format's suite registry). */
+const ENVELOPE_SUITES: readonly number[] = Object.values(AlgorithmSuiteIdentifier).filter((v): v is number => typeof v === 'number');
 
 const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
 const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region name such as us-east-1');
@@ -82,6 +86,14 @@ const objectSchema = z
      * key (stored with the bucket's server-side encryption, like any object).
      */
     envelopeKeyId: z.string().min(1).optional(),
+    /**
+     * Key ids, key ARNs or aliases (any account of the world): the object is one Encryption SDK
+     * message whose data key is wrapped for each, in this order (the first generates it), as for a
+     * DR key or another account's reader. Give this or `envelopeKeyId`, not both.
+     */
+    envelopeKeyIds: z.array(z.string().min(1)).min(1).optional(),
+    /** The envelope's algorithm suite id as a number (e.g. 888 for 0x0378, the 1.x default). Default: the SDK's default, 1400 (0x0578). */
+    envelopeSuite: z.number().int().optional(),
     /** Object tags (kept by re-encryption: CopyObject copies them, a multipart copy passes them on). */
     tags: z.record(z.string(), z.string()).optional(),
     /**
@@ -410,8 +422,24 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       if (o.previousVersions?.length && !b.versioning) {
         problems.push(`buckets[${i}].objects[${j}].previousVersions: only a versioned bucket keeps older versions (set buckets[${i}].versioning to true)`);
       }
+      problems.push(...envelopeProblems(o, `buckets[${i}].objects[${j}]`));
     });
   });
+  return problems;
+}
+
+/** Problems of an object's envelope fields (envelopeKeyIds, envelopeSuite), each naming its field. */
+function envelopeProblems(o: z.infer<typeof objectSchema>, where: string): string[] {
+  const problems: string[] = [];
+  if (o.envelopeKeyIds !== undefined) {
+    if (o.envelopeKeyId !== undefined) problems.push(`${where}.envelopeKeyIds: give envelopeKeyId (one key) or envelopeKeyIds (several), not both`);
+    if (o.sizeBytes !== undefined) problems.push(`${where}.envelopeKeyIds: an envelope object needs a body, not sizeBytes`);
+    if (new Set(o.envelopeKeyIds).size !== o.envelopeKeyIds.length) problems.push(`${where}.envelopeKeyIds: a key is listed twice`);
+  }
+  if (o.envelopeSuite !== undefined) {
+    if (o.envelopeKeyId === undefined && o.envelopeKeyIds === undefined) problems.push(`${where}.envelopeSuite: only an envelope object (envelopeKeyId or envelopeKeyIds) has a suite`);
+    if (!ENVELOPE_SUITES.includes(o.envelopeSuite)) problems.push(`${where}.envelopeSuite: ${o.envelopeSuite} is not an Encryption SDK algorithm suite id (one of ${ENVELOPE_SUITES.join(', ')})`);
+  }
   return problems;
 }
 

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { KeyringNode } from '@aws-crypto/client-node';
+import type { KmsKeyringNode } from '@aws-crypto/client-node';
 import type { ReencryptionKind } from '../domain/reencryption';
 import type { Clock, RetryPolicy } from './pacing';
 
@@ -17,8 +17,15 @@ export interface ReencryptTarget {
 
 export interface ReencryptDeps {
   s3: S3Client;
-  /** Envelope targets: a KMS keyring limited to the rotated key (it decrypts and re-encrypts). */
-  keyring?: KeyringNode;
+  /**
+   * Envelope targets: a KMS keyring limited to the rotated key (it decrypts). Its client provider
+   * and grant tokens also make the rewrite's keyring: the rotated key plus the message's other KMS wrapping keys.
+   */
+  keyring?: KmsKeyringNode;
+  /** Envelope targets: rewrite non-committing messages in a committing suite (setting `reEncryptUpgradeEnvelopeSuite`; default false). */
+  upgradeEnvelopeSuite?: boolean;
+  /** Envelope targets: largest object re-encrypted (default MAX_ENVELOPE_BYTES); larger ones are left untouched, ENVELOPE_TOO_LARGE. Tests lower it. */
+  envelopeMaxBytes?: number;
   /** Preferred multipart copy part size (default 512 MiB; raised so an object fits 10,000 parts). Tests lower it. */
   partSizeBytes?: number;
   /** KMS requests per second the batch may spend (each request charged as it is sent, retries too); absent: unpaced. */

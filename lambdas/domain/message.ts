@@ -429,6 +429,9 @@ const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
   NOT_ENVELOPE: 'not an Encryption SDK message',
   SSE_C: 'SSE-C (customer-provided key), left untouched: whoever holds the key must copy it',
   MULTI_REGION_REPLICA: 'under a multi-Region replica of the key',
+  WRAPPING_KEY_UNUSABLE: 'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
+  NON_KMS_WRAPPING_KEY: 'left untouched: also wrapped by a non-KMS (raw) key; re-encrypt it where that key is held',
+  ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
 };
 
 const REFUSAL_TEXT: Partial<Record<RefusalReason, string>> = {

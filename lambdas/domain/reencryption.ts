@@ -60,6 +60,8 @@ export interface ReencryptionSettings {
   auto: boolean;
   /** `reEncryptKmsRequestsPerSecond`: the branch's KMS request rate bound. */
   kmsRequestsPerSecond: number;
+  /** `reEncryptUpgradeEnvelopeSuite`: rewrite non-committing Encryption SDK messages in a committing suite (absent: false). */
+  upgradeEnvelopeSuite?: boolean;
 }
 
 /**
@@ -136,7 +138,8 @@ export interface ReencryptItem {
 
 /** What one child execution's ReencryptObjects task receives (ItemBatcher's shape, and the child's start). */
 export interface ReencryptBatchInput {
-  BatchInput: { unit: ReencryptionUnit; kmsRequestsPerSecond: number };
+  /** `upgradeEnvelopeSuite`: setting `reEncryptUpgradeEnvelopeSuite` (absent: false, legacy suites are kept). */
+  BatchInput: { unit: ReencryptionUnit; kmsRequestsPerSecond: number; upgradeEnvelopeSuite?: boolean };
   Items: ReencryptItem[];
   /** The child execution's `$$.Execution.StartTime` (ISO): its Express deadline counts from here, not from the function's start. */
   childStartedAt?: string;
@@ -238,7 +241,13 @@ export type SkipReason =
   /** SSE-C: encrypted with a customer-provided key; S3 reads it only with that key, which we never hold. Left untouched. */
   | 'SSE_C'
   /** Under a multi-Region replica of the rotated key (same `mrk-` id, another Region): left untouched, action required. */
-  | 'MULTI_REGION_REPLICA';
+  | 'MULTI_REGION_REPLICA'
+  /** Envelope left untouched: another KMS key wrapping its data key refused the function's Encrypt, so a rewrite would drop that reader. */
+  | 'WRAPPING_KEY_UNUSABLE'
+  /** Envelope left untouched: a data key is wrapped by a non-KMS provider (raw AES/RSA key, hierarchical keyring) the function cannot wrap for again. */
+  | 'NON_KMS_WRAPPING_KEY'
+  /** Envelope left untouched: larger than MAX_ENVELOPE_BYTES, which the function re-encrypts in memory (lambdas/adapters/reencrypt-envelope.ts). */
+  | 'ENVELOPE_TOO_LARGE';
 
 /**
  * The skip reasons that leave NO data under the rotated key (another key, no KMS at all, not an
@@ -316,12 +325,19 @@ export interface EnvelopeFacts {
   isMessage: boolean;
   /** Key ARNs named by the message's `aws-kms` encrypted data keys. */
   kmsKeyArns: string[];
+  /** Provider ids of the message's other encrypted data keys (raw keyrings' namespaces, `aws-kms-hierarchy`, `aws-kms-rsa`). */
+  otherProviderIds?: string[];
+  /** The object is larger than the function re-encrypts (its header may still be read). */
+  tooLarge?: boolean;
 }
 
 /** Decide for one envelope target object: re-encrypt when one of its data keys is under the rotated key. */
 export function decideEnvelopeObject(facts: EnvelopeFacts, keyArn: string): { action: 'RE_ENCRYPT' } | { action: 'SKIPPED'; reason: SkipReason } {
   if (!facts.isMessage) return { action: 'SKIPPED', reason: 'NOT_ENVELOPE' };
-  return facts.kmsKeyArns.includes(keyArn) ? { action: 'RE_ENCRYPT' } : { action: 'SKIPPED', reason: 'OTHER_KEY' };
+  if (!facts.kmsKeyArns.includes(keyArn)) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
+  // A rewrite wraps the new data key only with KMS keys: a raw-key reader would lose access.
+  if ((facts.otherProviderIds ?? []).length > 0) return { action: 'SKIPPED', reason: 'NON_KMS_WRAPPING_KEY' };
+  return facts.tooLarge ? { action: 'SKIPPED', reason: 'ENVELOPE_TOO_LARGE' } : { action: 'RE_ENCRYPT' };
 }
 
 /** How many failed keys a target report lists (the counts stay exact). */

@@ -40,15 +40,16 @@ const kmsClients = (region: string) => cachedClient('KMS', region, 'encryption-s
 
 /** Re-encrypt a batch; `deps` lets tests pass stand-in clients and a fake clock. */
 export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<Context, 'getRemainingTimeInMillis'>, deps?: Partial<ReencryptDeps>): Promise<TargetReport> {
-  const { unit, kmsRequestsPerSecond } = input.BatchInput;
+  const { unit, kmsRequestsPerSecond, upgradeEnvelopeSuite } = input.BatchInput;
   const region = parseKmsArn(unit.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  // The keyring names only the rotated key: it neither decrypts nor encrypts under any other.
+  // The keyring names only the rotated key: it decrypts only that key's data keys; the rewrite also wraps for the message's other KMS keys.
   const keyring = unit.type === 'envelope' ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients }) : undefined;
   const report = await reencryptObjects(
     {
       // S3 in the key's Region, SDK retries off (s3-client.ts).
       s3: s3ClientWithoutRetries(region),
       keyring,
+      upgradeEnvelopeSuite: upgradeEnvelopeSuite ?? false,
       kmsRequestsPerSecond,
       canStart: () => batchRemainingMs(context, input.childStartedAt, (deps?.clock ?? realClock).now()) >= STOP_STARTING_MS,
       ...deps,

@@ -375,6 +375,17 @@ export class KmsKeys {
     return { plaintext, blob: seal(rec.w.account, rec.w.id, m, plaintext, ctx), keyArn: rec.arn, keyMaterialId: m.id };
   }
 
+  /**
+   * World seeding only: `plaintext` wrapped under a key of ANY account of the world with its current
+   * material, whatever its state, as the key's owner did when the seeded object was written.
+   */
+  sealAsOwner(idOrArn: string, region: string, ctx: Record<string, string>, plaintext: Buffer): DataKey {
+    const arn = this.keyArn(idOrArn, region);
+    const rec = this.all.find((k) => k.arn === arn)!;
+    const m = this.current(rec);
+    return { plaintext, blob: seal(rec.w.account, rec.w.id, m, plaintext, ctx), keyArn: rec.arn, keyMaterialId: m.id };
+  }
+
   decrypt(ciphertext: Buffer, region: string, ctx: Record<string, string>): DataKey {
     this.settle();
     const { rec, plaintext, material } = this.open(parseCiphertext(ciphertext), region, ctx, undefined, 'Decrypt');

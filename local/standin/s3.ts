@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { World } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
 import type { KmsKeys } from './kms-keys';
-import { buildClient, CommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
+import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, getCompatibleCommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksum, type ChecksumAlgorithm, type StoredChecksum } from './s3-checksums';
 
@@ -181,9 +181,13 @@ export interface S3ReportObject {
 
 /** Encryption SDK message header reader (no KMS call). */
 const esdkHeader = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
-const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
 /** Reads any message, legacy non-committing suites included (the report shows what is stored). */
 const esdkReader = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
+/** World envelopes in any suite: a committing one needs a REQUIRE_ENCRYPT client, a legacy one a FORBID_ENCRYPT client. */
+const seedClients = {
+  [CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT]: buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT),
+  [CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT]: buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT),
+};
 
 export interface S3Request {
   method: string;
@@ -373,7 +377,8 @@ export class S3 {
   private readonly pendingEnvelopes: {
     bucket: Bucket;
     key: string;
-    keyId: string;
+    keyIds: string[];
+    suite: number | undefined;
     body: string;
     sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId: string } | undefined;
     storageClass: string;
@@ -400,9 +405,23 @@ export class S3 {
           const system: Record<string, string> = o.cacheControl !== undefined ? { 'cache-control': o.cacheControl } : {};
           const grants = o.grants && Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
           const attributes = { metadata: { ...o.metadata }, system, grants };
-          if (o.envelopeKeyId) {
+          const envelopeKeyIds = o.envelopeKeyIds ?? (o.envelopeKeyId ? [o.envelopeKeyId] : undefined);
+          if (envelopeKeyIds) {
             // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
-            this.pendingEnvelopes.push({ bucket, key: o.key, keyId: o.envelopeKeyId, body: o.body ?? 'hello', sse, storageClass: o.storageClass ?? 'STANDARD', tags: { ...o.tags }, where, contentType: o.contentType, checksumAlgorithm: o.checksumAlgorithm, ...attributes });
+            this.pendingEnvelopes.push({
+              bucket,
+              key: o.key,
+              keyIds: envelopeKeyIds,
+              suite: o.envelopeSuite,
+              body: o.body ?? 'hello',
+              sse,
+              storageClass: o.storageClass ?? 'STANDARD',
+              tags: { ...o.tags },
+              where,
+              contentType: o.contentType,
+              checksumAlgorithm: o.checksumAlgorithm,
+              ...attributes,
+            });
             return;
           }
           this.seedPreviousVersions(bucket, o.key, o.previousVersions ?? [], sse, o.storageClass ?? 'STANDARD');
@@ -440,7 +459,7 @@ export class S3 {
   async seedEnvelopes(): Promise<void> {
     for (const p of this.pendingEnvelopes.splice(0)) {
       try {
-        const message = await this.envelopeMessage(p.keyId, p.bucket.region, Buffer.from(p.body, 'utf8'));
+        const message = await this.envelopeMessage(p.keyIds, p.suite, p.bucket.region, Buffer.from(p.body, 'utf8'));
         const enc = this.encryptionFor(p.bucket, p.key, p.sse, undefined, undefined);
         this.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, {
           contentType: p.contentType ?? 'application/octet-stream',
@@ -458,16 +477,28 @@ export class S3 {
     }
   }
 
-  private async envelopeMessage(keyId: string, region: string, plain: Buffer): Promise<Buffer> {
+  /**
+   * An Encryption SDK message of `plain` whose data key is wrapped for each of `keyIds` (the first
+   * generates it), in `suite` (default: the SDK's). Each key's owner wraps for it, as the world's
+   * history had it: keys of other accounts and keys no longer usable are wrapped all the same.
+   */
+  private async envelopeMessage(keyIds: string[], suite: number | undefined, region: string, plain: Buffer): Promise<Buffer> {
     const kms = this.kms;
     const client = {
       generateDataKey: async (i: { KeyId: string; EncryptionContext?: Record<string, string>; NumberOfBytes?: number }) => {
-        const dk = kms.generateDataKey(i.KeyId, region, i.EncryptionContext ?? {}, i.NumberOfBytes ?? 32);
-        return { Plaintext: dk.plaintext, CiphertextBlob: dk.blob, KeyId: dk.keyArn };
+        const plaintext = randomBytes(i.NumberOfBytes ?? 32);
+        const dk = kms.sealAsOwner(i.KeyId, region, i.EncryptionContext ?? {}, plaintext);
+        return { Plaintext: plaintext, CiphertextBlob: dk.blob, KeyId: dk.keyArn };
+      },
+      encrypt: async (i: { KeyId: string; EncryptionContext?: Record<string, string>; Plaintext: Uint8Array }) => {
+        const dk = kms.sealAsOwner(i.KeyId, region, i.EncryptionContext ?? {}, Buffer.from(i.Plaintext));
+        return { CiphertextBlob: dk.blob, KeyId: dk.keyArn };
       },
     };
-    const keyring = new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: (() => client) as never });
-    const { result } = await esdk.encrypt(keyring, plain, { encryptionContext: { purpose: 'stand-in seed' } });
+    const arns = keyIds.map((k) => kms.keyArn(k, region));
+    const keyring = new KmsKeyringNode({ generatorKeyId: arns[0], keyIds: arns.slice(1), clientProvider: (() => client) as never });
+    const suiteId = (suite ?? AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384) as AlgorithmSuiteIdentifier;
+    const { result } = await seedClients[getCompatibleCommitmentPolicy(suiteId)].encrypt(keyring, plain, { encryptionContext: { purpose: 'stand-in seed' }, suiteId });
     return result;
   }
 

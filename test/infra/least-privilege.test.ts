@@ -54,9 +54,10 @@ const S3_ARGUMENT_ACTIONS: [RegExp, string[]][] = [
 ];
 /**
  * The Encryption SDK's KMS keyring calls KMS from inside node_modules (not followed): encrypting
- * makes a data key, decrypting decrypts one. S3's SSE-KMS copies need the same two on the key.
+ * makes a data key, decrypting decrypts one, and a keyring with further keys wraps the data key for
+ * each (Encrypt). S3's SSE-KMS copies need the first two on the key.
  */
-const KEYRING_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+const KEYRING_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'];
 
 function sdkServiceOf(decl: ts.Declaration): string | null {
   const file = decl.getSourceFile().fileName;

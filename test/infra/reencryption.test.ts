@@ -46,7 +46,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect(plan.Parameters).toEqual({
       'request.$': '$.request',
       'results.$': '$.results',
-      settings: { buckets: BUCKETS, targets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] }, auto: false, kmsRequestsPerSecond: 200 },
+      settings: { buckets: BUCKETS, targets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] }, auto: false, kmsRequestsPerSecond: 200, upgradeEnvelopeSuite: false },
     });
   });
 
@@ -82,7 +82,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
   test('batcher, concurrency and failure threshold paced from reEncryptKmsRequestsPerSecond', () => {
     expect(map.ItemBatcher).toEqual({
       MaxItemsPerBatch: pacing.maxItemsPerBatch,
-      BatchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond' },
+      BatchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond', upgradeEnvelopeSuite: false },
     });
     expect(map.MaxConcurrency).toBe(pacing.maxConcurrency);
     // 200 requests/s: 20 children at 10/s each.
@@ -222,7 +222,7 @@ describe('without reEncryptBuckets: no branch, no extra IAM', () => {
 
   test('PlanReencryption still runs (it refuses every target) and goes straight to Notify', () => {
     expect(definition.States[STATE.planReencryption]).toMatchObject({ Type: 'Task', ResultPath: '$.reencryption', Next: STATE.notify });
-    expect(definition.States[STATE.planReencryption].Parameters.settings).toEqual({ buckets: [], targets: {}, auto: false, kmsRequestsPerSecond: 100 });
+    expect(definition.States[STATE.planReencryption].Parameters.settings).toEqual({ buckets: [], targets: {}, auto: false, kmsRequestsPerSecond: 100, upgradeEnvelopeSuite: false });
     for (const name of [STATE.moreToReencrypt, STATE.reencryptTarget, STATE.summarizeReencryption]) expect(definition.States[name]).toBeUndefined();
     expect(JSON.stringify(definition)).not.toContain('DISTRIBUTED');
   });
