@@ -368,6 +368,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         // EventBridge starts the automatic machine with the rule's target role: that role must be
         // allowed states:StartExecution on it, as in the account.
         authorizeStart(runOpts.as ? iam.principals.person(runOpts.as) : iam.principals.eventRuleRole(eventSource(input)), 'automatic');
+        // The finding exists at its source, as it would for an event EventBridge delivers; the
+        // world's unconfirmedFindings makes it a hand-made one that no source holds.
+        if (!world.unconfirmedFindings) fileWithSource(standIn, input);
         run = await start('automatic', input, executionName, runOpts.onEvent);
       }
       const notify = lastOutputOf(run.events, STATE.notify) as { notification?: { summary?: RunSummary } } | undefined;
@@ -486,6 +489,21 @@ function toSimulatedKey(k: KeyResult): SimulatedKey {
     previousKeyMaterialId: k.previousKeyMaterialId,
     currentKeyMaterialId: k.currentKeyMaterialId,
   };
+}
+
+/** Detail-types each finding source files (others are refused by Intake, so there is nothing to file). */
+const FILED_DETAIL_TYPES: Record<string, string> = {
+  'aws.guardduty': 'GuardDuty Finding',
+  'aws.securityhub': 'Security Hub Findings - Imported',
+  'aws.access-analyzer': 'Access Analyzer Finding',
+};
+
+/** Files a finding event's finding with the stand-in's source service (an event Intake would refuse is not filed). */
+function fileWithSource(standIn: StandIn, input: unknown): void {
+  const event = input as { source?: unknown; 'detail-type'?: unknown } | null;
+  const source = typeof event?.source === 'string' ? event.source : '';
+  if (!Object.hasOwn(FILED_DETAIL_TYPES, source) || FILED_DETAIL_TYPES[source] !== event?.['detail-type']) return;
+  standIn.fileFinding(input);
 }
 
 /** The `source` of an EventBridge event (`aws.guardduty`, ...): which rule of the stack takes it. */

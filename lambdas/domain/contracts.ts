@@ -5,6 +5,7 @@
  */
 
 import type { ReencryptionSummary, ReencryptTargetSpec } from './reencryption';
+import type { WorkflowUpdateResult } from './security-hub-workflow';
 
 export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -23,6 +24,7 @@ export const SKIP_REASONS = [
   'BUDGET_RESERVE',
   'BUDGET_EXHAUSTED',
   'APPROVAL_DENIED',
+  'FINDING_NOT_CONFIRMED',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -71,6 +73,19 @@ export interface IncidentRequest {
    */
   duplicateOf?: string | null;
   /**
+   * Set by Intake when the finding's source service (GuardDuty, Security Hub, Access Analyzer)
+   * does not hold the finding the event describes: why, in one sentence. Every key the event
+   * named then ends SKIPPED FINDING_NOT_CONFIRMED without being looked at. Null otherwise.
+   */
+  notConfirmed?: string | null;
+  /**
+   * The Security Hub findings the run acts on, as Security Hub confirmed them (Id and ProductArn):
+   * the findings whose workflow status the run updates. Absent for other sources.
+   */
+  securityHubFindings?: { Id: string; ProductArn: string }[];
+  /** What ClaimRequest's Security Hub update (NOTIFIED at the start) did; absent when none was made. */
+  securityHubStart?: WorkflowUpdateResult | null;
+  /**
    * Data to re-encrypt after the rotation (issue 11): a manual request's `reEncrypt.targets`
    * (origin `request`) or the buckets a finding names (origin `finding`, type `s3-sse-kms`, the
    * whole bucket). Absent when there are none; setting `reEncryptTargets` is added by
@@ -95,6 +110,7 @@ export const KEY_REQUEST_FIELDS = [
   'breakGlass',
   'requestedBy',
   'duplicateOf',
+  'notConfirmed',
 ] as const satisfies readonly (keyof IncidentRequest)[];
 /** What one key's iteration knows of its request. */
 export type KeyRequest = Pick<IncidentRequest, (typeof KEY_REQUEST_FIELDS)[number]>;
@@ -203,4 +219,6 @@ export interface RunSummary
   keys: KeyResult[];
   /** What the re-encryption branch did (or would do); null when it had nothing to consider. */
   reencryption?: ReencryptionSummary | null;
+  /** The Security Hub workflow updates of the run (start, end), when its finding came from Security Hub. */
+  securityHub?: WorkflowUpdateResult[];
 }
