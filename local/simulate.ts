@@ -15,7 +15,7 @@ import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
-import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
+import { startStandIn, TOPIC_NAME, type KmsCallCounters, type SecurityHubUpdate, type StandIn } from './standin';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { resolveIntrinsics, synthTemplate, type CfnTemplate } from './template';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
@@ -46,6 +46,8 @@ export interface SimulationResult {
    * failed in total and per target, refused targets); null when it had nothing to consider.
    */
   reencryption: ReencryptionSummary | null;
+  /** Security Hub BatchUpdateFindings calls this run made (workflow status and note), in order. */
+  securityHubUpdates: SecurityHubUpdate[];
   /** Events in the execution's history, as Step Functions counts them (limit 25,000). */
   historyEvents: number;
   /** Billed state transitions (states entered and retries). */
@@ -348,6 +350,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     async run(input, runOpts = {}) {
       const firstCall = standIn.calls.length;
       const firstPublish = standIn.published.length;
+      const firstHubUpdate = standIn.securityHubUpdates.length;
       const firstExchange = exchanges.length;
       executions += 1;
       const executionName = runOpts.executionName ?? `local-${Date.now()}-${executions}`;
@@ -391,6 +394,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
             attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
           })),
           reencryption: summary?.reencryption ?? null,
+          // What Security Hub received from this run (BatchUpdateFindings), as the stand-in recorded it.
+          securityHubUpdates: standIn.securityHubUpdates.slice(firstHubUpdate),
           ...run.metrics,
         },
         summary,
