@@ -40,7 +40,8 @@ export interface SimulationResult {
   error: string | null;
   cause: string | null;
   keys: SimulatedKey[];
-  notifications: { subject: string | null; message: string; attributes: Record<string, string> }[];
+  /** `messages`: the per-protocol messages when the notification was published with MessageStructure json. */
+  notifications: { subject: string | null; message: string; messages?: Record<string, string>; attributes: Record<string, string> }[];
   /**
    * What the re-encryption branch did or would do (objects scanned / re-encrypted / skipped /
    * failed in total and per target, refused targets); null when it had nothing to consider.
@@ -381,7 +382,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
       // <arn>" in an approval request); with executions side by side, keep this one's.
       const ownLine = (line: string) => line.trim() === run.executionArn || line.trim() === `Execution: ${run.executionArn}`;
-      const published = standIn.published.slice(firstPublish).filter((p) => p.message.split('\n').some(ownLine));
+      // A per-protocol message (MessageStructure json) is read by its `default` text, as e-mail shows it.
+      const textOf = (p: (typeof standIn.published)[number]) => p.messages?.default ?? p.message;
+      const published = standIn.published.slice(firstPublish).filter((p) => textOf(p).split('\n').some(ownLine));
       return {
         result: {
           executionStatus: run.status,
@@ -390,7 +393,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
           keys: (summary?.keys ?? []).map(toSimulatedKey),
           notifications: published.map((p) => ({
             subject: p.subject ?? null,
-            message: p.message,
+            message: textOf(p),
+            ...(p.messages ? { messages: p.messages } : {}),
             attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
           })),
           reencryption: summary?.reencryption ?? null,

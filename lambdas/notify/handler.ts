@@ -14,6 +14,12 @@ import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { securityHubClient } from '../adapters/securityhub-client';
 import { applyWorkflowUpdate } from '../adapters/security-hub-workflow';
 import { endUpdate } from '../domain/security-hub-workflow';
+import { chatNotification, perProtocolMessage } from '../domain/chat-notification';
+
+/** Bytes the message attributes add to a message's size (SNS counts them in the 256 KiB). */
+function attributesBytes(attributes: Record<string, { DataType?: string; StringValue?: string }>): number {
+  return Object.entries(attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+}
 
 export interface NotifyInput {
   request: IncidentRequest;
@@ -52,8 +58,10 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
     logger.info('already notified; not publishing again', { executionArn, messageId: sent.messageId });
     return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
   }
+  const email = formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy });
+  // With chatNotifications on: per-protocol messages, the e-mail text and the chat custom notification.
   const messageId = await topic.publish(
-    formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
+    config.chatNotifications ? { ...email, message: perProtocolMessage(email.message, chatNotification(summary, email.subject), attributesBytes(email.attributes)), structure: 'json' } : email,
   );
   logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, reencryption: summary.reencryption?.mode ?? 'NONE', messageId });
   // Only for a message really sent: a retry that finds the marker above counts nothing again.
