@@ -61,8 +61,9 @@ export function endUpdate(request: IncidentRequest, summary: RunSummary, now: Da
   const head = resolved ? 'Every KMS key of this finding was rotated on demand' : 'Not every KMS key of this finding was rotated';
   const tail = ` Execution: ${summary.executionArn ?? '(unknown)'}, ${now.toISOString()}.`;
   // The tail (execution, when) always fits; the key lines take what is left.
-  const room = NOTE_MAX - tail.length - head.length - 2;
+  // `${head}: ${body}.${tail}`: three characters besides the parts.
+  const room = NOTE_MAX - tail.length - head.length - 3;
   let body = lines.join('; ');
-  if (body.length > room) body = `${body.slice(0, Math.max(0, room - 1))}…`;
+  if (Array.from(body).length > room) body = `${Array.from(body).slice(0, Math.max(0, room - 1)).join('')}…`;
   return { phase: 'end', findings, status: resolved ? 'RESOLVED' : 'NOTIFIED', note: boundedNote(`${head}: ${body}.${tail}`) };
 }
