@@ -147,6 +147,14 @@ export class KmsIncidentRotation extends Construct {
       }
     }
     if (settings.enableAccessAnalyzer) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['access-analyzer:GetFinding'], resources: [inThisRegion('access-analyzer', 'analyzer/*')] }));
+    const readsFindingsOf = (resource: string, reason: string) =>
+      Validations.of(fns.intake.role!).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${resource}]`, reason });
+    if (settings.enableGuardDuty) {
+      readsFindingsOf('guardduty:<AWS::Region>:<AWS::AccountId>:detector/*', 'guardduty:GetFindings only, on this account\'s detector in this Region (its id is known only from the finding).');
+    }
+    if (settings.enableAccessAnalyzer) {
+      readsFindingsOf('access-analyzer:<AWS::Region>:<AWS::AccountId>:analyzer/*', 'access-analyzer:GetFinding only, on this account\'s analyzers in this Region (the analyzer is named by the finding).');
+    }
     for (const publisher of [fns.notify, fns['request-approval']]) {
       publisher.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
     }
