@@ -102,11 +102,6 @@ export function toWire(model: ModelExtract, shapeId: string, ref: MemberRef | un
   return value;
 }
 
-/** Converts a wire object whose keys are wire names into member names (the inverse of toWire for a structure at `shapeId`). */
-export function memberNamed(service: RestJsonService, shapeId: string, wire: unknown): unknown {
-  return fromWire(loadRestJsonModel(service), shapeId, undefined, wire);
-}
-
 /** An operation of a restJson1 service, found by its HTTP method and path, with its URI labels. */
 export function restJsonOperation(service: RestJsonService, method: string, path: string): { op: string; labels: Record<string, string> } | undefined {
   const model = loadRestJsonModel(service);

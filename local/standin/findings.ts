@@ -42,7 +42,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  * ASFF Note.Text is at most 512 characters (Security Hub user guide, "ASFF attributes": Note);
  * the model gives no length, so the stand-in takes the guide's.
  */
-export const ASFF_NOTE_MAX = 512;
+const ASFF_NOTE_MAX = 512;
 /** BatchUpdateFindings "can be used to update up to 100 findings at a time" (the model's documentation). */
 const BATCH_UPDATE_MAX = 100;
 /** The workflow statuses BatchUpdateFindings sets (WorkflowUpdate.Status's enum in the model). */
