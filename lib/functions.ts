@@ -71,6 +71,8 @@ export function functionEnvironment(settings: Settings, accountId: string, topic
     [ENV.dailyRotationCap]: String(settings.dailyRotationCap),
     [ENV.securityHubSeverityLabels]: settings.securityHubSeverityLabels.join(','),
     [ENV.securityHubProductArnPrefixes]: securityHubProductArnPrefixes(settings).join(','),
+    [ENV.securityHubWorkflowUpdates]: String(settings.enableSecurityHub && settings.securityHubWorkflowUpdates),
+    [ENV.chatNotifications]: String(settings.chatNotifications),
   };
 }
 

@@ -144,6 +144,26 @@ export class KmsIncidentRotation extends Construct {
       }),
     );
     fns['check-rotation'].addToRolePolicy(new iam.PolicyStatement({ actions: KMS_READ, resources: [accountKeys] }));
+    // Intake confirms each finding with its source service before any key is touched: read-only,
+    // this account and Region, and only for the sources whose rule exists.
+    const inThisRegion = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    if (settings.enableGuardDuty) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['guardduty:GetFindings'], resources: [inThisRegion('guardduty', 'detector/*')] }));
+    if (settings.enableSecurityHub) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['securityhub:GetFindings'], resources: [inThisRegion('securityhub', 'hub/default')] }));
+    // Closing the loop in Security Hub: ClaimRequest sets NOTIFIED, Notify RESOLVED (or a note).
+    if (settings.enableSecurityHub && settings.securityHubWorkflowUpdates) {
+      for (const writer of [fns['claim-request'], fns.notify]) {
+        writer.addToRolePolicy(new iam.PolicyStatement({ actions: ['securityhub:BatchUpdateFindings'], resources: [inThisRegion('securityhub', 'hub/default')] }));
+      }
+    }
+    if (settings.enableAccessAnalyzer) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['access-analyzer:GetFinding'], resources: [inThisRegion('access-analyzer', 'analyzer/*')] }));
+    const readsFindingsOf = (resource: string, reason: string) =>
+      Validations.of(fns.intake.role!).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${resource}]`, reason });
+    if (settings.enableGuardDuty) {
+      readsFindingsOf('guardduty:<AWS::Region>:<AWS::AccountId>:detector/*', 'guardduty:GetFindings only, on this account\'s detector in this Region (its id is known only from the finding).');
+    }
+    if (settings.enableAccessAnalyzer) {
+      readsFindingsOf('access-analyzer:<AWS::Region>:<AWS::AccountId>:analyzer/*', 'access-analyzer:GetFinding only, on this account\'s analyzers in this Region (the analyzer is named by the finding).');
+    }
     for (const publisher of [fns.notify, fns['request-approval']]) {
       publisher.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
     }

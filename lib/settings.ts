@@ -63,6 +63,18 @@ export const settingsObject = z
     enableGuardDuty: z.boolean().default(true),
     enableSecurityHub: z.boolean().default(true),
     enableAccessAnalyzer: z.boolean().default(true),
+    /**
+     * Security Hub findings that start a run get their workflow status updated (BatchUpdateFindings):
+     * NOTIFIED with a note when the run starts, RESOLVED with a note when every key ended ROTATED,
+     * left NOTIFIED with the reasons otherwise. False: Security Hub findings are never written to.
+     */
+    securityHubWorkflowUpdates: z.boolean().default(true),
+    /**
+     * Each notification is published with per-protocol messages (SNS MessageStructure json): the
+     * e-mail text for `default` and `email`, and the Amazon Q Developer in chat applications custom
+     * notification JSON for `https` subscribers (Slack, Microsoft Teams, Amazon Chime channels).
+     */
+    chatNotifications: z.boolean().default(false),
     securityHubSeverityLabels: z
       .array(z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']))
       .min(1)

@@ -15,7 +15,7 @@ import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
 import type { WorldPerson } from './world';
-import { startStandIn, TOPIC_NAME, type KmsCallCounters, type StandIn } from './standin';
+import { startStandIn, TOPIC_NAME, type KmsCallCounters, type SecurityHubUpdate, type StandIn } from './standin';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { resolveIntrinsics, synthTemplate, type CfnTemplate } from './template';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
@@ -40,12 +40,15 @@ export interface SimulationResult {
   error: string | null;
   cause: string | null;
   keys: SimulatedKey[];
-  notifications: { subject: string | null; message: string; attributes: Record<string, string> }[];
+  /** `messages`: the per-protocol messages when the notification was published with MessageStructure json. */
+  notifications: { subject: string | null; message: string; messages?: Record<string, string>; attributes: Record<string, string> }[];
   /**
    * What the re-encryption branch did or would do (objects scanned / re-encrypted / skipped /
    * failed in total and per target, refused targets); null when it had nothing to consider.
    */
   reencryption: ReencryptionSummary | null;
+  /** Security Hub BatchUpdateFindings calls this run made (workflow status and note), in order. */
+  securityHubUpdates: SecurityHubUpdate[];
   /** Events in the execution's history, as Step Functions counts them (limit 25,000). */
   historyEvents: number;
   /** Billed state transitions (states entered and retries). */
@@ -364,6 +367,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     async run(input, runOpts = {}) {
       const firstCall = standIn.calls.length;
       const firstPublish = standIn.published.length;
+      const firstHubUpdate = standIn.securityHubUpdates.length;
       const firstExchange = exchanges.length;
       executions += 1;
       const executionName = runOpts.executionName ?? `local-${Date.now()}-${executions}`;
@@ -384,6 +388,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         // EventBridge starts the automatic machine with the rule's target role: that role must be
         // allowed states:StartExecution on it, as in the account.
         authorizeStart(runOpts.as ? iam.principals.person(runOpts.as) : iam.principals.eventRuleRole(eventSource(input)), 'automatic');
+        // The finding exists at its source, as it would for an event EventBridge delivers; the
+        // world's unconfirmedFindings makes it a hand-made one that no source holds.
+        if (!world.unconfirmedFindings) fileWithSource(standIn, input);
         run = await start('automatic', input, executionName, runOpts.onEvent);
       }
       const notify = lastOutputOf(run.events, STATE.notify) as { notification?: { summary?: RunSummary } } | undefined;
@@ -391,7 +398,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
       // <arn>" in an approval request); with executions side by side, keep this one's.
       const ownLine = (line: string) => line.trim() === run.executionArn || line.trim() === `Execution: ${run.executionArn}`;
-      const published = standIn.published.slice(firstPublish).filter((p) => p.message.split('\n').some(ownLine));
+      // A per-protocol message (MessageStructure json) is read by its `default` text, as e-mail shows it.
+      const textOf = (p: (typeof standIn.published)[number]) => p.messages?.default ?? p.message;
+      const published = standIn.published.slice(firstPublish).filter((p) => textOf(p).split('\n').some(ownLine));
       return {
         result: {
           executionStatus: run.status,
@@ -400,10 +409,13 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
           keys: (summary?.keys ?? []).map(toSimulatedKey),
           notifications: published.map((p) => ({
             subject: p.subject ?? null,
-            message: p.message,
+            message: textOf(p),
+            ...(p.messages ? { messages: p.messages } : {}),
             attributes: Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.StringValue ?? ''])),
           })),
           reencryption: summary?.reencryption ?? null,
+          // What Security Hub received from this run (BatchUpdateFindings), as the stand-in recorded it.
+          securityHubUpdates: standIn.securityHubUpdates.slice(firstHubUpdate),
           ...run.metrics,
         },
         summary,
@@ -502,6 +514,21 @@ function toSimulatedKey(k: KeyResult): SimulatedKey {
     previousKeyMaterialId: k.previousKeyMaterialId,
     currentKeyMaterialId: k.currentKeyMaterialId,
   };
+}
+
+/** Detail-types each finding source files (others are refused by Intake, so there is nothing to file). */
+const FILED_DETAIL_TYPES: Record<string, string> = {
+  'aws.guardduty': 'GuardDuty Finding',
+  'aws.securityhub': 'Security Hub Findings - Imported',
+  'aws.access-analyzer': 'Access Analyzer Finding',
+};
+
+/** Files a finding event's finding with the stand-in's source service (an event Intake would refuse is not filed). */
+function fileWithSource(standIn: StandIn, input: unknown): void {
+  const event = input as { source?: unknown; 'detail-type'?: unknown } | null;
+  const source = typeof event?.source === 'string' ? event.source : '';
+  if (!Object.hasOwn(FILED_DETAIL_TYPES, source) || FILED_DETAIL_TYPES[source] !== event?.['detail-type']) return;
+  standIn.fileFinding(input);
 }
 
 /** The `source` of an EventBridge event (`aws.guardduty`, ...): which rule of the stack takes it. */

@@ -143,7 +143,7 @@ const bucketSchema = z
 
 const faultSchema = z
   .object({
-    service: z.enum(['kms', 'sns', 's3']),
+    service: z.enum(['kms', 'sns', 's3', 'guardduty', 'securityhub', 'accessanalyzer']),
     operation: z.string().min(1),
     error: z.string().min(1),
     times: z.number().int().min(1),
@@ -257,6 +257,12 @@ const worldSchema = z
     people: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a short lower-case name'), personSchema).optional(),
     /** The person manual requests come from (default: the first person; a forced one: the first with break-glass). */
     requester: z.string().min(1).optional(),
+    /**
+     * A finding event is NOT filed with its source service (GuardDuty, Security Hub, Access
+     * Analyzer), which then answers "not found" when Intake confirms it: a hand-made finding.
+     * Default: every finding event run is filed first, as the service that sent it holds it.
+     */
+    unconfirmedFindings: z.boolean().default(false),
   })
   .strict();
 

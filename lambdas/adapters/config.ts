@@ -34,6 +34,10 @@ export interface RuntimeConfig {
   /** Security Hub findings acted on: these severity labels, from products whose ARN starts with one of the prefixes. */
   securityHubSeverityLabels: string[];
   securityHubProductArnPrefixes: string[];
+  /** Security Hub findings that start a run get their workflow status and a note (BatchUpdateFindings). */
+  securityHubWorkflowUpdates: boolean;
+  /** Notifications carry per-protocol messages, with the chat custom notification for HTTPS subscribers. */
+  chatNotifications: boolean;
 }
 
 const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
@@ -59,6 +63,8 @@ export const ENV = {
   dailyRotationCap: 'DAILY_ROTATION_CAP',
   securityHubSeverityLabels: 'SECURITY_HUB_SEVERITY_LABELS',
   securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
+  securityHubWorkflowUpdates: 'SECURITY_HUB_WORKFLOW_UPDATES',
+  chatNotifications: 'CHAT_NOTIFICATIONS',
 } as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
 
 /** SummarizeReencryption only (not in RuntimeConfig): the results bucket, where a failed map run's files are looked for. */
@@ -115,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     dailyRotationCap: number(env, ENV.dailyRotationCap),
     securityHubSeverityLabels: list(env, ENV.securityHubSeverityLabels),
     securityHubProductArnPrefixes: list(env, ENV.securityHubProductArnPrefixes),
+    securityHubWorkflowUpdates: oneOf(env, ENV.securityHubWorkflowUpdates, ['true', 'false']) === 'true',
+    chatNotifications: oneOf(env, ENV.chatNotifications, ['true', 'false']) === 'true',
   };
 }
 

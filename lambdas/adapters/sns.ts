@@ -5,6 +5,8 @@ export interface TopicMessage {
   subject: string;
   message: string;
   attributes: Record<string, MessageAttributeValue>;
+  /** `json`: `message` is a JSON object of per-protocol messages (SNS MessageStructure). */
+  structure?: 'json';
 }
 
 /**
@@ -19,8 +21,10 @@ export class NotificationTopic {
   ) {}
 
   /** Publish one message; returns the SNS message id ('' when SNS gives none). */
-  async publish({ subject, message, attributes }: TopicMessage): Promise<string> {
-    const out = await this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: subject, Message: message, MessageAttributes: attributes }));
+  async publish({ subject, message, attributes, structure }: TopicMessage): Promise<string> {
+    const out = await this.client.send(
+      new PublishCommand({ TopicArn: this.topicArn, Subject: subject, Message: message, MessageAttributes: attributes, ...(structure ? { MessageStructure: structure } : {}) }),
+    );
     return out.MessageId ?? '';
   }
 }

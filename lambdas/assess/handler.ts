@@ -26,6 +26,17 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
       detail: `This finding was already handled by execution ${task.request.duplicateOf}.`,
     };
   }
+  if (task.request.notConfirmed) {
+    // A finding its source does not hold: the keys it names are not even looked up.
+    return {
+      ...task,
+      keyArn: parseKmsArn(task.ref)?.resourceType === 'key' ? task.ref : null,
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'FINDING_NOT_CONFIRMED',
+      detail: task.request.notConfirmed,
+    };
+  }
   const inspection = await inspectKey(kms, task.ref, config);
   if (!inspection.found) {
     return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };

@@ -6,6 +6,7 @@
 
 import type { ReencryptionSummary, ReencryptTargetSpec } from './reencryption';
 import type { ReencryptOnly } from './reencrypt-only';
+import type { WorkflowUpdateResult } from './security-hub-workflow';
 
 /** REENCRYPT_ONLY: a re-encrypt-only request went ahead without a rotation (the key's material already post-dates the exposure). */
 export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED', 'REENCRYPT_ONLY'] as const;
@@ -27,6 +28,7 @@ export const SKIP_REASONS = [
   'APPROVAL_DENIED',
   // A re-encrypt-only request, and the key's newest material was created before the exposure: rotate first.
   'MATERIAL_PREDATES_EXPOSURE',
+  'FINDING_NOT_CONFIRMED',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
@@ -75,6 +77,19 @@ export interface IncidentRequest {
    */
   duplicateOf?: string | null;
   /**
+   * Set by Intake when the finding's source service (GuardDuty, Security Hub, Access Analyzer)
+   * does not hold the finding the event describes: why, in one sentence. Every key the event
+   * named then ends SKIPPED FINDING_NOT_CONFIRMED without being looked at. Null otherwise.
+   */
+  notConfirmed?: string | null;
+  /**
+   * The Security Hub findings the run acts on, as Security Hub confirmed them (Id and ProductArn):
+   * the findings whose workflow status the run updates. Absent for other sources.
+   */
+  securityHubFindings?: { Id: string; ProductArn: string }[];
+  /** What ClaimRequest's Security Hub update (NOTIFIED at the start) did; absent when none was made. */
+  securityHubStart?: WorkflowUpdateResult | null;
+  /**
    * Data to re-encrypt after the rotation (issue 11): a manual request's `reEncrypt.targets`
    * (origin `request`) or the buckets a finding names (origin `finding`, type `s3-sse-kms`, the
    * whole bucket). Absent when there are none; setting `reEncryptTargets` is added by
@@ -105,6 +120,7 @@ export const KEY_REQUEST_FIELDS = [
   'requestedBy',
   'duplicateOf',
   'reEncryptOnly',
+  'notConfirmed',
 ] as const satisfies readonly (keyof IncidentRequest)[];
 /** What one key's iteration knows of its request. */
 export type KeyRequest = Pick<IncidentRequest, (typeof KEY_REQUEST_FIELDS)[number]>;
@@ -213,4 +229,6 @@ export interface RunSummary
   keys: KeyResult[];
   /** What the re-encryption branch did (or would do); null when it had nothing to consider. */
   reencryption?: ReencryptionSummary | null;
+  /** The Security Hub workflow updates of the run (start, end), when its finding came from Security Hub. */
+  securityHub?: WorkflowUpdateResult[];
 }

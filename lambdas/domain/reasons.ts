@@ -37,6 +37,8 @@ export const REASON_TEXT: Record<Reason, string> = {
     'The key needs approval before it is rotated, and the approval was denied or not given in time.',
   MATERIAL_PREDATES_EXPOSURE:
     'A re-encrypt-only request: the key\'s newest key material was created before the exposure time given, so new data keys from it would still come from exposed material; nothing was re-encrypted.',
+  FINDING_NOT_CONFIRMED:
+    'The finding that started this run is not held by the service it claims to come from (GuardDuty, Security Hub or IAM Access Analyzer answered "not found", or the event did not say where to look): a hand-made or forged finding rotates nothing, and the key was not even looked up.',
   ROTATION_TIMEOUT:
     'The rotation was not confirmed before the deadline: either KMS accepted it and has not finished, or KMS kept refusing because an automatic rotation was running.',
   ACCESS_DENIED:
@@ -75,6 +77,8 @@ export const NEXT_STEP: Record<Reason, string> = {
     'Decide whether this incident is worth one of the key\'s last rotations; if so, rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`.',
   BUDGET_EXHAUSTED:
     'Replace the key: create a new key, move aliases and applications to it, re-encrypt the data under it, and schedule this key for deletion once nothing uses it.',
+  FINDING_NOT_CONFIRMED:
+    'Treat it as a security event: find who started the execution (CloudTrail StartExecution on the automatic state machine) and why. If the key really needs rotating, run `kms-rotate start --key <key ARN> --reason "<why>"`.',
   APPROVAL_DENIED:
     'If the key should be rotated after all, rerun and get a second person\'s approval: `kms-rotate start --key <key ARN> --reason "<why>"`.',
   MATERIAL_PREDATES_EXPOSURE:
@@ -107,7 +111,8 @@ export const OUTCOME_TEXT: Record<Outcome, string> = {
  * already handled (DUPLICATE_FINDING, RECENTLY_ROTATED), deliberate opt-outs (OPTED_OUT), and
  * keys nobody can rotate on demand and that need no decision (AWS_MANAGED, NOT_FOUND).
  * APPROVAL_DENIED is in because the code does not tell an explicit denial from an approval that
- * timed out unanswered.
+ * timed out unanswered; FINDING_NOT_CONFIRMED because someone started the workflow with a finding
+ * its source does not hold.
  */
 export const ACTION_REQUIRED_SKIP_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'IMPORTED_MATERIAL_NOT_STAGED',
@@ -119,6 +124,7 @@ export const ACTION_REQUIRED_SKIP_REASONS: ReadonlySet<Reason> = new Set<Reason>
   'UNSUPPORTED_KEY_SPEC',
   'CUSTOM_KEY_STORE',
   'MATERIAL_PREDATES_EXPOSURE',
+  'FINDING_NOT_CONFIRMED',
 ]);
 
 /** True when a key's result needs a person: any FAILED key, or a SKIPPED key with an action-required reason. */

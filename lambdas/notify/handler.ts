@@ -10,6 +10,16 @@ import type { ReencryptionState } from '../domain/reencryption';
 import { reencryptionFailed } from '../domain/reencryption-report';
 import { formatNotification } from '../domain/message';
 import { emitNotification } from '../adapters/metrics';
+import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { securityHubClient } from '../adapters/securityhub-client';
+import { applyWorkflowUpdate } from '../adapters/security-hub-workflow';
+import { endUpdate } from '../domain/security-hub-workflow';
+import { chatNotification, perProtocolMessage } from '../domain/chat-notification';
+
+/** Bytes the message attributes add to a message's size (SNS counts them in the 256 KiB). */
+function attributesBytes(attributes: Record<string, { DataType?: string; StringValue?: string }>): number {
+  return Object.entries(attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+}
 
 export interface NotifyInput {
   request: IncidentRequest;
@@ -40,7 +50,7 @@ export interface NotifyOutput {
  * first, makes such a retry return the message already sent instead of publishing again. A
  * publish that fails throws (and is retried); one that never succeeds fails the execution.
  */
-export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic, ledger: Ledger, now = new Date()): Promise<NotifyOutput> {
+export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic, ledger: Ledger, now = new Date(), hub?: () => SecurityHubClient): Promise<NotifyOutput> {
   const summary = summarise(input);
   const executionArn = input.executionArn ?? null;
   const sent = executionArn ? await ledger.sentNotification(executionArn) : null;
@@ -48,8 +58,10 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
     logger.info('already notified; not publishing again', { executionArn, messageId: sent.messageId });
     return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
   }
+  const email = formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy });
+  // With chatNotifications on: per-protocol messages, the e-mail text and the chat custom notification.
   const messageId = await topic.publish(
-    formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy }),
+    config.chatNotifications ? { ...email, message: perProtocolMessage(email.message, chatNotification(summary, email.subject), attributesBytes(email.attributes)), structure: 'json' } : email,
   );
   logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, reencryption: summary.reencryption?.mode ?? 'NONE', messageId });
   // Only for a message really sent: a retry that finds the marker above counts nothing again.
@@ -62,10 +74,23 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
       logger.warn('notification sent but not remembered; a retry of this step would publish again', { executionArn, error: (error as Error).name });
     }
   }
+  await closeSecurityHubLoop(input.request, summary, config, now, hub);
   return { request: input.request, summary, messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
+}
+
+/**
+ * The run's Security Hub findings: RESOLVED or left NOTIFIED, with a note (one call, after the
+ * notification went out and was remembered, so that a retry of Notify does not call again). The
+ * result, and the start's, go into the summary (the execution output); a failure never fails the run.
+ */
+async function closeSecurityHubLoop(request: IncidentRequest, summary: RunSummary, config: RuntimeConfig, now: Date, hub?: () => SecurityHubClient): Promise<void> {
+  const update = config.securityHubWorkflowUpdates ? endUpdate(request, summary, now) : null;
+  const results = request.securityHubStart ? [request.securityHubStart] : [];
+  if (update && hub) results.push(await applyWorkflowUpdate(hub(), update));
+  if (results.length) summary.securityHub = results;
 }
 
 export const handler = taskHandler('notify', (input: NotifyInput) => {
   const config = loadConfig();
-  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn), new Ledger(config.ledgerTable, dynamoClient(config.region)));
+  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn), new Ledger(config.ledgerTable, dynamoClient(config.region)), new Date(), () => securityHubClient(config.region));
 });

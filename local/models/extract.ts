@@ -27,6 +27,19 @@ export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
   sfn: ['StartExecution', 'DescribeExecution', 'GetExecutionHistory', 'ListExecutions', 'SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'],
   cloudformation: ['DescribeStacks'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems', 'BatchGetItem'],
+  // The finding sources Intake confirms a finding with (and Security Hub's workflow update).
+  guardduty: ['GetFindings'],
+  securityhub: ['GetFindings', 'BatchUpdateFindings'],
+  accessanalyzer: ['GetFinding'],
+};
+
+/**
+ * Shapes whose members are cut to those the product reads or the stand-in answers with (the rest
+ * of the shape is not in the extract, so the validator refuses those members as unknown): ASFF's
+ * ResourceDetails has hundreds of resource types, of which only KMS keys and S3 buckets matter.
+ */
+export const EXTRACT_PRUNED_MEMBERS: Record<string, Record<string, readonly string[]>> = {
+  securityhub: { ResourceDetails: ['AwsKmsKey', 'AwsS3Bucket', 'Other'] },
 };
 
 /** Traits the validator and the protocol bindings read; documentation and examples are dropped. */
@@ -50,6 +63,12 @@ function keepTraits(traits: Record<string, unknown> | undefined): Record<string,
 /** `com.amazonaws.kms#KeyIdType` -> `KeyIdType`; prelude shapes keep their full id. */
 function shortId(id: string, namespace: string): string {
   return id.startsWith(`${namespace}#`) ? id.slice(namespace.length + 1) : id;
+}
+
+/** The shape with only the kept members, when the service prunes it. */
+function pruned(shape: RawShape, keep: readonly string[] | undefined): RawShape {
+  if (!keep || !shape.members) return shape;
+  return { ...shape, members: Object.fromEntries(Object.entries(shape.members).filter(([name]) => keep.includes(name))) };
 }
 
 function targetsOf(shape: RawShape): string[] {
@@ -103,8 +122,9 @@ export function extract(service: string, model: { shapes: Record<string, RawShap
     if (id.startsWith('smithy.api#')) continue;
     const short = shortId(id, ns);
     if (shapes[short]) continue;
-    const raw = model.shapes[id];
-    if (!raw) throw new Error(`shape ${id} is not in the model`);
+    const found = model.shapes[id];
+    if (!found) throw new Error(`shape ${id} is not in the model`);
+    const raw = pruned(found, EXTRACT_PRUNED_MEMBERS[service]?.[short]);
     if (short.includes('#')) throw new Error(`shape ${id} is outside the service namespace ${ns}`);
     shapes[short] = trimShape(raw, ns);
     queue.push(...targetsOf(raw));

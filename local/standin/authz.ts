@@ -14,6 +14,19 @@ import type { S3 } from './s3';
  * policy, bucket policy, topic policy). A refusal is the service's own error, in AWS's form.
  */
 
+const JSON_AUTH_ERRORS: Record<SignatureRefused['reason'], [code: string, status: number]> = {
+  missing: ['MissingAuthenticationTokenException', 403],
+  'unknown-key': ['UnrecognizedClientException', 403],
+  mismatch: ['InvalidSignatureException', 403],
+  incomplete: ['IncompleteSignatureException', 403],
+  expired: ['InvalidSignatureException', 403],
+  scope: ['InvalidSignatureException', 403],
+  'content-sha256': ['InvalidSignatureException', 403],
+};
+
+/** The SigV4 signing name of a service where it differs from the stand-in's name for it. */
+const SIGNING_NAME: Partial<Record<Service, string>> = { accessanalyzer: 'access-analyzer' };
+
 /** Authentication failures as each protocol answers them (KMS JSON, SNS query, S3 REST). */
 const AUTH_ERRORS: Record<Service, Record<SignatureRefused['reason'], [code: string, status: number]>> = {
   kms: {
@@ -34,6 +47,10 @@ const AUTH_ERRORS: Record<Service, Record<SignatureRefused['reason'], [code: str
     scope: ['SignatureDoesNotMatch', 403],
     'content-sha256': ['SignatureDoesNotMatch', 403],
   },
+  // restJson1 services answer authentication failures with the common AWS JSON errors (403).
+  guardduty: JSON_AUTH_ERRORS,
+  securityhub: JSON_AUTH_ERRORS,
+  accessanalyzer: JSON_AUTH_ERRORS,
   s3: {
     missing: ['AccessDenied', 403],
     'unknown-key': ['InvalidAccessKeyId', 403],
@@ -67,7 +84,7 @@ export class StandInAuthz {
   /** Verifies the request's signature; a refusal is the service's error. */
   async authenticate(service: Service, req: IncomingMessage, body: Buffer): Promise<Principal> {
     try {
-      return await this.iam.verify({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://stand-in'), headers: req.headers, body }, service);
+      return await this.iam.verify({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://stand-in'), headers: req.headers, body }, SIGNING_NAME[service] ?? service);
     } catch (e) {
       if (!(e instanceof SignatureRefused)) throw e;
       const [code, status] = AUTH_ERRORS[service][e.reason];
@@ -136,6 +153,15 @@ export class StandInAuthz {
     for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
       this.enforce(caller, { action, resource: topicKey.keyArn, context, resourcePolicy: topicKey.policy }, (m) => new ServiceError('KMSAccessDenied', m, 400));
     }
+  }
+
+  /**
+   * A finding source's action on its resource (the Service Authorization Reference's resource
+   * types: GuardDuty GetFindings on the detector, Security Hub GetFindings and BatchUpdateFindings
+   * on the hub, Access Analyzer GetFinding on the analyzer); refused as AccessDeniedException (403).
+   */
+  findingSource(caller: Principal, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
+    this.enforce(caller, { action, resource, context }, (m) => new ServiceError('AccessDeniedException', m, 403));
   }
 
   private enforce(caller: Principal, check: AuthorizationCheck, refuse: (message: string) => ServiceError): void {

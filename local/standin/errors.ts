@@ -1,4 +1,6 @@
-export type Service = 'kms' | 'sns' | 's3';
+export type Service = 'kms' | 'sns' | 's3' | FindingService;
+/** The finding sources (restJson1; local/standin/findings.ts), named as their model files. */
+export type FindingService = 'guardduty' | 'securityhub' | 'accessanalyzer';
 
 /** An AWS-shaped error: `code` is what the SDK turns into the error's `name`. */
 export class ServiceError extends Error {

@@ -13,6 +13,9 @@ import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
 import { createAccountIam, type AccountIam } from '../iam';
 import { StandInAuthz } from './authz';
+import { FindingSources, FINDING_OPERATIONS, type SecurityHubUpdate } from './findings';
+import { checkRestJsonAnswer, checkRestJsonRequest, restJsonAnswer, restJsonInput, restJsonOperation } from '../models/rest-json';
+import type { FindingService } from './errors';
 
 /**
  * A local stand-in for KMS, SNS and S3 on 127.0.0.1, speaking the real wire protocols so the real
@@ -30,6 +33,7 @@ import { StandInAuthz } from './authz';
 export type { S3ObjectInfo, S3ReportObject } from './s3';
 export type { Published } from './sns';
 export type { KmsCallCounters } from './quotas';
+export type { SecurityHubUpdate } from './findings';
 /** Name of the pre-created SNS topic. */
 export const TOPIC_NAME = 'kms-incident-rotation';
 
@@ -90,6 +94,15 @@ export interface StandIn {
   s3Report(buckets?: readonly string[]): Promise<S3ReportObject[]>;
   /** Which key and key material made a KMS ciphertext blob. */
   inspectCiphertext(blob: Uint8Array): { account: string; keyId: string; keyMaterialId: string };
+  /**
+   * Files a finding event's finding with its source service (GuardDuty, Security Hub, Access
+   * Analyzer) as that service holds it, so that Intake can confirm it; returns the finding ids.
+   */
+  fileFinding(event: unknown): string[];
+  /** Every Security Hub BatchUpdateFindings call served, in order. */
+  securityHubUpdates: SecurityHubUpdate[];
+  /** A Security Hub finding as the hub now holds it (workflow status, note). */
+  securityHubFinding(productArn: string, id: string): Record<string, unknown> | undefined;
   /** Stops the server AND all pending timers. */
   close(): Promise<void>;
 }
@@ -97,8 +110,10 @@ export interface StandIn {
 /** The fault error that closes the connection without an answer (KMS `afterPerforming` faults). */
 const NO_RESPONSE = 'NoResponse';
 
-const SERVICE_LABEL: Record<Service, string> = { kms: 'KMS', sns: 'SNS', s3: 'S3' };
-const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns: SNS_OPERATIONS, s3: S3_OPERATIONS };
+const SERVICE_LABEL: Record<Service, string> = { kms: 'KMS', sns: 'SNS', s3: 'S3', guardduty: 'GuardDuty', securityhub: 'Security Hub', accessanalyzer: 'Access Analyzer' };
+const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns: SNS_OPERATIONS, s3: S3_OPERATIONS, ...FINDING_OPERATIONS };
+/** The restJson1 finding sources by SigV4 signing name (the credential scope's service). */
+const FINDING_SERVICES: Record<string, FindingService> = { guardduty: 'guardduty', securityhub: 'securityhub', 'access-analyzer': 'accessanalyzer' };
 
 function regionOf(authorization: string | undefined): { region?: string; service?: string } {
   const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization ?? '');
@@ -126,6 +141,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     throw e;
   }
   const sns = new Sns(world.account);
+  const findingSources = new FindingSources(world.account);
   const topicArn = sns.createTopic(TOPIC_NAME, world.region);
   // IAM is always on: without the stack's template the account still has the world's people
   // (without the stack's policies) and the test administrator (local/iam).
@@ -275,6 +291,12 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       return;
     }
 
+    const findingService = scope.service ? FINDING_SERVICES[scope.service] : undefined;
+    if (findingService) {
+      await serveFindingSource(findingService, req, res, url, body, region, requestId, at);
+      return;
+    }
+
     // S3, path-style: /bucket/key
     const method = req.method ?? 'GET';
     const path = url.pathname.slice(1);
@@ -332,6 +354,48 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     }
   }
 
+  /** IAM action and resource of a finding source's operation (Service Authorization Reference). */
+  function findingAction(service: FindingService, op: string, input: Record<string, unknown>, region: string): { action: string; resource: string } {
+    if (service === 'guardduty') return { action: `guardduty:${op}`, resource: `arn:aws:guardduty:${region}:${world.account}:detector/${String(input.DetectorId)}` };
+    if (service === 'securityhub') return { action: `securityhub:${op}`, resource: `arn:aws:securityhub:${region}:${world.account}:hub/default` };
+    return { action: `access-analyzer:${op}`, resource: String(input.analyzerArn) };
+  }
+
+  /**
+   * A restJson1 finding source request: the operation from method and path, the input bound and
+   * validated against the model, IAM, faults, then the answer validated and sent with jsonName
+   * keys. Errors carry `x-amzn-errortype` and a JSON body, as restJson1 services send them.
+   */
+  async function serveFindingSource(service: FindingService, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, region: string, requestId: string, at: number): Promise<void> {
+    const method = req.method ?? 'GET';
+    const found = restJsonOperation(service, method, url.pathname);
+    const call: StandInCall = { service, operation: found?.op ?? `${method} ${url.pathname}`, region, input: {}, at };
+    calls.push(call);
+    try {
+      const caller = await authz.authenticate(service, req, body);
+      call.caller = caller.arn;
+      if (!found) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} ${method} ${url.pathname} (it implements: ${SUPPORTED[service].join(', ')})`);
+      const input = restJsonInput(service, found.op, found.labels, url.searchParams, body.toString('utf8'));
+      call.input = input;
+      checkRestJsonRequest(service, found.op, input);
+      const { action, resource } = findingAction(service, found.op, input, region);
+      authz.findingSource(caller, action, resource);
+      const fault = takeFault(service, found.op);
+      if (fault) throw fault;
+      if (region !== world.region) throw new ServiceError(NOT_IMPLEMENTED, `The stand-in holds findings in ${world.region} only (the request was signed for ${region})`);
+      const output = findingSources.handle(service, found.op, input, caller.arn);
+      checkRestJsonAnswer(service, found.op, output);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
+      res.end(JSON.stringify(restJsonAnswer(service, found.op, output)));
+    } catch (e) {
+      const err = asServiceError(e);
+      call.error = err.code;
+      const extra = Object.fromEntries(Object.entries(err).filter(([k, v]) => ['resourceId', 'resourceType'].includes(k) && typeof v === 'string'));
+      res.writeHead(err.status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, 'x-amzn-errortype': err.code });
+      res.end(JSON.stringify({ __type: err.code, message: err.message, ...extra }));
+    }
+  }
+
   const server = createServer((req, res) => {
     onRequest(req, res).catch((e: unknown) => {
       // Only reached when writing the response itself failed.
@@ -352,7 +416,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     calls,
     published: sns.published,
     addFault(f) {
-      if (!['kms', 'sns', 's3'].includes(f.service) || !f.operation || !f.error || !Number.isInteger(f.times) || f.times < 1) {
+      if (!(f.service in SERVICE_LABEL) || !f.operation || !f.error || !Number.isInteger(f.times) || f.times < 1) {
         throw new Error(`stand-in: invalid fault ${JSON.stringify(f)}`);
       }
       faults.push({ afterPerforming: false, okWithErrorBody: false, ...f });
@@ -370,6 +434,9 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     },
     s3Object: (b, k) => s3.objectInfo(b, k),
     s3Report: (buckets) => s3.report(buckets),
+    fileFinding: (event) => findingSources.file(event),
+    securityHubUpdates: findingSources.securityHubUpdates,
+    securityHubFinding: (productArn, id) => findingSources.securityHubFinding(productArn, id),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {

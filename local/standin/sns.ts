@@ -23,8 +23,31 @@ export interface Published {
   topicArn: string;
   subject?: string;
   message: string;
+  /** MessageStructure json: the message of each protocol (`default` always present). */
+  messages?: Record<string, string>;
   attributes: Record<string, MessageAttribute>;
   at: number;
+}
+
+/**
+ * MessageStructure json (Publish): "the value of the Message parameter must be a JSON object",
+ * with "at least a top-level JSON key of \"default\" with a value that is a string"; values are
+ * the per-protocol messages. Anything else is InvalidParameter, as SNS answers.
+ */
+function perProtocol(message: string, structure: unknown): Record<string, string> | undefined {
+  if (structure === undefined) return undefined;
+  if (structure !== 'json') throw new ServiceError('InvalidParameter', 'Invalid parameter: MessageStructure (the only value is json)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.some(([, v]) => typeof v !== 'string')) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - each protocol\'s message must be a string');
+  if (!Object.hasOwn(parsed, 'default')) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** Flat query params -> the request as a plain object (MessageAttributes folded into a map). */
@@ -106,8 +129,9 @@ export class Sns {
       size += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue ?? '') + (a.BinaryValue ? Buffer.from(a.BinaryValue, 'base64').length : 0);
     }
     if (size > MAX_MESSAGE_BYTES) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message too long');
+    const messages = perProtocol(message, input.MessageStructure);
     const id = randomUUID();
-    this.published.push({ topicArn, ...(subject !== undefined ? { subject } : {}), message, attributes, at: Date.now() });
+    this.published.push({ topicArn, ...(subject !== undefined ? { subject } : {}), message, ...(messages ? { messages } : {}), attributes, at: Date.now() });
     return id;
   }
 }

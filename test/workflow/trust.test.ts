@@ -94,7 +94,8 @@ describe('approval gate through the front door', () => {
     const template = synthTemplate(settings, { account: ACCOUNT, region: REGION });
     const sim = await openSimulation({ world: world([tagged]), speed: SPEED });
     try {
-      // Act
+      // Act (the finding is one GuardDuty holds, as a delivered event's is)
+      sim.standIn.fileFinding(fixture('guardduty/s3-bucket-kms.json'));
       const run = await runLocally({
         template,
         input: fixture('guardduty/s3-bucket-kms.json'),

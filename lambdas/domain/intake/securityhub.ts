@@ -47,6 +47,11 @@ function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): bool
   );
 }
 
+/** The findings of an event that the workflow acts on: open (ACTIVE, NEW or NOTIFIED) and acted on (isActedOn). */
+export function findingsActedOn(detail: unknown, ctx?: IntakeContext): unknown[] {
+  return items(own(detail, 'findings')).filter((finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub));
+}
+
 /**
  * Security Hub CSPM (ASFF): keys of `AwsKmsKey` resources and of S3 buckets' default encryption,
  * and the buckets whose default encryption named a key (re-encryption targets: the name from the
@@ -56,7 +61,7 @@ function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): bool
  */
 export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: IntakeContext, buckets?: BucketCollector): FindingFacts {
   const findings = items(own(detail, 'findings'));
-  const open = findings.filter((finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub));
+  const open = findingsActedOn(detail, ctx);
   for (const finding of open) {
     const inFinding: KeyLocation = { account: own(finding, 'AwsAccountId'), region: own(finding, 'Region') };
     for (const resource of items(own(finding, 'Resources'))) {

@@ -38,6 +38,8 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     dailyRotationCap: 3,
     securityHubSeverityLabels: ['HIGH', 'CRITICAL'],
     securityHubProductArnPrefixes: [`arn:aws:securityhub:${REGION}::product/aws/`],
+    securityHubWorkflowUpdates: true,
+    chatNotifications: false,
     ...overrides,
   };
 }
