@@ -1,5 +1,5 @@
 /**
- * Re-encryption at scale (issue 18), two bench cases run by bench/run.ts:
+ * Re-encryption at scale, two bench cases run by bench/run.ts:
  * - the real rate limit: a 20,000-object target through the whole workflow offline, the stand-in's
  *   symmetric KMS requests (S3's on the bucket's behalf included) counted over simulated time
  *   against the configured reEncryptKmsRequestsPerSecond: at least 90 % of it, never above it;

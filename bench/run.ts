@@ -210,11 +210,11 @@ async function main() {
   // 5b. Confirmation: how soon after a rotation really ends the workflow confirms it.
   await benchConfirmation();
 
-  // 5c. Re-encryption (issue 11): the envelope path's throughput against the Encryption SDK alone, its memory, and the
+  // 5c. Re-encryption: the envelope path's throughput against the Encryption SDK alone, its memory, and the
   // S3 and KMS requests per object of each path.
   await benchReencryption();
   await benchReencryptionWorkflow();
-  // 5d. Re-encryption at scale (issue 18): the real rate limit over 20,000 objects, the summary at 1 M.
+  // 5d. Re-encryption at scale: the real rate limit over 20,000 objects, the summary at 1 M.
   results.push(...(await benchSummarizeMemory()), ...(await benchKmsRate()));
 
   // 6. Lean functions: each Lambda bundle built with the stack's own esbuild options, its size

@@ -193,7 +193,7 @@ export class KmsIncidentRotation extends Construct {
     ];
     for (const [name, services] of keyUsers) grantProductKeyVia(fns[name], productKey, services);
 
-    // Re-encryption (issue 11): the Distributed Map branch, its results bucket and every right it
+    // Re-encryption: the Distributed Map branch, its results bucket and every right it
     // needs exist only when reEncryptBuckets names buckets (lib/reencryption.ts).
     let reencryption: ReencryptionResources | undefined;
     if (hasReencryptionBranch(settings)) {

@@ -9,7 +9,7 @@ import { reencryptionPacing } from '../lambdas/domain/reencryption';
 import { STATE } from '../lambdas/domain/workflow-states';
 
 /**
- * The re-encryption branch's resources (issue 11), deployed only when `reEncryptBuckets` is
+ * The re-encryption branch's resources, deployed only when `reEncryptBuckets` is
  * non-empty: the results bucket the Distributed Map's ResultWriter fills, and the IAM of the
  * branch's two functions, limited to the listed buckets and this account's keys in this Region.
  * The Distributed Map state itself is built per state machine by `reencryptTargetMap`.

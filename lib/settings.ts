@@ -100,7 +100,7 @@ export const settingsObject = z
     /** Drills (`kms-rotate drill`) one caller may start per UTC day: each leaves a billed key for at least 7 days. */
     drillDailyCapPerPerson: z.number().int().min(1).max(20).default(DEFAULT_DRILL_DAILY_CAP),
     /**
-     * Re-encryption (issue 11): the only buckets the stack may touch (IAM names them). Empty (the
+     * Re-encryption: the only buckets the stack may touch (IAM names them). Empty (the
      * default): no Distributed Map, no results bucket and no S3 or data-key rights at all; every
      * target is refused with BUCKET_NOT_ALLOWED.
      */

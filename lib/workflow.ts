@@ -271,7 +271,7 @@ export class RotationWorkflow extends Construct {
     });
     forEachKey.itemProcessor(assess);
 
-    // 6. Re-encryption (issue 11): PlanReencryption always runs (it refuses every target when the
+    // 6. Re-encryption: PlanReencryption always runs (it refuses every target when the
     // stack has no branch, or reports what would run); the loop runs its units one at a time.
     const plan = invoke(STATE.planReencryption, fns['plan-reencryption'], {
       payload: sfn.TaskInput.fromObject({ 'request.$': '$.request', 'results.$': '$.results', settings: props.reencryptionSettings }),

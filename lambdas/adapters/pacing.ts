@@ -1,5 +1,5 @@
 /**
- * Pacing and throttle retries for the re-encryption batches (issue 11): the KMS request rate a
+ * Pacing and throttle retries for the re-encryption batches: the KMS request rate a
  * batch may spend, and exponential back-off with full jitter for throttled S3 and KMS requests.
  * Time is a parameter (Clock) so tests can run a batch on a fake clock.
  */

@@ -9,7 +9,7 @@ import { withOlderVersions } from './reencrypt-versions';
 export type { ReencryptDeps, ReencryptTarget } from './reencrypt-run';
 
 /**
- * Re-encrypting objects under NEW data keys (issue 11), a few objects at a time within a KMS
+ * Re-encrypting objects under NEW data keys, a few objects at a time within a KMS
  * request pace (each request charged as sent); the decisions and the report live in domain/reencryption.ts. Clients and keyrings
  * are parameters, so tests run this against the stand-in and the Distributed Map child
  * (ReencryptObjects) runs it per batch.

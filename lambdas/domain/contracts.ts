@@ -90,7 +90,7 @@ export interface IncidentRequest {
   /** What ClaimRequest's Security Hub update (NOTIFIED at the start) did; absent when none was made. */
   securityHubStart?: WorkflowUpdateResult | null;
   /**
-   * Data to re-encrypt after the rotation (issue 11): a manual request's `reEncrypt.targets`
+   * Data to re-encrypt after the rotation: a manual request's `reEncrypt.targets`
    * (origin `request`) or the buckets a finding names (origin `finding`, type `s3-sse-kms`, the
    * whole bucket). Absent when there are none; setting `reEncryptTargets` is added by
    * PlanReencryption, not here.

@@ -412,7 +412,7 @@ function whatNext(summary: RunSummary): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Re-encryption (issue 11)
+// Re-encryption
 
 /** At most this much of the message is the re-encryption section (SNS: 256 KiB in all). */
 export const REENCRYPTION_SECTION_MAX_BYTES = 64 * 1024;

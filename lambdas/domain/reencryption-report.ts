@@ -1,5 +1,5 @@
 /**
- * The run's re-encryption as people read it (issue 11 "Report"): the workflow's
+ * The run's re-encryption as people read it: the workflow's
  * `$.reencryption` state summed into a ReencryptionSummary for the notification, the execution
  * output, `simulate --json` and the CLI. Pure.
  */

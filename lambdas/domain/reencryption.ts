@@ -1,5 +1,5 @@
 /**
- * Re-encryption (issue 11): the per-object decision and the report vocabulary. Pure: the adapter
+ * Re-encryption: the per-object decision and the report vocabulary. Pure: the adapter
  * (adapters/s3-reencrypt.ts) reads the facts (HeadObject, the Encryption SDK message header),
  * asks here what to do, does it, and records the outcome in a report built here.
  *
@@ -343,7 +343,7 @@ export function decideEnvelopeObject(facts: EnvelopeFacts, keyArn: string): { ac
 /** How many failed keys a target report lists (the counts stay exact). */
 export const MAX_LISTED_FAILURES = 20;
 
-/** One target's part of the `reencryption` report (issue 11 "Report"); also one batch's (summed per target). */
+/** One target's part of the `reencryption` report; also one batch's (summed per target). */
 export interface TargetReport {
   type: ReencryptionKind;
   bucket: string;

@@ -26,7 +26,7 @@ export interface NotifyInput {
   results: (KeyTask & CaughtFailure)[];
   executionArn?: string | null;
   startedAt?: string | null;
-  /** The workflow's `$.reencryption` (issue 11); absent or null when the branch had nothing to do. */
+  /** The workflow's `$.reencryption`; absent or null when the branch had nothing to do. */
   reencryption?: ReencryptionState | null;
 }
 

@@ -10,7 +10,7 @@ interface PlanReencryptionInput {
 }
 
 /**
- * PlanReencryption (issue 11): which targets run for which rotated keys, which are refused and
+ * PlanReencryption: which targets run for which rotated keys, which are refused and
  * why, and whether the branch runs or only reports. No AWS call: the decision is in the domain.
  */
 export const handler = taskHandler('plan-reencryption', (input: PlanReencryptionInput): Promise<ReencryptionState> =>

@@ -9,7 +9,7 @@ import { parseKmsArn } from '../domain/arn';
 import { EXPRESS_CHILD_MS, type ReencryptBatchInput, type TargetReport } from '../domain/reencryption';
 
 /**
- * ReencryptObjects (issue 11): the Distributed Map child's task. Re-encrypts one batch of a
+ * ReencryptObjects: the Distributed Map child's task. Re-encrypts one batch of a
  * target's objects under new data keys of the rotated key, paced to the batch's KMS rate, and
  * returns the batch's TargetReport (SummarizeReencryption sums them from the ResultWriter files).
  */

@@ -18,7 +18,7 @@ import {
 } from '../domain/reencryption';
 
 /**
- * SummarizeReencryption (issue 11): after the Distributed Map ran `current`, read its ResultWriter
+ * SummarizeReencryption: after the Distributed Map ran `current`, read its ResultWriter
  * files, sum the children's batch reports into the target's report, write the key's audit entry,
  * and advance the loop.
  *

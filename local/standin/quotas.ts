@@ -53,6 +53,9 @@ export const KMS_REQUEST_QUOTAS = {
   ListAliases: 100,
   CreateKey: 5,
   ScheduleKeyDeletion: 5,
+  // TagResource's row could not be read offline: 5, the rate of KMS's other key-management writes
+  // (CreateKey, ScheduleKeyDeletion), the strict choice until checked against the guide.
+  TagResource: 5,
   Encrypt: 'shared',
   Decrypt: 'shared',
   GenerateDataKey: 'shared',

@@ -225,14 +225,14 @@ describe('kms-rotate check with the deployed settings', () => {
     ['a long cooldown', { cooldownMinutes: 60 * 24 * 60 }, arn(1), 'RECENTLY_ROTATED', /the cooldown is/],
     ['a daily cap of 2', { dailyRotationCap: 2 }, arn(13), 'RECENTLY_ROTATED', /2 on-demand rotations of this key in the last 24 h; every rotation stops at 2 per key per 24 h \(dailyRotationCap\); next rotation allowed from /],
   ])('%s from the stack output: not eligible where the defaults say eligible', async (_what, deployed, key, reason, detail) => {
-    // Prepare
+    // Given
     const withDefaults = await check('--key', key, '--default-settings');
     deployStack(deployed);
 
-    // Act
+    // When
     const { code, out } = await check('--key', key);
 
-    // Assess
+    // Then
     expect(withDefaults.out).toMatch(/^Eligible now +yes$/m);
     expect(withDefaults.out).toMatch(/^Settings +defaults \(--default-settings\): /m);
     expect(code).toBe(0);
@@ -242,13 +242,13 @@ describe('kms-rotate check with the deployed settings', () => {
   });
 
   it('--json names the stack and Region the settings came from', async () => {
-    // Prepare
+    // Given
     deployStack({ optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true }, 'KmsRotationProd');
 
-    // Act
+    // When
     const { code, out } = await check('--key', arn(12), '--stack', 'KmsRotationProd', '--json');
 
-    // Assess
+    // Then
     expect(code).toBe(0);
     const report = JSON.parse(out);
     expect(report).toMatchObject({
@@ -261,37 +261,37 @@ describe('kms-rotate check with the deployed settings', () => {
   });
 
   it('--budget/--reserve still override single values of the stack\'s settings', async () => {
-    // Prepare
+    // Given
     deployStack({ rotationBudget: 10, automaticReserve: 1 });
 
-    // Act
+    // When
     const { out } = await check('--key', arn(1), '--reserve', '8', '--json');
 
-    // Assess: 2 of 10 used leaves 8, all in the reserve.
+    // Then: 2 of 10 used leaves 8, all in the reserve.
     const report = JSON.parse(out);
     expect(report).toMatchObject({ reason: 'BUDGET_RESERVE', onDemandRotations: { budget: 10, reserve: 8 }, settings: { source: 'stack', note: '--reserve override' } });
   });
 
   it('--default-settings reads no stack', async () => {
-    // Prepare
+    // Given
     deployStack({ optOutTag: 'team:rotation' });
 
-    // Act
+    // When
     const { out } = await check('--key', arn(12), '--default-settings', '--json');
 
-    // Assess
+    // Then
     expect(JSON.parse(out)).toMatchObject({ eligible: true, settings: { source: 'defaults', stack: null } });
     expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
   it('a stack without the Settings output (an older deployment): the defaults, with a note', async () => {
-    // Prepare
+    // Given
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
 
-    // Act
+    // When
     const { code, out } = await check('--key', arn(12));
 
-    // Assess
+    // Then
     expect(code).toBe(0);
     expect(out).toMatch(/^Settings +defaults: the stack KmsIncidentRotation in us-east-1 has no Settings output/m);
   });

@@ -143,15 +143,15 @@ describe('--profile and --region', () => {
   });
 
   it('clients take the AWS settings from io.env, never from a rewritten process.env', async () => {
-    // Prepare
+    // Given
     const before = { ...process.env };
     const io = captureIo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:2', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' }).io;
 
-    // Act
+    // When
     const withProfile = new Aws({ profile: 'p' }, io.env);
     const withKeys = new Aws({}, io.env);
 
-    // Assess
+    // Then
     const sfnClient = withProfile.sfn();
     expect((await sfnClient.config.endpoint!()).hostname).toBe('127.0.0.1');
     expect((await sfnClient.config.endpoint!()).port).toBe(1);

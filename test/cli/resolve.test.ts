@@ -61,14 +61,14 @@ describe('kms-rotate resolve', () => {
     ['a manual request that also names a source', { source: 'aws.guardduty', keyId: 'alias/app', reason: 'r' }, 'manual', /this is a manual request/],
     ['a finding event that carries a reason field', { source: 'aws.ec2', detail: {}, reason: 'r' }, 'finding', /not a finding of a known source/],
   ])('reads %s as Intake does (%s)', async (_name, event, kind, message) => {
-    // Prepare
+    // Given
     const file = join(dir, `dispatch-${kind}.json`);
     writeFileSync(file, JSON.stringify(event));
 
-    // Act
+    // When
     const { code, err } = await resolve(file);
 
-    // Assess: the CLI's refusal follows Intake's own dispatch.
+    // Then: the CLI's refusal follows Intake's own dispatch.
     expect(inputKind(event)).toBe(kind);
     expect(code).toBe(2);
     expect(err).toMatch(message);

@@ -62,7 +62,7 @@ describe('kms-rotate simulate', () => {
   });
 
   it('an approval refused by the two-person rule shows at once with the front door\'s answer; the next answer approves; the output ends with the final notification', async () => {
-    // Prepare: alice asks, then tries to approve her own request; bob approves.
+    // Given: alice asks, then tries to approve her own request; bob approves.
     const key = '1234abcd-12ab-34cd-56ef-1234567890ab';
     const w = file('approval-world.json', {
       keys: [{ id: key, tags: { 'kms-incident-rotation': 'approval' }, rotationSeconds: 5 }],
@@ -72,10 +72,10 @@ describe('kms-rotate simulate', () => {
     const request = file('approval-request.json', { keyId: key, reason: 'INC-9' });
     const { io, stdout } = captureIo();
 
-    // Act
+    // When
     const code = await main(['simulate', '--world', w, '--request', request, '--speed', '100'], io);
 
-    // Assess
+    // Then
     const out = stdout();
     expect(code).toBe(0);
     expect(out).toMatch(/RequestApproval +key\/1234abcd\S* +approve by alice refused by the front door \(403: [^)]*\); the gate keeps waiting/);

@@ -1,4 +1,4 @@
-/** `kms-rotate start --reencrypt` (issue 11): parsing, help, what reaches the front door, and the re-encryption report in start/status output. */
+/** `kms-rotate start --reencrypt`: parsing, help, what reaches the front door, and the re-encryption report in start/status output. */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -80,14 +80,14 @@ describe('kms-rotate start --reencrypt', () => {
   });
 
   it('sends reEncrypt.targets through the front door to the manual machine', async () => {
-    // Prepare
+    // Given
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
     const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    // Act
+    // When
     const code = await main(['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/', '--reencrypt', 'envelope:orders-archive', '--no-wait'], io);
 
-    // Assess
+    // Then
     expect(code).toBe(0);
     const sent = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!);
     expect(sent).toEqual({
@@ -162,16 +162,16 @@ describe('kms-rotate start --reencrypt', () => {
 
 describe('kms-rotate status: re-encryption', () => {
   it('adds a re-encryption line under the keys of a run that has one', async () => {
-    // Prepare
+    // Given
     const name = 'manual-1234abcd-20250302T101542-9f3a';
     sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, name, status: 'SUCCEEDED', startDate }] });
     sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, name, status: 'SUCCEEDED', startDate, input: '{}', output: JSON.stringify(runSummary([keyResult()], { reencryption: reencryption() })) });
     const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    // Act
+    // When
     const code = await main(['status'], io);
 
-    // Assess
+    // Then
     expect(code).toBe(0);
     const lines = stdout().trimEnd().split('\n');
     expect(lines[1]).toMatch(/key\/1234abcd\S+ ROTATED +manual-/);

@@ -59,14 +59,14 @@ beforeEach(() => {
 
 describe('kms-rotate start', () => {
   it('starts a manual request, follows it live and exits 0 when the key is ROTATED', async () => {
-    // Prepare
+    // Given
     execution(runSummary([keyResult()]));
     const { io, stdout, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    // Act
+    // When
     const code = await main(['start', '--key', K1, '--reason', 'INC-1234 leaked credentials'], io);
 
-    // Assess
+    // Then
     expect(code).toBe(0);
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     const sent = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;

@@ -109,7 +109,7 @@ describe('kms-rotate status', () => {
   });
 
   it('prints the dashboard URL from the stack outputs it read the state machine from (not with --state-machine)', async () => {
-    // Prepare
+    // Given
     const url = 'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ObservabilityDashboard-abc';
     cfn.on(DescribeStacksCommand, { StackName: 'KmsIncidentRotation' }).resolves({
       Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE }, { OutputKey: 'DashboardUrl', OutputValue: url }] }],
@@ -117,10 +117,10 @@ describe('kms-rotate status', () => {
     const fromStack = captureIo();
     const given = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    // Act
+    // When
     const codes = [await main(['status'], fromStack.io), await main(['status'], given.io)];
 
-    // Assess
+    // Then
     expect(codes).toEqual([0, 0]);
     expect(fromStack.stdout().trimEnd().split('\n').pop()).toBe(`Dashboard: ${url}`);
     expect(given.stdout()).not.toContain('Dashboard:');

@@ -43,7 +43,7 @@ describe('the sanitiser', () => {
 
 describe('execution data full of escape sequences prints harmlessly', () => {
   it('watch: a key id and a field name with escape sequences', async () => {
-    // Prepare: a manual input whose key id and an unknown field name are hostile, and a summary
+    // Given: a manual input whose key id and an unknown field name are hostile, and a summary
     // whose key ref and detail are too.
     const name = 'manual-1234abcd-20250302T120000-aaaa';
     const summary = runSummary([keyResult({ ref: `key/${HOSTILE}`, keyArn: null, outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: HOSTILE })], { reason: HOSTILE });
@@ -59,10 +59,10 @@ describe('execution data full of escape sequences prints harmlessly', () => {
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
     const { io, stdout, stderr } = captureIo({ KMS_ROTATE_STATE_MACHINE: MANUAL });
 
-    // Act
+    // When
     const code = await main(['watch', arnOf(MANUAL, name)], io);
 
-    // Assess
+    // Then
     expect(code).toBe(3);
     expect(stdout()).toContain('\\x1B[2J\\x1B[H\\x1B[32mAPPROVED by security');
     expect(harmless(stdout().replaceAll('\n', ''))).toBe(true);
@@ -83,7 +83,7 @@ describe('execution data full of escape sequences prints harmlessly', () => {
 
 describe('status sees both machines', () => {
   it('lists manual and finding-triggered executions together, newest first', async () => {
-    // Prepare
+    // Given
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [
         {
@@ -108,10 +108,10 @@ describe('status sees both machines', () => {
     }
     const { io, stdout } = captureIo();
 
-    // Act
+    // When
     expect(await main(['status'], io)).toBe(0);
 
-    // Assess
+    // Then
     const lines = stdout().trimEnd().split('\n');
     expect(lines[1]).toMatch(/guardduty-5ec4b7b1$/);
     expect(lines[2]).toMatch(/manual-1234abcd-20250302T100000-aaaa$/);

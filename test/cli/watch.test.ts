@@ -47,7 +47,7 @@ function twoKeyHistory() {
 
 describe('kms-rotate watch', () => {
   it('follows an execution by name: paginated history, retries and caught errors, then the summary (exit 1)', async () => {
-    // Prepare
+    // Given
     const { events } = twoKeyHistory();
     sfn
       .on(DescribeExecutionCommand)
@@ -62,10 +62,10 @@ describe('kms-rotate watch', () => {
       .resolves({ events: events.slice(20) });
     const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    // Act
+    // When
     const code = await main(['watch', NAME], io);
 
-    // Assess
+    // Then
     expect(code).toBe(1);
     expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: EXECUTION });
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: EXECUTION, reverseOrder: false, nextToken: 't1' });

@@ -31,6 +31,9 @@ const world = parseWorld(
     region: REGION,
     // A production key with KMS's default key policy, and one someone tagged as a drill by hand.
     keys: [{ id: PRODUCTION_KEY }, { id: TAGGED_KEY, tags: { [DRILL_TAG_KEY]: 'true' } }],
+    // These tests create keys back to back with SDK retries off; KMS's CreateKey, TagResource and ScheduleKeyDeletion quotas (5 per
+    // second) would throttle them as it would in AWS. They are about who may do what, not pacing.
+    quotas: { CreateKey: 100, TagResource: 100, ScheduleKeyDeletion: 100 },
   },
   'drill test',
 );

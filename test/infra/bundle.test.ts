@@ -55,6 +55,8 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     DAILY_ROTATION_CAP: '3',
     SECURITY_HUB_SEVERITY_LABELS: 'HIGH,CRITICAL',
     SECURITY_HUB_PRODUCT_ARN_PREFIXES: 'arn:aws:securityhub:us-east-1::product/aws/',
+    SECURITY_HUB_WORKFLOW_UPDATES: 'true',
+    CHAT_NOTIFICATIONS: 'false',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {

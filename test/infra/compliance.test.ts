@@ -1,5 +1,5 @@
 /**
- * Issue 12, compliance packs and data retention: cdk-nag NIST 800-53 R5 together with
+ * Compliance packs and data retention: cdk-nag NIST 800-53 R5 together with
  * AwsSolutions, zero unacknowledged findings; the ledger in an AWS Backup plan; reserved
  * concurrency; log groups encrypted with the product key.
  */
@@ -23,7 +23,7 @@ function build(settings: Record<string, unknown> = {}, stackEnv: typeof env | un
   return { app, stack };
 }
 
-/** The re-encryption branch on (issue 11): the Distributed Map, its results bucket and functions. */
+/** The re-encryption branch on: the Distributed Map, its results bucket and functions. */
 const WITH_BRANCH = { reEncryptBuckets: ['orders-data', 'invoices.example'], reEncryptTargets: { 'alias/orders': [{ type: 's3-sse-kms', bucket: 'orders-data' }] } };
 
 describe('cdk-nag NIST 800-53 R5 and AwsSolutions', () => {

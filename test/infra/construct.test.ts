@@ -1,5 +1,5 @@
 /**
- * Issue 12, "Add to your CDK app": KmsIncidentRotation in a team's own app, with typed props
+ * "Add to your CDK app": KmsIncidentRotation in a team's own app, with typed props
  * validated like cdk.json context (errors name the prop), and the rules for more than one.
  */
 import { App, Stack } from 'aws-cdk-lib';
@@ -11,13 +11,13 @@ const env = { account: '111122223333', region: 'us-east-1' };
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
 test('in a fresh app, in the team\'s own stack, with typed props', () => {
-  // Prepare
+  // Given
   const stack = new Stack(newApp(), 'TeamStack', { env });
 
-  // Act
+  // When
   const rotation = new KmsIncidentRotation(stack, 'Rotation', { notificationEmails: ['oncall@example.com'], automaticReserve: 5, approvalTimeoutMinutes: 30 });
 
-  // Assess
+  // Then
   const t = Template.fromStack(stack);
   t.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
   t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });

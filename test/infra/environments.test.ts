@@ -1,5 +1,5 @@
 /**
- * Issue 12, per account and Region settings: one app, a settings file per environment
+ * Per account and Region settings: one app, a settings file per environment
  * (`-c env=<name>` reads settings/<name>.json, or `-c settingsFile=<path>`), validated with the
  * file and the field named; two environments' templates differ only where their settings do.
  */
@@ -35,15 +35,15 @@ function differences(a: unknown, b: unknown, at = ''): string[] {
 }
 
 test('two environments\' templates differ only where their settings differ', () => {
-  // Prepare: the same cdk.json context, two environment files.
+  // Given: the same cdk.json context, two environment files.
   const context = { rotationBudget: 25, automaticReserve: 3 };
   const prodEu = file('prod-eu.json', { cooldownMinutes: 30, minGuardDutySeverity: 7 });
   const prodUs = file('prod-us.json', { cooldownMinutes: 90, minGuardDutySeverity: 8 });
 
-  // Act
+  // When
   const diff = differences(synth({ ...context, settingsFile: prodEu }), synth({ ...context, settingsFile: prodUs }));
 
-  // Assess: the task functions' COOLDOWN_SECONDS, the GuardDuty rule's severity (and its description),
+  // Then: the task functions' COOLDOWN_SECONDS, the GuardDuty rule's severity (and its description),
   // the published settings; nothing else.
   const allowed = [
     /^Resources\.Tasks\w+\.Properties\.Environment\.Variables\.COOLDOWN_SECONDS$/,

@@ -125,7 +125,7 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
 
 describe('least privilege, derived from the handlers\' code', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  // With the re-encryption branch (issue 11), so that its two functions are covered too.
+  // With the re-encryption branch, so that its two functions are covered too.
   const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ reEncryptBuckets: ['orders-data'] }), env: { account: '111122223333', region: 'us-east-1' } });
   const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }> };
   const resources = Object.entries(template.Resources);

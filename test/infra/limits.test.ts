@@ -1,5 +1,5 @@
 /**
- * No setting can outgrow Step Functions (issue 10): the worst case of one execution computed from
+ * No setting can outgrow Step Functions: the worst case of one execution computed from
  * the settings, the settings rejected at synth when it would not fit (naming them), and the
  * execution timeout derived from the settings.
  */
@@ -16,22 +16,22 @@ const defaults = parseSettings({});
 
 describe('worst case of one execution', () => {
   test('at the default settings: 50 stalled keys fit the history limit with room to spare', () => {
-    // Act
+    // When
     const worst = worstCase(defaults);
 
-    // Assess: 37 looks per stalled key (an hour at 10..300 s), 412 events a key, 20,767 in all
-    // (20,744 before issue 11, plus PlanReencryption with every Lambda retry: 5 + 6 x 3 events).
+    // Then: 37 looks per stalled key (an hour at 10..300 s), 412 events a key, 20,767 in all
+    // (plus PlanReencryption with every Lambda retry: 5 + 6 x 3 events).
     expect(worst.loopsPerKey).toBe(37);
     expect(worst.historyEvents).toBe(20_767);
     expect(worst.historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
   });
 
   test('with the re-encryption branch: 20 units of MoreToReencrypt, the Distributed Map and a fully retried Summarize', () => {
-    // Act
+    // When
     const branch = reencryptionWorstCase(parseSettings({ reEncryptBuckets: ['orders-data'] }));
     const worst = worstCase(parseSettings({ reEncryptBuckets: ['orders-data'] }));
 
-    // Assess: per unit 2 (Choice) + 6 (Distributed Map: entered, started, MapRunStarted,
+    // Then: per unit 2 (Choice) + 6 (Distributed Map: entered, started, MapRunStarted,
     // MapRunSucceeded|Failed, succeeded|failed, exited) + 38 (Summarize: 5 + 11 retries x 3) = 46;
     // 20 units and the last Choice: 922. With the keys' 20,767: 21,689.
     expect(branch.historyEvents).toBe(922);
@@ -97,11 +97,11 @@ describe('the execution timeout is derived from the settings', () => {
   };
 
   test('longer than the approval wait plus the rotation timeout, in two waves of 40 keys, so silence ends with Record and Notify', () => {
-    // Act
+    // When
     const seconds = timeoutOf({});
     const longApproval = timeoutOf({ approvalTimeoutMinutes: 7 * 24 * 60 });
 
-    // Assess
+    // Then
     expect(seconds).toBe(executionTimeoutSeconds(defaults));
     expect(seconds).toBeGreaterThan(2 * (240 + 60) * 60);
     // 7 days of approval: beyond the 24 h that used to be fixed.
@@ -110,17 +110,17 @@ describe('the execution timeout is derived from the settings', () => {
   });
 
   test('a finding claim lasts as long as its execution can: the functions get the same timeout', () => {
-    // Prepare
+    // Given
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutMinutes: 7 * 24 * 60 }), env });
     const template = Template.fromStack(stack).toJSON() as any;
 
-    // Act
+    // When
     const { definition } = extractWorkflow(template, env);
     const claimEnv = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('claim-request'))
       .Properties.Environment.Variables;
 
-    // Assess
+    // Then
     expect(Number(claimEnv.EXECUTION_TIMEOUT_SECONDS)).toBe(definition.TimeoutSeconds);
     expect(definition.TimeoutSeconds).toBeGreaterThan(24 * 3600);
   });

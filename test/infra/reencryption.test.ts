@@ -1,5 +1,5 @@
 /**
- * Issue 11, the re-encryption branch in the stack: the Distributed Map's reader, batcher,
+ * The re-encryption branch in the stack: the Distributed Map's reader, batcher,
  * processor, concurrency, failure threshold and writer; the loop; the results bucket; IAM only
  * when reEncryptBuckets is set, limited to those buckets (and their objects) and this account's
  * keys; the settings' validation.

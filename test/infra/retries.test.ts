@@ -1,5 +1,5 @@
 /**
- * Retries as intended (issue 10): every Task state in the synthesized template has exactly the
+ * Retries as intended: every Task state in the synthesized template has exactly the
  * retriers its Comment names, in that order, with the fields lib/retriers.ts declares for them —
  * read from the template, not from the table alone. CDK's default Lambda retrier (no jitter)
  * appears nowhere.
@@ -56,13 +56,13 @@ describe.each(['SKIP', 'ROTATE'])('retriers in the template (approvalTimeoutActi
   });
 
   test.each(Object.keys(TASK_RETRIERS))('%s: exactly the retriers its comment names, in order, as declared', (name) => {
-    // Prepare
+    // Given
     const [, state] = tasks.find(([n]) => n === name)!;
 
-    // Act
+    // When
     const named = retriersNamedIn(state.Comment);
 
-    // Assess
+    // Then
     expect(named).toEqual([...TASK_RETRIERS[name as keyof typeof TASK_RETRIERS]]);
     expect(state.Retry).toEqual(named.map((r) => retrierAsl(RETRIERS[r as RetrierName])));
     // Every retrier jitters: no CDK default retrier (it has no JitterStrategy) slipped in.

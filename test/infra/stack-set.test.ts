@@ -1,5 +1,5 @@
 /**
- * Issue 12, "one flat stack, StackSets-ready": no nested stacks, no custom resources, and the
+ * "One flat stack, StackSets-ready": no nested stacks, no custom resources, and the
  * StackSet form (`-c stackSetAssetsBucket=...`) has nothing a member account without a CDK
  * bootstrap would miss: no BootstrapVersion parameter or rule, no bootstrap bucket or role, no
  * account or Region written in; the Lambda code in the given per-Region bucket.

@@ -53,7 +53,7 @@ describe('KmsIncidentRotation stack', () => {
     expect(JSON.stringify(definition)).not.toMatch(/JSONata|"Assign"/);
     const map = definition.States.ForEachKey;
     expect(map.Type).toBe('Map');
-    // Issue 10: a bounded Map let three unanswered approvals hold every other key's rotation;
+    // A bounded Map let three unanswered approvals hold every other key's rotation;
     // RotateKeyOnDemand's 5/s is absorbed by Rotate's own throttling retrier instead.
     expect(map.MaxConcurrency ?? 0).toBe(0);
     expect(map.ItemProcessor.States.Rotate.Retry).toEqual(
@@ -234,7 +234,7 @@ describe('KmsIncidentRotation stack', () => {
   });
 
   test('alarms page through the topic: failed executions and findings stuck in the DLQ', () => {
-    // The rest of the alarms (issue 12): test/infra/observability.test.ts.
+    // The rest of the alarms: test/infra/observability.test.ts.
     // (ExecutionsFailed sums both state machines, so its metric is an expression: a Metrics array.)
     const metricNames = (a: Record<string, any>): string[] =>
       a.MetricName ? [a.MetricName] : (a.Metrics ?? []).filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.MetricName);
@@ -253,7 +253,7 @@ describe('KmsIncidentRotation stack', () => {
   });
 
   test('the state names the CLI and local runner import are the states of the machine (with the re-encryption branch)', () => {
-    // Prepare
+    // Given
     const { definition } = extractWorkflow(Template.fromStack(build({ reEncryptBuckets: ['orders-data'] }).stack).toJSON() as any, env);
     const states = new Map<string, string>();
     const visit = (d: { States: Record<string, { Type: string; ItemProcessor?: unknown }> }) => {
@@ -263,10 +263,10 @@ describe('KmsIncidentRotation stack', () => {
       }
     };
 
-    // Act
+    // When
     visit(definition);
 
-    // Assess
+    // Then
     for (const name of Object.values(STATE)) expect(states.has(name)).toBe(true);
     for (const name of WAIT_STATES) expect(states.get(name)).toBe('Wait');
     const failed = [...states.keys()].filter((n) => n.startsWith(FAILED_STATE_PREFIX));
@@ -277,15 +277,15 @@ describe('KmsIncidentRotation stack', () => {
 
 describe('settings published for the CLI', () => {
   test('the Settings output carries the deployed settings that check assesses with', () => {
-    // Prepare
+    // Given
     const custom = { optOutTag: 'team:rotation', cooldownMinutes: 1440, rotationBudget: 10, automaticReserve: 2, dryRun: true, dailyRotationCap: 4 };
     const template = Template.fromStack(build(custom).stack);
 
-    // Act
+    // When
     const outputs = template.findOutputs(SETTINGS_OUTPUT);
     const value = outputs[SETTINGS_OUTPUT]?.Value as string;
 
-    // Assess
+    // Then
     expect(typeof value).toBe('string');
     expect(decodePublishedSettings(value, 'the Settings output')).toMatchObject(custom);
     // Compact: nothing the CLI does not need (no e-mail addresses in a stack output).
@@ -452,13 +452,13 @@ describe('settings', () => {
   });
 
   test('the floors themselves are accepted, and the daily cap reaches every function', () => {
-    // Prepare
+    // Given
     const floors = { cooldownMinutes: 15, forceMinIntervalMinutes: 5, forceDailyCap: 5, dailyRotationCap: 5 };
 
-    // Act
+    // When
     const template = Template.fromStack(synthFromContext(Object.fromEntries(Object.entries(floors).map(([k, v]) => [k, String(v)]))));
 
-    // Assess
+    // Then
     expect(parseSettings({ forceDailyCap: 1, dailyRotationCap: 1 })).toMatchObject({ forceDailyCap: 1, dailyRotationCap: 1 });
     expect(parseSettings({})).toMatchObject({ dailyRotationCap: 3, forceDailyCap: 2, cooldownMinutes: 60, forceMinIntervalMinutes: 10 });
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));

@@ -7,7 +7,7 @@ import { AUDIT_ENTRY_CHANGES } from '../../lib/ledger-access';
 import { DRILL_ENV } from '../../lambdas/domain/drill';
 
 /**
- * Issue 19's resource-side controls, read from the synthesized template: the product key's
+ * The resource-side controls, read from the synthesized template: the product key's
  * service statements bound to their sources, KEY# audit entries unchangeable by every role, the
  * backup vault locked, the drill sweep and cap.
  */

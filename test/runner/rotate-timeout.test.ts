@@ -16,7 +16,7 @@ const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
 afterEach(() => jest.restoreAllMocks());
 
 test.each([['Sandbox.Timedout'], ['Lambda.Unknown']])('Rotate ends with %s after calling KMS: one rotation, confirmed, the key ROTATED', async (errorName) => {
-  // Prepare: the first Rotate does its work (RotateKeyOnDemand), then fails as a timed-out
+  // Given: the first Rotate does its work (RotateKeyOnDemand), then fails as a timed-out
   // function does. The runner keeps the handlers it loaded at its first run, so this test takes
   // a fresh copy of it, which loads the (spied) handler.
   let simulateIsolated!: typeof simulate;
@@ -31,10 +31,10 @@ test.each([['Sandbox.Timedout'], ['Lambda.Unknown']])('Rotate ends with %s after
   });
   const world = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: KEY_ID, rotationSeconds: 20 }] }, 'one key');
 
-  // Act
+  // When
   const run = await simulateIsolated({ world, input: guardDutyFinding([KEY_ARN], `rotate-timeout-${errorName}`), speed: 200 });
 
-  // Assess
+  // Then
   const entered = (name: string) => run.events.filter((e) => e.type === 'StateEntered' && e.state?.name === name).length;
   expect(entered('RotateTimedOut')).toBe(1);
   expect(entered('ClassifyFailure')).toBe(0);

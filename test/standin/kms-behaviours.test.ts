@@ -41,21 +41,21 @@ async function rotationDone(kms: KMSClient): Promise<boolean> {
 
 describe('kmsBehaviour.getKeyRotationStatusOnImported', () => {
   test('"answers" (default): an EXTERNAL key gets a rotation status', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [imported] });
 
-    // Act
+    // When
     const out = await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }));
 
-    // Assess
+    // Then
     expect(out.KeyRotationEnabled).toBe(false);
   });
 
   test('"UnsupportedOperationException": refused for an EXTERNAL key only; ListKeyRotations still answers', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [imported, { id: 'native' }], kmsBehaviour: { getKeyRotationStatusOnImported: 'UnsupportedOperationException' } });
 
-    // Act / Assess
+    // When / Then
     expect(await errorName(kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID })))).toBe('UnsupportedOperationException');
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: 'native' }))).KeyRotationEnabled).toBe(false);
     const listed = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
@@ -65,50 +65,50 @@ describe('kmsBehaviour.getKeyRotationStatusOnImported', () => {
 
 describe('kmsBehaviour.rotateWhileOnDemandRunning', () => {
   test('"ConflictException" (default): the second request is refused and one rotation is spent', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 20 }] });
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Act
+    // When
     const second = await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })));
 
-    // Assess
+    // Then
     expect(second).toBe('ConflictException');
     await waitFor('the rotation to complete', () => rotationDone(kms));
     expect(await onDemandCount(kms)).toBe(1);
   });
 
   test('"accepted": the second request succeeds and a second rotation is spent', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 20 }], kmsBehaviour: { rotateWhileOnDemandRunning: 'accepted' } });
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Act
+    // When
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Assess
+    // Then
     await waitFor('the rotations to complete', () => rotationDone(kms));
     expect(await onDemandCount(kms)).toBe(2);
   });
 
   test('"accepted" on an imported key: the staged material is taken by the running rotation, so the second is refused', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [imported], kmsBehaviour: { rotateWhileOnDemandRunning: 'accepted' } });
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Act / Assess
+    // When / Then
     expect(await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })))).toBe('KMSInvalidStateException');
   });
 });
 
 describe('kmsBehaviour.readAfterRotateDelaySeconds', () => {
   test('for the delay after RotateKeyOnDemand, reads show the key as before; then the rotation', async () => {
-    // Prepare: 2 s rotation, reads lag 40 s (speed 100: 20 ms and 400 ms)
+    // Given: 2 s rotation, reads lag 40 s (speed 100: 20 ms and 400 ms)
     const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 2 }], kmsBehaviour: { readAfterRotateDelaySeconds: 40 } }, 100);
     const before = (await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId;
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Act: the rotation itself has completed after 100 ms, the reads still lag
+    // When: the rotation itself has completed after 100 ms, the reads still lag
     await new Promise((r) => setTimeout(r, 100));
     const stale = {
       status: await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID })),
@@ -116,22 +116,22 @@ describe('kmsBehaviour.readAfterRotateDelaySeconds', () => {
       material: (await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId,
     };
 
-    // Assess
+    // Then
     expect(stale).toEqual({ status: expect.not.objectContaining({ OnDemandRotationStartDate: expect.anything() }), rotations: 0, material: before });
     await waitFor('the reads to catch up', async () => (await onDemandCount(kms)) === 1, 3000);
     expect((await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId).not.toBe(before);
   });
 
   test('a running rotation is hidden too: GetKeyRotationStatus shows no start date during the delay', async () => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 600 }], kmsBehaviour: { readAfterRotateDelaySeconds: 30 } }, 100);
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
-    // Act
+    // When
     const during = await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }));
     const after = await waitFor('the start date to show', async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).OnDemandRotationStartDate, 3000);
 
-    // Assess
+    // Then
     expect(during.OnDemandRotationStartDate).toBeUndefined();
     expect(after).toBeInstanceOf(Date);
   });
@@ -141,15 +141,15 @@ describe('kmsBehaviour.stagedMaterialGoneError and stagedMaterialLostBeforeRotat
   test.each(['KMSInvalidStateException', 'UnsupportedOperationException'])(
     'the staged material is lost before the first RotateKeyOnDemand: %s, and nothing is rotated',
     async (error) => {
-      // Prepare
+      // Given
       const { kms } = await start({ keys: [{ ...imported, stagedMaterialLostBeforeRotate: true }], kmsBehaviour: { stagedMaterialGoneError: error } });
       const listed = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
       expect(listed.Rotations?.some((r) => r.KeyMaterialState === 'PENDING_ROTATION')).toBe(true);
 
-      // Act
+      // When
       const answer = await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })));
 
-      // Assess
+      // Then
       expect(answer).toBe(error);
       const after = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
       expect(after.Rotations?.map((r) => r.KeyMaterialState)).toEqual(['CURRENT']);
@@ -177,16 +177,16 @@ describe('kmsBehaviour.stagedMaterialGoneError and stagedMaterialLostBeforeRotat
 
 describe('faults that answer after performing (a lost answer)', () => {
   test('afterPerforming with an error: the rotation happened although the caller got the error', async () => {
-    // Prepare
+    // Given
     const { s, kms } = await start({
       keys: [{ id: KEY_ID, rotationSeconds: 1 }],
       faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 1, afterPerforming: true }],
     });
 
-    // Act
+    // When
     const answer = await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })));
 
-    // Assess
+    // Then
     expect(answer).toBe('KMSInternalException');
     expect(s.calls.at(-1)).toMatchObject({ operation: 'RotateKeyOnDemand', error: 'KMSInternalException', performed: true });
     await waitFor('the rotation to complete', () => rotationDone(kms));
@@ -194,14 +194,14 @@ describe('faults that answer after performing (a lost answer)', () => {
   });
 
   test('NoResponse closes the connection unanswered: the SDK sees a network error, the rotation happened', async () => {
-    // Prepare
+    // Given
     const { s, kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 1 }] });
     s.addFault({ service: 'kms', operation: 'RotateKeyOnDemand', error: 'NoResponse', times: 1, afterPerforming: true });
 
-    // Act
+    // When
     const error = await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })).then(() => undefined, (e: Error & { $fault?: string }) => e);
 
-    // Assess: no AWS error (no $fault), but the call took effect
+    // Then: no AWS error (no $fault), but the call took effect
     expect(error).toBeInstanceOf(Error);
     expect(error?.$fault).toBeUndefined();
     expect(s.calls.at(-1)).toMatchObject({ operation: 'RotateKeyOnDemand', error: 'NoResponse', performed: true });
@@ -227,10 +227,10 @@ describe('list limits follow each operation\'s documented range', () => {
       "Value '1001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 1000",
     ],
   ] as const)('%s: Limit 1..%i accepted, 0 and max+1 refused with ValidationException', async (_op, max, list, overMessage) => {
-    // Prepare
+    // Given
     const { kms } = await start({ keys: [many] });
 
-    // Act / Assess
+    // When / Then
     await expect(list(kms, 1)).resolves.toBeDefined();
     await expect(list(kms, max)).resolves.toBeDefined();
     expect(await errorName(list(kms, 0))).toBe('ValidationException');
@@ -240,16 +240,16 @@ describe('list limits follow each operation\'s documented range', () => {
   });
 
   test('ListAliases and ListResourceTags default to 50 entries a page', async () => {
-    // Prepare
+    // Given
     const aliases = Array.from({ length: 51 }, (_, i) => `alias/k${String(i).padStart(2, '0')}`);
     const tags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`t${i}`, 'v']));
     const { kms } = await start({ keys: [{ id: KEY_ID, aliases, tags }] });
 
-    // Act
+    // When
     const aliasPage = await kms.send(new ListAliasesCommand({ KeyId: KEY_ID }));
     const tagPage = await kms.send(new ListResourceTagsCommand({ KeyId: KEY_ID }));
 
-    // Assess
+    // Then
     expect([aliasPage.Aliases?.length, aliasPage.Truncated]).toEqual([50, true]);
     expect([tagPage.Tags?.length, tagPage.Truncated]).toEqual([50, true]);
   });
@@ -261,13 +261,13 @@ describe('SNS Publish subject: the current rule (UTF-8, no line breaks or contro
     ['starts with a space', ' leading space'],
     ['99 characters of which some are multi-byte', 'é'.repeat(99)],
   ])('accepted: %s', async (_what, Subject) => {
-    // Prepare
+    // Given
     const { s, sns } = await start({});
 
-    // Act
+    // When
     await sns.send(new PublishCommand({ TopicArn: s.topicArn, Subject, Message: 'm' }));
 
-    // Assess
+    // Then
     expect(s.published.at(-1)?.subject).toBe(Subject);
   });
 
@@ -278,13 +278,13 @@ describe('SNS Publish subject: the current rule (UTF-8, no line breaks or contro
     ['a C1 control character', 'a\u0085b'],
     ['a DEL', 'a\u007fb'],
   ])('refused: %s', async (_what, Subject) => {
-    // Prepare
+    // Given
     const { s, sns } = await start({});
 
-    // Act
+    // When
     const error = await sns.send(new PublishCommand({ TopicArn: s.topicArn, Subject, Message: 'm' })).then(() => undefined, (e: Error) => e);
 
-    // Assess
+    // Then
     expect(error?.name).toBe('InvalidParameterException'); // the SDK's name for SNS InvalidParameter
     expect(s.published).toHaveLength(0);
   });

@@ -11,6 +11,7 @@ import {
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
+  TagResourceCommand,
 } from '@aws-sdk/client-kms';
 import {
   AbortMultipartUploadCommand,
@@ -77,6 +78,7 @@ test('KMS answers fit the KMS output shapes', async () => {
   fits('kms', 'Decrypt', await c.kms.send(new DecryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, EncryptionContext: { a: 'b' } })));
   fits('kms', 'GenerateDataKey', await c.kms.send(new GenerateDataKeyCommand({ KeyId: KEY_ID, KeySpec: 'AES_256' })));
   fits('kms', 'ReEncrypt', await c.kms.send(new ReEncryptCommand({ CiphertextBlob: encrypted.CiphertextBlob, SourceEncryptionContext: { a: 'b' }, DestinationKeyId: KEY_ID })));
+  fits('kms', 'TagResource', await c.kms.send(new TagResourceCommand({ KeyId: created.KeyMetadata!.KeyId, Tags: [{ TagKey: 'owner', TagValue: 'model check' }] })));
   fits('kms', 'ScheduleKeyDeletion', await c.kms.send(new ScheduleKeyDeletionCommand({ KeyId: created.KeyMetadata!.KeyId, PendingWindowInDays: 7 })));
   expect([...checked.kms].sort()).toEqual([...KMS_OPERATIONS].sort());
 });

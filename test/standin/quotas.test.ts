@@ -153,8 +153,8 @@ describe('the stand-in throttles as KMS does', () => {
   });
 
   test('a world file names only known operations and positive rates', () => {
-    expect(() => world({ quotas: { RotateKeyOnDemand: 1, TagResource: 5 } })).toThrow(WorldError);
-    expect(() => world({ quotas: { TagResource: 5 } })).toThrow(/quotas\.TagResource: unknown field/);
+    expect(() => world({ quotas: { RotateKeyOnDemand: 1, UntagResource: 5 } })).toThrow(WorldError);
+    expect(() => world({ quotas: { UntagResource: 5 } })).toThrow(/quotas\.UntagResource: unknown field/);
     expect(() => world({ quotas: { RotateKeyOnDemand: 0 } })).toThrow(/quotas\.RotateKeyOnDemand: /);
     expect(world({ quotas: { RotateKeyOnDemand: 0.5 } }).quotas).toEqual({ RotateKeyOnDemand: 0.5 });
     expect(world({}).quotas).toEqual({});

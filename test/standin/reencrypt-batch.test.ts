@@ -60,20 +60,20 @@ const fingerprint = (bucket: string, key: string) => s.s3Object(bucket, key)!.da
 
 describe('ReencryptObjects (one Distributed Map batch) against the stand-in', () => {
   test(`pacing: ${PACED_OBJECTS} objects at 20 KMS requests/s take at least the time the pace allows`, async () => {
-    // Prepare: 40 SSE-KMS copies; at 20 KMS requests/s the batch takes at least the time of the
+    // Given: 40 SSE-KMS copies; at 20 KMS requests/s the batch takes at least the time of the
     // requests KMS really served (S3's on the bucket's behalf), less the first object's burst.
     const rate = 20;
     const keys = Array.from({ length: PACED_OBJECTS }, (_, i) => `o${String(i).padStart(2, '0')}`);
     const served = () => Object.values(s.counters().served).reduce((n, perKey) => n + Object.values(perKey).reduce((a, b) => a + b, 0), 0);
     const servedBefore = served();
-    // Act
+    // When
     const started = Date.now();
     const report = await reencryptBatch(batchOf(unit({ bucket: 'paced' }), keys, rate), plenty, { s3: c.s3, retry: FAST_RETRY, concurrency: 4 });
     const elapsed = Date.now() - started;
     const requests = served() - servedBefore;
     expect(requests).toBeGreaterThanOrEqual(PACED_OBJECTS * 2);
     const minimumMs = ((requests - KMS_REQUESTS_PER_OBJECT['s3-sse-kms']) * 1000) / rate;
-    // Assess: the pace held (and not grossly more: the objects ran in parallel within it).
+    // Then: the pace held (and not grossly more: the objects ran in parallel within it).
     expect(report).toMatchObject({ objectsScanned: PACED_OBJECTS, objectsReencrypted: PACED_OBJECTS, objectsFailed: 0, batches: 1, keyArn: ARN, bucket: 'paced', origin: 'request' });
     expect(elapsed).toBeGreaterThanOrEqual(minimumMs - 50);
     expect(elapsed).toBeLessThan(minimumMs * 2 + 2000);

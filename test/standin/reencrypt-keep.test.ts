@@ -7,7 +7,7 @@ import { partSizeFor } from '../../lambdas/adapters/reencrypt-sse-kms';
 import { clients, credentials, errorName, KEY_ID, waitFor, world } from './helpers';
 
 /**
- * Issue 18 "nothing is lost" on the SSE-KMS copy path, the multipart copy and the envelope path,
+ * "Nothing is lost" on the SSE-KMS copy path, the multipart copy and the envelope path,
  * against the stand-in: attributes kept, writes conditional on the destination, Bucket Keys,
  * DSSE-KMS, multipart with a checksum.
  */

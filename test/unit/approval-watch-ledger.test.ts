@@ -16,7 +16,7 @@ const NOW = new Date('2025-06-01T12:00:00.000Z');
 
 describe('against dynalite, with the table and index the stack declares', () => {
   test('counts only unanswered approvals past half their window whose window is still open', async () => {
-    // Prepare: the real LedgerTable construct, synthesized, is what dynalite creates.
+    // Given: the real LedgerTable construct, synthesized, is what dynalite creates.
     const stack = new Stack(new App(), 'Ledger');
     new LedgerTable(stack, 'Ledger', { encryptionKey: new kms.Key(stack, 'Key'), deletionProtection: false });
     const local = await startLocalLedger(Template.fromStack(stack).toJSON() as Parameters<typeof startLocalLedger>[0], 'us-east-1');
@@ -42,7 +42,7 @@ describe('against dynalite, with the table and index the stack declares', () => 
       await request('ap-timed-out', 90, 60); // its window closed: the timeout action has run
       await real.answerApproval('ap-answered', 'DENIED', 'bob', NOW);
 
-      // Act / Assess
+      // When / Then
       expect(await real.countOverdueApprovals(NOW)).toBe(1);
       expect(await real.countOverdueApprovals(new Date(NOW.getTime() + 25 * 60_000))).toBe(1); // fresh now overdue, the other expired
       expect(await real.countOverdueApprovals(new Date(NOW.getTime() - 30 * 60_000))).toBe(0);

@@ -16,10 +16,10 @@ describe('approval codec', () => {
   });
 
   it('decodes the denial it encodes', () => {
-    // Act
+    // When
     const decoded = decodeDenial(encodeDenial(APPROVER, 'not during the freeze'));
 
-    // Assess
+    // Then
     expect(decoded).toEqual({ by: APPROVER, reason: 'not during the freeze' });
   });
 
@@ -40,10 +40,10 @@ describe('approvalOutcome', () => {
   });
 
   it('reads who denied and why from an encoded denial', () => {
-    // Act
+    // When
     const outcome = approvalOutcome(gateEndedWith({ Error: APPROVAL_DENIED, Cause: encodeDenial(APPROVER, 'not during the freeze') }), config);
 
-    // Assess
+    // Then
     expect(outcome).toEqual({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `Denied by ${APPROVER}: not during the freeze.` });
   });
 

@@ -57,10 +57,10 @@ describe('parseKmsArn', () => {
         fc.stringMatching(/^\d{12}$/),
         fc.uuid().map((u) => u.toLowerCase()),
         (region, account, id) => {
-          // Act
+          // When
           const parsed = parseKmsArn(keyArn(partitionOf(region), region, account, id));
 
-          // Assess
+          // Then
           expect(parsed).toEqual({ partition: partitionOf(region), region, account, resourceType: 'key', resource: id });
         },
       ),
@@ -92,10 +92,10 @@ describe('keyArn', () => {
 
 describe('aliasArn', () => {
   it('builds an alias ARN that parses back', () => {
-    // Act
+    // When
     const arn = aliasArn('aws', 'eu-west-1', '111122223333', 'alias/payments/prod');
 
-    // Assess
+    // Then
     expect(arn).toBe('arn:aws:kms:eu-west-1:111122223333:alias/payments/prod');
     expect(parseKmsArn(arn)).toEqual({ partition: 'aws', region: 'eu-west-1', account: '111122223333', resourceType: 'alias', resource: 'payments/prod' });
   });
@@ -153,14 +153,14 @@ describe('one ARN grammar for every side', () => {
   });
 
   it('a strict key reference is always a KMS ARN the lenient parser reads the same way', () => {
-    // Prepare
+    // Given
     const ref = `arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${MRK_ID}`;
 
-    // Act
+    // When
     const strict = classifyKeyRef(ref);
     const lenient = parseKmsArn(ref);
 
-    // Assess
+    // Then
     expect(strict).toEqual({ kind: 'keyArn', partition: 'aws-eusc', region: 'eusc-de-east-1', account: '111122223333', id: MRK_ID });
     expect(lenient).toMatchObject({ partition: strict?.partition, region: strict?.region, account: strict?.account, resource: strict?.id });
   });

@@ -13,10 +13,10 @@ function pollSchedule(poll: PollSettings, totalSeconds: number): number[] {
 
 describe('pollDelaySeconds', () => {
   it('waits the shortest time early, then 15 % of the elapsed time, up to the maximum', () => {
-    // Act
+    // When
     const waits = [0, 30, 66, 67, 100, 600, 1999, 2000, 100_000].map((elapsed) => pollDelaySeconds(elapsed, DEFAULTS));
 
-    // Assess
+    // Then
     expect(DEFAULTS).toEqual({ shortestSeconds: 10, maxSeconds: 300 });
     expect(waits).toEqual([10, 10, 10, 10, 15, 90, 299, 300, 300]);
   });
@@ -44,11 +44,11 @@ describe('pollDelaySeconds', () => {
         (elapsed, shortest, longest, toDeadline) => {
           const poll = { shortestSeconds: shortest, maxSeconds: Math.max(shortest, longest) };
 
-          // Act
+          // When
           const wait = pollDelaySeconds(elapsed, poll, toDeadline);
           const later = pollDelaySeconds(elapsed + 1, poll);
 
-          // Assess
+          // Then
           expect(Number.isInteger(wait)).toBe(true);
           expect(wait).toBeGreaterThanOrEqual(1);
           expect(wait).toBeLessThanOrEqual(poll.maxSeconds);
@@ -65,10 +65,10 @@ describe('pollDelaySeconds', () => {
 describe('the 15 % rule: a rotation of 5 s to 10 min is confirmed within max(10 s, 15 % of its duration)', () => {
   const durations = [5, 6, 9, 10, 11, 15, 20, 30, 45, 60, 66, 67, 90, 120, 180, 240, 300, 420, 599, 600];
   test.each(durations)('%i s rotation, default settings', (duration) => {
-    // Act
+    // When
     const { delaySeconds, polls } = confirmation(duration, DEFAULTS);
 
-    // Assess
+    // Then
     expect(delaySeconds).toBeGreaterThanOrEqual(0);
     expect(delaySeconds).toBeLessThanOrEqual(confirmationBoundSeconds(duration));
     expect(polls).toBeGreaterThanOrEqual(1);
@@ -77,10 +77,10 @@ describe('the 15 % rule: a rotation of 5 s to 10 min is confirmed within max(10 
   it('property: every duration from 5 s to 600 s (fractions included), for any shortest wait <= 10 s and maximum', () => {
     fc.assert(
       fc.property(fc.double({ min: 5, max: 600, noNaN: true }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 10, max: 3600 }), (duration, shortest, longest) => {
-        // Act
+        // When
         const { delaySeconds } = confirmation(duration, { shortestSeconds: shortest, maxSeconds: longest });
 
-        // Assess
+        // Then
         expect(delaySeconds).toBeLessThanOrEqual(Math.max(10, 0.15 * duration));
       }),
       { numRuns: 1000 },
@@ -103,11 +103,11 @@ describe('the 15 % rule: a rotation of 5 s to 10 min is confirmed within max(10 
 
 describe('pollSchedule / pollTimes', () => {
   it('10 s waits for the first minute, then growing 15 % a look, capped at 300 s, covering the hour', () => {
-    // Act
+    // When
     const waits = pollSchedule(DEFAULTS, 3600);
     const total = waits.reduce((a, b) => a + b, 0);
 
-    // Assess
+    // Then
     expect(waits.slice(0, 9)).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 12]);
     expect(Math.max(...waits)).toBe(300);
     expect(total).toBeGreaterThanOrEqual(3600);
@@ -123,11 +123,11 @@ describe('pollSchedule / pollTimes', () => {
   it('property: the looks cover the total and stop right after; waits sum to the look times', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 60, max: 3600 }), fc.integer({ min: 1, max: 24 * 3600 }), (shortest, longest, total) => {
-        // Act
+        // When
         const times = pollTimes({ shortestSeconds: shortest, maxSeconds: longest }, total);
         const waits = pollSchedule({ shortestSeconds: shortest, maxSeconds: longest }, total);
 
-        // Assess
+        // Then
         expect(times[times.length - 1]).toBeGreaterThanOrEqual(total);
         if (times.length > 1) expect(times[times.length - 2]).toBeLessThan(total);
         expect(waits.reduce((a, b) => a + b, 0)).toBe(times[times.length - 1]);

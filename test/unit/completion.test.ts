@@ -27,10 +27,10 @@ describe('rotationConfirmed', () => {
     ['no previous rotation, none listed, same material', { lastOnDemandRotation: null }, { previousRotationDate: null, previousKeyMaterialId: 'material-1' }, false],
     ['previous material unknown, same date', { currentKeyMaterialId: 'material-9' }, { previousRotationDate: BEFORE_DATE, previousKeyMaterialId: null }, false],
   ])('%s -> %s', (_name, observed, prior, expected) => {
-    // Act
+    // When
     const confirmed = rotationConfirmed(seen(observed), prior);
 
-    // Assess
+    // Then
     expect(confirmed).toBe(expected);
   });
 

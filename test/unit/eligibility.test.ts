@@ -87,20 +87,21 @@ describe('assessKey: SKIPPED reasons', () => {
     ['manual request without force, inside the reserve', { onDemandRotationsUsed: 23 }, { source: 'manual' }, 'SKIP:BUDGET_RESERVE'],
     ['automatic trigger with force does not unlock the reserve', { onDemandRotationsUsed: 24 }, { force: true }, 'SKIP:BUDGET_RESERVE'],
   ]))('$name -> $expected', ({ facts, ctx, expected }) => {
-    // Act
+    // When
     const decision = assessKey(baseFacts(facts), baseCtx(ctx));
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe(expected);
     expect(decision.detail.length).toBeGreaterThan(10);
   });
 
   it('produces every SKIPPED reason assessKey owns (the rest come from other steps)', () => {
-    // Prepare: the reasons assessKey is not responsible for
+    // Given: the reasons assessKey is not responsible for
     // MATERIAL_PREDATES_EXPOSURE: re-encrypt-only requests (domain/reencrypt-only.ts, its own tests).
-    const elsewhere = new Set(['NOT_FOUND', 'DUPLICATE_FINDING', 'APPROVAL_DENIED', 'MATERIAL_PREDATES_EXPOSURE']);
+    // FINDING_NOT_CONFIRMED: the Assess handler, before any key is looked up (handlers/intake-confirm tests).
+    const elsewhere = new Set(['NOT_FOUND', 'DUPLICATE_FINDING', 'APPROVAL_DENIED', 'MATERIAL_PREDATES_EXPOSURE', 'FINDING_NOT_CONFIRMED']);
 
-    // Act
+    // When
     const produced = new Set(
       [
         assessKey(baseFacts({ account: '444455556666' }), baseCtx()),
@@ -116,16 +117,16 @@ describe('assessKey: SKIPPED reasons', () => {
       ].map(verdict),
     );
 
-    // Assess
+    // Then
     expect([...produced].sort()).toEqual(SKIP_REASONS.filter((r) => !elsewhere.has(r)).map((r) => `SKIP:${r}`).sort());
   });
 
   it('names the numbers in the budget details', () => {
-    // Act
+    // When
     const exhausted = assessKey(baseFacts({ onDemandRotationsUsed: 25 }), baseCtx());
     const reserve = assessKey(baseFacts({ onDemandRotationsUsed: 24 }), baseCtx());
 
-    // Assess
+    // Then
     expect(exhausted.detail).toContain('25');
     expect(reserve.detail).toMatch(/Only 1 of 25/);
   });
@@ -147,29 +148,29 @@ describe('assessKey: keys that are not skipped', () => {
     ['manual request WITH force may spend the reserve', { onDemandRotationsUsed: 24 }, { source: 'manual', force: true }, 'ROTATE'],
     ['reserve 0: the last rotation is for automation too', { onDemandRotationsUsed: 24 }, { automaticReserve: 0 }, 'ROTATE'],
   ]))('$name -> $expected', ({ facts, ctx, expected }) => {
-    // Act
+    // When
     const decision = assessKey(baseFacts(facts), baseCtx(ctx));
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe(expected);
   });
 
   it('says how many rotations a ROTATE leaves', () => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ onDemandRotationsUsed: 3 }), baseCtx());
 
-    // Assess
+    // Then
     expect(decision).toEqual({ action: 'ROTATE', detail: expect.stringContaining('21 of 25') });
   });
 
   it('JOINs a running on-demand rotation', () => {
-    // Prepare
+    // Given
     const started = secondsAgo(30);
 
-    // Act
+    // When
     const decision = assessKey(baseFacts({ onDemandRotationStartDate: started }), baseCtx());
 
-    // Assess
+    // Then
     expect(decision).toEqual({ action: 'JOIN', detail: expect.stringContaining(started.toISOString()) });
   });
 
@@ -178,42 +179,42 @@ describe('assessKey: keys that are not skipped', () => {
     ['inside the reserve', { onDemandRotationsUsed: 24 }, {}],
     ['inside the cooldown', { onDemandRotationsUsed: 5, lastOnDemandRotation: secondsAgo(10) }, {}],
   ])('JOINs a running rotation even when %s (joining spends nothing)', (_name, facts, ctx) => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ ...facts, onDemandRotationStartDate: secondsAgo(5) }), baseCtx(ctx));
 
-    // Assess
+    // Then
     expect(decision.action).toBe('JOIN');
   });
 
   it('does not JOIN a running rotation of a key that fails a key check', () => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ keyState: 'Disabled', onDemandRotationStartDate: secondsAgo(5) }), baseCtx());
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe('SKIP:KEY_NOT_ENABLED');
   });
 
   it('DRY_RUN for an eligible key in a dry run', () => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ onDemandRotationsUsed: 4 }), baseCtx({ dryRun: true }));
 
-    // Assess
+    // Then
     expect(decision).toEqual({ action: 'DRY_RUN', wouldJoin: false, detail: expect.stringContaining('20 rotations would be left') });
   });
 
   it('DRY_RUN with wouldJoin for a running rotation in a dry run', () => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ onDemandRotationStartDate: secondsAgo(5) }), baseCtx({ dryRun: true }));
 
-    // Assess
+    // Then
     expect(decision).toEqual({ action: 'DRY_RUN', wouldJoin: true, detail: expect.stringContaining('would join') });
   });
 
   it('a dry run still reports why an ineligible key would be skipped', () => {
-    // Act
+    // When
     const decision = assessKey(baseFacts({ onDemandRotationsUsed: 25 }), baseCtx({ dryRun: true }));
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe('SKIP:BUDGET_EXHAUSTED');
   });
 });
@@ -239,10 +240,10 @@ describe('assessKey: the daily cap (every source)', () => {
     ['no ListKeyRotations dates: the last rotation counts, cap 1', { onDemandRotationsUsed: 4, lastOnDemandRotation: secondsAgo(2 * HOUR) }, { ...short, dailyRotationCap: 1 }, 'SKIP:RECENTLY_ROTATED',
       /^1 on-demand rotations .* next rotation allowed from 2025-06-02T10:00:00\.000Z\.$/],
   ])('%s', (_name, facts, ctx, expected, detail) => {
-    // Act
+    // When
     const decision = assessKey(baseFacts(facts), baseCtx(ctx));
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe(expected);
     if (typeof detail === 'string') expect(decision.detail).toBe(detail);
     else expect(decision.detail).toMatch(detail);
@@ -262,10 +263,10 @@ describe('assessKey: precedence', () => {
     ['budget exhausted + recently rotated', { onDemandRotationsUsed: 25, lastOnDemandRotation: secondsAgo(10) }, {}, 'SKIP:BUDGET_EXHAUSTED'],
     ['recently rotated + inside the reserve', { onDemandRotationsUsed: 24, lastOnDemandRotation: secondsAgo(10) }, {}, 'SKIP:RECENTLY_ROTATED'],
   ]))('$name -> $expected', ({ facts, ctx, expected }) => {
-    // Act
+    // When
     const decision = assessKey(baseFacts(facts), baseCtx(ctx));
 
-    // Assess
+    // Then
     expect(verdict(decision)).toBe(expected);
   });
 });
@@ -306,10 +307,10 @@ describe('assessKey: properties', () => {
   it('always decides within the vocabulary, never ROTATE when the budget is used or in a dry run', () => {
     fc.assert(
       fc.property(arbFacts, arbCtx, (facts, ctx) => {
-        // Act
+        // When
         const decision = assessKey(facts, ctx);
 
-        // Assess
+        // Then
         expect(['SKIP', 'DRY_RUN', 'JOIN', 'ROTATE']).toContain(decision.action);
         if (decision.action === 'SKIP') expect(SKIP_REASONS).toContain(decision.reason);
         expect(typeof decision.detail).toBe('string');

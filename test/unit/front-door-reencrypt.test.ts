@@ -1,4 +1,4 @@
-/** The front door passes a request's re-encryption targets to the manual machine, checked first (issue 11). */
+/** The front door passes a request's re-encryption targets to the manual machine, checked first. */
 import { handleFrontDoor, type FrontDoorDeps } from '../../lambdas/front-door/handler';
 import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
 import { MemoryApprovals } from '../memory-approvals';
@@ -43,13 +43,13 @@ describe('front door: reEncrypt', () => {
     ['/requests', false],
     ['/break-glass', true],
   ])('%s passes reEncrypt.targets on to the manual machine, whose Intake makes them reEncryptTargets', async (route, breakGlass) => {
-    // Prepare
+    // Given
     const { d, started } = deps();
 
-    // Act
+    // When
     const res = await handleFrontDoor(event(route, { keyId: KEY, reason: 'INC-7', reEncrypt: { targets: TARGETS } }), d);
 
-    // Assess
+    // Then
     expect(res.statusCode).toBe(200);
     expect(started).toHaveLength(1);
     expect(started[0]!.input).toEqual({ keyId: KEY, reason: 'INC-7', dryRun: false, breakGlass, requestedBy: ALICE, reEncrypt: { targets: TARGETS } });

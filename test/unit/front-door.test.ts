@@ -48,13 +48,13 @@ const bodyOf = (r: { body: string }) => JSON.parse(r.body) as Record<string, unk
 
 describe('front door: identity from the request context only', () => {
   it('starts the manual machine as the signed caller; a body claiming another identity is ignored', async () => {
-    // Prepare
+    // Given
     const { d, started } = deps();
 
-    // Act
+    // When
     const res = await handleFrontDoor(event('/requests', { keyId: KEY, reason: 'INC-1', requestedBy: MALLORY, by: MALLORY }), d);
 
-    // Assess
+    // Then
     expect(res.statusCode).toBe(200);
     expect(started).toEqual([{ name: expect.stringMatching(/^manual-\d{8}T\d{6}-[0-9a-f]{8}$/), input: { keyId: KEY, reason: 'INC-1', dryRun: false, breakGlass: false, requestedBy: ALICE } }]);
   });
@@ -86,13 +86,13 @@ describe('front door: identity from the request context only', () => {
 
 describe('front door: a person\'s text is stored and started clean', () => {
   it('a reason with escape sequences, line breaks and bidi overrides reaches the execution input as one clean line', async () => {
-    // Prepare
+    // Given
     const { d, started } = deps();
 
-    // Act
+    // When
     const res = await handleFrontDoor(event('/requests', { keyId: KEY, reason: 'INC-7\u001b[31m RED\r\nFake: approved\u202e\u0000 end' }), d);
 
-    // Assess
+    // Then
     expect(res.statusCode).toBe(200);
     expect(started).toEqual([expect.objectContaining({ input: expect.objectContaining({ reason: 'INC-7 RED Fake: approved end' }) })]);
   });

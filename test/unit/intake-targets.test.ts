@@ -1,5 +1,5 @@
 /**
- * Re-encryption targets in Intake (issue 11): a manual request's `reEncrypt.targets` (validated,
+ * Re-encryption targets in Intake: a manual request's `reEncrypt.targets` (validated,
  * messages naming the field) and the buckets a finding names (untrusted: invalid names dropped,
  * counts bounded, never an error).
  */
@@ -64,10 +64,10 @@ describe('bucket names', () => {
 
 describe('manual request reEncrypt.targets', () => {
   it('becomes reEncryptTargets with origin request, prefix defaulting to the whole bucket', () => {
-    // Act
+    // When
     const req = parseIncident(manual({ targets: [{ type: 's3-sse-kms', bucket: 'orders-data' }, { type: 'envelope', bucket: 'orders-data', prefix: 'exports/2025/' }] }), ctx);
 
-    // Assess
+    // Then
     expect(req.reEncryptTargets).toEqual([
       { type: 's3-sse-kms', bucket: 'orders-data', prefix: '', origin: 'request' },
       { type: 'envelope', bucket: 'orders-data', prefix: 'exports/2025/', origin: 'request' },

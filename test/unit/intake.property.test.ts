@@ -312,13 +312,13 @@ describe('parseIncident on untrusted input', () => {
   it('keys injected where a finding names keys come out as given, or as built from a bare id', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SLOTS), validRef, ([name, path], ref) => {
-        // Prepare
+        // Given
         const event = withValueAt(name, path, ref);
 
-        // Act
+        // When
         const req = checkOutcome(event)!;
 
-        // Assess
+        // Then
         expect(req.keys).toHaveLength(1);
         const info = classifyKeyRef(ref)!;
         if (info.kind === 'keyArn' || info.kind === 'aliasArn') expect(req.keys).toEqual([ref]);

@@ -61,7 +61,7 @@ const MANUAL_CASES: { fixture: string; error: RegExp | null }[] = [
 
 describe('fixtures', () => {
   it('every fixture file has a case here and a line in the README', () => {
-    // Prepare
+    // Given
     const files = readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.json'))
       .map((f) => f.split('\\').join('/'))
@@ -69,19 +69,19 @@ describe('fixtures', () => {
     const readme = readFileSync(join(FIXTURES, 'README.md'), 'utf8');
     const covered = [...FINDING_CASES, ...MANUAL_CASES].map((c) => c.fixture).sort();
 
-    // Assess
+    // Then
     expect(files).toEqual(covered);
     for (const f of files) expect(readme).toContain(f);
   });
 
   it.each(FINDING_CASES)('$fixture -> $source, keys $keys', (c) => {
-    // Prepare
+    // Given
     const event = load(c.fixture);
 
-    // Act
+    // When
     const req = parseIncident(event, ctx);
 
-    // Assess
+    // Then
     expect(req).toEqual({
       requestId: findingRequestId(c.source, c.findingId),
       source: c.source,
@@ -113,10 +113,10 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 describe('manual requests', () => {
   it('turns a bare key id into a key ARN in the deployment account and Region', () => {
-    // Act
+    // When
     const req = parseIncident(load('manual/valid.json'), ctx);
 
-    // Assess
+    // Then
     expect(req).toEqual({
       requestId: 'req-0001',
       source: 'manual',
@@ -250,7 +250,7 @@ describe('GuardDuty details', () => {
   });
 
   it('reads affectedResources only for KMS API calls, and other labels only when they hold a key ARN', () => {
-    // Prepare
+    // Given
     const e = load('guardduty/api-call-kms.json');
     e.detail.service.action.awsApiCallAction.affectedResources = {
       'AWS::KMS::Key': K1,
@@ -259,7 +259,7 @@ describe('GuardDuty details', () => {
       other: 'arn:aws:iam::111122223333:role/DataPipelineRole',
     };
 
-    // Act / Assess
+    // When / Then
     expect(parseIncident(e, ctx).keys).toEqual([arn(K2), arn(K1)]);
     e.detail.service.action.awsApiCallAction.serviceName = 's3.amazonaws.com';
     expect(parseIncident(e, ctx).keys).toEqual([]);
@@ -415,7 +415,7 @@ describe('keys: de-duplication, order and cap', () => {
   });
 
   it(`keeps at most ${MAX_KEYS}, this account's keys first, and says so in the reason`, () => {
-    // Prepare: 40 foreign keys that sort first, 30 local ones
+    // Given: 40 foreign keys that sort first, 30 local ones
     const foreign = manyKeys(40, '000011112222');
     const local = manyKeys(30, ACCOUNT);
     const e = load('guardduty/s3-bucket-kms.json');
@@ -425,10 +425,10 @@ describe('keys: de-duplication, order and cap', () => {
       defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: k },
     }));
 
-    // Act
+    // When
     const req = parseIncident(e, ctx);
 
-    // Assess
+    // Then
     expect(req.keys).toHaveLength(MAX_KEYS);
     expect(req.keys).toEqual([...foreign.slice(0, 20), ...local]);
     expect(req.reason).toBe('Anomalous S3 data access by an IAM entity. [70 keys named; 50 handled, 20 not]');

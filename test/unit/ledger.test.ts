@@ -140,7 +140,7 @@ describe('audit entries', () => {
 
 describe('re-encryption audit entries', () => {
   test('appended under KEY#<arn> next to the rotation entries, never overwritten; the rotation trail reader skips them', async () => {
-    // Prepare
+    // Given
     const keyArn = KEY.replace('1234abcd', '9999abcd');
     const report = {
       type: 's3-sse-kms' as const, bucket: 'orders', prefix: 'p/', keyArn, origin: 'request' as const, status: 'FAILED' as const, error: 'States.Timeout: x',
@@ -148,11 +148,11 @@ describe('re-encryption audit entries', () => {
       objectsFailed: 2, failures: [{ key: 'a', error: 'E' }], objectsChangedDuringRun: 0, bytesReencrypted: 70, oldVersionsLeft: 0, bucketKeys: false, durationMs: 1000,
     };
     const entry = { keyArn, at: T0.toISOString(), executionArn: 'exec-R', index: 0, report };
-    // Act: written twice (a retried Summarize), then a different report under the same sort key.
+    // When: written twice (a retried Summarize), then a different report under the same sort key.
     await ledger.recordReencryption(entry);
     await ledger.recordReencryption(entry);
     await ledger.recordReencryption({ ...entry, report: { ...report, objectsFailed: 0 } });
-    // Assess
+    // Then
     const out = await client.send(new QueryCommand({ TableName: local.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `KEY#${keyArn}` } } }));
     expect(out.Items).toHaveLength(1);
     expect(out.Items![0]).toMatchObject({

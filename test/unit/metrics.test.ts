@@ -12,14 +12,14 @@ describe('metric values', () => {
   });
 
   test('time to confirmed rotation: ROTATED keys with a confirmation only, seconds from the execution start, never negative', () => {
-    // Prepare
+    // Given
     const key = (outcome: KeyResult['outcome'], confirmedAt: string | null) => ({ outcome, confirmedAt }) as KeyResult;
     const keys = [key('ROTATED', '2026-01-01T00:02:30.400Z'), key('SKIPPED', null), key('ROTATED', null), key('DRY_RUN', '2026-01-01T00:05:00Z'), key('ROTATED', '2025-12-31T23:59:00Z')];
 
-    // Act
+    // When
     const seconds = secondsToConfirmedRotation({ startedAt: '2026-01-01T00:00:00Z', keys });
 
-    // Assess
+    // Then
     expect(seconds).toEqual([150, 0]);
     expect(secondsToConfirmedRotation({ startedAt: null, keys })).toEqual([]);
   });

@@ -106,13 +106,13 @@ describe('formatSubject', () => {
   });
 
   it('sanitises and truncates untrusted finding text', () => {
-    // Prepare
+    // Given
     const s = summary([rotatedKey()], { findingType: `Evil\r\nBcc: someone@example.com\t\u0000${'A'.repeat(200)}` });
 
-    // Act
+    // When
     const subject = formatSubject(s);
 
-    // Assess
+    // Then
     expect(subject.startsWith('[ROTATED] 1 key - GuardDuty Evil Bcc: someone@example.com AAAA')).toBe(true);
     expect(subject.endsWith('A...')).toBe(true);
     expect(bytes(subject)).toBeLessThan(100);
@@ -149,13 +149,13 @@ describe('formatSubject', () => {
 
 describe('formatSummaryText', () => {
   it('describes a rotated key with everything a person needs', () => {
-    // Prepare
+    // Given
     const s = summary([{ ...rotatedKey(), via: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-replica', joined: true }]);
 
-    // Act
+    // When
     const text = formatSummaryText(s, OPTS);
 
-    // Assess
+    // Then
     expect(text).toContain('KMS incident rotation: ROTATED - 1 key: 1 rotated.');
     expect(text).toContain(`1. ${arn('1111')}`);
     expect(text).toContain('Named as:    alias/payments');
@@ -213,21 +213,21 @@ describe('formatSummaryText', () => {
   });
 
   it.each<Reason>([...SKIP_REASONS, ...FAIL_REASONS])('explains %s in words and gives its next step', (reason) => {
-    // Prepare
+    // Given
     const outcome: Outcome = (FAIL_REASONS as readonly string[]).includes(reason) ? 'FAILED' : 'SKIPPED';
     const s = summary([key('abcd', outcome, reason, { detail: 'The detail.' })]);
 
-    // Act
+    // When
     const text = formatSummaryText(s, OPTS);
 
-    // Assess
+    // Then
     expect(text).toContain(`Reason:      ${reason} - ${REASON_TEXT[reason]}`);
     expect(text).toContain('Detail:      The detail.');
     expect(text).toContain(`- ${reason} (key 1): ${NEXT_STEP[reason].replaceAll('<key ARN>', arn('abcd'))}`);
   });
 
   it('gives each reason one next step, naming the keys it applies to', () => {
-    // Prepare
+    // Given
     const s = summary([
       key('1', 'SKIPPED', 'BUDGET_RESERVE'),
       key('2', 'ROTATED'),
@@ -235,10 +235,10 @@ describe('formatSummaryText', () => {
       key('4', 'FAILED', 'ROTATION_TIMEOUT'),
     ]);
 
-    // Act
+    // When
     const text = formatSummaryText(s, OPTS);
 
-    // Assess
+    // Then
     expect(text.split('- BUDGET_RESERVE').length - 1).toBe(1);
     expect(text).toContain(`- BUDGET_RESERVE (keys 1, 3): ${NEXT_STEP.BUDGET_RESERVE}`);
     expect(text).toContain(`- ROTATION_TIMEOUT (key 4): The rotation may still complete; check \`kms-rotate check --key ${arn('4')}\``);
@@ -271,7 +271,7 @@ describe('formatSummaryText', () => {
   });
 
   it('stays well under 256 KiB for 50 keys with huge fields, and says what it shortened', () => {
-    // Prepare
+    // Given
     const huge = 'x'.repeat(20_000);
     const keys = Array.from({ length: 50 }, (_, i) =>
       key(String(i), 'FAILED', 'INTERNAL', {
@@ -284,10 +284,10 @@ describe('formatSummaryText', () => {
     );
     const s = summary(keys, { reason: huge, findingType: huge, findingId: huge });
 
-    // Act
+    // When
     const { message } = formatNotification(s, OPTS);
 
-    // Assess
+    // Then
     expect(bytes(message)).toBeLessThan(MESSAGE_MAX_BYTES);
     expect(message).toContain('(+190 more)');
     expect(message).toMatch(/^50\. arn:aws:kms:\S+\n   Named as: /m);
@@ -305,13 +305,13 @@ describe('formatSummaryText', () => {
   });
 
   it('falls back to one line per key, then to a count, when the keys do not fit', () => {
-    // Prepare
+    // Given
     const keys = Array.from({ length: 5000 }, (_, i) => key(String(i), 'SKIPPED', 'OPTED_OUT', { detail: 'd'.repeat(500) }));
 
-    // Act
+    // When
     const text = formatSummaryText(summary(keys), OPTS);
 
-    // Assess
+    // Then
     expect(bytes(text)).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
     expect(text).toMatch(/^\d+\. arn:aws:kms:\S+ - SKIPPED OPTED_OUT$/m);
     expect(text).toMatch(/^\.\.\. \d+ more keys not listed to keep this message under the SNS size limit/m);

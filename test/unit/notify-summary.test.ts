@@ -40,10 +40,10 @@ const lambdaCause = (errorType: string, errorMessage: string) =>
 
 describe('summarise', () => {
   it('copies the request and execution into the summary', () => {
-    // Prepare
+    // Given
     const req = request({ dryRun: true, findingId: 'f-9', severity: 9.5, severityLabel: 'CRITICAL' });
 
-    // Act
+    // When
     const summary = summarise({
       request: req,
       results: [done('k1', 'DRY_RUN')],
@@ -51,7 +51,7 @@ describe('summarise', () => {
       startedAt: '2025-06-01T00:00:00.000Z',
     });
 
-    // Assess
+    // Then
     expect(summary).toMatchObject({
       requestId: 'req-0001',
       source: 'guardduty',
@@ -82,7 +82,7 @@ describe('summarise', () => {
   });
 
   it('turns a finished task into its key result, field by field', () => {
-    // Prepare
+    // Given
     const rotated = task('k1', {
       ref: 'alias/payments',
       via: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1',
@@ -98,10 +98,10 @@ describe('summarise', () => {
       confirmedAt: '2025-06-01T00:01:00.000Z',
     });
 
-    // Act
+    // When
     const [result] = summarise({ request: request(), results: [rotated] }).keys;
 
-    // Assess
+    // Then
     expect(result).toEqual({
       ref: 'alias/payments',
       keyArn: arn('k1'),
@@ -144,7 +144,7 @@ describe('summarise', () => {
 
   describe('caught errors', () => {
     it('uses the message of a Lambda JSON Cause and classifies the error name', () => {
-      // Prepare
+      // Given
       const caught = task('k1', {
         next: 'ROTATE',
         error: {
@@ -153,10 +153,10 @@ describe('summarise', () => {
         },
       });
 
-      // Act
+      // When
       const [result] = summarise({ request: request(), results: [caught] }).keys;
 
-      // Assess
+      // Then
       expect(result!.outcome).toBe('FAILED');
       expect(result!.reason).toBe('ACCESS_DENIED');
       expect(result!.detail).toBe(
@@ -271,13 +271,13 @@ describe('summarise', () => {
   });
 
   it('keeps the input order of keys', () => {
-    // Prepare
+    // Given
     const results = [done('c', 'SKIPPED', 'OPTED_OUT'), task('a', { error: { Error: 'Error' } }), done('b', 'ROTATED')];
 
-    // Act
+    // When
     const summary = summarise({ request: request(), results });
 
-    // Assess
+    // Then
     expect(summary.keys.map((k) => k.keyArn)).toEqual([arn('c'), arn('a'), arn('b')]);
     expect(summary.keys.map((k) => k.outcome)).toEqual(['SKIPPED', 'FAILED', 'ROTATED']);
   });

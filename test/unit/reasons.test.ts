@@ -13,7 +13,7 @@ const ALL_REASONS: Reason[] = [...SKIP_REASONS, ...FAIL_REASONS];
 
 describe('REASON_TEXT and NEXT_STEP', () => {
   it.each(ALL_REASONS)('%s has a sentence and a next step', (reason) => {
-    // Assess
+    // Then
     expect(REASON_TEXT[reason]).toMatch(/^[A-Z].{30,}\.$/s);
     expect(NEXT_STEP[reason]).toMatch(/^[A-Z].{20,}[.`]$/s);
     expect(REASON_TEXT[reason]).not.toMatch(/[\r\n\t]/);
@@ -123,7 +123,7 @@ describe('classifyError', () => {
     ['   ', 'INTERNAL'],
     ['KMSX', 'INTERNAL'],
   ])('%s -> %s', (name, reason) => {
-    // Act / Assess
+    // When / Then
     expect(classifyError(name)).toBe(reason);
   });
 

@@ -47,6 +47,7 @@ test('a child started 4m40s ago starts no object, however much time the function
 test('a child started 4 minutes ago (60 s left) still starts its objects', async () => {
   const { sent, s3 } = countingS3();
   const report = await reencryptBatch(batch(startedAgo(240_000)), freshFunction, { s3, clock });
-  expect(sent).toEqual(['HeadObjectCommand', 'HeadObjectCommand', 'HeadObjectCommand']);
+  // Besides the objects' HEADs: the batch asks GetBucketVersioning once (older versions under the key).
+  expect(sent.filter((c) => c !== 'GetBucketVersioningCommand')).toEqual(['HeadObjectCommand', 'HeadObjectCommand', 'HeadObjectCommand']);
   expect(report).toMatchObject({ objectsScanned: 3, objectsSkipped: 3, objectsFailed: 0 });
 });

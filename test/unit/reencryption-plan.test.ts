@@ -27,9 +27,9 @@ const sealed: ReencryptTargetSpec = { type: 'envelope', bucket: 'sealed', prefix
 
 describe('planReencryption', () => {
   test('a manual request: each rotated key x each target runs, in order, paced from the setting', () => {
-    // Prepare / Act
+    // Given / Act
     const plan = planReencryption(manual([orders, sealed]), [rotated(KEY), rotated(KEY2), { keyArn: 'x', outcome: 'SKIPPED', aliases: [] }], settings({ kmsRequestsPerSecond: 50 }));
-    // Assess
+    // Then
     expect(plan.mode).toBe('RUN');
     expect(plan.units.map((u) => [u.keyArn, u.bucket, u.origin])).toEqual([[KEY, 'orders', 'request'], [KEY, 'sealed', 'request'], [KEY2, 'orders', 'request'], [KEY2, 'sealed', 'request']]);
     expect(plan).toMatchObject({ index: 0, remaining: 4, current: plan.units[0], refused: [], reports: [], mapRun: null, mapRunError: null });

@@ -1,4 +1,4 @@
-/** The re-encryption summary (issue 11 "Report"), Notify's reencryptionFailed, and the notification's Re-encryption section. */
+/** The re-encryption summary, Notify's reencryptionFailed, and the notification's Re-encryption section. */
 import type {} from 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -43,13 +43,13 @@ describe('summarizeReencryption', () => {
   });
 
   it('sums the targets, and needs no action when every object was re-encrypted or skipped', () => {
-    // Prepare
+    // Given
     const reports = [report('aaa', { reencrypted: 3, skipped: 2, bytes: 100 }), report('bbb', { reencrypted: 4, skipped: 1 })];
 
-    // Act
+    // When
     const s = summarizeReencryption(state({ reports }));
 
-    // Assess
+    // Then
     expect(s).toEqual({ mode: 'RUN', objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 3, objectsFailed: 0, actionRequired: false, actionRequiredByReason: {}, targets: reports, refused: [], planned: [] });
     expect(reencryptionFailed(s)).toBe(false);
   });
@@ -137,12 +137,12 @@ describe('summarise and Notify', () => {
   });
 
   it('returns reencryptionFailed and publishes actionRequired true when an object failed', async () => {
-    // Prepare
+    // Given
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
     dynamo.on(GetItemCommand).resolves({});
     dynamo.on(PutItemCommand).resolves({});
 
-    // Act
+    // When
     const out = await notify(
       { request: request(), results: [rotated()], executionArn: EXECUTION, reencryption: state({ reports: [report('orders-data', { reencrypted: 1, failed: 1 })] }) },
       config({ topicArn: 'arn:aws:sns:us-east-1:111122223333:t' }),
@@ -151,7 +151,7 @@ describe('summarise and Notify', () => {
       NOW,
     );
 
-    // Assess
+    // Then
     expect(out).toMatchObject({ anyFailed: false, reencryptionFailed: true, summary: { reencryption: { objectsFailed: 1 } } });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       Message: expect.stringContaining('Re-encryption (ran)'),
@@ -196,16 +196,16 @@ const section = (text: string) => text.slice(text.indexOf('Re-encryption ('), te
 
 describe('the notification: Re-encryption', () => {
   it('per target: counts, skipped by reason, the first failures, bytes, old versions never deleted, Bucket Keys', () => {
-    // Prepare
+    // Given
     let r = report('orders-data', { reencrypted: 2, skipped: 3, failed: 7, bytes: 1024 * 1024 });
     r = recordOutcome(r, { key: 'v.json', result: 'REENCRYPTED', bytes: 0, oldVersionLeft: true, bucketKey: true });
     r = recordOutcome(r, { key: 'moved.json', result: 'CHANGED_DURING_RUN', error: 'PreconditionFailed' });
 
-    // Act
+    // When
     const n = formatNotification(runSummary(state({ reports: [{ ...r, throttlesRetried: 4, batches: 3, durationMs: 61_000 }] })), OPTS);
     const text = section(n.message);
 
-    // Assess
+    // Then
     expect(text).toContain('14 objects scanned, 3 re-encrypted under new data keys, 3 skipped, 8 failed.');
     expect(text).toContain('1. s3-sse-kms s3://orders-data/');
     expect(text).toContain('14 scanned, 3 re-encrypted (2.0 MiB), 3 skipped (2 not SSE-KMS, 1 under another key), 8 failed');
@@ -265,7 +265,7 @@ describe('the notification: Re-encryption', () => {
   });
 
   it(`stays within MESSAGE_MAX_BYTES with ${MAX_REENCRYPTION_UNITS} targets x ${MAX_LISTED_FAILURES} failures of long keys and errors, and 50 keys`, () => {
-    // Prepare: the worst the state carries: 20 targets, each with 20 listed failures of 1024-character keys.
+    // Given: the worst the state carries: 20 targets, each with 20 listed failures of 1024-character keys.
     const reports = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, t) => {
       let r = emptyTargetReport('envelope', `bucket-${t}`, `${'p'.repeat(1000)}/`, KEY_ARN, 'setting');
       for (let i = 0; i < MAX_LISTED_FAILURES + 5; i++) r = recordOutcome(r, { key: `${'k'.repeat(1020)}${i}`, result: 'FAILED', error: `${'é'.repeat(2000)} ${i}` });
@@ -274,11 +274,11 @@ describe('the notification: Re-encryption', () => {
     const refused = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i) => ({ ...refusal(`refused-${i}`), prefix: 'r'.repeat(1024), detail: 'd'.repeat(3000) }));
     const keys = Array.from({ length: 50 }, () => ({ ...key(), detail: 'x'.repeat(3000) }));
 
-    // Act
+    // When
     const n = formatNotification(runSummary(state({ reports, refused }), keys), OPTS);
     const text = section(n.message);
 
-    // Assess
+    // Then
     expect(bytes(n.message)).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
     expect(bytes(text)).toBeLessThanOrEqual(REENCRYPTION_SECTION_MAX_BYTES + 1024);
     expect(text).toContain(`Targets (${MAX_REENCRYPTION_UNITS})`);

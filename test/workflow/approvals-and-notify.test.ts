@@ -1,5 +1,5 @@
 /**
- * Issue 10, the workflow's side, end to end offline: keys waiting for an approval do not hold
+ * The workflow's side, end to end offline: keys waiting for an approval do not hold
  * other keys' rotations; an unanswered approval ends as approvalTimeoutAction says, with Record
  * and Notify; Notify retried after a successful publish sends one message; a one-key incident
  * with a 60 s rotation stays within 40 state transitions.
@@ -22,7 +22,7 @@ describe('approvals do not hold other keys', () => {
   afterEach(() => sim?.close());
 
   test('three unanswered approvals do not delay a fourth key: it is ROTATED long before the approval timeout; silence ends SKIPPED with Record and Notify', async () => {
-    // Prepare: 10 min of silence is 3 s at this speed; the plain key's 20 s rotation is 0.1 s.
+    // Given: 10 min of silence is 3 s at this speed; the plain key's 20 s rotation is 0.1 s.
     const speed = 200;
     const approvalTimeoutMs = (10 * 60 * 1000) / speed;
     const world = parseWorld(
@@ -40,10 +40,10 @@ describe('approvals do not hold other keys', () => {
     );
     sim = await openSimulation({ world, speed });
 
-    // Act
+    // When
     const run = await sim.run(guardDutyFinding([...APPROVAL_IDS, PLAIN_ID].map(arn), 'approvals-1'));
 
-    // Assess: the plain key rotated while the three approvals were still waiting.
+    // Then: the plain key rotated while the three approvals were still waiting.
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     const byArn = Object.fromEntries(run.result.keys.map((k) => [k.keyArn, k]));
     expect(byArn[arn(PLAIN_ID)]).toMatchObject({ outcome: 'ROTATED' });
@@ -73,7 +73,7 @@ describe('each notification is sent once per execution', () => {
   afterEach(() => jest.restoreAllMocks());
 
   test('Notify retried after a successful publish (the function timed out after its work): exactly one message', async () => {
-    // Prepare: the first Notify attempt does all its work (publish, remember), then fails as a
+    // Given: the first Notify attempt does all its work (publish, remember), then fails as a
     // Lambda whose response was lost does; Step Functions retries it (States.ALL). The runner
     // keeps the handlers it loaded at its first run, so this test takes a fresh copy of it,
     // which loads the (spied) handler on its first run.
@@ -89,10 +89,10 @@ describe('each notification is sent once per execution', () => {
     });
     const world = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 20 }] }, 'one key');
 
-    // Act
+    // When
     const run = await simulateIsolated({ world, input: guardDutyFinding([arn(PLAIN_ID)], 'notify-once-1'), speed: 100 });
 
-    // Assess
+    // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.events.filter((e) => e.type === 'StateRetried' && e.state?.name === 'Notify')).toHaveLength(1);
     expect(run.calls.filter((c) => c.service === 'sns' && c.operation === 'Publish' && !c.error)).toHaveLength(1);

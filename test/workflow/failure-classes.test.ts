@@ -39,13 +39,13 @@ describe('a key whose Assess step fails', () => {
   afterEach(() => sim?.close());
 
   test('KeyUnavailableException on DescribeKey: FAILED KMS_ERROR, with the ARN from the finding, audited', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: worldWithDescribeKeyFailing('KeyUnavailableException'), speed: SPEED });
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('key-unavailable-1'));
 
-    // Assess
+    // Then
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'KMS_ERROR' })]);
     expect(run.result.keys[0].detail).toMatch(/KeyUnavailableException/);
@@ -57,13 +57,13 @@ describe('a key whose Assess step fails', () => {
   });
 
   test('a reference that is not a key ARN (an alias) gives no key ARN and no audit entry', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: worldWithDescribeKeyFailing('KeyUnavailableException'), speed: SPEED });
 
-    // Act
+    // When
     const run = await sim.run({ keyId: 'alias/orders', reason: 'suspected leak' });
 
-    // Assess
+    // Then
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: null, outcome: 'FAILED', reason: 'KMS_ERROR' })]);
     expect(await auditTrailOf(sim, KEY)).toEqual([]);
   });

@@ -28,10 +28,10 @@ describe('findings confirmed with their source service', () => {
     ['Security Hub', 'securityhub/kms-key-resource.json', 'securityhub', 'GetFindings'],
     ['Access Analyzer', 'access-analyzer/kms-key-active.json', 'accessanalyzer', 'GetFinding'],
   ])('a %s finding its source does not hold (unconfirmedFindings) rotates nothing, touches no key, and says why', async (_name, file, service, operation) => {
-    // Act
+    // When
     const run = await simulate({ world: world({ unconfirmedFindings: true }), input: fixture(file), speed: SPEED });
 
-    // Assess
+    // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: K1, outcome: 'SKIPPED', reason: 'FINDING_NOT_CONFIRMED' })]);
     expect(run.result.keys[0].detail).toMatch(/does not confirm finding/);
@@ -52,7 +52,7 @@ describe('findings confirmed with their source service', () => {
   });
 
   test('an event that rewrites a real finding acts on the source copy: the key the event adds is never touched', async () => {
-    // Prepare: GuardDuty holds the finding naming K1; the event delivered names K2 under the same id.
+    // Given: GuardDuty holds the finding naming K1; the event delivered names K2 under the same id.
     const sim = await openSimulation({ world: world({ unconfirmedFindings: true }), speed: SPEED });
     try {
       const real = fixture('guardduty/s3-bucket-kms.json');
@@ -60,10 +60,10 @@ describe('findings confirmed with their source service', () => {
       const forged = structuredClone(real);
       forged.detail.resource.s3BucketDetails[0].defaultServerSideEncryption.kmsMasterKeyArn = K2;
 
-      // Act
+      // When
       const run = await sim.run(forged);
 
-      // Assess
+      // Then
       expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: K1, outcome: 'ROTATED' })]);
       expect(rotations(run).map((c) => (c.input as { KeyId: string }).KeyId)).toEqual([K1]);
       expect(kmsCalls(run).some((c) => JSON.stringify(c.input).includes(K2_ID))).toBe(false);
@@ -73,18 +73,18 @@ describe('findings confirmed with their source service', () => {
   });
 
   test('a forged copy of a real finding id does not claim the real finding', async () => {
-    // Prepare: the forged event runs first (GuardDuty does not hold its detector's finding yet).
+    // Given: the forged event runs first (GuardDuty does not hold its detector's finding yet).
     const sim = await openSimulation({ world: world({ unconfirmedFindings: true }), speed: SPEED });
     try {
       const real = fixture('guardduty/s3-bucket-kms.json');
       const first = await sim.run(real);
       expect(first.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'FINDING_NOT_CONFIRMED' });
 
-      // Act: now the real finding exists and is delivered.
+      // When: now the real finding exists and is delivered.
       sim.standIn.fileFinding(real);
       const second = await sim.run(real);
 
-      // Assess: not a DUPLICATE_FINDING of the forged run.
+      // Then: not a DUPLICATE_FINDING of the forged run.
       expect(second.result.keys[0]).toMatchObject({ keyArn: K1, outcome: 'ROTATED' });
     } finally {
       await sim.close();

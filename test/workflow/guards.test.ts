@@ -158,13 +158,13 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
 
 describe('the daily cap', () => {
   test('a key rotated 3 times in the last day is SKIPPED RECENTLY_ROTATED by a new finding, spending nothing', async () => {
-    // Prepare: rotations 90, 210 and 330 min ago (the cooldown, 60 min, has passed); dailyRotationCap is 3 by default.
+    // Given: rotations 90, 210 and 330 min ago (the cooldown, 60 min, has passed); dailyRotationCap is 3 by default.
     const capped = world({ onDemandRotationsUsed: 3, lastOnDemandRotationMinutesAgo: 90, onDemandRotationSpacingMinutes: 120 });
 
-    // Act
+    // When
     const run = await simulate({ world: capped, input: guardDuty('cap-1'), speed: SPEED });
 
-    // Assess: the slot frees 24 h after the oldest of the three (330 min ago), about 18.5 h from now.
+    // Then: the slot frees 24 h after the oldest of the three (330 min ago), about 18.5 h from now.
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     const detail = run.result.keys[0].detail ?? '';
     expect(detail).toMatch(/^3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from (\S+)\.$/);

@@ -53,14 +53,14 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('every request is signed by the role of the function that made it', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED });
     const roleOf = (handler: string) => sim!.iam.principals.functionRole(handler).arn;
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('iam-attribution-1'));
 
-    // Assess
+    // Then
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'ROTATED' })]);
     const callers = new Set(run.calls.map((c) => c.caller));
     const functionRoles = new Set(sim.iam.principals.all().filter((p) => p.kind === 'function').map((p) => p.arn));
@@ -70,13 +70,13 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('kms:RotateKeyOnDemand removed from the Rotate role: FAILED ACCESS_DENIED naming the action, no rotation', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('TasksRotateRole', 'kms:RotateKeyOnDemand') });
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('iam-no-rotate-1'));
 
-    // Assess
+    // Then
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'ACCESS_DENIED' })]);
     expect(run.result.keys[0].detail).toContain('kms:RotateKeyOnDemand');
     const refused = run.calls.filter((c) => c.operation === 'RotateKeyOnDemand');
@@ -85,21 +85,21 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('a key policy that does not delegate to the account: Assess fails ACCESS_DENIED', async () => {
-    // Prepare
+    // Given
     const keyPolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/KeyAdmins` }, Action: 'kms:*', Resource: '*' }] };
     sim = await openSimulation({ world: world({ policy: keyPolicy }), speed: SPEED });
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('iam-key-policy-1'));
 
-    // Assess
+    // Then
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'ACCESS_DENIED' })]);
     expect(run.result.keys[0].detail).toMatch(/kms:DescribeKey|kms:ListResourceTags|kms:GetKeyRotationStatus|kms:ListKeyRotations/);
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
   });
 
   test('the state machine role without lambda:InvokeFunction on Rotate: the task fails, nothing rotates', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({
       world: world(),
       speed: SPEED,
@@ -114,10 +114,10 @@ describe('IAM in the offline workflow', () => {
       },
     });
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('iam-no-invoke-1'));
 
-    // Assess
+    // Then
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
     expect(run.events.some((e) => e.Error === 'Lambda.AWSLambdaException' && String(e.Cause).includes('lambda:InvokeFunction'))).toBe(true);
     expect(run.result.keys[0]).toMatchObject({ keyArn: KEY });
@@ -125,10 +125,10 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('a finding starts the workflow only through the EventBridge rule\'s role: without states:StartExecution nothing runs', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('WorkflowStateMachineEventsRole', 'states:StartExecution') });
 
-    // Act / Assess
+    // When / Then
     await expect(sim.run(guardDuty('iam-no-events-start-1'))).rejects.toMatchObject({
       name: 'AccessDeniedException',
       message: expect.stringMatching(/assumed-role\/WorkflowStateMachineEventsRole\w*\/events-target is not authorized to perform: states:StartExecution/),
@@ -137,10 +137,10 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('an on-call person cannot start the automatic workflow directly (a hand-made finding)', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED });
 
-    // Act / Assess
+    // When / Then
     await expect(sim.run(guardDuty('iam-direct-start-1'), { as: 'alice' })).rejects.toMatchObject({
       name: 'AccessDeniedException',
       message: expect.stringMatching(/alice is not authorized to perform: states:StartExecution/),
@@ -149,22 +149,22 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('the front door without states:StartExecution on the manual machine: a manual request starts nothing', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('FrontDoorFunctionRole', 'states:StartExecution') });
 
-    // Act / Assess
+    // When / Then
     await expect(sim.run({ keyId: KEY, reason: 'INC-iam' })).rejects.toMatchObject({ name: 'FrontDoorRefusal' });
     expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
   });
 
   test('the topic is encrypted with the product key: Notify without kms:GenerateDataKey on it cannot publish (KMSAccessDenied)', async () => {
-    // Prepare
+    // Given
     sim = await openSimulation({ world: world(), speed: SPEED, editTemplate: withoutPermission('TasksNotifyRole', 'kms:GenerateDataKey') });
 
-    // Act
+    // When
     const run = await sim.run(guardDuty('iam-no-topic-key-1'));
 
-    // Assess: the key rotated, but no message went out, and SNS said why.
+    // Then: the key rotated, but no message went out, and SNS said why.
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(1);
     const publishes = run.calls.filter((c) => c.operation === 'Publish');
     expect(publishes.length).toBeGreaterThan(0);
@@ -173,7 +173,7 @@ describe('IAM in the offline workflow', () => {
   });
 
   test('the results bucket is under the product key: result files are written with it, and the state machine role needs its data keys through S3', async () => {
-    // Prepare: a bucket to re-encrypt, the branch on.
+    // Given: a bucket to re-encrypt, the branch on.
     const w = parseWorld(
       { account: ACCOUNT, region: REGION, keys: [{ id: KEY_ID, rotationSeconds: 5 }], buckets: [{ name: 'orders-data', objects: [{ key: 'a.json', body: '{}', kmsKeyId: KEY_ID }] }], settings: { reEncryptBuckets: ['orders-data'] } },
       'results world',
@@ -182,10 +182,10 @@ describe('IAM in the offline workflow', () => {
     const productKey = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-${ACCOUNT}`;
     sim = await openSimulation({ world: w, speed: SPEED });
 
-    // Act
+    // When
     const run = await sim.run(request);
 
-    // Assess: the run's result files are SSE-KMS under the product key, and S3 asked KMS for it.
+    // Then: the run's result files are SSE-KMS under the product key, and S3 asked KMS for it.
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     const writes = run.calls.filter((c) => c.service === 's3' && c.operation === 'PutObject' && (c.input as { Bucket: string }).Bucket.startsWith('kms-incident-rotation-results-'));
     expect(writes.length).toBeGreaterThan(0);

@@ -49,10 +49,10 @@ async function rotationsSpent(s: Simulation): Promise<{ calls: number; listed: n
 
 describe('GetKeyRotationStatus on an imported-material key', () => {
   test.each(['answers', 'UnsupportedOperationException'])('%s: a staged imported key is ROTATED, once, never KMS_ERROR', async (answer) => {
-    // Act
+    // When
     const { result, started } = await run(importedKey, { getKeyRotationStatusOnImported: answer });
 
-    // Assess
+    // Then
     expect(result.executionStatus).toBe('SUCCEEDED');
     expect(result.keys).toEqual([expect.objectContaining({ keyArn: KEY_ARN, outcome: 'ROTATED', reason: null })]);
     expect(result.keys[0].currentKeyMaterialId).not.toBe(result.keys[0].previousKeyMaterialId);
@@ -73,14 +73,14 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
   const cases = WAYS.flatMap((way) => LOST_ANSWERS.map(([what, error]) => [way, what, error] as const));
 
   test.each(cases)('second RotateKeyOnDemand %s; %s: ROTATED with exactly one rotation spent', async (way, _what, error) => {
-    // Act: reads show the rotation only 30 s after the call (the product waits 60 s before looking again)
+    // When: reads show the rotation only 30 s after the call (the product waits 60 s before looking again)
     const { result, started, calls } = await run(
       {},
       { rotateWhileOnDemandRunning: way, readAfterRotateDelaySeconds: 30 },
       [{ service: 'kms', operation: 'RotateKeyOnDemand', error, times: 1, afterPerforming: true }],
     );
 
-    // Assess
+    // Then
     expect(result.executionStatus).toBe('SUCCEEDED');
     expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED', reason: null })]);
     expect(started).toEqual({ calls: 1, listed: 1 });
@@ -89,25 +89,25 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
   });
 
   test('imported key, GetKeyRotationStatus refused, second call accepted: the lost rotation is joined, not repeated', async () => {
-    // Act
+    // When
     const { result, started } = await run(
       importedKey,
       { getKeyRotationStatusOnImported: 'UnsupportedOperationException', rotateWhileOnDemandRunning: 'accepted', readAfterRotateDelaySeconds: 30 },
       [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'NoResponse', times: 1, afterPerforming: true }],
     );
 
-    // Assess
+    // Then
     expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED' })]);
     expect(started).toEqual({ calls: 1, listed: 1 });
   });
 
   test('a lost answer of a call that did NOT take effect: after the delay the key is rotated, once', async () => {
-    // Prepare: the answer is lost before KMS performs anything (a plain 500)
+    // Given: the answer is lost before KMS performs anything (a plain 500)
     const { result, started, calls } = await run({}, { rotateWhileOnDemandRunning: 'accepted', readAfterRotateDelaySeconds: 30 }, [
       { service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 1 },
     ]);
 
-    // Assess
+    // Then
     expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED' })]);
     expect(started).toEqual({ calls: 1, listed: 1 });
     expect(calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(2);
@@ -116,10 +116,10 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
 
 describe('staged imported material that disappears between Assess and Rotate', () => {
   test.each(['KMSInvalidStateException', 'UnsupportedOperationException'])('KMS answers %s: SKIPPED IMPORTED_MATERIAL_NOT_STAGED, nothing spent', async (error) => {
-    // Act
+    // When
     const { result, started } = await run({ ...importedKey, stagedMaterialLostBeforeRotate: true }, { stagedMaterialGoneError: error });
 
-    // Assess
+    // Then
     expect(result.executionStatus).toBe('SUCCEEDED');
     expect(result.keys).toEqual([expect.objectContaining({ outcome: 'SKIPPED', reason: 'IMPORTED_MATERIAL_NOT_STAGED' })]);
     expect(result.keys[0].detail).toContain(error);

@@ -1,5 +1,5 @@
 /**
- * Issue 12, observability end to end offline: an incident runs through the synthesized state
+ * Observability end to end offline: an incident runs through the synthesized state
  * machine with the real handlers, and the EMF lines they print on stdout (Powertools Metrics)
  * carry the metrics the stack alarms on and draws (lambdas/domain/metrics.ts), with their
  * dimensions and values.
@@ -65,7 +65,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
   });
 
   test('one finding, one key rotated and one opted out: outcomes, remaining budget, rotations started, time to confirmation, notification', async () => {
-    // Prepare
+    // Given
     const world = parseWorld(
       {
         account: ACCOUNT,
@@ -79,7 +79,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
     );
     const spy = captureEmf();
 
-    // Act
+    // When
     let run;
     try {
       printed = [];
@@ -88,7 +88,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
       spy.mockRestore();
     }
 
-    // Assess
+    // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     const all = data(printed.map((l) => JSON.parse(l) as EmfLine));
     for (const d of all) expect(d.dimensions.service).toBe(METRICS_SERVICE);
@@ -118,14 +118,14 @@ describe('EMF metrics printed by the handlers (local run)', () => {
   });
 
   test('a throttled RotateKeyOnDemand is counted each time it reaches Rotate', async () => {
-    // Prepare
+    // Given
     const world = parseWorld(
       { account: ACCOUNT, region: REGION, keys: [{ id: ROTATING, rotationSeconds: 20 }], faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }] },
       'throttled world',
     );
     const spy = captureEmf();
 
-    // Act
+    // When
     try {
       printed = [];
       await simulate({ world, input: guardDutyFinding([arn(ROTATING)], 'metrics-finding'), speed: 100 });
@@ -133,7 +133,7 @@ describe('EMF metrics printed by the handlers (local run)', () => {
       spy.mockRestore();
     }
 
-    // Assess
+    // Then
     const all = data(printed.map((l) => JSON.parse(l) as EmfLine));
     expect(all.filter((d) => d.name === METRIC.kmsThrottled).map((d) => d.value)).toEqual([1, 1]);
     expect(all.filter((d) => d.name === METRIC.rotationsStarted).map((d) => d.value)).toEqual([1]);

@@ -78,14 +78,14 @@ async function until<T>(read: () => T | undefined, what: string): Promise<T> {
 
 describe('a person is a person', () => {
   test('the requester cannot approve under another session, a plain session, an IAM user or Identity Center: not rotated', async () => {
-    // Prepare: alice asks; every answer below is alice again.
+    // Given: alice asks; every answer below is alice again.
     const tries = ['alice-2', 'alice-plain', 'alice-user', 'alice-sso'].map((by) => ({ decision: 'approve', by }));
     const w = world({ approvals: { [K1_ID]: tries } });
 
-    // Act
+    // When
     const run = await simulate({ world: w, input: manual(), speed: SILENCE_SPEED });
 
-    // Assess: the API's resource policy refuses the sessions that are no person or not the one the
+    // Then: the API's resource policy refuses the sessions that are no person or not the one the
     // session name says; the front door refuses Identity Center's alice as the requester.
     const tried = answers(run);
     expect(tried.map((e) => [e.caller, e.statusCode, (e.body as { error: string }).error])).toEqual([
@@ -127,17 +127,17 @@ describe('a person is a person', () => {
 
 describe('a token alone approves nothing', () => {
   test('a SendTaskSuccess by an administrator with the token from the history rotates nothing: SKIPPED APPROVAL_DENIED', async () => {
-    // Prepare: nobody answers through the front door; the window is about 14 s.
+    // Given: nobody answers through the front door; the window is about 14 s.
     const sim = await openSimulation({ world: world(), speed: 1000 });
     try {
-      // Act: the administrator reads the token and approves "as bob", naming the real approval id.
+      // When: the administrator reads the token and approves "as bob", naming the real approval id.
       const running = sim.run(manual());
       const token = await until(() => sim.approvalTokens()[0], 'the approval gate');
       const approvalId = approvalIdOf(token);
       sim.sendTaskSuccess('admin', token, { decision: 'approve', by: BOB, reason: 'looks fine', approvalId, answerId: 'f'.repeat(32) });
       const run = await running;
 
-      // Assess
+      // Then
       expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
       expect(run.result.keys[0].detail).toMatch(/^The approval does not count: approval ap-[0-9a-f]{20} was not answered through the front door with this answer \(the ledger holds no answer\)/);
       expect(rotations(run)).toHaveLength(0);
@@ -154,15 +154,15 @@ describe('a token alone approves nothing', () => {
   test('an approval for an execution that already ended: 410, and the ledger says EXPIRED, never APPROVED', async () => {
     const sim = await openSimulation({ world: world(), speed: SILENCE_SPEED });
     try {
-      // Prepare: nobody answered in time; the execution ended.
+      // Given: nobody answered in time; the execution ended.
       const run = await sim.run(manual());
       expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
       const approvalId = approvalIdOf(sim.approvalTokens()[0]);
 
-      // Act: bob approves late.
+      // When: bob approves late.
       const late = await signedPost(sim.frontDoorUrl, 'approval', { approvalId }, { decision: 'approve' }, { accessKeyId: PEOPLE.bob.accessKeyId, secretAccessKey: PEOPLE.bob.secretAccessKey }, REGION);
 
-      // Assess
+      // Then
       expect(late).toMatchObject({ status: 410, body: { error: 'Expired' } });
       const item = await approvalItem(sim, approvalId);
       expect(item).toMatchObject({ status: 'EXPIRED', lateAnswerBy: BOB });

@@ -1,5 +1,5 @@
 /**
- * Issue 18 "nothing is lost", end to end on the stand-in: the synthesized state machine runs the
+ * "Nothing is lost" end to end on the stand-in: the synthesized state machine runs the
  * real ReencryptObjects handler (with the stack's IAM) on SSE-KMS, DSSE-KMS, multipart, envelope
  * and Bucket Key objects; afterwards every attribute a reader, policy or lifecycle rule depends on
  * is as it was, and every re-encrypted object is under the key's NEW material.

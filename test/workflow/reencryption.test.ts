@@ -1,5 +1,5 @@
 /**
- * The re-encryption branch end to end on the stand-in (issue 11): the synthesized state machine
+ * The re-encryption branch end to end on the stand-in: the synthesized state machine
  * (PlanReencryption -> Distributed Map per target -> SummarizeReencryption -> Notify) runs with the
  * real handlers; the stand-in tells whether an object got a NEW data key (its fingerprint) and
  * what it decrypts to.

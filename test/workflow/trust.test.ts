@@ -42,13 +42,13 @@ const manual = (extra: Record<string, unknown> = {}) => ({ keyId: K1, reason: 'I
 
 describe('approval gate through the front door', () => {
   test('the requester of a manual run cannot approve it: refused (403), the key is not rotated', async () => {
-    // Prepare
+    // Given
     const w = world([tagged], { requester: 'alice', approvals: { [K1_ID]: { decision: 'approve', by: 'alice' } } });
 
-    // Act
+    // When
     const run = await simulate({ world: w, input: manual(), speed: SILENCE_SPEED });
 
-    // Assess
+    // Then
     const answer = run.frontDoor.find((e) => e.route === 'approval');
     expect(answer).toMatchObject({ statusCode: 403, caller: ALICE, body: { error: 'TwoPersonRule' } });
     expect(String((answer?.body as { message: string }).message)).toMatch(/who requested this rotation .* and cannot also approve it/);
@@ -57,13 +57,13 @@ describe('approval gate through the front door', () => {
   });
 
   test('another on-call engineer approves: rotated; the ledger and the notification say who asked and who approved', async () => {
-    // Prepare
+    // Given
     const sim = await openSimulation({ world: world([tagged], { requester: 'alice', approvals: { [K1_ID]: { decision: 'approve', by: 'bob', reason: 'confirmed with the data owner' } } }), speed: SPEED });
     try {
-      // Act
+      // When
       const run = await sim.run(manual());
 
-      // Assess
+      // Then
       expect(run.result.keys[0].outcome).toBe('ROTATED');
       expect(rotations(run)).toHaveLength(1);
       const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
@@ -89,12 +89,12 @@ describe('approval gate through the front door', () => {
     ['a bare string', 'yes'],
     ['nothing', null],
   ])('only an explicit approve rotates: %s ends SKIPPED APPROVAL_DENIED', async (_name, output) => {
-    // Prepare: answer the gate directly with the token (what a caller of SendTaskSuccess could send).
+    // Given: answer the gate directly with the token (what a caller of SendTaskSuccess could send).
     const settings = parseSettings({}, 'test');
     const template = synthTemplate(settings, { account: ACCOUNT, region: REGION });
     const sim = await openSimulation({ world: world([tagged]), speed: SPEED });
     try {
-      // Act (the finding is one GuardDuty holds, as a delivered event's is)
+      // When (the finding is one GuardDuty holds, as a delivered event's is)
       sim.standIn.fileFinding(fixture('guardduty/s3-bucket-kms.json'));
       const run = await runLocally({
         template,
@@ -108,7 +108,7 @@ describe('approval gate through the front door', () => {
         onTaskToken: (task, tokens) => setImmediate(() => tokens.sendTaskSuccess(task.token, output)),
       });
 
-      // Assess
+      // Then
       expect(run.status).toBe('SUCCEEDED');
       const key = (run.output as { keys: { outcome: string; reason: string }[] }).keys[0];
       expect(key).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
@@ -119,11 +119,11 @@ describe('approval gate through the front door', () => {
   });
 
   test('a key tagged disabled during the approval wait is not rotated', async () => {
-    // Prepare
+    // Given
     let sim: Simulation | undefined;
     sim = await openSimulation({ world: world([tagged], { approvals: { [K1_ID]: 'approve' } }), speed: SPEED });
     try {
-      // Act: someone opts the key out while it waits for the approver.
+      // When: someone opts the key out while it waits for the approver.
       const run = await sim.run(fixture('guardduty/s3-bucket-kms.json'), {
         onEvent: (e) => {
           // While the gate waits: after Assess read the tags, before the approver answers.
@@ -131,7 +131,7 @@ describe('approval gate through the front door', () => {
         },
       });
 
-      // Assess
+      // Then
       expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'OPTED_OUT' });
       expect(run.result.keys[0].detail).toMatch(/during the approval wait/);
       expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
@@ -159,19 +159,19 @@ describe('break-glass', () => {
   });
 
   test('break-glass rotates within the caps (reserve lifted) and is refused past them', async () => {
-    // Prepare: 23 of 25 used (inside the reserve of 3), the last rotation 20 min ago: past the cooldown (15 min)
+    // Given: 23 of 25 used (inside the reserve of 3), the last rotation 20 min ago: past the cooldown (15 min)
     // and the break-glass interval (10 min). K1: one rotation in the last day; K2: two (20 and 1020 min ago; 2020 is past the day), so
     // forceDailyCap (2) is what stops it.
     const history = { onDemandRotationsUsed: 23, lastOnDemandRotationMinutesAgo: 20 };
     const keys = [history, { ...history, id: K2_ID, onDemandRotationSpacingMinutes: 1000 }];
     const sim = await openSimulation({ world: world(keys, { settings: { cooldownMinutes: 15 } }), speed: SPEED });
     try {
-      // Act
+      // When
       const plain = await sim.run(manual(), { as: 'alice' });
       const forced = await sim.run(manual({ force: true }), { as: 'carol' });
       const capped = await sim.run(manual({ keyId: K2, force: true }), { as: 'carol' });
 
-      // Assess
+      // Then
       expect(plain.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'BUDGET_RESERVE' });
       expect(forced.result.keys[0]).toMatchObject({ outcome: 'ROTATED', onDemandRotationsUsed: 24 });
       expect(forced.result.notifications[0].subject).toMatch(/break-glass/);
@@ -220,13 +220,13 @@ describe('who asks comes from AWS authentication', () => {
   test('a finding-shaped input through the front door is refused; on the manual machine Intake refuses it too', async () => {
     const sim = await openSimulation({ world: world([{}]), speed: SPEED });
     try {
-      // Act
+      // When
       const finding = fixture('guardduty/s3-bucket-kms.json');
       const viaDoor = await signedPost(sim.frontDoorUrl, 'request', {}, { ...finding, keyId: K1, reason: 'x' }, { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'local-secret-of-alice-not-a-real-key' }, REGION);
       const template = synthTemplate(parseSettings({}, 'test'), { account: ACCOUNT, region: REGION });
       const direct = await runLocally({ template, mode: 'manual', input: finding, account: ACCOUNT, region: REGION, endpoint: sim.standIn.endpoint, serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint }, speed: SPEED });
 
-      // Assess
+      // Then
       expect(viaDoor).toMatchObject({ status: 400, body: { message: expect.stringMatching(/unknown field/) } });
       expect(direct).toMatchObject({ status: 'FAILED', error: 'InvalidRequest' });
       expect(direct.cause).toMatch(/manual workflow takes the front door's requests only/);
@@ -251,7 +251,7 @@ describe('who asks comes from AWS authentication', () => {
 
 describe('Security Hub', () => {
   test('a multi-finding event with one MEDIUM finding rotates only the HIGH finding\'s key', async () => {
-    // Prepare
+    // Given
     const event = fixture('securityhub/kms-key-resource.json');
     const high = event.detail.findings[0];
     const medium = structuredClone(high);
@@ -261,10 +261,10 @@ describe('Security Hub', () => {
     high.Resources = [{ ...high.Resources[0], Id: K1 }];
     event.detail.findings = [high, medium];
 
-    // Act
+    // When
     const run = await simulate({ world: world([{}, { id: K2_ID }]), input: event, speed: SPEED });
 
-    // Assess
+    // Then
     expect(run.result.keys.map((k) => [k.keyArn, k.outcome])).toEqual([[K1, 'ROTATED']]);
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && JSON.stringify(c.input).includes(K2_ID))).toHaveLength(0);
   });

@@ -30,13 +30,13 @@ const successfulRotateCalls = (run: SimulationRun) => rotateCalls(run).filter((c
 
 describe('rotation workflow (local)', () => {
   test('a GuardDuty finding rotates the key, confirms it and notifies', async () => {
-    // Prepare
+    // Given
     const w = world([{ onDemandRotationsUsed: 2, aliases: ['alias/orders'] }]);
 
-    // Act
+    // When
     const run = await simulate({ world: w, input: guardDutyFinding([KEY]), speed: SPEED });
 
-    // Assess
+    // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys).toEqual([
       expect.objectContaining({ keyArn: KEY, via: null, outcome: 'ROTATED', reason: null, onDemandRotationsUsed: 3, onDemandRotationsRemaining: 22 }),

@@ -1,5 +1,5 @@
 /**
- * The worst-case incident (issue 10), run offline on the synthesized state machine: 50 keys, six
+ * The worst-case incident, run offline on the synthesized state machine: 50 keys, six
  * ~250-character aliases each, a finding title over 512 characters, every key stalled until its
  * rotation timeout. The runner fails an execution where Step Functions would (256 KiB on every
  * payload, 25,000 history events), so SUCCEEDing here — or failing only with KeyRotationFailed
@@ -27,7 +27,7 @@ describe('the worst-case incident', () => {
   });
 
   test('50 keys x 6 long aliases, a 512+ character title, every key stalled: every key reported FAILED ROTATION_TIMEOUT, notified, under 256 KiB and 25,000 events', async () => {
-    // Prepare
+    // Given
     const ids = Array.from({ length: MAX_KEYS }, (_, i) => `${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd`);
     const aliases = (i: number) => Array.from({ length: 6 }, (_, a) => `alias/${'x'.repeat(236)}-${String(i).padStart(3, '0')}-${a}`);
     const world = parseWorld(
@@ -52,10 +52,10 @@ describe('the worst-case incident', () => {
     }));
     expect(aliases(0)[0]!.length).toBeGreaterThanOrEqual(245);
 
-    // Act
+    // When
     const run = await simulate({ world, input: finding, speed: 60 });
 
-    // Assess: the right outcome for stalled keys — every key FAILED ROTATION_TIMEOUT, reported and
+    // Then: the right outcome for stalled keys — every key FAILED ROTATION_TIMEOUT, reported and
     // notified, then the execution fails loudly (KeyRotationFailed), not with a Step Functions limit.
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('KeyRotationFailed');
@@ -69,7 +69,7 @@ describe('the worst-case incident', () => {
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error)).toHaveLength(MAX_KEYS);
 
     // The limits, and the figures measured here with a margin: largest payload 104,206 bytes
-    // (the 50 compact results, e.g. Notify's input; 272,111 before issue 10), 6,100-7,000 history
+    // (the 50 compact results, e.g. Notify's input), 6,100-7,000 history
     // events (polls follow real time at speed 60, so the count varies a little).
     expect(run.result.largestPayloadBytes).toBeLessThan(PAYLOAD_LIMIT);
     expect(run.result.historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);

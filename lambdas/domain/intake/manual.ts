@@ -34,7 +34,7 @@ const ManualRequest = z.strictObject({
       .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
       .check(z.trim(), z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }), z.maxLength(2048, { error: 'expected at most 2048 characters' })),
   ),
-  /** Data to re-encrypt under new data keys after the rotation (issue 11). */
+  /** Data to re-encrypt under new data keys after the rotation. */
   reEncrypt: z.optional(ReEncryptSchema),
   /** Re-encrypt only, without a rotation (domain/reencrypt-only.ts checks these two together). */
   reEncryptOnly: z.optional(z.unknown()),

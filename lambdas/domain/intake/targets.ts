@@ -1,5 +1,5 @@
 /**
- * Re-encryption targets as Intake reads them (issue 11): the S3 bucket-name rule, the buckets a
+ * Re-encryption targets as Intake reads them: the S3 bucket-name rule, the buckets a
  * finding names (untrusted: validated, bounded, de-duplicated) and the manual request's
  * `reEncrypt.targets` (validated with messages naming the field). Pure.
  */

@@ -70,16 +70,16 @@ beforeEach(() => {
 
 describe('assess: an eligible key', () => {
   it('decides ROTATE and records what the guard and the poll loop need', async () => {
-    // Prepare
+    // Given
     givenKey({
       rotations: [automatic('2024-12-01T00:00:00.000Z'), onDemand('2025-01-10T08:00:00.000Z', 'material-0')],
       aliases: ['alias/payments', 'alias/app'],
     });
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toEqual({
       ...newKeyTask(item()),
       next: 'ROTATE',
@@ -102,52 +102,52 @@ describe('assess: an eligible key', () => {
   });
 
   it('lists rotations only (not all key material) for an AWS_KMS key', async () => {
-    // Prepare
+    // Given
     givenKey();
 
-    // Act
+    // When
     await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     const input = kms.commandCalls(ListKeyRotationsCommand)[0].args[0].input;
     expect(input.IncludeKeyMaterial).toBeUndefined();
   });
 
   it('resolves an alias name in the home Region', async () => {
-    // Prepare
+    // Given
     givenKey({ aliases: ['alias/payments'] });
 
-    // Act
+    // When
     const task = await assess(item('alias/payments'), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ ref: 'alias/payments', keyArn: KEY_ARN, next: 'ROTATE' });
     expect(kms).toHaveReceivedCommandWith(DescribeKeyCommand, { KeyId: 'alias/payments' });
     expect(await clientSetting(kms.commandCalls(DescribeKeyCommand)[0], 'region')).toBe('us-east-1');
   });
 
   it('reads a key ARN of another Region of this account in that Region', async () => {
-    // Prepare
+    // Given
     const arn = `arn:aws:kms:ap-southeast-2:${ACCOUNT}:key/${KEY_ID}`;
     givenKey({ meta: metadata({ Arn: arn }) });
 
-    // Act
+    // When
     const task = await assess(item(arn), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task.keyArn).toBe(arn);
     for (const call of kms.calls()) expect(await clientSetting(call, 'region')).toBe('ap-southeast-2');
   });
 
   it('lets a manual request with force spend the reserve', async () => {
-    // Prepare
+    // Given
     givenKey({ rotations: onDemandRotations(24) });
 
-    // Act
+    // When
     const automaticTask = await assess(item(), config(), kmsKeys, NOW);
     const manualTask = await assess(item(KEY_ARN, { source: 'manual', findingId: null, force: true }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(automaticTask).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'BUDGET_RESERVE', onDemandRotationsRemaining: 1 });
     expect(manualTask).toMatchObject({ next: 'ROTATE', outcome: null, reason: null, onDemandRotationsUsed: 24, onDemandRotationsRemaining: 1 });
   });
@@ -155,34 +155,34 @@ describe('assess: an eligible key', () => {
 
 describe('assess: NOT_FOUND', () => {
   it('skips a key ARN that DescribeKey does not find, after that one call', async () => {
-    // Prepare
+    // Given
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: `Key '${KEY_ARN}' does not exist`, $metadata: {} }));
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: KEY_ARN, detail: expect.stringContaining(KEY_ARN) });
     expect(kms).toHaveReceivedCommandWith(DescribeKeyCommand, { KeyId: KEY_ARN });
     expect(commandNames(kms)).toEqual(['DescribeKeyCommand']);
   });
 
   it('reports no key ARN for an alias that does not resolve', async () => {
-    // Prepare
+    // Given
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias not found', $metadata: {} }));
 
-    // Act
+    // When
     const task = await assess(item('alias/gone'), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: null });
   });
 
   it('propagates other DescribeKey errors with their name (Step Functions retries them)', async () => {
-    // Prepare
+    // Given
     kms.on(DescribeKeyCommand).rejects(throttling('Rate exceeded'));
 
-    // Act / Assess
+    // When / Then
     await expect(assess(item(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 });
@@ -193,31 +193,31 @@ describe('assess: FOREIGN_ACCOUNT', () => {
     ['alias ARN', `arn:aws:kms:eu-west-1:${OTHER_ACCOUNT}:alias/shared`],
     ['key ARN in the European Sovereign Cloud', `arn:aws-eusc:kms:eusc-de-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`],
   ])('skips a %s of another account without any KMS call', async (_name, ref) => {
-    // Act
+    // When
     const task = await assess(item(ref), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ ref, keyArn: ref, next: 'DONE', outcome: 'SKIPPED', reason: 'FOREIGN_ACCOUNT', detail: expect.stringContaining(OTHER_ACCOUNT) });
     expect(kms.calls()).toHaveLength(0);
   });
 
   it('does not claim to know the rotation counts of a key it never looked up', async () => {
-    // Act
+    // When
     const task = await assess(item(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ onDemandRotationsUsed: null, onDemandRotationsRemaining: null, previousRotationDate: null, previousKeyMaterialId: null });
   });
 
   it('skips a key that DescribeKey places in another account (an alias name pointing elsewhere)', async () => {
-    // Prepare
+    // Given
     const arn = `arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`;
     givenKey({ meta: metadata({ Arn: arn, AWSAccountId: OTHER_ACCOUNT }) });
 
-    // Act
+    // When
     const task = await assess(item(KEY_ID), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ keyArn: arn, outcome: 'SKIPPED', reason: 'FOREIGN_ACCOUNT' });
     expect(commandNames(kms)).toEqual(['DescribeKeyCommand']);
   });
@@ -251,7 +251,7 @@ describe('assess: multi-Region replica', () => {
   }
 
   it('assesses and rotates the primary, in the primary Region, via the replica', async () => {
-    // Prepare
+    // Given
     givenReplicaOf(
       metadata({
         KeyId: MRK,
@@ -262,10 +262,10 @@ describe('assess: multi-Region replica', () => {
       }),
     );
 
-    // Act
+    // When
     const task = await assess(item(REPLICA_ARN), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({
       ref: REPLICA_ARN,
       keyArn: PRIMARY_ARN,
@@ -286,13 +286,13 @@ describe('assess: multi-Region replica', () => {
   });
 
   it('reports NOT_FOUND with the primary ARN when the primary is gone', async () => {
-    // Prepare
+    // Given
     givenReplicaOf(null);
 
-    // Act
+    // When
     const task = await assess(item(REPLICA_ARN), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: PRIMARY_ARN, detail: expect.stringContaining(REPLICA_ARN) });
     expect(kms).not.toHaveReceivedCommand(GetKeyRotationStatusCommand);
   });
@@ -300,7 +300,7 @@ describe('assess: multi-Region replica', () => {
 
 describe('assess: rotation history', () => {
   it('reads every ListKeyRotations page and counts ON_DEMAND rotations only', async () => {
-    // Prepare
+    // Given
     givenKey();
     const pages: Record<string, ListKeyRotationsCommandOutput> = {
       first: {
@@ -323,17 +323,17 @@ describe('assess: rotation history', () => {
       return pages[input.Marker ?? 'first'];
     });
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(markers).toEqual([undefined, 'page-2']);
     expect(kms).toHaveReceivedCommandTimes(ListKeyRotationsCommand, 2);
     expect(task).toMatchObject({ onDemandRotationsUsed: 3, onDemandRotationsRemaining: 22, previousRotationDate: '2025-05-20T09:30:00.000Z', next: 'ROTATE' });
   });
 
   it('counts the rotations of the second page against the budget', async () => {
-    // Prepare: 20 on the first page, 5 on the second: exhausted only if both pages count
+    // Given: 20 on the first page, 5 on the second: exhausted only if both pages count
     givenKey();
     const all = onDemandRotations(25);
     const markers: (string | undefined)[] = [];
@@ -343,15 +343,15 @@ describe('assess: rotation history', () => {
       return input.Marker ? { Rotations: all.slice(20), Truncated: false } : { Rotations: all.slice(0, 20), NextMarker: 'm2', Truncated: true };
     });
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'BUDGET_EXHAUSTED', onDemandRotationsUsed: 25, onDemandRotationsRemaining: 0 });
   });
 
   it('asks for all key material of an imported key and rotates it when new material is staged', async () => {
-    // Prepare
+    // Given
     givenKey({
       meta: metadata({ Origin: 'EXTERNAL' }),
       rotations: [
@@ -360,17 +360,17 @@ describe('assess: rotation history', () => {
       ],
     });
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
     // Key material entries without a rotation are not rotations.
     expect(task).toMatchObject({ next: 'ROTATE', onDemandRotationsUsed: 0, previousRotationDate: null });
   });
 
   it('an imported key whose GetKeyRotationStatus is refused (UnsupportedOperationException) is still decided from ListKeyRotations', async () => {
-    // Prepare
+    // Given
     givenKey({
       meta: metadata({ Origin: 'EXTERNAL' }),
       rotations: [
@@ -380,10 +380,10 @@ describe('assess: rotation history', () => {
     });
     kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
     expect(task).toMatchObject({ next: 'ROTATE', outcome: null, onDemandRotationsUsed: 0 });
   });
@@ -391,14 +391,14 @@ describe('assess: rotation history', () => {
 
 describe('assess: JOIN', () => {
   it('joins a running on-demand rotation: next POLL with a deadline, even with the budget exhausted', async () => {
-    // Prepare
+    // Given
     const started = new Date('2025-06-01T11:58:30.000Z');
     givenKey({ onDemandRotationStartDate: started, rotations: onDemandRotations(25) });
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({
       next: 'POLL',
       joined: true,
@@ -415,13 +415,13 @@ describe('assess: JOIN', () => {
   });
 
   it('only says it would join in a dry run', async () => {
-    // Prepare
+    // Given
     givenKey({ onDemandRotationStartDate: new Date('2025-06-01T11:58:30.000Z') });
 
-    // Act
+    // When
     const task = await assess(item(KEY_ARN, { dryRun: true }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', joined: false, deadline: null, detail: expect.stringContaining('would join') });
   });
 });
@@ -431,13 +431,13 @@ describe('assess: DRY_RUN', () => {
     ['the request', { dryRun: true }, {}],
     ['the deployment setting', {}, { dryRun: true }],
   ])('an eligible key is not rotated when %s says dry run', async (_name, req, conf) => {
-    // Prepare
+    // Given
     givenKey();
 
-    // Act
+    // When
     const task = await assess(item(KEY_ARN, req), config(conf), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', reason: null, keyArn: KEY_ARN, onDemandRotationsRemaining: 25 });
   });
 });
@@ -455,13 +455,13 @@ describe('assess: SKIPPED keys never reach Rotate', () => {
     ['budget exhausted', { rotations: onDemandRotations(25) }, 'BUDGET_EXHAUSTED', []],
     ['inside the reserve', { rotations: onDemandRotations(23) }, 'BUDGET_RESERVE', []],
   ])('%s -> SKIPPED %s', async (_name, setup, reason, onlyCommands) => {
-    // Prepare
+    // Given
     givenKey(setup);
 
-    // Act
+    // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason, joined: false, deadline: null });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     if (onlyCommands.length > 0) expect(commandNames(kms).sort()).toEqual(onlyCommands);

@@ -30,14 +30,14 @@ beforeEach(() => {
 
 describe('checkRotation: confirmed', () => {
   it('ROTATED with the new counts and material once the new ON_DEMAND rotation is listed', async () => {
-    // Prepare
+    // Given
     givenKms({ rotations: [OURS, BEFORE, automatic('2025-03-01T00:00:00.000Z')], material: 'material-2' });
     const task = pollingTask();
 
-    // Act
+    // When
     const result = await checkRotation(task, config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toEqual({
       ...task,
       next: 'DONE',
@@ -57,35 +57,35 @@ describe('checkRotation: confirmed', () => {
   });
 
   it('ROTATED when only the key material changed (the rotation is not listed yet)', async () => {
-    // Prepare
+    // Given
     givenKms({ rotations: [BEFORE], material: 'material-2' });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ outcome: 'ROTATED', currentKeyMaterialId: 'material-2', onDemandRotationsUsed: 1 });
   });
 
   it('says so when the rotation was joined', async () => {
-    // Prepare
+    // Given
     givenKms({ rotations: [OURS, BEFORE], material: 'material-2' });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask({ joined: true }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ outcome: 'ROTATED', joined: true, detail: expect.stringMatching(/^Joined/) });
   });
 
   it('confirms even after the deadline: a finished rotation is not a timeout', async () => {
-    // Prepare
+    // Given
     givenKms({ rotations: [OURS, BEFORE], material: 'material-2' });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', reason: null });
   });
 });
@@ -96,55 +96,55 @@ describe('checkRotation: an imported key whose GetKeyRotationStatus is refused',
   });
 
   it('confirms from ListKeyRotations (all key material) and DescribeKey instead of failing KMS_ERROR', async () => {
-    // Prepare
+    // Given
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [OURS, BEFORE], Truncated: false });
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-2' }) });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', currentKeyMaterialId: 'material-2' });
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
   });
 
   it('polls again while neither the list nor the key material shows the rotation', async () => {
-    // Prepare
+    // Given
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [BEFORE], Truncated: false });
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-1' }) });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 1 });
   });
 
   it('a key that is not imported still fails with the refusal (a real KMS error)', async () => {
-    // Prepare
+    // Given
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
 
-    // Act / Assess
+    // When / Then
     await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'UnsupportedOperationException' });
   });
 });
 
 describe('checkRotation: pending', () => {
   it('polls again, waiting 15 % of the time the rotation has run, while the on-demand rotation is in progress', async () => {
-    // Prepare
+    // Given
     givenKms({ running: new Date('2025-06-01T11:58:20.000Z'), rotations: [BEFORE], material: 'material-1' });
     let task: KeyTask = pollingTask({}, 100);
     const waits: number[] = [];
     let now = NOW;
 
-    // Act
+    // When
     for (let i = 0; i < 6; i++) {
       task = await checkRotation(task, config(), kmsKeys, now);
       waits.push(task.waitSeconds);
       now = new Date(now.getTime() + task.waitSeconds * 1000);
     }
 
-    // Assess
+    // Then
     expect(task).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 6, onDemandRotationsUsed: 1, onDemandRotationsRemaining: 24 });
     // 15 % of 100, 115, 132, 151, 173 and 198 s, rounded down.
     expect(waits).toEqual([15, 17, 19, 22, 25, 29]);
@@ -154,25 +154,25 @@ describe('checkRotation: pending', () => {
   });
 
   it('polls again when the rotation is no longer running but nothing changed yet', async () => {
-    // Prepare
+    // Given
     givenKms({ rotations: [BEFORE], material: 'material-1' });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask({ pollAttempt: 2, waitSeconds: 20 }, 200), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 3, waitSeconds: 30, confirmedAt: null });
     expect(commandNames(kms)).toEqual(['GetKeyRotationStatusCommand', 'ListKeyRotationsCommand', 'DescribeKeyCommand']);
   });
 
   it('does not let the wait run past the deadline', async () => {
-    // Prepare
+    // Given
     givenKms({ running: new Date('2025-06-01T11:59:50.000Z'), rotations: [BEFORE], material: 'material-1' });
 
-    // Act
+    // When
     const result = await checkRotation(pollingTask({ deadline: '2025-06-01T12:00:03.000Z', pollAttempt: 5, waitSeconds: 60 }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'POLL', pollAttempt: 6 });
     expect(result.waitSeconds).toBeLessThanOrEqual(4);
     expect(result.waitSeconds).toBeGreaterThanOrEqual(1);
@@ -181,14 +181,14 @@ describe('checkRotation: pending', () => {
 
 describe('checkRotation: timeout', () => {
   it('FAILED ROTATION_TIMEOUT once the deadline has passed unconfirmed', async () => {
-    // Prepare
+    // Given
     givenKms({ running: new Date('2025-06-01T11:29:00.000Z'), rotations: [BEFORE], material: 'material-1' });
     const task = pollingTask({ deadline: '2025-06-01T11:59:59.000Z', rotationStartedAt: '2025-06-01T11:29:59.000Z', pollAttempt: 40 });
 
-    // Act
+    // When
     const result = await checkRotation(task, config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({
       next: 'DONE',
       outcome: 'FAILED',
@@ -206,10 +206,10 @@ describe('checkRotation: timeout', () => {
   });
 
   it('propagates a throttled read with its name', async () => {
-    // Prepare
+    // Given
     kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
 
-    // Act / Assess
+    // When / Then
     await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 });

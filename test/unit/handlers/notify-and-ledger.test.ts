@@ -50,15 +50,15 @@ describe('notify', () => {
   const NOTIFY_KEY = { pk: { S: `NOTIFY#${EXECUTION}` }, sk: { S: 'NOTIFY' } };
 
   test('publishes one message with the subject and the filterable attributes, then remembers it', async () => {
-    // Prepare
+    // Given
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
     dynamo.on(GetItemCommand).resolves({});
     dynamo.on(PutItemCommand).resolves({});
 
-    // Act
+    // When
     const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
 
-    // Assess
+    // Then
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC,
@@ -80,13 +80,13 @@ describe('notify', () => {
   });
 
   test('a retry after a successful publish (e.g. the function timed out after the call) does not publish again', async () => {
-    // Prepare
+    // Given
     dynamo.on(GetItemCommand).resolves({ Item: { ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } } });
 
-    // Act
+    // When
     const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
 
-    // Assess
+    // Then
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 0);
     expect(out).toMatchObject({ messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED', keys: [expect.objectContaining({ outcome: 'ROTATED' })] } });
@@ -177,15 +177,15 @@ describe('lock-key', () => {
   });
 
   test('reads the holder from the refusal itself (ALL_OLD), without a second read', async () => {
-    // Prepare
+    // Given
     const refusal = conditionFailed();
     refusal.Item = { owner: { S: 'exec-holder' }, leaseUntil: { S: '2025-06-01T13:00:00.000Z' } };
     dynamo.on(PutItemCommand).rejects(refusal);
 
-    // Act
+    // When
     const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config(), ledger(), NOW);
 
-    // Assess
+    // Then
     expect(out).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     expect(out.detail).toContain('exec-holder');
     expect(out.detail).toContain('2025-06-01T13:00:00.000Z');
@@ -245,14 +245,14 @@ describe('record', () => {
 
 describe('request-approval', () => {
   test('stores the token under an approval id and publishes the id, never the token', async () => {
-    // Prepare
+    // Given
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     dynamo.on(PutItemCommand).resolves({});
 
-    // Act
+    // When
     const out = await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), ledger(), topic(), NOW);
 
-    // Assess
+    // Then
     expect(out.approvalId).toBe(approvalIdOf('TOKEN-123'));
     expect(out.approvalId).toMatch(/^ap-[0-9a-f]{20}$/);
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {

@@ -39,7 +39,7 @@ function fakeLedger() {
 
 describe('SummarizeReencryption', () => {
   test('a map run that succeeded: SUCCEEDED children summed, FAILED children counted with their error; ledger entry; loop advanced', async () => {
-    // Prepare: ResultWriter files as Step Functions writes them (Input/Output are JSON strings).
+    // Given: ResultWriter files as Step Functions writes them (Input/Output are JSON strings).
     const dir = 'reencryption/run-42/0/8b2c';
     await put(`${dir}/SUCCEEDED_0.json`, [
       child('SUCCEEDED', '2026-12-01T09:00:00.000Z', '2026-12-01T09:01:00.000Z', { Input: input(['a', 'b', 'c']), Output: JSON.stringify(batch({ objectsScanned: 3, objectsReencrypted: 2, objectsSkipped: 1, skippedByReason: { OTHER_KEY: 1 }, bytesReencrypted: 20, throttlesRetried: 4 })) }),
@@ -50,12 +50,12 @@ describe('SummarizeReencryption', () => {
     const ledger = fakeLedger();
     const state = { ...plan(), mapRun: { MapRunArn: 'arn:x', ResultWriterDetails: { Bucket: 'results', Key: `${dir}/manifest.json` } } };
     const emitted = jest.spyOn(productMetrics, 'emitReencryption');
-    // Act
+    // When
     const next = await summarizeReencryption({ reencryption: state, executionArn: EXEC }, { s3: c.s3, ledger, now: NOW });
     // The target's counts as metrics (ObjectsReencrypted, ObjectsReencryptionFailed, ReencryptionThrottlesRetried).
     expect(emitted).toHaveBeenCalledWith(expect.objectContaining({ objectsReencrypted: 2, objectsFailed: 3, throttlesRetried: 4 }));
     emitted.mockRestore();
-    // Assess
+    // Then
     const report = next.reports[0];
     expect(report).toMatchObject({
       keyArn: KEY, bucket: 'orders', prefix: 'p/', origin: 'request', status: 'COMPLETED', error: null,

@@ -42,15 +42,15 @@ beforeEach(() => {
 
 describe('rotate: success', () => {
   it('calls RotateKeyOnDemand once, on the key ARN, and hands over to the poll loop', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
     const task = assessedTask();
 
-    // Act
+    // When
     const result = await rotate(task, config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toEqual({
       ...task,
       next: 'POLL',
@@ -68,61 +68,61 @@ describe('rotate: success', () => {
   });
 
   it('sends RotateKeyOnDemand through a client with SDK retries off (a retry could spend a second rotation)', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
-    // Act
+    // When
     await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     const [call] = kms.commandCalls(RotateKeyOnDemandCommand);
     expect(await clientSetting(call, 'maxAttempts')).toBe(1);
   });
 
   it('rotates a key in the Region of its ARN (a replica\'s primary), not the home Region', async () => {
-    // Prepare
+    // Given
     const primary = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`;
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: primary });
 
-    // Act
+    // When
     await rotate(assessedTask({ keyArn: primary, via: KEY_ARN }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).toHaveReceivedCommandWith(RotateKeyOnDemandCommand, { KeyId: primary });
     for (const call of kms.calls()) expect(await clientSetting(call, 'region')).toBe('eu-west-1');
   });
 
   it('keeps the deadline set by an earlier attempt, resets the attempt count, and waits by the rotation clock that attempt started', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
     const deadline = '2025-06-01T12:01:00.000Z';
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline, pollAttempt: 3, waitSeconds: 40 }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     // The clock started one timeout (1800 s) before the deadline: 1740 s ago, so the longest wait (60 s).
     expect(result).toMatchObject({ next: 'POLL', deadline, pollAttempt: 0, waitSeconds: 60 });
   });
 
   it('rotates when the newest ON_DEMAND rotation is the one Assess saw (the guard does not over-trigger)', async () => {
-    // Prepare: same date as task.previousRotationDate, plus a newer AUTOMATIC one
+    // Given: same date as task.previousRotationDate, plus a newer AUTOMATIC one
     givenHistory({ rotations: [onDemand('2025-01-10T08:00:00.000Z'), automatic('2025-05-01T00:00:00.000Z')] });
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
     expect(result).toMatchObject({ next: 'POLL', joined: false });
   });
 
   it('throws without a key ARN, before any call', async () => {
-    // Act / Assess
+    // When / Then
     await expect(rotate(assessedTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toThrow(/key ARN/);
     expect(kms.calls()).toHaveLength(0);
   });
@@ -130,52 +130,52 @@ describe('rotate: success', () => {
 
 describe('rotate: the guard never spends a second rotation', () => {
   it('joins an on-demand rotation that is already running', async () => {
-    // Prepare
+    // Given
     const running = new Date('2025-06-01T11:59:58.000Z');
     givenHistory({ running });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: running.toISOString(), deadline: DEADLINE, pollAttempt: 0, outcome: null });
     expect(result.waitSeconds).toBeGreaterThanOrEqual(1);
   });
 
   it('joins when a newer ON_DEMAND rotation completed since Assess (e.g. ours, with the response lost)', async () => {
-    // Prepare
+    // Given
     const newer = '2025-06-01T11:59:00.000Z';
     givenHistory({ rotations: [onDemand('2025-01-10T08:00:00.000Z'), onDemand(newer, 'material-2')] });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: newer, previousRotationDate: '2025-01-10T08:00:00.000Z' });
   });
 
   it('joins the first ON_DEMAND rotation of a key that had none at Assess', async () => {
-    // Prepare
+    // Given
     givenHistory({ rotations: [onDemand('2025-06-01T11:59:30.000Z')] });
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ previousRotationDate: null, onDemandRotationsUsed: 0 }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true });
   });
 
   it('joins a running rotation even past the deadline (it may still complete)', async () => {
-    // Prepare
+    // Given
     givenHistory({ running: new Date('2025-06-01T11:59:00.000Z') });
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ deadline: '2025-06-01T11:00:00.000Z' }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true });
   });
@@ -183,15 +183,15 @@ describe('rotate: the guard never spends a second rotation', () => {
 
 describe('rotate: ConflictException (an automatic rotation running or due)', () => {
   it('waits and tries again: WAIT_THEN_ROTATE with the poll schedule\'s wait, deadline kept', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'automatic rotation in progress', $metadata: {} }));
 
-    // Act
+    // When
     const first = await rotate(assessedTask(), config(), kmsKeys, NOW);
     const second = await rotate(first, config(), kmsKeys, new Date(NOW.getTime() + first.waitSeconds * 1000));
 
-    // Assess
+    // Then
     expect(first).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 1, waitSeconds: 5, outcome: null, detail: expect.stringContaining('automatic rotation in progress') });
     expect(second).toMatchObject({ next: 'WAIT_THEN_ROTATE', deadline: DEADLINE, pollAttempt: 2, waitSeconds: 5 });
     // Later in the back-off the wait has grown with the clock: 600 s in, 15 % is 90 s, capped at 60 s.
@@ -201,26 +201,26 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
   });
 
   it('never waits past the deadline', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(new ConflictException({ message: 'conflict', $metadata: {} }));
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ deadline: '2025-06-01T12:00:07.000Z', pollAttempt: 6 }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'WAIT_THEN_ROTATE', pollAttempt: 7 });
     expect(result.waitSeconds).toBeLessThanOrEqual(8);
   });
 
   it('gives up at the deadline: FAILED ROTATION_TIMEOUT without calling RotateKeyOnDemand', async () => {
-    // Prepare
+    // Given
     givenHistory();
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ next: 'WAIT_THEN_ROTATE', deadline: '2025-06-01T11:59:59.000Z', pollAttempt: 9 }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'FAILED', reason: 'ROTATION_TIMEOUT', deadline: '2025-06-01T11:59:59.000Z', detail: expect.stringContaining('no rotation was started') });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     // It still looked (a rotation running now would be joined, not failed).
@@ -228,13 +228,13 @@ describe('rotate: ConflictException (an automatic rotation running or due)', () 
   });
 
   it('gives up exactly at the deadline too', async () => {
-    // Prepare
+    // Given
     givenHistory();
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ deadline: NOW.toISOString() }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ outcome: 'FAILED', reason: 'ROTATION_TIMEOUT' });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
   });
@@ -247,15 +247,15 @@ describe('rotate: KMS refusals', () => {
     ['NotFoundException', new NotFoundException({ message: 'no such key', $metadata: {} }), 'NOT_FOUND'],
     ['KMSInvalidStateException', new KMSInvalidStateException({ message: 'pending deletion', $metadata: {} }), 'KEY_NOT_ENABLED'],
   ])('%s -> SKIPPED %s', async (_name, error, reason) => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ KeyState: 'PendingDeletion', Enabled: false }) });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason, deadline: DEADLINE });
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
   });
@@ -264,21 +264,21 @@ describe('rotate: KMS refusals', () => {
     ['ThrottlingException', throttling('Rate exceeded')],
     ['UnsupportedOperationException on a key that is not imported', new UnsupportedOperationException({ message: 'not supported', $metadata: {} })],
   ])('%s propagates with its name, after exactly one attempt (Step Functions retries or catches it)', async (_what, error) => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
 
-    // Act / Assess
+    // When / Then
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
     await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: error.name });
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
   });
 
   it('a throttled guard read propagates before any rotation', async () => {
-    // Prepare
+    // Given
     kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
 
-    // Act / Assess
+    // When / Then
     await expect(rotate(assessedTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
   });
@@ -286,12 +286,12 @@ describe('rotate: KMS refusals', () => {
 
 describe('rotate: wiring that must never spend a second rotation', () => {
   it('refuses to send RotateKeyOnDemand through a client with SDK retries on', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
     const retrying = new KmsKeys((region) => new KMSClient({ region }), (region) => new KMSClient({ region, maxAttempts: 3 }));
 
-    // Act / Assess
+    // When / Then
     await expect(rotate(assessedTask(), config(), retrying, NOW)).rejects.toMatchObject({ name: 'RetryingRotateClientError' });
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
   });
@@ -318,14 +318,14 @@ describe('rotate: the answer to RotateKeyOnDemand was lost', () => {
     ['KMSInternalException (5xx: it may have started)', new KMSInternalException({ message: 'internal', $metadata: {} }), 'KMSInternalException'],
     ['DependencyTimeoutException', new DependencyTimeoutException({ message: 'timeout', $metadata: {} }), 'DependencyTimeoutException'],
   ])('%s: records the attempt and waits the consistency delay through the workflow, never calling again', async (_what, error, name) => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({
       next: 'WAIT_THEN_ROTATE',
       rotateAttemptedAt: NOW.toISOString(),
@@ -340,80 +340,80 @@ describe('rotate: the answer to RotateKeyOnDemand was lost', () => {
   const attempted = { rotateAttemptedAt: '2025-06-01T11:59:00.000Z', next: 'WAIT_THEN_ROTATE' as const, deadline: DEADLINE };
 
   it('the next Rotate joins when only DescribeKey shows the rotation (new key material)', async () => {
-    // Prepare: status and list still show nothing new
+    // Given: status and list still show nothing new
     givenHistory();
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ CurrentKeyMaterialId: 'material-2' }) });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: attempted.rotateAttemptedAt, detail: expect.stringContaining('answer to RotateKeyOnDemand was lost') });
   });
 
   it('the next Rotate joins a rotation the status shows as running', async () => {
-    // Prepare
+    // Given
     givenHistory({ running: new Date('2025-06-01T11:59:01.000Z') });
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true, rotationStartedAt: '2025-06-01T11:59:01.000Z' });
   });
 
   it('the next Rotate calls KMS again when every read confirms no rotation started, and forgets the attempt', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(attempted), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(commandNames(kms)).toEqual(['GetKeyRotationStatusCommand', 'ListKeyRotationsCommand', 'DescribeKeyCommand', 'RotateKeyOnDemandCommand']);
     expect(result).toMatchObject({ next: 'POLL', joined: false, rotateAttemptedAt: null, rotateTimedOut: null, rotationStartedAt: NOW.toISOString() });
   });
 
   it('after the Rotate function timed out (the workflow set rotateTimedOut), the key material is read too', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ CurrentKeyMaterialId: 'material-2' }) });
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ rotateTimedOut: { Error: 'Lambda.Unknown' } }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true });
   });
 
   it('past the deadline with nothing seen: FAILED ROTATION_TIMEOUT, saying the answer was lost', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ ...attempted, deadline: '2025-06-01T11:59:30.000Z' }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ outcome: 'FAILED', reason: 'ROTATION_TIMEOUT', detail: expect.stringContaining('answer to RotateKeyOnDemand was lost') });
   });
 
   it('a first Rotate (no attempt recorded) does not read DescribeKey', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
-    // Act
+    // When
     await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(DescribeKeyCommand);
   });
 });
@@ -422,31 +422,31 @@ describe('rotate: imported key material (EXTERNAL)', () => {
   const importedKey = metadata({ Origin: 'EXTERNAL' });
 
   it('GetKeyRotationStatus refused (UnsupportedOperationException): the guard uses ListKeyRotations and DescribeKey, then rotates', async () => {
-    // Prepare
+    // Given
     kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [onDemand('2025-01-10T08:00:00.000Z', 'material-1')], Truncated: false });
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
     kms.on(RotateKeyOnDemandCommand).resolves({ KeyId: KEY_ID });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'POLL', joined: false });
     expect(kms).toHaveReceivedCommandTimes(RotateKeyOnDemandCommand, 1);
     expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
   });
 
   it('GetKeyRotationStatus refused: a changed key material is joined, not rotated again', async () => {
-    // Prepare
+    // Given
     kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [], Truncated: false });
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { ...importedKey, CurrentKeyMaterialId: 'material-2' } });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(kms).not.toHaveReceivedCommand(RotateKeyOnDemandCommand);
     expect(result).toMatchObject({ next: 'POLL', joined: true });
   });
@@ -455,28 +455,28 @@ describe('rotate: imported key material (EXTERNAL)', () => {
     ['KMSInvalidStateException', new KMSInvalidStateException({ message: 'no PENDING_ROTATION material', $metadata: {} })],
     ['UnsupportedOperationException', new UnsupportedOperationException({ message: 'no PENDING_ROTATION material', $metadata: {} })],
   ])('staged material gone, KMS answers %s: SKIPPED IMPORTED_MATERIAL_NOT_STAGED', async (_name, error) => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(error);
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
 
-    // Act
+    // When
     const result = await rotate(assessedTask(), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'IMPORTED_MATERIAL_NOT_STAGED', detail: expect.stringContaining(error.name) });
   });
 
   it('staged material gone after a lost answer: joined (the lost call may have taken it), CheckRotation decides', async () => {
-    // Prepare
+    // Given
     givenHistory();
     kms.on(RotateKeyOnDemandCommand).rejects(new KMSInvalidStateException({ message: 'no PENDING_ROTATION material', $metadata: {} }));
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: importedKey });
 
-    // Act
+    // When
     const result = await rotate(assessedTask({ rotateAttemptedAt: '2025-06-01T11:59:00.000Z' }), config(), kmsKeys, NOW);
 
-    // Assess
+    // Then
     expect(result).toMatchObject({ next: 'POLL', joined: true, outcome: null, rotationStartedAt: '2025-06-01T11:59:00.000Z' });
   });
 });
