@@ -521,9 +521,16 @@ function targetLine(t: TargetReport, n: number): string {
 }
 
 /** The command that runs the planned re-encryption of one key (inside the cooldown it re-encrypts without rotating again). */
-export function reencryptCommand(keyArn: string, units: readonly Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>[], requestId: string): string {
+export function reencryptCommand(keyArn: string, units: readonly Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>[], requestId: string, rotatedAfter?: string | null): string {
+  const reason = `--reason ${shellWord(`re-encrypt after ${requestId}`)}`;
+  if (rotatedAfter) {
+    // The key was rotated by this execution, after it started: re-encrypt only (no rotation spent),
+    // with the start as the exposure time, which the new material post-dates.
+    const targets = units.map((u) => `--target ${shellWord(reencryptArgument(u))}`).join(' ');
+    return `kms-rotate reencrypt --key ${shellWord(keyArn)} ${reason} --exposed-at ${shellWord(rotatedAfter)} ${targets}`;
+  }
   const targets = units.map((u) => `--reencrypt ${shellWord(reencryptArgument(u))}`).join(' ');
-  return `kms-rotate start --key ${shellWord(keyArn)} --reason ${shellWord(`re-encrypt after ${requestId}`)} ${targets}`;
+  return `kms-rotate start --key ${shellWord(keyArn)} ${reason} ${targets}`;
 }
 
 /**
@@ -562,7 +569,7 @@ function bounded<T>(items: readonly T[], block: (item: T, n: number) => string, 
  * failures, bytes, old versions left, Bucket Keys), the refused targets with their reasons, and
  * for REPORT_ONLY what would run and the command that runs it. At most `maxBytes` (UTF-8).
  */
-export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSummary, 'requestId'>, maxBytes: number): string {
+export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSummary, 'requestId'> & Partial<Pick<RunSummary, 'keys' | 'startedAt'>>, maxBytes: number): string {
   const mode = r.mode === 'RUN' ? 'ran' : r.mode === 'REPORT_ONLY' ? 'REPORT ONLY: nothing was re-encrypted' : 'nothing to run';
   const head = [`Re-encryption (${mode})`];
   if (r.mode === 'RUN') {
@@ -598,10 +605,12 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     left -= planned.bytes;
     const byKey = new Map<string, ReencryptionUnit[]>();
     for (const u of r.planned) byKey.set(u.keyArn, [...(byKey.get(u.keyArn) ?? []), u]);
-    const commands = [...byKey].map(([keyArn, units]) => `  ${oneLine(reencryptCommand(keyArn, units, summary.requestId), 20_000)}`);
+    const rotated = new Set((summary.keys ?? []).filter((k) => k.outcome === 'ROTATED').map((k) => k.keyArn));
+    const rotatedAfter = (keyArn: string) => (rotated.has(keyArn) ? (summary.startedAt ?? null) : null);
+    const commands = [...byKey].map(([keyArn, units]) => `  ${oneLine(reencryptCommand(keyArn, units, summary.requestId, rotatedAfter(keyArn)), 20_000)}`);
     const run = bounded(commands, (c) => c, (c) => c, left, (n) => `  ... ${n} more command(s) not listed.`);
     parts.push(
-      'To run it (within the cooldown after this rotation the key is not rotated again and no on-demand rotation is spent; after it, the key is rotated once more first; each bucket must be in the reEncryptBuckets setting):',
+      'To run it (`reencrypt`: the key was rotated here, so no on-demand rotation is spent; `start`: the key was not rotated, so it is rotated first; each bucket must be in the reEncryptBuckets setting):',
       ...run.lines,
     );
   }

@@ -247,8 +247,14 @@ describe('the notification: Re-encryption', () => {
     expect(text).toContain(`- envelope s3://orders-archive/exports/it's for ${KEY_ARN} (named by the finding)`);
     expect(text).toContain(`kms-rotate start --key ${KEY_ARN} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data --reencrypt 'envelope:orders-archive/exports/it'\\''s'`);
     expect(text).toContain(`kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`);
-    expect(text).toMatch(/within the cooldown after this rotation the key is not rotated again/);
+    expect(text).toMatch(/`start`: the key was not rotated, so it is rotated first/);
     expect(n.attributes.actionRequired.StringValue).toBe('false');
+    // A key this execution rotated: re-encrypt only, no second rotation, exposure = the execution's start.
+    const started = { ...runSummary(state({ mode: 'REPORT_ONLY', units })), startedAt: '2026-12-04T09:30:00.000Z' };
+    const after = section(formatNotification(started, OPTS).message);
+    expect(after).toContain(`kms-rotate reencrypt --key ${KEY_ARN} --reason 're-encrypt after req-0001' --exposed-at 2026-12-04T09:30:00.000Z --target s3-sse-kms:orders-data --target 'envelope:orders-archive/exports/it'\\''s'`);
+    // K2 was not rotated here: it must be rotated first.
+    expect(after).toContain(`kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`);
     expect(n.message).toMatch(/Re-encryption was only planned \(3 target\(s\)\), nothing was re-encrypted/);
   });
 
