@@ -290,7 +290,7 @@ describe('finding-triggered runs', () => {
     expect(run.result.reencryption).toMatchObject({ mode: 'REPORT_ONLY', objectsScanned: 0, planned: [expect.objectContaining({ bucket: 'bucket-0', origin: 'finding', keyArn: arn(K1) })] });
     expect(fpAfter).toBe(fpBefore);
     expect(run.calls.filter((c) => c.service === 's3')).toEqual([]);
-    expect(run.result.notifications.at(-1)!.message).toMatch(/kms-rotate start .*--reencrypt/);
+    expect(run.result.notifications.at(-1)!.message).toMatch(/kms-rotate reencrypt .*--exposed-at \S+ --target s3-sse-kms:bucket-0/);
   });
 
   test('autoReEncrypt on: the finding\'s bucket and the key\'s reEncryptTargets (by alias) are re-encrypted', async () => {
