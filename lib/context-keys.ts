@@ -10,9 +10,6 @@ import * as path from 'node:path';
  * for lookups and never holds settings).
  */
 
-/** Context keys that CDK or this product use and that are not settings (never "did you mean"). */
-const NON_SETTING_KEYS = new Set(['env', 'settingsFile', 'stackSetAssetsBucket', 'stackSetAssetsPrefix', 'acknowledged-issue-numbers']);
-
 /** Keys CDK itself owns: feature flags (`@aws-cdk/...`), `aws:cdk:...`, `cdk-...`, lookups (`availability-zones:...`). */
 function isCdkKey(key: string): boolean {
   return key.startsWith('@') || key.startsWith('aws:') || key.startsWith('aws-cdk') || key.startsWith('cdk') || key.includes(':');
@@ -46,14 +43,15 @@ export function closestSetting(key: string, settingNames: readonly string[]): st
 
 /**
  * Problems for context keys that are not settings but look like one: each names the key, its
- * source and the setting it probably means. Keys CDK owns and the product's other keys are ignored,
- * as are keys far from every setting (another tool's context is not ours to refuse).
+ * source and the setting it probably means. Keys CDK owns are ignored, as are keys far from every
+ * setting: the product's other context keys (env, settingsFile, stackSetAssets*) and another
+ * tool's context are not ours to refuse.
  */
 export function misspelledContextKeys(keys: readonly string[], settingNames: readonly string[], sourceOf: (key: string) => string): string[] {
   const known = new Set(settingNames);
   const problems: string[] = [];
   for (const key of keys) {
-    if (known.has(key) || NON_SETTING_KEYS.has(key) || isCdkKey(key)) continue;
+    if (known.has(key) || isCdkKey(key)) continue;
     const guess = closestSetting(key, settingNames);
     if (guess) problems.push(`${key} (${sourceOf(key)}): not a setting; did you mean ${guess}?`);
   }
@@ -79,7 +77,7 @@ export function readCdkJsonContext(dir = process.cwd()): Record<string, unknown>
 export function contextSource(cdkJson: Record<string, unknown> | undefined, key: string, value: unknown): string {
   if (cdkJson && key in cdkJson) {
     const inFile = cdkJson[key];
-    if (JSON.stringify(inFile) === JSON.stringify(value) || (typeof value === 'string' && JSON.stringify(inFile) === value) || inFile === value) return 'cdk.json';
+    if (JSON.stringify(inFile) === JSON.stringify(value) || (typeof value === 'string' && JSON.stringify(inFile) === value)) return 'cdk.json';
   }
   return cdkJson ? `-c ${key}=...` : 'the CDK context';
 }
