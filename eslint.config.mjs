@@ -16,15 +16,19 @@ const FORBIDDEN = {
   cdk: [
     { regex: '^(\\.\\.?/)+(.*/)?lib(/|$)', message: 'deployed code (lambdas/) never imports the CDK app in lib/.' },
   ],
-  handler: [
-    { regex: '(^|/)lambdas/[^/]+/handler$', message: 'import the domain or adapters, never a task handler.' },
-  ],
+  handler: [{ regex: '(^|/)lambdas/[^/]+/handler$', message: 'import the domain or adapters, never a task handler.' }],
   domainOnly: [
     { regex: '^@aws-sdk/', message: 'lambdas/domain is pure: SDK calls belong in lambdas/adapters.' },
     { regex: '^(aws-cdk-lib|constructs)(/|$)', message: 'lambdas/domain is pure: no CDK.' },
     { regex: '^@middy/', message: 'lambdas/domain is pure: the middy wrapper lives in lambdas/adapters.' },
-    { regex: '^@aws-lambda-powertools/', message: 'lambdas/domain is pure: logging belongs to the adapters and handlers.' },
-    { regex: '(^|/)adapters(/|$)', message: 'lambdas/domain never imports lambdas/adapters (adapters depend on the domain).' },
+    {
+      regex: '^@aws-lambda-powertools/',
+      message: 'lambdas/domain is pure: logging belongs to the adapters and handlers.',
+    },
+    {
+      regex: '(^|/)adapters(/|$)',
+      message: 'lambdas/domain never imports lambdas/adapters (adapters depend on the domain).',
+    },
     // From inside lambdas/domain a task handler is `../<task>/handler` (no `lambdas/` segment).
     { regex: '(^|/)handler$', message: 'lambdas/domain never imports a task handler.' },
   ],
@@ -65,7 +69,10 @@ export default defineConfig(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
       // tsc already reports unused locals and parameters (tsconfig noUnused*); `_name` opts out.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {
@@ -73,7 +80,13 @@ export default defineConfig(
     files: ['**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
@@ -93,6 +106,9 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   boundary(['lambdas/**/*.ts'], [...FORBIDDEN.localOrCli, ...FORBIDDEN.cdk]),
-  boundary(['lambdas/domain/**/*.ts'], [...FORBIDDEN.localOrCli, ...FORBIDDEN.cdk, ...FORBIDDEN.handler, ...FORBIDDEN.domainOnly]),
+  boundary(
+    ['lambdas/domain/**/*.ts'],
+    [...FORBIDDEN.localOrCli, ...FORBIDDEN.cdk, ...FORBIDDEN.handler, ...FORBIDDEN.domainOnly],
+  ),
   boundary(['cli/**/*.ts'], FORBIDDEN.handler),
 );

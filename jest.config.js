@@ -5,7 +5,19 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // isolatedModules: type-checking is its own step (`tsc --noEmit` in `npm test`).
-    '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { isolatedModules: true, allowJs: true, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true, verbatimModuleSyntax: false } }],
+    '^.+\\.[tj]s$': [
+      'ts-jest',
+      {
+        tsconfig: {
+          isolatedModules: true,
+          allowJs: true,
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          esModuleInterop: true,
+          verbatimModuleSyntax: false,
+        },
+      },
+    ],
   },
   // @middy/core is ESM-only: let ts-jest transform it to CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],

@@ -18,7 +18,13 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { KMS } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { buildClient, CommitmentPolicy, KmsKeyringNode, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node';
+import {
+  buildClient,
+  CommitmentPolicy,
+  KmsKeyringNode,
+  RawAesKeyringNode,
+  RawAesWrappingSuiteIdentifier,
+} from '@aws-crypto/client-node';
 import { TEST_CREDENTIALS } from '../local/iam';
 import { startStandIn } from '../local/standin';
 import { parseWorld } from '../local/world';
@@ -53,14 +59,29 @@ const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length /
  */
 async function encryptionSdkMBps(objects: number, plaintextBytes: number, passes: number): Promise<number> {
   const esdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
-  const keyring = new RawAesKeyringNode({ keyName: 'bench', keyNamespace: 'bench', unencryptedMasterKey: randomBytes(32), wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING });
+  const keyring = new RawAesKeyringNode({
+    keyName: 'bench',
+    keyNamespace: 'bench',
+    unencryptedMasterKey: randomBytes(32),
+    wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+  });
   const messages: Buffer[] = [];
-  for (let i = 0; i < objects; i++) messages.push((await esdk.encrypt(keyring, Buffer.from(randomBytes(Math.floor((plaintextBytes * 3) / 4)).toString('base64')), { encryptionContext: { bench: 'sdk' } })).result);
+  for (let i = 0; i < objects; i++)
+    messages.push(
+      (
+        await esdk.encrypt(keyring, Buffer.from(randomBytes(Math.floor((plaintextBytes * 3) / 4)).toString('base64')), {
+          encryptionContext: { bench: 'sdk' },
+        })
+      ).result,
+    );
   const pass = async () => {
     const start = performance.now();
     for (const m of messages) {
       const { plaintext } = await esdk.decrypt(keyring, m);
-      const { result } = await esdk.encrypt(keyring, plaintext, { encryptionContext: { bench: 'sdk' }, frameLength: MiB });
+      const { result } = await esdk.encrypt(keyring, plaintext, {
+        encryptionContext: { bench: 'sdk' },
+        frameLength: MiB,
+      });
       await esdk.decrypt(keyring, result);
     }
     return (objects * plaintextBytes) / MiB / ((performance.now() - start) / 1000);
@@ -73,7 +94,23 @@ async function encryptionSdkMBps(objects: number, plaintextBytes: number, passes
 async function standIn(objects: number, plaintextBytes: number): Promise<void> {
   // Base64 of random bytes: text of the wanted length that does not compress.
   const body = () => randomBytes(Math.floor((plaintextBytes * 3) / 4)).toString('base64');
-  const world = parseWorld({ region: REGION, keys: [{ id: KEY_ID }], buckets: [{ name: 'sealed', objects: Array.from({ length: objects }, (_, i) => ({ key: objectKey(i), envelopeKeyId: KEY_ID, body: body() })) }] }, 'bench envelope memory');
+  const world = parseWorld(
+    {
+      region: REGION,
+      keys: [{ id: KEY_ID }],
+      buckets: [
+        {
+          name: 'sealed',
+          objects: Array.from({ length: objects }, (_, i) => ({
+            key: objectKey(i),
+            envelopeKeyId: KEY_ID,
+            body: body(),
+          })),
+        },
+      ],
+    },
+    'bench envelope memory',
+  );
   const s = await startStandIn(world);
   process.stdout.write(`${JSON.stringify({ endpoint: s.endpoint, keyArn: s.keyArn(KEY_ID) })}\n`);
   process.stdin.resume();
@@ -82,25 +119,48 @@ async function standIn(objects: number, plaintextBytes: number): Promise<void> {
 }
 
 async function worker(endpoint: string, keyArn: string, objects: number, passes: number): Promise<void> {
-  const s3 = new S3Client({ endpoint, region: REGION, credentials: TEST_CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+  const s3 = new S3Client({
+    endpoint,
+    region: REGION,
+    credentials: TEST_CREDENTIALS,
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
   const kms = new KMS({ endpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: (() => kms) as never });
   const baseRssMiB = process.memoryUsage().rss / 1024 / 1024;
   const keys = Array.from({ length: objects }, (_, i) => objectKey(i));
-  const once = () => reencryptObjects({ s3, keyring, concurrency: 4 }, { type: 'envelope', bucket: 'sealed' }, keyArn, keys);
+  const once = () =>
+    reencryptObjects({ s3, keyring, concurrency: 4 }, { type: 'envelope', bucket: 'sealed' }, keyArn, keys);
   const report = await once();
-  const result: EnvelopeMemory = { objects, reencrypted: report.objectsReencrypted, failures: report.failures.map((f) => f.error), peakRssMiB: process.resourceUsage().maxRSS / 1024, baseRssMiB };
+  const result: EnvelopeMemory = {
+    objects,
+    reencrypted: report.objectsReencrypted,
+    failures: report.failures.map((f) => f.error),
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    baseRssMiB,
+  };
   if (passes > 0) {
     // Each pass re-encrypts every object again (under new data keys); plaintext MB per second.
     const runs: number[] = [];
     for (let i = 0; i < passes; i++) {
       const start = performance.now();
       const r = await once();
-      if (r.objectsReencrypted !== objects) throw new Error(`bench envelope: ${r.objectsReencrypted} of ${objects} re-encrypted (${r.failures.map((f) => f.error).slice(0, 2).join('; ')})`);
+      if (r.objectsReencrypted !== objects)
+        throw new Error(
+          `bench envelope: ${r.objectsReencrypted} of ${objects} re-encrypted (${r.failures
+            .map((f) => f.error)
+            .slice(0, 2)
+            .join('; ')})`,
+        );
       runs.push(r.bytesReencrypted / MiB / ((performance.now() - start) / 1000));
     }
     result.pathMBps = median(runs);
-    result.sdkMBps = await encryptionSdkMBps(Math.min(objects, 16), report.bytesReencrypted / Math.max(1, report.objectsReencrypted), passes);
+    result.sdkMBps = await encryptionSdkMBps(
+      Math.min(objects, 16),
+      report.bytesReencrypted / Math.max(1, report.objectsReencrypted),
+      passes,
+    );
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -114,7 +174,8 @@ async function firstLine<T>(child: ReturnType<typeof spawn>): Promise<T> {
 
 /** Run the stand-in and the worker as two fresh processes; the worker's figures. */
 export async function measureEnvelope(objects: number, plaintextBytes: number, passes = 0): Promise<EnvelopeMemory> {
-  const node = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const node = (args: string[]) =>
+    spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const server = node(['standin', String(objects), String(plaintextBytes)]);
   try {
     const { endpoint, keyArn } = await firstLine<{ endpoint: string; keyArn: string }>(server);
@@ -130,7 +191,10 @@ export async function measureEnvelope(objects: number, plaintextBytes: number, p
 
 if (require.main === module) {
   const [mode, ...args] = process.argv.slice(2);
-  const done = mode === 'standin' ? standIn(Number(args[0]), Number(args[1])) : worker(args[0]!, args[1]!, Number(args[2]), Number(args[3] ?? 0));
+  const done =
+    mode === 'standin'
+      ? standIn(Number(args[0]), Number(args[1]))
+      : worker(args[0]!, args[1]!, Number(args[2]), Number(args[3] ?? 0));
   done.catch((e: unknown) => {
     console.error(e);
     process.exit(1);

@@ -31,7 +31,8 @@ const KEY_ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 /** The stand-in's symmetric cryptographic requests served so far (the shared quota's operations). */
 function symmetricServed(counters: { served: Record<string, Record<string, number>> }): number {
   let n = 0;
-  for (const op of SHARED_SYMMETRIC_OPERATIONS) for (const count of Object.values(counters.served[op] ?? {})) n += count;
+  for (const op of SHARED_SYMMETRIC_OPERATIONS)
+    for (const count of Object.values(counters.served[op] ?? {})) n += count;
   return n;
 }
 
@@ -52,7 +53,16 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
     {
       keys: [{ id: KEY_ID, rotationSeconds: 20 }],
       settings: { reEncryptBuckets: ['bulk'], reEncryptKmsRequestsPerSecond: RATE },
-      buckets: [{ name: 'bulk', objects: Array.from({ length: OBJECTS }, (_, i) => ({ key: `o/${String(i).padStart(6, '0')}`, body: `b${i}`, kmsKeyId: KEY_ID })) }],
+      buckets: [
+        {
+          name: 'bulk',
+          objects: Array.from({ length: OBJECTS }, (_, i) => ({
+            key: `o/${String(i).padStart(6, '0')}`,
+            body: `b${i}`,
+            kmsKeyId: KEY_ID,
+          })),
+        },
+      ],
     },
     'bench KMS rate',
   );
@@ -63,10 +73,17 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
   const timer = setInterval(sample, 100);
   const started = performance.now();
   try {
-    const run = await sim.run({ keyId: KEY_ID, reason: 'bench', reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] } });
+    const run = await sim.run({
+      keyId: KEY_ID,
+      reason: 'bench',
+      reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] },
+    });
     sample();
     const r = run.result.reencryption;
-    if (r?.objectsReencrypted !== OBJECTS) throw new Error(`bench KMS rate: ${run.result.executionStatus}, ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`);
+    if (r?.objectsReencrypted !== OBJECTS)
+      throw new Error(
+        `bench KMS rate: ${run.result.executionStatus}, ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`,
+      );
   } finally {
     clearInterval(timer);
     await sim.close();
@@ -85,8 +102,20 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
     if (span >= WINDOW_SECONDS * 0.9) peak = Math.max(peak, (samples[i]!.served - samples[j]!.served) / span);
   }
   return [
-    { name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${last.served} requests, ${wallSeconds.toFixed(0)} s wall)`, value: sustained, unit: 'req/s', target: RATE * 0.9, kind: 'min' },
-    { name: `re-encryption rate: highest over any ${WINDOW_SECONDS} simulated seconds (never above the configured ${RATE})`, value: peak, unit: 'req/s', target: RATE, kind: 'max' },
+    {
+      name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${last.served} requests, ${wallSeconds.toFixed(0)} s wall)`,
+      value: sustained,
+      unit: 'req/s',
+      target: RATE * 0.9,
+      kind: 'min',
+    },
+    {
+      name: `re-encryption rate: highest over any ${WINDOW_SECONDS} simulated seconds (never above the configured ${RATE})`,
+      value: peak,
+      unit: 'req/s',
+      target: RATE,
+      kind: 'max',
+    },
   ];
 }
 
@@ -97,8 +126,20 @@ export async function benchSummarizeMemory(): Promise<BenchResult[]> {
   const unit: ReencryptionUnit = { type: 's3-sse-kms', bucket: 'bulk', prefix: '', keyArn: KEY_ARN, origin: 'request' };
   const results = syntheticResults(unit, OBJECTS, perBatch);
   const state: ReencryptionState = {
-    mode: 'RUN', units: [unit], refused: [], refusedMore: 0, index: 0, remaining: 1, current: unit, childKmsRequestsPerSecond: 10, reports: [],
-    mapRun: { MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:bench', ResultWriterDetails: results.location }, mapRunError: null,
+    mode: 'RUN',
+    units: [unit],
+    refused: [],
+    refusedMore: 0,
+    index: 0,
+    remaining: 1,
+    current: unit,
+    childKmsRequestsPerSecond: 10,
+    reports: [],
+    mapRun: {
+      MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:bench',
+      ResultWriterDetails: results.location,
+    },
+    mapRunError: null,
   };
   const baseline = liveBytes();
   let peak = 0;
@@ -112,10 +153,23 @@ export async function benchSummarizeMemory(): Promise<BenchResult[]> {
     { s3: results.s3 as never, ledger: { recordReencryption: async () => undefined } as never },
   );
   const seconds = (performance.now() - started) / 1000;
-  if (next.reports[0]?.objectsReencrypted !== OBJECTS) throw new Error(`bench summary: ${next.reports[0]?.objectsReencrypted ?? 0} of ${OBJECTS} objects summed`);
+  if (next.reports[0]?.objectsReencrypted !== OBJECTS)
+    throw new Error(`bench summary: ${next.reports[0]?.objectsReencrypted ?? 0} of ${OBJECTS} objects summed`);
   const memoryMb = FUNCTION_SIZES['summarize-reencryption']!.memorySize;
   return [
-    { name: `summary: ${OBJECTS.toLocaleString('en')} objects (${results.children} result entries, ${(results.fileBytes / 1024 ** 2).toFixed(0)} MiB file) peak live memory above baseline (function: ${memoryMb} MB)`, value: peak / 1024 ** 2, unit: 'MiB', target: memoryMb / 2, kind: 'max' },
-    { name: `summary: ${OBJECTS.toLocaleString('en')} objects summarized`, value: seconds, unit: 's', target: 60, kind: 'max' },
+    {
+      name: `summary: ${OBJECTS.toLocaleString('en')} objects (${results.children} result entries, ${(results.fileBytes / 1024 ** 2).toFixed(0)} MiB file) peak live memory above baseline (function: ${memoryMb} MB)`,
+      value: peak / 1024 ** 2,
+      unit: 'MiB',
+      target: memoryMb / 2,
+      kind: 'max',
+    },
+    {
+      name: `summary: ${OBJECTS.toLocaleString('en')} objects summarized`,
+      value: seconds,
+      unit: 's',
+      target: 60,
+      kind: 'max',
+    },
   ];
 }

@@ -18,7 +18,12 @@ import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { randomBytes } from 'node:crypto';
 import { startStandIn, type KmsCallCounters, type StandIn } from '../local/standin';
 import { prepareLocalHandlerEnvironment } from '../local/runner';
-import { KMS_REQUESTS_PER_OBJECT, type ReencryptionKind, type ReencryptionUnit, type TargetReport } from '../lambdas/domain/reencryption';
+import {
+  KMS_REQUESTS_PER_OBJECT,
+  type ReencryptionKind,
+  type ReencryptionUnit,
+  type TargetReport,
+} from '../lambdas/domain/reencryption';
 import { confirmation, confirmationBoundSeconds } from '../lambdas/domain/backoff';
 import { parseSettings } from '../lib/settings';
 import { parseWorld } from '../local/world';
@@ -38,9 +43,11 @@ interface Result {
   kind: 'max' | 'min';
 }
 const results: Result[] = [];
-const record = (name: string, value: number, unit: string, target: number) => results.push({ name, value, unit, target, kind: 'max' });
+const record = (name: string, value: number, unit: string, target: number) =>
+  results.push({ name, value, unit, target, kind: 'max' });
 /** A figure that must reach its target (a throughput, a ratio). */
-const recordMin = (name: string, value: number, unit: string, target: number) => results.push({ name, value, unit, target, kind: 'min' });
+const recordMin = (name: string, value: number, unit: string, target: number) =>
+  results.push({ name, value, unit, target, kind: 'min' });
 /** Figures printed without a target (what a storm amounts to). */
 const notes: string[] = [];
 
@@ -58,16 +65,32 @@ const events = ['guardduty', 'securityhub', 'access-analyzer'].flatMap((dir) =>
 );
 
 // 1. Intake on real-shaped findings.
-record('intake: parse one documented finding', timePerOp(5000, () => events.forEach((e) => parseIncident(e, ctx))) / events.length, 'µs', 200);
+record(
+  'intake: parse one documented finding',
+  timePerOp(5000, () => events.forEach((e) => parseIncident(e, ctx))) / events.length,
+  'µs',
+  200,
+);
 
 // 2. Intake on a hostile finding at EventBridge's 256 KB event limit: 4,000 buckets, junk ARNs.
 const hostile = structuredClone(events[0]);
 hostile.detail.resource.s3BucketDetails = Array.from({ length: 4000 }, (_, i) => ({
   name: `b${i}`,
-  defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: i % 2 ? `arn:aws:kms:us-east-1:111122223333:key/${String(i).padStart(8, '0')}-1111-2222-3333-444455556666` : `not-an-arn-${'x'.repeat(20)}` },
+  defaultServerSideEncryption: {
+    encryptionType: 'aws:kms',
+    kmsMasterKeyArn:
+      i % 2
+        ? `arn:aws:kms:us-east-1:111122223333:key/${String(i).padStart(8, '0')}-1111-2222-3333-444455556666`
+        : `not-an-arn-${'x'.repeat(20)}`,
+  },
 }));
 const hostileBytes = Buffer.byteLength(JSON.stringify(hostile));
-record(`intake: parse a hostile ${Math.round(hostileBytes / 1024)} KB finding (4,000 buckets; EventBridge caps events at 256 KB)`, timePerOp(50, () => parseIncident(hostile, ctx)) / 1000, 'ms', 50);
+record(
+  `intake: parse a hostile ${Math.round(hostileBytes / 1024)} KB finding (4,000 buckets; EventBridge caps events at 256 KB)`,
+  timePerOp(50, () => parseIncident(hostile, ctx)) / 1000,
+  'ms',
+  50,
+);
 
 // 3. The eligibility decision.
 const facts: KeyFacts = {
@@ -87,8 +110,26 @@ const facts: KeyFacts = {
   onDemandRotationsUsed: 3,
   lastOnDemandRotation: new Date(Date.now() - 86400_000),
 };
-const assessCtx = { accountId: '111122223333', source: 'guardduty' as const, dryRun: false, force: false, rotationBudget: 25, automaticReserve: 3, cooldownSeconds: 3600, optOutTag: 'kms-incident-rotation', forceMinIntervalSeconds: 600, forceDailyCap: 2, dailyRotationCap: 3, now: new Date() };
-record('assess: one eligibility decision', timePerOp(100_000, () => assessKey(facts, assessCtx)), 'µs', 20);
+const assessCtx = {
+  accountId: '111122223333',
+  source: 'guardduty' as const,
+  dryRun: false,
+  force: false,
+  rotationBudget: 25,
+  automaticReserve: 3,
+  cooldownSeconds: 3600,
+  optOutTag: 'kms-incident-rotation',
+  forceMinIntervalSeconds: 600,
+  forceDailyCap: 2,
+  dailyRotationCap: 3,
+  now: new Date(),
+};
+record(
+  'assess: one eligibility decision',
+  timePerOp(100_000, () => assessKey(facts, assessCtx)),
+  'µs',
+  20,
+);
 
 // 4. The notification for the largest request (50 keys, long values).
 const key = (i: number): KeyResult => ({
@@ -110,12 +151,30 @@ const key = (i: number): KeyResult => ({
   confirmedAt: new Date().toISOString(),
 });
 const summary: RunSummary = {
-  requestId: 'r', source: 'guardduty', findingId: 'f', findingType: 'Exfiltration:S3/AnomalousBehavior', severity: 8, severityLabel: 'HIGH',
-  reason: 'x', dryRun: false, executionArn: 'arn:aws:states:us-east-1:111122223333:execution:x:y', startedAt: new Date().toISOString(),
-  outcome: 'ROTATED', anyFailed: false, keys: Array.from({ length: 50 }, (_, i) => key(i)),
+  requestId: 'r',
+  source: 'guardduty',
+  findingId: 'f',
+  findingType: 'Exfiltration:S3/AnomalousBehavior',
+  severity: 8,
+  severityLabel: 'HIGH',
+  reason: 'x',
+  dryRun: false,
+  executionArn: 'arn:aws:states:us-east-1:111122223333:execution:x:y',
+  startedAt: new Date().toISOString(),
+  outcome: 'ROTATED',
+  anyFailed: false,
+  keys: Array.from({ length: 50 }, (_, i) => key(i)),
 };
 let bytes = 0;
-record('notify: format 50 keys', timePerOp(500, () => (bytes = Buffer.byteLength(formatNotification(summary, { region: 'us-east-1', rotationBudget: 25 }).message))) / 1000, 'ms', 20);
+record(
+  'notify: format 50 keys',
+  timePerOp(
+    500,
+    () => (bytes = Buffer.byteLength(formatNotification(summary, { region: 'us-east-1', rotationBudget: 25 }).message)),
+  ) / 1000,
+  'ms',
+  20,
+);
 record('notify: message size for 50 keys', bytes / 1024, 'KiB', 256);
 
 /** Median wall time (ms) of `runs` fresh node processes running `code`. */
@@ -142,7 +201,12 @@ function benchBundles(): void {
       buildSync({ ...esbuildOptionsFor(name, outfile), logLevel: 'silent' });
       record(`bundle: ${name} minified size`, statSync(outfile).size / 1000, 'KB', 400);
       const load = nodeStartMs(`require(${JSON.stringify(outfile)})`);
-      record(`bundle: ${name} cold module load vs bare node start (${load.toFixed(0)} ms vs ${bare.toFixed(0)} ms)`, load / bare, 'x', 2);
+      record(
+        `bundle: ${name} cold module load vs bare node start (${load.toFixed(0)} ms vs ${bare.toFixed(0)} ms)`,
+        load / bare,
+        'x',
+        2,
+      );
     }
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -161,23 +225,50 @@ async function benchConfirmation(): Promise<void> {
   const poll = { shortestSeconds: defaults.pollInitialSeconds, maxSeconds: defaults.pollMaxSeconds };
   for (const duration of [5, 20, 60, 120, 300, 600]) {
     const c = confirmation(duration, poll);
-    record(`poll schedule: a ${duration} s rotation confirmed after ${c.polls} look(s)`, c.delaySeconds, 's late', confirmationBoundSeconds(duration));
+    record(
+      `poll schedule: a ${duration} s rotation confirmed after ${c.polls} look(s)`,
+      c.delaySeconds,
+      's late',
+      confirmationBoundSeconds(duration),
+    );
   }
   const speed = 20;
   for (const duration of [20, 60]) {
     const id = '0f0f0f0f-1234-1234-1234-123456789012';
-    const world = parseWorld({ keys: [{ id, rotationSeconds: duration }], settings: { pollInitialSeconds: defaults.pollInitialSeconds, pollMaxSeconds: defaults.pollMaxSeconds } }, 'bench');
+    const world = parseWorld(
+      {
+        keys: [{ id, rotationSeconds: duration }],
+        settings: { pollInitialSeconds: defaults.pollInitialSeconds, pollMaxSeconds: defaults.pollMaxSeconds },
+      },
+      'bench',
+    );
     const sim = await openSimulation({ world, speed });
     try {
       const run = await sim.run({ keyId: id, reason: 'bench' });
       const key = run.summary?.keys[0];
-      if (key?.outcome !== 'ROTATED' || !key.confirmedAt) throw new Error(`bench: the ${duration} s rotation was not confirmed`);
-      const kms = new KMSClient({ endpoint: sim.standIn.endpoint, region: world.region, credentials: TEST_CREDENTIALS });
+      if (key?.outcome !== 'ROTATED' || !key.confirmedAt)
+        throw new Error(`bench: the ${duration} s rotation was not confirmed`);
+      const kms = new KMSClient({
+        endpoint: sim.standIn.endpoint,
+        region: world.region,
+        credentials: TEST_CREDENTIALS,
+      });
       const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: key.keyArn! }));
       const ended = Math.max(...(rotations.Rotations ?? []).map((r) => r.RotationDate?.getTime() ?? 0));
       const lateSimulated = ((Date.parse(key.confirmedAt) - ended) / 1000) * speed;
-      record(`offline: a ${duration} s rotation confirmed after the stand-in completed it (simulated)`, lateSimulated, 's late', confirmationBoundSeconds(duration));
-      if (duration === 60) record('offline: state transitions of a one-key incident with a 60 s rotation', run.result.stateTransitions, 'transitions', 40);
+      record(
+        `offline: a ${duration} s rotation confirmed after the stand-in completed it (simulated)`,
+        lateSimulated,
+        's late',
+        confirmationBoundSeconds(duration),
+      );
+      if (duration === 60)
+        record(
+          'offline: state transitions of a one-key incident with a 60 s rotation',
+          run.result.stateTransitions,
+          'transitions',
+          40,
+        );
     } finally {
       await sim.close();
     }
@@ -190,7 +281,13 @@ async function main() {
   const world = parseWorld({ keys: ids.map((id) => ({ id, rotationSeconds: 20 })) }, 'bench');
   const finding = (n: number) => {
     const e = structuredClone(events[0]);
-    e.detail.resource.s3BucketDetails = ids.slice(0, n).map((id, i) => ({ name: `b${i}`, defaultServerSideEncryption: { encryptionType: 'aws:kms', kmsMasterKeyArn: `arn:aws:kms:us-east-1:111122223333:key/${id}` } }));
+    e.detail.resource.s3BucketDetails = ids.slice(0, n).map((id, i) => ({
+      name: `b${i}`,
+      defaultServerSideEncryption: {
+        encryptionType: 'aws:kms',
+        kmsMasterKeyArn: `arn:aws:kms:us-east-1:111122223333:key/${id}`,
+      },
+    }));
     return e;
   };
   await simulate({ world, input: finding(1), speed: 100 }); // warm: synth and module loading
@@ -198,8 +295,14 @@ async function main() {
     const start = performance.now();
     const run = await simulate({ world, input: finding(n), speed: 100 });
     const ms = performance.now() - start;
-    if (run.result.keys.filter((k) => k.outcome === 'ROTATED').length !== n) throw new Error(`bench run with ${n} keys did not rotate them all`);
-    record(`workflow: ${n} key(s) end to end at speed 100 (simulated waits ~${Math.round(35 / 100 * 1000)} ms)`, ms, 'ms', n === 1 ? 2000 : 6000);
+    if (run.result.keys.filter((k) => k.outcome === 'ROTATED').length !== n)
+      throw new Error(`bench run with ${n} keys did not rotate them all`);
+    record(
+      `workflow: ${n} key(s) end to end at speed 100 (simulated waits ~${Math.round((35 / 100) * 1000)} ms)`,
+      ms,
+      'ms',
+      n === 1 ? 2000 : 6000,
+    );
   }
   record('memory: peak resident set after the runs', process.memoryUsage().rss / 1024 / 1024, 'MiB', 512);
   await storm(100);
@@ -225,7 +328,9 @@ async function main() {
   for (const r of results) {
     const ok = r.kind === 'min' ? r.value >= r.target : r.value <= r.target;
     if (!ok) failed++;
-    console.log(`${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.value.toFixed(r.value < 10 ? 2 : 0)} ${r.unit} (target ${r.kind === 'min' ? '>=' : '<='} ${r.target} ${r.unit})`);
+    console.log(
+      `${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.value.toFixed(r.value < 10 ? 2 : 0)} ${r.unit} (target ${r.kind === 'min' ? '>=' : '<='} ${r.target} ${r.unit})`,
+    );
   }
   for (const f of notes) console.log(`INFO  ${f}`);
   console.log(`${results.length - failed} passed, ${failed} failed`);
@@ -261,8 +366,12 @@ async function storm(SPEED: number) {
   const keys = run.runs.flatMap((r) => r.summary?.keys ?? []);
   const failed = keys.filter((k) => k.outcome === 'FAILED');
   const notSucceeded = run.runs.filter((r) => r.result.executionStatus !== 'SUCCEEDED').length;
-  if (failed.length || notSucceeded) throw new Error(`bench storm: ${failed.length} key results FAILED (${[...new Set(failed.map((k) => k.reason))].join(', ')}), ${notSucceeded} executions did not succeed`);
-  if (rotateCalls !== STORM_KEYS) throw new Error(`bench storm: ${rotateCalls} RotateKeyOnDemand calls for ${STORM_KEYS} keys`);
+  if (failed.length || notSucceeded)
+    throw new Error(
+      `bench storm: ${failed.length} key results FAILED (${[...new Set(failed.map((k) => k.reason))].join(', ')}), ${notSucceeded} executions did not succeed`,
+    );
+  if (rotateCalls !== STORM_KEYS)
+    throw new Error(`bench storm: ${rotateCalls} RotateKeyOnDemand calls for ${STORM_KEYS} keys`);
   const lastConfirmed = Math.max(...keys.map((k) => (k.confirmedAt ? Date.parse(k.confirmedAt) : 0)));
   const simulatedSeconds = ((lastConfirmed - run.startedAt) / 1000) * SPEED;
   const notifications = run.runs.flatMap((r) => r.result.notifications);
@@ -273,15 +382,30 @@ async function storm(SPEED: number) {
 
   record(`storm: 200 findings on ${STORM_KEYS} keys, wall time offline at speed ${SPEED}`, wallMs / 1000, 's', 180);
   record(`storm (speed ${SPEED}): RotateKeyOnDemand calls (one per key)`, rotateCalls, 'calls', STORM_KEYS);
-  record(`storm (speed ${SPEED}): notifications past the e-mail filter (one per rotating execution)`, mailed, 'messages', STORM_KEYS);
+  record(
+    `storm (speed ${SPEED}): notifications past the e-mail filter (one per rotating execution)`,
+    mailed,
+    'messages',
+    STORM_KEYS,
+  );
   if (SPEED !== 100) {
-    notes.push(`storm (speed ${SPEED}): throttles absorbed: ${run.counters.throttles}, keys FAILED: ${failed.length}, executions SUCCEEDED: ${run.runs.length - notSucceeded} of ${run.runs.length}; simulated time from the first finding to the last confirmed rotation: ${simulatedSeconds.toFixed(0)} s (local CPU time counts x${SPEED})`);
+    notes.push(
+      `storm (speed ${SPEED}): throttles absorbed: ${run.counters.throttles}, keys FAILED: ${failed.length}, executions SUCCEEDED: ${run.runs.length - notSucceeded} of ${run.runs.length}; simulated time from the first finding to the last confirmed rotation: ${simulatedSeconds.toFixed(0)} s (local CPU time counts x${SPEED})`,
+    );
     return;
   }
-  notes.push(`storm: simulated time from the first finding to the last confirmed rotation: ${simulatedSeconds.toFixed(0)} s (local CPU time counts x${SPEED} too)`);
-  notes.push(`storm: the same against real KMS: ${STORM_KEYS} rotations at ${rate}/s (${rate} at once, then ${rate} per second) + ${ROTATION_SECONDS} s rotation = ${realKmsSeconds.toFixed(0)} s, plus polling`);
-  notes.push(`storm: throttles absorbed: ${run.counters.throttles} (${JSON.stringify(Object.fromEntries(Object.entries(run.counters.throttled).map(([op, perKey]) => [op, Object.values(perKey).reduce((a, b) => a + b, 0)])))})`);
-  notes.push(`storm: notifications published: ${notifications.length}; mailed (duplicate=false): ${mailed}; executions: ${run.runs.length}, keys ROTATED: ${keys.filter((k) => k.outcome === 'ROTATED' && !k.joined).length}`);
+  notes.push(
+    `storm: simulated time from the first finding to the last confirmed rotation: ${simulatedSeconds.toFixed(0)} s (local CPU time counts x${SPEED} too)`,
+  );
+  notes.push(
+    `storm: the same against real KMS: ${STORM_KEYS} rotations at ${rate}/s (${rate} at once, then ${rate} per second) + ${ROTATION_SECONDS} s rotation = ${realKmsSeconds.toFixed(0)} s, plus polling`,
+  );
+  notes.push(
+    `storm: throttles absorbed: ${run.counters.throttles} (${JSON.stringify(Object.fromEntries(Object.entries(run.counters.throttled).map(([op, perKey]) => [op, Object.values(perKey).reduce((a, b) => a + b, 0)])))})`,
+  );
+  notes.push(
+    `storm: notifications published: ${notifications.length}; mailed (duplicate=false): ${mailed}; executions: ${run.runs.length}, keys ROTATED: ${keys.filter((k) => k.outcome === 'ROTATED' && !k.joined).length}`,
+  );
 }
 
 const MiB = 1024 * 1024;
@@ -289,10 +413,18 @@ const REENCRYPT_OBJECTS = 64;
 const REENCRYPT_KEY_ID = '0e0e0e0e-1111-2222-3333-444455556666';
 
 /** S3 operations and KMS calls (served or throttled, any key) the stand-in saw since `from`. */
-function requestsSince(standIn: StandIn, from: { calls: number; kms: KmsCallCounters }): { s3: Record<string, number>; kms: Record<string, number> } {
+function requestsSince(
+  standIn: StandIn,
+  from: { calls: number; kms: KmsCallCounters },
+): { s3: Record<string, number>; kms: Record<string, number> } {
   const s3: Record<string, number> = {};
-  for (const call of standIn.calls.slice(from.calls)) if (call.service === 's3') s3[call.operation] = (s3[call.operation] ?? 0) + 1;
-  const total = (c: KmsCallCounters, op: string) => [c.served[op], c.throttled[op]].reduce((sum, perKey) => sum + Object.values(perKey ?? {}).reduce((a, b) => a + b, 0), 0);
+  for (const call of standIn.calls.slice(from.calls))
+    if (call.service === 's3') s3[call.operation] = (s3[call.operation] ?? 0) + 1;
+  const total = (c: KmsCallCounters, op: string) =>
+    [c.served[op], c.throttled[op]].reduce(
+      (sum, perKey) => sum + Object.values(perKey ?? {}).reduce((a, b) => a + b, 0),
+      0,
+    );
   const now = standIn.counters();
   const ops = new Set([...Object.keys(now.served), ...Object.keys(now.throttled)]);
   const kms: Record<string, number> = {};
@@ -306,7 +438,9 @@ function requestsSince(standIn: StandIn, from: { calls: number; kms: KmsCallCoun
 /** "2.0 (HeadObject 1, CopyObject 1)": requests per object in all and per operation. */
 function perObject(counts: Record<string, number>, objects: number): { total: number; text: string } {
   const total = Object.values(counts).reduce((a, b) => a + b, 0) / objects;
-  const parts = Object.entries(counts).map(([op, n]) => `${op} ${Number.isInteger(n / objects) ? n / objects : (n / objects).toFixed(2)}`);
+  const parts = Object.entries(counts).map(
+    ([op, n]) => `${op} ${Number.isInteger(n / objects) ? n / objects : (n / objects).toFixed(2)}`,
+  );
   return { total, text: `${total.toFixed(1)} (${parts.join(', ') || 'none'})` };
 }
 
@@ -319,8 +453,9 @@ function perObject(counts: Record<string, number>, objects: number): { total: nu
 async function benchReencryption(): Promise<void> {
   // The handler's logger reads its level when its module loads: silent, as in every local run.
   prepareLocalHandlerEnvironment();
+  type Handler = typeof import('../lambdas/reencrypt-objects/handler');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded after the log level is set (above)
-  const { reencryptBatch } = require('../lambdas/reencrypt-objects/handler') as typeof import('../lambdas/reencrypt-objects/handler');
+  const { reencryptBatch } = require('../lambdas/reencrypt-objects/handler') as Handler;
   // Base64 of random bytes: 1 MiB of text that does not compress to nothing.
   const bodies = Array.from({ length: REENCRYPT_OBJECTS }, () => randomBytes((3 * MiB) / 4).toString('base64'));
   const objectKey = (i: number) => `o${String(i).padStart(2, '0')}`;
@@ -328,8 +463,14 @@ async function benchReencryption(): Promise<void> {
     {
       keys: [{ id: REENCRYPT_KEY_ID }],
       buckets: [
-        { name: 'sealed', objects: bodies.map((body, i) => ({ key: objectKey(i), envelopeKeyId: REENCRYPT_KEY_ID, body })) },
-        { name: 'sse', objects: bodies.map((_, i) => ({ key: objectKey(i), body: `small ${i}`, kmsKeyId: REENCRYPT_KEY_ID })) },
+        {
+          name: 'sealed',
+          objects: bodies.map((body, i) => ({ key: objectKey(i), envelopeKeyId: REENCRYPT_KEY_ID, body })),
+        },
+        {
+          name: 'sse',
+          objects: bodies.map((_, i) => ({ key: objectKey(i), body: `small ${i}`, kmsKeyId: REENCRYPT_KEY_ID })),
+        },
       ],
     },
     'bench re-encryption',
@@ -338,25 +479,51 @@ async function benchReencryption(): Promise<void> {
   try {
     const credentials = TEST_CREDENTIALS;
     const keyArn = standIn.keyArn(REENCRYPT_KEY_ID);
-    const s3 = new S3Client({ endpoint: standIn.endpoint, region: world.region, credentials, forcePathStyle: true, maxAttempts: 1 });
+    const s3 = new S3Client({
+      endpoint: standIn.endpoint,
+      region: world.region,
+      credentials,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
     const kms = new KMS({ endpoint: standIn.endpoint, region: world.region, credentials, maxAttempts: 1 });
     const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: (() => kms) as never });
     const plenty = { getRemainingTimeInMillis: () => 900_000 };
     const keys = bodies.map((_, i) => objectKey(i));
     const batch = async (type: ReencryptionKind, bucket: string) => {
       const unit: ReencryptionUnit = { type, bucket, prefix: '', keyArn, origin: 'request' };
-      const before = keys.map((k) => (type === 'envelope' ? standIn.s3Object(bucket, k)?.envelope?.dataKeyFingerprint : standIn.s3Object(bucket, k)?.dataKeyFingerprint));
+      const before = keys.map((k) =>
+        type === 'envelope'
+          ? standIn.s3Object(bucket, k)?.envelope?.dataKeyFingerprint
+          : standIn.s3Object(bucket, k)?.dataKeyFingerprint,
+      );
       const from = { calls: standIn.calls.length, kms: standIn.counters() };
       const start = performance.now();
       // Pacing far above what the run can reach: the work, not the pace, sets the time.
-      const report: TargetReport = await reencryptBatch({ BatchInput: { unit, kmsRequestsPerSecond: 100_000 }, Items: keys.map((key) => ({ key, size: 1, etag: '"x"' })) }, plenty, { s3, keyring });
+      const report: TargetReport = await reencryptBatch(
+        {
+          BatchInput: { unit, kmsRequestsPerSecond: 100_000 },
+          Items: keys.map((key) => ({ key, size: 1, etag: '"x"' })),
+        },
+        plenty,
+        { s3, keyring },
+      );
       const seconds = (performance.now() - start) / 1000;
       const requests = requestsSince(standIn, from);
-      const after = keys.map((k) => (type === 'envelope' ? standIn.s3Object(bucket, k)?.envelope?.dataKeyFingerprint : standIn.s3Object(bucket, k)?.dataKeyFingerprint));
+      const after = keys.map((k) =>
+        type === 'envelope'
+          ? standIn.s3Object(bucket, k)?.envelope?.dataKeyFingerprint
+          : standIn.s3Object(bucket, k)?.dataKeyFingerprint,
+      );
       const renewed = after.filter((f, i) => f && f !== before[i]).length;
       // A benchmark must not measure a broken run.
       if (report.objectsReencrypted !== REENCRYPT_OBJECTS || report.objectsFailed || renewed !== REENCRYPT_OBJECTS) {
-        throw new Error(`bench re-encryption (${type}): ${report.objectsReencrypted} re-encrypted, ${report.objectsFailed} failed (${report.failures.map((f) => f.error).slice(0, 3).join('; ')}), ${renewed} with a new data key, of ${REENCRYPT_OBJECTS}`);
+        throw new Error(
+          `bench re-encryption (${type}): ${report.objectsReencrypted} re-encrypted, ${report.objectsFailed} failed (${report.failures
+            .map((f) => f.error)
+            .slice(0, 3)
+            .join('; ')}), ${renewed} with a new data key, of ${REENCRYPT_OBJECTS}`,
+        );
       }
       return { seconds, requests };
     };
@@ -364,17 +531,33 @@ async function benchReencryption(): Promise<void> {
     // The first envelope run also warms module loading and the JIT: its requests are counted,
     // the median of the next three is timed (each re-encrypts all 64 again, under new data keys).
     const firstEnvelope = await batch('envelope', 'sealed');
-    const envelopeSeconds = [(await batch('envelope', 'sealed')).seconds, (await batch('envelope', 'sealed')).seconds, (await batch('envelope', 'sealed')).seconds].sort((a, b) => a - b)[1]!;
+    const envelopeSeconds = [
+      (await batch('envelope', 'sealed')).seconds,
+      (await batch('envelope', 'sealed')).seconds,
+      (await batch('envelope', 'sealed')).seconds,
+    ].sort((a, b) => a - b)[1]!;
     const envelopeMBps = (REENCRYPT_OBJECTS * (Buffer.byteLength(bodies[0]!) / MiB)) / envelopeSeconds;
-    notes.push(`re-encryption: envelope path through ReencryptObjects' handler, stand-in in this process: ${envelopeMBps.toFixed(1)} MB/s`);
+    notes.push(
+      `re-encryption: envelope path through ReencryptObjects' handler, stand-in in this process: ${envelopeMBps.toFixed(1)} MB/s`,
+    );
     await benchEnvelope();
 
     const sseKms = await batch('s3-sse-kms', 'sse');
-    for (const [type, run] of [['s3-sse-kms', sseKms], ['envelope', firstEnvelope]] as const) {
+    for (const [type, run] of [
+      ['s3-sse-kms', sseKms],
+      ['envelope', firstEnvelope],
+    ] as const) {
       const s3PerObject = perObject(run.requests.s3, REENCRYPT_OBJECTS);
       const kmsPerObject = perObject(run.requests.kms, REENCRYPT_OBJECTS);
-      notes.push(`re-encryption ${type}: S3 requests/object ${s3PerObject.text}, KMS requests/object ${kmsPerObject.text}`);
-      record(`re-encryption ${type}: KMS requests per object (design figure KMS_REQUESTS_PER_OBJECT)`, kmsPerObject.total, 'requests', KMS_REQUESTS_PER_OBJECT[type]);
+      notes.push(
+        `re-encryption ${type}: S3 requests/object ${s3PerObject.text}, KMS requests/object ${kmsPerObject.text}`,
+      );
+      record(
+        `re-encryption ${type}: KMS requests per object (design figure KMS_REQUESTS_PER_OBJECT)`,
+        kmsPerObject.total,
+        'requests',
+        KMS_REQUESTS_PER_OBJECT[type],
+      );
     }
   } finally {
     await standIn.close();
@@ -395,12 +578,25 @@ async function benchReencryption(): Promise<void> {
  */
 async function benchEnvelope(): Promise<void> {
   const speed = await measureEnvelope(REENCRYPT_OBJECTS, MiB, 3);
-  recordMin(`re-encryption: envelope path MB/s vs the Encryption SDK alone doing the same decrypt + encrypt + verify (${speed.pathMBps!.toFixed(1)} vs ${speed.sdkMBps!.toFixed(1)} MB/s)`, (speed.pathMBps! / speed.sdkMBps!) * 100, '%', 80);
+  recordMin(
+    `re-encryption: envelope path MB/s vs the Encryption SDK alone doing the same decrypt + encrypt + verify (${speed.pathMBps!.toFixed(1)} vs ${speed.sdkMBps!.toFixed(1)} MB/s)`,
+    (speed.pathMBps! / speed.sdkMBps!) * 100,
+    '%',
+    80,
+  );
   const functionMiB = 1024;
   // The message is about 1 % larger than its plaintext (frame headers and tags, 4 KiB frames).
   const m = await measureEnvelope(4, Math.floor(MAX_ENVELOPE_BYTES * 0.98));
-  if (m.reencrypted !== m.objects) notes.push(`re-encryption envelope memory: ${m.reencrypted} of ${m.objects} re-encrypted (${m.failures.slice(0, 2).join('; ')})`);
-  record(`re-encryption: envelope peak resident set, 4 objects of ${MAX_ENVELOPE_BYTES / MiB} MiB in flight (base ${m.baseRssMiB.toFixed(0)} MiB; function ${functionMiB} MB)`, m.peakRssMiB, 'MiB', functionMiB * 0.75);
+  if (m.reencrypted !== m.objects)
+    notes.push(
+      `re-encryption envelope memory: ${m.reencrypted} of ${m.objects} re-encrypted (${m.failures.slice(0, 2).join('; ')})`,
+    );
+  record(
+    `re-encryption: envelope peak resident set, 4 objects of ${MAX_ENVELOPE_BYTES / MiB} MiB in flight (base ${m.baseRssMiB.toFixed(0)} MiB; function ${functionMiB} MB)`,
+    m.peakRssMiB,
+    'MiB',
+    functionMiB * 0.75,
+  );
 }
 
 async function benchReencryptionWorkflow(): Promise<void> {
@@ -411,18 +607,36 @@ async function benchReencryptionWorkflow(): Promise<void> {
     {
       keys: [{ id, rotationSeconds: 20 }],
       settings: { reEncryptBuckets: ['bulk'] },
-      buckets: [{ name: 'bulk', objects: Array.from({ length: OBJECTS }, (_, i) => ({ key: `o${i}`, body: `b${i}`, kmsKeyId: id })) }],
+      buckets: [
+        {
+          name: 'bulk',
+          objects: Array.from({ length: OBJECTS }, (_, i) => ({ key: `o${i}`, body: `b${i}`, kmsKeyId: id })),
+        },
+      ],
     },
     'bench re-encryption workflow',
   );
   const start = performance.now();
-  const run = await simulate({ world, input: { keyId: id, reason: 'bench', reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] } }, speed: SPEED });
+  const run = await simulate({
+    world,
+    input: { keyId: id, reason: 'bench', reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] } },
+    speed: SPEED,
+  });
   const seconds = (performance.now() - start) / 1000;
   const r = run.result.reencryption;
-  if (run.result.executionStatus !== 'SUCCEEDED' || r?.objectsReencrypted !== OBJECTS || r.objectsScanned !== OBJECTS || r.objectsFailed) {
-    throw new Error(`bench re-encryption workflow: ${run.result.executionStatus} (${run.result.error ?? ''}), ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`);
+  if (
+    run.result.executionStatus !== 'SUCCEEDED' ||
+    r?.objectsReencrypted !== OBJECTS ||
+    r.objectsScanned !== OBJECTS ||
+    r.objectsFailed
+  ) {
+    throw new Error(
+      `bench re-encryption workflow: ${run.result.executionStatus} (${run.result.error ?? ''}), ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`,
+    );
   }
-  notes.push(`re-encryption workflow: ${OBJECTS} s3-sse-kms objects end to end offline at speed ${SPEED} in ${seconds.toFixed(1)} s wall (${r.targets[0]?.batches ?? 0} batches, settings at their defaults: ${worldSettings(world).reEncryptKmsRequestsPerSecond} KMS requests/s)`);
+  notes.push(
+    `re-encryption workflow: ${OBJECTS} s3-sse-kms objects end to end offline at speed ${SPEED} in ${seconds.toFixed(1)} s wall (${r.targets[0]?.batches ?? 0} batches, settings at their defaults: ${worldSettings(world).reEncryptKmsRequestsPerSecond} KMS requests/s)`,
+  );
 }
 
 void main();

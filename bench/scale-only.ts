@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   for (const r of results) {
     const ok = r.kind === 'min' ? r.value >= r.target : r.value <= r.target;
     if (!ok) failed++;
-    console.log(`${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.value.toFixed(2)} ${r.unit} (target ${r.kind === 'min' ? '>=' : '<='} ${r.target} ${r.unit})`);
+    console.log(
+      `${ok ? 'PASS' : 'FAIL'}  ${r.name}: ${r.value.toFixed(2)} ${r.unit} (target ${r.kind === 'min' ? '>=' : '<='} ${r.target} ${r.unit})`,
+    );
   }
   process.exitCode = failed ? 1 : 0;
 }

@@ -24,14 +24,22 @@ export function functionFolders(): string[] {
 /** Bundles every function into `<outdir>/<folder>/index.js` (and its source map) with BUNDLING. */
 export async function buildBundles(outdir: string): Promise<string[]> {
   const folders = functionFolders();
-  await Promise.all(folders.map((folder) => build({ ...esbuildOptionsFor(folder, path.join(outdir, folder, 'index.js')), logLevel: 'warning' })));
+  await Promise.all(
+    folders.map((folder) =>
+      build({ ...esbuildOptionsFor(folder, path.join(outdir, folder, 'index.js')), logLevel: 'warning' }),
+    ),
+  );
   return folders;
 }
 
 /** dist/ from scratch: stale files from an earlier build would otherwise be packed. */
 async function main(): Promise<void> {
   rmSync(DIST, { recursive: true, force: true });
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   const folders = await buildBundles(path.join(DIST, 'bundles'));
   // stderr: `npm pack --json` prints its JSON on stdout, and prepack runs this build.
   process.stderr.write(`dist/: the construct library and ${folders.length} Lambda bundles\n`);

@@ -12,7 +12,9 @@ if (major < 22 || (major === 22 && minor < 12)) {
 if (!require('node:fs').existsSync(require('node:path').join(__dirname, 'kms-rotate.ts'))) {
   // The npm package is the construct library (dist/): it ships neither the CLI's sources nor its
   // dependencies, so the CLI runs from a checkout of the repository.
-  process.stderr.write('kms-rotate runs from a checkout of the kms-incident-rotation repository (npm ci, then npx kms-rotate, or npm i -g <checkout>); the npm package holds the CDK construct only.\n');
+  process.stderr.write(
+    'kms-rotate runs from a checkout of the kms-incident-rotation repository (npm ci, then npx kms-rotate, or npm i -g <checkout>); the npm package holds the CDK construct only.\n',
+  );
   process.exit(2);
 }
 require('tsx/cjs');

@@ -54,7 +54,10 @@ export class Aws {
     const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
     const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
     // As the SDK does: a named profile wins over static keys in the environment.
-    const credentials = !profile && accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+    const credentials =
+      !profile && accessKeyId && secretAccessKey
+        ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) }
+        : undefined;
     return {
       ...(r ? { region: r } : {}),
       ...(profile ? { profile } : {}),
@@ -97,7 +100,11 @@ export class Aws {
    * Runs one AWS call. `onError` may turn a specific error into a CliError (e.g.
    * TaskDoesNotExist -> exit 2); other AWS errors become exit-4 CliErrors naming the operation.
    */
-  async call<T>(operation: string, fn: () => Promise<T>, onError?: (e: Error & { name: string }) => CliError | undefined): Promise<T> {
+  async call<T>(
+    operation: string,
+    fn: () => Promise<T>,
+    onError?: (e: Error & { name: string }) => CliError | undefined,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (error) {
@@ -112,7 +119,11 @@ export class Aws {
   async credentials(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
     const provider = this.sts().config.credentials;
     const c = await provider();
-    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+    return {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+    };
   }
 
   /** The Region commands run in: --region, else the SDK's (AWS_REGION, the profile's region). */
@@ -140,12 +151,17 @@ export class Aws {
         return await this.cfn().send(new DescribeStacksCommand({ StackName: stackName }));
       } catch (error) {
         // CloudFormation says "Stack with id X does not exist" as a ValidationError.
-        if (error instanceof Error && (error.name === 'ValidationError' || /does not exist/i.test(error.message))) return null;
+        if (error instanceof Error && (error.name === 'ValidationError' || /does not exist/i.test(error.message)))
+          return null;
         throw error;
       }
     });
     if (!out) return null;
-    return Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [])));
+    return Object.fromEntries(
+      (out.Stacks?.[0]?.Outputs ?? []).flatMap((o) =>
+        o.OutputKey && o.OutputValue !== undefined ? [[o.OutputKey, o.OutputValue]] : [],
+      ),
+    );
   }
 
   /** The stack's DashboardUrl output, once stateMachineArn read the stack's outputs; else null. */
@@ -160,7 +176,9 @@ export class Aws {
     if (given !== undefined && given !== '') {
       if (!isStateMachineArn(given)) {
         const from = flag !== undefined ? '--state-machine' : STATE_MACHINE_ENV;
-        throw usageError(`${from}: expected a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got ${JSON.stringify(given.slice(0, 120))}`);
+        throw usageError(
+          `${from}: expected a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>), got ${JSON.stringify(given.slice(0, 120))}`,
+        );
       }
       return given;
     }
@@ -171,14 +189,19 @@ export class Aws {
       () => this.cfn().send(new DescribeStacksCommand({ StackName: STACK_NAME })),
       (e) =>
         e.name === 'ValidationError' || /does not exist/i.test(e.message)
-          ? usageError(`No state machine found: the stack ${STACK_NAME} does not exist in ${region}${this.flags.profile ? ` (profile ${this.flags.profile})` : ''}. ${howTo}`)
+          ? usageError(
+              `No state machine found: the stack ${STACK_NAME} does not exist in ${region}${this.flags.profile ? ` (profile ${this.flags.profile})` : ''}. ${howTo}`,
+            )
           : undefined,
     );
     const outputs = out.Stacks?.[0]?.Outputs ?? [];
     // Kept for `status`, which prints the dashboard's URL from the same stack (no second call).
     this.dashboardUrlOutput = outputs.find((o) => o.OutputKey === DASHBOARD_URL_OUTPUT)?.OutputValue ?? null;
     const arn = outputs.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
-    if (!arn) throw usageError(`No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`);
+    if (!arn)
+      throw usageError(
+        `No state machine found: the stack ${STACK_NAME} in ${region} has no StateMachineArn output. ${howTo}`,
+      );
     return arn;
   }
 
@@ -186,7 +209,10 @@ export class Aws {
    * The workflow's state machines: `--state-machine` / $KMS_ROTATE_STATE_MACHINE (that one only),
    * else both of the stack: the manual machine (front-door runs) and the automatic one (findings).
    */
-  async stateMachineArns(flag: string | undefined, env: Io['env']): Promise<{ manual: string; automatic: string | null }> {
+  async stateMachineArns(
+    flag: string | undefined,
+    env: Io['env'],
+  ): Promise<{ manual: string; automatic: string | null }> {
     const first = await this.stateMachineArn(flag, env);
     const given = flag ?? env[STATE_MACHINE_ENV];
     if (given !== undefined && given !== '') return { manual: first, automatic: null };

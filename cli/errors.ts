@@ -25,8 +25,24 @@ export interface CallContext {
   profile?: string;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
-const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired', 'RequestExpired', 'TokenExpiredException']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+const EXPIRED = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'TokenRefreshRequired',
+  'RequestExpired',
+  'TokenExpiredException',
+]);
 const BAD_CREDENTIALS = new Set([
   'InvalidClientTokenId',
   'UnrecognizedClientException',
@@ -36,7 +52,14 @@ const BAD_CREDENTIALS = new Set([
   'InvalidAccessKeyId',
   'MissingAuthenticationToken',
 ]);
-const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError', 'UnauthorizedOperation', 'UnauthorizedAccess', 'KMSAccessDeniedException']);
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'AuthorizationError',
+  'UnauthorizedOperation',
+  'UnauthorizedAccess',
+  'KMSAccessDeniedException',
+]);
 const THROTTLED = /throttl|toomanyrequests|requestlimitexceeded|slowdown/i;
 
 type ErrorLike = Error & { code?: string; $metadata?: unknown; $fault?: string; Code?: string };
@@ -52,7 +75,8 @@ function firstLine(message: string | undefined): string {
 }
 
 /** `User: arn:... is not authorized to perform: states:StartExecution on resource: arn:... because ...` */
-const NOT_AUTHORIZED = /User: (\S+) is not authorized to perform: (\S+?)(?: on resource: (\S+?))?(?: (?:because|with an explicit deny)(.*))?$/;
+const NOT_AUTHORIZED =
+  /User: (\S+) is not authorized to perform: (\S+?)(?: on resource: (\S+?))?(?: (?:because|with an explicit deny)(.*))?$/;
 
 /**
  * Maps an error from the AWS SDK (a service error, a credentials-provider error, a network error)
@@ -69,20 +93,32 @@ export function fromAwsError(error: unknown, ctx: CallContext = {}): CliError | 
   const profileHint = ctx.profile ? ` --profile ${ctx.profile}` : '';
 
   if (/Region is missing/i.test(e.message)) {
-    return new CliError('No AWS Region is configured: pass --region REGION or set AWS_REGION (or give the profile a region).', EXIT.USAGE);
+    return new CliError(
+      'No AWS Region is configured: pass --region REGION or set AWS_REGION (or give the profile a region).',
+      EXIT.USAGE,
+    );
   }
-  if (EXPIRED.has(name) || ((name === 'CredentialsProviderError' || name === 'TokenProviderError') && /expired|refresh/i.test(e.message))) {
+  if (
+    EXPIRED.has(name) ||
+    ((name === 'CredentialsProviderError' || name === 'TokenProviderError') && /expired|refresh/i.test(e.message))
+  ) {
     return awsError(
       `Your AWS session has expired${what} (${name}). Run \`aws sso login${profileHint}\` or refresh your credentials, then rerun.`,
     );
   }
-  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /Could not load credentials/i.test(e.message)) {
+  if (
+    name === 'CredentialsProviderError' ||
+    name === 'TokenProviderError' ||
+    /Could not load credentials/i.test(e.message)
+  ) {
     return awsError(
       `No AWS credentials found. Set AWS_PROFILE or run \`aws sso login\` (or pass --profile NAME; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY also work). Detail: ${message}`,
     );
   }
   if (BAD_CREDENTIALS.has(name)) {
-    return awsError(`AWS rejected the credentials${what} (${name}: ${message}). Check the profile or access keys in use${ctx.profile ? ` (profile ${ctx.profile})` : ''}.`);
+    return awsError(
+      `AWS rejected the credentials${what} (${name}: ${message}). Check the profile or access keys in use${ctx.profile ? ` (profile ${ctx.profile})` : ''}.`,
+    );
   }
   if (DENIED.has(name) || /AccessDenied/i.test(name)) {
     const m = NOT_AUTHORIZED.exec(message);
@@ -95,7 +131,12 @@ export function fromAwsError(error: unknown, ctx: CallContext = {}): CliError | 
     );
   }
   const code = e.code ?? (e as { cause?: ErrorLike }).cause?.code;
-  if ((code && NETWORK_CODES.has(code)) || name === 'TimeoutError' || name === 'NetworkingError' || /getaddrinfo|socket hang up|connect ECONNREFUSED/i.test(e.message)) {
+  if (
+    (code && NETWORK_CODES.has(code)) ||
+    name === 'TimeoutError' ||
+    name === 'NetworkingError' ||
+    /getaddrinfo|socket hang up|connect ECONNREFUSED/i.test(e.message)
+  ) {
     return awsError(
       `Cannot reach AWS${what}: ${code ?? name} (${message}). Check the network, VPN or proxy, the Region (--region) and AWS_ENDPOINT_URL if set.`,
     );

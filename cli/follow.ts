@@ -39,28 +39,46 @@ const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 /** True for a Step Functions execution ARN (`...:states:<region>:<account>:execution:<machine>:<name>`). */
 function isExecutionArn(ref: string): boolean {
   const arn = parseArn(ref);
-  if (!arn || arn.service !== 'states' || !isPartition(arn.partition) || !isRegion(arn.region) || !isAccount(arn.account)) return false;
+  if (
+    !arn ||
+    arn.service !== 'states' ||
+    !isPartition(arn.partition) ||
+    !isRegion(arn.region) ||
+    !isAccount(arn.account)
+  )
+    return false;
   const [kind, machine, name, ...rest] = arn.resource.split(':');
-  return kind === 'execution' && rest.length === 0 && EXECUTION_NAME.test(machine ?? '') && EXECUTION_NAME.test(name ?? '');
+  return (
+    kind === 'execution' && rest.length === 0 && EXECUTION_NAME.test(machine ?? '') && EXECUTION_NAME.test(name ?? '')
+  );
 }
 
 /** An execution ARN from an ARN or a bare name (which needs the state machine). */
 export async function executionArnOf(ref: string, stateMachine: () => Promise<string>): Promise<string> {
   if (ref.startsWith('arn:')) {
-    if (!isExecutionArn(ref)) throw usageError(`execution: expected an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>) or a name, got ${JSON.stringify(ref.slice(0, 200))}`);
+    if (!isExecutionArn(ref))
+      throw usageError(
+        `execution: expected an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>) or a name, got ${JSON.stringify(ref.slice(0, 200))}`,
+      );
     return ref;
   }
-  if (!EXECUTION_NAME.test(ref)) throw usageError(`execution: expected an execution name (letters, digits, - and _, at most 80) or ARN, got ${JSON.stringify(ref.slice(0, 200))}`);
+  if (!EXECUTION_NAME.test(ref))
+    throw usageError(
+      `execution: expected an execution name (letters, digits, - and _, at most 80) or ARN, got ${JSON.stringify(ref.slice(0, 200))}`,
+    );
   const machine = await stateMachine();
   const arn = buildExecutionArn(machine, ref);
-  if (!arn) throw usageError(`state machine: expected a state machine ARN, got ${JSON.stringify(machine.slice(0, 200))}`);
+  if (!arn)
+    throw usageError(`state machine: expected a state machine ARN, got ${JSON.stringify(machine.slice(0, 200))}`);
   return arn;
 }
 
 function notFound(executionArn: string) {
   return (e: Error) =>
     e.name === 'ExecutionDoesNotExist' || e.name === 'InvalidArn'
-      ? usageError(`No execution ${executionArn} (${e.name}). Check the name or ARN, the Region (--region) and the account (--profile).`)
+      ? usageError(
+          `No execution ${executionArn} (${e.name}). Check the name or ARN, the Region (--region) and the account (--profile).`,
+        )
       : undefined;
 }
 
@@ -72,7 +90,16 @@ export async function historySince(aws: Aws, executionArn: string, afterId: numb
   do {
     const page = await aws.call(
       'states:GetExecutionHistory',
-      () => sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, reverseOrder: false, includeExecutionData: true, nextToken })),
+      () =>
+        sfn.send(
+          new GetExecutionHistoryCommand({
+            executionArn,
+            maxResults: 1000,
+            reverseOrder: false,
+            includeExecutionData: true,
+            nextToken,
+          }),
+        ),
       notFound(executionArn),
     );
     for (const e of page.events ?? []) if ((e.id ?? 0) > afterId) events.push(e);
@@ -83,7 +110,11 @@ export async function historySince(aws: Aws, executionArn: string, afterId: numb
 
 export async function describeExecution(aws: Aws, executionArn: string): Promise<DescribeExecutionCommandOutput> {
   const sfn = aws.sfn(homeOfArn(executionArn)?.region);
-  return aws.call('states:DescribeExecution', () => sfn.send(new DescribeExecutionCommand({ executionArn })), notFound(executionArn));
+  return aws.call(
+    'states:DescribeExecution',
+    () => sfn.send(new DescribeExecutionCommand({ executionArn })),
+    notFound(executionArn),
+  );
 }
 
 /** The Notify state's output (`{ request, results, notification: { summary } }`), newest first. */
@@ -99,13 +130,22 @@ export function notifyOutputIn(events: readonly HistoryEvent[]): Record<string, 
 }
 
 /** Builds the result from DescribeExecution and (for FAILED executions) the Notify output. */
-export function resultOf(desc: DescribeExecutionCommandOutput, executionArn: string, notifyOutput: Record<string, unknown> | undefined): ExecutionResult {
+export function resultOf(
+  desc: DescribeExecutionCommandOutput,
+  executionArn: string,
+  notifyOutput: Record<string, unknown> | undefined,
+): ExecutionResult {
   const output = parseJson(desc.output);
   const fromNotify = (notifyOutput?.notification as { summary?: unknown } | undefined)?.summary;
   const summary = isRunSummary(output) ? output : isRunSummary(fromNotify) ? fromNotify : null;
   const input = parseJson(desc.input) as { requestedBy?: unknown } | undefined;
   const request = notifyOutput?.request as { requestedBy?: unknown } | undefined;
-  const requestedBy = typeof input?.requestedBy === 'string' ? input.requestedBy : typeof request?.requestedBy === 'string' ? request.requestedBy : null;
+  const requestedBy =
+    typeof input?.requestedBy === 'string'
+      ? input.requestedBy
+      : typeof request?.requestedBy === 'string'
+        ? request.requestedBy
+        : null;
   return {
     executionArn,
     status: desc.status ?? 'UNKNOWN',
@@ -130,11 +170,21 @@ export interface FollowOptions {
  * event id), renders each state as it is entered and left, and shows a spinner on a terminal
  * (stderr) or nothing between polls otherwise.
  */
-export async function followExecution(aws: Aws, io: Io, executionArn: string, opts: FollowOptions): Promise<ExecutionResult> {
+export async function followExecution(
+  aws: Aws,
+  io: Io,
+  executionArn: string,
+  opts: FollowOptions,
+): Promise<ExecutionResult> {
   const home = homeOfArn(executionArn);
   const onTerminal = io.stderrIsTTY === true;
   const trace = opts.traceTo
-    ? new LiveTrace({ out: opts.traceTo, paint: colourFor(io, opts.traceStream), status: onTerminal ? io.stderr : null, home })
+    ? new LiveTrace({
+        out: opts.traceTo,
+        paint: colourFor(io, opts.traceStream),
+        status: onTerminal ? io.stderr : null,
+        home,
+      })
     : null;
   const translator = new HistoryTranslator();
   const sleep = sleepOf(io);
@@ -154,7 +204,10 @@ export async function followExecution(aws: Aws, io: Io, executionArn: string, op
       if (!RUNNING.has(status)) return resultOf(desc, executionArn, notifyOutputIn(seen));
       const nextAt = Date.now() + opts.intervalMs;
       const started = desc.startDate?.getTime() ?? Date.now();
-      trace?.setActivity(() => `${status} ${clockTime((Date.now() - started) / 1000)}, next check in ${Math.max(0, Math.ceil((nextAt - Date.now()) / 1000))}s`);
+      trace?.setActivity(
+        () =>
+          `${status} ${clockTime((Date.now() - started) / 1000)}, next check in ${Math.max(0, Math.ceil((nextAt - Date.now()) / 1000))}s`,
+      );
       await sleep(opts.intervalMs);
       trace?.setActivity(null);
     }
@@ -184,7 +237,10 @@ export function printOutcome(io: Io, result: ExecutionResult, out: Writer = io.s
     line();
   }
   const code = exitCodeForRun(result.status, result.summary);
-  const what = result.status === 'SUCCEEDED' ? (result.summary?.outcome ?? 'NONE') : `${result.status}${result.error ? ` (${result.error})` : ''}`;
+  const what =
+    result.status === 'SUCCEEDED'
+      ? (result.summary?.outcome ?? 'NONE')
+      : `${result.status}${result.error ? ` (${result.error})` : ''}`;
   line(`Execution ${p.outcome(result.status)}: ${p.outcome(what)}  exit ${code}`);
   if (result.status !== 'SUCCEEDED' && result.cause && !result.summary) line(`Cause: ${result.cause}`);
   return code;
@@ -199,7 +255,12 @@ export function resultJson(result: ExecutionResult, exitCode: ExitCode): string 
  * Follow an execution to its end and report it: the live trace (stdout, or stderr with --json),
  * then the summary text or the JSON result. Shared by `start` and `watch`.
  */
-export async function followAndReport(aws: Aws, io: Io, executionArn: string, opts: { json?: boolean; intervalMs: number }): Promise<ExitCode> {
+export async function followAndReport(
+  aws: Aws,
+  io: Io,
+  executionArn: string,
+  opts: { json?: boolean; intervalMs: number },
+): Promise<ExitCode> {
   const result = await followExecution(aws, io, executionArn, {
     traceTo: opts.json ? io.stderr : io.stdout,
     traceStream: opts.json ? 'stderr' : 'stdout',

@@ -28,7 +28,11 @@ export async function signedPost(
 ): Promise<FrontDoorAnswer> {
   const url = new URL(routePath(route, params).replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   const text = JSON.stringify(body);
-  const headers = await signRequest({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: text }, credentials, region);
+  const headers = await signRequest(
+    { method: 'POST', url, headers: { 'content-type': 'application/json' }, body: text },
+    credentials,
+    region,
+  );
   // fetch sets Host itself (the signed value is the URL's host, the same).
   const { host: _host, ...sent } = headers;
   const response = await fetch(url, { method: 'POST', headers: sent, body: text });
@@ -39,7 +43,11 @@ export async function signedPost(
   } catch {
     parsed = { message: raw.slice(0, 400) };
   }
-  return { status: response.status, body: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { message: String(parsed) } };
+  return {
+    status: response.status,
+    body:
+      typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { message: String(parsed) },
+  };
 }
 
 /**
@@ -50,8 +58,10 @@ export async function signedPost(
 export function frontDoorError(answer: FrontDoorAnswer, what: string): CliError {
   const message = typeof answer.body.message === 'string' ? answer.body.message : `HTTP ${answer.status}`;
   const code = typeof answer.body.error === 'string' ? ` (${answer.body.error})` : '';
-  if (answer.status === 403) return new CliError(`The front door refused ${what}${code}: ${message}${resourcePolicyHint(message)}`, EXIT.AWS);
-  if (answer.status >= 400 && answer.status < 500) return usageError(`The front door could not ${what}${code}: ${message}`);
+  if (answer.status === 403)
+    return new CliError(`The front door refused ${what}${code}: ${message}${resourcePolicyHint(message)}`, EXIT.AWS);
+  if (answer.status >= 400 && answer.status < 500)
+    return usageError(`The front door could not ${what}${code}: ${message}`);
   return new CliError(`The front door failed to ${what} (HTTP ${answer.status})${code}: ${message}`, EXIT.AWS);
 }
 
@@ -62,7 +72,7 @@ export function frontDoorError(answer: FrontDoorAnswer, what: string): CliError 
 function resourcePolicyHint(message: string): string {
   if (!/explicit deny in a resource-based policy/.test(message)) return '';
   return (
-    '. The front door admits only people, each route only from the roles the stack\'s settings name (requestRoles, approveRoles, breakGlassRoles):' +
+    ". The front door admits only people, each route only from the roles the stack's settings name (requestRoles, approveRoles, breakGlassRoles):" +
     ' sign in through IAM Identity Center, or use a role session whose source identity equals its session name (docs/permissions.md)'
   );
 }
@@ -73,16 +83,29 @@ export async function frontDoorUrl(aws: Aws, io: Io, stackName: string): Promise
   if (given) return given;
   const outputs = await aws.stackOutputs(stackName);
   const url = outputs?.FrontDoorUrl;
-  if (!url) throw usageError(`No front door found: the stack ${stackName} has no FrontDoorUrl output (deploy the current stack, or set ${FRONT_DOOR_ENV}).`);
+  if (!url)
+    throw usageError(
+      `No front door found: the stack ${stackName} has no FrontDoorUrl output (deploy the current stack, or set ${FRONT_DOOR_ENV}).`,
+    );
   return url;
 }
 
 /** POST to the front door with the credentials and Region this command uses; a CliError for anything but 200. */
-export async function callFrontDoor(aws: Aws, io: Io, stackName: string, route: RouteName, params: Record<string, string>, body: unknown, what: string): Promise<Record<string, unknown>> {
+export async function callFrontDoor(
+  aws: Aws,
+  io: Io,
+  stackName: string,
+  route: RouteName,
+  params: Record<string, string>,
+  body: unknown,
+  what: string,
+): Promise<Record<string, unknown>> {
   const url = await frontDoorUrl(aws, io, stackName);
   const region = await aws.region();
   const credentials = await aws.call('loading AWS credentials', () => aws.credentials());
-  const answer = await aws.call(`the front door (${routePath(route, params)})`, () => signedPost(url, route, params, body, credentials, region));
+  const answer = await aws.call(`the front door (${routePath(route, params)})`, () =>
+    signedPost(url, route, params, body, credentials, region),
+  );
   if (answer.status !== 200) throw frontDoorError(answer, what);
   return answer.body;
 }

@@ -27,7 +27,9 @@ export function shortKey(ref: string, home?: Home | null): string {
 /** Account and Region of any ARN (`arn:aws:states:us-east-1:111122223333:execution:...`). */
 export function homeOfArn(arn: string): Home | null {
   const parsed = parseArn(arn);
-  return parsed && isRegion(parsed.region) && isAccount(parsed.account) ? { region: parsed.region, account: parsed.account } : null;
+  return parsed && isRegion(parsed.region) && isAccount(parsed.account)
+    ? { region: parsed.region, account: parsed.account }
+    : null;
 }
 
 /** The lifetime budget a summary was computed with (used + remaining), else the settings default. */
@@ -43,7 +45,12 @@ export function budgetOf(summary: Pick<RunSummary, 'keys'> | null): number {
 
 /** True for an object shaped like a RunSummary (the execution output). */
 export function isRunSummary(v: unknown): v is RunSummary {
-  return typeof v === 'object' && v !== null && Array.isArray((v as RunSummary).keys) && typeof (v as RunSummary).outcome === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray((v as RunSummary).keys) &&
+    typeof (v as RunSummary).outcome === 'string'
+  );
 }
 
 /** Parses a JSON string from AWS; undefined when it is absent or not JSON. */

@@ -8,37 +8,48 @@ import { loadWorldFile, WorldError, type World } from '../local/world';
 export function withAwsOptions(cmd: Command): Command {
   return cmd
     .option('--profile <name>', 'AWS profile to use (default: AWS_PROFILE, then the default credential chain)')
-    .option('--region <region>', 'AWS Region (default: AWS_REGION, then the profile\'s Region)', region);
+    .option('--region <region>', "AWS Region (default: AWS_REGION, then the profile's Region)", region);
 }
 
 export function withStateMachineOption(cmd: Command): Command {
-  return cmd.option('--state-machine <arn>', 'the workflow\'s state machine ARN (default: $KMS_ROTATE_STATE_MACHINE, else the StateMachineArn output of the KmsIncidentRotation stack)');
+  return cmd.option(
+    '--state-machine <arn>',
+    "the workflow's state machine ARN (default: $KMS_ROTATE_STATE_MACHINE, else the StateMachineArn output of the KmsIncidentRotation stack)",
+  );
 }
 
 export function withIntervalOption(cmd: Command): Command {
-  return cmd.addOption(new Option('--interval <seconds>', 'seconds between status checks while following').default(DEFAULT_POLL_SECONDS).argParser(positiveNumber));
+  return cmd.addOption(
+    new Option('--interval <seconds>', 'seconds between status checks while following')
+      .default(DEFAULT_POLL_SECONDS)
+      .argParser(positiveNumber),
+  );
 }
 
 export function region(value: string): string {
-  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(value)) throw new InvalidArgumentError(`expected an AWS Region such as us-east-1, got ${JSON.stringify(value)}`);
+  if (!/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/.test(value))
+    throw new InvalidArgumentError(`expected an AWS Region such as us-east-1, got ${JSON.stringify(value)}`);
   return value;
 }
 
 export function positiveNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a positive number, got ${JSON.stringify(value)}`);
   return n;
 }
 
 export function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number of at least 1, got ${JSON.stringify(value)}`);
   return n;
 }
 
 export function nonNegativeInteger(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number (0 or more), got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected a whole number (0 or more), got ${JSON.stringify(value)}`);
   return n;
 }
 

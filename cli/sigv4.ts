@@ -10,7 +10,11 @@ import { SignatureV4 } from '@smithy/signature-v4';
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
 const bytes = (data: SourceData): Buffer =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : ArrayBuffer.isView(data)
+      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      : Buffer.from(data);
 
 /** SHA-256 (and HMAC-SHA-256 with a secret) from node:crypto, in the shape the signer takes. */
 class NodeSha256 {
@@ -72,7 +76,12 @@ function httpRequest(req: SignableRequest) {
 }
 
 /** The headers of `req` signed with `credentials` (Authorization, X-Amz-Date, the token if any). */
-export async function signRequest(req: SignableRequest, credentials: Credentials, region: string, now = new Date()): Promise<Record<string, string>> {
+export async function signRequest(
+  req: SignableRequest,
+  credentials: Credentials,
+  region: string,
+  now = new Date(),
+): Promise<Record<string, string>> {
   const signed = await signer(credentials, region).sign(httpRequest(req) as never, { signingDate: now });
   return (signed as unknown as { headers: Record<string, string> }).headers;
 }

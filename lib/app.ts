@@ -24,17 +24,23 @@ export const STACK_SET_CONTEXT = {
  * cdk-stacksets would add a dependency and make the StackSet itself a CDK resource of a
  * management-account stack, which Organizations usually manage on their own.
  */
-export function stackSetSynthesizer(tryGetContext: (key: string) => unknown): CliCredentialsStackSynthesizer | undefined {
+export function stackSetSynthesizer(
+  tryGetContext: (key: string) => unknown,
+): CliCredentialsStackSynthesizer | undefined {
   const bucket = tryGetContext(STACK_SET_CONTEXT.assetsBucket);
   if (bucket === undefined) return undefined;
   const problems: string[] = [];
   if (typeof bucket !== 'string' || !/^[a-z0-9][a-z0-9.-]*\$\{AWS::Region\}[a-z0-9.-]*$/.test(bucket)) {
     // Lambda reads its code from a bucket in its own Region: one bucket per Region, same name pattern.
-    problems.push(`${STACK_SET_CONTEXT.assetsBucket}: a bucket name with \${AWS::Region} in it, such as my-org-assets-\${AWS::Region} (Lambda reads code from a bucket in its own Region), got ${JSON.stringify(bucket)}`);
+    problems.push(
+      `${STACK_SET_CONTEXT.assetsBucket}: a bucket name with \${AWS::Region} in it, such as my-org-assets-\${AWS::Region} (Lambda reads code from a bucket in its own Region), got ${JSON.stringify(bucket)}`,
+    );
   }
   const prefix = tryGetContext(STACK_SET_CONTEXT.assetsPrefix) ?? 'kms-incident-rotation/';
   if (typeof prefix !== 'string' || !/^[\w.-]+(\/[\w.-]+)*\/$/.test(prefix)) {
-    problems.push(`${STACK_SET_CONTEXT.assetsPrefix}: a key prefix ending in /, such as kms-incident-rotation/, got ${JSON.stringify(prefix)}`);
+    problems.push(
+      `${STACK_SET_CONTEXT.assetsPrefix}: a key prefix ending in /, such as kms-incident-rotation/, got ${JSON.stringify(prefix)}`,
+    );
   }
   if (problems.length) throw new SettingsError('cdk.json context', problems);
   return new CliCredentialsStackSynthesizer({ fileAssetsBucketName: bucket as string, bucketPrefix: prefix as string });

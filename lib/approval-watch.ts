@@ -33,17 +33,21 @@ export class ApprovalWatch extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalWatchProps) {
     super(scope, id);
-    this.function = productFunction(this, { logs: 'Logs', role: 'Role', fn: 'Function' }, {
-      folder: 'approval-watch',
-      description: 'kms-incident-rotation approval watch: counts approvals waiting past half their window',
-      roleDescription: 'kms-incident-rotation approval-watch',
-      environment: { [ENV.ledgerTable]: props.ledger.tableName },
-      logRetention: props.logRetention,
-      logEncryptionKey: props.productKey,
-      memorySize: 128,
-      // One run at a time is all a 5-minute schedule needs (NIST LambdaConcurrency).
-      reservedConcurrentExecutions: 1,
-    });
+    this.function = productFunction(
+      this,
+      { logs: 'Logs', role: 'Role', fn: 'Function' },
+      {
+        folder: 'approval-watch',
+        description: 'kms-incident-rotation approval watch: counts approvals waiting past half their window',
+        roleDescription: 'kms-incident-rotation approval-watch',
+        environment: { [ENV.ledgerTable]: props.ledger.tableName },
+        logRetention: props.logRetention,
+        logEncryptionKey: props.productKey,
+        memorySize: 128,
+        // One run at a time is all a 5-minute schedule needs (NIST LambdaConcurrency).
+        reservedConcurrentExecutions: 1,
+      },
+    );
     const role = this.function.role as iam.Role;
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, 'approval-watch');
 
@@ -67,25 +71,30 @@ export class ApprovalWatch extends Construct {
 
     Validations.of(schedule).acknowledge({
       id: 'Serverless-EventBusDLQ',
-      reason: 'A scheduled event without input: an undelivered one has nothing to keep, and the next one 5 minutes later counts the same approvals.',
+      reason:
+        'A scheduled event without input: an undelivered one has nothing to keep, and the next one 5 minutes later counts the same approvals.',
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
     });
     Validations.of(role).acknowledge({
       id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-      reason: 'The role has exactly one inline policy, written for it alone (Query on one index, LeadingKeys APPROVAL#) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.',
+      reason:
+        'The role has exactly one inline policy, written for it alone (Query on one index, LeadingKeys APPROVAL#) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.',
     });
     for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']) {
       Validations.of(this.function).acknowledge({
         id,
-        reason: 'The schedule invokes it every 5 minutes with no input: a failed run has nothing to keep, and the next run counts again. Failures show in the function\'s Errors metric and logs.',
+        reason:
+          "The schedule invokes it every 5 minutes with no input: a failed run has nothing to keep, and the next run counts again. Failures show in the function's Errors metric and logs.",
       });
     }
     Validations.of(this.function).acknowledge({
       id: 'NIST.800.53.R5-LambdaInsideVPC',
-      reason: 'The function reaches only DynamoDB and CloudWatch Logs over TLS with SigV4 and holds no network-reachable resources; a VPC would add endpoints without narrowing what it can call (IAM does).',
+      reason:
+        'The function reaches only DynamoDB and CloudWatch Logs over TLS with SigV4 and holds no network-reachable resources; a VPC would add endpoints without narrowing what it can call (IAM does).',
     });
   }
 }

@@ -72,7 +72,8 @@ export function logGroupPrefix(): string {
 export function nameLogGroups(scope: Construct): void {
   for (const child of scope.node.findAll()) {
     // The L2 LogGroup leaves a lazy name that resolves to nothing when no name was given.
-    if (child instanceof logs.CfnLogGroup && Stack.of(child).resolve(child.logGroupName) === undefined) child.logGroupName = Fn.join('', [logGroupPrefix(), Names.uniqueId(child)]);
+    if (child instanceof logs.CfnLogGroup && Stack.of(child).resolve(child.logGroupName) === undefined)
+      child.logGroupName = Fn.join('', [logGroupPrefix(), Names.uniqueId(child)]);
   }
 }
 
@@ -87,7 +88,11 @@ export function allowLogsToUseKey(key: kms.Key): void {
       principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
       resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${logGroupPrefix()}*` } },
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:${logGroupPrefix()}*`,
+        },
+      },
     }),
   );
 }
@@ -125,7 +130,10 @@ export class Compliance extends Construct {
       // after the grace time): no recovery point is deleted before the daily rule's retention,
       // and none kept past the monthly rule's. Principals with
       // backup:DeleteBackupVaultLockConfiguration can still remove the lock (README "Audit ledger").
-      lockConfiguration: { minRetention: Duration.days(LEDGER_BACKUP.dailyRetentionDays), maxRetention: Duration.days(LEDGER_BACKUP.monthlyRetentionDays) },
+      lockConfiguration: {
+        minRetention: Duration.days(LEDGER_BACKUP.dailyRetentionDays),
+        maxRetention: Duration.days(LEDGER_BACKUP.monthlyRetentionDays),
+      },
     });
     this.plan = new backup.BackupPlan(this, 'LedgerBackups', {
       backupVault: this.vault,
@@ -142,45 +150,60 @@ export class Compliance extends Construct {
         }),
       ],
     });
-    const selection = this.plan.addSelection('Ledger', { resources: [backup.BackupResource.fromDynamoDbTable(props.ledger)] });
+    const selection = this.plan.addSelection('Ledger', {
+      resources: [backup.BackupResource.fromDynamoDbTable(props.ledger)],
+    });
     const backupRole = selection.node.findChild('Role') as iam.Role;
     Validations.of(backupRole).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
-      reason: 'AWS Backup\'s own service role policy: AWS keeps its actions (DynamoDB backup, KMS grants for the vault key) current; assumable by backup.amazonaws.com only.',
+      reason:
+        "AWS Backup's own service role policy: AWS keeps its actions (DynamoDB backup, KMS grants for the vault key) current; assumable by backup.amazonaws.com only.",
     });
 
     for (const [name, fn] of Object.entries(props.functions) as [HandlerName, lambda.Function][]) {
       (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
-        name === 'reencrypt-objects' ? reencryptObjectsConcurrency(props.reEncryptKmsRequestsPerSecond) : RESERVED_CONCURRENCY[name];
+        name === 'reencrypt-objects'
+          ? reencryptObjectsConcurrency(props.reEncryptKmsRequestsPerSecond)
+          : RESERVED_CONCURRENCY[name];
       const syncOnly =
         'Step Functions invokes the task functions synchronously (RequestResponse); a function DLQ or failure destination only receives failed asynchronous invocations. Failures are caught, classified and recorded by the state machine, and executions that fail page (ExecutionsFailed alarm).';
-      for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']) Validations.of(fn).acknowledge({ id, reason: syncOnly });
+      for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ'])
+        Validations.of(fn).acknowledge({ id, reason: syncOnly });
       Validations.of(fn).acknowledge({
         id: 'NIST.800.53.R5-LambdaInsideVPC',
-        reason: 'The functions reach only AWS APIs (KMS, DynamoDB, SNS) over TLS with SigV4 and hold no network-reachable resources; a VPC would add NAT or interface endpoints in every account and Region without narrowing what they can call (IAM does).',
+        reason:
+          'The functions reach only AWS APIs (KMS, DynamoDB, SNS) over TLS with SigV4 and hold no network-reachable resources; a VPC would add NAT or interface endpoints in every account and Region without narrowing what they can call (IAM does).',
       });
     }
     // The front door: API Gateway invokes its functions synchronously, like Step Functions the tasks.
     const { frontDoor } = props;
-    (frontDoor.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = FRONT_DOOR_CONCURRENCY.frontDoor;
-    (frontDoor.drillFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = FRONT_DOOR_CONCURRENCY.drill;
+    (frontDoor.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
+      FRONT_DOOR_CONCURRENCY.frontDoor;
+    (frontDoor.drillFunction.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
+      FRONT_DOOR_CONCURRENCY.drill;
     const frontDoorSync =
       'API Gateway invokes the front door synchronously (Lambda proxy integration); the caller gets the error in the HTTP answer and the CLI reports it. A function DLQ only receives failed asynchronous invocations.';
     // The drill function is also invoked asynchronously by its hourly sweep (lib/drill.ts).
     const drillSweep = `${frontDoorSync} The hourly sweep's invocations carry no input: a failed sweep has nothing to keep, and the next one looks at every open drill key again; failures show in the function's Errors metric.`;
-    for (const [fn, reason] of [[frontDoor.function, frontDoorSync], [frontDoor.drillFunction, drillSweep]] as const) {
-      for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ']) Validations.of(fn).acknowledge({ id, reason });
+    for (const [fn, reason] of [
+      [frontDoor.function, frontDoorSync],
+      [frontDoor.drillFunction, drillSweep],
+    ] as const) {
+      for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ'])
+        Validations.of(fn).acknowledge({ id, reason });
     }
     for (const fn of [frontDoor.function, frontDoor.drillFunction]) {
       Validations.of(fn).acknowledge({
         id: 'NIST.800.53.R5-LambdaInsideVPC',
-        reason: 'The front door reaches only AWS APIs (Step Functions, DynamoDB, KMS for drills) over TLS with SigV4 and holds no network-reachable resources; a VPC would add endpoints without narrowing what it can call (IAM does).',
+        reason:
+          'The front door reaches only AWS APIs (Step Functions, DynamoDB, KMS for drills) over TLS with SigV4 and holds no network-reachable resources; a VPC would add endpoints without narrowing what it can call (IAM does).',
       });
     }
     const stage = frontDoor.api.deploymentStage;
     Validations.of(stage).acknowledge({
       id: 'NIST.800.53.R5-APIGWSSLEnabled',
-      reason: 'The check is for a client certificate towards an HTTP backend; the only backends are Lambda proxy integrations inside AWS. Callers reach the API over TLS only (API Gateway serves HTTPS only).',
+      reason:
+        'The check is for a client certificate towards an HTTP backend; the only backends are Lambda proxy integrations inside AWS. Callers reach the API over TLS only (API Gateway serves HTTPS only).',
     });
     Validations.of(stage).acknowledge({
       id: 'NIST.800.53.R5-APIGWCacheEnabledAndEncrypted',
@@ -188,21 +211,29 @@ export class Compliance extends Construct {
     });
     Validations.of(stage).acknowledge({
       id: 'NIST.800.53.R5-APIGWExecutionLoggingEnabled',
-      reason: 'Execution logging needs an account-wide API Gateway CloudWatch role, which a stack deployed into every account must not own (AwsSolutions-APIG6 has the same reason). Access logs (encrypted, with the IAM caller) and the functions\' own logs record every request.',
+      reason:
+        "Execution logging needs an account-wide API Gateway CloudWatch role, which a stack deployed into every account must not own (AwsSolutions-APIG6 has the same reason). Access logs (encrypted, with the IAM caller) and the functions' own logs record every request.",
     });
     Validations.of(stage).acknowledge({
       id: 'NIST.800.53.R5-APIGWAssociatedWithWAF',
-      reason: 'Every route requires SigV4 (AWS_IAM): unsigned requests are refused by API Gateway before any code runs, and callers are a few on-call principals. A WAF web ACL per account and Region adds cost without a rule that IAM does not already enforce (AwsSolutions-APIG3 has the same reason).',
+      reason:
+        'Every route requires SigV4 (AWS_IAM): unsigned requests are refused by API Gateway before any code runs, and callers are a few on-call principals. A WAF web ACL per account and Region adds cost without a rule that IAM does not already enforce (AwsSolutions-APIG3 has the same reason).',
     });
     const inlineReason =
       'Each role has exactly one inline policy, written for that role alone (least privilege per task, see lib/stack.ts) and created and deleted with it; a customer managed policy would be the same document with a second lifecycle.';
-    for (const fn of Object.values(props.functions) as lambda.Function[]) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
-    for (const machine of props.stateMachines) Validations.of(machine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
-    for (const fn of [frontDoor.function, frontDoor.drillFunction]) Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const fn of Object.values(props.functions) as lambda.Function[])
+      Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const machine of props.stateMachines)
+      Validations.of(machine.role).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
+    for (const fn of [frontDoor.function, frontDoor.drillFunction])
+      Validations.of(fn.role!).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: inlineReason });
     // The EventBridge rules' target role (CDK makes one per state machine target, in the stack).
     for (const child of Stack.of(this).node.findAll()) {
       if (child instanceof iam.Role && child.node.path.includes('EventsRole')) {
-        Validations.of(child).acknowledge({ id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: `${inlineReason} (CDK's EventBridge target role: states:StartExecution on this state machine only.)` });
+        Validations.of(child).acknowledge({
+          id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+          reason: `${inlineReason} (CDK's EventBridge target role: states:StartExecution on this state machine only.)`,
+        });
       }
     }
   }

@@ -12,19 +12,28 @@ import * as path from 'node:path';
 
 /** Keys CDK itself owns: feature flags (`@aws-cdk/...`), `aws:cdk:...`, `cdk-...`, lookups (`availability-zones:...`). */
 function isCdkKey(key: string): boolean {
-  return key.startsWith('@') || key.startsWith('aws:') || key.startsWith('aws-cdk') || key.startsWith('cdk') || key.includes(':');
+  return (
+    key.startsWith('@') ||
+    key.startsWith('aws:') ||
+    key.startsWith('aws-cdk') ||
+    key.startsWith('cdk') ||
+    key.includes(':')
+  );
 }
 
 /** Edit distance (insertions, deletions, substitutions, adjacent transpositions), case-insensitive. */
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
-  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
+    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= s.length; i++) {
     for (let j = 1; j <= t.length; j++) {
       const cost = s[i - 1] === t[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[s.length]![t.length]!;
@@ -47,7 +56,11 @@ export function closestSetting(key: string, settingNames: readonly string[]): st
  * setting: the product's other context keys (env, settingsFile, stackSetAssets*) and another
  * tool's context are not ours to refuse.
  */
-export function misspelledContextKeys(keys: readonly string[], settingNames: readonly string[], sourceOf: (key: string) => string): string[] {
+export function misspelledContextKeys(
+  keys: readonly string[],
+  settingNames: readonly string[],
+  sourceOf: (key: string) => string,
+): string[] {
   const known = new Set(settingNames);
   const problems: string[] = [];
   for (const key of keys) {
@@ -64,7 +77,9 @@ export function readCdkJsonContext(dir = process.cwd()): Record<string, unknown>
   if (!existsSync(file)) return undefined;
   try {
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as { context?: unknown };
-    return parsed.context && typeof parsed.context === 'object' ? (parsed.context as Record<string, unknown>) : undefined;
+    return parsed.context && typeof parsed.context === 'object'
+      ? (parsed.context as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -77,7 +92,11 @@ export function readCdkJsonContext(dir = process.cwd()): Record<string, unknown>
 export function contextSource(cdkJson: Record<string, unknown> | undefined, key: string, value: unknown): string {
   if (cdkJson && key in cdkJson) {
     const inFile = cdkJson[key];
-    if (JSON.stringify(inFile) === JSON.stringify(value) || (typeof value === 'string' && JSON.stringify(inFile) === value)) return 'cdk.json';
+    if (
+      JSON.stringify(inFile) === JSON.stringify(value) ||
+      (typeof value === 'string' && JSON.stringify(inFile) === value)
+    )
+      return 'cdk.json';
   }
   return cdkJson ? `-c ${key}=...` : 'the CDK context';
 }

@@ -55,10 +55,12 @@ function visit(machine: any, type: WorkflowType, problems: string[]): void {
     if (state.Type === 'Task' || state.Type === 'Parallel' || state.Type === 'Map') {
       handlerProblems(name, 'Retry', state.Retry, problems);
       handlerProblems(name, 'Catch', state.Catch, problems);
-      for (const [i, retrier] of (Array.isArray(state.Retry) ? state.Retry : []).entries()) retrierFieldProblems(name, i, retrier, problems);
+      for (const [i, retrier] of (Array.isArray(state.Retry) ? state.Retry : []).entries())
+        retrierFieldProblems(name, i, retrier, problems);
     }
     if (state.Type === 'Map') mapProblems(name, state, type, problems);
-    for (const branch of Array.isArray(state.Branches) ? state.Branches : []) if (isObject(branch)) visit(branch, type, problems);
+    for (const branch of Array.isArray(state.Branches) ? state.Branches : [])
+      if (isObject(branch)) visit(branch, type, problems);
   }
 }
 
@@ -67,9 +69,12 @@ function taskProblems(name: string, state: any, type: WorkflowType, problems: st
   for (const field of ['TimeoutSeconds', 'HeartbeatSeconds']) {
     const value = state[field];
     if (value !== undefined && !isIntegerIn(value, 1, MAX_SECONDS_FIELD)) {
-      problems.push(`State ${name}: ${field} must be a positive integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(value)}).`);
+      problems.push(
+        `State ${name}: ${field} must be a positive integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(value)}).`,
+      );
     }
-    if (value !== undefined && state[`${field}Path`] !== undefined) problems.push(`State ${name}: ${field} and ${field}Path cannot both be set.`);
+    if (value !== undefined && state[`${field}Path`] !== undefined)
+      problems.push(`State ${name}: ${field} and ${field}Path cannot both be set.`);
   }
   const timeout = state.TimeoutSeconds;
   const heartbeat = state.HeartbeatSeconds;
@@ -79,7 +84,9 @@ function taskProblems(name: string, state: any, type: WorkflowType, problems: st
   const resource = typeof state.Resource === 'string' ? state.Resource : '';
   const pattern = STANDARD_ONLY_PATTERNS.find((suffix) => resource.endsWith(suffix) || resource.includes(`${suffix}:`));
   if (type === 'EXPRESS' && pattern) {
-    problems.push(`State ${name}: Express workflows do not support the ${pattern} integration pattern (${resource}); only Request Response.`);
+    problems.push(
+      `State ${name}: Express workflows do not support the ${pattern} integration pattern (${resource}); only Request Response.`,
+    );
   }
 }
 
@@ -98,8 +105,10 @@ function handlerProblems(name: string, field: 'Retry' | 'Catch', handlers: unkno
       return;
     }
     if (!errors.includes(STATES_ALL)) return;
-    if (errors.length > 1) problems.push(`State ${name}: ${field}[${i}]: States.ALL must appear alone in the ErrorEquals array.`);
-    if (i !== handlers.length - 1) problems.push(`State ${name}: ${field}[${i}]: States.ALL must appear in the last ${what} of the ${field} array.`);
+    if (errors.length > 1)
+      problems.push(`State ${name}: ${field}[${i}]: States.ALL must appear alone in the ErrorEquals array.`);
+    if (i !== handlers.length - 1)
+      problems.push(`State ${name}: ${field}[${i}]: States.ALL must appear in the last ${what} of the ${field} array.`);
   });
   if (field === 'Catch') {
     handlers.forEach((catcher: any, i: number) => {
@@ -113,16 +122,24 @@ function retrierFieldProblems(name: string, i: number, retrier: any, problems: s
   if (!isObject(retrier)) return;
   const at = `State ${name}: Retry[${i}]`;
   if (retrier.IntervalSeconds !== undefined && !isIntegerIn(retrier.IntervalSeconds, 1, MAX_SECONDS_FIELD)) {
-    problems.push(`${at}.IntervalSeconds must be a positive integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(retrier.IntervalSeconds)}).`);
+    problems.push(
+      `${at}.IntervalSeconds must be a positive integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(retrier.IntervalSeconds)}).`,
+    );
   }
   if (retrier.MaxAttempts !== undefined && !isIntegerIn(retrier.MaxAttempts, 0, MAX_SECONDS_FIELD)) {
-    problems.push(`${at}.MaxAttempts must be a non-negative integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(retrier.MaxAttempts)}).`);
+    problems.push(
+      `${at}.MaxAttempts must be a non-negative integer of at most ${MAX_SECONDS_FIELD} (got ${JSON.stringify(retrier.MaxAttempts)}).`,
+    );
   }
   if (retrier.BackoffRate !== undefined && !(typeof retrier.BackoffRate === 'number' && retrier.BackoffRate >= 1)) {
-    problems.push(`${at}.BackoffRate must be a number greater than or equal to 1.0 (got ${JSON.stringify(retrier.BackoffRate)}).`);
+    problems.push(
+      `${at}.BackoffRate must be a number greater than or equal to 1.0 (got ${JSON.stringify(retrier.BackoffRate)}).`,
+    );
   }
   if (retrier.MaxDelaySeconds !== undefined && !isIntegerIn(retrier.MaxDelaySeconds, 1, MAX_DELAY_SECONDS_LIMIT - 1)) {
-    problems.push(`${at}.MaxDelaySeconds must be a positive integer below ${MAX_DELAY_SECONDS_LIMIT} (got ${JSON.stringify(retrier.MaxDelaySeconds)}).`);
+    problems.push(
+      `${at}.MaxDelaySeconds must be a positive integer below ${MAX_DELAY_SECONDS_LIMIT} (got ${JSON.stringify(retrier.MaxDelaySeconds)}).`,
+    );
   }
   if (retrier.JitterStrategy !== undefined && retrier.JitterStrategy !== 'FULL' && retrier.JitterStrategy !== 'NONE') {
     problems.push(`${at}.JitterStrategy must be FULL or NONE (got ${JSON.stringify(retrier.JitterStrategy)}).`);
@@ -133,7 +150,9 @@ function retrierFieldProblems(name: string, i: number, retrier: any, problems: s
 function mapProblems(name: string, state: any, type: WorkflowType, problems: string[]): void {
   if (state.Label !== undefined) {
     if (typeof state.Label !== 'string' || state.Label.length > MAP_LABEL_MAX_LENGTH) {
-      problems.push(`State ${name}: the Map Label must be a string of at most ${MAP_LABEL_MAX_LENGTH} characters (got ${JSON.stringify(state.Label)}).`);
+      problems.push(
+        `State ${name}: the Map Label must be a string of at most ${MAP_LABEL_MAX_LENGTH} characters (got ${JSON.stringify(state.Label)}).`,
+      );
     } else if (FORBIDDEN_NAME_CHARACTERS.test(state.Label)) {
       problems.push(
         `State ${name}: the Map Label ${JSON.stringify(state.Label)} must not contain whitespace, brackets < > { } [ ], wildcards ? *, ` +
@@ -148,7 +167,8 @@ function mapProblems(name: string, state: any, type: WorkflowType, problems: str
   // A Distributed Map's children are their own executions of ExecutionType (default STANDARD);
   // an inline Map's iterations belong to the parent's execution and type.
   const childType: WorkflowType = distributed ? (config.ExecutionType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD') : type;
-  if (distributed && type === 'EXPRESS') problems.push(`State ${name}: a Map state in Distributed mode is not supported in Express workflows.`);
+  if (distributed && type === 'EXPRESS')
+    problems.push(`State ${name}: a Map state in Distributed mode is not supported in Express workflows.`);
   visit(processor, childType, problems);
 }
 

@@ -43,7 +43,11 @@ export class DrillRights extends Construct {
         // CreateKey has no resource before the key exists (Service Authorization Reference).
         resources: ['*'],
         conditions: {
-          StringEquals: { 'kms:KeySpec': 'SYMMETRIC_DEFAULT', 'kms:KeyUsage': 'ENCRYPT_DECRYPT', 'kms:KeyOrigin': 'AWS_KMS' },
+          StringEquals: {
+            'kms:KeySpec': 'SYMMETRIC_DEFAULT',
+            'kms:KeyUsage': 'ENCRYPT_DECRYPT',
+            'kms:KeyOrigin': 'AWS_KMS',
+          },
           Bool: { 'kms:MultiRegion': 'false' },
           // Tags on CreateKey would need kms:TagResource on every key; the drill tags afterwards.
           Null: { 'aws:TagKeys': 'true' },
@@ -60,7 +64,18 @@ export class DrillRights extends Construct {
       }),
     );
     // DRILL#<arn> records, DRILL#OPEN (the sweep's list), DRILL#COUNT#<caller> (the daily cap).
-    grantLedgerItems(drill, props.ledger, [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], prefix: 'DRILL#' }]);
+    grantLedgerItems(drill, props.ledger, [
+      {
+        actions: [
+          'dynamodb:PutItem',
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        prefix: 'DRILL#',
+      },
+    ]);
     grantProductKeyVia(drill, props.productKey, ['dynamodb']);
 
     // A drill key nobody cleaned up (the CLI died, the laptop closed) is scheduled for deletion
@@ -73,7 +88,8 @@ export class DrillRights extends Construct {
     });
     Validations.of(this.sweep).acknowledge({
       id: 'Serverless-EventBusDLQ',
-      reason: 'A scheduled event without input: an undelivered one has nothing to keep, and the next hourly sweep finds every open drill key again.',
+      reason:
+        'A scheduled event without input: an undelivered one has nothing to keep, and the next hourly sweep finds every open drill key again.',
     });
   }
 }

@@ -126,19 +126,35 @@ export class FrontDoor extends Construct {
   constructor(scope: Construct, id: string, props: FrontDoorProps) {
     super(scope, id);
     const account = Stack.of(this).account;
-    this.function = this.component('front-door', 'Function', 'front door: verified caller -> manual run or approval answer', props, {
-      [FRONT_DOOR_ENV.accountId]: account,
-      [FRONT_DOOR_ENV.ledgerTable]: props.ledgerTable,
-      [FRONT_DOOR_ENV.manualStateMachineArn]: props.manualStateMachine.stateMachineArn,
-      [FRONT_DOOR_ENV.accessRoles]: JSON.stringify(props.roles),
-    });
-    this.drillFunction = this.component('drill', 'Drill', 'drill component: creates drill-tagged throwaway keys and schedules their deletion', props, {
-      [DRILL_ENV.accountId]: account,
-      [DRILL_ENV.partition]: Aws.PARTITION,
-      [DRILL_ENV.ledgerTable]: props.ledgerTable,
-    });
+    this.function = this.component(
+      'front-door',
+      'Function',
+      'front door: verified caller -> manual run or approval answer',
+      props,
+      {
+        [FRONT_DOOR_ENV.accountId]: account,
+        [FRONT_DOOR_ENV.ledgerTable]: props.ledgerTable,
+        [FRONT_DOOR_ENV.manualStateMachineArn]: props.manualStateMachine.stateMachineArn,
+        [FRONT_DOOR_ENV.accessRoles]: JSON.stringify(props.roles),
+      },
+    );
+    this.drillFunction = this.component(
+      'drill',
+      'Drill',
+      'drill component: creates drill-tagged throwaway keys and schedules their deletion',
+      props,
+      {
+        [DRILL_ENV.accountId]: account,
+        [DRILL_ENV.partition]: Aws.PARTITION,
+        [DRILL_ENV.ledgerTable]: props.ledgerTable,
+      },
+    );
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, encryptionKey: props.logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'kms-incident-rotation front door (IAM-authenticated)',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
@@ -157,8 +173,14 @@ export class FrontDoor extends Construct {
     // No test-invoke-stage permission: a console test invocation skips IAM authorization and the
     // resource policy, so the functions accept calls from the deployed stage only.
     const integration = new apigateway.LambdaIntegration(this.function, { proxy: true, allowTestInvoke: false });
-    const drillIntegration = new apigateway.LambdaIntegration(this.drillFunction, { proxy: true, allowTestInvoke: false });
-    const validator = this.api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: false });
+    const drillIntegration = new apigateway.LambdaIntegration(this.drillFunction, {
+      proxy: true,
+      allowTestInvoke: false,
+    });
+    const validator = this.api.addRequestValidator('Validator', {
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
     const resources = new Map<string, apigateway.IResource>([['', this.api.root]]);
     const resourceFor = (resourcePath: string): apigateway.IResource => {
       const known = resources.get(resourcePath);
@@ -171,21 +193,34 @@ export class FrontDoor extends Construct {
     for (const name of Object.keys(ROUTES) as RouteName[]) {
       const route = ROUTES[name];
       const target = name === 'drill' || name === 'drillCleanup' ? drillIntegration : integration;
-      resourceFor(route.resource).addMethod(route.method, target, { authorizationType: apigateway.AuthorizationType.IAM, requestValidator: validator });
+      resourceFor(route.resource).addMethod(route.method, target, {
+        authorizationType: apigateway.AuthorizationType.IAM,
+        requestValidator: validator,
+      });
     }
   }
 
   /** One function of the front door, with its own role (logs to its own group only). */
-  private component(handlerFolder: string, id: string, what: string, props: FrontDoorProps, environment: Record<string, string>): lambda.Function {
-    const fn = productFunction(this, { logs: `${id}Logs`, role: `${id}Role`, fn: id }, {
-      folder: handlerFolder,
-      description: `kms-incident-rotation ${what}`,
-      roleDescription: `kms-incident-rotation ${handlerFolder}`,
-      environment: { ...props.environment, ...environment },
-      logRetention: props.logRetention,
-      logEncryptionKey: props.logEncryptionKey,
-      timeout: Duration.seconds(29),
-    });
+  private component(
+    handlerFolder: string,
+    id: string,
+    what: string,
+    props: FrontDoorProps,
+    environment: Record<string, string>,
+  ): lambda.Function {
+    const fn = productFunction(
+      this,
+      { logs: `${id}Logs`, role: `${id}Role`, fn: id },
+      {
+        folder: handlerFolder,
+        description: `kms-incident-rotation ${what}`,
+        roleDescription: `kms-incident-rotation ${handlerFolder}`,
+        environment: { ...props.environment, ...environment },
+        logRetention: props.logRetention,
+        logEncryptionKey: props.logEncryptionKey,
+        timeout: Duration.seconds(29),
+      },
+    );
     (fn.node.defaultChild as lambda.CfnFunction).addMetadata(COMPONENT_METADATA_KEY, handlerFolder);
     return fn;
   }

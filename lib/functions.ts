@@ -31,10 +31,14 @@ export const HANDLERS = [
 ] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 /** Deployed only with the re-encryption branch (setting `reEncryptBuckets` non-empty). */
-export const BRANCH_HANDLERS = ['reencrypt-objects', 'summarize-reencryption'] as const satisfies readonly HandlerName[];
+export const BRANCH_HANDLERS = [
+  'reencrypt-objects',
+  'summarize-reencryption',
+] as const satisfies readonly HandlerName[];
 export type BranchHandlerName = (typeof BRANCH_HANDLERS)[number];
 /** The task functions of a stack: every handler, the branch's only when it is deployed. */
-export type TaskFunctionMap<F> = Record<Exclude<HandlerName, BranchHandlerName>, F> & Partial<Record<BranchHandlerName, F>>;
+export type TaskFunctionMap<F> = Record<Exclude<HandlerName, BranchHandlerName>, F> &
+  Partial<Record<BranchHandlerName, F>>;
 
 /**
  * ReencryptObjects runs inside an Express child (5 minutes at most): its timeout stays below
@@ -50,7 +54,12 @@ export const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; t
 export const HANDLER_METADATA_KEY = 'kms-incident-rotation:handler';
 
 /** The environment every task function gets: the settings it needs, in the units it uses. */
-export function functionEnvironment(settings: Settings, accountId: string, topicArn: string, ledgerTable: string): Record<string, string> {
+export function functionEnvironment(
+  settings: Settings,
+  accountId: string,
+  topicArn: string,
+  ledgerTable: string,
+): Record<string, string> {
   return {
     [ENV.accountId]: accountId,
     [ENV.rotationBudget]: String(settings.rotationBudget),
@@ -153,7 +162,9 @@ export const PREBUILT_BUNDLES_DIR = path.join(__dirname, '..', 'bundles');
 function prebuiltBundle(folder: string): string {
   const dir = path.join(PREBUILT_BUNDLES_DIR, folder);
   if (!existsSync(path.join(dir, 'index.js'))) {
-    throw new Error(`kms-incident-rotation: the prebuilt Lambda bundle ${path.join(dir, 'index.js')} is missing; the package was packed without its build (npm run build).`);
+    throw new Error(
+      `kms-incident-rotation: the prebuilt Lambda bundle ${path.join(dir, 'index.js')} is missing; the package was packed without its build (npm run build).`,
+    );
   }
   return dir;
 }
@@ -165,10 +176,26 @@ function prebuiltBundle(folder: string): string {
  * repository, from the prebuilt bundle in the compiled package. `ids` keep each caller's
  * construct ids (logical ids).
  */
-export function productFunction(scope: Construct, ids: { logs: string; role: string; fn: string }, props: ProductFunctionProps): lambda.Function {
-  const logGroup = new logs.LogGroup(scope, ids.logs, { retention: props.logRetention, encryptionKey: props.logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY });
-  const role = new iam.Role(scope, ids.role, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+export function productFunction(
+  scope: Construct,
+  ids: { logs: string; role: string; fn: string },
+  props: ProductFunctionProps,
+): lambda.Function {
+  const logGroup = new logs.LogGroup(scope, ids.logs, {
+    retention: props.logRetention,
+    encryptionKey: props.logEncryptionKey,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(scope, ids.role, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: props.roleDescription,
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
   const common = {
     role,
     description: props.description,
@@ -176,7 +203,9 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 256,
     timeout: props.timeout ?? Duration.seconds(30),
-    ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+    ...(props.reservedConcurrentExecutions === undefined
+      ? {}
+      : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
     environment: {
@@ -188,7 +217,11 @@ export function productFunction(scope: Construct, ids: { logs: string; role: str
   };
   if (COMPILED) {
     // NodejsFunction's `handler: 'handler'` becomes `index.handler` (its bundle is index.js).
-    return new lambda.Function(scope, ids.fn, { ...common, code: lambda.Code.fromAsset(prebuiltBundle(props.folder)), handler: 'index.handler' });
+    return new lambda.Function(scope, ids.fn, {
+      ...common,
+      code: lambda.Code.fromAsset(prebuiltBundle(props.folder)),
+      handler: 'index.handler',
+    });
   }
   return new NodejsFunction(scope, ids.fn, {
     ...common,
@@ -219,16 +252,20 @@ export class TaskFunctions extends Construct {
     const entries = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
       if (!branch && (BRANCH_HANDLERS as readonly HandlerName[]).includes(name)) continue;
-      const fn = productFunction(this, { logs: `${pascal(name)}Logs`, role: `${pascal(name)}Role`, fn: pascal(name) }, {
-        folder: name,
-        description: `kms-incident-rotation ${name} task`,
-        roleDescription: `kms-incident-rotation ${name} task`,
-        // ReencryptObjects reads nothing from the environment (its batch input says everything).
-        environment: name === 'reencrypt-objects' ? {} : environment,
-        logRetention: props.logRetention,
-        logEncryptionKey: props.logEncryptionKey,
-        ...FUNCTION_SIZES[name],
-      });
+      const fn = productFunction(
+        this,
+        { logs: `${pascal(name)}Logs`, role: `${pascal(name)}Role`, fn: pascal(name) },
+        {
+          folder: name,
+          description: `kms-incident-rotation ${name} task`,
+          roleDescription: `kms-incident-rotation ${name} task`,
+          // ReencryptObjects reads nothing from the environment (its batch input says everything).
+          environment: name === 'reencrypt-objects' ? {} : environment,
+          logRetention: props.logRetention,
+          logEncryptionKey: props.logEncryptionKey,
+          ...FUNCTION_SIZES[name],
+        },
+      );
       (fn.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, name);
       entries[name] = fn;
     }
@@ -247,7 +284,11 @@ export function lambdaSourceHash(name: string): string {
       .filter((f) => f.endsWith('.ts'))
       .sort();
     for (const file of files) {
-      hash.update(file).update('\0').update(readFileSync(path.join(ROOT, 'lambdas', file))).update('\0');
+      hash
+        .update(file)
+        .update('\0')
+        .update(readFileSync(path.join(ROOT, 'lambdas', file)))
+        .update('\0');
     }
     hash.update(readFileSync(path.join(ROOT, 'package-lock.json')));
     sharedHash = hash.digest('hex');

@@ -12,7 +12,13 @@ import { Construct } from 'constructs';
 import { TaskFunctions, type BranchHandlerName, type HandlerName } from './functions';
 import { LedgerTable } from './ledger';
 import { FrontDoor } from './front-door';
-import { denyAuditEntryChanges, grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
+import {
+  denyAuditEntryChanges,
+  grantLedgerItems,
+  grantProductKeyVia,
+  type LedgerItemAccess,
+  type ProductKeyUser,
+} from './ledger-access';
 import { HumanPolicies } from './oncall';
 import { DrillRights } from './drill';
 import { securityHubProductArnPrefixes } from './security-hub-products';
@@ -76,7 +82,8 @@ export class KmsIncidentRotation extends Construct {
 
     // Customer managed key for the topic and the dead-letter queue.
     const productKey = new kms.Key(this, 'ProductKey', {
-      description: 'kms-incident-rotation: encrypts the notification topic, the trigger dead-letter queue, the ledger, its backup vault and the log groups',
+      description:
+        'kms-incident-rotation: encrypts the notification topic, the trigger dead-letter queue, the ledger, its backup vault and the log groups',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -95,7 +102,10 @@ export class KmsIncidentRotation extends Construct {
           principals: [new iam.ServicePrincipal(service)],
           actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': sourceArn } },
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+            ArnLike: { 'aws:SourceArn': sourceArn },
+          },
         }),
       );
     }
@@ -120,17 +130,37 @@ export class KmsIncidentRotation extends Construct {
       );
     }
 
-    const ledger = new LedgerTable(this, 'Ledger', { encryptionKey: productKey, deletionProtection: settings.ledgerDeletionProtection });
+    const ledger = new LedgerTable(this, 'Ledger', {
+      encryptionKey: productKey,
+      deletionProtection: settings.ledgerDeletionProtection,
+    });
     const table = ledger.table;
-    const functions = new TaskFunctions(this, 'Tasks', { settings, topicArn: this.topic.topicArn, ledgerTable: table.tableName, logRetention, logEncryptionKey: productKey });
+    const functions = new TaskFunctions(this, 'Tasks', {
+      settings,
+      topicArn: this.topic.topicArn,
+      ledgerTable: table.tableName,
+      logRetention,
+      logEncryptionKey: productKey,
+    });
     const fns = functions.byName;
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
-    fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }));
+    fns.assess.addToRolePolicy(
+      new iam.PolicyStatement({ actions: [...KMS_READ, 'kms:ListResourceTags'], resources: [accountKeys] }),
+    );
     fns.assess.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:ListAliases'], resources: ['*'] }));
     // The only KMS write action anywhere in the product, plus what Rotate reads right before it.
     fns.rotate.addToRolePolicy(
       // DescribeKey: after a lost answer, Rotate compares the current key material before calling again.
-      new iam.PolicyStatement({ actions: ['kms:RotateKeyOnDemand', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:DescribeKey'], resources: [accountKeys] }),
+      new iam.PolicyStatement({
+        actions: [
+          'kms:RotateKeyOnDemand',
+          'kms:GetKeyRotationStatus',
+          'kms:ListKeyRotations',
+          'kms:ListResourceTags',
+          'kms:DescribeKey',
+        ],
+        resources: [accountKeys],
+      }),
     );
     // Opt-out enforced by IAM too: a key tagged <optOutTag>=disabled (any case) is never rotated,
     // even if the tag was set after Assess read it (e.g. during an approval wait).
@@ -146,26 +176,61 @@ export class KmsIncidentRotation extends Construct {
     fns['check-rotation'].addToRolePolicy(new iam.PolicyStatement({ actions: KMS_READ, resources: [accountKeys] }));
     // Intake confirms each finding with its source service before any key is touched: read-only,
     // this account and Region, and only for the sources whose rule exists.
-    const inThisRegion = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
-    if (settings.enableGuardDuty) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['guardduty:GetFindings'], resources: [inThisRegion('guardduty', 'detector/*')] }));
-    if (settings.enableSecurityHub) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['securityhub:GetFindings'], resources: [inThisRegion('securityhub', 'hub/default')] }));
+    const inThisRegion = (service: string, resource: string) =>
+      `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+    if (settings.enableGuardDuty)
+      fns.intake.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['guardduty:GetFindings'],
+          resources: [inThisRegion('guardduty', 'detector/*')],
+        }),
+      );
+    if (settings.enableSecurityHub)
+      fns.intake.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['securityhub:GetFindings'],
+          resources: [inThisRegion('securityhub', 'hub/default')],
+        }),
+      );
     // Closing the loop in Security Hub: ClaimRequest sets NOTIFIED, Notify RESOLVED (or a note).
     if (settings.enableSecurityHub && settings.securityHubWorkflowUpdates) {
       for (const writer of [fns['claim-request'], fns.notify]) {
-        writer.addToRolePolicy(new iam.PolicyStatement({ actions: ['securityhub:BatchUpdateFindings'], resources: [inThisRegion('securityhub', 'hub/default')] }));
+        writer.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['securityhub:BatchUpdateFindings'],
+            resources: [inThisRegion('securityhub', 'hub/default')],
+          }),
+        );
       }
     }
-    if (settings.enableAccessAnalyzer) fns.intake.addToRolePolicy(new iam.PolicyStatement({ actions: ['access-analyzer:GetFinding'], resources: [inThisRegion('access-analyzer', 'analyzer/*')] }));
+    if (settings.enableAccessAnalyzer)
+      fns.intake.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['access-analyzer:GetFinding'],
+          resources: [inThisRegion('access-analyzer', 'analyzer/*')],
+        }),
+      );
     const readsFindingsOf = (resource: string, reason: string) =>
-      Validations.of(fns.intake.role!).acknowledge({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${resource}]`, reason });
+      Validations.of(fns.intake.role!).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${resource}]`,
+        reason,
+      });
     if (settings.enableGuardDuty) {
-      readsFindingsOf('guardduty:<AWS::Region>:<AWS::AccountId>:detector/*', 'guardduty:GetFindings only, on this account\'s detector in this Region (its id is known only from the finding).');
+      readsFindingsOf(
+        'guardduty:<AWS::Region>:<AWS::AccountId>:detector/*',
+        "guardduty:GetFindings only, on this account's detector in this Region (its id is known only from the finding).",
+      );
     }
     if (settings.enableAccessAnalyzer) {
-      readsFindingsOf('access-analyzer:<AWS::Region>:<AWS::AccountId>:analyzer/*', 'access-analyzer:GetFinding only, on this account\'s analyzers in this Region (the analyzer is named by the finding).');
+      readsFindingsOf(
+        'access-analyzer:<AWS::Region>:<AWS::AccountId>:analyzer/*',
+        "access-analyzer:GetFinding only, on this account's analyzers in this Region (the analyzer is named by the finding).",
+      );
     }
     for (const publisher of [fns.notify, fns['request-approval']]) {
-      publisher.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+      publisher.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+      );
     }
     // The ledger: each function gets exactly the item operations it performs, each on its own
     // item kinds only (dynamodb:LeadingKeys). KEY# audit entries are append-only: Record may put
@@ -174,8 +239,20 @@ export class KmsIncidentRotation extends Construct {
       ['claim-request', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'REQUEST#' }]],
       ['close-request', [{ actions: ['dynamodb:UpdateItem'], prefix: 'REQUEST#' }]],
       // APPROVAL#: LockKey checks an approval against the front door's answer (read only).
-      ['lock-key', [{ actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' }, { actions: ['dynamodb:GetItem'], prefix: 'APPROVAL#' }]],
-      ['record', [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }, { actions: ['dynamodb:DeleteItem'], prefix: 'LOCK#' }]],
+      [
+        'lock-key',
+        [
+          { actions: ['dynamodb:PutItem', 'dynamodb:GetItem'], prefix: 'LOCK#' },
+          { actions: ['dynamodb:GetItem'], prefix: 'APPROVAL#' },
+        ],
+      ],
+      [
+        'record',
+        [
+          { actions: ['dynamodb:PutItem'], prefix: 'KEY#' },
+          { actions: ['dynamodb:DeleteItem'], prefix: 'LOCK#' },
+        ],
+      ],
       ['request-approval', [{ actions: ['dynamodb:PutItem'], prefix: 'APPROVAL#' }]],
       // NOTIFY#<execution>: read before publishing, written after, so a retry never re-publishes.
       ['notify', [{ actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], prefix: 'NOTIFY#' }]],
@@ -205,7 +282,8 @@ export class KmsIncidentRotation extends Construct {
         reencryptObjects,
         summarizeReencryption: summarize,
         // The summary appends the key's audit entry (append-only KEY#, as Record does).
-        grantLedgerKeyEntries: (grantee) => grantLedgerItems(grantee, table, [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }]),
+        grantLedgerKeyEntries: (grantee) =>
+          grantLedgerItems(grantee, table, [{ actions: ['dynamodb:PutItem'], prefix: 'KEY#' }]),
       });
       // The result files (SSE-KMS with the product key) are read through S3; the ledger through DynamoDB.
       grantProductKeyVia(summarize, productKey, ['dynamodb', 's3']);
@@ -257,7 +335,10 @@ export class KmsIncidentRotation extends Construct {
       topic: this.topic,
       automaticReserve: settings.automaticReserve,
     });
-    new CfnOutput(this, DASHBOARD_URL_OUTPUT, { value: observability.dashboardUrl, description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms' });
+    new CfnOutput(this, DASHBOARD_URL_OUTPUT, {
+      value: observability.dashboardUrl,
+      description: 'kms-rotate status prints it: executions, outcomes, rotations remaining, alarms',
+    });
 
     // People's one way in: the front door starts the manual machine and answers approvals.
     const frontDoor = new FrontDoor(this, 'FrontDoor', {
@@ -269,33 +350,71 @@ export class KmsIncidentRotation extends Construct {
     });
     manualMachine.grantStartExecution(frontDoor.function);
     frontDoor.function.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: [stateMachine.stateMachineArn, manualMachine.stateMachineArn] }),
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: [stateMachine.stateMachineArn, manualMachine.stateMachineArn],
+      }),
     );
-    grantLedgerItems(frontDoor.function, table, [{ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' }]);
+    grantLedgerItems(frontDoor.function, table, [
+      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], prefix: 'APPROVAL#' },
+    ]);
     grantProductKeyVia(frontDoor.function, productKey, ['dynamodb']);
     // The drill component: the only role with KMS key creation; it tags and deletes only keys
     // whose own policy lets it (lib/drill.ts).
-    new DrillRights(this, 'Drills', { drill: frontDoor.drillFunction, ledger: table, productKey, dailyCap: settings.drillDailyCapPerPerson });
+    new DrillRights(this, 'Drills', {
+      drill: frontDoor.drillFunction,
+      ledger: table,
+      productKey,
+      dailyCap: settings.drillDailyCapPerPerson,
+    });
 
     // Counts approvals waiting past half their window, for the ApprovalsOverdue alarm.
     new ApprovalWatch(this, 'ApprovalWatch', { ledger: table, productKey, logRetention });
 
-    const people = new HumanPolicies(this, 'OnCall', { stateMachines: [stateMachine, manualMachine], api: frontDoor.api });
-    new CfnOutput(this, 'OnCallPolicyArn', { value: people.onCall.managedPolicyArn, description: 'attach to on-call roles: what kms-rotate needs (no force)' });
-    new CfnOutput(this, 'BreakGlassPolicyArn', { value: people.breakGlass.managedPolicyArn, description: 'attach (with the on-call policy) to the few roles that may force a rotation' });
-    new CfnOutput(this, 'FrontDoorUrl', { value: frontDoor.api.url, description: 'kms-rotate sends its signed requests here' });
+    const people = new HumanPolicies(this, 'OnCall', {
+      stateMachines: [stateMachine, manualMachine],
+      api: frontDoor.api,
+    });
+    new CfnOutput(this, 'OnCallPolicyArn', {
+      value: people.onCall.managedPolicyArn,
+      description: 'attach to on-call roles: what kms-rotate needs (no force)',
+    });
+    new CfnOutput(this, 'BreakGlassPolicyArn', {
+      value: people.breakGlass.managedPolicyArn,
+      description: 'attach (with the on-call policy) to the few roles that may force a rotation',
+    });
+    new CfnOutput(this, 'FrontDoorUrl', {
+      value: frontDoor.api.url,
+      description: 'kms-rotate sends its signed requests here',
+    });
 
-    new CfnOutput(this, 'StateMachineArn', { value: manualMachine.stateMachineArn, description: 'the manual machine (kms-rotate start runs go here, through the front door)' });
-    new CfnOutput(this, 'ManualStateMachineArn', { value: manualMachine.stateMachineArn, description: 'manual runs (front door only)' });
-    new CfnOutput(this, 'AutomaticStateMachineArn', { value: stateMachine.stateMachineArn, description: 'finding-triggered runs (EventBridge only)' });
-    new CfnOutput(this, SETTINGS_OUTPUT, { value: encodePublishedSettings(settings), description: 'kms-rotate check assesses keys with these settings' });
+    new CfnOutput(this, 'StateMachineArn', {
+      value: manualMachine.stateMachineArn,
+      description: 'the manual machine (kms-rotate start runs go here, through the front door)',
+    });
+    new CfnOutput(this, 'ManualStateMachineArn', {
+      value: manualMachine.stateMachineArn,
+      description: 'manual runs (front door only)',
+    });
+    new CfnOutput(this, 'AutomaticStateMachineArn', {
+      value: stateMachine.stateMachineArn,
+      description: 'finding-triggered runs (EventBridge only)',
+    });
+    new CfnOutput(this, SETTINGS_OUTPUT, {
+      value: encodePublishedSettings(settings),
+      description: 'kms-rotate check assesses keys with these settings',
+    });
     new CfnOutput(this, 'TopicArn', { value: this.topic.topicArn });
     new CfnOutput(this, 'KeyPolicyPrincipals', {
       value: Fn.join(',', [fns.assess.role!.roleArn, fns.rotate.role!.roleArn, fns['check-rotation'].role!.roleArn]),
-      description: 'roles to name in the key policy of keys whose policy does not delegate to IAM (see docs/deploy.md, "Key policies")',
+      description:
+        'roles to name in the key policy of keys whose policy does not delegate to IAM (see docs/deploy.md, "Key policies")',
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
-    new CfnOutput(this, 'LedgerTableName', { value: table.tableName, description: 'The audit trail: see docs/architecture.md, "Audit ledger"' });
+    new CfnOutput(this, 'LedgerTableName', {
+      value: table.tableName,
+      description: 'The audit trail: see docs/architecture.md, "Audit ledger"',
+    });
 
     // KEY# audit entries: no role of the stack may update or delete one, whatever it is granted.
     for (const child of this.node.findAll()) if (child instanceof lambda.Function) denyAuditEntryChanges(child, table);
@@ -304,15 +423,26 @@ export class KmsIncidentRotation extends Construct {
 
     this.acknowledgeNagFindings(deadLetters, functions, frontDoor);
     // NIST 800-53 R5: ledger backups, reserved concurrency, acknowledgements (last: it sees every role).
-    new Compliance(this, 'Compliance', { productKey, ledger: table, functions: fns, reEncryptKmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond, stateMachines: [stateMachine, manualMachine], frontDoor });
+    new Compliance(this, 'Compliance', {
+      productKey,
+      ledger: table,
+      functions: fns,
+      reEncryptKmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
+      stateMachines: [stateMachine, manualMachine],
+      frontDoor,
+    });
   }
 
   /** Every cdk-nag finding we accept, each with its reason. */
   private acknowledgeNagFindings(deadLetters: sqs.Queue, functions: TaskFunctions, frontDoor: FrontDoor): void {
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(deadLetters).acknowledge({ id, reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.' });
+      Validations.of(deadLetters).acknowledge({
+        id,
+        reason: 'This queue IS the dead-letter queue of the EventBridge target; a DLQ of a DLQ adds nothing.',
+      });
     }
-    const xray = 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
+    const xray =
+      'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.';
     const rolesWithStar: [string, iam.IRole][] = [
       ...Object.entries(functions.byName).map(([n, fn]) => [n, fn.role!] as [string, iam.IRole]),
       ['front-door', frontDoor.function.role!],
@@ -331,7 +461,8 @@ export class KmsIncidentRotation extends Construct {
       if (name === 'assess' || name === 'rotate' || name === 'check-rotation') {
         Validations.of(role).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-          reason: 'The keys are named by findings at run time, in any Region (multi-Region primaries); the resource is limited to this account\'s keys and the actions to reads plus kms:RotateKeyOnDemand.',
+          reason:
+            "The keys are named by findings at run time, in any Region (multi-Region primaries); the resource is limited to this account's keys and the actions to reads plus kms:RotateKeyOnDemand.",
         });
       }
     }
@@ -339,32 +470,38 @@ export class KmsIncidentRotation extends Construct {
       const machineRole = machine.role;
       Validations.of(machineRole).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) do not support resource-level permissions.',
+        reason:
+          'Step Functions X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) do not support resource-level permissions.',
       });
       for (const fn of Object.values(functions.byName)) {
         const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
         Validations.of(machineRole).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-          reason: 'CDK grants invoke on the task function and its versions/aliases (ARN:*); only this stack\'s task functions.',
+          reason:
+            "CDK grants invoke on the task function and its versions/aliases (ARN:*); only this stack's task functions.",
         });
       }
     }
     const api = frontDoor.api;
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'Every route needs a SigV4 signature of an IAM principal of this account (AWS_IAM authorization); the callers are a handful of on-call engineers, so a WAF web ACL adds cost and nothing the IAM check does not already refuse.',
+      reason:
+        'Every route needs a SigV4 signature of an IAM principal of this account (AWS_IAM authorization); the callers are a handful of on-call engineers, so a WAF web ACL adds cost and nothing the IAM check does not already refuse.',
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG2',
-      reason: 'The front-door Lambda validates every body strictly (unknown fields refused, identity fields ignored, force only by route) and answers 400 naming the field; an API Gateway model would be a second copy of that contract.',
+      reason:
+        'The front-door Lambda validates every body strictly (unknown fields refused, identity fields ignored, force only by route) and answers 400 naming the field; an API Gateway model would be a second copy of that contract.',
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG6',
-      reason: 'Access logs (JSON, every request with the caller) go to a log group with retention; execution logging needs an account-wide API Gateway CloudWatch role that this product does not own.',
+      reason:
+        'Access logs (JSON, every request with the caller) go to a log group with retention; execution logging needs an account-wide API Gateway CloudWatch role that this product does not own.',
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-COG4',
-      reason: 'The front door authorizes with IAM (AWS_IAM, SigV4), by design: the caller\'s IAM identity is what the audit trail and the two-person rule use; a Cognito user pool would be a second identity system.',
+      reason:
+        "The front door authorizes with IAM (AWS_IAM, SigV4), by design: the caller's IAM identity is what the audit trail and the two-person rule use; a Cognito user pool would be a second identity system.",
     });
   }
 }
@@ -373,7 +510,10 @@ export class KmsIncidentRotation extends Construct {
  * One EventBridge rule per enabled finding source. Findings from other accounts are filtered by
  * the pattern (`account`), never by code: only this account and `acceptFindingsFromAccounts`.
  */
-export function findingRules(settings: Settings, thisAccount: string): Record<string, Pick<events.RuleProps, 'description' | 'eventPattern'>> {
+export function findingRules(
+  settings: Settings,
+  thisAccount: string,
+): Record<string, Pick<events.RuleProps, 'description' | 'eventPattern'>> {
   const account = [thisAccount, ...settings.acceptFindingsFromAccounts];
   const rules: Record<string, Pick<events.RuleProps, 'description' | 'eventPattern'>> = {};
   if (settings.enableGuardDuty) {
@@ -410,7 +550,8 @@ export function findingRules(settings: Settings, thisAccount: string): Record<st
   }
   if (settings.enableAccessAnalyzer) {
     rules.AccessAnalyzerFindings = {
-      description: 'Active IAM Access Analyzer findings on KMS keys (shared outside the zone of trust) start the workflow',
+      description:
+        'Active IAM Access Analyzer findings on KMS keys (shared outside the zone of trust) start the workflow',
       eventPattern: {
         source: ['aws.access-analyzer'],
         detailType: ['Access Analyzer Finding'],

@@ -33,7 +33,13 @@ export function grantLedgerItems(grantee: iam.IGrantable, table: dynamodb.ITable
  * code (a put conditional on attribute_not_exists, with a sort key per event) and is enforced
  * by IAM for everything else. TransactWriteItems is authorized per item as these actions.
  */
-export const AUDIT_ENTRY_CHANGES = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'];
+export const AUDIT_ENTRY_CHANGES = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+];
 
 /** Denies `grantee` every change to an existing `KEY#` entry (AUDIT_ENTRY_CHANGES), whatever else it is granted. */
 export function denyAuditEntryChanges(grantee: iam.IGrantable, table: dynamodb.ITable): void {

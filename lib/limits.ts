@@ -82,21 +82,30 @@ export interface WorstCase {
  * failing ends the key (caught), it does not prolong it.
  */
 export function worstCase(settings: LimitSettings, keys = MAX_KEYS): WorstCase {
-  const loopsPerKey = pollTimes({ shortestSeconds: settings.pollInitialSeconds, maxSeconds: settings.pollMaxSeconds }, settings.rotationTimeoutMinutes * 60).length;
+  const loopsPerKey = pollTimes(
+    { shortestSeconds: settings.pollInitialSeconds, maxSeconds: settings.pollMaxSeconds },
+    settings.rotationTimeoutMinutes * 60,
+  ).length;
   const once = (events: number) => events + FAILED_ATTEMPT; // a step with one transient retry
   const rotateThrottled = LAMBDA_TASK + (RETRIERS.rotateThrottling.maxAttempts - 1) * FAILED_ATTEMPT;
   const perKeyEvents =
     FLOW_STATE + // Map iteration started + succeeded
-    once(LAMBDA_TASK) + FLOW_STATE + // Assess, AfterAssess
+    once(LAMBDA_TASK) +
+    FLOW_STATE + // Assess, AfterAssess
     once(CALLBACK_TASK) + // RequestApproval (times out)
-    once(LAMBDA_TASK) + FLOW_STATE + // LockKey, AfterLock
-    rotateThrottled + FLOW_STATE + // Rotate, AfterRotate
+    once(LAMBDA_TASK) +
+    FLOW_STATE + // LockKey, AfterLock
+    rotateThrottled +
+    FLOW_STATE + // Rotate, AfterRotate
     loopsPerKey * (FLOW_STATE + LAMBDA_TASK + FLOW_STATE) + // Wait, Rotate|CheckRotation, Choice
-    FLOW_STATE + FLOW_STATE + // ClassifyFailure, Failed_<reason>
-    once(LAMBDA_TASK) + FLOW_STATE; // Record, KeyResult
+    FLOW_STATE +
+    FLOW_STATE + // ClassifyFailure, Failed_<reason>
+    once(LAMBDA_TASK) +
+    FLOW_STATE; // Record, KeyResult
   // States entered plus retries: Assess+1, AfterAssess, RequestApproval+1, LockKey+1, AfterLock,
   // Rotate + its throttling retries, AfterRotate, 3 per loop, ClassifyFailure, Failed_, Record+1, KeyResult.
-  const perKeyTransitions = 2 + 1 + 2 + 2 + 1 + RETRIERS.rotateThrottling.maxAttempts + 1 + 3 * loopsPerKey + 1 + 1 + 2 + 1;
+  const perKeyTransitions =
+    2 + 1 + 2 + 2 + 1 + RETRIERS.rotateThrottling.maxAttempts + 1 + 3 * loopsPerKey + 1 + 1 + 2 + 1;
   const fullyRetried = (task: RetriedTask) => LAMBDA_TASK + maxRetries(task) * FAILED_ATTEMPT;
   const executionEvents =
     2 + // ExecutionStarted, ExecutionSucceeded|Failed
@@ -105,9 +114,16 @@ export function worstCase(settings: LimitSettings, keys = MAX_KEYS): WorstCase {
     4 + // ForEachKey
     fullyRetried('Notify') +
     fullyRetried('CloseRequest') +
-    FLOW_STATE + FLOW_STATE + // AnyKeyFailed, Done|KeysFailed|ReencryptionFailed
+    FLOW_STATE +
+    FLOW_STATE + // AnyKeyFailed, Done|KeysFailed|ReencryptionFailed
     fullyRetried('PlanReencryption'); // always present (without the branch it only plans and refuses)
-  const executionTransitions = 8 + maxRetries('Intake') + maxRetries('ClaimRequest') + maxRetries('PlanReencryption') + maxRetries('Notify') + maxRetries('CloseRequest');
+  const executionTransitions =
+    8 +
+    maxRetries('Intake') +
+    maxRetries('ClaimRequest') +
+    maxRetries('PlanReencryption') +
+    maxRetries('Notify') +
+    maxRetries('CloseRequest');
   const branch = reencryptionWorstCase(settings);
   return {
     loopsPerKey,
@@ -131,7 +147,10 @@ export const DISTRIBUTED_MAP_EVENTS = 6;
  * and SummarizeReencryption with every retry spent; plus the last MoreToReencrypt. The child
  * executions' events are in their own (Express) histories, not the parent's.
  */
-export function reencryptionWorstCase(settings: LimitSettings, units = MAX_REENCRYPTION_UNITS): { historyEvents: number; stateTransitions: number } {
+export function reencryptionWorstCase(
+  settings: LimitSettings,
+  units = MAX_REENCRYPTION_UNITS,
+): { historyEvents: number; stateTransitions: number } {
   if (!hasReencryptionBranch(settings)) return { historyEvents: 0, stateTransitions: 0 };
   const summarize = LAMBDA_TASK + maxRetries('SummarizeReencryption') * FAILED_ATTEMPT;
   return {
@@ -166,12 +185,25 @@ function longestTaskSeconds(task: RetriedTask): number {
  */
 export function executionTimeoutSeconds(settings: LimitSettings, keys = MAX_KEYS): number {
   const waves = Math.ceil(keys / INLINE_MAP_CONCURRENCY);
-  const perKeySteps = (['Assess', 'RequestApproval', 'LockKey', 'Rotate', 'Record'] as const).reduce((s, t) => s + longestTaskSeconds(t), 0);
+  const perKeySteps = (['Assess', 'RequestApproval', 'LockKey', 'Rotate', 'Record'] as const).reduce(
+    (s, t) => s + longestTaskSeconds(t),
+    0,
+  );
   // The last wait may end up to a second past the deadline, and the look after it takes a task.
-  const perWave = settings.approvalTimeoutMinutes * 60 + settings.rotationTimeoutMinutes * 60 + 1 + longestTaskSeconds('CheckRotation') + perKeySteps;
-  const executionSteps = (['Intake', 'ClaimRequest', 'PlanReencryption', 'Notify', 'CloseRequest'] as const).reduce((s, t) => s + longestTaskSeconds(t), 0);
+  const perWave =
+    settings.approvalTimeoutMinutes * 60 +
+    settings.rotationTimeoutMinutes * 60 +
+    1 +
+    longestTaskSeconds('CheckRotation') +
+    perKeySteps;
+  const executionSteps = (['Intake', 'ClaimRequest', 'PlanReencryption', 'Notify', 'CloseRequest'] as const).reduce(
+    (s, t) => s + longestTaskSeconds(t),
+    0,
+  );
   // The re-encryption units run one after the other, after every key is done.
-  const branch = hasReencryptionBranch(settings) ? MAX_REENCRYPTION_UNITS * reencryptionUnitSeconds(settings.reEncryptKmsRequestsPerSecond ?? 100) : 0;
+  const branch = hasReencryptionBranch(settings)
+    ? MAX_REENCRYPTION_UNITS * reencryptionUnitSeconds(settings.reEncryptKmsRequestsPerSecond ?? 100)
+    : 0;
   return Math.ceil((waves * perWave + executionSteps + branch) / 60) * 60;
 }
 

@@ -30,8 +30,18 @@ const PERIOD = Duration.minutes(5);
 export const KMS_THROTTLE_ALARM = { threshold: 10, periods: 3 } as const;
 
 /** A product metric (EMF from the handlers), with Powertools' `service` dimension. */
-function productMetric(metricName: string, statistic: string, dimensions: Record<string, string> = {}): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, statistic, period: PERIOD, dimensionsMap: { service: METRICS_SERVICE, ...dimensions } });
+function productMetric(
+  metricName: string,
+  statistic: string,
+  dimensions: Record<string, string> = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    statistic,
+    period: PERIOD,
+    dimensionsMap: { service: METRICS_SERVICE, ...dimensions },
+  });
 }
 
 /** Metrics Insights: each key's remaining on-demand rotations (one series per key, lowest first). */
@@ -54,25 +64,39 @@ export class Observability extends Construct {
     super(scope, id);
     const { stateMachines, deadLetters } = props;
     // One series over every machine: the same alarm pages for an automatic or a manual run.
-    const acrossMachines = (label: string, metricOf: (m: sfn.IStateMachine) => cloudwatch.IMetric): cloudwatch.IMetric => {
+    const acrossMachines = (
+      label: string,
+      metricOf: (m: sfn.IStateMachine) => cloudwatch.IMetric,
+    ): cloudwatch.IMetric => {
       if (stateMachines.length === 1) return metricOf(stateMachines[0]!);
       // Ids unique per expression: a graph may hold several of them.
       const prefix = label.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
       const usingMetrics = Object.fromEntries(stateMachines.map((m, i) => [`${prefix}${i}`, metricOf(m)]));
       // FILL: Step Functions emits a machine's execution metrics only while it runs executions, and
       // a sum with one series missing is missing (one machine's failure alone would never alarm).
-      const expression = Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + ');
+      const expression = Object.keys(usingMetrics)
+        .map((id) => `FILL(${id}, 0)`)
+        .join(' + ');
       return new cloudwatch.MathExpression({ expression, usingMetrics, label, period: PERIOD });
     };
     const page = new cwActions.SnsAction(props.topic);
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
-      const created = new cloudwatch.Alarm(this, alarmId, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...alarmProps });
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...alarmProps,
+      });
       created.addAlarmAction(page);
       this.alarms.push(created);
       return created;
     };
     const anyIn = (alarmId: string, alarmDescription: string, metric: cloudwatch.IMetric) =>
-      alarm(alarmId, { alarmDescription, metric, threshold: 1, evaluationPeriods: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD });
+      alarm(alarmId, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
 
     const executions = {
       failed: acrossMachines('ExecutionsFailed', (m) => m.metricFailed({ period: PERIOD, statistic: 'Sum' })),
@@ -89,15 +113,27 @@ export class Observability extends Construct {
     });
     anyIn(
       'ExecutionsFailed',
-      'A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door\'s answer ' +
+      "A KMS incident rotation execution failed (a key was not rotated or nobody was told), or an approval was not the front door's answer " +
         '(ApprovalsUnverified: someone sent SendTaskSuccess with a token; find who in CloudTrail). ' +
         'Read the notification (or `kms-rotate status`) for the key and reason.',
       failedOrForged,
     );
-    anyIn('ExecutionsTimedOut', 'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.', executions.timedOut);
-    anyIn('ExecutionsAborted', 'A KMS incident rotation execution was stopped by someone: its keys may not be settled. Find who in CloudTrail (StopExecution) and check the keys.', executions.aborted);
+    anyIn(
+      'ExecutionsTimedOut',
+      'A KMS incident rotation execution timed out (its timeout is derived from the settings, so this is a bug or a stuck step): check the key with `kms-rotate check` and re-run `kms-rotate start`.',
+      executions.timedOut,
+    );
+    anyIn(
+      'ExecutionsAborted',
+      'A KMS incident rotation execution was stopped by someone: its keys may not be settled. Find who in CloudTrail (StopExecution) and check the keys.',
+      executions.aborted,
+    );
     const dlqDepth = deadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
-    anyIn('TriggerDeadLettersNotEmpty', 'A finding could not start the workflow (see the dead-letter queue): read the message, fix the cause, start it with `kms-rotate start`.', dlqDepth);
+    anyIn(
+      'TriggerDeadLettersNotEmpty',
+      'A finding could not start the workflow (see the dead-letter queue): read the message, fix the cause, start it with `kms-rotate start`.',
+      dlqDepth,
+    );
 
     const throttled = productMetric(METRIC.kmsThrottled, 'Sum');
     alarm('KmsThrottled', {
@@ -111,7 +147,11 @@ export class Observability extends Construct {
 
     alarm('RotationsRemainingLow', {
       alarmDescription: `A key touched by the workflow has ${props.automaticReserve} or fewer on-demand rotations left (the automaticReserve): findings no longer rotate it without --force. See the dashboard's "rotations remaining" widget; plan a new key.`,
-      metric: new cloudwatch.MathExpression({ expression: lowestRotationsRemaining, period: PERIOD, label: 'lowest remaining on-demand rotations' }),
+      metric: new cloudwatch.MathExpression({
+        expression: lowestRotationsRemaining,
+        period: PERIOD,
+        label: 'lowest remaining on-demand rotations',
+      }),
       threshold: props.automaticReserve,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -148,13 +188,20 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Time to confirmed rotation (s, from the execution start)',
         width: 12,
-        left: (['p50', 'p90', 'Maximum'] as const).map((statistic) => productMetric(METRIC.timeToConfirmedRotation, statistic).with({ period: Duration.hours(1), label: statistic })),
+        left: (['p50', 'p90', 'Maximum'] as const).map((statistic) =>
+          productMetric(METRIC.timeToConfirmedRotation, statistic).with({
+            period: Duration.hours(1),
+            label: statistic,
+          }),
+        ),
       }),
       new cloudwatch.GraphWidget({
         title: 'On-demand rotations remaining per key (lowest first)',
         width: 12,
         view: cloudwatch.GraphWidgetView.BAR,
-        left: [new cloudwatch.MathExpression({ expression: rotationsRemainingByKey, period: Duration.days(1), label: '' })],
+        left: [
+          new cloudwatch.MathExpression({ expression: rotationsRemainingByKey, period: Duration.days(1), label: '' }),
+        ],
         leftAnnotations: [{ value: props.automaticReserve, label: 'automaticReserve', color: cloudwatch.Color.RED }],
       }),
     );
@@ -164,7 +211,9 @@ export class Observability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Rotations started, notifications, approvals, KMS throttles',
         width: 8,
-        left: [METRIC.rotationsStarted, METRIC.notificationsSent, METRIC.approvalsRequested, METRIC.kmsThrottled].map((name) => productMetric(name, 'Sum')),
+        left: [METRIC.rotationsStarted, METRIC.notificationsSent, METRIC.approvalsRequested, METRIC.kmsThrottled].map(
+          (name) => productMetric(name, 'Sum'),
+        ),
         right: [productMetric(METRIC.approvalsOverdue, 'Maximum')],
       }),
       new cloudwatch.GraphWidget({

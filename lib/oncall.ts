@@ -32,22 +32,41 @@ export class HumanPolicies extends Construct {
     const stack = Stack.of(this);
     const accountKeys = `arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`;
     const invoke = (routes: readonly RouteName[]) =>
-      routes.map((r) => props.api.arnForExecuteApi(ROUTES[r].method, ROUTES[r].resource.replace(/\{\w+\}/g, '*'), props.api.deploymentStage.stageName));
+      routes.map((r) =>
+        props.api.arnForExecuteApi(
+          ROUTES[r].method,
+          ROUTES[r].resource.replace(/\{\w+\}/g, '*'),
+          props.api.deploymentStage.stageName,
+        ),
+      );
     const executions = props.stateMachines.map(
       (m) => `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${m.stateMachineName}:*`,
     );
 
     this.onCall = new iam.ManagedPolicy(this, 'Policy', {
-      description: 'kms-incident-rotation on-call: kms-rotate start (no force), approve/deny, drill, watch, status, check; no KMS writes, no direct Step Functions start or answers',
+      description:
+        'kms-incident-rotation on-call: kms-rotate start (no force), approve/deny, drill, watch, status, check; no KMS writes, no direct Step Functions start or answers',
       statements: [
-        new iam.PolicyStatement({ sid: 'FrontDoorOnCallRoutes', actions: ['execute-api:Invoke'], resources: invoke(ON_CALL_ROUTES) }),
+        new iam.PolicyStatement({
+          sid: 'FrontDoorOnCallRoutes',
+          actions: ['execute-api:Invoke'],
+          resources: invoke(ON_CALL_ROUTES),
+        }),
         new iam.PolicyStatement({
           sid: 'ListExecutions',
           actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
           resources: props.stateMachines.map((m) => m.stateMachineArn),
         }),
-        new iam.PolicyStatement({ sid: 'FollowExecutions', actions: ['states:DescribeExecution', 'states:GetExecutionHistory'], resources: executions }),
-        new iam.PolicyStatement({ sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
+        new iam.PolicyStatement({
+          sid: 'FollowExecutions',
+          actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+          resources: executions,
+        }),
+        new iam.PolicyStatement({
+          sid: 'FindTheStack',
+          actions: ['cloudformation:DescribeStacks'],
+          resources: [stack.stackId],
+        }),
         new iam.PolicyStatement({
           sid: 'CheckKeys',
           actions: ['kms:DescribeKey', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags'],
@@ -57,11 +76,21 @@ export class HumanPolicies extends Construct {
       ],
     });
     this.breakGlass = new iam.ManagedPolicy(this, 'BreakGlassPolicy', {
-      description: 'kms-incident-rotation break-glass: kms-rotate start --force (the front door\'s /break-glass route only; bounded by forceMinIntervalMinutes and forceDailyCap). Attach together with the on-call policy.',
-      statements: [new iam.PolicyStatement({ sid: 'FrontDoorBreakGlassRoute', actions: ['execute-api:Invoke'], resources: invoke(['breakGlass']) })],
+      description:
+        "kms-incident-rotation break-glass: kms-rotate start --force (the front door's /break-glass route only; bounded by forceMinIntervalMinutes and forceDailyCap). Attach together with the on-call policy.",
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'FrontDoorBreakGlassRoute',
+          actions: ['execute-api:Invoke'],
+          resources: invoke(['breakGlass']),
+        }),
+      ],
     });
 
-    Validations.of(this.onCall).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'kms:ListAliases has no resource-level permissions (read-only).' });
+    Validations.of(this.onCall).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'kms:ListAliases has no resource-level permissions (read-only).',
+    });
     Validations.of(this.onCall).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
       reason: 'check reads any key of this account named by the engineer: read actions only.',
@@ -70,7 +99,7 @@ export class HumanPolicies extends Construct {
       const machineId = stack.getLogicalId(machine.node.defaultChild as CfnElement);
       Validations.of(this.onCall).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
-        reason: 'Executions of this product\'s state machines only (read): their names are not known in advance.',
+        reason: "Executions of this product's state machines only (read): their names are not known in advance.",
       });
     }
     // cdk-nag names the route ARNs as they render: this stack's Region and account when known.
@@ -83,7 +112,8 @@ export class HumanPolicies extends Construct {
     for (const route of ['approvals/*', 'drills/*/cleanup']) {
       Validations.of(this.onCall).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${partition}:execute-api:${region}:${account}:<${apiId}>/<${stageId}>/POST/${route}]`,
-        reason: 'Per-route rights of the front door: the wildcard stands for the path parameter (an approval id or a drill key id) only.',
+        reason:
+          'Per-route rights of the front door: the wildcard stands for the path parameter (an approval id or a drill key id) only.',
       });
     }
   }

@@ -11,11 +11,26 @@ import { parseSettings, settingsObject, type Settings } from './settings';
 export const SETTINGS_OUTPUT = 'Settings';
 
 /** What assessKey needs from the settings (and what `check` shows), nothing else. */
-export const PUBLISHED_SETTINGS = ['rotationBudget', 'automaticReserve', 'cooldownMinutes', 'optOutTag', 'dryRun', 'approvalTimeoutMinutes', 'approvalTimeoutAction', 'forceMinIntervalMinutes', 'forceDailyCap', 'dailyRotationCap'] as const;
+export const PUBLISHED_SETTINGS = [
+  'rotationBudget',
+  'automaticReserve',
+  'cooldownMinutes',
+  'optOutTag',
+  'dryRun',
+  'approvalTimeoutMinutes',
+  'approvalTimeoutAction',
+  'forceMinIntervalMinutes',
+  'forceDailyCap',
+  'dailyRotationCap',
+] as const;
 
 export type PublishedSettings = Pick<Settings, (typeof PUBLISHED_SETTINGS)[number]>;
 
-const publishedSchema = settingsObject.pick(Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, true])) as { [K in (typeof PUBLISHED_SETTINGS)[number]]: true });
+const publishedSchema = settingsObject.pick(
+  Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, true])) as {
+    [K in (typeof PUBLISHED_SETTINGS)[number]]: true;
+  },
+);
 
 /** The output's value: the published settings as compact JSON, in a fixed order. */
 export function encodePublishedSettings(settings: Settings): string {

@@ -96,7 +96,13 @@ export class ReencryptionResources extends Construct {
       // expired copies. The audit trail is the ledger's KEY# entry, not these files.
       versioned: false,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ id: 'ExpireResults', expiration: Duration.days(RESULTS_EXPIRATION_DAYS), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        {
+          id: 'ExpireResults',
+          expiration: Duration.days(RESULTS_EXPIRATION_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       // As the ledger: deleting the stack never deletes what a run reported (the lifecycle rule
       // empties the kept bucket within a month). autoDeleteObjects would add a custom-resource
       // Lambda with s3:DeleteObject for nothing the lifecycle does not already do.
@@ -105,10 +111,22 @@ export class ReencryptionResources extends Construct {
 
     // ReencryptObjects: the listed buckets' objects, and data keys of this account's keys here.
     const listed = listedBucketArns(props.buckets);
-    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsObjectsOnly', actions: REENCRYPT_OBJECT_ACTIONS, resources: listed.objects }));
+    props.reencryptObjects.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListedBucketsObjectsOnly',
+        actions: REENCRYPT_OBJECT_ACTIONS,
+        resources: listed.objects,
+      }),
+    );
     // GetBucketVersioning (once per batch) and ListObjectVersions count each object's older versions
     // still under the rotated key (never deleting them).
-    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListedBucketsVersions', actions: ['s3:GetBucketVersioning', 's3:ListBucketVersions'], resources: listed.buckets }));
+    props.reencryptObjects.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListedBucketsVersions',
+        actions: ['s3:GetBucketVersioning', 's3:ListBucketVersions'],
+        resources: listed.buckets,
+      }),
+    );
     const regionKeys = `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`;
     // SSE-KMS copies: S3 decrypts and makes data keys as the caller, so the rights hold only
     // through S3 in this Region and for the listed buckets' objects: S3's encryption context is
@@ -127,15 +145,37 @@ export class ReencryptionResources extends Construct {
     // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name). Still every
     // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
     // (created for the rotated key, retired at the end of the run), which is not built yet.
-    props.reencryptObjects.addToRolePolicy(new iam.PolicyStatement({ sid: 'EnvelopeKeyringDirectUse', actions: REENCRYPT_KMS_ACTIONS, resources: [regionKeys] }));
     props.reencryptObjects.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'EnvelopeWrappingKeys', actions: REENCRYPT_WRAPPING_KMS_ACTIONS, resources: [`arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`] }),
+      new iam.PolicyStatement({
+        sid: 'EnvelopeKeyringDirectUse',
+        actions: REENCRYPT_KMS_ACTIONS,
+        resources: [regionKeys],
+      }),
+    );
+    props.reencryptObjects.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EnvelopeWrappingKeys',
+        actions: REENCRYPT_WRAPPING_KMS_ACTIONS,
+        resources: [`arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`],
+      }),
     );
 
     // SummarizeReencryption: reads the map run's result files (ListObjectsV2 + GetObject), and
     // appends the audit entry.
-    props.summarizeReencryption.addToRolePolicy(new iam.PolicyStatement({ sid: 'ListResults', actions: ['s3:ListBucket'], resources: [this.resultsBucket.bucketArn] }));
-    props.summarizeReencryption.addToRolePolicy(new iam.PolicyStatement({ sid: 'ReadResults', actions: ['s3:GetObject'], resources: [this.resultsBucket.arnForObjects('*')] }));
+    props.summarizeReencryption.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListResults',
+        actions: ['s3:ListBucket'],
+        resources: [this.resultsBucket.bucketArn],
+      }),
+    );
+    props.summarizeReencryption.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadResults',
+        actions: ['s3:GetObject'],
+        resources: [this.resultsBucket.arnForObjects('*')],
+      }),
+    );
     props.grantLedgerKeyEntries(props.summarizeReencryption);
     this.acknowledgeNagFindings(props);
   }
@@ -144,35 +184,41 @@ export class ReencryptionResources extends Construct {
   private acknowledgeNagFindings(props: ReencryptionResourcesProps): void {
     const bucket = this.resultsBucket;
     const logging =
-      'The bucket holds only the Distributed Map\'s own result files, written by this stack\'s state machines and read by SummarizeReencryption (IAM names no one else), and expires them within a month; what each run did is in the ledger\'s append-only KEY# entry and the notification. Server access logs would be a second bucket with its own retention for files nobody else can reach.';
+      "The bucket holds only the Distributed Map's own result files, written by this stack's state machines and read by SummarizeReencryption (IAM names no one else), and expires them within a month; what each run did is in the ledger's append-only KEY# entry and the notification. Server access logs would be a second bucket with its own retention for files nobody else can reach.";
     Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: logging });
     Validations.of(bucket).acknowledge({ id: 'NIST.800.53.R5-S3BucketLoggingEnabled', reason: logging });
     Validations.of(bucket).acknowledge({
       id: 'NIST.800.53.R5-S3BucketReplicationEnabled',
-      reason: 'Working files of one execution, expired after a month; the durable record is the ledger (point-in-time recovery and AWS Backup). A replica would only keep copies of expiring files.',
+      reason:
+        'Working files of one execution, expired after a month; the durable record is the ledger (point-in-time recovery and AWS Backup). A replica would only keep copies of expiring files.',
     });
     Validations.of(bucket).acknowledge({
       id: 'NIST.800.53.R5-S3BucketVersioningEnabled',
-      reason: 'Each file is written once under a prefix unique to the execution and unit, never overwritten; versions would only keep copies past the lifecycle expiry.',
+      reason:
+        'Each file is written once under a prefix unique to the execution and unit, never overwritten; versions would only keep copies past the lifecycle expiry.',
     });
     const reencryptRole = props.reencryptObjects.role!;
     for (const objects of listedBucketArns(this.buckets).objects) {
       Validations.of(reencryptRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(this).resolve(objects))}]`,
-        reason: 'The objects of a bucket listed in reEncryptBuckets (setting): which objects a target holds is known only at run time; the actions are the re-encrypting copy/put and its reads.',
+        reason:
+          'The objects of a bucket listed in reEncryptBuckets (setting): which objects a target holds is known only at run time; the actions are the re-encrypting copy/put and its reads.',
       });
     }
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
-      reason: 'The rotated keys are named by findings at run time; limited to this account\'s keys in this Region and to kms:Decrypt + kms:GenerateDataKey (S3 SSE-KMS copies and the Encryption SDK\'s keyring).',
+      reason:
+        "The rotated keys are named by findings at run time; limited to this account's keys in this Region and to kms:Decrypt + kms:GenerateDataKey (S3 SSE-KMS copies and the Encryption SDK's keyring).",
     });
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-      reason: 'An envelope\'s other wrapping keys (DR keys, often in another Region) are named by each message at run time; kms:Encrypt only, which wraps a data key and decrypts nothing.',
+      reason:
+        "An envelope's other wrapping keys (DR keys, often in another Region) are named by each message at run time; kms:Encrypt only, which wraps a data key and decrypts nothing.",
     });
     Validations.of(props.summarizeReencryption.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
-      reason: 'The result files of the map runs, named by Step Functions at run time, in the stack\'s own results bucket only (read only).',
+      reason:
+        "The result files of the map runs, named by Step Functions at run time, in the stack's own results bucket only (read only).",
     });
   }
 
@@ -185,22 +231,30 @@ export class ReencryptionResources extends Construct {
   grantToStateMachine(machine: sfn.StateMachine): void {
     Validations.of(machine.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as s3.CfnBucket)}>/*]`,
-      reason: 'The ResultWriter\'s files (CDK\'s grant for it), in the stack\'s own results bucket only: Step Functions names them at run time.',
+      reason:
+        "The ResultWriter's files (CDK's grant for it), in the stack's own results bucket only: Step Functions names them at run time.",
     });
     // CDK's policy for the Distributed Map's child executions (StartExecution on this machine,
     // Describe/Stop/Redrive on its own executions): created when the definition is rendered.
     const childExecutions = machine.node.tryFindChild('DistributedMapPolicy') as iam.Policy | undefined;
     if (childExecutions) {
       const statements = Stack.of(this).resolve(childExecutions.document.toJSON()).Statement as { Resource: unknown }[];
-      for (const resource of new Set(statements.flatMap((st) => [st.Resource].flat()).map(nagResourceName).filter((r) => r.includes('*')))) {
+      for (const resource of new Set(
+        statements
+          .flatMap((st) => [st.Resource].flat())
+          .map(nagResourceName)
+          .filter((r) => r.includes('*')),
+      )) {
         Validations.of(childExecutions).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${resource}]`,
-          reason: 'CDK\'s grant for the Distributed Map: Describe/Stop/Redrive of this state machine\'s own (child) executions, whose ids exist only at run time.',
+          reason:
+            "CDK's grant for the Distributed Map: Describe/Stop/Redrive of this state machine's own (child) executions, whose ids exist only at run time.",
         });
       }
       Validations.of(childExecutions).acknowledge({
         id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-        reason: 'CDK\'s policy for the Distributed Map\'s child executions of this state machine only, created and deleted with it.',
+        reason:
+          "CDK's policy for the Distributed Map's child executions of this state machine only, created and deleted with it.",
       });
     }
     machine.addToRolePolicy(
@@ -223,7 +277,8 @@ function nagResourceName(resource: unknown): string {
   const r = resource as Record<string, unknown>;
   if (typeof r.Ref === 'string') return `<${r.Ref}>`;
   if (Array.isArray(r['Fn::GetAtt'])) return `<${(r['Fn::GetAtt'] as string[]).join('.')}>`;
-  if (Array.isArray(r['Fn::Join'])) return ((r['Fn::Join'] as [string, unknown[]])[1]).map(nagResourceName).join((r['Fn::Join'] as [string])[0]);
+  if (Array.isArray(r['Fn::Join']))
+    return (r['Fn::Join'] as [string, unknown[]])[1].map(nagResourceName).join((r['Fn::Join'] as [string])[0]);
   return JSON.stringify(resource);
 }
 
@@ -241,7 +296,10 @@ class ListedBucketsReader implements sfn.IItemReader {
 
   constructor(private readonly buckets: readonly string[]) {
     this.bucketNamePath = sfn.JsonPath.stringAt('$.reencryption.current.bucket');
-    this.reader = new sfn.S3ObjectsItemReader({ bucketNamePath: this.bucketNamePath, prefix: sfn.JsonPath.stringAt('$.reencryption.current.prefix') });
+    this.reader = new sfn.S3ObjectsItemReader({
+      bucketNamePath: this.bucketNamePath,
+      prefix: sfn.JsonPath.stringAt('$.reencryption.current.prefix'),
+    });
     this.resource = this.reader.resource;
   }
 
@@ -283,7 +341,11 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
   const pacing = reencryptionPacing(props.kmsRequestsPerSecond);
   const resultWriter = {
     bucket: props.resources.resultsBucket,
-    prefix: sfn.JsonPath.format('reencryption/{}/{}', sfn.JsonPath.executionName, sfn.JsonPath.stringAt('$.reencryption.index')),
+    prefix: sfn.JsonPath.format(
+      'reencryption/{}/{}',
+      sfn.JsonPath.executionName,
+      sfn.JsonPath.stringAt('$.reencryption.index'),
+    ),
   };
   const map = new sfn.DistributedMap(scope, STATE.reencryptTarget, {
     stateName: STATE.reencryptTarget,
@@ -296,7 +358,11 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
     },
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatch: pacing.maxItemsPerBatch,
-      batchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond', upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false },
+      batchInput: {
+        'unit.$': '$.reencryption.current',
+        'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
+        upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false,
+      },
     }),
     maxConcurrency: pacing.maxConcurrency,
     toleratedFailurePercentage: TOLERATED_FAILURE_PERCENTAGE,

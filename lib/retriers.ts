@@ -19,7 +19,12 @@ const KMS_SERVER_ERRORS = ['KMSInternalException', 'DependencyTimeoutException']
 /** KMS errors that say "try again later", throttling included (aws-facts.md). */
 export const KMS_TRANSIENT_ERRORS = ['ThrottlingException', ...KMS_SERVER_ERRORS];
 /** DynamoDB errors worth retrying (ledger steps). */
-export const DYNAMODB_TRANSIENT_ERRORS = ['ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'InternalServerError', 'ThrottlingException'];
+export const DYNAMODB_TRANSIENT_ERRORS = [
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ThrottlingException',
+];
 
 /** One retrier, in Step Functions' terms (seconds). */
 export interface RetrierSpec {
@@ -34,7 +39,13 @@ export interface RetrierSpec {
 /** The retriers by name (the names Task comments list). */
 export const RETRIERS = {
   /** Lambda service hiccups (Step Functions' recommended list), for every Lambda task. */
-  lambdaTransient: { errors: LAMBDA_TRANSIENT_ERRORS, intervalSeconds: 2, maxAttempts: 6, backoffRate: 2, jitter: 'FULL' },
+  lambdaTransient: {
+    errors: LAMBDA_TRANSIENT_ERRORS,
+    intervalSeconds: 2,
+    maxAttempts: 6,
+    backoffRate: 2,
+    jitter: 'FULL',
+  },
   /**
    * RotateKeyOnDemand allows 5 requests per second per account and Region, and every key's
    * Rotate may run at once (the Map is not bounded: approvals must not hold rotation slots).
@@ -42,15 +53,43 @@ export const RETRIERS = {
    * all get through. Retrying Rotate is safe: it reads the rotation state first and never
    * starts a second rotation (SDK retries are off for the call itself).
    */
-  rotateThrottling: { errors: ['ThrottlingException'], intervalSeconds: 1, maxAttempts: 10, backoffRate: 2, maxDelaySeconds: 8, jitter: 'FULL' },
-  kmsTransient: { errors: KMS_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
+  rotateThrottling: {
+    errors: ['ThrottlingException'],
+    intervalSeconds: 1,
+    maxAttempts: 10,
+    backoffRate: 2,
+    maxDelaySeconds: 8,
+    jitter: 'FULL',
+  },
+  kmsTransient: {
+    errors: KMS_TRANSIENT_ERRORS,
+    intervalSeconds: 1,
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    jitter: 'FULL',
+  },
   /**
    * kmsTransient without throttling, for Rotate: Step Functions applies the FIRST retrier whose
    * ErrorEquals names the error, so a ThrottlingException listed again after rotateThrottling
    * would never be retried by it. One retrier per error name (test/infra/definition-check.test.ts).
    */
-  kmsServerErrors: { errors: KMS_SERVER_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
-  dynamodbTransient: { errors: DYNAMODB_TRANSIENT_ERRORS, intervalSeconds: 1, maxAttempts: 5, backoffRate: 2, maxDelaySeconds: 30, jitter: 'FULL' },
+  kmsServerErrors: {
+    errors: KMS_SERVER_ERRORS,
+    intervalSeconds: 1,
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    jitter: 'FULL',
+  },
+  dynamodbTransient: {
+    errors: DYNAMODB_TRANSIENT_ERRORS,
+    intervalSeconds: 1,
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    jitter: 'FULL',
+  },
   /**
    * Notify: anything, a few times. Safe since Notify remembers a successful publish (ledger
    * NOTIFY#<execution>), so a retry after a lost response does not publish again.

@@ -8,6 +8,10 @@ import type { Settings } from './settings';
  */
 export function securityHubProductArnPrefixes(settings: Pick<Settings, 'securityHubProductArns'>): string[] {
   return settings.securityHubProductArns.map((arn) =>
-    arn.replace(/\*$/, '').replaceAll('<partition>', Aws.PARTITION).replaceAll('<region>', Aws.REGION).replaceAll('<account>', Aws.ACCOUNT_ID),
+    arn
+      .replace(/\*$/, '')
+      .replaceAll('<partition>', Aws.PARTITION)
+      .replaceAll('<region>', Aws.REGION)
+      .replaceAll('<account>', Aws.ACCOUNT_ID),
   );
 }

@@ -8,17 +8,16 @@ import { DEFAULT_ACCESS_ROLES, ROLE_PATTERN, type AccessRoles } from '../lambdas
 import { DEFAULT_DRILL_DAILY_CAP } from '../lambdas/domain/drill';
 
 /** An S3 bucket name (general purpose buckets: 3-63 lower-case letters, digits, dots, hyphens). */
-const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
 /** A key ARN or an alias name: the keys of setting `reEncryptTargets`. */
 const KEY_OR_ALIAS = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+|alias\/[\w/+=,.@-]+)$/;
-const ROLE_PATTERN_MESSAGE = 'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*';
+const ROLE_PATTERN_MESSAGE =
+  'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*';
 /** Role-name patterns of people allowed on a front-door route (README "Permissions"). */
 const rolePatterns = (defaults: string[]) =>
-  z
-    .array(z.string().regex(ROLE_PATTERN, ROLE_PATTERN_MESSAGE))
-    .min(1)
-    .max(20)
-    .default(defaults);
+  z.array(z.string().regex(ROLE_PATTERN, ROLE_PATTERN_MESSAGE)).min(1).max(20).default(defaults);
 const reencryptTarget = z
   .object({
     type: z.enum(REENCRYPTION_KINDS),
@@ -44,7 +43,10 @@ export const settingsObject = z
      * No second rotation of a key within this long (unless forced). The floor keeps a retried or
      * duplicated finding from spending the lifetime budget in quick succession.
      */
-    cooldownMinutes: z.number().min(15, 'at least 15 (minutes): a shorter cooldown lets repeated findings drain the lifetime budget').default(60),
+    cooldownMinutes: z
+      .number()
+      .min(15, 'at least 15 (minutes): a shorter cooldown lets repeated findings drain the lifetime budget')
+      .default(60),
     /**
      * Every source (automatic findings and manual requests, forced or not): no rotation once the key
      * has this many on-demand rotations in the last 24 h (ListKeyRotations). A forced rotation is
@@ -55,7 +57,11 @@ export const settingsObject = z
     pollInitialSeconds: z.number().int().min(1).max(3600).default(10),
     /** The longest wait between looks; waits grow with 15 % of the rotation's elapsed time up to it. */
     pollMaxSeconds: z.number().int().min(1).max(3600).default(300),
-    rotationTimeoutMinutes: z.number().min(1).max(24 * 60).default(60),
+    rotationTimeoutMinutes: z
+      .number()
+      .min(1)
+      .max(24 * 60)
+      .default(60),
     optOutTag: z
       .string()
       .regex(/^[\w.:/=+\-@ ]{1,128}$/, 'a KMS tag key: 1-128 letters, digits, spaces or _.:/=+-@')
@@ -85,16 +91,32 @@ export const settingsObject = z
      * Default: AWS's own integrations. Custom imports carry `product/<account>/default`.
      */
     securityHubProductArns: z
-      .array(z.string().regex(/^arn:(<partition>|aws[a-z-]*):securityhub:(<region>|[a-z0-9-]+):(<account>|\d{12})?:product\/[\w./<>-]+\*?$/, 'a Security Hub product ARN or prefix such as arn:<partition>:securityhub:<region>::product/aws/*'))
+      .array(
+        z
+          .string()
+          .regex(
+            /^arn:(<partition>|aws[a-z-]*):securityhub:(<region>|[a-z0-9-]+):(<account>|\d{12})?:product\/[\w./<>-]+\*?$/,
+            'a Security Hub product ARN or prefix such as arn:<partition>:securityhub:<region>::product/aws/*',
+          ),
+      )
       .min(1)
       .default(['arn:<partition>:securityhub:<region>::product/aws/*']),
     /** Findings forwarded from these accounts are handled too; this account's always are. */
     acceptFindingsFromAccounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id')).default([]),
-    approvalTimeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(240),
+    approvalTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(240),
     approvalTimeoutAction: z.enum(['SKIP', 'ROTATE']).default('SKIP'),
     ledgerDeletionProtection: z.boolean().default(true),
     /** Break-glass (forced) rotation: none within this many minutes of the key's last on-demand rotation. */
-    forceMinIntervalMinutes: z.number().min(5, 'at least 5 (minutes) between forced rotations of one key').max(24 * 60).default(10),
+    forceMinIntervalMinutes: z
+      .number()
+      .min(5, 'at least 5 (minutes) between forced rotations of one key')
+      .max(24 * 60)
+      .default(10),
     /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
     forceDailyCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(2),
     /** Drills (`kms-rotate drill`) one caller may start per UTC day: each leaves a billed key for at least 7 days. */
@@ -111,7 +133,12 @@ export const settingsObject = z
       // Checked here, not as the record's key schema: zod names a bad key only "Invalid key in record".
       .superRefine((targets, ctx) => {
         for (const key of Object.keys(targets)) {
-          if (!KEY_OR_ALIAS.test(key)) ctx.addIssue({ code: 'custom', message: 'a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or an alias name (alias/<name>)', path: [key] });
+          if (!KEY_OR_ALIAS.test(key))
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a key ARN (arn:aws:kms:<region>:<account>:key/<id>) or an alias name (alias/<name>)',
+              path: [key],
+            });
         }
       })
       .default({}),
@@ -185,7 +212,9 @@ export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Setting
 export function reencryptionSettings(settings: Settings): ReencryptionSettings {
   return {
     buckets: [...settings.reEncryptBuckets],
-    targets: Object.fromEntries(Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))])),
+    targets: Object.fromEntries(
+      Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))]),
+    ),
     auto: settings.autoReEncrypt,
     kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
     upgradeEnvelopeSuite: settings.reEncryptUpgradeEnvelopeSuite,
@@ -194,7 +223,11 @@ export function reencryptionSettings(settings: Settings): ReencryptionSettings {
 
 /** The front door's people by route, from the settings. */
 export function accessRoles(settings: Settings): AccessRoles {
-  return { request: [...settings.requestRoles], approve: [...settings.approveRoles], breakGlass: [...settings.breakGlassRoles] };
+  return {
+    request: [...settings.requestRoles],
+    approve: [...settings.approveRoles],
+    breakGlass: [...settings.breakGlassRoles],
+  };
 }
 
 /** A settings problem, with every bad field named. */
@@ -253,11 +286,16 @@ export function settingsFromContext(
   for (const name of SETTING_NAMES) {
     const value = tryGetContext(name);
     if (value === undefined) continue;
-    raw[name] = typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction' ? parseMaybeJson(value) : value;
+    raw[name] =
+      typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction'
+        ? parseMaybeJson(value)
+        : value;
     if (origin.keys) sources[name] = contextSource(origin.cdkJson, name, value);
   }
   if (origin.keys) {
-    const typos = misspelledContextKeys(origin.keys, SETTING_NAMES, (key) => contextSource(origin.cdkJson, key, tryGetContext(key)));
+    const typos = misspelledContextKeys(origin.keys, SETTING_NAMES, (key) =>
+      contextSource(origin.cdkJson, key, tryGetContext(key)),
+    );
     if (typos.length) throw new SettingsError('the CDK context', typos);
   }
   const file = environmentFile(tryGetContext);
@@ -292,16 +330,21 @@ function environmentFile(tryGetContext: (key: string) => unknown): string | unde
   const envName = tryGetContext(ENVIRONMENT_CONTEXT.env);
   const file = tryGetContext(ENVIRONMENT_CONTEXT.settingsFile);
   if (envName !== undefined && file !== undefined) {
-    throw new SettingsError('cdk.json context', ['env, settingsFile: give one of them (env=<name> reads settings/<name>.json)']);
+    throw new SettingsError('cdk.json context', [
+      'env, settingsFile: give one of them (env=<name> reads settings/<name>.json)',
+    ]);
   }
   if (file !== undefined) {
-    if (typeof file !== 'string' || file === '') throw new SettingsError('cdk.json context', ['settingsFile: a path to a JSON file']);
+    if (typeof file !== 'string' || file === '')
+      throw new SettingsError('cdk.json context', ['settingsFile: a path to a JSON file']);
     return file;
   }
   if (envName === undefined) return undefined;
   // A name, not a path: it becomes a file name under settings/.
   if (typeof envName !== 'string' || !/^[A-Za-z0-9][\w.-]*$/.test(envName)) {
-    throw new SettingsError('cdk.json context', [`env: an environment name such as prod-eu (letters, digits, . _ -), got ${JSON.stringify(envName)}`]);
+    throw new SettingsError('cdk.json context', [
+      `env: an environment name such as prod-eu (letters, digits, . _ -), got ${JSON.stringify(envName)}`,
+    ]);
   }
   return path.join('settings', `${envName}.json`);
 }
@@ -320,7 +363,8 @@ function readEnvironmentFile(file: string, readFile: (file: string) => string): 
   } catch (error) {
     throw new SettingsError(file, [`not JSON: ${(error as Error).message}`]);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SettingsError(file, ['(root): a JSON object of settings, e.g. {"rotationBudget": 20}']);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new SettingsError(file, ['(root): a JSON object of settings, e.g. {"rotationBudget": 20}']);
   const checked = settingsObject.partial().strict().safeParse(raw);
   if (!checked.success) throw new SettingsError(file, describeIssues(checked.error));
   // Only the names the file gives (partial() still fills defaults in zod 4): the rest stay the context's.

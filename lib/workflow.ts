@@ -19,8 +19,6 @@ import { definitionProblems } from './definition-check';
 import { NOTHING_PLANNED, type ReencryptionSettings } from '../lambdas/domain/reencryption';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
 
-
-
 /** Names of the states tests and the local runner refer to (declared import-free for the CLI). */
 export { STATE };
 
@@ -125,7 +123,9 @@ export class RotationWorkflow extends Construct {
 
     // 1. Intake. Bad input ends the execution with the field named in the cause.
     // The mode is a constant of this machine's definition: no input can choose it.
-    const intake = invoke(STATE.intake, fns.intake, { payload: sfn.TaskInput.fromObject({ mode: props.mode, 'input.$': '$' }) });
+    const intake = invoke(STATE.intake, fns.intake, {
+      payload: sfn.TaskInput.fromObject({ mode: props.mode, 'input.$': '$' }),
+    });
     const invalid = new sfn.Fail(this, STATE.invalidRequest, {
       stateName: STATE.invalidRequest,
       comment: 'The input is neither a supported finding event nor a manual request; the cause names the field.',
@@ -162,7 +162,9 @@ export class RotationWorkflow extends Construct {
     const classify = new sfn.Choice(this, 'ClassifyFailure', { stateName: 'ClassifyFailure' });
     for (const { reason, errors } of FAILURE_CLASSES) {
       const conditions = errors.map((e) =>
-        isErrorGlob(e) ? sfn.Condition.stringMatches('$.error.Error', e) : sfn.Condition.stringEquals('$.error.Error', e),
+        isErrorGlob(e)
+          ? sfn.Condition.stringMatches('$.error.Error', e)
+          : sfn.Condition.stringEquals('$.error.Error', e),
       );
       classify.when(sfn.Condition.or(...conditions), markFailed(reason));
     }
@@ -194,7 +196,8 @@ export class RotationWorkflow extends Construct {
     });
     const waitBeforeRetry = new sfn.Wait(this, STATE.waitBeforeRetryingRotation, {
       stateName: STATE.waitBeforeRetryingRotation,
-      comment: 'KMS answered ConflictException (automatic rotation running or due), or its answer was lost: wait, then try again.',
+      comment:
+        'KMS answered ConflictException (automatic rotation running or due), or its answer was lost: wait, then try again.',
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
     });
 
@@ -223,7 +226,13 @@ export class RotationWorkflow extends Construct {
     // goes to Record, which settles it as SKIPPED APPROVAL_DENIED.
     approval.next(
       new sfn.Choice(this, 'AfterApproval', { stateName: 'AfterApproval' })
-        .when(sfn.Condition.and(sfn.Condition.isPresent('$.approval.decision'), sfn.Condition.stringEquals('$.approval.decision', APPROVE)), lock)
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.isPresent('$.approval.decision'),
+            sfn.Condition.stringEquals('$.approval.decision', APPROVE),
+          ),
+          lock,
+        )
         .otherwise(record),
     );
 
@@ -274,7 +283,11 @@ export class RotationWorkflow extends Construct {
     // 6. Re-encryption: PlanReencryption always runs (it refuses every target when the
     // stack has no branch, or reports what would run); the loop runs its units one at a time.
     const plan = invoke(STATE.planReencryption, fns['plan-reencryption'], {
-      payload: sfn.TaskInput.fromObject({ 'request.$': '$.request', 'results.$': '$.results', settings: props.reencryptionSettings }),
+      payload: sfn.TaskInput.fromObject({
+        'request.$': '$.request',
+        'results.$': '$.results',
+        settings: props.reencryptionSettings,
+      }),
       resultPath: '$.reencryption',
     });
 
@@ -293,7 +306,12 @@ export class RotationWorkflow extends Construct {
       }),
       resultSelector: {
         'request.$': '$.request',
-        notification: { 'summary.$': '$.summary', 'messageId.$': '$.messageId', 'anyFailed.$': '$.anyFailed', 'reencryptionFailed.$': '$.reencryptionFailed' },
+        notification: {
+          'summary.$': '$.summary',
+          'messageId.$': '$.messageId',
+          'anyFailed.$': '$.anyFailed',
+          'reencryptionFailed.$': '$.reencryptionFailed',
+        },
       },
       // No ResultPath: the selected result replaces the state.
     });
@@ -325,7 +343,8 @@ export class RotationWorkflow extends Construct {
     const reencryptionFailed = new sfn.Fail(this, STATE.reencryptionFailed, {
       stateName: STATE.reencryptionFailed,
       error: 'ReencryptionFailed',
-      cause: 'The keys stayed rotated, but re-encrypting the affected data did not fully succeed (objects failed, a map run failed or a target was refused); the notification lists what failed.',
+      cause:
+        'The keys stayed rotated, but re-encrypting the affected data did not fully succeed (objects failed, a map run failed or a target was refused); the notification lists what failed.',
     });
     const anyKeyFailed = new sfn.Choice(this, 'AnyKeyFailed', { stateName: 'AnyKeyFailed' })
       .when(sfn.Condition.booleanEquals('$.notification.anyFailed', true), keysFailed)
@@ -349,14 +368,26 @@ export class RotationWorkflow extends Construct {
     if (props.reencryption) {
       const reencryptObjects = fns['reencrypt-objects'];
       const summarizeFn = fns['summarize-reencryption'];
-      if (!reencryptObjects || !summarizeFn) throw new Error('RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions');
+      if (!reencryptObjects || !summarizeFn)
+        throw new Error(
+          'RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions',
+        );
       // The child's only task: one batch (ReencryptBatchInput) -> its TargetReport.
       // `childStartedAt`: the CHILD execution's own start (its `$$`), where its 5-minute deadline counts from.
       const child = invoke(STATE.reencryptObjects, reencryptObjects, {
         taskTimeout: sfn.Timeout.duration(Duration.seconds(REENCRYPT_TASK_TIMEOUT_SECONDS)),
-        payload: sfn.TaskInput.fromObject({ 'BatchInput.$': '$.BatchInput', 'Items.$': '$.Items', 'childStartedAt.$': '$$.Execution.StartTime' }),
+        payload: sfn.TaskInput.fromObject({
+          'BatchInput.$': '$.BatchInput',
+          'Items.$': '$.Items',
+          'childStartedAt.$': '$$.Execution.StartTime',
+        }),
       });
-      const map = reencryptTargetMap(this, { resources: props.reencryption, processor: child, kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond, upgradeEnvelopeSuite: props.reencryptionSettings.upgradeEnvelopeSuite });
+      const map = reencryptTargetMap(this, {
+        resources: props.reencryption,
+        processor: child,
+        kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond,
+        upgradeEnvelopeSuite: props.reencryptionSettings.upgradeEnvelopeSuite,
+      });
       const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),
         resultPath: '$.reencryption',
@@ -394,7 +425,9 @@ export class RotationWorkflow extends Construct {
     cfnMachine.addMetadata(WORKFLOW_MODE_METADATA_KEY, props.mode);
     // `cdk synth` fails, naming the state and the rule, on what CreateStateMachine would refuse at
     // deploy time (lib/definition-check.ts), checked on the definition the template carries.
-    this.stateMachine.node.addValidation({ validate: () => definitionProblems(synthesizedDefinition(cfnMachine), 'STANDARD') });
+    this.stateMachine.node.addValidation({
+      validate: () => definitionProblems(synthesizedDefinition(cfnMachine), 'STANDARD'),
+    });
   }
 }
 
@@ -410,6 +443,9 @@ export function synthesizedDefinition(machine: sfn.CfnStateMachine): unknown {
   const resolved = Stack.of(machine).resolve(machine.definitionString) as unknown;
   if (typeof resolved === 'string') return JSON.parse(resolved);
   const join = (resolved as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
-  if (!join) throw new Error(`State machine ${machine.node.path}: unexpected definition ${JSON.stringify(resolved).slice(0, 200)}`);
+  if (!join)
+    throw new Error(
+      `State machine ${machine.node.path}: unexpected definition ${JSON.stringify(resolved).slice(0, 200)}`,
+    );
   return JSON.parse(join[1].map((part) => (typeof part === 'string' ? part : TOKEN_PLACEHOLDER)).join(join[0]));
 }

@@ -19,10 +19,22 @@ const DEFAULT_MAX_CONCURRENCY = 10_000;
 const EXPRESS_MAX_SECONDS = 300;
 
 /** The Task resource a Distributed Map becomes in the runner's working copy (never called: a local handler answers). */
-export const DISTRIBUTED_MAP_PLACEHOLDER = 'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-distributed-map';
+export const DISTRIBUTED_MAP_PLACEHOLDER =
+  'arn:aws:lambda:local:000000000000:function:kms-incident-rotation-distributed-map';
 
 /** The Map fields that stay on the replacing Task: the library applies them around the map run. */
-const KEPT_FIELDS = ['Type', 'Comment', 'InputPath', 'ResultSelector', 'ResultPath', 'OutputPath', 'Retry', 'Catch', 'Next', 'End'];
+const KEPT_FIELDS = [
+  'Type',
+  'Comment',
+  'InputPath',
+  'ResultSelector',
+  'ResultPath',
+  'OutputPath',
+  'Retry',
+  'Catch',
+  'Next',
+  'End',
+];
 
 type ExecutionType = 'STANDARD' | 'EXPRESS';
 
@@ -41,12 +53,25 @@ export interface MapRunHost {
   context: { Execution: { Id: string; Name: string; StartTime: string; Input: unknown } };
   s3?: S3Client;
   /** Runs the item processor as its own execution (runDefinition). */
-  runChild: (child: { definition: unknown; input: unknown; executionArn: string; executionName: string; executionType: ExecutionType }) => Promise<ChildRun>;
+  runChild: (child: {
+    definition: unknown;
+    input: unknown;
+    executionArn: string;
+    executionName: string;
+    executionType: ExecutionType;
+  }) => Promise<ChildRun>;
   /** Adds events to the parent's history (MapRunStarted, MapRunSucceeded|Failed ...). */
   countHistory: (events: number) => void;
   /** The children's billed transitions and payloads, added to the parent's metrics. */
   addChildMetrics: (metrics: ChildRun['metrics']) => void;
-  emit: (event: { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown; mapRun?: MapRunSummary }) => void;
+  emit: (event: {
+    type: string;
+    timestamp: number;
+    state?: { name: string; type: string };
+    Error?: string;
+    Cause?: unknown;
+    mapRun?: MapRunSummary;
+  }) => void;
 }
 
 /** What a trace shows of a map run. */
@@ -80,20 +105,28 @@ export function usesS3(state: any): boolean {
 export function checkSupported(name: string, state: any, hasS3: boolean): void {
   const reader = state.ItemReader;
   if (reader && reader.Resource !== LIST_OBJECTS_V2) {
-    throw new Error(`Distributed Map ${name}: ItemReader resource ${reader.Resource} is not implemented by the local runner (only ${LIST_OBJECTS_V2})`);
+    throw new Error(
+      `Distributed Map ${name}: ItemReader resource ${reader.Resource} is not implemented by the local runner (only ${LIST_OBJECTS_V2})`,
+    );
   }
   if (reader?.ReaderConfig?.InputType) {
-    throw new Error(`Distributed Map ${name}: ItemReader ReaderConfig.InputType ${reader.ReaderConfig.InputType} is not implemented by the local runner (S3 object listing only)`);
+    throw new Error(
+      `Distributed Map ${name}: ItemReader ReaderConfig.InputType ${reader.ReaderConfig.InputType} is not implemented by the local runner (S3 object listing only)`,
+    );
   }
   const writer = state.ResultWriter;
   if (writer && writer.Resource !== undefined && writer.Resource !== PUT_OBJECT) {
-    throw new Error(`Distributed Map ${name}: ResultWriter resource ${writer.Resource} is not implemented by the local runner (only ${PUT_OBJECT})`);
+    throw new Error(
+      `Distributed Map ${name}: ResultWriter resource ${writer.Resource} is not implemented by the local runner (only ${PUT_OBJECT})`,
+    );
   }
   if (writer?.WriterConfig) {
     throw new Error(`Distributed Map ${name}: ResultWriter WriterConfig is not implemented by the local runner`);
   }
   if (usesS3(state) && !hasS3) {
-    throw new Error(`Distributed Map ${name} reads or writes S3 (ItemReader/ResultWriter): give runDefinition an S3 client (opts.s3)`);
+    throw new Error(
+      `Distributed Map ${name} reads or writes S3 (ItemReader/ResultWriter): give runDefinition an S3 client (opts.s3)`,
+    );
   }
 }
 
@@ -126,12 +159,15 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
   const label = typeof map.Label === 'string' ? map.Label : stateName;
   const mapRunId = randomUUID();
   const mapRunArn = `arn:aws:states:${parent.region}:${parent.account}:mapRun:${parent.machine}/${label}:${mapRunId}`;
-  const executionType: ExecutionType = map.ItemProcessor.ProcessorConfig.ExecutionType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
+  const executionType: ExecutionType =
+    map.ItemProcessor.ProcessorConfig.ExecutionType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
 
   const items = await readItems(map, input, host);
   const selector = map.ItemSelector ?? map.Parameters; // Parameters: the older name of ItemSelector
   const selected = selector === undefined ? items : await selectItems(selector, items, input, host);
-  const childInputs = map.ItemBatcher ? await batch(map.ItemBatcher, selected, input, host) : selected.map((value) => ({ input: value, items: 1 }));
+  const childInputs = map.ItemBatcher
+    ? await batch(map.ItemBatcher, selected, input, host)
+    : selected.map((value) => ({ input: value, items: 1 }));
 
   const maxConcurrency = positiveIntegerOr(numberField(map, 'MaxConcurrency', input), 0) || DEFAULT_MAX_CONCURRENCY;
   const toleratedPercentage = numberField(map, 'ToleratedFailurePercentage', input);
@@ -139,11 +175,17 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
 
   const summary: MapRunSummary = { mapRunArn, items: items.length, batches: childInputs.length, maxConcurrency };
   host.countHistory(1); // MapRunStarted
-  host.emit({ type: 'MapRunStarted', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, mapRun: { ...summary } });
+  host.emit({
+    type: 'MapRunStarted',
+    timestamp: Date.now(),
+    state: { name: stateName, type: 'Map' },
+    mapRun: { ...summary },
+  });
 
   const processor = { ...map.ItemProcessor };
   delete processor.ProcessorConfig;
-  if (executionType === 'EXPRESS') processor.TimeoutSeconds = Math.min(processor.TimeoutSeconds ?? EXPRESS_MAX_SECONDS, EXPRESS_MAX_SECONDS);
+  if (executionType === 'EXPRESS')
+    processor.TimeoutSeconds = Math.min(processor.TimeoutSeconds ?? EXPRESS_MAX_SECONDS, EXPRESS_MAX_SECONDS);
 
   const records: ChildRecord[] = [];
   let failedItems = 0;
@@ -174,7 +216,13 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
       const startDate = new Date();
       let run: ChildRun;
       try {
-        run = await host.runChild({ definition: processor, input: child.input, executionArn, executionName: name, executionType });
+        run = await host.runChild({
+          definition: processor,
+          input: child.input,
+          executionArn,
+          executionName: name,
+          executionType,
+        });
       } finally {
         running -= 1;
       }
@@ -199,22 +247,42 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
   // Results are exported whether the run succeeds or fails: the files are what tells which children failed.
   let written: { Bucket: string; Key: string } | null = null;
   try {
-    if (map.ResultWriter?.Resource) written = await writeResults(map, input, host, { mapRunArn, mapRunId, parent, label }, records);
+    if (map.ResultWriter?.Resource)
+      written = await writeResults(map, input, host, { mapRunArn, mapRunId, parent, label }, records);
   } catch (error) {
     host.countHistory(1); // MapRunFailed (MapStateFailed is counted with the state's end, as MapStateSucceeded is)
     const cause = `Writing the map run's results failed: ${(error as Error).name}: ${(error as Error).message}`;
-    host.emit({ type: 'MapRunFailed', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, Error: 'States.ResultWriterFailed', Cause: cause, mapRun: summary });
+    host.emit({
+      type: 'MapRunFailed',
+      timestamp: Date.now(),
+      state: { name: stateName, type: 'Map' },
+      Error: 'States.ResultWriterFailed',
+      Cause: cause,
+      mapRun: summary,
+    });
     throw statesError('States.ResultWriterFailed', cause);
   }
 
   if (exceeded) {
     host.countHistory(1); // MapRunFailed (MapStateFailed is counted with the state's end, as MapStateSucceeded is)
     const cause = 'The specified tolerated failure threshold was exceeded';
-    host.emit({ type: 'MapRunFailed', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, Error: 'States.ExceedToleratedFailureThreshold', Cause: cause, mapRun: summary });
+    host.emit({
+      type: 'MapRunFailed',
+      timestamp: Date.now(),
+      state: { name: stateName, type: 'Map' },
+      Error: 'States.ExceedToleratedFailureThreshold',
+      Cause: cause,
+      mapRun: summary,
+    });
     throw statesError('States.ExceedToleratedFailureThreshold', cause);
   }
   host.countHistory(1); // MapRunSucceeded
-  host.emit({ type: 'MapRunSucceeded', timestamp: Date.now(), state: { name: stateName, type: 'Map' }, mapRun: summary });
+  host.emit({
+    type: 'MapRunSucceeded',
+    timestamp: Date.now(),
+    state: { name: stateName, type: 'Map' },
+    mapRun: summary,
+  });
   if (written) return { MapRunArn: mapRunArn, ResultWriterDetails: written };
   // Without ResultWriter the Map's result is every child's output in item order (a failed child,
   // tolerated, contributes its Error and Cause).
@@ -238,18 +306,35 @@ interface ChildRecord {
 async function readItems(map: any, input: unknown, host: MapRunHost): Promise<unknown[]> {
   if (!map.ItemReader) {
     const items = map.ItemsPath === undefined ? input : readPath(input, map.ItemsPath);
-    if (!Array.isArray(items)) throw new FatalStatesError('States.Runtime', `The Map state's ItemsPath ${map.ItemsPath ?? '$'} does not point to an array`);
+    if (!Array.isArray(items))
+      throw new FatalStatesError(
+        'States.Runtime',
+        `The Map state's ItemsPath ${map.ItemsPath ?? '$'} does not point to an array`,
+      );
     return items;
   }
-  const params = (await evaluateParameters(map.ItemReader.Parameters ?? {}, input, host)) as { Bucket?: unknown; Prefix?: unknown };
+  const params = (await evaluateParameters(map.ItemReader.Parameters ?? {}, input, host)) as {
+    Bucket?: unknown;
+    Prefix?: unknown;
+  };
   const maxItems = positiveIntegerOr(readerMaxItems(map.ItemReader.ReaderConfig, input), 0);
-  if (typeof params.Bucket !== 'string') throw statesError('States.ItemReaderFailed', `ItemReader Parameters.Bucket must be a string (got ${JSON.stringify(params.Bucket)})`);
+  if (typeof params.Bucket !== 'string')
+    throw statesError(
+      'States.ItemReaderFailed',
+      `ItemReader Parameters.Bucket must be a string (got ${JSON.stringify(params.Bucket)})`,
+    );
   const items: unknown[] = [];
   let token: string | undefined;
   try {
     do {
       // Pages of up to 1,000 keys, as S3 gives them; all of them, in S3's (key) order.
-      const page = await host.s3!.send(new ListObjectsV2Command({ Bucket: params.Bucket, Prefix: typeof params.Prefix === 'string' ? params.Prefix : undefined, ContinuationToken: token }));
+      const page = await host.s3!.send(
+        new ListObjectsV2Command({
+          Bucket: params.Bucket,
+          Prefix: typeof params.Prefix === 'string' ? params.Prefix : undefined,
+          ContinuationToken: token,
+        }),
+      );
       for (const object of page.Contents ?? []) {
         // The item shape of the ItemReader page's S3-objects example: Etag (with its quotes), Key,
         // LastModified in epoch seconds, Size in bytes, StorageClass.
@@ -265,7 +350,10 @@ async function readItems(map: any, input: unknown, host: MapRunHost): Promise<un
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   } catch (error) {
-    throw statesError('States.ItemReaderFailed', `Listing s3://${params.Bucket}/${params.Prefix ?? ''} failed: ${(error as Error).name}: ${(error as Error).message}`);
+    throw statesError(
+      'States.ItemReaderFailed',
+      `Listing s3://${params.Bucket}/${params.Prefix ?? ''} failed: ${(error as Error).name}: ${(error as Error).message}`,
+    );
   }
   return items;
 }
@@ -281,12 +369,29 @@ function readerMaxItems(config: any, input: unknown): unknown {
  * An item that alone exceeds the byte bound goes in a batch of its own (its child then meets the
  * 256 KiB payload limit itself).
  */
-async function batch(batcher: any, items: unknown[], input: unknown, host: MapRunHost): Promise<{ input: unknown; items: number }[]> {
-  const maxItems = positiveIntegerOr(batcher.MaxItemsPerBatchPath !== undefined ? readPath(input, batcher.MaxItemsPerBatchPath) : batcher.MaxItemsPerBatch, 0);
-  const maxBytesRaw = positiveIntegerOr(batcher.MaxInputBytesPerBatchPath !== undefined ? readPath(input, batcher.MaxInputBytesPerBatchPath) : batcher.MaxInputBytesPerBatch, 0);
+async function batch(
+  batcher: any,
+  items: unknown[],
+  input: unknown,
+  host: MapRunHost,
+): Promise<{ input: unknown; items: number }[]> {
+  const maxItems = positiveIntegerOr(
+    batcher.MaxItemsPerBatchPath !== undefined
+      ? readPath(input, batcher.MaxItemsPerBatchPath)
+      : batcher.MaxItemsPerBatch,
+    0,
+  );
+  const maxBytesRaw = positiveIntegerOr(
+    batcher.MaxInputBytesPerBatchPath !== undefined
+      ? readPath(input, batcher.MaxInputBytesPerBatchPath)
+      : batcher.MaxInputBytesPerBatch,
+    0,
+  );
   const maxBytes = Math.min(maxBytesRaw || PAYLOAD_LIMIT_BYTES, PAYLOAD_LIMIT_BYTES);
-  const batchInput = batcher.BatchInput === undefined ? undefined : await evaluateParameters(batcher.BatchInput, input, host);
-  const wrap = (batchItems: unknown[]) => (batchInput === undefined ? { Items: batchItems } : { BatchInput: batchInput, Items: batchItems });
+  const batchInput =
+    batcher.BatchInput === undefined ? undefined : await evaluateParameters(batcher.BatchInput, input, host);
+  const wrap = (batchItems: unknown[]) =>
+    batchInput === undefined ? { Items: batchItems } : { BatchInput: batchInput, Items: batchItems };
   const baseBytes = payloadBytes(wrap([]));
   const batches: { input: unknown; items: number }[] = [];
   let current: unknown[] = [];
@@ -314,10 +419,18 @@ async function writeResults(
   run: { mapRunArn: string; mapRunId: string; parent: ParsedArn; label: string },
   records: ChildRecord[],
 ): Promise<{ Bucket: string; Key: string }> {
-  const params = (await evaluateParameters(map.ResultWriter.Parameters ?? {}, input, host)) as { Bucket?: unknown; Prefix?: unknown };
-  if (typeof params.Bucket !== 'string') throw statesError('States.ResultWriterFailed', `ResultWriter Parameters.Bucket must be a string (got ${JSON.stringify(params.Bucket)})`);
+  const params = (await evaluateParameters(map.ResultWriter.Parameters ?? {}, input, host)) as {
+    Bucket?: unknown;
+    Prefix?: unknown;
+  };
+  if (typeof params.Bucket !== 'string')
+    throw statesError(
+      'States.ResultWriterFailed',
+      `ResultWriter Parameters.Bucket must be a string (got ${JSON.stringify(params.Bucket)})`,
+    );
   const bucket = params.Bucket;
-  const prefix = typeof params.Prefix === 'string' && params.Prefix !== '' ? `${params.Prefix.replace(/\/+$/, '')}/` : '';
+  const prefix =
+    typeof params.Prefix === 'string' && params.Prefix !== '' ? `${params.Prefix.replace(/\/+$/, '')}/` : '';
   const base = `${prefix}${run.mapRunId}/`;
   const stateMachineArn = `arn:aws:states:${run.parent.region}:${run.parent.account}:stateMachine:${run.parent.machine}/${run.label}`;
   const entry = (r: ChildRecord) => {
@@ -342,7 +455,11 @@ async function writeResults(
     }
     return e;
   };
-  const files: Record<'FAILED' | 'PENDING' | 'SUCCEEDED', { Key: string; Size: number }[]> = { FAILED: [], PENDING: [], SUCCEEDED: [] };
+  const files: Record<'FAILED' | 'PENDING' | 'SUCCEEDED', { Key: string; Size: number }[]> = {
+    FAILED: [],
+    PENDING: [],
+    SUCCEEDED: [],
+  };
   const groups: Record<'FAILED' | 'SUCCEEDED', ChildRecord[]> = { FAILED: [], SUCCEEDED: [] };
   for (const r of records.filter(Boolean)) groups[r.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'].push(r);
   // PENDING would list children still running when the run ended; the local run waits for them.
@@ -350,12 +467,21 @@ async function writeResults(
     if (!groups[status].length) continue;
     const key = `${base}${status}_0.json`;
     const body = JSON.stringify(groups[status].map(entry));
-    await host.s3!.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    await host.s3!.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
     files[status].push({ Key: key, Size: Buffer.byteLength(body) });
   }
   const manifestKey = `${base}manifest.json`;
   const manifest = { DestinationBucket: bucket, MapRunArn: run.mapRunArn, ResultFiles: files };
-  await host.s3!.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: JSON.stringify(manifest), ContentType: 'application/json' }));
+  await host.s3!.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: manifestKey,
+      Body: JSON.stringify(manifest),
+      ContentType: 'application/json',
+    }),
+  );
   return { Bucket: bucket, Key: manifestKey };
 }
 
@@ -363,7 +489,12 @@ async function writeResults(
  * ItemSelector for every item with `$` = the Map's input and `$$.Map.Item.Index` / `.Value`, as
  * the library evaluates an inline Map's ItemSelector (one local run of a Map of Pass states).
  */
-async function selectItems(selector: unknown, items: unknown[], mapInput: unknown, host: MapRunHost): Promise<unknown[]> {
+async function selectItems(
+  selector: unknown,
+  items: unknown[],
+  mapInput: unknown,
+  host: MapRunHost,
+): Promise<unknown[]> {
   const definition = {
     StartAt: 'Input',
     States: {
@@ -372,7 +503,11 @@ async function selectItems(selector: unknown, items: unknown[], mapInput: unknow
         Type: 'Map',
         ItemsPath: '$$.LocalMapItems',
         ItemSelector: selector,
-        ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Out', States: { Out: { Type: 'Pass', End: true } } },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'Out',
+          States: { Out: { Type: 'Pass', End: true } },
+        },
         End: true,
       },
     },
@@ -384,20 +519,32 @@ async function selectItems(selector: unknown, items: unknown[], mapInput: unknow
 async function evaluateParameters(template: unknown, mapInput: unknown, host: MapRunHost): Promise<unknown> {
   const definition = {
     StartAt: 'Input',
-    States: { Input: { Type: 'Pass', Result: mapInput ?? null, Next: 'Evaluate' }, Evaluate: { Type: 'Pass', Parameters: template, End: true } },
+    States: {
+      Input: { Type: 'Pass', Result: mapInput ?? null, Next: 'Evaluate' },
+      Evaluate: { Type: 'Pass', Parameters: template, End: true },
+    },
   };
   return evaluate(definition, host, {});
 }
 
-async function evaluate(definition: unknown, host: MapRunHost, extraContext: Record<string, unknown>): Promise<unknown> {
+async function evaluate(
+  definition: unknown,
+  host: MapRunHost,
+  extraContext: Record<string, unknown>,
+): Promise<unknown> {
   // A JSON copy: the library treats only this realm's plain objects as payload templates.
   const machine = new StateMachine(JSON.parse(JSON.stringify(definition)), { validationOptions: { noValidate: true } });
   try {
-    return await machine.run(host.context.Execution.Input as any, { context: { ...JSON.parse(JSON.stringify(host.context)), ...extraContext } }).result;
+    return await machine.run(host.context.Execution.Input as any, {
+      context: { ...JSON.parse(JSON.stringify(host.context)), ...extraContext },
+    }).result;
   } catch (error) {
     const cause = (error as Error & { cause?: Error }).cause ?? (error as Error);
     // A path that matches nothing: States.Runtime, as for any other state.
-    throw new FatalStatesError('States.Runtime', `An error occurred while evaluating the Distributed Map's fields: ${cause.message}`);
+    throw new FatalStatesError(
+      'States.Runtime',
+      `An error occurred while evaluating the Distributed Map's fields: ${cause.message}`,
+    );
   }
 }
 
@@ -406,7 +553,10 @@ function numberField(state: any, field: string, input: unknown): number | undefi
   const value = state[`${field}Path`] !== undefined ? readPath(input, state[`${field}Path`]) : state[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new FatalStatesError('States.Runtime', `The Distributed Map's ${field} must be a non-negative number (got ${JSON.stringify(value)})`);
+    throw new FatalStatesError(
+      'States.Runtime',
+      `The Distributed Map's ${field} must be a non-negative number (got ${JSON.stringify(value)})`,
+    );
   }
   return value;
 }
@@ -433,5 +583,9 @@ interface ParsedArn {
 function parseExecutionArn(arn: string): ParsedArn {
   // arn:aws:states:<region>:<account>:execution:<machine>:<name>
   const parts = arn.split(':');
-  return { region: parts[3] || 'us-east-1', account: parts[4] || '000000000000', machine: (parts[6] || 'local').split('/')[0] };
+  return {
+    region: parts[3] || 'us-east-1',
+    account: parts[4] || '000000000000',
+    machine: (parts[6] || 'local').split('/')[0],
+  };
 }

@@ -10,10 +10,16 @@ import { prepareLocalHandlerEnvironment } from './runner';
  * (as the runner loads the task handlers): loading it at import time would create the shared
  * Logger and Metrics before a test or `simulate` chose their settings.
  */
-function frontDoorCode(): { handleFrontDoor: typeof import('../lambdas/front-door/handler').handleFrontDoor; handleDrill: typeof import('../lambdas/drill/handler').handleDrill } {
+function frontDoorCode(): {
+  handleFrontDoor: typeof import('../lambdas/front-door/handler').handleFrontDoor;
+  handleDrill: typeof import('../lambdas/drill/handler').handleDrill;
+} {
   prepareLocalHandlerEnvironment();
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded lazily, after the Powertools settings (see above) */
-  return { handleFrontDoor: require('../lambdas/front-door/handler').handleFrontDoor, handleDrill: require('../lambdas/drill/handler').handleDrill };
+  return {
+    handleFrontDoor: require('../lambdas/front-door/handler').handleFrontDoor,
+    handleDrill: require('../lambdas/drill/handler').handleDrill,
+  };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 import { ROUTES, type FrontDoorEvent, type FrontDoorResponse, type RouteName } from '../lambdas/domain/front-door';
@@ -52,7 +58,10 @@ function defaultIam(opts: LocalFrontDoorOptions): AccountIam {
     template = synthTemplate(parseSettings({}, 'the local front door'), { account: opts.account, region: opts.region });
     defaultTemplates.set(key, template);
   }
-  const world = { ...parseWorld({ account: opts.account, region: opts.region }, 'the local front door'), people: opts.people };
+  const world = {
+    ...parseWorld({ account: opts.account, region: opts.region }, 'the local front door'),
+    people: opts.people,
+  };
   return createAccountIam({ template, world, account: opts.account, region: opts.region });
 }
 
@@ -71,18 +80,32 @@ export interface LocalFrontDoor {
 }
 
 /** The route and path parameters of a path below the stage, as API Gateway matches them. */
-function matchRoute(method: string, path: string): { route: RouteName; resource: string; params: Record<string, string> } | null {
+function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteName; resource: string; params: Record<string, string> } | null {
   for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
     if (route.method !== method) continue;
     const names: string[] = [];
-    const pattern = new RegExp(`^${route.resource.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`);
+    const pattern = new RegExp(
+      `^${route.resource.replace(/\{(\w+)\}/g, (_m, n: string) => (names.push(n), '([^/]+)'))}$`,
+    );
     const m = pattern.exec(path);
-    if (m) return { route: name, resource: route.resource, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+    if (m)
+      return {
+        route: name,
+        resource: route.resource,
+        params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])),
+      };
   }
   return null;
 }
 
-const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 /**
  * Starts the local front door: verifies each request's SigV4 signature against the account's
@@ -103,10 +126,14 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
       let route: RouteName | null = null;
       let caller: string | null = null;
       const stagePrefix = `/${STAGE}`;
-      const matched = url.pathname.startsWith(`${stagePrefix}/`) ? matchRoute(req.method ?? '', url.pathname.slice(stagePrefix.length)) : null;
+      const matched = url.pathname.startsWith(`${stagePrefix}/`)
+        ? matchRoute(req.method ?? '', url.pathname.slice(stagePrefix.length))
+        : null;
       let principal;
       try {
-        principal = await iam.verify({ method: req.method ?? 'GET', url, headers: req.headers, body }, 'execute-api', { region: opts.region });
+        principal = await iam.verify({ method: req.method ?? 'GET', url, headers: req.headers, body }, 'execute-api', {
+          region: opts.region,
+        });
       } catch (e) {
         if (!(e instanceof SignatureRefused)) throw e;
         principal = e;
@@ -133,7 +160,9 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
             pathParameters: Object.keys(matched.params).length ? matched.params : null,
             body: body.toString('utf8'),
             isBase64Encoded: false,
-            requestContext: { identity: { userArn: principal.arn, accountId: opts.account, caller: principal.accessKeyId } },
+            requestContext: {
+              identity: { userArn: principal.arn, accountId: opts.account, caller: principal.accessKeyId },
+            },
           };
           const drillRoute = route === 'drill' || route === 'drillCleanup';
           response = !drillRoute
@@ -146,7 +175,9 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
       opts.onResponse?.({ route, caller, statusCode: response.statusCode, body: JSON.parse(response.body) as unknown });
       res.writeHead(response.statusCode, response.headers).end(response.body);
     })().catch((error: unknown) => {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'InternalError', message: String(error) }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'InternalError', message: String(error) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -34,7 +34,11 @@ export function ledgerLogicalId(template: CfnTemplate): string {
  * Start dynalite on 127.0.0.1 (a free port, in memory) and create the ledger table with the key
  * schema the synthesized template declares.
  */
-export async function startLocalLedger(template: CfnTemplate, region: string, opts: { iam?: AccountIam; account?: string } = {}): Promise<LocalLedger> {
+export async function startLocalLedger(
+  template: CfnTemplate,
+  region: string,
+  opts: { iam?: AccountIam; account?: string } = {},
+): Promise<LocalLedger> {
   const tables = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
   if (tables.length !== 1) throw new Error(`expected one DynamoDB table in the template, found ${tables.length}`);
   const [logicalId, table] = tables[0];
@@ -46,7 +50,11 @@ export async function startLocalLedger(template: CfnTemplate, region: string, op
   });
   const backend = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Creating the table is CloudFormation's work: straight to dynalite, not through IAM.
-  const client = new DynamoDBClient({ endpoint: backend, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint: backend,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     await client.send(
       new CreateTableCommand({
@@ -62,12 +70,27 @@ export async function startLocalLedger(template: CfnTemplate, region: string, op
     client.destroy();
   }
   const account = opts.iam?.account ?? opts.account ?? parseWorld({}, 'the local ledger').account;
-  const iam = opts.iam ?? createAccountIam({ template, world: parseWorld({ account, region }, 'the local ledger'), account, region, resources: { [logicalId]: LOCAL_LEDGER_TABLE } });
+  const iam =
+    opts.iam ??
+    createAccountIam({
+      template,
+      world: parseWorld({ account, region }, 'the local ledger'),
+      account,
+      region,
+      resources: { [logicalId]: LOCAL_LEDGER_TABLE },
+    });
   const schemas: KeySchemas = {
     table: hashKey(table.Properties.KeySchema),
-    indexes: Object.fromEntries((table.Properties.GlobalSecondaryIndexes ?? []).map((g: { IndexName: string; KeySchema: unknown }) => [g.IndexName, hashKey(g.KeySchema)])),
+    indexes: Object.fromEntries(
+      (table.Properties.GlobalSecondaryIndexes ?? []).map((g: { IndexName: string; KeySchema: unknown }) => [
+        g.IndexName,
+        hashKey(g.KeySchema),
+      ]),
+    ),
   };
-  const proxy = await startIamProxy(backend, iam, region, (name) => (name === LOCAL_LEDGER_TABLE ? schemas : undefined));
+  const proxy = await startIamProxy(backend, iam, region, (name) =>
+    name === LOCAL_LEDGER_TABLE ? schemas : undefined,
+  );
   const closeServer = (srv: Server) =>
     new Promise<void>((resolve) => {
       (srv as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -85,7 +108,10 @@ export async function startLocalLedger(template: CfnTemplate, region: string, op
 }
 
 function hashKey(schema: unknown): string {
-  return ((schema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ?? '';
+  return (
+    ((schema as { AttributeName: string; KeyType: string }[]) ?? []).find((k) => k.KeyType === 'HASH')?.AttributeName ??
+    ''
+  );
 }
 
 /** DynamoDB's JSON error answer (awsJson1_0). */
@@ -109,14 +135,22 @@ const AUTH_CODES: Record<SignatureRefused['reason'], string> = {
  * signature is verified against the account's principals, `dynamodb:<Op>` authorized on the
  * table (or index) with `dynamodb:LeadingKeys` (local/iam/dynamodb.ts), then forwarded as is.
  */
-async function startIamProxy(backend: string, iam: AccountIam, region: string, schemas: (table: string) => KeySchemas | undefined): Promise<Server> {
+async function startIamProxy(
+  backend: string,
+  iam: AccountIam,
+  region: string,
+  schemas: (table: string) => KeySchemas | undefined,
+): Promise<Server> {
   const tableArnOf = (table: string) => `arn:aws:dynamodb:${region}:${iam.account}:table/${table}`;
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       let caller;
       try {
-        caller = await iam.verify({ method: req.method ?? 'POST', url: new URL(req.url ?? '/', 'http://ledger'), headers: req.headers, body }, 'dynamodb');
+        caller = await iam.verify(
+          { method: req.method ?? 'POST', url: new URL(req.url ?? '/', 'http://ledger'), headers: req.headers, body },
+          'dynamodb',
+        );
       } catch (e) {
         if (e instanceof SignatureRefused) return refuse(res, AUTH_CODES[e.reason], e.message);
         throw e;

@@ -18,7 +18,15 @@ import {
   waitSecondsOrThrow,
 } from './limits';
 import { definitionProblems } from '../lib/definition-check';
-import { checkSupported, isDistributedMap, readPath, replaceByLocalTask, runMapRun, usesS3, type MapRunSummary } from './distributed-map';
+import {
+  checkSupported,
+  isDistributedMap,
+  readPath,
+  replaceByLocalTask,
+  runMapRun,
+  usesS3,
+  type MapRunSummary,
+} from './distributed-map';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { withInvocationEnvironment } from './iam/invocation-env';
 import { currentSimClock, installSimulatedClock, SimClock } from './sim-clock';
@@ -85,7 +93,13 @@ export interface RunEvent {
   /** Set on a Distributed Map's MapRunStarted / MapRunSucceeded / MapRunFailed: its items, batches and children. */
   mapRun?: MapRunSummary;
   /** Set on ApprovalAnswered (simulations): who answered the gate, how, and what the front door said. */
-  approval?: { decision: string; by: string | null; reason: string | null; statusCode: number | null; message: string | null };
+  approval?: {
+    decision: string;
+    by: string | null;
+    reason: string | null;
+    statusCode: number | null;
+    message: string | null;
+  };
 }
 
 export interface LocalRunOptions {
@@ -211,12 +225,24 @@ export interface DefinitionRunResult {
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
   const mode = opts.mode ?? 'automatic';
-  const { definition, functions } = extractWorkflow(opts.template, { account: opts.account, region: opts.region, resources: opts.resources }, mode);
+  const { definition, functions } = extractWorkflow(
+    opts.template,
+    { account: opts.account, region: opts.region, resources: opts.resources },
+    mode,
+  );
   const executionName = opts.executionName ?? `local-${Date.now()}`;
   const machineName = mode === 'manual' ? 'KmsIncidentRotationManual' : 'KmsIncidentRotation';
   const executionArn = `arn:aws:states:${opts.region}:${opts.account}:execution:${machineName}:${executionName}`;
 
-  const iam = opts.iam ?? createAccountIam({ template: opts.template, world: parseWorld({ account: opts.account, region: opts.region }, 'the runner'), account: opts.account, region: opts.region, resources: opts.resources });
+  const iam =
+    opts.iam ??
+    createAccountIam({
+      template: opts.template,
+      world: parseWorld({ account: opts.account, region: opts.region }, 'the runner'),
+      account: opts.account,
+      region: opts.region,
+      resources: opts.resources,
+    });
   const machineRole = iam.principals.stateMachineRole(mode);
   const tasks: DefinitionRunOptions['tasks'] = {};
   const callbacks: NonNullable<DefinitionRunOptions['callbacks']> = {};
@@ -225,7 +251,8 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     if (typeof state.Resource === 'string' && state.Resource.endsWith(':lambda:invoke.waitForTaskToken')) {
       const functionArn = state.Parameters?.FunctionName;
       const callbackFn = functions.get(functionArn);
-      if (!callbackFn) throw new Error(`Task state ${name} invokes ${functionArn}, which is not a function of the template`);
+      if (!callbackFn)
+        throw new Error(`Task state ${name} invokes ${functionArn}, which is not a function of the template`);
       const environment = scaledEnvironment(callbackFn.environment, speed);
       const role = iam.principals.functionRole(callbackFn.handler);
       callbacks[name] = (input: any) => {
@@ -266,14 +293,24 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
       ((task, tokens) => {
         const payload = task.payload as { task?: { ref: string; keyArn: string | null } };
         const decision = payload.task ? (opts.decideApproval?.(payload.task) ?? 'timeout') : 'timeout';
-        opts.onEvent?.({ type: 'ApprovalDecided', timestamp: Date.now(), state: { name: task.stateName, type: 'Task' }, Cause: decision });
+        opts.onEvent?.({
+          type: 'ApprovalDecided',
+          timestamp: Date.now(),
+          state: { name: task.stateName, type: 'Task' },
+          Cause: decision,
+        });
         // Answered asynchronously, as a person would (never inside the task's own start).
         setImmediate(() => {
           try {
             // A token alone, without the front door: LockKey finds no answer in the ledger and refuses it
             // (SKIPPED APPROVAL_DENIED); approvals that count go through the local front door (local/simulate.ts).
             if (decision === 'approve') tokens.sendTaskSuccess(task.token, { decision: APPROVE, by: LOCAL_APPROVER });
-            else if (decision === 'deny') tokens.sendTaskFailure(task.token, APPROVAL_DENIED, encodeDenial(LOCAL_APPROVER, 'denied in the world file'));
+            else if (decision === 'deny')
+              tokens.sendTaskFailure(
+                task.token,
+                APPROVAL_DENIED,
+                encodeDenial(LOCAL_APPROVER, 'denied in the world file'),
+              );
             // 'timeout': nobody answers; the task's TimeoutSeconds (scaled) ends it with States.Timeout.
           } catch {
             // The execution ended before the answer (e.g. it failed elsewhere): nothing to answer.
@@ -345,7 +382,12 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     const bytes = payloadBytes(value);
     if (bytes > metrics.largestPayloadBytes) metrics.largestPayloadBytes = bytes;
     if (bytes > PAYLOAD_LIMIT_BYTES) {
-      failFatally(new FatalStatesError('States.DataLimitExceeded', `The ${what} has ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte limit (256 KiB).`));
+      failFatally(
+        new FatalStatesError(
+          'States.DataLimitExceeded',
+          `The ${what} has ${bytes} bytes, over the ${PAYLOAD_LIMIT_BYTES}-byte limit (256 KiB).`,
+        ),
+      );
     }
   };
   const count = (historyEvents: number) => {
@@ -353,7 +395,12 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     // Event 25,000 may only be ExecutionSucceeded: anything that would need more ends the run.
     // Express executions keep no such history (a Distributed Map's Express children).
     if (opts.executionType !== 'EXPRESS' && metrics.historyEvents >= HISTORY_EVENT_LIMIT) {
-      failFatally(new FatalStatesError('States.Runtime', `The execution exceeded the history limit of ${HISTORY_EVENT_LIMIT} events.`));
+      failFatally(
+        new FatalStatesError(
+          'States.Runtime',
+          `The execution exceeded the history limit of ${HISTORY_EVENT_LIMIT} events.`,
+        ),
+      );
     }
   };
   const emit = (event: RunEvent) => {
@@ -417,7 +464,9 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       handlers[name] = async (input: unknown) => {
         if (fatal) throw fatal;
         const result = await runMapRun(name, map, input, {
-          context: { Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input } },
+          context: {
+            Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input },
+          },
           s3: usesS3(map) ? opts.s3 : undefined,
           runChild: (child) =>
             runDefinition({
@@ -448,7 +497,8 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       };
       return;
     }
-    if (state.Type === 'Wait' && typeof state.Seconds === 'number') waitOverrides[name] = (state.Seconds * 1000) / speed;
+    if (state.Type === 'Wait' && typeof state.Seconds === 'number')
+      waitOverrides[name] = (state.Seconds * 1000) / speed;
     if (state.Type === 'Wait' && typeof state.SecondsPath === 'string') {
       const path = state.SecondsPath;
       delete state.SecondsPath;
@@ -457,7 +507,12 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       state.TimeoutSeconds = MAX_TIMER_SECONDS; // a Wait has no timeout
       handlers[name] = async (input: any) => {
         const seconds = waitSecondsOrThrow(readPath(input, path), name, path);
-        emit({ type: 'WaitStarted', timestamp: Date.now(), state: { name, type: 'Wait', input }, waitSeconds: seconds });
+        emit({
+          type: 'WaitStarted',
+          timestamp: Date.now(),
+          state: { name, type: 'Wait', input },
+          waitSeconds: seconds,
+        });
         await sleep((seconds * 1000) / speed);
         return input;
       };
@@ -483,7 +538,10 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
           tokens.forget(token);
           throw error;
         }
-        opts.onTaskToken?.({ stateName: name, token, payload: (payload as { Payload?: unknown }).Payload ?? payload }, tokens);
+        opts.onTaskToken?.(
+          { stateName: name, token, payload: (payload as { Payload?: unknown }).Payload ?? payload },
+          tokens,
+        );
         const result = await tokens.outcome(token);
         measure(result, `result of task ${name}`);
         if (state.ResultSelector) failFatallyOn(selectorPathsMissing(state.ResultSelector, result, name));
@@ -493,12 +551,15 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       // With a simulated clock the Task's TimeoutSeconds counts simulated time (below), not the library's real timer.
       const simTimeoutSeconds = clock && typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
       if (clock && typeof state.TimeoutSeconds === 'number') state.TimeoutSeconds = MAX_TIMER_SECONDS;
-      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = MAX_TIMER_SECONDS;
+      if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined)
+        state.TimeoutSeconds = MAX_TIMER_SECONDS;
       handlers[name] = async (input: unknown) => {
         if (fatal) throw fatal;
         measure(input, `parameters of task ${name}`);
         count(3); // LambdaFunctionScheduled, LambdaFunctionStarted, LambdaFunctionSucceeded|Failed
-        const result = clock ? await simulatedTask(clock, () => task(input), simTimeoutSeconds, name) : await task(input);
+        const result = clock
+          ? await simulatedTask(clock, () => task(input), simTimeoutSeconds, name)
+          : await task(input);
         measure(result, `result of task ${name}`);
         if (state.ResultSelector) failFatallyOn(selectorPathsMissing(state.ResultSelector, result, name));
         return result;
@@ -508,7 +569,8 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     }
   });
   // The execution's TimeoutSeconds: on the simulated clock when there is one (watched below), else scaled for the library.
-  const executionTimeoutSeconds = clock && typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
+  const executionTimeoutSeconds =
+    clock && typeof definition.TimeoutSeconds === 'number' ? definition.TimeoutSeconds : undefined;
   if (executionTimeoutSeconds !== undefined) delete definition.TimeoutSeconds;
   else if (typeof definition.TimeoutSeconds === 'number') definition.TimeoutSeconds /= speed;
 
@@ -525,11 +587,13 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
   let ended = false;
   let simTimedOut = false;
   if (clock && executionTimeoutSeconds !== undefined) {
-    void clock.until(startMs + executionTimeoutSeconds * 1000, () => ended).then((reached) => {
-      if (!reached || ended) return;
-      simTimedOut = true;
-      execution.abort();
-    });
+    void clock
+      .until(startMs + executionTimeoutSeconds * 1000, () => ended)
+      .then((reached) => {
+        if (!reached || ended) return;
+        simTimedOut = true;
+        execution.abort();
+      });
   }
   guarded(() => {
     measure(opts.input, 'execution input');
@@ -550,20 +614,29 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
           case 'StateExited':
             if (e.state) e.state.type = writtenType(e.state.name, e.state.type);
             count(e.state?.type === 'Map' ? 2 : 1); // <Type>StateExited (+ MapStateSucceeded)
-            if (e.state && !takeCaught(e.state.name)) failFatallyOn(resultPathConflict(e.state.input, asWritten.get(e.state.name)?.ResultPath, e.state.name));
+            if (e.state && !takeCaught(e.state.name))
+              failFatallyOn(resultPathConflict(e.state.input, asWritten.get(e.state.name)?.ResultPath, e.state.name));
             measure(e.state?.output, `output of state ${e.state?.name}`);
             break;
           case 'StateCaught': {
             // The catcher's ResultPath places the error output into the state's raw input.
             const name = e.state?.name ?? '';
             caught.set(name, (caught.get(name) ?? 0) + 1);
-            failFatallyOn(resultPathConflict(e.state?.input, (e as { catch?: { catcher?: { ResultPath?: unknown } } }).catch?.catcher?.ResultPath, name));
+            failFatallyOn(
+              resultPathConflict(
+                e.state?.input,
+                (e as { catch?: { catcher?: { ResultPath?: unknown } } }).catch?.catcher?.ResultPath,
+                name,
+              ),
+            );
             break;
           }
           case 'StateFailed':
             // The library's own (catchable) error for a ResultPath on an input that is not an object.
             if (e.Error === 'States.ResultPathMatchFailure') {
-              failFatallyOn(resultPathConflict(e.state?.input, asWritten.get(e.state?.name ?? '')?.ResultPath, e.state?.name ?? ''));
+              failFatallyOn(
+                resultPathConflict(e.state?.input, asWritten.get(e.state?.name ?? '')?.ResultPath, e.state?.name ?? ''),
+              );
             }
             break;
           case 'StateRetried':
@@ -601,14 +674,31 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     metrics.historyEvents += 1; // ExecutionSucceeded (event 25,000 may be this one)
     result = { status: 'SUCCEEDED', output, error: null, cause: null, events, metrics };
   } catch (error) {
-    if (!(error instanceof ExecutionError) && !(error instanceof FatalStatesError) && !(error instanceof ExecutionTimeoutError)) throw error;
+    if (
+      !(error instanceof ExecutionError) &&
+      !(error instanceof FatalStatesError) &&
+      !(error instanceof ExecutionTimeoutError)
+    )
+      throw error;
     await draining;
     metrics.historyEvents += 1; // ExecutionFailed
     const failure = fatal as FatalStatesError | null;
     if (!failure && error instanceof ExecutionTimeoutError) {
       // The definition's TimeoutSeconds (scaled): States.Timeout, as Step Functions ends the execution.
-      emit({ type: 'ExecutionFailed', timestamp: Date.now(), Error: 'States.Timeout', Cause: 'The execution timed out.' });
-      result = { status: 'FAILED', output: null, error: 'States.Timeout', cause: 'The execution timed out.', events, metrics };
+      emit({
+        type: 'ExecutionFailed',
+        timestamp: Date.now(),
+        Error: 'States.Timeout',
+        Cause: 'The execution timed out.',
+      });
+      result = {
+        status: 'FAILED',
+        output: null,
+        error: 'States.Timeout',
+        cause: 'The execution timed out.',
+        events,
+        metrics,
+      };
     } else if (failure) {
       emit({ type: 'ExecutionFailed', timestamp: Date.now(), Error: failure.name, Cause: failure.message });
       result = { status: 'FAILED', output: null, error: failure.name, cause: failure.message, events, metrics };
@@ -635,15 +725,28 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
  * sleeps at speed (SimClock.work); past the Task's TimeoutSeconds in simulated time the task fails
  * with States.Timeout, as Step Functions stops waiting (the handler's late answer is dropped).
  */
-async function simulatedTask(clock: SimClock, run: () => Promise<unknown>, timeoutSeconds: number | undefined, stateName: string): Promise<unknown> {
+async function simulatedTask(
+  clock: SimClock,
+  run: () => Promise<unknown>,
+  timeoutSeconds: number | undefined,
+  stateName: string,
+): Promise<unknown> {
   const work = clock.work(run);
   if (timeoutSeconds === undefined) return work;
   let settled = false;
   const deadline = clock.now() + timeoutSeconds * 1000;
-  const timedOut = clock.until(deadline, () => settled).then((reached) => {
-    if (reached) throw asTimeout(named('States.Timeout', `Task ${stateName} ran longer than its TimeoutSeconds (${timeoutSeconds} simulated seconds)`));
-    return new Promise<never>(() => undefined);
-  });
+  const timedOut = clock
+    .until(deadline, () => settled)
+    .then((reached) => {
+      if (reached)
+        throw asTimeout(
+          named(
+            'States.Timeout',
+            `Task ${stateName} ran longer than its TimeoutSeconds (${timeoutSeconds} simulated seconds)`,
+          ),
+        );
+      return new Promise<never>(() => undefined);
+    });
   try {
     return await Promise.race([work, timedOut]);
   } finally {
@@ -660,7 +763,12 @@ async function simulatedTask(clock: SimClock, run: () => Promise<unknown>, timeo
 function selectorPathsMissing(selector: unknown, result: unknown, stateName: string): FatalStatesError | null {
   if (!selector || typeof selector !== 'object') return null;
   for (const [field, value] of Object.entries(selector)) {
-    if (field.endsWith('.$') && typeof value === 'string' && /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value) && !hasPath(result, value)) {
+    if (
+      field.endsWith('.$') &&
+      typeof value === 'string' &&
+      /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/.test(value) &&
+      !hasPath(result, value)
+    ) {
       return new FatalStatesError(
         'States.Runtime',
         `An error occurred while executing the state '${stateName}'. The JSONPath '${value}' specified for the field '${field}' could not be found in the input '${JSON.stringify(result ?? null).slice(0, 200)}'`,
@@ -692,7 +800,8 @@ function hasPath(value: unknown, path: string): boolean {
  */
 function matchHeartbeatAsTimeout(handler: { ErrorEquals?: unknown }): void {
   const errors = handler.ErrorEquals;
-  if (Array.isArray(errors) && errors.includes('States.Timeout') && !errors.includes('States.HeartbeatTimeout')) errors.push('States.HeartbeatTimeout');
+  if (Array.isArray(errors) && errors.includes('States.Timeout') && !errors.includes('States.HeartbeatTimeout'))
+    errors.push('States.HeartbeatTimeout');
 }
 
 /**
@@ -708,7 +817,14 @@ async function libraryTimeoutPrototype(): Promise<object> {
   const probe = new StateMachine(
     {
       StartAt: 'Probe',
-      States: { Probe: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe', TimeoutSeconds: 0.001, End: true } },
+      States: {
+        Probe: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:probe',
+          TimeoutSeconds: 0.001,
+          End: true,
+        },
+      },
     },
     { validationOptions: { noValidate: true } },
   );
@@ -719,7 +835,9 @@ async function libraryTimeoutPrototype(): Promise<object> {
     const cause = (error as { cause?: unknown }).cause;
     if (cause instanceof Error && cause.name === 'States.Timeout') return Object.getPrototypeOf(cause) as object;
   }
-  throw new Error('aws-local-stepfunctions did not time out a task as expected: the runner cannot tell timeouts from task failures');
+  throw new Error(
+    'aws-local-stepfunctions did not time out a task as expected: the runner cannot tell timeouts from task failures',
+  );
 }
 
 /** A Step Functions timeout error for the library: caught by States.Timeout, never by States.TaskFailed. */
@@ -732,7 +850,15 @@ function asTimeout(error: Error): Error {
 class LocalTaskTokens implements TaskTokens {
   private readonly open = new Map<
     string,
-    { state: string; settle: Promise<unknown>; resolve: (v: unknown) => void; reject: (e: Error) => void; heartbeatMs: number | null; timer?: NodeJS.Timeout; deadline?: NodeJS.Timeout }
+    {
+      state: string;
+      settle: Promise<unknown>;
+      resolve: (v: unknown) => void;
+      reject: (e: Error) => void;
+      heartbeatMs: number | null;
+      timer?: NodeJS.Timeout;
+      deadline?: NodeJS.Timeout;
+    }
   >();
 
   private readonly timedOut = new Set<string>();
@@ -772,7 +898,8 @@ class LocalTaskTokens implements TaskTokens {
 
   sendTaskSuccess(token: string, output: unknown): void {
     const bytes = payloadBytes(output);
-    if (bytes > PAYLOAD_LIMIT_BYTES) throw named('InvalidOutput', `output has ${bytes} bytes, over ${PAYLOAD_LIMIT_BYTES}`);
+    if (bytes > PAYLOAD_LIMIT_BYTES)
+      throw named('InvalidOutput', `output has ${bytes} bytes, over ${PAYLOAD_LIMIT_BYTES}`);
     const entry = this.take(token);
     entry.resolve(JSON.parse(JSON.stringify(output ?? null)));
   }
@@ -802,7 +929,9 @@ class LocalTaskTokens implements TaskTokens {
     // Step Functions: a token that is not a token is InvalidToken; one whose task ended is
     // TaskDoesNotExist, or TaskTimedOut when it timed out.
     if (this.timedOut.has(token)) return named('TaskTimedOut', 'Task Timed Out');
-    return token.startsWith('local-') ? named('TaskDoesNotExist', 'Task does not exist anymore') : named('InvalidToken', 'Invalid token');
+    return token.startsWith('local-')
+      ? named('TaskDoesNotExist', 'Task does not exist anymore')
+      : named('InvalidToken', 'Invalid token');
   }
 
   private armHeartbeat(token: string): void {
@@ -825,7 +954,8 @@ function named(name: string, message: string): Error {
 function replaceToken(value: unknown, token: string): unknown {
   if (value === TOKEN_PLACEHOLDER) return token;
   if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
   return value;
 }
 
@@ -857,12 +987,24 @@ function scaledEnvironment(env: Record<string, string>, speed: number): Record<s
 function mayInvoke(iam: AccountIam, machineRole: Principal, functionArn: string): void {
   const decision = iam.authorize(machineRole, 'lambda:InvokeFunction', functionArn);
   if (decision.allowed) return;
-  const error = new Error(JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: `${decision.message} (Service: Lambda, Status Code: 403)` }));
+  const error = new Error(
+    JSON.stringify({
+      errorType: 'AccessDeniedException',
+      errorMessage: `${decision.message} (Service: Lambda, Status Code: 403)`,
+    }),
+  );
   error.name = 'Lambda.AWSLambdaException';
   throw error;
 }
 
-async function invokeHandler(name: HandlerName, input: unknown, environment: Record<string, string>, opts: LocalRunOptions, timeoutSeconds: number, role: Principal): Promise<unknown> {
+async function invokeHandler(
+  name: HandlerName,
+  input: unknown,
+  environment: Record<string, string>,
+  opts: LocalRunOptions,
+  timeoutSeconds: number,
+  role: Principal,
+): Promise<unknown> {
   // The function's own timeout, on the execution's simulated clock when it has one (else real time):
   // what getRemainingTimeInMillis counts down.
   const clock = currentSimClock();
@@ -875,7 +1017,9 @@ async function invokeHandler(name: HandlerName, input: unknown, environment: Rec
     ...functionEnv,
     AWS_REGION: opts.region,
     AWS_ENDPOINT_URL: opts.endpoint,
-    ...Object.fromEntries(Object.entries(opts.serviceEndpoints ?? {}).map(([service, url]) => [`AWS_ENDPOINT_URL_${service}`, url])),
+    ...Object.fromEntries(
+      Object.entries(opts.serviceEndpoints ?? {}).map(([service, url]) => [`AWS_ENDPOINT_URL_${service}`, url]),
+    ),
     AWS_ACCESS_KEY_ID: role.accessKeyId,
     AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
   };

@@ -26,7 +26,8 @@ export class SimClock {
     readonly speed: number,
     start = Date.now(),
   ) {
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`SimClock: speed must be a positive number (got ${speed})`);
+    if (!(speed > 0) || !Number.isFinite(speed))
+      throw new Error(`SimClock: speed must be a positive number (got ${speed})`);
     this.simAt = start;
     this.realAt = Date.now();
   }

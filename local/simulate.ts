@@ -41,7 +41,12 @@ export interface SimulationResult {
   cause: string | null;
   keys: SimulatedKey[];
   /** `messages`: the per-protocol messages when the notification was published with MessageStructure json. */
-  notifications: { subject: string | null; message: string; messages?: Record<string, string>; attributes: Record<string, string> }[];
+  notifications: {
+    subject: string | null;
+    message: string;
+    messages?: Record<string, string>;
+    attributes: Record<string, string>;
+  }[];
   /**
    * What the re-encryption branch did or would do (objects scanned / re-encrypted / skipped /
    * failed in total and per target, refused targets); null when it had nothing to consider.
@@ -132,24 +137,43 @@ export interface AccountLayout {
  */
 export function accountLayout(template: CfnTemplate, world: World): AccountLayout {
   const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
-  const resultsLogicalId = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'))?.[0];
+  const resultsLogicalId = Object.entries(template.Resources).find(
+    ([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'),
+  )?.[0];
   const resultsBucket = `kms-incident-rotation-results-${world.account}`;
   // The product key, a key of the stand-in with the template's key policy: the results bucket's
   // default encryption, so that S3's KMS calls for the result files are authorized as in AWS.
-  const [productKeyLogicalId, productKey] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key') ?? [];
+  const [productKeyLogicalId, productKey] =
+    Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key') ?? [];
   const productKeyId = `00000000-0000-4000-8000-${world.account}`;
   let standInWorld = world;
   if (productKeyLogicalId && !world.keys.some((k) => k.id === productKeyId)) {
-    const policy = resolveIntrinsics(productKey?.Properties?.KeyPolicy, { account: world.account, region: world.region }) as Record<string, unknown>;
-    standInWorld = { ...standInWorld, keys: [...standInWorld.keys, { ...defaultWorldKey(productKeyId, world.account, world.region), policy }] };
+    const policy = resolveIntrinsics(productKey?.Properties?.KeyPolicy, {
+      account: world.account,
+      region: world.region,
+    }) as Record<string, unknown>;
+    standInWorld = {
+      ...standInWorld,
+      keys: [...standInWorld.keys, { ...defaultWorldKey(productKeyId, world.account, world.region), policy }],
+    };
   }
   if (resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)) {
-    const encryption = template.Resources[resultsLogicalId].Properties?.BucketEncryption?.ServerSideEncryptionConfiguration?.[0] as
-      | { BucketKeyEnabled?: boolean; ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }
-      | undefined;
-    const underProductKey = encryption?.ServerSideEncryptionByDefault?.SSEAlgorithm === 'aws:kms' && productKeyLogicalId !== undefined;
-    const bucket = { name: resultsBucket, region: world.region, bucketKeyEnabled: encryption?.BucketKeyEnabled === true, versioning: false, objects: [] };
-    standInWorld = { ...standInWorld, buckets: [...standInWorld.buckets, underProductKey ? { ...bucket, defaultKmsKeyId: productKeyId } : bucket] };
+    const encryption = template.Resources[resultsLogicalId].Properties?.BucketEncryption
+      ?.ServerSideEncryptionConfiguration?.[0] as
+      { BucketKeyEnabled?: boolean; ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } } | undefined;
+    const underProductKey =
+      encryption?.ServerSideEncryptionByDefault?.SSEAlgorithm === 'aws:kms' && productKeyLogicalId !== undefined;
+    const bucket = {
+      name: resultsBucket,
+      region: world.region,
+      bucketKeyEnabled: encryption?.BucketKeyEnabled === true,
+      versioning: false,
+      objects: [],
+    };
+    standInWorld = {
+      ...standInWorld,
+      buckets: [...standInWorld.buckets, underProductKey ? { ...bucket, defaultKmsKeyId: productKeyId } : bucket],
+    };
   }
   return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId };
 }
@@ -158,12 +182,18 @@ export function accountLayout(template: CfnTemplate, world: World): AccountLayou
  * The physical ids the runner and the account's IAM resolve the template's Refs to: the topic
  * (the stand-in's, named TOPIC_NAME), the results bucket, the ledger table (LOCAL_LEDGER_TABLE).
  */
-export function runnerResources(template: CfnTemplate, world: Pick<World, 'account' | 'region'>, layout: AccountLayout): Record<string, string> {
+export function runnerResources(
+  template: CfnTemplate,
+  world: Pick<World, 'account' | 'region'>,
+  layout: AccountLayout,
+): Record<string, string> {
   const { topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId } = layout;
   return {
     ...(productKeyLogicalId ? { [productKeyLogicalId]: productKeyId } : {}),
     ...(topicLogicalId ? { [topicLogicalId]: `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}` } : {}),
-    ...(resultsLogicalId ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` } : {}),
+    ...(resultsLogicalId
+      ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` }
+      : {}),
     [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
   };
 }
@@ -225,7 +255,13 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   // The account's IAM from the template: the functions' and state machines' roles, the people;
   // shared by the stand-in, the ledger, the front door and the runner (local/iam).
   const resources = runnerResources(template, world, layout);
-  const iam = createAccountIam({ template, world: standInWorld, account: world.account, region: world.region, resources });
+  const iam = createAccountIam({
+    template,
+    world: standInWorld,
+    account: world.account,
+    region: world.region,
+    resources,
+  });
   const standIn = await startStandIn(standInWorld, { speed, iam });
   let ledger: LocalLedger;
   try {
@@ -248,12 +284,23 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const exchanges: FrontDoorExchange[] = [];
   // The front door's own function role reads and writes approvals.
   const frontDoorRole = iam.principals.functionRole('front-door');
-  const localLedger = new Ledger(ledger.tableName, new DynamoDBClient({ endpoint: ledger.endpoint, region: world.region, credentials: { accessKeyId: frontDoorRole.accessKeyId, secretAccessKey: frontDoorRole.secretAccessKey } }));
+  const localLedger = new Ledger(
+    ledger.tableName,
+    new DynamoDBClient({
+      endpoint: ledger.endpoint,
+      region: world.region,
+      credentials: { accessKeyId: frontDoorRole.accessKeyId, secretAccessKey: frontDoorRole.secretAccessKey },
+    }),
+  );
   const personOfArn = (arn: string | null) => names.find((n) => people[n].arn === arn) ?? null;
   const credentialsOf = (p: WorldPerson) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
 
   /** A person answers an approval gate through the front door, as `kms-rotate approve|deny` would. */
-  const answerApproval = (task: { stateName: string; token: string; payload: unknown }, tokenSet: TaskTokens, onEvent?: (e: RunEvent) => void) => {
+  const answerApproval = (
+    task: { stateName: string; token: string; payload: unknown },
+    tokenSet: TaskTokens,
+    onEvent?: (e: RunEvent) => void,
+  ) => {
     tokens.set(task.token, tokenSet);
     const key = (task.payload as { task?: KeyTask }).task;
     if (!key) return;
@@ -261,7 +308,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     // The answers are tried in order, each after the front door refused the one before, as people would.
     const answers = (Array.isArray(given) ? given : [given]).map((a) => (typeof a === 'string' ? { decision: a } : a));
     const state = { name: task.stateName, type: 'Task', input: key };
-    const told = (approval: NonNullable<RunEvent['approval']>) => onEvent?.({ type: 'ApprovalAnswered', timestamp: Date.now(), state, approval });
+    const told = (approval: NonNullable<RunEvent['approval']>) =>
+      onEvent?.({ type: 'ApprovalAnswered', timestamp: Date.now(), state, approval });
     void (async () => {
       for (const choice of answers) {
         if (choice.decision === 'timeout') {
@@ -273,17 +321,36 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
         const approver = choice.by ?? names.find((n) => n !== requester) ?? names[0];
         const reason = choice.reason ?? (choice.decision === 'deny' ? 'denied in the world file' : undefined);
         const body = { decision: choice.decision, ...(reason ? { reason } : {}) };
-        const answer = await signedPost(frontDoor.url, 'approval', { approvalId: approvalIdOf(task.token) }, body, credentialsOf(people[approver]), world.region).catch(
-          (e: unknown) => ({ status: 0, body: { message: String((e as Error)?.message ?? e) } as Record<string, unknown> }),
-        );
+        const answer = await signedPost(
+          frontDoor.url,
+          'approval',
+          { approvalId: approvalIdOf(task.token) },
+          body,
+          credentialsOf(people[approver]),
+          world.region,
+        ).catch((e: unknown) => ({
+          status: 0,
+          body: { message: String((e as Error)?.message ?? e) } as Record<string, unknown>,
+        }));
         const message = answer.status === 200 ? null : String(answer.body.message ?? answer.body.error ?? '');
-        told({ decision: choice.decision, by: approver, reason: reason ?? null, statusCode: answer.status || null, message });
+        told({
+          decision: choice.decision,
+          by: approver,
+          reason: reason ?? null,
+          statusCode: answer.status || null,
+          message,
+        });
         if (answer.status === 200) return;
       }
     })();
   };
 
-  const start = (mode: 'automatic' | 'manual', input: unknown, executionName: string, onEvent?: (e: RunEvent) => void) => {
+  const start = (
+    mode: 'automatic' | 'manual',
+    input: unknown,
+    executionName: string,
+    onEvent?: (e: RunEvent) => void,
+  ) => {
     const run = runLocally({
       template,
       mode,
@@ -375,19 +442,30 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       if (inputKind(input) === 'manual') {
         const request = input as Record<string, unknown>;
         const forced = request.force === true;
-        const as = runOpts.as ?? world.requester ?? (forced ? names.find((n) => people[n].breakGlass) : undefined) ?? names[0];
+        const as =
+          runOpts.as ?? world.requester ?? (forced ? names.find((n) => people[n].breakGlass) : undefined) ?? names[0];
         const route = runOpts.route ?? (forced ? 'breakGlass' : 'request');
         // The route carries force; a forced request sent to /requests keeps it (the front door refuses it).
         const { force: _force, ...rest } = request;
         const body = forced && route === 'request' ? request : rest;
         pendingOnEvent = runOpts.onEvent;
-        const answer = await signedPost(frontDoor.url, route, {}, { ...body, name: `manual-${executionName}`.slice(0, 80) }, credentialsOf(people[as]), world.region);
+        const answer = await signedPost(
+          frontDoor.url,
+          route,
+          {},
+          { ...body, name: `manual-${executionName}`.slice(0, 80) },
+          credentialsOf(people[as]),
+          world.region,
+        );
         if (answer.status !== 200) throw new FrontDoorRefusal(answer.status, answer.body);
         run = await running.get(String(answer.body.executionArn))!;
       } else {
         // EventBridge starts the automatic machine with the rule's target role: that role must be
         // allowed states:StartExecution on it, as in the account.
-        authorizeStart(runOpts.as ? iam.principals.person(runOpts.as) : iam.principals.eventRuleRole(eventSource(input)), 'automatic');
+        authorizeStart(
+          runOpts.as ? iam.principals.person(runOpts.as) : iam.principals.eventRuleRole(eventSource(input)),
+          'automatic',
+        );
         // The finding exists at its source, as it would for an event EventBridge delivers; the
         // world's unconfirmedFindings makes it a hand-made one that no source holds.
         if (!world.unconfirmedFindings) fileWithSource(standIn, input);
@@ -397,7 +475,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       const summary = notify?.notification?.summary ?? null;
       // Messages name their execution on a line of its own ("  <arn>" in a summary, "Execution:
       // <arn>" in an approval request); with executions side by side, keep this one's.
-      const ownLine = (line: string) => line.trim() === run.executionArn || line.trim() === `Execution: ${run.executionArn}`;
+      const ownLine = (line: string) =>
+        line.trim() === run.executionArn || line.trim() === `Execution: ${run.executionArn}`;
       // A per-protocol message (MessageStructure json) is read by its `default` text, as e-mail shows it.
       const textOf = (p: (typeof standIn.published)[number]) => p.messages?.default ?? p.message;
       const published = standIn.published.slice(firstPublish).filter((p) => textOf(p).split('\n').some(ownLine));
@@ -474,7 +553,8 @@ export interface StormRun {
 export async function simulateStorm(opts: StormOptions): Promise<StormRun> {
   const speed = opts.speed ?? 1;
   const staggerMs = opts.staggerMs ?? 0;
-  if (!(staggerMs >= 0) || !Number.isFinite(staggerMs)) throw new Error(`simulateStorm: staggerMs must be 0 or more (got ${staggerMs})`);
+  if (!(staggerMs >= 0) || !Number.isFinite(staggerMs))
+    throw new Error(`simulateStorm: staggerMs must be 0 or more (got ${staggerMs})`);
   const simulation = await openSimulation({ world: opts.world, speed, onStandIn: opts.onStandIn });
   try {
     const startedAt = Date.now();
@@ -534,6 +614,9 @@ function fileWithSource(standIn: StandIn, input: unknown): void {
 /** The `source` of an EventBridge event (`aws.guardduty`, ...): which rule of the stack takes it. */
 function eventSource(input: unknown): string {
   const source = (input as { source?: unknown } | null)?.source;
-  if (typeof source !== 'string') throw new Error('simulate: a finding event needs its EventBridge "source" (e.g. "aws.guardduty"): no rule of the stack would take it otherwise');
+  if (typeof source !== 'string')
+    throw new Error(
+      'simulate: a finding event needs its EventBridge "source" (e.g. "aws.guardduty"): no rule of the stack would take it otherwise',
+    );
   return source;
 }

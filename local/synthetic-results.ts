@@ -1,7 +1,12 @@
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { emptyTargetReport, type ReencryptBatchInput, type ReencryptionUnit, type TargetReport } from '../lambdas/domain/reencryption';
+import {
+  emptyTargetReport,
+  type ReencryptBatchInput,
+  type ReencryptionUnit,
+  type TargetReport,
+} from '../lambdas/domain/reencryption';
 
 /**
  * A synthetic Distributed Map result set of the shape ResultWriter writes (Step Functions guide,
@@ -30,11 +35,25 @@ const FILE_KEY = `reencryption/run/0/${MAP_RUN_ID}/SUCCEEDED_0.json`;
 
 /** One child's entry: `itemsPerBatch` items in its Input, a report of all of them re-encrypted in its Output. */
 function childEntry(unit: ReencryptionUnit, index: number, itemsPerBatch: number): string {
-  const keys = Array.from({ length: itemsPerBatch }, (_, i) => `data/part-${String(index).padStart(7, '0')}/object-${String(i).padStart(5, '0')}.parquet`);
-  const input: ReencryptBatchInput = { BatchInput: { unit, kmsRequestsPerSecond: 10 }, Items: keys.map((key) => ({ key, size: 1_048_576, etag: '"0123456789abcdef0123456789abcdef"' })), childStartedAt: '2026-12-04T12:00:00.000Z' };
+  const keys = Array.from(
+    { length: itemsPerBatch },
+    (_, i) => `data/part-${String(index).padStart(7, '0')}/object-${String(i).padStart(5, '0')}.parquet`,
+  );
+  const input: ReencryptBatchInput = {
+    BatchInput: { unit, kmsRequestsPerSecond: 10 },
+    Items: keys.map((key) => ({ key, size: 1_048_576, etag: '"0123456789abcdef0123456789abcdef"' })),
+    childStartedAt: '2026-12-04T12:00:00.000Z',
+  };
   const n = keys.length;
   // What recordOutcome makes of n objects re-encrypted, written directly (the producer must stay cheap).
-  const report: TargetReport = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), batches: 1, objectsScanned: n, objectsReencrypted: n, bytesReencrypted: n * 1_048_576, durationMs: 120_000 };
+  const report: TargetReport = {
+    ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin),
+    batches: 1,
+    objectsScanned: n,
+    objectsReencrypted: n,
+    bytesReencrypted: n * 1_048_576,
+    durationMs: 120_000,
+  };
   const arn = `arn:aws:states:us-east-1:111122223333:express:KmsIncidentRotation/ReencryptTarget:${MAP_RUN_ID}:child-${index}`;
   return JSON.stringify({
     ExecutionArn: arn,
@@ -69,11 +88,16 @@ export function syntheticResults(unit: ReencryptionUnit, objects: number, itemsP
       send: async (command) => {
         const key = command.input.Key;
         if (key === MANIFEST_KEY) {
-          const manifest = { DestinationBucket: BUCKET, MapRunArn: `arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:${MAP_RUN_ID}`, ResultFiles: { SUCCEEDED: [{ Key: FILE_KEY, Size: fileBytes }], FAILED: [], PENDING: [] } };
+          const manifest = {
+            DestinationBucket: BUCKET,
+            MapRunArn: `arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:${MAP_RUN_ID}`,
+            ResultFiles: { SUCCEEDED: [{ Key: FILE_KEY, Size: fileBytes }], FAILED: [], PENDING: [] },
+          };
           const text = JSON.stringify(manifest);
           return { Body: Object.assign(Readable.from([Buffer.from(text)]), { transformToString: async () => text }) };
         }
-        if (key !== FILE_KEY) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
+        if (key !== FILE_KEY)
+          throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
         const chunks = function* () {
           for (let n = 0; n < children; n++) {
             results.onChunk?.();

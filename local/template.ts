@@ -8,7 +8,9 @@ import { WORKFLOW_MODE_METADATA_KEY } from '../lib/workflow';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 
 /** A synthesized CloudFormation template (JSON). */
-export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: any; Metadata?: Record<string, unknown> }> };
+export type CfnTemplate = {
+  Resources: Record<string, { Type: string; Properties?: any; Metadata?: Record<string, unknown> }>;
+};
 
 /**
  * Synthesize the real stack in memory (no bundling: the local runner calls the handlers'
@@ -42,7 +44,11 @@ export function resolveIntrinsics(value: unknown, ctx: ResolveContext): unknown 
     if (k === 'Ref') return resolveRef(String(arg), ctx);
     if (k === 'Fn::GetAtt') {
       const [logicalId, attribute] = arg as [string, string];
-      return ctx.resources?.[`${logicalId}.${attribute}`] ?? ctx.resources?.[logicalId] ?? `arn:aws:lambda:${ctx.region}:${ctx.account}:function:${logicalId}`;
+      return (
+        ctx.resources?.[`${logicalId}.${attribute}`] ??
+        ctx.resources?.[logicalId] ??
+        `arn:aws:lambda:${ctx.region}:${ctx.account}:function:${logicalId}`
+      );
     }
     if (k === 'Fn::Join') {
       const [sep, parts] = arg as [string, unknown[]];
@@ -75,16 +81,27 @@ export function extractWorkflow(template: CfnTemplate, ctx: ResolveContext, mode
   const machines = Object.entries(template.Resources).filter(
     ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Metadata?.[WORKFLOW_MODE_METADATA_KEY] === mode,
   );
-  if (machines.length !== 1) throw new Error(`expected one ${mode} state machine in the template, found ${machines.length}`);
+  if (machines.length !== 1)
+    throw new Error(`expected one ${mode} state machine in the template, found ${machines.length}`);
   const [, machine] = machines[0];
   const definition = JSON.parse(String(resolveIntrinsics(machine.Properties.DefinitionString, ctx)));
 
-  const functions = new Map<string, { handler: HandlerName; environment: Record<string, string>; timeoutSeconds: number }>();
+  const functions = new Map<
+    string,
+    { handler: HandlerName; environment: Record<string, string>; timeoutSeconds: number }
+  >();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     const handler = resource.Metadata?.[HANDLER_METADATA_KEY];
     if (resource.Type !== 'AWS::Lambda::Function' || typeof handler !== 'string') continue;
-    const environment = resolveIntrinsics(resource.Properties?.Environment?.Variables ?? {}, ctx) as Record<string, string>;
-    functions.set(String(resolveIntrinsics({ 'Fn::GetAtt': [logicalId, 'Arn'] }, ctx)), { handler: handler as HandlerName, environment, timeoutSeconds: Number(resource.Properties?.Timeout ?? 3) });
+    const environment = resolveIntrinsics(resource.Properties?.Environment?.Variables ?? {}, ctx) as Record<
+      string,
+      string
+    >;
+    functions.set(String(resolveIntrinsics({ 'Fn::GetAtt': [logicalId, 'Arn'] }, ctx)), {
+      handler: handler as HandlerName,
+      environment,
+      timeoutSeconds: Number(resource.Properties?.Timeout ?? 3),
+    });
   }
   return { definition, functions };
 }

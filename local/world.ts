@@ -13,18 +13,50 @@ import { QUOTA_NAMES, SHARED_SYMMETRIC_OPERATIONS, SHARED_SYMMETRIC_QUOTA } from
  */
 
 const KEY_SPECS = [
-  'SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521',
-  'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2',
-  'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024',
+  'SYMMETRIC_DEFAULT',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'ECC_NIST_EDWARDS25519',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+  'ML_DSA_44',
+  'ML_DSA_65',
+  'ML_DSA_87',
+  'ML_KEM_512',
+  'ML_KEM_768',
+  'ML_KEM_1024',
 ] as const;
-const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] as const;
+const KEY_USAGES = [
+  'ENCRYPT_DECRYPT',
+  'SIGN_VERIFY',
+  'GENERATE_VERIFY_MAC',
+  'KEY_AGREEMENT',
+  'ENCAPSULATE_DECAPSULATE',
+] as const;
 const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
 const KEY_STATES = [
-  'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingReplicaDeletion', 'PendingImport', 'Unavailable', 'Updating',
+  'Creating',
+  'Enabled',
+  'Disabled',
+  'PendingDeletion',
+  'PendingReplicaDeletion',
+  'PendingImport',
+  'Unavailable',
+  'Updating',
 ] as const;
 
 /** The Encryption SDK's algorithm suite ids (its message format's suite registry). */
-const ENVELOPE_SUITES: readonly number[] = Object.values(AlgorithmSuiteIdentifier).filter((v): v is number => typeof v === 'number');
+const ENVELOPE_SUITES: readonly number[] = Object.values(AlgorithmSuiteIdentifier).filter(
+  (v): v is number => typeof v === 'number',
+);
 
 const accountId = z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id');
 const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region name such as us-east-1');
@@ -50,7 +82,11 @@ const keySchema = z
     onDemandRotationsUsed: z.number().int().min(0).default(0),
     lastOnDemandRotationMinutesAgo: z.number().min(0).nullable().default(null),
     /** Minutes between the seeded on-demand rotations (the newest at lastOnDemandRotationMinutesAgo): less than a day seeds several in 24 h. */
-    onDemandRotationSpacingMinutes: z.number().min(1).max(365 * 24 * 60).default(24 * 60),
+    onDemandRotationSpacingMinutes: z
+      .number()
+      .min(1)
+      .max(365 * 24 * 60)
+      .default(24 * 60),
     rotationInProgress: z.boolean().default(false),
     automaticRotationDueWithinMinutes: z.number().min(0).nullable().default(null),
     pendingImportedMaterial: z.boolean().default(false),
@@ -80,7 +116,18 @@ const objectSchema = z
     /** Key id, key ARN, alias name or alias ARN. Default: the bucket's defaultKmsKeyId, else SSE-S3. */
     kmsKeyId: z.string().min(1).optional(),
     /** Storage class, default STANDARD (GLACIER / DEEP_ARCHIVE objects need a restore before CopyObject reads them). */
-    storageClass: z.enum(['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY']).optional(),
+    storageClass: z
+      .enum([
+        'STANDARD',
+        'STANDARD_IA',
+        'ONEZONE_IA',
+        'INTELLIGENT_TIERING',
+        'GLACIER_IR',
+        'GLACIER',
+        'DEEP_ARCHIVE',
+        'REDUCED_REDUNDANCY',
+      ])
+      .optional(),
     /**
      * Key id, key ARN or alias: the object is an AWS Encryption SDK message of `body` under this
      * key (stored with the bucket's server-side encryption, like any object).
@@ -100,11 +147,22 @@ const objectSchema = z
      * User metadata (`x-amz-meta-<name>`). S3 stores names lower-case; names and values travel as
      * HTTP headers, so printable US-ASCII only (S3 User Guide, "Working with object metadata").
      */
-    metadata: z.record(z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case metadata name (HTTP header token characters)'), z.string().regex(/^[\x20-\x7e]*$/, 'printable US-ASCII')).optional(),
+    metadata: z
+      .record(
+        z.string().regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case metadata name (HTTP header token characters)'),
+        z.string().regex(/^[\x20-\x7e]*$/, 'printable US-ASCII'),
+      )
+      .optional(),
     /** Content-Type. Default text/plain for a body, application/octet-stream otherwise. */
-    contentType: z.string().regex(/^[\x21-\x7e]+\/[\x20-\x7e]+$/, 'a media type such as text/csv').optional(),
+    contentType: z
+      .string()
+      .regex(/^[\x21-\x7e]+\/[\x20-\x7e]+$/, 'a media type such as text/csv')
+      .optional(),
     /** Cache-Control. */
-    cacheControl: z.string().regex(/^[\x20-\x7e]+$/, 'printable US-ASCII').optional(),
+    cacheControl: z
+      .string()
+      .regex(/^[\x20-\x7e]+$/, 'printable US-ASCII')
+      .optional(),
     /** The checksum algorithm the object was stored with (HeadObject with ChecksumMode ENABLED answers it). */
     checksumAlgorithm: z.enum(['CRC32', 'CRC32C', 'SHA1', 'SHA256', 'CRC64NVME']).optional(),
     /** DSSE-KMS (`aws:kms:dsse`) under `kmsKeyId` instead of SSE-KMS. */
@@ -114,7 +172,12 @@ const objectSchema = z
      * x-amz-grant-* headers write it: `id="<canonical id>"`, `uri="<group URI>"` or `emailAddress="<address>"`.
      */
     grants: z
-      .partialRecord(z.enum(['READ', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']), z.array(z.string().regex(/^(id|uri|emailAddress)="[^"]+"$/, 'id="...", uri="..." or emailAddress="..."')).min(1))
+      .partialRecord(
+        z.enum(['READ', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL']),
+        z
+          .array(z.string().regex(/^(id|uri|emailAddress)="[^"]+"$/, 'id="...", uri="..." or emailAddress="..."'))
+          .min(1),
+      )
       .optional(),
     /** SSE-C: encrypted with a customer-provided key nobody here holds (reads without it are refused, as S3 does). */
     sseC: z.boolean().optional(),
@@ -122,13 +185,17 @@ const objectSchema = z
      * Older versions of this key, oldest first, written before the object itself (the bucket must
      * be versioned). Each is SSE-KMS under its `kmsKeyId` (default: as for the object), body default "hello".
      */
-    previousVersions: z.array(z.object({ kmsKeyId: z.string().min(1).optional(), body: z.string().optional() }).strict()).optional(),
+    previousVersions: z
+      .array(z.object({ kmsKeyId: z.string().min(1).optional(), body: z.string().optional() }).strict())
+      .optional(),
   })
   .strict();
 
 const bucketSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, . and -)'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lowercase letters, digits, . and -)'),
     /** Default: the world's Region. */
     region: regionName.optional(),
     /** Default SSE-KMS key (key id, key ARN, alias name or alias ARN). Absent: SSE-S3 (AES256). */
@@ -177,7 +244,9 @@ const kmsBehaviourSchema = z
      */
     readAfterRotateDelaySeconds: z.number().min(0).default(0),
     /** RotateKeyOnDemand on an EXTERNAL key without staged (PENDING_ROTATION) material. */
-    stagedMaterialGoneError: z.enum(['KMSInvalidStateException', 'UnsupportedOperationException']).default('KMSInvalidStateException'),
+    stagedMaterialGoneError: z
+      .enum(['KMSInvalidStateException', 'UnsupportedOperationException'])
+      .default('KMSInvalidStateException'),
   })
   .strict();
 
@@ -188,7 +257,12 @@ const kmsBehaviourSchema = z
  */
 const personSchema = z
   .object({
-    arn: z.string().regex(/^arn:aws[a-z-]*:(sts|iam)::\d{12}:.+$/, 'an IAM principal ARN such as arn:aws:sts::111122223333:assumed-role/OnCall/alice'),
+    arn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:(sts|iam)::\d{12}:.+$/,
+        'an IAM principal ARN such as arn:aws:sts::111122223333:assumed-role/OnCall/alice',
+      ),
     accessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'an access key id (16-128 upper-case letters and digits)'),
     secretAccessKey: z.string().min(16),
     breakGlass: z.boolean().default(false),
@@ -197,12 +271,18 @@ const personSchema = z
      * trust policy set it; the front door's resource policy requires it equal to the session name
      * outside IAM Identity Center. Absent: a plain role session (or an Identity Center one).
      */
-    sourceIdentity: z.string().regex(/^[\w+=,.@-]{2,64}$/, 'a source identity: 2-64 letters, digits or _+=,.@-').optional(),
+    sourceIdentity: z
+      .string()
+      .regex(/^[\w+=,.@-]{2,64}$/, 'a source identity: 2-64 letters, digits or _+=,.@-')
+      .optional(),
     /**
      * The role's IAM path (`aws:PrincipalArn` includes it). Default: `/aws-reserved/sso.amazonaws.com/`
      * for an `AWSReservedSSO_*` role (IAM Identity Center's), `/` for any other.
      */
-    rolePath: z.string().regex(/^\/([\w+=,.@-]+\/)*$/, 'an IAM path such as / or /teams/security/').optional(),
+    rolePath: z
+      .string()
+      .regex(/^\/([\w+=,.@-]+\/)*$/, 'an IAM path such as / or /teams/security/')
+      .optional(),
     /**
      * More identity policies of this person, besides the stack's on-call policy (and break-glass):
      * names of the template's managed policies (logical id, with or without its hash) or policy documents.
@@ -278,7 +358,11 @@ export function defaultPeople(account: string): Record<string, WorldPerson> {
     // Each signs in through the identity provider, which sets the source identity to the user name.
     sourceIdentity: name,
   });
-  return { alice: person('alice', 'OnCall', 1, false), bob: person('bob', 'OnCall', 2, false), carol: person('carol', 'BreakGlass', 3, true) };
+  return {
+    alice: person('alice', 'OnCall', 1, false),
+    bob: person('bob', 'OnCall', 2, false),
+    carol: person('carol', 'BreakGlass', 3, true),
+  };
 }
 
 type RawWorld = z.infer<typeof worldSchema>;
@@ -288,7 +372,11 @@ export type WorldFault = z.infer<typeof faultSchema>;
 export type KmsBehaviour = z.infer<typeof kmsBehaviourSchema>;
 /** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */
 export type WorldSettings = RawWorld['settings'];
-export type World = Omit<RawWorld, 'keys' | 'buckets' | 'people'> & { keys: WorldKey[]; buckets: WorldBucket[]; people: Record<string, WorldPerson> };
+export type World = Omit<RawWorld, 'keys' | 'buckets' | 'people'> & {
+  keys: WorldKey[];
+  buckets: WorldBucket[];
+  people: Record<string, WorldPerson>;
+};
 
 /** A world-file problem: names the file, the JSON path of each bad field and what was expected. */
 export class WorldError extends Error {
@@ -337,23 +425,29 @@ export function parseWorld(raw: unknown, where: string): World {
   const buckets: WorldBucket[] = w.buckets.map((b) => ({ ...b, region: b.region ?? w.region }));
   const problems = crossChecks(keys, buckets);
   w.faults.forEach((f, i) => {
-    if (f.afterPerforming && f.service !== 'kms') problems.push(`faults[${i}].afterPerforming: only KMS faults can answer after performing`);
+    if (f.afterPerforming && f.service !== 'kms')
+      problems.push(`faults[${i}].afterPerforming: only KMS faults can answer after performing`);
   });
   const people = w.people ?? defaultPeople(w.account);
-  if (w.requester !== undefined && !people[w.requester]) problems.push(`requester: ${JSON.stringify(w.requester)} is not one of people`);
+  if (w.requester !== undefined && !people[w.requester])
+    problems.push(`requester: ${JSON.stringify(w.requester)} is not one of people`);
   for (const [name, person] of Object.entries(people)) {
     // STS sets a source identity and a path only on role sessions (AssumeRole*); IAM users and
     // GetFederationToken sessions have neither.
     const isRoleSession = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/[^/]+\/[^/]+$/.test(person.arn);
     if (person.sourceIdentity !== undefined && !isRoleSession) {
-      problems.push(`people.${name}.sourceIdentity: only a role session (arn:aws:sts::<account>:assumed-role/<role>/<session>) carries a source identity`);
+      problems.push(
+        `people.${name}.sourceIdentity: only a role session (arn:aws:sts::<account>:assumed-role/<role>/<session>) carries a source identity`,
+      );
     }
-    if (person.rolePath !== undefined && !isRoleSession) problems.push(`people.${name}.rolePath: only a role session has a role path`);
+    if (person.rolePath !== undefined && !isRoleSession)
+      problems.push(`people.${name}.rolePath: only a role session has a role path`);
   }
   for (const [key, given] of Object.entries(w.approvals)) {
     (Array.isArray(given) ? given : [given]).forEach((approval, i) => {
       const at = Array.isArray(given) ? `approvals.${key}[${i}]` : `approvals.${key}`;
-      if (typeof approval === 'object' && approval.by !== undefined && !people[approval.by]) problems.push(`${at}.by: ${JSON.stringify(approval.by)} is not one of people`);
+      if (typeof approval === 'object' && approval.by !== undefined && !people[approval.by])
+        problems.push(`${at}.by: ${JSON.stringify(approval.by)} is not one of people`);
     });
   }
   if (problems.length) throw new WorldError(where, problems);
@@ -371,17 +465,21 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
     arns.set(arn, i);
     k.aliases.forEach((a, j) => {
       const scoped = `${k.account}/${k.region}/${a}`;
-      if (aliases.has(scoped)) problems.push(`${at}.aliases[${j}]: alias ${a} already used in ${k.region} by keys[${aliases.get(scoped)}]`);
+      if (aliases.has(scoped))
+        problems.push(`${at}.aliases[${j}]: alias ${a} already used in ${k.region} by keys[${aliases.get(scoped)}]`);
       aliases.set(scoped, i);
-      if (a.startsWith('alias/aws/') && k.keyManager !== 'AWS') problems.push(`${at}.aliases[${j}]: alias/aws/ is reserved for AWS managed keys`);
+      if (a.startsWith('alias/aws/') && k.keyManager !== 'AWS')
+        problems.push(`${at}.aliases[${j}]: alias/aws/ is reserved for AWS managed keys`);
     });
     if (k.multiRegionKeyType === 'REPLICA') {
       if (!k.multiRegion) problems.push(`${at}.multiRegion: expected true for a REPLICA key`);
       const m = k.primaryArn ? keyArnPattern.exec(k.primaryArn) : null;
       if (!m) problems.push(`${at}.primaryArn: expected the primary key's ARN for a REPLICA key`);
       else {
-        if (m[3] !== k.id) problems.push(`${at}.primaryArn: a replica has the same key id as its primary (expected key/${k.id})`);
-        if (m[2] !== k.account) problems.push(`${at}.primaryArn: a replica is in the same account as its primary (${k.account})`);
+        if (m[3] !== k.id)
+          problems.push(`${at}.primaryArn: a replica has the same key id as its primary (expected key/${k.id})`);
+        if (m[2] !== k.account)
+          problems.push(`${at}.primaryArn: a replica is in the same account as its primary (${k.account})`);
         if (m[1] === k.region) problems.push(`${at}.primaryArn: a replica is in a different Region from its primary`);
       }
     } else if (k.primaryArn !== null) {
@@ -391,42 +489,77 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
       problems.push(`${at}.lastOnDemandRotationMinutesAgo: expected null when onDemandRotationsUsed is 0`);
     }
     if (k.onDemandRotationsUsed < 2 && k.onDemandRotationSpacingMinutes !== 24 * 60) {
-      problems.push(`${at}.onDemandRotationSpacingMinutes: spaces two or more seeded rotations (onDemandRotationsUsed >= 2)`);
+      problems.push(
+        `${at}.onDemandRotationSpacingMinutes: spaces two or more seeded rotations (onDemandRotationsUsed >= 2)`,
+      );
     }
     if (k.pendingImportedMaterial && k.origin !== 'EXTERNAL') {
       problems.push(`${at}.pendingImportedMaterial: only keys with origin EXTERNAL have imported key material`);
     }
     if (k.stagedMaterialLostBeforeRotate && !k.pendingImportedMaterial) {
-      problems.push(`${at}.stagedMaterialLostBeforeRotate: only a key with pendingImportedMaterial has staged material to lose`);
+      problems.push(
+        `${at}.stagedMaterialLostBeforeRotate: only a key with pendingImportedMaterial has staged material to lose`,
+      );
     }
     if (k.automaticRotationDueWithinMinutes !== null && (k.origin !== 'AWS_KMS' || k.keySpec !== 'SYMMETRIC_DEFAULT')) {
-      problems.push(`${at}.automaticRotationDueWithinMinutes: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS`);
+      problems.push(
+        `${at}.automaticRotationDueWithinMinutes: automatic rotation exists only for SYMMETRIC_DEFAULT keys with origin AWS_KMS`,
+      );
     }
   });
   // A replica whose primary is in the world shares the primary's rotation history.
   keys.forEach((k, i) => {
     if (k.multiRegionKeyType !== 'REPLICA' || !k.primaryArn || !arns.has(k.primaryArn)) return;
     const primary = keys[arns.get(k.primaryArn)!];
-    if (!primary.multiRegion) problems.push(`keys[${i}].primaryArn: keys[${arns.get(k.primaryArn)}] is not a multi-Region key`);
-    for (const f of ['onDemandRotationsUsed', 'lastOnDemandRotationMinutesAgo', 'onDemandRotationSpacingMinutes', 'rotationInProgress', 'automaticRotationDueWithinMinutes', 'pendingImportedMaterial'] as const) {
-      const dflt = { onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, onDemandRotationSpacingMinutes: 24 * 60, rotationInProgress: false, automaticRotationDueWithinMinutes: null, pendingImportedMaterial: false }[f];
-      if (k[f] !== dflt) problems.push(`keys[${i}].${f}: a replica shares its primary's key material and rotations; set it on the primary (${k.primaryArn})`);
+    if (!primary.multiRegion)
+      problems.push(`keys[${i}].primaryArn: keys[${arns.get(k.primaryArn)}] is not a multi-Region key`);
+    for (const f of [
+      'onDemandRotationsUsed',
+      'lastOnDemandRotationMinutesAgo',
+      'onDemandRotationSpacingMinutes',
+      'rotationInProgress',
+      'automaticRotationDueWithinMinutes',
+      'pendingImportedMaterial',
+    ] as const) {
+      const dflt = {
+        onDemandRotationsUsed: 0,
+        lastOnDemandRotationMinutesAgo: null,
+        onDemandRotationSpacingMinutes: 24 * 60,
+        rotationInProgress: false,
+        automaticRotationDueWithinMinutes: null,
+        pendingImportedMaterial: false,
+      }[f];
+      if (k[f] !== dflt)
+        problems.push(
+          `keys[${i}].${f}: a replica shares its primary's key material and rotations; set it on the primary (${k.primaryArn})`,
+        );
     }
   });
   const names = new Map<string, number>();
   buckets.forEach((b, i) => {
-    if (names.has(b.name)) problems.push(`buckets[${i}].name: duplicate bucket ${b.name} (same as buckets[${names.get(b.name)}])`);
+    if (names.has(b.name))
+      problems.push(`buckets[${i}].name: duplicate bucket ${b.name} (same as buckets[${names.get(b.name)}])`);
     names.set(b.name, i);
     const seen = new Set<string>();
     b.objects.forEach((o, j) => {
       if (seen.has(o.key)) problems.push(`buckets[${i}].objects[${j}].key: duplicate object key ${o.key}`);
       seen.add(o.key);
-      if (o.body !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
-      if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined) problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
-      if (o.sseC && (o.kmsKeyId !== undefined || o.envelopeKeyId !== undefined)) problems.push(`buckets[${i}].objects[${j}].sseC: an SSE-C object has no KMS key (drop kmsKeyId / envelopeKeyId)`);
-      if (o.dsse && o.kmsKeyId === undefined) problems.push(`buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`);
+      if (o.body !== undefined && o.sizeBytes !== undefined)
+        problems.push(`buckets[${i}].objects[${j}].sizeBytes: give either body or sizeBytes, not both`);
+      if (o.envelopeKeyId !== undefined && o.sizeBytes !== undefined)
+        problems.push(`buckets[${i}].objects[${j}].envelopeKeyId: an envelope object needs a body, not sizeBytes`);
+      if (o.sseC && (o.kmsKeyId !== undefined || o.envelopeKeyId !== undefined))
+        problems.push(
+          `buckets[${i}].objects[${j}].sseC: an SSE-C object has no KMS key (drop kmsKeyId / envelopeKeyId)`,
+        );
+      if (o.dsse && o.kmsKeyId === undefined)
+        problems.push(
+          `buckets[${i}].objects[${j}].dsse: a DSSE-KMS object needs kmsKeyId (the KMS key of its data key)`,
+        );
       if (o.previousVersions?.length && !b.versioning) {
-        problems.push(`buckets[${i}].objects[${j}].previousVersions: only a versioned bucket keeps older versions (set buckets[${i}].versioning to true)`);
+        problems.push(
+          `buckets[${i}].objects[${j}].previousVersions: only a versioned bucket keeps older versions (set buckets[${i}].versioning to true)`,
+        );
       }
       problems.push(...envelopeProblems(o, `buckets[${i}].objects[${j}]`));
     });
@@ -438,13 +571,20 @@ function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] {
 function envelopeProblems(o: z.infer<typeof objectSchema>, where: string): string[] {
   const problems: string[] = [];
   if (o.envelopeKeyIds !== undefined) {
-    if (o.envelopeKeyId !== undefined) problems.push(`${where}.envelopeKeyIds: give envelopeKeyId (one key) or envelopeKeyIds (several), not both`);
-    if (o.sizeBytes !== undefined) problems.push(`${where}.envelopeKeyIds: an envelope object needs a body, not sizeBytes`);
-    if (new Set(o.envelopeKeyIds).size !== o.envelopeKeyIds.length) problems.push(`${where}.envelopeKeyIds: a key is listed twice`);
+    if (o.envelopeKeyId !== undefined)
+      problems.push(`${where}.envelopeKeyIds: give envelopeKeyId (one key) or envelopeKeyIds (several), not both`);
+    if (o.sizeBytes !== undefined)
+      problems.push(`${where}.envelopeKeyIds: an envelope object needs a body, not sizeBytes`);
+    if (new Set(o.envelopeKeyIds).size !== o.envelopeKeyIds.length)
+      problems.push(`${where}.envelopeKeyIds: a key is listed twice`);
   }
   if (o.envelopeSuite !== undefined) {
-    if (o.envelopeKeyId === undefined && o.envelopeKeyIds === undefined) problems.push(`${where}.envelopeSuite: only an envelope object (envelopeKeyId or envelopeKeyIds) has a suite`);
-    if (!ENVELOPE_SUITES.includes(o.envelopeSuite)) problems.push(`${where}.envelopeSuite: ${o.envelopeSuite} is not an Encryption SDK algorithm suite id (one of ${ENVELOPE_SUITES.join(', ')})`);
+    if (o.envelopeKeyId === undefined && o.envelopeKeyIds === undefined)
+      problems.push(`${where}.envelopeSuite: only an envelope object (envelopeKeyId or envelopeKeyIds) has a suite`);
+    if (!ENVELOPE_SUITES.includes(o.envelopeSuite))
+      problems.push(
+        `${where}.envelopeSuite: ${o.envelopeSuite} is not an Encryption SDK algorithm suite id (one of ${ENVELOPE_SUITES.join(', ')})`,
+      );
   }
   return problems;
 }

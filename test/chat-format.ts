@@ -21,9 +21,12 @@ export function chatFormatProblems(n: unknown): string[] {
   if (typeof c !== 'object' || c === null) problems.push('content is required');
   else {
     for (const k of Object.keys(c)) if (!CONTENT_KEYS.has(k)) problems.push(`unknown content field ${k}`);
-    if (c.textType !== undefined && c.textType !== 'client-markdown') problems.push('textType: only client-markdown is supported');
-    if (c.title !== undefined && (typeof c.title !== 'string' || [...c.title].length > 250)) problems.push('title: a string of at most 250 characters');
-    if (c.description !== undefined && (typeof c.description !== 'string' || [...c.description].length > 8000)) problems.push('description: a string of at most 8000 characters');
+    if (c.textType !== undefined && c.textType !== 'client-markdown')
+      problems.push('textType: only client-markdown is supported');
+    if (c.title !== undefined && (typeof c.title !== 'string' || [...c.title].length > 250))
+      problems.push('title: a string of at most 250 characters');
+    if (c.description !== undefined && (typeof c.description !== 'string' || [...c.description].length > 8000))
+      problems.push('description: a string of at most 8000 characters');
     if (c.nextSteps !== undefined && !isStrings(c.nextSteps)) problems.push('nextSteps: a list of strings');
     if (c.keywords !== undefined && !isStrings(c.keywords)) problems.push('keywords: a list of strings');
   }
@@ -32,8 +35,10 @@ export function chatFormatProblems(n: unknown): string[] {
     if (typeof m !== 'object' || m === null) problems.push('metadata must be an object');
     else {
       for (const k of Object.keys(m)) if (!METADATA_KEYS.has(k)) problems.push(`unknown metadata field ${k}`);
-      for (const k of ['threadId', 'summary', 'eventType']) if (m[k] !== undefined && typeof m[k] !== 'string') problems.push(`${k} must be a string`);
-      if (m.relatedResources !== undefined && !isStrings(m.relatedResources)) problems.push('relatedResources: a list of strings');
+      for (const k of ['threadId', 'summary', 'eventType'])
+        if (m[k] !== undefined && typeof m[k] !== 'string') problems.push(`${k} must be a string`);
+      if (m.relatedResources !== undefined && !isStrings(m.relatedResources))
+        problems.push('relatedResources: a list of strings');
     }
   }
   return problems;

@@ -19,7 +19,12 @@ export class MemoryApprovals implements Approvals {
 
   async claimAnswer(id: string, answer: ApprovalAnswer): Promise<AnswerResult> {
     const a = this.items.get(id);
-    if (!a || a.status !== 'PENDING' || a.answer) return { answered: false, status: a?.answer ? 'BEING_ANSWERED' : (a?.status ?? 'MISSING'), by: a?.answeredBy ?? null };
+    if (!a || a.status !== 'PENDING' || a.answer)
+      return {
+        answered: false,
+        status: a?.answer ? 'BEING_ANSWERED' : (a?.status ?? 'MISSING'),
+        by: a?.answeredBy ?? null,
+      };
     this.items.set(id, { ...a, answer, answeredBy: answer.by });
     return { answered: true };
   }

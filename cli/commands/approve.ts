@@ -13,7 +13,8 @@ export interface DecisionOptions extends AwsFlags {
 
 function checkApprovalId(id: string): string {
   const t = id.trim();
-  if (!APPROVAL_ID_PATTERN.test(t)) throw usageError('<approval-id>: expected the approval id from the notification (ap- and 20 hex characters)');
+  if (!APPROVAL_ID_PATTERN.test(t))
+    throw usageError('<approval-id>: expected the approval id from the notification (ap- and 20 hex characters)');
   return t;
 }
 
@@ -25,9 +26,18 @@ function checkApprovalId(id: string): string {
 export async function approve(io: Io, approvalId: string, opts: DecisionOptions): Promise<ExitCode> {
   const id = checkApprovalId(approvalId);
   const reason = (opts.reason ?? '').trim();
-  if (reason.length > MAX_REASON_LENGTH) throw usageError(`--reason: expected at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
+  if (reason.length > MAX_REASON_LENGTH)
+    throw usageError(`--reason: expected at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
   const aws = new Aws(opts, io.env);
-  const out = await callFrontDoor(aws, io, STACK_NAME, 'approval', { approvalId: id }, { decision: 'approve', ...(reason ? { reason } : {}) }, `approve ${id}`);
+  const out = await callFrontDoor(
+    aws,
+    io,
+    STACK_NAME,
+    'approval',
+    { approvalId: id },
+    { decision: 'approve', ...(reason ? { reason } : {}) },
+    `approve ${id}`,
+  );
   lineWriter(io.stdout)(`Approved by ${clean(String(out.by ?? 'you'))}. The workflow continues with the rotation.`);
   return EXIT.OK;
 }
@@ -37,9 +47,20 @@ export async function deny(io: Io, approvalId: string, opts: DecisionOptions): P
   const id = checkApprovalId(approvalId);
   const reason = (opts.reason ?? '').trim();
   if (reason === '') throw usageError('--reason: expected a non-empty string saying why, got an empty one');
-  if (reason.length > MAX_REASON_LENGTH) throw usageError(`--reason: expected at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
+  if (reason.length > MAX_REASON_LENGTH)
+    throw usageError(`--reason: expected at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
   const aws = new Aws(opts, io.env);
-  const out = await callFrontDoor(aws, io, STACK_NAME, 'approval', { approvalId: id }, { decision: 'deny', reason }, `deny ${id}`);
-  lineWriter(io.stdout)(`Denied by ${clean(String(out.by ?? 'you'))}: ${clean(reason)}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`);
+  const out = await callFrontDoor(
+    aws,
+    io,
+    STACK_NAME,
+    'approval',
+    { approvalId: id },
+    { decision: 'deny', reason },
+    `deny ${id}`,
+  );
+  lineWriter(io.stdout)(
+    `Denied by ${clean(String(out.by ?? 'you'))}: ${clean(reason)}. The workflow reports the key as SKIPPED (APPROVAL_DENIED).`,
+  );
   return EXIT.OK;
 }

@@ -4,7 +4,12 @@ import { classifyKeyRef } from '../../lambdas/domain/intake/intake';
 import type { Reason } from '../../lambdas/domain/contracts';
 import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
 import { parseSettings, SettingsError, type Settings } from '../../lib/settings';
-import { decodePublishedSettings, PUBLISHED_SETTINGS, SETTINGS_OUTPUT, type PublishedSettings } from '../../lib/published-settings';
+import {
+  decodePublishedSettings,
+  PUBLISHED_SETTINGS,
+  SETTINGS_OUTPUT,
+  type PublishedSettings,
+} from '../../lib/published-settings';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';
@@ -58,7 +63,12 @@ export interface CheckReport {
   onDemandRotations: { used: number | null; remaining: number | null; budget: number; reserve: number };
   automaticRotation: { enabled: boolean; nextRotationDate: string | null };
   onDemandRotationInProgressSince: string | null;
-  rotations: { date: string | null; type: string | null; keyMaterialId: string | null; keyMaterialState: string | null }[];
+  rotations: {
+    date: string | null;
+    type: string | null;
+    keyMaterialId: string | null;
+    keyMaterialState: string | null;
+  }[];
   /** The settings assessed with (as the deployed workflow has them), and where they came from. */
   settings: SettingsOrigin & { values: PublishedSettings };
   /**
@@ -103,7 +113,10 @@ const STACK_NAME_RE = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
 /** The --budget/--reserve overrides, given or not. */
 function overridesOf(opts: CheckOptions): Partial<Settings> {
-  return { ...(opts.budget !== undefined ? { rotationBudget: opts.budget } : {}), ...(opts.reserve !== undefined ? { automaticReserve: opts.reserve } : {}) };
+  return {
+    ...(opts.budget !== undefined ? { rotationBudget: opts.budget } : {}),
+    ...(opts.reserve !== undefined ? { automaticReserve: opts.reserve } : {}),
+  };
 }
 
 /** Settings with the --budget/--reserve overrides applied; a bad combination is exit 2 naming the flags. */
@@ -113,7 +126,9 @@ function withOverrides(base: Partial<Settings>, opts: CheckOptions, where: strin
   } catch (error) {
     if (error instanceof SettingsError) {
       const names: Record<string, string> = { rotationBudget: '--budget', automaticReserve: '--reserve' };
-      throw usageError(error.problems.map((p) => p.replace(/^(rotationBudget|automaticReserve)/, (f) => names[f]!)).join('; '));
+      throw usageError(
+        error.problems.map((p) => p.replace(/^(rotationBudget|automaticReserve)/, (f) => names[f]!)).join('; '),
+      );
     }
     throw error;
   }
@@ -121,9 +136,12 @@ function withOverrides(base: Partial<Settings>, opts: CheckOptions, where: strin
 
 /** Checks the settings flags before any AWS call. */
 function checkSettingsFlags(opts: CheckOptions): void {
-  if (opts.stack !== undefined && opts.defaultSettings) throw usageError('--stack and --default-settings: give one or the other');
+  if (opts.stack !== undefined && opts.defaultSettings)
+    throw usageError('--stack and --default-settings: give one or the other');
   if (opts.stack !== undefined && !STACK_NAME_RE.test(opts.stack)) {
-    throw usageError(`--stack: expected a CloudFormation stack name (a letter, then letters, digits and -, at most 128), got ${JSON.stringify(opts.stack.slice(0, 80))}`);
+    throw usageError(
+      `--stack: expected a CloudFormation stack name (a letter, then letters, digits and -, at most 128), got ${JSON.stringify(opts.stack.slice(0, 80))}`,
+    );
   }
   // The flags on their own must make sense whatever the stack says (exit 2 before any AWS call).
   withOverrides({}, opts, '--budget/--reserve');
@@ -134,28 +152,46 @@ function checkSettingsFlags(opts: CheckOptions): void {
  * the workflow has them), or the defaults when the stack is absent, predates the output, or
  * --default-settings says so; --budget/--reserve override single values on top.
  */
-export async function resolveCheckSettings(aws: Aws, opts: CheckOptions, region: string): Promise<{ settings: Settings; origin: SettingsOrigin }> {
-  const overridden = Object.keys(overridesOf(opts)).length ? `; ${[opts.budget !== undefined ? '--budget' : '', opts.reserve !== undefined ? '--reserve' : ''].filter(Boolean).join(' and ')} override` : '';
+export async function resolveCheckSettings(
+  aws: Aws,
+  opts: CheckOptions,
+  region: string,
+): Promise<{ settings: Settings; origin: SettingsOrigin }> {
+  const overridden = Object.keys(overridesOf(opts)).length
+    ? `; ${[opts.budget !== undefined ? '--budget' : '', opts.reserve !== undefined ? '--reserve' : ''].filter(Boolean).join(' and ')} override`
+    : '';
   if (opts.defaultSettings) {
-    return { settings: withOverrides({}, opts, '--budget/--reserve'), origin: { source: 'defaults', stack: null, region: null, note: `defaults (--default-settings)${overridden}` } };
+    return {
+      settings: withOverrides({}, opts, '--budget/--reserve'),
+      origin: { source: 'defaults', stack: null, region: null, note: `defaults (--default-settings)${overridden}` },
+    };
   }
   const stack = opts.stack ?? STACK_NAME;
   const outputs = await aws.stackOutputs(stack);
   const published = outputs?.[SETTINGS_OUTPUT];
   if (published === undefined) {
-    const why = outputs ? `the stack ${stack} in ${region} has no ${SETTINGS_OUTPUT} output (deployed by an older version)` : `no stack ${stack} in ${region}`;
+    const why = outputs
+      ? `the stack ${stack} in ${region} has no ${SETTINGS_OUTPUT} output (deployed by an older version)`
+      : `no stack ${stack} in ${region}`;
     const hint = opts.stack === undefined ? ' (--stack NAME reads another stack)' : '';
-    return { settings: withOverrides({}, opts, '--budget/--reserve'), origin: { source: 'defaults', stack, region, note: `defaults: ${why}${hint}${overridden}` } };
+    return {
+      settings: withOverrides({}, opts, '--budget/--reserve'),
+      origin: { source: 'defaults', stack, region, note: `defaults: ${why}${hint}${overridden}` },
+    };
   }
   let deployed: Settings;
   try {
     deployed = decodePublishedSettings(published, `the ${SETTINGS_OUTPUT} output of stack ${stack} in ${region}`);
   } catch (error) {
-    if (error instanceof SettingsError) throw usageError(`${error.message}\nUse --default-settings to assess with the defaults.`);
+    if (error instanceof SettingsError)
+      throw usageError(`${error.message}\nUse --default-settings to assess with the defaults.`);
     throw error;
   }
   const values = Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, deployed[name]]));
-  return { settings: withOverrides(values, opts, '--budget/--reserve'), origin: { source: 'stack', stack, region, note: overridden ? overridden.slice(2) : null } };
+  return {
+    settings: withOverrides(values, opts, '--budget/--reserve'),
+    origin: { source: 'stack', stack, region, note: overridden ? overridden.slice(2) : null },
+  };
 }
 
 /**
@@ -171,8 +207,20 @@ export async function check(io: Io, opts: CheckOptions): Promise<ExitCode> {
   const identity = await aws.callerIdentity();
   const region = await aws.region();
   const { settings, origin } = await resolveCheckSettings(aws, opts, region);
-  const inspection = await aws.call('KMS reads (DescribeKey, ListAliases, ListResourceTags, GetKeyRotationStatus, ListKeyRotations)', () => inspectKey(aws.kmsKeys(), ref, { accountId: identity.account, region }));
-  const report = buildReport(ref, region, inspection, settings, identity.account, opts.force === true, nowOf(io)(), origin);
+  const inspection = await aws.call(
+    'KMS reads (DescribeKey, ListAliases, ListResourceTags, GetKeyRotationStatus, ListKeyRotations)',
+    () => inspectKey(aws.kmsKeys(), ref, { accountId: identity.account, region }),
+  );
+  const report = buildReport(
+    ref,
+    region,
+    inspection,
+    settings,
+    identity.account,
+    opts.force === true,
+    nowOf(io)(),
+    origin,
+  );
   if (opts.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else io.stdout.write(formatCheck(report, io));
   return EXIT.OK;
@@ -190,7 +238,10 @@ export function buildReport(
 ): CheckReport {
   const budget = settings.rotationBudget;
   const reserve = settings.automaticReserve;
-  const settingsUsed = { ...origin, values: Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, settings[name]])) as PublishedSettings };
+  const settingsUsed = {
+    ...origin,
+    values: Object.fromEntries(PUBLISHED_SETTINGS.map((name) => [name, settings[name]])) as PublishedSettings,
+  };
   if (!inspection.found) {
     return {
       keyRef: ref,
@@ -261,7 +312,10 @@ export function buildReport(
       budget,
       reserve,
     },
-    automaticRotation: { enabled: history.automaticRotationEnabled, nextRotationDate: history.nextAutomaticRotation?.toISOString() ?? null },
+    automaticRotation: {
+      enabled: history.automaticRotationEnabled,
+      nextRotationDate: history.nextAutomaticRotation?.toISOString() ?? null,
+    },
     onDemandRotationInProgressSince: history.onDemandRotationStartDate?.toISOString() ?? null,
     rotations: history.rotations.map((r) => ({
       date: r.RotationDate?.toISOString() ?? null,
@@ -299,7 +353,8 @@ export function formatCheck(r: CheckReport, io: Io): string {
       row('Origin', r.origin ?? '-');
       row('State', r.keyState ?? '-');
       row('Manager', r.keyManager ?? '-');
-      if (r.multiRegionKeyType) row('Multi-Region', `${r.multiRegionKeyType}${r.via ? ' (the primary of the replica named)' : ''}`);
+      if (r.multiRegionKeyType)
+        row('Multi-Region', `${r.multiRegionKeyType}${r.via ? ' (the primary of the replica named)' : ''}`);
     }
     if (r.crossRegion) row('Acting stack', r.crossRegion.note);
   }
@@ -321,16 +376,31 @@ export function formatCheck(r: CheckReport, io: Io): string {
 
   if (r.found && r.keySpec !== null) {
     const { used, remaining, budget, reserve } = r.onDemandRotations;
-    row('On demand', `${used ?? '?'} of ${budget} lifetime rotations used, ${remaining ?? '?'} left (the last ${reserve} are kept for \`start --force\`)`);
-    row('Automatic', r.automaticRotation.enabled ? `enabled, next ${when(r.automaticRotation.nextRotationDate)}` : 'disabled');
-    row('In progress', r.onDemandRotationInProgressSince ? p.cyan(`an on-demand rotation is running, started ${when(r.onDemandRotationInProgressSince)}`) : 'no on-demand rotation is running');
+    row(
+      'On demand',
+      `${used ?? '?'} of ${budget} lifetime rotations used, ${remaining ?? '?'} left (the last ${reserve} are kept for \`start --force\`)`,
+    );
+    row(
+      'Automatic',
+      r.automaticRotation.enabled ? `enabled, next ${when(r.automaticRotation.nextRotationDate)}` : 'disabled',
+    );
+    row(
+      'In progress',
+      r.onDemandRotationInProgressSince
+        ? p.cyan(`an on-demand rotation is running, started ${when(r.onDemandRotationInProgressSince)}`)
+        : 'no on-demand rotation is running',
+    );
     if (r.rotations.length === 0) {
       row('Rotations', 'none yet');
     } else {
       const shown = r.rotations.slice(0, MAX_ROTATIONS_SHOWN);
       shown.forEach((rot, i) => {
         // ALL_KEY_MATERIAL (imported keys) also lists material that no rotation made: the initial one, staged ones.
-        const what = rot.type ? `${when(rot.date)}  ${rot.type.padEnd(9)}` : rot.date ? `${when(rot.date)}  ${'imported'.padEnd(9)}` : 'initial or staged key material';
+        const what = rot.type
+          ? `${when(rot.date)}  ${rot.type.padEnd(9)}`
+          : rot.date
+            ? `${when(rot.date)}  ${'imported'.padEnd(9)}`
+            : 'initial or staged key material';
         const text = `${what}${rot.keyMaterialId ? `  material ${rot.keyMaterialId.slice(0, 16)}…` : ''}${rot.keyMaterialState && rot.keyMaterialState !== 'NON_CURRENT' ? ` (${rot.keyMaterialState})` : ''}`;
         if (i === 0) row('Rotations', text);
         else more(text);
@@ -345,6 +415,9 @@ export function formatCheck(r: CheckReport, io: Io): string {
 /** Which settings the answer rests on: `from stack X (Region): ...` or `defaults (why): ...`. */
 function settingsLine(s: CheckReport['settings']): string {
   const v = s.values;
-  const from = s.source === 'stack' ? `from stack ${s.stack} (${s.region})${s.note ? `, ${s.note}` : ''}` : `${s.note ?? 'defaults'}`;
+  const from =
+    s.source === 'stack'
+      ? `from stack ${s.stack} (${s.region})${s.note ? `, ${s.note}` : ''}`
+      : `${s.note ?? 'defaults'}`;
   return `${from}: opt-out tag ${v.optOutTag}, cooldown ${v.cooldownMinutes} min, budget ${v.rotationBudget}, reserve ${v.automaticReserve}${v.dryRun ? ', dry run' : ''}`;
 }

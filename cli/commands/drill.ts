@@ -49,13 +49,25 @@ export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
   let result: ExecutionResult | null = null;
   try {
     const name = executionName(keyArn, nowOf(io)()).replace(/^manual-/, 'drill-');
-    const started = await callFrontDoor(aws, io, STACK_NAME, 'request', {}, { keyId: keyArn, reason: 'drill', dryRun: false, name }, 'start the drill run');
+    const started = await callFrontDoor(
+      aws,
+      io,
+      STACK_NAME,
+      'request',
+      {},
+      { keyId: keyArn, reason: 'drill', dryRun: false, name },
+      'start the drill run',
+    );
     const executionArn = typeof started.executionArn === 'string' ? started.executionArn : '';
     if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
     steps.push({ name: 'start the workflow (reason "drill")', pass: true, detail: clean(executionArn) });
     err(`Started ${clean(name)}\n  ${clean(consoleUrl(executionArn))}`);
 
-    result = await followExecution(aws, io, executionArn, { traceTo: io.stderr, traceStream: 'stderr', intervalMs: intervalMs(io, opts.interval) });
+    result = await followExecution(aws, io, executionArn, {
+      traceTo: io.stderr,
+      traceStream: 'stderr',
+      intervalMs: intervalMs(io, opts.interval),
+    });
     const outcome = result.summary?.keys[0];
     const rotated = result.status === 'SUCCEEDED' && outcome?.outcome === 'ROTATED';
     steps.push({
@@ -69,7 +81,9 @@ export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
     steps.push({
       name: 'ListKeyRotations shows an ON_DEMAND rotation',
       pass: onDemand.length > 0,
-      detail: onDemand.length ? `${onDemand.length} on demand, newest ${onDemand[0]?.RotationDate?.toISOString() ?? '?'}` : `${rotations.length} rotation(s), none ON_DEMAND`,
+      detail: onDemand.length
+        ? `${onDemand.length} on demand, newest ${onDemand[0]?.RotationDate?.toISOString() ?? '?'}`
+        : `${rotations.length} rotation(s), none ON_DEMAND`,
     });
   } catch (error) {
     const known = fromAwsError(error);
@@ -82,7 +96,11 @@ export async function drill(io: Io, opts: DrillOptions): Promise<ExitCode> {
       steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: true, detail: clean(keyArn) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      steps.push({ name: `schedule the key for deletion (${DELETION_DAYS} days)`, pass: false, detail: `${clean(message)} - ask an administrator to schedule ${clean(keyArn)} for deletion` });
+      steps.push({
+        name: `schedule the key for deletion (${DELETION_DAYS} days)`,
+        pass: false,
+        detail: `${clean(message)} - ask an administrator to schedule ${clean(keyArn)} for deletion`,
+      });
     }
   }
 
@@ -100,7 +118,9 @@ async function listRotations(aws: Aws, kms: ReturnType<Aws['kms']>, keyArn: stri
   const all: RotationsListEntry[] = [];
   let marker: string | undefined;
   do {
-    const page = await aws.call('kms:ListKeyRotations', () => kms.send(new ListKeyRotationsCommand({ KeyId: keyArn, Marker: marker })));
+    const page = await aws.call('kms:ListKeyRotations', () =>
+      kms.send(new ListKeyRotationsCommand({ KeyId: keyArn, Marker: marker })),
+    );
     all.push(...(page.Rotations ?? []));
     marker = page.Truncated ? page.NextMarker : undefined;
   } while (marker);

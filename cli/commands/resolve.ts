@@ -8,7 +8,12 @@ import type { Io } from '../io';
 export function sortedJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     return v;
   };
   return JSON.stringify(sort(value), null, 2);
@@ -21,7 +26,14 @@ export function readJsonFile(path: string, what: string): unknown {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (error as Error).message;
     throw usageError(`${what} ${path}: cannot read the file (${why})`);
   }
   try {
@@ -44,14 +56,21 @@ export async function resolve(io: Io, opts: { event: string }): Promise<ExitCode
   const event = readJsonFile(opts.event, '--event');
   // Intake's own dispatch: resolve reads what Intake would read as a finding event, nothing else.
   if (inputKind(event) === 'manual') {
-    throw usageError(`--event ${opts.event}: this is a manual request (keyId, reason), not a finding event; resolve reads GuardDuty, Security Hub and IAM Access Analyzer findings (EventBridge events)`);
+    throw usageError(
+      `--event ${opts.event}: this is a manual request (keyId, reason), not a finding event; resolve reads GuardDuty, Security Hub and IAM Access Analyzer findings (EventBridge events)`,
+    );
   }
   let summary;
   try {
-    const request = parseIncident(event, { account: envelope(event, 'account'), region: envelope(event, 'region'), newRequestId: () => 'resolve' });
+    const request = parseIncident(event, {
+      account: envelope(event, 'account'),
+      region: envelope(event, 'region'),
+      newRequestId: () => 'resolve',
+    });
     summary = summariseForResolve(request);
   } catch (error) {
-    if (error instanceof InvalidRequestError) throw usageError(`--event ${opts.event}: not a finding of a known source: ${error.message}`);
+    if (error instanceof InvalidRequestError)
+      throw usageError(`--event ${opts.event}: not a finding of a known source: ${error.message}`);
     throw error;
   }
   io.stdout.write(`${sortedJson(summary)}\n`);

@@ -41,7 +41,11 @@ export function untilStopSignal(): Promise<NodeJS.Signals> {
  * guide and what happens (notifications, approvals waiting, executions ending) on stderr, and
  * runs until `stop` resolves (SIGINT or SIGTERM), then closes every server.
  */
-export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<unknown> = untilStopSignal): Promise<ExitCode> {
+export async function sandbox(
+  io: Io,
+  opts: SandboxOptions,
+  stop: () => Promise<unknown> = untilStopSignal,
+): Promise<ExitCode> {
   const world = loadWorld(opts.world ?? SANDBOX_WORLD);
   const envDir = resolvePath(opts.envDir);
   const err = lineWriter(io.stderr);
@@ -50,7 +54,10 @@ export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<
   const box = await loadSandbox(io)({ world, speed: opts.speed, envDir, log: (line) => err(line) });
   try {
     const names = Object.keys(box.envFiles);
-    const [requester, approver] = [names[0], names.find((n, i) => i > 0 && !world.people[n]?.breakGlass) ?? names[1] ?? names[0]];
+    const [requester, approver] = [
+      names[0],
+      names.find((n, i) => i > 0 && !world.people[n]?.breakGlass) ?? names[1] ?? names[0],
+    ];
     const key = world.keys[0]?.aliases[0] ?? world.keys[0]?.id ?? 'alias/orders';
     err(guide(box.endpoint, box.ports, box.envFiles, envDir, { requester, approver, key, speed: opts.speed }));
     io.stdout.write(`sandbox ready ${box.endpoint}\n`);
@@ -62,7 +69,8 @@ export async function sandbox(io: Io, opts: SandboxOptions, stop: () => Promise<
   // Executions cut short may still hold timers (their Wait states, up to pollMaxSeconds / speed)
   // though nothing serves them any more: the kms-rotate process ends without waiting for them.
   // Only there: `main` embedded elsewhere (tests) never ends its process.
-  if (/[/\\]kms-rotate(\.[jt]s)?$/.test(process.argv[1] ?? '')) setTimeout(() => process.exit(process.exitCode ?? EXIT.OK), 500).unref();
+  if (/[/\\]kms-rotate(\.[jt]s)?$/.test(process.argv[1] ?? ''))
+    setTimeout(() => process.exit(process.exitCode ?? EXIT.OK), 500).unref();
   return EXIT.OK;
 }
 
@@ -73,7 +81,13 @@ interface GuideExample {
   speed: number;
 }
 
-function guide(endpoint: string, ports: number[], envFiles: Record<string, string>, envDir: string, ex: GuideExample): string {
+function guide(
+  endpoint: string,
+  ports: number[],
+  envFiles: Record<string, string>,
+  envDir: string,
+  ex: GuideExample,
+): string {
   const people = Object.entries(envFiles).map(([name, file]) => `  ${name.padEnd(8)} ${file}`);
   return [
     `kms-rotate sandbox: one local account on ${endpoint} (every service; ports ${ports.join(', ')} on 127.0.0.1), executions at speed ${ex.speed}.`,

@@ -60,7 +60,11 @@ function loadSimulator(io: Io): SimulateModule {
 
 function what(req: IncidentRequest): string {
   if (req.source === 'manual') return `a manual request for ${req.keys.join(', ')}`;
-  const names: Record<string, string> = { guardduty: 'GuardDuty', securityhub: 'Security Hub', 'access-analyzer': 'Access Analyzer' };
+  const names: Record<string, string> = {
+    guardduty: 'GuardDuty',
+    securityhub: 'Security Hub',
+    'access-analyzer': 'Access Analyzer',
+  };
   return `a ${names[req.source] ?? req.source} finding ${req.findingType ?? req.findingId ?? ''}${req.severity !== null ? ` (severity ${req.severity})` : ''}`.trim();
 }
 
@@ -88,10 +92,14 @@ function triggerFiles(opts: SimulateOptions): { flag: string; path: string }[] {
   if (opts.events !== undefined) {
     let names: string[];
     try {
-      names = readdirSync(opts.events).filter((n) => n.endsWith('.json')).sort();
+      names = readdirSync(opts.events)
+        .filter((n) => n.endsWith('.json'))
+        .sort();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw usageError(`--events ${opts.events}: cannot read the folder (${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message})`);
+      throw usageError(
+        `--events ${opts.events}: cannot read the folder (${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (error as Error).message})`,
+      );
     }
     if (names.length === 0) throw usageError(`--events ${opts.events}: no *.json files in the folder`);
     files.push(...names.map((n) => ({ flag: '--event', path: join(opts.events!, n) })));
@@ -109,8 +117,10 @@ function readTrigger(world: World, flag: string, path: string): { input: unknown
     if (error instanceof InvalidRequestError) throw usageError(`${flag} ${path}: ${error.message}`);
     throw error;
   }
-  if (flag === '--request' && request.source !== 'manual') throw usageError(`--request ${path}: this is a finding event, not a manual request; pass it with --event`);
-  if (flag === '--event' && request.source === 'manual') throw usageError(`--event ${path}: this is a manual request, not a finding event; pass it with --request`);
+  if (flag === '--request' && request.source !== 'manual')
+    throw usageError(`--request ${path}: this is a finding event, not a manual request; pass it with --event`);
+  if (flag === '--event' && request.source === 'manual')
+    throw usageError(`--event ${path}: this is a manual request, not a finding event; pass it with --request`);
   return { input, request };
 }
 
@@ -131,7 +141,9 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
   io.stderr.write('Synthesizing the stack and starting the local stand-in...\n');
   const simulator = loadSimulator(io);
 
-  line(`Simulating ${what(request)} in ${opts.world ? `the world ${opts.world}` : 'the built-in world'} (${world.keys.length} key${world.keys.length === 1 ? '' : 's'}, account ${world.account}, ${world.region})`);
+  line(
+    `Simulating ${what(request)} in ${opts.world ? `the world ${opts.world}` : 'the built-in world'} (${world.keys.length} key${world.keys.length === 1 ? '' : 's'}, account ${world.account}, ${world.region})`,
+  );
   line(`Speed x${opts.speed}: waits are scaled down; times below are simulated.`);
   line();
   const trace = new LiveTrace({
@@ -145,7 +157,15 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
   let run;
   let standIn: StandIn | undefined;
   try {
-    run = await isolated(() => simulator.simulate({ world, input, speed: opts.speed, onEvent: (e) => trace.push(translator.translate(e)), onStandIn: (s) => (standIn = s) }));
+    run = await isolated(() =>
+      simulator.simulate({
+        world,
+        input,
+        speed: opts.speed,
+        onEvent: (e) => trace.push(translator.translate(e)),
+        onStandIn: (s) => (standIn = s),
+      }),
+    );
   } catch (error) {
     if (error instanceof SettingsError) throw usageError(error.message);
     throw error;
@@ -184,8 +204,13 @@ export async function simulateCommand(io: Io, opts: SimulateOptions): Promise<Ex
     .map((o) => [o, result.keys.filter((k) => k.outcome === o).length] as const)
     .filter(([, n]) => n > 0)
     .map(([o, n]) => `${n} ${o}`);
-  const failure = result.executionStatus === 'SUCCEEDED' ? '' : ` (${result.error ?? 'error'}${result.cause && counts.length === 0 ? `: ${result.cause}` : ''})`;
-  out(`Verdict: execution ${p.outcome(result.executionStatus)}${failure}; ${counts.length ? counts.join(', ') : 'no keys'}; exit ${code}`);
+  const failure =
+    result.executionStatus === 'SUCCEEDED'
+      ? ''
+      : ` (${result.error ?? 'error'}${result.cause && counts.length === 0 ? `: ${result.cause}` : ''})`;
+  out(
+    `Verdict: execution ${p.outcome(result.executionStatus)}${failure}; ${counts.length ? counts.join(', ') : 'no keys'}; exit ${code}`,
+  );
   return code;
 }
 
@@ -211,7 +236,12 @@ function labelOf(index: number, count: number): string {
  * and ONE ledger, `--stagger-ms` simulated milliseconds apart; the trace labels each line with
  * its execution. `--json` prints `{"executions": [...], "calls": {...}, "throttles": n}`.
  */
-async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World, triggers: { flag: string; path: string }[]): Promise<ExitCode> {
+async function simulateStormCommand(
+  io: Io,
+  opts: SimulateOptions,
+  world: World,
+  triggers: { flag: string; path: string }[],
+): Promise<ExitCode> {
   const read = triggers.map((t) => ({ ...t, ...readTrigger(world, t.flag, t.path) }));
   const staggerMs = opts.staggerMs ?? 0;
   const traceOut = opts.json ? io.stderr : io.stdout;
@@ -220,18 +250,23 @@ async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World,
   io.stderr.write('Synthesizing the stack and starting the local stand-in...\n');
   const simulator = loadSimulator(io);
 
-  line(`Simulating a storm of ${read.length} triggers, ${staggerMs} ms apart, in ${opts.world ? `the world ${opts.world}` : 'the built-in world'} (${world.keys.length} key${world.keys.length === 1 ? '' : 's'}, account ${world.account}, ${world.region}); one stand-in and one ledger for all`);
+  line(
+    `Simulating a storm of ${read.length} triggers, ${staggerMs} ms apart, in ${opts.world ? `the world ${opts.world}` : 'the built-in world'} (${world.keys.length} key${world.keys.length === 1 ? '' : 's'}, account ${world.account}, ${world.region}); one stand-in and one ledger for all`,
+  );
   line(`Speed x${opts.speed}: waits, retry intervals and KMS request quotas are scaled; times below are simulated.`);
   read.forEach((t, i) => line(`  ${labelOf(i, read.length)}  ${what(t.request)}  (${basename(t.path)})`));
   line();
   let firstEventAt: number | null = null;
-  const traces = read.map((_, i) => new LiveTrace({
-    out: prefixedWriter(traceOut, `${p.dim(labelOf(i, read.length))} `),
-    paint: p,
-    status: null,
-    home: { account: world.account, region: world.region },
-    speed: opts.speed,
-  }));
+  const traces = read.map(
+    (_, i) =>
+      new LiveTrace({
+        out: prefixedWriter(traceOut, `${p.dim(labelOf(i, read.length))} `),
+        paint: p,
+        status: null,
+        home: { account: world.account, region: world.region },
+        speed: opts.speed,
+      }),
+  );
   const translators = read.map(() => new LocalEventTranslator(opts.speed));
   let storm;
   let standIn: StandIn | undefined;
@@ -261,7 +296,9 @@ async function simulateStormCommand(io: Io, opts: SimulateOptions, world: World,
   const code = stormExitCode(storm.runs.map((r) => exitCodeForRun(r.result.executionStatus, r.summary)));
   if (opts.s3Report) await writeS3Report(opts.s3Report, standIn, world);
   if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ executions: results, calls: storm.counters.served, throttles: storm.counters.throttles }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ executions: results, calls: storm.counters.served, throttles: storm.counters.throttles }, null, 2)}\n`,
+    );
     return code;
   }
   printStormReport(io, p, read.length, storm, code);
@@ -286,20 +323,30 @@ function printStormReport(io: Io, p: Paint, count: number, storm: StormRunOf, co
   storm.runs.forEach((r, i) => {
     // The summary is published last (after any approval request).
     const note = r.result.notifications.at(-1);
-    const mail = !note ? 'no notification' : note.attributes.duplicate === 'false' ? `mailed: ${note.subject ?? '(no subject)'}` : 'notification filtered (handled by another execution)';
+    const mail = !note
+      ? 'no notification'
+      : note.attributes.duplicate === 'false'
+        ? `mailed: ${note.subject ?? '(no subject)'}`
+        : 'notification filtered (handled by another execution)';
     out(`  ${labelOf(i, count)}  ${p.outcome(r.result.executionStatus)}  ${tally(r.result.keys)}; ${mail}`);
   });
   const rotations = storm.counters.served.RotateKeyOnDemand ?? {};
   const calls = Object.values(rotations).reduce((a, b) => a + b, 0);
-  const throttledBy = Object.entries(storm.counters.throttled).map(([op, perKey]) => `${Object.values(perKey).reduce((a, b) => a + b, 0)} ${op}`);
+  const throttledBy = Object.entries(storm.counters.throttled).map(
+    ([op, perKey]) => `${Object.values(perKey).reduce((a, b) => a + b, 0)} ${op}`,
+  );
   const notes = storm.runs.flatMap((r) => r.result.notifications);
   const mailed = notes.filter((n) => n.attributes.duplicate === 'false').length;
   const failed = storm.runs.filter((r) => r.result.executionStatus !== 'SUCCEEDED').length;
   out();
   out(`Keys: ${tally(storm.runs.flatMap((r) => r.result.keys))}`);
-  out(`KMS: ${calls} RotateKeyOnDemand on ${Object.keys(rotations).length} key${Object.keys(rotations).length === 1 ? '' : 's'} (at most ${Math.max(0, ...Object.values(rotations))} per key); ${storm.counters.throttles} throttled${throttledBy.length ? ` (${throttledBy.join(', ')})` : ''}`);
+  out(
+    `KMS: ${calls} RotateKeyOnDemand on ${Object.keys(rotations).length} key${Object.keys(rotations).length === 1 ? '' : 's'} (at most ${Math.max(0, ...Object.values(rotations))} per key); ${storm.counters.throttles} throttled${throttledBy.length ? ` (${throttledBy.join(', ')})` : ''}`,
+  );
   out(`Notifications: ${notes.length} published, ${mailed} past the e-mail filter (duplicate=false)`);
-  out(`Verdict: ${count} executions, ${count - failed} SUCCEEDED${failed ? `, ${p.outcome('FAILED')} ${failed}` : ''}; exit ${code}`);
+  out(
+    `Verdict: ${count} executions, ${count - failed} SUCCEEDED${failed ? `, ${p.outcome('FAILED')} ${failed}` : ''}; exit ${code}`,
+  );
 }
 
 /** A storm's exit code: 1 if any execution failed, 3 if every one skipped all its keys, else 0. */

@@ -42,7 +42,14 @@ interface StartBody {
   exposedAt?: string;
 }
 
-const FIELD_NAMES: Record<string, string> = { keyId: '--key', reason: '--reason', dryRun: '--dry-run', force: '--force', exposedAt: '--exposed-at', reEncryptOnly: '--exposed-at' };
+const FIELD_NAMES: Record<string, string> = {
+  keyId: '--key',
+  reason: '--reason',
+  dryRun: '--dry-run',
+  force: '--force',
+  exposedAt: '--exposed-at',
+  reEncryptOnly: '--exposed-at',
+};
 
 const REENCRYPT_EXPECTED = `expected ${REENCRYPTION_KINDS.map((k) => `${k}:<bucket>[/<prefix>]`).join(' or ')}`;
 
@@ -51,7 +58,10 @@ const REENCRYPT_EXPECTED = `expected ${REENCRYPTION_KINDS.map((k) => `${k}:<buck
  * or `bucket/`, is the whole bucket), added to the ones before. Commander prints the message and
  * exits 2 before anything is sent.
  */
-export function parseReencryptOption(value: string, previous: ReencryptTargetSpec[] | undefined): ReencryptTargetSpec[] {
+export function parseReencryptOption(
+  value: string,
+  previous: ReencryptTargetSpec[] | undefined,
+): ReencryptTargetSpec[] {
   const colon = value.indexOf(':');
   const type = colon < 0 ? '' : value.slice(0, colon);
   const kind = REENCRYPTION_KINDS.find((k) => k === type);
@@ -61,8 +71,12 @@ export function parseReencryptOption(value: string, previous: ReencryptTargetSpe
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   const prefix = slash < 0 ? '' : rest.slice(slash + 1);
   const given = JSON.stringify(bucket.slice(0, 200));
-  if (!isBucketName(bucket)) throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}: ${BUCKET_NAME_EXPECTED}, got ${given}`);
-  if (prefix.length > MAX_PREFIX_LENGTH) throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}: the prefix is at most ${MAX_PREFIX_LENGTH} characters (an S3 key prefix), got ${prefix.length}`);
+  if (!isBucketName(bucket))
+    throw new InvalidArgumentError(`${REENCRYPT_EXPECTED}: ${BUCKET_NAME_EXPECTED}, got ${given}`);
+  if (prefix.length > MAX_PREFIX_LENGTH)
+    throw new InvalidArgumentError(
+      `${REENCRYPT_EXPECTED}: the prefix is at most ${MAX_PREFIX_LENGTH} characters (an S3 key prefix), got ${prefix.length}`,
+    );
   return [...(previous ?? []), { type: kind, bucket, prefix }];
 }
 
@@ -70,12 +84,20 @@ export function parseReencryptOption(value: string, previous: ReencryptTargetSpe
  * Validates --key, --reason and --reencrypt exactly as the workflow's Intake will
  * (parseIncident's manual request rules), before anything is sent; the error names the option.
  */
-export function validateManualRequest(key: string, reason: string, reencrypt: ReencryptTargetSpec[] = [], only?: { exposedAt: string }): { keyId: string; reason: string } {
+export function validateManualRequest(
+  key: string,
+  reason: string,
+  reencrypt: ReencryptTargetSpec[] = [],
+  only?: { exposedAt: string },
+): { keyId: string; reason: string } {
   try {
     // Placeholder account/Region: only the shape of the request is checked here.
     const reEncrypt = reencrypt.length > 0 ? { reEncrypt: { targets: reencrypt } } : {};
     const reEncryptOnly = only ? { reEncryptOnly: true, exposedAt: only.exposedAt } : {};
-    const req = parseIncident({ keyId: key, reason, ...reEncrypt, ...reEncryptOnly }, { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' });
+    const req = parseIncident(
+      { keyId: key, reason, ...reEncrypt, ...reEncryptOnly },
+      { account: '000000000000', region: 'us-east-1', newRequestId: () => 'validation' },
+    );
     return { keyId: key.trim(), reason: req.reason };
   } catch (error) {
     if (error instanceof InvalidRequestError) {
@@ -84,7 +106,11 @@ export function validateManualRequest(key: string, reason: string, reencrypt: Re
         .map((part) =>
           part
             .replace(/^(keyId|reason|dryRun|force|exposedAt|reEncryptOnly):/, (_, f: string) => `${FIELD_NAMES[f]}:`)
-            .replace(/^reEncrypt\.targets\[(\d+)\][^:]*:/, (_, i: string) => `--reencrypt ${reencryptArgument(reencrypt[Number(i)] ?? { type: 's3-sse-kms', bucket: '?', prefix: '' })}:`)
+            .replace(
+              /^reEncrypt\.targets\[(\d+)\][^:]*:/,
+              (_, i: string) =>
+                `--reencrypt ${reencryptArgument(reencrypt[Number(i)] ?? { type: 's3-sse-kms', bucket: '?', prefix: '' })}:`,
+            )
             .replace(/^reEncrypt(\.targets)?:/, '--reencrypt:'),
         )
         .join('; ');
@@ -104,8 +130,15 @@ export function executionName(key: string, now: Date, random: string = randomByt
   if (info?.id) short = info.id.startsWith('mrk-') ? info.id.slice(0, 12) : info.id.slice(0, 8);
   else if (info?.alias) short = info.alias.replace(/^alias\//, 'alias-');
   else short = key;
-  short = short.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'key';
-  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '');
+  short =
+    short
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'key';
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/[-:]/g, '');
   const suffix = random.replace(/[^A-Za-z0-9]/g, '').slice(0, 4);
   return `manual-${short}-${stamp}-${suffix}`.slice(0, 80);
 }
@@ -138,17 +171,37 @@ export async function start(io: Io, opts: StartOptions): Promise<ExitCode> {
     ...(targets.length > 0 ? { reEncrypt: { targets } } : {}),
     ...(opts.reencryptOnly ? { reEncryptOnly: true as const, exposedAt: opts.reencryptOnly.exposedAt } : {}),
   };
-  const out = await callFrontDoor(aws, io, STACK_NAME, force ? 'breakGlass' : 'request', {}, body, force ? 'start a forced (break-glass) run' : 'start the run');
+  const out = await callFrontDoor(
+    aws,
+    io,
+    STACK_NAME,
+    force ? 'breakGlass' : 'request',
+    {},
+    body,
+    force ? 'start a forced (break-glass) run' : 'start the run',
+  );
   const executionArn = typeof out.executionArn === 'string' ? out.executionArn : '';
   if (!executionArn) throw new CliError('The front door returned no execution ARN.', EXIT.AWS);
   const name = typeof out.name === 'string' ? out.name : body.name;
-  const input = { ...body, force, requestedBy: typeof (out.input as { requestedBy?: unknown })?.requestedBy === 'string' ? (out.input as { requestedBy: string }).requestedBy : null };
-  err(`Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}${opts.reencryptOnly ? ' (re-encrypt only, no rotation)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`);
+  const input = {
+    ...body,
+    force,
+    requestedBy:
+      typeof (out.input as { requestedBy?: unknown })?.requestedBy === 'string'
+        ? (out.input as { requestedBy: string }).requestedBy
+        : null,
+  };
+  err(
+    `Started ${clean(name)}${input.dryRun ? ' (dry run)' : ''}${force ? ' (force)' : ''}${opts.reencryptOnly ? ' (re-encrypt only, no rotation)' : ''} as ${clean(input.requestedBy ?? 'unknown')}`,
+  );
   if (targets.length > 0) err(`  then re-encrypts: ${targets.map((t) => clean(reencryptArgument(t))).join(', ')}`);
   err(`  ${clean(consoleUrl(executionArn))}`);
 
   if (!opts.wait) {
-    if (opts.json) io.stdout.write(`${JSON.stringify({ executionArn, name, startDate: typeof out.startDate === 'string' ? out.startDate : null, input }, null, 2)}\n`);
+    if (opts.json)
+      io.stdout.write(
+        `${JSON.stringify({ executionArn, name, startDate: typeof out.startDate === 'string' ? out.startDate : null, input }, null, 2)}\n`,
+      );
     else io.stdout.write(`${executionArn}\n`);
     err(`Not following it (--no-wait). Follow with: kms-rotate watch ${executionArn}`);
     return EXIT.OK;

@@ -34,12 +34,17 @@ export interface StatusRow {
 const MAX_SCANNED_WITH_FILTER = 200;
 
 export async function status(io: Io, opts: StatusOptions): Promise<ExitCode> {
-  if (opts.key !== undefined && opts.key.trim() === '') throw usageError('--key: expected part of a key ARN, key id or alias, got an empty string');
+  if (opts.key !== undefined && opts.key.trim() === '')
+    throw usageError('--key: expected part of a key ARN, key id or alias, got an empty string');
   const aws = new Aws(opts, io.env);
   // Both machines: manual runs (front door) and finding-triggered runs, newest first.
   const machines = await aws.stateMachineArns(opts.stateMachine, io.env);
   const stateMachineArn = machines.manual;
-  const rows = (await Promise.all([machines.manual, machines.automatic].filter((m): m is string => m !== null).map((m) => listRows(aws, m, opts))))
+  const rows = (
+    await Promise.all(
+      [machines.manual, machines.automatic].filter((m): m is string => m !== null).map((m) => listRows(aws, m, opts)),
+    )
+  )
     .flat()
     .sort((a, b) => (b.startDate ?? '').localeCompare(a.startDate ?? ''))
     .slice(0, opts.limit);
@@ -49,7 +54,11 @@ export async function status(io: Io, opts: StatusOptions): Promise<ExitCode> {
   }
   const line = lineWriter(io.stdout);
   if (rows.length === 0) {
-    line(opts.key ? `No recent execution of ${stateMachineArn} names a key matching "${opts.key}".` : `No executions of ${stateMachineArn} yet.`);
+    line(
+      opts.key
+        ? `No recent execution of ${stateMachineArn} names a key matching "${opts.key}".`
+        : `No executions of ${stateMachineArn} yet.`,
+    );
     if (aws.dashboardUrlOutput) line(`Dashboard: ${aws.dashboardUrlOutput}`);
     return EXIT.OK;
   }
@@ -68,8 +77,16 @@ async function listRows(aws: Aws, stateMachineArn: string, opts: StatusOptions):
   do {
     const page = await aws.call(
       'states:ListExecutions',
-      () => sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: Math.min(100, maxScanned - scanned), nextToken })),
-      (e) => (e.name === 'StateMachineDoesNotExist' ? usageError(`The state machine ${stateMachineArn} does not exist. Check --state-machine, --region and --profile.`) : undefined),
+      () =>
+        sfn.send(
+          new ListExecutionsCommand({ stateMachineArn, maxResults: Math.min(100, maxScanned - scanned), nextToken }),
+        ),
+      (e) =>
+        e.name === 'StateMachineDoesNotExist'
+          ? usageError(
+              `The state machine ${stateMachineArn} does not exist. Check --state-machine, --region and --profile.`,
+            )
+          : undefined,
     );
     for (const item of page.executions ?? []) {
       scanned += 1;
@@ -91,7 +108,14 @@ async function rowOf(aws: Aws, item: ExecutionListItem): Promise<StatusRow> {
     // A failed execution's summary is the Notify state's output, near the end of the history.
     const sfn = aws.sfn(homeOfArn(executionArn)?.region);
     const page = await aws.call('states:GetExecutionHistory', () =>
-      sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100, includeExecutionData: true })),
+      sfn.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          reverseOrder: true,
+          maxResults: 100,
+          includeExecutionData: true,
+        }),
+      ),
     );
     notifyOutput = notifyOutputIn([...(page.events ?? [])].reverse());
   }
@@ -130,7 +154,12 @@ function utc(iso: string | null): string {
 export function formatStatusTable(rows: StatusRow[], home: Home | null, p: Paint): string {
   const keyCells = rows.map((r) => {
     if (r.summary) {
-      const keys = r.summary.keys.length === 0 ? ['(no key)'] : r.summary.keys.map((k) => `${shortKey(k.keyArn ?? k.ref, home)} ${k.outcome}${k.reason ? ` ${k.reason}` : ''}`);
+      const keys =
+        r.summary.keys.length === 0
+          ? ['(no key)']
+          : r.summary.keys.map(
+              (k) => `${shortKey(k.keyArn ?? k.ref, home)} ${k.outcome}${k.reason ? ` ${k.reason}` : ''}`,
+            );
       const reencryption = r.summary.reencryption ? reencryptionCell(r.summary.reencryption) : null;
       return reencryption ? [...keys, reencryption] : keys;
     }
@@ -151,7 +180,17 @@ export function formatStatusTable(rows: StatusRow[], home: Home | null, p: Paint
     keys: Math.max(header.keys[0]!.length, ...cells.flatMap((c) => c.keys.map((k) => k.length))),
   };
   const lines: string[] = [];
-  lines.push(p.bold([header.started.padEnd(w.started), header.status.padEnd(w.status), header.outcome.padEnd(w.outcome), header.keys[0]!.padEnd(w.keys), header.name].join('  ')));
+  lines.push(
+    p.bold(
+      [
+        header.started.padEnd(w.started),
+        header.status.padEnd(w.status),
+        header.outcome.padEnd(w.outcome),
+        header.keys[0]!.padEnd(w.keys),
+        header.name,
+      ].join('  '),
+    ),
+  );
   for (const c of cells) {
     c.keys.forEach((k, i) => {
       const first = i === 0;

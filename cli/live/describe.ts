@@ -8,7 +8,9 @@ export function clockTime(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
   const two = (n: number) => String(n).padStart(2, '0');
   const h = Math.floor(s / 3600);
-  return h > 0 ? `${h}:${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}` : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
+  return h > 0
+    ? `${h}:${two(Math.floor((s % 3600) / 60))}:${two(s % 60)}`
+    : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
 }
 
 /** 5s, 0.5s, 2m 30s. */
@@ -32,7 +34,14 @@ export interface ExitMemo {
 }
 
 /** What a state's output says happened, in a few words. */
-export function describeExit(state: string, type: string, output: unknown, home: Home | null, p: Paint, memo: ExitMemo = { details: new Set(), notified: false }): string {
+export function describeExit(
+  state: string,
+  type: string,
+  output: unknown,
+  home: Home | null,
+  p: Paint,
+  memo: ExitMemo = { details: new Set(), notified: false },
+): string {
   const o = obj(output);
   const detailSuffix = (detail: unknown): string => {
     const d = str(detail);
@@ -50,7 +59,8 @@ export function describeExit(state: string, type: string, output: unknown, home:
     const caught = obj(reencryption?.mapRunError);
     return caught ? p.red(`-> map run failed: ${str(caught.Error) ?? 'error'}`) : '-> map run done';
   }
-  if (state === STATE.planReencryption || state === STATE.summarizeReencryption) return describeReencryption(state, reencryption ?? null, p);
+  if (state === STATE.planReencryption || state === STATE.summarizeReencryption)
+    return describeReencryption(state, reencryption ?? null, p);
   if (type === 'Map') {
     const n = arrayLength(o?.results);
     return n === null ? '-> done' : `-> ${n} key${n === 1 ? '' : 's'} done`;
@@ -58,7 +68,10 @@ export function describeExit(state: string, type: string, output: unknown, home:
   const request = obj(o?.request);
   if (state === STATE.intake && request) {
     const keys = Array.isArray(request.keys) ? request.keys.filter((k): k is string => typeof k === 'string') : [];
-    const list = keys.slice(0, 3).map((k) => shortKey(k, home)).join(', ');
+    const list = keys
+      .slice(0, 3)
+      .map((k) => shortKey(k, home))
+      .join(', ');
     return `-> ${keys.length} key${keys.length === 1 ? '' : 's'}${list ? `: ${list}${keys.length > 3 ? ', ...' : ''}` : ''}`;
   }
   const notification = obj(o?.notification);
@@ -76,7 +89,8 @@ export function describeExit(state: string, type: string, output: unknown, home:
       case 'ROTATE':
         return `-> ${p.green('ROTATE')}${resolved}${detailSuffix(o?.detail)}`;
       case 'POLL':
-        if (state === STATE.checkRotation) return `-> not confirmed yet (check ${num(o?.pollAttempt) ?? '?'})${wait !== null ? `, next check in ${duration(wait)}` : ''}`;
+        if (state === STATE.checkRotation)
+          return `-> not confirmed yet (check ${num(o?.pollAttempt) ?? '?'})${wait !== null ? `, next check in ${duration(wait)}` : ''}`;
         if (o?.joined === true) return `-> ${p.cyan('JOIN')}: an on-demand rotation is already running${resolved}`;
         return '-> rotation started';
       case 'WAIT_THEN_ROTATE':
@@ -84,7 +98,9 @@ export function describeExit(state: string, type: string, output: unknown, home:
       case 'DONE': {
         const outcome = str(o?.outcome);
         const reason = str(o?.reason);
-        return outcome ? `-> ${p.outcome(`${outcome}${reason ? ` ${reason}` : ''}`)}${resolved}${detailSuffix(o?.detail)}` : '-> done';
+        return outcome
+          ? `-> ${p.outcome(`${outcome}${reason ? ` ${reason}` : ''}`)}${resolved}${detailSuffix(o?.detail)}`
+          : '-> done';
       }
     }
   }

@@ -20,13 +20,24 @@ export type TraceEvent =
   | { kind: 'error'; at: number; state: string; key: string | null; error: string; cause: string | null }
   | { kind: 'retried'; at: number; state: string; key: string | null; attempt: number | null }
   /** An approval answer a person gave (offline: the world's `approvals`) and the front door's answer to it. */
-  | { kind: 'approval'; at: number; state: string; key: string | null; decision: string; by: string | null; reason: string | null; statusCode: number | null; message: string | null }
+  | {
+      kind: 'approval';
+      at: number;
+      state: string;
+      key: string | null;
+      decision: string;
+      by: string | null;
+      reason: string | null;
+      statusCode: number | null;
+      message: string | null;
+    }
   | { kind: 'succeeded'; at: number }
   | { kind: 'failed'; at: number; status: string; error: string | null; cause: string | null };
 
 type Loose = Record<string, unknown> | undefined;
 /** The value as a plain object, or undefined: event payloads are untrusted JSON. */
-export const obj = (v: unknown): Loose => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+export const obj = (v: unknown): Loose =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 /** A non-empty string, or null. */
 export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 /** A finite number, or null. */

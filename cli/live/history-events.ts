@@ -60,8 +60,21 @@ export class HistoryTranslator {
       return [{ kind: 'exited', at, state, type: type.slice(0, -'StateExited'.length), key, output }];
     }
     if (TASK_FAILED.has(type)) {
-      const d = e.taskFailedEventDetails ?? e.lambdaFunctionFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.lambdaFunctionTimedOutEventDetails ?? e.taskStartFailedEventDetails ?? e.taskSubmitFailedEventDetails ?? e.lambdaFunctionStartFailedEventDetails ?? e.lambdaFunctionScheduleFailedEventDetails;
-      const ctx: HistoryContext = { state: before?.state ?? '?', key: before?.key ?? null, failed: true, attempts: before?.attempts ?? 1 };
+      const d =
+        e.taskFailedEventDetails ??
+        e.lambdaFunctionFailedEventDetails ??
+        e.taskTimedOutEventDetails ??
+        e.lambdaFunctionTimedOutEventDetails ??
+        e.taskStartFailedEventDetails ??
+        e.taskSubmitFailedEventDetails ??
+        e.lambdaFunctionStartFailedEventDetails ??
+        e.lambdaFunctionScheduleFailedEventDetails;
+      const ctx: HistoryContext = {
+        state: before?.state ?? '?',
+        key: before?.key ?? null,
+        failed: true,
+        attempts: before?.attempts ?? 1,
+      };
       this.context.set(id, ctx);
       const error = d?.error ?? (type.endsWith('TimedOut') ? 'States.Timeout' : type);
       return [{ kind: 'error', at, state: ctx.state, key: ctx.key, error, cause: causeText(d?.cause) }];
@@ -78,11 +91,35 @@ export class HistoryTranslator {
       case 'ExecutionSucceeded':
         return [{ kind: 'succeeded', at }];
       case 'ExecutionFailed':
-        return [{ kind: 'failed', at, status: 'FAILED', error: e.executionFailedEventDetails?.error ?? null, cause: causeText(e.executionFailedEventDetails?.cause) }];
+        return [
+          {
+            kind: 'failed',
+            at,
+            status: 'FAILED',
+            error: e.executionFailedEventDetails?.error ?? null,
+            cause: causeText(e.executionFailedEventDetails?.cause),
+          },
+        ];
       case 'ExecutionTimedOut':
-        return [{ kind: 'failed', at, status: 'TIMED_OUT', error: e.executionTimedOutEventDetails?.error ?? null, cause: causeText(e.executionTimedOutEventDetails?.cause) }];
+        return [
+          {
+            kind: 'failed',
+            at,
+            status: 'TIMED_OUT',
+            error: e.executionTimedOutEventDetails?.error ?? null,
+            cause: causeText(e.executionTimedOutEventDetails?.cause),
+          },
+        ];
       case 'ExecutionAborted':
-        return [{ kind: 'failed', at, status: 'ABORTED', error: e.executionAbortedEventDetails?.error ?? null, cause: causeText(e.executionAbortedEventDetails?.cause) }];
+        return [
+          {
+            kind: 'failed',
+            at,
+            status: 'ABORTED',
+            error: e.executionAbortedEventDetails?.error ?? null,
+            cause: causeText(e.executionAbortedEventDetails?.cause),
+          },
+        ];
       default:
         return [];
     }

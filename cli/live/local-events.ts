@@ -42,12 +42,28 @@ export class LocalEventTranslator {
         return [{ kind: 'entered', at, state: name, type, key, input: e.state?.input }];
       }
       case 'StateExited':
-        return [{ kind: 'exited', at, state: name, type, key: keyOf(e.state?.output) ?? keyOf(e.state?.input) ?? indexKey, output: e.state?.output }];
+        return [
+          {
+            kind: 'exited',
+            at,
+            state: name,
+            type,
+            key: keyOf(e.state?.output) ?? keyOf(e.state?.input) ?? indexKey,
+            output: e.state?.output,
+          },
+        ];
       case 'WaitStarted': {
         this.waitStates.add(name);
         const seconds = num(e.waitSeconds);
         const key = keyOf(e.state?.input) ?? indexKey;
-        const wait: TraceEvent = { kind: 'wait', at, state: name, key, seconds, realSeconds: seconds === null ? null : seconds / this.speed };
+        const wait: TraceEvent = {
+          kind: 'wait',
+          at,
+          state: name,
+          key,
+          seconds,
+          realSeconds: seconds === null ? null : seconds / this.speed,
+        };
         const id = `${name}|${key ?? ''}`;
         const enteredAt = this.enteredWaits.get(id);
         if (enteredAt !== undefined) {
@@ -60,12 +76,41 @@ export class LocalEventTranslator {
       case 'ApprovalAnswered': {
         const a = e.approval;
         if (!a) return [];
-        return [{ kind: 'approval', at, state: name, key: keyOf(e.state?.input) ?? indexKey, decision: a.decision, by: a.by, reason: a.reason, statusCode: a.statusCode, message: a.message }];
+        return [
+          {
+            kind: 'approval',
+            at,
+            state: name,
+            key: keyOf(e.state?.input) ?? indexKey,
+            decision: a.decision,
+            by: a.by,
+            reason: a.reason,
+            statusCode: a.statusCode,
+            message: a.message,
+          },
+        ];
       }
       case 'StateFailed':
-        return [{ kind: 'error', at, state: name, key: keyOf(e.state?.input) ?? indexKey, error: e.Error ?? 'Error', cause: causeText(e.Cause) }];
+        return [
+          {
+            kind: 'error',
+            at,
+            state: name,
+            key: keyOf(e.state?.input) ?? indexKey,
+            error: e.Error ?? 'Error',
+            cause: causeText(e.Cause),
+          },
+        ];
       case 'StateRetried':
-        return [{ kind: 'retried', at, state: name, key: keyOf(e.state?.input) ?? indexKey, attempt: e.retry?.attempt ?? null }];
+        return [
+          {
+            kind: 'retried',
+            at,
+            state: name,
+            key: keyOf(e.state?.input) ?? indexKey,
+            attempt: e.retry?.attempt ?? null,
+          },
+        ];
       case 'ExecutionSucceeded':
         return [{ kind: 'succeeded', at }];
       case 'ExecutionFailed':

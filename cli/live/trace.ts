@@ -81,7 +81,12 @@ export class LiveTrace {
         if (e.type === 'Fail') return this.line(e.at, e.state, e.key, p.red('failing the execution'));
         if (e.type === 'Map' && e.state === STATE.reencryptTarget) {
           const unit = obj(obj(obj(e.input)?.reencryption)?.current);
-          return this.line(e.at, e.state, str(unit?.keyArn) ?? null, `started: listing ${str(unit?.type) ?? ''} s3://${str(unit?.bucket) ?? ''}/${str(unit?.prefix) ?? ''}`);
+          return this.line(
+            e.at,
+            e.state,
+            str(unit?.keyArn) ?? null,
+            `started: listing ${str(unit?.type) ?? ''} s3://${str(unit?.bucket) ?? ''}/${str(unit?.prefix) ?? ''}`,
+          );
         }
         if (e.type === 'Map') {
           const n = arrayLength(obj(obj(e.input)?.request)?.keys);
@@ -94,15 +99,29 @@ export class LiveTrace {
         const caught = obj(obj(e.output)?.error);
         if (caught && str(caught.Error) && this.errors.has(contextKey)) {
           this.errors.delete(contextKey);
-          return this.line(e.at, e.state, e.key, p.red(`-> error ${str(caught.Error)}${causeSuffix(causeText(caught.Cause))}`));
+          return this.line(
+            e.at,
+            e.state,
+            e.key,
+            p.red(`-> error ${str(caught.Error)}${causeSuffix(causeText(caught.Cause))}`),
+          );
         }
         this.errors.delete(contextKey);
-        return this.line(e.at, e.state, e.key, describeExit(e.state, e.type, e.output, this.opts.home ?? null, p, this.memo));
+        return this.line(
+          e.at,
+          e.state,
+          e.key,
+          describeExit(e.state, e.type, e.output, this.opts.home ?? null, p, this.memo),
+        );
       }
       case 'wait': {
         const real = e.realSeconds;
         const text =
-          real === null ? 'waiting' : this.speed !== 1 && e.seconds !== null ? `waiting ${duration(real)} (scaled from ${duration(e.seconds)})` : `waiting ${duration(real)}`;
+          real === null
+            ? 'waiting'
+            : this.speed !== 1 && e.seconds !== null
+              ? `waiting ${duration(real)} (scaled from ${duration(e.seconds)})`
+              : `waiting ${duration(real)}`;
         this.line(e.at, e.state, e.key, p.dim(text));
         if (real !== null && this.opts.status) {
           const label = `${e.state}${e.key ? ` ${shortKey(e.key, this.opts.home)}` : ''}`;
@@ -120,19 +139,43 @@ export class LiveTrace {
       case 'retried': {
         const error = this.errors.get(contextKey);
         this.errors.delete(contextKey);
-        return this.line(e.at, e.state, e.key, p.yellow(`retried after ${error ?? 'an error'}${e.attempt ? ` (retry ${e.attempt})` : ''}`));
+        return this.line(
+          e.at,
+          e.state,
+          e.key,
+          p.yellow(`retried after ${error ?? 'an error'}${e.attempt ? ` (retry ${e.attempt})` : ''}`),
+        );
       }
       case 'approval': {
         const reason = e.reason ? ` (${clean(e.reason)})` : '';
-        if (e.decision === 'timeout') return this.line(e.at, e.state, e.key, p.dim('nobody answers: the gate waits for its timeout'));
+        if (e.decision === 'timeout')
+          return this.line(e.at, e.state, e.key, p.dim('nobody answers: the gate waits for its timeout'));
         const who = e.by ? clean(e.by) : 'someone';
-        if (e.statusCode === 200) return this.line(e.at, e.state, e.key, `${e.decision === 'approve' ? p.green('approved') : p.yellow('denied')} by ${who}${reason}`);
-        return this.line(e.at, e.state, e.key, p.red(`${e.decision} by ${who} refused by the front door (${e.statusCode ?? 'no answer'}${e.message ? `: ${clean(e.message)}` : ''}); the gate keeps waiting`));
+        if (e.statusCode === 200)
+          return this.line(
+            e.at,
+            e.state,
+            e.key,
+            `${e.decision === 'approve' ? p.green('approved') : p.yellow('denied')} by ${who}${reason}`,
+          );
+        return this.line(
+          e.at,
+          e.state,
+          e.key,
+          p.red(
+            `${e.decision} by ${who} refused by the front door (${e.statusCode ?? 'no answer'}${e.message ? `: ${clean(e.message)}` : ''}); the gate keeps waiting`,
+          ),
+        );
       }
       case 'succeeded':
         return this.line(e.at, 'Execution', null, p.outcome('SUCCEEDED'));
       case 'failed':
-        return this.line(e.at, 'Execution', null, `${p.outcome(e.status)}${e.error ? ` ${e.error}` : ''}${causeSuffix(e.cause)}`);
+        return this.line(
+          e.at,
+          'Execution',
+          null,
+          `${p.outcome(e.status)}${e.error ? ` ${e.error}` : ''}${causeSuffix(e.cause)}`,
+        );
     }
   }
 

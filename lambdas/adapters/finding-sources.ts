@@ -1,5 +1,12 @@
-import { GetFindingsCommand as GetGuardDutyFindingsCommand, type Finding as GuardDutyFinding, type GuardDutyClient } from '@aws-sdk/client-guardduty';
-import { GetFindingsCommand as GetSecurityHubFindingsCommand, type SecurityHubClient } from '@aws-sdk/client-securityhub';
+import {
+  GetFindingsCommand as GetGuardDutyFindingsCommand,
+  type Finding as GuardDutyFinding,
+  type GuardDutyClient,
+} from '@aws-sdk/client-guardduty';
+import {
+  GetFindingsCommand as GetSecurityHubFindingsCommand,
+  type SecurityHubClient,
+} from '@aws-sdk/client-securityhub';
 import { GetFindingCommand, type AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer';
 import type { FindingLocator, SourceCopy } from '../domain/intake/confirm';
 import type { Obj } from '../domain/intake/read';
@@ -38,18 +45,28 @@ export function guardDutyDetail(f: GuardDutyFinding): Obj {
     service: {
       archived: f.Service?.Archived,
       detectorId: f.Service?.DetectorId,
-      action: call ? { awsApiCallAction: { serviceName: call.ServiceName, affectedResources: call.AffectedResources } } : undefined,
+      action: call
+        ? { awsApiCallAction: { serviceName: call.ServiceName, affectedResources: call.AffectedResources } }
+        : undefined,
     },
     resource: {
       s3BucketDetails: f.Resource?.S3BucketDetails?.map((b) => ({
         name: b.Name,
         arn: b.Arn,
         defaultServerSideEncryption: b.DefaultServerSideEncryption
-          ? { encryptionType: b.DefaultServerSideEncryption.EncryptionType, kmsMasterKeyArn: b.DefaultServerSideEncryption.KmsMasterKeyArn }
+          ? {
+              encryptionType: b.DefaultServerSideEncryption.EncryptionType,
+              kmsMasterKeyArn: b.DefaultServerSideEncryption.KmsMasterKeyArn,
+            }
           : undefined,
       })),
       ebsVolumeDetails: f.Resource?.EbsVolumeDetails
-        ? { scannedVolumeDetails: f.Resource.EbsVolumeDetails.ScannedVolumeDetails?.map((v) => ({ volumeArn: v.VolumeArn, kmsKeyArn: v.KmsKeyArn })) }
+        ? {
+            scannedVolumeDetails: f.Resource.EbsVolumeDetails.ScannedVolumeDetails?.map((v) => ({
+              volumeArn: v.VolumeArn,
+              kmsKeyArn: v.KmsKeyArn,
+            })),
+          }
         : undefined,
     },
   };
@@ -75,12 +92,15 @@ export class AwsFindingSources implements FindingSourceReader {
 
   private async guardDuty(l: Extract<FindingLocator, { source: 'guardduty' }>): Promise<SourceCopy> {
     try {
-      const out = await this.clients.guardDuty().send(new GetGuardDutyFindingsCommand({ DetectorId: l.detectorId, FindingIds: [l.findingId] }));
+      const out = await this.clients
+        .guardDuty()
+        .send(new GetGuardDutyFindingsCommand({ DetectorId: l.detectorId, FindingIds: [l.findingId] }));
       const finding = out.Findings?.find((f) => f.Id === l.findingId);
       if (!finding) return { found: false, why: `detector ${l.detectorId} holds no finding ${l.findingId}` };
       return { found: true, detail: guardDutyDetail(finding) };
     } catch (e) {
-      if (errorName(e) === 'BadRequestException') return { found: false, why: `GuardDuty refused detector ${l.detectorId}: ${message(e)}` };
+      if (errorName(e) === 'BadRequestException')
+        return { found: false, why: `GuardDuty refused detector ${l.detectorId}: ${message(e)}` };
       throw e;
     }
   }
@@ -96,21 +116,41 @@ export class AwsFindingSources implements FindingSourceReader {
     // Only the exact (Id, ProductArn) pairs of the event: the filters match values independently.
     const wanted = new Set(l.findings.map((f) => `${f.ProductArn}\n${f.Id}`));
     const held = (out.Findings ?? []).filter((f) => wanted.has(`${f.ProductArn}\n${f.Id}`));
-    if (held.length === 0) return { found: false, why: `Security Hub holds none of the event's findings (${l.findings.map((f) => f.Id).join(', ').slice(0, 300)})` };
+    if (held.length === 0)
+      return {
+        found: false,
+        why: `Security Hub holds none of the event's findings (${l.findings
+          .map((f) => f.Id)
+          .join(', ')
+          .slice(0, 300)})`,
+      };
     return { found: true, detail: { findings: held } };
   }
 
   private async accessAnalyzer(l: Extract<FindingLocator, { source: 'access-analyzer' }>): Promise<SourceCopy> {
     try {
-      const { finding: f } = await this.clients.accessAnalyzer().send(new GetFindingCommand({ analyzerArn: l.analyzerArn, id: l.findingId }));
+      const { finding: f } = await this.clients
+        .accessAnalyzer()
+        .send(new GetFindingCommand({ analyzerArn: l.analyzerArn, id: l.findingId }));
       if (!f) return { found: false, why: `analyzer ${l.analyzerArn} answered without a finding` };
       // The event's detail form: the finding's fields, the owner as accountId, and the Region.
       return {
         found: true,
-        detail: { id: f.id, resource: f.resource, resourceType: f.resourceType, status: f.status, isPublic: f.isPublic, principal: f.principal, action: f.action, accountId: f.resourceOwnerAccount, region: this.region },
+        detail: {
+          id: f.id,
+          resource: f.resource,
+          resourceType: f.resourceType,
+          status: f.status,
+          isPublic: f.isPublic,
+          principal: f.principal,
+          action: f.action,
+          accountId: f.resourceOwnerAccount,
+          region: this.region,
+        },
       };
     } catch (e) {
-      if (errorName(e) === 'ResourceNotFoundException') return { found: false, why: `analyzer ${l.analyzerArn} holds no finding ${l.findingId}` };
+      if (errorName(e) === 'ResourceNotFoundException')
+        return { found: false, why: `analyzer ${l.analyzerArn} holds no finding ${l.findingId}` };
       throw e;
     }
   }

@@ -26,7 +26,11 @@ export type Inspection =
  * primary's Region. Keys of another account are not looked up at all. Every KMS read goes through
  * `kms`, so the caller decides whose credentials are used (a handler's role, the CLI's profile).
  */
-export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: string; region: string }): Promise<Inspection> {
+export async function inspectKey(
+  kms: KmsKeys,
+  ref: string,
+  home: { accountId: string; region: string },
+): Promise<Inspection> {
   const arn = parseKmsArn(ref);
   const region = arn?.region ?? home.region;
   if (arn && arn.account !== home.accountId) {
@@ -34,7 +38,12 @@ export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: s
   }
 
   let meta = await kms.describeKey(ref, region);
-  if (!meta?.Arn) return { found: false, keyArn: arn?.resourceType === 'key' ? ref : null, detail: `No KMS key ${ref} in ${region}.` };
+  if (!meta?.Arn)
+    return {
+      found: false,
+      keyArn: arn?.resourceType === 'key' ? ref : null,
+      detail: `No KMS key ${ref} in ${region}.`,
+    };
 
   let via: string | null = null;
   let keyRegion = region;
@@ -44,7 +53,11 @@ export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: s
     keyRegion = primary.Region ?? parseKmsArn(primary.Arn)?.region ?? region;
     const primaryMeta = await kms.describeKey(primary.Arn, keyRegion);
     if (!primaryMeta?.Arn) {
-      return { found: false, keyArn: primary.Arn, detail: `Replica ${via} names primary ${primary.Arn}, which was not found in ${keyRegion}.` };
+      return {
+        found: false,
+        keyArn: primary.Arn,
+        detail: `Replica ${via} names primary ${primary.Arn}, which was not found in ${keyRegion}.`,
+      };
     }
     meta = primaryMeta;
   }
@@ -75,7 +88,9 @@ export async function inspectKey(kms: KmsKeys, ref: string, home: { accountId: s
     onDemandRotationStartDate: history.onDemandRotationStartDate,
     onDemandRotationsUsed: history.onDemandRotationsUsed,
     lastOnDemandRotation: history.lastOnDemandRotation,
-    onDemandRotationDates: history.rotations.filter((r) => r.RotationType === 'ON_DEMAND' && r.RotationDate).map((r) => r.RotationDate!),
+    onDemandRotationDates: history.rotations
+      .filter((r) => r.RotationType === 'ON_DEMAND' && r.RotationDate)
+      .map((r) => r.RotationDate!),
     newestMaterialDate: newestMaterialDate(history.rotations, meta.CreationDate),
   };
   return { found: true, keyArn, region: keyRegion, via, aliases, facts, history, metadata: meta };

@@ -65,7 +65,8 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
         sawComma = true; // an element (or ']') may follow directly
         continue;
       }
-      if (state === 'end') throw new JsonArrayStreamError(`unexpected ${JSON.stringify(ch)} after the end of the array`);
+      if (state === 'end')
+        throw new JsonArrayStreamError(`unexpected ${JSON.stringify(ch)} after the end of the array`);
       // state 'between'
       if (ch === ']') {
         if (sawComma && elements > 0) throw new JsonArrayStreamError('a comma before the end of the array');
@@ -79,7 +80,9 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array | stri
         depth = 1;
         elementStart = i;
       } else {
-        throw new JsonArrayStreamError(`expected an object or an array as element ${elements}, found ${JSON.stringify(ch)}`);
+        throw new JsonArrayStreamError(
+          `expected an object or an array as element ${elements}, found ${JSON.stringify(ch)}`,
+        );
       }
     }
     if (state === 'element') pieces.push(text.slice(Math.max(elementStart, 0)));

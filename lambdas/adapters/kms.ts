@@ -79,7 +79,10 @@ export class KmsKeys {
   async listAliases(keyArn: string, region: string): Promise<string[]> {
     const keyId = parseKmsArn(keyArn)?.resource ?? keyArn;
     const out = await this.clientFor(region).send(new ListAliasesCommand({ KeyId: keyId }));
-    return (out.Aliases ?? []).map((a) => a.AliasName ?? '').filter(Boolean).sort();
+    return (out.Aliases ?? [])
+      .map((a) => a.AliasName ?? '')
+      .filter(Boolean)
+      .sort();
   }
 
   /** The key's tags as a record. */
@@ -150,18 +153,24 @@ export class KmsKeys {
    * rotation may have started.
    */
   async rotateOnDemand(keyArn: string, region: string): Promise<void> {
-    if (!this.rotateClientFor) throw new RetryingRotateClientError('This KmsKeys adapter was built without a client for RotateKeyOnDemand.');
+    if (!this.rotateClientFor)
+      throw new RetryingRotateClientError('This KmsKeys adapter was built without a client for RotateKeyOnDemand.');
     const client = this.rotateClientFor(region);
     const attempts = await client.config.maxAttempts();
     if (attempts !== 1) {
-      throw new RetryingRotateClientError(`RotateKeyOnDemand needs a client with SDK retries off (maxAttempts 1), got maxAttempts ${attempts}.`);
+      throw new RetryingRotateClientError(
+        `RotateKeyOnDemand needs a client with SDK retries off (maxAttempts 1), got maxAttempts ${attempts}.`,
+      );
     }
     try {
       await client.send(new RotateKeyOnDemandCommand({ KeyId: keyArn }));
     } catch (error) {
       // Service exceptions carry $fault ('client' | 'server'): KMS answered. Anything else did not reach us.
       if (error instanceof Error && !('$fault' in error)) {
-        throw new RotateResponseLostError(`No answer to RotateKeyOnDemand (${error.name}: ${error.message}); the rotation may have started.`, { cause: error });
+        throw new RotateResponseLostError(
+          `No answer to RotateKeyOnDemand (${error.name}: ${error.message}); the rotation may have started.`,
+          { cause: error },
+        );
       }
       throw error;
     }

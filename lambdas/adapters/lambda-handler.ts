@@ -47,7 +47,11 @@ export interface TaskHandlerOptions {
  * the task throws), and the logic stays a plain async function that tests call directly. Errors
  * propagate with their `name`, which Step Functions sees as the error name (Retry/Catch match on it).
  */
-export function taskHandler<I, O>(task: string, fn: (input: I, context: Context) => Promise<O>, options: TaskHandlerOptions = {}) {
+export function taskHandler<I, O>(
+  task: string,
+  fn: (input: I, context: Context) => Promise<O>,
+  options: TaskHandlerOptions = {},
+) {
   return middy(async (input: I, context: Context) => {
     logger.appendKeys({ task, ...correlationKeys(input) });
     try {

@@ -120,10 +120,13 @@ const s = (v: string): AttributeValue => ({ S: v });
 /** The open-drills list's partition: one entry per drill key not yet scheduled for deletion. */
 const DRILL_OPEN_PK = 'DRILL#OPEN';
 const n = (v: number): AttributeValue => ({ N: String(v) });
-const optional = (v: string | number | null | undefined): AttributeValue => (v === null || v === undefined ? { NULL: true } : typeof v === 'number' ? n(v) : s(v));
+const optional = (v: string | number | null | undefined): AttributeValue =>
+  v === null || v === undefined ? { NULL: true } : typeof v === 'number' ? n(v) : s(v);
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+  return (
+    error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
 }
 
 /**
@@ -159,7 +162,9 @@ export class Ledger {
       { '#status': 'status' },
       { ':me': s(executionArn), ':failed': s('FAILED'), ':now': s(now.toISOString()) },
     );
-    return holder ? { claimed: false, by: holder.executionArn?.S ?? 'unknown', at: holder.claimedAt?.S ?? 'unknown' } : { claimed: true };
+    return holder
+      ? { claimed: false, by: holder.executionArn?.S ?? 'unknown', at: holder.claimedAt?.S ?? 'unknown' }
+      : { claimed: true };
   }
 
   /** Close a claim: DONE keeps later deliveries of the finding out; FAILED lets one retry. */
@@ -184,12 +189,20 @@ export class Ledger {
   async acquireKeyLock(keyArn: string, owner: string, now: Date, leaseSeconds: number): Promise<LockResult> {
     const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
     const holder = await this.putUnlessHeld(
-      { pk: s(`LOCK#${keyArn}`), sk: s('LOCK'), owner: s(owner), leaseUntil: s(leaseUntil), takenAt: s(now.toISOString()) },
+      {
+        pk: s(`LOCK#${keyArn}`),
+        sk: s('LOCK'),
+        owner: s(owner),
+        leaseUntil: s(leaseUntil),
+        takenAt: s(now.toISOString()),
+      },
       'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :me',
       { '#owner': 'owner' },
       { ':now': s(now.toISOString()), ':me': s(owner) },
     );
-    return holder ? { acquired: false, owner: holder.owner?.S ?? 'unknown', leaseUntil: holder.leaseUntil?.S ?? 'unknown' } : { acquired: true };
+    return holder
+      ? { acquired: false, owner: holder.owner?.S ?? 'unknown', leaseUntil: holder.leaseUntil?.S ?? 'unknown' }
+      : { acquired: true };
   }
 
   /**
@@ -231,7 +244,11 @@ export class Ledger {
   /** The notification this execution already published, if any (consistent read). */
   async sentNotification(executionArn: string): Promise<SentNotification | null> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`NOTIFY#${executionArn}`), sk: s('NOTIFY') }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(`NOTIFY#${executionArn}`), sk: s('NOTIFY') },
+        ConsistentRead: true,
+      }),
     );
     const item = out.Item;
     if (!item) return null;
@@ -344,7 +361,9 @@ export class Ledger {
   /** Put an item that must not exist yet; finding it there already (an earlier attempt's write) is success. */
   private async putNewItem(Item: Record<string, AttributeValue>): Promise<void> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.tableName, ConditionExpression: 'attribute_not_exists(pk)', Item }));
+      await this.client.send(
+        new PutItemCommand({ TableName: this.tableName, ConditionExpression: 'attribute_not_exists(pk)', Item }),
+      );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
@@ -387,7 +406,11 @@ export class Ledger {
   /** A pending (or answered) approval by id; null when there is none. */
   async getApproval(approvalId: string): Promise<ApprovalRecord | null> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
+        ConsistentRead: true,
+      }),
     );
     const item = out.Item;
     if (!item) return null;
@@ -424,7 +447,8 @@ export class Ledger {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
-          UpdateExpression: 'SET answerId = :id, decision = :decision, answeredBy = :by, answeredPerson = :person, answeredAt = :at, answerReason = :reason',
+          UpdateExpression:
+            'SET answerId = :id, decision = :decision, answeredBy = :by, answeredPerson = :person, answeredAt = :at, answerReason = :reason',
           ConditionExpression: '#status = :pending AND attribute_not_exists(answerId)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -442,7 +466,8 @@ export class Ledger {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const current = await this.getApproval(approvalId);
-      const status = current?.answer && current.status === 'PENDING' ? 'BEING_ANSWERED' : (current?.status ?? 'MISSING');
+      const status =
+        current?.answer && current.status === 'PENDING' ? 'BEING_ANSWERED' : (current?.status ?? 'MISSING');
       return { answered: false, status, by: current?.answeredBy ?? null };
     }
   }
@@ -469,10 +494,20 @@ export class Ledger {
 
   /** Step Functions failed otherwise (throttled, unavailable): the claim is withdrawn so the person can answer again. */
   async withdrawAnswer(approvalId: string, answerId: string): Promise<boolean> {
-    return this.settleAnswer(approvalId, answerId, 'REMOVE answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason', {});
+    return this.settleAnswer(
+      approvalId,
+      answerId,
+      'REMOVE answerId, decision, answeredBy, answeredPerson, answeredAt, answerReason',
+      {},
+    );
   }
 
-  private async settleAnswer(approvalId: string, answerId: string, update: string, values: Record<string, AttributeValue>): Promise<boolean> {
+  private async settleAnswer(
+    approvalId: string,
+    answerId: string,
+    update: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -480,7 +515,10 @@ export class Ledger {
           Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
           UpdateExpression: update,
           ConditionExpression: '#status = :pending AND answerId = :id',
-          ExpressionAttributeNames: { '#status': 'status', ...(update.includes('#pending') ? { '#pending': PENDING_APPROVALS_INDEX.partitionKey } : {}) },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            ...(update.includes('#pending') ? { '#pending': PENDING_APPROVALS_INDEX.partitionKey } : {}),
+          },
           ExpressionAttributeValues: { ':pending': s('PENDING'), ':id': s(answerId), ...values },
         }),
       );
@@ -492,7 +530,12 @@ export class Ledger {
   }
 
   /** Answer an approval once: PENDING -> APPROVED | DENIED, with who and when (conditional update). */
-  async answerApproval(approvalId: string, status: 'APPROVED' | 'DENIED', by: string, now: Date): Promise<AnswerResult> {
+  async answerApproval(
+    approvalId: string,
+    status: 'APPROVED' | 'DENIED',
+    by: string,
+    now: Date,
+  ): Promise<AnswerResult> {
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -502,7 +545,12 @@ export class Ledger {
           UpdateExpression: 'SET #status = :status, answeredBy = :by, answeredAt = :now REMOVE #pending',
           ConditionExpression: '#status = :pending',
           ExpressionAttributeNames: { '#status': 'status', '#pending': PENDING_APPROVALS_INDEX.partitionKey },
-          ExpressionAttributeValues: { ':status': s(status), ':by': s(by), ':now': s(now.toISOString()), ':pending': s('PENDING') },
+          ExpressionAttributeValues: {
+            ':status': s(status),
+            ':by': s(by),
+            ':now': s(now.toISOString()),
+            ':pending': s('PENDING'),
+          },
         }),
       );
       return { answered: true };
@@ -561,7 +609,14 @@ export class Ledger {
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
-        Item: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL'), keyArn: s(keyArn), createdBy: s(createdBy), createdAt: s(createdAt), status: s('CREATED') },
+        Item: {
+          pk: s(`DRILL#${keyArn}`),
+          sk: s('DRILL'),
+          keyArn: s(keyArn),
+          createdBy: s(createdBy),
+          createdAt: s(createdAt),
+          status: s('CREATED'),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -569,8 +624,20 @@ export class Ledger {
 
   /** The drill key's record: who created it, when, and whether it was scheduled for deletion; null when this stack did not create it. */
   async getDrill(keyArn: string): Promise<{ createdBy: string; createdAt: string; status: string } | null> {
-    const out = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') }, ConsistentRead: true }));
-    return out.Item ? { createdBy: out.Item.createdBy?.S ?? 'unknown', createdAt: out.Item.createdAt?.S ?? '', status: out.Item.status?.S ?? 'CREATED' } : null;
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item
+      ? {
+          createdBy: out.Item.createdBy?.S ?? 'unknown',
+          createdAt: out.Item.createdAt?.S ?? '',
+          status: out.Item.status?.S ?? 'CREATED',
+        }
+      : null;
   }
 
   /**
@@ -585,7 +652,11 @@ export class Ledger {
           Key: { pk: s(`DRILL#COUNT#${caller}`), sk: s(now.toISOString().slice(0, 10)) },
           UpdateExpression: 'ADD drills :one SET expiresAt = :expires',
           ConditionExpression: 'attribute_not_exists(drills) OR drills < :cap',
-          ExpressionAttributeValues: { ':one': { N: '1' }, ':cap': { N: String(cap) }, ':expires': { N: String(Math.floor(now.getTime() / 1000) + 2 * 86400) } },
+          ExpressionAttributeValues: {
+            ':one': { N: '1' },
+            ':cap': { N: String(cap) },
+            ':expires': { N: String(Math.floor(now.getTime() / 1000) + 2 * 86400) },
+          },
         }),
       );
       return true;
@@ -609,7 +680,8 @@ export class Ledger {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of out.Items ?? []) found.push({ keyArn: item.keyArn?.S ?? '', createdAt: item.createdAt?.S ?? '' });
+      for (const item of out.Items ?? [])
+        found.push({ keyArn: item.keyArn?.S ?? '', createdAt: item.createdAt?.S ?? '' });
       startKey = out.LastEvaluatedKey;
     } while (startKey);
     return found.filter((d) => d.keyArn !== '');
@@ -617,7 +689,12 @@ export class Ledger {
 
   /** Take a drill key off the open-drills list (cleaned up or swept). */
   async closeOpenDrill(keyArn: string, createdAt: string): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s(DRILL_OPEN_PK), sk: s(`${createdAt}#${keyArn}`) } }));
+    await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(DRILL_OPEN_PK), sk: s(`${createdAt}#${keyArn}`) },
+      }),
+    );
   }
 
   /** Mark a drill key scheduled for deletion (by whom, when). */
@@ -629,7 +706,11 @@ export class Ledger {
         UpdateExpression: 'SET #status = :deleted, deletedBy = :by, deletedAt = :now',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':deleted': s('SCHEDULED_FOR_DELETION'), ':by': s(by), ':now': s(now.toISOString()) },
+        ExpressionAttributeValues: {
+          ':deleted': s('SCHEDULED_FOR_DELETION'),
+          ':by': s(by),
+          ':now': s(now.toISOString()),
+        },
       }),
     );
   }

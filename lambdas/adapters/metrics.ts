@@ -2,7 +2,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricUnit as Unit } from '@aws-lambda-powertools/metrics/types';
 import type { KeyResult, RunSummary } from '../domain/contracts';
 import type { TargetReport } from '../domain/reencryption';
-import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE, outcomeDimensions, secondsToConfirmedRotation } from '../domain/metrics';
+import {
+  DIMENSION,
+  METRIC,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  outcomeDimensions,
+  secondsToConfirmedRotation,
+} from '../domain/metrics';
 
 /**
  * Powertools Metrics' own warnings. "No application metrics to publish" is the normal case for
@@ -33,10 +40,17 @@ function emitWith(dimensions: Record<string, string>, name: string, unit: Unit, 
 }
 
 /** Record: the key's outcome and reason, and its remaining on-demand rotations when known. */
-export function emitKeyResult(result: Pick<KeyResult, 'keyArn' | 'outcome' | 'reason' | 'onDemandRotationsRemaining'>): void {
+export function emitKeyResult(
+  result: Pick<KeyResult, 'keyArn' | 'outcome' | 'reason' | 'onDemandRotationsRemaining'>,
+): void {
   emitWith(outcomeDimensions(result), METRIC.keysHandled, MetricUnit.Count, 1);
   if (result.keyArn && result.onDemandRotationsRemaining !== null) {
-    emitWith({ [DIMENSION.keyArn]: result.keyArn }, METRIC.rotationsRemaining, MetricUnit.Count, result.onDemandRotationsRemaining);
+    emitWith(
+      { [DIMENSION.keyArn]: result.keyArn },
+      METRIC.rotationsRemaining,
+      MetricUnit.Count,
+      result.onDemandRotationsRemaining,
+    );
   }
 }
 
@@ -44,7 +58,8 @@ export function emitKeyResult(result: Pick<KeyResult, 'keyArn' | 'outcome' | 're
 export function emitNotification(summary: Pick<RunSummary, 'startedAt' | 'keys'>): void {
   metrics.addMetric(METRIC.notificationsSent, MetricUnit.Count, 1);
   // Same name added several times: one EMF value array, so p50/p90 see every key.
-  for (const seconds of secondsToConfirmedRotation(summary)) metrics.addMetric(METRIC.timeToConfirmedRotation, MetricUnit.Seconds, seconds);
+  for (const seconds of secondsToConfirmedRotation(summary))
+    metrics.addMetric(METRIC.timeToConfirmedRotation, MetricUnit.Seconds, seconds);
 }
 
 /** Rotate: RotateKeyOnDemand was accepted (one rotation of the lifetime budget spent). */
@@ -73,7 +88,9 @@ export function emitKmsThrottled(): void {
 }
 
 /** SummarizeReencryption: one target's objects re-encrypted and failed, and the throttles its batches absorbed. */
-export function emitReencryption(report: Pick<TargetReport, 'objectsReencrypted' | 'objectsFailed' | 'throttlesRetried'>): void {
+export function emitReencryption(
+  report: Pick<TargetReport, 'objectsReencrypted' | 'objectsFailed' | 'throttlesRetried'>,
+): void {
   metrics.addMetric(METRIC.objectsReencrypted, MetricUnit.Count, report.objectsReencrypted);
   metrics.addMetric(METRIC.objectsReencryptionFailed, MetricUnit.Count, report.objectsFailed);
   metrics.addMetric(METRIC.reencryptionThrottlesRetried, MetricUnit.Count, report.throttlesRetried);

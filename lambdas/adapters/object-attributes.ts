@@ -55,9 +55,26 @@ export interface KeptAttributes {
 /** The fields HEAD and GET share (both outputs carry the object's stored attributes). */
 type ObjectRead = Pick<
   HeadObjectCommandOutput & GetObjectCommandOutput,
-  | 'ContentType' | 'ContentEncoding' | 'ContentDisposition' | 'ContentLanguage' | 'CacheControl' | 'ExpiresString' | 'Expires'
-  | 'WebsiteRedirectLocation' | 'Metadata' | 'StorageClass' | 'ChecksumCRC32' | 'ChecksumCRC32C' | 'ChecksumCRC64NVME' | 'ChecksumSHA1'
-  | 'ChecksumSHA256' | 'ObjectLockMode' | 'ObjectLockRetainUntilDate' | 'ObjectLockLegalHoldStatus' | 'TagCount' | 'VersionId'
+  | 'ContentType'
+  | 'ContentEncoding'
+  | 'ContentDisposition'
+  | 'ContentLanguage'
+  | 'CacheControl'
+  | 'ExpiresString'
+  | 'Expires'
+  | 'WebsiteRedirectLocation'
+  | 'Metadata'
+  | 'StorageClass'
+  | 'ChecksumCRC32'
+  | 'ChecksumCRC32C'
+  | 'ChecksumCRC64NVME'
+  | 'ChecksumSHA1'
+  | 'ChecksumSHA256'
+  | 'ObjectLockMode'
+  | 'ObjectLockRetainUntilDate'
+  | 'ObjectLockLegalHoldStatus'
+  | 'TagCount'
+  | 'VersionId'
 >;
 
 /** The checksum algorithm an object was stored with (a read with ChecksumMode ENABLED answers its value). */
@@ -102,11 +119,21 @@ export function keptFromRead(read: ObjectRead): KeptAttributes {
  * HEAD/GET answer the tag count (x-amz-tagging-count): no request when it is 0. The version's
  * tags (VersionId) need s3:GetObjectVersionTagging; no KMS request.
  */
-export async function readTagging(run: Run, bucket: string, key: string, read: ObjectRead): Promise<string | undefined> {
+export async function readTagging(
+  run: Run,
+  bucket: string,
+  key: string,
+  read: ObjectRead,
+): Promise<string | undefined> {
   if (read.TagCount !== undefined && read.TagCount === 0) return undefined;
   const versionId = isVersioned(read.VersionId) ? read.VersionId : undefined;
-  const out = await run.send<GetObjectTaggingCommandOutput>(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }), 0);
-  const tags = new URLSearchParams((out.TagSet ?? []).map((t): [string, string] => [t.Key ?? '', t.Value ?? ''])).toString();
+  const out = await run.send<GetObjectTaggingCommandOutput>(
+    new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+    0,
+  );
+  const tags = new URLSearchParams(
+    (out.TagSet ?? []).map((t): [string, string] => [t.Key ?? '', t.Value ?? '']),
+  ).toString();
   return tags || undefined;
 }
 
@@ -127,7 +154,12 @@ function granteeOf(g: Grant): string | undefined {
   return undefined;
 }
 
-const GRANT_PARAMETER = { FULL_CONTROL: 'GrantFullControl', READ: 'GrantRead', READ_ACP: 'GrantReadACP', WRITE_ACP: 'GrantWriteACP' } as const;
+const GRANT_PARAMETER = {
+  FULL_CONTROL: 'GrantFullControl',
+  READ: 'GrantRead',
+  READ_ACP: 'GrantReadACP',
+  WRITE_ACP: 'GrantWriteACP',
+} as const;
 
 /**
  * The grants an ACL answer holds besides the owner's own FULL_CONTROL (which every new object
@@ -138,19 +170,34 @@ const GRANT_PARAMETER = { FULL_CONTROL: 'GrantFullControl', READ: 'GrantRead', R
 export function grantParameters(acl: Pick<GetObjectAclCommandOutput, 'Owner' | 'Grants'>): GrantParameters {
   const out: Record<string, string[]> = {};
   for (const g of acl.Grants ?? []) {
-    if (g.Permission === 'FULL_CONTROL' && g.Grantee?.Type === 'CanonicalUser' && g.Grantee.ID === acl.Owner?.ID) continue;
+    if (g.Permission === 'FULL_CONTROL' && g.Grantee?.Type === 'CanonicalUser' && g.Grantee.ID === acl.Owner?.ID)
+      continue;
     const grantee = granteeOf(g);
-    const parameter = g.Permission && g.Permission in GRANT_PARAMETER ? GRANT_PARAMETER[g.Permission as keyof typeof GRANT_PARAMETER] : undefined;
-    if (!grantee || !parameter) throw new Error(`UnsupportedGrant: ${g.Permission} for ${JSON.stringify(g.Grantee)} cannot be written back`);
+    const parameter =
+      g.Permission && g.Permission in GRANT_PARAMETER
+        ? GRANT_PARAMETER[g.Permission as keyof typeof GRANT_PARAMETER]
+        : undefined;
+    if (!grantee || !parameter)
+      throw new Error(`UnsupportedGrant: ${g.Permission} for ${JSON.stringify(g.Grantee)} cannot be written back`);
     (out[parameter] ??= []).push(grantee);
   }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.join(', ')]));
 }
 
 /** The ACL of the version read, as write parameters (GetObjectAcl; s3:GetObjectVersionAcl for a version; no KMS request). */
-export async function readGrants(run: Run, bucket: string, key: string, read: Pick<ObjectRead, 'VersionId'>): Promise<GrantParameters> {
+export async function readGrants(
+  run: Run,
+  bucket: string,
+  key: string,
+  read: Pick<ObjectRead, 'VersionId'>,
+): Promise<GrantParameters> {
   const versionId = isVersioned(read.VersionId) ? read.VersionId : undefined;
-  return grantParameters(await run.send<GetObjectAclCommandOutput>(new GetObjectAclCommand({ Bucket: bucket, Key: key, VersionId: versionId }), 0));
+  return grantParameters(
+    await run.send<GetObjectAclCommandOutput>(
+      new GetObjectAclCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+      0,
+    ),
+  );
 }
 
 /** Parameters every write takes (PutObject, CopyObject, CreateMultipartUpload) to keep the attributes. */

@@ -31,7 +31,8 @@ export class KmsPacer {
     private readonly clock: Clock = realClock,
     private readonly burst = 1,
   ) {
-    if (!(requestsPerSecond > 0) || !Number.isFinite(requestsPerSecond)) throw new Error(`KmsPacer: the rate must be a positive number (got ${requestsPerSecond})`);
+    if (!(requestsPerSecond > 0) || !Number.isFinite(requestsPerSecond))
+      throw new Error(`KmsPacer: the rate must be a positive number (got ${requestsPerSecond})`);
     this.msPerRequest = 1000 / requestsPerSecond;
     this.fullAt = clock.now();
   }
@@ -51,7 +52,16 @@ export class KmsPacer {
  * throws from GenerateDataKey), S3 `SlowDown` / `ServiceUnavailable` (503; S3 also answers
  * SlowDown when KMS throttles the data-key request of an SSE-KMS copy), and the generic names.
  */
-const THROTTLE_NAMES = new Set(['ThrottlingException', 'Throttling', 'ThrottledException', 'SlowDown', 'ServiceUnavailable', 'TooManyRequestsException', 'RequestLimitExceeded', 'KMS.ThrottlingException']);
+const THROTTLE_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'SlowDown',
+  'ServiceUnavailable',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'KMS.ThrottlingException',
+]);
 
 /**
  * Whether an error is throttling. By name first: a 200 answer with an `<Error>` body is turned
@@ -67,7 +77,11 @@ export function isThrottle(e: unknown): boolean {
   if (status === 429) return true;
   // A HEAD answer has no body: the client names a 503 (SlowDown / ServiceUnavailable) `Unknown`.
   if (status === 503 && (err.name === 'Unknown' || err.name === 'UnknownError' || err.name === '503')) return true;
-  return typeof err.message === 'string' && /\bThrottlingException\b/.test(err.message) && /Unable to decrypt data key/.test(err.message);
+  return (
+    typeof err.message === 'string' &&
+    /\bThrottlingException\b/.test(err.message) &&
+    /Unable to decrypt data key/.test(err.message)
+  );
 }
 
 export interface RetryPolicy {
@@ -85,7 +99,13 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 100, capMs:
  * `policy.maxAttempts` times; `onThrottle` counts each throttle retried. Any other error, and
  * the last throttle, propagate.
  */
-export async function retryThrottled<T>(fn: () => Promise<T>, onThrottle: () => void, policy: RetryPolicy = DEFAULT_RETRY, clock: Clock = realClock, random: () => number = Math.random): Promise<T> {
+export async function retryThrottled<T>(
+  fn: () => Promise<T>,
+  onThrottle: () => void,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  clock: Clock = realClock,
+  random: () => number = Math.random,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();

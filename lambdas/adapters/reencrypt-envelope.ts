@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type GetObjectCommandOutput, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, getCompatibleCommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  type GetObjectCommandOutput,
+  type PutObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  getCompatibleCommitmentPolicy,
+  KmsKeyringNode,
+  NodeAlgorithmSuite,
+} from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
 import { keptFromRead, readGrants, readTagging, writeAttributes } from './object-attributes';
@@ -63,23 +75,37 @@ const HEADER_PROBE_BYTES = 1024 * 1024;
 const S3_SSE_KMS_REQUESTS = 1;
 
 /** KMS errors by which Encrypt says the caller may not use the key (not throttling, not a failure of the request). */
-const ENCRYPT_REFUSALS = new Set(['AccessDeniedException', 'DisabledException', 'NotFoundException', 'KMSInvalidStateException', 'InvalidKeyUsageException']);
+const ENCRYPT_REFUSALS = new Set([
+  'AccessDeniedException',
+  'DisabledException',
+  'NotFoundException',
+  'KMSInvalidStateException',
+  'InvalidKeyUsageException',
+]);
 
 /** An additional wrapping key refused Encrypt: the rewrite would lose that key's readers. */
 class WrappingKeyRefused extends Error {
-  constructor(readonly keyId: string, cause: unknown) {
+  constructor(
+    readonly keyId: string,
+    cause: unknown,
+  ) {
     super(`kms:Encrypt refused for ${keyId}: ${(cause as Error).name}`, { cause });
     this.name = 'WrappingKeyRefused';
   }
 }
 
 /** The header facts of an Encryption SDK message; undefined when the bytes are not one, 'INCOMPLETE' when they end inside the header. */
-function envelopeHeader(body: Uint8Array): { kmsKeyArns: string[]; otherProviderIds: string[] } | 'INCOMPLETE' | undefined {
+function envelopeHeader(
+  body: Uint8Array,
+): { kmsKeyArns: string[]; otherProviderIds: string[] } | 'INCOMPLETE' | undefined {
   try {
     const header = esdkHeader.deserializeMessageHeader(body);
     if (!header) return 'INCOMPLETE';
     const edks = header.messageHeader.encryptedDataKeys;
-    return { kmsKeyArns: edks.filter((k) => k.providerId === KMS_PROVIDER_ID).map((k) => k.providerInfo), otherProviderIds: edks.filter((k) => k.providerId !== KMS_PROVIDER_ID).map((k) => k.providerId) };
+    return {
+      kmsKeyArns: edks.filter((k) => k.providerId === KMS_PROVIDER_ID).map((k) => k.providerInfo),
+      otherProviderIds: edks.filter((k) => k.providerId !== KMS_PROVIDER_ID).map((k) => k.providerId),
+    };
   } catch {
     return undefined;
   }
@@ -128,7 +154,8 @@ function namingRefusals(provider: KmsKeyringNode['clientProvider']): KmsKeyringN
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const withoutReserved = (context: Record<string, string>) => Object.fromEntries(Object.entries(context).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
+const withoutReserved = (context: Record<string, string>) =>
+  Object.fromEntries(Object.entries(context).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
 
 /** What the rewrite must show when read back, checked before the object counts as re-encrypted. */
 export interface Expected {
@@ -139,15 +166,27 @@ export interface Expected {
 }
 
 /** Why the message read back is not what was meant to be written; undefined when it is. */
-export function verificationProblem(written: Uint8Array, verified: { plaintext: Uint8Array; messageHeader: { suiteId: AlgorithmSuiteIdentifier; encryptionContext: Record<string, string> } }, expected: Expected): string | undefined {
-  if (sha256(verified.plaintext) !== expected.plaintextSha256) return 'the written object does not decrypt to the original bytes';
-  if (verified.messageHeader.suiteId !== expected.suiteId) return `the written message is in suite ${verified.messageHeader.suiteId}, not ${expected.suiteId}`;
+export function verificationProblem(
+  written: Uint8Array,
+  verified: {
+    plaintext: Uint8Array;
+    messageHeader: { suiteId: AlgorithmSuiteIdentifier; encryptionContext: Record<string, string> };
+  },
+  expected: Expected,
+): string | undefined {
+  if (sha256(verified.plaintext) !== expected.plaintextSha256)
+    return 'the written object does not decrypt to the original bytes';
+  if (verified.messageHeader.suiteId !== expected.suiteId)
+    return `the written message is in suite ${verified.messageHeader.suiteId}, not ${expected.suiteId}`;
   const header = envelopeHeader(written);
   const wrappedBy = typeof header === 'object' ? header.kmsKeyArns : [];
   const lost = expected.kmsKeyArns.filter((arn) => !wrappedBy.includes(arn));
   if (lost.length > 0) return `the written message is not wrapped for ${lost.join(', ')}`;
   const context = withoutReserved(verified.messageHeader.encryptionContext);
-  if (JSON.stringify(Object.entries(context).sort()) !== JSON.stringify(Object.entries(expected.encryptionContext).sort())) return 'the written message has another encryption context';
+  if (
+    JSON.stringify(Object.entries(context).sort()) !== JSON.stringify(Object.entries(expected.encryptionContext).sort())
+  )
+    return 'the written message has another encryption context';
   return undefined;
 }
 
@@ -172,7 +211,10 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   // ChecksumMode ENABLED: the checksum algorithm is part of what the rewrite keeps (object-attributes.ts).
   let got: GetObjectCommandOutput;
   try {
-    got = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), S3_SSE_KMS_REQUESTS);
+    got = await run.send<GetObjectCommandOutput>(
+      new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      S3_SSE_KMS_REQUESTS,
+    );
   } catch (e) {
     if (isSseCRefusal(e, false)) return { key, result: 'SKIPPED', reason: 'SSE_C' };
     throw e;
@@ -180,8 +222,17 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   const tooLarge = (got.ContentLength ?? 0) > (run.deps.envelopeMaxBytes ?? MAX_ENVELOPE_BYTES);
   held.message = tooLarge ? await readPrefix(got.Body, HEADER_PROBE_BYTES) : await got.Body!.transformToByteArray();
   const header = envelopeHeader(held.message);
-  if (header === 'INCOMPLETE') return { key, result: 'SKIPPED', reason: tooLarge ? 'ENVELOPE_TOO_LARGE' : 'NOT_ENVELOPE' };
-  const decision = decideEnvelopeObject({ isMessage: header !== undefined, kmsKeyArns: header?.kmsKeyArns ?? [], otherProviderIds: header?.otherProviderIds ?? [], tooLarge }, keyArn);
+  if (header === 'INCOMPLETE')
+    return { key, result: 'SKIPPED', reason: tooLarge ? 'ENVELOPE_TOO_LARGE' : 'NOT_ENVELOPE' };
+  const decision = decideEnvelopeObject(
+    {
+      isMessage: header !== undefined,
+      kmsKeyArns: header?.kmsKeyArns ?? [],
+      otherProviderIds: header?.otherProviderIds ?? [],
+      tooLarge,
+    },
+    keyArn,
+  );
   if (decision.action === 'SKIPPED') return { key, result: 'SKIPPED', reason: decision.reason };
   const s3Kms = got.ServerSideEncryption?.startsWith('aws:kms') ? S3_SSE_KMS_REQUESTS : 0;
 
@@ -192,12 +243,32 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   held.plaintext = plaintext;
   const others = [...new Set(header!.kmsKeyArns.filter((arn) => arn !== keyArn))];
   const suiteId = rewriteSuite(messageHeader.suiteId, run.deps.upgradeEnvelopeSuite ?? false);
-  const expected: Expected = { plaintextSha256: sha256(plaintext), suiteId, kmsKeyArns: [keyArn, ...others], encryptionContext: withoutReserved(messageHeader.encryptionContext) };
+  const expected: Expected = {
+    plaintextSha256: sha256(plaintext),
+    suiteId,
+    kmsKeyArns: [keyArn, ...others],
+    encryptionContext: withoutReserved(messageHeader.encryptionContext),
+  };
   // The rotated key generates the new data key (GenerateDataKey); each other key wraps it too (Encrypt).
-  const rewrap = new KmsKeyringNode({ generatorKeyId: keyArn, keyIds: others, clientProvider: namingRefusals(keyring.clientProvider), grantTokens: keyring.grantTokens });
+  const rewrap = new KmsKeyringNode({
+    generatorKeyId: keyArn,
+    keyIds: others,
+    clientProvider: namingRefusals(keyring.clientProvider),
+    grantTokens: keyring.grantTokens,
+  });
   const writer = writers[getCompatibleCommitmentPolicy(suiteId)];
   try {
-    held.rewritten = (await run.retrying(() => writer.encrypt(rewrap, held.plaintext!, { encryptionContext: expected.encryptionContext, suiteId, frameLength: REENCRYPT_FRAME_BYTES }), 1 + others.length)).result;
+    held.rewritten = (
+      await run.retrying(
+        () =>
+          writer.encrypt(rewrap, held.plaintext!, {
+            encryptionContext: expected.encryptionContext,
+            suiteId,
+            frameLength: REENCRYPT_FRAME_BYTES,
+          }),
+        1 + others.length,
+      )
+    ).result;
   } catch (e) {
     if (e instanceof WrappingKeyRefused) return { key, result: 'SKIPPED', reason: 'WRAPPING_KEY_UNUSABLE' };
     throw e;
@@ -222,11 +293,25 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   );
   held.rewritten = undefined;
   // Verify what S3 holds now (the version just written) before counting it done.
-  const check = await run.send<GetObjectCommandOutput>(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: isVersioned(put.VersionId) ? put.VersionId : undefined, IfMatch: put.ETag }), s3Kms);
+  const check = await run.send<GetObjectCommandOutput>(
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      VersionId: isVersioned(put.VersionId) ? put.VersionId : undefined,
+      IfMatch: put.ETag,
+    }),
+    s3Kms,
+  );
   held.readBack = await check.Body!.transformToByteArray();
   // The new message's first data key is the rotated key's: one Decrypt.
   const verified = await run.retrying(() => reader.decrypt(keyring, held.readBack!), 1);
   const problem = verificationProblem(held.readBack, verified, expected);
   if (problem) return { key, result: 'FAILED', error: `VerificationFailed: ${problem}` };
-  return { key, result: 'REENCRYPTED', bytes: verified.plaintext.length, oldVersionLeft: isVersioned(put.VersionId), bucketKey: false };
+  return {
+    key,
+    result: 'REENCRYPTED',
+    bytes: verified.plaintext.length,
+    oldVersionLeft: isVersioned(put.VersionId),
+    bucketKey: false,
+  };
 }

@@ -57,4 +57,3 @@ export function copySource(bucket: string, key: string, versionId?: string): str
 }
 
 export const isVersioned = (versionId: string | undefined) => versionId !== undefined && versionId !== 'null';
-

@@ -14,7 +14,14 @@ import {
   type UploadPartCopyCommandOutput,
 } from '@aws-sdk/client-s3';
 import { decideS3Object, type ObjectOutcome } from '../domain/reencryption';
-import { keptFromRead, readGrants, readTagging, writeAttributes, type GrantParameters, type KeptAttributes } from './object-attributes';
+import {
+  keptFromRead,
+  readGrants,
+  readTagging,
+  writeAttributes,
+  type GrantParameters,
+  type KeptAttributes,
+} from './object-attributes';
 import { copySource, isVersioned, type Run } from './reencrypt-run';
 
 /**
@@ -103,7 +110,12 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
   );
   if (decision.action === 'SKIPPED') return { key, result: 'SKIPPED', reason: decision.reason };
   // DSSE-KMS stays DSSE-KMS; Bucket Keys are never used (see above; DSSE-KMS has none anyway).
-  const encryption = { ServerSideEncryption: head.ServerSideEncryption === 'aws:kms:dsse' ? ('aws:kms:dsse' as const) : ('aws:kms' as const), SSEKMSKeyId: keyArn, BucketKeyEnabled: false };
+  const encryption = {
+    ServerSideEncryption:
+      head.ServerSideEncryption === 'aws:kms:dsse' ? ('aws:kms:dsse' as const) : ('aws:kms' as const),
+    SSEKMSKeyId: keyArn,
+    BucketKeyEnabled: false,
+  };
   const size = head.ContentLength ?? 0;
   // A copy or a new upload does not inherit the ACL: it is written back (object-attributes.ts).
   const grantParameters = await readGrants(run, bucket, key, head);
@@ -129,9 +141,21 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
     bucketKey = out.BucketKeyEnabled ?? false;
   } else {
     // Only a read with ChecksumMode answers the checksum algorithm, which the upload must name.
-    const full = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: isVersioned(head.VersionId) ? head.VersionId : undefined, IfMatch: head.ETag, ChecksumMode: 'ENABLED' }), KMS.headChecksum);
+    const full = await run.send<HeadObjectCommandOutput>(
+      new HeadObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        VersionId: isVersioned(head.VersionId) ? head.VersionId : undefined,
+        IfMatch: head.ETag,
+        ChecksumMode: 'ENABLED',
+      }),
+      KMS.headChecksum,
+    );
     const kept = { ...keptFromRead(full), tagging: await readTagging(run, bucket, key, full) };
-    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, { ...grantParameters, ...encryption });
+    bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, {
+      ...grantParameters,
+      ...encryption,
+    });
   }
   return { key, result: 'REENCRYPTED', bytes: size, oldVersionLeft: isVersioned(head.VersionId), bucketKey };
 }
@@ -152,10 +176,18 @@ interface Source {
  * cannot abort, hence the lifecycle rule README recommends. A 200 answer with an `<Error>` body
  * (UploadPartCopy, Complete) is an error: the S3 client turns it into one (middleware-sdk-s3).
  */
-async function multipartCopy(run: Run, src: Source, kept: KeptAttributes, encryption: GrantParameters & Record<string, unknown>): Promise<boolean> {
+async function multipartCopy(
+  run: Run,
+  src: Source,
+  kept: KeptAttributes,
+  encryption: GrantParameters & Record<string, unknown>,
+): Promise<boolean> {
   const { bucket: Bucket, key: Key } = src;
   const partSize = partSizeFor(src.size, run.deps.partSizeBytes);
-  if (partSize === undefined) throw new Error(`ObjectTooLarge: ${src.size} bytes do not fit ${MAX_PARTS} parts of at most ${MAX_PART_BYTES} bytes`);
+  if (partSize === undefined)
+    throw new Error(
+      `ObjectTooLarge: ${src.size} bytes do not fit ${MAX_PARTS} parts of at most ${MAX_PART_BYTES} bytes`,
+    );
   const upload = await run.send<CreateMultipartUploadCommandOutput>(
     new CreateMultipartUploadCommand({ Bucket, Key, ...writeAttributes(kept), ...encryption, Tagging: kept.tagging }),
     KMS.createUpload,
@@ -165,7 +197,13 @@ async function multipartCopy(run: Run, src: Source, kept: KeptAttributes, encryp
     if (!UploadId) throw new Error('CreateMultipartUpload answered no UploadId');
     const parts = await copyParts(run, src, UploadId, partSize, kept.checksumAlgorithm);
     const done = await run.send<CompleteMultipartUploadCommandOutput>(
-      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, IfMatch: src.etag, MultipartUpload: { Parts: parts } }),
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        IfMatch: src.etag,
+        MultipartUpload: { Parts: parts },
+      }),
       KMS.complete,
     );
     return done.BucketKeyEnabled ?? upload.BucketKeyEnabled ?? false;
@@ -176,10 +214,14 @@ async function multipartCopy(run: Run, src: Source, kept: KeptAttributes, encryp
 }
 
 /** The part checksum an UploadPartCopy answered, under the upload's algorithm (Complete must list it). */
-function partChecksum(out: UploadPartCopyCommandOutput, algorithm: ChecksumAlgorithm | undefined): Partial<CompletedPart> {
+function partChecksum(
+  out: UploadPartCopyCommandOutput,
+  algorithm: ChecksumAlgorithm | undefined,
+): Partial<CompletedPart> {
   if (!algorithm) return {};
   const value = (out.CopyPartResult as Record<string, unknown> | undefined)?.[`Checksum${algorithm}`];
-  if (!value) throw new Error(`UploadPartCopy answered no ${algorithm} checksum for a part; CompleteMultipartUpload needs it`);
+  if (!value)
+    throw new Error(`UploadPartCopy answered no ${algorithm} checksum for a part; CompleteMultipartUpload needs it`);
   return { [`Checksum${algorithm}`]: value as string };
 }
 
@@ -188,7 +230,13 @@ function partChecksum(out: UploadPartCopyCommandOutput, algorithm: ChecksumAlgor
  * are awaited (so the abort that follows is not raced by a part landing after it) and the first
  * error is thrown.
  */
-async function copyParts(run: Run, src: Source, UploadId: string, partSize: number, algorithm: ChecksumAlgorithm | undefined): Promise<CompletedPart[]> {
+async function copyParts(
+  run: Run,
+  src: Source,
+  UploadId: string,
+  partSize: number,
+  algorithm: ChecksumAlgorithm | undefined,
+): Promise<CompletedPart[]> {
   const count = Math.ceil(src.size / partSize);
   const parts: CompletedPart[] = new Array<CompletedPart>(count);
   let next = 0;
@@ -200,7 +248,15 @@ async function copyParts(run: Run, src: Source, UploadId: string, partSize: numb
       const end = Math.min(start + partSize, src.size) - 1;
       try {
         const out = await run.send<UploadPartCopyCommandOutput>(
-          new UploadPartCopyCommand({ Bucket: src.bucket, Key: src.key, UploadId, PartNumber: i + 1, CopySource: copySource(src.bucket, src.key, src.versionId), CopySourceIfMatch: src.etag, CopySourceRange: `bytes=${start}-${end}` }),
+          new UploadPartCopyCommand({
+            Bucket: src.bucket,
+            Key: src.key,
+            UploadId,
+            PartNumber: i + 1,
+            CopySource: copySource(src.bucket, src.key, src.versionId),
+            CopySourceIfMatch: src.etag,
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
           KMS.partCopy,
         );
         parts[i] = { PartNumber: i + 1, ETag: out.CopyPartResult?.ETag, ...partChecksum(out, algorithm) };

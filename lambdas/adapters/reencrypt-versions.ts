@@ -25,7 +25,9 @@ const mayHoldVersions = new WeakMap<Run, Promise<boolean>>();
 function bucketMayHoldVersions(run: Run, bucket: string): Promise<boolean> {
   let known = mayHoldVersions.get(run);
   if (!known) {
-    known = run.send<GetBucketVersioningCommandOutput>(new GetBucketVersioningCommand({ Bucket: bucket }), 0).then((v) => v.Status !== undefined);
+    known = run
+      .send<GetBucketVersioningCommandOutput>(new GetBucketVersioningCommand({ Bucket: bucket }), 0)
+      .then((v) => v.Status !== undefined);
     // A failed answer is not remembered: the next object asks again (and fails the same way if it must).
     known.catch(() => mayHoldVersions.delete(run));
     mayHoldVersions.set(run, known);
@@ -46,7 +48,15 @@ async function olderVersionIds(run: Run, bucket: string, key: string): Promise<s
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
   for (;;) {
-    const page = await run.send<ListObjectVersionsCommandOutput>(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }), 0);
+    const page = await run.send<ListObjectVersionsCommandOutput>(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: key,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+      }),
+      0,
+    );
     const versions = page.Versions ?? [];
     for (const v of versions) if (v.Key === key && !v.IsLatest && v.VersionId) ids.push(v.VersionId);
     const passedKey = versions.some((v) => v.Key !== key) || (page.DeleteMarkers ?? []).some((m) => m.Key !== key);
@@ -62,13 +72,21 @@ async function olderVersionIds(run: Run, bucket: string, key: string): Promise<s
  * its key. Envelope targets: telling would take a GetObject of each version (and a Decrypt in an
  * SSE-KMS bucket), so every older version counts as possibly under the key (strict).
  */
-export async function countOlderVersionsUnderKey(run: Run, target: ReencryptTarget, key: string, keyArn: string): Promise<number> {
+export async function countOlderVersionsUnderKey(
+  run: Run,
+  target: ReencryptTarget,
+  key: string,
+  keyArn: string,
+): Promise<number> {
   if (!(await bucketMayHoldVersions(run, target.bucket))) return 0;
   const ids = await olderVersionIds(run, target.bucket, key);
   if (target.type === 'envelope') return ids.length;
   let under = Math.max(0, ids.length - MAX_VERSION_HEADS);
   for (const versionId of ids.slice(0, MAX_VERSION_HEADS)) {
-    const head = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: target.bucket, Key: key, VersionId: versionId }), 0);
+    const head = await run.send<HeadObjectCommandOutput>(
+      new HeadObjectCommand({ Bucket: target.bucket, Key: key, VersionId: versionId }),
+      0,
+    );
     const kms = head.ServerSideEncryption === 'aws:kms' || head.ServerSideEncryption === 'aws:kms:dsse';
     if (kms && (head.SSEKMSKeyId === keyArn || isReplicaOf(head.SSEKMSKeyId, keyArn))) under++;
   }
@@ -80,13 +98,22 @@ export async function countOlderVersionsUnderKey(run: Run, target: ReencryptTarg
  * is already action required and is not listed. When the count itself fails, the object is FAILED
  * (never a silent zero): a re-run counts again.
  */
-export async function withOlderVersions(run: Run, target: ReencryptTarget, keyArn: string, outcome: ObjectOutcome): Promise<ObjectOutcome> {
+export async function withOlderVersions(
+  run: Run,
+  target: ReencryptTarget,
+  keyArn: string,
+  outcome: ObjectOutcome,
+): Promise<ObjectOutcome> {
   if (outcome.result !== 'REENCRYPTED' && outcome.result !== 'SKIPPED') return outcome;
   try {
     const olderVersionsUnderKey = await countOlderVersionsUnderKey(run, target, outcome.key, keyArn);
     return olderVersionsUnderKey ? { ...outcome, olderVersionsUnderKey } : outcome;
   } catch (e) {
     const err = e as Error;
-    return { key: outcome.key, result: 'FAILED', error: `VersionsNotCounted: ${err.name}: ${err.message} (the object's older versions could not be counted)` };
+    return {
+      key: outcome.key,
+      result: 'FAILED',
+      error: `VersionsNotCounted: ${err.name}: ${err.message} (the object's older versions could not be counted)`,
+    };
   }
 }

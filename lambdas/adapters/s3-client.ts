@@ -16,5 +16,10 @@ export function s3Client(region: string): S3Client {
  * (it paces, backs off with jitter and counts them; the SDK would retry them unseen).
  */
 export function s3ClientWithoutRetries(region: string): S3Client {
-  return cachedClient('S3', region, 'no-retries', () => new S3Client({ region, maxAttempts: 1, forcePathStyle: pathStyle() }));
+  return cachedClient(
+    'S3',
+    region,
+    'no-retries',
+    () => new S3Client({ region, maxAttempts: 1, forcePathStyle: pathStyle() }),
+  );
 }

@@ -1,5 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { boundedFailure, emptyTargetReport, recordOutcome, type ObjectOutcome, type TargetReport } from '../domain/reencryption';
+import {
+  boundedFailure,
+  emptyTargetReport,
+  recordOutcome,
+  type ObjectOutcome,
+  type TargetReport,
+} from '../domain/reencryption';
 import { DEFAULT_RETRY, KmsPacer, realClock, retryThrottled } from './pacing';
 import { reencryptEnvelope } from './reencrypt-envelope';
 import type { ReencryptDeps, ReencryptTarget, Run } from './reencrypt-run';
@@ -29,7 +35,12 @@ const DEFAULT_CONCURRENCY = 4;
  * in the order given). Up to `concurrency` objects are in flight, each started only when its KMS
  * requests fit the pace and `canStart` agrees.
  */
-export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTarget, keyArn: string, keys: string[]): Promise<TargetReport> {
+export async function reencryptObjects(
+  deps: ReencryptDeps,
+  target: ReencryptTarget,
+  keyArn: string,
+  keys: string[],
+): Promise<TargetReport> {
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   let throttles = 0;
@@ -45,7 +56,12 @@ export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTar
       deps.retry ?? DEFAULT_RETRY,
       clock,
     );
-  const run: Run = { deps, retrying, send: <T>(command: object, kmsRequests: number) => retrying(() => deps.s3.send(command as Parameters<S3Client['send']>[0]) as Promise<T>, kmsRequests) };
+  const run: Run = {
+    deps,
+    retrying,
+    send: <T>(command: object, kmsRequests: number) =>
+      retrying(() => deps.s3.send(command as Parameters<S3Client['send']>[0]) as Promise<T>, kmsRequests),
+  };
   const canStart = deps.canStart ?? (() => true);
 
   const outcomes: (ObjectOutcome | undefined)[] = new Array<ObjectOutcome | undefined>(keys.length);
@@ -57,7 +73,10 @@ export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTar
       const i = next++;
       const key = keys[i]!;
       try {
-        const outcome = target.type === 's3-sse-kms' ? await reencryptSseKms(run, target.bucket, key, keyArn) : await reencryptEnvelope(run, target.bucket, key, keyArn);
+        const outcome =
+          target.type === 's3-sse-kms'
+            ? await reencryptSseKms(run, target.bucket, key, keyArn)
+            : await reencryptEnvelope(run, target.bucket, key, keyArn);
         outcomes[i] = await withOlderVersions(run, target, keyArn, outcome);
       } catch (e) {
         outcomes[i] = failed(key, e);
@@ -65,11 +84,20 @@ export async function reencryptObjects(deps: ReencryptDeps, target: ReencryptTar
     }
     stopped = true;
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, keys.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, keys.length)) }, worker),
+  );
 
   let report = emptyTargetReport(target.type, target.bucket, target.prefix ?? '');
   keys.forEach((key, i) => {
-    report = recordOutcome(report, outcomes[i] ?? { key, result: 'FAILED', error: 'NotAttempted: the batch ran out of time before starting this object; a re-run picks it up' });
+    report = recordOutcome(
+      report,
+      outcomes[i] ?? {
+        key,
+        result: 'FAILED',
+        error: 'NotAttempted: the batch ran out of time before starting this object; a re-run picks it up',
+      },
+    );
   });
   return { ...report, throttlesRetried: throttles, durationMs: clock.now() - started };
 }
@@ -78,9 +106,17 @@ function failed(key: string, e: unknown): ObjectOutcome {
   const err = e as Error & { $metadata?: { httpStatusCode?: number } };
   // 412: a condition did not hold; 409 ConditionalRequestConflict: a conflicting write during the
   // conditional write or upload (S3 "conditional writes"). Either way someone else wrote the object.
-  if (err.name === 'PreconditionFailed' || err.$metadata?.httpStatusCode === 412 || err.name === 'ConditionalRequestConflict' || err.$metadata?.httpStatusCode === 409) {
-    return { key, result: 'CHANGED_DURING_RUN', error: `${err.name}: the object changed during the run and was not overwritten` };
+  if (
+    err.name === 'PreconditionFailed' ||
+    err.$metadata?.httpStatusCode === 412 ||
+    err.name === 'ConditionalRequestConflict' ||
+    err.$metadata?.httpStatusCode === 409
+  ) {
+    return {
+      key,
+      result: 'CHANGED_DURING_RUN',
+      error: `${err.name}: the object changed during the run and was not overwritten`,
+    };
   }
   return { key, result: 'FAILED', error: boundedFailure(key, `${err.name}: ${err.message}`).error };
 }
-

@@ -7,7 +7,10 @@ import { logger } from './lambda-handler';
  * findings (at most 100, what one call takes). Never throws: a failure is returned (and logged)
  * so that the run goes on; Security Hub's bookkeeping must not stop a rotation or its notice.
  */
-export async function applyWorkflowUpdate(client: SecurityHubClient, update: WorkflowUpdate): Promise<WorkflowUpdateResult> {
+export async function applyWorkflowUpdate(
+  client: SecurityHubClient,
+  update: WorkflowUpdate,
+): Promise<WorkflowUpdateResult> {
   const base = { phase: update.phase, status: update.status };
   try {
     const out = await client.send(
@@ -17,8 +20,12 @@ export async function applyWorkflowUpdate(client: SecurityHubClient, update: Wor
         Note: { Text: update.note, UpdatedBy: NOTE_AUTHOR },
       }),
     );
-    const unprocessed = (out.UnprocessedFindings ?? []).map((u) => ({ Id: u.FindingIdentifier?.Id ?? '', ErrorCode: u.ErrorCode ?? '' }));
-    if (unprocessed.length) logger.warn('Security Hub did not update every finding', { phase: update.phase, unprocessed });
+    const unprocessed = (out.UnprocessedFindings ?? []).map((u) => ({
+      Id: u.FindingIdentifier?.Id ?? '',
+      ErrorCode: u.ErrorCode ?? '',
+    }));
+    if (unprocessed.length)
+      logger.warn('Security Hub did not update every finding', { phase: update.phase, unprocessed });
     return { ...base, processed: out.ProcessedFindings?.length ?? 0, unprocessed, error: null };
   } catch (e) {
     const error = `${(e as Error)?.name ?? 'Error'}: ${String((e as Error)?.message ?? e).slice(0, 300)}`;

@@ -23,7 +23,13 @@ export class NotificationTopic {
   /** Publish one message; returns the SNS message id ('' when SNS gives none). */
   async publish({ subject, message, attributes, structure }: TopicMessage): Promise<string> {
     const out = await this.client.send(
-      new PublishCommand({ TopicArn: this.topicArn, Subject: subject, Message: message, MessageAttributes: attributes, ...(structure ? { MessageStructure: structure } : {}) }),
+      new PublishCommand({
+        TopicArn: this.topicArn,
+        Subject: subject,
+        Message: message,
+        MessageAttributes: attributes,
+        ...(structure ? { MessageStructure: structure } : {}),
+      }),
     );
     return out.MessageId ?? '';
   }

@@ -1,4 +1,9 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 
 /**
  * What the front door does to the workflow: start the manual state machine and answer approval
@@ -20,7 +25,9 @@ export class StepFunctionsControl implements WorkflowControl {
   ) {}
 
   async startManual(name: string, input: unknown): Promise<{ executionArn: string; startDate: string | null }> {
-    const out = await this.client.send(new StartExecutionCommand({ stateMachineArn: this.manualStateMachineArn, name, input: JSON.stringify(input) }));
+    const out = await this.client.send(
+      new StartExecutionCommand({ stateMachineArn: this.manualStateMachineArn, name, input: JSON.stringify(input) }),
+    );
     return { executionArn: out.executionArn ?? '', startDate: out.startDate?.toISOString() ?? null };
   }
 

@@ -13,7 +13,12 @@ import { assessReencryptOnly, type ReencryptOnlyDecision } from '../domain/reenc
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or
  * SKIPPED with a reason. Spends nothing.
  */
-export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>, config: RuntimeConfig, kms: KmsKeys, now = new Date()): Promise<KeyTask> {
+export async function assess(
+  item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>,
+  config: RuntimeConfig,
+  kms: KmsKeys,
+  now = new Date(),
+): Promise<KeyTask> {
   const task = newKeyTask(item);
   if (task.request.duplicateOf) {
     // Exactly-once per finding: not even looked up again.
@@ -39,7 +44,14 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
   }
   const inspection = await inspectKey(kms, task.ref, config);
   if (!inspection.found) {
-    return { ...task, keyArn: inspection.keyArn, next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: inspection.detail };
+    return {
+      ...task,
+      keyArn: inspection.keyArn,
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'NOT_FOUND',
+      detail: inspection.detail,
+    };
   }
   const { facts } = inspection;
   const ctx = {
@@ -57,7 +69,11 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
     now,
   };
   const only = task.request.reEncryptOnly;
-  const decision = only ? reencryptOnlyAsDecision(assessReencryptOnly({ ...facts, newestMaterialDate: facts.newestMaterialDate ?? null }, ctx, only)) : assessKey(facts, ctx);
+  const decision = only
+    ? reencryptOnlyAsDecision(
+        assessReencryptOnly({ ...facts, newestMaterialDate: facts.newestMaterialDate ?? null }, ctx, only),
+      )
+    : assessKey(facts, ctx);
   const used = facts.onDemandRotationsUsed;
   // Another account's key is never looked up: its rotation counts are unknown, not 0 used.
   const counted = facts.account === config.accountId;
@@ -99,10 +115,16 @@ export async function assess(item: Pick<KeyTask, 'ref' | 'request' | 'executionA
 }
 
 /** A re-encrypt-only decision in assessKey's shape (DRY_RUN never joins a rotation). */
-function reencryptOnlyAsDecision(d: ReencryptOnlyDecision): ReturnType<typeof assessKey> | Extract<ReencryptOnlyDecision, { action: 'REENCRYPT_ONLY' }> {
+function reencryptOnlyAsDecision(
+  d: ReencryptOnlyDecision,
+): ReturnType<typeof assessKey> | Extract<ReencryptOnlyDecision, { action: 'REENCRYPT_ONLY' }> {
   return d.action === 'DRY_RUN' ? { ...d, wouldJoin: false } : d;
 }
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('assess', (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms), { callsKms: true });
+export const handler = taskHandler(
+  'assess',
+  (item: Pick<KeyTask, 'ref' | 'request' | 'executionArn'>) => assess(item, loadConfig(), kms),
+  { callsKms: true },
+);

@@ -11,7 +11,12 @@ import { requireKeyArn } from '../domain/task-errors';
  * CheckRotation: one look at the key (rotation status and history; DescribeKey's key material
  * once nothing is running) and the completion rule's verdict from domain/rotation.ts.
  */
-export async function checkRotation(task: KeyTask, config: RuntimeConfig, kms: KmsKeys, now = new Date()): Promise<KeyTask> {
+export async function checkRotation(
+  task: KeyTask,
+  config: RuntimeConfig,
+  kms: KmsKeys,
+  now = new Date(),
+): Promise<KeyTask> {
   const keyArn = requireKeyArn(task, 'CheckRotation');
   const region = parseKmsArn(keyArn)?.region ?? config.region;
   const history = await kms.rotationHistory(keyArn, region, false);
@@ -32,4 +37,6 @@ export async function checkRotation(task: KeyTask, config: RuntimeConfig, kms: K
 
 const kms = new KmsKeys(kmsClient);
 
-export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms), { callsKms: true });
+export const handler = taskHandler('check-rotation', (task: KeyTask) => checkRotation(task, loadConfig(), kms), {
+  callsKms: true,
+});

@@ -47,5 +47,7 @@ export async function claimRequest(
 
 export const handler = taskHandler('claim-request', (input: ClaimInput) => {
   const config = loadConfig();
-  return claimRequest(input, config, new Ledger(config.ledgerTable, dynamoClient(config.region)), new Date(), () => securityHubClient(config.region));
+  return claimRequest(input, config, new Ledger(config.ledgerTable, dynamoClient(config.region)), new Date(), () =>
+    securityHubClient(config.region),
+  );
 });

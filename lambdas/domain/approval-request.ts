@@ -30,13 +30,20 @@ export function formatApprovalRequest(input: ApprovalNotice, settings: ApprovalR
   const minutes = Math.round(settings.approvalTimeoutSeconds / 60);
   // The same subject rule as every notification (domain/message.ts).
   const subject = subjectLine('[APPROVAL NEEDED] rotate', task.aliases[0] ?? key.split('/').pop() ?? 'key', ' ');
-  const source = task.request.source === 'manual' ? `manual request: ${oneLine(task.request.reason, 200)}` : `${task.request.source} finding ${oneLine(task.request.findingId ?? '', 120)} (${oneLine(task.request.findingType ?? '', 120)})`;
+  const source =
+    task.request.source === 'manual'
+      ? `manual request: ${oneLine(task.request.reason, 200)}`
+      : `${task.request.source} finding ${oneLine(task.request.findingId ?? '', 120)} (${oneLine(task.request.findingType ?? '', 120)})`;
   const message = [
     `Approval needed: rotate KMS key ${key} on demand.`,
-    task.aliases.length ? `Aliases: ${task.aliases.map((a) => oneLine(a, 256)).join(', ')}${task.moreAliases > 0 ? ` and ${task.moreAliases} more` : ''}` : null,
+    task.aliases.length
+      ? `Aliases: ${task.aliases.map((a) => oneLine(a, 256)).join(', ')}${task.moreAliases > 0 ? ` and ${task.moreAliases} more` : ''}`
+      : null,
     `Why: ${source}`,
     `Rotations: ${task.onDemandRotationsUsed ?? '?'} used, ${task.onDemandRotationsRemaining ?? '?'} left of the lifetime budget (a rotation can never be had back).`,
-    task.request.requestedBy ? `Requested by: ${oneLine(task.request.requestedBy, 300)} (the approver must be someone else)` : null,
+    task.request.requestedBy
+      ? `Requested by: ${oneLine(task.request.requestedBy, 300)} (the approver must be someone else)`
+      : null,
     task.request.breakGlass ? 'BREAK-GLASS request (forced).' : null,
     `The key is tagged for approval, so the workflow waits for a decision.`,
     '',

@@ -48,7 +48,12 @@ export function approvalIdOf(token: string): string {
 
 /** True only for an explicit approval: `{ decision: 'approve' }` (what lets the key go on). */
 export function isExplicitApproval(value: unknown): value is ApprovalGranted {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Record<string, unknown>).decision === APPROVE;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    (value as Record<string, unknown>).decision === APPROVE
+  );
 }
 
 /** Who denied, and why (the SendTaskFailure `cause`). */
@@ -96,25 +101,40 @@ export function verifyApproval(
 ): VerifiedApproval | { refused: string } {
   const id = received.approvalId;
   if (typeof id !== 'string' || !APPROVAL_ID_PATTERN.test(id) || typeof received.answerId !== 'string') {
-    return { refused: 'the approval did not come from the front door (no approval id and answer id): a SendTaskSuccess by someone else' };
+    return {
+      refused:
+        'the approval did not come from the front door (no approval id and answer id): a SendTaskSuccess by someone else',
+    };
   }
   if (!ledger) return { refused: `approval ${id} is not in the ledger` };
-  if (ledger.executionArn !== task.executionArn || ledger.keyArn !== task.keyArn) return { refused: `approval ${id} belongs to another key or execution` };
+  if (ledger.executionArn !== task.executionArn || ledger.keyArn !== task.keyArn)
+    return { refused: `approval ${id} belongs to another key or execution` };
   const answer = ledger.answer;
   if (!answer || answer.answerId !== received.answerId) {
-    return { refused: `approval ${id} was not answered through the front door with this answer (the ledger holds ${answer ? 'another answer' : 'no answer'})` };
+    return {
+      refused: `approval ${id} was not answered through the front door with this answer (the ledger holds ${answer ? 'another answer' : 'no answer'})`,
+    };
   }
-  if (answer.decision !== APPROVE) return { refused: `approval ${id} was answered ${oneLine(answer.decision, 20)} in the ledger` };
-  if (ledger.status !== 'PENDING' && ledger.status !== 'APPROVED') return { refused: `approval ${id} is ${oneLine(ledger.status, 20)} in the ledger` };
+  if (answer.decision !== APPROVE)
+    return { refused: `approval ${id} was answered ${oneLine(answer.decision, 20)} in the ledger` };
+  if (ledger.status !== 'PENDING' && ledger.status !== 'APPROVED')
+    return { refused: `approval ${id} is ${oneLine(ledger.status, 20)} in the ledger` };
   if (!(Date.parse(answer.at) <= Date.parse(ledger.expiresAt))) {
     return { refused: `approval ${id} was answered at ${answer.at}, after its window closed (${ledger.expiresAt})` };
   }
   const approver = personKeyOf(answer.by);
-  if (!approver || approver !== answer.person) return { refused: `approval ${id} was answered by ${oneLine(answer.by, 300)}, who is not a person` };
+  if (!approver || approver !== answer.person)
+    return { refused: `approval ${id} was answered by ${oneLine(answer.by, 300)}, who is not a person` };
   if (ledger.requestedBy !== null) {
     const requester = personKeyOf(ledger.requestedBy);
-    if (!requester) return { refused: `approval ${id}: the requester ${oneLine(ledger.requestedBy, 300)} is not a person, so the two-person rule cannot hold` };
-    if (requester === approver) return { refused: `approval ${id} was answered by the requester (${approver}) under another session: two-person rule` };
+    if (!requester)
+      return {
+        refused: `approval ${id}: the requester ${oneLine(ledger.requestedBy, 300)} is not a person, so the two-person rule cannot hold`,
+      };
+    if (requester === approver)
+      return {
+        refused: `approval ${id} was answered by the requester (${approver}) under another session: two-person rule`,
+      };
   }
   return { by: answer.by, reason: answer.reason };
 }
@@ -142,7 +162,10 @@ export function decodeDenial(cause: string | undefined | null): ApprovalDenial {
  * Turns the approval gate's ending into an outcome: a denial (APPROVAL_DENIED, with who and why)
  * or silence past the approval timeout. Null when the gate did not end without approval.
  */
-export function approvalOutcome(task: KeyTask & CaughtFailure, config: { approvalTimeoutSeconds: number }): Partial<KeyTask> | null {
+export function approvalOutcome(
+  task: KeyTask & CaughtFailure,
+  config: { approvalTimeoutSeconds: number },
+): Partial<KeyTask> | null {
   const error = task.approvalError;
   const answered: unknown = task.approval;
   // Record reached straight from the gate (still `next: APPROVAL`, nothing caught) with anything
@@ -150,7 +173,10 @@ export function approvalOutcome(task: KeyTask & CaughtFailure, config: { approva
   const fromGate = !error && !task.error && !task.failure && task.next === 'APPROVAL';
   if (fromGate && !isExplicitApproval(answered)) {
     // A success that is not an explicit approve (e.g. `{"decision":"deny"}` sent as a success).
-    const decision = answered !== null && typeof answered === 'object' && !Array.isArray(answered) ? (answered as Record<string, unknown>).decision : answered;
+    const decision =
+      answered !== null && typeof answered === 'object' && !Array.isArray(answered)
+        ? (answered as Record<string, unknown>).decision
+        : answered;
     return {
       outcome: 'SKIPPED',
       reason: 'APPROVAL_DENIED',
@@ -161,11 +187,21 @@ export function approvalOutcome(task: KeyTask & CaughtFailure, config: { approva
   if (!error) return null;
   if (error.Error === APPROVAL_DENIED) {
     const { by, reason } = decodeDenial(error.Cause);
-    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `Denied by ${by ?? 'an approver'}${reason ? `: ${reason}` : ''}.` };
+    return {
+      outcome: 'SKIPPED',
+      reason: 'APPROVAL_DENIED',
+      next: 'DONE',
+      detail: `Denied by ${by ?? 'an approver'}${reason ? `: ${reason}` : ''}.`,
+    };
   }
   if (error.Error === 'States.Timeout' || error.Error === 'States.HeartbeatTimeout') {
     const minutes = Math.round(config.approvalTimeoutSeconds / 60);
-    return { outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', next: 'DONE', detail: `No approval decision within ${minutes} min; the key was not rotated.` };
+    return {
+      outcome: 'SKIPPED',
+      reason: 'APPROVAL_DENIED',
+      next: 'DONE',
+      detail: `No approval decision within ${minutes} min; the key was not rotated.`,
+    };
   }
   return null;
 }

@@ -34,7 +34,10 @@ function cut(text: string, max: number): string {
 
 /** One line per key: the key, its outcome and reason in bold, the detail. */
 function keyLines(summary: RunSummary): string[] {
-  return summary.keys.map((k) => `• \`${k.keyArn ?? k.ref}\`: *${k.outcome}*${k.reason ? ` ${k.reason}` : ''}${k.detail ? ` — ${k.detail}` : ''}`);
+  return summary.keys.map(
+    (k) =>
+      `• \`${k.keyArn ?? k.ref}\`: *${k.outcome}*${k.reason ? ` ${k.reason}` : ''}${k.detail ? ` — ${k.detail}` : ''}`,
+  );
 }
 
 /** The custom notification of a run's summary; `subject` is the e-mail's subject line. */
@@ -51,7 +54,10 @@ export function chatNotification(summary: RunSummary, subject: string): ChatNoti
       title: cut(subject, CHAT_LIMITS.title),
       description,
       nextSteps: reasons.slice(0, CHAT_LIMITS.nextSteps).map((r) => `${r}: ${NEXT_STEP[r]}`),
-      keywords: [summary.source, summary.outcome, ...(summary.dryRun ? ['DRY_RUN'] : [])].slice(0, CHAT_LIMITS.keywords),
+      keywords: [summary.source, summary.outcome, ...(summary.dryRun ? ['DRY_RUN'] : [])].slice(
+        0,
+        CHAT_LIMITS.keywords,
+      ),
     },
     metadata: {
       // One thread per finding or request: later runs for it are grouped with the first.

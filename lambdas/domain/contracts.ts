@@ -217,8 +217,10 @@ export interface KeyResult {
 }
 
 /** The whole execution's summary, produced by Notify. */
-export interface RunSummary
-  extends Pick<IncidentRequest, 'requestId' | 'source' | 'findingId' | 'findingType' | 'severity' | 'severityLabel' | 'reason' | 'dryRun'> {
+export interface RunSummary extends Pick<
+  IncidentRequest,
+  'requestId' | 'source' | 'findingId' | 'findingType' | 'severity' | 'severityLabel' | 'reason' | 'dryRun'
+> {
   /** A forced run through the break-glass route (absent in summaries written before it existed). */
   breakGlass?: boolean;
   executionArn: string | null;

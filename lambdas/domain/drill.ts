@@ -39,16 +39,31 @@ export function drillKeyPolicy(partition: string, account: string, drillRoleArn:
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:${partition}:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
       {
         Sid: 'DrillRoleTagsWithTheDrillTagOnly',
         Effect: 'Allow',
         Principal: { AWS: drillRoleArn },
         Action: 'kms:TagResource',
         Resource: '*',
-        Condition: { StringEquals: { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] } },
+        Condition: {
+          StringEquals: { [`aws:RequestTag/${DRILL_TAG_KEY}`]: 'true' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_TAG_KEY] },
+        },
       },
-      { Sid: 'DrillRoleSchedulesDeletionOfThisKey', Effect: 'Allow', Principal: { AWS: drillRoleArn }, Action: 'kms:ScheduleKeyDeletion', Resource: '*' },
+      {
+        Sid: 'DrillRoleSchedulesDeletionOfThisKey',
+        Effect: 'Allow',
+        Principal: { AWS: drillRoleArn },
+        Action: 'kms:ScheduleKeyDeletion',
+        Resource: '*',
+      },
     ],
   };
 }

@@ -62,17 +62,26 @@ export const foreignAccount: Check = (f, c) =>
 
 export const awsManaged: Check = (f) =>
   f.keyManager !== 'CUSTOMER'
-    ? { reason: 'AWS_MANAGED', detail: `The key is ${f.keyManager} managed; AWS rotates it and on-demand rotation is not allowed.` }
+    ? {
+        reason: 'AWS_MANAGED',
+        detail: `The key is ${f.keyManager} managed; AWS rotates it and on-demand rotation is not allowed.`,
+      }
     : undefined;
 
 export const unsupportedKeySpec: Check = (f) =>
   f.keySpec !== 'SYMMETRIC_DEFAULT' || f.keyUsage !== 'ENCRYPT_DECRYPT'
-    ? { reason: 'UNSUPPORTED_KEY_SPEC', detail: `The key is ${f.keySpec}/${f.keyUsage}; only SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT keys rotate on demand.` }
+    ? {
+        reason: 'UNSUPPORTED_KEY_SPEC',
+        detail: `The key is ${f.keySpec}/${f.keyUsage}; only SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT keys rotate on demand.`,
+      }
     : undefined;
 
 export const customKeyStore: Check = (f) =>
   f.origin === 'AWS_CLOUDHSM' || f.origin === 'EXTERNAL_KEY_STORE' || f.customKeyStoreId
-    ? { reason: 'CUSTOM_KEY_STORE', detail: `The key lives in a custom key store (${f.origin}${f.customKeyStoreId ? ` ${f.customKeyStoreId}` : ''}).` }
+    ? {
+        reason: 'CUSTOM_KEY_STORE',
+        detail: `The key lives in a custom key store (${f.origin}${f.customKeyStoreId ? ` ${f.customKeyStoreId}` : ''}).`,
+      }
     : undefined;
 
 export const keyNotEnabled: Check = (f) =>
@@ -170,7 +179,10 @@ function capWindow(f: KeyFacts, now: Date, cap: number): { count: number; freedA
     .sort((x, y) => x - y);
   if (oldestFirst.length < cap) return undefined;
   // The cap frees a slot when the (count - cap + 1)-th oldest rotation of the window is 24 h old.
-  return { count: oldestFirst.length, freedAt: new Date(oldestFirst[oldestFirst.length - cap]! + DAY_MS).toISOString() };
+  return {
+    count: oldestFirst.length,
+    freedAt: new Date(oldestFirst[oldestFirst.length - cap]! + DAY_MS).toISOString(),
+  };
 }
 
 /**
@@ -200,7 +212,13 @@ export const KEY_CHECKS: readonly Check[] = [
 ];
 
 /** Rules on the rotation history, applied only when no rotation is running (joining spends nothing). */
-export const BUDGET_CHECKS: readonly Check[] = [budgetExhausted, recentlyRotated, breakGlassBounds, dailyCapReached, budgetReserve];
+export const BUDGET_CHECKS: readonly Check[] = [
+  budgetExhausted,
+  recentlyRotated,
+  breakGlassBounds,
+  dailyCapReached,
+  budgetReserve,
+];
 
 /** First failing check, if any. */
 export function firstFailure(checks: readonly Check[], facts: KeyFacts, ctx: AssessContext) {
@@ -218,7 +236,9 @@ export function assessKey(facts: KeyFacts, ctx: AssessContext): Decision {
 
   if (facts.onDemandRotationStartDate) {
     const detail = `An on-demand rotation started at ${facts.onDemandRotationStartDate.toISOString()} is running; joining it spends no rotation.`;
-    return ctx.dryRun ? { action: 'DRY_RUN', detail: `Dry run: would join the running rotation. ${detail}`, wouldJoin: true } : { action: 'JOIN', detail };
+    return ctx.dryRun
+      ? { action: 'DRY_RUN', detail: `Dry run: would join the running rotation. ${detail}`, wouldJoin: true }
+      : { action: 'JOIN', detail };
   }
 
   const budgetProblem = firstFailure(BUDGET_CHECKS, facts, ctx);
@@ -226,12 +246,22 @@ export function assessKey(facts: KeyFacts, ctx: AssessContext): Decision {
 
   const after = ctx.rotationBudget - facts.onDemandRotationsUsed - 1;
   if (ctx.dryRun) {
-    return { action: 'DRY_RUN', detail: `Dry run: the key is eligible and would be rotated (${after} rotations would be left).`, wouldJoin: false };
+    return {
+      action: 'DRY_RUN',
+      detail: `Dry run: the key is eligible and would be rotated (${after} rotations would be left).`,
+      wouldJoin: false,
+    };
   }
   if (requiresApproval(facts, ctx)) {
-    return { action: 'APPROVAL', detail: `Eligible; the key is tagged ${ctx.optOutTag}=approval, so an on-call decision is needed before rotating.` };
+    return {
+      action: 'APPROVAL',
+      detail: `Eligible; the key is tagged ${ctx.optOutTag}=approval, so an on-call decision is needed before rotating.`,
+    };
   }
-  return { action: 'ROTATE', detail: `Eligible; rotating leaves ${after} of ${ctx.rotationBudget} on-demand rotations.` };
+  return {
+    action: 'ROTATE',
+    detail: `Eligible; rotating leaves ${after} of ${ctx.rotationBudget} on-demand rotations.`,
+  };
 }
 
 export function formatAge(seconds: number): string {

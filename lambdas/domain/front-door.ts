@@ -39,7 +39,9 @@ export interface FrontDoorEvent {
   pathParameters?: Record<string, string | undefined> | null;
   body?: string | null;
   isBase64Encoded?: boolean;
-  requestContext?: { identity?: { userArn?: string | null; accountId?: string | null; caller?: string | null } | null } | null;
+  requestContext?: {
+    identity?: { userArn?: string | null; accountId?: string | null; caller?: string | null } | null;
+  } | null;
 }
 
 export interface FrontDoorResponse {
@@ -59,7 +61,8 @@ export function callerOf(event: FrontDoorEvent): Caller | null {
   const identity = event.requestContext?.identity;
   const arn = identity?.userArn;
   const account = identity?.accountId;
-  if (typeof arn !== 'string' || !arn.startsWith('arn:') || typeof account !== 'string' || !/^\d{12}$/.test(account)) return null;
+  if (typeof arn !== 'string' || !arn.startsWith('arn:') || typeof account !== 'string' || !/^\d{12}$/.test(account))
+    return null;
   return { arn, account };
 }
 
@@ -89,14 +92,16 @@ export function respond(statusCode: number, body: unknown): FrontDoorResponse {
 
 /** The JSON object a body holds; a FrontDoorError(400) otherwise. */
 export function bodyObject(event: FrontDoorEvent): Record<string, unknown> {
-  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
+  const raw =
+    event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : (event.body ?? '');
   let parsed: unknown;
   try {
     parsed = raw === '' ? {} : JSON.parse(raw);
   } catch {
     throw new FrontDoorError(400, 'BadRequest', 'body: expected a JSON object');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FrontDoorError(400, 'BadRequest', 'body: expected a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new FrontDoorError(400, 'BadRequest', 'body: expected a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -132,29 +137,59 @@ const EXECUTION_NAME = /^(manual|drill)-[A-Za-z0-9_-]{1,73}$/;
  * Reads a run request. `force` is refused on `/requests` (it is the break-glass route's), and any
  * finding-shaped or unknown field is refused: the manual machine takes only this shape.
  */
-export function readRunRequest(body: Record<string, unknown>, route: 'request' | 'breakGlass' | 'drill'): RunRequestBody {
+export function readRunRequest(
+  body: Record<string, unknown>,
+  route: 'request' | 'breakGlass' | 'drill',
+): RunRequestBody {
   if (Object.hasOwn(body, 'force') || Object.hasOwn(body, 'breakGlass')) {
     if (route === 'request') {
-      throw new FrontDoorError(403, 'BreakGlassRequired', 'force: a forced rotation needs the break-glass right (POST /break-glass, kms-rotate start --force with the break-glass policy); this route never forces');
+      throw new FrontDoorError(
+        403,
+        'BreakGlassRequired',
+        'force: a forced rotation needs the break-glass right (POST /break-glass, kms-rotate start --force with the break-glass policy); this route never forces',
+      );
     }
     throw new FrontDoorError(400, 'BadRequest', 'force: not a body field; the route decides');
   }
   const unknown = Object.keys(body).filter((k) => !RUN_FIELDS.includes(k) && !IGNORED_IDENTITY_FIELDS.has(k));
   if (unknown.length > 0) {
-    throw new FrontDoorError(400, 'BadRequest', `${unknown.slice(0, 5).map((k) => oneLine(k, 40)).join(', ')}: unknown field; a request has ${RUN_FIELDS.join(', ')}`);
+    throw new FrontDoorError(
+      400,
+      'BadRequest',
+      `${unknown
+        .slice(0, 5)
+        .map((k) => oneLine(k, 40))
+        .join(', ')}: unknown field; a request has ${RUN_FIELDS.join(', ')}`,
+    );
   }
   const { keyId, reason, dryRun, name, reEncrypt, reEncryptOnly, exposedAt } = body;
-  if (typeof keyId !== 'string' || keyId.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'keyId: expected a KMS key id, key ARN, alias name or alias ARN');
-  if (typeof reason !== 'string' || reason.trim() === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why');
-  if (reason.trim().length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
+  if (typeof keyId !== 'string' || keyId.trim() === '')
+    throw new FrontDoorError(400, 'BadRequest', 'keyId: expected a KMS key id, key ARN, alias name or alias ARN');
+  if (typeof reason !== 'string' || reason.trim() === '')
+    throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why');
+  if (reason.trim().length > MAX_REASON_LENGTH)
+    throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
   const cleanReason = cleanText(reason);
-  if (cleanReason === '') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a non-empty string saying why (it had only control characters)');
-  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new FrontDoorError(400, 'BadRequest', 'dryRun: expected true or false');
+  if (cleanReason === '')
+    throw new FrontDoorError(
+      400,
+      'BadRequest',
+      'reason: expected a non-empty string saying why (it had only control characters)',
+    );
+  if (dryRun !== undefined && typeof dryRun !== 'boolean')
+    throw new FrontDoorError(400, 'BadRequest', 'dryRun: expected true or false');
   if (name !== undefined && (typeof name !== 'string' || !EXECUTION_NAME.test(name))) {
-    throw new FrontDoorError(400, 'BadRequest', 'name: expected manual-... or drill-... (letters, digits, - and _, at most 80 characters)');
+    throw new FrontDoorError(
+      400,
+      'BadRequest',
+      'name: expected manual-... or drill-... (letters, digits, - and _, at most 80 characters)',
+    );
   }
   const targets = reEncrypt === undefined ? undefined : readReEncrypt(reEncrypt);
-  const only = readReencryptOnly({ reEncryptOnly, exposedAt, hasTargets: !!targets, forced: route === 'breakGlass' }, new Date());
+  const only = readReencryptOnly(
+    { reEncryptOnly, exposedAt, hasTargets: !!targets, forced: route === 'breakGlass' },
+    new Date(),
+  );
   if ('error' in only) throw new FrontDoorError(400, 'BadRequest', only.error);
   return {
     keyId: keyId.trim(),
@@ -176,7 +211,10 @@ function readReEncrypt(value: unknown): ReEncryptRequest | undefined {
     const messages = parsed.error.issues.slice(0, 5).map((issue) => {
       const path = ['reEncrypt', ...issue.path];
       if (issue.code === 'unrecognized_keys') {
-        return `${issue.keys.slice(0, 5).map((k) => `${fieldPath(path)}.${oneLine(k, 40)}`).join(', ')}: unknown field; ${knownFieldsAt(path) ?? ''}`;
+        return `${issue.keys
+          .slice(0, 5)
+          .map((k) => `${fieldPath(path)}.${oneLine(k, 40)}`)
+          .join(', ')}: unknown field; ${knownFieldsAt(path) ?? ''}`;
       }
       return `${fieldPath(path)}: ${issue.message}`;
     });
@@ -210,19 +248,28 @@ export interface DecisionBody {
 /** Reads a decision: exactly `approve` or `deny` (a denial needs a reason). */
 export function readDecision(body: Record<string, unknown>): DecisionBody {
   const { decision, reason } = body;
-  if (decision !== 'approve' && decision !== 'deny') throw new FrontDoorError(400, 'BadRequest', 'decision: expected "approve" or "deny"');
-  if (reason !== undefined && reason !== null && typeof reason !== 'string') throw new FrontDoorError(400, 'BadRequest', 'reason: expected a string');
+  if (decision !== 'approve' && decision !== 'deny')
+    throw new FrontDoorError(400, 'BadRequest', 'decision: expected "approve" or "deny"');
+  if (reason !== undefined && reason !== null && typeof reason !== 'string')
+    throw new FrontDoorError(400, 'BadRequest', 'reason: expected a string');
   const raw = typeof reason === 'string' ? reason.trim() : '';
-  if (raw.length > MAX_REASON_LENGTH) throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
+  if (raw.length > MAX_REASON_LENGTH)
+    throw new FrontDoorError(400, 'BadRequest', `reason: expected at most ${MAX_REASON_LENGTH} characters`);
   const text = cleanText(raw);
-  if (decision === 'deny' && text === '') throw new FrontDoorError(400, 'BadRequest', 'reason: a denial needs a reason');
+  if (decision === 'deny' && text === '')
+    throw new FrontDoorError(400, 'BadRequest', 'reason: a denial needs a reason');
   return { decision, reason: text === '' ? null : text };
 }
 
 /** The approval id of the path; a FrontDoorError(400) when it is not one. */
 export function approvalIdParam(event: FrontDoorEvent): string {
   const id = event.pathParameters?.approvalId;
-  if (typeof id !== 'string' || !APPROVAL_ID_PATTERN.test(id)) throw new FrontDoorError(400, 'BadRequest', 'approval id: expected ap- and 20 hex characters, as the notification gives it');
+  if (typeof id !== 'string' || !APPROVAL_ID_PATTERN.test(id))
+    throw new FrontDoorError(
+      400,
+      'BadRequest',
+      'approval id: expected ap- and 20 hex characters, as the notification gives it',
+    );
   return id;
 }
 
@@ -232,7 +279,12 @@ export function approvalIdParam(event: FrontDoorEvent): string {
  * on-call approver). Denying one's own request is allowed: it spends nothing. A requester that is
  * no person (an approval stored before people were required) cannot be told apart: refused.
  */
-export function twoPersonRefusal(requestedBy: string | null, caller: Caller, decision: DecisionBody['decision'], approver: Person): FrontDoorError | null {
+export function twoPersonRefusal(
+  requestedBy: string | null,
+  caller: Caller,
+  decision: DecisionBody['decision'],
+  approver: Person,
+): FrontDoorError | null {
   if (decision !== 'approve' || requestedBy === null) return null;
   const requester = personKeyOf(requestedBy);
   if (requester === null) {

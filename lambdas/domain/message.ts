@@ -2,7 +2,14 @@ import { Buffer } from 'node:buffer';
 import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from './contracts';
 import { SOURCES } from './contracts';
 import { NEXT_STEP, OUTCOME_TEXT, REASON_TEXT, needsAction } from './reasons';
-import type { RefusalReason, ReencryptionSummary, ReencryptionUnit, ReencryptTargetSpec, SkipReason, TargetReport } from './reencryption';
+import type {
+  RefusalReason,
+  ReencryptionSummary,
+  ReencryptionUnit,
+  ReencryptTargetSpec,
+  SkipReason,
+  TargetReport,
+} from './reencryption';
 import { actionAdvice } from './reencryption-report';
 import { cut, oneLine } from './text';
 
@@ -24,7 +31,10 @@ export interface NotificationOptions {
   maxBytes?: number;
 }
 
-export type MessageAttributes = Record<'outcome' | 'source' | 'severity' | 'actionRequired' | 'duplicate', { DataType: 'String'; StringValue: string }>;
+export type MessageAttributes = Record<
+  'outcome' | 'source' | 'severity' | 'actionRequired' | 'duplicate',
+  { DataType: 'String'; StringValue: string }
+>;
 
 export interface Notification {
   subject: string;
@@ -88,7 +98,9 @@ export function formatNotification(summary: RunSummary, opts: NotificationOption
 export function formatSubject(summary: RunSummary): string {
   const n = summary.keys.length;
   const failed = summary.keys.filter((k) => k.outcome === 'FAILED').length;
-  const dryRunNote = (summary.dryRun && summary.outcome !== 'DRY_RUN' ? ' (dry run)' : '') + (summary.breakGlass ? ' (break-glass)' : '');
+  const dryRunNote =
+    (summary.dryRun && summary.outcome !== 'DRY_RUN' ? ' (dry run)' : '') +
+    (summary.breakGlass ? ' (break-glass)' : '');
   const count =
     n === 0
       ? `no KMS key implicated${dryRunNote}`
@@ -162,7 +174,8 @@ export function messageAttributes(summary: RunSummary): MessageAttributes {
  */
 export function isDuplicateOnly(summary: RunSummary): boolean {
   const handledElsewhere = (k: RunSummary['keys'][number]) =>
-    (k.outcome === 'SKIPPED' && (k.reason === 'DUPLICATE_FINDING' || k.reason === 'RECENTLY_ROTATED')) || (k.outcome === 'ROTATED' && k.joined);
+    (k.outcome === 'SKIPPED' && (k.reason === 'DUPLICATE_FINDING' || k.reason === 'RECENTLY_ROTATED')) ||
+    (k.outcome === 'ROTATED' && k.joined);
   return summary.keys.length > 0 && summary.keys.every(handledElsewhere);
 }
 
@@ -204,8 +217,13 @@ export function formatSummaryText(summary: RunSummary, opts: NotificationOptions
   const head = [...headline(summary), '', ...why(summary, opts), ''].join('\n');
   const next = ['', ...execution(summary, opts), '', ...whatNext(summary)].join('\n');
   // The re-encryption section gets at most a share of the limit; the keys get the rest.
-  const reencryptionBudget = Math.min(REENCRYPTION_SECTION_MAX_BYTES, Math.floor((maxBytes - utf8Bytes(head) - utf8Bytes(next)) / 2));
-  const reencryption = summary.reencryption ? `\n${reencryptionSection(summary.reencryption, summary, reencryptionBudget)}\n` : '';
+  const reencryptionBudget = Math.min(
+    REENCRYPTION_SECTION_MAX_BYTES,
+    Math.floor((maxBytes - utf8Bytes(head) - utf8Bytes(next)) / 2),
+  );
+  const reencryption = summary.reencryption
+    ? `\n${reencryptionSection(summary.reencryption, summary, reencryptionBudget)}\n`
+    : '';
   const tail = reencryption + next;
   const keyLines = keysSection(summary.keys, budget, maxBytes - utf8Bytes(head) - utf8Bytes(tail));
   return `${head}\n${keyLines}\n${tail}\n`;
@@ -224,8 +242,15 @@ function headline(summary: RunSummary): string[] {
     lines.push(`KMS incident rotation: ${summary.outcome} - ${n} key${n === 1 ? '' : 's'}: ${counts.join(', ')}.`);
   }
   if (summary.dryRun) lines.push('DRY RUN: nothing was changed.');
-  if (summary.breakGlass) lines.push('BREAK-GLASS: a forced request through the break-glass route (cooldown and reserve lifted, within the break-glass bounds).');
-  lines.push(actionRequired(summary) ? 'ACTION REQUIRED: see "What to do next" below.' : 'No action required on the keys; read "What to do next" about data keys.');
+  if (summary.breakGlass)
+    lines.push(
+      'BREAK-GLASS: a forced request through the break-glass route (cooldown and reserve lifted, within the break-glass bounds).',
+    );
+  lines.push(
+    actionRequired(summary)
+      ? 'ACTION REQUIRED: see "What to do next" below.'
+      : 'No action required on the keys; read "What to do next" about data keys.',
+  );
   return lines;
 }
 
@@ -261,7 +286,8 @@ function keysSection(keys: readonly KeyResult[], budget: number | null, maxBytes
   if (keys.length === 0) return 'Keys: none.';
   const notice = (n: number) =>
     `... ${n} more key${n === 1 ? '' : 's'} not listed to keep this message under the SNS size limit; the execution output lists every key.`;
-  const oneLineNote = 'Some keys are shown on one line to keep this message under the SNS size limit; the execution output has the details.';
+  const oneLineNote =
+    'Some keys are shown on one line to keep this message under the SNS size limit; the execution output has the details.';
   const cutNote = 'Some long values above were shortened (marked …); the execution output has them in full.';
   const reserve = utf8Bytes(notice(keys.length)) + utf8Bytes(oneLineNote) + utf8Bytes(cutNote) + 4;
   const out: string[] = [`Keys (${keys.length})`];
@@ -328,13 +354,17 @@ function keyBlock(key: KeyResult, n: number, budget: number | null, s: Shortenin
     lines.push(`   Aliases:     ${field(shown.join(', '), MAX_ALIASES_TEXT, s)}${more > 0 ? ` (+${more} more)` : ''}`);
   }
   if (key.via) {
-    lines.push(`   Via:         ${field(key.via, MAX_FIELD, s)} (the multi-Region replica named; its primary key is the one rotated)`);
+    lines.push(
+      `   Via:         ${field(key.via, MAX_FIELD, s)} (the multi-Region replica named; its primary key is the one rotated)`,
+    );
   }
   lines.push(`   Outcome:     ${key.outcome} - ${OUTCOME_TEXT[key.outcome] ?? 'unknown outcome'}`);
   if (key.reason) lines.push(`   Reason:      ${key.reason} - ${REASON_TEXT[key.reason] ?? 'unknown reason'}`);
   if (key.detail) lines.push(`   Detail:      ${field(key.detail, MAX_DETAIL, s)}`);
   if (key.approvedBy) {
-    lines.push(`   Approved by: ${field(key.approvedBy, MAX_FIELD, s)}${key.approvalReason ? ` (${field(key.approvalReason, MAX_DETAIL, s)})` : ''}`);
+    lines.push(
+      `   Approved by: ${field(key.approvedBy, MAX_FIELD, s)}${key.approvalReason ? ` (${field(key.approvalReason, MAX_DETAIL, s)})` : ''}`,
+    );
   }
   const rotations = rotationsText(key, budget);
   if (rotations) lines.push(`   On-demand rotations: ${rotations}`);
@@ -343,14 +373,18 @@ function keyBlock(key: KeyResult, n: number, budget: number | null, s: Shortenin
     const after = key.currentKeyMaterialId ? field(key.currentKeyMaterialId, 128, s) : 'unknown';
     lines.push(`   Key material: ${before} -> ${after}`);
   }
-  if (key.joined) lines.push('   Note:        joined an on-demand rotation that was already running; no extra rotation was spent.');
+  if (key.joined)
+    lines.push('   Note:        joined an on-demand rotation that was already running; no extra rotation was spent.');
   if (key.rotationStartedAt) lines.push(`   Started:     ${field(key.rotationStartedAt, 40, s)}`);
   if (key.confirmedAt) lines.push(`   Confirmed:   ${field(key.confirmedAt, 40, s)}`);
   return lines.join('\n');
 }
 
 /** "4 of 25 used, 21 left", from whichever of the two counts is known. */
-export function rotationsText(key: Pick<KeyResult, 'onDemandRotationsUsed' | 'onDemandRotationsRemaining'>, budget: number | null): string | null {
+export function rotationsText(
+  key: Pick<KeyResult, 'onDemandRotationsUsed' | 'onDemandRotationsRemaining'>,
+  budget: number | null,
+): string | null {
   const count = (v: number | null) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : null);
   const used = count(key.onDemandRotationsUsed);
   const left = count(key.onDemandRotationsRemaining);
@@ -381,10 +415,15 @@ const BREAK_GLASS_REFUSED_STEP =
 
 function whatNext(summary: RunSummary): string[] {
   const lines = ['What to do next', `- ${DATA_KEY_WARNING}`];
-  const reencryption = reencryptionNextStep(summary.reencryption ?? null, summary.keys.some((k) => k.outcome === 'ROTATED'));
+  const reencryption = reencryptionNextStep(
+    summary.reencryption ?? null,
+    summary.keys.some((k) => k.outcome === 'ROTATED'),
+  );
   if (reencryption) lines.push(`- ${reencryption}`);
   if (summary.keys.length === 0) {
-    lines.push('- No key was rotated. If the finding does involve a KMS key, rotate it by hand: `kms-rotate start --key <key ARN> --reason "<why>"`.');
+    lines.push(
+      '- No key was rotated. If the finding does involve a KMS key, rotate it by hand: `kms-rotate start --key <key ARN> --reason "<why>"`.',
+    );
   }
   if (summary.keys.some((k) => k.outcome === 'DRY_RUN')) {
     lines.push('- This was a dry run: to rotate for real, rerun without --dry-run (or turn off the dryRun setting).');
@@ -429,7 +468,8 @@ const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
   NOT_ENVELOPE: 'not an Encryption SDK message',
   SSE_C: 'SSE-C (customer-provided key), left untouched: whoever holds the key must copy it',
   MULTI_REGION_REPLICA: 'under a multi-Region replica of the key',
-  WRAPPING_KEY_UNUSABLE: 'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
+  WRAPPING_KEY_UNUSABLE:
+    'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
   NON_KMS_WRAPPING_KEY: 'left untouched: also wrapped by a non-KMS (raw) key; re-encrypt it where that key is held',
   ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
 };
@@ -438,7 +478,7 @@ const REFUSAL_TEXT: Partial<Record<RefusalReason, string>> = {
   BUCKET_NOT_ALLOWED: 'the bucket is not in the reEncryptBuckets setting, so the stack may not touch it',
   KEY_NOT_ROTATED: 'the key was not rotated by this execution, so re-encrypting would give no new key material',
   TOO_MANY_TARGETS: 'more targets than one execution re-encrypts',
-  MATERIAL_PREDATES_EXPOSURE: 'the key\'s newest key material was created before the exposure; rotate the key first',
+  MATERIAL_PREDATES_EXPOSURE: "the key's newest key material was created before the exposure; rotate the key first",
 };
 
 const ORIGIN_TEXT: Record<ReencryptionUnit['origin'], string> = {
@@ -484,8 +524,12 @@ function bytesText(n: number): string {
 
 function targetBlock(t: TargetReport, n: number, s: Shortening): string {
   const lines = [`${n}. ${field(where(t), 1100, s)}`];
-  lines.push(`   Key:         ${t.keyArn ? field(t.keyArn, MAX_FIELD, s) : 'unknown'} (${ORIGIN_TEXT[t.origin] ?? 'origin unknown'})`);
-  lines.push(`   Status:      ${t.status === 'FAILED' ? `FAILED - the map run failed${t.error ? `: ${field(t.error, MAX_DETAIL, s)}` : ''}` : 'COMPLETED'}`);
+  lines.push(
+    `   Key:         ${t.keyArn ? field(t.keyArn, MAX_FIELD, s) : 'unknown'} (${ORIGIN_TEXT[t.origin] ?? 'origin unknown'})`,
+  );
+  lines.push(
+    `   Status:      ${t.status === 'FAILED' ? `FAILED - the map run failed${t.error ? `: ${field(t.error, MAX_DETAIL, s)}` : ''}` : 'COMPLETED'}`,
+  );
   const skipped = Object.entries(t.skippedByReason ?? {})
     .filter(([, c]) => count(c) > 0)
     .map(([reason, c]) => `${count(c)} ${SKIP_TEXT[reason as SkipReason] ?? oneLine(reason, 40)}`);
@@ -496,20 +540,31 @@ function targetBlock(t: TargetReport, n: number, s: Shortening): string {
   const failures = Array.isArray(t.failures) ? t.failures : [];
   if (count(t.objectsFailed) > 0) {
     const shown = failures.slice(0, MAX_FAILURES_SHOWN);
-    lines.push(`   Failures:    ${shown.length < count(t.objectsFailed) ? `the first ${shown.length} of ${count(t.objectsFailed)} (the execution output lists up to 20)` : 'all of them'}:`);
-    for (const f of shown) lines.push(`     - ${field(String(f.key), MAX_OBJECT_KEY, s)}: ${field(String(f.error), MAX_ERROR, s)}`);
+    lines.push(
+      `   Failures:    ${shown.length < count(t.objectsFailed) ? `the first ${shown.length} of ${count(t.objectsFailed)} (the execution output lists up to 20)` : 'all of them'}:`,
+    );
+    for (const f of shown)
+      lines.push(`     - ${field(String(f.key), MAX_OBJECT_KEY, s)}: ${field(String(f.error), MAX_ERROR, s)}`);
   }
   if (count(t.objectsChangedDuringRun) > 0) {
-    lines.push(`   Changed:     ${count(t.objectsChangedDuringRun)} object(s) changed by someone else during the run were not overwritten (counted as failed): check their new contents' data keys.`);
+    lines.push(
+      `   Changed:     ${count(t.objectsChangedDuringRun)} object(s) changed by someone else during the run were not overwritten (counted as failed): check their new contents' data keys.`,
+    );
   }
   if (count(t.olderVersionsUnderKey) > 0) {
-    lines.push(`   Older:       ${count(t.olderVersionsUnderKey)} older version(s) are still under this key (counted with ListObjectVersions, never deleted).`);
+    lines.push(
+      `   Older:       ${count(t.olderVersionsUnderKey)} older version(s) are still under this key (counted with ListObjectVersions, never deleted).`,
+    );
   }
   if (count(t.oldVersionsLeft) > 0) {
-    lines.push(`   Versions:    ${count(t.oldVersionsLeft)} previous version(s) keep their OLD data keys; the workflow never deletes versions: delete them yourself if the exposure requires it.`);
+    lines.push(
+      `   Versions:    ${count(t.oldVersionsLeft)} previous version(s) keep their OLD data keys; the workflow never deletes versions: delete them yourself if the exposure requires it.`,
+    );
   }
   if (t.bucketKeys) lines.push(`   Bucket Keys: ${BUCKET_KEYS_TEXT}`);
-  const extras = [`${count(t.batches)} batch(es)${count(t.batchesFailed) > 0 ? `, ${count(t.batchesFailed)} failed` : ''}`];
+  const extras = [
+    `${count(t.batches)} batch(es)${count(t.batchesFailed) > 0 ? `, ${count(t.batchesFailed)} failed` : ''}`,
+  ];
   if (count(t.throttlesRetried) > 0) extras.push(`${count(t.throttlesRetried)} throttled request(s) retried`);
   extras.push(`${Math.round(count(t.durationMs) / 1000)} s`);
   lines.push(`   Run:         ${extras.join(', ')}`);
@@ -521,7 +576,12 @@ function targetLine(t: TargetReport, n: number): string {
 }
 
 /** The command that runs the planned re-encryption of one key (inside the cooldown it re-encrypts without rotating again). */
-export function reencryptCommand(keyArn: string, units: readonly Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>[], requestId: string, rotatedAfter?: string | null): string {
+export function reencryptCommand(
+  keyArn: string,
+  units: readonly Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>[],
+  requestId: string,
+  rotatedAfter?: string | null,
+): string {
   const reason = `--reason ${shellWord(`re-encrypt after ${requestId}`)}`;
   if (rotatedAfter) {
     // The key was rotated by this execution, after it started: re-encrypt only (no rotation spent),
@@ -537,7 +597,13 @@ export function reencryptCommand(keyArn: string, units: readonly Pick<ReencryptT
  * Blocks (or, past the budget, one-line entries, then a count) in order: what fits in `maxBytes`.
  * `notice(n)` says how many were left out.
  */
-function bounded<T>(items: readonly T[], block: (item: T, n: number) => string, line: (item: T, n: number) => string, maxBytes: number, notice: (n: number) => string): { lines: string[]; bytes: number } {
+function bounded<T>(
+  items: readonly T[],
+  block: (item: T, n: number) => string,
+  line: (item: T, n: number) => string,
+  maxBytes: number,
+  notice: (n: number) => string,
+): { lines: string[]; bytes: number } {
   const out: string[] = [];
   let used = 0;
   let oneLiners = false;
@@ -569,21 +635,32 @@ function bounded<T>(items: readonly T[], block: (item: T, n: number) => string, 
  * failures, bytes, old versions left, Bucket Keys), the refused targets with their reasons, and
  * for REPORT_ONLY what would run and the command that runs it. At most `maxBytes` (UTF-8).
  */
-export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSummary, 'requestId'> & Partial<Pick<RunSummary, 'keys' | 'startedAt'>>, maxBytes: number): string {
-  const mode = r.mode === 'RUN' ? 'ran' : r.mode === 'REPORT_ONLY' ? 'REPORT ONLY: nothing was re-encrypted' : 'nothing to run';
+export function reencryptionSection(
+  r: ReencryptionSummary,
+  summary: Pick<RunSummary, 'requestId'> & Partial<Pick<RunSummary, 'keys' | 'startedAt'>>,
+  maxBytes: number,
+): string {
+  const mode =
+    r.mode === 'RUN' ? 'ran' : r.mode === 'REPORT_ONLY' ? 'REPORT ONLY: nothing was re-encrypted' : 'nothing to run';
   const head = [`Re-encryption (${mode})`];
   if (r.mode === 'RUN') {
-    head.push(`  ${count(r.objectsScanned)} objects scanned, ${count(r.objectsReencrypted)} re-encrypted under new data keys, ${count(r.objectsSkipped)} skipped, ${count(r.objectsFailed)} failed.`);
-    if (r.actionRequired) head.push('  ACTION REQUIRED: some data was not re-encrypted (see the failures and refusals below).');
+    head.push(
+      `  ${count(r.objectsScanned)} objects scanned, ${count(r.objectsReencrypted)} re-encrypted under new data keys, ${count(r.objectsSkipped)} skipped, ${count(r.objectsFailed)} failed.`,
+    );
+    if (r.actionRequired)
+      head.push('  ACTION REQUIRED: some data was not re-encrypted (see the failures and refusals below).');
   }
   head.push(...actionLines(r));
   if (r.error) {
-    head.push(`  ACTION REQUIRED: the re-encryption stopped: ${oneLine(r.error, MAX_DETAIL)}. Targets not listed below were not re-encrypted; the keys stay rotated. Run the same kms-rotate start ... --reencrypt again inside the cooldown.`);
+    head.push(
+      `  ACTION REQUIRED: the re-encryption stopped: ${oneLine(r.error, MAX_DETAIL)}. Targets not listed below were not re-encrypted; the keys stay rotated. Run the same kms-rotate start ... --reencrypt again inside the cooldown.`,
+    );
   }
   const s: Shortening = { cut: false };
   const parts: string[] = [head.join('\n')];
   let left = maxBytes - utf8Bytes(parts[0]!) - 200;
-  const targetNotice = (n: number) => `... ${n} more target(s) not listed to keep this message under the SNS size limit; the execution output lists every target.`;
+  const targetNotice = (n: number) =>
+    `... ${n} more target(s) not listed to keep this message under the SNS size limit; the execution output lists every target.`;
 
   if (r.targets.length > 0) {
     const t = bounded(r.targets, (x, n) => targetBlock(x, n, s), targetLine, left * 0.7, targetNotice);
@@ -595,11 +672,15 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
       `- ${oneLine(where(x), 300)}${x.keyArn ? ` for ${oneLine(x.keyArn, MAX_FIELD)}` : ''} (${ORIGIN_TEXT[x.origin] ?? 'origin unknown'}): REFUSED ${x.reason} - ${x.detail ? oneLine(x.detail, MAX_DETAIL) : `${REFUSAL_TEXT[x.reason] ?? 'unknown reason'}.`}`;
     const t = bounded(r.refused, refusedLine, refusedLine, left * 0.5, targetNotice);
     const more = r.refusedMore ? `; ${r.refusedMore} more not listed` : '';
-    parts.push(`Refused before any work (${r.refused.length}${more}; a refusal never holds back a rotation):`, ...t.lines);
+    parts.push(
+      `Refused before any work (${r.refused.length}${more}; a refusal never holds back a rotation):`,
+      ...t.lines,
+    );
     left -= t.bytes;
   }
   if (r.mode === 'REPORT_ONLY' && r.planned.length > 0) {
-    const plannedLine = (u: ReencryptionUnit) => `- ${oneLine(where(u), 300)} for ${oneLine(u.keyArn, MAX_FIELD)} (${ORIGIN_TEXT[u.origin] ?? 'origin unknown'})`;
+    const plannedLine = (u: ReencryptionUnit) =>
+      `- ${oneLine(where(u), 300)} for ${oneLine(u.keyArn, MAX_FIELD)} (${ORIGIN_TEXT[u.origin] ?? 'origin unknown'})`;
     const planned = bounded(r.planned, plannedLine, plannedLine, left / 2, targetNotice);
     parts.push(`Would re-encrypt (${r.planned.length}):`, ...planned.lines);
     left -= planned.bytes;
@@ -607,8 +688,17 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
     for (const u of r.planned) byKey.set(u.keyArn, [...(byKey.get(u.keyArn) ?? []), u]);
     const rotated = new Set((summary.keys ?? []).filter((k) => k.outcome === 'ROTATED').map((k) => k.keyArn));
     const rotatedAfter = (keyArn: string) => (rotated.has(keyArn) ? (summary.startedAt ?? null) : null);
-    const commands = [...byKey].map(([keyArn, units]) => `  ${oneLine(reencryptCommand(keyArn, units, summary.requestId, rotatedAfter(keyArn)), 20_000)}`);
-    const run = bounded(commands, (c) => c, (c) => c, left, (n) => `  ... ${n} more command(s) not listed.`);
+    const commands = [...byKey].map(
+      ([keyArn, units]) =>
+        `  ${oneLine(reencryptCommand(keyArn, units, summary.requestId, rotatedAfter(keyArn)), 20_000)}`,
+    );
+    const run = bounded(
+      commands,
+      (c) => c,
+      (c) => c,
+      left,
+      (n) => `  ... ${n} more command(s) not listed.`,
+    );
     parts.push(
       'To run it (`reencrypt`: the key was rotated here, so no on-demand rotation is spent; `start`: the key was not rotated, so it is rotated first; each bucket must be in the reEncryptBuckets setting):',
       ...run.lines,
@@ -622,7 +712,10 @@ export function reencryptionSection(r: ReencryptionSummary, summary: Pick<RunSum
 function actionLines(r: ReencryptionSummary): string[] {
   const reasons = Object.entries(r.actionRequiredByReason ?? {}).filter(([, c]) => count(c) > 0);
   if (!reasons.length) return [];
-  return ['  Action required, by reason:', ...reasons.map(([reason, c]) => `  - ${oneLine(reason, 60)} (${count(c)}): ${actionAdvice(reason)}`)];
+  return [
+    '  Action required, by reason:',
+    ...reasons.map(([reason, c]) => `  - ${oneLine(reason, 60)} (${count(c)}): ${actionAdvice(reason)}`),
+  ];
 }
 
 /** The "What to do next" line about data keys: what was re-encrypted and what was not (null: nothing to say). */
@@ -639,10 +732,17 @@ function reencryptionNextStep(r: ReencryptionSummary | null, anyRotated: boolean
   }
   const versions = r.targets.reduce((n, t) => n + count(t.oldVersionsLeft), 0);
   const parts = [`${count(r.objectsReencrypted)} object(s) in ${r.targets.length} target(s) now have new data keys.`];
-  if (count(r.objectsFailed) > 0) parts.push(`${count(r.objectsFailed)} failed and still use their old data keys: fix the cause and re-encrypt them.`);
+  if (count(r.objectsFailed) > 0)
+    parts.push(
+      `${count(r.objectsFailed)} failed and still use their old data keys: fix the cause and re-encrypt them.`,
+    );
   if (r.refused.length > 0) parts.push(`${r.refused.length} target(s) were refused and not re-encrypted.`);
-  if (count(r.objectsSkipped) > 0) parts.push(`${count(r.objectsSkipped)} were skipped (other keys, not SSE-KMS or envelope, or archived: archived objects under this key need a restore, then a re-encryption).`);
-  if (versions > 0) parts.push(`${versions} previous version(s) keep their old data keys (never deleted by the workflow).`);
+  if (count(r.objectsSkipped) > 0)
+    parts.push(
+      `${count(r.objectsSkipped)} were skipped (other keys, not SSE-KMS or envelope, or archived: archived objects under this key need a restore, then a re-encryption).`,
+    );
+  if (versions > 0)
+    parts.push(`${versions} previous version(s) keep their old data keys (never deleted by the workflow).`);
   parts.push('Data outside these targets (other buckets, other stores, copies people made) was NOT re-encrypted.');
   return `Re-encryption: ${parts.join(' ')}`;
 }

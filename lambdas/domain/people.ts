@@ -60,7 +60,12 @@ const HOW_TO =
 
 /** True when `name` matches the IAM-style pattern (`*` any run of characters, `?` one character), case-sensitively as IAM role ARNs compare. */
 function matchesRolePattern(name: string, pattern: string): boolean {
-  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const regex = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return regex.test(name);
 }
 
@@ -84,7 +89,8 @@ export function personKeyOf(arn: string | null | undefined): string | null {
 
 /** Why an ARN that is not a role session is no person, in words. */
 function notARole(arn: string): string {
-  if (/:user\//.test(arn)) return 'an IAM user (its long-term keys are not tied to one person and anyone holding them signs alike)';
+  if (/:user\//.test(arn))
+    return 'an IAM user (its long-term keys are not tied to one person and anyone holding them signs alike)';
   if (/:federated-user\//.test(arn)) return 'a federated user (GetFederationToken lets the caller name itself)';
   if (/:root$/.test(arn)) return 'the root user';
   return 'not a role session';
@@ -97,9 +103,13 @@ function notARole(arn: string): string {
 export function personOf(arn: string, allowed: readonly string[], route: string): Person | PersonRefusal {
   const shown = oneLine(arn, 300);
   const session = roleSessionOf(arn);
-  if (!session) return { code: 'NotAPerson', message: `${shown} is ${notARole(arn)}: only a person can use ${route}; ${HOW_TO}` };
+  if (!session)
+    return { code: 'NotAPerson', message: `${shown} is ${notARole(arn)}: only a person can use ${route}; ${HOW_TO}` };
   if (!allowed.some((p) => matchesRolePattern(session.roleName, p))) {
-    return { code: 'RoleNotAllowed', message: `role ${oneLine(session.roleName, 64)} may not use ${route} (allowed: ${allowed.join(', ')}); ${HOW_TO}` };
+    return {
+      code: 'RoleNotAllowed',
+      message: `role ${oneLine(session.roleName, 64)} may not use ${route} (allowed: ${allowed.join(', ')}); ${HOW_TO}`,
+    };
   }
   const via = session.roleName.startsWith(IDENTITY_CENTER_ROLE_PREFIX) ? 'identity-center' : 'source-identity';
   return { key: session.session.toLowerCase(), name: session.session, via, roleName: session.roleName };
@@ -124,10 +134,13 @@ export const DEFAULT_ACCESS_ROLES: AccessRoles = {
 /** Reads the roles from the front door's environment (JSON written by the stack); throws on anything else. */
 export function parseAccessRoles(text: string | undefined): AccessRoles {
   const parsed: unknown = JSON.parse(text ?? 'null');
-  const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && ROLE_PATTERN.test(p));
+  const list = (v: unknown) =>
+    Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && ROLE_PATTERN.test(p));
   const o = parsed as Record<string, unknown> | null;
   if (!o || !list(o.request) || !list(o.approve) || !list(o.breakGlass)) {
-    throw new Error('access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns');
+    throw new Error(
+      'access roles: expected {"request":[...],"approve":[...],"breakGlass":[...]} of role-name patterns',
+    );
   }
   return { request: o.request as string[], approve: o.approve as string[], breakGlass: o.breakGlass as string[] };
 }

@@ -21,8 +21,7 @@ export const REASON_TEXT: Record<Reason, string> = {
     'The key uses imported key material; on-demand rotation needs new material imported first (ImportType NEW_KEY_MATERIAL, state PENDING_ROTATION), and none is staged.',
   KEY_NOT_ENABLED:
     'The key is not enabled (disabled, pending deletion, pending import or unavailable); KMS rotates only enabled keys.',
-  FOREIGN_ACCOUNT:
-    'The key belongs to another AWS account; only the owning account can rotate a key.',
+  FOREIGN_ACCOUNT: 'The key belongs to another AWS account; only the owning account can rotate a key.',
   OPTED_OUT:
     'The key carries the opt-out tag (the optOutTag setting, "kms-incident-rotation" by default, with the value "disabled"), so automation leaves it alone.',
   RECENTLY_ROTATED:
@@ -30,25 +29,20 @@ export const REASON_TEXT: Record<Reason, string> = {
   DUPLICATE_FINDING:
     'This finding was already handled for this key (findings are re-published and can arrive twice); no second rotation was spent.',
   BUDGET_RESERVE:
-    'Few on-demand rotations are left in the key\'s lifetime budget; the last ones are kept for manual use, so automation did not spend one.',
+    "Few on-demand rotations are left in the key's lifetime budget; the last ones are kept for manual use, so automation did not spend one.",
   BUDGET_EXHAUSTED:
     'The key has used every on-demand rotation of its lifetime budget; KMS will never rotate it on demand again.',
-  APPROVAL_DENIED:
-    'The key needs approval before it is rotated, and the approval was denied or not given in time.',
+  APPROVAL_DENIED: 'The key needs approval before it is rotated, and the approval was denied or not given in time.',
   MATERIAL_PREDATES_EXPOSURE:
-    'A re-encrypt-only request: the key\'s newest key material was created before the exposure time given, so new data keys from it would still come from exposed material; nothing was re-encrypted.',
+    "A re-encrypt-only request: the key's newest key material was created before the exposure time given, so new data keys from it would still come from exposed material; nothing was re-encrypted.",
   FINDING_NOT_CONFIRMED:
     'The finding that started this run is not held by the service it claims to come from (GuardDuty, Security Hub or IAM Access Analyzer answered "not found", or the event did not say where to look): a hand-made or forged finding rotates nothing, and the key was not even looked up.',
   ROTATION_TIMEOUT:
     'The rotation was not confirmed before the deadline: either KMS accepted it and has not finished, or KMS kept refusing because an automatic rotation was running.',
-  ACCESS_DENIED:
-    'AWS refused a call for lack of permission (IAM policy, key policy, grant or SCP).',
-  THROTTLED:
-    'AWS rate-limited the calls (throttling) and the retries ran out.',
-  KMS_ERROR:
-    'KMS returned an error for this key (for example its state changed, a conflicting rotation, or a quota).',
-  INTERNAL:
-    'The workflow itself failed (a Lambda error, a bug or a step timeout); this is not a problem with the key.',
+  ACCESS_DENIED: 'AWS refused a call for lack of permission (IAM policy, key policy, grant or SCP).',
+  THROTTLED: 'AWS rate-limited the calls (throttling) and the retries ran out.',
+  KMS_ERROR: 'KMS returned an error for this key (for example its state changed, a conflicting rotation, or a quota).',
+  INTERNAL: 'The workflow itself failed (a Lambda error, a bug or a step timeout); this is not a problem with the key.',
 };
 
 /** What to do about each reason: one or two sentences, with the command to run where there is one. */
@@ -68,7 +62,7 @@ export const NEXT_STEP: Record<Reason, string> = {
   FOREIGN_ACCOUNT:
     'Rotate it from the owning account: tell that account\'s owners, or run `kms-rotate start --key <key ARN> --reason "<why>"` with credentials for that account.',
   OPTED_OUT:
-    'The key\'s owner opted it out on purpose with the opt-out tag (the stack\'s optOutTag setting, value `disabled`): no request rotates it, manual or forced, while the tag is there. If it should be rotated, someone the key\'s owners allow to change its tags (kms:UntagResource; the on-call policy does not grant it) removes the tag, then: `kms-rotate start --key <key ARN> --reason "<why>"`.',
+    "The key's owner opted it out on purpose with the opt-out tag (the stack's optOutTag setting, value `disabled`): no request rotates it, manual or forced, while the tag is there. If it should be rotated, someone the key's owners allow to change its tags (kms:UntagResource; the on-call policy does not grant it) removes the tag, then: `kms-rotate start --key <key ARN> --reason \"<why>\"`.",
   RECENTLY_ROTATED:
     'Nothing, unless the exposure happened after that rotation; then rerun by hand with the break-glass policy: `kms-rotate start --key <key ARN> --reason "<why>" --force`. Forcing lifts the cooldown, not the daily cap: past it, wait until the time the key\'s line gives ("next rotation allowed from").',
   DUPLICATE_FINDING:
@@ -86,11 +80,11 @@ export const NEXT_STEP: Record<Reason, string> = {
   ROTATION_TIMEOUT:
     'The rotation may still complete; check `kms-rotate check --key <key ARN>` before starting another one, so that a second rotation is not spent.',
   ACCESS_DENIED:
-    'Check the key policy and the workflow roles\' permissions (kms:DescribeKey, kms:GetKeyRotationStatus, kms:ListKeyRotations, kms:RotateKeyOnDemand) and any SCP, then rerun.',
+    "Check the key policy and the workflow roles' permissions (kms:DescribeKey, kms:GetKeyRotationStatus, kms:ListKeyRotations, kms:RotateKeyOnDemand) and any SCP, then rerun.",
   THROTTLED:
     'Rerun in a few minutes; first check `kms-rotate check --key <key ARN>` in case a rotation already started.',
   KMS_ERROR:
-    'Read the detail and the key\'s state in the KMS console; check `kms-rotate check --key <key ARN>` and rerun only if no rotation is in progress or done.',
+    "Read the detail and the key's state in the KMS console; check `kms-rotate check --key <key ARN>` and rerun only if no rotation is in progress or done.",
   INTERNAL:
     'Open the execution in the Step Functions console to see which step failed; check `kms-rotate check --key <key ARN>` before rerunning, so that a rotation is not spent twice.',
 };
@@ -101,7 +95,8 @@ export const OUTCOME_TEXT: Record<Outcome, string> = {
   DRY_RUN: 'dry run: nothing was changed; the line says what a real run would do',
   SKIPPED: 'skipped: the key was not rotated',
   FAILED: 'failed: the rotation did not complete or could not be confirmed',
-  REENCRYPT_ONLY: 're-encrypt only: no rotation was spent; the key\'s current material post-dates the exposure, and its data was re-encrypted under new data keys',
+  REENCRYPT_ONLY:
+    "re-encrypt only: no rotation was spent; the key's current material post-dates the exposure, and its data was re-encrypted under new data keys",
 };
 
 /**

@@ -7,7 +7,14 @@
  * key is SKIPPED MATERIAL_PREDATES_EXPOSURE (rotate first). Pure.
  */
 import type { Reason } from './contracts';
-import { firstFailure, KEY_CHECKS, importedMaterialNotStaged, requiresApproval, type AssessContext, type KeyFacts } from './eligibility';
+import {
+  firstFailure,
+  KEY_CHECKS,
+  importedMaterialNotStaged,
+  requiresApproval,
+  type AssessContext,
+  type KeyFacts,
+} from './eligibility';
 
 /** The request's re-encrypt-only part, as the per-key iteration carries it (null: a normal request). */
 export interface ReencryptOnly {
@@ -26,8 +33,13 @@ const NOT_YET_CURRENT = new Set(['PENDING_ROTATION', 'PENDING_MULTI_REGION_IMPOR
  * When the key's newest key material was made: the latest completed rotation (any type), else the
  * key's creation. Null when neither is known (then nothing can be proved: refused).
  */
-export function newestMaterialDate(rotations: readonly { RotationDate?: Date; KeyMaterialState?: string }[], creationDate: Date | undefined): Date | null {
-  const dates = rotations.filter((r) => r.RotationDate && !NOT_YET_CURRENT.has(r.KeyMaterialState ?? '')).map((r) => r.RotationDate!.getTime());
+export function newestMaterialDate(
+  rotations: readonly { RotationDate?: Date; KeyMaterialState?: string }[],
+  creationDate: Date | undefined,
+): Date | null {
+  const dates = rotations
+    .filter((r) => r.RotationDate && !NOT_YET_CURRENT.has(r.KeyMaterialState ?? ''))
+    .map((r) => r.RotationDate!.getTime());
   if (dates.length) return new Date(Math.max(...dates));
   return creationDate ?? null;
 }
@@ -47,7 +59,11 @@ const REENCRYPT_ONLY_KEY_CHECKS = KEY_CHECKS.filter((c) => c !== importedMateria
  * or caps: nothing is spent), then the material's age against `exposedAt`, then dry run, then the
  * approval gate (the two-person rule applies as to any manual request).
  */
-export function assessReencryptOnly(facts: KeyFacts & { newestMaterialDate: Date | null }, ctx: AssessContext, only: ReencryptOnly): ReencryptOnlyDecision {
+export function assessReencryptOnly(
+  facts: KeyFacts & { newestMaterialDate: Date | null },
+  ctx: AssessContext,
+  only: ReencryptOnly,
+): ReencryptOnlyDecision {
   const keyProblem = firstFailure(REENCRYPT_ONLY_KEY_CHECKS, facts, ctx);
   if (keyProblem) return { action: 'SKIP', ...keyProblem };
   const exposed = new Date(only.exposedAt);
@@ -63,7 +79,11 @@ export function assessReencryptOnly(facts: KeyFacts & { newestMaterialDate: Date
   }
   const why = `its newest key material was created at ${newest.toISOString()}, after the exposure (${only.exposedAt}); no rotation is spent`;
   if (ctx.dryRun) return { action: 'DRY_RUN', detail: `Dry run: would re-encrypt only: ${why}.` };
-  if (requiresApproval(facts, ctx)) return { action: 'APPROVAL', detail: `Re-encrypt only (${why}); the key is tagged ${ctx.optOutTag}=approval, so an on-call decision is needed first.` };
+  if (requiresApproval(facts, ctx))
+    return {
+      action: 'APPROVAL',
+      detail: `Re-encrypt only (${why}); the key is tagged ${ctx.optOutTag}=approval, so an on-call decision is needed first.`,
+    };
   return { action: 'REENCRYPT_ONLY', detail: `Re-encrypt only: ${why}.` };
 }
 
@@ -84,16 +104,27 @@ export interface ReencryptOnlyFields {
  * Check a request's re-encrypt-only fields (front door and Intake apply the same rules): null for
  * a normal request, the ReencryptOnly part, or a message naming the field.
  */
-export function readReencryptOnly(f: ReencryptOnlyFields, now: Date): { value: ReencryptOnly | null } | { error: string } {
-  if (f.reEncryptOnly !== undefined && typeof f.reEncryptOnly !== 'boolean') return { error: 'reEncryptOnly: expected true or false' };
+export function readReencryptOnly(
+  f: ReencryptOnlyFields,
+  now: Date,
+): { value: ReencryptOnly | null } | { error: string } {
+  if (f.reEncryptOnly !== undefined && typeof f.reEncryptOnly !== 'boolean')
+    return { error: 'reEncryptOnly: expected true or false' };
   if (f.reEncryptOnly !== true) {
-    return f.exposedAt === undefined ? { value: null } : { error: 'exposedAt: only with reEncryptOnly: true (a rotation needs no exposure time)' };
+    return f.exposedAt === undefined
+      ? { value: null }
+      : { error: 'exposedAt: only with reEncryptOnly: true (a rotation needs no exposure time)' };
   }
   if (typeof f.exposedAt !== 'string' || !ISO_TIME.test(f.exposedAt) || Number.isNaN(Date.parse(f.exposedAt))) {
-    return { error: 'exposedAt: expected the ISO 8601 time from which the key may have been exposed, with its offset (e.g. 2026-12-04T09:30:00Z)' };
+    return {
+      error:
+        'exposedAt: expected the ISO 8601 time from which the key may have been exposed, with its offset (e.g. 2026-12-04T09:30:00Z)',
+    };
   }
   if (Date.parse(f.exposedAt) > now.getTime()) return { error: `exposedAt: ${f.exposedAt} is in the future` };
-  if (!f.hasTargets) return { error: 'reEncrypt: a re-encrypt-only request needs reEncrypt.targets (there is nothing else to do)' };
-  if (f.forced) return { error: 'reEncryptOnly: spends no rotation, so break-glass (force) is neither needed nor allowed' };
+  if (!f.hasTargets)
+    return { error: 'reEncrypt: a re-encrypt-only request needs reEncrypt.targets (there is nothing else to do)' };
+  if (f.forced)
+    return { error: 'reEncryptOnly: spends no rotation, so break-glass (force) is neither needed nor allowed' };
   return { value: { exposedAt: new Date(Date.parse(f.exposedAt)).toISOString() } };
 }

@@ -15,23 +15,30 @@ export const ACTION_ADVICE: Readonly<Record<string, string>> = {
     'then re-encrypt them with kms-rotate reencrypt once the restore is done (no rotation is spent).',
   MULTI_REGION_REPLICA:
     'objects under a multi-Region replica of the key (same mrk- id, another Region) were left untouched: the replica shares the rotated material, ' +
-    'so re-encrypt them from the replica\'s Region with kms-rotate reencrypt using the replica key ARN.',
+    "so re-encrypt them from the replica's Region with kms-rotate reencrypt using the replica key ARN.",
   OLDER_VERSIONS:
     'older versions in a versioned bucket keep their old data keys under the exposed material (the workflow never deletes versions): ' +
     'delete them (a NoncurrentVersionExpiration lifecycle rule, or by hand) once nobody needs them, or accept the exposure.',
-  OBJECT_FAILED: 'objects failed and keep their old data keys: fix the cause named in the failures, then re-encrypt them with kms-rotate reencrypt.',
+  OBJECT_FAILED:
+    'objects failed and keep their old data keys: fix the cause named in the failures, then re-encrypt them with kms-rotate reencrypt.',
   CHANGED_DURING_RUN:
     'objects were changed by someone else during the run and were not overwritten: check which key their new contents use, and re-encrypt them if it is the rotated one.',
-  TARGET_FAILED: 'a target\'s map run failed: its objects may be partly re-encrypted; re-run it with kms-rotate reencrypt.',
-  BUCKET_NOT_ALLOWED: 'a requested bucket is not in the reEncryptBuckets setting: add it (a deployment) and re-encrypt it with kms-rotate reencrypt.',
+  TARGET_FAILED:
+    "a target's map run failed: its objects may be partly re-encrypted; re-run it with kms-rotate reencrypt.",
+  BUCKET_NOT_ALLOWED:
+    'a requested bucket is not in the reEncryptBuckets setting: add it (a deployment) and re-encrypt it with kms-rotate reencrypt.',
   KEY_NOT_ROTATED: 'the key was not rotated, so nothing was re-encrypted: rotate it, then re-encrypt.',
   TOO_MANY_TARGETS: 'more targets than one execution runs: re-encrypt the rest with another kms-rotate reencrypt.',
-  MATERIAL_PREDATES_EXPOSURE: 'the key\'s newest key material is older than the exposure: rotate the key first (kms-rotate start), which re-encrypts as well.',
-  REFUSED_NOT_LISTED: 'more targets were refused than the report lists: read the execution output and the ledger, and re-encrypt what was refused.',
-  BRANCH_FAILED: 'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with kms-rotate reencrypt.',
+  MATERIAL_PREDATES_EXPOSURE:
+    "the key's newest key material is older than the exposure: rotate the key first (kms-rotate start), which re-encrypts as well.",
+  REFUSED_NOT_LISTED:
+    'more targets were refused than the report lists: read the execution output and the ledger, and re-encrypt what was refused.',
+  BRANCH_FAILED:
+    'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with kms-rotate reencrypt.',
 };
 /** Advice for a reason ACTION_ADVICE does not know. */
-export const ACTION_ADVICE_DEFAULT = 'objects were left untouched under the exposed key material: see the README section "Re-encrypting affected data" for this reason, fix it, then re-encrypt them.';
+export const ACTION_ADVICE_DEFAULT =
+  'objects were left untouched under the exposed key material: see the README section "Re-encrypting affected data" for this reason, fix it, then re-encrypt them.';
 
 /** What a person does for one action-required reason. */
 export function actionAdvice(reason: string): string {
@@ -46,7 +53,12 @@ const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 
  * failed and changed objects, failed map runs, refusals a person asked for or left over, and the
  * branch's own failure.
  */
-export function actionRequiredByReason(targets: readonly TargetReport[], refused: ReencryptionState['refused'], refusedMore: number, branchFailed: boolean): Record<string, number> {
+export function actionRequiredByReason(
+  targets: readonly TargetReport[],
+  refused: ReencryptionState['refused'],
+  refusedMore: number,
+  branchFailed: boolean,
+): Record<string, number> {
   const out: Record<string, number> = {};
   const add = (reason: string, count: number) => {
     if (count > 0) out[reason] = (out[reason] ?? 0) + count;
@@ -59,7 +71,9 @@ export function actionRequiredByReason(targets: readonly TargetReport[], refused
     add('CHANGED_DURING_RUN', n(t.objectsChangedDuringRun));
     add('TARGET_FAILED', t.status === 'FAILED' ? 1 : 0);
   }
-  for (const r of refused) if (r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS' || r.reason === 'MATERIAL_PREDATES_EXPOSURE') add(r.reason, 1);
+  for (const r of refused)
+    if (r.origin === 'request' || r.reason === 'TOO_MANY_TARGETS' || r.reason === 'MATERIAL_PREDATES_EXPOSURE')
+      add(r.reason, 1);
   // Refusals beyond those listed: their reasons are not kept, so they count (strictly) as needing a look.
   add('REFUSED_NOT_LISTED', n(refusedMore));
   add('BRANCH_FAILED', branchFailed ? 1 : 0);
@@ -80,7 +94,9 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
   const refused = Array.isArray(state.refused) ? state.refused : [];
   const refusedMore = Number.isFinite(state.refusedMore) && state.refusedMore > 0 ? state.refusedMore : 0;
   const branch = state.branchError && typeof state.branchError === 'object' ? state.branchError : null;
-  const error = branch ? oneLineBounded(`${String(branch.Error ?? 'Error')}: ${String(branch.Cause ?? '')}`) : undefined;
+  const error = branch
+    ? oneLineBounded(`${String(branch.Error ?? 'Error')}: ${String(branch.Cause ?? '')}`)
+    : undefined;
   if (state.mode === 'NONE' && refused.length === 0 && !error) return null;
   const sum = (field: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') =>
     targets.reduce((total, t) => total + (Number.isFinite(t[field]) ? t[field] : 0), 0);

@@ -125,8 +125,17 @@ export interface ReencryptionState {
  * PlanReencryption itself failed (with `branchError` added), so Notify reads the same shape.
  */
 export const NOTHING_PLANNED: Readonly<ReencryptionState> = Object.freeze({
-  mode: 'NONE', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null,
-  childKmsRequestsPerSecond: 0, reports: [], mapRun: null, mapRunError: null,
+  mode: 'NONE',
+  units: [],
+  refused: [],
+  refusedMore: 0,
+  index: 0,
+  remaining: 0,
+  current: null,
+  childKmsRequestsPerSecond: 0,
+  reports: [],
+  mapRun: null,
+  mapRunError: null,
 });
 
 /** Each Distributed Map item after ItemSelector (from the S3 ListObjectsV2 reader's Key/Size/Etag). */
@@ -209,7 +218,13 @@ export const KMS_REQUESTS = {
  */
 export const KMS_REQUESTS_PER_OBJECT: Record<ReencryptionKind, number> = {
   's3-sse-kms': KMS_REQUESTS.checksumHead + KMS_REQUESTS.copy,
-  envelope: KMS_REQUESTS.sseKmsRead + KMS_REQUESTS.esdkDecrypt + KMS_REQUESTS.esdkEncrypt + KMS_REQUESTS.sseKmsWrite + KMS_REQUESTS.sseKmsRead + KMS_REQUESTS.esdkDecrypt,
+  envelope:
+    KMS_REQUESTS.sseKmsRead +
+    KMS_REQUESTS.esdkDecrypt +
+    KMS_REQUESTS.esdkEncrypt +
+    KMS_REQUESTS.sseKmsWrite +
+    KMS_REQUESTS.sseKmsRead +
+    KMS_REQUESTS.esdkDecrypt,
 };
 
 /** The KMS rate one child execution is paced to at most (it works objects a few at a time). */
@@ -224,11 +239,21 @@ const MAX_CHILD_CONCURRENCY = 1000;
  * rate = the bound; a batch is as many objects as a child does in BATCH_TARGET_SECONDS at its
  * rate for the costliest kind (envelope, KMS_REQUESTS_PER_OBJECT).
  */
-export function reencryptionPacing(kmsRequestsPerSecond: number): { maxConcurrency: number; childKmsRequestsPerSecond: number; maxItemsPerBatch: number } {
-  const maxConcurrency = Math.min(MAX_CHILD_CONCURRENCY, Math.max(1, Math.ceil(kmsRequestsPerSecond / CHILD_KMS_REQUESTS_PER_SECOND)));
+export function reencryptionPacing(kmsRequestsPerSecond: number): {
+  maxConcurrency: number;
+  childKmsRequestsPerSecond: number;
+  maxItemsPerBatch: number;
+} {
+  const maxConcurrency = Math.min(
+    MAX_CHILD_CONCURRENCY,
+    Math.max(1, Math.ceil(kmsRequestsPerSecond / CHILD_KMS_REQUESTS_PER_SECOND)),
+  );
   const childKmsRequestsPerSecond = kmsRequestsPerSecond / maxConcurrency;
   const costliest = Math.max(...Object.values(KMS_REQUESTS_PER_OBJECT));
-  const maxItemsPerBatch = Math.max(1, Math.min(1000, Math.floor((childKmsRequestsPerSecond * BATCH_TARGET_SECONDS) / costliest)));
+  const maxItemsPerBatch = Math.max(
+    1,
+    Math.min(1000, Math.floor((childKmsRequestsPerSecond * BATCH_TARGET_SECONDS) / costliest)),
+  );
   return { maxConcurrency, childKmsRequestsPerSecond, maxItemsPerBatch };
 }
 
@@ -254,7 +279,11 @@ export type SkipReason =
  * Encryption SDK message). Every other reason, including any added later, means the object was
  * left untouched under the exposed key material: strict by default, it sets action required.
  */
-export const SKIPS_WITHOUT_ACTION: ReadonlySet<string> = new Set<SkipReason>(['OTHER_KEY', 'NOT_SSE_KMS', 'NOT_ENVELOPE']);
+export const SKIPS_WITHOUT_ACTION: ReadonlySet<string> = new Set<SkipReason>([
+  'OTHER_KEY',
+  'NOT_SSE_KMS',
+  'NOT_ENVELOPE',
+]);
 
 /** Whether a skipped object still has data under the exposed key material (a person must act). */
 export function skipNeedsAction(reason: string): boolean {
@@ -302,8 +331,7 @@ export interface S3ObjectFacts {
 
 /** What to do with one object. */
 export type S3Decision =
-  | { action: 'RE_ENCRYPT'; method: 'COPY' | 'MULTIPART_COPY' }
-  | { action: 'SKIPPED'; reason: SkipReason };
+  { action: 'RE_ENCRYPT'; method: 'COPY' | 'MULTIPART_COPY' } | { action: 'SKIPPED'; reason: SkipReason };
 
 /**
  * Decide for one SSE-KMS target object: re-encrypt it (single copy up to 5 GiB, multipart above)
@@ -311,7 +339,8 @@ export type S3Decision =
  */
 export function decideS3Object(facts: S3ObjectFacts, keyArn: string): S3Decision {
   // SSE-KMS and DSSE-KMS (two layers, the KMS one the same): both hold a data key under the KMS key.
-  if (facts.serverSideEncryption !== 'aws:kms' && facts.serverSideEncryption !== 'aws:kms:dsse') return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
+  if (facts.serverSideEncryption !== 'aws:kms' && facts.serverSideEncryption !== 'aws:kms:dsse')
+    return { action: 'SKIPPED', reason: 'NOT_SSE_KMS' };
   // An object under a replica of the rotated multi-Region key is under the same exposed material.
   if (isReplicaOf(facts.sseKmsKeyId, keyArn)) return { action: 'SKIPPED', reason: 'MULTI_REGION_REPLICA' };
   if (facts.sseKmsKeyId !== keyArn) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
@@ -332,7 +361,10 @@ export interface EnvelopeFacts {
 }
 
 /** Decide for one envelope target object: re-encrypt when one of its data keys is under the rotated key. */
-export function decideEnvelopeObject(facts: EnvelopeFacts, keyArn: string): { action: 'RE_ENCRYPT' } | { action: 'SKIPPED'; reason: SkipReason } {
+export function decideEnvelopeObject(
+  facts: EnvelopeFacts,
+  keyArn: string,
+): { action: 'RE_ENCRYPT' } | { action: 'SKIPPED'; reason: SkipReason } {
   if (!facts.isMessage) return { action: 'SKIPPED', reason: 'NOT_ENVELOPE' };
   if (!facts.kmsKeyArns.includes(keyArn)) return { action: 'SKIPPED', reason: 'OTHER_KEY' };
   // A rewrite wraps the new data key only with KMS keys: a raw-key reader would lose access.
@@ -391,11 +423,36 @@ export type ObjectOutcome = (
 ) & { olderVersionsUnderKey?: number };
 
 /** An empty report for one target. */
-export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix: string, keyArn = '', origin: TargetOrigin = 'request'): TargetReport {
+export function emptyTargetReport(
+  type: ReencryptionKind,
+  bucket: string,
+  prefix: string,
+  keyArn = '',
+  origin: TargetOrigin = 'request',
+): TargetReport {
   return {
-    type, bucket, prefix, keyArn, origin, status: 'COMPLETED', error: null, throttlesRetried: 0, batches: 0, batchesFailed: 0,
-    objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, skippedByReason: {}, objectsFailed: 0, failures: [],
-    objectsChangedDuringRun: 0, bytesReencrypted: 0, oldVersionsLeft: 0, olderVersionsUnderKey: 0, bucketKeys: false, durationMs: 0,
+    type,
+    bucket,
+    prefix,
+    keyArn,
+    origin,
+    status: 'COMPLETED',
+    error: null,
+    throttlesRetried: 0,
+    batches: 0,
+    batchesFailed: 0,
+    objectsScanned: 0,
+    objectsReencrypted: 0,
+    objectsSkipped: 0,
+    skippedByReason: {},
+    objectsFailed: 0,
+    failures: [],
+    objectsChangedDuringRun: 0,
+    bytesReencrypted: 0,
+    oldVersionsLeft: 0,
+    olderVersionsUnderKey: 0,
+    bucketKeys: false,
+    durationMs: 0,
   };
 }
 
@@ -405,7 +462,12 @@ export function emptyTargetReport(type: ReencryptionKind, bucket: string, prefix
  * someone else, possibly with a data key made before the rotation) and as changed.
  */
 export function recordOutcome(report: TargetReport, o: ObjectOutcome): TargetReport {
-  const r: TargetReport = { ...report, skippedByReason: { ...report.skippedByReason }, failures: [...report.failures], objectsScanned: report.objectsScanned + 1 };
+  const r: TargetReport = {
+    ...report,
+    skippedByReason: { ...report.skippedByReason },
+    failures: [...report.failures],
+    objectsScanned: report.objectsScanned + 1,
+  };
   if (o.olderVersionsUnderKey) r.olderVersionsUnderKey = (r.olderVersionsUnderKey ?? 0) + o.olderVersionsUnderKey;
   switch (o.result) {
     case 'REENCRYPTED':
@@ -457,11 +519,15 @@ function settingNamesKey(settingKey: string, key: { keyArn: string; aliases: str
   const named = parseKmsArn(settingKey);
   if (!keyArn) return false;
   if (!named) return settingKey === keyArn.resource; // a bare key id
-  if (named.partition !== keyArn.partition || named.region !== keyArn.region || named.account !== keyArn.account) return false;
-  return named.resourceType === 'alias' ? key.aliases.includes(`alias/${named.resource}`) : named.resource === keyArn.resource;
+  if (named.partition !== keyArn.partition || named.region !== keyArn.region || named.account !== keyArn.account)
+    return false;
+  return named.resourceType === 'alias'
+    ? key.aliases.includes(`alias/${named.resource}`)
+    : named.resource === keyArn.resource;
 }
 
-const unitId = (u: ReencryptTargetSpec & { keyArn: string | null }) => JSON.stringify([u.type, u.bucket, u.prefix, u.keyArn]);
+const unitId = (u: ReencryptTargetSpec & { keyArn: string | null }) =>
+  JSON.stringify([u.type, u.bucket, u.prefix, u.keyArn]);
 const where = (t: ReencryptTargetSpec) => `${t.type} s3://${t.bucket}/${t.prefix}`;
 
 /**
@@ -483,11 +549,15 @@ export function planReencryption(
   // without spending a rotation. That is how on-call re-runs a re-encryption that failed. A
   // finding's repeat never does (GuardDuty repeats findings; each would re-encrypt again).
   const wouldRotate = request.dryRun ? 'DRY_RUN' : 'ROTATED';
-  const reRun = (r: RotatedKeyFacts) => !request.dryRun && request.source === 'manual' && r.outcome === 'SKIPPED' && r.reason === 'RECENTLY_ROTATED';
+  const reRun = (r: RotatedKeyFacts) =>
+    !request.dryRun && request.source === 'manual' && r.outcome === 'SKIPPED' && r.reason === 'RECENTLY_ROTATED';
   // REENCRYPT_ONLY: a re-encrypt-only request whose key's current material post-dates the
   // exposure (Assess checked it): planned as a rotated key, without a rotation.
-  const current = (r: RotatedKeyFacts) => r.outcome === wouldRotate || (!request.dryRun && r.outcome === 'REENCRYPT_ONLY') || reRun(r);
-  const rotated = results.filter((r): r is RotatedKeyFacts & { keyArn: string } => current(r) && typeof r.keyArn === 'string' && r.keyArn !== '');
+  const current = (r: RotatedKeyFacts) =>
+    r.outcome === wouldRotate || (!request.dryRun && r.outcome === 'REENCRYPT_ONLY') || reRun(r);
+  const rotated = results.filter(
+    (r): r is RotatedKeyFacts & { keyArn: string } => current(r) && typeof r.keyArn === 'string' && r.keyArn !== '',
+  );
   const requested = request.reEncryptTargets ?? [];
   const refused: RefusedTarget[] = [];
   const refusedIds = new Set<string>();
@@ -502,15 +572,31 @@ export function planReencryption(
     if (refused.length < MAX_LISTED_REFUSALS) refused.push(keyed);
     else refusedMore++;
   };
-  const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({ type: t.type, bucket: t.bucket, prefix: t.prefix ?? '' });
+  const spec = (t: ReencryptTargetSpec): ReencryptTargetSpec => ({
+    type: t.type,
+    bucket: t.bucket,
+    prefix: t.prefix ?? '',
+  });
 
   if (!rotated.length) {
     const predates = results.some((r) => r.outcome === 'SKIPPED' && r.reason === 'MATERIAL_PREDATES_EXPOSURE');
     for (const t of requested) {
       if (predates) {
-        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'MATERIAL_PREDATES_EXPOSURE', detail: `${where(spec(t))} was not re-encrypted: the key's newest key material predates the exposure; rotate the key first (kms-rotate start --reencrypt ...).` });
+        refuse({
+          ...spec(t),
+          keyArn: null,
+          origin: t.origin,
+          reason: 'MATERIAL_PREDATES_EXPOSURE',
+          detail: `${where(spec(t))} was not re-encrypted: the key's newest key material predates the exposure; rotate the key first (kms-rotate start --reencrypt ...).`,
+        });
       } else {
-        refuse({ ...spec(t), keyArn: null, origin: t.origin, reason: 'KEY_NOT_ROTATED', detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.` });
+        refuse({
+          ...spec(t),
+          keyArn: null,
+          origin: t.origin,
+          reason: 'KEY_NOT_ROTATED',
+          detail: `${where(spec(t))} was not re-encrypted: no key was rotated by this execution, so new data keys would come from the same key material.`,
+        });
       }
     }
   }
@@ -518,7 +604,8 @@ export function planReencryption(
   for (const key of rotated) {
     for (const t of requested) candidates.push({ ...spec(t), keyArn: key.keyArn, origin: t.origin });
     for (const [settingKey, targets] of Object.entries(settings.targets)) {
-      if (settingNamesKey(settingKey, key)) for (const t of targets) candidates.push({ ...spec(t), keyArn: key.keyArn, origin: 'setting' });
+      if (settingNamesKey(settingKey, key))
+        for (const t of targets) candidates.push({ ...spec(t), keyArn: key.keyArn, origin: 'setting' });
     }
   }
   const seen = new Set<string>();
@@ -527,18 +614,39 @@ export function planReencryption(
     if (seen.has(unitId(c))) continue;
     seen.add(unitId(c));
     if (!settings.buckets.includes(c.bucket)) {
-      refuse({ ...c, reason: 'BUCKET_NOT_ALLOWED', detail: `${where(c)} was refused: bucket ${c.bucket} is not in setting reEncryptBuckets, so the stack may not touch it.` });
+      refuse({
+        ...c,
+        reason: 'BUCKET_NOT_ALLOWED',
+        detail: `${where(c)} was refused: bucket ${c.bucket} is not in setting reEncryptBuckets, so the stack may not touch it.`,
+      });
     } else if (units.length >= MAX_REENCRYPTION_UNITS) {
-      refuse({ ...c, reason: 'TOO_MANY_TARGETS', detail: `${where(c)} was refused: one execution re-encrypts at most ${MAX_REENCRYPTION_UNITS} targets; start another run for the rest.` });
+      refuse({
+        ...c,
+        reason: 'TOO_MANY_TARGETS',
+        detail: `${where(c)} was refused: one execution re-encrypts at most ${MAX_REENCRYPTION_UNITS} targets; start another run for the rest.`,
+      });
     } else {
       units.push(c);
     }
   }
-  const mode: ReencryptionMode = !units.length ? 'NONE' : request.dryRun || (request.source !== 'manual' && !settings.auto) ? 'REPORT_ONLY' : 'RUN';
+  const mode: ReencryptionMode = !units.length
+    ? 'NONE'
+    : request.dryRun || (request.source !== 'manual' && !settings.auto)
+      ? 'REPORT_ONLY'
+      : 'RUN';
   const run = mode === 'RUN';
   return {
-    mode, units, refused, refusedMore, index: 0, remaining: run ? units.length : 0, current: run ? units[0]! : null,
-    childKmsRequestsPerSecond: pacing.childKmsRequestsPerSecond, reports: [], mapRun: null, mapRunError: null,
+    mode,
+    units,
+    refused,
+    refusedMore,
+    index: 0,
+    remaining: run ? units.length : 0,
+    current: run ? units[0]! : null,
+    childKmsRequestsPerSecond: pacing.childKmsRequestsPerSecond,
+    reports: [],
+    mapRun: null,
+    mapRunError: null,
   };
 }
 
@@ -568,8 +676,10 @@ export function mergeReports(into: TargetReport, ...batches: TargetReport[]): Ta
     r.oldVersionsLeft += b.oldVersionsLeft;
     if (b.olderVersionsUnderKey) r.olderVersionsUnderKey = (r.olderVersionsUnderKey ?? 0) + b.olderVersionsUnderKey;
     r.bucketKeys ||= b.bucketKeys;
-    for (const [reason, n] of Object.entries(b.skippedByReason) as [SkipReason, number][]) r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + n;
-    for (const f of b.failures) if (r.failures.length < MAX_LISTED_FAILURES) r.failures.push(boundedFailure(f.key, f.error));
+    for (const [reason, n] of Object.entries(b.skippedByReason) as [SkipReason, number][])
+      r.skippedByReason[reason] = (r.skippedByReason[reason] ?? 0) + n;
+    for (const f of b.failures)
+      if (r.failures.length < MAX_LISTED_FAILURES) r.failures.push(boundedFailure(f.key, f.error));
   }
   return r;
 }
@@ -579,7 +689,11 @@ export function mergeReports(into: TargetReport, ...batches: TargetReport[]): Ta
  * with the child's error (a re-run picks them up).
  */
 export function failedBatchReport(unit: ReencryptionUnit, itemKeys: string[], error: string): TargetReport {
-  let r: TargetReport = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), batches: 1, batchesFailed: 1 };
+  let r: TargetReport = {
+    ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin),
+    batches: 1,
+    batchesFailed: 1,
+  };
   for (const key of itemKeys) r = recordOutcome(r, { result: 'FAILED', ...boundedFailure(key, error) });
   return r;
 }
@@ -607,7 +721,15 @@ export function advanceReencryption(state: ReencryptionState, report: TargetRepo
     left -= bytes;
   }
   const kept = failures.length === report.failures.length ? report : { ...report, failures };
-  return { ...state, reports: [...state.reports, kept], index, remaining, current: remaining > 0 ? (state.units[index] ?? null) : null, mapRun: null, mapRunError: null };
+  return {
+    ...state,
+    reports: [...state.reports, kept],
+    index,
+    remaining,
+    current: remaining > 0 ? (state.units[index] ?? null) : null,
+    mapRun: null,
+    mapRunError: null,
+  };
 }
 
 function failuresBytes(failures: TargetReport['failures']): number {

@@ -32,7 +32,11 @@ export const ROTATE_FUNCTION_TIMED_OUT_ERRORS = ['Sandbox.Timedout', 'Lambda.Unk
  * answer was lost (`RotateResponseLost`: SDK TimeoutError or a socket error, see
  * adapters/kms.ts) or KMS failed internally (5xx) after possibly starting it.
  */
-export const ROTATE_ANSWER_UNKNOWN_ERRORS: readonly string[] = ['RotateResponseLost', 'KMSInternalException', 'DependencyTimeoutException'];
+export const ROTATE_ANSWER_UNKNOWN_ERRORS: readonly string[] = [
+  'RotateResponseLost',
+  'KMSInternalException',
+  'DependencyTimeoutException',
+];
 
 /** The settings the rotation decisions use (a subset of the runtime config). */
 export interface RotationTiming {
@@ -84,10 +88,15 @@ export function newerOnDemandRotation(lastOnDemandRotation: Date | null, previou
  * The completion rule: no on-demand rotation in progress AND either a newer ON_DEMAND rotation
  * than the one seen before, or a different current key material.
  */
-export function rotationConfirmed(seen: RotationObservation, before: { previousRotationDate: string | null; previousKeyMaterialId: string | null }): boolean {
+export function rotationConfirmed(
+  seen: RotationObservation,
+  before: { previousRotationDate: string | null; previousKeyMaterialId: string | null },
+): boolean {
   if (seen.onDemandRotationStartDate) return false;
   const materialChanged =
-    before.previousKeyMaterialId !== null && seen.currentKeyMaterialId !== null && seen.currentKeyMaterialId !== before.previousKeyMaterialId;
+    before.previousKeyMaterialId !== null &&
+    seen.currentKeyMaterialId !== null &&
+    seen.currentKeyMaterialId !== before.previousKeyMaterialId;
   return newerOnDemandRotation(seen.lastOnDemandRotation, before.previousRotationDate) || materialChanged;
 }
 
@@ -99,11 +108,19 @@ export function rotationConfirmed(seen: RotationObservation, before: { previousR
  */
 export function nextWaitSeconds(timing: RotationTiming, clock: Pick<RotationClock, 'secondsLeft'>): number {
   const elapsed = timing.rotationTimeoutSeconds - clock.secondsLeft;
-  return pollDelaySeconds(elapsed, { shortestSeconds: timing.pollInitialSeconds, maxSeconds: timing.pollMaxSeconds }, clock.secondsLeft);
+  return pollDelaySeconds(
+    elapsed,
+    { shortestSeconds: timing.pollInitialSeconds, maxSeconds: timing.pollMaxSeconds },
+    clock.secondsLeft,
+  );
 }
 
 /** The task's deadline, or one rotation timeout from `now` when no step has set it yet. */
-export function rotationClock(task: Pick<KeyTask, 'deadline'>, timing: Pick<RotationTiming, 'rotationTimeoutSeconds'>, now: Date): RotationClock {
+export function rotationClock(
+  task: Pick<KeyTask, 'deadline'>,
+  timing: Pick<RotationTiming, 'rotationTimeoutSeconds'>,
+  now: Date,
+): RotationClock {
   const deadline = task.deadline ?? new Date(now.getTime() + timing.rotationTimeoutSeconds * 1000).toISOString();
   return { deadline, secondsLeft: (Date.parse(deadline) - now.getTime()) / 1000 };
 }
@@ -122,10 +139,15 @@ export function planRotation(task: KeyTask, seen: RotationState, timing: Rotatio
   const { deadline, secondsLeft } = clock;
   const newer = newerOnDemandRotation(seen.lastOnDemandRotation, task.previousRotationDate);
   const materialChanged =
-    seen.currentKeyMaterialId != null && task.previousKeyMaterialId !== null && seen.currentKeyMaterialId !== task.previousKeyMaterialId;
+    seen.currentKeyMaterialId != null &&
+    task.previousKeyMaterialId !== null &&
+    seen.currentKeyMaterialId !== task.previousKeyMaterialId;
   const unconfirmed = rotateAttemptUnconfirmed(task);
   if (seen.onDemandRotationStartDate || newer || materialChanged) {
-    const startedAt = seen.onDemandRotationStartDate ?? (newer ? seen.lastOnDemandRotation : null) ?? (task.rotateAttemptedAt ? new Date(task.rotateAttemptedAt) : now);
+    const startedAt =
+      seen.onDemandRotationStartDate ??
+      (newer ? seen.lastOnDemandRotation : null) ??
+      (task.rotateAttemptedAt ? new Date(task.rotateAttemptedAt) : now);
     return {
       action: 'DONE',
       task: {
@@ -167,7 +189,12 @@ export function planRotation(task: KeyTask, seen: RotationState, timing: Rotatio
  * sleeping Lambda); the next Rotate confirms from every read that no rotation started before it
  * calls KMS again, and joins the rotation when one did.
  */
-export function afterLostRotateAnswer(task: KeyTask, error: { name: string }, clock: RotationClock, now: Date): KeyTask {
+export function afterLostRotateAnswer(
+  task: KeyTask,
+  error: { name: string },
+  clock: RotationClock,
+  now: Date,
+): KeyTask {
   return {
     ...task,
     next: 'WAIT_THEN_ROTATE',
@@ -194,18 +221,29 @@ export function rotationStarted(task: KeyTask, timing: RotationTiming, clock: Ro
 }
 
 /** Refusals after which the key is skipped rather than failed: its state changed since Assess. */
-export const SKIP_AFTER_ROTATE_REFUSAL: Readonly<Record<string, { reason: 'BUDGET_EXHAUSTED' | 'KEY_NOT_ENABLED' | 'NOT_FOUND'; detail: string }>> = {
-  LimitExceededException: { reason: 'BUDGET_EXHAUSTED', detail: 'KMS refused the rotation: the lifetime on-demand rotation limit is reached.' },
+export const SKIP_AFTER_ROTATE_REFUSAL: Readonly<
+  Record<string, { reason: 'BUDGET_EXHAUSTED' | 'KEY_NOT_ENABLED' | 'NOT_FOUND'; detail: string }>
+> = {
+  LimitExceededException: {
+    reason: 'BUDGET_EXHAUSTED',
+    detail: 'KMS refused the rotation: the lifetime on-demand rotation limit is reached.',
+  },
   DisabledException: { reason: 'KEY_NOT_ENABLED', detail: 'The key was disabled after it was assessed.' },
   NotFoundException: { reason: 'NOT_FOUND', detail: 'The key disappeared after it was assessed.' },
-  KMSInvalidStateException: { reason: 'KEY_NOT_ENABLED', detail: 'The key changed state after it was assessed (e.g. scheduled for deletion).' },
+  KMSInvalidStateException: {
+    reason: 'KEY_NOT_ENABLED',
+    detail: 'The key changed state after it was assessed (e.g. scheduled for deletion).',
+  },
 };
 
 /**
  * The refusals KMS may give (which one is not documented) for an imported-material key whose
  * staged PENDING_ROTATION material disappeared after Assess.
  */
-export const STAGED_MATERIAL_GONE_ERRORS: readonly string[] = ['KMSInvalidStateException', 'UnsupportedOperationException'];
+export const STAGED_MATERIAL_GONE_ERRORS: readonly string[] = [
+  'KMSInvalidStateException',
+  'UnsupportedOperationException',
+];
 
 /**
  * What follows a RotateKeyOnDemand refusal: ConflictException (an automatic rotation running or
@@ -256,7 +294,15 @@ export function afterRotateRefusal(
     };
   }
   const skip = Object.hasOwn(SKIP_AFTER_ROTATE_REFUSAL, error.name) ? SKIP_AFTER_ROTATE_REFUSAL[error.name] : undefined;
-  if (skip) return { ...task, next: 'DONE', deadline: clock.deadline, outcome: 'SKIPPED', reason: skip.reason, detail: skip.detail };
+  if (skip)
+    return {
+      ...task,
+      next: 'DONE',
+      deadline: clock.deadline,
+      outcome: 'SKIPPED',
+      reason: skip.reason,
+      detail: skip.detail,
+    };
   return null;
 }
 
@@ -281,7 +327,9 @@ export function afterRotationCheck(
       reason: null,
       currentKeyMaterialId: seen.currentKeyMaterialId,
       confirmedAt: now.toISOString(),
-      detail: task.joined ? 'Joined a rotation that was already running; it completed.' : 'Rotated on demand; new key material is in use.',
+      detail: task.joined
+        ? 'Joined a rotation that was already running; it completed.'
+        : 'Rotated on demand; new key material is in use.',
     };
   }
   const clock = rotationClock(task, timing, now);

@@ -46,7 +46,12 @@ export function startUpdate(request: IncidentRequest, executionArn: string): Wor
   const findings = request.securityHubFindings ?? [];
   if (findings.length === 0 || request.duplicateOf || request.notConfirmed) return null;
   const keys = request.keys.length === 1 ? '1 KMS key' : `${request.keys.length} KMS keys`;
-  return { phase: 'start', findings, status: 'NOTIFIED', note: boundedNote(`kms-incident-rotation is rotating ${keys} named by this finding. Execution: ${executionArn}`) };
+  return {
+    phase: 'start',
+    findings,
+    status: 'NOTIFIED',
+    note: boundedNote(`kms-incident-rotation is rotating ${keys} named by this finding. Execution: ${executionArn}`),
+  };
 }
 
 /**
@@ -58,12 +63,22 @@ export function endUpdate(request: IncidentRequest, summary: RunSummary, now: Da
   if (findings.length === 0 || request.duplicateOf || request.notConfirmed) return null;
   const resolved = summary.keys.length > 0 && summary.keys.every((k) => k.outcome === 'ROTATED');
   const lines = summary.keys.map((k) => `${k.keyArn ?? k.ref}: ${k.outcome}${k.reason ? ` ${k.reason}` : ''}`);
-  const head = resolved ? 'Every KMS key of this finding was rotated on demand' : 'Not every KMS key of this finding was rotated';
+  const head = resolved
+    ? 'Every KMS key of this finding was rotated on demand'
+    : 'Not every KMS key of this finding was rotated';
   const tail = ` Execution: ${summary.executionArn ?? '(unknown)'}, ${now.toISOString()}.`;
   // The tail (execution, when) always fits; the key lines take what is left.
   // `${head}: ${body}.${tail}`: three characters besides the parts.
   const room = NOTE_MAX - tail.length - head.length - 3;
   let body = lines.join('; ');
-  if (Array.from(body).length > room) body = `${Array.from(body).slice(0, Math.max(0, room - 1)).join('')}…`;
-  return { phase: 'end', findings, status: resolved ? 'RESOLVED' : 'NOTIFIED', note: boundedNote(`${head}: ${body}.${tail}`) };
+  if (Array.from(body).length > room)
+    body = `${Array.from(body)
+      .slice(0, Math.max(0, room - 1))
+      .join('')}…`;
+  return {
+    phase: 'end',
+    findings,
+    status: resolved ? 'RESOLVED' : 'NOTIFIED',
+    note: boundedNote(`${head}: ${body}.${tail}`),
+  };
 }

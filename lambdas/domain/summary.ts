@@ -86,7 +86,9 @@ export function toKeyResult(task: IterationResult): KeyResult {
     // machine's ResultSelector reads every KeyResult field, and a missing path fails in AWS).
     // (A result Record already settled carries them as fields; its approval is gone by then.)
     approvedBy: isExplicitApproval(task.approval) ? (task.approval.by ?? null) : (settled(task).approvedBy ?? null),
-    approvalReason: isExplicitApproval(task.approval) ? (task.approval.reason ?? null) : (settled(task).approvalReason ?? null),
+    approvalReason: isExplicitApproval(task.approval)
+      ? (task.approval.reason ?? null)
+      : (settled(task).approvalReason ?? null),
   };
 
   if (task.error || task.failure) {
@@ -99,9 +101,15 @@ export function toKeyResult(task: IterationResult): KeyResult {
   }
 
   if (task.outcome) {
-    const reason = task.outcome === 'FAILED' ? (task.reason ?? 'INTERNAL') : task.outcome === 'SKIPPED' ? task.reason : null;
+    const reason =
+      task.outcome === 'FAILED' ? (task.reason ?? 'INTERNAL') : task.outcome === 'SKIPPED' ? task.reason : null;
     // Details can quote people (a denial's reason): bounded, like every free text in a result.
-    return { ...base, outcome: task.outcome, reason, detail: task.detail == null ? null : cut(String(task.detail), MAX_RESULT_DETAIL) };
+    return {
+      ...base,
+      outcome: task.outcome,
+      reason,
+      detail: task.detail == null ? null : cut(String(task.detail), MAX_RESULT_DETAIL),
+    };
   }
 
   return {

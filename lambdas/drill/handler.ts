@@ -5,7 +5,14 @@ import { ConfigurationError } from '../adapters/config';
 import { logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_MAX_AGE_HOURS, DRILL_TAG_KEY, drillKeyPolicy } from '../domain/drill';
-import { callerOf, FrontDoorError, respond, routeOf, type FrontDoorEvent, type FrontDoorResponse } from '../domain/front-door';
+import {
+  callerOf,
+  FrontDoorError,
+  respond,
+  routeOf,
+  type FrontDoorEvent,
+  type FrontDoorResponse,
+} from '../domain/front-door';
 import { keyArn as keyArnOf } from '../domain/arn';
 
 /** Raised for a key this stack's drill component did not create: it is never deleted. */
@@ -32,7 +39,10 @@ export interface DrillPlace {
 /** Who the sweep names as having scheduled an uncleaned drill key's deletion. */
 export const SWEEPER = 'kms-incident-rotation: drill key left over for more than 24 h';
 
-type DrillLedger = Pick<Ledger, 'putDrill' | 'getDrill' | 'markDrillDeleted' | 'countDrill' | 'openDrillsBefore' | 'closeOpenDrill'>;
+type DrillLedger = Pick<
+  Ledger,
+  'putDrill' | 'getDrill' | 'markDrillDeleted' | 'countDrill' | 'openDrillsBefore' | 'closeOpenDrill'
+>;
 
 /**
  * The drill component: creates throwaway keys with a key policy that alone lets its role tag and
@@ -50,7 +60,9 @@ export class DrillKeys {
   async create(caller: string, now = new Date()): Promise<{ keyArn: string }> {
     // Counted before the key exists: a failed CreateKey still spends one (the strict side).
     if (!(await this.ledger.countDrill(caller, now, this.where.dailyCap))) {
-      throw new DrillCapReachedError(`${caller} has started ${this.where.dailyCap} drills today (UTC): setting drillDailyCapPerPerson; each drill leaves a billed key for 7 days`);
+      throw new DrillCapReachedError(
+        `${caller} has started ${this.where.dailyCap} drills today (UTC): setting drillDailyCapPerPerson; each drill leaves a billed key for 7 days`,
+      );
     }
     // No Tags here: tag-on-create needs kms:TagResource in an IAM policy covering every key of
     // the account (KMS developer guide, "Controlling access to tags"). The key policy grants it instead.
@@ -72,12 +84,19 @@ export class DrillKeys {
     return { keyArn };
   }
 
-  async cleanup(keyId: string, caller: string, now = new Date()): Promise<{ keyArn: string; deletionDate: string | null }> {
-    if (!/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(keyId)) throw new NotADrillKeyError(`not a key id: ${keyId.slice(0, 80)}`);
+  async cleanup(
+    keyId: string,
+    caller: string,
+    now = new Date(),
+  ): Promise<{ keyArn: string; deletionDate: string | null }> {
+    if (!/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(keyId))
+      throw new NotADrillKeyError(`not a key id: ${keyId.slice(0, 80)}`);
     const keyArn = keyArnOf(this.where.partition, this.where.region, this.where.account, keyId);
     const drill = await this.ledger.getDrill(keyArn);
     if (!drill) throw new NotADrillKeyError(`${keyArn} was not created by this stack's drill: it is not deleted`);
-    const out = await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }));
+    const out = await this.kms.send(
+      new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }),
+    );
     await this.ledger.markDrillDeleted(keyArn, caller, now);
     await this.ledger.closeOpenDrill(keyArn, drill.createdAt);
     return { keyArn, deletionDate: out.DeletionDate?.toISOString() ?? null };
@@ -93,7 +112,9 @@ export class DrillKeys {
     const scheduled: string[] = [];
     for (const open of await this.ledger.openDrillsBefore(cutoff)) {
       try {
-        await this.kms.send(new ScheduleKeyDeletionCommand({ KeyId: open.keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }));
+        await this.kms.send(
+          new ScheduleKeyDeletionCommand({ KeyId: open.keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }),
+        );
         scheduled.push(open.keyArn);
       } catch (error) {
         const name = (error as Error).name;
@@ -116,17 +137,29 @@ function required(name: string): string {
  * The drill routes of the front door (`POST /drills`, `POST /drills/{keyId}/cleanup`): API
  * Gateway (AWS_IAM) is the only invoker; the caller comes from the request context only.
  */
-export async function handleDrill(event: FrontDoorEvent, drills: Pick<DrillKeys, 'create' | 'cleanup'>, accountId: string): Promise<FrontDoorResponse> {
+export async function handleDrill(
+  event: FrontDoorEvent,
+  drills: Pick<DrillKeys, 'create' | 'cleanup'>,
+  accountId: string,
+): Promise<FrontDoorResponse> {
   try {
     const caller = callerOf(event);
-    if (!caller) throw new FrontDoorError(403, 'NoIdentity', 'no IAM identity in the request context: the route must use AWS_IAM authorization');
-    if (caller.account !== accountId) throw new FrontDoorError(403, 'ForeignAccount', `callers of account ${caller.account} cannot run drills here`);
+    if (!caller)
+      throw new FrontDoorError(
+        403,
+        'NoIdentity',
+        'no IAM identity in the request context: the route must use AWS_IAM authorization',
+      );
+    if (caller.account !== accountId)
+      throw new FrontDoorError(403, 'ForeignAccount', `callers of account ${caller.account} cannot run drills here`);
     const route = routeOf(event);
     if (route === 'drill') return respond(200, await drills.create(caller.arn));
-    if (route === 'drillCleanup') return respond(200, await drills.cleanup(event.pathParameters?.keyId ?? '', caller.arn));
+    if (route === 'drillCleanup')
+      return respond(200, await drills.cleanup(event.pathParameters?.keyId ?? '', caller.arn));
     throw new FrontDoorError(404, 'NotFound', `no such route: ${String(event.httpMethod)} ${String(event.resource)}`);
   } catch (error) {
-    if (error instanceof FrontDoorError) return respond(error.statusCode, { error: error.code, message: error.message });
+    if (error instanceof FrontDoorError)
+      return respond(error.statusCode, { error: error.code, message: error.message });
     if (error instanceof NotADrillKeyError) return respond(403, { error: error.name, message: error.message });
     if (error instanceof DrillCapReachedError) return respond(429, { error: error.name, message: error.message });
     logger.error('drill failed', { error: error as Error });
@@ -147,11 +180,14 @@ function isScheduled(event: unknown): event is ScheduledEvent {
 
 function dailyCap(): number {
   const cap = Number(required(DRILL_ENV.dailyCap));
-  if (!Number.isInteger(cap) || cap < 1) throw new ConfigurationError(`environment variable ${DRILL_ENV.dailyCap} must be a positive integer`);
+  if (!Number.isInteger(cap) || cap < 1)
+    throw new ConfigurationError(`environment variable ${DRILL_ENV.dailyCap} must be a positive integer`);
   return cap;
 }
 
-export const handler = async (event: FrontDoorEvent | ScheduledEvent): Promise<FrontDoorResponse | { scheduled: string[] }> => {
+export const handler = async (
+  event: FrontDoorEvent | ScheduledEvent,
+): Promise<FrontDoorResponse | { scheduled: string[] }> => {
   const region = required('AWS_REGION');
   const drills = new DrillKeys(kmsClient(region), new Ledger(required(DRILL_ENV.ledgerTable), dynamoClient(region)), {
     partition: required(DRILL_ENV.partition),

@@ -2,7 +2,12 @@ import type { IncidentRequest } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler, logger } from '../adapters/lambda-handler';
 import { inputKind, parseForMode, type IntakeContext, type IntakeMode } from '../domain/intake/intake';
-import { confirmedEvent, confirmedSecurityHubFindings, locateFinding, unconfirmedRequest } from '../domain/intake/confirm';
+import {
+  confirmedEvent,
+  confirmedSecurityHubFindings,
+  locateFinding,
+  unconfirmedRequest,
+} from '../domain/intake/confirm';
 import type { Obj } from '../domain/intake/read';
 import { partitionOf } from '../domain/arn';
 import { AwsFindingSources, type FindingSourceReader } from '../adapters/finding-sources';
@@ -24,7 +29,10 @@ function intakeContext(config: RuntimeConfig): IntakeContext {
     account: config.accountId,
     region: config.region,
     partition: partitionOf(config.region),
-    securityHub: { severityLabels: config.securityHubSeverityLabels, productArnPrefixes: config.securityHubProductArnPrefixes },
+    securityHub: {
+      severityLabels: config.securityHubSeverityLabels,
+      productArnPrefixes: config.securityHubProductArnPrefixes,
+    },
   };
 }
 
@@ -36,7 +44,11 @@ function intakeContext(config: RuntimeConfig): IntakeContext {
  * held" (access denied, throttling) propagate: the task is retried, then the execution fails
  * having rotated nothing.
  */
-async function confirmedFindingRequest(input: unknown, ctx: IntakeContext, sources: FindingSourceReader): Promise<IncidentRequest> {
+async function confirmedFindingRequest(
+  input: unknown,
+  ctx: IntakeContext,
+  sources: FindingSourceReader,
+): Promise<IncidentRequest> {
   // Validates the event (an unknown source or detail-type is InvalidRequest) and keeps what it claims for the report.
   const claimed = parseForMode(input, ctx, 'automatic');
   const source = claimed.source === 'manual' ? null : claimed.source;
@@ -62,7 +74,11 @@ async function confirmedFindingRequest(input: unknown, ctx: IntakeContext, sourc
  * InvalidRequest (the state machine ends in a Fail state naming the field). A finding is
  * confirmed with its source service first (confirmedFindingRequest).
  */
-export async function intake(event: IntakeInput, config: RuntimeConfig, sources?: FindingSourceReader): Promise<{ request: IncidentRequest }> {
+export async function intake(
+  event: IntakeInput,
+  config: RuntimeConfig,
+  sources?: FindingSourceReader,
+): Promise<{ request: IncidentRequest }> {
   const ctx = intakeContext(config);
   const mode = event.mode === 'manual' ? 'manual' : 'automatic';
   const request =
@@ -73,12 +89,26 @@ export async function intake(event: IntakeInput, config: RuntimeConfig, sources?
   if (config.dryRun) request.dryRun = true;
   // Every later line of this invocation carries the request id (the raw finding had none).
   logger.appendKeys({ requestId: request.requestId });
-  logger.info('intake', { requestId: request.requestId, source: request.source, findingId: request.findingId, keys: request.keys.length, breakGlass: request.breakGlass, confirmed: !request.notConfirmed });
+  logger.info('intake', {
+    requestId: request.requestId,
+    source: request.source,
+    findingId: request.findingId,
+    keys: request.keys.length,
+    breakGlass: request.breakGlass,
+    confirmed: !request.notConfirmed,
+  });
   return { request };
 }
 
 function defaultSources(region: string): FindingSourceReader {
-  return new AwsFindingSources({ guardDuty: () => guardDutyClient(region), securityHub: () => securityHubClient(region), accessAnalyzer: () => accessAnalyzerClient(region) }, region);
+  return new AwsFindingSources(
+    {
+      guardDuty: () => guardDutyClient(region),
+      securityHub: () => securityHubClient(region),
+      accessAnalyzer: () => accessAnalyzerClient(region),
+    },
+    region,
+  );
 }
 
 export const handler = taskHandler('intake', async (event: IntakeInput) => intake(event, loadConfig()));

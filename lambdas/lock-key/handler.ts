@@ -18,13 +18,22 @@ const LEASE_MARGIN_SECONDS = 600;
  * like a failed execution). The task's approver becomes the ledger's, never the output's.
  * Null: no approval to check (no gate, or silence with approvalTimeoutAction ROTATE).
  */
-async function checkApproval(task: KeyTask, keyArn: string, ledger: Pick<Ledger, 'getApproval'>): Promise<KeyTask | null> {
+async function checkApproval(
+  task: KeyTask,
+  keyArn: string,
+  ledger: Pick<Ledger, 'getApproval'>,
+): Promise<KeyTask | null> {
   if (task.approval === undefined || task.approval === null) return null;
   const received = isExplicitApproval(task.approval) ? task.approval : { decision: 'approve' as const, by: null };
   const record = typeof received.approvalId === 'string' ? await ledger.getApproval(received.approvalId) : null;
-  const verdict = verifyApproval(received, record, { keyArn, executionArn: task.executionArn ?? 'unknown' }, personKeyOf);
+  const verdict = verifyApproval(
+    received,
+    record,
+    { keyArn, executionArn: task.executionArn ?? 'unknown' },
+    personKeyOf,
+  );
   if ('refused' in verdict) {
-    logger.warn('approval refused: not the front door\'s answer', { keyArn, refused: verdict.refused });
+    logger.warn("approval refused: not the front door's answer", { keyArn, refused: verdict.refused });
     emitApprovalUnverified();
     const detail = `The approval does not count: ${verdict.refused}; the key was not rotated.`;
     return { ...task, approval: null, next: 'DONE', outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail };
@@ -38,7 +47,12 @@ async function checkApproval(task: KeyTask, keyArn: string, ledger: Pick<Ledger,
  * already locked by another execution (or another iteration of this one) is being rotated
  * right now: SKIPPED RECENTLY_ROTATED.
  */
-export async function lockKey(given: KeyTask, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
+export async function lockKey(
+  given: KeyTask,
+  config: RuntimeConfig,
+  ledger: Ledger,
+  now = new Date(),
+): Promise<KeyTask> {
   const keyArn = requireKeyArn(given, 'LockKey');
   const checked = await checkApproval(given, keyArn, ledger);
   if (checked?.next === 'DONE') return checked;
@@ -46,7 +60,13 @@ export async function lockKey(given: KeyTask, config: RuntimeConfig, ledger: Led
   // Re-encrypt only (approved, or the approval timed out with approvalTimeoutAction ROTATE): no
   // rotation, so no lock and never Rotate; the re-encryption branch runs on the current material.
   if (task.request.reEncryptOnly) {
-    return { ...task, next: 'DONE', outcome: 'REENCRYPT_ONLY', reason: null, detail: `Approved: re-encrypt only, no rotation spent (exposure ${task.request.reEncryptOnly.exposedAt}).` };
+    return {
+      ...task,
+      next: 'DONE',
+      outcome: 'REENCRYPT_ONLY',
+      reason: null,
+      detail: `Approved: re-encrypt only, no rotation spent (exposure ${task.request.reEncryptOnly.exposedAt}).`,
+    };
   }
   // One owner per key iteration, not per execution: a finding that names the same key twice
   // (say by alias and by ARN) must not rotate it twice within one execution either.

@@ -18,7 +18,11 @@ import { chatNotification, perProtocolMessage } from '../domain/chat-notificatio
 
 /** Bytes the message attributes add to a message's size (SNS counts them in the 256 KiB). */
 function attributesBytes(attributes: Record<string, { DataType?: string; StringValue?: string }>): number {
-  return Object.entries(attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''), 0);
+  return Object.entries(attributes).reduce(
+    (n, [k, v]) =>
+      n + Buffer.byteLength(k) + Buffer.byteLength(v.DataType ?? '') + Buffer.byteLength(v.StringValue ?? ''),
+    0,
+  );
 }
 
 export interface NotifyInput {
@@ -50,20 +54,52 @@ export interface NotifyOutput {
  * first, makes such a retry return the message already sent instead of publishing again. A
  * publish that fails throws (and is retried); one that never succeeds fails the execution.
  */
-export async function notify(input: NotifyInput, config: RuntimeConfig, topic: NotificationTopic, ledger: Ledger, now = new Date(), hub?: () => SecurityHubClient): Promise<NotifyOutput> {
+export async function notify(
+  input: NotifyInput,
+  config: RuntimeConfig,
+  topic: NotificationTopic,
+  ledger: Ledger,
+  now = new Date(),
+  hub?: () => SecurityHubClient,
+): Promise<NotifyOutput> {
   const summary = summarise(input);
   const executionArn = input.executionArn ?? null;
   const sent = executionArn ? await ledger.sentNotification(executionArn) : null;
   if (sent) {
     logger.info('already notified; not publishing again', { executionArn, messageId: sent.messageId });
-    return { request: input.request, summary, messageId: sent.messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
+    return {
+      request: input.request,
+      summary,
+      messageId: sent.messageId,
+      anyFailed: summary.anyFailed,
+      reencryptionFailed: reencryptionFailed(summary.reencryption),
+    };
   }
-  const email = formatNotification(summary, { region: config.region, rotationBudget: config.rotationBudget, requestedBy: input.request.requestedBy });
+  const email = formatNotification(summary, {
+    region: config.region,
+    rotationBudget: config.rotationBudget,
+    requestedBy: input.request.requestedBy,
+  });
   // With chatNotifications on: per-protocol messages, the e-mail text and the chat custom notification.
   const messageId = await topic.publish(
-    config.chatNotifications ? { ...email, message: perProtocolMessage(email.message, chatNotification(summary, email.subject), attributesBytes(email.attributes)), structure: 'json' } : email,
+    config.chatNotifications
+      ? {
+          ...email,
+          message: perProtocolMessage(
+            email.message,
+            chatNotification(summary, email.subject),
+            attributesBytes(email.attributes),
+          ),
+          structure: 'json',
+        }
+      : email,
   );
-  logger.info('notified', { outcome: summary.outcome, keys: summary.keys.length, reencryption: summary.reencryption?.mode ?? 'NONE', messageId });
+  logger.info('notified', {
+    outcome: summary.outcome,
+    keys: summary.keys.length,
+    reencryption: summary.reencryption?.mode ?? 'NONE',
+    messageId,
+  });
   // Only for a message really sent: a retry that finds the marker above counts nothing again.
   emitNotification(summary);
   if (executionArn) {
@@ -71,11 +107,20 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
       await ledger.rememberNotification(executionArn, messageId, now);
     } catch (error) {
       // The message is out: failing now would make Step Functions publish it again.
-      logger.warn('notification sent but not remembered; a retry of this step would publish again', { executionArn, error: (error as Error).name });
+      logger.warn('notification sent but not remembered; a retry of this step would publish again', {
+        executionArn,
+        error: (error as Error).name,
+      });
     }
   }
   await closeSecurityHubLoop(input.request, summary, config, now, hub);
-  return { request: input.request, summary, messageId, anyFailed: summary.anyFailed, reencryptionFailed: reencryptionFailed(summary.reencryption) };
+  return {
+    request: input.request,
+    summary,
+    messageId,
+    anyFailed: summary.anyFailed,
+    reencryptionFailed: reencryptionFailed(summary.reencryption),
+  };
 }
 
 /**
@@ -83,7 +128,13 @@ export async function notify(input: NotifyInput, config: RuntimeConfig, topic: N
  * notification went out and was remembered, so that a retry of Notify does not call again). The
  * result, and the start's, go into the summary (the execution output); a failure never fails the run.
  */
-async function closeSecurityHubLoop(request: IncidentRequest, summary: RunSummary, config: RuntimeConfig, now: Date, hub?: () => SecurityHubClient): Promise<void> {
+async function closeSecurityHubLoop(
+  request: IncidentRequest,
+  summary: RunSummary,
+  config: RuntimeConfig,
+  now: Date,
+  hub?: () => SecurityHubClient,
+): Promise<void> {
   const update = config.securityHubWorkflowUpdates ? endUpdate(request, summary, now) : null;
   const results = request.securityHubStart ? [request.securityHubStart] : [];
   if (update && hub) results.push(await applyWorkflowUpdate(hub(), update));
@@ -92,5 +143,12 @@ async function closeSecurityHubLoop(request: IncidentRequest, summary: RunSummar
 
 export const handler = taskHandler('notify', (input: NotifyInput) => {
   const config = loadConfig();
-  return notify(input, config, new NotificationTopic(snsClient(config.region), config.topicArn), new Ledger(config.ledgerTable, dynamoClient(config.region)), new Date(), () => securityHubClient(config.region));
+  return notify(
+    input,
+    config,
+    new NotificationTopic(snsClient(config.region), config.topicArn),
+    new Ledger(config.ledgerTable, dynamoClient(config.region)),
+    new Date(),
+    () => securityHubClient(config.region),
+  );
 });

@@ -14,7 +14,12 @@ export type RecordInput = KeyTask & CaughtFailure;
  * (errors caught by the state machine become FAILED with a reason), writes the audit entry,
  * and releases the key's rotation lock if this execution holds it.
  */
-export async function record(input: RecordInput, config: RuntimeConfig, ledger: Ledger, now = new Date()): Promise<KeyTask> {
+export async function record(
+  input: RecordInput,
+  config: RuntimeConfig,
+  ledger: Ledger,
+  now = new Date(),
+): Promise<KeyTask> {
   const settled: RecordInput = { ...input, ...(approvalOutcome(input, config) ?? {}) };
   const result = toKeyResult(settled);
   const { error: _error, failure: _failure, ...task } = settled;

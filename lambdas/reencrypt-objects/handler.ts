@@ -23,7 +23,11 @@ export const STOP_STARTING_MS = 30_000;
  * attempts and retry waits), whichever comes first. A child past its deadline fails with
  * States.Timeout and all its items count as failed, so no object may start that cannot end before it.
  */
-export function batchRemainingMs(context: Pick<Context, 'getRemainingTimeInMillis'>, childStartedAt: string | undefined, now: number): number {
+export function batchRemainingMs(
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  childStartedAt: string | undefined,
+  now: number,
+): number {
   const lambdaLeft = context.getRemainingTimeInMillis();
   const started = childStartedAt === undefined ? NaN : Date.parse(childStartedAt);
   // Without a readable start the function's own deadline is all there is (the definition always passes it).
@@ -39,11 +43,18 @@ const newKmsClient = getClient(KMS, { maxAttempts: 1 });
 const kmsClients = (region: string) => cachedClient('KMS', region, 'encryption-sdk', () => newKmsClient(region));
 
 /** Re-encrypt a batch; `deps` lets tests pass stand-in clients and a fake clock. */
-export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<Context, 'getRemainingTimeInMillis'>, deps?: Partial<ReencryptDeps>): Promise<TargetReport> {
+export async function reencryptBatch(
+  input: ReencryptBatchInput,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  deps?: Partial<ReencryptDeps>,
+): Promise<TargetReport> {
   const { unit, kmsRequestsPerSecond, upgradeEnvelopeSuite } = input.BatchInput;
   const region = parseKmsArn(unit.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
   // The keyring names only the rotated key: it decrypts only that key's data keys; the rewrite also wraps for the message's other KMS keys.
-  const keyring = unit.type === 'envelope' ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients }) : undefined;
+  const keyring =
+    unit.type === 'envelope'
+      ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients })
+      : undefined;
   const report = await reencryptObjects(
     {
       // S3 in the key's Region, SDK retries off (s3-client.ts).
@@ -51,14 +62,27 @@ export async function reencryptBatch(input: ReencryptBatchInput, context: Pick<C
       keyring,
       upgradeEnvelopeSuite: upgradeEnvelopeSuite ?? false,
       kmsRequestsPerSecond,
-      canStart: () => batchRemainingMs(context, input.childStartedAt, (deps?.clock ?? realClock).now()) >= STOP_STARTING_MS,
+      canStart: () =>
+        batchRemainingMs(context, input.childStartedAt, (deps?.clock ?? realClock).now()) >= STOP_STARTING_MS,
       ...deps,
     },
     { type: unit.type, bucket: unit.bucket, prefix: unit.prefix },
     unit.keyArn,
     input.Items.map((i) => i.key),
   );
-  return { ...report, type: unit.type, bucket: unit.bucket, prefix: unit.prefix, keyArn: unit.keyArn, origin: unit.origin, batches: 1 };
+  return {
+    ...report,
+    type: unit.type,
+    bucket: unit.bucket,
+    prefix: unit.prefix,
+    keyArn: unit.keyArn,
+    origin: unit.origin,
+    batches: 1,
+  };
 }
 
-export const handler = taskHandler('reencrypt-objects', (input: ReencryptBatchInput, context: Context) => reencryptBatch(input, context), { callsKms: true });
+export const handler = taskHandler(
+  'reencrypt-objects',
+  (input: ReencryptBatchInput, context: Context) => reencryptBatch(input, context),
+  { callsKms: true },
+);

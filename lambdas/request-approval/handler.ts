@@ -39,5 +39,10 @@ export async function requestApproval(
 
 export const handler = taskHandler('request-approval', (input: ApprovalRequestInput) => {
   const config = loadConfig();
-  return requestApproval(input, config, new Ledger(config.ledgerTable, dynamoClient(config.region)), new NotificationTopic(snsClient(config.region), config.topicArn));
+  return requestApproval(
+    input,
+    config,
+    new Ledger(config.ledgerTable, dynamoClient(config.region)),
+    new NotificationTopic(snsClient(config.region), config.topicArn),
+  );
 });

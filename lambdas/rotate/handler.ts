@@ -35,12 +35,21 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys,
     // The key waited for a person (up to hours): its opt-out tag is read again before rotating.
     // (IAM denies RotateKeyOnDemand on opted-out keys too; this makes it a clear SKIPPED.)
     const optedOut = optedOutNow(await kms.listTags(keyArn, region), config.optOutTag);
-    if (optedOut) return { ...task, next: 'DONE', outcome: 'SKIPPED', reason: 'OPTED_OUT', detail: `${optedOut} (tagged during the approval wait; not rotated).` };
+    if (optedOut)
+      return {
+        ...task,
+        next: 'DONE',
+        outcome: 'SKIPPED',
+        reason: 'OPTED_OUT',
+        detail: `${optedOut} (tagged during the approval wait; not rotated).`,
+      };
   }
   const history = await kms.rotationHistory(keyArn, region, false);
   // The key material tells what the status cannot: after a lost answer, or when the status is unknown.
   const readMaterial = rotateAttemptUnconfirmed(task) || !history.rotationStatusKnown;
-  const currentKeyMaterialId = readMaterial ? ((await kms.describeKey(keyArn, region))?.CurrentKeyMaterialId ?? null) : undefined;
+  const currentKeyMaterialId = readMaterial
+    ? ((await kms.describeKey(keyArn, region))?.CurrentKeyMaterialId ?? null)
+    : undefined;
   const plan = planRotation(task, { ...history, currentKeyMaterialId }, config, now);
   if (plan.action === 'DONE') {
     if (plan.task.joined) logger.info('rotation already running or completed since assessment; joining', { keyArn });
@@ -51,7 +60,10 @@ export async function rotate(task: KeyTask, config: RuntimeConfig, kms: KmsKeys,
   } catch (error) {
     const refusal = error as Error;
     if (ROTATE_ANSWER_UNKNOWN_ERRORS.includes(refusal.name)) {
-      logger.warn('RotateKeyOnDemand answer lost; confirming after the consistency delay', { keyArn, error: refusal.name });
+      logger.warn('RotateKeyOnDemand answer lost; confirming after the consistency delay', {
+        keyArn,
+        error: refusal.name,
+      });
       return afterLostRotateAnswer(task, refusal, plan.clock, now);
     }
     // Which refusal an imported key whose staged material disappeared gets is not documented: look at the key.

@@ -33,7 +33,6 @@ interface SummarizeInput {
   executionArn: string;
 }
 
-
 interface ChildExecution {
   Status?: string;
   StartDate?: string;
@@ -70,17 +69,24 @@ async function readJson<T>(s3: SummarizeDeps['s3'], bucket: string, key: string)
  */
 async function* childExecutions(s3: SummarizeDeps['s3'], bucket: string, key: string): AsyncGenerator<ChildExecution> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  for await (const child of jsonArrayElements(out.Body as unknown as AsyncIterable<Uint8Array>)) yield child as ChildExecution;
+  for await (const child of jsonArrayElements(out.Body as unknown as AsyncIterable<Uint8Array>))
+    yield child as ChildExecution;
 }
 
 /** The manifest's location: the map run's ResultWriterDetails, else the first manifest.json under this unit's prefix. */
-async function manifestLocation(state: ReencryptionState, executionArn: string, deps: SummarizeDeps): Promise<{ Bucket: string; Key: string } | null> {
+async function manifestLocation(
+  state: ReencryptionState,
+  executionArn: string,
+  deps: SummarizeDeps,
+): Promise<{ Bucket: string; Key: string } | null> {
   if (state.mapRun?.ResultWriterDetails) return state.mapRun.ResultWriterDetails;
   if (!deps.resultsBucket) return null;
   const prefix = `reencryption/${executionName(executionArn)}/${state.index}/`;
   let token: string | undefined;
   do {
-    const page = await deps.s3.send(new ListObjectsV2Command({ Bucket: deps.resultsBucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await deps.s3.send(
+      new ListObjectsV2Command({ Bucket: deps.resultsBucket, Prefix: prefix, ContinuationToken: token }),
+    );
     const manifest = page.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));
     if (manifest?.Key) return { Bucket: deps.resultsBucket, Key: manifest.Key };
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -112,15 +118,40 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
           }
           // A failed or never-run child: its items count as scanned and failed with its error.
           const items = child.Input ? ((JSON.parse(child.Input) as Partial<ReencryptBatchInput>).Items ?? []) : [];
-          const error = status === 'PENDING' ? 'Pending: the child execution never ran (the map run stopped first)' : stepFunctionsError({ Error: child.Error ?? 'States.TaskFailed', Cause: child.Cause });
-          summed = mergeReports(summed, failedBatchReport(unit, items.map((i) => i.key), error));
+          const error =
+            status === 'PENDING'
+              ? 'Pending: the child execution never ran (the map run stopped first)'
+              : stepFunctionsError({ Error: child.Error ?? 'States.TaskFailed', Cause: child.Cause });
+          summed = mergeReports(
+            summed,
+            failedBatchReport(
+              unit,
+              items.map((i) => i.key),
+              error,
+            ),
+          );
         }
       }
     }
   }
-  const error = state.mapRunError ? stepFunctionsError(state.mapRunError) : location ? null : 'ResultsNotFound: the map run left no ResultWriter manifest';
-  const report: TargetReport = { ...summed, status: error ? 'FAILED' : 'COMPLETED', error, durationMs: Number.isFinite(started) && stopped >= started ? stopped - started : 0 };
-  await deps.ledger.recordReencryption({ keyArn: unit.keyArn, at: (deps.now ?? new Date()).toISOString(), executionArn: input.executionArn, index: state.index, report });
+  const error = state.mapRunError
+    ? stepFunctionsError(state.mapRunError)
+    : location
+      ? null
+      : 'ResultsNotFound: the map run left no ResultWriter manifest';
+  const report: TargetReport = {
+    ...summed,
+    status: error ? 'FAILED' : 'COMPLETED',
+    error,
+    durationMs: Number.isFinite(started) && stopped >= started ? stopped - started : 0,
+  };
+  await deps.ledger.recordReencryption({
+    keyArn: unit.keyArn,
+    at: (deps.now ?? new Date()).toISOString(),
+    executionArn: input.executionArn,
+    index: state.index,
+    report,
+  });
   // After the audit entry, as Record does: a retry counts the target again only if it wrote twice.
   emitReencryption(report);
   return advanceReencryption(state, report);
@@ -128,5 +159,9 @@ export async function summarizeReencryption(input: SummarizeInput, deps: Summari
 
 export const handler = taskHandler('summarize-reencryption', (input: SummarizeInput) => {
   const config = loadConfig();
-  return summarizeReencryption(input, { s3: s3Client(config.region), ledger: new Ledger(config.ledgerTable, dynamoClient(config.region)), resultsBucket: process.env[RESULTS_BUCKET_ENV] || undefined });
+  return summarizeReencryption(input, {
+    s3: s3Client(config.region),
+    ledger: new Ledger(config.ledgerTable, dynamoClient(config.region)),
+    resultsBucket: process.env[RESULTS_BUCKET_ENV] || undefined,
+  });
 });

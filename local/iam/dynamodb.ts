@@ -42,7 +42,12 @@ function keyConditionValues(input: Input, partitionKey: string): string[] {
 }
 
 /** The authorization a DynamoDB request needs; `op` from `X-Amz-Target: DynamoDB_20120810.<Op>`. */
-export function dynamodbChecks(op: string, input: Input, tableArnOf: (table: string) => string, schemas: (table: string) => KeySchemas | undefined): AuthorizationCheck[] {
+export function dynamodbChecks(
+  op: string,
+  input: Input,
+  tableArnOf: (table: string) => string,
+  schemas: (table: string) => KeySchemas | undefined,
+): AuthorizationCheck[] {
   const table = String(input.TableName ?? '');
   const schema = schemas(table);
   const indexName = typeof input.IndexName === 'string' ? input.IndexName : undefined;
@@ -51,8 +56,10 @@ export function dynamodbChecks(op: string, input: Input, tableArnOf: (table: str
   if (schema) {
     const partitionKey = indexName ? schema.indexes[indexName] : schema.table;
     let leading: string[] = [];
-    if (op === 'GetItem' || op === 'DeleteItem' || op === 'UpdateItem') leading = [scalar((input.Key as Input | undefined)?.[partitionKey])].filter((v): v is string => v !== undefined);
-    else if (op === 'PutItem') leading = [scalar((input.Item as Input | undefined)?.[partitionKey])].filter((v): v is string => v !== undefined);
+    if (op === 'GetItem' || op === 'DeleteItem' || op === 'UpdateItem')
+      leading = [scalar((input.Key as Input | undefined)?.[partitionKey])].filter((v): v is string => v !== undefined);
+    else if (op === 'PutItem')
+      leading = [scalar((input.Item as Input | undefined)?.[partitionKey])].filter((v): v is string => v !== undefined);
     else if (op === 'Query' && partitionKey) leading = keyConditionValues(input, partitionKey);
     if (leading.length) context['dynamodb:LeadingKeys'] = leading;
   }

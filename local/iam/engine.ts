@@ -1,4 +1,10 @@
-import { getDenialReasons, runSimulation, runUnsafeSimulation, type RequestDenial, type Simulation } from '@cloud-copilot/iam-simulate';
+import {
+  getDenialReasons,
+  runSimulation,
+  runUnsafeSimulation,
+  type RequestDenial,
+  type Simulation,
+} from '@cloud-copilot/iam-simulate';
 
 /**
  * IAM policy evaluation for the offline account, delegated to @cloud-copilot/iam-simulate: it
@@ -32,7 +38,9 @@ export interface AuthorizationRequest {
 }
 
 /** IAM's answer: allowed, or the denial in AWS's message form. */
-export type Decision = { allowed: true } | { allowed: false; message: string; explicit: boolean; policyType: 'identity' | 'resource' | 'other' };
+export type Decision =
+  | { allowed: true }
+  | { allowed: false; message: string; explicit: boolean; policyType: 'identity' | 'resource' | 'other' };
 
 /** A request IAM could not even evaluate (an action that does not exist, a malformed policy): a bug in the caller. */
 export class IamEvaluationError extends Error {
@@ -85,14 +93,23 @@ export function evaluateNow(req: AuthorizationRequest): Decision {
   if (req.resourcePolicy !== undefined) {
     const trusting = accountTrustPolicy(req.principalAccount);
     const withoutResourcePolicy = runUnsafeSimulation(simulation(req, trusting, true), { simulationMode: 'Strict' });
-    if (explicit ? withoutResourcePolicy !== 'ExplicitlyDenied' : withoutResourcePolicy === 'Allowed') policyType = 'resource';
+    if (explicit ? withoutResourcePolicy !== 'ExplicitlyDenied' : withoutResourcePolicy === 'Allowed')
+      policyType = 'resource';
   }
-  return { allowed: false, explicit, policyType, message: denialMessage(req.principalArn, req.action, req.resource, explicit, policyType) };
+  return {
+    allowed: false,
+    explicit,
+    policyType,
+    message: denialMessage(req.principalArn, req.action, req.resource, explicit, policyType),
+  };
 }
 
 /** A resource policy that only delegates to the account's IAM (what KMS's default key policy does). */
 function accountTrustPolicy(account: string): unknown {
-  return { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: '*', Resource: '*' }] };
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: '*', Resource: '*' }],
+  };
 }
 
 /**
@@ -102,15 +119,23 @@ function accountTrustPolicy(account: string): unknown {
 export async function evaluate(req: AuthorizationRequest): Promise<Decision> {
   const result = await runSimulation(simulation(req, req.resourcePolicy), { simulationMode: 'Strict' });
   if (result.resultType === 'error') {
-    throw new IamEvaluationError(`IAM cannot evaluate ${req.action} on ${req.resource}: ${result.errors.message} ${JSON.stringify(result.errors)}`);
+    throw new IamEvaluationError(
+      `IAM cannot evaluate ${req.action} on ${req.resource}: ${result.errors.message} ${JSON.stringify(result.errors)}`,
+    );
   }
   if (result.overallResult === 'Allowed') return { allowed: true };
   const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
   const reasons: RequestDenial[] = analysis ? getDenialReasons(analysis) : [];
   const explicitReason = reasons.find((r) => r.denialType === 'Explicit');
   const reason = explicitReason ?? reasons.find((r) => r.policyType === 'identity') ?? reasons[0];
-  const policyType = reason?.policyType === 'identity' || reason?.policyType === 'resource' ? reason.policyType : 'other';
-  return { allowed: false, explicit: explicitReason !== undefined, policyType, message: denialMessage(req.principalArn, req.action, req.resource, explicitReason !== undefined, policyType) };
+  const policyType =
+    reason?.policyType === 'identity' || reason?.policyType === 'resource' ? reason.policyType : 'other';
+  return {
+    allowed: false,
+    explicit: explicitReason !== undefined,
+    policyType,
+    message: denialMessage(req.principalArn, req.action, req.resource, explicitReason !== undefined, policyType),
+  };
 }
 
 /**
@@ -119,9 +144,17 @@ export async function evaluate(req: AuthorizationRequest): Promise<Decision> {
  * identity-based policy allows the <action> action" / "with an explicit deny in an
  * identity-based policy", and the resource-based forms for a key, bucket or topic policy.
  */
-export function denialMessage(principalArn: string, action: string, resource: string, explicit: boolean, policyType: 'identity' | 'resource' | 'other'): string {
+export function denialMessage(
+  principalArn: string,
+  action: string,
+  resource: string,
+  explicit: boolean,
+  policyType: 'identity' | 'resource' | 'other',
+): string {
   const head = `User: ${principalArn} is not authorized to perform: ${action} on resource: ${resource}`;
   const kind = policyType === 'resource' ? 'resource-based' : 'identity-based';
   if (policyType === 'other') return head;
-  return explicit ? `${head} with an explicit deny in a${kind === 'identity-based' ? 'n' : ''} ${kind} policy` : `${head} because no ${kind} policy allows the ${action} action`;
+  return explicit
+    ? `${head} with an explicit deny in a${kind === 'identity-based' ? 'n' : ''} ${kind} policy`
+    : `${head} because no ${kind} policy allows the ${action} action`;
 }

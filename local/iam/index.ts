@@ -56,7 +56,13 @@ export interface AccountIam {
    */
   validate(resourcePolicies?: unknown[]): Promise<void>;
   /** Evaluates `action` on `resource` by `principal` with the request context AWS would set (synchronous: see evaluateNow). */
-  authorize(principal: Principal, action: string, resource: string, context?: Record<string, string | string[]>, resourcePolicy?: unknown): Decision;
+  authorize(
+    principal: Principal,
+    action: string,
+    resource: string,
+    context?: Record<string, string | string[]>,
+    resourcePolicy?: unknown,
+  ): Decision;
 }
 
 /**
@@ -87,7 +93,8 @@ function globalContext(p: Principal, region: string): Record<string, string> {
  * overview for Amazon API Gateway": abbreviated syntax is expanded when the policy is saved).
  */
 function expandApiPolicy(policy: unknown, apiArn: string): unknown {
-  const expand = (r: unknown) => (typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r);
+  const expand = (r: unknown) =>
+    typeof r === 'string' && r.startsWith('execute-api:/') ? `${apiArn}/${r.slice('execute-api:/'.length)}` : r;
   const doc = policy as { Statement?: unknown };
   const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]) as Record<string, unknown>[];
   return {
@@ -104,7 +111,13 @@ function expandApiPolicy(policy: unknown, apiArn: string): unknown {
  * role (with every policy attached to it), the world's people (on-call, break-glass, their own
  * policies) and the stand-in's test administrator, each with credentials.
  */
-export function createAccountIam(opts: { template: CfnTemplate; world: World; account: string; region: string; resources?: Record<string, string> }): AccountIam {
+export function createAccountIam(opts: {
+  template: CfnTemplate;
+  world: World;
+  account: string;
+  region: string;
+  resources?: Record<string, string>;
+}): AccountIam {
   const resources = physicalResources(opts.template, opts.account, opts.region, opts.resources);
   const all = buildPrincipals(opts.template, opts.world, opts.account, opts.region, resources);
   const byKey = new Map(all.map((p) => [p.accessKeyId, p]));
@@ -113,7 +126,10 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
   const validatedPolicies = new Set<unknown>();
   for (const r of Object.values(opts.template.Resources)) {
     if (r.Type !== 'AWS::SNS::TopicPolicy') continue;
-    const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as { PolicyDocument: unknown; Topics: string[] };
+    const resolved = resolveIntrinsics(r.Properties, { account: opts.account, region: opts.region, resources }) as {
+      PolicyDocument: unknown;
+      Topics: string[];
+    };
     for (const topic of resolved.Topics) resourcePolicies.set(topic, resolved.PolicyDocument);
   }
   // SNS encrypts a topic's messages under its KmsMasterKeyId (the product key): the publisher must
@@ -122,7 +138,11 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
   for (const [id, r] of Object.entries(opts.template.Resources)) {
     const keyId = (r.Properties?.KmsMasterKeyId?.['Fn::GetAtt'] ?? [])[0] as string | undefined;
     if (r.Type !== 'AWS::SNS::Topic' || !keyId || opts.template.Resources[keyId]?.Type !== 'AWS::KMS::Key') continue;
-    const policy = resolveIntrinsics(opts.template.Resources[keyId].Properties?.KeyPolicy, { account: opts.account, region: opts.region, resources });
+    const policy = resolveIntrinsics(opts.template.Resources[keyId].Properties?.KeyPolicy, {
+      account: opts.account,
+      region: opts.region,
+      resources,
+    });
     topicKeys.set(resources[id], { keyArn: resources[`${keyId}.Arn`], policy });
   }
   const restApi = Object.entries(opts.template.Resources).find(([, r]) => r.Type === 'AWS::ApiGateway::RestApi');
@@ -135,7 +155,13 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
         );
   const find = (kind: Principal['kind'], name: string): Principal => {
     const p = all.find((x) => x.kind === kind && x.name === name);
-    if (!p) throw new Error(`IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all.filter((x) => x.kind === kind).map((x) => x.name).join(', ')})`);
+    if (!p)
+      throw new Error(
+        `IAM: no ${kind} principal ${JSON.stringify(name)} in this account (have: ${all
+          .filter((x) => x.kind === kind)
+          .map((x) => x.name)
+          .join(', ')})`,
+      );
     return p;
   };
   return {
@@ -149,7 +175,9 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
         .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
         .map(([id, r]) => [String(r.Metadata?.['kms-incident-rotation:mode'] ?? id), resources[id]]),
     ),
-    restApiId: Object.entries(opts.template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi').map(([id]) => resources[id])[0],
+    restApiId: Object.entries(opts.template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')
+      .map(([id]) => resources[id])[0],
     restApiPolicy,
     principals: {
       all: () => [...all],
@@ -159,7 +187,8 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
       stateMachineRole: (mode) => find('service', `states:${mode}`),
       eventRuleRole: (source) => {
         const rule = Object.entries(opts.template.Resources).find(
-          ([, r]) => r.Type === 'AWS::Events::Rule' && ((r.Properties?.EventPattern?.source ?? []) as string[]).includes(source),
+          ([, r]) =>
+            r.Type === 'AWS::Events::Rule' && ((r.Properties?.EventPattern?.source ?? []) as string[]).includes(source),
         );
         if (!rule) throw new Error(`IAM: no EventBridge rule takes events of source ${JSON.stringify(source)}`);
         return find('service', `events:${rule[0]}`);
@@ -168,24 +197,48 @@ export function createAccountIam(opts: { template: CfnTemplate; world: World; ac
     },
     verify(request, service, verifyOpts = {}) {
       const { accessKeyId, region } = verifySigV4(
-        { method: request.method, rawPath: `${request.url.pathname}${request.url.search}`, headers: request.headers, body: request.body },
+        {
+          method: request.method,
+          rawPath: `${request.url.pathname}${request.url.search}`,
+          headers: request.headers,
+          body: request.body,
+        },
         service,
         (id) => byKey.get(id)?.secretAccessKey ?? null,
       );
       if (verifyOpts.region !== undefined && region !== verifyOpts.region) {
-        throw new SignatureRefused('scope', `Credential should be scoped to a valid region. (scope ${region}, expected ${verifyOpts.region})`);
+        throw new SignatureRefused(
+          'scope',
+          `Credential should be scoped to a valid region. (scope ${region}, expected ${verifyOpts.region})`,
+        );
       }
       return Promise.resolve(byKey.get(accessKeyId)!);
     },
     async validate(extra = []) {
       const probe = (p: Principal, resourcePolicy?: unknown) =>
-        evaluate({ principalArn: p.arn, principalAccount: p.account, policies: p.policies, action: 'sts:GetCallerIdentity', resource: '*', resourcePolicy });
+        evaluate({
+          principalArn: p.arn,
+          principalAccount: p.account,
+          policies: p.policies,
+          action: 'sts:GetCallerIdentity',
+          resource: '*',
+          resourcePolicy,
+        });
       const pending = [...all.filter((p) => !validated.has(p)).map((p) => probe(p).then(() => validated.add(p)))];
       const test = all.find((p) => p.kind === 'test')!;
       const apiPolicy = restApiPolicy === undefined ? [] : [restApiPolicy];
       for (const policy of [...resourcePolicies.values(), ...apiPolicy, ...extra]) {
         if (validatedPolicies.has(policy)) continue;
-        pending.push(evaluate({ principalArn: test.arn, principalAccount: test.account, policies: [], action: 'sns:Publish', resource: `arn:aws:sns:${opts.region}:${opts.account}:probe`, resourcePolicy: policy }).then(() => validatedPolicies.add(policy)));
+        pending.push(
+          evaluate({
+            principalArn: test.arn,
+            principalAccount: test.account,
+            policies: [],
+            action: 'sns:Publish',
+            resource: `arn:aws:sns:${opts.region}:${opts.account}:probe`,
+            resourcePolicy: policy,
+          }).then(() => validatedPolicies.add(policy)),
+        );
       }
       await Promise.all(pending);
     },

@@ -40,7 +40,8 @@ function installEnvironmentView(): void {
     },
     has(target, name) {
       const env = own();
-      if (env && typeof name === 'string' && Object.prototype.hasOwnProperty.call(env, name)) return env[name] !== undefined;
+      if (env && typeof name === 'string' && Object.prototype.hasOwnProperty.call(env, name))
+        return env[name] !== undefined;
       return Reflect.has(target, name);
     },
     ownKeys(target) {

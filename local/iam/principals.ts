@@ -25,7 +25,10 @@ export interface Principal {
 /** The stand-in's own test principal: administrator of the account, for tests that inspect the stand-in directly. */
 export const TEST_PRINCIPAL_NAME = 'stand-in-test';
 /** Its credentials (fixed, so that test helpers can sign with them). */
-export const TEST_CREDENTIALS = { accessKeyId: 'AKIASTANDINTEST00001', secretAccessKey: 'stand-in-test-secret-not-a-real-key' } as const;
+export const TEST_CREDENTIALS = {
+  accessKeyId: 'AKIASTANDINTEST00001',
+  secretAccessKey: 'stand-in-test-secret-not-a-real-key',
+} as const;
 const ADMIN_POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 type Resources = Record<string, string>;
@@ -46,16 +49,28 @@ function refTarget(value: unknown): string | undefined {
  * text is not in the template and grants nothing offline — strict), and the AWS::IAM::Policy /
  * AWS::IAM::ManagedPolicy resources that name the role in `Roles`.
  */
-export function rolePolicies(template: Template, roleId: string, account: string, region: string, resources: Resources): unknown[] {
+export function rolePolicies(
+  template: Template,
+  roleId: string,
+  account: string,
+  region: string,
+  resources: Resources,
+): unknown[] {
   const role = template[roleId];
   if (role?.Type !== 'AWS::IAM::Role') throw new Error(`IAM: ${roleId} is not an AWS::IAM::Role of the template`);
   const docs: unknown[] = [];
   for (const inline of role.Properties?.Policies ?? []) docs.push(inline.PolicyDocument);
-  const managedArns = (role.Properties?.ManagedPolicyArns ?? []).map((arn: unknown) => String(resolveIntrinsics(arn, { account, region, resources })));
+  const managedArns = (role.Properties?.ManagedPolicyArns ?? []).map((arn: unknown) =>
+    String(resolveIntrinsics(arn, { account, region, resources })),
+  );
   for (const [id, r] of Object.entries(template)) {
-    if (r.Type === 'AWS::IAM::ManagedPolicy' && managedArns.includes(resources[id])) docs.push(r.Properties.PolicyDocument);
+    if (r.Type === 'AWS::IAM::ManagedPolicy' && managedArns.includes(resources[id]))
+      docs.push(r.Properties.PolicyDocument);
     const attached = (r.Properties?.Roles ?? []) as unknown[];
-    if ((r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && attached.some((x) => refTarget(x) === roleId || x === resources[roleId])) {
+    if (
+      (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') &&
+      attached.some((x) => refTarget(x) === roleId || x === resources[roleId])
+    ) {
       docs.push(r.Properties.PolicyDocument);
     }
   }
@@ -76,7 +91,14 @@ function secretFor(seed: string): string {
   return createHmac('sha256', 'kms-incident-rotation offline account').update(seed).digest('base64').slice(0, 40);
 }
 
-function roleSession(kind: Principal['kind'], name: string, roleName: string, sessionName: string, account: string, policies: unknown[]): Principal {
+function roleSession(
+  kind: Principal['kind'],
+  name: string,
+  roleName: string,
+  sessionName: string,
+  account: string,
+  policies: unknown[],
+): Principal {
   return {
     arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
     principalArn: `arn:aws:iam::${account}:role/${roleName}`,
@@ -96,7 +118,13 @@ function managedPolicyDoc(template: Template, match: (id: string) => boolean): u
 }
 
 /** A person's policies: the on-call policy, break-glass when `breakGlass`, and `policies` of the world (names of the template's managed policies or documents). */
-function personPolicies(template: Template, person: World['people'][string], account: string, region: string, resources: Resources): unknown[] {
+function personPolicies(
+  template: Template,
+  person: World['people'][string],
+  account: string,
+  region: string,
+  resources: Resources,
+): unknown[] {
   const docs: unknown[] = [];
   const onCall = managedPolicyDoc(template, (id) => /^OnCallPolicy[0-9A-F]{8}$/.test(id));
   const breakGlass = managedPolicyDoc(template, (id) => /^OnCallBreakGlassPolicy[0-9A-F]{8}$/.test(id));
@@ -115,7 +143,13 @@ function personPolicies(template: Template, person: World['people'][string], acc
 }
 
 /** Every principal of the offline account: functions' roles, the state machines' roles, the world's people, the test principal. */
-export function buildPrincipals(template: CfnTemplate, world: World, account: string, region: string, resources: Resources): Principal[] {
+export function buildPrincipals(
+  template: CfnTemplate,
+  world: World,
+  account: string,
+  region: string,
+  resources: Resources,
+): Principal[] {
   const out: Principal[] = [];
   const res = template.Resources;
   for (const [id, r] of Object.entries(res)) {
@@ -125,14 +159,32 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
     const handler = r.Metadata?.[HANDLER_METADATA_KEY];
     const component = r.Metadata?.['kms-incident-rotation:component'];
     const name = typeof handler === 'string' ? handler : typeof component === 'string' ? component : id;
-    out.push(roleSession('function', name, resources[roleId], resources[id], account, rolePolicies(res, roleId, account, region, resources)));
+    out.push(
+      roleSession(
+        'function',
+        name,
+        resources[roleId],
+        resources[id],
+        account,
+        rolePolicies(res, roleId, account, region, resources),
+      ),
+    );
   }
   for (const [id, r] of Object.entries(res)) {
     if (r.Type !== 'AWS::StepFunctions::StateMachine') continue;
     const roleId = (r.Properties?.RoleArn?.['Fn::GetAtt'] ?? [])[0] as string | undefined;
     if (!roleId || !res[roleId]) continue;
     const mode = String(r.Metadata?.['kms-incident-rotation:mode'] ?? id);
-    out.push(roleSession('service', `states:${mode}`, resources[roleId], 'states-execution', account, rolePolicies(res, roleId, account, region, resources)));
+    out.push(
+      roleSession(
+        'service',
+        `states:${mode}`,
+        resources[roleId],
+        'states-execution',
+        account,
+        rolePolicies(res, roleId, account, region, resources),
+      ),
+    );
   }
   // EventBridge rules start executions with their target's role (one principal per rule).
   for (const [id, r] of Object.entries(res)) {
@@ -140,7 +192,16 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
     for (const target of (r.Properties?.Targets ?? []) as { RoleArn?: { 'Fn::GetAtt'?: [string, string] } }[]) {
       const roleId = target.RoleArn?.['Fn::GetAtt']?.[0];
       if (!roleId || !res[roleId]) continue;
-      out.push(roleSession('service', `events:${id}`, resources[roleId], 'events-target', account, rolePolicies(res, roleId, account, region, resources)));
+      out.push(
+        roleSession(
+          'service',
+          `events:${id}`,
+          resources[roleId],
+          'events-target',
+          account,
+          rolePolicies(res, roleId, account, region, resources),
+        ),
+      );
     }
   }
   for (const [name, person] of Object.entries(world.people)) {
@@ -156,7 +217,15 @@ export function buildPrincipals(template: CfnTemplate, world: World, account: st
       name,
     });
   }
-  out.push({ arn: `arn:aws:iam::${account}:user/${TEST_PRINCIPAL_NAME}`, principalArn: `arn:aws:iam::${account}:user/${TEST_PRINCIPAL_NAME}`, account, ...TEST_CREDENTIALS, kind: 'test', policies: [ADMIN_POLICY], name: 'test' });
+  out.push({
+    arn: `arn:aws:iam::${account}:user/${TEST_PRINCIPAL_NAME}`,
+    principalArn: `arn:aws:iam::${account}:user/${TEST_PRINCIPAL_NAME}`,
+    account,
+    ...TEST_CREDENTIALS,
+    kind: 'test',
+    policies: [ADMIN_POLICY],
+    name: 'test',
+  });
   return out;
 }
 

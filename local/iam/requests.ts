@@ -12,7 +12,15 @@ import { randomUUID } from 'node:crypto';
 export function defaultKeyPolicy(account: string): unknown {
   return {
     Version: '2012-10-17',
-    Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' }],
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
   };
 }
 
@@ -60,22 +68,40 @@ export function encryptionContextKeys(ctx: unknown): Record<string, string | str
   if (!ctx || typeof ctx !== 'object') return {};
   const entries = Object.entries(ctx as Record<string, unknown>);
   if (entries.length === 0) return {};
-  const out: Record<string, string | string[]> = Object.fromEntries(entries.map(([k, v]) => [`kms:EncryptionContext:${k}`, String(v)]));
+  const out: Record<string, string | string[]> = Object.fromEntries(
+    entries.map(([k, v]) => [`kms:EncryptionContext:${k}`, String(v)]),
+  );
   out['kms:EncryptionContextKeys'] = entries.map(([k]) => k);
   return out;
 }
 
 /** The context of a request on a key: its tags, aliases, the caller's account, the alias used. */
-export function keyContext(key: KeyFacts, callerAccount: string, keyIdParam?: unknown): Record<string, string | string[]> {
+export function keyContext(
+  key: KeyFacts,
+  callerAccount: string,
+  keyIdParam?: unknown,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = { 'kms:CallerAccount': callerAccount };
   for (const [k, v] of Object.entries(key.tags)) out[`aws:ResourceTag/${k}`] = v;
   if (key.aliases.length) out['kms:ResourceAliases'] = key.aliases;
-  if (typeof keyIdParam === 'string' && /(^|:)alias\//.test(keyIdParam)) out['kms:RequestAlias'] = keyIdParam.replace(/^arn:[^:]+:kms:[^:]+:\d{12}:/, '');
+  if (typeof keyIdParam === 'string' && /(^|:)alias\//.test(keyIdParam))
+    out['kms:RequestAlias'] = keyIdParam.replace(/^arn:[^:]+:kms:[^:]+:\d{12}:/, '');
   return out;
 }
 
 /** The operations whose resource is the key named by `KeyId`. */
-const KEY_OPERATIONS = new Set(['DescribeKey', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations', 'ScheduleKeyDeletion', 'TagResource', 'Encrypt', 'GenerateDataKey', 'Decrypt']);
+const KEY_OPERATIONS = new Set([
+  'DescribeKey',
+  'ListResourceTags',
+  'GetKeyRotationStatus',
+  'RotateKeyOnDemand',
+  'ListKeyRotations',
+  'ScheduleKeyDeletion',
+  'TagResource',
+  'Encrypt',
+  'GenerateDataKey',
+  'Decrypt',
+]);
 const CRYPTO_OPERATIONS = new Set(['Encrypt', 'GenerateDataKey', 'Decrypt']);
 
 /**
@@ -99,12 +125,31 @@ export function kmsChecks(
     const source = input.SourceKeyId !== undefined ? keyOf(input.SourceKeyId) : keyOfCiphertext(input.CiphertextBlob);
     const destination = keyOf(input.DestinationKeyId);
     const checks: AuthorizationCheck[] = [];
-    if (source) checks.push({ action: 'kms:ReEncryptFrom', resource: source.arn, context: { ...keyContext(source, callerAccount, input.SourceKeyId), ...encryptionContextKeys(input.SourceEncryptionContext) }, resourcePolicy: source.policy });
-    if (destination) checks.push({ action: 'kms:ReEncryptTo', resource: destination.arn, context: { ...keyContext(destination, callerAccount, input.DestinationKeyId), ...encryptionContextKeys(input.DestinationEncryptionContext) }, resourcePolicy: destination.policy });
+    if (source)
+      checks.push({
+        action: 'kms:ReEncryptFrom',
+        resource: source.arn,
+        context: {
+          ...keyContext(source, callerAccount, input.SourceKeyId),
+          ...encryptionContextKeys(input.SourceEncryptionContext),
+        },
+        resourcePolicy: source.policy,
+      });
+    if (destination)
+      checks.push({
+        action: 'kms:ReEncryptTo',
+        resource: destination.arn,
+        context: {
+          ...keyContext(destination, callerAccount, input.DestinationKeyId),
+          ...encryptionContextKeys(input.DestinationEncryptionContext),
+        },
+        resourcePolicy: destination.policy,
+      });
     return checks;
   }
   if (!KEY_OPERATIONS.has(op)) throw new Error(`local/iam: no authorization mapping for KMS ${op}`);
-  const key = op === 'Decrypt' && input.KeyId === undefined ? keyOfCiphertext(input.CiphertextBlob) : keyOf(input.KeyId);
+  const key =
+    op === 'Decrypt' && input.KeyId === undefined ? keyOfCiphertext(input.CiphertextBlob) : keyOf(input.KeyId);
   if (!key) return [];
   const context = {
     ...keyContext(key, callerAccount, input.KeyId),
@@ -123,8 +168,19 @@ export function kmsChecks(
  * account and Region (KMS developer guide, "Controlling access to tags"): checked on a key id
  * nobody holds, which a statement naming particular keys does not match.
  */
-function createKeyChecks(input: Input, base: Record<string, string>, callerAccount: string, region: string): AuthorizationCheck[] {
-  const members: [string, string][] = [['KeySpec', 'kms:KeySpec'], ['KeyUsage', 'kms:KeyUsage'], ['Origin', 'kms:KeyOrigin'], ['MultiRegion', 'kms:MultiRegion'], ['BypassPolicyLockoutSafetyCheck', 'kms:BypassPolicyLockoutSafetyCheck']];
+function createKeyChecks(
+  input: Input,
+  base: Record<string, string>,
+  callerAccount: string,
+  region: string,
+): AuthorizationCheck[] {
+  const members: [string, string][] = [
+    ['KeySpec', 'kms:KeySpec'],
+    ['KeyUsage', 'kms:KeyUsage'],
+    ['Origin', 'kms:KeyOrigin'],
+    ['MultiRegion', 'kms:MultiRegion'],
+    ['BypassPolicyLockoutSafetyCheck', 'kms:BypassPolicyLockoutSafetyCheck'],
+  ];
   const context: Record<string, string | string[]> = { ...base, ...requestTags(input.Tags) };
   for (const [member, key] of members) if (input[member] !== undefined) context[key] = String(input[member]);
   const checks: AuthorizationCheck[] = [{ action: 'kms:CreateKey', resource: '*', context }];
@@ -134,8 +190,14 @@ function createKeyChecks(input: Input, base: Record<string, string>, callerAccou
     // the new key's own policy too, which at creation is the request's Policy or the default
     // (root of the account): identity policies count only when it delegates to IAM.
     const anyKey = `arn:aws:kms:${region}:${callerAccount}:key/${randomUUID()}`;
-    const resourcePolicy = typeof input.Policy === 'string' ? policyOrDefault(input.Policy, callerAccount) : defaultKeyPolicy(callerAccount);
-    checks.push({ action: 'kms:TagResource', resource: anyKey, context: { ...base, ...requestTags(input.Tags) }, resourcePolicy });
+    const resourcePolicy =
+      typeof input.Policy === 'string' ? policyOrDefault(input.Policy, callerAccount) : defaultKeyPolicy(callerAccount);
+    checks.push({
+      action: 'kms:TagResource',
+      resource: anyKey,
+      context: { ...base, ...requestTags(input.Tags) },
+      resourcePolicy,
+    });
   }
   return checks;
 }
@@ -161,7 +223,9 @@ const header = (h: S3RequestFacts['headers'], name: string): string | undefined 
 /** `s3:RequestObjectTag/<k>` and `s3:RequestObjectTagKeys` of an `x-amz-tagging` header or a Tagging body. */
 function requestObjectTags(tags: Record<string, string> | undefined): Record<string, string | string[]> {
   if (!tags || Object.keys(tags).length === 0) return {};
-  const out: Record<string, string | string[]> = Object.fromEntries(Object.entries(tags).map(([k, v]) => [`s3:RequestObjectTag/${k}`, v]));
+  const out: Record<string, string | string[]> = Object.fromEntries(
+    Object.entries(tags).map(([k, v]) => [`s3:RequestObjectTag/${k}`, v]),
+  );
   out['s3:RequestObjectTagKeys'] = Object.keys(tags);
   return out;
 }
@@ -171,7 +235,9 @@ function existingTags(tags: Record<string, string> | undefined): Record<string, 
 }
 
 /** The object a CopyObject / UploadPartCopy reads: `x-amz-copy-source` as S3 parses it. */
-export function copySourceOf(raw: string | undefined): { bucket: string; key: string; versionId: string | null } | undefined {
+export function copySourceOf(
+  raw: string | undefined,
+): { bucket: string; key: string; versionId: string | null } | undefined {
   if (!raw) return undefined;
   let decoded = raw;
   try {
@@ -198,7 +264,12 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
   const { bucket, key, query, headers } = req;
   const objectArn = (b: string, k: string) => `arn:aws:s3:::${b}/${k}`;
   const versionId = query.get('versionId');
-  const on = (action: string, b: string, k: string | null, context: Record<string, string | string[]> = {}): AuthorizationCheck => ({
+  const on = (
+    action: string,
+    b: string,
+    k: string | null,
+    context: Record<string, string | string[]> = {},
+  ): AuthorizationCheck => ({
     action,
     resource: k === null ? `arn:aws:s3:::${b}` : objectArn(b, k),
     context,
@@ -215,17 +286,32 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
   const taggingHeader = header(headers, 'x-amz-tagging');
   const headerTags = taggingHeader ? Object.fromEntries(new URLSearchParams(taggingHeader)) : undefined;
   // A write that sets an ACL (x-amz-acl / x-amz-grant-*) also needs s3:PutObjectAcl (S3 actions reference, PutObject).
-  const putAcl = () => (Object.keys(headers).some((h) => h === 'x-amz-acl' || h.startsWith('x-amz-grant-')) ? [on('s3:PutObjectAcl', bucket, key)] : []);
-  const putTags = (tags: Record<string, string> | undefined) => (tags && Object.keys(tags).length ? [on('s3:PutObjectTagging', bucket, key, requestObjectTags(tags))] : []);
+  const putAcl = () =>
+    Object.keys(headers).some((h) => h === 'x-amz-acl' || h.startsWith('x-amz-grant-'))
+      ? [on('s3:PutObjectAcl', bucket, key)]
+      : [];
+  const putTags = (tags: Record<string, string> | undefined) =>
+    tags && Object.keys(tags).length ? [on('s3:PutObjectTagging', bucket, key, requestObjectTags(tags))] : [];
   const readSource = (): AuthorizationCheck[] => {
     const src = copySourceOf(header(headers, 'x-amz-copy-source'));
     if (!src) return [];
-    return [on(src.versionId ? 's3:GetObjectVersion' : 's3:GetObject', src.bucket, src.key, existingTags(req.tagsOf(src.bucket, src.key, src.versionId)))];
+    return [
+      on(
+        src.versionId ? 's3:GetObjectVersion' : 's3:GetObject',
+        src.bucket,
+        src.key,
+        existingTags(req.tagsOf(src.bucket, src.key, src.versionId)),
+      ),
+    ];
   };
   switch (req.operation) {
     case 'ListObjectsV2': {
       const context: Record<string, string> = {};
-      for (const [param, name] of [['prefix', 's3:prefix'], ['delimiter', 's3:delimiter'], ['max-keys', 's3:max-keys']] as const) {
+      for (const [param, name] of [
+        ['prefix', 's3:prefix'],
+        ['delimiter', 's3:delimiter'],
+        ['max-keys', 's3:max-keys'],
+      ] as const) {
         const v = query.get(param);
         if (v !== null) context[name] = v;
       }
@@ -237,27 +323,62 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
       return [on('s3:GetBucketVersioning', bucket, null)];
     case 'HeadObject':
     case 'GetObject':
-      return [on(versionId ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
+      return [
+        on(
+          versionId ? 's3:GetObjectVersion' : 's3:GetObject',
+          bucket,
+          key,
+          existingTags(req.tagsOf(bucket, key, versionId)),
+        ),
+      ];
     case 'PutObject':
     case 'CreateMultipartUpload':
-      return [on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }), ...putTags(headerTags), ...putAcl()];
+      return [
+        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }),
+        ...putTags(headerTags),
+        ...putAcl(),
+      ];
     case 'UploadPart':
     case 'CompleteMultipartUpload':
       return [on('s3:PutObject', bucket, key)];
     case 'CopyObject': {
       const replaceTags = header(headers, 'x-amz-tagging-directive') === 'REPLACE' ? headerTags : undefined;
-      return [...readSource(), on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }), ...putTags(replaceTags), ...putAcl()];
+      return [
+        ...readSource(),
+        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }),
+        ...putTags(replaceTags),
+        ...putAcl(),
+      ];
     }
     case 'UploadPartCopy':
       return [...readSource(), on('s3:PutObject', bucket, key)];
     case 'AbortMultipartUpload':
       return [on('s3:AbortMultipartUpload', bucket, key)];
     case 'GetObjectAcl':
-      return [on(versionId ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
+      return [
+        on(
+          versionId ? 's3:GetObjectVersionAcl' : 's3:GetObjectAcl',
+          bucket,
+          key,
+          existingTags(req.tagsOf(bucket, key, versionId)),
+        ),
+      ];
     case 'GetObjectTagging':
-      return [on(versionId ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', bucket, key, existingTags(req.tagsOf(bucket, key, versionId)))];
+      return [
+        on(
+          versionId ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging',
+          bucket,
+          key,
+          existingTags(req.tagsOf(bucket, key, versionId)),
+        ),
+      ];
     case 'PutObjectTagging':
-      return [on(versionId ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging', bucket, key, { ...existingTags(req.tagsOf(bucket, key, versionId)), ...requestObjectTags(requestTagging) })];
+      return [
+        on(versionId ? 's3:PutObjectVersionTagging' : 's3:PutObjectTagging', bucket, key, {
+          ...existingTags(req.tagsOf(bucket, key, versionId)),
+          ...requestObjectTags(requestTagging),
+        }),
+      ];
     default:
       // Operations the stand-in does not implement answer NotImplementedByStandIn; nothing to ask.
       return [];

@@ -6,7 +6,12 @@ import type { CfnTemplate } from '../template';
  * unnamed resources itself; offline, an unnamed resource is named after its logical id. `given`
  * (the run's own physical values: the topic ARN, the ledger table name, ...) wins.
  */
-export function physicalResources(template: CfnTemplate, account: string, region: string, given: Record<string, string> = {}): Record<string, string> {
+export function physicalResources(
+  template: CfnTemplate,
+  account: string,
+  region: string,
+  given: Record<string, string> = {},
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [id, resource] of Object.entries(template.Resources)) {
     const p = resource.Properties ?? {};

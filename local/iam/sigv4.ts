@@ -27,7 +27,8 @@ export class SignatureRefused extends Error {
   }
 }
 
-const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 /** AWS refuses a request signed more than 5 minutes away from its clock. */
 const MAX_SKEW_MS = 5 * 60_000;
 const hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -108,11 +109,22 @@ function signature(r: {
 }
 
 /** The signed request's access key and scope, or a refusal (no Authorization header, malformed). */
-export function credentialOf(headers: ReceivedRequest['headers']): { accessKeyId: string; day: string; region: string; service: string; signedHeaders: string[]; signature: string } {
+export function credentialOf(headers: ReceivedRequest['headers']): {
+  accessKeyId: string;
+  day: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+} {
   const authorization = headerValue(headers.authorization);
   if (!authorization) throw new SignatureRefused('missing', 'Missing Authentication Token');
   const m = AUTHORIZATION.exec(authorization);
-  if (!m) throw new SignatureRefused('incomplete', `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256).`);
+  if (!m)
+    throw new SignatureRefused(
+      'incomplete',
+      `Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters (AWS4-HMAC-SHA256).`,
+    );
   const [, accessKeyId, day, region, service, signedHeaders, signature] = m;
   return { accessKeyId, day, region, service, signedHeaders: signedHeaders.split(';'), signature };
 }
@@ -129,21 +141,40 @@ export function verifySigV4(
 ): { accessKeyId: string; region: string } {
   const cred = credentialOf(req.headers);
   const secret = secretOf(cred.accessKeyId);
-  if (secret === null) throw new SignatureRefused('unknown-key', 'The security token included in the request is invalid.');
-  if (cred.service !== service) throw new SignatureRefused('scope', `Credential should be scoped to correct service: '${service}'.`);
+  if (secret === null)
+    throw new SignatureRefused('unknown-key', 'The security token included in the request is invalid.');
+  if (cred.service !== service)
+    throw new SignatureRefused('scope', `Credential should be scoped to correct service: '${service}'.`);
   if (!cred.signedHeaders.includes('host')) throw new SignatureRefused('incomplete', "'Host' must be a signed header.");
-  const lower: Record<string, string | string[] | undefined> = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const lower: Record<string, string | string[] | undefined> = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   const amzDate = headerValue(lower['x-amz-date']) ?? '';
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
-  if (!date) throw new SignatureRefused('incomplete', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-  if (!amzDate.startsWith(cred.day)) throw new SignatureRefused('mismatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${cred.day}' != '${amzDate.slice(0, 8)}'.`);
+  if (!date)
+    throw new SignatureRefused(
+      'incomplete',
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
+  if (!amzDate.startsWith(cred.day))
+    throw new SignatureRefused(
+      'mismatch',
+      `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${cred.day}' != '${amzDate.slice(0, 8)}'.`,
+    );
   const signedAt = Date.UTC(+date[1], +date[2] - 1, +date[3], +date[4], +date[5], +date[6]);
-  if (Math.abs(now.getTime() - signedAt) > MAX_SKEW_MS) throw new SignatureRefused('expired', `Signature expired: ${amzDate} is now earlier or later than the server time by more than 5 minutes.`);
+  if (Math.abs(now.getTime() - signedAt) > MAX_SKEW_MS)
+    throw new SignatureRefused(
+      'expired',
+      `Signature expired: ${amzDate} is now earlier or later than the server time by more than 5 minutes.`,
+    );
   const body = typeof req.body === 'string' ? Buffer.from(req.body, 'utf8') : req.body;
   const declared = headerValue(lower['x-amz-content-sha256']);
   // S3 checks a declared payload hash against the body it received (XAmzContentSHA256Mismatch).
   if (declared && /^[0-9a-f]{64}$/.test(declared) && declared !== hex(body)) {
-    throw new SignatureRefused('content-sha256', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    throw new SignatureRefused(
+      'content-sha256',
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
   }
   const payloadHash = declared ?? hex(body);
   const q = req.rawPath.indexOf('?');
@@ -151,10 +182,28 @@ export function verifySigV4(
   const query = q < 0 ? '' : req.rawPath.slice(q + 1);
   const headers = [...cred.signedHeaders].sort();
   const missing = headers.find((h) => lower[h] === undefined);
-  if (missing) throw new SignatureRefused('mismatch', `The request signature we calculated does not match the signature you provided (signed header ${missing} is absent).`);
-  const expected = signature({ method: req.method, path, query, headers: lower, signedHeaders: headers, payloadHash, amzDate, region: cred.region, service, secret });
+  if (missing)
+    throw new SignatureRefused(
+      'mismatch',
+      `The request signature we calculated does not match the signature you provided (signed header ${missing} is absent).`,
+    );
+  const expected = signature({
+    method: req.method,
+    path,
+    query,
+    headers: lower,
+    signedHeaders: headers,
+    payloadHash,
+    amzDate,
+    region: cred.region,
+    service,
+    secret,
+  });
   if (!timingSafeEqual(Buffer.from(expected), Buffer.from(cred.signature))) {
-    throw new SignatureRefused('mismatch', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+    throw new SignatureRefused(
+      'mismatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
   }
   return { accessKeyId: cred.accessKeyId, region: cred.region };
 }

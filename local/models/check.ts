@@ -29,8 +29,14 @@ const DESERIALIZATION: ReadonlySet<ValidationIssue['kind']> = new Set(['type', '
 
 /** `InternalFailure` for an answer the model does not allow: the stand-in, not the caller, is wrong. */
 function standInBug(service: string, op: string, issues: readonly ValidationIssue[]): ServiceError {
-  const detail = issues.map((i) => `${i.path || '(answer)'}: ${i.constraint}${i.shown ? ` (got ${i.shown.slice(0, 200)})` : ''}`).join('; ');
-  return new ServiceError('InternalFailure', `stand-in bug: answer does not match the model: ${service} ${op}: ${detail}`, 500);
+  const detail = issues
+    .map((i) => `${i.path || '(answer)'}: ${i.constraint}${i.shown ? ` (got ${i.shown.slice(0, 200)})` : ''}`)
+    .join('; ');
+  return new ServiceError(
+    'InternalFailure',
+    `stand-in bug: answer does not match the model: ${service} ${op}: ${detail}`,
+    500,
+  );
 }
 
 // ---------------------------------------------------------------- KMS (awsJson1_1)
@@ -49,11 +55,15 @@ export function checkKmsRequest(op: string, input: unknown): void {
   const model = loadModel('kms');
   if (!model.operations[op]) return;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ServiceError('SerializationException', 'Start of structure or map expected: the request body must be a JSON object');
+    throw new ServiceError(
+      'SerializationException',
+      'Start of structure or map expected: the request body must be a JSON object',
+    );
   }
   const issues = validateInput(model, op, input);
   const serialization = issues.find((i) => DESERIALIZATION.has(i.kind));
-  if (serialization) throw new ServiceError('SerializationException', `${serialization.constraint} (at '${serialization.path}')`);
+  if (serialization)
+    throw new ServiceError('SerializationException', `${serialization.constraint} (at '${serialization.path}')`);
   if (issues.length) throw new ServiceError('ValidationException', validationMessage(issues));
 }
 
@@ -94,7 +104,13 @@ function indexesUnder(params: Params, key: string): number[] {
  * as `key.member.N` (flattened: `key.N`), maps as `key.entry.N.<key name>` / `.<value name>`.
  * Parameters that bind to no member (Action, Version, anything else) are not members: ignored.
  */
-function decodeQuery(model: ModelExtract, shape: Shape, ref: MemberRef | undefined, params: Params, key: string): unknown {
+function decodeQuery(
+  model: ModelExtract,
+  shape: Shape,
+  ref: MemberRef | undefined,
+  params: Params,
+  key: string,
+): unknown {
   const type = shape.type;
   const flattened = ref?.traits?.['smithy.api#xmlFlattened'] !== undefined;
   if (type === 'structure' || type === 'union') {
@@ -116,7 +132,9 @@ function decodeQuery(model: ModelExtract, shape: Shape, ref: MemberRef | undefin
     for (const n of indexesUnder(params, base)) {
       const k = params.get(`${base}.${n}.${xmlNameOf('key', shape.key)}`);
       const v = `${base}.${n}.${xmlNameOf('value', shape.value)}`;
-      out[k ?? ''] = hasPrefix(params, v) ? decodeQuery(model, shapeOf(model, shape.value!.target), shape.value, params, v) : undefined;
+      out[k ?? ''] = hasPrefix(params, v)
+        ? decodeQuery(model, shapeOf(model, shape.value!.target), shape.value, params, v)
+        : undefined;
     }
     return out;
   }
@@ -128,7 +146,10 @@ export function snsInput(op: string, form: URLSearchParams): Record<string, unkn
   const model = loadModel('sns');
   const params = new Map<string, string>();
   for (const [k, v] of form) if (!params.has(k)) params.set(k, v);
-  return decodeQuery(model, shapeOf(model, model.operations[op].input), undefined, params, '') as Record<string, unknown>;
+  return decodeQuery(model, shapeOf(model, model.operations[op].input), undefined, params, '') as Record<
+    string,
+    unknown
+  >;
 }
 
 /**
@@ -248,7 +269,8 @@ function bindingOf(ref: MemberRef, memberName: string): Binding | undefined {
   const t = ref.traits ?? {};
   if (t['smithy.api#httpLabel'] !== undefined) return { kind: 'label', name: memberName };
   if (t['smithy.api#httpHeader'] !== undefined) return { kind: 'header', name: t['smithy.api#httpHeader'] as string };
-  if (t['smithy.api#httpPrefixHeaders'] !== undefined) return { kind: 'prefix', name: t['smithy.api#httpPrefixHeaders'] as string };
+  if (t['smithy.api#httpPrefixHeaders'] !== undefined)
+    return { kind: 'prefix', name: t['smithy.api#httpPrefixHeaders'] as string };
   if (t['smithy.api#httpQuery'] !== undefined) return { kind: 'query', name: t['smithy.api#httpQuery'] as string };
   if (t['smithy.api#httpPayload'] !== undefined) return { kind: 'payload', name: memberName };
   return undefined;
@@ -270,7 +292,9 @@ function s3MemberValue(model: ModelExtract, b: Binding, ref: MemberRef, req: S3R
     }
     case 'prefix': {
       const prefix = b.name.toLowerCase();
-      const entries = Object.entries(req.headers).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), Array.isArray(v) ? v.join(',') : v]);
+      const entries = Object.entries(req.headers)
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([k, v]) => [k.slice(prefix.length), Array.isArray(v) ? v.join(',') : v]);
       return entries.length ? Object.fromEntries(entries) : undefined;
     }
     case 'query': {
@@ -316,7 +340,10 @@ function boundMembers(model: ModelExtract, op: string): BoundMember[] {
 }
 
 /** The input an S3 REST request binds to (labels, headers, prefix headers, query, XML payload). */
-export function s3Input(op: string, req: S3RawRequest): { input: Record<string, unknown>; bindings: Map<string, Binding> } {
+export function s3Input(
+  op: string,
+  req: S3RawRequest,
+): { input: Record<string, unknown>; bindings: Map<string, Binding> } {
   const model = loadModel('s3');
   const input: Record<string, unknown> = {};
   const bindings = new Map<string, Binding>();
@@ -343,17 +370,27 @@ export function checkS3Request(op: string, req: S3RawRequest): void {
   const issues = validateInput(model, op, input, { text: true });
   if (!issues.length) return;
   const first = issues[0];
-  const top = Object.keys(input).concat([...bindings.keys()]).find((n) => first.path.split('.')[0] === n.charAt(0).toLowerCase() + n.slice(1));
+  const top = Object.keys(input)
+    .concat([...bindings.keys()])
+    .find((n) => first.path.split('.')[0] === n.charAt(0).toLowerCase() + n.slice(1));
   const b = top ? bindings.get(top) : undefined;
   if (b?.kind === 'payload') {
-    if (first.kind === 'required' && first.path === top!.charAt(0).toLowerCase() + top!.slice(1)) throw new ServiceError('MissingRequestBodyError', 'Request Body is empty', 400);
+    if (first.kind === 'required' && first.path === top!.charAt(0).toLowerCase() + top!.slice(1))
+      throw new ServiceError('MissingRequestBodyError', 'Request Body is empty', 400);
     throw new ServiceError('MalformedXML', MALFORMED_XML, 400);
   }
-  if (top === 'StorageClass') throw new ServiceError('InvalidStorageClass', 'The storage class you specified is not valid', 400, { StorageClassRequested: String(input.StorageClass) });
+  if (top === 'StorageClass')
+    throw new ServiceError('InvalidStorageClass', 'The storage class you specified is not valid', 400, {
+      StorageClassRequested: String(input.StorageClass),
+    });
   const argName = b ? (b.kind === 'label' ? top! : b.name) : first.path;
   const argValue = top && typeof input[top] === 'string' ? (input[top] as string) : '';
-  const what = b?.kind === 'header' ? `header ${argName}` : b?.kind === 'query' ? `query parameter ${argName}` : argName;
-  throw new ServiceError('InvalidArgument', `Invalid value for ${what}: ${first.constraint}`, 400, { ArgumentName: argName, ArgumentValue: argValue });
+  const what =
+    b?.kind === 'header' ? `header ${argName}` : b?.kind === 'query' ? `query parameter ${argName}` : argName;
+  throw new ServiceError('InvalidArgument', `Invalid value for ${what}: ${first.constraint}`, 400, {
+    ArgumentName: argName,
+    ArgumentValue: argValue,
+  });
 }
 
 /** Headers every S3 answer carries that no output member binds to (request ids, HTTP framing). */
@@ -364,18 +401,33 @@ const S3_ENVELOPE_HEADERS = new Set(['x-amz-request-id', 'x-amz-id-2']);
  * one is bound (CopyObject's CopyObjectResult), else the members bound to no header or status
  * under the output's root element (ListObjectsV2's ListBucketResult).
  */
-function s3AnswerBody(model: ModelExtract, shape: Shape, body: string, issues: ValidationIssue[]): Record<string, unknown> {
+function s3AnswerBody(
+  model: ModelExtract,
+  shape: Shape,
+  body: string,
+  issues: ValidationIssue[],
+): Record<string, unknown> {
   let root: XmlNode;
   try {
     root = parseXml(body);
   } catch (e) {
-    issues.push({ kind: 'type', path: '(body)', shown: '', constraint: `the answer body is not well-formed XML: ${(e as Error).message}` });
+    issues.push({
+      kind: 'type',
+      path: '(body)',
+      shown: '',
+      constraint: `the answer body is not well-formed XML: ${(e as Error).message}`,
+    });
     return {};
   }
   const members = Object.entries(shape.members ?? {});
   const payload = members.find(([, m]) => m.traits?.['smithy.api#httpPayload'] !== undefined);
   if (payload) return { [payload[0]]: decodeXml(model, shapeOf(model, payload[1].target), root) };
-  const unbound = members.filter(([, m]) => !['smithy.api#httpHeader', 'smithy.api#httpPrefixHeaders', 'smithy.api#httpResponseCode'].some((t) => m.traits?.[t] !== undefined));
+  const unbound = members.filter(
+    ([, m]) =>
+      !['smithy.api#httpHeader', 'smithy.api#httpPrefixHeaders', 'smithy.api#httpResponseCode'].some(
+        (t) => m.traits?.[t] !== undefined,
+      ),
+  );
   return decodeXml(model, { type: 'structure', members: Object.fromEntries(unbound) }, root) as Record<string, unknown>;
 }
 
@@ -396,7 +448,8 @@ function answerBindingsOf(model: ModelExtract, op: string, shape: Shape): Answer
       const prefix = m.traits?.['smithy.api#httpPrefixHeaders'] as string | undefined;
       if (header) b.headers.set(header.toLowerCase(), name);
       if (prefix) b.prefixes.push([prefix.toLowerCase(), name]);
-      if (m.traits?.['smithy.api#httpPayload'] !== undefined && shapeOf(model, m.target).type === 'blob') b.blobPayload = true;
+      if (m.traits?.['smithy.api#httpPayload'] !== undefined && shapeOf(model, m.target).type === 'blob')
+        b.blobPayload = true;
     }
     answerBindings.set(op, b);
   }
@@ -428,7 +481,12 @@ export function checkS3Answer(op: string, headers: Record<string, string>, body?
       ((output[prefixed[1]] ??= {}) as Record<string, string>)[name.slice(prefixed[0].length)] = v;
       continue;
     }
-    issues.push({ kind: 'unknown', path: name, shown: `'${v}'`, constraint: `header ${name} binds to no member of ${model.operations[op].output}` });
+    issues.push({
+      kind: 'unknown',
+      path: name,
+      shown: `'${v}'`,
+      constraint: `header ${name} binds to no member of ${model.operations[op].output}`,
+    });
   }
   const text = body === undefined ? '' : body.toString();
   if (text.length && !bound.blobPayload) Object.assign(output, s3AnswerBody(model, shape, text, issues));

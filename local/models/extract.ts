@@ -15,16 +15,47 @@ import type { ModelExtract, Shape } from './types';
 /** Operations kept per service: what the stand-in implements plus what a sandbox will serve. */
 export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
   kms: [
-    'CreateKey', 'DescribeKey', 'ListAliases', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand', 'ListKeyRotations',
-    'Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'ScheduleKeyDeletion', 'TagResource',
+    'CreateKey',
+    'DescribeKey',
+    'ListAliases',
+    'ListResourceTags',
+    'GetKeyRotationStatus',
+    'RotateKeyOnDemand',
+    'ListKeyRotations',
+    'Encrypt',
+    'Decrypt',
+    'GenerateDataKey',
+    'ReEncrypt',
+    'ScheduleKeyDeletion',
+    'TagResource',
   ],
   s3: [
-    'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-    'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl', 'ListObjectVersions', 'GetBucketVersioning',
+    'ListObjectsV2',
+    'HeadObject',
+    'GetObject',
+    'PutObject',
+    'CopyObject',
+    'CreateMultipartUpload',
+    'UploadPartCopy',
+    'CompleteMultipartUpload',
+    'AbortMultipartUpload',
+    'GetObjectTagging',
+    'PutObjectTagging',
+    'GetObjectAcl',
+    'ListObjectVersions',
+    'GetBucketVersioning',
   ],
   sns: ['CreateTopic', 'Publish'],
   sts: ['GetCallerIdentity'],
-  sfn: ['StartExecution', 'DescribeExecution', 'GetExecutionHistory', 'ListExecutions', 'SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'],
+  sfn: [
+    'StartExecution',
+    'DescribeExecution',
+    'GetExecutionHistory',
+    'ListExecutions',
+    'SendTaskSuccess',
+    'SendTaskFailure',
+    'SendTaskHeartbeat',
+  ],
   cloudformation: ['DescribeStacks'],
   dynamodb: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'TransactWriteItems', 'BatchGetItem'],
   // The finding sources Intake confirms a finding with (and Security Hub's workflow update).
@@ -44,15 +75,44 @@ export const EXTRACT_PRUNED_MEMBERS: Record<string, Record<string, readonly stri
 
 /** Traits the validator and the protocol bindings read; documentation and examples are dropped. */
 const KEPT_TRAITS = new Set([
-  'smithy.api#required', 'smithy.api#length', 'smithy.api#range', 'smithy.api#pattern', 'smithy.api#enum', 'smithy.api#enumValue',
-  'smithy.api#default', 'smithy.api#sensitive', 'smithy.api#timestampFormat', 'smithy.api#jsonName', 'smithy.api#http',
-  'smithy.api#httpLabel', 'smithy.api#httpHeader', 'smithy.api#httpQuery', 'smithy.api#httpQueryParams', 'smithy.api#httpPayload',
-  'smithy.api#httpPrefixHeaders', 'smithy.api#httpResponseCode', 'smithy.api#xmlName', 'smithy.api#xmlFlattened',
-  'smithy.api#xmlAttribute', 'smithy.api#streaming', 'smithy.api#idempotencyToken', 'aws.protocols#ec2QueryName',
+  'smithy.api#required',
+  'smithy.api#length',
+  'smithy.api#range',
+  'smithy.api#pattern',
+  'smithy.api#enum',
+  'smithy.api#enumValue',
+  'smithy.api#default',
+  'smithy.api#sensitive',
+  'smithy.api#timestampFormat',
+  'smithy.api#jsonName',
+  'smithy.api#http',
+  'smithy.api#httpLabel',
+  'smithy.api#httpHeader',
+  'smithy.api#httpQuery',
+  'smithy.api#httpQueryParams',
+  'smithy.api#httpPayload',
+  'smithy.api#httpPrefixHeaders',
+  'smithy.api#httpResponseCode',
+  'smithy.api#xmlName',
+  'smithy.api#xmlFlattened',
+  'smithy.api#xmlAttribute',
+  'smithy.api#streaming',
+  'smithy.api#idempotencyToken',
+  'aws.protocols#ec2QueryName',
 ]);
-const PROTOCOL_TRAITS = ['aws.protocols#awsJson1_0', 'aws.protocols#awsJson1_1', 'aws.protocols#awsQuery', 'aws.protocols#restXml', 'aws.protocols#restJson1'];
+const PROTOCOL_TRAITS = [
+  'aws.protocols#awsJson1_0',
+  'aws.protocols#awsJson1_1',
+  'aws.protocols#awsQuery',
+  'aws.protocols#restXml',
+  'aws.protocols#restJson1',
+];
 
-type RawShape = { type: string; traits?: Record<string, unknown>; members?: Record<string, { target: string; traits?: Record<string, unknown> }> } & Record<string, unknown>;
+type RawShape = {
+  type: string;
+  traits?: Record<string, unknown>;
+  members?: Record<string, { target: string; traits?: Record<string, unknown> }>;
+} & Record<string, unknown>;
 
 function keepTraits(traits: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!traits) return undefined;
@@ -68,7 +128,10 @@ function shortId(id: string, namespace: string): string {
 /** The shape with only the kept members, when the service prunes it. */
 function pruned(shape: RawShape, keep: readonly string[] | undefined): RawShape {
   if (!keep || !shape.members) return shape;
-  return { ...shape, members: Object.fromEntries(Object.entries(shape.members).filter(([name]) => keep.includes(name))) };
+  return {
+    ...shape,
+    members: Object.fromEntries(Object.entries(shape.members).filter(([name]) => keep.includes(name))),
+  };
 }
 
 function targetsOf(shape: RawShape): string[] {
@@ -78,12 +141,16 @@ function targetsOf(shape: RawShape): string[] {
     if (m) out.push(m.target);
   }
   // Enum members target smithy.api#Unit, which needs no shape.
-  if (shape.type !== 'enum' && shape.type !== 'intEnum') for (const m of Object.values(shape.members ?? {})) out.push(m.target);
+  if (shape.type !== 'enum' && shape.type !== 'intEnum')
+    for (const m of Object.values(shape.members ?? {})) out.push(m.target);
   return out;
 }
 
 function trimShape(shape: RawShape, ns: string): Shape {
-  const ref = (m: { target: string; traits?: Record<string, unknown> }) => ({ target: shortId(m.target, ns), ...(keepTraits(m.traits) ? { traits: keepTraits(m.traits) } : {}) });
+  const ref = (m: { target: string; traits?: Record<string, unknown> }) => ({
+    target: shortId(m.target, ns),
+    ...(keepTraits(m.traits) ? { traits: keepTraits(m.traits) } : {}),
+  });
   const out: Record<string, unknown> = { type: shape.type };
   const traits = keepTraits(shape.traits);
   if (traits) out.traits = traits;
@@ -96,7 +163,11 @@ function trimShape(shape: RawShape, ns: string): Shape {
 }
 
 /** Builds the extract of `service` from a full model. */
-export function extract(service: string, model: { shapes: Record<string, RawShape> }, source: ModelExtract['source']): ModelExtract {
+export function extract(
+  service: string,
+  model: { shapes: Record<string, RawShape> },
+  source: ModelExtract['source'],
+): ModelExtract {
   const entries = Object.entries(model.shapes);
   const [serviceId, serviceShape] = entries.find(([, s]) => s.type === 'service') ?? [];
   if (!serviceId || !serviceShape) throw new Error('no service shape in the model');
@@ -130,7 +201,12 @@ export function extract(service: string, model: { shapes: Record<string, RawShap
     queue.push(...targetsOf(raw));
   }
   const sorted = Object.fromEntries(Object.entries(shapes).sort(([a], [b]) => a.localeCompare(b)));
-  return { source: { ...source, service: serviceId }, protocol: protocol.split('#')[1] as ModelExtract['protocol'], operations, shapes: sorted };
+  return {
+    source: { ...source, service: serviceId },
+    protocol: protocol.split('#')[1] as ModelExtract['protocol'],
+    operations,
+    shapes: sorted,
+  };
 }
 
 function main(argv: string[]): void {
@@ -142,7 +218,9 @@ function main(argv: string[]): void {
   const out = extract(service, model, { repository, commit, file: path, service: '' });
   const target = join(__dirname, `${service}.json`);
   writeFileSync(target, `${JSON.stringify(out, null, 1)}\n`);
-  process.stdout.write(`${target}: ${Object.keys(out.operations).length} operations, ${Object.keys(out.shapes).length} shapes\n`);
+  process.stdout.write(
+    `${target}: ${Object.keys(out.operations).length} operations, ${Object.keys(out.shapes).length} shapes\n`,
+  );
 }
 
 if (require.main === module) main(process.argv.slice(2));

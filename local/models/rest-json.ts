@@ -37,7 +37,8 @@ const VALIDATION_ERROR: Record<RestJsonService, string> = {
   accessanalyzer: 'ValidationException',
 };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The wire name of a member: its `jsonName`, else the member name. */
 function wireName(name: string, ref: MemberRef): string {
@@ -53,7 +54,9 @@ function wireName(name: string, ref: MemberRef): string {
 export function fromWire(model: ModelExtract, shapeId: string, ref: MemberRef | undefined, value: unknown): unknown {
   const shape: Shape = shapeOf(model, shapeId);
   if ((shape.type === 'structure' || shape.type === 'union') && isPlainObject(value)) {
-    const byWire = new Map(Object.entries(shape.members ?? {}).map(([name, m]) => [wireName(name, m), [name, m] as const]));
+    const byWire = new Map(
+      Object.entries(shape.members ?? {}).map(([name, m]) => [wireName(name, m), [name, m] as const]),
+    );
     const out: Record<string, unknown> = {};
     for (const [key, v] of Object.entries(value)) {
       const member = byWire.get(key);
@@ -62,12 +65,17 @@ export function fromWire(model: ModelExtract, shapeId: string, ref: MemberRef | 
     }
     return out;
   }
-  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value)) return value.map((v) => fromWire(model, shape.member!.target, shape.member, v));
+  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value))
+    return value.map((v) => fromWire(model, shape.member!.target, shape.member, v));
   if (shape.type === 'map' && isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromWire(model, shape.value!.target, shape.value, v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, fromWire(model, shape.value!.target, shape.value, v)]),
+    );
   }
   if (shape.type === 'timestamp') {
-    const format = (ref?.traits?.['smithy.api#timestampFormat'] ?? shape.traits?.['smithy.api#timestampFormat'] ?? 'epoch-seconds') as string;
+    const format = (ref?.traits?.['smithy.api#timestampFormat'] ??
+      shape.traits?.['smithy.api#timestampFormat'] ??
+      'epoch-seconds') as string;
     if (format === 'epoch-seconds' && typeof value === 'number') return new Date(value * 1000);
     if (format === 'date-time' && typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value);
   }
@@ -89,29 +97,41 @@ export function toWire(model: ModelExtract, shapeId: string, ref: MemberRef | un
       }),
     );
   }
-  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value)) return value.map((v) => toWire(model, shape.member!.target, shape.member, v));
+  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value))
+    return value.map((v) => toWire(model, shape.member!.target, shape.member, v));
   if (shape.type === 'map' && isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(model, shape.value!.target, shape.value, v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, toWire(model, shape.value!.target, shape.value, v)]),
+    );
   }
   if (shape.type === 'timestamp' && (value instanceof Date || typeof value === 'string')) {
     const date = value instanceof Date ? value : new Date(value);
     if (Number.isNaN(date.getTime())) return value;
-    const format = (ref?.traits?.['smithy.api#timestampFormat'] ?? shape.traits?.['smithy.api#timestampFormat'] ?? 'epoch-seconds') as string;
+    const format = (ref?.traits?.['smithy.api#timestampFormat'] ??
+      shape.traits?.['smithy.api#timestampFormat'] ??
+      'epoch-seconds') as string;
     return format === 'date-time' ? date.toISOString() : date.getTime() / 1000;
   }
   return value;
 }
 
 /** An operation of a restJson1 service, found by its HTTP method and path, with its URI labels. */
-export function restJsonOperation(service: RestJsonService, method: string, path: string): { op: string; labels: Record<string, string> } | undefined {
+export function restJsonOperation(
+  service: RestJsonService,
+  method: string,
+  path: string,
+): { op: string; labels: Record<string, string> } | undefined {
   const model = loadRestJsonModel(service);
   for (const [op, spec] of Object.entries(model.operations)) {
     if (!spec.http || spec.http.method !== method) continue;
     const names: string[] = [];
-    const pattern = spec.http.uri.split('?')[0].replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{([^}+]+)(\+?)\}/g, (_m, name: string, greedy: string) => {
-      names.push(name);
-      return greedy ? '(.+)' : '([^/]+)';
-    });
+    const pattern = spec.http.uri
+      .split('?')[0]
+      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+      .replace(/\{([^}+]+)(\+?)\}/g, (_m, name: string, greedy: string) => {
+        names.push(name);
+        return greedy ? '(.+)' : '([^/]+)';
+      });
     const m = new RegExp(`^${pattern}$`).exec(path);
     if (!m) continue;
     try {
@@ -128,7 +148,13 @@ export function restJsonOperation(service: RestJsonService, method: string, path
  * label and query member of the served operations is a string), the rest from the JSON body.
  * A body that is not a JSON object is refused as the service's validation error.
  */
-export function restJsonInput(service: RestJsonService, op: string, labels: Record<string, string>, query: URLSearchParams, body: string): Record<string, unknown> {
+export function restJsonInput(
+  service: RestJsonService,
+  op: string,
+  labels: Record<string, string>,
+  query: URLSearchParams,
+  body: string,
+): Record<string, unknown> {
   const model = loadRestJsonModel(service);
   const inputId = model.operations[op].input;
   let json: unknown = {};
@@ -174,8 +200,15 @@ export function answerIssues(service: RestJsonService, op: string, output: unkno
 export function checkRestJsonAnswer(service: RestJsonService, op: string, output: unknown): void {
   const issues = answerIssues(service, op, output);
   if (issues.length) {
-    const detail = issues.slice(0, 10).map((i) => `${i.path || '(answer)'}: ${i.constraint}${i.shown ? ` (got ${i.shown.slice(0, 200)})` : ''}`).join('; ');
-    throw new ServiceError('InternalFailure', `stand-in bug: answer does not match the model: ${service} ${op}: ${detail}`, 500);
+    const detail = issues
+      .slice(0, 10)
+      .map((i) => `${i.path || '(answer)'}: ${i.constraint}${i.shown ? ` (got ${i.shown.slice(0, 200)})` : ''}`)
+      .join('; ');
+    throw new ServiceError(
+      'InternalFailure',
+      `stand-in bug: answer does not match the model: ${service} ${op}: ${detail}`,
+      500,
+    );
   }
 }
 

@@ -40,10 +40,27 @@ const INTEGER_RANGES: Record<string, [number, number]> = {
   long: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 const PRELUDE: Record<string, string> = {
-  String: 'string', Blob: 'blob', Boolean: 'boolean', PrimitiveBoolean: 'boolean', Byte: 'byte', PrimitiveByte: 'byte',
-  Short: 'short', PrimitiveShort: 'short', Integer: 'integer', PrimitiveInteger: 'integer', Long: 'long', PrimitiveLong: 'long',
-  Float: 'float', PrimitiveFloat: 'float', Double: 'double', PrimitiveDouble: 'double', BigInteger: 'bigInteger',
-  BigDecimal: 'bigDecimal', Timestamp: 'timestamp', Document: 'document', Unit: 'structure',
+  String: 'string',
+  Blob: 'blob',
+  Boolean: 'boolean',
+  PrimitiveBoolean: 'boolean',
+  Byte: 'byte',
+  PrimitiveByte: 'byte',
+  Short: 'short',
+  PrimitiveShort: 'short',
+  Integer: 'integer',
+  PrimitiveInteger: 'integer',
+  Long: 'long',
+  PrimitiveLong: 'long',
+  Float: 'float',
+  PrimitiveFloat: 'float',
+  Double: 'double',
+  PrimitiveDouble: 'double',
+  BigInteger: 'bigInteger',
+  BigDecimal: 'bigDecimal',
+  Timestamp: 'timestamp',
+  Document: 'document',
+  Unit: 'structure',
 };
 
 const regexCache = new Map<string, RegExp>();
@@ -85,7 +102,9 @@ export function enumValues(shape: Shape): (string | number)[] | undefined {
   if (enumCache.has(shape)) return enumCache.get(shape);
   let values: (string | number)[] | undefined;
   if (shape.type === 'enum' || shape.type === 'intEnum') {
-    values = Object.entries(shape.members ?? {}).map(([name, m]) => (m.traits?.['smithy.api#enumValue'] as string | number | undefined) ?? name);
+    values = Object.entries(shape.members ?? {}).map(
+      ([name, m]) => (m.traits?.['smithy.api#enumValue'] as string | number | undefined) ?? name,
+    );
   } else values = (shape.traits?.['smithy.api#enum'] as { value: string }[] | undefined)?.map((e) => e.value);
   enumCache.set(shape, values);
   return values;
@@ -100,7 +119,8 @@ function show(value: unknown, sensitive: boolean): string {
   if (sensitive) return '';
   if (value === undefined || value === null) return 'null';
   if (value instanceof Uint8Array) return `'java.nio.HeapByteBuffer[pos=0 lim=${value.length} cap=${value.length}]'`;
-  if (Array.isArray(value)) return `'[${value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')}]'`;
+  if (Array.isArray(value))
+    return `'[${value.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))).join(', ')}]'`;
   if (typeof value === 'object') return `'${JSON.stringify(value)}'`;
   return `'${String(value)}'`;
 }
@@ -123,14 +143,20 @@ function scalar(type: string, value: unknown, text: boolean): { value: unknown }
       if (typeof value === 'boolean') return { value };
       if (text && (value === 'true' || value === 'false')) return { value: value === 'true' };
       return bad('a Boolean');
-    case 'byte': case 'short': case 'integer': case 'long': case 'bigInteger': {
+    case 'byte':
+    case 'short':
+    case 'integer':
+    case 'long':
+    case 'bigInteger': {
       const n = text && typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n)) return bad(type === 'long' ? 'a Long' : 'an Integer');
       const r = INTEGER_RANGES[type];
       if (r && (n < r[0] || n > r[1])) return bad(`a ${type}: out of range`);
       return { value: n };
     }
-    case 'float': case 'double': case 'bigDecimal': {
+    case 'float':
+    case 'double':
+    case 'bigDecimal': {
       const n = text && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       return typeof n === 'number' && !Number.isNaN(n) ? { value: n } : bad('a Double');
     }
@@ -164,41 +190,97 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function checkLength(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, length: number, shown: () => string): void {
-  const len = (ref?.traits?.['smithy.api#length'] ?? shape.traits?.['smithy.api#length']) as { min?: number; max?: number } | undefined;
+function checkLength(
+  w: Walk,
+  shape: Shape,
+  ref: MemberRef | undefined,
+  path: string,
+  length: number,
+  shown: () => string,
+): void {
+  const len = (ref?.traits?.['smithy.api#length'] ?? shape.traits?.['smithy.api#length']) as
+    { min?: number; max?: number } | undefined;
   if (!len) return;
-  if (len.min !== undefined && length < len.min) w.issues.push({ kind: 'length', path, shown: shown(), constraint: `Member must have length greater than or equal to ${len.min}` });
-  if (len.max !== undefined && length > len.max) w.issues.push({ kind: 'length', path, shown: shown(), constraint: `Member must have length less than or equal to ${len.max}` });
+  if (len.min !== undefined && length < len.min)
+    w.issues.push({
+      kind: 'length',
+      path,
+      shown: shown(),
+      constraint: `Member must have length greater than or equal to ${len.min}`,
+    });
+  if (len.max !== undefined && length > len.max)
+    w.issues.push({
+      kind: 'length',
+      path,
+      shown: shown(),
+      constraint: `Member must have length less than or equal to ${len.max}`,
+    });
 }
 
-function checkScalar(w: Walk, shape: Shape, ref: MemberRef | undefined, path: string, typed: unknown, shown: () => string): void {
+function checkScalar(
+  w: Walk,
+  shape: Shape,
+  ref: MemberRef | undefined,
+  path: string,
+  typed: unknown,
+  shown: () => string,
+): void {
   const values = enumValues(shape);
   if (values && !values.includes(typed as string | number)) {
-    w.issues.push({ kind: 'enum', path, shown: shown(), constraint: `Member must satisfy enum value set: [${values.join(', ')}]` });
+    w.issues.push({
+      kind: 'enum',
+      path,
+      shown: shown(),
+      constraint: `Member must satisfy enum value set: [${values.join(', ')}]`,
+    });
   }
   if (typeof typed === 'string') checkLength(w, shape, ref, path, [...typed].length, shown);
   if (typed instanceof Uint8Array) checkLength(w, shape, ref, path, typed.length, shown);
   const pattern = (ref?.traits?.['smithy.api#pattern'] ?? shape.traits?.['smithy.api#pattern']) as string | undefined;
   if (pattern && typeof typed === 'string' && !compiled(pattern).test(typed)) {
-    w.issues.push({ kind: 'pattern', path, shown: shown(), constraint: `Member must satisfy regular expression pattern: ${pattern}` });
+    w.issues.push({
+      kind: 'pattern',
+      path,
+      shown: shown(),
+      constraint: `Member must satisfy regular expression pattern: ${pattern}`,
+    });
   }
-  const range = (ref?.traits?.['smithy.api#range'] ?? shape.traits?.['smithy.api#range']) as { min?: number; max?: number } | undefined;
+  const range = (ref?.traits?.['smithy.api#range'] ?? shape.traits?.['smithy.api#range']) as
+    { min?: number; max?: number } | undefined;
   if (range && typeof typed === 'number') {
-    if (range.min !== undefined && typed < range.min) w.issues.push({ kind: 'range', path, shown: shown(), constraint: `Member must have value greater than or equal to ${range.min}` });
-    if (range.max !== undefined && typed > range.max) w.issues.push({ kind: 'range', path, shown: shown(), constraint: `Member must have value less than or equal to ${range.max}` });
+    if (range.min !== undefined && typed < range.min)
+      w.issues.push({
+        kind: 'range',
+        path,
+        shown: shown(),
+        constraint: `Member must have value greater than or equal to ${range.min}`,
+      });
+    if (range.max !== undefined && typed > range.max)
+      w.issues.push({
+        kind: 'range',
+        path,
+        shown: shown(),
+        constraint: `Member must have value less than or equal to ${range.max}`,
+      });
   }
 }
 
 function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string, value: unknown): void {
   const shape = shapeOf(w.model, shapeId);
-  const sensitive = ref?.traits?.['smithy.api#sensitive'] !== undefined || shape.traits?.['smithy.api#sensitive'] !== undefined;
+  const sensitive =
+    ref?.traits?.['smithy.api#sensitive'] !== undefined || shape.traits?.['smithy.api#sensitive'] !== undefined;
   // Rendering a value is costly (whole structures); only an issue needs it.
   let rendered: string | undefined;
   const shown = () => (rendered ??= show(value, sensitive));
   const type = shape.type === 'enum' ? 'string' : shape.type === 'intEnum' ? 'integer' : shape.type;
   if (type === 'structure' || type === 'union') {
     if (!isPlainObject(value)) {
-      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a structure` });
+      w.issues.push({
+        kind: 'type',
+        path,
+        shown: shown(),
+        constraint: `${describe(value)} can not be converted to a structure`,
+      });
       return;
     }
     walkStructure(w, shape, type === 'union', path, value);
@@ -206,7 +288,12 @@ function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string
   }
   if (type === 'list' || type === 'set') {
     if (!Array.isArray(value)) {
-      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a list` });
+      w.issues.push({
+        kind: 'type',
+        path,
+        shown: shown(),
+        constraint: `${describe(value)} can not be converted to a list`,
+      });
       return;
     }
     checkLength(w, shape, ref, path, value.length, shown);
@@ -215,7 +302,12 @@ function walk(w: Walk, shapeId: string, ref: MemberRef | undefined, path: string
   }
   if (type === 'map') {
     if (!isPlainObject(value)) {
-      w.issues.push({ kind: 'type', path, shown: shown(), constraint: `${describe(value)} can not be converted to a map` });
+      w.issues.push({
+        kind: 'type',
+        path,
+        shown: shown(),
+        constraint: `${describe(value)} can not be converted to a map`,
+      });
       return;
     }
     const entries = Object.entries(value);
@@ -244,8 +336,10 @@ function walkStructure(w: Walk, shape: Shape, union: boolean, path: string, valu
     const v = value[name];
     const memberPath = `${prefix}${awsMemberName(name)}`;
     if (v === undefined || v === null) {
-      const required = ref.traits?.['smithy.api#required'] !== undefined && ref.traits?.['smithy.api#default'] === undefined;
-      if (required && !union && !w.opts.skipRequired) w.issues.push({ kind: 'required', path: memberPath, shown: 'null', constraint: 'Member must not be null' });
+      const required =
+        ref.traits?.['smithy.api#required'] !== undefined && ref.traits?.['smithy.api#default'] === undefined;
+      if (required && !union && !w.opts.skipRequired)
+        w.issues.push({ kind: 'required', path: memberPath, shown: 'null', constraint: 'Member must not be null' });
       continue;
     }
     set += 1;
@@ -254,26 +348,50 @@ function walkStructure(w: Walk, shape: Shape, union: boolean, path: string, valu
   for (const name of Object.keys(value)) {
     if (name === '$metadata' || members[name]) continue;
     if (value[name] === undefined) continue;
-    w.issues.push({ kind: 'unknown', path: `${prefix}${awsMemberName(name)}`, shown: show(value[name], false), constraint: `Unknown member ${name}: the shape has no such member` });
+    w.issues.push({
+      kind: 'unknown',
+      path: `${prefix}${awsMemberName(name)}`,
+      shown: show(value[name], false),
+      constraint: `Unknown member ${name}: the shape has no such member`,
+    });
   }
-  if (union && set !== 1) w.issues.push({ kind: 'union', path, shown: show(value, false), constraint: `Member must have exactly one member set (${set} set)` });
+  if (union && set !== 1)
+    w.issues.push({
+      kind: 'union',
+      path,
+      shown: show(value, false),
+      constraint: `Member must have exactly one member set (${set} set)`,
+    });
 }
 
 function operation(model: ModelExtract, op: string): ModelExtract['operations'][string] {
   const o = model.operations[op];
-  if (!o) throw new Error(`model ${model.source.service} has no operation ${op} (extract: ${Object.keys(model.operations).join(', ')})`);
+  if (!o)
+    throw new Error(
+      `model ${model.source.service} has no operation ${op} (extract: ${Object.keys(model.operations).join(', ')})`,
+    );
   return o;
 }
 
 /** Issues of an operation's input (empty when it is valid). */
-export function validateInput(model: ModelExtract, op: string, input: unknown, opts: ValidateOptions = {}): ValidationIssue[] {
+export function validateInput(
+  model: ModelExtract,
+  op: string,
+  input: unknown,
+  opts: ValidateOptions = {},
+): ValidationIssue[] {
   const w: Walk = { model, opts, issues: [] };
   walk(w, operation(model, op).input, undefined, '', input ?? {});
   return w.issues;
 }
 
 /** Issues of an operation's output (answers: types, enums, constraints, unknown members, required). */
-export function validateOutput(model: ModelExtract, op: string, output: unknown, opts: ValidateOptions = {}): ValidationIssue[] {
+export function validateOutput(
+  model: ModelExtract,
+  op: string,
+  output: unknown,
+  opts: ValidateOptions = {},
+): ValidationIssue[] {
   const w: Walk = { model, opts, issues: [] };
   walk(w, operation(model, op).output, undefined, '', output ?? {});
   return w.issues;
@@ -286,6 +404,8 @@ export function validateOutput(model: ModelExtract, op: string, output: unknown,
  */
 export function validationMessage(issues: readonly ValidationIssue[]): string {
   const n = issues.length;
-  const parts = issues.map((i) => `Value${i.shown ? ` ${i.shown}` : ''} at '${i.path}' failed to satisfy constraint: ${i.constraint}`);
+  const parts = issues.map(
+    (i) => `Value${i.shown ? ` ${i.shown}` : ''} at '${i.path}' failed to satisfy constraint: ${i.constraint}`,
+  );
   return `${n} validation error${n === 1 ? '' : 's'} detected: ${parts.join('; ')}`;
 }

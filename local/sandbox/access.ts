@@ -8,8 +8,15 @@ import { SignatureRefused, type AccountIam } from '../iam';
  * account's IAM (local/iam); tests may pass another.
  */
 export interface SandboxAccess {
-  verify(request: SignedRequest, service: string): Promise<{ principal: SandboxPrincipal } | { refused: { code: string; message: string } }>;
-  authorize(principal: SandboxPrincipal, action: string, resource: string): { allowed: true } | { allowed: false; message: string };
+  verify(
+    request: SignedRequest,
+    service: string,
+  ): Promise<{ principal: SandboxPrincipal } | { refused: { code: string; message: string } }>;
+  authorize(
+    principal: SandboxPrincipal,
+    action: string,
+    resource: string,
+  ): { allowed: true } | { allowed: false; message: string };
 }
 
 /** A verified caller: what STS GetCallerIdentity answers for it. */
@@ -34,7 +41,8 @@ export interface SignedRequest {
  */
 export function userIdOf(arn: string, account: string): string {
   const assumed = /^arn:[^:]+:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/.exec(arn);
-  const id = (prefix: string, seed: string) => `${prefix}${createHash('sha256').update(seed).digest('hex').toUpperCase().slice(0, 17)}`;
+  const id = (prefix: string, seed: string) =>
+    `${prefix}${createHash('sha256').update(seed).digest('hex').toUpperCase().slice(0, 17)}`;
   if (assumed) return `${id('AROA', `${account}/${assumed[1]}`)}:${assumed[2]}`;
   if (/:user\//.test(arn)) return id('AIDA', arn);
   return id('AROA', arn);
@@ -62,8 +70,14 @@ export function accountAccess(iam: AccountIam): SandboxAccess {
     async verify(request, service) {
       try {
         const url = new URL(request.path, `http://${request.headers.host ?? '127.0.0.1'}`);
-        const p = await iam.verify({ method: request.method, url, headers: request.headers, body: request.body }, service, { region: iam.region });
-        return { principal: { arn: p.arn, account: p.account, userId: userIdOf(p.arn, p.account), accessKeyId: p.accessKeyId } };
+        const p = await iam.verify(
+          { method: request.method, url, headers: request.headers, body: request.body },
+          service,
+          { region: iam.region },
+        );
+        return {
+          principal: { arn: p.arn, account: p.account, userId: userIdOf(p.arn, p.account), accessKeyId: p.accessKeyId },
+        };
       } catch (error) {
         if (!(error instanceof SignatureRefused)) throw error;
         const codes = REFUSALS[error.reason];

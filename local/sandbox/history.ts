@@ -31,7 +31,13 @@ interface StateInfo {
   /** Task states: a Lambda function ARN (LambdaFunction* events), or an integration (Task* events). */
   task?:
     | { kind: 'lambda'; resource: string; timeoutSeconds?: number }
-    | { kind: 'integration'; resourceType: string; resource: string; timeoutSeconds?: number; heartbeatSeconds?: number };
+    | {
+        kind: 'integration';
+        resourceType: string;
+        resource: string;
+        timeoutSeconds?: number;
+        heartbeatSeconds?: number;
+      };
   itemsPath?: string;
 }
 
@@ -41,7 +47,11 @@ export function statesOf(definition: unknown): Map<string, StateInfo> {
   const visit = (machine: unknown) => {
     const states = (machine as { States?: Record<string, AslState> } | undefined)?.States ?? {};
     for (const [name, state] of Object.entries(states)) {
-      out.set(name, { type: String(state.Type), ...taskOf(state), ...(state.Type === 'Map' ? { itemsPath: state.ItemsPath ?? '$' } : {}) });
+      out.set(name, {
+        type: String(state.Type),
+        ...taskOf(state),
+        ...(state.Type === 'Map' ? { itemsPath: state.ItemsPath ?? '$' } : {}),
+      });
       if (state.Type === 'Map') visit(state.ItemProcessor ?? state.Iterator);
       if (state.Type === 'Parallel') for (const branch of state.Branches ?? []) visit(branch);
     }
@@ -109,7 +119,12 @@ export class HistoryRecorder {
   submitted(stateName: string, lane: number | undefined): void {
     const task = this.states.get(stateName)?.task;
     if (task?.kind !== 'integration') return;
-    const details = { resourceType: task.resourceType, resource: task.resource, output: '{}', outputDetails: notTruncated };
+    const details = {
+      resourceType: task.resourceType,
+      resource: task.resource,
+      output: '{}',
+      outputDetails: notTruncated,
+    };
     this.add(laneOf(lane), Date.now(), 'TaskSubmitted', 'taskSubmittedEventDetails', details);
   }
 
@@ -129,11 +144,21 @@ export class HistoryRecorder {
         });
         return;
       case 'StateEntered':
-        this.add(lane, at, `${type}StateEntered`, 'stateEnteredEventDetails', { name, input: json(e.state?.input), inputDetails: notTruncated });
+        this.add(lane, at, `${type}StateEntered`, 'stateEnteredEventDetails', {
+          name,
+          input: json(e.state?.input),
+          inputDetails: notTruncated,
+        });
         if (type === 'Map') {
           this.openMap = name;
           const items = readPath(e.state?.input, info?.itemsPath ?? '$');
-          this.add(lane, at, 'MapStateStarted', 'mapStateStartedEventDetails', Array.isArray(items) ? { length: items.length } : {});
+          this.add(
+            lane,
+            at,
+            'MapStateStarted',
+            'mapStateStartedEventDetails',
+            Array.isArray(items) ? { length: items.length } : {},
+          );
         }
         this.scheduleTask(lane, at, info, e.state?.input);
         return;
@@ -146,17 +171,25 @@ export class HistoryRecorder {
       case 'StateExited':
         this.succeedTask(lane, at, info, e.state?.output);
         if (type === 'Map') this.add(lane, at, 'MapStateSucceeded', null, {});
-        this.add(lane, at, `${type}StateExited`, 'stateExitedEventDetails', { name, output: json(e.state?.output), outputDetails: notTruncated });
+        this.add(lane, at, `${type}StateExited`, 'stateExitedEventDetails', {
+          name,
+          output: json(e.state?.output),
+          outputDetails: notTruncated,
+        });
         if (type === 'Map') this.openMap = null;
         return;
       case 'MapIterationStarted':
         // An iteration's lane starts from the Map's own lane.
         this.lanes.set(lane, this.lanes.get('root') ?? 0);
-        this.add(lane, at, 'MapIterationStarted', 'mapIterationStartedEventDetails', { name: this.openMap ?? '', index: e.index ?? 0 });
+        this.add(lane, at, 'MapIterationStarted', 'mapIterationStartedEventDetails', {
+          name: this.openMap ?? '',
+          index: e.index ?? 0,
+        });
         return;
       case 'MapIterationSucceeded':
       case 'MapIterationFailed': {
-        const detailsName = e.type === 'MapIterationSucceeded' ? 'mapIterationSucceededEventDetails' : 'mapIterationFailedEventDetails';
+        const detailsName =
+          e.type === 'MapIterationSucceeded' ? 'mapIterationSucceededEventDetails' : 'mapIterationFailedEventDetails';
         this.add(lane, at, e.type, detailsName, { name: this.openMap ?? '', index: e.index ?? 0 });
         this.lanes.set('root', this.lastId);
         return;
@@ -168,19 +201,31 @@ export class HistoryRecorder {
         this.add(lane, at, 'MapRunSucceeded', null, {});
         return;
       case 'MapRunFailed':
-        this.add(lane, at, 'MapRunFailed', 'mapRunFailedEventDetails', { error: e.Error ?? '', cause: causeOf(e.Cause) });
+        this.add(lane, at, 'MapRunFailed', 'mapRunFailedEventDetails', {
+          error: e.Error ?? '',
+          cause: causeOf(e.Cause),
+        });
         return;
       case 'ExecutionSucceeded':
-        this.add('root', at, 'ExecutionSucceeded', 'executionSucceededEventDetails', { output: json(loose.output), outputDetails: notTruncated });
+        this.add('root', at, 'ExecutionSucceeded', 'executionSucceededEventDetails', {
+          output: json(loose.output),
+          outputDetails: notTruncated,
+        });
         return;
       case 'ExecutionFailed':
         // The runner ends an execution that outlived its TimeoutSeconds with States.Timeout: Step
         // Functions records that as ExecutionTimedOut.
         if (e.Error === 'States.Timeout') {
-          this.add('root', at, 'ExecutionTimedOut', 'executionTimedOutEventDetails', { error: e.Error, cause: causeOf(e.Cause) });
+          this.add('root', at, 'ExecutionTimedOut', 'executionTimedOutEventDetails', {
+            error: e.Error,
+            cause: causeOf(e.Cause),
+          });
           return;
         }
-        this.add('root', at, 'ExecutionFailed', 'executionFailedEventDetails', { error: e.Error ?? '', cause: causeOf(e.Cause) });
+        this.add('root', at, 'ExecutionFailed', 'executionFailedEventDetails', {
+          error: e.Error ?? '',
+          cause: causeOf(e.Cause),
+        });
         return;
       case 'ExecutionTerminated':
         this.add('root', at, 'ExecutionAborted', 'executionAbortedEventDetails', {});
@@ -195,7 +240,13 @@ export class HistoryRecorder {
   finish(status: 'SUCCEEDED' | 'FAILED', output: unknown, error: string | null, cause: string | null): void {
     if (this.ended) return;
     if (status === 'SUCCEEDED') this.push({ type: 'ExecutionSucceeded', timestamp: Date.now(), output } as RunEvent);
-    else this.push({ type: 'ExecutionFailed', timestamp: Date.now(), Error: error ?? 'States.Runtime', Cause: cause ?? '' });
+    else
+      this.push({
+        type: 'ExecutionFailed',
+        timestamp: Date.now(),
+        Error: error ?? 'States.Runtime',
+        Cause: cause ?? '',
+      });
   }
 
   private scheduleTask(lane: string, at: number, info: StateInfo | undefined, input: unknown): void {
@@ -214,17 +265,28 @@ export class HistoryRecorder {
         ...(task.timeoutSeconds !== undefined ? { timeoutInSeconds: task.timeoutSeconds } : {}),
         ...(task.heartbeatSeconds !== undefined ? { heartbeatInSeconds: task.heartbeatSeconds } : {}),
       });
-      this.add(lane, at, 'TaskStarted', 'taskStartedEventDetails', { resourceType: task.resourceType, resource: task.resource });
+      this.add(lane, at, 'TaskStarted', 'taskStartedEventDetails', {
+        resourceType: task.resourceType,
+        resource: task.resource,
+      });
     }
   }
 
   private succeedTask(lane: string, at: number, info: StateInfo | undefined, output: unknown): void {
     const task = info?.task;
     if (task?.kind === 'lambda') {
-      this.add(lane, at, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails', { output: json(output), outputDetails: notTruncated });
+      this.add(lane, at, 'LambdaFunctionSucceeded', 'lambdaFunctionSucceededEventDetails', {
+        output: json(output),
+        outputDetails: notTruncated,
+      });
     }
     if (task?.kind === 'integration') {
-      const details = { resourceType: task.resourceType, resource: task.resource, output: json(output), outputDetails: notTruncated };
+      const details = {
+        resourceType: task.resourceType,
+        resource: task.resource,
+        output: json(output),
+        outputDetails: notTruncated,
+      };
       this.add(lane, at, 'TaskSucceeded', 'taskSucceededEventDetails', details);
     }
   }
@@ -235,21 +297,39 @@ export class HistoryRecorder {
       this.add(lane, at, 'LambdaFunctionFailed', 'lambdaFunctionFailedEventDetails', { error, cause: causeOf(cause) });
     } else if (task?.kind === 'integration') {
       const timedOut = error === 'States.Timeout' || error === 'States.HeartbeatTimeout';
-      this.add(lane, at, timedOut ? 'TaskTimedOut' : 'TaskFailed', timedOut ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails', {
-        resourceType: task.resourceType,
-        resource: task.resource,
-        error,
-        cause: causeOf(cause),
-      });
+      this.add(
+        lane,
+        at,
+        timedOut ? 'TaskTimedOut' : 'TaskFailed',
+        timedOut ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails',
+        {
+          resourceType: task.resourceType,
+          resource: task.resource,
+          error,
+          cause: causeOf(cause),
+        },
+      );
     } else if (info?.type === 'Map') {
       this.add(lane, at, 'MapStateFailed', null, {});
     }
   }
 
-  private add(lane: string, at: number, type: string, detailsName: string | null, details: Record<string, unknown>): void {
+  private add(
+    lane: string,
+    at: number,
+    type: string,
+    detailsName: string | null,
+    details: Record<string, unknown>,
+  ): void {
     const id = this.events.length + 1;
     const previousEventId = this.lanes.get(lane) ?? this.lanes.get('root') ?? 0;
-    this.events.push({ id, previousEventId, timestamp: at / 1000, type, ...(detailsName ? { [detailsName]: details } : {}) });
+    this.events.push({
+      id,
+      previousEventId,
+      timestamp: at / 1000,
+      type,
+      ...(detailsName ? { [detailsName]: details } : {}),
+    });
     this.lanes.set(lane, id);
   }
 }

@@ -63,11 +63,28 @@ export interface Sandbox {
  * per-service endpoints (which win over AWS_ENDPOINT_URL) and the CLI's own overrides.
  */
 const NEUTRALISED = [
-  'AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_DEFAULT_REGION', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME',
-  'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
-  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL_KMS',
-  'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_API_GATEWAY',
-  'KMS_ROTATE_STATE_MACHINE', 'KMS_ROTATE_FRONT_DOOR_URL',
+  'AWS_PROFILE',
+  'AWS_DEFAULT_PROFILE',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'AWS_DEFAULT_REGION',
+  'AWS_ROLE_ARN',
+  'AWS_ROLE_SESSION_NAME',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS',
+  'AWS_ENDPOINT_URL_SFN',
+  'AWS_ENDPOINT_URL_STS',
+  'AWS_ENDPOINT_URL_CLOUDFORMATION',
+  'AWS_ENDPOINT_URL_KMS',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL_SNS',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_API_GATEWAY',
+  'KMS_ROTATE_STATE_MACHINE',
+  'KMS_ROTATE_FRONT_DOOR_URL',
 ] as const;
 
 /**
@@ -91,8 +108,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     })());
   try {
     const stackId = `arn:aws:cloudformation:${world.region}:${world.account}:stack/${STACK_NAME}/${randomUUID()}`;
-    const resources = { ...runnerResources(template, world, layout), ...machineResources(template, world), 'AWS::StackId': stackId };
-    const iam = createAccountIam({ template, world: layout.standInWorld, account: world.account, region: world.region, resources });
+    const resources = {
+      ...runnerResources(template, world, layout),
+      ...machineResources(template, world),
+      'AWS::StackId': stackId,
+    };
+    const iam = createAccountIam({
+      template,
+      world: layout.standInWorld,
+      account: world.account,
+      region: world.region,
+      resources,
+    });
     await iam.validate();
     const standIn = await startStandIn(layout.standInWorld, { speed, iam });
     closers.push(() => standIn.close());
@@ -111,15 +138,30 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       machines,
       speed,
       run: { endpoint: standIn.endpoint, serviceEndpoints: { DYNAMODB: ledger.endpoint }, resources, iam },
-      onTaskToken: (executionArn, state) => log(`${state} waits for an answer in ${executionArn.split(':').pop()} (see the notification for its approval id)`),
+      onTaskToken: (executionArn, state) =>
+        log(
+          `${state} waits for an answer in ${executionArn.split(':').pop()} (see the notification for its approval id)`,
+        ),
       onEnded: (r: ExecutionRecord) => log(`execution ${r.name} ended: ${r.status}${r.error ? ` (${r.error})` : ''}`),
     });
     // The router starts first: the front door talks to Step Functions and DynamoDB through it.
-    const proxies: Record<string, string> = { kms: standIn.endpoint, s3: standIn.endpoint, sns: standIn.endpoint, dynamodb: ledger.endpoint };
+    const proxies: Record<string, string> = {
+      kms: standIn.endpoint,
+      s3: standIn.endpoint,
+      sns: standIn.endpoint,
+      dynamodb: ledger.endpoint,
+    };
     const stack: SandboxStack = { name: STACK_NAME, stackId, createdAt: new Date(), outputs: [] };
     const router: Router = await startRouter({ proxies, access, stack, states, frontDoorPrefix: STAGE_PREFIX });
     closers.push(() => router.close());
-    const frontDoor = await startFrontDoor(world, router.endpoint, ledger, machines[0].arn, iam, drillDailyCap(template));
+    const frontDoor = await startFrontDoor(
+      world,
+      router.endpoint,
+      ledger,
+      machines[0].arn,
+      iam,
+      drillDailyCap(template),
+    );
     closers.push(() => frontDoor.close());
     proxies['execute-api'] = frontDoor.url.replace(/\/v1\/$/, '');
     stack.outputs = stackOutputs(template, world, iam.resources, `${router.endpoint}${STAGE_PREFIX}`);
@@ -173,7 +215,11 @@ function personEnv(world: World, person: string, endpoint: string): Record<strin
 
 const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
-function writeEnvFiles(dir: string, world: World, envOf: (person: string) => Record<string, string>): Record<string, string> {
+function writeEnvFiles(
+  dir: string,
+  world: World,
+  envOf: (person: string) => Record<string, string>,
+): Record<string, string> {
   mkdirSync(dir, { recursive: true });
   const files: Record<string, string> = {};
   for (const [name, person] of Object.entries(world.people)) {
@@ -182,7 +228,9 @@ function writeEnvFiles(dir: string, world: World, envOf: (person: string) => Rec
       `# kms-rotate sandbox: act as ${name} (${person.arn}${person.breakGlass ? ', break-glass' : ''}).`,
       `# Use it in a terminal of its own:  . ${join(dir, `${name}.env`)}`,
       `unset ${NEUTRALISED.join(' ')}`,
-      ...Object.entries(env).filter(([, v]) => v !== '').map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+      ...Object.entries(env)
+        .filter(([, v]) => v !== '')
+        .map(([k, v]) => `export ${k}=${shellQuote(v)}`),
       '',
     ];
     files[name] = join(dir, `${name}.env`);
@@ -205,13 +253,24 @@ function watchNotifications(standIn: StandIn, tell: (text: string) => void): () 
 
 /** The drill function's `drillDailyCapPerPerson`, as the template sets it in its environment. */
 function drillDailyCap(template: CfnTemplate): number {
-  const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[COMPONENT_METADATA_KEY] === 'drill');
-  const cap = Number((fn?.Properties?.Environment?.Variables as Record<string, unknown> | undefined)?.[DRILL_ENV.dailyCap]);
+  const fn = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[COMPONENT_METADATA_KEY] === 'drill',
+  );
+  const cap = Number(
+    (fn?.Properties?.Environment?.Variables as Record<string, unknown> | undefined)?.[DRILL_ENV.dailyCap],
+  );
   if (!Number.isInteger(cap) || cap < 1) throw new Error(`the template's drill function has no ${DRILL_ENV.dailyCap}`);
   return cap;
 }
 
-async function startFrontDoor(world: World, endpoint: string, ledger: LocalLedger, manualArn: string, iam: AccountIam, dailyCap: number): Promise<LocalFrontDoor> {
+async function startFrontDoor(
+  world: World,
+  endpoint: string,
+  ledger: LocalLedger,
+  manualArn: string,
+  iam: AccountIam,
+  dailyCap: number,
+): Promise<LocalFrontDoor> {
   const region = world.region;
   const keys = (p: Principal) => ({ accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey });
   // The front door and the drill call AWS with their own function roles, through the one endpoint, as the deployed Lambdas do.
@@ -263,8 +322,18 @@ function machineResources(template: CfnTemplate, world: World): Record<string, s
 }
 
 /** The stack's outputs, resolved as CloudFormation would; FrontDoorUrl (and the API's endpoint) is the sandbox's. */
-function stackOutputs(template: CfnTemplate, world: World, physical: Record<string, string>, frontDoorUrl: string): SandboxStack['outputs'] {
-  const outputs = (template as CfnTemplate & { Outputs?: Record<string, { Value: unknown; Description?: string; Export?: { Name: unknown } }> }).Outputs ?? {};
+function stackOutputs(
+  template: CfnTemplate,
+  world: World,
+  physical: Record<string, string>,
+  frontDoorUrl: string,
+): SandboxStack['outputs'] {
+  const outputs =
+    (
+      template as CfnTemplate & {
+        Outputs?: Record<string, { Value: unknown; Description?: string; Export?: { Name: unknown } }>;
+      }
+    ).Outputs ?? {};
   const ctx = { account: world.account, region: world.region, resources: physical };
   return Object.entries(outputs).map(([key, o]) => {
     const api = key === 'FrontDoorUrl' || /^FrontDoorApiEndpoint/.test(key);

@@ -20,10 +20,20 @@ const NAMESPACES = {
 } as const;
 
 export function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
-export function queryError(status: number, code: string, message: string, type: 'Sender' | 'Receiver' = 'Sender'): QueryAnswer {
+export function queryError(
+  status: number,
+  code: string,
+  message: string,
+  type: 'Sender' | 'Receiver' = 'Sender',
+): QueryAnswer {
   return {
     status,
     body:
@@ -48,7 +58,11 @@ function actionOf(service: keyof typeof NAMESPACES, params: URLSearchParams): { 
   if (!action) return queryError(400, 'MissingAction', 'Missing Action');
   const version = params.get('Version');
   if (version !== NAMESPACES[service].version) {
-    return queryError(400, 'InvalidAction', `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`);
+    return queryError(
+      400,
+      'InvalidAction',
+      `Could not find operation ${action} for version ${version ?? 'NO_VERSION_SPECIFIED'}`,
+    );
   }
   return { action };
 }
@@ -57,7 +71,8 @@ function actionOf(service: keyof typeof NAMESPACES, params: URLSearchParams): { 
 export function stsAnswer(body: string, principal: SandboxPrincipal): QueryAnswer {
   const a = actionOf('sts', new URLSearchParams(body));
   if (!('action' in a)) return a;
-  if (a.action !== 'GetCallerIdentity') return queryError(400, 'InvalidAction', `The sandbox's STS does not implement ${a.action}.`);
+  if (a.action !== 'GetCallerIdentity')
+    return queryError(400, 'InvalidAction', `The sandbox's STS does not implement ${a.action}.`);
   const result = `<Arn>${xmlEscape(principal.arn)}</Arn><UserId>${xmlEscape(principal.userId)}</UserId><Account>${principal.account}</Account>`;
   return response('sts', 'GetCallerIdentity', result);
 }
@@ -72,17 +87,24 @@ export interface SandboxStack {
 }
 
 /** CloudFormation DescribeStacks (one stack: the sandbox's), authorized on the stack's id. */
-export function cloudFormationAnswer(body: string, principal: SandboxPrincipal, access: SandboxAccess, stack: SandboxStack): QueryAnswer {
+export function cloudFormationAnswer(
+  body: string,
+  principal: SandboxPrincipal,
+  access: SandboxAccess,
+  stack: SandboxStack,
+): QueryAnswer {
   const params = new URLSearchParams(body);
   const a = actionOf('cloudformation', params);
   if (!('action' in a)) return a;
-  if (a.action !== 'DescribeStacks') return queryError(400, 'InvalidAction', `The sandbox's CloudFormation does not implement ${a.action}.`);
+  if (a.action !== 'DescribeStacks')
+    return queryError(400, 'InvalidAction', `The sandbox's CloudFormation does not implement ${a.action}.`);
   const asked = params.get('StackName');
   // IAM sees the stack's ARN: this stack's id, or for a name of no stack `stack/<name>/*`
   // (so a caller allowed only this stack is refused, not told whether another exists); without
   // StackName, DescribeStacks lists every stack and the resource is "*".
   const ours = asked === stack.name || asked === stack.stackId;
-  const otherStack = (name: string) => (name.startsWith('arn:') ? name : `${stack.stackId.replace(/:stack\/.*$/, '')}:stack/${name}/*`);
+  const otherStack = (name: string) =>
+    name.startsWith('arn:') ? name : `${stack.stackId.replace(/:stack\/.*$/, '')}:stack/${name}/*`;
   const resource = asked === null ? '*' : ours ? stack.stackId : otherStack(asked);
   const decision = access.authorize(principal, 'cloudformation:DescribeStacks', resource);
   if (!decision.allowed) return queryError(403, 'AccessDenied', decision.message);

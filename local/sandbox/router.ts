@@ -1,5 +1,11 @@
 import { buffer as readBody } from 'node:stream/consumers';
-import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  request as httpRequest,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { credentialOf } from '../iam/sigv4';
 import type { SandboxAccess, SandboxPrincipal } from './access';
@@ -30,10 +36,13 @@ export interface Router {
 
 function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): void {
   const url = new URL(target);
-  const out = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    answer.pipe(res);
-  });
+  const out = httpRequest(
+    { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
   out.on('error', () => {
     // The target closed the connection without an answer (e.g. a stand-in NoResponse fault): so does the router.
     res.destroy();
@@ -41,17 +50,21 @@ function proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerRe
   out.end(body);
 }
 
-const xml = (res: ServerResponse, a: QueryAnswer): void => void res.writeHead(a.status, { 'content-type': 'text/xml' }).end(a.body);
+const xml = (res: ServerResponse, a: QueryAnswer): void =>
+  void res.writeHead(a.status, { 'content-type': 'text/xml' }).end(a.body);
 const sfnJson = (res: ServerResponse, status: number, body: unknown): void =>
   void res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
-const sfnError = (res: ServerResponse, e: SfnError): void => sfnJson(res, e.status, { __type: e.code, message: e.message });
+const sfnError = (res: ServerResponse, e: SfnError): void =>
+  sfnJson(res, e.status, { __type: e.code, message: e.message });
 
 /** Starts the router on 127.0.0.1 (a free port). */
 export async function startRouter(targets: RouterTargets): Promise<Router> {
   const server: Server = createServer((req, res) => {
     void route(req, res, targets).catch((error: unknown) => {
       if (res.headersSent) return;
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ __type: 'InternalFailure', message: String(error) }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -91,12 +104,19 @@ async function route(req: IncomingMessage, res: ServerResponse, t: RouterTargets
     return;
   }
   if (service !== 'sts' && service !== 'cloudformation' && service !== 'states') {
-    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ __type: 'UnknownService', message: `the sandbox serves no ${service}` }));
+    res
+      .writeHead(400, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ __type: 'UnknownService', message: `the sandbox serves no ${service}` }));
     return;
   }
-  const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])));
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v]] : [])),
+  );
   const text = body.toString('utf8');
-  const verified = await t.access.verify({ method: req.method ?? 'POST', path: req.url ?? '/', headers, body: text }, service);
+  const verified = await t.access.verify(
+    { method: req.method ?? 'POST', path: req.url ?? '/', headers, body: text },
+    service,
+  );
   if ('refused' in verified) {
     const { code, message } = verified.refused;
     if (service === 'states') sfnError(res, new SfnError(code, message, 403));
@@ -109,10 +129,17 @@ async function route(req: IncomingMessage, res: ServerResponse, t: RouterTargets
   await answerStates(req, res, text, principal, t);
 }
 
-async function answerStates(req: IncomingMessage, res: ServerResponse, text: string, principal: SandboxPrincipal, t: RouterTargets): Promise<void> {
+async function answerStates(
+  req: IncomingMessage,
+  res: ServerResponse,
+  text: string,
+  principal: SandboxPrincipal,
+  t: RouterTargets,
+): Promise<void> {
   const target = String(req.headers['x-amz-target'] ?? '');
   const m = /^AWSStepFunctions\.(\w+)$/.exec(target);
-  if (!m) return sfnError(res, new SfnError('UnknownOperationException', `Unknown X-Amz-Target: ${target.slice(0, 80)}`));
+  if (!m)
+    return sfnError(res, new SfnError('UnknownOperationException', `Unknown X-Amz-Target: ${target.slice(0, 80)}`));
   let input: unknown;
   try {
     input = text === '' ? {} : JSON.parse(text);

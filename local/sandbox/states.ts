@@ -67,7 +67,8 @@ export class SfnError extends Error {
 /** Names: 1-80 characters, no whitespace, wildcards, brackets, punctuation listed or control characters (StartExecution's `name`). */
 const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
 const isControl = (c: string) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f);
-const isName = (name: string) => name.length >= 1 && name.length <= 80 && !NAME_FORBIDDEN.test(name) && ![...name].some(isControl);
+const isName = (name: string) =>
+  name.length >= 1 && name.length <= 80 && !NAME_FORBIDDEN.test(name) && ![...name].some(isControl);
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
 const MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 /** PageSize in the model: 0-1000; 0 (or absent) means the default page, 100. */
@@ -90,7 +91,12 @@ export class LocalStepFunctions {
   }
 
   /** Runs one operation for a verified principal (after `access.authorize`). */
-  async handle(operation: string, input: Record<string, unknown>, principal: SandboxPrincipal, access: SandboxAccess): Promise<unknown> {
+  async handle(
+    operation: string,
+    input: Record<string, unknown>,
+    principal: SandboxPrincipal,
+    access: SandboxAccess,
+  ): Promise<unknown> {
     const authorize = (resource: string) => {
       const decision = access.authorize(principal, `states:${operation}`, resource);
       if (!decision.allowed) throw new SfnError('AccessDeniedException', decision.message);
@@ -129,7 +135,10 @@ export class LocalStepFunctions {
       case 'SendTaskHeartbeat':
         return this.answerTask(operation, input, authorize);
       default:
-        throw new SfnError('UnknownOperationException', `The sandbox's Step Functions does not implement ${operation}.`);
+        throw new SfnError(
+          'UnknownOperationException',
+          `The sandbox's Step Functions does not implement ${operation}.`,
+        );
     }
   }
 
@@ -149,11 +158,23 @@ export class LocalStepFunctions {
     const existing = this.executions.get(executionArn);
     if (existing) {
       // Idempotent only for the same input while it runs (StartExecution's documentation).
-      if (existing.status === 'RUNNING' && existing.input === text) return { executionArn, startDate: existing.startDate / 1000 };
+      if (existing.status === 'RUNNING' && existing.input === text)
+        return { executionArn, startDate: existing.startDate / 1000 };
       throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const history = new HistoryRecorder(this.machineStates.get(machine.arn)!, { roleArn: machine.roleArn, region: this.opts.region });
-    const record: ExecutionRecord = { executionArn, stateMachineArn: machine.arn, name, input: text, status: 'RUNNING', startDate: Date.now(), history };
+    const history = new HistoryRecorder(this.machineStates.get(machine.arn)!, {
+      roleArn: machine.roleArn,
+      region: this.opts.region,
+    });
+    const record: ExecutionRecord = {
+      executionArn,
+      stateMachineArn: machine.arn,
+      name,
+      input: text,
+      status: 'RUNNING',
+      startDate: Date.now(),
+      history,
+    };
     this.executions.set(executionArn, record);
     const lanes = new Map<string, number | undefined>();
     const run = runLocally({
@@ -192,7 +213,12 @@ export class LocalStepFunctions {
       },
       (error: unknown) => {
         history.finish('FAILED', null, 'States.Runtime', String(error));
-        Object.assign(record, { status: 'FAILED', stopDate: Date.now(), error: 'States.Runtime', cause: String(error) });
+        Object.assign(record, {
+          status: 'FAILED',
+          stopDate: Date.now(),
+          error: 'States.Runtime',
+          cause: String(error),
+        });
         this.opts.onEnded?.(record);
       },
     );
@@ -218,16 +244,23 @@ export class LocalStepFunctions {
     const withData = optionalBoolean(input, 'includeExecutionData') ?? true;
     const events = reverse ? [...record.history.events].reverse() : record.history.events;
     const page = paginate(events, input, `${record.executionArn}|${reverse}`);
-    return { events: page.items.map((e: WireHistoryEvent) => (withData ? e : withoutData(e))), ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
+    return {
+      events: page.items.map((e: WireHistoryEvent) => (withData ? e : withoutData(e))),
+      ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+    };
   }
 
   private listExecutions(machine: SandboxMachine, input: Record<string, unknown>) {
     const statusFilter = optionalString(input, 'statusFilter', 20);
     const statuses = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
     if (statusFilter !== undefined && !statuses.includes(statusFilter)) {
-      throw validation(`Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`);
+      throw validation(
+        `Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`,
+      );
     }
-    const all = this.list().filter((r) => r.stateMachineArn === machine.arn && (statusFilter === undefined || r.status === statusFilter));
+    const all = this.list().filter(
+      (r) => r.stateMachineArn === machine.arn && (statusFilter === undefined || r.status === statusFilter),
+    );
     const page = paginate(all, input, `${machine.arn}|${statusFilter ?? ''}`);
     return {
       executions: page.items.map((r) => ({
@@ -264,7 +297,11 @@ export class LocalStepFunctions {
     return extractWorkflow(this.opts.template, ctx, machine.mode).definition;
   }
 
-  private answerTask(operation: string, input: Record<string, unknown>, authorize: (resource: string) => void): Record<string, never> {
+  private answerTask(
+    operation: string,
+    input: Record<string, unknown>,
+    authorize: (resource: string) => void,
+  ): Record<string, never> {
     const token = requiredString(input, 'taskToken', 2048);
     const entry = this.tokens.get(token);
     // A token this account never issued is not a token (InvalidToken); used or timed-out ones
@@ -297,7 +334,10 @@ export class LocalStepFunctions {
 
   /** Waits (at most `ms`) for the executions still running; they are cut short when the sandbox stops. */
   async settle(ms: number): Promise<void> {
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    ]);
   }
 }
 
@@ -332,25 +372,33 @@ function validation(message: string): SfnError {
 
 function requiredString(input: Record<string, unknown>, field: string, max: number): string {
   const v = optionalString(input, field, max);
-  if (v === undefined) throw validation(`Value null at '${field}' failed to satisfy constraint: Member must not be null`);
+  if (v === undefined)
+    throw validation(`Value null at '${field}' failed to satisfy constraint: Member must not be null`);
   return v;
 }
 
 function optionalString(input: Record<string, unknown>, field: string, max: number): string | undefined {
   const v = input[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new SfnError('SerializationException', `Unexpected value type for '${field}': expected a string`);
+  if (typeof v !== 'string')
+    throw new SfnError('SerializationException', `Unexpected value type for '${field}': expected a string`);
   if (v.length < 1 && field !== 'output' && field !== 'cause' && field !== 'error') {
-    throw validation(`Value '' at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`);
+    throw validation(
+      `Value '' at '${field}' failed to satisfy constraint: Member must have length greater than or equal to 1`,
+    );
   }
-  if (Buffer.byteLength(v) > max) throw validation(`Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`);
+  if (Buffer.byteLength(v) > max)
+    throw validation(
+      `Value at '${field}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    );
   return v;
 }
 
 function optionalBoolean(input: Record<string, unknown>, field: string): boolean | undefined {
   const v = input[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new SfnError('SerializationException', `Unexpected value type for '${field}': expected a boolean`);
+  if (typeof v !== 'boolean')
+    throw new SfnError('SerializationException', `Unexpected value type for '${field}': expected a boolean`);
   return v;
 }
 
@@ -358,29 +406,45 @@ function optionalBoolean(input: Record<string, unknown>, field: string): boolean
  * One page (maxResults 0-1000, 0 = 100) and the token of the next. A token is bound to the
  * listing it came from: given to another (or made up) it is InvalidToken, as Step Functions says.
  */
-function paginate<T>(items: readonly T[], input: Record<string, unknown>, listing: string): { items: T[]; nextToken?: string } {
+function paginate<T>(
+  items: readonly T[],
+  input: Record<string, unknown>,
+  listing: string,
+): { items: T[]; nextToken?: string } {
   const max = input.maxResults;
-  if (max !== undefined && max !== null && (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1000)) {
+  if (
+    max !== undefined &&
+    max !== null &&
+    (typeof max !== 'number' || !Number.isInteger(max) || max < 0 || max > 1000)
+  ) {
     const bound = Number(max) < 0 ? 'greater than or equal to 0' : 'less than or equal to 1000';
-    throw validation(`Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value ${bound}`);
+    throw validation(
+      `Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value ${bound}`,
+    );
   }
   const size = typeof max === 'number' && max > 0 ? max : DEFAULT_PAGE;
   const token = optionalString(input, 'nextToken', 3096);
   let from = 0;
   if (token !== undefined) {
     const decoded = decodeToken(token);
-    if (!decoded || decoded.listing !== listing) throw new SfnError('InvalidToken', `Invalid Token: '${token.slice(0, 40)}'`);
+    if (!decoded || decoded.listing !== listing)
+      throw new SfnError('InvalidToken', `Invalid Token: '${token.slice(0, 40)}'`);
     from = decoded.from;
   }
   const page = items.slice(from, from + size);
-  const next = from + size < items.length ? Buffer.from(JSON.stringify({ listing, from: from + size })).toString('base64') : undefined;
+  const next =
+    from + size < items.length
+      ? Buffer.from(JSON.stringify({ listing, from: from + size })).toString('base64')
+      : undefined;
   return { items: page, ...(next ? { nextToken: next } : {}) };
 }
 
 function decodeToken(token: string): { listing: string; from: number } | null {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { listing?: unknown; from?: unknown };
-    return typeof v.listing === 'string' && typeof v.from === 'number' && Number.isInteger(v.from) && v.from >= 0 ? { listing: v.listing, from: v.from } : null;
+    return typeof v.listing === 'string' && typeof v.from === 'number' && Number.isInteger(v.from) && v.from >= 0
+      ? { listing: v.listing, from: v.from }
+      : null;
   } catch {
     return null;
   }

@@ -1,6 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { defaultKeyPolicy, SignatureRefused, type AccountIam, type Principal } from '../iam';
-import { kmsChecks, s3Checks, keyContext, encryptionContextKeys, type AuthorizationCheck, type KeyFacts } from '../iam/requests';
+import {
+  kmsChecks,
+  s3Checks,
+  keyContext,
+  encryptionContextKeys,
+  type AuthorizationCheck,
+  type KeyFacts,
+} from '../iam/requests';
 import type { World } from '../world';
 import { ServiceError, type Service } from './errors';
 import type { KmsKeys, KeyRec } from './kms-keys';
@@ -64,7 +71,8 @@ const AUTH_ERRORS: Record<Service, Record<SignatureRefused['reason'], [code: str
 
 const S3_MESSAGES: Partial<Record<string, string>> = {
   InvalidAccessKeyId: 'The AWS Access Key Id you provided does not exist in our records.',
-  SignatureDoesNotMatch: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  SignatureDoesNotMatch:
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   AccessDenied: 'Access Denied',
 };
 
@@ -84,7 +92,10 @@ export class StandInAuthz {
   /** Verifies the request's signature; a refusal is the service's error. */
   async authenticate(service: Service, req: IncomingMessage, body: Buffer): Promise<Principal> {
     try {
-      return await this.iam.verify({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://stand-in'), headers: req.headers, body }, SIGNING_NAME[service] ?? service);
+      return await this.iam.verify(
+        { method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://stand-in'), headers: req.headers, body },
+        SIGNING_NAME[service] ?? service,
+      );
     } catch (e) {
       if (!(e instanceof SignatureRefused)) throw e;
       const [code, status] = AUTH_ERRORS[service][e.reason];
@@ -94,19 +105,51 @@ export class StandInAuthz {
 
   /** KMS: every action the operation needs, with the key's policy. */
   kms(caller: Principal, op: string, input: Record<string, unknown>, region: string): void {
-    const checks = kmsChecks(op, input, caller.account, (id) => this.keyFacts(id, region, op), (blob) => this.keyOfCiphertext(blob, region), region);
-    for (const check of checks) this.enforce(caller, check, (message) => new ServiceError('AccessDeniedException', message, 400));
+    const checks = kmsChecks(
+      op,
+      input,
+      caller.account,
+      (id) => this.keyFacts(id, region, op),
+      (blob) => this.keyOfCiphertext(blob, region),
+      region,
+    );
+    for (const check of checks)
+      this.enforce(caller, check, (message) => new ServiceError('AccessDeniedException', message, 400));
   }
 
   /** S3: the object/bucket actions; the KMS calls S3 makes follow in `viaS3`. */
-  s3Request(caller: Principal, facts: { operation: string; bucket: string; key: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: Buffer }): void {
+  s3Request(
+    caller: Principal,
+    facts: {
+      operation: string;
+      bucket: string;
+      key: string;
+      query: URLSearchParams;
+      headers: IncomingMessage['headers'];
+      body: Buffer;
+    },
+  ): void {
     const bodyTags = facts.operation === 'PutObjectTagging' ? tagsOfXml(facts.body.toString('utf8')) : undefined;
     const checks = s3Checks(
-      { ...facts, tagsOf: (b, k, v) => this.s3.objectTags(b, k, v), policyOf: (b) => this.world.buckets.find((x) => x.name === b)?.policy },
+      {
+        ...facts,
+        tagsOf: (b, k, v) => this.s3.objectTags(b, k, v),
+        policyOf: (b) => this.world.buckets.find((x) => x.name === b)?.policy,
+      },
       bodyTags,
     );
     // S3's AccessDenied names the resource in quotes (its messages since 2024).
-    for (const check of checks) this.enforce(caller, check, (message) => new ServiceError('AccessDenied', message.replace(` on resource: ${check.resource}`, ` on resource: "${check.resource}"`), 403));
+    for (const check of checks)
+      this.enforce(
+        caller,
+        check,
+        (message) =>
+          new ServiceError(
+            'AccessDenied',
+            message.replace(` on resource: ${check.resource}`, ` on resource: "${check.resource}"`),
+            403,
+          ),
+      );
   }
 
   /** Runs `serve` (an S3 request) with `caller` as the principal of the KMS calls S3 makes. */
@@ -125,25 +168,50 @@ export class StandInAuthz {
    * requester's identity policies. S3 relays a refusal as 403 AccessDenied with KMS's message
    * (s3.ts kmsToS3). Outside a request (seeding the world, test helpers) there is no caller.
    */
-  viaS3(op: 'GenerateDataKey' | 'Decrypt', keyId: string, region: string, encryptionContext: Record<string, string>): void {
+  viaS3(
+    op: 'GenerateDataKey' | 'Decrypt',
+    keyId: string,
+    region: string,
+    encryptionContext: Record<string, string>,
+  ): void {
     const caller = this.s3Caller;
     if (!caller) return;
     const key = this.keyFacts(keyId, region, op);
     if (!key) return;
-    const context = { ...keyContext(key, caller.account), ...encryptionContextKeys(encryptionContext), 'kms:ViaService': `s3.${region}.amazonaws.com` };
-    this.enforce(caller, { action: `kms:${op}`, resource: key.arn, context, resourcePolicy: key.policy }, (message) => new ServiceError('AccessDeniedException', message, 400));
+    const context = {
+      ...keyContext(key, caller.account),
+      ...encryptionContextKeys(encryptionContext),
+      'kms:ViaService': `s3.${region}.amazonaws.com`,
+    };
+    this.enforce(
+      caller,
+      { action: `kms:${op}`, resource: key.arn, context, resourcePolicy: key.policy },
+      (message) => new ServiceError('AccessDeniedException', message, 400),
+    );
   }
 
   /** SNS Publish: sns:Publish on the topic with the topic's policy. */
   sns(caller: Principal, op: string, input: Record<string, unknown>): void {
     if (op !== 'Publish' && op !== 'CreateTopic') throw new Error(`local/iam: no authorization mapping for SNS ${op}`);
     if (op === 'CreateTopic') {
-      this.enforce(caller, { action: 'sns:CreateTopic', resource: `arn:aws:sns:${this.iam.region}:${this.iam.account}:${String(input.Name ?? '')}`, context: {} }, (m) => new ServiceError('AuthorizationError', m, 403));
+      this.enforce(
+        caller,
+        {
+          action: 'sns:CreateTopic',
+          resource: `arn:aws:sns:${this.iam.region}:${this.iam.account}:${String(input.Name ?? '')}`,
+          context: {},
+        },
+        (m) => new ServiceError('AuthorizationError', m, 403),
+      );
       return;
     }
     const topicArn = String(input.TopicArn ?? input.TargetArn ?? '');
     if (!topicArn) return;
-    this.enforce(caller, { action: 'sns:Publish', resource: topicArn, context: {}, resourcePolicy: this.topicPolicies.get(topicArn) }, (m) => new ServiceError('AuthorizationError', m, 403));
+    this.enforce(
+      caller,
+      { action: 'sns:Publish', resource: topicArn, context: {}, resourcePolicy: this.topicPolicies.get(topicArn) },
+      (m) => new ServiceError('AuthorizationError', m, 403),
+    );
     // An encrypted topic: SNS generates and decrypts a data key under the topic's KMS key as the
     // publisher (kms:ViaService sns), so the publisher needs both rights on the key, and the key
     // policy must allow them; SNS answers a refusal as KMSAccessDenied.
@@ -151,7 +219,11 @@ export class StandInAuthz {
     if (!topicKey) return;
     const context = { 'kms:CallerAccount': caller.account, 'kms:ViaService': `sns.${this.iam.region}.amazonaws.com` };
     for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-      this.enforce(caller, { action, resource: topicKey.keyArn, context, resourcePolicy: topicKey.policy }, (m) => new ServiceError('KMSAccessDenied', m, 400));
+      this.enforce(
+        caller,
+        { action, resource: topicKey.keyArn, context, resourcePolicy: topicKey.policy },
+        (m) => new ServiceError('KMSAccessDenied', m, 400),
+      );
     }
   }
 
@@ -160,7 +232,12 @@ export class StandInAuthz {
    * types: GuardDuty GetFindings on the detector, Security Hub GetFindings and BatchUpdateFindings
    * on the hub, Access Analyzer GetFinding on the analyzer); refused as AccessDeniedException (403).
    */
-  findingSource(caller: Principal, action: string, resource: string, context: Record<string, string | string[]> = {}): void {
+  findingSource(
+    caller: Principal,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+  ): void {
     this.enforce(caller, { action, resource, context }, (m) => new ServiceError('AccessDeniedException', m, 403));
   }
 
@@ -170,7 +247,13 @@ export class StandInAuthz {
   }
 
   private facts(rec: KeyRec): KeyFacts {
-    return { arn: rec.arn, account: rec.w.account, tags: Object.fromEntries(rec.tags), aliases: rec.w.aliases, policy: rec.w.policy ?? defaultKeyPolicy(rec.w.account) };
+    return {
+      arn: rec.arn,
+      account: rec.w.account,
+      tags: Object.fromEntries(rec.tags),
+      aliases: rec.w.aliases,
+      policy: rec.w.policy ?? defaultKeyPolicy(rec.w.account),
+    };
   }
 
   private keyFacts(keyId: unknown, region: string, op: string): KeyFacts | undefined {
@@ -194,5 +277,10 @@ export class StandInAuthz {
 }
 
 function tagsOfXml(xml: string): Record<string, string> {
-  return Object.fromEntries([...xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)].map((m) => [/<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? '', /<Value>([\s\S]*?)<\/Value>/.exec(m[1])?.[1] ?? '']));
+  return Object.fromEntries(
+    [...xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)].map((m) => [
+      /<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? '',
+      /<Value>([\s\S]*?)<\/Value>/.exec(m[1])?.[1] ?? '',
+    ]),
+  );
 }

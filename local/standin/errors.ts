@@ -19,7 +19,13 @@ export class ServiceError extends Error {
 /** The code the stand-in uses for any operation it does not implement (never a real AWS error name). */
 export const NOT_IMPLEMENTED = 'NotImplementedByStandIn';
 
-const SERVER_FAULTS = new Set(['KMSInternalException', 'DependencyTimeoutException', 'InternalError', 'InternalFailure', 'KeyUnavailableException']);
+const SERVER_FAULTS = new Set([
+  'KMSInternalException',
+  'DependencyTimeoutException',
+  'InternalError',
+  'InternalFailure',
+  'KeyUnavailableException',
+]);
 const UNAVAILABLE = new Set(['ServiceUnavailable', 'SlowDown']);
 const NOT_FOUND = new Set(['NoSuchKey', 'NoSuchBucket', 'NoSuchUpload', 'NoSuchVersion', 'NotFound']);
 const FORBIDDEN = new Set(['AccessDenied', 'AuthorizationError', 'InvalidAccessKeyId', 'SignatureDoesNotMatch']);

@@ -58,7 +58,10 @@ const SECURITY_HUB_FILTERS = new Set(['Id', 'ProductArn']);
 function checkFiled(service: RestJsonService, op: string, output: unknown): void {
   const issues = answerIssues(service, op, output);
   if (issues.length) {
-    const detail = issues.slice(0, 5).map((i) => `${i.path}: ${i.constraint}`).join('; ');
+    const detail = issues
+      .slice(0, 5)
+      .map((i) => `${i.path}: ${i.constraint}`)
+      .join('; ');
     throw new Error(`stand-in: the finding cannot be filed with ${service} as the service holds it: ${detail}`);
   }
 }
@@ -67,12 +70,22 @@ function checkFiled(service: RestJsonService, op: string, output: unknown): void
 function eventTimestamps(model: ReturnType<typeof loadRestJsonModel>, shapeId: string, value: unknown): unknown {
   const shape = model.shapes[shapeId];
   if (!shape) return value;
-  if (shape.type === 'timestamp' && typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value);
+  if (shape.type === 'timestamp' && typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+    return new Date(value);
   if ((shape.type === 'structure' || shape.type === 'union') && isObj(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape.members?.[k] ? eventTimestamps(model, shape.members[k].target, v) : v]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        shape.members?.[k] ? eventTimestamps(model, shape.members[k].target, v) : v,
+      ]),
+    );
   }
-  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value)) return value.map((v) => eventTimestamps(model, shape.member!.target, v));
-  if (shape.type === 'map' && isObj(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, eventTimestamps(model, shape.value!.target, v)]));
+  if ((shape.type === 'list' || shape.type === 'set') && Array.isArray(value))
+    return value.map((v) => eventTimestamps(model, shape.member!.target, v));
+  if (shape.type === 'map' && isObj(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, eventTimestamps(model, shape.value!.target, v)]),
+    );
   return value;
 }
 
@@ -109,7 +122,8 @@ export class FindingSources {
     const finding = eventTimestamps(model, 'Finding', fromWire(model, 'Finding', undefined, detail)) as Obj;
     const detectorId = str(isObj(finding.Service) ? finding.Service.DetectorId : undefined);
     const id = str(finding.Id);
-    if (!detectorId || !id) throw new Error('stand-in: a GuardDuty finding needs detail.id and detail.service.detectorId to be filed');
+    if (!detectorId || !id)
+      throw new Error('stand-in: a GuardDuty finding needs detail.id and detail.service.detectorId to be filed');
     checkFiled('guardduty', 'GetFindings', { Findings: [finding] });
     let byId = this.guardDuty.get(detectorId);
     if (!byId) this.guardDuty.set(detectorId, (byId = new Map()));
@@ -123,18 +137,27 @@ export class FindingSources {
     if (findings.length === 0) throw new Error('stand-in: a Security Hub event needs detail.findings[] to be filed');
     const filed = findings.map((raw) => eventTimestamps(model, 'AwsSecurityFinding', raw) as Obj);
     checkFiled('securityhub', 'GetFindings', { Findings: filed });
-    for (const finding of filed) this.securityHub.set(`${String(finding.ProductArn)}\n${String(finding.Id)}`, clone(finding));
+    for (const finding of filed)
+      this.securityHub.set(`${String(finding.ProductArn)}\n${String(finding.Id)}`, clone(finding));
     return filed.map((f) => String(f.Id));
   }
 
   private fileAccessAnalyzer(event: Obj, detail: unknown): string {
-    const analyzerArn = (Array.isArray(event.resources) ? event.resources : []).find((r): r is string => typeof r === 'string' && /:analyzer\//.test(r));
-    if (!analyzerArn || !isObj(detail) || !str(detail.id)) throw new Error('stand-in: an Access Analyzer event needs detail.id and the analyzer ARN in resources[] to be filed');
+    const analyzerArn = (Array.isArray(event.resources) ? event.resources : []).find(
+      (r): r is string => typeof r === 'string' && /:analyzer\//.test(r),
+    );
+    if (!analyzerArn || !isObj(detail) || !str(detail.id))
+      throw new Error(
+        'stand-in: an Access Analyzer event needs detail.id and the analyzer ARN in resources[] to be filed',
+      );
     // The event detail carries the finding's fields plus the event's own (version, accountId,
     // region, isDeleted); the finding has the owner account as resourceOwnerAccount.
     const { version: _v, accountId, region: _r, isDeleted: _d, ...fields } = detail;
     const model = loadRestJsonModel('accessanalyzer');
-    const finding = eventTimestamps(model, 'Finding', { ...fields, resourceOwnerAccount: accountId ?? this.account }) as Obj;
+    const finding = eventTimestamps(model, 'Finding', {
+      ...fields,
+      resourceOwnerAccount: accountId ?? this.account,
+    }) as Obj;
     checkFiled('accessanalyzer', 'GetFinding', { finding });
     this.accessAnalyzer.set(`${analyzerArn}\n${String(detail.id)}`, finding);
     return String(detail.id);
@@ -151,7 +174,10 @@ export class FindingSources {
     if (service === 'securityhub' && op === 'GetFindings') return this.getSecurityHubFindings(input);
     if (service === 'securityhub' && op === 'BatchUpdateFindings') return this.batchUpdateFindings(input, caller);
     if (service === 'accessanalyzer' && op === 'GetFinding') return this.getAccessAnalyzerFinding(input);
-    throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in does not implement ${service} operation ${op} (it implements: ${FINDING_OPERATIONS[service].join(', ')})`);
+    throw new ServiceError(
+      NOT_IMPLEMENTED,
+      `The kms-incident-rotation stand-in does not implement ${service} operation ${op} (it implements: ${FINDING_OPERATIONS[service].join(', ')})`,
+    );
   }
 
   /**
@@ -161,10 +187,20 @@ export class FindingSources {
    */
   private getGuardDutyFindings(input: Obj): Obj {
     const byId = this.guardDuty.get(String(input.DetectorId));
-    if (!byId) throw new ServiceError('BadRequestException', 'The request is rejected because the input detectorId is not owned by the current account.');
-    if (input.SortCriteria !== undefined) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not sort GuardDuty findings (SortCriteria)');
+    if (!byId)
+      throw new ServiceError(
+        'BadRequestException',
+        'The request is rejected because the input detectorId is not owned by the current account.',
+      );
+    if (input.SortCriteria !== undefined)
+      throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not sort GuardDuty findings (SortCriteria)');
     const ids = Array.isArray(input.FindingIds) ? input.FindingIds : [];
-    return { Findings: ids.map((id) => byId.get(String(id))).filter((f): f is Obj => f !== undefined).map((f) => clone(f)) };
+    return {
+      Findings: ids
+        .map((id) => byId.get(String(id)))
+        .filter((f): f is Obj => f !== undefined)
+        .map((f) => clone(f)),
+    };
   }
 
   /** The EQUALS values of a string filter; anything else is not evaluated by the stand-in. */
@@ -172,7 +208,10 @@ export class FindingSources {
     if (!Array.isArray(filter)) return [];
     return filter.map((f) => {
       if (!isObj(f) || f.Comparison !== 'EQUALS' || typeof f.Value !== 'string') {
-        throw new ServiceError(NOT_IMPLEMENTED, `The stand-in evaluates only Comparison EQUALS filters on ${field} (got ${JSON.stringify(f)})`);
+        throw new ServiceError(
+          NOT_IMPLEMENTED,
+          `The stand-in evaluates only Comparison EQUALS filters on ${field} (got ${JSON.stringify(f)})`,
+        );
       }
       return f.Value;
     });
@@ -185,12 +224,19 @@ export class FindingSources {
   private getSecurityHubFindings(input: Obj): Obj {
     const filters = isObj(input.Filters) ? input.Filters : {};
     const unsupported = Object.keys(filters).filter((k) => !SECURITY_HUB_FILTERS.has(k));
-    if (unsupported.length) throw new ServiceError(NOT_IMPLEMENTED, `The stand-in evaluates only the Id and ProductArn filters (got ${unsupported.join(', ')})`);
-    if (input.NextToken !== undefined || input.SortCriteria !== undefined) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not paginate or sort Security Hub findings');
+    if (unsupported.length)
+      throw new ServiceError(
+        NOT_IMPLEMENTED,
+        `The stand-in evaluates only the Id and ProductArn filters (got ${unsupported.join(', ')})`,
+      );
+    if (input.NextToken !== undefined || input.SortCriteria !== undefined)
+      throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not paginate or sort Security Hub findings');
     const ids = filters.Id === undefined ? null : this.equalsValues('Id', filters.Id);
     const products = filters.ProductArn === undefined ? null : this.equalsValues('ProductArn', filters.ProductArn);
     const max = typeof input.MaxResults === 'number' ? input.MaxResults : 100;
-    const found = [...this.securityHub.values()].filter((f) => (!ids || ids.includes(String(f.Id))) && (!products || products.includes(String(f.ProductArn))));
+    const found = [...this.securityHub.values()].filter(
+      (f) => (!ids || ids.includes(String(f.Id))) && (!products || products.includes(String(f.ProductArn))),
+    );
     return { Findings: found.slice(0, max).map((f) => clone(f)) };
   }
 
@@ -201,27 +247,49 @@ export class FindingSources {
    */
   private batchUpdateFindings(input: Obj, caller: string | null): Obj {
     const other = Object.keys(input).filter((k) => !['FindingIdentifiers', 'Workflow', 'Note'].includes(k));
-    if (other.length) throw new ServiceError(NOT_IMPLEMENTED, `The stand-in updates only Workflow and Note (got ${other.join(', ')})`);
-    const identifiers = (Array.isArray(input.FindingIdentifiers) ? input.FindingIdentifiers : []) as { Id: string; ProductArn: string }[];
+    if (other.length)
+      throw new ServiceError(NOT_IMPLEMENTED, `The stand-in updates only Workflow and Note (got ${other.join(', ')})`);
+    const identifiers = (Array.isArray(input.FindingIdentifiers) ? input.FindingIdentifiers : []) as {
+      Id: string;
+      ProductArn: string;
+    }[];
     if (identifiers.length === 0 || identifiers.length > BATCH_UPDATE_MAX) {
-      throw new ServiceError('InvalidInputException', `FindingIdentifiers must name 1 to ${BATCH_UPDATE_MAX} findings (got ${identifiers.length})`);
+      throw new ServiceError(
+        'InvalidInputException',
+        `FindingIdentifiers must name 1 to ${BATCH_UPDATE_MAX} findings (got ${identifiers.length})`,
+      );
     }
     const workflow = isObj(input.Workflow) ? str(input.Workflow.Status) : undefined;
-    if (workflow !== undefined && !WORKFLOW_STATUSES.has(workflow)) throw new ServiceError('InvalidInputException', `Invalid Workflow.Status ${workflow}`);
+    if (workflow !== undefined && !WORKFLOW_STATUSES.has(workflow))
+      throw new ServiceError('InvalidInputException', `Invalid Workflow.Status ${workflow}`);
     const note = isObj(input.Note) ? input.Note : undefined;
     if (note && String(note.Text).length > ASFF_NOTE_MAX) {
-      throw new ServiceError('InvalidInputException', `Note.Text must be at most ${ASFF_NOTE_MAX} characters (got ${String(note.Text).length})`);
+      throw new ServiceError(
+        'InvalidInputException',
+        `Note.Text must be at most ${ASFF_NOTE_MAX} characters (got ${String(note.Text).length})`,
+      );
     }
-    if (!workflow && !note) throw new ServiceError('InvalidInputException', 'BatchUpdateFindings needs at least one field to update');
+    if (!workflow && !note)
+      throw new ServiceError('InvalidInputException', 'BatchUpdateFindings needs at least one field to update');
     const processed: { Id: string; ProductArn: string }[] = [];
-    const unprocessed: { FindingIdentifier: { Id: string; ProductArn: string }; ErrorCode: string; ErrorMessage: string }[] = [];
+    const unprocessed: {
+      FindingIdentifier: { Id: string; ProductArn: string };
+      ErrorCode: string;
+      ErrorMessage: string;
+    }[] = [];
     const seen = new Set<string>();
     const now = new Date().toISOString();
     for (const ident of identifiers) {
       const key = `${ident.ProductArn}\n${ident.Id}`;
       const finding = this.securityHub.get(key);
-      if (seen.has(key)) unprocessed.push({ FindingIdentifier: ident, ErrorCode: 'DuplicatedFindingIdentifier', ErrorMessage: 'Duplicated finding identifier' });
-      else if (!finding) unprocessed.push({ FindingIdentifier: ident, ErrorCode: 'FindingNotFound', ErrorMessage: 'Finding not found' });
+      if (seen.has(key))
+        unprocessed.push({
+          FindingIdentifier: ident,
+          ErrorCode: 'DuplicatedFindingIdentifier',
+          ErrorMessage: 'Duplicated finding identifier',
+        });
+      else if (!finding)
+        unprocessed.push({ FindingIdentifier: ident, ErrorCode: 'FindingNotFound', ErrorMessage: 'Finding not found' });
       else {
         if (workflow) finding.Workflow = { Status: workflow };
         if (note) finding.Note = { Text: note.Text, UpdatedBy: note.UpdatedBy, UpdatedAt: now };
@@ -244,7 +312,11 @@ export class FindingSources {
   /** GetFinding: ResourceNotFoundException when the analyzer does not hold the finding. */
   private getAccessAnalyzerFinding(input: Obj): Obj {
     const finding = this.accessAnalyzer.get(`${String(input.analyzerArn)}\n${String(input.id)}`);
-    if (!finding) throw Object.assign(new ServiceError('ResourceNotFoundException', `Finding ${String(input.id)} not found`, 404), { resourceId: String(input.id), resourceType: 'Finding' });
+    if (!finding)
+      throw Object.assign(new ServiceError('ResourceNotFoundException', `Finding ${String(input.id)} not found`, 404), {
+        resourceId: String(input.id),
+        resourceType: 'Finding',
+      });
     return { finding: clone(finding) };
   }
 }

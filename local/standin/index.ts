@@ -7,14 +7,27 @@ import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
-import { checkKmsAnswer, checkKmsRequest, checkS3Answer, checkS3Request, checkSnsAnswer, checkSnsRequest } from '../models/check';
+import {
+  checkKmsAnswer,
+  checkKmsRequest,
+  checkS3Answer,
+  checkS3Request,
+  checkSnsAnswer,
+  checkSnsRequest,
+} from '../models/check';
 import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo, type S3ReportObject } from './s3';
 import { Scheduler } from './scheduler';
 import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
 import { createAccountIam, type AccountIam } from '../iam';
 import { StandInAuthz } from './authz';
 import { FindingSources, FINDING_OPERATIONS, type SecurityHubUpdate } from './findings';
-import { checkRestJsonAnswer, checkRestJsonRequest, restJsonAnswer, restJsonInput, restJsonOperation } from '../models/rest-json';
+import {
+  checkRestJsonAnswer,
+  checkRestJsonRequest,
+  restJsonAnswer,
+  restJsonInput,
+  restJsonOperation,
+} from '../models/rest-json';
 import type { FindingService } from './errors';
 
 /**
@@ -110,17 +123,34 @@ export interface StandIn {
 /** The fault error that closes the connection without an answer (KMS `afterPerforming` faults). */
 const NO_RESPONSE = 'NoResponse';
 
-const SERVICE_LABEL: Record<Service, string> = { kms: 'KMS', sns: 'SNS', s3: 'S3', guardduty: 'GuardDuty', securityhub: 'Security Hub', accessanalyzer: 'Access Analyzer' };
-const SUPPORTED: Record<Service, readonly string[]> = { kms: KMS_OPERATIONS, sns: SNS_OPERATIONS, s3: S3_OPERATIONS, ...FINDING_OPERATIONS };
+const SERVICE_LABEL: Record<Service, string> = {
+  kms: 'KMS',
+  sns: 'SNS',
+  s3: 'S3',
+  guardduty: 'GuardDuty',
+  securityhub: 'Security Hub',
+  accessanalyzer: 'Access Analyzer',
+};
+const SUPPORTED: Record<Service, readonly string[]> = {
+  kms: KMS_OPERATIONS,
+  sns: SNS_OPERATIONS,
+  s3: S3_OPERATIONS,
+  ...FINDING_OPERATIONS,
+};
 /** The restJson1 finding sources by SigV4 signing name (the credential scope's service). */
-const FINDING_SERVICES: Record<string, FindingService> = { guardduty: 'guardduty', securityhub: 'securityhub', 'access-analyzer': 'accessanalyzer' };
+const FINDING_SERVICES: Record<string, FindingService> = {
+  guardduty: 'guardduty',
+  securityhub: 'securityhub',
+  'access-analyzer': 'accessanalyzer',
+};
 
 function regionOf(authorization: string | undefined): { region?: string; service?: string } {
   const m = /Credential=[^/,\s]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(authorization ?? '');
   return m ? { region: m[1], service: m[2] } : {};
 }
 
-const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metadata-directive|storage-class|meta-.*|website-redirect-location)|content-type)$/;
+const S3_LOGGED_HEADERS =
+  /^(x-amz-(copy-source.*|server-side-encryption.*|metadata-directive|storage-class|meta-.*|website-redirect-location)|content-type)$/;
 
 /**
  * Start the stand-in for a world. `speed` divides simulated time: rotations, and the refill of
@@ -128,7 +158,8 @@ const S3_LOGGED_HEADERS = /^(x-amz-(copy-source.*|server-side-encryption.*|metad
  */
 export async function startStandIn(world: World, opts: { speed?: number; iam?: AccountIam } = {}): Promise<StandIn> {
   const speed = opts.speed ?? 1;
-  if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
+  if (!(speed > 0) || !Number.isFinite(speed))
+    throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
   const scheduler = new Scheduler();
   const keys = new KmsKeys(world, speed, scheduler);
   const kms = new Kms(keys);
@@ -145,10 +176,13 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
   const topicArn = sns.createTopic(TOPIC_NAME, world.region);
   // IAM is always on: without the stack's template the account still has the world's people
   // (without the stack's policies) and the test administrator (local/iam).
-  const iam = opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
+  const iam =
+    opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
   const authz = new StandInAuthz(iam, world, keys, s3, iam.resourcePolicies);
   try {
-    await iam.validate([...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined));
+    await iam.validate(
+      [...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined),
+    );
   } catch (e) {
     scheduler.clear();
     throw e;
@@ -188,16 +222,25 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     if (!admitted) throw new ServiceError('ThrottlingException', THROTTLING_MESSAGE);
   }
 
-  function takeFault(service: Service, operation: string): (ServiceError & { afterPerforming: boolean; okWithErrorBody: boolean }) | undefined {
+  function takeFault(
+    service: Service,
+    operation: string,
+  ): (ServiceError & { afterPerforming: boolean; okWithErrorBody: boolean }) | undefined {
     const f = faults.find((x) => x.service === service && x.operation === operation && x.times > 0);
     if (!f) return undefined;
     f.times -= 1;
-    const error = new ServiceError(f.error, `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`);
+    const error = new ServiceError(
+      f.error,
+      `Injected fault: ${f.error} (stand-in; ${f.times} more to come for ${service} ${operation})`,
+    );
     return Object.assign(error, { afterPerforming: f.afterPerforming, okWithErrorBody: f.okWithErrorBody });
   }
 
   function notImplemented(service: Service, op: string): ServiceError {
-    return new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} operation ${op} (it implements: ${SUPPORTED[service].join(', ')})`);
+    return new ServiceError(
+      NOT_IMPLEMENTED,
+      `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} operation ${op} (it implements: ${SUPPORTED[service].join(', ')})`,
+    );
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -209,13 +252,20 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const target = req.headers['x-amz-target'];
     const contentType = req.headers['content-type'] ?? '';
-    const form = req.method === 'POST' && url.pathname === '/' && contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(body.toString('utf8')) : undefined;
+    const form =
+      req.method === 'POST' && url.pathname === '/' && contentType.startsWith('application/x-www-form-urlencoded')
+        ? new URLSearchParams(body.toString('utf8'))
+        : undefined;
 
     if (typeof target === 'string') {
       // JSON protocols. Only KMS (TrentService) is simulated.
       const isKms = target.startsWith('TrentService.');
       const op = isKms ? target.slice('TrentService.'.length) : target;
-      const service: Service = isKms ? 'kms' : scope.service === 'sns' || scope.service === 's3' ? scope.service : 'kms';
+      const service: Service = isKms
+        ? 'kms'
+        : scope.service === 'sns' || scope.service === 's3'
+          ? scope.service
+          : 'kms';
       let input: Record<string, unknown> = {};
       const call: StandInCall = { service, operation: op, region, input, at };
       calls.push(call);
@@ -238,7 +288,11 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
         if (isKms && (KMS_OPERATIONS as readonly string[]).includes(op)) authz.kms(caller, op, input, region);
         const fault = takeFault(service, op);
         if (fault && !fault.afterPerforming) throw fault;
-        if (!isKms) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`);
+        if (!isKms)
+          throw new ServiceError(
+            NOT_IMPLEMENTED,
+            `The kms-incident-rotation stand-in routes X-Amz-Target only for KMS (TrentService.*); got ${target}`,
+          );
         if (!(KMS_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('kms', op);
         const output = kms.handle(op, input, region);
         if (fault) {
@@ -286,7 +340,9 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
         call.error = err.code;
         const type = err.status >= 500 ? 'Receiver' : 'Sender';
         res.writeHead(err.status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
-        res.end(`<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+        res.end(
+          `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        );
       }
       return;
     }
@@ -313,9 +369,18 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     const op = s3Operation(method, bucket, key, url.searchParams, req.headers);
     const query = Object.fromEntries([...url.searchParams].filter(([k]) => k !== 'x-id'));
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => S3_LOGGED_HEADERS.test(k)));
-    const call: StandInCall = { service: 's3', operation: op, region, input: { Bucket: bucket, Key: key || undefined, query, headers, bodyBytes: body.length }, at };
+    const call: StandInCall = {
+      service: 's3',
+      operation: op,
+      region,
+      input: { Bucket: bucket, Key: key || undefined, query, headers, bodyBytes: body.length },
+      at,
+    };
     calls.push(call);
-    const s3Headers = { 'x-amz-request-id': requestId.replace(/-/g, '').slice(0, 16).toUpperCase(), 'x-amz-id-2': randomBytes(24).toString('base64') };
+    const s3Headers = {
+      'x-amz-request-id': requestId.replace(/-/g, '').slice(0, 16).toUpperCase(),
+      'x-amz-id-2': randomBytes(24).toString('base64'),
+    };
     try {
       if (badUri) throw new ServiceError('InvalidURI', "Couldn't parse the specified URI.", 400);
       const caller = await authz.authenticate('s3', req, body);
@@ -328,12 +393,16 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
         // S3 sends 200 and its headers before the copy is done; a failure then arrives as the body.
         call.error = fault.code;
         res.writeHead(200, { ...s3Headers, 'content-type': 'application/xml' });
-        res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(fault.code)}</Code><Message>${xmlEscape(fault.message)}</Message><RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`);
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(fault.code)}</Code><Message>${xmlEscape(fault.message)}</Message><RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`,
+        );
         return;
       }
       if (fault) throw fault;
       if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
-      const out = authz.asS3Caller(caller, () => s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId }));
+      const out = authz.asS3Caller(caller, () =>
+        s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId }),
+      );
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
       checkS3Answer(op, out.headers, method === 'HEAD' ? undefined : out.body);
@@ -342,22 +411,37 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     } catch (e) {
       const err = asServiceError(e);
       call.error = err.code;
-      const extraHeaders: Record<string, string> = err.code === 'PermanentRedirect' && err.extra.Region ? { 'x-amz-bucket-region': err.extra.Region } : {};
+      const extraHeaders: Record<string, string> =
+        err.code === 'PermanentRedirect' && err.extra.Region ? { 'x-amz-bucket-region': err.extra.Region } : {};
       if (method === 'HEAD') {
         res.writeHead(err.status, { ...s3Headers, ...extraHeaders });
         res.end();
         return;
       }
-      const extra = Object.entries(err.extra).map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`).join('');
+      const extra = Object.entries(err.extra)
+        .map(([k, v]) => `<${k}>${xmlEscape(v)}</${k}>`)
+        .join('');
       res.writeHead(err.status, { ...s3Headers, ...extraHeaders, 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message>${extra}<RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(err.code)}</Code><Message>${xmlEscape(err.message)}</Message>${extra}<RequestId>${s3Headers['x-amz-request-id']}</RequestId><HostId>${s3Headers['x-amz-id-2']}</HostId></Error>`,
+      );
     }
   }
 
   /** IAM action and resource of a finding source's operation (Service Authorization Reference). */
-  function findingAction(service: FindingService, op: string, input: Record<string, unknown>, region: string): { action: string; resource: string } {
-    if (service === 'guardduty') return { action: `guardduty:${op}`, resource: `arn:aws:guardduty:${region}:${world.account}:detector/${String(input.DetectorId)}` };
-    if (service === 'securityhub') return { action: `securityhub:${op}`, resource: `arn:aws:securityhub:${region}:${world.account}:hub/default` };
+  function findingAction(
+    service: FindingService,
+    op: string,
+    input: Record<string, unknown>,
+    region: string,
+  ): { action: string; resource: string } {
+    if (service === 'guardduty')
+      return {
+        action: `guardduty:${op}`,
+        resource: `arn:aws:guardduty:${region}:${world.account}:detector/${String(input.DetectorId)}`,
+      };
+    if (service === 'securityhub')
+      return { action: `securityhub:${op}`, resource: `arn:aws:securityhub:${region}:${world.account}:hub/default` };
     return { action: `access-analyzer:${op}`, resource: String(input.analyzerArn) };
   }
 
@@ -366,7 +450,16 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
    * validated against the model, IAM, faults, then the answer validated and sent with jsonName
    * keys. Errors carry `x-amzn-errortype` and a JSON body, as restJson1 services send them.
    */
-  async function serveFindingSource(service: FindingService, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, region: string, requestId: string, at: number): Promise<void> {
+  async function serveFindingSource(
+    service: FindingService,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Buffer,
+    region: string,
+    requestId: string,
+    at: number,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
     const found = restJsonOperation(service, method, url.pathname);
     const call: StandInCall = { service, operation: found?.op ?? `${method} ${url.pathname}`, region, input: {}, at };
@@ -374,7 +467,11 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     try {
       const caller = await authz.authenticate(service, req, body);
       call.caller = caller.arn;
-      if (!found) throw new ServiceError(NOT_IMPLEMENTED, `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} ${method} ${url.pathname} (it implements: ${SUPPORTED[service].join(', ')})`);
+      if (!found)
+        throw new ServiceError(
+          NOT_IMPLEMENTED,
+          `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} ${method} ${url.pathname} (it implements: ${SUPPORTED[service].join(', ')})`,
+        );
       const input = restJsonInput(service, found.op, found.labels, url.searchParams, body.toString('utf8'));
       call.input = input;
       checkRestJsonRequest(service, found.op, input);
@@ -382,7 +479,11 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       authz.findingSource(caller, action, resource);
       const fault = takeFault(service, found.op);
       if (fault) throw fault;
-      if (region !== world.region) throw new ServiceError(NOT_IMPLEMENTED, `The stand-in holds findings in ${world.region} only (the request was signed for ${region})`);
+      if (region !== world.region)
+        throw new ServiceError(
+          NOT_IMPLEMENTED,
+          `The stand-in holds findings in ${world.region} only (the request was signed for ${region})`,
+        );
       const output = findingSources.handle(service, found.op, input, caller.arn);
       checkRestJsonAnswer(service, found.op, output);
       res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
@@ -390,8 +491,14 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     } catch (e) {
       const err = asServiceError(e);
       call.error = err.code;
-      const extra = Object.fromEntries(Object.entries(err).filter(([k, v]) => ['resourceId', 'resourceType'].includes(k) && typeof v === 'string'));
-      res.writeHead(err.status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, 'x-amzn-errortype': err.code });
+      const extra = Object.fromEntries(
+        Object.entries(err).filter(([k, v]) => ['resourceId', 'resourceType'].includes(k) && typeof v === 'string'),
+      );
+      res.writeHead(err.status, {
+        'content-type': 'application/json',
+        'x-amzn-requestid': requestId,
+        'x-amzn-errortype': err.code,
+      });
       res.end(JSON.stringify({ __type: err.code, message: err.message, ...extra }));
     }
   }
@@ -426,7 +533,16 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       s3Hooks.push({ operation, bucket, key, fn });
     },
     putS3Object(bucket, key, body) {
-      s3.handle('PutObject', { method: 'PUT', bucket, key, query: new URLSearchParams(), headers: {}, body: Buffer.from(body), region: world.region, requestId: randomUUID() });
+      s3.handle('PutObject', {
+        method: 'PUT',
+        bucket,
+        key,
+        query: new URLSearchParams(),
+        headers: {},
+        body: Buffer.from(body),
+        region: world.region,
+        requestId: randomUUID(),
+      });
     },
     keyArn: (idOrAlias, region) => keys.keyArn(idOrAlias, region ?? world.region),
     setKeyTag: (idOrAlias, tagKey, value) => {

@@ -80,13 +80,31 @@ export interface DataKey {
 const MAGIC = Buffer.from('SKC1');
 
 function canonicalContext(ctx: Record<string, string>): Buffer {
-  return Buffer.from(JSON.stringify(Object.keys(ctx).sort().map((k) => [k, ctx[k]])));
+  return Buffer.from(
+    JSON.stringify(
+      Object.keys(ctx)
+        .sort()
+        .map((k) => [k, ctx[k]]),
+    ),
+  );
 }
 
 /** Encrypts under `m` into a blob of the layout above, bound to the encryption context. */
-export function seal(account: string, keyId: string, m: Material, plaintext: Buffer, ctx: Record<string, string>): Buffer {
+export function seal(
+  account: string,
+  keyId: string,
+  m: Material,
+  plaintext: Buffer,
+  ctx: Record<string, string>,
+): Buffer {
   const id = Buffer.from(keyId, 'utf8');
-  const header = Buffer.concat([MAGIC, Buffer.from(account, 'ascii'), Buffer.from([id.length]), id, Buffer.from(m.id, 'hex')]);
+  const header = Buffer.concat([
+    MAGIC,
+    Buffer.from(account, 'ascii'),
+    Buffer.from([id.length]),
+    id,
+    Buffer.from(m.id, 'hex'),
+  ]);
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', m.bytes, iv);
   c.setAAD(Buffer.concat([header, canonicalContext(ctx)]));
@@ -106,7 +124,8 @@ interface ParsedBlob {
 
 /** Splits a blob made by `seal`; InvalidCiphertextException for anything else. */
 export function parseCiphertext(blob: Buffer): ParsedBlob {
-  const bad = () => new ServiceError('InvalidCiphertextException', 'The ciphertext is not a ciphertext blob made by this KMS.');
+  const bad = () =>
+    new ServiceError('InvalidCiphertextException', 'The ciphertext is not a ciphertext blob made by this KMS.');
   if (blob.length < 4 + 12 + 1 || !blob.subarray(0, 4).equals(MAGIC)) throw bad();
   const account = blob.subarray(4, 16).toString('ascii');
   const idLen = blob[16];
@@ -149,7 +168,9 @@ export class KmsKeys {
     this.behaviour = world.kmsBehaviour;
     const now = Date.now();
     // Primaries (and non-replicas) first, so replicas can share their primary's lineage.
-    const order = [...world.keys].sort((a, b) => Number(a.multiRegionKeyType === 'REPLICA') - Number(b.multiRegionKeyType === 'REPLICA'));
+    const order = [...world.keys].sort(
+      (a, b) => Number(a.multiRegionKeyType === 'REPLICA') - Number(b.multiRegionKeyType === 'REPLICA'),
+    );
     for (const k of order) this.addKey(k, now, '');
   }
 
@@ -167,7 +188,12 @@ export class KmsKeys {
       description,
       tags: new Map(Object.entries(w.tags)),
       lineage,
-      customKeyStoreId: CUSTOM_KEY_STORE_ORIGINS.has(w.origin) ? `cks-${w.id.replace(/[^0-9a-f]/gi, '').slice(0, 17).padEnd(17, '0')}` : undefined,
+      customKeyStoreId: CUSTOM_KEY_STORE_ORIGINS.has(w.origin)
+        ? `cks-${w.id
+            .replace(/[^0-9a-f]/gi, '')
+            .slice(0, 17)
+            .padEnd(17, '0')}`
+        : undefined,
     };
     this.all.push(rec);
     return rec;
@@ -180,7 +206,11 @@ export class KmsKeys {
     for (let i = w.onDemandRotationsUsed - 1; i >= 0; i--) {
       const m = newMaterial('NON_CURRENT');
       materials.push(m);
-      rotations.push({ materialId: m.id, date: newest - i * w.onDemandRotationSpacingMinutes * 60_000, type: 'ON_DEMAND' });
+      rotations.push({
+        materialId: m.id,
+        date: newest - i * w.onDemandRotationSpacingMinutes * 60_000,
+        type: 'ON_DEMAND',
+      });
     }
     materials[materials.length - 1].state = 'CURRENT';
     if (w.pendingImportedMaterial) materials.push(newMaterial('PENDING_ROTATION'));
@@ -207,7 +237,11 @@ export class KmsKeys {
   /** What reads show of `l` now: the stale view while it lasts, else the lineage itself. */
   view(l: Lineage, now = Date.now()): LineageView {
     if (l.staleView && now < l.staleView.until) return l.staleView;
-    return { rotations: l.rotations, materialStates: new Map(l.materials.map((m) => [m.id, m.state])), onDemand: l.onDemand };
+    return {
+      rotations: l.rotations,
+      materialStates: new Map(l.materials.map((m) => [m.id, m.state])),
+      onDemand: l.onDemand,
+    };
   }
 
   /** Freeze what reads show of `l` for `seconds` (scaled by speed); an earlier view still showing is kept. */
@@ -272,7 +306,10 @@ export class KmsKeys {
       if (!m) throw new ServiceError('InvalidArnException', `Invalid arn ${keyId}`);
       const [, r, account, type, rest] = m;
       if (account !== this.account) {
-        throw new ServiceError('AccessDeniedException', `User: arn:aws:iam::${this.account}:root is not authorized to perform: kms:${op} on resource: ${keyId} because no resource-based policy allows the kms:${op} action`);
+        throw new ServiceError(
+          'AccessDeniedException',
+          `User: arn:aws:iam::${this.account}:root is not authorized to perform: kms:${op} on resource: ${keyId} because no resource-based policy allows the kms:${op} action`,
+        );
       }
       if (r !== region) throw new ServiceError('NotFoundException', `Invalid arn ${r}`);
       if (type === 'alias') {
@@ -286,7 +323,11 @@ export class KmsKeys {
     } else if (keyId.startsWith('alias/')) {
       if (!allowAlias) throw this.aliasRefused(keyId, op);
       rec = this.byAlias(keyId, region);
-      if (!rec) throw new ServiceError('NotFoundException', `Alias arn:aws:kms:${region}:${this.account}:${keyId} is not found.`);
+      if (!rec)
+        throw new ServiceError(
+          'NotFoundException',
+          `Alias arn:aws:kms:${region}:${this.account}:${keyId} is not found.`,
+        );
     } else {
       rec = this.all.find((k) => k.w.id === keyId && k.w.region === region && k.w.account === this.account);
       if (!rec) throw this.notFound(`arn:aws:kms:${region}:${this.account}:key/${keyId}`);
@@ -296,7 +337,10 @@ export class KmsKeys {
 
   /** Operations whose KeyId must be a key id or key ARN (RotateKeyOnDemand, ListKeyRotations, ...). */
   private aliasRefused(keyId: string, op: string): ServiceError {
-    return new ServiceError('NotFoundException', `${op} does not accept an alias (${keyId}); specify the key ID or key ARN`);
+    return new ServiceError(
+      'NotFoundException',
+      `${op} does not accept an alias (${keyId}); specify the key ID or key ARN`,
+    );
   }
 
   private byAlias(alias: string, region: string): KeyRec | undefined {
@@ -307,7 +351,12 @@ export class KmsKeys {
   keyArn(idOrAlias: string, region: string): string {
     const found =
       this.all.find((k) => k.arn === idOrAlias) ??
-      this.all.find((k) => k.w.region === region && k.w.account === this.account && (k.w.id === idOrAlias || k.w.aliases.includes(idOrAlias))) ??
+      this.all.find(
+        (k) =>
+          k.w.region === region &&
+          k.w.account === this.account &&
+          (k.w.id === idOrAlias || k.w.aliases.includes(idOrAlias)),
+      ) ??
       this.all.find((k) => k.w.region === region && (k.w.id === idOrAlias || k.w.aliases.includes(idOrAlias)));
     if (!found) throw new Error(`stand-in: no key ${idOrAlias} in ${region}`);
     return found.arn;
@@ -322,16 +371,23 @@ export class KmsKeys {
 
   checkUsable(rec: KeyRec): void {
     if (rec.state === 'Disabled') throw new ServiceError('DisabledException', `${rec.arn} is disabled.`);
-    if (rec.state !== 'Enabled') throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
+    if (rec.state !== 'Enabled')
+      throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
   }
 
   checkSymmetricEncrypt(rec: KeyRec, op: string): void {
     if (rec.w.keyUsage !== 'ENCRYPT_DECRYPT') {
-      throw new ServiceError('InvalidKeyUsageException', `${rec.arn} key usage is ${rec.w.keyUsage} which is not valid for ${op}.`);
+      throw new ServiceError(
+        'InvalidKeyUsageException',
+        `${rec.arn} key usage is ${rec.w.keyUsage} which is not valid for ${op}.`,
+      );
     }
     if (rec.w.keySpec !== 'SYMMETRIC_DEFAULT') {
       // Stand-in limitation: asymmetric ENCRYPT_DECRYPT keys are not simulated.
-      throw new ServiceError('InvalidKeyUsageException', `${rec.arn} has KeySpec ${rec.w.keySpec}; the stand-in only does SYMMETRIC_DEFAULT encryption.`);
+      throw new ServiceError(
+        'InvalidKeyUsageException',
+        `${rec.arn} has KeySpec ${rec.w.keySpec}; the stand-in only does SYMMETRIC_DEFAULT encryption.`,
+      );
     }
   }
 
@@ -342,27 +398,50 @@ export class KmsKeys {
     return rec;
   }
 
-  open(parsed: ParsedBlob, region: string, ctx: Record<string, string>, keyIdParam: string | undefined, op: string): { rec: KeyRec; plaintext: Buffer; material: Material } {
+  open(
+    parsed: ParsedBlob,
+    region: string,
+    ctx: Record<string, string>,
+    keyIdParam: string | undefined,
+    op: string,
+  ): { rec: KeyRec; plaintext: Buffer; material: Material } {
     if (parsed.account !== this.account) {
-      throw new ServiceError('AccessDeniedException', `User: arn:aws:iam::${this.account}:root is not authorized to perform: kms:${op} on a key in account ${parsed.account}`);
+      throw new ServiceError(
+        'AccessDeniedException',
+        `User: arn:aws:iam::${this.account}:root is not authorized to perform: kms:${op} on a key in account ${parsed.account}`,
+      );
     }
-    const rec = this.all.find((k) => k.w.id === parsed.keyId && k.w.region === region && k.w.account === parsed.account);
-    if (!rec) throw new ServiceError('InvalidCiphertextException', `The ciphertext refers to key ${parsed.keyId}, which does not exist in ${region}.`);
+    const rec = this.all.find(
+      (k) => k.w.id === parsed.keyId && k.w.region === region && k.w.account === parsed.account,
+    );
+    if (!rec)
+      throw new ServiceError(
+        'InvalidCiphertextException',
+        `The ciphertext refers to key ${parsed.keyId}, which does not exist in ${region}.`,
+      );
     if (keyIdParam !== undefined) {
       const named = this.resolve(keyIdParam, region, true, op);
-      if (named !== rec) throw new ServiceError('IncorrectKeyException', `The key ID in the request does not identify the KMS key that encrypted the ciphertext (${rec.arn}).`);
+      if (named !== rec)
+        throw new ServiceError(
+          'IncorrectKeyException',
+          `The key ID in the request does not identify the KMS key that encrypted the ciphertext (${rec.arn}).`,
+        );
     }
     this.checkUsable(rec);
     this.checkSymmetricEncrypt(rec, op);
     const material = rec.lineage.materials.find((m) => m.id === parsed.materialId);
-    if (!material) throw new ServiceError('InvalidCiphertextException', 'The ciphertext names key material this key does not have.');
+    if (!material)
+      throw new ServiceError('InvalidCiphertextException', 'The ciphertext names key material this key does not have.');
     try {
       const d = createDecipheriv('aes-256-gcm', material.bytes, parsed.iv);
       d.setAAD(Buffer.concat([parsed.header, canonicalContext(ctx)]));
       d.setAuthTag(parsed.tag);
       return { rec, plaintext: Buffer.concat([d.update(parsed.ct), d.final()]), material };
     } catch {
-      throw new ServiceError('InvalidCiphertextException', 'The ciphertext or its encryption context is not valid for this key.');
+      throw new ServiceError(
+        'InvalidCiphertextException',
+        'The ciphertext or its encryption context is not valid for this key.',
+      );
     }
   }
 
@@ -404,12 +483,28 @@ export class KmsKeys {
     if (existing) return existing.arn;
     const w: WorldKey = { ...defaultWorldKey(randomUUID(), this.account, region), keyManager: 'AWS', aliases: [alias] };
     const now = Date.now();
-    return this.addKey(w, now, `Default key that protects my ${alias.split('/')[2]} data when no other key is defined`, now).arn;
+    return this.addKey(
+      w,
+      now,
+      `Default key that protects my ${alias.split('/')[2]} data when no other key is defined`,
+      now,
+    ).arn;
   }
-
 }
 
 /** A key state as KMS words it in error messages (`pending deletion`, ...). */
 export function stateWords(state: string): string {
-  return ({ PendingDeletion: 'pending deletion', PendingReplicaDeletion: 'pending replica deletion', PendingImport: 'pending import', Unavailable: 'unavailable', Creating: 'being created', Updating: 'being updated', Disabled: 'disabled' } as Record<string, string>)[state] ?? state;
+  return (
+    (
+      {
+        PendingDeletion: 'pending deletion',
+        PendingReplicaDeletion: 'pending replica deletion',
+        PendingImport: 'pending import',
+        Unavailable: 'unavailable',
+        Creating: 'being created',
+        Updating: 'being updated',
+        Disabled: 'disabled',
+      } as Record<string, string>
+    )[state] ?? state
+  );
 }

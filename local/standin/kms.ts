@@ -19,8 +19,19 @@ import {
  */
 
 export const KMS_OPERATIONS = [
-  'CreateKey', 'DescribeKey', 'ListAliases', 'ListResourceTags', 'GetKeyRotationStatus', 'RotateKeyOnDemand',
-  'ListKeyRotations', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'ScheduleKeyDeletion', 'TagResource',
+  'CreateKey',
+  'DescribeKey',
+  'ListAliases',
+  'ListResourceTags',
+  'GetKeyRotationStatus',
+  'RotateKeyOnDemand',
+  'ListKeyRotations',
+  'Encrypt',
+  'Decrypt',
+  'GenerateDataKey',
+  'ReEncrypt',
+  'ScheduleKeyDeletion',
+  'TagResource',
 ] as const;
 
 type Input = Record<string, unknown>;
@@ -42,7 +53,11 @@ function str(input: Input, name: string, required: true): string;
 function str(input: Input, name: string, required = false): string | undefined {
   const v = input[name];
   if (v === undefined || v === null) {
-    if (required) throw new ServiceError('ValidationException', `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`);
+    if (required)
+      throw new ServiceError(
+        'ValidationException',
+        `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`,
+      );
     return undefined;
   }
   if (typeof v !== 'string') throw new ServiceError('SerializationException', `${name} must be a string`);
@@ -51,7 +66,8 @@ function str(input: Input, name: string, required = false): string | undefined {
 function num(input: Input, name: string): number | undefined {
   const v = input[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ServiceError('SerializationException', `${name} must be an integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new ServiceError('SerializationException', `${name} must be an integer`);
   return v;
 }
 function blob(input: Input, name: string, required = true): Buffer | undefined {
@@ -92,23 +108,36 @@ export class Kms {
   handle(op: string, input: Input, region: string): unknown {
     this.keys.settle();
     switch (op) {
-      case 'CreateKey': return this.createKey(input, region);
-      case 'DescribeKey': return { KeyMetadata: this.metadata(this.keys.resolve(str(input, 'KeyId', true), region, true, op)) };
-      case 'ListAliases': return this.listAliases(input, region);
-      case 'ListResourceTags': return this.listResourceTags(input, region);
-      case 'GetKeyRotationStatus': return this.getKeyRotationStatus(input, region);
-      case 'RotateKeyOnDemand': return this.rotateKeyOnDemand(input, region);
-      case 'ListKeyRotations': return this.listKeyRotations(input, region);
-      case 'Encrypt': return this.encrypt(input, region);
-      case 'Decrypt': return this.decryptOp(input, region);
-      case 'GenerateDataKey': return this.generateDataKeyOp(input, region);
-      case 'ReEncrypt': return this.reEncrypt(input, region);
-      case 'ScheduleKeyDeletion': return this.scheduleKeyDeletion(input, region);
-      case 'TagResource': return this.tagResource(input, region);
-      default: throw new Error(`unrouted KMS operation ${op}`);
+      case 'CreateKey':
+        return this.createKey(input, region);
+      case 'DescribeKey':
+        return { KeyMetadata: this.metadata(this.keys.resolve(str(input, 'KeyId', true), region, true, op)) };
+      case 'ListAliases':
+        return this.listAliases(input, region);
+      case 'ListResourceTags':
+        return this.listResourceTags(input, region);
+      case 'GetKeyRotationStatus':
+        return this.getKeyRotationStatus(input, region);
+      case 'RotateKeyOnDemand':
+        return this.rotateKeyOnDemand(input, region);
+      case 'ListKeyRotations':
+        return this.listKeyRotations(input, region);
+      case 'Encrypt':
+        return this.encrypt(input, region);
+      case 'Decrypt':
+        return this.decryptOp(input, region);
+      case 'GenerateDataKey':
+        return this.generateDataKeyOp(input, region);
+      case 'ReEncrypt':
+        return this.reEncrypt(input, region);
+      case 'ScheduleKeyDeletion':
+        return this.scheduleKeyDeletion(input, region);
+      case 'TagResource':
+        return this.tagResource(input, region);
+      default:
+        throw new Error(`unrouted KMS operation ${op}`);
     }
   }
-
 
   private metadata(rec: KeyRec): Record<string, unknown> {
     const w = rec.w;
@@ -123,11 +152,14 @@ export class Kms {
       KeyState: rec.state,
       Origin: w.origin,
       KeyManager: w.keyManager,
-      CustomerMasterKeySpec: w.keySpec.startsWith('ML_') || w.keySpec === 'ECC_NIST_EDWARDS25519' ? undefined : w.keySpec,
+      CustomerMasterKeySpec:
+        w.keySpec.startsWith('ML_') || w.keySpec === 'ECC_NIST_EDWARDS25519' ? undefined : w.keySpec,
       KeySpec: w.keySpec,
       MultiRegion: w.multiRegion,
     };
-    if (w.keyUsage === 'ENCRYPT_DECRYPT') md.EncryptionAlgorithms = w.keySpec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
+    if (w.keyUsage === 'ENCRYPT_DECRYPT')
+      md.EncryptionAlgorithms =
+        w.keySpec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
     if (rec.customKeyStoreId) md.CustomKeyStoreId = rec.customKeyStoreId;
     if (w.origin === 'EXTERNAL') md.ExpirationModel = 'KEY_MATERIAL_DOES_NOT_EXPIRE';
     if (rec.deletionDate !== undefined) {
@@ -139,11 +171,14 @@ export class Kms {
       md.MultiRegionConfiguration = {
         MultiRegionKeyType: w.multiRegionKeyType,
         PrimaryKey: { Arn: primaryArn, Region: primaryArn.split(':')[3] },
-        ReplicaKeys: this.keys.all.filter((k) => k.w.multiRegionKeyType === 'REPLICA' && k.w.primaryArn === primaryArn).map((k) => ({ Arn: k.arn, Region: k.w.region })),
+        ReplicaKeys: this.keys.all
+          .filter((k) => k.w.multiRegionKeyType === 'REPLICA' && k.w.primaryArn === primaryArn)
+          .map((k) => ({ Arn: k.arn, Region: k.w.region })),
       };
     }
     const current = [...this.keys.view(rec.lineage).materialStates].find(([, state]) => state === 'CURRENT')?.[0];
-    if (w.keySpec === 'SYMMETRIC_DEFAULT' && current && rec.state !== 'PendingImport') md.CurrentKeyMaterialId = current;
+    if (w.keySpec === 'SYMMETRIC_DEFAULT' && current && rec.state !== 'PendingImport')
+      md.CurrentKeyMaterialId = current;
     return md;
   }
 
@@ -152,16 +187,51 @@ export class Kms {
     const keyUsage = str(input, 'KeyUsage') ?? (keySpec.startsWith('HMAC') ? 'GENERATE_VERIFY_MAC' : 'ENCRYPT_DECRYPT');
     const origin = str(input, 'Origin') ?? 'AWS_KMS';
     const multiRegion = input.MultiRegion === true;
-    const base = defaultWorldKey(multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID(), this.keys.account, region);
+    const base = defaultWorldKey(
+      multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID(),
+      this.keys.account,
+      region,
+    );
     const check = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
-      if (!allowed.includes(value as T)) throw new ServiceError('ValidationException', `1 validation error detected: Value '${value}' at '${lower(name)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`);
+      if (!allowed.includes(value as T))
+        throw new ServiceError(
+          'ValidationException',
+          `1 validation error detected: Value '${value}' at '${lower(name)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+        );
       return value as T;
     };
-    const SPECS = ['SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519', 'HMAC_224', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'SM2', 'ML_DSA_44', 'ML_DSA_65', 'ML_DSA_87', 'ML_KEM_512', 'ML_KEM_768', 'ML_KEM_1024'] as const;
+    const SPECS = [
+      'SYMMETRIC_DEFAULT',
+      'RSA_2048',
+      'RSA_3072',
+      'RSA_4096',
+      'ECC_NIST_P256',
+      'ECC_NIST_P384',
+      'ECC_NIST_P521',
+      'ECC_SECG_P256K1',
+      'ECC_NIST_EDWARDS25519',
+      'HMAC_224',
+      'HMAC_256',
+      'HMAC_384',
+      'HMAC_512',
+      'SM2',
+      'ML_DSA_44',
+      'ML_DSA_65',
+      'ML_DSA_87',
+      'ML_KEM_512',
+      'ML_KEM_768',
+      'ML_KEM_1024',
+    ] as const;
     const w: WorldKey = {
       ...base,
       keySpec: check('KeySpec', keySpec, SPECS),
-      keyUsage: check('KeyUsage', keyUsage, ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] as const),
+      keyUsage: check('KeyUsage', keyUsage, [
+        'ENCRYPT_DECRYPT',
+        'SIGN_VERIFY',
+        'GENERATE_VERIFY_MAC',
+        'KEY_AGREEMENT',
+        'ENCAPSULATE_DECAPSULATE',
+      ] as const),
       origin: check('Origin', origin, ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const),
       keyState: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       multiRegion,
@@ -169,7 +239,10 @@ export class Kms {
       policy: keyPolicyOf(input.Policy),
     };
     if (keySpec === 'SYMMETRIC_DEFAULT' && keyUsage !== 'ENCRYPT_DECRYPT') {
-      throw new ServiceError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec SYMMETRIC_DEFAULT`);
+      throw new ServiceError(
+        'ValidationException',
+        `KeyUsage ${keyUsage} is not compatible with KeySpec SYMMETRIC_DEFAULT`,
+      );
     }
     const tags = input.Tags ?? [];
     if (!Array.isArray(tags)) throw new ServiceError('SerializationException', 'Tags must be a list');
@@ -187,10 +260,18 @@ export class Kms {
   }
 
   /** One page of `items`; `Limit` is checked against the operation's documented range (`limits`). */
-  private paginate<T>(items: T[], input: Input, scope: string, limits: ListLimits): { page: T[]; NextMarker?: string; Truncated: boolean } {
+  private paginate<T>(
+    items: T[],
+    input: Input,
+    scope: string,
+    limits: ListLimits,
+  ): { page: T[]; NextMarker?: string; Truncated: boolean } {
     const limit = num(input, 'Limit') ?? limits.default;
     if (limit < 1 || limit > limits.max) {
-      throw new ServiceError('ValidationException', `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${limits.max}`);
+      throw new ServiceError(
+        'ValidationException',
+        `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${limits.max}`,
+      );
     }
     let offset = 0;
     const marker = str(input, 'Marker');
@@ -200,13 +281,20 @@ export class Kms {
         if (m.s !== scope || typeof m.o !== 'number' || m.o < 0 || !Number.isInteger(m.o)) throw new Error('bad');
         offset = m.o;
       } catch {
-        throw new ServiceError('InvalidMarkerException', 'The request was rejected because the marker that specifies where pagination should next begin is not valid.');
+        throw new ServiceError(
+          'InvalidMarkerException',
+          'The request was rejected because the marker that specifies where pagination should next begin is not valid.',
+        );
       }
     }
     const page = items.slice(offset, offset + limit);
     const next = offset + page.length;
     if (next >= items.length) return { page, Truncated: false };
-    return { page, Truncated: true, NextMarker: Buffer.from(JSON.stringify({ s: scope, o: next })).toString('base64url') };
+    return {
+      page,
+      Truncated: true,
+      NextMarker: Buffer.from(JSON.stringify({ s: scope, o: next })).toString('base64url'),
+    };
   }
 
   private listAliases(input: Input, region: string): unknown {
@@ -214,15 +302,22 @@ export class Kms {
     const target = keyId === undefined ? undefined : this.keys.resolve(keyId, region, false, 'ListAliases');
     const entries = this.keys.all
       .filter((k) => k.w.region === region && k.w.account === this.keys.account && (!target || k === target))
-      .flatMap((k) => k.w.aliases.map((a) => ({
-        AliasName: a,
-        AliasArn: `arn:aws:kms:${region}:${this.keys.account}:${a}`,
-        TargetKeyId: k.w.id,
-        CreationDate: secs(k.creationDate),
-        LastUpdatedDate: secs(k.creationDate),
-      })))
+      .flatMap((k) =>
+        k.w.aliases.map((a) => ({
+          AliasName: a,
+          AliasArn: `arn:aws:kms:${region}:${this.keys.account}:${a}`,
+          TargetKeyId: k.w.id,
+          CreationDate: secs(k.creationDate),
+          LastUpdatedDate: secs(k.creationDate),
+        })),
+      )
       .sort((a, b) => a.AliasName.localeCompare(b.AliasName));
-    const { page, ...rest } = this.paginate(entries, input, `aliases:${region}:${target?.arn ?? ''}`, LIST_LIMITS.ListAliases);
+    const { page, ...rest } = this.paginate(
+      entries,
+      input,
+      `aliases:${region}:${target?.arn ?? ''}`,
+      LIST_LIMITS.ListAliases,
+    );
     return { Aliases: page, ...rest };
   }
 
@@ -235,16 +330,25 @@ export class Kms {
 
   private checkRotatable(rec: KeyRec, op: string): void {
     if (rec.w.keySpec !== 'SYMMETRIC_DEFAULT') {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} has KeySpec ${rec.w.keySpec}; ${op} supports only symmetric encryption keys (SYMMETRIC_DEFAULT).`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} has KeySpec ${rec.w.keySpec}; ${op} supports only symmetric encryption keys (SYMMETRIC_DEFAULT).`,
+      );
     }
   }
 
   private getKeyRotationStatus(input: Input, region: string): unknown {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'GetKeyRotationStatus');
     this.checkRotatable(rec, 'GetKeyRotationStatus');
-    if (rec.w.origin === 'EXTERNAL' && this.keys.behaviour.getKeyRotationStatusOnImported === 'UnsupportedOperationException') {
+    if (
+      rec.w.origin === 'EXTERNAL' &&
+      this.keys.behaviour.getKeyRotationStatusOnImported === 'UnsupportedOperationException'
+    ) {
       // kmsBehaviour: the answer KMS gave before imported key material could be rotated.
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} has imported key material (Origin EXTERNAL): GetKeyRotationStatus does not support it.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} has imported key material (Origin EXTERNAL): GetKeyRotationStatus does not support it.`,
+      );
     }
     const l = rec.lineage;
     const seen = this.keys.view(l);
@@ -262,16 +366,28 @@ export class Kms {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'RotateKeyOnDemand');
     const w = rec.w;
     if (w.keyManager === 'AWS') {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} is an AWS managed key: AWS rotates it every year and it cannot be rotated on demand.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} is an AWS managed key: AWS rotates it every year and it cannot be rotated on demand.`,
+      );
     }
     if (w.keySpec !== 'SYMMETRIC_DEFAULT') {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} has KeySpec ${w.keySpec}: on-demand rotation supports only symmetric encryption keys (SYMMETRIC_DEFAULT), not asymmetric or HMAC keys.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} has KeySpec ${w.keySpec}: on-demand rotation supports only symmetric encryption keys (SYMMETRIC_DEFAULT), not asymmetric or HMAC keys.`,
+      );
     }
     if (CUSTOM_KEY_STORE_ORIGINS.has(w.origin)) {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} is in a custom key store (Origin ${w.origin}, ${rec.customKeyStoreId}): on-demand rotation is not supported.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} is in a custom key store (Origin ${w.origin}, ${rec.customKeyStoreId}): on-demand rotation is not supported.`,
+      );
     }
     if (w.multiRegionKeyType === 'REPLICA') {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} is a multi-Region replica key: call RotateKeyOnDemand on its primary key ${w.primaryArn} in ${w.primaryArn!.split(':')[3]}.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} is a multi-Region replica key: call RotateKeyOnDemand on its primary key ${w.primaryArn} in ${w.primaryArn!.split(':')[3]}.`,
+      );
     }
     this.keys.checkUsable(rec);
     const l = rec.lineage;
@@ -287,21 +403,33 @@ export class Kms {
       // Undocumented in AWS (kmsBehaviour.stagedMaterialGoneError). KMSInvalidStateException by
       // default: the API reference says the imported key material "should be in PENDING_ROTATION"
       // state before on-demand rotation; the key type itself IS supported, its material state is not.
-      throw new ServiceError(behaviour.stagedMaterialGoneError, `${rec.arn} has imported key material (Origin EXTERNAL) and no new key material in PENDING_ROTATION state: import new key material with ImportType NEW_KEY_MATERIAL before rotating on demand.`);
+      throw new ServiceError(
+        behaviour.stagedMaterialGoneError,
+        `${rec.arn} has imported key material (Origin EXTERNAL) and no new key material in PENDING_ROTATION state: import new key material with ImportType NEW_KEY_MATERIAL before rotating on demand.`,
+      );
     }
     const now = Date.now();
     if (l.onDemand && behaviour.rotateWhileOnDemandRunning === 'ConflictException') {
       // Undocumented in AWS (kmsBehaviour.rotateWhileOnDemandRunning): what KMS does while an
       // on-demand rotation is already running. Default: ConflictException.
-      throw new ServiceError('ConflictException', `An on-demand rotation of ${rec.arn} is already in progress (started ${new Date(l.onDemand.start).toISOString()}).`);
+      throw new ServiceError(
+        'ConflictException',
+        `An on-demand rotation of ${rec.arn} is already in progress (started ${new Date(l.onDemand.start).toISOString()}).`,
+      );
     }
     const window = (AUTOMATIC_ROTATION_CONFLICT_MINUTES * 60_000) / this.keys.speed;
     if (l.automaticDueAt !== undefined && now >= l.automaticDueAt - window) {
-      throw new ServiceError('ConflictException', `An automatic rotation of ${rec.arn} is in progress or scheduled to begin within the next ${AUTOMATIC_ROTATION_CONFLICT_MINUTES} minutes.`);
+      throw new ServiceError(
+        'ConflictException',
+        `An automatic rotation of ${rec.arn} is in progress or scheduled to begin within the next ${AUTOMATIC_ROTATION_CONFLICT_MINUTES} minutes.`,
+      );
     }
     const used = l.rotations.filter((r) => r.type === 'ON_DEMAND').length;
     if (used >= this.keys.budget) {
-      throw new ServiceError('LimitExceededException', `${rec.arn} has used all ${this.keys.budget} on-demand rotations allowed for the life of the key.`);
+      throw new ServiceError(
+        'LimitExceededException',
+        `${rec.arn} has used all ${this.keys.budget} on-demand rotations allowed for the life of the key.`,
+      );
     }
     this.keys.hideChangesFor(l, behaviour.readAfterRotateDelaySeconds, now);
     if (l.onDemand) {
@@ -317,38 +445,71 @@ export class Kms {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'ListKeyRotations');
     this.checkRotatable(rec, 'ListKeyRotations');
     if (CUSTOM_KEY_STORE_ORIGINS.has(rec.w.origin)) {
-      throw new ServiceError('UnsupportedOperationException', `${rec.arn} is in a custom key store; it has no key rotations.`);
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} is in a custom key store; it has no key rotations.`,
+      );
     }
     const include = str(input, 'IncludeKeyMaterial') ?? 'ROTATIONS_ONLY';
     if (include !== 'ROTATIONS_ONLY' && include !== 'ALL_KEY_MATERIAL') {
-      throw new ServiceError('ValidationException', `Value '${include}' at 'includeKeyMaterial' failed to satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, ROTATIONS_ONLY]`);
+      throw new ServiceError(
+        'ValidationException',
+        `Value '${include}' at 'includeKeyMaterial' failed to satisfy constraint: Member must satisfy enum value set: [ALL_KEY_MATERIAL, ROTATIONS_ONLY]`,
+      );
     }
     const l = rec.lineage;
     const seen = this.keys.view(l);
     const stateOf = (id: string) => seen.materialStates.get(id)!;
-    const imported = rec.w.origin === 'EXTERNAL' ? { ImportState: 'IMPORTED', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {};
+    const imported =
+      rec.w.origin === 'EXTERNAL' ? { ImportState: 'IMPORTED', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {};
     // Order: oldest first (initial material, rotations by date, then pending material).
     const entries: Record<string, unknown>[] = [];
-    if (include === 'ALL_KEY_MATERIAL') entries.push({ KeyId: rec.w.id, KeyMaterialId: l.materials[0].id, KeyMaterialState: stateOf(l.materials[0].id), ...imported });
+    if (include === 'ALL_KEY_MATERIAL')
+      entries.push({
+        KeyId: rec.w.id,
+        KeyMaterialId: l.materials[0].id,
+        KeyMaterialState: stateOf(l.materials[0].id),
+        ...imported,
+      });
     for (const r of seen.rotations) {
-      entries.push({ KeyId: rec.w.id, KeyMaterialId: r.materialId, KeyMaterialState: stateOf(r.materialId), ...imported, RotationDate: secs(r.date), RotationType: r.type });
+      entries.push({
+        KeyId: rec.w.id,
+        KeyMaterialId: r.materialId,
+        KeyMaterialState: stateOf(r.materialId),
+        ...imported,
+        RotationDate: secs(r.date),
+        RotationType: r.type,
+      });
     }
     if (include === 'ALL_KEY_MATERIAL') {
-      for (const m of l.materials.filter((x) => seen.materialStates.get(x.id) === 'PENDING_ROTATION')) entries.push({ KeyId: rec.w.id, KeyMaterialId: m.id, KeyMaterialState: m.state, ...imported });
+      for (const m of l.materials.filter((x) => seen.materialStates.get(x.id) === 'PENDING_ROTATION'))
+        entries.push({ KeyId: rec.w.id, KeyMaterialId: m.id, KeyMaterialState: m.state, ...imported });
     }
-    const { page, ...rest } = this.paginate(entries, input, `rotations:${rec.arn}:${include}`, LIST_LIMITS.ListKeyRotations);
+    const { page, ...rest } = this.paginate(
+      entries,
+      input,
+      `rotations:${rec.arn}:${include}`,
+      LIST_LIMITS.ListKeyRotations,
+    );
     return { Rotations: page, ...rest };
   }
 
   private dryRun(input: Input): void {
-    if (input.DryRun === true) throw new ServiceError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+    if (input.DryRun === true)
+      throw new ServiceError(
+        'DryRunOperationException',
+        'The request would have succeeded, but the DryRun option is set.',
+      );
   }
 
   private encrypt(input: Input, region: string): unknown {
     const rec = this.keys.forEncrypt(str(input, 'KeyId', true), region, 'Encrypt');
     const plaintext = blob(input, 'Plaintext')!;
     if (plaintext.length < 1 || plaintext.length > 4096) {
-      throw new ServiceError('ValidationException', "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096");
+      throw new ServiceError(
+        'ValidationException',
+        "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096",
+      );
     }
     this.dryRun(input);
     const ct = seal(rec.w.account, rec.w.id, this.keys.current(rec), plaintext, context(input, 'EncryptionContext'));
@@ -357,9 +518,20 @@ export class Kms {
 
   private decryptOp(input: Input, region: string): unknown {
     const parsed = parseCiphertext(blob(input, 'CiphertextBlob')!);
-    const { rec, plaintext, material } = this.keys.open(parsed, region, context(input, 'EncryptionContext'), str(input, 'KeyId'), 'Decrypt');
+    const { rec, plaintext, material } = this.keys.open(
+      parsed,
+      region,
+      context(input, 'EncryptionContext'),
+      str(input, 'KeyId'),
+      'Decrypt',
+    );
     this.dryRun(input);
-    return { KeyId: rec.arn, Plaintext: b64(plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: material.id };
+    return {
+      KeyId: rec.arn,
+      Plaintext: b64(plaintext),
+      EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      KeyMaterialId: material.id,
+    };
   }
 
   private generateDataKeyOp(input: Input, region: string): unknown {
@@ -369,10 +541,16 @@ export class Kms {
       throw new ServiceError('ValidationException', 'Specify either KeySpec or NumberOfBytes, but not both.');
     }
     if (spec !== undefined && spec !== 'AES_256' && spec !== 'AES_128') {
-      throw new ServiceError('ValidationException', `Value '${spec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]`);
+      throw new ServiceError(
+        'ValidationException',
+        `Value '${spec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]`,
+      );
     }
     if (n !== undefined && (n < 1 || n > 1024)) {
-      throw new ServiceError('ValidationException', `Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024`);
+      throw new ServiceError(
+        'ValidationException',
+        `Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024`,
+      );
     }
     const rec = this.keys.forEncrypt(str(input, 'KeyId', true), region, 'GenerateDataKey');
     this.dryRun(input);
@@ -384,7 +562,13 @@ export class Kms {
 
   private reEncrypt(input: Input, region: string): unknown {
     const parsed = parseCiphertext(blob(input, 'CiphertextBlob')!);
-    const src = this.keys.open(parsed, region, context(input, 'SourceEncryptionContext'), str(input, 'SourceKeyId'), 'ReEncrypt');
+    const src = this.keys.open(
+      parsed,
+      region,
+      context(input, 'SourceEncryptionContext'),
+      str(input, 'SourceKeyId'),
+      'ReEncrypt',
+    );
     const dest = this.keys.forEncrypt(str(input, 'DestinationKeyId', true), region, 'ReEncrypt');
     this.dryRun(input);
     const m = this.keys.current(dest);
@@ -404,14 +588,26 @@ export class Kms {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'ScheduleKeyDeletion');
     const days = num(input, 'PendingWindowInDays') ?? 30;
     if (days < 7 || days > 30) {
-      throw new ServiceError('ValidationException', `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
+      throw new ServiceError(
+        'ValidationException',
+        `1 validation error detected: Value '${days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`,
+      );
     }
-    if (rec.w.keyManager === 'AWS') throw new ServiceError('UnsupportedOperationException', `${rec.arn} is an AWS managed key and cannot be deleted.`);
+    if (rec.w.keyManager === 'AWS')
+      throw new ServiceError(
+        'UnsupportedOperationException',
+        `${rec.arn} is an AWS managed key and cannot be deleted.`,
+      );
     if (!['Enabled', 'Disabled', 'PendingImport', 'Unavailable'].includes(rec.state)) {
       throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
     }
-    const liveReplicas = this.keys.all.filter((k) => k.w.multiRegionKeyType === 'REPLICA' && k.w.primaryArn === rec.arn && k.state !== 'PendingDeletion');
-    rec.state = rec.w.multiRegionKeyType === 'PRIMARY' && rec.w.multiRegion && liveReplicas.length ? 'PendingReplicaDeletion' : 'PendingDeletion';
+    const liveReplicas = this.keys.all.filter(
+      (k) => k.w.multiRegionKeyType === 'REPLICA' && k.w.primaryArn === rec.arn && k.state !== 'PendingDeletion',
+    );
+    rec.state =
+      rec.w.multiRegionKeyType === 'PRIMARY' && rec.w.multiRegion && liveReplicas.length
+        ? 'PendingReplicaDeletion'
+        : 'PendingDeletion';
     rec.deletionDate = Date.now() + days * DAY_MS;
     rec.pendingWindowInDays = days;
     return { KeyId: rec.arn, DeletionDate: secs(rec.deletionDate), KeyState: rec.state, PendingWindowInDays: days };
@@ -424,8 +620,10 @@ export class Kms {
    */
   private tagResource(input: Input, region: string): unknown {
     const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'TagResource');
-    if (rec.w.keyManager === 'AWS') throw new ServiceError('UnsupportedOperationException', `${rec.arn} is an AWS managed key and cannot be tagged.`);
-    if (!['Enabled', 'Disabled', 'PendingImport'].includes(rec.state)) throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
+    if (rec.w.keyManager === 'AWS')
+      throw new ServiceError('UnsupportedOperationException', `${rec.arn} is an AWS managed key and cannot be tagged.`);
+    if (!['Enabled', 'Disabled', 'PendingImport'].includes(rec.state))
+      throw new ServiceError('KMSInvalidStateException', `${rec.arn} is ${stateWords(rec.state)}.`);
     const tags = input.Tags;
     if (!Array.isArray(tags)) throw new ServiceError('SerializationException', 'Tags must be a list');
     for (const t of tags as Input[]) rec.tags.set(str(t, 'TagKey', true), str(t, 'TagValue', true));

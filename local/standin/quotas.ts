@@ -24,7 +24,14 @@ export const SHARED_SYMMETRIC_QUOTA = 'CryptographicOperationsSymmetric';
 
 /** The operations the guide lists under the shared symmetric quota (the stand-in serves some of them). */
 export const SHARED_SYMMETRIC_OPERATIONS: readonly string[] = [
-  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'GenerateRandom', 'ReEncrypt', 'VerifyMac',
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac',
+  'GenerateRandom',
+  'ReEncrypt',
+  'VerifyMac',
 ];
 
 /**
@@ -35,7 +42,8 @@ export const SHARED_SYMMETRIC_OPERATIONS: readonly string[] = [
  */
 export function defaultSymmetricQuota(region: string): number {
   if (['us-east-1', 'us-west-2', 'eu-west-1'].includes(region)) return 30_000;
-  if (['us-east-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-northeast-1', 'eu-central-1', 'eu-west-2'].includes(region)) return 10_000;
+  if (['us-east-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-northeast-1', 'eu-central-1', 'eu-west-2'].includes(region))
+    return 10_000;
   return 5_500;
 }
 
@@ -65,7 +73,10 @@ export const KMS_REQUEST_QUOTAS = {
 export type QuotaOperation = keyof typeof KMS_REQUEST_QUOTAS;
 export const QUOTA_OPERATIONS = Object.keys(KMS_REQUEST_QUOTAS) as QuotaOperation[];
 /** The names a world file may override: each operation with a quota of its own, and the shared symmetric quota. */
-export const QUOTA_NAMES: readonly string[] = [...QUOTA_OPERATIONS.filter((op) => KMS_REQUEST_QUOTAS[op] !== 'shared'), SHARED_SYMMETRIC_QUOTA];
+export const QUOTA_NAMES: readonly string[] = [
+  ...QUOTA_OPERATIONS.filter((op) => KMS_REQUEST_QUOTAS[op] !== 'shared'),
+  SHARED_SYMMETRIC_QUOTA,
+];
 
 /** The quota an operation draws on: the shared symmetric quota, or its own (named as the operation). */
 export function quotaOf(operation: string): string {
@@ -73,7 +84,8 @@ export function quotaOf(operation: string): string {
 }
 
 /** What KMS answers when a request is over its quota (HTTP 400, `__type` ThrottlingException). */
-export const THROTTLING_MESSAGE = 'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.';
+export const THROTTLING_MESSAGE =
+  'You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.';
 
 /** A token bucket refilled continuously at `perMs` tokens per real millisecond, up to `capacity`. */
 class TokenBucket {
@@ -162,6 +174,10 @@ export class CallCounter {
 
   /** A copy, safe to keep while the stand-in goes on counting. */
   snapshot(): KmsCallCounters {
-    return { served: structuredClone(this.served), throttled: structuredClone(this.throttled), throttles: this.throttles };
+    return {
+      served: structuredClone(this.served),
+      throttled: structuredClone(this.throttled),
+      throttles: this.throttles,
+    };
   }
 }

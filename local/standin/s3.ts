@@ -3,9 +3,23 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { World } from '../world';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape, xmlUnescape } from './errors';
 import type { KmsKeys } from './kms-keys';
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, getCompatibleCommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
+import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  getCompatibleCommitmentPolicy,
+  KmsKeyringNode,
+  NodeAlgorithmSuite,
+} from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
-import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksum, type ChecksumAlgorithm, type StoredChecksum } from './s3-checksums';
+import {
+  checksumAlgorithmNamed,
+  checksumOf,
+  compositeChecksum,
+  syntheticChecksum,
+  type ChecksumAlgorithm,
+  type StoredChecksum,
+} from './s3-checksums';
 
 /**
  * S3 stand-in: REST-XML, path-style (`/bucket/key`). SSE-KMS really calls the stand-in's KMS
@@ -16,8 +30,20 @@ import { checksumAlgorithmNamed, checksumOf, compositeChecksum, syntheticChecksu
  */
 
 export const S3_OPERATIONS = [
-  'ListObjectsV2', 'HeadObject', 'GetObject', 'PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPartCopy',
-  'CompleteMultipartUpload', 'AbortMultipartUpload', 'GetObjectTagging', 'PutObjectTagging', 'GetObjectAcl', 'ListObjectVersions', 'GetBucketVersioning',
+  'ListObjectsV2',
+  'HeadObject',
+  'GetObject',
+  'PutObject',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'UploadPartCopy',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'GetObjectTagging',
+  'PutObjectTagging',
+  'GetObjectAcl',
+  'ListObjectVersions',
+  'GetBucketVersioning',
 ] as const;
 
 /**
@@ -28,7 +54,12 @@ export const S3_OPERATIONS = [
 export const KMS_SLOW_DOWN_MESSAGE = 'Please reduce your request rate for operations involving AWS KMS.';
 
 /** Admits (or throttles by throwing ThrottlingException) a KMS request S3 makes on a caller's behalf. */
-export type KmsGate = (operation: 'GenerateDataKey' | 'Decrypt', keyId: string, region: string, encryptionContext: Record<string, string>) => void;
+export type KmsGate = (
+  operation: 'GenerateDataKey' | 'Decrypt',
+  keyId: string,
+  region: string,
+  encryptionContext: Record<string, string>,
+) => void;
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 /** Largest copy source for CopyObject, and largest part: 5 GiB. */
@@ -77,7 +108,14 @@ interface StoredObject {
 }
 
 /** System-defined object headers S3 stores from a write and answers on HEAD/GET (besides Content-Type). */
-const SYSTEM_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-website-redirect-location'] as const;
+const SYSTEM_HEADERS = [
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'expires',
+  'x-amz-website-redirect-location',
+] as const;
 
 interface Part {
   etag: string;
@@ -206,14 +244,27 @@ export interface S3Response {
 }
 
 /** Name the S3 operation a request is (the SDK's `x-id` when present, else inferred). */
-export function s3Operation(method: string, bucket: string, key: string, q: URLSearchParams, headers: IncomingHttpHeaders): string {
+export function s3Operation(
+  method: string,
+  bucket: string,
+  key: string,
+  q: URLSearchParams,
+  headers: IncomingHttpHeaders,
+): string {
   const xid = q.get('x-id');
   if (xid) return xid;
   if (!bucket) return method === 'GET' ? 'ListBuckets' : `${method} /`;
   if (!key) {
     if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
     if (method === 'GET' && q.has('versioning')) return 'GetBucketVersioning';
-    if (method === 'GET') return q.has('uploads') ? 'ListMultipartUploads' : q.has('versions') ? 'ListObjectVersions' : q.size ? `GetBucket${[...q.keys()][0]}` : 'ListObjects';
+    if (method === 'GET')
+      return q.has('uploads')
+        ? 'ListMultipartUploads'
+        : q.has('versions')
+          ? 'ListObjectVersions'
+          : q.size
+            ? `GetBucket${[...q.keys()][0]}`
+            : 'ListObjects';
     if (method === 'PUT') return q.size ? `PutBucket${[...q.keys()][0]}` : 'CreateBucket';
     if (method === 'HEAD') return 'HeadBucket';
     if (method === 'DELETE') return 'DeleteBucket';
@@ -221,13 +272,20 @@ export function s3Operation(method: string, bucket: string, key: string, q: URLS
   }
   if (method === 'HEAD') return 'HeadObject';
   if (q.has('acl')) return method === 'GET' ? 'GetObjectAcl' : method === 'PUT' ? 'PutObjectAcl' : `${method} acl`;
-  if (q.has('tagging')) return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
+  if (q.has('tagging'))
+    return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
   if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (method === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
   if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
   if (method === 'PUT' && q.has('uploadId')) return headers['x-amz-copy-source'] ? 'UploadPartCopy' : 'UploadPart';
-  if (method === 'PUT') return headers['x-amz-copy-source'] ? 'CopyObject' : q.size ? `PutObject${[...q.keys()][0]}` : 'PutObject';
-  if (method === 'GET') return q.has('uploadId') ? 'ListParts' : q.size && !q.has('versionId') ? `GetObject${[...q.keys()][0]}` : 'GetObject';
+  if (method === 'PUT')
+    return headers['x-amz-copy-source'] ? 'CopyObject' : q.size ? `PutObject${[...q.keys()][0]}` : 'PutObject';
+  if (method === 'GET')
+    return q.has('uploadId')
+      ? 'ListParts'
+      : q.size && !q.has('versionId')
+        ? `GetObject${[...q.keys()][0]}`
+        : 'GetObject';
   if (method === 'DELETE') return 'DeleteObject';
   return `${method} object`;
 }
@@ -250,7 +308,12 @@ const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 const fingerprint = (k: Buffer) => createHash('sha256').update(k).digest('hex').slice(0, 16);
 
 /** A world object's checksum: of its body, or for a synthetic (multipart-sized) object a COMPOSITE stand-in value. */
-function seededChecksum(algorithm: ChecksumAlgorithm, plain: Buffer | undefined, seed: string, parts: number): StoredChecksum {
+function seededChecksum(
+  algorithm: ChecksumAlgorithm,
+  plain: Buffer | undefined,
+  seed: string,
+  parts: number,
+): StoredChecksum {
   if (plain) return { algorithm, value: checksumOf(algorithm, plain), type: 'FULL_OBJECT' };
   return { algorithm, value: `${syntheticChecksum(algorithm, seed)}-${parts}`, type: 'COMPOSITE' };
 }
@@ -296,7 +359,8 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
 
 function metadataFrom(h: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (k.startsWith('x-amz-meta-') && typeof v === 'string') out[k.slice(11)] = v;
+  for (const [k, v] of Object.entries(h))
+    if (k.startsWith('x-amz-meta-') && typeof v === 'string') out[k.slice(11)] = v;
   return out;
 }
 
@@ -305,20 +369,30 @@ export function canonicalIdOf(account: string): string {
   return createHash('sha256').update(`canonical:${account}`).digest('hex');
 }
 
-const GRANT_HEADERS = { 'x-amz-grant-read': 'READ', 'x-amz-grant-read-acp': 'READ_ACP', 'x-amz-grant-write-acp': 'WRITE_ACP', 'x-amz-grant-full-control': 'FULL_CONTROL' } as const;
+const GRANT_HEADERS = {
+  'x-amz-grant-read': 'READ',
+  'x-amz-grant-read-acp': 'READ_ACP',
+  'x-amz-grant-write-acp': 'WRITE_ACP',
+  'x-amz-grant-full-control': 'FULL_CONTROL',
+} as const;
 
 /**
  * The ACL grants of a write's x-amz-grant-* headers (`id="..", uri=".."` lists), as
  * `<PERMISSION> <grantee>`; undefined when none. x-amz-acl (canned ACLs) is not modelled.
  */
 function grantsFrom(h: IncomingHttpHeaders): string[] | undefined {
-  if (header(h, 'x-amz-acl') !== undefined) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement canned ACLs (x-amz-acl).');
+  if (header(h, 'x-amz-acl') !== undefined)
+    throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement canned ACLs (x-amz-acl).');
   const out: string[] = [];
   for (const [name, permission] of Object.entries(GRANT_HEADERS)) {
     const v = header(h, name);
     if (v === undefined) continue;
     for (const g of v.split(',').map((x) => x.trim())) {
-      if (!/^(id|uri|emailAddress)="[^"]+"$/.test(g)) throw new ServiceError('InvalidArgument', `Invalid ${name} grantee: ${g}`, 400, { ArgumentName: name, ArgumentValue: v });
+      if (!/^(id|uri|emailAddress)="[^"]+"$/.test(g))
+        throw new ServiceError('InvalidArgument', `Invalid ${name} grantee: ${g}`, 400, {
+          ArgumentName: name,
+          ArgumentValue: v,
+        });
       out.push(`${permission} ${g}`);
     }
   }
@@ -339,7 +413,12 @@ function systemFrom(h: IncomingHttpHeaders): Record<string, string> {
 function requestedChecksumAlgorithm(h: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
   const raw = header(h, 'x-amz-checksum-algorithm');
   const algorithm = checksumAlgorithmNamed(raw);
-  if (raw !== undefined && !algorithm) throw new ServiceError('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]', 400);
+  if (raw !== undefined && !algorithm)
+    throw new ServiceError(
+      'InvalidRequest',
+      'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+      400,
+    );
   return algorithm;
 }
 
@@ -359,7 +438,11 @@ function xmlDoc(body: string): string {
  * retrieve the object." (400 InvalidRequest; HeadObject answers the same 400 without a body).
  */
 function sseCRefused(): ServiceError {
-  return new ServiceError('InvalidRequest', 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.', 400);
+  return new ServiceError(
+    'InvalidRequest',
+    'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+    400,
+  );
 }
 
 /** A KMS failure inside an S3 request, as S3 reports it. */
@@ -396,14 +479,28 @@ export class S3 {
     private readonly kms: KmsKeys,
   ) {
     world.buckets.forEach((b, i) => {
-      const bucket: Bucket = { name: b.name, region: b.region, defaultKmsKeyId: b.defaultKmsKeyId, bucketKeyEnabled: b.bucketKeyEnabled, versioning: b.versioning, objects: new Map(), uploads: new Map(), bucketKeys: new Map() };
+      const bucket: Bucket = {
+        name: b.name,
+        region: b.region,
+        defaultKmsKeyId: b.defaultKmsKeyId,
+        bucketKeyEnabled: b.bucketKeyEnabled,
+        versioning: b.versioning,
+        objects: new Map(),
+        uploads: new Map(),
+        bucketKeys: new Map(),
+      };
       this.buckets.set(b.name, bucket);
       b.objects.forEach((o, j) => {
         const where = `buckets[${i}].objects[${j}]`;
         try {
-          const sse = o.kmsKeyId ? { type: o.dsse ? ('aws:kms:dsse' as const) : ('aws:kms' as const), keyId: o.kmsKeyId } : undefined;
-          const system: Record<string, string> = o.cacheControl !== undefined ? { 'cache-control': o.cacheControl } : {};
-          const grants = o.grants && Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
+          const sse = o.kmsKeyId
+            ? { type: o.dsse ? ('aws:kms:dsse' as const) : ('aws:kms' as const), keyId: o.kmsKeyId }
+            : undefined;
+          const system: Record<string, string> =
+            o.cacheControl !== undefined ? { 'cache-control': o.cacheControl } : {};
+          const grants =
+            o.grants &&
+            Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
           const attributes = { metadata: { ...o.metadata }, system, grants };
           const envelopeKeyIds = o.envelopeKeyIds ?? (o.envelopeKeyId ? [o.envelopeKeyId] : undefined);
           if (envelopeKeyIds) {
@@ -425,7 +522,9 @@ export class S3 {
             return;
           }
           this.seedPreviousVersions(bucket, o.key, o.previousVersions ?? [], sse, o.storageClass ?? 'STANDARD');
-          const enc = o.sseC ? { enc: { type: 'SSE-C' as const } } : this.encryptionFor(bucket, o.key, sse, undefined, undefined);
+          const enc = o.sseC
+            ? { enc: { type: 'SSE-C' as const } }
+            : this.encryptionFor(bucket, o.key, sse, undefined, undefined);
           const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
           const seededParts = Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES));
           this.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
@@ -433,22 +532,44 @@ export class S3 {
             tags: { ...o.tags },
             storageClass: o.storageClass ?? 'STANDARD',
             etag: plain ? `"${md5(plain)}"` : `"${md5(`${b.name}/${o.key}:${o.sizeBytes}`)}-${seededParts}"`,
-            checksum: o.checksumAlgorithm ? seededChecksum(o.checksumAlgorithm, plain, `${b.name}/${o.key}`, seededParts) : undefined,
+            checksum: o.checksumAlgorithm
+              ? seededChecksum(o.checksumAlgorithm, plain, `${b.name}/${o.key}`, seededParts)
+              : undefined,
             ...attributes,
           });
         } catch (e) {
-          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`, { cause: e });
+          throw new Error(`world ${where}: cannot create s3://${b.name}/${o.key}: ${(e as Error).message}`, {
+            cause: e,
+          });
         }
       });
     });
   }
 
   /** The world's `previousVersions` of one object, oldest first, stored before the object itself. */
-  private seedPreviousVersions(bucket: Bucket, key: string, previous: { kmsKeyId?: string; body?: string }[], sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId: string } | undefined, storageClass: string): void {
+  private seedPreviousVersions(
+    bucket: Bucket,
+    key: string,
+    previous: { kmsKeyId?: string; body?: string }[],
+    sse: { type: 'aws:kms' | 'aws:kms:dsse'; keyId: string } | undefined,
+    storageClass: string,
+  ): void {
     for (const v of previous) {
-      const enc = this.encryptionFor(bucket, key, v.kmsKeyId ? { type: 'aws:kms', keyId: v.kmsKeyId } : sse, undefined, undefined);
+      const enc = this.encryptionFor(
+        bucket,
+        key,
+        v.kmsKeyId ? { type: 'aws:kms', keyId: v.kmsKeyId } : sse,
+        undefined,
+        undefined,
+      );
       const plain = Buffer.from(v.body ?? 'hello', 'utf8');
-      this.store(bucket, key, enc.enc, enc.dataKey, plain, plain.length, { contentType: 'text/plain', metadata: {}, tags: {}, storageClass, etag: `"${md5(plain)}"` });
+      this.store(bucket, key, enc.enc, enc.dataKey, plain, plain.length, {
+        contentType: 'text/plain',
+        metadata: {},
+        tags: {},
+        storageClass,
+        etag: `"${md5(plain)}"`,
+      });
     }
   }
 
@@ -469,10 +590,15 @@ export class S3 {
           tags: p.tags,
           storageClass: p.storageClass,
           etag: `"${md5(message)}"`,
-          checksum: p.checksumAlgorithm ? { algorithm: p.checksumAlgorithm, value: checksumOf(p.checksumAlgorithm, message), type: 'FULL_OBJECT' } : undefined,
+          checksum: p.checksumAlgorithm
+            ? { algorithm: p.checksumAlgorithm, value: checksumOf(p.checksumAlgorithm, message), type: 'FULL_OBJECT' }
+            : undefined,
         });
       } catch (e) {
-        throw new Error(`world ${p.where}: cannot create the envelope object s3://${p.bucket.name}/${p.key}: ${(e as Error).message}`, { cause: e });
+        throw new Error(
+          `world ${p.where}: cannot create the envelope object s3://${p.bucket.name}/${p.key}: ${(e as Error).message}`,
+          { cause: e },
+        );
       }
     }
   }
@@ -482,10 +608,19 @@ export class S3 {
    * generates it), in `suite` (default: the SDK's). Each key's owner wraps for it, as the world's
    * history had it: keys of other accounts and keys no longer usable are wrapped all the same.
    */
-  private async envelopeMessage(keyIds: string[], suite: number | undefined, region: string, plain: Buffer): Promise<Buffer> {
+  private async envelopeMessage(
+    keyIds: string[],
+    suite: number | undefined,
+    region: string,
+    plain: Buffer,
+  ): Promise<Buffer> {
     const kms = this.kms;
     const client = {
-      generateDataKey: async (i: { KeyId: string; EncryptionContext?: Record<string, string>; NumberOfBytes?: number }) => {
+      generateDataKey: async (i: {
+        KeyId: string;
+        EncryptionContext?: Record<string, string>;
+        NumberOfBytes?: number;
+      }) => {
         const plaintext = randomBytes(i.NumberOfBytes ?? 32);
         const dk = kms.sealAsOwner(i.KeyId, region, i.EncryptionContext ?? {}, plaintext);
         return { Plaintext: plaintext, CiphertextBlob: dk.blob, KeyId: dk.keyArn };
@@ -496,9 +631,17 @@ export class S3 {
       },
     };
     const arns = keyIds.map((k) => kms.keyArn(k, region));
-    const keyring = new KmsKeyringNode({ generatorKeyId: arns[0], keyIds: arns.slice(1), clientProvider: (() => client) as never });
-    const suiteId = (suite ?? AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384) as AlgorithmSuiteIdentifier;
-    const { result } = await seedClients[getCompatibleCommitmentPolicy(suiteId)].encrypt(keyring, plain, { encryptionContext: { purpose: 'stand-in seed' }, suiteId });
+    const keyring = new KmsKeyringNode({
+      generatorKeyId: arns[0],
+      keyIds: arns.slice(1),
+      clientProvider: (() => client) as never,
+    });
+    const suiteId = (suite ??
+      AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384) as AlgorithmSuiteIdentifier;
+    const { result } = await seedClients[getCompatibleCommitmentPolicy(suiteId)].encrypt(keyring, plain, {
+      encryptionContext: { purpose: 'stand-in seed' },
+      suiteId,
+    });
     return result;
   }
 
@@ -516,7 +659,9 @@ export class S3 {
     let dataKeyFingerprint = '';
     for (const edk of edks) {
       try {
-        dataKeyFingerprint = fingerprint(this.kms.decrypt(Buffer.from(edk.encryptedDataKey), region, context).plaintext);
+        dataKeyFingerprint = fingerprint(
+          this.kms.decrypt(Buffer.from(edk.encryptedDataKey), region, context).plaintext,
+        );
         break;
       } catch {
         /* another key's data key: try the next */
@@ -539,7 +684,8 @@ export class S3 {
   ): { enc: Encryption; dataKey?: Buffer } {
     let keyId: string | undefined;
     if (sse?.type === 'AES256') return { enc: { type: 'AES256' } };
-    if (sse?.type === 'aws:kms' || sse?.type === 'aws:kms:dsse') keyId = sse.keyId ?? this.kms.awsManagedKey('alias/aws/s3', bucket.region);
+    if (sse?.type === 'aws:kms' || sse?.type === 'aws:kms:dsse')
+      keyId = sse.keyId ?? this.kms.awsManagedKey('alias/aws/s3', bucket.region);
     else if (bucket.defaultKmsKeyId) keyId = bucket.defaultKmsKeyId;
     else return { enc: { type: 'AES256' } };
     const dsse = sse?.type === 'aws:kms:dsse';
@@ -551,7 +697,17 @@ export class S3 {
       this.kmsGate?.('GenerateDataKey', keyId, bucket.region, context);
       const dk = this.kms.generateDataKey(keyId, bucket.region, context);
       return {
-        enc: { type: 'aws:kms', keyArn: dk.keyArn, encryptedKey: dk.blob, bucketKey: false, dsse, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(dk.plaintext), keyMaterialId: dk.keyMaterialId },
+        enc: {
+          type: 'aws:kms',
+          keyArn: dk.keyArn,
+          encryptedKey: dk.blob,
+          bucketKey: false,
+          dsse,
+          context,
+          customContext: !!customContext,
+          dataKeyFingerprint: fingerprint(dk.plaintext),
+          keyMaterialId: dk.keyMaterialId,
+        },
         dataKey: dk.plaintext,
       };
     } catch (e) {
@@ -565,7 +721,12 @@ export class S3 {
    * stand-in time, with the key material current when it was MADE, even if the KMS key was
    * rotated since; KMS is asked again only when it is due.
    */
-  private bucketKeyEncryption(bucket: Bucket, key: string, keyId: string, customContext: Record<string, string> | undefined): { enc: Encryption; dataKey: Buffer } {
+  private bucketKeyEncryption(
+    bucket: Bucket,
+    key: string,
+    keyId: string,
+    customContext: Record<string, string> | undefined,
+  ): { enc: Encryption; dataKey: Buffer } {
     const context = { 'aws:s3:arn': `arn:aws:s3:::${bucket.name}`, ...customContext };
     const keyArn = this.kms.resolve(keyId, bucket.region, true, 'GenerateDataKey').arn;
     const cacheId = `${keyArn}|${JSON.stringify(context)}`;
@@ -580,7 +741,18 @@ export class S3 {
     const salt = randomBytes(16);
     const objectKey = Buffer.from(hkdfSync('sha256', bk.plaintext, salt, key, 32));
     return {
-      enc: { type: 'aws:kms', keyArn, encryptedKey: bk.encrypted, salt, bucketKey: true, dsse: false, context, customContext: !!customContext, dataKeyFingerprint: fingerprint(objectKey), keyMaterialId: bk.keyMaterialId },
+      enc: {
+        type: 'aws:kms',
+        keyArn,
+        encryptedKey: bk.encrypted,
+        salt,
+        bucketKey: true,
+        dsse: false,
+        context,
+        customContext: !!customContext,
+        dataKeyFingerprint: fingerprint(objectKey),
+        keyMaterialId: bk.keyMaterialId,
+      },
       dataKey: objectKey,
     };
   }
@@ -597,7 +769,11 @@ export class S3 {
 
   private plaintextOf(bucket: Bucket, o: StoredObject): Buffer {
     if (o.enc.type === 'SSE-C') throw sseCRefused();
-    if (!o.body) throw new ServiceError(NOT_IMPLEMENTED, `s3://${bucket.name}/${o.key} is a synthetic object of ${o.size} bytes with no body; the stand-in cannot read it`);
+    if (!o.body)
+      throw new ServiceError(
+        NOT_IMPLEMENTED,
+        `s3://${bucket.name}/${o.key} is a synthetic object of ${o.size} bytes with no body; the stand-in cannot read it`,
+      );
     return o.enc.type === 'aws:kms' ? aesOpen(this.dataKeyOf(bucket, o.enc, o.key), o.body) : o.body;
   }
 
@@ -608,7 +784,16 @@ export class S3 {
     dataKey: Buffer | undefined,
     plain: Buffer | undefined,
     size: number,
-    meta: { contentType: string; metadata: Record<string, string>; tags: Record<string, string>; storageClass: string; etag: string; system?: Record<string, string>; checksum?: StoredChecksum; grants?: string[] },
+    meta: {
+      contentType: string;
+      metadata: Record<string, string>;
+      tags: Record<string, string>;
+      storageClass: string;
+      etag: string;
+      system?: Record<string, string>;
+      checksum?: StoredChecksum;
+      grants?: string[];
+    },
   ): StoredObject {
     const o: StoredObject = {
       system: {},
@@ -700,7 +885,14 @@ export class S3 {
   }
 
   /** An Encryption SDK message's suite, wrapping keys (with the material of each) and plaintext; null for other bytes. */
-  private async envelopeReport(region: string, body: Buffer): Promise<{ algorithmSuiteId: number; wrappedBy: { keyArn: string; keyMaterialId: string }[]; plaintext: Buffer } | null> {
+  private async envelopeReport(
+    region: string,
+    body: Buffer,
+  ): Promise<{
+    algorithmSuiteId: number;
+    wrappedBy: { keyArn: string; keyMaterialId: string }[];
+    plaintext: Buffer;
+  } | null> {
     let header;
     try {
       header = esdkHeader.deserializeMessageHeader(body);
@@ -720,7 +912,10 @@ export class S3 {
     const { plaintext } = await esdkReader.decrypt(keyring, body);
     const wrappedBy = header.messageHeader.encryptedDataKeys
       .filter((k) => k.providerId === 'aws-kms')
-      .map((k) => ({ keyArn: k.providerInfo, keyMaterialId: kms.inspect(Buffer.from(k.encryptedDataKey)).keyMaterialId }));
+      .map((k) => ({
+        keyArn: k.providerInfo,
+        keyMaterialId: kms.inspect(Buffer.from(k.encryptedDataKey)).keyMaterialId,
+      }));
     return { algorithmSuiteId: header.messageHeader.suiteId, wrappedBy, plaintext: Buffer.from(plaintext) };
   }
 
@@ -755,8 +950,11 @@ export class S3 {
       storageClass: o.storageClass,
       tags: { ...o.tags },
       lastModified: o.lastModified,
-      previousDataKeyFingerprints: versions.slice(0, -1).map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
-      envelope: o.body && o.enc.type !== 'SSE-C' ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
+      previousDataKeyFingerprints: versions
+        .slice(0, -1)
+        .map((v) => (v.enc.type === 'aws:kms' ? v.enc.dataKeyFingerprint : undefined)),
+      envelope:
+        o.body && o.enc.type !== 'SSE-C' ? this.envelopeInfo(bucket!.region, this.plaintextOf(bucket!, o)) : undefined,
     };
   }
 
@@ -771,37 +969,72 @@ export class S3 {
     const ifNoneMatch = header(h, 'if-none-match');
     if (ifMatch !== undefined && (!current || !etagMatches(ifMatch, current.etag))) {
       if (!current) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
-      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-Match' });
+      throw new ServiceError(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+        { Condition: 'If-Match' },
+      );
     }
-    if (ifNoneMatch !== undefined && current && (ifNoneMatch.trim() === '*' || etagMatches(ifNoneMatch, current.etag))) {
-      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-None-Match' });
+    if (
+      ifNoneMatch !== undefined &&
+      current &&
+      (ifNoneMatch.trim() === '*' || etagMatches(ifNoneMatch, current.etag))
+    ) {
+      throw new ServiceError(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+        { Condition: 'If-None-Match' },
+      );
     }
   }
 
   // ---------- request handling ----------
   handle(op: string, req: S3Request): S3Response {
     const bucket = this.buckets.get(req.bucket);
-    if (!bucket) throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: req.bucket });
+    if (!bucket)
+      throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: req.bucket });
     if (bucket.region !== req.region) {
-      const e = new ServiceError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.', 301, { Bucket: bucket.name, Region: bucket.region });
+      const e = new ServiceError(
+        'PermanentRedirect',
+        'The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.',
+        301,
+        { Bucket: bucket.name, Region: bucket.region },
+      );
       throw e;
     }
     switch (op) {
-      case 'ListObjectsV2': return this.list(bucket, req);
-      case 'HeadObject': return this.get(bucket, req, true);
-      case 'GetObject': return this.get(bucket, req, false);
-      case 'PutObject': return this.put(bucket, req);
-      case 'CopyObject': return this.copy(bucket, req);
-      case 'CreateMultipartUpload': return this.createUpload(bucket, req);
-      case 'UploadPartCopy': return this.uploadPartCopy(bucket, req);
-      case 'CompleteMultipartUpload': return this.completeUpload(bucket, req);
-      case 'AbortMultipartUpload': return this.abortUpload(bucket, req);
-      case 'GetObjectTagging': return this.getTagging(bucket, req);
-      case 'GetObjectAcl': return this.getAcl(bucket, req);
-      case 'PutObjectTagging': return this.putTagging(bucket, req);
-      case 'ListObjectVersions': return this.listVersions(bucket, req);
-      case 'GetBucketVersioning': return this.getVersioning(bucket);
-      default: throw new Error(`unrouted S3 operation ${op}`);
+      case 'ListObjectsV2':
+        return this.list(bucket, req);
+      case 'HeadObject':
+        return this.get(bucket, req, true);
+      case 'GetObject':
+        return this.get(bucket, req, false);
+      case 'PutObject':
+        return this.put(bucket, req);
+      case 'CopyObject':
+        return this.copy(bucket, req);
+      case 'CreateMultipartUpload':
+        return this.createUpload(bucket, req);
+      case 'UploadPartCopy':
+        return this.uploadPartCopy(bucket, req);
+      case 'CompleteMultipartUpload':
+        return this.completeUpload(bucket, req);
+      case 'AbortMultipartUpload':
+        return this.abortUpload(bucket, req);
+      case 'GetObjectTagging':
+        return this.getTagging(bucket, req);
+      case 'GetObjectAcl':
+        return this.getAcl(bucket, req);
+      case 'PutObjectTagging':
+        return this.putTagging(bucket, req);
+      case 'ListObjectVersions':
+        return this.listVersions(bucket, req);
+      case 'GetBucketVersioning':
+        return this.getVersioning(bucket);
+      default:
+        throw new Error(`unrouted S3 operation ${op}`);
     }
   }
 
@@ -810,7 +1043,11 @@ export class S3 {
     if (!versions?.length) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
     if (versionId === null) return versions[versions.length - 1];
     const o = versions.find((v) => v.versionId === versionId);
-    if (!o) throw new ServiceError('NoSuchVersion', 'The specified version does not exist.', 404, { Key: key, VersionId: versionId });
+    if (!o)
+      throw new ServiceError('NoSuchVersion', 'The specified version does not exist.', 404, {
+        Key: key,
+        VersionId: versionId,
+      });
     return o;
   }
 
@@ -822,9 +1059,13 @@ export class S3 {
   private encHeaders(enc: Encryption, withContext = false): Record<string, string> {
     if (enc.type === 'AES256') return { 'x-amz-server-side-encryption': 'AES256' };
     if (enc.type === 'SSE-C') return { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
-    const h: Record<string, string> = { 'x-amz-server-side-encryption': enc.dsse ? 'aws:kms:dsse' : 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn };
+    const h: Record<string, string> = {
+      'x-amz-server-side-encryption': enc.dsse ? 'aws:kms:dsse' : 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': enc.keyArn,
+    };
     if (enc.bucketKey) h['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
-    if (withContext && enc.customContext) h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
+    if (withContext && enc.customContext)
+      h['x-amz-server-side-encryption-context'] = Buffer.from(JSON.stringify(enc.context)).toString('base64');
     return h;
   }
 
@@ -850,13 +1091,20 @@ export class S3 {
     const delimiter = q.get('delimiter') ?? '';
     const maxKeysRaw = q.get('max-keys');
     const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
-    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysRaw) });
+    if (!Number.isInteger(maxKeys) || maxKeys < 0)
+      throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, {
+        ArgumentName: 'max-keys',
+        ArgumentValue: String(maxKeysRaw),
+      });
     const limit = Math.min(maxKeys, 1000);
     const token = q.get('continuation-token');
     let after = q.get('start-after') ?? '';
     if (token !== null) {
       const decoded = Buffer.from(token, 'base64url').toString('utf8');
-      if (!decoded.startsWith('k:')) throw new ServiceError('InvalidArgument', 'The continuation token provided is incorrect', 400, { ArgumentName: 'continuation-token' });
+      if (!decoded.startsWith('k:'))
+        throw new ServiceError('InvalidArgument', 'The continuation token provided is incorrect', 400, {
+          ArgumentName: 'continuation-token',
+        });
       after = decoded.slice(2);
     }
     const keys = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
@@ -883,7 +1131,8 @@ export class S3 {
       last = k;
     }
     // A common prefix consumes every key under it: continue after the last of them.
-    if (truncated && prefixes.length && last.startsWith(prefixes[prefixes.length - 1])) last = prefixes[prefixes.length - 1] + '\uffff';
+    if (truncated && prefixes.length && last.startsWith(prefixes[prefixes.length - 1]))
+      last = prefixes[prefixes.length - 1] + '\uffff';
     const parts = [
       `<Name>${xmlEscape(bucket.name)}</Name>`,
       `<Prefix>${xmlEscape(prefix)}</Prefix>`,
@@ -892,12 +1141,21 @@ export class S3 {
       `<KeyCount>${contents.length + prefixes.length}</KeyCount>`,
       `<IsTruncated>${truncated}</IsTruncated>`,
       token !== null ? `<ContinuationToken>${xmlEscape(token)}</ContinuationToken>` : '',
-      truncated ? `<NextContinuationToken>${Buffer.from(`k:${last}`).toString('base64url')}</NextContinuationToken>` : '',
+      truncated
+        ? `<NextContinuationToken>${Buffer.from(`k:${last}`).toString('base64url')}</NextContinuationToken>`
+        : '',
       q.get('start-after') ? `<StartAfter>${xmlEscape(q.get('start-after')!)}</StartAfter>` : '',
-      ...contents.map((o) => `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>${o.storageClass}</StorageClass></Contents>`),
+      ...contents.map(
+        (o) =>
+          `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size><StorageClass>${o.storageClass}</StorageClass></Contents>`,
+      ),
       ...prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`),
     ];
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml' },
+      body: xmlDoc(`<ListBucketResult xmlns="${XMLNS}">${parts.join('')}</ListBucketResult>`),
+    };
   }
 
   /**
@@ -906,7 +1164,11 @@ export class S3 {
    */
   private getVersioning(bucket: Bucket): S3Response {
     const status = bucket.versioning ? '<Status>Enabled</Status>' : '';
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<VersioningConfiguration xmlns="${XMLNS}">${status}</VersioningConfiguration>`) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml' },
+      body: xmlDoc(`<VersioningConfiguration xmlns="${XMLNS}">${status}</VersioningConfiguration>`),
+    };
   }
 
   /**
@@ -918,18 +1180,32 @@ export class S3 {
    */
   private listVersions(bucket: Bucket, req: S3Request): S3Response {
     const q = req.query;
-    if (q.get('delimiter')) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ListObjectVersions with a delimiter.');
+    if (q.get('delimiter'))
+      throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ListObjectVersions with a delimiter.');
     const prefix = q.get('prefix') ?? '';
     const maxKeysRaw = q.get('max-keys');
     const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
-    if (!Number.isInteger(maxKeys) || maxKeys < 0) throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, { ArgumentName: 'max-keys', ArgumentValue: String(maxKeysRaw) });
+    if (!Number.isInteger(maxKeys) || maxKeys < 0)
+      throw new ServiceError('InvalidArgument', 'Provided max-keys not an integer or within integer range', 400, {
+        ArgumentName: 'max-keys',
+        ArgumentValue: String(maxKeysRaw),
+      });
     const keyMarker = q.get('key-marker') ?? '';
     const versionMarker = q.get('version-id-marker') ?? '';
-    if (versionMarker && !keyMarker) throw new ServiceError('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', 400, { ArgumentName: 'version-id-marker', ArgumentValue: versionMarker });
-    const all = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort().flatMap((k) => [...bucket.objects.get(k)!].reverse().map((o, i) => ({ o, latest: i === 0 })));
+    if (versionMarker && !keyMarker)
+      throw new ServiceError('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', 400, {
+        ArgumentName: 'version-id-marker',
+        ArgumentValue: versionMarker,
+      });
+    const all = [...bucket.objects.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .sort()
+      .flatMap((k) => [...bucket.objects.get(k)!].reverse().map((o, i) => ({ o, latest: i === 0 })));
     let start = 0;
     if (keyMarker) {
-      const markerAt = versionMarker ? all.findIndex((e) => e.o.key === keyMarker && e.o.versionId === versionMarker) : -1;
+      const markerAt = versionMarker
+        ? all.findIndex((e) => e.o.key === keyMarker && e.o.versionId === versionMarker)
+        : -1;
       start = markerAt >= 0 ? markerAt + 1 : all.findIndex((e) => e.o.key > keyMarker);
       if (start < 0) start = all.length;
     }
@@ -943,18 +1219,25 @@ export class S3 {
       `<VersionIdMarker>${xmlEscape(versionMarker)}</VersionIdMarker>`,
       `<MaxKeys>${maxKeys}</MaxKeys>`,
       `<IsTruncated>${truncated}</IsTruncated>`,
-      truncated && last ? `<NextKeyMarker>${xmlEscape(last.o.key)}</NextKeyMarker><NextVersionIdMarker>${xmlEscape(last.o.versionId)}</NextVersionIdMarker>` : '',
+      truncated && last
+        ? `<NextKeyMarker>${xmlEscape(last.o.key)}</NextKeyMarker><NextVersionIdMarker>${xmlEscape(last.o.versionId)}</NextVersionIdMarker>`
+        : '',
       ...page.map(
         ({ o, latest }) =>
           `<Version><Key>${xmlEscape(o.key)}</Key><VersionId>${xmlEscape(o.versionId)}</VersionId><IsLatest>${latest}</IsLatest>` +
           `<LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Size>${o.size}</Size></Version>`,
       ),
     ];
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: xmlDoc(`<ListVersionsResult xmlns="${XMLNS}">${parts.join('')}</ListVersionsResult>`) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml' },
+      body: xmlDoc(`<ListVersionsResult xmlns="${XMLNS}">${parts.join('')}</ListVersionsResult>`),
+    };
   }
 
   private get(bucket: Bucket, req: S3Request, head: boolean): S3Response {
-    if (req.headers.range) throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ranged GetObject (Range header).');
+    if (req.headers.range)
+      throw new ServiceError(NOT_IMPLEMENTED, 'The stand-in does not implement ranged GetObject (Range header).');
     const o = this.find(bucket, req.key, req.query.get('versionId'));
     if (o.enc.type === 'SSE-C') throw sseCRefused();
     const headers: Record<string, string> = { ...this.objectHeaders(bucket, o), 'content-length': String(o.size) };
@@ -975,29 +1258,56 @@ export class S3 {
   private checkReadConditions(o: StoredObject, h: IncomingHttpHeaders): void {
     const ifMatch = header(h, 'if-match');
     if (ifMatch !== undefined && !etagMatches(ifMatch, o.etag)) {
-      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: 'If-Match' });
+      throw new ServiceError(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+        { Condition: 'If-Match' },
+      );
     }
   }
 
   /** SSE parameters of a request (PutObject, CopyObject, CreateMultipartUpload). */
-  private sseOf(h: IncomingHttpHeaders): { sse?: { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string } | { type: 'AES256' }; bucketKey?: boolean; context?: Record<string, string>; given: boolean } {
+  private sseOf(h: IncomingHttpHeaders): {
+    sse?: { type: 'aws:kms' | 'aws:kms:dsse'; keyId?: string } | { type: 'AES256' };
+    bucketKey?: boolean;
+    context?: Record<string, string>;
+    given: boolean;
+  } {
     const type = header(h, 'x-amz-server-side-encryption');
     const keyId = header(h, 'x-amz-server-side-encryption-aws-kms-key-id');
     const bk = header(h, 'x-amz-server-side-encryption-bucket-key-enabled');
     const ctxHeader = header(h, 'x-amz-server-side-encryption-context');
     if (type !== undefined && type !== 'aws:kms' && type !== 'aws:kms:dsse' && type !== 'AES256') {
-      throw new ServiceError('InvalidArgument', `The encryption method specified is not supported`, 400, { ArgumentName: 'x-amz-server-side-encryption', ArgumentValue: type });
+      throw new ServiceError('InvalidArgument', `The encryption method specified is not supported`, 400, {
+        ArgumentName: 'x-amz-server-side-encryption',
+        ArgumentValue: type,
+      });
     }
     if (keyId && type !== 'aws:kms' && type !== 'aws:kms:dsse') {
-      throw new ServiceError('InvalidArgument', 'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', 400, { ArgumentName: 'x-amz-server-side-encryption' });
+      throw new ServiceError(
+        'InvalidArgument',
+        'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
+        400,
+        { ArgumentName: 'x-amz-server-side-encryption' },
+      );
     }
     let context: Record<string, string> | undefined;
     if (ctxHeader) {
       try {
         context = JSON.parse(Buffer.from(ctxHeader, 'base64').toString('utf8')) as Record<string, string>;
-        if (typeof context !== 'object' || context === null || Object.values(context).some((v) => typeof v !== 'string')) throw new Error('not a map');
+        if (
+          typeof context !== 'object' ||
+          context === null ||
+          Object.values(context).some((v) => typeof v !== 'string')
+        )
+          throw new Error('not a map');
       } catch {
-        throw new ServiceError('InvalidArgument', 'The header x-amz-server-side-encryption-context must be base64-encoded UTF-8 JSON of string pairs', 400);
+        throw new ServiceError(
+          'InvalidArgument',
+          'The header x-amz-server-side-encryption-context must be base64-encoded UTF-8 JSON of string pairs',
+          400,
+        );
       }
     }
     return {
@@ -1012,10 +1322,17 @@ export class S3 {
     const h = req.headers;
     let body = req.body;
     let trailers: Record<string, string> = {};
-    const chunked = (header(h, 'content-encoding') ?? '').includes('aws-chunked') || (header(h, 'x-amz-content-sha256') ?? '').startsWith('STREAMING-');
+    const chunked =
+      (header(h, 'content-encoding') ?? '').includes('aws-chunked') ||
+      (header(h, 'x-amz-content-sha256') ?? '').startsWith('STREAMING-');
     if (chunked) ({ data: body, trailers } = decodeAwsChunked(body));
     const declared = header(h, 'x-amz-decoded-content-length');
-    if (declared !== undefined && Number(declared) !== body.length) throw new ServiceError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header', 400);
+    if (declared !== undefined && Number(declared) !== body.length)
+      throw new ServiceError(
+        'IncompleteBody',
+        'You did not provide the number of bytes specified by the Content-Length HTTP header',
+        400,
+      );
     const checksum = this.uploadedChecksum(h, trailers, body);
     this.checkWriteConditions(bucket, req.key, h);
     const s = this.sseOf(h);
@@ -1046,7 +1363,12 @@ export class S3 {
       const sent = header(h, name) ?? trailers[name];
       if (sent === undefined) continue;
       const value = checksumOf(algorithm, body);
-      if (value !== sent) throw new ServiceError('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`, 400);
+      if (value !== sent)
+        throw new ServiceError(
+          'BadDigest',
+          `The ${algorithm} you specified did not match the calculated checksum.`,
+          400,
+        );
       return { algorithm, value, type: 'FULL_OBJECT' };
     }
     return { algorithm: 'CRC64NVME', value: checksumOf('CRC64NVME', body), type: 'FULL_OBJECT' };
@@ -1062,9 +1384,16 @@ export class S3 {
     }
     const [path, query] = decoded.replace(/^\//, '').split('?versionId=');
     const slash = path.indexOf('/');
-    if (slash <= 0) throw new ServiceError('InvalidArgument', 'Invalid copy source object key', 400, { ArgumentName: 'x-amz-copy-source', ArgumentValue: raw });
+    if (slash <= 0)
+      throw new ServiceError('InvalidArgument', 'Invalid copy source object key', 400, {
+        ArgumentName: 'x-amz-copy-source',
+        ArgumentValue: raw,
+      });
     const bucket = this.buckets.get(path.slice(0, slash));
-    if (!bucket) throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, { BucketName: path.slice(0, slash) });
+    if (!bucket)
+      throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', 404, {
+        BucketName: path.slice(0, slash),
+      });
     return { bucket, object: this.find(bucket, path.slice(slash + 1), query ?? null) };
   }
 
@@ -1076,11 +1405,21 @@ export class S3 {
   private checkCopySource(h: IncomingHttpHeaders, src: StoredObject): void {
     const ifMatch = header(h, 'x-amz-copy-source-if-match');
     const ifNoneMatch = header(h, 'x-amz-copy-source-if-none-match');
-    if ((ifMatch !== undefined && !etagMatches(ifMatch, src.etag)) || (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, src.etag))) {
-      throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: ifMatch !== undefined ? 'x-amz-copy-source-If-Match' : 'x-amz-copy-source-If-None-Match' });
+    if (
+      (ifMatch !== undefined && !etagMatches(ifMatch, src.etag)) ||
+      (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, src.etag))
+    ) {
+      throw new ServiceError(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+        { Condition: ifMatch !== undefined ? 'x-amz-copy-source-If-Match' : 'x-amz-copy-source-If-None-Match' },
+      );
     }
     if (src.storageClass === 'GLACIER' || src.storageClass === 'DEEP_ARCHIVE') {
-      throw new ServiceError('InvalidObjectState', 'The operation is not valid for the object\'s storage class', 403, { StorageClass: src.storageClass });
+      throw new ServiceError('InvalidObjectState', "The operation is not valid for the object's storage class", 403, {
+        StorageClass: src.storageClass,
+      });
     }
   }
 
@@ -1088,17 +1427,36 @@ export class S3 {
     const h = req.headers;
     const src = this.copySource(req);
     const directive = header(h, 'x-amz-metadata-directive') ?? 'COPY';
-    if (directive !== 'COPY' && directive !== 'REPLACE') throw new ServiceError('InvalidArgument', 'Unknown metadata directive.', 400, { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+    if (directive !== 'COPY' && directive !== 'REPLACE')
+      throw new ServiceError('InvalidArgument', 'Unknown metadata directive.', 400, {
+        ArgumentName: 'x-amz-metadata-directive',
+        ArgumentValue: directive,
+      });
     const s = this.sseOf(h);
     const storageClass = header(h, 'x-amz-storage-class');
     const versions = bucket.objects.get(req.key);
-    const sameObject = src.bucket === bucket && src.object.key === req.key && versions?.[versions.length - 1] === src.object;
-    if (sameObject && directive === 'COPY' && !s.given && !storageClass && !header(h, 'x-amz-website-redirect-location')) {
-      throw new ServiceError('InvalidRequest', "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", 400);
+    const sameObject =
+      src.bucket === bucket && src.object.key === req.key && versions?.[versions.length - 1] === src.object;
+    if (
+      sameObject &&
+      directive === 'COPY' &&
+      !s.given &&
+      !storageClass &&
+      !header(h, 'x-amz-website-redirect-location')
+    ) {
+      throw new ServiceError(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        400,
+      );
     }
     this.checkCopySource(h, src.object);
     if (src.object.size > MAX_COPY_BYTES) {
-      throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
+      throw new ServiceError(
+        'InvalidRequest',
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`,
+        400,
+      );
     }
     const plain = this.plaintextOf(src.bucket, src.object);
     const algorithm = requestedChecksumAlgorithm(h);
@@ -1126,7 +1484,13 @@ export class S3 {
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(enc, true) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
-    return { status: 200, headers, body: xmlDoc(`<CopyObjectResult xmlns="${XMLNS}"><ETag>${xmlEscape(o.etag)}</ETag><LastModified>${o.lastModified.toISOString()}</LastModified></CopyObjectResult>`) };
+    return {
+      status: 200,
+      headers,
+      body: xmlDoc(
+        `<CopyObjectResult xmlns="${XMLNS}"><ETag>${xmlEscape(o.etag)}</ETag><LastModified>${o.lastModified.toISOString()}</LastModified></CopyObjectResult>`,
+      ),
+    };
   }
 
   private createUpload(bucket: Bucket, req: S3Request): S3Response {
@@ -1154,7 +1518,9 @@ export class S3 {
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...this.encHeaders(enc, true) },
-      body: xmlDoc(`<InitiateMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(req.key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`),
+      body: xmlDoc(
+        `<InitiateMultipartUploadResult xmlns="${XMLNS}"><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(req.key)}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`,
+      ),
     };
   }
 
@@ -1162,7 +1528,12 @@ export class S3 {
     const id = req.query.get('uploadId') ?? '';
     const u = bucket.uploads.get(id);
     if (!u || u.key !== req.key) {
-      throw new ServiceError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404, { UploadId: id });
+      throw new ServiceError(
+        'NoSuchUpload',
+        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+        404,
+        { UploadId: id },
+      );
     }
     return u;
   }
@@ -1171,7 +1542,10 @@ export class S3 {
     const u = this.upload(bucket, req);
     const partNumber = Number(req.query.get('partNumber'));
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
-      throw new ServiceError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400, { ArgumentName: 'partNumber', ArgumentValue: String(req.query.get('partNumber')) });
+      throw new ServiceError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400, {
+        ArgumentName: 'partNumber',
+        ArgumentValue: String(req.query.get('partNumber')),
+      });
     }
     const src = this.copySource(req);
     this.checkCopySource(req.headers, src.object);
@@ -1181,24 +1555,52 @@ export class S3 {
     let end = size - 1;
     if (rangeHeader !== undefined) {
       const m = /^bytes=(\d+)-(\d+)$/.exec(rangeHeader);
-      if (!m) throw new ServiceError('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', 400, { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader });
+      if (!m)
+        throw new ServiceError(
+          'InvalidArgument',
+          'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
+          400,
+          { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: rangeHeader },
+        );
       start = Number(m[1]);
       end = Number(m[2]);
-      if (start > end || end >= size) throw new ServiceError('InvalidRequest', `The specified copy range is invalid for the source object size: ${size}`, 400);
+      if (start > end || end >= size)
+        throw new ServiceError(
+          'InvalidRequest',
+          `The specified copy range is invalid for the source object size: ${size}`,
+          400,
+        );
     } else if (size > MAX_COPY_BYTES) {
-      throw new ServiceError('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`, 400);
+      throw new ServiceError(
+        'InvalidRequest',
+        `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_COPY_BYTES}`,
+        400,
+      );
     }
     const partSize = end - start + 1;
-    if (partSize > MAX_COPY_BYTES) throw new ServiceError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(partSize), MaxSizeAllowed: String(MAX_COPY_BYTES) });
+    if (partSize > MAX_COPY_BYTES)
+      throw new ServiceError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, {
+        ProposedSize: String(partSize),
+        MaxSizeAllowed: String(MAX_COPY_BYTES),
+      });
     let part: Part;
     const seed = `${src.bucket.name}/${src.object.key}@${src.object.versionId}:${start}-${end}`;
     if (src.object.body) {
       const plaintext = this.plaintextOf(src.bucket, src.object).subarray(start, end + 1);
-      part = { etag: `"${md5(plaintext)}"`, size: partSize, plaintext, checksum: u.checksumAlgorithm && checksumOf(u.checksumAlgorithm, plaintext) };
+      part = {
+        etag: `"${md5(plaintext)}"`,
+        size: partSize,
+        plaintext,
+        checksum: u.checksumAlgorithm && checksumOf(u.checksumAlgorithm, plaintext),
+      };
     } else {
       // A synthetic source has no bytes to read, but S3 still decrypts its data key to read them.
       if (src.object.enc.type === 'aws:kms') this.dataKeyOf(src.bucket, src.object.enc, src.object.key);
-      part = { etag: `"${md5(seed)}"`, size: partSize, checksum: u.checksumAlgorithm && syntheticChecksum(u.checksumAlgorithm, seed) };
+      part = {
+        etag: `"${md5(seed)}"`,
+        size: partSize,
+        checksum: u.checksumAlgorithm && syntheticChecksum(u.checksumAlgorithm, seed),
+      };
     }
     // The part is encrypted under the upload's data key, which S3 holds encrypted: one more Decrypt
     // per part. S3 documents only that uploading parts needs kms:Decrypt (User Guide, "Multipart
@@ -1208,8 +1610,16 @@ export class S3 {
     const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (src.bucket.versioning) headers['x-amz-copy-source-version-id'] = src.object.versionId;
-    const checksum = u.checksumAlgorithm ? `<Checksum${u.checksumAlgorithm}>${part.checksum}</Checksum${u.checksumAlgorithm}>` : '';
-    return { status: 200, headers, body: xmlDoc(`<CopyPartResult xmlns="${XMLNS}"><ETag>${xmlEscape(part.etag)}</ETag><LastModified>${lastModified}</LastModified>${checksum}</CopyPartResult>`) };
+    const checksum = u.checksumAlgorithm
+      ? `<Checksum${u.checksumAlgorithm}>${part.checksum}</Checksum${u.checksumAlgorithm}>`
+      : '';
+    return {
+      status: 200,
+      headers,
+      body: xmlDoc(
+        `<CopyPartResult xmlns="${XMLNS}"><ETag>${xmlEscape(part.etag)}</ETag><LastModified>${lastModified}</LastModified>${checksum}</CopyPartResult>`,
+      ),
+    };
   }
 
   /** S3's KMS request for an upload's data key (admitted or throttled like any other). */
@@ -1231,7 +1641,11 @@ export class S3 {
     if (header(h, 'if-match') === undefined && header(h, 'if-none-match') === undefined) return;
     const versions = bucket.objects.get(u.key);
     if (versions?.[versions.length - 1] !== u.currentAtStart) {
-      throw new ServiceError('ConditionalRequestConflict', 'A conflicting conditional operation is currently in progress against this resource. Please try again.', 409);
+      throw new ServiceError(
+        'ConditionalRequestConflict',
+        'A conflicting conditional operation is currently in progress against this resource. Please try again.',
+        409,
+      );
     }
     this.checkWriteConditions(bucket, u.key, h);
   }
@@ -1242,48 +1656,105 @@ export class S3 {
     const tag = `Checksum${u.checksumAlgorithm}`;
     const listed = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(partXml)?.[1]?.trim();
     if (listed === undefined) {
-      throw new ServiceError('InvalidRequest', `The upload was created using a ${u.checksumAlgorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${number} in the request.`, 400);
+      throw new ServiceError(
+        'InvalidRequest',
+        `The upload was created using a ${u.checksumAlgorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${number} in the request.`,
+        400,
+      );
     }
-    if (listed !== part.checksum) throw new ServiceError('InvalidPart', `One or more of the specified parts could not be found. The ${u.checksumAlgorithm} checksum of part ${number} does not match.`, 400, { UploadId: u.id, PartNumber: String(number) });
+    if (listed !== part.checksum)
+      throw new ServiceError(
+        'InvalidPart',
+        `One or more of the specified parts could not be found. The ${u.checksumAlgorithm} checksum of part ${number} does not match.`,
+        400,
+        { UploadId: u.id, PartNumber: String(number) },
+      );
   }
 
   /** The checksum a completed upload stores: COMPOSITE of the parts' (CRC64NVME: FULL_OBJECT), or S3's default CRC64NVME. */
   private completedChecksum(u: Upload, parts: Part[], plain: Buffer | undefined): StoredChecksum {
     const algorithm = u.checksumAlgorithm ?? 'CRC64NVME';
-    if (algorithm === 'CRC64NVME') return { algorithm, value: plain ? checksumOf(algorithm, plain) : syntheticChecksum(algorithm, `${u.id}`), type: 'FULL_OBJECT' };
-    return { algorithm, value: compositeChecksum(algorithm, parts.map((p) => p.checksum!)), type: 'COMPOSITE' };
+    if (algorithm === 'CRC64NVME')
+      return {
+        algorithm,
+        value: plain ? checksumOf(algorithm, plain) : syntheticChecksum(algorithm, `${u.id}`),
+        type: 'FULL_OBJECT',
+      };
+    return {
+      algorithm,
+      value: compositeChecksum(
+        algorithm,
+        parts.map((p) => p.checksum!),
+      ),
+      type: 'COMPOSITE',
+    };
   }
 
   private completeUpload(bucket: Bucket, req: S3Request): S3Response {
     const u = this.upload(bucket, req);
     this.checkCompleteConditions(bucket, u, req.headers);
     const xml = req.body.toString('utf8');
-    if (!/<CompleteMultipartUpload[\s>]/.test(xml)) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    if (!/<CompleteMultipartUpload[\s>]/.test(xml))
+      throw new ServiceError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+        400,
+      );
     const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
       xml: m[1],
       number: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1])?.[1]),
       etag: xmlUnescape(/<ETag>([\s\S]*?)<\/ETag>/.exec(m[1])?.[1] ?? '').trim(),
     }));
-    if (!listed.length) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    if (!listed.length)
+      throw new ServiceError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+        400,
+      );
     const parts: Part[] = [];
     listed.forEach((p, i) => {
-      if (i > 0 && p.number <= listed[i - 1].number) throw new ServiceError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
+      if (i > 0 && p.number <= listed[i - 1].number)
+        throw new ServiceError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+          400,
+        );
       const part = u.parts.get(p.number);
       const norm = (e: string) => e.replace(/^"|"$/g, '');
       if (!part || norm(part.etag) !== norm(p.etag)) {
-        throw new ServiceError('InvalidPart', 'One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', 400, { UploadId: u.id, PartNumber: String(p.number), ETag: p.etag });
+        throw new ServiceError(
+          'InvalidPart',
+          "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+          400,
+          { UploadId: u.id, PartNumber: String(p.number), ETag: p.etag },
+        );
       }
       this.listedPartChecksum(u, p.xml, p.number, part);
       parts.push(part);
     });
     parts.forEach((p, i) => {
-      if (i < parts.length - 1 && p.size < MIN_PART_BYTES) throw new ServiceError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400, { ProposedSize: String(p.size), MinSizeAllowed: String(MIN_PART_BYTES) });
+      if (i < parts.length - 1 && p.size < MIN_PART_BYTES)
+        throw new ServiceError(
+          'EntityTooSmall',
+          'Your proposed upload is smaller than the minimum allowed object size.',
+          400,
+          { ProposedSize: String(p.size), MinSizeAllowed: String(MIN_PART_BYTES) },
+        );
     });
     const size = parts.reduce((n, p) => n + p.size, 0);
     const plain = parts.every((p) => p.plaintext) ? Buffer.concat(parts.map((p) => p.plaintext!)) : undefined;
     const etag = `"${md5(Buffer.concat(parts.map((p) => Buffer.from(p.etag.replace(/"/g, ''), 'hex'))))}-${parts.length}"`;
     const checksum = this.completedChecksum(u, parts, plain);
-    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, { contentType: u.contentType, metadata: u.metadata, system: u.system, grants: u.grants, tags: u.tags, storageClass: u.storageClass, etag, checksum });
+    const o = this.store(bucket, u.key, u.enc, u.dataKey, plain, size, {
+      contentType: u.contentType,
+      metadata: u.metadata,
+      system: u.system,
+      grants: u.grants,
+      tags: u.tags,
+      storageClass: u.storageClass,
+      etag,
+      checksum,
+    });
     bucket.uploads.delete(u.id);
     const headers: Record<string, string> = { 'content-type': 'application/xml', ...this.encHeaders(u.enc) };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
@@ -1291,13 +1762,17 @@ export class S3 {
     return {
       status: 200,
       headers,
-      body: xmlDoc(`<CompleteMultipartUploadResult xmlns="${XMLNS}"><Location>${xmlEscape(location)}</Location><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(u.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`),
+      body: xmlDoc(
+        `<CompleteMultipartUploadResult xmlns="${XMLNS}"><Location>${xmlEscape(location)}</Location><Bucket>${xmlEscape(bucket.name)}</Bucket><Key>${xmlEscape(u.key)}</Key><ETag>${xmlEscape(etag)}</ETag></CompleteMultipartUploadResult>`,
+      ),
     };
   }
 
   private getTagging(bucket: Bucket, req: S3Request): S3Response {
     const o = this.find(bucket, req.key, req.query.get('versionId'));
-    const tags = Object.entries(o.tags).map(([k, v]) => `<Tag><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></Tag>`).join('');
+    const tags = Object.entries(o.tags)
+      .map(([k, v]) => `<Tag><Key>${xmlEscape(k)}</Key><Value>${xmlEscape(v)}</Value></Tag>`)
+      .join('');
     const headers: Record<string, string> = { 'content-type': 'application/xml' };
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;
     return { status: 200, headers, body: xmlDoc(`<Tagging xmlns="${XMLNS}"><TagSet>${tags}</TagSet></Tagging>`) };
@@ -1311,7 +1786,8 @@ export class S3 {
   private getAcl(bucket: Bucket, req: S3Request): S3Response {
     const o = this.find(bucket, req.key, req.query.get('versionId'));
     const owner = canonicalIdOf(this.kms.account);
-    const grant = (grantee: string, permission: string) => `<Grant>${grantee}<Permission>${permission}</Permission></Grant>`;
+    const grant = (grantee: string, permission: string) =>
+      `<Grant>${grantee}<Permission>${permission}</Permission></Grant>`;
     const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
     const granteeXml = (g: string) => {
       const [, kind, value] = /^(id|uri|emailAddress)="([^"]+)"$/.exec(g)!;
@@ -1319,18 +1795,35 @@ export class S3 {
       if (kind === 'uri') return `<Grantee ${XSI} xsi:type="Group"><URI>${xmlEscape(value)}</URI></Grantee>`;
       return `<Grantee ${XSI} xsi:type="AmazonCustomerByEmail"><EmailAddress>${xmlEscape(value)}</EmailAddress></Grantee>`;
     };
-    const grants = [grant(granteeXml(`id="${owner}"`), 'FULL_CONTROL'), ...(o.grants ?? []).map((g) => grant(granteeXml(g.slice(g.indexOf(' ') + 1)), g.slice(0, g.indexOf(' '))))];
+    const grants = [
+      grant(granteeXml(`id="${owner}"`), 'FULL_CONTROL'),
+      ...(o.grants ?? []).map((g) => grant(granteeXml(g.slice(g.indexOf(' ') + 1)), g.slice(0, g.indexOf(' ')))),
+    ];
     // GetObjectAclOutput binds no x-amz-version-id (S3 model), unlike the tagging answers.
     const headers: Record<string, string> = { 'content-type': 'application/xml' };
-    return { status: 200, headers, body: xmlDoc(`<AccessControlPolicy xmlns="${XMLNS}"><Owner><ID>${owner}</ID></Owner><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`) };
+    return {
+      status: 200,
+      headers,
+      body: xmlDoc(
+        `<AccessControlPolicy xmlns="${XMLNS}"><Owner><ID>${owner}</ID></Owner><AccessControlList>${grants.join('')}</AccessControlList></AccessControlPolicy>`,
+      ),
+    };
   }
 
   private putTagging(bucket: Bucket, req: S3Request): S3Response {
     const o = this.find(bucket, req.key, req.query.get('versionId'));
     const xml = req.body.toString('utf8');
-    if (!/<Tagging[\s>]/.test(xml)) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    if (!/<Tagging[\s>]/.test(xml))
+      throw new ServiceError(
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+        400,
+      );
     o.tags = Object.fromEntries(
-      [...xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)].map((m) => [xmlUnescape(/<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? ''), xmlUnescape(/<Value>([\s\S]*?)<\/Value>/.exec(m[1])?.[1] ?? '')]),
+      [...xml.matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)].map((m) => [
+        xmlUnescape(/<Key>([\s\S]*?)<\/Key>/.exec(m[1])?.[1] ?? ''),
+        xmlUnescape(/<Value>([\s\S]*?)<\/Value>/.exec(m[1])?.[1] ?? ''),
+      ]),
     );
     const headers: Record<string, string> = {};
     if (bucket.versioning) headers['x-amz-version-id'] = o.versionId;

@@ -36,17 +36,33 @@ export interface Published {
  */
 function perProtocol(message: string, structure: unknown): Record<string, string> | undefined {
   if (structure === undefined) return undefined;
-  if (structure !== 'json') throw new ServiceError('InvalidParameter', 'Invalid parameter: MessageStructure (the only value is json)');
+  if (structure !== 'json')
+    throw new ServiceError('InvalidParameter', 'Invalid parameter: MessageStructure (the only value is json)');
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
   } catch {
-    throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - JSON message body failed to parse');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
   const entries = Object.entries(parsed as Record<string, unknown>);
-  if (entries.some(([, v]) => typeof v !== 'string')) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - each protocol\'s message must be a string');
-  if (!Object.hasOwn(parsed, 'default')) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+  if (entries.some(([, v]) => typeof v !== 'string'))
+    throw new ServiceError(
+      'InvalidParameter',
+      "Invalid parameter: Message Structure - each protocol's message must be a string",
+    );
+  if (!Object.hasOwn(parsed, 'default'))
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - No default entry in JSON message body',
+    );
   return Object.fromEntries(entries) as Record<string, string>;
 }
 
@@ -95,7 +111,10 @@ export class Sns {
     if (op === 'CreateTopic') {
       const name = typeof input.Name === 'string' ? input.Name : '';
       if (!/^[A-Za-z0-9_-]{1,256}$/.test(name)) {
-        throw new ServiceError('InvalidParameter', 'Invalid parameter: Topic Name (1-256 letters, digits, hyphens and underscores; FIFO topics are not simulated)');
+        throw new ServiceError(
+          'InvalidParameter',
+          'Invalid parameter: Topic Name (1-256 letters, digits, hyphens and underscores; FIFO topics are not simulated)',
+        );
       }
       result = `<TopicArn>${xmlEscape(this.createTopic(name, region))}</TopicArn>`;
     } else {
@@ -107,31 +126,54 @@ export class Sns {
   private publish(input: Record<string, unknown>, region: string): string {
     const topicArn = (input.TopicArn ?? input.TargetArn) as string | undefined;
     if (input.PhoneNumber !== undefined || !topicArn) {
-      throw new ServiceError('InvalidParameter', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter (SMS is not simulated)');
+      throw new ServiceError(
+        'InvalidParameter',
+        'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter (SMS is not simulated)',
+      );
     }
     if (!this.topics.has(topicArn)) {
       const r = topicArn.split(':')[3];
-      if (r && r !== region) throw new ServiceError('InvalidParameter', `Invalid parameter: TopicArn (the topic is in ${r}, the request was sent to ${region})`);
+      if (r && r !== region)
+        throw new ServiceError(
+          'InvalidParameter',
+          `Invalid parameter: TopicArn (the topic is in ${r}, the request was sent to ${region})`,
+        );
       throw new ServiceError('NotFound', 'Topic does not exist');
     }
     const message = input.Message;
-    if (typeof message !== 'string' || message.length === 0) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
+    if (typeof message !== 'string' || message.length === 0)
+      throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
     const subject = input.Subject as string | undefined;
-    if (subject !== undefined && !validSubject(subject)) throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
+    if (subject !== undefined && !validSubject(subject))
+      throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
     const attributes = (input.MessageAttributes ?? {}) as Record<string, MessageAttribute>;
     const names = Object.keys(attributes);
     if (names.length > MAX_ATTRIBUTES) {
-      throw new ServiceError('ParameterValueInvalid', `Number of message attributes [${names.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`);
+      throw new ServiceError(
+        'ParameterValueInvalid',
+        `Number of message attributes [${names.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`,
+      );
     }
     let size = Buffer.byteLength(message);
     for (const [name, a] of Object.entries(attributes)) {
       validateAttribute(name, a);
-      size += Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue ?? '') + (a.BinaryValue ? Buffer.from(a.BinaryValue, 'base64').length : 0);
+      size +=
+        Buffer.byteLength(name) +
+        Buffer.byteLength(a.DataType) +
+        Buffer.byteLength(a.StringValue ?? '') +
+        (a.BinaryValue ? Buffer.from(a.BinaryValue, 'base64').length : 0);
     }
     if (size > MAX_MESSAGE_BYTES) throw new ServiceError('InvalidParameter', 'Invalid parameter: Message too long');
     const messages = perProtocol(message, input.MessageStructure);
     const id = randomUUID();
-    this.published.push({ topicArn, ...(subject !== undefined ? { subject } : {}), message, ...(messages ? { messages } : {}), attributes, at: Date.now() });
+    this.published.push({
+      topicArn,
+      ...(subject !== undefined ? { subject } : {}),
+      message,
+      ...(messages ? { messages } : {}),
+      attributes,
+      at: Date.now(),
+    });
     return id;
   }
 }
@@ -150,18 +192,29 @@ function validSubject(subject: string): boolean {
 
 function validateAttribute(name: string, a: MessageAttribute): void {
   const bad = (why: string) => new ServiceError('ParameterValueInvalid', `The message attribute '${name}' ${why}.`);
-  if (!/^[A-Za-z0-9_.-]{1,256}$/.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..') || /^(aws\.|amazon\.)/i.test(name)) {
+  if (
+    !/^[A-Za-z0-9_.-]{1,256}$/.test(name) ||
+    name.startsWith('.') ||
+    name.endsWith('.') ||
+    name.includes('..') ||
+    /^(aws\.|amazon\.)/i.test(name)
+  ) {
     throw bad('has an invalid name');
   }
   const base = (a.DataType ?? '').split('.')[0];
   const isArray = a.DataType === 'String.Array';
-  if (!['String', 'Number', 'Binary'].includes(base)) throw bad(`has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String`);
+  if (!['String', 'Number', 'Binary'].includes(base))
+    throw bad(
+      `has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String`,
+    );
   if (base === 'Binary') {
     if (!a.BinaryValue) throw bad('must contain non-empty message attribute value for message attribute type Binary');
     return;
   }
-  if (a.StringValue === undefined || a.StringValue === '') throw bad(`must contain non-empty message attribute value for message attribute type ${a.DataType}`);
-  if (base === 'Number' && !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(a.StringValue)) throw bad(`with type 'Number' must have a valid numeric value`);
+  if (a.StringValue === undefined || a.StringValue === '')
+    throw bad(`must contain non-empty message attribute value for message attribute type ${a.DataType}`);
+  if (base === 'Number' && !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(a.StringValue))
+    throw bad(`with type 'Number' must have a valid numeric value`);
   if (isArray) {
     let ok: boolean;
     try {

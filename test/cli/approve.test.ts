@@ -49,7 +49,12 @@ describe('kms-rotate approve / deny (through the front door, by approval id)', (
     const { io, stdout } = captureIo(door.env);
 
     expect(await main(['approve', ID, '--reason', 'owner agreed'], io)).toBe(0);
-    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TOKEN, output: expect.stringMatching(/^\{"decision":"approve","by":"[^"]+","reason":"owner agreed","approvalId":"ap-0123456789abcdef0123","answerId":"[0-9a-f]{32}"\}$/) });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, {
+      taskToken: TOKEN,
+      output: expect.stringMatching(
+        /^\{"decision":"approve","by":"[^"]+","reason":"owner agreed","approvalId":"ap-0123456789abcdef0123","answerId":"[0-9a-f]{32}"\}$/,
+      ),
+    });
     expect(JSON.parse(String(sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output)).by).toBe(CALLER);
     expect(stdout()).toContain(`Approved by ${CALLER}`);
     expect(approvals.get(ID)).toMatchObject({ status: 'APPROVED', answeredBy: CALLER });
@@ -81,9 +86,26 @@ describe('kms-rotate approve / deny (through the front door, by approval id)', (
 
   it.each([
     ['an unknown id', () => undefined, /no approval ap-0123456789abcdef0123/],
-    ['an answered approval', () => approvals.set(ID, pending({ status: 'DENIED', answeredBy: BOB })), /already answered \(DENIED by .*bob\)/],
-    ['an expired approval', () => approvals.set(ID, pending({ expiresAt: new Date(Date.now() - 1000).toISOString() })), /expired at .*the approval window closed/],
-    ['a task that no longer waits', () => { approvals.set(ID, pending()); sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('gone'), { name: 'TaskDoesNotExist', $metadata: {} })); }, /no longer waiting \(TaskDoesNotExist\)/],
+    [
+      'an answered approval',
+      () => approvals.set(ID, pending({ status: 'DENIED', answeredBy: BOB })),
+      /already answered \(DENIED by .*bob\)/,
+    ],
+    [
+      'an expired approval',
+      () => approvals.set(ID, pending({ expiresAt: new Date(Date.now() - 1000).toISOString() })),
+      /expired at .*the approval window closed/,
+    ],
+    [
+      'a task that no longer waits',
+      () => {
+        approvals.set(ID, pending());
+        sfn
+          .on(SendTaskSuccessCommand)
+          .rejects(Object.assign(new Error('gone'), { name: 'TaskDoesNotExist', $metadata: {} }));
+      },
+      /no longer waiting \(TaskDoesNotExist\)/,
+    ],
   ])('%s -> exit 2 with a clear message', async (_name, prepare, message) => {
     prepare();
     const { io, stderr } = captureIo(door.env);

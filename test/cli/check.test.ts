@@ -1,4 +1,8 @@
-import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { encodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
@@ -9,12 +13,16 @@ import { parseWorld } from '../../local/world';
 import { ACCOUNT, CALLER, captureIo, REGION } from './helpers';
 import { TEST_CREDENTIALS } from '../../local/iam';
 
-
 // KMS is the local stand-in (real SDK calls over HTTP); STS and CloudFormation are mocked (the
 // stand-in has neither). Unless a test deploys one, there is no stack: check uses the defaults.
 const sts = mockClient(STSClient);
 const cfn = mockClient(CloudFormationClient);
-const noStack = new CloudFormationServiceException({ name: 'ValidationError', message: 'Stack with id KmsIncidentRotation does not exist', $fault: 'client', $metadata: {} });
+const noStack = new CloudFormationServiceException({
+  name: 'ValidationError',
+  message: 'Stack with id KmsIncidentRotation does not exist',
+  $fault: 'client',
+  $metadata: {},
+});
 
 /** A deployed stack whose Settings output holds `settings` (the rest default). */
 function deployStack(settings: Record<string, unknown>, stackName = 'KmsIncidentRotation') {
@@ -25,7 +33,10 @@ function deployStack(settings: Record<string, unknown>, stackName = 'KmsIncident
         CreationTime: new Date(),
         StackStatus: 'UPDATE_COMPLETE',
         Outputs: [
-          { OutputKey: 'StateMachineArn', OutputValue: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:KmsIncidentRotation` },
+          {
+            OutputKey: 'StateMachineArn',
+            OutputValue: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:KmsIncidentRotation`,
+          },
           { OutputKey: SETTINGS_OUTPUT, OutputValue: encodePublishedSettings(parseSettings(settings)) },
         ],
       },
@@ -42,7 +53,13 @@ const world = parseWorld(
     account: ACCOUNT,
     region: REGION,
     keys: [
-      { id: id(1), aliases: ['alias/orders'], onDemandRotationsUsed: 2, lastOnDemandRotationMinutesAgo: 60 * 24 * 30, automaticRotationDueWithinMinutes: 60 * 24 * 90 },
+      {
+        id: id(1),
+        aliases: ['alias/orders'],
+        onDemandRotationsUsed: 2,
+        lastOnDemandRotationMinutesAgo: 60 * 24 * 30,
+        automaticRotationDueWithinMinutes: 60 * 24 * 90,
+      },
       { id: id(2), keyManager: 'AWS', aliases: ['alias/aws/s3'] },
       { id: id(3), keySpec: 'RSA_2048', keyUsage: 'SIGN_VERIFY' },
       { id: id(4), keySpec: 'HMAC_256', keyUsage: 'GENERATE_VERIFY_MAC' },
@@ -51,13 +68,24 @@ const world = parseWorld(
       { id: id(7), keyState: 'Disabled' },
       { id: id(8), tags: { 'kms-incident-rotation': 'disabled' } },
       { id: MRK, multiRegion: true, multiRegionKeyType: 'PRIMARY' },
-      { id: MRK, region: 'eu-west-1', multiRegion: true, multiRegionKeyType: 'REPLICA', primaryArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${MRK}` },
+      {
+        id: MRK,
+        region: 'eu-west-1',
+        multiRegion: true,
+        multiRegionKeyType: 'REPLICA',
+        primaryArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${MRK}`,
+      },
       { id: id(9), onDemandRotationsUsed: 23, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(10), rotationInProgress: true, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 60 * 24 * 300 },
       { id: id(11), tags: { 'kms-incident-rotation': 'approval' } },
       { id: id(12), tags: { 'team:rotation': 'disabled' } },
       // Two on-demand rotations in the last day (2 h and 4 h ago): under the default daily cap (3).
-      { id: id(13), onDemandRotationsUsed: 2, lastOnDemandRotationMinutesAgo: 120, onDemandRotationSpacingMinutes: 120 },
+      {
+        id: id(13),
+        onDemandRotationsUsed: 2,
+        lastOnDemandRotationMinutesAgo: 120,
+        onDemandRotationSpacingMinutes: 120,
+      },
     ],
   },
   'check test world',
@@ -68,7 +96,12 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   standIn = await startStandIn(world);
-  env = { AWS_ENDPOINT_URL: standIn.endpoint, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_REGION: REGION };
+  env = {
+    AWS_ENDPOINT_URL: standIn.endpoint,
+    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    AWS_REGION: REGION,
+  };
 });
 afterAll(() => standIn.close());
 beforeEach(() => {
@@ -115,7 +148,12 @@ describe('kms-rotate check (against the local stand-in)', () => {
     ['opted out', arn(8), 'OPTED_OUT', /tagged kms-incident-rotation=disabled/],
     ['in the reserve', arn(9), 'BUDGET_RESERVE', /Only 2 of 25 on-demand rotations are left/],
     ['not found', arn(99), 'NOT_FOUND', /No KMS key/],
-    ['another account', `arn:aws:kms:${REGION}:444455556666:key/${id(1)}`, 'FOREIGN_ACCOUNT', /belongs to account 444455556666/],
+    [
+      'another account',
+      `arn:aws:kms:${REGION}:444455556666:key/${id(1)}`,
+      'FOREIGN_ACCOUNT',
+      /belongs to account 444455556666/,
+    ],
   ])('%s: no, with the reason in words, the detail and the next step (exit 0)', async (_kind, key, reason, detail) => {
     const { code, out } = await check('--key', key);
 
@@ -125,7 +163,7 @@ describe('kms-rotate check (against the local stand-in)', () => {
     expect(out).toMatch(/^ +Next step: /m);
   });
 
-  it('a replica: checks its primary in the primary\'s Region, via the replica', async () => {
+  it("a replica: checks its primary in the primary's Region, via the replica", async () => {
     const replica = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK}`;
     const { code, out } = await check('--key', replica, '--region', 'eu-west-1');
 
@@ -136,22 +174,29 @@ describe('kms-rotate check (against the local stand-in)', () => {
     expect(out).toMatch(/^Eligible now +yes$/m);
   });
 
-  it('a replica named in another Region: says the primary rotates in its Region and which Region\'s stack acts', async () => {
+  it("a replica named in another Region: says the primary rotates in its Region and which Region's stack acts", async () => {
     const replica = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK}`;
     const { code, out } = await check('--key', replica, '--region', 'eu-west-1');
 
     expect(code).toBe(0);
-    expect(out).toMatch(new RegExp(`^Acting stack +the primary of replica ${replica} rotates in ${REGION}\\. A finding arriving in eu-west-1 .* is run by the stack in eu-west-1, which rotates it in ${REGION}; a finding on the primary itself is run by the stack in ${REGION}\\.`, 'm'));
+    expect(out).toMatch(
+      new RegExp(
+        `^Acting stack +the primary of replica ${replica} rotates in ${REGION}\\. A finding arriving in eu-west-1 .* is run by the stack in eu-west-1, which rotates it in ${REGION}; a finding on the primary itself is run by the stack in ${REGION}\\.`,
+        'm',
+      ),
+    );
     const json = JSON.parse((await check('--key', replica, '--region', 'eu-west-1', '--json')).out);
     expect(json.crossRegion).toMatchObject({ keyRegion: REGION, cliRegion: 'eu-west-1' });
   });
 
   it('a primary named by its ARN from another Region: the same, without a replica', async () => {
     const { out } = await check('--key', `arn:aws:kms:${REGION}:${ACCOUNT}:key/${MRK}`, '--region', 'eu-west-1');
-    expect(out).toMatch(new RegExp(`^Acting stack +the key rotates in ${REGION}\\. A finding arriving in eu-west-1`, 'm'));
+    expect(out).toMatch(
+      new RegExp(`^Acting stack +the key rotates in ${REGION}\\. A finding arriving in eu-west-1`, 'm'),
+    );
   });
 
-  it('a key in the CLI\'s Region: no Acting stack line', async () => {
+  it("a key in the CLI's Region: no Acting stack line", async () => {
     const { out } = await check('--key', arn(1));
     expect(out).not.toMatch(/^Acting stack/m);
     expect(JSON.parse((await check('--key', arn(1), '--json')).out).crossRegion).toBeNull();
@@ -206,7 +251,9 @@ describe('kms-rotate check (against the local stand-in)', () => {
     const { code, err } = await check('--key', arn(1));
 
     expect(code).toBe(4);
-    expect(err).toMatch(/AWS denied KMS reads \(DescribeKey.*\) to arn:aws:sts::111122223333:assumed-role\/OnCall\/alice/);
+    expect(err).toMatch(
+      /AWS denied KMS reads \(DescribeKey.*\) to arn:aws:sts::111122223333:assumed-role\/OnCall\/alice/,
+    );
   });
 
   it('without a stack: the defaults, and says so', async () => {
@@ -214,7 +261,9 @@ describe('kms-rotate check (against the local stand-in)', () => {
 
     expect(code).toBe(0);
     expect(out).toMatch(/^Eligible now +yes$/m);
-    expect(out).toMatch(/^Settings +defaults: no stack KmsIncidentRotation in us-east-1 \(--stack NAME reads another stack\): opt-out tag kms-incident-rotation, cooldown 60 min/m);
+    expect(out).toMatch(
+      /^Settings +defaults: no stack KmsIncidentRotation in us-east-1 \(--stack NAME reads another stack\): opt-out tag kms-incident-rotation, cooldown 60 min/m,
+    );
   });
 });
 
@@ -223,27 +272,39 @@ describe('kms-rotate check with the deployed settings', () => {
     ['a custom opt-out tag', { optOutTag: 'team:rotation' }, arn(12), 'OPTED_OUT', /tagged team:rotation=disabled/],
     // id(1) was rotated on demand 30 days ago: inside a 60-day cooldown.
     ['a long cooldown', { cooldownMinutes: 60 * 24 * 60 }, arn(1), 'RECENTLY_ROTATED', /the cooldown is/],
-    ['a daily cap of 2', { dailyRotationCap: 2 }, arn(13), 'RECENTLY_ROTATED', /2 on-demand rotations of this key in the last 24 h; every rotation stops at 2 per key per 24 h \(dailyRotationCap\); next rotation allowed from /],
-  ])('%s from the stack output: not eligible where the defaults say eligible', async (_what, deployed, key, reason, detail) => {
-    // Given
-    const withDefaults = await check('--key', key, '--default-settings');
-    deployStack(deployed);
+    [
+      'a daily cap of 2',
+      { dailyRotationCap: 2 },
+      arn(13),
+      'RECENTLY_ROTATED',
+      /2 on-demand rotations of this key in the last 24 h; every rotation stops at 2 per key per 24 h \(dailyRotationCap\); next rotation allowed from /,
+    ],
+  ])(
+    '%s from the stack output: not eligible where the defaults say eligible',
+    async (_what, deployed, key, reason, detail) => {
+      // Given
+      const withDefaults = await check('--key', key, '--default-settings');
+      deployStack(deployed);
 
-    // When
-    const { code, out } = await check('--key', key);
+      // When
+      const { code, out } = await check('--key', key);
 
-    // Then
-    expect(withDefaults.out).toMatch(/^Eligible now +yes$/m);
-    expect(withDefaults.out).toMatch(/^Settings +defaults \(--default-settings\): /m);
-    expect(code).toBe(0);
-    expect(out).toMatch(new RegExp(`^Eligible now +no - ${reason}: `, 'm'));
-    expect(out).toMatch(detail);
-    expect(out).toMatch(/^Settings +from stack KmsIncidentRotation \(us-east-1\): /m);
-  });
+      // Then
+      expect(withDefaults.out).toMatch(/^Eligible now +yes$/m);
+      expect(withDefaults.out).toMatch(/^Settings +defaults \(--default-settings\): /m);
+      expect(code).toBe(0);
+      expect(out).toMatch(new RegExp(`^Eligible now +no - ${reason}: `, 'm'));
+      expect(out).toMatch(detail);
+      expect(out).toMatch(/^Settings +from stack KmsIncidentRotation \(us-east-1\): /m);
+    },
+  );
 
   it('--json names the stack and Region the settings came from', async () => {
     // Given
-    deployStack({ optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true }, 'KmsRotationProd');
+    deployStack(
+      { optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true },
+      'KmsRotationProd',
+    );
 
     // When
     const { code, out } = await check('--key', arn(12), '--stack', 'KmsRotationProd', '--json');
@@ -255,12 +316,18 @@ describe('kms-rotate check with the deployed settings', () => {
       eligible: false,
       reason: 'OPTED_OUT',
       onDemandRotations: { budget: 10, reserve: 1 },
-      settings: { source: 'stack', stack: 'KmsRotationProd', region: REGION, note: null, values: { optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true } },
+      settings: {
+        source: 'stack',
+        stack: 'KmsRotationProd',
+        region: REGION,
+        note: null,
+        values: { optOutTag: 'team:rotation', rotationBudget: 10, automaticReserve: 1, dryRun: true },
+      },
     });
     expect(cfn.commandCalls(DescribeStacksCommand)[0]!.args[0].input).toEqual({ StackName: 'KmsRotationProd' });
   });
 
-  it('--budget/--reserve still override single values of the stack\'s settings', async () => {
+  it("--budget/--reserve still override single values of the stack's settings", async () => {
     // Given
     deployStack({ rotationBudget: 10, automaticReserve: 1 });
 
@@ -269,7 +336,11 @@ describe('kms-rotate check with the deployed settings', () => {
 
     // Then: 2 of 10 used leaves 8, all in the reserve.
     const report = JSON.parse(out);
-    expect(report).toMatchObject({ reason: 'BUDGET_RESERVE', onDemandRotations: { budget: 10, reserve: 8 }, settings: { source: 'stack', note: '--reserve override' } });
+    expect(report).toMatchObject({
+      reason: 'BUDGET_RESERVE',
+      onDemandRotations: { budget: 10, reserve: 8 },
+      settings: { source: 'stack', note: '--reserve override' },
+    });
   });
 
   it('--default-settings reads no stack', async () => {
@@ -286,7 +357,11 @@ describe('kms-rotate check with the deployed settings', () => {
 
   it('a stack without the Settings output (an older deployment): the defaults, with a note', async () => {
     // Given
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        { StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] },
+      ],
+    });
 
     // When
     const { code, out } = await check('--key', arn(12));
@@ -297,12 +372,25 @@ describe('kms-rotate check with the deployed settings', () => {
   });
 
   it('rejects a bad Settings output, a bad --stack, and --stack with --default-settings (exit 2)', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'Settings', OutputValue: '{"rotationBudget":"lots"}' }] }] });
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: 'KmsIncidentRotation',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [{ OutputKey: 'Settings', OutputValue: '{"rotationBudget":"lots"}' }],
+        },
+      ],
+    });
     const bad = await check('--key', arn(1));
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/Settings output of stack KmsIncidentRotation in us-east-1[\s\S]*rotationBudget[\s\S]*--default-settings/);
+    expect(bad.err).toMatch(
+      /Settings output of stack KmsIncidentRotation in us-east-1[\s\S]*rotationBudget[\s\S]*--default-settings/,
+    );
 
-    expect((await check('--key', arn(1), '--stack', 'no spaces please')).err).toContain('--stack: expected a CloudFormation stack name');
+    expect((await check('--key', arn(1), '--stack', 'no spaces please')).err).toContain(
+      '--stack: expected a CloudFormation stack name',
+    );
     expect((await check('--key', arn(1), '--stack', 'S', '--default-settings')).code).toBe(2);
   });
 });

@@ -13,13 +13,26 @@ import { LocalEventTranslator } from '../../cli/live/local-events';
 import { LiveTrace } from '../../cli/live/trace';
 import { main } from '../../cli/main';
 import type { RunEvent } from '../../local/runner';
-import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, keyTask, REGION, runSummary, STATE_MACHINE } from './helpers';
+import {
+  ACCOUNT,
+  CALLER,
+  captureIo,
+  K1,
+  K1_ARN,
+  keyResult,
+  keyTask,
+  REGION,
+  runSummary,
+  STATE_MACHINE,
+} from './helpers';
 
 describe('exit codes', () => {
   it('map a finished execution to 0 / 1 / 3', () => {
     expect(exitCodeForRun('SUCCEEDED', runSummary([keyResult()]))).toBe(EXIT.OK);
     expect(exitCodeForRun('SUCCEEDED', runSummary([keyResult({ outcome: 'DRY_RUN' })]))).toBe(EXIT.OK);
-    expect(exitCodeForRun('SUCCEEDED', runSummary([keyResult({ outcome: 'SKIPPED' }), keyResult({ outcome: 'SKIPPED' })]))).toBe(EXIT.SKIPPED);
+    expect(
+      exitCodeForRun('SUCCEEDED', runSummary([keyResult({ outcome: 'SKIPPED' }), keyResult({ outcome: 'SKIPPED' })])),
+    ).toBe(EXIT.SKIPPED);
     expect(exitCodeForRun('SUCCEEDED', runSummary([keyResult({ outcome: 'SKIPPED' }), keyResult()]))).toBe(EXIT.OK);
     expect(exitCodeForRun('SUCCEEDED', runSummary([keyResult({ outcome: 'FAILED' }), keyResult()]))).toBe(EXIT.FAILED);
     expect(exitCodeForRun('TIMED_OUT', null)).toBe(EXIT.FAILED);
@@ -28,18 +41,62 @@ describe('exit codes', () => {
 });
 
 describe('AWS errors in words', () => {
-  const err = (name: string, message: string, extra: object = {}) => Object.assign(new Error(message), { name, $metadata: {} }, extra);
+  const err = (name: string, message: string, extra: object = {}) =>
+    Object.assign(new Error(message), { name, $metadata: {} }, extra);
 
   it.each([
-    ['no credentials', err('CredentialsProviderError', 'Could not load credentials from any providers'), 4, /^No AWS credentials found\. Set AWS_PROFILE or run `aws sso login`/],
-    ['expired SSO session', err('CredentialsProviderError', 'The SSO session associated with this profile has expired or is otherwise invalid.'), 4, /session has expired/],
-    ['expired token', err('ExpiredTokenException', 'The security token included in the request is expired'), 4, /session has expired calling states:ListExecutions/],
-    ['bad keys', err('UnrecognizedClientException', 'The security token included in the request is invalid.'), 4, /AWS rejected the credentials calling states:ListExecutions/],
-    ['access denied', err('AccessDeniedException', `User: ${CALLER} is not authorized to perform: kms:DescribeKey on resource: ${K1_ARN} because no resource-based policy allows the kms:DescribeKey action`), 4, new RegExp(`^AWS denied kms:DescribeKey on ${K1_ARN} to ${CALLER.replace(/[/.]/g, '\\$&')} \\(no resource-based policy allows`)],
-    ['endpoint unreachable', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }), 4, /^Cannot reach AWS calling states:ListExecutions: ECONNREFUSED/],
+    [
+      'no credentials',
+      err('CredentialsProviderError', 'Could not load credentials from any providers'),
+      4,
+      /^No AWS credentials found\. Set AWS_PROFILE or run `aws sso login`/,
+    ],
+    [
+      'expired SSO session',
+      err(
+        'CredentialsProviderError',
+        'The SSO session associated with this profile has expired or is otherwise invalid.',
+      ),
+      4,
+      /session has expired/,
+    ],
+    [
+      'expired token',
+      err('ExpiredTokenException', 'The security token included in the request is expired'),
+      4,
+      /session has expired calling states:ListExecutions/,
+    ],
+    [
+      'bad keys',
+      err('UnrecognizedClientException', 'The security token included in the request is invalid.'),
+      4,
+      /AWS rejected the credentials calling states:ListExecutions/,
+    ],
+    [
+      'access denied',
+      err(
+        'AccessDeniedException',
+        `User: ${CALLER} is not authorized to perform: kms:DescribeKey on resource: ${K1_ARN} because no resource-based policy allows the kms:DescribeKey action`,
+      ),
+      4,
+      new RegExp(
+        `^AWS denied kms:DescribeKey on ${K1_ARN} to ${CALLER.replace(/[/.]/g, '\\$&')} \\(no resource-based policy allows`,
+      ),
+    ],
+    [
+      'endpoint unreachable',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' }),
+      4,
+      /^Cannot reach AWS calling states:ListExecutions: ECONNREFUSED/,
+    ],
     ['throttled', err('ThrottlingException', 'Rate exceeded'), 4, /throttled/],
     ['no Region', new Error('Region is missing'), 2, /No AWS Region is configured: pass --region/],
-    ['other service error', err('InternalServerError', 'oops'), 4, /^AWS refused calling states:ListExecutions: InternalServerError: oops$/],
+    [
+      'other service error',
+      err('InternalServerError', 'oops'),
+      4,
+      /^AWS refused calling states:ListExecutions: InternalServerError: oops$/,
+    ],
   ])('%s', (_label, error, code, message) => {
     const mapped = fromAwsError(error, { operation: 'states:ListExecutions' });
     expect(mapped?.exitCode).toBe(code);
@@ -54,7 +111,12 @@ describe('AWS errors in words', () => {
 describe('the live display', () => {
   function render(events: TraceEvent[], opts: { speed?: number; colour?: boolean } = {}) {
     const out: string[] = [];
-    const trace = new LiveTrace({ out: { write: (s) => out.push(s) }, paint: paint(opts.colour ?? false), home: { account: ACCOUNT, region: REGION }, speed: opts.speed });
+    const trace = new LiveTrace({
+      out: { write: (s) => out.push(s) },
+      paint: paint(opts.colour ?? false),
+      home: { account: ACCOUNT, region: REGION },
+      speed: opts.speed,
+    });
     trace.push(events);
     trace.close();
     return out.join('');
@@ -65,10 +127,29 @@ describe('the live display', () => {
     const text = render([
       { kind: 'started', at: at(0) },
       { kind: 'entered', at: at(1), state: 'Assess', type: 'Task', key: K1_ARN, input: {} },
-      { kind: 'exited', at: at(2), state: 'Assess', type: 'Task', key: K1_ARN, output: keyTask({ next: 'DONE', outcome: 'SKIPPED', reason: 'OPTED_OUT', detail: 'The key is tagged kms-incident-rotation=disabled.' }) },
+      {
+        kind: 'exited',
+        at: at(2),
+        state: 'Assess',
+        type: 'Task',
+        key: K1_ARN,
+        output: keyTask({
+          next: 'DONE',
+          outcome: 'SKIPPED',
+          reason: 'OPTED_OUT',
+          detail: 'The key is tagged kms-incident-rotation=disabled.',
+        }),
+      },
       { kind: 'entered', at: at(2), state: 'AfterAssess', type: 'Choice', key: K1_ARN, input: {} },
       { kind: 'exited', at: at(2), state: 'AfterAssess', type: 'Choice', key: K1_ARN, output: {} },
-      { kind: 'wait', at: at(3), state: 'WaitForRotation', key: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${K1}`, seconds: 90, realSeconds: 90 },
+      {
+        kind: 'wait',
+        at: at(3),
+        state: 'WaitForRotation',
+        key: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${K1}`,
+        seconds: 90,
+        realSeconds: 90,
+      },
       { kind: 'failed', at: at(3725), status: 'TIMED_OUT', error: 'States.Timeout', cause: null },
     ]);
     expect(text).toBe(
@@ -83,7 +164,14 @@ describe('the live display', () => {
   });
 
   it('colours outcomes only when asked', () => {
-    const e: TraceEvent = { kind: 'exited', at: 0, state: 'CheckRotation', type: 'Task', key: K1_ARN, output: keyTask({ next: 'DONE', outcome: 'ROTATED' }) };
+    const e: TraceEvent = {
+      kind: 'exited',
+      at: 0,
+      state: 'CheckRotation',
+      type: 'Task',
+      key: K1_ARN,
+      output: keyTask({ next: 'DONE', outcome: 'ROTATED' }),
+    };
     expect(render([e], { colour: true })).toContain('\u001b[32mROTATED\u001b[39m');
     expect(render([e])).not.toContain('\u001b[');
   });
@@ -94,14 +182,49 @@ describe('the live display', () => {
     const events: RunEvent[] = [
       { type: 'ExecutionStarted', timestamp: 1000 },
       // The runner's WaitStarted can arrive before the previous state's exit.
-      { type: 'WaitStarted', timestamp: 1500, state: { name: 'WaitForRotation', type: 'Wait', input: task }, waitSeconds: 20 },
-      { type: 'StateExited', timestamp: 1500, index: 0, state: { name: 'Rotate', type: 'Task', output: { ...task, next: 'POLL' } } },
-      { type: 'StateEntered', timestamp: 1600, index: 0, state: { name: 'WaitForRotation', type: 'Task', input: task } },
-      { type: 'StateExited', timestamp: 3600, index: 0, state: { name: 'WaitForRotation', type: 'Task', output: task } },
-      { type: 'StateFailed', timestamp: 3700, index: 0, Error: 'ThrottlingException', state: { name: 'CheckRotation', type: 'Task', input: task } },
-      { type: 'StateRetried', timestamp: 3800, index: 0, retry: { attempt: 1 }, state: { name: 'CheckRotation', type: 'Task', input: task } },
+      {
+        type: 'WaitStarted',
+        timestamp: 1500,
+        state: { name: 'WaitForRotation', type: 'Wait', input: task },
+        waitSeconds: 20,
+      },
+      {
+        type: 'StateExited',
+        timestamp: 1500,
+        index: 0,
+        state: { name: 'Rotate', type: 'Task', output: { ...task, next: 'POLL' } },
+      },
+      {
+        type: 'StateEntered',
+        timestamp: 1600,
+        index: 0,
+        state: { name: 'WaitForRotation', type: 'Task', input: task },
+      },
+      {
+        type: 'StateExited',
+        timestamp: 3600,
+        index: 0,
+        state: { name: 'WaitForRotation', type: 'Task', output: task },
+      },
+      {
+        type: 'StateFailed',
+        timestamp: 3700,
+        index: 0,
+        Error: 'ThrottlingException',
+        state: { name: 'CheckRotation', type: 'Task', input: task },
+      },
+      {
+        type: 'StateRetried',
+        timestamp: 3800,
+        index: 0,
+        retry: { attempt: 1 },
+        state: { name: 'CheckRotation', type: 'Task', input: task },
+      },
     ];
-    const text = render(events.flatMap((e) => t.translate(e)), { speed: 10 });
+    const text = render(
+      events.flatMap((e) => t.translate(e)),
+      { speed: 10 },
+    );
     expect(text.split('\n')).toEqual([
       `  00:05  Rotate               key/${K1}  -> rotation started`,
       `  00:06  WaitForRotation      key/${K1}  waiting 2s (scaled from 20s)`,
@@ -133,7 +256,11 @@ describe('--profile and --region', () => {
     // status: its Step Functions client is built from the flags (start now signs with the
     // profile's credentials, which this machine does not have).
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
-    const { io } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE.replace('us-east-1', 'eu-west-1'), AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's' });
+    const { io } = captureIo({
+      KMS_ROTATE_STATE_MACHINE: STATE_MACHINE.replace('us-east-1', 'eu-west-1'),
+      AWS_ACCESS_KEY_ID: 'AKIA',
+      AWS_SECRET_ACCESS_KEY: 's',
+    });
 
     expect(await main(['status', '--profile', 'oncall', '--region', 'eu-west-1'], io)).toBe(0);
 
@@ -145,7 +272,12 @@ describe('--profile and --region', () => {
   it('clients take the AWS settings from io.env, never from a rewritten process.env', async () => {
     // Given
     const before = { ...process.env };
-    const io = captureIo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:2', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' }).io;
+    const io = captureIo({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+      AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:2',
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+    }).io;
 
     // When
     const withProfile = new Aws({ profile: 'p' }, io.env);
@@ -168,11 +300,24 @@ describe('--profile and --region', () => {
 describe('bin/kms-rotate.js', () => {
   it('runs the CLI through tsx and sets the exit code', () => {
     const root = join(__dirname, '..', '..');
-    const ok = spawnSync(process.execPath, [join(root, 'bin', 'kms-rotate.js'), 'resolve', '--event', join(root, 'test', 'fixtures', 'guardduty', 's3-bucket-kms.json')], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const ok = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'kms-rotate.js'),
+        'resolve',
+        '--event',
+        join(root, 'test', 'fixtures', 'guardduty', 's3-bucket-kms.json'),
+      ],
+      { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } },
+    );
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).keys).toEqual([K1_ARN]);
 
-    const bad = spawnSync(process.execPath, [join(root, 'bin', 'kms-rotate.js'), 'resolve', '--event', '/nonexistent.json'], { encoding: 'utf8' });
+    const bad = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'kms-rotate.js'), 'resolve', '--event', '/nonexistent.json'],
+      { encoding: 'utf8' },
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('kms-rotate: --event /nonexistent.json: cannot read the file (no such file)\n');
   });

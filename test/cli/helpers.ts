@@ -86,7 +86,13 @@ export class History {
 
   private add(type: string, seconds: number, details: Partial<HistoryEvent> = {}): this {
     const id = this.events.length + 1;
-    this.events.push({ id, previousEventId: id - 1, timestamp: new Date(this.t0 + seconds * 1000), type: type as HistoryEvent['type'], ...details });
+    this.events.push({
+      id,
+      previousEventId: id - 1,
+      timestamp: new Date(this.t0 + seconds * 1000),
+      type: type as HistoryEvent['type'],
+      ...details,
+    });
     return this;
   }
 
@@ -95,11 +101,15 @@ export class History {
   }
 
   entered(stateType: string, name: string, input: unknown, seconds: number): this {
-    return this.add(`${stateType}StateEntered`, seconds, { stateEnteredEventDetails: { name, input: JSON.stringify(input) } });
+    return this.add(`${stateType}StateEntered`, seconds, {
+      stateEnteredEventDetails: { name, input: JSON.stringify(input) },
+    });
   }
 
   exited(stateType: string, name: string, output: unknown, seconds: number): this {
-    return this.add(`${stateType}StateExited`, seconds, { stateExitedEventDetails: { name, output: JSON.stringify(output) } });
+    return this.add(`${stateType}StateExited`, seconds, {
+      stateExitedEventDetails: { name, output: JSON.stringify(output) },
+    });
   }
 
   task(name: string, input: unknown, output: unknown, from: number, to: number): this {
@@ -119,7 +129,9 @@ export class History {
   }
 
   succeeded(output: unknown, seconds: number): this {
-    return this.add('ExecutionSucceeded', seconds, { executionSucceededEventDetails: { output: JSON.stringify(output) } });
+    return this.add('ExecutionSucceeded', seconds, {
+      executionSucceededEventDetails: { output: JSON.stringify(output) },
+    });
   }
 
   failed(error: string, cause: string, seconds: number): this {
@@ -154,14 +166,30 @@ export function rotationHistory(summary: RunSummary, final: 'succeeded' | 'faile
     .task('Rotate', keyTask(), keyTask({ next: 'POLL', rotationStartedAt: '2025-03-02T10:15:44Z' }), 3, 4)
     .entered('Wait', 'WaitForRotation', keyTask({ next: 'POLL', waitSeconds: 5 }), 4)
     .exited('Wait', 'WaitForRotation', keyTask({ next: 'POLL' }), 9)
-    .task('CheckRotation', keyTask({ next: 'POLL' }), keyTask({ next: 'DONE', outcome: summary.keys[0]?.outcome ?? 'ROTATED', reason: summary.keys[0]?.reason ?? null, detail: summary.keys[0]?.detail ?? null }), 9, 10)
+    .task(
+      'CheckRotation',
+      keyTask({ next: 'POLL' }),
+      keyTask({
+        next: 'DONE',
+        outcome: summary.keys[0]?.outcome ?? 'ROTATED',
+        reason: summary.keys[0]?.reason ?? null,
+        detail: summary.keys[0]?.detail ?? null,
+      }),
+      9,
+      10,
+    )
     .exited('Map', 'ForEachKey', { request, results: [{}] }, 10)
     .task('Notify', { request }, { request, notification: { summary, anyFailed: summary.anyFailed } }, 10, 11);
-  return final === 'succeeded' ? h.succeeded(summary, 11) : h.failed('KeyRotationFailed', 'At least one key ended FAILED.', 11);
+  return final === 'succeeded'
+    ? h.succeeded(summary, 11)
+    : h.failed('KeyRotationFailed', 'At least one key ended FAILED.', 11);
 }
 
 /** The test caller's static keys: the CLI signs front-door requests with them. */
-export const CALLER_KEYS = { AWS_ACCESS_KEY_ID: 'AKIATESTALICE0000001', AWS_SECRET_ACCESS_KEY: 'test-secret-of-alice-0000' };
+export const CALLER_KEYS = {
+  AWS_ACCESS_KEY_ID: 'AKIATESTALICE0000001',
+  AWS_SECRET_ACCESS_KEY: 'test-secret-of-alice-0000',
+};
 
 /**
  * A front door for CLI tests: the local front door (it verifies the CLI's SigV4 signature and
@@ -169,9 +197,23 @@ export const CALLER_KEYS = { AWS_ACCESS_KEY_ID: 'AKIATESTALICE0000001', AWS_SECR
  * Functions calls go to an SFNClient (aws-sdk-client-mock intercepts it in the test) and whose
  * approvals are `approvals`. `env` points the CLI at it with the caller's keys.
  */
-export async function testFrontDoor(opts: { approvals?: FrontDoorDeps['approvals']; people?: Record<string, WorldPerson>; drills?: LocalFrontDoorOptions['drills'] } = {}) {
+export async function testFrontDoor(
+  opts: {
+    approvals?: FrontDoorDeps['approvals'];
+    people?: Record<string, WorldPerson>;
+    drills?: LocalFrontDoorOptions['drills'];
+  } = {},
+) {
   const exchanges: FrontDoorExchange[] = [];
-  const people = opts.people ?? { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: true, sourceIdentity: 'alice' } };
+  const people = opts.people ?? {
+    alice: {
+      arn: CALLER,
+      accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY,
+      breakGlass: true,
+      sourceIdentity: 'alice',
+    },
+  };
   // The CLI's caller is on call and may break glass: this account's settings let the OnCall role
   // use /break-glass too (the API's resource policy and the front door both read them).
   const settings = parseSettings({ breakGlassRoles: ['OnCall', ...DEFAULT_ACCESS_ROLES.breakGlass] }, 'CLI tests');
@@ -185,7 +227,10 @@ export async function testFrontDoor(opts: { approvals?: FrontDoorDeps['approvals
     onResponse: (e) => exchanges.push(e),
     deps: {
       accountId: ACCOUNT,
-      workflow: new StepFunctionsControl(new SFNClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), STATE_MACHINE),
+      workflow: new StepFunctionsControl(
+        new SFNClient({ region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+        STATE_MACHINE,
+      ),
       approvals: opts.approvals ?? new MemoryApprovals(),
       roles: accessRoles(settings),
     },

@@ -26,7 +26,23 @@ test('sends reEncryptOnly with the exposure time and the targets; no break-glass
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date('2025-03-02T10:15:42Z') });
   const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-  const code = await main(['reencrypt', '--key', K1, '--reason', 'INC-9 restores done', '--exposed-at', '2025-03-01T08:00:00+01:00', '--target', 's3-sse-kms:orders-data/exports/', '--target', 'envelope:orders-archive', '--no-wait'], io);
+  const code = await main(
+    [
+      'reencrypt',
+      '--key',
+      K1,
+      '--reason',
+      'INC-9 restores done',
+      '--exposed-at',
+      '2025-03-01T08:00:00+01:00',
+      '--target',
+      's3-sse-kms:orders-data/exports/',
+      '--target',
+      'envelope:orders-archive',
+      '--no-wait',
+    ],
+    io,
+  );
 
   expect(code).toBe(0);
   expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).toEqual({
@@ -35,7 +51,12 @@ test('sends reEncryptOnly with the exposure time and the targets; no break-glass
     dryRun: false,
     breakGlass: false,
     requestedBy: CALLER,
-    reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/' }, { type: 'envelope', bucket: 'orders-archive', prefix: '' }] },
+    reEncrypt: {
+      targets: [
+        { type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/' },
+        { type: 'envelope', bucket: 'orders-archive', prefix: '' },
+      ],
+    },
     reEncryptOnly: true,
     exposedAt: '2025-03-01T07:00:00.000Z',
   });
@@ -45,8 +66,16 @@ test('sends reEncryptOnly with the exposure time and the targets; no break-glass
 test.each([
   ['no --target', ['--exposed-at', '2025-03-01T08:00:00Z'], /required option '--target/],
   ['no --exposed-at', ['--target', 's3-sse-kms:orders-data'], /required option '--exposed-at/],
-  ['a time without offset', ['--exposed-at', '2025-03-01T08:00:00', '--target', 's3-sse-kms:orders-data'], /--exposed-at: expected the ISO 8601 time/],
-  ['a time in the future', ['--exposed-at', '2999-01-01T00:00:00Z', '--target', 's3-sse-kms:orders-data'], /--exposed-at: 2999-01-01T00:00:00Z is in the future/],
+  [
+    'a time without offset',
+    ['--exposed-at', '2025-03-01T08:00:00', '--target', 's3-sse-kms:orders-data'],
+    /--exposed-at: expected the ISO 8601 time/,
+  ],
+  [
+    'a time in the future',
+    ['--exposed-at', '2999-01-01T00:00:00Z', '--target', 's3-sse-kms:orders-data'],
+    /--exposed-at: 2999-01-01T00:00:00Z is in the future/,
+  ],
 ])('refuses %s before any call (exit 2)', async (_label, args, message) => {
   const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
   expect(await main(['reencrypt', '--key', K1, '--reason', 'x', ...args], io)).toBe(2);

@@ -18,15 +18,18 @@ async function resolve(file: string) {
 }
 
 describe('kms-rotate resolve', () => {
-  it.each(FINDING_CASES)('$fixture -> exit 0 with the finding and its keys', async ({ fixture: file, source, keys, findingId, severity, severityLabel }) => {
-    const { code, out } = await resolve(fixture(file));
+  it.each(FINDING_CASES)(
+    '$fixture -> exit 0 with the finding and its keys',
+    async ({ fixture: file, source, keys, findingId, severity, severityLabel }) => {
+      const { code, out } = await resolve(fixture(file));
 
-    expect(code).toBe(0);
-    const printed = JSON.parse(out);
-    expect(printed).toEqual({ source, findingId, severity, severityLabel, keys });
-    // Stable output: object keys sorted.
-    expect(Object.keys(printed)).toEqual(['findingId', 'keys', 'severity', 'severityLabel', 'source']);
-  });
+      expect(code).toBe(0);
+      const printed = JSON.parse(out);
+      expect(printed).toEqual({ source, findingId, severity, severityLabel, keys });
+      // Stable output: object keys sorted.
+      expect(Object.keys(printed)).toEqual(['findingId', 'keys', 'severity', 'severityLabel', 'source']);
+    },
+  );
 
   it('exits 2 naming the path for a missing file', async () => {
     const { code, err, out } = await resolve('/nonexistent/finding.json');
@@ -45,10 +48,15 @@ describe('kms-rotate resolve', () => {
 
   it('exits 2 for an event of an unknown source', async () => {
     const file = join(dir, 'ec2.json');
-    writeFileSync(file, JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: {} }));
+    writeFileSync(
+      file,
+      JSON.stringify({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: {} }),
+    );
     const { code, err } = await resolve(file);
     expect(code).toBe(2);
-    expect(err).toMatch(/not a finding of a known source: source: expected aws\.guardduty, aws\.securityhub or aws\.access-analyzer/);
+    expect(err).toMatch(
+      /not a finding of a known source: source: expected aws\.guardduty, aws\.securityhub or aws\.access-analyzer/,
+    );
   });
 
   it('exits 2 for a manual request (not a finding)', async () => {
@@ -58,8 +66,18 @@ describe('kms-rotate resolve', () => {
   });
 
   it.each([
-    ['a manual request that also names a source', { source: 'aws.guardduty', keyId: 'alias/app', reason: 'r' }, 'manual', /this is a manual request/],
-    ['a finding event that carries a reason field', { source: 'aws.ec2', detail: {}, reason: 'r' }, 'finding', /not a finding of a known source/],
+    [
+      'a manual request that also names a source',
+      { source: 'aws.guardduty', keyId: 'alias/app', reason: 'r' },
+      'manual',
+      /this is a manual request/,
+    ],
+    [
+      'a finding event that carries a reason field',
+      { source: 'aws.ec2', detail: {}, reason: 'r' },
+      'finding',
+      /not a finding of a known source/,
+    ],
   ])('reads %s as Intake does (%s)', async (_name, event, kind, message) => {
     // Given
     const file = join(dir, `dispatch-${kind}.json`);

@@ -36,7 +36,7 @@ interface ReportObject {
   [field: string]: unknown;
 }
 
-test('--s3-report writes every object\'s current version; --json counts what needs action by reason', async () => {
+test("--s3-report writes every object's current version; --json counts what needs action by reason", async () => {
   const world = file('world.json', {
     keys: [{ id: KEY }, { id: 'other' }],
     settings: { reEncryptBuckets: ['orders-data', 'sealed-data'] },
@@ -45,7 +45,13 @@ test('--s3-report writes every object\'s current version; --json counts what nee
         name: 'orders-data',
         versioning: true,
         objects: [
-          { key: 'a.json', body: '{"a":1}', kmsKeyId: KEY, tags: { team: 'orders' }, previousVersions: [{ kmsKeyId: KEY, body: 'old a' }] },
+          {
+            key: 'a.json',
+            body: '{"a":1}',
+            kmsKeyId: KEY,
+            tags: { team: 'orders' },
+            previousVersions: [{ kmsKeyId: KEY, body: 'old a' }],
+          },
           { key: 'cold.json', body: 'cold', kmsKeyId: KEY, storageClass: 'GLACIER' },
           { key: 'other.json', body: 'o', kmsKeyId: 'other' },
           { key: 'plain.txt', body: 'p' },
@@ -57,12 +63,20 @@ test('--s3-report writes every object\'s current version; --json counts what nee
   const request = file('request.json', {
     keyId: KEY,
     reason: 'INC-18',
-    reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'orders-data' }, { type: 'envelope', bucket: 'sealed-data' }] },
+    reEncrypt: {
+      targets: [
+        { type: 's3-sse-kms', bucket: 'orders-data' },
+        { type: 'envelope', bucket: 'sealed-data' },
+      ],
+    },
   });
   const reportPath = join(dir, 'report.json');
   const { io, stdout } = captureIo();
 
-  await main(['simulate', '--world', world, '--request', request, '--json', '--speed', '100', '--s3-report', reportPath], io);
+  await main(
+    ['simulate', '--world', world, '--request', request, '--json', '--speed', '100', '--s3-report', reportPath],
+    io,
+  );
 
   const result = JSON.parse(stdout());
   expect(result.keys[0]).toMatchObject({ outcome: 'ROTATED', currentKeyMaterialId: expect.any(String) });
@@ -74,17 +88,57 @@ test('--s3-report writes every object\'s current version; --json counts what nee
   const report = JSON.parse(readFileSync(reportPath, 'utf8')) as { objects: ReportObject[] };
   expect(Object.keys(report)).toEqual(['objects']);
   const byKey = new Map(report.objects.map((o) => [`${o.bucket}/${o.key}`, o]));
-  expect([...byKey.keys()]).toEqual(['orders-data/a.json', 'orders-data/cold.json', 'orders-data/other.json', 'orders-data/plain.txt', 'sealed-data/e.bin']);
+  expect([...byKey.keys()]).toEqual([
+    'orders-data/a.json',
+    'orders-data/cold.json',
+    'orders-data/other.json',
+    'orders-data/plain.txt',
+    'sealed-data/e.bin',
+  ]);
   for (const o of report.objects) {
     expect(Object.keys(o).sort()).toEqual(
-      ['bucket', 'key', 'versionCount', 'sse', 'kmsKeyArn', 'keyMaterialId', 'bucketKeyEnabled', 'storageClass', 'tags', 'metadata', 'contentType', 'cacheControl', 'checksumAlgorithm', 'plaintextSha256', 'envelope'].sort(),
+      [
+        'bucket',
+        'key',
+        'versionCount',
+        'sse',
+        'kmsKeyArn',
+        'keyMaterialId',
+        'bucketKeyEnabled',
+        'storageClass',
+        'tags',
+        'metadata',
+        'contentType',
+        'cacheControl',
+        'checksumAlgorithm',
+        'plaintextSha256',
+        'envelope',
+      ].sort(),
     );
   }
-  expect(byKey.get('orders-data/a.json')).toMatchObject({ versionCount: 3, sse: 'aws:kms', kmsKeyArn: ARN, keyMaterialId: newMaterial, bucketKeyEnabled: false, tags: { team: 'orders' }, plaintextSha256: sha256('{"a":1}'), envelope: null });
+  expect(byKey.get('orders-data/a.json')).toMatchObject({
+    versionCount: 3,
+    sse: 'aws:kms',
+    kmsKeyArn: ARN,
+    keyMaterialId: newMaterial,
+    bucketKeyEnabled: false,
+    tags: { team: 'orders' },
+    plaintextSha256: sha256('{"a":1}'),
+    envelope: null,
+  });
   const cold = byKey.get('orders-data/cold.json')!;
   expect(cold).toMatchObject({ versionCount: 1, storageClass: 'GLACIER', kmsKeyArn: ARN });
   expect(cold.keyMaterialId).not.toBe(newMaterial);
-  expect(byKey.get('orders-data/plain.txt')).toMatchObject({ sse: 'AES256', kmsKeyArn: null, keyMaterialId: null, plaintextSha256: sha256('p') });
+  expect(byKey.get('orders-data/plain.txt')).toMatchObject({
+    sse: 'AES256',
+    kmsKeyArn: null,
+    keyMaterialId: null,
+    plaintextSha256: sha256('p'),
+  });
   // The envelope: what a reader gets after decrypting it, and the material that wraps its data key now.
-  expect(byKey.get('sealed-data/e.bin')).toMatchObject({ sse: 'AES256', plaintextSha256: sha256('secret'), envelope: { algorithmSuiteId: expect.any(Number), wrappedBy: [{ keyArn: ARN, keyMaterialId: newMaterial }] } });
+  expect(byKey.get('sealed-data/e.bin')).toMatchObject({
+    sse: 'AES256',
+    plaintextSha256: sha256('secret'),
+    envelope: { algorithmSuiteId: expect.any(Number), wrappedBy: [{ keyArn: ARN, keyMaterialId: newMaterial }] },
+  });
 });

@@ -1,5 +1,11 @@
 /** `kms-rotate start --reencrypt`: parsing, help, what reaches the front door, and the re-encryption report in start/status output. */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -10,7 +16,18 @@ import { formatStatusTable, reencryptionCell } from '../../cli/commands/status';
 import { paint } from '../../cli/io';
 import type { ReencryptionSummary } from '../../lambdas/domain/reencryption';
 import { emptyTargetReport, recordOutcome } from '../../lambdas/domain/reencryption';
-import { ACCOUNT, CALLER, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
+import {
+  ACCOUNT,
+  CALLER,
+  captureIo,
+  K1,
+  K1_ARN,
+  keyResult,
+  rotationHistory,
+  runSummary,
+  STATE_MACHINE,
+  testFrontDoor,
+} from './helpers';
 
 let door: Awaited<ReturnType<typeof testFrontDoor>>;
 beforeAll(async () => {
@@ -31,9 +48,26 @@ beforeEach(() => {
 
 function reencryption(over: Partial<ReencryptionSummary> = {}): ReencryptionSummary {
   let t = emptyTargetReport('s3-sse-kms', 'orders-data', 'exports/', K1_ARN, 'request');
-  t = recordOutcome(t, { key: 'exports/a.json', result: 'REENCRYPTED', bytes: 10, oldVersionLeft: false, bucketKey: false });
+  t = recordOutcome(t, {
+    key: 'exports/a.json',
+    result: 'REENCRYPTED',
+    bytes: 10,
+    oldVersionLeft: false,
+    bucketKey: false,
+  });
   t = recordOutcome(t, { key: 'exports/b.json', result: 'FAILED', error: 'AccessDenied' });
-  return { mode: 'RUN', objectsScanned: 2, objectsReencrypted: 1, objectsSkipped: 0, objectsFailed: 1, actionRequired: true, targets: [{ ...t, batches: 1 }], refused: [], planned: [], ...over };
+  return {
+    mode: 'RUN',
+    objectsScanned: 2,
+    objectsReencrypted: 1,
+    objectsSkipped: 0,
+    objectsFailed: 1,
+    actionRequired: true,
+    targets: [{ ...t, batches: 1 }],
+    refused: [],
+    planned: [],
+    ...over,
+  };
 }
 
 describe('--reencrypt values', () => {
@@ -85,7 +119,21 @@ describe('kms-rotate start --reencrypt', () => {
     const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     // When
-    const code = await main(['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/', '--reencrypt', 'envelope:orders-archive', '--no-wait'], io);
+    const code = await main(
+      [
+        'start',
+        '--key',
+        K1,
+        '--reason',
+        'INC-9',
+        '--reencrypt',
+        's3-sse-kms:orders-data/exports/',
+        '--reencrypt',
+        'envelope:orders-archive',
+        '--no-wait',
+      ],
+      io,
+    );
 
     // Then
     expect(code).toBe(0);
@@ -96,7 +144,12 @@ describe('kms-rotate start --reencrypt', () => {
       dryRun: false,
       breakGlass: false,
       requestedBy: CALLER,
-      reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/' }, { type: 'envelope', bucket: 'orders-archive', prefix: '' }] },
+      reEncrypt: {
+        targets: [
+          { type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/' },
+          { type: 'envelope', bucket: 'orders-archive', prefix: '' },
+        ],
+      },
     });
     expect(stderr()).toContain('then re-encrypts: s3-sse-kms:orders-data/exports/, envelope:orders-archive');
   });
@@ -105,13 +158,23 @@ describe('kms-rotate start --reencrypt', () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
     const { io } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
     expect(await main(['start', '--key', K1, '--reason', 'INC-9', '--no-wait'], io)).toBe(0);
-    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).not.toHaveProperty('reEncrypt');
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!)).not.toHaveProperty(
+      'reEncrypt',
+    );
   });
 
   it.each([
-    ['a bad value', ['--reencrypt', 'orders-data'], /option '--reencrypt <type:bucket\/prefix>' argument 'orders-data' is invalid\. expected s3-sse-kms:<bucket>/],
+    [
+      'a bad value',
+      ['--reencrypt', 'orders-data'],
+      /option '--reencrypt <type:bucket\/prefix>' argument 'orders-data' is invalid\. expected s3-sse-kms:<bucket>/,
+    ],
     ['a bad bucket', ['--reencrypt', 'envelope:ORDERS'], /expected an S3 bucket name/],
-    ['21 targets', Array.from({ length: 21 }, (_, i) => ['--reencrypt', `envelope:bucket-${i}`]).flat(), /--reencrypt: expected at most 20 targets/],
+    [
+      '21 targets',
+      Array.from({ length: 21 }, (_, i) => ['--reencrypt', `envelope:bucket-${i}`]).flat(),
+      /--reencrypt: expected at most 20 targets/,
+    ],
   ])('rejects %s before any call (exit 2)', async (_label, args, message) => {
     const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
     const code = await main(['start', '--key', K1, '--reason', 'x', ...args], io);
@@ -129,16 +192,23 @@ describe('kms-rotate start --reencrypt', () => {
       startDate,
       stopDate: new Date('2025-03-02T10:15:53Z'),
       input: JSON.stringify({ keyId: K1, requestedBy: CALLER }),
-      ...(status === 'SUCCEEDED' ? { output: JSON.stringify(summary) } : { error: 'ReencryptionFailed', cause: 'The re-encryption failed.' }),
+      ...(status === 'SUCCEEDED'
+        ? { output: JSON.stringify(summary) }
+        : { error: 'ReencryptionFailed', cause: 'The re-encryption failed.' }),
     });
-    sfn.on(GetExecutionHistoryCommand).resolves({ events: rotationHistory(summary, status === 'SUCCEEDED' ? 'succeeded' : 'failed').events });
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolves({ events: rotationHistory(summary, status === 'SUCCEEDED' ? 'succeeded' : 'failed').events });
   }
 
   it('start (waiting) prints the re-encryption report and exits 1 when the re-encryption failed the execution', async () => {
     finished(runSummary([keyResult()], { reencryption: reencryption() }), 'FAILED');
     const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    const code = await main(['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/'], io);
+    const code = await main(
+      ['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/'],
+      io,
+    );
 
     expect(code).toBe(1);
     const out = stdout();
@@ -149,14 +219,24 @@ describe('kms-rotate start --reencrypt', () => {
   });
 
   it('start --json carries summary.reencryption', async () => {
-    finished(runSummary([keyResult()], { reencryption: reencryption({ objectsFailed: 0, actionRequired: false }) }), 'SUCCEEDED');
+    finished(
+      runSummary([keyResult()], { reencryption: reencryption({ objectsFailed: 0, actionRequired: false }) }),
+      'SUCCEEDED',
+    );
     const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
-    const code = await main(['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/', '--json'], io);
+    const code = await main(
+      ['start', '--key', K1, '--reason', 'INC-9', '--reencrypt', 's3-sse-kms:orders-data/exports/', '--json'],
+      io,
+    );
 
     expect(code).toBe(0);
     const result = JSON.parse(stdout());
-    expect(result.summary.reencryption).toMatchObject({ mode: 'RUN', objectsReencrypted: 1, targets: [expect.objectContaining({ bucket: 'orders-data', prefix: 'exports/' })] });
+    expect(result.summary.reencryption).toMatchObject({
+      mode: 'RUN',
+      objectsReencrypted: 1,
+      targets: [expect.objectContaining({ bucket: 'orders-data', prefix: 'exports/' })],
+    });
   });
 });
 
@@ -164,8 +244,17 @@ describe('kms-rotate status: re-encryption', () => {
   it('adds a re-encryption line under the keys of a run that has one', async () => {
     // Given
     const name = 'manual-1234abcd-20250302T101542-9f3a';
-    sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, name, status: 'SUCCEEDED', startDate }] });
-    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, name, status: 'SUCCEEDED', startDate, input: '{}', output: JSON.stringify(runSummary([keyResult()], { reencryption: reencryption() })) });
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, name, status: 'SUCCEEDED', startDate }],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXECUTION,
+      name,
+      status: 'SUCCEEDED',
+      startDate,
+      input: '{}',
+      output: JSON.stringify(runSummary([keyResult()], { reencryption: reencryption() })),
+    });
     const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     // When
@@ -180,9 +269,51 @@ describe('kms-rotate status: re-encryption', () => {
   });
 
   it('describes each mode in one line', () => {
-    expect(reencryptionCell(reencryption({ mode: 'REPORT_ONLY', planned: [{ type: 'envelope', bucket: 'b-1', prefix: '', keyArn: K1_ARN, origin: 'finding' }], actionRequired: false }))).toBe('re-encryption: report only, 1 target(s) planned');
-    expect(reencryptionCell(reencryption({ mode: 'NONE', targets: [], refused: [{ type: 'envelope', bucket: 'b-1', prefix: '', keyArn: null, origin: 'request', reason: 'BUCKET_NOT_ALLOWED', detail: 'x' }] }))).toBe('re-encryption: nothing run, 1 refused (action required)');
-    const table = formatStatusTable([{ name: 'n', executionArn: EXECUTION, status: 'SUCCEEDED', startDate: null, stopDate: null, outcome: 'ROTATED', error: null, requestedKey: null, summary: runSummary([keyResult()]) }], null, paint(false));
+    expect(
+      reencryptionCell(
+        reencryption({
+          mode: 'REPORT_ONLY',
+          planned: [{ type: 'envelope', bucket: 'b-1', prefix: '', keyArn: K1_ARN, origin: 'finding' }],
+          actionRequired: false,
+        }),
+      ),
+    ).toBe('re-encryption: report only, 1 target(s) planned');
+    expect(
+      reencryptionCell(
+        reencryption({
+          mode: 'NONE',
+          targets: [],
+          refused: [
+            {
+              type: 'envelope',
+              bucket: 'b-1',
+              prefix: '',
+              keyArn: null,
+              origin: 'request',
+              reason: 'BUCKET_NOT_ALLOWED',
+              detail: 'x',
+            },
+          ],
+        }),
+      ),
+    ).toBe('re-encryption: nothing run, 1 refused (action required)');
+    const table = formatStatusTable(
+      [
+        {
+          name: 'n',
+          executionArn: EXECUTION,
+          status: 'SUCCEEDED',
+          startDate: null,
+          stopDate: null,
+          outcome: 'ROTATED',
+          error: null,
+          requestedKey: null,
+          summary: runSummary([keyResult()]),
+        },
+      ],
+      null,
+      paint(false),
+    );
     expect(table).not.toContain('re-encryption');
   });
 });

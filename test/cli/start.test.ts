@@ -10,7 +10,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { executionName } from '../../cli/commands/start';
-import { ACCOUNT, CALLER, CALLER_KEYS, captureIo, K1, K1_ARN, keyResult, rotationHistory, runSummary, STATE_MACHINE, testFrontDoor } from './helpers';
+import {
+  ACCOUNT,
+  CALLER,
+  CALLER_KEYS,
+  captureIo,
+  K1,
+  K1_ARN,
+  keyResult,
+  rotationHistory,
+  runSummary,
+  STATE_MACHINE,
+  testFrontDoor,
+} from './helpers';
 
 // start reaches the workflow only through the front door (signed); the front door's
 // StartExecution goes to the mocked SFNClient below.
@@ -19,7 +31,6 @@ beforeAll(async () => {
   door = await testFrontDoor();
 });
 afterAll(() => door.close());
-
 
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);
@@ -34,14 +45,21 @@ function execution(summary: ReturnType<typeof runSummary>, status: 'SUCCEEDED' |
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
   sfn
     .on(DescribeExecutionCommand)
-    .resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING', startDate, input: JSON.stringify({ keyId: K1, requestedBy: CALLER }) })
+    .resolvesOnce({
+      executionArn: EXECUTION,
+      status: 'RUNNING',
+      startDate,
+      input: JSON.stringify({ keyId: K1, requestedBy: CALLER }),
+    })
     .resolves({
       executionArn: EXECUTION,
       status,
       startDate,
       stopDate: new Date('2025-03-02T10:15:53Z'),
       input: JSON.stringify({ keyId: K1, requestedBy: CALLER }),
-      ...(status === 'SUCCEEDED' ? { output: JSON.stringify(summary) } : { error: 'KeyRotationFailed', cause: 'At least one key ended FAILED.' }),
+      ...(status === 'SUCCEEDED'
+        ? { output: JSON.stringify(summary) }
+        : { error: 'KeyRotationFailed', cause: 'At least one key ended FAILED.' }),
     });
   // First poll: the first half of the history; then all of it (the CLI keeps only new events).
   sfn
@@ -61,7 +79,7 @@ describe('kms-rotate start', () => {
   it('starts a manual request, follows it live and exits 0 when the key is ROTATED', async () => {
     // Given
     execution(runSummary([keyResult()]));
-    const { io, stdout, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     // When
     const code = await main(['start', '--key', K1, '--reason', 'INC-1234 leaked credentials'], io);
@@ -72,7 +90,13 @@ describe('kms-rotate start', () => {
     const sent = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     expect(sent.stateMachineArn).toBe(STATE_MACHINE);
     // requestedBy is what the front door read from the signed request, not what the CLI wrote.
-    expect(JSON.parse(sent.input!)).toEqual({ keyId: K1, reason: 'INC-1234 leaked credentials', dryRun: false, breakGlass: false, requestedBy: CALLER });
+    expect(JSON.parse(sent.input!)).toEqual({
+      keyId: K1,
+      reason: 'INC-1234 leaked credentials',
+      dryRun: false,
+      breakGlass: false,
+      requestedBy: CALLER,
+    });
     expect(sent.name).toMatch(/^manual-1234abcd-\d{8}T\d{6}-[0-9a-f]{4}$/);
     expect(sent.name!.length).toBeLessThanOrEqual(80);
     // The live trace: states as they start and end, per key, with elapsed times.
@@ -93,8 +117,12 @@ describe('kms-rotate start', () => {
   });
 
   it('passes --dry-run and --force through and exits 0 for DRY_RUN', async () => {
-    execution(runSummary([keyResult({ outcome: 'DRY_RUN', detail: 'Dry run: the key is eligible and would be rotated.' })], { dryRun: true }));
-    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    execution(
+      runSummary([keyResult({ outcome: 'DRY_RUN', detail: 'Dry run: the key is eligible and would be rotated.' })], {
+        dryRun: true,
+      }),
+    );
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', 'alias/orders', '--reason', 'check', '--dry-run', '--force'], io);
 
@@ -103,13 +131,19 @@ describe('kms-rotate start', () => {
     // --force goes to the break-glass route, which marks the request.
     expect(sent).toMatchObject({ keyId: 'alias/orders', dryRun: true, breakGlass: true });
     expect(door.exchanges.at(-1)).toMatchObject({ route: 'breakGlass', statusCode: 200 });
-    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.name).toMatch(/^manual-alias-orders-\d{8}T\d{6}-[0-9a-f]{4}$/);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.name).toMatch(
+      /^manual-alias-orders-\d{8}T\d{6}-[0-9a-f]{4}$/,
+    );
     expect(stdout()).toContain('DRY RUN: nothing was changed.');
   });
 
   it('exits 3 when the key is SKIPPED', async () => {
-    execution(runSummary([keyResult({ outcome: 'SKIPPED', reason: 'UNSUPPORTED_KEY_SPEC', detail: 'The key is RSA_2048/SIGN_VERIFY.' })]));
-    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    execution(
+      runSummary([
+        keyResult({ outcome: 'SKIPPED', reason: 'UNSUPPORTED_KEY_SPEC', detail: 'The key is RSA_2048/SIGN_VERIFY.' }),
+      ]),
+    );
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1_ARN, '--reason', 'x'], io);
 
@@ -119,8 +153,19 @@ describe('kms-rotate start', () => {
   });
 
   it('exits 1 when the execution FAILED, reading the summary from the Notify state output', async () => {
-    execution(runSummary([keyResult({ outcome: 'FAILED', reason: 'ACCESS_DENIED', detail: null, onDemandRotationsUsed: null, onDemandRotationsRemaining: null })]), 'FAILED');
-    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    execution(
+      runSummary([
+        keyResult({
+          outcome: 'FAILED',
+          reason: 'ACCESS_DENIED',
+          detail: null,
+          onDemandRotationsUsed: null,
+          onDemandRotationsRemaining: null,
+        }),
+      ]),
+      'FAILED',
+    );
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
 
@@ -133,7 +178,7 @@ describe('kms-rotate start', () => {
 
   it('with --no-wait prints the execution ARN and does not poll', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
-    const { io, stdout } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x', '--no-wait'], io);
 
@@ -144,19 +189,31 @@ describe('kms-rotate start', () => {
 
   it('with --json prints only the result JSON on stdout and the trace on stderr', async () => {
     execution(runSummary([keyResult()]));
-    const { io, stdout, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stdout, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x', '--json'], io);
 
     expect(code).toBe(0);
     const result = JSON.parse(stdout());
-    expect(result).toMatchObject({ executionArn: EXECUTION, status: 'SUCCEEDED', exitCode: 0, summary: { outcome: 'ROTATED' } });
+    expect(result).toMatchObject({
+      executionArn: EXECUTION,
+      status: 'SUCCEEDED',
+      exitCode: 0,
+      summary: { outcome: 'ROTATED' },
+    });
     expect(stderr()).toMatch(/Assess +key\/1234abcd\S+ {2}-> ROTATE/);
   });
 
   it('finds the state machine in the KmsIncidentRotation stack outputs', async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'KmsIncidentRotation' }).resolves({
-      Stacks: [{ StackName: 'KmsIncidentRotation', CreationTime: startDate, StackStatus: 'CREATE_COMPLETE', Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE }] }],
+      Stacks: [
+        {
+          StackName: 'KmsIncidentRotation',
+          CreationTime: startDate,
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [{ OutputKey: 'StateMachineArn', OutputValue: STATE_MACHINE }],
+        },
+      ],
     });
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate });
     const { io } = captureIo(door.env);
@@ -168,7 +225,12 @@ describe('kms-rotate start', () => {
   });
 
   it('exits 2 with a how-to when the stack is not deployed', async () => {
-    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id KmsIncidentRotation does not exist'), { name: 'ValidationError', $metadata: {} }));
+    cfn.on(DescribeStacksCommand).rejects(
+      Object.assign(new Error('Stack with id KmsIncidentRotation does not exist'), {
+        name: 'ValidationError',
+        $metadata: {},
+      }),
+    );
     const { io, stderr } = captureIo(door.env);
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
@@ -184,15 +246,31 @@ describe('kms-rotate start: bad input never reaches AWS (exit 2, the problem nam
   it.each([
     ['empty reason', ['start', '--key', K1, '--reason', ''], /--reason: expected a non-empty string saying why/],
     ['blank reason', ['start', '--key', K1, '--reason', '   '], /--reason: expected a non-empty string saying why/],
-    ['reason over 512 characters', ['start', '--key', K1, '--reason', 'x'.repeat(513)], /--reason: expected at most 512 characters/],
-    ['not a key', ['start', '--key', 'not a key', '--reason', 'x'], /--key: expected a KMS key id, key ARN, alias name or alias ARN, got "not a key"/],
+    [
+      'reason over 512 characters',
+      ['start', '--key', K1, '--reason', 'x'.repeat(513)],
+      /--reason: expected at most 512 characters/,
+    ],
+    [
+      'not a key',
+      ['start', '--key', 'not a key', '--reason', 'x'],
+      /--key: expected a KMS key id, key ARN, alias name or alias ARN, got "not a key"/,
+    ],
     ['unknown option', ['start', '--key', K1, '--reason', 'x', '--bogus'], /unknown option '--bogus'/],
     ['missing --key', ['start', '--reason', 'x'], /required option '--key <ref>' not specified/],
-    ['bad --state-machine', ['start', '--key', K1, '--reason', 'x', '--state-machine', 'nope'], /--state-machine: expected a state machine ARN/],
-    ['bad --region', ['start', '--key', K1, '--reason', 'x', '--region', 'Mars'], /expected an AWS Region such as us-east-1/],
+    [
+      'bad --state-machine',
+      ['start', '--key', K1, '--reason', 'x', '--state-machine', 'nope'],
+      /--state-machine: expected a state machine ARN/,
+    ],
+    [
+      'bad --region',
+      ['start', '--key', K1, '--reason', 'x', '--region', 'Mars'],
+      /expected an AWS Region such as us-east-1/,
+    ],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
   ])('%s', async (_label, argv, message) => {
-    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(argv, io);
 
@@ -213,8 +291,12 @@ describe('kms-rotate start: bad input never reaches AWS (exit 2, the problem nam
 describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   it('no credentials', async () => {
     sts.reset();
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
-    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(
+        Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+      );
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     const code = await main(['start', '--key', K1, '--reason', 'x'], io);
 
@@ -225,20 +307,39 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
 
   it('an expired session', async () => {
     sts.reset();
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredToken', $metadata: { httpStatusCode: 403 } }));
-    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    sts.on(GetCallerIdentityCommand).rejects(
+      Object.assign(new Error('The security token included in the request is expired'), {
+        name: 'ExpiredToken',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x', '--profile', 'oncall'], io)).toBe(4);
-    expect(stderr()).toContain('Your AWS session has expired calling sts:GetCallerIdentity (ExpiredToken). Run `aws sso login --profile oncall`');
+    expect(stderr()).toContain(
+      'Your AWS session has expired calling sts:GetCallerIdentity (ExpiredToken). Run `aws sso login --profile oncall`',
+    );
   });
 
   it('the front door refusing (403) names the refusal: --force without the break-glass right', async () => {
-    const onCallOnly = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: 'AKIATESTALICE0000001', secretAccessKey: 'test-secret-of-alice-0000', breakGlass: false, sourceIdentity: 'alice' } } });
+    const onCallOnly = await testFrontDoor({
+      people: {
+        alice: {
+          arn: CALLER,
+          accessKeyId: 'AKIATESTALICE0000001',
+          secretAccessKey: 'test-secret-of-alice-0000',
+          breakGlass: false,
+          sourceIdentity: 'alice',
+        },
+      },
+    });
     try {
       const { io, stderr } = captureIo({ ...onCallOnly.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
       expect(await main(['start', '--key', K1, '--reason', 'x', '--force'], io)).toBe(4);
-      expect(stderr()).toContain(`The front door refused start a forced (break-glass) run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`);
+      expect(stderr()).toContain(
+        `The front door refused start a forced (break-glass) run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`,
+      );
       expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
     } finally {
       await onCallOnly.close();
@@ -246,14 +347,27 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   });
 
   it('a role session without a source identity is no person: refused by the API (exit 4), the CLI says what to configure', async () => {
-    const plain = await testFrontDoor({ people: { alice: { arn: CALLER, accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID, secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY, breakGlass: false } } });
+    const plain = await testFrontDoor({
+      people: {
+        alice: {
+          arn: CALLER,
+          accessKeyId: CALLER_KEYS.AWS_ACCESS_KEY_ID,
+          secretAccessKey: CALLER_KEYS.AWS_SECRET_ACCESS_KEY,
+          breakGlass: false,
+        },
+      },
+    });
     try {
       const { io, stderr } = captureIo({ ...plain.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
       expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
-      expect(stderr()).toContain(`The front door refused start the run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`);
+      expect(stderr()).toContain(
+        `The front door refused start the run (AccessDenied): User: ${CALLER} is not authorized to perform: execute-api:Invoke`,
+      );
       expect(stderr()).toContain('with an explicit deny in a resource-based policy. The front door admits only people');
-      expect(stderr()).toContain('use a role session whose source identity equals its session name (docs/permissions.md)');
+      expect(stderr()).toContain(
+        'use a role session whose source identity equals its session name (docs/permissions.md)',
+      );
       expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
     } finally {
       await plain.close();
@@ -261,7 +375,9 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   });
 
   it('the front door failing to start the execution is exit 4', async () => {
-    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException', $metadata: {} }));
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Access denied'), { name: 'AccessDeniedException', $metadata: {} }));
     const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
@@ -270,8 +386,10 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
 
   it('an unreachable endpoint', async () => {
     sts.reset();
-    sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }));
-    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    sts
+      .on(GetCallerIdentityCommand)
+      .rejects(Object.assign(new Error('getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }));
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(4);
     expect(stderr()).toContain('Cannot reach AWS calling sts:GetCallerIdentity: ENOTFOUND');
@@ -280,7 +398,7 @@ describe('kms-rotate start: AWS refusing (exit 4, person-readable)', () => {
   it('an unexpected error is one line and a hint, without a stack trace', async () => {
     sts.reset();
     sts.on(GetCallerIdentityCommand).rejects(new TypeError('boom'));
-    const { io, stderr } = captureIo({ ...door.env,  KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
+    const { io, stderr } = captureIo({ ...door.env, KMS_ROTATE_STATE_MACHINE: STATE_MACHINE });
 
     expect(await main(['start', '--key', K1, '--reason', 'x'], io)).toBe(1);
     expect(stderr()).toBe('kms-rotate: unexpected error: TypeError: boom\nrerun with KMS_ROTATE_DEBUG=1 for details\n');
@@ -291,7 +409,9 @@ describe('executionName', () => {
   it('is short, readable and within the Step Functions rules', () => {
     const at = new Date('2025-03-02T10:15:42.123Z');
     expect(executionName(K1_ARN, at, 'abcd')).toBe('manual-1234abcd-20250302T101542-abcd');
-    expect(executionName('mrk-1234abcd12ab34cd56ef1234567890ab', at, '0f0f')).toBe('manual-mrk-1234abcd-20250302T101542-0f0f');
+    expect(executionName('mrk-1234abcd12ab34cd56ef1234567890ab', at, '0f0f')).toBe(
+      'manual-mrk-1234abcd-20250302T101542-0f0f',
+    );
     const long = executionName(`alias/${'a/b_c-'.repeat(40)}`, at, '1234');
     expect(long.length).toBeLessThanOrEqual(80);
     expect(long).toMatch(/^[A-Za-z0-9_-]+$/);

@@ -80,7 +80,11 @@ function commandsIn(text: string): string[] {
 async function exitCodeOf(command: string): Promise<{ code: number; stderr: string }> {
   const argv = shellWords(fill(command));
   expect(argv[0]).toBe('kms-rotate');
-  const { io, stderr } = captureIo({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00', AWS_SECRET_ACCESS_KEY: 'secret', KMS_ROTATE_STATE_MACHINE: 'arn:aws:states:us-east-1:111122223333:stateMachine:KmsIncidentRotation' });
+  const { io, stderr } = captureIo({
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    KMS_ROTATE_STATE_MACHINE: 'arn:aws:states:us-east-1:111122223333:stateMachine:KmsIncidentRotation',
+  });
   const code = await main(argv.slice(1), io);
   return { code, stderr: stderr() };
 }
@@ -121,7 +125,10 @@ function summaryWith(keys: KeyResult[], over: Partial<RunSummary> = {}): RunSumm
 
 /** Every notification the workflow can send for one key: each reason, as a finding and as break-glass, and no key at all. */
 function everyNotification(): string[] {
-  const reasons: [Outcome, Reason][] = [...SKIP_REASONS.map((r) => ['SKIPPED', r] as [Outcome, Reason]), ...FAIL_REASONS.map((r) => ['FAILED', r] as [Outcome, Reason])];
+  const reasons: [Outcome, Reason][] = [
+    ...SKIP_REASONS.map((r) => ['SKIPPED', r] as [Outcome, Reason]),
+    ...FAIL_REASONS.map((r) => ['FAILED', r] as [Outcome, Reason]),
+  ];
   const texts: string[] = [];
   for (const [outcome, reason] of reasons) {
     for (const breakGlass of [false, true]) {
@@ -130,7 +137,12 @@ function everyNotification(): string[] {
     }
   }
   texts.push(formatNotification(summaryWith([]), { region: 'us-east-1', rotationBudget: 25 }).message);
-  texts.push(formatNotification(summaryWith([keyResult({ outcome: 'DRY_RUN' })], { dryRun: true }), { region: 'us-east-1', rotationBudget: 25 }).message);
+  texts.push(
+    formatNotification(summaryWith([keyResult({ outcome: 'DRY_RUN' })], { dryRun: true }), {
+      region: 'us-east-1',
+      rotationBudget: 25,
+    }).message,
+  );
   return texts;
 }
 
@@ -139,7 +151,9 @@ describe('commands suggested to people work when pasted', () => {
   const fromNextSteps = [...new Set(Object.values(NEXT_STEP).flatMap(commandsIn))];
 
   it('finds the commands (the extraction itself works)', () => {
-    expect(fromNextSteps.map((c) => c.split(" ").slice(0, 2).join(" ")).sort()).toEqual(expect.arrayContaining(["kms-rotate check", "kms-rotate start"]));
+    expect(fromNextSteps.map((c) => c.split(' ').slice(0, 2).join(' ')).sort()).toEqual(
+      expect.arrayContaining(['kms-rotate check', 'kms-rotate start']),
+    );
     expect(fromNotifications.some((c) => c.includes('--force'))).toBe(true);
   });
 
@@ -154,26 +168,53 @@ describe('commands suggested to people work when pasted', () => {
   });
 
   it('the approval request: approve and deny as printed', async () => {
-    const task = { ref: K1_ARN, keyArn: K1_ARN, aliases: [], moreAliases: 0, onDemandRotationsUsed: 1, onDemandRotationsRemaining: 24, request: { source: 'manual', reason: 'INC-1', requestedBy: 'alice' }, executionArn: null };
-    const { message } = formatApprovalRequest({ task: task as never, approvalId: 'ap-0123456789abcdef0123' }, { approvalTimeoutSeconds: 3600, approvalTimeoutAction: 'SKIP' });
+    const task = {
+      ref: K1_ARN,
+      keyArn: K1_ARN,
+      aliases: [],
+      moreAliases: 0,
+      onDemandRotationsUsed: 1,
+      onDemandRotationsRemaining: 24,
+      request: { source: 'manual', reason: 'INC-1', requestedBy: 'alice' },
+      executionArn: null,
+    };
+    const { message } = formatApprovalRequest(
+      { task: task as never, approvalId: 'ap-0123456789abcdef0123' },
+      { approvalTimeoutSeconds: 3600, approvalTimeoutAction: 'SKIP' },
+    );
     const commands = commandsIn(message);
     expect(commands.map((c) => c.split(' ')[1])).toEqual(['approve', 'deny']);
     for (const command of commands) {
       const { code, stderr } = await exitCodeOf(command);
-      expect({ command, code, stderr }).toEqual({ command, code: EXIT.AWS, stderr: expect.not.stringMatching(/error: |expected/) });
+      expect({ command, code, stderr }).toEqual({
+        command,
+        code: EXIT.AWS,
+        stderr: expect.not.stringMatching(/error: |expected/),
+      });
     }
   });
 
   it('README and the runbook: every kms-rotate command line in a console example', async () => {
-    const readme = ['../../README.md', '../../docs/on-call.md'].map((f) => readFileSync(path.join(__dirname, f), 'utf8')).join('\n');
+    const readme = ['../../README.md', '../../docs/on-call.md']
+      .map((f) => readFileSync(path.join(__dirname, f), 'utf8'))
+      .join('\n');
     const lines = readme
       .split('\n')
       .map((l) => /^\$ (kms-rotate (?:start|approve|deny|check|watch|status)\b.*)$/.exec(l)?.[1])
       .filter((l): l is string => Boolean(l) && !l!.endsWith('\\'));
     expect(lines.length).toBeGreaterThanOrEqual(4);
     for (const line of lines) {
-      const { code, stderr } = await exitCodeOf(line.replace(/manual-[\w-]+/, 'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotationManual:manual-1'));
-      expect({ line, code, stderr }).toEqual({ line, code: EXIT.AWS, stderr: expect.not.stringMatching(/error: |expected/) });
+      const { code, stderr } = await exitCodeOf(
+        line.replace(
+          /manual-[\w-]+/,
+          'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotationManual:manual-1',
+        ),
+      );
+      expect({ line, code, stderr }).toEqual({
+        line,
+        code: EXIT.AWS,
+        stderr: expect.not.stringMatching(/error: |expected/),
+      });
     }
   });
 
@@ -184,14 +225,29 @@ describe('commands suggested to people work when pasted', () => {
 });
 
 describe('a refused break-glass says when the next forced rotation is allowed', () => {
-  const base = { force: true, now: new Date('2026-12-04T12:00:00.000Z'), forceMinIntervalSeconds: 600, forceDailyCap: 2 };
+  const base = {
+    force: true,
+    now: new Date('2026-12-04T12:00:00.000Z'),
+    forceMinIntervalSeconds: 600,
+    forceDailyCap: 2,
+  };
   it('minimum interval: from the last rotation plus the interval', () => {
-    const out = breakGlassBounds({ lastOnDemandRotation: new Date('2026-12-04T11:55:00.000Z') } as never, base as never);
+    const out = breakGlassBounds(
+      { lastOnDemandRotation: new Date('2026-12-04T11:55:00.000Z') } as never,
+      base as never,
+    );
     expect(out?.detail).toContain('next forced rotation allowed from 2026-12-04T12:05:00.000Z');
   });
   it('daily cap: when the oldest rotation that holds the cap leaves the 24 h window', () => {
-    const dates = [new Date('2026-12-03T13:00:00.000Z'), new Date('2026-12-03T20:00:00.000Z'), new Date('2026-12-04T09:00:00.000Z')];
-    const out = breakGlassBounds({ lastOnDemandRotation: dates[2], onDemandRotationDates: dates } as never, base as never);
+    const dates = [
+      new Date('2026-12-03T13:00:00.000Z'),
+      new Date('2026-12-03T20:00:00.000Z'),
+      new Date('2026-12-04T09:00:00.000Z'),
+    ];
+    const out = breakGlassBounds(
+      { lastOnDemandRotation: dates[2], onDemandRotationDates: dates } as never,
+      base as never,
+    );
     // 3 in the window, cap 2: two must age out, the second oldest at 2026-12-04T20:00.
     expect(out?.detail).toContain('next forced rotation allowed from 2026-12-04T20:00:00.000Z');
   });

@@ -3,7 +3,12 @@
  * escape sequences prints harmlessly, and status lists manual and finding-triggered runs.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
@@ -30,12 +35,14 @@ beforeEach(() => {
 
 describe('the sanitiser', () => {
   it('shows controls, ESC/CSI/OSC sequences and bidi overrides escaped, keeping the text visible', () => {
-    expect(clean(HOSTILE)).toBe('\\x1B[2J\\x1B[H\\x1B[32mAPPROVED by security\\x1B[0m\\x0D\\x0A\\x1B]0;owned\\x07\\u202Egnp.exe\\x9B31m');
+    expect(clean(HOSTILE)).toBe(
+      '\\x1B[2J\\x1B[H\\x1B[32mAPPROVED by security\\x1B[0m\\x0D\\x0A\\x1B]0;owned\\x07\\u202Egnp.exe\\x9B31m',
+    );
     expect(harmless(clean(HOSTILE))).toBe(true);
     expect(cleanJson({ [`key${ESC}[2J`]: [`a${ESC}b`] })).toEqual({ 'key\\x1B[2J': ['a\\x1Bb'] });
   });
 
-  it('the output guard keeps only the CLI\'s own colour and erase-line sequences, newlines and tabs', () => {
+  it("the output guard keeps only the CLI's own colour and erase-line sequences, newlines and tabs", () => {
     expect(guardOutput(`${ESC}[32mok${ESC}[39m\tx\n\r${ESC}[K`)).toBe(`${ESC}[32mok${ESC}[39m\tx\n\r${ESC}[K`);
     expect(guardOutput(`${ESC}]0;t\u0007${ESC}[2J\u202E`)).toBe('\\x1B]0;t\\x07\\x1B[2J\\u202E');
   });
@@ -46,7 +53,10 @@ describe('execution data full of escape sequences prints harmlessly', () => {
     // Given: a manual input whose key id and an unknown field name are hostile, and a summary
     // whose key ref and detail are too.
     const name = 'manual-1234abcd-20250302T120000-aaaa';
-    const summary = runSummary([keyResult({ ref: `key/${HOSTILE}`, keyArn: null, outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: HOSTILE })], { reason: HOSTILE });
+    const summary = runSummary(
+      [keyResult({ ref: `key/${HOSTILE}`, keyArn: null, outcome: 'SKIPPED', reason: 'NOT_FOUND', detail: HOSTILE })],
+      { reason: HOSTILE },
+    );
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: arnOf(MANUAL, name),
       name,
@@ -69,10 +79,26 @@ describe('execution data full of escape sequences prints harmlessly', () => {
     expect(harmless(stderr().replaceAll('\n', ''))).toBe(true);
   });
 
-  it('status: the key named by a running execution\'s input', async () => {
+  it("status: the key named by a running execution's input", async () => {
     const name = 'manual-evil';
-    sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: arnOf(MANUAL, name), stateMachineArn: MANUAL, name, status: 'RUNNING', startDate: new Date('2025-03-02T12:00:00Z') }] });
-    sfn.on(DescribeExecutionCommand).resolves({ executionArn: arnOf(MANUAL, name), name, status: 'RUNNING', startDate: new Date('2025-03-02T12:00:00Z'), input: JSON.stringify({ keyId: HOSTILE }) });
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: arnOf(MANUAL, name),
+          stateMachineArn: MANUAL,
+          name,
+          status: 'RUNNING',
+          startDate: new Date('2025-03-02T12:00:00Z'),
+        },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: arnOf(MANUAL, name),
+      name,
+      status: 'RUNNING',
+      startDate: new Date('2025-03-02T12:00:00Z'),
+      input: JSON.stringify({ keyId: HOSTILE }),
+    });
     const { io, stdout } = captureIo({ KMS_ROTATE_STATE_MACHINE: MANUAL });
 
     expect(await main(['status'], io)).toBe(0);
@@ -103,8 +129,25 @@ describe('status sees both machines', () => {
       { machine: AUTOMATIC, name: 'guardduty-5ec4b7b1', start: '2025-03-02T11:00:00Z' },
     ];
     for (const r of runs) {
-      sfn.on(ListExecutionsCommand, { stateMachineArn: r.machine }).resolves({ executions: [{ executionArn: arnOf(r.machine, r.name), stateMachineArn: r.machine, name: r.name, status: 'SUCCEEDED', startDate: new Date(r.start) }] });
-      sfn.on(DescribeExecutionCommand, { executionArn: arnOf(r.machine, r.name) }).resolves({ executionArn: arnOf(r.machine, r.name), name: r.name, status: 'SUCCEEDED', startDate: new Date(r.start), input: '{}', output: JSON.stringify(runSummary([keyResult()])) });
+      sfn.on(ListExecutionsCommand, { stateMachineArn: r.machine }).resolves({
+        executions: [
+          {
+            executionArn: arnOf(r.machine, r.name),
+            stateMachineArn: r.machine,
+            name: r.name,
+            status: 'SUCCEEDED',
+            startDate: new Date(r.start),
+          },
+        ],
+      });
+      sfn.on(DescribeExecutionCommand, { executionArn: arnOf(r.machine, r.name) }).resolves({
+        executionArn: arnOf(r.machine, r.name),
+        name: r.name,
+        status: 'SUCCEEDED',
+        startDate: new Date(r.start),
+        input: '{}',
+        output: JSON.stringify(runSummary([keyResult()])),
+      });
     }
     const { io, stdout } = captureIo();
 

@@ -4,7 +4,6 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { ACCOUNT, captureIo, History, K1_ARN, keyResult, keyTask, runSummary, STATE_MACHINE } from './helpers';
 
-
 const sfn = mockClient(SFNClient);
 const NAME = 'manual-1234abcd-20250302T101542-9f3a';
 const EXECUTION = `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:${NAME}`;
@@ -18,8 +17,27 @@ function twoKeyHistory() {
   const request = { keys: [K1_ARN, K2_ARN], source: 'guardduty' };
   const k2 = { ref: K2_ARN, request };
   const summary = runSummary(
-    [keyResult(), keyResult({ ref: K2_ARN, keyArn: K2_ARN, aliases: [], outcome: 'FAILED', reason: 'ACCESS_DENIED', detail: null, onDemandRotationsUsed: null, onDemandRotationsRemaining: null })],
-    { source: 'guardduty', findingId: 'f-1', findingType: 'Exfiltration:S3/AnomalousBehavior', severity: 8, severityLabel: 'HIGH', reason: 'Anomalous S3 data access' },
+    [
+      keyResult(),
+      keyResult({
+        ref: K2_ARN,
+        keyArn: K2_ARN,
+        aliases: [],
+        outcome: 'FAILED',
+        reason: 'ACCESS_DENIED',
+        detail: null,
+        onDemandRotationsUsed: null,
+        onDemandRotationsRemaining: null,
+      }),
+    ],
+    {
+      source: 'guardduty',
+      findingId: 'f-1',
+      findingType: 'Exfiltration:S3/AnomalousBehavior',
+      severity: 8,
+      severityLabel: 'HIGH',
+      reason: 'Anomalous S3 data access',
+    },
   );
   const h = new History()
     .started({ source: 'aws.guardduty' })
@@ -28,16 +46,35 @@ function twoKeyHistory() {
     .task('Assess', { ref: K1_ARN, request }, keyTask(), 1, 2)
     .entered('Task', 'Rotate', keyTask(), 3)
     .lambdaScheduled(3)
-    .lambdaFailed('ThrottlingException', JSON.stringify({ errorType: 'ThrottlingException', errorMessage: 'Rate exceeded' }), 3)
+    .lambdaFailed(
+      'ThrottlingException',
+      JSON.stringify({ errorType: 'ThrottlingException', errorMessage: 'Rate exceeded' }),
+      3,
+    )
     .lambdaScheduled(5)
     .exited('Task', 'Rotate', keyTask({ next: 'POLL' }), 6)
     .entered('Task', 'Assess', k2, 6)
     .lambdaScheduled(6)
-    .lambdaFailed('AccessDeniedException', JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: 'not allowed kms:DescribeKey' }), 6)
-    .exited('Task', 'Assess', { ...k2, error: { Error: 'AccessDeniedException', Cause: '{"errorMessage":"not allowed kms:DescribeKey"}' } }, 6)
+    .lambdaFailed(
+      'AccessDeniedException',
+      JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: 'not allowed kms:DescribeKey' }),
+      6,
+    )
+    .exited(
+      'Task',
+      'Assess',
+      { ...k2, error: { Error: 'AccessDeniedException', Cause: '{"errorMessage":"not allowed kms:DescribeKey"}' } },
+      6,
+    )
     .entered('Pass', 'Failed_ACCESS_DENIED', { ...k2 }, 6)
     .exited('Pass', 'Failed_ACCESS_DENIED', { ...k2, failure: { outcome: 'FAILED', reason: 'ACCESS_DENIED' } }, 6)
-    .task('CheckRotation', keyTask({ next: 'POLL' }), keyTask({ next: 'DONE', outcome: 'ROTATED', detail: 'Rotated on demand.' }), 20, 21)
+    .task(
+      'CheckRotation',
+      keyTask({ next: 'POLL' }),
+      keyTask({ next: 'DONE', outcome: 'ROTATED', detail: 'Rotated on demand.' }),
+      20,
+      21,
+    )
     .exited('Map', 'ForEachKey', { request, results: [{}, {}] }, 21)
     .task('Notify', { request }, { request, notification: { summary, anyFailed: true } }, 21, 22)
     .entered('Fail', 'KeysFailed', {}, 22)
@@ -49,10 +86,13 @@ describe('kms-rotate watch', () => {
   it('follows an execution by name: paginated history, retries and caught errors, then the summary (exit 1)', async () => {
     // Given
     const { events } = twoKeyHistory();
-    sfn
-      .on(DescribeExecutionCommand)
-      .resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING', startDate })
-      .resolves({ executionArn: EXECUTION, status: 'FAILED', startDate, error: 'KeyRotationFailed', cause: 'At least one key ended FAILED.' });
+    sfn.on(DescribeExecutionCommand).resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING', startDate }).resolves({
+      executionArn: EXECUTION,
+      status: 'FAILED',
+      startDate,
+      error: 'KeyRotationFailed',
+      cause: 'At least one key ended FAILED.',
+    });
     // Poll 1: a page and a next page. Poll 2: the whole history in two pages.
     sfn
       .on(GetExecutionHistoryCommand)
@@ -68,7 +108,11 @@ describe('kms-rotate watch', () => {
     // Then
     expect(code).toBe(1);
     expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: EXECUTION });
-    expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: EXECUTION, reverseOrder: false, nextToken: 't1' });
+    expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, {
+      executionArn: EXECUTION,
+      reverseOrder: false,
+      nextToken: 't1',
+    });
     const out = stdout();
     expect(out).toMatch(/00:05 {2}Rotate +key\/1234abcd\S+ {2}retried after ThrottlingException \(retry 1\)/);
     expect(out).toMatch(/Assess +key\/0987dcba\S+ {2}-> error AccessDeniedException - not allowed kms:DescribeKey/);
@@ -84,7 +128,9 @@ describe('kms-rotate watch', () => {
 
   it('exits 0 for an execution that already SUCCEEDED, given by ARN (no state machine lookup)', async () => {
     const summary = runSummary([keyResult()]);
-    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', startDate, output: JSON.stringify(summary) });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', startDate, output: JSON.stringify(summary) });
     sfn.on(GetExecutionHistoryCommand).resolves({ events: new History().started({}).succeeded(summary, 30).events });
     const { io, stdout } = captureIo();
 
@@ -94,7 +140,9 @@ describe('kms-rotate watch', () => {
   });
 
   it('exits 2 for an execution that does not exist', async () => {
-    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist', $metadata: {} }));
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist', $metadata: {} }));
     const { io, stderr } = captureIo();
 
     expect(await main(['watch', EXECUTION], io)).toBe(2);
@@ -115,7 +163,9 @@ describe('kms-rotate watch', () => {
       .on(DescribeExecutionCommand)
       .resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING', startDate })
       .resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', startDate, output: JSON.stringify(summary) });
-    sfn.on(GetExecutionHistoryCommand).resolves({ events: new History().started({}).entered('Wait', 'WaitForRotation', keyTask({ waitSeconds: 40 }), 1).events });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: new History().started({}).entered('Wait', 'WaitForRotation', keyTask({ waitSeconds: 40 }), 1).events,
+    });
     const { io, stderr, stdout } = captureIo({ NO_COLOR: '1' }, { stderrIsTTY: true, isTTY: true });
 
     expect(await main(['watch', EXECUTION], io)).toBe(0);

@@ -7,7 +7,15 @@ import path from 'node:path';
  * test instead of a reader's trail.
  */
 const ROOT = path.join(__dirname, '../..');
-const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'cli/README.md', 'local/README.md', 'local/standin/README.md'];
+const DOCS = [
+  'README.md',
+  ...readdirSync(path.join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+  'cli/README.md',
+  'local/README.md',
+  'local/standin/README.md',
+];
 /** Top-level folders whose paths the docs name; a backticked path under one of them must exist. */
 const REPO_DIRS = ['bin', 'lib', 'lambdas', 'local', 'cli', 'test', 'bench', 'docs', 'settings', '.ci'];
 
@@ -47,7 +55,8 @@ function linkProblems(file: string): Problem[] {
       problems.push({ file, target, why: `${resolved} does not exist` });
       continue;
     }
-    if (anchor && resolved.endsWith('.md') && !anchorsIn(resolved).has(anchor)) problems.push({ file, target, why: `no heading #${anchor} in ${resolved}` });
+    if (anchor && resolved.endsWith('.md') && !anchorsIn(resolved).has(anchor))
+      problems.push({ file, target, why: `no heading #${anchor} in ${resolved}` });
   }
   return problems;
 }
@@ -59,7 +68,8 @@ function pathProblems(file: string): Problem[] {
     const named = m[1]!.replace(/[.,:;)]+$/, '').replace(/:\d+$/, '');
     const top = named.split('/')[0]!;
     if (!named.includes('/') || !REPO_DIRS.includes(top) || /[<>*{}$]/.test(named)) continue;
-    if (!existsSync(path.join(ROOT, named))) problems.push({ file, target: named, why: 'no such file or folder in the repository' });
+    if (!existsSync(path.join(ROOT, named)))
+      problems.push({ file, target: named, why: 'no such file or folder in the repository' });
   }
   return problems;
 }
@@ -80,10 +90,13 @@ describe('documentation links and file paths', () => {
   });
 
   test('the checks can fail: a missing file, a missing anchor and a missing path are found', () => {
-    expect(anchorOf('The offline account\'s fidelity rules')).toBe('the-offline-accounts-fidelity-rules');
+    expect(anchorOf("The offline account's fidelity rules")).toBe('the-offline-accounts-fidelity-rules');
     const fake = 'docs/__link-check-probe.md';
     const fs = jest.requireActual<typeof import('node:fs')>('node:fs');
-    fs.writeFileSync(path.join(ROOT, fake), '# Probe\n[a](nowhere.md) [b](on-call.md#no-such-heading) [c](#probe) `lib/no-such-file.ts`\n');
+    fs.writeFileSync(
+      path.join(ROOT, fake),
+      '# Probe\n[a](nowhere.md) [b](on-call.md#no-such-heading) [c](#probe) `lib/no-such-file.ts`\n',
+    );
     try {
       expect(linkProblems(fake).map((p) => p.target)).toEqual(['nowhere.md', 'on-call.md#no-such-heading']);
       expect(pathProblems(fake).map((p) => p.target)).toEqual(['lib/no-such-file.ts']);

@@ -11,13 +11,26 @@ const template = synthTemplate(parseSettings({}, 'test'), { account: ACCOUNT, re
 let iam: AccountIam;
 let ledger: LocalLedger;
 beforeAll(async () => {
-  iam = createAccountIam({ template, world: parseWorld({ account: ACCOUNT, region: REGION }, 'ddb test'), account: ACCOUNT, region: REGION, resources: { [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE } });
+  iam = createAccountIam({
+    template,
+    world: parseWorld({ account: ACCOUNT, region: REGION }, 'ddb test'),
+    account: ACCOUNT,
+    region: REGION,
+    resources: { [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE },
+  });
   ledger = await startLocalLedger(template, REGION, { iam });
 });
 afterAll(() => ledger.close());
 
-const client = (p: { accessKeyId: string; secretAccessKey: string }) => new DynamoDBClient({ endpoint: ledger.endpoint, region: REGION, credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey }, maxAttempts: 1 });
-const put = (p: Principal, pk: string) => client(p).send(new PutItemCommand({ TableName: LOCAL_LEDGER_TABLE, Item: { pk: { S: pk }, sk: { S: 'x' } } }));
+const client = (p: { accessKeyId: string; secretAccessKey: string }) =>
+  new DynamoDBClient({
+    endpoint: ledger.endpoint,
+    region: REGION,
+    credentials: { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey },
+    maxAttempts: 1,
+  });
+const put = (p: Principal, pk: string) =>
+  client(p).send(new PutItemCommand({ TableName: LOCAL_LEDGER_TABLE, Item: { pk: { S: pk }, sk: { S: 'x' } } }));
 async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {
     await promise;
@@ -36,14 +49,23 @@ describe('the local ledger: SigV4 and IAM in front of dynalite', () => {
     expect(denied.message).toBe(
       `User: ${record.arn} is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${LOCAL_LEDGER_TABLE} because no identity-based policy allows the dynamodb:PutItem action`,
     );
-    await client(record).send(new DeleteItemCommand({ TableName: LOCAL_LEDGER_TABLE, Key: { pk: { S: 'LOCK#k' }, sk: { S: 'x' } } }));
+    await client(record).send(
+      new DeleteItemCommand({ TableName: LOCAL_LEDGER_TABLE, Key: { pk: { S: 'LOCK#k' }, sk: { S: 'x' } } }),
+    );
   });
 
   it('an index Query is authorized on the index ARN, with the index partition key as the leading key', async () => {
     const watch = iam.principals.functionRole('approval-watch');
     const query = (value: string) =>
       client(watch).send(
-        new QueryCommand({ TableName: LOCAL_LEDGER_TABLE, IndexName: 'PendingApprovals', KeyConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': 'pendingApproval' }, ExpressionAttributeValues: { ':p': { S: value } }, Select: 'COUNT' }),
+        new QueryCommand({
+          TableName: LOCAL_LEDGER_TABLE,
+          IndexName: 'PendingApprovals',
+          KeyConditionExpression: '#p = :p',
+          ExpressionAttributeNames: { '#p': 'pendingApproval' },
+          ExpressionAttributeValues: { ':p': { S: value } },
+          Select: 'COUNT',
+        }),
       );
     expect((await query('APPROVAL#PENDING')).Count).toBe(0);
     const denied = await errorOf(query('KEY#anything'));
@@ -52,7 +74,11 @@ describe('the local ledger: SigV4 and IAM in front of dynalite', () => {
   });
 
   it('an unknown access key or a wrong secret is refused before dynalite sees the request', async () => {
-    expect((await errorOf(put({ ...iam.principals.test(), accessKeyId: 'AKIANOBODY0000000000' }, 'KEY#x'))).name).toBe('UnrecognizedClientException');
-    expect((await errorOf(put({ ...iam.principals.test(), secretAccessKey: 'wrong-wrong-wrong' }, 'KEY#x'))).name).toBe('InvalidSignatureException');
+    expect((await errorOf(put({ ...iam.principals.test(), accessKeyId: 'AKIANOBODY0000000000' }, 'KEY#x'))).name).toBe(
+      'UnrecognizedClientException',
+    );
+    expect((await errorOf(put({ ...iam.principals.test(), secretAccessKey: 'wrong-wrong-wrong' }, 'KEY#x'))).name).toBe(
+      'InvalidSignatureException',
+    );
   });
 });

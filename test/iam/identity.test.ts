@@ -23,7 +23,13 @@ afterAll(() => s.close());
 
 /** What the runner gives an invocation: the stand-in's endpoint and the function role's credentials. */
 function invocation(role: Principal, times: number, pauseMs: number): Promise<void> {
-  const env = { AWS_REGION: REGION, AWS_ENDPOINT_URL: s.endpoint, AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey, AWS_SESSION_TOKEN: '' };
+  const env = {
+    AWS_REGION: REGION,
+    AWS_ENDPOINT_URL: s.endpoint,
+    AWS_ACCESS_KEY_ID: role.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: role.secretAccessKey,
+    AWS_SESSION_TOKEN: '',
+  };
   return withInvocationEnvironment(env, async () => {
     for (let i = 0; i < times; i++) {
       // The handlers' own client factory: one client per Region, endpoint and credentials.
@@ -48,7 +54,7 @@ describe('handler identity in one process', () => {
     expect(s.calls.slice(first).every((c) => !c.error)).toBe(true);
   });
 
-  it('outside an invocation, process.env is the process\'s own (an invocation\'s variables do not leak)', async () => {
+  it("outside an invocation, process.env is the process's own (an invocation's variables do not leak)", async () => {
     const before = process.env.AWS_ACCESS_KEY_ID;
     await invocation(iam.principals.functionRole('assess'), 1, 0);
     expect(process.env.AWS_ACCESS_KEY_ID).toBe(before);

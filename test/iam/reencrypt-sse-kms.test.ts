@@ -15,17 +15,32 @@ import { parseWorld } from '../../local/world';
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
-const template = synthTemplate(parseSettings({ reEncryptBuckets: ['orders-data', 'keyed-data'] }, 'test'), { account: ACCOUNT, region: REGION });
+const template = synthTemplate(parseSettings({ reEncryptBuckets: ['orders-data', 'keyed-data'] }, 'test'), {
+  account: ACCOUNT,
+  region: REGION,
+});
 const statements = Object.values(template.Resources)
   .filter((r) => r.Type === 'AWS::IAM::Policy')
-  .flatMap((r) => (r.Properties.PolicyDocument.Statement as { Sid?: string }[]))
+  .flatMap((r) => r.Properties.PolicyDocument.Statement as { Sid?: string }[])
   .filter((st) => st.Sid === 'SseKmsThroughS3ForListedBucketsOnly');
 const sseKmsOnly = resolveIntrinsics(statements[0], { account: ACCOUNT, region: REGION });
 const copier = {
   arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Copier/c`,
   accessKeyId: 'AKIATESTCOPIERXXXXXX',
   secretAccessKey: 'secret-of-copier-for-tests',
-  policies: [{ Version: '2012-10-17', Statement: [sseKmsOnly, { Effect: 'Allow', Action: 's3:GetObject', Resource: ['arn:aws:s3:::orders-data/*', 'arn:aws:s3:::keyed-data/*', 'arn:aws:s3:::other-data/*'] }] }],
+  policies: [
+    {
+      Version: '2012-10-17',
+      Statement: [
+        sseKmsOnly,
+        {
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: ['arn:aws:s3:::orders-data/*', 'arn:aws:s3:::keyed-data/*', 'arn:aws:s3:::other-data/*'],
+        },
+      ],
+    },
+  ],
 };
 const world = parseWorld(
   {
@@ -44,12 +59,15 @@ const world = parseWorld(
 
 let standIn: StandIn;
 beforeAll(async () => {
-  standIn = await startStandIn(world, { iam: createAccountIam({ template, world, account: ACCOUNT, region: REGION, resources: {} }) });
+  standIn = await startStandIn(world, {
+    iam: createAccountIam({ template, world, account: ACCOUNT, region: REGION, resources: {} }),
+  });
 });
 afterAll(() => standIn.close());
 
 const credentials = { accessKeyId: copier.accessKeyId, secretAccessKey: copier.secretAccessKey };
-const s3 = () => new S3Client({ endpoint: standIn.endpoint, region: REGION, credentials, maxAttempts: 1, forcePathStyle: true });
+const s3 = () =>
+  new S3Client({ endpoint: standIn.endpoint, region: REGION, credentials, maxAttempts: 1, forcePathStyle: true });
 const kms = () => new KMSClient({ endpoint: standIn.endpoint, region: REGION, credentials, maxAttempts: 1 });
 async function errorOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -60,17 +78,17 @@ async function errorOf(promise: Promise<unknown>): Promise<string> {
   return 'none';
 }
 
-describe('the SSE-KMS path\'s KMS rights (kms:ViaService S3, the listed buckets\' encryption context)', () => {
-  it('is one statement of ReencryptObjects\' role', () => {
+describe("the SSE-KMS path's KMS rights (kms:ViaService S3, the listed buckets' encryption context)", () => {
+  it("is one statement of ReencryptObjects' role", () => {
     expect(statements).toHaveLength(1);
   });
 
-  it('S3 decrypts a listed bucket\'s object for it', async () => {
+  it("S3 decrypts a listed bucket's object for it", async () => {
     const got = await s3().send(new GetObjectCommand({ Bucket: 'orders-data', Key: 'a.txt' }));
     expect(await got.Body!.transformToString()).toBe('listed');
   });
 
-  it('with an S3 Bucket Key the context is the bucket ARN: a listed bucket\'s still decrypts', async () => {
+  it("with an S3 Bucket Key the context is the bucket ARN: a listed bucket's still decrypts", async () => {
     const got = await s3().send(new GetObjectCommand({ Bucket: 'keyed-data', Key: 'k.txt' }));
     expect(await got.Body!.transformToString()).toBe('bucket key');
   });
@@ -80,7 +98,19 @@ describe('the SSE-KMS path\'s KMS rights (kms:ViaService S3, the listed buckets\
   });
 
   it('direct KMS calls are refused (no kms:ViaService)', async () => {
-    expect(await errorOf(kms().send(new GenerateDataKeyCommand({ KeyId: KEY_ID, KeySpec: 'AES_256', EncryptionContext: { 'aws:s3:arn': 'arn:aws:s3:::orders-data/a.txt' } })))).toBe('AccessDeniedException');
-    expect(await errorOf(kms().send(new DecryptCommand({ KeyId: KEY_ID, CiphertextBlob: Buffer.from('x'.repeat(64)) })))).toMatch(/AccessDeniedException|InvalidCiphertextException/);
+    expect(
+      await errorOf(
+        kms().send(
+          new GenerateDataKeyCommand({
+            KeyId: KEY_ID,
+            KeySpec: 'AES_256',
+            EncryptionContext: { 'aws:s3:arn': 'arn:aws:s3:::orders-data/a.txt' },
+          }),
+        ),
+      ),
+    ).toBe('AccessDeniedException');
+    expect(
+      await errorOf(kms().send(new DecryptCommand({ KeyId: KEY_ID, CiphertextBlob: Buffer.from('x'.repeat(64)) }))),
+    ).toMatch(/AccessDeniedException|InvalidCiphertextException/);
   });
 });

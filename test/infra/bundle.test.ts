@@ -31,7 +31,9 @@ test.each([...HANDLERS, 'front-door', 'drill', 'approval-watch'])('%s bundles an
 });
 
 test('the bundled Assess handler runs against the stand-in', async () => {
-  const standIn = await startStandIn(parseWorld({ keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', onDemandRotationsUsed: 4 }] }, 'bundle test'));
+  const standIn = await startStandIn(
+    parseWorld({ keys: [{ id: '1234abcd-12ab-34cd-56ef-1234567890ab', onDemandRotationsUsed: 4 }] }, 'bundle test'),
+  );
   const saved = { ...process.env };
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: standIn.endpoint,
@@ -62,7 +64,21 @@ test('the bundled Assess handler runs against the stand-in', async () => {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle path is known only at run time
     const { handler } = require(bundle('assess'));
-    const request = { requestId: 'r', source: 'manual', findingId: null, findingType: null, severity: null, severityLabel: null, reason: 'x', keys: [], dryRun: false, force: false, requestedBy: null, account: null, region: null };
+    const request = {
+      requestId: 'r',
+      source: 'manual',
+      findingId: null,
+      findingType: null,
+      severity: null,
+      severityLabel: null,
+      reason: 'x',
+      keys: [],
+      dryRun: false,
+      force: false,
+      requestedBy: null,
+      account: null,
+      region: null,
+    };
     const out = await handler(
       { ref: 'alias/missing', request },
       { functionName: 'assess', awsRequestId: '1', getRemainingTimeInMillis: () => 1000 },

@@ -10,21 +10,29 @@ import { parseSettings } from '../../lib/settings';
 const env = { account: '111122223333', region: 'us-east-1' };
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
-test('in a fresh app, in the team\'s own stack, with typed props', () => {
+test("in a fresh app, in the team's own stack, with typed props", () => {
   // Given
   const stack = new Stack(newApp(), 'TeamStack', { env });
 
   // When
-  const rotation = new KmsIncidentRotation(stack, 'Rotation', { notificationEmails: ['oncall@example.com'], automaticReserve: 5, approvalTimeoutMinutes: 30 });
+  const rotation = new KmsIncidentRotation(stack, 'Rotation', {
+    notificationEmails: ['oncall@example.com'],
+    automaticReserve: 5,
+    approvalTimeoutMinutes: 30,
+  });
 
   // Then
   const t = Template.fromStack(stack);
   t.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
   t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
-  const low = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.startsWith('RotationObservabilityRotationsRemainingLow'));
+  const low = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) =>
+    id.startsWith('RotationObservabilityRotationsRemainingLow'),
+  );
   expect(low?.[1].Properties.Threshold).toBe(5);
   // Defaults filled in, the given ones kept.
-  expect(rotation.settings).toEqual(parseSettings({ notificationEmails: ['oncall@example.com'], automaticReserve: 5, approvalTimeoutMinutes: 30 }));
+  expect(rotation.settings).toEqual(
+    parseSettings({ notificationEmails: ['oncall@example.com'], automaticReserve: 5, approvalTimeoutMinutes: 30 }),
+  );
   // Outputs under the construct's id (the wrapper stack's 'Default' id keeps the plain names).
   expect(Object.keys(t.findOutputs('*')).some((id) => id.startsWith('RotationStateMachineArn'))).toBe(true);
 });
@@ -53,9 +61,16 @@ test('two stacks of one app, each with the construct, synthesize, and set no phy
   expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['Rotation-eu-west-1', 'Rotation-us-east-1']);
   // Explicit names (CloudFormation names everything else from the stack name): none shared.
   const namesOf = (stack: Stack) =>
-    Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>).flatMap((r) =>
+    Object.values(
+      Template.fromStack(stack).toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>,
+    ).flatMap((r) =>
       Object.entries(r.Properties ?? {})
-        .filter(([k, v]) => /^(StateMachineName|TableName|TopicName|DashboardName|BackupVaultName|BackupPlanName|RoleName|FunctionName|LogGroupName|QueueName)$/.test(k) && typeof v === 'string')
+        .filter(
+          ([k, v]) =>
+            /^(StateMachineName|TableName|TopicName|DashboardName|BackupVaultName|BackupPlanName|RoleName|FunctionName|LogGroupName|QueueName)$/.test(
+              k,
+            ) && typeof v === 'string',
+        )
         .map(([, v]) => v as string),
     );
   const [a, b] = stacks.map(namesOf);
@@ -65,14 +80,35 @@ test('two stacks of one app, each with the construct, synthesize, and set no phy
 test('two in one stack fail with a clear error (both would act on every finding)', () => {
   const stack = new Stack(newApp(), 'TeamStack', { env });
   new KmsIncidentRotation(stack, 'First');
-  expect(() => new KmsIncidentRotation(stack, 'Second')).toThrow(/stack 'TeamStack' already holds one \('TeamStack\/First'\).*one stack per account and Region/);
+  expect(() => new KmsIncidentRotation(stack, 'Second')).toThrow(
+    /stack 'TeamStack' already holds one \('TeamStack\/First'\).*one stack per account and Region/,
+  );
 });
 
-test('the product\'s own stack is the construct under the id Default: logical ids as before', () => {
-  const t = Template.fromStack(new KmsIncidentRotationStack(newApp(), 'KmsIncidentRotation', { settings: parseSettings({}), env }));
+test("the product's own stack is the construct under the id Default: logical ids as before", () => {
+  const t = Template.fromStack(
+    new KmsIncidentRotationStack(newApp(), 'KmsIncidentRotation', { settings: parseSettings({}), env }),
+  );
   const ids = Object.keys(t.toJSON().Resources);
-  for (const prefix of ['ProductKey', 'Notifications', 'LedgerTable', 'WorkflowStateMachine', 'ManualWorkflowStateMachine', 'TasksRotate', 'FrontDoorApi', 'ObservabilityDashboard']) {
+  for (const prefix of [
+    'ProductKey',
+    'Notifications',
+    'LedgerTable',
+    'WorkflowStateMachine',
+    'ManualWorkflowStateMachine',
+    'TasksRotate',
+    'FrontDoorApi',
+    'ObservabilityDashboard',
+  ]) {
     expect(ids.some((id) => id.startsWith(prefix))).toBe(true);
   }
-  expect(Object.keys(t.findOutputs('*'))).toEqual(expect.arrayContaining(['StateMachineArn', 'ManualStateMachineArn', 'AutomaticStateMachineArn', 'Settings', 'DashboardUrl']));
+  expect(Object.keys(t.findOutputs('*'))).toEqual(
+    expect.arrayContaining([
+      'StateMachineArn',
+      'ManualStateMachineArn',
+      'AutomaticStateMachineArn',
+      'Settings',
+      'DashboardUrl',
+    ]),
+  );
 });

@@ -19,16 +19,26 @@ describe('context keys that look like a mistyped setting', () => {
     expect(closestSetting(typo, SETTING_NAMES)).toBe(meant);
   });
 
-  test('feature flags, CDK keys, the product\'s other keys and far-away keys are not settings typos', () => {
-    const keys = ['@aws-cdk/core:newStyleStackSynthesis', 'aws:cdk:enable-path-metadata', 'availability-zones:account=1:region=x', 'env', 'settingsFile', 'stackSetAssetsBucket', 'somethingElseEntirely'];
+  test("feature flags, CDK keys, the product's other keys and far-away keys are not settings typos", () => {
+    const keys = [
+      '@aws-cdk/core:newStyleStackSynthesis',
+      'aws:cdk:enable-path-metadata',
+      'availability-zones:account=1:region=x',
+      'env',
+      'settingsFile',
+      'stackSetAssetsBucket',
+      'somethingElseEntirely',
+    ];
     expect(misspelledContextKeys(keys, SETTING_NAMES, () => 'x')).toEqual([]);
   });
 
   test('a typo names its source and the setting it probably means', () => {
-    expect(misspelledContextKeys(['rotationBudgte', 'dryRun'], SETTING_NAMES, (k) => `-c ${k}=...`)).toEqual(['rotationBudgte (-c rotationBudgte=...): not a setting; did you mean rotationBudget?']);
+    expect(misspelledContextKeys(['rotationBudgte', 'dryRun'], SETTING_NAMES, (k) => `-c ${k}=...`)).toEqual([
+      'rotationBudgte (-c rotationBudgte=...): not a setting; did you mean rotationBudget?',
+    ]);
   });
 
-  test('a value equal to cdk.json\'s came from cdk.json (strings from -c compare as JSON); others from -c', () => {
+  test("a value equal to cdk.json's came from cdk.json (strings from -c compare as JSON); others from -c", () => {
     const cdkJson = { rotationBudget: 25, notificationEmails: [] };
     expect(contextSource(cdkJson, 'rotationBudget', 25)).toBe('cdk.json');
     expect(contextSource(cdkJson, 'rotationBudget', '25')).toBe('cdk.json');
@@ -63,8 +73,10 @@ describe('settings from the context with their origin', () => {
     expect(problems.find((p) => p.startsWith('rotationBudget'))).toMatch(/\(from -c rotationBudget=\.\.\.\)$/);
   });
 
-  test('the stack refuses a mistyped context key (the App\'s context, as `cdk synth -c` gives it)', () => {
+  test("the stack refuses a mistyped context key (the App's context, as `cdk synth -c` gives it)", () => {
     const app = new App({ context: { rotationBudgte: 20 } });
-    expect(() => new KmsIncidentRotationStack(app, 'Typo', { env: { account: '111122223333', region: 'eu-west-1' } })).toThrow(/did you mean rotationBudget\?/);
+    expect(
+      () => new KmsIncidentRotationStack(app, 'Typo', { env: { account: '111122223333', region: 'eu-west-1' } }),
+    ).toThrow(/did you mean rotationBudget\?/);
   });
 });

@@ -16,10 +16,21 @@ import { extractWorkflow } from '../../local/template';
 const env = { account: '111122223333', region: 'us-east-1' };
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:f';
 const task = (extra: Record<string, unknown> = {}) => ({ Type: 'Task', Resource: FN, End: true, ...extra });
-const machine = (state: Record<string, unknown>, others: Record<string, unknown> = {}) => ({ StartAt: 'S', States: { S: state, ...others } });
-const distributedMap = (fields: Record<string, unknown>, child: Record<string, unknown> = task(), executionType = 'STANDARD') => ({
+const machine = (state: Record<string, unknown>, others: Record<string, unknown> = {}) => ({
+  StartAt: 'S',
+  States: { S: state, ...others },
+});
+const distributedMap = (
+  fields: Record<string, unknown>,
+  child: Record<string, unknown> = task(),
+  executionType = 'STANDARD',
+) => ({
   Type: 'Map',
-  ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType }, StartAt: 'C', States: { C: child } },
+  ItemProcessor: {
+    ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType },
+    StartAt: 'C',
+    States: { C: child },
+  },
   End: true,
   ...fields,
 });
@@ -31,33 +42,64 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
         TimeoutSeconds: 60,
         HeartbeatSeconds: 59,
         Retry: [
-          { ErrorEquals: ['A'], IntervalSeconds: 1, MaxAttempts: 0, BackoffRate: 1, MaxDelaySeconds: 31_622_400, JitterStrategy: 'NONE' },
+          {
+            ErrorEquals: ['A'],
+            IntervalSeconds: 1,
+            MaxAttempts: 0,
+            BackoffRate: 1,
+            MaxDelaySeconds: 31_622_400,
+            JitterStrategy: 'NONE',
+          },
           { ErrorEquals: ['States.ALL'] },
         ],
         Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Done' }],
         End: undefined,
         Next: 'M',
       }),
-      { M: distributedMap({ Label: 'L'.repeat(MAP_LABEL_MAX_LENGTH), Next: 'Done', End: undefined }), Done: { Type: 'Succeed' } },
+      {
+        M: distributedMap({ Label: 'L'.repeat(MAP_LABEL_MAX_LENGTH), Next: 'Done', End: undefined }),
+        Done: { Type: 'Succeed' },
+      },
     );
     expect(definitionProblems(definition)).toEqual([]);
   });
 
   test.each([
-    [{ HeartbeatSeconds: 60, TimeoutSeconds: 60 }, 'State S: HeartbeatSeconds (60) must be smaller than TimeoutSeconds (60).'],
-    [{ HeartbeatSeconds: 61, TimeoutSeconds: 60 }, 'State S: HeartbeatSeconds (61) must be smaller than TimeoutSeconds (60).'],
+    [
+      { HeartbeatSeconds: 60, TimeoutSeconds: 60 },
+      'State S: HeartbeatSeconds (60) must be smaller than TimeoutSeconds (60).',
+    ],
+    [
+      { HeartbeatSeconds: 61, TimeoutSeconds: 60 },
+      'State S: HeartbeatSeconds (61) must be smaller than TimeoutSeconds (60).',
+    ],
     [{ TimeoutSeconds: 0 }, 'State S: TimeoutSeconds must be a positive integer of at most 99999999 (got 0).'],
     [{ TimeoutSeconds: 1.5 }, 'State S: TimeoutSeconds must be a positive integer of at most 99999999 (got 1.5).'],
     [{ HeartbeatSeconds: -1 }, 'State S: HeartbeatSeconds must be a positive integer of at most 99999999 (got -1).'],
-    [{ TimeoutSeconds: 5, TimeoutSecondsPath: '$.t' }, 'State S: TimeoutSeconds and TimeoutSecondsPath cannot both be set.'],
+    [
+      { TimeoutSeconds: 5, TimeoutSecondsPath: '$.t' },
+      'State S: TimeoutSeconds and TimeoutSecondsPath cannot both be set.',
+    ],
   ])('Task %p', (fields, message) => {
     expect(definitionProblems(machine(task(fields)))).toEqual([message]);
   });
 
   test.each([
-    ['Retry', [{ ErrorEquals: ['States.ALL', 'A'] }], ['State S: Retry[0]: States.ALL must appear alone in the ErrorEquals array.']],
-    ['Retry', [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['A'] }], ['State S: Retry[0]: States.ALL must appear in the last retrier of the Retry array.']],
-    ['Catch', [{ ErrorEquals: ['A', 'States.ALL'], Next: 'X' }], ['State S: Catch[0]: States.ALL must appear alone in the ErrorEquals array.']],
+    [
+      'Retry',
+      [{ ErrorEquals: ['States.ALL', 'A'] }],
+      ['State S: Retry[0]: States.ALL must appear alone in the ErrorEquals array.'],
+    ],
+    [
+      'Retry',
+      [{ ErrorEquals: ['States.ALL'] }, { ErrorEquals: ['A'] }],
+      ['State S: Retry[0]: States.ALL must appear in the last retrier of the Retry array.'],
+    ],
+    [
+      'Catch',
+      [{ ErrorEquals: ['A', 'States.ALL'], Next: 'X' }],
+      ['State S: Catch[0]: States.ALL must appear alone in the ErrorEquals array.'],
+    ],
     [
       'Catch',
       [
@@ -83,31 +125,49 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
     expect(problems[0]).toMatch(message);
   });
 
-  test.each([['arn:aws:states:::lambda:invoke.waitForTaskToken'], ['arn:aws:states:::states:startExecution.sync:2'], ['arn:aws:states:::ecs:runTask.sync']])(
-    'an Express machine cannot use %s',
-    (resource) => {
-      const definition = machine(task({ Resource: resource }));
-      const refusal = /^State S: Express workflows do not support the \.(waitForTaskToken|sync) integration pattern/;
-      expect(definitionProblems(definition, 'EXPRESS')).toEqual([expect.stringMatching(refusal)]);
-      expect(definitionProblems(definition, 'STANDARD')).toEqual([]);
-    },
-  );
+  test.each([
+    ['arn:aws:states:::lambda:invoke.waitForTaskToken'],
+    ['arn:aws:states:::states:startExecution.sync:2'],
+    ['arn:aws:states:::ecs:runTask.sync'],
+  ])('an Express machine cannot use %s', (resource) => {
+    const definition = machine(task({ Resource: resource }));
+    const refusal = /^State S: Express workflows do not support the \.(waitForTaskToken|sync) integration pattern/;
+    expect(definitionProblems(definition, 'EXPRESS')).toEqual([expect.stringMatching(refusal)]);
+    expect(definitionProblems(definition, 'STANDARD')).toEqual([]);
+  });
 
   test('the EXPRESS children of a Distributed Map cannot wait for a task token; STANDARD children can', () => {
     const callback = task({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken' });
-    expect(definitionProblems(machine(distributedMap({}, callback, 'EXPRESS')))).toEqual([expect.stringMatching(/^State C: Express workflows do not support/)]);
+    expect(definitionProblems(machine(distributedMap({}, callback, 'EXPRESS')))).toEqual([
+      expect.stringMatching(/^State C: Express workflows do not support/),
+    ]);
     expect(definitionProblems(machine(distributedMap({}, callback, 'STANDARD')))).toEqual([]);
   });
 
-  const badLabels = ['x'.repeat(MAP_LABEL_MAX_LENGTH + 1), 'two words', 'tab\there', 'a/b', 'a:b', 'star*', 'br[ack]et', 'ctrl\u0001'];
+  const badLabels = [
+    'x'.repeat(MAP_LABEL_MAX_LENGTH + 1),
+    'two words',
+    'tab\there',
+    'a/b',
+    'a:b',
+    'star*',
+    'br[ack]et',
+    'ctrl\u0001',
+  ];
   test.each(badLabels.map((label) => [label]))('Map Label %j', (label) => {
-    expect(definitionProblems(machine(distributedMap({ Label: label })))).toEqual([expect.stringMatching(/^State S: the Map Label/)]);
+    expect(definitionProblems(machine(distributedMap({ Label: label })))).toEqual([
+      expect.stringMatching(/^State S: the Map Label/),
+    ]);
   });
 
   test('rules apply inside Parallel branches and Map processors too', () => {
     const bad = task({ HeartbeatSeconds: 5, TimeoutSeconds: 5 });
     const parallel = { Type: 'Parallel', Branches: [{ StartAt: 'B', States: { B: bad } }], End: true };
-    const inline = { Type: 'Map', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'I', States: { I: bad } }, End: true };
+    const inline = {
+      Type: 'Map',
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'I', States: { I: bad } },
+      End: true,
+    };
     expect(definitionProblems(machine(parallel))).toEqual([expect.stringMatching(/^State B: HeartbeatSeconds/)]);
     expect(definitionProblems(machine(inline))).toEqual([expect.stringMatching(/^State I: HeartbeatSeconds/)]);
   });
@@ -116,13 +176,17 @@ describe('definitionProblems: one rule at a time, worded as AWS words it', () =>
 describe('the stack refuses at synth what CreateStateMachine would refuse', () => {
   const build = () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ reEncryptBuckets: ['orders-data'] }), env });
+    const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+      settings: parseSettings({ reEncryptBuckets: ['orders-data'] }),
+      env,
+    });
     return { app, stack, machines: [stack.workflow.stateMachine, stack.manualWorkflow.stateMachine] };
   };
 
   test('both synthesized definitions pass the check (and the stack synthesizes)', () => {
     const { app, machines } = build();
-    for (const m of machines) expect(definitionProblems(synthesizedDefinition(m.node.defaultChild as sfn.CfnStateMachine))).toEqual([]);
+    for (const m of machines)
+      expect(definitionProblems(synthesizedDefinition(m.node.defaultChild as sfn.CfnStateMachine))).toEqual([]);
     expect(() => app.synth()).not.toThrow();
   });
 
@@ -131,14 +195,19 @@ describe('the stack refuses at synth what CreateStateMachine would refuse', () =
     for (const m of machines) expect(m.node.validate()).toEqual([]);
     const cfn = machines[1]!.node.defaultChild as sfn.CfnStateMachine;
     cfn.definitionString = JSON.stringify(machine(task({ HeartbeatSeconds: 300, TimeoutSeconds: 60 })));
-    expect(machines[1]!.node.validate()).toEqual(['State S: HeartbeatSeconds (300) must be smaller than TimeoutSeconds (60).']);
+    expect(machines[1]!.node.validate()).toEqual([
+      'State S: HeartbeatSeconds (300) must be smaller than TimeoutSeconds (60).',
+    ]);
     expect(() => app.synth()).toThrow(/State S: HeartbeatSeconds \(300\) must be smaller than TimeoutSeconds \(60\)/);
   });
 });
 
 describe('the synthesized definition (with the re-encryption branch)', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ reEncryptBuckets: ['orders-data'] }), env });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+    settings: parseSettings({ reEncryptBuckets: ['orders-data'] }),
+    env,
+  });
   const { definition, functions } = extractWorkflow(Template.fromStack(stack).toJSON() as any, env);
   const states: [string, any][] = [];
   const visit = (machineStates: Record<string, any>) => {
@@ -155,7 +224,10 @@ describe('the synthesized definition (with the re-encryption branch)', () => {
     expect(withRetry.length).toBeGreaterThan(10);
     for (const [name, state] of withRetry) {
       const names = state.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
-      expect({ state: name, repeated: names.filter((n: string, i: number) => names.indexOf(n) !== i) }).toEqual({ state: name, repeated: [] });
+      expect({ state: name, repeated: names.filter((n: string, i: number) => names.indexOf(n) !== i) }).toEqual({
+        state: name,
+        repeated: [],
+      });
     }
   });
 

@@ -22,19 +22,24 @@ const file = (name: string, content: unknown) => {
 /** The stack as `cdk synth -c <context>` builds it (the stack reads the context itself). */
 function synth(context: Record<string, unknown>) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  return Template.fromStack(new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { env })).toJSON() as Record<string, unknown>;
+  return Template.fromStack(new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { env })).toJSON() as Record<
+    string,
+    unknown
+  >;
 }
 
 /** Every leaf path where two JSON values differ, e.g. `Resources.X.Properties.Environment.Variables.COOLDOWN_SECONDS`. */
 function differences(a: unknown, b: unknown, at = ''): string[] {
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+    return [...keys].flatMap((k) =>
+      differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k),
+    );
   }
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [at];
 }
 
-test('two environments\' templates differ only where their settings differ', () => {
+test("two environments' templates differ only where their settings differ", () => {
   // Given: the same cdk.json context, two environment files.
   const context = { rotationBudget: 25, automaticReserve: 3 };
   const prodEu = file('prod-eu.json', { cooldownMinutes: 30, minGuardDutySeverity: 7 });
@@ -60,17 +65,29 @@ test('two environments\' templates differ only where their settings differ', () 
 test('-c env=<name> reads settings/<name>.json; the file overrides the context, the rest stays', () => {
   const project = mkdtempSync(path.join(tmpdir(), 'kms-rotation-project-'));
   mkdirSync(path.join(project, 'settings'));
-  writeFileSync(path.join(project, 'settings', 'prod-eu.json'), JSON.stringify({ rotationBudget: 20, notificationEmails: ['eu@example.com'] }));
+  writeFileSync(
+    path.join(project, 'settings', 'prod-eu.json'),
+    JSON.stringify({ rotationBudget: 20, notificationEmails: ['eu@example.com'] }),
+  );
   const read = (f: string) => readFileSync(path.join(project, f), 'utf8');
 
   const settings = settingsFromContext((k) => ({ env: 'prod-eu', rotationBudget: '25', dryRun: 'true' })[k], read);
 
-  expect(settings).toMatchObject({ rotationBudget: 20, notificationEmails: ['eu@example.com'], dryRun: true, automaticReserve: 3 });
+  expect(settings).toMatchObject({
+    rotationBudget: 20,
+    notificationEmails: ['eu@example.com'],
+    dryRun: true,
+    automaticReserve: 3,
+  });
 });
 
 test.each([
   ['a bad field', { rotationBudget: 0 }, /Invalid settings in .*bad-field\.json:\n {2}- rotationBudget: /],
-  ['an unknown field', { rotationBugdet: 20 }, /Invalid settings in .*unknown-field\.json:\n {2}- rotationBugdet: unknown setting/],
+  [
+    'an unknown field',
+    { rotationBugdet: 20 },
+    /Invalid settings in .*unknown-field\.json:\n {2}- rotationBugdet: unknown setting/,
+  ],
   ['not JSON', '{ rotationBudget: 20', /Invalid settings in .*not-JSON\.json:\n {2}- not JSON/],
 ])('%s in a settings file is refused naming the file and the field', (name, content, message) => {
   const at = file(`${name.replace(/^an? /, '').replace(/ /g, '-')}.json`, content);
@@ -81,7 +98,9 @@ test.each([
 
 test('a field valid alone but not with the context is named with the file', () => {
   const at = file('reserve.json', { automaticReserve: 30 });
-  expect(() => settingsFromContext((k) => ({ settingsFile: at, rotationBudget: 25 })[k])).toThrow(/reserve\.json \(over cdk\.json context\):\n {2}- automaticReserve: automaticReserve must be smaller than rotationBudget/);
+  expect(() => settingsFromContext((k) => ({ settingsFile: at, rotationBudget: 25 })[k])).toThrow(
+    /reserve\.json \(over cdk\.json context\):\n {2}- automaticReserve: automaticReserve must be smaller than rotationBudget/,
+  );
 });
 
 test.each([

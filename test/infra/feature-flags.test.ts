@@ -12,10 +12,16 @@ import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings } from '../../lib/settings';
 
-const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')) as {
+  context: Record<string, unknown>;
+};
 const env = { account: '111122223333', region: 'us-east-1' };
 
-function synthWith(flags: Record<string, unknown>, settings: Record<string, unknown>, stackEnv: typeof env | undefined): void {
+function synthWith(
+  flags: Record<string, unknown>,
+  settings: Record<string, unknown>,
+  stackEnv: typeof env | undefined,
+): void {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...flags } });
   new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env: stackEnv });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
@@ -24,7 +30,9 @@ function synthWith(flags: Record<string, unknown>, settings: Record<string, unkn
 
 describe('feature flags', () => {
   it('cdk.json sets every currently recommended flag to its recommended value', () => {
-    const set = Object.fromEntries(Object.keys(CURRENTLY_RECOMMENDED_FLAGS).map((flag) => [flag, cdkJson.context[flag]]));
+    const set = Object.fromEntries(
+      Object.keys(CURRENTLY_RECOMMENDED_FLAGS).map((flag) => [flag, cdkJson.context[flag]]),
+    );
     expect(set).toEqual(CURRENTLY_RECOMMENDED_FLAGS);
   });
 

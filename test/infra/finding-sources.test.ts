@@ -32,7 +32,8 @@ function statementsFor(res: Resources, actions: RegExp): { handler: string; acti
     const roles = (r.Properties.Roles as { Ref: string }[]).map((x) => roleToHandler.get(x.Ref) ?? x.Ref);
     for (const st of r.Properties.PolicyDocument.Statement) {
       const action = ([] as string[]).concat(st.Action);
-      if (st.Effect === 'Allow' && action.some((a) => actions.test(a))) for (const handler of roles) out.push({ handler, action, resource: st.Resource });
+      if (st.Effect === 'Allow' && action.some((a) => actions.test(a)))
+        for (const handler of roles) out.push({ handler, action, resource: st.Resource });
     }
   }
   return out;
@@ -40,7 +41,18 @@ function statementsFor(res: Resources, actions: RegExp): { handler: string; acti
 
 // This account and Region: the stack's own pseudo parameters (the stack is deployed per account and Region).
 const arnIn = (service: string, resource: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`]],
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:${resource}`,
+    ],
+  ],
 });
 
 describe('finding sources: rights', () => {
@@ -54,15 +66,24 @@ describe('finding sources: rights', () => {
   });
 
   test('a disabled source gets no read right', () => {
-    const found = statementsFor(resources({ enableGuardDuty: false, enableAccessAnalyzer: false }), /^(guardduty|access-analyzer):/);
+    const found = statementsFor(
+      resources({ enableGuardDuty: false, enableAccessAnalyzer: false }),
+      /^(guardduty|access-analyzer):/,
+    );
     expect(found).toEqual([]);
   });
 
   test('BatchUpdateFindings: only ClaimRequest and Notify, only this hub; none with the setting off or Security Hub disabled', () => {
     const found = statementsFor(resources(), /^securityhub:BatchUpdateFindings$/);
     expect(found.map((f) => f.handler).sort()).toEqual(['claim-request', 'notify']);
-    for (const f of found) expect(f).toMatchObject({ action: ['securityhub:BatchUpdateFindings'], resource: arnIn('securityhub', 'hub/default') });
-    expect(statementsFor(resources({ securityHubWorkflowUpdates: false }), /^securityhub:BatchUpdateFindings$/)).toEqual([]);
+    for (const f of found)
+      expect(f).toMatchObject({
+        action: ['securityhub:BatchUpdateFindings'],
+        resource: arnIn('securityhub', 'hub/default'),
+      });
+    expect(
+      statementsFor(resources({ securityHubWorkflowUpdates: false }), /^securityhub:BatchUpdateFindings$/),
+    ).toEqual([]);
     expect(statementsFor(resources({ enableSecurityHub: false }), /^securityhub:/)).toEqual([]);
   });
 });

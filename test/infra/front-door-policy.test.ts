@@ -18,15 +18,24 @@ type Props = Record<string, any>;
 
 function synth(settings: Record<string, unknown> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env }));
+  return Template.fromStack(
+    new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env }),
+  );
 }
 
-const CUSTOM = { requestRoles: ['SecOps', 'AWSReservedSSO_SecOps_*'], approveRoles: ['SecLead'], breakGlassRoles: ['AWSReservedSSO_SecBreakGlass_*'] };
+const CUSTOM = {
+  requestRoles: ['SecOps', 'AWSReservedSSO_SecOps_*'],
+  approveRoles: ['SecLead'],
+  breakGlassRoles: ['AWSReservedSSO_SecBreakGlass_*'],
+};
 const t = synth(CUSTOM);
 const json = t.toJSON() as CfnTemplate;
 
 /** Everyone the world names, each with execute-api:Invoke on * (PowerUserAccess-like) besides the on-call policy. */
-const INVOKE_ALL = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: '*' }] };
+const INVOKE_ALL = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: '*' }],
+};
 const who = {
   secops: ['arn:aws:sts::111122223333:assumed-role/SecOps/erin', { sourceIdentity: 'erin' }],
   secopsNoSourceIdentity: ['arn:aws:sts::111122223333:assumed-role/SecOps/erin', {}],
@@ -42,13 +51,36 @@ const who = {
 const people = Object.fromEntries(
   Object.entries(who).map(([name, [arn, extra]], i) => [
     name.toLowerCase(),
-    { arn, accessKeyId: `AKIAPOLICYTEST${String(i).padStart(6, '0')}`, secretAccessKey: 'policy-test-secret-not-real', breakGlass: true, policies: [INVOKE_ALL], ...extra },
+    {
+      arn,
+      accessKeyId: `AKIAPOLICYTEST${String(i).padStart(6, '0')}`,
+      secretAccessKey: 'policy-test-secret-not-real',
+      breakGlass: true,
+      policies: [INVOKE_ALL],
+      ...extra,
+    },
   ]),
 );
-const iam = createAccountIam({ template: json, world: parseWorld({ ...env, people }, 'test'), account: env.account, region: env.region });
-const routes = { request: 'POST/requests', approval: 'POST/approvals/ap-0123456789abcdef0123', breakGlass: 'POST/break-glass', drill: 'POST/drills' };
+const iam = createAccountIam({
+  template: json,
+  world: parseWorld({ ...env, people }, 'test'),
+  account: env.account,
+  region: env.region,
+});
+const routes = {
+  request: 'POST/requests',
+  approval: 'POST/approvals/ap-0123456789abcdef0123',
+  breakGlass: 'POST/break-glass',
+  drill: 'POST/drills',
+};
 const invoke = (name: keyof typeof who, route: keyof typeof routes) =>
-  iam.authorize(iam.principals.person(name.toLowerCase()), 'execute-api:Invoke', `arn:aws:execute-api:${env.region}:${env.account}:${iam.restApiId}/v1/${routes[route]}`, {}, iam.restApiPolicy);
+  iam.authorize(
+    iam.principals.person(name.toLowerCase()),
+    'execute-api:Invoke',
+    `arn:aws:execute-api:${env.region}:${env.account}:${iam.restApiId}/v1/${routes[route]}`,
+    {},
+    iam.restApiPolicy,
+  );
 
 describe('the REST API resource policy', () => {
   test('exists, denies only (identity policies still have to allow), and its iam-simulate validation passes', async () => {
@@ -69,7 +101,7 @@ describe('the REST API resource policy', () => {
     ['the same role without a source identity', 'secopsNoSourceIdentity', 'request', false],
     ['the same role with a session name other than its source identity', 'secopsOtherName', 'request', false],
     ['the request permission set through Identity Center', 'secopsSso', 'request', true],
-    ['an AWSReservedSSO_ role outside Identity Center\'s reserved path', 'fakeSso', 'request', false],
+    ["an AWSReservedSSO_ role outside Identity Center's reserved path", 'fakeSso', 'request', false],
     ['a request role on the approvals route', 'secops', 'approval', false],
     ['the approve role on the approvals route', 'lead', 'approval', true],
     ['a request role on the break-glass route', 'secopsSso', 'breakGlass', false],
@@ -87,7 +119,11 @@ describe('the REST API resource policy', () => {
   test('the front door function gets the same roles (it names why a caller is refused)', () => {
     const fns = Object.values(t.findResources('AWS::Lambda::Function')) as Props[];
     const frontDoor = fns.find((f) => f.Properties.Environment?.Variables?.[FRONT_DOOR_ENV.accessRoles]);
-    expect(JSON.parse(frontDoor!.Properties.Environment.Variables[FRONT_DOOR_ENV.accessRoles])).toEqual({ request: CUSTOM.requestRoles, approve: CUSTOM.approveRoles, breakGlass: CUSTOM.breakGlassRoles });
+    expect(JSON.parse(frontDoor!.Properties.Environment.Variables[FRONT_DOOR_ENV.accessRoles])).toEqual({
+      request: CUSTOM.requestRoles,
+      approve: CUSTOM.approveRoles,
+      breakGlass: CUSTOM.breakGlassRoles,
+    });
   });
 });
 
@@ -95,7 +131,12 @@ describe('the stage and its integrations', () => {
   test('throttling on every method of the stage', () => {
     const [stage] = Object.values(t.findResources('AWS::ApiGateway::Stage')) as Props[];
     expect(stage.Properties.MethodSettings).toEqual([
-      expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: FRONT_DOOR_THROTTLE.rateLimit, ThrottlingBurstLimit: FRONT_DOOR_THROTTLE.burstLimit }),
+      expect.objectContaining({
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        ThrottlingRateLimit: FRONT_DOOR_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: FRONT_DOOR_THROTTLE.burstLimit,
+      }),
     ]);
   });
 
@@ -105,7 +146,10 @@ describe('the stage and its integrations', () => {
     const permissions = Object.values(t.findResources('AWS::Lambda::Permission')) as Props[];
     const fromApi = permissions.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
     expect(fromApi.length).toBeGreaterThan(0);
-    for (const p of fromApi) expect(JSON.stringify(p.Properties.SourceArn)).toMatch(/\{"Ref":"FrontDoorApiDeploymentStagev1[0-9A-F]{8}"\},"\/POST\//);
+    for (const p of fromApi)
+      expect(JSON.stringify(p.Properties.SourceArn)).toMatch(
+        /\{"Ref":"FrontDoorApiDeploymentStagev1[0-9A-F]{8}"\},"\/POST\//,
+      );
   });
 });
 
@@ -113,7 +157,10 @@ describe('role settings', () => {
   test.each([
     [{ approveRoles: [] }, /approveRoles: .*>=1|approveRoles: Too small/],
     [{ requestRoles: ['On Call'] }, /requestRoles\.0: an IAM role name pattern/],
-    [{ breakGlassRoles: ['arn:aws:iam::111122223333:role/BreakGlass'] }, /breakGlassRoles\.0: an IAM role name pattern/],
+    [
+      { breakGlassRoles: ['arn:aws:iam::111122223333:role/BreakGlass'] },
+      /breakGlassRoles\.0: an IAM role name pattern/,
+    ],
   ])('refused at synth, naming the field: %j', (settings, message) => {
     expect(() => parseSettings(settings)).toThrow(SettingsError);
     expect(() => parseSettings(settings)).toThrow(message);

@@ -10,9 +10,13 @@ test('the integration test app synthesizes: product stack, throwaway key, and th
   expect(names).toEqual(expect.arrayContaining(['KmsIncidentRotationInteg', 'KmsIncidentRotationIntegKey']));
   const assertStack = assembly.stacks.find((s) => s.stackName.includes('DeployAssert'));
   expect(assertStack).toBeDefined();
-  const calls = Object.values(assertStack!.template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>)
+  const calls = Object.values(
+    assertStack!.template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+  )
     .filter((r) => r.Type.startsWith('Custom::DeployAssert@SdkCall'))
     .map((r) => `${r.Properties.service}.${r.Properties.api}`);
-  expect(calls).toEqual(expect.arrayContaining(['SFN.startExecution', 'SFN.describeExecution', 'KMS.listKeyRotations']));
+  expect(calls).toEqual(
+    expect.arrayContaining(['SFN.startExecution', 'SFN.describeExecution', 'KMS.listKeyRotations']),
+  );
   expect(Template.fromStack(product).findResources('AWS::StepFunctions::StateMachine')).not.toEqual({});
 });

@@ -17,7 +17,15 @@ import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The IAM service prefix of each SDK client package. */
-const SERVICE: Record<string, string> = { kms: 'kms', dynamodb: 'dynamodb', sns: 'sns', sfn: 'states', lambda: 'lambda', s3: 's3', accessanalyzer: 'access-analyzer' };
+const SERVICE: Record<string, string> = {
+  kms: 'kms',
+  dynamodb: 'dynamodb',
+  sns: 'sns',
+  sfn: 'states',
+  lambda: 'lambda',
+  s3: 's3',
+  accessanalyzer: 'access-analyzer',
+};
 /** Actions IAM requires beyond the call itself (CreateKey with Tags also needs kms:TagResource). */
 const IMPLIED: Record<string, string[]> = { 'kms:CreateKey': ['kms:TagResource'] };
 /**
@@ -81,7 +89,11 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
       for (const decl of symbol?.declarations ?? []) {
         const service = sdkServiceOf(decl);
         const name = symbol!.getName();
-        if (name === 'KmsKeyringNode' && decl.getSourceFile().fileName.includes('@aws-crypto') && ts.isNewExpression(node.parent)) {
+        if (
+          name === 'KmsKeyringNode' &&
+          decl.getSourceFile().fileName.includes('@aws-crypto') &&
+          ts.isNewExpression(node.parent)
+        ) {
           for (const a of KEYRING_ACTIONS) actions.add(a);
           continue;
         }
@@ -92,11 +104,14 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
           if (command && service === 's3' && ts.isNewExpression(node.parent) && node.parent.expression === node) {
             const args = node.parent.arguments?.map((a) => a.getText()).join(' ') ?? '';
             for (const a of S3_ACTIONS[command[1]!] ?? [`s3:${command[1]}`]) actions.add(a);
-            for (const [pattern, more] of S3_ARGUMENT_ACTIONS) if (pattern.test(`${command[1]} ${args}`)) for (const a of more) actions.add(a);
+            for (const [pattern, more] of S3_ARGUMENT_ACTIONS)
+              if (pattern.test(`${command[1]} ${args}`)) for (const a of more) actions.add(a);
             continue;
           }
-          if (command && ts.isNewExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${command[1]}`);
-          if (paginator && ts.isCallExpression(node.parent) && node.parent.expression === node) actions.add(`${service}:${paginator[1]}`);
+          if (command && ts.isNewExpression(node.parent) && node.parent.expression === node)
+            actions.add(`${service}:${command[1]}`);
+          if (paginator && ts.isCallExpression(node.parent) && node.parent.expression === node)
+            actions.add(`${service}:${paginator[1]}`);
           continue;
         }
         const file = decl.getSourceFile().fileName;
@@ -111,7 +126,12 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
           // methods count. Other classes count method by method, as they are called.
           const viaInterface = decl.heritageClauses?.some((h) => h.token === ts.SyntaxKind.ImplementsKeyword) === true;
           for (const member of decl.members) {
-            if (ts.isConstructorDeclaration(member) || ts.isPropertyDeclaration(member) || (viaInterface && ts.isMethodDeclaration(member))) queue.push(member);
+            if (
+              ts.isConstructorDeclaration(member) ||
+              ts.isPropertyDeclaration(member) ||
+              (viaInterface && ts.isMethodDeclaration(member))
+            )
+              queue.push(member);
           }
         }
       }
@@ -123,19 +143,33 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
   return actions;
 }
 
-describe('least privilege, derived from the handlers\' code', () => {
+describe("least privilege, derived from the handlers' code", () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   // With the re-encryption branch, so that its two functions are covered too.
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ reEncryptBuckets: ['orders-data'] }), env: { account: '111122223333', region: 'us-east-1' } });
-  const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }> };
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+    settings: parseSettings({ reEncryptBuckets: ['orders-data'] }),
+    env: { account: '111122223333', region: 'us-east-1' },
+  });
+  const template = Template.fromStack(stack).toJSON() as {
+    Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, string> }>;
+  };
   const resources = Object.entries(template.Resources);
 
   const functions = resources.flatMap(([, r]) => {
     const handler = r.Metadata?.[HANDLER_METADATA_KEY] ?? r.Metadata?.[COMPONENT_METADATA_KEY];
-    return r.Type === 'AWS::Lambda::Function' && handler ? [{ handler, role: r.Properties.Role['Fn::GetAtt'][0] as string }] : [];
+    return r.Type === 'AWS::Lambda::Function' && handler
+      ? [{ handler, role: r.Properties.Role['Fn::GetAtt'][0] as string }]
+      : [];
   });
   const entries = functions.map((f) => path.join(ROOT, 'lambdas', f.handler, 'handler.ts'));
-  const program = ts.createProgram(entries, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true, noEmit: true });
+  const program = ts.createProgram(entries, {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    noEmit: true,
+  });
 
   /** The role's Allow actions, except logging/tracing and the product key used through a service (kms:ViaService). */
   const heldBy = (role: string): Set<string> => {
@@ -153,8 +187,22 @@ describe('least privilege, derived from the handlers\' code', () => {
   test('every function is covered (task handlers, the front door, the drill component, the approval watch)', () => {
     expect(functions.map((f) => f.handler).sort()).toEqual(
       [
-        'approval-watch', 'assess', 'check-rotation', 'claim-request', 'close-request', 'drill', 'front-door', 'intake', 'lock-key', 'notify', 'record', 'request-approval', 'rotate',
-        'plan-reencryption', 'reencrypt-objects', 'summarize-reencryption',
+        'approval-watch',
+        'assess',
+        'check-rotation',
+        'claim-request',
+        'close-request',
+        'drill',
+        'front-door',
+        'intake',
+        'lock-key',
+        'notify',
+        'record',
+        'request-approval',
+        'rotate',
+        'plan-reencryption',
+        'reencrypt-objects',
+        'summarize-reencryption',
       ].sort(),
     );
   });
@@ -162,21 +210,30 @@ describe('least privilege, derived from the handlers\' code', () => {
   /** Actions granted by the key policy of the keys the function creates itself, never by its role (lambdas/domain/drill.ts). */
   const byOwnKeysPolicy: Record<string, string[]> = { drill: ['kms:ScheduleKeyDeletion', 'kms:TagResource'] };
 
-  test.each(functions.map((f) => [f.handler, f.role]))('%s: its role holds exactly the actions its code sends', (handler, role) => {
-    const sent = actionsOf(program, path.join(ROOT, 'lambdas', handler, 'handler.ts'));
-    expect([...heldBy(role), ...(byOwnKeysPolicy[handler] ?? [])].sort()).toEqual([...sent].sort());
-  });
+  test.each(functions.map((f) => [f.handler, f.role]))(
+    '%s: its role holds exactly the actions its code sends',
+    (handler, role) => {
+      const sent = actionsOf(program, path.join(ROOT, 'lambdas', handler, 'handler.ts'));
+      expect([...heldBy(role), ...(byOwnKeysPolicy[handler] ?? [])].sort()).toEqual([...sent].sort());
+    },
+  );
 
-  test('the drill keys\' policy grants the drill role exactly what its role lacks', () => {
+  test("the drill keys' policy grants the drill role exactly what its role lacks", () => {
     const roleArn = 'arn:aws:iam::111122223333:role/Drill';
-    const granted = (drillKeyPolicy('aws', '111122223333', roleArn).Statement as { Principal: { AWS: string }; Action: string }[]).filter((st) => st.Principal.AWS === roleArn).map((st) => st.Action);
+    const granted = (
+      drillKeyPolicy('aws', '111122223333', roleArn).Statement as { Principal: { AWS: string }; Action: string }[]
+    )
+      .filter((st) => st.Principal.AWS === roleArn)
+      .map((st) => st.Action);
     expect(granted.sort()).toEqual(byOwnKeysPolicy.drill);
   });
 
   test('the approval watch may only Query the PendingApprovals index, for APPROVAL# partition values', () => {
     const role = functions.find((f) => f.handler === 'approval-watch')!.role;
     const statements = resources
-      .filter(([, r]) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role))
+      .filter(
+        ([, r]) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role),
+      )
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement)
       .filter((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).includes('dynamodb:Query'));
     expect(statements).toHaveLength(1);
@@ -188,10 +245,22 @@ describe('least privilege, derived from the handlers\' code', () => {
     const rotate = actionsOf(program, path.join(ROOT, 'lambdas', 'rotate', 'handler.ts'));
     expect(rotate.has('kms:RotateKeyOnDemand')).toBe(true);
     // Intake only reads findings from their sources (and the calls sit in an adapter class it constructs).
-    expect([...actionsOf(program, path.join(ROOT, 'lambdas', 'intake', 'handler.ts'))].sort()).toEqual(['access-analyzer:GetFinding', 'guardduty:GetFindings', 'securityhub:GetFindings']);
+    expect([...actionsOf(program, path.join(ROOT, 'lambdas', 'intake', 'handler.ts'))].sort()).toEqual([
+      'access-analyzer:GetFinding',
+      'guardduty:GetFindings',
+      'securityhub:GetFindings',
+    ]);
     // The S3 calls of the re-encrypting adapter map to their IAM actions (a copy with its tags).
     const reencrypt = actionsOf(program, path.join(ROOT, 'lambdas', 'reencrypt-objects', 'handler.ts'));
-    for (const a of ['s3:GetObject', 's3:PutObject', 's3:GetObjectTagging', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 'kms:GenerateDataKey']) expect(reencrypt.has(a)).toBe(true);
+    for (const a of [
+      's3:GetObject',
+      's3:PutObject',
+      's3:GetObjectTagging',
+      's3:PutObjectTagging',
+      's3:AbortMultipartUpload',
+      'kms:GenerateDataKey',
+    ])
+      expect(reencrypt.has(a)).toBe(true);
     expect(reencrypt.has('s3:HeadObject')).toBe(false);
   });
 });

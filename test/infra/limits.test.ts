@@ -9,7 +9,14 @@ import fc from 'fast-check';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { extractWorkflow } from '../../local/template';
 import { parseSettings, SettingsError } from '../../lib/settings';
-import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, limitProblems, MAX_EXECUTION_SECONDS, reencryptionWorstCase, worstCase } from '../../lib/limits';
+import {
+  executionTimeoutSeconds,
+  HISTORY_EVENT_LIMIT,
+  limitProblems,
+  MAX_EXECUTION_SECONDS,
+  reencryptionWorstCase,
+  worstCase,
+} from '../../lib/limits';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 const defaults = parseSettings({});
@@ -48,20 +55,31 @@ describe('worst case of one execution', () => {
 
   test('property: every accepted combination fits; every rejected one names its settings', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 10, max: 3600 }), fc.integer({ min: 1, max: 1440 }), fc.integer({ min: 1, max: 10_080 }), (initial, max, rotation, approval) => {
-        const raw = { pollInitialSeconds: initial, pollMaxSeconds: max, rotationTimeoutMinutes: rotation, approvalTimeoutMinutes: approval };
-        let settings;
-        try {
-          settings = parseSettings(raw);
-        } catch (error) {
-          expect(error).toBeInstanceOf(SettingsError);
-          expect((error as Error).message).toMatch(/rotationTimeoutMinutes/);
-          expect(worstCase(raw).historyEvents).toBeGreaterThanOrEqual(HISTORY_EVENT_LIMIT);
-          return;
-        }
-        expect(worstCase(settings).historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
-        expect(executionTimeoutSeconds(settings)).toBeLessThanOrEqual(MAX_EXECUTION_SECONDS);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 10, max: 3600 }),
+        fc.integer({ min: 1, max: 1440 }),
+        fc.integer({ min: 1, max: 10_080 }),
+        (initial, max, rotation, approval) => {
+          const raw = {
+            pollInitialSeconds: initial,
+            pollMaxSeconds: max,
+            rotationTimeoutMinutes: rotation,
+            approvalTimeoutMinutes: approval,
+          };
+          let settings;
+          try {
+            settings = parseSettings(raw);
+          } catch (error) {
+            expect(error).toBeInstanceOf(SettingsError);
+            expect((error as Error).message).toMatch(/rotationTimeoutMinutes/);
+            expect(worstCase(raw).historyEvents).toBeGreaterThanOrEqual(HISTORY_EVENT_LIMIT);
+            return;
+          }
+          expect(worstCase(settings).historyEvents).toBeLessThan(HISTORY_EVENT_LIMIT);
+          expect(executionTimeoutSeconds(settings)).toBeLessThanOrEqual(MAX_EXECUTION_SECONDS);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -78,11 +96,16 @@ describe('settings that could not fit are rejected at synth, naming the settings
     expect(parseSettings({ rotationTimeoutMinutes: 120, pollMaxSeconds: 900 }).rotationTimeoutMinutes).toBe(120);
   });
 
-  test('an execution timeout beyond Step Functions\' one-year maximum (approval + rotation timeouts)', () => {
+  test("an execution timeout beyond Step Functions' one-year maximum (approval + rotation timeouts)", () => {
     // The schema's own bounds (7 days, 1 day) cannot reach a year, so the rule is checked directly.
     const problems = limitProblems({ ...defaults, approvalTimeoutMinutes: 300 * 24 * 60 });
     expect(problems).toEqual([
-      { settings: ['approvalTimeoutMinutes', 'rotationTimeoutMinutes'], message: expect.stringMatching(/approvalTimeoutMinutes 432000 and rotationTimeoutMinutes 60 need an execution timeout of \d+ days, over Step Functions' 1-year maximum/) },
+      {
+        settings: ['approvalTimeoutMinutes', 'rotationTimeoutMinutes'],
+        message: expect.stringMatching(
+          /approvalTimeoutMinutes 432000 and rotationTimeoutMinutes 60 need an execution timeout of \d+ days, over Step Functions' 1-year maximum/,
+        ),
+      },
     ]);
     expect(limitProblems(defaults)).toEqual([]);
   });
@@ -112,13 +135,17 @@ describe('the execution timeout is derived from the settings', () => {
   test('a finding claim lasts as long as its execution can: the functions get the same timeout', () => {
     // Given
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutMinutes: 7 * 24 * 60 }), env });
+    const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+      settings: parseSettings({ approvalTimeoutMinutes: 7 * 24 * 60 }),
+      env,
+    });
     const template = Template.fromStack(stack).toJSON() as any;
 
     // When
     const { definition } = extractWorkflow(template, env);
-    const claimEnv = Object.values<any>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('claim-request'))
-      .Properties.Environment.Variables;
+    const claimEnv = Object.values<any>(template.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description?.includes('claim-request'),
+    ).Properties.Environment.Variables;
 
     // Then
     expect(Number(claimEnv.EXECUTION_TIMEOUT_SECONDS)).toBe(definition.TimeoutSeconds);

@@ -13,14 +13,19 @@ const env = { account: '111122223333', region: 'us-east-1' };
 
 function template(settings: Record<string, unknown> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return Template.fromStack(new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env }));
+  return Template.fromStack(
+    new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env }),
+  );
 }
 
 type Props = Record<string, any>;
 
 describe('alarms', () => {
   const t = template({ automaticReserve: 4 });
-  const alarms = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).map(([id, a]): Props => ({ id, ...(a.Properties as Props) }));
+  const alarms = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).map(([id, a]): Props => ({
+    id,
+    ...(a.Properties as Props),
+  }));
   const byId = (prefix: string) => {
     const found = alarms.filter((a) => a.id.startsWith(`Observability${prefix}`));
     expect(found).toHaveLength(1);
@@ -41,7 +46,11 @@ describe('alarms', () => {
     ['ExecutionsAborted', 'ExecutionsAborted'],
   ])('%s: any in 5 minutes, summed over both state machines (automatic and manual)', (id, metricName) => {
     const alarm = byId(id);
-    expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const metrics: Props[] = alarm.Metrics;
     const sum = metrics.find((m) => m.Expression);
     const inputs = metrics.filter((m) => m.MetricStat);
@@ -60,34 +69,46 @@ describe('alarms', () => {
     ]);
   });
 
-  test('ExecutionsFailed: failed executions of either machine, plus approvals that were not the front door\'s answer', () => {
+  test("ExecutionsFailed: failed executions of either machine, plus approvals that were not the front door's answer", () => {
     const alarm = byId('ExecutionsFailed');
-    expect(alarm).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const metrics: Props[] = alarm.Metrics;
     const returned = metrics.filter((m) => m.ReturnData !== false);
     expect(returned).toEqual([expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(unverified, 0)' })]);
-    expect(metrics.find((m) => m.Id === 'failed')?.Expression).toBe('FILL(executionsfailed0, 0) + FILL(executionsfailed1, 0)');
+    expect(metrics.find((m) => m.Id === 'failed')?.Expression).toBe(
+      'FILL(executionsfailed0, 0) + FILL(executionsfailed1, 0)',
+    );
     const inputs = metrics.filter((m) => m.MetricStat);
-    expect(inputs.map((m) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Stat])).toEqual([
+    expect(
+      inputs.map((m) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, m.MetricStat.Stat]),
+    ).toEqual([
       ['AWS/States', 'ExecutionsFailed', 'Sum'],
       ['AWS/States', 'ExecutionsFailed', 'Sum'],
       [METRICS_NAMESPACE, METRIC.approvalsUnverified, 'Sum'],
     ]);
-    expect(metrics.find((m) => m.Id === 'unverified')?.MetricStat.Metric.Dimensions).toEqual([{ Name: 'service', Value: METRICS_SERVICE }]);
+    expect(metrics.find((m) => m.Id === 'unverified')?.MetricStat.Metric.Dimensions).toEqual([
+      { Name: 'service', Value: METRICS_SERVICE },
+    ]);
   });
 
   test('dead-letter queue not empty', () => {
     expect(byId('TriggerDeadLettersNotEmpty')).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^TriggerDeadLetters/), 'QueueName'] } }],
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^TriggerDeadLetters/), 'QueueName'] } },
+      ],
       Statistic: 'Maximum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 
-  test('sustained KMS throttling: the handlers\' KmsThrottled metric over consecutive periods', () => {
+  test("sustained KMS throttling: the handlers' KmsThrottled metric over consecutive periods", () => {
     expect(byId('KmsThrottled')).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       MetricName: METRIC.kmsThrottled,
@@ -101,7 +122,7 @@ describe('alarms', () => {
     });
   });
 
-  test('any key at or below the automaticReserve: a Metrics Insights MIN across every key\'s remaining rotations', () => {
+  test("any key at or below the automaticReserve: a Metrics Insights MIN across every key's remaining rotations", () => {
     const a = byId('RotationsRemainingLow');
     expect(a).toMatchObject({ Threshold: 4, ComparisonOperator: 'LessThanOrEqualToThreshold', EvaluationPeriods: 1 });
     expect(a.Metrics).toEqual([
@@ -112,11 +133,13 @@ describe('alarms', () => {
       }),
     ]);
     // Follows the setting.
-    const other = Object.entries(template({ automaticReserve: 1 }).findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.startsWith('ObservabilityRotationsRemainingLow'));
+    const other = Object.entries(template({ automaticReserve: 1 }).findResources('AWS::CloudWatch::Alarm')).find(
+      ([id]) => id.startsWith('ObservabilityRotationsRemainingLow'),
+    );
     expect(other?.[1].Properties.Threshold).toBe(1);
   });
 
-  test('approval requests waiting longer than half their timeout: the approval watch\'s ApprovalsOverdue at >= 1', () => {
+  test("approval requests waiting longer than half their timeout: the approval watch's ApprovalsOverdue at >= 1", () => {
     expect(byId('ApprovalsOverdue')).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       MetricName: METRIC.approvalsOverdue,
@@ -128,7 +151,9 @@ describe('alarms', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     // What emits it: a function on a 5-minute schedule, querying the sparse index of unanswered approvals.
-    const rules = Object.values(t.findResources('AWS::Events::Rule')).filter((r) => /ApprovalWatchFunction/.test(JSON.stringify(r.Properties.Targets)));
+    const rules = Object.values(t.findResources('AWS::Events::Rule')).filter((r) =>
+      /ApprovalWatchFunction/.test(JSON.stringify(r.Properties.Targets)),
+    );
     expect(rules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(5 minutes)']);
     t.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
@@ -150,7 +175,9 @@ describe('dashboard', () => {
   const [dashboard] = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
   // The body is a Fn::Join of strings and tokens: render the tokens as placeholders.
   const body = JSON.parse(
-    (dashboard!.Properties.DashboardBody['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''),
+    (dashboard!.Properties.DashboardBody['Fn::Join'][1] as unknown[])
+      .map((part) => (typeof part === 'string' ? part : 'TOKEN'))
+      .join(''),
   ) as { widgets: { type: string; properties: Props }[] };
   const titled = (title: string) => {
     const w = body.widgets.find((x) => x.properties.title === title);
@@ -163,8 +190,25 @@ describe('dashboard', () => {
     const metrics: unknown[][] = titled('Executions and their outcomes').metrics;
     const inputs = metrics.filter((m) => m[0] === 'AWS/States');
     const sums = metrics.filter((m) => typeof (m[0] as { expression?: string }).expression === 'string');
-    expect(sums.map((m) => (m[0] as { label: string }).label)).toEqual(['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
-    expect(inputs.map((m) => m[1])).toEqual(['ExecutionsStarted', 'ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ExecutionsAborted']);
+    expect(sums.map((m) => (m[0] as { label: string }).label)).toEqual([
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'ExecutionsAborted',
+    ]);
+    expect(inputs.map((m) => m[1])).toEqual([
+      'ExecutionsStarted',
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'ExecutionsTimedOut',
+      'ExecutionsAborted',
+      'ExecutionsAborted',
+    ]);
   });
 
   test('keys by outcome and reason (Metrics Insights)', () => {
@@ -188,13 +232,20 @@ describe('dashboard', () => {
 
   test('re-encryption: objects re-encrypted and failed, throttles retried', () => {
     const text = JSON.stringify(titled('Re-encryption: objects re-encrypted, failed; throttles retried').metrics);
-    for (const name of [METRIC.objectsReencrypted, METRIC.objectsReencryptionFailed, METRIC.reencryptionThrottlesRetried]) expect(text).toContain(name);
+    for (const name of [
+      METRIC.objectsReencrypted,
+      METRIC.objectsReencryptionFailed,
+      METRIC.reencryptionThrottlesRetried,
+    ])
+      expect(text).toContain(name);
   });
 
   test('alarm status of every alarm, and the DLQ depth', () => {
     const alarms = body.widgets.find((w) => w.type === 'alarm');
     expect(alarms?.properties.alarms).toHaveLength(7);
-    expect(titled('Trigger dead-letter queue depth').metrics[0]).toEqual(expect.arrayContaining(['AWS/SQS', 'ApproximateNumberOfMessagesVisible']));
+    expect(titled('Trigger dead-letter queue depth').metrics[0]).toEqual(
+      expect.arrayContaining(['AWS/SQS', 'ApproximateNumberOfMessagesVisible']),
+    );
   });
 
   test('its URL is a stack output', () => {

@@ -22,19 +22,34 @@ function synth(settings: Record<string, unknown>) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings(settings), env });
   const template = Template.fromStack(stack);
-  return { template, json: template.toJSON() as any, definition: extractWorkflow(template.toJSON() as any, env).definition };
+  return {
+    template,
+    json: template.toJSON() as any,
+    definition: extractWorkflow(template.toJSON() as any, env).definition,
+  };
 }
 
 /** Every Allow statement of the template's policies, with the logical id of its role. */
-function statements(json: any): { role: string; Sid?: string; Action: string | string[]; Resource: unknown; Condition?: any }[] {
+function statements(
+  json: any,
+): { role: string; Sid?: string; Action: string | string[]; Resource: unknown; Condition?: any }[] {
   return Object.values<any>(json.Resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .flatMap((p) => p.Properties.PolicyDocument.Statement.filter((st: any) => st.Effect === 'Allow').map((st: any) => ({ ...st, role: p.Properties.Roles[0].Ref as string })));
+    .flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((st: any) => st.Effect === 'Allow').map((st: any) => ({
+        ...st,
+        role: p.Properties.Roles[0].Ref as string,
+      })),
+    );
 }
 const actionsOf = (st: { Action: string | string[] }) => ([] as string[]).concat(st.Action);
 
 describe('with reEncryptBuckets: the Distributed Map branch', () => {
-  const { template, json, definition } = synth({ reEncryptBuckets: BUCKETS, reEncryptKmsRequestsPerSecond: 200, reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] } });
+  const { template, json, definition } = synth({
+    reEncryptBuckets: BUCKETS,
+    reEncryptKmsRequestsPerSecond: 200,
+    reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] },
+  });
   const map = definition.States[STATE.reencryptTarget];
   // 200 KMS requests/s: 20 children of 10 requests/s; a batch is what a child does in 120 s at 6 requests an object (envelope).
   const pacing = { maxConcurrency: 20, maxItemsPerBatch: 200 };
@@ -46,7 +61,13 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect(plan.Parameters).toEqual({
       'request.$': '$.request',
       'results.$': '$.results',
-      settings: { buckets: BUCKETS, targets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] }, auto: false, kmsRequestsPerSecond: 200, upgradeEnvelopeSuite: false },
+      settings: {
+        buckets: BUCKETS,
+        targets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] },
+        auto: false,
+        kmsRequestsPerSecond: 200,
+        upgradeEnvelopeSuite: false,
+      },
     });
   });
 
@@ -58,7 +79,9 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     });
     expect(map.Next).toBe(STATE.summarizeReencryption);
     expect(map.ResultPath).toBe('$.reencryption.mapRun');
-    expect(map.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.mapRunError', Next: STATE.summarizeReencryption }]);
+    expect(map.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.mapRunError', Next: STATE.summarizeReencryption },
+    ]);
     expect(definition.States[STATE.summarizeReencryption]).toMatchObject({
       Type: 'Task',
       Parameters: { 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' },
@@ -67,22 +90,42 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     });
   });
 
-  test('the branch\'s bookkeeping failing still notifies: Plan -> ReencryptionNotPlanned -> Notify, Summarize -> Notify (branchError)', () => {
-    expect(definition.States[STATE.planReencryption].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.reencryptionPlanError', Next: 'ReencryptionNotPlanned' }]);
-    expect(definition.States.ReencryptionNotPlanned).toMatchObject({ Type: 'Pass', ResultPath: '$.reencryption', Next: STATE.notify, Parameters: { mode: 'NONE', remaining: 0, 'branchError.$': '$.reencryptionPlanError' } });
-    expect(definition.States[STATE.summarizeReencryption].Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.branchError', Next: STATE.notify }]);
+  test("the branch's bookkeeping failing still notifies: Plan -> ReencryptionNotPlanned -> Notify, Summarize -> Notify (branchError)", () => {
+    expect(definition.States[STATE.planReencryption].Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.reencryptionPlanError', Next: 'ReencryptionNotPlanned' },
+    ]);
+    expect(definition.States.ReencryptionNotPlanned).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.reencryption',
+      Next: STATE.notify,
+      Parameters: { mode: 'NONE', remaining: 0, 'branchError.$': '$.reencryptionPlanError' },
+    });
+    expect(definition.States[STATE.summarizeReencryption].Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.branchError', Next: STATE.notify },
+    ]);
   });
 
-  test('reader: s3:listObjectsV2 on the current unit\'s bucket and prefix', () => {
+  test("reader: s3:listObjectsV2 on the current unit's bucket and prefix", () => {
     expect(map.Type).toBe('Map');
-    expect(map.ItemReader).toEqual({ Resource: 'arn:aws:states:::s3:listObjectsV2', Parameters: { 'Bucket.$': '$.reencryption.current.bucket', 'Prefix.$': '$.reencryption.current.prefix' } });
-    expect(map.ItemSelector).toEqual({ 'key.$': '$$.Map.Item.Value.Key', 'size.$': '$$.Map.Item.Value.Size', 'etag.$': '$$.Map.Item.Value.Etag' });
+    expect(map.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:listObjectsV2',
+      Parameters: { 'Bucket.$': '$.reencryption.current.bucket', 'Prefix.$': '$.reencryption.current.prefix' },
+    });
+    expect(map.ItemSelector).toEqual({
+      'key.$': '$$.Map.Item.Value.Key',
+      'size.$': '$$.Map.Item.Value.Size',
+      'etag.$': '$$.Map.Item.Value.Etag',
+    });
   });
 
   test('batcher, concurrency and failure threshold paced from reEncryptKmsRequestsPerSecond', () => {
     expect(map.ItemBatcher).toEqual({
       MaxItemsPerBatch: pacing.maxItemsPerBatch,
-      BatchInput: { 'unit.$': '$.reencryption.current', 'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond', upgradeEnvelopeSuite: false },
+      BatchInput: {
+        'unit.$': '$.reencryption.current',
+        'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
+        upgradeEnvelopeSuite: false,
+      },
     });
     expect(map.MaxConcurrency).toBe(pacing.maxConcurrency);
     // 200 requests/s: 20 children at 10/s each.
@@ -96,17 +139,27 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     expect(map.ItemProcessor.StartAt).toBe(STATE.reencryptObjects);
     const child = map.ItemProcessor.States[STATE.reencryptObjects];
-    expect(child).toMatchObject({ Type: 'Task', End: true, Resource: expect.stringContaining('TasksReencryptObjects') });
+    expect(child).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Resource: expect.stringContaining('TasksReencryptObjects'),
+    });
     // payloadResponseOnly: the function itself is the resource, no Payload wrapper.
     expect(child.Resource).not.toMatch(/states:::lambda:invoke/);
     expect(child.TimeoutSeconds).toBeLessThan(300);
-    expect(child.Retry.map((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toEqual([expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException'])]);
-    const fn = Object.values<any>(json.Resources).find((r) => r.Metadata?.['kms-incident-rotation:handler'] === 'reencrypt-objects');
+    expect(child.Retry.map((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toEqual([
+      expect.arrayContaining(['Lambda.TooManyRequestsException', 'Lambda.ServiceException']),
+    ]);
+    const fn = Object.values<any>(json.Resources).find(
+      (r) => r.Metadata?.['kms-incident-rotation:handler'] === 'reencrypt-objects',
+    );
     expect(fn.Properties.Timeout).toBeLessThan(child.TimeoutSeconds);
     expect(fn.Properties.MemorySize).toBeGreaterThanOrEqual(1024);
     expect(fn.Properties.ReservedConcurrentExecutions).toBe(reencryptObjectsConcurrency(200));
     expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(map.MaxConcurrency);
-    const summarize = Object.values<any>(json.Resources).find((r) => r.Metadata?.['kms-incident-rotation:handler'] === 'summarize-reencryption');
+    const summarize = Object.values<any>(json.Resources).find(
+      (r) => r.Metadata?.['kms-incident-rotation:handler'] === 'summarize-reencryption',
+    );
     expect(summarize.Properties.ReservedConcurrentExecutions).toBe(RESERVED_CONCURRENCY['summarize-reencryption']);
   });
 
@@ -114,20 +167,30 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     const [bucketId] = Object.keys(template.findResources('AWS::S3::Bucket'));
     expect(map.ResultWriter).toEqual({
       Resource: 'arn:aws:states:::s3:putObject',
-      Parameters: { Bucket: bucketId, 'Prefix.$': "States.Format('reencryption/{}/{}', $$.Execution.Name, $.reencryption.index)" },
+      Parameters: {
+        Bucket: bucketId,
+        'Prefix.$': "States.Format('reencryption/{}/{}', $$.Execution.Name, $.reencryption.index)",
+      },
     });
   });
 
   test('Notify gets $.reencryption and keeps reencryptionFailed; a failed re-encryption fails the execution after KeysFailed is ruled out', () => {
     const notify = definition.States[STATE.notify];
     expect(notify.Parameters.Payload ?? notify.Parameters).toMatchObject({ 'reencryption.$': '$.reencryption' });
-    expect(notify.ResultSelector.notification).toMatchObject({ 'reencryptionFailed.$': '$.reencryptionFailed', 'anyFailed.$': '$.anyFailed' });
+    expect(notify.ResultSelector.notification).toMatchObject({
+      'reencryptionFailed.$': '$.reencryptionFailed',
+      'anyFailed.$': '$.anyFailed',
+    });
     expect(definition.States.AnyKeyFailed.Choices).toEqual([
       { Variable: '$.notification.anyFailed', BooleanEquals: true, Next: STATE.keysFailed },
       { Variable: '$.notification.reencryptionFailed', BooleanEquals: true, Next: STATE.reencryptionFailed },
     ]);
     expect(definition.States.AnyKeyFailed.Default).toBe(STATE.done);
-    expect(definition.States[STATE.reencryptionFailed]).toMatchObject({ Type: 'Fail', Error: 'ReencryptionFailed', Cause: expect.stringMatching(/stayed rotated.*notification lists what failed/) });
+    expect(definition.States[STATE.reencryptionFailed]).toMatchObject({
+      Type: 'Fail',
+      Error: 'ReencryptionFailed',
+      Cause: expect.stringMatching(/stayed rotated.*notification lists what failed/),
+    });
   });
 
   test('results bucket: the product key (SSE-KMS), no public access, SSL only, expiring, retained like the ledger', () => {
@@ -137,22 +200,49 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       Properties: {
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProductKey'), 'Arn'] } }, BucketKeyEnabled: true },
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                KMSMasterKeyID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ProductKey'), 'Arn'] },
+              },
+              BucketKeyEnabled: true,
+            },
           ],
         },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        LifecycleConfiguration: { Rules: [Match.objectLike({ Status: 'Enabled', ExpirationInDays: RESULTS_EXPIRATION_DAYS, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })] },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [
+            Match.objectLike({
+              Status: 'Enabled',
+              ExpirationInDays: RESULTS_EXPIRATION_DAYS,
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            }),
+          ],
+        },
       },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
   const all = statements(json);
   const s3Statements = all.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-  const listed = BUCKETS.map((b) => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${b}`]] }));
-  const listedObjects = BUCKETS.map((b) => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${b}/*`]] }));
+  const listed = BUCKETS.map((b) =>
+    JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${b}`]] }),
+  );
+  const listedObjects = BUCKETS.map((b) =>
+    JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:s3:::${b}/*`]] }),
+  );
   const resultsBucket = /ReencryptionResults/;
 
   test('IAM: S3 only on the listed buckets (ListBucket), their objects (/*), and the results bucket', () => {
@@ -164,48 +254,106 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       }
     }
     // The machines list the listed buckets (the reader); ReencryptObjects works on their objects.
-    const listing = s3Statements.filter((st) => actionsOf(st).includes('s3:ListBucket') && !resultsBucket.test(JSON.stringify(st.Resource)));
-    expect(new Set(listing.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole']));
-    for (const st of listing) expect([st.Resource].flat().map((r) => JSON.stringify(r)).sort()).toEqual([...listed].sort());
+    const listing = s3Statements.filter(
+      (st) => actionsOf(st).includes('s3:ListBucket') && !resultsBucket.test(JSON.stringify(st.Resource)),
+    );
+    expect(new Set(listing.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(
+      new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole']),
+    );
+    for (const st of listing)
+      expect(
+        [st.Resource]
+          .flat()
+          .map((r) => JSON.stringify(r))
+          .sort(),
+      ).toEqual([...listed].sort());
     const objects = s3Statements.filter((st) => listedObjects.includes(JSON.stringify([st.Resource].flat()[0])));
     expect(objects.map((st) => st.role.replace(/[0-9A-F]{8}$/, ''))).toEqual(['TasksReencryptObjectsRole']);
     expect(actionsOf(objects[0]!).sort()).toEqual([
-      's3:AbortMultipartUpload', 's3:GetObject', 's3:GetObjectAcl', 's3:GetObjectLegalHold', 's3:GetObjectRetention', 's3:GetObjectTagging', 's3:GetObjectVersion',
-      's3:GetObjectVersionAcl', 's3:GetObjectVersionTagging', 's3:PutObject', 's3:PutObjectAcl', 's3:PutObjectLegalHold', 's3:PutObjectRetention', 's3:PutObjectTagging',
+      's3:AbortMultipartUpload',
+      's3:GetObject',
+      's3:GetObjectAcl',
+      's3:GetObjectLegalHold',
+      's3:GetObjectRetention',
+      's3:GetObjectTagging',
+      's3:GetObjectVersion',
+      's3:GetObjectVersionAcl',
+      's3:GetObjectVersionTagging',
+      's3:PutObject',
+      's3:PutObjectAcl',
+      's3:PutObjectLegalHold',
+      's3:PutObjectRetention',
+      's3:PutObjectTagging',
     ]);
-    expect([objects[0]!.Resource].flat().map((r) => JSON.stringify(r)).sort()).toEqual([...listedObjects].sort());
+    expect(
+      [objects[0]!.Resource]
+        .flat()
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    ).toEqual([...listedObjects].sort());
   });
 
-  test('IAM: data keys only of this account\'s keys in this Region, only for ReencryptObjects; the SSE-KMS path only through S3 for the listed buckets', () => {
-    const dataKeys = all.filter((st) => actionsOf(st).includes('kms:GenerateDataKey') && !JSON.stringify(st.Resource).includes('ProductKey'));
-    expect(dataKeys.map((st) => st.Sid).sort()).toEqual(['EnvelopeKeyringDirectUse', 'SseKmsThroughS3ForListedBucketsOnly']);
-    const regionKeys = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']] };
+  test("IAM: data keys only of this account's keys in this Region, only for ReencryptObjects; the SSE-KMS path only through S3 for the listed buckets", () => {
+    const dataKeys = all.filter(
+      (st) => actionsOf(st).includes('kms:GenerateDataKey') && !JSON.stringify(st.Resource).includes('ProductKey'),
+    );
+    expect(dataKeys.map((st) => st.Sid).sort()).toEqual([
+      'EnvelopeKeyringDirectUse',
+      'SseKmsThroughS3ForListedBucketsOnly',
+    ]);
+    const regionKeys = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*'],
+      ],
+    };
     for (const st of dataKeys) {
       expect(st.role).toMatch(/^TasksReencryptObjectsRole/);
       expect(actionsOf(st).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
       expect(st.Resource).toEqual(regionKeys);
     }
     const sseKms = dataKeys.find((st) => st.Sid === 'SseKmsThroughS3ForListedBucketsOnly')!;
-    expect(sseKms.Condition.StringEquals).toEqual({ 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } });
+    expect(sseKms.Condition.StringEquals).toEqual({
+      'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+    });
     // S3's encryption context: the object ARN, or the bucket ARN with an S3 Bucket Key.
-    expect(sseKms.Condition.ArnLike['kms:EncryptionContext:aws:s3:arn'].map((r: unknown) => JSON.stringify(r)).sort()).toEqual([...listed, ...listedObjects].sort());
+    expect(
+      sseKms.Condition.ArnLike['kms:EncryptionContext:aws:s3:arn'].map((r: unknown) => JSON.stringify(r)).sort(),
+    ).toEqual([...listed, ...listedObjects].sort());
   });
 
   test('IAM: the product key for the results bucket only through S3; the summary appends KEY# entries only', () => {
-    const viaS3 = all.filter((st) => JSON.stringify(st.Condition ?? {}).includes('"s3.') && st.Sid !== 'SseKmsThroughS3ForListedBucketsOnly');
-    expect(new Set(viaS3.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole', 'TasksSummarizeReencryptionRole']));
-    for (const st of viaS3) expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
-    const summaryLedger = all.filter((st) => st.role.startsWith('TasksSummarizeReencryptionRole') && actionsOf(st).some((a) => a.startsWith('dynamodb:')));
-    expect(summaryLedger).toEqual([expect.objectContaining({ Action: 'dynamodb:PutItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['KEY#*'] } } })]);
+    const viaS3 = all.filter(
+      (st) => JSON.stringify(st.Condition ?? {}).includes('"s3.') && st.Sid !== 'SseKmsThroughS3ForListedBucketsOnly',
+    );
+    expect(new Set(viaS3.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(
+      new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole', 'TasksSummarizeReencryptionRole']),
+    );
+    for (const st of viaS3)
+      expect(st.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ProductKey/), 'Arn'] });
+    const summaryLedger = all.filter(
+      (st) =>
+        st.role.startsWith('TasksSummarizeReencryptionRole') && actionsOf(st).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(summaryLedger).toEqual([
+      expect.objectContaining({
+        Action: 'dynamodb:PutItem',
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['KEY#*'] } },
+      }),
+    ]);
   });
 
   test('IAM: the machines may start and stop their own child executions only', () => {
-    const child = all.filter((st) => actionsOf(st).some((a) => /^states:(StartExecution|DescribeExecution|StopExecution)$/.test(a)) && /StateMachineRole/.test(st.role));
+    const child = all.filter(
+      (st) =>
+        actionsOf(st).some((a) => /^states:(StartExecution|DescribeExecution|StopExecution)$/.test(a)) &&
+        /StateMachineRole/.test(st.role),
+    );
     expect(child.length).toBeGreaterThan(0);
     for (const st of child) expect(JSON.stringify(st.Resource)).toMatch(/(Manual)?WorkflowStateMachine[0-9A-F]{8}/);
   });
 
-  test('the worst case still fits: the loop\'s events in the parent history, and a timeout sized for the units', () => {
+  test("the worst case still fits: the loop's events in the parent history, and a timeout sized for the units", () => {
     const settings = parseSettings({ reEncryptBuckets: BUCKETS });
     const without = parseSettings({});
     expect(worstCase(settings).historyEvents).toBeGreaterThan(worstCase(without).historyEvents);
@@ -213,7 +361,9 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     // 20 units of a million envelope objects at 100 KMS requests/s: days, within a year.
     expect(executionTimeoutSeconds(settings) - executionTimeoutSeconds(without)).toBeGreaterThanOrEqual(20 * 30_000);
     expect(executionTimeoutSeconds(settings)).toBeLessThanOrEqual(MAX_EXECUTION_SECONDS);
-    expect(definition.TimeoutSeconds).toBe(executionTimeoutSeconds({ ...settings, reEncryptKmsRequestsPerSecond: 200 }));
+    expect(definition.TimeoutSeconds).toBe(
+      executionTimeoutSeconds({ ...settings, reEncryptKmsRequestsPerSecond: 200 }),
+    );
   });
 });
 
@@ -221,21 +371,38 @@ describe('without reEncryptBuckets: no branch, no extra IAM', () => {
   const { template, json, definition } = synth({});
 
   test('PlanReencryption still runs (it refuses every target) and goes straight to Notify', () => {
-    expect(definition.States[STATE.planReencryption]).toMatchObject({ Type: 'Task', ResultPath: '$.reencryption', Next: STATE.notify });
-    expect(definition.States[STATE.planReencryption].Parameters.settings).toEqual({ buckets: [], targets: {}, auto: false, kmsRequestsPerSecond: 100, upgradeEnvelopeSuite: false });
-    for (const name of [STATE.moreToReencrypt, STATE.reencryptTarget, STATE.summarizeReencryption]) expect(definition.States[name]).toBeUndefined();
+    expect(definition.States[STATE.planReencryption]).toMatchObject({
+      Type: 'Task',
+      ResultPath: '$.reencryption',
+      Next: STATE.notify,
+    });
+    expect(definition.States[STATE.planReencryption].Parameters.settings).toEqual({
+      buckets: [],
+      targets: {},
+      auto: false,
+      kmsRequestsPerSecond: 100,
+      upgradeEnvelopeSuite: false,
+    });
+    for (const name of [STATE.moreToReencrypt, STATE.reencryptTarget, STATE.summarizeReencryption])
+      expect(definition.States[name]).toBeUndefined();
     expect(JSON.stringify(definition)).not.toContain('DISTRIBUTED');
   });
 
   test('no results bucket, no branch functions, no S3 or data-key rights, no child executions', () => {
     template.resourceCountIs('AWS::S3::Bucket', 0);
-    const handlers = Object.values<any>(json.Resources).map((r) => r.Metadata?.['kms-incident-rotation:handler']).filter(Boolean);
+    const handlers = Object.values<any>(json.Resources)
+      .map((r) => r.Metadata?.['kms-incident-rotation:handler'])
+      .filter(Boolean);
     expect(handlers).toContain('plan-reencryption');
     expect(handlers).not.toContain('reencrypt-objects');
     expect(handlers).not.toContain('summarize-reencryption');
     const all = statements(json);
     expect(all.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')))).toEqual([]);
-    expect(all.filter((st) => actionsOf(st).some((a) => /^states:(DescribeExecution|StopExecution|RedriveExecution)$/.test(a)))).toEqual([]);
+    expect(
+      all.filter((st) =>
+        actionsOf(st).some((a) => /^states:(DescribeExecution|StopExecution|RedriveExecution)$/.test(a)),
+      ),
+    ).toEqual([]);
     expect(JSON.stringify(all)).not.toContain('"s3.');
     // PlanReencryption's role: logs and tracing only (it calls no AWS API).
     const plan = all.filter((st) => st.role.startsWith('TasksPlanReencryptionRole'));
@@ -245,22 +412,54 @@ describe('without reEncryptBuckets: no branch, no extra IAM', () => {
 
 describe('settings validation', () => {
   test('defaults: no buckets, no targets, report-only finding runs, 100 KMS requests/s', () => {
-    expect(parseSettings({})).toMatchObject({ reEncryptBuckets: [], reEncryptTargets: {}, autoReEncrypt: false, reEncryptKmsRequestsPerSecond: 100 });
-    expect(parseSettings({ reEncryptBuckets: ['orders-data'], reEncryptTargets: { [KEY]: [{ type: 's3-sse-kms', bucket: 'orders-data' }] } }).reEncryptTargets[KEY]).toEqual([{ type: 's3-sse-kms', bucket: 'orders-data', prefix: '' }]);
+    expect(parseSettings({})).toMatchObject({
+      reEncryptBuckets: [],
+      reEncryptTargets: {},
+      autoReEncrypt: false,
+      reEncryptKmsRequestsPerSecond: 100,
+    });
+    expect(
+      parseSettings({
+        reEncryptBuckets: ['orders-data'],
+        reEncryptTargets: { [KEY]: [{ type: 's3-sse-kms', bucket: 'orders-data' }] },
+      }).reEncryptTargets[KEY],
+    ).toEqual([{ type: 's3-sse-kms', bucket: 'orders-data', prefix: '' }]);
   });
 
   test('a target outside reEncryptBuckets is refused at synth, naming it', () => {
-    const bad = { reEncryptBuckets: ['orders-data'], reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'other-bucket' }] } };
+    const bad = {
+      reEncryptBuckets: ['orders-data'],
+      reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'other-bucket' }] },
+    };
     expect(() => parseSettings(bad)).toThrow(SettingsError);
-    expect(() => parseSettings(bad)).toThrow(/reEncryptTargets\.alias\/orders\.0\.bucket: bucket 'other-bucket' is not in reEncryptBuckets \(orders-data\)/);
-    expect(() => parseSettings({ reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data' }] } })).toThrow(/'orders-data' is not in reEncryptBuckets \(empty\)/);
+    expect(() => parseSettings(bad)).toThrow(
+      /reEncryptTargets\.alias\/orders\.0\.bucket: bucket 'other-bucket' is not in reEncryptBuckets \(orders-data\)/,
+    );
+    expect(() =>
+      parseSettings({ reEncryptTargets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data' }] } }),
+    ).toThrow(/'orders-data' is not in reEncryptBuckets \(empty\)/);
   });
 
   test.each([
     [{ reEncryptBuckets: ['Not_A_Bucket'] }, /reEncryptBuckets\.0: an S3 bucket name/],
-    [{ reEncryptBuckets: ['orders-data'], reEncryptTargets: { 'key/abc': [{ type: 'envelope', bucket: 'orders-data' }] } }, /reEncryptTargets\.key\/abc: .*key ARN .* or an alias name/],
-    [{ reEncryptBuckets: ['orders-data'], reEncryptTargets: { 'alias/x': [{ type: 'tape', bucket: 'orders-data' }] } }, /reEncryptTargets\.alias\/x\.0\.type/],
-    [{ reEncryptBuckets: ['orders-data'], reEncryptTargets: { 'alias/x': [{ type: 'envelope', bucket: 'orders-data', extra: 1 }] } }, /reEncryptTargets\.alias\/x\.0.*extra/],
+    [
+      {
+        reEncryptBuckets: ['orders-data'],
+        reEncryptTargets: { 'key/abc': [{ type: 'envelope', bucket: 'orders-data' }] },
+      },
+      /reEncryptTargets\.key\/abc: .*key ARN .* or an alias name/,
+    ],
+    [
+      { reEncryptBuckets: ['orders-data'], reEncryptTargets: { 'alias/x': [{ type: 'tape', bucket: 'orders-data' }] } },
+      /reEncryptTargets\.alias\/x\.0\.type/,
+    ],
+    [
+      {
+        reEncryptBuckets: ['orders-data'],
+        reEncryptTargets: { 'alias/x': [{ type: 'envelope', bucket: 'orders-data', extra: 1 }] },
+      },
+      /reEncryptTargets\.alias\/x\.0.*extra/,
+    ],
     [{ autoReEncrypt: 'yes' }, /autoReEncrypt: .*boolean/],
     [{ reEncryptKmsRequestsPerSecond: 0 }, /reEncryptKmsRequestsPerSecond: /],
     [{ reEncryptKmsRequestsPerSecond: 100_000 }, /reEncryptKmsRequestsPerSecond: /],
@@ -269,7 +468,9 @@ describe('settings validation', () => {
   });
 
   test('a rate too low for the sized targets to finish within a year is refused, naming the setting', () => {
-    expect(() => parseSettings({ reEncryptBuckets: ['orders-data'], reEncryptKmsRequestsPerSecond: 1 })).toThrow(/reEncryptKmsRequestsPerSecond: reEncryptKmsRequestsPerSecond 1 re-encrypts 20 targets/);
+    expect(() => parseSettings({ reEncryptBuckets: ['orders-data'], reEncryptKmsRequestsPerSecond: 1 })).toThrow(
+      /reEncryptKmsRequestsPerSecond: reEncryptKmsRequestsPerSecond 1 re-encrypts 20 targets/,
+    );
     // Without the branch the rate changes nothing.
     expect(parseSettings({ reEncryptKmsRequestsPerSecond: 1 }).reEncryptKmsRequestsPerSecond).toBe(1);
   });

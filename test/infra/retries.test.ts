@@ -47,7 +47,10 @@ function taskStates(definition: any): [string, any][] {
 describe.each(['SKIP', 'ROTATE'])('retriers in the template (approvalTimeoutAction %s)', (approvalTimeoutAction) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   // With the re-encryption branch, so that every Task of the table is in the template.
-  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ approvalTimeoutAction, reEncryptBuckets: ['orders-data'] }), env });
+  const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+    settings: parseSettings({ approvalTimeoutAction, reEncryptBuckets: ['orders-data'] }),
+    env,
+  });
   const { definition } = extractWorkflow(Template.fromStack(stack).toJSON() as any, env);
   const tasks = taskStates(definition);
 
@@ -72,13 +75,21 @@ describe.each(['SKIP', 'ROTATE'])('retriers in the template (approvalTimeoutActi
   test('RequestApproval: only the jittered Lambda retrier (no CDK default before it)', () => {
     const [, gate] = tasks.find(([n]) => n === 'RequestApproval')!;
     expect(gate.Retry).toHaveLength(1);
-    expect(gate.Retry[0]).toMatchObject({ ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']), JitterStrategy: 'FULL', MaxAttempts: 6 });
+    expect(gate.Retry[0]).toMatchObject({
+      ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']),
+      JitterStrategy: 'FULL',
+      MaxAttempts: 6,
+    });
   });
 
   test('Rotate: throttling is retried before the general KMS retrier, with enough attempts for 50 keys at 5/s', () => {
     const [, rotate] = tasks.find(([n]) => n === 'Rotate')!;
-    const throttling = rotate.Retry.findIndex((r: { ErrorEquals: string[] }) => r.ErrorEquals.length === 1 && r.ErrorEquals[0] === 'ThrottlingException');
-    const kms = rotate.Retry.findIndex((r: { ErrorEquals: string[] }) => r.ErrorEquals.includes('KMSInternalException'));
+    const throttling = rotate.Retry.findIndex(
+      (r: { ErrorEquals: string[] }) => r.ErrorEquals.length === 1 && r.ErrorEquals[0] === 'ThrottlingException',
+    );
+    const kms = rotate.Retry.findIndex((r: { ErrorEquals: string[] }) =>
+      r.ErrorEquals.includes('KMSInternalException'),
+    );
     expect(throttling).toBeGreaterThanOrEqual(0);
     expect(throttling).toBeLessThan(kms);
     expect(rotate.Retry[throttling].MaxAttempts).toBeGreaterThanOrEqual(10);

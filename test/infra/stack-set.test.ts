@@ -11,7 +11,11 @@ import { App } from 'aws-cdk-lib';
 import { productStack } from '../../lib/app';
 import { SettingsError } from '../../lib/settings';
 
-type Template = { Parameters?: Record<string, unknown>; Rules?: Record<string, unknown>; Resources: Record<string, { Type: string; Properties?: any }> };
+type Template = {
+  Parameters?: Record<string, unknown>;
+  Rules?: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties?: any }>;
+};
 
 function synth(context: Record<string, unknown>) {
   const outdir = mkdtempSync(path.join(tmpdir(), 'kms-rotation-cdkout-'));
@@ -19,7 +23,9 @@ function synth(context: Record<string, unknown>) {
   const stack = productStack(app);
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
-  const assets = JSON.parse(readFileSync(path.join(outdir, `${stack.stackName}.assets.json`), 'utf8')) as { files: Record<string, { destinations: Record<string, Record<string, string>> }> };
+  const assets = JSON.parse(readFileSync(path.join(outdir, `${stack.stackName}.assets.json`), 'utf8')) as {
+    files: Record<string, { destinations: Record<string, Record<string, string>> }>;
+  };
   return { template: artifact.template as Template, assets };
 }
 
@@ -36,7 +42,10 @@ describe('the StackSet form', () => {
     out = synth({ stackSetAssetsBucket: BUCKET });
   });
   afterAll(() => {
-    for (const [k, v] of [['CDK_DEFAULT_ACCOUNT', before.account], ['CDK_DEFAULT_REGION', before.region]] as const) {
+    for (const [k, v] of [
+      ['CDK_DEFAULT_ACCOUNT', before.account],
+      ['CDK_DEFAULT_REGION', before.region],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -55,15 +64,18 @@ describe('the StackSet form', () => {
     expect(text).not.toContain('eu-west-1');
   });
 
-  test('every function\'s code is in the per-Region bucket given, under the prefix', () => {
+  test("every function's code is in the per-Region bucket given, under the prefix", () => {
     const functions = Object.values(out.template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(10);
     for (const fn of functions) {
-      expect(fn.Properties.Code).toEqual({ S3Bucket: { 'Fn::Sub': BUCKET }, S3Key: expect.stringMatching(/^kms-incident-rotation\/[0-9a-f]{64}\.zip$/) });
+      expect(fn.Properties.Code).toEqual({
+        S3Bucket: { 'Fn::Sub': BUCKET },
+        S3Key: expect.stringMatching(/^kms-incident-rotation\/[0-9a-f]{64}\.zip$/),
+      });
     }
   });
 
-  test('the asset manifest publishes to that bucket with the caller\'s credentials (no bootstrap publishing role)', () => {
+  test("the asset manifest publishes to that bucket with the caller's credentials (no bootstrap publishing role)", () => {
     const destinations = Object.values(out.assets.files).flatMap((f) => Object.values(f.destinations));
     expect(destinations.length).toBeGreaterThan(10);
     for (const d of destinations) {
@@ -74,7 +86,12 @@ describe('the StackSet form', () => {
 
   test('one flat template: no nested stacks, no custom resources', () => {
     const types = Object.values(out.template.Resources).map((r) => r.Type);
-    expect(types.filter((t) => t === 'AWS::CloudFormation::Stack' || t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+    expect(
+      types.filter(
+        (t) =>
+          t === 'AWS::CloudFormation::Stack' || t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource',
+      ),
+    ).toEqual([]);
     // CloudFormation limits a template to 500 resources (StackSets too).
     expect(types.length).toBeLessThan(500);
   });
@@ -83,13 +100,21 @@ describe('the StackSet form', () => {
 test('the normal form is flat too, and keeps the bootstrap (cdk deploy)', () => {
   const { template } = synth({});
   const types = Object.values(template.Resources).map((r) => r.Type);
-  expect(types.filter((t) => t === 'AWS::CloudFormation::Stack' || t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+  expect(
+    types.filter(
+      (t) =>
+        t === 'AWS::CloudFormation::Stack' || t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource',
+    ),
+  ).toEqual([]);
   expect(Object.keys(template.Parameters ?? {})).toEqual(['BootstrapVersion']);
 });
 
 test.each([
   [{ stackSetAssetsBucket: 'my-org-assets' }, /stackSetAssetsBucket: a bucket name with \$\{AWS::Region\} in it/],
-  [{ stackSetAssetsBucket: BUCKET, stackSetAssetsPrefix: 'no-slash' }, /stackSetAssetsPrefix: a key prefix ending in \//],
+  [
+    { stackSetAssetsBucket: BUCKET, stackSetAssetsPrefix: 'no-slash' },
+    /stackSetAssetsPrefix: a key prefix ending in \//,
+  ],
 ])('a bad StackSet context %j is refused naming the key', (context, message) => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   expect(() => productStack(app)).toThrow(SettingsError);

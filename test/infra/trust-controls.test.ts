@@ -12,40 +12,65 @@ import { DRILL_ENV } from '../../lambdas/domain/drill';
  * backup vault locked, the drill sweep and cap.
  */
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings: parseSettings({ drillDailyCapPerPerson: 4, reEncryptBuckets: ['orders-data'] }), env: { account: '111122223333', region: 'us-east-1' } });
+const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
+  settings: parseSettings({ drillDailyCapPerPerson: 4, reEncryptBuckets: ['orders-data'] }),
+  env: { account: '111122223333', region: 'us-east-1' },
+});
 const template = Template.fromStack(stack);
-const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, unknown> }> };
+const json = template.toJSON() as {
+  Resources: Record<string, { Type: string; Properties: any; Metadata?: Record<string, unknown> }>;
+};
 const ofType = (type: string) => Object.entries(json.Resources).filter(([, r]) => r.Type === type);
 const keyPolicy = () => {
   const [[, key]] = ofType('AWS::KMS::Key');
-  return key!.Properties.KeyPolicy.Statement as { Sid?: string; Principal?: { Service?: string }; Condition?: Record<string, Record<string, unknown>> }[];
+  return key!.Properties.KeyPolicy.Statement as {
+    Sid?: string;
+    Principal?: { Service?: string };
+    Condition?: Record<string, Record<string, unknown>>;
+  }[];
 };
 
-describe('the product key\'s policy: services only for this stack\'s sources', () => {
-  test('EventBridge and CloudWatch carry aws:SourceArn (this account\'s rules / alarms in this Region) besides aws:SourceAccount', () => {
+describe("the product key's policy: services only for this stack's sources", () => {
+  test("EventBridge and CloudWatch carry aws:SourceArn (this account's rules / alarms in this Region) besides aws:SourceAccount", () => {
     const bySid = Object.fromEntries(keyPolicy().map((st) => [st.Sid, st]));
     const account = { Ref: 'AWS::AccountId' };
-    const arn = (service: string, tail: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', account, tail]] });
-    expect(bySid.AlloweventsToUseTheKey!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': arn('events', ':rule/*') } });
-    expect(bySid.AllowcloudwatchToUseTheKey!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': arn('cloudwatch', ':alarm:*') } });
+    const arn = (service: string, tail: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', account, tail]],
+    });
+    expect(bySid.AlloweventsToUseTheKey!.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnLike: { 'aws:SourceArn': arn('events', ':rule/*') },
+    });
+    expect(bySid.AllowcloudwatchToUseTheKey!.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnLike: { 'aws:SourceArn': arn('cloudwatch', ':alarm:*') },
+    });
     // No statement for a service principal goes without a source condition.
-    for (const st of keyPolicy().filter((s) => s.Principal?.Service)) expect(JSON.stringify(st.Condition ?? {})).toMatch(/aws:SourceArn|kms:EncryptionContext:aws:logs:arn/);
+    for (const st of keyPolicy().filter((s) => s.Principal?.Service))
+      expect(JSON.stringify(st.Condition ?? {})).toMatch(/aws:SourceArn|kms:EncryptionContext:aws:logs:arn/);
   });
 
-  test('CloudWatch Logs only for this stack\'s log groups, and every log group is named under that prefix', () => {
+  test("CloudWatch Logs only for this stack's log groups, and every log group is named under that prefix", () => {
     const logsStatement = keyPolicy().find((st) => st.Sid === 'AllowCloudWatchLogsToEncryptThisAccountsLogGroups')!;
-    expect(JSON.stringify(logsStatement.Condition)).toContain(':log-group:/kms-incident-rotation/",{"Ref":"AWS::StackName"},"/*');
+    expect(JSON.stringify(logsStatement.Condition)).toContain(
+      ':log-group:/kms-incident-rotation/",{"Ref":"AWS::StackName"},"/*',
+    );
     const groups = ofType('AWS::Logs::LogGroup');
     expect(groups.length).toBeGreaterThan(10);
     for (const [, group] of groups) {
-      expect(group.Properties.LogGroupName).toEqual({ 'Fn::Join': ['', ['/kms-incident-rotation/', { Ref: 'AWS::StackName' }, expect.stringMatching(/^\/[A-Za-z0-9]+$/)]] });
+      expect(group.Properties.LogGroupName).toEqual({
+        'Fn::Join': [
+          '',
+          ['/kms-incident-rotation/', { Ref: 'AWS::StackName' }, expect.stringMatching(/^\/[A-Za-z0-9]+$/)],
+        ],
+      });
       expect(group.Properties.KmsKeyId).toBeDefined();
     }
   });
 });
 
 describe('KEY# audit entries', () => {
-  test('every function\'s role denies UpdateItem, DeleteItem, BatchWriteItem and PartiQL changes of KEY# items', () => {
+  test("every function's role denies UpdateItem, DeleteItem, BatchWriteItem and PartiQL changes of KEY# items", () => {
     const roles = ofType('AWS::Lambda::Function').map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0] as string);
     expect(roles.length).toBeGreaterThanOrEqual(16);
     for (const role of roles) {
@@ -64,10 +89,13 @@ describe('KEY# audit entries', () => {
   });
 });
 
-describe('the ledger\'s backup vault', () => {
+describe("the ledger's backup vault", () => {
   test('Vault Lock in governance mode: minimum = the daily retention, maximum = the monthly, no ChangeableForDays', () => {
     template.hasResourceProperties('AWS::Backup::BackupVault', {
-      LockConfiguration: { MinRetentionDays: LEDGER_BACKUP.dailyRetentionDays, MaxRetentionDays: LEDGER_BACKUP.monthlyRetentionDays },
+      LockConfiguration: {
+        MinRetentionDays: LEDGER_BACKUP.dailyRetentionDays,
+        MaxRetentionDays: LEDGER_BACKUP.monthlyRetentionDays,
+      },
     });
     const [[, vault]] = ofType('AWS::Backup::BackupVault');
     expect(vault!.Properties.LockConfiguration.ChangeableForDays).toBeUndefined();
@@ -75,8 +103,10 @@ describe('the ledger\'s backup vault', () => {
 });
 
 describe('drills', () => {
-  const drill = ofType('AWS::Lambda::Function').find(([, fn]) => fn.Metadata?.['kms-incident-rotation:component'] === 'drill')!;
-  test('the drill function knows its role (for its keys\' policy) and the daily cap', () => {
+  const drill = ofType('AWS::Lambda::Function').find(
+    ([, fn]) => fn.Metadata?.['kms-incident-rotation:component'] === 'drill',
+  )!;
+  test("the drill function knows its role (for its keys' policy) and the daily cap", () => {
     const vars = drill[1].Properties.Environment.Variables;
     expect(vars[DRILL_ENV.dailyCap]).toBe('4');
     expect(vars[DRILL_ENV.roleArn]).toEqual({ 'Fn::GetAtt': [drill[1].Properties.Role['Fn::GetAtt'][0], 'Arn'] });
@@ -87,7 +117,10 @@ describe('drills', () => {
       ScheduleExpression: 'rate(1 hour)',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [drill[0], 'Arn'] } })],
     });
-    template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: { 'Fn::GetAtt': [drill[0], 'Arn'] }, Principal: 'events.amazonaws.com' });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [drill[0], 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
   });
 
   test('drillDailyCapPerPerson: 1..20, default 3', () => {

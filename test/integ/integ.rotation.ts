@@ -16,7 +16,12 @@ import { DRILL_TAG_KEY } from '../../lib/names';
 
 export function buildIntegApp(app = new App()) {
   const product = new KmsIncidentRotationStack(app, 'KmsIncidentRotationInteg', {
-    settings: parseSettings({ ledgerDeletionProtection: false, pollInitialSeconds: 5, pollMaxSeconds: 120, rotationTimeoutMinutes: 30 }),
+    settings: parseSettings({
+      ledgerDeletionProtection: false,
+      pollInitialSeconds: 5,
+      pollMaxSeconds: 120,
+      rotationTimeoutMinutes: 30,
+    }),
   });
   const fixture = new Stack(app, 'KmsIncidentRotationIntegKey');
   const key = new kms.Key(fixture, 'ThrowawayKey', {
@@ -32,7 +37,13 @@ export function buildIntegApp(app = new App()) {
   // stands in for the front door; a fresh key needs no force).
   const started = integ.assertions.awsApiCall('SFN', 'startExecution', {
     stateMachineArn: product.manualWorkflow.stateMachine.stateMachineArn,
-    input: JSON.stringify({ keyId: key.keyArn, reason: 'integration test', dryRun: false, breakGlass: false, requestedBy: 'integ-tests-alpha assertion provider' }),
+    input: JSON.stringify({
+      keyId: key.keyArn,
+      reason: 'integration test',
+      dryRun: false,
+      breakGlass: false,
+      requestedBy: 'integ-tests-alpha assertion provider',
+    }),
   });
   const finished = integ.assertions
     .awsApiCall('SFN', 'describeExecution', { executionArn: started.getAttString('executionArn') })
@@ -40,7 +51,9 @@ export function buildIntegApp(app = new App()) {
     .waitForAssertions({ totalTimeout: Duration.minutes(30), interval: Duration.seconds(30) });
   const rotations = integ.assertions
     .awsApiCall('KMS', 'listKeyRotations', { KeyId: key.keyArn })
-    .expect(ExpectedResult.objectLike({ Rotations: Match.arrayWith([Match.objectLike({ RotationType: 'ON_DEMAND' })]) }));
+    .expect(
+      ExpectedResult.objectLike({ Rotations: Match.arrayWith([Match.objectLike({ RotationType: 'ON_DEMAND' })]) }),
+    );
   started.next(finished).next(rotations);
   return { app, integ, product, fixture };
 }

@@ -9,8 +9,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..', '..');
-const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
-const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { name?: string; version?: string; engines?: unknown }> };
+const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
+  devDependencies: Record<string, string>;
+};
+const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { name?: string; version?: string; engines?: unknown }>;
+};
 
 interface InstallChecks {
   checkEngine(target: { _id: string; engines: unknown }, npmVersion: string, nodeVersion: string): void;
@@ -23,7 +28,10 @@ function npmChecks(): { checks: InstallChecks; npmVersion: string } {
   if (!existsSync(checker)) throw new Error(`npm's engine checker not found at ${checker}`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- npm's own module, found at run time
   const checks = require(checker) as InstallChecks;
-  return { checks, npmVersion: (JSON.parse(readFileSync(path.join(npmDir, 'package.json'), 'utf8')) as { version: string }).version };
+  return {
+    checks,
+    npmVersion: (JSON.parse(readFileSync(path.join(npmDir, 'package.json'), 'utf8')) as { version: string }).version,
+  };
 }
 
 /** The locked packages whose `engines` refuse Node `nodeVersion`, as npm would name them. */
@@ -56,9 +64,14 @@ test('the Node that runs the npm scripts (devDependency `node`) is allowed too',
   expect(refusing(manifest.devDependencies.node!)).toEqual([]);
 });
 
-test('npm\'s checker refuses what it should (the test above can fail)', () => {
+test("npm's checker refuses what it should (the test above can fail)", () => {
   // Node 20 is end-of-life; aws-local-stepfunctions calls Promise.withResolvers (Node 22) and says so.
-  expect(refusing('20.20.2')).toEqual(expect.arrayContaining([expect.stringMatching(/^aws-local-stepfunctions@/), expect.stringMatching(/^kms-incident-rotation@/)]));
+  expect(refusing('20.20.2')).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^aws-local-stepfunctions@/),
+      expect.stringMatching(/^kms-incident-rotation@/),
+    ]),
+  );
 });
 
 test('README states the same requirement', () => {

@@ -9,7 +9,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -19,7 +29,9 @@ import { settingsFromContext } from '../../lib/settings';
 const ROOT = path.join(__dirname, '..', '..');
 const NODE_MODULES = realpathSync(path.join(ROOT, 'node_modules'));
 /** What a current `cdk init` app's cdk.json sets, as the repository's own cdk.json does (test/infra/feature-flags.test.ts). */
-const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+).context;
 const ENV = { account: '111122223333', region: 'us-east-1' };
 /** Settings other than the defaults, the re-encryption branch on: every one of the 16 functions is deployed. */
 const SETTINGS = { notificationEmails: ['oncall@example.com'], automaticReserve: 4, reEncryptBuckets: ['orders-data'] };
@@ -34,7 +46,10 @@ interface PackedManifest {
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 }
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>; Outputs?: Record<string, unknown> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  Outputs?: Record<string, unknown>;
+};
 
 let scratch: string;
 let app: string;
@@ -77,7 +92,8 @@ function inRange(version: string, range: string): boolean {
 function linkDeclared(nodeModules: string, name: string, range: string | undefined): void {
   const source = path.join(NODE_MODULES, name);
   const { version } = JSON.parse(readFileSync(path.join(source, 'package.json'), 'utf8')) as { version: string };
-  if (range !== undefined && !inRange(version, range)) throw new Error(`${name}@${version} is not in the declared ${range}`);
+  if (range !== undefined && !inRange(version, range))
+    throw new Error(`${name}@${version} is not in the declared ${range}`);
   mkdirSync(path.dirname(path.join(nodeModules, name)), { recursive: true });
   symlinkSync(source, path.join(nodeModules, name), 'dir');
 }
@@ -94,7 +110,15 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
 
 /** Runs a scratch app's JavaScript entry with plain node, as `cdk synth` would (context and outdir from the environment). */
 function synthScratch(entry: string, outdir: string, context: Record<string, unknown>): void {
-  run(process.execPath, [entry], { cwd: app, env: { PATH: process.env.PATH, HOME: process.env.HOME, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) } });
+  run(process.execPath, [entry], {
+    cwd: app,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify(context),
+    },
+  });
 }
 
 function readTemplate(outdir: string, stackName: string): Template {
@@ -103,10 +127,14 @@ function readTemplate(outdir: string, stackName: string): Template {
 
 /** The template without what only says where the code came from: asset hashes, keys and paths. */
 function withoutAssetIdentity(template: Template): Template {
-  const json = JSON.stringify({ Resources: template.Resources, Outputs: template.Outputs ?? {} }).replace(/[0-9a-f]{64}(\.zip)?/g, '<asset>');
+  const json = JSON.stringify({ Resources: template.Resources, Outputs: template.Outputs ?? {} }).replace(
+    /[0-9a-f]{64}(\.zip)?/g,
+    '<asset>',
+  );
   const copy = JSON.parse(json) as Template;
   for (const resource of Object.values(copy.Resources)) {
-    for (const key of Object.keys(resource.Metadata ?? {})) if (key.startsWith('aws:asset:')) delete resource.Metadata![key];
+    for (const key of Object.keys(resource.Metadata ?? {}))
+      if (key.startsWith('aws:asset:')) delete resource.Metadata![key];
     if (resource.Metadata && Object.keys(resource.Metadata).length === 0) delete resource.Metadata;
   }
   return copy;
@@ -130,7 +158,10 @@ function stagedCode(template: Template, outdir: string): Record<string, string> 
 function synthRepository(context: Record<string, unknown>): { template: Template; outdir: string } {
   const outdir = mkdtempSync(path.join(scratch, 'repo-out-'));
   const repo = new App({ outdir, context });
-  const stack = new KmsIncidentRotationStack(repo, STACK, { env: ENV, settings: settingsFromContext((key) => repo.node.tryGetContext(key)) });
+  const stack = new KmsIncidentRotationStack(repo, STACK, {
+    env: ENV,
+    settings: settingsFromContext((key) => repo.node.tryGetContext(key)),
+  });
   return { template: repo.synth().getStackByName(stack.stackName).template as Template, outdir };
 }
 
@@ -143,7 +174,8 @@ beforeAll(() => {
   mkdirSync(nodeModules, { recursive: true });
   packageDir = unpack(pack(scratch), nodeModules);
   manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as PackedManifest;
-  for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies })) linkDeclared(nodeModules, name, range);
+  for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.peerDependencies }))
+    linkDeclared(nodeModules, name, range);
   // The app's own dev dependency, as `cdk init app --language typescript` adds it.
   linkDeclared(nodeModules, '@types/node', undefined);
   repository = synthRepository(CONTEXT);
@@ -160,14 +192,16 @@ test('the tarball holds the compiled library, its declarations and the prebuilt 
   const source = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
   expect(source).toEqual([]);
   const bundles = readdirSync(path.join(packageDir, 'dist', 'bundles')).sort();
-  const handlers = readdirSync(path.join(ROOT, 'lambdas')).filter((f) => existsSync(path.join(ROOT, 'lambdas', f, 'handler.ts'))).sort();
+  const handlers = readdirSync(path.join(ROOT, 'lambdas'))
+    .filter((f) => existsSync(path.join(ROOT, 'lambdas', f, 'handler.ts')))
+    .sort();
   expect(bundles).toEqual(handlers);
   // Nothing for the deployed code's own dependencies: they are inside the bundles.
   expect(Object.keys(manifest.dependencies ?? {})).toEqual(['zod']);
   expect(Object.keys(manifest.peerDependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs']);
 });
 
-test('a plain JavaScript app requires it with CommonJS and synthesizes the repository\'s stack: same resources, same Lambda code', () => {
+test("a plain JavaScript app requires it with CommonJS and synthesizes the repository's stack: same resources, same Lambda code", () => {
   const entry = path.join(app, 'app.js');
   writeFileSync(
     entry,
@@ -189,7 +223,9 @@ test('a plain JavaScript app requires it with CommonJS and synthesizes the repos
   const code = stagedCode(actual, outdir);
   expect(Object.keys(code)).toHaveLength(16);
   expect(code).toEqual(stagedCode(repository.template, repository.outdir));
-  const shipped = readdirSync(path.join(packageDir, 'dist', 'bundles')).map((folder) => sha256(path.join(packageDir, 'dist', 'bundles', folder, 'index.js')));
+  const shipped = readdirSync(path.join(packageDir, 'dist', 'bundles')).map((folder) =>
+    sha256(path.join(packageDir, 'dist', 'bundles', folder, 'index.js')),
+  );
   expect(Object.values(code).sort()).toEqual(shipped.sort());
 }, 180_000);
 
@@ -197,7 +233,20 @@ test('a TypeScript app type-checks against the shipped declarations, runs compil
   writeFileSync(
     path.join(app, 'tsconfig.json'),
     // The compiler options of `cdk init app --language typescript` (aws-cdk's init template), emitting JavaScript.
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['es2022'], strict: true, noImplicitAny: true, skipLibCheck: true, typeRoots: ['./node_modules/@types'], outDir: 'build' }, include: ['app.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['es2022'],
+        strict: true,
+        noImplicitAny: true,
+        skipLibCheck: true,
+        typeRoots: ['./node_modules/@types'],
+        outDir: 'build',
+      },
+      include: ['app.ts'],
+    }),
   );
   writeFileSync(
     path.join(app, 'app.ts'),
@@ -219,14 +268,17 @@ test('a TypeScript app type-checks against the shipped declarations, runs compil
   run(process.execPath, [path.join(NODE_MODULES, 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app });
   const outdir = path.join(scratch, 'ts-out');
   // Settings as props, not context: the app's own cdk.json holds only the flags.
-  synthScratch(path.join(app, 'build', 'app.js'), outdir, { ...CDK_JSON_CONTEXT, 'aws:cdk:enable-asset-metadata': true });
+  synthScratch(path.join(app, 'build', 'app.js'), outdir, {
+    ...CDK_JSON_CONTEXT,
+    'aws:cdk:enable-asset-metadata': true,
+  });
 
   const actual = readTemplate(outdir, STACK);
   expect(withoutAssetIdentity(actual)).toEqual(withoutAssetIdentity(repository.template));
   expect(stagedCode(actual, outdir)).toEqual(stagedCode(repository.template, repository.outdir));
 }, 180_000);
 
-test('the scratch app reaches no esbuild, no TypeScript loader and none of the repository\'s files', () => {
+test("the scratch app reaches no esbuild, no TypeScript loader and none of the repository's files", () => {
   const resolvable = (request: string) => {
     try {
       return require.resolve(request, { paths: [packageDir, app] });
@@ -237,7 +289,9 @@ test('the scratch app reaches no esbuild, no TypeScript loader and none of the r
   for (const tool of ['esbuild', 'tsx', 'ts-node']) expect(resolvable(tool)).toBeUndefined();
   // Links only to what the tarball declares (and the app's @types/node).
   const linked = readdirSync(path.join(app, 'node_modules'), { withFileTypes: true }).flatMap((entry) =>
-    entry.name.startsWith('@') ? readdirSync(path.join(app, 'node_modules', entry.name)).map((inner) => `${entry.name}/${inner}`) : [entry.name],
+    entry.name.startsWith('@')
+      ? readdirSync(path.join(app, 'node_modules', entry.name)).map((inner) => `${entry.name}/${inner}`)
+      : [entry.name],
   );
   expect(linked.sort()).toEqual(['@types/node', 'aws-cdk-lib', 'constructs', 'kms-incident-rotation', 'zod']);
 });

@@ -32,7 +32,10 @@ function tableRows(): Row[] {
   const rows: Row[] = [];
   for (const line of readme.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    const [name, value] = line.split(/(?<!\\)\|/).slice(1, 3).map((cell) => cell.trim());
+    const [name, value] = line
+      .split(/(?<!\\)\|/)
+      .slice(1, 3)
+      .map((cell) => cell.trim());
     const backticked = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
     rows.push({ names: backticked(name!), defaults: backticked(value!).map(literal), line });
   }
@@ -46,9 +49,14 @@ test('every setting has exactly one row, and every row names settings', () => {
   expect([...named].sort()).toEqual([...SETTING_NAMES].sort());
 });
 
-test.each(tableRows().map((row) => [row.names.join(', '), row] as const))('%s: the default shown is the schema\'s', (_names, row) => {
-  // One default per name (`a` / `b`), or one for all the row's names.
-  const shown = row.defaults.length === 1 ? row.names.map(() => row.defaults[0]) : row.defaults;
-  expect(shown).toHaveLength(row.names.length);
-  expect(Object.fromEntries(row.names.map((name, i) => [name, shown[i]]))).toEqual(Object.fromEntries(row.names.map((name) => [name, defaults[name]])));
-});
+test.each(tableRows().map((row) => [row.names.join(', '), row] as const))(
+  "%s: the default shown is the schema's",
+  (_names, row) => {
+    // One default per name (`a` / `b`), or one for all the row's names.
+    const shown = row.defaults.length === 1 ? row.names.map(() => row.defaults[0]) : row.defaults;
+    expect(shown).toHaveLength(row.names.length);
+    expect(Object.fromEntries(row.names.map((name, i) => [name, shown[i]]))).toEqual(
+      Object.fromEntries(row.names.map((name) => [name, defaults[name]])),
+    );
+  },
+);

@@ -10,7 +10,14 @@ import { DefinitionRefusedError, PAYLOAD_LIMIT_BYTES } from '../../local/limits'
 import { DISTRIBUTED_MAP_EVENTS } from '../../lib/limits';
 
 const run = (definition: unknown, extra: Partial<DefinitionRunOptions> = {}) =>
-  runDefinition({ definition, input: {}, tasks: {}, executionArn: 'arn:aws:states:us-east-1:111122223333:execution:T:t', executionName: 't', ...extra });
+  runDefinition({
+    definition,
+    input: {},
+    tasks: {},
+    executionArn: 'arn:aws:states:us-east-1:111122223333:execution:T:t',
+    executionName: 't',
+    ...extra,
+  });
 
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:f';
 const task = (extra: Record<string, unknown> = {}) => ({ Type: 'Task', Resource: FN, End: true, ...extra });
@@ -22,10 +29,18 @@ const callbackTask = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 /** A Map state in Distributed mode whose children run `states` (first one first). */
-const distributedMap = (executionType: 'STANDARD' | 'EXPRESS', states: Record<string, unknown>, fields: Record<string, unknown> = {}) => ({
+const distributedMap = (
+  executionType: 'STANDARD' | 'EXPRESS',
+  states: Record<string, unknown>,
+  fields: Record<string, unknown> = {},
+) => ({
   Type: 'Map',
   ItemsPath: '$.items',
-  ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType }, StartAt: Object.keys(states)[0], States: states },
+  ItemProcessor: {
+    ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType },
+    StartAt: Object.keys(states)[0],
+    States: states,
+  },
   End: true,
   ...fields,
 });
@@ -41,7 +56,10 @@ describe('the effective Parameters are a payload: over 256 KiB is States.DataLim
   const doubling = { 'a.$': '$.s', 'b.$': '$.s' };
 
   test('Pass with Parameters and ResultPath null', async () => {
-    const definition = { StartAt: 'P', States: { P: { Type: 'Pass', Parameters: doubling, ResultPath: null, End: true } } };
+    const definition = {
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Parameters: doubling, ResultPath: null, End: true } },
+    };
     const result = await run(definition, { input: { s: half } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
     expect(result.cause).toMatch(/parameters of Pass state P/);
@@ -50,7 +68,10 @@ describe('the effective Parameters are a payload: over 256 KiB is States.DataLim
   test('Task with Parameters and ResultPath null (not caught by States.ALL)', async () => {
     const definition = {
       StartAt: 'T',
-      States: { T: task({ Parameters: doubling, ResultPath: null, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }), Caught: { Type: 'Succeed' } },
+      States: {
+        T: task({ Parameters: doubling, ResultPath: null, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }),
+        Caught: { Type: 'Succeed' },
+      },
     };
     const result = await run(definition, { input: { s: half }, tasks: { T: async () => 'small' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
@@ -60,7 +81,10 @@ describe('the effective Parameters are a payload: over 256 KiB is States.DataLim
   test('under the limit the Pass runs as written: ResultPath null keeps the input, the trace shows a Pass', async () => {
     const definition = {
       StartAt: 'P',
-      States: { P: { Type: 'Pass', Parameters: doubling, ResultPath: null, Next: 'Q' }, Q: { Type: 'Pass', Parameters: doubling, End: true } },
+      States: {
+        P: { Type: 'Pass', Parameters: doubling, ResultPath: null, Next: 'Q' },
+        Q: { Type: 'Pass', Parameters: doubling, End: true },
+      },
     };
     const result = await run(definition, { input: { s: 'x' } });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { a: 'x', b: 'x' } });
@@ -71,7 +95,10 @@ describe('the effective Parameters are a payload: over 256 KiB is States.DataLim
   });
 
   test('a Pass with Result and Parameters outputs its Result', async () => {
-    const definition = { StartAt: 'P', States: { P: { Type: 'Pass', Parameters: doubling, Result: { fixed: true }, ResultPath: '$.r', End: true } } };
+    const definition = {
+      StartAt: 'P',
+      States: { P: { Type: 'Pass', Parameters: doubling, Result: { fixed: true }, ResultPath: '$.r', End: true } },
+    };
     const result = await run(definition, { input: { s: 'x' } });
     expect(result).toMatchObject({ status: 'SUCCEEDED', output: { s: 'x', r: { fixed: true } } });
   });
@@ -94,13 +121,19 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
     [10, 10],
     [20, 10],
   ])('HeartbeatSeconds %p with TimeoutSeconds %p', async (heartbeat, timeout) => {
-    const definition = { StartAt: 'C', States: { C: callbackTask({ HeartbeatSeconds: heartbeat, TimeoutSeconds: timeout }) } };
+    const definition = {
+      StartAt: 'C',
+      States: { C: callbackTask({ HeartbeatSeconds: heartbeat, TimeoutSeconds: timeout }) },
+    };
     await refused(definition, /State C: HeartbeatSeconds .* smaller than TimeoutSeconds/);
   });
 
   test('States.ALL with another error in one retrier', async () => {
     const retry = [{ ErrorEquals: ['States.ALL', 'Boom'] }];
-    await refused({ StartAt: 'T', States: { T: task({ Retry: retry }) } }, /State T: Retry\[0\]: States.ALL must appear alone/);
+    await refused(
+      { StartAt: 'T', States: { T: task({ Retry: retry }) } },
+      /State T: Retry\[0\]: States.ALL must appear alone/,
+    );
   });
 
   test('States.ALL in a catcher that is not the last', async () => {
@@ -114,7 +147,9 @@ describe('definitions CreateStateMachine refuses are refused before any state ru
 
   test('a .waitForTaskToken task in an Express execution', async () => {
     const definition = { StartAt: 'C', States: { C: callbackTask() } };
-    await refused(definition, /State C: Express workflows do not support the .waitForTaskToken/, { executionType: 'EXPRESS' });
+    await refused(definition, /State C: Express workflows do not support the .waitForTaskToken/, {
+      executionType: 'EXPRESS',
+    });
   });
 
   test('a .waitForTaskToken task in the EXPRESS children of a Distributed Map', async () => {
@@ -184,7 +219,10 @@ describe('a ResultPath that cannot be applied to the input fails the state with 
 
   test("a state's own ResultPath into a number", async () => {
     const catchAll = [{ ErrorEquals: ['States.ALL'], Next: 'Other' }];
-    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.n.r', Catch: catchAll }), Other: { Type: 'Succeed' } } };
+    const definition = {
+      StartAt: 'T',
+      States: { T: task({ ResultPath: '$.n.r', Catch: catchAll }), Other: { Type: 'Succeed' } },
+    };
     const result = await run(definition, { input: { n: 3 }, tasks: { T: async () => 'result' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(result.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'Other')).toBe(false);
@@ -192,7 +230,10 @@ describe('a ResultPath that cannot be applied to the input fails the state with 
 
   test("a state's ResultPath on an input that is not an object (the library's catchable error is not enough)", async () => {
     const catchAll = [{ ErrorEquals: ['States.ALL'], Next: 'Other' }];
-    const definition = { StartAt: 'T', States: { T: task({ ResultPath: '$.r', Catch: catchAll }), Other: { Type: 'Succeed' } } };
+    const definition = {
+      StartAt: 'T',
+      States: { T: task({ ResultPath: '$.r', Catch: catchAll }), Other: { Type: 'Succeed' } },
+    };
     const result = await run(definition, { input: 'just a string', tasks: { T: async () => 'result' } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
   });
@@ -225,22 +266,37 @@ describe('a missed heartbeat is States.HeartbeatTimeout, which States.Timeout al
   test('a retrier naming States.Timeout retries it', async () => {
     let attempts = 0;
     const retry = [{ ErrorEquals: ['States.Timeout'], MaxAttempts: 2 }];
-    const definition = { StartAt: 'C', States: { C: callbackTask({ TimeoutSeconds: 10_000, HeartbeatSeconds: 20, Retry: retry }) } };
+    const definition = {
+      StartAt: 'C',
+      States: { C: callbackTask({ TimeoutSeconds: 10_000, HeartbeatSeconds: 20, Retry: retry }) },
+    };
     const result = await run(definition, { ...silent, callbacks: { C: async () => void attempts++ } });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
     expect(attempts).toBe(3);
   });
 
   test('a catcher naming another error does not catch it, nor States.TaskFailed (every error but a timeout); States.ALL does', async () => {
-    expect(await run(withCatch([['Boom']]), silent)).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
-    expect(await run(withCatch([['States.TaskFailed']]), silent)).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
-    expect(await run(withCatch([['States.ALL']]), silent)).toMatchObject({ status: 'SUCCEEDED', output: { error: { Error: 'States.HeartbeatTimeout' } } });
+    expect(await run(withCatch([['Boom']]), silent)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.HeartbeatTimeout',
+    });
+    expect(await run(withCatch([['States.TaskFailed']]), silent)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.HeartbeatTimeout',
+    });
+    expect(await run(withCatch([['States.ALL']]), silent)).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { error: { Error: 'States.HeartbeatTimeout' } },
+    });
   });
 
   test('a task failure is still matched by States.TaskFailed', async () => {
     const catchers = [{ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'Caught' }];
     const definition = { StartAt: 'T', States: { T: task({ Catch: catchers }), Caught: { Type: 'Succeed' } } };
-    expect(await run(definition, { tasks: { T: fails('Boom') } })).toMatchObject({ status: 'SUCCEEDED', output: { error: { Error: 'Boom' } } });
+    expect(await run(definition, { tasks: { T: fails('Boom') } })).toMatchObject({
+      status: 'SUCCEEDED',
+      output: { error: { Error: 'Boom' } },
+    });
   });
 });
 
@@ -262,7 +318,10 @@ describe("a Distributed Map's events in the parent's history: the runner counts 
   });
 
   test("failed and caught: the same 6, then the catcher's state", async () => {
-    const definition = distributed({ Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }, { Caught: { Type: 'Succeed' } });
+    const definition = distributed(
+      { Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] },
+      { Caught: { Type: 'Succeed' } },
+    );
     const result = await run(definition, { input: { items: [1, 2] }, tasks: { T: fails('Boom') } });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.events.some((e) => e.type === 'MapRunFailed')).toBe(true);

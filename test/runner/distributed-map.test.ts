@@ -38,16 +38,32 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 const run = (definition: unknown, extra: Partial<DefinitionRunOptions> = {}) =>
-  runDefinition({ definition, input: {}, tasks: {}, executionArn: EXECUTION_ARN, executionName: 't', s3: c.s3, ...extra });
+  runDefinition({
+    definition,
+    input: {},
+    tasks: {},
+    executionArn: EXECUTION_ARN,
+    executionName: 't',
+    s3: c.s3,
+    ...extra,
+  });
 
 /** A Distributed Map state named M (then End), its processor one Task P. */
-function distributedMap(fields: Record<string, unknown>, processor: Record<string, unknown> = { Type: 'Task', Resource: FN, End: true }, executionType = 'STANDARD') {
+function distributedMap(
+  fields: Record<string, unknown>,
+  processor: Record<string, unknown> = { Type: 'Task', Resource: FN, End: true },
+  executionType = 'STANDARD',
+) {
   return {
     StartAt: 'M',
     States: {
       M: {
         Type: 'Map',
-        ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType }, StartAt: 'P', States: { P: processor } },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: executionType },
+          StartAt: 'P',
+          States: { P: processor },
+        },
         End: true,
         ...fields,
       },
@@ -56,7 +72,11 @@ function distributedMap(fields: Record<string, unknown>, processor: Record<strin
 }
 
 const listReader = (parameters: Record<string, unknown>, readerConfig?: Record<string, unknown>) => ({
-  ItemReader: { Resource: 'arn:aws:states:::s3:listObjectsV2', Parameters: parameters, ...(readerConfig ? { ReaderConfig: readerConfig } : {}) },
+  ItemReader: {
+    Resource: 'arn:aws:states:::s3:listObjectsV2',
+    Parameters: parameters,
+    ...(readerConfig ? { ReaderConfig: readerConfig } : {}),
+  },
 });
 
 /** A task that records every input it gets. */
@@ -74,17 +94,24 @@ describe('ItemReader s3:listObjectsV2', () => {
   test('lists every page (2,500 objects, 1,000 a page), only under the Prefix, each item shaped as Step Functions gives it', async () => {
     const { inputs, task } = recording();
     const listsBefore = s.calls.filter((call) => call.operation === 'ListObjectsV2').length;
-    const result = await run(distributedMap({ ...listReader({ 'Bucket.$': '$.bucket', Prefix: 'data/' }), MaxConcurrency: 100 }), {
-      input: { bucket: 'items-bucket' },
-      tasks: { P: task },
-    });
+    const result = await run(
+      distributedMap({ ...listReader({ 'Bucket.$': '$.bucket', Prefix: 'data/' }), MaxConcurrency: 100 }),
+      {
+        input: { bucket: 'items-bucket' },
+        tasks: { P: task },
+      },
+    );
     expect(result.status).toBe('SUCCEEDED');
     expect(inputs).toHaveLength(DATA_OBJECTS);
     expect(new Set(inputs.map((i) => i.Key)).size).toBe(DATA_OBJECTS);
     expect(inputs.every((i) => i.Key.startsWith('data/'))).toBe(true);
     const first = inputs.find((i) => i.Key === 'data/00000.json');
     expect(Object.keys(first).sort()).toEqual(['Etag', 'Key', 'LastModified', 'Size', 'StorageClass']);
-    expect(first).toMatchObject({ Etag: expect.stringMatching(/^"[0-9a-f]+"$/), Size: '{"n":0}'.length, StorageClass: 'STANDARD' });
+    expect(first).toMatchObject({
+      Etag: expect.stringMatching(/^"[0-9a-f]+"$/),
+      Size: '{"n":0}'.length,
+      StorageClass: 'STANDARD',
+    });
     expect(Number.isInteger(first.LastModified)).toBe(true);
     expect(Math.abs(first.LastModified - Date.now() / 1000)).toBeLessThan(600); // epoch seconds
     // Three pages: 1,000 + 1,000 + 500, the later two with a continuation token.
@@ -95,13 +122,19 @@ describe('ItemReader s3:listObjectsV2', () => {
 
   test('ReaderConfig.MaxItems stops the listing at that many items', async () => {
     const { inputs, task } = recording();
-    const result = await run(distributedMap(listReader({ Bucket: 'items-bucket', Prefix: 'data/' }, { MaxItems: 7 })), { tasks: { P: task } });
+    const result = await run(distributedMap(listReader({ Bucket: 'items-bucket', Prefix: 'data/' }, { MaxItems: 7 })), {
+      tasks: { P: task },
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(inputs.map((i) => i.Key).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `data/0000${i}.json`));
   });
 
   test('a bucket that does not exist: States.ItemReaderFailed, which Catch handles', async () => {
-    const definition = distributedMap({ ...listReader({ Bucket: 'no-such-bucket' }), Catch: [{ ErrorEquals: ['States.ItemReaderFailed'], Next: 'Caught' }], Next: 'Caught' });
+    const definition = distributedMap({
+      ...listReader({ Bucket: 'no-such-bucket' }),
+      Catch: [{ ErrorEquals: ['States.ItemReaderFailed'], Next: 'Caught' }],
+      Next: 'Caught',
+    });
     delete (definition.States.M as { End?: boolean }).End;
     (definition.States as any).Caught = { Type: 'Succeed' };
     const result = await run(definition, { tasks: { P: async () => 1 } });
@@ -110,9 +143,19 @@ describe('ItemReader s3:listObjectsV2', () => {
   });
 
   test('an unsupported reader resource, or no S3 client, fails before the run with a clear error', async () => {
-    const getObject = distributedMap({ ItemReader: { Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'CSV' }, Parameters: { Bucket: 'b', Key: 'k' } } });
-    await expect(run(getObject, { tasks: { P: async () => 1 } })).rejects.toThrow(/s3:getObject is not implemented by the local runner/);
-    await expect(run(distributedMap(listReader({ Bucket: 'b' })), { tasks: { P: async () => 1 }, s3: undefined })).rejects.toThrow(/give runDefinition an S3 client/);
+    const getObject = distributedMap({
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'CSV' },
+        Parameters: { Bucket: 'b', Key: 'k' },
+      },
+    });
+    await expect(run(getObject, { tasks: { P: async () => 1 } })).rejects.toThrow(
+      /s3:getObject is not implemented by the local runner/,
+    );
+    await expect(
+      run(distributedMap(listReader({ Bucket: 'b' })), { tasks: { P: async () => 1 }, s3: undefined }),
+    ).rejects.toThrow(/give runDefinition an S3 client/);
   });
 });
 
@@ -121,13 +164,27 @@ describe('ItemSelector and ItemBatcher', () => {
     const { inputs, task } = recording();
     const fields = {
       ...listReader({ Bucket: 'items-bucket', Prefix: 'other/' }),
-      ItemSelector: { 'key.$': '$$.Map.Item.Value.Key', 'size.$': '$$.Map.Item.Value.Size', 'index.$': '$$.Map.Item.Index', 'tag.$': '$.tag', 'execution.$': '$$.Execution.Name' },
+      ItemSelector: {
+        'key.$': '$$.Map.Item.Value.Key',
+        'size.$': '$$.Map.Item.Value.Size',
+        'index.$': '$$.Map.Item.Index',
+        'tag.$': '$.tag',
+        'execution.$': '$$.Execution.Name',
+      },
     };
     const result = await run(distributedMap(fields), { input: { tag: 'T-1' }, tasks: { P: task } });
     expect(result.status).toBe('SUCCEEDED');
     expect(inputs).toHaveLength(20);
     const byIndex = [...inputs].sort((a, b) => a.index - b.index);
-    byIndex.forEach((input, i) => expect(input).toEqual({ key: `other/${String(i).padStart(5, '0')}.txt`, size: i, index: i, tag: 'T-1', execution: 't' }));
+    byIndex.forEach((input, i) =>
+      expect(input).toEqual({
+        key: `other/${String(i).padStart(5, '0')}.txt`,
+        size: i,
+        index: i,
+        tag: 'T-1',
+        execution: 't',
+      }),
+    );
   });
 
   test('MaxItemsPerBatch: 2,500 items in 25 children of 100, each with the BatchInput resolved against the Map input', async () => {
@@ -137,7 +194,10 @@ describe('ItemSelector and ItemBatcher', () => {
       ItemSelector: { 'key.$': '$$.Map.Item.Value.Key' },
       ItemBatcher: { MaxItemsPerBatch: 100, BatchInput: { 'unit.$': '$.unit', fixed: 'yes' } },
     };
-    const result = await run(distributedMap(fields), { input: { unit: { bucket: 'items-bucket', index: 3 } }, tasks: { P: task } });
+    const result = await run(distributedMap(fields), {
+      input: { unit: { bucket: 'items-bucket', index: 3 } },
+      tasks: { P: task },
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(inputs).toHaveLength(25);
     for (const input of inputs) {
@@ -151,7 +211,10 @@ describe('ItemSelector and ItemBatcher', () => {
   test('MaxInputBytesPerBatch splits batches so that no child input exceeds it', async () => {
     const { inputs, task } = recording();
     const items = Array.from({ length: 10 }, (_, i) => `${i}`.padEnd(1000, '.'));
-    const result = await run(distributedMap({ ItemsPath: '$.items', ItemBatcher: { MaxInputBytesPerBatch: 3000 } }), { input: { items }, tasks: { P: task } });
+    const result = await run(distributedMap({ ItemsPath: '$.items', ItemBatcher: { MaxInputBytesPerBatch: 3000 } }), {
+      input: { items },
+      tasks: { P: task },
+    });
     expect(result.status).toBe('SUCCEEDED');
     // {"Items":[...]}: 12 bytes + 1,002 per item + commas: 2 items are 2,017 bytes, 3 would be 3,020.
     expect(inputs).toHaveLength(5);
@@ -172,23 +235,36 @@ describe('child executions', () => {
   test('MaxConcurrency bounds how many children run at once; absent, all 30 run together', async () => {
     const bounded = { running: 0, peak: 0 };
     const items = Array.from({ length: 30 }, (_, i) => i);
-    const limited = await run(distributedMap({ ItemsPath: '$.items', MaxConcurrency: 4 }), { input: { items }, tasks: { P: sleepy(bounded) } });
+    const limited = await run(distributedMap({ ItemsPath: '$.items', MaxConcurrency: 4 }), {
+      input: { items },
+      tasks: { P: sleepy(bounded) },
+    });
     expect(limited.status).toBe('SUCCEEDED');
     expect(bounded.peak).toBe(4);
     expect(limited.output).toEqual(items);
     const started = limited.events.find((e) => e.type === 'MapRunStarted');
     expect(started?.mapRun).toMatchObject({ items: 30, batches: 30, maxConcurrency: 4 });
-    expect(limited.events.find((e) => e.type === 'MapRunSucceeded')?.mapRun).toMatchObject({ succeeded: 30, failed: 0, peakConcurrency: 4 });
+    expect(limited.events.find((e) => e.type === 'MapRunSucceeded')?.mapRun).toMatchObject({
+      succeeded: 30,
+      failed: 0,
+      peakConcurrency: 4,
+    });
 
     const unbounded = { running: 0, peak: 0 };
-    const all = await run(distributedMap({ ItemsPath: '$.items' }), { input: { items }, tasks: { P: sleepy(unbounded) } });
+    const all = await run(distributedMap({ ItemsPath: '$.items' }), {
+      input: { items },
+      tasks: { P: sleepy(unbounded) },
+    });
     expect(all.status).toBe('SUCCEEDED');
     expect(unbounded.peak).toBe(30);
   });
 
   test("the parent's history counts the map run, not the children's events; transitions include the children's", async () => {
     const items = Array.from({ length: 30 }, (_, i) => i);
-    const result = await run(distributedMap({ ItemsPath: '$.items' }), { input: { items }, tasks: { P: async () => 1 } });
+    const result = await run(distributedMap({ ItemsPath: '$.items' }), {
+      input: { items },
+      tasks: { P: async () => 1 },
+    });
     // ExecutionStarted, MapStateEntered, MapStateStarted, MapRunStarted, MapRunSucceeded,
     // MapStateSucceeded, MapStateExited, ExecutionSucceeded.
     expect(result.metrics.historyEvents).toBe(8);
@@ -199,7 +275,10 @@ describe('child executions', () => {
   test('each child has its own $$.Execution.Id, a child ARN of the map run', async () => {
     const ids: string[] = [];
     const processor = { Type: 'Pass', Parameters: { 'id.$': '$$.Execution.Id' }, End: true };
-    const result = await run(distributedMap({ ItemsPath: '$.items', ResultSelector: { 'ids.$': '$[*].id' } }, processor), { input: { items: [1, 2, 3] } });
+    const result = await run(
+      distributedMap({ ItemsPath: '$.items', ResultSelector: { 'ids.$': '$[*].id' } }, processor),
+      { input: { items: [1, 2, 3] } },
+    );
     expect(result.status).toBe('SUCCEEDED');
     ids.push(...(result.output as { ids: string[] }).ids);
     expect(new Set(ids).size).toBe(3);
@@ -221,7 +300,10 @@ describe('child executions', () => {
   test("a child's payload over 256 KiB fails that child only (its own limit); the parent's array result has the limit too", async () => {
     const big = (n: number) => async () => 'y'.repeat(n);
     const tolerant = { ItemsPath: '$.items', ToleratedFailurePercentage: 100 };
-    const overChild = await run(distributedMap(tolerant), { input: { items: [1, 2] }, tasks: { P: big(PAYLOAD_LIMIT_BYTES + 10) } });
+    const overChild = await run(distributedMap(tolerant), {
+      input: { items: [1, 2] },
+      tasks: { P: big(PAYLOAD_LIMIT_BYTES + 10) },
+    });
     expect(overChild.status).toBe('SUCCEEDED');
     expect(overChild.output).toEqual([
       { Error: 'States.DataLimitExceeded', Cause: expect.any(String) },
@@ -241,7 +323,12 @@ describe('failure threshold', () => {
   };
   const items = Array.from({ length: 20 }, (_, i) => i); // 5 of 20 fail: 25 %
   const withCatch = (fields: Record<string, unknown>) => {
-    const definition = distributedMap({ ItemsPath: '$.items', ...fields, Catch: [{ ErrorEquals: ['States.ExceedToleratedFailureThreshold'], ResultPath: '$.error', Next: 'Caught' }], Next: 'Caught' });
+    const definition = distributedMap({
+      ItemsPath: '$.items',
+      ...fields,
+      Catch: [{ ErrorEquals: ['States.ExceedToleratedFailureThreshold'], ResultPath: '$.error', Next: 'Caught' }],
+      Next: 'Caught',
+    });
     delete (definition.States.M as { End?: boolean }).End;
     (definition.States as any).Caught = { Type: 'Pass', End: true };
     return definition;
@@ -252,12 +339,18 @@ describe('failure threshold', () => {
     ['ToleratedFailureCount 4', { ToleratedFailureCount: 4 }],
     ['no threshold (0 tolerated)', {}],
     ['ToleratedFailurePercentagePath', { ToleratedFailurePercentagePath: '$.pct' }],
-  ])('exceeded (%s): the Map fails with States.ExceedToleratedFailureThreshold, which Catch handles', async (_label, fields) => {
-    const result = await run(withCatch(fields), { input: { items, pct: 20 }, tasks: { P: failEveryFourth } });
-    expect(result.status).toBe('SUCCEEDED');
-    expect((result.output as any).error).toEqual({ Error: 'States.ExceedToleratedFailureThreshold', Cause: expect.any(String) });
-    expect(result.events.some((e) => e.type === 'MapRunFailed')).toBe(true);
-  });
+  ])(
+    'exceeded (%s): the Map fails with States.ExceedToleratedFailureThreshold, which Catch handles',
+    async (_label, fields) => {
+      const result = await run(withCatch(fields), { input: { items, pct: 20 }, tasks: { P: failEveryFourth } });
+      expect(result.status).toBe('SUCCEEDED');
+      expect((result.output as any).error).toEqual({
+        Error: 'States.ExceedToleratedFailureThreshold',
+        Cause: expect.any(String),
+      });
+      expect(result.events.some((e) => e.type === 'MapRunFailed')).toBe(true);
+    },
+  );
 
   test('not exceeded (30 %, or 5 failures tolerated): the Map succeeds and the failures are in its result', async () => {
     for (const fields of [{ ToleratedFailurePercentage: 30 }, { ToleratedFailureCount: 5 }]) {
@@ -266,7 +359,10 @@ describe('failure threshold', () => {
       const output = result.output as unknown[];
       expect(output).toHaveLength(20);
       expect(output.filter((o) => (o as { Error?: string }).Error === 'ItemBroke')).toHaveLength(5);
-      expect(result.events.find((e) => e.type === 'MapRunSucceeded')?.mapRun).toMatchObject({ succeeded: 15, failed: 5 });
+      expect(result.events.find((e) => e.type === 'MapRunSucceeded')?.mapRun).toMatchObject({
+        succeeded: 15,
+        failed: 5,
+      });
     }
   });
 
@@ -274,7 +370,10 @@ describe('failure threshold', () => {
     // One at a time, the first item fails: 1 of 1 started would be 100 %, 1 of 20 items is 5 %.
     const result = await run(withCatch({ ToleratedFailurePercentage: 10, MaxConcurrency: 1 }), {
       input: { items },
-      tasks: { P: async (i: unknown) => ((i as number) === 0 ? Promise.reject(Object.assign(new Error('first'), { name: 'ItemBroke' })) : i) },
+      tasks: {
+        P: async (i: unknown) =>
+          (i as number) === 0 ? Promise.reject(Object.assign(new Error('first'), { name: 'ItemBroke' })) : i,
+      },
     });
     expect((result.output as unknown[]).length).toBe(20);
   });
@@ -283,18 +382,34 @@ describe('failure threshold', () => {
     // 20 items in batches of 5: one failed child is 5 items, 25 % > 20 %.
     const result = await run(withCatch({ ItemBatcher: { MaxItemsPerBatch: 5 }, ToleratedFailurePercentage: 20 }), {
       input: { items },
-      tasks: { P: async (batch: any) => (batch.Items.includes(0) ? Promise.reject(Object.assign(new Error('x'), { name: 'BatchBroke' })) : batch.Items.length) },
+      tasks: {
+        P: async (batch: any) =>
+          batch.Items.includes(0)
+            ? Promise.reject(Object.assign(new Error('x'), { name: 'BatchBroke' }))
+            : batch.Items.length,
+      },
     });
     expect((result.output as any).error?.Error).toBe('States.ExceedToleratedFailureThreshold');
   });
 });
 
 describe('ResultWriter s3:putObject', () => {
-  const writer = { ResultWriter: { Resource: 'arn:aws:states:::s3:putObject', Parameters: { Bucket: 'results-bucket', 'Prefix.$': "States.Format('runs/{}/{}', $$.Execution.Name, $.index)" } } };
+  const writer = {
+    ResultWriter: {
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { Bucket: 'results-bucket', 'Prefix.$': "States.Format('runs/{}/{}', $$.Execution.Name, $.index)" },
+    },
+  };
 
   test('writes the manifest and SUCCEEDED_0.json / FAILED_0.json in Step Functions format; the Map result points at the manifest', async () => {
-    const tasks = { P: async (i: any) => (i.n === 2 ? Promise.reject(Object.assign(new Error('two'), { name: 'Two' })) : { doubled: i.n * 2 }) };
-    const result = await run(distributedMap({ ItemsPath: '$.items', ToleratedFailureCount: 1, ...writer }), { input: { index: 7, items: [{ n: 1 }, { n: 2 }, { n: 3 }] }, tasks });
+    const tasks = {
+      P: async (i: any) =>
+        i.n === 2 ? Promise.reject(Object.assign(new Error('two'), { name: 'Two' })) : { doubled: i.n * 2 },
+    };
+    const result = await run(distributedMap({ ItemsPath: '$.items', ToleratedFailureCount: 1, ...writer }), {
+      input: { index: 7, items: [{ n: 1 }, { n: 2 }, { n: 3 }] },
+      tasks,
+    });
     expect(result.status).toBe('SUCCEEDED');
     const output = result.output as { MapRunArn: string; ResultWriterDetails: { Bucket: string; Key: string } };
     expect(output.MapRunArn).toMatch(/^arn:aws:states:us-east-1:111122223333:mapRun:T\/M:[0-9a-f-]{36}$/);
@@ -324,17 +439,34 @@ describe('ResultWriter s3:putObject', () => {
     });
     expect(typeof succeeded[0].StartDate).toBe('string');
     const failed = await readJson('results-bucket', manifest.ResultFiles.FAILED[0].Key);
-    expect(failed).toEqual([expect.objectContaining({ Status: 'FAILED', Error: 'Two', Input: JSON.stringify({ n: 2 }) })]);
+    expect(failed).toEqual([
+      expect.objectContaining({ Status: 'FAILED', Error: 'Two', Input: JSON.stringify({ n: 2 }) }),
+    ]);
     expect(failed[0]).not.toHaveProperty('Output');
   });
 
   test('only statuses with entries get a file; results are written also when the map run fails', async () => {
-    const ok = await run(distributedMap({ ItemsPath: '$.items', ...writer }), { input: { index: 8, items: [1, 2] }, tasks: { P: async (i) => i } });
+    const ok = await run(distributedMap({ ItemsPath: '$.items', ...writer }), {
+      input: { index: 8, items: [1, 2] },
+      tasks: { P: async (i) => i },
+    });
     const manifest = await readJson('results-bucket', (ok.output as any).ResultWriterDetails.Key);
     expect(manifest.ResultFiles.FAILED).toEqual([]);
-    expect(await errorName(c.s3.send(new GetObjectCommand({ Bucket: 'results-bucket', Key: manifest.ResultFiles.SUCCEEDED[0].Key.replace('SUCCEEDED', 'FAILED') })))).toBe('NoSuchKey');
+    expect(
+      await errorName(
+        c.s3.send(
+          new GetObjectCommand({
+            Bucket: 'results-bucket',
+            Key: manifest.ResultFiles.SUCCEEDED[0].Key.replace('SUCCEEDED', 'FAILED'),
+          }),
+        ),
+      ),
+    ).toBe('NoSuchKey');
 
-    const failing = await run(distributedMap({ ItemsPath: '$.items', ...writer }), { input: { index: 9, items: [1] }, tasks: { P: async () => Promise.reject(Object.assign(new Error('no'), { name: 'No' })) } });
+    const failing = await run(distributedMap({ ItemsPath: '$.items', ...writer }), {
+      input: { index: 9, items: [1] },
+      tasks: { P: async () => Promise.reject(Object.assign(new Error('no'), { name: 'No' })) },
+    });
     expect(failing).toMatchObject({ status: 'FAILED', error: 'States.ExceedToleratedFailureThreshold' });
     const listed = await c.s3.send(new ListObjectsV2Command({ Bucket: 'results-bucket', Prefix: 'runs/t/9/' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!.split('/').pop()).sort();

@@ -7,7 +7,14 @@ import { runDefinition, type CallbackTask, type DefinitionRunOptions, type TaskT
 import { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../local/limits';
 
 const run = (definition: unknown, extra: Partial<DefinitionRunOptions> = {}) =>
-  runDefinition({ definition, input: {}, tasks: {}, executionArn: 'arn:aws:states:us-east-1:111122223333:execution:T:t', executionName: 't', ...extra });
+  runDefinition({
+    definition,
+    input: {},
+    tasks: {},
+    executionArn: 'arn:aws:states:us-east-1:111122223333:execution:T:t',
+    executionName: 't',
+    ...extra,
+  });
 
 const FN = 'arn:aws:lambda:us-east-1:111122223333:function:f';
 const task = (extra: Record<string, unknown> = {}) => ({ Type: 'Task', Resource: FN, End: true, ...extra });
@@ -100,7 +107,10 @@ describe('25,000 history events per execution', () => {
 
   test('a Lambda task adds its scheduled/started/succeeded events, each retry again', async () => {
     let calls = 0;
-    const definition = { StartAt: 'T', States: { T: task({ Retry: [{ ErrorEquals: ['Boom'], IntervalSeconds: 1, MaxAttempts: 2 }] }) } };
+    const definition = {
+      StartAt: 'T',
+      States: { T: task({ Retry: [{ ErrorEquals: ['Boom'], IntervalSeconds: 1, MaxAttempts: 2 }] }) },
+    };
     const result = await run(definition, {
       speed: 1000,
       tasks: {
@@ -125,7 +135,14 @@ describe('callback tasks: unique tokens, TimeoutSeconds and HeartbeatSeconds (sc
     let tokens!: TaskTokens;
     const definition = {
       StartAt: 'M',
-      States: { M: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'C', States: { C: callbackTask() } }, End: true } },
+      States: {
+        M: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'C', States: { C: callbackTask() } },
+          End: true,
+        },
+      },
     };
     const result = await run(definition, {
       input: { items: [1, 2, 3] },
@@ -140,13 +157,24 @@ describe('callback tasks: unique tokens, TimeoutSeconds and HeartbeatSeconds (sc
     expect(result.output).toEqual([{ ok: 1 }, { ok: 2 }, { ok: 3 }]);
     expect(new Set(seen.map((t) => t.token)).size).toBe(3);
     expect((seen[0].payload as { token: string }).token).toBe(seen[0].token);
-    expect(() => tokens.sendTaskSuccess(seen[0].token, {})).toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+    expect(() => tokens.sendTaskSuccess(seen[0].token, {})).toThrow(
+      expect.objectContaining({ name: 'TaskDoesNotExist' }),
+    );
     expect(() => tokens.sendTaskFailure('made-up', 'X')).toThrow(expect.objectContaining({ name: 'InvalidToken' }));
   });
 
   test('sendTaskFailure fails the task with the error given (catchable)', async () => {
-    const definition = { StartAt: 'C', States: { C: callbackTask({ Catch: [{ ErrorEquals: ['APPROVAL_DENIED'], Next: 'Denied' }] }), Denied: { Type: 'Succeed' } } };
-    const result = await run(definition, { callbacks: { C: started }, onTaskToken: (t, tt) => setImmediate(() => tt.sendTaskFailure(t.token, 'APPROVAL_DENIED', 'no')) });
+    const definition = {
+      StartAt: 'C',
+      States: {
+        C: callbackTask({ Catch: [{ ErrorEquals: ['APPROVAL_DENIED'], Next: 'Denied' }] }),
+        Denied: { Type: 'Succeed' },
+      },
+    };
+    const result = await run(definition, {
+      callbacks: { C: started },
+      onTaskToken: (t, tt) => setImmediate(() => tt.sendTaskFailure(t.token, 'APPROVAL_DENIED', 'no')),
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'Denied')).toBe(true);
   });
@@ -155,7 +183,11 @@ describe('callback tasks: unique tokens, TimeoutSeconds and HeartbeatSeconds (sc
     let late: (() => void) | undefined;
     const definition = { StartAt: 'C', States: { C: callbackTask({ TimeoutSeconds: 100 }) } };
     const t0 = Date.now();
-    const result = await run(definition, { speed: 1000, callbacks: { C: started }, onTaskToken: (t, tt) => (late = () => tt.sendTaskSuccess(t.token, {})) });
+    const result = await run(definition, {
+      speed: 1000,
+      callbacks: { C: started },
+      onTaskToken: (t, tt) => (late = () => tt.sendTaskSuccess(t.token, {})),
+    });
     expect(result).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
     expect(() => late!()).toThrow(expect.objectContaining({ name: 'TaskTimedOut' }));
@@ -193,8 +225,18 @@ describe('Retry follows IntervalSeconds, BackoffRate, MaxDelaySeconds and Jitter
 
   test('no jitter: 2 s, 4 s, then capped at 5 s, at speed 20 -> 100, 200, 250 ms', async () => {
     const stamps: number[] = [];
-    const retrier = { ErrorEquals: ['Transient'], IntervalSeconds: 2, BackoffRate: 2, MaxDelaySeconds: 5, MaxAttempts: 3, JitterStrategy: 'NONE' };
-    const result = await run({ StartAt: 'T', States: { T: task({ Retry: [retrier] }) } }, { speed: 20, tasks: { T: failing(3, stamps) } });
+    const retrier = {
+      ErrorEquals: ['Transient'],
+      IntervalSeconds: 2,
+      BackoffRate: 2,
+      MaxDelaySeconds: 5,
+      MaxAttempts: 3,
+      JitterStrategy: 'NONE',
+    };
+    const result = await run(
+      { StartAt: 'T', States: { T: task({ Retry: [retrier] }) } },
+      { speed: 20, tasks: { T: failing(3, stamps) } },
+    );
     expect(result.status).toBe('SUCCEEDED');
     const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
     [100, 200, 250].forEach((expected, i) => {
@@ -205,8 +247,18 @@ describe('Retry follows IntervalSeconds, BackoffRate, MaxDelaySeconds and Jitter
 
   test('FULL jitter: every wait is at most the capped back-off', async () => {
     const stamps: number[] = [];
-    const retrier = { ErrorEquals: ['Transient'], IntervalSeconds: 4, BackoffRate: 2, MaxDelaySeconds: 6, MaxAttempts: 4, JitterStrategy: 'FULL' };
-    const result = await run({ StartAt: 'T', States: { T: task({ Retry: [retrier] }) } }, { speed: 40, tasks: { T: failing(4, stamps) } });
+    const retrier = {
+      ErrorEquals: ['Transient'],
+      IntervalSeconds: 4,
+      BackoffRate: 2,
+      MaxDelaySeconds: 6,
+      MaxAttempts: 4,
+      JitterStrategy: 'FULL',
+    };
+    const result = await run(
+      { StartAt: 'T', States: { T: task({ Retry: [retrier] }) } },
+      { speed: 40, tasks: { T: failing(4, stamps) } },
+    );
     expect(result.status).toBe('SUCCEEDED');
     const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
     [100, 150, 150, 150].forEach((cap, i) => expect(gaps[i]).toBeLessThan(cap + 100));
@@ -215,7 +267,10 @@ describe('Retry follows IntervalSeconds, BackoffRate, MaxDelaySeconds and Jitter
   test('MaxAttempts runs out: the error stands', async () => {
     const stamps: number[] = [];
     const retrier = { ErrorEquals: ['Transient'], IntervalSeconds: 1, MaxAttempts: 2 };
-    const result = await run({ StartAt: 'T', States: { T: task({ Retry: [retrier] }) } }, { speed: 100, tasks: { T: failing(5, stamps) } });
+    const result = await run(
+      { StartAt: 'T', States: { T: task({ Retry: [retrier] }) } },
+      { speed: 100, tasks: { T: failing(5, stamps) } },
+    );
     expect(result).toMatchObject({ status: 'FAILED', error: 'Transient' });
     expect(stamps).toHaveLength(3);
   });
@@ -225,7 +280,10 @@ describe('a ResultSelector path that matches nothing fails the state, as Step Fu
   const definition = {
     StartAt: 'T',
     States: {
-      T: task({ ResultSelector: { 'kept.$': '$.present', 'nested': { 'deep.$': '$.a.b' } }, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }] }),
+      T: task({
+        ResultSelector: { 'kept.$': '$.present', nested: { 'deep.$': '$.a.b' } },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+      }),
       Caught: { Type: 'Succeed' },
     },
   };

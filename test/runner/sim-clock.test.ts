@@ -14,7 +14,7 @@ function busy(ms: number): void {
   }
 }
 
-test('a handler\'s work counts 1:1 whatever the speed; its sleeps are compressed by speed', async () => {
+test("a handler's work counts 1:1 whatever the speed; its sleeps are compressed by speed", async () => {
   for (const speed of [10, 1000]) {
     const clock = new SimClock(speed, 0);
     await clock.work(async () => {
@@ -30,7 +30,7 @@ test('a handler\'s work counts 1:1 whatever the speed; its sleeps are compressed
   }
 });
 
-test('work done while another call sleeps is not compressed past the sleeper\'s wake-up', async () => {
+test("work done while another call sleeps is not compressed past the sleeper's wake-up", async () => {
   const clock = new SimClock(1000, 0);
   await clock.work(async () => {
     await Promise.all([clock.sleep(1_000), (async () => busy(300))()]);
@@ -58,7 +58,7 @@ test('until() resolves true at the simulated deadline, false once stopped', asyn
   expect(await pending).toBe(false);
 });
 
-test('the handlers\' clock (realClock) is the clock of the execution the call runs in, the real one elsewhere', async () => {
+test("the handlers' clock (realClock) is the clock of the execution the call runs in, the real one elsewhere", async () => {
   installSimulatedClock();
   const clock = new SimClock(1000, Date.parse('2030-01-01T00:00:00Z'));
   const inside = await clock.work(async () => {

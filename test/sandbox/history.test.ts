@@ -60,33 +60,50 @@ async function run(): Promise<RunEvent[]> {
 }
 
 const essentials = (t: TraceEvent[]) =>
-  t.flatMap((e) => (e.kind === 'error' || e.kind === 'retried' || e.kind === 'entered' ? [`${e.kind} ${e.state} ${e.key ?? '-'}`] : []));
+  t.flatMap((e) =>
+    e.kind === 'error' || e.kind === 'retried' || e.kind === 'entered' ? [`${e.kind} ${e.state} ${e.key ?? '-'}`] : [],
+  );
 
 describe('sandbox history (RunEvents as Step Functions history)', () => {
   it('failures and retries stay on their state and key, as the local trace shows them', async () => {
     const events = await run();
-    const recorder = new HistoryRecorder(statesOf(definition), { roleArn: 'arn:aws:iam::111122223333:role/r', region: 'us-east-1' });
+    const recorder = new HistoryRecorder(statesOf(definition), {
+      roleArn: 'arn:aws:iam::111122223333:role/r',
+      region: 'us-east-1',
+    });
     for (const e of events) recorder.push(e);
     const history = recorder.events;
 
     const fromHistory = new HistoryTranslator();
-    const viaHistory = history.flatMap((e) => fromHistory.translate({ ...e, timestamp: new Date(e.timestamp * 1000) } as never));
+    const viaHistory = history.flatMap((e) =>
+      fromHistory.translate({ ...e, timestamp: new Date(e.timestamp * 1000) } as never),
+    );
     const local = new LocalEventTranslator(100);
     const viaLocal = events.flatMap((e) => local.translate(e));
 
     expect(essentials(viaHistory).sort()).toEqual(essentials(viaLocal).sort());
-    expect(essentials(viaHistory).filter((s) => s.startsWith('error'))).toEqual(expect.arrayContaining(['error Flaky alias/a', 'error Flaky alias/b']));
+    expect(essentials(viaHistory).filter((s) => s.startsWith('error'))).toEqual(
+      expect.arrayContaining(['error Flaky alias/a', 'error Flaky alias/b']),
+    );
     expect(essentials(viaHistory).filter((s) => s === 'retried Flaky alias/b')).toHaveLength(2);
 
     // Lambda task events as Step Functions records them for a function ARN resource.
     const types = history.map((e) => e.type);
     const expected = [
-      'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionFailed',
-      'LambdaFunctionSucceeded', 'MapStateStarted', 'MapIterationStarted',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionFailed',
+      'LambdaFunctionSucceeded',
+      'MapStateStarted',
+      'MapIterationStarted',
     ];
     expect(types).toEqual(expect.arrayContaining(expected));
-    expect(history.find((e) => e.type === 'MapStateStarted')).toMatchObject({ mapStateStartedEventDetails: { length: 2 } });
-    expect(history.find((e) => e.type === 'LambdaFunctionFailed')).toMatchObject({ lambdaFunctionFailedEventDetails: { error: 'Boom' } });
+    expect(history.find((e) => e.type === 'MapStateStarted')).toMatchObject({
+      mapStateStartedEventDetails: { length: 2 },
+    });
+    expect(history.find((e) => e.type === 'LambdaFunctionFailed')).toMatchObject({
+      lambdaFunctionFailedEventDetails: { error: 'Boom' },
+    });
     expect(history.at(-1)).toMatchObject({ type: 'ExecutionSucceeded' });
   });
 });

@@ -33,14 +33,23 @@ function as(person: string) {
 }
 
 async function outputs(): Promise<Record<string, string>> {
-  const out = await new CloudFormationClient(as('alice')).send(new DescribeStacksCommand({ StackName: 'KmsIncidentRotation' }));
+  const out = await new CloudFormationClient(as('alice')).send(
+    new DescribeStacksCommand({ StackName: 'KmsIncidentRotation' }),
+  );
   return Object.fromEntries((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
 }
 
 /** A manual run through the front door (the only way people start one), as `kms-rotate start` sends it. */
 async function startThroughFrontDoor(key: string, name: string): Promise<string> {
   const body = { keyId: key, reason: 'route test', name };
-  const answer = await signedPost((await outputs()).FrontDoorUrl, 'request', {}, body, as('alice').credentials, world.region);
+  const answer = await signedPost(
+    (await outputs()).FrontDoorUrl,
+    'request',
+    {},
+    body,
+    as('alice').credentials,
+    world.region,
+  );
   if (answer.status !== 200) throw new Error(`front door answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return String(answer.body.executionArn);
 }
@@ -67,29 +76,49 @@ describe('sandbox routes, with the real SDK clients', () => {
   });
 
   it('refuses a request signed with the wrong secret or an unknown key', async () => {
-    const wrongSecret = { ...as('alice'), credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: 'not-alices-secret-at-all' } };
-    await expect(new STSClient(wrongSecret).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
-    const unknown = { ...as('alice'), credentials: { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'whatever-secret-000' } };
-    await expect(new SFNClient(unknown).send(new ListExecutionsCommand({ stateMachineArn: (await outputs()).StateMachineArn }))).rejects.toMatchObject({
+    const wrongSecret = {
+      ...as('alice'),
+      credentials: { accessKeyId: ALICE.accessKeyId, secretAccessKey: 'not-alices-secret-at-all' },
+    };
+    await expect(new STSClient(wrongSecret).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
+    const unknown = {
+      ...as('alice'),
+      credentials: { accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'whatever-secret-000' },
+    };
+    await expect(
+      new SFNClient(unknown).send(new ListExecutionsCommand({ stateMachineArn: (await outputs()).StateMachineArn })),
+    ).rejects.toMatchObject({
       name: 'UnrecognizedClientException',
     });
   });
 
   it('CloudFormation DescribeStacks: the stack outputs the CLI reads, FrontDoorUrl on the sandbox', async () => {
     const o = await outputs();
-    expect(o.StateMachineArn).toBe(`arn:aws:states:${world.region}:${world.account}:stateMachine:KmsIncidentRotationManual`);
+    expect(o.StateMachineArn).toBe(
+      `arn:aws:states:${world.region}:${world.account}:stateMachine:KmsIncidentRotationManual`,
+    );
     expect(o.ManualStateMachineArn).toBe(o.StateMachineArn);
-    expect(o.AutomaticStateMachineArn).toBe(`arn:aws:states:${world.region}:${world.account}:stateMachine:KmsIncidentRotation`);
+    expect(o.AutomaticStateMachineArn).toBe(
+      `arn:aws:states:${world.region}:${world.account}:stateMachine:KmsIncidentRotation`,
+    );
     expect(o.FrontDoorUrl).toBe(`${box.endpoint}/v1/`);
     expect(JSON.parse(o.Settings)).toMatchObject({ rotationBudget: 25, optOutTag: 'kms-incident-rotation' });
     expect(o.LedgerTableName).toBe('kms-incident-rotation-ledger');
     // alice's on-call policy names this stack only: another name is refused, not looked up.
-    await expect(new CloudFormationClient(as('alice')).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' }))).rejects.toMatchObject({
+    await expect(
+      new CloudFormationClient(as('alice')).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' })),
+    ).rejects.toMatchObject({
       name: 'AccessDenied',
-      message: expect.stringContaining('cloudformation:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/NoSuchStack/*'),
+      message: expect.stringContaining(
+        'cloudformation:DescribeStacks on resource: arn:aws:cloudformation:us-east-1:111122223333:stack/NoSuchStack/*',
+      ),
     });
     const admin = { ...as('alice'), credentials: TEST_CREDENTIALS };
-    await expect(new CloudFormationClient(admin).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' }))).rejects.toMatchObject({
+    await expect(
+      new CloudFormationClient(admin).send(new DescribeStacksCommand({ StackName: 'NoSuchStack' })),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
       message: 'Stack with id NoSuchStack does not exist',
     });
@@ -101,7 +130,10 @@ describe('sandbox routes, with the real SDK clients', () => {
   });
 
   it('KMS writes are refused to people: ScheduleKeyDeletion is AccessDeniedException (the on-call policy reads only)', async () => {
-    const deletion = new ScheduleKeyDeletionCommand({ KeyId: '0987dcba-09fe-87dc-65ba-ab0987654321', PendingWindowInDays: 7 });
+    const deletion = new ScheduleKeyDeletionCommand({
+      KeyId: '0987dcba-09fe-87dc-65ba-ab0987654321',
+      PendingWindowInDays: 7,
+    });
     await expect(new KMSClient(as('carol')).send(deletion)).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
@@ -109,7 +141,10 @@ describe('sandbox routes, with the real SDK clients', () => {
 
   it('an on-call person cannot StartExecution directly (only through the front door)', async () => {
     const sfn = new SFNClient(as('alice'));
-    const direct = new StartExecutionCommand({ stateMachineArn: (await outputs()).StateMachineArn, input: JSON.stringify({ keyId: BILLING, reason: 'x' }) });
+    const direct = new StartExecutionCommand({
+      stateMachineArn: (await outputs()).StateMachineArn,
+      input: JSON.stringify({ keyId: BILLING, reason: 'x' }),
+    });
     await expect(sfn.send(direct)).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
@@ -119,11 +154,18 @@ describe('sandbox routes, with the real SDK clients', () => {
     const sfn = new SFNClient(as('bob'));
     const name = `manual-routes-${Date.now()}`;
     const executionArn = await startThroughFrontDoor(BILLING, name);
-    expect(executionArn).toBe(`arn:aws:states:${world.region}:${world.account}:execution:KmsIncidentRotationManual:${name}`);
+    expect(executionArn).toBe(
+      `arn:aws:states:${world.region}:${world.account}:execution:KmsIncidentRotationManual:${name}`,
+    );
     await untilEnded(sfn, executionArn);
 
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    expect(d).toMatchObject({ executionArn, name, status: 'SUCCEEDED', stateMachineArn: (await outputs()).StateMachineArn });
+    expect(d).toMatchObject({
+      executionArn,
+      name,
+      status: 'SUCCEEDED',
+      stateMachineArn: (await outputs()).StateMachineArn,
+    });
     expect(d.startDate).toBeInstanceOf(Date);
     expect(d.stopDate!.getTime()).toBeGreaterThanOrEqual(d.startDate!.getTime());
     expect(JSON.parse(d.input!)).toMatchObject({ keyId: BILLING, requestedBy: ALICE.arn });
@@ -153,13 +195,20 @@ describe('sandbox routes, with the real SDK clients', () => {
     expect(events[0].timestamp).toBeInstanceOf(Date);
     const types = events.map((e) => e.type);
     const expected = [
-      'TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionSucceeded',
-      'MapStateEntered', 'MapIterationStarted', 'WaitStateEntered', 'ChoiceStateExited',
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionSucceeded',
+      'MapStateEntered',
+      'MapIterationStarted',
+      'WaitStateEntered',
+      'ChoiceStateExited',
     ];
     expect(types).toEqual(expect.arrayContaining(expected));
     const assess = events.find((e) => e.type === 'TaskStateEntered' && e.stateEnteredEventDetails?.name === 'Assess');
     const scheduled = events.find((e) => e.type === 'LambdaFunctionScheduled' && e.previousEventId === assess?.id);
-    expect(scheduled?.lambdaFunctionScheduledEventDetails?.resource).toMatch(/^arn:aws:lambda:us-east-1:111122223333:function:/);
+    expect(scheduled?.lambdaFunctionScheduledEventDetails?.resource).toMatch(
+      /^arn:aws:lambda:us-east-1:111122223333:function:/,
+    );
 
     // What the CLI's history reader makes of it: every state entered, the wait, the end.
     const translator = new HistoryTranslator();
@@ -169,7 +218,9 @@ describe('sandbox routes, with the real SDK clients', () => {
     expect(trace.some((t) => t.kind === 'wait' && t.state === 'WaitForRotation' && t.key === BILLING)).toBe(true);
     expect(trace.at(-1)).toMatchObject({ kind: 'succeeded' });
 
-    const newestFirst = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1, includeExecutionData: false }));
+    const newestFirst = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1, includeExecutionData: false }),
+    );
     expect(newestFirst.events![0]).toMatchObject({ type: 'ExecutionSucceeded', executionSucceededEventDetails: {} });
     expect(newestFirst.events![0].executionSucceededEventDetails?.output).toBeUndefined();
   });
@@ -177,21 +228,32 @@ describe('sandbox routes, with the real SDK clients', () => {
   it('Step Functions validates like the API: tokens of other listings, maxResults out of range, unknown executions and task tokens', async () => {
     const sfn = new SFNClient(as('bob'));
     const { StateMachineArn } = await outputs();
-    const executionArn = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn }))).executions![0].executionArn!;
+    const executionArn = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn })))
+      .executions![0].executionArn!;
     const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1 }));
     await expect(
       sfn.send(new ListExecutionsCommand({ stateMachineArn: StateMachineArn, nextToken: page.nextToken })),
     ).rejects.toMatchObject({ name: 'InvalidToken' });
-    await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1001 }))).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1001 }))).rejects.toMatchObject({
+      name: 'ValidationException',
+    });
     await expect(
-      sfn.send(new DescribeExecutionCommand({ executionArn: `${StateMachineArn.replace(':stateMachine:', ':execution:')}:nope` })),
+      sfn.send(
+        new DescribeExecutionCommand({
+          executionArn: `${StateMachineArn.replace(':stateMachine:', ':execution:')}:nope`,
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' }))).rejects.toMatchObject({ name: 'InvalidArn' });
+    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' }))).rejects.toMatchObject({
+      name: 'InvalidArn',
+    });
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: 'AAAA-not-a-token-of-this-account', output: '{}' })),
     ).rejects.toMatchObject({ name: 'InvalidToken' });
     await expect(
-      sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'local-RequestApproval-00000000-0000-0000-0000-000000000000' })),
+      sfn.send(
+        new SendTaskHeartbeatCommand({ taskToken: 'local-RequestApproval-00000000-0000-0000-0000-000000000000' }),
+      ),
     ).rejects.toMatchObject({ name: 'InvalidToken' });
   });
 

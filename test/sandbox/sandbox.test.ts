@@ -18,7 +18,11 @@ jest.setTimeout(60_000);
 
 /** The environment without anything AWS or kms-rotate: what a fresh terminal would not carry over is up to the env file. */
 function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(AWS_|KMS_ROTATE_)/.test(e[0])));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] => e[1] !== undefined && !/^(AWS_|KMS_ROTATE_)/.test(e[0]),
+    ),
+  );
 }
 
 /** What `. file` does to an environment: `unset A B`, `export K='v'`. */
@@ -41,7 +45,10 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     // A command that hangs fails the test instead of holding it (its group: tsx and the node it runs).
@@ -100,7 +107,11 @@ describe('kms-rotate sandbox', () => {
     sandbox.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => sandbox!.on('exit', (code) => resolve(code)));
 
-    const endpoint = await until('sandbox ready', () => /^sandbox ready (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1], 30_000);
+    const endpoint = await until(
+      'sandbox ready',
+      () => /^sandbox ready (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1],
+      30_000,
+    );
     const ports = /ports ([\d, ]+) on 127\.0\.0\.1/.exec(err)![1].split(', ').map(Number);
     expect(ports[0]).toBe(Number(new URL(endpoint).port));
     expect(ports.length).toBeGreaterThanOrEqual(4);
@@ -110,9 +121,15 @@ describe('kms-rotate sandbox', () => {
     expect(alice.AWS_PROFILE).toBeUndefined();
 
     // alice asks (and follows the run); the key is tagged for approval, so it waits for bob.
-    const started = runCli(['start', '--key', 'alias/orders', '--reason', 'sandbox acceptance', '--interval', '0.5'], alice);
+    const started = runCli(
+      ['start', '--key', 'alias/orders', '--reason', 'sandbox acceptance', '--interval', '0.5'],
+      alice,
+    );
     const inbox = join(envDir, 'inbox.txt');
-    const approvalId = await until('the approval notification', () => /kms-rotate approve (ap-[0-9a-f]+)/.exec(readFileSync(inbox, 'utf8'))?.[1]);
+    const approvalId = await until(
+      'the approval notification',
+      () => /kms-rotate approve (ap-[0-9a-f]+)/.exec(readFileSync(inbox, 'utf8'))?.[1],
+    );
 
     const own = await runCli(['approve', approvalId], alice);
     expect(own.code).toBe(4);
@@ -124,14 +141,28 @@ describe('kms-rotate sandbox', () => {
     const start = await started;
     expect(start.code).toBe(0);
     expect(start.stdout).toContain('Execution SUCCEEDED: ROTATED  exit 0');
-    const executionArn = /(arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotationManual:manual-[\w-]+)/.exec(start.stderr)![1];
+    const executionArn =
+      /(arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotationManual:manual-[\w-]+)/.exec(
+        start.stderr,
+      )![1];
 
     const watched = await runCli(['watch', executionArn, '--json'], bob);
     expect(watched.code).toBe(0);
-    type Result = { status: string; summary: { outcome: string; keys: { outcome: string; approvedBy?: string }[] }; requestedBy: string };
+    type Result = {
+      status: string;
+      summary: { outcome: string; keys: { outcome: string; approvedBy?: string }[] };
+      requestedBy: string;
+    };
     const result = JSON.parse(watched.stdout) as Result;
-    expect(result).toMatchObject({ status: 'SUCCEEDED', requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice', summary: { outcome: 'ROTATED' } });
-    expect(result.summary.keys[0]).toMatchObject({ outcome: 'ROTATED', approvedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/bob' });
+    expect(result).toMatchObject({
+      status: 'SUCCEEDED',
+      requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice',
+      summary: { outcome: 'ROTATED' },
+    });
+    expect(result.summary.keys[0]).toMatchObject({
+      outcome: 'ROTATED',
+      approvedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/bob',
+    });
 
     sandbox.kill('SIGTERM');
     expect(await exited).toBe(0);

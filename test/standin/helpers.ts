@@ -47,7 +47,12 @@ export async function errorName(p: Promise<unknown>): Promise<string> {
 }
 
 type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: Data) => (typeof d === 'string' ? Buffer.from(d) : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+const bytes = (d: Data) =>
+  typeof d === 'string'
+    ? Buffer.from(d)
+    : ArrayBuffer.isView(d)
+      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+      : Buffer.from(d);
 
 /** SHA-256 / HMAC-SHA-256 in the shape the SDK's signer takes. */
 class Sha256 {
@@ -73,10 +78,32 @@ class Sha256 {
  * `headers` signed (SigV4, the SDK's own signer) as `signer` (default the test administrator),
  * for hand-made wire requests to `endpoint` (path `/`).
  */
-export async function signed(endpoint: string, service: string, headers: Record<string, string>, body: string, signer: { accessKeyId: string; secretAccessKey: string } = credentials, region = 'us-east-1'): Promise<Record<string, string>> {
+export async function signed(
+  endpoint: string,
+  service: string,
+  headers: Record<string, string>,
+  body: string,
+  signer: { accessKeyId: string; secretAccessKey: string } = credentials,
+  region = 'us-east-1',
+): Promise<Record<string, string>> {
   const url = new URL(endpoint);
-  const sig = new SignatureV4({ credentials: signer, region, service, sha256: Sha256, uriEscapePath: service !== 's3' });
-  const request = { method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers: { ...headers, host: url.host }, body };
+  const sig = new SignatureV4({
+    credentials: signer,
+    region,
+    service,
+    sha256: Sha256,
+    uriEscapePath: service !== 's3',
+  });
+  const request = {
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    query: {},
+    headers: { ...headers, host: url.host },
+    body,
+  };
   const out = (await sig.sign(request as never)) as unknown as { headers: Record<string, string> };
   return out.headers;
 }
@@ -85,14 +112,28 @@ export async function signed(endpoint: string, service: string, headers: Record<
  * `fetch` of a hand-made wire request, signed (SigV4) as the test administrator for `service`:
  * the stand-in authenticates every request, so raw requests must be signed like the SDK's.
  */
-export async function signedFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, service = 's3', region = 'us-east-1'): Promise<Response> {
+export async function signedFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  service = 's3',
+  region = 'us-east-1',
+): Promise<Response> {
   const u = new URL(url);
   const method = init.method ?? 'GET';
   const body = init.body ?? '';
   const sig = new SignatureV4({ credentials, region, service, sha256: Sha256, uriEscapePath: service !== 's3' });
   const query: Record<string, string> = {};
   u.searchParams.forEach((v, k) => (query[k] = v));
-  const request = { method, protocol: u.protocol, hostname: u.hostname, port: Number(u.port), path: decodeURIComponent(u.pathname), query, headers: { ...(init.headers ?? {}), host: u.host }, body };
+  const request = {
+    method,
+    protocol: u.protocol,
+    hostname: u.hostname,
+    port: Number(u.port),
+    path: decodeURIComponent(u.pathname),
+    query,
+    headers: { ...(init.headers ?? {}), host: u.host },
+    body,
+  };
   const out = (await sig.sign(request as never)) as unknown as { headers: Record<string, string> };
   const { host: _host, ...headers } = out.headers;
   return fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body });

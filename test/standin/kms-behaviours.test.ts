@@ -53,12 +53,19 @@ describe('kmsBehaviour.getKeyRotationStatusOnImported', () => {
 
   test('"UnsupportedOperationException": refused for an EXTERNAL key only; ListKeyRotations still answers', async () => {
     // Given
-    const { kms } = await start({ keys: [imported, { id: 'native' }], kmsBehaviour: { getKeyRotationStatusOnImported: 'UnsupportedOperationException' } });
+    const { kms } = await start({
+      keys: [imported, { id: 'native' }],
+      kmsBehaviour: { getKeyRotationStatusOnImported: 'UnsupportedOperationException' },
+    });
 
     // When / Then
-    expect(await errorName(kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID })))).toBe('UnsupportedOperationException');
+    expect(await errorName(kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID })))).toBe(
+      'UnsupportedOperationException',
+    );
     expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: 'native' }))).KeyRotationEnabled).toBe(false);
-    const listed = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    const listed = await kms.send(
+      new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }),
+    );
     expect(listed.Rotations?.map((r) => r.KeyMaterialState)).toEqual(['CURRENT', 'PENDING_ROTATION']);
   });
 });
@@ -80,7 +87,10 @@ describe('kmsBehaviour.rotateWhileOnDemandRunning', () => {
 
   test('"accepted": the second request succeeds and a second rotation is spent', async () => {
     // Given
-    const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 20 }], kmsBehaviour: { rotateWhileOnDemandRunning: 'accepted' } });
+    const { kms } = await start({
+      keys: [{ id: KEY_ID, rotationSeconds: 20 }],
+      kmsBehaviour: { rotateWhileOnDemandRunning: 'accepted' },
+    });
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
     // When
@@ -104,7 +114,10 @@ describe('kmsBehaviour.rotateWhileOnDemandRunning', () => {
 describe('kmsBehaviour.readAfterRotateDelaySeconds', () => {
   test('for the delay after RotateKeyOnDemand, reads show the key as before; then the rotation', async () => {
     // Given: 2 s rotation, reads lag 40 s (speed 100: 20 ms and 400 ms)
-    const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 2 }], kmsBehaviour: { readAfterRotateDelaySeconds: 40 } }, 100);
+    const { kms } = await start(
+      { keys: [{ id: KEY_ID, rotationSeconds: 2 }], kmsBehaviour: { readAfterRotateDelaySeconds: 40 } },
+      100,
+    );
     const before = (await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId;
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
@@ -117,19 +130,32 @@ describe('kmsBehaviour.readAfterRotateDelaySeconds', () => {
     };
 
     // Then
-    expect(stale).toEqual({ status: expect.not.objectContaining({ OnDemandRotationStartDate: expect.anything() }), rotations: 0, material: before });
+    expect(stale).toEqual({
+      status: expect.not.objectContaining({ OnDemandRotationStartDate: expect.anything() }),
+      rotations: 0,
+      material: before,
+    });
     await waitFor('the reads to catch up', async () => (await onDemandCount(kms)) === 1, 3000);
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId).not.toBe(before);
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata?.CurrentKeyMaterialId).not.toBe(
+      before,
+    );
   });
 
   test('a running rotation is hidden too: GetKeyRotationStatus shows no start date during the delay', async () => {
     // Given
-    const { kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 600 }], kmsBehaviour: { readAfterRotateDelaySeconds: 30 } }, 100);
+    const { kms } = await start(
+      { keys: [{ id: KEY_ID, rotationSeconds: 600 }], kmsBehaviour: { readAfterRotateDelaySeconds: 30 } },
+      100,
+    );
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID }));
 
     // When
     const during = await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }));
-    const after = await waitFor('the start date to show', async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).OnDemandRotationStartDate, 3000);
+    const after = await waitFor(
+      'the start date to show',
+      async () => (await kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).OnDemandRotationStartDate,
+      3000,
+    );
 
     // Then
     expect(during.OnDemandRotationStartDate).toBeUndefined();
@@ -142,8 +168,13 @@ describe('kmsBehaviour.stagedMaterialGoneError and stagedMaterialLostBeforeRotat
     'the staged material is lost before the first RotateKeyOnDemand: %s, and nothing is rotated',
     async (error) => {
       // Given
-      const { kms } = await start({ keys: [{ ...imported, stagedMaterialLostBeforeRotate: true }], kmsBehaviour: { stagedMaterialGoneError: error } });
-      const listed = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+      const { kms } = await start({
+        keys: [{ ...imported, stagedMaterialLostBeforeRotate: true }],
+        kmsBehaviour: { stagedMaterialGoneError: error },
+      });
+      const listed = await kms.send(
+        new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }),
+      );
       expect(listed.Rotations?.some((r) => r.KeyMaterialState === 'PENDING_ROTATION')).toBe(true);
 
       // When
@@ -151,13 +182,17 @@ describe('kmsBehaviour.stagedMaterialGoneError and stagedMaterialLostBeforeRotat
 
       // Then
       expect(answer).toBe(error);
-      const after = await kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+      const after = await kms.send(
+        new ListKeyRotationsCommand({ KeyId: KEY_ID, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }),
+      );
       expect(after.Rotations?.map((r) => r.KeyMaterialState)).toEqual(['CURRENT']);
     },
   );
 
   test('the world refuses stagedMaterialLostBeforeRotate without staged material', () => {
-    expect(() => world({ keys: [{ id: KEY_ID, origin: 'EXTERNAL', stagedMaterialLostBeforeRotate: true }] })).toThrow(/stagedMaterialLostBeforeRotate/);
+    expect(() => world({ keys: [{ id: KEY_ID, origin: 'EXTERNAL', stagedMaterialLostBeforeRotate: true }] })).toThrow(
+      /stagedMaterialLostBeforeRotate/,
+    );
   });
 
   test('unknown kmsBehaviour switches and values are named', () => {
@@ -169,9 +204,15 @@ describe('kmsBehaviour.stagedMaterialGoneError and stagedMaterialLostBeforeRotat
       }
       return [];
     };
-    expect(problems({ kmsBehaviour: { rotateWhileRunning: 'accepted' } })).toEqual(['kmsBehaviour.rotateWhileRunning: unknown field']);
-    expect(problems({ kmsBehaviour: { rotateWhileOnDemandRunning: 'twice' } })).toEqual([expect.stringMatching(/^kmsBehaviour\.rotateWhileOnDemandRunning: /)]);
-    expect(problems({ kmsBehaviour: { readAfterRotateDelaySeconds: -1 } })).toEqual([expect.stringMatching(/^kmsBehaviour\.readAfterRotateDelaySeconds: /)]);
+    expect(problems({ kmsBehaviour: { rotateWhileRunning: 'accepted' } })).toEqual([
+      'kmsBehaviour.rotateWhileRunning: unknown field',
+    ]);
+    expect(problems({ kmsBehaviour: { rotateWhileOnDemandRunning: 'twice' } })).toEqual([
+      expect.stringMatching(/^kmsBehaviour\.rotateWhileOnDemandRunning: /),
+    ]);
+    expect(problems({ kmsBehaviour: { readAfterRotateDelaySeconds: -1 } })).toEqual([
+      expect.stringMatching(/^kmsBehaviour\.readAfterRotateDelaySeconds: /),
+    ]);
   });
 });
 
@@ -180,7 +221,15 @@ describe('faults that answer after performing (a lost answer)', () => {
     // Given
     const { s, kms } = await start({
       keys: [{ id: KEY_ID, rotationSeconds: 1 }],
-      faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 1, afterPerforming: true }],
+      faults: [
+        {
+          service: 'kms',
+          operation: 'RotateKeyOnDemand',
+          error: 'KMSInternalException',
+          times: 1,
+          afterPerforming: true,
+        },
+      ],
     });
 
     // When
@@ -188,7 +237,11 @@ describe('faults that answer after performing (a lost answer)', () => {
 
     // Then
     expect(answer).toBe('KMSInternalException');
-    expect(s.calls.at(-1)).toMatchObject({ operation: 'RotateKeyOnDemand', error: 'KMSInternalException', performed: true });
+    expect(s.calls.at(-1)).toMatchObject({
+      operation: 'RotateKeyOnDemand',
+      error: 'KMSInternalException',
+      performed: true,
+    });
     await waitFor('the rotation to complete', () => rotationDone(kms));
     expect(await onDemandCount(kms)).toBe(1);
   });
@@ -196,10 +249,19 @@ describe('faults that answer after performing (a lost answer)', () => {
   test('NoResponse closes the connection unanswered: the SDK sees a network error, the rotation happened', async () => {
     // Given
     const { s, kms } = await start({ keys: [{ id: KEY_ID, rotationSeconds: 1 }] });
-    s.addFault({ service: 'kms', operation: 'RotateKeyOnDemand', error: 'NoResponse', times: 1, afterPerforming: true });
+    s.addFault({
+      service: 'kms',
+      operation: 'RotateKeyOnDemand',
+      error: 'NoResponse',
+      times: 1,
+      afterPerforming: true,
+    });
 
     // When
-    const error = await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })).then(() => undefined, (e: Error & { $fault?: string }) => e);
+    const error = await kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })).then(
+      () => undefined,
+      (e: Error & { $fault?: string }) => e,
+    );
 
     // Then: no AWS error (no $fault), but the call took effect
     expect(error).toBeInstanceOf(Error);
@@ -210,34 +272,56 @@ describe('faults that answer after performing (a lost answer)', () => {
   });
 
   test('afterPerforming is refused for SNS and S3 faults', () => {
-    expect(() => world({ faults: [{ service: 'sns', operation: 'Publish', error: 'InternalError', times: 1, afterPerforming: true }] })).toThrow(/faults\[0\]\.afterPerforming/);
+    expect(() =>
+      world({
+        faults: [{ service: 'sns', operation: 'Publish', error: 'InternalError', times: 1, afterPerforming: true }],
+      }),
+    ).toThrow(/faults\[0\]\.afterPerforming/);
   });
 });
 
-describe('list limits follow each operation\'s documented range', () => {
+describe("list limits follow each operation's documented range", () => {
   const many = { id: KEY_ID, aliases: Array.from({ length: 3 }, (_, i) => `alias/a${i}`), tags: { a: '1', b: '2' } };
 
   test.each([
     // Over the maximum: the operation's documented range (ListAliases, ListResourceTags), or the
     // published model's @range (ListKeyRotations: 1..1000), which KMS reports in its constraint form.
-    ['ListAliases', 100, (kms: KMSClient, Limit: number) => kms.send(new ListAliasesCommand({ KeyId: KEY_ID, Limit })), 'between 1 and 100'],
-    ['ListResourceTags', 50, (kms: KMSClient, Limit: number) => kms.send(new ListResourceTagsCommand({ KeyId: KEY_ID, Limit })), 'between 1 and 50'],
     [
-      'ListKeyRotations', 1000, (kms: KMSClient, Limit: number) => kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, Limit })),
+      'ListAliases',
+      100,
+      (kms: KMSClient, Limit: number) => kms.send(new ListAliasesCommand({ KeyId: KEY_ID, Limit })),
+      'between 1 and 100',
+    ],
+    [
+      'ListResourceTags',
+      50,
+      (kms: KMSClient, Limit: number) => kms.send(new ListResourceTagsCommand({ KeyId: KEY_ID, Limit })),
+      'between 1 and 50',
+    ],
+    [
+      'ListKeyRotations',
+      1000,
+      (kms: KMSClient, Limit: number) => kms.send(new ListKeyRotationsCommand({ KeyId: KEY_ID, Limit })),
       "Value '1001' at 'limit' failed to satisfy constraint: Member must have value less than or equal to 1000",
     ],
-  ] as const)('%s: Limit 1..%i accepted, 0 and max+1 refused with ValidationException', async (_op, max, list, overMessage) => {
-    // Given
-    const { kms } = await start({ keys: [many] });
+  ] as const)(
+    '%s: Limit 1..%i accepted, 0 and max+1 refused with ValidationException',
+    async (_op, max, list, overMessage) => {
+      // Given
+      const { kms } = await start({ keys: [many] });
 
-    // When / Then
-    await expect(list(kms, 1)).resolves.toBeDefined();
-    await expect(list(kms, max)).resolves.toBeDefined();
-    expect(await errorName(list(kms, 0))).toBe('ValidationException');
-    const over = await list(kms, max + 1).then(() => undefined, (e: Error) => e);
-    expect(over?.name).toBe('ValidationException');
-    expect(over?.message).toContain(overMessage);
-  });
+      // When / Then
+      await expect(list(kms, 1)).resolves.toBeDefined();
+      await expect(list(kms, max)).resolves.toBeDefined();
+      expect(await errorName(list(kms, 0))).toBe('ValidationException');
+      const over = await list(kms, max + 1).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(over?.name).toBe('ValidationException');
+      expect(over?.message).toContain(overMessage);
+    },
+  );
 
   test('ListAliases and ListResourceTags default to 50 entries a page', async () => {
     // Given
@@ -282,7 +366,10 @@ describe('SNS Publish subject: the current rule (UTF-8, no line breaks or contro
     const { s, sns } = await start({});
 
     // When
-    const error = await sns.send(new PublishCommand({ TopicArn: s.topicArn, Subject, Message: 'm' })).then(() => undefined, (e: Error) => e);
+    const error = await sns.send(new PublishCommand({ TopicArn: s.topicArn, Subject, Message: 'm' })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
 
     // Then
     expect(error?.name).toBe('InvalidParameterException'); // the SDK's name for SNS InvalidParameter

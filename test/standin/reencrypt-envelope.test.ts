@@ -1,6 +1,14 @@
 import { KMS } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { buildClient, CommitmentPolicy, KmsKeyringNode, MultiKeyringNode, NodeAlgorithmSuite, RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node';
+import {
+  buildClient,
+  CommitmentPolicy,
+  KmsKeyringNode,
+  MultiKeyringNode,
+  NodeAlgorithmSuite,
+  RawAesKeyringNode,
+  RawAesWrappingSuiteIdentifier,
+} from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { randomBytes } from 'node:crypto';
 import { startStandIn, type StandIn } from '../../local/standin';
@@ -32,7 +40,14 @@ let c: ReturnType<typeof clients>;
 beforeAll(async () => {
   s = await startStandIn(
     world({
-      keys: [{ id: KEY_ID }, { id: 'dr', region: 'us-west-2' }, { id: 'foreign', account: '444455556666' }, { id: 'off', keyState: 'Disabled' }, { id: 'other' }, { id: 'bucket-key' }],
+      keys: [
+        { id: KEY_ID },
+        { id: 'dr', region: 'us-west-2' },
+        { id: 'foreign', account: '444455556666' },
+        { id: 'off', keyState: 'Disabled' },
+        { id: 'other' },
+        { id: 'bucket-key' },
+      ],
       buckets: [
         {
           name: 'sealed',
@@ -45,7 +60,12 @@ beforeAll(async () => {
             { key: 'legacy.bin', envelopeKeyId: KEY_ID, envelopeSuite: LEGACY_SIGNING, body: 'written by the 1.x SDK' },
             { key: 'legacy-plain.bin', envelopeKeyId: KEY_ID, envelopeSuite: LEGACY_PLAIN, body: 'non-signing legacy' },
             { key: 'legacy-up.bin', envelopeKeyId: KEY_ID, envelopeSuite: LEGACY_SIGNING, body: 'to be upgraded' },
-            { key: 'legacy-batch.bin', envelopeKeyId: KEY_ID, envelopeSuite: LEGACY_SIGNING, body: 'upgraded by the batch setting' },
+            {
+              key: 'legacy-batch.bin',
+              envelopeKeyId: KEY_ID,
+              envelopeSuite: LEGACY_SIGNING,
+              body: 'upgraded by the batch setting',
+            },
             { key: 'big.bin', envelopeKeyId: KEY_ID, body: BIG },
             { key: 'big-other.bin', envelopeKeyId: 'other', body: BIG },
             { key: 'charged.bin', envelopeKeyIds: [ARN, DR_ARN], body: 'count my requests' },
@@ -61,7 +81,8 @@ afterAll(() => s.close());
 
 const kmsFor = (region: string) => new KMS({ endpoint: s.endpoint, region, credentials, maxAttempts: 1 });
 /** A keyring for one key only: what a reader holding just that key uses. */
-const keyringOf = (keyArn: string) => new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: ((region: string) => kmsFor(region)) as never });
+const keyringOf = (keyArn: string) =>
+  new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: ((region: string) => kmsFor(region)) as never });
 const reader = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT);
 const header = deserializeFactory((b) => Buffer.from(b).toString('utf8'), NodeAlgorithmSuite);
 
@@ -76,15 +97,23 @@ async function suiteOf(key: string): Promise<number> {
 async function plaintextFor(keyArn: string, key: string): Promise<string> {
   return Buffer.from((await reader.decrypt(keyringOf(keyArn), await stored(c.s3, key))).plaintext).toString();
 }
-const callerContext = (ctx: Record<string, string>) => Object.fromEntries(Object.entries(ctx).filter(([k]) => !k.startsWith('aws-crypto-')));
-const run = (keys: string[], extra: Record<string, unknown> = {}) => reencryptObjects({ s3: c.s3, keyring: keyringOf(ARN), ...extra }, { type: 'envelope', bucket: 'sealed' }, ARN, keys);
+const callerContext = (ctx: Record<string, string>) =>
+  Object.fromEntries(Object.entries(ctx).filter(([k]) => !k.startsWith('aws-crypto-')));
+const run = (keys: string[], extra: Record<string, unknown> = {}) =>
+  reencryptObjects({ s3: c.s3, keyring: keyringOf(ARN), ...extra }, { type: 'envelope', bucket: 'sealed' }, ARN, keys);
 
 test('multi-key envelope: rewritten with a new data key wrapped for every original KMS key; each key alone still decrypts', async () => {
-  const before = { multi: s.s3Object('sealed', 'multi.bin')!.envelope!, first: s.s3Object('sealed', 'dr-first.bin')!.envelope! };
+  const before = {
+    multi: s.s3Object('sealed', 'multi.bin')!.envelope!,
+    first: s.s3Object('sealed', 'dr-first.bin')!.envelope!,
+  };
   const report = await run(['multi.bin', 'dr-first.bin']);
   expect(report.failures).toEqual([]);
   expect(report).toMatchObject({ objectsReencrypted: 2, objectsSkipped: 0, objectsFailed: 0 });
-  for (const [key, was] of [['multi.bin', before.multi], ['dr-first.bin', before.first]] as const) {
+  for (const [key, was] of [
+    ['multi.bin', before.multi],
+    ['dr-first.bin', before.first],
+  ] as const) {
     const after = s.s3Object('sealed', key)!.envelope!;
     // The rotated key generates (first); the DR key wraps the same new data key.
     expect(after.kmsKeyArns).toEqual([ARN, DR_ARN]);
@@ -101,19 +130,37 @@ test('multi-key envelope: rewritten with a new data key wrapped for every origin
 test('a wrapping key the function may not use (another account, disabled): untouched, WRAPPING_KEY_UNUSABLE', async () => {
   const before = { foreign: s.s3Object('sealed', 'foreign.bin'), disabled: s.s3Object('sealed', 'disabled.bin') };
   const report = await run(['foreign.bin', 'disabled.bin']);
-  expect(report).toMatchObject({ objectsReencrypted: 0, objectsSkipped: 2, objectsFailed: 0, skippedByReason: { WRAPPING_KEY_UNUSABLE: 2 } });
+  expect(report).toMatchObject({
+    objectsReencrypted: 0,
+    objectsSkipped: 2,
+    objectsFailed: 0,
+    skippedByReason: { WRAPPING_KEY_UNUSABLE: 2 },
+  });
   expect(s.s3Object('sealed', 'foreign.bin')).toEqual(before.foreign);
   expect(s.s3Object('sealed', 'disabled.bin')).toEqual(before.disabled);
 });
 
 test('a data key also wrapped by a raw (non-KMS) key: untouched, NON_KMS_WRAPPING_KEY', async () => {
-  const raw = new RawAesKeyringNode({ keyName: 'escrow', keyNamespace: 'on-prem-hsm', unencryptedMasterKey: randomBytes(32), wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING });
+  const raw = new RawAesKeyringNode({
+    keyName: 'escrow',
+    keyNamespace: 'on-prem-hsm',
+    unencryptedMasterKey: randomBytes(32),
+    wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
+  });
   const both = new MultiKeyringNode({ generator: keyringOf(ARN), children: [raw] });
-  const { result } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).encrypt(both, Buffer.from('escrowed'), { encryptionContext: { purpose: 'escrow' } });
+  const { result } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).encrypt(
+    both,
+    Buffer.from('escrowed'),
+    { encryptionContext: { purpose: 'escrow' } },
+  );
   await c.s3.send(new PutObjectCommand({ Bucket: 'sealed', Key: 'escrow.bin', Body: result }));
   const before = s.s3Object('sealed', 'escrow.bin');
   const report = await run(['escrow.bin']);
-  expect(report).toMatchObject({ objectsReencrypted: 0, objectsSkipped: 1, skippedByReason: { NON_KMS_WRAPPING_KEY: 1 } });
+  expect(report).toMatchObject({
+    objectsReencrypted: 0,
+    objectsSkipped: 1,
+    skippedByReason: { NON_KMS_WRAPPING_KEY: 1 },
+  });
   expect(s.s3Object('sealed', 'escrow.bin')).toEqual(before);
 });
 
@@ -126,7 +173,10 @@ test('legacy suites are rewritten in the same suite (signing and non-signing), w
   expect(await suiteOf('legacy-plain.bin')).toBe(LEGACY_PLAIN);
   expect(s.s3Object('sealed', 'legacy.bin')!.envelope!.dataKeyFingerprint).not.toBe(before.dataKeyFingerprint);
   // A reader that only accepts non-committing suites (an SDK 1.x reader) still reads it.
-  const { plaintext } = await buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT).decrypt(keyringOf(ARN), await stored(c.s3, 'legacy.bin'));
+  const { plaintext } = await buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT).decrypt(
+    keyringOf(ARN),
+    await stored(c.s3, 'legacy.bin'),
+  );
   expect(Buffer.from(plaintext).toString()).toBe('written by the 1.x SDK');
 });
 
@@ -137,7 +187,14 @@ test('with the upgrade setting, a legacy message is rewritten in the committing 
   expect(await plaintextFor(ARN, 'legacy-up.bin')).toBe('to be upgraded');
   // The setting reaches the function through the Distributed Map's BatchInput.
   const unit = { type: 'envelope' as const, bucket: 'sealed', prefix: '', keyArn: ARN, origin: 'request' as const };
-  const batch = await reencryptBatch({ BatchInput: { unit, kmsRequestsPerSecond: 1000, upgradeEnvelopeSuite: true }, Items: [{ key: 'legacy-batch.bin', size: 1, etag: '"x"' }] }, { getRemainingTimeInMillis: () => 600_000 }, { s3: c.s3, keyring: keyringOf(ARN) });
+  const batch = await reencryptBatch(
+    {
+      BatchInput: { unit, kmsRequestsPerSecond: 1000, upgradeEnvelopeSuite: true },
+      Items: [{ key: 'legacy-batch.bin', size: 1, etag: '"x"' }],
+    },
+    { getRemainingTimeInMillis: () => 600_000 },
+    { s3: c.s3, keyring: keyringOf(ARN) },
+  );
   expect(batch.objectsReencrypted).toBe(1);
   expect(await suiteOf('legacy-batch.bin')).toBe(COMMITTING_SIGNING);
 });
@@ -145,7 +202,11 @@ test('with the upgrade setting, a legacy message is rewritten in the committing 
 test('above the size limit: untouched, ENVELOPE_TOO_LARGE; a large message under another key is still told apart (header read)', async () => {
   const before = s.s3Object('sealed', 'big.bin');
   const report = await run(['big.bin', 'big-other.bin'], { envelopeMaxBytes: 2048 });
-  expect(report).toMatchObject({ objectsReencrypted: 0, objectsSkipped: 2, skippedByReason: { ENVELOPE_TOO_LARGE: 1, OTHER_KEY: 1 } });
+  expect(report).toMatchObject({
+    objectsReencrypted: 0,
+    objectsSkipped: 2,
+    skippedByReason: { ENVELOPE_TOO_LARGE: 1, OTHER_KEY: 1 },
+  });
   expect(s.s3Object('sealed', 'big.bin')).toEqual(before);
   // Within the limit the same object is re-encrypted.
   expect((await run(['big.bin'])).objectsReencrypted).toBe(1);
@@ -165,7 +226,8 @@ test('KMS requests charged equal those KMS served: a two-key envelope in an SSE-
       return fn();
     },
   };
-  const served = () => Object.values(s.counters().served).reduce((n, perKey) => n + Object.values(perKey).reduce((a, b) => a + b, 0), 0);
+  const served = () =>
+    Object.values(s.counters().served).reduce((n, perKey) => n + Object.values(perKey).reduce((a, b) => a + b, 0), 0);
   const before = served();
   const outcome = await reencryptEnvelope(counted, 'sealed', 'charged.bin', ARN);
   expect(outcome.result).toBe('REENCRYPTED');
@@ -192,20 +254,33 @@ test('world envelope fields are validated, each problem naming its field', () =>
   expect(problems).toEqual([
     expect.stringMatching(/^buckets\[0\]\.objects\[0\]\.envelopeKeyIds: give envelopeKeyId .* not both$/),
     expect.stringMatching(/^buckets\[0\]\.objects\[1\]\.envelopeKeyIds: a key is listed twice$/),
-    expect.stringMatching(/^buckets\[0\]\.objects\[2\]\.envelopeSuite: 999 is not an Encryption SDK algorithm suite id/),
+    expect.stringMatching(
+      /^buckets\[0\]\.objects\[2\]\.envelopeSuite: 999 is not an Encryption SDK algorithm suite id/,
+    ),
     expect.stringMatching(/^buckets\[0\]\.objects\[3\]\.envelopeSuite: only an envelope object/),
   ]);
 });
 
 test('verification refuses a written message that lost a wrapping key, changed suite or context, or decrypts to other bytes', async () => {
   const writer = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
-  const { result } = await writer.encrypt(keyringOf(ARN), Buffer.from('bytes'), { encryptionContext: { purpose: 'p' } });
+  const { result } = await writer.encrypt(keyringOf(ARN), Buffer.from('bytes'), {
+    encryptionContext: { purpose: 'p' },
+  });
   const read = await reader.decrypt(keyringOf(ARN), result);
   const { createHash } = await import('node:crypto');
-  const expected = { plaintextSha256: createHash('sha256').update('bytes').digest('hex'), suiteId: read.messageHeader.suiteId, kmsKeyArns: [ARN], encryptionContext: { purpose: 'p' } };
+  const expected = {
+    plaintextSha256: createHash('sha256').update('bytes').digest('hex'),
+    suiteId: read.messageHeader.suiteId,
+    kmsKeyArns: [ARN],
+    encryptionContext: { purpose: 'p' },
+  };
   expect(verificationProblem(result, read, expected)).toBeUndefined();
-  expect(verificationProblem(result, read, { ...expected, kmsKeyArns: [ARN, DR_ARN] })).toMatch(/not wrapped for .*key\/dr$/);
+  expect(verificationProblem(result, read, { ...expected, kmsKeyArns: [ARN, DR_ARN] })).toMatch(
+    /not wrapped for .*key\/dr$/,
+  );
   expect(verificationProblem(result, read, { ...expected, suiteId: LEGACY_SIGNING })).toMatch(/suite/);
-  expect(verificationProblem(result, read, { ...expected, encryptionContext: { purpose: 'q' } })).toMatch(/encryption context/);
+  expect(verificationProblem(result, read, { ...expected, encryptionContext: { purpose: 'q' } })).toMatch(
+    /encryption context/,
+  );
   expect(verificationProblem(result, read, { ...expected, plaintextSha256: '0'.repeat(64) })).toMatch(/original bytes/);
 });

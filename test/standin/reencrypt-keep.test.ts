@@ -1,5 +1,13 @@
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, KMS, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
@@ -15,9 +23,19 @@ import { clients, credentials, errorName, KEY_ID, waitFor, world } from './helpe
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 const ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
-const ATTRIBUTES = { metadata: { owner: 'team-a', 'retention-class': 'gold' }, contentType: 'text/csv', cacheControl: 'max-age=60', tags: { class: 'secret', 'cost-centre': '42' } };
+const ATTRIBUTES = {
+  metadata: { owner: 'team-a', 'retention-class': 'gold' },
+  contentType: 'text/csv',
+  cacheControl: 'max-age=60',
+  tags: { class: 'secret', 'cost-centre': '42' },
+};
 /** Object ACL grants besides the owner's (world `grants`; the stand-in answers them on GetObjectAcl). */
-const GRANTS = { grants: { READ: ['uri="http://acs.amazonaws.com/groups/global/AllUsers"'], READ_ACP: ['id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"'] } };
+const GRANTS = {
+  grants: {
+    READ: ['uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
+    READ_ACP: ['id="79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"'],
+  },
+};
 let s: StandIn;
 let c: ReturnType<typeof clients>;
 
@@ -29,14 +47,49 @@ beforeAll(async () => {
         {
           name: 'keep',
           objects: [
-            { key: 'meta.csv', body: 'a,b\n1,2\n', kmsKeyId: KEY_ID, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS },
-            { key: 'big.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID, checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS },
+            {
+              key: 'meta.csv',
+              body: 'a,b\n1,2\n',
+              kmsKeyId: KEY_ID,
+              storageClass: 'STANDARD_IA',
+              checksumAlgorithm: 'SHA256',
+              ...ATTRIBUTES,
+              ...GRANTS,
+            },
+            {
+              key: 'big.bin',
+              sizeBytes: 6 * GiB,
+              kmsKeyId: KEY_ID,
+              checksumAlgorithm: 'SHA256',
+              ...ATTRIBUTES,
+              ...GRANTS,
+            },
             { key: 'big-crc.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID, checksumAlgorithm: 'CRC32C' },
             { key: 'dsse.txt', body: 'two layers', kmsKeyId: KEY_ID, dsse: true },
           ],
         },
-        { name: 'sealed', objects: [{ key: 'env.bin', envelopeKeyId: KEY_ID, body: 'enveloped', checksumAlgorithm: 'SHA256', ...ATTRIBUTES, ...GRANTS }] },
-        { name: 'bucket-keys', defaultKmsKeyId: KEY_ID, bucketKeyEnabled: true, objects: [{ key: 'x.txt', body: 'x' }, { key: 'y.txt', body: 'y' }] },
+        {
+          name: 'sealed',
+          objects: [
+            {
+              key: 'env.bin',
+              envelopeKeyId: KEY_ID,
+              body: 'enveloped',
+              checksumAlgorithm: 'SHA256',
+              ...ATTRIBUTES,
+              ...GRANTS,
+            },
+          ],
+        },
+        {
+          name: 'bucket-keys',
+          defaultKmsKeyId: KEY_ID,
+          bucketKeyEnabled: true,
+          objects: [
+            { key: 'x.txt', body: 'x' },
+            { key: 'y.txt', body: 'y' },
+          ],
+        },
         { name: 'versions', versioning: true, objects: [{ key: 'r.txt', body: 'ours', kmsKeyId: KEY_ID }] },
         { name: 'uploads', objects: [{ key: 'r.bin', sizeBytes: 6 * GiB, kmsKeyId: KEY_ID }] },
         { name: 'sse-c', objects: [{ key: 'c.bin', body: 'customer key', sseC: true }] },
@@ -55,7 +108,8 @@ async function rotate(): Promise<string> {
   return waitFor(
     'rotation',
     async () => {
-      if ((await c.kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).OnDemandRotationStartDate) return undefined;
+      if ((await c.kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID }))).OnDemandRotationStartDate)
+        return undefined;
       const after = (await c.kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata!.CurrentKeyMaterialId;
       return after !== before ? after : undefined;
     },
@@ -63,10 +117,20 @@ async function rotate(): Promise<string> {
   );
 }
 
-const body = async (bucket: string, key: string) => (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+const body = async (bucket: string, key: string) =>
+  (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 const kept = (bucket: string, key: string) => {
   const o = s.s3Object(bucket, key)!;
-  return { metadata: o.metadata, contentType: o.contentType, cacheControl: o.cacheControl, systemHeaders: o.systemHeaders, grants: o.grants, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm };
+  return {
+    metadata: o.metadata,
+    contentType: o.contentType,
+    cacheControl: o.cacheControl,
+    systemHeaders: o.systemHeaders,
+    grants: o.grants,
+    tags: o.tags,
+    storageClass: o.storageClass,
+    checksumAlgorithm: o.checksumAlgorithm,
+  };
 };
 
 /** An S3 client whose `after(command)` runs once the command answered, before the adapter's next request. */
@@ -110,12 +174,25 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
       }),
     );
     const before = { meta: kept('keep', 'meta.csv'), headers: kept('keep', 'headers.txt') };
-    expect(before.headers.systemHeaders).toMatchObject({ 'content-disposition': 'attachment; filename="h.txt"', 'x-amz-website-redirect-location': '/elsewhere.html', expires: expect.any(String) });
-    const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'keep' }, ARN, ['meta.csv', 'headers.txt']);
+    expect(before.headers.systemHeaders).toMatchObject({
+      'content-disposition': 'attachment; filename="h.txt"',
+      'x-amz-website-redirect-location': '/elsewhere.html',
+      expires: expect.any(String),
+    });
+    const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'keep' }, ARN, [
+      'meta.csv',
+      'headers.txt',
+    ]);
     expect(report).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
     expect(kept('keep', 'meta.csv')).toEqual(before.meta);
     expect(kept('keep', 'headers.txt')).toEqual(before.headers);
-    expect(before.meta).toMatchObject({ ...ATTRIBUTES, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', systemHeaders: { 'cache-control': 'max-age=60' }, grants: expect.arrayContaining([expect.stringMatching(/^READ uri=/)]) });
+    expect(before.meta).toMatchObject({
+      ...ATTRIBUTES,
+      storageClass: 'STANDARD_IA',
+      checksumAlgorithm: 'SHA256',
+      systemHeaders: { 'cache-control': 'max-age=60' },
+      grants: expect.arrayContaining([expect.stringMatching(/^READ uri=/)]),
+    });
     expect(before.headers.grants).toHaveLength(2);
     expect(s.s3Object('keep', 'meta.csv')!.keyMaterialId).toBe(material);
     expect(await body('keep', 'meta.csv')).toBe('a,b\n1,2\n');
@@ -124,7 +201,12 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
 
   test('multipart copy with a SHA256 checksum: completes with every part checksum, keeps tags, metadata and the algorithm', async () => {
     const before = kept('keep', 'big.bin');
-    const report = await reencryptObjects({ s3: c.s3, partSizeBytes: 1 * GiB }, { type: 's3-sse-kms', bucket: 'keep' }, ARN, ['big.bin', 'big-crc.bin']);
+    const report = await reencryptObjects(
+      { s3: c.s3, partSizeBytes: 1 * GiB },
+      { type: 's3-sse-kms', bucket: 'keep' },
+      ARN,
+      ['big.bin', 'big-crc.bin'],
+    );
     expect(report).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
     const after = s.s3Object('keep', 'big.bin')!;
     expect(kept('keep', 'big.bin')).toEqual(before);
@@ -138,10 +220,20 @@ describe('a rewrite keeps what readers, policies and lifecycle rules depend on',
 
   test('envelope rewrite: tags, metadata, headers and checksum algorithm kept on the PutObject', async () => {
     const before = kept('sealed', 'env.bin');
-    const keyring = new KmsKeyringNode({ generatorKeyId: ARN, clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never });
-    const report = await reencryptObjects({ s3: c.s3, keyring }, { type: 'envelope', bucket: 'sealed' }, ARN, ['env.bin']);
+    const keyring = new KmsKeyringNode({
+      generatorKeyId: ARN,
+      clientProvider: () =>
+        new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never,
+    });
+    const report = await reencryptObjects({ s3: c.s3, keyring }, { type: 'envelope', bucket: 'sealed' }, ARN, [
+      'env.bin',
+    ]);
     expect(report).toMatchObject({ objectsReencrypted: 1, objectsFailed: 0 });
-    expect(before).toMatchObject({ ...ATTRIBUTES, checksumAlgorithm: 'SHA256', systemHeaders: { 'cache-control': 'max-age=60' } });
+    expect(before).toMatchObject({
+      ...ATTRIBUTES,
+      checksumAlgorithm: 'SHA256',
+      systemHeaders: { 'cache-control': 'max-age=60' },
+    });
     expect(before.grants).toHaveLength(2);
     expect(kept('sealed', 'env.bin')).toEqual(before);
   });
@@ -152,9 +244,13 @@ describe('Bucket Keys and DSSE-KMS', () => {
     const before = s.s3Object('bucket-keys', 'x.txt')!;
     expect(before.bucketKeyEnabled).toBe(true);
     expect(before.keyMaterialId).not.toBe(material);
-    const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'bucket-keys' }, ARN, ['x.txt', 'y.txt']);
+    const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'bucket-keys' }, ARN, [
+      'x.txt',
+      'y.txt',
+    ]);
     expect(report).toMatchObject({ objectsReencrypted: 2, bucketKeys: false });
-    for (const key of ['x.txt', 'y.txt']) expect(s.s3Object('bucket-keys', key)).toMatchObject({ keyMaterialId: material, bucketKeyEnabled: false });
+    for (const key of ['x.txt', 'y.txt'])
+      expect(s.s3Object('bucket-keys', key)).toMatchObject({ keyMaterialId: material, bucketKeyEnabled: false });
     expect(await body('bucket-keys', 'x.txt')).toBe('x');
   });
 
@@ -173,34 +269,81 @@ describe('Bucket Keys and DSSE-KMS', () => {
 describe('a destination written between our read and our write is never overwritten', () => {
   test('CopyObject: a newer version written after our HEAD stays the current version', async () => {
     const client = racing(async (cmd, send) => {
-      if (cmd instanceof HeadObjectCommand) await send(new PutObjectCommand({ Bucket: 'versions', Key: 'r.txt', Body: 'theirs', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'other' }));
+      if (cmd instanceof HeadObjectCommand)
+        await send(
+          new PutObjectCommand({
+            Bucket: 'versions',
+            Key: 'r.txt',
+            Body: 'theirs',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: 'other',
+          }),
+        );
     });
     const report = await reencryptObjects({ s3: client }, { type: 's3-sse-kms', bucket: 'versions' }, ARN, ['r.txt']);
     expect(report).toMatchObject({ objectsChangedDuringRun: 1, objectsReencrypted: 0 });
     expect(await body('versions', 'r.txt')).toBe('theirs');
-    expect(s.s3Object('versions', 'r.txt')).toMatchObject({ versions: 2, kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/other' });
+    expect(s.s3Object('versions', 'r.txt')).toMatchObject({
+      versions: 2,
+      kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/other',
+    });
   });
 
   test('multipart: a write after the last part copy makes Complete fail (409); the upload is aborted', async () => {
     let parts = 0;
     const client = racing(async (cmd, send) => {
-      if (cmd.constructor.name === 'UploadPartCopyCommand' && ++parts === 6) await send(new PutObjectCommand({ Bucket: 'uploads', Key: 'r.bin', Body: 'theirs' }));
+      if (cmd.constructor.name === 'UploadPartCopyCommand' && ++parts === 6)
+        await send(new PutObjectCommand({ Bucket: 'uploads', Key: 'r.bin', Body: 'theirs' }));
     });
     const aborts = () => s.calls.filter((x) => x.operation === 'AbortMultipartUpload' && !x.error).length;
     const abortedBefore = aborts();
-    const report = await reencryptObjects({ s3: client, partSizeBytes: 1 * GiB }, { type: 's3-sse-kms', bucket: 'uploads' }, ARN, ['r.bin']);
+    const report = await reencryptObjects(
+      { s3: client, partSizeBytes: 1 * GiB },
+      { type: 's3-sse-kms', bucket: 'uploads' },
+      ARN,
+      ['r.bin'],
+    );
     expect(parts).toBe(6);
-    expect(report).toMatchObject({ objectsChangedDuringRun: 1, objectsReencrypted: 0, failures: [{ key: 'r.bin', error: expect.stringMatching(/^ConditionalRequestConflict/) }] });
+    expect(report).toMatchObject({
+      objectsChangedDuringRun: 1,
+      objectsReencrypted: 0,
+      failures: [{ key: 'r.bin', error: expect.stringMatching(/^ConditionalRequestConflict/) }],
+    });
     expect(await body('uploads', 'r.bin')).toBe('theirs');
     expect(aborts()).toBe(abortedBefore + 1);
   });
 
   test('the stand-in refuses a Complete without the part checksums of a checksum upload, as S3 does', async () => {
-    const up = await c.s3.send(new CreateMultipartUploadCommand({ Bucket: 'keep', Key: 'partial.bin', ChecksumAlgorithm: 'SHA256' }));
-    const part = await c.s3.send(new UploadPartCopyCommand({ Bucket: 'keep', Key: 'partial.bin', UploadId: up.UploadId, PartNumber: 1, CopySource: 'keep/meta.csv' }));
+    const up = await c.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'keep', Key: 'partial.bin', ChecksumAlgorithm: 'SHA256' }),
+    );
+    const part = await c.s3.send(
+      new UploadPartCopyCommand({
+        Bucket: 'keep',
+        Key: 'partial.bin',
+        UploadId: up.UploadId,
+        PartNumber: 1,
+        CopySource: 'keep/meta.csv',
+      }),
+    );
     expect(part.CopyPartResult?.ChecksumSHA256).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     const complete = (withChecksum: boolean) =>
-      c.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'keep', Key: 'partial.bin', UploadId: up.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.CopyPartResult?.ETag, ...(withChecksum ? { ChecksumSHA256: part.CopyPartResult?.ChecksumSHA256 } : {}) }] } }));
+      c.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'keep',
+          Key: 'partial.bin',
+          UploadId: up.UploadId,
+          MultipartUpload: {
+            Parts: [
+              {
+                PartNumber: 1,
+                ETag: part.CopyPartResult?.ETag,
+                ...(withChecksum ? { ChecksumSHA256: part.CopyPartResult?.ChecksumSHA256 } : {}),
+              },
+            ],
+          },
+        }),
+      );
     expect(await errorName(complete(false))).toBe('InvalidRequest');
     await complete(true);
     expect(s.s3Object('keep', 'partial.bin')).toMatchObject({ checksumAlgorithm: 'SHA256', checksumType: 'COMPOSITE' });
@@ -227,7 +370,11 @@ describe('SSE-C', () => {
     expect(before.sseC).toBe(true);
     const sse = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'sse-c' }, ARN, ['c.bin']);
     expect(sse).toMatchObject({ objectsSkipped: 1, skippedByReason: { SSE_C: 1 }, objectsFailed: 0 });
-    const keyring = new KmsKeyringNode({ generatorKeyId: ARN, clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never });
+    const keyring = new KmsKeyringNode({
+      generatorKeyId: ARN,
+      clientProvider: () =>
+        new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never,
+    });
     const env = await reencryptObjects({ s3: c.s3, keyring }, { type: 'envelope', bucket: 'sse-c' }, ARN, ['c.bin']);
     expect(env).toMatchObject({ objectsSkipped: 1, skippedByReason: { SSE_C: 1 }, objectsFailed: 0 });
     expect(s.s3Object('sse-c', 'c.bin')).toEqual(before);

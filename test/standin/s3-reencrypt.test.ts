@@ -27,7 +27,13 @@ beforeAll(async () => {
             { key: 'changed.json', body: 'before', kmsKeyId: KEY_ID },
           ],
         },
-        { name: 'versioned', versioning: true, bucketKeyEnabled: true, defaultKmsKeyId: KEY_ID, objects: [{ key: 'v.json', body: 'v1' }] },
+        {
+          name: 'versioned',
+          versioning: true,
+          bucketKeyEnabled: true,
+          defaultKmsKeyId: KEY_ID,
+          objects: [{ key: 'v.json', body: 'v1' }],
+        },
         {
           name: 'sealed',
           objects: [
@@ -45,15 +51,40 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-const keyring = (keyArn = ARN) => new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never });
-const body = async (bucket: string, key: string) => (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+const keyring = (keyArn = ARN) =>
+  new KmsKeyringNode({
+    generatorKeyId: keyArn,
+    clientProvider: () => new KMS({ endpoint: s.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }) as never,
+  });
+const body = async (bucket: string, key: string) =>
+  (await c.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 
 describe('stand-in S3 additions', () => {
   test('conditional writes: If-Match / If-None-Match on PutObject, copy-source If-Match on CopyObject', async () => {
     const etag = s.s3Object('orders', 'plain.txt')!.etag;
-    expect(await errorName(c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'plain.txt', Body: 'x', IfMatch: '"0123"' })))).toBe('PreconditionFailed');
-    expect(await errorName(c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'plain.txt', Body: 'x', IfNoneMatch: '*' })))).toBe('PreconditionFailed');
-    expect(await errorName(c.s3.send(new CopyObjectCommand({ Bucket: 'orders', Key: 'plain.txt', CopySource: 'orders/plain.txt', CopySourceIfMatch: '"0123"', StorageClass: 'STANDARD_IA' })))).toBe('PreconditionFailed');
+    expect(
+      await errorName(
+        c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'plain.txt', Body: 'x', IfMatch: '"0123"' })),
+      ),
+    ).toBe('PreconditionFailed');
+    expect(
+      await errorName(
+        c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'plain.txt', Body: 'x', IfNoneMatch: '*' })),
+      ),
+    ).toBe('PreconditionFailed');
+    expect(
+      await errorName(
+        c.s3.send(
+          new CopyObjectCommand({
+            Bucket: 'orders',
+            Key: 'plain.txt',
+            CopySource: 'orders/plain.txt',
+            CopySourceIfMatch: '"0123"',
+            StorageClass: 'STANDARD_IA',
+          }),
+        ),
+      ),
+    ).toBe('PreconditionFailed');
     expect(await body('orders', 'plain.txt')).toBe('p');
     await c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'plain.txt', Body: 'p', IfMatch: etag }));
     await c.s3.send(new PutObjectCommand({ Bucket: 'orders', Key: 'brand-new.txt', Body: 'n', IfNoneMatch: '*' }));
@@ -61,13 +92,31 @@ describe('stand-in S3 additions', () => {
   });
 
   test('storage classes: seeded, reported by HeadObject; an archived source cannot be copied', async () => {
-    expect((await c.s3.send(new HeadObjectCommand({ Bucket: 'orders', Key: 'cold.json' }))).StorageClass).toBe('GLACIER');
-    expect(await errorName(c.s3.send(new CopyObjectCommand({ Bucket: 'orders', Key: 'cold.json', CopySource: 'orders/cold.json', StorageClass: 'GLACIER' })))).toBe('InvalidObjectState');
+    expect((await c.s3.send(new HeadObjectCommand({ Bucket: 'orders', Key: 'cold.json' }))).StorageClass).toBe(
+      'GLACIER',
+    );
+    expect(
+      await errorName(
+        c.s3.send(
+          new CopyObjectCommand({
+            Bucket: 'orders',
+            Key: 'cold.json',
+            CopySource: 'orders/cold.json',
+            StorageClass: 'GLACIER',
+          }),
+        ),
+      ),
+    ).toBe('InvalidObjectState');
   });
 
   test('envelope objects are Encryption SDK messages under their key', () => {
-    expect(s.s3Object('sealed', 'e1.bin')!.envelope).toMatchObject({ kmsKeyArns: [ARN], dataKeyFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) });
-    expect(s.s3Object('sealed', 'e2.bin')!.envelope!.kmsKeyArns).toEqual(['arn:aws:kms:us-east-1:111122223333:key/other']);
+    expect(s.s3Object('sealed', 'e1.bin')!.envelope).toMatchObject({
+      kmsKeyArns: [ARN],
+      dataKeyFingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+    expect(s.s3Object('sealed', 'e2.bin')!.envelope!.kmsKeyArns).toEqual([
+      'arn:aws:kms:us-east-1:111122223333:key/other',
+    ]);
     expect(s.s3Object('sealed', 'raw.txt')!.envelope).toBeUndefined();
   });
 });
@@ -76,11 +125,21 @@ describe('reencryptObjects against the stand-in', () => {
   test('s3-sse-kms: targeted objects get new data keys and keep bytes and attributes; the rest is counted untouched', async () => {
     const keys = ['a.json', 'dir/b c.txt', 'other.json', 'plain.txt', 'cold.json', 'huge.bin'];
     const before = Object.fromEntries(keys.map((k) => [k, s.s3Object('orders', k)!]));
-    const report = await reencryptObjects({ s3: c.s3, partSizeBytes: 1 * GiB }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, keys);
+    const report = await reencryptObjects(
+      { s3: c.s3, partSizeBytes: 1 * GiB },
+      { type: 's3-sse-kms', bucket: 'orders' },
+      ARN,
+      keys,
+    );
     expect(report).toMatchObject({
-      objectsScanned: 6, objectsReencrypted: 3, objectsSkipped: 3, objectsFailed: 0,
+      objectsScanned: 6,
+      objectsReencrypted: 3,
+      objectsSkipped: 3,
+      objectsFailed: 0,
       skippedByReason: { OTHER_KEY: 1, NOT_SSE_KMS: 1, ARCHIVED_NEEDS_RESTORE: 1 },
-      bytesReencrypted: '{"order":1}'.length + 3 + 6 * GiB, oldVersionsLeft: 0, bucketKeys: false,
+      bytesReencrypted: '{"order":1}'.length + 3 + 6 * GiB,
+      oldVersionsLeft: 0,
+      bucketKeys: false,
     });
     for (const k of ['a.json', 'dir/b c.txt', 'huge.bin']) {
       const after = s.s3Object('orders', k)!;
@@ -115,10 +174,21 @@ describe('reencryptObjects against the stand-in', () => {
     const racing = Object.create(s3) as typeof s3;
     racing.send = (async (cmd: Parameters<typeof send>[0]) => {
       const out = await send(cmd);
-      if (cmd instanceof HeadObjectCommand) await send(new PutObjectCommand({ Bucket: 'orders', Key: 'changed.json', Body: 'theirs', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'other' }));
+      if (cmd instanceof HeadObjectCommand)
+        await send(
+          new PutObjectCommand({
+            Bucket: 'orders',
+            Key: 'changed.json',
+            Body: 'theirs',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: 'other',
+          }),
+        );
       return out;
     }) as typeof s3.send;
-    const report = await reencryptObjects({ s3: racing }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, ['changed.json']);
+    const report = await reencryptObjects({ s3: racing }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, [
+      'changed.json',
+    ]);
     expect(report).toMatchObject({ objectsFailed: 1, objectsChangedDuringRun: 1, objectsReencrypted: 0 });
     expect(report.failures[0].key).toBe('changed.json');
     expect(await body('orders', 'changed.json')).toBe('theirs');
@@ -129,15 +199,33 @@ describe('reencryptObjects against the stand-in', () => {
     s.addFault({ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 });
     const before = s.s3Object('orders', 'a.json')!;
     const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, ['a.json']);
-    expect(report).toMatchObject({ objectsFailed: 1, objectsReencrypted: 0, failures: [{ key: 'a.json', error: expect.stringMatching(/^InternalError/) }] });
+    expect(report).toMatchObject({
+      objectsFailed: 1,
+      objectsReencrypted: 0,
+      failures: [{ key: 'a.json', error: expect.stringMatching(/^InternalError/) }],
+    });
     expect(s.s3Object('orders', 'a.json')!.dataKeyFingerprint).toBe(before.dataKeyFingerprint);
   });
 
   test('envelope: messages under the key get a fresh data key and decrypt to the same bytes; others are skipped', async () => {
-    const before = Object.fromEntries(['e1.bin', 'e2.bin', 'raw.txt', 'e3.bin'].map((k) => [k, s.s3Object('sealed', k)!]));
-    const report = await reencryptObjects({ s3: c.s3, keyring: keyring() }, { type: 'envelope', bucket: 'sealed' }, ARN, ['e1.bin', 'e2.bin', 'raw.txt', 'e3.bin']);
+    const before = Object.fromEntries(
+      ['e1.bin', 'e2.bin', 'raw.txt', 'e3.bin'].map((k) => [k, s.s3Object('sealed', k)!]),
+    );
+    const report = await reencryptObjects(
+      { s3: c.s3, keyring: keyring() },
+      { type: 'envelope', bucket: 'sealed' },
+      ARN,
+      ['e1.bin', 'e2.bin', 'raw.txt', 'e3.bin'],
+    );
     expect(report.failures).toEqual([]);
-    expect(report).toMatchObject({ objectsScanned: 4, objectsReencrypted: 2, objectsSkipped: 2, objectsFailed: 0, skippedByReason: { OTHER_KEY: 1, NOT_ENVELOPE: 1 }, bytesReencrypted: 'secret one'.length + 'secret three'.length });
+    expect(report).toMatchObject({
+      objectsScanned: 4,
+      objectsReencrypted: 2,
+      objectsSkipped: 2,
+      objectsFailed: 0,
+      skippedByReason: { OTHER_KEY: 1, NOT_ENVELOPE: 1 },
+      bytesReencrypted: 'secret one'.length + 'secret three'.length,
+    });
     for (const k of ['e1.bin', 'e3.bin']) {
       const after = s.s3Object('sealed', k)!.envelope!;
       expect(after.kmsKeyArns).toEqual([ARN]);
@@ -145,7 +233,10 @@ describe('reencryptObjects against the stand-in', () => {
       expect(after.encryptionContext.purpose).toBe('stand-in seed');
     }
     const { buildClient, CommitmentPolicy } = await import('@aws-crypto/client-node');
-    const { plaintext } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).decrypt(keyring(), await (await c.s3.send(new GetObjectCommand({ Bucket: 'sealed', Key: 'e1.bin' }))).Body!.transformToByteArray());
+    const { plaintext } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).decrypt(
+      keyring(),
+      await (await c.s3.send(new GetObjectCommand({ Bucket: 'sealed', Key: 'e1.bin' }))).Body!.transformToByteArray(),
+    );
     expect(Buffer.from(plaintext).toString()).toBe('secret one');
     for (const k of ['e2.bin', 'raw.txt']) expect(s.s3Object('sealed', k)).toEqual(before[k]);
   });
@@ -153,7 +244,12 @@ describe('reencryptObjects against the stand-in', () => {
   test('envelope: an injected KMS fault is reported, the object is left as it was', async () => {
     s.addFault({ service: 'kms', operation: 'Decrypt', error: 'KMSInternalException', times: 1 });
     const before = s.s3Object('sealed', 'e1.bin')!;
-    const report = await reencryptObjects({ s3: c.s3, keyring: keyring() }, { type: 'envelope', bucket: 'sealed' }, ARN, ['e1.bin']);
+    const report = await reencryptObjects(
+      { s3: c.s3, keyring: keyring() },
+      { type: 'envelope', bucket: 'sealed' },
+      ARN,
+      ['e1.bin'],
+    );
     expect(report.objectsFailed).toBe(1);
     expect(report.failures[0].error).toMatch(/KMSInternalException/);
     expect(s.s3Object('sealed', 'e1.bin')).toEqual(before);

@@ -10,7 +10,11 @@ afterEach(async () => {
   s = undefined;
 });
 
-function raw(endpoint: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function raw(
+  endpoint: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(endpoint, { method: 'POST', headers }, (res) => {
       let text = '';
@@ -27,20 +31,30 @@ describe('SNS stand-in', () => {
     s = await startStandIn(world({ region: 'eu-west-1' }));
     const { sns } = clients(s, 'eu-west-1');
     expect(s.topicArn).toBe('arn:aws:sns:eu-west-1:111122223333:kms-incident-rotation');
-    const out = await sns.send(new PublishCommand({
-      TopicArn: s.topicArn,
-      Subject: 'KMS key rotated',
-      Message: JSON.stringify({ outcome: 'rotated' }),
-      MessageAttributes: { outcome: { DataType: 'String', StringValue: 'rotated' }, severity: { DataType: 'Number', StringValue: '8.5' } },
-    }));
+    const out = await sns.send(
+      new PublishCommand({
+        TopicArn: s.topicArn,
+        Subject: 'KMS key rotated',
+        Message: JSON.stringify({ outcome: 'rotated' }),
+        MessageAttributes: {
+          outcome: { DataType: 'String', StringValue: 'rotated' },
+          severity: { DataType: 'Number', StringValue: '8.5' },
+        },
+      }),
+    );
     expect(out.MessageId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(s.published).toEqual([{
-      topicArn: s.topicArn,
-      subject: 'KMS key rotated',
-      message: '{"outcome":"rotated"}',
-      attributes: { outcome: { DataType: 'String', StringValue: 'rotated' }, severity: { DataType: 'Number', StringValue: '8.5' } },
-      at: expect.any(Number),
-    }]);
+    expect(s.published).toEqual([
+      {
+        topicArn: s.topicArn,
+        subject: 'KMS key rotated',
+        message: '{"outcome":"rotated"}',
+        attributes: {
+          outcome: { DataType: 'String', StringValue: 'rotated' },
+          severity: { DataType: 'Number', StringValue: '8.5' },
+        },
+        at: expect.any(Number),
+      },
+    ]);
     expect(s.calls).toEqual([expect.objectContaining({ service: 'sns', operation: 'Publish', region: 'eu-west-1' })]);
   });
 
@@ -49,15 +63,34 @@ describe('SNS stand-in', () => {
     const { sns } = clients(s);
     const TopicArn = s.topicArn;
     for (const Subject of ['x'.repeat(100), 'line\nbreak', 'tab\there', '']) {
-      const err = await sns.send(new PublishCommand({ TopicArn, Subject, Message: 'm' })).then(() => undefined, (e: Error) => e);
+      const err = await sns.send(new PublishCommand({ TopicArn, Subject, Message: 'm' })).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.name).toBe('InvalidParameterException');
       expect(err?.message).toContain('Subject');
     }
     await sns.send(new PublishCommand({ TopicArn, Subject: 'x'.repeat(99), Message: 'm' }));
-    expect(await errorName(sns.send(new PublishCommand({ TopicArn, Message: 'x'.repeat(256 * 1024 + 1) })))).toBe('InvalidParameterException');
+    expect(await errorName(sns.send(new PublishCommand({ TopicArn, Message: 'x'.repeat(256 * 1024 + 1) })))).toBe(
+      'InvalidParameterException',
+    );
     await sns.send(new PublishCommand({ TopicArn, Message: 'x'.repeat(256 * 1024) }));
-    expect(await errorName(sns.send(new PublishCommand({ TopicArn, Message: 'm', MessageAttributes: { n: { DataType: 'Number', StringValue: 'abc' } } })))).toBe('InvalidParameterValueException');
-    expect(await errorName(sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:111122223333:nope', Message: 'm' })))).toBe('NotFoundException');
+    expect(
+      await errorName(
+        sns.send(
+          new PublishCommand({
+            TopicArn,
+            Message: 'm',
+            MessageAttributes: { n: { DataType: 'Number', StringValue: 'abc' } },
+          }),
+        ),
+      ),
+    ).toBe('InvalidParameterValueException');
+    expect(
+      await errorName(
+        sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:us-east-1:111122223333:nope', Message: 'm' })),
+      ),
+    ).toBe('NotFoundException');
     expect(s.published).toHaveLength(2);
   });
 
@@ -74,7 +107,13 @@ describe('SNS stand-in', () => {
 
 describe('faults and protocol', () => {
   test('world faults: 2 ThrottlingExceptions then success, each recorded in calls', async () => {
-    s = await startStandIn(world({ keys: [{ id: KEY_ID }], faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }] }), { speed: 1000 });
+    s = await startStandIn(
+      world({
+        keys: [{ id: KEY_ID }],
+        faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }],
+      }),
+      { speed: 1000 },
+    );
     const { kms } = clients(s); // maxAttempts: 1 -> the SDK does not retry throttles itself
     expect(await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })))).toBe('ThrottlingException');
     expect(await errorName(kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })))).toBe('ThrottlingException');
@@ -103,14 +142,26 @@ describe('faults and protocol', () => {
     s.addFault({ service: 's3', operation: 'HeadObject', error: 'InternalError', times: 1 });
     s.addFault({ service: 's3', operation: 'GetObject', error: 'SlowDown', times: 1 });
     const { kms, sns, s3 } = clients(s);
-    const k = await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID })).then(() => undefined, (e: { name: string; $metadata: { httpStatusCode?: number }; $fault: string }) => e);
+    const k = await kms.send(new DescribeKeyCommand({ KeyId: KEY_ID })).then(
+      () => undefined,
+      (e: { name: string; $metadata: { httpStatusCode?: number }; $fault: string }) => e,
+    );
     expect([k?.name, k?.$metadata.httpStatusCode, k?.$fault]).toEqual(['KMSInternalException', 500, 'server']);
-    const n = await sns.send(new PublishCommand({ TopicArn: s.topicArn, Message: 'm' })).then(() => undefined, (e: { name: string; $metadata: { httpStatusCode?: number } }) => e);
+    const n = await sns.send(new PublishCommand({ TopicArn: s.topicArn, Message: 'm' })).then(
+      () => undefined,
+      (e: { name: string; $metadata: { httpStatusCode?: number } }) => e,
+    );
     expect([n?.name, n?.$metadata.httpStatusCode]).toEqual(['InternalErrorException', 500]);
     const { HeadObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
-    const h = await s3.send(new HeadObjectCommand({ Bucket: 'bkt', Key: 'k' })).then(() => undefined, (e: { $metadata: { httpStatusCode?: number } }) => e);
+    const h = await s3.send(new HeadObjectCommand({ Bucket: 'bkt', Key: 'k' })).then(
+      () => undefined,
+      (e: { $metadata: { httpStatusCode?: number } }) => e,
+    );
     expect(h?.$metadata.httpStatusCode).toBe(500);
-    const g = await s3.send(new GetObjectCommand({ Bucket: 'bkt', Key: 'k' })).then(() => undefined, (e: { name: string; $metadata: { httpStatusCode?: number } }) => e);
+    const g = await s3.send(new GetObjectCommand({ Bucket: 'bkt', Key: 'k' })).then(
+      () => undefined,
+      (e: { name: string; $metadata: { httpStatusCode?: number } }) => e,
+    );
     expect([g?.name, g?.$metadata.httpStatusCode]).toEqual(['SlowDown', 503]);
     expect(s.calls.map((c) => c.error)).toEqual(['KMSInternalException', 'InternalError', 'InternalError', 'SlowDown']);
   });
@@ -119,39 +170,75 @@ describe('faults and protocol', () => {
     s = await startStandIn(world({ keys: [{ id: KEY_ID, region: 'eu-central-1' }] }));
     const eu = clients(s, 'eu-central-1');
     const us = clients(s, 'us-east-1');
-    expect((await eu.kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata!.Arn).toBe(`arn:aws:kms:eu-central-1:111122223333:key/${KEY_ID}`);
+    expect((await eu.kms.send(new DescribeKeyCommand({ KeyId: KEY_ID }))).KeyMetadata!.Arn).toBe(
+      `arn:aws:kms:eu-central-1:111122223333:key/${KEY_ID}`,
+    );
     expect(await errorName(us.kms.send(new DescribeKeyCommand({ KeyId: KEY_ID })))).toBe('NotFoundException');
     expect(s.calls.map((c) => c.region)).toEqual(['eu-central-1', 'us-east-1']);
 
-    const k = await us.kms.send(new ListKeysCommand({})).then(() => undefined, (e: Error) => e);
+    const k = await us.kms.send(new ListKeysCommand({})).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(k?.name).toBe('NotImplementedByStandIn');
     expect(k?.message).toContain('ListKeys');
-    const t = await us.sns.send(new ListTopicsCommand({})).then(() => undefined, (e: Error) => e);
+    const t = await us.sns.send(new ListTopicsCommand({})).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(t?.name).toBe('NotImplementedByStandIn');
     expect(t?.message).toContain('ListTopics');
     const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
-    const d = await us.s3.send(new DeleteObjectCommand({ Bucket: 'x', Key: 'y' })).then(() => undefined, (e: Error) => e);
+    const d = await us.s3.send(new DeleteObjectCommand({ Bucket: 'x', Key: 'y' })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(d?.name).toBe('NotImplementedByStandIn');
     expect(d?.message).toContain('DeleteObject');
   });
 
   test('wire shapes: KMS JSON error body, SNS query error XML', async () => {
     s = await startStandIn(world({}));
-    const k = await raw(s.endpoint, await signed(s.endpoint, 'kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' }, '{"KeyId":"nope"}'), '{"KeyId":"nope"}');
+    const k = await raw(
+      s.endpoint,
+      await signed(
+        s.endpoint,
+        'kms',
+        { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.DescribeKey' },
+        '{"KeyId":"nope"}',
+      ),
+      '{"KeyId":"nope"}',
+    );
     expect(k.status).toBe(400);
     expect(k.headers['content-type']).toBe('application/x-amz-json-1.1');
-    expect(JSON.parse(k.body)).toEqual({ __type: 'NotFoundException', message: "Key 'arn:aws:kms:us-east-1:111122223333:key/nope' does not exist" });
-    const publish = 'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3Amissing&Message=m';
-    const n = await raw(s.endpoint, await signed(s.endpoint, 'sns', { 'content-type': 'application/x-www-form-urlencoded' }, publish), publish);
+    expect(JSON.parse(k.body)).toEqual({
+      __type: 'NotFoundException',
+      message: "Key 'arn:aws:kms:us-east-1:111122223333:key/nope' does not exist",
+    });
+    const publish =
+      'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A111122223333%3Amissing&Message=m';
+    const n = await raw(
+      s.endpoint,
+      await signed(s.endpoint, 'sns', { 'content-type': 'application/x-www-form-urlencoded' }, publish),
+      publish,
+    );
     expect(n.status).toBe(404);
-    expect(n.body).toMatch(/^<ErrorResponse xmlns="http:\/\/sns.amazonaws.com\/doc\/2010-03-31\/"><Error><Type>Sender<\/Type><Code>NotFound<\/Code><Message>Topic does not exist<\/Message><\/Error><RequestId>[0-9a-f-]+<\/RequestId><\/ErrorResponse>$/);
+    expect(n.body).toMatch(
+      /^<ErrorResponse xmlns="http:\/\/sns.amazonaws.com\/doc\/2010-03-31\/"><Error><Type>Sender<\/Type><Code>NotFound<\/Code><Message>Topic does not exist<\/Message><\/Error><RequestId>[0-9a-f-]+<\/RequestId><\/ErrorResponse>$/,
+    );
   });
 
   test('close() stops pending rotation timers and the server', async () => {
     const set = jest.spyOn(global, 'setTimeout');
     const clear = jest.spyOn(global, 'clearTimeout');
     try {
-      s = await startStandIn(world({ keys: [{ id: KEY_ID, rotationInProgress: true, rotationSeconds: 3600, automaticRotationDueWithinMinutes: 600 }] }));
+      s = await startStandIn(
+        world({
+          keys: [
+            { id: KEY_ID, rotationInProgress: true, rotationSeconds: 3600, automaticRotationDueWithinMinutes: 600 },
+          ],
+        }),
+      );
       const timers = set.mock.results.map((r) => r.value as NodeJS.Timeout);
       expect(timers).toHaveLength(2); // the in-progress on-demand rotation and the automatic one
       await s.close();
@@ -163,6 +250,10 @@ describe('faults and protocol', () => {
     const closed = s;
     s = undefined;
     await closed.close(); // idempotent
-    await expect(new KMSClient({ endpoint: closed.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }).send(new DescribeKeyCommand({ KeyId: KEY_ID }))).rejects.toThrow();
+    await expect(
+      new KMSClient({ endpoint: closed.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }).send(
+        new DescribeKeyCommand({ KeyId: KEY_ID }),
+      ),
+    ).rejects.toThrow();
   });
 });

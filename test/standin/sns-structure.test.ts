@@ -11,10 +11,13 @@ beforeEach(async () => {
 });
 afterEach(() => s.close());
 
-const publish = (message: string) => clients(s).sns.send(new PublishCommand({ TopicArn: s.topicArn, Message: message, MessageStructure: 'json', Subject: 'x' }));
+const publish = (message: string) =>
+  clients(s).sns.send(
+    new PublishCommand({ TopicArn: s.topicArn, Message: message, MessageStructure: 'json', Subject: 'x' }),
+  );
 
 describe('stand-in SNS MessageStructure json', () => {
-  test('accepted with a default entry; each protocol\'s message recorded', async () => {
+  test("accepted with a default entry; each protocol's message recorded", async () => {
     await publish(JSON.stringify({ default: 'text', email: 'text', https: '{"version":"1.0"}' }));
     expect(s.published[0].messages).toEqual({ default: 'text', email: 'text', https: '{"version":"1.0"}' });
   });

@@ -30,19 +30,48 @@ function problem(fn: () => unknown): WorldError {
 
 describe('world files', () => {
   test('defaults are applied everywhere', () => {
-    const w = parseWorld({ keys: [{ id: KEY_ID }], buckets: [{ name: 'my-bucket', objects: [{ key: 'a' }] }] }, 'w.json');
+    const w = parseWorld(
+      { keys: [{ id: KEY_ID }], buckets: [{ name: 'my-bucket', objects: [{ key: 'a' }] }] },
+      'w.json',
+    );
     expect(w.account).toBe('111122223333');
     expect(w.region).toBe('us-east-1');
     expect(w.keys[0]).toEqual({
-      id: KEY_ID, account: '111122223333', aliases: [], keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', keyManager: 'CUSTOMER',
-      origin: 'AWS_KMS', keyState: 'Enabled', region: 'us-east-1', multiRegion: false, multiRegionKeyType: 'PRIMARY', primaryArn: null,
-      onDemandRotationsUsed: 0, lastOnDemandRotationMinutesAgo: null, onDemandRotationSpacingMinutes: 1440, rotationInProgress: false, automaticRotationDueWithinMinutes: null,
-      pendingImportedMaterial: false, rotationSeconds: 20, stagedMaterialLostBeforeRotate: false, tags: {},
+      id: KEY_ID,
+      account: '111122223333',
+      aliases: [],
+      keySpec: 'SYMMETRIC_DEFAULT',
+      keyUsage: 'ENCRYPT_DECRYPT',
+      keyManager: 'CUSTOMER',
+      origin: 'AWS_KMS',
+      keyState: 'Enabled',
+      region: 'us-east-1',
+      multiRegion: false,
+      multiRegionKeyType: 'PRIMARY',
+      primaryArn: null,
+      onDemandRotationsUsed: 0,
+      lastOnDemandRotationMinutesAgo: null,
+      onDemandRotationSpacingMinutes: 1440,
+      rotationInProgress: false,
+      automaticRotationDueWithinMinutes: null,
+      pendingImportedMaterial: false,
+      rotationSeconds: 20,
+      stagedMaterialLostBeforeRotate: false,
+      tags: {},
     });
-    expect(w.buckets[0]).toEqual({ name: 'my-bucket', region: 'us-east-1', bucketKeyEnabled: false, versioning: false, objects: [{ key: 'a' }] });
+    expect(w.buckets[0]).toEqual({
+      name: 'my-bucket',
+      region: 'us-east-1',
+      bucketKeyEnabled: false,
+      versioning: false,
+      objects: [{ key: 'a' }],
+    });
     expect(w.faults).toEqual([]);
     expect(w.kmsBehaviour).toEqual({
-      getKeyRotationStatusOnImported: 'answers', rotateWhileOnDemandRunning: 'ConflictException', readAfterRotateDelaySeconds: 0, stagedMaterialGoneError: 'KMSInvalidStateException',
+      getKeyRotationStatusOnImported: 'answers',
+      rotateWhileOnDemandRunning: 'ConflictException',
+      readAfterRotateDelaySeconds: 0,
+      stagedMaterialGoneError: 'KMSInvalidStateException',
     });
     expect(w.settings).toEqual({});
     expect(w.approvals).toEqual({});
@@ -53,9 +82,14 @@ describe('world files', () => {
   });
 
   test('settings keep only the names given (no defaults filled in), approvals are validated', () => {
-    const w = parseWorld({ settings: { dryRun: true, rotationBudget: 3 }, approvals: { [KEY_ID]: 'approve' } }, 'w.json');
+    const w = parseWorld(
+      { settings: { dryRun: true, rotationBudget: 3 }, approvals: { [KEY_ID]: 'approve' } },
+      'w.json',
+    );
     expect(w.settings).toEqual({ dryRun: true, rotationBudget: 3 });
-    const e = problem(() => parseWorld({ settings: { rotationBudget: 'ten', bogus: 1 }, approvals: { k: 'maybe' } }, 'w.json'));
+    const e = problem(() =>
+      parseWorld({ settings: { rotationBudget: 'ten', bogus: 1 }, approvals: { k: 'maybe' } }, 'w.json'),
+    );
     expect(e.message).toContain('settings.rotationBudget');
     expect(e.message).toContain('settings.bogus: unknown field');
     expect(e.message).toContain('approvals.k');
@@ -70,19 +104,48 @@ describe('world files', () => {
   });
 
   test('a wrong type or value names the field and what was expected', () => {
-    const e = problem(() => parseWorld({ keys: [{ id: 'a', keySpec: 'AES_512', onDemandRotationsUsed: '3' }], buckets: [{ name: 'ok-bucket', objects: [{ key: 'k', sizeBytes: -1 }] }] }, 'w.json'));
+    const e = problem(() =>
+      parseWorld(
+        {
+          keys: [{ id: 'a', keySpec: 'AES_512', onDemandRotationsUsed: '3' }],
+          buckets: [{ name: 'ok-bucket', objects: [{ key: 'k', sizeBytes: -1 }] }],
+        },
+        'w.json',
+      ),
+    );
     expect(e.problems).toHaveLength(3);
     expect(e.problems[0]).toMatch(/^keys\[0\]\.keySpec: .*SYMMETRIC_DEFAULT/);
     expect(e.problems[1]).toMatch(/^keys\[0\]\.onDemandRotationsUsed: .*expected number, received string/);
     expect(e.problems[2]).toMatch(/^buckets\[0\]\.objects\[0\]\.sizeBytes: /);
-    expect(problem(() => parseWorld({ keys: [{ aliases: [] }] }, 'w.json')).problems[0]).toMatch(/^keys\[0\]\.id: .*expected string/);
+    expect(problem(() => parseWorld({ keys: [{ aliases: [] }] }, 'w.json')).problems[0]).toMatch(
+      /^keys\[0\]\.id: .*expected string/,
+    );
   });
 
   test('onDemandRotationSpacingMinutes spaces two or more seeded rotations only', () => {
-    expect(problem(() => parseWorld({ keys: [{ id: 'a', onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30, onDemandRotationSpacingMinutes: 60 }] }, 'w.json')).problems).toEqual([
+    expect(
+      problem(() =>
+        parseWorld(
+          {
+            keys: [
+              {
+                id: 'a',
+                onDemandRotationsUsed: 1,
+                lastOnDemandRotationMinutesAgo: 30,
+                onDemandRotationSpacingMinutes: 60,
+              },
+            ],
+          },
+          'w.json',
+        ),
+      ).problems,
+    ).toEqual([
       'keys[0].onDemandRotationSpacingMinutes: spaces two or more seeded rotations (onDemandRotationsUsed >= 2)',
     ]);
-    expect(parseWorld({ keys: [{ id: 'a', onDemandRotationsUsed: 2, onDemandRotationSpacingMinutes: 60 }] }, 'w.json').keys[0]!.onDemandRotationSpacingMinutes).toBe(60);
+    expect(
+      parseWorld({ keys: [{ id: 'a', onDemandRotationsUsed: 2, onDemandRotationSpacingMinutes: 60 }] }, 'w.json')
+        .keys[0]!.onDemandRotationSpacingMinutes,
+    ).toBe(60);
   });
 
   test('cross-field checks: replicas, duplicates, imported material', () => {
@@ -108,7 +171,21 @@ describe('world files', () => {
       'keys[4].pendingImportedMaterial: only keys with origin EXTERNAL have imported key material',
     ]);
     // Same id in two Regions is fine (a multi-Region primary and its replica).
-    const w = parseWorld({ keys: [{ id: 'mrk-1', multiRegion: true }, { id: 'mrk-1', multiRegion: true, multiRegionKeyType: 'REPLICA', region: 'eu-west-1', primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1' }] }, 'w.json');
+    const w = parseWorld(
+      {
+        keys: [
+          { id: 'mrk-1', multiRegion: true },
+          {
+            id: 'mrk-1',
+            multiRegion: true,
+            multiRegionKeyType: 'REPLICA',
+            region: 'eu-west-1',
+            primaryArn: 'arn:aws:kms:us-east-1:111122223333:key/mrk-1',
+          },
+        ],
+      },
+      'w.json',
+    );
     expect(w.keys).toHaveLength(2);
   });
 
@@ -123,19 +200,33 @@ describe('world files', () => {
     expect(e2.problems[0]).toMatch(/^invalid JSON/);
     const wrong = file('wrong.json', JSON.stringify({ keys: [{ id: 'k', keyState: 'Sleeping' }] }));
     expect(problem(() => loadWorldFile(wrong)).message).toMatch(new RegExp(`${wrong}[\\s\\S]*keys\\[0\\]\\.keyState`));
-    const good = file('good.json', JSON.stringify({ keys: [{ id: KEY_ID, aliases: ['alias/orders'] }], faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }] }));
+    const good = file(
+      'good.json',
+      JSON.stringify({
+        keys: [{ id: KEY_ID, aliases: ['alias/orders'] }],
+        faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }],
+      }),
+    );
     const w = loadWorldFile(good);
     expect(w.keys[0].aliases).toEqual(['alias/orders']);
     expect(w.faults[0].times).toBe(2);
   });
 
   test('a world object naming an unknown key fails at start with its path', async () => {
-    const w = parseWorld({ buckets: [{ name: 'my-bucket', objects: [{ key: 'a', kmsKeyId: 'alias/missing' }] }] }, 'w.json');
+    const w = parseWorld(
+      { buckets: [{ name: 'my-bucket', objects: [{ key: 'a', kmsKeyId: 'alias/missing' }] }] },
+      'w.json',
+    );
     await expect(startStandIn(w)).rejects.toThrow(/buckets\[0\]\.objects\[0\].*alias\/missing/);
   });
 
   test('people: a source identity and a role path only on role sessions, in the shapes STS and IAM allow', () => {
-    const person = (arn: string, extra: Record<string, unknown>) => ({ arn, accessKeyId: 'AKIAWORLDTEST0000001', secretAccessKey: 'world-test-secret-000', ...extra });
+    const person = (arn: string, extra: Record<string, unknown>) => ({
+      arn,
+      accessKeyId: 'AKIAWORLDTEST0000001',
+      secretAccessKey: 'world-test-secret-000',
+      ...extra,
+    });
     const shapes = problem(() =>
       parseWorld(
         {
@@ -147,15 +238,36 @@ describe('world files', () => {
         'w.json',
       ),
     );
-    expect(shapes.problems).toEqual([expect.stringMatching(/^people\.spaces\.sourceIdentity: a source identity/), expect.stringMatching(/^people\.path\.rolePath: an IAM path/)]);
+    expect(shapes.problems).toEqual([
+      expect.stringMatching(/^people\.spaces\.sourceIdentity: a source identity/),
+      expect.stringMatching(/^people\.path\.rolePath: an IAM path/),
+    ]);
     const kinds = problem(() =>
       parseWorld(
-        { people: { user: person('arn:aws:iam::111122223333:user/alice', { sourceIdentity: 'alice' }), fed: person('arn:aws:sts::111122223333:federated-user/bob', { rolePath: '/' }) } },
+        {
+          people: {
+            user: person('arn:aws:iam::111122223333:user/alice', { sourceIdentity: 'alice' }),
+            fed: person('arn:aws:sts::111122223333:federated-user/bob', { rolePath: '/' }),
+          },
+        },
         'w.json',
       ),
     );
-    expect(kinds.problems).toEqual([expect.stringMatching(/^people\.user\.sourceIdentity: only a role session/), expect.stringMatching(/^people\.fed\.rolePath: only a role session has a role path/)]);
-    const ok = parseWorld({ people: { erin: person('arn:aws:sts::111122223333:assumed-role/OnCall/erin', { sourceIdentity: 'erin', rolePath: '/teams/sec/' }) } }, 'w.json');
+    expect(kinds.problems).toEqual([
+      expect.stringMatching(/^people\.user\.sourceIdentity: only a role session/),
+      expect.stringMatching(/^people\.fed\.rolePath: only a role session has a role path/),
+    ]);
+    const ok = parseWorld(
+      {
+        people: {
+          erin: person('arn:aws:sts::111122223333:assumed-role/OnCall/erin', {
+            sourceIdentity: 'erin',
+            rolePath: '/teams/sec/',
+          }),
+        },
+      },
+      'w.json',
+    );
     expect(ok.people.erin).toMatchObject({ sourceIdentity: 'erin', rolePath: '/teams/sec/' });
   });
 });

@@ -19,8 +19,15 @@ describe('against dynalite, with the table and index the stack declares', () => 
     // Given: the real LedgerTable construct, synthesized, is what dynalite creates.
     const stack = new Stack(new App(), 'Ledger');
     new LedgerTable(stack, 'Ledger', { encryptionKey: new kms.Key(stack, 'Key'), deletionProtection: false });
-    const local = await startLocalLedger(Template.fromStack(stack).toJSON() as Parameters<typeof startLocalLedger>[0], 'us-east-1');
-    const client = new DynamoDBClient({ endpoint: local.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS } });
+    const local = await startLocalLedger(
+      Template.fromStack(stack).toJSON() as Parameters<typeof startLocalLedger>[0],
+      'us-east-1',
+    );
+    const client = new DynamoDBClient({
+      endpoint: local.endpoint,
+      region: 'us-east-1',
+      credentials: { ...TEST_CREDENTIALS },
+    });
     try {
       const real = new Ledger(local.tableName, client);
       const request = (id: string, minutesAgo: number, windowMinutes: number) => {

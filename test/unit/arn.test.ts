@@ -1,5 +1,17 @@
 import fc from 'fast-check';
-import { aliasArn, executionArn, isPartition, isStateMachineArn, keyArn, parseArn, parseKmsArn, partitionOf, PARTITIONS, type Arn, type KmsArn } from '../../lambdas/domain/arn';
+import {
+  aliasArn,
+  executionArn,
+  isPartition,
+  isStateMachineArn,
+  keyArn,
+  parseArn,
+  parseKmsArn,
+  partitionOf,
+  PARTITIONS,
+  type Arn,
+  type KmsArn,
+} from '../../lambdas/domain/arn';
 import { classifyKeyRef } from '../../lambdas/domain/intake/key-refs';
 import { homeOfArn } from '../../cli/keys';
 
@@ -8,18 +20,93 @@ const MRK_ID = 'mrk-1234abcd12ab34cd56ef1234567890ab';
 
 describe('parseKmsArn', () => {
   it.each<[string, KmsArn]>([
-    [`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws', region: 'us-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws:kms:eu-west-1:111122223333:key/${MRK_ID}`, { partition: 'aws', region: 'eu-west-1', account: '111122223333', resourceType: 'key', resource: MRK_ID }],
-    ['arn:aws:kms:ap-southeast-2:111122223333:alias/payments/prod', { partition: 'aws', region: 'ap-southeast-2', account: '111122223333', resourceType: 'alias', resource: 'payments/prod' }],
-    [`arn:aws-cn:kms:cn-north-1:111122223333:key/${KEY_ID}`, { partition: 'aws-cn', region: 'cn-north-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${KEY_ID}`, { partition: 'aws-us-gov', region: 'us-gov-west-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws-iso:kms:us-iso-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws-iso', region: 'us-iso-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws-iso-b:kms:us-isob-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws-iso-b', region: 'us-isob-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws-iso-e:kms:eu-isoe-west-1:111122223333:key/${KEY_ID}`, { partition: 'aws-iso-e', region: 'eu-isoe-west-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    [`arn:aws-iso-f:kms:us-isof-south-1:111122223333:key/${KEY_ID}`, { partition: 'aws-iso-f', region: 'us-isof-south-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
+    [
+      `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`,
+      { partition: 'aws', region: 'us-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID },
+    ],
+    [
+      `arn:aws:kms:eu-west-1:111122223333:key/${MRK_ID}`,
+      { partition: 'aws', region: 'eu-west-1', account: '111122223333', resourceType: 'key', resource: MRK_ID },
+    ],
+    [
+      'arn:aws:kms:ap-southeast-2:111122223333:alias/payments/prod',
+      {
+        partition: 'aws',
+        region: 'ap-southeast-2',
+        account: '111122223333',
+        resourceType: 'alias',
+        resource: 'payments/prod',
+      },
+    ],
+    [
+      `arn:aws-cn:kms:cn-north-1:111122223333:key/${KEY_ID}`,
+      { partition: 'aws-cn', region: 'cn-north-1', account: '111122223333', resourceType: 'key', resource: KEY_ID },
+    ],
+    [
+      `arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/${KEY_ID}`,
+      {
+        partition: 'aws-us-gov',
+        region: 'us-gov-west-1',
+        account: '111122223333',
+        resourceType: 'key',
+        resource: KEY_ID,
+      },
+    ],
+    [
+      `arn:aws-iso:kms:us-iso-east-1:111122223333:key/${KEY_ID}`,
+      { partition: 'aws-iso', region: 'us-iso-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID },
+    ],
+    [
+      `arn:aws-iso-b:kms:us-isob-east-1:111122223333:key/${KEY_ID}`,
+      {
+        partition: 'aws-iso-b',
+        region: 'us-isob-east-1',
+        account: '111122223333',
+        resourceType: 'key',
+        resource: KEY_ID,
+      },
+    ],
+    [
+      `arn:aws-iso-e:kms:eu-isoe-west-1:111122223333:key/${KEY_ID}`,
+      {
+        partition: 'aws-iso-e',
+        region: 'eu-isoe-west-1',
+        account: '111122223333',
+        resourceType: 'key',
+        resource: KEY_ID,
+      },
+    ],
+    [
+      `arn:aws-iso-f:kms:us-isof-south-1:111122223333:key/${KEY_ID}`,
+      {
+        partition: 'aws-iso-f',
+        region: 'us-isof-south-1',
+        account: '111122223333',
+        resourceType: 'key',
+        resource: KEY_ID,
+      },
+    ],
     // The European Sovereign Cloud's Region has a four-letter prefix.
-    [`arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws-eusc', region: 'eusc-de-east-1', account: '111122223333', resourceType: 'key', resource: KEY_ID }],
-    ['arn:aws-eusc:kms:eusc-de-east-1:111122223333:alias/app', { partition: 'aws-eusc', region: 'eusc-de-east-1', account: '111122223333', resourceType: 'alias', resource: 'app' }],
+    [
+      `arn:aws-eusc:kms:eusc-de-east-1:111122223333:key/${KEY_ID}`,
+      {
+        partition: 'aws-eusc',
+        region: 'eusc-de-east-1',
+        account: '111122223333',
+        resourceType: 'key',
+        resource: KEY_ID,
+      },
+    ],
+    [
+      'arn:aws-eusc:kms:eusc-de-east-1:111122223333:alias/app',
+      {
+        partition: 'aws-eusc',
+        region: 'eusc-de-east-1',
+        account: '111122223333',
+        resourceType: 'alias',
+        resource: 'app',
+      },
+    ],
   ])('%s', (arn, expected) => {
     expect(parseKmsArn(arn)).toEqual(expected);
   });
@@ -53,7 +140,15 @@ describe('parseKmsArn', () => {
     );
     fc.assert(
       fc.property(
-        fc.constantFrom('us-east-1', 'eu-central-2', 'ap-southeast-7', 'cn-northwest-1', 'us-gov-east-1', 'us-isob-east-1', 'eusc-de-east-1'),
+        fc.constantFrom(
+          'us-east-1',
+          'eu-central-2',
+          'ap-southeast-7',
+          'cn-northwest-1',
+          'us-gov-east-1',
+          'us-isob-east-1',
+          'eusc-de-east-1',
+        ),
         fc.stringMatching(/^\d{12}$/),
         fc.uuid().map((u) => u.toLowerCase()),
         (region, account, id) => {
@@ -61,7 +156,13 @@ describe('parseKmsArn', () => {
           const parsed = parseKmsArn(keyArn(partitionOf(region), region, account, id));
 
           // Then
-          expect(parsed).toEqual({ partition: partitionOf(region), region, account, resourceType: 'key', resource: id });
+          expect(parsed).toEqual({
+            partition: partitionOf(region),
+            region,
+            account,
+            resourceType: 'key',
+            resource: id,
+          });
         },
       ),
     );
@@ -97,7 +198,13 @@ describe('aliasArn', () => {
 
     // Then
     expect(arn).toBe('arn:aws:kms:eu-west-1:111122223333:alias/payments/prod');
-    expect(parseKmsArn(arn)).toEqual({ partition: 'aws', region: 'eu-west-1', account: '111122223333', resourceType: 'alias', resource: 'payments/prod' });
+    expect(parseKmsArn(arn)).toEqual({
+      partition: 'aws',
+      region: 'eu-west-1',
+      account: '111122223333',
+      resourceType: 'alias',
+      resource: 'payments/prod',
+    });
   });
 });
 
@@ -105,28 +212,50 @@ describe('parseArn (any service)', () => {
   it.each<[string, Arn]>([
     [
       'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:manual-1',
-      { partition: 'aws', service: 'states', region: 'us-east-1', account: '111122223333', resource: 'execution:KmsIncidentRotation:manual-1' },
+      {
+        partition: 'aws',
+        service: 'states',
+        region: 'us-east-1',
+        account: '111122223333',
+        resource: 'execution:KmsIncidentRotation:manual-1',
+      },
     ],
     ['arn:aws:s3:::my-bucket', { partition: 'aws', service: 's3', region: '', account: '', resource: 'my-bucket' }],
-    ['arn:aws-cn:iam::111122223333:role/admin', { partition: 'aws-cn', service: 'iam', region: '', account: '111122223333', resource: 'role/admin' }],
-    [`arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`, { partition: 'aws', service: 'kms', region: 'us-east-1', account: '111122223333', resource: `key/${KEY_ID}` }],
+    [
+      'arn:aws-cn:iam::111122223333:role/admin',
+      { partition: 'aws-cn', service: 'iam', region: '', account: '111122223333', resource: 'role/admin' },
+    ],
+    [
+      `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`,
+      { partition: 'aws', service: 'kms', region: 'us-east-1', account: '111122223333', resource: `key/${KEY_ID}` },
+    ],
   ])('%s', (arn, expected) => {
     expect(parseArn(arn)).toEqual(expected);
   });
 
-  it.each([['empty', ''], ['not an ARN', 'hello'], ['too few parts', 'arn:aws:s3:my-bucket'], ['no resource', 'arn:aws:sns:us-east-1:111122223333:'], ['too long', `arn:aws:s3:::${'b'.repeat(3000)}`]])(
-    'rejects %s',
-    (_name, value) => {
-      expect(parseArn(value)).toBeNull();
-    },
-  );
+  it.each([
+    ['empty', ''],
+    ['not an ARN', 'hello'],
+    ['too few parts', 'arn:aws:s3:my-bucket'],
+    ['no resource', 'arn:aws:sns:us-east-1:111122223333:'],
+    ['too long', `arn:aws:s3:::${'b'.repeat(3000)}`],
+  ])('rejects %s', (_name, value) => {
+    expect(parseArn(value)).toBeNull();
+  });
 
   it('property: never throws, and agrees with parseKmsArn on KMS ARNs', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (value) => {
         const kms = parseKmsArn(value);
         const any = parseArn(value);
-        if (kms) expect(any).toEqual({ partition: kms.partition, service: 'kms', region: kms.region, account: kms.account, resource: `${kms.resourceType}/${kms.resource}` });
+        if (kms)
+          expect(any).toEqual({
+            partition: kms.partition,
+            service: 'kms',
+            region: kms.region,
+            account: kms.account,
+            resource: `${kms.resourceType}/${kms.resource}`,
+          });
       }),
     );
   });
@@ -134,19 +263,31 @@ describe('parseArn (any service)', () => {
 
 describe('executionArn', () => {
   it('names an execution of a state machine', () => {
-    expect(executionArn('arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:KmsIncidentRotation', 'manual-1')).toBe(
-      'arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:KmsIncidentRotation:manual-1',
-    );
+    expect(
+      executionArn('arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:KmsIncidentRotation', 'manual-1'),
+    ).toBe('arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:KmsIncidentRotation:manual-1');
   });
 
-  it.each(['arn:aws:lambda:us-east-1:111122223333:function:f', 'KmsIncidentRotation'])('is null for %s', (notMachine) => {
-    expect(executionArn(notMachine, 'x')).toBeNull();
-  });
+  it.each(['arn:aws:lambda:us-east-1:111122223333:function:f', 'KmsIncidentRotation'])(
+    'is null for %s',
+    (notMachine) => {
+      expect(executionArn(notMachine, 'x')).toBeNull();
+    },
+  );
 });
 
 describe('one ARN grammar for every side', () => {
   it('every partition a Region maps to is one the parsers accept', () => {
-    for (const region of ['us-east-1', 'cn-north-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1', 'eusc-de-east-1']) {
+    for (const region of [
+      'us-east-1',
+      'cn-north-1',
+      'us-gov-west-1',
+      'us-iso-east-1',
+      'us-isob-east-1',
+      'eu-isoe-west-1',
+      'us-isof-south-1',
+      'eusc-de-east-1',
+    ]) {
       expect(PARTITIONS).toContain(partitionOf(region));
       expect(isPartition(partitionOf(region))).toBe(true);
     }
@@ -161,8 +302,19 @@ describe('one ARN grammar for every side', () => {
     const lenient = parseKmsArn(ref);
 
     // Then
-    expect(strict).toEqual({ kind: 'keyArn', partition: 'aws-eusc', region: 'eusc-de-east-1', account: '111122223333', id: MRK_ID });
-    expect(lenient).toMatchObject({ partition: strict?.partition, region: strict?.region, account: strict?.account, resource: strict?.id });
+    expect(strict).toEqual({
+      kind: 'keyArn',
+      partition: 'aws-eusc',
+      region: 'eusc-de-east-1',
+      account: '111122223333',
+      id: MRK_ID,
+    });
+    expect(lenient).toMatchObject({
+      partition: strict?.partition,
+      region: strict?.region,
+      account: strict?.account,
+      resource: strict?.id,
+    });
   });
 
   it('a KMS ARN with a resource no key id or alias may have is no key reference', () => {
@@ -171,7 +323,10 @@ describe('one ARN grammar for every side', () => {
   });
 
   it('the CLI reads the account and Region of any ARN with the same parser', () => {
-    expect(homeOfArn('arn:aws:states:eu-west-1:111122223333:execution:M:n')).toEqual({ region: 'eu-west-1', account: '111122223333' });
+    expect(homeOfArn('arn:aws:states:eu-west-1:111122223333:execution:M:n')).toEqual({
+      region: 'eu-west-1',
+      account: '111122223333',
+    });
     expect(homeOfArn('arn:aws:s3:::my-bucket')).toBeNull();
   });
 });

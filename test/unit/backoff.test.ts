@@ -1,9 +1,18 @@
 import fc from 'fast-check';
-import { confirmation, confirmationBoundSeconds, pollDelaySeconds, pollTimes, type PollSettings } from '../../lambdas/domain/backoff';
+import {
+  confirmation,
+  confirmationBoundSeconds,
+  pollDelaySeconds,
+  pollTimes,
+  type PollSettings,
+} from '../../lambdas/domain/backoff';
 import { parseSettings } from '../../lib/settings';
 
 /** The defaults (lib/settings.ts): shortest wait 10 s, longest 300 s. */
-const DEFAULTS: PollSettings = { shortestSeconds: parseSettings({}).pollInitialSeconds, maxSeconds: parseSettings({}).pollMaxSeconds };
+const DEFAULTS: PollSettings = {
+  shortestSeconds: parseSettings({}).pollInitialSeconds,
+  maxSeconds: parseSettings({}).pollMaxSeconds,
+};
 
 /** The waits of the whole schedule until `totalSeconds` have elapsed (for docs, the CLI and tests). */
 function pollSchedule(poll: PollSettings, totalSeconds: number): number[] {
@@ -76,13 +85,18 @@ describe('the 15 % rule: a rotation of 5 s to 10 min is confirmed within max(10 
 
   it('property: every duration from 5 s to 600 s (fractions included), for any shortest wait <= 10 s and maximum', () => {
     fc.assert(
-      fc.property(fc.double({ min: 5, max: 600, noNaN: true }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: 10, max: 3600 }), (duration, shortest, longest) => {
-        // When
-        const { delaySeconds } = confirmation(duration, { shortestSeconds: shortest, maxSeconds: longest });
+      fc.property(
+        fc.double({ min: 5, max: 600, noNaN: true }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 10, max: 3600 }),
+        (duration, shortest, longest) => {
+          // When
+          const { delaySeconds } = confirmation(duration, { shortestSeconds: shortest, maxSeconds: longest });
 
-        // Then
-        expect(delaySeconds).toBeLessThanOrEqual(Math.max(10, 0.15 * duration));
-      }),
+          // Then
+          expect(delaySeconds).toBeLessThanOrEqual(Math.max(10, 0.15 * duration));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -122,16 +136,21 @@ describe('pollSchedule / pollTimes', () => {
 
   it('property: the looks cover the total and stop right after; waits sum to the look times', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 60, max: 3600 }), fc.integer({ min: 1, max: 24 * 3600 }), (shortest, longest, total) => {
-        // When
-        const times = pollTimes({ shortestSeconds: shortest, maxSeconds: longest }, total);
-        const waits = pollSchedule({ shortestSeconds: shortest, maxSeconds: longest }, total);
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 60, max: 3600 }),
+        fc.integer({ min: 1, max: 24 * 3600 }),
+        (shortest, longest, total) => {
+          // When
+          const times = pollTimes({ shortestSeconds: shortest, maxSeconds: longest }, total);
+          const waits = pollSchedule({ shortestSeconds: shortest, maxSeconds: longest }, total);
 
-        // Then
-        expect(times[times.length - 1]).toBeGreaterThanOrEqual(total);
-        if (times.length > 1) expect(times[times.length - 2]).toBeLessThan(total);
-        expect(waits.reduce((a, b) => a + b, 0)).toBe(times[times.length - 1]);
-      }),
+          // Then
+          expect(times[times.length - 1]).toBeGreaterThanOrEqual(total);
+          if (times.length > 1) expect(times[times.length - 2]).toBeLessThan(total);
+          expect(waits.reduce((a, b) => a + b, 0)).toBe(times[times.length - 1]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -4,7 +4,12 @@ import { newerOnDemandRotation, rotationConfirmed, type RotationObservation } fr
 const BEFORE_DATE = '2025-05-01T10:00:00.000Z';
 
 function seen(overrides: Partial<RotationObservation> = {}): RotationObservation {
-  return { onDemandRotationStartDate: null, lastOnDemandRotation: new Date(BEFORE_DATE), currentKeyMaterialId: 'material-1', ...overrides };
+  return {
+    onDemandRotationStartDate: null,
+    lastOnDemandRotation: new Date(BEFORE_DATE),
+    currentKeyMaterialId: 'material-1',
+    ...overrides,
+  };
 }
 
 type Before = { previousRotationDate: string | null; previousKeyMaterialId: string | null };
@@ -13,19 +18,57 @@ const before: Before = { previousRotationDate: BEFORE_DATE, previousKeyMaterialI
 
 describe('rotationConfirmed', () => {
   it.each<[string, Partial<RotationObservation>, Before, boolean]>([
-    ['rotation still in progress', { onDemandRotationStartDate: new Date('2025-06-01T12:00:00Z'), lastOnDemandRotation: new Date('2025-06-01T12:00:01Z') }, before, false],
-    ['in progress even though the material already differs', { onDemandRotationStartDate: new Date('2025-06-01T12:00:00Z'), currentKeyMaterialId: 'material-2' }, before, false],
+    [
+      'rotation still in progress',
+      {
+        onDemandRotationStartDate: new Date('2025-06-01T12:00:00Z'),
+        lastOnDemandRotation: new Date('2025-06-01T12:00:01Z'),
+      },
+      before,
+      false,
+    ],
+    [
+      'in progress even though the material already differs',
+      { onDemandRotationStartDate: new Date('2025-06-01T12:00:00Z'), currentKeyMaterialId: 'material-2' },
+      before,
+      false,
+    ],
     ['newer ON_DEMAND rotation', { lastOnDemandRotation: new Date('2025-06-01T12:05:00Z') }, before, true],
     ['newer by one millisecond', { lastOnDemandRotation: new Date(Date.parse(BEFORE_DATE) + 1) }, before, true],
     ['same rotation date, same material', {}, before, false],
     ['same rotation date, material changed', { currentKeyMaterialId: 'material-2' }, before, true],
-    ['older rotation date (list out of date), same material', { lastOnDemandRotation: new Date('2025-04-01T00:00:00Z') }, before, false],
+    [
+      'older rotation date (list out of date), same material',
+      { lastOnDemandRotation: new Date('2025-04-01T00:00:00Z') },
+      before,
+      false,
+    ],
     ['rotation entry not listed yet, same material', { lastOnDemandRotation: null }, before, false],
-    ['rotation entry not listed yet, material changed', { lastOnDemandRotation: null, currentKeyMaterialId: 'material-2' }, before, true],
+    [
+      'rotation entry not listed yet, material changed',
+      { lastOnDemandRotation: null, currentKeyMaterialId: 'material-2' },
+      before,
+      true,
+    ],
     ['material unknown now (DescribeKey gave none)', { currentKeyMaterialId: null }, before, false],
-    ['no previous rotation, first rotation listed', { lastOnDemandRotation: new Date('2025-06-01T12:05:00Z') }, { previousRotationDate: null, previousKeyMaterialId: 'material-1' }, true],
-    ['no previous rotation, none listed, same material', { lastOnDemandRotation: null }, { previousRotationDate: null, previousKeyMaterialId: 'material-1' }, false],
-    ['previous material unknown, same date', { currentKeyMaterialId: 'material-9' }, { previousRotationDate: BEFORE_DATE, previousKeyMaterialId: null }, false],
+    [
+      'no previous rotation, first rotation listed',
+      { lastOnDemandRotation: new Date('2025-06-01T12:05:00Z') },
+      { previousRotationDate: null, previousKeyMaterialId: 'material-1' },
+      true,
+    ],
+    [
+      'no previous rotation, none listed, same material',
+      { lastOnDemandRotation: null },
+      { previousRotationDate: null, previousKeyMaterialId: 'material-1' },
+      false,
+    ],
+    [
+      'previous material unknown, same date',
+      { currentKeyMaterialId: 'material-9' },
+      { previousRotationDate: BEFORE_DATE, previousKeyMaterialId: null },
+      false,
+    ],
   ])('%s -> %s', (_name, observed, prior, expected) => {
     // When
     const confirmed = rotationConfirmed(seen(observed), prior);
@@ -40,7 +83,10 @@ describe('rotationConfirmed', () => {
         fc.date({ noInvalidDate: true }),
         fc.option(fc.date({ noInvalidDate: true }), { nil: null }),
         fc.option(fc.string(), { nil: null }),
-        fc.option(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), { nil: null }),
+        fc.option(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          { nil: null },
+        ),
         fc.option(fc.string(), { nil: null }),
         (start, last, material, previousRotationDate, previousKeyMaterialId) => {
           expect(
@@ -55,7 +101,7 @@ describe('rotationConfirmed', () => {
   });
 });
 
-describe('newerOnDemandRotation (the one test Rotate\'s guard and completion share)', () => {
+describe("newerOnDemandRotation (the one test Rotate's guard and completion share)", () => {
   it.each<[string, Date | null, string | null, boolean]>([
     ['later than the one seen before', new Date('2025-05-01T10:00:00.001Z'), BEFORE_DATE, true],
     ['the same rotation', new Date(BEFORE_DATE), BEFORE_DATE, false],

@@ -10,7 +10,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import fc from 'fast-check';
 import { FAIL_REASONS, type FailReason } from '../../lambdas/domain/contracts';
-import { FAILURE_CLASSES, KMS_ERROR_NAMES, UNCLASSIFIED, classifyError, isErrorGlob } from '../../lambdas/domain/failures';
+import {
+  FAILURE_CLASSES,
+  KMS_ERROR_NAMES,
+  UNCLASSIFIED,
+  classifyError,
+  isErrorGlob,
+} from '../../lambdas/domain/failures';
 import { extractWorkflow, synthTemplate } from '../../local/template';
 import { parseSettings } from '../../lib/settings';
 
@@ -100,7 +106,8 @@ function classifyFailureMachine(): StateMachine {
   const { definition } = extractWorkflow(synthTemplate(parseSettings({}, 'test settings'), ENV), ENV);
   const states = allStates(definition);
   const choice = states.ClassifyFailure;
-  if (!choice || choice.Type !== 'Choice') throw new Error('no ClassifyFailure Choice state in the synthesized definition');
+  if (!choice || choice.Type !== 'Choice')
+    throw new Error('no ClassifyFailure Choice state in the synthesized definition');
   const targets = [...new Set<string>([...choice.Choices.map((c: { Next: string }) => c.Next), choice.Default])];
   const machine: Record<string, unknown> = { ClassifyFailure: choice };
   for (const name of targets) {
@@ -130,7 +137,9 @@ beforeAll(() => {
 
 /** The reason the state machine gives a caught error of this name. */
 async function stateMachineReason(errorName: string): Promise<FailReason> {
-  const output = (await machine.run({ error: { Error: errorName, Cause: 'test' } }).result) as { failure: { outcome: string; reason: FailReason } };
+  const output = (await machine.run({ error: { Error: errorName, Cause: 'test' } }).result) as {
+    failure: { outcome: string; reason: FailReason };
+  };
   expect(output.failure.outcome).toBe('FAILED');
   return output.failure.reason;
 }
@@ -160,13 +169,19 @@ describe('ClassifyFailure (synthesized) and classifyError agree', () => {
   it('was generated from the table: one condition per pattern, in table order', () => {
     const { definition } = extractWorkflow(synthTemplate(parseSettings({}, 'test settings'), ENV), ENV);
     const choice = allStates(definition).ClassifyFailure;
-    const generated = choice.Choices.map((c: { Or?: Record<string, string>[]; Next: string } & Record<string, string>) => ({
-      next: c.Next,
-      patterns: (c.Or ?? [c]).map((rule) => rule.StringEquals ?? rule.StringMatches),
-      globs: (c.Or ?? [c]).filter((rule) => 'StringMatches' in rule).length,
-    }));
+    const generated = choice.Choices.map(
+      (c: { Or?: Record<string, string>[]; Next: string } & Record<string, string>) => ({
+        next: c.Next,
+        patterns: (c.Or ?? [c]).map((rule) => rule.StringEquals ?? rule.StringMatches),
+        globs: (c.Or ?? [c]).filter((rule) => 'StringMatches' in rule).length,
+      }),
+    );
     expect(generated).toEqual(
-      FAILURE_CLASSES.map(({ reason, errors }) => ({ next: `Failed_${reason}`, patterns: [...errors], globs: errors.filter(isErrorGlob).length })),
+      FAILURE_CLASSES.map(({ reason, errors }) => ({
+        next: `Failed_${reason}`,
+        patterns: [...errors],
+        globs: errors.filter(isErrorGlob).length,
+      })),
     );
     expect(choice.Default).toBe(`Failed_${UNCLASSIFIED}`);
   }, 60_000);
@@ -176,17 +191,40 @@ describe('ClassifyFailure (synthesized) and classifyError agree', () => {
     for (const name of ALL_NAMES) {
       const deployed = await stateMachineReason(name);
       const typescript = classifyError(name);
-      if (deployed !== typescript) disagreements.push(`${JSON.stringify(name)}: state machine ${deployed}, classifyError ${typescript}`);
+      if (deployed !== typescript)
+        disagreements.push(`${JSON.stringify(name)}: state machine ${deployed}, classifyError ${typescript}`);
     }
     expect(disagreements).toEqual([]);
   });
 
   it('agrees on names assembled from the fragments the patterns are made of', async () => {
-    const fragment = fc.constantFrom('KMS.', 'Kms.', 'kms.', 'Lambda.', 'DynamoDB.', 'Throttl', 'ing', 'AccessDenied', 'TooManyRequests', 'Exception', 'NotFound', 'RequestLimitExceeded', 'Error', '.', '*', '?', 'X', ' ');
+    const fragment = fc.constantFrom(
+      'KMS.',
+      'Kms.',
+      'kms.',
+      'Lambda.',
+      'DynamoDB.',
+      'Throttl',
+      'ing',
+      'AccessDenied',
+      'TooManyRequests',
+      'Exception',
+      'NotFound',
+      'RequestLimitExceeded',
+      'Error',
+      '.',
+      '*',
+      '?',
+      'X',
+      ' ',
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(fragment, { maxLength: 5 }).map((parts) => parts.join('')), async (name) => {
-        expect(await stateMachineReason(name)).toBe(classifyError(name));
-      }),
+      fc.asyncProperty(
+        fc.array(fragment, { maxLength: 5 }).map((parts) => parts.join('')),
+        async (name) => {
+          expect(await stateMachineReason(name)).toBe(classifyError(name));
+        },
+      ),
       { numRuns: 300 },
     );
   });

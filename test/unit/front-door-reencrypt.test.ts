@@ -16,7 +16,10 @@ function deps() {
     accountId: ACCOUNT,
     now: () => new Date('2025-06-01T12:00:00Z'),
     workflow: {
-      startManual: async (name, input) => (started.push({ name, input }), { executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:M:${name}`, startDate: null }),
+      startManual: async (name, input) => (
+        started.push({ name, input }),
+        { executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:M:${name}`, startDate: null }
+      ),
       sendTaskSuccess: async () => undefined,
       sendTaskFailure: async () => undefined,
     },
@@ -42,23 +45,36 @@ describe('front door: reEncrypt', () => {
   it.each([
     ['/requests', false],
     ['/break-glass', true],
-  ])('%s passes reEncrypt.targets on to the manual machine, whose Intake makes them reEncryptTargets', async (route, breakGlass) => {
-    // Given
-    const { d, started } = deps();
+  ])(
+    '%s passes reEncrypt.targets on to the manual machine, whose Intake makes them reEncryptTargets',
+    async (route, breakGlass) => {
+      // Given
+      const { d, started } = deps();
 
-    // When
-    const res = await handleFrontDoor(event(route, { keyId: KEY, reason: 'INC-7', reEncrypt: { targets: TARGETS } }), d);
+      // When
+      const res = await handleFrontDoor(
+        event(route, { keyId: KEY, reason: 'INC-7', reEncrypt: { targets: TARGETS } }),
+        d,
+      );
 
-    // Then
-    expect(res.statusCode).toBe(200);
-    expect(started).toHaveLength(1);
-    expect(started[0]!.input).toEqual({ keyId: KEY, reason: 'INC-7', dryRun: false, breakGlass, requestedBy: ALICE, reEncrypt: { targets: TARGETS } });
-    const request = parseForMode(started[0]!.input, { account: ACCOUNT, region: 'us-east-1' }, 'manual');
-    expect(request.reEncryptTargets).toEqual([
-      { type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/', origin: 'request' },
-      { type: 'envelope', bucket: 'orders-archive', prefix: '', origin: 'request' },
-    ]);
-  });
+      // Then
+      expect(res.statusCode).toBe(200);
+      expect(started).toHaveLength(1);
+      expect(started[0]!.input).toEqual({
+        keyId: KEY,
+        reason: 'INC-7',
+        dryRun: false,
+        breakGlass,
+        requestedBy: ALICE,
+        reEncrypt: { targets: TARGETS },
+      });
+      const request = parseForMode(started[0]!.input, { account: ACCOUNT, region: 'us-east-1' }, 'manual');
+      expect(request.reEncryptTargets).toEqual([
+        { type: 's3-sse-kms', bucket: 'orders-data', prefix: 'exports/', origin: 'request' },
+        { type: 'envelope', bucket: 'orders-archive', prefix: '', origin: 'request' },
+      ]);
+    },
+  );
 
   it('sends no reEncrypt field when none (or an empty list) is asked for', async () => {
     const { d, started } = deps();
@@ -68,10 +84,27 @@ describe('front door: reEncrypt', () => {
   });
 
   it.each([
-    [{ targets: [{ type: 's3-sse-kms', bucket: 'orders-data' }, { type: 'envelope', bucket: 'Orders_Data' }] }, /^reEncrypt\.targets\[1\]\.bucket: expected an S3 bucket name .*got "Orders_Data"$/],
-    [{ targets: [{ type: 'copy', bucket: 'orders-data' }] }, /^reEncrypt\.targets\[0\]\.type: expected "s3-sse-kms" or "envelope", got "copy"$/],
-    [{ targets: [{ type: 'envelope', bucket: 'orders-data', keyArn: KEY }] }, /^reEncrypt\.targets\[0\]\.keyArn: unknown field; a target has type, bucket, prefix$/],
-    [{ targets: Array.from({ length: 21 }, (_, i) => ({ type: 'envelope', bucket: `bucket-${i}` })) }, /^reEncrypt\.targets: expected at most 20 targets/],
+    [
+      {
+        targets: [
+          { type: 's3-sse-kms', bucket: 'orders-data' },
+          { type: 'envelope', bucket: 'Orders_Data' },
+        ],
+      },
+      /^reEncrypt\.targets\[1\]\.bucket: expected an S3 bucket name .*got "Orders_Data"$/,
+    ],
+    [
+      { targets: [{ type: 'copy', bucket: 'orders-data' }] },
+      /^reEncrypt\.targets\[0\]\.type: expected "s3-sse-kms" or "envelope", got "copy"$/,
+    ],
+    [
+      { targets: [{ type: 'envelope', bucket: 'orders-data', keyArn: KEY }] },
+      /^reEncrypt\.targets\[0\]\.keyArn: unknown field; a target has type, bucket, prefix$/,
+    ],
+    [
+      { targets: Array.from({ length: 21 }, (_, i) => ({ type: 'envelope', bucket: `bucket-${i}` })) },
+      /^reEncrypt\.targets: expected at most 20 targets/,
+    ],
     [[], /^reEncrypt: expected \{"targets": /],
   ])('refuses %j with a 400 naming the field, starting nothing', async (reEncrypt, message) => {
     const { d, started } = deps();

@@ -65,7 +65,15 @@ describe('bucket names', () => {
 describe('manual request reEncrypt.targets', () => {
   it('becomes reEncryptTargets with origin request, prefix defaulting to the whole bucket', () => {
     // When
-    const req = parseIncident(manual({ targets: [{ type: 's3-sse-kms', bucket: 'orders-data' }, { type: 'envelope', bucket: 'orders-data', prefix: 'exports/2025/' }] }), ctx);
+    const req = parseIncident(
+      manual({
+        targets: [
+          { type: 's3-sse-kms', bucket: 'orders-data' },
+          { type: 'envelope', bucket: 'orders-data', prefix: 'exports/2025/' },
+        ],
+      }),
+      ctx,
+    );
 
     // Then
     expect(req.reEncryptTargets).toEqual([
@@ -76,10 +84,21 @@ describe('manual request reEncrypt.targets', () => {
 
   it('de-duplicates targets (an absent prefix is the empty one), keeping the first order', () => {
     const req = parseIncident(
-      manual({ targets: [{ type: 'envelope', bucket: 'bbb' }, { type: 's3-sse-kms', bucket: 'aaa' }, { type: 'envelope', bucket: 'bbb', prefix: '' }, { type: 's3-sse-kms', bucket: 'bbb' }] }),
+      manual({
+        targets: [
+          { type: 'envelope', bucket: 'bbb' },
+          { type: 's3-sse-kms', bucket: 'aaa' },
+          { type: 'envelope', bucket: 'bbb', prefix: '' },
+          { type: 's3-sse-kms', bucket: 'bbb' },
+        ],
+      }),
       ctx,
     );
-    expect(req.reEncryptTargets?.map((t) => `${t.type}:${t.bucket}/${t.prefix}`)).toEqual(['envelope:bbb/', 's3-sse-kms:aaa/', 's3-sse-kms:bbb/']);
+    expect(req.reEncryptTargets?.map((t) => `${t.type}:${t.bucket}/${t.prefix}`)).toEqual([
+      'envelope:bbb/',
+      's3-sse-kms:aaa/',
+      's3-sse-kms:bbb/',
+    ]);
   });
 
   it('the manual/reencrypt.json fixture', () => {
@@ -95,33 +114,94 @@ describe('manual request reEncrypt.targets', () => {
   });
 
   it('passes through the manual machine (front door shape)', () => {
-    const req = parseForMode({ ...manual({ targets: [{ type: 'envelope', bucket: 'orders-data' }] }), requestedBy: 'arn:aws:iam::111122223333:user/alice' }, ctx, 'manual');
+    const req = parseForMode(
+      {
+        ...manual({ targets: [{ type: 'envelope', bucket: 'orders-data' }] }),
+        requestedBy: 'arn:aws:iam::111122223333:user/alice',
+      },
+      ctx,
+      'manual',
+    );
     expect(req.reEncryptTargets).toEqual([{ type: 'envelope', bucket: 'orders-data', prefix: '', origin: 'request' }]);
   });
 
   it.each([
-    ['a bad bucket, by index', { targets: [{ type: 's3-sse-kms', bucket: 'ok-bucket' }, { type: 's3-sse-kms', bucket: 'ok-2' }, { type: 'envelope', bucket: 'Bad_Bucket' }] }, /^reEncrypt\.targets\[2\]\.bucket: expected an S3 bucket name \(3-63 lowercase .*got "Bad_Bucket"$/],
-    ['a missing bucket', { targets: [{ type: 'envelope' }] }, /^reEncrypt\.targets\[0\]\.bucket: expected an S3 bucket name .*got nothing$/],
-    ['an unknown type', { targets: [{ type: 'sse-s3', bucket: 'orders-data' }] }, /^reEncrypt\.targets\[0\]\.type: expected "s3-sse-kms" or "envelope", got "sse-s3"$/],
-    ['a prefix too long', { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 'p'.repeat(257) }] }, /^reEncrypt\.targets\[0\]\.prefix: expected at most 256 characters/],
-    ['a prefix that is no string', { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 7 }] }, /^reEncrypt\.targets\[0\]\.prefix: expected a key prefix .*got number 7$/],
-    ['too many targets', { targets: Array.from({ length: MAX_REENCRYPTION_UNITS + 1 }, (_, i) => ({ type: 'envelope', bucket: `bucket-${i}` })) }, new RegExp(`^reEncrypt\\.targets: expected at most ${MAX_REENCRYPTION_UNITS} targets`)],
+    [
+      'a bad bucket, by index',
+      {
+        targets: [
+          { type: 's3-sse-kms', bucket: 'ok-bucket' },
+          { type: 's3-sse-kms', bucket: 'ok-2' },
+          { type: 'envelope', bucket: 'Bad_Bucket' },
+        ],
+      },
+      /^reEncrypt\.targets\[2\]\.bucket: expected an S3 bucket name \(3-63 lowercase .*got "Bad_Bucket"$/,
+    ],
+    [
+      'a missing bucket',
+      { targets: [{ type: 'envelope' }] },
+      /^reEncrypt\.targets\[0\]\.bucket: expected an S3 bucket name .*got nothing$/,
+    ],
+    [
+      'an unknown type',
+      { targets: [{ type: 'sse-s3', bucket: 'orders-data' }] },
+      /^reEncrypt\.targets\[0\]\.type: expected "s3-sse-kms" or "envelope", got "sse-s3"$/,
+    ],
+    [
+      'a prefix too long',
+      { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 'p'.repeat(257) }] },
+      /^reEncrypt\.targets\[0\]\.prefix: expected at most 256 characters/,
+    ],
+    [
+      'a prefix that is no string',
+      { targets: [{ type: 'envelope', bucket: 'orders-data', prefix: 7 }] },
+      /^reEncrypt\.targets\[0\]\.prefix: expected a key prefix .*got number 7$/,
+    ],
+    [
+      'too many targets',
+      {
+        targets: Array.from({ length: MAX_REENCRYPTION_UNITS + 1 }, (_, i) => ({
+          type: 'envelope',
+          bucket: `bucket-${i}`,
+        })),
+      },
+      new RegExp(`^reEncrypt\\.targets: expected at most ${MAX_REENCRYPTION_UNITS} targets`),
+    ],
     ['targets not an array', { targets: 'orders-data' }, /^reEncrypt\.targets: expected an array of targets/],
-    ['a target not an object', { targets: [null] }, /^reEncrypt\.targets\[0\]: expected a target \{type, bucket, prefix\?\}, got null$/],
+    [
+      'a target not an object',
+      { targets: [null] },
+      /^reEncrypt\.targets\[0\]: expected a target \{type, bucket, prefix\?\}, got null$/,
+    ],
     ['reEncrypt not an object', 'orders-data', /^reEncrypt: expected \{"targets": /],
-    ['an unknown target field', { targets: [{ type: 'envelope', bucket: 'orders-data', prefx: 'a/' }] }, /^reEncrypt\.targets\[0\]\.prefx: unknown field; a target has type, bucket, prefix$/],
-    ['an unknown reEncrypt field', { targets: [], all: true }, /^reEncrypt\.all: unknown field; reEncrypt has targets$/],
+    [
+      'an unknown target field',
+      { targets: [{ type: 'envelope', bucket: 'orders-data', prefx: 'a/' }] },
+      /^reEncrypt\.targets\[0\]\.prefx: unknown field; a target has type, bucket, prefix$/,
+    ],
+    [
+      'an unknown reEncrypt field',
+      { targets: [], all: true },
+      /^reEncrypt\.all: unknown field; reEncrypt has targets$/,
+    ],
   ])('rejects %s, naming the field', (_, reEncrypt, message) => {
     expect(rejection(manual(reEncrypt))).toMatch(message);
   });
 
   it('reports every invalid field at once', () => {
-    const message = rejection({ keyId: K1, reason: ' ', reEncrypt: { targets: [{ type: 'x', bucket: 'orders-data' }] } });
+    const message = rejection({
+      keyId: K1,
+      reason: ' ',
+      reEncrypt: { targets: [{ type: 'x', bucket: 'orders-data' }] },
+    });
     expect(message.split('; ').map((m) => m.split(':')[0])).toEqual(['reason', 'reEncrypt.targets[0].type']);
   });
 
   it('accepts exactly the maximum number of targets', () => {
-    const targets = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i) => ({ type: 'envelope', bucket: `bucket-${i}` }));
+    const targets = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i) => ({
+      type: 'envelope',
+      bucket: `bucket-${i}`,
+    }));
     expect(parseIncident(manual({ targets }), ctx).reEncryptTargets).toHaveLength(MAX_REENCRYPTION_UNITS);
   });
 });
@@ -131,23 +211,52 @@ function guardDuty(buckets: { name: unknown; key?: unknown; type?: unknown }[]):
   const event = load('guardduty/s3-bucket-kms.json');
   event.detail.resource.s3BucketDetails = buckets.map((b) => ({
     name: b.name,
-    defaultServerSideEncryption: { encryptionType: b.type ?? 'aws:kms', ...(b.key === undefined ? {} : { kmsMasterKeyArn: b.key }) },
+    defaultServerSideEncryption: {
+      encryptionType: b.type ?? 'aws:kms',
+      ...(b.key === undefined ? {} : { kmsMasterKeyArn: b.key }),
+    },
   }));
   return event;
 }
 
 describe('finding targets', () => {
   it('GuardDuty: a bucket whose default encryption names a key is a whole-bucket s3-sse-kms target', () => {
-    const req = parseIncident(guardDuty([{ name: 'orders-data', key: arn(K1) }, { name: 'static-site', type: 'AES256' }, { name: 'no-key-named' }]), ctx);
+    const req = parseIncident(
+      guardDuty([
+        { name: 'orders-data', key: arn(K1) },
+        { name: 'static-site', type: 'AES256' },
+        { name: 'no-key-named' },
+      ]),
+      ctx,
+    );
     expect(req.keys).toEqual([arn(K1)]);
-    expect(req.reEncryptTargets).toEqual([{ type: 's3-sse-kms', bucket: 'orders-data', prefix: '', origin: 'finding' }]);
+    expect(req.reEncryptTargets).toEqual([
+      { type: 's3-sse-kms', bucket: 'orders-data', prefix: '', origin: 'finding' },
+    ]);
   });
 
   it('GuardDuty: drops hostile or invalid bucket names, never throws, and keeps the keys', () => {
-    const hostile = ['__proto__', '../../etc', 'Orders', 'a\u0000b', 'x'.repeat(10_000), 42, null, { toString: 'x' }, ['orders-data'], 'orders-data\nForged: line', '192.168.0.1'];
-    const req = parseIncident(guardDuty([...hostile.map((name) => ({ name, key: arn(K2) })), { name: 'good-bucket', key: arn(K2) }]), ctx);
+    const hostile = [
+      '__proto__',
+      '../../etc',
+      'Orders',
+      'a\u0000b',
+      'x'.repeat(10_000),
+      42,
+      null,
+      { toString: 'x' },
+      ['orders-data'],
+      'orders-data\nForged: line',
+      '192.168.0.1',
+    ];
+    const req = parseIncident(
+      guardDuty([...hostile.map((name) => ({ name, key: arn(K2) })), { name: 'good-bucket', key: arn(K2) }]),
+      ctx,
+    );
     expect(req.keys).toEqual([arn(K2)]);
-    expect(req.reEncryptTargets).toEqual([{ type: 's3-sse-kms', bucket: 'good-bucket', prefix: '', origin: 'finding' }]);
+    expect(req.reEncryptTargets).toEqual([
+      { type: 's3-sse-kms', bucket: 'good-bucket', prefix: '', origin: 'finding' },
+    ]);
   });
 
   it('GuardDuty: an archived finding names no targets', () => {
@@ -170,7 +279,13 @@ describe('finding targets', () => {
   });
 
   it('de-duplicates a bucket named twice', () => {
-    const req = parseIncident(guardDuty([{ name: 'orders-data', key: arn(K1) }, { name: 'orders-data', key: arn(K2) }]), ctx);
+    const req = parseIncident(
+      guardDuty([
+        { name: 'orders-data', key: arn(K1) },
+        { name: 'orders-data', key: arn(K2) },
+      ]),
+      ctx,
+    );
     expect(req.reEncryptTargets).toHaveLength(1);
   });
 
@@ -178,7 +293,9 @@ describe('finding targets', () => {
     const event = load('securityhub/s3-bucket-sse.json');
     const finding = event.detail.findings[0];
     const resource = finding.Resources[0];
-    expect(parseIncident(event, ctx).reEncryptTargets).toEqual([{ type: 's3-sse-kms', bucket: 'amzn-s3-demo-bucket-exports', prefix: '', origin: 'finding' }]);
+    expect(parseIncident(event, ctx).reEncryptTargets).toEqual([
+      { type: 's3-sse-kms', bucket: 'amzn-s3-demo-bucket-exports', prefix: '', origin: 'finding' },
+    ]);
 
     resource.Id = 'not an arn';
     resource.Details.AwsS3Bucket.Name = 'named-in-details';
@@ -200,21 +317,32 @@ describe('finding targets', () => {
   });
 
   it('Access Analyzer names no targets', () => {
-    expect(Object.hasOwn(parseIncident(load('access-analyzer/kms-key-active.json'), ctx), 'reEncryptTargets')).toBe(false);
+    expect(Object.hasOwn(parseIncident(load('access-analyzer/kms-key-active.json'), ctx), 'reEncryptTargets')).toBe(
+      false,
+    );
   });
 
   it('property: whatever the bucket details hold, targets are valid bucket names, at most the maximum, never an exception', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ name: fc.oneof(fc.string(), fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,10}[a-z0-9]$/), fc.anything()), key: fc.oneof(fc.constant(arn(K1)), fc.anything()) }), { maxLength: 40 }), (buckets) => {
-        const req = parseIncident(guardDuty(buckets), ctx);
-        const targets = req.reEncryptTargets ?? [];
-        expect(targets.length).toBeLessThanOrEqual(MAX_REENCRYPTION_UNITS);
-        for (const t of targets) {
-          expect(isBucketName(t.bucket)).toBe(true);
-          expect(t).toEqual({ type: 's3-sse-kms', bucket: t.bucket, prefix: '', origin: 'finding' });
-          expect(buckets.some((b) => b.name === t.bucket)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.record({
+            name: fc.oneof(fc.string(), fc.stringMatching(/^[a-z0-9][a-z0-9.-]{1,10}[a-z0-9]$/), fc.anything()),
+            key: fc.oneof(fc.constant(arn(K1)), fc.anything()),
+          }),
+          { maxLength: 40 },
+        ),
+        (buckets) => {
+          const req = parseIncident(guardDuty(buckets), ctx);
+          const targets = req.reEncryptTargets ?? [];
+          expect(targets.length).toBeLessThanOrEqual(MAX_REENCRYPTION_UNITS);
+          for (const t of targets) {
+            expect(isBucketName(t.bucket)).toBe(true);
+            expect(t).toEqual({ type: 's3-sse-kms', bucket: t.bucket, prefix: '', origin: 'finding' });
+            expect(buckets.some((b) => b.name === t.bucket)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -102,7 +102,9 @@ function checkOutcome(input: unknown): IncidentRequest | undefined {
   expect(typeof req.reason).toBe('string');
   expect(req.reason.length).toBeGreaterThan(0);
   expect(Array.from(req.reason).length).toBeLessThanOrEqual(MAX_REASON_LENGTH);
-  expect(req.severity === null || (Number.isFinite(req.severity) && req.severity >= 0 && req.severity <= 10)).toBe(true);
+  expect(req.severity === null || (Number.isFinite(req.severity) && req.severity >= 0 && req.severity <= 10)).toBe(
+    true,
+  );
   expect(req.account === null || /^\d{12}$/.test(req.account)).toBe(true);
   if (req.source === 'manual') {
     expect(req.requestId).toBe('req-0001');
@@ -135,7 +137,9 @@ const validRef = fc.oneof(keyArn, aliasArn, keyId, aliasName);
 
 /** Strings that look like key references and are not, or only nearly. */
 const nearRef = fc.oneof(
-  fc.tuple(validRef, fc.nat(), fc.string({ maxLength: 3 })).map(([r, i, s]) => r.slice(0, i % (r.length + 1)) + s + r.slice(i % (r.length + 1))),
+  fc
+    .tuple(validRef, fc.nat(), fc.string({ maxLength: 3 }))
+    .map(([r, i, s]) => r.slice(0, i % (r.length + 1)) + s + r.slice(i % (r.length + 1))),
   validRef.map((r) => r.toUpperCase()),
   validRef.map((r) => ` ${r}`),
   validRef.map((r) => `${r}\n`),
@@ -173,13 +177,15 @@ const replacement = fc.oneof(
   {
     weight: 1,
     // Longer than the 1000 elements Intake reads of any array.
-    arbitrary: fc.tuple(fc.integer({ min: 1001, max: 5000 }), fc.oneof(validRef, anything)).map(([n, v]) => Array(n).fill(v)),
+    arbitrary: fc
+      .tuple(fc.integer({ min: 1001, max: 5000 }), fc.oneof(validRef, anything))
+      .map(([n, v]) => Array(n).fill(v)),
   },
   {
     weight: 1,
-    arbitrary: fc.array(keyArn, { minLength: MAX_KEYS, maxLength: MAX_KEYS * 3 }).map((keys) =>
-      keys.map((k) => ({ kmsMasterKeyArn: k, kmsKeyArn: k, KeyId: k, encryptionType: 'aws:kms' })),
-    ),
+    arbitrary: fc
+      .array(keyArn, { minLength: MAX_KEYS, maxLength: MAX_KEYS * 3 })
+      .map((keys) => keys.map((k) => ({ kmsMasterKeyArn: k, kmsKeyArn: k, KeyId: k, encryptionType: 'aws:kms' }))),
   },
 );
 
@@ -201,14 +207,62 @@ const isWalkable = (v: unknown): v is Record<string, unknown> =>
 /** Field names where keys, filters and locations live: mutated more often than the rest. */
 const INTERESTING = new Set([
   // Not `source` / `detail-type`: random paths reach them now and then, and every hit is a rejection.
-  'detail', 'account', 'region', 'id', 'keyId', 'reason', 'dryRun', 'force',
-  'resource', 's3BucketDetails', 'defaultServerSideEncryption', 'encryptionType', 'kmsMasterKeyArn',
-  'ebsVolumeDetails', 'scannedVolumeDetails', 'kmsKeyArn', 'service', 'action', 'awsApiCallAction',
-  'serviceName', 'affectedResources', 'AWS::KMS::Key', 'archived', 'accountId', 'partition', 'severity', 'title',
-  'findings', 'Id', 'Resources', 'Type', 'Details', 'AwsKmsKey', 'KeyId', 'AWSAccountId', 'AwsS3Bucket',
-  'OwnerAccountId', 'Rules', 'ApplyServerSideEncryptionByDefault', 'SSEAlgorithm', 'KMSMasterKeyID',
-  'RecordState', 'Workflow', 'Status', 'Severity', 'Label', 'Normalized', 'Types', 'Title', 'AwsAccountId',
-  'Region', 'Partition', 'resourceType', 'status', 'principal', 'isPublic',
+  'detail',
+  'account',
+  'region',
+  'id',
+  'keyId',
+  'reason',
+  'dryRun',
+  'force',
+  'resource',
+  's3BucketDetails',
+  'defaultServerSideEncryption',
+  'encryptionType',
+  'kmsMasterKeyArn',
+  'ebsVolumeDetails',
+  'scannedVolumeDetails',
+  'kmsKeyArn',
+  'service',
+  'action',
+  'awsApiCallAction',
+  'serviceName',
+  'affectedResources',
+  'AWS::KMS::Key',
+  'archived',
+  'accountId',
+  'partition',
+  'severity',
+  'title',
+  'findings',
+  'Id',
+  'Resources',
+  'Type',
+  'Details',
+  'AwsKmsKey',
+  'KeyId',
+  'AWSAccountId',
+  'AwsS3Bucket',
+  'OwnerAccountId',
+  'Rules',
+  'ApplyServerSideEncryptionByDefault',
+  'SSEAlgorithm',
+  'KMSMasterKeyID',
+  'RecordState',
+  'Workflow',
+  'Status',
+  'Severity',
+  'Label',
+  'Normalized',
+  'Types',
+  'Title',
+  'AwsAccountId',
+  'Region',
+  'Partition',
+  'resourceType',
+  'status',
+  'principal',
+  'isPublic',
 ]);
 
 type Mutation = { kind: 'drop' | 'set' | 'add'; pick: number; interesting: boolean; value: unknown; name: string };
@@ -238,7 +292,8 @@ function applyMutation(root: unknown, m: Mutation): unknown {
   } else {
     const target = parent[last];
     if (Array.isArray(target)) target.push(m.value);
-    else if (isWalkable(target)) Object.defineProperty(target, m.name, { value: m.value, enumerable: true, writable: true, configurable: true });
+    else if (isWalkable(target))
+      Object.defineProperty(target, m.name, { value: m.value, enumerable: true, writable: true, configurable: true });
     else parent[last] = m.value;
   }
   return root;
@@ -253,11 +308,33 @@ const mutatedFixture = fc
 
 /** Where each key-bearing fixture names its key. */
 const SLOTS: [string, Path][] = [
-  ['guardduty/s3-bucket-kms.json', ['detail', 'resource', 's3BucketDetails', 0, 'defaultServerSideEncryption', 'kmsMasterKeyArn']],
+  [
+    'guardduty/s3-bucket-kms.json',
+    ['detail', 'resource', 's3BucketDetails', 0, 'defaultServerSideEncryption', 'kmsMasterKeyArn'],
+  ],
   ['guardduty/ebs-volume.json', ['detail', 'resource', 'ebsVolumeDetails', 'scannedVolumeDetails', 0, 'kmsKeyArn']],
-  ['guardduty/api-call-kms.json', ['detail', 'service', 'action', 'awsApiCallAction', 'affectedResources', 'AWS::KMS::Key']],
+  [
+    'guardduty/api-call-kms.json',
+    ['detail', 'service', 'action', 'awsApiCallAction', 'affectedResources', 'AWS::KMS::Key'],
+  ],
   ['securityhub/kms-key-resource.json', ['detail', 'findings', 0, 'Resources', 0, 'Id']],
-  ['securityhub/s3-bucket-sse.json', ['detail', 'findings', 0, 'Resources', 0, 'Details', 'AwsS3Bucket', 'ServerSideEncryptionConfiguration', 'Rules', 0, 'ApplyServerSideEncryptionByDefault', 'KMSMasterKeyID']],
+  [
+    'securityhub/s3-bucket-sse.json',
+    [
+      'detail',
+      'findings',
+      0,
+      'Resources',
+      0,
+      'Details',
+      'AwsS3Bucket',
+      'ServerSideEncryptionConfiguration',
+      'Rules',
+      0,
+      'ApplyServerSideEncryptionByDefault',
+      'KMSMasterKeyID',
+    ],
+  ],
   ['access-analyzer/kms-key-active.json', ['detail', 'resource']],
 ];
 
@@ -272,11 +349,17 @@ function withValueAt(name: string, path: Path, value: unknown): Record<string, a
 
 describe('parseIncident on untrusted input', () => {
   it('random values: a request or an InvalidRequestError, nothing else', () => {
-    fc.assert(fc.property(anything, (v) => void checkOutcome(v)), { numRuns: 300 });
+    fc.assert(
+      fc.property(anything, (v) => void checkOutcome(v)),
+      { numRuns: 300 },
+    );
   });
 
   it('random JSON', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => void checkOutcome(v)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => void checkOutcome(v)),
+      { numRuns: 300 },
+    );
   });
 
   it('known envelopes with random detail never throw', () => {
@@ -289,7 +372,9 @@ describe('parseIncident on untrusted input', () => {
       region: fc.oneof(region, anything),
       detail: fc.oneof(anything, fc.dictionary(fc.constantFrom(...INTERESTING), replacement, { maxKeys: 6 })),
     });
-    const known = fc.tuple(envelope, fc.nat()).map(([e, i]) => ({ ...e, 'detail-type': KNOWN[e.source][i % KNOWN[e.source].length] }));
+    const known = fc
+      .tuple(envelope, fc.nat())
+      .map(([e, i]) => ({ ...e, 'detail-type': KNOWN[e.source][i % KNOWN[e.source].length] }));
     fc.assert(
       fc.property(known, (e) => {
         expect(() => parseIncident(e, ctx)).not.toThrow();
@@ -358,7 +443,9 @@ describe('parseIncident on untrusted input', () => {
         const req = checkOutcome(m);
         if (req) {
           const given = (m.keyId as string).trim();
-          expect(req.keys).toEqual([classifyKeyRef(given)!.kind === 'keyId' ? `arn:aws:kms:us-east-1:111122223333:key/${given}` : given]);
+          expect(req.keys).toEqual([
+            classifyKeyRef(given)!.kind === 'keyId' ? `arn:aws:kms:us-east-1:111122223333:key/${given}` : given,
+          ]);
         }
       }),
       { numRuns: 300 },
@@ -370,8 +457,20 @@ describe('classifyKeyRef', () => {
   it('recognises every well-formed reference for what it is', () => {
     fc.assert(
       fc.property(fc.tuple(partition, region, account, keyId, aliasName), ([p, r, a, id, alias]) => {
-        expect(classifyKeyRef(`arn:${p}:kms:${r}:${a}:key/${id}`)).toEqual({ kind: 'keyArn', partition: p, region: r, account: a, id });
-        expect(classifyKeyRef(`arn:${p}:kms:${r}:${a}:${alias}`)).toEqual({ kind: 'aliasArn', partition: p, region: r, account: a, alias });
+        expect(classifyKeyRef(`arn:${p}:kms:${r}:${a}:key/${id}`)).toEqual({
+          kind: 'keyArn',
+          partition: p,
+          region: r,
+          account: a,
+          id,
+        });
+        expect(classifyKeyRef(`arn:${p}:kms:${r}:${a}:${alias}`)).toEqual({
+          kind: 'aliasArn',
+          partition: p,
+          region: r,
+          account: a,
+          alias,
+        });
         expect(classifyKeyRef(id)).toEqual({ kind: 'keyId', id });
         expect(classifyKeyRef(alias)).toEqual({ kind: 'aliasName', alias });
       }),

@@ -136,7 +136,10 @@ describe('manual requests', () => {
   });
 
   it('uses the context partition for a bare key id', () => {
-    const req = parseIncident({ keyId: K2, reason: 'x' }, { account: ACCOUNT, region: 'cn-north-1', partition: 'aws-cn' });
+    const req = parseIncident(
+      { keyId: K2, reason: 'x' },
+      { account: ACCOUNT, region: 'cn-north-1', partition: 'aws-cn' },
+    );
     expect(req.keys).toEqual([`arn:aws-cn:kms:cn-north-1:${ACCOUNT}:key/${K2}`]);
   });
 
@@ -164,15 +167,31 @@ describe('manual requests', () => {
   it.each<[string, unknown, RegExp]>([
     ['missing keyId', { reason: 'r' }, /^keyId: expected a KMS key id, key ARN, alias name or alias ARN, got nothing$/],
     ['numeric keyId', { keyId: 42, reason: 'r' }, /^keyId: expected .* got number 42$/],
-    ['key ARN of another service', { keyId: 'arn:aws:s3:::bucket', reason: 'r' }, /^keyId: expected .* got "arn:aws:s3:::bucket"$/],
+    [
+      'key ARN of another service',
+      { keyId: 'arn:aws:s3:::bucket', reason: 'r' },
+      /^keyId: expected .* got "arn:aws:s3:::bucket"$/,
+    ],
     ['uppercase key id', { keyId: K1.toUpperCase(), reason: 'r' }, /^keyId: expected/],
     ['missing reason', { keyId: K1 }, /^reason: expected a non-empty string saying why, got nothing$/],
-    ['blank reason', { keyId: K1, reason: ' \t ' }, /^reason: expected a non-empty string saying why, got an empty one$/],
-    ['reason too long', { keyId: K1, reason: 'x'.repeat(MAX_REASON_LENGTH + 1) }, /^reason: expected at most 512 characters$/],
+    [
+      'blank reason',
+      { keyId: K1, reason: ' \t ' },
+      /^reason: expected a non-empty string saying why, got an empty one$/,
+    ],
+    [
+      'reason too long',
+      { keyId: K1, reason: 'x'.repeat(MAX_REASON_LENGTH + 1) },
+      /^reason: expected at most 512 characters$/,
+    ],
     ['string dryRun', { keyId: K1, reason: 'r', dryRun: 'yes' }, /^dryRun: expected true or false, got "yes"$/],
     ['numeric force', { keyId: K1, reason: 'r', force: 1 }, /^force: expected true or false, got number 1$/],
     ['empty requestedBy', { keyId: K1, reason: 'r', requestedBy: '' }, /^requestedBy: expected a non-empty string/],
-    ['unknown fields', { keyId: K1, reason: 'r', dry_run: true, ttl: 3 }, /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, breakGlass, requestedBy, reEncrypt, reEncryptOnly, exposedAt$/],
+    [
+      'unknown fields',
+      { keyId: K1, reason: 'r', dry_run: true, ttl: 3 },
+      /^dry_run, ttl: unknown field; a manual request has keyId, reason, dryRun, force, breakGlass, requestedBy, reEncrypt, reEncryptOnly, exposedAt$/,
+    ],
     ['a stray source field', { keyId: K1, reason: 'r', source: 'cli' }, /^source: unknown field/],
   ])('rejects %s, naming the field', (_, input, message) => {
     expect(rejection(input).message).toMatch(message);
@@ -200,7 +219,9 @@ describe('what is not a request', () => {
   ])('%s -> InvalidRequest', (_, input) => {
     const e = rejection(input);
     expect(e.name).toBe('InvalidRequest');
-    expect(e.message).toMatch(/^request: expected an object \(a finding event or a manual request with keyId and reason\), got /);
+    expect(e.message).toMatch(
+      /^request: expected an object \(a finding event or a manual request with keyId and reason\), got /,
+    );
   });
 
   it('an empty object names what was expected', () => {
@@ -215,13 +236,15 @@ describe('what is not a request', () => {
     ['AWS.GUARDDUTY', 'GuardDuty Finding'],
   ])('a %s event is rejected by source', (source, detailType) => {
     const event = { ...load('guardduty/s3-bucket-kms.json'), source, 'detail-type': detailType };
-    expect(rejection(event).message).toMatch(/^source: expected aws\.guardduty, aws\.securityhub or aws\.access-analyzer, .* got "/);
+    expect(rejection(event).message).toMatch(
+      /^source: expected aws\.guardduty, aws\.securityhub or aws\.access-analyzer, .* got "/,
+    );
   });
 
   it('a known source with another detail-type is rejected by detail-type', () => {
     const event = { ...load('securityhub/kms-key-resource.json'), 'detail-type': 'Findings Imported V2' };
     expect(rejection(event).message).toBe(
-      "detail-type: expected 'Security Hub Findings - Imported' for source aws.securityhub, got \"Findings Imported V2\"",
+      'detail-type: expected \'Security Hub Findings - Imported\' for source aws.securityhub, got "Findings Imported V2"',
     );
   });
 
@@ -244,7 +267,11 @@ describe('GuardDuty details', () => {
     ['absent type, ARN present', { kmsMasterKeyArn: arn(K1) }, [arn(K1)]],
     ['AES256 with a stale ARN', { encryptionType: 'AES256', kmsMasterKeyArn: arn(K1) }, []],
     ['aws:kms without an ARN', { encryptionType: 'aws:kms' }, []],
-    ['an S3 ARN instead of a key', { encryptionType: 'aws:kms', kmsMasterKeyArn: 'arn:aws:s3:::amzn-s3-demo-bucket' }, []],
+    [
+      'an S3 ARN instead of a key',
+      { encryptionType: 'aws:kms', kmsMasterKeyArn: 'arn:aws:s3:::amzn-s3-demo-bucket' },
+      [],
+    ],
   ])('bucket default encryption: %s', (_, sse, keys) => {
     expect(parseIncident(s3(sse), ctx).keys).toEqual(keys);
   });
@@ -357,7 +384,7 @@ describe('Security Hub details', () => {
   it('rejects a custom action event: no rule sends one', () => {
     const e = { ...load('securityhub/kms-key-resource.json'), 'detail-type': 'Security Hub Findings - Custom Action' };
     expect(rejection(e).message).toBe(
-      "detail-type: expected 'Security Hub Findings - Imported' for source aws.securityhub, got \"Security Hub Findings - Custom Action\"",
+      'detail-type: expected \'Security Hub Findings - Imported\' for source aws.securityhub, got "Security Hub Findings - Custom Action"',
     );
   });
 });
@@ -380,30 +407,29 @@ describe('key references', () => {
     expect(classifyKeyRef(ref)).toEqual(info);
   });
 
-  it.each([
-    '',
-    'not a key',
-    'alias/',
-    'alias/has space',
-    'alias/a:b',
-    `alias/${'a'.repeat(251)}`,
-    K1.toUpperCase(),
-    `${K1} `,
-    'mrk-1234',
-    `arn:aws:kms:us-east-1:${ACCOUNT}:key/not-a-uuid`,
-    `arn:aws:kms:us-east-1:12345:key/${K1}`,
-    `arn:aws:kms::${ACCOUNT}:key/${K1}`,
-    `arn:gcp:kms:us-east-1:${ACCOUNT}:key/${K1}`,
-    `arn:aws:kms:us-east-1:${ACCOUNT}:key/${K1}/extra`,
-    `arn:aws:s3:::bucket/key/${K1}`,
-    `arn:aws:iam::${ACCOUNT}:role/kms`,
-    `${arn(K1)}${'x'.repeat(1000)}`,
-  ].map((ref) => [ref.length > 80 ? `${ref.slice(0, 80)}… (${ref.length} chars)` : JSON.stringify(ref), ref]))(
-    '%s is not',
-    (_, ref) => {
-      expect(classifyKeyRef(ref)).toBeNull();
-    },
-  );
+  it.each(
+    [
+      '',
+      'not a key',
+      'alias/',
+      'alias/has space',
+      'alias/a:b',
+      `alias/${'a'.repeat(251)}`,
+      K1.toUpperCase(),
+      `${K1} `,
+      'mrk-1234',
+      `arn:aws:kms:us-east-1:${ACCOUNT}:key/not-a-uuid`,
+      `arn:aws:kms:us-east-1:12345:key/${K1}`,
+      `arn:aws:kms::${ACCOUNT}:key/${K1}`,
+      `arn:gcp:kms:us-east-1:${ACCOUNT}:key/${K1}`,
+      `arn:aws:kms:us-east-1:${ACCOUNT}:key/${K1}/extra`,
+      `arn:aws:s3:::bucket/key/${K1}`,
+      `arn:aws:iam::${ACCOUNT}:role/kms`,
+      `${arn(K1)}${'x'.repeat(1000)}`,
+    ].map((ref) => [ref.length > 80 ? `${ref.slice(0, 80)}… (${ref.length} chars)` : JSON.stringify(ref), ref]),
+  )('%s is not', (_, ref) => {
+    expect(classifyKeyRef(ref)).toBeNull();
+  });
 });
 
 describe('keys: de-duplication, order and cap', () => {
@@ -411,7 +437,10 @@ describe('keys: de-duplication, order and cap', () => {
     Array.from({ length: n }, (_, i) => arn(`${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, account));
 
   it('sorts by code unit and removes duplicates', () => {
-    expect(capKeys([arn(K3), arn(K1), arn(K1), arn(K4)], ctx)).toEqual({ keys: [arn(K4), arn(K1), arn(K3)], dropped: 0 });
+    expect(capKeys([arn(K3), arn(K1), arn(K1), arn(K4)], ctx)).toEqual({
+      keys: [arn(K4), arn(K1), arn(K3)],
+      dropped: 0,
+    });
   });
 
   it(`keeps at most ${MAX_KEYS}, this account's keys first, and says so in the reason`, () => {
@@ -436,7 +465,9 @@ describe('keys: de-duplication, order and cap', () => {
 
   it('does not throw or take long on a huge array', () => {
     const e = load('guardduty/ebs-volume.json');
-    e.detail.resource.ebsVolumeDetails.scannedVolumeDetails = Array.from({ length: 100_000 }, () => ({ kmsKeyArn: arn(K1) }));
+    e.detail.resource.ebsVolumeDetails.scannedVolumeDetails = Array.from({ length: 100_000 }, () => ({
+      kmsKeyArn: arn(K1),
+    }));
     const started = Date.now();
     expect(parseIncident(e, ctx).keys).toEqual([arn(K1)]);
     expect(Date.now() - started).toBeLessThan(500);

@@ -43,12 +43,18 @@ afterAll(async () => {
 describe('finding claims', () => {
   test('first claim wins; others learn who holds it; the holder may claim again', async () => {
     expect(await ledger.claimRequest('req-1', 'exec-A', T0, 3600)).toEqual({ claimed: true });
-    expect(await ledger.claimRequest('req-1', 'exec-B', later(1), 3600)).toEqual({ claimed: false, by: 'exec-A', at: T0.toISOString() });
+    expect(await ledger.claimRequest('req-1', 'exec-B', later(1), 3600)).toEqual({
+      claimed: false,
+      by: 'exec-A',
+      at: T0.toISOString(),
+    });
     expect(await ledger.claimRequest('req-1', 'exec-A', later(2), 3600)).toEqual({ claimed: true });
   });
 
   test('of ten concurrent claims exactly one wins', async () => {
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.claimRequest('req-race', `exec-${i}`, T0, 3600)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ledger.claimRequest('req-race', `exec-${i}`, T0, 3600)),
+    );
     expect(results.filter((r) => r.claimed)).toHaveLength(1);
   });
 
@@ -88,14 +94,22 @@ describe('the holder read after a refused conditional write', () => {
     await put();
     await expect(put()).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', Item: undefined });
     expect(await ledger.acquireKeyLock(`${KEY}-probe`, 'exec-A', T0, 60)).toEqual({ acquired: true });
-    expect(await ledger.acquireKeyLock(`${KEY}-probe`, 'exec-B', T0, 60)).toEqual({ acquired: false, owner: 'exec-A', leaseUntil: later(60).toISOString() });
+    expect(await ledger.acquireKeyLock(`${KEY}-probe`, 'exec-B', T0, 60)).toEqual({
+      acquired: false,
+      owner: 'exec-A',
+      leaseUntil: later(60).toISOString(),
+    });
   });
 });
 
 describe('key locks', () => {
   test('one holder at a time; released by its owner only; an expired lease can be taken over', async () => {
     expect(await ledger.acquireKeyLock(KEY, 'exec-A', T0, 600)).toEqual({ acquired: true });
-    expect(await ledger.acquireKeyLock(KEY, 'exec-B', later(1), 600)).toEqual({ acquired: false, owner: 'exec-A', leaseUntil: later(600).toISOString() });
+    expect(await ledger.acquireKeyLock(KEY, 'exec-B', later(1), 600)).toEqual({
+      acquired: false,
+      owner: 'exec-A',
+      leaseUntil: later(600).toISOString(),
+    });
     await ledger.releaseKeyLock(KEY, 'exec-B'); // not the owner: no effect
     expect((await ledger.acquireKeyLock(KEY, 'exec-B', later(2), 600)).acquired).toBe(false);
     expect((await ledger.acquireKeyLock(KEY, 'exec-B', later(601), 600)).acquired).toBe(true);
@@ -127,7 +141,13 @@ describe('audit entries', () => {
       rotationStartedAt: T0.toISOString(),
       confirmedAt: later(30).toISOString(),
     };
-    await ledger.recordOutcome({ ...entry, at: later(40).toISOString(), executionArn: 'exec-B', outcome: 'SKIPPED', reason: 'DUPLICATE_FINDING' });
+    await ledger.recordOutcome({
+      ...entry,
+      at: later(40).toISOString(),
+      executionArn: 'exec-B',
+      outcome: 'SKIPPED',
+      reason: 'DUPLICATE_FINDING',
+    });
     await ledger.recordOutcome({ ...entry, at: later(31).toISOString() });
     const history = await auditTrail(client, local.tableName, entry.keyArn);
     expect(history.map((e) => [e.executionArn, e.outcome, e.reason])).toEqual([
@@ -143,9 +163,27 @@ describe('re-encryption audit entries', () => {
     // Given
     const keyArn = KEY.replace('1234abcd', '9999abcd');
     const report = {
-      type: 's3-sse-kms' as const, bucket: 'orders', prefix: 'p/', keyArn, origin: 'request' as const, status: 'FAILED' as const, error: 'States.Timeout: x',
-      throttlesRetried: 2, batches: 3, batchesFailed: 1, objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 1, skippedByReason: { OTHER_KEY: 1 },
-      objectsFailed: 2, failures: [{ key: 'a', error: 'E' }], objectsChangedDuringRun: 0, bytesReencrypted: 70, oldVersionsLeft: 0, bucketKeys: false, durationMs: 1000,
+      type: 's3-sse-kms' as const,
+      bucket: 'orders',
+      prefix: 'p/',
+      keyArn,
+      origin: 'request' as const,
+      status: 'FAILED' as const,
+      error: 'States.Timeout: x',
+      throttlesRetried: 2,
+      batches: 3,
+      batchesFailed: 1,
+      objectsScanned: 10,
+      objectsReencrypted: 7,
+      objectsSkipped: 1,
+      skippedByReason: { OTHER_KEY: 1 },
+      objectsFailed: 2,
+      failures: [{ key: 'a', error: 'E' }],
+      objectsChangedDuringRun: 0,
+      bytesReencrypted: 70,
+      oldVersionsLeft: 0,
+      bucketKeys: false,
+      durationMs: 1000,
     };
     const entry = { keyArn, at: T0.toISOString(), executionArn: 'exec-R', index: 0, report };
     // When: written twice (a retried Summarize), then a different report under the same sort key.
@@ -153,13 +191,24 @@ describe('re-encryption audit entries', () => {
     await ledger.recordReencryption(entry);
     await ledger.recordReencryption({ ...entry, report: { ...report, objectsFailed: 0 } });
     // Then
-    const out = await client.send(new QueryCommand({ TableName: local.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `KEY#${keyArn}` } } }));
+    const out = await client.send(
+      new QueryCommand({
+        TableName: local.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `KEY#${keyArn}` } },
+      }),
+    );
     expect(out.Items).toHaveLength(1);
     expect(out.Items![0]).toMatchObject({
-      sk: { S: `${T0.toISOString()}#exec-R#REENCRYPT#0` }, kind: { S: 'REENCRYPTION' }, status: { S: 'FAILED' }, error: { S: 'States.Timeout: x' },
-      objectsScanned: { N: '10' }, objectsReencrypted: { N: '7' }, objectsFailed: { N: '2' }, failures: { S: JSON.stringify([{ key: 'a', error: 'E' }]) },
+      sk: { S: `${T0.toISOString()}#exec-R#REENCRYPT#0` },
+      kind: { S: 'REENCRYPTION' },
+      status: { S: 'FAILED' },
+      error: { S: 'States.Timeout: x' },
+      objectsScanned: { N: '10' },
+      objectsReencrypted: { N: '7' },
+      objectsFailed: { N: '2' },
+      failures: { S: JSON.stringify([{ key: 'a', error: 'E' }]) },
     });
     expect(await auditTrail(client, local.tableName, keyArn)).toEqual([]);
   });
 });
-

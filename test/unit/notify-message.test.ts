@@ -16,7 +16,12 @@ const EXECUTION = 'arn:aws:states:eu-central-1:111122223333:execution:KmsInciden
 const arn = (id: string) => `arn:aws:kms:eu-central-1:111122223333:key/${id}`;
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
-function key(id: string, outcome: Outcome, reason: Reason | null = null, overrides: Partial<KeyResult> = {}): KeyResult {
+function key(
+  id: string,
+  outcome: Outcome,
+  reason: Reason | null = null,
+  overrides: Partial<KeyResult> = {},
+): KeyResult {
   return {
     ref: arn(id),
     keyArn: arn(id),
@@ -40,7 +45,8 @@ function key(id: string, outcome: Outcome, reason: Reason | null = null, overrid
 
 function summary(keys: KeyResult[], overrides: Partial<RunSummary> = {}): RunSummary {
   const rank = ['SKIPPED', 'DRY_RUN', 'ROTATED', 'FAILED'] as const;
-  const worst = keys.length === 0 ? 'NONE' : rank[Math.max(...keys.map((k) => rank.indexOf(k.outcome as (typeof rank)[number])))]!;
+  const worst =
+    keys.length === 0 ? 'NONE' : rank[Math.max(...keys.map((k) => rank.indexOf(k.outcome as (typeof rank)[number])))]!;
   return {
     requestId: 'req-0001',
     source: 'guardduty',
@@ -74,20 +80,37 @@ const rotatedKey = () =>
 
 describe('formatSubject', () => {
   it.each<[string, RunSummary, string]>([
-    ['rotated by GuardDuty', summary([rotatedKey()]), '[ROTATED] 1 key - GuardDuty UnauthorizedAccess:IAMUser/AnomalousBehavior'],
+    [
+      'rotated by GuardDuty',
+      summary([rotatedKey()]),
+      '[ROTATED] 1 key - GuardDuty UnauthorizedAccess:IAMUser/AnomalousBehavior',
+    ],
     [
       'failed manual',
-      summary([rotatedKey(), key('2', 'FAILED', 'KMS_ERROR')], { source: 'manual', findingId: null, findingType: null, reason: 'suspected leak of payments key' }),
+      summary([rotatedKey(), key('2', 'FAILED', 'KMS_ERROR')], {
+        source: 'manual',
+        findingId: null,
+        findingType: null,
+        reason: 'suspected leak of payments key',
+      }),
       '[FAILED] 2 keys (1 failed) - manual: suspected leak of payments key',
     ],
     [
       'skipped by Security Hub',
-      summary([key('3', 'SKIPPED', 'OPTED_OUT')], { source: 'securityhub', findingType: 'Software and Configuration Checks/AWS Security Best Practices' }),
+      summary([key('3', 'SKIPPED', 'OPTED_OUT')], {
+        source: 'securityhub',
+        findingType: 'Software and Configuration Checks/AWS Security Best Practices',
+      }),
       '[SKIPPED] 1 key - Security Hub Software and Configuration Checks/AWS Security Best Practices',
     ],
     [
       'Access Analyzer without a type uses the reason',
-      summary([key('3', 'DRY_RUN')], { source: 'access-analyzer', findingType: null, reason: 'Key shared publicly', dryRun: true }),
+      summary([key('3', 'DRY_RUN')], {
+        source: 'access-analyzer',
+        findingType: null,
+        reason: 'Key shared publicly',
+        dryRun: true,
+      }),
       '[DRY_RUN] 1 key - Access Analyzer Key shared publicly',
     ],
     ['no keys', summary([]), '[NONE] no KMS key implicated - GuardDuty UnauthorizedAccess:IAMUser/AnomalousBehavior'],
@@ -127,7 +150,9 @@ describe('formatSubject', () => {
         fc.integer({ min: 0, max: 60 }),
         fc.boolean(),
         (findingType, reason, source, n, dryRun) => {
-          const keys = Array.from({ length: n }, (_, i) => key(String(i), i % 3 === 0 ? 'FAILED' : 'SKIPPED', i % 3 === 0 ? 'INTERNAL' : 'OPTED_OUT'));
+          const keys = Array.from({ length: n }, (_, i) =>
+            key(String(i), i % 3 === 0 ? 'FAILED' : 'SKIPPED', i % 3 === 0 ? 'INTERNAL' : 'OPTED_OUT'),
+          );
           const subject = formatSubject(summary(keys, { findingType, reason, source, dryRun }));
           expect(subject.length).toBeLessThan(100);
           expect(bytes(subject)).toBeLessThan(100);
@@ -179,7 +204,14 @@ describe('formatSummaryText', () => {
   });
 
   it('describes a manual request: reason and requester', () => {
-    const s = summary([rotatedKey()], { source: 'manual', findingId: null, findingType: null, severity: null, severityLabel: null, reason: 'suspected leak' });
+    const s = summary([rotatedKey()], {
+      source: 'manual',
+      findingId: null,
+      findingType: null,
+      severity: null,
+      severityLabel: null,
+      reason: 'suspected leak',
+    });
     const text = formatSummaryText(s, { ...OPTS, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
     expect(text).toContain('Source:       manual request');
     expect(text).toContain('Reason:       suspected leak');
@@ -191,11 +223,15 @@ describe('formatSummaryText', () => {
   it('links the execution in the console', () => {
     const text = formatSummaryText(summary([rotatedKey()]), OPTS);
     expect(text).toContain(`  ${EXECUTION}\n`);
-    expect(text).toContain(`https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/v2/executions/details/${EXECUTION}`);
+    expect(text).toContain(
+      `https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1#/v2/executions/details/${EXECUTION}`,
+    );
   });
 
   it('says when the execution ARN is not known', () => {
-    expect(formatSummaryText(summary([rotatedKey()], { executionArn: null }), OPTS)).toContain('(execution ARN not known)');
+    expect(formatSummaryText(summary([rotatedKey()], { executionArn: null }), OPTS)).toContain(
+      '(execution ARN not known)',
+    );
   });
 
   it.each<[string, RunSummary]>([
@@ -241,14 +277,19 @@ describe('formatSummaryText', () => {
     // Then
     expect(text.split('- BUDGET_RESERVE').length - 1).toBe(1);
     expect(text).toContain(`- BUDGET_RESERVE (keys 1, 3): ${NEXT_STEP.BUDGET_RESERVE}`);
-    expect(text).toContain(`- ROTATION_TIMEOUT (key 4): The rotation may still complete; check \`kms-rotate check --key ${arn('4')}\``);
+    expect(text).toContain(
+      `- ROTATION_TIMEOUT (key 4): The rotation may still complete; check \`kms-rotate check --key ${arn('4')}\``,
+    );
     expect(text.indexOf('- BUDGET_RESERVE')).toBeLessThan(text.indexOf('- ROTATION_TIMEOUT'));
     expect(text).toContain('KMS incident rotation: FAILED - 4 keys: 1 rotated, 2 skipped, 1 failed.');
     expect(text).toContain('ACTION REQUIRED');
   });
 
   it('marks a dry run', () => {
-    const text = formatSummaryText(summary([key('1', 'DRY_RUN', null, { detail: 'Dry run: would be rotated.' })], { dryRun: true }), OPTS);
+    const text = formatSummaryText(
+      summary([key('1', 'DRY_RUN', null, { detail: 'Dry run: would be rotated.' })], { dryRun: true }),
+      OPTS,
+    );
     expect(text).toContain('DRY RUN: nothing was changed.');
     expect(text).toContain('rerun without --dry-run');
   });
@@ -297,7 +338,11 @@ describe('formatSummaryText', () => {
   });
 
   it('lists every key as a block when they fit', () => {
-    const keys = Array.from({ length: 50 }, (_, i) => ({ ...rotatedKey(), keyArn: arn(String(i)), ref: arn(String(i)) }));
+    const keys = Array.from({ length: 50 }, (_, i) => ({
+      ...rotatedKey(),
+      keyArn: arn(String(i)),
+      ref: arn(String(i)),
+    }));
     const text = formatSummaryText(summary(keys), OPTS);
     expect(text.match(/^ {3}Outcome: {5}ROTATED/gm)).toHaveLength(50);
     expect(text).not.toContain('SNS size limit');
@@ -306,7 +351,9 @@ describe('formatSummaryText', () => {
 
   it('falls back to one line per key, then to a count, when the keys do not fit', () => {
     // Given
-    const keys = Array.from({ length: 5000 }, (_, i) => key(String(i), 'SKIPPED', 'OPTED_OUT', { detail: 'd'.repeat(500) }));
+    const keys = Array.from({ length: 5000 }, (_, i) =>
+      key(String(i), 'SKIPPED', 'OPTED_OUT', { detail: 'd'.repeat(500) }),
+    );
 
     // When
     const text = formatSummaryText(summary(keys), OPTS);
@@ -340,7 +387,9 @@ describe('rotationsText', () => {
     [4, null, null, '4 used'],
     [Number.NaN, null, 25, null],
   ])('used %s remaining %s budget %s -> %s', (used, remaining, budget, expected) => {
-    expect(rotationsText({ onDemandRotationsUsed: used, onDemandRotationsRemaining: remaining }, budget)).toBe(expected);
+    expect(rotationsText({ onDemandRotationsUsed: used, onDemandRotationsRemaining: remaining }, budget)).toBe(
+      expected,
+    );
   });
 });
 
@@ -362,15 +411,25 @@ describe('severityLabel', () => {
 
 describe('duplicate attribute', () => {
   it('is true when every key is a DUPLICATE_FINDING, false when any key was rotated here', () => {
-    expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), key('2', 'SKIPPED', 'DUPLICATE_FINDING')]), OPTS).attributes.duplicate.StringValue).toBe('true');
-    expect(formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), rotatedKey()]), OPTS).attributes.duplicate.StringValue).toBe('false');
+    expect(
+      formatNotification(
+        summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), key('2', 'SKIPPED', 'DUPLICATE_FINDING')]),
+        OPTS,
+      ).attributes.duplicate.StringValue,
+    ).toBe('true');
+    expect(
+      formatNotification(summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING'), rotatedKey()]), OPTS).attributes.duplicate
+        .StringValue,
+    ).toBe('false');
     expect(formatNotification(summary([]), OPTS).attributes.duplicate.StringValue).toBe('false');
   });
 
   it('is true when every key was handled by another execution: a storm mails each rotation once', () => {
     const duplicate = (keys: KeyResult[]) => formatNotification(summary(keys), OPTS).attributes.duplicate.StringValue;
     const joined = key('3', 'ROTATED', null, { joined: true });
-    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), key('2', 'SKIPPED', 'DUPLICATE_FINDING'), joined])).toBe('true');
+    expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), key('2', 'SKIPPED', 'DUPLICATE_FINDING'), joined])).toBe(
+      'true',
+    );
     expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED')])).toBe('true');
     // Anything this execution did or could not do itself is mailed.
     expect(duplicate([key('1', 'SKIPPED', 'RECENTLY_ROTATED'), rotatedKey()])).toBe('false');
@@ -383,7 +442,11 @@ describe('formatNotification attributes', () => {
   const attr = (value: string) => ({ DataType: 'String', StringValue: value });
 
   it.each<[string, RunSummary, Record<string, string>]>([
-    ['rotated GuardDuty HIGH', summary([rotatedKey()]), { outcome: 'ROTATED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
+    [
+      'rotated GuardDuty HIGH',
+      summary([rotatedKey()]),
+      { outcome: 'ROTATED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' },
+    ],
     [
       'failed manual without severity',
       summary([key('1', 'FAILED', 'THROTTLED')], { source: 'manual', severity: null, severityLabel: null }),
@@ -391,17 +454,33 @@ describe('formatNotification attributes', () => {
     ],
     [
       'Security Hub CRITICAL, skipped for a foreign account',
-      summary([key('1', 'SKIPPED', 'FOREIGN_ACCOUNT')], { source: 'securityhub', severity: null, severityLabel: 'CRITICAL' }),
+      summary([key('1', 'SKIPPED', 'FOREIGN_ACCOUNT')], {
+        source: 'securityhub',
+        severity: null,
+        severityLabel: 'CRITICAL',
+      }),
       { outcome: 'SKIPPED', source: 'securityhub', severity: 'CRITICAL', actionRequired: 'true' },
     ],
     [
       'Access Analyzer, duplicate finding',
-      summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING')], { source: 'access-analyzer', severity: null, severityLabel: null }),
+      summary([key('1', 'SKIPPED', 'DUPLICATE_FINDING')], {
+        source: 'access-analyzer',
+        severity: null,
+        severityLabel: null,
+      }),
       { outcome: 'SKIPPED', source: 'access-analyzer', severity: 'NONE', actionRequired: 'false', duplicate: 'true' },
     ],
-    ['dry run', summary([key('1', 'DRY_RUN')], { dryRun: true }), { outcome: 'DRY_RUN', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
+    [
+      'dry run',
+      summary([key('1', 'DRY_RUN')], { dryRun: true }),
+      { outcome: 'DRY_RUN', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' },
+    ],
     ['no keys', summary([]), { outcome: 'NONE', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
-    ['opted out', summary([key('1', 'SKIPPED', 'OPTED_OUT')]), { outcome: 'SKIPPED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' }],
+    [
+      'opted out',
+      summary([key('1', 'SKIPPED', 'OPTED_OUT')]),
+      { outcome: 'SKIPPED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false' },
+    ],
     [
       'rotated plus budget reserve',
       summary([rotatedKey(), key('2', 'SKIPPED', 'BUDGET_RESERVE')]),

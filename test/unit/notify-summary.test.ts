@@ -36,7 +36,11 @@ const done = (id: string, outcome: Outcome, reason: Reason | null = null, extra:
   task(id, { outcome, reason, detail: `${outcome} ${reason ?? ''}`.trim(), ...extra });
 
 const lambdaCause = (errorType: string, errorMessage: string) =>
-  JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at Runtime.handler (/var/task/index.js:1:1)'] });
+  JSON.stringify({
+    errorType,
+    errorMessage,
+    trace: [`${errorType}: ${errorMessage}`, '    at Runtime.handler (/var/task/index.js:1:1)'],
+  });
 
 describe('summarise', () => {
   it('copies the request and execution into the summary', () => {
@@ -138,7 +142,10 @@ describe('summarise', () => {
   });
 
   it('drops a stray reason on ROTATED and DRY_RUN', () => {
-    const keys = summarise({ request: request(), results: [done('a', 'ROTATED', 'INTERNAL'), done('b', 'DRY_RUN', 'OPTED_OUT')] }).keys;
+    const keys = summarise({
+      request: request(),
+      results: [done('a', 'ROTATED', 'INTERNAL'), done('b', 'DRY_RUN', 'OPTED_OUT')],
+    }).keys;
     expect(keys.map((k) => k.reason)).toEqual([null, null]);
   });
 
@@ -149,7 +156,10 @@ describe('summarise', () => {
         next: 'ROTATE',
         error: {
           Error: 'AccessDeniedException',
-          Cause: lambdaCause('AccessDeniedException', 'User: arn:aws:sts::111122223333:assumed-role/rotate is not authorized to perform: kms:RotateKeyOnDemand'),
+          Cause: lambdaCause(
+            'AccessDeniedException',
+            'User: arn:aws:sts::111122223333:assumed-role/rotate is not authorized to perform: kms:RotateKeyOnDemand',
+          ),
         },
       });
 
@@ -166,7 +176,10 @@ describe('summarise', () => {
 
     it('uses a plain-text Cause (SDK integration) as it is', () => {
       const caught = task('k1', {
-        error: { Error: 'KMS.KMSInvalidStateException', Cause: 'arn:aws:kms:us-east-1:111122223333:key/k1 is pending deletion. (Service: Kms, Status Code: 400)' },
+        error: {
+          Error: 'KMS.KMSInvalidStateException',
+          Cause: 'arn:aws:kms:us-east-1:111122223333:key/k1 is pending deletion. (Service: Kms, Status Code: 400)',
+        },
       });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
       expect(result!.reason).toBe('KMS_ERROR');
@@ -192,7 +205,9 @@ describe('summarise', () => {
     });
 
     it('looks at the Cause errorType when the error name itself says nothing', () => {
-      const caught = task('k1', { error: { Error: 'Lambda.Unknown', Cause: lambdaCause('ThrottlingException', 'Rate exceeded') } });
+      const caught = task('k1', {
+        error: { Error: 'Lambda.Unknown', Cause: lambdaCause('ThrottlingException', 'Rate exceeded') },
+      });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
       expect(result!.reason).toBe('THROTTLED');
       expect(result!.detail).toBe('Rate exceeded (Lambda.Unknown: ThrottlingException)');
@@ -202,7 +217,10 @@ describe('summarise', () => {
       const caught = task('k1', {
         error: {
           Error: 'TypeError',
-          Cause: lambdaCause('TypeError', "Cannot read properties of undefined (reading 'Arn')\n    at assess (/var/task/index.js:10:5)\n    at process.processTicksAndRejections (node:internal)"),
+          Cause: lambdaCause(
+            'TypeError',
+            "Cannot read properties of undefined (reading 'Arn')\n    at assess (/var/task/index.js:10:5)\n    at process.processTicksAndRejections (node:internal)",
+          ),
         },
       });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
@@ -212,7 +230,9 @@ describe('summarise', () => {
     });
 
     it('cuts a long message to about 300 characters', () => {
-      const caught = task('k1', { error: { Error: 'KMSInternalException', Cause: lambdaCause('KMSInternalException', 'x'.repeat(5000)) } });
+      const caught = task('k1', {
+        error: { Error: 'KMSInternalException', Cause: lambdaCause('KMSInternalException', 'x'.repeat(5000)) },
+      });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
       expect(result!.detail!.length).toBeLessThanOrEqual(300);
       expect(result!.detail!.endsWith('…')).toBe(true);
@@ -221,7 +241,11 @@ describe('summarise', () => {
     it('says the error had no message when the Cause is missing', () => {
       const caught = task('k1', { error: { Error: 'States.TaskFailed' } });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
-      expect(result).toMatchObject({ outcome: 'FAILED', reason: 'INTERNAL', detail: 'The step failed with States.TaskFailed and no message.' });
+      expect(result).toMatchObject({
+        outcome: 'FAILED',
+        reason: 'INTERNAL',
+        detail: 'The step failed with States.TaskFailed and no message.',
+      });
     });
 
     it('warns that a rotation may still complete when one was started before the failure', () => {
@@ -246,8 +270,15 @@ describe('summarise', () => {
         error: { Error: 'DynamoDB.ConditionalCheckFailedException', Cause: 'The conditional request failed' },
       });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
-      expect(result).toMatchObject({ outcome: 'FAILED', reason: 'INTERNAL', previousKeyMaterialId: 'm-old', currentKeyMaterialId: 'm-new' });
-      expect(result!.detail).toMatch(/^The key WAS rotated \(do not rotate it again\), but a later step failed\. The conditional request failed/);
+      expect(result).toMatchObject({
+        outcome: 'FAILED',
+        reason: 'INTERNAL',
+        previousKeyMaterialId: 'm-old',
+        currentKeyMaterialId: 'm-new',
+      });
+      expect(result!.detail).toMatch(
+        /^The key WAS rotated \(do not rotate it again\), but a later step failed\. The conditional request failed/,
+      );
     });
 
     it('names an earlier SKIPPED outcome when a later step failed', () => {
@@ -258,7 +289,9 @@ describe('summarise', () => {
     });
 
     it('strips control characters from error text', () => {
-      const caught = task('k1', { error: { Error: 'Error', Cause: 'bad\u0007 \u001b[31mred\u001b[0m\r\ninput\u202e' } });
+      const caught = task('k1', {
+        error: { Error: 'Error', Cause: 'bad\u0007 \u001b[31mred\u001b[0m\r\ninput\u202e' },
+      });
       const [result] = summarise({ request: request(), results: [caught] }).keys;
       expect(result!.detail).toBe('bad red input (Error)');
     });
@@ -291,7 +324,9 @@ describe('summarise', () => {
     [['FAILED'], 'FAILED', true],
     [['SKIPPED', 'SKIPPED'], 'SKIPPED', false],
   ])('worst of %j is %s (anyFailed %s)', (outcomes, worst, anyFailed) => {
-    const results = outcomes.map((o, i) => done(`k${i}`, o, o === 'SKIPPED' ? 'OPTED_OUT' : o === 'FAILED' ? 'KMS_ERROR' : null));
+    const results = outcomes.map((o, i) =>
+      done(`k${i}`, o, o === 'SKIPPED' ? 'OPTED_OUT' : o === 'FAILED' ? 'KMS_ERROR' : null),
+    );
     const summary = summarise({ request: request(), results });
     expect(summary.outcome).toBe(worst);
     expect(summary.anyFailed).toBe(anyFailed);

@@ -55,7 +55,12 @@ test('tags: the version read, URL-encoded; no request when the read says there a
   const run = {
     send: (cmd: { input: object }) => {
       sent.push(cmd.input);
-      return Promise.resolve({ TagSet: [{ Key: 'class', Value: 'a b' }, { Key: 'x&y', Value: '=' }] });
+      return Promise.resolve({
+        TagSet: [
+          { Key: 'class', Value: 'a b' },
+          { Key: 'x&y', Value: '=' },
+        ],
+      });
     },
   } as unknown as Run;
   expect(await readTagging(run, 'b', 'k', HEAD)).toBe('class=a+b&x%26y=%3D');
@@ -64,11 +69,13 @@ test('tags: the version read, URL-encoded; no request when the read says there a
   expect(sent).toHaveLength(1);
 });
 
-test('ACL: every grant but the owner\'s own FULL_CONTROL is written back; a grant headers cannot express stops the rewrite', () => {
+test("ACL: every grant but the owner's own FULL_CONTROL is written back; a grant headers cannot express stops the rewrite", () => {
   const owner = { ID: 'owner-id' };
   const user = (ID: string) => ({ Type: 'CanonicalUser' as const, ID });
   // Object Ownership "bucket owner enforced": the owner only, so nothing to write (a grant would be refused).
-  expect(grantParameters({ Owner: owner, Grants: [{ Grantee: user('owner-id'), Permission: 'FULL_CONTROL' }] })).toEqual({});
+  expect(
+    grantParameters({ Owner: owner, Grants: [{ Grantee: user('owner-id'), Permission: 'FULL_CONTROL' }] }),
+  ).toEqual({});
   expect(
     grantParameters({
       Owner: owner,
@@ -80,6 +87,12 @@ test('ACL: every grant but the owner\'s own FULL_CONTROL is written back; a gran
         { Grantee: user('auditor'), Permission: 'READ_ACP' },
       ],
     }),
-  ).toEqual({ GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers", emailAddress="a@example.com"', GrantFullControl: 'id="writer-id"', GrantReadACP: 'id="auditor"' });
-  expect(() => grantParameters({ Owner: owner, Grants: [{ Grantee: user('x'), Permission: 'WRITE' }] })).toThrow(/UnsupportedGrant/);
+  ).toEqual({
+    GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers", emailAddress="a@example.com"',
+    GrantFullControl: 'id="writer-id"',
+    GrantReadACP: 'id="auditor"',
+  });
+  expect(() => grantParameters({ Owner: owner, Grants: [{ Grantee: user('x'), Permission: 'WRITE' }] })).toThrow(
+    /UnsupportedGrant/,
+  );
 });

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { FAIL_REASONS, OUTCOMES, SKIP_REASONS, type FailReason, type Outcome, type Reason } from '../../lambdas/domain/contracts';
+import {
+  FAIL_REASONS,
+  OUTCOMES,
+  SKIP_REASONS,
+  type FailReason,
+  type Outcome,
+  type Reason,
+} from '../../lambdas/domain/contracts';
 import {
   ACTION_REQUIRED_SKIP_REASONS,
   NEXT_STEP,
@@ -44,8 +51,14 @@ describe('REASON_TEXT and NEXT_STEP', () => {
   });
 
   it.each<[Reason, RegExp[]]>([
-    ['IMPORTED_MATERIAL_NOT_STAGED', [/ImportType NEW_KEY_MATERIAL/, /EXISTING_KEY_MATERIAL/, /kms-rotate start --key/]],
-    ['BUDGET_RESERVE', [/rerun by hand with the break-glass policy/, /kms-rotate start --key <key ARN> --reason "<why>" --force/]],
+    [
+      'IMPORTED_MATERIAL_NOT_STAGED',
+      [/ImportType NEW_KEY_MATERIAL/, /EXISTING_KEY_MATERIAL/, /kms-rotate start --key/],
+    ],
+    [
+      'BUDGET_RESERVE',
+      [/rerun by hand with the break-glass policy/, /kms-rotate start --key <key ARN> --reason "<why>" --force/],
+    ],
     ['RECENTLY_ROTATED', [/--force/]],
     ['ROTATION_TIMEOUT', [/may still complete/, /`kms-rotate check --key <key ARN>`/]],
     ['FOREIGN_ACCOUNT', [/Rotate it from the owning account/]],

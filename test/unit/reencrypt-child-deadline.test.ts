@@ -15,7 +15,10 @@ const freshFunction = { getRemainingTimeInMillis: () => 280_000 };
 
 function batch(childStartedAt: string | undefined): ReencryptBatchInput {
   return {
-    BatchInput: { unit: { type: 's3-sse-kms', bucket: 'orders', prefix: '', keyArn: ARN, origin: 'request' }, kmsRequestsPerSecond: 1000 },
+    BatchInput: {
+      unit: { type: 's3-sse-kms', bucket: 'orders', prefix: '', keyArn: ARN, origin: 'request' },
+      kmsRequestsPerSecond: 1000,
+    },
     Items: ['a', 'b', 'c'].map((key) => ({ key, size: 1, etag: '"x"' })),
     childStartedAt,
   };
@@ -24,7 +27,12 @@ function batch(childStartedAt: string | undefined): ReencryptBatchInput {
 /** An S3 client that answers every HEAD with an SSE-S3 object (skipped): counts what was started. */
 function countingS3() {
   const sent: string[] = [];
-  const s3 = { send: async (command: { constructor: { name: string } }) => (sent.push(command.constructor.name), { ServerSideEncryption: 'AES256', ContentLength: 1 }) };
+  const s3 = {
+    send: async (command: { constructor: { name: string } }) => (
+      sent.push(command.constructor.name),
+      { ServerSideEncryption: 'AES256', ContentLength: 1 }
+    ),
+  };
   return { sent, s3: s3 as never };
 }
 
@@ -38,7 +46,10 @@ test('the time left is the earlier of the function timeout and the child deadlin
 
 test('a child started 4m40s ago starts no object, however much time the function has', async () => {
   const { sent, s3 } = countingS3();
-  const report = await reencryptBatch(batch(startedAgo(EXPRESS_CHILD_MS - STOP_STARTING_MS + 10_000)), freshFunction, { s3, clock });
+  const report = await reencryptBatch(batch(startedAgo(EXPRESS_CHILD_MS - STOP_STARTING_MS + 10_000)), freshFunction, {
+    s3,
+    clock,
+  });
   expect(sent).toEqual([]);
   expect(report).toMatchObject({ objectsScanned: 3, objectsFailed: 3 });
   expect(report.failures[0]!.error).toMatch(/^NotAttempted/);
@@ -48,6 +59,10 @@ test('a child started 4 minutes ago (60 s left) still starts its objects', async
   const { sent, s3 } = countingS3();
   const report = await reencryptBatch(batch(startedAgo(240_000)), freshFunction, { s3, clock });
   // Besides the objects' HEADs: the batch asks GetBucketVersioning once (older versions under the key).
-  expect(sent.filter((c) => c !== 'GetBucketVersioningCommand')).toEqual(['HeadObjectCommand', 'HeadObjectCommand', 'HeadObjectCommand']);
+  expect(sent.filter((c) => c !== 'GetBucketVersioningCommand')).toEqual([
+    'HeadObjectCommand',
+    'HeadObjectCommand',
+    'HeadObjectCommand',
+  ]);
   expect(report).toMatchObject({ objectsScanned: 3, objectsSkipped: 3, objectsFailed: 0 });
 });

@@ -9,17 +9,44 @@ import { ACCOUNT, KEY_ARN, NOW, config, request } from './handlers/fixtures';
 
 const at = (iso: string) => new Date(iso);
 
-function facts(overrides: Partial<KeyFacts & { newestMaterialDate: Date | null }> = {}): KeyFacts & { newestMaterialDate: Date | null } {
+function facts(
+  overrides: Partial<KeyFacts & { newestMaterialDate: Date | null }> = {},
+): KeyFacts & { newestMaterialDate: Date | null } {
   return {
-    arn: KEY_ARN, account: ACCOUNT, keyManager: 'CUSTOMER', keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', origin: 'AWS_KMS', keyState: 'Enabled',
-    customKeyStoreId: null, multiRegionKeyType: null, currentKeyMaterialId: 'm-2', tags: {}, importedMaterialStaged: false, onDemandRotationStartDate: null,
-    onDemandRotationsUsed: 25, lastOnDemandRotation: at('2025-06-01T10:00:00Z'), newestMaterialDate: at('2025-06-01T10:00:00Z'), ...overrides,
+    arn: KEY_ARN,
+    account: ACCOUNT,
+    keyManager: 'CUSTOMER',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    origin: 'AWS_KMS',
+    keyState: 'Enabled',
+    customKeyStoreId: null,
+    multiRegionKeyType: null,
+    currentKeyMaterialId: 'm-2',
+    tags: {},
+    importedMaterialStaged: false,
+    onDemandRotationStartDate: null,
+    onDemandRotationsUsed: 25,
+    lastOnDemandRotation: at('2025-06-01T10:00:00Z'),
+    newestMaterialDate: at('2025-06-01T10:00:00Z'),
+    ...overrides,
   };
 }
 function ctx(overrides: Partial<AssessContext> = {}): AssessContext {
   return {
-    accountId: ACCOUNT, source: 'manual', dryRun: false, force: false, rotationBudget: 25, automaticReserve: 2, cooldownSeconds: 86400, optOutTag: 'kms-incident-rotation',
-    forceMinIntervalSeconds: 600, forceDailyCap: 2, dailyRotationCap: 3, now: NOW, ...overrides,
+    accountId: ACCOUNT,
+    source: 'manual',
+    dryRun: false,
+    force: false,
+    rotationBudget: 25,
+    automaticReserve: 2,
+    cooldownSeconds: 86400,
+    optOutTag: 'kms-incident-rotation',
+    forceMinIntervalSeconds: 600,
+    forceDailyCap: 2,
+    dailyRotationCap: 3,
+    now: NOW,
+    ...overrides,
   };
 }
 
@@ -32,7 +59,7 @@ describe('newestMaterialDate', () => {
     ];
     expect(newestMaterialDate(rotations, at('2020-01-01T00:00:00Z'))).toEqual(at('2025-05-01T00:00:00Z'));
   });
-  it('is the key\'s creation when it was never rotated; null when unknown', () => {
+  it("is the key's creation when it was never rotated; null when unknown", () => {
     expect(newestMaterialDate([], at('2020-01-01T00:00:00Z'))).toEqual(at('2020-01-01T00:00:00Z'));
     expect(newestMaterialDate([], undefined)).toBeNull();
   });
@@ -40,7 +67,9 @@ describe('newestMaterialDate', () => {
 
 describe('assessReencryptOnly', () => {
   it('goes ahead when the material post-dates the exposure, even with every rotation spent (nothing is spent)', () => {
-    expect(assessReencryptOnly(facts(), ctx(), { exposedAt: '2025-06-01T09:00:00.000Z' })).toMatchObject({ action: 'REENCRYPT_ONLY' });
+    expect(assessReencryptOnly(facts(), ctx(), { exposedAt: '2025-06-01T09:00:00.000Z' })).toMatchObject({
+      action: 'REENCRYPT_ONLY',
+    });
   });
   it.each([
     ['made before the exposure', '2025-06-01T11:00:00.000Z', facts()],
@@ -52,18 +81,33 @@ describe('assessReencryptOnly', () => {
     expect(d.detail).toContain('Rotate the key first');
   });
   it('applies the key checks (a disabled key) but not the rotation-only one (staged imported material)', () => {
-    expect(assessReencryptOnly(facts({ keyState: 'Disabled' }), ctx(), { exposedAt: '2025-06-01T09:00:00Z' })).toMatchObject({ action: 'SKIP', reason: 'KEY_NOT_ENABLED' });
-    expect(assessReencryptOnly(facts({ origin: 'EXTERNAL' }), ctx(), { exposedAt: '2025-06-01T09:00:00Z' })).toMatchObject({ action: 'REENCRYPT_ONLY' });
+    expect(
+      assessReencryptOnly(facts({ keyState: 'Disabled' }), ctx(), { exposedAt: '2025-06-01T09:00:00Z' }),
+    ).toMatchObject({ action: 'SKIP', reason: 'KEY_NOT_ENABLED' });
+    expect(
+      assessReencryptOnly(facts({ origin: 'EXTERNAL' }), ctx(), { exposedAt: '2025-06-01T09:00:00Z' }),
+    ).toMatchObject({ action: 'REENCRYPT_ONLY' });
   });
   it('an approval-tagged key waits for a second person; a dry run changes nothing', () => {
-    expect(assessReencryptOnly(facts({ tags: { 'kms-incident-rotation': 'approval' } }), ctx(), { exposedAt: '2025-06-01T09:00:00Z' })).toMatchObject({ action: 'APPROVAL' });
-    expect(assessReencryptOnly(facts(), ctx({ dryRun: true }), { exposedAt: '2025-06-01T09:00:00Z' })).toMatchObject({ action: 'DRY_RUN' });
+    expect(
+      assessReencryptOnly(facts({ tags: { 'kms-incident-rotation': 'approval' } }), ctx(), {
+        exposedAt: '2025-06-01T09:00:00Z',
+      }),
+    ).toMatchObject({ action: 'APPROVAL' });
+    expect(assessReencryptOnly(facts(), ctx({ dryRun: true }), { exposedAt: '2025-06-01T09:00:00Z' })).toMatchObject({
+      action: 'DRY_RUN',
+    });
   });
 });
 
 describe('readReencryptOnly', () => {
-  const read = (f: Partial<Parameters<typeof readReencryptOnly>[0]>) => readReencryptOnly({ reEncryptOnly: true, exposedAt: '2025-06-01T09:00:00+02:00', hasTargets: true, forced: false, ...f }, NOW);
-  it('normalises the exposure time to UTC', () => expect(read({})).toEqual({ value: { exposedAt: '2025-06-01T07:00:00.000Z' } }));
+  const read = (f: Partial<Parameters<typeof readReencryptOnly>[0]>) =>
+    readReencryptOnly(
+      { reEncryptOnly: true, exposedAt: '2025-06-01T09:00:00+02:00', hasTargets: true, forced: false, ...f },
+      NOW,
+    );
+  it('normalises the exposure time to UTC', () =>
+    expect(read({})).toEqual({ value: { exposedAt: '2025-06-01T07:00:00.000Z' } }));
   it.each([
     [{ reEncryptOnly: undefined }, /exposedAt: only with reEncryptOnly: true/],
     [{ reEncryptOnly: 'yes' }, /reEncryptOnly: expected true or false/],
@@ -72,24 +116,51 @@ describe('readReencryptOnly', () => {
     [{ hasTargets: false }, /needs reEncrypt.targets/],
     [{ forced: true }, /break-glass \(force\) is neither needed nor allowed/],
   ])('refuses %j', (f, message) => expect((read(f) as { error: string }).error).toMatch(message));
-  it('a normal request has no re-encrypt-only part', () => expect(readReencryptOnly({ reEncryptOnly: undefined, exposedAt: undefined, hasTargets: false, forced: true }, NOW)).toEqual({ value: null }));
+  it('a normal request has no re-encrypt-only part', () =>
+    expect(
+      readReencryptOnly({ reEncryptOnly: undefined, exposedAt: undefined, hasTargets: false, forced: true }, NOW),
+    ).toEqual({ value: null }));
 });
 
 describe('planning', () => {
   const settings = { buckets: ['orders'], targets: {}, auto: false, kmsRequestsPerSecond: 100 };
   const targets = [{ type: 's3-sse-kms' as const, bucket: 'orders', prefix: '', origin: 'request' as const }];
   it('plans a REENCRYPT_ONLY key like a rotated one', () => {
-    const plan = planReencryption({ source: 'manual', dryRun: false, reEncryptTargets: targets }, [{ keyArn: KEY_ARN, outcome: 'REENCRYPT_ONLY', aliases: [] }], settings);
+    const plan = planReencryption(
+      { source: 'manual', dryRun: false, reEncryptTargets: targets },
+      [{ keyArn: KEY_ARN, outcome: 'REENCRYPT_ONLY', aliases: [] }],
+      settings,
+    );
     expect(plan).toMatchObject({ mode: 'RUN', units: [{ bucket: 'orders', keyArn: KEY_ARN }] });
   });
   it('refuses the targets with MATERIAL_PREDATES_EXPOSURE when the material predates the exposure', () => {
-    const plan = planReencryption({ source: 'manual', dryRun: false, reEncryptTargets: targets }, [{ keyArn: KEY_ARN, outcome: 'SKIPPED', reason: 'MATERIAL_PREDATES_EXPOSURE', aliases: [] }], settings);
-    expect(plan).toMatchObject({ mode: 'NONE', units: [], refused: [{ bucket: 'orders', reason: 'MATERIAL_PREDATES_EXPOSURE' }] });
+    const plan = planReencryption(
+      { source: 'manual', dryRun: false, reEncryptTargets: targets },
+      [{ keyArn: KEY_ARN, outcome: 'SKIPPED', reason: 'MATERIAL_PREDATES_EXPOSURE', aliases: [] }],
+      settings,
+    );
+    expect(plan).toMatchObject({
+      mode: 'NONE',
+      units: [],
+      refused: [{ bucket: 'orders', reason: 'MATERIAL_PREDATES_EXPOSURE' }],
+    });
   });
 });
 
 test('LockKey after an approved re-encrypt-only request: REENCRYPT_ONLY, no lock taken, never Rotate', async () => {
   const ledger = { acquireKeyLock: () => Promise.reject(new Error('no lock may be taken')) } as unknown as Ledger;
-  const task = { ...newKeyTask({ ref: KEY_ARN, request: { ...request(), reEncryptOnly: { exposedAt: '2025-06-01T09:00:00.000Z' } }, executionArn: 'exec' }), keyArn: KEY_ARN, next: 'APPROVAL' as const };
-  expect(await lockKey(task, config(), ledger, NOW)).toMatchObject({ next: 'DONE', outcome: 'REENCRYPT_ONLY', reason: null });
+  const task = {
+    ...newKeyTask({
+      ref: KEY_ARN,
+      request: { ...request(), reEncryptOnly: { exposedAt: '2025-06-01T09:00:00.000Z' } },
+      executionArn: 'exec',
+    }),
+    keyArn: KEY_ARN,
+    next: 'APPROVAL' as const,
+  };
+  expect(await lockKey(task, config(), ledger, NOW)).toMatchObject({
+    next: 'DONE',
+    outcome: 'REENCRYPT_ONLY',
+    reason: null,
+  });
 });

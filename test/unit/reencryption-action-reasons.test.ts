@@ -3,7 +3,14 @@
  * key, older versions, failures and refusals set action required, counted by reason, and the
  * notification says what to do for each.
  */
-import { decideS3Object, emptyTargetReport, isReplicaOf, recordOutcome, type ReencryptionState, type TargetReport } from '../../lambdas/domain/reencryption';
+import {
+  decideS3Object,
+  emptyTargetReport,
+  isReplicaOf,
+  recordOutcome,
+  type ReencryptionState,
+  type TargetReport,
+} from '../../lambdas/domain/reencryption';
 import { ACTION_ADVICE_DEFAULT, actionAdvice, summarizeReencryption } from '../../lambdas/domain/reencryption-report';
 import { reencryptionSection } from '../../lambdas/domain/message';
 
@@ -12,7 +19,19 @@ const REPLICA = 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef
 const OTHER = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 function state(reports: TargetReport[]): ReencryptionState {
-  return { mode: 'RUN', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 10, reports, mapRun: null, mapRunError: null };
+  return {
+    mode: 'RUN',
+    units: [],
+    refused: [],
+    refusedMore: 0,
+    index: 0,
+    remaining: 0,
+    current: null,
+    childKmsRequestsPerSecond: 10,
+    reports,
+    mapRun: null,
+    mapRunError: null,
+  };
 }
 
 function target(...outcomes: Parameters<typeof recordOutcome>[1][]): TargetReport {
@@ -21,12 +40,26 @@ function target(...outcomes: Parameters<typeof recordOutcome>[1][]): TargetRepor
 
 describe('action required, by reason', () => {
   it('archived objects under the key require action (ARCHIVED_NEEDS_RESTORE)', () => {
-    const s = summarizeReencryption(state([target({ key: 'a', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' }, { key: 'b', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' })]));
+    const s = summarizeReencryption(
+      state([
+        target(
+          { key: 'a', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' },
+          { key: 'b', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' },
+        ),
+      ]),
+    );
     expect(s).toMatchObject({ actionRequired: true, actionRequiredByReason: { ARCHIVED_NEEDS_RESTORE: 2 } });
   });
 
   it('objects under another key or without KMS need no action', () => {
-    const s = summarizeReencryption(state([target({ key: 'a', result: 'SKIPPED', reason: 'OTHER_KEY' }, { key: 'b', result: 'SKIPPED', reason: 'NOT_SSE_KMS' })]));
+    const s = summarizeReencryption(
+      state([
+        target(
+          { key: 'a', result: 'SKIPPED', reason: 'OTHER_KEY' },
+          { key: 'b', result: 'SKIPPED', reason: 'NOT_SSE_KMS' },
+        ),
+      ]),
+    );
     expect(s).toMatchObject({ actionRequired: false, actionRequiredByReason: {} });
   });
 
@@ -45,11 +78,22 @@ describe('action required, by reason', () => {
       { key: 'd', result: 'CHANGED_DURING_RUN', error: 'PreconditionFailed' },
     );
     expect(t.olderVersionsUnderKey).toBe(5);
-    expect(summarizeReencryption(state([t]))!.actionRequiredByReason).toEqual({ OLDER_VERSIONS: 5, OBJECT_FAILED: 1, CHANGED_DURING_RUN: 1 });
+    expect(summarizeReencryption(state([t]))!.actionRequiredByReason).toEqual({
+      OLDER_VERSIONS: 5,
+      OBJECT_FAILED: 1,
+      CHANGED_DURING_RUN: 1,
+    });
   });
 
   it('the notification lists each reason with what to do', () => {
-    const s = summarizeReencryption(state([target({ key: 'a', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' }, { key: 'b', result: 'SKIPPED', reason: 'MULTI_REGION_REPLICA', olderVersionsUnderKey: 1 })]))!;
+    const s = summarizeReencryption(
+      state([
+        target(
+          { key: 'a', result: 'SKIPPED', reason: 'ARCHIVED_NEEDS_RESTORE' },
+          { key: 'b', result: 'SKIPPED', reason: 'MULTI_REGION_REPLICA', olderVersionsUnderKey: 1 },
+        ),
+      ]),
+    )!;
     const text = reencryptionSection(s, { requestId: 'r-1' }, 64 * 1024);
     expect(text).toContain('Action required, by reason:');
     expect(text).toContain(`- ARCHIVED_NEEDS_RESTORE (1): ${actionAdvice('ARCHIVED_NEEDS_RESTORE')}`);
@@ -68,6 +112,9 @@ describe('multi-Region replicas', () => {
   });
 
   it('an object under a replica of the rotated key is reported, not skipped as another key', () => {
-    expect(decideS3Object({ serverSideEncryption: 'aws:kms', sseKmsKeyId: REPLICA, sizeBytes: 1 }, PRIMARY)).toEqual({ action: 'SKIPPED', reason: 'MULTI_REGION_REPLICA' });
+    expect(decideS3Object({ serverSideEncryption: 'aws:kms', sseKmsKeyId: REPLICA, sizeBytes: 1 }, PRIMARY)).toEqual({
+      action: 'SKIPPED',
+      reason: 'MULTI_REGION_REPLICA',
+    });
   });
 });

@@ -31,17 +31,50 @@ const bucket = (i: number) => `${String(i).padStart(2, '0')}${'b'.repeat(61)}`;
 const prefix = (i: number) => `${i}/${'p'.repeat(MAX_PREFIX_LENGTH - 3)}`.slice(0, MAX_PREFIX_LENGTH);
 
 function worstCase(): ReencryptionState {
-  const allowed = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i): ReencryptTargetSpec => ({ type: 'envelope', bucket: bucket(i), prefix: prefix(i) }));
-  const notAllowed = Array.from({ length: MAX_LISTED_REFUSALS + 5 }, (_, i): ReencryptTargetSpec => ({ type: 's3-sse-kms', bucket: bucket(50 + i), prefix: prefix(50 + i) }));
+  const allowed = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i): ReencryptTargetSpec => ({
+    type: 'envelope',
+    bucket: bucket(i),
+    prefix: prefix(i),
+  }));
+  const notAllowed = Array.from({ length: MAX_LISTED_REFUSALS + 5 }, (_, i): ReencryptTargetSpec => ({
+    type: 's3-sse-kms',
+    bucket: bucket(50 + i),
+    prefix: prefix(50 + i),
+  }));
   let state = planReencryption(
-    { source: 'manual', dryRun: false, reEncryptTargets: [...allowed, ...notAllowed].map((t) => ({ ...t, origin: 'request' as const })) },
+    {
+      source: 'manual',
+      dryRun: false,
+      reEncryptTargets: [...allowed, ...notAllowed].map((t) => ({ ...t, origin: 'request' as const })),
+    },
     [{ keyArn: KEY, outcome: 'ROTATED', aliases: [] }],
     { buckets: allowed.map((t) => t.bucket), targets: {}, auto: false, kmsRequestsPerSecond: 100 },
   );
   for (const unit of [...state.units]) {
-    const failures = Array.from({ length: MAX_LISTED_FAILURES }, (_, j) => boundedFailure(`${unit.prefix}${'k'.repeat(1024)}${j}`, `InternalError: ${'e'.repeat(2000)}`));
-    const report = { ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin), objectsScanned: 1e9, objectsFailed: 1e9, failures, error: boundedFailure('', 'x'.repeat(2000)).error, status: 'FAILED' as const };
-    state = advanceReencryption({ ...state, mapRun: { MapRunArn: `arn:aws:states:us-east-1:111122223333:mapRun:${'m'.repeat(80)}`, ResultWriterDetails: { Bucket: 'r'.repeat(63), Key: `reencryption/${'n'.repeat(80)}/19/${'i'.repeat(36)}/manifest.json` } } }, report);
+    const failures = Array.from({ length: MAX_LISTED_FAILURES }, (_, j) =>
+      boundedFailure(`${unit.prefix}${'k'.repeat(1024)}${j}`, `InternalError: ${'e'.repeat(2000)}`),
+    );
+    const report = {
+      ...emptyTargetReport(unit.type, unit.bucket, unit.prefix, unit.keyArn, unit.origin),
+      objectsScanned: 1e9,
+      objectsFailed: 1e9,
+      failures,
+      error: boundedFailure('', 'x'.repeat(2000)).error,
+      status: 'FAILED' as const,
+    };
+    state = advanceReencryption(
+      {
+        ...state,
+        mapRun: {
+          MapRunArn: `arn:aws:states:us-east-1:111122223333:mapRun:${'m'.repeat(80)}`,
+          ResultWriterDetails: {
+            Bucket: 'r'.repeat(63),
+            Key: `reencryption/${'n'.repeat(80)}/19/${'i'.repeat(36)}/manifest.json`,
+          },
+        },
+      },
+      report,
+    );
   }
   return { ...state, branchError: { Error: 'Lambda.Unknown', Cause: 'c'.repeat(MAX_CAUSE) } };
 }
@@ -61,7 +94,10 @@ describe('re-encryption state: the worst case fits the 256 KiB payload limit', (
     expect(state.reports[0].failures).toHaveLength(MAX_LISTED_FAILURES);
     expect(state.reports.at(-1)!.failures.length).toBeLessThan(MAX_LISTED_FAILURES);
     expect(state.reports.every((r) => r.objectsFailed === 1e9)).toBe(true);
-    const listed = state.reports.reduce((n, r) => n + r.failures.reduce((m, f) => m + Buffer.byteLength(f.key) + Buffer.byteLength(f.error) + 20, 0), 0);
+    const listed = state.reports.reduce(
+      (n, r) => n + r.failures.reduce((m, f) => m + Buffer.byteLength(f.key) + Buffer.byteLength(f.error) + 20, 0),
+      0,
+    );
     expect(listed).toBeLessThanOrEqual(LISTED_FAILURES_BUDGET_BYTES);
   });
 

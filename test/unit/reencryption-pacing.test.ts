@@ -8,15 +8,23 @@ function fakeClock(): Clock & { sleeps: number[]; drive<T>(work: Promise<T>): Pr
   return {
     sleeps,
     now: () => now,
-    sleep: (ms) => { sleeps.push(ms); return new Promise<void>((wake) => timers.push({ at: now + ms, wake })); },
+    sleep: (ms) => {
+      sleeps.push(ms);
+      return new Promise<void>((wake) => timers.push({ at: now + ms, wake }));
+    },
     async drive(work) {
       let done = false;
-      const result = work.finally(() => { done = true; });
+      const result = work.finally(() => {
+        done = true;
+      });
       while (!done) {
         await new Promise((r) => setImmediate(r));
         timers.sort((a, b) => a.at - b.at);
         const next = timers.shift();
-        if (next) { now = Math.max(now, next.at); next.wake(); }
+        if (next) {
+          now = Math.max(now, next.at);
+          next.wake();
+        }
       }
       return result;
     },
@@ -28,7 +36,12 @@ describe('KmsPacer', () => {
     const clock = fakeClock();
     const pacer = new KmsPacer(20, clock);
     const starts: number[] = [];
-    const worker = async (n: number) => { for (let i = 0; i < n; i++) { await pacer.take(2); starts.push(clock.now()); } };
+    const worker = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await pacer.take(2);
+        starts.push(clock.now());
+      }
+    };
     await clock.drive(Promise.all([worker(10), worker(10), worker(10), worker(10)]));
     expect(starts).toHaveLength(40);
     expect(Math.max(...starts)).toBe(3900);
@@ -43,11 +56,31 @@ describe('retryThrottled', () => {
     const clock = fakeClock();
     let throttles = 0;
     let calls = 0;
-    const out = await clock.drive(retryThrottled(async () => { if (++calls <= 3) throw Object.assign(new Error('x'), { name: 'SlowDown' }); return 'ok'; }, () => throttles++, { maxAttempts: 5, baseMs: 100, capMs: 250 }, clock, () => 1));
+    const out = await clock.drive(
+      retryThrottled(
+        async () => {
+          if (++calls <= 3) throw Object.assign(new Error('x'), { name: 'SlowDown' });
+          return 'ok';
+        },
+        () => throttles++,
+        { maxAttempts: 5, baseMs: 100, capMs: 250 },
+        clock,
+        () => 1,
+      ),
+    );
     expect(out).toBe('ok');
     expect(throttles).toBe(3);
     expect(clock.sleeps).toEqual([100, 200, 250]);
-    await expect(retryThrottled(async () => { throw Object.assign(new Error('boom'), { name: 'InternalError', $metadata: { httpStatusCode: 503 } }); }, () => throttles++, undefined, clock)).rejects.toThrow('boom');
+    await expect(
+      retryThrottled(
+        async () => {
+          throw Object.assign(new Error('boom'), { name: 'InternalError', $metadata: { httpStatusCode: 503 } });
+        },
+        () => throttles++,
+        undefined,
+        clock,
+      ),
+    ).rejects.toThrow('boom');
     expect(throttles).toBe(3);
   });
 
@@ -55,8 +88,20 @@ describe('retryThrottled', () => {
     ['KMS ThrottlingException', { name: 'ThrottlingException' }, true],
     ['S3 SlowDown', { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }, true],
     ['HEAD 503 without body', { name: 'Unknown', $metadata: { httpStatusCode: 503 } }, true],
-    ['Encryption SDK decrypt', { name: 'Error', message: 'Unable to decrypt data key and one or more KMS CMKs had an error. \n  Error #1 \n ThrottlingException: You have exceeded the rate' }, true],
-    ['200 with an InternalError body (the client makes it 503)', { name: 'InternalError', $metadata: { httpStatusCode: 503 } }, false],
+    [
+      'Encryption SDK decrypt',
+      {
+        name: 'Error',
+        message:
+          'Unable to decrypt data key and one or more KMS CMKs had an error. \n  Error #1 \n ThrottlingException: You have exceeded the rate',
+      },
+      true,
+    ],
+    [
+      '200 with an InternalError body (the client makes it 503)',
+      { name: 'InternalError', $metadata: { httpStatusCode: 503 } },
+      false,
+    ],
     ['AccessDenied', { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, false],
   ])('isThrottle: %s', (_, e, expected) => expect(isThrottle(e)).toBe(expected));
 });

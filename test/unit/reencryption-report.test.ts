@@ -5,9 +5,23 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import type { KeyResult, RunSummary } from '../../lambdas/domain/contracts';
-import { emptyTargetReport, MAX_LISTED_FAILURES, MAX_REENCRYPTION_UNITS, recordOutcome, type ReencryptionState, type ReencryptionUnit, type RefusedTarget, type TargetReport } from '../../lambdas/domain/reencryption';
+import {
+  emptyTargetReport,
+  MAX_LISTED_FAILURES,
+  MAX_REENCRYPTION_UNITS,
+  recordOutcome,
+  type ReencryptionState,
+  type ReencryptionUnit,
+  type RefusedTarget,
+  type TargetReport,
+} from '../../lambdas/domain/reencryption';
 import { reencryptionFailed, summarizeReencryption } from '../../lambdas/domain/reencryption-report';
-import { formatNotification, MESSAGE_MAX_BYTES, reencryptArgument, REENCRYPTION_SECTION_MAX_BYTES } from '../../lambdas/domain/message';
+import {
+  formatNotification,
+  MESSAGE_MAX_BYTES,
+  reencryptArgument,
+  REENCRYPTION_SECTION_MAX_BYTES,
+} from '../../lambdas/domain/message';
 import { summarise } from '../../lambdas/domain/summary';
 import { notify } from '../../lambdas/notify/handler';
 import { Ledger } from '../../lambdas/adapters/ledger';
@@ -19,19 +33,59 @@ const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const K2 = `arn:aws:kms:us-east-1:${ACCOUNT}:key/0987dcba-09fe-87dc-65ba-ab0987654321`;
 
 function state(overrides: Partial<ReencryptionState> = {}): ReencryptionState {
-  return { mode: 'RUN', units: [], refused: [], refusedMore: 0, index: 0, remaining: 0, current: null, childKmsRequestsPerSecond: 10, reports: [], mapRun: null, mapRunError: null, ...overrides };
+  return {
+    mode: 'RUN',
+    units: [],
+    refused: [],
+    refusedMore: 0,
+    index: 0,
+    remaining: 0,
+    current: null,
+    childKmsRequestsPerSecond: 10,
+    reports: [],
+    mapRun: null,
+    mapRunError: null,
+    ...overrides,
+  };
 }
 
-function report(bucket: string, counts: { reencrypted?: number; skipped?: number; failed?: number; bytes?: number }, overrides: Partial<TargetReport> = {}): TargetReport {
+function report(
+  bucket: string,
+  counts: { reencrypted?: number; skipped?: number; failed?: number; bytes?: number },
+  overrides: Partial<TargetReport> = {},
+): TargetReport {
   let r = emptyTargetReport('s3-sse-kms', bucket, '', KEY_ARN, 'request');
-  for (let i = 0; i < (counts.reencrypted ?? 0); i++) r = recordOutcome(r, { key: `ok-${i}`, result: 'REENCRYPTED', bytes: counts.bytes ?? 10, oldVersionLeft: false, bucketKey: false });
-  for (let i = 0; i < (counts.skipped ?? 0); i++) r = recordOutcome(r, { key: `skip-${i}`, result: 'SKIPPED', reason: i % 2 ? 'OTHER_KEY' : 'NOT_SSE_KMS' });
-  for (let i = 0; i < (counts.failed ?? 0); i++) r = recordOutcome(r, { key: `bad-${i}`, result: 'FAILED', error: `AccessDenied ${i}` });
+  for (let i = 0; i < (counts.reencrypted ?? 0); i++)
+    r = recordOutcome(r, {
+      key: `ok-${i}`,
+      result: 'REENCRYPTED',
+      bytes: counts.bytes ?? 10,
+      oldVersionLeft: false,
+      bucketKey: false,
+    });
+  for (let i = 0; i < (counts.skipped ?? 0); i++)
+    r = recordOutcome(r, { key: `skip-${i}`, result: 'SKIPPED', reason: i % 2 ? 'OTHER_KEY' : 'NOT_SSE_KMS' });
+  for (let i = 0; i < (counts.failed ?? 0); i++)
+    r = recordOutcome(r, { key: `bad-${i}`, result: 'FAILED', error: `AccessDenied ${i}` });
   return { ...r, batches: 1, ...overrides };
 }
 
-const unit = (bucket: string, keyArn = KEY_ARN): ReencryptionUnit => ({ type: 's3-sse-kms', bucket, prefix: '', keyArn, origin: 'finding' });
-const refusal = (bucket: string): RefusedTarget => ({ type: 's3-sse-kms', bucket, prefix: '', keyArn: KEY_ARN, origin: 'finding', reason: 'BUCKET_NOT_ALLOWED', detail: `${bucket} is not in reEncryptBuckets` });
+const unit = (bucket: string, keyArn = KEY_ARN): ReencryptionUnit => ({
+  type: 's3-sse-kms',
+  bucket,
+  prefix: '',
+  keyArn,
+  origin: 'finding',
+});
+const refusal = (bucket: string): RefusedTarget => ({
+  type: 's3-sse-kms',
+  bucket,
+  prefix: '',
+  keyArn: KEY_ARN,
+  origin: 'finding',
+  reason: 'BUCKET_NOT_ALLOWED',
+  detail: `${bucket} is not in reEncryptBuckets`,
+});
 
 describe('summarizeReencryption', () => {
   it.each([null, undefined])('is null for %s', (s) => {
@@ -44,24 +98,42 @@ describe('summarizeReencryption', () => {
 
   it('sums the targets, and needs no action when every object was re-encrypted or skipped', () => {
     // Given
-    const reports = [report('aaa', { reencrypted: 3, skipped: 2, bytes: 100 }), report('bbb', { reencrypted: 4, skipped: 1 })];
+    const reports = [
+      report('aaa', { reencrypted: 3, skipped: 2, bytes: 100 }),
+      report('bbb', { reencrypted: 4, skipped: 1 }),
+    ];
 
     // When
     const s = summarizeReencryption(state({ reports }));
 
     // Then
-    expect(s).toEqual({ mode: 'RUN', objectsScanned: 10, objectsReencrypted: 7, objectsSkipped: 3, objectsFailed: 0, actionRequired: false, actionRequiredByReason: {}, targets: reports, refused: [], planned: [] });
+    expect(s).toEqual({
+      mode: 'RUN',
+      objectsScanned: 10,
+      objectsReencrypted: 7,
+      objectsSkipped: 3,
+      objectsFailed: 0,
+      actionRequired: false,
+      actionRequiredByReason: {},
+      targets: reports,
+      refused: [],
+      planned: [],
+    });
     expect(reencryptionFailed(s)).toBe(false);
   });
 
   it('needs action and failed when an object failed', () => {
-    const s = summarizeReencryption(state({ reports: [report('aaa', { reencrypted: 1 }), report('bbb', { failed: 2 })] }));
+    const s = summarizeReencryption(
+      state({ reports: [report('aaa', { reencrypted: 1 }), report('bbb', { failed: 2 })] }),
+    );
     expect(s).toMatchObject({ objectsScanned: 3, objectsFailed: 2, actionRequired: true });
     expect(reencryptionFailed(s)).toBe(true);
   });
 
   it('needs action and failed when a target map run FAILED, even with no failed object', () => {
-    const s = summarizeReencryption(state({ reports: [report('aaa', { reencrypted: 1 }, { status: 'FAILED', error: 'States.ItemReaderFailed' })] }));
+    const s = summarizeReencryption(
+      state({ reports: [report('aaa', { reencrypted: 1 }, { status: 'FAILED', error: 'States.ItemReaderFailed' })] }),
+    );
     expect(s).toMatchObject({ objectsFailed: 0, actionRequired: true });
     expect(reencryptionFailed(s)).toBe(true);
   });
@@ -73,24 +145,55 @@ describe('summarizeReencryption', () => {
     expect(reencryptionFailed(s)).toBe(false);
   });
 
-  it('a finding\'s bucket outside reEncryptBuckets is reported, not an action; targets left over (TOO_MANY_TARGETS) are', () => {
+  it("a finding's bucket outside reEncryptBuckets is reported, not an action; targets left over (TOO_MANY_TARGETS) are", () => {
     expect(summarizeReencryption(state({ refused: [refusal('zzz')] }))?.actionRequired).toBe(false);
-    expect(summarizeReencryption(state({ refused: [{ ...refusal('zzz'), reason: 'TOO_MANY_TARGETS' }] }))?.actionRequired).toBe(true);
+    expect(
+      summarizeReencryption(state({ refused: [{ ...refusal('zzz'), reason: 'TOO_MANY_TARGETS' }] }))?.actionRequired,
+    ).toBe(true);
   });
 
-  it('the branch\'s own failure (Plan or Summarize) is reported, needs action and fails the execution, even with nothing run', () => {
-    const s = summarizeReencryption(state({ mode: 'NONE', branchError: { Error: 'Lambda.ServiceException', Cause: `{"errorMessage":"boom\n at x"}${'y'.repeat(2000)}` } }));
-    expect(s).toMatchObject({ mode: 'NONE', actionRequired: true, error: expect.stringMatching(/^Lambda\.ServiceException: \{"errorMessage":"boom at x"\}y+…$/) });
+  it("the branch's own failure (Plan or Summarize) is reported, needs action and fails the execution, even with nothing run", () => {
+    const s = summarizeReencryption(
+      state({
+        mode: 'NONE',
+        branchError: { Error: 'Lambda.ServiceException', Cause: `{"errorMessage":"boom\n at x"}${'y'.repeat(2000)}` },
+      }),
+    );
+    expect(s).toMatchObject({
+      mode: 'NONE',
+      actionRequired: true,
+      error: expect.stringMatching(/^Lambda\.ServiceException: \{"errorMessage":"boom at x"\}y+…$/),
+    });
     expect(s!.error!.length).toBeLessThanOrEqual(500);
     expect(reencryptionFailed(s)).toBe(true);
-    const n = formatNotification(runSummary(state({ mode: 'RUN', reports: [report('aaa', { reencrypted: 1 })], branchError: { Error: 'AccessDenied', Cause: 'results unreadable' } })), OPTS);
+    const n = formatNotification(
+      runSummary(
+        state({
+          mode: 'RUN',
+          reports: [report('aaa', { reencrypted: 1 })],
+          branchError: { Error: 'AccessDenied', Cause: 'results unreadable' },
+        }),
+      ),
+      OPTS,
+    );
     expect(section(n.message)).toMatch(/the re-encryption stopped: AccessDenied: results unreadable/);
     expect(n.attributes.actionRequired.StringValue).toBe('true');
   });
 
   it('reports mode NONE when every target was refused', () => {
     const s = summarizeReencryption(state({ mode: 'NONE', refused: [refusal('zzz')] }));
-    expect(s).toEqual({ mode: 'NONE', objectsScanned: 0, objectsReencrypted: 0, objectsSkipped: 0, objectsFailed: 0, actionRequired: false, actionRequiredByReason: {}, targets: [], refused: [refusal('zzz')], planned: [] });
+    expect(s).toEqual({
+      mode: 'NONE',
+      objectsScanned: 0,
+      objectsReencrypted: 0,
+      objectsSkipped: 0,
+      objectsFailed: 0,
+      actionRequired: false,
+      actionRequiredByReason: {},
+      targets: [],
+      refused: [refusal('zzz')],
+      planned: [],
+    });
     expect(reencryptionFailed(s)).toBe(false);
   });
 
@@ -105,17 +208,21 @@ describe('summarizeReencryption', () => {
   it('property: totals are the sums over targets, and reencryptionFailed only in RUN mode', () => {
     const counts = fc.record({ reencrypted: fc.nat(5), skipped: fc.nat(5), failed: fc.nat(3) });
     fc.assert(
-      fc.property(fc.constantFrom('RUN', 'REPORT_ONLY') as fc.Arbitrary<'RUN' | 'REPORT_ONLY'>, fc.array(counts, { maxLength: 6 }), (mode, all) => {
-        const reports = all.map((c, i) => report(`bucket-${i}`, c));
-        const s = summarizeReencryption(state({ mode, reports }))!;
-        const total = (f: (c: (typeof all)[number]) => number) => all.reduce((n, c) => n + f(c), 0);
-        expect(s.objectsReencrypted).toBe(total((c) => c.reencrypted));
-        expect(s.objectsSkipped).toBe(total((c) => c.skipped));
-        expect(s.objectsFailed).toBe(total((c) => c.failed));
-        expect(s.objectsScanned).toBe(s.objectsReencrypted + s.objectsSkipped + s.objectsFailed);
-        expect(s.actionRequired).toBe(s.objectsFailed > 0);
-        expect(reencryptionFailed(s)).toBe(mode === 'RUN' && s.objectsFailed > 0);
-      }),
+      fc.property(
+        fc.constantFrom('RUN', 'REPORT_ONLY') as fc.Arbitrary<'RUN' | 'REPORT_ONLY'>,
+        fc.array(counts, { maxLength: 6 }),
+        (mode, all) => {
+          const reports = all.map((c, i) => report(`bucket-${i}`, c));
+          const s = summarizeReencryption(state({ mode, reports }))!;
+          const total = (f: (c: (typeof all)[number]) => number) => all.reduce((n, c) => n + f(c), 0);
+          expect(s.objectsReencrypted).toBe(total((c) => c.reencrypted));
+          expect(s.objectsSkipped).toBe(total((c) => c.skipped));
+          expect(s.objectsFailed).toBe(total((c) => c.failed));
+          expect(s.objectsScanned).toBe(s.objectsReencrypted + s.objectsSkipped + s.objectsFailed);
+          expect(s.actionRequired).toBe(s.objectsFailed > 0);
+          expect(reencryptionFailed(s)).toBe(mode === 'RUN' && s.objectsFailed > 0);
+        },
+      ),
     );
   });
 });
@@ -124,7 +231,11 @@ describe('summarise and Notify', () => {
   const sns = mockClient(SNSClient);
   const dynamo = mockClient(DynamoDBClient);
   const EXECUTION = `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:exec-1`;
-  const rotated = () => ({ ...newKeyTask({ ref: KEY_ARN, request: request(), executionArn: EXECUTION }), keyArn: KEY_ARN, outcome: 'ROTATED' as const });
+  const rotated = () => ({
+    ...newKeyTask({ ref: KEY_ARN, request: request(), executionArn: EXECUTION }),
+    keyArn: KEY_ARN,
+    outcome: 'ROTATED' as const,
+  });
   beforeEach(() => {
     sns.reset();
     dynamo.reset();
@@ -132,7 +243,11 @@ describe('summarise and Notify', () => {
 
   it('the summary carries reencryption (null without a branch state)', () => {
     expect(summarise({ request: request(), results: [] }).reencryption).toBeNull();
-    const s = summarise({ request: request(), results: [], reencryption: state({ reports: [report('aaa', { reencrypted: 2 })] }) });
+    const s = summarise({
+      request: request(),
+      results: [],
+      reencryption: state({ reports: [report('aaa', { reencrypted: 2 })] }),
+    });
     expect(s.reencryption).toMatchObject({ mode: 'RUN', objectsReencrypted: 2 });
   });
 
@@ -144,7 +259,12 @@ describe('summarise and Notify', () => {
 
     // When
     const out = await notify(
-      { request: request(), results: [rotated()], executionArn: EXECUTION, reencryption: state({ reports: [report('orders-data', { reencrypted: 1, failed: 1 })] }) },
+      {
+        request: request(),
+        results: [rotated()],
+        executionArn: EXECUTION,
+        reencryption: state({ reports: [report('orders-data', { reencrypted: 1, failed: 1 })] }),
+      },
       config({ topicArn: 'arn:aws:sns:us-east-1:111122223333:t' }),
       new NotificationTopic(new SNSClient({ region: 'us-east-1' }), 'arn:aws:sns:us-east-1:111122223333:t'),
       new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' })),
@@ -152,7 +272,11 @@ describe('summarise and Notify', () => {
     );
 
     // Then
-    expect(out).toMatchObject({ anyFailed: false, reencryptionFailed: true, summary: { reencryption: { objectsFailed: 1 } } });
+    expect(out).toMatchObject({
+      anyFailed: false,
+      reencryptionFailed: true,
+      summary: { reencryption: { objectsFailed: 1 } },
+    });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       Message: expect.stringContaining('Re-encryption (ran)'),
       MessageAttributes: expect.objectContaining({ actionRequired: { DataType: 'String', StringValue: 'true' } }),
@@ -160,9 +284,21 @@ describe('summarise and Notify', () => {
   });
 
   it('returns reencryptionFailed on the already-notified path too, publishing nothing', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { pk: { S: `NOTIFY#${EXECUTION}` }, sk: { S: 'NOTIFY' }, messageId: { S: 'msg-0' }, at: { S: NOW.toISOString() } } });
+    dynamo.on(GetItemCommand).resolves({
+      Item: {
+        pk: { S: `NOTIFY#${EXECUTION}` },
+        sk: { S: 'NOTIFY' },
+        messageId: { S: 'msg-0' },
+        at: { S: NOW.toISOString() },
+      },
+    });
     const out = await notify(
-      { request: request(), results: [rotated()], executionArn: EXECUTION, reencryption: state({ reports: [report('orders-data', {}, { status: 'FAILED', error: 'States.Runtime' })] }) },
+      {
+        request: request(),
+        results: [rotated()],
+        executionArn: EXECUTION,
+        reencryption: state({ reports: [report('orders-data', {}, { status: 'FAILED', error: 'States.Runtime' })] }),
+      },
       config(),
       new NotificationTopic(new SNSClient({ region: 'us-east-1' }), 'arn:aws:sns:us-east-1:111122223333:t'),
       new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' })),
@@ -176,19 +312,54 @@ describe('summarise and Notify', () => {
     sns.on(PublishCommand).resolves({ MessageId: 'msg-1' });
     dynamo.on(GetItemCommand).resolves({});
     dynamo.on(PutItemCommand).resolves({});
-    const out = await notify({ request: request(), results: [rotated()], executionArn: EXECUTION }, config(), new NotificationTopic(new SNSClient({ region: 'us-east-1' }), 't'), new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' })), NOW);
+    const out = await notify(
+      { request: request(), results: [rotated()], executionArn: EXECUTION },
+      config(),
+      new NotificationTopic(new SNSClient({ region: 'us-east-1' }), 't'),
+      new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' })),
+      NOW,
+    );
     expect(out.reencryptionFailed).toBe(false);
   });
 });
 
 function key(): KeyResult {
-  return { ref: KEY_ARN, keyArn: KEY_ARN, via: null, aliases: [], outcome: 'ROTATED', reason: null, detail: null, onDemandRotationsUsed: 1, onDemandRotationsRemaining: 24, previousKeyMaterialId: null, currentKeyMaterialId: null, joined: false, rotationStartedAt: null, confirmedAt: null, approvedBy: null, approvalReason: null };
+  return {
+    ref: KEY_ARN,
+    keyArn: KEY_ARN,
+    via: null,
+    aliases: [],
+    outcome: 'ROTATED',
+    reason: null,
+    detail: null,
+    onDemandRotationsUsed: 1,
+    onDemandRotationsRemaining: 24,
+    previousKeyMaterialId: null,
+    currentKeyMaterialId: null,
+    joined: false,
+    rotationStartedAt: null,
+    confirmedAt: null,
+    approvedBy: null,
+    approvalReason: null,
+  };
 }
 
 function runSummary(reencryption: ReencryptionState | null, keys: KeyResult[] = [key()]): RunSummary {
   return {
-    requestId: 'req-0001', source: 'manual', findingId: null, findingType: null, severity: null, severityLabel: null, reason: 'INC-9', dryRun: false,
-    executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:M:x`, startedAt: null, outcome: 'ROTATED', anyFailed: false, keys, reencryption: summarizeReencryption(reencryption),
+    requestId: 'req-0001',
+    source: 'manual',
+    findingId: null,
+    findingType: null,
+    severity: null,
+    severityLabel: null,
+    reason: 'INC-9',
+    dryRun: false,
+    executionArn: `arn:aws:states:us-east-1:${ACCOUNT}:execution:M:x`,
+    startedAt: null,
+    outcome: 'ROTATED',
+    anyFailed: false,
+    keys,
+    reencryption: summarizeReencryption(reencryption),
   };
 }
 const OPTS = { region: 'us-east-1', rotationBudget: 25 };
@@ -202,13 +373,18 @@ describe('the notification: Re-encryption', () => {
     r = recordOutcome(r, { key: 'moved.json', result: 'CHANGED_DURING_RUN', error: 'PreconditionFailed' });
 
     // When
-    const n = formatNotification(runSummary(state({ reports: [{ ...r, throttlesRetried: 4, batches: 3, durationMs: 61_000 }] })), OPTS);
+    const n = formatNotification(
+      runSummary(state({ reports: [{ ...r, throttlesRetried: 4, batches: 3, durationMs: 61_000 }] })),
+      OPTS,
+    );
     const text = section(n.message);
 
     // Then
     expect(text).toContain('14 objects scanned, 3 re-encrypted under new data keys, 3 skipped, 8 failed.');
     expect(text).toContain('1. s3-sse-kms s3://orders-data/');
-    expect(text).toContain('14 scanned, 3 re-encrypted (2.0 MiB), 3 skipped (2 not SSE-KMS, 1 under another key), 8 failed');
+    expect(text).toContain(
+      '14 scanned, 3 re-encrypted (2.0 MiB), 3 skipped (2 not SSE-KMS, 1 under another key), 8 failed',
+    );
     expect(text).toContain('the first 5 of 8');
     expect(text).toContain('- bad-0: AccessDenied 0');
     expect(text).not.toContain('bad-5');
@@ -218,8 +394,12 @@ describe('the notification: Re-encryption', () => {
     expect(text).toContain('3 batch(es), 4 throttled request(s) retried, 61 s');
     expect(n.attributes.actionRequired.StringValue).toBe('true');
     expect(n.message).toMatch(/^ACTION REQUIRED/m);
-    expect(n.message).toMatch(/- Re-encryption: 3 object\(s\) in 1 target\(s\) now have new data keys\. 8 failed and still use their old data keys/);
-    expect(n.message).toContain('Data outside these targets (other buckets, other stores, copies people made) was NOT re-encrypted.');
+    expect(n.message).toMatch(
+      /- Re-encryption: 3 object\(s\) in 1 target\(s\) now have new data keys\. 8 failed and still use their old data keys/,
+    );
+    expect(n.message).toContain(
+      'Data outside these targets (other buckets, other stores, copies people made) was NOT re-encrypted.',
+    );
   });
 
   it('a fully successful re-encryption needs no action', () => {
@@ -230,54 +410,94 @@ describe('the notification: Re-encryption', () => {
   });
 
   it('refused targets with their reason; actionRequired true when someone asked for them', () => {
-    const n = formatNotification(runSummary(state({ mode: 'NONE', refused: [{ ...refusal('not-listed'), origin: 'request' }, refusal('not-listed')] })), OPTS);
-    expect(section(n.message)).toMatch(/- s3-sse-kms s3:\/\/not-listed\/ for arn:aws:kms:\S+ \(named by the finding\): REFUSED BUCKET_NOT_ALLOWED - not-listed is not in reEncryptBuckets/);
+    const n = formatNotification(
+      runSummary(
+        state({ mode: 'NONE', refused: [{ ...refusal('not-listed'), origin: 'request' }, refusal('not-listed')] }),
+      ),
+      OPTS,
+    );
+    expect(section(n.message)).toMatch(
+      /- s3-sse-kms s3:\/\/not-listed\/ for arn:aws:kms:\S+ \(named by the finding\): REFUSED BUCKET_NOT_ALLOWED - not-listed is not in reEncryptBuckets/,
+    );
     expect(n.attributes.actionRequired.StringValue).toBe('true');
     expect(n.message).toMatch(/No data was re-encrypted: every target \(2\) was refused/);
     // Without a detail sentence, the reason in words.
-    const bare = formatNotification(runSummary(state({ mode: 'NONE', refused: [{ ...refusal('bare'), detail: '' }] })), OPTS);
-    expect(section(bare.message)).toMatch(/REFUSED BUCKET_NOT_ALLOWED - the bucket is not in the reEncryptBuckets setting/);
+    const bare = formatNotification(
+      runSummary(state({ mode: 'NONE', refused: [{ ...refusal('bare'), detail: '' }] })),
+      OPTS,
+    );
+    expect(section(bare.message)).toMatch(
+      /REFUSED BUCKET_NOT_ALLOWED - the bucket is not in the reEncryptBuckets setting/,
+    );
   });
 
   it('REPORT_ONLY: what would run and the command that runs it, one per key', () => {
-    const units: ReencryptionUnit[] = [unit('orders-data'), { ...unit('orders-archive'), type: 'envelope', prefix: "exports/it's" }, unit('orders-data', K2)];
+    const units: ReencryptionUnit[] = [
+      unit('orders-data'),
+      { ...unit('orders-archive'), type: 'envelope', prefix: "exports/it's" },
+      unit('orders-data', K2),
+    ];
     const n = formatNotification(runSummary(state({ mode: 'REPORT_ONLY', units })), OPTS);
     const text = section(n.message);
     expect(text).toContain('Re-encryption (REPORT ONLY: nothing was re-encrypted)');
     expect(text).toContain(`- envelope s3://orders-archive/exports/it's for ${KEY_ARN} (named by the finding)`);
-    expect(text).toContain(`kms-rotate start --key ${KEY_ARN} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data --reencrypt 'envelope:orders-archive/exports/it'\\''s'`);
-    expect(text).toContain(`kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`);
+    expect(text).toContain(
+      `kms-rotate start --key ${KEY_ARN} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data --reencrypt 'envelope:orders-archive/exports/it'\\''s'`,
+    );
+    expect(text).toContain(
+      `kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`,
+    );
     expect(text).toMatch(/`start`: the key was not rotated, so it is rotated first/);
     expect(n.attributes.actionRequired.StringValue).toBe('false');
     // A key this execution rotated: re-encrypt only, no second rotation, exposure = the execution's start.
     const started = { ...runSummary(state({ mode: 'REPORT_ONLY', units })), startedAt: '2026-12-04T09:30:00.000Z' };
     const after = section(formatNotification(started, OPTS).message);
-    expect(after).toContain(`kms-rotate reencrypt --key ${KEY_ARN} --reason 're-encrypt after req-0001' --exposed-at 2026-12-04T09:30:00.000Z --target s3-sse-kms:orders-data --target 'envelope:orders-archive/exports/it'\\''s'`);
+    expect(after).toContain(
+      `kms-rotate reencrypt --key ${KEY_ARN} --reason 're-encrypt after req-0001' --exposed-at 2026-12-04T09:30:00.000Z --target s3-sse-kms:orders-data --target 'envelope:orders-archive/exports/it'\\''s'`,
+    );
     // K2 was not rotated here: it must be rotated first.
-    expect(after).toContain(`kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`);
+    expect(after).toContain(
+      `kms-rotate start --key ${K2} --reason 're-encrypt after req-0001' --reencrypt s3-sse-kms:orders-data`,
+    );
     expect(n.message).toMatch(/Re-encryption was only planned \(3 target\(s\)\), nothing was re-encrypted/);
   });
 
   it('without a re-encryption, a rotated run says no data was re-encrypted and how to have it done', () => {
     const n = formatNotification(runSummary(null), OPTS);
     expect(n.message).not.toContain('Re-encryption (');
-    expect(n.message).toMatch(/- No data was re-encrypted by this execution\. .*--reencrypt s3-sse-kms:<bucket>\/<prefix>/);
+    expect(n.message).toMatch(
+      /- No data was re-encrypted by this execution\. .*--reencrypt s3-sse-kms:<bucket>\/<prefix>/,
+    );
     expect(formatNotification(runSummary(null, []), OPTS).message).not.toContain('No data was re-encrypted');
   });
 
   it('reencryptArgument: bucket alone for the whole bucket', () => {
     expect(reencryptArgument({ type: 's3-sse-kms', bucket: 'orders-data', prefix: '' })).toBe('s3-sse-kms:orders-data');
-    expect(reencryptArgument({ type: 'envelope', bucket: 'orders-data', prefix: 'a/b/' })).toBe('envelope:orders-data/a/b/');
+    expect(reencryptArgument({ type: 'envelope', bucket: 'orders-data', prefix: 'a/b/' })).toBe(
+      'envelope:orders-data/a/b/',
+    );
   });
 
   it(`stays within MESSAGE_MAX_BYTES with ${MAX_REENCRYPTION_UNITS} targets x ${MAX_LISTED_FAILURES} failures of long keys and errors, and 50 keys`, () => {
     // Given: the worst the state carries: 20 targets, each with 20 listed failures of 1024-character keys.
     const reports = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, t) => {
       let r = emptyTargetReport('envelope', `bucket-${t}`, `${'p'.repeat(1000)}/`, KEY_ARN, 'setting');
-      for (let i = 0; i < MAX_LISTED_FAILURES + 5; i++) r = recordOutcome(r, { key: `${'k'.repeat(1020)}${i}`, result: 'FAILED', error: `${'é'.repeat(2000)} ${i}` });
-      return { ...r, skippedByReason: { OTHER_KEY: 1, NOT_ENVELOPE: 2 }, oldVersionsLeft: 3, bucketKeys: true, error: 'x'.repeat(5000), status: 'FAILED' as const };
+      for (let i = 0; i < MAX_LISTED_FAILURES + 5; i++)
+        r = recordOutcome(r, { key: `${'k'.repeat(1020)}${i}`, result: 'FAILED', error: `${'é'.repeat(2000)} ${i}` });
+      return {
+        ...r,
+        skippedByReason: { OTHER_KEY: 1, NOT_ENVELOPE: 2 },
+        oldVersionsLeft: 3,
+        bucketKeys: true,
+        error: 'x'.repeat(5000),
+        status: 'FAILED' as const,
+      };
     });
-    const refused = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i) => ({ ...refusal(`refused-${i}`), prefix: 'r'.repeat(1024), detail: 'd'.repeat(3000) }));
+    const refused = Array.from({ length: MAX_REENCRYPTION_UNITS }, (_, i) => ({
+      ...refusal(`refused-${i}`),
+      prefix: 'r'.repeat(1024),
+      detail: 'd'.repeat(3000),
+    }));
     const keys = Array.from({ length: 50 }, () => ({ ...key(), detail: 'x'.repeat(3000) }));
 
     // When
@@ -290,7 +510,9 @@ describe('the notification: Re-encryption', () => {
     expect(text).toContain(`Targets (${MAX_REENCRYPTION_UNITS})`);
     expect(text).toContain('1. envelope s3://bucket-0/');
     // What does not fit as a block is a line, then a count: never silently gone.
-    expect(text).toMatch(/more target\(s\) not listed to keep this message under the SNS size limit|20\. envelope s3:\/\/bucket-19/);
+    expect(text).toMatch(
+      /more target\(s\) not listed to keep this message under the SNS size limit|20\. envelope s3:\/\/bucket-19/,
+    );
     expect(n.message).toContain('What to do next');
     expect(n.message).toMatch(/Keys \(50\)/);
   });

@@ -24,9 +24,12 @@ describe('jsonArrayElements', () => {
   const value = [{ a: '}]{["\\"', b: [1, { c: 'é€😀' }] }, [], {}, { Output: JSON.stringify({ x: '[{"y": "}"}]' }) }];
   const text = ` \n[ ${value.map((v) => JSON.stringify(v)).join(' ,\n')} ]\n`;
 
-  test.each([1, 2, 3, 7, 64, 100_000])('the same elements whatever the chunk size (%i bytes: strings, escapes, UTF-8 split anywhere)', async (size) => {
-    expect(await all(text, size)).toEqual(value);
-  });
+  test.each([1, 2, 3, 7, 64, 100_000])(
+    'the same elements whatever the chunk size (%i bytes: strings, escapes, UTF-8 split anywhere)',
+    async (size) => {
+      expect(await all(text, size)).toEqual(value);
+    },
+  );
 
   test('an empty array has no elements', async () => {
     expect(await all('[]', 1)).toEqual([]);
@@ -56,8 +59,20 @@ const unit: ReencryptionUnit = { type: 's3-sse-kms', bucket: 'big-data', prefix:
 
 function stateFor(location: { Bucket: string; Key: string }): ReencryptionState {
   return {
-    mode: 'RUN', units: [unit], refused: [], refusedMore: 0, index: 0, remaining: 1, current: unit, childKmsRequestsPerSecond: 10,
-    reports: [], mapRun: { MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:x', ResultWriterDetails: location }, mapRunError: null,
+    mode: 'RUN',
+    units: [unit],
+    refused: [],
+    refusedMore: 0,
+    index: 0,
+    remaining: 1,
+    current: unit,
+    childKmsRequestsPerSecond: 10,
+    reports: [],
+    mapRun: {
+      MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:x',
+      ResultWriterDetails: location,
+    },
+    mapRunError: null,
   };
 }
 
@@ -74,10 +89,24 @@ test('a large result file (200,000 objects, ~25 MB) is summarized exactly, holdi
   };
   const recorded: unknown[] = [];
   const next = await summarizeReencryption(
-    { reencryption: stateFor(results.location), executionArn: 'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:run' },
-    { s3: results.s3 as never, ledger: { recordReencryption: async (entry: unknown) => void recorded.push(entry) } as never, now: new Date('2026-12-04T12:05:00Z') },
+    {
+      reencryption: stateFor(results.location),
+      executionArn: 'arn:aws:states:us-east-1:111122223333:execution:KmsIncidentRotation:run',
+    },
+    {
+      s3: results.s3 as never,
+      ledger: { recordReencryption: async (entry: unknown) => void recorded.push(entry) } as never,
+      now: new Date('2026-12-04T12:05:00Z'),
+    },
   );
-  expect(next.reports[0]).toMatchObject({ objectsScanned: objects, objectsReencrypted: objects, objectsFailed: 0, batches: results.children, status: 'COMPLETED', durationMs: 120_000 });
+  expect(next.reports[0]).toMatchObject({
+    objectsScanned: objects,
+    objectsReencrypted: objects,
+    objectsFailed: 0,
+    batches: results.children,
+    status: 'COMPLETED',
+    durationMs: 120_000,
+  });
   expect(recorded).toHaveLength(1);
   // Whole, the file would be held at least once (its bytes, then its string and the parsed array);
   // streamed, one child's entry and the running sum.

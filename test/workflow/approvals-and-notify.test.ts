@@ -14,7 +14,11 @@ const REGION = 'us-east-1';
 const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 // Intake sorts the keys: the three tagged for approval come first, so a Map bounded at 3 (the
 // old design) would have given them every slot.
-const APPROVAL_IDS = ['11111111-1111-1111-1111-111111111111', '22222222-2222-2222-2222-222222222222', '33333333-3333-3333-3333-333333333333'];
+const APPROVAL_IDS = [
+  '11111111-1111-1111-1111-111111111111',
+  '22222222-2222-2222-2222-222222222222',
+  '33333333-3333-3333-3333-333333333333',
+];
 const PLAIN_ID = '99999999-9999-9999-9999-999999999999';
 
 describe('approvals do not hold other keys', () => {
@@ -49,7 +53,10 @@ describe('approvals do not hold other keys', () => {
     expect(byArn[arn(PLAIN_ID)]).toMatchObject({ outcome: 'ROTATED' });
     const firstApproval = run.events.find((e) => e.type === 'StateEntered' && e.state?.name === 'RequestApproval')!;
     const plainRecorded = run.events.find(
-      (e) => e.type === 'StateExited' && e.state?.name === 'Record' && (e.state.input as { ref?: string }).ref === arn(PLAIN_ID),
+      (e) =>
+        e.type === 'StateExited' &&
+        e.state?.name === 'Record' &&
+        (e.state.input as { ref?: string }).ref === arn(PLAIN_ID),
     )!;
     expect(plainRecorded.timestamp - firstApproval.timestamp).toBeLessThan(approvalTimeoutMs / 2);
     const approvalsEnded = run.events.filter((e) => e.type === 'StateFailed' && e.state?.name === 'RequestApproval');
@@ -57,9 +64,15 @@ describe('approvals do not hold other keys', () => {
 
     // Each silent approval ended as approvalTimeoutAction SKIP says, and was recorded and notified.
     for (const id of APPROVAL_IDS) {
-      expect(byArn[arn(id)]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail: expect.stringMatching(/No approval decision within 10 min/) });
+      expect(byArn[arn(id)]).toMatchObject({
+        outcome: 'SKIPPED',
+        reason: 'APPROVAL_DENIED',
+        detail: expect.stringMatching(/No approval decision within 10 min/),
+      });
       const audit = await auditTrailOf(sim, arn(id));
-      expect(audit).toEqual([expect.objectContaining({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', executionArn: run.executionArn })]);
+      expect(audit).toEqual([
+        expect.objectContaining({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', executionArn: run.executionArn }),
+      ]);
     }
     expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error)).toHaveLength(1);
     const summaries = run.result.notifications.filter((n) => !n.subject?.startsWith('[APPROVAL NEEDED]'));
@@ -87,10 +100,17 @@ describe('each notification is sent once per execution', () => {
       await (original as (e: unknown, c: unknown) => Promise<unknown>)(event, context);
       throw Object.assign(new Error('Task timed out after 30.00 seconds'), { name: 'Sandbox.Timedout' });
     });
-    const world = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 20 }] }, 'one key');
+    const world = parseWorld(
+      { account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 20 }] },
+      'one key',
+    );
 
     // When
-    const run = await simulateIsolated({ world, input: guardDutyFinding([arn(PLAIN_ID)], 'notify-once-1'), speed: 100 });
+    const run = await simulateIsolated({
+      world,
+      input: guardDutyFinding([arn(PLAIN_ID)], 'notify-once-1'),
+      speed: 100,
+    });
 
     // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
@@ -103,7 +123,10 @@ describe('each notification is sent once per execution', () => {
 
 describe('a one-key incident is cheap', () => {
   test('a 60 s rotation is confirmed within 40 state transitions', async () => {
-    const world = parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 60 }] }, 'one key');
+    const world = parseWorld(
+      { account: ACCOUNT, region: REGION, keys: [{ id: PLAIN_ID, rotationSeconds: 60 }] },
+      'one key',
+    );
     const run = await simulate({ world, input: guardDutyFinding([arn(PLAIN_ID)], 'one-key-60s'), speed: 100 });
     expect(run.result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED' })]);
     expect(run.result.stateTransitions).toBeLessThanOrEqual(40);

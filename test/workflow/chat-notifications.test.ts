@@ -12,7 +12,8 @@ import { chatFormatProblems } from '../chat-format';
 const K1_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const K1 = `arn:aws:kms:us-east-1:111122223333:key/${K1_ID}`;
 const finding = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
-const world = (settings: Record<string, unknown>) => parseWorld({ keys: [{ id: K1_ID, rotationSeconds: 20 }], settings }, 'test world');
+const world = (settings: Record<string, unknown>) =>
+  parseWorld({ keys: [{ id: K1_ID, rotationSeconds: 20 }], settings }, 'test world');
 
 describe('chat-ready notifications', () => {
   test('on: per-protocol messages; the https one is a valid custom notification naming the key', async () => {

@@ -52,7 +52,13 @@ describe('a key whose Assess step fails', () => {
     expect(sim.standIn.calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(0);
     const entries = await auditTrailOf(sim, KEY);
     expect(entries).toEqual([
-      expect.objectContaining({ keyArn: KEY, outcome: 'FAILED', reason: 'KMS_ERROR', executionArn: run.executionArn, findingId: 'key-unavailable-1' }),
+      expect.objectContaining({
+        keyArn: KEY,
+        outcome: 'FAILED',
+        reason: 'KMS_ERROR',
+        executionArn: run.executionArn,
+        findingId: 'key-unavailable-1',
+      }),
     ]);
   });
 
@@ -64,7 +70,9 @@ describe('a key whose Assess step fails', () => {
     const run = await sim.run({ keyId: 'alias/orders', reason: 'suspected leak' });
 
     // Then
-    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: null, outcome: 'FAILED', reason: 'KMS_ERROR' })]);
+    expect(run.result.keys).toEqual([
+      expect.objectContaining({ keyArn: null, outcome: 'FAILED', reason: 'KMS_ERROR' }),
+    ]);
     expect(await auditTrailOf(sim, KEY)).toEqual([]);
   });
 });

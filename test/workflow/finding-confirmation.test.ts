@@ -18,7 +18,18 @@ const SPEED = 100;
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8'));
 const world = (extra: Record<string, unknown> = {}) =>
-  parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20 }, { id: K2_ID, rotationSeconds: 20 }], ...extra }, 'test world');
+  parseWorld(
+    {
+      account: ACCOUNT,
+      region: REGION,
+      keys: [
+        { id: K1_ID, rotationSeconds: 20 },
+        { id: K2_ID, rotationSeconds: 20 },
+      ],
+      ...extra,
+    },
+    'test world',
+  );
 const kmsCalls = (run: SimulationRun) => run.calls.filter((c) => c.service === 'kms');
 const rotations = (run: SimulationRun) => run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
 
@@ -27,27 +38,35 @@ describe('findings confirmed with their source service', () => {
     ['GuardDuty', 'guardduty/s3-bucket-kms.json', 'guardduty', 'GetFindings'],
     ['Security Hub', 'securityhub/kms-key-resource.json', 'securityhub', 'GetFindings'],
     ['Access Analyzer', 'access-analyzer/kms-key-active.json', 'accessanalyzer', 'GetFinding'],
-  ])('a %s finding its source does not hold (unconfirmedFindings) rotates nothing, touches no key, and says why', async (_name, file, service, operation) => {
-    // When
-    const run = await simulate({ world: world({ unconfirmedFindings: true }), input: fixture(file), speed: SPEED });
+  ])(
+    'a %s finding its source does not hold (unconfirmedFindings) rotates nothing, touches no key, and says why',
+    async (_name, file, service, operation) => {
+      // When
+      const run = await simulate({ world: world({ unconfirmedFindings: true }), input: fixture(file), speed: SPEED });
 
-    // Then
-    expect(run.result.executionStatus).toBe('SUCCEEDED');
-    expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: K1, outcome: 'SKIPPED', reason: 'FINDING_NOT_CONFIRMED' })]);
-    expect(run.result.keys[0].detail).toMatch(/does not confirm finding/);
-    expect(run.calls.filter((c) => c.service === service && c.operation === operation)).toHaveLength(1);
-    // Not even looked up: no KMS call at all.
-    expect(kmsCalls(run)).toEqual([]);
-    const summary = run.result.notifications.at(-1)!;
-    expect(summary.message).toContain('FINDING_NOT_CONFIRMED');
-    expect(summary.attributes.actionRequired).toBe('true');
-  });
+      // Then
+      expect(run.result.executionStatus).toBe('SUCCEEDED');
+      expect(run.result.keys).toEqual([
+        expect.objectContaining({ keyArn: K1, outcome: 'SKIPPED', reason: 'FINDING_NOT_CONFIRMED' }),
+      ]);
+      expect(run.result.keys[0].detail).toMatch(/does not confirm finding/);
+      expect(run.calls.filter((c) => c.service === service && c.operation === operation)).toHaveLength(1);
+      // Not even looked up: no KMS call at all.
+      expect(kmsCalls(run)).toEqual([]);
+      const summary = run.result.notifications.at(-1)!;
+      expect(summary.message).toContain('FINDING_NOT_CONFIRMED');
+      expect(summary.attributes.actionRequired).toBe('true');
+    },
+  );
 
   test('the filed finding is confirmed and rotated (simulate files each event with its source first)', async () => {
     const run = await simulate({ world: world(), input: fixture('guardduty/s3-bucket-kms.json'), speed: SPEED });
     expect(run.result.keys).toEqual([expect.objectContaining({ keyArn: K1, outcome: 'ROTATED' })]);
     const getFindings = run.calls.find((c) => c.service === 'guardduty');
-    expect(getFindings).toMatchObject({ operation: 'GetFindings', input: { DetectorId: '12abc34d567e8fa901bc2d34e56789f0', FindingIds: ['5ec4b7b1a8d3f0e2c6a9b4d1e7f3a2c8'] } });
+    expect(getFindings).toMatchObject({
+      operation: 'GetFindings',
+      input: { DetectorId: '12abc34d567e8fa901bc2d34e56789f0', FindingIds: ['5ec4b7b1a8d3f0e2c6a9b4d1e7f3a2c8'] },
+    });
     expect(getFindings?.caller).toMatch(/IntakeRole/);
   });
 

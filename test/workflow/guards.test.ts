@@ -28,10 +28,14 @@ const guardDuty = (id: string) => {
 };
 
 function world(key: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
-  return parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...key }], ...extra }, 'test world');
+  return parseWorld(
+    { account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...key }], ...extra },
+    'test world',
+  );
 }
 
-const rotations = (calls: SimulationRun['calls']) => calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
+const rotations = (calls: SimulationRun['calls']) =>
+  calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
 
 describe('every finding source reaches the workflow', () => {
   test.each([
@@ -53,10 +57,18 @@ describe('exactly once per finding', () => {
 
   test('the same GuardDuty finding delivered 5 times at once: one RotateKeyOnDemand, four DUPLICATE_FINDING', async () => {
     sim = await openSimulation({ world: world(), speed: SPEED });
-    const runs = await Promise.all([1, 2, 3, 4, 5].map((i) => sim.run(guardDuty('repeated-finding'), { executionName: `delivery-${i}` })));
+    const runs = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => sim.run(guardDuty('repeated-finding'), { executionName: `delivery-${i}` })),
+    );
     expect(rotations(sim.standIn.calls)).toHaveLength(1);
     const outcomes = runs.map((r) => `${r.result.keys[0].outcome}/${r.result.keys[0].reason}`).sort();
-    expect(outcomes).toEqual(['ROTATED/null', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING', 'SKIPPED/DUPLICATE_FINDING']);
+    expect(outcomes).toEqual([
+      'ROTATED/null',
+      'SKIPPED/DUPLICATE_FINDING',
+      'SKIPPED/DUPLICATE_FINDING',
+      'SKIPPED/DUPLICATE_FINDING',
+      'SKIPPED/DUPLICATE_FINDING',
+    ]);
     const winner = runs.find((r) => r.result.keys[0].outcome === 'ROTATED')!;
     for (const dup of runs.filter((r) => r !== winner)) {
       expect(dup.result.keys[0].detail).toContain(winner.executionArn);
@@ -80,7 +92,10 @@ describe('exactly once per finding', () => {
     sim = await openSimulation({
       // A refusal that is not retried and certainly spent nothing (a 5xx might have started the
       // rotation: Rotate then confirms and tries again instead of failing).
-      world: world({}, { faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'InvalidArnException', times: 1 }] }),
+      world: world(
+        {},
+        { faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'InvalidArnException', times: 1 }] },
+      ),
       speed: SPEED,
     });
     const first = await sim.run(guardDuty('finding-b'));
@@ -103,7 +118,10 @@ describe('exactly once per finding', () => {
 
   test('a manual request with force during the cooldown rotates; without force it is RECENTLY_ROTATED', async () => {
     // 30 min ago: inside the 60-min cooldown, past the 10-min break-glass interval.
-    sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30 }), speed: SPEED });
+    sim = await openSimulation({
+      world: world({ onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30 }),
+      speed: SPEED,
+    });
     const plain = await sim.run({ keyId: K1, reason: 'on-call: leaked key suspected' });
     expect(plain.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     const forced = await sim.run({ keyId: K1, reason: 'on-call: leaked key confirmed', force: true });
@@ -115,7 +133,11 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
   const tagged = { tags: { 'kms-incident-rotation': 'approval' } };
 
   test('approve: the request is published, then the key rotates', async () => {
-    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'approve' } }), input: guardDuty('approve-1'), speed: SPEED });
+    const run = await simulate({
+      world: world(tagged, { approvals: { [K1_ID]: 'approve' } }),
+      input: guardDuty('approve-1'),
+      speed: SPEED,
+    });
     expect(run.result.keys[0].outcome).toBe('ROTATED');
     const [request, summary] = run.result.notifications;
     expect(request.subject).toMatch(/^\[APPROVAL NEEDED\]/);
@@ -127,16 +149,26 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
   });
 
   test('deny: SKIPPED APPROVAL_DENIED with who denied, no rotation', async () => {
-    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'deny' } }), input: guardDuty('deny-1'), speed: SPEED });
+    const run = await simulate({
+      world: world(tagged, { approvals: { [K1_ID]: 'deny' } }),
+      input: guardDuty('deny-1'),
+      speed: SPEED,
+    });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
     // Who denied is the verified identity the front door read from the signed request.
-    expect(run.result.keys[0].detail).toMatch(/^Denied by arn:aws:sts::111122223333:assumed-role\/OnCall\/alice: denied in the world file\.$/);
+    expect(run.result.keys[0].detail).toMatch(
+      /^Denied by arn:aws:sts::111122223333:assumed-role\/OnCall\/alice: denied in the world file\.$/,
+    );
     expect(rotations(run.calls)).toHaveLength(0);
   });
 
   test('silence with approvalTimeoutAction SKIP: not rotated', async () => {
     // Silence lasts the task's whole TimeoutSeconds (240 min, scaled): a faster clock for this one.
-    const run = await simulate({ world: world(tagged, { approvals: { [K1_ID]: 'timeout' } }), input: guardDuty('timeout-1'), speed: SILENCE_SPEED });
+    const run = await simulate({
+      world: world(tagged, { approvals: { [K1_ID]: 'timeout' } }),
+      input: guardDuty('timeout-1'),
+      speed: SILENCE_SPEED,
+    });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
     expect(run.result.keys[0].detail).toMatch(/No approval decision within 240 min/);
     expect(rotations(run.calls)).toHaveLength(0);
@@ -150,7 +182,11 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
   });
 
   test('a dry run needs no approval', async () => {
-    const run = await simulate({ world: world(tagged), input: { keyId: K1, reason: 'rehearsal', dryRun: true }, speed: SPEED });
+    const run = await simulate({
+      world: world(tagged),
+      input: { keyId: K1, reason: 'rehearsal', dryRun: true },
+      speed: SPEED,
+    });
     expect(run.result.keys[0].outcome).toBe('DRY_RUN');
     expect(run.result.notifications).toHaveLength(1);
   });
@@ -159,7 +195,11 @@ describe('approval gate (key tagged kms-incident-rotation=approval)', () => {
 describe('the daily cap', () => {
   test('a key rotated 3 times in the last day is SKIPPED RECENTLY_ROTATED by a new finding, spending nothing', async () => {
     // Given: rotations 90, 210 and 330 min ago (the cooldown, 60 min, has passed); dailyRotationCap is 3 by default.
-    const capped = world({ onDemandRotationsUsed: 3, lastOnDemandRotationMinutesAgo: 90, onDemandRotationSpacingMinutes: 120 });
+    const capped = world({
+      onDemandRotationsUsed: 3,
+      lastOnDemandRotationMinutesAgo: 90,
+      onDemandRotationSpacingMinutes: 120,
+    });
 
     // When
     const run = await simulate({ world: capped, input: guardDuty('cap-1'), speed: SPEED });
@@ -167,7 +207,9 @@ describe('the daily cap', () => {
     // Then: the slot frees 24 h after the oldest of the three (330 min ago), about 18.5 h from now.
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     const detail = run.result.keys[0].detail ?? '';
-    expect(detail).toMatch(/^3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from (\S+)\.$/);
+    expect(detail).toMatch(
+      /^3 on-demand rotations of this key in the last 24 h; every rotation stops at 3 per key per 24 h \(dailyRotationCap\); next rotation allowed from (\S+)\.$/,
+    );
     const freedAt = Date.parse(/allowed from (\S+)\.$/.exec(detail)![1]!);
     expect(Math.abs(freedAt - (Date.now() + (24 * 60 - 330) * 60_000))).toBeLessThan(60_000);
     expect(rotations(run.calls)).toHaveLength(0);
@@ -182,7 +224,13 @@ describe('audit ledger', () => {
     sim = await openSimulation({ world: world({ onDemandRotationsUsed: 1 }), speed: SPEED });
     // The forced run comes first: after a rotation, break-glass waits forceMinIntervalMinutes (at least 5).
     // The body's requestedBy is ignored: the front door records the signed caller (carol, break-glass).
-    const manual = await sim.run({ keyId: K1, reason: 'drill', dryRun: true, force: true, requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice' });
+    const manual = await sim.run({
+      keyId: K1,
+      reason: 'drill',
+      dryRun: true,
+      force: true,
+      requestedBy: 'arn:aws:sts::111122223333:assumed-role/OnCall/alice',
+    });
     const rotated = await sim.run(guardDuty('audit-1'));
     const duplicate = await sim.run(guardDuty('audit-1'));
 
@@ -201,9 +249,18 @@ describe('audit ledger', () => {
       currentKeyMaterialId: rotated.result.keys[0].currentKeyMaterialId,
       onDemandRotationsUsed: 2,
     });
-    expect(entries[0]).toMatchObject({ source: 'manual', requestedBy: 'arn:aws:sts::111122223333:assumed-role/BreakGlass/carol', breakGlass: true });
+    expect(entries[0]).toMatchObject({
+      source: 'manual',
+      requestedBy: 'arn:aws:sts::111122223333:assumed-role/BreakGlass/carol',
+      breakGlass: true,
+    });
     // The lock was released: another owner takes it at once (a held lease would refuse it).
-    const lock = await new Ledger(LOCAL_LEDGER_TABLE, ledgerClientOf(sim)).acquireKeyLock(K1, 'test-owner', new Date(), 60);
+    const lock = await new Ledger(LOCAL_LEDGER_TABLE, ledgerClientOf(sim)).acquireKeyLock(
+      K1,
+      'test-owner',
+      new Date(),
+      60,
+    );
     expect(lock).toEqual({ acquired: true });
   });
 });

@@ -9,7 +9,9 @@ import { TEST_CREDENTIALS } from '../../local/iam';
 
 // Shared by the workflow tests: a finding naming given keys, and a key's audit trail.
 
-const sampleFinding = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'));
+const sampleFinding = JSON.parse(
+  readFileSync(path.join(__dirname, '../fixtures/guardduty/s3-bucket-kms.json'), 'utf8'),
+);
 
 /** A GuardDuty S3 finding (id `id`) whose buckets are encrypted with the given keys. */
 export function guardDutyFinding(keyArns: string[], id = 'finding-1') {

@@ -27,9 +27,19 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function run(key: Record<string, unknown>, kmsBehaviour: Record<string, unknown>, faults: Record<string, unknown>[] = []) {
+async function run(
+  key: Record<string, unknown>,
+  kmsBehaviour: Record<string, unknown>,
+  faults: Record<string, unknown>[] = [],
+) {
   const world = parseWorld(
-    { account: ACCOUNT, region: REGION, keys: [{ id: KEY_ID, rotationSeconds: ROTATION_SECONDS, ...key }], kmsBehaviour, faults },
+    {
+      account: ACCOUNT,
+      region: REGION,
+      keys: [{ id: KEY_ID, rotationSeconds: ROTATION_SECONDS, ...key }],
+      kmsBehaviour,
+      faults,
+    },
     'kms-behaviours test world',
   );
   sim = await openSimulation({ world, speed: SPEED });
@@ -48,16 +58,19 @@ async function rotationsSpent(s: Simulation): Promise<{ calls: number; listed: n
 }
 
 describe('GetKeyRotationStatus on an imported-material key', () => {
-  test.each(['answers', 'UnsupportedOperationException'])('%s: a staged imported key is ROTATED, once, never KMS_ERROR', async (answer) => {
-    // When
-    const { result, started } = await run(importedKey, { getKeyRotationStatusOnImported: answer });
+  test.each(['answers', 'UnsupportedOperationException'])(
+    '%s: a staged imported key is ROTATED, once, never KMS_ERROR',
+    async (answer) => {
+      // When
+      const { result, started } = await run(importedKey, { getKeyRotationStatusOnImported: answer });
 
-    // Then
-    expect(result.executionStatus).toBe('SUCCEEDED');
-    expect(result.keys).toEqual([expect.objectContaining({ keyArn: KEY_ARN, outcome: 'ROTATED', reason: null })]);
-    expect(result.keys[0].currentKeyMaterialId).not.toBe(result.keys[0].previousKeyMaterialId);
-    expect(started).toEqual({ calls: 1, listed: 1 });
-  });
+      // Then
+      expect(result.executionStatus).toBe('SUCCEEDED');
+      expect(result.keys).toEqual([expect.objectContaining({ keyArn: KEY_ARN, outcome: 'ROTATED', reason: null })]);
+      expect(result.keys[0].currentKeyMaterialId).not.toBe(result.keys[0].previousKeyMaterialId);
+      expect(started).toEqual({ calls: 1, listed: 1 });
+    },
+  );
 });
 
 describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', () => {
@@ -72,27 +85,34 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
   const WAYS = ['ConflictException', 'accepted'] as const;
   const cases = WAYS.flatMap((way) => LOST_ANSWERS.map(([what, error]) => [way, what, error] as const));
 
-  test.each(cases)('second RotateKeyOnDemand %s; %s: ROTATED with exactly one rotation spent', async (way, _what, error) => {
-    // When: reads show the rotation only 30 s after the call (the product waits 60 s before looking again)
-    const { result, started, calls } = await run(
-      {},
-      { rotateWhileOnDemandRunning: way, readAfterRotateDelaySeconds: 30 },
-      [{ service: 'kms', operation: 'RotateKeyOnDemand', error, times: 1, afterPerforming: true }],
-    );
+  test.each(cases)(
+    'second RotateKeyOnDemand %s; %s: ROTATED with exactly one rotation spent',
+    async (way, _what, error) => {
+      // When: reads show the rotation only 30 s after the call (the product waits 60 s before looking again)
+      const { result, started, calls } = await run(
+        {},
+        { rotateWhileOnDemandRunning: way, readAfterRotateDelaySeconds: 30 },
+        [{ service: 'kms', operation: 'RotateKeyOnDemand', error, times: 1, afterPerforming: true }],
+      );
 
-    // Then
-    expect(result.executionStatus).toBe('SUCCEEDED');
-    expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED', reason: null })]);
-    expect(started).toEqual({ calls: 1, listed: 1 });
-    // The lost call was never repeated: the retried Rotate confirmed and joined.
-    expect(calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(1);
-  });
+      // Then
+      expect(result.executionStatus).toBe('SUCCEEDED');
+      expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED', reason: null })]);
+      expect(started).toEqual({ calls: 1, listed: 1 });
+      // The lost call was never repeated: the retried Rotate confirmed and joined.
+      expect(calls.filter((c) => c.operation === 'RotateKeyOnDemand')).toHaveLength(1);
+    },
+  );
 
   test('imported key, GetKeyRotationStatus refused, second call accepted: the lost rotation is joined, not repeated', async () => {
     // When
     const { result, started } = await run(
       importedKey,
-      { getKeyRotationStatusOnImported: 'UnsupportedOperationException', rotateWhileOnDemandRunning: 'accepted', readAfterRotateDelaySeconds: 30 },
+      {
+        getKeyRotationStatusOnImported: 'UnsupportedOperationException',
+        rotateWhileOnDemandRunning: 'accepted',
+        readAfterRotateDelaySeconds: 30,
+      },
       [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'NoResponse', times: 1, afterPerforming: true }],
     );
 
@@ -103,9 +123,11 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
 
   test('a lost answer of a call that did NOT take effect: after the delay the key is rotated, once', async () => {
     // Given: the answer is lost before KMS performs anything (a plain 500)
-    const { result, started, calls } = await run({}, { rotateWhileOnDemandRunning: 'accepted', readAfterRotateDelaySeconds: 30 }, [
-      { service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 1 },
-    ]);
+    const { result, started, calls } = await run(
+      {},
+      { rotateWhileOnDemandRunning: 'accepted', readAfterRotateDelaySeconds: 30 },
+      [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'KMSInternalException', times: 1 }],
+    );
 
     // Then
     expect(result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED' })]);
@@ -115,14 +137,22 @@ describe('RotateKeyOnDemand whose answer is lost, while KMS reads lag behind', (
 });
 
 describe('staged imported material that disappears between Assess and Rotate', () => {
-  test.each(['KMSInvalidStateException', 'UnsupportedOperationException'])('KMS answers %s: SKIPPED IMPORTED_MATERIAL_NOT_STAGED, nothing spent', async (error) => {
-    // When
-    const { result, started } = await run({ ...importedKey, stagedMaterialLostBeforeRotate: true }, { stagedMaterialGoneError: error });
+  test.each(['KMSInvalidStateException', 'UnsupportedOperationException'])(
+    'KMS answers %s: SKIPPED IMPORTED_MATERIAL_NOT_STAGED, nothing spent',
+    async (error) => {
+      // When
+      const { result, started } = await run(
+        { ...importedKey, stagedMaterialLostBeforeRotate: true },
+        { stagedMaterialGoneError: error },
+      );
 
-    // Then
-    expect(result.executionStatus).toBe('SUCCEEDED');
-    expect(result.keys).toEqual([expect.objectContaining({ outcome: 'SKIPPED', reason: 'IMPORTED_MATERIAL_NOT_STAGED' })]);
-    expect(result.keys[0].detail).toContain(error);
-    expect(started).toEqual({ calls: 0, listed: 0 });
-  });
+      // Then
+      expect(result.executionStatus).toBe('SUCCEEDED');
+      expect(result.keys).toEqual([
+        expect.objectContaining({ outcome: 'SKIPPED', reason: 'IMPORTED_MATERIAL_NOT_STAGED' }),
+      ]);
+      expect(result.keys[0].detail).toContain(error);
+      expect(started).toEqual({ calls: 0, listed: 0 });
+    },
+  );
 });

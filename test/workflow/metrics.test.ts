@@ -15,11 +15,13 @@ const ROTATING = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const OPTED_OUT = '5678abcd-12ab-34cd-56ef-1234567890ab';
 const arn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 
-
 let printed: string[] = [];
 
 interface EmfLine {
-  _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  _aws: {
+    Timestamp: number;
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
   [field: string]: unknown;
 }
 
@@ -36,7 +38,12 @@ function data(lines: EmfLine[]): Datum[] {
     line._aws.CloudWatchMetrics.flatMap((directive) => {
       expect(directive.Namespace).toBe(METRICS_NAMESPACE);
       const dimensions = Object.fromEntries(directive.Dimensions.flat().map((d) => [d, String(line[d])]));
-      return directive.Metrics.map((m) => ({ name: m.Name, unit: m.Unit, dimensions, value: line[m.Name] as number | number[] }));
+      return directive.Metrics.map((m) => ({
+        name: m.Name,
+        unit: m.Unit,
+        dimensions,
+        value: line[m.Name] as number | number[],
+      }));
     }),
   );
 }
@@ -83,7 +90,11 @@ describe('EMF metrics printed by the handlers (local run)', () => {
     let run;
     try {
       printed = [];
-      run = await simulate({ world, input: guardDutyFinding([arn(ROTATING), arn(OPTED_OUT)], 'metrics-finding'), speed: 100 });
+      run = await simulate({
+        world,
+        input: guardDutyFinding([arn(ROTATING), arn(OPTED_OUT)], 'metrics-finding'),
+        speed: 100,
+      });
     } finally {
       spy.mockRestore();
     }
@@ -95,14 +106,23 @@ describe('EMF metrics printed by the handlers (local run)', () => {
     const named = (name: string) => all.filter((d) => d.name === name);
 
     // Record: one KeysHandled per key, by outcome and reason.
-    expect(named(METRIC.keysHandled).map((d): Record<string, unknown> => ({ ...d.dimensions, value: d.value })).sort((a, b) => String(a[DIMENSION.outcome]).localeCompare(String(b[DIMENSION.outcome])))).toEqual([
+    expect(
+      named(METRIC.keysHandled)
+        .map((d): Record<string, unknown> => ({ ...d.dimensions, value: d.value }))
+        .sort((a, b) => String(a[DIMENSION.outcome]).localeCompare(String(b[DIMENSION.outcome]))),
+    ).toEqual([
       { service: METRICS_SERVICE, [DIMENSION.outcome]: 'ROTATED', [DIMENSION.reason]: NO_REASON, value: 1 },
       { service: METRICS_SERVICE, [DIMENSION.outcome]: 'SKIPPED', [DIMENSION.reason]: 'OPTED_OUT', value: 1 },
     ]);
     // Record: each key's remaining budget, one time series per key.
-    const remaining = Object.fromEntries(named(METRIC.rotationsRemaining).map((d) => [d.dimensions[DIMENSION.keyArn], d.value]));
+    const remaining = Object.fromEntries(
+      named(METRIC.rotationsRemaining).map((d) => [d.dimensions[DIMENSION.keyArn], d.value]),
+    );
     expect(remaining).toEqual({ [arn(ROTATING)]: 22, [arn(OPTED_OUT)]: 1 });
-    expect(named(METRIC.rotationsRemaining)[0]!.dimensions).toEqual({ service: METRICS_SERVICE, [DIMENSION.keyArn]: expect.any(String) });
+    expect(named(METRIC.rotationsRemaining)[0]!.dimensions).toEqual({
+      service: METRICS_SERVICE,
+      [DIMENSION.keyArn]: expect.any(String),
+    });
     // Rotate: exactly one rotation spent.
     expect(named(METRIC.rotationsStarted).map((d) => d.value)).toEqual([1]);
     // Notify: one message, and the rotated key's time from the execution's start to its confirmation.
@@ -120,7 +140,12 @@ describe('EMF metrics printed by the handlers (local run)', () => {
   test('a throttled RotateKeyOnDemand is counted each time it reaches Rotate', async () => {
     // Given
     const world = parseWorld(
-      { account: ACCOUNT, region: REGION, keys: [{ id: ROTATING, rotationSeconds: 20 }], faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }] },
+      {
+        account: ACCOUNT,
+        region: REGION,
+        keys: [{ id: ROTATING, rotationSeconds: 20 }],
+        faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }],
+      },
       'throttled world',
     );
     const spy = captureEmf();

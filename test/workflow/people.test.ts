@@ -27,7 +27,12 @@ const tagged = { tags: { 'kms-incident-rotation': 'approval' } };
 
 /** A world person: a session ARN with its own access key, and what else the world says of it. */
 function person(n: number, arn: string, extra: Record<string, unknown> = {}) {
-  return { arn, accessKeyId: `AKIAPEOPLETEST${String(n).padStart(6, '0')}`, secretAccessKey: `people-test-secret-${n}-not-a-real-key`, ...extra };
+  return {
+    arn,
+    accessKeyId: `AKIAPEOPLETEST${String(n).padStart(6, '0')}`,
+    secretAccessKey: `people-test-secret-${n}-not-a-real-key`,
+    ...extra,
+  };
 }
 
 const PEOPLE = {
@@ -47,23 +52,50 @@ const PEOPLE = {
   // An administrator allowed states:SendTaskSuccess (PowerUser-style), who can read tokens from execution histories.
   admin: person(9, `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/admin`, {
     sourceIdentity: 'admin',
-    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:GetExecutionHistory'], Resource: '*' }] }],
+    policies: [
+      {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['states:SendTaskSuccess', 'states:GetExecutionHistory'], Resource: '*' },
+        ],
+      },
+    ],
   }),
 };
 
 function world(extra: Record<string, unknown> = {}) {
-  return parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...tagged }], people: PEOPLE, requester: 'alice', ...extra }, 'test world');
+  return parseWorld(
+    {
+      account: ACCOUNT,
+      region: REGION,
+      keys: [{ id: K1_ID, rotationSeconds: 20, ...tagged }],
+      people: PEOPLE,
+      requester: 'alice',
+      ...extra,
+    },
+    'test world',
+  );
 }
 
 const manual = () => ({ keyId: K1, reason: 'INC-42 leaked credentials' });
 const rotations = (run: SimulationRun) => run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
 const answers = (run: SimulationRun) => run.frontDoor.filter((e) => e.route === 'approval');
-const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8')) as unknown;
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8')) as unknown;
 const RESOURCE_POLICY_DENY = /with an explicit deny in a resource-based policy/;
 
 async function approvalItem(sim: Simulation, approvalId: string) {
-  const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
-  const out = await ledger.send(new GetItemCommand({ TableName: LOCAL_LEDGER_TABLE, Key: { pk: { S: `APPROVAL#${approvalId}` }, sk: { S: 'APPROVAL' } } }));
+  const ledger = new DynamoDBClient({
+    endpoint: sim.ledgerEndpoint,
+    region: REGION,
+    credentials: { ...TEST_CREDENTIALS },
+  });
+  const out = await ledger.send(
+    new GetItemCommand({
+      TableName: LOCAL_LEDGER_TABLE,
+      Key: { pk: { S: `APPROVAL#${approvalId}` }, sk: { S: 'APPROVAL' } },
+    }),
+  );
   return Object.fromEntries(Object.entries(out.Item ?? {}).map(([k, v]) => [k, v.S ?? v.N ?? null]));
 }
 
@@ -104,21 +136,43 @@ describe('a person is a person', () => {
     const w = world({ approvals: { [K1_ID]: { decision: 'approve', by: 'bob-federated' } } });
     const run = await simulate({ world: w, input: fixture('guardduty/s3-bucket-kms.json'), speed: SILENCE_SPEED });
     const tried = answers(run);
-    expect(tried).toEqual([expect.objectContaining({ caller: PEOPLE['bob-federated'].arn, statusCode: 403, body: expect.objectContaining({ error: 'AccessDenied', message: expect.stringMatching(RESOURCE_POLICY_DENY) }) })]);
+    expect(tried).toEqual([
+      expect.objectContaining({
+        caller: PEOPLE['bob-federated'].arn,
+        statusCode: 403,
+        body: expect.objectContaining({ error: 'AccessDenied', message: expect.stringMatching(RESOURCE_POLICY_DENY) }),
+      }),
+    ]);
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
     expect(rotations(run)).toHaveLength(0);
   });
 
   test('an Identity Center user other than the requester approves: rotated, and the ledger names them', async () => {
-    const sim = await openSimulation({ world: world({ approvals: { [K1_ID]: { decision: 'approve', by: 'dave', reason: 'checked' } } }), speed: 100 });
+    const sim = await openSimulation({
+      world: world({ approvals: { [K1_ID]: { decision: 'approve', by: 'dave', reason: 'checked' } } }),
+      speed: 100,
+    });
     try {
       const run = await sim.run(manual());
       expect(run.result.keys[0].outcome).toBe('ROTATED');
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
+      const ledger = new DynamoDBClient({
+        endpoint: sim.ledgerEndpoint,
+        region: REGION,
+        credentials: { ...TEST_CREDENTIALS },
+      });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
-      expect(entry).toMatchObject({ outcome: 'ROTATED', requestedBy: PEOPLE.alice.arn, approvedBy: DAVE_SSO, approvalReason: 'checked' });
+      expect(entry).toMatchObject({
+        outcome: 'ROTATED',
+        requestedBy: PEOPLE.alice.arn,
+        approvedBy: DAVE_SSO,
+        approvalReason: 'checked',
+      });
       const approvalId = approvalIdOf(sim.approvalTokens()[0]);
-      expect(await approvalItem(sim, approvalId)).toMatchObject({ status: 'APPROVED', answeredBy: DAVE_SSO, answeredPerson: 'dave' });
+      expect(await approvalItem(sim, approvalId)).toMatchObject({
+        status: 'APPROVED',
+        answeredBy: DAVE_SSO,
+        answeredPerson: 'dave',
+      });
     } finally {
       await sim.close();
     }
@@ -134,14 +188,26 @@ describe('a token alone approves nothing', () => {
       const running = sim.run(manual());
       const token = await until(() => sim.approvalTokens()[0], 'the approval gate');
       const approvalId = approvalIdOf(token);
-      sim.sendTaskSuccess('admin', token, { decision: 'approve', by: BOB, reason: 'looks fine', approvalId, answerId: 'f'.repeat(32) });
+      sim.sendTaskSuccess('admin', token, {
+        decision: 'approve',
+        by: BOB,
+        reason: 'looks fine',
+        approvalId,
+        answerId: 'f'.repeat(32),
+      });
       const run = await running;
 
       // Then
       expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
-      expect(run.result.keys[0].detail).toMatch(/^The approval does not count: approval ap-[0-9a-f]{20} was not answered through the front door with this answer \(the ledger holds no answer\)/);
+      expect(run.result.keys[0].detail).toMatch(
+        /^The approval does not count: approval ap-[0-9a-f]{20} was not answered through the front door with this answer \(the ledger holds no answer\)/,
+      );
       expect(rotations(run)).toHaveLength(0);
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
+      const ledger = new DynamoDBClient({
+        endpoint: sim.ledgerEndpoint,
+        region: REGION,
+        credentials: { ...TEST_CREDENTIALS },
+      });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
       expect(entry).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', approvedBy: null });
       expect(await approvalItem(sim, approvalId)).toMatchObject({ status: 'PENDING' });
@@ -160,7 +226,14 @@ describe('a token alone approves nothing', () => {
       const approvalId = approvalIdOf(sim.approvalTokens()[0]);
 
       // When: bob approves late.
-      const late = await signedPost(sim.frontDoorUrl, 'approval', { approvalId }, { decision: 'approve' }, { accessKeyId: PEOPLE.bob.accessKeyId, secretAccessKey: PEOPLE.bob.secretAccessKey }, REGION);
+      const late = await signedPost(
+        sim.frontDoorUrl,
+        'approval',
+        { approvalId },
+        { decision: 'approve' },
+        { accessKeyId: PEOPLE.bob.accessKeyId, secretAccessKey: PEOPLE.bob.secretAccessKey },
+        REGION,
+      );
 
       // Then
       expect(late).toMatchObject({ status: 410, body: { error: 'Expired' } });

@@ -33,7 +33,11 @@ function worldWith(settings: Record<string, unknown>) {
     {
       account: ACCOUNT,
       region: REGION,
-      keys: [{ id: K1, rotationSeconds: 5 }, { id: 'dr-key', region: 'us-west-2' }, { id: 'partner-key', account: '444455556666' }],
+      keys: [
+        { id: K1, rotationSeconds: 5 },
+        { id: 'dr-key', region: 'us-west-2' },
+        { id: 'partner-key', account: '444455556666' },
+      ],
       buckets: [
         {
           name: 'sealed-data',
@@ -66,20 +70,45 @@ async function runEnvelopeTarget(settings: Record<string, unknown>): Promise<See
   const sim = await openSimulation({ world: worldWith(settings), speed: 20, onStandIn: (s) => (standIn = s) });
   try {
     const before = Object.fromEntries(KEYS.map((k) => [k, standIn.s3Object('sealed-data', k)]));
-    const run: SimulationRun = await sim.run({ keyId: K1, reason: 'exposed data keys', reEncrypt: { targets: [{ type: 'envelope', bucket: 'sealed-data' }] } });
+    const run: SimulationRun = await sim.run({
+      keyId: K1,
+      reason: 'exposed data keys',
+      reEncrypt: { targets: [{ type: 'envelope', bucket: 'sealed-data' }] },
+    });
     const report = run.result.reencryption?.targets.find((t) => t.type === 'envelope' && t.bucket === 'sealed-data');
     if (!report) throw new Error(`no envelope report: ${JSON.stringify(run.result.reencryption)}`);
     const s3 = new S3Client({ endpoint: standIn.endpoint, region: REGION, credentials, forcePathStyle: true });
     const stored: Record<string, Buffer> = {};
-    for (const k of KEYS) stored[k] = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'sealed-data', Key: k }))).Body!.transformToByteArray());
+    for (const k of KEYS)
+      stored[k] = Buffer.from(
+        await (await s3.send(new GetObjectCommand({ Bucket: 'sealed-data', Key: k }))).Body!.transformToByteArray(),
+      );
     // Each key alone, as a reader holding only that key.
     const plaintextBy: Record<string, string> = {};
     for (const keyArn of [K1_ARN, DR_ARN]) {
-      const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: ((region: string) => new KMS({ endpoint: standIn.endpoint, region, credentials })) as never });
-      plaintextBy[keyArn] = Buffer.from((await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT).decrypt(keyring, stored['multi.bin'])).plaintext).toString();
+      const keyring = new KmsKeyringNode({
+        generatorKeyId: keyArn,
+        clientProvider: ((region: string) => new KMS({ endpoint: standIn.endpoint, region, credentials })) as never,
+      });
+      plaintextBy[keyArn] = Buffer.from(
+        (await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT).decrypt(keyring, stored['multi.bin']))
+          .plaintext,
+      ).toString();
     }
-    const fingerprints = Object.fromEntries(KEYS.map((k) => [k, [before[k]?.envelope?.dataKeyFingerprint, standIn.s3Object('sealed-data', k)?.envelope?.dataKeyFingerprint]])) as Seen['fingerprints'];
-    return { report, fingerprints, stored, plaintextBy, partnerUnchanged: JSON.stringify(standIn.s3Object('sealed-data', 'partner.bin')) === JSON.stringify(before['partner.bin']) };
+    const fingerprints = Object.fromEntries(
+      KEYS.map((k) => [
+        k,
+        [before[k]?.envelope?.dataKeyFingerprint, standIn.s3Object('sealed-data', k)?.envelope?.dataKeyFingerprint],
+      ]),
+    ) as Seen['fingerprints'];
+    return {
+      report,
+      fingerprints,
+      stored,
+      plaintextBy,
+      partnerUnchanged:
+        JSON.stringify(standIn.s3Object('sealed-data', 'partner.bin')) === JSON.stringify(before['partner.bin']),
+    };
   } finally {
     await sim.close();
   }
@@ -104,7 +133,7 @@ describe('envelope re-encryption through the workflow (default settings)', () =>
     expect(seen.plaintextBy[DR_ARN]).toBe('read by the DR site too');
   });
 
-  test('a message another account\'s key also wraps (the role may not use it) is left untouched: WRAPPING_KEY_UNUSABLE', () => {
+  test("a message another account's key also wraps (the role may not use it) is left untouched: WRAPPING_KEY_UNUSABLE", () => {
     expect(seen.report.skippedByReason).toMatchObject({ WRAPPING_KEY_UNUSABLE: 1 });
     expect(seen.partnerUnchanged).toBe(true);
   });

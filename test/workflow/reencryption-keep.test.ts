@@ -39,20 +39,42 @@ const world = parseWorld(
       {
         name: 'keep-data',
         objects: [
-          { key: 'meta.csv', body: 'a,b\n1,2\n', kmsKeyId: K1, storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256', ...ATTRIBUTES },
+          {
+            key: 'meta.csv',
+            body: 'a,b\n1,2\n',
+            kmsKeyId: K1,
+            storageClass: 'STANDARD_IA',
+            checksumAlgorithm: 'SHA256',
+            ...ATTRIBUTES,
+          },
           { key: 'dsse.txt', body: 'two layers', kmsKeyId: K1, dsse: true },
           { key: 'big.bin', sizeBytes: 6 * GiB, kmsKeyId: K1, checksumAlgorithm: 'CRC32C', ...ATTRIBUTES },
           { key: 'env/e.bin', envelopeKeyId: K1, body: 'enveloped', checksumAlgorithm: 'SHA1', ...ATTRIBUTES },
         ],
       },
-      { name: 'keyed-data', defaultKmsKeyId: K1, bucketKeyEnabled: true, objects: [{ key: 'x.json', body: 'x' }, { key: 'y.json', body: 'y' }] },
+      {
+        name: 'keyed-data',
+        defaultKmsKeyId: K1,
+        bucketKeyEnabled: true,
+        objects: [
+          { key: 'x.json', body: 'x' },
+          { key: 'y.json', body: 'y' },
+        ],
+      },
     ],
     settings: { reEncryptBuckets: ['keep-data', 'keyed-data'] },
   },
   'keep world',
 );
 
-const OBJECTS: [string, string][] = [['keep-data', 'meta.csv'], ['keep-data', 'dsse.txt'], ['keep-data', 'big.bin'], ['keep-data', 'env/e.bin'], ['keyed-data', 'x.json'], ['keyed-data', 'y.json']];
+const OBJECTS: [string, string][] = [
+  ['keep-data', 'meta.csv'],
+  ['keep-data', 'dsse.txt'],
+  ['keep-data', 'big.bin'],
+  ['keep-data', 'env/e.bin'],
+  ['keyed-data', 'x.json'],
+  ['keyed-data', 'y.json'],
+];
 const id = (b: string, k: string) => `${b}/${k}`;
 
 let run!: SimulationRun;
@@ -69,25 +91,49 @@ beforeAll(async () => {
     run = await sim.run({
       keyId: K1,
       reason: 'exposed data keys',
-      reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'keep-data' }, { type: 'envelope', bucket: 'keep-data', prefix: 'env/' }, { type: 's3-sse-kms', bucket: 'keyed-data' }] },
+      reEncrypt: {
+        targets: [
+          { type: 's3-sse-kms', bucket: 'keep-data' },
+          { type: 'envelope', bucket: 'keep-data', prefix: 'env/' },
+          { type: 's3-sse-kms', bucket: 'keyed-data' },
+        ],
+      },
     });
     for (const [b, k] of OBJECTS) after.set(id(b, k), standIn.s3Object(b, k)!);
     const kms = new KMSClient({ endpoint: standIn.endpoint, region: REGION, credentials });
     material = (await kms.send(new DescribeKeyCommand({ KeyId: K1 }))).KeyMetadata!.CurrentKeyMaterialId!;
     const s3 = new S3Client({ endpoint: standIn.endpoint, region: REGION, credentials, forcePathStyle: true });
-    for (const [b, k] of [['keep-data', 'meta.csv'], ['keep-data', 'dsse.txt'], ['keyed-data', 'x.json']]) bodies[id(b!, k!)] = await (await s3.send(new GetObjectCommand({ Bucket: b, Key: k }))).Body!.transformToString();
+    for (const [b, k] of [
+      ['keep-data', 'meta.csv'],
+      ['keep-data', 'dsse.txt'],
+      ['keyed-data', 'x.json'],
+    ])
+      bodies[id(b!, k!)] = await (await s3.send(new GetObjectCommand({ Bucket: b, Key: k }))).Body!.transformToString();
   } finally {
     await sim.close();
   }
 });
 
-const kept = (o: S3ObjectInfo) => ({ grants: o.grants, metadata: o.metadata, contentType: o.contentType, systemHeaders: o.systemHeaders, tags: o.tags, storageClass: o.storageClass, checksumAlgorithm: o.checksumAlgorithm });
-const target = (type: string, bucket: string): TargetReport => run.result.reencryption!.targets.find((t) => t.type === type && t.bucket === bucket)!;
+const kept = (o: S3ObjectInfo) => ({
+  grants: o.grants,
+  metadata: o.metadata,
+  contentType: o.contentType,
+  systemHeaders: o.systemHeaders,
+  tags: o.tags,
+  storageClass: o.storageClass,
+  checksumAlgorithm: o.checksumAlgorithm,
+});
+const target = (type: string, bucket: string): TargetReport =>
+  run.result.reencryption!.targets.find((t) => t.type === type && t.bucket === bucket)!;
 
 test('the run SUCCEEDS with every targeted object re-encrypted and none failed', () => {
   expect(run.result.executionStatus).toBe('SUCCEEDED');
   expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
-  expect(target('s3-sse-kms', 'keep-data')).toMatchObject({ objectsReencrypted: 3, objectsFailed: 0, skippedByReason: { NOT_SSE_KMS: 1 } });
+  expect(target('s3-sse-kms', 'keep-data')).toMatchObject({
+    objectsReencrypted: 3,
+    objectsFailed: 0,
+    skippedByReason: { NOT_SSE_KMS: 1 },
+  });
   expect(target('envelope', 'keep-data')).toMatchObject({ objectsReencrypted: 1, objectsFailed: 0 });
   expect(target('s3-sse-kms', 'keyed-data')).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
 });
@@ -95,11 +141,20 @@ test('the run SUCCEEDS with every targeted object re-encrypted and none failed',
 test('tags, metadata, system headers, storage class and checksum algorithm are kept on the copy, multipart and envelope paths', () => {
   for (const key of ['meta.csv', 'big.bin', 'env/e.bin']) {
     const was = before.get(id('keep-data', key))!;
-    expect(was).toMatchObject({ ...ATTRIBUTES, grants: ['READ uri="http://acs.amazonaws.com/groups/global/AllUsers"'] });
+    expect(was).toMatchObject({
+      ...ATTRIBUTES,
+      grants: ['READ uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
+    });
     expect(kept(after.get(id('keep-data', key))!)).toEqual(kept(was));
   }
-  expect(after.get(id('keep-data', 'meta.csv'))).toMatchObject({ storageClass: 'STANDARD_IA', checksumAlgorithm: 'SHA256' });
-  expect(after.get(id('keep-data', 'big.bin'))).toMatchObject({ checksumAlgorithm: 'CRC32C', checksumType: 'COMPOSITE' });
+  expect(after.get(id('keep-data', 'meta.csv'))).toMatchObject({
+    storageClass: 'STANDARD_IA',
+    checksumAlgorithm: 'SHA256',
+  });
+  expect(after.get(id('keep-data', 'big.bin'))).toMatchObject({
+    checksumAlgorithm: 'CRC32C',
+    checksumType: 'COMPOSITE',
+  });
   expect(after.get(id('keep-data', 'env/e.bin'))!.checksumAlgorithm).toBe('SHA1');
   expect(bodies[id('keep-data', 'meta.csv')]).toBe('a,b\n1,2\n');
 });
@@ -113,5 +168,7 @@ test('every re-encrypted SSE-KMS object is under the NEW material, a Bucket Key 
   expect(after.get(id('keep-data', 'dsse.txt'))!.serverSideEncryption).toBe('aws:kms:dsse');
   expect(bodies[id('keep-data', 'dsse.txt')]).toBe('two layers');
   expect(bodies[id('keyed-data', 'x.json')]).toBe('x');
-  expect(after.get(id('keep-data', 'env/e.bin'))!.envelope!.dataKeyFingerprint).not.toBe(before.get(id('keep-data', 'env/e.bin'))!.envelope!.dataKeyFingerprint);
+  expect(after.get(id('keep-data', 'env/e.bin'))!.envelope!.dataKeyFingerprint).not.toBe(
+    before.get(id('keep-data', 'env/e.bin'))!.envelope!.dataKeyFingerprint,
+  );
 });

@@ -19,10 +19,7 @@ const OBJECTS = ['a.json', 'b.json'];
 /** K1 was rotated on demand 30 minutes ago; K2 was never rotated (created a year ago). */
 const world = parseWorld(
   {
-    keys: [
-      { id: K1, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30 },
-      { id: K2 },
-    ],
+    keys: [{ id: K1, onDemandRotationsUsed: 1, lastOnDemandRotationMinutesAgo: 30 }, { id: K2 }],
     buckets: [
       { name: 'orders-data', objects: OBJECTS.map((key) => ({ key, body: `body of ${key}`, kmsKeyId: K1 })) },
       { name: 'k2-data', objects: [{ key: 'c.json', body: 'c', kmsKeyId: K2 }] },
@@ -32,8 +29,15 @@ const world = parseWorld(
   'reencrypt-only world',
 );
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
-const request = (keyId: string, bucket: string, exposedAt: string) => ({ keyId, reason: 'INC-18 data keys exposed', reEncryptOnly: true, exposedAt, reEncrypt: { targets: [{ type: 's3-sse-kms', bucket }] } });
-const served = (run: SimulationRun, service: string, ops: string[]) => run.calls.filter((c) => c.service === service && ops.includes(c.operation) && !c.error).length;
+const request = (keyId: string, bucket: string, exposedAt: string) => ({
+  keyId,
+  reason: 'INC-18 data keys exposed',
+  reEncryptOnly: true,
+  exposedAt,
+  reEncrypt: { targets: [{ type: 's3-sse-kms', bucket }] },
+});
+const served = (run: SimulationRun, service: string, ops: string[]) =>
+  run.calls.filter((c) => c.service === service && ops.includes(c.operation) && !c.error).length;
 const S3_WRITES = ['CopyObject', 'PutObject', 'CreateMultipartUpload', 'UploadPartCopy', 'CompleteMultipartUpload'];
 
 async function rotationsOf(sim: Awaited<ReturnType<typeof openSimulation>>, keyId: string) {
@@ -52,7 +56,12 @@ test('material newer than the exposure: re-encrypts under new data keys, never c
     expect(run.result.keys.map((k) => [k.outcome, k.reason])).toEqual([['REENCRYPT_ONLY', null]]);
     expect(served(run, 'kms', ['RotateKeyOnDemand'])).toBe(0);
     expect(await rotationsOf(sim, K1)).toEqual(rotationsBefore);
-    expect(run.result.reencryption).toMatchObject({ mode: 'RUN', objectsReencrypted: 2, objectsFailed: 0, actionRequired: false });
+    expect(run.result.reencryption).toMatchObject({
+      mode: 'RUN',
+      objectsReencrypted: 2,
+      objectsFailed: 0,
+      actionRequired: false,
+    });
     OBJECTS.forEach((k, i) => {
       const now = sim.standIn.s3Object('orders-data', k)!;
       expect(now.dataKeyFingerprint).not.toBe(before[i]!.dataKeyFingerprint);
@@ -66,19 +75,26 @@ test('material newer than the exposure: re-encrypts under new data keys, never c
 test.each([
   ['rotated before the exposure', K1, 'orders-data', 10],
   ['never rotated (created before the exposure)', K2, 'k2-data', 60],
-])('material older than the exposure (%s): refused MATERIAL_PREDATES_EXPOSURE, nothing written', async (_what, keyId, bucket, exposedMinutesAgo) => {
-  const sim = await openSimulation({ world, speed: 20 });
-  try {
-    const run = await sim.run(request(keyId, bucket, minutesAgo(exposedMinutesAgo)));
+])(
+  'material older than the exposure (%s): refused MATERIAL_PREDATES_EXPOSURE, nothing written',
+  async (_what, keyId, bucket, exposedMinutesAgo) => {
+    const sim = await openSimulation({ world, speed: 20 });
+    try {
+      const run = await sim.run(request(keyId, bucket, minutesAgo(exposedMinutesAgo)));
 
-    expect(run.result.keys.map((k) => [k.outcome, k.reason])).toEqual([['SKIPPED', 'MATERIAL_PREDATES_EXPOSURE']]);
-    expect(served(run, 'kms', ['RotateKeyOnDemand'])).toBe(0);
-    expect(served(run, 's3', S3_WRITES)).toBe(0);
-    expect(run.result.reencryption).toMatchObject({ mode: 'NONE', actionRequired: true, actionRequiredByReason: { MATERIAL_PREDATES_EXPOSURE: 1 } });
-    expect(run.result.reencryption!.refused.map((r) => r.reason)).toEqual(['MATERIAL_PREDATES_EXPOSURE']);
-    const summary = run.result.notifications.at(-1)!.message;
-    expect(summary).toContain('Rotate the key first');
-  } finally {
-    await sim.close();
-  }
-});
+      expect(run.result.keys.map((k) => [k.outcome, k.reason])).toEqual([['SKIPPED', 'MATERIAL_PREDATES_EXPOSURE']]);
+      expect(served(run, 'kms', ['RotateKeyOnDemand'])).toBe(0);
+      expect(served(run, 's3', S3_WRITES)).toBe(0);
+      expect(run.result.reencryption).toMatchObject({
+        mode: 'NONE',
+        actionRequired: true,
+        actionRequiredByReason: { MATERIAL_PREDATES_EXPOSURE: 1 },
+      });
+      expect(run.result.reencryption!.refused.map((r) => r.reason)).toEqual(['MATERIAL_PREDATES_EXPOSURE']);
+      const summary = run.result.notifications.at(-1)!.message;
+      expect(summary).toContain('Rotate the key first');
+    } finally {
+      await sim.close();
+    }
+  },
+);

@@ -26,7 +26,16 @@ const world = () =>
       account: ACCOUNT,
       region: REGION,
       keys: [{ id: K1, rotationSeconds: 5 }],
-      buckets: [{ name: 'big-data', objects: Array.from({ length: N }, (_, i) => ({ key: `o/${String(i).padStart(5, '0')}.json`, body: `{"n":${i}}`, kmsKeyId: K1 })) }],
+      buckets: [
+        {
+          name: 'big-data',
+          objects: Array.from({ length: N }, (_, i) => ({
+            key: `o/${String(i).padStart(5, '0')}.json`,
+            body: `{"n":${i}}`,
+            kmsKeyId: K1,
+          })),
+        },
+      ],
       settings: { reEncryptBuckets: ['big-data'], reEncryptKmsRequestsPerSecond: 100 },
     },
     'time world',
@@ -36,7 +45,11 @@ const world = () =>
 async function outcomeAt(speed: number) {
   const sim = await openSimulation({ world: world(), speed });
   try {
-    const run = await sim.run({ keyId: K1, reason: 'exposed data keys', reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'big-data' }] } });
+    const run = await sim.run({
+      keyId: K1,
+      reason: 'exposed data keys',
+      reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'big-data' }] },
+    });
     const r = run.result.reencryption as ReencryptionSummary;
     const t = r.targets[0]!;
     return {
@@ -56,6 +69,14 @@ async function outcomeAt(speed: number) {
 test('the same world at speed 20 and at speed 400: the same outcome (every object re-encrypted, no child timed out)', async () => {
   const slow = await outcomeAt(20);
   const fast = await outcomeAt(400);
-  expect(slow).toEqual({ status: 'SUCCEEDED', scanned: N, reencrypted: N, failed: 0, batches: 2, batchesFailed: 0, firstFailure: null });
+  expect(slow).toEqual({
+    status: 'SUCCEEDED',
+    scanned: N,
+    reencrypted: N,
+    failed: 0,
+    batches: 2,
+    batchesFailed: 0,
+    firstFailure: null,
+  });
   expect(fast).toEqual(slow);
 });

@@ -48,7 +48,12 @@ function worldWith(settings: Record<string, unknown>, extra: Record<string, unkn
       buckets: [
         { name: 'orders-data', objects: Object.entries(ORDERS).map(([key, o]) => ({ key, ...o })) },
         { name: 'versioned-data', versioning: true, objects: [{ key: 'v.json', body: 'versioned', kmsKeyId: K1 }] },
-        { name: 'keyed-data', defaultKmsKeyId: K1, bucketKeyEnabled: true, objects: [{ key: 'bk.json', body: 'bucket key' }] },
+        {
+          name: 'keyed-data',
+          defaultKmsKeyId: K1,
+          bucketKeyEnabled: true,
+          objects: [{ key: 'bk.json', body: 'bucket key' }],
+        },
         { name: 'bucket-0', defaultKmsKeyId: K1, objects: [{ key: 'f.json', body: 'named by the finding' }] },
       ],
       settings: { reEncryptBuckets: ['orders-data', 'versioned-data', 'keyed-data', 'bucket-0'], ...settings },
@@ -58,7 +63,11 @@ function worldWith(settings: Record<string, unknown>, extra: Record<string, unkn
   );
 }
 
-const manual = (targets: { type: string; bucket: string; prefix?: string }[]) => ({ keyId: K1, reason: 'exposed data keys', reEncrypt: { targets } });
+const manual = (targets: { type: string; bucket: string; prefix?: string }[]) => ({
+  keyId: K1,
+  reason: 'exposed data keys',
+  reEncrypt: { targets },
+});
 
 /** Everything a test needs to look at after a run, read before the simulation closes. */
 interface Looked {
@@ -82,7 +91,12 @@ const ALL_OBJECTS: [string, string][] = [
   ['bucket-0', 'f.json'],
 ];
 
-async function runAndLook(world: ReturnType<typeof worldWith>, input: unknown, before?: (s: StandIn) => void, check?: (l: Looked) => Promise<void>): Promise<SimulationRun> {
+async function runAndLook(
+  world: ReturnType<typeof worldWith>,
+  input: unknown,
+  before?: (s: StandIn) => void,
+  check?: (l: Looked) => Promise<void>,
+): Promise<SimulationRun> {
   let standIn!: StandIn;
   const sim = await openSimulation({ world, speed: SPEED, onStandIn: (s) => (standIn = s) });
   try {
@@ -98,10 +112,19 @@ async function runAndLook(world: ReturnType<typeof worldWith>, input: unknown, b
 }
 
 const s3Of = (s: StandIn) => new S3Client({ endpoint: s.endpoint, region: REGION, credentials, forcePathStyle: true });
-const bodyOf = async (s: StandIn, bucket: string, key: string) => Buffer.from(await (await s3Of(s).send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+const bodyOf = async (s: StandIn, bucket: string, key: string) =>
+  Buffer.from(
+    await (await s3Of(s).send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
+  );
 async function envelopePlaintext(s: StandIn, bucket: string, key: string, keyId: string): Promise<string> {
-  const keyring = new KmsKeyringNode({ generatorKeyId: arn(keyId), clientProvider: () => new KMS({ endpoint: s.endpoint, region: REGION, credentials }) as never });
-  const { plaintext } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).decrypt(keyring, await bodyOf(s, bucket, key));
+  const keyring = new KmsKeyringNode({
+    generatorKeyId: arn(keyId),
+    clientProvider: () => new KMS({ endpoint: s.endpoint, region: REGION, credentials }) as never,
+  });
+  const { plaintext } = await buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT).decrypt(
+    keyring,
+    await bodyOf(s, bucket, key),
+  );
   return Buffer.from(plaintext).toString('utf8');
 }
 const target = (r: ReencryptionSummary | null, type: string, bucket: string): TargetReport => {
@@ -109,7 +132,8 @@ const target = (r: ReencryptionSummary | null, type: string, bucket: string): Ta
   if (!t) throw new Error(`no ${type} report for ${bucket} in ${JSON.stringify(r)}`);
   return t;
 };
-const rotateCalls = (run: SimulationRun) => run.calls.filter((c) => c.service === 'kms' && c.operation === 'RotateKeyOnDemand' && !c.error).length;
+const rotateCalls = (run: SimulationRun) =>
+  run.calls.filter((c) => c.service === 'kms' && c.operation === 'RotateKeyOnDemand' && !c.error).length;
 
 describe('a manual request with targets: rotate, then re-encrypt under new data keys', () => {
   let run!: SimulationRun;
@@ -130,10 +154,20 @@ describe('a manual request with targets: rotate, then re-encrypt under new data 
       async (l) => {
         looked = l;
         // Read now: the stand-in and the ledger stop with the simulation.
-        for (const k of ['a.json', 'b.json', 'other.json', 'plain.txt']) bodies[k] = (await bodyOf(l.standIn, 'orders-data', k)).toString('utf8');
-        for (const [k, id] of [['env/m1.bin', K1], ['env/m3.bin', K1], ['env/m2.bin', K2]] as const) bodies[k] = await envelopePlaintext(l.standIn, 'orders-data', k, id);
+        for (const k of ['a.json', 'b.json', 'other.json', 'plain.txt'])
+          bodies[k] = (await bodyOf(l.standIn, 'orders-data', k)).toString('utf8');
+        for (const [k, id] of [
+          ['env/m1.bin', K1],
+          ['env/m3.bin', K1],
+          ['env/m2.bin', K2],
+        ] as const)
+          bodies[k] = await envelopePlaintext(l.standIn, 'orders-data', k, id);
         const q = await ledgerClientOf(l.sim).send(
-          new QueryCommand({ TableName: LOCAL_LEDGER_TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `KEY#${arn(K1)}` } } }),
+          new QueryCommand({
+            TableName: LOCAL_LEDGER_TABLE,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `KEY#${arn(K1)}` } },
+          }),
         );
         ledgerItems = (q.Items ?? []).filter((i) => i.kind?.S === 'REENCRYPTION');
       },
@@ -145,9 +179,13 @@ describe('a manual request with targets: rotate, then re-encrypt under new data 
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
     expect(rotateCalls(run)).toBe(1);
     expect(run.result.reencryption?.mode).toBe('RUN');
-    expect(run.result.reencryption?.refused).toEqual([expect.objectContaining({ bucket: 'not-listed-bucket', reason: 'BUCKET_NOT_ALLOWED' })]);
+    expect(run.result.reencryption?.refused).toEqual([
+      expect.objectContaining({ bucket: 'not-listed-bucket', reason: 'BUCKET_NOT_ALLOWED' }),
+    ]);
     // Nothing was asked of the refused bucket.
-    expect(run.calls.filter((c) => c.service === 's3' && (c.input as { Bucket?: string }).Bucket === 'not-listed-bucket')).toEqual([]);
+    expect(
+      run.calls.filter((c) => c.service === 's3' && (c.input as { Bucket?: string }).Bucket === 'not-listed-bucket'),
+    ).toEqual([]);
   });
 
   test('every targeted object has a NEW data key and decrypts to its original bytes', () => {
@@ -165,29 +203,56 @@ describe('a manual request with targets: rotate, then re-encrypt under new data 
   });
 
   test('objects under other keys, plain and archived objects are untouched and counted as skipped with their reason', () => {
-    for (const k of ['other.json', 'plain.txt', 'cold.bin', 'env/m2.bin']) expect(looked.after.get(`orders-data/${k}`)).toEqual(looked.before.get(`orders-data/${k}`));
+    for (const k of ['other.json', 'plain.txt', 'cold.bin', 'env/m2.bin'])
+      expect(looked.after.get(`orders-data/${k}`)).toEqual(looked.before.get(`orders-data/${k}`));
     expect(bodies['other.json']).toBe(ORDERS['other.json'].body);
     expect(bodies['env/m2.bin']).toBe(ORDERS['env/m2.bin'].body);
     const sse = target(run.result.reencryption, 's3-sse-kms', 'orders-data');
     // The whole bucket: 8 objects; the envelope ones are stored with SSE-S3, so not SSE-KMS here.
-    expect(sse).toMatchObject({ status: 'COMPLETED', objectsScanned: 8, objectsReencrypted: 2, objectsSkipped: 6, objectsFailed: 0, skippedByReason: { OTHER_KEY: 1, NOT_SSE_KMS: 4, ARCHIVED_NEEDS_RESTORE: 1 } });
+    expect(sse).toMatchObject({
+      status: 'COMPLETED',
+      objectsScanned: 8,
+      objectsReencrypted: 2,
+      objectsSkipped: 6,
+      objectsFailed: 0,
+      skippedByReason: { OTHER_KEY: 1, NOT_SSE_KMS: 4, ARCHIVED_NEEDS_RESTORE: 1 },
+    });
     const env = target(run.result.reencryption, 'envelope', 'orders-data');
-    expect(env).toMatchObject({ prefix: 'env/', objectsScanned: 3, objectsReencrypted: 2, objectsSkipped: 1, skippedByReason: { OTHER_KEY: 1 }, objectsFailed: 0 });
+    expect(env).toMatchObject({
+      prefix: 'env/',
+      objectsScanned: 3,
+      objectsReencrypted: 2,
+      objectsSkipped: 1,
+      skippedByReason: { OTHER_KEY: 1 },
+      objectsFailed: 0,
+    });
   });
 
   test('a versioned bucket: the old version keeps its old data key, counted and never deleted; Bucket Keys are reported', () => {
     const v = looked.standIn.s3Object('versioned-data', 'v.json')!;
     expect(v.versions).toBe(2);
     expect(v.previousDataKeyFingerprints).toEqual([looked.before.get('versioned-data/v.json')]);
-    expect(target(run.result.reencryption, 's3-sse-kms', 'versioned-data')).toMatchObject({ objectsReencrypted: 1, oldVersionsLeft: 1 });
+    expect(target(run.result.reencryption, 's3-sse-kms', 'versioned-data')).toMatchObject({
+      objectsReencrypted: 1,
+      oldVersionsLeft: 1,
+    });
     // The copy leaves the Bucket Key off for the object (README "Bucket Keys"): it has its own data key.
-    expect(target(run.result.reencryption, 's3-sse-kms', 'keyed-data')).toMatchObject({ objectsReencrypted: 1, bucketKeys: false });
+    expect(target(run.result.reencryption, 's3-sse-kms', 'keyed-data')).toMatchObject({
+      objectsReencrypted: 1,
+      bucketKeys: false,
+    });
   });
 
   test('the totals, the notification and the ledger tell the same story', () => {
     const r = run.result.reencryption!;
-    const sum = (f: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') => r.targets.reduce((n, t) => n + t[f], 0);
-    expect([r.objectsScanned, r.objectsReencrypted, r.objectsSkipped, r.objectsFailed]).toEqual([sum('objectsScanned'), sum('objectsReencrypted'), sum('objectsSkipped'), sum('objectsFailed')]);
+    const sum = (f: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') =>
+      r.targets.reduce((n, t) => n + t[f], 0);
+    expect([r.objectsScanned, r.objectsReencrypted, r.objectsSkipped, r.objectsFailed]).toEqual([
+      sum('objectsScanned'),
+      sum('objectsReencrypted'),
+      sum('objectsSkipped'),
+      sum('objectsFailed'),
+    ]);
     expect(r.objectsReencrypted).toBe(6);
     const message = run.result.notifications.at(-1)!.message;
     expect(message).toMatch(/Re-encryption \(ran\)/);
@@ -195,25 +260,38 @@ describe('a manual request with targets: rotate, then re-encrypt under new data 
     expect(message).toMatch(/not-listed-bucket/);
     // One audit entry per target run, under the key's own partition.
     expect(ledgerItems).toHaveLength(4);
-    expect(ledgerItems.map((i) => i.bucket && (i.bucket as { S: string }).S).sort()).toEqual(['keyed-data', 'orders-data', 'orders-data', 'versioned-data']);
+    expect(ledgerItems.map((i) => i.bucket && (i.bucket as { S: string }).S).sort()).toEqual([
+      'keyed-data',
+      'orders-data',
+      'orders-data',
+      'versioned-data',
+    ]);
   });
 });
 
 describe('failures are reported, never swallowed; the rotation stands', () => {
   test('an injected S3 failure: the object is listed as failed, the key stays ROTATED, the execution FAILS (ReencryptionFailed) and the notification says action required', async () => {
-    const run = await runAndLook(worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }), manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]));
+    const run = await runAndLook(
+      worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }),
+      manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]),
+    );
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('ReencryptionFailed');
     const t = target(run.result.reencryption, 's3-sse-kms', 'orders-data');
     expect(t).toMatchObject({ objectsReencrypted: 1, objectsFailed: 1 });
-    expect(t.failures).toEqual([{ key: expect.stringMatching(/^[ab]\.json$/), error: expect.stringMatching(/InternalError/) }]);
+    expect(t.failures).toEqual([
+      { key: expect.stringMatching(/^[ab]\.json$/), error: expect.stringMatching(/InternalError/) },
+    ]);
     expect(run.result.reencryption?.actionRequired).toBe(true);
     expect(run.result.notifications.at(-1)!.attributes.actionRequired).toBe('true');
   });
 
   test('on-call re-runs the failed re-encryption inside the cooldown: no second rotation, every object done', async () => {
-    const sim = await openSimulation({ world: worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }), speed: SPEED });
+    const sim = await openSimulation({
+      world: worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }),
+      speed: SPEED,
+    });
     try {
       const request = manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]);
       const first = await sim.run(request);
@@ -222,7 +300,10 @@ describe('failures are reported, never swallowed; the rotation stands', () => {
       expect(again.result.keys.map((k) => [k.outcome, k.reason])).toEqual([['SKIPPED', 'RECENTLY_ROTATED']]);
       expect(rotateCalls(again)).toBe(0);
       expect(again.result.executionStatus).toBe('SUCCEEDED');
-      expect(target(again.result.reencryption, 's3-sse-kms', 'orders-data')).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
+      expect(target(again.result.reencryption, 's3-sse-kms', 'orders-data')).toMatchObject({
+        objectsReencrypted: 2,
+        objectsFailed: 0,
+      });
     } finally {
       await sim.close();
     }
@@ -230,17 +311,26 @@ describe('failures are reported, never swallowed; the rotation stands', () => {
 
   test('SummarizeReencryption failing (results unreadable) still notifies: the key stays ROTATED, the error is reported, the execution FAILS', async () => {
     // The s3-sse-kms path reads objects with HeadObject/CopyObject; only Summarize uses GetObject.
-    const run = await runAndLook(worldWith({}, { faults: [{ service: 's3', operation: 'GetObject', error: 'AccessDenied', times: 20 }] }), manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]));
+    const run = await runAndLook(
+      worldWith({}, { faults: [{ service: 's3', operation: 'GetObject', error: 'AccessDenied', times: 20 }] }),
+      manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]),
+    );
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('ReencryptionFailed');
-    expect(run.result.reencryption).toMatchObject({ actionRequired: true, error: expect.stringMatching(/AccessDenied/) });
+    expect(run.result.reencryption).toMatchObject({
+      actionRequired: true,
+      error: expect.stringMatching(/AccessDenied/),
+    });
     expect(run.result.notifications).toHaveLength(1);
     expect(run.result.notifications[0].message).toMatch(/the re-encryption stopped: AccessDenied/);
   });
 
   test('an injected KMS failure on the envelope path is reported the same way', async () => {
-    const run = await runAndLook(worldWith({}, { faults: [{ service: 'kms', operation: 'Decrypt', error: 'KMSInternalException', times: 1 }] }), manual([{ type: 'envelope', bucket: 'orders-data', prefix: 'env/' }]));
+    const run = await runAndLook(
+      worldWith({}, { faults: [{ service: 'kms', operation: 'Decrypt', error: 'KMSInternalException', times: 1 }] }),
+      manual([{ type: 'envelope', bucket: 'orders-data', prefix: 'env/' }]),
+    );
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
     expect(run.result.error).toBe('ReencryptionFailed');
     const t = target(run.result.reencryption, 'envelope', 'orders-data');
@@ -249,19 +339,28 @@ describe('failures are reported, never swallowed; the rotation stands', () => {
   });
 
   test('throttling from S3 is retried with back-off and counted; every object is still re-encrypted', async () => {
-    const run = await runAndLook(worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'SlowDown', times: 3 }] }), manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]));
+    const run = await runAndLook(
+      worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'SlowDown', times: 3 }] }),
+      manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]),
+    );
     expect(run.result.executionStatus).toBe('SUCCEEDED');
-    expect(target(run.result.reencryption, 's3-sse-kms', 'orders-data')).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0, throttlesRetried: 3 });
+    expect(target(run.result.reencryption, 's3-sse-kms', 'orders-data')).toMatchObject({
+      objectsReencrypted: 2,
+      objectsFailed: 0,
+      throttlesRetried: 3,
+    });
   });
 
-  test('an object changed during the run is not overwritten: counted as changed, the other writer\'s data kept', async () => {
+  test("an object changed during the run is not overwritten: counted as changed, the other writer's data kept", async () => {
     let changedBody = '';
     const run = await runAndLook(
       worldWith({}),
       manual([{ type: 'envelope', bucket: 'orders-data', prefix: 'env/' }]),
       (s) => {
         // Someone else writes env/m3.bin right after the workflow has read it.
-        s.onceAfterS3('GetObject', 'orders-data', 'env/m3.bin', () => s.putS3Object('orders-data', 'env/m3.bin', 'written by someone else'));
+        s.onceAfterS3('GetObject', 'orders-data', 'env/m3.bin', () =>
+          s.putS3Object('orders-data', 'env/m3.bin', 'written by someone else'),
+        );
       },
       async (l) => {
         changedBody = (await bodyOf(l.standIn, 'orders-data', 'env/m3.bin')).toString('utf8');
@@ -282,31 +381,57 @@ describe('finding-triggered runs', () => {
   test('autoReEncrypt off (default): only reports what it would do; nothing is touched', async () => {
     let fpBefore: string | undefined;
     let fpAfter: string | undefined;
-    const run = await runAndLook(worldWith({}), finding(), (s) => (fpBefore = fingerprint(s, 'bucket-0', 'f.json')), async (l) => {
-      fpAfter = fingerprint(l.standIn, 'bucket-0', 'f.json');
-    });
+    const run = await runAndLook(
+      worldWith({}),
+      finding(),
+      (s) => (fpBefore = fingerprint(s, 'bucket-0', 'f.json')),
+      async (l) => {
+        fpAfter = fingerprint(l.standIn, 'bucket-0', 'f.json');
+      },
+    );
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
-    expect(run.result.reencryption).toMatchObject({ mode: 'REPORT_ONLY', objectsScanned: 0, planned: [expect.objectContaining({ bucket: 'bucket-0', origin: 'finding', keyArn: arn(K1) })] });
+    expect(run.result.reencryption).toMatchObject({
+      mode: 'REPORT_ONLY',
+      objectsScanned: 0,
+      planned: [expect.objectContaining({ bucket: 'bucket-0', origin: 'finding', keyArn: arn(K1) })],
+    });
     expect(fpAfter).toBe(fpBefore);
     expect(run.calls.filter((c) => c.service === 's3')).toEqual([]);
-    expect(run.result.notifications.at(-1)!.message).toMatch(/kms-rotate reencrypt .*--exposed-at \S+ --target s3-sse-kms:bucket-0/);
+    expect(run.result.notifications.at(-1)!.message).toMatch(
+      /kms-rotate reencrypt .*--exposed-at \S+ --target s3-sse-kms:bucket-0/,
+    );
   });
 
-  test('autoReEncrypt on: the finding\'s bucket and the key\'s reEncryptTargets (by alias) are re-encrypted', async () => {
-    const run = await runAndLook(worldWith({ autoReEncrypt: true, reEncryptTargets: { 'alias/orders': [{ type: 's3-sse-kms', bucket: 'orders-data', prefix: 'a' }] } }), finding());
+  test("autoReEncrypt on: the finding's bucket and the key's reEncryptTargets (by alias) are re-encrypted", async () => {
+    const run = await runAndLook(
+      worldWith({
+        autoReEncrypt: true,
+        reEncryptTargets: { 'alias/orders': [{ type: 's3-sse-kms', bucket: 'orders-data', prefix: 'a' }] },
+      }),
+      finding(),
+    );
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     const r = run.result.reencryption!;
     expect(r.mode).toBe('RUN');
     expect(target(r, 's3-sse-kms', 'bucket-0')).toMatchObject({ origin: 'finding', objectsReencrypted: 1 });
-    expect(target(r, 's3-sse-kms', 'orders-data')).toMatchObject({ origin: 'setting', prefix: 'a', objectsScanned: 1, objectsReencrypted: 1 });
+    expect(target(r, 's3-sse-kms', 'orders-data')).toMatchObject({
+      origin: 'setting',
+      prefix: 'a',
+      objectsScanned: 1,
+      objectsReencrypted: 1,
+    });
   });
 
-  test('without reEncryptBuckets the stack has no branch: the finding\'s bucket is refused, the rotation still happens, S3 is never called', async () => {
+  test("without reEncryptBuckets the stack has no branch: the finding's bucket is refused, the rotation still happens, S3 is never called", async () => {
     const run = await runAndLook(worldWith({ reEncryptBuckets: [] }), finding());
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(rotateCalls(run)).toBe(1);
-    expect(run.result.reencryption).toMatchObject({ mode: 'NONE', refused: [expect.objectContaining({ bucket: 'bucket-0', reason: 'BUCKET_NOT_ALLOWED' })], actionRequired: false });
+    expect(run.result.reencryption).toMatchObject({
+      mode: 'NONE',
+      refused: [expect.objectContaining({ bucket: 'bucket-0', reason: 'BUCKET_NOT_ALLOWED' })],
+      actionRequired: false,
+    });
     expect(run.calls.filter((c) => c.service === 's3')).toEqual([]);
   });
 });
@@ -314,12 +439,22 @@ describe('finding-triggered runs', () => {
 describe('a 5,000-object bucket offline', () => {
   const N = 5000;
   test('completes in batches (five listing pages) with the counts exact', async () => {
-    const objects = Array.from({ length: N }, (_, i) => ({ key: `o/${String(i).padStart(5, '0')}.json`, body: `{"i":${i}}`, kmsKeyId: i % 10 === 9 ? K2 : K1 }));
+    const objects = Array.from({ length: N }, (_, i) => ({
+      key: `o/${String(i).padStart(5, '0')}.json`,
+      body: `{"i":${i}}`,
+      kmsKeyId: i % 10 === 9 ? K2 : K1,
+    }));
     const world = parseWorld(
       // 1,000 KMS requests/s: 100 children of 10/s each, so the 13 batches run at once. Simulated
       // time is real time x speed here (handlers run in real time), so a batch must finish within
       // an Express child's 5 simulated minutes: 30 s real at speed 10.
-      { account: ACCOUNT, region: REGION, keys: [{ id: K1, rotationSeconds: 5 }, { id: K2 }], buckets: [{ name: 'big-data', objects }], settings: { reEncryptBuckets: ['big-data'], reEncryptKmsRequestsPerSecond: 1000 } },
+      {
+        account: ACCOUNT,
+        region: REGION,
+        keys: [{ id: K1, rotationSeconds: 5 }, { id: K2 }],
+        buckets: [{ name: 'big-data', objects }],
+        settings: { reEncryptBuckets: ['big-data'], reEncryptKmsRequestsPerSecond: 1000 },
+      },
       'big bucket',
     );
     let changed: number;
@@ -327,13 +462,30 @@ describe('a 5,000-object bucket offline', () => {
     try {
       const before = new Map(objects.map((o) => [o.key, sim.standIn.s3Object('big-data', o.key)!.dataKeyFingerprint]));
       const run = await sim.run(manual([{ type: 's3-sse-kms', bucket: 'big-data' }]));
-      changed = objects.filter((o) => sim.standIn.s3Object('big-data', o.key)!.dataKeyFingerprint !== before.get(o.key)).length;
+      changed = objects.filter(
+        (o) => sim.standIn.s3Object('big-data', o.key)!.dataKeyFingerprint !== before.get(o.key),
+      ).length;
       expect(run.result.executionStatus).toBe('SUCCEEDED');
       const t = target(run.result.reencryption, 's3-sse-kms', 'big-data');
       const maxItemsPerBatch = 200; // at 1,000 KMS requests/s: 100 children of 10/s, 200 objects each (6 KMS requests an object at most)
-      expect(t).toMatchObject({ objectsScanned: N, objectsReencrypted: N * 0.9, objectsSkipped: N * 0.1, skippedByReason: { OTHER_KEY: N * 0.1 }, objectsFailed: 0, batches: Math.ceil(N / maxItemsPerBatch), batchesFailed: 0 });
+      expect(t).toMatchObject({
+        objectsScanned: N,
+        objectsReencrypted: N * 0.9,
+        objectsSkipped: N * 0.1,
+        skippedByReason: { OTHER_KEY: N * 0.1 },
+        objectsFailed: 0,
+        batches: Math.ceil(N / maxItemsPerBatch),
+        batchesFailed: 0,
+      });
       // The listing went page by page, as ItemReader does (1,000 keys a page).
-      expect(run.calls.filter((c) => c.service === 's3' && c.operation === 'ListObjectsV2' && (c.input as { Bucket: string }).Bucket === 'big-data')).toHaveLength(5);
+      expect(
+        run.calls.filter(
+          (c) =>
+            c.service === 's3' &&
+            c.operation === 'ListObjectsV2' &&
+            (c.input as { Bucket: string }).Bucket === 'big-data',
+        ),
+      ).toHaveLength(5);
     } finally {
       await sim.close();
     }

@@ -17,10 +17,17 @@ const SPEED = 100;
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8'));
 const hubFinding = fixture('securityhub/kms-key-resource.json');
-const FINDING = { Id: hubFinding.detail.findings[0].Id as string, ProductArn: hubFinding.detail.findings[0].ProductArn as string };
+const FINDING = {
+  Id: hubFinding.detail.findings[0].Id as string,
+  ProductArn: hubFinding.detail.findings[0].ProductArn as string,
+};
 const world = (key: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-  parseWorld({ account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...key }], ...extra }, 'test world');
-const batchUpdates = (run: SimulationRun) => run.calls.filter((c) => c.service === 'securityhub' && c.operation === 'BatchUpdateFindings');
+  parseWorld(
+    { account: ACCOUNT, region: REGION, keys: [{ id: K1_ID, rotationSeconds: 20, ...key }], ...extra },
+    'test world',
+  );
+const batchUpdates = (run: SimulationRun) =>
+  run.calls.filter((c) => c.service === 'securityhub' && c.operation === 'BatchUpdateFindings');
 
 describe('Security Hub loop closed', () => {
   test('every key ROTATED: NOTIFIED with a note at the start, RESOLVED with the outcome, execution and time at the end', async () => {
@@ -36,12 +43,22 @@ describe('Security Hub loop closed', () => {
     expect(end.note).toContain(`Execution: ${run.executionArn}`);
     expect(end.note).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
     // One call per phase, each by the function that owns the phase (its own role).
-    expect(batchUpdates(run).map((c) => c.caller?.match(/(ClaimRequest|Notify)Role/)?.[1])).toEqual(['ClaimRequest', 'Notify']);
-    expect(run.summary?.securityHub).toEqual([expect.objectContaining({ phase: 'start', error: null }), expect.objectContaining({ phase: 'end', status: 'RESOLVED', error: null })]);
+    expect(batchUpdates(run).map((c) => c.caller?.match(/(ClaimRequest|Notify)Role/)?.[1])).toEqual([
+      'ClaimRequest',
+      'Notify',
+    ]);
+    expect(run.summary?.securityHub).toEqual([
+      expect.objectContaining({ phase: 'start', error: null }),
+      expect.objectContaining({ phase: 'end', status: 'RESOLVED', error: null }),
+    ]);
   });
 
   test('a key not rotated: the finding stays NOTIFIED and the note gives the reason', async () => {
-    const run = await simulate({ world: world({ tags: { 'kms-incident-rotation': 'disabled' } }), input: hubFinding, speed: SPEED });
+    const run = await simulate({
+      world: world({ tags: { 'kms-incident-rotation': 'disabled' } }),
+      input: hubFinding,
+      speed: SPEED,
+    });
 
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'OPTED_OUT' });
     const end = run.result.securityHubUpdates.at(-1)!;
@@ -50,17 +67,26 @@ describe('Security Hub loop closed', () => {
   });
 
   test('Security Hub refusing the updates is reported, and the run still rotates and succeeds', async () => {
-    const faults = [{ service: 'securityhub', operation: 'BatchUpdateFindings', error: 'AccessDeniedException', times: 2 }];
+    const faults = [
+      { service: 'securityhub', operation: 'BatchUpdateFindings', error: 'AccessDeniedException', times: 2 },
+    ];
     const run = await simulate({ world: world({}, { faults }), input: hubFinding, speed: SPEED });
 
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys[0]).toMatchObject({ outcome: 'ROTATED' });
     expect(batchUpdates(run)).toHaveLength(2);
-    expect(run.summary?.securityHub?.map((u) => u.error)).toEqual([expect.stringMatching(/^AccessDeniedException/), expect.stringMatching(/^AccessDeniedException/)]);
+    expect(run.summary?.securityHub?.map((u) => u.error)).toEqual([
+      expect.stringMatching(/^AccessDeniedException/),
+      expect.stringMatching(/^AccessDeniedException/),
+    ]);
   });
 
   test('the securityHubWorkflowUpdates setting off: Security Hub is never written to', async () => {
-    const run = await simulate({ world: world({}, { settings: { securityHubWorkflowUpdates: false } }), input: hubFinding, speed: SPEED });
+    const run = await simulate({
+      world: world({}, { settings: { securityHubWorkflowUpdates: false } }),
+      input: hubFinding,
+      speed: SPEED,
+    });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'ROTATED' });
     expect(batchUpdates(run)).toEqual([]);
     expect(run.result.securityHubUpdates).toEqual([]);

@@ -44,7 +44,12 @@ describe('incident storm: 60 findings on 30 keys, 50 ms apart', () => {
   let storm: StormRun;
   beforeAll(async () => {
     const world = parseWorld(
-      { account: ACCOUNT, region: REGION, keys: KEYS.map((id) => ({ id, rotationSeconds: 20 })), quotas: { RotateKeyOnDemand: ROTATE_QUOTA } },
+      {
+        account: ACCOUNT,
+        region: REGION,
+        keys: KEYS.map((id) => ({ id, rotationSeconds: 20 })),
+        quotas: { RotateKeyOnDemand: ROTATE_QUOTA },
+      },
       'storm world',
     );
     storm = await simulateStorm({ world, inputs: findings(), speed: SPEED, staggerMs: 50 });
@@ -57,7 +62,7 @@ describe('incident storm: 60 findings on 30 keys, 50 ms apart', () => {
     expect(failed).toEqual([]);
   });
 
-  test('the stand-in\'s counters: exactly one RotateKeyOnDemand per key, and the quota throttled some', () => {
+  test("the stand-in's counters: exactly one RotateKeyOnDemand per key, and the quota throttled some", () => {
     expect(storm.counters.served.RotateKeyOnDemand).toEqual(Object.fromEntries(KEYS.map((id) => [arnOf(id), 1])));
     expect(storm.counters.throttles).toBeGreaterThan(0);
     expect(Object.keys(storm.counters.throttled)).toEqual(['RotateKeyOnDemand']);
@@ -72,14 +77,18 @@ describe('incident storm: 60 findings on 30 keys, 50 ms apart', () => {
       expect(rotatedHere).toHaveLength(1);
       expect(rotatedHere[0].previousKeyMaterialId).not.toBe(rotatedHere[0].currentKeyMaterialId);
       const other = results.find((k) => k !== rotatedHere[0])!;
-      expect(`${other.outcome} ${other.reason} joined=${other.joined}`).toMatch(/^(SKIPPED (DUPLICATE_FINDING|RECENTLY_ROTATED) joined=false|ROTATED null joined=true)$/);
+      expect(`${other.outcome} ${other.reason} joined=${other.joined}`).toMatch(
+        /^(SKIPPED (DUPLICATE_FINDING|RECENTLY_ROTATED) joined=false|ROTATED null joined=true)$/,
+      );
     }
   });
 
   test('one notification per execution; only those that rotated something reach people (duplicate=false)', () => {
     expect(storm.runs.map((r) => r.result.notifications.length)).toEqual(Array(60).fill(1));
     const mailed = storm.runs.filter((r) => r.result.notifications[0].attributes.duplicate === 'false');
-    const rotating = storm.runs.filter((r) => r.summary?.keys.some((k) => (k.outcome === 'ROTATED' && !k.joined) || k.outcome === 'FAILED'));
+    const rotating = storm.runs.filter((r) =>
+      r.summary?.keys.some((k) => (k.outcome === 'ROTATED' && !k.joined) || k.outcome === 'FAILED'),
+    );
     expect(mailed.map((r) => r.executionArn).sort()).toEqual(rotating.map((r) => r.executionArn).sort());
     expect(mailed).toHaveLength(30);
   });

@@ -34,7 +34,10 @@ const tagged = { tags: { 'kms-incident-rotation': 'approval' } };
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '../fixtures', name), 'utf8'));
 
 function world(keys: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
-  return parseWorld({ account: ACCOUNT, region: REGION, keys: keys.map((k) => ({ id: K1_ID, rotationSeconds: 20, ...k })), ...extra }, 'test world');
+  return parseWorld(
+    { account: ACCOUNT, region: REGION, keys: keys.map((k) => ({ id: K1_ID, rotationSeconds: 20, ...k })), ...extra },
+    'test world',
+  );
 }
 
 const rotations = (run: SimulationRun) => run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && !c.error);
@@ -51,14 +54,22 @@ describe('approval gate through the front door', () => {
     // Then
     const answer = run.frontDoor.find((e) => e.route === 'approval');
     expect(answer).toMatchObject({ statusCode: 403, caller: ALICE, body: { error: 'TwoPersonRule' } });
-    expect(String((answer?.body as { message: string }).message)).toMatch(/who requested this rotation .* and cannot also approve it/);
+    expect(String((answer?.body as { message: string }).message)).toMatch(
+      /who requested this rotation .* and cannot also approve it/,
+    );
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED' });
     expect(rotations(run)).toHaveLength(0);
   });
 
   test('another on-call engineer approves: rotated; the ledger and the notification say who asked and who approved', async () => {
     // Given
-    const sim = await openSimulation({ world: world([tagged], { requester: 'alice', approvals: { [K1_ID]: { decision: 'approve', by: 'bob', reason: 'confirmed with the data owner' } } }), speed: SPEED });
+    const sim = await openSimulation({
+      world: world([tagged], {
+        requester: 'alice',
+        approvals: { [K1_ID]: { decision: 'approve', by: 'bob', reason: 'confirmed with the data owner' } },
+      }),
+      speed: SPEED,
+    });
     try {
       // When
       const run = await sim.run(manual());
@@ -66,9 +77,19 @@ describe('approval gate through the front door', () => {
       // Then
       expect(run.result.keys[0].outcome).toBe('ROTATED');
       expect(rotations(run)).toHaveLength(1);
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
+      const ledger = new DynamoDBClient({
+        endpoint: sim.ledgerEndpoint,
+        region: REGION,
+        credentials: { ...TEST_CREDENTIALS },
+      });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
-      expect(entry).toMatchObject({ outcome: 'ROTATED', requestedBy: ALICE, approvedBy: BOB, approvalReason: 'confirmed with the data owner', breakGlass: false });
+      expect(entry).toMatchObject({
+        outcome: 'ROTATED',
+        requestedBy: ALICE,
+        approvedBy: BOB,
+        approvalReason: 'confirmed with the data owner',
+        breakGlass: false,
+      });
       const summary = run.result.notifications.find((n) => /^\[ROTATED\]/.test(n.subject ?? ''));
       expect(summary?.message).toContain(`Requested by: ${ALICE}`);
       expect(summary?.message).toContain(`Approved by: ${BOB} (confirmed with the data owner)`);
@@ -78,8 +99,16 @@ describe('approval gate through the front door', () => {
   });
 
   test('deny: not rotated', async () => {
-    const run = await simulate({ world: world([tagged], { approvals: { [K1_ID]: { decision: 'deny', by: 'bob', reason: 'retiring the key' } } }), input: manual(), speed: SPEED });
-    expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail: `Denied by ${BOB}: retiring the key.` });
+    const run = await simulate({
+      world: world([tagged], { approvals: { [K1_ID]: { decision: 'deny', by: 'bob', reason: 'retiring the key' } } }),
+      input: manual(),
+      speed: SPEED,
+    });
+    expect(run.result.keys[0]).toMatchObject({
+      outcome: 'SKIPPED',
+      reason: 'APPROVAL_DENIED',
+      detail: `Denied by ${BOB}: retiring the key.`,
+    });
     expect(rotations(run)).toHaveLength(0);
   });
 
@@ -103,7 +132,11 @@ describe('approval gate through the front door', () => {
         region: REGION,
         endpoint: sim.standIn.endpoint,
         serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint },
-        resources: { [Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::DynamoDB::Table')!]: LOCAL_LEDGER_TABLE, ...topicOf(template, sim) },
+        resources: {
+          [Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'AWS::DynamoDB::Table')!]:
+            LOCAL_LEDGER_TABLE,
+          ...topicOf(template, sim),
+        },
         speed: SPEED,
         onTaskToken: (task, tokens) => setImmediate(() => tokens.sendTaskSuccess(task.token, output)),
       });
@@ -127,7 +160,8 @@ describe('approval gate through the front door', () => {
       const run = await sim.run(fixture('guardduty/s3-bucket-kms.json'), {
         onEvent: (e) => {
           // While the gate waits: after Assess read the tags, before the approver answers.
-          if (e.type === 'StateEntered' && e.state?.name === 'RequestApproval') sim!.standIn.setKeyTag(K1, 'kms-incident-rotation', 'Disabled');
+          if (e.type === 'StateEntered' && e.state?.name === 'RequestApproval')
+            sim!.standIn.setKeyTag(K1, 'kms-incident-rotation', 'Disabled');
         },
       });
 
@@ -147,7 +181,10 @@ describe('break-glass', () => {
     const sim = await openSimulation({ world: world([{ onDemandRotationsUsed: 23 }]), speed: SPEED });
     try {
       // On the on-call route, a body with force is refused by the front door itself.
-      await expect(sim.run(manual({ force: true }), { as: 'alice', route: 'request' })).rejects.toMatchObject({ statusCode: 403, body: { error: 'BreakGlassRequired' } });
+      await expect(sim.run(manual({ force: true }), { as: 'alice', route: 'request' })).rejects.toMatchObject({
+        statusCode: 403,
+        body: { error: 'BreakGlassRequired' },
+      });
       // On the break-glass route, IAM refuses anyone without the break-glass policy.
       const refused = await sim.run(manual({ force: true }), { as: 'alice' }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(FrontDoorRefusal);
@@ -177,7 +214,9 @@ describe('break-glass', () => {
       expect(forced.result.notifications[0].subject).toMatch(/break-glass/);
       expect(forced.result.notifications[0].message).toMatch(/^BREAK-GLASS:/m);
       expect(capped.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
-      expect(capped.result.keys[0].detail).toMatch(/Break-glass refused: 2 on-demand rotations of this key in the last 24 h; forced rotations stop at 2 per key per 24 h \(forceDailyCap\)/);
+      expect(capped.result.keys[0].detail).toMatch(
+        /Break-glass refused: 2 on-demand rotations of this key in the last 24 h; forced rotations stop at 2 per key per 24 h \(forceDailyCap\)/,
+      );
       expect(rotations(capped)).toHaveLength(0);
     } finally {
       await sim.close();
@@ -185,7 +224,11 @@ describe('break-glass', () => {
   });
 
   test('the minimum interval holds even for break-glass', async () => {
-    const run = await simulate({ world: world([{ onDemandRotationsUsed: 2, lastOnDemandRotationMinutesAgo: 5 }]), input: manual({ force: true }), speed: SPEED });
+    const run = await simulate({
+      world: world([{ onDemandRotationsUsed: 2, lastOnDemandRotationMinutesAgo: 5 }]),
+      input: manual({ force: true }),
+      speed: SPEED,
+    });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     expect(run.result.keys[0].detail).toMatch(/^Break-glass refused: rotated on demand 5 min ago/);
   });
@@ -195,9 +238,15 @@ describe('who asks comes from AWS authentication', () => {
   test('a body naming another identity is ignored: the ledger holds the signed caller', async () => {
     const sim = await openSimulation({ world: world([{}]), speed: SPEED });
     try {
-      const run = await sim.run(manual({ dryRun: true, requestedBy: 'arn:aws:iam::999999999999:user/mallory' }), { as: 'bob' });
+      const run = await sim.run(manual({ dryRun: true, requestedBy: 'arn:aws:iam::999999999999:user/mallory' }), {
+        as: 'bob',
+      });
       expect(run.frontDoor[0]).toMatchObject({ statusCode: 200, caller: BOB });
-      const ledger = new DynamoDBClient({ endpoint: sim.ledgerEndpoint, region: REGION, credentials: { ...TEST_CREDENTIALS } });
+      const ledger = new DynamoDBClient({
+        endpoint: sim.ledgerEndpoint,
+        region: REGION,
+        credentials: { ...TEST_CREDENTIALS },
+      });
       const [entry] = await auditTrail(ledger, LOCAL_LEDGER_TABLE, K1);
       expect(entry).toMatchObject({ outcome: 'DRY_RUN', source: 'manual', requestedBy: BOB });
     } finally {
@@ -208,10 +257,31 @@ describe('who asks comes from AWS authentication', () => {
   test('a request signed with an unknown key or a wrong secret is refused by the local front door', async () => {
     const sim = await openSimulation({ world: world([{}]), speed: SPEED });
     try {
-      const unknown = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope-nope-nope-nope' }, REGION);
-      const wrongSecret = await signedPost(sim.frontDoorUrl, 'request', {}, manual(), { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'not-alices-secret-at-all' }, REGION);
+      const unknown = await signedPost(
+        sim.frontDoorUrl,
+        'request',
+        {},
+        manual(),
+        { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope-nope-nope-nope' },
+        REGION,
+      );
+      const wrongSecret = await signedPost(
+        sim.frontDoorUrl,
+        'request',
+        {},
+        manual(),
+        { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'not-alices-secret-at-all' },
+        REGION,
+      );
       expect(unknown).toMatchObject({ status: 403, body: { error: 'InvalidSignature' } });
-      expect(wrongSecret).toMatchObject({ status: 403, body: { message: expect.stringMatching(/The request signature we calculated does not match the signature you provided/) } });
+      expect(wrongSecret).toMatchObject({
+        status: 403,
+        body: {
+          message: expect.stringMatching(
+            /The request signature we calculated does not match the signature you provided/,
+          ),
+        },
+      });
     } finally {
       await sim.close();
     }
@@ -222,9 +292,25 @@ describe('who asks comes from AWS authentication', () => {
     try {
       // When
       const finding = fixture('guardduty/s3-bucket-kms.json');
-      const viaDoor = await signedPost(sim.frontDoorUrl, 'request', {}, { ...finding, keyId: K1, reason: 'x' }, { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'local-secret-of-alice-not-a-real-key' }, REGION);
+      const viaDoor = await signedPost(
+        sim.frontDoorUrl,
+        'request',
+        {},
+        { ...finding, keyId: K1, reason: 'x' },
+        { accessKeyId: 'AKIALOCALALICEXXXXXX1', secretAccessKey: 'local-secret-of-alice-not-a-real-key' },
+        REGION,
+      );
       const template = synthTemplate(parseSettings({}, 'test'), { account: ACCOUNT, region: REGION });
-      const direct = await runLocally({ template, mode: 'manual', input: finding, account: ACCOUNT, region: REGION, endpoint: sim.standIn.endpoint, serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint }, speed: SPEED });
+      const direct = await runLocally({
+        template,
+        mode: 'manual',
+        input: finding,
+        account: ACCOUNT,
+        region: REGION,
+        endpoint: sim.standIn.endpoint,
+        serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint },
+        speed: SPEED,
+      });
 
       // Then
       expect(viaDoor).toMatchObject({ status: 400, body: { message: expect.stringMatching(/unknown field/) } });
@@ -240,7 +326,15 @@ describe('who asks comes from AWS authentication', () => {
     const sim = await openSimulation({ world: world([{}]), speed: SPEED });
     try {
       const template = synthTemplate(parseSettings({}, 'test'), { account: ACCOUNT, region: REGION });
-      const run = await runLocally({ template, input: { ...manual(), requestedBy: ALICE }, account: ACCOUNT, region: REGION, endpoint: sim.standIn.endpoint, serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint }, speed: SPEED });
+      const run = await runLocally({
+        template,
+        input: { ...manual(), requestedBy: ALICE },
+        account: ACCOUNT,
+        region: REGION,
+        endpoint: sim.standIn.endpoint,
+        serviceEndpoints: { DYNAMODB: sim.ledgerEndpoint },
+        speed: SPEED,
+      });
       expect(run).toMatchObject({ status: 'FAILED', error: 'InvalidRequest' });
       expect(run.cause).toMatch(/automatic workflow takes finding events from EventBridge only/);
     } finally {
@@ -250,7 +344,7 @@ describe('who asks comes from AWS authentication', () => {
 });
 
 describe('Security Hub', () => {
-  test('a multi-finding event with one MEDIUM finding rotates only the HIGH finding\'s key', async () => {
+  test("a multi-finding event with one MEDIUM finding rotates only the HIGH finding's key", async () => {
     // Given
     const event = fixture('securityhub/kms-key-resource.json');
     const high = event.detail.findings[0];
@@ -266,7 +360,9 @@ describe('Security Hub', () => {
 
     // Then
     expect(run.result.keys.map((k) => [k.keyArn, k.outcome])).toEqual([[K1, 'ROTATED']]);
-    expect(run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && JSON.stringify(c.input).includes(K2_ID))).toHaveLength(0);
+    expect(
+      run.calls.filter((c) => c.operation === 'RotateKeyOnDemand' && JSON.stringify(c.input).includes(K2_ID)),
+    ).toHaveLength(0);
   });
 });
 

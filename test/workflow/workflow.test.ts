@@ -16,16 +16,19 @@ const KEY = arn(KEY_ID);
 /** Fast enough for tests; the order of events stays real. */
 const SPEED = 100;
 
-
 function manual(keyId: string, extra: Record<string, unknown> = {}) {
   return { keyId, reason: 'suspected leak of the orders data key', ...extra };
 }
 
 function world(keys: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
-  return parseWorld({ account: ACCOUNT, region: REGION, keys: keys.map((k) => ({ id: KEY_ID, rotationSeconds: 20, ...k })), ...extra }, 'test world');
+  return parseWorld(
+    { account: ACCOUNT, region: REGION, keys: keys.map((k) => ({ id: KEY_ID, rotationSeconds: 20, ...k })), ...extra },
+    'test world',
+  );
 }
 
-const rotateCalls = (run: SimulationRun) => run.calls.filter((c) => c.service === 'kms' && c.operation === 'RotateKeyOnDemand');
+const rotateCalls = (run: SimulationRun) =>
+  run.calls.filter((c) => c.service === 'kms' && c.operation === 'RotateKeyOnDemand');
 const successfulRotateCalls = (run: SimulationRun) => rotateCalls(run).filter((c) => !c.error);
 
 describe('rotation workflow (local)', () => {
@@ -39,7 +42,14 @@ describe('rotation workflow (local)', () => {
     // Then
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys).toEqual([
-      expect.objectContaining({ keyArn: KEY, via: null, outcome: 'ROTATED', reason: null, onDemandRotationsUsed: 3, onDemandRotationsRemaining: 22 }),
+      expect.objectContaining({
+        keyArn: KEY,
+        via: null,
+        outcome: 'ROTATED',
+        reason: null,
+        onDemandRotationsUsed: 3,
+        onDemandRotationsRemaining: 22,
+      }),
     ]);
     const [key] = run.result.keys;
     expect(key.currentKeyMaterialId).not.toBe(key.previousKeyMaterialId);
@@ -52,7 +62,13 @@ describe('rotation workflow (local)', () => {
     expect(note.subject).toMatch(/^\[ROTATED\] 1 key - GuardDuty/);
     expect(note.message).toContain('alias/orders');
     expect(note.message).toMatch(/data keys? already issued|does NOT change data keys/i);
-    expect(note.attributes).toEqual({ outcome: 'ROTATED', source: 'guardduty', severity: 'HIGH', actionRequired: 'false', duplicate: 'false' });
+    expect(note.attributes).toEqual({
+      outcome: 'ROTATED',
+      source: 'guardduty',
+      severity: 'HIGH',
+      actionRequired: 'false',
+      duplicate: 'false',
+    });
   });
 
   const skipCases: [string, Record<string, unknown>[], unknown, Record<string, unknown>?][] = [
@@ -68,16 +84,23 @@ describe('rotation workflow (local)', () => {
     ['BUDGET_EXHAUSTED', [{ onDemandRotationsUsed: 25 }], manual(KEY, { force: true })],
     ['BUDGET_RESERVE', [{ onDemandRotationsUsed: 22 }], guardDutyFinding([KEY])],
   ];
-  test.each(skipCases)('SKIPPED %s: no rotation spent, the reason reported and notified', async (reason, keys, input) => {
-    const run = await simulate({ world: world(keys), input, speed: SPEED });
-    expect(run.result.executionStatus).toBe('SUCCEEDED');
-    expect(run.result.keys).toEqual([expect.objectContaining({ outcome: 'SKIPPED', reason })]);
-    expect(rotateCalls(run)).toHaveLength(0);
-    expect(run.result.notifications[0].subject).toMatch(/^\[SKIPPED\]/);
-  });
+  test.each(skipCases)(
+    'SKIPPED %s: no rotation spent, the reason reported and notified',
+    async (reason, keys, input) => {
+      const run = await simulate({ world: world(keys), input, speed: SPEED });
+      expect(run.result.executionStatus).toBe('SUCCEEDED');
+      expect(run.result.keys).toEqual([expect.objectContaining({ outcome: 'SKIPPED', reason })]);
+      expect(rotateCalls(run)).toHaveLength(0);
+      expect(run.result.notifications[0].subject).toMatch(/^\[SKIPPED\]/);
+    },
+  );
 
   test('a manual request with force may use the reserve', async () => {
-    const run = await simulate({ world: world([{ onDemandRotationsUsed: 22 }]), input: manual(KEY, { force: true }), speed: SPEED });
+    const run = await simulate({
+      world: world([{ onDemandRotationsUsed: 22 }]),
+      input: manual(KEY, { force: true }),
+      speed: SPEED,
+    });
     expect(run.result.keys[0]).toMatchObject({ outcome: 'ROTATED', onDemandRotationsUsed: 23 });
   });
 
@@ -90,19 +113,27 @@ describe('rotation workflow (local)', () => {
   });
 
   test('the stack-wide dryRun setting wins over a finding', async () => {
-    const run = await simulate({ world: world([{}], { settings: { dryRun: true } }), input: guardDutyFinding([KEY]), speed: SPEED });
+    const run = await simulate({
+      world: world([{}], { settings: { dryRun: true } }),
+      input: guardDutyFinding([KEY]),
+      speed: SPEED,
+    });
     expect(run.result.keys[0].outcome).toBe('DRY_RUN');
     expect(rotateCalls(run)).toHaveLength(0);
   });
 
   test('joins an on-demand rotation that is already running instead of starting another', async () => {
-    const run = await simulate({ world: world([{ rotationInProgress: true, onDemandRotationsUsed: 4, rotationSeconds: 200 }]), input: guardDutyFinding([KEY]), speed: SPEED });
+    const run = await simulate({
+      world: world([{ rotationInProgress: true, onDemandRotationsUsed: 4, rotationSeconds: 200 }]),
+      input: guardDutyFinding([KEY]),
+      speed: SPEED,
+    });
     expect(run.result.keys).toEqual([expect.objectContaining({ outcome: 'ROTATED', onDemandRotationsUsed: 5 })]);
     expect(run.summary?.keys[0].joined).toBe(true);
     expect(rotateCalls(run)).toHaveLength(0);
   });
 
-  test('a multi-Region replica is rotated as its primary, in the primary\'s Region', async () => {
+  test("a multi-Region replica is rotated as its primary, in the primary's Region", async () => {
     const primaryId = 'mrk-1234abcd12ab34cd56ef1234567890ab';
     const primary = arn(primaryId, 'us-east-1');
     const replica = arn(primaryId, 'eu-west-1');
@@ -127,7 +158,9 @@ describe('rotation workflow (local)', () => {
   });
 
   test('two throttled RotateKeyOnDemand calls are retried, then the key rotates once', async () => {
-    const w = world([{}], { faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }] });
+    const w = world([{}], {
+      faults: [{ service: 'kms', operation: 'RotateKeyOnDemand', error: 'ThrottlingException', times: 2 }],
+    });
     const run = await simulate({ world: w, input: guardDutyFinding([KEY]), speed: SPEED });
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys[0].outcome).toBe('ROTATED');
@@ -148,11 +181,17 @@ describe('rotation workflow (local)', () => {
   });
 
   test('an automatic rotation due within 20 minutes: waits (ConflictException), then rotates', async () => {
-    const run = await simulate({ world: world([{ automaticRotationDueWithinMinutes: 20 }]), input: guardDutyFinding([KEY]), speed: 600 });
+    const run = await simulate({
+      world: world([{ automaticRotationDueWithinMinutes: 20 }]),
+      input: guardDutyFinding([KEY]),
+      speed: 600,
+    });
     expect(run.result.keys[0].outcome).toBe('ROTATED');
     expect(rotateCalls(run).some((c) => c.error === 'ConflictException')).toBe(true);
     expect(successfulRotateCalls(run)).toHaveLength(1);
-    expect(run.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'WaitBeforeRetryingRotation')).toBe(true);
+    expect(run.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'WaitBeforeRetryingRotation')).toBe(
+      true,
+    );
   });
 
   test('SNS publish failing is retried, then the execution fails (never a silent success)', async () => {
@@ -169,7 +208,10 @@ describe('rotation workflow (local)', () => {
 
   test('two keys in one finding, one ineligible: both reported', async () => {
     const asymmetric = arn('5678abcd-12ab-34cd-56ef-1234567890ab');
-    const w = world([{}, { id: '5678abcd-12ab-34cd-56ef-1234567890ab', keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' }]);
+    const w = world([
+      {},
+      { id: '5678abcd-12ab-34cd-56ef-1234567890ab', keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY' },
+    ]);
     const run = await simulate({ world: w, input: guardDutyFinding([KEY, asymmetric, KEY]), speed: SPEED });
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys).toHaveLength(2);
@@ -181,7 +223,11 @@ describe('rotation workflow (local)', () => {
 
   test('one key named twice in a finding (by alias and by ARN) is rotated once', async () => {
     const w = world([{ aliases: ['alias/orders'] }]);
-    const run = await simulate({ world: w, input: guardDutyFinding([KEY, `arn:aws:kms:${REGION}:${ACCOUNT}:alias/orders`]), speed: SPEED });
+    const run = await simulate({
+      world: w,
+      input: guardDutyFinding([KEY, `arn:aws:kms:${REGION}:${ACCOUNT}:alias/orders`]),
+      speed: SPEED,
+    });
     expect(successfulRotateCalls(run)).toHaveLength(1);
     expect(run.result.keys.map((k) => k.keyArn)).toEqual([KEY, KEY]);
     expect(run.result.keys.map((k) => k.outcome).sort()).toEqual(['ROTATED', 'SKIPPED']);
@@ -194,7 +240,9 @@ describe('rotation workflow (local)', () => {
       accessKeyId: 'AKIALOCALOPSXXXXXXX1',
       secretAccessKey: 'ops-secret',
       breakGlass: false,
-      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: '*' }] }],
+      policies: [
+        { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: '*' }] },
+      ],
     };
     const w = { ...world([{}]), people: { ...world([{}]).people, ops: direct } };
     const sim = await openSimulation({ world: w, speed: SPEED });
@@ -216,13 +264,24 @@ describe('rotation workflow (local)', () => {
 describe('the largest request', () => {
   test('50 keys in one finding: every key reported, every state payload well under the 256 KB limit', async () => {
     const ids = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd`);
-    const w = parseWorld({ account: ACCOUNT, region: REGION, keys: ids.map((id) => ({ id, rotationSeconds: 5, aliases: [`alias/${'a'.repeat(200)}-${id}`] })) }, 'big world');
+    const w = parseWorld(
+      {
+        account: ACCOUNT,
+        region: REGION,
+        keys: ids.map((id) => ({ id, rotationSeconds: 5, aliases: [`alias/${'a'.repeat(200)}-${id}`] })),
+      },
+      'big world',
+    );
     const run = await simulate({ world: w, input: guardDutyFinding(ids.map((id) => arn(id))), speed: 200 });
     expect(run.result.executionStatus).toBe('SUCCEEDED');
     expect(run.result.keys).toHaveLength(50);
     expect(run.result.keys.every((k) => k.outcome === 'ROTATED')).toBe(true);
     const largest = Math.max(
-      ...run.events.flatMap((e) => [e.state?.input, e.state?.output].filter((v) => v !== undefined).map((v) => Buffer.byteLength(JSON.stringify(v)))),
+      ...run.events.flatMap((e) =>
+        [e.state?.input, e.state?.output]
+          .filter((v) => v !== undefined)
+          .map((v) => Buffer.byteLength(JSON.stringify(v))),
+      ),
     );
     // Step Functions fails a state whose input or output exceeds 256 KB (States.DataLimitExceeded).
     expect(largest).toBeLessThan(192 * 1024); // measured 127 KB with 200-character aliases; 321 KB before items dropped the key list

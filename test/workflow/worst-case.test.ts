@@ -29,7 +29,8 @@ describe('the worst-case incident', () => {
   test('50 keys x 6 long aliases, a 512+ character title, every key stalled: every key reported FAILED ROTATION_TIMEOUT, notified, under 256 KiB and 25,000 events', async () => {
     // Given
     const ids = Array.from({ length: MAX_KEYS }, (_, i) => `${String(i).padStart(8, '0')}-aaaa-bbbb-cccc-dddddddddddd`);
-    const aliases = (i: number) => Array.from({ length: 6 }, (_, a) => `alias/${'x'.repeat(236)}-${String(i).padStart(3, '0')}-${a}`);
+    const aliases = (i: number) =>
+      Array.from({ length: 6 }, (_, a) => `alias/${'x'.repeat(236)}-${String(i).padStart(3, '0')}-${a}`);
     const world = parseWorld(
       {
         account: ACCOUNT,

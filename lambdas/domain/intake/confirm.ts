@@ -28,7 +28,11 @@ export const MAX_SECURITY_HUB_FINDINGS = 100;
 
 const ANALYZER_ARN = /^arn:aws[a-z-]*:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/.{1,255}$/;
 
-const SOURCE_NAME: Record<FindingSource, string> = { guardduty: 'GuardDuty', securityhub: 'Security Hub', 'access-analyzer': 'IAM Access Analyzer' };
+const SOURCE_NAME: Record<FindingSource, string> = {
+  guardduty: 'GuardDuty',
+  securityhub: 'Security Hub',
+  'access-analyzer': 'IAM Access Analyzer',
+};
 
 /**
  * Where to confirm the finding of a finding event (its source already known to Intake), or why it
@@ -41,7 +45,10 @@ export function locateFinding(source: FindingSource, event: unknown): FindingLoc
   if (source === 'guardduty') {
     const detectorId = text(at(detail, 'service', 'detectorId'), 300);
     const findingId = text(own(detail, 'id'));
-    if (!detectorId || !findingId) return { unlocatable: 'the GuardDuty event names no detector (detail.service.detectorId) or finding id (detail.id)' };
+    if (!detectorId || !findingId)
+      return {
+        unlocatable: 'the GuardDuty event names no detector (detail.service.detectorId) or finding id (detail.id)',
+      };
     return { source, detectorId, findingId };
   }
   if (source === 'securityhub') {
@@ -49,12 +56,16 @@ export function locateFinding(source: FindingSource, event: unknown): FindingLoc
       .map((f) => ({ Id: text(own(f, 'Id'), 512), ProductArn: text(own(f, 'ProductArn'), 512) }))
       .filter((f): f is { Id: string; ProductArn: string } => f.Id !== undefined && f.ProductArn !== undefined)
       .slice(0, MAX_SECURITY_HUB_FINDINGS);
-    if (findings.length === 0) return { unlocatable: 'the Security Hub event names no finding with an Id and a ProductArn' };
+    if (findings.length === 0)
+      return { unlocatable: 'the Security Hub event names no finding with an Id and a ProductArn' };
     return { source, findings };
   }
-  const analyzerArn = items(own(event, 'resources')).find((r): r is string => typeof r === 'string' && ANALYZER_ARN.test(r));
+  const analyzerArn = items(own(event, 'resources')).find(
+    (r): r is string => typeof r === 'string' && ANALYZER_ARN.test(r),
+  );
   const findingId = text(own(detail, 'id'));
-  if (!analyzerArn || !findingId) return { unlocatable: 'the Access Analyzer event names no analyzer (resources[]) or finding id (detail.id)' };
+  if (!analyzerArn || !findingId)
+    return { unlocatable: 'the Access Analyzer event names no analyzer (resources[]) or finding id (detail.id)' };
   return { source, analyzerArn, findingId };
 }
 
@@ -68,13 +79,21 @@ export function confirmedEvent(event: Obj, copy: Obj): Obj {
  * looked up), a request id of its own (a forged copy of a real finding's id cannot claim the real
  * finding and make it a duplicate), no Security Hub findings to update, and why.
  */
-export function unconfirmedRequest(claimed: IncidentRequest, source: FindingSource, eventId: unknown, why: string): IncidentRequest {
+export function unconfirmedRequest(
+  claimed: IncidentRequest,
+  source: FindingSource,
+  eventId: unknown,
+  why: string,
+): IncidentRequest {
   const name = SOURCE_NAME[source];
   const sentence = boundedReason(`${name} does not confirm finding ${claimed.findingId ?? '(no id)'}: ${why}`, 400);
   const { securityHubFindings: _none, ...rest } = claimed;
   return {
     ...rest,
-    requestId: findingRequestId(source, `unconfirmed:${claimed.findingId ?? ''}:${typeof eventId === 'string' ? eventId : ''}`),
+    requestId: findingRequestId(
+      source,
+      `unconfirmed:${claimed.findingId ?? ''}:${typeof eventId === 'string' ? eventId : ''}`,
+    ),
     reason: boundedReason(`Unconfirmed ${name} finding ${claimed.findingId ?? '(no id)'}`),
     notConfirmed: sentence,
   };

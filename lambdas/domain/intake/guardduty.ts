@@ -1,6 +1,17 @@
 /** GuardDuty findings (`aws.guardduty`, detail-type `GuardDuty Finding`). */
 import { classifyKeyRef, type KeyLocation } from './key-refs';
-import { at, FindingFacts, IntakeContext, isObj, items, KeyCollector, MAX_SCAN, namesKmsEncryption, own, text } from './read';
+import {
+  at,
+  FindingFacts,
+  IntakeContext,
+  isObj,
+  items,
+  KeyCollector,
+  MAX_SCAN,
+  namesKmsEncryption,
+  own,
+  text,
+} from './read';
 import type { BucketCollector } from './targets';
 
 /** GuardDuty's bands (current): Low 1.0–3.9, Medium 4.0–6.9, High 7.0–8.9, Critical 9.0–10.0. */
@@ -18,7 +29,12 @@ export function guardDutySeverityLabel(score: number): 'LOW' | 'MEDIUM' | 'HIGH'
  * is a re-encryption target: its objects may be under that key. An archived finding
  * (`service.archived`) names no keys and no buckets.
  */
-export function readGuardDuty(detail: unknown, keys: KeyCollector, _ctx?: IntakeContext, buckets?: BucketCollector): FindingFacts {
+export function readGuardDuty(
+  detail: unknown,
+  keys: KeyCollector,
+  _ctx?: IntakeContext,
+  buckets?: BucketCollector,
+): FindingFacts {
   const score = own(detail, 'severity');
   const severity = typeof score === 'number' && guardDutySeverityLabel(score) ? score : undefined;
   const facts: FindingFacts = {
@@ -38,7 +54,8 @@ export function readGuardDuty(detail: unknown, keys: KeyCollector, _ctx?: Intake
   const resource = own(detail, 'resource');
   for (const bucket of items(own(resource, 's3BucketDetails'))) {
     const sse = own(bucket, 'defaultServerSideEncryption');
-    if (namesKmsEncryption(own(sse, 'encryptionType')) && keys.add(own(sse, 'kmsMasterKeyArn'), where)) buckets?.add(own(bucket, 'name'));
+    if (namesKmsEncryption(own(sse, 'encryptionType')) && keys.add(own(sse, 'kmsMasterKeyArn'), where))
+      buckets?.add(own(bucket, 'name'));
   }
   for (const volume of items(at(resource, 'ebsVolumeDetails', 'scannedVolumeDetails'))) {
     keys.add(own(volume, 'kmsKeyArn'), where);

@@ -71,7 +71,10 @@ const EXPECTED_SOURCE =
  * same id, which is what later steps deduplicate on.
  */
 export function findingRequestId(source: FindingSource, findingId: string): string {
-  return `${source}-${createHash('sha256').update(source + findingId).digest('hex').slice(0, 32)}`;
+  return `${source}-${createHash('sha256')
+    .update(source + findingId)
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** The source spec of a known finding event; throws naming `source` or `detail-type` otherwise. */
@@ -82,7 +85,9 @@ function knownSource(event: Obj): SourceSpec {
   const detailType = own(event, 'detail-type');
   if (typeof detailType !== 'string' || !spec.detailTypes.includes(detailType)) {
     const expected = spec.detailTypes.map((t) => `'${t}'`).join(' or ');
-    throw new InvalidRequestError(`detail-type: expected ${expected} for source ${sourceName}, got ${shown(detailType)}`);
+    throw new InvalidRequestError(
+      `detail-type: expected ${expected} for source ${sourceName}, got ${shown(detailType)}`,
+    );
   }
   return spec;
 }
@@ -118,7 +123,8 @@ function parseFindingEvent(event: Obj, ctx: IntakeContext): IncidentRequest {
 
   const findingId = facts.findingId ?? null;
   const dedupeOn = findingId ?? text(own(event, 'id')) ?? '';
-  let reason = boundedReason(facts.title ?? '') || `${spec.name} finding ${facts.findingType ?? findingId ?? '(untitled)'}`;
+  let reason =
+    boundedReason(facts.title ?? '') || `${spec.name} finding ${facts.findingType ?? findingId ?? '(untitled)'}`;
   if (dropped > 0) {
     const note = ` [${keys.length + dropped} keys named; ${MAX_KEYS} handled, ${dropped} not]`;
     reason = boundedReason(reason, MAX_REASON_LENGTH - note.length) + note;
@@ -189,16 +195,24 @@ export function parseForMode(input: unknown, ctx: IntakeContext, mode: IntakeMod
   const kind = inputKind(input);
   if (mode === 'automatic') {
     if (kind !== 'finding') {
-      throw new InvalidRequestError('request: the automatic workflow takes finding events from EventBridge only; manual requests go through the front door (kms-rotate start)');
+      throw new InvalidRequestError(
+        'request: the automatic workflow takes finding events from EventBridge only; manual requests go through the front door (kms-rotate start)',
+      );
     }
     return parseIncident(input, ctx);
   }
   if (kind !== 'manual') {
-    throw new InvalidRequestError('request: the manual workflow takes the front door\'s requests only (keyId, reason, requestedBy); findings arrive through EventBridge');
+    throw new InvalidRequestError(
+      "request: the manual workflow takes the front door's requests only (keyId, reason, requestedBy); findings arrive through EventBridge",
+    );
   }
   const request = parseIncident(input, ctx);
-  if (!request.requestedBy) throw new InvalidRequestError('requestedBy: the front door sets the verified caller; a request without one is refused');
-  if (request.force && !request.breakGlass) throw new InvalidRequestError('force: only the break-glass route forces a rotation');
+  if (!request.requestedBy)
+    throw new InvalidRequestError(
+      'requestedBy: the front door sets the verified caller; a request without one is refused',
+    );
+  if (request.force && !request.breakGlass)
+    throw new InvalidRequestError('force: only the break-glass route forces a rotation');
   return { ...request, force: request.breakGlass };
 }
 

@@ -5,7 +5,16 @@
  * a well-formed reference or `null`, never an exception.
  */
 
-import { ALIAS_NAME_PATTERN, aliasArn as buildAliasArn, isAccount, isPartition, isRegion, KEY_ID_PATTERN, keyArn as buildKeyArn, parseKmsArn } from '../arn';
+import {
+  ALIAS_NAME_PATTERN,
+  aliasArn as buildAliasArn,
+  isAccount,
+  isPartition,
+  isRegion,
+  KEY_ID_PATTERN,
+  keyArn as buildKeyArn,
+  parseKmsArn,
+} from '../arn';
 
 export { isAccount, isPartition, isRegion };
 
@@ -57,8 +66,10 @@ export function classifyKeyRef(ref: string): KeyRefInfo | null {
   const arn = parseKmsArn(ref);
   if (arn) {
     const { partition, region, account, resource } = arn;
-    if (arn.resourceType === 'key' && KEY_ID_RE.test(resource)) return { kind: 'keyArn', partition, region, account, id: resource };
-    if (arn.resourceType === 'alias' && ALIAS_RESOURCE_RE.test(resource)) return { kind: 'aliasArn', partition, region, account, alias: `alias/${resource}` };
+    if (arn.resourceType === 'key' && KEY_ID_RE.test(resource))
+      return { kind: 'keyArn', partition, region, account, id: resource };
+    if (arn.resourceType === 'alias' && ALIAS_RESOURCE_RE.test(resource))
+      return { kind: 'aliasArn', partition, region, account, alias: `alias/${resource}` };
     return null;
   }
   if (KEY_ID_RE.test(ref)) return { kind: 'keyId', id: ref };
@@ -85,9 +96,11 @@ export function resolveLocation(...layers: (KeyLocation | undefined)[]): Resolve
 }
 
 /** The key ARN of key id `id` in `loc`. */
-export const keyArn = (loc: ResolvedLocation, id: string): string => buildKeyArn(loc.partition, loc.region, loc.account, id);
+export const keyArn = (loc: ResolvedLocation, id: string): string =>
+  buildKeyArn(loc.partition, loc.region, loc.account, id);
 /** The alias ARN of alias name `alias` (`alias/...`) in `loc`. */
-export const aliasArn = (loc: ResolvedLocation, alias: string): string => buildAliasArn(loc.partition, loc.region, loc.account, alias);
+export const aliasArn = (loc: ResolvedLocation, alias: string): string =>
+  buildAliasArn(loc.partition, loc.region, loc.account, alias);
 
 /**
  * Turns any value into a KMS key ARN or alias ARN, or `null`. ARNs are kept exactly as given

@@ -11,8 +11,17 @@ import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } fro
 import { fieldPath, knownFieldsAt, ReEncryptSchema, requestTargets } from './targets';
 import { readReencryptOnly } from '../reencrypt-only';
 
-
-const MANUAL_FIELDS = ['keyId', 'reason', 'dryRun', 'force', 'breakGlass', 'requestedBy', 'reEncrypt', 'reEncryptOnly', 'exposedAt'] as const;
+const MANUAL_FIELDS = [
+  'keyId',
+  'reason',
+  'dryRun',
+  'force',
+  'breakGlass',
+  'requestedBy',
+  'reEncrypt',
+  'reEncryptOnly',
+  'exposedAt',
+] as const;
 const KEY_EXPECTED = 'expected a KMS key id, key ARN, alias name or alias ARN';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable; the Intake bundle drops from
@@ -32,7 +41,11 @@ const ManualRequest = z.strictObject({
   requestedBy: z.optional(
     z
       .string({ error: (i) => `expected a string (an IAM principal), got ${shown(i.input)}` })
-      .check(z.trim(), z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }), z.maxLength(2048, { error: 'expected at most 2048 characters' })),
+      .check(
+        z.trim(),
+        z.minLength(1, { error: 'expected a non-empty string (an IAM principal)' }),
+        z.maxLength(2048, { error: 'expected at most 2048 characters' }),
+      ),
   ),
   /** Data to re-encrypt under new data keys after the rotation. */
   reEncrypt: z.optional(ReEncryptSchema),
@@ -64,7 +77,12 @@ export function parseManual(input: Obj, ctx: IntakeContext): IncidentRequest {
   const loc = resolveLocation({ account: ctx.account, region: ctx.region, partition: ctx.partition ?? 'aws' });
   const targets = requestTargets(req.reEncrypt);
   const only = readReencryptOnly(
-    { reEncryptOnly: req.reEncryptOnly, exposedAt: req.exposedAt, hasTargets: !!targets?.length, forced: req.force === true || req.breakGlass === true },
+    {
+      reEncryptOnly: req.reEncryptOnly,
+      exposedAt: req.exposedAt,
+      hasTargets: !!targets?.length,
+      forced: req.force === true || req.breakGlass === true,
+    },
     new Date(),
   );
   if ('error' in only) throw new InvalidRequestError(only.error);
@@ -105,4 +123,3 @@ function issueMessages(issues: readonly z.core.$ZodIssue[]): string[] {
     return `${fieldPath(path) || 'request'}: ${issue.message}`;
   });
 }
-

@@ -6,7 +6,6 @@
 import type { RequestSource } from '../contracts';
 import { classifyKeyRef, KeyLocation, toKmsArn } from './key-refs';
 
-
 /** At most this many keys per request: bounds the Map state and the rotation budget at risk. */
 export const MAX_KEYS = 50;
 /** Reasons (finding titles, manual reasons) are at most this many characters. */
@@ -153,4 +152,3 @@ const KMS_SSE = new Set(['aws:kms', 'aws:kms:dsse']);
 export function namesKmsEncryption(type: unknown): boolean {
   return type === undefined || type === null || (typeof type === 'string' && KMS_SSE.has(type.toLowerCase()));
 }
-

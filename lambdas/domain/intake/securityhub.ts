@@ -9,9 +9,7 @@ const ASFF_OPEN_WORKFLOW = new Set(['NEW', 'NOTIFIED']);
 /** An ASFF finding is acted on only while ACTIVE and NEW or NOTIFIED (not SUPPRESSED/RESOLVED). */
 function isOpenAsff(finding: unknown): boolean {
   const workflow = at(finding, 'Workflow', 'Status');
-  return (
-    own(finding, 'RecordState') === 'ACTIVE' && typeof workflow === 'string' && ASFF_OPEN_WORKFLOW.has(workflow)
-  );
+  return own(finding, 'RecordState') === 'ACTIVE' && typeof workflow === 'string' && ASFF_OPEN_WORKFLOW.has(workflow);
 }
 
 function asffFacts(finding: unknown): FindingFacts {
@@ -49,7 +47,9 @@ function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): bool
 
 /** The findings of an event that the workflow acts on: open (ACTIVE, NEW or NOTIFIED) and acted on (isActedOn). */
 export function findingsActedOn(detail: unknown, ctx?: IntakeContext): unknown[] {
-  return items(own(detail, 'findings')).filter((finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub));
+  return items(own(detail, 'findings')).filter(
+    (finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub),
+  );
 }
 
 /**
@@ -59,7 +59,12 @@ export function findingsActedOn(detail: unknown, ctx?: IntakeContext): unknown[]
  * isActedOn). The facts (id, type, severity, title) are the first such finding's, or the first
  * finding's when none is (then there are no keys).
  */
-export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: IntakeContext, buckets?: BucketCollector): FindingFacts {
+export function readSecurityHub(
+  detail: unknown,
+  keys: KeyCollector,
+  ctx?: IntakeContext,
+  buckets?: BucketCollector,
+): FindingFacts {
   const findings = items(own(detail, 'findings'));
   const open = findingsActedOn(detail, ctx);
   for (const finding of open) {
@@ -84,7 +89,8 @@ export function readSecurityHub(detail: unknown, keys: KeyCollector, ctx?: Intak
           namesKey = keys.add(own(byDefault, 'KMSMasterKeyID'), owner, inResource, inFinding) || namesKey;
         }
       }
-      if (namesKey && own(resource, 'Type') === 'AwsS3Bucket') buckets?.add(bucketOfArn(own(resource, 'Id')) ?? own(bucket, 'Name'));
+      if (namesKey && own(resource, 'Type') === 'AwsS3Bucket')
+        buckets?.add(bucketOfArn(own(resource, 'Id')) ?? own(bucket, 'Name'));
     }
   }
   const first = open[0] ?? findings[0];

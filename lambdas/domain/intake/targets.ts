@@ -5,7 +5,12 @@
  */
 import * as z from 'zod/mini';
 import type { IncidentRequest } from '../contracts';
-import { MAX_PREFIX_LENGTH, MAX_REENCRYPTION_UNITS, REENCRYPTION_KINDS, type ReencryptTargetSpec } from '../reencryption';
+import {
+  MAX_PREFIX_LENGTH,
+  MAX_REENCRYPTION_UNITS,
+  REENCRYPTION_KINDS,
+  type ReencryptTargetSpec,
+} from '../reencryption';
 import { MAX_SCAN, shown } from './read';
 
 /** A target as the request carries it (contracts.ts IncidentRequest.reEncryptTargets). */
@@ -78,42 +83,64 @@ export class BucketCollector {
 const TARGET_FIELDS = ['type', 'bucket', 'prefix'] as const;
 const KINDS_TEXT = REENCRYPTION_KINDS.map((k) => `"${k}"`).join(' or ');
 
-const TargetSchema = z.strictObject({
-  type: z.enum(REENCRYPTION_KINDS, { error: (i) => `expected ${KINDS_TEXT}, got ${shown(i.input)}` }),
-  bucket: z
-    .string({ error: (i) => `${BUCKET_NAME_EXPECTED}, got ${shown(i.input)}` })
-    .check(z.refine(isBucketName, { error: (i) => `${BUCKET_NAME_EXPECTED}, got ${shown(i.input)}` })),
-  prefix: z.optional(
-    z
-      .string({ error: (i) => `expected a key prefix (a string, '' for the whole bucket), got ${shown(i.input)}` })
-      .check(z.maxLength(MAX_PREFIX_LENGTH, { error: `expected at most ${MAX_PREFIX_LENGTH} characters (an S3 key prefix)` })),
-  ),
-}, { error: (i) => `expected a target {type, bucket, prefix?}, got ${shown(i.input)}` });
+const TargetSchema = z.strictObject(
+  {
+    type: z.enum(REENCRYPTION_KINDS, { error: (i) => `expected ${KINDS_TEXT}, got ${shown(i.input)}` }),
+    bucket: z
+      .string({ error: (i) => `${BUCKET_NAME_EXPECTED}, got ${shown(i.input)}` })
+      .check(z.refine(isBucketName, { error: (i) => `${BUCKET_NAME_EXPECTED}, got ${shown(i.input)}` })),
+    prefix: z.optional(
+      z
+        .string({ error: (i) => `expected a key prefix (a string, '' for the whole bucket), got ${shown(i.input)}` })
+        .check(
+          z.maxLength(MAX_PREFIX_LENGTH, {
+            error: `expected at most ${MAX_PREFIX_LENGTH} characters (an S3 key prefix)`,
+          }),
+        ),
+    ),
+  },
+  { error: (i) => `expected a target {type, bucket, prefix?}, got ${shown(i.input)}` },
+);
 
 /** The `reEncrypt` field of a manual request (and of the front door's body). */
-export const ReEncryptSchema = z.strictObject({
-  targets: z
-    .array(TargetSchema, { error: (i) => `expected an array of targets ({type, bucket, prefix?}), got ${shown(i.input)}` })
-    .check(z.maxLength(MAX_REENCRYPTION_UNITS, { error: `expected at most ${MAX_REENCRYPTION_UNITS} targets (one execution re-encrypts at most that many)` })),
-}, { error: (i) => `expected {"targets": [{type, bucket, prefix?}, ...]}, got ${shown(i.input)}` });
+export const ReEncryptSchema = z.strictObject(
+  {
+    targets: z
+      .array(TargetSchema, {
+        error: (i) => `expected an array of targets ({type, bucket, prefix?}), got ${shown(i.input)}`,
+      })
+      .check(
+        z.maxLength(MAX_REENCRYPTION_UNITS, {
+          error: `expected at most ${MAX_REENCRYPTION_UNITS} targets (one execution re-encrypts at most that many)`,
+        }),
+      ),
+  },
+  { error: (i) => `expected {"targets": [{type, bucket, prefix?}, ...]}, got ${shown(i.input)}` },
+);
 
 /** The field list an unknown field's message gives, by where it is. */
 export function knownFieldsAt(path: readonly PropertyKey[]): string | null {
   if (path.length === 1 && path[0] === 'reEncrypt') return 'reEncrypt has targets';
-  if (path.length === 3 && path[0] === 'reEncrypt' && path[1] === 'targets') return `a target has ${TARGET_FIELDS.join(', ')}`;
+  if (path.length === 3 && path[0] === 'reEncrypt' && path[1] === 'targets')
+    return `a target has ${TARGET_FIELDS.join(', ')}`;
   return null;
 }
 
 /** `reEncrypt.targets[2].bucket`: how a field's path reads in a message. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 /**
  * The targets of a valid `reEncrypt` value: prefix '' when absent, de-duplicated (same type,
  * bucket and prefix), in the order given; undefined when there are none.
  */
-export function requestTargets(reEncrypt: { targets: { type: ReencryptTargetSpec['type']; bucket: string; prefix?: string }[] } | undefined): RequestTarget[] | undefined {
+export function requestTargets(
+  reEncrypt: { targets: { type: ReencryptTargetSpec['type']; bucket: string; prefix?: string }[] } | undefined,
+): RequestTarget[] | undefined {
   if (!reEncrypt) return undefined;
   const seen = new Set<string>();
   const out: RequestTarget[] = [];

@@ -20,7 +20,9 @@ async function overdueValuesPrinted(run: () => Promise<unknown>): Promise<unknow
   const spy = jest.spyOn(metrics, 'addMetric');
   try {
     await run();
-    return spy.mock.calls.filter(([name]) => name === METRIC.approvalsOverdue).map(([, unit, value]) => ({ unit, value }));
+    return spy.mock.calls
+      .filter(([name]) => name === METRIC.approvalsOverdue)
+      .map(([, unit, value]) => ({ unit, value }));
   } finally {
     spy.mockRestore();
   }
@@ -31,7 +33,9 @@ beforeEach(() => dynamo.reset());
 test('counts unanswered approvals whose window is open and half gone, with one Query of the PendingApprovals index', async () => {
   dynamo.on(QueryCommand).resolves({ Count: 2 });
 
-  const printed = await overdueValuesPrinted(async () => expect(await watchApprovals(ledger(), NOW)).toEqual({ overdue: 2 }));
+  const printed = await overdueValuesPrinted(async () =>
+    expect(await watchApprovals(ledger(), NOW)).toEqual({ overdue: 2 }),
+  );
 
   expect(dynamo).toHaveReceivedCommandTimes(QueryCommand, 1);
   expect(dynamo).toHaveReceivedCommandWith(QueryCommand, {
@@ -47,7 +51,12 @@ test('counts unanswered approvals whose window is open and half gone, with one Q
 });
 
 test('follows LastEvaluatedKey and sums every page', async () => {
-  const page2 = { pendingApproval: { S: 'APPROVAL#PENDING' }, answerBy: { S: 'x' }, pk: { S: 'APPROVAL#ap-1' }, sk: { S: 'APPROVAL' } };
+  const page2 = {
+    pendingApproval: { S: 'APPROVAL#PENDING' },
+    answerBy: { S: 'x' },
+    pk: { S: 'APPROVAL#ap-1' },
+    sk: { S: 'APPROVAL' },
+  };
   dynamo.on(QueryCommand).resolvesOnce({ Count: 1, LastEvaluatedKey: page2 }).resolvesOnce({ Count: 3 });
 
   expect(await watchApprovals(ledger(), NOW)).toEqual({ overdue: 4 });
@@ -66,11 +75,24 @@ test('an approval enters the index when requested (with its half-way time) and l
   dynamo.on(UpdateItemCommand).resolves({});
   const answerBy = new Date(NOW.getTime() + 3_600_000).toISOString();
 
-  await ledger().putApproval({ approvalId: 'ap-1', token: 'T', requestedBy: null, keyArn: 'k', executionArn: 'e', expiresAt: answerBy, overdueAt: approvalOverdueAt(NOW, 3600), status: 'PENDING' });
+  await ledger().putApproval({
+    approvalId: 'ap-1',
+    token: 'T',
+    requestedBy: null,
+    keyArn: 'k',
+    executionArn: 'e',
+    expiresAt: answerBy,
+    overdueAt: approvalOverdueAt(NOW, 3600),
+    status: 'PENDING',
+  });
   await ledger().answerApproval('ap-1', 'APPROVED', 'bob', NOW);
 
   expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
-    Item: expect.objectContaining({ pendingApproval: { S: 'APPROVAL#PENDING' }, answerBy: { S: answerBy }, overdueAt: { S: '2025-06-01T12:30:00.000Z' } }),
+    Item: expect.objectContaining({
+      pendingApproval: { S: 'APPROVAL#PENDING' },
+      answerBy: { S: answerBy },
+      overdueAt: { S: '2025-06-01T12:30:00.000Z' },
+    }),
   });
   const update = dynamo.commandCalls(UpdateItemCommand)[0]!.args[0].input;
   expect(update.UpdateExpression).toMatch(/REMOVE #pending$/);

@@ -44,7 +44,13 @@ interface KeySetup {
 }
 
 /** A key that KMS describes, with its rotation status, history, tags and aliases. */
-function givenKey({ meta = metadata(), onDemandRotationStartDate, rotations = [], tags = {}, aliases = [] }: KeySetup = {}) {
+function givenKey({
+  meta = metadata(),
+  onDemandRotationStartDate,
+  rotations = [],
+  tags = {},
+  aliases = [],
+}: KeySetup = {}) {
   kms.on(DescribeKeyCommand).resolves({ KeyMetadata: meta });
   kms.on(GetKeyRotationStatusCommand).resolves({
     KeyId: meta.Arn,
@@ -53,13 +59,19 @@ function givenKey({ meta = metadata(), onDemandRotationStartDate, rotations = []
     ...(onDemandRotationStartDate ? { OnDemandRotationStartDate: onDemandRotationStartDate } : {}),
   });
   kms.on(ListKeyRotationsCommand).resolves({ Rotations: rotations, Truncated: false });
-  kms.on(ListResourceTagsCommand).resolves({ Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })), Truncated: false });
-  kms.on(ListAliasesCommand).resolves({ Aliases: aliases.map((AliasName) => ({ AliasName, TargetKeyId: meta.KeyId })), Truncated: false });
+  kms
+    .on(ListResourceTagsCommand)
+    .resolves({ Tags: Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })), Truncated: false });
+  kms
+    .on(ListAliasesCommand)
+    .resolves({ Aliases: aliases.map((AliasName) => ({ AliasName, TargetKeyId: meta.KeyId })), Truncated: false });
 }
 
 /** `n` ON_DEMAND rotations, a day apart, the newest `daysAgo` days before NOW. */
 function onDemandRotations(n: number, daysAgo = 30): RotationsListEntry[] {
-  return Array.from({ length: n }, (_, i) => onDemand(new Date(NOW.getTime() - (daysAgo + i) * 86_400_000).toISOString(), `material-old-${i}`));
+  return Array.from({ length: n }, (_, i) =>
+    onDemand(new Date(NOW.getTime() - (daysAgo + i) * 86_400_000).toISOString(), `material-old-${i}`),
+  );
 }
 
 const item = (ref = KEY_ARN, req: Partial<IncidentRequest> = {}) => ({ ref, request: request(req) });
@@ -145,24 +157,48 @@ describe('assess: an eligible key', () => {
 
     // When
     const automaticTask = await assess(item(), config(), kmsKeys, NOW);
-    const manualTask = await assess(item(KEY_ARN, { source: 'manual', findingId: null, force: true }), config(), kmsKeys, NOW);
+    const manualTask = await assess(
+      item(KEY_ARN, { source: 'manual', findingId: null, force: true }),
+      config(),
+      kmsKeys,
+      NOW,
+    );
 
     // Then
-    expect(automaticTask).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'BUDGET_RESERVE', onDemandRotationsRemaining: 1 });
-    expect(manualTask).toMatchObject({ next: 'ROTATE', outcome: null, reason: null, onDemandRotationsUsed: 24, onDemandRotationsRemaining: 1 });
+    expect(automaticTask).toMatchObject({
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'BUDGET_RESERVE',
+      onDemandRotationsRemaining: 1,
+    });
+    expect(manualTask).toMatchObject({
+      next: 'ROTATE',
+      outcome: null,
+      reason: null,
+      onDemandRotationsUsed: 24,
+      onDemandRotationsRemaining: 1,
+    });
   });
 });
 
 describe('assess: NOT_FOUND', () => {
   it('skips a key ARN that DescribeKey does not find, after that one call', async () => {
     // Given
-    kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: `Key '${KEY_ARN}' does not exist`, $metadata: {} }));
+    kms
+      .on(DescribeKeyCommand)
+      .rejects(new NotFoundException({ message: `Key '${KEY_ARN}' does not exist`, $metadata: {} }));
 
     // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: KEY_ARN, detail: expect.stringContaining(KEY_ARN) });
+    expect(task).toMatchObject({
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'NOT_FOUND',
+      keyArn: KEY_ARN,
+      detail: expect.stringContaining(KEY_ARN),
+    });
     expect(kms).toHaveReceivedCommandWith(DescribeKeyCommand, { KeyId: KEY_ARN });
     expect(commandNames(kms)).toEqual(['DescribeKeyCommand']);
   });
@@ -197,7 +233,14 @@ describe('assess: FOREIGN_ACCOUNT', () => {
     const task = await assess(item(ref), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ ref, keyArn: ref, next: 'DONE', outcome: 'SKIPPED', reason: 'FOREIGN_ACCOUNT', detail: expect.stringContaining(OTHER_ACCOUNT) });
+    expect(task).toMatchObject({
+      ref,
+      keyArn: ref,
+      next: 'DONE',
+      outcome: 'SKIPPED',
+      reason: 'FOREIGN_ACCOUNT',
+      detail: expect.stringContaining(OTHER_ACCOUNT),
+    });
     expect(kms.calls()).toHaveLength(0);
   });
 
@@ -206,7 +249,12 @@ describe('assess: FOREIGN_ACCOUNT', () => {
     const task = await assess(item(`arn:aws:kms:us-east-1:${OTHER_ACCOUNT}:key/${KEY_ID}`), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ onDemandRotationsUsed: null, onDemandRotationsRemaining: null, previousRotationDate: null, previousKeyMaterialId: null });
+    expect(task).toMatchObject({
+      onDemandRotationsUsed: null,
+      onDemandRotationsRemaining: null,
+      previousRotationDate: null,
+      previousKeyMaterialId: null,
+    });
   });
 
   it('skips a key that DescribeKey places in another account (an alias name pointing elsewhere)', async () => {
@@ -229,7 +277,10 @@ describe('assess: multi-Region replica', () => {
   const PRIMARY_ARN = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/${MRK}`;
 
   function givenReplicaOf(primary: KeyMetadata | null) {
-    givenKey({ meta: metadata({ KeyId: MRK, Arn: PRIMARY_ARN, MultiRegion: true }), rotations: [onDemand('2025-02-01T00:00:00.000Z')] });
+    givenKey({
+      meta: metadata({ KeyId: MRK, Arn: PRIMARY_ARN, MultiRegion: true }),
+      rotations: [onDemand('2025-02-01T00:00:00.000Z')],
+    });
     kms.on(DescribeKeyCommand, { KeyId: REPLICA_ARN }).resolves({
       KeyMetadata: metadata({
         KeyId: MRK,
@@ -246,7 +297,9 @@ describe('assess: multi-Region replica', () => {
     if (primary) {
       kms.on(DescribeKeyCommand, { KeyId: PRIMARY_ARN }).resolves({ KeyMetadata: primary });
     } else {
-      kms.on(DescribeKeyCommand, { KeyId: PRIMARY_ARN }).rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
+      kms
+        .on(DescribeKeyCommand, { KeyId: PRIMARY_ARN })
+        .rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
     }
   }
 
@@ -258,7 +311,11 @@ describe('assess: multi-Region replica', () => {
         Arn: PRIMARY_ARN,
         MultiRegion: true,
         CurrentKeyMaterialId: 'primary-material',
-        MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY', PrimaryKey: { Arn: PRIMARY_ARN, Region: 'eu-west-1' }, ReplicaKeys: [{ Arn: REPLICA_ARN, Region: 'us-east-1' }] },
+        MultiRegionConfiguration: {
+          MultiRegionKeyType: 'PRIMARY',
+          PrimaryKey: { Arn: PRIMARY_ARN, Region: 'eu-west-1' },
+          ReplicaKeys: [{ Arn: REPLICA_ARN, Region: 'us-east-1' }],
+        },
       }),
     );
 
@@ -293,7 +350,12 @@ describe('assess: multi-Region replica', () => {
     const task = await assess(item(REPLICA_ARN), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'NOT_FOUND', keyArn: PRIMARY_ARN, detail: expect.stringContaining(REPLICA_ARN) });
+    expect(task).toMatchObject({
+      outcome: 'SKIPPED',
+      reason: 'NOT_FOUND',
+      keyArn: PRIMARY_ARN,
+      detail: expect.stringContaining(REPLICA_ARN),
+    });
     expect(kms).not.toHaveReceivedCommand(GetKeyRotationStatusCommand);
   });
 });
@@ -305,7 +367,11 @@ describe('assess: rotation history', () => {
     const pages: Record<string, ListKeyRotationsCommandOutput> = {
       first: {
         $metadata: {},
-        Rotations: [onDemand('2025-03-01T00:00:00.000Z'), automatic('2025-03-15T00:00:00.000Z'), onDemand('2024-11-01T00:00:00.000Z')],
+        Rotations: [
+          onDemand('2025-03-01T00:00:00.000Z'),
+          automatic('2025-03-15T00:00:00.000Z'),
+          onDemand('2024-11-01T00:00:00.000Z'),
+        ],
         NextMarker: 'page-2',
         Truncated: true,
       },
@@ -329,7 +395,12 @@ describe('assess: rotation history', () => {
     // Then
     expect(markers).toEqual([undefined, 'page-2']);
     expect(kms).toHaveReceivedCommandTimes(ListKeyRotationsCommand, 2);
-    expect(task).toMatchObject({ onDemandRotationsUsed: 3, onDemandRotationsRemaining: 22, previousRotationDate: '2025-05-20T09:30:00.000Z', next: 'ROTATE' });
+    expect(task).toMatchObject({
+      onDemandRotationsUsed: 3,
+      onDemandRotationsRemaining: 22,
+      previousRotationDate: '2025-05-20T09:30:00.000Z',
+      next: 'ROTATE',
+    });
   });
 
   it('counts the rotations of the second page against the budget', async () => {
@@ -340,14 +411,21 @@ describe('assess: rotation history', () => {
     kms.on(ListKeyRotationsCommand).callsFake((input: { Marker?: string }) => {
       markers.push(input.Marker);
       if (markers.length > 5) return { Rotations: [], Truncated: false };
-      return input.Marker ? { Rotations: all.slice(20), Truncated: false } : { Rotations: all.slice(0, 20), NextMarker: 'm2', Truncated: true };
+      return input.Marker
+        ? { Rotations: all.slice(20), Truncated: false }
+        : { Rotations: all.slice(0, 20), NextMarker: 'm2', Truncated: true };
     });
 
     // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ outcome: 'SKIPPED', reason: 'BUDGET_EXHAUSTED', onDemandRotationsUsed: 25, onDemandRotationsRemaining: 0 });
+    expect(task).toMatchObject({
+      outcome: 'SKIPPED',
+      reason: 'BUDGET_EXHAUSTED',
+      onDemandRotationsUsed: 25,
+      onDemandRotationsRemaining: 0,
+    });
   });
 
   it('asks for all key material of an imported key and rotates it when new material is staged', async () => {
@@ -364,7 +442,10 @@ describe('assess: rotation history', () => {
     const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Then
-    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, {
+      KeyId: KEY_ARN,
+      IncludeKeyMaterial: 'ALL_KEY_MATERIAL',
+    });
     // Key material entries without a rotation are not rotations.
     expect(task).toMatchObject({ next: 'ROTATE', onDemandRotationsUsed: 0, previousRotationDate: null });
   });
@@ -378,13 +459,18 @@ describe('assess: rotation history', () => {
         { KeyId: KEY_ID, KeyMaterialId: 'imported-1', KeyMaterialState: 'CURRENT', ImportState: 'IMPORTED' },
       ],
     });
-    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+    kms
+      .on(GetKeyRotationStatusCommand)
+      .rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
 
     // When
     const task = await assess(item(), config(), kmsKeys, NOW);
 
     // Then
-    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, {
+      KeyId: KEY_ARN,
+      IncludeKeyMaterial: 'ALL_KEY_MATERIAL',
+    });
     expect(task).toMatchObject({ next: 'ROTATE', outcome: null, onDemandRotationsUsed: 0 });
   });
 });
@@ -422,7 +508,13 @@ describe('assess: JOIN', () => {
     const task = await assess(item(KEY_ARN, { dryRun: true }), config(), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', joined: false, deadline: null, detail: expect.stringContaining('would join') });
+    expect(task).toMatchObject({
+      next: 'DONE',
+      outcome: 'DRY_RUN',
+      joined: false,
+      deadline: null,
+      detail: expect.stringContaining('would join'),
+    });
   });
 });
 
@@ -438,20 +530,59 @@ describe('assess: DRY_RUN', () => {
     const task = await assess(item(KEY_ARN, req), config(conf), kmsKeys, NOW);
 
     // Then
-    expect(task).toMatchObject({ next: 'DONE', outcome: 'DRY_RUN', reason: null, keyArn: KEY_ARN, onDemandRotationsRemaining: 25 });
+    expect(task).toMatchObject({
+      next: 'DONE',
+      outcome: 'DRY_RUN',
+      reason: null,
+      keyArn: KEY_ARN,
+      onDemandRotationsRemaining: 25,
+    });
   });
 });
 
 describe('assess: SKIPPED keys never reach Rotate', () => {
   it.each<[string, KeySetup, string, string[]]>([
-    ['AWS managed key', { meta: metadata({ KeyManager: 'AWS' }) }, 'AWS_MANAGED', ['DescribeKeyCommand', 'ListAliasesCommand']],
-    ['HMAC key', { meta: metadata({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }) }, 'UNSUPPORTED_KEY_SPEC', ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand']],
-    ['CloudHSM key', { meta: metadata({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'cks-1234567890abcdef0' }) }, 'CUSTOM_KEY_STORE', ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand']],
-    ['pending deletion', { meta: metadata({ KeyState: 'PendingDeletion', Enabled: false }) }, 'KEY_NOT_ENABLED', ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand']],
+    [
+      'AWS managed key',
+      { meta: metadata({ KeyManager: 'AWS' }) },
+      'AWS_MANAGED',
+      ['DescribeKeyCommand', 'ListAliasesCommand'],
+    ],
+    [
+      'HMAC key',
+      { meta: metadata({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }) },
+      'UNSUPPORTED_KEY_SPEC',
+      ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand'],
+    ],
+    [
+      'CloudHSM key',
+      { meta: metadata({ Origin: 'AWS_CLOUDHSM', CustomKeyStoreId: 'cks-1234567890abcdef0' }) },
+      'CUSTOM_KEY_STORE',
+      ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand'],
+    ],
+    [
+      'pending deletion',
+      { meta: metadata({ KeyState: 'PendingDeletion', Enabled: false }) },
+      'KEY_NOT_ENABLED',
+      ['DescribeKeyCommand', 'ListAliasesCommand', 'ListResourceTagsCommand'],
+    ],
     ['disabled key', { meta: metadata({ KeyState: 'Disabled', Enabled: false }) }, 'KEY_NOT_ENABLED', []],
-    ['imported key, nothing staged', { meta: metadata({ Origin: 'EXTERNAL' }), rotations: [{ KeyId: KEY_ID, KeyMaterialId: 'imported-1', KeyMaterialState: 'CURRENT' }] }, 'IMPORTED_MATERIAL_NOT_STAGED', []],
+    [
+      'imported key, nothing staged',
+      {
+        meta: metadata({ Origin: 'EXTERNAL' }),
+        rotations: [{ KeyId: KEY_ID, KeyMaterialId: 'imported-1', KeyMaterialState: 'CURRENT' }],
+      },
+      'IMPORTED_MATERIAL_NOT_STAGED',
+      [],
+    ],
     ['opted out by tag', { tags: { 'kms-incident-rotation': 'Disabled', owner: 'payments' } }, 'OPTED_OUT', []],
-    ['rotated 10 minutes ago', { rotations: [onDemand(new Date(NOW.getTime() - 600_000).toISOString())] }, 'RECENTLY_ROTATED', []],
+    [
+      'rotated 10 minutes ago',
+      { rotations: [onDemand(new Date(NOW.getTime() - 600_000).toISOString())] },
+      'RECENTLY_ROTATED',
+      [],
+    ],
     ['budget exhausted', { rotations: onDemandRotations(25) }, 'BUDGET_EXHAUSTED', []],
     ['inside the reserve', { rotations: onDemandRotations(23) }, 'BUDGET_RESERVE', []],
   ])('%s -> SKIPPED %s', async (_name, setup, reason, onlyCommands) => {

@@ -10,7 +10,18 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkRotation } from '../../../lambdas/check-rotation/handler';
 import type { KeyTask } from '../../../lambdas/domain/contracts';
-import { KEY_ARN, NOW, automatic, commandNames, config, metadata, onDemand, pollingTask, throttling, kmsKeys } from './fixtures';
+import {
+  KEY_ARN,
+  NOW,
+  automatic,
+  commandNames,
+  config,
+  metadata,
+  onDemand,
+  pollingTask,
+  throttling,
+  kmsKeys,
+} from './fixtures';
 
 const kms = mockClient(KMSClient);
 
@@ -18,8 +29,18 @@ const BEFORE = onDemand('2025-01-10T08:00:00.000Z', 'material-1'); // the task's
 const OURS = onDemand('2025-06-01T11:59:55.000Z', 'material-2');
 
 /** What KMS shows while polling: status, history and the key's current material. */
-function givenKms({ running, rotations, material }: { running?: Date; rotations: RotationsListEntry[]; material: string }) {
-  kms.on(GetKeyRotationStatusCommand).resolves({ KeyId: KEY_ARN, KeyRotationEnabled: true, ...(running ? { OnDemandRotationStartDate: running } : {}) });
+function givenKms({
+  running,
+  rotations,
+  material,
+}: {
+  running?: Date;
+  rotations: RotationsListEntry[];
+  material: string;
+}) {
+  kms
+    .on(GetKeyRotationStatusCommand)
+    .resolves({ KeyId: KEY_ARN, KeyRotationEnabled: true, ...(running ? { OnDemandRotationStartDate: running } : {}) });
   kms.on(ListKeyRotationsCommand).resolves({ Rotations: rotations, Truncated: false });
   kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ CurrentKeyMaterialId: material }) });
 }
@@ -92,26 +113,35 @@ describe('checkRotation: confirmed', () => {
 
 describe('checkRotation: an imported key whose GetKeyRotationStatus is refused', () => {
   beforeEach(() => {
-    kms.on(GetKeyRotationStatusCommand).rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
+    kms
+      .on(GetKeyRotationStatusCommand)
+      .rejects(new UnsupportedOperationException({ message: 'imported key material', $metadata: {} }));
   });
 
   it('confirms from ListKeyRotations (all key material) and DescribeKey instead of failing KMS_ERROR', async () => {
     // Given
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [OURS, BEFORE], Truncated: false });
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-2' }) });
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-2' }) });
 
     // When
     const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
 
     // Then
     expect(result).toMatchObject({ next: 'DONE', outcome: 'ROTATED', currentKeyMaterialId: 'material-2' });
-    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, { KeyId: KEY_ARN, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' });
+    expect(kms).toHaveReceivedCommandWith(ListKeyRotationsCommand, {
+      KeyId: KEY_ARN,
+      IncludeKeyMaterial: 'ALL_KEY_MATERIAL',
+    });
   });
 
   it('polls again while neither the list nor the key material shows the rotation', async () => {
     // Given
     kms.on(ListKeyRotationsCommand).resolves({ Rotations: [BEFORE], Truncated: false });
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-1' }) });
+    kms
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: metadata({ Origin: 'EXTERNAL', CurrentKeyMaterialId: 'material-1' }) });
 
     // When
     const result = await checkRotation(pollingTask(), config(), kmsKeys, NOW);
@@ -125,7 +155,9 @@ describe('checkRotation: an imported key whose GetKeyRotationStatus is refused',
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: metadata() });
 
     // When / Then
-    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'UnsupportedOperationException' });
+    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({
+      name: 'UnsupportedOperationException',
+    });
   });
 });
 
@@ -145,7 +177,13 @@ describe('checkRotation: pending', () => {
     }
 
     // Then
-    expect(task).toMatchObject({ next: 'POLL', outcome: null, pollAttempt: 6, onDemandRotationsUsed: 1, onDemandRotationsRemaining: 24 });
+    expect(task).toMatchObject({
+      next: 'POLL',
+      outcome: null,
+      pollAttempt: 6,
+      onDemandRotationsUsed: 1,
+      onDemandRotationsRemaining: 24,
+    });
     // 15 % of 100, 115, 132, 151, 173 and 198 s, rounded down.
     expect(waits).toEqual([15, 17, 19, 22, 25, 29]);
     // No DescribeKey while the rotation is visibly running; never a rotation.
@@ -170,7 +208,12 @@ describe('checkRotation: pending', () => {
     givenKms({ running: new Date('2025-06-01T11:59:50.000Z'), rotations: [BEFORE], material: 'material-1' });
 
     // When
-    const result = await checkRotation(pollingTask({ deadline: '2025-06-01T12:00:03.000Z', pollAttempt: 5, waitSeconds: 60 }), config(), kmsKeys, NOW);
+    const result = await checkRotation(
+      pollingTask({ deadline: '2025-06-01T12:00:03.000Z', pollAttempt: 5, waitSeconds: 60 }),
+      config(),
+      kmsKeys,
+      NOW,
+    );
 
     // Then
     expect(result).toMatchObject({ next: 'POLL', pollAttempt: 6 });
@@ -183,7 +226,11 @@ describe('checkRotation: timeout', () => {
   it('FAILED ROTATION_TIMEOUT once the deadline has passed unconfirmed', async () => {
     // Given
     givenKms({ running: new Date('2025-06-01T11:29:00.000Z'), rotations: [BEFORE], material: 'material-1' });
-    const task = pollingTask({ deadline: '2025-06-01T11:59:59.000Z', rotationStartedAt: '2025-06-01T11:29:59.000Z', pollAttempt: 40 });
+    const task = pollingTask({
+      deadline: '2025-06-01T11:59:59.000Z',
+      rotationStartedAt: '2025-06-01T11:29:59.000Z',
+      pollAttempt: 40,
+    });
 
     // When
     const result = await checkRotation(task, config(), kmsKeys, NOW);
@@ -210,14 +257,17 @@ describe('checkRotation: timeout', () => {
     kms.on(GetKeyRotationStatusCommand).rejects(throttling('Rate exceeded'));
 
     // When / Then
-    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(checkRotation(pollingTask(), config(), kmsKeys, NOW)).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
   });
 });
 
 describe('check-rotation: a task without a key ARN', () => {
   it('fails with a named error before any KMS call', async () => {
-    await expect(checkRotation(pollingTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toMatchObject({ name: 'MissingKeyArnError' });
+    await expect(checkRotation(pollingTask({ keyArn: null }), config(), kmsKeys, NOW)).rejects.toMatchObject({
+      name: 'MissingKeyArnError',
+    });
     expect(kms.calls()).toHaveLength(0);
   });
 });
-

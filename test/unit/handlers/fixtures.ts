@@ -140,5 +140,10 @@ export function commandNames(mock: AwsStub<any, any, any>): string[] {
  * @aws-sdk/client-kms, so the SDK deserializes it as a KMSServiceException with that name.
  */
 export function throttling(message = 'Rate exceeded'): KMSServiceException {
-  return new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', message, $metadata: { httpStatusCode: 400 } });
+  return new KMSServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    message,
+    $metadata: { httpStatusCode: 400 },
+  });
 }

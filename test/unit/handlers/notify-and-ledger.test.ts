@@ -5,7 +5,14 @@
 import type {} from 'aws-sdk-client-mock-jest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { notify } from '../../../lambdas/notify/handler';
 import { claimRequest } from '../../../lambdas/claim-request/handler';
 import { closeRequest } from '../../../lambdas/close-request/handler';
@@ -25,7 +32,8 @@ const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:kms-incident-rotation`;
 const EXECUTION = `arn:aws:states:us-east-1:${ACCOUNT}:execution:KmsIncidentRotation:exec-1`;
 const ledger = () => new Ledger('ledger', new DynamoDBClient({ region: 'us-east-1' }));
 const topic = () => new NotificationTopic(new SNSClient({ region: 'us-east-1' }), TOPIC);
-const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+const conditionFailed = () =>
+  new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 
 function rotatedTask(overrides: Partial<KeyTask> = {}): KeyTask {
   return {
@@ -56,7 +64,13 @@ describe('notify', () => {
     dynamo.on(PutItemCommand).resolves({});
 
     // When
-    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
+    const out = await notify(
+      { request: request(), results: [rotatedTask()], executionArn: EXECUTION, startedAt: NOW.toISOString() },
+      config({ topicArn: TOPIC }),
+      topic(),
+      ledger(),
+      NOW,
+    );
 
     // Then
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
@@ -71,39 +85,78 @@ describe('notify', () => {
         duplicate: { DataType: 'String', StringValue: 'false' },
       },
     });
-    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'ledger', Key: NOTIFY_KEY, ConsistentRead: true });
+    expect(dynamo).toHaveReceivedCommandWith(GetItemCommand, {
+      TableName: 'ledger',
+      Key: NOTIFY_KEY,
+      ConsistentRead: true,
+    });
     expect(dynamo).toHaveReceivedCommandWith(PutItemCommand, {
       TableName: 'ledger',
       Item: expect.objectContaining({ ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } }),
     });
-    expect(out).toMatchObject({ request: request(), messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED' } });
+    expect(out).toMatchObject({
+      request: request(),
+      messageId: 'msg-1',
+      anyFailed: false,
+      summary: { outcome: 'ROTATED' },
+    });
   });
 
   test('a retry after a successful publish (e.g. the function timed out after the call) does not publish again', async () => {
     // Given
-    dynamo.on(GetItemCommand).resolves({ Item: { ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } } });
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { ...NOTIFY_KEY, messageId: { S: 'msg-1' }, at: { S: NOW.toISOString() } } });
 
     // When
-    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger(), NOW);
+    const out = await notify(
+      { request: request(), results: [rotatedTask()], executionArn: EXECUTION },
+      config({ topicArn: TOPIC }),
+      topic(),
+      ledger(),
+      NOW,
+    );
 
     // Then
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 0);
-    expect(out).toMatchObject({ messageId: 'msg-1', anyFailed: false, summary: { outcome: 'ROTATED', keys: [expect.objectContaining({ outcome: 'ROTATED' })] } });
+    expect(out).toMatchObject({
+      messageId: 'msg-1',
+      anyFailed: false,
+      summary: { outcome: 'ROTATED', keys: [expect.objectContaining({ outcome: 'ROTATED' })] },
+    });
   });
 
   test('a publish error propagates (Step Functions retries, then fails the execution) and nothing is remembered', async () => {
-    sns.on(PublishCommand).rejects(Object.assign(new Error('Invalid parameter: Subject'), { name: 'InvalidParameterException' }));
+    sns
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('Invalid parameter: Subject'), { name: 'InvalidParameterException' }));
     dynamo.on(GetItemCommand).resolves({});
-    await expect(notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger())).rejects.toMatchObject({
+    await expect(
+      notify(
+        { request: request(), results: [rotatedTask()], executionArn: EXECUTION },
+        config({ topicArn: TOPIC }),
+        topic(),
+        ledger(),
+      ),
+    ).rejects.toMatchObject({
       name: 'InvalidParameterException',
     });
     expect(dynamo).toHaveReceivedCommandTimes(PutItemCommand, 0);
   });
 
   test('a ledger that cannot be read fails the step before anything is published (the retry publishes once)', async () => {
-    dynamo.on(GetItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
-    await expect(notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger())).rejects.toMatchObject({
+    dynamo
+      .on(GetItemCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    await expect(
+      notify(
+        { request: request(), results: [rotatedTask()], executionArn: EXECUTION },
+        config({ topicArn: TOPIC }),
+        topic(),
+        ledger(),
+      ),
+    ).rejects.toMatchObject({
       name: 'ProvisionedThroughputExceededException',
     });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
@@ -112,8 +165,15 @@ describe('notify', () => {
   test('a marker that cannot be written after a publish does not fail the step (failing would publish again)', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'msg-2' });
     dynamo.on(GetItemCommand).resolves({});
-    dynamo.on(PutItemCommand).rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
-    const out = await notify({ request: request(), results: [rotatedTask()], executionArn: EXECUTION }, config({ topicArn: TOPIC }), topic(), ledger());
+    dynamo
+      .on(PutItemCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' }));
+    const out = await notify(
+      { request: request(), results: [rotatedTask()], executionArn: EXECUTION },
+      config({ topicArn: TOPIC }),
+      topic(),
+      ledger(),
+    );
     expect(out.messageId).toBe('msg-2');
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
@@ -122,7 +182,9 @@ describe('notify', () => {
 describe('claim-request', () => {
   test('claims a finding with a conditional write; a second execution learns it is a duplicate', async () => {
     dynamo.on(PutItemCommand).resolvesOnce({}).rejects(conditionFailed());
-    dynamo.on(GetItemCommand).resolves({ Item: { executionArn: { S: EXECUTION }, claimedAt: { S: NOW.toISOString() } } });
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { executionArn: { S: EXECUTION }, claimedAt: { S: NOW.toISOString() } } });
 
     const first = await claimRequest({ request: request(), executionArn: EXECUTION }, config(), ledger(), NOW);
     const second = await claimRequest({ request: request(), executionArn: `${EXECUTION}-2` }, config(), ledger(), NOW);
@@ -143,7 +205,12 @@ describe('claim-request', () => {
   });
 
   test('manual requests are not claimed', async () => {
-    const out = await claimRequest({ request: request({ source: 'manual', findingId: null }), executionArn: EXECUTION }, config(), ledger(), NOW);
+    const out = await claimRequest(
+      { request: request({ source: 'manual', findingId: null }), executionArn: EXECUTION },
+      config(),
+      ledger(),
+      NOW,
+    );
     expect(out.request.duplicateOf).toBeNull();
     expect(dynamo).not.toHaveReceivedCommand(PutItemCommand);
   });
@@ -161,7 +228,12 @@ describe('claim-request', () => {
 describe('lock-key', () => {
   test('acquires the lease for the rotation timeout plus a margin', async () => {
     dynamo.on(PutItemCommand).resolves({});
-    const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config({ rotationTimeoutSeconds: 1800 }), ledger(), NOW);
+    const out = await lockKey(
+      rotatedTask({ outcome: null, next: 'ROTATE' }),
+      config({ rotationTimeoutSeconds: 1800 }),
+      ledger(),
+      NOW,
+    );
     expect(out).toMatchObject({ next: 'ROTATE', lockOwner: `${EXECUTION}#${KEY_ARN}` });
     const item = dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item!;
     expect(item.pk).toEqual({ S: `LOCK#${KEY_ARN}` });
@@ -170,7 +242,9 @@ describe('lock-key', () => {
 
   test('a key locked by another execution is SKIPPED RECENTLY_ROTATED, naming it', async () => {
     dynamo.on(PutItemCommand).rejects(conditionFailed());
-    dynamo.on(GetItemCommand).resolves({ Item: { owner: { S: 'exec-other' }, leaseUntil: { S: '2025-06-01T13:00:00.000Z' } } });
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { owner: { S: 'exec-other' }, leaseUntil: { S: '2025-06-01T13:00:00.000Z' } } });
     const out = await lockKey(rotatedTask({ outcome: null, next: 'ROTATE' }), config(), ledger(), NOW);
     expect(out).toMatchObject({ next: 'DONE', outcome: 'SKIPPED', reason: 'RECENTLY_ROTATED' });
     expect(out.detail).toContain('exec-other');
@@ -194,7 +268,9 @@ describe('lock-key', () => {
   });
 
   test('a task without a key ARN fails with a named error (INTERNAL), touching nothing', async () => {
-    await expect(lockKey(rotatedTask({ keyArn: null, outcome: null, next: 'ROTATE' }), config(), ledger(), NOW)).rejects.toMatchObject({
+    await expect(
+      lockKey(rotatedTask({ keyArn: null, outcome: null, next: 'ROTATE' }), config(), ledger(), NOW),
+    ).rejects.toMatchObject({
       name: 'MissingKeyArnError',
       message: 'LockKey called without a key ARN',
     });
@@ -204,7 +280,9 @@ describe('lock-key', () => {
 
 describe('ledger configuration', () => {
   test('a missing table name is a ConfigurationError', () => {
-    expect(() => new Ledger('', new DynamoDBClient({ region: 'us-east-1' }))).toThrow(expect.objectContaining({ name: 'ConfigurationError' }));
+    expect(() => new Ledger('', new DynamoDBClient({ region: 'us-east-1' }))).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError' }),
+    );
   });
 });
 
@@ -223,23 +301,46 @@ describe('record', () => {
       currentKeyMaterialId: { S: 'm2' },
       findingId: { S: 'finding-0001' },
     });
-    expect(dynamo).toHaveReceivedCommandWith(DeleteItemCommand, { Key: { pk: { S: `LOCK#${KEY_ARN}` }, sk: { S: 'LOCK' } }, ConditionExpression: '#owner = :me' });
+    expect(dynamo).toHaveReceivedCommandWith(DeleteItemCommand, {
+      Key: { pk: { S: `LOCK#${KEY_ARN}` }, sk: { S: 'LOCK' } },
+      ConditionExpression: '#owner = :me',
+    });
   });
 
   test('a caught error becomes FAILED with its reason; the error fields are settled', async () => {
     dynamo.on(PutItemCommand).resolves({});
-    const failed = { ...rotatedTask({ outcome: null }), error: { Error: 'ThrottlingException', Cause: '{"errorType":"ThrottlingException","errorMessage":"Rate exceeded"}' }, failure: { outcome: 'FAILED' as const, reason: 'THROTTLED' as const } };
+    const failed = {
+      ...rotatedTask({ outcome: null }),
+      error: {
+        Error: 'ThrottlingException',
+        Cause: '{"errorType":"ThrottlingException","errorMessage":"Rate exceeded"}',
+      },
+      failure: { outcome: 'FAILED' as const, reason: 'THROTTLED' as const },
+    };
     const out = await record(failed, config(), ledger(), NOW);
     expect(out).toMatchObject({ outcome: 'FAILED', reason: 'THROTTLED' });
     expect(out).not.toHaveProperty('error');
-    expect(dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item).toMatchObject({ outcome: { S: 'FAILED' }, reason: { S: 'THROTTLED' } });
+    expect(dynamo.commandCalls(PutItemCommand)[0].args[0].input.Item).toMatchObject({
+      outcome: { S: 'FAILED' },
+      reason: { S: 'THROTTLED' },
+    });
   });
 
   test('a denial becomes SKIPPED APPROVAL_DENIED with who and why', async () => {
     dynamo.on(PutItemCommand).resolves({});
-    const denied = rotatedTask({ outcome: null, approvalError: { Error: 'APPROVAL_DENIED', Cause: JSON.stringify({ by: 'arn:aws:sts::111122223333:assumed-role/OnCall/bob', reason: 'payments freeze' }) } });
+    const denied = rotatedTask({
+      outcome: null,
+      approvalError: {
+        Error: 'APPROVAL_DENIED',
+        Cause: JSON.stringify({ by: 'arn:aws:sts::111122223333:assumed-role/OnCall/bob', reason: 'payments freeze' }),
+      },
+    });
     const out = await record(denied, config(), ledger(), NOW);
-    expect(out).toMatchObject({ outcome: 'SKIPPED', reason: 'APPROVAL_DENIED', detail: 'Denied by arn:aws:sts::111122223333:assumed-role/OnCall/bob: payments freeze.' });
+    expect(out).toMatchObject({
+      outcome: 'SKIPPED',
+      reason: 'APPROVAL_DENIED',
+      detail: 'Denied by arn:aws:sts::111122223333:assumed-role/OnCall/bob: payments freeze.',
+    });
   });
 });
 
@@ -250,7 +351,13 @@ describe('request-approval', () => {
     dynamo.on(PutItemCommand).resolves({});
 
     // When
-    const out = await requestApproval({ task: rotatedTask({ outcome: null }), token: 'TOKEN-123' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }), ledger(), topic(), NOW);
+    const out = await requestApproval(
+      { task: rotatedTask({ outcome: null }), token: 'TOKEN-123' },
+      config({ topicArn: TOPIC, approvalTimeoutSeconds: 14400 }),
+      ledger(),
+      topic(),
+      NOW,
+    );
 
     // Then
     expect(out.approvalId).toBe(approvalIdOf('TOKEN-123'));
@@ -277,7 +384,14 @@ describe('request-approval', () => {
   test('says what silence does as the approvalTimeoutAction setting in the config says', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     dynamo.on(PutItemCommand).resolves({});
-    await requestApproval({ task: rotatedTask({ outcome: null }), token: 'T' }, config({ topicArn: TOPIC, approvalTimeoutSeconds: 600, approvalTimeoutAction: 'ROTATE' }), ledger(), topic());
-    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('With no decision within 10 min the workflow will ROTATE the key anyway.');
+    await requestApproval(
+      { task: rotatedTask({ outcome: null }), token: 'T' },
+      config({ topicArn: TOPIC, approvalTimeoutSeconds: 600, approvalTimeoutAction: 'ROTATE' }),
+      ledger(),
+      topic(),
+    );
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(
+      'With no decision within 10 min the workflow will ROTATE the key anyway.',
+    );
   });
 });
