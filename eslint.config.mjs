@@ -11,7 +11,10 @@ import tseslint from 'typescript-eslint';
  */
 const FORBIDDEN = {
   localOrCli: [
-    { regex: '^(\\.\\.?/)+(.*/)?(local|cli)(/|$)', message: 'deployed code (lambdas/) never imports local/ or cli/.' },
+    {
+      regex: '^(\\.\\.?/)+(.*/)?(local|cli|bin|bench)(/|$)',
+      message: 'deployed code (lambdas/) never imports local/ or cli/ (nor bin/ or bench/).',
+    },
   ],
   cdk: [
     { regex: '^(\\.\\.?/)+(.*/)?lib(/|$)', message: 'deployed code (lambdas/) never imports the CDK app in lib/.' },
@@ -33,6 +36,24 @@ const FORBIDDEN = {
     { regex: '(^|/)handler$', message: 'lambdas/domain never imports a task handler.' },
   ],
 };
+
+/**
+ * The tiers, lowest first: a module may import only its own tier and the tiers before it. Bundling
+ * relies on this (a Lambda bundle must not pull in the CDK or the stand-in), and an upward import
+ * is how import cycles between tiers start. bin/ and bench/ are both entry points at the top.
+ */
+const TIERS = ['lambdas', 'lib', 'local', 'cli', 'bin|bench'];
+
+/** The specifiers that reach a tier above `tier` (relative specifiers, matched by path segment). */
+function upward(tier) {
+  const above = TIERS.slice(TIERS.indexOf(tier) + 1).join('|');
+  return [
+    {
+      regex: `^(\\.\\.?/)+(.*/)?(${above})(/|$)`,
+      message: `${tier}/ never imports a tier above it (${above.replaceAll('|', ', ')}): tiers run lambdas -> lib -> local -> cli -> bin.`,
+    },
+  ];
+}
 
 /** The same boundaries for `require('...')`, which no-restricted-imports does not see. */
 function requireBans(patterns) {
@@ -110,5 +131,7 @@ export default defineConfig(
     ['lambdas/domain/**/*.ts'],
     [...FORBIDDEN.localOrCli, ...FORBIDDEN.cdk, ...FORBIDDEN.handler, ...FORBIDDEN.domainOnly],
   ),
-  boundary(['cli/**/*.ts'], FORBIDDEN.handler),
+  boundary(['lib/**/*.ts'], upward('lib')),
+  boundary(['local/**/*.ts'], upward('local')),
+  boundary(['cli/**/*.ts'], [...FORBIDDEN.handler, ...upward('cli')]),
 );

@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner';
 import { startLocalFrontDoor, type FrontDoorExchange } from './front-door';
-import { signedPost } from '../cli/front-door';
+import { signedPost } from './front-door-client';
 import { Ledger } from '../lambdas/adapters/ledger';
 import { approvalIdOf } from '../lambdas/domain/approval';
 import type { KeyTask } from '../lambdas/domain/contracts';

@@ -17,7 +17,7 @@ import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
 import { DrillKeys } from '../../lambdas/drill/handler';
 import { drillKeyPolicy } from '../../lambdas/domain/drill';
-import { signedPost } from '../../cli/front-door';
+import { signedPost } from '../../local/front-door-client';
 import {
   ACCOUNT,
   CALLER,

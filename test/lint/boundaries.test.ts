@@ -60,6 +60,34 @@ const CASES = {
     filePath: 'lambdas/adapters/example.ts',
     code: "import { main } from '../../cli/main';\n\nexport const m = main;\n",
   },
+  localImportsCli: {
+    filePath: 'local/example.ts',
+    code: "import { main } from '../cli/main';\n\nexport const m = main;\n",
+  },
+  localSandboxRequiresCli: {
+    filePath: 'local/sandbox/example.ts',
+    code: "export const m: unknown = require('../../cli/front-door').callFrontDoor;\n",
+  },
+  libImportsLocal: {
+    filePath: 'lib/example.ts',
+    code: "import { startStandIn } from '../local/standin';\n\nexport const s = startStandIn;\n",
+  },
+  cliImportsBin: {
+    filePath: 'cli/commands/example.ts',
+    code: "import { build } from '../../bin/build';\n\nexport const b = build;\n",
+  },
+  lambdaImportsBench: {
+    filePath: 'lambdas/adapters/example.ts',
+    code: "import { run } from '../../bench/run';\n\nexport const r = run;\n",
+  },
+  cleanLocal: {
+    filePath: 'local/sandbox/example.ts',
+    code: "import { parseSettings } from '../../lib/settings';\nimport { summarise } from '../../lambdas/domain/summary';\nimport { signedPost } from '../front-door-client';\n\nexport const all = [parseSettings, summarise, signedPost];\n",
+  },
+  cleanCliOnLocal: {
+    filePath: 'cli/commands/example.ts',
+    code: "import { signedPost } from '../../local/front-door-client';\n\nexport const p = signedPost;\n",
+  },
   cleanDomain: {
     filePath: 'lambdas/domain/example.ts',
     code: "import { parseKmsArn } from './arn';\n\nexport const parse = parseKmsArn;\n",
@@ -102,7 +130,17 @@ test('deployed code may not import local/ or cli/', () => {
   expect(results.adapterImportsCli).toEqual([expect.stringContaining('never imports local/ or cli/')]);
 });
 
+test('no tier imports or requires a tier above it (lambdas -> lib -> local -> cli -> bin)', () => {
+  expect(results.localImportsCli).toEqual([expect.stringContaining('local/ never imports a tier above it')]);
+  expect(results.localSandboxRequiresCli).toEqual([expect.stringContaining('local/ never imports a tier above it')]);
+  expect(results.libImportsLocal).toEqual([expect.stringContaining('lib/ never imports a tier above it')]);
+  expect(results.cliImportsBin).toEqual([expect.stringContaining('cli/ never imports a tier above it')]);
+  expect(results.lambdaImportsBench).toEqual([expect.stringContaining('never imports local/ or cli/')]);
+});
+
 test('files that keep to their layer pass', () => {
+  expect(results.cleanLocal).toEqual([]);
+  expect(results.cleanCliOnLocal).toEqual([]);
   expect(results.cleanDomain).toEqual([]);
   expect(results.cleanCli).toEqual([]);
   expect(results.cleanHandler).toEqual([]);

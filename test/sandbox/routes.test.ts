@@ -14,7 +14,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { signedPost } from '../../cli/front-door';
+import { signedPost } from '../../local/front-door-client';
 import { HistoryTranslator } from '../../cli/live/history-events';
 import { TEST_CREDENTIALS } from '../../local/iam';
 import { startSandbox, type Sandbox } from '../../local/sandbox';

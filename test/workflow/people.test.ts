@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { signedPost } from '../../cli/front-door';
+import { signedPost } from '../../local/front-door-client';
 import { approvalIdOf } from '../../lambdas/domain/approval';
 import { TEST_CREDENTIALS } from '../../local/iam';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';

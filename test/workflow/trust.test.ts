@@ -13,7 +13,7 @@ import { parseWorld } from '../../local/world';
 import { runLocally } from '../../local/runner';
 import { synthTemplate } from '../../local/template';
 import { parseSettings } from '../../lib/settings';
-import { signedPost } from '../../cli/front-door';
+import { signedPost } from '../../local/front-door-client';
 import { auditTrail } from '../audit-trail';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import { TEST_CREDENTIALS } from '../../local/iam';

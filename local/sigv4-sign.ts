@@ -3,7 +3,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
  * SigV4 for the front door (service `execute-api`): the CLI signs with the credentials it already
- * uses, with the signer the SDK uses (@smithy/signature-v4). The local front door verifies it
+ * uses and the offline simulation as the world's people, both with the signer the SDK uses
+ * (@smithy/signature-v4). The local front door verifies it
  * independently, from AWS's documented canonical request (local/iam/sigv4.ts).
  */
 
