@@ -1,78 +1,26 @@
 import type { Settings } from '../lib/settings';
-import { accessRoles, parseSettings } from '../lib/settings';
-import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
+import { accessRoles } from '../lib/settings';
+import type { KeyTask, RunSummary } from '../lambdas/domain/contracts';
 import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
-import type { ReencryptionSummary } from '../lambdas/domain/reencryption';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner';
 import { startLocalFrontDoor, type FrontDoorExchange } from './front-door';
 import { signedPost } from './front-door-client';
 import { Ledger } from '../lambdas/adapters/ledger';
 import { approvalIdOf } from '../lambdas/domain/approval';
-import type { KeyTask } from '../lambdas/domain/contracts';
 import { inputKind } from '../lambdas/domain/intake/intake';
 import type { RouteName } from '../lambdas/domain/front-door';
-import type { WorldPerson } from './world';
-import { startStandIn, TOPIC_NAME, type KmsCallCounters, type SecurityHubUpdate, type StandIn } from './standin';
+import type { World, WorldPerson } from './world';
+import { startStandIn, type StandIn } from './standin';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
-import { resolveIntrinsics, synthTemplate, type CfnTemplate } from './template';
-import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from './ledger-local';
-import { defaultWorldKey, type World } from './world';
+import type { CfnTemplate } from './template';
+import { startLocalLedger, type LocalLedger } from './ledger-local';
+import { accountLayout, runnerResources, worldSettings, worldTemplate } from './simulation-account';
+import { toSimulatedKey, type SimulationRun } from './simulation-result';
+import { eventSource, fileWithSource } from './finding-sources';
 
-/** One key in the simulation's summary (`kms-rotate simulate --json`). */
-export interface SimulatedKey {
-  keyArn: string | null;
-  via: string | null;
-  outcome: KeyResult['outcome'];
-  reason: KeyResult['reason'];
-  detail: string | null;
-  aliases: string[];
-  onDemandRotationsUsed: number | null;
-  onDemandRotationsRemaining: number | null;
-  previousKeyMaterialId: string | null;
-  currentKeyMaterialId: string | null;
-}
-
-export interface SimulationResult {
-  executionStatus: 'SUCCEEDED' | 'FAILED';
-  error: string | null;
-  cause: string | null;
-  keys: SimulatedKey[];
-  /** `messages`: the per-protocol messages when the notification was published with MessageStructure json. */
-  notifications: {
-    subject: string | null;
-    message: string;
-    messages?: Record<string, string>;
-    attributes: Record<string, string>;
-  }[];
-  /**
-   * What the re-encryption branch did or would do (objects scanned / re-encrypted / skipped /
-   * failed in total and per target, refused targets); null when it had nothing to consider.
-   */
-  reencryption: ReencryptionSummary | null;
-  /** Security Hub BatchUpdateFindings calls this run made (workflow status and note), in order. */
-  securityHubUpdates: SecurityHubUpdate[];
-  /** Events in the execution's history, as Step Functions counts them (limit 25,000). */
-  historyEvents: number;
-  /** Billed state transitions (states entered and retries). */
-  stateTransitions: number;
-  /** The largest state input/output, task parameters or result (limit 262,144 bytes). */
-  largestPayloadBytes: number;
-}
-
-export interface SimulationRun {
-  result: SimulationResult;
-  summary: RunSummary | null;
-  events: RunEvent[];
-  /** Every call the stand-in served, in order (tests count RotateKeyOnDemand here). */
-  calls: StandIn['calls'];
-  settings: Settings;
-  executionArn: string;
-  /** Every request of this run through the local front door (the start, approval answers). */
-  frontDoor: FrontDoorExchange[];
-}
+export type { SimulationRun } from './simulation-result';
 
 /** The local front door refused a request (HTTP status and its message), as it would a CLI's. */
 export class FrontDoorRefusal extends Error {
@@ -110,105 +58,6 @@ export interface SimulateOptions {
   onStandIn?: (standIn: StandIn) => void;
   /** Changes a copy of the synthesized template before anything runs (tests: a permission removed from a role). */
   editTemplate?: (template: CfnTemplate) => CfnTemplate;
-}
-
-const templates = new Map<string, CfnTemplate>();
-
-/** The stack's settings for a world: defaults, overridden by the world's `settings`. */
-export function worldSettings(world: World): Settings {
-  return parseSettings({ ...(world.settings ?? {}) }, 'the world file\'s "settings"');
-}
-
-/** Where a stack's resources live in a simulated account (see accountLayout). */
-export interface AccountLayout {
-  /** The world the stand-in serves: the world file's, plus the stack's results bucket when it has one. */
-  standInWorld: World;
-  topicLogicalId: string | undefined;
-  resultsLogicalId: string | undefined;
-  resultsBucket: string;
-  /** The template's product key and the stand-in key id it is served as. */
-  productKeyLogicalId: string | undefined;
-  productKeyId: string;
-}
-
-/**
- * The stack's SNS topic and re-encryption results bucket (only with the branch) in the stand-in:
- * a bucket of the stand-in, where the runner's ResultWriter writes and SummarizeReencryption reads.
- */
-export function accountLayout(template: CfnTemplate, world: World): AccountLayout {
-  const topicLogicalId = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')?.[0];
-  const resultsLogicalId = Object.entries(template.Resources).find(
-    ([id, r]) => r.Type === 'AWS::S3::Bucket' && id.includes('Results'),
-  )?.[0];
-  const resultsBucket = `kms-incident-rotation-results-${world.account}`;
-  // The product key, a key of the stand-in with the template's key policy: the results bucket's
-  // default encryption, so that S3's KMS calls for the result files are authorized as in AWS.
-  const [productKeyLogicalId, productKey] =
-    Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::KMS::Key') ?? [];
-  const productKeyId = `00000000-0000-4000-8000-${world.account}`;
-  let standInWorld = world;
-  if (productKeyLogicalId && !world.keys.some((k) => k.id === productKeyId)) {
-    const policy = resolveIntrinsics(productKey?.Properties?.KeyPolicy, {
-      account: world.account,
-      region: world.region,
-    }) as Record<string, unknown>;
-    standInWorld = {
-      ...standInWorld,
-      keys: [...standInWorld.keys, { ...defaultWorldKey(productKeyId, world.account, world.region), policy }],
-    };
-  }
-  if (resultsLogicalId && !world.buckets.some((b) => b.name === resultsBucket)) {
-    const encryption = template.Resources[resultsLogicalId].Properties?.BucketEncryption
-      ?.ServerSideEncryptionConfiguration?.[0] as
-      { BucketKeyEnabled?: boolean; ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } } | undefined;
-    const underProductKey =
-      encryption?.ServerSideEncryptionByDefault?.SSEAlgorithm === 'aws:kms' && productKeyLogicalId !== undefined;
-    const bucket = {
-      name: resultsBucket,
-      region: world.region,
-      bucketKeyEnabled: encryption?.BucketKeyEnabled === true,
-      versioning: false,
-      objects: [],
-    };
-    standInWorld = {
-      ...standInWorld,
-      buckets: [...standInWorld.buckets, underProductKey ? { ...bucket, defaultKmsKeyId: productKeyId } : bucket],
-    };
-  }
-  return { standInWorld, topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId };
-}
-
-/**
- * The physical ids the runner and the account's IAM resolve the template's Refs to: the topic
- * (the stand-in's, named TOPIC_NAME), the results bucket, the ledger table (LOCAL_LEDGER_TABLE).
- */
-export function runnerResources(
-  template: CfnTemplate,
-  world: Pick<World, 'account' | 'region'>,
-  layout: AccountLayout,
-): Record<string, string> {
-  const { topicLogicalId, resultsLogicalId, resultsBucket, productKeyLogicalId, productKeyId } = layout;
-  return {
-    ...(productKeyLogicalId ? { [productKeyLogicalId]: productKeyId } : {}),
-    ...(topicLogicalId ? { [topicLogicalId]: `arn:aws:sns:${world.region}:${world.account}:${TOPIC_NAME}` } : {}),
-    ...(resultsLogicalId
-      ? { [resultsLogicalId]: resultsBucket, [`${resultsLogicalId}.Arn`]: `arn:aws:s3:::${resultsBucket}` }
-      : {}),
-    [ledgerLogicalId(template)]: LOCAL_LEDGER_TABLE,
-  };
-}
-
-/** The synthesized stack for a world's settings (cached: synthesis takes seconds). */
-export function worldTemplate(world: World): CfnTemplate {
-  const settings = worldSettings(world);
-  const env = { account: world.account, region: world.region };
-  const cacheKey = JSON.stringify([settings, env]);
-  let template = templates.get(cacheKey);
-  if (!template) {
-    template = synthTemplate(settings, env);
-    templates.set(cacheKey, template);
-  }
-  return template;
 }
 
 /** A simulated account kept up between executions (several findings against one world). */
@@ -521,102 +370,8 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationRun> {
   }
 }
 
-export interface StormOptions {
-  world: World;
-  /** Triggers (finding events or manual requests), started in this order. */
-  inputs: unknown[];
-  /** Divides every wait, retry interval, rotation time and request-quota second (default 1). */
-  speed?: number;
-  /** Simulated milliseconds between two starts (divided by speed, like every other wait). */
-  staggerMs?: number;
-  /** Each execution's events, with the trigger's index in `inputs`. */
-  onEvent?: (index: number, event: RunEvent) => void;
-  onStandIn?: (standIn: StandIn) => void;
-}
-
-export interface StormRun {
-  /** One per trigger, in the order of `inputs`. */
-  runs: SimulationRun[];
-  /** Every KMS call of the storm per operation and key, served and throttled. */
-  counters: KmsCallCounters;
-  /** Real time (ms since the epoch) the first execution started and the last one ended. */
-  startedAt: number;
-  endedAt: number;
-}
-
-/**
- * An incident storm offline: many executions at once against ONE stand-in (so one set of KMS
- * request quotas) and ONE ledger, as many findings arriving together meet one account. The
- * executions run concurrently; execution i starts i x staggerMs simulated milliseconds after the
- * first.
- */
-export async function simulateStorm(opts: StormOptions): Promise<StormRun> {
-  const speed = opts.speed ?? 1;
-  const staggerMs = opts.staggerMs ?? 0;
-  if (!(staggerMs >= 0) || !Number.isFinite(staggerMs))
-    throw new Error(`simulateStorm: staggerMs must be 0 or more (got ${staggerMs})`);
-  const simulation = await openSimulation({ world: opts.world, speed, onStandIn: opts.onStandIn });
-  try {
-    const startedAt = Date.now();
-    const stamp = startedAt.toString(36);
-    const runs = await Promise.all(
-      opts.inputs.map(async (input, i) => {
-        // Each start is scheduled from the first one, so a slow start does not delay the others.
-        await sleep(Math.max(0, startedAt + (i * staggerMs) / speed - Date.now()));
-        return simulation.run(input, {
-          executionName: `storm-${stamp}-${String(i + 1).padStart(3, '0')}`,
-          onEvent: opts.onEvent && ((event) => opts.onEvent!(i, event)),
-        });
-      }),
-    );
-    return { runs, counters: simulation.standIn.counters(), startedAt, endedAt: Date.now() };
-  } finally {
-    await simulation.close();
-  }
-}
-
 /** The key id of a key ARN (how the world file names keys), else the reference as it is. */
 function keyIdOf(ref: string): string {
   const arn = parseKmsArn(ref);
   return arn?.resourceType === 'key' ? arn.resource : ref;
-}
-
-function toSimulatedKey(k: KeyResult): SimulatedKey {
-  return {
-    keyArn: k.keyArn,
-    via: k.via,
-    outcome: k.outcome,
-    reason: k.reason,
-    detail: k.detail,
-    aliases: k.aliases,
-    onDemandRotationsUsed: k.onDemandRotationsUsed,
-    onDemandRotationsRemaining: k.onDemandRotationsRemaining,
-    previousKeyMaterialId: k.previousKeyMaterialId,
-    currentKeyMaterialId: k.currentKeyMaterialId,
-  };
-}
-
-/** Detail-types each finding source files (others are refused by Intake, so there is nothing to file). */
-const FILED_DETAIL_TYPES: Record<string, string> = {
-  'aws.guardduty': 'GuardDuty Finding',
-  'aws.securityhub': 'Security Hub Findings - Imported',
-  'aws.access-analyzer': 'Access Analyzer Finding',
-};
-
-/** Files a finding event's finding with the stand-in's source service (an event Intake would refuse is not filed). */
-function fileWithSource(standIn: StandIn, input: unknown): void {
-  const event = input as { source?: unknown; 'detail-type'?: unknown } | null;
-  const source = typeof event?.source === 'string' ? event.source : '';
-  if (!Object.hasOwn(FILED_DETAIL_TYPES, source) || FILED_DETAIL_TYPES[source] !== event?.['detail-type']) return;
-  standIn.fileFinding(input);
-}
-
-/** The `source` of an EventBridge event (`aws.guardduty`, ...): which rule of the stack takes it. */
-function eventSource(input: unknown): string {
-  const source = (input as { source?: unknown } | null)?.source;
-  if (typeof source !== 'string')
-    throw new Error(
-      'simulate: a finding event needs its EventBridge "source" (e.g. "aws.guardduty"): no rule of the stack would take it otherwise',
-    );
-  return source;
 }

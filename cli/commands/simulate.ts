@@ -45,17 +45,17 @@ export const BUILT_IN_EVENT = join(SAMPLES_DIR, 'guardduty-finding.json');
 /** Fast enough that the built-in run (about 35 simulated seconds of waits) takes a few seconds. */
 export const DEFAULT_SPEED = 10;
 
-type SimulateModule = typeof import('../../local/simulate');
+type SimulateModule = typeof import('../../local/simulate') & typeof import('../../local/simulation-storm');
 
 /**
- * local/simulate pulls in the CDK stack and the Lambda handlers: loaded only when simulating.
+ * local/simulate (and the storm built on it) pulls in the CDK stack and the Lambda handlers: loaded only when simulating.
  * The handlers' structured logs would mix with the trace (and break --json), so they are silent
  * unless KMS_ROTATE_HANDLER_LOG_LEVEL asks for them; the level must be set before the logger exists.
  */
 function loadSimulator(io: Io): SimulateModule {
   process.env.POWERTOOLS_LOG_LEVEL = io.env.KMS_ROTATE_HANDLER_LOG_LEVEL ?? 'SILENT';
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily, after the log level is set (see above)
-  return require('../../local/simulate') as SimulateModule;
+  return { ...require('../../local/simulate'), ...require('../../local/simulation-storm') } as SimulateModule;
 }
 
 function what(req: IncidentRequest): string {

@@ -13,7 +13,7 @@ import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
 import { DRILL_ENV } from '../../lambdas/domain/drill';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../front-door';
 import { startLocalLedger, type LocalLedger } from '../ledger-local';
-import { accountLayout, runnerResources, worldSettings, worldTemplate } from '../simulate';
+import { accountLayout, runnerResources, worldSettings, worldTemplate } from '../simulation-account';
 import { createAccountIam, type AccountIam, type Principal } from '../iam';
 import { startStandIn, type StandIn } from '../standin';
 import { resolveIntrinsics, type CfnTemplate } from '../template';

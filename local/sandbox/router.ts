@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { credentialOf } from '../iam/sigv4';
 import type { SandboxAccess, SandboxPrincipal } from './access';
 import { cloudFormationAnswer, queryError, stsAnswer, type QueryAnswer, type SandboxStack } from './query';
-import { SfnError, type LocalStepFunctions } from './states';
+import type { LocalStepFunctions } from './states';
+import { SfnError } from './sfn-input';
 
 /**
  * One endpoint for every service (what AWS_ENDPOINT_URL points at): a request goes where its

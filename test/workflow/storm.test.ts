@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { simulateStorm, type StormRun } from '../../local/simulate';
+import { simulateStorm, type StormRun } from '../../local/simulation-storm';
 import { parseWorld } from '../../local/world';
 
 const ACCOUNT = '111122223333';
