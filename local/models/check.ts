@@ -8,9 +8,8 @@ import { loadModel, standInBug } from './model';
  * model refuses it; the stand-in's own answers are checked against the output shape and answered
  * as `InternalFailure` ("stand-in bug") when they do not match. Always on: there is no switch.
  */
-export { loadModel } from './model';
-export { checkSnsAnswer, checkSnsRequest, snsInput } from './query';
-export { checkS3Answer, checkS3Request, s3Input, type S3RawRequest } from './rest-xml';
+export { checkSnsAnswer, checkSnsRequest } from './query';
+export { checkS3Answer, checkS3Request } from './rest-xml';
 
 const DESERIALIZATION: ReadonlySet<ValidationIssue['kind']> = new Set(['type', 'unknown', 'union']);
 

@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { GetBucketVersioningCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { loadModel } from '../../local/models/check';
+import { loadModel } from '../../local/models/model';
 import { validateOutput } from '../../local/models/validate';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { KMS_OPERATIONS } from '../../local/standin/kms';

@@ -1,4 +1,7 @@
-import { checkS3Answer, checkSnsAnswer, loadModel, s3Input, snsInput } from '../../local/models/check';
+import { checkS3Answer, checkSnsAnswer } from '../../local/models/check';
+import { loadModel } from '../../local/models/model';
+import { snsInput } from '../../local/models/query';
+import { s3Input } from '../../local/models/rest-xml';
 import { extract, EXTRACT_OPERATIONS } from '../../local/models/extract';
 import { validateInput, validateOutput, validationMessage } from '../../local/models/validate';
 import { KMS_OPERATIONS } from '../../local/standin/kms';
