@@ -42,6 +42,7 @@ class NodeSha256 {
   }
 }
 
+/** AWS credentials as the signer takes them (a role session's token included). */
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
