@@ -1,6 +1,6 @@
 /**
- * Figures the docs quote come from a run: every bundle size and the StackSet template size named
- * below is measured here (bundles built with the stack's own esbuild options, the template
+ * Figures the docs quote come from a run: every bundle size, the StackSet template size and the
+ * computed worst-case history count named below is measured here (bundles built with the stack's own esbuild options, the template
  * synthesized as `cdk synth` does, with cdk.json's context) and checked against the docs within a
  * stated tolerance, so a figure that drifts fails this test instead of misleading a reader. Figures
  * this test cannot produce (speeds, memory, storm timings) are not quoted in these places; the
@@ -13,6 +13,8 @@ import { App } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
 import { esbuildOptionsFor, HANDLERS, type HandlerName } from '../../lib/functions';
 import { productStack } from '../../lib/app';
+import { worstCase } from '../../lib/limits';
+import { parseSettings } from '../../lib/settings';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8').replace(/\s+/g, ' ');
@@ -98,5 +100,12 @@ describe('StackSet template size in docs/deploy.md', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('history events in docs/architecture.md', () => {
+  test('the computed worst case at the defaults is the quoted count (exactly: it is arithmetic)', () => {
+    const stated = quoted('docs/architecture.md', /computed worst case at the defaults: ([\d,]+) events/);
+    expect(worstCase(parseSettings({})).historyEvents).toBe(stated);
   });
 });
