@@ -540,7 +540,11 @@ export function findingRules(
             // anyone with securityhub:BatchImportFindings can import findings of their own.
             ProductArn: securityHubProductArnPrefixes(settings).flatMap((prefix) => events.Match.prefix(prefix)),
             RecordState: ['ACTIVE'],
-            Workflow: { Status: ['NEW', 'NOTIFIED'] },
+            // NEW only: BatchUpdateFindings makes Security Hub emit "Security Hub Findings -
+            // Imported" for the updated finding, so the NOTIFIED/RESOLVED this stack writes would
+            // otherwise start another run for it (again and again after a FAILED run, whose claim
+            // lets the next delivery retry). A finding set back to NEW by a person starts one.
+            Workflow: { Status: ['NEW'] },
             Severity: { Label: settings.securityHubSeverityLabels },
             Resources: { Type: ['AwsKmsKey', 'AwsS3Bucket'] },
           },

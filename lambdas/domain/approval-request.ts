@@ -1,5 +1,5 @@
 import type { KeyTask } from './contracts';
-import { subjectLine } from './message';
+import { subjectLine } from './message-subject';
 import { oneLine } from './text';
 
 /** What the approval gate hands RequestApproval: the key's task and the token to answer with. */

@@ -40,10 +40,33 @@ function keyLines(summary: RunSummary): string[] {
   );
 }
 
+/** One key's line at most, so that a single key can never take the whole description. */
+const KEY_LINE_MAX = 1000;
+
+/**
+ * The description within its limit, cut between whole lines: a line cut in the middle could leave
+ * a `code span` or *emphasis* open and the rest of the message rendered as code. What does not
+ * fit is counted ("…and N more keys: see the e-mail or the execution").
+ */
+function boundedDescription(head: string, lines: string[]): string {
+  const max = CHAT_LIMITS.description;
+  const more = (n: number) => `…and ${n} more ${n === 1 ? 'key' : 'keys'}: see the e-mail or the execution`;
+  let text = cut(head, max - more(lines.length).length - 1);
+  for (const [i, line] of lines.entries()) {
+    const next = `${text}\n${cut(line, KEY_LINE_MAX)}`;
+    const rest = lines.length - i - 1;
+    // Room for this line and, when lines remain, the note that counts them.
+    if (Array.from(next).length + (rest > 0 ? Array.from(more(rest)).length + 1 : 0) > max)
+      return `${text}\n${more(lines.length - i)}`;
+    text = next;
+  }
+  return text;
+}
+
 /** The custom notification of a run's summary; `subject` is the e-mail's subject line. */
 export function chatNotification(summary: RunSummary, subject: string): ChatNotification {
   const head = `${summary.reason}\nExecution: ${summary.executionArn ?? '(unknown)'}`;
-  const description = cut([head, ...keyLines(summary)].join('\n'), CHAT_LIMITS.description);
+  const description = boundedDescription(head, keyLines(summary));
   const reasons = [...new Set(summary.keys.map((k) => k.reason).filter((r): r is NonNullable<typeof r> => r !== null))];
   return {
     version: '1.0',

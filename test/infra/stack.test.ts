@@ -453,7 +453,7 @@ describe('finding sources and the ledger', () => {
       detail: {
         findings: {
           RecordState: ['ACTIVE'],
-          Workflow: { Status: ['NEW', 'NOTIFIED'] },
+          Workflow: { Status: ['NEW'] },
           Severity: { Label: ['CRITICAL'] },
         },
       },

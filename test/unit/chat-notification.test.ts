@@ -68,8 +68,37 @@ describe('chat custom notification (Amazon Q Developer in chat applications form
     );
     const n = chatNotification(summary(keys), 'S'.repeat(400));
     expect(chatFormatProblems(n)).toEqual([]);
-    expect([...n.content.description]).toHaveLength(CHAT_LIMITS.description);
+    expect([...n.content.description].length).toBeLessThanOrEqual(CHAT_LIMITS.description);
     expect(n.metadata.relatedResources).toHaveLength(CHAT_LIMITS.relatedResources);
+  });
+
+  test('cut between whole key lines, the rest counted; every shown line keeps its markdown closed', () => {
+    const keys = Array.from({ length: 50 }, (_, i) =>
+      key({ ref: `${K1}-${i}`, keyArn: `${K1}-${i}`, detail: 'x'.repeat(400) }),
+    );
+    const lines = chatNotification(summary(keys), 'subject').content.description.split('\n');
+    const shown = lines.filter((l) => l.startsWith('• '));
+    expect(shown.length).toBeGreaterThan(5);
+    expect(shown.length).toBeLessThan(50);
+    expect(lines.at(-1)).toBe(`…and ${50 - shown.length} more keys: see the e-mail or the execution`);
+    for (const line of shown) {
+      expect(line.split('`').length % 2).toBe(1);
+      expect(line.split('*').length % 2).toBe(1);
+      expect(line.endsWith('x')).toBe(true);
+    }
+  });
+
+  test('one key with a huge detail cannot take the whole description; a short run is never cut', () => {
+    const huge = chatNotification(
+      summary([key({ detail: 'y'.repeat(20_000) }), key({ ref: 'alias/b', keyArn: null })]),
+      's',
+    );
+    expect(chatFormatProblems(huge)).toEqual([]);
+    expect(huge.content.description).toContain('alias/b');
+    expect(huge.content.description).toMatch(/y…\n/);
+    const short = chatNotification(summary([key()]), 's').content.description;
+    expect(short).not.toMatch(/more keys?:/);
+    expect(short).not.toContain('…');
   });
 
   test('the validator refuses what the format does not allow (it can fail)', () => {

@@ -341,7 +341,8 @@ describe('GuardDuty details', () => {
 describe('Security Hub details', () => {
   it.each<[string, string, string, boolean]>([
     ['ACTIVE/NEW', 'ACTIVE', 'NEW', true],
-    ['ACTIVE/NOTIFIED', 'ACTIVE', 'NOTIFIED', true],
+    // NOTIFIED is what a run (or a person who took the finding) wrote: its Imported event is no new incident.
+    ['ACTIVE/NOTIFIED', 'ACTIVE', 'NOTIFIED', false],
     ['ACTIVE/SUPPRESSED', 'ACTIVE', 'SUPPRESSED', false],
     ['ACTIVE/RESOLVED', 'ACTIVE', 'RESOLVED', false],
     ['ARCHIVED/NEW', 'ARCHIVED', 'NEW', false],
@@ -350,6 +351,14 @@ describe('Security Hub details', () => {
     e.detail.findings[0].RecordState = record;
     e.detail.findings[0].Workflow.Status = workflow;
     expect(parseIncident(e, ctx).keys).toEqual(counts ? [arn(K1)] : []);
+  });
+
+  it('our own update of one finding, delivered with another NEW finding, adds only the NEW one', () => {
+    const e = load('securityhub/multiple-findings.json');
+    e.detail.findings[2].Workflow.Status = 'NOTIFIED';
+    const req = parseIncident(e, ctx);
+    expect(req.keys).toEqual([arn(K1)]);
+    expect(req.reEncryptTargets ?? []).toEqual([]);
   });
 
   it('a finding without a Workflow does not count', () => {

@@ -16,12 +16,8 @@ import {
   type TargetReport,
 } from '../../lambdas/domain/reencryption';
 import { reencryptionFailed, summarizeReencryption } from '../../lambdas/domain/reencryption-report';
-import {
-  formatNotification,
-  MESSAGE_MAX_BYTES,
-  reencryptArgument,
-  REENCRYPTION_SECTION_MAX_BYTES,
-} from '../../lambdas/domain/message';
+import { formatNotification, MESSAGE_MAX_BYTES } from '../../lambdas/domain/message';
+import { reencryptArgument, REENCRYPTION_SECTION_MAX_BYTES } from '../../lambdas/domain/message-reencryption';
 import { summarise } from '../../lambdas/domain/summary';
 import { notify } from '../../lambdas/notify/handler';
 import { Ledger } from '../../lambdas/adapters/ledger';

@@ -81,6 +81,19 @@ describe('Security Hub loop closed', () => {
     ]);
   });
 
+  test("the Imported event for the run's own NOTIFIED update starts nothing: no key, no update", async () => {
+    const echo = structuredClone(hubFinding);
+    echo.detail.findings[0].Workflow = { Status: 'NOTIFIED' };
+    echo.detail.findings[0].Note = {
+      Text: 'kms-incident-rotation is rotating 1 KMS key',
+      UpdatedBy: 'kms-incident-rotation',
+      UpdatedAt: echo.time,
+    };
+    const run = await simulate({ world: world(), input: echo, speed: SPEED });
+    expect(run.result.keys).toEqual([]);
+    expect(batchUpdates(run)).toEqual([]);
+  });
+
   test('the securityHubWorkflowUpdates setting off: Security Hub is never written to', async () => {
     const run = await simulate({
       world: world({}, { settings: { securityHubWorkflowUpdates: false } }),

@@ -4,12 +4,14 @@ import { at, FindingFacts, IntakeContext, items, KeyCollector, namesKmsEncryptio
 import { bucketOfArn, type BucketCollector } from './targets';
 
 const ASFF_LABELS = new Set(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']);
-const ASFF_OPEN_WORKFLOW = new Set(['NEW', 'NOTIFIED']);
-
-/** An ASFF finding is acted on only while ACTIVE and NEW or NOTIFIED (not SUPPRESSED/RESOLVED). */
+/**
+ * An ASFF finding is acted on only while ACTIVE and NEW, as the rule's pattern says. NOTIFIED is
+ * what this workflow (or a person who took the finding) wrote with BatchUpdateFindings, and every
+ * such update comes back as another "Imported" event: acting on it would start a run for our own
+ * update. The rule matches when any finding of an event matches, so each finding is checked here.
+ */
 function isOpenAsff(finding: unknown): boolean {
-  const workflow = at(finding, 'Workflow', 'Status');
-  return own(finding, 'RecordState') === 'ACTIVE' && typeof workflow === 'string' && ASFF_OPEN_WORKFLOW.has(workflow);
+  return own(finding, 'RecordState') === 'ACTIVE' && at(finding, 'Workflow', 'Status') === 'NEW';
 }
 
 function asffFacts(finding: unknown): FindingFacts {
@@ -45,7 +47,7 @@ function isActedOn(finding: unknown, checks: IntakeContext['securityHub']): bool
   );
 }
 
-/** The findings of an event that the workflow acts on: open (ACTIVE, NEW or NOTIFIED) and acted on (isActedOn). */
+/** The findings of an event that the workflow acts on: open (ACTIVE and NEW) and acted on (isActedOn). */
 export function findingsActedOn(detail: unknown, ctx?: IntakeContext): unknown[] {
   return items(own(detail, 'findings')).filter(
     (finding) => isOpenAsff(finding) && isActedOn(finding, ctx?.securityHub),
