@@ -70,8 +70,7 @@ async function outcomeAt(speed: number) {
 /**
  * Each child's pace is 10 KMS requests per simulated second (100 over 10 children), 400 requests a
  * child (CopyObject: 2; no checksum, so the HEAD costs none): at least 40 simulated seconds for the
- * map run whatever the speed. The tolerance between
- * the two speeds is 50 %: a child's clock counts a call's real time 1:1 only once no wait of that
+ * map run whatever the speed. The tolerance between the two speeds is 50 %: a child's clock counts a call's real time 1:1 only once no wait of that
  * child is in progress, so work that overlapped a compressed wait is counted after it, and how much
  * overlaps depends on the speed and on the machine's load (at load ~25 on 2 cores the two runs
  * measured 64 and 99 simulated seconds). test/runner/distributed-map.test.ts checks the dates
