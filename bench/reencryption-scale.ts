@@ -1,8 +1,8 @@
 /**
  * Re-encryption at scale, two bench cases run by bench/run.ts:
  * - the real rate limit: a 20,000-object target through the whole workflow offline, the stand-in's
- *   symmetric KMS requests (S3's on the bucket's behalf included) counted over simulated time
- *   against the configured reEncryptKmsRequestsPerSecond: at least 90 % of it, never above it;
+ *   symmetric KMS requests (S3's on the bucket's behalf included) timed one by one against the
+ *   configured reEncryptKmsRequestsPerSecond: at least 90 % of it, never above it in any second;
  * - SummarizeReencryption at a million objects: a synthetic ResultWriter file (~300 MB at 200
  *   objects a batch) summarized by the real handler code, its peak live memory against half the
  *   function's memory.
@@ -12,7 +12,7 @@ import { summarizeReencryption } from '../lambdas/summarize-reencryption/handler
 import { reencryptionPacing, type ReencryptionState, type ReencryptionUnit } from '../lambdas/domain/reencryption';
 import { FUNCTION_SIZES } from '../lib/functions';
 import { openSimulation } from '../local/simulate';
-import { SHARED_SYMMETRIC_OPERATIONS } from '../local/standin/quotas';
+import { CallCounter, SHARED_SYMMETRIC_OPERATIONS } from '../local/standin/quotas';
 import { liveBytes, syntheticResults } from '../local/synthetic-results';
 import { parseWorld } from '../local/world';
 
@@ -28,27 +28,50 @@ export interface BenchResult {
 const KEY_ID = '0f0f0f0f-1111-2222-3333-444455556666';
 const KEY_ARN = `arn:aws:kms:us-east-1:111122223333:key/${KEY_ID}`;
 
-/** The stand-in's symmetric cryptographic requests served so far (the shared quota's operations). */
-function symmetricServed(counters: { served: Record<string, Record<string, number>> }): number {
-  let n = 0;
-  for (const op of SHARED_SYMMETRIC_OPERATIONS)
-    for (const count of Object.values(counters.served[op] ?? {})) n += count;
-  return n;
+/**
+ * Records the stand-in time (real time x speed, the clock its quotas refill on) of every symmetric
+ * cryptographic request the stand-in serves (S3's on the bucket's behalf included), by wrapping its
+ * call counter for the length of the bench. Exact times, not samples: a sampled count misses
+ * requests between samples and so under-reports the busiest window.
+ */
+function recordSymmetricRequests(speed: number): { times: number[]; stop: () => void } {
+  const times: number[] = [];
+  const original = CallCounter.prototype.count;
+  CallCounter.prototype.count = function (this: CallCounter, operation: string, key: string, wasThrottled: boolean) {
+    if (!wasThrottled && SHARED_SYMMETRIC_OPERATIONS.includes(operation)) times.push(performance.now() * speed);
+    return original.call(this, operation, key, wasThrottled);
+  };
+  return { times, stop: () => void (CallCounter.prototype.count = original) };
+}
+
+/** The most requests in any half-open window [t, t + windowMs) of the sorted times. */
+export function busiestWindow(sortedTimes: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < sortedTimes.length; i++) {
+    while (sortedTimes[j]! <= sortedTimes[i]! - windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
 }
 
 /**
- * KMS requests per simulated second of a 20,000-object run. Simulated time is the stand-in's (real
- * time x speed, the clock its quotas refill on), from the first to the last re-encryption request;
- * the highest rate over any window of WINDOW_SECONDS simulated seconds must not exceed the
- * configured rate. The speed (env BENCH_REENCRYPT_SPEED, default 5) must leave the machine able to
- * do rate x speed requests per real second: a slower machine shows as a lower sustained rate.
+ * KMS requests per simulated second of a 20,000-object run against the configured
+ * reEncryptKmsRequestsPerSecond: sustained (from the first re-encryption request to the last) at
+ * least 90 %, and never above it in any 1 s or 10 s window (KMS counts its quotas per second).
+ *
+ * Speed 1 by default (env BENCH_REENCRYPT_SPEED): the children's clocks count their handlers' work
+ * 1:1 and only their waits at speed (local/sim-clock.ts), while the stand-in counts real time x
+ * speed; at speed 1 the two are the same clock, so what the pacers spend is what the stand-in
+ * sees. Above 1 the children's seconds are longer than the stand-in's, which can only lower the
+ * rate measured here. The rate (env BENCH_REENCRYPT_RATE, default 500) sets the wall time: 60,000
+ * requests at 500 a second take 120 s, if the machine keeps up (a slower one shows as a lower
+ * sustained rate, never as a higher peak).
  */
 export async function benchKmsRate(): Promise<BenchResult[]> {
   // BENCH_REENCRYPT_OBJECTS: fewer objects for a quick look on a slow machine; the figure is for 20,000.
   const OBJECTS = Number(process.env.BENCH_REENCRYPT_OBJECTS ?? 20_000);
-  const RATE = 100;
-  const SPEED = Number(process.env.BENCH_REENCRYPT_SPEED ?? 5);
-  const WINDOW_SECONDS = 10;
+  const RATE = Number(process.env.BENCH_REENCRYPT_RATE ?? 500);
+  const SPEED = Number(process.env.BENCH_REENCRYPT_SPEED ?? 1);
   const world = parseWorld(
     {
       keys: [{ id: KEY_ID, rotationSeconds: 20 }],
@@ -56,21 +79,15 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
       buckets: [
         {
           name: 'bulk',
-          objects: Array.from({ length: OBJECTS }, (_, i) => ({
-            key: `o/${String(i).padStart(6, '0')}`,
-            body: `b${i}`,
-            kmsKeyId: KEY_ID,
-          })),
+          // Tiny bodies: the bench measures requests, not bytes.
+          objects: Array.from({ length: OBJECTS }, (_, i) => ({ key: `o/${i}`, body: 'b', kmsKeyId: KEY_ID })),
         },
       ],
     },
     'bench KMS rate',
   );
   const sim = await openSimulation({ world, speed: SPEED });
-  const samples: { at: number; served: number }[] = [];
-  const baseline = symmetricServed(sim.standIn.counters());
-  const sample = () => samples.push({ at: Date.now(), served: symmetricServed(sim.standIn.counters()) - baseline });
-  const timer = setInterval(sample, 100);
+  const requests = recordSymmetricRequests(SPEED);
   const started = performance.now();
   try {
     const run = await sim.run({
@@ -78,40 +95,38 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
       reason: 'bench',
       reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] },
     });
-    sample();
     const r = run.result.reencryption;
     if (r?.objectsReencrypted !== OBJECTS)
       throw new Error(
         `bench KMS rate: ${run.result.executionStatus}, ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`,
       );
   } finally {
-    clearInterval(timer);
+    requests.stop();
     await sim.close();
   }
   const wallSeconds = (performance.now() - started) / 1000;
-  // The re-encryption's requests: from the rotation's last ones (a few) to the end. The rotation
-  // itself makes no symmetric request, so the first sample above zero starts the re-encryption.
-  const first = samples.find((s) => s.served > 0)!;
-  const last = samples[samples.length - 1]!;
-  const simSeconds = ((last.at - first.at) * SPEED) / 1000;
-  const sustained = (last.served - first.served) / simSeconds;
-  let peak = 0;
-  for (let i = 0, j = 0; i < samples.length; i++) {
-    while (j < i && ((samples[i]!.at - samples[j]!.at) * SPEED) / 1000 > WINDOW_SECONDS) j++;
-    const span = ((samples[i]!.at - samples[j]!.at) * SPEED) / 1000;
-    if (span >= WINDOW_SECONDS * 0.9) peak = Math.max(peak, (samples[i]!.served - samples[j]!.served) / span);
-  }
+  // The rotation makes no symmetric request: every one recorded is the re-encryption's.
+  const times = [...requests.times].sort((a, b) => a - b);
+  const spanSeconds = (times[times.length - 1]! - times[0]!) / 1000;
+  const sustained = times.length / spanSeconds;
   return [
     {
-      name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${last.served} requests, ${wallSeconds.toFixed(0)} s wall)`,
+      name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${times.length} requests over ${spanSeconds.toFixed(0)} simulated s, ${wallSeconds.toFixed(0)} s wall)`,
       value: sustained,
       unit: 'req/s',
       target: RATE * 0.9,
       kind: 'min',
     },
     {
-      name: `re-encryption rate: highest over any ${WINDOW_SECONDS} simulated seconds (never above the configured ${RATE})`,
-      value: peak,
+      name: `re-encryption rate: most KMS requests in any 1 simulated second (never above the configured ${RATE})`,
+      value: busiestWindow(times, 1000),
+      unit: 'req/s',
+      target: RATE,
+      kind: 'max',
+    },
+    {
+      name: `re-encryption rate: most KMS requests in any 10 simulated seconds, per second (never above the configured ${RATE})`,
+      value: busiestWindow(times, 10_000) / 10,
       unit: 'req/s',
       target: RATE,
       kind: 'max',

@@ -16,34 +16,104 @@ export const realClock: Clock = {
 };
 
 /**
- * A token bucket for KMS requests at `requestsPerSecond`, holding at most `burst` requests
- * (default: one object's worth, so the pace is smooth from the first object). Implemented as
- * reservations (GCRA): each caller learns when its requests fit and sleeps until then, so
- * concurrent callers are served in order and the rate holds whatever the concurrency.
+ * KMS counts its request quotas per second ("quotas for the number of API operations requested in
+ * each second", KMS Developer Guide, "Request quotas"); it does not say whether the second is a
+ * fixed or a sliding one, so the pacer takes the strict reading: ANY window of this length.
+ */
+export const KMS_QUOTA_WINDOW_MS = 1000;
+
+/**
+ * The KMS request pace of one batch: at most `floor(requestsPerSecond)` requests in ANY window of
+ * one second, by construction, whatever the latency of the calls and however they are retried.
+ *
+ * A request is counted from the moment it is admitted until one window after the call that caused
+ * it ENDED: KMS receives it at some unknown moment in between (S3's requests on the bucket's behalf
+ * happen while S3 handles the call, not when it is sent), so only a request whose call ended a full
+ * window before a new one is admitted can never share a one-second window with it. Admission is
+ * first come, first served. `drain()` at the end of a batch waits until no request of the batch can
+ * share a window with the next batch's (the Distributed Map starts the next child in the same slot
+ * as soon as this one ends), so that concurrency x per-child share bounds the whole map run.
+ *
+ * A single call that causes more requests than one window holds (more than `requestsPerSecond`)
+ * is admitted alone, into an empty window: it cannot be split, and refusing it would leave the
+ * object under the exposed key. With the shares reencryptionPacing gives (5 or more per child when
+ * the rate is 10 or more) no call of the re-encryption paths is that large.
  */
 export class KmsPacer {
-  private readonly msPerRequest: number;
-  /** When the bucket would be full again if nothing more were taken (the "theoretical arrival time"). */
-  private fullAt: number;
+  /** Requests one window holds. */
+  readonly budget: number;
+  /** End times of the calls of the requests still counted, oldest first (one entry per request). */
+  private readonly ends: number[] = [];
+  private inFlight = 0;
+  /** Admissions in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+  /** Waiters for a call to end (their room depends on in-flight requests becoming countable). */
+  private waiters: (() => void)[] = [];
 
   constructor(
     requestsPerSecond: number,
     private readonly clock: Clock = realClock,
-    private readonly burst = 1,
   ) {
-    if (!(requestsPerSecond > 0) || !Number.isFinite(requestsPerSecond))
-      throw new Error(`KmsPacer: the rate must be a positive number (got ${requestsPerSecond})`);
-    this.msPerRequest = 1000 / requestsPerSecond;
-    this.fullAt = clock.now();
+    if (!(requestsPerSecond >= 1) || !Number.isFinite(requestsPerSecond))
+      throw new Error(
+        `KmsPacer: the rate must be a number of at least 1 request per second (got ${requestsPerSecond})`,
+      );
+    this.budget = Math.floor((requestsPerSecond * KMS_QUOTA_WINDOW_MS) / 1000);
   }
 
-  /** Wait until `requests` KMS requests fit the pace, and take them. */
-  async take(requests: number): Promise<void> {
+  /** Run `fn`, a call that causes `requests` KMS requests, once they fit the pace; they count until a window after it ends. */
+  async paced<T>(requests: number, fn: () => Promise<T>): Promise<T> {
+    if (!(requests > 0)) return fn();
+    const admitted = this.queue.then(() => this.waitForRoom(requests));
+    this.queue = admitted.catch(() => undefined);
+    await admitted;
+    try {
+      return await fn();
+    } finally {
+      this.ended(requests);
+    }
+  }
+
+  /** Wait until no request admitted so far can share a window with a request sent after this. */
+  async drain(): Promise<void> {
+    await this.queue;
+    while (this.inFlight > 0) await new Promise<void>((wake) => this.waiters.push(wake));
+    const last = this.ends[this.ends.length - 1];
+    if (last === undefined) return;
+    const left = last + KMS_QUOTA_WINDOW_MS - this.clock.now();
+    if (left > 0) await this.clock.sleep(left);
+  }
+
+  private async waitForRoom(requests: number): Promise<void> {
+    const needed = Math.min(requests, this.budget);
+    for (;;) {
+      const now = this.clock.now();
+      this.forgetOlderThan(now - KMS_QUOTA_WINDOW_MS);
+      const excess = this.inFlight + this.ends.length + needed - this.budget;
+      if (excess <= 0) {
+        this.inFlight += requests;
+        return;
+      }
+      // The oldest ended calls leave the window first; requests still in flight only after they end.
+      if (this.ends.length >= excess) await this.clock.sleep(this.ends[excess - 1]! + KMS_QUOTA_WINDOW_MS - now);
+      else await new Promise<void>((wake) => this.waiters.push(wake));
+    }
+  }
+
+  private ended(requests: number): void {
     const now = this.clock.now();
-    const burstMs = Math.max(this.burst, requests) * this.msPerRequest;
-    this.fullAt = Math.max(this.fullAt, now) + requests * this.msPerRequest;
-    const allowedAt = this.fullAt - burstMs;
-    if (allowedAt > now) await this.clock.sleep(allowedAt - now);
+    this.inFlight -= requests;
+    for (let i = 0; i < requests; i++) this.ends.push(now);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** A request whose call ended at or before `cutoff` is a full window before any request admitted now. */
+  private forgetOlderThan(cutoff: number): void {
+    let n = 0;
+    while (n < this.ends.length && this.ends[n]! <= cutoff) n++;
+    if (n) this.ends.splice(0, n);
   }
 }
 

@@ -16,7 +16,7 @@ export type { ReencryptDeps, ReencryptTarget } from './reencrypt-run';
 
 /**
  * Re-encrypting objects under NEW data keys, a few objects at a time within a KMS
- * request pace (each request charged as sent); the decisions and the report live in domain/reencryption.ts. Clients and keyrings
+ * request pace (each request charged from when it is sent until a second after its call ended: KmsPacer); the decisions and the report live in domain/reencryption.ts. Clients and keyrings
  * are parameters, so tests run this against the stand-in and the Distributed Map child
  * (ReencryptObjects) runs it per batch.
  *
@@ -48,10 +48,7 @@ export async function reencryptObjects(
   // Each attempt waits for its KMS requests to fit the pace: a retried request costs again.
   const retrying = <T>(fn: () => Promise<T>, kmsRequests: number) =>
     retryThrottled(
-      async () => {
-        if (kmsRequests > 0) await pacer?.take(kmsRequests);
-        return fn();
-      },
+      () => (pacer ? pacer.paced(kmsRequests, fn) : fn()),
       () => throttles++,
       deps.retry ?? DEFAULT_RETRY,
       clock,
@@ -84,9 +81,14 @@ export async function reencryptObjects(
     }
     stopped = true;
   };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, keys.length)) }, worker),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? DEFAULT_CONCURRENCY, keys.length)) }, worker),
+    );
+  } finally {
+    // The next batch may start in this one's slot as soon as it returns: it must find the window clear.
+    await pacer?.drain();
+  }
 
   let report = emptyTargetReport(target.type, target.bucket, target.prefix ?? '');
   keys.forEach((key, i) => {

@@ -5,7 +5,9 @@
  * result files. Hand-written definitions keep each rule on its own.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { realClock } from '../../lambdas/adapters/pacing';
 import { runDefinition, type DefinitionRunOptions } from '../../local/runner';
+import { installSimulatedClock } from '../../local/sim-clock';
 import { PAYLOAD_LIMIT_BYTES } from '../../local/limits';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { clients, errorName, world } from '../standin/helpers';
@@ -443,6 +445,38 @@ describe('ResultWriter s3:putObject', () => {
       expect.objectContaining({ Status: 'FAILED', Error: 'Two', Input: JSON.stringify({ n: 2 }) }),
     ]);
     expect(failed[0]).not.toHaveProperty('Output');
+  });
+
+  test("the children's StartDate / StopDate are simulated time: the same at any speed, the next child of a slot starting when the previous stopped", async () => {
+    installSimulatedClock();
+    // Each child waits 30 simulated seconds (a pace, a back-off): 30 ms of wall time at speed 1000.
+    const tasks = { P: async () => realClock.sleep(30_000).then(() => ({})) };
+    const datesAt = async (speed: number) => {
+      const result = await run(distributedMap({ ItemsPath: '$.items', MaxConcurrency: 1, ...writer }), {
+        input: { index: speed, items: [{ n: 1 }, { n: 2 }, { n: 3 }] },
+        tasks,
+        speed,
+      });
+      expect(result.status).toBe('SUCCEEDED');
+      const manifest = await readJson('results-bucket', (result.output as any).ResultWriterDetails.Key);
+      const children: { StartDate: string; StopDate: string }[] = await readJson(
+        'results-bucket',
+        manifest.ResultFiles.SUCCEEDED[0].Key,
+      );
+      return children
+        .map((c) => ({ start: Date.parse(c.StartDate), stop: Date.parse(c.StopDate) }))
+        .sort((a, b) => a.start - b.start);
+    };
+    for (const speed of [100, 1000]) {
+      const dates = await datesAt(speed);
+      dates.forEach((d, i) => {
+        // 30 s of waiting plus the work of the steps, 1:1 (a loaded machine takes some seconds)
+        expect(d.stop - d.start).toBeGreaterThanOrEqual(30_000);
+        expect(d.stop - d.start).toBeLessThan(35_000);
+        if (i > 0) expect(d.start).toBe(dates[i - 1]!.stop);
+      });
+      expect(dates[2]!.stop - dates[0]!.start).toBeGreaterThanOrEqual(90_000);
+    }
   });
 
   test('only statuses with entries get a file; results are written also when the map run fails', async () => {

@@ -1,4 +1,5 @@
 import { isThrottle, KmsPacer, retryThrottled, type Clock } from '../../lambdas/adapters/pacing';
+import { KMS_REQUESTS, reencryptionPacing } from '../../lambdas/domain/reencryption';
 
 /** A fake clock: sleepers wake in time order; time jumps to each wake-up (no real waiting). */
 function fakeClock(): Clock & { sleeps: number[]; drive<T>(work: Promise<T>): Promise<T> } {
@@ -31,23 +32,98 @@ function fakeClock(): Clock & { sleeps: number[]; drive<T>(work: Promise<T>): Pr
   };
 }
 
-describe('KmsPacer', () => {
-  test('40 objects of 2 requests at 20 requests/s take (40-1) x 100 ms, whatever the concurrency', async () => {
-    const clock = fakeClock();
-    const pacer = new KmsPacer(20, clock);
-    const starts: number[] = [];
-    const worker = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        await pacer.take(2);
-        starts.push(clock.now());
+/** A seeded generator (mulberry32): the same latencies on every run. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The most requests in any half-open window [t, t + windowMs) of the sorted times. */
+function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < sorted.length; i++) {
+    while (sorted[j]! <= sorted[i]! - windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+/**
+ * A whole map run on the fake clock: `slots` children at once (MaxConcurrency), each slot running
+ * `childrenPerSlot` children one after the other, each child a batch of `objects` objects, 4 in
+ * flight, each object a HEAD (1 KMS request) and a copy (2), paced at the child's share. KMS
+ * receives each request at a random moment while its call is in flight (latency up to `latencyMs`):
+ * the returned times are when KMS saw them.
+ */
+async function mapRunOnFakeClock(rate: number, latencyMs: number, objects = 12, childrenPerSlot = 3) {
+  const clock = fakeClock();
+  const random = seeded(18);
+  const { maxConcurrency, childKmsRequestsPerSecond } = reencryptionPacing(rate);
+  const seen: number[] = [];
+  const call = async (requests: number) => {
+    const latency = random() * latencyMs;
+    const arrival = random() * latency;
+    await clock.sleep(arrival);
+    for (let i = 0; i < requests; i++) seen.push(clock.now());
+    await clock.sleep(latency - arrival);
+  };
+  const child = async () => {
+    const pacer = new KmsPacer(childKmsRequestsPerSecond, clock);
+    let next = 0;
+    const worker = async () => {
+      while (next < objects) {
+        next++;
+        await pacer.paced(KMS_REQUESTS.checksumHead, () => call(KMS_REQUESTS.checksumHead));
+        await pacer.paced(KMS_REQUESTS.copy, () => call(KMS_REQUESTS.copy));
       }
     };
-    await clock.drive(Promise.all([worker(10), worker(10), worker(10), worker(10)]));
-    expect(starts).toHaveLength(40);
-    expect(Math.max(...starts)).toBe(3900);
-    // Never more than one object's requests within any 100 ms.
-    const sorted = [...starts].sort((a, b) => a - b);
-    sorted.slice(1).forEach((t, i) => expect(t - sorted[i]).toBeGreaterThanOrEqual(100 - 1e-9));
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    await pacer.drain();
+  };
+  const slot = async () => {
+    for (let i = 0; i < childrenPerSlot; i++) await child();
+  };
+  await clock.drive(Promise.all(Array.from({ length: maxConcurrency }, slot)));
+  return { seen, elapsedMs: clock.now() };
+}
+
+describe('KmsPacer', () => {
+  test.each([
+    [100, 0],
+    [100, 400],
+    [105, 250],
+    [7, 900],
+  ])(
+    'configured %d requests/s, calls up to %d ms long: no one-second window of the whole map run holds more',
+    async (rate, latencyMs) => {
+      const { seen } = await mapRunOnFakeClock(rate, latencyMs);
+      expect(seen.length).toBeGreaterThan(rate * 3);
+      expect(busiestWindow(seen, 1000)).toBeLessThanOrEqual(rate);
+      expect(busiestWindow(seen, 10_000)).toBeLessThanOrEqual(rate * 10);
+    },
+  );
+
+  test('with instant calls a child spends its whole share: the pace is the limit, not a fraction of it', async () => {
+    const { seen, elapsedMs } = await mapRunOnFakeClock(100, 0, 100, 1);
+    // 10 children x 100 objects x 3 requests at 100/s: 30 s, the drain's last second included.
+    expect(seen).toHaveLength(3000);
+    expect(elapsedMs).toBeLessThanOrEqual(31_000);
+    expect(busiestWindow(seen, 1000)).toBe(100);
+  });
+
+  test('a call larger than a window is admitted alone and the window after it stays empty', async () => {
+    const clock = fakeClock();
+    const pacer = new KmsPacer(2, clock);
+    const at: number[] = [];
+    const send = (n: number) => pacer.paced(n, async () => void at.push(clock.now()));
+    await clock.drive(Promise.all([send(1), send(5), send(1)]));
+    expect(at).toEqual([0, 1000, 2000]);
   });
 });
 
