@@ -109,7 +109,7 @@ describe('kms-rotate drill', () => {
       Tags: [{ TagKey: 'kms-incident-rotation:drill', TagValue: 'true' }],
     });
     expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Description).toMatch(
-      /^kms-incident-rotation drill \d{4}-\d\d-\d\d for arn:aws:sts::/,
+      /^kms-incident-rotation drill [0-9a-f-]{36} \d{4}-\d\d-\d\d for alice /,
     );
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     // A fresh key needs no force: the drill goes through the on-call route.
