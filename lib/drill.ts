@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -77,9 +77,15 @@ export class DrillRights extends Construct {
         // Read-only: the sweep finds keys carrying the drill tag; whether it may delete one is the
         // key policy's answer (DescribeKey too is granted by drill keys' own policy only).
         actions: ['kms:ListResourceTags'],
-        resources: [Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        // ListKeys lists this Region's keys only, so the Region's keys are all the sweep reads.
+        resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`],
       }),
     );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "The sweep reads the tags of this account's keys in this Region (kms:ListResourceTags only) to find drill keys nobody cleaned up; deleting one is granted by the drill key's own policy alone.",
+    });
     // DRILL#<arn> records, DRILL#OPEN (the sweep's list), DRILL#COUNT#<person> (the daily cap).
     grantLedgerItems(drill, props.ledger, [
       {

@@ -138,7 +138,20 @@ describe('drills', () => {
       ['kms:ListKeys', '*'],
       [
         'kms:ListResourceTags',
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:us-east-1:111122223333:key/*']] },
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':kms:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':key/*',
+            ],
+          ],
+        },
       ],
     ]);
   });
