@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -23,8 +23,8 @@ export interface DrillRightsProps {
 
 /**
  * The drill component's rights and its hourly sweep. Its identity policy allows creating a plain
- * symmetric key only (no tags, no multi-Region, no bypass of the policy lockout check); tagging
- * and deleting are granted by each drill key's own policy (lambdas/domain/drill.ts
+ * symmetric key only (no tags, no multi-Region, no bypass of the policy lockout check) and listing
+ * keys and their tags (the sweep); describing, tagging and deleting are granted by each drill key's own policy (lambdas/domain/drill.ts
  * drillKeyPolicy), never by an identity policy, so the role cannot tag or delete any other key.
  */
 export class DrillRights extends Construct {
@@ -63,7 +63,30 @@ export class DrillRights extends Construct {
         conditions: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
       }),
     );
-    // DRILL#<arn> records, DRILL#OPEN (the sweep's list), DRILL#COUNT#<caller> (the daily cap).
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SweepListsKeys',
+        actions: ['kms:ListKeys'],
+        // ListKeys has no resource (Service Authorization Reference).
+        resources: ['*'],
+      }),
+    );
+    drill.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SweepReadsKeyTags',
+        // Read-only: the sweep finds keys carrying the drill tag; whether it may delete one is the
+        // key policy's answer (DescribeKey too is granted by drill keys' own policy only).
+        actions: ['kms:ListResourceTags'],
+        // ListKeys lists this Region's keys only, so the Region's keys are all the sweep reads.
+        resources: [`arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "The sweep reads the tags of this account's keys in this Region (kms:ListResourceTags only) to find drill keys nobody cleaned up; deleting one is granted by the drill key's own policy alone.",
+    });
+    // DRILL#<arn> records, DRILL#OPEN (the sweep's list), DRILL#COUNT#<person> (the daily cap).
     grantLedgerItems(drill, props.ledger, [
       {
         actions: [

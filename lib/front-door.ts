@@ -147,6 +147,7 @@ export class FrontDoor extends Construct {
         [DRILL_ENV.accountId]: account,
         [DRILL_ENV.partition]: Aws.PARTITION,
         [DRILL_ENV.ledgerTable]: props.ledgerTable,
+        [DRILL_ENV.accessRoles]: JSON.stringify(props.roles),
       },
     );
 

@@ -168,7 +168,7 @@ export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<
           response = !drillRoute
             ? await frontDoorCode().handleFrontDoor(event, opts.deps)
             : opts.drills
-              ? await frontDoorCode().handleDrill(event, opts.drills, opts.account)
+              ? await frontDoorCode().handleDrill(event, opts.drills, opts.account, opts.deps.roles)
               : answer(404, { error: 'NotFound', message: 'no drill component in this simulation' });
         }
       }

@@ -3,8 +3,11 @@ import { kmsClient } from '../adapters/kms-client';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { ConfigurationError } from '../adapters/config';
 import { logger } from '../adapters/lambda-handler';
+import { randomUUID } from 'node:crypto';
 import { Ledger } from '../adapters/ledger';
-import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_MAX_AGE_HOURS, DRILL_TAG_KEY, drillKeyPolicy } from '../domain/drill';
+import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_TAG_KEY, drillDescription, drillKeyPolicy } from '../domain/drill';
+import { isRefusal, parseAccessRoles, personOf, type AccessRoles } from '../domain/people';
+import { DrillSweep, type DrillLedger, type SweepReport } from './sweep';
 import {
   callerOf,
   FrontDoorError,
@@ -20,7 +23,7 @@ export class NotADrillKeyError extends Error {
   override name = 'NotADrillKey';
 }
 
-/** Raised when a caller has started `drillDailyCapPerPerson` drills today (UTC). */
+/** Raised when a person has started `drillDailyCapPerPerson` drills today (UTC). */
 export class DrillCapReachedError extends Error {
   override name = 'DrillCapReached';
 }
@@ -36,19 +39,20 @@ export interface DrillPlace {
   dailyCap: number;
 }
 
-/** Who the sweep names as having scheduled an uncleaned drill key's deletion. */
-export const SWEEPER = 'kms-incident-rotation: drill key left over for more than 24 h';
-
-type DrillLedger = Pick<
-  Ledger,
-  'putDrill' | 'getDrill' | 'markDrillDeleted' | 'countDrill' | 'openDrillsBefore' | 'closeOpenDrill'
->;
+/** Who starts a drill: the verified caller ARN and the person behind it (lambdas/domain/people.ts). */
+export interface DrillCaller {
+  arn: string;
+  /** The person's key: the daily cap counts per person, whatever session or role they use. */
+  person: string;
+}
 
 /**
- * The drill component: creates throwaway keys with a key policy that alone lets its role tag and
- * delete them (recording each as `DRILL#<arn>` and in the open-drills list), and schedules their
- * deletion. No identity policy grants it kms:TagResource or kms:ScheduleKeyDeletion, so it cannot
- * delete a key created any other way; the code also refuses any key it has no record of.
+ * The drill component: creates throwaway keys with a key policy that alone lets its role read,
+ * tag and delete them, and schedules their deletion. Each drill opens its ledger entry before
+ * CreateKey and names it in the key's description, so a drill that dies half-way still leaves a
+ * key the sweep finds. No identity policy grants it kms:TagResource or kms:ScheduleKeyDeletion,
+ * so it cannot delete a key created any other way; the cleanup route also refuses any key it has
+ * no record of.
  */
 export class DrillKeys {
   constructor(
@@ -57,18 +61,26 @@ export class DrillKeys {
     private readonly where: DrillPlace,
   ) {}
 
-  async create(caller: string, now = new Date()): Promise<{ keyArn: string }> {
+  async create(caller: DrillCaller, now = new Date()): Promise<{ keyArn: string }> {
     // Counted before the key exists: a failed CreateKey still spends one (the strict side).
-    if (!(await this.ledger.countDrill(caller, now, this.where.dailyCap))) {
+    if (!(await this.ledger.countDrill(caller.person, now, this.where.dailyCap))) {
       throw new DrillCapReachedError(
-        `${caller} has started ${this.where.dailyCap} drills today (UTC): setting drillDailyCapPerPerson; each drill leaves a billed key for 7 days`,
+        `${caller.person} has started ${this.where.dailyCap} drills today (UTC), from any session or role: setting drillDailyCapPerPerson; each drill leaves a billed key for 7 days`,
       );
     }
+    const intent = {
+      intentId: randomUUID(),
+      createdBy: caller.arn,
+      person: caller.person,
+      createdAt: now.toISOString(),
+    };
+    await this.ledger.openDrill(intent);
     // No Tags here: tag-on-create needs kms:TagResource in an IAM policy covering every key of
-    // the account (KMS developer guide, "Controlling access to tags"). The key policy grants it instead.
+    // the account (KMS developer guide, "Controlling access to tags"). The description names the
+    // drill instead; the key policy grants the tag afterwards.
     const out = await this.kms.send(
       new CreateKeyCommand({
-        Description: `kms-incident-rotation drill ${now.toISOString().slice(0, 10)} for ${caller} (throwaway; scheduled for deletion by the drill)`,
+        Description: drillDescription(intent.intentId, intent.createdAt.slice(0, 10), caller.person),
         KeySpec: 'SYMMETRIC_DEFAULT',
         KeyUsage: 'ENCRYPT_DECRYPT',
         Origin: 'AWS_KMS',
@@ -79,14 +91,14 @@ export class DrillKeys {
     );
     const keyArn = out.KeyMetadata?.Arn;
     if (!keyArn) throw new Error('KMS CreateKey returned no key ARN');
-    await this.ledger.putDrill(keyArn, caller, now);
+    await this.ledger.completeDrill(intent, keyArn);
     await this.kms.send(new TagResourceCommand({ KeyId: keyArn, Tags: [{ TagKey: DRILL_TAG_KEY, TagValue: 'true' }] }));
     return { keyArn };
   }
 
   async cleanup(
     keyId: string,
-    caller: string,
+    caller: DrillCaller,
     now = new Date(),
   ): Promise<{ keyArn: string; deletionDate: string | null }> {
     if (!/^[0-9a-f-]{36}$|^mrk-[0-9a-f]{32}$/.test(keyId))
@@ -97,33 +109,14 @@ export class DrillKeys {
     const out = await this.kms.send(
       new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }),
     );
-    await this.ledger.markDrillDeleted(keyArn, caller, now);
-    await this.ledger.closeOpenDrill(keyArn, drill.createdAt);
+    await this.ledger.markDrillDeleted(keyArn, caller.arn, now);
+    await this.ledger.closeOpenDrill(drill.openSk);
     return { keyArn, deletionDate: out.DeletionDate?.toISOString() ?? null };
   }
 
-  /**
-   * The hourly sweep (an EventBridge schedule): every drill key older than DRILL_MAX_AGE_HOURS
-   * that nobody cleaned up is scheduled for deletion. A key already pending deletion (or gone)
-   * counts as done. Returns the keys scheduled now.
-   */
-  async sweep(now = new Date()): Promise<{ scheduled: string[] }> {
-    const cutoff = new Date(now.getTime() - DRILL_MAX_AGE_HOURS * 3600_000);
-    const scheduled: string[] = [];
-    for (const open of await this.ledger.openDrillsBefore(cutoff)) {
-      try {
-        await this.kms.send(
-          new ScheduleKeyDeletionCommand({ KeyId: open.keyArn, PendingWindowInDays: DRILL_DELETION_DAYS }),
-        );
-        scheduled.push(open.keyArn);
-      } catch (error) {
-        const name = (error as Error).name;
-        if (name !== 'KMSInvalidStateException' && name !== 'NotFoundException') throw error;
-      }
-      if (await this.ledger.getDrill(open.keyArn)) await this.ledger.markDrillDeleted(open.keyArn, SWEEPER, now);
-      await this.ledger.closeOpenDrill(open.keyArn, open.createdAt);
-    }
-    return { scheduled };
+  /** The hourly sweep (DrillSweep): drill keys older than DRILL_MAX_AGE_HOURS that nobody cleaned up. */
+  async sweep(now = new Date()): Promise<SweepReport> {
+    return new DrillSweep(this.kms, this.ledger).run(now);
   }
 }
 
@@ -141,6 +134,7 @@ export async function handleDrill(
   event: FrontDoorEvent,
   drills: Pick<DrillKeys, 'create' | 'cleanup'>,
   accountId: string,
+  roles: AccessRoles,
 ): Promise<FrontDoorResponse> {
   try {
     const caller = callerOf(event);
@@ -153,10 +147,14 @@ export async function handleDrill(
     if (caller.account !== accountId)
       throw new FrontDoorError(403, 'ForeignAccount', `callers of account ${caller.account} cannot run drills here`);
     const route = routeOf(event);
-    if (route === 'drill') return respond(200, await drills.create(caller.arn));
-    if (route === 'drillCleanup')
-      return respond(200, await drills.cleanup(event.pathParameters?.keyId ?? '', caller.arn));
-    throw new FrontDoorError(404, 'NotFound', `no such route: ${String(event.httpMethod)} ${String(event.resource)}`);
+    if (route !== 'drill' && route !== 'drillCleanup')
+      throw new FrontDoorError(404, 'NotFound', `no such route: ${String(event.httpMethod)} ${String(event.resource)}`);
+    // Drills are run by people (the request roles), and capped per person, not per session.
+    const person = personOf(caller.arn, roles.request, 'drills');
+    if (isRefusal(person)) throw new FrontDoorError(403, person.code, person.message);
+    const who = { arn: caller.arn, person: person.key };
+    if (route === 'drill') return respond(200, await drills.create(who));
+    return respond(200, await drills.cleanup(event.pathParameters?.keyId ?? '', who));
   } catch (error) {
     if (error instanceof FrontDoorError)
       return respond(error.statusCode, { error: error.code, message: error.message });
@@ -185,9 +183,7 @@ function dailyCap(): number {
   return cap;
 }
 
-export const handler = async (
-  event: FrontDoorEvent | ScheduledEvent,
-): Promise<FrontDoorResponse | { scheduled: string[] }> => {
+export const handler = async (event: FrontDoorEvent | ScheduledEvent): Promise<FrontDoorResponse | SweepReport> => {
   const region = required('AWS_REGION');
   const drills = new DrillKeys(kmsClient(region), new Ledger(required(DRILL_ENV.ledgerTable), dynamoClient(region)), {
     partition: required(DRILL_ENV.partition),
@@ -197,5 +193,7 @@ export const handler = async (
     dailyCap: dailyCap(),
   });
   if (isScheduled(event)) return drills.sweep();
-  return handleDrill(event, drills, required(DRILL_ENV.accountId));
+  return handleDrill(event, drills, required(DRILL_ENV.accountId), parseAccessRoles(required(DRILL_ENV.accessRoles)));
 };
+
+export { SWEEPER } from './sweep';

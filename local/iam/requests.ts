@@ -106,7 +106,7 @@ const CRYPTO_OPERATIONS = new Set(['Encrypt', 'GenerateDataKey', 'Decrypt']);
 
 /**
  * KMS: `kms:<Op>` on the key's ARN (an alias resolved to its key) with the key policy, or on `*`
- * for CreateKey and ListAliases; ReEncrypt needs kms:ReEncryptFrom on the source key and
+ * for CreateKey, ListAliases and ListKeys; ReEncrypt needs kms:ReEncryptFrom on the source key and
  * kms:ReEncryptTo on the destination key. A key that does not resolve asks nothing here: KMS then
  * answers NotFoundException (the stand-in's handler does).
  */
@@ -121,6 +121,7 @@ export function kmsChecks(
   const base = { 'kms:CallerAccount': callerAccount };
   if (op === 'CreateKey') return createKeyChecks(input, base, callerAccount, region);
   if (op === 'ListAliases') return [{ action: 'kms:ListAliases', resource: '*', context: base }];
+  if (op === 'ListKeys') return [{ action: 'kms:ListKeys', resource: '*', context: base }];
   if (op === 'ReEncrypt') {
     const source = input.SourceKeyId !== undefined ? keyOf(input.SourceKeyId) : keyOfCiphertext(input.CiphertextBlob);
     const destination = keyOf(input.DestinationKeyId);

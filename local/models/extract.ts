@@ -18,6 +18,7 @@ export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
     'CreateKey',
     'DescribeKey',
     'ListAliases',
+    'ListKeys',
     'ListResourceTags',
     'GetKeyRotationStatus',
     'RotateKeyOnDemand',

@@ -22,6 +22,7 @@ export const KMS_OPERATIONS = [
   'CreateKey',
   'DescribeKey',
   'ListAliases',
+  'ListKeys',
   'ListResourceTags',
   'GetKeyRotationStatus',
   'RotateKeyOnDemand',
@@ -43,6 +44,7 @@ interface ListLimits {
 /** Each list operation's documented `Limit` range (1..max) and default (@aws-sdk/client-kms doc comments). */
 const LIST_LIMITS = {
   ListAliases: { default: 50, max: 100 },
+  ListKeys: { default: 100, max: 1000 },
   ListResourceTags: { default: 50, max: 50 },
   ListKeyRotations: { default: 100, max: 1000 },
 } as const satisfies Record<string, ListLimits>;
@@ -114,6 +116,8 @@ export class Kms {
         return { KeyMetadata: this.metadata(this.keys.resolve(str(input, 'KeyId', true), region, true, op)) };
       case 'ListAliases':
         return this.listAliases(input, region);
+      case 'ListKeys':
+        return this.listKeys(input, region);
       case 'ListResourceTags':
         return this.listResourceTags(input, region);
       case 'GetKeyRotationStatus':
@@ -319,6 +323,15 @@ export class Kms {
       LIST_LIMITS.ListAliases,
     );
     return { Aliases: page, ...rest };
+  }
+
+  /** ListKeys: every key of the account in the Region, whatever its state (KMS lists pending-deletion keys too). */
+  private listKeys(input: Input, region: string): unknown {
+    const entries = this.keys.all
+      .filter((k) => k.w.region === region && k.w.account === this.keys.account)
+      .map((k) => ({ KeyId: k.w.id, KeyArn: k.arn }));
+    const { page, ...rest } = this.paginate(entries, input, `keys:${region}`, LIST_LIMITS.ListKeys);
+    return { Keys: page, ...rest };
   }
 
   private listResourceTags(input: Input, region: string): unknown {

@@ -59,6 +59,8 @@ export const KMS_REQUEST_QUOTAS = {
   DescribeKey: 2000,
   ListResourceTags: 100,
   ListAliases: 100,
+  // ListKeys' row could not be read offline: 100, the rate of KMS's other list operations above.
+  ListKeys: 100,
   CreateKey: 5,
   ScheduleKeyDeletion: 5,
   // TagResource's row could not be read offline: 5, the rate of KMS's other key-management writes

@@ -31,15 +31,21 @@ import {
 
 const DRILL_ROLE = `arn:aws:iam::${ACCOUNT}:role/FrontDoorDrillRole`;
 /** The drill component's DRILL# records, in memory. */
-const drills = new Map<string, { createdBy: string; createdAt: string; status: string }>();
+const drills = new Map<string, { createdBy: string; createdAt: string; status: string; openSk: string }>();
 let door: Awaited<ReturnType<typeof testFrontDoor>>;
 beforeAll(async () => {
   // The drill component as deployed (its KMS calls go to the mocked KMSClient), behind the front door.
   const component = new DrillKeys(
     new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     {
-      putDrill: async (keyArn, createdBy, now) =>
-        void drills.set(keyArn, { createdBy, createdAt: now.toISOString(), status: 'CREATED' }),
+      openDrill: async () => undefined,
+      completeDrill: async (intent, keyArn) =>
+        void drills.set(keyArn, {
+          createdBy: intent.createdBy,
+          createdAt: intent.createdAt,
+          status: 'CREATED',
+          openSk: intent.intentId,
+        }),
       getDrill: async (keyArn) => drills.get(keyArn) ?? null,
       markDrillDeleted: async (keyArn) =>
         void drills.set(keyArn, { ...drills.get(keyArn)!, status: 'SCHEDULED_FOR_DELETION' }),
@@ -103,7 +109,7 @@ describe('kms-rotate drill', () => {
       Tags: [{ TagKey: 'kms-incident-rotation:drill', TagValue: 'true' }],
     });
     expect(kms.commandCalls(CreateKeyCommand)[0]!.args[0].input.Description).toMatch(
-      /^kms-incident-rotation drill \d{4}-\d\d-\d\d for arn:aws:sts::/,
+      /^kms-incident-rotation drill [0-9a-f-]{36} \d{4}-\d\d-\d\d for alice /,
     );
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     // A fresh key needs no force: the drill goes through the on-call route.

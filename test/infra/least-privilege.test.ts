@@ -208,7 +208,9 @@ describe("least privilege, derived from the handlers' code", () => {
   });
 
   /** Actions granted by the key policy of the keys the function creates itself, never by its role (lambdas/domain/drill.ts). */
-  const byOwnKeysPolicy: Record<string, string[]> = { drill: ['kms:ScheduleKeyDeletion', 'kms:TagResource'] };
+  const byOwnKeysPolicy: Record<string, string[]> = {
+    drill: ['kms:DescribeKey', 'kms:ScheduleKeyDeletion', 'kms:TagResource'],
+  };
 
   test.each(functions.map((f) => [f.handler, f.role]))(
     '%s: its role holds exactly the actions its code sends',

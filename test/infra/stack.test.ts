@@ -163,6 +163,7 @@ describe('KmsIncidentRotation stack', () => {
       'kms:ListKeyRotations',
       'kms:ListResourceTags',
       'kms:ListAliases',
+      'kms:ListKeys',
     ]);
     const kmsStatements: { actions: string[]; resource: unknown }[] = [];
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {

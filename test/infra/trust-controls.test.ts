@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
+import { accessRoles, parseSettings } from '../../lib/settings';
 import { LEDGER_BACKUP } from '../../lib/compliance';
 import { AUDIT_ENTRY_CHANGES } from '../../lib/ledger-access';
 import { DRILL_ENV } from '../../lambdas/domain/drill';
@@ -12,8 +12,9 @@ import { DRILL_ENV } from '../../lambdas/domain/drill';
  * backup vault locked, the drill sweep and cap.
  */
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const settings = parseSettings({ drillDailyCapPerPerson: 4, reEncryptBuckets: ['orders-data'] });
 const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
-  settings: parseSettings({ drillDailyCapPerPerson: 4, reEncryptBuckets: ['orders-data'] }),
+  settings,
   env: { account: '111122223333', region: 'us-east-1' },
 });
 const template = Template.fromStack(stack);
@@ -110,6 +111,49 @@ describe('drills', () => {
     const vars = drill[1].Properties.Environment.Variables;
     expect(vars[DRILL_ENV.dailyCap]).toBe('4');
     expect(vars[DRILL_ENV.roleArn]).toEqual({ 'Fn::GetAtt': [drill[1].Properties.Role['Fn::GetAtt'][0], 'Arn'] });
+  });
+
+  test('the drill function knows who may run drills (the request roles): its cap counts people', () => {
+    const vars = drill[1].Properties.Environment.Variables;
+    expect(JSON.parse(vars[DRILL_ENV.accessRoles])).toEqual(accessRoles(settings));
+  });
+
+  test('the sweep lists keys and reads their tags; nothing else on existing keys comes from its identity policy', () => {
+    const role = drill[1].Properties.Role['Fn::GetAtt'][0];
+    const kmsActions = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+      .filter(
+        (st: { Effect: string; Condition?: Record<string, Record<string, unknown>> }) =>
+          st.Effect === 'Allow' && !st.Condition?.StringEquals?.['kms:ViaService'],
+      )
+      .flatMap((st: { Action: string | string[]; Resource: unknown }) =>
+        ([] as string[])
+          .concat(st.Action)
+          .filter((a) => a.startsWith('kms:'))
+          .map((a) => [a, st.Resource]),
+      );
+    expect(kmsActions.sort()).toEqual([
+      ['kms:CreateKey', '*'],
+      ['kms:ListKeys', '*'],
+      [
+        'kms:ListResourceTags',
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':kms:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':key/*',
+            ],
+          ],
+        },
+      ],
+    ]);
   });
 
   test('an hourly rule invokes it to sweep drill keys nobody cleaned up', () => {

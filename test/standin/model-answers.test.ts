@@ -6,6 +6,7 @@ import {
   GenerateDataKeyCommand,
   GetKeyRotationStatusCommand,
   ListAliasesCommand,
+  ListKeysCommand,
   ListKeyRotationsCommand,
   ListResourceTagsCommand,
   ReEncryptCommand,
@@ -79,6 +80,7 @@ test('KMS answers fit the KMS output shapes', async () => {
   fits('kms', 'CreateKey', created);
   fits('kms', 'DescribeKey', await c.kms.send(new DescribeKeyCommand({ KeyId: 'alias/data' })));
   fits('kms', 'ListAliases', await c.kms.send(new ListAliasesCommand({ KeyId: KEY_ID })));
+  fits('kms', 'ListKeys', await c.kms.send(new ListKeysCommand({ Limit: 1 })));
   fits('kms', 'ListResourceTags', await c.kms.send(new ListResourceTagsCommand({ KeyId: KEY_ID })));
   fits('kms', 'RotateKeyOnDemand', await c.kms.send(new RotateKeyOnDemandCommand({ KeyId: KEY_ID })));
   fits('kms', 'GetKeyRotationStatus', await c.kms.send(new GetKeyRotationStatusCommand({ KeyId: KEY_ID })));
