@@ -14,6 +14,7 @@
  * re-encryption and prints its figures.
  */
 import { spawn } from 'node:child_process';
+import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -178,14 +179,19 @@ async function standIn(objects: number, plaintextBytes: number): Promise<void> {
 }
 
 async function worker(endpoint: string, keyArn: string, objects: number, passes: number): Promise<void> {
+  // No kept-alive connections: on a loaded machine a socket idle past the stand-in server's
+  // keep-alive timeout (Node's 5 s) is closed as the client reuses it ("socket hang up"), and with
+  // maxAttempts 1 a whole pass fails. A new local connection per request costs both sides alike.
+  const requestHandler = { httpAgent: new Agent({ keepAlive: false }) };
   const s3 = new S3Client({
     endpoint,
     region: REGION,
     credentials: TEST_CREDENTIALS,
     forcePathStyle: true,
     maxAttempts: 1,
+    requestHandler,
   });
-  const kms = new KMS({ endpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
+  const kms = new KMS({ endpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1, requestHandler });
   const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider: (() => kms) as never });
   const baseRssMiB = process.memoryUsage().rss / 1024 / 1024;
   const keys = Array.from({ length: objects }, (_, i) => objectKey(i));

@@ -15,7 +15,8 @@ import {
   NodeAlgorithmSuite,
 } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
-import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
+import { decideEnvelopeObject } from '../domain/reencryption-decisions';
+import type { ObjectOutcome } from '../domain/reencryption-vocabulary';
 import { keptFromRead, readGrants, readTagging, writeAttributes, type GrantParameters } from './object-attributes';
 import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
