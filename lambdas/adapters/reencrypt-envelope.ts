@@ -15,8 +15,9 @@ import {
   NodeAlgorithmSuite,
 } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
-import { decideEnvelopeObject, type ObjectOutcome } from '../domain/reencryption';
-import { keptFromRead, readGrants, readTagging, writeAttributes } from './object-attributes';
+import { decideEnvelopeObject } from '../domain/reencryption-decisions';
+import type { ObjectOutcome } from '../domain/reencryption-vocabulary';
+import { keptFromRead, readGrants, readTagging, writeAttributes, type GrantParameters } from './object-attributes';
 import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
 
@@ -153,6 +154,27 @@ function namingRefusals(provider: KmsKeyringNode['clientProvider']): KmsKeyringN
   }) as KmsKeyringNode['clientProvider'];
 }
 
+/**
+ * The tags and the ACL the rewrite writes back, both read at once (neither depends on the other;
+ * no KMS request): one round trip before the PUT instead of two. Read only after the new message
+ * exists, not alongside the crypto: tag and ACL changes do not change the ETag ("The ETag reflects
+ * changes only to the contents of an object, not its metadata", Object, S3 API reference), so the
+ * PUT's IfMatch cannot catch one made after these reads, and the window between read and PUT is
+ * kept as short as it can be.
+ */
+async function readKept(
+  run: Run,
+  bucket: string,
+  key: string,
+  got: GetObjectCommandOutput,
+): Promise<{ tagging: string | undefined; grantParameters: GrantParameters }> {
+  const [tagging, grantParameters] = await Promise.all([
+    readTagging(run, bucket, key, got),
+    readGrants(run, bucket, key, got),
+  ]);
+  return { tagging, grantParameters };
+}
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const withoutReserved = (context: Record<string, string>) =>
   Object.fromEntries(Object.entries(context).filter(([k]) => !k.startsWith(SDK_RESERVED_CONTEXT_PREFIX)));
@@ -274,8 +296,7 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
     throw e;
   }
   held.plaintext = undefined;
-  const tagging = await readTagging(run, bucket, key, got);
-  const grantParameters = await readGrants(run, bucket, key, got);
+  const { tagging, grantParameters } = await readKept(run, bucket, key, got);
   const put = await run.send<PutObjectCommandOutput>(
     new PutObjectCommand({
       Bucket: bucket,

@@ -4,8 +4,7 @@
  * Map iteration, and the per-key result that notifications, the ledger and the CLI report.
  */
 
-import type { ReencryptionSummary, ReencryptTargetSpec } from './reencryption';
-import type { ReencryptOnly } from './reencrypt-only';
+import type { ReencryptionSummary, ReencryptTargetSpec, ReencryptOnly } from './reencryption-vocabulary';
 import type { WorkflowUpdateResult } from './security-hub-workflow';
 
 /** REENCRYPT_ONLY: a re-encrypt-only request went ahead without a rotation (the key's material already post-dates the exposure). */

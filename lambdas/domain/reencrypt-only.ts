@@ -15,12 +15,10 @@ import {
   type AssessContext,
   type KeyFacts,
 } from './eligibility';
+import type { ReencryptOnly } from './reencryption-vocabulary';
 
-/** The request's re-encrypt-only part, as the per-key iteration carries it (null: a normal request). */
-export interface ReencryptOnly {
-  /** ISO 8601 time from which the key material may have been exposed. */
-  exposedAt: string;
-}
+// The request's part lives with the vocabulary, which contracts.ts imports without a cycle.
+export type { ReencryptOnly } from './reencryption-vocabulary';
 
 /**
  * Key material states of ListKeyRotations entries that are not the key's material yet (imported

@@ -3,7 +3,8 @@
  * `$.reencryption` state summed into a ReencryptionSummary for the notification, the execution
  * output, `simulate --json` and the CLI. Pure.
  */
-import { skipNeedsAction, type ReencryptionState, type ReencryptionSummary, type TargetReport } from './reencryption';
+import { skipNeedsAction } from './reencryption-decisions';
+import type { ReencryptionState, ReencryptionSummary, TargetReport } from './reencryption-vocabulary';
 
 /**
  * What a person does for each action-required reason (the notification and the CLI print it). A

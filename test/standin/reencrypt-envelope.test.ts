@@ -69,6 +69,7 @@ beforeAll(async () => {
             { key: 'big.bin', envelopeKeyId: KEY_ID, body: BIG },
             { key: 'big-other.bin', envelopeKeyId: 'other', body: BIG },
             { key: 'charged.bin', envelopeKeyIds: [ARN, DR_ARN], body: 'count my requests' },
+            { key: 'ordered.bin', envelopeKeyId: KEY_ID, body: 'tagged', tags: { team: 'sealed' } },
           ],
         },
       ],
@@ -234,6 +235,36 @@ test('KMS requests charged equal those KMS served: a two-key envelope in an SSE-
   // GET (S3 Decrypt) + ESDK Decrypt + GenerateDataKey + Encrypt (DR key) + PUT (S3 GenerateDataKey) + GET (S3 Decrypt) + verifying Decrypt.
   expect(served() - before).toBe(7);
   expect(charged).toBe(7);
+});
+
+test('tags and ACL are read together, after the new message exists and right before the PUT', async () => {
+  const events: string[] = [];
+  const logged = async <T>(name: string, fn: () => Promise<T>) => {
+    events.push(`start ${name}`);
+    const out = await fn();
+    events.push(`end ${name}`);
+    return out;
+  };
+  const recording: Run = {
+    deps: { s3: c.s3, keyring: keyringOf(ARN) },
+    send: <T>(command: object) =>
+      logged(command.constructor.name.replace(/Command$/, ''), () => c.s3.send(command as never) as Promise<T>),
+    retrying: <T>(fn: () => Promise<T>) => logged('crypto', fn),
+  };
+  const outcome = await reencryptEnvelope(recording, 'sealed', 'ordered.bin', ARN);
+  expect(outcome.result).toBe('REENCRYPTED');
+  expect(s.s3Object('sealed', 'ordered.bin')!.tags).toEqual({ team: 'sealed' });
+  const at = (event: string, nth = 0) =>
+    events.reduce<number[]>((is, e, i) => (e === event ? [...is, i] : is), [])[nth]!;
+  // Decrypt, then encrypt: only then are the tags and the ACL read (a tag or ACL change made later
+  // is not caught by IfMatch), both before either answer, both answered before the PUT.
+  const encrypted = at('end crypto', 1);
+  expect(encrypted).toBeGreaterThan(at('end GetObject'));
+  for (const read of ['GetObjectTagging', 'GetObjectAcl']) {
+    expect(at(`start ${read}`)).toBeGreaterThan(encrypted);
+    expect(at(`start ${read}`)).toBeLessThan(Math.min(at('end GetObjectTagging'), at('end GetObjectAcl')));
+    expect(at(`end ${read}`)).toBeLessThan(at('start PutObject'));
+  }
 });
 
 test('world envelope fields are validated, each problem naming its field', () => {
