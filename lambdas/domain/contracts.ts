@@ -5,7 +5,7 @@
  */
 
 import type { ReencryptionSummary, ReencryptTargetSpec, ReencryptOnly } from './reencryption-vocabulary';
-import type { WorkflowUpdateResult } from './security-hub-workflow';
+import type { WorkflowUpdateResult } from './security-hub-update';
 
 /** REENCRYPT_ONLY: a re-encrypt-only request went ahead without a rotation (the key's material already post-dates the exposure). */
 export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED', 'REENCRYPT_ONLY'] as const;

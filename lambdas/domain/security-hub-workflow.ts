@@ -4,13 +4,14 @@
  * it acts. Pure: the adapter (lambdas/adapters/security-hub-workflow.ts) makes the call.
  */
 import type { IncidentRequest, RunSummary } from './contracts';
+import type { WorkflowPhase } from './security-hub-update';
+
+export type { WorkflowPhase, WorkflowUpdateResult } from './security-hub-update';
 
 /** ASFF Note.Text is at most 512 characters (Security Hub user guide, ASFF attributes: Note). */
 export const NOTE_MAX = 512;
 /** Who the note says wrote it (Note.UpdatedBy). */
 export const NOTE_AUTHOR = 'kms-incident-rotation';
-
-export type WorkflowPhase = 'start' | 'end';
 
 /** One update of the run's Security Hub findings. */
 export interface WorkflowUpdate {
@@ -18,17 +19,6 @@ export interface WorkflowUpdate {
   findings: { Id: string; ProductArn: string }[];
   status: 'NOTIFIED' | 'RESOLVED';
   note: string;
-}
-
-/** What an update did (reported in the execution output, never failing the run). */
-export interface WorkflowUpdateResult {
-  phase: WorkflowPhase;
-  status: 'NOTIFIED' | 'RESOLVED';
-  processed: number;
-  /** Findings Security Hub did not update, with its error code. */
-  unprocessed: { Id: string; ErrorCode: string }[];
-  /** The call failed (after the SDK's retries): its error name and message. */
-  error: string | null;
 }
 
 /** The note within ASFF's limit (cut on a code point, marked with an ellipsis). */
