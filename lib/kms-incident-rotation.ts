@@ -8,16 +8,17 @@ import { applyCompliance } from './rotation-compliance';
 import { addObservability } from './rotation-observability';
 import { addPeopleAccess } from './rotation-people';
 import { plugReencryption } from './rotation-reencryption';
-import { parseSettings, type Settings, type SettingsInput } from './settings';
+import { parseSettings, type Settings } from './settings';
+import type { KmsIncidentRotationProps } from './settings-props.generated';
 import type { RotationWorkflow } from './workflow';
 
 export { findingRules } from './finding-rules';
 
 /**
- * The construct's props: the product's settings (lib/settings.ts), each optional with its default,
- * validated when the construct is created (a SettingsError naming each bad prop).
+ * The construct's props: generated from the settings contract (lib/settings.ts) with each field's
+ * documentation, bounds and default, so that an editor shows them.
  */
-export type KmsIncidentRotationProps = SettingsInput;
+export type { KmsIncidentRotationProps } from './settings-props.generated';
 
 /**
  * Everything one account and Region needs: the workflow and its functions, the finding triggers
