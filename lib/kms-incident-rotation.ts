@@ -12,8 +12,6 @@ import { parseSettings, type Settings } from './settings';
 import type { KmsIncidentRotationProps } from './settings-props.generated';
 import type { RotationWorkflow } from './workflow';
 
-export { findingRules } from './finding-rules';
-
 /**
  * The construct's props: generated from the settings contract (lib/settings.ts) with each field's
  * documentation, bounds and default, so that an editor shows them.

@@ -290,8 +290,6 @@ export const settingsSchema = settingsObject
   });
 
 export type Settings = z.infer<typeof settingsSchema>;
-/** Settings as given (cdk.json context, a settings file, the construct's props): every field optional, defaults applied by parseSettings. */
-export type SettingsInput = z.input<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
 
 /** The re-encryption settings as the workflow hands them to PlanReencryption (a constant of the definition). */

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { KmsIncidentRotationProps } from '../../lib';
-import type { SettingsInput } from '../../lib/settings';
+import type { z } from 'zod';
+import type { settingsSchema } from '../../lib/settings';
 import { settingsPropsSource } from '../../lib/settings-docs';
 
 const FILE = path.join(__dirname, '..', '..', 'lib', 'settings-props.generated.ts');
@@ -29,6 +30,6 @@ test('every prop carries its documentation and its default', () => {
 });
 
 test('type-wise the props are exactly the settings input (z.input of the schema)', () => {
-  const same: Equals<KmsIncidentRotationProps, SettingsInput> = true;
+  const same: Equals<KmsIncidentRotationProps, z.input<typeof settingsSchema>> = true;
   expect(same).toBe(true);
 });
