@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/adapters/config';
+import { ENV } from '../lambdas/domain/function-environment';
 import type { Settings } from './settings';
 import { deriveRuntime, type DerivedRuntime } from './derived';
 import { SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { RESULTS_BUCKET_ENV } from '../lambdas/adapters/config';
+import { RESULTS_BUCKET_ENV } from '../lambdas/domain/function-environment';
 import { grantLedgerItems, grantProductKeyVia } from './ledger-access';
 import { ReencryptionResources } from './reencryption';
 import type { RotationCore } from './rotation-core';
