@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import { deriveRuntime } from '../../lib/derived';
-import { parseSettings, settingsFromContext } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings';
+import { settingsFromContext } from '../../lib/settings-sources';
 
 const NON_DEFAULT = path.join(__dirname, '..', 'fixtures', 'settings', 'non-default.json');
 
