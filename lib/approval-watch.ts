@@ -7,7 +7,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/adapters/config';
+import { ENV } from '../lambdas/domain/function-environment';
 import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approval';
 import { COMPONENT_METADATA_KEY } from './front-door';
 import { productFunction } from './functions';

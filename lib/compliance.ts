@@ -11,7 +11,6 @@ import { Construct } from 'constructs';
 import type { HandlerName } from './functions';
 import type { FrontDoor } from './front-door';
 import type { TaskFunctionMap } from './functions';
-import { reencryptionPacing } from '../lambdas/domain/reencryption';
 
 /**
  * Reserved concurrency per task function (NIST 800-53 R5 LambdaConcurrency): capacity guaranteed
@@ -39,16 +38,6 @@ export const RESERVED_CONCURRENCY: Record<Exclude<HandlerName, 'reencrypt-object
   'plan-reencryption': 10,
   'summarize-reencryption': 10,
 };
-
-/**
- * ReencryptObjects (the Distributed Map's children): exactly the map run's MaxConcurrency
- * (reencryptionPacing). Reserved concurrency is also a ceiling, so two executions re-encrypting
- * at once share the one KMS request-rate bound instead of doubling it: their extra children are
- * throttled (Lambda.TooManyRequestsException) and retried by lambdaTransient.
- */
-export function reencryptObjectsConcurrency(kmsRequestsPerSecond: number): number {
-  return reencryptionPacing(kmsRequestsPerSecond).maxConcurrency;
-}
 
 /**
  * Backups of the audit ledger (NIST DynamoDBInBackupPlan): AWS Backup, daily kept 35 days and
@@ -101,8 +90,8 @@ export interface ComplianceProps {
   productKey: kms.IKey;
   ledger: dynamodb.ITable;
   functions: TaskFunctionMap<lambda.Function>;
-  /** `reEncryptKmsRequestsPerSecond`: sizes ReencryptObjects' reserved concurrency. */
-  reEncryptKmsRequestsPerSecond: number;
+  /** ReencryptObjects' reserved concurrency: the derived map concurrency (DerivedRuntime.reencryption), absent without the branch. */
+  reencryptObjectsConcurrency: number | undefined;
   stateMachines: sfn.StateMachine[];
   /** People's API and its two functions (front door, drill). */
   frontDoor: FrontDoor;
@@ -162,9 +151,7 @@ export class Compliance extends Construct {
 
     for (const [name, fn] of Object.entries(props.functions) as [HandlerName, lambda.Function][]) {
       (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
-        name === 'reencrypt-objects'
-          ? reencryptObjectsConcurrency(props.reEncryptKmsRequestsPerSecond)
-          : RESERVED_CONCURRENCY[name];
+        name === 'reencrypt-objects' ? props.reencryptObjectsConcurrency : RESERVED_CONCURRENCY[name];
       const syncOnly =
         'Step Functions invokes the task functions synchronously (RequestResponse); a function DLQ or failure destination only receives failed asynchronous invocations. Failures are caught, classified and recorded by the state machine, and executions that fail page (ExecutionsFailed alarm).';
       for (const id of ['NIST.800.53.R5-LambdaDLQ', 'Serverless-LambdaDLQ'])

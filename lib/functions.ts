@@ -8,9 +8,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/adapters/config';
+import { ENV } from '../lambdas/domain/function-environment';
 import type { Settings } from './settings';
-import { executionTimeoutSeconds, hasReencryptionBranch, SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';
+import { deriveRuntime, type DerivedRuntime } from './derived';
+import { SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 
 /** The task handlers, by the name of their folder under lambdas/. */
@@ -53,29 +54,34 @@ export const FUNCTION_SIZES: Partial<Record<HandlerName, { memorySize: number; t
 /** Template metadata naming the handler of each function (the local runner routes by it). */
 export const HANDLER_METADATA_KEY = 'kms-incident-rotation:handler';
 
-/** The environment every task function gets: the settings it needs, in the units it uses. */
+/**
+ * The environment every task function gets: the settings it needs, in the units it uses. The
+ * derived values come from `runtime` (the construct's one deriveRuntime; computed here only for
+ * callers outside a construct).
+ */
 export function functionEnvironment(
   settings: Settings,
   accountId: string,
   topicArn: string,
   ledgerTable: string,
+  runtime: DerivedRuntime = deriveRuntime(settings),
 ): Record<string, string> {
   return {
     [ENV.accountId]: accountId,
     [ENV.rotationBudget]: String(settings.rotationBudget),
     [ENV.automaticReserve]: String(settings.automaticReserve),
-    [ENV.cooldownSeconds]: String(settings.cooldownMinutes * 60),
+    [ENV.cooldownSeconds]: String(runtime.cooldownSeconds),
     [ENV.pollInitialSeconds]: String(settings.pollInitialSeconds),
     [ENV.pollMaxSeconds]: String(settings.pollMaxSeconds),
-    [ENV.rotationTimeoutSeconds]: String(settings.rotationTimeoutMinutes * 60),
+    [ENV.rotationTimeoutSeconds]: String(runtime.rotationTimeoutSeconds),
     [ENV.optOutTag]: settings.optOutTag,
     [ENV.dryRun]: String(settings.dryRun),
     [ENV.topicArn]: topicArn,
     [ENV.ledgerTable]: ledgerTable,
-    [ENV.approvalTimeoutSeconds]: String(settings.approvalTimeoutMinutes * 60),
+    [ENV.approvalTimeoutSeconds]: String(runtime.approvalTimeoutSeconds),
     [ENV.approvalTimeoutAction]: settings.approvalTimeoutAction,
-    [ENV.executionTimeoutSeconds]: String(executionTimeoutSeconds(settings)),
-    [ENV.forceMinIntervalSeconds]: String(settings.forceMinIntervalMinutes * 60),
+    [ENV.executionTimeoutSeconds]: String(runtime.executionTimeoutSeconds),
+    [ENV.forceMinIntervalSeconds]: String(runtime.forceMinIntervalSeconds),
     [ENV.forceDailyCap]: String(settings.forceDailyCap),
     [ENV.dailyRotationCap]: String(settings.dailyRotationCap),
     [ENV.securityHubSeverityLabels]: settings.securityHubSeverityLabels.join(','),
@@ -87,6 +93,8 @@ export function functionEnvironment(
 
 export interface TaskFunctionsProps {
   settings: Settings;
+  /** The settings' derived values (deriveRuntime), computed once by the construct. */
+  runtime: DerivedRuntime;
   topicArn: string;
   ledgerTable: string;
   logRetention: logs.RetentionDays;
@@ -247,8 +255,14 @@ export class TaskFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
-    const environment = functionEnvironment(props.settings, Stack.of(this).account, props.topicArn, props.ledgerTable);
-    const branch = hasReencryptionBranch(props.settings);
+    const environment = functionEnvironment(
+      props.settings,
+      Stack.of(this).account,
+      props.topicArn,
+      props.ledgerTable,
+      props.runtime,
+    );
+    const branch = props.runtime.reencryption !== undefined;
     const entries = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
       if (!branch && (BRANCH_HANDLERS as readonly HandlerName[]).includes(name)) continue;

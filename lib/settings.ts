@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { contextSource, misspelledContextKeys } from './context-keys';
 import { z } from 'zod';
 import { limitProblems } from './limits';
 import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../lambdas/domain/reencryption';
@@ -28,68 +25,115 @@ const reencryptTarget = z
   .strict();
 
 /**
- * Stack settings, read from cdk.json context (or `-c name=value`) and validated at synth.
- * The same names are used by the world file's `settings` block for local runs.
+ * The settings contract: every setting once, with its type, bounds, default and documentation
+ * (`.describe`, last in each chain so that it is the field's own). From it come the validation
+ * (cdk.json context, `-c`, a settings file, the construct's props, a world file's `settings`), the
+ * settings table in docs/deploy.md and the construct's props interface
+ * (lib/settings-props.generated.ts), both written by `npm run docs:settings` and checked fresh by
+ * tests. The object without cross-field checks (its `.partial()` validates overrides).
  */
-/** The settings object without cross-field checks (its `.partial()` validates overrides). */
 export const settingsObject = z
   .object({
-    minGuardDutySeverity: z.number().min(1).max(10).default(7),
-    notificationEmails: z.array(z.string().email()).default([]),
-    dryRun: z.boolean().default(false),
-    rotationBudget: z.number().int().min(1).max(1000).default(25),
-    automaticReserve: z.number().int().min(0).default(3),
-    /**
-     * No second rotation of a key within this long (unless forced). The floor keeps a retried or
-     * duplicated finding from spending the lifetime budget in quick succession.
-     */
+    minGuardDutySeverity: z
+      .number()
+      .min(1)
+      .max(10)
+      .default(7)
+      .describe('GuardDuty findings below this severity are not matched (High is 7.0–8.9, Critical 9.0–10.0).'),
+    notificationEmails: z
+      .array(z.string().email())
+      .default([])
+      .describe('E-mail subscriptions to the notification topic.'),
+    dryRun: z.boolean().default(false).describe('Assess and notify, never rotate.'),
+    rotationBudget: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(25)
+      .describe("A key's lifetime on-demand rotation limit."),
+    automaticReserve: z
+      .number()
+      .int()
+      .min(0)
+      .default(3)
+      .describe(
+        'Rotations kept back: automatic triggers never spend them; a manual request spends them only with `--force`. Smaller than `rotationBudget`.',
+      ),
     cooldownMinutes: z
       .number()
       .min(15, 'at least 15 (minutes): a shorter cooldown lets repeated findings drain the lifetime budget')
-      .default(60),
-    /**
-     * Every source (automatic findings and manual requests, forced or not): no rotation once the key
-     * has this many on-demand rotations in the last 24 h (ListKeyRotations). A forced rotation is
-     * bounded by forceDailyCap, which may not exceed this.
-     */
-    dailyRotationCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(3),
-    /** The shortest wait between looks at a rotation; <= 10 keeps the max(10 s, 15 %) confirmation promise. */
-    pollInitialSeconds: z.number().int().min(1).max(3600).default(10),
-    /** The longest wait between looks; waits grow with 15 % of the rotation's elapsed time up to it. */
-    pollMaxSeconds: z.number().int().min(1).max(3600).default(300),
+      .default(60)
+      .describe(
+        'A key rotated on demand this recently is `RECENTLY_ROTATED` (unless `--force`). The floor keeps a retried or duplicated finding from spending the lifetime budget in quick succession.',
+      ),
+    dailyRotationCap: z
+      .number()
+      .int()
+      .min(1)
+      .max(5, 'at most 5 on-demand rotations per key per 24 h')
+      .default(3)
+      .describe(
+        'Every source (findings and manual requests, forced or not): a key with this many on-demand rotations in the last 24 h (from `ListKeyRotations`) is `RECENTLY_ROTATED`; the detail says when the next is allowed.',
+      ),
+    pollInitialSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(10)
+      .describe(
+        'The shortest wait between looks at a rotation; at most 10 keeps the max(10 s, 15 %) confirmation promise. Each wait is 15 % of the time the rotation has run, within `pollInitialSeconds`..`pollMaxSeconds`; with the timeouts, validated against the worst case of one execution (`lib/limits.ts`).',
+      ),
+    pollMaxSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(300)
+      .describe('The longest wait between looks at a rotation; at least `pollInitialSeconds`.'),
     rotationTimeoutMinutes: z
       .number()
       .min(1)
       .max(24 * 60)
-      .default(60),
+      .default(60)
+      .describe('A rotation not confirmed by then is `FAILED ROTATION_TIMEOUT`.'),
     optOutTag: z
       .string()
       .regex(/^[\w.:/=+\-@ ]{1,128}$/, 'a KMS tag key: 1-128 letters, digits, spaces or _.:/=+-@')
-      .default('kms-incident-rotation'),
-    enableGuardDuty: z.boolean().default(true),
-    enableSecurityHub: z.boolean().default(true),
-    enableAccessAnalyzer: z.boolean().default(true),
-    /**
-     * Security Hub findings that start a run get their workflow status updated (BatchUpdateFindings):
-     * NOTIFIED with a note when the run starts, RESOLVED with a note when every key ended ROTATED,
-     * left NOTIFIED with the reasons otherwise. False: Security Hub findings are never written to.
-     */
-    securityHubWorkflowUpdates: z.boolean().default(true),
-    /**
-     * Each notification is published with per-protocol messages (SNS MessageStructure json): the
-     * e-mail text for `default` and `email`, and the Amazon Q Developer in chat applications custom
-     * notification JSON for `https` subscribers (Slack, Microsoft Teams, Amazon Chime channels).
-     */
-    chatNotifications: z.boolean().default(false),
+      .default('kms-incident-rotation')
+      .describe(
+        'Tag key on KMS keys: value `disabled` opts a key out (enforced by IAM too), `approval` requires an on-call decision.',
+      ),
+    enableGuardDuty: z
+      .boolean()
+      .default(true)
+      .describe("The GuardDuty findings rule (and Intake's right to read them)."),
+    enableSecurityHub: z
+      .boolean()
+      .default(true)
+      .describe("The Security Hub findings rule (and Intake's right to read them)."),
+    enableAccessAnalyzer: z
+      .boolean()
+      .default(true)
+      .describe("The IAM Access Analyzer findings rule (and Intake's right to read them)."),
+    securityHubWorkflowUpdates: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Security Hub findings that start a run: `NOTIFIED` with a note at the start, `RESOLVED` with a note (each key's outcome, the execution, when) when every key ended `ROTATED`, else left `NOTIFIED` with the reasons; one `BatchUpdateFindings` per phase, a failure is reported in the execution output and never fails the run. `false`: Security Hub findings are never written to.",
+      ),
+    chatNotifications: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Notifications carry per-protocol messages (SNS `MessageStructure` json): the e-mail text for `default` and `email`, and for `https` subscribers the Amazon Q Developer in chat applications custom notification (docs/deploy.md, "Chat notifications").',
+      ),
     securityHubSeverityLabels: z
       .array(z.enum(['INFORMATIONAL', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL']))
       .min(1)
-      .default(['HIGH', 'CRITICAL']),
-    /**
-     * Security Hub findings are acted on only from these products (ProductArn prefixes; a
-     * trailing `*` is allowed; `<partition>`, `<region>`, `<account>` stand for the stack's own).
-     * Default: AWS's own integrations. Custom imports carry `product/<account>/default`.
-     */
+      .default(['HIGH', 'CRITICAL'])
+      .describe('Security Hub findings matched, by severity label.'),
     securityHubProductArns: z
       .array(
         z
@@ -100,34 +144,62 @@ export const settingsObject = z
           ),
       )
       .min(1)
-      .default(['arn:<partition>:securityhub:<region>::product/aws/*']),
-    /** Findings forwarded from these accounts are handled too; this account's always are. */
-    acceptFindingsFromAccounts: z.array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id')).default([]),
+      .default(['arn:<partition>:securityhub:<region>::product/aws/*'])
+      .describe(
+        "Security Hub findings are acted on only from products whose `ProductArn` starts with one of these (a trailing `*` is allowed; `<partition>`, `<region>`, `<account>` stand for the stack's own). Default: AWS's own integrations; custom imports (`product/<account>/default`) are ignored.",
+      ),
+    acceptFindingsFromAccounts: z
+      .array(z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id'))
+      .default([])
+      .describe(
+        "Other accounts whose forwarded findings are handled (filtered in the rule pattern); this account's always are.",
+      ),
     approvalTimeoutMinutes: z
       .number()
       .int()
       .min(1)
       .max(7 * 24 * 60)
-      .default(240),
-    approvalTimeoutAction: z.enum(['SKIP', 'ROTATE']).default('SKIP'),
-    ledgerDeletionProtection: z.boolean().default(true),
-    /** Break-glass (forced) rotation: none within this many minutes of the key's last on-demand rotation. */
+      .default(240)
+      .describe('How long a key tagged for approval waits for a decision.'),
+    approvalTimeoutAction: z
+      .enum(['SKIP', 'ROTATE'])
+      .default('SKIP')
+      .describe('On silence: `SKIP` (not rotated, `APPROVAL_DENIED`) or `ROTATE`.'),
+    ledgerDeletionProtection: z
+      .boolean()
+      .default(true)
+      .describe('Deletion protection (and retain on stack deletion) for the audit ledger.'),
     forceMinIntervalMinutes: z
       .number()
       .min(5, 'at least 5 (minutes) between forced rotations of one key')
       .max(24 * 60)
-      .default(10),
-    /** Break-glass (forced) rotation: refused once the key has this many on-demand rotations in the last 24 h. */
-    forceDailyCap: z.number().int().min(1).max(5, 'at most 5 on-demand rotations per key per 24 h').default(2),
-    /** Drills (`kms-rotate drill`) one caller may start per UTC day: each leaves a billed key for at least 7 days. */
-    drillDailyCapPerPerson: z.number().int().min(1).max(20).default(DEFAULT_DRILL_DAILY_CAP),
-    /**
-     * Re-encryption: the only buckets the stack may touch (IAM names them). Empty (the
-     * default): no Distributed Map, no results bucket and no S3 or data-key rights at all; every
-     * target is refused with BUCKET_NOT_ALLOWED.
-     */
-    reEncryptBuckets: z.array(bucketName).max(100).default([]),
-    /** Per key ARN or alias name (`alias/x`): the targets every rotation of that key re-encrypts. */
+      .default(10)
+      .describe("Break-glass: no forced rotation within this long of the key's last on-demand rotation."),
+    forceDailyCap: z
+      .number()
+      .int()
+      .min(1)
+      .max(5, 'at most 5 on-demand rotations per key per 24 h')
+      .default(2)
+      .describe(
+        'Break-glass: no forced rotation once the key has had this many on-demand rotations in 24 h; at most `dailyRotationCap` (the detail names `forceDailyCap`).',
+      ),
+    drillDailyCapPerPerson: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(DEFAULT_DRILL_DAILY_CAP)
+      .describe(
+        'Drills (`kms-rotate drill`) one caller may start per UTC day: each leaves a billed key for at least 7 days.',
+      ),
+    reEncryptBuckets: z
+      .array(bucketName)
+      .max(100)
+      .default([])
+      .describe(
+        'The only S3 buckets the re-encryption branch may touch (IAM names them). Empty: no Distributed Map, no results bucket and no S3 or data-key rights at all; every target is refused with `BUCKET_NOT_ALLOWED`.',
+      ),
     reEncryptTargets: z
       .record(z.string(), z.array(reencryptTarget).min(1))
       // Checked here, not as the record's key schema: zod names a bad key only "Invalid key in record".
@@ -141,28 +213,39 @@ export const settingsObject = z
             });
         }
       })
-      .default({}),
-    /** Finding-triggered runs re-encrypt (true) or only report what they would do (false). Manual runs always re-encrypt their targets. */
-    autoReEncrypt: z.boolean().default(false),
-    /**
-     * The branch's KMS request rate bound (requests per second), shared with production traffic in
-     * the account's per-Region quota (at least 5,500/s for the cryptographic operations by default).
-     */
-    reEncryptKmsRequestsPerSecond: z.number().min(1).max(5000).default(100),
-    /**
-     * People, by role-name pattern: who may request (`/requests`, drills), approve and break glass.
-     * A pattern starting AWSReservedSSO_ names an IAM Identity Center permission set's roles; any
-     * other role must carry a source identity equal to its session name (the API's resource policy).
-     */
-    requestRoles: rolePatterns(DEFAULT_ACCESS_ROLES.request),
-    approveRoles: rolePatterns(DEFAULT_ACCESS_ROLES.approve),
-    breakGlassRoles: rolePatterns(DEFAULT_ACCESS_ROLES.breakGlass),
-    /**
-     * Envelope (Encryption SDK) objects in a non-committing algorithm suite (the 1.x default 0x0378)
-     * are rewritten in the same suite (false, the default: every reader of the 1.x SDKs still reads
-     * them) or in the committing suite of the same signing kind (true: readers need SDK 1.7+ / 2.x).
-     */
-    reEncryptUpgradeEnvelopeSuite: z.boolean().default(false),
+      .default({})
+      .describe(
+        'Per key ARN or alias name (`alias/x`): `[{"type": "s3-sse-kms" or "envelope", "bucket", "prefix"}]` re-encrypted after every rotation of that key (buckets must be in `reEncryptBuckets`; prefix `""` is the whole bucket).',
+      ),
+    autoReEncrypt: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Finding-triggered runs re-encrypt (`true`) or only report what they would do (`false`). Manual runs always re-encrypt their targets.',
+      ),
+    reEncryptKmsRequestsPerSecond: z
+      .number()
+      .min(1)
+      .max(5000)
+      .default(100)
+      .describe(
+        "The re-encryption branch's KMS request rate bound (children x 10/s), shared with production traffic in the account's per-Region quota (at least 5,500/s for the cryptographic operations by default); docs/reencryption.md.",
+      ),
+    requestRoles: rolePatterns(DEFAULT_ACCESS_ROLES.request).describe(
+      "Role-name patterns of the people who may request a rotation or a drill through the front door. A pattern starting `AWSReservedSSO_` names an IAM Identity Center permission set's roles; any other role must carry a source identity equal to its session name (docs/permissions.md).",
+    ),
+    approveRoles: rolePatterns(DEFAULT_ACCESS_ROLES.approve).describe(
+      'Role-name patterns of the people who may approve or deny.',
+    ),
+    breakGlassRoles: rolePatterns(DEFAULT_ACCESS_ROLES.breakGlass).describe(
+      'Role-name patterns of the people who may force a rotation (`/break-glass`).',
+    ),
+    reEncryptUpgradeEnvelopeSuite: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Envelope (Encryption SDK) objects in a non-committing algorithm suite (the 1.x default 0x0378) are rewritten in the same suite (`false`: every reader of the 1.x SDKs still reads them) or in the committing suite of the same signing kind (`true`: readers need SDK 1.7+ / 2.x).',
+      ),
   })
   .strict();
 
@@ -204,8 +287,6 @@ export const settingsSchema = settingsObject
   });
 
 export type Settings = z.infer<typeof settingsSchema>;
-/** Settings as given (cdk.json context, a settings file, the construct's props): every field optional, defaults applied by parseSettings. */
-export type SettingsInput = z.input<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
 
 /** The re-encryption settings as the workflow hands them to PlanReencryption (a constant of the definition). */
@@ -258,123 +339,4 @@ export function parseSettings(raw: unknown, where = 'cdk.json context'): Setting
   const result = settingsSchema.safeParse(raw ?? {});
   if (!result.success) throw new SettingsError(where, describeIssues(result.error));
   return result.data;
-}
-
-/** Context keys that choose a settings file per environment (account and Region). */
-export const ENVIRONMENT_CONTEXT = {
-  /** `-c env=prod-eu` reads `settings/prod-eu.json` (relative to the working directory, the project root under `cdk`). */
-  env: 'env',
-  /** `-c settingsFile=envs/prod-eu.json`: any path. */
-  settingsFile: 'settingsFile',
-} as const;
-
-/**
- * Read settings from CDK context. Values given with `-c name=value` arrive as strings, so a
- * string that parses as JSON (numbers, booleans, arrays) is parsed first.
- *
- * Per environment: with `-c env=<name>` or `-c settingsFile=<path>`, that file's settings (a JSON
- * object of setting names, validated on its own and named in every error) override the context
- * values for this synthesis; settings the file does not give come from the context or default.
- */
-export function settingsFromContext(
-  tryGetContext: (key: string) => unknown,
-  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
-  origin: ContextOrigin = {},
-): Settings {
-  const raw: Record<string, unknown> = {};
-  const sources: Record<string, string> = {};
-  for (const name of SETTING_NAMES) {
-    const value = tryGetContext(name);
-    if (value === undefined) continue;
-    raw[name] =
-      typeof value === 'string' && name !== 'optOutTag' && name !== 'approvalTimeoutAction'
-        ? parseMaybeJson(value)
-        : value;
-    if (origin.keys) sources[name] = contextSource(origin.cdkJson, name, value);
-  }
-  if (origin.keys) {
-    const typos = misspelledContextKeys(origin.keys, SETTING_NAMES, (key) =>
-      contextSource(origin.cdkJson, key, tryGetContext(key)),
-    );
-    if (typos.length) throw new SettingsError('the CDK context', typos);
-  }
-  const file = environmentFile(tryGetContext);
-  if (!file) return origin.keys ? parseContextSettings(raw, sources) : parseSettings(raw);
-  const fromFile = readEnvironmentFile(file, readFile);
-  return parseSettings({ ...raw, ...fromFile }, `${file} (over cdk.json context)`);
-}
-
-/**
- * What the app knows about its context beyond the values: every key (so that a mistyped setting
- * is refused with "did you mean") and cdk.json's own context (so that errors say whether a value
- * came from cdk.json or from `-c`). Absent: neither check (tests that pass a bare lookup).
- */
-export interface ContextOrigin {
-  keys?: readonly string[];
-  cdkJson?: Record<string, unknown>;
-}
-
-/** parseSettings for context values, each problem naming where its setting came from. */
-function parseContextSettings(raw: Record<string, unknown>, sources: Record<string, string>): Settings {
-  const result = settingsSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const problems = describeIssues(result.error).map((p) => {
-    const name = /^[A-Za-z]+/.exec(p)?.[0];
-    return name && sources[name] ? `${p} (from ${sources[name]})` : p;
-  });
-  throw new SettingsError('the CDK context', problems);
-}
-
-/** The settings file the context names, if any. */
-function environmentFile(tryGetContext: (key: string) => unknown): string | undefined {
-  const envName = tryGetContext(ENVIRONMENT_CONTEXT.env);
-  const file = tryGetContext(ENVIRONMENT_CONTEXT.settingsFile);
-  if (envName !== undefined && file !== undefined) {
-    throw new SettingsError('cdk.json context', [
-      'env, settingsFile: give one of them (env=<name> reads settings/<name>.json)',
-    ]);
-  }
-  if (file !== undefined) {
-    if (typeof file !== 'string' || file === '')
-      throw new SettingsError('cdk.json context', ['settingsFile: a path to a JSON file']);
-    return file;
-  }
-  if (envName === undefined) return undefined;
-  // A name, not a path: it becomes a file name under settings/.
-  if (typeof envName !== 'string' || !/^[A-Za-z0-9][\w.-]*$/.test(envName)) {
-    throw new SettingsError('cdk.json context', [
-      `env: an environment name such as prod-eu (letters, digits, . _ -), got ${JSON.stringify(envName)}`,
-    ]);
-  }
-  return path.join('settings', `${envName}.json`);
-}
-
-/** A settings file's own settings, validated on their own (the file and each bad field named). */
-function readEnvironmentFile(file: string, readFile: (file: string) => string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFile(file);
-  } catch (error) {
-    throw new SettingsError(file, [`cannot read the file: ${(error as Error).message}`]);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new SettingsError(file, [`not JSON: ${(error as Error).message}`]);
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new SettingsError(file, ['(root): a JSON object of settings, e.g. {"rotationBudget": 20}']);
-  const checked = settingsObject.partial().strict().safeParse(raw);
-  if (!checked.success) throw new SettingsError(file, describeIssues(checked.error));
-  // Only the names the file gives (partial() still fills defaults in zod 4): the rest stay the context's.
-  return Object.fromEntries(Object.keys(raw).map((k) => [k, (checked.data as Record<string, unknown>)[k]]));
-}
-
-function parseMaybeJson(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
 }

@@ -1,8 +1,10 @@
 import type { ApprovalTimeoutAction } from '../domain/approval-request';
+import { ENV, RESULTS_BUCKET_ENV } from '../domain/function-environment';
 
 /**
  * Runtime settings of the Lambdas, read from the environment the stack sets (lib/functions.ts
- * writes these names from the validated cdk.json settings). Read on every invocation: cheap, and
+ * writes the names of domain/function-environment.ts from the validated settings and their
+ * derived values). Read on every invocation: cheap, and
  * lets local runs change settings between executions in one process.
  */
 export interface RuntimeConfig {
@@ -42,33 +44,9 @@ export interface RuntimeConfig {
 
 const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
 
-/** The environment variable names the stack writes (one place, shared with lib/). */
-export const ENV = {
-  accountId: 'ACCOUNT_ID',
-  rotationBudget: 'ROTATION_BUDGET',
-  automaticReserve: 'AUTOMATIC_RESERVE',
-  cooldownSeconds: 'COOLDOWN_SECONDS',
-  pollInitialSeconds: 'POLL_INITIAL_SECONDS',
-  pollMaxSeconds: 'POLL_MAX_SECONDS',
-  rotationTimeoutSeconds: 'ROTATION_TIMEOUT_SECONDS',
-  optOutTag: 'OPT_OUT_TAG',
-  dryRun: 'DRY_RUN',
-  topicArn: 'TOPIC_ARN',
-  ledgerTable: 'LEDGER_TABLE',
-  approvalTimeoutSeconds: 'APPROVAL_TIMEOUT_SECONDS',
-  approvalTimeoutAction: 'APPROVAL_TIMEOUT_ACTION',
-  executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
-  forceMinIntervalSeconds: 'FORCE_MIN_INTERVAL_SECONDS',
-  forceDailyCap: 'FORCE_DAILY_CAP',
-  dailyRotationCap: 'DAILY_ROTATION_CAP',
-  securityHubSeverityLabels: 'SECURITY_HUB_SEVERITY_LABELS',
-  securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
-  securityHubWorkflowUpdates: 'SECURITY_HUB_WORKFLOW_UPDATES',
-  chatNotifications: 'CHAT_NOTIFICATIONS',
-} as const satisfies Record<Exclude<keyof RuntimeConfig, 'region'>, string>;
-
-/** SummarizeReencryption only (not in RuntimeConfig): the results bucket, where a failed map run's files are looked for. */
-export const RESULTS_BUCKET_ENV = 'RESULTS_BUCKET';
+// The names live in the domain (lib/ writes them; this module reads them) and are re-exported
+// for the handlers that read one directly.
+export { ENV, RESULTS_BUCKET_ENV };
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
 export class ConfigurationError extends Error {

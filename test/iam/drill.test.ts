@@ -12,7 +12,7 @@ import { Ledger } from '../../lambdas/adapters/ledger';
 import { DrillKeys, handleDrill, SWEEPER } from '../../lambdas/drill/handler';
 import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { signedPost } from '../../cli/front-door';
+import { signedPost } from '../../local/front-door-client';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../../local/front-door';
 import { MemoryApprovals } from '../memory-approvals';

@@ -9,7 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { parseSettings, SettingsError } from '../../lib/settings';
 import { extractWorkflow } from '../../local/template';
-import { reencryptObjectsConcurrency, RESERVED_CONCURRENCY } from '../../lib/compliance';
+import { RESERVED_CONCURRENCY } from '../../lib/compliance';
 import { RESULTS_EXPIRATION_DAYS, TOLERATED_FAILURE_PERCENTAGE } from '../../lib/reencryption';
 import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, MAX_EXECUTION_SECONDS, worstCase } from '../../lib/limits';
 import { STATE } from '../../lambdas/domain/workflow-states';
@@ -155,7 +155,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     );
     expect(fn.Properties.Timeout).toBeLessThan(child.TimeoutSeconds);
     expect(fn.Properties.MemorySize).toBeGreaterThanOrEqual(1024);
-    expect(fn.Properties.ReservedConcurrentExecutions).toBe(reencryptObjectsConcurrency(200));
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(20);
     expect(fn.Properties.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(map.MaxConcurrency);
     const summarize = Object.values<any>(json.Resources).find(
       (r) => r.Metadata?.['kms-incident-rotation:handler'] === 'summarize-reencryption',

@@ -1,0 +1,45 @@
+/**
+ * Every value derived from the settings, pinned by literal numbers: at the defaults and for one
+ * settings file away from them (test/fixtures/settings/non-default.json). A change to any
+ * derivation (units, pacing, the worst case, the execution timeout) fails here by name.
+ */
+import * as path from 'node:path';
+import { deriveRuntime } from '../../lib/derived';
+import { parseSettings } from '../../lib/settings';
+import { settingsFromContext } from '../../lib/settings-sources';
+
+const NON_DEFAULT = path.join(__dirname, '..', 'fixtures', 'settings', 'non-default.json');
+
+test('at the default settings', () => {
+  expect(deriveRuntime(parseSettings({}))).toEqual({
+    executionTimeoutSeconds: 50_880,
+    cooldownSeconds: 3600,
+    rotationTimeoutSeconds: 3600,
+    approvalTimeoutSeconds: 14_400,
+    forceMinIntervalSeconds: 600,
+    history: { loopsPerKey: 37, eventsPerKey: 412, historyEvents: 20_767, stateTransitions: 6802 },
+    reencryption: undefined,
+  });
+});
+
+test('from a settings file: 90-minute cooldown and rotation timeout, 30-minute approvals, re-encryption at 250/s', () => {
+  // Given: the file read as `-c settingsFile=` reads it
+  const settings = settingsFromContext((key) => (key === 'settingsFile' ? NON_DEFAULT : undefined));
+
+  // Then: minutes become seconds; 25 children of 10 requests/s each, batches of 10 x 120 s / 6
+  // requests (an envelope object's worst case) = 200 objects.
+  expect(deriveRuntime(settings)).toEqual({
+    executionTimeoutSeconds: 532_800,
+    cooldownSeconds: 5400,
+    rotationTimeoutSeconds: 5400,
+    approvalTimeoutSeconds: 1800,
+    forceMinIntervalSeconds: 1200,
+    history: { loopsPerKey: 39, eventsPerKey: 430, historyEvents: 22_589, stateTransitions: 7383 },
+    reencryption: {
+      kmsRequestsPerSecond: 250,
+      maxConcurrency: 25,
+      childKmsRequestsPerSecond: 10,
+      maxItemsPerBatch: 200,
+    },
+  });
+});
