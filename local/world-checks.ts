@@ -113,7 +113,12 @@ export function crossChecks(keys: WorldKey[], buckets: WorldBucket[]): string[] 
         );
       }
       problems.push(...envelopeProblems(o, `buckets[${i}].objects[${j}]`));
+      problems.push(...lockAndOwnershipProblems(b, o, `buckets[${i}]`, `buckets[${i}].objects[${j}]`));
     });
+    if (b.objectLock?.enabled && !b.versioning)
+      problems.push(
+        `buckets[${i}].objectLock: Object Lock needs a versioned bucket (set buckets[${i}].versioning to true)`,
+      );
   });
   return problems;
 }
@@ -137,5 +142,32 @@ function envelopeProblems(o: z.infer<typeof objectSchema>, where: string): strin
         `${where}.envelopeSuite: ${o.envelopeSuite} is not an Encryption SDK algorithm suite id (one of ${ENVELOPE_SUITES.join(', ')})`,
       );
   }
+  return problems;
+}
+
+/**
+ * Problems of an object's SSE-KMS context, Object Lock and ACL fields against its bucket: S3
+ * refuses Object Lock fields on a bucket without Object Lock (400 InvalidRequest) and ACL grants
+ * on a BucketOwnerEnforced bucket (400 AccessControlListNotSupported), so a world cannot hold them.
+ */
+function lockAndOwnershipProblems(
+  b: WorldBucket,
+  o: z.infer<typeof objectSchema>,
+  bucketAt: string,
+  where: string,
+): string[] {
+  const problems: string[] = [];
+  const kms = o.kmsKeyId !== undefined || (b.defaultKmsKeyId !== undefined && !o.sseC);
+  if (o.encryptionContext !== undefined && !kms)
+    problems.push(`${where}.encryptionContext: only an SSE-KMS object has an encryption context (give kmsKeyId)`);
+  const locked = b.objectLock?.enabled === true;
+  if (o.retention !== undefined && !locked)
+    problems.push(`${where}.retention: the bucket has no Object Lock (set ${bucketAt}.objectLock.enabled)`);
+  if (o.legalHold !== undefined && !locked)
+    problems.push(`${where}.legalHold: the bucket has no Object Lock (set ${bucketAt}.objectLock.enabled)`);
+  if (o.grants !== undefined && b.objectOwnership === 'BucketOwnerEnforced')
+    problems.push(
+      `${where}.grants: ACLs are disabled on a BucketOwnerEnforced bucket (set ${bucketAt}.objectOwnership to ObjectWriter or BucketOwnerPreferred)`,
+    );
   return problems;
 }

@@ -190,6 +190,28 @@ export const objectSchema = z
     previousVersions: z
       .array(z.object({ kmsKeyId: z.string().min(1).optional(), body: z.string().optional() }).strict())
       .optional(),
+    /**
+     * An additional SSE-KMS encryption context the writer gave (PutObject / CopyObject
+     * `x-amz-server-side-encryption-context`), besides S3's own `aws:s3:arn`. S3 passes it to KMS
+     * on every read but never returns it on HEAD/GET (S3 model: HeadObjectOutput and
+     * GetObjectOutput have no SSEKMSEncryptionContext), so a reader cannot copy it onto a new object.
+     */
+    encryptionContext: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .regex(/^(?!aws:)/i, 'a key not starting with aws: (reserved for AWS)'),
+        z.string(),
+      )
+      .optional(),
+    /** Object Lock retention of the object (the bucket must have objectLock.enabled). */
+    retention: z
+      .object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), retainUntil: z.iso.datetime({ offset: true }) })
+      .strict()
+      .optional(),
+    /** Object Lock legal hold ON (the bucket must have objectLock.enabled). */
+    legalHold: z.boolean().optional(),
   })
   .strict();
 
@@ -205,6 +227,28 @@ export const bucketSchema = z
     bucketKeyEnabled: z.boolean().default(false),
     versioning: z.boolean().default(false),
     objects: z.array(objectSchema).default([]),
+    /**
+     * S3 Object Lock: only on a versioned bucket (S3 User Guide, "Object Lock considerations").
+     * `defaultRetention` applies to new versions written without their own retention.
+     */
+    objectLock: z
+      .object({
+        enabled: z.boolean(),
+        defaultRetention: z
+          .object({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * S3 Object Ownership. Default BucketOwnerEnforced, the default for new buckets since April
+     * 2023: ACLs are disabled (a write with ACL headers is refused, GetObjectAcl answers the owner
+     * only). ObjectWriter and BucketOwnerPreferred keep ACLs.
+     */
+    objectOwnership: z
+      .enum(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'])
+      .default('BucketOwnerEnforced'),
     /** The bucket policy (a JSON policy document). Default: none (only identity policies grant). */
     policy: z.record(z.string(), z.unknown()).optional(),
   })
@@ -353,7 +397,11 @@ export type WorldPerson = z.infer<typeof personSchema>;
 /** The world document as the schema parses it (before per-key and per-bucket defaults). */
 export type RawWorld = z.infer<typeof worldSchema>;
 export type WorldKey = Omit<z.infer<typeof keySchema>, 'account' | 'region'> & { account: string; region: string };
-export type WorldBucket = Omit<z.infer<typeof bucketSchema>, 'region'> & { region: string };
+/** A bucket; objectOwnership may be absent in buckets made in code (BucketOwnerEnforced, as S3's default). */
+export type WorldBucket = Omit<z.infer<typeof bucketSchema>, 'region' | 'objectOwnership'> & {
+  region: string;
+  objectOwnership?: z.infer<typeof bucketSchema>['objectOwnership'];
+};
 export type WorldFault = z.infer<typeof faultSchema>;
 export type KmsBehaviour = z.infer<typeof kmsBehaviourSchema>;
 /** Only the settings the world file actually names (no defaults filled in), so they can be merged over others. */

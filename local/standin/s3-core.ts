@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { NOT_IMPLEMENTED, ServiceError } from './errors';
 import type { KmsKeys } from './kms-keys';
 import type { StoredChecksum } from './s3-checksums';
+import { lockHeaders } from './s3-object-lock';
 import { etagMatches, header } from './s3-request';
 import {
   BUCKET_KEY_REUSE_MS,
@@ -182,6 +183,8 @@ export class S3Core {
       system?: Record<string, string>;
       checksum?: StoredChecksum;
       grants?: string[];
+      retention?: StoredObject['retention'];
+      legalHold?: boolean;
     },
   ): StoredObject {
     const o: StoredObject = {
@@ -276,7 +279,7 @@ export class S3Core {
     if (o.storageClass !== 'STANDARD') h['x-amz-storage-class'] = o.storageClass;
     if (Object.keys(o.tags).length) h['x-amz-tagging-count'] = String(Object.keys(o.tags).length);
     for (const [k, v] of Object.entries(o.metadata)) h[`x-amz-meta-${k}`] = v;
-    Object.assign(h, o.system);
+    Object.assign(h, o.system, lockHeaders(o));
     return h;
   }
 

@@ -70,6 +70,8 @@ export function inspect(core: S3Core, bucketName: string, key: string): S3Object
     cacheControl: o.system['cache-control'],
     systemHeaders: { ...o.system },
     grants: [...(o.grants ?? [])],
+    retention: o.retention && { mode: o.retention.mode, retainUntil: o.retention.retainUntil.toISOString() },
+    legalHold: o.legalHold ?? false,
     checksumAlgorithm: o.checksum?.algorithm,
     checksumType: o.checksum?.type,
     storageClass: o.storageClass,

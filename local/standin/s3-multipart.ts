@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ServiceError, xmlEscape, xmlUnescape } from './errors';
 import { checksumOf, compositeChecksum, syntheticChecksum, type StoredChecksum } from './s3-checksums';
 import { md5, type S3Core } from './s3-core';
+import { checkAclAllowed, lockFromWrite } from './s3-object-lock';
 import { checkCopySource, copySource } from './s3-objects';
 import {
   grantsFrom,
@@ -29,6 +30,7 @@ import {
 
 export function createUpload(core: S3Core, bucket: Bucket, req: S3Request): S3Response {
   const h = req.headers;
+  checkAclAllowed(bucket, h);
   const s = sseOf(h);
   // Real S3 asks KMS for the data key when the upload starts.
   const { enc, dataKey } = core.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
@@ -43,6 +45,7 @@ export function createUpload(core: S3Core, bucket: Bucket, req: S3Request): S3Re
     metadata: metadataFrom(h),
     system: systemFrom(h),
     grants: grantsFrom(h),
+    lock: lockFromWrite(bucket, h, new Date()),
     tags: tagsFrom(h),
     storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
     checksumAlgorithm: requestedChecksumAlgorithm(h),
@@ -275,6 +278,7 @@ export function completeUpload(core: S3Core, bucket: Bucket, req: S3Request): S3
     metadata: u.metadata,
     system: u.system,
     grants: u.grants,
+    ...u.lock,
     tags: u.tags,
     storageClass: u.storageClass,
     etag,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape } from './errors';
+import { checkAclAllowed, lockFromWrite } from './s3-object-lock';
 import { checksumOf, type StoredChecksum } from './s3-checksums';
 import { md5, sseCRefused, type S3Core } from './s3-core';
 import {
@@ -62,6 +63,7 @@ export function put(core: S3Core, bucket: Bucket, req: S3Request): S3Response {
     );
   const checksum = uploadedChecksum(h, trailers, body);
   core.checkWriteConditions(bucket, req.key, h);
+  checkAclAllowed(bucket, h);
   const s = sseOf(h);
   const { enc, dataKey } = core.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
   const o = core.store(bucket, req.key, enc, dataKey, body, body.length, {
@@ -69,6 +71,7 @@ export function put(core: S3Core, bucket: Bucket, req: S3Request): S3Response {
     metadata: metadataFrom(h),
     system: systemFrom(h),
     grants: grantsFrom(h),
+    ...lockFromWrite(bucket, h, new Date()),
     tags: tagsFrom(h),
     storageClass: header(h, 'x-amz-storage-class') ?? 'STANDARD',
     etag: `"${md5(body)}"`,
@@ -186,6 +189,7 @@ export function copy(core: S3Core, bucket: Bucket, req: S3Request): S3Response {
   const algorithm = requestedChecksumAlgorithm(h);
   // Conditions on the DESTINATION (If-Match / If-None-Match), checked when the copy is written.
   core.checkWriteConditions(bucket, req.key, h);
+  checkAclAllowed(bucket, h);
   // Without explicit SSE the copy takes the BUCKET default (the source's encryption and its
   // encryption context are not copied).
   const { enc, dataKey } = core.encryptionFor(bucket, req.key, s.sse, s.bucketKey, s.context);
@@ -199,6 +203,8 @@ export function copy(core: S3Core, bucket: Bucket, req: S3Request): S3Response {
     system: replace ? systemFrom(h) : { ...src.object.system },
     // The source's ACL is never copied: the copy is private unless the request grants (CopyObject API reference).
     grants: grantsFrom(h),
+    // A copy's Object Lock state is the request's (or the bucket default), never the source's (CopyObject API reference).
+    ...lockFromWrite(bucket, h, new Date()),
     checksum: { algorithm: kept, value: checksumOf(kept, plain), type: 'FULL_OBJECT' },
     // x-amz-tagging-directive: COPY (the default) keeps the source's tags, REPLACE takes x-amz-tagging.
     tags: (header(h, 'x-amz-tagging-directive') ?? 'COPY') === 'REPLACE' ? tagsFrom(h) : { ...src.object.tags },

@@ -2,7 +2,7 @@ import type { World } from '../world';
 import { checksumOf, syntheticChecksum, type ChecksumAlgorithm, type StoredChecksum } from './s3-checksums';
 import { md5, type S3Core } from './s3-core';
 import { envelopeMessage } from './s3-envelopes';
-import { MAX_COPY_BYTES, type Bucket } from './s3-types';
+import { MAX_COPY_BYTES, type Bucket, type StoredObject } from './s3-types';
 
 /** Seeding the S3 stand-in from the world: objects, their older versions, and Encryption SDK envelopes. */
 
@@ -20,6 +20,9 @@ export interface PendingEnvelope {
   metadata: Record<string, string>;
   system: Record<string, string>;
   grants?: string[];
+  retention?: StoredObject['retention'];
+  legalHold?: boolean;
+  encryptionContext?: Record<string, string>;
   contentType?: string;
   checksumAlgorithm?: ChecksumAlgorithm;
 }
@@ -45,6 +48,8 @@ export function seedWorld(core: S3Core, world: World): PendingEnvelope[] {
       defaultKmsKeyId: b.defaultKmsKeyId,
       bucketKeyEnabled: b.bucketKeyEnabled,
       versioning: b.versioning,
+      objectLock: b.objectLock?.enabled ? { defaultRetention: b.objectLock.defaultRetention } : undefined,
+      objectOwnership: b.objectOwnership ?? 'BucketOwnerEnforced',
       objects: new Map(),
       uploads: new Map(),
       bucketKeys: new Map(),
@@ -60,7 +65,13 @@ export function seedWorld(core: S3Core, world: World): PendingEnvelope[] {
         const grants =
           o.grants &&
           Object.entries(o.grants).flatMap(([permission, grantees]) => grantees.map((g) => `${permission} ${g}`));
-        const attributes = { metadata: { ...o.metadata }, system, grants };
+        const attributes = {
+          metadata: { ...o.metadata },
+          system,
+          grants,
+          retention: o.retention && { mode: o.retention.mode, retainUntil: new Date(o.retention.retainUntil) },
+          legalHold: o.legalHold || undefined,
+        };
         const envelopeKeyIds = o.envelopeKeyIds ?? (o.envelopeKeyId ? [o.envelopeKeyId] : undefined);
         if (envelopeKeyIds) {
           // An Encryption SDK message is made asynchronously: startStandIn awaits seedEnvelopes().
@@ -76,6 +87,7 @@ export function seedWorld(core: S3Core, world: World): PendingEnvelope[] {
             where,
             contentType: o.contentType,
             checksumAlgorithm: o.checksumAlgorithm,
+            encryptionContext: o.encryptionContext,
             ...attributes,
           });
           return;
@@ -83,7 +95,7 @@ export function seedWorld(core: S3Core, world: World): PendingEnvelope[] {
         seedPreviousVersions(core, bucket, o.key, o.previousVersions ?? [], sse, o.storageClass ?? 'STANDARD');
         const enc = o.sseC
           ? { enc: { type: 'SSE-C' as const } }
-          : core.encryptionFor(bucket, o.key, sse, undefined, undefined);
+          : core.encryptionFor(bucket, o.key, sse, undefined, o.encryptionContext);
         const plain = o.sizeBytes === undefined ? Buffer.from(o.body ?? 'hello', 'utf8') : undefined;
         const seededParts = Math.max(1, Math.ceil((o.sizeBytes ?? 0) / MAX_COPY_BYTES));
         core.store(bucket, o.key, enc.enc, enc.dataKey, plain, o.sizeBytes ?? plain!.length, {
@@ -142,12 +154,14 @@ export async function seedEnvelopes(core: S3Core, pending: PendingEnvelope[]): P
   for (const p of pending.splice(0)) {
     try {
       const message = await envelopeMessage(core, p.keyIds, p.suite, p.bucket.region, Buffer.from(p.body, 'utf8'));
-      const enc = core.encryptionFor(p.bucket, p.key, p.sse, undefined, undefined);
+      const enc = core.encryptionFor(p.bucket, p.key, p.sse, undefined, p.encryptionContext);
       core.store(p.bucket, p.key, enc.enc, enc.dataKey, message, message.length, {
         contentType: p.contentType ?? 'application/octet-stream',
         metadata: p.metadata,
         system: p.system,
         grants: p.grants,
+        retention: p.retention,
+        legalHold: p.legalHold,
         tags: p.tags,
         storageClass: p.storageClass,
         etag: `"${md5(message)}"`,

@@ -62,6 +62,16 @@ export interface StoredObject {
   grants?: string[];
   checksum?: StoredChecksum;
   enc: Encryption;
+  /** Object Lock retention of this version (a bucket with Object Lock only). */
+  retention?: ObjectLockState['retention'];
+  /** Object Lock legal hold ON for this version. */
+  legalHold?: boolean;
+}
+
+/** A version's Object Lock state, as a write sets it. */
+export interface ObjectLockState {
+  retention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil: Date };
+  legalHold?: boolean;
 }
 
 /** System-defined object headers S3 stores from a write and answers on HEAD/GET (besides Content-Type). */
@@ -92,6 +102,8 @@ export interface Upload {
   tags: Record<string, string>;
   system: Record<string, string>;
   grants?: string[];
+  /** Object Lock state the completed object gets (from CreateMultipartUpload). */
+  lock: ObjectLockState;
   /** The algorithm the upload was created with (x-amz-checksum-algorithm): each part's checksum must come back on Complete. */
   checksumAlgorithm?: ChecksumAlgorithm;
   /** The object the key held when the upload was created: a conditional Complete after someone wrote the key meanwhile is a 409. */
@@ -104,6 +116,9 @@ export interface Bucket {
   defaultKmsKeyId?: string;
   bucketKeyEnabled: boolean;
   versioning: boolean;
+  /** Object Lock enabled (with its default retention); undefined: no Object Lock. */
+  objectLock?: { defaultRetention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number } };
+  objectOwnership: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
   objects: Map<string, StoredObject[]>; // versions, latest last
   uploads: Map<string, Upload>;
   bucketKeys: Map<string, { encrypted: Buffer; plaintext: Buffer; keyMaterialId: string; madeAt: number }>;
@@ -142,6 +157,9 @@ export interface S3ObjectInfo {
   systemHeaders: Record<string, string>;
   /** ACL grants besides the owner's FULL_CONTROL, as `<PERMISSION> <grantee>`. */
   grants: string[];
+  /** Object Lock retention of the latest version. */
+  retention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; retainUntil: string };
+  legalHold: boolean;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   storageClass: string;
