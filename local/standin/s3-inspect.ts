@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Core } from './s3-core';
 import { envelopeInfo, envelopeReport } from './s3-envelopes';
-import type { Bucket, S3ObjectInfo, S3ReportObject, StoredObject } from './s3-types';
+import type { Bucket, S3ObjectInfo, S3ReportObject } from './s3-types';
 
 /** What tests and `simulate --s3-report` see of the S3 stand-in's objects (no KMS request anyone made). */
 
@@ -17,8 +17,6 @@ function attempt<T>(fn: () => T): T | undefined {
 export async function reportObject(core: S3Core, bucket: Bucket, key: string): Promise<S3ReportObject> {
   const versions = bucket.objects.get(key)!;
   const o = versions[versions.length - 1];
-  // Fields other parts of the stand-in may add to a stored object (DSSE, cache control, checksum).
-  const extra = o as StoredObject & { dsse?: boolean; cacheControl?: string; checksumAlgorithm?: string };
   const kms = o.enc.type === 'aws:kms' ? o.enc : undefined;
   // A body the stand-in cannot open (its key disabled or deleted) reports no plaintext hash.
   const plain = o.body ? attempt(() => core.plaintextOf(bucket, o)) : undefined;
@@ -28,7 +26,7 @@ export async function reportObject(core: S3Core, bucket: Bucket, key: string): P
     bucket: bucket.name,
     key,
     versionCount: versions.length,
-    sse: kms ? (extra.dsse ? 'aws:kms:dsse' : 'aws:kms') : 'AES256',
+    sse: kms ? (kms.dsse ? 'aws:kms:dsse' : 'aws:kms') : 'AES256',
     kmsKeyArn: kms?.keyArn ?? null,
     keyMaterialId: kms?.keyMaterialId ?? null,
     bucketKeyEnabled: kms?.bucketKey ?? false,
@@ -36,8 +34,8 @@ export async function reportObject(core: S3Core, bucket: Bucket, key: string): P
     tags: { ...o.tags },
     metadata: { ...o.metadata },
     contentType: o.contentType ?? null,
-    cacheControl: extra.cacheControl ?? null,
-    checksumAlgorithm: extra.checksumAlgorithm ?? null,
+    cacheControl: o.system['cache-control'] ?? null,
+    checksumAlgorithm: o.checksum?.algorithm ?? null,
     plaintextSha256: readable ? createHash('sha256').update(readable).digest('hex') : null,
     envelope: envelope ? { algorithmSuiteId: envelope.algorithmSuiteId, wrappedBy: envelope.wrappedBy } : null,
   };

@@ -15,7 +15,14 @@ beforeAll(async () => {
     world({
       keys: [{ id: KEY_ID }],
       buckets: [
-        { name: 'enforced', defaultKmsKeyId: KEY_ID, objects: [{ key: 'ctx', encryptionContext: { tenant: 'a' } }] },
+        {
+          name: 'enforced',
+          defaultKmsKeyId: KEY_ID,
+          objects: [
+            { key: 'ctx', encryptionContext: { tenant: 'a' } },
+            { key: 'rep', kmsKeyId: KEY_ID, dsse: true, cacheControl: 'max-age=5', checksumAlgorithm: 'SHA1' },
+          ],
+        },
         {
           name: 'locked',
           versioning: true,
@@ -110,7 +117,10 @@ test('world: grants need ACLs, Object Lock fields need Object Lock on a versione
             { key: 'k', kmsKeyId: 'k', encryptionContext: { 'aws:x': 'a' } },
           ],
         },
-        { name: 'bk2', objects: [{ key: 'r', retention: { mode: 'GOVERNANCE', retainUntil: UNTIL }, legalHold: true }] },
+        {
+          name: 'bk2',
+          objects: [{ key: 'r', retention: { mode: 'GOVERNANCE', retainUntil: UNTIL }, legalHold: true }],
+        },
       ],
       keys: [{ id: 'k' }],
     }),
@@ -128,7 +138,10 @@ test('world: grants need ACLs, Object Lock fields need Object Lock on a versione
             { key: 'c', encryptionContext: { t: 'a' } },
           ],
         },
-        { name: 'bk2', objects: [{ key: 'r', retention: { mode: 'GOVERNANCE', retainUntil: UNTIL }, legalHold: true }] },
+        {
+          name: 'bk2',
+          objects: [{ key: 'r', retention: { mode: 'GOVERNANCE', retainUntil: UNTIL }, legalHold: true }],
+        },
       ],
     });
   } catch (e) {
@@ -139,4 +152,9 @@ test('world: grants need ACLs, Object Lock fields need Object Lock on a versione
   expect(message).toContain('buckets[0].objects[1].encryptionContext: only an SSE-KMS object');
   expect(message).toContain('buckets[1].objects[0].retention: the bucket has no Object Lock');
   expect(message).toContain('buckets[1].objects[0].legalHold: the bucket has no Object Lock');
+});
+
+test('--s3-report shows the stored DSSE, Cache-Control and checksum algorithm of an object', async () => {
+  const rep = (await s.s3Report(['enforced'])).find((o) => o.key === 'rep');
+  expect(rep).toMatchObject({ sse: 'aws:kms:dsse', cacheControl: 'max-age=5', checksumAlgorithm: 'SHA1' });
 });
