@@ -142,6 +142,23 @@ export class ReencryptionResources extends Construct {
         },
       }),
     );
+    // An object written with an additional SSE-KMS encryption context cannot be copied with it:
+    // S3 passes the context to KMS but never returns it (HeadObject/GetObject outputs have no
+    // SSEKMSEncryptionContext), so a copy would drop it. Denying S3's KMS use for any context
+    // key besides aws:s3:arn (an explicit deny, so the keyring statements below cannot allow it)
+    // makes such a copy fail with AccessDenied; the object is left untouched and reported.
+    props.reencryptObjects.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'NoSseKmsCopyWithUnknownContext',
+        effect: iam.Effect.DENY,
+        actions: REENCRYPT_KMS_ACTIONS,
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` },
+          'ForAnyValue:StringNotEquals': { 'kms:EncryptionContextKeys': ['aws:s3:arn'] },
+        },
+      }),
+    );
     // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name). Still every
     // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
     // (created for the rotated key, retired at the end of the run), which is not built yet.

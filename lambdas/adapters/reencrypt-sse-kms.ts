@@ -88,8 +88,30 @@ export function isSseCRefusal(e: unknown, head: boolean): boolean {
   return head || /form of Server Side Encryption/i.test(err.message ?? '');
 }
 
-/** Re-encrypt one SSE-KMS (or DSSE-KMS) object by copying it onto itself. */
+/**
+ * Whether S3 refused a request because KMS refused the data-key request S3 made for it: 403
+ * AccessDenied whose message names the KMS action (S3 relays KMS's denial). The commonest cause
+ * on a copy is an additional SSE-KMS encryption context, which the role's policy refuses on
+ * purpose (lib/reencryption.ts): S3 never returns it, so the copy would drop it.
+ */
+export function isKmsRefusal(e: unknown): boolean {
+  const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+  if (err.name !== 'AccessDenied' && err.$metadata?.httpStatusCode !== 403) return false;
+  return /\bkms[:.]/i.test(err.message ?? '');
+}
+
+/** Re-encrypt one SSE-KMS (or DSSE-KMS) object by copying it onto itself; a KMS refusal leaves it untouched, reported. */
 export async function reencryptSseKms(run: Run, bucket: string, key: string, keyArn: string): Promise<ObjectOutcome> {
+  try {
+    return await copyOntoItself(run, bucket, key, keyArn);
+  } catch (e) {
+    if (isKmsRefusal(e)) return { key, result: 'SKIPPED', reason: 'KMS_ACCESS_DENIED' };
+    throw e;
+  }
+}
+
+/** The copy itself: HEAD, decide, then CopyObject or a multipart copy. */
+async function copyOntoItself(run: Run, bucket: string, key: string, keyArn: string): Promise<ObjectOutcome> {
   let head: HeadObjectCommandOutput;
   try {
     head = await run.send<HeadObjectCommandOutput>(new HeadObjectCommand({ Bucket: bucket, Key: key }), KMS.head);

@@ -34,6 +34,8 @@ const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
     'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
   NON_KMS_WRAPPING_KEY: 'left untouched: also wrapped by a non-KMS (raw) key; re-encrypt it where that key is held',
   ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
+  KMS_ACCESS_DENIED:
+    'left untouched: KMS refused the copy (an extra SSE-KMS encryption context S3 does not return, or a key policy); copy it with its context by hand',
 };
 
 const REFUSAL_TEXT: Partial<Record<RefusalReason, string>> = {

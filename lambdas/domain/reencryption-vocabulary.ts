@@ -195,7 +195,13 @@ export type SkipReason =
   /** Envelope left untouched: a data key is wrapped by a non-KMS provider (raw AES/RSA key, hierarchical keyring) the function cannot wrap for again. */
   | 'NON_KMS_WRAPPING_KEY'
   /** Envelope left untouched: larger than MAX_ENVELOPE_BYTES, which the function re-encrypts in memory (lambdas/adapters/reencrypt-envelope.ts). */
-  | 'ENVELOPE_TOO_LARGE';
+  | 'ENVELOPE_TOO_LARGE'
+  /**
+   * SSE-KMS object left untouched: KMS refused S3's request for its data key. Possible causes: an
+   * additional encryption context S3 does not return (a copy would drop it), or a key policy or
+   * grant that does not let the function use the key through S3.
+   */
+  | 'KMS_ACCESS_DENIED';
 
 /** How many failed keys a target report lists (the counts stay exact). */
 export const MAX_LISTED_FAILURES = 20;

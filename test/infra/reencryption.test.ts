@@ -322,6 +322,22 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     ).toEqual([...listed, ...listedObjects].sort());
   });
 
+  test('IAM: S3 may not use a key for ReencryptObjects with any encryption context key besides aws:s3:arn (an explicit deny)', () => {
+    const deny = Object.values<any>(json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) =>
+        p.Properties.PolicyDocument.Statement.map((st: any) => ({ ...st, role: p.Properties.Roles[0].Ref as string })),
+      )
+      .filter((st) => st.Sid === 'NoSseKmsCopyWithUnknownContext');
+    expect(deny).toHaveLength(1);
+    expect(deny[0].role).toMatch(/^TasksReencryptObjectsRole/);
+    expect(deny[0]).toMatchObject({ Effect: 'Deny', Resource: '*' });
+    expect(deny[0].Condition).toEqual({
+      StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      'ForAnyValue:StringNotEquals': { 'kms:EncryptionContextKeys': ['aws:s3:arn'] },
+    });
+  });
+
   test('IAM: the product key for the results bucket only through S3; the summary appends KEY# entries only', () => {
     const viaS3 = all.filter(
       (st) => JSON.stringify(st.Condition ?? {}).includes('"s3.') && st.Sid !== 'SseKmsThroughS3ForListedBucketsOnly',

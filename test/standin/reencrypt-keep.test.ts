@@ -46,6 +46,7 @@ beforeAll(async () => {
       buckets: [
         {
           name: 'keep',
+          objectOwnership: 'ObjectWriter',
           objects: [
             {
               key: 'meta.csv',
@@ -70,6 +71,7 @@ beforeAll(async () => {
         },
         {
           name: 'sealed',
+          objectOwnership: 'ObjectWriter',
           objects: [
             {
               key: 'env.bin',

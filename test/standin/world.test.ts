@@ -64,6 +64,7 @@ describe('world files', () => {
       region: 'us-east-1',
       bucketKeyEnabled: false,
       versioning: false,
+      objectOwnership: 'BucketOwnerEnforced',
       objects: [{ key: 'a' }],
     });
     expect(w.faults).toEqual([]);

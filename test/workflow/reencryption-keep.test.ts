@@ -38,6 +38,8 @@ const world = parseWorld(
     buckets: [
       {
         name: 'keep-data',
+        // ACLs kept: a bucket whose Object Ownership lets objects have grants.
+        objectOwnership: 'ObjectWriter',
         objects: [
           {
             key: 'meta.csv',
