@@ -72,6 +72,10 @@ export interface StandIn {
   securityHubUpdates: SecurityHubUpdate[];
   /** A Security Hub finding as the hub now holds it (workflow status, note). */
   securityHubFinding(productArn: string, id: string): Record<string, unknown> | undefined;
+  /** The live grants of a key (ids, grantee, operations, constraints), as ListGrants would show them. */
+  grants(
+    idOrAlias: string,
+  ): { grantId: string; granteePrincipal: string; operations: string[]; retiringPrincipal?: string }[];
   /** Stops the server AND all pending timers. */
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { asServiceError, NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service 
 import { findingSourceRoute } from './finding-route';
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
+import { KmsGrants } from './kms-grants';
 import { CallCounter, RequestQuotas, THROTTLING_MESSAGE } from './quotas';
 import {
   checkKmsAnswer,
@@ -83,13 +84,22 @@ const S3_LOGGED_HEADERS =
  * Start the stand-in for a world. `speed` divides simulated time: rotations, and the refill of
  * the KMS request quotas (whose rates are per simulated second; see quotas.ts).
  */
-export async function startStandIn(world: World, opts: { speed?: number; iam?: AccountIam } = {}): Promise<StandIn> {
+export async function startStandIn(
+  world: World,
+  opts: {
+    speed?: number;
+    iam?: AccountIam;
+    /** Simulated seconds before a grant works without its token (kms-grants.ts; default 60). */
+    grantDelaySeconds?: number;
+  } = {},
+): Promise<StandIn> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed))
     throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
   const scheduler = new Scheduler();
   const keys = new KmsKeys(world, speed, scheduler);
-  const kms = new Kms(keys);
+  const grants = new KmsGrants(keys, opts.grantDelaySeconds);
+  const kms = new Kms(keys, grants);
   let s3: S3;
   try {
     s3 = new S3(world, keys);
@@ -106,6 +116,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
   const iam =
     opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
   const authz = new StandInAuthz(iam, world, keys, s3, iam.resourcePolicies);
+  authz.grants = grants;
   try {
     await iam.validate(
       [...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined),
@@ -416,6 +427,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     securityHubUpdates: findingSources.securityHubUpdates,
     securityHubFinding: (productArn, id) => findingSources.securityHubFinding(productArn, id),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
+    grants: (idOrAlias) => grants.of(keys.keyArn(idOrAlias, world.region)).map((g) => ({ ...g, tokens: undefined })),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         scheduler.clear();

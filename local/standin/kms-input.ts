@@ -17,6 +17,8 @@ export const LIST_LIMITS = {
   ListResourceTags: { default: 50, max: 50 },
   ListKeyRotations: { default: 100, max: 1000 },
 } as const satisfies Record<string, ListLimits>;
+/** ListGrants' `Limit`: 1..100, default 50 (@aws-sdk/client-kms ListGrantsRequest doc comment). */
+export const LIST_LIMITS_GRANTS: ListLimits = { default: 50, max: 100 };
 
 export function str(input: Input, name: string): string | undefined;
 export function str(input: Input, name: string, required: true): string;

@@ -11,6 +11,7 @@ import {
   stateWords,
 } from './kms-keys';
 import * as crypto from './kms-crypto';
+import { KmsGrants } from './kms-grants';
 import { LIST_LIMITS, lower, num, paginate, secs, str, type Input } from './kms-input';
 
 /**
@@ -32,6 +33,10 @@ export const KMS_OPERATIONS = [
   'ReEncrypt',
   'ScheduleKeyDeletion',
   'TagResource',
+  'CreateGrant',
+  'RetireGrant',
+  'RevokeGrant',
+  'ListGrants',
 ] as const;
 
 /** CreateKey's `Policy` (a JSON string): its document, or undefined for KMS's default key policy. */
@@ -48,7 +53,10 @@ function keyPolicyOf(policy: unknown): Record<string, unknown> | undefined {
 
 /** Answers KMS requests (see KMS_OPERATIONS) against the key model. */
 export class Kms {
-  constructor(readonly keys: KmsKeys) {}
+  constructor(
+    readonly keys: KmsKeys,
+    readonly grants: KmsGrants = new KmsGrants(keys),
+  ) {}
 
   /** One wire operation: its JSON output, or a ServiceError as KMS would answer. */
   handle(op: string, input: Input, region: string): unknown {
@@ -80,6 +88,15 @@ export class Kms {
         return this.scheduleKeyDeletion(input, region);
       case 'TagResource':
         return this.tagResource(input, region);
+      case 'CreateGrant':
+        return this.grants.create(input, region);
+      case 'RetireGrant':
+      case 'RevokeGrant':
+        // Who may retire is checked by authorization (authz.ts), before the handler.
+        this.grants.remove(this.grants.find(input, region, op));
+        return {};
+      case 'ListGrants':
+        return this.grants.list(input, region);
       default:
         throw new Error(`unrouted KMS operation ${op}`);
     }
