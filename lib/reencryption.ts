@@ -142,16 +142,10 @@ export class ReencryptionResources extends Construct {
         },
       }),
     );
-    // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name). Still every
-    // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
-    // (created for the rotated key, retired at the end of the run), which is not built yet.
-    props.reencryptObjects.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EnvelopeKeyringDirectUse',
-        actions: REENCRYPT_KMS_ACTIONS,
-        resources: [regionKeys],
-      }),
-    );
+    // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name), so the role
+    // holds no Decrypt/GenerateDataKey of its own for them: each envelope unit's rotated key is
+    // reached through a grant the state machine creates for this role and retires after the unit
+    // (lib/reencryption-grant.ts).
     props.reencryptObjects.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'EnvelopeWrappingKeys',
@@ -362,6 +356,8 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
         'unit.$': '$.reencryption.current',
         'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
         upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false,
+        // The envelope unit's grant token (lib/reencryption-grant.ts); null for other units.
+        'grantToken.$': '$.reencryptionGrant.GrantToken',
       },
     }),
     maxConcurrency: pacing.maxConcurrency,

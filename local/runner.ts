@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CreateGrantCommand, KMSClient, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { HandlerName } from '../lib/functions';
@@ -29,6 +30,7 @@ import {
 } from './distributed-map';
 import { createAccountIam, type AccountIam, type Principal } from './iam';
 import { withInvocationEnvironment } from './iam/invocation-env';
+import { physicalResources } from './iam/resources';
 import { currentSimClock, installSimulatedClock, SimClock } from './sim-clock';
 import { parseWorld } from './world';
 
@@ -225,9 +227,15 @@ export interface DefinitionRunResult {
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
   const mode = opts.mode ?? 'automatic';
+  // Role ARNs in the definition (the per-run grant's grantee) resolve as local/iam names the roles.
+  const roleArns = Object.fromEntries(
+    Object.entries(physicalResources(opts.template, opts.account, opts.region, opts.resources)).filter(
+      ([id]) => id.endsWith('.Arn') && opts.template.Resources[id.slice(0, -4)]?.Type === 'AWS::IAM::Role',
+    ),
+  );
   const { definition, functions } = extractWorkflow(
     opts.template,
-    { account: opts.account, region: opts.region, resources: opts.resources },
+    { account: opts.account, region: opts.region, resources: { ...roleArns, ...opts.resources } },
     mode,
   );
   const executionName = opts.executionName ?? `local-${Date.now()}`;
@@ -259,6 +267,10 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         mayInvoke(iam, machineRole, functionArn);
         return invokeHandler(callbackFn.handler, input.Payload, environment, opts, callbackFn.timeoutSeconds, role);
       };
+      return;
+    }
+    if (typeof state.Resource === 'string' && state.Resource.startsWith(KMS_SDK_INTEGRATION)) {
+      tasks[name] = kmsSdkTask(state.Resource.slice(KMS_SDK_INTEGRATION.length), opts, machineRole);
       return;
     }
     const fn = functions.get(state.Resource);
@@ -1062,4 +1074,37 @@ function visitStates(definition: any, fn: (name: string, state: any) => void): v
     if (state.Iterator) visitStates(state.Iterator, fn);
     for (const branch of state.Branches ?? []) visitStates(branch, fn);
   }
+}
+
+/** Step Functions' AWS SDK integration for KMS: `arn:aws:states:::aws-sdk:kms:<action>`. */
+const KMS_SDK_INTEGRATION = 'arn:aws:states:::aws-sdk:kms:';
+/** The KMS actions the definitions call through the SDK integration (the per-run grant). */
+const KMS_SDK_COMMANDS: Record<string, (input: any) => CreateGrantCommand | RetireGrantCommand> = {
+  createGrant: (input) => new CreateGrantCommand(input),
+  retireGrant: (input) => new RetireGrantCommand(input),
+};
+
+/**
+ * An SDK-integration task: the KMS call made as the state machine's role (signed, so the stand-in
+ * authorizes it), its output the API's answer; a failure is named `Kms.<ErrorName>`, as Step
+ * Functions names the errors of the SDK integrations.
+ */
+function kmsSdkTask(action: string, opts: LocalRunOptions, machineRole: Principal): (input: any) => Promise<unknown> {
+  const command = KMS_SDK_COMMANDS[action];
+  if (!command) throw new Error(`the runner does not implement the SDK integration kms:${action}`);
+  const client = new KMSClient({
+    endpoint: opts.serviceEndpoints?.KMS ?? opts.endpoint,
+    region: opts.region,
+    maxAttempts: 1,
+    credentials: { accessKeyId: machineRole.accessKeyId, secretAccessKey: machineRole.secretAccessKey },
+  });
+  return async (input: any) => {
+    try {
+      const { $metadata: _metadata, ...output } = await client.send(command(input) as CreateGrantCommand);
+      return output;
+    } catch (e) {
+      const err = e as Error;
+      throw Object.assign(new Error(err.message), { name: `Kms.${err.name}` });
+    }
+  };
 }
