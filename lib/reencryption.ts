@@ -202,7 +202,7 @@ export class ReencryptionResources extends Construct {
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
       reason:
-        "The rotated keys are named by findings at run time; limited to this account's keys in this Region and to kms:Decrypt + kms:GenerateDataKey (S3 SSE-KMS copies and the Encryption SDK's keyring).",
+        "The rotated keys are named by findings at run time; limited to this account's keys in this Region, to kms:Decrypt + kms:GenerateDataKey, and to S3 (kms:ViaService) for the listed buckets' objects (SSE-KMS copies).",
     });
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
@@ -223,6 +223,11 @@ export class ReencryptionResources extends Construct {
    * (ListedBucketsReader).
    */
   grantToStateMachine(machine: sfn.StateMachine): void {
+    Validations.of(machine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "The per-run grant (lib/reencryption-grant.ts) on the rotated key, named at run time: kms:CreateGrant only, only for ReencryptObjects' role, only Decrypt + GenerateDataKey, retirable by this role (KMS condition keys).",
+    });
     Validations.of(machine.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as s3.CfnBucket)}>/*]`,
       reason:
