@@ -159,16 +159,10 @@ export class ReencryptionResources extends Construct {
         },
       }),
     );
-    // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name). Still every
-    // key of this account in this Region: narrowing it to the rotated key needs a per-run grant
-    // (created for the rotated key, retired at the end of the run), which is not built yet.
-    props.reencryptObjects.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EnvelopeKeyringDirectUse',
-        actions: REENCRYPT_KMS_ACTIONS,
-        resources: [regionKeys],
-      }),
-    );
+    // Envelopes: the Encryption SDK's keyring calls KMS directly (no service to name), so the role
+    // holds no Decrypt/GenerateDataKey of its own for them: each envelope unit's rotated key is
+    // reached through a grant the state machine creates for this role and retires after the unit
+    // (lib/reencryption-grant.ts).
     props.reencryptObjects.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'EnvelopeWrappingKeys',
@@ -225,7 +219,7 @@ export class ReencryptionResources extends Construct {
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
       reason:
-        "The rotated keys are named by findings at run time; limited to this account's keys in this Region and to kms:Decrypt + kms:GenerateDataKey (S3 SSE-KMS copies and the Encryption SDK's keyring).",
+        "The rotated keys are named by findings at run time; limited to this account's keys in this Region, to kms:Decrypt + kms:GenerateDataKey, and to S3 (kms:ViaService) for the listed buckets' objects (SSE-KMS copies).",
     });
     Validations.of(reencryptRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
@@ -246,6 +240,11 @@ export class ReencryptionResources extends Construct {
    * (ListedBucketsReader).
    */
   grantToStateMachine(machine: sfn.StateMachine): void {
+    Validations.of(machine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      reason:
+        "The per-run grant (lib/reencryption-grant.ts) on the rotated key, named at run time: kms:CreateGrant only, only for ReencryptObjects' role, only Decrypt + GenerateDataKey, retirable by this role (KMS condition keys).",
+    });
     Validations.of(machine.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${Stack.of(this).getLogicalId(this.resultsBucket.node.defaultChild as s3.CfnBucket)}>/*]`,
       reason:
@@ -379,6 +378,8 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
         'unit.$': '$.reencryption.current',
         'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
         upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false,
+        // The envelope unit's grant token (lib/reencryption-grant.ts); null for other units.
+        'grantToken.$': '$.reencryptionGrant.GrantToken',
       },
     }),
     maxConcurrency: pacing.maxConcurrency,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -15,6 +15,11 @@ import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
 import { REENCRYPT_TASK_TIMEOUT_SECONDS, TASK_TIMEOUT_SECONDS } from './limits';
 import { reencryptTargetMap, type ReencryptionResources } from './reencryption';
+import { grantCreationStatement, reencryptionGrantStates } from './reencryption-grant';
+import { synthesizedDefinition } from './synthesized-definition';
+
+// Exported here too: the infra test reads it from this module.
+export { synthesizedDefinition } from './synthesized-definition';
 import { definitionProblems } from './definition-check';
 import { NOTHING_PLANNED, type ReencryptionSettings } from '../lambdas/domain/reencryption';
 import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
@@ -392,14 +397,21 @@ export class RotationWorkflow extends Construct {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),
         resultPath: '$.reencryption',
       });
+      // The envelope path's per-unit KMS grant, created before the map and retired after it.
+      const grant = reencryptionGrantStates(this, {
+        map,
+        next: summarize,
+        grantee: reencryptObjects.role!,
+        retiringRoleArn: () => this.stateMachine.role.roleArn,
+      });
       // A map run that fails (listing refused, too many failed children) is reported, not fatal.
-      map.addCatch(summarize, { errors: ['States.ALL'], resultPath: '$.reencryption.mapRunError' });
+      map.addCatch(grant.end, { errors: ['States.ALL'], resultPath: '$.reencryption.mapRunError' });
       // Summarize failed: the targets not yet summarised are not reported as done; stop the loop.
       summarize.addCatch(notify, { errors: ['States.ALL'], resultPath: '$.reencryption.branchError' });
       const more = new sfn.Choice(this, STATE.moreToReencrypt, { stateName: STATE.moreToReencrypt })
-        .when(sfn.Condition.numberGreaterThan('$.reencryption.remaining', 0), map)
+        .when(sfn.Condition.numberGreaterThan('$.reencryption.remaining', 0), grant.start)
         .otherwise(notify);
-      map.next(summarize);
+      map.next(grant.end);
       summarize.next(more);
       plan.next(more);
     } else {
@@ -421,6 +433,8 @@ export class RotationWorkflow extends Construct {
       comment: `kms-incident-rotation (${props.mode} requests): assess, rotate on demand, confirm, notify`,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    const grantee = props.reencryption ? fns['reencrypt-objects']?.role : undefined;
+    if (grantee) this.stateMachine.addToRolePolicy(grantCreationStatement(grantee, this.stateMachine.role));
     const cfnMachine = this.stateMachine.node.defaultChild as sfn.CfnStateMachine;
     cfnMachine.addMetadata(WORKFLOW_MODE_METADATA_KEY, props.mode);
     // `cdk synth` fails, naming the state and the rule, on what CreateStateMachine would refuse at
@@ -429,23 +443,4 @@ export class RotationWorkflow extends Construct {
       validate: () => definitionProblems(synthesizedDefinition(cfnMachine), 'STANDARD'),
     });
   }
-}
-
-/** A token's stand-in in the checked definition (ARNs and names only appear inside JSON strings). */
-const TOKEN_PLACEHOLDER = 'token';
-
-/**
- * The definition a state machine's template resource carries, parsed: CDK renders it as a string,
- * or as an Fn::Join of strings and intrinsics (function ARNs, bucket names), which stand in as
- * TOKEN_PLACEHOLDER. Exported for the infra test.
- */
-export function synthesizedDefinition(machine: sfn.CfnStateMachine): unknown {
-  const resolved = Stack.of(machine).resolve(machine.definitionString) as unknown;
-  if (typeof resolved === 'string') return JSON.parse(resolved);
-  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
-  if (!join)
-    throw new Error(
-      `State machine ${machine.node.path}: unexpected definition ${JSON.stringify(resolved).slice(0, 200)}`,
-    );
-  return JSON.parse(join[1].map((part) => (typeof part === 'string' ? part : TOKEN_PLACEHOLDER)).join(join[0]));
 }

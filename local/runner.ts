@@ -11,6 +11,8 @@ import { APPROVAL_DENIED, APPROVE, encodeDenial } from '../lambdas/domain/approv
 import { extractWorkflow, type CfnTemplate } from './template';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { createAccountIam, type AccountIam } from './iam';
+import { physicalResources } from './iam/resources';
+import { KMS_SDK_INTEGRATION, kmsSdkTask } from './kms-sdk-integration';
 import type { DefinitionRunOptions, DefinitionRunResult, RunEvent } from './run-contract';
 import { runDefinition, visitStates } from './run-definition';
 import { invokeHandler, mayInvoke, scaledEnvironment } from './run-handlers';
@@ -78,9 +80,15 @@ export interface LocalRunResult extends DefinitionRunResult {
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
   const mode = opts.mode ?? 'automatic';
+  // Role ARNs in the definition (the per-run grant's grantee) resolve as local/iam names the roles.
+  const roleArns = Object.fromEntries(
+    Object.entries(physicalResources(opts.template, opts.account, opts.region, opts.resources)).filter(
+      ([id]) => id.endsWith('.Arn') && opts.template.Resources[id.slice(0, -4)]?.Type === 'AWS::IAM::Role',
+    ),
+  );
   const { definition, functions } = extractWorkflow(
     opts.template,
-    { account: opts.account, region: opts.region, resources: opts.resources },
+    { account: opts.account, region: opts.region, resources: { ...roleArns, ...opts.resources } },
     mode,
   );
   const executionName = opts.executionName ?? `local-${Date.now()}`;
@@ -112,6 +120,11 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         mayInvoke(iam, machineRole, functionArn);
         return invokeHandler(callbackFn.handler, input.Payload, environment, opts, callbackFn.timeoutSeconds, role);
       };
+      return;
+    }
+    if (typeof state.Resource === 'string' && state.Resource.startsWith(KMS_SDK_INTEGRATION)) {
+      const at = { endpoint: opts.serviceEndpoints?.KMS ?? opts.endpoint, region: opts.region };
+      tasks[name] = kmsSdkTask(state.Resource.slice(KMS_SDK_INTEGRATION.length), at, machineRole);
       return;
     }
     const fn = functions.get(state.Resource);

@@ -145,7 +145,13 @@ export interface ReencryptItem {
 /** What one child execution's ReencryptObjects task receives (ItemBatcher's shape, and the child's start). */
 export interface ReencryptBatchInput {
   /** `upgradeEnvelopeSuite`: setting `reEncryptUpgradeEnvelopeSuite` (absent: false, legacy suites are kept). */
-  BatchInput: { unit: ReencryptionUnit; kmsRequestsPerSecond: number; upgradeEnvelopeSuite?: boolean };
+  BatchInput: {
+    unit: ReencryptionUnit;
+    kmsRequestsPerSecond: number;
+    upgradeEnvelopeSuite?: boolean;
+    /** An envelope unit's per-run KMS grant token on the rotated key (lib/reencryption-grant.ts); null otherwise. */
+    grantToken?: string | null;
+  };
   Items: ReencryptItem[];
   /** The child execution's `$$.Execution.StartTime` (ISO): its Express deadline counts from here, not from the function's start. */
   childStartedAt?: string;

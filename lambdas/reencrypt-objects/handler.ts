@@ -48,12 +48,17 @@ export async function reencryptBatch(
   context: Pick<Context, 'getRemainingTimeInMillis'>,
   deps?: Partial<ReencryptDeps>,
 ): Promise<TargetReport> {
-  const { unit, kmsRequestsPerSecond, upgradeEnvelopeSuite } = input.BatchInput;
+  const { unit, kmsRequestsPerSecond, upgradeEnvelopeSuite, grantToken } = input.BatchInput;
   const region = parseKmsArn(unit.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
   // The keyring names only the rotated key: it decrypts only that key's data keys; the rewrite also wraps for the message's other KMS keys.
   const keyring =
     unit.type === 'envelope'
-      ? new KmsKeyringNode({ generatorKeyId: unit.keyArn, clientProvider: kmsClients })
+      ? new KmsKeyringNode({
+          generatorKeyId: unit.keyArn,
+          clientProvider: kmsClients,
+          // The role's only right on the rotated key is the run's grant: usable at once with its token.
+          grantTokens: grantToken ? [grantToken] : undefined,
+        })
       : undefined;
   const report = await reencryptObjects(
     {

@@ -91,6 +91,8 @@ export function keyContext(
 
 /** The operations whose resource is the key named by `KeyId`. */
 const KEY_OPERATIONS = new Set([
+  'ListGrants',
+  'RevokeGrant',
   'DescribeKey',
   'ListResourceTags',
   'GetKeyRotationStatus',
@@ -148,6 +150,9 @@ export function kmsChecks(
       });
     return checks;
   }
+  // RetireGrant is authorized by the grant itself (local/standin/kms-grants.ts), not by policies.
+  if (op === 'RetireGrant') return [];
+  if (op === 'CreateGrant') return createGrantChecks(input, base, callerAccount, keyOf(input.KeyId));
   if (!KEY_OPERATIONS.has(op)) throw new Error(`local/iam: no authorization mapping for KMS ${op}`);
   const key =
     op === 'Decrypt' && input.KeyId === undefined ? keyOfCiphertext(input.CiphertextBlob) : keyOf(input.KeyId);
@@ -158,6 +163,34 @@ export function kmsChecks(
     ...(op === 'TagResource' ? requestTags(input.Tags) : {}),
   };
   return [{ action: `kms:${op}`, resource: key.arn, context, resourcePolicy: key.policy }];
+}
+
+/**
+ * CreateGrant: kms:CreateGrant on the key with the grant's condition keys (KMS condition keys
+ * reference): kms:GranteePrincipal, kms:RetiringPrincipal (when named), kms:GrantOperations (the
+ * multi-valued list, for ForAllValues/ForAnyValue), kms:GrantConstraintType (when constrained)
+ * and kms:GrantIsForAWSResource, false: the stand-in's callers are never an AWS service acting
+ * for a resource.
+ */
+function createGrantChecks(
+  input: Input,
+  base: Record<string, string>,
+  callerAccount: string,
+  key: KeyFacts | undefined,
+): AuthorizationCheck[] {
+  if (!key) return [];
+  const context: Record<string, string | string[]> = {
+    ...keyContext(key, callerAccount, input.KeyId),
+    ...base,
+    'kms:GrantIsForAWSResource': 'false',
+  };
+  if (typeof input.GranteePrincipal === 'string') context['kms:GranteePrincipal'] = input.GranteePrincipal;
+  if (typeof input.RetiringPrincipal === 'string') context['kms:RetiringPrincipal'] = input.RetiringPrincipal;
+  if (Array.isArray(input.Operations)) context['kms:GrantOperations'] = input.Operations.map(String);
+  const constraints = input.Constraints as Record<string, unknown> | undefined;
+  const type = ['EncryptionContextSubset', 'EncryptionContextEquals'].find((t) => constraints?.[t] !== undefined);
+  if (type) context['kms:GrantConstraintType'] = type;
+  return [{ action: 'kms:CreateGrant', resource: key.arn, context, resourcePolicy: key.policy }];
 }
 
 /**

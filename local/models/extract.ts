@@ -29,6 +29,10 @@ export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
     'ReEncrypt',
     'ScheduleKeyDeletion',
     'TagResource',
+    'CreateGrant',
+    'RetireGrant',
+    'RevokeGrant',
+    'ListGrants',
   ],
   s3: [
     'ListObjectsV2',

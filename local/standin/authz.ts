@@ -12,6 +12,7 @@ import type { World } from '../world';
 import { ServiceError, type Service } from './errors';
 import type { KmsKeys, KeyRec } from './kms-keys';
 import { parseCiphertext } from './kms-keys';
+import type { KmsGrants } from './kms-grants';
 import type { S3 } from './s3';
 
 /**
@@ -80,6 +81,8 @@ const S3_MESSAGES: Partial<Record<string, string>> = {
 export class StandInAuthz {
   /** The caller of the S3 request being served (S3 calls KMS on its behalf, synchronously). */
   private s3Caller: Principal | undefined;
+  /** The KMS grants: an authorization path next to key policy and IAM (kms-grants.ts). */
+  grants: KmsGrants | undefined;
 
   constructor(
     readonly iam: AccountIam,
@@ -105,6 +108,18 @@ export class StandInAuthz {
 
   /** KMS: every action the operation needs, with the key's policy. */
   kms(caller: Principal, op: string, input: Record<string, unknown>, region: string): void {
+    const tokens = this.grants?.checkTokens(input.GrantTokens) ?? [];
+    if (op === 'RetireGrant' && this.grants) {
+      // Authorized by the grant alone (kms-grants.ts), not by key policy or IAM.
+      const grant = this.grants.find(input, region, op);
+      if (!this.grants.mayRetire(grant, caller))
+        throw new ServiceError(
+          'AccessDeniedException',
+          `${caller.arn} is not the retiring principal of grant ${grant.grantId} on ${grant.keyArn}, nor its grantee with RetireGrant, nor its account.`,
+          400,
+        );
+      return;
+    }
     const checks = kmsChecks(
       op,
       input,
@@ -113,8 +128,21 @@ export class StandInAuthz {
       (blob) => this.keyOfCiphertext(blob, region),
       region,
     );
-    for (const check of checks)
+    for (const check of checks) {
+      if (this.grantAllows(caller, check, tokens)) continue;
       this.enforce(caller, check, (message) => new ServiceError('AccessDeniedException', message, 400));
+    }
+  }
+
+  /** A live grant on the check's key allows its action for the caller (kms-grants.ts). */
+  private grantAllows(caller: Principal, check: AuthorizationCheck, tokens: readonly string[]): boolean {
+    if (!this.grants || !check.action.startsWith('kms:')) return false;
+    const ctx = Object.fromEntries(
+      Object.entries(check.context ?? {})
+        .filter(([k, v]) => k.startsWith('kms:EncryptionContext:') && typeof v === 'string')
+        .map(([k, v]) => [k.slice('kms:EncryptionContext:'.length), v as string]),
+    );
+    return this.grants.allows(caller, check.action.slice(4), check.resource, ctx, tokens);
   }
 
   /** S3: the object/bucket actions; the KMS calls S3 makes follow in `viaS3`. */

@@ -16,6 +16,12 @@ export class ServiceError extends Error {
   }
 }
 
+/** Unexpected exceptions become InternalFailure (500) with the message, so bugs are visible. */
+export function asServiceError(e: unknown): ServiceError {
+  if (e instanceof ServiceError) return e;
+  return new ServiceError('InternalFailure', `stand-in bug: ${(e as Error)?.stack ?? String(e)}`, 500);
+}
+
 /** The code the stand-in uses for any operation it does not implement (never a real AWS error name). */
 export const NOT_IMPLEMENTED = 'NotImplementedByStandIn';
 

@@ -3,10 +3,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { World, WorldFault } from '../world';
-import { NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors';
+import { asServiceError, NOT_IMPLEMENTED, ServiceError, xmlEscape, type Service } from './errors';
+import { findingSourceRoute } from './finding-route';
 import { Kms, KMS_OPERATIONS } from './kms';
 import { KmsKeys } from './kms-keys';
-import { CallCounter, RequestQuotas, THROTTLING_MESSAGE, type KmsCallCounters } from './quotas';
+import { KmsGrants } from './kms-grants';
+import { CallCounter, RequestQuotas, THROTTLING_MESSAGE } from './quotas';
 import {
   checkKmsAnswer,
   checkKmsRequest,
@@ -15,19 +17,13 @@ import {
   checkSnsAnswer,
   checkSnsRequest,
 } from '../models/check';
-import { S3, S3_OPERATIONS, s3Operation, type S3ObjectInfo, type S3ReportObject } from './s3';
+import { S3, S3_OPERATIONS, s3Operation } from './s3';
 import { Scheduler } from './scheduler';
-import { parseQuery, Sns, SNS_OPERATIONS, type Published } from './sns';
+import { parseQuery, Sns, SNS_OPERATIONS } from './sns';
 import { createAccountIam, type AccountIam } from '../iam';
 import { StandInAuthz } from './authz';
-import { FindingSources, FINDING_OPERATIONS, type SecurityHubUpdate } from './findings';
-import {
-  checkRestJsonAnswer,
-  checkRestJsonRequest,
-  restJsonAnswer,
-  restJsonInput,
-  restJsonOperation,
-} from '../models/rest-json';
+import { FindingSources, FINDING_OPERATIONS } from './findings';
+import type { StandIn, StandInCall } from './api';
 import type { FindingService } from './errors';
 
 /**
@@ -50,75 +46,7 @@ export type { SecurityHubUpdate } from './findings';
 /** Name of the pre-created SNS topic. */
 export const TOPIC_NAME = 'kms-incident-rotation';
 
-export interface StandInCall {
-  service: Service;
-  operation: string;
-  region: string;
-  input: unknown;
-  error?: string;
-  /** An `afterPerforming` fault: the operation took effect although `error` was answered. */
-  performed?: boolean;
-  at: number;
-  /** Who signed the request (the principal's ARN), once its signature is verified. */
-  caller?: string;
-}
-
-export interface StandInFault {
-  service: Service;
-  operation: string;
-  error: string;
-  times: number;
-  /** Perform the operation, then answer `error` (`NoResponse`: close the connection unanswered). */
-  afterPerforming?: boolean;
-  /** S3: answer HTTP 200 with the error in an `<Error>` body (CopyObject, UploadPartCopy, CompleteMultipartUpload). */
-  okWithErrorBody?: boolean;
-}
-
-export interface StandIn {
-  /** 'http://127.0.0.1:<port>' */
-  endpoint: string;
-  /** Pre-created topic arn:aws:sns:<world.region>:<account>:kms-incident-rotation */
-  topicArn: string;
-  /** Every request, in arrival order (`error` set when it failed). */
-  calls: StandInCall[];
-  published: Published[];
-  /** The next `times` calls of service/operation fail with `error`. */
-  addFault(f: StandInFault): void;
-  /**
-   * KMS calls per operation and key so far: those served and those refused by the request
-   * quotas (local/standin/quotas.ts), with the number of throttles.
-   */
-  counters(): KmsCallCounters;
-  /** ARN of a key given its id, alias name or ARN (default Region: the world's). */
-  keyArn(idOrAlias: string, region?: string): string;
-  /** Sets a key's tag as someone with kms:TagResource would (tests: a key opted out mid-run). */
-  setKeyTag(idOrAlias: string, tagKey: string, value: string): void;
-  /**
-   * Runs `fn` once, right after the stand-in has performed the next S3 call of `operation` on
-   * `bucket`/`key` and before it answers: someone else acting in between (tests: an object
-   * changed while the workflow re-encrypts it).
-   */
-  onceAfterS3(operation: string, bucket: string, key: string, fn: () => void): void;
-  /** Writes an object as another S3 client would (PutObject, the bucket's default encryption). */
-  putS3Object(bucket: string, key: string, body: string): void;
-  /** Inspect a stored S3 object (latest version): data-key fingerprint, wrapping key material, ... */
-  s3Object(bucket: string, key: string): S3ObjectInfo | undefined;
-  /** `simulate --s3-report`: the current version of every object in these buckets (all when absent); not counted as requests. */
-  s3Report(buckets?: readonly string[]): Promise<S3ReportObject[]>;
-  /** Which key and key material made a KMS ciphertext blob. */
-  inspectCiphertext(blob: Uint8Array): { account: string; keyId: string; keyMaterialId: string };
-  /**
-   * Files a finding event's finding with its source service (GuardDuty, Security Hub, Access
-   * Analyzer) as that service holds it, so that Intake can confirm it; returns the finding ids.
-   */
-  fileFinding(event: unknown): string[];
-  /** Every Security Hub BatchUpdateFindings call served, in order. */
-  securityHubUpdates: SecurityHubUpdate[];
-  /** A Security Hub finding as the hub now holds it (workflow status, note). */
-  securityHubFinding(productArn: string, id: string): Record<string, unknown> | undefined;
-  /** Stops the server AND all pending timers. */
-  close(): Promise<void>;
-}
+export type { StandIn, StandInCall, StandInFault } from './api';
 
 /** The fault error that closes the connection without an answer (KMS `afterPerforming` faults). */
 const NO_RESPONSE = 'NoResponse';
@@ -156,13 +84,22 @@ const S3_LOGGED_HEADERS =
  * Start the stand-in for a world. `speed` divides simulated time: rotations, and the refill of
  * the KMS request quotas (whose rates are per simulated second; see quotas.ts).
  */
-export async function startStandIn(world: World, opts: { speed?: number; iam?: AccountIam } = {}): Promise<StandIn> {
+export async function startStandIn(
+  world: World,
+  opts: {
+    speed?: number;
+    iam?: AccountIam;
+    /** Simulated seconds before a grant works without its token (kms-grants.ts; default 60). */
+    grantDelaySeconds?: number;
+  } = {},
+): Promise<StandIn> {
   const speed = opts.speed ?? 1;
   if (!(speed > 0) || !Number.isFinite(speed))
     throw new Error(`stand-in: speed must be a positive number (got ${speed})`);
   const scheduler = new Scheduler();
   const keys = new KmsKeys(world, speed, scheduler);
-  const kms = new Kms(keys);
+  const grants = new KmsGrants(keys, opts.grantDelaySeconds);
+  const kms = new Kms(keys, grants);
   let s3: S3;
   try {
     s3 = new S3(world, keys);
@@ -179,6 +116,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
   const iam =
     opts.iam ?? createAccountIam({ template: { Resources: {} }, world, account: world.account, region: world.region });
   const authz = new StandInAuthz(iam, world, keys, s3, iam.resourcePolicies);
+  authz.grants = grants;
   try {
     await iam.validate(
       [...world.keys.map((k) => k.policy), ...world.buckets.map((b) => b.policy)].filter((p) => p !== undefined),
@@ -428,80 +366,15 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     }
   }
 
-  /** IAM action and resource of a finding source's operation (Service Authorization Reference). */
-  function findingAction(
-    service: FindingService,
-    op: string,
-    input: Record<string, unknown>,
-    region: string,
-  ): { action: string; resource: string } {
-    if (service === 'guardduty')
-      return {
-        action: `guardduty:${op}`,
-        resource: `arn:aws:guardduty:${region}:${world.account}:detector/${String(input.DetectorId)}`,
-      };
-    if (service === 'securityhub')
-      return { action: `securityhub:${op}`, resource: `arn:aws:securityhub:${region}:${world.account}:hub/default` };
-    return { action: `access-analyzer:${op}`, resource: String(input.analyzerArn) };
-  }
-
-  /**
-   * A restJson1 finding source request: the operation from method and path, the input bound and
-   * validated against the model, IAM, faults, then the answer validated and sent with jsonName
-   * keys. Errors carry `x-amzn-errortype` and a JSON body, as restJson1 services send them.
-   */
-  async function serveFindingSource(
-    service: FindingService,
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    body: Buffer,
-    region: string,
-    requestId: string,
-    at: number,
-  ): Promise<void> {
-    const method = req.method ?? 'GET';
-    const found = restJsonOperation(service, method, url.pathname);
-    const call: StandInCall = { service, operation: found?.op ?? `${method} ${url.pathname}`, region, input: {}, at };
-    calls.push(call);
-    try {
-      const caller = await authz.authenticate(service, req, body);
-      call.caller = caller.arn;
-      if (!found)
-        throw new ServiceError(
-          NOT_IMPLEMENTED,
-          `The kms-incident-rotation stand-in does not implement ${SERVICE_LABEL[service]} ${method} ${url.pathname} (it implements: ${SUPPORTED[service].join(', ')})`,
-        );
-      const input = restJsonInput(service, found.op, found.labels, url.searchParams, body.toString('utf8'));
-      call.input = input;
-      checkRestJsonRequest(service, found.op, input);
-      const { action, resource } = findingAction(service, found.op, input, region);
-      authz.findingSource(caller, action, resource);
-      const fault = takeFault(service, found.op);
-      if (fault) throw fault;
-      if (region !== world.region)
-        throw new ServiceError(
-          NOT_IMPLEMENTED,
-          `The stand-in holds findings in ${world.region} only (the request was signed for ${region})`,
-        );
-      const output = findingSources.handle(service, found.op, input, caller.arn);
-      checkRestJsonAnswer(service, found.op, output);
-      res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
-      res.end(JSON.stringify(restJsonAnswer(service, found.op, output)));
-    } catch (e) {
-      const err = asServiceError(e);
-      call.error = err.code;
-      const extra = Object.fromEntries(
-        Object.entries(err).filter(([k, v]) => ['resourceId', 'resourceType'].includes(k) && typeof v === 'string'),
-      );
-      res.writeHead(err.status, {
-        'content-type': 'application/json',
-        'x-amzn-requestid': requestId,
-        'x-amzn-errortype': err.code,
-      });
-      res.end(JSON.stringify({ __type: err.code, message: err.message, ...extra }));
-    }
-  }
+  const serveFindingSource = findingSourceRoute({
+    world,
+    authz,
+    findingSources,
+    calls,
+    takeFault,
+    label: (service) => SERVICE_LABEL[service],
+    implemented: (service) => SUPPORTED[service],
+  });
 
   const server = createServer((req, res) => {
     onRequest(req, res).catch((e: unknown) => {
@@ -554,6 +427,7 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
     securityHubUpdates: findingSources.securityHubUpdates,
     securityHubFinding: (productArn, id) => findingSources.securityHubFinding(productArn, id),
     inspectCiphertext: (blob) => keys.inspect(Buffer.from(blob)),
+    grants: (idOrAlias) => grants.of(keys.keyArn(idOrAlias, world.region)).map((g) => ({ ...g, tokens: undefined })),
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         scheduler.clear();
@@ -563,10 +437,4 @@ export async function startStandIn(world: World, opts: { speed?: number; iam?: A
       return closed;
     },
   };
-}
-
-/** Unexpected exceptions become InternalFailure (500) with the message, so bugs are visible. */
-function asServiceError(e: unknown): ServiceError {
-  if (e instanceof ServiceError) return e;
-  return new ServiceError('InternalFailure', `stand-in bug: ${(e as Error)?.stack ?? String(e)}`, 500);
 }

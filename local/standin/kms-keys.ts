@@ -1,8 +1,12 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { settingsObject } from '../../lib/settings';
 import { defaultWorldKey, keyArnOf, type KmsBehaviour, type World, type WorldKey } from '../world';
 import { ServiceError } from './errors';
 import { Scheduler } from './scheduler';
+import { canonicalContext, parseCiphertext, seal, type ParsedBlob } from './kms-blob';
+
+// The ciphertext blob format (kms-blob.ts) is part of the key model's interface.
+export { parseCiphertext, seal } from './kms-blob';
 
 /**
  * The KMS stand-in's model: keys, their key material and rotations, the ciphertext blob format
@@ -72,75 +76,6 @@ export interface DataKey {
   blob: Buffer;
   keyArn: string;
   keyMaterialId: string;
-}
-
-// ---------- ciphertext blob: our own layout ----------
-// "SKC1" | account (12 ASCII digits) | keyId length (1 byte) | keyId (utf8) | material id (32 bytes)
-// | iv (12) | tag (16) | ciphertext. AAD = everything before the iv + canonical encryption context.
-const MAGIC = Buffer.from('SKC1');
-
-function canonicalContext(ctx: Record<string, string>): Buffer {
-  return Buffer.from(
-    JSON.stringify(
-      Object.keys(ctx)
-        .sort()
-        .map((k) => [k, ctx[k]]),
-    ),
-  );
-}
-
-/** Encrypts under `m` into a blob of the layout above, bound to the encryption context. */
-export function seal(
-  account: string,
-  keyId: string,
-  m: Material,
-  plaintext: Buffer,
-  ctx: Record<string, string>,
-): Buffer {
-  const id = Buffer.from(keyId, 'utf8');
-  const header = Buffer.concat([
-    MAGIC,
-    Buffer.from(account, 'ascii'),
-    Buffer.from([id.length]),
-    id,
-    Buffer.from(m.id, 'hex'),
-  ]);
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', m.bytes, iv);
-  c.setAAD(Buffer.concat([header, canonicalContext(ctx)]));
-  const ct = Buffer.concat([c.update(plaintext), c.final()]);
-  return Buffer.concat([header, iv, c.getAuthTag(), ct]);
-}
-
-interface ParsedBlob {
-  account: string;
-  keyId: string;
-  materialId: string;
-  header: Buffer;
-  iv: Buffer;
-  tag: Buffer;
-  ct: Buffer;
-}
-
-/** Splits a blob made by `seal`; InvalidCiphertextException for anything else. */
-export function parseCiphertext(blob: Buffer): ParsedBlob {
-  const bad = () =>
-    new ServiceError('InvalidCiphertextException', 'The ciphertext is not a ciphertext blob made by this KMS.');
-  if (blob.length < 4 + 12 + 1 || !blob.subarray(0, 4).equals(MAGIC)) throw bad();
-  const account = blob.subarray(4, 16).toString('ascii');
-  const idLen = blob[16];
-  const idEnd = 17 + idLen;
-  const headerEnd = idEnd + 32;
-  if (blob.length < headerEnd + 28) throw bad();
-  return {
-    account,
-    keyId: blob.subarray(17, idEnd).toString('utf8'),
-    materialId: blob.subarray(idEnd, headerEnd).toString('hex'),
-    header: blob.subarray(0, headerEnd),
-    iv: blob.subarray(headerEnd, headerEnd + 12),
-    tag: blob.subarray(headerEnd + 12, headerEnd + 28),
-    ct: blob.subarray(headerEnd + 28),
-  };
 }
 
 /** Fresh random key material (AES-256) with a random 64-hex-character id. */

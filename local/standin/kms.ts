@@ -8,10 +8,12 @@ import {
   DAY_MS,
   type KeyRec,
   type KmsKeys,
-  parseCiphertext,
-  seal,
   stateWords,
 } from './kms-keys';
+import * as crypto from './kms-crypto';
+import { KmsGrants } from './kms-grants';
+import { listAliases, listKeys, listResourceTags } from './kms-lists';
+import { LIST_LIMITS, lower, num, paginate, secs, str, type Input } from './kms-input';
 
 /**
  * The KMS stand-in's wire operations (JSON 1.1, `TrentService.<Op>`): each validates its input as
@@ -33,62 +35,11 @@ export const KMS_OPERATIONS = [
   'ReEncrypt',
   'ScheduleKeyDeletion',
   'TagResource',
+  'CreateGrant',
+  'RetireGrant',
+  'RevokeGrant',
+  'ListGrants',
 ] as const;
-
-type Input = Record<string, unknown>;
-
-interface ListLimits {
-  default: number;
-  max: number;
-}
-/** Each list operation's documented `Limit` range (1..max) and default (@aws-sdk/client-kms doc comments). */
-const LIST_LIMITS = {
-  ListAliases: { default: 50, max: 100 },
-  ListKeys: { default: 100, max: 1000 },
-  ListResourceTags: { default: 50, max: 50 },
-  ListKeyRotations: { default: 100, max: 1000 },
-} as const satisfies Record<string, ListLimits>;
-
-// ---------- input helpers ----------
-function str(input: Input, name: string): string | undefined;
-function str(input: Input, name: string, required: true): string;
-function str(input: Input, name: string, required = false): string | undefined {
-  const v = input[name];
-  if (v === undefined || v === null) {
-    if (required)
-      throw new ServiceError(
-        'ValidationException',
-        `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`,
-      );
-    return undefined;
-  }
-  if (typeof v !== 'string') throw new ServiceError('SerializationException', `${name} must be a string`);
-  return v;
-}
-function num(input: Input, name: string): number | undefined {
-  const v = input[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new ServiceError('SerializationException', `${name} must be an integer`);
-  return v;
-}
-function blob(input: Input, name: string, required = true): Buffer | undefined {
-  const s = required ? str(input, name, true) : str(input, name);
-  return s === undefined ? undefined : Buffer.from(s, 'base64');
-}
-function context(input: Input, name: string): Record<string, string> {
-  const v = input[name];
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
-    throw new ServiceError('SerializationException', `${name} must be a map of strings`);
-  }
-  return v as Record<string, string>;
-}
-function lower(name: string): string {
-  return name[0].toLowerCase() + name.slice(1);
-}
-const secs = (ms: number) => ms / 1000;
-const b64 = (b: Buffer) => b.toString('base64');
 
 /** CreateKey's `Policy` (a JSON string): its document, or undefined for KMS's default key policy. */
 function keyPolicyOf(policy: unknown): Record<string, unknown> | undefined {
@@ -104,7 +55,10 @@ function keyPolicyOf(policy: unknown): Record<string, unknown> | undefined {
 
 /** Answers KMS requests (see KMS_OPERATIONS) against the key model. */
 export class Kms {
-  constructor(readonly keys: KmsKeys) {}
+  constructor(
+    readonly keys: KmsKeys,
+    readonly grants: KmsGrants = new KmsGrants(keys),
+  ) {}
 
   /** One wire operation: its JSON output, or a ServiceError as KMS would answer. */
   handle(op: string, input: Input, region: string): unknown {
@@ -115,11 +69,11 @@ export class Kms {
       case 'DescribeKey':
         return { KeyMetadata: this.metadata(this.keys.resolve(str(input, 'KeyId', true), region, true, op)) };
       case 'ListAliases':
-        return this.listAliases(input, region);
+        return listAliases(this.keys, input, region);
       case 'ListKeys':
-        return this.listKeys(input, region);
+        return listKeys(this.keys, input, region);
       case 'ListResourceTags':
-        return this.listResourceTags(input, region);
+        return listResourceTags(this.keys, input, region);
       case 'GetKeyRotationStatus':
         return this.getKeyRotationStatus(input, region);
       case 'RotateKeyOnDemand':
@@ -127,17 +81,26 @@ export class Kms {
       case 'ListKeyRotations':
         return this.listKeyRotations(input, region);
       case 'Encrypt':
-        return this.encrypt(input, region);
+        return crypto.encrypt(this.keys, input, region);
       case 'Decrypt':
-        return this.decryptOp(input, region);
+        return crypto.decryptOp(this.keys, input, region);
       case 'GenerateDataKey':
-        return this.generateDataKeyOp(input, region);
+        return crypto.generateDataKeyOp(this.keys, input, region);
       case 'ReEncrypt':
-        return this.reEncrypt(input, region);
+        return crypto.reEncrypt(this.keys, input, region);
       case 'ScheduleKeyDeletion':
         return this.scheduleKeyDeletion(input, region);
       case 'TagResource':
         return this.tagResource(input, region);
+      case 'CreateGrant':
+        return this.grants.create(input, region);
+      case 'RetireGrant':
+      case 'RevokeGrant':
+        // Who may retire is checked by authorization (authz.ts), before the handler.
+        this.grants.remove(this.grants.find(input, region, op));
+        return {};
+      case 'ListGrants':
+        return this.grants.list(input, region);
       default:
         throw new Error(`unrouted KMS operation ${op}`);
     }
@@ -261,84 +224,6 @@ export class Kms {
     const customId = str(input, 'CustomKeyStoreId');
     if (customId && rec.customKeyStoreId) rec.customKeyStoreId = customId;
     return { KeyMetadata: this.metadata(rec) };
-  }
-
-  /** One page of `items`; `Limit` is checked against the operation's documented range (`limits`). */
-  private paginate<T>(
-    items: T[],
-    input: Input,
-    scope: string,
-    limits: ListLimits,
-  ): { page: T[]; NextMarker?: string; Truncated: boolean } {
-    const limit = num(input, 'Limit') ?? limits.default;
-    if (limit < 1 || limit > limits.max) {
-      throw new ServiceError(
-        'ValidationException',
-        `1 validation error detected: Value '${limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and ${limits.max}`,
-      );
-    }
-    let offset = 0;
-    const marker = str(input, 'Marker');
-    if (marker !== undefined) {
-      try {
-        const m = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8')) as { s: unknown; o: unknown };
-        if (m.s !== scope || typeof m.o !== 'number' || m.o < 0 || !Number.isInteger(m.o)) throw new Error('bad');
-        offset = m.o;
-      } catch {
-        throw new ServiceError(
-          'InvalidMarkerException',
-          'The request was rejected because the marker that specifies where pagination should next begin is not valid.',
-        );
-      }
-    }
-    const page = items.slice(offset, offset + limit);
-    const next = offset + page.length;
-    if (next >= items.length) return { page, Truncated: false };
-    return {
-      page,
-      Truncated: true,
-      NextMarker: Buffer.from(JSON.stringify({ s: scope, o: next })).toString('base64url'),
-    };
-  }
-
-  private listAliases(input: Input, region: string): unknown {
-    const keyId = str(input, 'KeyId');
-    const target = keyId === undefined ? undefined : this.keys.resolve(keyId, region, false, 'ListAliases');
-    const entries = this.keys.all
-      .filter((k) => k.w.region === region && k.w.account === this.keys.account && (!target || k === target))
-      .flatMap((k) =>
-        k.w.aliases.map((a) => ({
-          AliasName: a,
-          AliasArn: `arn:aws:kms:${region}:${this.keys.account}:${a}`,
-          TargetKeyId: k.w.id,
-          CreationDate: secs(k.creationDate),
-          LastUpdatedDate: secs(k.creationDate),
-        })),
-      )
-      .sort((a, b) => a.AliasName.localeCompare(b.AliasName));
-    const { page, ...rest } = this.paginate(
-      entries,
-      input,
-      `aliases:${region}:${target?.arn ?? ''}`,
-      LIST_LIMITS.ListAliases,
-    );
-    return { Aliases: page, ...rest };
-  }
-
-  /** ListKeys: every key of the account in the Region, whatever its state (KMS lists pending-deletion keys too). */
-  private listKeys(input: Input, region: string): unknown {
-    const entries = this.keys.all
-      .filter((k) => k.w.region === region && k.w.account === this.keys.account)
-      .map((k) => ({ KeyId: k.w.id, KeyArn: k.arn }));
-    const { page, ...rest } = this.paginate(entries, input, `keys:${region}`, LIST_LIMITS.ListKeys);
-    return { Keys: page, ...rest };
-  }
-
-  private listResourceTags(input: Input, region: string): unknown {
-    const rec = this.keys.resolve(str(input, 'KeyId', true), region, false, 'ListResourceTags');
-    const tags = [...rec.tags].map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
-    const { page, ...rest } = this.paginate(tags, input, `tags:${rec.arn}`, LIST_LIMITS.ListResourceTags);
-    return { Tags: page, ...rest };
   }
 
   private checkRotatable(rec: KeyRec, op: string): void {
@@ -498,103 +383,8 @@ export class Kms {
       for (const m of l.materials.filter((x) => seen.materialStates.get(x.id) === 'PENDING_ROTATION'))
         entries.push({ KeyId: rec.w.id, KeyMaterialId: m.id, KeyMaterialState: m.state, ...imported });
     }
-    const { page, ...rest } = this.paginate(
-      entries,
-      input,
-      `rotations:${rec.arn}:${include}`,
-      LIST_LIMITS.ListKeyRotations,
-    );
+    const { page, ...rest } = paginate(entries, input, `rotations:${rec.arn}:${include}`, LIST_LIMITS.ListKeyRotations);
     return { Rotations: page, ...rest };
-  }
-
-  private dryRun(input: Input): void {
-    if (input.DryRun === true)
-      throw new ServiceError(
-        'DryRunOperationException',
-        'The request would have succeeded, but the DryRun option is set.',
-      );
-  }
-
-  private encrypt(input: Input, region: string): unknown {
-    const rec = this.keys.forEncrypt(str(input, 'KeyId', true), region, 'Encrypt');
-    const plaintext = blob(input, 'Plaintext')!;
-    if (plaintext.length < 1 || plaintext.length > 4096) {
-      throw new ServiceError(
-        'ValidationException',
-        "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096",
-      );
-    }
-    this.dryRun(input);
-    const ct = seal(rec.w.account, rec.w.id, this.keys.current(rec), plaintext, context(input, 'EncryptionContext'));
-    return { CiphertextBlob: b64(ct), KeyId: rec.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-  }
-
-  private decryptOp(input: Input, region: string): unknown {
-    const parsed = parseCiphertext(blob(input, 'CiphertextBlob')!);
-    const { rec, plaintext, material } = this.keys.open(
-      parsed,
-      region,
-      context(input, 'EncryptionContext'),
-      str(input, 'KeyId'),
-      'Decrypt',
-    );
-    this.dryRun(input);
-    return {
-      KeyId: rec.arn,
-      Plaintext: b64(plaintext),
-      EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      KeyMaterialId: material.id,
-    };
-  }
-
-  private generateDataKeyOp(input: Input, region: string): unknown {
-    const spec = str(input, 'KeySpec');
-    const n = num(input, 'NumberOfBytes');
-    if ((spec === undefined) === (n === undefined)) {
-      throw new ServiceError('ValidationException', 'Specify either KeySpec or NumberOfBytes, but not both.');
-    }
-    if (spec !== undefined && spec !== 'AES_256' && spec !== 'AES_128') {
-      throw new ServiceError(
-        'ValidationException',
-        `Value '${spec}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]`,
-      );
-    }
-    if (n !== undefined && (n < 1 || n > 1024)) {
-      throw new ServiceError(
-        'ValidationException',
-        `Value '${n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024`,
-      );
-    }
-    const rec = this.keys.forEncrypt(str(input, 'KeyId', true), region, 'GenerateDataKey');
-    this.dryRun(input);
-    const m = this.keys.current(rec);
-    const plaintext = randomBytes(n ?? (spec === 'AES_128' ? 16 : 32));
-    const ct = seal(rec.w.account, rec.w.id, m, plaintext, context(input, 'EncryptionContext'));
-    return { CiphertextBlob: b64(ct), Plaintext: b64(plaintext), KeyId: rec.arn, KeyMaterialId: m.id };
-  }
-
-  private reEncrypt(input: Input, region: string): unknown {
-    const parsed = parseCiphertext(blob(input, 'CiphertextBlob')!);
-    const src = this.keys.open(
-      parsed,
-      region,
-      context(input, 'SourceEncryptionContext'),
-      str(input, 'SourceKeyId'),
-      'ReEncrypt',
-    );
-    const dest = this.keys.forEncrypt(str(input, 'DestinationKeyId', true), region, 'ReEncrypt');
-    this.dryRun(input);
-    const m = this.keys.current(dest);
-    const ct = seal(dest.w.account, dest.w.id, m, src.plaintext, context(input, 'DestinationEncryptionContext'));
-    return {
-      CiphertextBlob: b64(ct),
-      SourceKeyId: src.rec.arn,
-      KeyId: dest.arn,
-      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-      SourceKeyMaterialId: src.material.id,
-      DestinationKeyMaterialId: m.id,
-    };
   }
 
   private scheduleKeyDeletion(input: Input, region: string): unknown {

@@ -66,6 +66,11 @@ export const KMS_REQUEST_QUOTAS = {
   // TagResource's row could not be read offline: 5, the rate of KMS's other key-management writes
   // (CreateKey, ScheduleKeyDeletion), the strict choice until checked against the guide.
   TagResource: 5,
+  // The guide's rows for the grant operations.
+  CreateGrant: 50,
+  RetireGrant: 30,
+  RevokeGrant: 50,
+  ListGrants: 100,
   Encrypt: 'shared',
   Decrypt: 'shared',
   GenerateDataKey: 'shared',

@@ -74,14 +74,33 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
   test('the loop: MoreToReencrypt -> ReencryptTarget (Catch to Summarize) -> SummarizeReencryption -> MoreToReencrypt, else Notify', () => {
     expect(definition.States[STATE.moreToReencrypt]).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.reencryption.remaining', NumericGreaterThan: 0, Next: STATE.reencryptTarget }],
+      Choices: [{ Variable: '$.reencryption.remaining', NumericGreaterThan: 0, Next: 'NeedsReencryptionGrant' }],
       Default: STATE.notify,
     });
-    expect(map.Next).toBe(STATE.summarizeReencryption);
+    // Envelope units get the per-run grant first (lib/reencryption-grant.ts); others a null token.
+    expect(definition.States.NeedsReencryptionGrant).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reencryption.current.type', StringEquals: 'envelope', Next: 'CreateReencryptionGrant' }],
+      Default: 'NoReencryptionGrant',
+    });
+    expect(definition.States.CreateReencryptionGrant.Next).toBe(STATE.reencryptTarget);
+    expect(definition.States.NoReencryptionGrant.Next).toBe(STATE.reencryptTarget);
+    // Succeeded or failed, the map ends at the grant's retirement, then the summary.
+    expect(map.Next).toBe('HasReencryptionGrant');
     expect(map.ResultPath).toBe('$.reencryption.mapRun');
     expect(map.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.mapRunError', Next: STATE.summarizeReencryption },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.reencryption.mapRunError', Next: 'HasReencryptionGrant' },
     ]);
+    expect(definition.States.HasReencryptionGrant).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reencryptionGrant.GrantId', IsPresent: true, Next: 'RetireReencryptionGrant' }],
+      Default: STATE.summarizeReencryption,
+    });
+    expect(definition.States.RetireReencryptionGrant).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:kms:retireGrant',
+      Next: STATE.summarizeReencryption,
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: STATE.summarizeReencryption }],
+    });
     expect(definition.States[STATE.summarizeReencryption]).toMatchObject({
       Type: 'Task',
       Parameters: { 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' },
@@ -125,6 +144,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
         'unit.$': '$.reencryption.current',
         'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
         upgradeEnvelopeSuite: false,
+        'grantToken.$': '$.reencryptionGrant.GrantToken',
       },
     });
     expect(map.MaxConcurrency).toBe(pacing.maxConcurrency);
@@ -297,10 +317,8 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     const dataKeys = all.filter(
       (st) => actionsOf(st).includes('kms:GenerateDataKey') && !JSON.stringify(st.Resource).includes('ProductKey'),
     );
-    expect(dataKeys.map((st) => st.Sid).sort()).toEqual([
-      'EnvelopeKeyringDirectUse',
-      'SseKmsThroughS3ForListedBucketsOnly',
-    ]);
+    // The envelope path's Decrypt/GenerateDataKey come from the per-run grant, not from the role.
+    expect(dataKeys.map((st) => st.Sid).sort()).toEqual(['SseKmsThroughS3ForListedBucketsOnly']);
     const regionKeys = {
       'Fn::Join': [
         '',
@@ -336,6 +354,33 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
       'ForAnyValue:StringNotEquals': { 'kms:EncryptionContextKeys': ['aws:s3:arn'] },
     });
+  });
+
+  test('IAM: no statement lets ReencryptObjects decrypt or make data keys with a key outside S3', () => {
+    const direct = all.filter(
+      (st) =>
+        st.role.startsWith('TasksReencryptObjectsRole') &&
+        actionsOf(st).some((a) => ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:*', '*'].includes(a)) &&
+        st.Condition?.StringEquals?.['kms:ViaService'] === undefined,
+    );
+    expect(direct).toEqual([]);
+  });
+
+  test('IAM: each state machine may create the grant only for ReencryptObjects, only its operations, retirable by itself', () => {
+    const creating = all.filter((st) => actionsOf(st).includes('kms:CreateGrant'));
+    expect(new Set(creating.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(
+      new Set(['WorkflowStateMachineRole', 'ManualWorkflowStateMachineRole']),
+    );
+    for (const st of creating) {
+      expect(actionsOf(st)).toEqual(['kms:CreateGrant']);
+      expect(st.Condition['ForAllValues:StringEquals']).toEqual({
+        'kms:GrantOperations': ['Decrypt', 'GenerateDataKey'],
+      });
+      expect(st.Condition.StringEquals['kms:GranteePrincipal']).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^TasksReencryptObjectsRole/), 'Arn'],
+      });
+      expect(st.Condition.StringEquals['kms:RetiringPrincipal']).toEqual({ 'Fn::GetAtt': [st.role, 'Arn'] });
+    }
   });
 
   test('IAM: the product key for the results bucket only through S3; the summary appends KEY# entries only', () => {

@@ -13,6 +13,10 @@ import {
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
+  CreateGrantCommand,
+  ListGrantsCommand,
+  RetireGrantCommand,
+  RevokeGrantCommand,
 } from '@aws-sdk/client-kms';
 import {
   AbortMultipartUploadCommand,
@@ -125,6 +129,24 @@ test('KMS answers fit the KMS output shapes', async () => {
     'ScheduleKeyDeletion',
     await c.kms.send(new ScheduleKeyDeletionCommand({ KeyId: created.KeyMetadata!.KeyId, PendingWindowInDays: 7 })),
   );
+  const grantee = 'arn:aws:iam::111122223333:role/Worker';
+  const grant = await c.kms.send(
+    new CreateGrantCommand({
+      KeyId: KEY_ID,
+      GranteePrincipal: grantee,
+      Operations: ['Decrypt'],
+      Constraints: { EncryptionContextSubset: { a: 'b' } },
+      Name: 'model-check',
+      RetiringPrincipal: 'arn:aws:iam::111122223333:user/stand-in-test',
+    }),
+  );
+  fits('kms', 'CreateGrant', grant);
+  fits('kms', 'ListGrants', await c.kms.send(new ListGrantsCommand({ KeyId: KEY_ID })));
+  fits('kms', 'RetireGrant', await c.kms.send(new RetireGrantCommand({ GrantToken: grant.GrantToken })));
+  const second = await c.kms.send(
+    new CreateGrantCommand({ KeyId: KEY_ID, GranteePrincipal: grantee, Operations: ['Encrypt'] }),
+  );
+  fits('kms', 'RevokeGrant', await c.kms.send(new RevokeGrantCommand({ KeyId: KEY_ID, GrantId: second.GrantId })));
   expect([...checked.kms].sort()).toEqual([...KMS_OPERATIONS].sort());
 });
 
