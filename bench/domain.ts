@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseIncident } from '../lambdas/domain/intake/intake';
-import { assessKey, type KeyFacts } from '../lambdas/domain/eligibility';
-import { formatNotification } from '../lambdas/domain/message';
+import { assessKey, type KeyFacts } from '../lambdas/domain/rotation/eligibility';
+import { formatNotification } from '../lambdas/domain/notification/message';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import { record, timePerOp } from './record';
 

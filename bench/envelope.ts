@@ -25,7 +25,7 @@ import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/clien
 import { TEST_CREDENTIALS } from '../local/iam';
 import { startStandIn } from '../local/standin';
 import { parseWorld } from '../local/world';
-import { reencryptObjects } from '../lambdas/adapters/s3-reencrypt';
+import { reencryptObjects } from '../lambdas/adapters/reencryption/s3-reencrypt';
 
 const KEY_ID = '0e0e0e0e-1111-2222-3333-444455556666';
 const REGION = 'us-east-1';

@@ -60,7 +60,7 @@ export function busiestWindow(sortedTimes: number[], windowMs: number): number {
  * least 90 %, and never above it in any 1 s or 10 s window (KMS counts its quotas per second).
  *
  * Speed 1 by default (env BENCH_REENCRYPT_SPEED): the children's clocks count their handlers' work
- * 1:1 and only their waits at speed (local/sim-clock.ts), while the stand-in counts real time x
+ * 1:1 and only their waits at speed (local/runner/sim-clock.ts), while the stand-in counts real time x
  * speed; at speed 1 the two are the same clock, so what the pacers spend is what the stand-in
  * sees. Above 1 the children's seconds are longer than the stand-in's, which can only lower the
  * rate measured here. The rate (env BENCH_REENCRYPT_RATE, default 500) sets the wall time: 60,000

@@ -9,11 +9,11 @@ import {
   type ReencryptionUnit,
   type TargetReport,
 } from '../lambdas/domain/reencryption';
-import { MAX_ENVELOPE_BYTES } from '../lambdas/adapters/reencrypt-envelope';
+import { MAX_ENVELOPE_BYTES } from '../lambdas/adapters/reencryption/reencrypt-envelope';
 import { simulate } from '../local/simulate';
 import { worldSettings } from '../local/simulation-account';
 import { startStandIn, type KmsCallCounters, type StandIn } from '../local/standin';
-import { prepareLocalHandlerEnvironment } from '../local/runner';
+import { prepareLocalHandlerEnvironment } from '../local/runner/runner';
 import { parseWorld } from '../local/world';
 import { TEST_CREDENTIALS } from '../local/iam';
 import { ENVELOPE_COMPARISON, measureEnvelope } from './envelope';
@@ -210,7 +210,7 @@ async function benchEnvelope(): Promise<void> {
 /**
  * A 5,000-object s3-sse-kms bucket through the whole workflow offline (the Distributed Map in the
  * local runner: listing, batches, child executions, result files): its wall time, as a note. The
- * children count their handlers' work 1:1 in simulated time (local/sim-clock.ts), so any speed the
+ * children count their handlers' work 1:1 in simulated time (local/runner/sim-clock.ts), so any speed the
  * machine keeps up with gives the same outcome.
  */
 export async function benchReencryptionWorkflow(): Promise<void> {

@@ -1,5 +1,5 @@
 /** Only the re-encryption scale cases of the bench (`npm run bench:scale -- [summary|rate]`): see bench/reencryption-scale.ts. */
-import { prepareLocalHandlerEnvironment } from '../local/runner';
+import { prepareLocalHandlerEnvironment } from '../local/runner/runner';
 import { benchKmsRate, benchSummarizeMemory, type BenchResult } from './reencryption-scale';
 
 async function main(): Promise<void> {

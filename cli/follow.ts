@@ -7,7 +7,7 @@ import {
 import { executionArn as buildExecutionArn, isAccount, isPartition, isRegion, parseArn } from '../lambdas/domain/arn';
 import type { RunSummary } from '../lambdas/domain/contracts';
 import { STATE } from '../lambdas/domain/workflow-states';
-import { formatSummaryText } from '../lambdas/domain/message';
+import { formatSummaryText } from '../lambdas/domain/notification/message';
 import type { Aws } from './aws';
 import { usageError } from './errors';
 import { exitCodeForRun, type ExitCode } from './exit-codes';

@@ -1,4 +1,4 @@
-import { routePath, type RouteName } from '../lambdas/domain/front-door';
+import { routePath, type RouteName } from '../lambdas/domain/approvals/front-door';
 import type { Aws } from './aws';
 import { CliError, usageError } from './errors';
 import { EXIT } from './exit-codes';

@@ -2,7 +2,7 @@ import { cleanJson } from './sanitise';
 import { classifyKeyRef } from '../lambdas/domain/intake/key-refs';
 import { isAccount, isRegion, parseArn, parseKmsArn } from '../lambdas/domain/arn';
 import type { RunSummary } from '../lambdas/domain/contracts';
-import { parseSettings } from '../lib/settings';
+import { parseSettings } from '../lib/settings/settings';
 
 /** The account and Region a display is relative to (the execution's). */
 export interface Home {

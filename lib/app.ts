@@ -1,6 +1,6 @@
 import { type App, CliCredentialsStackSynthesizer } from 'aws-cdk-lib';
 import { STACK_NAME } from './names';
-import { SettingsError } from './settings';
+import { SettingsError } from './settings/settings';
 import { KmsIncidentRotationStack } from './stack';
 
 /** Context keys of the StackSet form (docs/deploy.md "Deploy across an Organization"). */

@@ -1,6 +1,6 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import { securityHubProductArnPrefixes } from './security-hub-products';
-import type { Settings } from './settings';
+import type { Settings } from './settings/settings';
 
 /**
  * One EventBridge rule per enabled finding source. Findings from other accounts are filtered by

@@ -9,8 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/domain/function-environment';
-import type { Settings } from './settings';
-import { deriveRuntime, type DerivedRuntime } from './derived';
+import type { Settings } from './settings/settings';
+import { deriveRuntime, type DerivedRuntime } from './settings/derived';
 import { SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 
@@ -98,7 +98,7 @@ export interface TaskFunctionsProps {
   topicArn: string;
   ledgerTable: string;
   logRetention: logs.RetentionDays;
-  /** Encrypts the functions' log groups (the key policy must allow CloudWatch Logs: lib/compliance.ts). */
+  /** Encrypts the functions' log groups (the key policy must allow CloudWatch Logs: lib/compliance/compliance.ts). */
   logEncryptionKey?: kms.IKey;
 }
 

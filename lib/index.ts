@@ -6,4 +6,4 @@
  */
 export { KmsIncidentRotation, type KmsIncidentRotationProps } from './kms-incident-rotation';
 export { KmsIncidentRotationStack, type KmsIncidentRotationStackProps } from './stack';
-export { SettingsError, type Settings } from './settings';
+export { SettingsError, type Settings } from './settings/settings';

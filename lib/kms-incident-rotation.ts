@@ -1,22 +1,22 @@
 import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { deriveRuntime } from './derived';
-import { encodePublishedSettings, SETTINGS_OUTPUT } from './published-settings';
+import { deriveRuntime } from './settings/derived';
+import { encodePublishedSettings, SETTINGS_OUTPUT } from './settings/published-settings';
 import { RotationCore, type RotationMachines } from './rotation-core';
-import { applyCompliance } from './rotation-compliance';
-import { addObservability } from './rotation-observability';
-import { addPeopleAccess } from './rotation-people';
-import { plugReencryption } from './rotation-reencryption';
-import { parseSettings, type Settings } from './settings';
-import type { KmsIncidentRotationProps } from './settings-props.generated';
+import { applyCompliance } from './compliance/rotation-compliance';
+import { addObservability } from './observability/rotation-observability';
+import { addPeopleAccess } from './people/rotation-people';
+import { plugReencryption } from './reencryption/rotation-reencryption';
+import { parseSettings, type Settings } from './settings/settings';
+import type { KmsIncidentRotationProps } from './settings/settings-props.generated';
 import type { RotationWorkflow } from './workflow';
 
 /**
- * The construct's props: generated from the settings contract (lib/settings.ts) with each field's
+ * The construct's props: generated from the settings contract (lib/settings/settings.ts) with each field's
  * documentation, bounds and default, so that an editor shows them.
  */
-export type { KmsIncidentRotationProps } from './settings-props.generated';
+export type { KmsIncidentRotationProps } from './settings/settings-props.generated';
 
 /**
  * Everything one account and Region needs: the workflow and its functions, the finding triggers

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approval';
+import { PENDING_APPROVALS_INDEX } from '../lambdas/domain/approvals/approval';
 
 export interface LedgerTableProps {
   encryptionKey: kms.IKey;
@@ -10,7 +10,7 @@ export interface LedgerTableProps {
 }
 
 /**
- * The ledger table (see lambdas/adapters/ledger.ts for the item layout): finding claims, key
+ * The ledger table (see lambdas/adapters/ledger/index.ts for the item layout): finding claims, key
  * locks and the audit trail. On-demand billing, encrypted with the product's key, point-in-time
  * recovery, TTL on expired claims, retained when the stack goes away.
  */

@@ -4,13 +4,13 @@
  * not fit Step Functions (25,000 history events, one year per execution), and the stack sets the
  * execution timeout to the derived duration. Pure; no CDK import.
  *
- * Event counts follow the execution history Step Functions writes (and local/runner.ts counts):
+ * Event counts follow the execution history Step Functions writes (and local/runner/runner.ts counts):
  * a Lambda Task state is 5 events (entered, scheduled, started, succeeded, exited) and each
  * failed attempt before a retry 3 more; a callback Task is 6; a Wait, Choice, Pass or Succeed
  * state 2; an inline Map state 4 plus 2 per iteration; a Distributed Map 6 (DISTRIBUTED_MAP_EVENTS); the
  * execution itself 2.
  */
-import { pollTimes } from '../lambdas/domain/backoff';
+import { pollTimes } from '../lambdas/domain/rotation/backoff';
 import { MAX_KEYS } from '../lambdas/domain/intake/read';
 import { KMS_REQUESTS_PER_OBJECT, MAX_REENCRYPTION_UNITS } from '../lambdas/domain/reencryption';
 import { maxRetries, maxRetryDelaySeconds, RETRIERS, type RetriedTask } from './retriers';
@@ -54,7 +54,7 @@ export interface LimitSettings {
   pollMaxSeconds: number;
   rotationTimeoutMinutes: number;
   approvalTimeoutMinutes: number;
-  /** Non-empty: the Distributed Map branch exists (lib/reencryption.ts). */
+  /** Non-empty: the Distributed Map branch exists (lib/reencryption/reencryption.ts). */
   reEncryptBuckets?: readonly string[];
   reEncryptKmsRequestsPerSecond?: number;
 }

@@ -10,14 +10,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { allowLogsToUseKey } from './compliance';
-import type { DerivedRuntime } from './derived';
+import { allowLogsToUseKey } from './compliance/compliance';
+import type { DerivedRuntime } from './settings/derived';
 import { TaskFunctions, type BranchHandlerName, type HandlerName, type TaskFunctionMap } from './functions';
 import { LedgerTable } from './ledger';
 import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
-import type { ReencryptionResources } from './reencryption';
+import type { ReencryptionResources } from './reencryption/reencryption';
 import { findingRules } from './finding-rules';
-import { reencryptionSettings, type Settings } from './settings';
+import { reencryptionSettings, type Settings } from './settings/settings';
 import { RotationWorkflow } from './workflow';
 
 type CoreHandlerName = Exclude<HandlerName, BranchHandlerName>;
@@ -305,7 +305,7 @@ function productKey(scope: Construct): kms.Key {
  * The encrypted notification topic with the e-mail subscriptions. People are not mailed runs that
  * changed nothing: every key a duplicate finding (GuardDuty repeats a finding every 15 min to 6 h,
  * Security Hub on every update), rotated recently or by another execution, or joined
- * (domain/message.ts isDuplicateOnly). Other subscribers can filter on the same attributes.
+ * (domain/notification/message.ts isDuplicateOnly). Other subscribers can filter on the same attributes.
  */
 function notificationTopic(scope: Construct, key: kms.IKey, emails: readonly string[]): sns.Topic {
   const topic = new sns.Topic(scope, 'Notifications', {

@@ -1,5 +1,5 @@
 import { Aws } from 'aws-cdk-lib';
-import type { Settings } from './settings';
+import type { Settings } from './settings/settings';
 
 /**
  * The `securityHubProductArns` setting as ProductArn prefixes for this stack: placeholders

@@ -1,9 +1,9 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { KmsIncidentRotation } from './kms-incident-rotation';
-import { readCdkJsonContext } from './context-keys';
-import type { Settings } from './settings';
-import { settingsFromContext } from './settings-sources';
+import { readCdkJsonContext } from './settings/context-keys';
+import type { Settings } from './settings/settings';
+import { settingsFromContext } from './settings/settings-sources';
 import type { RotationWorkflow } from './workflow';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 

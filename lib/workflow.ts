@@ -8,21 +8,22 @@ import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/
 import { Construct } from 'constructs';
 import type { TaskFunctionMap } from './functions';
 import { failedStateName, STATE } from '../lambdas/domain/workflow-states';
-import { APPROVAL_DENIED, APPROVE } from '../lambdas/domain/approval';
+import { APPROVAL_DENIED, APPROVE } from '../lambdas/domain/approvals/approval';
 import { KEY_REQUEST_FIELDS, type KeyResult } from '../lambdas/domain/contracts';
 import { FAILURE_CLASSES, isErrorGlob, UNCLASSIFIED } from '../lambdas/domain/failures';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';
 import { RETRIERS, retryComment, TASK_RETRIERS, type RetriedTask, type RetrierSpec } from './retriers';
 import { REENCRYPT_TASK_TIMEOUT_SECONDS, TASK_TIMEOUT_SECONDS } from './limits';
-import { reencryptTargetMap, type ReencryptionResources } from './reencryption';
-import { grantCreationStatement, reencryptionGrantStates } from './reencryption-grant';
+import { reencryptTargetMap, type ReencryptionResources } from './reencryption/reencryption';
+import { grantCreationStatement, reencryptionGrantStates } from './reencryption/reencryption-grant';
 import { synthesizedDefinition } from './synthesized-definition';
 
-// Exported here too: the infra test reads it from this module.
-export { synthesizedDefinition } from './synthesized-definition';
 import { definitionProblems } from './definition-check';
 import { NOTHING_PLANNED, type ReencryptionSettings } from '../lambdas/domain/reencryption';
-import { ROTATE_CONSISTENCY_DELAY_SECONDS, ROTATE_FUNCTION_TIMED_OUT_ERRORS } from '../lambdas/domain/rotation';
+import {
+  ROTATE_CONSISTENCY_DELAY_SECONDS,
+  ROTATE_FUNCTION_TIMED_OUT_ERRORS,
+} from '../lambdas/domain/rotation/rotation';
 
 /** Names of the states tests and the local runner refer to (declared import-free for the CLI). */
 export { STATE };
@@ -80,7 +81,7 @@ export interface RotationWorkflowProps {
   /** The Distributed Map branch's resources (results bucket, listed buckets); absent: no branch. */
   reencryption?: ReencryptionResources;
   logRetention: logs.RetentionDays;
-  /** Encrypts the execution log group (the key policy must allow CloudWatch Logs: lib/compliance.ts). */
+  /** Encrypts the execution log group (the key policy must allow CloudWatch Logs: lib/compliance/compliance.ts). */
   logEncryptionKey?: kms.IKey;
   /** Upper bound for one execution. */
   timeout: Duration;

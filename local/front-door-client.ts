@@ -1,4 +1,4 @@
-import { routePath, type RouteName } from '../lambdas/domain/front-door';
+import { routePath, type RouteName } from '../lambdas/domain/approvals/front-door';
 import { signRequest, type Credentials } from './sigv4-sign';
 
 /**

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FrontDoorDeps } from '../lambdas/front-door/handler';
 import type { DrillKeys } from '../lambdas/drill/handler';
-import { prepareLocalHandlerEnvironment } from './runner';
+import { prepareLocalHandlerEnvironment } from './runner/runner';
 
 /**
  * The front door's and the drill's code, loaded on first use after the local Powertools settings
@@ -22,12 +22,17 @@ function frontDoorCode(): {
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
-import { ROUTES, type FrontDoorEvent, type FrontDoorResponse, type RouteName } from '../lambdas/domain/front-door';
+import {
+  ROUTES,
+  type FrontDoorEvent,
+  type FrontDoorResponse,
+  type RouteName,
+} from '../lambdas/domain/approvals/front-door';
 import type { WorldPerson } from './world';
 import { parseWorld } from './world';
 import { createAccountIam, SignatureRefused, type AccountIam } from './iam';
 import { synthTemplate, type CfnTemplate } from './template';
-import { parseSettings } from '../lib/settings';
+import { parseSettings } from '../lib/settings/settings';
 
 /** The stage the deployed API uses (its FrontDoorUrl ends with it). */
 const STAGE = 'v1';
@@ -112,7 +117,7 @@ const answer = (statusCode: number, body: unknown): FrontDoorResponse => ({
  * principals (local/iam), authorizes `execute-api:Invoke` on the route's ARN
  * (`arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/<path>`) with the caller's
  * identity policies (people: the stack's on-call policy, break-glass when attached) and the API's
- * resource policy (who is a person, per route; lib/front-door.ts), builds the
+ * resource policy (who is a person, per route; lib/people/front-door.ts), builds the
  * API Gateway event with `requestContext.identity` and calls the real front-door handler.
  */
 export async function startLocalFrontDoor(opts: LocalFrontDoorOptions): Promise<LocalFrontDoor> {

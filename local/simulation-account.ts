@@ -1,5 +1,5 @@
-import type { Settings } from '../lib/settings';
-import { parseSettings } from '../lib/settings';
+import type { Settings } from '../lib/settings/settings';
+import { parseSettings } from '../lib/settings/settings';
 import { TOPIC_NAME } from './standin';
 import { resolveIntrinsics, synthTemplate, type CfnTemplate } from './template';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId } from './ledger-local';

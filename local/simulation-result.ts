@@ -1,7 +1,7 @@
-import type { Settings } from '../lib/settings';
+import type { Settings } from '../lib/settings/settings';
 import type { KeyResult, RunSummary } from '../lambdas/domain/contracts';
 import type { ReencryptionSummary } from '../lambdas/domain/reencryption';
-import type { RunEvent } from './runner';
+import type { RunEvent } from './runner/runner';
 import type { FrontDoorExchange } from './front-door';
 import type { SecurityHubUpdate, StandIn } from './standin';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RunEvent } from './runner';
+import type { RunEvent } from './runner/runner';
 import type { KmsCallCounters, StandIn } from './standin';
 import type { World } from './world';
 import { openSimulation } from './simulate';

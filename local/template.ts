@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../lib/stack';
 import { STACK_NAME } from '../lib/names';
-import type { Settings } from '../lib/settings';
+import type { Settings } from '../lib/settings/settings';
 import { HANDLER_METADATA_KEY, type HandlerName } from '../lib/functions';
 import { WORKFLOW_MODE_METADATA_KEY } from '../lib/workflow';
 import type { IntakeMode } from '../lambdas/domain/intake/intake';

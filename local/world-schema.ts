@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AlgorithmSuiteIdentifier } from '@aws-crypto/client-node';
-import { settingsObject } from '../lib/settings';
+import { settingsObject } from '../lib/settings/settings';
 import { QUOTA_NAMES, SHARED_SYMMETRIC_OPERATIONS, SHARED_SYMMETRIC_QUOTA } from './standin/quotas';
 
 /**

@@ -8,16 +8,8 @@ import { worldSchema, type World, type WorldBucket, type WorldKey, type WorldSet
  * The simulated AWS account that the local stand-in (local/standin) serves: parsing and validating
  * a world file. The schema is in world-schema.ts, cross-field rules in world-checks.ts.
  */
-export { defaultPeople, defaultWorldKey, keyArnOf } from './world-defaults';
-export type {
-  KmsBehaviour,
-  World,
-  WorldBucket,
-  WorldFault,
-  WorldKey,
-  WorldPerson,
-  WorldSettings,
-} from './world-schema';
+export { defaultWorldKey, keyArnOf } from './world-defaults';
+export type { KmsBehaviour, World, WorldFault, WorldKey, WorldPerson } from './world-schema';
 
 /** A world-file problem: names the file, the JSON path of each bad field and what was expected. */
 export class WorldError extends Error {

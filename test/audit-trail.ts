@@ -1,5 +1,5 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { AuditEntry } from '../lambdas/adapters/ledger';
+import type { AuditEntry } from '../lambdas/adapters/ledger/ledger-audit';
 import type { Outcome, Reason, RequestSource } from '../lambdas/domain/contracts';
 
 // Tests read a key's audit trail straight from the ledger table: the product only writes it

@@ -1,4 +1,4 @@
-import type { ApprovalAnswer, ApprovalRecord, AnswerResult } from '../lambdas/adapters/ledger';
+import type { ApprovalAnswer, ApprovalRecord, AnswerResult } from '../lambdas/adapters/ledger/ledger-approvals';
 import type { FrontDoorDeps } from '../lambdas/front-door/handler';
 
 /**

@@ -1,4 +1,4 @@
-import { APPROVAL_ID_PATTERN } from '../../lambdas/domain/approval';
+import { APPROVAL_ID_PATTERN } from '../../lambdas/domain/approvals/approval';
 import { MAX_REASON_LENGTH } from '../../lambdas/domain/intake/intake';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { usageError } from '../errors';

@@ -1,15 +1,15 @@
-import { assessKey, type Decision } from '../../lambdas/domain/eligibility';
+import { assessKey, type Decision } from '../../lambdas/domain/rotation/eligibility';
 import { inspectKey, type Inspection } from '../../lambdas/adapters/inspect';
 import { classifyKeyRef } from '../../lambdas/domain/intake/intake';
 import type { Reason } from '../../lambdas/domain/contracts';
-import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
-import { parseSettings, SettingsError, type Settings } from '../../lib/settings';
+import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/notification/reasons';
+import { parseSettings, SettingsError, type Settings } from '../../lib/settings/settings';
 import {
   decodePublishedSettings,
   PUBLISHED_SETTINGS,
   SETTINGS_OUTPUT,
   type PublishedSettings,
-} from '../../lib/published-settings';
+} from '../../lib/settings/published-settings';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';

@@ -2,7 +2,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import type { IncidentRequest } from '../../lambdas/domain/contracts';
-import { SettingsError } from '../../lib/settings';
+import { SettingsError } from '../../lib/settings/settings';
 import type { World } from '../../local/world';
 import type { StandIn } from '../../local/standin';
 import { loadWorld } from '../options';

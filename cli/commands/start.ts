@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { classifyKeyRef, InvalidRequestError, parseIncident } from '../../lambdas/domain/intake/intake';
 import { BUCKET_NAME_EXPECTED, isBucketName, MAX_PREFIX_LENGTH } from '../../lambdas/domain/intake/targets';
 import { REENCRYPTION_KINDS, type ReencryptTargetSpec } from '../../lambdas/domain/reencryption';
-import { reencryptArgument } from '../../lambdas/domain/message-reencryption';
+import { reencryptArgument } from '../../lambdas/domain/notification/message-reencryption';
 import { Aws, STACK_NAME, type AwsFlags } from '../aws';
 import { CliError, usageError } from '../errors';
 import { EXIT, type ExitCode } from '../exit-codes';

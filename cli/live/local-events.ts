@@ -1,4 +1,4 @@
-import type { RunEvent } from '../../local/runner';
+import type { RunEvent } from '../../local/runner/runner';
 import { WAIT_STATES } from '../../lambdas/domain/workflow-states';
 import { causeText, keyOf, num, type TraceEvent } from './events';
 

@@ -1,4 +1,4 @@
-import type { ApprovalTimeoutAction } from '../domain/approval-request';
+import type { ApprovalTimeoutAction } from '../domain/approvals/approval-request';
 import { ENV, RESULTS_BUCKET_ENV } from '../domain/function-environment';
 
 /**

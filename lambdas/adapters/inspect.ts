@@ -1,8 +1,8 @@
 import type { KeyMetadata } from '@aws-sdk/client-kms';
 import { parseKmsArn } from '../domain/arn';
 import { emptyHistory, type KmsKeys, type RotationHistory } from './kms';
-import type { KeyFacts } from '../domain/eligibility';
-import { newestMaterialDate } from '../domain/reencrypt-only';
+import type { KeyFacts } from '../domain/rotation/eligibility';
+import { newestMaterialDate } from '../domain/reencryption/reencrypt-only';
 
 /** What we learn about a key reference before deciding. */
 export type Inspection =

@@ -7,7 +7,7 @@ import { emitApprovalsOverdue } from '../adapters/metrics';
 /**
  * ApprovalWatch (EventBridge schedule, every 5 minutes; not a workflow task): counts approvals
  * nobody has answered past half their window and emits ApprovalsOverdue, which pages at >= 1
- * (lib/observability.ts) while half the window is still left to decide.
+ * (lib/observability/observability.ts) while half the window is still left to decide.
  */
 export async function watchApprovals(ledger: Ledger, now = new Date()): Promise<{ overdue: number }> {
   const overdue = await ledger.countOverdueApprovals(now);

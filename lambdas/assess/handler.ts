@@ -1,13 +1,13 @@
 import type { KeyTask } from '../domain/contracts';
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
-import { assessKey } from '../domain/eligibility';
+import { assessKey } from '../domain/rotation/eligibility';
 import { inspectKey } from '../adapters/inspect';
 import { kmsClient } from '../adapters/kms-client';
 import { KmsKeys } from '../adapters/kms';
-import { capAliases, newKeyTask } from '../domain/key-task';
+import { capAliases, newKeyTask } from '../domain/rotation/key-task';
 import { parseKmsArn } from '../domain/arn';
-import { assessReencryptOnly, type ReencryptOnlyDecision } from '../domain/reencrypt-only';
+import { assessReencryptOnly, type ReencryptOnlyDecision } from '../domain/reencryption/reencrypt-only';
 
 /**
  * Assess: look the key up and decide ROTATE, JOIN (a rotation is already running), DRY_RUN or

@@ -4,12 +4,12 @@ import { kmsClient } from '../adapters/kms-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { KmsKeys } from '../adapters/kms';
 import { parseKmsArn } from '../domain/arn';
-import { afterRotationCheck } from '../domain/rotation';
+import { afterRotationCheck } from '../domain/rotation/rotation';
 import { requireKeyArn } from '../domain/task-errors';
 
 /**
  * CheckRotation: one look at the key (rotation status and history; DescribeKey's key material
- * once nothing is running) and the completion rule's verdict from domain/rotation.ts.
+ * once nothing is running) and the completion rule's verdict from domain/rotation/rotation.ts.
  */
 export async function checkRotation(
   task: KeyTask,

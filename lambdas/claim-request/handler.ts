@@ -5,8 +5,8 @@ import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { securityHubClient } from '../adapters/securityhub-client';
-import { applyWorkflowUpdate } from '../adapters/security-hub-workflow';
-import { startUpdate } from '../domain/security-hub-workflow';
+import { applyWorkflowUpdate } from '../adapters/notification/security-hub-workflow';
+import { startUpdate } from '../domain/notification/security-hub-workflow';
 
 export interface ClaimInput {
   request: IncidentRequest;

@@ -4,8 +4,8 @@
  * Map iteration, and the per-key result that notifications, the ledger and the CLI report.
  */
 
-import type { ReencryptionSummary, ReencryptTargetSpec, ReencryptOnly } from './reencryption-vocabulary';
-import type { WorkflowUpdateResult } from './security-hub-update';
+import type { ReencryptionSummary, ReencryptTargetSpec, ReencryptOnly } from './reencryption/vocabulary';
+import type { WorkflowUpdateResult } from './notification/security-hub-update';
 
 /** REENCRYPT_ONLY: a re-encrypt-only request went ahead without a rotation (the key's material already post-dates the exposure). */
 export const OUTCOMES = ['ROTATED', 'DRY_RUN', 'SKIPPED', 'FAILED', 'REENCRYPT_ONLY'] as const;
@@ -96,7 +96,7 @@ export interface IncidentRequest {
    */
   reEncryptTargets?: (ReencryptTargetSpec & { origin: 'request' | 'finding' })[];
   /**
-   * A manual re-encrypt-only request (never rotates; domain/reencrypt-only.ts): the exposure time.
+   * A manual re-encrypt-only request (never rotates; domain/reencryption/reencrypt-only.ts): the exposure time.
    * Set to null by ClaimRequest when absent, so the per-key iteration always has it.
    */
   reEncryptOnly?: ReencryptOnly | null;
@@ -143,7 +143,7 @@ export interface KeyTask {
   keyArn: string | null;
   /** The replica named by the finding when `keyArn` is its primary; else null. */
   via: string | null;
-  /** The key's first MAX_ALIASES aliases (domain/key-task.ts); `moreAliases` counts the rest. */
+  /** The key's first MAX_ALIASES aliases (domain/rotation/key-task.ts); `moreAliases` counts the rest. */
   aliases: string[];
   moreAliases: number;
   outcome: Outcome | null;
@@ -177,7 +177,7 @@ export interface KeyTask {
   lockOwner?: string | null;
   /**
    * Set by the approval gate: what the front door sent with SendTaskSuccess (only an explicit
-   * `decision: 'approve'` lets the key go on; see lambdas/domain/approval.ts).
+   * `decision: 'approve'` lets the key go on; see lambdas/domain/approvals/approval.ts).
    */
   approval?: { decision: 'approve'; by: string | null; reason?: string | null } | null;
   /** Set when the approval gate ended without an approval (denied or timed out). */

@@ -16,7 +16,7 @@ export const DRILL_MAX_AGE_HOURS = 24;
 /** `drillDailyCapPerPerson`'s default: drills one person may start per UTC day. */
 export const DEFAULT_DRILL_DAILY_CAP = 3;
 
-/** The drill function's own environment (lib/drill.ts writes it). */
+/** The drill function's own environment (lib/people/drill.ts writes it). */
 export const DRILL_ENV = {
   accountId: 'ACCOUNT_ID',
   partition: 'PARTITION',
@@ -25,7 +25,7 @@ export const DRILL_ENV = {
   roleArn: 'DRILL_ROLE_ARN',
   /** `drillDailyCapPerPerson`. */
   dailyCap: 'DRILL_DAILY_CAP',
-  /** Who may run drills: the front door's access roles (JSON, lambdas/domain/people.ts AccessRoles). */
+  /** Who may run drills: the front door's access roles (JSON, lambdas/domain/approvals/people.ts AccessRoles). */
   accessRoles: 'DRILL_ACCESS_ROLES',
 } as const;
 

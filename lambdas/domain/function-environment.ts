@@ -8,7 +8,7 @@
  * Not through this route, and why: the re-encryption settings (buckets, targets, auto, rate,
  * suite) are PlanReencryption's input, a constant of the state machine definition
  * (lib/workflow.ts), because the definition also paces the Distributed Map from them; the front
- * door and the drill function have their own names (domain/front-door.ts, domain/drill.ts).
+ * door and the drill function have their own names (domain/approvals/front-door.ts, domain/drill.ts).
  */
 
 /** The environment variable of each runtime setting (adapters/config.ts RuntimeConfig, less the Region Lambda sets). */

@@ -1,7 +1,7 @@
 /**
  * The product's CloudWatch metrics: one declaration of names, units and dimensions, used by the
  * handlers that emit them (lambdas/adapters/metrics.ts, EMF through Powertools) and by the stack
- * that alarms on them and draws them (lib/observability.ts). Pure: no Powertools, no CDK.
+ * that alarms on them and draws them (lib/observability/observability.ts). Pure: no Powertools, no CDK.
  */
 import type { KeyResult, RunSummary } from './contracts';
 

@@ -6,7 +6,7 @@ import { logger } from '../adapters/lambda-handler';
 import { randomUUID } from 'node:crypto';
 import { Ledger } from '../adapters/ledger';
 import { DRILL_DELETION_DAYS, DRILL_ENV, DRILL_TAG_KEY, drillDescription, drillKeyPolicy } from '../domain/drill';
-import { isRefusal, parseAccessRoles, personOf, type AccessRoles } from '../domain/people';
+import { isRefusal, parseAccessRoles, personOf, type AccessRoles } from '../domain/approvals/people';
 import { DrillSweep, type DrillLedger, type SweepReport } from './sweep';
 import {
   callerOf,
@@ -15,7 +15,7 @@ import {
   routeOf,
   type FrontDoorEvent,
   type FrontDoorResponse,
-} from '../domain/front-door';
+} from '../domain/approvals/front-door';
 import { keyArn as keyArnOf } from '../domain/arn';
 
 /** Raised for a key this stack's drill component did not create: it is never deleted. */
@@ -39,7 +39,7 @@ export interface DrillPlace {
   dailyCap: number;
 }
 
-/** Who starts a drill: the verified caller ARN and the person behind it (lambdas/domain/people.ts). */
+/** Who starts a drill: the verified caller ARN and the person behind it (lambdas/domain/approvals/people.ts). */
 export interface DrillCaller {
   arn: string;
   /** The person's key: the daily cap counts per person, whatever session or role they use. */

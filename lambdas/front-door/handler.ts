@@ -4,7 +4,7 @@ import { sfnClient } from '../adapters/sfn-client';
 import { logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { StepFunctionsControl, type WorkflowControl } from '../adapters/workflow';
-import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../domain/approval';
+import { APPROVAL_DENIED, encodeApproval, encodeDenial } from '../domain/approvals/approval';
 import {
   approvalIdParam,
   bodyObject,
@@ -21,9 +21,9 @@ import {
   type FrontDoorEvent,
   type FrontDoorResponse,
   type ManualRunInput,
-} from '../domain/front-door';
+} from '../domain/approvals/front-door';
 import { ConfigurationError } from '../adapters/config';
-import { parseAccessRoles, type AccessRoles, type Person } from '../domain/people';
+import { parseAccessRoles, type AccessRoles, type Person } from '../domain/approvals/people';
 
 /** What the front door needs; the Lambda wires the AWS adapters, the local front door its own. */
 export interface FrontDoorDeps {
@@ -64,7 +64,7 @@ export async function handleFrontDoor(event: FrontDoorEvent, deps: FrontDoorDeps
       );
     const route = routeOf(event);
     const now = deps.now?.() ?? new Date();
-    // Only people (domain/people.ts), each route only for its roles: the API's resource policy
+    // Only people (domain/approvals/people.ts), each route only for its roles: the API's resource policy
     // enforces the same, this names why and what to configure.
     const person = route ? requirePerson(caller, route, deps.roles) : null;
     switch (route) {

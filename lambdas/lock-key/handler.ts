@@ -5,15 +5,15 @@ import { taskHandler, logger } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { emitApprovalUnverified } from '../adapters/metrics';
-import { isExplicitApproval, verifyApproval } from '../domain/approval';
-import { personKeyOf } from '../domain/people';
+import { isExplicitApproval, verifyApproval } from '../domain/approvals/approval';
+import { personKeyOf } from '../domain/approvals/people';
 
 /** Extra lease beyond the rotation timeout, so a slow poll never outlives its lock. */
 const LEASE_MARGIN_SECONDS = 600;
 
 /**
  * A key that went through the approval gate (it carries `approval`) goes on only when the ledger
- * shows the front door's answer (domain/approval.ts verifyApproval): a SendTaskSuccess by anyone
+ * shows the front door's answer (domain/approvals/approval.ts verifyApproval): a SendTaskSuccess by anyone
  * else holding the token ends SKIPPED APPROVAL_DENIED, counted in ApprovalsUnverified (it pages
  * like a failed execution). The task's approver becomes the ledger's, never the output's.
  * Null: no approval to check (no gate, or silence with approvalTimeoutAction ROTATE).

@@ -2,19 +2,19 @@ import type { CaughtFailure, IncidentRequest, KeyTask, RunSummary } from '../dom
 import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { snsClient } from '../adapters/sns-client';
 import { taskHandler, logger } from '../adapters/lambda-handler';
-import { NotificationTopic } from '../adapters/sns';
+import { NotificationTopic } from '../adapters/notification/sns';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
-import { summarise } from '../domain/summary';
+import { summarise } from '../domain/rotation/summary';
 import type { ReencryptionState } from '../domain/reencryption';
-import { reencryptionFailed } from '../domain/reencryption-report';
-import { formatNotification } from '../domain/message';
+import { reencryptionFailed } from '../domain/reencryption/report';
+import { formatNotification } from '../domain/notification/message';
 import { emitNotification } from '../adapters/metrics';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { securityHubClient } from '../adapters/securityhub-client';
-import { applyWorkflowUpdate } from '../adapters/security-hub-workflow';
-import { endUpdate } from '../domain/security-hub-workflow';
-import { chatNotification, perProtocolMessage } from '../domain/chat-notification';
+import { applyWorkflowUpdate } from '../adapters/notification/security-hub-workflow';
+import { endUpdate } from '../domain/notification/security-hub-workflow';
+import { chatNotification, perProtocolMessage } from '../domain/notification/chat-notification';
 
 /** Bytes the message attributes add to a message's size (SNS counts them in the 256 KiB). */
 function attributesBytes(attributes: Record<string, { DataType?: string; StringValue?: string }>): number {

@@ -3,8 +3,8 @@ import { loadConfig, type RuntimeConfig } from '../adapters/config';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { dynamoClient } from '../adapters/dynamodb-client';
-import { toKeyResult } from '../domain/summary';
-import { approvalOutcome, isExplicitApproval } from '../domain/approval';
+import { toKeyResult } from '../domain/rotation/summary';
+import { approvalOutcome, isExplicitApproval } from '../domain/approvals/approval';
 import { emitKeyResult } from '../adapters/metrics';
 
 export type RecordInput = KeyTask & CaughtFailure;

@@ -3,8 +3,8 @@ import type { Context } from 'aws-lambda';
 import { cachedClient } from '../adapters/clients';
 import { s3ClientWithoutRetries } from '../adapters/s3-client';
 import { taskHandler } from '../adapters/lambda-handler';
-import { realClock } from '../adapters/pacing';
-import { reencryptObjects, type ReencryptDeps } from '../adapters/s3-reencrypt';
+import { realClock } from '../adapters/reencryption/pacing';
+import { reencryptObjects, type ReencryptDeps } from '../adapters/reencryption/s3-reencrypt';
 import { parseKmsArn } from '../domain/arn';
 import { EXPRESS_CHILD_MS, type ReencryptBatchInput, type TargetReport } from '../domain/reencryption';
 

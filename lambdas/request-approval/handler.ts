@@ -3,10 +3,10 @@ import { snsClient } from '../adapters/sns-client';
 import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
-import { NotificationTopic } from '../adapters/sns';
+import { NotificationTopic } from '../adapters/notification/sns';
 import { emitApprovalRequested } from '../adapters/metrics';
-import { approvalIdOf, approvalOverdueAt } from '../domain/approval';
-import { formatApprovalRequest, type ApprovalRequestInput } from '../domain/approval-request';
+import { approvalIdOf, approvalOverdueAt } from '../domain/approvals/approval';
+import { formatApprovalRequest, type ApprovalRequestInput } from '../domain/approvals/approval-request';
 import { requireKeyArn } from '../domain/task-errors';
 
 /**

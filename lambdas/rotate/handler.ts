@@ -12,15 +12,15 @@ import {
   rotateAttemptUnconfirmed,
   rotationStarted,
   STAGED_MATERIAL_GONE_ERRORS,
-} from '../domain/rotation';
+} from '../domain/rotation/rotation';
 import { requireKeyArn } from '../domain/task-errors';
 import { emitRotationStarted } from '../adapters/metrics';
-import { optedOutNow } from '../domain/eligibility';
+import { optedOutNow } from '../domain/rotation/eligibility';
 
 /**
  * Rotate: the step that spends the budget. Reads the rotation state, lets the guard decide
  * (join, give up, or rotate), and sends RotateKeyOnDemand once (SDK retries off). The decisions
- * live in domain/rotation.ts.
+ * live in domain/rotation/rotation.ts.
  *
  * Lost answers: when KMS's answer to RotateKeyOnDemand is lost (RotateResponseLost, or a 5xx),
  * the task records `rotateAttemptedAt` and goes round the workflow's WaitBeforeRetryingRotation

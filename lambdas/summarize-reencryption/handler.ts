@@ -5,7 +5,7 @@ import { dynamoClient } from '../adapters/dynamodb-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { Ledger } from '../adapters/ledger';
 import { emitReencryption } from '../adapters/metrics';
-import { jsonArrayElements } from '../adapters/json-array-stream';
+import { jsonArrayElements } from '../adapters/reencryption/json-array-stream';
 import {
   advanceReencryption,
   emptyTargetReport,

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { HANDLER_METADATA_KEY } from '../../lib/functions';
 import { resolveIntrinsics, type CfnTemplate } from '../template';
 import type { World } from '../world';
-import { IDENTITY_CENTER_ROLE_PATH, IDENTITY_CENTER_ROLE_PREFIX } from '../../lambdas/domain/people';
+import { IDENTITY_CENTER_ROLE_PATH, IDENTITY_CENTER_ROLE_PREFIX } from '../../lambdas/domain/approvals/people';
 
 /** Someone or something that signs requests in the offline account. */
 export interface Principal {

@@ -1,5 +1,5 @@
-import type { RunEvent } from '../runner';
-import { readPath } from '../distributed-map';
+import type { RunEvent } from '../runner/runner';
+import { readPath } from '../runner/distributed-map';
 
 /**
  * The local runner's events (aws-local-stepfunctions' event log) as Step Functions execution

@@ -8,8 +8,8 @@ import { Ledger } from '../../lambdas/adapters/ledger';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { DrillKeys } from '../../lambdas/drill/handler';
 import { STACK_NAME } from '../../lib/names';
-import { accessRoles } from '../../lib/settings';
-import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
+import { accessRoles } from '../../lib/settings/settings';
+import { COMPONENT_METADATA_KEY } from '../../lib/people/front-door';
 import { DRILL_ENV } from '../../lambdas/domain/drill';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../front-door';
 import { startLocalLedger, type LocalLedger } from '../ledger-local';
@@ -23,7 +23,7 @@ import type { SandboxStack } from './query';
 import { startRouter, type Router } from './router';
 import { isMachineOf, LocalStepFunctions, type ExecutionRecord, type SandboxMachine } from './states';
 
-/** The runner's machine names (local/runner.ts names executions after them). */
+/** The runner's machine names (local/runner/runner.ts names executions after them). */
 const MACHINE_NAMES = { manual: 'KmsIncidentRotationManual', automatic: 'KmsIncidentRotation' } as const;
 /** The API Gateway stage the stack deploys (FrontDoorUrl ends with it). */
 const STAGE_PREFIX = '/v1/';

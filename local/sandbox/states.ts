@@ -1,4 +1,4 @@
-import { runLocally, type LocalRunOptions, type TaskTokens } from '../runner';
+import { runLocally, type LocalRunOptions, type TaskTokens } from '../runner/runner';
 import { extractWorkflow, type CfnTemplate } from '../template';
 import type { IntakeMode } from '../../lambdas/domain/intake/intake';
 import { HistoryRecorder, statesOf, withoutData, type WireHistoryEvent } from './history';

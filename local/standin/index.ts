@@ -39,14 +39,12 @@ import type { FindingService } from './errors';
  * operations exist, anything else fails with `NotImplementedByStandIn` naming the operation.
  */
 
-export type { S3ObjectInfo, S3ReportObject } from './s3';
-export type { Published } from './sns';
 export type { KmsCallCounters } from './quotas';
 export type { SecurityHubUpdate } from './findings';
 /** Name of the pre-created SNS topic. */
 export const TOPIC_NAME = 'kms-incident-rotation';
 
-export type { StandIn, StandInCall, StandInFault } from './api';
+export type { StandIn } from './api';
 
 /** The fault error that closes the connection without an answer (KMS `afterPerforming` faults). */
 const NO_RESPONSE = 'NoResponse';

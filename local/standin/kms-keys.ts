@@ -1,12 +1,12 @@
 import { createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { settingsObject } from '../../lib/settings';
+import { settingsObject } from '../../lib/settings/settings';
 import { defaultWorldKey, keyArnOf, type KmsBehaviour, type World, type WorldKey } from '../world';
 import { ServiceError } from './errors';
 import { Scheduler } from './scheduler';
 import { canonicalContext, parseCiphertext, seal, type ParsedBlob } from './kms-blob';
 
 // The ciphertext blob format (kms-blob.ts) is part of the key model's interface.
-export { parseCiphertext, seal } from './kms-blob';
+export { parseCiphertext } from './kms-blob';
 
 /**
  * The KMS stand-in's model: keys, their key material and rotations, the ciphertext blob format

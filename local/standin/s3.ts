@@ -22,18 +22,8 @@ import type { KmsGate, S3ObjectInfo, S3ReportObject, S3Request, S3Response } fro
  * s3-subresources (tagging, ACL), s3-seed (the world), s3-envelopes and s3-inspect (tests, reports).
  */
 
-export { S3_OPERATIONS, s3Operation, decodeAwsChunked } from './s3-request';
-export { canonicalIdOf } from './s3-subresources';
-export {
-  BUCKET_KEY_REUSE_MS,
-  KMS_SLOW_DOWN_MESSAGE,
-  MAX_COPY_BYTES,
-  type KmsGate,
-  type S3ObjectInfo,
-  type S3ReportObject,
-  type S3Request,
-  type S3Response,
-} from './s3-types';
+export { S3_OPERATIONS, s3Operation } from './s3-request';
+export { type KmsGate, type S3ObjectInfo, type S3ReportObject, type S3Request, type S3Response } from './s3-types';
 
 /** The S3 stand-in: one account's buckets, answering S3 requests as S3 does. */
 export class S3 {

@@ -3,7 +3,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { main } from '../../cli/main';
-import type { ApprovalRecord } from '../../lambdas/adapters/ledger';
+import type { ApprovalRecord } from '../../lambdas/adapters/ledger/ledger-approvals';
 import { ACCOUNT, CALLER, captureIo, testFrontDoor } from './helpers';
 import { MemoryApprovals } from '../memory-approvals';
 

@@ -5,8 +5,8 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { encodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
-import { parseSettings } from '../../lib/settings';
+import { encodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/settings/published-settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { main } from '../../cli/main';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { parseWorld } from '../../local/world';

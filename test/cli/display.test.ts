@@ -12,7 +12,7 @@ import type { TraceEvent } from '../../cli/live/events';
 import { LocalEventTranslator } from '../../cli/live/local-events';
 import { LiveTrace } from '../../cli/live/trace';
 import { main } from '../../cli/main';
-import type { RunEvent } from '../../local/runner';
+import type { RunEvent } from '../../local/runner/runner';
 import {
   ACCOUNT,
   CALLER,

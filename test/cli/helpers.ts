@@ -4,11 +4,11 @@ import type { Io } from '../../cli/io';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { startLocalFrontDoor, type FrontDoorExchange, type LocalFrontDoorOptions } from '../../local/front-door';
 import type { FrontDoorDeps } from '../../lambdas/front-door/handler';
-import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/approvals/people';
 import { MemoryApprovals } from '../memory-approvals';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { parseWorld, type WorldPerson } from '../../local/world';
-import { accessRoles, parseSettings } from '../../lib/settings';
+import { accessRoles, parseSettings } from '../../lib/settings/settings';
 import { synthTemplate } from '../../local/template';
 import { createAccountIam } from '../../local/iam';
 

@@ -1,13 +1,13 @@
 /**
- * docs/deploy.md's settings table is generated from the settings contract (lib/settings.ts) by
+ * docs/deploy.md's settings table is generated from the settings contract (lib/settings/settings.ts) by
  * `npm run docs:settings`: the text between its markers must be exactly what the generator writes
  * now, so a setting added, removed, re-documented or given another default or bound fails here
  * until the table is regenerated.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { SETTING_NAMES } from '../../lib/settings';
-import { settingsTable, TABLE_MARKERS, withSettingsTable } from '../../lib/settings-docs';
+import { SETTING_NAMES } from '../../lib/settings/settings';
+import { settingsTable, TABLE_MARKERS, withSettingsTable } from '../../lib/settings/settings-docs';
 
 const deploy = readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
 

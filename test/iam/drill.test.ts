@@ -10,15 +10,15 @@ import {
 } from '@aws-sdk/client-kms';
 import { Ledger } from '../../lambdas/adapters/ledger';
 import { DrillKeys, handleDrill, SWEEPER } from '../../lambdas/drill/handler';
-import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/approvals/people';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { signedPost } from '../../local/front-door-client';
 import { StepFunctionsControl } from '../../lambdas/adapters/workflow';
 import { startLocalFrontDoor, type LocalFrontDoor } from '../../local/front-door';
 import { MemoryApprovals } from '../memory-approvals';
 import { DRILL_MAX_AGE_HOURS, DRILL_TAG_KEY } from '../../lambdas/domain/drill';
-import type { FrontDoorEvent } from '../../lambdas/domain/front-door';
-import { accessRoles, parseSettings } from '../../lib/settings';
+import type { FrontDoorEvent } from '../../lambdas/domain/approvals/front-door';
+import { accessRoles, parseSettings } from '../../lib/settings/settings';
 import { createAccountIam, TEST_CREDENTIALS, type AccountIam, type Principal } from '../../local/iam';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 import { startStandIn, type StandIn } from '../../local/standin';

@@ -2,7 +2,7 @@ import { DeleteItemCommand, DynamoDBClient, PutItemCommand, QueryCommand } from 
 import { createAccountIam, type AccountIam, type Principal } from '../../local/iam';
 import { LOCAL_LEDGER_TABLE, ledgerLogicalId, startLocalLedger, type LocalLedger } from '../../local/ledger-local';
 import { synthTemplate } from '../../local/template';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { parseWorld } from '../../local/world';
 
 const ACCOUNT = '111122223333';

@@ -2,7 +2,7 @@ import { createAccountIam, defaultKeyPolicy } from '../../local/iam';
 import { evaluate } from '../../local/iam/engine';
 import { startStandIn } from '../../local/standin';
 import { synthTemplate } from '../../local/template';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { parseWorld } from '../../local/world';
 
 const ACCOUNT = '111122223333';

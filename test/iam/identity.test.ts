@@ -5,7 +5,7 @@ import { createAccountIam, type Principal } from '../../local/iam';
 import { withInvocationEnvironment } from '../../local/iam/invocation-env';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { synthTemplate } from '../../local/template';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { parseWorld } from '../../local/world';
 
 const ACCOUNT = '111122223333';

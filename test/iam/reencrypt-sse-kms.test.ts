@@ -1,6 +1,6 @@
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { createAccountIam } from '../../local/iam';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { resolveIntrinsics, synthTemplate } from '../../local/template';

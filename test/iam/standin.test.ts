@@ -6,7 +6,7 @@ import { createAccountIam, TEST_CREDENTIALS, type AccountIam } from '../../local
 import { signed } from '../standin/helpers';
 import { startStandIn, TOPIC_NAME, type StandIn } from '../../local/standin';
 import { synthTemplate } from '../../local/template';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { parseWorld, type World } from '../../local/world';
 
 const ACCOUNT = '111122223333';

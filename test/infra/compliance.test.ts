@@ -11,8 +11,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
-import { FRONT_DOOR_CONCURRENCY, LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance';
+import { parseSettings } from '../../lib/settings/settings';
+import { FRONT_DOOR_CONCURRENCY, LEDGER_BACKUP, RESERVED_CONCURRENCY } from '../../lib/compliance/compliance';
 import { BRANCH_HANDLERS, HANDLERS } from '../../lib/functions';
 
 const env = { account: '111122223333', region: 'us-east-1' };

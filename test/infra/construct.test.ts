@@ -5,7 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotation, KmsIncidentRotationStack, SettingsError } from '../../lib/index';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });

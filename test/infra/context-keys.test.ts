@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
-import { closestSetting, contextSource, editDistance, misspelledContextKeys } from '../../lib/context-keys';
-import { SETTING_NAMES, SettingsError } from '../../lib/settings';
-import { settingsFromContext } from '../../lib/settings-sources';
+import { closestSetting, contextSource, editDistance, misspelledContextKeys } from '../../lib/settings/context-keys';
+import { SETTING_NAMES, SettingsError } from '../../lib/settings/settings';
+import { settingsFromContext } from '../../lib/settings/settings-sources';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 
 describe('context keys that look like a mistyped setting', () => {

@@ -9,8 +9,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { definitionProblems, MAP_LABEL_MAX_LENGTH } from '../../lib/definition-check';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
-import { synthesizedDefinition } from '../../lib/workflow';
+import { parseSettings } from '../../lib/settings/settings';
+import { synthesizedDefinition } from '../../lib/synthesized-definition';
 import { extractWorkflow } from '../../local/template';
 
 const env = { account: '111122223333', region: 'us-east-1' };

@@ -1,14 +1,14 @@
 /**
  * Every value derived from the settings, pinned by literal numbers: at the defaults and for one
- * settings file away from them (test/fixtures/settings/non-default.json). A change to any
+ * settings file away from them (test/infra/fixtures/non-default-settings.json). A change to any
  * derivation (units, pacing, the worst case, the execution timeout) fails here by name.
  */
 import * as path from 'node:path';
-import { deriveRuntime } from '../../lib/derived';
-import { parseSettings } from '../../lib/settings';
-import { settingsFromContext } from '../../lib/settings-sources';
+import { deriveRuntime } from '../../lib/settings/derived';
+import { parseSettings } from '../../lib/settings/settings';
+import { settingsFromContext } from '../../lib/settings/settings-sources';
 
-const NON_DEFAULT = path.join(__dirname, '..', 'fixtures', 'settings', 'non-default.json');
+const NON_DEFAULT = path.join(__dirname, 'fixtures', 'non-default-settings.json');
 
 test('at the default settings', () => {
   expect(deriveRuntime(parseSettings({}))).toEqual({

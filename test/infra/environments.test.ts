@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { SettingsError } from '../../lib/settings';
-import { settingsFromContext } from '../../lib/settings-sources';
+import { SettingsError } from '../../lib/settings/settings';
+import { settingsFromContext } from '../../lib/settings/settings-sources';
 
 const env = { account: '111122223333', region: 'eu-west-1' };
 const dir = mkdtempSync(path.join(tmpdir(), 'kms-rotation-envs-'));

@@ -10,7 +10,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 
 const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')) as {
   context: Record<string, unknown>;

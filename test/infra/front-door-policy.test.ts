@@ -6,9 +6,9 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings, SettingsError } from '../../lib/settings';
-import { FRONT_DOOR_THROTTLE } from '../../lib/front-door';
-import { FRONT_DOOR_ENV } from '../../lambdas/domain/front-door';
+import { parseSettings, SettingsError } from '../../lib/settings/settings';
+import { FRONT_DOOR_THROTTLE } from '../../lib/people/front-door';
+import { FRONT_DOOR_ENV } from '../../lambdas/domain/approvals/front-door';
 import { createAccountIam } from '../../local/iam';
 import { parseWorld } from '../../local/world';
 import type { CfnTemplate } from '../../local/template';

@@ -5,16 +5,16 @@
  * `new <Name>Command` / `paginate<Name>` of @aws-sdk/client-<svc> in them) and compared with the
  * Allow statements of its role in the synthesized template.
  */
-import { GRANT_OPERATIONS } from '../../lib/reencryption-grant';
+import { GRANT_OPERATIONS } from '../../lib/reencryption/reencryption-grant';
 import * as path from 'node:path';
 import { drillKeyPolicy } from '../../lambdas/domain/drill';
 import * as ts from 'typescript';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { HANDLER_METADATA_KEY } from '../../lib/functions';
-import { COMPONENT_METADATA_KEY } from '../../lib/front-door';
+import { COMPONENT_METADATA_KEY } from '../../lib/people/front-door';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The IAM service prefix of each SDK client package. */
@@ -212,7 +212,7 @@ describe("least privilege, derived from the handlers' code", () => {
   const byOwnKeysPolicy: Record<string, string[]> = {
     drill: ['kms:DescribeKey', 'kms:ScheduleKeyDeletion', 'kms:TagResource'],
   };
-  /** Actions granted by the per-run grant the state machine creates on the rotated key (lib/reencryption-grant.ts). */
+  /** Actions granted by the per-run grant the state machine creates on the rotated key (lib/reencryption/reencryption-grant.ts). */
   const byRunGrant: Record<string, string[]> = { 'reencrypt-objects': GRANT_OPERATIONS.map((op) => `kms:${op}`) };
 
   test.each(functions.map((f) => [f.handler, f.role]))(

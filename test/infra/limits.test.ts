@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 import { extractWorkflow } from '../../local/template';
-import { parseSettings, SettingsError } from '../../lib/settings';
+import { parseSettings, SettingsError } from '../../lib/settings/settings';
 import {
   executionTimeoutSeconds,
   HISTORY_EVENT_LIMIT,

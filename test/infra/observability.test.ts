@@ -5,8 +5,8 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
-import { KMS_THROTTLE_ALARM } from '../../lib/observability';
+import { parseSettings } from '../../lib/settings/settings';
+import { KMS_THROTTLE_ALARM } from '../../lib/observability/observability';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../lambdas/domain/metrics';
 
 const env = { account: '111122223333', region: 'us-east-1' };

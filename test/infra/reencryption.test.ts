@@ -7,10 +7,10 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings, SettingsError } from '../../lib/settings';
+import { parseSettings, SettingsError } from '../../lib/settings/settings';
 import { extractWorkflow } from '../../local/template';
-import { RESERVED_CONCURRENCY } from '../../lib/compliance';
-import { RESULTS_EXPIRATION_DAYS, TOLERATED_FAILURE_PERCENTAGE } from '../../lib/reencryption';
+import { RESERVED_CONCURRENCY } from '../../lib/compliance/compliance';
+import { RESULTS_EXPIRATION_DAYS, TOLERATED_FAILURE_PERCENTAGE } from '../../lib/reencryption/reencryption';
 import { executionTimeoutSeconds, HISTORY_EVENT_LIMIT, MAX_EXECUTION_SECONDS, worstCase } from '../../lib/limits';
 import { STATE } from '../../lambdas/domain/workflow-states';
 
@@ -77,7 +77,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       Choices: [{ Variable: '$.reencryption.remaining', NumericGreaterThan: 0, Next: 'NeedsReencryptionGrant' }],
       Default: STATE.notify,
     });
-    // Envelope units get the per-run grant first (lib/reencryption-grant.ts); others a null token.
+    // Envelope units get the per-run grant first (lib/reencryption/reencryption-grant.ts); others a null token.
     expect(definition.States.NeedsReencryptionGrant).toEqual({
       Type: 'Choice',
       Choices: [{ Variable: '$.reencryption.current.type', StringEquals: 'envelope', Next: 'CreateReencryptionGrant' }],

@@ -7,7 +7,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { extractWorkflow } from '../../local/template';
 import { RETRIERS, TASK_RETRIERS, type RetrierName, type RetrierSpec } from '../../lib/retriers';
 

@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings } from '../../lib/settings';
-import { NOTE_AUTHOR, type WorkflowUpdate } from '../../lambdas/domain/security-hub-workflow';
+import { parseSettings } from '../../lib/settings/settings';
+import { NOTE_AUTHOR, type WorkflowUpdate } from '../../lambdas/domain/notification/security-hub-workflow';
 import { matchesPattern, resolveIntrinsics } from './event-pattern';
 
 const env = { account: '111122223333', region: 'us-east-1' };

@@ -1,5 +1,5 @@
 /**
- * The construct's props interface (lib/settings-props.generated.ts) is generated from the settings
+ * The construct's props interface (lib/settings/settings-props.generated.ts) is generated from the settings
  * contract: it must be what `npm run docs:settings` writes now, and type-wise exactly the
  * settings' input type (z.input of the schema), so the props can neither drift from nor loosen
  * what the construct validates.
@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { KmsIncidentRotationProps } from '../../lib';
 import type { z } from 'zod';
-import type { settingsSchema } from '../../lib/settings';
-import { settingsPropsSource } from '../../lib/settings-docs';
+import type { settingsSchema } from '../../lib/settings/settings';
+import { settingsPropsSource } from '../../lib/settings/settings-docs';
 
-const FILE = path.join(__dirname, '..', '..', 'lib', 'settings-props.generated.ts');
+const FILE = path.join(__dirname, '..', '..', 'lib', 'settings', 'settings-props.generated.ts');
 
 /** True only when A and B are the same type (mutual assignability is not enough: optionality counts). */
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { productStack } from '../../lib/app';
-import { SettingsError } from '../../lib/settings';
+import { SettingsError } from '../../lib/settings/settings';
 
 type Template = {
   Parameters?: Record<string, unknown>;

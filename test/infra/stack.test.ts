@@ -3,13 +3,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { parseSettings, SettingsError } from '../../lib/settings';
-import { settingsFromContext } from '../../lib/settings-sources';
+import { parseSettings, SettingsError } from '../../lib/settings/settings';
+import { settingsFromContext } from '../../lib/settings/settings-sources';
 import { extractWorkflow } from '../../local/template';
 import { BRANCH_HANDLERS, HANDLERS } from '../../lib/functions';
-import { decodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/published-settings';
+import { decodePublishedSettings, SETTINGS_OUTPUT } from '../../lib/settings/published-settings';
 import { FAILED_STATE_PREFIX, STATE, WAIT_STATES } from '../../lambdas/domain/workflow-states';
-import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../lambdas/domain/rotation';
+import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../lambdas/domain/rotation/rotation';
 
 const env = { account: '111122223333', region: 'us-east-1' };
 

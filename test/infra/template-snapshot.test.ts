@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { productStack } from '../../lib/app';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { KmsIncidentRotationStack } from '../../lib/stack';
 
 const SNAPSHOTS = path.join(__dirname, 'template-snapshots');

@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { accessRoles, parseSettings } from '../../lib/settings';
-import { LEDGER_BACKUP } from '../../lib/compliance';
+import { accessRoles, parseSettings } from '../../lib/settings/settings';
+import { LEDGER_BACKUP } from '../../lib/compliance/compliance';
 import { AUDIT_ENTRY_CHANGES } from '../../lib/ledger-access';
 import { DRILL_ENV } from '../../lambdas/domain/drill';
 

@@ -82,7 +82,7 @@ const CASES = {
   },
   cleanLocal: {
     filePath: 'local/sandbox/example.ts',
-    code: "import { parseSettings } from '../../lib/settings';\nimport { summarise } from '../../lambdas/domain/summary';\nimport { signedPost } from '../front-door-client';\n\nexport const all = [parseSettings, summarise, signedPost];\n",
+    code: "import { parseSettings } from '../../lib/settings/settings';\nimport { summarise } from '../../lambdas/domain/rotation/summary';\nimport { signedPost } from '../front-door-client';\n\nexport const all = [parseSettings, summarise, signedPost];\n",
   },
   cleanCliOnLocal: {
     filePath: 'cli/commands/example.ts',
@@ -94,7 +94,7 @@ const CASES = {
   },
   cleanCli: {
     filePath: 'cli/commands/example.ts',
-    code: "import { KMSClient } from '@aws-sdk/client-kms';\nimport { summarise } from '../../lambdas/domain/summary';\n\nexport const both = [KMSClient, summarise];\n",
+    code: "import { KMSClient } from '@aws-sdk/client-kms';\nimport { summarise } from '../../lambdas/domain/rotation/summary';\n\nexport const both = [KMSClient, summarise];\n",
   },
   cleanHandler: {
     filePath: 'lambdas/rotate/example.ts',

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { KmsIncidentRotationStack } from '../../lib/stack';
-import { settingsFromContext } from '../../lib/settings-sources';
+import { settingsFromContext } from '../../lib/settings/settings-sources';
 
 const ROOT = path.join(__dirname, '..', '..');
 const NODE_MODULES = realpathSync(path.join(ROOT, 'node_modules'));

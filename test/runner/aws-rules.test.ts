@@ -5,7 +5,8 @@
  * Label), a ResultPath that cannot be applied, and a missed heartbeat matching States.Timeout.
  * Hand-written definitions keep each rule on its own.
  */
-import { runDefinition, type DefinitionRunOptions } from '../../local/runner';
+import type { DefinitionRunOptions } from '../../local/runner/runner';
+import { runDefinition } from '../../local/runner/run-definition';
 import { DefinitionRefusedError, PAYLOAD_LIMIT_BYTES } from '../../local/limits';
 import { DISTRIBUTED_MAP_EVENTS } from '../../lib/limits';
 

@@ -5,9 +5,10 @@
  * result files. Hand-written definitions keep each rule on its own.
  */
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { realClock } from '../../lambdas/adapters/pacing';
-import { runDefinition, type DefinitionRunOptions } from '../../local/runner';
-import { installSimulatedClock } from '../../local/sim-clock';
+import { realClock } from '../../lambdas/adapters/reencryption/pacing';
+import type { DefinitionRunOptions } from '../../local/runner/runner';
+import { runDefinition } from '../../local/runner/run-definition';
+import { installSimulatedClock } from '../../local/runner/sim-clock';
 import { PAYLOAD_LIMIT_BYTES } from '../../local/limits';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { clients, errorName, world } from '../standin/helpers';

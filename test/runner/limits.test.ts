@@ -3,7 +3,9 @@
  * task and heartbeat timeouts, unique task tokens, and Retry timing from the Retry fields.
  * Hand-written definitions keep each rule on its own.
  */
-import { runDefinition, type CallbackTask, type DefinitionRunOptions, type TaskTokens } from '../../local/runner';
+import type { DefinitionRunOptions, TaskTokens } from '../../local/runner/runner';
+import type { CallbackTask } from '../../local/runner/run-contract';
+import { runDefinition } from '../../local/runner/run-definition';
 import { HISTORY_EVENT_LIMIT, PAYLOAD_LIMIT_BYTES } from '../../local/limits';
 
 const run = (definition: unknown, extra: Partial<DefinitionRunOptions> = {}) =>

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { realClock } from '../../lambdas/adapters/pacing';
-import { installSimulatedClock, SimClock } from '../../local/sim-clock';
+import { realClock } from '../../lambdas/adapters/reencryption/pacing';
+import { installSimulatedClock, SimClock } from '../../local/runner/sim-clock';
 
 /**
  * The children's simulated clock: `speed` compresses waiting, never work. What the Express cap,

@@ -1,7 +1,8 @@
 import { HistoryTranslator } from '../../cli/live/history-events';
 import { LocalEventTranslator } from '../../cli/live/local-events';
 import type { TraceEvent } from '../../cli/live/events';
-import { runDefinition, type RunEvent } from '../../local/runner';
+import type { RunEvent } from '../../local/runner/runner';
+import { runDefinition } from '../../local/runner/run-definition';
 import { HistoryRecorder, statesOf } from '../../local/sandbox/history';
 
 /**

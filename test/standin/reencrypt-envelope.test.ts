@@ -12,9 +12,9 @@ import {
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { randomBytes } from 'node:crypto';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
-import { reencryptEnvelope, verificationProblem } from '../../lambdas/adapters/reencrypt-envelope';
-import type { Run } from '../../lambdas/adapters/reencrypt-run';
+import { reencryptObjects } from '../../lambdas/adapters/reencryption/s3-reencrypt';
+import { reencryptEnvelope, verificationProblem } from '../../lambdas/adapters/reencryption/reencrypt-envelope';
+import type { Run } from '../../lambdas/adapters/reencryption/reencrypt-run';
 import { reencryptBatch } from '../../lambdas/reencrypt-objects/handler';
 import { clients, credentials, KEY_ID, world } from './helpers';
 

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
-import { partSizeFor } from '../../lambdas/adapters/reencrypt-sse-kms';
+import { reencryptObjects } from '../../lambdas/adapters/reencryption/s3-reencrypt';
+import { partSizeFor } from '../../lambdas/adapters/reencryption/reencrypt-sse-kms';
 import { clients, credentials, errorName, KEY_ID, waitFor, world } from './helpers';
 
 /**

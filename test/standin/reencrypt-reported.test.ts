@@ -5,9 +5,9 @@
  */
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
+import { reencryptObjects } from '../../lambdas/adapters/reencryption/s3-reencrypt';
 import { emptyTargetReport, type ReencryptionState, type TargetReport } from '../../lambdas/domain/reencryption';
-import { summarizeReencryption } from '../../lambdas/domain/reencryption-report';
+import { summarizeReencryption } from '../../lambdas/domain/reencryption/report';
 import { parseWorld, WorldError } from '../../local/world';
 import { clients, KEY_ID, world } from './helpers';
 

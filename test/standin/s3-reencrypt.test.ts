@@ -2,7 +2,7 @@ import { KMS } from '@aws-sdk/client-kms';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KmsKeyringNode } from '@aws-crypto/client-node';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { reencryptObjects } from '../../lambdas/adapters/s3-reencrypt';
+import { reencryptObjects } from '../../lambdas/adapters/reencryption/s3-reencrypt';
 import { clients, credentials, errorName, KEY_ID, world } from './helpers';
 
 const GiB = 1024 ** 3;

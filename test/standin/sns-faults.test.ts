@@ -1,5 +1,10 @@
 import { request } from 'node:http';
-import { DescribeKeyCommand, KMSClient, ListKeysCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  ListRetirableGrantsCommand,
+  RotateKeyOnDemandCommand,
+} from '@aws-sdk/client-kms';
 import { CreateTopicCommand, ListTopicsCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { startStandIn, type StandIn } from '../../local/standin';
 import { clients, credentials, errorName, KEY_ID, signed, world } from './helpers';
@@ -176,12 +181,12 @@ describe('faults and protocol', () => {
     expect(await errorName(us.kms.send(new DescribeKeyCommand({ KeyId: KEY_ID })))).toBe('NotFoundException');
     expect(s.calls.map((c) => c.region)).toEqual(['eu-central-1', 'us-east-1']);
 
-    const k = await us.kms.send(new ListKeysCommand({})).then(
+    const k = await us.kms.send(new ListRetirableGrantsCommand({})).then(
       () => undefined,
       (e: Error) => e,
     );
     expect(k?.name).toBe('NotImplementedByStandIn');
-    expect(k?.message).toContain('ListKeys');
+    expect(k?.message).toContain('ListRetirableGrants');
     const t = await us.sns.send(new ListTopicsCommand({})).then(
       () => undefined,
       (e: Error) => e,

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Ledger } from '../../lambdas/adapters/ledger';
-import { approvalOverdueAt } from '../../lambdas/domain/approval';
+import { approvalOverdueAt } from '../../lambdas/domain/approvals/approval';
 import { LedgerTable } from '../../lib/ledger';
 import { startLocalLedger } from '../../local/ledger-local';
 import { TEST_CREDENTIALS } from '../../local/iam';

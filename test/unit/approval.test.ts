@@ -6,9 +6,9 @@ import {
   encodeDenial,
   verifyApproval,
   type LedgerApproval,
-} from '../../lambdas/domain/approval';
-import { personKeyOf } from '../../lambdas/domain/people';
-import { newKeyTask } from '../../lambdas/domain/key-task';
+} from '../../lambdas/domain/approvals/approval';
+import { personKeyOf } from '../../lambdas/domain/approvals/people';
+import { newKeyTask } from '../../lambdas/domain/rotation/key-task';
 import { KEY_ARN, request } from './handlers/fixtures';
 
 const APPROVER = 'arn:aws:sts::111122223333:assumed-role/OnCall/alice';

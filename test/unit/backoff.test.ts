@@ -5,10 +5,10 @@ import {
   pollDelaySeconds,
   pollTimes,
   type PollSettings,
-} from '../../lambdas/domain/backoff';
-import { parseSettings } from '../../lib/settings';
+} from '../../lambdas/domain/rotation/backoff';
+import { parseSettings } from '../../lib/settings/settings';
 
-/** The defaults (lib/settings.ts): shortest wait 10 s, longest 300 s. */
+/** The defaults (lib/settings/settings.ts): shortest wait 10 s, longest 300 s. */
 const DEFAULTS: PollSettings = {
   shortestSeconds: parseSettings({}).pollInitialSeconds,
   maxSeconds: parseSettings({}).pollMaxSeconds,

@@ -1,4 +1,4 @@
-import { chatNotification, perProtocolMessage, CHAT_LIMITS } from '../../lambdas/domain/chat-notification';
+import { chatNotification, perProtocolMessage, CHAT_LIMITS } from '../../lambdas/domain/notification/chat-notification';
 import type { KeyResult, RunSummary } from '../../lambdas/domain/contracts';
 import { chatFormatProblems } from '../chat-format';
 

@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import { newerOnDemandRotation, rotationConfirmed, type RotationObservation } from '../../lambdas/domain/rotation';
+import {
+  newerOnDemandRotation,
+  rotationConfirmed,
+  type RotationObservation,
+} from '../../lambdas/domain/rotation/rotation';
 
 const BEFORE_DATE = '2025-05-01T10:00:00.000Z';
 

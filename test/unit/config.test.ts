@@ -1,7 +1,7 @@
 /** The runtime config adapter: every setting the stack writes is read and validated, by name. */
 import { ENV, loadConfig } from '../../lambdas/adapters/config';
 import { functionEnvironment } from '../../lib/functions';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 
 function environment(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const settings = parseSettings({ approvalTimeoutAction: 'ROTATE', approvalTimeoutMinutes: 30 }, 'test');

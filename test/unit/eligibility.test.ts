@@ -5,7 +5,7 @@ import {
   type AssessContext,
   type Decision,
   type KeyFacts,
-} from '../../lambdas/domain/eligibility';
+} from '../../lambdas/domain/rotation/eligibility';
 import { SKIP_REASONS } from '../../lambdas/domain/contracts';
 
 const ACCOUNT = '111122223333';
@@ -165,7 +165,7 @@ describe('assessKey: SKIPPED reasons', () => {
 
   it('produces every SKIPPED reason assessKey owns (the rest come from other steps)', () => {
     // Given: the reasons assessKey is not responsible for
-    // MATERIAL_PREDATES_EXPOSURE: re-encrypt-only requests (domain/reencrypt-only.ts, its own tests).
+    // MATERIAL_PREDATES_EXPOSURE: re-encrypt-only requests (domain/reencryption/reencrypt-only.ts, its own tests).
     // FINDING_NOT_CONFIRMED: the Assess handler, before any key is looked up (handlers/intake-confirm tests).
     const elsewhere = new Set([
       'NOT_FOUND',

@@ -18,7 +18,7 @@ import {
   isErrorGlob,
 } from '../../lambdas/domain/failures';
 import { extractWorkflow, synthTemplate } from '../../local/template';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 
 /**
  * What a pattern may contain so that Step Functions and `classifyError` read it the same way:

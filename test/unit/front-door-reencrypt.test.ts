@@ -1,8 +1,8 @@
 /** The front door passes a request's re-encryption targets to the manual machine, checked first. */
 import { handleFrontDoor, type FrontDoorDeps } from '../../lambdas/front-door/handler';
-import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/approvals/people';
 import { MemoryApprovals } from '../memory-approvals';
-import type { FrontDoorEvent } from '../../lambdas/domain/front-door';
+import type { FrontDoorEvent } from '../../lambdas/domain/approvals/front-door';
 import { parseForMode } from '../../lambdas/domain/intake/intake';
 
 const ACCOUNT = '111122223333';

@@ -1,8 +1,8 @@
 /** The front-door handler: who asks comes only from the request context; the body cannot set identity, force or finding fields. */
 import { handleFrontDoor, type FrontDoorDeps } from '../../lambdas/front-door/handler';
-import type { FrontDoorEvent } from '../../lambdas/domain/front-door';
-import type { ApprovalRecord } from '../../lambdas/adapters/ledger';
-import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/people';
+import type { FrontDoorEvent } from '../../lambdas/domain/approvals/front-door';
+import type { ApprovalRecord } from '../../lambdas/adapters/ledger/ledger-approvals';
+import { DEFAULT_ACCESS_ROLES } from '../../lambdas/domain/approvals/people';
 import { MemoryApprovals } from '../memory-approvals';
 
 const ACCOUNT = '111122223333';

@@ -1,9 +1,14 @@
 import fc from 'fast-check';
 import type { KeyResult, Outcome, Reason, RequestSource, RunSummary } from '../../lambdas/domain/contracts';
 import { FAIL_REASONS, SKIP_REASONS, SOURCES } from '../../lambdas/domain/contracts';
-import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/reasons';
-import { MESSAGE_MAX_BYTES, formatNotification, formatSummaryText, rotationsText } from '../../lambdas/domain/message';
-import { formatSubject, severityLabel } from '../../lambdas/domain/message-subject';
+import { NEXT_STEP, REASON_TEXT } from '../../lambdas/domain/notification/reasons';
+import {
+  MESSAGE_MAX_BYTES,
+  formatNotification,
+  formatSummaryText,
+  rotationsText,
+} from '../../lambdas/domain/notification/message';
+import { formatSubject, severityLabel } from '../../lambdas/domain/notification/message-subject';
 
 const OPTS = { region: 'eu-central-1', rotationBudget: 25 };
 const EXECUTION = 'arn:aws:states:eu-central-1:111122223333:execution:KmsIncidentRotation:gd-1a2b3c';

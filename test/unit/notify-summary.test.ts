@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { newKeyTask } from '../../lambdas/domain/key-task';
+import { newKeyTask } from '../../lambdas/domain/rotation/key-task';
 import type { IncidentRequest, KeyTask, Outcome, Reason } from '../../lambdas/domain/contracts';
 import { OUTCOMES } from '../../lambdas/domain/contracts';
-import { summarise, worstOutcome, type IterationResult } from '../../lambdas/domain/summary';
+import { summarise, worstOutcome, type IterationResult } from '../../lambdas/domain/rotation/summary';
 import { cut, oneLine, parseCause } from '../../lambdas/domain/text';
 
 const ACCOUNT = '111122223333';

@@ -1,6 +1,11 @@
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { grantParameters, keptFromRead, readTagging, writeAttributes } from '../../lambdas/adapters/object-attributes';
-import type { Run } from '../../lambdas/adapters/reencrypt-run';
+import {
+  grantParameters,
+  keptFromRead,
+  readTagging,
+  writeAttributes,
+} from '../../lambdas/adapters/reencryption/object-attributes';
+import type { Run } from '../../lambdas/adapters/reencryption/reencrypt-run';
 
 /**
  * What a rewrite keeps, field by field, including what the stand-in does not model (Object Lock

@@ -13,7 +13,7 @@ import {
   OUTCOME_TEXT,
   REASON_TEXT,
   needsAction,
-} from '../../lambdas/domain/reasons';
+} from '../../lambdas/domain/notification/reasons';
 import { classifyError } from '../../lambdas/domain/failures';
 
 const ALL_REASONS: Reason[] = [...SKIP_REASONS, ...FAIL_REASONS];

@@ -1,8 +1,12 @@
-/** Re-encrypt only (domain/reencrypt-only.ts): which material counts, the decision, the request fields, the plan, and LockKey after an approval. */
-import { assessReencryptOnly, newestMaterialDate, readReencryptOnly } from '../../lambdas/domain/reencrypt-only';
-import type { AssessContext, KeyFacts } from '../../lambdas/domain/eligibility';
+/** Re-encrypt only (domain/reencryption/reencrypt-only.ts): which material counts, the decision, the request fields, the plan, and LockKey after an approval. */
+import {
+  assessReencryptOnly,
+  newestMaterialDate,
+  readReencryptOnly,
+} from '../../lambdas/domain/reencryption/reencrypt-only';
+import type { AssessContext, KeyFacts } from '../../lambdas/domain/rotation/eligibility';
 import { planReencryption } from '../../lambdas/domain/reencryption';
-import { newKeyTask } from '../../lambdas/domain/key-task';
+import { newKeyTask } from '../../lambdas/domain/rotation/key-task';
 import { lockKey } from '../../lambdas/lock-key/handler';
 import type { Ledger } from '../../lambdas/adapters/ledger';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './handlers/fixtures';

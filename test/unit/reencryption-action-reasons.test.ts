@@ -11,8 +11,8 @@ import {
   type ReencryptionState,
   type TargetReport,
 } from '../../lambdas/domain/reencryption';
-import { ACTION_ADVICE_DEFAULT, actionAdvice, summarizeReencryption } from '../../lambdas/domain/reencryption-report';
-import { reencryptionSection } from '../../lambdas/domain/message-reencryption';
+import { ACTION_ADVICE_DEFAULT, actionAdvice, summarizeReencryption } from '../../lambdas/domain/reencryption/report';
+import { reencryptionSection } from '../../lambdas/domain/notification/message-reencryption';
 
 const PRIMARY = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
 const REPLICA = 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';

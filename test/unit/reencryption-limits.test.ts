@@ -18,7 +18,7 @@ import {
   type ReencryptionState,
   type ReencryptTargetSpec,
 } from '../../lambdas/domain/reencryption';
-import { summarizeReencryption } from '../../lambdas/domain/reencryption-report';
+import { summarizeReencryption } from '../../lambdas/domain/reencryption/report';
 
 const PAYLOAD_LIMIT = 262_144;
 /** The largest state the rest of the workflow reached (the worst case, 50 keys). */

@@ -1,4 +1,4 @@
-import { isThrottle, KmsPacer, retryThrottled, type Clock } from '../../lambdas/adapters/pacing';
+import { isThrottle, KmsPacer, retryThrottled, type Clock } from '../../lambdas/adapters/reencryption/pacing';
 import { KMS_REQUESTS, reencryptionPacing } from '../../lambdas/domain/reencryption';
 
 /** A fake clock: sleepers wake in time order; time jumps to each wake-up (no real waiting). */

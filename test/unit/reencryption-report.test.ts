@@ -15,14 +15,17 @@ import {
   type RefusedTarget,
   type TargetReport,
 } from '../../lambdas/domain/reencryption';
-import { reencryptionFailed, summarizeReencryption } from '../../lambdas/domain/reencryption-report';
-import { formatNotification, MESSAGE_MAX_BYTES } from '../../lambdas/domain/message';
-import { reencryptArgument, REENCRYPTION_SECTION_MAX_BYTES } from '../../lambdas/domain/message-reencryption';
-import { summarise } from '../../lambdas/domain/summary';
+import { reencryptionFailed, summarizeReencryption } from '../../lambdas/domain/reencryption/report';
+import { formatNotification, MESSAGE_MAX_BYTES } from '../../lambdas/domain/notification/message';
+import {
+  reencryptArgument,
+  REENCRYPTION_SECTION_MAX_BYTES,
+} from '../../lambdas/domain/notification/message-reencryption';
+import { summarise } from '../../lambdas/domain/rotation/summary';
 import { notify } from '../../lambdas/notify/handler';
 import { Ledger } from '../../lambdas/adapters/ledger';
-import { NotificationTopic } from '../../lambdas/adapters/sns';
-import { newKeyTask } from '../../lambdas/domain/key-task';
+import { NotificationTopic } from '../../lambdas/adapters/notification/sns';
+import { newKeyTask } from '../../lambdas/domain/rotation/key-task';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './handlers/fixtures';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');

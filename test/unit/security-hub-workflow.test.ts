@@ -1,4 +1,4 @@
-import { endUpdate, NOTE_MAX, startUpdate } from '../../lambdas/domain/security-hub-workflow';
+import { endUpdate, NOTE_MAX, startUpdate } from '../../lambdas/domain/notification/security-hub-workflow';
 import type { IncidentRequest, KeyResult, RunSummary } from '../../lambdas/domain/contracts';
 
 const FINDING = {

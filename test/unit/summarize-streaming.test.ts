@@ -1,4 +1,4 @@
-import { jsonArrayElements, JsonArrayStreamError } from '../../lambdas/adapters/json-array-stream';
+import { jsonArrayElements, JsonArrayStreamError } from '../../lambdas/adapters/reencryption/json-array-stream';
 import { summarizeReencryption } from '../../lambdas/summarize-reencryption/handler';
 import type { ReencryptionState, ReencryptionUnit } from '../../lambdas/domain/reencryption';
 import { liveBytes, syntheticResults } from '../../local/synthetic-results';

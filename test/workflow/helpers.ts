@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { AuditEntry } from '../../lambdas/adapters/ledger';
+import type { AuditEntry } from '../../lambdas/adapters/ledger/ledger-audit';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import type { Simulation } from '../../local/simulate';
 import { auditTrail } from '../audit-trail';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { signedPost } from '../../local/front-door-client';
-import { approvalIdOf } from '../../lambdas/domain/approval';
+import { approvalIdOf } from '../../lambdas/domain/approvals/approval';
 import { TEST_CREDENTIALS } from '../../local/iam';
 import { LOCAL_LEDGER_TABLE } from '../../local/ledger-local';
 import { openSimulation, simulate, type Simulation, type SimulationRun } from '../../local/simulate';

@@ -5,7 +5,8 @@
  * retired when the map ends, also when the map run fails. The SSE-KMS path still works (via S3).
  */
 import { openSimulation, type SimulationRun } from '../../local/simulate';
-import type { StandIn, StandInCall } from '../../local/standin';
+import type { StandIn } from '../../local/standin';
+import type { StandInCall } from '../../local/standin/api';
 import { parseWorld } from '../../local/world';
 
 jest.setTimeout(180_000);

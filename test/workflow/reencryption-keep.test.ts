@@ -7,7 +7,8 @@
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openSimulation, type SimulationRun } from '../../local/simulate';
-import type { S3ObjectInfo, StandIn } from '../../local/standin';
+import type { StandIn } from '../../local/standin';
+import type { S3ObjectInfo } from '../../local/standin/s3-types';
 import { parseWorld } from '../../local/world';
 import type { TargetReport } from '../../lambdas/domain/reencryption';
 import { TEST_CREDENTIALS } from '../../local/iam';

@@ -1,7 +1,7 @@
 /**
  * Offline runs are honest about time: `--speed` compresses waiting (paces, back-offs, retry
  * intervals), never the handlers' work, and the Express cap, the Tasks' timeouts and the
- * functions' remaining time all count the same simulated time (local/sim-clock.ts). So the same
+ * functions' remaining time all count the same simulated time (local/runner/sim-clock.ts). So the same
  * world has the same outcome at any speed the machine keeps up with.
  */
 import { openSimulation } from '../../local/simulate';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { simulate } from '../../local/simulate';
 import { parseWorld } from '../../local/world';
-import { parseSettings } from '../../lib/settings';
+import { parseSettings } from '../../lib/settings/settings';
 import { HISTORY_EVENT_LIMIT, worstCase } from '../../lib/limits';
 import { MAX_KEYS } from '../../lambdas/domain/intake/read';
 

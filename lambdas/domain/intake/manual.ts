@@ -9,7 +9,7 @@ import type { IncidentRequest } from '../contracts';
 import { classifyKeyRef, resolveLocation, toKmsArn } from './key-refs';
 import { IntakeContext, InvalidRequestError, MAX_REASON_LENGTH, Obj, shown } from './read';
 import { fieldPath, knownFieldsAt, ReEncryptSchema, requestTargets } from './targets';
-import { readReencryptOnly } from '../reencrypt-only';
+import { readReencryptOnly } from '../reencryption/reencrypt-only';
 
 const MANUAL_FIELDS = [
   'keyId',
@@ -49,7 +49,7 @@ const ManualRequest = z.strictObject({
   ),
   /** Data to re-encrypt under new data keys after the rotation. */
   reEncrypt: z.optional(ReEncryptSchema),
-  /** Re-encrypt only, without a rotation (domain/reencrypt-only.ts checks these two together). */
+  /** Re-encrypt only, without a rotation (domain/reencryption/reencrypt-only.ts checks these two together). */
   reEncryptOnly: z.optional(z.unknown()),
   exposedAt: z.optional(z.unknown()),
 });

@@ -16,7 +16,7 @@ import { MAX_SCAN, shown } from './read';
 /** A target as the request carries it (contracts.ts IncidentRequest.reEncryptTargets). */
 export type RequestTarget = NonNullable<IncidentRequest['reEncryptTargets']>[number];
 
-/** A target's prefix: at most MAX_PREFIX_LENGTH characters (see lambdas/domain/reencryption.ts for why). */
+/** A target's prefix: at most MAX_PREFIX_LENGTH characters (see lambdas/domain/reencryption/index.ts for why). */
 export { MAX_PREFIX_LENGTH };
 
 const BUCKET_NAME_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;

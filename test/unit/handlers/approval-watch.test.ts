@@ -8,7 +8,7 @@ import { DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from 
 import { watchApprovals } from '../../../lambdas/approval-watch/handler';
 import { Ledger } from '../../../lambdas/adapters/ledger';
 import { metrics } from '../../../lambdas/adapters/metrics';
-import { approvalOverdueAt } from '../../../lambdas/domain/approval';
+import { approvalOverdueAt } from '../../../lambdas/domain/approvals/approval';
 import { METRIC } from '../../../lambdas/domain/metrics';
 import { NOW } from './fixtures';
 

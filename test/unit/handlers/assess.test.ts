@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assess } from '../../../lambdas/assess/handler';
-import { newKeyTask } from '../../../lambdas/domain/key-task';
+import { newKeyTask } from '../../../lambdas/domain/rotation/key-task';
 import type { IncidentRequest } from '../../../lambdas/domain/contracts';
 import {
   ACCOUNT,

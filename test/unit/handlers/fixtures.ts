@@ -6,7 +6,7 @@ import type { RuntimeConfig } from '../../../lambdas/adapters/config';
 import { kmsClient, kmsClientWithoutRetries } from '../../../lambdas/adapters/kms-client';
 import { KmsKeys } from '../../../lambdas/adapters/kms';
 import type { IncidentRequest, KeyTask } from '../../../lambdas/domain/contracts';
-import { newKeyTask } from '../../../lambdas/domain/key-task';
+import { newKeyTask } from '../../../lambdas/domain/rotation/key-task';
 
 export const ACCOUNT = '111122223333';
 export const OTHER_ACCOUNT = '444455556666';

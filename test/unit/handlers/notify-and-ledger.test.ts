@@ -20,10 +20,10 @@ import { lockKey } from '../../../lambdas/lock-key/handler';
 import { record } from '../../../lambdas/record/handler';
 import { requestApproval } from '../../../lambdas/request-approval/handler';
 import { Ledger } from '../../../lambdas/adapters/ledger';
-import { NotificationTopic } from '../../../lambdas/adapters/sns';
-import { newKeyTask } from '../../../lambdas/domain/key-task';
+import { NotificationTopic } from '../../../lambdas/adapters/notification/sns';
+import { newKeyTask } from '../../../lambdas/domain/rotation/key-task';
 import type { KeyTask } from '../../../lambdas/domain/contracts';
-import { approvalIdOf } from '../../../lambdas/domain/approval';
+import { approvalIdOf } from '../../../lambdas/domain/approvals/approval';
 import { ACCOUNT, KEY_ARN, NOW, config, request } from './fixtures';
 
 const sns = mockClient(SNSClient);

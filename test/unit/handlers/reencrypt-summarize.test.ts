@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startStandIn, type StandIn } from '../../../local/standin';
 import { summarizeReencryption } from '../../../lambdas/summarize-reencryption/handler';
 import * as productMetrics from '../../../lambdas/adapters/metrics';
-import type { ReencryptionAuditEntry } from '../../../lambdas/adapters/ledger';
+import type { ReencryptionAuditEntry } from '../../../lambdas/adapters/ledger/ledger-audit';
 import {
   emptyTargetReport,
   planReencryption,

@@ -19,7 +19,7 @@ import { rotate } from '../../../lambdas/rotate/handler';
 import { KmsKeys } from '../../../lambdas/adapters/kms';
 import { classifyError } from '../../../lambdas/domain/failures';
 import { logger } from '../../../lambdas/adapters/lambda-handler';
-import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../../lambdas/domain/rotation';
+import { ROTATE_CONSISTENCY_DELAY_SECONDS } from '../../../lambdas/domain/rotation/rotation';
 import {
   ACCOUNT,
   KEY_ARN,
