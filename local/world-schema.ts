@@ -14,7 +14,8 @@ import { QUOTA_NAMES, SHARED_SYMMETRIC_OPERATIONS, SHARED_SYMMETRIC_QUOTA } from
  * fields are an error. Errors are a WorldError naming the file, the JSON path and what was expected.
  */
 
-const KEY_SPECS = [
+/** KMS KeySpec values (the KMS API model's enum): the world's keys and CreateKey's input share them. */
+export const KEY_SPECS = [
   'SYMMETRIC_DEFAULT',
   'RSA_2048',
   'RSA_3072',

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { defaultWorldKey, type WorldKey } from '../world';
+import { KEY_SPECS } from '../world-schema';
 import { ServiceError } from './errors';
 import {
   AUTOMATIC_ROTATION_CONFLICT_MINUTES,
@@ -167,31 +168,9 @@ export class Kms {
         );
       return value as T;
     };
-    const SPECS = [
-      'SYMMETRIC_DEFAULT',
-      'RSA_2048',
-      'RSA_3072',
-      'RSA_4096',
-      'ECC_NIST_P256',
-      'ECC_NIST_P384',
-      'ECC_NIST_P521',
-      'ECC_SECG_P256K1',
-      'ECC_NIST_EDWARDS25519',
-      'HMAC_224',
-      'HMAC_256',
-      'HMAC_384',
-      'HMAC_512',
-      'SM2',
-      'ML_DSA_44',
-      'ML_DSA_65',
-      'ML_DSA_87',
-      'ML_KEM_512',
-      'ML_KEM_768',
-      'ML_KEM_1024',
-    ] as const;
     const w: WorldKey = {
       ...base,
-      keySpec: check('KeySpec', keySpec, SPECS),
+      keySpec: check('KeySpec', keySpec, KEY_SPECS),
       keyUsage: check('KeyUsage', keyUsage, [
         'ENCRYPT_DECRYPT',
         'SIGN_VERIFY',
