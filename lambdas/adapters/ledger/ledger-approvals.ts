@@ -1,10 +1,4 @@
-import {
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PENDING_APPROVALS_INDEX } from '../../domain/approvals/approval';
 import { LedgerAudit } from './ledger-audit';
 import { isConditionFailure, n, optional, s } from './ledger-base';
@@ -89,14 +83,7 @@ export class LedgerApprovals extends LedgerAudit {
 
   /** A pending (or answered) approval by id; null when there is none. */
   async getApproval(approvalId: string): Promise<ApprovalRecord | null> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: s(`APPROVAL#${approvalId}`), sk: s('APPROVAL') },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Item;
+    const item = await this.consistentItem(`APPROVAL#${approvalId}`, 'APPROVAL');
     if (!item) return null;
     const str = (name: string) => item[name]?.S ?? null;
     return {

@@ -67,11 +67,16 @@ export class LedgerTable {
       if (!isConditionFailure(error)) throw error;
       const holder = (error as ConditionalCheckFailedException).Item;
       if (holder) return holder;
-      const existing = await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
-      );
-      return existing.Item ?? {};
+      return (await this.consistentItem(item.pk.S!, item.sk.S!)) ?? {};
     }
+  }
+
+  /** One item by its keys, read consistently (every read of the ledger decides something); null when absent. */
+  protected async consistentItem(pk: string, sk: string): Promise<Record<string, AttributeValue> | null> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }),
+    );
+    return out.Item ?? null;
   }
 
   /** Put an item that must not exist yet; finding it there already (an earlier attempt's write) is success. */

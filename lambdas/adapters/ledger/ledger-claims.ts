@@ -1,4 +1,4 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { isConditionFailure, LedgerTable, n, s } from './ledger-base';
 
 /*
@@ -85,14 +85,7 @@ export class LedgerClaims extends LedgerTable {
 
   /** The notification this execution already published, if any (consistent read). */
   async sentNotification(executionArn: string): Promise<SentNotification | null> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: s(`NOTIFY#${executionArn}`), sk: s('NOTIFY') },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Item;
+    const item = await this.consistentItem(`NOTIFY#${executionArn}`, 'NOTIFY');
     if (!item) return null;
     return { messageId: item.messageId?.S ?? '', at: item.at?.S ?? '' };
   }

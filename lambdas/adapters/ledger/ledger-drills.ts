@@ -1,6 +1,5 @@
 import {
   DeleteItemCommand,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -106,14 +105,7 @@ export class LedgerDrills extends LedgerApprovals {
 
   /** The drill key's record: who created it, when, and whether it was scheduled for deletion; null when this stack did not record it. */
   async getDrill(keyArn: string): Promise<DrillRecord | null> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: { pk: s(`DRILL#${keyArn}`), sk: s('DRILL') },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Item;
+    const item = await this.consistentItem(`DRILL#${keyArn}`, 'DRILL');
     if (!item) return null;
     const createdAt = item.createdAt?.S ?? '';
     return {
