@@ -95,6 +95,25 @@ export const RETRIERS = {
    * NOTIFY#<execution>), so a retry after a lost response does not publish again.
    */
   notifyAnything: { errors: ['States.ALL'], intervalSeconds: 2, maxAttempts: 4, backoffRate: 2, jitter: 'FULL' },
+  /**
+   * KMS through Step Functions' AWS SDK integration (the per-run grant's CreateGrant and
+   * RetireGrant): errors are named `<Service>.<Error>` in Pascal case. Whether KMSInternalException
+   * keeps its capitals there is not documented, so both spellings are listed. CreateGrant is safe
+   * to retry: the grant is named per execution and unit, and a retry returns the same grant.
+   */
+  kmsSdkTransient: {
+    errors: [
+      'Kms.ThrottlingException',
+      'Kms.KMSInternalException',
+      'Kms.KmsInternalException',
+      'Kms.DependencyTimeoutException',
+    ],
+    intervalSeconds: 1,
+    maxAttempts: 5,
+    backoffRate: 2,
+    maxDelaySeconds: 30,
+    jitter: 'FULL',
+  },
 } as const satisfies Record<string, RetrierSpec>;
 export type RetrierName = keyof typeof RETRIERS;
 
@@ -120,8 +139,26 @@ export const TASK_RETRIERS = {
   PlanReencryption: ['lambdaTransient'],
   ReencryptObjects: ['lambdaTransient'],
   SummarizeReencryption: ['lambdaTransient', 'dynamodbTransient'],
+  // The per-run grant on the rotated key (lib/reencryption/reencryption-grant.ts): SDK integration tasks.
+  CreateReencryptionGrant: ['kmsSdkTransient'],
+  RetireReencryptionGrant: ['kmsSdkTransient'],
 } as const satisfies Record<string, readonly RetrierName[]>;
 export type RetriedTask = keyof typeof TASK_RETRIERS;
+
+/** A Task's retriers as Amazon States Language, for states written as JSON (CustomState). */
+export function retryAsl(task: RetriedTask): Record<string, unknown>[] {
+  return TASK_RETRIERS[task].map((name) => {
+    const r: RetrierSpec = RETRIERS[name];
+    return {
+      ErrorEquals: [...r.errors],
+      IntervalSeconds: r.intervalSeconds,
+      MaxAttempts: r.maxAttempts,
+      BackoffRate: r.backoffRate,
+      ...(r.maxDelaySeconds === undefined ? {} : { MaxDelaySeconds: r.maxDelaySeconds }),
+      JitterStrategy: r.jitter,
+    };
+  });
+}
 
 /** The comment naming a Task's retriers, e.g. "Retry: lambdaTransient, kmsTransient." */
 export function retryComment(task: RetriedTask): string {

@@ -2,6 +2,7 @@ import { Aws, Lazy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { retryAsl, retryComment } from '../retriers';
 
 /**
  * The per-run KMS grant of the envelope path: ReencryptObjects' role holds no KMS right of its own
@@ -35,7 +36,7 @@ export function reencryptionGrantStates(
   const create = new sfn.CustomState(scope, 'CreateReencryptionGrant', {
     stateJson: {
       Type: 'Task',
-      Comment: "A grant on the unit's rotated key for ReencryptObjects' role, for this unit only.",
+      Comment: `A grant on the unit's rotated key for ReencryptObjects' role, for this unit only. ${retryComment('CreateReencryptionGrant')}`,
       Resource: 'arn:aws:states:::aws-sdk:kms:createGrant',
       Parameters: {
         'KeyId.$': '$.reencryption.current.keyArn',
@@ -47,17 +48,17 @@ export function reencryptionGrantStates(
       },
       ResultSelector: { 'GrantId.$': '$.GrantId', 'GrantToken.$': '$.GrantToken' },
       ResultPath: GRANT_PATH,
-      Retry: [{ ErrorEquals: ['Kms.ThrottlingException', 'Kms.KmsInternalException'], MaxAttempts: 3 }],
+      Retry: retryAsl('CreateReencryptionGrant'),
     },
   });
   const retire = new sfn.CustomState(scope, 'RetireReencryptionGrant', {
     stateJson: {
       Type: 'Task',
-      Comment: 'The unit is done: its grant allows nothing any more.',
+      Comment: `The unit is done: its grant allows nothing any more. ${retryComment('RetireReencryptionGrant')}`,
       Resource: 'arn:aws:states:::aws-sdk:kms:retireGrant',
       Parameters: { 'KeyId.$': '$.reencryption.current.keyArn', 'GrantId.$': `${GRANT_PATH}.GrantId` },
       ResultPath: GRANT_PATH,
-      Retry: [{ ErrorEquals: ['Kms.ThrottlingException', 'Kms.KmsInternalException'], MaxAttempts: 3 }],
+      Retry: retryAsl('RetireReencryptionGrant'),
     },
   });
   // Not retired (after retries): reported by the summary as the branch's error; the grant lapses
