@@ -11,7 +11,8 @@ import { STATE } from '../../lambdas/domain/workflow-states';
 /**
  * The re-encryption branch's resources, deployed only when `reEncryptBuckets` is
  * non-empty: the results bucket the Distributed Map's ResultWriter fills, and the IAM of the
- * branch's two functions, limited to the listed buckets and this account's keys in this Region.
+ * branch's two functions, limited to the listed buckets and this account's keys in this Region
+ * (and, for envelopes, the wrapping keys `reEncryptEnvelopeWrappingKeys` names).
  * The Distributed Map state itself is built per state machine by `reencryptTargetMap`.
  */
 
@@ -50,15 +51,17 @@ export const REENCRYPT_OBJECT_ACTIONS = [
 export const REENCRYPT_KMS_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];
 /**
  * KMS action on an envelope's other wrapping keys (a DR key, often in another Region): the rewrite
- * wraps the new data key for each with Encrypt, which cannot decrypt anything. This account's keys
- * in any Region; another account's key needs its owner's grant, else the object is left untouched
- * (WRAPPING_KEY_UNUSABLE).
+ * wraps the new data key for each with Encrypt, which cannot decrypt anything. Only on the keys
+ * named by setting `reEncryptEnvelopeWrappingKeys` (another account's key also needs its owner's
+ * key policy); an envelope with any other wrapping key is left untouched (WRAPPING_KEY_UNUSABLE).
  */
 export const REENCRYPT_WRAPPING_KMS_ACTIONS = ['kms:Encrypt'];
 
 export interface ReencryptionResourcesProps {
   /** `reEncryptBuckets` (non-empty). */
   buckets: string[];
+  /** `reEncryptEnvelopeWrappingKeys`: the only keys the envelope path may Encrypt with besides the rotated key's grant. */
+  envelopeWrappingKeys: readonly string[];
   /** The product key: encrypts the results bucket. */
   productKey: kms.IKey;
   reencryptObjects: lambda.IFunction;
@@ -163,13 +166,18 @@ export class ReencryptionResources extends Construct {
     // holds no Decrypt/GenerateDataKey of its own for them: each envelope unit's rotated key is
     // reached through a grant the state machine creates for this role and retires after the unit
     // (lib/reencryption/reencryption-grant.ts).
-    props.reencryptObjects.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'EnvelopeWrappingKeys',
-        actions: REENCRYPT_WRAPPING_KMS_ACTIONS,
-        resources: [`arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`],
-      }),
-    );
+    // The other wrapping keys are named at synth: a wildcard would let a message (whose header
+    // names its keys) make the role Encrypt with any key of the account. Keys written as ARNs
+    // because IAM matches kms:Encrypt on the key ARN (an alias ARN never matches).
+    if (props.envelopeWrappingKeys.length > 0) {
+      props.reencryptObjects.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'EnvelopeWrappingKeys',
+          actions: REENCRYPT_WRAPPING_KMS_ACTIONS,
+          resources: [...props.envelopeWrappingKeys],
+        }),
+      );
+    }
 
     // SummarizeReencryption: reads the map run's result files (ListObjectsV2 + GetObject), and
     // appends the audit entry.
@@ -220,11 +228,6 @@ export class ReencryptionResources extends Construct {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
       reason:
         "The rotated keys are named by findings at run time; limited to this account's keys in this Region, to kms:Decrypt + kms:GenerateDataKey, and to S3 (kms:ViaService) for the listed buckets' objects (SSE-KMS copies).",
-    });
-    Validations.of(reencryptRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:<AWS::AccountId>:key/*]',
-      reason:
-        "An envelope's other wrapping keys (DR keys, often in another Region) are named by each message at run time; kms:Encrypt only, which wraps a data key and decrypts nothing.",
     });
     Validations.of(props.summarizeReencryption.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,

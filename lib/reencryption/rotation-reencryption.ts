@@ -14,7 +14,7 @@ import type { DerivedRuntime } from '../settings/derived';
 export function plugReencryption(
   scope: Construct,
   core: RotationCore,
-  settings: { reEncryptBuckets: string[] },
+  settings: { reEncryptBuckets: string[]; reEncryptEnvelopeWrappingKeys: string[] },
   runtime: DerivedRuntime,
 ): ReencryptionResources | undefined {
   if (!runtime.reencryption) return undefined;
@@ -23,6 +23,7 @@ export function plugReencryption(
   const summarize = fns['summarize-reencryption']!;
   const reencryption = new ReencryptionResources(scope, 'Reencryption', {
     buckets: settings.reEncryptBuckets,
+    envelopeWrappingKeys: settings.reEncryptEnvelopeWrappingKeys,
     productKey,
     reencryptObjects,
     summarizeReencryption: summarize,

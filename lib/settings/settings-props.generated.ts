@@ -266,4 +266,16 @@ export interface KmsIncidentRotationProps {
    * @default false
    */
   reEncryptUpgradeEnvelopeSuite?: boolean;
+  /**
+   * The only keys besides the rotated one that an envelope (Encryption SDK) rewrite may wrap its new data key for
+   * (kms:Encrypt, which decrypts nothing): an envelope's other wrapping keys, e.g. a DR key in another Region or
+   * account (that account's key policy must allow it too). An envelope with another wrapping key not listed here
+   * is left untouched and reported `WRAPPING_KEY_UNUSABLE` (action required). Empty: only envelopes wrapped for
+   * the rotated key alone are rewritten.
+   *
+   * Bounds: at most 100 items.
+   *
+   * @default []
+   */
+  reEncryptEnvelopeWrappingKeys?: string[];
 }

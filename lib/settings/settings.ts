@@ -10,6 +10,14 @@ const bucketName = z
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 lower-case letters, digits, . or -)');
 /** A key ARN or an alias name: the keys of setting `reEncryptTargets`. */
 const KEY_OR_ALIAS = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+|alias\/[\w/+=,.@-]+)$/;
+/**
+ * A KMS key ARN in any partition, Region and account: an envelope's other wrapping keys are often
+ * DR keys in another Region or account. Key ids are UUIDs, or `mrk-` + 32 hex digits for
+ * multi-Region keys (KMS API reference, KeyId); an alias ARN is refused because IAM evaluates
+ * kms:Encrypt against the key's ARN, never the alias's.
+ */
+const WRAPPING_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const ROLE_PATTERN_MESSAGE =
   'an IAM role name pattern (letters, digits, +=,.@_- and the wildcards * ?), e.g. OnCall or AWSReservedSSO_KmsRotateOnCall_*';
 /** Role-name patterns of people allowed on a front-door route (README "Permissions"). */
@@ -245,6 +253,20 @@ export const settingsObject = z
       .default(false)
       .describe(
         'Envelope (Encryption SDK) objects in a non-committing algorithm suite (the 1.x default 0x0378) are rewritten in the same suite (`false`: every reader of the 1.x SDKs still reads them) or in the committing suite of the same signing kind (`true`: readers need SDK 1.7+ / 2.x).',
+      ),
+    reEncryptEnvelopeWrappingKeys: z
+      .array(
+        z
+          .string()
+          .regex(
+            WRAPPING_KEY_ARN,
+            'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id or mrk-id>), any Region or account; not an alias',
+          ),
+      )
+      .max(100)
+      .default([])
+      .describe(
+        "The only keys besides the rotated one that an envelope (Encryption SDK) rewrite may wrap its new data key for (kms:Encrypt, which decrypts nothing): an envelope's other wrapping keys, e.g. a DR key in another Region or account (that account's key policy must allow it too). An envelope with another wrapping key not listed here is left untouched and reported `WRAPPING_KEY_UNUSABLE` (action required). Empty: only envelopes wrapped for the rotated key alone are rewritten.",
       ),
   })
   .strict();

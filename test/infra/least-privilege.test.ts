@@ -146,9 +146,13 @@ function actionsOf(program: ts.Program, entry: string): Set<string> {
 
 describe("least privilege, derived from the handlers' code", () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  // With the re-encryption branch, so that its two functions are covered too.
+  // With the re-encryption branch, so that its two functions are covered too, and an envelope
+  // wrapping key listed (without one the role holds no kms:Encrypt: every multi-key envelope is skipped).
   const stack = new KmsIncidentRotationStack(app, 'KmsIncidentRotation', {
-    settings: parseSettings({ reEncryptBuckets: ['orders-data'] }),
+    settings: parseSettings({
+      reEncryptBuckets: ['orders-data'],
+      reEncryptEnvelopeWrappingKeys: ['arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321'],
+    }),
     env: { account: '111122223333', region: 'us-east-1' },
   });
   const template = Template.fromStack(stack).toJSON() as {

@@ -43,6 +43,27 @@ function statements(
     );
 }
 const actionsOf = (st: { Action: string | string[] }) => ([] as string[]).concat(st.Action);
+/** ReencryptObjects' Allow statements. */
+const reencryptObjectsStatements = (json: any) =>
+  statements(json).filter((st) => st.role.startsWith('TasksReencryptObjectsRole'));
+/**
+ * ReencryptObjects' statements granting a KMS action on every key (`*`, `key/*`) without
+ * kms:ViaService: with them the role could use any key directly, outside the service named.
+ */
+const kmsOnAnyKeyWithoutViaService = (json: any) =>
+  reencryptObjectsStatements(json).filter(
+    (st) =>
+      actionsOf(st).some((a) => a === '*' || a.startsWith('kms:')) &&
+      ([] as unknown[])
+        .concat(st.Resource)
+        .map((r) => (typeof r === 'string' ? r : JSON.stringify(r)))
+        .some((r) => r === '*' || /key\/\*"?/.test(r)) &&
+      st.Condition?.StringEquals?.['kms:ViaService'] === undefined,
+  );
+const WRAPPING_KEYS = [
+  'arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321',
+  'arn:aws:kms:eu-west-1:444455556666:key/mrk-1234abcd12ab34cd56ef1234567890ab',
+];
 
 describe('with reEncryptBuckets: the Distributed Map branch', () => {
   const { template, json, definition } = synth({
@@ -366,6 +387,17 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect(direct).toEqual([]);
   });
 
+  test('IAM: no KMS action of ReencryptObjects on every key (`*`, `key/*`) without kms:ViaService', () => {
+    expect(kmsOnAnyKeyWithoutViaService(json)).toEqual([]);
+  });
+
+  test('IAM: by default (reEncryptEnvelopeWrappingKeys empty) ReencryptObjects holds no kms:Encrypt at all', () => {
+    const encrypting = reencryptObjectsStatements(json).filter((st) =>
+      actionsOf(st).some((a) => ['kms:Encrypt', 'kms:*', '*'].includes(a)),
+    );
+    expect(encrypting).toEqual([]);
+  });
+
   test('IAM: each state machine may create the grant only for ReencryptObjects, only its operations, retirable by itself', () => {
     const creating = all.filter((st) => actionsOf(st).includes('kms:CreateGrant'));
     expect(new Set(creating.map((st) => st.role.replace(/[0-9A-F]{8}$/, '')))).toEqual(
@@ -428,6 +460,25 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
   });
 });
 
+describe('with reEncryptEnvelopeWrappingKeys: kms:Encrypt on exactly the listed keys', () => {
+  const { json } = synth({ reEncryptBuckets: BUCKETS, reEncryptEnvelopeWrappingKeys: WRAPPING_KEYS });
+
+  test('one statement, ReencryptObjects only, kms:Encrypt only, on the two ARNs', () => {
+    const encrypting = statements(json).filter((st) =>
+      actionsOf(st).some((a) => ['kms:Encrypt', 'kms:*', '*'].includes(a)),
+    );
+    expect(encrypting.map((st) => [st.Sid, st.role.replace(/[0-9A-F]{8}$/, '')])).toEqual([
+      ['EnvelopeWrappingKeys', 'TasksReencryptObjectsRole'],
+    ]);
+    expect(actionsOf(encrypting[0])).toEqual(['kms:Encrypt']);
+    expect(([] as unknown[]).concat(encrypting[0].Resource)).toEqual(WRAPPING_KEYS);
+  });
+
+  test('still no KMS action of ReencryptObjects on every key without kms:ViaService', () => {
+    expect(kmsOnAnyKeyWithoutViaService(json)).toEqual([]);
+  });
+});
+
 describe('without reEncryptBuckets: no branch, no extra IAM', () => {
   const { template, json, definition } = synth({});
 
@@ -478,7 +529,12 @@ describe('settings validation', () => {
       reEncryptTargets: {},
       autoReEncrypt: false,
       reEncryptKmsRequestsPerSecond: 100,
+      reEncryptEnvelopeWrappingKeys: [],
     });
+    // Any Region and account (DR keys live elsewhere), multi-Region keys too.
+    expect(parseSettings({ reEncryptEnvelopeWrappingKeys: WRAPPING_KEYS }).reEncryptEnvelopeWrappingKeys).toEqual(
+      WRAPPING_KEYS,
+    );
     expect(
       parseSettings({
         reEncryptBuckets: ['orders-data'],
@@ -522,6 +578,19 @@ describe('settings validation', () => {
       /reEncryptTargets\.alias\/x\.0.*extra/,
     ],
     [{ autoReEncrypt: 'yes' }, /autoReEncrypt: .*boolean/],
+    [{ reEncryptEnvelopeWrappingKeys: ['alias/dr'] }, /reEncryptEnvelopeWrappingKeys\.0: a KMS key ARN/],
+    [
+      { reEncryptEnvelopeWrappingKeys: ['arn:aws:kms:us-west-2:111122223333:alias/dr'] },
+      /reEncryptEnvelopeWrappingKeys\.0: a KMS key ARN/,
+    ],
+    [
+      { reEncryptEnvelopeWrappingKeys: ['arn:aws:kms:us-west-2:111122223333:key/*'] },
+      /reEncryptEnvelopeWrappingKeys\.0: a KMS key ARN/,
+    ],
+    [
+      { reEncryptEnvelopeWrappingKeys: ['arn:aws:kms:*:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321'] },
+      /reEncryptEnvelopeWrappingKeys\.0: a KMS key ARN/,
+    ],
     [{ reEncryptKmsRequestsPerSecond: 0 }, /reEncryptKmsRequestsPerSecond: /],
     [{ reEncryptKmsRequestsPerSecond: 100_000 }, /reEncryptKmsRequestsPerSecond: /],
   ])('%j is refused, naming the field', (raw, message) => {

@@ -401,6 +401,24 @@ describe('the notification: Re-encryption', () => {
     );
   });
 
+  it('an envelope left untouched for an unusable wrapping key names the setting that lets the rewrite use it', () => {
+    // Given: one envelope whose other wrapping key refused kms:Encrypt (not in reEncryptEnvelopeWrappingKeys).
+    const r = recordOutcome(emptyTargetReport('envelope', 'sealed-data', '', KEY_ARN, 'request'), {
+      key: 'multi.bin',
+      result: 'SKIPPED',
+      reason: 'WRAPPING_KEY_UNUSABLE',
+    });
+
+    // When
+    const n = formatNotification(runSummary(state({ reports: [{ ...r, batches: 1 }] })), OPTS);
+
+    // Then
+    expect(section(n.message)).toMatch(
+      /1 skipped \(1 left untouched: another KMS key wrapping it refused kms:Encrypt; list that key's ARN in the reEncryptEnvelopeWrappingKeys setting/,
+    );
+    expect(n.attributes.actionRequired.StringValue).toBe('true');
+  });
+
   it('a fully successful re-encryption needs no action', () => {
     const n = formatNotification(runSummary(state({ reports: [report('orders-data', { reencrypted: 5 })] })), OPTS);
     expect(n.attributes.actionRequired.StringValue).toBe('false');

@@ -1,9 +1,10 @@
 /**
  * The envelope path end to end on the stand-in: the synthesized state machine with the real
  * ReencryptObjects handler, its role's IAM and the Distributed Map's BatchInput. A message wrapped
- * for the rotated key and a DR key keeps both; a message another account's key also wraps is left
- * untouched with its reason; a legacy (non-committing) message keeps its suite unless the
- * setting `reEncryptUpgradeEnvelopeSuite` is on.
+ * for the rotated key and a DR key keeps both when `reEncryptEnvelopeWrappingKeys` lists the DR
+ * key, and is left untouched (WRAPPING_KEY_UNUSABLE, action required) when it does not; a message
+ * another account's key also wraps is left untouched with its reason; a legacy (non-committing)
+ * message keeps its suite unless the setting `reEncryptUpgradeEnvelopeSuite` is on.
  */
 import { buildClient, CommitmentPolicy, KmsKeyringNode, NodeAlgorithmSuite } from '@aws-crypto/client-node';
 import { deserializeFactory } from '@aws-crypto/serialize';
@@ -21,8 +22,15 @@ const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const K1 = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const K1_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${K1}`;
-const DR_ARN = `arn:aws:kms:us-west-2:${ACCOUNT}:key/dr-key`;
-const FOREIGN_ARN = `arn:aws:kms:${REGION}:444455556666:key/partner-key`;
+const DR = '0987dcba-09fe-87dc-65ba-ab0987654321';
+const DR_ARN = `arn:aws:kms:us-west-2:${ACCOUNT}:key/${DR}`;
+const PARTNER = 'aaaabbbb-cccc-dddd-eeee-ffff00001111';
+const FOREIGN_ARN = `arn:aws:kms:${REGION}:444455556666:key/${PARTNER}`;
+/**
+ * The setting that lets the rewrite wrap for the DR key, and names the partner's key too: IAM then
+ * allows Encrypt on it, but its key policy (the default: its own account only) does not.
+ */
+const DR_LISTED = { reEncryptEnvelopeWrappingKeys: [DR_ARN, FOREIGN_ARN] };
 const LEGACY_SUITE = 0x0378;
 const COMMITTING_SUITE = 0x0578;
 const credentials = { ...TEST_CREDENTIALS };
@@ -35,8 +43,8 @@ function worldWith(settings: Record<string, unknown>) {
       region: REGION,
       keys: [
         { id: K1, rotationSeconds: 5 },
-        { id: 'dr-key', region: 'us-west-2' },
-        { id: 'partner-key', account: '444455556666' },
+        { id: DR, region: 'us-west-2' },
+        { id: PARTNER, account: '444455556666' },
       ],
       buckets: [
         {
@@ -56,10 +64,14 @@ function worldWith(settings: Record<string, unknown>) {
 
 interface Seen {
   report: TargetReport;
+  /** The run's re-encryption summary: whether (and why) someone must act. */
+  actionRequired: boolean;
+  actionRequiredByReason: Record<string, number> | undefined;
   fingerprints: Record<string, [string | undefined, string | undefined]>;
   stored: Record<string, Buffer>;
   plaintextBy: Record<string, string>;
-  partnerUnchanged: boolean;
+  /** Per object: the stored object is exactly what the world seeded. */
+  unchanged: Record<string, boolean>;
 }
 
 const KEYS = ['multi.bin', 'partner.bin', 'legacy.bin'];
@@ -103,11 +115,14 @@ async function runEnvelopeTarget(settings: Record<string, unknown>): Promise<See
     ) as Seen['fingerprints'];
     return {
       report,
+      actionRequired: run.result.reencryption!.actionRequired,
+      actionRequiredByReason: run.result.reencryption!.actionRequiredByReason,
       fingerprints,
       stored,
       plaintextBy,
-      partnerUnchanged:
-        JSON.stringify(standIn.s3Object('sealed-data', 'partner.bin')) === JSON.stringify(before['partner.bin']),
+      unchanged: Object.fromEntries(
+        KEYS.map((k) => [k, JSON.stringify(standIn.s3Object('sealed-data', k)) === JSON.stringify(before[k])]),
+      ),
     };
   } finally {
     await sim.close();
@@ -120,10 +135,10 @@ const suiteOf = (message: Buffer) => {
   return h.messageHeader;
 };
 
-describe('envelope re-encryption through the workflow (default settings)', () => {
+describe('envelope re-encryption through the workflow (the DR key listed in reEncryptEnvelopeWrappingKeys)', () => {
   let seen!: Seen;
   beforeAll(async () => {
-    seen = await runEnvelopeTarget({});
+    seen = await runEnvelopeTarget(DR_LISTED);
   });
 
   test('a multi-key message keeps every wrapping key: the rotated key and the DR key each still decrypt it alone', () => {
@@ -133,9 +148,9 @@ describe('envelope re-encryption through the workflow (default settings)', () =>
     expect(seen.plaintextBy[DR_ARN]).toBe('read by the DR site too');
   });
 
-  test("a message another account's key also wraps (the role may not use it) is left untouched: WRAPPING_KEY_UNUSABLE", () => {
+  test("a message another account's key also wraps (listed, but its key policy does not allow the role) is left untouched: WRAPPING_KEY_UNUSABLE", () => {
     expect(seen.report.skippedByReason).toMatchObject({ WRAPPING_KEY_UNUSABLE: 1 });
-    expect(seen.partnerUnchanged).toBe(true);
+    expect(seen.unchanged['partner.bin']).toBe(true);
   });
 
   test('a legacy 0x0378 message is rewritten in 0x0378 with a new data key', () => {
@@ -146,7 +161,23 @@ describe('envelope re-encryption through the workflow (default settings)', () =>
 });
 
 test('with reEncryptUpgradeEnvelopeSuite on, the legacy message is rewritten in the committing suite', async () => {
-  const seen = await runEnvelopeTarget({ reEncryptUpgradeEnvelopeSuite: true });
+  const seen = await runEnvelopeTarget({ ...DR_LISTED, reEncryptUpgradeEnvelopeSuite: true });
   expect(seen.report).toMatchObject({ objectsReencrypted: 2, objectsFailed: 0 });
   expect(suiteOf(seen.stored['legacy.bin']).suiteId).toBe(COMMITTING_SUITE);
+});
+
+test('with the DR key NOT listed in reEncryptEnvelopeWrappingKeys (the default), the multi-key message is left untouched: WRAPPING_KEY_UNUSABLE, action required', async () => {
+  const seen = await runEnvelopeTarget({});
+  // The role may not Encrypt with the DR key, so a rewrite would drop the DR reader: nothing is written.
+  expect(seen.unchanged['multi.bin']).toBe(true);
+  expect(seen.fingerprints['multi.bin'][1]).toBe(seen.fingerprints['multi.bin'][0]);
+  expect(seen.plaintextBy[DR_ARN]).toBe('read by the DR site too');
+  expect(seen.report).toMatchObject({
+    status: 'COMPLETED',
+    objectsReencrypted: 1,
+    objectsFailed: 0,
+    skippedByReason: { WRAPPING_KEY_UNUSABLE: 2 },
+  });
+  expect(seen.actionRequiredByReason).toMatchObject({ WRAPPING_KEY_UNUSABLE: 2 });
+  expect(seen.actionRequired).toBe(true);
 });

@@ -31,7 +31,7 @@ const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
   SSE_C: 'SSE-C (customer-provided key), left untouched: whoever holds the key must copy it',
   MULTI_REGION_REPLICA: 'under a multi-Region replica of the key',
   WRAPPING_KEY_UNUSABLE:
-    'left untouched: another KMS key wrapping it refused kms:Encrypt; grant it to ReencryptObjects or re-wrap by hand',
+    "left untouched: another KMS key wrapping it refused kms:Encrypt; list that key's ARN in the reEncryptEnvelopeWrappingKeys setting (another account's key: its key policy must allow ReencryptObjects too), or re-wrap by hand",
   NON_KMS_WRAPPING_KEY: 'left untouched: also wrapped by a non-KMS (raw) key; re-encrypt it where that key is held',
   ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
   KMS_ACCESS_DENIED:
