@@ -66,6 +66,9 @@ export class SimClock {
       await realSleep(Math.max(0, ms) / this.speed);
     } finally {
       this.advance();
+      // Never before the wake-up: Date.now() counts whole milliseconds, so a real sleep of a few
+      // ms can measure one short, which at speed 1000 is a simulated second early.
+      this.simAt = Math.max(this.simAt, wakeUp);
       this.wakeUps.splice(this.wakeUps.indexOf(wakeUp), 1);
     }
   }

@@ -68,3 +68,15 @@ test("the handlers' clock (realClock) is the clock of the execution the call run
   expect(inside).toBeGreaterThanOrEqual(Date.parse('2030-01-01T00:01:00Z'));
   expect(Math.abs(realClock.now() - Date.now())).toBeLessThan(1000);
 });
+
+test('a sleep never ends before its wake-up, however coarse the real clock', async () => {
+  // Given: a clock at speed 1000, where a 2 ms real sleep stands for 2 simulated seconds.
+  const clock = new SimClock(1000, 0);
+  // When: many short sleeps, each of which Date.now() may measure a millisecond short.
+  for (let i = 0; i < 200; i++) {
+    const before = clock.now();
+    await clock.sleep(2_000);
+    // Then: each lasted at least its 2 simulated seconds.
+    expect(clock.now() - before).toBeGreaterThanOrEqual(2_000);
+  }
+});
