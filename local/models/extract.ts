@@ -11,45 +11,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelExtract, Shape } from './types';
+import { KMS_OPERATIONS } from '../standin/kms';
+import { S3_OPERATIONS } from '../standin/s3-request';
 
-/** Operations kept per service: what the stand-in implements plus what a sandbox will serve. */
+/** Operations kept per service: what the stand-in implements (its own lists) plus what a sandbox will serve. */
 export const EXTRACT_OPERATIONS: Record<string, readonly string[]> = {
-  kms: [
-    'CreateKey',
-    'DescribeKey',
-    'ListAliases',
-    'ListKeys',
-    'ListResourceTags',
-    'GetKeyRotationStatus',
-    'RotateKeyOnDemand',
-    'ListKeyRotations',
-    'Encrypt',
-    'Decrypt',
-    'GenerateDataKey',
-    'ReEncrypt',
-    'ScheduleKeyDeletion',
-    'TagResource',
-    'CreateGrant',
-    'RetireGrant',
-    'RevokeGrant',
-    'ListGrants',
-  ],
-  s3: [
-    'ListObjectsV2',
-    'HeadObject',
-    'GetObject',
-    'PutObject',
-    'CopyObject',
-    'CreateMultipartUpload',
-    'UploadPartCopy',
-    'CompleteMultipartUpload',
-    'AbortMultipartUpload',
-    'GetObjectTagging',
-    'PutObjectTagging',
-    'GetObjectAcl',
-    'ListObjectVersions',
-    'GetBucketVersioning',
-  ],
+  kms: KMS_OPERATIONS,
+  s3: S3_OPERATIONS,
   sns: ['CreateTopic', 'Publish'],
   sts: ['GetCallerIdentity'],
   sfn: [
