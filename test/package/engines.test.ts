@@ -3,11 +3,12 @@
  * check (npm-install-checks, the code behind `npm ci`'s EBADENGINE warning):
  * - `engines.node` is the system Node that installs the repository (npm and the packages' install
  *   scripts run on it) and that runs the construct in a consumer's CDK app (aws-cdk-lib, the peer
- *   dependency, states its own floor): every locked package accepts it, except the ones listed in
- *   RUN_ONLY_ON_TOOLCHAIN_NODE;
+ *   dependency, states its own floor): every locked package accepts it, so `npm ci` on it prints
+ *   no EBADENGINE warning (aws-local-stepfunctions, which declares Node 22 on the registry, is
+ *   installed from vendor/ patched for it: test/package/vendored-asl.test.ts);
  * - everything else (tests, CLI, synth, bench) runs on the devDependency `node`, which every locked
- *   package accepts.
- * The one exception is stated in README, with the warning it prints.
+ *   package accepts too.
+ * README states both.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,14 +22,6 @@ const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'
 const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
   packages: Record<string, { name?: string; version?: string; engines?: unknown; hasInstallScript?: boolean }>;
 };
-
-/**
- * Locked packages that need a newer Node than `engines.node` and never run on the system Node:
- * aws-local-stepfunctions 3.0.0 (the only version on the registry) calls Promise.withResolvers
- * (Node 22) in every task's timeout, and is loaded only by the local runner under the `node`
- * devDependency. `npm ci` on the lowest allowed Node prints one EBADENGINE warning for it.
- */
-const RUN_ONLY_ON_TOOLCHAIN_NODE = ['aws-local-stepfunctions'];
 
 interface InstallChecks {
   checkEngine(target: { _id: string; engines: unknown }, npmVersion: string, nodeVersion: string): void;
@@ -68,23 +61,13 @@ function refusing(nodeVersion: string): string[] {
 }
 
 const minimum = /^>=(\d+\.\d+\.\d+)$/.exec(manifest.engines.node)?.[1];
-const toolchainOnly = (id: string) => RUN_ONLY_ON_TOOLCHAIN_NODE.includes(id.replace(/@[^@]*$/, ''));
 
 test('engines.node is a lower bound (>=X.Y.Z)', () => {
   expect(minimum).toBeDefined();
 });
 
-test('every locked package accepts the lowest Node that engines.node allows, but the toolchain-only ones', () => {
-  const refused = refusing(minimum!);
-  expect(refused.filter((id) => !toolchainOnly(id))).toEqual([]);
-  // The exception list names only what is refused: it cannot hide a package that needs no exception.
-  expect(refused.map((id) => id.replace(/@[^@]*$/, '')).sort()).toEqual([...RUN_ONLY_ON_TOOLCHAIN_NODE].sort());
-});
-
-test('what runs on the system Node during `npm ci` (install scripts) accepts the lowest Node', () => {
-  const withScripts = Object.entries(lock.packages).filter(([, e]) => e.hasInstallScript);
-  expect(withScripts.length).toBeGreaterThan(0);
-  for (const [location] of withScripts) expect(toolchainOnly(nameOf(location))).toBe(false);
+test('every locked package accepts the lowest Node that engines.node allows (npm ci warns of none)', () => {
+  expect(refusing(minimum!)).toEqual([]);
 });
 
 test("the construct's consumers: aws-cdk-lib (the peer dependency) accepts the lowest Node", () => {
@@ -103,9 +86,10 @@ test("npm's checker refuses what it should (the tests above can fail)", () => {
   expect(refusing('18.20.0')).toEqual(expect.arrayContaining([expect.stringMatching(/^aws-cdk-lib@/)]));
 });
 
-test('README states the same requirement and the one warning', () => {
+test('README states the same requirement and the Node the npm scripts run on', () => {
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
   const [major, minor] = minimum!.split('.');
-  expect(readme).toContain(`Node.js ${major}.${minor} or newer`);
-  for (const name of RUN_ONLY_ON_TOOLCHAIN_NODE) expect(readme).toContain(`EBADENGINE warning for \`${name}\``);
+  expect(readme).toContain(`Node.js ${major}.${minor} or newer to install`);
+  expect(readme).toContain(`npm scripts run on Node ${manifest.devDependencies.node!.split('.')[0]}`);
+  expect(readme).not.toContain('EBADENGINE warning for');
 });
