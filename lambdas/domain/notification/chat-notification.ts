@@ -11,10 +11,16 @@ import type { RunSummary } from '../contracts';
 import { NEXT_STEP } from './reasons';
 
 /**
- * Bounds of the content, the guide's parameter details (title 250 and description 8,000
- * characters). The offline copy of the page available when this was written was cut before the
- * table's limits, so these are the strict reading; lists are bounded by us (5 next steps,
- * 10 keywords, 10 related resources) to stay well inside SNS's 256 KiB.
+ * Bounds of the content. The format is documented at
+ * https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html ("Event schema",
+ * "Parameter details"): it confirms the fields, that `version` "1.0" and `source` "custom" are
+ * required and that `textType` supports only "client-markdown". Every stored copy of that page
+ * searched for this module (English and translated editions, HTML and .md) ends inside the
+ * parameter table, before any length limit, and neither the Chatbot API reference nor the
+ * CloudFormation reference model the notification body: no length limit is documented where it
+ * could be checked. So title 250 and description 8,000 characters are this module's strict choice,
+ * not AWS's documented numbers, and the lists are bounded by us too (5 next steps, 10 keywords,
+ * 10 related resources), all well inside SNS's 256 KiB.
  */
 export const CHAT_LIMITS = { title: 250, description: 8000, nextSteps: 5, keywords: 10, relatedResources: 10 } as const;
 
