@@ -61,9 +61,22 @@ export function reencryptionGrantStates(
       Retry: retryAsl('RetireReencryptionGrant'),
     },
   });
-  // Not retired (after retries): reported by the summary as the branch's error; the grant lapses
-  // only when someone retires or revokes it, so the error names it.
-  retire.addCatch(props.next, { errors: ['States.ALL'], resultPath: '$.reencryptionGrantError' });
+  // Not retired (after retries): the grant lapses only when someone retires or revokes it, so its
+  // id, its key and the error go into `$.reencryption`, where SummarizeReencryption keeps them for
+  // Notify (the next unit's grant states overwrite `$.reencryptionGrant`), which tells a person how
+  // to revoke it.
+  const notRetired = new sfn.Pass(scope, 'ReencryptionGrantNotRetired', {
+    stateName: 'ReencryptionGrantNotRetired',
+    comment: 'RetireGrant failed: the grant stays until a person revokes it; Notify says how.',
+    parameters: {
+      'grantId.$': `${GRANT_PATH}.GrantId`,
+      'keyArn.$': '$.reencryption.current.keyArn',
+      'error.$': '$.reencryptionGrantError',
+    },
+    resultPath: '$.reencryption.grantNotRetired',
+  });
+  retire.addCatch(notRetired, { errors: ['States.ALL'], resultPath: '$.reencryptionGrantError' });
+  notRetired.next(props.next);
   retire.next(props.next);
   // No grant, no envelope re-encryption: the map is skipped and the summary reports the error.
   create.addCatch(props.next, { errors: ['States.ALL'], resultPath: '$.reencryption.mapRunError' });

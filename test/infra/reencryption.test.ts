@@ -120,7 +120,13 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
     expect(definition.States.RetireReencryptionGrant).toMatchObject({
       Resource: 'arn:aws:states:::aws-sdk:kms:retireGrant',
       Next: STATE.summarizeReencryption,
-      Catch: [{ ErrorEquals: ['States.ALL'], Next: STATE.summarizeReencryption }],
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'ReencryptionGrantNotRetired' }],
+    });
+    // A grant RetireGrant refused goes into the state SummarizeReencryption keeps for Notify.
+    expect(definition.States.ReencryptionGrantNotRetired).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.reencryption.grantNotRetired',
+      Next: STATE.summarizeReencryption,
     });
     expect(definition.States[STATE.summarizeReencryption]).toMatchObject({
       Type: 'Task',

@@ -8,6 +8,7 @@
  * message, next to the e-mail text for `default` and `email`.
  */
 import type { RunSummary } from '../contracts';
+import { grantNotRetiredSteps } from './grant-not-retired';
 import { NEXT_STEP } from './reasons';
 
 /**
@@ -71,9 +72,15 @@ function boundedDescription(head: string, lines: string[]): string {
 
 /** The custom notification of a run's summary; `subject` is the e-mail's subject line. */
 export function chatNotification(summary: RunSummary, subject: string): ChatNotification {
-  const head = `${summary.reason}\nExecution: ${summary.executionArn ?? '(unknown)'}`;
+  const grants = summary.reencryption?.grantsNotRetired ?? [];
+  // A grant left in place is an action for a person: said first, its commands the first next steps.
+  const grantLine = grants.length
+    ? `\n*ACTION REQUIRED*: ${grants.length} KMS grant(s) of this run not retired: ReencryptObjects' role can still use the rotated key; revoke them (next steps).`
+    : '';
+  const head = `${summary.reason}\nExecution: ${summary.executionArn ?? '(unknown)'}${grantLine}`;
   const description = boundedDescription(head, keyLines(summary));
   const reasons = [...new Set(summary.keys.map((k) => k.reason).filter((r): r is NonNullable<typeof r> => r !== null))];
+  const nextSteps = [...grantNotRetiredSteps(grants), ...reasons.map((r) => `${r}: ${NEXT_STEP[r]}`)];
   return {
     version: '1.0',
     source: 'custom',
@@ -82,7 +89,7 @@ export function chatNotification(summary: RunSummary, subject: string): ChatNoti
       textType: 'client-markdown',
       title: cut(subject, CHAT_LIMITS.title),
       description,
-      nextSteps: reasons.slice(0, CHAT_LIMITS.nextSteps).map((r) => `${r}: ${NEXT_STEP[r]}`),
+      nextSteps: nextSteps.slice(0, CHAT_LIMITS.nextSteps),
       keywords: [summary.source, summary.outcome, ...(summary.dryRun ? ['DRY_RUN'] : [])].slice(
         0,
         CHAT_LIMITS.keywords,

@@ -26,3 +26,8 @@ export function field(text: string, max: number, s: Shortening): string {
   if (line !== whole) s.cut = true;
   return line;
 }
+
+/** A word the shell reads as itself: quoted with single quotes unless it is plainly safe. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}

@@ -13,7 +13,8 @@ import type {
 } from '../reencryption';
 import { actionAdvice } from '../reencryption/report';
 import { oneLine } from '../text';
-import { field, MAX_DETAIL, MAX_FIELD, utf8Bytes, type Shortening } from './message-fields';
+import { grantNotRetiredLines } from './grant-not-retired';
+import { field, MAX_DETAIL, MAX_FIELD, shellWord, utf8Bytes, type Shortening } from './message-fields';
 
 /** At most this much of the message is the re-encryption section (SNS: 256 KiB in all). */
 export const REENCRYPTION_SECTION_MAX_BYTES = 64 * 1024;
@@ -59,11 +60,6 @@ const BUCKET_KEYS_TEXT =
 /** `s3-sse-kms:bucket/prefix` (the `--reencrypt` value; `bucket` alone for the whole bucket). */
 export function reencryptArgument(target: Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>): string {
   return `${target.type}:${target.bucket}${target.prefix ? `/${target.prefix}` : ''}`;
-}
-
-/** A word the shell reads as itself: quoted with single quotes unless it is plainly safe. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 function where(t: Pick<ReencryptTargetSpec, 'type' | 'bucket' | 'prefix'>): string {
@@ -211,10 +207,11 @@ export function reencryptionSection(
     head.push(
       `  ${count(r.objectsScanned)} objects scanned, ${count(r.objectsReencrypted)} re-encrypted under new data keys, ${count(r.objectsSkipped)} skipped, ${count(r.objectsFailed)} failed.`,
     );
-    if (r.actionRequired)
+    if (dataLeftBehind(r))
       head.push('  ACTION REQUIRED: some data was not re-encrypted (see the failures and refusals below).');
   }
   head.push(...actionLines(r));
+  head.push(...grantNotRetiredLines(r.grantsNotRetired ?? []));
   if (r.error) {
     head.push(
       `  ACTION REQUIRED: the re-encryption stopped: ${oneLine(r.error, MAX_DETAIL)}. Targets not listed below were not re-encrypted; the keys stay rotated. Run the same kms-rotate start ... --reencrypt again inside the cooldown.`,
@@ -272,6 +269,15 @@ export function reencryptionSection(
   return parts.join('\n');
 }
 
+/**
+ * Whether an action-required reason concerns data (a grant left in place does not: its data was
+ * re-encrypted). A summary without reasons counted says only `actionRequired`.
+ */
+function dataLeftBehind(r: ReencryptionSummary): boolean {
+  if (!r.actionRequiredByReason) return r.actionRequired;
+  return Object.entries(r.actionRequiredByReason).some(([reason, c]) => reason !== 'GRANT_NOT_RETIRED' && count(c) > 0);
+}
+
 /** One line per action-required reason: how many, and what to do (any reason, known or not, gets advice). */
 function actionLines(r: ReencryptionSummary): string[] {
   const reasons = Object.entries(r.actionRequiredByReason ?? {}).filter(([, c]) => count(c) > 0);
@@ -307,6 +313,11 @@ export function reencryptionNextStep(r: ReencryptionSummary | null, anyRotated: 
     );
   if (versions > 0)
     parts.push(`${versions} previous version(s) keep their old data keys (never deleted by the workflow).`);
+  const grants = r.grantsNotRetired?.length ?? 0;
+  if (grants > 0)
+    parts.push(
+      `${grants} KMS grant(s) of this run were not retired and still let ReencryptObjects' role use the rotated key: revoke them (the commands are in "Re-encryption").`,
+    );
   parts.push('Data outside these targets (other buckets, other stores, copies people made) was NOT re-encrypted.');
   return `Re-encryption: ${parts.join(' ')}`;
 }

@@ -146,7 +146,9 @@ export function stepFunctionsError(e: { Error: string; Cause?: string }): string
 
 /**
  * The state after one unit's report: the report appended, index/remaining/current advanced,
- * mapRun/mapRunError cleared for the next unit.
+ * mapRun/mapRunError cleared for the next unit, and the unit's grant that could not be retired
+ * (if any) kept in `grantsNotRetired`, since the next unit's grant states overwrite everything else
+ * that names it.
  */
 export function advanceReencryption(state: ReencryptionState, report: TargetReport): ReencryptionState {
   const index = state.index + 1;
@@ -161,8 +163,11 @@ export function advanceReencryption(state: ReencryptionState, report: TargetRepo
     left -= bytes;
   }
   const kept = failures.length === report.failures.length ? report : { ...report, failures };
+  const { grantNotRetired, ...carried } = state;
+  const grants = [...(state.grantsNotRetired ?? []), ...(grantNotRetired ? [grantNotRetired] : [])];
   return {
-    ...state,
+    ...carried,
+    ...(grants.length > 0 ? { grantsNotRetired: grants } : {}),
     reports: [...state.reports, kept],
     index,
     remaining,

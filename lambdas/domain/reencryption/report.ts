@@ -4,6 +4,7 @@
  * output, `simulate --json` and the CLI. Pure.
  */
 import { skipNeedsAction } from './decisions';
+import { stepFunctionsError } from './outcomes';
 import type { ReencryptionState, ReencryptionSummary, TargetReport } from './vocabulary';
 
 /**
@@ -36,6 +37,9 @@ export const ACTION_ADVICE: Readonly<Record<string, string>> = {
     'more targets were refused than the report lists: read the execution output and the ledger, and re-encrypt what was refused.',
   BRANCH_FAILED:
     'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with kms-rotate reencrypt.',
+  GRANT_NOT_RETIRED:
+    "a KMS grant this run created for ReencryptObjects' role could not be retired and still allows Decrypt and GenerateDataKey on the rotated key: " +
+    'revoke it with the aws kms revoke-grant command listed under "KMS grants not retired".',
 };
 /** Advice for a reason ACTION_ADVICE does not know. */
 export const ACTION_ADVICE_DEFAULT =
@@ -98,11 +102,13 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
   const error = branch
     ? oneLineBounded(`${String(branch.Error ?? 'Error')}: ${String(branch.Cause ?? '')}`)
     : undefined;
-  if (state.mode === 'NONE' && refused.length === 0 && !error) return null;
+  const grants = grantsNotRetired(state);
+  if (state.mode === 'NONE' && refused.length === 0 && !error && grants.length === 0) return null;
   const sum = (field: 'objectsScanned' | 'objectsReencrypted' | 'objectsSkipped' | 'objectsFailed') =>
     targets.reduce((total, t) => total + (Number.isFinite(t[field]) ? t[field] : 0), 0);
   const objectsFailed = sum('objectsFailed');
   const byReason = actionRequiredByReason(targets, refused, refusedMore, !!error);
+  if (grants.length > 0) byReason.GRANT_NOT_RETIRED = grants.length;
   return {
     mode: state.mode,
     objectsScanned: sum('objectsScanned'),
@@ -116,7 +122,23 @@ export function summarizeReencryption(state: ReencryptionState | null | undefine
     ...(refusedMore ? { refusedMore } : {}),
     ...(error ? { error } : {}),
     planned: state.mode === 'REPORT_ONLY' && Array.isArray(state.units) ? state.units : [],
+    ...(grants.length > 0 ? { grantsNotRetired: grants } : {}),
   };
+}
+
+/**
+ * The grants left in place: those of the summarised units, and the one of the unit whose
+ * SummarizeReencryption failed (still in `grantNotRetired` when Notify reads the state).
+ */
+function grantsNotRetired(state: ReencryptionState): NonNullable<ReencryptionSummary['grantsNotRetired']> {
+  const listed = Array.isArray(state.grantsNotRetired) ? state.grantsNotRetired : [];
+  return [...listed, ...(state.grantNotRetired ? [state.grantNotRetired] : [])]
+    .filter((g) => g && typeof g === 'object')
+    .map((g) => ({
+      grantId: String(g.grantId),
+      keyArn: String(g.keyArn),
+      error: stepFunctionsError(g.error && typeof g.error === 'object' ? g.error : { Error: 'Unknown' }),
+    }));
 }
 
 /**

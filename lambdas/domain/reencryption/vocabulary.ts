@@ -115,6 +115,27 @@ export interface ReencryptionState {
    * retries: the branch stopped there and Notify reports it (the execution then fails).
    */
   branchError?: { Error: string; Cause?: string } | null;
+  /**
+   * The unit just run left its KMS grant in place (RetireReencryptionGrant failed after its
+   * retries): set by the workflow's ReencryptionGrantNotRetired state, moved into
+   * `grantsNotRetired` by SummarizeReencryption. Read only by functions, so it may be absent.
+   */
+  grantNotRetired?: GrantNotRetired | null;
+  /** Every unit's grant that could not be retired, for Notify (absent: none). */
+  grantsNotRetired?: GrantNotRetired[];
+}
+
+/**
+ * A per-unit KMS grant (lib/reencryption/reencryption-grant.ts) that RetireGrant did not delete:
+ * it still lets ReencryptObjects' role use the rotated key until someone retires or revokes it.
+ */
+export interface GrantNotRetired {
+  /** CreateGrant's GrantId. */
+  grantId: string;
+  /** The key the grant is on: the unit's rotated key. */
+  keyArn: string;
+  /** RetireGrant's error as Step Functions caught it. */
+  error: { Error: string; Cause?: string };
 }
 
 /**
@@ -184,6 +205,8 @@ export interface ReencryptionSummary {
   error?: string;
   /** REPORT_ONLY: what would have run. */
   planned: ReencryptionUnit[];
+  /** KMS grants of this run that could not be retired, with RetireGrant's error on one line (absent: none). */
+  grantsNotRetired?: { grantId: string; keyArn: string; error: string }[];
 }
 
 /** Why an object was not re-encrypted (counted in the report, never a failure). */
