@@ -43,3 +43,15 @@ test('from a settings file: 90-minute cooldown and rotation timeout, 30-minute a
     },
   });
 });
+
+test.each([
+  // 100/s: 10 children at 10/s; a batch is 10 x 120 s / 6 requests = 200 objects.
+  [100, { maxConcurrency: 10, childKmsRequestsPerSecond: 10, maxItemsPerBatch: 200 }],
+  // 15/s: 2 children at 7.5/s; 7.5 x 120 / 6 = 150 objects.
+  [15, { maxConcurrency: 2, childKmsRequestsPerSecond: 7.5, maxItemsPerBatch: 150 }],
+  // 5/s: one child at 5/s; 5 x 120 / 6 = 100 objects.
+  [5, { maxConcurrency: 1, childKmsRequestsPerSecond: 5, maxItemsPerBatch: 100 }],
+])('re-encryption at %d KMS requests/s (defaults otherwise)', (rate, pacing) => {
+  const settings = parseSettings({ reEncryptBuckets: ['orders-data'], reEncryptKmsRequestsPerSecond: rate });
+  expect(deriveRuntime(settings).reencryption).toEqual({ kmsRequestsPerSecond: rate, ...pacing });
+});
