@@ -88,7 +88,7 @@ export class RotationCore {
       // Derived from the settings (approval + rotation timeouts + every step at its longest), so
       // a silent approval or a stalled rotation ends with Record and Notify, not a timeout.
       timeout: Duration.seconds(this.runtime.executionTimeoutSeconds),
-      approvalTimeout: Duration.minutes(this.settings.approvalTimeoutMinutes),
+      approvalTimeout: Duration.seconds(this.runtime.approvalTimeoutSeconds),
       approvalTimeoutAction: this.settings.approvalTimeoutAction,
       reencryptionTargets: reencryptionTargetSettings(this.settings),
       reencryptionPacing: this.runtime.reencryption,
