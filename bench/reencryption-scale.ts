@@ -148,7 +148,6 @@ export async function benchSummarizeMemory(): Promise<BenchResult[]> {
     index: 0,
     remaining: 1,
     current: unit,
-    childKmsRequestsPerSecond: 10,
     reports: [],
     mapRun: {
       MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:bench',

@@ -8,9 +8,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/domain/function-environment';
+import { ENV, REENCRYPT_OBJECTS_ENV } from '../lambdas/domain/function-environment';
 import type { Settings } from './settings/settings';
-import { deriveRuntime, type DerivedRuntime } from './settings/derived';
+import { deriveRuntime, type DerivedReencryption, type DerivedRuntime } from './settings/derived';
 import { SUMMARIZE_FUNCTION_TIMEOUT_SECONDS } from './limits';
 import { securityHubProductArnPrefixes } from './security-hub-products';
 
@@ -88,6 +88,22 @@ export function functionEnvironment(
     [ENV.securityHubProductArnPrefixes]: securityHubProductArnPrefixes(settings).join(','),
     [ENV.securityHubWorkflowUpdates]: String(settings.enableSecurityHub && settings.securityHubWorkflowUpdates),
     [ENV.chatNotifications]: String(settings.chatNotifications),
+    [ENV.autoReEncrypt]: String(settings.autoReEncrypt),
+  };
+}
+
+/**
+ * ReencryptObjects' environment, all it reads (it needs nothing of functionEnvironment): the
+ * per-child KMS rate from the construct's one deriveRuntime, the same object the Distributed
+ * Map's MaxConcurrency is written from, and the suite upgrade setting.
+ */
+export function reencryptObjectsEnvironment(
+  settings: Pick<Settings, 'reEncryptUpgradeEnvelopeSuite'>,
+  pacing: DerivedReencryption,
+): Record<string, string> {
+  return {
+    [REENCRYPT_OBJECTS_ENV.childKmsRequestsPerSecond]: String(pacing.childKmsRequestsPerSecond),
+    [REENCRYPT_OBJECTS_ENV.upgradeEnvelopeSuite]: String(settings.reEncryptUpgradeEnvelopeSuite),
   };
 }
 
@@ -262,7 +278,8 @@ export class TaskFunctions extends Construct {
       props.ledgerTable,
       props.runtime,
     );
-    const branch = props.runtime.reencryption !== undefined;
+    const pacing = props.runtime.reencryption;
+    const branch = pacing !== undefined;
     const entries = {} as Record<HandlerName, lambda.Function>;
     for (const name of HANDLERS) {
       if (!branch && (BRANCH_HANDLERS as readonly HandlerName[]).includes(name)) continue;
@@ -273,8 +290,8 @@ export class TaskFunctions extends Construct {
           folder: name,
           description: `kms-incident-rotation ${name} task`,
           roleDescription: `kms-incident-rotation ${name} task`,
-          // ReencryptObjects reads nothing from the environment (its batch input says everything).
-          environment: name === 'reencrypt-objects' ? {} : environment,
+          environment:
+            name === 'reencrypt-objects' && pacing ? reencryptObjectsEnvironment(props.settings, pacing) : environment,
           logRetention: props.logRetention,
           logEncryptionKey: props.logEncryptionKey,
           ...FUNCTION_SIZES[name],

@@ -17,7 +17,7 @@ import { LedgerTable } from './ledger';
 import { grantLedgerItems, grantProductKeyVia, type LedgerItemAccess, type ProductKeyUser } from './ledger-access';
 import type { ReencryptionResources } from './reencryption/reencryption';
 import { findingRules } from './finding-rules';
-import { reencryptionSettings, type Settings } from './settings/settings';
+import { reencryptionTargetSettings, type Settings } from './settings/settings';
 import { RotationWorkflow } from './workflow';
 
 type CoreHandlerName = Exclude<HandlerName, BranchHandlerName>;
@@ -88,9 +88,10 @@ export class RotationCore {
       // Derived from the settings (approval + rotation timeouts + every step at its longest), so
       // a silent approval or a stalled rotation ends with Record and Notify, not a timeout.
       timeout: Duration.seconds(this.runtime.executionTimeoutSeconds),
-      approvalTimeout: Duration.minutes(this.settings.approvalTimeoutMinutes),
+      approvalTimeout: Duration.seconds(this.runtime.approvalTimeoutSeconds),
       approvalTimeoutAction: this.settings.approvalTimeoutAction,
-      reencryptionSettings: reencryptionSettings(this.settings),
+      reencryptionTargets: reencryptionTargetSettings(this.settings),
+      reencryptionPacing: this.runtime.reencryption,
       reencryption,
     };
     const workflow = new RotationWorkflow(this.scope, 'Workflow', { ...workflowProps, mode: 'automatic' });

@@ -19,7 +19,8 @@ import { grantCreationStatement, reencryptionGrantStates } from './reencryption/
 import { synthesizedDefinition } from './synthesized-definition';
 
 import { definitionProblems } from './definition-check';
-import { NOTHING_PLANNED, type ReencryptionSettings } from '../lambdas/domain/reencryption';
+import { NOTHING_PLANNED, type ReencryptionTargetSettings } from '../lambdas/domain/reencryption';
+import type { DerivedReencryption } from './settings/derived';
 import {
   ROTATE_CONSISTENCY_DELAY_SECONDS,
   ROTATE_FUNCTION_TIMED_OUT_ERRORS,
@@ -76,8 +77,10 @@ function addRetriers(task: sfn.TaskStateBase, name: RetriedTask): void {
 export interface RotationWorkflowProps {
   /** The task functions; the branch's two are present exactly when `reencryption` is given. */
   functions: TaskFunctionMap<lambda.IFunction>;
-  /** The re-encryption settings PlanReencryption gets in its payload (a constant of the definition). */
-  reencryptionSettings: ReencryptionSettings;
+  /** The re-encryption settings PlanReencryption gets in its payload (a constant of the definition: too large for the environment). */
+  reencryptionTargets: ReencryptionTargetSettings;
+  /** The Distributed Map's pacing (deriveRuntime); present exactly when `reencryption` is. */
+  reencryptionPacing?: DerivedReencryption;
   /** The Distributed Map branch's resources (results bucket, listed buckets); absent: no branch. */
   reencryption?: ReencryptionResources;
   logRetention: logs.RetentionDays;
@@ -292,7 +295,7 @@ export class RotationWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         'request.$': '$.request',
         'results.$': '$.results',
-        settings: props.reencryptionSettings,
+        settings: props.reencryptionTargets,
       }),
       resultPath: '$.reencryption',
     });
@@ -374,9 +377,9 @@ export class RotationWorkflow extends Construct {
     if (props.reencryption) {
       const reencryptObjects = fns['reencrypt-objects'];
       const summarizeFn = fns['summarize-reencryption'];
-      if (!reencryptObjects || !summarizeFn)
+      if (!reencryptObjects || !summarizeFn || !props.reencryptionPacing)
         throw new Error(
-          'RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions',
+          'RotationWorkflow: the re-encryption branch needs the reencrypt-objects and summarize-reencryption functions and the derived pacing',
         );
       // The child's only task: one batch (ReencryptBatchInput) -> its TargetReport.
       // `childStartedAt`: the CHILD execution's own start (its `$$`), where its 5-minute deadline counts from.
@@ -391,8 +394,7 @@ export class RotationWorkflow extends Construct {
       const map = reencryptTargetMap(this, {
         resources: props.reencryption,
         processor: child,
-        kmsRequestsPerSecond: props.reencryptionSettings.kmsRequestsPerSecond,
-        upgradeEnvelopeSuite: props.reencryptionSettings.upgradeEnvelopeSuite,
+        pacing: props.reencryptionPacing,
       });
       const summarize = invoke(STATE.summarizeReencryption, summarizeFn, {
         payload: sfn.TaskInput.fromObject({ 'reencryption.$': '$.reencryption', 'executionArn.$': '$$.Execution.Id' }),

@@ -40,7 +40,7 @@ function childEntry(unit: ReencryptionUnit, index: number, itemsPerBatch: number
     (_, i) => `data/part-${String(index).padStart(7, '0')}/object-${String(i).padStart(5, '0')}.parquet`,
   );
   const input: ReencryptBatchInput = {
-    BatchInput: { unit, kmsRequestsPerSecond: 10 },
+    BatchInput: { unit },
     Items: keys.map((key) => ({ key, size: 1_048_576, etag: '"0123456789abcdef0123456789abcdef"' })),
     childStartedAt: '2026-12-04T12:00:00.000Z',
   };

@@ -1,5 +1,5 @@
 import type { ApprovalTimeoutAction } from '../domain/approvals/approval-request';
-import { ENV, RESULTS_BUCKET_ENV } from '../domain/function-environment';
+import { ENV, REENCRYPT_OBJECTS_ENV, RESULTS_BUCKET_ENV } from '../domain/function-environment';
 
 /**
  * Runtime settings of the Lambdas, read from the environment the stack sets (lib/functions.ts
@@ -40,13 +40,23 @@ export interface RuntimeConfig {
   securityHubWorkflowUpdates: boolean;
   /** Notifications carry per-protocol messages, with the chat custom notification for HTTPS subscribers. */
   chatNotifications: boolean;
+  /** Setting `autoReEncrypt`: finding-triggered runs re-encrypt (PlanReencryption's mode). */
+  autoReEncrypt: boolean;
+}
+
+/** What ReencryptObjects reads from its own environment (REENCRYPT_OBJECTS_ENV). */
+export interface ReencryptObjectsConfig {
+  /** The KMS requests per second this child is paced to (deriveRuntime's childKmsRequestsPerSecond). */
+  childKmsRequestsPerSecond: number;
+  /** Setting `reEncryptUpgradeEnvelopeSuite`: rewrite non-committing envelope messages in a committing suite. */
+  upgradeEnvelopeSuite: boolean;
 }
 
 const APPROVAL_TIMEOUT_ACTIONS: readonly ApprovalTimeoutAction[] = ['SKIP', 'ROTATE'];
 
 // The names live in the domain (lib/ writes them; this module reads them) and are re-exported
 // for the handlers that read one directly.
-export { ENV, RESULTS_BUCKET_ENV };
+export { ENV, REENCRYPT_OBJECTS_ENV, RESULTS_BUCKET_ENV };
 
 /** Raised when the function's environment is incomplete: a deployment bug, never retried. */
 export class ConfigurationError extends Error {
@@ -101,6 +111,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     securityHubProductArnPrefixes: list(env, ENV.securityHubProductArnPrefixes),
     securityHubWorkflowUpdates: oneOf(env, ENV.securityHubWorkflowUpdates, ['true', 'false']) === 'true',
     chatNotifications: oneOf(env, ENV.chatNotifications, ['true', 'false']) === 'true',
+    autoReEncrypt: oneOf(env, ENV.autoReEncrypt, ['true', 'false']) === 'true',
+  };
+}
+
+/**
+ * ReencryptObjects' config, from the names only its function gets (it reads nothing of
+ * RuntimeConfig). Both required: a child that paced itself to nothing would spend the whole
+ * account's KMS quota.
+ */
+export function loadReencryptObjectsConfig(env: NodeJS.ProcessEnv = process.env): ReencryptObjectsConfig {
+  const rate = number(env, REENCRYPT_OBJECTS_ENV.childKmsRequestsPerSecond);
+  if (rate === 0) {
+    throw new ConfigurationError(
+      `environment variable ${REENCRYPT_OBJECTS_ENV.childKmsRequestsPerSecond} must be above 0`,
+    );
+  }
+  return {
+    childKmsRequestsPerSecond: rate,
+    upgradeEnvelopeSuite: oneOf(env, REENCRYPT_OBJECTS_ENV.upgradeEnvelopeSuite, ['true', 'false']) === 'true',
   };
 }
 

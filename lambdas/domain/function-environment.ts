@@ -5,10 +5,14 @@
  * same names back (required, typed, refused when malformed). One module owns the names and both
  * sides import it; lib/ may import lambdas/, never the other way.
  *
- * Not through this route, and why: the re-encryption settings (buckets, targets, auto, rate,
- * suite) are PlanReencryption's input, a constant of the state machine definition
- * (lib/workflow.ts), because the definition also paces the Distributed Map from them; the front
- * door and the drill function have their own names (domain/approvals/front-door.ts, domain/drill.ts).
+ * Not through this route, and why: the buckets and targets of re-encryption (`reEncryptBuckets`,
+ * `reEncryptTargets`) are PlanReencryption's payload, a constant of the state machine definition
+ * (lib/workflow.ts), because Lambda holds at most 4 KB of environment variables per function and
+ * 100 bucket names alone may exceed it; what the definition itself needs (the Distributed Map's
+ * MaxConcurrency and MaxItemsPerBatch, timeouts, retriers) is written there by lib from the one
+ * deriveRuntime object; the unit and the grant token of a batch vary per execution (BatchInput).
+ * The front door and the drill function have their own names (domain/approvals/front-door.ts,
+ * domain/drill.ts).
  */
 
 /** The environment variable of each runtime setting (adapters/config.ts RuntimeConfig, less the Region Lambda sets). */
@@ -34,6 +38,17 @@ export const ENV = {
   securityHubProductArnPrefixes: 'SECURITY_HUB_PRODUCT_ARN_PREFIXES',
   securityHubWorkflowUpdates: 'SECURITY_HUB_WORKFLOW_UPDATES',
   chatNotifications: 'CHAT_NOTIFICATIONS',
+  autoReEncrypt: 'AUTO_REENCRYPT',
+} as const;
+
+/**
+ * ReencryptObjects only (deployed with the re-encryption branch; adapters/config.ts
+ * loadReencryptObjectsConfig): the KMS rate one Distributed Map child is paced to (deriveRuntime's
+ * childKmsRequestsPerSecond) and setting `reEncryptUpgradeEnvelopeSuite`.
+ */
+export const REENCRYPT_OBJECTS_ENV = {
+  childKmsRequestsPerSecond: 'CHILD_KMS_REQUESTS_PER_SECOND',
+  upgradeEnvelopeSuite: 'UPGRADE_ENVELOPE_SUITE',
 } as const;
 
 /** SummarizeReencryption only (not a setting): the results bucket, where a failed map run's files are looked for. */

@@ -1,6 +1,7 @@
 import { getClient, KMS, KmsKeyringNode } from '@aws-crypto/client-node';
 import type { Context } from 'aws-lambda';
 import { cachedClient } from '../adapters/clients';
+import { loadReencryptObjectsConfig } from '../adapters/config';
 import { s3ClientWithoutRetries } from '../adapters/s3-client';
 import { taskHandler } from '../adapters/lambda-handler';
 import { realClock } from '../adapters/reencryption/pacing';
@@ -10,8 +11,9 @@ import { EXPRESS_CHILD_MS, type ReencryptBatchInput, type TargetReport } from '.
 
 /**
  * ReencryptObjects: the Distributed Map child's task. Re-encrypts one batch of a
- * target's objects under new data keys of the rotated key, paced to the batch's KMS rate, and
- * returns the batch's TargetReport (SummarizeReencryption sums them from the ResultWriter files).
+ * target's objects under new data keys of the rotated key, paced to the per-child KMS rate of its
+ * environment (adapters/config.ts loadReencryptObjectsConfig), and returns the batch's
+ * TargetReport (SummarizeReencryption sums them from the ResultWriter files).
  */
 
 /** Stop starting objects with less than this left: an object in flight (a 5 GiB copy) must finish before the function times out. */
@@ -42,13 +44,17 @@ export function batchRemainingMs(
 const newKmsClient = getClient(KMS, { maxAttempts: 1 });
 const kmsClients = (region: string) => cachedClient('KMS', region, 'encryption-sdk', () => newKmsClient(region));
 
-/** Re-encrypt a batch; `deps` lets tests pass stand-in clients and a fake clock. */
+/**
+ * Re-encrypt a batch. `deps` carries what the handler reads from its environment (the per-child
+ * KMS rate, the suite upgrade: without them the batch is unpaced and keeps legacy suites), and
+ * lets tests pass stand-in clients and a fake clock.
+ */
 export async function reencryptBatch(
   input: ReencryptBatchInput,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
   deps?: Partial<ReencryptDeps>,
 ): Promise<TargetReport> {
-  const { unit, kmsRequestsPerSecond, upgradeEnvelopeSuite, grantToken } = input.BatchInput;
+  const { unit, grantToken } = input.BatchInput;
   const region = parseKmsArn(unit.keyArn)?.region ?? process.env.AWS_REGION ?? 'us-east-1';
   // The keyring names only the rotated key: it decrypts only that key's data keys; the rewrite also wraps for the message's other KMS keys.
   const keyring =
@@ -65,8 +71,6 @@ export async function reencryptBatch(
       // S3 in the key's Region, SDK retries off (s3-client.ts).
       s3: s3ClientWithoutRetries(region),
       keyring,
-      upgradeEnvelopeSuite: upgradeEnvelopeSuite ?? false,
-      kmsRequestsPerSecond,
       canStart: () =>
         batchRemainingMs(context, input.childStartedAt, (deps?.clock ?? realClock).now()) >= STOP_STARTING_MS,
       ...deps,
@@ -88,6 +92,7 @@ export async function reencryptBatch(
 
 export const handler = taskHandler(
   'reencrypt-objects',
-  (input: ReencryptBatchInput, context: Context) => reencryptBatch(input, context),
+  // Read on every invocation, as loadConfig is: a local run may change the settings between executions.
+  (input: ReencryptBatchInput, context: Context) => reencryptBatch(input, context, loadReencryptObjectsConfig()),
   { callsKms: true },
 );

@@ -5,8 +5,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { reencryptionPacing } from '../../lambdas/domain/reencryption';
 import { STATE } from '../../lambdas/domain/workflow-states';
+import type { DerivedReencryption } from '../settings/derived';
 
 /**
  * The re-encryption branch's resources, deployed only when `reEncryptBuckets` is
@@ -344,20 +344,19 @@ export interface ReencryptTargetMapProps {
   resources: ReencryptionResources;
   /** The child's work: the ReencryptObjects task. */
   processor: sfn.IChainable;
-  kmsRequestsPerSecond: number;
-  /** Setting `reEncryptUpgradeEnvelopeSuite` (default false), handed to each batch. */
-  upgradeEnvelopeSuite?: boolean;
+  /** The construct's one deriveRuntime pacing: MaxConcurrency and MaxItemsPerBatch are written from it. */
+  pacing: DerivedReencryption;
 }
 
 /**
  * The Distributed Map ReencryptTarget on `$.reencryption.current` (lambdas/domain/reencryption/index.ts,
  * ReencryptionState): lists the unit's bucket/prefix, hands batches to Express children paced
- * by reencryptionPacing (concurrency x per-child KMS rate = reEncryptKmsRequestsPerSecond), and
- * writes the children's reports to the results bucket under
- * `reencryption/<execution name>/<unit index>/`.
+ * as deriveRuntime sized them (concurrency x per-child KMS rate = reEncryptKmsRequestsPerSecond;
+ * each child reads its rate from its function's environment, lib/functions.ts), and writes the
+ * children's reports to the results bucket under `reencryption/<execution name>/<unit index>/`.
  */
 export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapProps): sfn.DistributedMap {
-  const pacing = reencryptionPacing(props.kmsRequestsPerSecond);
+  const { pacing } = props;
   const resultWriter = {
     bucket: props.resources.resultsBucket,
     prefix: sfn.JsonPath.format(
@@ -378,9 +377,8 @@ export function reencryptTargetMap(scope: Construct, props: ReencryptTargetMapPr
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatch: pacing.maxItemsPerBatch,
       batchInput: {
+        // Only what varies per execution and unit; the settings are in ReencryptObjects' environment.
         'unit.$': '$.reencryption.current',
-        'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
-        upgradeEnvelopeSuite: props.upgradeEnvelopeSuite ?? false,
         // The envelope unit's grant token (lib/reencryption/reencryption-grant.ts); null for other units.
         'grantToken.$': '$.reencryptionGrant.GrantToken',
       },

@@ -1,8 +1,9 @@
 /**
  * Every value the stack computes from the settings, computed once: `deriveRuntime(settings)` is
  * called by the construct and its result handed to every consumer (the functions' environment,
- * the state machines' timeout, reserved concurrency), so no two places can compute one number
- * differently. Pure; no CDK import.
+ * the state machines' and the approval wait's timeouts, the Distributed Map's MaxConcurrency and
+ * MaxItemsPerBatch, ReencryptObjects' per-child rate and reserved concurrency), so no two places
+ * can compute one number differently and nothing recomputes it at run time. Pure; no CDK import.
  */
 import { reencryptionPacing } from '../../lambdas/domain/reencryption';
 import { executionTimeoutSeconds, hasReencryptionBranch, worstCase, type LimitSettings } from '../limits';
@@ -13,7 +14,7 @@ export interface DerivedReencryption {
   kmsRequestsPerSecond: number;
   /** Children of the Distributed Map at once: its MaxConcurrency and ReencryptObjects' reserved concurrency. */
   maxConcurrency: number;
-  /** The KMS rate one child is paced to (kmsRequestsPerSecond / maxConcurrency). */
+  /** The KMS rate one child is paced to (kmsRequestsPerSecond / maxConcurrency): ReencryptObjects' CHILD_KMS_REQUESTS_PER_SECOND. */
   childKmsRequestsPerSecond: number;
   /** Objects per batch (ItemBatcher MaxItemsPerBatch): one child's work for about two minutes. */
   maxItemsPerBatch: number;

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { limitProblems } from '../limits';
-import { MAX_PREFIX_LENGTH, REENCRYPTION_KINDS, type ReencryptionSettings } from '../../lambdas/domain/reencryption';
+import {
+  MAX_PREFIX_LENGTH,
+  REENCRYPTION_KINDS,
+  type ReencryptionTargetSettings,
+} from '../../lambdas/domain/reencryption';
 import { DEFAULT_ACCESS_ROLES, ROLE_PATTERN, type AccessRoles } from '../../lambdas/domain/approvals/people';
 import { DEFAULT_DRILL_DAILY_CAP } from '../../lambdas/domain/drill';
 
@@ -311,16 +315,17 @@ export const settingsSchema = settingsObject
 export type Settings = z.infer<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsObject.shape) as (keyof Settings)[];
 
-/** The re-encryption settings as the workflow hands them to PlanReencryption (a constant of the definition). */
-export function reencryptionSettings(settings: Settings): ReencryptionSettings {
+/**
+ * The re-encryption settings the workflow hands PlanReencryption in its payload (a constant of the
+ * definition, too large for the environment: ReencryptionTargetSettings); every other setting a
+ * function reads travels in its environment (lib/functions.ts).
+ */
+export function reencryptionTargetSettings(settings: Settings): ReencryptionTargetSettings {
   return {
     buckets: [...settings.reEncryptBuckets],
     targets: Object.fromEntries(
       Object.entries(settings.reEncryptTargets).map(([key, targets]) => [key, targets.map((t) => ({ ...t }))]),
     ),
-    auto: settings.autoReEncrypt,
-    kmsRequestsPerSecond: settings.reEncryptKmsRequestsPerSecond,
-    upgradeEnvelopeSuite: settings.reEncryptUpgradeEnvelopeSuite,
   };
 }
 

@@ -59,6 +59,7 @@ test('the bundled Assess handler runs against the stand-in', async () => {
     SECURITY_HUB_PRODUCT_ARN_PREFIXES: 'arn:aws:securityhub:us-east-1::product/aws/',
     SECURITY_HUB_WORKFLOW_UPDATES: 'true',
     CHAT_NOTIFICATIONS: 'false',
+    AUTO_REENCRYPT: 'false',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   try {

@@ -4,6 +4,11 @@
  * derivation (units, pacing, the worst case, the execution timeout) fails here by name.
  */
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { KmsIncidentRotationStack } from '../../lib/stack';
+import { extractWorkflow } from '../../local/template';
+import { STATE } from '../../lambdas/domain/workflow-states';
 import { deriveRuntime } from '../../lib/settings/derived';
 import { parseSettings } from '../../lib/settings/settings';
 import { settingsFromContext } from '../../lib/settings/settings-sources';
@@ -41,5 +46,37 @@ test('from a settings file: 90-minute cooldown and rotation timeout, 30-minute a
       childKmsRequestsPerSecond: 10,
       maxItemsPerBatch: 200,
     },
+  });
+});
+
+test.each([
+  // 100/s: 10 children at 10/s; a batch is 10 x 120 s / 6 requests = 200 objects.
+  [100, { maxConcurrency: 10, childKmsRequestsPerSecond: 10, maxItemsPerBatch: 200 }],
+  // 15/s: 2 children at 7.5/s; 7.5 x 120 / 6 = 150 objects.
+  [15, { maxConcurrency: 2, childKmsRequestsPerSecond: 7.5, maxItemsPerBatch: 150 }],
+  // 5/s: one child at 5/s; 5 x 120 / 6 = 100 objects.
+  [5, { maxConcurrency: 1, childKmsRequestsPerSecond: 5, maxItemsPerBatch: 100 }],
+])('re-encryption at %d KMS requests/s (defaults otherwise)', (rate, pacing) => {
+  const settings = parseSettings({ reEncryptBuckets: ['orders-data'], reEncryptKmsRequestsPerSecond: rate });
+  expect(deriveRuntime(settings).reencryption).toEqual({ kmsRequestsPerSecond: rate, ...pacing });
+});
+
+test('what lib writes from them, from the settings file: the definition and the environment say the same seconds', () => {
+  const settings = settingsFromContext((key) => (key === 'settingsFile' ? NON_DEFAULT : undefined));
+  const env = { account: '111122223333', region: 'us-east-1' };
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const json = Template.fromStack(new KmsIncidentRotationStack(app, 'KmsIncidentRotation', { settings, env })).toJSON();
+  const { definition, functions } = extractWorkflow(json as never, env);
+  // The approval wait (30 minutes) and the execution timeout, in the definition...
+  expect(definition.States[STATE.forEachKey].ItemProcessor.States[STATE.requestApproval].TimeoutSeconds).toBe(1800);
+  expect(definition.TimeoutSeconds).toBe(532_800);
+  // ...and the same seconds in the environment of every function that reads them.
+  const assess = [...functions.values()].find((f) => f.handler === 'assess')!;
+  expect(assess.environment).toMatchObject({
+    APPROVAL_TIMEOUT_SECONDS: '1800',
+    EXECUTION_TIMEOUT_SECONDS: '532800',
+    COOLDOWN_SECONDS: '5400',
+    ROTATION_TIMEOUT_SECONDS: '5400',
+    FORCE_MIN_INTERVAL_SECONDS: '1200',
   });
 });

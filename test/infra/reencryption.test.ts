@@ -75,7 +75,7 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
   // 200 KMS requests/s: 20 children of 10 requests/s; a batch is what a child does in 120 s at 6 requests an object (envelope).
   const pacing = { maxConcurrency: 20, maxItemsPerBatch: 200 };
 
-  test('PlanReencryption after ForEachKey, with the settings as a constant of its payload, then the loop', () => {
+  test('PlanReencryption after ForEachKey, with the buckets and targets as a constant of its payload, then the loop', () => {
     expect(definition.States[STATE.forEachKey].Next).toBe(STATE.planReencryption);
     const plan = definition.States[STATE.planReencryption];
     expect(plan).toMatchObject({ Type: 'Task', ResultPath: '$.reencryption', Next: STATE.moreToReencrypt });
@@ -85,9 +85,6 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       settings: {
         buckets: BUCKETS,
         targets: { 'alias/orders': [{ type: 'envelope', bucket: 'orders-data', prefix: 'x/' }] },
-        auto: false,
-        kmsRequestsPerSecond: 200,
-        upgradeEnvelopeSuite: false,
       },
     });
   });
@@ -169,8 +166,6 @@ describe('with reEncryptBuckets: the Distributed Map branch', () => {
       MaxItemsPerBatch: pacing.maxItemsPerBatch,
       BatchInput: {
         'unit.$': '$.reencryption.current',
-        'kmsRequestsPerSecond.$': '$.reencryption.childKmsRequestsPerSecond',
-        upgradeEnvelopeSuite: false,
         'grantToken.$': '$.reencryptionGrant.GrantToken',
       },
     });
@@ -497,9 +492,6 @@ describe('without reEncryptBuckets: no branch, no extra IAM', () => {
     expect(definition.States[STATE.planReencryption].Parameters.settings).toEqual({
       buckets: [],
       targets: {},
-      auto: false,
-      kmsRequestsPerSecond: 100,
-      upgradeEnvelopeSuite: false,
     });
     for (const name of [STATE.moreToReencrypt, STATE.reencryptTarget, STATE.summarizeReencryption])
       expect(definition.States[name]).toBeUndefined();

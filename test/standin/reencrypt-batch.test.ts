@@ -70,8 +70,8 @@ const unit = (u: Partial<ReencryptionUnit> = {}): ReencryptionUnit => ({
   origin: 'request',
   ...u,
 });
-const batchOf = (u: ReencryptionUnit, keys: string[], kmsRequestsPerSecond = 1000): ReencryptBatchInput => ({
-  BatchInput: { unit: u, kmsRequestsPerSecond },
+const batchOf = (u: ReencryptionUnit, keys: string[]): ReencryptBatchInput => ({
+  BatchInput: { unit: u },
   Items: keys.map((key) => ({ key, size: 1, etag: '"x"' })),
 });
 const keyring = () =>
@@ -93,7 +93,8 @@ describe('ReencryptObjects (one Distributed Map batch) against the stand-in', ()
     const servedBefore = served();
     // When
     const started = Date.now();
-    const report = await reencryptBatch(batchOf(unit({ bucket: 'paced' }), keys, rate), plenty, {
+    const report = await reencryptBatch(batchOf(unit({ bucket: 'paced' }), keys), plenty, {
+      childKmsRequestsPerSecond: rate,
       s3: c.s3,
       retry: FAST_RETRY,
       concurrency: 4,

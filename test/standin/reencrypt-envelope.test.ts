@@ -186,15 +186,15 @@ test('with the upgrade setting, a legacy message is rewritten in the committing 
   expect(report.objectsReencrypted).toBe(1);
   expect(await suiteOf('legacy-up.bin')).toBe(COMMITTING_SIGNING);
   expect(await plaintextFor(ARN, 'legacy-up.bin')).toBe('to be upgraded');
-  // The setting reaches the function through the Distributed Map's BatchInput.
+  // The setting reaches the batch as the handler passes it from the function's environment.
   const unit = { type: 'envelope' as const, bucket: 'sealed', prefix: '', keyArn: ARN, origin: 'request' as const };
   const batch = await reencryptBatch(
     {
-      BatchInput: { unit, kmsRequestsPerSecond: 1000, upgradeEnvelopeSuite: true },
+      BatchInput: { unit },
       Items: [{ key: 'legacy-batch.bin', size: 1, etag: '"x"' }],
     },
     { getRemainingTimeInMillis: () => 600_000 },
-    { s3: c.s3, keyring: keyringOf(ARN) },
+    { s3: c.s3, keyring: keyringOf(ARN), upgradeEnvelopeSuite: true },
   );
   expect(batch.objectsReencrypted).toBe(1);
   expect(await suiteOf('legacy-batch.bin')).toBe(COMMITTING_SIGNING);

@@ -17,7 +17,6 @@ function batch(childStartedAt: string | undefined): ReencryptBatchInput {
   return {
     BatchInput: {
       unit: { type: 's3-sse-kms', bucket: 'orders', prefix: '', keyArn: ARN, origin: 'request' },
-      kmsRequestsPerSecond: 1000,
     },
     Items: ['a', 'b', 'c'].map((key) => ({ key, size: 1, etag: '"x"' })),
     childStartedAt,

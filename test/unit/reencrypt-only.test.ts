@@ -127,7 +127,7 @@ describe('readReencryptOnly', () => {
 });
 
 describe('planning', () => {
-  const settings = { buckets: ['orders'], targets: {}, auto: false, kmsRequestsPerSecond: 100 };
+  const settings = { buckets: ['orders'], targets: {}, auto: false };
   const targets = [{ type: 's3-sse-kms' as const, bucket: 'orders', prefix: '', origin: 'request' as const }];
   it('plans a REENCRYPT_ONLY key like a rotated one', () => {
     const plan = planReencryption(

@@ -27,7 +27,6 @@ function state(reports: TargetReport[]): ReencryptionState {
     index: 0,
     remaining: 0,
     current: null,
-    childKmsRequestsPerSecond: 10,
     reports,
     mapRun: null,
     mapRunError: null,

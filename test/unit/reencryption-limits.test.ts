@@ -48,7 +48,7 @@ function worstCase(): ReencryptionState {
       reEncryptTargets: [...allowed, ...notAllowed].map((t) => ({ ...t, origin: 'request' as const })),
     },
     [{ keyArn: KEY, outcome: 'ROTATED', aliases: [] }],
-    { buckets: allowed.map((t) => t.bucket), targets: {}, auto: false, kmsRequestsPerSecond: 100 },
+    { buckets: allowed.map((t) => t.bucket), targets: {}, auto: false },
   );
   for (const unit of [...state.units]) {
     const failures = Array.from({ length: MAX_LISTED_FAILURES }, (_, j) =>

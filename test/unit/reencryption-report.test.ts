@@ -40,7 +40,6 @@ function state(overrides: Partial<ReencryptionState> = {}): ReencryptionState {
     index: 0,
     remaining: 0,
     current: null,
-    childKmsRequestsPerSecond: 10,
     reports: [],
     mapRun: null,
     mapRunError: null,

@@ -66,7 +66,6 @@ function stateFor(location: { Bucket: string; Key: string }): ReencryptionState 
     index: 0,
     remaining: 1,
     current: unit,
-    childKmsRequestsPerSecond: 10,
     reports: [],
     mapRun: {
       MapRunArn: 'arn:aws:states:us-east-1:111122223333:mapRun:KmsIncidentRotation/ReencryptTarget:x',

@@ -29,7 +29,7 @@ export interface ReencryptDeps {
   /** Preferred multipart copy part size (default 512 MiB; raised so an object fits 10,000 parts). Tests lower it. */
   partSizeBytes?: number;
   /** KMS requests per second the batch may spend (each request charged as it is sent, retries too); absent: unpaced. */
-  kmsRequestsPerSecond?: number;
+  childKmsRequestsPerSecond?: number;
   /** Objects in flight at once (default 4), all within the pace. */
   concurrency?: number;
   /** Asked before each object starts; false stops starting objects: the rest are failed `NotAttempted` (a re-run picks them up). */

@@ -44,7 +44,7 @@ export async function reencryptObjects(
   const clock = deps.clock ?? realClock;
   const started = clock.now();
   let throttles = 0;
-  const pacer = deps.kmsRequestsPerSecond ? new KmsPacer(deps.kmsRequestsPerSecond, clock) : undefined;
+  const pacer = deps.childKmsRequestsPerSecond ? new KmsPacer(deps.childKmsRequestsPerSecond, clock) : undefined;
   // Each attempt waits for its KMS requests to fit the pace: a retried request costs again.
   const retrying = <T>(fn: () => Promise<T>, kmsRequests: number) =>
     retryThrottled(

@@ -5,7 +5,6 @@
 
 import { parseKmsArn } from '../arn';
 import type { IncidentRequest } from '../contracts';
-import { reencryptionPacing } from './pacing';
 import {
   MAX_LISTED_REFUSALS,
   MAX_REENCRYPTION_UNITS,
@@ -56,7 +55,6 @@ export function planReencryption(
   request: Pick<IncidentRequest, 'source' | 'dryRun' | 'reEncryptTargets'>,
   results: RotatedKeyFacts[],
   settings: ReencryptionSettings,
-  pacing: { childKmsRequestsPerSecond: number } = reencryptionPacing(settings.kmsRequestsPerSecond),
 ): ReencryptionState {
   // A dry run rotates nothing: its DRY_RUN keys are the ones that would rotate, so their targets
   // are what would run (REPORT_ONLY below); a real run re-encrypts only under keys it rotated.
@@ -159,7 +157,6 @@ export function planReencryption(
     index: 0,
     remaining: run ? units.length : 0,
     current: run ? units[0]! : null,
-    childKmsRequestsPerSecond: pacing.childKmsRequestsPerSecond,
     reports: [],
     mapRun: null,
     mapRunError: null,

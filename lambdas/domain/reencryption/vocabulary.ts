@@ -47,18 +47,23 @@ export interface RefusedTarget extends ReencryptTargetSpec {
   detail: string;
 }
 
-/** The re-encryption settings (lib/settings/settings.ts), as the workflow hands them to PlanReencryption (in its payload, not the environment: 4 KB). */
-export interface ReencryptionSettings {
+/**
+ * The re-encryption settings the state machine definition hands PlanReencryption in its payload
+ * (lib/settings/settings.ts reencryptionTargetSettings): the one exception to the environment
+ * transport (domain/function-environment.ts), because 100 bucket names and the targets can exceed
+ * Lambda's 4 KB of environment variables.
+ */
+export interface ReencryptionTargetSettings {
   /** `reEncryptBuckets`: the only buckets the stack may touch. */
   buckets: string[];
   /** `reEncryptTargets`: per key ARN or alias name (`alias/x`), the targets of every rotation of that key. */
   targets: Record<string, ReencryptTargetSpec[]>;
+}
+
+/** What PlanReencryption decides with: the targets from its payload, `auto` from its environment. */
+export interface ReencryptionSettings extends ReencryptionTargetSettings {
   /** `autoReEncrypt`: finding-triggered runs re-encrypt (true) or only report what they would do (false). */
   auto: boolean;
-  /** `reEncryptKmsRequestsPerSecond`: the branch's KMS request rate bound. */
-  kmsRequestsPerSecond: number;
-  /** `reEncryptUpgradeEnvelopeSuite`: rewrite non-committing Encryption SDK messages in a committing suite (absent: false). */
-  upgradeEnvelopeSuite?: boolean;
 }
 
 /**
@@ -105,8 +110,6 @@ export interface ReencryptionState {
   remaining: number;
   /** units[index] while remaining > 0, else null: the Distributed Map reads bucket and prefix from it. */
   current: ReencryptionUnit | null;
-  /** Pacing for the batches (BatchInput): KMS requests per second each child may spend. */
-  childKmsRequestsPerSecond: number;
   reports: TargetReport[];
   mapRun: { MapRunArn?: string; ResultWriterDetails?: { Bucket: string; Key: string } } | null;
   mapRunError: { Error: string; Cause?: string } | null;
@@ -150,7 +153,6 @@ export const NOTHING_PLANNED: Readonly<ReencryptionState> = Object.freeze({
   index: 0,
   remaining: 0,
   current: null,
-  childKmsRequestsPerSecond: 0,
   reports: [],
   mapRun: null,
   mapRunError: null,
@@ -163,13 +165,14 @@ export interface ReencryptItem {
   etag: string;
 }
 
-/** What one child execution's ReencryptObjects task receives (ItemBatcher's shape, and the child's start). */
+/**
+ * What one child execution's ReencryptObjects task receives (ItemBatcher's shape, and the child's
+ * start): only what varies per execution and unit. The per-child KMS rate and the suite upgrade
+ * are settings, read from the function's environment (adapters/config.ts loadReencryptObjectsConfig).
+ */
 export interface ReencryptBatchInput {
-  /** `upgradeEnvelopeSuite`: setting `reEncryptUpgradeEnvelopeSuite` (absent: false, legacy suites are kept). */
   BatchInput: {
     unit: ReencryptionUnit;
-    kmsRequestsPerSecond: number;
-    upgradeEnvelopeSuite?: boolean;
     /** An envelope unit's per-run KMS grant token on the rotated key (lib/reencryption/reencryption-grant.ts); null otherwise. */
     grantToken?: string | null;
   };

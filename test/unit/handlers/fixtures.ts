@@ -40,6 +40,7 @@ export function config(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
     securityHubProductArnPrefixes: [`arn:aws:securityhub:${REGION}::product/aws/`],
     securityHubWorkflowUpdates: true,
     chatNotifications: false,
+    autoReEncrypt: false,
     ...overrides,
   };
 }

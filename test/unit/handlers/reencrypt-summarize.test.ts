@@ -36,7 +36,7 @@ const plan = (): ReencryptionState =>
       ],
     },
     [{ keyArn: KEY, outcome: 'ROTATED', aliases: [] }],
-    { buckets: ['orders', 'sealed'], targets: {}, auto: false, kmsRequestsPerSecond: 100 },
+    { buckets: ['orders', 'sealed'], targets: {}, auto: false },
   );
 const batch = (r: Partial<TargetReport>): TargetReport => ({
   ...emptyTargetReport('s3-sse-kms', 'orders', 'p/', KEY, 'request'),
@@ -57,7 +57,7 @@ const child = (status: string, start: string, stop: string, extra: Record<string
 });
 const input = (keys: string[]) =>
   JSON.stringify({
-    BatchInput: { unit: plan().units[0], kmsRequestsPerSecond: 10 },
+    BatchInput: { unit: plan().units[0] },
     Items: keys.map((key) => ({ key, size: 1, etag: '"e"' })),
   });
 
