@@ -20,8 +20,9 @@ import type { TaskFunctionMap } from '../functions';
  * assess, lock, rotate, poll and record at once; a second simultaneous incident past that is
  * throttled (Lambda.TooManyRequestsException) and retried by every task's lambdaTransient
  * retrier (lib/retriers.ts), never failed. The once-per-execution tasks get 10: ten incidents
- * starting in the same second. Total 280: the account's concurrency quota must be at least 380
- * (Lambda keeps 100 unreserved); the default quota is 1,000 (docs/operating.md).
+ * starting in the same second. The account's concurrency quota must be at least the total plus 100
+ * (Lambda keeps 100 unreserved); the default quota is 1,000. docs/operating.md states the total, and
+ * test/docs/figures-settings.test.ts keeps it equal to this table.
  */
 export const RESERVED_CONCURRENCY: Record<Exclude<HandlerName, 'reencrypt-objects'>, number> = {
   intake: 10,

@@ -445,9 +445,9 @@ describe('a 5,000-object bucket offline', () => {
       kmsKeyId: i % 10 === 9 ? K2 : K1,
     }));
     const world = parseWorld(
-      // 1,000 KMS requests/s: 100 children of 10/s each, so the 13 batches run at once. Simulated
-      // time is real time x speed here (handlers run in real time), so a batch must finish within
-      // an Express child's 5 simulated minutes: 30 s real at speed 10.
+      // 1,000 KMS requests/s: 100 children of 10/s each, so all 25 batches (of 200) run at once.
+      // A child's handler work counts 1:1 in its simulated time (local/runner/sim-clock.ts), so a
+      // batch must finish within an Express child's 5 simulated minutes whatever the speed.
       {
         account: ACCOUNT,
         region: REGION,
