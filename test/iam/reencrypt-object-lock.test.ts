@@ -11,7 +11,8 @@ import { parseWorld } from '../../local/world';
  * against the stand-in's strict Object Lock: HEAD answers retention and legal hold only with
  * s3:GetObjectRetention / s3:GetObjectLegalHold, and the copy can write them back only with
  * s3:PutObjectRetention / s3:PutObjectLegalHold. With the role's rights a locked object keeps both;
- * without the write right the copy is refused and the object is left as it was.
+ * without the write right the copy is refused, and without the read right (HEAD then hides the
+ * lock) the object is left untouched and reported: either way the object is left as it was.
  */
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -19,8 +20,9 @@ const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
 const UNTIL = '2099-01-01T00:00:00.000Z';
 const BUCKET = 'locked-data';
+const PLAIN = 'plain-data';
 
-const template: CfnTemplate = synthTemplate(parseSettings({ reEncryptBuckets: [BUCKET] }, 'test'), {
+const template: CfnTemplate = synthTemplate(parseSettings({ reEncryptBuckets: [BUCKET, PLAIN] }, 'test'), {
   account: ACCOUNT,
   region: REGION,
 });
@@ -57,6 +59,8 @@ const people = {
   role: person('role', rolePolicies),
   noputretention: person('noputretention', without('s3:PutObjectRetention')),
   noputlegalhold: person('noputlegalhold', without('s3:PutObjectLegalHold')),
+  nogetretention: person('nogetretention', without('s3:GetObjectRetention')),
+  nogetlegalhold: person('nogetlegalhold', without('s3:GetObjectLegalHold')),
 };
 const locked = (key: string, extra: Record<string, unknown> = {}) => ({
   key,
@@ -80,7 +84,14 @@ const world = parseWorld(
           locked('governed.txt', { retention: { mode: 'GOVERNANCE', retainUntil: UNTIL } }),
           locked('no-put-retention.txt'),
           locked('no-put-hold.txt', { retention: undefined, legalHold: true }),
+          locked('no-get-retention.txt'),
+          locked('no-get-hold.txt', { retention: undefined, legalHold: true }),
+          locked('expired.txt', { retention: { mode: 'COMPLIANCE', retainUntil: '2001-01-01T00:00:00.000Z' } }),
         ],
+      },
+      {
+        name: PLAIN,
+        objects: ['a.txt', 'b.txt', 'c.txt'].map((key) => ({ key, body: key, kmsKeyId: KEY_ID })),
       },
     ],
     people,
@@ -140,3 +151,48 @@ test.each([
     expect(now.legalHold).toBe(was.legalHold);
   },
 );
+
+test.each([
+  ['s3:GetObjectRetention', people.nogetretention, 'no-get-retention.txt'],
+  ['s3:GetObjectLegalHold', people.nogetlegalhold, 'no-get-hold.txt'],
+])(
+  'without %s HEAD hides the lock: the object is left untouched and reported OBJECT_LOCK_UNREADABLE, never rewritten without it',
+  async (_, who, key) => {
+    const was = standIn.s3Object(BUCKET, key)!;
+    const report = await reencrypt(who, [key]);
+    expect(report).toMatchObject({
+      objectsReencrypted: 0,
+      objectsFailed: 0,
+      skippedByReason: { OBJECT_LOCK_UNREADABLE: 1 },
+    });
+    const now = standIn.s3Object(BUCKET, key)!;
+    expect(now.versions).toBe(was.versions);
+    expect(now.dataKeyFingerprint).toBe(was.dataKeyFingerprint);
+  },
+);
+
+test('a retention past its date protects nothing and is not written back (S3 refuses a past date): the object is re-encrypted', async () => {
+  const was = standIn.s3Object(BUCKET, 'expired.txt')!;
+  expect(was.retention).toEqual({ mode: 'COMPLIANCE', retainUntil: '2001-01-01T00:00:00.000Z' });
+  const report = await reencrypt(people.role, ['expired.txt']);
+  expect(report).toMatchObject({ objectsReencrypted: 1, objectsFailed: 0 });
+  const now = standIn.s3Object(BUCKET, 'expired.txt')!;
+  expect(now.dataKeyFingerprint).not.toBe(was.dataKeyFingerprint);
+  expect(now.retention).toBeUndefined();
+});
+
+test('a bucket without Object Lock: one GetObjectRetention finds it out (400 InvalidRequest), then no more lock requests in the batch', async () => {
+  const before = standIn.calls.length;
+  // One object at a time, so the first answer is known before the next object starts.
+  const report = await reencryptObjects(
+    { s3: as(people.role), concurrency: 1 },
+    { type: 's3-sse-kms', bucket: PLAIN },
+    KEY_ARN,
+    ['a.txt', 'b.txt', 'c.txt'],
+  );
+  expect(report).toMatchObject({ objectsReencrypted: 3, objectsFailed: 0 });
+  const lockCalls = standIn.calls
+    .slice(before)
+    .filter((c) => c.operation === 'GetObjectRetention' || c.operation === 'GetObjectLegalHold');
+  expect(lockCalls.map((c) => [c.operation, c.error])).toEqual([['GetObjectRetention', 'InvalidRequest']]);
+});
