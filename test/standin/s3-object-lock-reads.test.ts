@@ -19,7 +19,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { startStandIn, type StandIn } from '../../local/standin';
-import { clients, world } from './helpers';
+import { createHash } from 'node:crypto';
+import { clients, signedFetch, world } from './helpers';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -255,4 +256,18 @@ describe('PutObjectRetention / PutObjectLegalHold', () => {
     );
     expect(denied.message).toContain('s3:PutObjectLegalHold');
   });
+});
+
+test('PutObjectLegalHold / PutObjectRetention need Content-MD5 or an x-amz-checksum-* header that matches the body (requestChecksumRequired)', async () => {
+  const body = '<LegalHold xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>ON</Status></LegalHold>';
+  const put = (headers: Record<string, string>) =>
+    signedFetch(`${s.endpoint}/locked/free?legal-hold`, { method: 'PUT', headers, body });
+  const missing = await put({});
+  expect(missing.status).toBe(400);
+  expect(await missing.text()).toContain('<Code>InvalidRequest</Code>');
+  const wrong = await put({ 'content-md5': createHash('md5').update('other').digest('base64') });
+  expect(wrong.status).toBe(400);
+  expect(await wrong.text()).toContain('<Code>BadDigest</Code>');
+  const right = await put({ 'content-md5': createHash('md5').update(body).digest('base64') });
+  expect(right.status).toBe(200);
 });
