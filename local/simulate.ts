@@ -5,6 +5,7 @@ import { parseKmsArn } from '../lambdas/domain/arn';
 import { STATE } from '../lambdas/domain/workflow-states';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { runLocally, lastOutputOf, type LocalRunResult, type RunEvent, type TaskTokens } from './runner/runner';
+import { SimClock } from './runner/sim-clock';
 import { startLocalFrontDoor, type FrontDoorExchange } from './front-door';
 import { signedPost } from './front-door-client';
 import { Ledger } from '../lambdas/adapters/ledger';
@@ -112,6 +113,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     resources,
   });
   const standIn = await startStandIn(standInWorld, { speed, iam });
+  // The simulation's own time: speed x real time from now, as the stand-in counts it (nothing runs on it).
+  const simulationClock = new SimClock(speed);
   let ledger: LocalLedger;
   try {
     ledger = await startLocalLedger(template, world.region, { iam });
@@ -148,7 +151,8 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
   const answerApproval = (
     task: { stateName: string; token: string; payload: unknown },
     tokenSet: TaskTokens,
-    onEvent?: (e: RunEvent) => void,
+    onEvent: ((e: RunEvent) => void) | undefined,
+    clock: SimClock,
   ) => {
     tokens.set(task.token, tokenSet);
     const key = (task.payload as { task?: KeyTask }).task;
@@ -158,7 +162,7 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     const answers = (Array.isArray(given) ? given : [given]).map((a) => (typeof a === 'string' ? { decision: a } : a));
     const state = { name: task.stateName, type: 'Task', input: key };
     const told = (approval: NonNullable<RunEvent['approval']>) =>
-      onEvent?.({ type: 'ApprovalAnswered', timestamp: Date.now(), state, approval });
+      onEvent?.({ type: 'ApprovalAnswered', timestamp: clock.now(), state, approval });
     void (async () => {
       for (const choice of answers) {
         if (choice.decision === 'timeout') {
@@ -200,6 +204,9 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
     executionName: string,
     onEvent?: (e: RunEvent) => void,
   ) => {
+    // The execution's simulated clock: its trace, and the answers people give, in simulated time,
+    // from when it starts on the simulation's clock (executions of a storm start staggered on it).
+    const clock = new SimClock(speed, simulationClock.now());
     const run = runLocally({
       template,
       mode,
@@ -212,10 +219,11 @@ export async function openSimulation(opts: Omit<SimulateOptions, 'input' | 'onEv
       iam,
       speed,
       executionName,
+      clock,
       onEvent,
       onTaskToken: (task, tokenSet) => {
         tokenModes.set(task.token, mode);
-        answerApproval(task, tokenSet, onEvent);
+        answerApproval(task, tokenSet, onEvent, clock);
       },
     });
     return run;

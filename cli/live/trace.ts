@@ -16,7 +16,11 @@ export interface LiveTraceOptions {
   status?: Writer | null;
   /** Keys in this account and Region are shown as `key/<id>`. */
   home?: Home | null;
-  /** Simulated seconds per real second: elapsed times are shown in simulated time. */
+  /**
+   * Simulated seconds per real second (a local simulation): a wait is shown with its scaled length.
+   * Event times are already simulated (the runner's history counts simulated time), so elapsed
+   * times are their differences, never multiplied.
+   */
   speed?: number;
   /** Wall clock in ms (tests). */
   clock?: () => number;
@@ -180,7 +184,7 @@ export class LiveTrace {
   }
 
   private line(at: number, state: string, key: string | null, text: string): void {
-    const elapsed = this.startedAt === null ? 0 : ((at - this.startedAt) / 1000) * this.speed;
+    const elapsed = this.startedAt === null ? 0 : (at - this.startedAt) / 1000;
     const p = this.opts.paint;
     const keyPart = key ? `${shortKey(key, this.opts.home)}  ` : '';
     this.clearStatus();

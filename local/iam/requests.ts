@@ -7,6 +7,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { lockOperationChecks, lockWriteChecks, lockWriteKeys } from './s3-object-lock-checks';
 
 /** The default key policy KMS gives a key created without one: the account may delegate with IAM policies. */
 export function defaultKeyPolicy(account: string): unknown {
@@ -247,6 +248,8 @@ export interface S3RequestFacts {
   tagsOf(bucket: string, key: string, versionId: string | null): Record<string, string> | undefined;
   /** A bucket's policy, if it has one. */
   policyOf(bucket: string): unknown;
+  /** The request body (PutObjectRetention / PutObjectLegalHold condition keys). */
+  body?: Buffer;
 }
 
 const header = (h: S3RequestFacts['headers'], name: string): string | undefined => {
@@ -338,6 +341,11 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
       ),
     ];
   };
+  // Object Lock: its own operations, and the rights a write that sets lock fields needs (s3-object-lock-checks.ts).
+  const onObject = (action: string, context: Record<string, string> = {}) => on(action, bucket, key, context);
+  const lockOps = lockOperationChecks(req.operation, headers, req.body, onObject);
+  if (lockOps) return lockOps;
+  const lock = () => lockWriteChecks(headers, onObject);
   switch (req.operation) {
     case 'ListObjectsV2': {
       const context: Record<string, string> = {};
@@ -368,9 +376,10 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
     case 'PutObject':
     case 'CreateMultipartUpload':
       return [
-        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags) }),
+        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(headerTags), ...lockWriteKeys(headers) }),
         ...putTags(headerTags),
         ...putAcl(),
+        ...lock(),
       ];
     case 'UploadPart':
     case 'CompleteMultipartUpload':
@@ -379,9 +388,10 @@ export function s3Checks(req: S3RequestFacts, requestTagging?: Record<string, st
       const replaceTags = header(headers, 'x-amz-tagging-directive') === 'REPLACE' ? headerTags : undefined;
       return [
         ...readSource(),
-        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags) }),
+        on('s3:PutObject', bucket, key, { ...sse(), ...requestObjectTags(replaceTags), ...lockWriteKeys(headers) }),
         ...putTags(replaceTags),
         ...putAcl(),
+        ...lock(),
       ];
     }
     case 'UploadPartCopy':

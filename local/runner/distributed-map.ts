@@ -150,7 +150,7 @@ export async function runMapRun(stateName: string, map: any, input: unknown, hos
   // local/runner/sim-clock.ts), and the next child in the same slot starts when it stops, so the run's
   // start and stop dates (what SummarizeReencryption reports as the duration) are simulated time
   // at any speed. The slots start together, at the map run's start.
-  const mapStartedAt = Date.now();
+  const mapStartedAt = host.now?.() ?? Date.now();
   const worker = async () => {
     let slotTime = mapStartedAt;
     // Once the threshold is exceeded no new child starts; running ones finish (AWS: "may continue

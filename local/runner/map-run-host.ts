@@ -32,6 +32,8 @@ export interface MapRunHost {
     /** The child's start in simulated epoch ms: its clock starts there. */
     startedAt: number;
   }) => Promise<ChildRun>;
+  /** The parent's simulated time (epoch ms), where the children's clocks start; absent: real time. */
+  now?: () => number;
   /** Adds events to the parent's history (MapRunStarted, MapRunSucceeded|Failed ...). */
   countHistory: (events: number) => void;
   /** The children's billed transitions and payloads, added to the parent's metrics. */

@@ -120,6 +120,9 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
     }
   };
   const emit = (event: RunEvent) => {
+    // On a simulated clock the history's timestamps are simulated time, as the clock counts it
+    // (the library and the runner stamp events with the wall clock).
+    if (opts.clock) event.timestamp = opts.clock.now();
     events.push(event);
     opts.onEvent?.(event);
   };
@@ -179,19 +182,27 @@ export async function runDefinition(opts: DefinitionRunOptions): Promise<Definit
       distributedMaps.add(name);
       handlers[name] = async (input: unknown) => {
         if (fatal) throw fatal;
-        const result = await runMapRun(name, map, input, {
-          context: {
-            Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input },
-          },
-          s3: usesS3(map) ? opts.s3 : undefined,
-          runChild: (child) => runChild(opts, speed, child),
-          countHistory: (n) => guarded(() => count(n)),
-          addChildMetrics: (child) => {
-            metrics.stateTransitions += child.stateTransitions; // billed like the parent's
-            metrics.largestPayloadBytes = Math.max(metrics.largestPayloadBytes, child.largestPayloadBytes);
-          },
-          emit,
-        });
+        const runMap = () =>
+          runMapRun(name, map, input, {
+            context: {
+              Execution: { Id: opts.executionArn, Name: opts.executionName, StartTime: startTime, Input: opts.input },
+            },
+            s3: usesS3(map) ? opts.s3 : undefined,
+            now: clock && (() => clock.now()),
+            runChild: async (child) => {
+              const run = await runChild(opts, speed, child);
+              // The map run lasts, in simulated time, until its last child stopped on its own clock.
+              clock?.advanceTo(run.stoppedAt);
+              return run;
+            },
+            countHistory: (n) => guarded(() => count(n)),
+            addChildMetrics: (child) => {
+              metrics.stateTransitions += child.stateTransitions; // billed like the parent's
+              metrics.largestPayloadBytes = Math.max(metrics.largestPayloadBytes, child.largestPayloadBytes);
+            },
+            emit,
+          });
+        const result = clock ? await clock.work(runMap) : await runMap();
         if (fatal) throw fatal;
         measure(result, `result of Map ${name}`);
         return result;

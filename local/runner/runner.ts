@@ -16,6 +16,7 @@ import { KMS_SDK_INTEGRATION, kmsSdkTask } from './kms-sdk-integration';
 import type { DefinitionRunOptions, DefinitionRunResult, RunEvent } from './run-contract';
 import { runDefinition, visitStates } from './run-definition';
 import { invokeHandler, mayInvoke, scaledEnvironment } from './run-handlers';
+import { SimClock } from './sim-clock';
 import { parseWorld } from '../world';
 
 export type { DefinitionRunOptions, DefinitionRunResult, RunEvent, TaskTokens } from './run-contract';
@@ -56,6 +57,12 @@ export interface LocalRunOptions {
   /** Divides simulated time: waits, retry intervals, callback and execution timeouts, the rotation timeout. */
   speed?: number;
   executionName?: string;
+  /**
+   * The execution's simulated clock (sim-clock.ts), as its Distributed Map's children have theirs:
+   * its history's timestamps, Task and execution timeouts and handlers' remaining time count
+   * simulated time (waits at speed, work 1:1). Default: a new clock starting now.
+   */
+  clock?: SimClock;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -71,6 +78,7 @@ export interface LocalRunResult extends DefinitionRunResult {
  */
 export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult> {
   const speed = opts.speed ?? 1;
+  const clock = opts.clock ?? new SimClock(speed);
   const mode = opts.mode ?? 'automatic';
   // Role ARNs in the definition (the per-run grant's grantee) resolve as local/iam names the roles.
   const roleArns = Object.fromEntries(
@@ -145,6 +153,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
     executionArn,
     executionName,
     s3,
+    clock,
     onEvent: opts.onEvent,
     onTaskToken:
       opts.onTaskToken ??
@@ -153,7 +162,7 @@ export async function runLocally(opts: LocalRunOptions): Promise<LocalRunResult>
         const decision = payload.task ? (opts.decideApproval?.(payload.task) ?? 'timeout') : 'timeout';
         opts.onEvent?.({
           type: 'ApprovalDecided',
-          timestamp: Date.now(),
+          timestamp: clock.now(),
           state: { name: task.stateName, type: 'Task' },
           Cause: decision,
         });

@@ -85,6 +85,15 @@ export class SimClock {
     }
   }
 
+  /**
+   * Move simulated time on to `at` if it is behind (never back): a parent execution whose map run
+   * ended when its last child stopped, on the children's own clocks.
+   */
+  advanceTo(at: number): void {
+    this.advance();
+    this.simAt = Math.max(this.simAt, at);
+  }
+
   /** Resolves true once simulated time reaches `at`, or false as soon as `stop()` says so (checked at each wake-up). */
   async until(at: number, stop: () => boolean = () => false): Promise<boolean> {
     for (;;) {

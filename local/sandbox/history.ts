@@ -102,8 +102,13 @@ export class HistoryRecorder {
 
   constructor(
     private readonly states: Map<string, StateInfo>,
-    private readonly context: { roleArn: string; region: string },
+    /** `now`: the execution's simulated clock (the runner's events carry its time); default the wall clock. */
+    private readonly context: { roleArn: string; region: string; now?: () => number },
   ) {}
+
+  private now(): number {
+    return this.context.now?.() ?? Date.now();
+  }
 
   /** The last event's id: what a terminal event added from outside (see `finish`) follows. */
   get lastId(): number {
@@ -125,7 +130,7 @@ export class HistoryRecorder {
       output: '{}',
       outputDetails: notTruncated,
     };
-    this.add(laneOf(lane), Date.now(), 'TaskSubmitted', 'taskSubmittedEventDetails', details);
+    this.add(laneOf(lane), this.now(), 'TaskSubmitted', 'taskSubmittedEventDetails', details);
   }
 
   push(e: RunEvent): void {
@@ -239,11 +244,11 @@ export class HistoryRecorder {
   /** Adds the terminal event when the runner ended without one (e.g. it threw). */
   finish(status: 'SUCCEEDED' | 'FAILED', output: unknown, error: string | null, cause: string | null): void {
     if (this.ended) return;
-    if (status === 'SUCCEEDED') this.push({ type: 'ExecutionSucceeded', timestamp: Date.now(), output } as RunEvent);
+    if (status === 'SUCCEEDED') this.push({ type: 'ExecutionSucceeded', timestamp: this.now(), output } as RunEvent);
     else
       this.push({
         type: 'ExecutionFailed',
-        timestamp: Date.now(),
+        timestamp: this.now(),
         Error: error ?? 'States.Runtime',
         Cause: cause ?? '',
       });

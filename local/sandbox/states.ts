@@ -1,4 +1,5 @@
 import { runLocally, type LocalRunOptions, type TaskTokens } from '../runner/runner';
+import { SimClock } from '../runner/sim-clock';
 import { extractWorkflow, type CfnTemplate } from '../template';
 import type { IntakeMode } from '../../lambdas/domain/intake/intake';
 import { HistoryRecorder, statesOf, withoutData, type WireHistoryEvent } from './history';
@@ -153,9 +154,12 @@ export class LocalStepFunctions {
         return { executionArn, startDate: existing.startDate / 1000 };
       throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
+    // The execution's simulated clock: its history, start and stop dates count simulated time.
+    const clock = new SimClock(this.opts.speed);
     const history = new HistoryRecorder(this.machineStates.get(machine.arn)!, {
       roleArn: machine.roleArn,
       region: this.opts.region,
+      now: () => clock.now(),
     });
     const record: ExecutionRecord = {
       executionArn,
@@ -163,7 +167,7 @@ export class LocalStepFunctions {
       name,
       input: text,
       status: 'RUNNING',
-      startDate: Date.now(),
+      startDate: clock.now(),
       history,
     };
     this.executions.set(executionArn, record);
@@ -176,6 +180,7 @@ export class LocalStepFunctions {
       account: this.opts.account,
       region: this.opts.region,
       speed: this.opts.speed,
+      clock,
       executionName: name,
       onEvent: (e) => {
         if (e.type === 'StateEntered' && e.state) lanes.set(e.state.name, e.index);
@@ -194,7 +199,7 @@ export class LocalStepFunctions {
           const timedOut = history.events[history.events.length - 1]?.type === 'ExecutionTimedOut';
           Object.assign(record, {
             status: timedOut ? 'TIMED_OUT' : result.status,
-            stopDate: Date.now(),
+            stopDate: clock.now(),
             ...(result.status === 'SUCCEEDED'
               ? { output: JSON.stringify(result.output ?? null) }
               : { error: result.error ?? undefined, cause: result.cause ?? undefined }),
@@ -206,7 +211,7 @@ export class LocalStepFunctions {
         history.finish('FAILED', null, 'States.Runtime', String(error));
         Object.assign(record, {
           status: 'FAILED',
-          stopDate: Date.now(),
+          stopDate: clock.now(),
           error: 'States.Runtime',
           cause: String(error),
         });

@@ -14,6 +14,8 @@ import type { KmsKeys, KeyRec } from './kms-keys';
 import { parseCiphertext } from './kms-keys';
 import type { KmsGrants } from './kms-grants';
 import type { S3 } from './s3';
+import type { LockVisibility } from './s3-object-lock';
+import { LOCK_READ_ACTIONS } from '../iam/s3-object-lock-checks';
 
 /**
  * Authentication and authorization of every stand-in request against the account's IAM
@@ -145,7 +147,11 @@ export class StandInAuthz {
     return this.grants.allows(caller, check.action.slice(4), check.resource, ctx, tokens);
   }
 
-  /** S3: the object/bucket actions; the KMS calls S3 makes follow in `viaS3`. */
+  /**
+   * S3: the object/bucket actions; the KMS calls S3 makes follow in `viaS3`. For HEAD/GET, also
+   * which Object Lock fields the answer may carry (the caller's s3:GetObjectRetention /
+   * s3:GetObjectLegalHold on the object; a refusal there hides the headers, it fails nothing).
+   */
   s3Request(
     caller: Principal,
     facts: {
@@ -156,7 +162,7 @@ export class StandInAuthz {
       headers: IncomingMessage['headers'];
       body: Buffer;
     },
-  ): void {
+  ): LockVisibility | undefined {
     const bodyTags = facts.operation === 'PutObjectTagging' ? tagsOfXml(facts.body.toString('utf8')) : undefined;
     const checks = s3Checks(
       {
@@ -178,6 +184,11 @@ export class StandInAuthz {
             403,
           ),
       );
+    if (facts.operation !== 'HeadObject' && facts.operation !== 'GetObject') return undefined;
+    const resource = `arn:aws:s3:::${facts.bucket}/${facts.key}`;
+    const policy = this.world.buckets.find((x) => x.name === facts.bucket)?.policy;
+    const may = (action: string) => this.iam.authorize(caller, action, resource, {}, policy).allowed;
+    return { retention: may(LOCK_READ_ACTIONS.retention), legalHold: may(LOCK_READ_ACTIONS.legalHold) };
   }
 
   /** Runs `serve` (an S3 request) with `caller` as the principal of the KMS calls S3 makes. */

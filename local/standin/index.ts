@@ -322,8 +322,10 @@ export async function startStandIn(
       const caller = await authz.authenticate('s3', req, body);
       call.caller = caller.arn;
       // The published model's constraints (local/models), before faults.
-      checkS3Request(op, { bucket, key, query: url.searchParams, headers: req.headers, body });
-      authz.s3Request(caller, { operation: op, bucket, key, query: url.searchParams, headers: req.headers, body });
+      const facts = { bucket, key, query: url.searchParams, headers: req.headers, body };
+      checkS3Request(op, facts);
+      // HEAD/GET: which Object Lock fields the caller may see.
+      const lockVisible = authz.s3Request(caller, { operation: op, ...facts });
       const fault = takeFault('s3', op);
       if (fault?.okWithErrorBody) {
         // S3 sends 200 and its headers before the copy is done; a failure then arrives as the body.
@@ -336,9 +338,7 @@ export async function startStandIn(
       }
       if (fault) throw fault;
       if (!(S3_OPERATIONS as readonly string[]).includes(op)) throw notImplemented('s3', op);
-      const out = authz.asS3Caller(caller, () =>
-        s3.handle(op, { method, bucket, key, query: url.searchParams, headers: req.headers, body, region, requestId }),
-      );
+      const out = authz.asS3Caller(caller, () => s3.handle(op, { method, ...facts, region, requestId, lockVisible }));
       const hook = s3Hooks.findIndex((h) => h.operation === op && h.bucket === bucket && h.key === key);
       if (hook >= 0) s3Hooks.splice(hook, 1)[0].fn();
       checkS3Answer(op, out.headers, method === 'HEAD' ? undefined : out.body);

@@ -50,7 +50,8 @@ export function lockFromWrite(bucket: Bucket, h: IncomingHttpHeaders, now: Date)
       ArgumentName: 'x-amz-object-lock-legal-hold',
       ArgumentValue: hold,
     });
-  const out: ObjectLockState = { legalHold: hold === 'ON' || undefined };
+  // OFF is a legal hold configuration too: the version then answers OFF (GetObjectLegalHold, HEAD).
+  const out: ObjectLockState = { legalHold: hold === undefined ? undefined : hold === 'ON' };
   if (mode !== undefined) {
     const date = new Date(until!);
     if (Number.isNaN(date.getTime()) || date <= now)
@@ -75,8 +76,30 @@ export function lockHeaders(o: StoredObject): Record<string, string> {
     h['x-amz-object-lock-mode'] = o.retention.mode;
     h['x-amz-object-lock-retain-until-date'] = o.retention.retainUntil.toISOString();
   }
-  if (o.legalHold) h['x-amz-object-lock-legal-hold'] = 'ON';
+  if (o.legalHold !== undefined) h['x-amz-object-lock-legal-hold'] = o.legalHold ? 'ON' : 'OFF';
   return h;
+}
+
+/** Which Object Lock fields the caller of a HEAD/GET may see (its s3:GetObjectRetention / s3:GetObjectLegalHold). */
+export interface LockVisibility {
+  retention: boolean;
+  legalHold: boolean;
+}
+
+/**
+ * HEAD answers the retention headers "only if the requester has the s3:GetObjectRetention
+ * permission" and the legal hold "only if the requester has the s3:GetObjectLegalHold
+ * permission" (HeadObject output in the S3 model). GetObject's model text says so for the legal
+ * hold only; for its retention headers it is silent, and the stand-in applies the same rule (the
+ * strict answer: a reader that needs them must hold the right). Without a known visibility
+ * (a request that was not authorized) nothing is shown.
+ */
+export function withoutHiddenLock(headers: Record<string, string>, visible: LockVisibility | undefined): void {
+  if (!visible?.retention) {
+    delete headers['x-amz-object-lock-mode'];
+    delete headers['x-amz-object-lock-retain-until-date'];
+  }
+  if (!visible?.legalHold) delete headers['x-amz-object-lock-legal-hold'];
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { NOT_IMPLEMENTED, ServiceError, xmlEscape } from './errors';
-import { checkAclAllowed, lockFromWrite } from './s3-object-lock';
+import { checkAclAllowed, lockFromWrite, withoutHiddenLock } from './s3-object-lock';
 import { checksumOf, type StoredChecksum } from './s3-checksums';
 import { md5, sseCRefused, type S3Core } from './s3-core';
 import {
@@ -33,6 +33,7 @@ export function get(core: S3Core, bucket: Bucket, req: S3Request, head: boolean)
   const o = core.find(bucket, req.key, req.query.get('versionId'));
   if (o.enc.type === 'SSE-C') throw sseCRefused();
   const headers: Record<string, string> = { ...core.objectHeaders(bucket, o), 'content-length': String(o.size) };
+  withoutHiddenLock(headers, req.lockVisible);
   checkReadConditions(o, req.headers);
   if (header(req.headers, 'x-amz-checksum-mode') === 'ENABLED' && o.checksum) {
     // "If you enable checksum mode and the object is encrypted with AWS KMS, you must have

@@ -18,6 +18,10 @@ export const S3_OPERATIONS = [
   'GetObjectTagging',
   'PutObjectTagging',
   'GetObjectAcl',
+  'GetObjectRetention',
+  'PutObjectRetention',
+  'GetObjectLegalHold',
+  'PutObjectLegalHold',
   'ListObjectVersions',
   'GetBucketVersioning',
 ] as const;
@@ -51,6 +55,10 @@ export function s3Operation(
   }
   if (method === 'HEAD') return 'HeadObject';
   if (q.has('acl')) return method === 'GET' ? 'GetObjectAcl' : method === 'PUT' ? 'PutObjectAcl' : `${method} acl`;
+  if (q.has('retention') && (method === 'GET' || method === 'PUT'))
+    return method === 'GET' ? 'GetObjectRetention' : 'PutObjectRetention';
+  if (q.has('legal-hold') && (method === 'GET' || method === 'PUT'))
+    return method === 'GET' ? 'GetObjectLegalHold' : 'PutObjectLegalHold';
   if (q.has('tagging'))
     return method === 'GET' ? 'GetObjectTagging' : method === 'PUT' ? 'PutObjectTagging' : 'DeleteObjectTagging';
   if (method === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';

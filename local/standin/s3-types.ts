@@ -64,7 +64,7 @@ export interface StoredObject {
   enc: Encryption;
   /** Object Lock retention of this version (a bucket with Object Lock only). */
   retention?: ObjectLockState['retention'];
-  /** Object Lock legal hold ON for this version. */
+  /** Object Lock legal hold: true ON, false OFF; undefined: never applied to this version. */
   legalHold?: boolean;
 }
 
@@ -201,6 +201,8 @@ export interface S3Request {
   body: Buffer;
   region: string;
   requestId: string;
+  /** HEAD/GET: the Object Lock fields the caller may see (local/iam); absent: none. */
+  lockVisible?: { retention: boolean; legalHold: boolean };
 }
 export interface S3Response {
   status: number;

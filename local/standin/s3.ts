@@ -6,6 +6,7 @@ import { reportObject, inspect } from './s3-inspect';
 import { getVersioning, list, listVersions } from './s3-listing';
 import { abortUpload, completeUpload, createUpload, uploadPartCopy } from './s3-multipart';
 import { copy, get, put } from './s3-objects';
+import { getLegalHold, getRetention, putLegalHold, putRetention } from './s3-object-lock-ops';
 import { seedEnvelopes, seedWorld, type PendingEnvelope } from './s3-seed';
 import { getAcl, getTagging, putTagging } from './s3-subresources';
 import type { KmsGate, S3ObjectInfo, S3ReportObject, S3Request, S3Response } from './s3-types';
@@ -142,6 +143,14 @@ export class S3 {
         return getAcl(core, bucket, req);
       case 'PutObjectTagging':
         return putTagging(core, bucket, req);
+      case 'GetObjectRetention':
+        return getRetention(core, bucket, req);
+      case 'PutObjectRetention':
+        return putRetention(core, bucket, req, new Date());
+      case 'GetObjectLegalHold':
+        return getLegalHold(core, bucket, req);
+      case 'PutObjectLegalHold':
+        return putLegalHold(core, bucket, req);
       case 'ListObjectVersions':
         return listVersions(bucket, req);
       case 'GetBucketVersioning':

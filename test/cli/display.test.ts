@@ -176,46 +176,46 @@ describe('the live display', () => {
     expect(render([e])).not.toContain('\u001b[');
   });
 
-  it('local runs: times are simulated; a wait is shown once its state is entered, scaled', () => {
+  it('local runs: the runner times are simulated (never scaled again); a wait is shown once its state is entered, scaled', () => {
     const t = new LocalEventTranslator(10);
     const task = { ...keyTask(), ref: K1_ARN };
     const events: RunEvent[] = [
-      { type: 'ExecutionStarted', timestamp: 1000 },
+      { type: 'ExecutionStarted', timestamp: 10000 },
       // The runner's WaitStarted can arrive before the previous state's exit.
       {
         type: 'WaitStarted',
-        timestamp: 1500,
+        timestamp: 15000,
         state: { name: 'WaitForRotation', type: 'Wait', input: task },
         waitSeconds: 20,
       },
       {
         type: 'StateExited',
-        timestamp: 1500,
+        timestamp: 15000,
         index: 0,
         state: { name: 'Rotate', type: 'Task', output: { ...task, next: 'POLL' } },
       },
       {
         type: 'StateEntered',
-        timestamp: 1600,
+        timestamp: 16000,
         index: 0,
         state: { name: 'WaitForRotation', type: 'Task', input: task },
       },
       {
         type: 'StateExited',
-        timestamp: 3600,
+        timestamp: 36000,
         index: 0,
         state: { name: 'WaitForRotation', type: 'Task', output: task },
       },
       {
         type: 'StateFailed',
-        timestamp: 3700,
+        timestamp: 37000,
         index: 0,
         Error: 'ThrottlingException',
         state: { name: 'CheckRotation', type: 'Task', input: task },
       },
       {
         type: 'StateRetried',
-        timestamp: 3800,
+        timestamp: 38000,
         index: 0,
         retry: { attempt: 1 },
         state: { name: 'CheckRotation', type: 'Task', input: task },

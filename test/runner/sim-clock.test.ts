@@ -80,3 +80,12 @@ test('a sleep never ends before its wake-up, however coarse the real clock', asy
     expect(clock.now() - before).toBeGreaterThanOrEqual(2_000);
   }
 });
+
+test("advanceTo moves the clock on to a later time (a map run's last child stop), never back", () => {
+  const clock = new SimClock(1, 1_000);
+  clock.advanceTo(3_600_000);
+  const at = clock.now();
+  expect(at).toBeGreaterThanOrEqual(3_600_000);
+  clock.advanceTo(2_000);
+  expect(clock.now()).toBeGreaterThanOrEqual(at);
+});

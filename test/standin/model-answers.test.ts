@@ -33,7 +33,14 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
-import { GetBucketVersioningCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketVersioningCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  ListObjectVersionsCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
+} from '@aws-sdk/client-s3';
 import { loadModel } from '../../local/models/model';
 import { validateOutput } from '../../local/models/validate';
 import { startStandIn, type StandIn } from '../../local/standin';
@@ -63,6 +70,12 @@ beforeAll(async () => {
           versioning: true,
           bucketKeyEnabled: true,
           objects: [{ key: 'a.txt', body: 'alpha' }],
+        },
+        {
+          name: 'lock-bucket',
+          versioning: true,
+          objectLock: { enabled: true },
+          objects: [{ key: 'l.txt', body: 'l' }],
         },
       ],
     }),
@@ -229,6 +242,16 @@ test('S3 answers fit the S3 output shapes', async () => {
   );
   fits('s3', 'ListObjectVersions', await c.s3.send(new ListObjectVersionsCommand({ Bucket, MaxKeys: 2 })));
   fits('s3', 'GetBucketVersioning', await c.s3.send(new GetBucketVersioningCommand({ Bucket })));
+  const lock = { Bucket: 'lock-bucket', Key: 'l.txt' };
+  const Retention = { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date('2099-01-01T00:00:00Z') };
+  fits('s3', 'PutObjectRetention', await c.s3.send(new PutObjectRetentionCommand({ ...lock, Retention })));
+  fits('s3', 'GetObjectRetention', await c.s3.send(new GetObjectRetentionCommand(lock)));
+  fits(
+    's3',
+    'PutObjectLegalHold',
+    await c.s3.send(new PutObjectLegalHoldCommand({ ...lock, LegalHold: { Status: 'ON' } })),
+  );
+  fits('s3', 'GetObjectLegalHold', await c.s3.send(new GetObjectLegalHoldCommand(lock)));
   expect([...checked.s3].sort()).toEqual([...S3_OPERATIONS].sort());
 });
 

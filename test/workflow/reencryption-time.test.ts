@@ -52,7 +52,11 @@ async function outcomeAt(speed: number) {
     });
     const r = run.result.reencryption as ReencryptionSummary;
     const t = r.targets[0]!;
+    // The parent's trace around the Distributed Map (its own simulated clock, local/runner/sim-clock.ts).
+    const mapName = run.events.find((e) => e.type === 'MapRunStarted')!.state!.name;
+    const mapAt = (type: string) => run.events.find((e) => e.type === type && e.state?.name === mapName)!.timestamp;
     return {
+      mapTraceMs: mapAt('StateExited') - mapAt('StateEntered'),
       status: run.result.executionStatus,
       scanned: t.objectsScanned,
       reencrypted: t.objectsReencrypted,
@@ -80,8 +84,8 @@ const PACED_MS = ((N / 2) * 2 * 1000) / 10;
 const TOLERANCE = 0.5;
 
 test('the same world at speed 20 and at speed 400: the same outcome (every object re-encrypted, no child timed out) and the same simulated duration', async () => {
-  const { durationMs: slowMs, ...slow } = await outcomeAt(20);
-  const { durationMs: fastMs, ...fast } = await outcomeAt(400);
+  const { durationMs: slowMs, mapTraceMs: slowTraceMs, ...slow } = await outcomeAt(20);
+  const { durationMs: fastMs, mapTraceMs: fastTraceMs, ...fast } = await outcomeAt(400);
   expect(slow).toEqual({
     status: 'SUCCEEDED',
     scanned: N,
@@ -96,4 +100,7 @@ test('the same world at speed 20 and at speed 400: the same outcome (every objec
   expect(slowMs).toBeGreaterThanOrEqual(PACED_MS);
   expect(fastMs).toBeGreaterThanOrEqual(PACED_MS);
   expect(Math.abs(fastMs - slowMs)).toBeLessThanOrEqual(TOLERANCE * Math.max(slowMs, fastMs));
+  // The parent's trace agrees: its Map state lasts at least until the last child stopped.
+  expect(slowTraceMs).toBeGreaterThanOrEqual(slowMs);
+  expect(fastTraceMs).toBeGreaterThanOrEqual(fastMs);
 });

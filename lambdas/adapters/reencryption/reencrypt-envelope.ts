@@ -17,7 +17,15 @@ import {
 import { deserializeFactory } from '@aws-crypto/serialize';
 import { decideEnvelopeObject } from '../../domain/reencryption/decisions';
 import type { ObjectOutcome } from '../../domain/reencryption/vocabulary';
-import { keptFromRead, readGrants, readTagging, writeAttributes, type GrantParameters } from './object-attributes';
+import {
+  keptFromRead,
+  readGrants,
+  readTagging,
+  writeAttributes,
+  type GrantParameters,
+  type KeptAttributes,
+} from './object-attributes';
+import { ObjectLockUnreadable, withConfirmedLock } from './object-lock-read';
 import { isSseCRefusal } from './reencrypt-sse-kms';
 import { isVersioned, type Run } from './reencrypt-run';
 
@@ -297,13 +305,21 @@ export async function reencryptEnvelope(run: Run, bucket: string, key: string, k
   }
   held.plaintext = undefined;
   const { tagging, grantParameters } = await readKept(run, bucket, key, got);
+  // Object Lock settings a GET may hide (object-lock-read.ts), confirmed before anything is written.
+  let kept: KeptAttributes;
+  try {
+    kept = await withConfirmedLock(run, bucket, key, got, keptFromRead(got));
+  } catch (e) {
+    if (e instanceof ObjectLockUnreadable) return { key, result: 'SKIPPED', reason: 'OBJECT_LOCK_UNREADABLE' };
+    throw e;
+  }
   const put = await run.send<PutObjectCommandOutput>(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
       Body: held.rewritten,
       IfMatch: got.ETag,
-      ...writeAttributes(keptFromRead(got)),
+      ...writeAttributes(kept),
       Tagging: tagging,
       ...grantParameters,
       ServerSideEncryption: got.ServerSideEncryption,

@@ -22,6 +22,7 @@ import {
   type GrantParameters,
   type KeptAttributes,
 } from './object-attributes';
+import { ObjectLockUnreadable, withConfirmedLock } from './object-lock-read';
 import { copySource, isVersioned, type Run } from './reencrypt-run';
 
 /**
@@ -106,6 +107,7 @@ export async function reencryptSseKms(run: Run, bucket: string, key: string, key
     return await copyOntoItself(run, bucket, key, keyArn);
   } catch (e) {
     if (isKmsRefusal(e)) return { key, result: 'SKIPPED', reason: 'KMS_ACCESS_DENIED' };
+    if (e instanceof ObjectLockUnreadable) return { key, result: 'SKIPPED', reason: 'OBJECT_LOCK_UNREADABLE' };
     throw e;
   }
 }
@@ -139,6 +141,8 @@ async function copyOntoItself(run: Run, bucket: string, key: string, keyArn: str
     BucketKeyEnabled: false,
   };
   const size = head.ContentLength ?? 0;
+  // Object Lock settings a HEAD may hide (object-lock-read.ts), confirmed before anything is written.
+  const lock = await withConfirmedLock(run, bucket, key, head, keptFromRead(head));
   // A copy or a new upload does not inherit the ACL: it is written back (object-attributes.ts).
   const grantParameters = await readGrants(run, bucket, key, head);
   let bucketKey: boolean;
@@ -148,7 +152,7 @@ async function copyOntoItself(run: Run, bucket: string, key: string, keyArn: str
       new CopyObjectCommand({
         Bucket: bucket,
         Key: key,
-        ...writeAttributes(keptFromRead(head)),
+        ...writeAttributes(lock),
         ...grantParameters,
         ...encryption,
         // The version read (versioned bucket): a newer version written meanwhile is caught by IfMatch, not copied.
@@ -173,7 +177,13 @@ async function copyOntoItself(run: Run, bucket: string, key: string, keyArn: str
       }),
       KMS.headChecksum,
     );
-    const kept = { ...keptFromRead(full), tagging: await readTagging(run, bucket, key, full) };
+    const kept = {
+      ...keptFromRead(full),
+      objectLockMode: lock.objectLockMode,
+      objectLockRetainUntilDate: lock.objectLockRetainUntilDate,
+      objectLockLegalHoldStatus: lock.objectLockLegalHoldStatus,
+      tagging: await readTagging(run, bucket, key, full),
+    };
     bucketKey = await multipartCopy(run, { bucket, key, etag: head.ETag!, versionId: head.VersionId, size }, kept, {
       ...grantParameters,
       ...encryption,

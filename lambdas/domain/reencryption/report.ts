@@ -35,6 +35,9 @@ export const ACTION_ADVICE: Readonly<Record<string, string>> = {
     "the key's newest key material is older than the exposure: rotate the key first (kms-rotate start), which re-encrypts as well.",
   REFUSED_NOT_LISTED:
     'more targets were refused than the report lists: read the execution output and the ledger, and re-encrypt what was refused.',
+  OBJECT_LOCK_UNREADABLE:
+    'objects with Object Lock settings the function may not read were left untouched (a rewrite would drop the retention or legal hold): ' +
+    'allow ReencryptObjects s3:GetObjectRetention and s3:GetObjectLegalHold on them (check the bucket policy), then re-encrypt them with kms-rotate reencrypt.',
   BRANCH_FAILED:
     'the re-encryption stopped before it finished: targets not reported were not re-encrypted; run them again with kms-rotate reencrypt.',
   GRANT_NOT_RETIRED:

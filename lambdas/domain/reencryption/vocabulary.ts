@@ -233,7 +233,12 @@ export type SkipReason =
    * additional encryption context S3 does not return (a copy would drop it), or a key policy or
    * grant that does not let the function use the key through S3.
    */
-  | 'KMS_ACCESS_DENIED';
+  | 'KMS_ACCESS_DENIED'
+  /**
+   * Left untouched: S3 hid the version's Object Lock retention or legal hold from the function
+   * (403 on GetObjectRetention / GetObjectLegalHold, e.g. a bucket policy), so a rewrite would drop it.
+   */
+  | 'OBJECT_LOCK_UNREADABLE';
 
 /** How many failed keys a target report lists (the counts stay exact). */
 export const MAX_LISTED_FAILURES = 20;
