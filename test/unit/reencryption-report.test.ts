@@ -418,6 +418,24 @@ describe('the notification: Re-encryption', () => {
     expect(n.attributes.actionRequired.StringValue).toBe('true');
   });
 
+  it('an object whose Object Lock settings were hidden is named in words, with the rights to grant', () => {
+    // Given: one object left untouched because S3 hid its retention from the function.
+    const r = recordOutcome(emptyTargetReport('s3-sse-kms', 'locked-data', '', KEY_ARN, 'request'), {
+      key: 'held.json',
+      result: 'SKIPPED',
+      reason: 'OBJECT_LOCK_UNREADABLE',
+    });
+
+    // When
+    const n = formatNotification(runSummary(state({ reports: [{ ...r, batches: 1 }] })), OPTS);
+
+    // Then: the skip line says it in words (the action list names the reason code).
+    expect(section(n.message)).toMatch(
+      /1 skipped \(1 left untouched: S3 hid its Object Lock retention or legal hold from the function .*s3:GetObjectRetention and s3:GetObjectLegalHold/,
+    );
+    expect(n.attributes.actionRequired.StringValue).toBe('true');
+  });
+
   it('a fully successful re-encryption needs no action', () => {
     const n = formatNotification(runSummary(state({ reports: [report('orders-data', { reencrypted: 5 })] })), OPTS);
     expect(n.attributes.actionRequired.StringValue).toBe('false');

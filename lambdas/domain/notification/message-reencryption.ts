@@ -23,8 +23,8 @@ const MAX_FAILURES_SHOWN = 5;
 const MAX_OBJECT_KEY = 200;
 const MAX_ERROR = 200;
 
-/** Skip reasons in words; a reason not listed (added later) is shown by its name. */
-const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
+/** Skip reasons in words: every reason has its sentence (the compiler checks the table is whole). */
+const SKIP_TEXT: Record<SkipReason, string> = {
   OTHER_KEY: 'under another key',
   NOT_SSE_KMS: 'not SSE-KMS',
   ARCHIVED_NEEDS_RESTORE: 'archived, needs a restore first',
@@ -37,6 +37,8 @@ const SKIP_TEXT: Partial<Record<SkipReason, string>> = {
   ENVELOPE_TOO_LARGE: 'left untouched: larger than the envelope size limit; re-encrypt it with the Encryption SDK CLI',
   KMS_ACCESS_DENIED:
     'left untouched: KMS refused the copy (an extra SSE-KMS encryption context S3 does not return, or a key policy); copy it with its context by hand',
+  OBJECT_LOCK_UNREADABLE:
+    'left untouched: S3 hid its Object Lock retention or legal hold from the function (a rewrite would drop it); allow ReencryptObjects s3:GetObjectRetention and s3:GetObjectLegalHold, then re-encrypt it',
 };
 
 const REFUSAL_TEXT: Partial<Record<RefusalReason, string>> = {
