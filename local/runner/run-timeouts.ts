@@ -2,7 +2,6 @@
  * Timeouts as Step Functions applies them to a local execution: a request-response task on a
  * simulated clock, and the library's own States.Timeout error, which States.TaskFailed never matches.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { SimClock } from './sim-clock';
 
@@ -65,7 +64,10 @@ async function libraryTimeoutPrototype(): Promise<object> {
     },
     { validationOptions: { noValidate: true } },
   );
-  const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: () => sleep(20) } } });
+  // A handler that never answers: the timeout is the only way the task can end, however late the
+  // event loop runs the library's 1 ms timer (a 20 ms sleep lost that race on a loaded machine).
+  const never = (): Promise<never> => new Promise<never>(() => undefined);
+  const execution = probe.run({}, { overrides: { taskResourceLocalHandlers: { Probe: never } } });
   try {
     await execution.result;
   } catch (error) {
