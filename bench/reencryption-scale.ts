@@ -89,6 +89,8 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
   const sim = await openSimulation({ world, speed: SPEED });
   const requests = recordSymmetricRequests(SPEED);
   const started = performance.now();
+  let notReencrypted = 0;
+  let failures = '[]';
   try {
     const run = await sim.run({
       keyId: KEY_ID,
@@ -96,10 +98,13 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
       reEncrypt: { targets: [{ type: 's3-sse-kms', bucket: 'bulk' }] },
     });
     const r = run.result.reencryption;
-    if (r?.objectsReencrypted !== OBJECTS)
+    if (!r || r.objectsScanned !== OBJECTS)
       throw new Error(
-        `bench KMS rate: ${run.result.executionStatus}, ${r?.objectsReencrypted ?? 0} of ${OBJECTS} re-encrypted, ${r?.objectsFailed ?? 0} failed`,
+        `bench KMS rate: ${run.result.executionStatus}, ${r?.objectsScanned ?? 0} of ${OBJECTS} objects scanned`,
       );
+    // A failed object is a bench failure of its own (its line below), not a reason to drop the rate figures.
+    notReencrypted = OBJECTS - r.objectsReencrypted;
+    failures = JSON.stringify(r.targets.flatMap((t) => t.failures).slice(0, 3));
   } finally {
     requests.stop();
     await sim.close();
@@ -111,11 +116,18 @@ export async function benchKmsRate(): Promise<BenchResult[]> {
   const sustained = times.length / spanSeconds;
   return [
     {
-      name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${times.length} requests over ${spanSeconds.toFixed(0)} simulated s, ${wallSeconds.toFixed(0)} s wall)`,
+      name: `re-encryption rate: ${OBJECTS} s3-sse-kms objects offline at speed ${SPEED}, KMS requests per simulated second sustained (configured ${RATE}; ${times.length} requests over ${spanSeconds.toFixed(0)} simulated s, ${wallSeconds.toFixed(0)} s wall, ${(OBJECTS / wallSeconds).toFixed(0)} objects a real second)`,
       value: sustained,
       unit: 'req/s',
       target: RATE * 0.9,
       kind: 'min',
+    },
+    {
+      name: `re-encryption rate: objects not re-encrypted (first failures: ${failures})`,
+      value: notReencrypted,
+      unit: 'objects',
+      target: 0,
+      kind: 'max',
     },
     {
       name: `re-encryption rate: most KMS requests in any 1 simulated second (never above the configured ${RATE})`,
