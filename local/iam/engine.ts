@@ -5,6 +5,10 @@ import {
   type RequestDenial,
   type Simulation,
 } from '@cloud-copilot/iam-simulate';
+import { installSharedCollator } from './shared-collator';
+
+// Same answers, a fraction of the time (shared-collator.ts): before any evaluation.
+installSharedCollator();
 
 /**
  * IAM policy evaluation for the offline account, delegated to @cloud-copilot/iam-simulate: it

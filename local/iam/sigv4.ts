@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Signature Version 4 verification as AWS documents it ("Create a signed AWS API request", IAM
@@ -104,8 +104,29 @@ function signature(r: {
   const day = r.amzDate.slice(0, 8);
   const scope = `${day}/${r.region}/${r.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', r.amzDate, scope, hex(canonical)].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${r.secret}`, day), r.region), r.service), 'aws4_request');
-  return createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex');
+  return createHmac('sha256', signingKey(r.secret, day, r.region, r.service))
+    .update(stringToSign, 'utf8')
+    .digest('hex');
+}
+
+/**
+ * Derived signing keys by everything they are derived from (secret, day, Region, service), as the
+ * SDK's signer caches them: the four HMACs of the derivation, with a Buffer key each, cost most of
+ * a verification. A key object, because an HMAC keyed by a Buffer prepares the key anew on every
+ * call. Bounded: cleared when full (a new day or a rotated secret is a new entry, never a stale hit).
+ */
+const signingKeys = new Map<string, KeyObject>();
+const MAX_SIGNING_KEYS = 1000;
+
+function signingKey(secret: string, day: string, region: string, service: string): KeyObject {
+  const id = JSON.stringify([secret, day, region, service]);
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    key = createSecretKey(hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), service), 'aws4_request'));
+    signingKeys.set(id, key);
+  }
+  return key;
 }
 
 /** The signed request's access key and scope, or a refusal (no Authorization header, malformed). */

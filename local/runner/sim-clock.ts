@@ -64,11 +64,14 @@ export class SimClock {
     this.wakeUps.push(wakeUp);
     try {
       await realSleep(Math.max(0, ms) / this.speed);
+      // Never before the wake-up: Date.now() counts whole milliseconds, so a real sleep of a few
+      // ms can measure one short, which at speed 1000 is a simulated second early. Sleep on until
+      // the clock gets there rather than setting it there: a clock set forward a millisecond at
+      // each early timer runs ahead of real time (and, at speed 1, of the stand-in's clock), so a
+      // pacer on it would send a request a window's worth early by the stand-in's count.
+      for (let left = wakeUp - this.now(); left > 0; left = wakeUp - this.now()) await realSleep(left / this.speed);
     } finally {
       this.advance();
-      // Never before the wake-up: Date.now() counts whole milliseconds, so a real sleep of a few
-      // ms can measure one short, which at speed 1000 is a simulated second early.
-      this.simAt = Math.max(this.simAt, wakeUp);
       this.wakeUps.splice(this.wakeUps.indexOf(wakeUp), 1);
     }
   }
