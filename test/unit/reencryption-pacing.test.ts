@@ -1,4 +1,10 @@
-import { isThrottle, KmsPacer, retryThrottled, type Clock } from '../../lambdas/adapters/reencryption/pacing';
+import {
+  isThrottle,
+  isTransient,
+  KmsPacer,
+  retryThrottled,
+  type Clock,
+} from '../../lambdas/adapters/reencryption/pacing';
 import { KMS_REQUESTS, reencryptionPacing } from '../../lambdas/domain/reencryption';
 
 /** A fake clock: sleepers wake in time order; time jumps to each wake-up (no real waiting). */
@@ -128,7 +134,7 @@ describe('KmsPacer', () => {
 });
 
 describe('retryThrottled', () => {
-  test('throttles are retried with full-jitter exponential back-off and counted; other errors are not retried', async () => {
+  test('throttles are retried with full-jitter exponential back-off and counted; lasting errors are not retried', async () => {
     const clock = fakeClock();
     let throttles = 0;
     let calls = 0;
@@ -150,7 +156,7 @@ describe('retryThrottled', () => {
     await expect(
       retryThrottled(
         async () => {
-          throw Object.assign(new Error('boom'), { name: 'InternalError', $metadata: { httpStatusCode: 503 } });
+          throw Object.assign(new Error('boom'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
         },
         () => throttles++,
         undefined,
@@ -180,4 +186,47 @@ describe('retryThrottled', () => {
     ],
     ['AccessDenied', { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, false],
   ])('isThrottle: %s', (_, e, expected) => expect(isThrottle(e)).toBe(expected));
+
+  test('a reset connection is retried, paced like any attempt and counted apart from throttles', async () => {
+    // Given: the first two attempts lose their connection the way Node's client reports it.
+    const clock = fakeClock();
+    let throttles = 0;
+    let transient = 0;
+    let calls = 0;
+
+    // When
+    const out = await clock.drive(
+      retryThrottled(
+        async () => {
+          if (++calls <= 2) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          return 'ok';
+        },
+        () => throttles++,
+        { maxAttempts: 5, baseMs: 100, capMs: 250 },
+        clock,
+        () => 1,
+        () => transient++,
+      ),
+    );
+
+    // Then
+    expect(out).toBe('ok');
+    expect([calls, transient, throttles]).toEqual([3, 2, 0]);
+    expect(clock.sleeps).toEqual([100, 200]);
+  });
+
+  test.each<[string, unknown, boolean]>([
+    ['socket hang up', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true],
+    ['broken pipe', { name: 'Error', code: 'EPIPE' }, true],
+    ['SDK timeout', { name: 'TimeoutError' }, true],
+    [
+      '200 with an InternalError body (the client makes it 503)',
+      { name: 'InternalError', $metadata: { httpStatusCode: 503 } },
+      true,
+    ],
+    ['502 from a front end', { name: 'Unknown', $metadata: { httpStatusCode: 502 } }, true],
+    ['AccessDenied', { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, false],
+    ['412 PreconditionFailed', { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } }, false],
+    ['NoSuchKey', { name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, false],
+  ])('isTransient: %s', (_, e, expected) => expect(isTransient(e)).toBe(expected));
 });

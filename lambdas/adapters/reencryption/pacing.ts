@@ -154,6 +154,32 @@ export function isThrottle(e: unknown): boolean {
   );
 }
 
+/**
+ * Network failures the AWS SDK's own retry strategy treats as transient (@smithy's
+ * service-error-classification: NODEJS_TIMEOUT_ERROR_CODES; "socket hang up" is ECONNRESET), and
+ * the server errors S3 and KMS document as "try again" (500 InternalError, 502, 504; 503 is a
+ * throttle above). The handler's clients run with SDK retries off so that every attempt is paced
+ * and charged here; without this a reset connection would fail the object.
+ */
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
+const TRANSIENT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalError']);
+const TRANSIENT_STATUS = new Set([500, 502, 504]);
+
+/**
+ * Whether an error is a transient failure worth another attempt (not a throttle). The writes that
+ * replace an object are conditional on the destination (IfMatch), so repeating one whose answer
+ * was lost can only be refused (412) and reported as changed, never overwrite anything; a repeated
+ * CreateMultipartUpload leaves the first upload to the bucket's AbortIncompleteMultipartUpload
+ * rule (docs/reencryption.md).
+ */
+export function isTransient(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  if (!err) return false;
+  if (err.code && TRANSIENT_CODES.has(err.code)) return true;
+  if (err.name && TRANSIENT_NAMES.has(err.name)) return true;
+  return TRANSIENT_STATUS.has(err.$metadata?.httpStatusCode ?? 0);
+}
+
 export interface RetryPolicy {
   /** Attempts per request, the first included (default 10: generous, a throttle alone rarely fails an object). */
   maxAttempts: number;
@@ -165,9 +191,9 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 100, capMs: 20_000 };
 
 /**
- * Run `fn`, retrying it while it is throttled (exponential back-off, full jitter), at most
- * `policy.maxAttempts` times; `onThrottle` counts each throttle retried. Any other error, and
- * the last throttle, propagate.
+ * Run `fn`, retrying it while it is throttled or fails transiently (exponential back-off, full
+ * jitter), at most `policy.maxAttempts` times; `onThrottle` counts each throttle retried and
+ * `onTransient` each transient failure retried. Any other error, and the last attempt's, propagate.
  */
 export async function retryThrottled<T>(
   fn: () => Promise<T>,
@@ -175,13 +201,16 @@ export async function retryThrottled<T>(
   policy: RetryPolicy = DEFAULT_RETRY,
   clock: Clock = realClock,
   random: () => number = Math.random,
+  onTransient: () => void = () => undefined,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isThrottle(e) || attempt + 1 >= policy.maxAttempts) throw e;
-      onThrottle();
+      const throttled = isThrottle(e);
+      if ((!throttled && !isTransient(e)) || attempt + 1 >= policy.maxAttempts) throw e;
+      if (throttled) onThrottle();
+      else onTransient();
       await clock.sleep(random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
     }
   }
