@@ -136,13 +136,26 @@ describe('ReencryptObjects (one Distributed Map batch) against the stand-in', ()
   });
 
   test('a CopyObject answering 200 with an <Error> body is a failure (the S3 client raises it), the object untouched', async () => {
-    s.addFault({ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1, okWithErrorBody: true });
+    // InternalError is transient (S3: "try again"): it fails the object only when every attempt meets it.
+    s.addFault({
+      service: 's3',
+      operation: 'CopyObject',
+      error: 'InternalError',
+      times: FAST_RETRY.maxAttempts,
+      okWithErrorBody: true,
+    });
     const before = s.s3Object('orders', 'c.json')!;
     const report = await reencryptBatch(batchOf(unit(), ['c.json']), plenty, deps());
     expect(report).toMatchObject({ objectsFailed: 1, objectsReencrypted: 0, throttlesRetried: 0 });
     expect(report.failures[0].error).toMatch(/^InternalError: Injected fault/);
     expect(s.s3Object('orders', 'c.json')).toEqual(before);
-    // A SlowDown in a 200 body is throttling: retried.
+    // One InternalError in a 200 body is retried (not a throttle) and the copy done.
+    s.addFault({ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1, okWithErrorBody: true });
+    expect(await reencryptBatch(batchOf(unit(), ['c.json']), plenty, deps())).toMatchObject({
+      objectsReencrypted: 1,
+      throttlesRetried: 0,
+    });
+    // A SlowDown in a 200 body is throttling: retried and counted.
     s.addFault({ service: 's3', operation: 'CopyObject', error: 'SlowDown', times: 1, okWithErrorBody: true });
     expect(await reencryptBatch(batchOf(unit(), ['c.json']), plenty, deps())).toMatchObject({
       objectsReencrypted: 1,
@@ -167,7 +180,14 @@ describe('ReencryptObjects (one Distributed Map batch) against the stand-in', ()
   });
 
   test('an UploadPartCopy answering 200 with an <Error> body fails the object and aborts the upload', async () => {
-    s.addFault({ service: 's3', operation: 'UploadPartCopy', error: 'InternalError', times: 1, okWithErrorBody: true });
+    // Every attempt of every part (3 parts of 2 GiB) meets the transient error.
+    s.addFault({
+      service: 's3',
+      operation: 'UploadPartCopy',
+      error: 'InternalError',
+      times: 3 * FAST_RETRY.maxAttempts,
+      okWithErrorBody: true,
+    });
     const before = s.s3Object('orders', 'huge.bin')!;
     const report = await reencryptBatch(batchOf(unit(), ['huge.bin']), plenty, { ...deps(), partSizeBytes: 2 * GiB });
     expect(report).toMatchObject({

@@ -196,9 +196,13 @@ describe('reencryptObjects against the stand-in', () => {
   });
 
   test('an injected S3 fault is reported with its error, not swallowed', async () => {
-    s.addFault({ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 });
+    // InternalError is transient: it fails the object only when every attempt meets it.
+    const retry = { maxAttempts: 3, baseMs: 1, capMs: 5 };
+    s.addFault({ service: 's3', operation: 'CopyObject', error: 'InternalError', times: retry.maxAttempts });
     const before = s.s3Object('orders', 'a.json')!;
-    const report = await reencryptObjects({ s3: c.s3 }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, ['a.json']);
+    const report = await reencryptObjects({ s3: c.s3, retry }, { type: 's3-sse-kms', bucket: 'orders' }, ARN, [
+      'a.json',
+    ]);
     expect(report).toMatchObject({
       objectsFailed: 1,
       objectsReencrypted: 0,

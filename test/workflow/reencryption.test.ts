@@ -15,6 +15,7 @@ import { parseWorld } from '../../local/world';
 import type { ReencryptionSummary, TargetReport } from '../../lambdas/domain/reencryption';
 import { guardDutyFinding, ledgerClientOf } from './helpers';
 import { TEST_CREDENTIALS } from '../../local/iam';
+import { DEFAULT_RETRY } from '../../lambdas/adapters/reencryption/pacing';
 
 jest.setTimeout(120_000);
 
@@ -269,27 +270,35 @@ describe('a manual request with targets: rotate, then re-encrypt under new data 
   });
 });
 
+/** InternalError is transient (retried): both objects fail only when all their attempts meet it. */
+const EVERY_ATTEMPT_OF_BOTH = 2 * DEFAULT_RETRY.maxAttempts;
+
 describe('failures are reported, never swallowed; the rotation stands', () => {
   test('an injected S3 failure: the object is listed as failed, the key stays ROTATED, the execution FAILS (ReencryptionFailed) and the notification says action required', async () => {
     const run = await runAndLook(
-      worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }),
+      worldWith(
+        {},
+        { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: EVERY_ATTEMPT_OF_BOTH }] },
+      ),
       manual([{ type: 's3-sse-kms', bucket: 'orders-data' }]),
     );
     expect(run.result.keys.map((k) => k.outcome)).toEqual(['ROTATED']);
     expect(run.result.executionStatus).toBe('FAILED');
     expect(run.result.error).toBe('ReencryptionFailed');
     const t = target(run.result.reencryption, 's3-sse-kms', 'orders-data');
-    expect(t).toMatchObject({ objectsReencrypted: 1, objectsFailed: 1 });
-    expect(t.failures).toEqual([
-      { key: expect.stringMatching(/^[ab]\.json$/), error: expect.stringMatching(/InternalError/) },
-    ]);
+    expect(t).toMatchObject({ objectsReencrypted: 0, objectsFailed: 2 });
+    expect(t.failures.map((f) => f.key).sort()).toEqual(['a.json', 'b.json']);
+    for (const f of t.failures) expect(f.error).toMatch(/InternalError/);
     expect(run.result.reencryption?.actionRequired).toBe(true);
     expect(run.result.notifications.at(-1)!.attributes.actionRequired).toBe('true');
   });
 
   test('on-call re-runs the failed re-encryption inside the cooldown: no second rotation, every object done', async () => {
     const sim = await openSimulation({
-      world: worldWith({}, { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: 1 }] }),
+      world: worldWith(
+        {},
+        { faults: [{ service: 's3', operation: 'CopyObject', error: 'InternalError', times: EVERY_ATTEMPT_OF_BOTH }] },
+      ),
       speed: SPEED,
     });
     try {
