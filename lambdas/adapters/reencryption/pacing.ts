@@ -192,8 +192,8 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseMs: 100, capMs:
 
 /**
  * Run `fn`, retrying it while it is throttled or fails transiently (exponential back-off, full
- * jitter), at most `policy.maxAttempts` times; `onThrottle` counts each throttle retried and
- * `onTransient` each transient failure retried. Any other error, and the last attempt's, propagate.
+ * jitter), at most `policy.maxAttempts` times; `onThrottle` counts each throttle retried. Any
+ * other error, and the last attempt's, propagate.
  */
 export async function retryThrottled<T>(
   fn: () => Promise<T>,
@@ -201,7 +201,6 @@ export async function retryThrottled<T>(
   policy: RetryPolicy = DEFAULT_RETRY,
   clock: Clock = realClock,
   random: () => number = Math.random,
-  onTransient: () => void = () => undefined,
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -210,7 +209,6 @@ export async function retryThrottled<T>(
       const throttled = isThrottle(e);
       if ((!throttled && !isTransient(e)) || attempt + 1 >= policy.maxAttempts) throw e;
       if (throttled) onThrottle();
-      else onTransient();
       await clock.sleep(random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
     }
   }
